@@ -1,0 +1,33 @@
+/* buf.h - growable byte buffer with a hard maximum (after curl's dynbuf). */
+#ifndef CL_BUF_H
+#define CL_BUF_H
+
+#include <stddef.h>
+
+/* A buffer owns `data` (heap). `max` bounds `len`; appends past it fail with
+ * CL_ERR_TOO_LARGE and leave the buffer unchanged. data is always NUL-terminated
+ * when non-NULL so text can be used as a C string. */
+struct cl_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;
+};
+
+void cl_buf_init(struct cl_buf *b, size_t max);
+/* Frees the memory; the buffer may be reused after cl_buf_init. */
+void cl_buf_free(struct cl_buf *b);
+/* Empties the buffer, keeping its memory. */
+void cl_buf_reset(struct cl_buf *b);
+/* Ensures room for `extra` more bytes; returns CL_OK or CL_ERR_TOO_LARGE. */
+int cl_buf_reserve(struct cl_buf *b, size_t extra);
+int cl_buf_append(struct cl_buf *b, const void *p, size_t n);
+int cl_buf_append_str(struct cl_buf *b, const char *s);
+int cl_buf_append_char(struct cl_buf *b, char c);
+int cl_buf_printf(struct cl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Shrinks len to n (n <= len). */
+void cl_buf_truncate(struct cl_buf *b, size_t n);
+/* Hands the memory to the caller (who frees it with free()); the buffer becomes empty. */
+char *cl_buf_take(struct cl_buf *b, size_t *len);
+
+#endif

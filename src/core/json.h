@@ -1,0 +1,93 @@
+/* json.h - strict, zero-copy RFC 8259 scanner.
+ *
+ * Nothing is built: values are reported as borrowed spans of the input plus a type
+ * and flags, so a caller can copy original bytes instead of re-serializing. Every
+ * byte is validated (grammar, UTF-8 including overlongs and surrogates, escapes,
+ * number syntax). Nesting is bounded by max_depth, without recursion on the C stack.
+ *
+ * Two layers:
+ *  - the reader (cl_json_reader_*, cl_json_object_*, cl_json_scan_value) validates
+ *    strictly;
+ *  - cl_json_split_array is a fast structural pass that only tracks strings and
+ *    brackets to find the elements of a top-level array, so one malformed element
+ *    can be rejected alone while its neighbours are still accepted.
+ */
+#ifndef CL_JSON_H
+#define CL_JSON_H
+
+#include <stddef.h>
+
+enum cl_json_type {
+    CL_JSON_INVALID = 0,
+    CL_JSON_NULL,
+    CL_JSON_FALSE,
+    CL_JSON_TRUE,
+    CL_JSON_NUMBER,
+    CL_JSON_STRING,
+    CL_JSON_ARRAY,
+    CL_JSON_OBJECT
+};
+
+/* Value flags. */
+#define CL_JSON_F_ESCAPED 0x1u /* a string (or a container) holds backslash escapes */
+#define CL_JSON_F_SPACE 0x2u   /* a container holds insignificant whitespace */
+
+/* A scanned value: [ptr, ptr+len) is its exact text (strings include their quotes). */
+struct cl_json_value {
+    enum cl_json_type type;
+    unsigned flags;
+    const char *ptr;
+    size_t len;
+};
+
+struct cl_json_error {
+    size_t offset;   /* byte offset into the reader's buffer */
+    const char *msg; /* static text, e.g. "invalid UTF-8 in string" */
+};
+
+struct cl_json_reader {
+    const char *buf;
+    size_t len;
+    size_t pos;
+    int max_depth;
+    struct cl_json_error err;
+};
+
+#define CL_JSON_DEFAULT_MAX_DEPTH 64
+
+void cl_json_reader_init(struct cl_json_reader *r, const char *buf, size_t len, int max_depth);
+
+/* Skips whitespace, then validates exactly one value; on success fills *v and leaves
+ * r->pos just past it. Returns 0, or -1 with r->err set. */
+int cl_json_scan_value(struct cl_json_reader *r, struct cl_json_value *v);
+
+/* Skips whitespace; returns 1 if only whitespace remains, else 0. */
+int cl_json_at_end(struct cl_json_reader *r);
+
+/* Object iteration, validating as it goes (one pass):
+ * cl_json_object_open skips whitespace and consumes '{' (-1 if absent);
+ * cl_json_object_next returns 1 with the next member (key is a CL_JSON_STRING with
+ * quotes), 0 once '}' is consumed, -1 on a syntax error (r->err set). Nested values
+ * count against max_depth with the object itself at depth 1. */
+int cl_json_object_open(struct cl_json_reader *r);
+int cl_json_object_next(struct cl_json_reader *r, struct cl_json_value *key,
+                        struct cl_json_value *val);
+
+/* Writes the value's text without insignificant whitespace to out (needs v->len bytes
+ * of room); returns the number of bytes written. v must have been validated. */
+size_t cl_json_compact(const struct cl_json_value *v, char *out);
+
+/* Decodes a validated JSON string value (with quotes) into out (needs v->len bytes of
+ * room, always enough), producing UTF-8; returns the decoded length. */
+size_t cl_json_unescape(const struct cl_json_value *v, char *out);
+
+/* Structural split of a top-level array starting at buf[pos] ('[' after optional
+ * whitespace). Calls fn(arg, elem_start, elem_len) for each element, trimmed of
+ * surrounding whitespace (elements are NOT validated). Returns 0 if the array's
+ * brackets, strings and commas are well-formed and nothing but whitespace follows it;
+ * -1 with *err otherwise; or the first non-zero value fn returned. */
+int cl_json_split_array(const char *buf, size_t len,
+                        int (*fn)(void *arg, const char *elem, size_t elem_len), void *arg,
+                        struct cl_json_error *err);
+
+#endif

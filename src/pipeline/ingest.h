@@ -1,0 +1,87 @@
+/* ingest.h - the ingest stage, runtime-agnostic: request body -> validated, normalized
+ * records -> compressed queue messages + per-record result.
+ *
+ * The daemon's POST /v1/logs and the Lambda ingestor both call cl_ingest_handle, so
+ * their validation, limits and responses cannot drift apart.
+ */
+#ifndef CL_INGEST_H
+#define CL_INGEST_H
+
+#include "buf.h"
+#include "queue.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cl_ingest_limits {
+    size_t max_body_bytes;    /* as received (default 10 MiB) -> 413 */
+    size_t max_decoded_bytes; /* after Content-Encoding is undone (default 64 MiB) -> 413 */
+    size_t max_record_bytes;  /* one record's raw JSON (default 256 KiB) -> rejected record */
+    size_t max_errors;        /* errors listed in a 202/400 body (default 100); count exact */
+    size_t max_message_bytes; /* uncompressed records per queue message (default 1 MiB) */
+    int max_depth;            /* JSON nesting limit per record (default 64) */
+    int compression_level;    /* gzip level for queue messages (default 1) */
+};
+
+void cl_ingest_limits_default(struct cl_ingest_limits *l);
+
+/* Messages built from one body. Bodies are owned by the batch. */
+struct cl_ingest_batch {
+    struct cl_msg_out *msgs;
+    size_t n_msgs;
+    size_t cap;
+};
+
+/* Per-request outcome of parsing. */
+struct cl_ingest_parse_result {
+    uint32_t accepted;
+    uint32_t rejected;
+    uint64_t accepted_bytes; /* normalized bytes accepted */
+    struct cl_buf errors;    /* JSON array text: [{"index":0,"line":1,"error":"..."},...] */
+    int body_error;          /* 1 if the body as a whole is unparseable */
+    char body_error_msg[200];
+};
+
+/* Parses a decoded body (JSON object, array of objects, or NDJSON), normalizes each
+ * record and packs accepted records into gzip NDJSON messages appended to *batch.
+ * header_service is the X-Cloudlog-Service header (NULL/empty if absent).
+ * Returns CL_OK (see res for per-record outcome and body_error) or CL_ERR_INVAL if
+ * header_service is invalid. Caller frees res with cl_ingest_parse_result_free and
+ * batch with cl_ingest_batch_free. */
+int cl_ingest_parse(const char *body, size_t len, const char *header_service,
+                    int64_t received_ms, const struct cl_ingest_limits *lim,
+                    struct cl_ingest_batch *batch, struct cl_ingest_parse_result *res);
+
+void cl_ingest_batch_init(struct cl_ingest_batch *b);
+void cl_ingest_batch_free(struct cl_ingest_batch *b);
+void cl_ingest_parse_result_init(struct cl_ingest_parse_result *r);
+void cl_ingest_parse_result_free(struct cl_ingest_parse_result *r);
+
+/* A request as any runtime sees it. Header values may be NULL when absent. */
+struct cl_ingest_request {
+    const char *content_type;
+    const char *content_encoding;
+    const char *service_header;
+    const char *body;
+    size_t body_len;
+    int64_t received_ms;
+};
+
+/* The HTTP answer to send. */
+struct cl_ingest_response {
+    int status;         /* 202, 400, 413, 415, 500, 503 */
+    struct cl_buf body; /* JSON */
+    int retry_after_s;  /* > 0: send a Retry-After header */
+    uint32_t accepted;
+    uint32_t rejected;
+    uint64_t accepted_bytes;
+};
+
+/* Runs the whole stage: checks content type and encoding (415), undoes gzip within
+ * limits (413), parses (400/202), sends the messages to q and waits until they are
+ * durable before answering 202 (500 if the queue fails, 503 if it is full).
+ * Caller frees resp->body with cl_buf_free. */
+void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
+                      struct cl_queue *q, struct cl_ingest_response *resp);
+
+#endif
