@@ -54,7 +54,11 @@ struct cl_json_reader {
 };
 
 #define CL_JSON_DEFAULT_MAX_DEPTH 64
+/* Largest nesting a reader accepts; a larger max_depth is clamped to it (the open
+ * containers are tracked in a fixed bitset of this many bits). */
+#define CL_JSON_MAX_DEPTH_LIMIT 4096
 
+/* max_depth <= 0 selects CL_JSON_DEFAULT_MAX_DEPTH. */
 void cl_json_reader_init(struct cl_json_reader *r, const char *buf, size_t len, int max_depth);
 
 /* Skips whitespace, then validates exactly one value; on success fills *v and leaves
@@ -78,7 +82,9 @@ int cl_json_object_next(struct cl_json_reader *r, struct cl_json_value *key,
 size_t cl_json_compact(const struct cl_json_value *v, char *out);
 
 /* Decodes a validated JSON string value (with quotes) into out (needs v->len bytes of
- * room, always enough), producing UTF-8; returns the decoded length. */
+ * room, always enough), producing UTF-8; returns the decoded length. \u0000 decodes to
+ * a NUL byte, so use the length, not strlen. (The reader rejects \u escapes of
+ * surrogates that are not a proper high+low pair, so the output is always valid UTF-8.) */
 size_t cl_json_unescape(const struct cl_json_value *v, char *out);
 
 /* Structural split of a top-level array starting at buf[pos] ('[' after optional
