@@ -41,6 +41,8 @@ int cl_buf_reserve(struct cl_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    if (b->max < SIZE_MAX && cap > b->max + 1)
+        cap = CL_MAX(need, b->max + 1); /* never hold more than the bound allows */
     b->data = cl_realloc(b->data, cap);
     b->cap = cap;
     return CL_OK;

@@ -1,0 +1,84 @@
+/* cmd_serve.c - `cloudlog serve`: options table for the embedded daemon. */
+#include "commands.h"
+#include "options.h"
+#include "server.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+static const char *const durability_choices[] = {"full", "process", NULL};
+static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
+
+#define OFF(f) offsetof(struct cl_server_config, f)
+
+static const struct cl_option serve_options[] = {
+    {"listen", "CLOUDLOG_LISTEN", CL_OPT_STR, "127.0.0.1:8080", OFF(listen), "HOST:PORT",
+     "address to serve HTTP on (port 0 picks a free port)", NULL, 0, 0},
+    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
+     "data directory (queue.db lives here)", NULL, 0, 0},
+    {"api-key-file", "CLOUDLOG_API_KEY_FILE", CL_OPT_STR, NULL, OFF(api_key_file), "FILE",
+     "require 'Authorization: Bearer <key>' with a key from FILE (one per line)", NULL, 0, 0},
+    {"insecure", "CLOUDLOG_INSECURE", CL_OPT_FLAG, "0", OFF(insecure), NULL,
+     "allow a non-loopback --listen address without API keys", NULL, 0, 0},
+    {"max-body", "CLOUDLOG_MAX_BODY", CL_OPT_SIZE, "10MiB", OFF(max_body), "SIZE",
+     "largest request body as sent (413 above)", NULL, 0, 0},
+    {"max-decoded", "CLOUDLOG_MAX_DECODED", CL_OPT_SIZE, "64MiB", OFF(max_decoded), "SIZE",
+     "largest body after gzip decoding (413 above)", NULL, 0, 0},
+    {"max-record", "CLOUDLOG_MAX_RECORD", CL_OPT_SIZE, "256KiB", OFF(max_record), "SIZE",
+     "largest single record (larger records are rejected)", NULL, 0, 0},
+    {"max-errors", "CLOUDLOG_MAX_ERRORS", CL_OPT_INT, "100", OFF(max_errors), "N",
+     "per-record errors listed in a response (the rejected count stays exact)", NULL, 0, 100000},
+    {"max-message", "CLOUDLOG_MAX_MESSAGE", CL_OPT_SIZE, "1MiB", OFF(max_message), "SIZE",
+     "uncompressed records packed into one queue message", NULL, 0, 0},
+    {"max-depth", "CLOUDLOG_MAX_DEPTH", CL_OPT_INT, "64", OFF(max_depth), "N",
+     "deepest JSON nesting accepted in a record", NULL, 2, 10000},
+    {"compression-level", "CLOUDLOG_COMPRESSION_LEVEL", CL_OPT_INT, "1", OFF(compression_level),
+     "N", "gzip level for queue messages (0-3, ISA-L)", NULL, 0, 3},
+    {"durability", "CLOUDLOG_DURABILITY", CL_OPT_STR, "full", OFF(durability), "MODE",
+     "full: ack after fsync (survives power loss); process: survives process crashes only",
+     durability_choices, 0, 0},
+    {"queue-max-depth", "CLOUDLOG_QUEUE_MAX_DEPTH", CL_OPT_INT, "100000", OFF(queue_max_depth), "N",
+     "queued messages at which ingest answers 503 + Retry-After", NULL, 1, 2000000000},
+    {"queue-max-bytes", "CLOUDLOG_QUEUE_MAX_BYTES", CL_OPT_SIZE, "4GiB", OFF(queue_max_bytes),
+     "SIZE", "queued compressed bytes at which ingest answers 503 + Retry-After", NULL, 0, 0},
+    {"max-inflight", "CLOUDLOG_MAX_INFLIGHT", CL_OPT_SIZE, "256MiB", OFF(max_inflight), "SIZE",
+     "request bodies held in memory at once (503 above)", NULL, 0, 0},
+    {"max-connections", "CLOUDLOG_MAX_CONNECTIONS", CL_OPT_INT, "1024", OFF(max_connections), "N",
+     "concurrent HTTP connections", NULL, 1, 100000},
+    {"connection-timeout", "CLOUDLOG_CONNECTION_TIMEOUT", CL_OPT_DURATION, "60s",
+     OFF(connection_timeout_ms), "DURATION", "idle time before a connection is closed", NULL, 0, 0},
+    {"shutdown-timeout", "CLOUDLOG_SHUTDOWN_TIMEOUT", CL_OPT_DURATION, "30s",
+     OFF(shutdown_timeout_ms), "DURATION",
+     "how long SIGTERM waits for in-flight requests to finish", NULL, 0, 0},
+    {"retention", "CLOUDLOG_RETENTION", CL_OPT_DURATION, "4d", OFF(retention_ms), "DURATION",
+     "messages older than this are dropped from the queue (SQS default)", NULL, 0, 0},
+    {"dlq-retention", "CLOUDLOG_DLQ_RETENTION", CL_OPT_DURATION, "14d", OFF(dlq_retention_ms),
+     "DURATION", "dead-letter messages older than this are dropped", NULL, 0, 0},
+    {"max-receive-count", "CLOUDLOG_MAX_RECEIVE_COUNT", CL_OPT_INT, "5", OFF(max_receive_count),
+     "N", "receives before a failing message moves to the dead-letter queue", NULL, 1, 1000},
+    {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
+     "diagnostic log level on stderr", log_level_choices, 0, 0},
+};
+
+int cl_cmd_serve(int argc, char **argv)
+{
+    struct cl_server_config cfg = {0};
+    char err[512];
+    char *pos[1];
+    size_t n_pos;
+    size_t n = sizeof serve_options / sizeof serve_options[0];
+    int rc = cl_options_parse(serve_options, n, &cfg, argc, argv, pos, 0, &n_pos, err, sizeof err);
+    if (rc == CL_OPTS_HELP) {
+        cl_options_help(stdout, "cloudlog serve [OPTIONS]",
+                        "Runs the embedded pipeline: accepts logs on POST /v1/logs and keeps "
+                        "them in a durable\nqueue in the data directory. GET /healthz and "
+                        "GET /readyz report liveness and readiness.",
+                        serve_options, n);
+        return 0;
+    }
+    if (rc == CL_OPTS_ERROR) {
+        fprintf(stderr, "cloudlog serve: %s\n", err);
+        return 2;
+    }
+    return cl_server_run(&cfg);
+}

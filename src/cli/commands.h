@@ -1,0 +1,9 @@
+/* commands.h - the subcommands of the cloudlog binary. */
+#ifndef CL_COMMANDS_H
+#define CL_COMMANDS_H
+
+/* Each takes the arguments after its name and returns the process exit status:
+ * 0 success, 1 failure, 2 usage error. */
+int cl_cmd_serve(int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+/* main.c - the cloudlog binary: dispatches to subcommands. */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef CLOUDLOG_VERSION
+#define CLOUDLOG_VERSION "0.1.0"
+#endif
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"serve", cl_cmd_serve, "run the embedded pipeline (HTTP ingest + durable queue)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: cloudlog COMMAND [OPTIONS]\n\n"
+               "cloudlog is a fault-tolerant log aggregation pipeline.\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nRun 'cloudlog COMMAND --help' for a command's options.\n"
+               "  --version  print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("cloudlog %s\n", CLOUDLOG_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "cloudlog: unknown command '%s'\n\n", name);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,94 @@
+/* auth.c - API keys, compared as SHA-256 digests with CRYPTO_memcmp.
+ *
+ * Hashing first makes every comparison the same length whatever the key lengths, and
+ * CRYPTO_memcmp does not stop at the first differing byte, so response timing reveals
+ * nothing about a key's prefix or length. */
+#include "auth.h"
+
+#include "common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct cl_api_keys {
+    unsigned char (*digests)[SHA256_DIGEST_LENGTH];
+    size_t n;
+};
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t len = strlen(s);
+    while (len && isspace((unsigned char)s[len - 1]))
+        s[--len] = '\0';
+    return s;
+}
+
+static void add_key(struct cl_api_keys *k, const char *key)
+{
+    k->digests = cl_realloc(k->digests, (k->n + 1) * sizeof *k->digests);
+    SHA256((const unsigned char *)key, strlen(key), k->digests[k->n++]);
+}
+
+struct cl_api_keys *cl_api_keys_load(const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_len, "cannot read API key file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct cl_api_keys *k = cl_calloc(1, sizeof *k);
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char *key = trim(line);
+        if (*key && *key != '#')
+            add_key(k, key);
+    }
+    fclose(f);
+    if (k->n == 0) {
+        snprintf(err, err_len, "API key file %s holds no key", path);
+        cl_api_keys_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+void cl_api_keys_free(struct cl_api_keys *k)
+{
+    if (!k)
+        return;
+    OPENSSL_cleanse(k->digests, k->n * sizeof *k->digests);
+    free(k->digests);
+    free(k);
+}
+
+size_t cl_api_keys_count(const struct cl_api_keys *k)
+{
+    return k ? k->n : 0;
+}
+
+int cl_api_keys_check(const struct cl_api_keys *k, const char *authorization)
+{
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return 0;
+    const char *key = authorization + 7;
+    while (*key == ' ')
+        key++;
+    size_t len = strlen(key);
+    while (len && key[len - 1] == ' ')
+        len--;
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)key, len, d);
+    int found = 0;
+    /* Check every key, never stopping early. */
+    for (size_t i = 0; i < k->n; i++)
+        found |= CRYPTO_memcmp(d, k->digests[i], sizeof d) == 0;
+    return found;
+}

@@ -1,0 +1,20 @@
+/* auth.h - API keys for the HTTP API: loading and constant-time checking. */
+#ifndef CL_AUTH_H
+#define CL_AUTH_H
+
+#include <stddef.h>
+
+struct cl_api_keys;
+
+/* Loads keys from path: one per line; blank lines and lines starting with '#' are
+ * ignored; surrounding whitespace is trimmed. Returns NULL with err set if the file
+ * cannot be read or holds no key. Caller frees with cl_api_keys_free. */
+struct cl_api_keys *cl_api_keys_load(const char *path, char *err, size_t err_len);
+void cl_api_keys_free(struct cl_api_keys *k);
+size_t cl_api_keys_count(const struct cl_api_keys *k);
+
+/* Checks an Authorization header value ("Bearer <key>"). Returns 1 if it names a
+ * configured key. The time taken does not depend on how much of a key matches. */
+int cl_api_keys_check(const struct cl_api_keys *k, const char *authorization);
+
+#endif

@@ -1,0 +1,37 @@
+/* daemon.h - state shared by the daemon's lifecycle (server.c) and its HTTP routes. */
+#ifndef CL_DAEMON_H
+#define CL_DAEMON_H
+
+#include "auth.h"
+#include "ingest.h"
+#include "queue.h"
+#include "server.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+struct MHD_Daemon;
+
+struct cl_daemon {
+    const struct cl_server_config *cfg;
+    struct cl_queue queue;
+    struct cl_ingest_limits limits;
+    struct cl_api_keys *keys; /* NULL: open API */
+    struct MHD_Daemon *mhd;
+    atomic_size_t inflight_bytes; /* request bodies held in memory now */
+    atomic_int active_requests;
+    atomic_int shutting_down;
+};
+
+/* Starts the HTTP server on the configured address (libmicrohttpd, one thread per
+ * connection so a request may block on the queue's group commit). Returns 0, or -1
+ * with err set. *port receives the bound port. */
+int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len);
+
+/* Stops accepting connections; requests in progress continue. */
+void cl_http_quiesce(struct cl_daemon *d);
+
+/* Closes every connection and joins the HTTP threads. */
+void cl_http_stop(struct cl_daemon *d);
+
+#endif

@@ -1,0 +1,297 @@
+/* http.c - the daemon's HTTP routes on libmicrohttpd: POST /v1/logs, /healthz, /readyz.
+ *
+ * libmicrohttpd calls on_request several times per request: once after the headers
+ * (we decide early answers there: 401, 404, 405, 413 by Content-Length, 503), once per
+ * chunk of body (appended, bounded), and once more at the end (ingest, then answer). */
+#include "daemon.h"
+
+#include "common.h"
+#include "json_write.h"
+#include "listen.h"
+#include "log.h"
+
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum route { ROUTE_NONE, ROUTE_LOGS, ROUTE_HEALTH, ROUTE_READY, ROUTE_INDEX };
+
+struct request {
+    enum route route;
+    int status; /* non-zero: answer decided early; the body is read and dropped */
+    char message[200];
+    int retry_after_s;
+    struct cl_buf body;
+    size_t reserved;  /* bytes counted in d->inflight_bytes for this request */
+    size_t discarded; /* body bytes dropped after an early answer */
+    int64_t received_ms;
+};
+
+/* Initial reservation for a body sent without Content-Length (chunked). */
+#define CHUNKED_RESERVE_STEP (64u * 1024)
+
+static enum route route_of(const char *url)
+{
+    if (strcmp(url, "/v1/logs") == 0)
+        return ROUTE_LOGS;
+    if (strcmp(url, "/healthz") == 0)
+        return ROUTE_HEALTH;
+    if (strcmp(url, "/readyz") == 0)
+        return ROUTE_READY;
+    if (strcmp(url, "/") == 0)
+        return ROUTE_INDEX;
+    return ROUTE_NONE;
+}
+
+/* Queues a response; takes ownership of body (malloc'd by a cl_buf). */
+static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_buf *body,
+                               const char *content_type, int retry_after_s, const char *allow)
+{
+    size_t len;
+    char *data = cl_buf_take(body, &len);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (retry_after_s > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+    }
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Answers {"error": msg} with status. */
+static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const char *msg,
+                                     int retry_after_s, const char *allow)
+{
+    struct cl_buf b;
+    cl_buf_init(&b, 4096);
+    cl_buf_append_str(&b, "{\"error\":");
+    cl_json_write_string(&b, msg, strlen(msg));
+    cl_buf_append_str(&b, "}\n");
+    return respond(c, status, &b, "application/json", retry_after_s, allow);
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *c, int status, const char *text)
+{
+    struct cl_buf b;
+    cl_buf_init(&b, 4096);
+    cl_buf_append_str(&b, text);
+    return respond(c, status, &b, "application/json", 0, NULL);
+}
+
+static int is_get(const char *method)
+{
+    return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Connection *c,
+                                           enum route route, const char *method)
+{
+    if (!is_get(method))
+        return respond_error(c, 405, "method not allowed", 0, "GET, HEAD");
+    if (route == ROUTE_HEALTH)
+        return respond_text(c, 200, "{\"status\":\"ok\"}\n");
+    if (route == ROUTE_INDEX)
+        return respond_text(c, 200,
+                            "{\"service\":\"cloudlog\",\"endpoints\":[\"POST /v1/logs\","
+                            "\"GET /healthz\",\"GET /readyz\"]}\n");
+    if (atomic_load(&d->shutting_down))
+        return respond_error(c, 503, "shutting down", 1, NULL);
+    if (cl_queue_ping(&d->queue) != CL_OK)
+        return respond_error(c, 503, "queue is not writable", 1, NULL);
+    return respond_text(c, 200, "{\"status\":\"ready\"}\n");
+}
+
+/* Adds n bytes to the global in-memory budget; returns 0, or -1 if over it. */
+static int reserve(struct cl_daemon *d, struct request *r, size_t n)
+{
+    size_t before = atomic_fetch_add(&d->inflight_bytes, n);
+    if (before + n > d->cfg->max_inflight && before > 0) {
+        atomic_fetch_sub(&d->inflight_bytes, n);
+        return -1;
+    }
+    r->reserved += n;
+    return 0;
+}
+
+/* Decides, from the headers alone, whether a POST /v1/logs is answered early. */
+static void check_ingest_headers(struct cl_daemon *d, struct MHD_Connection *c, struct request *r)
+{
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+    struct cl_queue_stats st;
+
+    if (d->keys && !cl_api_keys_check(d->keys, auth)) {
+        r->status = 401;
+        snprintf(r->message, sizeof r->message,
+                 "missing or invalid API key "
+                 "(send Authorization: Bearer <key>)");
+    } else if (atomic_load(&d->shutting_down)) {
+        r->status = 503, r->retry_after_s = 1;
+        snprintf(r->message, sizeof r->message, "shutting down");
+    } else if (cl && len > d->limits.max_body_bytes) {
+        r->status = 413;
+        snprintf(r->message, sizeof r->message, "body of %llu bytes exceeds the %zu-byte limit",
+                 len, d->limits.max_body_bytes);
+    } else if (cl_queue_stats(&d->queue, &st) == CL_OK &&
+               (st.visible + st.inflight >= (uint64_t)d->cfg->queue_max_depth ||
+                st.bytes >= d->cfg->queue_max_bytes)) {
+        r->status = 503, r->retry_after_s = 5;
+        snprintf(r->message, sizeof r->message,
+                 "queue is over capacity (%llu messages, %llu bytes); retry later",
+                 (unsigned long long)(st.visible + st.inflight), (unsigned long long)st.bytes);
+    } else if (reserve(d, r, cl ? (size_t)len : CHUNKED_RESERVE_STEP) != 0) {
+        r->status = 503, r->retry_after_s = 1;
+        snprintf(r->message, sizeof r->message, "server busy: too many request bytes in memory");
+    }
+}
+
+/* Takes one chunk of body. Returns MHD_NO to drop a connection that keeps sending
+ * far past an early answer. */
+static enum MHD_Result take_body(struct cl_daemon *d, struct request *r, const char *data, size_t n)
+{
+    if (!r->status && r->body.len + n > d->limits.max_body_bytes) {
+        r->status = 413;
+        snprintf(r->message, sizeof r->message, "body exceeds the %zu-byte limit",
+                 d->limits.max_body_bytes);
+        cl_buf_free(&r->body);
+    }
+    if (!r->status && r->body.len + n > r->reserved &&
+        reserve(d, r, CL_MAX(n, (size_t)CHUNKED_RESERVE_STEP)) != 0) {
+        r->status = 503, r->retry_after_s = 1;
+        snprintf(r->message, sizeof r->message, "server busy: too many request bytes in memory");
+        cl_buf_free(&r->body);
+    }
+    if (r->status) {
+        r->discarded += n;
+        return r->discarded > 4 * d->limits.max_body_bytes + (1u << 20) ? MHD_NO : MHD_YES;
+    }
+    cl_buf_append(&r->body, data, n);
+    return MHD_YES;
+}
+
+static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection *c,
+                                     struct request *r)
+{
+    struct cl_ingest_request req = {
+        .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+        .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
+        .service_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Cloudlog-Service"),
+        .body = r->body.data ? r->body.data : "",
+        .body_len = r->body.len,
+        .received_ms = r->received_ms,
+    };
+    struct cl_ingest_response resp;
+    cl_ingest_handle(&req, &d->limits, &d->queue, &resp);
+    cl_buf_free(&r->body);
+    cl_buf_append_char(&resp.body, '\n');
+    return respond(c, resp.status, &resp.body, "application/json", resp.retry_after_s, NULL);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct cl_daemon *d = cls;
+    struct request *r = *con_cls;
+    if (!r) {
+        r = cl_calloc(1, sizeof *r);
+        r->received_ms = cl_now_ms();
+        r->route = route_of(url);
+        cl_buf_init(&r->body, d->limits.max_body_bytes);
+        *con_cls = r;
+        atomic_fetch_add(&d->active_requests, 1);
+        if (r->route == ROUTE_NONE)
+            return respond_error(c, 404, "not found", 0, NULL);
+        if (r->route != ROUTE_LOGS)
+            return answer_status_route(d, c, r->route, method);
+        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+            return respond_error(c, 405, "method not allowed; use POST", 0, "POST");
+        check_ingest_headers(d, c, r);
+        if (r->status == 401 || r->status == 413 || r->status == 503)
+            return respond_error(c, r->status, r->message, r->retry_after_s, NULL);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        return take_body(d, r, upload, n);
+    }
+    if (r->status)
+        return respond_error(c, r->status, r->message, r->retry_after_s, NULL);
+    return finish_ingest(d, c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct cl_daemon *d = cls;
+    struct request *r = *con_cls;
+    if (!r)
+        return;
+    atomic_fetch_sub(&d->inflight_bytes, r->reserved);
+    cl_buf_free(&r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&d->active_requests, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    cl_log(CL_LOG_WARN, "http: %s", msg);
+}
+
+int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (cl_listen_parse(d->cfg->listen, &ss, &len, err, err_len) != 0)
+        return -1;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    d->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)d->cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(d->cfg->connection_timeout_ms / 1000), MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)(256 * 1024), MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, d, MHD_OPTION_END);
+    if (!d->mhd) {
+        snprintf(err, err_len, "cannot listen on %s (address in use or not permitted?)",
+                 d->cfg->listen);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info ? info->port : 0;
+    return 0;
+}
+
+void cl_http_quiesce(struct cl_daemon *d)
+{
+    MHD_socket fd = MHD_quiesce_daemon(d->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+void cl_http_stop(struct cl_daemon *d)
+{
+    MHD_stop_daemon(d->mhd);
+    d->mhd = NULL;
+}

@@ -1,0 +1,157 @@
+/* server.c - the daemon's lifecycle: open the queue, serve HTTP, shut down cleanly.
+ *
+ * Signals: SIGTERM and SIGINT are blocked in every thread and taken synchronously by
+ * the main thread with sigwait, so shutdown runs as ordinary code, not in a handler:
+ * stop accepting, let in-flight requests finish (bounded by shutdown_timeout), stop
+ * the HTTP threads, then close the queue (which completes pending commits). */
+#include "server.h"
+
+#include "common.h"
+#include "daemon.h"
+#include "listen.h"
+#include "log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <pthread.h>
+#include <time.h>
+
+static void limits_from_config(const struct cl_server_config *cfg, struct cl_ingest_limits *l)
+{
+    cl_ingest_limits_default(l);
+    l->max_body_bytes = cfg->max_body;
+    l->max_decoded_bytes = cfg->max_decoded;
+    l->max_record_bytes = cfg->max_record;
+    l->max_errors = (size_t)cfg->max_errors;
+    l->max_message_bytes = cfg->max_message;
+    l->max_depth = cfg->max_depth;
+    l->compression_level = cfg->compression_level;
+}
+
+static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
+{
+    const struct cl_server_config *cfg = d->cfg;
+    if (mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "cannot create data directory %s: %s", cfg->data_dir,
+                 strerror(errno));
+        return -1;
+    }
+    struct cl_queue_opts qo;
+    cl_queue_opts_default(&qo);
+    qo.durability_full = strcmp(cfg->durability, "full") == 0;
+    qo.max_receive_count = cfg->max_receive_count;
+    qo.retention_s = cfg->retention_ms / 1000;
+    qo.dlq_retention_s = cfg->dlq_retention_ms / 1000;
+    char url[4200];
+    snprintf(url, sizeof url, "sqlite:%s/queue.db", cfg->data_dir);
+    return cl_queue_open(&d->queue, url, &qo, err, err_len) == CL_OK ? 0 : -1;
+}
+
+/* Refuses configurations that would expose an unauthenticated API. */
+static int check_exposure(struct cl_daemon *d, char *err, size_t err_len)
+{
+    const struct cl_server_config *cfg = d->cfg;
+    if (cfg->api_key_file) {
+        d->keys = cl_api_keys_load(cfg->api_key_file, err, err_len);
+        return d->keys ? 0 : -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (cl_listen_parse(cfg->listen, &ss, &len, err, err_len) != 0)
+        return -1;
+    if (!cl_addr_is_loopback(&ss) && !cfg->insecure) {
+        snprintf(err, err_len,
+                 "refusing to listen on non-loopback address %s without API keys: "
+                 "give --api-key-file FILE, or --insecure to accept unauthenticated requests",
+                 cfg->listen);
+        return -1;
+    }
+    return 0;
+}
+
+static int wait_for_signal(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0)
+        ;
+    return sig;
+}
+
+static void drain_requests(struct cl_daemon *d)
+{
+    int64_t deadline = cl_mono_ms() + d->cfg->shutdown_timeout_ms;
+    struct timespec tick = {0, 20 * 1000 * 1000};
+    while (atomic_load(&d->active_requests) > 0 && cl_mono_ms() < deadline)
+        nanosleep(&tick, NULL);
+    int left = atomic_load(&d->active_requests);
+    if (left > 0)
+        cl_log(CL_LOG_WARN, "shutdown timeout: closing %d unfinished request(s)", left);
+}
+
+static void block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
+{
+    limits_from_config(d->cfg, &d->limits);
+    if (check_exposure(d, err, err_len) != 0 || open_queue(d, err, err_len) != 0)
+        return -1;
+    if (cl_http_start(d, port, err, err_len) != 0) {
+        cl_queue_close(&d->queue);
+        return -1;
+    }
+    return 0;
+}
+
+int cl_server_run(const struct cl_server_config *cfg)
+{
+    enum cl_log_level lvl;
+    if (cl_log_parse_level(cfg->log_level, &lvl) == 0)
+        cl_log_set_level(lvl);
+    block_signals(); /* before any thread starts, so all inherit the mask */
+
+    struct cl_daemon d;
+    memset(&d, 0, sizeof d);
+    d.cfg = cfg;
+    char err[512] = "";
+    unsigned port = 0;
+    if (start(&d, &port, err, sizeof err) != 0) {
+        cl_log(CL_LOG_ERROR, "cannot start: %s", err);
+        cl_api_keys_free(d.keys);
+        return 1;
+    }
+    char host[256];
+    snprintf(host, sizeof host, "%s", cfg->listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    cl_log(CL_LOG_INFO, "listening on http://%s:%u (data %s, durability %s, api keys %zu)",
+           *host ? host : "0.0.0.0", port, cfg->data_dir, cfg->durability,
+           cl_api_keys_count(d.keys));
+
+    int sig = wait_for_signal();
+    cl_log(CL_LOG_INFO, "received %s: stopping intake, finishing in-flight requests",
+           sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    atomic_store(&d.shutting_down, 1);
+    cl_http_quiesce(&d);
+    drain_requests(&d);
+    cl_http_stop(&d);
+    cl_queue_close(&d.queue);
+    cl_api_keys_free(d.keys);
+    cl_log(CL_LOG_INFO, "stopped cleanly");
+    return 0;
+}

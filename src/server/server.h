@@ -1,0 +1,38 @@
+/* server.h - the embedded daemon (`cloudlog serve`): configuration and entry point. */
+#ifndef CL_SERVER_H
+#define CL_SERVER_H
+
+#include <stdint.h>
+
+/* Filled by the CLI's option table (src/cli/cmd_serve.c), which documents each field's
+ * flag, environment variable and default. */
+struct cl_server_config {
+    const char *listen; /* "HOST:PORT"; port 0 picks a free one */
+    const char *data_dir;
+    const char *api_key_file; /* NULL: no authentication */
+    int insecure;             /* allow a non-loopback listen address without keys */
+    uint64_t max_body;
+    uint64_t max_decoded;
+    uint64_t max_record;
+    int max_errors;
+    uint64_t max_message;
+    int max_depth;
+    int compression_level;
+    const char *durability; /* "full" or "process" */
+    int queue_max_depth;    /* messages in the queue before ingest answers 503 */
+    uint64_t queue_max_bytes;
+    uint64_t max_inflight; /* request bytes held in memory at once, all requests */
+    int max_connections;
+    int64_t connection_timeout_ms;
+    int64_t shutdown_timeout_ms;
+    int64_t retention_ms;
+    int64_t dlq_retention_ms;
+    int max_receive_count;
+    const char *log_level;
+};
+
+/* Runs the daemon until SIGTERM or SIGINT; returns the process exit status (0 after a
+ * clean shutdown, 1 if start-up failed, with the reason logged). */
+int cl_server_run(const struct cl_server_config *cfg);
+
+#endif

@@ -1,0 +1,170 @@
+/* test_core_util.c - sizes, durations, buffers, JSON string writing and gzip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "codec.h"
+#include "common.h"
+#include "json_write.h"
+#include "units.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static void test_sizes(void **state)
+{
+    uint64_t v;
+    assert_int_equal(cl_parse_size("0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(cl_parse_size("1000", &v), 0);
+    assert_int_equal(v, 1000);
+    assert_int_equal(cl_parse_size("10MiB", &v), 0);
+    assert_int_equal(v, 10u << 20);
+    assert_int_equal(cl_parse_size("256k", &v), 0);
+    assert_int_equal(v, 256u << 10);
+    assert_int_equal(cl_parse_size("4GB", &v), 0);
+    assert_int_equal(v, 4ull << 30);
+    assert_int_equal(cl_parse_size("", &v), -1);
+    assert_int_equal(cl_parse_size("MiB", &v), -1);
+    assert_int_equal(cl_parse_size("10 MiB", &v), -1);
+    assert_int_equal(cl_parse_size("-1", &v), -1);
+    assert_int_equal(cl_parse_size("99999999999999999999", &v), -1);
+    assert_int_equal(cl_parse_size("17179869184GiB", &v), -1); /* overflows 64 bits */
+    char out[32];
+    cl_format_size(10u << 20, out, sizeof out);
+    assert_string_equal(out, "10MiB");
+    cl_format_size(1000, out, sizeof out);
+    assert_string_equal(out, "1000");
+}
+
+static void test_durations(void **state)
+{
+    int64_t ms;
+    assert_int_equal(cl_parse_duration_ms("15m", &ms), 0);
+    assert_int_equal(ms, 15 * 60000);
+    assert_int_equal(cl_parse_duration_ms("30", &ms), 0);
+    assert_int_equal(ms, 30000);
+    assert_int_equal(cl_parse_duration_ms("250ms", &ms), 0);
+    assert_int_equal(ms, 250);
+    assert_int_equal(cl_parse_duration_ms("4d", &ms), 0);
+    assert_int_equal(ms, 4 * 86400000LL);
+    assert_int_equal(cl_parse_duration_ms("2w", &ms), -1);
+    assert_int_equal(cl_parse_duration_ms("h", &ms), -1);
+}
+
+static void test_buf_limit(void **state)
+{
+    struct cl_buf b;
+    cl_buf_init(&b, 8);
+    assert_int_equal(cl_buf_append_str(&b, "12345"), CL_OK);
+    assert_int_equal(cl_buf_append_str(&b, "6789"), CL_ERR_TOO_LARGE);
+    assert_string_equal(b.data, "12345"); /* unchanged on failure */
+    assert_int_equal(cl_buf_printf(&b, "%d", 678), CL_OK);
+    assert_string_equal(b.data, "12345678");
+    cl_buf_truncate(&b, 2);
+    assert_string_equal(b.data, "12");
+    size_t len;
+    char *p = cl_buf_take(&b, &len);
+    assert_int_equal(len, 2);
+    assert_null(b.data);
+    free(p);
+    cl_buf_free(&b);
+}
+
+static void test_json_write_string(void **state)
+{
+    struct cl_buf b;
+    cl_buf_init(&b, 1024);
+    const char in[] = "a\"b\\c\nd\x01\xc3\xa9";
+    assert_int_equal(cl_json_write_string(&b, in, sizeof in - 1), CL_OK);
+    assert_string_equal(b.data, "\"a\\\"b\\\\c\\nd\\u0001\xc3\xa9\"");
+    cl_buf_free(&b);
+}
+
+static void test_gzip_round_trip(void **state)
+{
+    const size_t n = 1 << 20;
+    char *data = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (char)("abcdefgh\n"[i % 9] + (i % 4096 == 0));
+    struct cl_buf gz, out;
+    cl_buf_init(&gz, 4u << 20);
+    cl_buf_init(&out, 4u << 20);
+    assert_int_equal(cl_gzip_compress(data, n, 1, &gz), CL_OK);
+    assert_true(gz.len < n / 4);
+    assert_int_equal((unsigned char)gz.data[0], 0x1f); /* gzip magic */
+    assert_int_equal((unsigned char)gz.data[1], 0x8b);
+    assert_int_equal(cl_gzip_decompress(gz.data, gz.len, &out), CL_OK);
+    assert_int_equal(out.len, n);
+    assert_memory_equal(out.data, data, n);
+
+    /* Truncated input and garbage are corrupt, not crashes. */
+    cl_buf_reset(&out);
+    assert_int_equal(cl_gzip_decompress(gz.data, gz.len / 2, &out), CL_ERR_CORRUPT);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(cl_gzip_decompress("hello world", 11, &out), CL_ERR_CORRUPT);
+    cl_buf_free(&gz);
+    cl_buf_free(&out);
+    free(data);
+}
+
+static void test_gzip_concatenated_members(void **state)
+{
+    struct cl_buf gz, out;
+    cl_buf_init(&gz, 1 << 20);
+    cl_buf_init(&out, 1 << 20);
+    assert_int_equal(cl_gzip_compress("first\n", 6, 1, &gz), CL_OK);
+    assert_int_equal(cl_gzip_compress("second\n", 7, 3, &gz), CL_OK);
+    assert_int_equal(cl_gzip_decompress(gz.data, gz.len, &out), CL_OK);
+    assert_string_equal(out.data, "first\nsecond\n");
+    cl_buf_free(&gz);
+    cl_buf_free(&out);
+}
+
+/* A bomb: 256 MiB of zeros compressed; decoding must stop at the bound. */
+static void test_gzip_bomb_bounded(void **state)
+{
+    const size_t chunk = 1 << 20;
+    char *zeros = calloc(1, chunk);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = 1 << 20, len = 0;
+    unsigned char *gz = malloc(cap);
+    for (int i = 0; i < 256; i++) {
+        z.next_in = (Bytef *)zeros;
+        z.avail_in = (uInt)chunk;
+        do {
+            z.next_out = gz + len;
+            z.avail_out = (uInt)(cap - len);
+            deflate(&z, i == 255 ? Z_FINISH : Z_NO_FLUSH);
+            len = cap - z.avail_out;
+        } while (z.avail_in > 0);
+    }
+    deflateEnd(&z);
+    struct cl_buf out;
+    cl_buf_init(&out, 8u << 20);
+    assert_int_equal(cl_gzip_decompress(gz, len, &out), CL_ERR_TOO_LARGE);
+    assert_true(out.cap <= (8u << 20) + 1);
+    cl_buf_free(&out);
+    free(gz);
+    free(zeros);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_buf_limit),
+        cmocka_unit_test(test_json_write_string),
+        cmocka_unit_test(test_gzip_round_trip),
+        cmocka_unit_test(test_gzip_concatenated_members),
+        cmocka_unit_test(test_gzip_bomb_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
