@@ -1,0 +1,101 @@
+/* test_server_auth.c - API key loading/checking and listen address rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "auth.h"
+#include "listen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *write_temp(const char *content)
+{
+    char *path = strdup("/tmp/cl-keys-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(content, f);
+    fclose(f);
+    return path;
+}
+
+static void test_keys_check(void **state)
+{
+    char *path = write_temp("# ingest keys\n\n  key-one  \nsecond-key\n");
+    char err[256];
+    struct cl_api_keys *k = cl_api_keys_load(path, err, sizeof err);
+    assert_non_null(k);
+    assert_int_equal(cl_api_keys_count(k), 2);
+    assert_true(cl_api_keys_check(k, "Bearer key-one"));
+    assert_true(cl_api_keys_check(k, "bearer second-key"));
+    assert_false(cl_api_keys_check(k, "Bearer key-on"));
+    assert_false(cl_api_keys_check(k, "Bearer key-one-more"));
+    assert_false(cl_api_keys_check(k, "Basic a2V5LW9uZQ=="));
+    assert_false(cl_api_keys_check(k, "key-one"));
+    assert_false(cl_api_keys_check(k, "Bearer "));
+    assert_false(cl_api_keys_check(k, NULL));
+    assert_false(cl_api_keys_check(k, "Bearer # ingest keys"));
+    cl_api_keys_free(k);
+    unlink(path);
+    free(path);
+}
+
+static void test_keys_file_errors(void **state)
+{
+    char err[256];
+    assert_null(cl_api_keys_load("/nonexistent/keys", err, sizeof err));
+    assert_non_null(strstr(err, "cannot read"));
+    char *path = write_temp("# only a comment\n\n");
+    assert_null(cl_api_keys_load(path, err, sizeof err));
+    assert_non_null(strstr(err, "no key"));
+    unlink(path);
+    free(path);
+}
+
+static void test_listen_loopback(void **state)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char err[256];
+    assert_int_equal(cl_listen_parse("127.0.0.1:8080", &ss, &len, err, sizeof err), 0);
+    assert_true(cl_addr_is_loopback(&ss));
+    assert_int_equal(cl_listen_parse("127.9.9.9:0", &ss, &len, err, sizeof err), 0);
+    assert_true(cl_addr_is_loopback(&ss));
+    assert_int_equal(cl_listen_parse("[::1]:8080", &ss, &len, err, sizeof err), 0);
+    assert_true(cl_addr_is_loopback(&ss));
+    assert_int_equal(cl_listen_parse("0.0.0.0:8080", &ss, &len, err, sizeof err), 0);
+    assert_false(cl_addr_is_loopback(&ss));
+    assert_int_equal(cl_listen_parse(":8080", &ss, &len, err, sizeof err), 0);
+    assert_false(cl_addr_is_loopback(&ss));
+    assert_int_equal(cl_listen_parse("[::]:8080", &ss, &len, err, sizeof err), 0);
+    assert_false(cl_addr_is_loopback(&ss));
+    assert_int_equal(cl_listen_parse("10.1.2.3:80", &ss, &len, err, sizeof err), 0);
+    assert_false(cl_addr_is_loopback(&ss));
+}
+
+static void test_listen_invalid(void **state)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char err[256];
+    assert_int_equal(cl_listen_parse("8080", &ss, &len, err, sizeof err), -1);
+    assert_int_equal(cl_listen_parse("127.0.0.1:", &ss, &len, err, sizeof err), -1);
+    assert_int_equal(cl_listen_parse("[::1]8080", &ss, &len, err, sizeof err), -1);
+    assert_int_equal(cl_listen_parse("127.0.0.1:http", &ss, &len, err, sizeof err), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keys_check),
+        cmocka_unit_test(test_keys_file_errors),
+        cmocka_unit_test(test_listen_loopback),
+        cmocka_unit_test(test_listen_invalid),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
