@@ -1,0 +1,534 @@
+"""cltest.py - shared helpers for cloudlog end-to-end tests (Python 3 stdlib only).
+
+Every test file does `import cltest` and ends with `cltest.main()`.
+
+Environment (set by CTest):
+  CLOUDLOG_BIN     path of the built `cloudlog` binary
+  CL_TMPDIR        scratch directory (data dirs, daemon logs, cached fixtures)
+  CL_TESTDATA_DIR  third-party test data (unused by most e2e tests)
+
+Rules these helpers enforce: the daemon only ever listens on 127.0.0.1; every wait
+is bounded in time and in iterations; every daemon started here is killed at the
+latest when the test process exits (atexit + PR_SET_PDEATHSIG), so no test leaves
+a process behind.
+"""
+
+import atexit
+import ctypes
+import datetime
+import gzip
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+BIN = os.environ.get("CLOUDLOG_BIN") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "cloudlog")
+TMP_ROOT = os.environ.get("CL_TMPDIR") or tempfile.gettempdir()
+TESTDATA = os.environ.get("CL_TESTDATA_DIR", "")
+
+HOST = "127.0.0.1"
+START_TIMEOUT = float(os.environ.get("CL_E2E_START_TIMEOUT", "30"))  # ASan builds start slowly
+STOP_TIMEOUT = float(os.environ.get("CL_E2E_STOP_TIMEOUT", "30"))
+HTTP_TIMEOUT = float(os.environ.get("CL_E2E_HTTP_TIMEOUT", "60"))
+LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+
+KiB = 1024
+MiB = 1024 * 1024
+
+_live_procs = []   # every Popen we started; killed at exit
+_temp_dirs = []    # removed at exit when every test passed
+
+
+def _kill_all():
+    for p in _live_procs:
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(timeout=10)
+            except Exception:
+                pass
+
+
+atexit.register(_kill_all)
+
+
+def _sigterm_handler(signum, frame):
+    _kill_all()
+    sys.exit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _sigterm_handler)
+
+_PR_SET_PDEATHSIG = 1
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+except OSError:  # pragma: no cover
+    _libc = None
+
+
+def _child_setup():
+    # Dies with the test runner even if the runner is SIGKILLed (CTest timeout).
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+_logs = []
+
+
+def _log_dir():
+    if not _logs:
+        _logs.append(mkdtemp("cl-logs-"))
+    return _logs[0]
+
+
+def mkdtemp(prefix="cl-e2e-"):
+    os.makedirs(TMP_ROOT, exist_ok=True)
+    d = tempfile.mkdtemp(prefix=prefix, dir=TMP_ROOT)
+    _temp_dirs.append(d)
+    return d
+
+
+def spawn(args, env=None, stdout=None, stderr=None, stdin=subprocess.DEVNULL):
+    """Starts BIN with args; the process is registered for cleanup."""
+    full_env = dict(os.environ)
+    # Tests must not be configured by a developer's CLOUDLOG_* variables by accident.
+    for k in list(full_env):
+        if k.startswith("CLOUDLOG_") and k != "CLOUDLOG_BIN":
+            del full_env[k]
+    if env:
+        full_env.update(env)
+    p = subprocess.Popen([BIN] + list(args), env=full_env, stdout=stdout, stderr=stderr,
+                         stdin=stdin, preexec_fn=_child_setup)
+    _live_procs.append(p)
+    return p
+
+
+def run_cli(args, env=None, timeout=30):
+    """Runs BIN to completion; returns (rc, stdout, stderr) as text. Never leaves it running."""
+    p = spawn(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate(timeout=10)
+        raise AssertionError("cloudlog %s did not exit within %ss; stderr: %s"
+                             % (" ".join(args), timeout, err.decode("utf-8", "replace")[-2000:]))
+    return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+class Daemon:
+    """One `cloudlog serve` process on an ephemeral loopback port."""
+
+    def __init__(self, data_dir=None, args=(), env=None, use_cli_listen=True, use_cli_data=True):
+        self.data_dir = data_dir or mkdtemp("cl-data-")
+        self.args = list(args)
+        self.env = env
+        self.use_cli_listen = use_cli_listen
+        self.use_cli_data = use_cli_data
+        self.proc = None
+        self.port = None
+        self.log_path = None
+        self._log = None
+
+    # -- lifecycle -------------------------------------------------------------
+    def start(self, wait_ready=True):
+        argv = ["serve"]
+        if self.use_cli_listen:
+            argv += ["--listen", "%s:0" % HOST]
+        if self.use_cli_data:
+            argv += ["--data", self.data_dir]
+        argv += self.args
+        fd, self.log_path = tempfile.mkstemp(prefix="daemon-", suffix=".log", dir=_log_dir())
+        self._log = os.fdopen(fd, "wb")
+        self.proc = spawn(argv, env=self.env, stdout=self._log, stderr=self._log)
+        if wait_ready:
+            self.wait_ready()
+        return self
+
+    def log_text(self):
+        if not self.log_path:
+            return ""
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=4000):
+        return self.log_text()[-n:]
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        for _ in range(int(timeout / 0.02) + 10):
+            if time.monotonic() > deadline:
+                break
+            m = LISTEN_RE.search(self.log_text())
+            if m:
+                self.port = int(m.group(1))
+                break
+            if self.proc.poll() is not None:
+                raise AssertionError("daemon exited with %s before listening; log:\n%s"
+                                     % (self.proc.returncode, self.log_tail()))
+            time.sleep(0.02)
+        if self.port is None:
+            self.kill()
+            raise AssertionError("daemon did not log 'listening on' within %ss; log:\n%s"
+                                 % (timeout, self.log_tail()))
+        # The port is printed; make sure HTTP answers too.
+        last = None
+        for _ in range(int(timeout / 0.05) + 10):
+            if time.monotonic() > deadline:
+                break
+            try:
+                st, _, _ = self.request("GET", "/healthz", timeout=5)
+                if st == 200:
+                    return self
+                last = "status %d" % st
+            except OSError as e:
+                last = repr(e)
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.kill()
+        raise AssertionError("daemon not healthy within %ss (%s); log:\n%s"
+                             % (timeout, last, self.log_tail()))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=STOP_TIMEOUT):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("daemon did not exit within %ss; log:\n%s"
+                                 % (timeout, self.log_tail()))
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT, expect_rc=0):
+        """Graceful stop; asserts the exit status (0 by default)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        rc = self.wait_exit(timeout)
+        self._close_log()
+        if expect_rc is not None and rc != expect_rc:
+            raise AssertionError("daemon exited %s after %s, expected %s; log:\n%s"
+                                 % (rc, signal.Signals(sig).name, expect_rc, self.log_tail()))
+        return rc
+
+    def kill(self):
+        """kill -9, no questions asked."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            except Exception:
+                pass
+        self._close_log()
+
+    def _close_log(self):
+        if self._log is not None:
+            try:
+                self._log.close()
+            except Exception:
+                pass
+            self._log = None
+
+    def __enter__(self):
+        if self.proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if et is None:
+            self.stop()
+        else:
+            self.kill()
+        return False
+
+    # -- HTTP ------------------------------------------------------------------
+    def conn(self, timeout=HTTP_TIMEOUT):
+        return http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, timeout=HTTP_TIMEOUT):
+        """Returns (status, headers dict with lower-case names, body bytes)."""
+        c = self.conn(timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
+
+    def post_logs(self, body, content_type="application/json", encoding=None, headers=None,
+                  path="/v1/logs", timeout=HTTP_TIMEOUT):
+        """POSTs a body (str/bytes/list of records). Returns (status, headers, parsed JSON or raw)."""
+        if isinstance(body, (list, dict)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        h = {}
+        if content_type is not None:
+            h["Content-Type"] = content_type
+        if encoding == "gzip":
+            body = gzip.compress(body)
+            h["Content-Encoding"] = "gzip"
+        elif encoding is not None:
+            h["Content-Encoding"] = encoding
+        if headers:
+            h.update(headers)
+        st, hd, data = self.request("POST", path, body=body, headers=h, timeout=timeout)
+        return st, hd, parse_json(data)
+
+    def raw(self, data, timeout=HTTP_TIMEOUT, chunks=None, pause=0.0):
+        """Sends raw bytes on a fresh connection and parses one HTTP response.
+
+        Tolerates the server closing early (e.g. 413 before the body is read).
+        Returns (status, headers, body bytes) or (None, {}, b"") if the connection
+        closed without a response."""
+        s = socket.create_connection((HOST, self.port), timeout=timeout)
+        try:
+            parts = chunks if chunks is not None else [data]
+            try:
+                for part in parts:
+                    s.sendall(part)
+                    if pause:
+                        time.sleep(pause)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return read_response(s)
+        finally:
+            s.close()
+
+    # -- queue -----------------------------------------------------------------
+    @property
+    def db_path(self):
+        return os.path.join(self.data_dir, "queue.db")
+
+    def messages(self, **kw):
+        return read_messages(self.db_path, **kw)
+
+    def records(self, **kw):
+        return all_records(self.db_path, **kw)
+
+    def vm_hwm_kib(self):
+        return proc_status_kib(self.proc.pid, "VmHWM")
+
+    def vm_rss_kib(self):
+        return proc_status_kib(self.proc.pid, "VmRSS")
+
+
+def read_response(sock):
+    """Parses one HTTP response from a connected socket (status, headers, body)."""
+    r = http.client.HTTPResponse(sock)
+    try:
+        r.begin()
+    except (http.client.RemoteDisconnected, ConnectionResetError, http.client.BadStatusLine):
+        return None, {}, b""
+    try:
+        data = r.read()
+    except (ConnectionResetError, http.client.IncompleteRead) as e:
+        data = getattr(e, "partial", b"")
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+
+
+def parse_json(data):
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return data
+
+
+def proc_status_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("%s not in /proc/%d/status" % (field, pid))
+
+
+# -- queue.db ---------------------------------------------------------------------
+
+def open_db(path, copy=False):
+    """Opens queue.db read-only. With copy=True the db and its WAL are copied first
+    (for a crashed daemon's files: recovery then runs on the copy, never the original)."""
+    if not os.path.exists(path):
+        raise AssertionError("queue database %s does not exist" % path)
+    if copy:
+        d = mkdtemp("cl-dbcopy-")
+        dst = os.path.join(d, "queue.db")
+        shutil.copyfile(path, dst)
+        if os.path.exists(path + "-wal"):
+            shutil.copyfile(path + "-wal", dst + "-wal")
+        return sqlite3.connect(dst, timeout=10)
+    return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+
+
+MESSAGE_COLUMNS = ("id", "body", "record_count", "raw_bytes", "min_ts", "max_ts", "encoding",
+                   "sent_at", "visible_at", "receive_count", "first_receive_at", "last_error")
+
+
+def read_messages(path, table="messages", copy=False):
+    """Returns the rows of `table` as dicts, oldest id first, with 'lines' decoded."""
+    db = open_db(path, copy=copy)
+    try:
+        cur = db.execute("SELECT %s FROM %s ORDER BY id" % (", ".join(MESSAGE_COLUMNS), table))
+        rows = []
+        for row in cur.fetchall():
+            m = dict(zip(MESSAGE_COLUMNS, row))
+            m["lines"] = decode_body(m["body"], m["encoding"])
+            rows.append(m)
+        return rows
+    finally:
+        db.close()
+
+
+def decode_body(body, encoding="gzip"):
+    raw = bytes(body)
+    if encoding == "gzip":
+        raw = gzip.decompress(raw)
+    text = raw.decode("utf-8")
+    if text and not text.endswith("\n"):
+        raise AssertionError("message body does not end with a newline: %r" % text[-80:])
+    return text.split("\n")[:-1] if text else []
+
+
+def all_records(path, copy=False):
+    """Every normalized line in the main queue, in message order."""
+    out = []
+    for m in read_messages(path, copy=copy):
+        out.extend(m["lines"])
+    return out
+
+
+def integrity_check(path, copy=True):
+    db = open_db(path, copy=copy)
+    try:
+        return [r[0] for r in db.execute("PRAGMA integrity_check").fetchall()]
+    finally:
+        db.close()
+
+
+def count_rows(path, table="messages"):
+    db = open_db(path)
+    try:
+        return db.execute("SELECT count(*) FROM %s" % table).fetchone()[0]
+    finally:
+        db.close()
+
+
+def ts_ms(text):
+    """'YYYY-MM-DDTHH:MM:SS.mmmZ' -> ms since the epoch."""
+    dt = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc)
+    return int(round(dt.timestamp() * 1000))
+
+
+def ms_text(ms):
+    dt = datetime.datetime.fromtimestamp(ms // 1000, tz=datetime.timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
+
+
+def jstr(s):
+    """JSON text of a string as a compact serializer writes it (raw UTF-8)."""
+    return json.dumps(s, ensure_ascii=False)
+
+
+def norm_line(ts, level, service, message, others=""):
+    """Expected normalized line. `others` is the compact JSON text of the remaining
+    members without braces, e.g. '"a":1,"b":[2]'."""
+    s = '{"timestamp":"%s","level":"%s","service":%s,"message":%s' % (
+        ts, level, jstr(service), jstr(message))
+    if others:
+        s += "," + others
+    return s + "}"
+
+
+def pairs(line):
+    """Parses a JSON line keeping member order (list of (key, value))."""
+    return json.loads(line, object_pairs_hook=list)
+
+
+def check_message_attrs(tc, m):
+    """Asserts a queue row's attributes agree with its body."""
+    tc.assertEqual(m["encoding"], "gzip")
+    tc.assertEqual(m["record_count"], len(m["lines"]), "record_count of message %s" % m["id"])
+    raw = sum(len(l.encode("utf-8")) + 1 for l in m["lines"])
+    tc.assertEqual(m["raw_bytes"], raw, "raw_bytes of message %s" % m["id"])
+    if m["lines"]:
+        tss = [ts_ms(json.loads(l)["timestamp"]) for l in m["lines"]]
+        tc.assertEqual(m["min_ts"], min(tss), "min_ts of message %s" % m["id"])
+        tc.assertEqual(m["max_ts"], max(tss), "max_ts of message %s" % m["id"])
+    tc.assertEqual(m["receive_count"], 0)
+
+
+# -- test runner --------------------------------------------------------------------
+
+class DaemonTestCase(unittest.TestCase):
+    """Starts no daemon itself; tracks daemons made with self.daemon() and kills any
+    left running after each test."""
+
+    def setUp(self):
+        self._daemons = []
+
+    def tearDown(self):
+        for d in self._daemons:
+            if d.alive():
+                d.kill()
+
+    def daemon(self, args=(), data_dir=None, env=None, start=True, **kw):
+        d = Daemon(data_dir=data_dir, args=args, env=env, **kw)
+        self._daemons.append(d)
+        if start:
+            d.start()
+        return d
+
+    def assertAccepted(self, resp, accepted, rejected=0):
+        st, _, js = resp
+        self.assertEqual(st, 202, "expected 202, got %s %r" % (st, js))
+        self.assertIsInstance(js, dict, js)
+        self.assertEqual(js.get("accepted"), accepted, js)
+        self.assertEqual(js.get("rejected"), rejected, js)
+        self.assertIsInstance(js.get("errors"), list, js)
+        return js
+
+
+def main():
+    argv = [sys.argv[0]] + sys.argv[1:]
+    print("cloudlog binary: %s" % BIN, flush=True)
+    if not os.access(BIN, os.X_OK):
+        print("CLOUDLOG_BIN %s is not an executable file" % BIN)
+        print("0 passed, 1 failed")
+        sys.exit(1)
+    prog = unittest.main(module="__main__", argv=argv, exit=False,
+                         testRunner=unittest.TextTestRunner(verbosity=2, stream=sys.stdout))
+    res = prog.result
+    failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+    skipped = len(res.skipped)
+    passed = res.testsRun - failed - skipped
+    _kill_all()
+    line = "%d passed, %d failed" % (passed, failed)
+    if skipped:
+        line += ", %d skipped" % skipped
+    print(line, flush=True)
+    ok = failed == 0 and res.testsRun > 0
+    if ok:
+        for d in _temp_dirs:
+            shutil.rmtree(d, ignore_errors=True)
+    sys.exit(0 if ok else 1)
