@@ -37,6 +37,8 @@ struct cl_record_meta {
     int64_t ts_ms;
     enum cl_level level;
     struct cl_slice service; /* points into the output line in `out` */
+    int parsed; /* set on failure too: 1 if the input was a well-formed JSON object, so a
+                 * rejection was about its content (0: syntax, not an object, too large) */
 };
 
 /* Validates and normalizes the record raw[0..len). On success appends the normalized

@@ -1,0 +1,413 @@
+/* record.c - validates one record and writes its normalized line from the original bytes.
+ *
+ * HOW IT WORKS: one validating pass over the object (json.c) collects every member as
+ * borrowed spans. Keys are compared unescaped: plain keys in place, keys with escapes
+ * decoded into a per-thread scratch area. Duplicates are found pairwise for small
+ * objects and by sorting for large ones (O(k log k), immune to crafted hash
+ * collisions). The output is then written straight into `out`: the four contract
+ * fields first, then every other member's original key and value bytes (compacted only
+ * when the value holds whitespace). No DOM is built and nothing is re-serialized.
+ */
+#include "record.h"
+
+#include "json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum field { F_MESSAGE, F_TIMESTAMP, F_LEVEL, F_SERVICE, F_COUNT };
+
+struct alias {
+    const char *name;
+    unsigned char len;
+    unsigned char field;
+    unsigned char prio; /* lower wins */
+};
+
+/* Field aliases in priority order (docs/ingest.md). */
+static const struct alias aliases[] = {
+    {"message", 7, F_MESSAGE, 0},       {"msg", 3, F_MESSAGE, 1},    {"log", 3, F_MESSAGE, 2},
+    {"timestamp", 9, F_TIMESTAMP, 0},   {"time", 4, F_TIMESTAMP, 1}, {"ts", 2, F_TIMESTAMP, 2},
+    {"@timestamp", 10, F_TIMESTAMP, 3}, {"date", 4, F_TIMESTAMP, 4}, {"level", 5, F_LEVEL, 0},
+    {"severity", 8, F_LEVEL, 1},        {"lvl", 3, F_LEVEL, 2},      {"service", 7, F_SERVICE, 0},
+    {"app", 3, F_SERVICE, 1},
+};
+
+struct member {
+    struct cl_json_value key, val;
+    const char *name; /* unescaped key (in place, or in the scratch area) */
+    size_t name_len;
+};
+
+/* Per-thread working memory, grown to the largest record seen and reused. */
+struct scratch {
+    struct member *members;
+    size_t members_cap;
+    const struct member **sorted;
+    size_t sorted_cap;
+    char *text; /* unescaped keys and values; holds a whole record's worth */
+    size_t text_cap;
+    size_t text_used;
+};
+
+static __thread struct scratch tls;
+
+/* A record being normalized. */
+struct rec {
+    const char *raw;
+    size_t len;
+    struct member *m;
+    size_t n;
+    int best[F_COUNT]; /* member index chosen for each field, -1 if absent */
+    unsigned char prio[F_COUNT];
+    char *err;
+    size_t err_len;
+};
+
+#define CL_DUP_PAIRWISE_MAX 16
+#define CL_SNIPPET_MAX 64
+/* Fixed part of a line besides the record's own bytes: the four contract keys, the
+ * timestamp, the longest level name, a 64-byte service, "}\n" and slack. */
+#define CL_LINE_OVERHEAD 192
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c *= 2;
+    *cap = c;
+    return cl_realloc(p, c * elem);
+}
+
+/* Makes room for n members and len bytes of unescaped text for the coming record. */
+static void scratch_prepare(size_t len)
+{
+    tls.text = grow(tls.text, &tls.text_cap, len + 1, 1);
+    tls.text_used = 0;
+}
+
+static struct member *scratch_member(size_t i)
+{
+    tls.members = grow(tls.members, &tls.members_cap, i + 1, sizeof *tls.members);
+    return &tls.members[i];
+}
+
+/* Returns the unescaped content of a string value: in place when it has no escapes,
+ * else decoded into the scratch area (which is sized to hold a whole record). */
+static const char *string_text(const struct cl_json_value *v, size_t *n)
+{
+    if (!(v->flags & CL_JSON_F_ESCAPED)) {
+        *n = v->len - 2;
+        return v->ptr + 1;
+    }
+    char *dst = tls.text + tls.text_used;
+    *n = cl_json_unescape(v, dst);
+    tls.text_used += *n;
+    return dst;
+}
+
+/* Copies up to CL_SNIPPET_MAX bytes of s into out for an error message, cutting at a
+ * UTF-8 character boundary and marking the cut with "...". */
+static const char *snippet(const char *s, size_t n, char out[CL_SNIPPET_MAX + 4])
+{
+    size_t k = n;
+    if (n > CL_SNIPPET_MAX) {
+        k = CL_SNIPPET_MAX;
+        while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+            k--;
+    }
+    memcpy(out, s, k);
+    if (k < n)
+        memcpy(out + k, "...", 3), k += 3;
+    out[k] = '\0';
+    return out;
+}
+
+static int fail(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct rec *r, const char *fmt, ...)
+{
+    if (r->err && r->err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->err, r->err_len, fmt, ap);
+        va_end(ap);
+    }
+    return CL_ERR_INVAL;
+}
+
+static void classify(struct rec *r, size_t idx)
+{
+    const struct member *m = &r->m[idx];
+    if (m->name_len < 2 || m->name_len > 10)
+        return;
+    for (size_t i = 0; i < CL_ARRAY_LEN(aliases); i++) {
+        const struct alias *a = &aliases[i];
+        if (a->len != m->name_len || memcmp(a->name, m->name, m->name_len) != 0)
+            continue;
+        if (r->best[a->field] < 0 || a->prio < r->prio[a->field]) {
+            r->best[a->field] = (int)idx;
+            r->prio[a->field] = a->prio;
+        }
+        return;
+    }
+}
+
+/* One validating pass collecting the members. */
+static int scan_members(struct rec *r, int max_depth)
+{
+    struct cl_json_reader rd;
+    cl_json_reader_init(&rd, r->raw, r->len, max_depth);
+    if (cl_json_object_open(&rd) != 0)
+        return fail(r, "record is not a JSON object");
+    for (;;) {
+        struct member *m = scratch_member(r->n);
+        int rc = cl_json_object_next(&rd, &m->key, &m->val);
+        if (rc == 0)
+            break;
+        if (rc < 0)
+            return fail(r, "invalid JSON: %s at byte %zu", rd.err.msg, rd.err.offset);
+        r->m = tls.members;
+        m->name = string_text(&m->key, &m->name_len);
+        classify(r, r->n++);
+    }
+    r->m = tls.members;
+    if (!cl_json_at_end(&rd))
+        return fail(r, "invalid JSON: unexpected data after the object at byte %zu", rd.pos);
+    return CL_OK;
+}
+
+static int name_eq(const struct member *a, const struct member *b)
+{
+    return a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0;
+}
+
+static int name_cmp(const void *pa, const void *pb)
+{
+    const struct member *a = *(const struct member *const *)pa;
+    const struct member *b = *(const struct member *const *)pb;
+    if (a->name_len != b->name_len)
+        return a->name_len < b->name_len ? -1 : 1;
+    return memcmp(a->name, b->name, a->name_len);
+}
+
+static int fail_duplicate(struct rec *r, const struct member *m)
+{
+    char s[CL_SNIPPET_MAX + 4];
+    return fail(r, "duplicate key \"%s\"", snippet(m->key.ptr + 1, m->key.len - 2, s));
+}
+
+static int check_duplicates(struct rec *r)
+{
+    if (r->n <= CL_DUP_PAIRWISE_MAX) {
+        for (size_t i = 1; i < r->n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (name_eq(&r->m[i], &r->m[j]))
+                    return fail_duplicate(r, &r->m[i]);
+        return CL_OK;
+    }
+    tls.sorted = grow(tls.sorted, &tls.sorted_cap, r->n, sizeof *tls.sorted);
+    for (size_t i = 0; i < r->n; i++)
+        tls.sorted[i] = &r->m[i];
+    qsort(tls.sorted, r->n, sizeof *tls.sorted, name_cmp);
+    for (size_t i = 1; i < r->n; i++)
+        if (name_eq(tls.sorted[i], tls.sorted[i - 1])) /* report the later of the two */
+            return fail_duplicate(r, CL_MAX(tls.sorted[i], tls.sorted[i - 1]));
+    return CL_OK;
+}
+
+static const struct cl_json_value *field_value(const struct rec *r, enum field f)
+{
+    return r->best[f] >= 0 ? &r->m[r->best[f]].val : NULL;
+}
+
+static int resolve_timestamp(struct rec *r, const struct cl_norm_opts *opts, int64_t *ms)
+{
+    const struct cl_json_value *v = field_value(r, F_TIMESTAMP);
+    if (!v) {
+        *ms = opts->received_ms;
+        return CL_OK;
+    }
+    int rc = -1;
+    if (v->type == CL_JSON_STRING) {
+        size_t n;
+        const char *s = string_text(v, &n);
+        rc = cl_parse_timestamp_text(s, n, ms);
+    } else if (v->type == CL_JSON_NUMBER) {
+        rc = cl_parse_timestamp_number(v->ptr, v->len, ms);
+    }
+    if (rc == 0)
+        return CL_OK;
+    char s[CL_SNIPPET_MAX + 4];
+    return fail(r, "invalid timestamp %s", snippet(v->ptr, v->len, s));
+}
+
+static int all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return n > 0;
+}
+
+static int resolve_level(struct rec *r, enum cl_level *l)
+{
+    const struct cl_json_value *v = field_value(r, F_LEVEL);
+    *l = CL_LEVEL_INFO;
+    if (!v)
+        return CL_OK;
+    int rc = -1;
+    const char *shown = v->ptr;
+    size_t shown_len = v->len;
+    if (v->type == CL_JSON_STRING) {
+        size_t n;
+        const char *s = string_text(v, &n);
+        rc = cl_parse_level_text(s, n, l);
+        if (rc != 0 && all_digits(s, n))
+            rc = cl_parse_level_number(s, n, l);
+        shown++;
+        shown_len -= 2;
+    } else if (v->type == CL_JSON_NUMBER) {
+        rc = cl_parse_level_number(v->ptr, v->len, l);
+    }
+    if (rc == 0)
+        return CL_OK;
+    char s[CL_SNIPPET_MAX + 4];
+    return fail(r, "unknown level \"%s\"", snippet(shown, shown_len, s));
+}
+
+static int resolve_service(struct rec *r, const struct cl_norm_opts *opts, struct cl_slice *svc)
+{
+    const struct cl_json_value *v = field_value(r, F_SERVICE);
+    if (!v) {
+        *svc = opts->default_service;
+        return CL_OK;
+    }
+    if (v->type == CL_JSON_STRING) {
+        svc->ptr = string_text(v, &svc->len);
+        if (cl_service_valid(svc->ptr, svc->len))
+            return CL_OK;
+    }
+    char s[CL_SNIPPET_MAX + 4];
+    return fail(r, "invalid service %s (expected a string matching [A-Za-z0-9._-]{1,64})",
+                snippet(v->ptr, v->len, s));
+}
+
+static char *put(char *p, const void *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static int consumed(const struct rec *r, size_t i)
+{
+    for (int f = 0; f < F_COUNT; f++)
+        if (r->best[f] == (int)i)
+            return 1;
+    return 0;
+}
+
+/* Writes the line at p (room checked by the caller); returns the end. */
+static char *write_line(const struct rec *r, char *p, int64_t ts, enum cl_level level,
+                        struct cl_slice svc, size_t *svc_off)
+{
+    char *start = p;
+    const char *lname = cl_level_name(level);
+    p = put(p, "{\"timestamp\":\"", 14);
+    cl_format_timestamp(ts, p);
+    p = put(p + 24, "\",\"level\":\"", 11);
+    p = put(p, lname, strlen(lname));
+    p = put(p, "\",\"service\":\"", 13);
+    *svc_off = (size_t)(p - start);
+    p = put(p, svc.ptr, svc.len);
+    p = put(p, "\",\"message\":", 12);
+    const struct cl_json_value *msg = field_value(r, F_MESSAGE);
+    p = put(p, msg->ptr, msg->len);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct member *m = &r->m[i];
+        if (consumed(r, i))
+            continue;
+        *p++ = ',';
+        p = put(p, m->key.ptr, m->key.len);
+        *p++ = ':';
+        if (m->val.flags & CL_JSON_F_SPACE)
+            p += cl_json_compact(&m->val, p);
+        else
+            p = put(p, m->val.ptr, m->val.len);
+    }
+    return put(p, "}\n", 2);
+}
+
+static int check_message(struct rec *r)
+{
+    const struct cl_json_value *v = field_value(r, F_MESSAGE);
+    if (!v)
+        return fail(r, "missing message (message, msg or log)");
+    if (v->type != CL_JSON_STRING)
+        return fail(r, "message must be a string");
+    return CL_OK;
+}
+
+static int emit(struct rec *r, int64_t ts, enum cl_level level, struct cl_slice svc,
+                struct cl_buf *out, struct cl_record_meta *meta)
+{
+    if (cl_buf_reserve(out, r->len + svc.len + CL_LINE_OVERHEAD) != CL_OK) {
+        fail(r, "output buffer full");
+        return CL_ERR_TOO_LARGE;
+    }
+    char *start = out->data + out->len;
+    size_t svc_off;
+    char *end = write_line(r, start, ts, level, svc, &svc_off);
+    out->len += (size_t)(end - start);
+    out->data[out->len] = '\0';
+    meta->ts_ms = ts;
+    meta->level = level;
+    meta->service.ptr = start + svc_off;
+    meta->service.len = svc.len;
+    return CL_OK;
+}
+
+int cl_record_normalize(const char *raw, size_t len, const struct cl_norm_opts *opts,
+                        struct cl_buf *out, struct cl_record_meta *meta, char *err, size_t err_len)
+{
+    struct rec r = {.raw = raw, .len = len, .err = err, .err_len = err_len};
+    for (int f = 0; f < F_COUNT; f++)
+        r.best[f] = -1;
+    meta->parsed = 0;
+    if (err && err_len)
+        err[0] = '\0';
+    if (len > opts->max_record_bytes)
+        return fail(&r, "record too large (%zu bytes, limit %zu)", len, opts->max_record_bytes);
+    scratch_prepare(len);
+    int rc = scan_members(&r, opts->max_depth);
+    if (rc != CL_OK)
+        return rc;
+    meta->parsed = 1;
+    int64_t ts;
+    enum cl_level level;
+    struct cl_slice svc;
+    if ((rc = check_duplicates(&r)) != CL_OK || (rc = check_message(&r)) != CL_OK ||
+        (rc = resolve_timestamp(&r, opts, &ts)) != CL_OK ||
+        (rc = resolve_level(&r, &level)) != CL_OK ||
+        (rc = resolve_service(&r, opts, &svc)) != CL_OK)
+        return rc;
+    return emit(&r, ts, level, svc, out, meta);
+}
+
+int cl_service_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > 64)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
