@@ -334,6 +334,37 @@ class Daemon:
         return proc_status_kib(self.proc.pid, "VmRSS")
 
 
+def expect_refusal(args, env=None, timeout=START_TIMEOUT):
+    """Starts BIN with args expecting it to exit without serving. If it logs
+    'listening on' it is killed at once and an AssertionError is raised.
+    Returns (exit code, combined output)."""
+    fd, path = tempfile.mkstemp(prefix="refuse-", suffix=".log", dir=_log_dir())
+    with os.fdopen(fd, "wb") as log:
+        p = spawn(args, env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + timeout
+        for _ in range(int(timeout / 0.02) + 10):
+            if p.poll() is not None or time.monotonic() > deadline:
+                break
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            if "listening on" in text:
+                p.kill()
+                p.wait(timeout=10)
+                raise AssertionError("cloudlog %s started serving: %s" % (" ".join(args), text))
+            time.sleep(0.02)
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+            raise AssertionError("cloudlog %s neither served nor exited in %ss"
+                                 % (" ".join(args), timeout))
+        with open(path, "rb") as f:
+            return p.returncode, f.read().decode("utf-8", "replace")
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
 def read_response(sock):
     """Parses one HTTP response from a connected socket (status, headers, body)."""
     r = http.client.HTTPResponse(sock)
