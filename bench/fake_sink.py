@@ -2,9 +2,11 @@
 """fake_sink.py - stand-in for POST /v1/logs (202 {"accepted":N}) to test bench_loadgen without the daemon.
 
 usage: fake_sink.py PORT [--throttle-every N]   (every Nth request gets 503 + Retry-After: 1)
+PORT 0 picks a free port; the "listening on" line names it. SIGTERM exits 0.
 Counts NDJSON lines, gunzips Content-Encoding: gzip, keeps connections alive, GET /healthz -> 200.
 """
 import gzip
+import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,7 +59,8 @@ def main():
     ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer(("127.0.0.1", port), Sink)
     srv.daemon_threads = True
-    print("listening on http://127.0.0.1:%d" % port, file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print("listening on http://127.0.0.1:%d" % srv.server_address[1], file=sys.stderr, flush=True)
     srv.serve_forever()
 
 

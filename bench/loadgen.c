@@ -162,7 +162,7 @@ static void usage(FILE *f)
           "  --batch R         records per request (default 1000)\n"
           "  --gzip            gzip bodies (Content-Encoding: gzip)\n"
           "  --gzip-level L    zlib level for --gzip (default 6)\n"
-          "  --api-key K       sent as Authorization: Bearer K and X-Api-Key: K\n"
+          "  --api-key K       sent as Authorization: Bearer K\n"
           "  --seed N          PRNG seed (default 1)\n"
           "  --pool N          distinct pre-built bodies (default 64, bounded to 512 MiB)\n"
           "  --timeout S       per-request/connect timeout (default 10)\n"
@@ -481,7 +481,7 @@ static void build_head(const struct opts *o, struct body *bd)
     if (o->gzip)
         buf_printf(&h, "Content-Encoding: gzip\r\n");
     if (o->api_key)
-        buf_printf(&h, "Authorization: Bearer %s\r\nX-Api-Key: %s\r\n", o->api_key, o->api_key);
+        buf_printf(&h, "Authorization: Bearer %s\r\n", o->api_key);
     buf_add(&h, "\r\n", 2);
     bd->head = cl_buf_take(&h, &bd->head_len);
 }

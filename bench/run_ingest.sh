@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# run_ingest.sh - ingest benchmark: runs `cloudlog serve` under bench_loadgen for several configs and compares them.
+#
+# Configs (CONFIGS, default "baseline gzip process"):
+#   baseline  --durability full, NDJSON bodies
+#   gzip      --durability full, gzip bodies (Content-Encoding: gzip)
+#   process   --durability process, NDJSON bodies
+# Each config gets a fresh daemon and data directory; the baseline runs in the same invocation,
+# so the table compares like with like on this machine.
+#
+# Environment overrides (defaults in brackets):
+#   DURATION [10] measured seconds   WARMUP [2]   CONNECTIONS [16]   BATCH [1000]   SEED [1]
+#   THREADS [loadgen default]        GZIP_LEVEL [6]   CONFIGS   BUILD_DIR [build-release]
+#   SERVE_ARGS (extra `cloudlog serve` options)   LOADGEN_ARGS (extra loadgen options)
+#   READY_TIMEOUT [30] s to wait for the daemon   STOP_TIMEOUT [30] s before SIGKILL
+#   SKIP_BUILD [0]   KEEP_LOGS [0] (keep the temp dir with daemon logs and JSON results)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+CONNECTIONS=${CONNECTIONS:-16}
+BATCH=${BATCH:-1000}
+SEED=${SEED:-1}
+THREADS=${THREADS:-}
+GZIP_LEVEL=${GZIP_LEVEL:-6}
+CONFIGS=${CONFIGS:-baseline gzip process}
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
+SERVE_ARGS=${SERVE_ARGS:-}
+LOADGEN_ARGS=${LOADGEN_ARGS:-}
+READY_TIMEOUT=${READY_TIMEOUT:-30}
+STOP_TIMEOUT=${STOP_TIMEOUT:-30}
+SKIP_BUILD=${SKIP_BUILD:-0}
+KEEP_LOGS=${KEEP_LOGS:-0}
+
+CLOUDLOG=$BUILD_DIR/cloudlog
+LOADGEN=$BUILD_DIR/bench/bench_loadgen
+
+server_pid=""
+server_status=0
+loadgen_pid=""
+addr=""
+tmp=""
+
+log() { printf 'run_ingest: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
+
+# Stops the daemon: SIGTERM, then SIGKILL after STOP_TIMEOUT; sets server_status.
+# Not to be called in a subshell: only this shell can wait for its child.
+stop_server() {
+    local pid=$server_pid waited=0
+    server_status=0
+    [[ -n "$pid" ]] || return 0
+    server_pid=""
+    if alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        while alive "$pid" && ((waited < STOP_TIMEOUT * 10)); do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        if alive "$pid"; then
+            log "daemon $pid still running after ${STOP_TIMEOUT}s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    wait "$pid" 2>/dev/null || server_status=$?
+}
+
+cleanup() {
+    if alive "$loadgen_pid"; then
+        kill -TERM "$loadgen_pid" 2>/dev/null || true
+        wait "$loadgen_pid" 2>/dev/null || true
+    fi
+    stop_server
+    if [[ -n "$tmp" && -d "$tmp" ]]; then
+        if [[ "$KEEP_LOGS" == 1 ]]; then log "kept $tmp"; else rm -rf "$tmp"; fi
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+build() {
+    [[ "$SKIP_BUILD" == 1 ]] && return 0
+    if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release > /dev/null
+    fi
+    cmake --build "$BUILD_DIR" --target cloudlog bench_loadgen -j "$(nproc)" > "$tmp/build.log" 2>&1 ||
+        { tail -n 30 "$tmp/build.log" >&2; die "build failed (log above)"; }
+}
+
+# Starts the daemon on a free loopback port; sets server_pid and addr once /healthz answers.
+start_server() {
+    local name=$1 durability=$2 data=$tmp/$1/data slog=$tmp/$1/serve.log i
+    mkdir -p "$data"
+    # shellcheck disable=SC2086
+    "$CLOUDLOG" serve --listen 127.0.0.1:0 --data "$data" --durability "$durability" \
+        $SERVE_ARGS 2> "$slog" &
+    server_pid=$!
+    addr=""
+    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
+        alive "$server_pid" || { cat "$slog" >&2; die "daemon exited during start-up"; }
+        addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$slog" | head -n 1)
+        if [[ -n "$addr" ]] && curl -fsS --max-time 1 "http://$addr/healthz" > /dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    cat "$slog" >&2
+    die "daemon not ready after ${READY_TIMEOUT}s"
+}
+
+# Runs one config; leaves its JSON summary in $tmp/NAME.json.
+run_config() {
+    local name=$1 durability=full gzip=() rc=0
+    case "$name" in
+    baseline) ;;
+    gzip) gzip=(--gzip --gzip-level "$GZIP_LEVEL") ;;
+    process) durability=process ;;
+    *) die "unknown config '$name' (baseline, gzip, process)" ;;
+    esac
+    start_server "$name" "$durability"
+    log "$name: daemon pid $server_pid on $addr (durability $durability${gzip:+, gzip bodies})"
+    local args=(--url "http://$addr/v1/logs" --connections "$CONNECTIONS" --duration "$DURATION"
+        --warmup "$WARMUP" --batch "$BATCH" --seed "$SEED" --server-pid "$server_pid" --json)
+    [[ -z "$THREADS" ]] || args+=(--threads "$THREADS")
+    # shellcheck disable=SC2086
+    "$LOADGEN" "${args[@]}" "${gzip[@]}" $LOADGEN_ARGS > "$tmp/$name.json" &
+    loadgen_pid=$!
+    wait "$loadgen_pid" || rc=$?
+    loadgen_pid=""
+    local data_mb
+    data_mb=$(du -sm "$tmp/$name/data" | cut -f1)
+    stop_server
+    [[ "$server_status" == 0 ]] || log "$name: daemon exited with status $server_status (expected 0)"
+    [[ "$rc" == 0 ]] || log "$name: loadgen exited with status $rc (no successful request?)"
+    jq -c --arg n "$name" --arg d "$durability" --argjson mb "${data_mb:-0}" \
+        --argjson st "$server_status" '. + {config: $n, durability: $d, data_mb: $mb, exit: $st}' \
+        "$tmp/$name.json" > "$tmp/$name.tagged.json" || die "$name: loadgen printed no summary"
+    jq -r '"  \(.ok) ok, \(.status_503) 503, \(.errors + .timeouts + .connect_errors) errors; " +
+        "\(.events_per_s) events/s, \(.mb_per_s) MB/s, p99 \(.p99_ms) ms, " +
+        "server cpu \(.server_cpu_pct // "n/a")%"' "$tmp/$name.tagged.json" >&2
+    rm -rf "$tmp/$name/data"
+}
+
+print_table() {
+    local files=()
+    for name in $CONFIGS; do files+=("$tmp/$name.tagged.json"); done
+    echo
+    echo "ingest benchmark: $(nproc) cores, ${CONNECTIONS} connections, ${BATCH} records/request," \
+        "${DURATION}s measured after ${WARMUP}s warm-up, seed ${SEED}"
+    jq -rs '
+      (.[0].events_per_s) as $base
+      | (["config", "durab", "req/s", "events/s", "vs 1st", "MB/s", "wire MB/s", "p50 ms", "p99 ms",
+          "p99.9 ms", "max ms", "503", "errors", "srv cpu%", "srv peak MiB", "cli cpu%", "data MB"]),
+        (.[] | [.config, .durability, .req_per_s, .events_per_s,
+                (if $base > 0 then (.events_per_s / $base * 100 | round | tostring) + "%" else "-" end),
+                .mb_per_s, .wire_mb_per_s, .p50_ms, .p99_ms, .p999_ms, .max_ms, .status_503,
+                (.errors + .timeouts + .connect_errors), (.server_cpu_pct // "-"),
+                (.server_peak_rss_mib // "-"), .client_cpu_pct, .data_mb])
+      | @tsv' "${files[@]}" | column -t -s $'\t'
+}
+
+main() {
+    command -v jq > /dev/null || die "jq is required"
+    command -v curl > /dev/null || die "curl is required"
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/cloudlog-bench.XXXXXX")
+    build
+    [[ -x "$CLOUDLOG" && -x "$LOADGEN" ]] || die "missing $CLOUDLOG or $LOADGEN"
+    for name in $CONFIGS; do run_config "$name"; done
+    print_table
+}
+
+main "$@"
