@@ -1,0 +1,339 @@
+/* ingest_parse.c - request body -> normalized records -> gzip NDJSON queue messages.
+ *
+ * The body form is detected from its first byte (after whitespace and a UTF-8 BOM):
+ * '[' is an array of records, '{' a single record when exactly one JSON value fills the
+ * body and NDJSON otherwise. Each record is normalized on its own, so a bad record is
+ * rejected alone; accepted records are packed in order into messages of at most
+ * max_message_bytes raw bytes (core/batch.c).
+ */
+#include "ingest.h"
+
+#include "batch.h"
+#include "json.h"
+#include "record.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cl_ingest_limits_default(struct cl_ingest_limits *l)
+{
+    l->max_body_bytes = (size_t)10 << 20;
+    l->max_decoded_bytes = (size_t)64 << 20;
+    l->max_record_bytes = (size_t)256 << 10;
+    l->max_errors = 100;
+    l->max_message_bytes = (size_t)1 << 20;
+    l->max_depth = CL_JSON_DEFAULT_MAX_DEPTH;
+    l->compression_level = 1;
+}
+
+void cl_ingest_batch_init(struct cl_ingest_batch *b)
+{
+    b->msgs = NULL;
+    b->n_msgs = 0;
+    b->cap = 0;
+}
+
+void cl_ingest_batch_free(struct cl_ingest_batch *b)
+{
+    for (size_t i = 0; i < b->n_msgs; i++)
+        free((void *)b->msgs[i].body); /* the batch owns the bodies (ingest.h) */
+    free(b->msgs);
+    cl_ingest_batch_init(b);
+}
+
+void cl_ingest_parse_result_init(struct cl_ingest_parse_result *r)
+{
+    memset(r, 0, sizeof *r);
+    cl_buf_init(&r->errors, SIZE_MAX / 2); /* bounded by max_errors entries */
+}
+
+void cl_ingest_parse_result_free(struct cl_ingest_parse_result *r)
+{
+    cl_buf_free(&r->errors);
+}
+
+struct parse_ctx {
+    const char *body;
+    size_t len;
+    const struct cl_ingest_limits *lim;
+    struct cl_norm_opts opts;
+    struct cl_batch batch;
+    struct cl_ingest_batch *out;
+    size_t out_start; /* out->n_msgs before this body, for rollback */
+    struct cl_ingest_parse_result *res;
+    uint32_t index;      /* index of the next record */
+    uint32_t parsed;     /* records that were well-formed JSON objects */
+    size_t line;         /* line number at byte line_pos */
+    size_t line_pos;     /* newlines before this offset are counted in `line` */
+    char first_err[160]; /* first rejection, for a body-level error */
+};
+
+static void push_message(struct parse_ctx *c, const struct cl_batch_sealed *s)
+{
+    struct cl_ingest_batch *b = c->out;
+    if (b->n_msgs == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 4;
+        b->msgs = cl_realloc(b->msgs, b->cap * sizeof *b->msgs);
+    }
+    struct cl_msg_out *m = &b->msgs[b->n_msgs++];
+    memset(m, 0, sizeof *m);
+    m->body = s->gz;
+    m->len = s->gz_len;
+    m->attrs.record_count = s->count;
+    m->attrs.raw_bytes = s->raw_bytes;
+    m->attrs.min_ts_ms = s->min_ts_ms;
+    m->attrs.max_ts_ms = s->max_ts_ms;
+    memcpy(m->attrs.encoding, "gzip", 5);
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t k = c < 0x80                 ? 1
+               : c >= 0xC2 && c <= 0xDF ? 2
+               : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4
+                                        : 0;
+    if (k == 0 || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] > 0x8F))
+        return 0; /* overlong, surrogate or above U+10FFFF */
+    return k;
+}
+
+/* Appends s as a JSON string; invalid UTF-8 becomes U+FFFD so the errors array is
+ * always valid JSON whatever the message quotes. */
+static void append_json_string(struct cl_buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    cl_buf_append_char(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = p[i];
+        size_t k = utf8_seq(p + i, n - i);
+        if (ch == '"' || ch == '\\') {
+            char esc[2] = {'\\', (char)ch};
+            cl_buf_append(b, esc, 2);
+        } else if (ch < 0x20) {
+            cl_buf_printf(b, "\\u%04x", ch);
+        } else if (k == 0) {
+            cl_buf_append_str(b, "\\ufffd");
+            k = 1;
+        } else {
+            cl_buf_append(b, p + i, k);
+        }
+        i += k ? k : 1;
+    }
+    cl_buf_append_char(b, '"');
+}
+
+static void add_error(struct parse_ctx *c, uint32_t index, size_t line, const char *msg)
+{
+    struct cl_ingest_parse_result *r = c->res;
+    if (r->rejected == 0)
+        snprintf(c->first_err, sizeof c->first_err, "%s", msg);
+    r->rejected++;
+    if (r->rejected > c->lim->max_errors)
+        return;
+    struct cl_buf *b = &r->errors;
+    cl_buf_printf(b, "%s{\"index\":%u,\"line\":%zu,\"error\":", r->rejected > 1 ? "," : "", index,
+                  line);
+    append_json_string(b, msg);
+    cl_buf_append_char(b, '}');
+}
+
+static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_t line)
+{
+    struct cl_buf *lines = cl_batch_lines(&c->batch);
+    size_t mark = lines->len;
+    struct cl_record_meta meta;
+    char err[256];
+    uint32_t index = c->index++;
+    int rc = cl_record_normalize(rec, n, &c->opts, lines, &meta, err, sizeof err);
+    c->parsed += meta.parsed ? 1 : 0;
+    if (rc != CL_OK) {
+        add_error(c, index, line, err);
+        return;
+    }
+    c->res->accepted++;
+    c->res->accepted_bytes += lines->len - mark;
+    struct cl_batch_sealed s;
+    if (cl_batch_add(&c->batch, mark, meta.ts_ms, &s))
+        push_message(c, &s);
+}
+
+/* 1-based line of body offset `pos`; offsets must be asked in increasing order. */
+static size_t line_at(struct parse_ctx *c, size_t pos)
+{
+    const char *p = c->body + c->line_pos;
+    const char *end = c->body + pos;
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        c->line++;
+        p++;
+    }
+    c->line_pos = pos;
+    return c->line;
+}
+
+static int is_ws(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+static int array_element(void *arg, const char *elem, size_t n)
+{
+    struct parse_ctx *c = arg;
+    process_record(c, elem, n, line_at(c, (size_t)(elem - c->body)));
+    return 0;
+}
+
+static void body_error(struct parse_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void body_error(struct parse_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->res->body_error_msg, sizeof c->res->body_error_msg, fmt, ap);
+    va_end(ap);
+    c->res->body_error = 1;
+}
+
+/* Drops everything produced from this body (the body is rejected as a whole). */
+static void rollback(struct parse_ctx *c)
+{
+    struct cl_ingest_batch *b = c->out;
+    while (b->n_msgs > c->out_start)
+        free((void *)b->msgs[--b->n_msgs].body);
+    c->res->accepted = 0;
+    c->res->rejected = 0;
+    c->res->accepted_bytes = 0;
+    cl_buf_reset(&c->res->errors);
+    cl_buf_append_char(&c->res->errors, '[');
+    c->parsed = 0;
+    c->index = 0;
+    cl_batch_free(&c->batch);
+    cl_batch_init(&c->batch, c->lim->max_message_bytes, c->lim->compression_level);
+}
+
+static void parse_array(struct parse_ctx *c, size_t start)
+{
+    struct cl_json_error err = {0, NULL};
+    int rc = cl_json_split_array(c->body + start, c->len - start, array_element, c, &err);
+    if (rc != 0) {
+        rollback(c);
+        body_error(c, "invalid JSON array: %s at byte %zu", err.msg ? err.msg : "malformed",
+                   start + err.offset);
+    }
+}
+
+static void parse_ndjson(struct parse_ctx *c, size_t start)
+{
+    size_t pos = start, line = 1;
+    while (pos < c->len) {
+        const char *nl = memchr(c->body + pos, '\n', c->len - pos);
+        size_t end = nl ? (size_t)(nl - c->body) : c->len;
+        size_t a = pos, z = end;
+        while (a < z && is_ws(c->body[a]))
+            a++;
+        while (z > a && is_ws(c->body[z - 1]))
+            z--; /* also strips the '\r' of CRLF */
+        if (z > a)
+            process_record(c, c->body + a, z - a, line);
+        pos = end + 1;
+        line++;
+    }
+}
+
+/* '{': one value filling the body is a single record; anything else is NDJSON. */
+static void parse_object_or_ndjson(struct parse_ctx *c, size_t start, size_t first)
+{
+    struct cl_json_reader r;
+    struct cl_json_value v;
+    cl_json_reader_init(&r, c->body + first, c->len - first, c->lim->max_depth);
+    if (cl_json_scan_value(&r, &v) == 0 && cl_json_at_end(&r))
+        process_record(c, v.ptr, v.len, line_at(c, (size_t)(v.ptr - c->body)));
+    else
+        parse_ndjson(c, start);
+}
+
+static size_t skip_bom(const char *body, size_t len)
+{
+    return len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+}
+
+static void parse_body(struct parse_ctx *c)
+{
+    size_t start = skip_bom(c->body, c->len);
+    size_t first = start;
+    while (first < c->len && is_ws(c->body[first]))
+        first++;
+    if (first == c->len) {
+        body_error(c, "empty body");
+        return;
+    }
+    if (c->body[first] == '[')
+        parse_array(c, start);
+    else if (c->body[first] == '{')
+        parse_object_or_ndjson(c, start, first);
+    else
+        body_error(c, "body is not JSON (expected an object, an array of objects, or NDJSON)");
+}
+
+static void finish(struct parse_ctx *c)
+{
+    struct cl_batch_sealed s;
+    if (cl_batch_flush(&c->batch, &s))
+        push_message(c, &s);
+    cl_buf_append_char(&c->res->errors, ']');
+    if (c->res->body_error || c->res->accepted > 0 || c->parsed > 0)
+        return;
+    if (c->index == 0)
+        body_error(c, "no records in body");
+    else
+        body_error(c, "no record is a valid JSON object (first error: %s)", c->first_err);
+}
+
+int cl_ingest_parse(const char *body, size_t len, const char *header_service, int64_t received_ms,
+                    const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
+                    struct cl_ingest_parse_result *res)
+{
+    res->accepted = res->rejected = 0;
+    res->accepted_bytes = 0;
+    res->body_error = 0;
+    res->body_error_msg[0] = '\0';
+    cl_buf_reset(&res->errors);
+    cl_buf_append_char(&res->errors, '[');
+    struct cl_slice svc = CL_SLICE_LIT("default");
+    if (header_service && *header_service) {
+        svc.ptr = header_service;
+        svc.len = strlen(header_service);
+        if (!cl_service_valid(svc.ptr, svc.len)) {
+            cl_buf_append_char(&res->errors, ']');
+            return CL_ERR_INVAL;
+        }
+    }
+
+    struct parse_ctx c = {
+        .body = body ? body : "",
+        .len = body ? len : 0,
+        .lim = lim,
+        .opts = {received_ms, svc, lim->max_record_bytes, lim->max_depth},
+        .out = batch,
+        .out_start = batch->n_msgs,
+        .res = res,
+        .line = 1,
+    };
+    cl_batch_init(&c.batch, lim->max_message_bytes, lim->compression_level);
+    parse_body(&c);
+    finish(&c);
+    cl_batch_free(&c.batch);
+    return CL_OK;
+}

@@ -1,0 +1,369 @@
+/* test_pipeline_ingest_parse.c - body forms, per-record errors and message packing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "codec.h"
+#include "common.h"
+#include "ingest.h"
+#include "json.h"
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECEIVED_MS 1795619045123LL /* 2026-11-25T15:04:05.123Z */
+#define LINE_PREFIX "{\"timestamp\":\"2026-11-25T15:04:05.123Z\",\"level\":\"info\",\"service\":"
+
+struct run {
+    struct cl_ingest_batch batch;
+    struct cl_ingest_parse_result res;
+    struct cl_buf ndjson; /* all messages decompressed, in order */
+    int rc;
+};
+
+static void run_lim(struct run *r, const char *body, size_t len, const char *svc,
+                    const struct cl_ingest_limits *lim)
+{
+    cl_ingest_batch_init(&r->batch);
+    cl_ingest_parse_result_init(&r->res);
+    cl_buf_init(&r->ndjson, 1 << 30);
+    r->rc = cl_ingest_parse(body, len, svc, RECEIVED_MS, lim, &r->batch, &r->res);
+    for (size_t i = 0; i < r->batch.n_msgs; i++) {
+        const struct cl_msg_out *m = &r->batch.msgs[i];
+        size_t before = r->ndjson.len;
+        assert_int_equal(cl_gzip_decompress(m->body, m->len, &r->ndjson), CL_OK);
+        assert_int_equal(r->ndjson.len - before, m->attrs.raw_bytes);
+        assert_string_equal(m->attrs.encoding, "gzip");
+    }
+    /* the errors array is always valid JSON */
+    struct cl_json_reader rd;
+    struct cl_json_value v;
+    cl_json_reader_init(&rd, r->res.errors.data, r->res.errors.len, 8);
+    assert_int_equal(cl_json_scan_value(&rd, &v), 0);
+    assert_int_equal(v.type, CL_JSON_ARRAY);
+    assert_true(cl_json_at_end(&rd));
+}
+
+static void run(struct run *r, const char *body)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    run_lim(r, body, strlen(body), NULL, &lim);
+    assert_int_equal(r->rc, CL_OK);
+}
+
+static void done(struct run *r)
+{
+    cl_ingest_batch_free(&r->batch);
+    cl_ingest_parse_result_free(&r->res);
+    cl_buf_free(&r->ndjson);
+}
+
+static const char *line_a = LINE_PREFIX "\"default\",\"message\":\"a\"}\n";
+static const char *line_b = LINE_PREFIX "\"default\",\"message\":\"b\"}\n";
+
+static void test_defaults(void **state)
+{
+    struct cl_ingest_limits l;
+    cl_ingest_limits_default(&l);
+    assert_int_equal(l.max_body_bytes, 10 << 20);
+    assert_int_equal(l.max_decoded_bytes, 64 << 20);
+    assert_int_equal(l.max_record_bytes, 256 << 10);
+    assert_int_equal(l.max_errors, 100);
+    assert_int_equal(l.max_message_bytes, 1 << 20);
+    assert_int_equal(l.max_depth, 64);
+    assert_int_equal(l.compression_level, 1);
+}
+
+static void test_single_object(void **state)
+{
+    struct run r;
+    run(&r, "\n  {\n  \"message\" : \"a\"\n}\n\n");
+    assert_int_equal(r.res.accepted, 1);
+    assert_int_equal(r.res.rejected, 0);
+    assert_int_equal(r.res.body_error, 0);
+    assert_int_equal(r.batch.n_msgs, 1);
+    assert_string_equal(r.ndjson.data, line_a);
+    assert_int_equal(r.res.accepted_bytes, strlen(line_a));
+    const struct cl_msg_attrs *a = &r.batch.msgs[0].attrs;
+    assert_int_equal(a->record_count, 1);
+    assert_int_equal(a->min_ts_ms, RECEIVED_MS);
+    assert_int_equal(a->max_ts_ms, RECEIVED_MS);
+    assert_string_equal(r.res.errors.data, "[]");
+    done(&r);
+
+    /* a lone object that is rejected: record error, not a body error */
+    run(&r, "{\"a\":1}");
+    assert_int_equal(r.res.accepted, 0);
+    assert_int_equal(r.res.rejected, 1);
+    assert_int_equal(r.res.body_error, 0);
+    assert_string_equal(r.res.errors.data,
+                        "[{\"index\":0,\"line\":1,\"error\":\"missing message (message, msg or "
+                        "log)\"}]");
+    done(&r);
+}
+
+static void test_array(void **state)
+{
+    struct run r;
+    run(&r, "[\n {\"message\":\"a\"},\n 5,\n\n {\"msg\":\"b\"}, {\"x\":1}\n]\n");
+    assert_int_equal(r.res.accepted, 2);
+    assert_int_equal(r.res.rejected, 2);
+    assert_int_equal(r.res.body_error, 0);
+    char want[512];
+    snprintf(want, sizeof want, "%s%s", line_a, line_b);
+    assert_string_equal(r.ndjson.data, want);
+    assert_string_equal(r.res.errors.data,
+                        "[{\"index\":1,\"line\":3,\"error\":\"record is not a JSON object\"},"
+                        "{\"index\":3,\"line\":5,\"error\":\"missing message (message, msg or "
+                        "log)\"}]");
+    done(&r);
+
+    /* a malformed element is rejected alone */
+    run(&r, "[{\"message\":\"a\"},{\"message\":tru},{\"message\":\"b\"}]");
+    assert_int_equal(r.res.accepted, 2);
+    assert_int_equal(r.res.rejected, 1);
+    done(&r);
+
+    run(&r, "[]");
+    assert_int_equal(r.res.body_error, 1);
+    assert_string_equal(r.res.body_error_msg, "no records in body");
+    done(&r);
+
+    run(&r, "[1, \"x\"]");
+    assert_int_equal(r.res.body_error, 1);
+    assert_int_equal(r.res.rejected, 2);
+    done(&r);
+}
+
+static void test_array_structural_error(void **state)
+{
+    struct run r;
+    run(&r, "[{\"message\":\"a\"}, {\"message\":\"b\"");
+    assert_int_equal(r.res.body_error, 1);
+    assert_int_equal(r.res.accepted, 0);
+    assert_int_equal(r.res.rejected, 0);
+    assert_int_equal(r.batch.n_msgs, 0);
+    assert_non_null(strstr(r.res.body_error_msg, "invalid JSON array: "));
+    assert_non_null(strstr(r.res.body_error_msg, " at byte "));
+    assert_string_equal(r.res.errors.data, "[]");
+    done(&r);
+
+    run(&r, "[{\"message\":\"a\"}] x");
+    assert_int_equal(r.res.body_error, 1);
+    assert_non_null(strstr(r.res.body_error_msg, "invalid JSON array: "));
+    done(&r);
+}
+
+static void test_ndjson(void **state)
+{
+    struct run r;
+    run(&r, "{\"message\":\"a\"}\r\n\r\n   \n{bad}\r\n\t{\"message\":\"b\"}  \r\n{\"a\":1}");
+    assert_int_equal(r.res.accepted, 2);
+    assert_int_equal(r.res.rejected, 2);
+    char want[512];
+    snprintf(want, sizeof want, "%s%s", line_a, line_b);
+    assert_string_equal(r.ndjson.data, want);
+    assert_non_null(
+        strstr(r.res.errors.data, "{\"index\":1,\"line\":4,\"error\":\"invalid JSON: "));
+    assert_non_null(strstr(r.res.errors.data, "{\"index\":3,\"line\":6,\"error\":\"missing"));
+    done(&r);
+
+    /* an object followed by garbage on the same line is one bad NDJSON record */
+    run(&r, "{\"message\":\"a\"} {\"message\":\"b\"}");
+    assert_int_equal(r.res.accepted, 0);
+    assert_int_equal(r.res.rejected, 1);
+    assert_int_equal(r.res.body_error, 1);
+    done(&r);
+
+    /* nothing parses as an object: body error quoting the first reason */
+    run(&r, "{x\n{y\n");
+    assert_int_equal(r.res.body_error, 1);
+    assert_int_equal(r.res.rejected, 2);
+    assert_non_null(strstr(r.res.body_error_msg, "first error: invalid JSON"));
+    done(&r);
+}
+
+static void test_bom_and_detection(void **state)
+{
+    struct run r;
+    run(&r, "\xEF\xBB\xBF{\"message\":\"a\"}\n{\"message\":\"b\"}\n");
+    assert_int_equal(r.res.accepted, 2);
+    done(&r);
+    run(&r, "\xEF\xBB\xBF [{\"message\":\"a\"}]");
+    assert_int_equal(r.res.accepted, 1);
+    done(&r);
+
+    const char *bad[] = {"x", "\"str\"", "42", "\xEF\xBB\xBFnull", "\xEF\xBB"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(bad); i++) {
+        run(&r, bad[i]);
+        assert_int_equal(r.res.body_error, 1);
+        assert_string_equal(
+            r.res.body_error_msg,
+            "body is not JSON (expected an object, an array of objects, or NDJSON)");
+        done(&r);
+    }
+    const char *empty[] = {"", "  \r\n\t", "\xEF\xBB\xBF", "\xEF\xBB\xBF\n"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(empty); i++) {
+        run(&r, empty[i]);
+        assert_int_equal(r.res.body_error, 1);
+        assert_string_equal(r.res.body_error_msg, "empty body");
+        done(&r);
+    }
+}
+
+static void test_errors_cap(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    lim.max_errors = 3;
+    struct cl_buf body;
+    cl_buf_init(&body, 1 << 20);
+    for (int i = 0; i < 10; i++)
+        cl_buf_printf(&body, "{\"message\":\"m\",\"level\":\"x\\\"%d\"}\n{\"message\":\"ok\"}\n",
+                      i);
+    struct run r;
+    run_lim(&r, body.data, body.len, NULL, &lim);
+    assert_int_equal(r.res.accepted, 10);
+    assert_int_equal(r.res.rejected, 10);
+    int entries = 0;
+    for (const char *p = r.res.errors.data; (p = strstr(p, "\"index\"")) != NULL; p++)
+        entries++;
+    assert_int_equal(entries, 3);
+    /* error text is escaped once more inside the errors JSON */
+    assert_non_null(
+        strstr(r.res.errors.data,
+               "{\"index\":2,\"line\":3,\"error\":\"unknown level \\\"x\\\\\\\"1\\\"\"}"));
+    done(&r);
+    cl_buf_free(&body);
+}
+
+static void test_record_limit(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    lim.max_record_bytes = 30;
+    const char *body = "{\"message\":\"a\"}\n{\"message\":\"0123456789abcdefgh\"}\n";
+    struct run r;
+    run_lim(&r, body, strlen(body), NULL, &lim);
+    assert_int_equal(r.res.accepted, 1);
+    assert_int_equal(r.res.rejected, 1);
+    assert_string_equal(r.res.errors.data,
+                        "[{\"index\":1,\"line\":2,\"error\":\"record too large (32 bytes, limit "
+                        "30)\"}]");
+    done(&r);
+}
+
+static void test_header_service(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    const char *body = "{\"message\":\"a\"}\n{\"message\":\"b\",\"app\":\"own\"}";
+    struct run r;
+    run_lim(&r, body, strlen(body), "hdr-1", &lim);
+    assert_int_equal(r.rc, CL_OK);
+    assert_string_equal(r.ndjson.data, LINE_PREFIX "\"hdr-1\",\"message\":\"a\"}\n" LINE_PREFIX
+                                                   "\"own\",\"message\":\"b\"}\n");
+    done(&r);
+    run_lim(&r, body, strlen(body), "", &lim);
+    assert_non_null(strstr(r.ndjson.data, "\"service\":\"default\""));
+    done(&r);
+    run_lim(&r, body, strlen(body), "bad service", &lim);
+    assert_int_equal(r.rc, CL_ERR_INVAL);
+    assert_int_equal(r.batch.n_msgs, 0);
+    done(&r);
+}
+
+static void test_packing(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    lim.max_message_bytes = 500;
+    struct cl_buf body, want;
+    cl_buf_init(&body, 1 << 20);
+    cl_buf_init(&want, 1 << 20);
+    for (int i = 0; i < 100; i++) {
+        cl_buf_printf(&body, "{\"message\":\"record %d\",\"ts\":%d}\n", i, 1700000000 + i);
+        char ts[25];
+        cl_format_timestamp((1700000000LL + i) * 1000, ts);
+        cl_buf_printf(&want,
+                      "{\"timestamp\":\"%s\",\"level\":\"info\",\"service\":\"default\","
+                      "\"message\":\"record %d\"}\n",
+                      ts, i);
+    }
+    struct run r;
+    run_lim(&r, body.data, body.len, NULL, &lim);
+    assert_int_equal(r.res.accepted, 100);
+    assert_string_equal(r.ndjson.data, want.data);
+    assert_true(r.batch.n_msgs > 10);
+    uint32_t total = 0;
+    int64_t next_ts = 1700000000000LL;
+    for (size_t i = 0; i < r.batch.n_msgs; i++) {
+        const struct cl_msg_attrs *a = &r.batch.msgs[i].attrs;
+        assert_true(a->raw_bytes <= 500);
+        assert_true(a->record_count > 0);
+        assert_int_equal(a->min_ts_ms, next_ts);
+        assert_int_equal(a->max_ts_ms, next_ts + (a->record_count - 1) * 1000);
+        next_ts += a->record_count * 1000;
+        total += a->record_count;
+        if (i + 1 < r.batch.n_msgs) /* full: one more line would not have fit */
+            assert_true(a->raw_bytes + 100 > 500);
+    }
+    assert_int_equal(total, 100);
+    done(&r);
+
+    /* a record larger than the message size travels alone */
+    lim.max_message_bytes = 10;
+    run_lim(&r, body.data, body.len, NULL, &lim);
+    assert_int_equal(r.batch.n_msgs, 100);
+    assert_string_equal(r.ndjson.data, want.data);
+    done(&r);
+    cl_buf_free(&body);
+    cl_buf_free(&want);
+}
+
+static void test_appends_to_batch(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    struct cl_ingest_batch b;
+    struct cl_ingest_parse_result res;
+    cl_ingest_batch_init(&b);
+    cl_ingest_parse_result_init(&res);
+    const char *ok = "{\"message\":\"a\"}";
+    const char *bad = "[{\"message\":\"a\"}";
+    assert_int_equal(cl_ingest_parse(ok, strlen(ok), NULL, 0, &lim, &b, &res), CL_OK);
+    assert_int_equal(b.n_msgs, 1);
+    /* a body error drops only this body's messages */
+    assert_int_equal(cl_ingest_parse(bad, strlen(bad), NULL, 0, &lim, &b, &res), CL_OK);
+    assert_int_equal(res.body_error, 1);
+    assert_int_equal(b.n_msgs, 1);
+    assert_int_equal(cl_ingest_parse(ok, strlen(ok), NULL, 0, &lim, &b, &res), CL_OK);
+    assert_int_equal(res.body_error, 0);
+    assert_int_equal(res.accepted, 1);
+    assert_int_equal(b.n_msgs, 2);
+    cl_ingest_batch_free(&b);
+    cl_ingest_parse_result_free(&res);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_single_object),
+        cmocka_unit_test(test_array),
+        cmocka_unit_test(test_array_structural_error),
+        cmocka_unit_test(test_ndjson),
+        cmocka_unit_test(test_bom_and_detection),
+        cmocka_unit_test(test_errors_cap),
+        cmocka_unit_test(test_record_limit),
+        cmocka_unit_test(test_header_service),
+        cmocka_unit_test(test_packing),
+        cmocka_unit_test(test_appends_to_batch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
