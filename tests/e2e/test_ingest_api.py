@@ -330,6 +330,15 @@ class IngestApi(cltest.DaemonTestCase):
             self.assertTrue(e["error"].strip(), e)
         self.assertEqual(lines, [norm_line(T, "info", "default", m) for m in ("ok0", "ok4", "ok6")])
 
+    def test_ndjson_leading_invalid_lines_do_not_block_valid_records(self):
+        # "Bad input never blocks good input in the same request" (design.md): an NDJSON
+        # body whose first lines are garbage still accepts the valid lines after them.
+        body = 'not json\n42\n{"message":"after","ts":"%s"}\n' % T_IN
+        resp, lines = self.post_read(body, content_type="application/x-ndjson")
+        js = self.assertAccepted(resp, 1, 2)
+        self.assertEqual([(e["index"], e["line"]) for e in js["errors"]], [(0, 1), (1, 2)])
+        self.assertEqual(lines, [norm_line(T, "info", "default", "after")])
+
     def test_mixed_array_errors(self):
         body = ('[\n'
                 '  {"message":"a","ts":"%s"},\n'           # line 2, index 0

@@ -161,19 +161,19 @@ class SmallLimits(cltest.DaemonTestCase):
         self.assertEqual([(e["index"], e["line"]) for e in js["errors"]], [(1, 2), (3, 4)])
 
     def test_error_list_capped_rejected_exact(self):
-        body = "".join("not json %d\n" % i for i in range(10)) + '{"message":"v"}\n'
+        body = '{"message":"v"}\n' + "".join("not json %d\n" % i for i in range(10))
         st, _, js = self.d.post_logs(body, content_type="application/x-ndjson")
         self.assertEqual(st, 202, js)
         self.assertEqual((js["accepted"], js["rejected"]), (1, 10))
-        self.assertEqual([(e["index"], e["line"]) for e in js["errors"]], [(0, 1), (1, 2), (2, 3)])
+        self.assertEqual([(e["index"], e["line"]) for e in js["errors"]], [(1, 2), (2, 3), (3, 4)])
 
     def test_error_list_capped_on_400(self):
-        body = "".join("not json %d\n" % i for i in range(10))
+        body = "".join('{"message":"m","service":"bad svc %d"}\n' % i for i in range(10))
         st, _, js = self.d.post_logs(body, content_type="application/x-ndjson")
         self.assertEqual(st, 400, js)
         self.assertIn("error", js)
         if "errors" in js:
-            self.assertLessEqual(len(js["errors"]), 3)
+            self.assertEqual([e["index"] for e in js["errors"]], [0, 1, 2])
         if "rejected" in js:
             self.assertEqual(js["rejected"], 10)
 
@@ -210,7 +210,11 @@ class DefaultLimits(cltest.DaemonTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.d = cltest.Daemon().start()
+        # Under AddressSanitizer, freed blocks sit in a 256 MiB quarantine and count in
+        # RSS; shrink it so VmHWM measures the daemon, not the sanitizer.
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        asan = (asan + ":" if asan else "") + "quarantine_size_mb=16"
+        cls.d = cltest.Daemon(env={"ASAN_OPTIONS": asan}).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -272,12 +276,12 @@ class DefaultLimits(cltest.DaemonTestCase):
         self.assertEqual([(e["index"], e["line"]) for e in js["errors"]], [(1, 2)])
 
     def test_default_error_cap_100(self):
-        body = "".join("bad %d\n" % i for i in range(150)) + '{"message":"v"}\n'
+        body = '{"message":"v"}\n' + "".join("bad %d\n" % i for i in range(150))
         st, _, js = self.d.post_logs(body, content_type="application/x-ndjson")
         self.assertEqual(st, 202, js)
         self.assertEqual((js["accepted"], js["rejected"]), (1, 150))
         self.assertEqual(len(js["errors"]), 100)
-        self.assertEqual([e["index"] for e in js["errors"]], list(range(100)))
+        self.assertEqual([e["index"] for e in js["errors"]], list(range(1, 101)))
 
     def test_default_depth_and_deep_nesting_does_not_crash(self):
         deep = '{"message":"deep","x":' + "[" * 100 + "]" * 100 + "}"
