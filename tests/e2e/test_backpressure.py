@@ -4,6 +4,8 @@ answers 503 with Retry-After and accepts nothing more."""
 import base64
 import json
 import os
+import socket
+import time
 
 import cltest
 
@@ -60,6 +62,35 @@ class Backpressure(cltest.DaemonTestCase):
         self.assertGreaterEqual(len(acked), 1)
         self.assertLessEqual(len(acked), 3)
         self.check_nothing_more(d, acked, body)
+        d.stop()
+
+    def test_max_inflight_bytes(self):
+        # A slow request holding most of --max-inflight makes a second one wait (503),
+        # and both succeed once the first has finished.
+        d = self.daemon(args=["--max-inflight", "32KiB"])
+        rec = json.dumps({"message": "inflight", "pad": "x" * 200}) + "\n"
+        big = (rec * (30000 // len(rec))).encode()
+        head = ("POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: application/x-ndjson\r\nContent-Length: %d\r\n\r\n"
+                % len(big)).encode()
+        small = (rec * 20).encode()
+        s = socket.create_connection((cltest.HOST, d.port), timeout=60)
+        try:
+            s.sendall(head + big[:1000])
+            # Wait (bounded) until the daemon has seen the first request's headers.
+            resp = None
+            for _ in range(100):
+                resp = d.post_logs(small, content_type="application/x-ndjson")
+                if resp[0] == 503:
+                    break
+                time.sleep(0.05)
+            assert_503(self, resp)
+            s.sendall(big[1000:])
+            st, _, data = cltest.read_response(s)
+            self.assertEqual(st, 202, data)
+        finally:
+            s.close()
+        self.assertAccepted(d.post_logs(small, content_type="application/x-ndjson"), 20)
         d.stop()
 
 

@@ -159,6 +159,20 @@ class Signals(cltest.DaemonTestCase):
             self.assertEqual(json.loads(data)["accepted"], 50)
             self.assertEqual(stored, list(range(50)))
 
+    def test_sigterm_with_stalled_client_still_exits_0(self):
+        # A client that never finishes its body must not keep the daemon alive past
+        # its shutdown timeout.
+        d = self.daemon(args=["--shutdown-timeout", "1s"])
+        s = socket.create_connection((cltest.HOST, d.port), timeout=60)
+        try:
+            s.sendall(b"POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+            time.sleep(0.3)
+            d.stop(signal.SIGTERM, timeout=30)
+        finally:
+            s.close()
+        self.assertEqual(d.records(), [])
+
     def test_restart_same_data_dir_keeps_messages(self):
         d = self.daemon()
         self.assertAccepted(d.post_logs([{"message": "a", "seq": 1}, {"message": "b", "seq": 2}]), 2)
