@@ -294,6 +294,22 @@ class DefaultLimits(cltest.DaemonTestCase):
         self.assertEqual((js["accepted"], js["rejected"]), (1, 3), js)
         self.assertEqual(self.d.request("GET", "/healthz")[0], 200)
 
+    def test_zz_connection_churn_memory_bounded(self):
+        # One request per connection, 1000 times: resident memory must not grow with
+        # the number of connections served (per-connection state must be freed).
+        def churn(n):
+            for _ in range(n):
+                st, _, js = self.d.post_logs({"message": "churn", "pad": "x" * 2000})
+                self.assertEqual(st, 202, js)
+        churn(200)
+        rss0 = self.d.vm_rss_kib()
+        churn(800)
+        rss1 = self.d.vm_rss_kib()
+        print("connection churn: VmRSS %d KiB after 200 connections, %d KiB after 1000"
+              % (rss0, rss1))
+        self.assertLess(rss1 - rss0, 4 * 1024,
+                        "RSS grew %d KiB over 800 connections" % (rss1 - rss0))
+
 
 class SizeSuffixes(cltest.DaemonTestCase):
     def test_size_suffixes(self):
