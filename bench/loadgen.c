@@ -183,6 +183,16 @@ static double parse_num(const char *name, const char *s, double lo, double hi)
     return v;
 }
 
+static uint64_t parse_u64(const char *name, const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end || *s == '-')
+        die("bad value for --%s: '%s' (expected an unsigned integer)", name, s);
+    return (uint64_t)v;
+}
+
 static void copy_part(char *dst, size_t cap, const char *src, size_t n, const char *what)
 {
     if (n == 0 || n >= cap)
@@ -195,6 +205,8 @@ static void copy_part(char *dst, size_t cap, const char *src, size_t n, const ch
 static void parse_url(struct opts *o)
 {
     const char *p = o->url;
+    if (strpbrk(p, "\"\\ \t\r\n"))
+        die("--url must not contain quotes, backslashes or whitespace");
     if (strncmp(p, "http://", 7) != 0)
         die("--url must start with http:// (got '%s')", o->url);
     p += 7;
@@ -333,7 +345,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
             o->api_key = optarg;
             break;
         case O_SEED:
-            o->seed = (uint64_t)parse_num("seed", optarg, 0, 1e18);
+            o->seed = parse_u64("seed", optarg);
             break;
         case O_POOL:
             o->pool = (int)parse_num("pool", optarg, 1, 4096);

@@ -139,7 +139,7 @@ run_config() {
     jq -c --arg n "$name" --arg d "$durability" --argjson mb "${data_mb:-0}" \
         --argjson st "$server_status" '. + {config: $n, durability: $d, data_mb: $mb, exit: $st}' \
         "$tmp/$name.json" > "$tmp/$name.tagged.json" || die "$name: loadgen printed no summary"
-    jq -r '"  \(.ok) ok, \(.status_503) 503, \(.errors + .timeouts + .connect_errors) errors; " +
+    jq -r '"  \(.ok) ok, \(.status_503) 503, \(.status_429) 429, \(.status_other) other non-2xx, \(.errors + .timeouts + .connect_errors) errors; " +
         "\(.events_per_s) events/s, \(.mb_per_s) MB/s, p99 \(.p99_ms) ms, " +
         "server cpu \(.server_cpu_pct // "n/a")%"' "$tmp/$name.tagged.json" >&2
     rm -rf "$tmp/$name/data"
@@ -154,10 +154,10 @@ print_table() {
     jq -rs '
       (.[0].events_per_s) as $base
       | (["config", "durab", "req/s", "events/s", "vs 1st", "MB/s", "wire MB/s", "p50 ms", "p99 ms",
-          "p99.9 ms", "max ms", "503", "errors", "srv cpu%", "srv peak MiB", "cli cpu%", "data MB"]),
+          "p99.9 ms", "max ms", "503", "429", "other", "errors", "srv cpu%", "srv peak MiB", "cli cpu%", "data MB"]),
         (.[] | [.config, .durability, .req_per_s, .events_per_s,
                 (if $base > 0 then (.events_per_s / $base * 100 | round | tostring) + "%" else "-" end),
-                .mb_per_s, .wire_mb_per_s, .p50_ms, .p99_ms, .p999_ms, .max_ms, .status_503,
+                .mb_per_s, .wire_mb_per_s, .p50_ms, .p99_ms, .p999_ms, .max_ms, .status_503, .status_429, .status_other,
                 (.errors + .timeouts + .connect_errors), (.server_cpu_pct // "-"),
                 (.server_peak_rss_mib // "-"), .client_cpu_pct, .data_mb])
       | @tsv' "${files[@]}" | column -t -s $'\t'
