@@ -1,0 +1,593 @@
+/* queue_sqlite.c - durable local queue with SQS semantics in one SQLite file (WAL mode).
+ *
+ * FILE FORMAT
+ *
+ * One SQLite database in WAL mode. Tables (schema_version 1 in meta; other tools,
+ * such as the end-to-end tests, read these tables directly, so they are a contract):
+ *
+ *   messages  the main queue, one row per message (a compressed batch of records):
+ *     id               INTEGER PRIMARY KEY AUTOINCREMENT; the message id is its decimal
+ *                      form. AUTOINCREMENT: ids are never reused after a delete, so an
+ *                      old receipt can never match a new message.
+ *     body             BLOB, the encoded batch, opaque here
+ *     record_count, raw_bytes, min_ts, max_ts, encoding   the sender's attributes
+ *     sent_at          ms since the epoch, when the message was committed (or redriven)
+ *     visible_at       ms; the message is receivable when visible_at <= now
+ *     receive_count    times received; first_receive_at, ms of the first receive or NULL
+ *     last_error       text given with the last change-visibility, or NULL
+ *   index messages_visible(visible_at, id)   receive: "the oldest visible messages"
+ *   index messages_sent(sent_at, record_count)  retention, oldest age, and the record
+ *                      total at open without reading bodies (an addition to the
+ *                      contract schema; readers may ignore it)
+ *   dlq       dead-letter queue: the columns of messages (same id) minus visible_at,
+ *             plus moved_at (ms). index dlq_moved(moved_at) for DLQ retention.
+ *   meta      key/value: schema_version = 1.
+ *
+ * MESSAGE LIFECYCLE
+ *
+ *   send ─► visible ─receive─► in flight ─delete─► gone
+ *              ▲                  │
+ *              └──────────────────┘  visibility timeout expires, or
+ *                                    change_visibility(0, error)
+ *   visible with receive_count >= max_receive_count ─(next receive that reaches it)─► dlq
+ *   dlq ─redrive─► visible again (same id, receive_count 0, no error, sent_at = now)
+ *   sent_at older than retention, or moved_at older than dlq retention ─► dropped (logged)
+ *
+ * "Visible" and "in flight" are not stored states: a row is in flight exactly while
+ * visible_at > now. Receive picks rows with visible_at <= now in (visible_at, id)
+ * order, which walks messages_visible and costs O(max) whatever the backlog; for
+ * messages never received this is id order (visible_at = sent_at). A message whose
+ * timeout expired queues behind those that became visible before it. A message due for
+ * the DLQ moves there when a receive reaches it, as in SQS; until then it counts as
+ * visible.
+ *
+ * RECEIPTS
+ *
+ * A receipt handle is "<id>:<receive_count>" as of the receive that returned it.
+ * Every receive increments receive_count, so delete or change_visibility with a receipt
+ * from an earlier receive, or for a message that is gone, matches no row: CL_ERR_STALE.
+ *
+ * GROUP COMMIT (queue_sqlite_commit.c)
+ *
+ * send() returns only after its rows are committed. Senders queue a request on a list
+ * and sleep; one committer thread inserts every pending request in one transaction,
+ * commits (one fsync for all), then wakes them with the shared result: all or nothing.
+ * The committer starts at once when it was idle. When it finds work already waiting
+ * after a commit (i.e. under load), it lingers up to group_commit_max_ms until as many
+ * senders have joined as took part in the previous commit, so closed-loop clients
+ * share fsyncs instead of alternating between half-full groups.
+ *
+ * CONCURRENCY
+ *
+ * One connection, guarded by db_mu, does all reads and writes of this process (SQLite
+ * serializes writers anyway, and one connection keeps the prepared-statement cache
+ * simple). Other processes (the CLI's "dlq list" while the daemon runs) open the same
+ * file; busy_timeout makes them wait for the write lock instead of failing, and every
+ * write transaction checks PRAGMA data_version to notice their commits and recount.
+ *
+ * DURABILITY
+ *
+ * durability_full: synchronous=FULL, the WAL is fsync'd at every commit, so a commit
+ * survives power loss. Otherwise synchronous=NORMAL: in WAL mode a commit survives a
+ * crash or kill -9 of the process (the WAL is in the OS page cache), but the last
+ * transactions may be lost, never corrupted, on power loss or kernel crash.
+ *
+ * COUNTERS
+ *
+ * stats() runs on every ingest request, so it reads in-memory counters. Message, byte,
+ * record and DLQ totals are exact: loaded by SQL at open (and after another process
+ * commits), then adjusted by each committed transaction. "In flight" also changes as
+ * timeouts expire, so it is adjusted on receive/delete/visibility changes and recounted
+ * with an indexed query when the cached value is older than STATS_REFRESH_MS (never
+ * blocking: skipped while a write holds the connection). visible = total - in flight.
+ */
+#include "queue_sqlite_int.h"
+
+#include "common.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 5000
+#define STATS_REFRESH_MS 200
+#define WAL_SIZE_LIMIT (64 * 1024 * 1024)
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " body BLOB NOT NULL, record_count INTEGER NOT NULL, raw_bytes INTEGER NOT NULL,"
+    " min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, encoding TEXT NOT NULL,"
+    " sent_at INTEGER NOT NULL, visible_at INTEGER NOT NULL,"
+    " receive_count INTEGER NOT NULL DEFAULT 0, first_receive_at INTEGER, last_error TEXT);"
+    "CREATE INDEX IF NOT EXISTS messages_visible ON messages(visible_at, id);"
+    "CREATE INDEX IF NOT EXISTS messages_sent ON messages(sent_at, record_count);"
+    "CREATE TABLE IF NOT EXISTS dlq (id INTEGER PRIMARY KEY, body BLOB NOT NULL,"
+    " record_count, raw_bytes, min_ts, max_ts, encoding TEXT, sent_at INTEGER,"
+    " receive_count INTEGER, first_receive_at INTEGER, last_error TEXT,"
+    " moved_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS dlq_moved ON dlq(moved_at);"
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);"
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', 1);";
+
+static const char *const sq_sql[SQ_NSTMT] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_DATA_VERSION] = "PRAGMA data_version",
+    [SQ_INSERT] = "INSERT INTO messages (body, record_count, raw_bytes, min_ts, max_ts,"
+                  " encoding, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    [SQ_PICK] = "SELECT id, receive_count FROM messages WHERE visible_at <= ?1"
+                " ORDER BY visible_at, id LIMIT ?2",
+    [SQ_TO_DLQ] = "INSERT INTO dlq (id, body, record_count, raw_bytes, min_ts, max_ts, encoding,"
+                  " sent_at, receive_count, first_receive_at, last_error, moved_at)"
+                  " SELECT id, body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,"
+                  " receive_count, first_receive_at, last_error, ?2 FROM messages WHERE id = ?1",
+    [SQ_DEL_ID] = "DELETE FROM messages WHERE id = ?1 RETURNING length(body), record_count",
+    [SQ_RECEIVE] = "UPDATE messages SET visible_at = ?2, receive_count = receive_count + 1,"
+                   " first_receive_at = coalesce(first_receive_at, ?3) WHERE id = ?1"
+                   " RETURNING body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,"
+                   " receive_count, first_receive_at, last_error",
+    [SQ_DELETE] = "DELETE FROM messages WHERE id = ?1 AND receive_count = ?2"
+                  " RETURNING length(body), record_count, visible_at",
+    [SQ_VIS_GET] = "SELECT visible_at FROM messages WHERE id = ?1 AND receive_count = ?2",
+    [SQ_VIS_SET] = "UPDATE messages SET visible_at = ?2, last_error = coalesce(?3, last_error)"
+                   " WHERE id = ?1",
+    [SQ_INFLIGHT] = "SELECT count(*) FROM messages WHERE visible_at > ?1",
+    [SQ_OLDEST] = "SELECT min(sent_at) FROM messages",
+    [SQ_MAIN_COUNT] = "SELECT count(*), total(record_count) FROM messages",
+    /* length() of a blob reads only the row header, never the overflow pages. */
+    [SQ_MAIN_BYTES] = "SELECT total(length(body)) FROM messages",
+    [SQ_DLQ_COUNT] = "SELECT count(*), total(length(body)) FROM dlq",
+    [SQ_DLQ_LIST] = "SELECT id, CASE WHEN ?3 THEN body END, length(body), record_count,"
+                    " raw_bytes, min_ts, max_ts, encoding, sent_at, receive_count,"
+                    " first_receive_at, last_error FROM dlq WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [SQ_DLQ_IDS] = "SELECT id FROM dlq ORDER BY id",
+    [SQ_REDRIVE] = "INSERT INTO messages (id, body, record_count, raw_bytes, min_ts, max_ts,"
+                   " encoding, sent_at, visible_at, receive_count) SELECT id, body,"
+                   " coalesce(record_count, 0), coalesce(raw_bytes, 0), coalesce(min_ts, 0),"
+                   " coalesce(max_ts, 0), coalesce(encoding, ''), ?2, ?2, 0 FROM dlq"
+                   " WHERE id = ?1",
+    [SQ_DLQ_DEL] = "DELETE FROM dlq WHERE id = ?1 RETURNING length(body), record_count",
+    [SQ_PURGE_STATS] = "SELECT count(*), total(record_count), total(length(body)) FROM messages"
+                       " WHERE sent_at < ?1",
+    [SQ_PURGE] = "DELETE FROM messages WHERE sent_at < ?1",
+    [SQ_DLQ_PURGE_STATS] = "SELECT count(*), total(length(body)) FROM dlq WHERE moved_at < ?1",
+    [SQ_DLQ_PURGE] = "DELETE FROM dlq WHERE moved_at < ?1",
+};
+
+static int64_t default_clock(void *arg)
+{
+    (void)arg;
+    return cl_now_ms();
+}
+
+int64_t sq_now(struct sq_queue *s)
+{
+    return s->now_fn(s->now_arg);
+}
+
+int sq_err(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return CL_OK;
+    case SQLITE_FULL:
+        return CL_ERR_FULL;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return CL_ERR_FULL; /* another writer holds the file: retry later */
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return CL_ERR_CORRUPT;
+    case SQLITE_NOMEM:
+        return CL_ERR_NOMEM;
+    default:
+        return CL_ERR_IO;
+    }
+}
+
+int sq_exec(struct sq_queue *s, enum sq_stmt id)
+{
+    sqlite3_stmt *st = s->st[id];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        cl_log(CL_LOG_ERROR, "queue: %s: %s", sq_sql[id], sqlite3_errmsg(s->db));
+        return sq_err(rc);
+    }
+    return CL_OK;
+}
+
+int sq_query_int64s(struct sq_queue *s, enum sq_stmt id, int64_t bind1, int64_t *out, int ncol)
+{
+    sqlite3_stmt *st = s->st[id];
+    if (sqlite3_bind_parameter_count(st) > 0)
+        sqlite3_bind_int64(st, 1, bind1);
+    int rc = sqlite3_step(st);
+    for (int i = 0; i < ncol; i++)
+        out[i] = rc == SQLITE_ROW ? (int64_t)sqlite3_column_double(st, i) : 0;
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+        out[0] = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        cl_log(CL_LOG_ERROR, "queue: %s: %s", sq_sql[id], sqlite3_errmsg(s->db));
+        return sq_err(rc);
+    }
+    return CL_OK;
+}
+
+/* Recounts the cheap-to-query, time-dependent figures (caller holds db_mu). */
+static int refresh_inflight(struct sq_queue *s)
+{
+    int64_t now = sq_now(s), inflight = 0, oldest = 0;
+    int rc = sq_query_int64s(s, SQ_INFLIGHT, now, &inflight, 1);
+    if (rc == CL_OK)
+        rc = sq_query_int64s(s, SQ_OLDEST, 0, &oldest, 1);
+    if (rc != CL_OK)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    s->c.inflight = inflight;
+    s->oldest_ms = oldest;
+    s->refreshed_ms = now;
+    pthread_mutex_unlock(&s->mu);
+    return CL_OK;
+}
+
+/* Recounts every total from the tables (caller holds db_mu). O(rows), reading row
+ * headers and the messages_sent index only, never message bodies. */
+static int load_counts(struct sq_queue *s)
+{
+    int64_t main_count[2], main_bytes, dlq[2];
+    int rc = sq_query_int64s(s, SQ_MAIN_COUNT, 0, main_count, 2);
+    if (rc == CL_OK)
+        rc = sq_query_int64s(s, SQ_MAIN_BYTES, 0, &main_bytes, 1);
+    if (rc == CL_OK)
+        rc = sq_query_int64s(s, SQ_DLQ_COUNT, 0, dlq, 2);
+    if (rc != CL_OK)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    s->c.msgs = main_count[0];
+    s->c.records = main_count[1];
+    s->c.bytes = main_bytes;
+    s->c.dlq = dlq[0];
+    s->c.dlq_bytes = dlq[1];
+    pthread_mutex_unlock(&s->mu);
+    return refresh_inflight(s);
+}
+
+/* Recounts if another process committed since we last looked (caller holds db_mu). */
+static int check_data_version(struct sq_queue *s)
+{
+    int64_t v = 0;
+    int rc = sq_query_int64s(s, SQ_DATA_VERSION, 0, &v, 1);
+    if (rc != CL_OK || v == s->data_version)
+        return rc;
+    s->data_version = v;
+    return load_counts(s);
+}
+
+int sq_begin(struct sq_queue *s)
+{
+    int rc = sq_exec(s, SQ_BEGIN);
+    if (rc != CL_OK)
+        return rc;
+    rc = check_data_version(s);
+    if (rc != CL_OK)
+        sq_rollback(s);
+    return rc;
+}
+
+int sq_commit(struct sq_queue *s)
+{
+    int rc = sq_exec(s, SQ_COMMIT);
+    if (rc != CL_OK)
+        sq_rollback(s);
+    return rc;
+}
+
+void sq_rollback(struct sq_queue *s)
+{
+    /* A failed COMMIT may already have rolled back (e.g. SQLITE_FULL). */
+    if (!sqlite3_get_autocommit(s->db))
+        sq_exec(s, SQ_ROLLBACK);
+}
+
+void sq_apply(struct sq_queue *s, const struct sq_delta *d)
+{
+    pthread_mutex_lock(&s->mu);
+    s->c.msgs += d->msgs;
+    s->c.bytes += d->bytes;
+    s->c.records += d->records;
+    s->c.inflight = CL_MAX(0, CL_MIN(s->c.inflight + d->inflight, s->c.msgs));
+    s->c.dlq += d->dlq;
+    s->c.dlq_bytes += d->dlq_bytes;
+    if (d->msgs > 0 && s->oldest_ms == 0)
+        s->oldest_ms = sq_now(s);
+    if (s->c.msgs == 0)
+        s->oldest_ms = 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sq_invalidate_stats(struct sq_queue *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->refreshed_ms = INT64_MIN / 2;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sq_notify_arrival(struct sq_queue *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->arrival_gen++;
+    pthread_cond_broadcast(&s->arrival_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int sq_stats(void *impl, struct cl_queue_stats *st)
+{
+    struct sq_queue *s = impl;
+    int64_t now = sq_now(s);
+    pthread_mutex_lock(&s->mu);
+    int stale = now - s->refreshed_ms >= STATS_REFRESH_MS || now < s->refreshed_ms;
+    pthread_mutex_unlock(&s->mu);
+    /* Never wait behind a commit's fsync: a busy connection means cached figures. */
+    if (stale && pthread_mutex_trylock(&s->db_mu) == 0) {
+        int rc = check_data_version(s);
+        if (rc == CL_OK)
+            rc = refresh_inflight(s);
+        pthread_mutex_unlock(&s->db_mu);
+        if (rc != CL_OK)
+            return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    st->inflight = (uint64_t)CL_MIN(s->c.inflight, s->c.msgs);
+    st->visible = (uint64_t)s->c.msgs - st->inflight;
+    st->bytes = (uint64_t)s->c.bytes;
+    st->records = (uint64_t)s->c.records;
+    st->dlq_depth = (uint64_t)s->c.dlq;
+    st->dlq_bytes = (uint64_t)s->c.dlq_bytes;
+    st->oldest_ms = s->oldest_ms;
+    pthread_mutex_unlock(&s->mu);
+    return CL_OK;
+}
+
+static int sq_ping(void *impl)
+{
+    struct sq_queue *s = impl;
+    pthread_mutex_lock(&s->db_mu);
+    int rc = sq_exec(s, SQ_BEGIN);
+    if (rc == CL_OK)
+        sq_rollback(s);
+    pthread_mutex_unlock(&s->db_mu);
+    return rc;
+}
+
+static void free_db(struct sq_queue *s)
+{
+    for (int i = 0; i < SQ_NSTMT; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+}
+
+static void sq_free(struct sq_queue *s)
+{
+    free_db(s);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->done_cv);
+    pthread_cond_destroy(&s->arrival_cv);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->db_mu);
+    free(s);
+}
+
+/* Finishes pending sends, stops the committer and folds the WAL into the database.
+ * The caller must have stopped every other use of the queue. */
+static void sq_close(void *impl)
+{
+    struct sq_queue *s = impl;
+    sq_committer_stop(s);
+    pthread_mutex_lock(&s->db_mu);
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        cl_log(CL_LOG_WARN, "queue: checkpoint at close: %s", sqlite3_errmsg(s->db));
+    pthread_mutex_unlock(&s->db_mu);
+    sq_free(s);
+}
+
+static const struct cl_queue_ops sq_ops = {
+    .name = "sqlite",
+    .send = sq_send,
+    .receive = sq_receive,
+    .delete_msgs = sq_delete,
+    .change_visibility = sq_change_visibility,
+    .stats = sq_stats,
+    .dlq_list = sq_dlq_list,
+    .dlq_redrive = sq_dlq_redrive,
+    .ping = sq_ping,
+    .close = sq_close,
+};
+
+static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t err_len)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        snprintf(err, err_len, "%s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return rc == SQLITE_OK ? CL_OK : sq_err(rc);
+}
+
+static int set_wal_mode(sqlite3 *db, char *err, size_t err_len)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, err_len, "journal_mode: %s", sqlite3_errmsg(db));
+        return sq_err(rc);
+    }
+    rc = sqlite3_step(st);
+    int wal =
+        rc == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal) {
+        snprintf(err, err_len, "cannot enable WAL mode: %s", sqlite3_errmsg(db));
+        return rc == SQLITE_ROW ? CL_ERR_UNSUPPORTED : sq_err(rc);
+    }
+    return CL_OK;
+}
+
+static int configure(struct sq_queue *s, char *err, size_t err_len)
+{
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    int rc = set_wal_mode(s->db, err, err_len);
+    if (rc != CL_OK)
+        return rc;
+    char sql[160];
+    snprintf(sql, sizeof sql, "PRAGMA synchronous=%s; PRAGMA journal_size_limit=%d;",
+             s->opts.durability_full ? "FULL" : "NORMAL", WAL_SIZE_LIMIT);
+    return exec_sql(s->db, sql, err, err_len);
+}
+
+static int create_schema(struct sq_queue *s, char *err, size_t err_len)
+{
+    int rc = exec_sql(s->db, "BEGIN IMMEDIATE", err, err_len);
+    if (rc != CL_OK)
+        return rc;
+    rc = exec_sql(s->db, schema_sql, err, err_len);
+    if (rc == CL_OK) {
+        sqlite3_stmt *st = NULL;
+        sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
+                           NULL);
+        int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+        sqlite3_finalize(st);
+        if (v != SCHEMA_VERSION) {
+            snprintf(err, err_len, "queue schema version %lld, this build reads %d", (long long)v,
+                     SCHEMA_VERSION);
+            rc = CL_ERR_UNSUPPORTED;
+        }
+    }
+    if (rc == CL_OK)
+        return exec_sql(s->db, "COMMIT", err, err_len);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int prepare_all(struct sq_queue *s, char *err, size_t err_len)
+{
+    for (int i = 0; i < SQ_NSTMT; i++) {
+        int rc =
+            sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+        if (rc != SQLITE_OK) {
+            snprintf(err, err_len, "prepare %s: %s", sq_sql[i], sqlite3_errmsg(s->db));
+            return sq_err(rc);
+        }
+    }
+    return CL_OK;
+}
+
+static int check_opts(const struct cl_queue_opts *o, char *err, size_t err_len)
+{
+    if (o->max_receive_count < 1 || o->retention_s < 1 || o->dlq_retention_s < 1 ||
+        o->group_commit_max_ms < 0) {
+        snprintf(err, err_len, "invalid queue options (max_receive_count >= 1, retention > 0)");
+        return CL_ERR_INVAL;
+    }
+    return CL_OK;
+}
+
+/* Allocates the backend with its locks; freed by sq_free. */
+static struct sq_queue *sq_new(const struct cl_queue_opts *opts)
+{
+    struct sq_queue *s = cl_calloc(1, sizeof *s);
+    s->opts = *opts;
+    s->now_fn = default_clock;
+    pthread_mutex_init(&s->db_mu, NULL);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->work_cv, &ca);
+    pthread_cond_init(&s->done_cv, &ca);
+    pthread_cond_init(&s->arrival_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return s;
+}
+
+static int open_db(struct sq_queue *s, const char *path, char *err, size_t err_len)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, err_len, "open %s: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        return sq_err(rc);
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    int crc = configure(s, err, err_len);
+    if (crc == CL_OK)
+        crc = create_schema(s, err, err_len);
+    if (crc == CL_OK)
+        crc = prepare_all(s, err, err_len);
+    if (crc == CL_OK && (crc = check_data_version(s)) != CL_OK)
+        snprintf(err, err_len, "reading queue totals: %s", sqlite3_errmsg(s->db));
+    return crc;
+}
+
+int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_queue_opts *opts,
+                         char *err, size_t err_len)
+{
+    memset(q, 0, sizeof *q);
+    int rc = check_opts(opts, err, err_len);
+    if (rc != CL_OK)
+        return rc;
+    struct sq_queue *s = sq_new(opts);
+    s->data_version = -1; /* forces the first check to load the totals */
+    rc = open_db(s, path, err, err_len);
+    if (rc == CL_OK && (rc = sq_committer_start(s)) != CL_OK)
+        snprintf(err, err_len, "cannot start the queue committer thread");
+    if (rc != CL_OK) {
+        sq_free(s);
+        return rc;
+    }
+    pthread_mutex_lock(&s->db_mu);
+    sq_purge_expired(s);
+    pthread_mutex_unlock(&s->db_mu);
+    q->ops = &sq_ops;
+    q->impl = s;
+    return CL_OK;
+}
+
+static struct sq_queue *as_sqlite(struct cl_queue *q)
+{
+    return q && q->ops == &sq_ops ? q->impl : NULL;
+}
+
+int cl_queue_sqlite_counters(struct cl_queue *q, struct cl_queue_sqlite_counters *c)
+{
+    struct sq_queue *s = as_sqlite(q);
+    if (!s)
+        return CL_ERR_INVAL;
+    pthread_mutex_lock(&s->mu);
+    *c = s->counters;
+    pthread_mutex_unlock(&s->mu);
+    return CL_OK;
+}
+
+int cl_queue_sqlite_set_clock(struct cl_queue *q, int64_t (*now)(void *arg), void *arg)
+{
+    struct sq_queue *s = as_sqlite(q);
+    if (!s)
+        return CL_ERR_INVAL;
+    pthread_mutex_lock(&s->mu);
+    s->now_fn = now ? now : default_clock;
+    s->now_arg = now ? arg : NULL;
+    s->refreshed_ms = INT64_MIN / 2;
+    pthread_mutex_unlock(&s->mu);
+    return CL_OK;
+}

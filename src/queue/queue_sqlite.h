@@ -1,0 +1,30 @@
+/* queue_sqlite.h - the local SQLite queue backend's constructor and test hooks. */
+#ifndef CL_QUEUE_SQLITE_H
+#define CL_QUEUE_SQLITE_H
+
+#include "queue.h"
+
+#include <stdint.h>
+
+/* Opens (creating if needed) the queue file at path. On success q owns the backend
+ * until cl_queue_close; on failure q is untouched except zeroed and err says why. */
+int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_queue_opts *opts,
+                         char *err, size_t err_len);
+
+/* Counters that prove group commit works (benchmarks, tests): send calls and messages
+ * accepted, and write transactions committed for them. */
+struct cl_queue_sqlite_counters {
+    uint64_t send_calls;
+    uint64_t send_msgs;
+    uint64_t send_commits;
+};
+
+/* Returns CL_ERR_INVAL if q is not an SQLite queue. */
+int cl_queue_sqlite_counters(struct cl_queue *q, struct cl_queue_sqlite_counters *c);
+
+/* For tests: replaces the wall clock (ms since the epoch) used for visibility,
+ * retention and timestamps; now == NULL restores cl_now_ms. Call before other threads
+ * use the queue. */
+int cl_queue_sqlite_set_clock(struct cl_queue *q, int64_t (*now)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,174 @@
+/* queue_sqlite_commit.c - group commit: concurrent sends share one transaction and fsync. */
+#include "queue_sqlite_int.h"
+
+#include "common.h"
+#include "log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+static struct timespec mono_deadline(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+static int insert_one(struct sq_queue *s, const struct cl_msg_out *m, int64_t now,
+                      struct sq_delta *d)
+{
+    sqlite3_stmt *st = s->st[SQ_INSERT];
+    const char *enc = m->attrs.encoding;
+    sqlite3_bind_blob64(st, 1, m->body ? m->body : "", m->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, m->attrs.record_count);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)m->attrs.raw_bytes);
+    sqlite3_bind_int64(st, 4, m->attrs.min_ts_ms);
+    sqlite3_bind_int64(st, 5, m->attrs.max_ts_ms);
+    sqlite3_bind_text(st, 6, enc, (int)strnlen(enc, sizeof m->attrs.encoding), SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, now);
+    int rc = sqlite3_step(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        cl_log(CL_LOG_ERROR, "queue: insert: %s", sqlite3_errmsg(s->db));
+        return sq_err(rc);
+    }
+    d->msgs++;
+    d->bytes += (int64_t)m->len;
+    d->records += m->attrs.record_count;
+    return CL_OK;
+}
+
+/* Inserts every request of the group in one transaction; all or nothing. */
+static int commit_group(struct sq_queue *s, struct sq_send_req *group)
+{
+    struct sq_delta d = {0};
+    pthread_mutex_lock(&s->db_mu);
+    int64_t now = sq_now(s);
+    int rc = sq_begin(s);
+    for (struct sq_send_req *r = group; rc == CL_OK && r; r = r->next)
+        for (size_t i = 0; rc == CL_OK && i < r->n; i++)
+            rc = insert_one(s, &r->msgs[i], now, &d);
+    if (rc == CL_OK)
+        rc = sq_commit(s);
+    else
+        sq_rollback(s);
+    if (rc == CL_OK)
+        sq_apply(s, &d);
+    pthread_mutex_unlock(&s->db_mu);
+    return rc;
+}
+
+/* Under load, waits (bounded) for the senders of the last group to rejoin. */
+static void linger(struct sq_queue *s)
+{
+    if (s->opts.group_commit_max_ms <= 0 || s->last_group <= 1)
+        return;
+    struct timespec until = mono_deadline(s->opts.group_commit_max_ms);
+    while (s->npending < s->last_group && !s->stopping)
+        if (pthread_cond_timedwait(&s->work_cv, &s->mu, &until) == ETIMEDOUT)
+            break;
+}
+
+static void finish_group(struct sq_queue *s, struct sq_send_req *group, int rc, size_t msgs)
+{
+    size_t reqs = 0;
+    for (struct sq_send_req *r = group; r; r = r->next, reqs++) {
+        r->rc = rc;
+        r->done = 1;
+    }
+    s->last_group = reqs;
+    if (rc == CL_OK) {
+        s->counters.send_commits++;
+        s->counters.send_msgs += msgs;
+        s->arrival_gen++;
+        pthread_cond_broadcast(&s->arrival_cv);
+    }
+    pthread_cond_broadcast(&s->done_cv);
+}
+
+/* The committer: runs until stopped, and drains pending sends before it exits. */
+static void *committer_main(void *arg)
+{
+    struct sq_queue *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        int idle = !s->head;
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        if (!s->head)
+            break;
+        if (!idle)
+            linger(s);
+        struct sq_send_req *group = s->head;
+        size_t msgs = 0;
+        for (struct sq_send_req *r = group; r; r = r->next)
+            msgs += r->n;
+        s->head = s->tail = NULL;
+        s->npending = 0;
+        pthread_mutex_unlock(&s->mu);
+        int rc = commit_group(s, group);
+        pthread_mutex_lock(&s->mu);
+        finish_group(s, group, rc, msgs);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int sq_committer_start(struct sq_queue *s)
+{
+    if (pthread_create(&s->committer, NULL, committer_main, s) != 0)
+        return CL_ERR_IO;
+    s->committer_started = 1;
+    return CL_OK;
+}
+
+void sq_committer_stop(struct sq_queue *s)
+{
+    if (!s->committer_started)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_cond_broadcast(&s->arrival_cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->committer, NULL);
+    s->committer_started = 0;
+}
+
+int sq_send(void *impl, const struct cl_msg_out *msgs, size_t n)
+{
+    struct sq_queue *s = impl;
+    if (n == 0)
+        return CL_OK;
+    if (!msgs)
+        return CL_ERR_INVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!msgs[i].body && msgs[i].len)
+            return CL_ERR_INVAL;
+    struct sq_send_req req = {.msgs = msgs, .n = n};
+    pthread_mutex_lock(&s->mu);
+    s->counters.send_calls++;
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        return CL_ERR_CLOSED;
+    }
+    if (s->tail)
+        s->tail->next = &req;
+    else
+        s->head = &req;
+    s->tail = &req;
+    s->npending++;
+    pthread_cond_signal(&s->work_cv);
+    while (!req.done)
+        pthread_cond_wait(&s->done_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    return req.rc;
+}

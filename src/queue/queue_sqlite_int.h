@@ -1,0 +1,122 @@
+/* queue_sqlite_int.h - state shared by the SQLite queue's source files (private). */
+#ifndef CL_QUEUE_SQLITE_INT_H
+#define CL_QUEUE_SQLITE_INT_H
+
+#include "queue.h"
+#include "queue_sqlite.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+/* Prepared statements, compiled once per connection (see sq_sql in queue_sqlite.c). */
+enum sq_stmt {
+    SQ_BEGIN,
+    SQ_COMMIT,
+    SQ_ROLLBACK,
+    SQ_DATA_VERSION,
+    SQ_INSERT,
+    SQ_PICK,
+    SQ_TO_DLQ,
+    SQ_DEL_ID,
+    SQ_RECEIVE,
+    SQ_DELETE,
+    SQ_VIS_GET,
+    SQ_VIS_SET,
+    SQ_INFLIGHT,
+    SQ_OLDEST,
+    SQ_MAIN_COUNT,
+    SQ_MAIN_BYTES,
+    SQ_DLQ_COUNT,
+    SQ_DLQ_LIST,
+    SQ_DLQ_IDS,
+    SQ_REDRIVE,
+    SQ_DLQ_DEL,
+    SQ_PURGE_STATS,
+    SQ_PURGE,
+    SQ_DLQ_PURGE_STATS,
+    SQ_DLQ_PURGE,
+    SQ_NSTMT
+};
+
+/* Changes a transaction makes to the counters; applied only once it commits. */
+struct sq_delta {
+    int64_t msgs, bytes, records, inflight, dlq, dlq_bytes;
+};
+
+/* One send() call waiting for the committer (lives on the sender's stack). */
+struct sq_send_req {
+    const struct cl_msg_out *msgs;
+    size_t n;
+    int rc;
+    int done;
+    struct sq_send_req *next;
+};
+
+struct sq_queue {
+    struct cl_queue_opts opts;
+    int64_t (*now_fn)(void *arg);
+    void *now_arg;
+
+    /* The one connection, used by one thread at a time. Lock order: db_mu, then mu. */
+    pthread_mutex_t db_mu;
+    sqlite3 *db;
+    sqlite3_stmt *st[SQ_NSTMT];
+    int64_t data_version; /* last seen PRAGMA data_version (other processes' commits) */
+    int64_t last_purge_ms;
+
+    /* Everything below is guarded by mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;    /* committer: pending sends or stop */
+    pthread_cond_t done_cv;    /* senders: a commit finished */
+    pthread_cond_t arrival_cv; /* receivers: messages may have become visible */
+    struct sq_send_req *head, *tail;
+    size_t npending;
+    size_t last_group; /* senders in the previous commit: expected concurrency */
+    int stopping;
+    int committer_started;
+    pthread_t committer;
+    uint64_t arrival_gen;
+
+    struct sq_delta c; /* msgs, bytes, records, dlq, dlq_bytes exact; inflight approx. */
+    int64_t oldest_ms;
+    int64_t refreshed_ms; /* queue clock at the last inflight/oldest refresh */
+    struct cl_queue_sqlite_counters counters;
+};
+
+int64_t sq_now(struct sq_queue *s);
+/* Maps an SQLite result code to a cl_err. */
+int sq_err(int rc);
+/* Runs a statement that returns no rows (or ignores them) and resets it. */
+int sq_exec(struct sq_queue *s, enum sq_stmt id);
+/* Runs a one-row query of numeric columns, binding ?1 to bind1 if the statement has
+ * parameters; missing rows and NULLs read as 0. */
+int sq_query_int64s(struct sq_queue *s, enum sq_stmt id, int64_t bind1, int64_t *out, int ncol);
+/* BEGIN IMMEDIATE, noticing other processes' commits; COMMIT or ROLLBACK. */
+int sq_begin(struct sq_queue *s);
+int sq_commit(struct sq_queue *s);
+void sq_rollback(struct sq_queue *s);
+/* Applies a committed transaction's delta to the counters (takes mu). */
+void sq_apply(struct sq_queue *s, const struct sq_delta *d);
+/* Makes the next stats() recount in-flight messages and the oldest age (takes mu). */
+void sq_invalidate_stats(struct sq_queue *s);
+/* Wakes receivers waiting for messages (takes mu). */
+void sq_notify_arrival(struct sq_queue *s);
+
+/* queue_sqlite_commit.c: group commit. */
+int sq_committer_start(struct sq_queue *s);
+void sq_committer_stop(struct sq_queue *s);
+int sq_send(void *impl, const struct cl_msg_out *msgs, size_t n);
+
+/* queue_sqlite_ops.c: receive, delete, visibility, DLQ, retention. */
+int sq_receive(void *impl, size_t max, int visibility_s, int wait_ms, struct cl_msg **out,
+               size_t *n);
+int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);
+int sq_change_visibility(void *impl, const char *receipt, int visibility_s, const char *error);
+int sq_dlq_list(void *impl, const char *after, size_t max, int with_bodies, struct cl_msg **out,
+                size_t *n);
+int sq_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved);
+/* Drops expired messages and DLQ entries at most once a minute (caller holds db_mu). */
+void sq_purge_expired(struct sq_queue *s);
+
+#endif
