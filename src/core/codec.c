@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <isa-l/igzip_lib.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -12,18 +13,43 @@
 static const uint32_t level_buf_size[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
                                           ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
 
-static __thread uint8_t *tls_level_buf;
-static __thread size_t tls_level_buf_size;
+/* The hash-table buffer is per thread and reused across calls; a pthread key frees it
+ * when the thread ends (the daemon runs one thread per connection). */
+struct level_buf {
+    uint8_t *data;
+    size_t size;
+};
+
+static pthread_key_t level_buf_key;
+static pthread_once_t level_buf_once = PTHREAD_ONCE_INIT;
+
+static void level_buf_free(void *p)
+{
+    struct level_buf *lb = p;
+    free(lb->data);
+    free(lb);
+}
+
+static void level_buf_key_create(void)
+{
+    pthread_key_create(&level_buf_key, level_buf_free);
+}
 
 static uint8_t *level_buffer(int level)
 {
-    size_t need = level_buf_size[level];
-    if (tls_level_buf_size < need) {
-        free(tls_level_buf);
-        tls_level_buf = cl_malloc(need);
-        tls_level_buf_size = need;
+    pthread_once(&level_buf_once, level_buf_key_create);
+    struct level_buf *lb = pthread_getspecific(level_buf_key);
+    if (!lb) {
+        lb = cl_calloc(1, sizeof *lb);
+        pthread_setspecific(level_buf_key, lb);
     }
-    return tls_level_buf;
+    size_t need = level_buf_size[level];
+    if (lb->size < need) {
+        free(lb->data);
+        lb->data = cl_malloc(need);
+        lb->size = need;
+    }
+    return lb->data;
 }
 
 int cl_gzip_compress(const void *data, size_t len, int level, struct cl_buf *out)
