@@ -20,6 +20,16 @@ void cl_batch_init(struct cl_batch *b, size_t max_raw, int level)
     b->max_ts_ms = INT64_MIN;
 }
 
+void cl_batch_reset(struct cl_batch *b, size_t max_raw, int level)
+{
+    cl_buf_reset(&b->lines);
+    b->max_raw = max_raw;
+    b->level = level;
+    b->count = 0;
+    b->min_ts_ms = INT64_MAX;
+    b->max_ts_ms = INT64_MIN;
+}
+
 void cl_batch_free(struct cl_batch *b)
 {
     cl_buf_free(&b->lines);
@@ -38,6 +48,7 @@ static void seal(struct cl_batch *b, size_t n, struct cl_batch_sealed *s)
         abort();
     }
     s->gz = cl_buf_take(&gz, &s->gz_len);
+    s->gz = cl_realloc(s->gz, s->gz_len); /* give back the worst-case reservation */
     s->count = b->count;
     s->raw_bytes = n;
     s->min_ts_ms = b->min_ts_ms;

@@ -32,6 +32,8 @@ struct cl_batch_sealed {
 };
 
 void cl_batch_init(struct cl_batch *b, size_t max_raw, int level);
+/* Drops pending lines and sets new limits, keeping the memory for reuse. */
+void cl_batch_reset(struct cl_batch *b, size_t max_raw, int level);
 void cl_batch_free(struct cl_batch *b);
 
 /* The buffer the next line is appended to. */

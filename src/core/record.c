@@ -19,21 +19,43 @@
 
 enum field { F_MESSAGE, F_TIMESTAMP, F_LEVEL, F_SERVICE, F_COUNT };
 
-struct alias {
-    const char *name;
-    unsigned char len;
-    unsigned char field;
-    unsigned char prio; /* lower wins */
-};
-
-/* Field aliases in priority order (docs/ingest.md). */
-static const struct alias aliases[] = {
-    {"message", 7, F_MESSAGE, 0},       {"msg", 3, F_MESSAGE, 1},    {"log", 3, F_MESSAGE, 2},
-    {"timestamp", 9, F_TIMESTAMP, 0},   {"time", 4, F_TIMESTAMP, 1}, {"ts", 2, F_TIMESTAMP, 2},
-    {"@timestamp", 10, F_TIMESTAMP, 3}, {"date", 4, F_TIMESTAMP, 4}, {"level", 5, F_LEVEL, 0},
-    {"severity", 8, F_LEVEL, 1},        {"lvl", 3, F_LEVEL, 2},      {"service", 7, F_SERVICE, 0},
-    {"app", 3, F_SERVICE, 1},
-};
+/* Field aliases in priority order (docs/ingest.md). Returns field * 8 + priority (lower
+ * priority wins), or -1. A switch on the length with constant-size compares, because
+ * this runs for every key of every record. */
+static int alias_code(const char *k, size_t n)
+{
+#define CL_IS(lit) (memcmp(k, lit, sizeof(lit) - 1) == 0)
+    switch (n) {
+    case 2:
+        return CL_IS("ts") ? F_TIMESTAMP * 8 + 2 : -1;
+    case 3:
+        if (CL_IS("msg"))
+            return F_MESSAGE * 8 + 1;
+        if (CL_IS("log"))
+            return F_MESSAGE * 8 + 2;
+        if (CL_IS("lvl"))
+            return F_LEVEL * 8 + 2;
+        return CL_IS("app") ? F_SERVICE * 8 + 1 : -1;
+    case 4:
+        if (CL_IS("time"))
+            return F_TIMESTAMP * 8 + 1;
+        return CL_IS("date") ? F_TIMESTAMP * 8 + 4 : -1;
+    case 5:
+        return CL_IS("level") ? F_LEVEL * 8 + 0 : -1;
+    case 7:
+        if (CL_IS("message"))
+            return F_MESSAGE * 8 + 0;
+        return CL_IS("service") ? F_SERVICE * 8 + 0 : -1;
+    case 8:
+        return CL_IS("severity") ? F_LEVEL * 8 + 1 : -1;
+    case 9:
+        return CL_IS("timestamp") ? F_TIMESTAMP * 8 + 0 : -1;
+    case 10:
+        return CL_IS("@timestamp") ? F_TIMESTAMP * 8 + 3 : -1;
+    }
+    return -1;
+#undef CL_IS
+}
 
 struct member {
     struct cl_json_value key, val;
@@ -143,17 +165,14 @@ static int fail(struct rec *r, const char *fmt, ...)
 static void classify(struct rec *r, size_t idx)
 {
     const struct member *m = &r->m[idx];
-    if (m->name_len < 2 || m->name_len > 10)
+    int code = alias_code(m->name, m->name_len);
+    if (code < 0)
         return;
-    for (size_t i = 0; i < CL_ARRAY_LEN(aliases); i++) {
-        const struct alias *a = &aliases[i];
-        if (a->len != m->name_len || memcmp(a->name, m->name, m->name_len) != 0)
-            continue;
-        if (r->best[a->field] < 0 || a->prio < r->prio[a->field]) {
-            r->best[a->field] = (int)idx;
-            r->prio[a->field] = a->prio;
-        }
-        return;
+    int f = code / 8;
+    unsigned char prio = (unsigned char)(code % 8);
+    if (r->best[f] < 0 || prio < r->prio[f]) {
+        r->best[f] = (int)idx;
+        r->prio[f] = prio;
     }
 }
 
@@ -387,9 +406,9 @@ int cl_record_normalize(const char *raw, size_t len, const struct cl_norm_opts *
     if (rc != CL_OK)
         return rc;
     meta->parsed = 1;
-    int64_t ts;
-    enum cl_level level;
-    struct cl_slice svc;
+    int64_t ts = 0;
+    enum cl_level level = CL_LEVEL_INFO;
+    struct cl_slice svc = {NULL, 0};
     if ((rc = check_duplicates(&r)) != CL_OK || (rc = check_message(&r)) != CL_OK ||
         (rc = resolve_timestamp(&r, opts, &ts)) != CL_OK ||
         (rc = resolve_level(&r, &level)) != CL_OK ||

@@ -316,18 +316,25 @@ void cl_format_timestamp(int64_t ms, char out[25])
         rem += CL_MS_PER_DAY;
         days--;
     }
-    int y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    /* Records of one request mostly share a day: keep the last date text. */
+    static __thread int64_t cached_days = INT64_MIN;
+    static __thread char cached_date[11];
+    if (days != cached_days) {
+        int y;
+        unsigned m, d;
+        civil_from_days(days, &y, &m, &d);
+        put2(cached_date, (unsigned)y / 100 % 100);
+        put2(cached_date + 2, (unsigned)y % 100);
+        cached_date[4] = '-';
+        put2(cached_date + 5, m);
+        cached_date[7] = '-';
+        put2(cached_date + 8, d);
+        cached_date[10] = 'T';
+        cached_days = days;
+    }
+    memcpy(out, cached_date, 11);
     unsigned msec = (unsigned)(rem % 1000);
     unsigned secs = (unsigned)(rem / 1000);
-    put2(out, (unsigned)y / 100 % 100);
-    put2(out + 2, (unsigned)y % 100);
-    out[4] = '-';
-    put2(out + 5, m);
-    out[7] = '-';
-    put2(out + 8, d);
-    out[10] = 'T';
     put2(out + 11, secs / 3600);
     out[13] = ':';
     put2(out + 14, secs / 60 % 60);

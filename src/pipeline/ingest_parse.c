@@ -59,7 +59,7 @@ struct parse_ctx {
     size_t len;
     const struct cl_ingest_limits *lim;
     struct cl_norm_opts opts;
-    struct cl_batch batch;
+    struct cl_batch *batch; /* per-thread, reused across requests */
     struct cl_ingest_batch *out;
     size_t out_start; /* out->n_msgs before this body, for rollback */
     struct cl_ingest_parse_result *res;
@@ -134,11 +134,31 @@ static void append_json_string(struct cl_buf *b, const char *s)
     cl_buf_append_char(b, '"');
 }
 
+/* Drops a UTF-8 sequence cut short at the end of s (left by truncation). */
+static void trim_partial_utf8(char *s)
+{
+    size_t n = strlen(s), k = n;
+    while (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+        k--;
+    if (k > 0 && (unsigned char)s[k - 1] >= 0xC0 &&
+        utf8_seq((const unsigned char *)s + k - 1, n - k + 1) == 0)
+        s[k - 1] = '\0';
+}
+
+/* Copies src into dst[cap], truncating at a character boundary. */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = CL_MIN(strlen(src), cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    trim_partial_utf8(dst);
+}
+
 static void add_error(struct parse_ctx *c, uint32_t index, size_t line, const char *msg)
 {
     struct cl_ingest_parse_result *r = c->res;
     if (r->rejected == 0)
-        snprintf(c->first_err, sizeof c->first_err, "%s", msg);
+        copy_text(c->first_err, sizeof c->first_err, msg);
     r->rejected++;
     if (r->rejected > c->lim->max_errors)
         return;
@@ -151,7 +171,7 @@ static void add_error(struct parse_ctx *c, uint32_t index, size_t line, const ch
 
 static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_t line)
 {
-    struct cl_buf *lines = cl_batch_lines(&c->batch);
+    struct cl_buf *lines = cl_batch_lines(c->batch);
     size_t mark = lines->len;
     struct cl_record_meta meta;
     char err[256];
@@ -165,7 +185,7 @@ static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_
     c->res->accepted++;
     c->res->accepted_bytes += lines->len - mark;
     struct cl_batch_sealed s;
-    if (cl_batch_add(&c->batch, mark, meta.ts_ms, &s))
+    if (cl_batch_add(c->batch, mark, meta.ts_ms, &s))
         push_message(c, &s);
 }
 
@@ -203,6 +223,7 @@ static void body_error(struct parse_ctx *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->res->body_error_msg, sizeof c->res->body_error_msg, fmt, ap);
     va_end(ap);
+    trim_partial_utf8(c->res->body_error_msg);
     c->res->body_error = 1;
 }
 
@@ -219,8 +240,7 @@ static void rollback(struct parse_ctx *c)
     cl_buf_append_char(&c->res->errors, '[');
     c->parsed = 0;
     c->index = 0;
-    cl_batch_free(&c->batch);
-    cl_batch_init(&c->batch, c->lim->max_message_bytes, c->lim->compression_level);
+    cl_batch_reset(c->batch, c->lim->max_message_bytes, c->lim->compression_level);
 }
 
 static void parse_array(struct parse_ctx *c, size_t start)
@@ -290,7 +310,7 @@ static void parse_body(struct parse_ctx *c)
 static void finish(struct parse_ctx *c)
 {
     struct cl_batch_sealed s;
-    if (cl_batch_flush(&c->batch, &s))
+    if (cl_batch_flush(c->batch, &s))
         push_message(c, &s);
     cl_buf_append_char(&c->res->errors, ']');
     if (c->res->body_error || c->res->accepted > 0 || c->parsed > 0)
@@ -299,6 +319,20 @@ static void finish(struct parse_ctx *c)
         body_error(c, "no records in body");
     else
         body_error(c, "no record is a valid JSON object (first error: %s)", c->first_err);
+}
+
+/* The line buffer grows to max_message_bytes plus one record; keeping it per thread
+ * spares every request the reallocations (and page faults) of growing it again. */
+static struct cl_batch *thread_batch(const struct cl_ingest_limits *lim)
+{
+    static __thread struct cl_batch batch;
+    static __thread int ready;
+    if (!ready) {
+        cl_batch_init(&batch, lim->max_message_bytes, lim->compression_level);
+        ready = 1;
+    }
+    cl_batch_reset(&batch, lim->max_message_bytes, lim->compression_level);
+    return &batch;
 }
 
 int cl_ingest_parse(const char *body, size_t len, const char *header_service, int64_t received_ms,
@@ -330,10 +364,9 @@ int cl_ingest_parse(const char *body, size_t len, const char *header_service, in
         .out_start = batch->n_msgs,
         .res = res,
         .line = 1,
+        .batch = thread_batch(lim),
     };
-    cl_batch_init(&c.batch, lim->max_message_bytes, lim->compression_level);
     parse_body(&c);
     finish(&c);
-    cl_batch_free(&c.batch);
     return CL_OK;
 }
