@@ -14,6 +14,7 @@
 #   SERVE_ARGS (extra `cloudlog serve` options)   LOADGEN_ARGS (extra loadgen options)
 #   READY_TIMEOUT [30] s to wait for the daemon   STOP_TIMEOUT [30] s before SIGKILL
 #   SKIP_BUILD [0]   KEEP_LOGS [0] (keep the temp dir with daemon logs and JSON results)
+#   REPEAT [1] rounds; each round runs every config once, so background load hits all alike
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,6 +34,7 @@ READY_TIMEOUT=${READY_TIMEOUT:-30}
 STOP_TIMEOUT=${STOP_TIMEOUT:-30}
 SKIP_BUILD=${SKIP_BUILD:-0}
 KEEP_LOGS=${KEEP_LOGS:-0}
+REPEAT=${REPEAT:-1}
 
 CLOUDLOG=$BUILD_DIR/cloudlog
 LOADGEN=$BUILD_DIR/bench/bench_loadgen
@@ -95,6 +97,7 @@ build() {
 start_server() {
     local name=$1 durability=$2 data=$tmp/$1/data slog=$tmp/$1/serve.log i
     mkdir -p "$data"
+    : > "$slog" # exists before the background job opens it, so the polling below can read it
     # shellcheck disable=SC2086
     "$CLOUDLOG" serve --listen 127.0.0.1:0 --data "$data" --durability "$durability" \
         $SERVE_ARGS 2> "$slog" &
@@ -102,7 +105,7 @@ start_server() {
     addr=""
     for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
         alive "$server_pid" || { cat "$slog" >&2; die "daemon exited during start-up"; }
-        addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$slog" | head -n 1)
+        addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$slog" | head -n 1 || true)
         if [[ -n "$addr" ]] && curl -fsS --max-time 1 "http://$addr/healthz" > /dev/null 2>&1; then
             return 0
         fi
@@ -112,42 +115,45 @@ start_server() {
     die "daemon not ready after ${READY_TIMEOUT}s"
 }
 
-# Runs one config; leaves its JSON summary in $tmp/NAME.json.
+# Runs one config in round $2; leaves its JSON summary in $tmp/NAME.ROUND.tagged.json.
 run_config() {
-    local name=$1 durability=full gzip=() rc=0
+    local name=$1 id=$1.$2 label=$1 durability=full gzip=() rc=0
+    ((REPEAT == 1)) || label="$1#$2"
     case "$name" in
     baseline) ;;
     gzip) gzip=(--gzip --gzip-level "$GZIP_LEVEL") ;;
     process) durability=process ;;
     *) die "unknown config '$name' (baseline, gzip, process)" ;;
     esac
-    start_server "$name" "$durability"
-    log "$name: daemon pid $server_pid on $addr (durability $durability${gzip:+, gzip bodies})"
+    start_server "$id" "$durability"
+    log "$label: daemon pid $server_pid on $addr (durability $durability${gzip:+, gzip bodies})"
     local args=(--url "http://$addr/v1/logs" --connections "$CONNECTIONS" --duration "$DURATION"
         --warmup "$WARMUP" --batch "$BATCH" --seed "$SEED" --server-pid "$server_pid" --json)
     [[ -z "$THREADS" ]] || args+=(--threads "$THREADS")
     # shellcheck disable=SC2086
-    "$LOADGEN" "${args[@]}" "${gzip[@]}" $LOADGEN_ARGS > "$tmp/$name.json" &
+    "$LOADGEN" "${args[@]}" "${gzip[@]}" $LOADGEN_ARGS > "$tmp/$id.json" &
     loadgen_pid=$!
     wait "$loadgen_pid" || rc=$?
     loadgen_pid=""
     local data_mb
-    data_mb=$(du -sm "$tmp/$name/data" | cut -f1)
+    data_mb=$(du -sm "$tmp/$id/data" | cut -f1)
     stop_server
-    [[ "$server_status" == 0 ]] || log "$name: daemon exited with status $server_status (expected 0)"
-    [[ "$rc" == 0 ]] || log "$name: loadgen exited with status $rc (no successful request?)"
-    jq -c --arg n "$name" --arg d "$durability" --argjson mb "${data_mb:-0}" \
+    [[ "$server_status" == 0 ]] || log "$label: daemon exited with status $server_status (expected 0)"
+    [[ "$rc" == 0 ]] || log "$label: loadgen exited with status $rc (no successful request?)"
+    jq -c --arg n "$label" --arg d "$durability" --argjson mb "${data_mb:-0}" \
         --argjson st "$server_status" '. + {config: $n, durability: $d, data_mb: $mb, exit: $st}' \
-        "$tmp/$name.json" > "$tmp/$name.tagged.json" || die "$name: loadgen printed no summary"
+        "$tmp/$id.json" > "$tmp/$id.tagged.json" || die "$label: loadgen printed no summary"
     jq -r '"  \(.ok) ok, \(.status_503) 503, \(.status_429) 429, \(.status_other) other non-2xx, \(.errors + .timeouts + .connect_errors) errors; " +
         "\(.events_per_s) events/s, \(.mb_per_s) MB/s, p99 \(.p99_ms) ms, " +
-        "server cpu \(.server_cpu_pct // "n/a")%"' "$tmp/$name.tagged.json" >&2
-    rm -rf "$tmp/$name/data"
+        "server cpu \(.server_cpu_pct // "n/a")%"' "$tmp/$id.tagged.json" >&2
+    rm -rf "$tmp/$id/data"
 }
 
 print_table() {
-    local files=()
-    for name in $CONFIGS; do files+=("$tmp/$name.tagged.json"); done
+    local files=() r name
+    for ((r = 1; r <= REPEAT; r++)); do
+        for name in $CONFIGS; do files+=("$tmp/$name.$r.tagged.json"); done
+    done
     echo
     echo "ingest benchmark: $(nproc) cores, ${CONNECTIONS} connections, ${BATCH} records/request," \
         "${DURATION}s measured after ${WARMUP}s warm-up, seed ${SEED}"
@@ -169,7 +175,10 @@ main() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/cloudlog-bench.XXXXXX")
     build
     [[ -x "$CLOUDLOG" && -x "$LOADGEN" ]] || die "missing $CLOUDLOG or $LOADGEN"
-    for name in $CONFIGS; do run_config "$name"; done
+    local r name
+    for ((r = 1; r <= REPEAT; r++)); do
+        for name in $CONFIGS; do run_config "$name" "$r"; done
+    done
     print_table
 }
 
