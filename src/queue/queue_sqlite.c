@@ -53,9 +53,9 @@
  * and sleep; one committer thread inserts every pending request in one transaction,
  * commits (one fsync for all), then wakes them with the shared result: all or nothing.
  * The committer starts at once when it was idle. When it finds work already waiting
- * after a commit (i.e. under load), it lingers up to group_commit_max_ms until as many
- * senders have joined as took part in the previous commit, so closed-loop clients
- * share fsyncs instead of alternating between half-full groups.
+ * after a commit (i.e. under load), it lingers up to group_commit_max_ms until the
+ * senders of the previous commit have rejoined those already waiting, so closed-loop
+ * clients share fsyncs instead of alternating between half-full groups.
  *
  * CONCURRENCY
  *

@@ -66,13 +66,17 @@ static int commit_group(struct sq_queue *s, struct sq_send_req *group)
     return rc;
 }
 
-/* Under load, waits (bounded) for the senders of the last group to rejoin. */
+/* Under load (work was waiting when the last commit ended), waits up to
+ * group_commit_max_ms for the senders of the last group to come back: the expected
+ * concurrency is the last group plus those that queued during its commit, all distinct
+ * senders. Without this, two closed-loop senders alternate in groups of one. */
 static void linger(struct sq_queue *s)
 {
-    if (s->opts.group_commit_max_ms <= 0 || s->last_group <= 1)
+    size_t target = s->last_group + s->npending;
+    if (s->opts.group_commit_max_ms <= 0 || target <= 1)
         return;
     struct timespec until = mono_deadline(s->opts.group_commit_max_ms);
-    while (s->npending < s->last_group && !s->stopping)
+    while (s->npending < target && !s->stopping)
         if (pthread_cond_timedwait(&s->work_cv, &s->mu, &until) == ETIMEDOUT)
             break;
 }
