@@ -1,7 +1,7 @@
 /* record.h - validation and normalization of one log record (the data contract).
  *
  * Input: the JSON text of one record (an object). Output: one normalized NDJSON line
- *   {"timestamp":"2026-11-25T15:04:05.123Z","level":"info","service":"api","message":...,<other fields>}\n
+ *   {"timestamp":"2026-11-25T15:04:05.123Z","level":"info","service":"api","message":...,...}\n
  * Aliases, timestamp forms, level names and the service rule are in docs/ingest.md.
  */
 #ifndef CL_RECORD_H
@@ -46,8 +46,7 @@ struct cl_record_meta {
  * CL_ERR_INVAL (or CL_ERR_TOO_LARGE if out's maximum was hit), leaves out as it was,
  * and writes a one-line reason into err (err_len bytes, NUL-terminated). */
 int cl_record_normalize(const char *raw, size_t len, const struct cl_norm_opts *opts,
-                        struct cl_buf *out, struct cl_record_meta *meta, char *err,
-                        size_t err_len);
+                        struct cl_buf *out, struct cl_record_meta *meta, char *err, size_t err_len);
 
 /* Parses an RFC 3339 / ISO 8601 timestamp string (without quotes) into ms since the
  * epoch, truncating sub-millisecond digits. Returns 0 or -1. */
