@@ -12,6 +12,7 @@
 
 #include "json.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,24 @@ struct scratch {
 };
 
 static __thread struct scratch tls;
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+/* Thread-exit destructor: frees the exiting thread's scratch area. */
+static void scratch_free(void *p)
+{
+    struct scratch *s = p;
+    free(s->members);
+    free(s->sorted);
+    free(s->text);
+    memset(s, 0, sizeof *s);
+}
+
+static void tls_key_create(void)
+{
+    if (pthread_key_create(&tls_key, scratch_free) != 0)
+        abort();
+}
 
 /* A record being normalized. */
 struct rec {
@@ -108,6 +127,10 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 /* Makes room for n members and len bytes of unescaped text for the coming record. */
 static void scratch_prepare(size_t len)
 {
+    if (!tls.text) { /* first use in this thread: free the scratch when it exits */
+        pthread_once(&tls_once, tls_key_create);
+        pthread_setspecific(tls_key, &tls);
+    }
     tls.text = grow(tls.text, &tls.text_cap, len + 1, 1);
     tls.text_used = 0;
 }

@@ -2,9 +2,10 @@
  *
  * The body form is detected from its first byte (after whitespace and a UTF-8 BOM):
  * '[' is an array of records, '{' a single record when exactly one JSON value fills the
- * body and NDJSON otherwise. Each record is normalized on its own, so a bad record is
- * rejected alone; accepted records are packed in order into messages of at most
- * max_message_bytes raw bytes (core/batch.c).
+ * body and NDJSON otherwise; anything else is tried as NDJSON too (so leading garbage
+ * lines do not block good ones) and is a body error if no line is an object. Each record is
+ * normalized on its own, so a bad record is rejected alone; accepted records are packed in order
+ * into messages of at most max_message_bytes raw bytes (core/batch.c).
  */
 #include "ingest.h"
 
@@ -12,6 +13,7 @@
 #include "json.h"
 #include "record.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +70,7 @@ struct parse_ctx {
     size_t line;         /* line number at byte line_pos */
     size_t line_pos;     /* newlines before this offset are counted in `line` */
     char first_err[160]; /* first rejection, for a body-level error */
+    int bad_start;       /* the body starts with neither '{' nor '[' */
 };
 
 static void push_message(struct parse_ctx *c, const struct cl_batch_sealed *s)
@@ -303,8 +306,10 @@ static void parse_body(struct parse_ctx *c)
         parse_array(c, start);
     else if (c->body[first] == '{')
         parse_object_or_ndjson(c, start, first);
-    else
-        body_error(c, "body is not JSON (expected an object, an array of objects, or NDJSON)");
+    else { /* maybe NDJSON whose first lines are bad: they must not block the rest */
+        c->bad_start = 1;
+        parse_ndjson(c, start);
+    }
 }
 
 static void finish(struct parse_ctx *c)
@@ -315,7 +320,9 @@ static void finish(struct parse_ctx *c)
     cl_buf_append_char(&c->res->errors, ']');
     if (c->res->body_error || c->res->accepted > 0 || c->parsed > 0)
         return;
-    if (c->index == 0)
+    if (c->bad_start)
+        body_error(c, "body is not JSON (expected an object, an array of objects, or NDJSON)");
+    else if (c->index == 0)
         body_error(c, "no records in body");
     else
         body_error(c, "no record is a valid JSON object (first error: %s)", c->first_err);
@@ -323,16 +330,33 @@ static void finish(struct parse_ctx *c)
 
 /* The line buffer grows to max_message_bytes plus one record; keeping it per thread
  * spares every request the reallocations (and page faults) of growing it again. */
+static __thread struct cl_batch tls_batch;
+static __thread int batch_ready;
+static pthread_key_t batch_key;
+static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
+
+/* Thread-exit destructor of the per-thread batch. */
+static void batch_free(void *p)
+{
+    cl_batch_free(p);
+}
+
+static void batch_key_create(void)
+{
+    if (pthread_key_create(&batch_key, batch_free) != 0)
+        abort();
+}
+
 static struct cl_batch *thread_batch(const struct cl_ingest_limits *lim)
 {
-    static __thread struct cl_batch batch;
-    static __thread int ready;
-    if (!ready) {
-        cl_batch_init(&batch, lim->max_message_bytes, lim->compression_level);
-        ready = 1;
+    if (!batch_ready) {
+        cl_batch_init(&tls_batch, lim->max_message_bytes, lim->compression_level);
+        pthread_once(&batch_once, batch_key_create);
+        pthread_setspecific(batch_key, &tls_batch);
+        batch_ready = 1;
     }
-    cl_batch_reset(&batch, lim->max_message_bytes, lim->compression_level);
-    return &batch;
+    cl_batch_reset(&tls_batch, lim->max_message_bytes, lim->compression_level);
+    return &tls_batch;
 }
 
 int cl_ingest_parse(const char *body, size_t len, const char *header_service, int64_t received_ms,

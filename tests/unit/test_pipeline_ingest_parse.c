@@ -207,6 +207,22 @@ static void test_bom_and_detection(void **state)
             "body is not JSON (expected an object, an array of objects, or NDJSON)");
         done(&r);
     }
+    /* leading garbage lines do not block the good lines after them */
+    run(&r, "not json\n42\n{\"message\":\"a\"}\n");
+    assert_int_equal(r.res.body_error, 0);
+    assert_int_equal(r.res.accepted, 1);
+    assert_int_equal(r.res.rejected, 2);
+    assert_string_equal(r.ndjson.data, line_a);
+    assert_string_equal(r.res.errors.data,
+                        "[{\"index\":0,\"line\":1,\"error\":\"record is not a JSON object\"},"
+                        "{\"index\":1,\"line\":2,\"error\":\"record is not a JSON object\"}]");
+    done(&r);
+    run(&r, "not json\nstill not\n");
+    assert_int_equal(r.res.body_error, 1);
+    assert_string_equal(r.res.body_error_msg,
+                        "body is not JSON (expected an object, an array of objects, or NDJSON)");
+    done(&r);
+
     const char *empty[] = {"", "  \r\n\t", "\xEF\xBB\xBF", "\xEF\xBB\xBF\n"};
     for (size_t i = 0; i < CL_ARRAY_LEN(empty); i++) {
         run(&r, empty[i]);
