@@ -591,3 +591,9 @@ int cl_queue_sqlite_set_clock(struct cl_queue *q, int64_t (*now)(void *arg), voi
     pthread_mutex_unlock(&s->mu);
     return CL_OK;
 }
+
+struct sqlite3 *cl_queue_sqlite_db(struct cl_queue *q)
+{
+    struct sq_queue *s = as_sqlite(q);
+    return s ? s->db : NULL;
+}

@@ -27,4 +27,8 @@ int cl_queue_sqlite_counters(struct cl_queue *q, struct cl_queue_sqlite_counters
  * use the queue. */
 int cl_queue_sqlite_set_clock(struct cl_queue *q, int64_t (*now)(void *arg), void *arg);
 
+/* For tests: the backend's connection, e.g. to set PRAGMA max_page_count and simulate
+ * a full disk. Use it only while no other thread uses the queue. */
+struct sqlite3 *cl_queue_sqlite_db(struct cl_queue *q);
+
 #endif

@@ -465,6 +465,67 @@ static void test_concurrent_senders(void **state)
     cl_queue_close(&q);
 }
 
+struct big_sender {
+    struct cl_queue *q;
+    size_t len;
+    int rc;
+};
+
+static void *big_sender_main(void *p)
+{
+    struct big_sender *a = p;
+    void *body = calloc(1, a->len);
+    struct cl_msg_out m = {.body = body, .len = a->len};
+    snprintf(m.attrs.encoding, sizeof m.attrs.encoding, "gzip");
+    a->rc = cl_queue_send(a->q, &m, 1);
+    free(body);
+    return NULL;
+}
+
+/* A full disk (simulated with max_page_count) fails the whole group with
+ * CL_ERR_FULL and commits nothing; the queue works again once there is room. */
+static void test_disk_full(void **state)
+{
+    enum { THREADS = 4 };
+    struct cl_queue q;
+    open_fresh(&q, "full.db", NULL);
+    send_n(&q, 0, 1);
+    sqlite3 *db = cl_queue_sqlite_db(&q);
+    assert_non_null(db);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count=64", NULL, NULL, NULL), SQLITE_OK);
+    pthread_t th[THREADS];
+    struct big_sender args[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        args[t] = (struct big_sender){&q, 400000, -1};
+        assert_int_equal(pthread_create(&th[t], NULL, big_sender_main, &args[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(args[t].rc, CL_ERR_FULL);
+    }
+    /* Nothing partial: the small message of a failing call is not committed either. */
+    char small[32];
+    void *big = calloc(1, 400000);
+    struct cl_msg_out two[2] = {make_msg(small, 1), {.body = big, .len = 400000}};
+    assert_int_equal(cl_queue_send(&q, two, 2), CL_ERR_FULL);
+    free(big);
+    struct cl_queue_stats st = stats_of(&q);
+    assert_int_equal(st.visible, 1);
+    assert_int_equal(st.bytes, 11);
+    sqlite3_stmt *count;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM messages", -1, &count, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(count), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(count, 0), 1);
+    sqlite3_finalize(count);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count=1000000", NULL, NULL, NULL),
+                     SQLITE_OK);
+    send_n(&q, 1, 1);
+    assert_int_equal(stats_of(&q).visible, 2);
+    assert_int_equal(cl_queue_ping(&q), CL_OK);
+    cl_queue_close(&q);
+}
+
 struct receiver_arg {
     struct cl_queue *q;
     unsigned char *seen;
@@ -718,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_concurrent_senders),
         cmocka_unit_test(test_concurrent_receivers),
+        cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_receive_wait),
         cmocka_unit_test(test_reopen_and_second_connection),
         cmocka_unit_test(test_kill9),
