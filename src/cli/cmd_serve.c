@@ -45,6 +45,12 @@ static const struct cl_option serve_options[] = {
      "request bodies held in memory at once (503 above)", NULL, 0, 0},
     {"max-connections", "CLOUDLOG_MAX_CONNECTIONS", CL_OPT_INT, "1024", OFF(max_connections), "N",
      "concurrent HTTP connections", NULL, 1, 100000},
+    {"http-threads", "CLOUDLOG_HTTP_THREADS", CL_OPT_INT, "2", OFF(http_threads), "N",
+     "threads polling HTTP connections", NULL, 1, 256},
+    {"ingest-workers", "CLOUDLOG_INGEST_WORKERS", CL_OPT_INT, "8", OFF(ingest_workers), "N",
+     "threads that parse request bodies and wait for durable commits (requests in one "
+     "commit share an fsync)",
+     NULL, 1, 1024},
     {"connection-timeout", "CLOUDLOG_CONNECTION_TIMEOUT", CL_OPT_DURATION, "60s",
      OFF(connection_timeout_ms), "DURATION", "idle time before a connection is closed", NULL, 0, 0},
     {"shutdown-timeout", "CLOUDLOG_SHUTDOWN_TIMEOUT", CL_OPT_DURATION, "30s",

@@ -18,14 +18,15 @@ struct cl_daemon {
     struct cl_ingest_limits limits;
     struct cl_api_keys *keys; /* NULL: open API */
     struct MHD_Daemon *mhd;
+    struct cl_workers *workers;   /* ingest: parse + durable send, off the HTTP threads */
     atomic_size_t inflight_bytes; /* request bodies held in memory now */
     atomic_int active_requests;
     atomic_int shutting_down;
 };
 
-/* Starts the HTTP server on the configured address (libmicrohttpd, one thread per
- * connection so a request may block on the queue's group commit). Returns 0, or -1
- * with err set. *port receives the bound port. */
+/* Starts the HTTP server on the configured address (libmicrohttpd, a pool of
+ * http_threads polling threads). Ingest work goes to d->workers, which must be
+ * running. Returns 0, or -1 with err set. *port receives the bound port. */
 int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len);
 
 /* Stops accepting connections; requests in progress continue. */

@@ -2,13 +2,18 @@
  *
  * libmicrohttpd calls on_request several times per request: once after the headers
  * (we decide early answers there: 401, 404, 405, 413 by Content-Length, 503), once per
- * chunk of body (appended, bounded), and once more at the end (ingest, then answer). */
+ * chunk of body (appended, bounded), and once more at the end. There the connection is
+ * suspended and the body handed to an ingest worker, which parses it, waits for the
+ * queue's group commit and resumes the connection; the next call sends the answer.
+ * So a few HTTP threads serve any number of connections without blocking on fsync,
+ * and per-thread parse buffers exist once per worker, not once per connection. */
 #include "daemon.h"
 
 #include "common.h"
 #include "json_write.h"
 #include "listen.h"
 #include "log.h"
+#include "workers.h"
 
 #include <microhttpd.h>
 #include <stdarg.h>
@@ -18,6 +23,7 @@
 #include <unistd.h>
 
 enum route { ROUTE_NONE, ROUTE_LOGS, ROUTE_HEALTH, ROUTE_READY, ROUTE_INDEX };
+enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
 struct request {
     enum route route;
@@ -28,6 +34,11 @@ struct request {
     size_t reserved;  /* bytes counted in d->inflight_bytes for this request */
     size_t discarded; /* body bytes dropped after an early answer */
     int64_t received_ms;
+    struct cl_daemon *d;
+    struct MHD_Connection *conn;
+    enum job_state job;
+    struct cl_ingest_request ingest;
+    struct cl_ingest_response resp;
 };
 
 /* Initial reservation for a body sent without Content-Length (chunked). */
@@ -181,10 +192,24 @@ static enum MHD_Result take_body(struct cl_daemon *d, struct request *r, const c
     return MHD_YES;
 }
 
+/* Runs on an ingest worker while the connection is suspended. */
+static void run_ingest_job(void *arg)
+{
+    struct request *r = arg;
+    cl_ingest_handle(&r->ingest, &r->d->limits, &r->d->queue, &r->resp);
+    cl_buf_free(&r->body); /* the reservation is released when the request completes */
+    cl_buf_append_char(&r->resp.body, '\n');
+    r->job = JOB_DONE; /* published to the HTTP thread by resume's lock */
+    MHD_resume_connection(r->conn);
+}
+
 static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection *c,
                                      struct request *r)
 {
-    struct cl_ingest_request req = {
+    if (r->job == JOB_DONE)
+        return respond(c, r->resp.status, &r->resp.body, "application/json", r->resp.retry_after_s,
+                       NULL);
+    r->ingest = (struct cl_ingest_request){
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
         .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
         .service_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Cloudlog-Service"),
@@ -192,11 +217,10 @@ static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection 
         .body_len = r->body.len,
         .received_ms = r->received_ms,
     };
-    struct cl_ingest_response resp;
-    cl_ingest_handle(&req, &d->limits, &d->queue, &resp);
-    cl_buf_free(&r->body);
-    cl_buf_append_char(&resp.body, '\n');
-    return respond(c, resp.status, &resp.body, "application/json", resp.retry_after_s, NULL);
+    r->job = JOB_RUNNING;
+    MHD_suspend_connection(c);
+    cl_workers_submit(d->workers, run_ingest_job, r);
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -209,6 +233,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r = cl_calloc(1, sizeof *r);
         r->received_ms = cl_now_ms();
         r->route = route_of(url);
+        r->d = d;
+        r->conn = c;
         cl_buf_init(&r->body, d->limits.max_body_bytes);
         *con_cls = r;
         atomic_fetch_add(&d->active_requests, 1);
@@ -242,6 +268,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     atomic_fetch_sub(&d->inflight_bytes, r->reserved);
     cl_buf_free(&r->body);
+    cl_buf_free(&r->resp.body);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&d->active_requests, 1);
@@ -263,7 +290,7 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
     socklen_t len;
     if (cl_listen_parse(d->cfg->listen, &ss, &len, err, err_len) != 0)
         return -1;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -271,8 +298,8 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
         flags, 0, NULL, NULL, on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)d->cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(d->cfg->connection_timeout_ms / 1000), MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(256 * 1024), MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, d, MHD_OPTION_END);
+        (unsigned)(d->cfg->connection_timeout_ms / 1000), MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)d->cfg->http_threads, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, d, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(err, err_len, "cannot listen on %s (address in use or not permitted?)",
                  d->cfg->listen);

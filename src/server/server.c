@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "listen.h"
 #include "log.h"
+#include "workers.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -110,7 +111,14 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
     limits_from_config(d->cfg, &d->limits);
     if (check_exposure(d, err, err_len) != 0 || open_queue(d, err, err_len) != 0)
         return -1;
+    d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
+    if (!d->workers) {
+        snprintf(err, err_len, "cannot start ingest worker threads");
+        cl_queue_close(&d->queue);
+        return -1;
+    }
     if (cl_http_start(d, port, err, err_len) != 0) {
+        cl_workers_free(d->workers);
         cl_queue_close(&d->queue);
         return -1;
     }
@@ -149,7 +157,11 @@ int cl_server_run(const struct cl_server_config *cfg)
     atomic_store(&d.shutting_down, 1);
     cl_http_quiesce(&d);
     drain_requests(&d);
+    /* Jobs still running finish (their time is bounded by the queue) and resume their
+     * connections, so none is suspended when the HTTP server stops. */
+    cl_workers_stop(d.workers);
     cl_http_stop(&d);
+    cl_workers_free(d.workers);
     cl_queue_close(&d.queue);
     cl_api_keys_free(d.keys);
     cl_log(CL_LOG_INFO, "stopped cleanly");

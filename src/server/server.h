@@ -23,6 +23,8 @@ struct cl_server_config {
     uint64_t queue_max_bytes;
     uint64_t max_inflight; /* request bytes held in memory at once, all requests */
     int max_connections;
+    int http_threads;   /* libmicrohttpd polling threads */
+    int ingest_workers; /* threads that parse bodies and wait for durable commits */
     int64_t connection_timeout_ms;
     int64_t shutdown_timeout_ms;
     int64_t retention_ms;

@@ -213,7 +213,7 @@ class DefaultLimits(cltest.DaemonTestCase):
         # Under AddressSanitizer, freed blocks sit in a 256 MiB quarantine and count in
         # RSS; shrink it so VmHWM measures the daemon, not the sanitizer.
         asan = os.environ.get("ASAN_OPTIONS", "")
-        asan = (asan + ":" if asan else "") + "quarantine_size_mb=16"
+        asan = (asan + ":" if asan else "") + "quarantine_size_mb=1"
         cls.d = cltest.Daemon(env={"ASAN_OPTIONS": asan}).start()
 
     @classmethod
@@ -297,6 +297,11 @@ class DefaultLimits(cltest.DaemonTestCase):
     def test_zz_connection_churn_memory_bounded(self):
         # One request per connection, 1000 times: resident memory must not grow with
         # the number of connections served (per-connection state must be freed).
+        # Under ASan, the sanitizer's allocator keeps freed chunks out of reuse for a
+        # while, so RSS says little; there LeakSanitizer checks leaks at exit instead.
+        with open("/proc/%d/maps" % self.d.proc.pid) as f:
+            if "libasan" in f.read():
+                self.skipTest("RSS growth is not meaningful under AddressSanitizer")
         def churn(n):
             for _ in range(n):
                 st, _, js = self.d.post_logs({"message": "churn", "pad": "x" * 2000})

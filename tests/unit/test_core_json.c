@@ -542,7 +542,7 @@ static void test_jsontestsuite(void **state)
     size_t n = list_dir(dir, &names), failures = 0, counts[3] = {0};
     for (size_t i = 0; i < n; i++) {
         char path[8192];
-        size_t len;
+        size_t len = 0;
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         char *buf = read_file(path, &len);
         assert_non_null(buf);
