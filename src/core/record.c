@@ -199,13 +199,26 @@ static void classify(struct rec *r, size_t idx)
     }
 }
 
+/* Explains why a record that does not start with '{' was rejected (cold path). */
+static int fail_not_object(struct rec *r, int max_depth)
+{
+    static const char *const kinds[] = {"",         "null",     "false",    "true",
+                                        "a number", "a string", "an array", "an object"};
+    struct cl_json_reader rd;
+    struct cl_json_value v;
+    cl_json_reader_init(&rd, r->raw, r->len, max_depth);
+    if (cl_json_scan_value(&rd, &v) != 0)
+        return fail(r, "invalid JSON: %s at byte %zu", rd.err.msg, rd.err.offset);
+    return fail(r, "record is not a JSON object (got %s)", kinds[v.type]);
+}
+
 /* One validating pass collecting the members. */
 static int scan_members(struct rec *r, int max_depth)
 {
     struct cl_json_reader rd;
     cl_json_reader_init(&rd, r->raw, r->len, max_depth);
     if (cl_json_object_open(&rd) != 0)
-        return fail(r, "record is not a JSON object");
+        return fail_not_object(r, max_depth);
     for (;;) {
         struct member *m = scratch_member(r->n);
         int rc = cl_json_object_next(&rd, &m->key, &m->val);

@@ -295,11 +295,11 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     d->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)d->cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(d->cfg->connection_timeout_ms / 1000), MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)d->cfg->http_threads, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, d, MHD_OPTION_END);
+        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, d,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(d->cfg->connection_timeout_ms / 1000),
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)d->cfg->http_threads, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(err, err_len, "cannot listen on %s (address in use or not permitted?)",
                  d->cfg->listen);

@@ -422,10 +422,10 @@ static void test_service(void **state)
 
 static void test_structure_errors(void **state)
 {
-    expect_reject("[]", "record is not a JSON object");
-    expect_reject("\"x\"", "record is not a JSON object");
-    expect_reject("", "record is not a JSON object");
-    expect_reject("   ", "record is not a JSON object");
+    expect_reject("[]", "record is not a JSON object (got an array)");
+    expect_reject("\"x\"", "record is not a JSON object (got a string)");
+    expect_reject("", "invalid JSON: expected a value at byte 0");
+    expect_reject("   ", "invalid JSON: expected a value at byte 3");
     char *line = norm("{\"message\":\"m\",}");
     assert_null(line);
     assert_non_null(strstr(last_err, "invalid JSON: "));
