@@ -48,9 +48,9 @@ struct cl_ingest_parse_result {
  * Returns CL_OK (see res for per-record outcome and body_error) or CL_ERR_INVAL if
  * header_service is invalid. Caller frees res with cl_ingest_parse_result_free and
  * batch with cl_ingest_batch_free. */
-int cl_ingest_parse(const char *body, size_t len, const char *header_service,
-                    int64_t received_ms, const struct cl_ingest_limits *lim,
-                    struct cl_ingest_batch *batch, struct cl_ingest_parse_result *res);
+int cl_ingest_parse(const char *body, size_t len, const char *header_service, int64_t received_ms,
+                    const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
+                    struct cl_ingest_parse_result *res);
 
 void cl_ingest_batch_init(struct cl_ingest_batch *b);
 void cl_ingest_batch_free(struct cl_ingest_batch *b);

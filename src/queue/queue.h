@@ -66,13 +66,12 @@ struct cl_queue_ops {
     int (*delete_msgs)(void *impl, const char *const *receipts, size_t n, int *results);
     /* Sets the remaining visibility of a received message (0 = visible now) and, if
      * error is non-NULL, records it as the message's last error. */
-    int (*change_visibility)(void *impl, const char *receipt, int visibility_s,
-                             const char *error);
+    int (*change_visibility)(void *impl, const char *receipt, int visibility_s, const char *error);
     int (*stats)(void *impl, struct cl_queue_stats *st);
     /* Lists up to max DLQ messages oldest first, starting after message id `after`
      * (NULL = from the start); bodies included if with_bodies. */
-    int (*dlq_list)(void *impl, const char *after, size_t max, int with_bodies,
-                    struct cl_msg **out, size_t *n);
+    int (*dlq_list)(void *impl, const char *after, size_t max, int with_bodies, struct cl_msg **out,
+                    size_t *n);
     /* Moves the named DLQ messages (or all when n == 0) back to the main queue with a
      * receive count of 0; *moved counts them. */
     int (*dlq_redrive)(void *impl, const char *const *ids, size_t n, size_t *moved);
@@ -88,11 +87,11 @@ struct cl_queue {
 
 /* Options common to backends; a backend ignores what it has no use for. */
 struct cl_queue_opts {
-    int max_receive_count;      /* default 5 */
-    int64_t retention_s;        /* default 4 days (SQS default) */
-    int64_t dlq_retention_s;    /* default 14 days */
-    int durability_full;        /* 1: fsync every commit (power-loss safe); 0: process-crash safe */
-    int group_commit_max_ms;    /* upper bound a sender waits for others to join a commit */
+    int max_receive_count;   /* default 5 */
+    int64_t retention_s;     /* default 4 days (SQS default) */
+    int64_t dlq_retention_s; /* default 14 days */
+    int durability_full;     /* 1: fsync every commit (power-loss safe); 0: process-crash safe */
+    int group_commit_max_ms; /* upper bound a sender waits for others to join a commit */
 };
 
 void cl_queue_opts_default(struct cl_queue_opts *o);
@@ -100,8 +99,8 @@ void cl_queue_opts_default(struct cl_queue_opts *o);
 /* Opens the backend named by url: "sqlite:PATH" or a plain path (SQLite file).
  * On failure returns an error and writes a reason into err. Caller closes with
  * cl_queue_close (which frees *q's implementation, not q itself). */
-int cl_queue_open(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts,
-                  char *err, size_t err_len);
+int cl_queue_open(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts, char *err,
+                  size_t err_len);
 
 int cl_queue_send(struct cl_queue *q, const struct cl_msg_out *msgs, size_t n);
 int cl_queue_receive(struct cl_queue *q, size_t max, int visibility_s, int wait_ms,

@@ -117,10 +117,11 @@ static void test_array(void **state)
     char want[512];
     snprintf(want, sizeof want, "%s%s", line_a, line_b);
     assert_string_equal(r.ndjson.data, want);
-    assert_string_equal(r.res.errors.data,
-                        "[{\"index\":1,\"line\":3,\"error\":\"record is not a JSON object (got a number)\"},"
-                        "{\"index\":3,\"line\":5,\"error\":\"missing message (message, msg or "
-                        "log)\"}]");
+    assert_string_equal(
+        r.res.errors.data,
+        "[{\"index\":1,\"line\":3,\"error\":\"record is not a JSON object (got a number)\"},"
+        "{\"index\":3,\"line\":5,\"error\":\"missing message (message, msg or "
+        "log)\"}]");
     done(&r);
 
     /* a malformed element is rejected alone */
@@ -213,9 +214,10 @@ static void test_bom_and_detection(void **state)
     assert_int_equal(r.res.accepted, 1);
     assert_int_equal(r.res.rejected, 2);
     assert_string_equal(r.ndjson.data, line_a);
-    assert_string_equal(r.res.errors.data,
-                        "[{\"index\":0,\"line\":1,\"error\":\"invalid JSON: invalid literal at byte 0\"},"
-                        "{\"index\":1,\"line\":2,\"error\":\"record is not a JSON object (got a number)\"}]");
+    assert_string_equal(
+        r.res.errors.data,
+        "[{\"index\":0,\"line\":1,\"error\":\"invalid JSON: invalid literal at byte 0\"},"
+        "{\"index\":1,\"line\":2,\"error\":\"record is not a JSON object (got a number)\"}]");
     done(&r);
     run(&r, "not json\nstill not\n");
     assert_int_equal(r.res.body_error, 1);
