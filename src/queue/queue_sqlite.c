@@ -291,6 +291,17 @@ int sq_commit(struct sq_queue *s)
     return rc;
 }
 
+int sq_end(struct sq_queue *s, int rc, const struct sq_delta *d)
+{
+    if (rc == CL_OK)
+        rc = sq_commit(s);
+    else
+        sq_rollback(s);
+    if (rc == CL_OK && d)
+        sq_apply(s, d);
+    return rc;
+}
+
 void sq_rollback(struct sq_queue *s)
 {
     /* A failed COMMIT may already have rolled back (e.g. SQLITE_FULL). */

@@ -56,12 +56,7 @@ static int commit_group(struct sq_queue *s, struct sq_send_req *group)
     for (struct sq_send_req *r = group; rc == CL_OK && r; r = r->next)
         for (size_t i = 0; rc == CL_OK && i < r->n; i++)
             rc = insert_one(s, &r->msgs[i], now, &d);
-    if (rc == CL_OK)
-        rc = sq_commit(s);
-    else
-        sq_rollback(s);
-    if (rc == CL_OK)
-        sq_apply(s, &d);
+    rc = sq_end(s, rc, &d);
     pthread_mutex_unlock(&s->db_mu);
     return rc;
 }

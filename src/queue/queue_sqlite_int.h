@@ -96,6 +96,9 @@ int sq_query_int64s(struct sq_queue *s, enum sq_stmt id, int64_t bind1, int64_t 
 int sq_begin(struct sq_queue *s);
 int sq_commit(struct sq_queue *s);
 void sq_rollback(struct sq_queue *s);
+/* Ends a transaction begun by sq_begin: commits and applies d (may be NULL) to the
+ * counters if rc is CL_OK, rolls back otherwise. Returns the final result. */
+int sq_end(struct sq_queue *s, int rc, const struct sq_delta *d);
 /* Applies a committed transaction's delta to the counters (takes mu). */
 void sq_apply(struct sq_queue *s, const struct sq_delta *d);
 /* Makes the next stats() recount in-flight messages and the oldest age (takes mu). */

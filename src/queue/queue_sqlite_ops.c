@@ -209,12 +209,7 @@ static int receive_once(struct sq_queue *s, size_t max, int visibility_s, struct
     int rc = sq_begin(s);
     if (rc == CL_OK)
         rc = receive_txn(s, max, visibility_s, msgs, n, &d);
-    if (rc == CL_OK)
-        rc = sq_commit(s);
-    else
-        sq_rollback(s);
-    if (rc == CL_OK)
-        sq_apply(s, &d);
+    rc = sq_end(s, rc, &d);
     pthread_mutex_unlock(&s->db_mu);
     if (rc != CL_OK || *n == 0) {
         cl_msgs_free(msgs, *n);
@@ -314,12 +309,7 @@ int sq_delete(void *impl, const char *const *receipts, size_t n, int *results)
         else
             results[i] = r;
     }
-    if (rc == CL_OK)
-        rc = sq_commit(s);
-    else
-        sq_rollback(s);
-    if (rc == CL_OK)
-        sq_apply(s, &d);
+    rc = sq_end(s, rc, &d);
     pthread_mutex_unlock(&s->db_mu);
     return rc;
 }
@@ -360,12 +350,7 @@ int sq_change_visibility(void *impl, const char *receipt, int visibility_s, cons
     int rc = sq_begin(s);
     if (rc == CL_OK)
         rc = set_visibility(s, id, count, now, visibility_s, error, &d);
-    if (rc == CL_OK)
-        rc = sq_commit(s);
-    else
-        sq_rollback(s);
-    if (rc == CL_OK)
-        sq_apply(s, &d);
+    rc = sq_end(s, rc, &d);
     pthread_mutex_unlock(&s->db_mu);
     if (rc == CL_OK && visibility_s == 0)
         sq_notify_arrival(s);
@@ -488,13 +473,8 @@ int sq_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved)
         rc = all_dlq_ids(s, &list, &count);
     for (size_t i = 0; rc == CL_OK && i < count; i++)
         rc = redrive_one(s, list[i], now, &d, moved);
-    if (rc == CL_OK)
-        rc = sq_commit(s);
-    else
-        sq_rollback(s);
-    if (rc == CL_OK)
-        sq_apply(s, &d);
-    else
+    rc = sq_end(s, rc, &d);
+    if (rc != CL_OK)
         *moved = 0;
     pthread_mutex_unlock(&s->db_mu);
     free(list);
