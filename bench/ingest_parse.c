@@ -1,12 +1,13 @@
 /* ingest_parse.c - single-thread throughput of cl_ingest_parse on realistic NDJSON.
  *
  * Usage: bench_ingest_parse [total_MB=100] [body_KiB=1024]
- * Generates ~250-byte records (timestamp, level, service, host, 32-hex trace id,
- * 5-14-word message, two numbers), feeds them in bodies of body_KiB, and reports
- * records/s and MB/s (per CPU-second of the thread) for normalization alone and for the
- * full parse (+ gzip packing).
+ * Generates ~250-byte records with bench/common/gen.c (timestamp, level, one of 20
+ * services, host, 32-hex trace id, 5-14-word message, two numbers), feeds them in bodies
+ * of body_KiB, and reports records/s and MB/s (per CPU-second of the thread) for normalization
+ * alone and for the full parse (+ gzip packing).
  */
 #include "common.h"
+#include "gen.h"
 #include "ingest.h"
 #include "record.h"
 
@@ -15,46 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const words[] = {"user",     "order",   "payment", "completed", "failed",
-                                    "request",  "cache",   "miss",    "retry",     "upstream",
-                                    "timeout",  "session", "created", "deleted",   "region",
-                                    "eu-west",  "account", "token",   "refreshed", "queue",
-                                    "consumer", "lag",     "high",    "database",  "slow"};
-static const char *const levels[] = {"info", "info", "info", "debug", "warn", "error"};
-static const char *const services[] = {"checkout", "auth", "search", "billing", "gateway"};
-
 /* Thread CPU time: robust against other load on a shared machine. */
 static double cpu_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static uint32_t next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
-
-static void gen_record(struct cl_buf *b, int64_t ts)
-{
-    char tsbuf[25];
-    cl_format_timestamp(ts, tsbuf);
-    cl_buf_printf(b,
-                  "{\"timestamp\":\"%s\",\"level\":\"%s\",\"service\":\"%s\",\"host\":\"web-%02u\","
-                  "\"trace_id\":\"%08x%08x%08x%08x\",\"message\":\"",
-                  tsbuf, levels[next_rand() % 6], services[next_rand() % 5], next_rand() % 32,
-                  next_rand(), next_rand(), next_rand(), next_rand());
-    unsigned n = 5 + next_rand() % 10;
-    for (unsigned i = 0; i < n; i++)
-        cl_buf_printf(b, "%s%s", i ? " " : "", words[next_rand() % CL_ARRAY_LEN(words)]);
-    cl_buf_printf(b, "\",\"duration_ms\":%u,\"status\":%u}\n", next_rand() % 5000,
-                  next_rand() % 2 ? 200u : 500u);
 }
 
 /* Splits data into bodies of about body_bytes ending on a newline. */
@@ -120,11 +87,12 @@ int main(int argc, char **argv)
     size_t body_bytes = (size_t)(argc > 2 ? atoi(argv[2]) : 1024) << 10;
     struct cl_buf data;
     cl_buf_init(&data, SIZE_MAX / 2);
-    int64_t ts = 1795619045123LL;
+    struct cl_gen g;
+    cl_gen_init(&g, 1);
     uint64_t generated = 0;
     while (data.len < total) {
-        gen_record(&data, ts);
-        ts += next_rand() % 3;
+        if (cl_gen_record(&g, &data, 1795619045123LL) != CL_OK)
+            break;
         generated++;
     }
     double mb = (double)data.len / 1e6;

@@ -1,5 +1,6 @@
 /* parse.c - per-record JSON parse + re-serialize throughput: jansson, json-c, our scanner. */
 #include "common.h"
+#include "gen.h"
 #include "json.h"
 
 #include <stdint.h>
@@ -21,80 +22,31 @@ struct corpus {
     size_t n;
 };
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-/* xorshift64*: deterministic, so every run parses the same bytes. */
-static uint32_t rnd(uint32_t n)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32) % n;
-}
-
-static const char *const services[] = {"checkout", "payments", "auth",     "search",    "catalog",
-                                       "cart",     "orders",   "shipping", "inventory", "billing",
-                                       "gateway",  "users",    "notify",   "reports",   "recommend",
-                                       "pricing",  "reviews",  "sessions", "media",     "ledger"};
-static const char *const levels[] = {"info", "info",  "info", "info",  "debug",
-                                     "warn", "error", "info", "debug", "info"};
-static const char *const words[] = {
-    "request",  "completed",  "user",           "order",   "payment",  "failed",    "retrying",
-    "timeout",  "connection", "database",       "cache",   "miss",     "hit",       "upstream",
-    "returned", "status",     "invalid",        "token",   "session",  "created",   "deleted",
-    "updated",  "queue",      "message",        "latency", "exceeded", "threshold", "worker",
-    "started",  "stopped",    "/api/v1/orders", "item",    "stock",    "reserved",  "released",
-    "shipment", "label",      "printed",        "email",   "sent",     "after",     "ms",
-    "for",      "the",        "with",           "from",    "to",       "and"};
-static const int statuses[] = {200, 200, 200, 201, 204, 301, 400, 404, 500, 503};
-
-static size_t gen_message(char *o)
-{
-    char *p = o;
-    int n = 5 + (int)rnd(10);
-    for (int i = 0; i < n; i++) {
-        if (i)
-            *p++ = ' ';
-        if (rnd(40) == 0) /* a quoted word now and then, so some records carry escapes */
-            p += sprintf(p, "\\\"%s\\\"", words[rnd(CL_ARRAY_LEN(words))]);
-        else
-            p += sprintf(p, "%s", words[rnd(CL_ARRAY_LEN(words))]);
-    }
-    return (size_t)(p - o);
-}
-
-static size_t gen_record(char *o, size_t i)
-{
-    char msg[512], trace[33];
-    msg[gen_message(msg)] = '\0';
-    for (int k = 0; k < 32; k++)
-        trace[k] = "0123456789abcdef"[rnd(16)];
-    trace[32] = '\0';
-    size_t secs = i / 20;
-    return (size_t)sprintf(
-        o,
-        "{\"timestamp\":\"2026-11-25T%02zu:%02zu:%02zu.%03zuZ\",\"level\":\"%s\","
-        "\"service\":\"%s\",\"host\":\"ip-10-0-%u-%u\",\"trace_id\":\"%s\","
-        "\"message\":\"%s\",\"duration_ms\":%u.%03u,\"status\":%d}\n",
-        secs / 3600 % 24, secs / 60 % 60, secs % 60, i * 50 % 1000,
-        levels[rnd(CL_ARRAY_LEN(levels))], services[rnd(CL_ARRAY_LEN(services))], rnd(16), rnd(256),
-        trace, msg, rnd(2000), rnd(1000), statuses[rnd(CL_ARRAY_LEN(statuses))]);
-}
+/* Every record is stamped within the minute before this instant (2026-11-25T15:04:05Z). */
+#define BASE_MS 1795619045123LL
+#define SEED 1
+#define QUOTE_ONE_IN 40 /* a quoted word now and then, so some records carry escapes */
 
 static void corpus_build(struct corpus *c)
 {
-    size_t cap = TARGET_BYTES + 4096, ncap = TARGET_BYTES / 150;
-    c->buf = cl_malloc(cap);
+    size_t ncap = TARGET_BYTES / 150;
+    struct cl_buf b;
+    struct cl_gen g;
+    cl_buf_init(&b, TARGET_BYTES + 4096);
+    cl_gen_init(&g, SEED);
+    g.quote_one_in = QUOTE_ONE_IN;
     c->start = cl_malloc(ncap * sizeof(size_t));
     c->end = cl_malloc(ncap * sizeof(size_t));
-    c->len = c->n = 0;
-    while (c->len < TARGET_BYTES && c->n < ncap) {
-        size_t n = gen_record(c->buf + c->len, c->n);
-        c->start[c->n] = c->len;
-        c->end[c->n] = c->len + n - 1; /* without the newline */
-        c->len += n;
+    c->n = 0;
+    while (b.len < TARGET_BYTES && c->n < ncap) {
+        size_t at = b.len;
+        if (cl_gen_record(&g, &b, BASE_MS) != CL_OK)
+            break;
+        c->start[c->n] = at;
+        c->end[c->n] = b.len - 1; /* without the newline */
         c->n++;
     }
+    c->buf = cl_buf_take(&b, &c->len);
 }
 
 static double now_s(void)

@@ -1,0 +1,119 @@
+/* gen.c - deterministic synthetic NDJSON log records shared by the benchmarks. */
+#include "gen.h"
+
+#include "common.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const SERVICES[] = {"api-gateway", "auth",     "billing",        "cart",
+                                       "catalog",     "checkout", "email",          "frontend",
+                                       "inventory",   "ledger",   "notifications",  "orders",
+                                       "payments",    "pricing",  "recommendation", "search",
+                                       "sessions",    "shipping", "user-profile",   "web"};
+
+static const char *const WORDS[] = {
+    "request",    "completed", "failed",     "user",      "session",  "cache",    "miss",
+    "hit",        "database",  "query",      "timeout",   "retry",    "upstream", "response",
+    "received",   "sent",      "order",      "payment",   "token",    "expired",  "refreshed",
+    "connection", "pool",      "exhausted",  "handler",   "started",  "stopped",  "queue",
+    "message",    "processed", "batch",      "flushed",   "record",   "invalid",  "field",
+    "missing",    "config",    "reloaded",   "worker",    "shard",    "replica",  "lag",
+    "latency",    "high",      "low",        "backend",   "healthy",  "degraded", "item",
+    "added",      "removed",   "checkout",   "inventory", "reserved", "released", "webhook",
+    "delivered",  "rejected",  "accepted",   "rate",      "limit",    "exceeded", "slow",
+    "lock",       "acquired",  "contention", "snapshot",  "written",  "read",     "bytes",
+    "from",       "to",        "for",        "with",      "after",    "while",    "the",
+    "a",          "in",        "on",         "of",        "and",      "client",   "server"};
+
+static const int STATUSES[] = {200, 200, 200, 200, 200, 200, 201, 204,
+                               301, 304, 400, 401, 404, 429, 500, 503};
+
+void cl_gen_init(struct cl_gen *g, uint64_t seed)
+{
+    *g = (struct cl_gen){.state = seed};
+}
+
+/* splitmix64: tiny, fast, and good enough for synthetic data. */
+uint64_t cl_gen_next(struct cl_gen *g)
+{
+    uint64_t z = (g->state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+uint32_t cl_gen_below(struct cl_gen *g, uint32_t n)
+{
+    return (uint32_t)(((cl_gen_next(g) >> 32) * n) >> 32);
+}
+
+static const char *gen_level(struct cl_gen *g)
+{
+    uint32_t r = cl_gen_below(g, 100);
+    if (r < 70)
+        return "info";
+    if (r < 85)
+        return "debug";
+    if (r < 97)
+        return "warn";
+    return "error";
+}
+
+static int gen_timestamp(struct cl_buf *b, int64_t ms)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    return cl_buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static int gen_message(struct cl_gen *g, struct cl_buf *b)
+{
+    int rc = CL_OK;
+    uint32_t words = 5 + cl_gen_below(g, 10);
+    for (uint32_t i = 0; i < words && rc == CL_OK; i++) {
+        bool quoted = g->quote_one_in && cl_gen_below(g, g->quote_one_in) == 0;
+        const char *w = WORDS[cl_gen_below(g, CL_ARRAY_LEN(WORDS))];
+        rc = cl_buf_printf(b, "%s%s%s%s", i ? " " : "", quoted ? "\\\"" : "", w,
+                           quoted ? "\\\"" : "");
+    }
+    return rc;
+}
+
+/* Everything after the message; the random draws happen in the same order as always. */
+static int gen_tail(struct cl_gen *g, struct cl_buf *b)
+{
+    uint32_t dur = cl_gen_below(g, 250000);
+    int status = STATUSES[cl_gen_below(g, CL_ARRAY_LEN(STATUSES))];
+    return cl_buf_printf(b, "\",\"duration_ms\":%u.%u,\"status\":%d}\n", dur / 100, dur % 100,
+                         status);
+}
+
+int cl_gen_record(struct cl_gen *g, struct cl_buf *b, int64_t now_ms)
+{
+    size_t start = b->len;
+    int rc = cl_buf_append_str(b, "{\"timestamp\":\"");
+    if (rc == CL_OK)
+        rc = gen_timestamp(b, now_ms - cl_gen_below(g, 60000));
+    const char *level = gen_level(g);
+    const char *service = SERVICES[cl_gen_below(g, CL_ARRAY_LEN(SERVICES))];
+    uint32_t h1 = cl_gen_below(g, 256), h2 = cl_gen_below(g, 256);
+    uint64_t t1 = cl_gen_next(g), t2 = cl_gen_next(g);
+    if (rc == CL_OK)
+        rc = cl_buf_printf(
+            b,
+            "\",\"level\":\"%s\",\"service\":\"%s\",\"host\":\"ip-10-0-%u-%u.ec2.internal\","
+            "\"trace_id\":\"%016" PRIx64 "%016" PRIx64 "\",\"message\":\"",
+            level, service, h1, h2, t1, t2);
+    if (rc == CL_OK)
+        rc = gen_message(g, b);
+    if (rc == CL_OK)
+        rc = gen_tail(g, b);
+    if (rc != CL_OK)
+        cl_buf_truncate(b, start);
+    return rc;
+}
