@@ -83,8 +83,14 @@ static double bench_parse(const struct cl_buf *data, size_t body_bytes, uint64_t
 
 int main(int argc, char **argv)
 {
-    size_t total = (size_t)(argc > 1 ? atoi(argv[1]) : 100) << 20;
-    size_t body_bytes = (size_t)(argc > 2 ? atoi(argv[2]) : 1024) << 10;
+    int arg_mb = argc > 1 ? atoi(argv[1]) : 100;
+    int kib = argc > 2 ? atoi(argv[2]) : 1024;
+    if (argc > 3 || arg_mb <= 0 || kib <= 0) {
+        fprintf(stderr, "usage: bench_ingest_parse [MB of records (100)] [KiB per body (1024)]\n");
+        return 2;
+    }
+    size_t total = (size_t)arg_mb << 20;
+    size_t body_bytes = (size_t)kib << 10;
     struct cl_buf data;
     cl_buf_init(&data, SIZE_MAX / 2);
     struct cl_gen g;
