@@ -1,0 +1,84 @@
+/* catalog.h - the embedded runtime's object catalog and exactly-once ledger.
+ *
+ * It lives in the SQLite queue's database so that, in ONE transaction, a flush can
+ * record a new object (catalog row, still unpublished, with its staging key), mark
+ * which (message, partition) pairs it stored, and delete the messages all of whose
+ * partitions are now stored. The flow per object:
+ *
+ *   1. put the object under its staging key (durable)
+ *   2. cl_catalog_commit_flush: catalog row + progress + deletes, one transaction
+ *   3. move staging key -> final key, then cl_catalog_mark_published
+ *
+ * A crash before 2 leaves only a staging object (removed at start-up: no row names
+ * it) and the messages are received again. A crash between 2 and 3 leaves an
+ * unpublished row whose staging object start-up recovery moves into place. Messages
+ * received again after a crash skip the partitions the progress table says are
+ * stored, so no record is stored twice.
+ */
+#ifndef CL_CATALOG_H
+#define CL_CATALOG_H
+
+#include "queue.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CL_CATALOG_LEVELS 6 /* trace, debug, info, warn, error, fatal */
+
+struct cl_catalog_object {
+    const char *key;         /* final key: service=S/dt=YYYY-MM-DD/hour=HH/ID.ndjson.gz */
+    const char *staging_key; /* where it sits until published */
+    const char *service;
+    const char *dt; /* "YYYY-MM-DD" */
+    int hour;
+    uint64_t records;
+    uint64_t bytes;     /* stored (compressed) size */
+    uint64_t raw_bytes; /* NDJSON size */
+    int64_t min_ts_ms, max_ts_ms;
+    uint64_t level_counts[CL_CATALOG_LEVELS];
+};
+
+/* One flush: the object, the messages whose records for the object's partition it
+ * holds (progress rows), and the receipts of messages now fully stored (deleted). */
+struct cl_catalog_flush {
+    const struct cl_catalog_object *obj;
+    const int64_t *msg_ids; /* messages contributing records to obj */
+    size_t n_msg_ids;
+    const char *const *delete_receipts; /* subset now stored in every partition */
+    size_t n_delete;
+};
+
+/* Commits a flush in one transaction. delete_results[i] (n_delete entries, may be NULL)
+ * gets CL_OK or CL_ERR_STALE per receipt; a stale receipt does not fail the flush (the
+ * message's next holder will find every partition stored and delete it).
+ * Returns CL_OK, CL_ERR_FULL (disk full / busy) or CL_ERR_IO; on error nothing changed.
+ * q must be an SQLite queue (CL_ERR_UNSUPPORTED otherwise). */
+int cl_catalog_commit_flush(struct cl_queue *q, const struct cl_catalog_flush *f,
+                            int *delete_results);
+
+/* Sets *done to 1 if an earlier flush stored message msg_id's records for partition
+ * (the "service=S/dt=D/hour=H" prefix), else 0. */
+int cl_catalog_partition_done(struct cl_queue *q, int64_t msg_id, const char *partition,
+                              int *done);
+
+/* Calls fn for each committed but unpublished object (start-up recovery). */
+int cl_catalog_unpublished(struct cl_queue *q,
+                           int (*fn)(void *arg, int64_t object_id, const char *staging_key,
+                                     const char *key),
+                           void *arg);
+int cl_catalog_mark_published(struct cl_queue *q, int64_t object_id);
+
+/* 1 if some catalog row (published or not) names key as its staging key. */
+int cl_catalog_staging_referenced(struct cl_queue *q, const char *staging_key, int *referenced);
+
+struct cl_catalog_stats {
+    uint64_t objects;
+    uint64_t records;
+    uint64_t bytes;
+    uint64_t raw_bytes;
+    int64_t min_ts_ms, max_ts_ms; /* 0 when empty */
+};
+
+int cl_catalog_stats(struct cl_queue *q, struct cl_catalog_stats *st);
+
+#endif

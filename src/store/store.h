@@ -1,0 +1,57 @@
+/* store.h - the object store interface every backend implements (local directory, S3).
+ *
+ * Keys are relative paths with '/' separators, e.g.
+ *   service=api/dt=2026-11-25/hour=15/20261125T150405Z-3f2a9c1d7e6b5a40.ndjson.gz
+ * A backend is a table of function pointers behind an opaque handle; callers use the
+ * cl_store_* wrappers and never include a backend header.
+ */
+#ifndef CL_STORE_H
+#define CL_STORE_H
+
+#include "buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cl_store_ops {
+    const char *name;
+    /* Writes the whole object atomically: readers see the old state or all of data,
+     * never a part; on return it is durable (local: fsync'd file and directory). */
+    int (*put)(void *impl, const char *key, const void *data, size_t len);
+    /* Appends the object's bytes to out (bounded by out->max). CL_ERR_NOT_FOUND if absent. */
+    int (*get)(void *impl, const char *key, struct cl_buf *out);
+    /* Calls fn for every object whose key starts with prefix, in lexicographic key order;
+     * a non-zero return from fn stops the listing and is returned. */
+    int (*list)(void *impl, const char *prefix,
+                int (*fn)(void *arg, const char *key, uint64_t size), void *arg);
+    /* Deletes an object; deleting a missing object is CL_OK. */
+    int (*del)(void *impl, const char *key);
+    /* Moves an object to a new key, atomically where the backend can (local: rename(2)
+     * + directory fsync); CL_ERR_NOT_FOUND if from is absent. */
+    int (*move)(void *impl, const char *from, const char *to);
+    void (*close)(void *impl);
+};
+
+struct cl_store {
+    const struct cl_store_ops *ops;
+    void *impl;
+};
+
+/* Opens the backend named by url: "file:DIR" or a plain directory path (created if
+ * missing). On failure returns an error and writes the reason into err. Caller closes
+ * with cl_store_close. */
+int cl_store_open(struct cl_store *s, const char *url, char *err, size_t err_len);
+
+int cl_store_put(struct cl_store *s, const char *key, const void *data, size_t len);
+int cl_store_get(struct cl_store *s, const char *key, struct cl_buf *out);
+int cl_store_list(struct cl_store *s, const char *prefix,
+                  int (*fn)(void *arg, const char *key, uint64_t size), void *arg);
+int cl_store_delete(struct cl_store *s, const char *key);
+int cl_store_move(struct cl_store *s, const char *from, const char *to);
+void cl_store_close(struct cl_store *s);
+
+/* Returns 1 if key is a safe relative key: non-empty, no leading '/', no "." or ".."
+ * segments, no empty segments, no NUL or control characters. */
+int cl_store_key_valid(const char *key);
+
+#endif
