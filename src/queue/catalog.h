@@ -46,6 +46,7 @@ struct cl_catalog_flush {
     size_t n_msg_ids;
     const char *const *delete_receipts; /* subset now stored in every partition */
     size_t n_delete;
+    int64_t *object_id; /* out (may be NULL): the new catalog row's id */
 };
 
 /* Commits a flush in one transaction. delete_results[i] (n_delete entries, may be NULL)
