@@ -563,3 +563,215 @@ def main():
         for d in _temp_dirs:
             shutil.rmtree(d, ignore_errors=True)
     sys.exit(0 if ok else 1)
+
+
+# -- processor / object store (used by test_process_*.py) ------------------------------
+
+OBJECT_KEY_RE = re.compile(
+    r"^service=([A-Za-z0-9._-]{1,64})/dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/"
+    r"(\d{8}T\d{6}Z-[0-9a-f]{16})\.ndjson\.gz$")
+
+
+def store_dir(data_dir):
+    return os.path.join(data_dir, "logs")
+
+
+def store_scan(data_dir):
+    """Walks DATA/logs. Returns (objects, staging, strays): objects is a list of dicts
+    {key, path, service, dt, hour, id, size} for published object files; staging lists
+    files under _staging/ and any *.tmp file; strays lists other files (bad names)."""
+    root = store_dir(data_dir)
+    objects, staging, strays = [], [], []
+    if not os.path.isdir(root):
+        return objects, staging, strays
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            key = os.path.relpath(path, root).replace(os.sep, "/")
+            if key.startswith("_staging/") or ".tmp" in name:
+                staging.append(key)
+                continue
+            m = OBJECT_KEY_RE.match(key)
+            if not m:
+                strays.append(key)
+                continue
+            try:
+                size = os.path.getsize(path)
+            except OSError:
+                continue  # moved away meanwhile
+            objects.append({"key": key, "path": path, "service": m.group(1), "dt": m.group(2),
+                            "hour": m.group(3), "id": m.group(4), "size": size})
+    objects.sort(key=lambda o: o["key"])
+    return objects, staging, strays
+
+
+def gzip_dc(path, timeout=60):
+    """The file's content as the system's `gzip -dc` decompresses it (bytes)."""
+    p = subprocess.run(["gzip", "-dc", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("gzip -dc %s failed (%d): %s"
+                             % (path, p.returncode, p.stderr.decode("utf-8", "replace")))
+    return p.stdout
+
+
+def object_lines(path):
+    """Lines of a stored object (gzip -dc), without the newlines; checks the final newline."""
+    raw = gzip_dc(path)
+    text = raw.decode("utf-8")
+    if text and not text.endswith("\n"):
+        raise AssertionError("object %s does not end with a newline" % path)
+    return text.split("\n")[:-1] if text else []
+
+
+def table_rows(db_path, table):
+    """Every row of table as dicts (column names from the table), [] if the table is missing."""
+    db = open_db(db_path)
+    try:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                          (table,)).fetchone():
+            return []
+        cur = db.execute("SELECT * FROM %s" % table)
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+    finally:
+        db.close()
+
+
+def catalog_rows(db_path):
+    return table_rows(db_path, "objects")
+
+
+def queue_counts(db_path):
+    """(messages, dlq, unpublished catalog rows); a missing table counts 0."""
+    db = open_db(db_path)
+    try:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        out = []
+        for t, where in (("messages", ""), ("dlq", ""), ("objects", " WHERE published = 0")):
+            out.append(db.execute("SELECT count(*) FROM %s%s" % (t, where)).fetchone()[0]
+                       if t in names else 0)
+        return tuple(out)
+    finally:
+        db.close()
+
+
+def wait_drained(data_dir, timeout=90, dlq=None, daemon=None):
+    """Polls (bounded) until the main queue is empty, no catalog row is unpublished and
+    no staging file exists (and, if dlq is given, the DLQ holds exactly dlq rows).
+    Raises AssertionError with the last state on timeout."""
+    db_path = os.path.join(data_dir, "queue.db")
+    deadline = time.monotonic() + timeout
+    state = None
+    for _ in range(int(timeout / 0.1) + 10):
+        try:
+            counts = queue_counts(db_path)
+            _, staging, _ = store_scan(data_dir)
+            state = (counts, staging[:5])
+            if counts[0] == 0 and counts[2] == 0 and not staging and (dlq is None or counts[1] == dlq):
+                return
+        except sqlite3.OperationalError as e:  # busy / locked: try again
+            state = repr(e)
+        if daemon is not None and not daemon.alive():
+            raise AssertionError("daemon died while draining; log:\n%s" % daemon.log_tail())
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    raise AssertionError("not drained within %ss: (messages, dlq, unpublished), staging = %r%s"
+                         % (timeout, state,
+                            "; log:\n" + daemon.log_tail() if daemon is not None else ""))
+
+
+def stored_lines(data_dir):
+    """[(object dict, [lines])] for every published object."""
+    objs, _, _ = store_scan(data_dir)
+    return [(o, object_lines(o["path"])) for o in objs]
+
+
+def partition_of_line(line):
+    """(service, 'YYYY-MM-DD', 'HH') a normalized line belongs in."""
+    r = json.loads(line)
+    ts = r["timestamp"]
+    return r["service"], ts[0:10], ts[11:13]
+
+
+def cli_has_command(*words):
+    """1 if `cloudlog WORDS --help` exits 0 (the command exists)."""
+    try:
+        rc, _, _ = run_cli(list(words) + ["--help"], timeout=30)
+    except AssertionError:
+        return False
+    return rc == 0
+
+
+def dlq_redrive(data_dir):
+    """Moves every DLQ message back into the main queue: `cloudlog dlq redrive --all` when
+    the CLI has it, else by SQL (receive_count 0, visible now, no error). Returns 'cli' or 'sql'."""
+    if cli_has_command("dlq", "redrive"):
+        rc, out, err = run_cli(["dlq", "redrive", "--all", "--data", data_dir], timeout=60)
+        if rc != 0:
+            raise AssertionError("cloudlog dlq redrive failed (%d): %s %s" % (rc, out, err))
+        return "cli"
+    now = int(time.time() * 1000)
+    db = sqlite3.connect(os.path.join(data_dir, "queue.db"), timeout=30)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO messages (id, body, record_count, raw_bytes, min_ts, max_ts,"
+                   " encoding, sent_at, visible_at, receive_count, first_receive_at, last_error)"
+                   " SELECT id, body, record_count, raw_bytes, min_ts, max_ts, encoding,"
+                   " ?, ?, 0, NULL, NULL FROM dlq", (now, now))
+        db.execute("DELETE FROM dlq")
+        db.commit()
+    finally:
+        db.close()
+    return "sql"
+
+
+LEVELS = ("trace", "debug", "info", "warn", "error", "fatal")
+
+
+def check_store(tc, data_dir):
+    """Asserts the store of a drained daemon is consistent and returns every stored line
+    as (line, object dict). Checks: no staging/.tmp files or stray names; every line
+    is in the partition its path names; objects rows and files match one to one
+    (records, bytes, raw_bytes, min/max ts, level counts, published = 1)."""
+    objs, staging, strays = store_scan(data_dir)
+    tc.assertEqual(staging, [], "staging/.tmp files left")
+    tc.assertEqual(strays, [], "files in the store that are not objects")
+    rows = catalog_rows(os.path.join(data_dir, "queue.db"))
+    by_key = {}
+    for r in rows:
+        tc.assertNotIn(r["key"], by_key, "two catalog rows for %s" % r["key"])
+        by_key[r["key"]] = r
+    tc.assertEqual(sorted(by_key), [o["key"] for o in objs], "catalog keys vs object files")
+    out = []
+    for o in objs:
+        lines = object_lines(o["path"])
+        raw = gzip_dc(o["path"])
+        tc.assertGreater(len(lines), 0, "empty object %s" % o["key"])
+        tss, levels = [], dict((l, 0) for l in LEVELS)
+        for line in lines:
+            rec = json.loads(line)
+            part = partition_of_line(line)
+            tc.assertEqual(part, (o["service"], o["dt"], o["hour"]),
+                           "record in the wrong partition %s: %s" % (o["key"], line[:200]))
+            tss.append(ts_ms(rec["timestamp"]))
+            levels[rec["level"]] += 1
+            out.append((line, o))
+        r = by_key[o["key"]]
+        where = "catalog row of %s" % o["key"]
+        tc.assertEqual(r.get("published"), 1, where)
+        tc.assertEqual(r.get("service"), o["service"], where)
+        tc.assertEqual(r.get("dt"), o["dt"], where)
+        tc.assertEqual(int(r.get("hour")), int(o["hour"]), where)
+        tc.assertEqual(r.get("records"), len(lines), where + ": records")
+        tc.assertEqual(r.get("bytes"), o["size"], where + ": bytes")
+        tc.assertEqual(r.get("raw_bytes"), len(raw), where + ": raw_bytes")
+        for col, want in (("min_ts", min(tss)), ("max_ts", max(tss))):
+            got = r.get(col)
+            if isinstance(got, str):
+                got = ts_ms(got)
+            tc.assertEqual(got, want, where + ": " + col)
+        for l in LEVELS:
+            tc.assertEqual(r.get("n_" + l), levels[l], where + ": n_" + l)
+    return out
