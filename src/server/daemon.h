@@ -6,6 +6,7 @@
 #include "ingest.h"
 #include "queue.h"
 #include "server.h"
+#include "store.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -15,6 +16,8 @@ struct MHD_Daemon;
 struct cl_daemon {
     const struct cl_server_config *cfg;
     struct cl_queue queue;
+    struct cl_store store;
+    struct cl_processors *processors;
     struct cl_ingest_limits limits;
     struct cl_api_keys *keys; /* NULL: open API */
     struct MHD_Daemon *mhd;

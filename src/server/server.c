@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "listen.h"
 #include "log.h"
+#include "processor.h"
 #include "workers.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 static void limits_from_config(const struct cl_server_config *cfg, struct cl_ingest_limits *l)
 {
@@ -73,6 +75,41 @@ static int check_exposure(struct cl_daemon *d, char *err, size_t err_len)
     return 0;
 }
 
+static int open_store(struct cl_daemon *d, char *err, size_t err_len)
+{
+    char url[4200];
+    if (d->cfg->store_url)
+        snprintf(url, sizeof url, "%s", d->cfg->store_url);
+    else
+        snprintf(url, sizeof url, "file:%s/logs", d->cfg->data_dir);
+    if (cl_store_open(&d->store, url, err, err_len) != CL_OK)
+        return -1;
+    return cl_process_recover(&d->queue, &d->store, err, err_len) == CL_OK ? 0 : -1;
+}
+
+static void process_opts_from_config(const struct cl_server_config *cfg, struct cl_process_opts *o)
+{
+    cl_process_opts_default(o);
+    o->flush_size = cfg->flush_size;
+    o->flush_age_ms = cfg->flush_age_ms;
+    o->buffer_max = cfg->buffer_max;
+    o->compression_level = cfg->object_compression_level;
+    o->visibility_s = (int)CL_MAX(1, cfg->visibility_timeout_ms / 1000);
+    o->retry_base_ms = cfg->retry_base_ms;
+    o->retry_max_ms = cfg->retry_max_ms;
+    o->max_message_raw = cfg->max_decoded;
+}
+
+static void start_processors(struct cl_daemon *d)
+{
+    struct cl_process_opts o;
+    process_opts_from_config(d->cfg, &o);
+    long n = d->cfg->processor_workers;
+    if (n <= 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    d->processors = cl_processors_start(&d->queue, &d->store, &o, (size_t)CL_MAX(n, 1));
+}
+
 static int wait_for_signal(void)
 {
     sigset_t set;
@@ -111,14 +148,19 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
     limits_from_config(d->cfg, &d->limits);
     if (check_exposure(d, err, err_len) != 0 || open_queue(d, err, err_len) != 0)
         return -1;
-    d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
-    if (!d->workers) {
-        snprintf(err, err_len, "cannot start ingest worker threads");
+    if (open_store(d, err, err_len) != 0) {
+        cl_store_close(&d->store);
         cl_queue_close(&d->queue);
         return -1;
     }
-    if (cl_http_start(d, port, err, err_len) != 0) {
+    start_processors(d);
+    d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
+    if (!d->workers || cl_http_start(d, port, err, err_len) != 0) {
+        if (!d->workers)
+            snprintf(err, err_len, "cannot start ingest worker threads");
         cl_workers_free(d->workers);
+        cl_processors_stop(d->processors);
+        cl_store_close(&d->store);
         cl_queue_close(&d->queue);
         return -1;
     }
@@ -162,7 +204,9 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_workers_stop(d.workers);
     cl_http_stop(&d);
     cl_workers_free(d.workers);
+    cl_processors_stop(d.processors); /* flushes what the processors hold */
     cl_queue_close(&d.queue);
+    cl_store_close(&d.store);
     cl_api_keys_free(d.keys);
     cl_log(CL_LOG_INFO, "stopped cleanly");
     return 0;

@@ -31,6 +31,16 @@ struct cl_server_config {
     int64_t dlq_retention_ms;
     int max_receive_count;
     const char *log_level;
+    /* processor */
+    const char *store_url; /* NULL: file:DATA/logs */
+    int processor_workers; /* 0: one per core */
+    uint64_t flush_size;
+    int64_t flush_age_ms;
+    uint64_t buffer_max;
+    int object_compression_level;
+    int64_t visibility_timeout_ms;
+    int64_t retry_base_ms;
+    int64_t retry_max_ms;
 };
 
 /* Runs the daemon until SIGTERM or SIGINT; returns the process exit status (0 after a

@@ -1,0 +1,275 @@
+/* process.c - the processor's receive side: decode messages into partition buffers.
+ *
+ * A message is decoded and checked whole before any of its records is buffered, so a
+ * corrupt message never leaves part of itself behind: it is released alone, with its
+ * error and a backoff, and the rest of its batch proceeds. */
+#include "process_int.h"
+
+#include "catalog.h"
+#include "codec.h"
+#include "common.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cl_process_opts_default(struct cl_process_opts *o)
+{
+    o->flush_size = 8u << 20;
+    o->flush_age_ms = 10000;
+    o->buffer_max = 64u << 20;
+    o->compression_level = 1;
+    o->visibility_s = 60;
+    o->retry_base_ms = 1000;
+    o->retry_max_ms = 300000;
+    o->receive_batch = 10;
+    o->max_message_raw = 64u << 20;
+}
+
+struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
+                                      const struct cl_process_opts *o)
+{
+    struct cl_processor *p = cl_calloc(1, sizeof *p);
+    p->q = q;
+    p->st = st;
+    p->o = *o;
+    cl_buf_init(&p->decoded, o->max_message_raw);
+    cl_buf_init(&p->gz, SIZE_MAX);
+    p->rng = (unsigned)cl_now_ms();
+    return p;
+}
+
+void cl_processor_free(struct cl_processor *p)
+{
+    if (!p)
+        return;
+    while (p->n_parts)
+        cl_proc_part_remove(p, p->n_parts - 1);
+    while (p->n_held)
+        cl_proc_held_remove(p, p->held[p->n_held - 1]);
+    free(p->parts);
+    free(p->held);
+    cl_buf_free(&p->decoded);
+    cl_buf_free(&p->gz);
+    free(p);
+}
+
+void cl_processor_counters(const struct cl_processor *p, struct cl_process_counters *c)
+{
+    *c = p->c;
+}
+
+int64_t cl_processor_idle_ms(const struct cl_processor *p)
+{
+    int64_t now = cl_now_ms(), wait = p->o.flush_age_ms;
+    for (size_t i = 0; i < p->n_parts; i++)
+        wait = CL_MIN(wait, p->parts[i]->first_ms + p->o.flush_age_ms - now);
+    return CL_MAX(wait, 0);
+}
+
+/* One line of a decoded message: where it is and which partition it goes to. */
+struct line {
+    const char *ptr;
+    size_t len;
+    struct cl_line_head head;
+    struct part *part; /* NULL: already stored by an earlier flush (skip) */
+};
+
+static struct part *find_part(struct cl_processor *p, const char *key)
+{
+    for (size_t i = p->n_parts; i-- > 0;)
+        if (strcmp(p->parts[i]->key, key) == 0)
+            return p->parts[i];
+    return NULL;
+}
+
+static struct part *new_part(struct cl_processor *p, const char *key, const struct cl_line_head *h)
+{
+    struct part *pt = cl_calloc(1, sizeof *pt);
+    snprintf(pt->key, sizeof pt->key, "%s", key);
+    pt->head = *h;
+    cl_buf_init(&pt->data, SIZE_MAX);
+    pt->min_ts = INT64_MAX;
+    pt->max_ts = INT64_MIN;
+    pt->first_ms = cl_now_ms();
+    if (p->n_parts == p->cap_parts) {
+        p->cap_parts = p->cap_parts ? p->cap_parts * 2 : 16;
+        p->parts = cl_realloc(p->parts, p->cap_parts * sizeof *p->parts);
+    }
+    p->parts[p->n_parts++] = pt;
+    return pt;
+}
+
+/* Splits the decoded message into lines and reads each head. Returns 0, or -1 with
+ * err set if any line is not a normalized record. *lines is caller-freed. */
+static int split_lines(const struct cl_buf *d, struct line **lines, size_t *n, char *err,
+                       size_t err_len)
+{
+    size_t cap = 64, count = 0;
+    struct line *v = cl_malloc(cap * sizeof *v);
+    const char *p = d->data ? d->data : "", *end = p + d->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (count == cap)
+            v = cl_realloc(v, (cap *= 2) * sizeof *v);
+        v[count] = (struct line){.ptr = p, .len = len};
+        if (cl_line_head_parse(p, len, &v[count].head) != 0) {
+            snprintf(err, err_len, "record %zu is not a normalized log record", count);
+            free(v);
+            return -1;
+        }
+        count++;
+        p += len + 1;
+    }
+    *lines = v;
+    *n = count;
+    return 0;
+}
+
+/* Decides each line's buffer: the partition's existing buffer, a new one, or none when
+ * the progress table says this message's records for it are already stored. The check
+ * runs once per distinct partition of the message. */
+static int route_lines(struct cl_processor *p, int64_t msg_id, struct line *lines, size_t n)
+{
+    char key[CL_PARTITION_MAX], last_key[CL_PARTITION_MAX] = "";
+    struct part *last = NULL;
+    int last_done = 0;
+    for (size_t i = 0; i < n; i++) {
+        cl_partition_key(&lines[i].head, key);
+        if (strcmp(key, last_key) != 0) {
+            int done = 0;
+            if (cl_catalog_partition_done(p->q, msg_id, key, &done) != CL_OK)
+                return -1;
+            last = done ? NULL : find_part(p, key);
+            if (!done && !last)
+                last = new_part(p, key, &lines[i].head);
+            last_done = done;
+            memcpy(last_key, key, sizeof key);
+        }
+        lines[i].part = last_done ? NULL : last;
+    }
+    return 0;
+}
+
+static void add_contributor(struct part *pt, struct held *h)
+{
+    if (pt->n_contrib && pt->contrib[pt->n_contrib - 1] == h)
+        return;
+    for (size_t i = 0; i < pt->n_contrib; i++)
+        if (pt->contrib[i] == h)
+            return;
+    if (pt->n_contrib == pt->cap_contrib) {
+        pt->cap_contrib = pt->cap_contrib ? pt->cap_contrib * 2 : 8;
+        pt->contrib = cl_realloc(pt->contrib, pt->cap_contrib * sizeof *pt->contrib);
+    }
+    pt->contrib[pt->n_contrib++] = h;
+    h->pending++;
+}
+
+static void append_line(struct cl_processor *p, struct line *l, struct held *h)
+{
+    struct part *pt = l->part;
+    cl_buf_append(&pt->data, l->ptr, l->len);
+    cl_buf_append_char(&pt->data, '\n');
+    p->buffered += l->len + 1;
+    pt->records++;
+    pt->min_ts = CL_MIN(pt->min_ts, l->head.ts_ms);
+    pt->max_ts = CL_MAX(pt->max_ts, l->head.ts_ms);
+    pt->levels[l->head.level]++;
+    add_contributor(pt, h);
+}
+
+static struct held *hold(struct cl_processor *p, const struct cl_msg *m)
+{
+    struct held *h = cl_calloc(1, sizeof *h);
+    h->id = strtoll(m->id, NULL, 10);
+    h->receipt = cl_strdup(m->receipt);
+    h->receive_count = m->receive_count;
+    h->visible_until_ms = cl_now_ms() + (int64_t)p->o.visibility_s * 1000;
+    if (p->n_held == p->cap_held) {
+        p->cap_held = p->cap_held ? p->cap_held * 2 : 64;
+        p->held = cl_realloc(p->held, p->cap_held * sizeof *p->held);
+    }
+    h->slot = p->n_held;
+    p->held[p->n_held++] = h;
+    return h;
+}
+
+/* A message with nothing left to store (empty, or stored before a crash) is deleted. */
+static void delete_now(struct cl_processor *p, const struct cl_msg *m)
+{
+    const char *r = m->receipt;
+    int result;
+    if (cl_queue_delete(p->q, &r, 1, &result) == CL_OK)
+        p->c.messages_deleted++;
+}
+
+static int decode(struct cl_processor *p, const struct cl_msg *m, char *err, size_t err_len)
+{
+    cl_buf_reset(&p->decoded);
+    if (strcmp(m->attrs.encoding, "gzip") != 0) {
+        snprintf(err, err_len, "unsupported message encoding '%s'", m->attrs.encoding);
+        return -1;
+    }
+    int rc = cl_gzip_decompress(m->body, m->len, &p->decoded);
+    if (rc != CL_OK) {
+        snprintf(err, err_len, "cannot decode message body: %s", cl_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Buffers one message's records, or releases it with an error. */
+static void take_message(struct cl_processor *p, const struct cl_msg *m)
+{
+    char err[200];
+    struct line *lines = NULL;
+    size_t n = 0;
+    p->c.messages_received++;
+    if (decode(p, m, err, sizeof err) != 0 ||
+        split_lines(&p->decoded, &lines, &n, err, sizeof err) != 0) {
+        cl_log(CL_LOG_WARN, "processor: message %s: %s", m->id, err);
+        p->c.failures++;
+        cl_proc_release(p, m->receipt, m->receive_count, err);
+        return;
+    }
+    if (route_lines(p, strtoll(m->id, NULL, 10), lines, n) != 0) {
+        cl_proc_release(p, m->receipt, m->receive_count, "cannot read the progress table");
+        free(lines);
+        return;
+    }
+    struct held *h = hold(p, m);
+    for (size_t i = 0; i < n; i++)
+        if (lines[i].part)
+            append_line(p, &lines[i], h);
+    free(lines);
+    if (h->pending == 0) {
+        delete_now(p, m);
+        cl_proc_held_remove(p, h);
+    }
+}
+
+size_t cl_processor_step(struct cl_processor *p, int wait_ms)
+{
+    struct cl_msg *msgs = NULL;
+    size_t n = 0;
+    int rc = cl_queue_receive(p->q, p->o.receive_batch, p->o.visibility_s, wait_ms, &msgs, &n);
+    if (rc != CL_OK && rc != CL_ERR_NOT_FOUND)
+        cl_log(CL_LOG_WARN, "processor: receive failed: %s", cl_strerror(rc));
+    for (size_t i = 0; i < n; i++)
+        take_message(p, &msgs[i]);
+    cl_msgs_free(msgs, n);
+    int64_t now = cl_now_ms();
+    cl_proc_flush_due(p, now);
+    cl_proc_extend_visibility(p, now);
+    return n;
+}
+
+void cl_processor_flush_all(struct cl_processor *p)
+{
+    while (p->n_parts)
+        if (cl_proc_flush_part(p, 0) != CL_OK)
+            return; /* cl_proc_fail_all already released everything */
+}

@@ -1,0 +1,71 @@
+/* process.h - the processing stage: queue messages -> partitioned gzip NDJSON objects.
+ *
+ * One cl_processor per worker thread (no shared state between them). Each receives
+ * messages, decodes them, appends their records to per-partition buffers and flushes a
+ * partition into one object when its buffer reaches flush_size bytes or its oldest
+ * record has waited flush_age_ms (Kinesis Firehose's buffering hints). A message is
+ * deleted in the same transaction that stores the last of its partitions (see
+ * catalog.h), which makes the stored output exactly-once.
+ */
+#ifndef CL_PROCESS_H
+#define CL_PROCESS_H
+
+#include "queue.h"
+#include "store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cl_process_opts {
+    size_t flush_size;      /* raw NDJSON bytes per partition buffer (default 8 MiB) */
+    int64_t flush_age_ms;   /* oldest buffered record's age before a flush (10 s) */
+    size_t buffer_max;      /* all partitions of one worker (64 MiB) */
+    int compression_level;  /* ISA-L level 0..3 for objects (1) */
+    int visibility_s;       /* receive hides messages this long; extended while held (60) */
+    int64_t retry_base_ms;  /* backoff after a failure: base * 2^(receives-1) (1 s) ... */
+    int64_t retry_max_ms;   /* ... capped here (5 min), times a jitter in [0.5, 1] */
+    size_t receive_batch;   /* messages per receive (10) */
+    size_t max_message_raw; /* bound on one decoded message (64 MiB) */
+};
+
+void cl_process_opts_default(struct cl_process_opts *o);
+
+/* Counters since start (for status and metrics). */
+struct cl_process_counters {
+    uint64_t messages_received;
+    uint64_t messages_deleted;
+    uint64_t records_stored;
+    uint64_t objects_written;
+    uint64_t bytes_stored;
+    uint64_t failures; /* flushes or messages that failed and were retried */
+};
+
+struct cl_processor;
+
+/* Creates a worker's processor over q (an SQLite queue: exactly-once needs its
+ * catalog) and st. Caller frees with cl_processor_free. */
+struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
+                                      const struct cl_process_opts *o);
+
+/* One step: receives up to receive_batch messages (waiting up to wait_ms for the first),
+ * buffers their records, flushes what is due and extends the visibility of held
+ * messages. Returns the number of messages received. */
+size_t cl_processor_step(struct cl_processor *p, int wait_ms);
+
+/* Milliseconds until the next partition must flush (flush_age_ms when empty). */
+int64_t cl_processor_idle_ms(const struct cl_processor *p);
+
+/* Flushes every buffer (shutdown). On failure the held messages are released for retry. */
+void cl_processor_flush_all(struct cl_processor *p);
+
+void cl_processor_counters(const struct cl_processor *p, struct cl_process_counters *c);
+void cl_processor_free(struct cl_processor *p);
+
+/* Start-up recovery (before any worker runs): moves objects that were committed but not
+ * yet published into place, and deletes staging objects no catalog row names.
+ * Returns CL_OK or an error with err set. */
+int cl_process_recover(struct cl_queue *q, struct cl_store *st, char *err, size_t err_len);
+
+#define CL_STAGING_PREFIX "_staging/"
+
+#endif

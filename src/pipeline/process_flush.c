@@ -1,0 +1,216 @@
+/* process_flush.c - the processor's store side: flush partitions exactly once, release
+ * messages for retry with backoff, keep held messages invisible.
+ *
+ * Flush of one partition (see catalog.h for why this order is crash-safe):
+ *   compress -> put under _staging/<id> -> one transaction: catalog row + progress rows
+ *   + delete the messages now stored in every partition -> move to the final key ->
+ *   mark published.
+ * Any failure before the transaction commits releases every held message of this
+ * worker (their records are dropped from memory and come back with the messages after
+ * a backoff); partitions stored earlier are skipped then thanks to the progress rows. */
+#include "process_int.h"
+
+#include "catalog.h"
+#include "codec.h"
+#include "common.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cl_proc_held_remove(struct cl_processor *p, struct held *h)
+{
+    size_t last = p->n_held - 1;
+    p->held[h->slot] = p->held[last];
+    p->held[h->slot]->slot = h->slot;
+    p->n_held--;
+    free(h->receipt);
+    free(h);
+}
+
+void cl_proc_part_remove(struct cl_processor *p, size_t index)
+{
+    struct part *pt = p->parts[index];
+    p->buffered -= pt->data.len;
+    cl_buf_free(&pt->data);
+    free(pt->contrib);
+    free(pt);
+    p->parts[index] = p->parts[--p->n_parts];
+}
+
+/* Backoff for a message received receive_count times: base * 2^(count-1), capped, with
+ * jitter in [50%, 100%] so retries of a failed batch spread out. Rounded up to whole
+ * seconds, the queue's visibility unit. */
+static int backoff_s(struct cl_processor *p, uint32_t receive_count)
+{
+    int64_t ms = p->o.retry_base_ms;
+    for (uint32_t i = 1; i < receive_count && ms < p->o.retry_max_ms; i++)
+        ms *= 2;
+    ms = CL_MIN(ms, p->o.retry_max_ms);
+    ms = ms / 2 + (int64_t)(rand_r(&p->rng) % (unsigned)(ms / 2 + 1));
+    return (int)((ms + 999) / 1000);
+}
+
+void cl_proc_release(struct cl_processor *p, const char *receipt, uint32_t receive_count,
+                     const char *error)
+{
+    int rc = cl_queue_change_visibility(p->q, receipt, backoff_s(p, receive_count), error);
+    if (rc != CL_OK && rc != CL_ERR_STALE)
+        cl_log(CL_LOG_WARN, "processor: cannot release message %s: %s", receipt, cl_strerror(rc));
+}
+
+void cl_proc_fail_all(struct cl_processor *p, const char *error)
+{
+    cl_log(CL_LOG_WARN, "processor: %s; releasing %zu message(s) for retry", error, p->n_held);
+    p->c.failures++;
+    while (p->n_parts)
+        cl_proc_part_remove(p, p->n_parts - 1);
+    while (p->n_held) {
+        struct held *h = p->held[p->n_held - 1];
+        cl_proc_release(p, h->receipt, h->receive_count, error);
+        cl_proc_held_remove(p, h);
+    }
+}
+
+void cl_proc_extend_visibility(struct cl_processor *p, int64_t now)
+{
+    int64_t window = (int64_t)p->o.visibility_s * 1000;
+    for (size_t i = 0; i < p->n_held; i++) {
+        struct held *h = p->held[i];
+        if (h->visible_until_ms - now > window / 2)
+            continue;
+        int rc = cl_queue_change_visibility(p->q, h->receipt, p->o.visibility_s, NULL);
+        if (rc == CL_OK)
+            h->visible_until_ms = now + window;
+        else
+            cl_log(CL_LOG_WARN, "processor: cannot extend visibility of %s: %s", h->receipt,
+                   cl_strerror(rc));
+    }
+}
+
+static void fill_object(const struct part *pt, struct cl_catalog_object *o, const char *key,
+                        const char *staging, size_t gz_len)
+{
+    memset(o, 0, sizeof *o);
+    o->key = key;
+    o->staging_key = staging;
+    o->service = pt->head.service;
+    o->dt = pt->head.dt;
+    o->hour = pt->head.hour;
+    o->records = pt->records;
+    o->bytes = gz_len;
+    o->raw_bytes = pt->data.len;
+    o->min_ts_ms = pt->min_ts;
+    o->max_ts_ms = pt->max_ts;
+    for (int l = 0; l < CL_CATALOG_LEVELS; l++)
+        o->level_counts[l] = pt->levels[l];
+}
+
+/* Commits the catalog entry; deletes contributors stored in every partition now. */
+static int commit_object(struct cl_processor *p, struct part *pt, const char *key,
+                         const char *staging, int64_t *object_id)
+{
+    struct cl_catalog_object o;
+    fill_object(pt, &o, key, staging, p->gz.len);
+    int64_t *ids = cl_malloc(pt->n_contrib * sizeof *ids);
+    const char **receipts = cl_malloc(pt->n_contrib * sizeof *receipts);
+    int *results = cl_malloc(pt->n_contrib * sizeof *results);
+    size_t n_del = 0;
+    for (size_t i = 0; i < pt->n_contrib; i++) {
+        ids[i] = pt->contrib[i]->id;
+        if (pt->contrib[i]->pending == 1)
+            receipts[n_del++] = pt->contrib[i]->receipt;
+    }
+    struct cl_catalog_flush f = {&o, ids, pt->n_contrib, receipts, n_del, object_id};
+    int rc = cl_catalog_commit_flush(p->q, &f, results);
+    if (rc == CL_OK)
+        p->c.messages_deleted += n_del;
+    free(ids);
+    free(receipts);
+    free(results);
+    return rc;
+}
+
+/* After the commit: contributors lose one pending partition; finished ones go. */
+static void settle_contributors(struct cl_processor *p, struct part *pt)
+{
+    for (size_t i = 0; i < pt->n_contrib; i++) {
+        struct held *h = pt->contrib[i];
+        if (--h->pending == 0)
+            cl_proc_held_remove(p, h);
+    }
+    pt->n_contrib = 0;
+}
+
+static void publish(struct cl_processor *p, const char *staging, const char *key, int64_t id)
+{
+    int rc = cl_store_move(p->st, staging, key);
+    if (rc == CL_OK)
+        rc = cl_catalog_mark_published(p->q, id);
+    if (rc != CL_OK) /* committed: start-up recovery will publish it */
+        cl_log(CL_LOG_ERROR, "processor: cannot publish %s: %s (recovery retries at start-up)", key,
+               cl_strerror(rc));
+}
+
+int cl_proc_flush_part(struct cl_processor *p, size_t index)
+{
+    struct part *pt = p->parts[index];
+    if (pt->records == 0) {
+        cl_proc_part_remove(p, index);
+        return CL_OK;
+    }
+    char id[CL_OBJECT_ID_LEN + 1], staging[128], key[CL_PARTITION_MAX + 64], err[256];
+    cl_object_id_new(cl_now_ms(), id);
+    snprintf(staging, sizeof staging, CL_STAGING_PREFIX "%s.ndjson.gz", id);
+    snprintf(key, sizeof key, "%s/%s.ndjson.gz", pt->key, id);
+    cl_buf_reset(&p->gz);
+    int rc = cl_gzip_compress(pt->data.data, pt->data.len, p->o.compression_level, &p->gz);
+    if (rc == CL_OK)
+        rc = cl_store_put(p->st, staging, p->gz.data, p->gz.len);
+    int64_t object_id = 0;
+    if (rc == CL_OK) {
+        rc = commit_object(p, pt, key, staging, &object_id);
+        if (rc != CL_OK)
+            cl_store_delete(p->st, staging);
+    }
+    if (rc != CL_OK) {
+        snprintf(err, sizeof err, "cannot store object for %s: %s", pt->key, cl_strerror(rc));
+        cl_proc_fail_all(p, err);
+        return rc;
+    }
+    p->c.objects_written++;
+    p->c.records_stored += pt->records;
+    p->c.bytes_stored += p->gz.len;
+    settle_contributors(p, pt);
+    cl_proc_part_remove(p, index);
+    publish(p, staging, key, object_id);
+    return CL_OK;
+}
+
+static size_t largest_part(const struct cl_processor *p)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < p->n_parts; i++)
+        if (p->parts[i]->data.len > p->parts[best]->data.len)
+            best = i;
+    return best;
+}
+
+void cl_proc_flush_due(struct cl_processor *p, int64_t now)
+{
+    for (size_t i = 0; i < p->n_parts;) {
+        struct part *pt = p->parts[i];
+        int due = pt->data.len >= p->o.flush_size || now - pt->first_ms >= p->o.flush_age_ms;
+        if (!due) {
+            i++;
+            continue;
+        }
+        if (cl_proc_flush_part(p, i) != CL_OK)
+            return; /* everything was released */
+        /* index i now holds the part moved from the end: look at it next */
+    }
+    while (p->n_parts && p->buffered > p->o.buffer_max)
+        if (cl_proc_flush_part(p, largest_part(p)) != CL_OK)
+            return;
+}

@@ -1,0 +1,81 @@
+/* processor.c - the daemon's processor threads: one cl_processor each, stepping until
+ * shutdown, then flushing what they hold. */
+#include "processor.h"
+
+#include "common.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+struct worker {
+    struct cl_processor *proc;
+    pthread_t thread;
+    int started;
+    atomic_int *stopping;
+};
+
+struct cl_processors {
+    atomic_int stopping;
+    size_t n;
+    struct worker w[];
+};
+
+/* Waits for work at most until the next partition is due, and at most 1 s so the
+ * shutdown flag is seen promptly. */
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    while (!atomic_load(w->stopping)) {
+        int64_t wait = CL_MIN(cl_processor_idle_ms(w->proc), 1000);
+        cl_processor_step(w->proc, (int)CL_MAX(wait, 1));
+    }
+    cl_processor_flush_all(w->proc);
+    return NULL;
+}
+
+struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *st,
+                                          const struct cl_process_opts *o, size_t n)
+{
+    struct cl_processors *ps = cl_calloc(1, sizeof *ps + n * sizeof(struct worker));
+    atomic_init(&ps->stopping, 0);
+    ps->n = n;
+    for (size_t i = 0; i < n; i++) {
+        struct worker *w = &ps->w[i];
+        w->proc = cl_processor_new(q, st, o);
+        w->stopping = &ps->stopping;
+        w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
+        if (!w->started)
+            cl_log(CL_LOG_ERROR, "cannot start processor thread %zu", i);
+    }
+    return ps;
+}
+
+void cl_processors_stop(struct cl_processors *ps)
+{
+    if (!ps)
+        return;
+    atomic_store(&ps->stopping, 1);
+    for (size_t i = 0; i < ps->n; i++) {
+        if (ps->w[i].started)
+            pthread_join(ps->w[i].thread, NULL);
+        cl_processor_free(ps->w[i].proc);
+    }
+    free(ps);
+}
+
+void cl_processors_counters(struct cl_processors *ps, struct cl_process_counters *sum)
+{
+    *sum = (struct cl_process_counters){0};
+    for (size_t i = 0; ps && i < ps->n; i++) {
+        struct cl_process_counters c;
+        cl_processor_counters(ps->w[i].proc, &c);
+        sum->messages_received += c.messages_received;
+        sum->messages_deleted += c.messages_deleted;
+        sum->records_stored += c.records_stored;
+        sum->objects_written += c.objects_written;
+        sum->bytes_stored += c.bytes_stored;
+        sum->failures += c.failures;
+    }
+}
