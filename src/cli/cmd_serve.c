@@ -62,6 +62,25 @@ static const struct cl_option serve_options[] = {
      "DURATION", "dead-letter messages older than this are dropped", NULL, 0, 0},
     {"max-receive-count", "CLOUDLOG_MAX_RECEIVE_COUNT", CL_OPT_INT, "5", OFF(max_receive_count),
      "N", "receives before a failing message moves to the dead-letter queue", NULL, 1, 1000},
+    {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
+     "object store (file:DIR or a directory); default DATA/logs", NULL, 0, 0},
+    {"processor-workers", "CLOUDLOG_PROCESSOR_WORKERS", CL_OPT_INT, "0", OFF(processor_workers),
+     "N", "processor threads writing objects (0: one per core)", NULL, 0, 256},
+    {"flush-size", "CLOUDLOG_FLUSH_SIZE", CL_OPT_SIZE, "8MiB", OFF(flush_size), "SIZE",
+     "raw NDJSON bytes buffered per partition before it is written as one object", NULL, 0, 0},
+    {"flush-age", "CLOUDLOG_FLUSH_AGE", CL_OPT_DURATION, "10s", OFF(flush_age_ms), "DURATION",
+     "longest a buffered record waits before its partition is written", NULL, 0, 0},
+    {"buffer-max", "CLOUDLOG_BUFFER_MAX", CL_OPT_SIZE, "64MiB", OFF(buffer_max), "SIZE",
+     "buffered bytes per processor thread, all partitions (the largest flushes first)", NULL, 0, 0},
+    {"object-compression-level", "CLOUDLOG_OBJECT_COMPRESSION_LEVEL", CL_OPT_INT, "1",
+     OFF(object_compression_level), "N", "gzip level for stored objects (0-3, ISA-L)", NULL, 0, 3},
+    {"visibility-timeout", "CLOUDLOG_VISIBILITY_TIMEOUT", CL_OPT_DURATION, "60s",
+     OFF(visibility_timeout_ms), "DURATION",
+     "how long a received message stays hidden (extended while buffered)", NULL, 0, 0},
+    {"retry-base", "CLOUDLOG_RETRY_BASE", CL_OPT_DURATION, "1s", OFF(retry_base_ms), "DURATION",
+     "first retry delay of a failed message; doubles per receive, with jitter", NULL, 0, 0},
+    {"retry-max", "CLOUDLOG_RETRY_MAX", CL_OPT_DURATION, "5m", OFF(retry_max_ms), "DURATION",
+     "longest retry delay", NULL, 0, 0},
     {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
      "diagnostic log level on stderr", log_level_choices, 0, 0},
 };
@@ -76,9 +95,10 @@ int cl_cmd_serve(int argc, char **argv)
     int rc = cl_options_parse(serve_options, n, &cfg, argc, argv, pos, 0, &n_pos, err, sizeof err);
     if (rc == CL_OPTS_HELP) {
         cl_options_help(stdout, "cloudlog serve [OPTIONS]",
-                        "Runs the embedded pipeline: accepts logs on POST /v1/logs and keeps "
-                        "them in a durable\nqueue in the data directory. GET /healthz and "
-                        "GET /readyz report liveness and readiness.",
+                        "Runs the embedded pipeline: accepts logs on POST /v1/logs, keeps them "
+                        "in a durable queue\n(DATA/queue.db) and writes them as partitioned "
+                        "gzip NDJSON objects under\nDATA/logs/service=S/dt=YYYY-MM-DD/hour=HH/. "
+                        "GET /healthz and GET /readyz report\nliveness and readiness.",
                         serve_options, n);
         return 0;
     }
