@@ -1,0 +1,323 @@
+/* test_pipeline_process.c - the processor over a real SQLite queue and directory store:
+ * objects and catalog, size hints, poisoned messages, store failures with retry and
+ * DLQ, and exactly-once when a message is received again after a partial flush. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "catalog.h"
+#include "codec.h"
+#include "common.h"
+#include "ingest.h"
+#include "process.h"
+#include "queue_sqlite.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int64_t fake_now_ms = 1800000000000LL;
+static int64_t fake_clock(void *arg)
+{
+    (void)arg;
+    return fake_now_ms;
+}
+
+struct env {
+    char dir[256];
+    char logs[300];
+    struct cl_queue q;
+    struct cl_store st;
+    struct cl_process_opts o;
+};
+
+static void env_open(struct env *e, int max_receive_count)
+{
+    const char *tmp = getenv("CL_TMPDIR") ? getenv("CL_TMPDIR") : "/tmp";
+    snprintf(e->dir, sizeof e->dir, "%s/cl-process-XXXXXX", tmp);
+    assert_non_null(mkdtemp(e->dir));
+    snprintf(e->logs, sizeof e->logs, "%s/logs", e->dir);
+    char path[400], err[256];
+    snprintf(path, sizeof path, "sqlite:%s/queue.db", e->dir);
+    struct cl_queue_opts qo;
+    cl_queue_opts_default(&qo);
+    qo.max_receive_count = max_receive_count;
+    qo.durability_full = 0;
+    assert_int_equal(cl_queue_open(&e->q, path, &qo, err, sizeof err), CL_OK);
+    cl_queue_sqlite_set_clock(&e->q, fake_clock, NULL);
+    assert_int_equal(cl_store_open(&e->st, e->logs, err, sizeof err), CL_OK);
+    cl_process_opts_default(&e->o);
+    e->o.flush_age_ms = 0; /* flush at every step unless a test says otherwise */
+    e->o.retry_base_ms = 1000;
+}
+
+static void env_close(struct env *e)
+{
+    cl_store_close(&e->st);
+    cl_queue_close(&e->q);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Ingests an NDJSON body the way the daemon does and sends its messages. */
+static void post(struct env *e, const char *ndjson)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    struct cl_ingest_batch b;
+    struct cl_ingest_parse_result r;
+    cl_ingest_batch_init(&b);
+    cl_ingest_parse_result_init(&r);
+    assert_int_equal(cl_ingest_parse(ndjson, strlen(ndjson), NULL, fake_now_ms, &lim, &b, &r),
+                     CL_OK);
+    assert_int_equal(r.rejected, 0);
+    assert_int_equal(cl_queue_send(&e->q, b.msgs, b.n_msgs), CL_OK);
+    cl_ingest_batch_free(&b);
+    cl_ingest_parse_result_free(&r);
+}
+
+struct listing {
+    struct cl_store *st;
+    size_t objects;
+    struct cl_buf all; /* every stored line, in key order */
+};
+
+static int collect(void *arg, const char *key, uint64_t size)
+{
+    struct listing *l = arg;
+    struct cl_buf gz;
+    cl_buf_init(&gz, 1u << 30);
+    assert_int_equal(cl_store_get(l->st, key, &gz), CL_OK);
+    assert_int_equal(cl_gzip_decompress(gz.data, gz.len, &l->all), CL_OK);
+    cl_buf_free(&gz);
+    l->objects++;
+    return 0;
+}
+
+/* Returns the number of stored objects under prefix; *lines counts stored records. */
+static size_t stored(struct env *e, const char *prefix, size_t *lines)
+{
+    struct listing l = {&e->st, 0, {0}};
+    cl_buf_init(&l.all, 1u << 30);
+    assert_int_equal(cl_store_list(&e->st, prefix, collect, &l), CL_OK);
+    *lines = 0;
+    for (size_t i = 0; i < l.all.len; i++)
+        *lines += l.all.data[i] == '\n';
+    cl_buf_free(&l.all);
+    return l.objects;
+}
+
+static void test_messages_become_partitioned_objects(void **state)
+{
+    struct env e;
+    env_open(&e, 5);
+    post(&e, "{\"msg\":\"a1\",\"service\":\"api\",\"ts\":1800000000000}\n"
+             "{\"msg\":\"w1\",\"service\":\"web\",\"ts\":1800003600000}\n"
+             "{\"msg\":\"a2\",\"service\":\"api\",\"ts\":1800000000001,\"level\":\"error\"}\n");
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o);
+    assert_int_equal(cl_processor_step(p, 0), 1);
+    size_t lines;
+    assert_int_equal(stored(&e, "service=api/dt=2027-01-15/hour=08/", &lines), 1);
+    assert_int_equal(lines, 2);
+    assert_int_equal(stored(&e, "service=web/dt=2027-01-15/hour=09/", &lines), 1);
+    assert_int_equal(lines, 1);
+    assert_int_equal(stored(&e, CL_STAGING_PREFIX, &lines), 0);
+    struct cl_queue_stats qs;
+    assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
+    assert_int_equal(qs.visible + qs.inflight, 0);
+    struct cl_catalog_stats cs;
+    assert_int_equal(cl_catalog_stats(&e.q, &cs), CL_OK);
+    assert_int_equal(cs.objects, 2);
+    assert_int_equal(cs.records, 3);
+    struct cl_process_counters c;
+    cl_processor_counters(p, &c);
+    assert_int_equal(c.objects_written, 2);
+    assert_int_equal(c.records_stored, 3);
+    assert_int_equal(c.messages_deleted, 1);
+    cl_processor_free(p);
+    env_close(&e);
+}
+
+static void test_size_hint_and_age(void **state)
+{
+    struct env e;
+    env_open(&e, 5);
+    e.o.flush_age_ms = 3600 * 1000;
+    e.o.flush_size = 2500;
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o);
+    char body[512];
+    for (int i = 0; i < 30; i++) {
+        snprintf(body, sizeof body,
+                 "{\"msg\":\"record %02d with some padding to make it longer\","
+                 "\"service\":\"api\",\"ts\":1800000000000,\"pad\":\"%080d\"}\n",
+                 i, i);
+        post(&e, body);
+        cl_processor_step(p, 0);
+    }
+    size_t lines;
+    size_t objects = stored(&e, "service=api/", &lines);
+    assert_true(objects >= 2); /* the size hint cut objects... */
+    assert_true(lines < 30);   /* ...and the rest waits for its age */
+    cl_processor_flush_all(p);
+    stored(&e, "service=api/", &lines);
+    assert_int_equal(lines, 30);
+    cl_processor_free(p);
+    env_close(&e);
+}
+
+static void send_raw(struct env *e, const char *body, const char *encoding)
+{
+    struct cl_msg_out m = {body, strlen(body), {1, strlen(body), 0, 0, ""}};
+    snprintf(m.attrs.encoding, sizeof m.attrs.encoding, "%s", encoding);
+    assert_int_equal(cl_queue_send(&e->q, &m, 1), CL_OK);
+}
+
+static void test_poisoned_message_goes_alone_to_dlq(void **state)
+{
+    struct env e;
+    env_open(&e, 2);
+    send_raw(&e, "this is not gzip", "gzip");
+    post(&e, "{\"msg\":\"good\",\"service\":\"api\",\"ts\":1800000000000}\n");
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o);
+    assert_int_equal(cl_processor_step(p, 0), 2);
+    size_t lines;
+    stored(&e, "service=api/", &lines);
+    assert_int_equal(lines, 1); /* the good message did not wait for the bad one */
+    for (int i = 0; i < 3; i++) {
+        fake_now_ms += 600 * 1000; /* past any backoff */
+        cl_processor_step(p, 0);
+    }
+    struct cl_msg *dlq;
+    size_t n;
+    assert_int_equal(cl_queue_dlq_list(&e.q, NULL, 10, 0, &dlq, &n), CL_OK);
+    assert_int_equal(n, 1);
+    assert_non_null(dlq[0].last_error);
+    assert_non_null(strstr(dlq[0].last_error, "cannot decode"));
+    cl_msgs_free(dlq, n);
+    cl_processor_free(p);
+    env_close(&e);
+}
+
+/* Replaces the store's root directory by a regular file: every write fails. */
+static void break_store(struct env *e, int broken)
+{
+    char moved[400];
+    snprintf(moved, sizeof moved, "%s.away", e->logs);
+    if (broken) {
+        assert_int_equal(rename(e->logs, moved), 0);
+        FILE *f = fopen(e->logs, "w");
+        assert_non_null(f);
+        fclose(f);
+    } else {
+        assert_int_equal(unlink(e->logs), 0);
+        assert_int_equal(rename(moved, e->logs), 0);
+    }
+}
+
+static void test_store_failure_retries_then_recovers(void **state)
+{
+    struct env e;
+    env_open(&e, 5);
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o);
+    post(&e, "{\"msg\":\"kept\",\"service\":\"api\",\"ts\":1800000000000}\n");
+    break_store(&e, 1);
+    assert_int_equal(cl_processor_step(p, 0), 1);
+    struct cl_queue_stats qs;
+    assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
+    assert_int_equal(qs.visible + qs.inflight, 1); /* released, not lost */
+    assert_int_equal(cl_processor_step(p, 0), 0);  /* hidden during its backoff */
+    break_store(&e, 0);
+    fake_now_ms += 600 * 1000;
+    assert_int_equal(cl_processor_step(p, 0), 1);
+    size_t lines;
+    stored(&e, "service=api/", &lines);
+    assert_int_equal(lines, 1);
+    assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
+    assert_int_equal(qs.visible + qs.inflight, 0);
+    cl_processor_free(p);
+    env_close(&e);
+}
+
+/* A message spanning two partitions; the first processor stores one partition and then
+ * "crashes" (freed without flushing). Received again, only the other is stored. */
+static void test_partial_flush_then_redelivery_is_exactly_once(void **state)
+{
+    struct env e;
+    env_open(&e, 5);
+    e.o.flush_age_ms = 3600 * 1000;
+    e.o.flush_size = 100; /* api's buffer (2 records) crosses it, web's (1 short) not */
+    e.o.visibility_s = 30;
+    post(&e,
+         "{\"msg\":\"a1 with a longer message text\",\"service\":\"api\",\"ts\":1800000000000}\n"
+         "{\"msg\":\"w\",\"service\":\"web\",\"ts\":1800000000000}\n"
+         "{\"msg\":\"a2 with a longer message text\",\"service\":\"api\",\"ts\":1800000000000}\n");
+    struct cl_processor *p1 = cl_processor_new(&e.q, &e.st, &e.o);
+    assert_int_equal(cl_processor_step(p1, 0), 1);
+    size_t lines;
+    assert_int_equal(stored(&e, "service=api/", &lines), 1);
+    assert_int_equal(stored(&e, "service=web/", &lines), 0);
+    cl_processor_free(p1); /* crash: web's buffer is lost, the message is not deleted */
+
+    fake_now_ms += 31 * 1000; /* visibility timeout expires */
+    e.o.flush_size = 1;
+    struct cl_processor *p2 = cl_processor_new(&e.q, &e.st, &e.o);
+    assert_int_equal(cl_processor_step(p2, 0), 1);
+    assert_int_equal(stored(&e, "service=api/", &lines), 1);
+    assert_int_equal(lines, 2); /* not 4 */
+    assert_int_equal(stored(&e, "service=web/", &lines), 1);
+    assert_int_equal(lines, 1);
+    struct cl_queue_stats qs;
+    assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
+    assert_int_equal(qs.visible + qs.inflight, 0);
+    cl_processor_free(p2);
+    env_close(&e);
+}
+
+/* Committed but unpublished objects are moved into place at start-up; staging objects
+ * no catalog row names are removed. */
+static void test_recovery(void **state)
+{
+    struct env e;
+    env_open(&e, 5);
+    assert_int_equal(cl_store_put(&e.st, CL_STAGING_PREFIX "orphan.ndjson.gz", "x", 1), CL_OK);
+    assert_int_equal(cl_store_put(&e.st, CL_STAGING_PREFIX "c.ndjson.gz", "y", 1), CL_OK);
+    struct cl_catalog_object o = {.key = "service=api/dt=2027-01-15/hour=08/c.ndjson.gz",
+                                  .staging_key = CL_STAGING_PREFIX "c.ndjson.gz",
+                                  .service = "api",
+                                  .dt = "2027-01-15",
+                                  .hour = 8,
+                                  .records = 1,
+                                  .bytes = 1,
+                                  .raw_bytes = 1};
+    struct cl_catalog_flush f = {.obj = &o};
+    assert_int_equal(cl_catalog_commit_flush(&e.q, &f, NULL), CL_OK);
+    char err[256];
+    assert_int_equal(cl_process_recover(&e.q, &e.st, err, sizeof err), CL_OK);
+    size_t lines;
+    assert_int_equal(stored(&e, CL_STAGING_PREFIX, &lines), 0);
+    struct cl_buf b;
+    cl_buf_init(&b, 1024);
+    assert_int_equal(cl_store_get(&e.st, o.key, &b), CL_OK);
+    assert_string_equal(b.data, "y");
+    cl_buf_free(&b);
+    env_close(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_messages_become_partitioned_objects),
+        cmocka_unit_test(test_size_hint_and_age),
+        cmocka_unit_test(test_poisoned_message_goes_alone_to_dlq),
+        cmocka_unit_test(test_store_failure_retries_then_recovers),
+        cmocka_unit_test(test_partial_flush_then_redelivery_is_exactly_once),
+        cmocka_unit_test(test_recovery),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
