@@ -102,6 +102,8 @@ static void process_opts_from_config(const struct cl_server_config *cfg, struct 
 
 static void start_processors(struct cl_daemon *d)
 {
+    if (d->cfg->no_processor)
+        return;
     struct cl_process_opts o;
     process_opts_from_config(d->cfg, &o);
     long n = d->cfg->processor_workers;

@@ -34,6 +34,7 @@ struct cl_server_config {
     /* processor */
     const char *store_url; /* NULL: file:DATA/logs */
     int processor_workers; /* 0: one per core */
+    int no_processor;      /* ingest only: messages stay in the queue */
     uint64_t flush_size;
     int64_t flush_age_ms;
     uint64_t buffer_max;
