@@ -2,8 +2,9 @@
  *
  * FILE FORMAT
  *
- * One SQLite database in WAL mode. Tables (schema_version 1 in meta; other tools,
- * such as the end-to-end tests, read these tables directly, so they are a contract):
+ * One SQLite database in WAL mode. Tables (schema_version 2 in meta; other tools,
+ * such as the end-to-end tests and the query tool, read these tables directly, so they
+ * are a contract):
  *
  *   messages  the main queue, one row per message (a compressed batch of records):
  *     id               INTEGER PRIMARY KEY AUTOINCREMENT; the message id is its decimal
@@ -21,7 +22,27 @@
  *                      contract schema; readers may ignore it)
  *   dlq       dead-letter queue: the columns of messages (same id) minus visible_at,
  *             plus moved_at (ms). index dlq_moved(moved_at) for DLQ retention.
- *   meta      key/value: schema_version = 1.
+ *   objects   the catalog of stored objects (catalog.h, catalog_sqlite.c), one row per
+ *             object, written in the transaction that deletes its messages:
+ *     id               INTEGER PRIMARY KEY AUTOINCREMENT
+ *     key              TEXT UNIQUE, final store key "service=S/dt=D/hour=HH/ID.ndjson.gz"
+ *     staging_key      TEXT, where the object sits until published; NULL once published
+ *     service, dt, hour   its partition (dt "YYYY-MM-DD", hour 0-23)
+ *     records, bytes (stored, compressed), raw_bytes (NDJSON), min_ts, max_ts (ms)
+ *     n_trace, n_debug, n_info, n_warn, n_error, n_fatal   records per level
+ *     created_at       ms, when the row was committed
+ *     published        0 until the object is under its final key, then 1
+ *   index objects_partition(service, dt, hour)   query pruning
+ *   index objects_unpublished(staging_key) WHERE published = 0   start-up recovery
+ *   progress  exactly-once ledger: (msg_id, partition) says an object committed to the
+ *             catalog holds all of message msg_id's records for partition
+ *             ("service=S/dt=D/hour=HH"). PRIMARY KEY (msg_id, partition), WITHOUT
+ *             ROWID. Rows live as long as their message: kept when it moves to the DLQ
+ *             (so a redriven message skips what it already stored), deleted with it by
+ *             delete or by either retention purge.
+ *   meta      key/value: schema_version = 2.
+ *
+ * Migrations run at open in one transaction: 1 -> 2 only creates objects and progress.
  *
  * MESSAGE LIFECYCLE
  *
@@ -90,11 +111,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 5000
 #define STATS_REFRESH_MS 200
 #define WAL_SIZE_LIMIT (64 * 1024 * 1024)
 
+/* Version 1; a new file gets it, then the migrations. */
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " body BLOB NOT NULL, record_count INTEGER NOT NULL, raw_bytes INTEGER NOT NULL,"
@@ -110,6 +132,19 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS dlq_moved ON dlq(moved_at);"
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);"
     "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', 1);";
+
+static const char migrate_v2_sql[] =
+    "CREATE TABLE objects (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE NOT NULL,"
+    " staging_key TEXT, service TEXT NOT NULL, dt TEXT NOT NULL, hour INTEGER NOT NULL,"
+    " records INTEGER NOT NULL, bytes INTEGER NOT NULL, raw_bytes INTEGER NOT NULL,"
+    " min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, n_trace INTEGER, n_debug INTEGER,"
+    " n_info INTEGER, n_warn INTEGER, n_error INTEGER, n_fatal INTEGER,"
+    " created_at INTEGER NOT NULL, published INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX objects_partition ON objects(service, dt, hour);"
+    "CREATE INDEX objects_unpublished ON objects(staging_key) WHERE published = 0;"
+    "CREATE TABLE progress (msg_id INTEGER NOT NULL, partition TEXT NOT NULL,"
+    " PRIMARY KEY (msg_id, partition)) WITHOUT ROWID;"
+    "UPDATE meta SET value = 2 WHERE key = 'schema_version';";
 
 static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -155,6 +190,29 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_PURGE] = "DELETE FROM messages WHERE sent_at < ?1",
     [SQ_DLQ_PURGE_STATS] = "SELECT count(*), total(length(body)) FROM dlq WHERE moved_at < ?1",
     [SQ_DLQ_PURGE] = "DELETE FROM dlq WHERE moved_at < ?1",
+    [SQ_PROGRESS_DEL] = "DELETE FROM progress WHERE msg_id = ?1",
+    [SQ_PROGRESS_PURGE] = "DELETE FROM progress WHERE msg_id IN"
+                          " (SELECT id FROM messages WHERE sent_at < ?1)",
+    [SQ_DLQ_PROGRESS_PURGE] = "DELETE FROM progress WHERE msg_id IN"
+                              " (SELECT id FROM dlq WHERE moved_at < ?1)",
+    [SQ_OBJ_INSERT] = "INSERT INTO objects (key, staging_key, service, dt, hour, records, bytes,"
+                      " raw_bytes, min_ts, max_ts, n_trace, n_debug, n_info, n_warn, n_error,"
+                      " n_fatal, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                      " ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    /* Only for messages that still exist: a message deleted or purged while its
+     * records were being stored would otherwise leave rows nothing ever deletes. */
+    [SQ_PROGRESS_ADD] = "INSERT OR IGNORE INTO progress (msg_id, partition) SELECT ?1, ?2"
+                        " WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?1)"
+                        " OR EXISTS (SELECT 1 FROM dlq WHERE id = ?1)",
+    [SQ_PROGRESS_GET] = "SELECT 1 FROM progress WHERE msg_id = ?1 AND partition = ?2",
+    [SQ_OBJ_UNPUBLISHED] = "SELECT id, staging_key, key FROM objects WHERE published = 0"
+                           " ORDER BY id",
+    [SQ_OBJ_PUBLISH] = "UPDATE objects SET published = 1, staging_key = NULL WHERE id = ?1",
+    /* Published rows have no staging key, so the partial index finds every match. */
+    [SQ_OBJ_STAGING] = "SELECT 1 FROM objects WHERE published = 0 AND staging_key = ?1 LIMIT 1",
+    [SQ_OBJ_STATS] = "SELECT count(*), coalesce(sum(records), 0), coalesce(sum(bytes), 0),"
+                     " coalesce(sum(raw_bytes), 0), coalesce(min(min_ts), 0),"
+                     " coalesce(max(max_ts), 0) FROM objects",
 };
 
 static int64_t default_clock(void *arg)
@@ -220,6 +278,24 @@ int sq_query_int64s(struct sq_queue *s, enum sq_stmt id, int64_t bind1, int64_t 
         return sq_err(rc);
     }
     return CL_OK;
+}
+
+int sq_step_row(struct sq_queue *s, enum sq_stmt id)
+{
+    int rc = sqlite3_step(s->st[id]);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    cl_log(CL_LOG_ERROR, "queue: %s: %s", sq_sql[id], sqlite3_errmsg(s->db));
+    return -sq_err(rc);
+}
+
+int sq_finish(struct sq_queue *s, enum sq_stmt id, int rc)
+{
+    sqlite3_reset(s->st[id]);
+    sqlite3_clear_bindings(s->st[id]);
+    return rc;
 }
 
 /* Recounts the cheap-to-query, time-dependent figures (caller holds db_mu). */
@@ -465,18 +541,31 @@ static int configure(struct sq_queue *s, char *err, size_t err_len)
     return exec_sql(s->db, sql, err, err_len);
 }
 
+static int64_t schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st, NULL);
+    int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Creates the version 1 schema if the file is new, then migrates it to the current one
+ * in the same transaction. */
 static int create_schema(struct sq_queue *s, char *err, size_t err_len)
 {
     int rc = exec_sql(s->db, "BEGIN IMMEDIATE", err, err_len);
     if (rc != CL_OK)
         return rc;
+    int64_t found = schema_version(s->db); /* -1: a new file */
     rc = exec_sql(s->db, schema_sql, err, err_len);
+    if (rc == CL_OK && schema_version(s->db) == 1) {
+        rc = exec_sql(s->db, migrate_v2_sql, err, err_len);
+        if (rc == CL_OK && found == 1)
+            cl_log(CL_LOG_INFO, "queue: schema migrated from version 1 to 2 (catalog tables)");
+    }
     if (rc == CL_OK) {
-        sqlite3_stmt *st = NULL;
-        sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
-                           NULL);
-        int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-        sqlite3_finalize(st);
+        int64_t v = schema_version(s->db);
         if (v != SCHEMA_VERSION) {
             snprintf(err, err_len, "queue schema version %lld, this build reads %d", (long long)v,
                      SCHEMA_VERSION);
@@ -574,14 +663,14 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
     return CL_OK;
 }
 
-static struct sq_queue *as_sqlite(struct cl_queue *q)
+struct sq_queue *sq_from_queue(struct cl_queue *q)
 {
     return q && q->ops == &sq_ops ? q->impl : NULL;
 }
 
 int cl_queue_sqlite_counters(struct cl_queue *q, struct cl_queue_sqlite_counters *c)
 {
-    struct sq_queue *s = as_sqlite(q);
+    struct sq_queue *s = sq_from_queue(q);
     if (!s)
         return CL_ERR_INVAL;
     pthread_mutex_lock(&s->mu);
@@ -592,7 +681,7 @@ int cl_queue_sqlite_counters(struct cl_queue *q, struct cl_queue_sqlite_counters
 
 int cl_queue_sqlite_set_clock(struct cl_queue *q, int64_t (*now)(void *arg), void *arg)
 {
-    struct sq_queue *s = as_sqlite(q);
+    struct sq_queue *s = sq_from_queue(q);
     if (!s)
         return CL_ERR_INVAL;
     pthread_mutex_lock(&s->mu);
@@ -605,6 +694,6 @@ int cl_queue_sqlite_set_clock(struct cl_queue *q, int64_t (*now)(void *arg), voi
 
 struct sqlite3 *cl_queue_sqlite_db(struct cl_queue *q)
 {
-    struct sq_queue *s = as_sqlite(q);
+    struct sq_queue *s = sq_from_queue(q);
     return s ? s->db : NULL;
 }

@@ -36,6 +36,16 @@ enum sq_stmt {
     SQ_PURGE,
     SQ_DLQ_PURGE_STATS,
     SQ_DLQ_PURGE,
+    SQ_PROGRESS_DEL,
+    SQ_PROGRESS_PURGE,
+    SQ_DLQ_PROGRESS_PURGE,
+    SQ_OBJ_INSERT,
+    SQ_PROGRESS_ADD,
+    SQ_PROGRESS_GET,
+    SQ_OBJ_UNPUBLISHED,
+    SQ_OBJ_PUBLISH,
+    SQ_OBJ_STAGING,
+    SQ_OBJ_STATS,
     SQ_NSTMT
 };
 
@@ -84,6 +94,8 @@ struct sq_queue {
     struct cl_queue_sqlite_counters counters;
 };
 
+/* The backend behind q, or NULL if q is not an SQLite queue. */
+struct sq_queue *sq_from_queue(struct cl_queue *q);
 int64_t sq_now(struct sq_queue *s);
 /* Maps an SQLite result code to a cl_err. */
 int sq_err(int rc);
@@ -92,6 +104,10 @@ int sq_exec(struct sq_queue *s, enum sq_stmt id);
 /* Runs a one-row query of numeric columns, binding ?1 to bind1 if the statement has
  * parameters; missing rows and NULLs read as 0. */
 int sq_query_int64s(struct sq_queue *s, enum sq_stmt id, int64_t bind1, int64_t *out, int ncol);
+/* Steps a statement once: 1 = row, 0 = done, <0 = -cl_err (logged). */
+int sq_step_row(struct sq_queue *s, enum sq_stmt id);
+/* Resets a statement and clears its bindings; returns rc. */
+int sq_finish(struct sq_queue *s, enum sq_stmt id, int rc);
 /* BEGIN IMMEDIATE, noticing other processes' commits; COMMIT or ROLLBACK. */
 int sq_begin(struct sq_queue *s);
 int sq_commit(struct sq_queue *s);
@@ -115,6 +131,11 @@ int sq_send(void *impl, const struct cl_msg_out *msgs, size_t n);
 int sq_receive(void *impl, size_t max, int visibility_s, int wait_ms, struct cl_msg **out,
                size_t *n);
 int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);
+/* Deletes messages by receipt, and their progress rows, inside the caller's
+ * transaction. results[i] (results may be NULL) gets CL_OK or CL_ERR_STALE; returns
+ * CL_OK or the SQLite failure that must abort the transaction. */
+int sq_delete_receipts(struct sq_queue *s, const char *const *receipts, size_t n, int64_t now,
+                       int *results, struct sq_delta *d);
 int sq_change_visibility(void *impl, const char *receipt, int visibility_s, const char *error);
 int sq_dlq_list(void *impl, const char *after, size_t max, int with_bodies, struct cl_msg **out,
                 size_t *n);

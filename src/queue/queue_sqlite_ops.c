@@ -80,36 +80,17 @@ static void *column_blob_dup(sqlite3_stmt *st, int col, size_t *len)
     return copy;
 }
 
-/* Steps a statement expected to return one row; 1 = row, 0 = no row, <0 = -cl_err. */
-static int step_row(struct sq_queue *s, enum sq_stmt id)
-{
-    int rc = sqlite3_step(s->st[id]);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    cl_log(CL_LOG_ERROR, "queue: statement %d: %s", (int)id, sqlite3_errmsg(s->db));
-    return -sq_err(rc);
-}
-
-static int finish(struct sq_queue *s, enum sq_stmt id, int rc)
-{
-    sqlite3_reset(s->st[id]);
-    sqlite3_clear_bindings(s->st[id]);
-    return rc;
-}
-
 /* Moves one message to the DLQ inside the caller's transaction. */
 static int move_to_dlq(struct sq_queue *s, int64_t id, int64_t now, struct sq_delta *d)
 {
     sqlite3_bind_int64(s->st[SQ_TO_DLQ], 1, id);
     sqlite3_bind_int64(s->st[SQ_TO_DLQ], 2, now);
-    int r = finish(s, SQ_TO_DLQ, step_row(s, SQ_TO_DLQ));
+    int r = sq_finish(s, SQ_TO_DLQ, sq_step_row(s, SQ_TO_DLQ));
     if (r < 0)
         return -r;
     sqlite3_stmt *st = s->st[SQ_DEL_ID];
     sqlite3_bind_int64(st, 1, id);
-    r = step_row(s, SQ_DEL_ID);
+    r = sq_step_row(s, SQ_DEL_ID);
     if (r == 1) {
         d->msgs--;
         d->bytes -= sqlite3_column_int64(st, 0);
@@ -117,7 +98,7 @@ static int move_to_dlq(struct sq_queue *s, int64_t id, int64_t now, struct sq_de
         d->dlq++;
         d->dlq_bytes += sqlite3_column_int64(st, 0);
     }
-    finish(s, SQ_DEL_ID, r);
+    sq_finish(s, SQ_DEL_ID, r);
     return r < 0 ? -r : CL_OK;
 }
 
@@ -129,7 +110,7 @@ static int receive_row(struct sq_queue *s, int64_t id, int64_t now, int visibili
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, now + (int64_t)visibility_s * 1000);
     sqlite3_bind_int64(st, 3, now);
-    int r = step_row(s, SQ_RECEIVE);
+    int r = sq_step_row(s, SQ_RECEIVE);
     if (r == 1) {
         m->body = column_blob_dup(st, 0, &m->len);
         read_attrs(st, 1, m);
@@ -139,7 +120,7 @@ static int receive_row(struct sq_queue *s, int64_t id, int64_t now, int visibili
         m->receipt = cl_strdup(receipt);
         d->inflight += visibility_s > 0;
     }
-    finish(s, SQ_RECEIVE, r);
+    sq_finish(s, SQ_RECEIVE, r);
     return r < 0 ? -r : CL_OK;
 }
 
@@ -160,11 +141,11 @@ static int pick(struct sq_queue *s, int64_t now, size_t max, int64_t *ids, int64
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, (int64_t)max);
     int n = 0, r;
-    while ((r = step_row(s, SQ_PICK)) == 1) {
+    while ((r = sq_step_row(s, SQ_PICK)) == 1) {
         ids[n] = sqlite3_column_int64(st, 0);
         counts[n++] = sqlite3_column_int64(st, 1);
     }
-    finish(s, SQ_PICK, 0);
+    sq_finish(s, SQ_PICK, 0);
     return r < 0 ? r : n;
 }
 
@@ -282,15 +263,33 @@ static int delete_one(struct sq_queue *s, const char *receipt, int64_t now, stru
     sqlite3_stmt *st = s->st[SQ_DELETE];
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, count);
-    int r = step_row(s, SQ_DELETE);
+    int r = sq_step_row(s, SQ_DELETE);
     if (r == 1) {
         d->msgs--;
         d->bytes -= sqlite3_column_int64(st, 0);
         d->records -= sqlite3_column_int64(st, 1);
         d->inflight -= sqlite3_column_int64(st, 2) > now;
     }
-    finish(s, SQ_DELETE, r);
-    return r < 0 ? r : r == 1 ? CL_OK : CL_ERR_STALE;
+    sq_finish(s, SQ_DELETE, r);
+    if (r != 1)
+        return r < 0 ? r : CL_ERR_STALE;
+    /* A deleted message is never received again: what it stored is history. */
+    sqlite3_bind_int64(s->st[SQ_PROGRESS_DEL], 1, id);
+    int rc = sq_exec(s, SQ_PROGRESS_DEL);
+    return rc == CL_OK ? CL_OK : -rc;
+}
+
+int sq_delete_receipts(struct sq_queue *s, const char *const *receipts, size_t n, int64_t now,
+                       int *results, struct sq_delta *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        int r = delete_one(s, receipts[i], now, d);
+        if (r < 0)
+            return -r;
+        if (results)
+            results[i] = r;
+    }
+    return CL_OK;
 }
 
 int sq_delete(void *impl, const char *const *receipts, size_t n, int *results)
@@ -302,13 +301,8 @@ int sq_delete(void *impl, const char *const *receipts, size_t n, int *results)
     pthread_mutex_lock(&s->db_mu);
     int64_t now = sq_now(s);
     int rc = sq_begin(s);
-    for (size_t i = 0; rc == CL_OK && i < n; i++) {
-        int r = delete_one(s, receipts[i], now, &d);
-        if (r < 0)
-            rc = -r;
-        else
-            results[i] = r;
-    }
+    if (rc == CL_OK)
+        rc = sq_delete_receipts(s, receipts, n, now, results, &d);
     rc = sq_end(s, rc, &d);
     pthread_mutex_unlock(&s->db_mu);
     return rc;
@@ -320,9 +314,9 @@ static int set_visibility(struct sq_queue *s, int64_t id, int64_t count, int64_t
 {
     sqlite3_bind_int64(s->st[SQ_VIS_GET], 1, id);
     sqlite3_bind_int64(s->st[SQ_VIS_GET], 2, count);
-    int r = step_row(s, SQ_VIS_GET);
+    int r = sq_step_row(s, SQ_VIS_GET);
     int64_t old_visible_at = r == 1 ? sqlite3_column_int64(s->st[SQ_VIS_GET], 0) : 0;
-    finish(s, SQ_VIS_GET, r);
+    sq_finish(s, SQ_VIS_GET, r);
     if (r <= 0)
         return r < 0 ? -r : CL_ERR_STALE;
     int64_t visible_at = now + (int64_t)visibility_s * 1000;
@@ -331,7 +325,7 @@ static int set_visibility(struct sq_queue *s, int64_t id, int64_t count, int64_t
     sqlite3_bind_int64(st, 2, visible_at);
     if (error)
         sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
-    r = finish(s, SQ_VIS_SET, step_row(s, SQ_VIS_SET));
+    r = sq_finish(s, SQ_VIS_SET, sq_step_row(s, SQ_VIS_SET));
     d->inflight += (visible_at > now) - (old_visible_at > now);
     return r < 0 ? -r : CL_OK;
 }
@@ -385,7 +379,7 @@ int sq_dlq_list(void *impl, const char *after, size_t max, int with_bodies, stru
     sqlite3_bind_int64(st, 2, max > INT64_MAX ? INT64_MAX : (int64_t)max);
     sqlite3_bind_int(st, 3, with_bodies != 0);
     int r;
-    while ((r = step_row(s, SQ_DLQ_LIST)) == 1) {
+    while ((r = sq_step_row(s, SQ_DLQ_LIST)) == 1) {
         if (*n == cap) {
             cap *= 2;
             msgs = cl_realloc(msgs, cap * sizeof *msgs);
@@ -393,7 +387,7 @@ int sq_dlq_list(void *impl, const char *after, size_t max, int with_bodies, stru
         }
         read_dlq_row(st, &msgs[(*n)++]);
     }
-    finish(s, SQ_DLQ_LIST, r);
+    sq_finish(s, SQ_DLQ_LIST, r);
     pthread_mutex_unlock(&s->db_mu);
     if (r < 0 || *n == 0) {
         cl_msgs_free(msgs, *n);
@@ -410,14 +404,14 @@ static int redrive_one(struct sq_queue *s, int64_t id, int64_t now, struct sq_de
 {
     sqlite3_bind_int64(s->st[SQ_REDRIVE], 1, id);
     sqlite3_bind_int64(s->st[SQ_REDRIVE], 2, now);
-    int r = finish(s, SQ_REDRIVE, step_row(s, SQ_REDRIVE));
+    int r = sq_finish(s, SQ_REDRIVE, sq_step_row(s, SQ_REDRIVE));
     if (r < 0)
         return -r;
     if (sqlite3_changes(s->db) == 0)
         return CL_OK; /* not in the DLQ (already redriven or purged) */
     sqlite3_stmt *st = s->st[SQ_DLQ_DEL];
     sqlite3_bind_int64(st, 1, id);
-    r = step_row(s, SQ_DLQ_DEL);
+    r = sq_step_row(s, SQ_DLQ_DEL);
     if (r == 1) {
         int64_t len = sqlite3_column_int64(st, 0);
         d->msgs++;
@@ -427,7 +421,7 @@ static int redrive_one(struct sq_queue *s, int64_t id, int64_t now, struct sq_de
         d->dlq_bytes -= len;
         (*moved)++;
     }
-    finish(s, SQ_DLQ_DEL, r);
+    sq_finish(s, SQ_DLQ_DEL, r);
     return r < 0 ? -r : CL_OK;
 }
 
@@ -438,12 +432,12 @@ static int all_dlq_ids(struct sq_queue *s, int64_t **ids, size_t *n)
     *ids = cl_malloc(cap * sizeof **ids);
     *n = 0;
     int r;
-    while ((r = step_row(s, SQ_DLQ_IDS)) == 1) {
+    while ((r = sq_step_row(s, SQ_DLQ_IDS)) == 1) {
         if (*n == cap)
             *ids = cl_realloc(*ids, (cap *= 2) * sizeof **ids);
         (*ids)[(*n)++] = sqlite3_column_int64(s->st[SQ_DLQ_IDS], 0);
     }
-    finish(s, SQ_DLQ_IDS, r);
+    sq_finish(s, SQ_DLQ_IDS, r);
     return r < 0 ? -r : CL_OK;
 }
 
@@ -483,12 +477,17 @@ int sq_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved)
     return rc;
 }
 
-/* Deletes rows older than cut from one table, counting them first (caller's txn). */
-static int purge_table(struct sq_queue *s, enum sq_stmt stats, enum sq_stmt del, int64_t cut,
-                       int64_t *figures)
+/* Deletes rows older than cut from one table, counting them first, and the progress
+ * rows of the messages it drops (caller's txn). */
+static int purge_table(struct sq_queue *s, enum sq_stmt stats, enum sq_stmt progress,
+                       enum sq_stmt del, int64_t cut, int64_t *figures)
 {
     int rc = sq_query_int64s(s, stats, cut, figures, del == SQ_PURGE ? 3 : 2);
-    if (rc == CL_OK && figures[0] > 0) {
+    if (rc != CL_OK || figures[0] == 0)
+        return rc;
+    sqlite3_bind_int64(s->st[progress], 1, cut);
+    rc = sq_exec(s, progress);
+    if (rc == CL_OK) {
         sqlite3_bind_int64(s->st[del], 1, cut);
         rc = sq_exec(s, del);
     }
@@ -504,10 +503,11 @@ void sq_purge_expired(struct sq_queue *s)
     int64_t m[3] = {0}, q[2] = {0};
     int rc = sq_begin(s);
     if (rc == CL_OK)
-        rc = purge_table(s, SQ_PURGE_STATS, SQ_PURGE, now - s->opts.retention_s * 1000, m);
+        rc = purge_table(s, SQ_PURGE_STATS, SQ_PROGRESS_PURGE, SQ_PURGE,
+                         now - s->opts.retention_s * 1000, m);
     if (rc == CL_OK)
-        rc = purge_table(s, SQ_DLQ_PURGE_STATS, SQ_DLQ_PURGE, now - s->opts.dlq_retention_s * 1000,
-                         q);
+        rc = purge_table(s, SQ_DLQ_PURGE_STATS, SQ_DLQ_PROGRESS_PURGE, SQ_DLQ_PURGE,
+                         now - s->opts.dlq_retention_s * 1000, q);
     if (rc == CL_OK && (m[0] || q[0]))
         rc = sq_commit(s);
     else

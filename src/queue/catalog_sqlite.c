@@ -1,0 +1,248 @@
+/* catalog_sqlite.c - the object catalog and exactly-once ledger in the SQLite queue's file. */
+#include "catalog.h"
+#include "queue_sqlite_int.h"
+
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The progress key of an object: "service=S/dt=D/hour=HH", as cl_partition_key writes
+ * it (caller frees). */
+static char *partition_of(const struct cl_catalog_object *o)
+{
+    size_t len = strlen(o->service) + strlen(o->dt) + sizeof "service=/dt=/hour=00";
+    char *p = cl_malloc(len);
+    snprintf(p, len, "service=%s/dt=%s/hour=%02d", o->service, o->dt, o->hour);
+    return p;
+}
+
+static int check_flush(const struct cl_catalog_flush *f)
+{
+    const struct cl_catalog_object *o = f ? f->obj : NULL;
+    if (!o || !o->key || !o->service || !o->dt || o->hour < 0 || o->hour > 23)
+        return CL_ERR_INVAL;
+    if ((f->n_msg_ids && !f->msg_ids) || (f->n_delete && !f->delete_receipts))
+        return CL_ERR_INVAL;
+    return CL_OK;
+}
+
+static void bind_text(sqlite3_stmt *st, int col, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, col, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+/* Inserts the catalog row (unpublished) inside the caller's transaction. */
+static int insert_object(struct sq_queue *s, const struct cl_catalog_object *o, int64_t now,
+                         int64_t *object_id)
+{
+    sqlite3_stmt *st = s->st[SQ_OBJ_INSERT];
+    bind_text(st, 1, o->key);
+    bind_text(st, 2, o->staging_key);
+    bind_text(st, 3, o->service);
+    bind_text(st, 4, o->dt);
+    sqlite3_bind_int(st, 5, o->hour);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)o->records);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)o->bytes);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)o->raw_bytes);
+    sqlite3_bind_int64(st, 9, o->min_ts_ms);
+    sqlite3_bind_int64(st, 10, o->max_ts_ms);
+    for (int i = 0; i < CL_CATALOG_LEVELS; i++)
+        sqlite3_bind_int64(st, 11 + i, (sqlite3_int64)o->level_counts[i]);
+    sqlite3_bind_int64(st, 17, now);
+    int r = sq_finish(s, SQ_OBJ_INSERT, sq_step_row(s, SQ_OBJ_INSERT));
+    if (r < 0)
+        return -r;
+    *object_id = sqlite3_last_insert_rowid(s->db);
+    return CL_OK;
+}
+
+/* Records that the object holds each message's records for partition. */
+static int add_progress(struct sq_queue *s, const struct cl_catalog_flush *f, const char *partition)
+{
+    sqlite3_stmt *st = s->st[SQ_PROGRESS_ADD];
+    int r = 0;
+    for (size_t i = 0; r >= 0 && i < f->n_msg_ids; i++) {
+        sqlite3_bind_int64(st, 1, f->msg_ids[i]);
+        sqlite3_bind_text(st, 2, partition, -1, SQLITE_STATIC);
+        r = sq_finish(s, SQ_PROGRESS_ADD, sq_step_row(s, SQ_PROGRESS_ADD));
+    }
+    return r < 0 ? -r : CL_OK;
+}
+
+static int flush_txn(struct sq_queue *s, const struct cl_catalog_flush *f, const char *partition,
+                     int64_t *object_id, int *delete_results, struct sq_delta *d)
+{
+    int64_t now = sq_now(s);
+    int rc = insert_object(s, f->obj, now, object_id);
+    if (rc == CL_OK)
+        rc = add_progress(s, f, partition);
+    if (rc == CL_OK)
+        rc = sq_delete_receipts(s, f->delete_receipts, f->n_delete, now, delete_results, d);
+    return rc;
+}
+
+int cl_catalog_commit_flush(struct cl_queue *q, const struct cl_catalog_flush *f,
+                            int *delete_results)
+{
+    struct sq_queue *s = sq_from_queue(q);
+    if (!s)
+        return CL_ERR_UNSUPPORTED;
+    int rc = check_flush(f);
+    if (rc != CL_OK)
+        return rc;
+    char *partition = partition_of(f->obj);
+    struct sq_delta d = {0};
+    int64_t object_id = 0;
+    pthread_mutex_lock(&s->db_mu);
+    rc = sq_begin(s);
+    if (rc == CL_OK)
+        rc = flush_txn(s, f, partition, &object_id, delete_results, &d);
+    rc = sq_end(s, rc, &d);
+    pthread_mutex_unlock(&s->db_mu);
+    free(partition);
+    if (rc == CL_OK && f->object_id)
+        *f->object_id = object_id;
+    /* Rolled back: no delete happened, whatever the per-receipt results said. */
+    for (size_t i = 0; rc != CL_OK && delete_results && i < f->n_delete; i++)
+        delete_results[i] = rc;
+    return rc;
+}
+
+int cl_catalog_partition_done(struct cl_queue *q, int64_t msg_id, const char *partition, int *done)
+{
+    struct sq_queue *s = sq_from_queue(q);
+    if (!s)
+        return CL_ERR_UNSUPPORTED;
+    if (!partition || !done)
+        return CL_ERR_INVAL;
+    pthread_mutex_lock(&s->db_mu);
+    sqlite3_stmt *st = s->st[SQ_PROGRESS_GET];
+    sqlite3_bind_int64(st, 1, msg_id);
+    sqlite3_bind_text(st, 2, partition, -1, SQLITE_STATIC);
+    int r = sq_finish(s, SQ_PROGRESS_GET, sq_step_row(s, SQ_PROGRESS_GET));
+    pthread_mutex_unlock(&s->db_mu);
+    *done = r == 1;
+    return r < 0 ? -r : CL_OK;
+}
+
+struct unpublished_row {
+    int64_t id;
+    char *staging_key; /* NULL if the row has none */
+    char *key;
+};
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? cl_strndup((const char *)t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
+}
+
+/* Reads every unpublished row (caller frees each string and *rows). */
+static int list_unpublished(struct sq_queue *s, struct unpublished_row **rows, size_t *n)
+{
+    sqlite3_stmt *st = s->st[SQ_OBJ_UNPUBLISHED];
+    size_t cap = 16;
+    *rows = cl_malloc(cap * sizeof **rows);
+    *n = 0;
+    int r;
+    while ((r = sq_step_row(s, SQ_OBJ_UNPUBLISHED)) == 1) {
+        if (*n == cap)
+            *rows = cl_realloc(*rows, (cap *= 2) * sizeof **rows);
+        struct unpublished_row *row = &(*rows)[(*n)++];
+        row->id = sqlite3_column_int64(st, 0);
+        row->staging_key = column_dup(st, 1);
+        row->key = column_dup(st, 2);
+    }
+    sq_finish(s, SQ_OBJ_UNPUBLISHED, r);
+    return r < 0 ? -r : CL_OK;
+}
+
+/* fn runs without the connection lock, so it may call cl_catalog_mark_published (or any
+ * queue function); a result other than CL_OK stops the walk and is returned. */
+int cl_catalog_unpublished(struct cl_queue *q,
+                           int (*fn)(void *arg, int64_t object_id, const char *staging_key,
+                                     const char *key),
+                           void *arg)
+{
+    struct sq_queue *s = sq_from_queue(q);
+    if (!s)
+        return CL_ERR_UNSUPPORTED;
+    if (!fn)
+        return CL_ERR_INVAL;
+    struct unpublished_row *rows;
+    size_t n;
+    pthread_mutex_lock(&s->db_mu);
+    int rc = list_unpublished(s, &rows, &n);
+    pthread_mutex_unlock(&s->db_mu);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == CL_OK)
+            rc = fn(arg, rows[i].id, rows[i].staging_key, rows[i].key);
+        free(rows[i].staging_key);
+        free(rows[i].key);
+    }
+    free(rows);
+    return rc;
+}
+
+/* CL_ERR_NOT_FOUND if no catalog row has that id; marking twice is harmless. */
+int cl_catalog_mark_published(struct cl_queue *q, int64_t object_id)
+{
+    struct sq_queue *s = sq_from_queue(q);
+    if (!s)
+        return CL_ERR_UNSUPPORTED;
+    pthread_mutex_lock(&s->db_mu);
+    int rc = sq_begin(s);
+    if (rc == CL_OK) {
+        sqlite3_bind_int64(s->st[SQ_OBJ_PUBLISH], 1, object_id);
+        rc = sq_exec(s, SQ_OBJ_PUBLISH);
+        if (rc == CL_OK && sqlite3_changes(s->db) == 0)
+            rc = CL_ERR_NOT_FOUND;
+    }
+    rc = sq_end(s, rc, NULL);
+    pthread_mutex_unlock(&s->db_mu);
+    return rc;
+}
+
+int cl_catalog_staging_referenced(struct cl_queue *q, const char *staging_key, int *referenced)
+{
+    struct sq_queue *s = sq_from_queue(q);
+    if (!s)
+        return CL_ERR_UNSUPPORTED;
+    if (!staging_key || !referenced)
+        return CL_ERR_INVAL;
+    pthread_mutex_lock(&s->db_mu);
+    sqlite3_bind_text(s->st[SQ_OBJ_STAGING], 1, staging_key, -1, SQLITE_STATIC);
+    int r = sq_finish(s, SQ_OBJ_STAGING, sq_step_row(s, SQ_OBJ_STAGING));
+    pthread_mutex_unlock(&s->db_mu);
+    *referenced = r == 1;
+    return r < 0 ? -r : CL_OK;
+}
+
+int cl_catalog_stats(struct cl_queue *q, struct cl_catalog_stats *st)
+{
+    struct sq_queue *s = sq_from_queue(q);
+    if (!s)
+        return CL_ERR_UNSUPPORTED;
+    if (!st)
+        return CL_ERR_INVAL;
+    memset(st, 0, sizeof *st);
+    pthread_mutex_lock(&s->db_mu);
+    sqlite3_stmt *stmt = s->st[SQ_OBJ_STATS];
+    int r = sq_step_row(s, SQ_OBJ_STATS);
+    if (r == 1) {
+        st->objects = (uint64_t)sqlite3_column_int64(stmt, 0);
+        st->records = (uint64_t)sqlite3_column_int64(stmt, 1);
+        st->bytes = (uint64_t)sqlite3_column_int64(stmt, 2);
+        st->raw_bytes = (uint64_t)sqlite3_column_int64(stmt, 3);
+        st->min_ts_ms = sqlite3_column_int64(stmt, 4);
+        st->max_ts_ms = sqlite3_column_int64(stmt, 5);
+    }
+    sq_finish(s, SQ_OBJ_STATS, r);
+    pthread_mutex_unlock(&s->db_mu);
+    return r < 0 ? -r : CL_OK;
+}

@@ -1,0 +1,515 @@
+/* test_queue_catalog.c - unit tests of the object catalog / exactly-once ledger (SQLite). */
+#include "catalog.h"
+#include "common.h"
+#include "queue.h"
+#include "queue_sqlite.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PART "service=api/dt=2026-11-25/hour=07"
+
+static char test_dir[512];
+static int64_t fake_now_ms;
+
+static int64_t fake_clock(void *arg)
+{
+    (void)arg;
+    return fake_now_ms;
+}
+
+static void db_path(char *out, size_t len, const char *name)
+{
+    snprintf(out, len, "%s/%s", test_dir, name);
+}
+
+static void remove_db(const char *path)
+{
+    char p[600];
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(suffixes); i++) {
+        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
+        unlink(p);
+    }
+}
+
+static void open_path(struct cl_queue *q, const char *path, int max_receive_count)
+{
+    char err[256];
+    struct cl_queue_opts o;
+    cl_queue_opts_default(&o);
+    o.durability_full = 0;
+    o.max_receive_count = max_receive_count;
+    if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
+        fail_msg("open %s: %s", path, err);
+    assert_int_equal(cl_queue_sqlite_set_clock(q, fake_clock, NULL), CL_OK);
+}
+
+static void open_fresh(struct cl_queue *q, const char *name, int max_receive_count)
+{
+    char path[600];
+    db_path(path, sizeof path, name);
+    remove_db(path);
+    fake_now_ms = cl_now_ms();
+    open_path(q, path, max_receive_count);
+}
+
+static void send_n(struct cl_queue *q, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct cl_msg_out m = {.body = "body", .len = 4};
+        m.attrs.record_count = 10;
+        snprintf(m.attrs.encoding, sizeof m.attrs.encoding, "gzip");
+        assert_int_equal(cl_queue_send(q, &m, 1), CL_OK);
+    }
+}
+
+static struct cl_msg *receive_exactly(struct cl_queue *q, size_t want)
+{
+    struct cl_msg *m = NULL;
+    size_t n;
+    assert_int_equal(cl_queue_receive(q, want, 30, 0, &m, &n), CL_OK);
+    assert_int_equal(n, want);
+    return m;
+}
+
+static struct cl_catalog_object make_obj(const char *key, const char *staging)
+{
+    struct cl_catalog_object o = {
+        .key = key,
+        .staging_key = staging,
+        .service = "api",
+        .dt = "2026-11-25",
+        .hour = 7,
+        .records = 30,
+        .bytes = 500,
+        .raw_bytes = 4000,
+        .min_ts_ms = 1000,
+        .max_ts_ms = 2000,
+        .level_counts = {1, 2, 20, 4, 2, 1},
+    };
+    return o;
+}
+
+static int64_t count_rows(struct cl_queue *q, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(cl_queue_sqlite_db(q), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int done_of(struct cl_queue *q, int64_t msg_id, const char *partition)
+{
+    int done = -1;
+    assert_int_equal(cl_catalog_partition_done(q, msg_id, partition, &done), CL_OK);
+    return done;
+}
+
+static int referenced(struct cl_queue *q, const char *staging_key)
+{
+    int ref = -1;
+    assert_int_equal(cl_catalog_staging_referenced(q, staging_key, &ref), CL_OK);
+    return ref;
+}
+
+/* Commits obj with progress for msg_ids and no deletes. */
+static int64_t commit_progress(struct cl_queue *q, const struct cl_catalog_object *obj,
+                               const int64_t *ids, size_t n)
+{
+    int64_t object_id = 0;
+    struct cl_catalog_flush f = {
+        .obj = obj, .msg_ids = ids, .n_msg_ids = n, .object_id = &object_id};
+    assert_int_equal(cl_catalog_commit_flush(q, &f, NULL), CL_OK);
+    assert_true(object_id > 0);
+    return object_id;
+}
+
+static int null_fn(void *arg, int64_t id, const char *staging, const char *key)
+{
+    (void)arg, (void)id, (void)staging, (void)key;
+    return CL_OK;
+}
+
+static void test_unsupported(void **state)
+{
+    static const struct cl_queue_ops other = {.name = "other"};
+    struct cl_queue q = {.ops = &other};
+    struct cl_catalog_object obj = make_obj("k", "s");
+    struct cl_catalog_flush f = {.obj = &obj};
+    struct cl_catalog_stats st;
+    int v;
+    assert_int_equal(cl_catalog_commit_flush(&q, &f, NULL), CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_partition_done(&q, 1, PART, &v), CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_unpublished(&q, null_fn, NULL), CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_mark_published(&q, 1), CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_staging_referenced(&q, "s", &v), CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_stats(&q, &st), CL_ERR_UNSUPPORTED);
+}
+
+static void test_commit_flush(void **state)
+{
+    struct cl_queue q;
+    open_fresh(&q, "flush.db", 5);
+    send_n(&q, 3);
+    struct cl_msg *m = receive_exactly(&q, 3);
+    int64_t ids[3] = {atoll(m[0].id), atoll(m[1].id), atoll(m[2].id)};
+    const char *receipts[2] = {m[0].receipt, m[1].receipt};
+    struct cl_catalog_object obj = make_obj(PART "/a.ndjson.gz", "_staging/a");
+    int64_t object_id = 0;
+    struct cl_catalog_flush f = {&obj, ids, 3, receipts, 2, &object_id};
+    int results[2] = {-1, -1};
+    assert_int_equal(cl_catalog_commit_flush(&q, &f, results), CL_OK);
+    assert_int_equal(results[0], CL_OK);
+    assert_int_equal(results[1], CL_OK);
+    assert_true(object_id > 0);
+    cl_msgs_free(m, 3);
+
+    struct cl_queue_stats qs;
+    assert_int_equal(cl_queue_stats(&q, &qs), CL_OK);
+    assert_int_equal(qs.visible + qs.inflight, 1);
+    assert_int_equal(qs.records, 10);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), 1);
+    /* The deleted messages' progress went with them; the third keeps its row. */
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 1);
+    assert_int_equal(done_of(&q, ids[2], PART), 1);
+    assert_int_equal(done_of(&q, ids[2], "service=api/dt=2026-11-25/hour=08"), 0);
+    assert_int_equal(done_of(&q, ids[0], PART), 0);
+
+    struct cl_catalog_stats st;
+    assert_int_equal(cl_catalog_stats(&q, &st), CL_OK);
+    assert_int_equal(st.objects, 1);
+    assert_int_equal(st.records, 30);
+    assert_int_equal(st.bytes, 500);
+    assert_int_equal(st.raw_bytes, 4000);
+    assert_int_equal(st.min_ts_ms, 1000);
+    assert_int_equal(st.max_ts_ms, 2000);
+    assert_int_equal(count_rows(&q, "SELECT published + n_info + n_fatal FROM objects"), 21);
+    assert_int_equal(count_rows(&q, "SELECT hour FROM objects WHERE service = 'api' AND "
+                                    "dt = '2026-11-25' AND staging_key = '_staging/a'"),
+                     7);
+    /* Same key twice is refused and changes nothing. */
+    assert_int_equal(cl_catalog_commit_flush(&q, &f, NULL), CL_ERR_IO);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 1);
+    obj.hour = 24;
+    assert_int_equal(cl_catalog_commit_flush(&q, &f, NULL), CL_ERR_INVAL);
+    cl_queue_close(&q);
+}
+
+static void test_stale_receipt(void **state)
+{
+    struct cl_queue q;
+    open_fresh(&q, "stale.db", 5);
+    send_n(&q, 1);
+    struct cl_msg *old = receive_exactly(&q, 1);
+    assert_int_equal(cl_queue_change_visibility(&q, old[0].receipt, 0, NULL), CL_OK);
+    struct cl_msg *cur = receive_exactly(&q, 1); /* another holder: old receipt is stale */
+    int64_t id = atoll(old[0].id);
+    const char *receipt = old[0].receipt;
+    struct cl_catalog_object obj = make_obj(PART "/b.ndjson.gz", "_staging/b");
+    struct cl_catalog_flush f = {&obj, &id, 1, &receipt, 1, NULL};
+    int result = -1;
+    assert_int_equal(cl_catalog_commit_flush(&q, &f, &result), CL_OK);
+    assert_int_equal(result, CL_ERR_STALE);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 1);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), 1);
+    /* The current holder sees the partition stored and deletes the message. */
+    assert_int_equal(done_of(&q, id, PART), 1);
+    assert_int_equal(cl_queue_delete(&q, (const char *const *)&cur[0].receipt, 1, &result), CL_OK);
+    assert_int_equal(result, CL_OK);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 0);
+    /* Progress for a message that is gone is not recorded (nothing would delete it). */
+    obj.key = PART "/c.ndjson.gz";
+    f.n_delete = 0;
+    assert_int_equal(cl_catalog_commit_flush(&q, &f, NULL), CL_OK);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 0);
+    cl_msgs_free(old, 1);
+    cl_msgs_free(cur, 1);
+    cl_queue_close(&q);
+}
+
+struct walk {
+    struct cl_queue *q;
+    int calls;
+    int64_t ids[4];
+    int stop_after;
+};
+
+/* Recovery-style callback: publishes each row from inside the walk. */
+static int publish_fn(void *arg, int64_t id, const char *staging, const char *key)
+{
+    struct walk *w = arg;
+    assert_non_null(staging);
+    assert_non_null(strstr(key, ".ndjson.gz"));
+    w->ids[w->calls++] = id;
+    if (w->calls == w->stop_after)
+        return CL_ERR_IO;
+    return cl_catalog_mark_published(w->q, id);
+}
+
+static void test_publish(void **state)
+{
+    struct cl_queue q;
+    open_fresh(&q, "publish.db", 5);
+    struct cl_catalog_object a = make_obj(PART "/a.ndjson.gz", "_staging/a");
+    struct cl_catalog_object b = make_obj(PART "/b.ndjson.gz", "_staging/b");
+    int64_t ida = commit_progress(&q, &a, NULL, 0);
+    int64_t idb = commit_progress(&q, &b, NULL, 0);
+    assert_true(idb > ida);
+    assert_int_equal(referenced(&q, "_staging/a"), 1);
+    assert_int_equal(referenced(&q, "_staging/zzz"), 0);
+
+    struct walk w = {.q = &q, .stop_after = 1};
+    assert_int_equal(cl_catalog_unpublished(&q, publish_fn, &w), CL_ERR_IO);
+    assert_int_equal(w.calls, 1);
+    w = (struct walk){.q = &q};
+    assert_int_equal(cl_catalog_unpublished(&q, publish_fn, &w), CL_OK);
+    assert_int_equal(w.calls, 2);
+    assert_int_equal(w.ids[0], ida);
+    assert_int_equal(w.ids[1], idb);
+    w = (struct walk){.q = &q};
+    assert_int_equal(cl_catalog_unpublished(&q, publish_fn, &w), CL_OK);
+    assert_int_equal(w.calls, 0);
+    assert_int_equal(referenced(&q, "_staging/a"), 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects WHERE published = 1 AND "
+                                    "staging_key IS NULL"),
+                     2);
+    assert_int_equal(cl_catalog_mark_published(&q, ida), CL_OK);
+    assert_int_equal(cl_catalog_mark_published(&q, idb + 100), CL_ERR_NOT_FOUND);
+    struct cl_catalog_stats st;
+    assert_int_equal(cl_catalog_stats(&q, &st), CL_OK);
+    assert_int_equal(st.objects, 2);
+    assert_int_equal(st.records, 60);
+    cl_queue_close(&q);
+}
+
+/* A full disk (max_page_count) fails the flush with CL_ERR_FULL: no row, no progress,
+ * no delete; it succeeds once there is room again. */
+static void test_disk_full(void **state)
+{
+    struct cl_queue q;
+    open_fresh(&q, "full.db", 5);
+    send_n(&q, 1);
+    struct cl_msg *m = receive_exactly(&q, 1);
+    int64_t id = atoll(m[0].id);
+    const char *receipt = m[0].receipt;
+    size_t big = 200000;
+    char *key = malloc(big + 1);
+    memset(key, 'k', big);
+    key[big] = '\0';
+    struct cl_catalog_object obj = make_obj(key, "_staging/big");
+    struct cl_catalog_flush f = {&obj, &id, 1, &receipt, 1, NULL};
+    sqlite3 *db = cl_queue_sqlite_db(&q);
+    int64_t pages = count_rows(&q, "PRAGMA page_count");
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", (long long)pages);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    int result = -1;
+    assert_int_equal(cl_catalog_commit_flush(&q, &f, &result), CL_ERR_FULL);
+    assert_int_not_equal(result, CL_OK);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), 1);
+    struct cl_queue_stats qs;
+    assert_int_equal(cl_queue_stats(&q, &qs), CL_OK);
+    assert_int_equal(qs.visible + qs.inflight, 1);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count=1000000", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(cl_catalog_commit_flush(&q, &f, &result), CL_OK);
+    assert_int_equal(result, CL_OK);
+    assert_int_equal(cl_queue_stats(&q, &qs), CL_OK);
+    assert_int_equal(qs.visible + qs.inflight, 0);
+    free(key);
+    cl_msgs_free(m, 1);
+    cl_queue_close(&q);
+}
+
+/* Moves the message with this id to the DLQ (max_receive_count 1). */
+static void fail_to_dlq(struct cl_queue *q, struct cl_msg *m)
+{
+    assert_int_equal(cl_queue_change_visibility(q, m->receipt, 0, "boom"), CL_OK);
+    struct cl_msg *none;
+    size_t n;
+    assert_int_equal(cl_queue_receive(q, 10, 30, 0, &none, &n), CL_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_dlq_keeps_progress(void **state)
+{
+    struct cl_queue q;
+    open_fresh(&q, "dlq.db", 1);
+    send_n(&q, 1);
+    struct cl_msg *m = receive_exactly(&q, 1);
+    int64_t id = atoll(m[0].id);
+    struct cl_catalog_object obj = make_obj(PART "/a.ndjson.gz", "_staging/a");
+    commit_progress(&q, &obj, &id, 1);
+    fail_to_dlq(&q, &m[0]);
+    cl_msgs_free(m, 1);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM dlq"), 1);
+    assert_int_equal(done_of(&q, id, PART), 1);
+    size_t moved;
+    assert_int_equal(cl_queue_dlq_redrive(&q, NULL, 0, &moved), CL_OK);
+    assert_int_equal(moved, 1);
+    assert_int_equal(done_of(&q, id, PART), 1);
+    m = receive_exactly(&q, 1);
+    assert_int_equal(atoll(m[0].id), id);
+    int result;
+    assert_int_equal(cl_queue_delete(&q, (const char *const *)&m[0].receipt, 1, &result), CL_OK);
+    assert_int_equal(done_of(&q, id, PART), 0);
+    cl_msgs_free(m, 1);
+    cl_queue_close(&q);
+}
+
+static void test_retention_purges_progress(void **state)
+{
+    struct cl_queue q;
+    open_fresh(&q, "retention.db", 1);
+    send_n(&q, 2);
+    struct cl_msg *m = receive_exactly(&q, 2);
+    int64_t ids[2] = {atoll(m[0].id), atoll(m[1].id)};
+    struct cl_catalog_object obj = make_obj(PART "/a.ndjson.gz", "_staging/a");
+    commit_progress(&q, &obj, ids, 2);
+    fail_to_dlq(&q, &m[0]); /* ids[0] to the DLQ; ids[1] stays in flight */
+    cl_msgs_free(m, 2);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 2);
+    /* Main-queue retention (4 days) drops ids[1] and its progress; the DLQ keeps ids[0]. */
+    fake_now_ms += 4LL * 86400 * 1000 + 1;
+    struct cl_msg *none;
+    size_t n;
+    assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &none, &n), CL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(done_of(&q, ids[1], PART), 0);
+    assert_int_equal(done_of(&q, ids[0], PART), 1);
+    /* DLQ retention (14 days after the move) drops ids[0] and its progress. */
+    fake_now_ms += 10LL * 86400 * 1000;
+    assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &none, &n), CL_OK);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM dlq"), 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 1);
+    cl_queue_close(&q);
+}
+
+/* The version 1 schema as the previous release created it. */
+static const char v1_sql[] =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " body BLOB NOT NULL, record_count INTEGER NOT NULL, raw_bytes INTEGER NOT NULL,"
+    " min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, encoding TEXT NOT NULL,"
+    " sent_at INTEGER NOT NULL, visible_at INTEGER NOT NULL,"
+    " receive_count INTEGER NOT NULL DEFAULT 0, first_receive_at INTEGER, last_error TEXT);"
+    "CREATE INDEX messages_visible ON messages(visible_at, id);"
+    "CREATE INDEX messages_sent ON messages(sent_at, record_count);"
+    "CREATE TABLE dlq (id INTEGER PRIMARY KEY, body BLOB NOT NULL,"
+    " record_count, raw_bytes, min_ts, max_ts, encoding TEXT, sent_at INTEGER,"
+    " receive_count INTEGER, first_receive_at INTEGER, last_error TEXT,"
+    " moved_at INTEGER NOT NULL);"
+    "CREATE INDEX dlq_moved ON dlq(moved_at);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value);"
+    "INSERT INTO meta (key, value) VALUES ('schema_version', 1);";
+
+static void make_raw_db(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    remove_db(path);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_migration_and_reopen(void **state)
+{
+    char path[600], sql[1600];
+    db_path(path, sizeof path, "v1.db");
+    fake_now_ms = cl_now_ms();
+    snprintf(sql, sizeof sql,
+             "%sINSERT INTO messages (body, record_count, raw_bytes, min_ts, max_ts, encoding,"
+             " sent_at, visible_at) VALUES (x'00', 3, 9, 1, 2, 'gzip', %lld, %lld);",
+             v1_sql, (long long)fake_now_ms, (long long)fake_now_ms);
+    make_raw_db(path, sql);
+    struct cl_queue q;
+    open_path(&q, path, 5);
+    assert_int_equal(count_rows(&q, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+    struct cl_msg *m = receive_exactly(&q, 1);
+    int64_t id = atoll(m[0].id);
+    const char *receipt = m[0].receipt;
+    struct cl_catalog_object a = make_obj(PART "/a.ndjson.gz", "_staging/a");
+    struct cl_catalog_object b = make_obj(PART "/b.ndjson.gz", "_staging/b");
+    int64_t ida = commit_progress(&q, &a, &id, 1);
+    struct cl_catalog_flush f = {&b, &id, 1, &receipt, 1, NULL};
+    assert_int_equal(cl_catalog_commit_flush(&q, &f, NULL), CL_OK);
+    assert_int_equal(cl_catalog_mark_published(&q, ida), CL_OK);
+    cl_msgs_free(m, 1);
+    cl_queue_close(&q);
+
+    /* Reopen: catalog rows, their states and the queue survive. */
+    open_path(&q, path, 5);
+    struct cl_catalog_stats st;
+    assert_int_equal(cl_catalog_stats(&q, &st), CL_OK);
+    assert_int_equal(st.objects, 2);
+    assert_int_equal(st.records, 60);
+    assert_int_equal(referenced(&q, "_staging/b"), 1);
+    assert_int_equal(referenced(&q, "_staging/a"), 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects WHERE published = 0"), 1);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 0);
+    cl_queue_close(&q);
+
+    /* A newer schema than this build reads is refused. */
+    db_path(path, sizeof path, "v3.db");
+    snprintf(sql, sizeof sql, "%sUPDATE meta SET value = 3;", v1_sql);
+    make_raw_db(path, sql);
+    char err[256];
+    assert_int_equal(cl_queue_open(&q, path, NULL, err, sizeof err), CL_ERR_UNSUPPORTED);
+}
+
+static void test_reopen_progress(void **state)
+{
+    char path[600];
+    struct cl_queue q;
+    open_fresh(&q, "reopen.db", 5);
+    db_path(path, sizeof path, "reopen.db");
+    send_n(&q, 1);
+    struct cl_msg *m = receive_exactly(&q, 1);
+    int64_t id = atoll(m[0].id);
+    cl_msgs_free(m, 1);
+    struct cl_catalog_object a = make_obj(PART "/a.ndjson.gz", "_staging/a");
+    commit_progress(&q, &a, &id, 1);
+    cl_queue_close(&q);
+    open_path(&q, path, 5);
+    assert_int_equal(done_of(&q, id, PART), 1);
+    assert_int_equal(referenced(&q, "_staging/a"), 1);
+    cl_queue_close(&q);
+}
+
+static int setup_dir(void **state)
+{
+    const char *base = getenv("CL_TMPDIR");
+    snprintf(test_dir, sizeof test_dir, "%s/queue_catalog_XXXXXX", base && *base ? base : "/tmp");
+    return mkdtemp(test_dir) ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unsupported),
+        cmocka_unit_test(test_commit_flush),
+        cmocka_unit_test(test_stale_receipt),
+        cmocka_unit_test(test_publish),
+        cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_dlq_keeps_progress),
+        cmocka_unit_test(test_retention_purges_progress),
+        cmocka_unit_test(test_migration_and_reopen),
+        cmocka_unit_test(test_reopen_progress),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, NULL);
+}
