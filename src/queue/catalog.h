@@ -59,8 +59,7 @@ int cl_catalog_commit_flush(struct cl_queue *q, const struct cl_catalog_flush *f
 
 /* Sets *done to 1 if an earlier flush stored message msg_id's records for partition
  * (the "service=S/dt=D/hour=H" prefix), else 0. */
-int cl_catalog_partition_done(struct cl_queue *q, int64_t msg_id, const char *partition,
-                              int *done);
+int cl_catalog_partition_done(struct cl_queue *q, int64_t msg_id, const char *partition, int *done);
 
 /* Calls fn for each committed but unpublished object (start-up recovery). */
 int cl_catalog_unpublished(struct cl_queue *q,
