@@ -5,5 +5,7 @@
 /* Each takes the arguments after its name and returns the process exit status:
  * 0 success, 1 failure, 2 usage error. */
 int cl_cmd_serve(int argc, char **argv);
+int cl_cmd_dlq(int argc, char **argv);
+int cl_cmd_status(int argc, char **argv);
 
 #endif

@@ -16,6 +16,8 @@ struct command {
 
 static const struct command commands[] = {
     {"serve", cl_cmd_serve, "run the embedded pipeline (HTTP ingest + durable queue)"},
+    {"status", cl_cmd_status, "report queue, dead-letter queue and store totals"},
+    {"dlq", cl_cmd_dlq, "list, show and redrive dead-letter messages"},
 };
 
 static void usage(FILE *f)

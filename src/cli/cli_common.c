@@ -1,0 +1,143 @@
+/* cli_common.c - option handling, queue opening and formatting shared by CLI commands. */
+#include "cli_common.h"
+
+#include "common.h"
+#include "buf.h"
+#include "record.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CL_CLI_PATH_MAX 4096
+
+int cl_cli_options(const char *cmd, const char *usage, const char *summary,
+                   const struct cl_option *opts, size_t n, void *cfg, int argc, char **argv,
+                   char **positional, size_t max_pos, size_t *n_pos)
+{
+    char err[512];
+    int rc =
+        cl_options_parse(opts, n, cfg, argc, argv, positional, max_pos, n_pos, err, sizeof err);
+    if (rc == CL_OPTS_HELP) {
+        cl_options_help(stdout, usage, summary, opts, n);
+        return 0;
+    }
+    if (rc == CL_OPTS_ERROR) {
+        fprintf(stderr, "%s: %s\n", cmd, err);
+        return 2;
+    }
+    return -1;
+}
+
+/* Checks that path exists and is a regular file, explaining otherwise. */
+static int check_queue_file(const char *cmd, const char *data_dir, const char *path)
+{
+    struct stat st;
+    int dir_rc = stat(data_dir, &st), dir_errno = errno;
+    if (dir_rc != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: data directory '%s' %s (set --data or CLOUDLOG_DATA)\n", cmd, data_dir,
+                dir_rc != 0 && dir_errno == ENOENT ? "does not exist" : "is not a directory");
+        return 1;
+    }
+    if (stat(path, &st) != 0) {
+        fprintf(stderr,
+                "%s: no queue at '%s': %s ('cloudlog serve --data %s' creates it; is --data "
+                "right?)\n",
+                cmd, path, strerror(errno), data_dir);
+        return 1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "%s: '%s' is not a regular file\n", cmd, path);
+        return 1;
+    }
+    return 0;
+}
+
+int cl_cli_open_queue(const char *cmd, const char *data_dir, struct cl_queue *q)
+{
+    char path[CL_CLI_PATH_MAX], url[CL_CLI_PATH_MAX + 8], err[512];
+    if ((size_t)snprintf(path, sizeof path, "%s/queue.db", data_dir) >= sizeof path) {
+        fprintf(stderr, "%s: data directory path too long\n", cmd);
+        return 1;
+    }
+    /* Opening would create an empty database; a typo in --data must not do that. */
+    if (check_queue_file(cmd, data_dir, path))
+        return 1;
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    struct cl_queue_opts o;
+    cl_queue_opts_default(&o);
+    /* Opening runs the retention purge: only the daemon, with its configured retention,
+     * may drop messages, so this process keeps everything (100 years). */
+    o.retention_s = o.dlq_retention_s = 100LL * 365 * 24 * 3600;
+    int rc = cl_queue_open(q, url, &o, err, sizeof err);
+    if (rc != CL_OK) {
+        fprintf(stderr, "%s: cannot open queue '%s': %s (%s)\n", cmd, path, err, cl_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+int cl_cli_parse_id(const char *s, int64_t *id)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 18 || strspn(s, "0123456789") != len)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++)
+        v = v * 10 + (s[i] - '0');
+    if (v == 0)
+        return -1;
+    *id = v;
+    return 0;
+}
+
+void cl_cli_format_age(int64_t ms, char *out, size_t len)
+{
+    int64_t s = ms > 0 ? ms / 1000 : 0;
+    if (s < 60)
+        snprintf(out, len, "%llds", (long long)s);
+    else if (s < 3600)
+        snprintf(out, len, "%lldm", (long long)(s / 60));
+    else if (s < 86400)
+        snprintf(out, len, "%lldh", (long long)(s / 3600));
+    else
+        snprintf(out, len, "%lldd", (long long)(s / 86400));
+}
+
+void cl_cli_format_bytes(uint64_t n, char *out, size_t len)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    if (n < 1024) {
+        snprintf(out, len, "%llu B", (unsigned long long)n);
+        return;
+    }
+    double v = (double)n / 1024;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < CL_ARRAY_LEN(units)) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, len, "%.1f %s", v, units[u]);
+}
+
+void cl_cli_format_ts(int64_t ms, char out[32])
+{
+    if (ms == 0) {
+        snprintf(out, 32, "-");
+        return;
+    }
+    char ts[25];
+    cl_format_timestamp(ms, ts);
+    snprintf(out, 32, "%.24s", ts);
+}
+
+void cl_cli_json_ts(struct cl_buf *b, const char *key, int64_t ms)
+{
+    char ts[32];
+    cl_cli_format_ts(ms, ts);
+    if (ms)
+        cl_buf_printf(b, ",\"%s\":\"%s\"", key, ts);
+    else
+        cl_buf_printf(b, ",\"%s\":null", key);
+}

@@ -1,0 +1,38 @@
+/* cli_common.h - helpers shared by the commands that read a data directory's queue. */
+#ifndef CL_CLI_COMMON_H
+#define CL_CLI_COMMON_H
+
+#include "options.h"
+#include "queue.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses a command's options (see cl_options_parse). Returns -1 to go on, else the exit
+ * status to return at once: 0 after printing --help, 2 after a usage error. */
+int cl_cli_options(const char *cmd, const char *usage, const char *summary,
+                   const struct cl_option *opts, size_t n, void *cfg, int argc, char **argv,
+                   char **positional, size_t max_pos, size_t *n_pos);
+
+/* Opens DATA/queue.db of an existing data directory, never creating it, safely beside a
+ * running daemon. Returns 0, or prints why not (prefixed by cmd) and returns 1. */
+int cl_cli_open_queue(const char *cmd, const char *data_dir, struct cl_queue *q);
+
+/* Parses a decimal message id ("42"); returns 0 and *id, or -1. */
+int cl_cli_parse_id(const char *s, int64_t *id);
+
+/* "42s", "5m", "3h", "2d" (negative ages, from clock skew, print as "0s"). */
+void cl_cli_format_age(int64_t ms, char *out, size_t len);
+
+/* "512 B", "1.5 KiB", "3.2 GiB". */
+void cl_cli_format_bytes(uint64_t n, char *out, size_t len);
+
+/* RFC 3339 UTC with milliseconds, or "-" for 0 (unset). */
+void cl_cli_format_ts(int64_t ms, char out[32]);
+
+struct cl_buf;
+
+/* Appends ,"key":"<RFC 3339>" to a JSON object being built, or ,"key":null for 0. */
+void cl_cli_json_ts(struct cl_buf *b, const char *key, int64_t ms);
+
+#endif
