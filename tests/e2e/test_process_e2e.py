@@ -141,12 +141,12 @@ class ProcessE2E(cltest.DaemonTestCase):
         for _ in range(1000):
             if i >= len(recs):
                 break
-            n = rng.randint(1, 60)
+            n = 1 if rng.random() < 0.15 else rng.randint(2, 60)
             chunk = recs[i:i + n]
             i += len(chunk)
             header_svc = rng.choice([None, None, "hdr-svc", "Ops.2"])
             headers = {"X-Cloudlog-Service": header_svc} if header_svc else {}
-            form = rng.choice(["array", "ndjson", "ndjson-crlf"] + (["single"] if n == 1 else []))
+            form = rng.choice(["array", "ndjson", "ndjson-crlf"] + (["single"] * 3 if len(chunk) == 1 else []))
             enc = rng.choice([None, "gzip"])
             forms[(form, enc)] += 1
             if form == "array":
