@@ -120,6 +120,16 @@ static void conn_start_request(struct conn *c, int64_t now)
         conn_connect(c, now);
         return;
     }
+    if (run->o->rate > 0) {
+        if (now < c->next_due) { /* not due yet: idle until then (conn_timers wakes it) */
+            c->st = C_WAIT;
+            c->wake = c->next_due;
+            set_events(c, EPOLLIN); /* notice the server closing the idle connection */
+            return;
+        }
+        int64_t interval = (int64_t)(run->o->connections * NS_PER_S / run->o->rate);
+        c->next_due = CL_MAX(c->next_due + interval, now - interval); /* no catch-up burst */
+    }
     if (run->o->requests && atomic_fetch_add(&run->issued, 1) >= run->o->requests) {
         conn_close(c);
         c->st = C_DONE;

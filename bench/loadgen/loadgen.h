@@ -22,6 +22,8 @@
  *   CLOSED --connect--> CONNECTING --writable--> SENDING --all sent--> READING
  *   READING --response--> SENDING (next request) | WAIT (503/429 Retry-After) | CLOSED
  *   any --error/timeout--> CLOSED (reconnect after a short backoff);  DONE (--requests met)
+ * With --rate R each connection starts a request at most every C/R seconds (C connections,
+ * staggered), waiting in WAIT until due; a connection that falls behind does not catch up.
  *
  * Latency is send start to last response byte, in microseconds, kept in a log-linear
  * histogram (16 sub-buckets per power of two, < 7% error). Only requests that start
@@ -61,6 +63,7 @@ struct opts {
     double warmup;
     double timeout;
     int pool;
+    double rate; /* requests/s over all connections; 0: as fast as responses come */
     int server_pid;
     bool json;
     bool verbose;
@@ -115,6 +118,7 @@ struct conn {
     const struct body *body;
     size_t sent;
     int64_t t_start, deadline, wake;
+    int64_t next_due; /* with --rate: when this connection may start its next request */
     char *rbuf;
     size_t rlen, rcap;
 };

@@ -24,6 +24,7 @@ static void usage(FILE *f)
           "  --api-key K       sent as Authorization: Bearer K\n"
           "  --seed N          PRNG seed (default 1)\n"
           "  --pool N          distinct pre-built bodies (default 64, bounded to 512 MiB)\n"
+          "  --rate R          offer at most R requests/s in all (default: closed loop, no limit)\n"
           "  --timeout S       per-request/connect timeout (default 10)\n"
           "  --server-pid PID  sample the server's CPU and RSS from /proc\n"
           "  --json            print one JSON summary line instead of text\n"
@@ -158,6 +159,7 @@ static const struct optdef OPTS[] = {
     {"api-key", K_STR, F(api_key), 0, 0},
     {"seed", K_U64, F(seed), 0, 0},
     {"pool", K_INT, F(pool), 1, 4096},
+    {"rate", K_DOUBLE, F(rate), 0.001, 1e7},
     {"timeout", K_DOUBLE, F(timeout), 0.01, 3600},
     {"server-pid", K_INT, F(server_pid), 1, 1 << 30},
     {"json", K_FLAG, F(json), 0, 0},

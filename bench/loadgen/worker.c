@@ -77,8 +77,11 @@ struct worker *start_workers(struct run *run)
         w->ep = epoll_create1(EPOLL_CLOEXEC);
         if (w->ep < 0)
             die("epoll_create1: %s", strerror(errno));
+        int first = t * (o->connections / o->threads) + CL_MIN(t, o->connections % o->threads);
         for (int i = 0; i < w->nconns; i++) {
             w->conns[i] = (struct conn){.fd = -1, .w = w, .rcap = 16384};
+            if (o->rate > 0) /* staggered so the connections share the rate evenly */
+                w->conns[i].next_due = run->start_ns + (int64_t)((first + i) * NS_PER_S / o->rate);
             w->conns[i].rbuf = cl_malloc(w->conns[i].rcap);
         }
         if (pthread_create(&w->th, NULL, worker_main, w) != 0)
