@@ -8,10 +8,15 @@
 # Each config gets a fresh daemon and data directory; the baseline runs in the same invocation,
 # so the table compares like with like on this machine.
 #
+# Ingest alone: the daemon runs with --no-processor by default, so no processor thread
+# competes for the cores and messages simply stay queued (bench/run_e2e.sh measures POST to
+# stored object). Setting SERVE_ARGS (even to "") replaces that default; include
+# --no-processor in it to keep ingest alone.
+#
 # Environment overrides (defaults in brackets):
 #   DURATION [10] measured seconds   WARMUP [2]   CONNECTIONS [16]   BATCH [1000]   SEED [1]
 #   THREADS [loadgen default]        GZIP_LEVEL [6]   CONFIGS   BUILD_DIR [build-release]
-#   SERVE_ARGS (extra `cloudlog serve` options)   LOADGEN_ARGS (extra loadgen options)
+#   SERVE_ARGS [--no-processor] (extra `cloudlog serve` options)   LOADGEN_ARGS (extra loadgen options)
 #   READY_TIMEOUT [30] s to wait for the daemon   STOP_TIMEOUT [30] s before SIGKILL
 #   SKIP_BUILD [0]   KEEP_LOGS [0] (keep the temp dir with daemon logs and JSON results)
 #   REPEAT [1] rounds; each round runs every config once, so background load hits all alike
@@ -28,7 +33,7 @@ THREADS=${THREADS:-}
 GZIP_LEVEL=${GZIP_LEVEL:-6}
 CONFIGS=${CONFIGS:-baseline gzip process}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
-SERVE_ARGS=${SERVE_ARGS:-}
+SERVE_ARGS=${SERVE_ARGS-"--no-processor"}
 LOADGEN_ARGS=${LOADGEN_ARGS:-}
 READY_TIMEOUT=${READY_TIMEOUT:-30}
 STOP_TIMEOUT=${STOP_TIMEOUT:-30}
