@@ -121,6 +121,34 @@ class ProcessBuffering(cltest.DaemonTestCase):
         self.assertGreaterEqual(len(sizes), 20 * req_bytes // bound)
         d.stop()
 
+    def test_visibility_timeout_shorter_than_flush_age(self):
+        """Messages held in buffers longer than --visibility-timeout must be kept
+        invisible (or their second delivery skipped): still stored exactly once."""
+        d = self.daemon(args=["--visibility-timeout", "1s", "--flush-age", "4s",
+                              "--processor-workers", "2"])
+        seqs = []
+        for k in range(12):
+            lines = []
+            for i in range(25):
+                s = "vis-%d-%d" % (k, i)
+                seqs.append(s)
+                lines.append(json.dumps({"ts": BASE_MS + (i % 3) * 3600000,
+                                         "service": "vis%d" % (k % 2),
+                                         "message": "held %s" % s, "seq": s}))
+            self.assertAccepted(d.post_logs("\n".join(lines) + "\n",
+                                            content_type="application/x-ndjson"), len(lines))
+            time.sleep(0.25)
+        cltest.wait_drained(d.data_dir, timeout=60, dlq=0, daemon=d)
+        stored = [(json.loads(l)["seq"], o["key"]) for l, o in cltest.check_store(self, d.data_dir)]
+        got = collections.Counter(s for s, _ in stored)
+        dups = sorted(s for s, c in got.items() if c > 1)
+        same_obj = sum(c - 1 for c in collections.Counter(stored).values() if c > 1)
+        print("%d records, %d stored more than once (max %d copies; %d extra copies inside "
+              "the same object)" % (len(seqs), len(dups), max(got.values()), same_obj), flush=True)
+        self.assertEqual(dups[:10], [], "%d records stored more than once" % len(dups))
+        self.assertEqual(sorted(got), sorted(seqs))
+        d.stop()
+
 
 if __name__ == "__main__":
     cltest.main()
