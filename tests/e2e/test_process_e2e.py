@@ -186,6 +186,14 @@ class ProcessE2E(cltest.DaemonTestCase):
         rows = cltest.catalog_rows(d.db_path)
         self.assertEqual(sum(r["records"] for r in rows), len(expected))
         print("%d objects" % len(rows), flush=True)
+        if cltest.cli_has_command("status"):
+            rc, out, err = cltest.run_cli(["status", "--data", d.data_dir, "--json"])
+            self.assertEqual(rc, 0, err)
+            st = json.loads(out)
+            self.assertEqual(st["store"]["objects"], len(rows), st)
+            self.assertEqual(st["store"]["records"], len(expected), st)
+            self.assertEqual(st["queue"]["visible"] + st["queue"]["inflight"], 0, st)
+            self.assertEqual(st["dlq"]["depth"], 0, st)
 
         d.stop()
         _, staging, _ = cltest.store_scan(d.data_dir)
