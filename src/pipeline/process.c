@@ -7,6 +7,7 @@
 
 #include "catalog.h"
 #include "codec.h"
+#include "held_set.h"
 #include "common.h"
 #include "log.h"
 
@@ -28,9 +29,11 @@ void cl_process_opts_default(struct cl_process_opts *o)
 }
 
 struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
-                                      const struct cl_process_opts *o)
+                                      const struct cl_process_opts *o, struct cl_held_set *held)
 {
     struct cl_processor *p = cl_calloc(1, sizeof *p);
+    p->own_held_set = held == NULL;
+    p->held_set = held ? held : cl_held_set_new();
     p->q = q;
     p->st = st;
     p->o = *o;
@@ -52,6 +55,8 @@ void cl_processor_free(struct cl_processor *p)
     free(p->held);
     cl_buf_free(&p->decoded);
     cl_buf_free(&p->gz);
+    if (p->own_held_set)
+        cl_held_set_free(p->held_set);
     free(p);
 }
 
@@ -65,6 +70,10 @@ int64_t cl_processor_idle_ms(const struct cl_processor *p)
     int64_t now = cl_now_ms(), wait = p->o.flush_age_ms;
     for (size_t i = 0; i < p->n_parts; i++)
         wait = CL_MIN(wait, p->parts[i]->first_ms + p->o.flush_age_ms - now);
+    /* Wake up in time to extend visibility: at half the timeout's remaining window. */
+    int64_t half = (int64_t)p->o.visibility_s * 500;
+    for (size_t i = 0; i < p->n_held; i++)
+        wait = CL_MIN(wait, p->held[i]->visible_until_ms - half - now);
     return CL_MAX(wait, 0);
 }
 
@@ -221,22 +230,50 @@ static int decode(struct cl_processor *p, const struct cl_msg *m, char *err, siz
     return 0;
 }
 
+/* Received again while this process still holds it (its visibility ran out): only
+ * the new receipt is kept, by the holder; the records are already buffered. */
+static int already_held(struct cl_processor *p, const struct cl_msg *m, int64_t id)
+{
+    const void *owner = cl_held_set_claim(p->held_set, id, p);
+    if (!owner)
+        return 0;
+    for (size_t i = 0; owner == p && i < p->n_held; i++) {
+        struct held *h = p->held[i];
+        if (h->id == id) {
+            free(h->receipt);
+            h->receipt = cl_strdup(m->receipt);
+            h->receive_count = m->receive_count;
+            h->visible_until_ms = cl_now_ms() + (int64_t)p->o.visibility_s * 1000;
+        }
+    }
+    cl_log(CL_LOG_WARN,
+           "processor: message %s received again while held (visibility timeout "
+           "%ds too short for the flush age?)",
+           m->id, p->o.visibility_s);
+    return 1;
+}
+
 /* Buffers one message's records, or releases it with an error. */
 static void take_message(struct cl_processor *p, const struct cl_msg *m)
 {
     char err[200];
     struct line *lines = NULL;
     size_t n = 0;
+    int64_t id = strtoll(m->id, NULL, 10);
     p->c.messages_received++;
+    if (already_held(p, m, id))
+        return;
     if (decode(p, m, err, sizeof err) != 0 ||
         split_lines(&p->decoded, &lines, &n, err, sizeof err) != 0) {
         cl_log(CL_LOG_WARN, "processor: message %s: %s", m->id, err);
         p->c.failures++;
         cl_proc_release(p, m->receipt, m->receive_count, err);
+        cl_held_set_release(p->held_set, id, p);
         return;
     }
-    if (route_lines(p, strtoll(m->id, NULL, 10), lines, n) != 0) {
+    if (route_lines(p, id, lines, n) != 0) {
         cl_proc_release(p, m->receipt, m->receive_count, "cannot read the progress table");
+        cl_held_set_release(p->held_set, id, p);
         free(lines);
         return;
     }

@@ -42,10 +42,13 @@ struct cl_process_counters {
 
 struct cl_processor;
 
+struct cl_held_set;
+
 /* Creates a worker's processor over q (an SQLite queue: exactly-once needs its
- * catalog) and st. Caller frees with cl_processor_free. */
+ * catalog) and st. Processors of one process share held (see held_set.h); NULL gives
+ * this one a private set. Caller frees with cl_processor_free. */
 struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
-                                      const struct cl_process_opts *o);
+                                      const struct cl_process_opts *o, struct cl_held_set *held);
 
 /* One step: receives up to receive_batch messages (waiting up to wait_ms for the first),
  * buffers their records, flushes what is due and extends the visibility of held

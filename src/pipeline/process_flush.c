@@ -12,6 +12,7 @@
 
 #include "catalog.h"
 #include "codec.h"
+#include "held_set.h"
 #include "common.h"
 #include "log.h"
 
@@ -25,6 +26,7 @@ void cl_proc_held_remove(struct cl_processor *p, struct held *h)
     p->held[h->slot] = p->held[last];
     p->held[h->slot]->slot = h->slot;
     p->n_held--;
+    cl_held_set_release(p->held_set, h->id, p);
     free(h->receipt);
     free(h);
 }

@@ -44,6 +44,8 @@ struct cl_processor {
     struct cl_buf gz;      /* scratch: one compressed object */
     struct cl_process_counters c;
     unsigned rng;
+    struct cl_held_set *held_set;
+    int own_held_set;
 };
 
 /* process_flush.c */

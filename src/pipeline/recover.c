@@ -80,6 +80,7 @@ int cl_process_recover(struct cl_queue *q, struct cl_store *st, char *err, size_
         snprintf(err, err_len, "recovery could not publish committed objects: %s", cl_strerror(rc));
         return rc;
     }
+    cl_store_sweep(st, CL_STAGING_PREFIX); /* puts cut short by a crash */
     discard_unreferenced(&c);
     if (c.published || c.discarded)
         cl_log(CL_LOG_INFO,

@@ -3,6 +3,7 @@
 #include "processor.h"
 
 #include "common.h"
+#include "held_set.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -18,6 +19,7 @@ struct worker {
 
 struct cl_processors {
     atomic_int stopping;
+    struct cl_held_set *held;
     size_t n;
     struct worker w[];
 };
@@ -41,9 +43,10 @@ struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *s
     struct cl_processors *ps = cl_calloc(1, sizeof *ps + n * sizeof(struct worker));
     atomic_init(&ps->stopping, 0);
     ps->n = n;
+    ps->held = cl_held_set_new();
     for (size_t i = 0; i < n; i++) {
         struct worker *w = &ps->w[i];
-        w->proc = cl_processor_new(q, st, o);
+        w->proc = cl_processor_new(q, st, o, ps->held);
         w->stopping = &ps->stopping;
         w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
         if (!w->started)
@@ -62,6 +65,7 @@ void cl_processors_stop(struct cl_processors *ps)
             pthread_join(ps->w[i].thread, NULL);
         cl_processor_free(ps->w[i].proc);
     }
+    cl_held_set_free(ps->held);
     free(ps);
 }
 

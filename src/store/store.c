@@ -49,6 +49,11 @@ int cl_store_move(struct cl_store *s, const char *from, const char *to)
     return s->ops->move(s->impl, from, to);
 }
 
+int cl_store_sweep(struct cl_store *s, const char *prefix)
+{
+    return s->ops->sweep ? s->ops->sweep(s->impl, prefix) : CL_OK;
+}
+
 void cl_store_close(struct cl_store *s)
 {
     if (s->ops)

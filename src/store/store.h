@@ -29,6 +29,9 @@ struct cl_store_ops {
     /* Moves an object to a new key, atomically where the backend can (local: rename(2)
      * + directory fsync); CL_ERR_NOT_FOUND if from is absent. */
     int (*move)(void *impl, const char *from, const char *to);
+    /* Removes what interrupted writes left under prefix (local: temporary files; S3:
+     * incomplete multipart uploads). Call only while nothing writes there. May be NULL. */
+    int (*sweep)(void *impl, const char *prefix);
     void (*close)(void *impl);
 };
 
@@ -48,6 +51,7 @@ int cl_store_list(struct cl_store *s, const char *prefix,
                   int (*fn)(void *arg, const char *key, uint64_t size), void *arg);
 int cl_store_delete(struct cl_store *s, const char *key);
 int cl_store_move(struct cl_store *s, const char *from, const char *to);
+int cl_store_sweep(struct cl_store *s, const char *prefix);
 void cl_store_close(struct cl_store *s);
 
 /* Returns 1 if key is a safe relative key: non-empty, no leading '/', no "." or ".."

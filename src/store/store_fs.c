@@ -447,6 +447,32 @@ static int fs_list(void *impl, const char *prefix,
     return rc;
 }
 
+/* Removes the temporary files of puts a crash interrupted in the directory named by
+ * prefix (one level). Only safe while no put into that directory is in progress. */
+static int fs_sweep(void *impl, const char *prefix)
+{
+    struct cl_store_fs *fs = impl;
+    char key[PATH_MAX];
+    snprintf(key, sizeof key, "%s", prefix);
+    for (size_t n = strlen(key); n > 0 && key[n - 1] == '/'; n--)
+        key[n - 1] = '\0';
+    char *dir = fs_path(fs, key);
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d) {
+        int rc = dir && errno == ENOENT ? CL_OK : CL_ERR_IO;
+        free(dir);
+        return rc;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp.") &&
+            unlinkat(dirfd(d), e->d_name, 0) == 0)
+            cl_log(CL_LOG_INFO, "store: removed interrupted write %s/%s", dir, e->d_name);
+    closedir(d);
+    free(dir);
+    return CL_OK;
+}
+
 static void fs_close(void *impl)
 {
     struct cl_store_fs *fs = impl;
@@ -464,6 +490,7 @@ static const struct cl_store_ops fs_ops = {
     .list = fs_list,
     .del = fs_del,
     .move = fs_move,
+    .sweep = fs_sweep,
     .close = fs_close,
 };
 

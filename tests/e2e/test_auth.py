@@ -4,6 +4,9 @@ import os
 
 import cltest
 
+# These tests read the queue back; no processor may drain it.
+cltest.ingest_only()
+
 KEYS = "# cloudlog keys\n\nkey-one\n  key-two  \n#key-three\n"
 
 

@@ -10,6 +10,9 @@ import time
 
 import cltest
 
+# These tests read the queue back; no processor may drain it.
+cltest.ingest_only()
+
 SERVE_OPTIONS = ("--listen", "--data", "--api-key-file", "--insecure", "--max-body",
                  "--max-decoded", "--max-record", "--max-errors", "--max-message", "--max-depth",
                  "--durability", "--queue-max-depth", "--queue-max-bytes", "--max-inflight",

@@ -120,7 +120,7 @@ static void test_messages_become_partitioned_objects(void **state)
     post(&e, "{\"msg\":\"a1\",\"service\":\"api\",\"ts\":1800000000000}\n"
              "{\"msg\":\"w1\",\"service\":\"web\",\"ts\":1800003600000}\n"
              "{\"msg\":\"a2\",\"service\":\"api\",\"ts\":1800000000001,\"level\":\"error\"}\n");
-    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o);
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
     assert_int_equal(cl_processor_step(p, 0), 1);
     size_t lines;
     assert_int_equal(stored(&e, "service=api/dt=2027-01-15/hour=08/", &lines), 1);
@@ -150,7 +150,7 @@ static void test_size_hint_and_age(void **state)
     env_open(&e, 5);
     e.o.flush_age_ms = 3600 * 1000;
     e.o.flush_size = 2500;
-    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o);
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
     char body[512];
     for (int i = 0; i < 30; i++) {
         snprintf(body, sizeof body,
@@ -184,7 +184,7 @@ static void test_poisoned_message_goes_alone_to_dlq(void **state)
     env_open(&e, 2);
     send_raw(&e, "this is not gzip", "gzip");
     post(&e, "{\"msg\":\"good\",\"service\":\"api\",\"ts\":1800000000000}\n");
-    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o);
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
     assert_int_equal(cl_processor_step(p, 0), 2);
     size_t lines;
     stored(&e, "service=api/", &lines);
@@ -224,7 +224,7 @@ static void test_store_failure_retries_then_recovers(void **state)
 {
     struct env e;
     env_open(&e, 5);
-    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o);
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
     post(&e, "{\"msg\":\"kept\",\"service\":\"api\",\"ts\":1800000000000}\n");
     break_store(&e, 1);
     assert_int_equal(cl_processor_step(p, 0), 1);
@@ -257,7 +257,7 @@ static void test_partial_flush_then_redelivery_is_exactly_once(void **state)
          "{\"msg\":\"a1 with a longer message text\",\"service\":\"api\",\"ts\":1800000000000}\n"
          "{\"msg\":\"w\",\"service\":\"web\",\"ts\":1800000000000}\n"
          "{\"msg\":\"a2 with a longer message text\",\"service\":\"api\",\"ts\":1800000000000}\n");
-    struct cl_processor *p1 = cl_processor_new(&e.q, &e.st, &e.o);
+    struct cl_processor *p1 = cl_processor_new(&e.q, &e.st, &e.o, NULL);
     assert_int_equal(cl_processor_step(p1, 0), 1);
     size_t lines;
     assert_int_equal(stored(&e, "service=api/", &lines), 1);
@@ -266,7 +266,7 @@ static void test_partial_flush_then_redelivery_is_exactly_once(void **state)
 
     fake_now_ms += 31 * 1000; /* visibility timeout expires */
     e.o.flush_size = 1;
-    struct cl_processor *p2 = cl_processor_new(&e.q, &e.st, &e.o);
+    struct cl_processor *p2 = cl_processor_new(&e.q, &e.st, &e.o, NULL);
     assert_int_equal(cl_processor_step(p2, 0), 1);
     assert_int_equal(stored(&e, "service=api/", &lines), 1);
     assert_int_equal(lines, 2); /* not 4 */
