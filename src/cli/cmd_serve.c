@@ -81,7 +81,9 @@ static const struct cl_option serve_options[] = {
      OFF(visibility_timeout_ms), "DURATION",
      "how long a received message stays hidden (extended while buffered)", NULL, 0, 0},
     {"retry-base", "CLOUDLOG_RETRY_BASE", CL_OPT_DURATION, "1s", OFF(retry_base_ms), "DURATION",
-     "first retry delay of a failed message; doubles per receive, with jitter", NULL, 0, 0},
+     "first retry delay of a failed message; doubles per receive, with jitter "
+     "(whole seconds, as SQS)",
+     NULL, 0, 0},
     {"retry-max", "CLOUDLOG_RETRY_MAX", CL_OPT_DURATION, "5m", OFF(retry_max_ms), "DURATION",
      "longest retry delay", NULL, 0, 0},
     {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
