@@ -1,0 +1,87 @@
+/* query.h - finding records in the store: filters, pruning, parallel scan, ordering.
+ *
+ * Used by `cloudlog query`, `cloudlog tail`, `GET /v1/query` and (later) over S3. A
+ * query names a time range and filters; the engine lists candidate objects by their
+ * partition keys (service=S/dt=D/hour=H), prunes them further with the catalog's
+ * per-object min/max timestamp and level counts when a catalog is available, then
+ * decompresses and scans the survivors in parallel, emitting matches in the requested
+ * order and stopping as soon as the limit is satisfied.
+ */
+#ifndef CL_QUERY_H
+#define CL_QUERY_H
+
+#include "partition.h"
+#include "queue.h"
+#include "store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum cl_query_order { CL_ORDER_NEWEST = 0, CL_ORDER_OLDEST };
+
+struct cl_query_where {
+    const char *field; /* top-level field name */
+    const char *value; /* matches a string field's decoded value, or the JSON text of any
+                          other value (42, true, null) */
+};
+
+struct cl_query {
+    int64_t from_ms;             /* inclusive */
+    int64_t to_ms;               /* exclusive */
+    const char *const *services; /* fnmatch(3) globs; n_services == 0: all */
+    size_t n_services;
+    unsigned level_mask; /* bit (1 << enum cl_level) per accepted level; 0: all */
+    const char *grep;    /* substring of the record's JSON line; NULL: none */
+    int grep_icase;
+    const char *regex; /* PCRE2 pattern over the record's JSON line; NULL: none */
+    const struct cl_query_where *where;
+    size_t n_where;
+    size_t limit; /* 0: no limit */
+    enum cl_query_order order;
+    int count_only; /* count matches, emit nothing */
+    int threads;    /* scan threads; 0: one per core */
+};
+
+struct cl_query_stats {
+    uint64_t objects_considered; /* listed in the time range's partitions */
+    uint64_t objects_pruned;     /* skipped by catalog min/max ts or level counts */
+    uint64_t objects_opened;     /* decompressed and scanned */
+    uint64_t objects_failed;     /* corrupt or unreadable: reported, skipped */
+    uint64_t bytes_compressed;   /* read from the store */
+    uint64_t bytes_scanned;      /* decompressed NDJSON scanned */
+    uint64_t records_scanned;
+    uint64_t records_matched;
+    int64_t elapsed_ms;
+};
+
+/* Where to read: a store, and optionally the embedded runtime's catalog (the SQLite
+ * queue that holds the objects table); catalog NULL means listing-based pruning only. */
+struct cl_query_source {
+    struct cl_store *store;
+    struct cl_queue *catalog;
+};
+
+/* Called for each match in order (not called when count_only). line is the stored
+ * normalized record without its newline; return non-zero to stop the query early. */
+typedef int (*cl_query_emit_fn)(void *arg, const char *line, size_t len,
+                                const struct cl_line_head *head);
+
+/* Called for each object that could not be read (corrupt gzip, truncated, I/O):
+ * the scan goes on without it. May be NULL. */
+typedef void (*cl_query_warn_fn)(void *arg, const char *key, const char *reason);
+
+/* Runs q. Returns CL_OK (stats filled), CL_ERR_INVAL with err set for a bad query
+ * (e.g. a regex that does not compile, from >= to), or a store error. */
+int cl_query_run(const struct cl_query_source *src, const struct cl_query *q, cl_query_emit_fn emit,
+                 cl_query_warn_fn warn, void *arg, struct cl_query_stats *stats, char *err,
+                 size_t err_len);
+
+/* Parses a time bound: RFC 3339 ("2026-11-25T15:00:00Z", any offset) or a duration
+ * before now ("15m", "2h", "3d"). Returns 0 or -1. */
+int cl_query_parse_time(const char *s, int64_t now_ms, int64_t *out_ms);
+
+/* Parses a level filter: "warn" (exactly warn) or "warn+" (warn and above) into a mask;
+ * several may be combined by the caller with |. Returns 0 or -1. */
+int cl_query_parse_level(const char *s, unsigned *mask);
+
+#endif
