@@ -73,7 +73,7 @@ static const struct cl_option serve_options[] = {
      "raw NDJSON bytes buffered per partition before it is written as one object", NULL, 0, 0},
     {"flush-age", "CLOUDLOG_FLUSH_AGE", CL_OPT_DURATION, "10s", OFF(flush_age_ms), "DURATION",
      "longest a buffered record waits before its partition is written", NULL, 0, 0},
-    {"buffer-max", "CLOUDLOG_BUFFER_MAX", CL_OPT_SIZE, "64MiB", OFF(buffer_max), "SIZE",
+    {"buffer-max", "CLOUDLOG_BUFFER_MAX", CL_OPT_SIZE, "32MiB", OFF(buffer_max), "SIZE",
      "buffered bytes per processor thread, all partitions (the largest flushes first)", NULL, 0, 0},
     {"object-compression-level", "CLOUDLOG_OBJECT_COMPRESSION_LEVEL", CL_OPT_INT, "1",
      OFF(object_compression_level), "N", "gzip level for stored objects (0-3, ISA-L)", NULL, 0, 3},

@@ -19,7 +19,7 @@ void cl_process_opts_default(struct cl_process_opts *o)
 {
     o->flush_size = 8u << 20;
     o->flush_age_ms = 10000;
-    o->buffer_max = 64u << 20;
+    o->buffer_max = 32u << 20;
     o->compression_level = 1;
     o->visibility_s = 60;
     o->retry_base_ms = 1000;
@@ -137,29 +137,45 @@ static int split_lines(const struct cl_buf *d, struct line **lines, size_t *n, c
     return 0;
 }
 
+/* A message's distinct partitions, so each is looked up once per message. */
+struct route {
+    char key[CL_PARTITION_MAX];
+    struct part *part; /* NULL: stored by an earlier flush */
+};
+
+static struct part *route_of(struct cl_processor *p, int64_t msg_id, int has_progress,
+                             const struct cl_line_head *h, struct route *routes, size_t *n,
+                             int *err)
+{
+    char key[CL_PARTITION_MAX];
+    cl_partition_key(h, key);
+    for (size_t i = *n; i-- > 0;)
+        if (strcmp(routes[i].key, key) == 0)
+            return routes[i].part;
+    int done = 0;
+    if (has_progress && cl_catalog_partition_done(p->q, msg_id, key, &done) != CL_OK)
+        *err = 1;
+    struct part *pt = done ? NULL : find_part(p, key);
+    if (!done && !pt)
+        pt = new_part(p, key, h);
+    memcpy(routes[*n].key, key, sizeof key);
+    routes[(*n)++].part = pt;
+    return pt;
+}
+
 /* Decides each line's buffer: the partition's existing buffer, a new one, or none when
- * the progress table says this message's records for it are already stored. The check
- * runs once per distinct partition of the message. */
+ * the progress table says this message's records for it are already stored. */
 static int route_lines(struct cl_processor *p, int64_t msg_id, struct line *lines, size_t n)
 {
-    char key[CL_PARTITION_MAX], last_key[CL_PARTITION_MAX] = "";
-    struct part *last = NULL;
-    int last_done = 0;
-    for (size_t i = 0; i < n; i++) {
-        cl_partition_key(&lines[i].head, key);
-        if (strcmp(key, last_key) != 0) {
-            int done = 0;
-            if (cl_catalog_partition_done(p->q, msg_id, key, &done) != CL_OK)
-                return -1;
-            last = done ? NULL : find_part(p, key);
-            if (!done && !last)
-                last = new_part(p, key, &lines[i].head);
-            last_done = done;
-            memcpy(last_key, key, sizeof key);
-        }
-        lines[i].part = last_done ? NULL : last;
-    }
-    return 0;
+    int has_progress = 0, err = 0;
+    if (cl_catalog_message_has_progress(p->q, msg_id, &has_progress) != CL_OK)
+        return -1;
+    struct route *routes = cl_malloc(CL_MAX(n, 1) * sizeof *routes);
+    size_t n_routes = 0;
+    for (size_t i = 0; i < n && !err; i++)
+        lines[i].part = route_of(p, msg_id, has_progress, &lines[i].head, routes, &n_routes, &err);
+    free(routes);
+    return err ? -1 : 0;
 }
 
 static void add_contributor(struct part *pt, struct held *h)

@@ -61,6 +61,11 @@ int cl_catalog_commit_flush(struct cl_queue *q, const struct cl_catalog_flush *f
  * (the "service=S/dt=D/hour=H" prefix), else 0. */
 int cl_catalog_partition_done(struct cl_queue *q, int64_t msg_id, const char *partition, int *done);
 
+/* Sets *has to 1 if any partition of message msg_id is recorded as stored: only then
+ * does a processor need cl_catalog_partition_done per partition (after a crash, a
+ * failed flush or a redrive), so the common case costs one lookup per message. */
+int cl_catalog_message_has_progress(struct cl_queue *q, int64_t msg_id, int *has);
+
 /* Calls fn for each committed but unpublished object (start-up recovery). */
 int cl_catalog_unpublished(struct cl_queue *q,
                            int (*fn)(void *arg, int64_t object_id, const char *staging_key,

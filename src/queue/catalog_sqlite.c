@@ -130,6 +130,19 @@ int cl_catalog_partition_done(struct cl_queue *q, int64_t msg_id, const char *pa
     return r < 0 ? -r : CL_OK;
 }
 
+int cl_catalog_message_has_progress(struct cl_queue *q, int64_t msg_id, int *has)
+{
+    struct sq_queue *s = sq_from_queue(q);
+    if (!s)
+        return CL_ERR_UNSUPPORTED;
+    pthread_mutex_lock(&s->db_mu);
+    sqlite3_bind_int64(s->st[SQ_PROGRESS_ANY], 1, msg_id);
+    int r = sq_finish(s, SQ_PROGRESS_ANY, sq_step_row(s, SQ_PROGRESS_ANY));
+    pthread_mutex_unlock(&s->db_mu);
+    *has = r == 1;
+    return r < 0 ? -r : CL_OK;
+}
+
 struct unpublished_row {
     int64_t id;
     char *staging_key; /* NULL if the row has none */

@@ -205,6 +205,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
                         " WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?1)"
                         " OR EXISTS (SELECT 1 FROM dlq WHERE id = ?1)",
     [SQ_PROGRESS_GET] = "SELECT 1 FROM progress WHERE msg_id = ?1 AND partition = ?2",
+    [SQ_PROGRESS_ANY] = "SELECT 1 FROM progress WHERE msg_id = ?1 LIMIT 1",
     [SQ_OBJ_UNPUBLISHED] = "SELECT id, staging_key, key FROM objects WHERE published = 0"
                            " ORDER BY id",
     [SQ_OBJ_PUBLISH] = "UPDATE objects SET published = 1, staging_key = NULL WHERE id = ?1",
