@@ -11,6 +11,8 @@ PACKAGES=(
   libpcre2-dev
   # tests and benchmarks
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
+  # DuckDB interoperability test (tools/duckdb runs on Node.js; npm: see below)
+  nodejs
 )
 
 missing=()
@@ -20,15 +22,34 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#PACKAGES[@]} packages present"
-  exit 0
-fi
-
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
-echo "setup: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+else
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm is its own Debian package beside Debian's nodejs, but part of NodeSource's nodejs
+# (which conflicts with Debian's npm): install it only when no npm command exists.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing npm"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
+fi
+
+# DuckDB's Node API (tests/e2e/test_duckdb.py), at the versions package-lock.json pins;
+# again after the lockfile changed.
+DUCKDB_DIR="$(cd "$(dirname "$0")/.." && pwd)/tools/duckdb"
+if [ ! -d "$DUCKDB_DIR/node_modules/@duckdb/node-api" ] ||
+   [ "$DUCKDB_DIR/package-lock.json" -nt "$DUCKDB_DIR/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in tools/duckdb"
+  npm ci --prefix "$DUCKDB_DIR" --no-audit --no-fund
+else
+  echo "setup: tools/duckdb node modules present"
+fi

@@ -19,7 +19,7 @@
 struct cl_process_opts {
     size_t flush_size;      /* raw NDJSON bytes per partition buffer (default 8 MiB) */
     int64_t flush_age_ms;   /* oldest buffered record's age before a flush (10 s) */
-    size_t buffer_max;      /* all partitions of one worker (64 MiB) */
+    size_t buffer_max;      /* all partitions of one worker (32 MiB) */
     int compression_level;  /* ISA-L level 0..3 for objects (1) */
     int visibility_s;       /* receive hides messages this long; extended while held (60) */
     int64_t retry_base_ms;  /* backoff after a failure: base * 2^(receives-1) (1 s) ... */
