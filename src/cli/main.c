@@ -17,6 +17,8 @@ struct command {
 static const struct command commands[] = {
     {"serve", cl_cmd_serve, "run the embedded pipeline (HTTP ingest + durable queue)"},
     {"status", cl_cmd_status, "report queue, dead-letter queue and store totals"},
+    {"query", cl_cmd_query, "search stored records by time, service, level, text and fields"},
+    {"partitions", cl_cmd_partitions, "list stored partitions with objects, records and bytes"},
     {"dlq", cl_cmd_dlq, "list, show and redrive dead-letter messages"},
 };
 

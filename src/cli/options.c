@@ -42,6 +42,19 @@ static int parse_int(const struct cl_option *o, const char *v, int *out)
     return 0;
 }
 
+/* Appends v; the first value from a flag replaces those from the environment or default. */
+static void list_add(struct cl_opt_list *l, const char *v, const char *source)
+{
+    if (source[0] == '-' && !l->from_argv) {
+        l->n = 0;
+        l->from_argv = 1;
+    }
+    l->v = realloc(l->v, (l->n + 1) * sizeof *l->v);
+    if (!l->v)
+        abort(); /* out of memory: see common.h's policy */
+    l->v[l->n++] = v;
+}
+
 /* Stores text value v into the field for o; returns 0 or -1 with err set. */
 static int set_value(const struct cl_option *o, void *cfg, const char *v, const char *source,
                      char *err, size_t err_len)
@@ -66,11 +79,16 @@ static int set_value(const struct cl_option *o, void *cfg, const char *v, const 
     case CL_OPT_FLAG:
         rc = parse_flag_text(v, (int *)field);
         break;
+    case CL_OPT_LIST:
+        rc = check_choice(o, v);
+        if (!rc)
+            list_add((struct cl_opt_list *)field, v, source);
+        break;
     }
     if (rc) {
-        static const char *const expect[] = {"one of the listed values", "a size like 10MiB",
-                                             "an integer in range", "a duration like 15m",
-                                             "true or false"};
+        static const char *const expect[] = {
+            "one of the listed values", "a size like 10MiB", "an integer in range",
+            "a duration like 15m",      "true or false",     "one of the listed values"};
         snprintf(err, err_len, "invalid value '%s' for %s (expected %s)", v, source,
                  expect[o->type]);
     }
@@ -156,6 +174,16 @@ int cl_options_parse(const struct cl_option *opts, size_t n, void *cfg, int argc
     return CL_OPTS_OK;
 }
 
+void cl_options_free(const struct cl_option *opts, size_t n, void *cfg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (opts[i].type == CL_OPT_LIST) {
+            struct cl_opt_list *l = (struct cl_opt_list *)((char *)cfg + opts[i].offset);
+            free(l->v);
+            memset(l, 0, sizeof *l);
+        }
+}
+
 void cl_options_help(FILE *f, const char *usage, const char *summary, const struct cl_option *opts,
                      size_t n)
 {
@@ -169,7 +197,8 @@ void cl_options_help(FILE *f, const char *usage, const char *summary, const stru
         if (o->type == CL_OPT_FLAG)
             snprintf(flag, sizeof flag, "--%s", o->name);
         else
-            snprintf(flag, sizeof flag, "--%s %s", o->name, o->metavar ? o->metavar : "VALUE");
+            snprintf(flag, sizeof flag, "--%s %s%s", o->name, o->metavar ? o->metavar : "VALUE",
+                     o->type == CL_OPT_LIST ? " ..." : "");
         fprintf(f, "  %-30s %s\n", flag, o->help);
         fprintf(f, "  %-30s env %s", "", o->env ? o->env : "-");
         if (o->def && o->type != CL_OPT_FLAG)

@@ -76,6 +76,34 @@ int cl_query_run(const struct cl_query_source *src, const struct cl_query *q, cl
                  cl_query_warn_fn warn, void *arg, struct cl_query_stats *stats, char *err,
                  size_t err_len);
 
+/* Called between batches of scanned objects (from the calling thread) with the stats so
+ * far and how many of the planned objects are done, e.g. for a progress line. */
+typedef void (*cl_query_progress_fn)(void *arg, const struct cl_query_stats *so_far,
+                                     size_t objects_done, size_t objects_total);
+
+/* cl_query_run with a progress callback (may be NULL). */
+int cl_query_run_progress(const struct cl_query_source *src, const struct cl_query *q,
+                          cl_query_emit_fn emit, cl_query_warn_fn warn,
+                          cl_query_progress_fn progress, void *arg, struct cl_query_stats *stats,
+                          char *err, size_t err_len);
+
+/* One partition (service=S/dt=D/hour=H) as `cloudlog partitions` lists it. Without a
+ * catalog only objects and bytes are known (records 0, has_catalog 0, the span is the
+ * partition's hour). */
+struct cl_query_partition {
+    char service[65];
+    char dt[11];
+    int hour;
+    uint64_t objects, records, bytes;
+    int64_t min_ts_ms, max_ts_ms;
+    int has_catalog;
+};
+
+/* Calls fn for each partition of q's time range and services (other fields of q are
+ * ignored), ordered by service, dt, hour; a non-zero return stops and is returned. */
+int cl_query_partitions(const struct cl_query_source *src, const struct cl_query *q,
+                        int (*fn)(void *arg, const struct cl_query_partition *p), void *arg);
+
 /* Parses a time bound: RFC 3339 ("2026-11-25T15:00:00Z", any offset) or a duration
  * before now ("15m", "2h", "3d"). Returns 0 or -1. */
 int cl_query_parse_time(const char *s, int64_t now_ms, int64_t *out_ms);

@@ -86,4 +86,12 @@ struct cl_catalog_stats {
 
 int cl_catalog_stats(struct cl_queue *q, struct cl_catalog_stats *st);
 
+/* Calls fn for each published object whose dt lies in [dt_from, dt_to] (inclusive,
+ * "YYYY-MM-DD"), ordered by service, dt, hour, key: one row per object, so a query
+ * prunes without listing the store. Strings in *o are valid only during the call
+ * (staging_key is NULL). fn runs with the queue's connection locked, so it must not
+ * call into q; a non-zero return stops the walk and is returned. */
+int cl_catalog_objects(struct cl_queue *q, const char *dt_from, const char *dt_to,
+                       int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg);
+
 #endif

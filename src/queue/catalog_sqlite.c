@@ -259,3 +259,54 @@ int cl_catalog_stats(struct cl_queue *q, struct cl_catalog_stats *st)
     pthread_mutex_unlock(&s->db_mu);
     return r < 0 ? -r : CL_OK;
 }
+
+static const char objects_sql[] =
+    "SELECT key, service, dt, hour, records, bytes, raw_bytes, min_ts, max_ts, n_trace,"
+    " n_debug, n_info, n_warn, n_error, n_fatal FROM objects"
+    " WHERE published = 1 AND dt >= ?1 AND dt <= ?2 ORDER BY service, dt, hour, key";
+
+/* Fills o from the current row of objects_sql (strings borrowed from the statement). */
+static void object_from_row(sqlite3_stmt *st, struct cl_catalog_object *o)
+{
+    memset(o, 0, sizeof *o);
+    o->key = (const char *)sqlite3_column_text(st, 0);
+    o->service = (const char *)sqlite3_column_text(st, 1);
+    o->dt = (const char *)sqlite3_column_text(st, 2);
+    o->hour = sqlite3_column_int(st, 3);
+    o->records = (uint64_t)sqlite3_column_int64(st, 4);
+    o->bytes = (uint64_t)sqlite3_column_int64(st, 5);
+    o->raw_bytes = (uint64_t)sqlite3_column_int64(st, 6);
+    o->min_ts_ms = sqlite3_column_int64(st, 7);
+    o->max_ts_ms = sqlite3_column_int64(st, 8);
+    for (int i = 0; i < CL_CATALOG_LEVELS; i++)
+        o->level_counts[i] = (uint64_t)sqlite3_column_int64(st, 9 + i);
+}
+
+int cl_catalog_objects(struct cl_queue *q, const char *dt_from, const char *dt_to,
+                       int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg)
+{
+    struct sq_queue *s = sq_from_queue(q);
+    if (!s)
+        return CL_ERR_UNSUPPORTED;
+    if (!dt_from || !dt_to || !fn)
+        return CL_ERR_INVAL;
+    pthread_mutex_lock(&s->db_mu);
+    sqlite3_stmt *st = NULL;
+    int r = sqlite3_prepare_v2(s->db, objects_sql, -1, &st, NULL);
+    int rc = r == SQLITE_OK ? CL_OK : sq_err(r);
+    if (rc == CL_OK) {
+        sqlite3_bind_text(st, 1, dt_from, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, dt_to, -1, SQLITE_STATIC);
+    }
+    while (rc == CL_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct cl_catalog_object o;
+        object_from_row(st, &o);
+        if (o.key && o.service && o.dt)
+            rc = fn(arg, &o);
+    }
+    if (rc == CL_OK && r != SQLITE_DONE)
+        rc = sq_err(r);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->db_mu);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/* cli_source.c - opens a data directory's store (logs/) and catalog (queue.db) read-side. */
+#include "cli_source.h"
+
+#include "cli_common.h"
+
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CL_CLI_PATH_MAX 4096
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int cl_cli_source_open(const char *cmd, const char *data_dir, struct cl_cli_source *s)
+{
+    char logs[CL_CLI_PATH_MAX], db[CL_CLI_PATH_MAX], err[512];
+    memset(s, 0, sizeof *s);
+    if (!is_dir(data_dir)) {
+        fprintf(stderr, "%s: data directory '%s' does not exist (set --data or CLOUDLOG_DATA)\n",
+                cmd, data_dir);
+        return 1;
+    }
+    snprintf(logs, sizeof logs, "%s/logs", data_dir);
+    snprintf(db, sizeof db, "%s/queue.db", data_dir);
+    if (!is_dir(logs)) {
+        fprintf(stderr, "%s: no store at '%s' (is --data right?)\n", cmd, logs);
+        return 1;
+    }
+    int rc = cl_store_open(&s->store, logs, err, sizeof err);
+    if (rc != CL_OK) {
+        fprintf(stderr, "%s: cannot open store '%s': %s\n", cmd, logs, err);
+        return 1;
+    }
+    s->src.store = &s->store;
+    struct stat st;
+    if (stat(db, &st) == 0) {
+        if (cl_cli_open_queue(cmd, data_dir, &s->catalog)) {
+            cl_store_close(&s->store);
+            return 1;
+        }
+        s->src.catalog = &s->catalog;
+    }
+    return 0;
+}
+
+void cl_cli_source_close(struct cl_cli_source *s)
+{
+    if (s->src.catalog)
+        cl_queue_close(&s->catalog);
+    if (s->src.store)
+        cl_store_close(&s->store);
+    memset(s, 0, sizeof *s);
+}

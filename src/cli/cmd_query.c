@@ -1,0 +1,298 @@
+/* cmd_query.c - `cloudlog query`: search the store of a data directory. */
+#include "cli_common.h"
+#include "cli_source.h"
+#include "commands.h"
+#include "query_output.h"
+
+#include "common.h"
+#include "query.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CMD "cloudlog query"
+
+struct query_cfg {
+    const char *data_dir, *since, *from, *to;
+    struct cl_opt_list services, levels, wheres;
+    const char *grep, *regex, *order, *format;
+    int icase, limit, count, stats, threads;
+};
+
+#define OFF(f) offsetof(struct query_cfg, f)
+
+static const char *const orders[] = {"newest", "oldest", NULL};
+static const char *const formats[] = {"json", "text", "csv", NULL};
+
+static const struct cl_option query_options[] = {
+    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
+     "data directory of the daemon (holds logs/ and queue.db)", NULL, 0, 0},
+    {"since", "CLOUDLOG_SINCE", CL_OPT_STR, NULL, OFF(since), "AGE|TIME",
+     "records from this long ago (15m, 2h, 3d) or time on; default 1h", NULL, 0, 0},
+    {"from", "CLOUDLOG_FROM", CL_OPT_STR, NULL, OFF(from), "TIME",
+     "records at or after TIME (RFC 3339 or an age like 2h)", NULL, 0, 0},
+    {"to", "CLOUDLOG_TO", CL_OPT_STR, NULL, OFF(to), "TIME", "records before TIME (default now)",
+     NULL, 0, 0},
+    {"service", "CLOUDLOG_SERVICE", CL_OPT_LIST, NULL, OFF(services), "GLOB",
+     "service name or glob (api, web-*); repeat for several", NULL, 0, 0},
+    {"level", "CLOUDLOG_LEVEL", CL_OPT_LIST, NULL, OFF(levels), "LEVEL",
+     "level (error) or level and above (warn+); repeat for several", NULL, 0, 0},
+    {"grep", "CLOUDLOG_GREP", CL_OPT_STR, NULL, OFF(grep), "TEXT",
+     "records whose JSON line contains TEXT", NULL, 0, 0},
+    {"ignore-case", "CLOUDLOG_IGNORE_CASE", CL_OPT_FLAG, "0", OFF(icase), NULL,
+     "--grep ignores ASCII case (also -i)", NULL, 0, 0},
+    {"regex", "CLOUDLOG_REGEX", CL_OPT_STR, NULL, OFF(regex), "RE",
+     "records whose JSON line matches the PCRE2 pattern RE", NULL, 0, 0},
+    {"where", "CLOUDLOG_WHERE", CL_OPT_LIST, NULL, OFF(wheres), "FIELD=VALUE",
+     "top-level field equals VALUE (string decoded, else JSON text); repeat: all must hold", NULL,
+     0, 0},
+    {"limit", "CLOUDLOG_LIMIT", CL_OPT_INT, "100", OFF(limit), "N", "at most N records; 0: all",
+     NULL, 0, INT_MAX},
+    {"order", "CLOUDLOG_ORDER", CL_OPT_STR, "newest", OFF(order), "ORDER", "record order", orders,
+     0, 0},
+    {"count", "CLOUDLOG_COUNT", CL_OPT_FLAG, "0", OFF(count), NULL,
+     "print only the number of matches", NULL, 0, 0},
+    {"format", "CLOUDLOG_FORMAT", CL_OPT_STR, "json", OFF(format), "FMT", "output format", formats,
+     0, 0},
+    {"stats", "CLOUDLOG_STATS", CL_OPT_FLAG, "0", OFF(stats), NULL,
+     "print scan statistics to stderr", NULL, 0, 0},
+    {"threads", "CLOUDLOG_THREADS", CL_OPT_INT, "0", OFF(threads), "N",
+     "scan threads; 0: one per core", NULL, 0, 256},
+};
+
+static const char query_summary[] =
+    "Prints the stored records of a time range (default: the last hour) that pass every\n"
+    "filter, newest first, as stored (json), as text or as csv. Several --service or\n"
+    "--level values are alternatives; different filters must all hold. Objects outside\n"
+    "the range, or (with the catalog) without a record of a wanted level, are not read.";
+
+/* The run's state shared by the engine's callbacks. */
+struct query_out {
+    struct cl_qout out;
+    int write_failed;
+    int progress_tty;
+    int progress_shown;
+    int64_t t0;
+};
+
+static int on_record(void *arg, const char *line, size_t len, const struct cl_line_head *h)
+{
+    struct query_out *o = arg;
+    if (cl_qout_record(&o->out, line, len, h) != 0)
+        o->write_failed = 1;
+    return o->write_failed;
+}
+
+static void on_warn(void *arg, const char *key, const char *reason)
+{
+    struct query_out *o = arg;
+    if (o->progress_shown)
+        fputs("\r\033[K", stderr);
+    fprintf(stderr, "%s: skipping %s: %s\n", CMD, key, reason);
+}
+
+static double mb_per_s(uint64_t bytes, int64_t ms)
+{
+    return ms > 0 ? (double)bytes / 1e6 / ((double)ms / 1000.0) : 0.0;
+}
+
+static void on_progress(void *arg, const struct cl_query_stats *st, size_t done, size_t total)
+{
+    struct query_out *o = arg;
+    if (!o->progress_tty || st->elapsed_ms < 1000)
+        return;
+    char b[32];
+    cl_cli_format_bytes(st->bytes_scanned, b, sizeof b);
+    fprintf(stderr, "\r\033[K%zu/%zu objects  %s  %.0f MB/s", done, total, b,
+            mb_per_s(st->bytes_scanned, st->elapsed_ms));
+    o->progress_shown = 1;
+}
+
+static void print_stats(const struct cl_query_stats *s)
+{
+    char c[32], r[32];
+    cl_cli_format_bytes(s->bytes_compressed, c, sizeof c);
+    cl_cli_format_bytes(s->bytes_scanned, r, sizeof r);
+    fprintf(stderr,
+            "objects  %llu considered, %llu pruned, %llu opened, %llu failed\n"
+            "bytes    %s read, %s scanned\n"
+            "records  %llu scanned, %llu matched\n"
+            "elapsed  %.3f s, %.1f MB/s scanned\n",
+            (unsigned long long)s->objects_considered, (unsigned long long)s->objects_pruned,
+            (unsigned long long)s->objects_opened, (unsigned long long)s->objects_failed, c, r,
+            (unsigned long long)s->records_scanned, (unsigned long long)s->records_matched,
+            (double)s->elapsed_ms / 1000.0, mb_per_s(s->bytes_scanned, s->elapsed_ms));
+}
+
+/* The parsed query; where[] and its strings are owned (free with query_args_free). */
+struct query_args {
+    struct cl_query q;
+    struct cl_query_where *where;
+    char *where_text; /* all FIELD=VALUE copies, NUL-split */
+};
+
+static void query_args_free(struct query_args *a)
+{
+    free(a->where);
+    free(a->where_text);
+}
+
+static int parse_range(const struct query_cfg *c, struct cl_query *q)
+{
+    int64_t now = cl_now_ms();
+    const char *bad = NULL;
+    if (c->since && c->from) {
+        fprintf(stderr, "%s: give --since or --from, not both\n", CMD);
+        return 2;
+    }
+    q->to_ms = now;
+    if (c->to && cl_query_parse_time(c->to, now, &q->to_ms))
+        bad = c->to;
+    const char *from = c->from ? c->from : c->since ? c->since : "1h";
+    if (!bad && cl_query_parse_time(from, now, &q->from_ms))
+        bad = from;
+    if (bad) {
+        fprintf(stderr, "%s: bad time '%s' (expected 15m, 2h, 3d or RFC 3339)\n", CMD, bad);
+        return 2;
+    }
+    if (q->from_ms >= q->to_ms) {
+        fprintf(stderr, "%s: empty time range: --from must be before --to\n", CMD);
+        return 2;
+    }
+    return 0;
+}
+
+static int parse_levels(const struct cl_opt_list *l, unsigned *mask)
+{
+    *mask = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        unsigned m;
+        if (cl_query_parse_level(l->v[i], &m)) {
+            fprintf(stderr,
+                    "%s: unknown level '%s' (trace, debug, info, warn, error, fatal; "
+                    "add + for and above)\n",
+                    CMD, l->v[i]);
+            return 2;
+        }
+        *mask |= m;
+    }
+    return 0;
+}
+
+static int parse_wheres(const struct cl_opt_list *l, struct query_args *a)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < l->n; i++)
+        total += strlen(l->v[i]) + 1;
+    a->where = cl_calloc(l->n + 1, sizeof *a->where);
+    a->where_text = cl_malloc(total + 1);
+    char *p = a->where_text;
+    for (size_t i = 0; i < l->n; i++) {
+        const char *eq = strchr(l->v[i], '=');
+        if (!eq || eq == l->v[i]) {
+            fprintf(stderr, "%s: bad --where '%s' (expected FIELD=VALUE)\n", CMD, l->v[i]);
+            return 2;
+        }
+        size_t len = strlen(l->v[i]);
+        memcpy(p, l->v[i], len + 1);
+        p[eq - l->v[i]] = '\0';
+        a->where[i] = (struct cl_query_where){.field = p, .value = p + (eq - l->v[i]) + 1};
+        p += len + 1;
+    }
+    a->q.where = a->where;
+    a->q.n_where = l->n;
+    return 0;
+}
+
+static int build_query(const struct query_cfg *c, struct query_args *a)
+{
+    struct cl_query *q = &a->q;
+    int rc = parse_range(c, q);
+    if (!rc)
+        rc = parse_levels(&c->levels, &q->level_mask);
+    if (!rc)
+        rc = parse_wheres(&c->wheres, a);
+    q->services = c->services.v;
+    q->n_services = c->services.n;
+    q->grep = c->grep;
+    q->grep_icase = c->icase;
+    q->regex = c->regex;
+    q->limit = (size_t)c->limit;
+    q->order = strcmp(c->order, "oldest") == 0 ? CL_ORDER_OLDEST : CL_ORDER_NEWEST;
+    q->count_only = c->count;
+    q->threads = c->threads;
+    return rc;
+}
+
+/* Copies argv, spelling the short flag -i as --ignore-case (caller frees the array). */
+static char **expand_short(int argc, char **argv)
+{
+    char **v = cl_calloc((size_t)argc + 1, sizeof *v);
+    int only_positional = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            only_positional = 1;
+        v[i] = !only_positional && strcmp(argv[i], "-i") == 0 ? "--ignore-case" : argv[i];
+    }
+    return v;
+}
+
+/* Runs the query; returns the exit status. */
+static int run(const struct query_cfg *c, struct query_args *a)
+{
+    struct cl_cli_source s;
+    if (cl_cli_source_open(CMD, c->data_dir, &s))
+        return 1;
+    struct query_out o = {.progress_tty = isatty(STDERR_FILENO)};
+    const char *nc = getenv("NO_COLOR");
+    int color = isatty(STDOUT_FILENO) && !(nc && nc[0]);
+    enum cl_qout_format fmt = strcmp(c->format, "text") == 0  ? CL_QOUT_TEXT
+                              : strcmp(c->format, "csv") == 0 ? CL_QOUT_CSV
+                                                              : CL_QOUT_JSON;
+    cl_qout_init(&o.out, fmt, color, stdout);
+    struct cl_query_stats st;
+    char err[512] = "";
+    if (!c->count && cl_qout_header(&o.out))
+        o.write_failed = 1;
+    int rc = cl_query_run_progress(&s.src, &a->q, on_record, on_warn, on_progress, &o, &st, err,
+                                   sizeof err);
+    if (o.progress_shown)
+        fputs("\r\033[K", stderr);
+    cl_cli_source_close(&s);
+    cl_qout_free(&o.out);
+    if (rc != CL_OK) {
+        fprintf(stderr, "%s: %s\n", CMD, err[0] ? err : cl_strerror(rc));
+        return rc == CL_ERR_INVAL ? 2 : 1;
+    }
+    if (c->count)
+        printf("%llu\n", (unsigned long long)st.records_matched);
+    if (c->stats)
+        print_stats(&st);
+    if (fflush(stdout) != 0 || ferror(stdout) || o.write_failed) {
+        fprintf(stderr, "%s: writing to stdout failed\n", CMD);
+        return 1;
+    }
+    return 0;
+}
+
+int cl_cmd_query(int argc, char **argv)
+{
+    struct query_cfg cfg = {0};
+    struct query_args a = {0};
+    size_t n_pos;
+    char **args = expand_short(argc, argv);
+    int rc = cl_cli_options(CMD, CMD " [OPTIONS]", query_summary, query_options,
+                            CL_ARRAY_LEN(query_options), &cfg, argc, args, NULL, 0, &n_pos);
+    if (rc < 0)
+        rc = build_query(&cfg, &a);
+    if (rc == 0)
+        rc = run(&cfg, &a);
+    query_args_free(&a);
+    cl_options_free(query_options, CL_ARRAY_LEN(query_options), &cfg);
+    free(args);
+    return rc;
+}

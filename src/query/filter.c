@@ -1,0 +1,150 @@
+/* filter.c - record filters: time, level, grep (-i), PCRE2 regex and field=value. */
+#include "query_int.h"
+
+#include "common.h"
+#include "json.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int compile_regex(struct cq_filter *f, const char *re, char *err, size_t err_len)
+{
+    int code;
+    PCRE2_SIZE off;
+    f->re = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
+    if (!f->re) {
+        PCRE2_UCHAR msg[160];
+        pcre2_get_error_message(code, msg, sizeof msg);
+        snprintf(err, err_len, "bad regex at offset %zu: %s", (size_t)off, (const char *)msg);
+        return CL_ERR_INVAL;
+    }
+    (void)pcre2_jit_compile(f->re, PCRE2_JIT_COMPLETE); /* optional: interpreted otherwise */
+    return CL_OK;
+}
+
+int cq_filter_init(struct cq_filter *f, const struct cl_query *q, char *err, size_t err_len)
+{
+    memset(f, 0, sizeof *f);
+    f->q = q;
+    if (q->n_where > CQ_MAX_WHERE) {
+        snprintf(err, err_len, "at most %d where filters", CQ_MAX_WHERE);
+        return CL_ERR_INVAL;
+    }
+    for (size_t i = 0; i < q->n_where; i++)
+        if (!q->where[i].field || !q->where[i].value) {
+            snprintf(err, err_len, "where filter %zu lacks a field or value", i);
+            return CL_ERR_INVAL;
+        }
+    if (q->grep && q->grep[0]) {
+        f->grep_len = strlen(q->grep);
+        if (q->grep_icase) {
+            f->grep_lower = cl_strdup(q->grep);
+            for (char *c = f->grep_lower; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+        }
+    }
+    return q->regex ? compile_regex(f, q->regex, err, err_len) : CL_OK;
+}
+
+void cq_filter_free(struct cq_filter *f)
+{
+    pcre2_code_free(f->re);
+    free(f->grep_lower);
+    memset(f, 0, sizeof *f);
+}
+
+void cq_matcher_init(struct cq_matcher *m, const struct cq_filter *f)
+{
+    m->f = f;
+    m->md = f->re ? pcre2_match_data_create_from_pattern(f->re, NULL) : NULL;
+    if (f->re && !m->md)
+        abort(); /* out of memory: see common.h's policy */
+    cl_buf_init(&m->tmp, SIZE_MAX);
+}
+
+void cq_matcher_free(struct cq_matcher *m)
+{
+    pcre2_match_data_free(m->md);
+    cl_buf_free(&m->tmp);
+}
+
+/* ASCII case-insensitive substring search; needle is already lowercase. */
+static int contains_icase(const char *h, size_t hl, const char *needle, size_t nl)
+{
+    if (nl > hl)
+        return 0;
+    unsigned char first = (unsigned char)needle[0];
+    unsigned char upper = (unsigned char)toupper(first);
+    for (size_t i = 0; i + nl <= hl; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if ((c == first || c == upper) && strncasecmp(h + i + 1, needle + 1, nl - 1) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The decoded text of a string value (or a key) in m->tmp, or its JSON text otherwise. */
+static struct cl_slice value_text(struct cq_matcher *m, const struct cl_json_value *v)
+{
+    if (v->type == CL_JSON_STRING && !(v->flags & CL_JSON_F_ESCAPED))
+        return (struct cl_slice){v->ptr + 1, v->len - 2};
+    if (v->type != CL_JSON_STRING && !(v->flags & CL_JSON_F_SPACE))
+        return (struct cl_slice){v->ptr, v->len};
+    cl_buf_reset(&m->tmp);
+    if (cl_buf_reserve(&m->tmp, v->len + 1) != CL_OK)
+        return (struct cl_slice){"", 0};
+    size_t n = v->type == CL_JSON_STRING ? cl_json_unescape(v, m->tmp.data)
+                                         : cl_json_compact(v, m->tmp.data);
+    return (struct cl_slice){m->tmp.data, n};
+}
+
+static int slice_eq(struct cl_slice s, const char *c)
+{
+    return strlen(c) == s.len && memcmp(s.ptr, c, s.len) == 0;
+}
+
+/* Every where clause holds for some top-level member (an invalid line matches none). */
+static int where_match(struct cq_matcher *m, const char *line, size_t len)
+{
+    const struct cl_query *q = m->f->q;
+    uint64_t want = q->n_where == 64 ? UINT64_MAX : (1ull << q->n_where) - 1, got = 0;
+    struct cl_json_reader r;
+    struct cl_json_value k, v;
+    cl_json_reader_init(&r, line, len, 0);
+    if (cl_json_object_open(&r) != 0)
+        return 0;
+    while (got != want && cl_json_object_next(&r, &k, &v) == 1) {
+        struct cl_slice ks = value_text(m, &k); /* compared before tmp is reused */
+        uint64_t cand = 0;
+        for (size_t i = 0; i < q->n_where; i++)
+            if (!(got & (1ull << i)) && slice_eq(ks, q->where[i].field))
+                cand |= 1ull << i;
+        if (!cand)
+            continue;
+        struct cl_slice vs = value_text(m, &v);
+        for (size_t i = 0; i < q->n_where; i++)
+            if ((cand & (1ull << i)) && slice_eq(vs, q->where[i].value))
+                got |= 1ull << i;
+    }
+    return got == want;
+}
+
+int cq_match_line(struct cq_matcher *m, const char *line, size_t len, struct cl_line_head *h)
+{
+    const struct cq_filter *f = m->f;
+    const struct cl_query *q = f->q;
+    if (cl_line_head_parse(line, len, h) != 0)
+        return 0;
+    if (h->ts_ms < q->from_ms || h->ts_ms >= q->to_ms)
+        return 0;
+    if (q->level_mask && !(q->level_mask & (1u << h->level)))
+        return 0;
+    if (f->grep_len && !(f->grep_lower ? contains_icase(line, len, f->grep_lower, f->grep_len)
+                                       : memmem(line, len, q->grep, f->grep_len) != NULL))
+        return 0;
+    if (f->re && pcre2_match(f->re, (PCRE2_SPTR)line, len, 0, 0, m->md, NULL) < 0)
+        return 0;
+    return q->n_where == 0 || where_match(m, line, len);
+}

@@ -1,0 +1,226 @@
+/* plan.c - candidate objects of a query: partitions in range, catalog pruning, order. */
+#include "query_int.h"
+
+#include "catalog.h"
+#include "common.h"
+#include "record.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Listing one prefix per service and hour beats one walk of the service only up to here. */
+#define CQ_MAX_HOUR_PREFIXES (24 * 31)
+
+int cq_service_match(const struct cl_query *q, const char *service)
+{
+    if (q->n_services == 0)
+        return 1;
+    for (size_t i = 0; i < q->n_services; i++)
+        if (fnmatch(q->services[i], service, 0) == 0)
+            return 1;
+    return 0;
+}
+
+static int64_t hour_floor(int64_t ms)
+{
+    return ms >= 0 ? ms / CQ_HOUR_MS : -((-ms + CQ_HOUR_MS - 1) / CQ_HOUR_MS);
+}
+
+/* Start of the partition dt/hour in ms, or -1 if dt is malformed. */
+static int partition_start(const char *dt, int hour, int64_t *ms)
+{
+    char ts[32];
+    if (strlen(dt) != 10 || hour < 0 || hour > 23)
+        return -1;
+    snprintf(ts, sizeof ts, "%sT%02d:00:00Z", dt, hour);
+    return cl_parse_timestamp_text(ts, strlen(ts), ms);
+}
+
+static void push(struct cq_plan *p, const struct cq_object *o)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 64;
+        p->v = cl_realloc(p->v, p->cap * sizeof *p->v);
+    }
+    p->v[p->n++] = *o;
+}
+
+struct plan_ctx {
+    const struct cl_query *q;
+    struct cl_queue *catalog;
+    struct cq_plan *p;
+    int prune;
+};
+
+/* The partition's hour overlaps [from, to). */
+static int hour_in_range(const struct cl_query *q, int64_t start)
+{
+    return start + CQ_HOUR_MS > q->from_ms && start < q->to_ms;
+}
+
+static int level_possible(const struct cl_query *q, const struct cl_catalog_object *c)
+{
+    if (!q->level_mask)
+        return 1;
+    for (int i = 0; i < CL_CATALOG_LEVELS; i++)
+        if ((q->level_mask & (1u << i)) && c->level_counts[i])
+            return 1;
+    return 0;
+}
+
+static int on_catalog_row(void *arg, const struct cl_catalog_object *c)
+{
+    struct plan_ctx *x = arg;
+    int64_t start;
+    if (partition_start(c->dt, c->hour, &start) || !hour_in_range(x->q, start) ||
+        !cq_service_match(x->q, c->service) || strlen(c->service) > 64)
+        return 0;
+    x->p->considered++;
+    if (x->prune &&
+        (c->max_ts_ms < x->q->from_ms || c->min_ts_ms >= x->q->to_ms || !level_possible(x->q, c))) {
+        x->p->pruned++;
+        return 0;
+    }
+    struct cq_object o = {.size = c->bytes, .raw_bytes = c->raw_bytes, .records = c->records};
+    o.key = cl_strdup(c->key);
+    snprintf(o.service, sizeof o.service, "%s", c->service);
+    snprintf(o.dt, sizeof o.dt, "%s", c->dt);
+    o.hour = c->hour;
+    o.min_ts = c->min_ts_ms;
+    o.max_ts = c->max_ts_ms;
+    o.from_catalog = 1;
+    push(x->p, &o);
+    return 0;
+}
+
+static int plan_catalog(struct plan_ctx *x)
+{
+    char a[25], b[25];
+    cl_format_timestamp(hour_floor(x->q->from_ms) * CQ_HOUR_MS, a);
+    cl_format_timestamp(hour_floor(x->q->to_ms - 1) * CQ_HOUR_MS, b);
+    a[10] = b[10] = '\0';
+    return cl_catalog_objects(x->catalog, a, b, on_catalog_row, x);
+}
+
+/* Parses "service=S/dt=D/hour=HH/NAME.ndjson.gz" into o (no allocation). Returns 0 or -1
+ * for keys that are not published objects (e.g. anything under _staging/). */
+static int parse_key(const char *key, struct cq_object *o)
+{
+    static const char suffix[] = ".ndjson.gz";
+    if (strncmp(key, "service=", 8) != 0)
+        return -1;
+    const char *s = key + 8, *slash = strchr(s, '/');
+    if (!slash || slash == s || slash - s > 64 || strncmp(slash, "/dt=", 4) != 0)
+        return -1;
+    const char *dt = slash + 4;
+    if (strlen(dt) < 10 + 9 || strncmp(dt + 10, "/hour=", 6) != 0 || dt[18] != '/')
+        return -1;
+    if (dt[16] < '0' || dt[16] > '9' || dt[17] < '0' || dt[17] > '9')
+        return -1;
+    const char *name = dt + 19;
+    size_t nl = strlen(name);
+    if (strchr(name, '/') || nl <= sizeof suffix - 1 ||
+        strcmp(name + nl - (sizeof suffix - 1), suffix) != 0)
+        return -1;
+    snprintf(o->service, sizeof o->service, "%.*s", (int)(slash - s), s);
+    snprintf(o->dt, sizeof o->dt, "%.10s", dt);
+    o->hour = (dt[16] - '0') * 10 + (dt[17] - '0');
+    return partition_start(o->dt, o->hour, &o->min_ts);
+}
+
+static int on_listed(void *arg, const char *key, uint64_t size)
+{
+    struct plan_ctx *x = arg;
+    struct cq_object o = {.size = size};
+    if (parse_key(key, &o) || !hour_in_range(x->q, o.min_ts) || !cq_service_match(x->q, o.service))
+        return 0;
+    o.max_ts = o.min_ts + CQ_HOUR_MS - 1;
+    o.key = cl_strdup(key);
+    x->p->considered++;
+    push(x->p, &o);
+    return 0;
+}
+
+/* A glob with no special characters names exactly one service. */
+static int is_literal(const char *s)
+{
+    return strpbrk(s, "*?[\\") == NULL;
+}
+
+static int list_service(struct plan_ctx *x, const char *service, struct cl_store *st)
+{
+    char prefix[CL_PARTITION_MAX + 2], ts[25];
+    int64_t h0 = hour_floor(x->q->from_ms), h1 = hour_floor(x->q->to_ms - 1);
+    if (h1 - h0 + 1 > CQ_MAX_HOUR_PREFIXES) {
+        snprintf(prefix, sizeof prefix, "service=%s/", service);
+        return cl_store_list(st, prefix, on_listed, x);
+    }
+    int rc = CL_OK;
+    for (int64_t h = h0; rc == CL_OK && h <= h1; h++) {
+        cl_format_timestamp(h * CQ_HOUR_MS, ts);
+        snprintf(prefix, sizeof prefix, "service=%s/dt=%.10s/hour=%.2s/", service, ts, ts + 11);
+        rc = cl_store_list(st, prefix, on_listed, x);
+    }
+    return rc;
+}
+
+/* Without a catalog: one listing per literal service and hour, or (with globs) one walk of
+ * every service=… key, filtered by partition. */
+static int plan_listing(struct plan_ctx *x, struct cl_store *st)
+{
+    const struct cl_query *q = x->q;
+    int all_literal = q->n_services > 0;
+    for (size_t i = 0; i < q->n_services; i++)
+        all_literal &= is_literal(q->services[i]) && strlen(q->services[i]) <= 64 &&
+                       !strchr(q->services[i], '/');
+    if (!all_literal)
+        return cl_store_list(st, "service=", on_listed, x);
+    int rc = CL_OK;
+    for (size_t i = 0; rc == CL_OK && i < q->n_services; i++) {
+        size_t j = 0; /* the same service named twice is listed once */
+        while (j < i && strcmp(q->services[j], q->services[i]) != 0)
+            j++;
+        if (j == i)
+            rc = list_service(x, q->services[i], st);
+    }
+    return rc;
+}
+
+static int cmp_newest(const void *a, const void *b)
+{
+    const struct cq_object *x = a, *y = b;
+    if (x->max_ts != y->max_ts)
+        return x->max_ts > y->max_ts ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+static int cmp_oldest(const void *a, const void *b)
+{
+    const struct cq_object *x = a, *y = b;
+    if (x->min_ts != y->min_ts)
+        return x->min_ts < y->min_ts ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+int cq_plan_build(const struct cl_query_source *src, const struct cl_query *q, int prune,
+                  struct cq_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    struct plan_ctx x = {.q = q, .catalog = src->catalog, .p = p, .prune = prune};
+    int rc = src->catalog ? plan_catalog(&x) : plan_listing(&x, src->store);
+    if (rc != CL_OK)
+        return rc;
+    if (p->n > 1)
+        qsort(p->v, p->n, sizeof *p->v, q->order == CL_ORDER_OLDEST ? cmp_oldest : cmp_newest);
+    return CL_OK;
+}
+
+void cq_plan_free(struct cq_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i].key);
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}

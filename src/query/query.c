@@ -1,0 +1,206 @@
+/* query.c - cl_query_run: validate, plan, scan batches of objects in parallel, merge. */
+#include "query_int.h"
+
+#include "common.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CQ_MAX_THREADS 256
+
+/* One batch of consecutive plan objects, scanned by up to n_threads workers. */
+struct batch {
+    struct cl_store *store;
+    const struct cq_object *objs;
+    struct cq_result **res; /* res[i] for objs[i], allocated by the worker */
+    size_t n;
+    size_t next; /* next object to take; guarded by mu */
+    int keep;
+    pthread_mutex_t mu;
+};
+
+struct worker {
+    struct batch *b;
+    struct cq_scanner *s;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct batch *b = w->b;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        size_t i = b->next < b->n ? b->next++ : b->n;
+        pthread_mutex_unlock(&b->mu);
+        if (i == b->n)
+            return NULL;
+        b->res[i] = cl_calloc(1, sizeof *b->res[i]);
+        cq_scan_object(w->s, b->store, &b->objs[i], b->keep, b->res[i]);
+    }
+}
+
+/* Scans b's objects with the given scanners, one thread each (inline for one). */
+static void run_batch(struct batch *b, struct cq_scanner **sc, size_t n_threads)
+{
+    size_t t = CL_MIN(n_threads, b->n);
+    struct worker w[CQ_MAX_THREADS];
+    pthread_t tid[CQ_MAX_THREADS];
+    size_t started = 0;
+    for (size_t i = 0; i < t; i++)
+        w[i] = (struct worker){.b = b, .s = sc[i]};
+    for (size_t i = 1; i < t; i++)
+        if (pthread_create(&tid[i], NULL, worker_main, &w[i]) == 0)
+            started = i;
+        else
+            break;
+    worker_main(&w[0]);
+    for (size_t i = 1; i <= started; i++)
+        pthread_join(tid[i], NULL);
+}
+
+struct run {
+    const struct cl_query_source *src;
+    const struct cl_query *q;
+    cl_query_emit_fn emit;
+    cl_query_warn_fn warn;
+    cl_query_progress_fn progress;
+    void *arg;
+    struct cl_query_stats *st;
+    struct cq_plan plan;
+    struct cq_scanner *sc[CQ_MAX_THREADS];
+    size_t n_threads;
+    struct cq_merge merge;
+};
+
+/* Accounts for one scanned object and hands it to the merge (or frees it). */
+static void collect(struct run *x, struct cq_result *r)
+{
+    struct cl_query_stats *st = x->st;
+    st->bytes_compressed += r->bytes_compressed;
+    if (r->failed) {
+        st->objects_failed++;
+        if (x->warn)
+            x->warn(x->arg, r->obj->key, r->reason);
+        cq_result_free(r);
+        return;
+    }
+    st->objects_opened++;
+    st->bytes_scanned += r->bytes_scanned;
+    st->records_scanned += r->records_scanned;
+    st->records_matched += r->records_matched;
+    if (x->q->count_only)
+        cq_result_free(r);
+    else
+        cq_merge_add(&x->merge, r);
+}
+
+static int64_t next_bound(const struct run *x, size_t i)
+{
+    const struct cq_object *o = &x->plan.v[i];
+    return x->q->order == CL_ORDER_OLDEST ? o->min_ts : o->max_ts;
+}
+
+/* Scans the plan batch by batch; returns once everything is scanned, the limit is met or
+ * emit asked to stop. */
+static void scan_all(struct run *x, int64_t t0)
+{
+    size_t per = x->q->count_only ? 8 : 2, bsize = x->n_threads * per;
+    struct cq_result **res = cl_calloc(bsize, sizeof *res);
+    int stop = 0;
+    for (size_t i = 0; !stop && i < x->plan.n; i += bsize) {
+        struct batch b = {.store = x->src->store,
+                          .objs = &x->plan.v[i],
+                          .res = res,
+                          .n = CL_MIN(bsize, x->plan.n - i),
+                          .keep = !x->q->count_only};
+        pthread_mutex_init(&b.mu, NULL);
+        run_batch(&b, x->sc, x->n_threads);
+        pthread_mutex_destroy(&b.mu);
+        for (size_t j = 0; j < b.n; j++)
+            collect(x, res[j]);
+        size_t next = i + b.n;
+        if (!x->q->count_only)
+            stop = cq_merge_emit(&x->merge, next < x->plan.n,
+                                 next < x->plan.n ? next_bound(x, next) : 0, x->emit, x->arg);
+        x->st->elapsed_ms = cl_mono_ms() - t0;
+        if (x->progress)
+            x->progress(x->arg, x->st, next, x->plan.n);
+    }
+    free(res);
+}
+
+static int check_query(const struct cl_query *q, char *err, size_t err_len)
+{
+    if (q->from_ms >= q->to_ms) {
+        snprintf(err, err_len, "empty time range: from must be before to");
+        return CL_ERR_INVAL;
+    }
+    if (q->level_mask >> CL_LEVEL_COUNT) {
+        snprintf(err, err_len, "level mask names unknown levels");
+        return CL_ERR_INVAL;
+    }
+    if (q->n_services && !q->services) {
+        snprintf(err, err_len, "services missing");
+        return CL_ERR_INVAL;
+    }
+    return CL_OK;
+}
+
+static size_t thread_count(const struct cl_query *q)
+{
+    long n = q->threads > 0 ? q->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return (size_t)CL_MAX(1, CL_MIN(n, CQ_MAX_THREADS));
+}
+
+int cl_query_run_progress(const struct cl_query_source *src, const struct cl_query *q,
+                          cl_query_emit_fn emit, cl_query_warn_fn warn,
+                          cl_query_progress_fn progress, void *arg, struct cl_query_stats *stats,
+                          char *err, size_t err_len)
+{
+    int64_t t0 = cl_mono_ms();
+    struct cl_query_stats local;
+    if (!stats)
+        stats = &local;
+    struct run x = {.src = src,
+                    .q = q,
+                    .emit = emit,
+                    .warn = warn,
+                    .progress = progress,
+                    .arg = arg,
+                    .st = stats};
+    memset(stats, 0, sizeof *stats);
+    struct cq_filter f;
+    int rc = check_query(q, err, err_len);
+    if (rc == CL_OK)
+        rc = cq_filter_init(&f, q, err, err_len);
+    else
+        memset(&f, 0, sizeof f);
+    if (rc == CL_OK && (rc = cq_plan_build(src, q, 1, &x.plan)) != CL_OK)
+        snprintf(err, err_len, "listing objects: %s", cl_strerror(rc));
+    if (rc == CL_OK) {
+        stats->objects_considered = x.plan.considered;
+        stats->objects_pruned = x.plan.pruned;
+        x.n_threads = CL_MAX(1, CL_MIN(thread_count(q), x.plan.n));
+        for (size_t i = 0; i < x.n_threads; i++)
+            x.sc[i] = cq_scanner_new(&f);
+        cq_merge_init(&x.merge, q->order, q->limit);
+        scan_all(&x, t0);
+        cq_merge_free(&x.merge);
+        for (size_t i = 0; i < x.n_threads; i++)
+            cq_scanner_free(x.sc[i]);
+    }
+    cq_plan_free(&x.plan);
+    cq_filter_free(&f);
+    stats->elapsed_ms = cl_mono_ms() - t0;
+    return rc;
+}
+
+int cl_query_run(const struct cl_query_source *src, const struct cl_query *q, cl_query_emit_fn emit,
+                 cl_query_warn_fn warn, void *arg, struct cl_query_stats *stats, char *err,
+                 size_t err_len)
+{
+    return cl_query_run_progress(src, q, emit, warn, NULL, arg, stats, err, err_len);
+}

@@ -1,0 +1,121 @@
+/* query_int.h - the query engine's pieces: plan, filter, scan and ordered merge. */
+#ifndef CL_QUERY_INT_H
+#define CL_QUERY_INT_H
+
+#include "query.h"
+
+#include "buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#define CQ_MAX_WHERE 64            /* where clauses are tracked in a 64-bit mask */
+#define CQ_OBJECT_MAX (1ull << 30) /* largest stored object read (compressed) */
+#define CQ_RAW_MAX (4ull << 30)    /* largest decompressed object scanned */
+#define CQ_HOUR_MS (3600LL * 1000)
+
+/* A candidate object. Bounds come from the catalog, or without one from the partition's
+ * hour, so ordering works the same way either way. */
+struct cq_object {
+    char *key; /* owned by the plan */
+    char service[65];
+    char dt[11];
+    int hour;
+    uint64_t size, raw_bytes, records; /* raw_bytes, records: 0 if unknown */
+    int64_t min_ts, max_ts;            /* inclusive */
+    int from_catalog;
+};
+
+struct cq_plan {
+    struct cq_object *v; /* owned; free with cq_plan_free */
+    size_t n, cap;
+    uint64_t considered, pruned;
+};
+
+/* Lists the objects of q's partitions ([from, to), services) from the catalog or, if
+ * src->catalog is NULL, from the store. prune: drop objects whose bounds or level counts
+ * cannot match (counted in pruned) and sort them for q->order. Returns CL_OK or an error. */
+int cq_plan_build(const struct cl_query_source *src, const struct cl_query *q, int prune,
+                  struct cq_plan *p);
+void cq_plan_free(struct cq_plan *p);
+/* 1 if service matches one of q's globs (or q has none). */
+int cq_service_match(const struct cl_query *q, const char *service);
+
+/* Compiled, read-only filters shared by all scan threads. */
+struct cq_filter {
+    const struct cl_query *q;
+    pcre2_code *re; /* NULL without --regex */
+    size_t grep_len;
+    char *grep_lower; /* grep lowercased for -i (owned), else NULL */
+};
+
+/* Compiles q's filters. Returns CL_OK or CL_ERR_INVAL with err set; free with
+ * cq_filter_free either way. */
+int cq_filter_init(struct cq_filter *f, const struct cl_query *q, char *err, size_t err_len);
+void cq_filter_free(struct cq_filter *f);
+
+/* Per-thread matching state. */
+struct cq_matcher {
+    const struct cq_filter *f;
+    pcre2_match_data *md;
+    struct cl_buf tmp; /* unescaped where keys and values */
+};
+
+void cq_matcher_init(struct cq_matcher *m, const struct cq_filter *f);
+void cq_matcher_free(struct cq_matcher *m);
+/* 1 if the line passes every filter (h gets its parsed head), else 0. */
+int cq_match_line(struct cq_matcher *m, const char *line, size_t len, struct cl_line_head *h);
+
+/* One match kept for ordering: the line lives in its result's lines buffer. */
+struct cq_match {
+    int64_t ts;
+    uint32_t line_no;
+    uint32_t len;
+    size_t off;
+};
+
+/* What scanning one object produced. */
+struct cq_result {
+    const struct cq_object *obj;
+    struct cl_buf lines; /* matched lines, concatenated (owned) */
+    struct cq_match *m;  /* owned */
+    size_t n, cap, pos;  /* pos: next match to emit */
+    uint64_t bytes_compressed, bytes_scanned, records_scanned, records_matched;
+    int failed;
+    char reason[160];
+};
+
+void cq_result_free(struct cq_result *r);
+
+/* Per-thread scanning state: decompressor, matcher and reusable buffers. */
+struct cq_scanner;
+
+struct cq_scanner *cq_scanner_new(const struct cq_filter *f); /* free with cq_scanner_free */
+void cq_scanner_free(struct cq_scanner *s);
+/* Reads, decompresses and filters one object into r (zeroed by the caller); keep: store
+ * matches (not for count-only). A failure sets r->failed and r->reason. */
+void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_object *o, int keep,
+                    struct cq_result *r);
+
+/* The ordered k-way merge of scanned objects' matches (see order.c). */
+struct cq_merge {
+    enum cl_query_order order;
+    size_t remaining; /* records still wanted; SIZE_MAX without a limit */
+    struct cq_result **heap;
+    size_t n, cap;
+};
+
+void cq_merge_init(struct cq_merge *m, enum cl_query_order order, size_t limit);
+/* Takes ownership of r: sorts its matches and queues them (frees r if it has none). */
+void cq_merge_add(struct cq_merge *m, struct cq_result *r);
+/* Emits, in order, every queued match that no unscanned object can precede: all of them
+ * if !has_bound, else those with ts > bound (newest) or ts < bound (oldest). Returns 1
+ * once the limit is reached or emit asked to stop, else 0. */
+int cq_merge_emit(struct cq_merge *m, int has_bound, int64_t bound, cl_query_emit_fn emit,
+                  void *arg);
+void cq_merge_free(struct cq_merge *m);
+
+#endif

@@ -1,0 +1,181 @@
+/* scan.c - reads one object, decompresses it whole with libdeflate and filters its lines. */
+#include "query_int.h"
+
+#include "common.h"
+
+#include <libdeflate.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cq_scanner {
+    struct libdeflate_decompressor *d;
+    struct cq_matcher m;
+    struct cl_buf in; /* compressed object, reused across objects */
+    char *out;        /* decompressed object, reused; grows as needed */
+    size_t out_cap;
+};
+
+struct cq_scanner *cq_scanner_new(const struct cq_filter *f)
+{
+    struct cq_scanner *s = cl_calloc(1, sizeof *s);
+    s->d = libdeflate_alloc_decompressor();
+    if (!s->d)
+        abort(); /* out of memory: see common.h's policy */
+    cq_matcher_init(&s->m, f);
+    cl_buf_init(&s->in, CQ_OBJECT_MAX);
+    return s;
+}
+
+void cq_scanner_free(struct cq_scanner *s)
+{
+    if (!s)
+        return;
+    libdeflate_free_decompressor(s->d);
+    cq_matcher_free(&s->m);
+    cl_buf_free(&s->in);
+    free(s->out);
+    free(s);
+}
+
+static int grow_out(struct cq_scanner *s, size_t need)
+{
+    if (need > CQ_RAW_MAX)
+        return -1;
+    if (need > s->out_cap) {
+        size_t cap = CL_MAX(need, s->out_cap + s->out_cap / 2);
+        s->out = cl_realloc(s->out, CL_MIN(cap, (size_t)CQ_RAW_MAX));
+        s->out_cap = CL_MIN(cap, (size_t)CQ_RAW_MAX);
+    }
+    return 0;
+}
+
+/* First guess of the decompressed size: the catalog's, else the gzip trailer's ISIZE
+ * (exact for one member under 4 GiB), at least 4x the input. */
+static size_t size_hint(const struct cq_object *o, const unsigned char *in, size_t len)
+{
+    size_t hint = (size_t)o->raw_bytes;
+    if (!hint && len >= 18)
+        hint = (size_t)in[len - 4] | (size_t)in[len - 3] << 8 | (size_t)in[len - 2] << 16 |
+               (size_t)in[len - 1] << 24;
+    return CL_MAX(hint, len * 4) + 64;
+}
+
+/* Decompresses every concatenated gzip member of s->in into s->out; *out_len gets the
+ * total. Returns 0 or -1 with reason set. */
+static int gunzip_all(struct cq_scanner *s, const struct cq_object *o, size_t *out_len,
+                      char *reason, size_t reason_len)
+{
+    const unsigned char *in = (const unsigned char *)s->in.data;
+    size_t in_len = s->in.len, in_off = 0, out_off = 0;
+    if (in_len == 0)
+        return snprintf(reason, reason_len, "empty object (not gzip)"), -1;
+    if (grow_out(s, size_hint(o, in, in_len)))
+        return snprintf(reason, reason_len, "too large to scan"), -1;
+    while (in_off < in_len) {
+        size_t used_in = 0, used_out = 0;
+        enum libdeflate_result r =
+            libdeflate_gzip_decompress_ex(s->d, in + in_off, in_len - in_off, s->out + out_off,
+                                          s->out_cap - out_off, &used_in, &used_out);
+        if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+            if (grow_out(s, s->out_cap * 2))
+                return snprintf(reason, reason_len, "decompresses beyond %llu bytes",
+                                (unsigned long long)CQ_RAW_MAX),
+                       -1;
+            continue;
+        }
+        if (r != LIBDEFLATE_SUCCESS)
+            return snprintf(reason, reason_len, "corrupt or truncated gzip at byte %zu", in_off),
+                   -1;
+        in_off += used_in;
+        out_off += used_out;
+    }
+    *out_len = out_off;
+    return 0;
+}
+
+static void keep_match(struct cq_result *r, const char *line, size_t len, uint32_t line_no,
+                       int64_t ts)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->m = cl_realloc(r->m, r->cap * sizeof *r->m);
+    }
+    r->m[r->n++] =
+        (struct cq_match){.ts = ts, .line_no = line_no, .len = (uint32_t)len, .off = r->lines.len};
+    if (cl_buf_append(&r->lines, line, len) != CL_OK)
+        abort(); /* the buffer is unbounded (SIZE_MAX): only a broken allocator fails */
+}
+
+static uint64_t count_lines(const char *p, const char *end)
+{
+    uint64_t n = 0;
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        n++;
+        p++;
+    }
+    return n;
+}
+
+/* Filters the lines of buf. With a case-sensitive grep, memmem over the whole buffer skips
+ * straight to the next line that can match; the skipped lines are only counted. */
+static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, struct cq_result *r)
+{
+    const struct cq_filter *f = s->m.f;
+    const char *end = p + n;
+    int skip = f->grep_len && !f->grep_lower;
+    uint32_t line_no = 0;
+    while (p < end) {
+        if (skip) {
+            const char *hit = memmem(p, (size_t)(end - p), f->q->grep, f->grep_len);
+            const char *ls = hit ? memrchr(p, '\n', (size_t)(hit - p)) : NULL;
+            const char *to = hit ? (ls ? ls + 1 : p) : end;
+            uint64_t k = count_lines(p, to);
+            r->records_scanned += k + (!hit && to > p && end[-1] != '\n');
+            line_no += (uint32_t)k;
+            if (!hit)
+                break;
+            p = to;
+        }
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        struct cl_line_head h;
+        r->records_scanned++;
+        if (len && cq_match_line(&s->m, p, len, &h)) {
+            r->records_matched++;
+            if (keep)
+                keep_match(r, p, len, line_no, h.ts_ms);
+        }
+        line_no++;
+        p = nl ? nl + 1 : end;
+    }
+}
+
+void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_object *o, int keep,
+                    struct cq_result *r)
+{
+    r->obj = o;
+    cl_buf_init(&r->lines, SIZE_MAX);
+    cl_buf_reset(&s->in);
+    int rc = cl_store_get(st, o->key, &s->in);
+    if (rc != CL_OK) {
+        r->failed = 1;
+        snprintf(r->reason, sizeof r->reason, "cannot read: %s", cl_strerror(rc));
+        return;
+    }
+    r->bytes_compressed = s->in.len;
+    size_t raw = 0;
+    if (gunzip_all(s, o, &raw, r->reason, sizeof r->reason)) {
+        r->failed = 1;
+        return;
+    }
+    r->bytes_scanned = raw;
+    scan_lines(s, s->out, raw, keep, r);
+}
+
+void cq_result_free(struct cq_result *r)
+{
+    cl_buf_free(&r->lines);
+    free(r->m);
+    free(r);
+}
