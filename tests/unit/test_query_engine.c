@@ -65,14 +65,15 @@ static void put_object(struct cl_store *st, struct cl_queue *q, const char *key,
 
 static void make_line(struct ref *r, int i)
 {
-    char ts[25];
+    char ts[25], svc[16];
     cl_format_timestamp(r->ts, ts);
+    memcpy(svc, r->service, sizeof svc); /* snprintf must not read from r */
     const char *w = words[next_rand() % 4];
     int with_path = next_rand() % 3 == 0;
     snprintf(r->line, sizeof r->line,
              "{\"timestamp\":\"%.24s\",\"level\":\"%s\",\"service\":\"%s\",\"message\":\"msg %d "
              "%s\",\"user\":\"u%u\",\"n\":%u,\"ok\":%s%s}",
-             ts, cl_level_name((enum cl_level)r->level), r->service, i, w, next_rand() % 5,
+             ts, cl_level_name((enum cl_level)r->level), svc, i, w, next_rand() % 5,
              next_rand() % 10, next_rand() % 2 ? "true" : "false",
              with_path ? ",\"path\":\"a\\/b\"" : "");
 }
