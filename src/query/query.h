@@ -104,6 +104,10 @@ struct cl_query_partition {
 int cl_query_partitions(const struct cl_query_source *src, const struct cl_query *q,
                         int (*fn)(void *arg, const struct cl_query_partition *p), void *arg);
 
+/* Checks q without running it (compiles the regex, checks the range): CL_OK, or
+ * CL_ERR_INVAL with err set. Lets a caller answer 400 before it starts streaming. */
+int cl_query_validate(const struct cl_query *q, char *err, size_t err_len);
+
 /* Parses a time bound: RFC 3339 ("2026-11-25T15:00:00Z", any offset) or a duration
  * before now ("15m", "2h", "3d"). Returns 0 or -1. */
 int cl_query_parse_time(const char *s, int64_t now_ms, int64_t *out_ms);

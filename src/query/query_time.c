@@ -2,6 +2,7 @@
 #include "query.h"
 
 #include "common.h"
+#include "query_int.h"
 #include "record.h"
 #include "units.h"
 
@@ -28,4 +29,13 @@ int cl_query_parse_level(const char *s, unsigned *mask)
     for (int i = (int)l; i < (and_above ? CL_LEVEL_COUNT : (int)l + 1); i++)
         *mask |= 1u << i;
     return 0;
+}
+
+int cl_query_validate(const struct cl_query *q, char *err, size_t err_len)
+{
+    struct cq_filter f;
+    int rc = cq_filter_init(&f, q, err, err_len);
+    if (rc == CL_OK)
+        cq_filter_free(&f);
+    return rc;
 }

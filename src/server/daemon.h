@@ -21,8 +21,9 @@ struct cl_daemon {
     struct cl_ingest_limits limits;
     struct cl_api_keys *keys; /* NULL: open API */
     struct MHD_Daemon *mhd;
-    struct cl_workers *workers;   /* ingest: parse + durable send, off the HTTP threads */
-    atomic_size_t inflight_bytes; /* request bodies held in memory now */
+    struct cl_workers *workers;       /* ingest: parse + durable send, off the HTTP threads */
+    struct cl_workers *query_workers; /* GET /v1/query scans */
+    atomic_size_t inflight_bytes;     /* request bodies held in memory now */
     atomic_int active_requests;
     atomic_int shutting_down;
 };

@@ -12,6 +12,7 @@
 #include "common.h"
 #include "json_write.h"
 #include "listen.h"
+#include "http_query.h"
 #include "log.h"
 #include "workers.h"
 
@@ -22,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum route { ROUTE_NONE, ROUTE_LOGS, ROUTE_HEALTH, ROUTE_READY, ROUTE_INDEX };
+enum route { ROUTE_NONE, ROUTE_LOGS, ROUTE_QUERY, ROUTE_HEALTH, ROUTE_READY, ROUTE_INDEX };
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
 struct request {
@@ -48,6 +49,8 @@ static enum route route_of(const char *url)
 {
     if (strcmp(url, "/v1/logs") == 0)
         return ROUTE_LOGS;
+    if (strcmp(url, "/v1/query") == 0)
+        return ROUTE_QUERY;
     if (strcmp(url, "/healthz") == 0)
         return ROUTE_HEALTH;
     if (strcmp(url, "/readyz") == 0)
@@ -113,14 +116,34 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
     if (route == ROUTE_HEALTH)
         return respond_text(c, 200, "{\"status\":\"ok\"}\n");
     if (route == ROUTE_INDEX)
-        return respond_text(c, 200,
-                            "{\"service\":\"cloudlog\",\"endpoints\":[\"POST /v1/logs\","
-                            "\"GET /healthz\",\"GET /readyz\"]}\n");
+        return respond_text(
+            c, 200,
+            "{\"service\":\"cloudlog\",\"endpoints\":[\"POST /v1/logs\",\"GET /v1/query\","
+            "\"GET /healthz\",\"GET /readyz\"]}\n");
     if (atomic_load(&d->shutting_down))
         return respond_error(c, 503, "shutting down", 1, NULL);
     if (cl_queue_ping(&d->queue) != CL_OK)
         return respond_error(c, 503, "queue is not writable", 1, NULL);
     return respond_text(c, 200, "{\"status\":\"ready\"}\n");
+}
+
+static enum MHD_Result query_error(struct MHD_Connection *c, int status, const char *msg)
+{
+    return respond_error(c, status, msg, 0, NULL);
+}
+
+static enum MHD_Result answer_query(struct cl_daemon *d, struct MHD_Connection *c,
+                                    const char *method)
+{
+    if (!is_get(method))
+        return respond_error(c, 405, "method not allowed; use GET", 0, "GET, HEAD");
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (d->keys && !cl_api_keys_check(d->keys, auth))
+        return respond_error(
+            c, 401, "missing or invalid API key (send Authorization: Bearer <key>)", 0, NULL);
+    if (atomic_load(&d->shutting_down))
+        return respond_error(c, 503, "shutting down", 1, NULL);
+    return cl_http_query(d, c, query_error);
 }
 
 /* Adds n bytes to the global in-memory budget; returns 0, or -1 if over it. */
@@ -240,6 +263,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         atomic_fetch_add(&d->active_requests, 1);
         if (r->route == ROUTE_NONE)
             return respond_error(c, 404, "not found", 0, NULL);
+        if (r->route == ROUTE_QUERY)
+            return answer_query(d, c, method);
         if (r->route != ROUTE_LOGS)
             return answer_status_route(d, c, r->route, method);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)

@@ -157,10 +157,12 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
     }
     start_processors(d);
     d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
-    if (!d->workers || cl_http_start(d, port, err, err_len) != 0) {
-        if (!d->workers)
-            snprintf(err, err_len, "cannot start ingest worker threads");
+    d->query_workers = cl_workers_start(2);
+    if (!d->workers || !d->query_workers || cl_http_start(d, port, err, err_len) != 0) {
+        if (!d->workers || !d->query_workers)
+            snprintf(err, err_len, "cannot start worker threads");
         cl_workers_free(d->workers);
+        cl_workers_free(d->query_workers);
         cl_processors_stop(d->processors);
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
@@ -204,8 +206,10 @@ int cl_server_run(const struct cl_server_config *cfg)
     /* Jobs still running finish (their time is bounded by the queue) and resume their
      * connections, so none is suspended when the HTTP server stops. */
     cl_workers_stop(d.workers);
+    cl_workers_stop(d.query_workers); /* queries see shutting_down and end their streams */
     cl_http_stop(&d);
     cl_workers_free(d.workers);
+    cl_workers_free(d.query_workers);
     cl_processors_stop(d.processors); /* flushes what the processors hold */
     cl_queue_close(&d.queue);
     cl_store_close(&d.store);
