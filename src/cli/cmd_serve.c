@@ -86,6 +86,16 @@ static const struct cl_option serve_options[] = {
      NULL, 0, 0},
     {"retry-max", "CLOUDLOG_RETRY_MAX", CL_OPT_DURATION, "5m", OFF(retry_max_ms), "DURATION",
      "longest retry delay", NULL, 0, 0},
+    {"emf", "CLOUDLOG_EMF", CL_OPT_STR, NULL, OFF(emf_path), "PATH",
+     "write metrics as CloudWatch EMF JSON lines to PATH (appended) or - for stdout, every "
+     "--emf-interval and at shutdown (default: off)",
+     NULL, 0, 0},
+    {"emf-namespace", "CLOUDLOG_EMF_NAMESPACE", CL_OPT_STR, "cloudlog", OFF(emf_namespace), "NS",
+     "CloudWatch namespace of the EMF metrics", NULL, 0, 0},
+    {"emf-dimensions", "CLOUDLOG_EMF_DIMENSIONS", CL_OPT_STR, NULL, OFF(emf_dimensions), "K=V,...",
+     "dimensions of every EMF metric, e.g. service=cloudlog,env=prod (default: none)", NULL, 0, 0},
+    {"emf-interval", "CLOUDLOG_EMF_INTERVAL", CL_OPT_DURATION, "60s", OFF(emf_interval_ms),
+     "DURATION", "how often EMF lines are written (at least 1s)", NULL, 0, 0},
     {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
      "diagnostic log level on stderr", log_level_choices, 0, 0},
 };
@@ -99,12 +109,14 @@ int cl_cmd_serve(int argc, char **argv)
     size_t n = sizeof serve_options / sizeof serve_options[0];
     int rc = cl_options_parse(serve_options, n, &cfg, argc, argv, pos, 0, &n_pos, err, sizeof err);
     if (rc == CL_OPTS_HELP) {
-        cl_options_help(stdout, "cloudlog serve [OPTIONS]",
-                        "Runs the embedded pipeline: accepts logs on POST /v1/logs, keeps them "
-                        "in a durable queue\n(DATA/queue.db) and writes them as partitioned "
-                        "gzip NDJSON objects under\nDATA/logs/service=S/dt=YYYY-MM-DD/hour=HH/. "
-                        "GET /healthz and GET /readyz report\nliveness and readiness.",
-                        serve_options, n);
+        cl_options_help(
+            stdout, "cloudlog serve [OPTIONS]",
+            "Runs the embedded pipeline: accepts logs on POST /v1/logs, keeps them "
+            "in a durable queue\n(DATA/queue.db) and writes them as partitioned "
+            "gzip NDJSON objects under\nDATA/logs/service=S/dt=YYYY-MM-DD/hour=HH/. "
+            "GET /healthz and GET /readyz report\nliveness and readiness; GET /metrics serves "
+            "Prometheus metrics.",
+            serve_options, n);
         return 0;
     }
     if (rc == CL_OPTS_ERROR) {

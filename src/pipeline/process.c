@@ -26,6 +26,7 @@ void cl_process_opts_default(struct cl_process_opts *o)
     o->retry_max_ms = 300000;
     o->receive_batch = 10;
     o->max_message_raw = 64u << 20;
+    o->metrics = NULL;
 }
 
 struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
@@ -37,6 +38,8 @@ struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
     p->q = q;
     p->st = st;
     p->o = *o;
+    if (!p->o.metrics)
+        p->o.metrics = &cl_std_metrics_none;
     cl_buf_init(&p->decoded, o->max_message_raw);
     cl_buf_init(&p->gz, SIZE_MAX);
     p->rng = (unsigned)cl_now_ms();
@@ -212,6 +215,7 @@ static struct held *hold(struct cl_processor *p, const struct cl_msg *m)
     h->id = strtoll(m->id, NULL, 10);
     h->receipt = cl_strdup(m->receipt);
     h->receive_count = m->receive_count;
+    h->sent_ms = m->sent_ms;
     h->visible_until_ms = cl_now_ms() + (int64_t)p->o.visibility_s * 1000;
     if (p->n_held == p->cap_held) {
         p->cap_held = p->cap_held ? p->cap_held * 2 : 64;
@@ -283,11 +287,13 @@ static void take_message(struct cl_processor *p, const struct cl_msg *m)
         split_lines(&p->decoded, &lines, &n, err, sizeof err) != 0) {
         cl_log(CL_LOG_WARN, "processor: message %s: %s", m->id, err);
         p->c.failures++;
+        cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_DECODE, 1);
         cl_proc_release(p, m->receipt, m->receive_count, err);
         cl_held_set_release(p->held_set, id, p);
         return;
     }
     if (route_lines(p, id, lines, n) != 0) {
+        cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_CATALOG, 1);
         cl_proc_release(p, m->receipt, m->receive_count, "cannot read the progress table");
         cl_held_set_release(p->held_set, id, p);
         free(lines);
@@ -309,8 +315,10 @@ size_t cl_processor_step(struct cl_processor *p, int wait_ms)
     struct cl_msg *msgs = NULL;
     size_t n = 0;
     int rc = cl_queue_receive(p->q, p->o.receive_batch, p->o.visibility_s, wait_ms, &msgs, &n);
-    if (rc != CL_OK && rc != CL_ERR_NOT_FOUND)
+    if (rc != CL_OK && rc != CL_ERR_NOT_FOUND) {
         cl_log(CL_LOG_WARN, "processor: receive failed: %s", cl_strerror(rc));
+        cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_RECEIVE, 1);
+    }
     for (size_t i = 0; i < n; i++)
         take_message(p, &msgs[i]);
     cl_msgs_free(msgs, n);

@@ -10,6 +10,7 @@
 #ifndef CL_PROCESS_H
 #define CL_PROCESS_H
 
+#include "metrics.h"
 #include "queue.h"
 #include "store.h"
 
@@ -26,6 +27,7 @@ struct cl_process_opts {
     int64_t retry_max_ms;   /* ... capped here (5 min), times a jitter in [0.5, 1] */
     size_t receive_batch;   /* messages per receive (10) */
     size_t max_message_raw; /* bound on one decoded message (64 MiB) */
+    const struct cl_std_metrics *metrics; /* borrowed; NULL: none (default) */
 };
 
 void cl_process_opts_default(struct cl_process_opts *o);

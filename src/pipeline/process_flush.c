@@ -58,6 +58,7 @@ void cl_proc_release(struct cl_processor *p, const char *receipt, uint32_t recei
                      const char *error)
 {
     int rc = cl_queue_change_visibility(p->q, receipt, backoff_s(p, receive_count), error);
+    cl_counter_add(p->o.metrics->retries, 1);
     if (rc != CL_OK && rc != CL_ERR_STALE)
         cl_log(CL_LOG_WARN, "processor: cannot release message %s: %s", receipt, cl_strerror(rc));
 }
@@ -66,6 +67,7 @@ void cl_proc_fail_all(struct cl_processor *p, const char *error)
 {
     cl_log(CL_LOG_WARN, "processor: %s; releasing %zu message(s) for retry", error, p->n_held);
     p->c.failures++;
+    cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_STORE, 1);
     while (p->n_parts)
         cl_proc_part_remove(p, p->n_parts - 1);
     while (p->n_held) {
@@ -145,14 +147,38 @@ static void settle_contributors(struct cl_processor *p, struct part *pt)
     pt->n_contrib = 0;
 }
 
-static void publish(struct cl_processor *p, const char *staging, const char *key, int64_t id)
+static int publish(struct cl_processor *p, const char *staging, const char *key, int64_t id)
 {
     int rc = cl_store_move(p->st, staging, key);
     if (rc == CL_OK)
         rc = cl_catalog_mark_published(p->q, id);
-    if (rc != CL_OK) /* committed: start-up recovery will publish it */
+    if (rc != CL_OK) { /* committed: start-up recovery will publish it */
         cl_log(CL_LOG_ERROR, "processor: cannot publish %s: %s (recovery retries at start-up)", key,
                cl_strerror(rc));
+        cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_PUBLISH, 1);
+    }
+    return rc;
+}
+
+/* Counts a committed object; the contributors' send times (taken before they were
+ * settled) give EndToEndLatency once it is published. */
+static void count_object(struct cl_processor *p, const struct part *pt, size_t gz_len)
+{
+    const struct cl_std_metrics *m = p->o.metrics;
+    p->c.objects_written++;
+    p->c.records_stored += pt->records;
+    p->c.bytes_stored += gz_len;
+    cl_counter_add(m->objects_written, 1);
+    cl_counter_add(m->processed_log_count, pt->records);
+    cl_counter_add(m->stored_bytes, gz_len);
+}
+
+static void observe_end_to_end(struct cl_processor *p, const int64_t *sent_ms, size_t n)
+{
+    int64_t now = cl_now_ms();
+    for (size_t i = 0; i < n; i++)
+        cl_histogram_observe(p->o.metrics->end_to_end_latency,
+                             (uint64_t)CL_MAX(now - sent_ms[i], 0) * 1000);
 }
 
 int cl_proc_flush_part(struct cl_processor *p, size_t index)
@@ -181,12 +207,16 @@ int cl_proc_flush_part(struct cl_processor *p, size_t index)
         cl_proc_fail_all(p, err);
         return rc;
     }
-    p->c.objects_written++;
-    p->c.records_stored += pt->records;
-    p->c.bytes_stored += p->gz.len;
+    count_object(p, pt, p->gz.len);
+    size_t n_sent = pt->n_contrib;
+    int64_t *sent_ms = cl_malloc(CL_MAX(n_sent, (size_t)1) * sizeof *sent_ms);
+    for (size_t i = 0; i < n_sent; i++)
+        sent_ms[i] = pt->contrib[i]->sent_ms;
     settle_contributors(p, pt);
     cl_proc_part_remove(p, index);
-    publish(p, staging, key, object_id);
+    if (publish(p, staging, key, object_id) == CL_OK)
+        observe_end_to_end(p, sent_ms, n_sent);
+    free(sent_ms);
     return CL_OK;
 }
 

@@ -13,6 +13,7 @@ struct held {
     int64_t id;
     char *receipt;
     uint32_t receive_count;
+    int64_t sent_ms;          /* the message's send time, for EndToEndLatency */
     int pending;              /* partition buffers still holding its records */
     int64_t visible_until_ms; /* when its visibility timeout would expire */
     size_t slot;              /* index in cl_processor.held */

@@ -4,6 +4,7 @@
 
 #include "auth.h"
 #include "ingest.h"
+#include "metrics.h"
 #include "queue.h"
 #include "server.h"
 #include "store.h"
@@ -12,6 +13,7 @@
 #include <stddef.h>
 
 struct MHD_Daemon;
+struct cl_daemon_emf;
 
 struct cl_daemon {
     const struct cl_server_config *cfg;
@@ -19,7 +21,10 @@ struct cl_daemon {
     struct cl_store store;
     struct cl_processors *processors;
     struct cl_ingest_limits limits;
-    struct cl_api_keys *keys; /* NULL: open API */
+    struct cl_api_keys *keys;   /* NULL: open API */
+    struct cl_metrics *metrics; /* registry: GET /metrics and EMF (daemon_metrics.c) */
+    struct cl_std_metrics m;    /* its shared metrics */
+    struct cl_daemon_emf *emf;  /* EMF thread, NULL when --emf is off */
     struct MHD_Daemon *mhd;
     struct cl_workers *workers;       /* ingest: parse + durable send, off the HTTP threads */
     struct cl_workers *query_workers; /* GET /v1/query scans */

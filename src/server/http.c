@@ -1,4 +1,5 @@
-/* http.c - the daemon's HTTP routes on libmicrohttpd: POST /v1/logs, /healthz, /readyz.
+/* http.c - the daemon's HTTP routes on libmicrohttpd: POST /v1/logs, /healthz, /readyz,
+ * GET /metrics (rendered by http_metrics.c).
  *
  * libmicrohttpd calls on_request several times per request: once after the headers
  * (we decide early answers there: 401, 404, 405, 413 by Content-Length, 503), once per
@@ -12,6 +13,7 @@
 #include "common.h"
 #include "json_write.h"
 #include "listen.h"
+#include "http_metrics.h"
 #include "http_query.h"
 #include "log.h"
 #include "workers.h"
@@ -23,7 +25,15 @@
 #include <string.h>
 #include <unistd.h>
 
-enum route { ROUTE_NONE, ROUTE_LOGS, ROUTE_QUERY, ROUTE_HEALTH, ROUTE_READY, ROUTE_INDEX };
+enum route {
+    ROUTE_NONE,
+    ROUTE_LOGS,
+    ROUTE_QUERY,
+    ROUTE_HEALTH,
+    ROUTE_READY,
+    ROUTE_INDEX,
+    ROUTE_METRICS
+};
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
 struct request {
@@ -35,6 +45,7 @@ struct request {
     size_t reserved;  /* bytes counted in d->inflight_bytes for this request */
     size_t discarded; /* body bytes dropped after an early answer */
     int64_t received_ms;
+    int64_t started_us; /* monotonic, for IngestLatency */
     struct cl_daemon *d;
     struct MHD_Connection *conn;
     enum job_state job;
@@ -57,6 +68,8 @@ static enum route route_of(const char *url)
         return ROUTE_READY;
     if (strcmp(url, "/") == 0)
         return ROUTE_INDEX;
+    if (strcmp(url, "/metrics") == 0)
+        return ROUTE_METRICS;
     return ROUTE_NONE;
 }
 
@@ -119,7 +132,7 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
         return respond_text(
             c, 200,
             "{\"service\":\"cloudlog\",\"endpoints\":[\"POST /v1/logs\",\"GET /v1/query\","
-            "\"GET /healthz\",\"GET /readyz\"]}\n");
+            "\"GET /healthz\",\"GET /readyz\",\"GET /metrics\"]}\n");
     if (atomic_load(&d->shutting_down))
         return respond_error(c, 503, "shutting down", 1, NULL);
     if (cl_queue_ping(&d->queue) != CL_OK)
@@ -144,6 +157,43 @@ static enum MHD_Result answer_query(struct cl_daemon *d, struct MHD_Connection *
     if (atomic_load(&d->shutting_down))
         return respond_error(c, 503, "shutting down", 1, NULL);
     return cl_http_query(d, c, query_error);
+}
+
+/* GET /metrics: behind the API keys, like the /v1 routes, when keys are configured. */
+static enum MHD_Result answer_metrics(struct cl_daemon *d, struct MHD_Connection *c,
+                                      const char *method)
+{
+    if (!is_get(method))
+        return respond_error(c, 405, "method not allowed; use GET", 0, "GET, HEAD");
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (d->keys && !cl_api_keys_check(d->keys, auth))
+        return respond_error(
+            c, 401, "missing or invalid API key (send Authorization: Bearer <key>)", 0, NULL);
+    return cl_http_metrics(d, c);
+}
+
+/* Counts an answered POST /v1/logs: IngestRequests by status class, the records of a
+ * parsed body (resp, NULL for answers given before parsing) and, for a 2xx, the
+ * latency from arrival to durable acknowledgement. */
+static void count_ingest(struct cl_daemon *d, struct request *r, int status,
+                         const struct cl_ingest_response *resp)
+{
+    cl_counter_add_at(d->m.ingest_requests, cl_status_class_of(status), 1);
+    if (resp) {
+        cl_counter_add(d->m.ingested_log_count, resp->accepted);
+        cl_counter_add(d->m.rejected_log_count, resp->rejected);
+        cl_counter_add(d->m.ingested_bytes, resp->accepted_bytes);
+    }
+    if (status >= 200 && status < 300)
+        cl_histogram_observe(d->m.ingest_latency, (uint64_t)(cl_mono_us() - r->started_us));
+}
+
+/* Answers a POST /v1/logs with an error decided before parsing. */
+static enum MHD_Result ingest_error(struct cl_daemon *d, struct request *r, int status,
+                                    const char *msg, int retry_after_s, const char *allow)
+{
+    count_ingest(d, r, status, NULL);
+    return respond_error(r->conn, status, msg, retry_after_s, allow);
 }
 
 /* Adds n bytes to the global in-memory budget; returns 0, or -1 if over it. */
@@ -229,9 +279,11 @@ static void run_ingest_job(void *arg)
 static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection *c,
                                      struct request *r)
 {
-    if (r->job == JOB_DONE)
+    if (r->job == JOB_DONE) {
+        count_ingest(d, r, r->resp.status, &r->resp);
         return respond(c, r->resp.status, &r->resp.body, "application/json", r->resp.retry_after_s,
                        NULL);
+    }
     r->ingest = (struct cl_ingest_request){
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
         .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
@@ -255,6 +307,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!r) {
         r = cl_calloc(1, sizeof *r);
         r->received_ms = cl_now_ms();
+        r->started_us = cl_mono_us();
         r->route = route_of(url);
         r->d = d;
         r->conn = c;
@@ -265,13 +318,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return respond_error(c, 404, "not found", 0, NULL);
         if (r->route == ROUTE_QUERY)
             return answer_query(d, c, method);
+        if (r->route == ROUTE_METRICS)
+            return answer_metrics(d, c, method);
         if (r->route != ROUTE_LOGS)
             return answer_status_route(d, c, r->route, method);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-            return respond_error(c, 405, "method not allowed; use POST", 0, "POST");
+            return ingest_error(d, r, 405, "method not allowed; use POST", 0, "POST");
         check_ingest_headers(d, c, r);
         if (r->status == 401 || r->status == 413 || r->status == 503)
-            return respond_error(c, r->status, r->message, r->retry_after_s, NULL);
+            return ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
         return MHD_YES;
     }
     if (*upload_size) {
@@ -280,7 +335,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return take_body(d, r, upload, n);
     }
     if (r->status)
-        return respond_error(c, r->status, r->message, r->retry_after_s, NULL);
+        return ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
     return finish_ingest(d, c, r);
 }
 

@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "daemon.h"
+#include "daemon_metrics.h"
 #include "listen.h"
 #include "log.h"
 #include "processor.h"
@@ -106,6 +107,7 @@ static void start_processors(struct cl_daemon *d)
         return;
     struct cl_process_opts o;
     process_opts_from_config(d->cfg, &o);
+    o.metrics = &d->m;
     long n = d->cfg->processor_workers;
     if (n <= 0)
         n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -150,7 +152,7 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
     limits_from_config(d->cfg, &d->limits);
     if (check_exposure(d, err, err_len) != 0 || open_queue(d, err, err_len) != 0)
         return -1;
-    if (open_store(d, err, err_len) != 0) {
+    if (open_store(d, err, err_len) != 0 || cl_daemon_metrics_start(d, err, err_len) != 0) {
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
         return -1;
@@ -164,6 +166,7 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         cl_workers_free(d->workers);
         cl_workers_free(d->query_workers);
         cl_processors_stop(d->processors);
+        cl_daemon_metrics_stop(d);
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
         return -1;
@@ -211,6 +214,7 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_workers_free(d.workers);
     cl_workers_free(d.query_workers);
     cl_processors_stop(d.processors); /* flushes what the processors hold */
+    cl_daemon_metrics_stop(&d);       /* last EMF write, while the queue is open */
     cl_queue_close(&d.queue);
     cl_store_close(&d.store);
     cl_api_keys_free(d.keys);

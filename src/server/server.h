@@ -42,6 +42,11 @@ struct cl_server_config {
     int64_t visibility_timeout_ms;
     int64_t retry_base_ms;
     int64_t retry_max_ms;
+    /* metrics (docs/metrics.md) */
+    const char *emf_path;       /* NULL: no EMF; "-": stdout; else a file appended to */
+    const char *emf_namespace;  /* default "cloudlog" */
+    const char *emf_dimensions; /* "k=v,k=v" or NULL */
+    int64_t emf_interval_ms;    /* default 60 s */
 };
 
 /* Runs the daemon until SIGTERM or SIGINT; returns the process exit status (0 after a

@@ -1,0 +1,141 @@
+/* daemon_metrics.c - the daemon's metrics registry, its queue gauges, and the thread
+ * that writes EMF lines every interval and once more at shutdown. */
+#include "daemon_metrics.h"
+
+#include "common.h"
+#include "daemon.h"
+#include "emf.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct cl_daemon_emf {
+    struct cl_emf_writer *w;
+    FILE *f; /* stdout or a file we opened */
+    int64_t interval_ms;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+    int stopping;
+};
+
+/* Collector: QueueDepth, QueueInFlight, OldestMessageAgeSeconds, DLQDepth. */
+static void sample_queue(void *arg)
+{
+    struct cl_daemon *d = arg;
+    struct cl_queue_stats st;
+    if (cl_queue_stats(&d->queue, &st) != CL_OK)
+        return; /* keep the last values */
+    int64_t now = cl_now_ms();
+    cl_gauge_set(d->m.queue_depth, (double)st.visible);
+    cl_gauge_set(d->m.queue_in_flight, (double)st.inflight);
+    cl_gauge_set(d->m.dlq_depth, (double)st.dlq_depth);
+    cl_gauge_set(d->m.oldest_message_age,
+                 st.oldest_ms ? (double)CL_MAX(now - st.oldest_ms, 0) / 1000.0 : 0.0);
+}
+
+static void write_emf(struct cl_daemon_emf *e)
+{
+    if (cl_emf_write(e->w, e->f, cl_now_ms()) != 0)
+        cl_log(CL_LOG_WARN, "metrics: cannot write EMF output: %s", strerror(errno));
+}
+
+static void *emf_main(void *arg)
+{
+    struct cl_daemon_emf *e = arg;
+    pthread_mutex_lock(&e->mu);
+    while (!e->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        int64_t ns = until.tv_nsec + (e->interval_ms % 1000) * 1000000;
+        until.tv_sec += (time_t)(e->interval_ms / 1000 + ns / 1000000000);
+        until.tv_nsec = (long)(ns % 1000000000);
+        int rc = 0;
+        while (!e->stopping && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&e->cv, &e->mu, &until);
+        if (e->stopping)
+            break;
+        pthread_mutex_unlock(&e->mu);
+        write_emf(e);
+        pthread_mutex_lock(&e->mu);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+static void emf_free(struct cl_daemon_emf *e)
+{
+    if (e->f && e->f != stdout)
+        fclose(e->f);
+    cl_emf_writer_free(e->w);
+    pthread_cond_destroy(&e->cv);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}
+
+static struct cl_daemon_emf *emf_start(struct cl_daemon *d, char *err, size_t err_len)
+{
+    const struct cl_server_config *cfg = d->cfg;
+    struct cl_daemon_emf *e = cl_calloc(1, sizeof *e);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&e->mu, NULL);
+    e->interval_ms = CL_MAX(cfg->emf_interval_ms, (int64_t)1000);
+    const char *ns = cfg->emf_namespace ? cfg->emf_namespace : "cloudlog";
+    e->w = cl_emf_writer_new(d->metrics, ns, cfg->emf_dimensions, err, err_len);
+    if (e->w)
+        e->f = strcmp(cfg->emf_path, "-") == 0 ? stdout : fopen(cfg->emf_path, "a");
+    if (e->w && !e->f)
+        snprintf(err, err_len, "cannot open EMF output %s: %s", cfg->emf_path, strerror(errno));
+    if (e->w && e->f && pthread_create(&e->thread, NULL, emf_main, e) != 0) {
+        snprintf(err, err_len, "cannot start the EMF thread");
+        if (e->f != stdout)
+            fclose(e->f);
+        e->f = NULL;
+    }
+    if (!e->w || !e->f) {
+        emf_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+int cl_daemon_metrics_start(struct cl_daemon *d, char *err, size_t err_len)
+{
+    d->metrics = cl_metrics_new();
+    cl_std_metrics_register(d->metrics, &d->m);
+    cl_metrics_on_collect(d->metrics, sample_queue, d);
+    if (!d->cfg->emf_path)
+        return 0;
+    d->emf = emf_start(d, err, err_len);
+    if (!d->emf) {
+        cl_metrics_free(d->metrics);
+        d->metrics = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void cl_daemon_metrics_stop(struct cl_daemon *d)
+{
+    struct cl_daemon_emf *e = d->emf;
+    if (e) {
+        pthread_mutex_lock(&e->mu);
+        e->stopping = 1;
+        pthread_cond_signal(&e->cv);
+        pthread_mutex_unlock(&e->mu);
+        pthread_join(e->thread, NULL);
+        write_emf(e); /* the last interval, up to shutdown */
+        emf_free(e);
+        d->emf = NULL;
+    }
+    cl_metrics_free(d->metrics);
+    d->metrics = NULL;
+}
