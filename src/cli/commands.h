@@ -9,5 +9,6 @@ int cl_cmd_dlq(int argc, char **argv);
 int cl_cmd_status(int argc, char **argv);
 int cl_cmd_query(int argc, char **argv);
 int cl_cmd_partitions(int argc, char **argv);
+int cl_cmd_tail(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"serve", cl_cmd_serve, "run the embedded pipeline (HTTP ingest + durable queue)"},
     {"status", cl_cmd_status, "report queue, dead-letter queue and store totals"},
     {"query", cl_cmd_query, "search stored records by time, service, level, text and fields"},
+    {"tail", cl_cmd_tail, "print the newest matching records; -f: follow as objects are published"},
     {"partitions", cl_cmd_partitions, "list stored partitions with objects, records and bytes"},
     {"dlq", cl_cmd_dlq, "list, show and redrive dead-letter messages"},
 };
