@@ -131,14 +131,12 @@ static void print_stats(const struct cl_query_stats *s)
 /* The parsed query; where[] and its strings are owned (free with query_args_free). */
 struct query_args {
     struct cl_query q;
-    struct cl_query_where *where;
-    char *where_text; /* all FIELD=VALUE copies, NUL-split */
+    struct cl_cli_wheres where;
 };
 
 static void query_args_free(struct query_args *a)
 {
-    free(a->where);
-    free(a->where_text);
+    cl_cli_wheres_free(&a->where);
 }
 
 static int parse_range(const struct query_cfg *c, struct cl_query *q)
@@ -166,56 +164,16 @@ static int parse_range(const struct query_cfg *c, struct cl_query *q)
     return 0;
 }
 
-static int parse_levels(const struct cl_opt_list *l, unsigned *mask)
-{
-    *mask = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        unsigned m;
-        if (cl_query_parse_level(l->v[i], &m)) {
-            fprintf(stderr,
-                    "%s: unknown level '%s' (trace, debug, info, warn, error, fatal; "
-                    "add + for and above)\n",
-                    CMD, l->v[i]);
-            return 2;
-        }
-        *mask |= m;
-    }
-    return 0;
-}
-
-static int parse_wheres(const struct cl_opt_list *l, struct query_args *a)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < l->n; i++)
-        total += strlen(l->v[i]) + 1;
-    a->where = cl_calloc(l->n + 1, sizeof *a->where);
-    a->where_text = cl_malloc(total + 1);
-    char *p = a->where_text;
-    for (size_t i = 0; i < l->n; i++) {
-        const char *eq = strchr(l->v[i], '=');
-        if (!eq || eq == l->v[i]) {
-            fprintf(stderr, "%s: bad --where '%s' (expected FIELD=VALUE)\n", CMD, l->v[i]);
-            return 2;
-        }
-        size_t len = strlen(l->v[i]);
-        memcpy(p, l->v[i], len + 1);
-        p[eq - l->v[i]] = '\0';
-        a->where[i] = (struct cl_query_where){.field = p, .value = p + (eq - l->v[i]) + 1};
-        p += len + 1;
-    }
-    a->q.where = a->where;
-    a->q.n_where = l->n;
-    return 0;
-}
-
 static int build_query(const struct query_cfg *c, struct query_args *a)
 {
     struct cl_query *q = &a->q;
     int rc = parse_range(c, q);
     if (!rc)
-        rc = parse_levels(&c->levels, &q->level_mask);
+        rc = cl_cli_parse_levels(CMD, &c->levels, &q->level_mask);
     if (!rc)
-        rc = parse_wheres(&c->wheres, a);
+        rc = cl_cli_parse_wheres(CMD, &c->wheres, &a->where);
+    q->where = a->where.v;
+    q->n_where = a->where.n;
     q->services = c->services.v;
     q->n_services = c->services.n;
     q->grep = c->grep;
@@ -287,10 +245,11 @@ int cl_cmd_query(int argc, char **argv)
     char **args = expand_short(argc, argv);
     int rc = cl_cli_options(CMD, CMD " [OPTIONS]", query_summary, query_options,
                             CL_ARRAY_LEN(query_options), &cfg, argc, args, NULL, 0, &n_pos);
-    if (rc < 0)
+    if (rc < 0) { /* options parsed (else: after --help or a usage error) */
         rc = build_query(&cfg, &a);
-    if (rc == 0)
-        rc = run(&cfg, &a);
+        if (rc == 0)
+            rc = run(&cfg, &a);
+    }
     query_args_free(&a);
     cl_options_free(query_options, CL_ARRAY_LEN(query_options), &cfg);
     free(args);
