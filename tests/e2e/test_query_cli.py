@@ -640,6 +640,15 @@ class QueryCli(cltest.DaemonTestCase):
             self.assertIn(" .. ", line)
         self.assertEqual(got, {k: (len(p["objects"]), p["records"]) for k, p in parts.items()})
 
+    def test_help_runs_no_query(self):
+        for cmd in (["query"], ["partitions"], ["tail"]):
+            with self.subTest(cmd=cmd):
+                rc, out, err = cltest.run_cli(cmd + ["--data", self.data, "--help"], timeout=60)
+                self.assertEqual(rc, 0, err)
+                self.assertIn("Usage:", out)
+                self.assertNotIn('{"timestamp"', out)
+                self.assertEqual(err, "")
+
     def test_bad_input(self):
         for args, word in [
                 (["--regex", "(unclosed"], "regex"),
