@@ -11,6 +11,8 @@ PACKAGES=(
   libpcre2-dev
   # tests and benchmarks
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
+  # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)
+  prometheus
   # DuckDB interoperability test (tools/duckdb runs on Node.js; npm: see below)
   nodejs
 )

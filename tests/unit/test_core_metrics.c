@@ -237,12 +237,18 @@ static void assert_json_lines(const char *text, size_t expect_lines)
     assert_int_equal(lines, expect_lines);
 }
 
+/* One write into a temporary file, read back (caller frees). */
 static char *emf_text(struct cl_emf_writer *w, int64_t now)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    FILE *f = tmpfile();
+    assert_non_null(f);
     assert_int_equal(cl_emf_write(w, f, now), 0);
+    long len = ftell(f);
+    assert_true(len >= 0);
+    rewind(f);
+    char *text = calloc(1, (size_t)len + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
     fclose(f);
     return text;
 }
