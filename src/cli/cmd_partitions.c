@@ -123,12 +123,12 @@ int cl_cmd_partitions(int argc, char **argv)
     size_t n_pos;
     int rc = cl_cli_options(CMD, CMD " [OPTIONS]", partitions_summary, partitions_options,
                             CL_ARRAY_LEN(partitions_options), &cfg, argc, argv, NULL, 0, &n_pos);
-    if (rc < 0)
+    if (rc < 0) { /* options parsed (else: after --help or a usage error) */
         rc = parse_range(&cfg, &q);
-    if (rc == 0) {
         q.services = cfg.services.v;
         q.n_services = cfg.services.n;
-        rc = run(&cfg, &q);
+        if (rc == 0)
+            rc = run(&cfg, &q);
     }
     cl_options_free(partitions_options, CL_ARRAY_LEN(partitions_options), &cfg);
     return rc;
