@@ -107,7 +107,6 @@ static void format_text(struct cl_qout *o, const char *line, size_t len,
         if (i == 3 && v.type == CL_JSON_STRING) {
             cl_buf_append_char(&o->line, ' ');
             append_oneline(&o->line, decoded(o, &v));
-            cl_buf_append_char(&o->line, ' ');
         } else if (i > 3) {
             append_field(o, &k, &v);
         }
