@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   # libraries
   libmicrohttpd-dev libsqlite3-dev zlib1g-dev libdeflate-dev libisal-dev libssl-dev
-  libpcre2-dev
+  libpcre2-dev libcurl4-openssl-dev
   # tests and benchmarks
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
   # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)

@@ -9,6 +9,12 @@
 static const char *const durability_choices[] = {"full", "process", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
 
+/* The config plus what the option table collects for it (cfg first, so OFF holds). */
+struct serve_args {
+    struct cl_server_config cfg;
+    struct cl_opt_list webhooks;
+};
+
 #define OFF(f) offsetof(struct cl_server_config, f)
 
 static const struct cl_option serve_options[] = {
@@ -96,18 +102,25 @@ static const struct cl_option serve_options[] = {
      "dimensions of every EMF metric, e.g. service=cloudlog,env=prod (default: none)", NULL, 0, 0},
     {"emf-interval", "CLOUDLOG_EMF_INTERVAL", CL_OPT_DURATION, "60s", OFF(emf_interval_ms),
      "DURATION", "how often EMF lines are written (at least 1s)", NULL, 0, 0},
+    {"alarms-config", "CLOUDLOG_ALARMS_CONFIG", CL_OPT_STR, NULL, OFF(alarms_config), "FILE",
+     "JSON file overriding, disabling or adding to the built-in alarms (docs/alarms.md)", NULL, 0,
+     0},
+    {"alarm-webhook", "CLOUDLOG_ALARM_WEBHOOK", CL_OPT_LIST, NULL,
+     offsetof(struct serve_args, webhooks), "URL",
+     "POST alarm state changes as JSON (Slack-compatible 'text') to URL; repeatable", NULL, 0, 0},
     {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
      "diagnostic log level on stderr", log_level_choices, 0, 0},
 };
 
 int cl_cmd_serve(int argc, char **argv)
 {
-    struct cl_server_config cfg = {0};
+    struct serve_args args = {0};
+    struct cl_server_config *cfg = &args.cfg;
     char err[512];
     char *pos[1];
     size_t n_pos;
     size_t n = sizeof serve_options / sizeof serve_options[0];
-    int rc = cl_options_parse(serve_options, n, &cfg, argc, argv, pos, 0, &n_pos, err, sizeof err);
+    int rc = cl_options_parse(serve_options, n, &args, argc, argv, pos, 0, &n_pos, err, sizeof err);
     if (rc == CL_OPTS_HELP) {
         cl_options_help(
             stdout, "cloudlog serve [OPTIONS]",
@@ -115,13 +128,19 @@ int cl_cmd_serve(int argc, char **argv)
             "in a durable queue\n(DATA/queue.db) and writes them as partitioned "
             "gzip NDJSON objects under\nDATA/logs/service=S/dt=YYYY-MM-DD/hour=HH/. "
             "GET /healthz and GET /readyz report\nliveness and readiness; GET /metrics serves "
-            "Prometheus metrics.",
+            "Prometheus metrics; GET /v1/alarms alarm states.",
             serve_options, n);
+        cl_options_free(serve_options, n, &args);
         return 0;
     }
     if (rc == CL_OPTS_ERROR) {
         fprintf(stderr, "cloudlog serve: %s\n", err);
+        cl_options_free(serve_options, n, &args);
         return 2;
     }
-    return cl_server_run(&cfg);
+    cfg->alarm_webhooks = args.webhooks.v;
+    cfg->n_alarm_webhooks = args.webhooks.n;
+    rc = cl_server_run(cfg);
+    cl_options_free(serve_options, n, &args);
+    return rc;
 }

@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"tail", cl_cmd_tail, "print the newest matching records; -f: follow as objects are published"},
     {"partitions", cl_cmd_partitions, "list stored partitions with objects, records and bytes"},
     {"dlq", cl_cmd_dlq, "list, show and redrive dead-letter messages"},
+    {"alarms", cl_cmd_alarms, "show alarm states and recent transitions"},
 };
 
 static void usage(FILE *f)

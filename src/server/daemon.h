@@ -14,6 +14,7 @@
 
 struct MHD_Daemon;
 struct cl_daemon_emf;
+struct cl_alarm_runner;
 
 struct cl_daemon {
     const struct cl_server_config *cfg;
@@ -25,6 +26,8 @@ struct cl_daemon {
     struct cl_metrics *metrics; /* registry: GET /metrics and EMF (daemon_metrics.c) */
     struct cl_std_metrics m;    /* its shared metrics */
     struct cl_daemon_emf *emf;  /* EMF thread, NULL when --emf is off */
+    /* alarm thread (src/alarm/alarm_runner.h): GET /v1/alarms, DATA/alarms.json */
+    struct cl_alarm_runner *alarms;
     struct MHD_Daemon *mhd;
     struct cl_workers *workers;       /* ingest: parse + durable send, off the HTTP threads */
     struct cl_workers *query_workers; /* GET /v1/query scans */

@@ -13,6 +13,7 @@
 #include "common.h"
 #include "json_write.h"
 #include "listen.h"
+#include "http_alarms.h"
 #include "http_metrics.h"
 #include "http_query.h"
 #include "log.h"
@@ -32,7 +33,8 @@ enum route {
     ROUTE_HEALTH,
     ROUTE_READY,
     ROUTE_INDEX,
-    ROUTE_METRICS
+    ROUTE_METRICS,
+    ROUTE_ALARMS
 };
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
@@ -70,6 +72,8 @@ static enum route route_of(const char *url)
         return ROUTE_INDEX;
     if (strcmp(url, "/metrics") == 0)
         return ROUTE_METRICS;
+    if (strcmp(url, "/v1/alarms") == 0)
+        return ROUTE_ALARMS;
     return ROUTE_NONE;
 }
 
@@ -170,6 +174,19 @@ static enum MHD_Result answer_metrics(struct cl_daemon *d, struct MHD_Connection
         return respond_error(
             c, 401, "missing or invalid API key (send Authorization: Bearer <key>)", 0, NULL);
     return cl_http_metrics(d, c);
+}
+
+/* GET /v1/alarms: alarm states and transitions (http_alarms.c), behind the API keys. */
+static enum MHD_Result answer_alarms(struct cl_daemon *d, struct MHD_Connection *c,
+                                     const char *method)
+{
+    if (!is_get(method))
+        return respond_error(c, 405, "method not allowed; use GET", 0, "GET, HEAD");
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (d->keys && !cl_api_keys_check(d->keys, auth))
+        return respond_error(
+            c, 401, "missing or invalid API key (send Authorization: Bearer <key>)", 0, NULL);
+    return cl_http_alarms(d, c);
 }
 
 /* Counts an answered POST /v1/logs: IngestRequests by status class, the records of a
@@ -320,6 +337,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return answer_query(d, c, method);
         if (r->route == ROUTE_METRICS)
             return answer_metrics(d, c, method);
+        if (r->route == ROUTE_ALARMS)
+            return answer_alarms(d, c, method);
         if (r->route != ROUTE_LOGS)
             return answer_status_route(d, c, r->route, method);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)

@@ -6,6 +6,7 @@
  * the HTTP threads, then close the queue (which completes pending commits). */
 #include "server.h"
 
+#include "alarm_runner.h"
 #include "common.h"
 #include "daemon.h"
 #include "daemon_metrics.h"
@@ -101,6 +102,24 @@ static void process_opts_from_config(const struct cl_server_config *cfg, struct 
     o->max_message_raw = cfg->max_decoded;
 }
 
+/* The alarm thread over d->metrics: built-in alarms, then --alarms-config, then the
+ * --alarm-webhook URLs. */
+static int start_alarms(struct cl_daemon *d, char *err, size_t err_len)
+{
+    const struct cl_server_config *cfg = d->cfg;
+    struct cl_alarm_config ac;
+    cl_alarm_config_defaults(&ac);
+    int rc = cfg->alarms_config ? cl_alarm_config_load(&ac, cfg->alarms_config, err, err_len) : 0;
+    for (size_t i = 0; rc == 0 && i < cfg->n_alarm_webhooks; i++)
+        cl_alarm_config_add_webhook(&ac, cfg->alarm_webhooks[i]);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/alarms.json", cfg->data_dir);
+    if (rc == 0)
+        d->alarms = cl_alarm_runner_start(d->metrics, &ac, path, 1000, err, err_len);
+    cl_alarm_config_free(&ac);
+    return d->alarms ? 0 : -1;
+}
+
 static void start_processors(struct cl_daemon *d)
 {
     if (d->cfg->no_processor)
@@ -157,6 +176,12 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         cl_queue_close(&d->queue);
         return -1;
     }
+    if (start_alarms(d, err, err_len) != 0) {
+        cl_daemon_metrics_stop(d);
+        cl_store_close(&d->store);
+        cl_queue_close(&d->queue);
+        return -1;
+    }
     start_processors(d);
     d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
     d->query_workers = cl_workers_start(2);
@@ -166,6 +191,7 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         cl_workers_free(d->workers);
         cl_workers_free(d->query_workers);
         cl_processors_stop(d->processors);
+        cl_alarm_runner_stop(d->alarms);
         cl_daemon_metrics_stop(d);
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
@@ -214,6 +240,7 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_workers_free(d.workers);
     cl_workers_free(d.query_workers);
     cl_processors_stop(d.processors); /* flushes what the processors hold */
+    cl_alarm_runner_stop(d.alarms);   /* before the registry it reads is freed */
     cl_daemon_metrics_stop(&d);       /* last EMF write, while the queue is open */
     cl_queue_close(&d.queue);
     cl_store_close(&d.store);

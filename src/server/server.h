@@ -2,6 +2,7 @@
 #ifndef CL_SERVER_H
 #define CL_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Filled by the CLI's option table (src/cli/cmd_serve.c), which documents each field's
@@ -47,6 +48,10 @@ struct cl_server_config {
     const char *emf_namespace;  /* default "cloudlog" */
     const char *emf_dimensions; /* "k=v,k=v" or NULL */
     int64_t emf_interval_ms;    /* default 60 s */
+    /* alarms (docs/alarms.md) */
+    const char *alarms_config;         /* JSON file overriding the built-in alarms, or NULL */
+    const char *const *alarm_webhooks; /* --alarm-webhook URLs (borrowed) */
+    size_t n_alarm_webhooks;
 };
 
 /* Runs the daemon until SIGTERM or SIGINT; returns the process exit status (0 after a

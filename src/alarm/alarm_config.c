@@ -1,0 +1,368 @@
+/* alarm_config.c - built-in alarms and the JSON config file (parsed with json.h's
+ * scanner) that overrides, disables or adds to them. */
+#include "alarm_config.h"
+
+#include "common.h"
+#include "json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_MS (60 * 1000)
+
+/* The alarms an operator of a local daemon wants (docs/alarms.md explains each). */
+static const struct cl_alarm_rule builtin[] = {
+    {.name = "QueueDepthHigh",
+     .description = "More than 10000 messages wait in the queue for 5 minutes: processing "
+                    "falls behind ingest",
+     .metric = "QueueDepth",
+     .stat = CL_STAT_MAXIMUM,
+     .period_ms = MIN_MS,
+     .eval_periods = 5,
+     .datapoints = 5,
+     .cmp = CL_CMP_GT,
+     .threshold = 10000,
+     .missing = CL_MISSING_MISSING,
+     .enabled = 1},
+    {.name = "DLQNotEmpty",
+     .description = "Messages are in the dead-letter queue: inspect with `cloudlog dlq list`, "
+                    "fix the cause, then `cloudlog dlq redrive --all`",
+     .metric = "DLQDepth",
+     .stat = CL_STAT_MAXIMUM,
+     .period_ms = MIN_MS,
+     .eval_periods = 1,
+     .datapoints = 1,
+     .cmp = CL_CMP_GT,
+     .threshold = 0,
+     .missing = CL_MISSING_NOT_BREACHING,
+     .enabled = 1},
+    {.name = "OldestMessageTooOld",
+     .description = "The oldest queued message is older than the 300 s SLA",
+     .metric = "OldestMessageAgeSeconds",
+     .stat = CL_STAT_MAXIMUM,
+     .period_ms = MIN_MS,
+     .eval_periods = 1,
+     .datapoints = 1,
+     .cmp = CL_CMP_GT,
+     .threshold = 300,
+     .missing = CL_MISSING_NOT_BREACHING,
+     .enabled = 1},
+    {.name = "ProcessingErrorRatio",
+     .description = "Processing errors exceed 1% of the records processed in 3 of 5 minutes",
+     .metric = "ProcessingErrors",
+     .denominator = "ProcessedLogCount",
+     .stat = CL_STAT_SUM,
+     .period_ms = MIN_MS,
+     .eval_periods = 5,
+     .datapoints = 3,
+     .cmp = CL_CMP_GT,
+     .threshold = 0.01,
+     .missing = CL_MISSING_NOT_BREACHING,
+     .enabled = 1},
+    {.name = "EndToEndLatencyP99",
+     .description = "p99 of record-received-to-object-published latency above the 300 s SLA "
+                    "for 3 minutes",
+     .metric = "EndToEndLatency",
+     .stat = CL_STAT_PERCENTILE,
+     .percentile = 99,
+     .period_ms = MIN_MS,
+     .eval_periods = 3,
+     .datapoints = 3,
+     .cmp = CL_CMP_GT,
+     .threshold = 300,
+     .missing = CL_MISSING_NOT_BREACHING,
+     .enabled = 1},
+    {.name = "Ingest5xx",
+     .description = "POST /v1/logs answered 5xx (over capacity, shutting down, queue failure) "
+                    "in 3 of the last 5 minutes",
+     .metric = "IngestRequests",
+     .label = "5xx",
+     .stat = CL_STAT_SUM,
+     .period_ms = MIN_MS,
+     .eval_periods = 5,
+     .datapoints = 3,
+     .cmp = CL_CMP_GT,
+     .threshold = 0,
+     .missing = CL_MISSING_NOT_BREACHING,
+     .enabled = 1},
+};
+
+void cl_alarm_config_defaults(struct cl_alarm_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n = CL_ARRAY_LEN(builtin);
+    c->rules = cl_malloc(sizeof builtin);
+    memcpy(c->rules, builtin, sizeof builtin);
+}
+
+void cl_alarm_config_add_webhook(struct cl_alarm_config *c, const char *url)
+{
+    c->webhooks = cl_realloc(c->webhooks, (c->n_webhooks + 1) * sizeof *c->webhooks);
+    c->webhooks[c->n_webhooks++] = cl_strdup(url);
+}
+
+void cl_alarm_config_free(struct cl_alarm_config *c)
+{
+    for (size_t i = 0; i < c->n_webhooks; i++)
+        free(c->webhooks[i]);
+    free(c->webhooks);
+    free(c->rules);
+    memset(c, 0, sizeof *c);
+}
+
+/* A JSON string into out (NUL-terminated); -1 if not a string, too long or holding NUL. */
+static int get_string(const struct cl_json_value *v, char *out, size_t n)
+{
+    if (v->type != CL_JSON_STRING || v->len > 4096)
+        return -1;
+    char tmp[4096];
+    size_t len = cl_json_unescape(v, tmp);
+    if (len >= n || memchr(tmp, '\0', len))
+        return -1;
+    memcpy(out, tmp, len);
+    out[len] = '\0';
+    return 0;
+}
+
+static int get_number(const struct cl_json_value *v, double *out)
+{
+    char tmp[64];
+    if (v->type != CL_JSON_NUMBER || v->len >= sizeof tmp)
+        return -1;
+    memcpy(tmp, v->ptr, v->len);
+    tmp[v->len] = '\0';
+    *out = strtod(tmp, NULL);
+    return isfinite(*out) ? 0 : -1;
+}
+
+static int get_int(const struct cl_json_value *v, int lo, int hi, int *out)
+{
+    double d;
+    if (get_number(v, &d) != 0 || d != floor(d) || d < lo || d > hi)
+        return -1;
+    *out = (int)d;
+    return 0;
+}
+
+/* Named-value fields: Statistic, ComparisonOperator, TreatMissingData. 1 if key is not
+ * one of them. */
+static int apply_enum(struct cl_alarm_rule *r, const char *key, const struct cl_json_value *v)
+{
+    char s[64];
+    int is_stat = !strcmp(key, "Statistic") || !strcmp(key, "ExtendedStatistic");
+    if (!is_stat && strcmp(key, "ComparisonOperator") && strcmp(key, "TreatMissingData"))
+        return 1;
+    if (get_string(v, s, sizeof s) != 0)
+        return -1;
+    if (is_stat)
+        return cl_alarm_parse_stat(s, &r->stat, &r->percentile);
+    if (!strcmp(key, "ComparisonOperator"))
+        return cl_alarm_parse_cmp(s, &r->cmp);
+    return cl_alarm_parse_missing(s, &r->missing);
+}
+
+/* Numeric and boolean fields; *n_set tells whether EvaluationPeriods / DatapointsToAlarm
+ * were given. 1 if key is not one of them. */
+static int apply_number(struct cl_alarm_rule *r, const char *key, const struct cl_json_value *v,
+                        int *n_set, int *m_set)
+{
+    double d;
+    if (!strcmp(key, "Period")) {
+        if (get_number(v, &d) != 0 || d < 1 || d > 86400)
+            return -1;
+        r->period_ms = (int64_t)llround(d * 1000);
+        return 0;
+    }
+    if (!strcmp(key, "EvaluationPeriods"))
+        return *n_set = 1, get_int(v, 1, CL_ALARM_MAX_EVAL, &r->eval_periods);
+    if (!strcmp(key, "DatapointsToAlarm"))
+        return *m_set = 1, get_int(v, 1, CL_ALARM_MAX_EVAL, &r->datapoints);
+    if (!strcmp(key, "Threshold"))
+        return get_number(v, &r->threshold);
+    if (!strcmp(key, "Enabled")) {
+        if (v->type != CL_JSON_TRUE && v->type != CL_JSON_FALSE)
+            return -1;
+        r->enabled = v->type == CL_JSON_TRUE;
+        return 0;
+    }
+    return 1;
+}
+
+static int apply_text(struct cl_alarm_rule *r, const char *key, const struct cl_json_value *v)
+{
+    if (!strcmp(key, "AlarmDescription"))
+        return get_string(v, r->description, sizeof r->description);
+    if (!strcmp(key, "MetricName"))
+        return get_string(v, r->metric, sizeof r->metric);
+    if (!strcmp(key, "Label"))
+        return get_string(v, r->label, sizeof r->label);
+    if (!strcmp(key, "DenominatorMetricName"))
+        return get_string(v, r->denominator, sizeof r->denominator);
+    if (!strcmp(key, "AlarmName"))
+        return 0; /* already read */
+    return 1;
+}
+
+/* The AlarmName member of one Alarms entry. */
+static int entry_name(const char *elem, size_t len, char *name, size_t n)
+{
+    struct cl_json_reader rd;
+    struct cl_json_value k, v;
+    cl_json_reader_init(&rd, elem, len, 0);
+    if (cl_json_object_open(&rd) != 0)
+        return -1;
+    int rc;
+    while ((rc = cl_json_object_next(&rd, &k, &v)) == 1)
+        if (k.len == 11 && memcmp(k.ptr, "\"AlarmName\"", 11) == 0)
+            return get_string(&v, name, n);
+    return -1;
+}
+
+/* The rule named name in c, added (with CloudWatch's defaults) if absent. */
+static struct cl_alarm_rule *rule_for(struct cl_alarm_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->rules[i].name, name) == 0)
+            return &c->rules[i];
+    c->rules = cl_realloc(c->rules, (c->n + 1) * sizeof *c->rules);
+    struct cl_alarm_rule *r = &c->rules[c->n++];
+    *r = (struct cl_alarm_rule){.period_ms = MIN_MS,
+                                .eval_periods = 1,
+                                .datapoints = 1,
+                                .cmp = CL_CMP_GT,
+                                .threshold = NAN,
+                                .enabled = 1};
+    snprintf(r->name, sizeof r->name, "%s", name);
+    return r;
+}
+
+struct parse_ctx {
+    struct cl_alarm_config *c;
+    char *err;
+    size_t err_len;
+};
+
+static int apply_member(struct cl_alarm_rule *r, const char *key, const struct cl_json_value *v,
+                        int *n_set, int *m_set)
+{
+    int rc = apply_text(r, key, v);
+    if (rc == 1)
+        rc = apply_enum(r, key, v);
+    if (rc == 1)
+        rc = apply_number(r, key, v, n_set, m_set);
+    return rc;
+}
+
+static int parse_alarm(void *arg, const char *elem, size_t len)
+{
+    struct parse_ctx *p = arg;
+    char name[CL_ALARM_NAME_MAX], key[64];
+    if (entry_name(elem, len, name, sizeof name) != 0 || !name[0]) {
+        snprintf(p->err, p->err_len, "Alarms: every entry needs a string AlarmName (< 64 bytes)");
+        return -1;
+    }
+    struct cl_alarm_rule *r = rule_for(p->c, name);
+    struct cl_json_reader rd;
+    struct cl_json_value k, v;
+    cl_json_reader_init(&rd, elem, len, 0);
+    cl_json_object_open(&rd);
+    int n_set = 0, m_set = 0, rc;
+    while ((rc = cl_json_object_next(&rd, &k, &v)) == 1) {
+        if (get_string(&k, key, sizeof key) != 0 || apply_member(r, key, &v, &n_set, &m_set)) {
+            snprintf(p->err, p->err_len, "alarm %s: bad or unknown member %.*s", name,
+                     (int)CL_MIN(k.len, (size_t)64), k.ptr);
+            return -1;
+        }
+    }
+    if (n_set && !m_set)
+        r->datapoints = r->eval_periods; /* CloudWatch: M defaults to N */
+    return cl_alarm_rule_check(r, p->err, p->err_len);
+}
+
+static int parse_webhook(void *arg, const char *elem, size_t len)
+{
+    struct parse_ctx *p = arg;
+    struct cl_json_reader rd;
+    struct cl_json_value v;
+    char url[2048];
+    cl_json_reader_init(&rd, elem, len, 0);
+    if (cl_json_scan_value(&rd, &v) != 0 || get_string(&v, url, sizeof url) != 0 ||
+        (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
+        snprintf(p->err, p->err_len, "Webhooks: each entry must be an http(s):// URL string");
+        return -1;
+    }
+    cl_alarm_config_add_webhook(p->c, url);
+    return 0;
+}
+
+static int parse_top_member(struct parse_ctx *p, const struct cl_json_value *k,
+                            const struct cl_json_value *v)
+{
+    struct cl_json_error je;
+    char key[64];
+    if (get_string(k, key, sizeof key) != 0)
+        key[0] = '\0';
+    if (!strcmp(key, "IncludeDefaults") && (v->type == CL_JSON_TRUE || v->type == CL_JSON_FALSE)) {
+        if (v->type == CL_JSON_FALSE)
+            p->c->n = 0; /* before Alarms: members are applied in order */
+        return 0;
+    }
+    if (!strcmp(key, "Alarms") && v->type == CL_JSON_ARRAY)
+        return cl_json_split_array(v->ptr, v->len, parse_alarm, p, &je) ? -1 : 0;
+    if (!strcmp(key, "Webhooks") && v->type == CL_JSON_ARRAY)
+        return cl_json_split_array(v->ptr, v->len, parse_webhook, p, &je) ? -1 : 0;
+    snprintf(p->err, p->err_len,
+             "bad or unknown member %.*s (expected IncludeDefaults, "
+             "Alarms, Webhooks)",
+             (int)CL_MIN(k->len, (size_t)64), k->ptr);
+    return -1;
+}
+
+int cl_alarm_config_parse(struct cl_alarm_config *c, const char *text, size_t len, char *err,
+                          size_t err_len)
+{
+    struct parse_ctx p = {c, err, err_len};
+    struct cl_json_reader rd;
+    struct cl_json_value k, v;
+    cl_json_reader_init(&rd, text, len, 0);
+    err[0] = '\0';
+    if (cl_json_object_open(&rd) != 0) {
+        snprintf(err, err_len, "the config must be a JSON object");
+        return -1;
+    }
+    int rc;
+    while ((rc = cl_json_object_next(&rd, &k, &v)) == 1)
+        if (parse_top_member(&p, &k, &v) != 0)
+            return -1;
+    if (rc < 0 || !cl_json_at_end(&rd)) {
+        snprintf(err, err_len, "invalid JSON at byte %zu: %s", rd.err.offset,
+                 rd.err.msg ? rd.err.msg : "trailing data");
+        return -1;
+    }
+    return 0;
+}
+
+int cl_alarm_config_load(struct cl_alarm_config *c, const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_len, "cannot open alarms config %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *buf = cl_malloc(1 << 20);
+    size_t n = fread(buf, 1, 1 << 20, f);
+    int too_big = n == (1 << 20), rd_err = ferror(f);
+    fclose(f);
+    int rc = -1;
+    char inner[400];
+    if (too_big || rd_err)
+        snprintf(err, err_len, "alarms config %s: %s", path,
+                 too_big ? "larger than 1 MiB" : "read error");
+    else if ((rc = cl_alarm_config_parse(c, buf, n, inner, sizeof inner)) != 0)
+        snprintf(err, err_len, "alarms config %s: %s", path, inner);
+    free(buf);
+    return rc;
+}
