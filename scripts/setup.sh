@@ -15,6 +15,9 @@ PACKAGES=(
   prometheus
   # DuckDB interoperability test (tools/duckdb runs on Node.js; npm: see below)
   nodejs
+  # headless browser for the dashboard test (tests/e2e/test_dashboard.py drives it over
+  # the DevTools protocol with Python's stdlib; nothing is downloaded)
+  chromium
 )
 
 missing=()

@@ -13,6 +13,7 @@
 #include "common.h"
 #include "json_write.h"
 #include "listen.h"
+#include "http_dashboard.h"
 #include "http_alarms.h"
 #include "http_metrics.h"
 #include "http_query.h"
@@ -132,6 +133,8 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
         return respond_error(c, 405, "method not allowed", 0, "GET, HEAD");
     if (route == ROUTE_HEALTH)
         return respond_text(c, 200, "{\"status\":\"ok\"}\n");
+    if (route == ROUTE_INDEX && cl_http_dashboard_wanted(c))
+        return cl_http_dashboard(c);
     if (route == ROUTE_INDEX)
         return respond_text(
             c, 200,
