@@ -14,7 +14,7 @@ extern const char cl_dashboard_etag[];
 static pthread_once_t csp_once = PTHREAD_ONCE_INIT;
 static char csp[512];
 
-/* "'sha256-<base64>'" of data into out (at least 56 bytes). */
+/* "'sha256-<base64>'" of data into out (56 bytes for SHA-256; callers give 128). */
 static void csp_hash(const unsigned char *data, size_t len, char *out, size_t n)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -30,7 +30,7 @@ static void csp_hash(const unsigned char *data, size_t len, char *out, size_t n)
 
 static void csp_init(void)
 {
-    char script[64], style[64];
+    char script[128], style[128]; /* room for any EVP digest in base64, not just SHA-256 */
     csp_hash(cl_dashboard_script, cl_dashboard_script_len, script, sizeof script);
     csp_hash(cl_dashboard_style, cl_dashboard_style_len, style, sizeof style);
     snprintf(csp, sizeof csp,
