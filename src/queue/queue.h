@@ -52,6 +52,7 @@ struct cl_queue_stats {
     uint64_t dlq_depth; /* messages in the DLQ */
     uint64_t dlq_bytes;
     int64_t oldest_ms; /* sent time of the oldest main-queue message, 0 if empty */
+    uint64_t redriven; /* messages ever moved back from the DLQ (0 where unknown) */
 };
 
 struct cl_queue_ops {

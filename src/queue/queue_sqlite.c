@@ -206,6 +206,9 @@ static const char *const sq_sql[SQ_NSTMT] = {
                         " OR EXISTS (SELECT 1 FROM dlq WHERE id = ?1)",
     [SQ_PROGRESS_GET] = "SELECT 1 FROM progress WHERE msg_id = ?1 AND partition = ?2",
     [SQ_PROGRESS_ANY] = "SELECT 1 FROM progress WHERE msg_id = ?1 LIMIT 1",
+    [SQ_REDRIVEN_GET] = "SELECT coalesce((SELECT value FROM meta WHERE key = 'redriven_total'), 0)",
+    [SQ_REDRIVEN_ADD] = "INSERT INTO meta(key, value) VALUES ('redriven_total', ?1)"
+                        " ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
     [SQ_OBJ_UNPUBLISHED] = "SELECT id, staging_key, key FROM objects WHERE published = 0"
                            " ORDER BY id",
     [SQ_OBJ_PUBLISH] = "UPDATE objects SET published = 1, staging_key = NULL WHERE id = ?1",
@@ -326,6 +329,9 @@ static int load_counts(struct sq_queue *s)
         rc = sq_query_int64s(s, SQ_MAIN_BYTES, 0, &main_bytes, 1);
     if (rc == CL_OK)
         rc = sq_query_int64s(s, SQ_DLQ_COUNT, 0, dlq, 2);
+    int64_t redriven = 0;
+    if (rc == CL_OK)
+        rc = sq_query_int64s(s, SQ_REDRIVEN_GET, 0, &redriven, 1);
     if (rc != CL_OK)
         return rc;
     pthread_mutex_lock(&s->mu);
@@ -334,6 +340,7 @@ static int load_counts(struct sq_queue *s)
     s->c.bytes = main_bytes;
     s->c.dlq = dlq[0];
     s->c.dlq_bytes = dlq[1];
+    s->c.redriven = redriven;
     pthread_mutex_unlock(&s->mu);
     return refresh_inflight(s);
 }
@@ -395,6 +402,7 @@ void sq_apply(struct sq_queue *s, const struct sq_delta *d)
     s->c.inflight = CL_MAX(0, CL_MIN(s->c.inflight + d->inflight, s->c.msgs));
     s->c.dlq += d->dlq;
     s->c.dlq_bytes += d->dlq_bytes;
+    s->c.redriven += d->redriven;
     if (d->msgs > 0 && s->oldest_ms == 0)
         s->oldest_ms = sq_now(s);
     if (s->c.msgs == 0)
@@ -440,6 +448,7 @@ static int sq_stats(void *impl, struct cl_queue_stats *st)
     st->records = (uint64_t)s->c.records;
     st->dlq_depth = (uint64_t)s->c.dlq;
     st->dlq_bytes = (uint64_t)s->c.dlq_bytes;
+    st->redriven = (uint64_t)s->c.redriven;
     st->oldest_ms = s->oldest_ms;
     pthread_mutex_unlock(&s->mu);
     return CL_OK;

@@ -43,6 +43,8 @@ enum sq_stmt {
     SQ_PROGRESS_ADD,
     SQ_PROGRESS_GET,
     SQ_PROGRESS_ANY,
+    SQ_REDRIVEN_GET,
+    SQ_REDRIVEN_ADD,
     SQ_OBJ_UNPUBLISHED,
     SQ_OBJ_PUBLISH,
     SQ_OBJ_STAGING,
@@ -53,6 +55,7 @@ enum sq_stmt {
 /* Changes a transaction makes to the counters; applied only once it commits. */
 struct sq_delta {
     int64_t msgs, bytes, records, inflight, dlq, dlq_bytes;
+    int64_t redriven; /* messages ever redriven (meta 'redriven_total') */
 };
 
 /* One send() call waiting for the committer (lives on the sender's stack). */

@@ -467,6 +467,11 @@ int sq_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved)
         rc = all_dlq_ids(s, &list, &count);
     for (size_t i = 0; rc == CL_OK && i < count; i++)
         rc = redrive_one(s, list[i], now, &d, moved);
+    if (rc == CL_OK && *moved) {
+        sqlite3_bind_int64(s->st[SQ_REDRIVEN_ADD], 1, (int64_t)*moved);
+        rc = sq_exec(s, SQ_REDRIVEN_ADD);
+        d.redriven = (int64_t)*moved;
+    }
     rc = sq_end(s, rc, &d);
     if (rc != CL_OK)
         *moved = 0;

@@ -36,6 +36,14 @@ static void sample_queue(void *arg)
     cl_gauge_set(d->m.dlq_depth, (double)st.dlq_depth);
     cl_gauge_set(d->m.oldest_message_age,
                  st.oldest_ms ? (double)CL_MAX(now - st.oldest_ms, 0) / 1000.0 : 0.0);
+    /* Redrives happen in the CLI's process; the queue file counts them for everyone.
+     * Scrapes, the alarm thread and EMF collect concurrently: one adds each delta. */
+    static pthread_mutex_t redriven_mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&redriven_mu);
+    uint64_t seen = cl_counter_total(d->m.redriven);
+    if (st.redriven > seen)
+        cl_counter_add(d->m.redriven, st.redriven - seen);
+    pthread_mutex_unlock(&redriven_mu);
 }
 
 static void write_emf(struct cl_daemon_emf *e)

@@ -139,9 +139,15 @@ class Alarms(cltest.DaemonTestCase):
                  and [t for t in rx.transitions("ProcessingErrorRatio") if t[1] == "ALARM"],
                  30, "webhook calls for the ALARM transitions", d)
 
+        in_dlq = cltest.count_rows(d.db_path, "dlq")
         how = cltest.dlq_redrive(d.data_dir)
-        print("redrive by %s" % how, flush=True)
+        print("redrive by %s of %d message(s)" % (how, in_dlq), flush=True)
         cltest.wait_drained(d.data_dir, timeout=60, dlq=0, daemon=d)
+        if how == "cli":  # the CLI's redrive shows in the daemon's Redriven counter
+            st, _, text = d.request("GET", "/metrics")
+            line = [l for l in text.decode().splitlines()
+                    if l.startswith("cloudlog_redriven_total ")]
+            self.assertEqual(line, ["cloudlog_redriven_total %d" % in_dlq])
         wait_for(lambda: all(states(d)[0].get(n) == "OK"
                              for n in ("DLQNotEmpty", "ProcessingErrorRatio")),
                  60, "both alarms back to OK", d)

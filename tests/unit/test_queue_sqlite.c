@@ -333,6 +333,7 @@ static void test_dlq_and_redrive(void **state)
     assert_int_equal(st.visible, 3);
     assert_int_equal(st.dlq_depth + st.dlq_bytes, 0);
     assert_int_equal(st.records, 1 + 2 + 3);
+    assert_int_equal(st.redriven, 3 + 1); /* this call and the one by id above */
     cl_queue_close(&q);
 }
 
