@@ -61,105 +61,22 @@ KEEP_LOGS=${KEEP_LOGS:-0}
 
 CLOUDLOG=$BUILD_DIR/cloudlog
 LOADGEN=$BUILD_DIR/bench/bench_loadgen
-TICK=$(getconf CLK_TCK)
-
-server_pid=""
-server_status=0
 loadgen_pid=""
 perf_pid=""
-addr=""
-tmp=""
 declare -A R=() # results, printed in the summary
 
-log() { printf 'run_e2e: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
 now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-
-# Stops the daemon: SIGTERM, then SIGKILL after STOP_TIMEOUT; sets server_status.
-stop_server() {
-    local pid=$server_pid waited=0
-    server_status=0
-    [[ -n "$pid" ]] || return 0
-    server_pid=""
-    if alive "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        while alive "$pid" && ((waited < STOP_TIMEOUT * 10)); do
-            sleep 0.1
-            waited=$((waited + 1))
-        done
-        if alive "$pid"; then
-            log "daemon $pid still running after ${STOP_TIMEOUT}s: SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    wait "$pid" 2>/dev/null || server_status=$?
-    [[ "$server_status" == 0 ]] || log "daemon exited with status $server_status (expected 0)"
-}
-
-stop_child() { # pid variable name
-    local pid=${!1}
-    if alive "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    printf -v "$1" '%s' ""
-}
 
 cleanup() {
     stop_child perf_pid
     stop_child loadgen_pid
     stop_server
-    if [[ -n "$tmp" && -d "$tmp" ]]; then
-        if [[ "$KEEP_LOGS" == 1 ]]; then log "kept $tmp"; else rm -rf "$tmp"; fi
-    fi
+    remove_tmp "$KEEP_LOGS"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-build() {
-    [[ "$SKIP_BUILD" == 1 ]] && return 0
-    if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
-        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release > /dev/null
-    fi
-    cmake --build "$BUILD_DIR" --target cloudlog bench_loadgen -j "$(nproc)" > "$tmp/build.log" 2>&1 ||
-        { tail -n 30 "$tmp/build.log" >&2; die "build failed (log above)"; }
-}
-
-# start_server NAME DATA [serve options...]: daemon on a free loopback port; sets server_pid, addr.
-start_server() {
-    local data=$2 slog=$tmp/$1.serve.log i
-    shift 2
-    mkdir -p "$data"
-    : > "$slog"
-    # shellcheck disable=SC2086
-    "$CLOUDLOG" serve --listen 127.0.0.1:0 --data "$data" "$@" $SERVE_ARGS 2> "$slog" &
-    server_pid=$!
-    addr=""
-    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
-        alive "$server_pid" || { cat "$slog" >&2; die "daemon exited during start-up"; }
-        addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$slog" | head -n 1 || true)
-        if [[ -n "$addr" ]] && curl -fsS --max-time 1 "http://$addr/healthz" > /dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    cat "$slog" >&2
-    die "daemon not ready after ${READY_TIMEOUT}s"
-}
-
-# sql DATA QUERY: one read of queue.db (WAL: readers do not block the daemon).
-sql() { sqlite3 -cmd '.timeout 10000' "$1/queue.db" "$2"; }
-# depth|stored records|stored raw bytes|unpublished objects
-snapshot() {
-    sql "$1" "SELECT (SELECT count(*) FROM messages),
-        (SELECT coalesce(sum(records), 0) FROM objects WHERE published = 1),
-        (SELECT coalesce(sum(raw_bytes), 0) FROM objects WHERE published = 1),
-        (SELECT count(*) FROM objects WHERE published = 0)"
-}
-cpu_s() { awk -v t="$TICK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
-hwm_mib() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+set_traps
 
 # run_loadgen OUT [loadgen options...]: in the background; sets loadgen_pid.
 run_loadgen() {
@@ -208,7 +125,7 @@ part_steady() {
     local rate=$RATE data verdict r lead=$WARMUP
     if [[ -z "$rate" ]]; then
         data=$tmp/ramp/data
-        start_server ramp "$data"
+        start_server "$tmp/ramp.serve.log" "$data"
         log "ramp: daemon pid $server_pid on $addr, ${STEP}s per rate"
         for r in $RATES; do
             ramp_step "$r" "$data" "$lead"
@@ -222,7 +139,7 @@ part_steady() {
     fi
     R[steady_rate]=$rate
     data=$tmp/steady/data
-    start_server steady "$data"
+    start_server "$tmp/steady.serve.log" "$data"
     log "steady: $rate req/s for ${WARMUP}s + ${DURATION}s, daemon pid $server_pid on $addr"
     run_loadgen "$tmp/steady.json" --rate "$rate" --warmup "$WARMUP" --duration "$DURATION"
     sleep "$WARMUP"
@@ -252,7 +169,7 @@ part_steady() {
 
 part_drain() {
     local data=$tmp/drain/data requests=$(((DRAIN_RECORDS + BATCH - 1) / BATCH))
-    start_server prefill "$data" --no-processor
+    start_server "$tmp/prefill.serve.log" "$data" --no-processor
     log "drain: queuing $((requests * BATCH)) records (--no-processor, pid $server_pid)"
     run_loadgen "$tmp/prefill.json" --requests "$requests" --duration 600
     wait_loadgen
@@ -265,7 +182,7 @@ part_drain() {
 
     local t0 t_ready c0 s t p10="" p90="" done=0 i
     t0=$(now)
-    start_server drain "$data"
+    start_server "$tmp/drain.serve.log" "$data"
     t_ready=$(now)
     c0=$(cpu_s "$server_pid")
     if [[ "$PERF" == 1 ]] && command -v perf > /dev/null; then
@@ -389,7 +306,7 @@ main() {
     for c in jq curl sqlite3 gzip awk; do command -v "$c" > /dev/null || die "$c is required"; done
     [[ -x /usr/bin/time ]] || die "/usr/bin/time is required (apt-get install time)"
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/cloudlog-e2e.XXXXXX")
-    build
+    build cloudlog bench_loadgen
     [[ -x "$CLOUDLOG" && -x "$LOADGEN" ]] || die "missing $CLOUDLOG or $LOADGEN"
     "$LOADGEN" --help | grep -q -- --rate || die "$LOADGEN has no --rate (rebuild it)"
     log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -44,81 +44,17 @@ REPEAT=${REPEAT:-1}
 CLOUDLOG=$BUILD_DIR/cloudlog
 LOADGEN=$BUILD_DIR/bench/bench_loadgen
 
-server_pid=""
-server_status=0
 loadgen_pid=""
-addr=""
-tmp=""
 
-log() { printf 'run_ingest: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-
-alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
-
-# Stops the daemon: SIGTERM, then SIGKILL after STOP_TIMEOUT; sets server_status.
-# Not to be called in a subshell: only this shell can wait for its child.
-stop_server() {
-    local pid=$server_pid waited=0
-    server_status=0
-    [[ -n "$pid" ]] || return 0
-    server_pid=""
-    if alive "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        while alive "$pid" && ((waited < STOP_TIMEOUT * 10)); do
-            sleep 0.1
-            waited=$((waited + 1))
-        done
-        if alive "$pid"; then
-            log "daemon $pid still running after ${STOP_TIMEOUT}s: SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    wait "$pid" 2>/dev/null || server_status=$?
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 cleanup() {
-    if alive "$loadgen_pid"; then
-        kill -TERM "$loadgen_pid" 2>/dev/null || true
-        wait "$loadgen_pid" 2>/dev/null || true
-    fi
-    stop_server
-    if [[ -n "$tmp" && -d "$tmp" ]]; then
-        if [[ "$KEEP_LOGS" == 1 ]]; then log "kept $tmp"; else rm -rf "$tmp"; fi
-    fi
+    stop_child loadgen_pid
+    stop_server_quiet
+    remove_tmp "$KEEP_LOGS"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-build() {
-    [[ "$SKIP_BUILD" == 1 ]] && return 0
-    if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
-        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release > /dev/null
-    fi
-    cmake --build "$BUILD_DIR" --target cloudlog bench_loadgen -j "$(nproc)" > "$tmp/build.log" 2>&1 ||
-        { tail -n 30 "$tmp/build.log" >&2; die "build failed (log above)"; }
-}
-
-# Starts the daemon on a free loopback port; sets server_pid and addr once /healthz answers.
-start_server() {
-    local name=$1 durability=$2 data=$tmp/$1/data slog=$tmp/$1/serve.log i
-    mkdir -p "$data"
-    : > "$slog" # exists before the background job opens it, so the polling below can read it
-    # shellcheck disable=SC2086
-    "$CLOUDLOG" serve --listen 127.0.0.1:0 --data "$data" --durability "$durability" \
-        $SERVE_ARGS 2> "$slog" &
-    server_pid=$!
-    addr=""
-    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
-        alive "$server_pid" || { cat "$slog" >&2; die "daemon exited during start-up"; }
-        addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$slog" | head -n 1 || true)
-        if [[ -n "$addr" ]] && curl -fsS --max-time 1 "http://$addr/healthz" > /dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    cat "$slog" >&2
-    die "daemon not ready after ${READY_TIMEOUT}s"
-}
+set_traps
 
 # Runs one config in round $2; leaves its JSON summary in $tmp/NAME.ROUND.tagged.json.
 run_config() {
@@ -130,7 +66,7 @@ run_config() {
     process) durability=process ;;
     *) die "unknown config '$name' (baseline, gzip, process)" ;;
     esac
-    start_server "$id" "$durability"
+    start_server "$tmp/$id/serve.log" "$tmp/$id/data" --durability "$durability"
     log "$label: daemon pid $server_pid on $addr (durability $durability${gzip:+, gzip bodies})"
     local args=(--url "http://$addr/v1/logs" --connections "$CONNECTIONS" --duration "$DURATION"
         --warmup "$WARMUP" --batch "$BATCH" --seed "$SEED" --server-pid "$server_pid" --json)
@@ -142,7 +78,7 @@ run_config() {
     loadgen_pid=""
     local data_mb
     data_mb=$(du -sm "$tmp/$id/data" | cut -f1)
-    stop_server
+    stop_server_quiet
     [[ "$server_status" == 0 ]] || log "$label: daemon exited with status $server_status (expected 0)"
     [[ "$rc" == 0 ]] || log "$label: loadgen exited with status $rc (no successful request?)"
     jq -c --arg n "$label" --arg d "$durability" --argjson mb "${data_mb:-0}" \
@@ -178,7 +114,7 @@ main() {
     command -v jq > /dev/null || die "jq is required"
     command -v curl > /dev/null || die "curl is required"
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/cloudlog-bench.XXXXXX")
-    build
+    build cloudlog bench_loadgen
     [[ -x "$CLOUDLOG" && -x "$LOADGEN" ]] || die "missing $CLOUDLOG or $LOADGEN"
     local r name
     for ((r = 1; r <= REPEAT; r++)); do

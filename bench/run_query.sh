@@ -61,81 +61,33 @@ STOP_TIMEOUT=${STOP_TIMEOUT:-60}
 
 CLOUDLOG=$BUILD_DIR/cloudlog
 GEN=$BUILD_DIR/bench/bench_query_gen
-DUCK=(node "$ROOT/tools/duckdb/query.mjs")
 
-server_pid=""
-tmp=""
 data=""
 declare -A R=() # results: R[name.best], R[name.median], R[name.count]
 ROWS=()         # summary rows, in order
 
-log() { printf 'run_query: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
-calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-now_ns() { date +%s%N; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-stop_server() {
-    local pid=$server_pid waited=0 st=0
-    [[ -n "$pid" ]] || return 0
-    server_pid=""
-    if alive "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        while alive "$pid" && ((waited < STOP_TIMEOUT * 10)); do
-            sleep 0.1
-            waited=$((waited + 1))
-        done
-        if alive "$pid"; then
-            log "daemon $pid still running after ${STOP_TIMEOUT}s: SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
-    wait "$pid" 2>/dev/null || st=$?
-    [[ "$st" == 0 ]] || log "daemon exited with status $st (expected 0)"
-}
+now_ns() { date +%s%N; }
 
 cleanup() {
     stop_server
-    [[ -n "$tmp" && -d "$tmp" ]] && rm -rf "$tmp"
+    remove_tmp 0
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-build() {
-    [[ "$SKIP_BUILD" == 1 ]] && return 0
-    if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
-        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release > /dev/null
-    fi
-    cmake --build "$BUILD_DIR" --target cloudlog bench_query_gen -j "$(nproc)" > "$tmp/build.log" 2>&1 ||
-        { tail -n 30 "$tmp/build.log" >&2; die "build failed (log above)"; }
-}
-
-sql() { sqlite3 -cmd '.timeout 10000' "$data/queue.db" "$1"; }
+set_traps
 
 # Builds the store in $data: daemon + bench_query_gen, until drained and published.
 build_store() {
-    local slog=$tmp/serve.log addr="" i t0 s
-    mkdir -p "$data"
-    : > "$slog"
-    # shellcheck disable=SC2086
-    "$CLOUDLOG" serve --listen 127.0.0.1:0 --data "$data" $SERVE_ARGS 2> "$slog" &
-    server_pid=$!
-    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
-        alive "$server_pid" || { cat "$slog" >&2; die "daemon exited during start-up"; }
-        addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$slog" | head -n 1 || true)
-        if [[ -n "$addr" ]] && curl -fsS --max-time 1 "http://$addr/healthz" > /dev/null 2>&1; then break; fi
-        addr=""
-        sleep 0.1
-    done
-    [[ -n "$addr" ]] || { cat "$slog" >&2; die "daemon not ready after ${READY_TIMEOUT}s"; }
+    local i t0 s
+    start_server "$tmp/serve.log" "$data"
     log "store: daemon pid $server_pid on $addr, posting $RECORDS records over ${SPAN_HOURS} h"
     t0=$(now_ns)
     "$GEN" --addr "$addr" --records "$RECORDS" --span-hours "$SPAN_HOURS" --seed "$SEED"
     local done=0 depth unpub stored
     for ((i = 0; i < DRAIN_TIMEOUT * 2; i++)); do
-        s=$(sql "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM objects WHERE published = 0),
-            (SELECT coalesce(sum(records), 0) FROM objects WHERE published = 1)")
-        IFS='|' read -r depth unpub stored <<< "$s"
+        s=$(snapshot "$data")
+        IFS='|' read -r depth stored _ unpub <<< "$s"
         if ((depth == 0 && unpub == 0 && stored >= RECORDS)); then done=1; break; fi
         sleep 0.5
     done
@@ -192,15 +144,16 @@ main() {
     local c
     for c in sqlite3 gzip zgrep grep awk curl; do command -v "$c" > /dev/null || die "$c is required"; done
     if [[ "$DUCKDB" == 1 ]]; then
-        command -v node > /dev/null && [[ -d "$ROOT/tools/duckdb/node_modules/@duckdb" ]] ||
+        if ! command -v node > /dev/null || [[ ! -d "$ROOT/tools/duckdb/node_modules/@duckdb" ]]; then
             die "DuckDB needs node and tools/duckdb/node_modules (scripts/setup.sh), or DUCKDB=0"
+        fi
     fi
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/cloudlog-query.XXXXXX")
-    build
+    build cloudlog bench_query_gen
     [[ -x "$CLOUDLOG" && -x "$GEN" ]] || die "missing $CLOUDLOG or $GEN"
     if [[ -n "$KEEP_STORE" ]]; then
         data=$KEEP_STORE
-        if [[ -f "$data/queue.db" ]] && (($(sql "SELECT count(*) FROM objects WHERE published = 1") > 0)); then
+        if [[ -f "$data/queue.db" ]] && (($(sql "$data" "SELECT count(*) FROM objects WHERE published = 1") > 0)); then
             log "store: reusing $data"
         else
             build_store
@@ -212,7 +165,7 @@ main() {
 
     # The store, from the catalog; the object list from the file system must match it.
     local cat raw stored nobj nrec min_ts max_ts
-    cat=$(sql "SELECT sum(raw_bytes), sum(bytes), count(*), sum(records), min(min_ts), max(max_ts)
+    cat=$(sql "$data" "SELECT sum(raw_bytes), sum(bytes), count(*), sum(records), min(min_ts), max(max_ts)
         FROM objects WHERE published = 1")
     IFS='|' read -r raw stored nobj nrec min_ts max_ts <<< "$cat"
     local objects=()
@@ -231,8 +184,9 @@ main() {
         log "store older than 47 h: full scans use $range"
     fi
 
-    local C="$(q "$CLOUDLOG") query --data $(q "$data") $range --count"
-    local FILES="xargs -0 -a $(q "$tmp/objects")"
+    local C FILES
+    C="$(q "$CLOUDLOG") query --data $(q "$data") $range --count"
+    FILES="xargs -0 -a $(q "$tmp/objects")"
     local D=""
     [[ "$DUCKDB" == 1 ]] && D="node $(q "$ROOT/tools/duckdb/query.mjs") $(q "$data/logs")"
     local duck_count="| sed 's/.*:\\([0-9]*\\)}/\\1/'"
@@ -282,7 +236,8 @@ main() {
             d=$(date -u -d "@$h" +%F)
             parts+="${parts:+ OR }(dt = DATE '$d' AND hour = '$(date -u -d "@$h" +%H)')"
         done
-        local sql_win="SELECT trace_id FROM logs WHERE service = $(sqlq "$SERVICE") AND ($parts)
+        local sql_win
+        sql_win="SELECT trace_id FROM logs WHERE service = $(sqlq "$SERVICE") AND ($parts)
             AND timestamp >= TIMESTAMP '$(date -u -d "@$from" '+%F %T')'
             AND timestamp < TIMESTAMP '$(date -u -d "@$to" '+%F %T')'
             ORDER BY timestamp DESC LIMIT 100"
