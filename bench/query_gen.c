@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     double span_h = 24;
     long batch = 10000;
     uint64_t seed = 1;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes one value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             die("every option takes a value (see the comment at the top of query_gen.c)");
@@ -127,7 +127,6 @@ int main(int argc, char **argv)
             seed = strtoull(v, NULL, 10);
         else
             die("unknown option");
-        i++;
     }
     if (!addr || records <= 0 || batch <= 0 || batch > 30000 || !(span_h > 0))
         die("usage: bench_query_gen --addr 127.0.0.1:PORT --records N [--span-hours H] "
