@@ -147,6 +147,22 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
     return respond_text(c, 200, "{\"status\":\"ready\"}\n");
 }
 
+/* The checks of every read route (GET/HEAD, API key when keys are configured).
+ * Returns 1 with the 405/401 answer queued in *res when the request must stop here. */
+static int refuse_read(struct cl_daemon *d, struct MHD_Connection *c, const char *method,
+                       enum MHD_Result *res)
+{
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!is_get(method))
+        *res = respond_error(c, 405, "method not allowed; use GET", 0, "GET, HEAD");
+    else if (d->keys && !cl_api_keys_check(d->keys, auth))
+        *res = respond_error(
+            c, 401, "missing or invalid API key (send Authorization: Bearer <key>)", 0, NULL);
+    else
+        return 0;
+    return 1;
+}
+
 static enum MHD_Result query_error(struct MHD_Connection *c, int status, const char *msg)
 {
     return respond_error(c, status, msg, 0, NULL);
@@ -155,12 +171,9 @@ static enum MHD_Result query_error(struct MHD_Connection *c, int status, const c
 static enum MHD_Result answer_query(struct cl_daemon *d, struct MHD_Connection *c,
                                     const char *method)
 {
-    if (!is_get(method))
-        return respond_error(c, 405, "method not allowed; use GET", 0, "GET, HEAD");
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    if (d->keys && !cl_api_keys_check(d->keys, auth))
-        return respond_error(
-            c, 401, "missing or invalid API key (send Authorization: Bearer <key>)", 0, NULL);
+    enum MHD_Result refused;
+    if (refuse_read(d, c, method, &refused))
+        return refused;
     if (atomic_load(&d->shutting_down))
         return respond_error(c, 503, "shutting down", 1, NULL);
     return cl_http_query(d, c, query_error);
@@ -170,12 +183,9 @@ static enum MHD_Result answer_query(struct cl_daemon *d, struct MHD_Connection *
 static enum MHD_Result answer_metrics(struct cl_daemon *d, struct MHD_Connection *c,
                                       const char *method)
 {
-    if (!is_get(method))
-        return respond_error(c, 405, "method not allowed; use GET", 0, "GET, HEAD");
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    if (d->keys && !cl_api_keys_check(d->keys, auth))
-        return respond_error(
-            c, 401, "missing or invalid API key (send Authorization: Bearer <key>)", 0, NULL);
+    enum MHD_Result refused;
+    if (refuse_read(d, c, method, &refused))
+        return refused;
     return cl_http_metrics(d, c);
 }
 
@@ -183,12 +193,9 @@ static enum MHD_Result answer_metrics(struct cl_daemon *d, struct MHD_Connection
 static enum MHD_Result answer_alarms(struct cl_daemon *d, struct MHD_Connection *c,
                                      const char *method)
 {
-    if (!is_get(method))
-        return respond_error(c, 405, "method not allowed; use GET", 0, "GET, HEAD");
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    if (d->keys && !cl_api_keys_check(d->keys, auth))
-        return respond_error(
-            c, 401, "missing or invalid API key (send Authorization: Bearer <key>)", 0, NULL);
+    enum MHD_Result refused;
+    if (refuse_read(d, c, method, &refused))
+        return refused;
     return cl_http_alarms(d, c);
 }
 
