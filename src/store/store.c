@@ -8,15 +8,19 @@
 
 /* Backends (each file defines its constructor; only this file names them). */
 int cl_store_fs_open(struct cl_store *s, const char *dir, char *err, size_t err_len);
+int cl_store_s3_open(struct cl_store *s, const char *url, char *err, size_t err_len);
 
 int cl_store_open(struct cl_store *s, const char *url, char *err, size_t err_len)
 {
     memset(s, 0, sizeof *s);
     if (strncmp(url, "file:", 5) == 0)
         return cl_store_fs_open(s, url + 5, err, err_len);
+    if (strncmp(url, "s3://", 5) == 0)
+        return cl_store_s3_open(s, url, err, err_len);
     const char *colon = strstr(url, "://");
     if (colon) {
-        snprintf(err, err_len, "unsupported store URL scheme '%.*s' (use file:DIR or a path)",
+        snprintf(err, err_len,
+                 "unsupported store URL scheme '%.*s' (use file:DIR, s3://BUCKET/PREFIX or a path)",
                  (int)(colon - url), url);
         return CL_ERR_UNSUPPORTED;
     }
