@@ -41,8 +41,8 @@ struct cl_store {
 };
 
 /* Opens the backend named by url: "file:DIR" or a plain directory path (created if
- * missing). On failure returns an error and writes the reason into err. Caller closes
- * with cl_store_close. */
+ * missing), or "s3://BUCKET/PREFIX[?endpoint=URL&path_style=1&region=R]" (docs/aws.md). On failure
+ * returns an error and writes the reason into err. Caller closes with cl_store_close. */
 int cl_store_open(struct cl_store *s, const char *url, char *err, size_t err_len);
 
 int cl_store_put(struct cl_store *s, const char *key, const void *data, size_t len);
