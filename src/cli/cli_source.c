@@ -19,10 +19,30 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int cl_cli_source_open(const char *cmd, const char *data_dir, struct cl_cli_source *s)
+/* A store named by URL: no catalog, so pruning is by partition keys alone. */
+static int open_store_url(const char *cmd, const char *url, struct cl_cli_source *s)
+{
+    char err[512];
+    const char *dir = strncmp(url, "file:", 5) == 0 ? url + 5 : url;
+    if (!strstr(url, "://") && !is_dir(dir)) { /* a reader must not create a store */
+        fprintf(stderr, "%s: no store at '%s'\n", cmd, dir);
+        return 1;
+    }
+    if (cl_store_open(&s->store, url, err, sizeof err) != CL_OK) {
+        fprintf(stderr, "%s: cannot open store '%s': %s\n", cmd, url, err);
+        return 1;
+    }
+    s->src.store = &s->store;
+    return 0;
+}
+
+int cl_cli_source_open(const char *cmd, const char *data_dir, const char *store_url,
+                       struct cl_cli_source *s)
 {
     char logs[CL_CLI_PATH_MAX], db[CL_CLI_PATH_MAX], err[512];
     memset(s, 0, sizeof *s);
+    if (store_url)
+        return open_store_url(cmd, store_url, s);
     if (!is_dir(data_dir)) {
         fprintf(stderr, "%s: data directory '%s' does not exist (set --data or CLOUDLOG_DATA)\n",
                 cmd, data_dir);

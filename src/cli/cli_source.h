@@ -13,9 +13,12 @@ struct cl_cli_source {
 };
 
 /* Opens DATA/logs (it must exist: nothing is created) and, when DATA/queue.db exists, the
- * catalog in it (else src.catalog is NULL: pruning by partition keys only). Returns 0, or
- * prints why not (prefixed by cmd) and returns 1. Close with cl_cli_source_close. */
-int cl_cli_source_open(const char *cmd, const char *data_dir, struct cl_cli_source *s);
+ * catalog in it (else src.catalog is NULL: pruning by partition keys only). With
+ * store_url (--store: file:DIR, a directory, or s3://bucket/prefix) that store is read
+ * instead, without a catalog. Returns 0, or prints why not (prefixed by cmd) and returns
+ * 1. Close with cl_cli_source_close. */
+int cl_cli_source_open(const char *cmd, const char *data_dir, const char *store_url,
+                       struct cl_cli_source *s);
 void cl_cli_source_close(struct cl_cli_source *s);
 
 /* Parses --level values ("warn", "warn+") into a level mask (0 when none). Returns 0, or

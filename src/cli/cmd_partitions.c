@@ -15,7 +15,7 @@
 #define DAY_MS (24LL * 3600 * 1000)
 
 struct partitions_cfg {
-    const char *data_dir, *since, *from, *to;
+    const char *data_dir, *store_url, *since, *from, *to;
     struct cl_opt_list services;
     int json;
 };
@@ -25,6 +25,10 @@ struct partitions_cfg {
 static const struct cl_option partitions_options[] = {
     {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
      "data directory of the daemon (holds logs/ and queue.db)", NULL, 0, 0},
+    {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
+     "read this store instead of DATA/logs: file:DIR or s3://bucket/prefix (no catalog: "
+     "pruning by partition keys only)",
+     NULL, 0, 0},
     {"service", "CLOUDLOG_SERVICE", CL_OPT_LIST, NULL, OFF(services), "GLOB",
      "service name or glob; repeat for several", NULL, 0, 0},
     {"since", "CLOUDLOG_SINCE", CL_OPT_STR, NULL, OFF(since), "AGE|TIME",
@@ -98,7 +102,7 @@ static int print_json(void *arg, const struct cl_query_partition *p)
 static int run(const struct partitions_cfg *c, const struct cl_query *q)
 {
     struct cl_cli_source s;
-    if (cl_cli_source_open(CMD, c->data_dir, &s))
+    if (cl_cli_source_open(CMD, c->data_dir, c->store_url, &s))
         return 1;
     if (!c->json)
         printf("%-20s %-10s %2s %8s %10s %10s  %s\n", "SERVICE", "DT", "HH", "OBJECTS", "RECORDS",

@@ -582,6 +582,28 @@ class QueryCli(cltest.DaemonTestCase):
             self.assertNotIn("records", j)
         self.assertEqual(got, {k: (len(p["objects"]), p["bytes"]) for k, p in parts.items()})
 
+    def test_store_url(self):
+        """--store file:DIR reads that store (no catalog) from any data directory."""
+        url = "file:" + os.path.join(self.data, "logs")
+        empty = cltest.mkdtemp("cl-nodata-")
+        L = LEVELS.index
+        for args, pred in [([], lambda r: True),
+                           (["--service", "ap*", "--level", "warn+"],
+                            lambda r: r["service"].startswith("ap") and L(r["level"]) >= 3)]:
+            for order in ("newest", "oldest"):
+                with self.subTest(args=args, order=order):
+                    self.check(args + ["--store", url, "--order", order, "--limit", "0"], pred,
+                               order=order, limit=0, data=empty)
+        rc, out, err = cltest.run_cli(["partitions", "--data", empty, "--store", url, "--json"],
+                                      timeout=60)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(out.splitlines()), len(self.expected_partitions()))
+        missing = os.path.join(empty, "nope")
+        rc, _, err = cltest.run_cli(["query", "--store", "file:" + missing], timeout=60)
+        self.assertEqual(rc, 1)
+        self.assertIn("no store", err)
+        self.assertFalse(os.path.exists(missing), "a reader must not create a store")
+
     def expected_partitions(self):
         parts = {}
         for r in self.recs:
