@@ -19,6 +19,7 @@ import datetime
 import gzip
 import http.client
 import json
+import random
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -788,3 +790,61 @@ def check_store(tc, data_dir):
             tc.assertEqual(r.get("n_" + l), levels[l], where + ": n_" + l)
     tc.assertEqual(staging, [], "staging/.tmp files left in the store")
     return out
+
+
+# -- load clients for the kill -9 tests ------------------------------------------------
+
+class LoadClient(threading.Thread):
+    """Posts NDJSON batches of uniquely numbered records on one keep-alive connection
+    until stop is set or the daemon goes away. Each batch is recorded in results as
+    (request id, [seq...], outcome) with outcome "acked", "partial:...", "refused:N" or
+    "unknown" (no answer: the daemon died). Subclasses choose the batch size (max_records)
+    and the records (make_record)."""
+
+    max_records = 40
+
+    def __init__(self, port, round_no, tid, rng_seed, stop, results, lock):
+        super().__init__(daemon=True)
+        self.port, self.round_no, self.tid = port, round_no, tid
+        self.rng = random.Random(rng_seed)
+        self.stop, self.results, self.lock = stop, results, lock
+
+    def make_record(self, seq, req):
+        raise NotImplementedError
+
+    def body(self, seqs, req):
+        return "".join(json.dumps(self.make_record(s, req)) + "\n" for s in seqs).encode()
+
+    def post(self, conn, body, n):
+        conn.request("POST", "/v1/logs", body=body,
+                     headers={"Content-Type": "application/x-ndjson"})
+        r = conn.getresponse()
+        data = r.read()
+        if r.status == 202 and json.loads(data)["accepted"] == n:
+            return "acked"
+        if r.status == 202:
+            return "partial:%s" % data[:200]
+        return "refused:%d" % r.status
+
+    def run(self):
+        conn = None
+        for k in range(100000):
+            if self.stop.is_set():
+                break
+            req = "r%d-t%d-%d" % (self.round_no, self.tid, k)
+            seqs = ["%s-%d" % (req, i) for i in range(self.rng.randint(1, self.max_records))]
+            outcome = "unknown"
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+                outcome = self.post(conn, self.body(seqs, req), len(seqs))
+            except (OSError, http.client.HTTPException, ValueError):
+                outcome = "unknown"
+            with self.lock:
+                self.results.append((req, seqs, outcome))
+            if outcome == "unknown":
+                break  # the daemon is gone (or going)
+            if outcome.startswith("refused"):
+                time.sleep(0.05)
+        if conn is not None:
+            conn.close()

@@ -21,48 +21,12 @@ THREADS = 6
 ROUNDS = int(os.environ.get("CL_E2E_KILL_ROUNDS", "5"))
 
 
-class Client(threading.Thread):
-    """Posts NDJSON batches until the daemon goes away or stop is set."""
+class Client(cltest.LoadClient):
+    """Unique records with random padding."""
 
-    def __init__(self, port, round_no, tid, rng_seed, stop, results, lock):
-        super().__init__(daemon=True)
-        self.port, self.round_no, self.tid = port, round_no, tid
-        self.rng = random.Random(rng_seed)
-        self.stop, self.results, self.lock = stop, results, lock
-
-    def run(self):
-        conn = None
-        for k in range(100000):
-            if self.stop.is_set():
-                break
-            req = "r%d-t%d-%d" % (self.round_no, self.tid, k)
-            n = self.rng.randint(1, 40)
-            seqs = ["%s-%d" % (req, i) for i in range(n)]
-            body = "".join(json.dumps({"message": "load %s" % s, "seq": s, "req": req,
-                                       "pad": "p" * self.rng.randint(0, 300)}) + "\n"
-                           for s in seqs).encode()
-            outcome = "unknown"
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection(cltest.HOST, self.port, timeout=30)
-                conn.request("POST", "/v1/logs", body=body,
-                             headers={"Content-Type": "application/x-ndjson"})
-                r = conn.getresponse()
-                data = r.read()
-                if r.status == 202 and json.loads(data)["accepted"] == n:
-                    outcome = "acked"
-                elif r.status == 202:
-                    outcome = "partial:%s" % data[:200]
-                else:
-                    outcome = "refused:%d" % r.status
-            except (OSError, http.client.HTTPException):
-                outcome = "unknown"
-            with self.lock:
-                self.results.append((req, seqs, outcome))
-            if outcome == "unknown":
-                break  # the daemon is gone (or going)
-        if conn is not None:
-            conn.close()
+    def make_record(self, seq, req):
+        return {"message": "load %s" % seq, "seq": seq, "req": req,
+                "pad": "p" * self.rng.randint(0, 300)}
 
 
 class KillNine(cltest.DaemonTestCase):

@@ -26,55 +26,16 @@ BASE_MS = 1767225600000  # 2026-01-01T00:00:00Z
 SERVICES = ["api", "web", "worker", "db"]
 
 
-class Client(threading.Thread):
-    """Posts NDJSON batches of unique records until the daemon goes away or stop is set."""
+class Client(cltest.LoadClient):
+    """Unique records spread over 5 hours and 4 services, so flushes hit many partitions."""
 
-    def __init__(self, port, round_no, tid, rng_seed, stop, results, lock):
-        super().__init__(daemon=True)
-        self.port, self.round_no, self.tid = port, round_no, tid
-        self.rng = random.Random(rng_seed)
-        self.stop, self.results, self.lock = stop, results, lock
+    max_records = 60
 
-    def run(self):
-        conn = None
-        for k in range(100000):
-            if self.stop.is_set():
-                break
-            req = "r%d-t%d-%d" % (self.round_no, self.tid, k)
-            n = self.rng.randint(1, 60)
-            seqs = ["%s-%d" % (req, i) for i in range(n)]
-            lines = []
-            for s in seqs:
-                ts = BASE_MS + self.rng.randrange(5 * 3600 * 1000)  # 5 hours
-                lines.append(json.dumps({"ts": ts, "service": self.rng.choice(SERVICES),
-                                         "level": self.rng.choice(cltest.LEVELS),
-                                         "message": "crash %s" % s, "seq": s,
-                                         "pad": "p" * self.rng.randint(0, 400)}))
-            body = ("\n".join(lines) + "\n").encode()
-            outcome = "unknown"
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection(cltest.HOST, self.port, timeout=30)
-                conn.request("POST", "/v1/logs", body=body,
-                             headers={"Content-Type": "application/x-ndjson"})
-                r = conn.getresponse()
-                data = r.read()
-                if r.status == 202 and json.loads(data)["accepted"] == n:
-                    outcome = "acked"
-                elif r.status == 202:
-                    outcome = "partial:%s" % data[:200]
-                else:
-                    outcome = "refused:%d" % r.status
-            except (OSError, http.client.HTTPException, ValueError):
-                outcome = "unknown"
-            with self.lock:
-                self.results.append((req, seqs, outcome))
-            if outcome == "unknown":
-                break
-            if outcome.startswith("refused"):
-                time.sleep(0.05)
-        if conn is not None:
-            conn.close()
+    def make_record(self, seq, req):
+        ts = BASE_MS + self.rng.randrange(5 * 3600 * 1000)  # 5 hours
+        return {"ts": ts, "service": self.rng.choice(SERVICES),
+                "level": self.rng.choice(cltest.LEVELS), "message": "crash %s" % seq,
+                "seq": seq, "pad": "p" * self.rng.randint(0, 400)}
 
 
 class ProcessCrash(cltest.DaemonTestCase):
