@@ -78,17 +78,22 @@ class Backpressure(cltest.DaemonTestCase):
                 % len(big)).encode()
         small = (rec * 20).encode()
         s = socket.create_connection((cltest.HOST, d.port), timeout=60)
+        sent = 1000
         try:
-            s.sendall(head + big[:1000])
-            # Wait (bounded) until the daemon has seen the first request's headers.
+            s.sendall(head + big[:sent])
+            # Wait (bounded) until the daemon has seen the first request's headers. The
+            # slow client keeps trickling a byte at a time (as a real one would), so the
+            # check does not depend on when the server's poller first reads the socket.
             resp = None
             for _ in range(100):
                 resp = d.post_logs(small, content_type="application/x-ndjson")
                 if resp[0] == 503:
                     break
+                s.sendall(big[sent:sent + 1])
+                sent += 1
                 time.sleep(0.05)
             assert_503(self, resp)
-            s.sendall(big[1000:])
+            s.sendall(big[sent:])
             st, _, data = cltest.read_response(s)
             self.assertEqual(st, 202, data)
         finally:
