@@ -69,7 +69,9 @@ class Backpressure(cltest.DaemonTestCase):
 
     def test_max_inflight_bytes(self):
         # A slow request holding most of --max-inflight makes a second one wait (503),
-        # and both succeed once the first has finished.
+        # and both succeed once the first has finished. The budget is first come, first
+        # served: if a small request still holds its share when the big one's headers
+        # arrive, the big one is refused instead; that attempt is then repeated.
         d = self.daemon(args=["--max-inflight", "32KiB"])
         rec = json.dumps({"message": "inflight", "pad": "x" * 200}) + "\n"
         big = (rec * (30000 // len(rec))).encode()
@@ -77,30 +79,30 @@ class Backpressure(cltest.DaemonTestCase):
                 "Content-Type: application/x-ndjson\r\nContent-Length: %d\r\n\r\n"
                 % len(big)).encode()
         small = (rec * 20).encode()
-        s = socket.create_connection((cltest.HOST, d.port), timeout=60)
-        sent = 1000
-        try:
-            s.sendall(head + big[:sent])
-            # Wait (bounded) until the daemon has seen the first request's headers. The
-            # slow client keeps trickling a byte at a time (as a real one would), so the
-            # check does not depend on when the server's poller first reads the socket.
-            resp = None
-            for _ in range(100):
-                resp = d.post_logs(small, content_type="application/x-ndjson")
-                if resp[0] == 503:
-                    break
-                s.sendall(big[sent:sent + 1])
-                sent += 1
-                time.sleep(0.05)
-            assert_503(self, resp)
-            s.sendall(big[sent:])
-            st, _, data = cltest.read_response(s)
-            self.assertEqual(st, 202, data)
-        finally:
-            s.close()
+        for attempt in range(5):
+            s = socket.create_connection((cltest.HOST, d.port), timeout=60)
+            try:
+                s.sendall(head + big[:1000])
+                time.sleep(0.3)  # let the daemon read the headers before anything else
+                resp = None
+                for _ in range(60):  # bounded wait for the 503 (about 3 s)
+                    resp = d.post_logs(small, content_type="application/x-ndjson")
+                    if resp[0] == 503:
+                        break
+                    time.sleep(0.05)
+                if resp[0] != 503:
+                    continue  # the big request lost the race for the budget: try again
+                assert_503(self, resp)
+                s.sendall(big[1000:])
+                st, _, data = cltest.read_response(s)
+                self.assertEqual(st, 202, data)
+                break
+            finally:
+                s.close()
+        else:
+            self.fail("no 503 while a slow request held the in-flight budget in 5 attempts")
         self.assertAccepted(d.post_logs(small, content_type="application/x-ndjson"), 20)
         d.stop()
-
 
 if __name__ == "__main__":
     cltest.main()
