@@ -848,3 +848,35 @@ class LoadClient(threading.Thread):
                 time.sleep(0.05)
         if conn is not None:
             conn.close()
+
+
+def kill_under_load(tc, d, client_cls, rnd, rng, threads, results, lock, max_delay_s):
+    """One kill -9 round: starts `threads` client_cls load clients on daemon d, waits
+    (bounded) for the round's first acknowledgement, then a random 0..max_delay_s more,
+    kills the daemon with SIGKILL and joins the clients. Returns the number of requests
+    acknowledged in this round (asserted > 0, so no round is vacuous)."""
+    stop = threading.Event()
+    clients = [client_cls(d.port, rnd, t, rng.random(), stop, results, lock)
+               for t in range(threads)]
+    for c in clients:
+        c.start()
+    prefix = "r%d-" % rnd
+    deadline = time.monotonic() + 60
+    for _ in range(6000):
+        with lock:
+            if any(o == "acked" and r.startswith(prefix) for r, _, o in results):
+                break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    time.sleep(rng.uniform(0.0, max_delay_s))
+    d.kill()  # SIGKILL, mid-load
+    stop.set()
+    for c in clients:
+        c.join(timeout=60)
+        tc.assertFalse(c.is_alive(), "client thread stuck after kill -9")
+    with lock:
+        n_acked = sum(1 for r, _, o in results if o == "acked" and r.startswith(prefix))
+    tc.assertGreater(n_acked, 0, "round %d acknowledged nothing; log:\n%s"
+                     % (rnd, d.log_tail()))
+    return n_acked

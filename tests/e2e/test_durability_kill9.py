@@ -43,32 +43,10 @@ class KillNine(cltest.DaemonTestCase):
             if rnd % 4 >= 2:
                 args += ["--max-message", "4KiB"]  # requests span several messages
             d = self.daemon(data_dir=data, args=args)
-            stop = threading.Event()
-            clients = [Client(d.port, rnd, t, rng.random(), stop, results, lock)
-                       for t in range(THREADS)]
-            for c in clients:
-                c.start()
-            # Wait (bounded) for the first acknowledgement so no round is vacuous.
-            deadline = time.monotonic() + 60
-            for _ in range(6000):
-                with lock:
-                    if any(o == "acked" and r.startswith("r%d-" % rnd) for r, _, o in results):
-                        break
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 1.0))
-            d.kill()  # SIGKILL, mid-load
-            stop.set()
-            for c in clients:
-                c.join(timeout=60)
-                self.assertFalse(c.is_alive(), "client thread stuck after kill -9")
-            with lock:
-                n_acked = sum(1 for r, _, o in results if o == "acked" and r.startswith("r%d-" % rnd))
+            n_acked = cltest.kill_under_load(self, d, Client, rnd, rng, THREADS, results, lock,
+                                             1.0)
             print("round %d (%s): %d acknowledged requests" % (rnd, " ".join(args), n_acked),
                   flush=True)
-            self.assertGreater(n_acked, 0, "round %d acknowledged nothing; log:\n%s"
-                               % (rnd, d.log_tail()))
 
         # The crashed files, as left by the last kill -9 (recovered on a copy).
         self.assertEqual(cltest.integrity_check(os.path.join(data, "queue.db"), copy=True), ["ok"])

@@ -50,37 +50,13 @@ class ProcessCrash(cltest.DaemonTestCase):
         for rnd in range(ROUNDS):
             args = ARGS + ["--processor-workers", str(rng.choice([1, 2, 4]))]
             d = self.daemon(data_dir=data, args=args)
-            stop = threading.Event()
-            clients = [Client(d.port, rnd, t, rng.random(), stop, results, lock)
-                       for t in range(THREADS)]
-            for c in clients:
-                c.start()
-            # Bounded wait for the first acknowledgement of this round.
-            deadline = time.monotonic() + 60
-            for _ in range(6000):
-                with lock:
-                    if any(o == "acked" and r.startswith("r%d-" % rnd) for r, _, o in results):
-                        break
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.01)
             # Random moment: early (recovery/first flushes) to well into steady flushing.
-            time.sleep(rng.uniform(0.0, 2.0))
-            objs_before = len(cltest.store_scan(data)[0])
-            d.kill()
-            stop.set()
-            for c in clients:
-                c.join(timeout=60)
-                self.assertFalse(c.is_alive(), "client thread stuck after kill -9")
-            with lock:
-                n_acked = sum(1 for r, _, o in results
-                              if o == "acked" and r.startswith("r%d-" % rnd))
+            n_acked = cltest.kill_under_load(self, d, Client, rnd, rng, THREADS, results, lock,
+                                             2.0)
             print("round %d (%s): %d acknowledged requests, %d objects so far"
-                  % (rnd, " ".join(args), n_acked, objs_before), flush=True)
+                  % (rnd, " ".join(args), n_acked, len(cltest.store_scan(data)[0])), flush=True)
             # Even right after a crash, published objects never hold a record twice.
             self.no_published_duplicates(data, seen_objects)
-            self.assertGreater(n_acked, 0, "round %d acknowledged nothing; log:\n%s"
-                               % (rnd, d.log_tail()))
 
         # Last daemon: no load, drains everything, then a clean stop.
         d = self.daemon(data_dir=data, args=ARGS)
