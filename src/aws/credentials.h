@@ -1,15 +1,19 @@
-/* credentials.h - AWS credentials and region from the environment and the shared files. */
+/* credentials.h - AWS credentials (environment, shared files, container endpoint, IMDSv2)
+ * with a refreshing provider, and the region. */
 #ifndef CL_AWS_CREDENTIALS_H
 #define CL_AWS_CREDENTIALS_H
 
 #include <stddef.h>
+#include <time.h>
 
 /* Resolved credentials; owns its strings (release with cl_aws_credentials_free). */
 struct cl_aws_credentials {
     char *access_key_id;
     char *secret_access_key;
     char *session_token; /* NULL for long-term keys */
-    char source[64];     /* "environment", "shared credentials file", "config file" */
+    char source[64];     /* "environment", "shared credentials file", "config file",
+                            "container endpoint", "EC2 instance metadata" */
+    time_t expiration;   /* 0 for credentials that do not expire */
 };
 
 void cl_aws_credentials_free(struct cl_aws_credentials *c);
@@ -34,5 +38,26 @@ char *cl_aws_region_resolve(void);
  * (nested sub-sections such as "s3 =") are skipped. Returns a heap string (caller frees),
  * or NULL when the file, section or key is absent. */
 char *cl_aws_ini_get(const char *path, const char *section, const char *key);
+
+/* A credential source chosen once, refreshed from that same source before expiry. */
+struct cl_aws_cred_provider;
+
+/* Resolves the chain once (env, shared files/profile, container endpoint, IMDSv2) and
+ * remembers the source; owned, free with cl_aws_cred_provider_free. NULL with err set
+ * when no source has credentials (or a source is half-configured). */
+struct cl_aws_cred_provider *cl_aws_cred_provider_new(char *err, size_t err_len);
+
+/* Copies the current credentials into out (caller frees with cl_aws_credentials_free),
+ * refreshing from the same source first when they expire within 5 minutes (temporary
+ * credentials from the container endpoint / IMDS carry an Expiration). A failed refresh
+ * keeps serving credentials that are still valid (and logs a warning). Thread-safe.
+ * Returns CL_OK, or an error with err set when no valid credentials are left. */
+int cl_aws_cred_provider_get(struct cl_aws_cred_provider *p, struct cl_aws_credentials *out,
+                             char *err, size_t err_len);
+
+void cl_aws_cred_provider_free(struct cl_aws_cred_provider *p);
+
+/* Seconds before expiry at which the provider refreshes (the SDKs' 5-minute window). */
+#define CL_AWS_CRED_REFRESH_WINDOW_S 300
 
 #endif

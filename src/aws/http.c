@@ -385,9 +385,10 @@ static int http_split_url(const char *url, char **host, char **path, char **quer
     return CL_OK;
 }
 
-int cl_http_sign_sigv4(void *arg, const struct cl_http_request *req, struct cl_http_hdrs *add)
+/* Signs req with creds and adds the resulting headers to add. */
+static int http_sign_with(struct cl_http_sigv4 *sv, const struct cl_aws_credentials *creds,
+                          const struct cl_http_request *req, struct cl_http_hdrs *add)
 {
-    struct cl_http_sigv4 *sv = arg;
     char *host = NULL, *path = NULL, *query = NULL;
     if (http_split_url(req->url, &host, &path, &query) != CL_OK)
         return CL_ERR_INVAL;
@@ -397,9 +398,9 @@ int cl_http_sign_sigv4(void *arg, const struct cl_http_request *req, struct cl_h
     h[req->n_headers] = (struct cl_sigv4_header){"Host", host};
     struct cl_sigv4_request sr = {req->method,        path,      query,         h,
                                   req->n_headers + 1, req->body, req->body_len, NULL};
-    struct cl_sigv4_params p = {sv->creds->access_key_id,
-                                sv->creds->secret_access_key,
-                                sv->creds->session_token,
+    struct cl_sigv4_params p = {creds->access_key_id,
+                                creds->secret_access_key,
+                                creds->session_token,
                                 sv->region,
                                 sv->service,
                                 time(NULL),
@@ -417,5 +418,24 @@ int cl_http_sign_sigv4(void *arg, const struct cl_http_request *req, struct cl_h
     free(host);
     free(path);
     free(query);
+    return rc;
+}
+
+int cl_http_sign_sigv4(void *arg, const struct cl_http_request *req, struct cl_http_hdrs *add)
+{
+    struct cl_http_sigv4 *sv = arg;
+    if (!sv->provider)
+        return http_sign_with(sv, sv->creds, req, add);
+    /* A fresh copy per attempt: a retry after a refresh signs with the new keys. */
+    struct cl_aws_credentials creds;
+    char err[256];
+    int rc = cl_aws_cred_provider_get(sv->provider, &creds, err, sizeof err);
+    if (rc != CL_OK) {
+        cl_log(CL_LOG_WARN, "http: %s %s: no credentials to sign with: %s", req->method, req->url,
+               err);
+        return rc;
+    }
+    rc = http_sign_with(sv, &creds, req, add);
+    cl_aws_credentials_free(&creds);
     return rc;
 }

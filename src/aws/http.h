@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct cl_aws_credentials;
+struct cl_aws_cred_provider;
 
 /* A borrowed request header. */
 struct cl_http_header {
@@ -92,14 +93,16 @@ int cl_aws_retryable(long status, const char *code);
 /* 1 if code is one of AWS's throttling error codes. */
 int cl_aws_throttling(const char *code);
 
-/* SigV4 signing hook state: borrowed credentials and region, the service and flags, and a
- * per-hook key cache (so one per client/thread). */
+/* SigV4 signing hook state: borrowed credentials (or provider) and region, the service and
+ * flags, and a per-hook key cache (so one per client/thread). */
 struct cl_http_sigv4 {
-    const struct cl_aws_credentials *creds;
+    const struct cl_aws_credentials *creds; /* used when provider is NULL */
     const char *region;
     const char *service;
     unsigned flags; /* CL_SIGV4_* */
     struct cl_sigv4_key_cache cache;
+    /* Optional, borrowed: when set, every attempt signs with its current credentials. */
+    struct cl_aws_cred_provider *provider;
 };
 
 /* cl_http_sign_fn for SigV4 (arg is a struct cl_http_sigv4 *): signs the method, the

@@ -21,16 +21,16 @@
 /* One HTTP client (its connections) with its signing state; pooled per store. */
 struct s3_conn {
     struct cl_http_client *http; /* owned */
-    struct cl_http_sigv4 sv;     /* borrows the store's credentials and region */
+    struct cl_http_sigv4 sv;     /* borrows the store's credential provider and region */
     struct s3_conn *next;
 };
 
 struct s3_store {
-    char *bucket; /* owned */
-    char *prefix; /* owned; "" or ending in '/' */
-    char *base;   /* owned; URL of the bucket without a trailing '/' */
-    char *region; /* owned */
-    struct cl_aws_credentials creds;
+    char *bucket;                       /* owned */
+    char *prefix;                       /* owned; "" or ending in '/' */
+    char *base;                         /* owned; URL of the bucket without a trailing '/' */
+    char *region;                       /* owned */
+    struct cl_aws_cred_provider *creds; /* owned */
     struct cl_http_options http_opt;
     int max_keys; /* ListObjectsV2 page size; 0 = S3's default (1000) */
     pthread_mutex_t lock;
@@ -59,7 +59,7 @@ static struct s3_conn *s3_conn_get(struct s3_store *s)
         free(c);
         return NULL;
     }
-    c->sv.creds = &s->creds;
+    c->sv.provider = s->creds;
     c->sv.region = s->region;
     c->sv.service = "s3";
     c->sv.flags = CL_SIGV4_S3;
@@ -448,7 +448,7 @@ static void s3_close(void *impl)
         free(c);
     }
     pthread_mutex_destroy(&s->lock);
-    cl_aws_credentials_free(&s->creds);
+    cl_aws_cred_provider_free(s->creds);
     free(s->bucket);
     free(s->prefix);
     free(s->base);
@@ -613,15 +613,17 @@ int cl_store_s3_open(struct cl_store *st, const char *url, char *err, size_t err
     pthread_mutex_init(&s->lock, NULL);
     struct s3_url_opts o = {NULL, NULL, -1, 0};
     int rc = s3_parse_url(s, url + strlen("s3://"), &o, err, err_len);
-    if (rc == CL_OK)
-        rc = cl_aws_credentials_resolve(&s->creds, err, err_len);
+    if (rc == CL_OK) {
+        s->creds = cl_aws_cred_provider_new(err, err_len);
+        rc = s->creds ? CL_OK : CL_ERR_NOT_FOUND;
+    }
     if (rc == CL_OK) {
         s3_endpoint(s, &o);
         s->max_keys = o.max_keys;
         st->ops = &s3_ops;
         st->impl = s;
-        cl_log(CL_LOG_DEBUG, "store s3: bucket %s prefix '%s' at %s (region %s, creds from %s)",
-               s->bucket, s->prefix, s->base, s->region, s->creds.source);
+        cl_log(CL_LOG_DEBUG, "store s3: bucket %s prefix '%s' at %s (region %s)", s->bucket,
+               s->prefix, s->base, s->region);
     } else {
         s3_close(s);
     }

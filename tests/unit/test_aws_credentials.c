@@ -169,6 +169,46 @@ static void test_nothing_configured(void **state)
     assert_int_equal(cl_aws_credentials_resolve(&c, NULL, 0), CL_ERR_NOT_FOUND);
 }
 
+static void test_provider_static_sources(void **state)
+{
+    char path[8192], err[512];
+    setenv("AWS_SHARED_CREDENTIALS_FILE", write_file("credentials", CREDENTIALS, path, 8192), 1);
+    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof(err));
+    assert_non_null(p);
+    struct cl_aws_credentials c;
+    for (int i = 0; i < 2; i++) { /* long-term keys: every get returns the same copy */
+        assert_int_equal(cl_aws_cred_provider_get(p, &c, err, sizeof(err)), CL_OK);
+        assert_string_equal(c.access_key_id, "AKIDDEFAULT");
+        assert_string_equal(c.secret_access_key, "secretdefault");
+        assert_null(c.session_token);
+        assert_int_equal(c.expiration, 0);
+        assert_string_equal(c.source, "shared credentials file");
+        cl_aws_credentials_free(&c);
+    }
+    cl_aws_cred_provider_free(p);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1); /* the environment wins over the files */
+    setenv("AWS_SECRET_ACCESS_KEY", "secretenv", 1);
+    p = cl_aws_cred_provider_new(err, sizeof(err));
+    assert_non_null(p);
+    assert_int_equal(cl_aws_cred_provider_get(p, &c, err, sizeof(err)), CL_OK);
+    assert_string_equal(c.access_key_id, "AKIDENV");
+    assert_string_equal(c.source, "environment");
+    cl_aws_credentials_free(&c);
+    cl_aws_cred_provider_free(p);
+}
+
+static void test_provider_errors(void **state)
+{
+    char err[512];
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    assert_null(cl_aws_cred_provider_new(err, sizeof(err)));
+    assert_non_null(strstr(err, "no AWS credentials"));
+    setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1); /* half-configured: the reason, no fallthrough */
+    assert_null(cl_aws_cred_provider_new(err, sizeof(err)));
+    assert_non_null(strstr(err, "environment"));
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+}
+
 static void test_ini_get(void **state)
 {
     char path[8192];
@@ -189,6 +229,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_default_paths_under_home, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_file_fallback_and_region, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nothing_configured, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provider_static_sources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provider_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ini_get, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
