@@ -1,5 +1,6 @@
 /* credentials_provider.c - the credential chain resolved once, refreshed before expiry. */
 #include "credentials.h"
+#include "credentials_remote.h"
 
 #include "common.h"
 #include "log.h"
@@ -26,22 +27,33 @@ struct cl_aws_cred_provider {
  * next is tried; any other error (a half-configured source) stops the chain. */
 static const cred_fetch_fn chain[] = {
     cl_aws_credentials_resolve, /* environment, shared credentials file, config file */
+    cl_aws_creds_from_container,
+    cl_aws_creds_from_imds,
 };
 
 struct cl_aws_cred_provider *cl_aws_cred_provider_new(char *err, size_t err_len)
 {
+    char scratch[8];
+    if (!err || !err_len) { /* the sources write their reasons unconditionally */
+        err = scratch;
+        err_len = sizeof scratch;
+    }
     struct cl_aws_cred_provider *p = cl_calloc(1, sizeof *p);
     int rc = CL_ERR_NOT_FOUND;
     for (size_t i = 0; i < CL_ARRAY_LEN(chain) && rc == CL_ERR_NOT_FOUND; i++) {
         rc = chain[i](&p->cur, err, err_len);
         p->fetch = chain[i];
     }
-    if (rc == CL_ERR_NOT_FOUND && err && err_len)
+    if (rc == CL_ERR_NOT_FOUND) {
+        char last[256]; /* why the last source (IMDS) had nothing */
+        snprintf(last, sizeof last, "%s", err);
         snprintf(err, err_len,
                  "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile in "
                  "~/.aws/credentials or ~/.aws/config (AWS_PROFILE), "
                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI, or run on EC2 with an "
-                 "instance role");
+                 "instance role (%s)",
+                 last);
+    }
     if (rc != CL_OK) {
         cl_aws_credentials_free(&p->cur);
         free(p);

@@ -1,4 +1,5 @@
-/* test_aws_credentials.c - credential chain (environment, shared files) and region lookup. */
+/* test_aws_credentials.c - credential chain (environment, shared files, container endpoint,
+ * IMDSv2 against a loopback test server), refresh before expiry, and region lookup. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,19 +8,39 @@
 
 #include "common.h"
 #include "credentials.h"
+#include "credentials_remote.h"
+#include "http.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 static char g_dir[4096];
 
-static const char *const VARS[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                   "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                                   "AWS_REGION",        "AWS_DEFAULT_REGION",
-                                   "AWS_CONFIG_FILE",   "AWS_SHARED_CREDENTIALS_FILE"};
+static const char *const VARS[] = {"AWS_ACCESS_KEY_ID",
+                                   "AWS_SECRET_ACCESS_KEY",
+                                   "AWS_SESSION_TOKEN",
+                                   "AWS_PROFILE",
+                                   "AWS_REGION",
+                                   "AWS_DEFAULT_REGION",
+                                   "AWS_CONFIG_FILE",
+                                   "AWS_SHARED_CREDENTIALS_FILE",
+                                   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                                   "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                   "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                                   "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                                   "AWS_EC2_METADATA_SERVICE_ENDPOINT"};
 
 /* Writes text to <tmp>/<name>; the path goes into path[size] and is returned. */
 static const char *write_file(const char *name, const char *text, char *path, size_t size)
@@ -40,13 +61,15 @@ static int setup(void **state)
     assert_non_null(mkdtemp(g_dir));
     for (size_t i = 0; i < CL_ARRAY_LEN(VARS); i++)
         unsetenv(VARS[i]);
+    /* Tests never reach for 169.254.169.254; the IMDS tests point it at loopback. */
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     setenv("HOME", g_dir, 1);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    const char *names[] = {"credentials", "config", ".aws/credentials", ".aws/config"};
+    const char *names[] = {"credentials", "config", "token", ".aws/credentials", ".aws/config"};
     char path[8192];
     for (size_t i = 0; i < CL_ARRAY_LEN(names); i++) {
         snprintf(path, sizeof(path), "%s/%s", g_dir, names[i]);
@@ -200,13 +223,11 @@ static void test_provider_static_sources(void **state)
 static void test_provider_errors(void **state)
 {
     char err[512];
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     assert_null(cl_aws_cred_provider_new(err, sizeof(err)));
     assert_non_null(strstr(err, "no AWS credentials"));
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1); /* half-configured: the reason, no fallthrough */
     assert_null(cl_aws_cred_provider_new(err, sizeof(err)));
     assert_non_null(strstr(err, "environment"));
-    unsetenv("AWS_EC2_METADATA_DISABLED");
 }
 
 static void test_ini_get(void **state)
@@ -221,6 +242,427 @@ static void test_ini_get(void **state)
     assert_null(cl_aws_ini_get("/nonexistent/cl_aws_config", "default", "region"));
 }
 
+/* ---- loopback test server for the container endpoint and IMDSv2 ---- */
+
+#define IMDS_TOKEN "TESTIMDSTOKEN"
+
+struct test_server {
+    int fd;
+    int port;
+    pthread_t thread;
+    atomic_int stop;
+    pthread_mutex_t lock;
+    /* behaviour, set by the test */
+    char expect_auth[128]; /* container: required Authorization ("" = none required) */
+    int expiry_s;          /* Expiration = now + expiry_s */
+    int fail;              /* answer every credentials request with HTTP 500 */
+    /* observations */
+    int creds_served;
+    int token_requests;
+    int tokenless_denied; /* IMDS requests refused with 401 for a missing/wrong token */
+    char last_auth[1024]; /* Authorization header seen at /echo */
+};
+
+static struct test_server g_srv;
+
+/* Copies the value of header name (case-insensitive) in the request head into out. */
+static int header_value(const char *head, const char *name, char *out, size_t out_len)
+{
+    size_t nl = strlen(name);
+    for (const char *p = strstr(head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            const char *v = line + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t n = strcspn(v, "\r\n");
+            snprintf(out, out_len, "%.*s", (int)n, v);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void respond(int fd, int status, const char *body)
+{
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf,
+                     "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
+                     strlen(body), body);
+    assert_true(n > 0 && (size_t)n < sizeof buf);
+    ssize_t w = write(fd, buf, (size_t)n);
+    (void)w;
+}
+
+/* Credentials JSON with a new key id per call: AKIDTEST<n>. */
+static void creds_json(char *out, size_t len, int with_code)
+{
+    char exp[32];
+    time_t t = time(NULL) + g_srv.expiry_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int n = ++g_srv.creds_served;
+    snprintf(out, len,
+             "{%s\"AccessKeyId\": \"AKIDTEST%d\", \"SecretAccessKey\": \"secret\\/%d\", "
+             "\"Token\": \"token%d\", \"Expiration\": \"%s\"}",
+             with_code ? "\"Code\": \"Success\", \"Type\": \"AWS-HMAC\", " : "", n, n, n, exp);
+}
+
+/* Routes one request (head is NUL-terminated). Called with g_srv.lock held. */
+static void route(int fd, const char *head)
+{
+    char method[16] = "", path[512] = "", v[1024], body[1024];
+    sscanf(head, "%15s %511s", method, path);
+    int imds = strncmp(path, "/latest/", 8) == 0;
+    int token_ok =
+        header_value(head, "X-aws-ec2-metadata-token", v, sizeof v) && strcmp(v, IMDS_TOKEN) == 0;
+    if (strcmp(path, "/latest/api/token") == 0) {
+        g_srv.token_requests++;
+        int ttl = strcmp(method, "PUT") == 0 &&
+                  header_value(head, "X-aws-ec2-metadata-token-ttl-seconds", v, sizeof v);
+        respond(fd, ttl ? 200 : 400, ttl ? IMDS_TOKEN : "");
+    } else if (imds && !token_ok) {
+        g_srv.tokenless_denied++;
+        respond(fd, 401, "");
+    } else if (strcmp(path, "/latest/meta-data/iam/security-credentials/") == 0) {
+        respond(fd, 200, "test-role\n");
+    } else if (strcmp(path, "/latest/meta-data/iam/security-credentials/test-role") == 0 ||
+               strcmp(path, "/creds") == 0) {
+        int have = header_value(head, "Authorization", v, sizeof v);
+        if (!imds && g_srv.expect_auth[0] && (!have || strcmp(v, g_srv.expect_auth) != 0)) {
+            respond(fd, 401, "{\"code\": \"Unauthorized\", \"message\": \"bad token\"}");
+        } else if (g_srv.fail) {
+            respond(fd, 500, "{\"code\": \"InternalError\", \"message\": \"down\"}");
+        } else {
+            creds_json(body, sizeof body, imds);
+            respond(fd, 200, body);
+        }
+    } else {
+        if (!header_value(head, "Authorization", g_srv.last_auth, sizeof g_srv.last_auth))
+            g_srv.last_auth[0] = '\0';
+        respond(fd, 200, "ok");
+    }
+}
+
+/* Reads one request head (bodies are not needed by any route) and answers it. */
+static void serve_one(int fd)
+{
+    char head[8192];
+    size_t len = 0;
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    while (len < sizeof head - 1) {
+        ssize_t n = read(fd, head + len, sizeof head - 1 - len);
+        if (n <= 0)
+            return;
+        len += (size_t)n;
+        head[len] = '\0';
+        if (strstr(head, "\r\n\r\n"))
+            break;
+    }
+    pthread_mutex_lock(&g_srv.lock);
+    route(fd, head);
+    pthread_mutex_unlock(&g_srv.lock);
+}
+
+static void *server_main(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&g_srv.stop)) {
+        struct pollfd pfd = {g_srv.fd, POLLIN, 0};
+        if (poll(&pfd, 1, 50) <= 0)
+            continue;
+        int c = accept(g_srv.fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        serve_one(c);
+        close(c);
+    }
+    return NULL;
+}
+
+static void server_start(void)
+{
+    memset(&g_srv, 0, sizeof g_srv);
+    pthread_mutex_init(&g_srv.lock, NULL);
+    g_srv.expiry_s = 3600;
+    g_srv.fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(g_srv.fd >= 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(g_srv.fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(g_srv.fd, 16), 0);
+    socklen_t al = sizeof a;
+    assert_int_equal(getsockname(g_srv.fd, (struct sockaddr *)&a, &al), 0);
+    g_srv.port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&g_srv.thread, NULL, server_main, NULL), 0);
+}
+
+static void server_stop(void)
+{
+    atomic_store(&g_srv.stop, 1);
+    pthread_join(g_srv.thread, NULL);
+    close(g_srv.fd);
+    pthread_mutex_destroy(&g_srv.lock);
+}
+
+/* Locked read of a counter the server thread updates. */
+static int srv_get(const int *field)
+{
+    pthread_mutex_lock(&g_srv.lock);
+    int v = *field;
+    pthread_mutex_unlock(&g_srv.lock);
+    return v;
+}
+
+static int server_setup(void **state)
+{
+    setup(state);
+    server_start();
+    return 0;
+}
+
+static int server_teardown(void **state)
+{
+    server_stop();
+    return teardown(state);
+}
+
+static void set_url(const char *var, const char *path)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", g_srv.port, path);
+    setenv(var, url, 1);
+}
+
+/* Gets the provider's credentials and checks their key id; returns nothing. */
+static void expect_key(struct cl_aws_cred_provider *p, const char *id)
+{
+    struct cl_aws_credentials c;
+    char err[512] = "";
+    assert_int_equal(cl_aws_cred_provider_get(p, &c, err, sizeof err), CL_OK);
+    assert_string_equal(c.access_key_id, id);
+    cl_aws_credentials_free(&c);
+}
+
+static void test_container_token(void **state)
+{
+    snprintf(g_srv.expect_auth, sizeof g_srv.expect_auth, "Bearer abc");
+    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer abc", 1);
+    char err[512] = "";
+    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
+    assert_non_null(p);
+    struct cl_aws_credentials c;
+    assert_int_equal(cl_aws_cred_provider_get(p, &c, err, sizeof err), CL_OK);
+    assert_string_equal(c.access_key_id, "AKIDTEST1");
+    assert_string_equal(c.secret_access_key, "secret/1"); /* JSON escape decoded */
+    assert_string_equal(c.session_token, "token1");
+    assert_string_equal(c.source, "container endpoint");
+    assert_true(c.expiration > time(NULL) + 3000);
+    cl_aws_credentials_free(&c);
+    cl_aws_cred_provider_free(p);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer wrong", 1);
+    assert_null(cl_aws_cred_provider_new(err, sizeof err));
+    assert_non_null(strstr(err, "HTTP 401"));
+    assert_non_null(strstr(err, "bad token"));
+}
+
+static void test_container_token_file(void **state)
+{
+    char path[8192], err[512] = "";
+    snprintf(g_srv.expect_auth, sizeof g_srv.expect_auth, "file-token");
+    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "env-token", 1); /* the file wins */
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+           write_file("token", "file-token\n", path, sizeof path), 1);
+    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
+    assert_non_null(p);
+    expect_key(p, "AKIDTEST1");
+    cl_aws_cred_provider_free(p);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/nonexistent/cl_token", 1);
+    assert_null(cl_aws_cred_provider_new(err, sizeof err));
+    assert_non_null(strstr(err, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"));
+}
+
+static void test_container_host_restricted(void **state)
+{
+    char err[512] = "";
+    /* Plain http to a host that is not loopback or an agent address: refused unsent. */
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.10/creds", 1);
+    assert_null(cl_aws_cred_provider_new(err, sizeof err));
+    assert_non_null(strstr(err, "not allowed"));
+    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
+    g_srv.fail = 1; /* configured but failing: an error naming the endpoint, no fallthrough */
+    assert_null(cl_aws_cred_provider_new(err, sizeof err));
+    assert_non_null(strstr(err, "HTTP 500"));
+    assert_int_equal(srv_get(&g_srv.token_requests), 0);
+}
+
+static void test_imds_v2(void **state)
+{
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    set_url("AWS_EC2_METADATA_SERVICE_ENDPOINT", "/");
+    char err[512] = "";
+    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
+    assert_non_null(p);
+    struct cl_aws_credentials c;
+    assert_int_equal(cl_aws_cred_provider_get(p, &c, err, sizeof err), CL_OK);
+    assert_string_equal(c.access_key_id, "AKIDTEST1");
+    assert_string_equal(c.session_token, "token1");
+    assert_string_equal(c.source, "EC2 instance metadata");
+    cl_aws_credentials_free(&c);
+    cl_aws_cred_provider_free(p);
+    assert_int_equal(srv_get(&g_srv.token_requests), 1);
+    assert_int_equal(srv_get(&g_srv.tokenless_denied), 0);
+    /* The server does enforce the token: a request without it is refused. */
+    struct cl_buf body;
+    cl_buf_init(&body, 4096);
+    long status = 0;
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/latest/meta-data/iam/security-credentials/",
+             g_srv.port);
+    assert_int_equal(
+        cl_aws_remote_call("GET", url, NULL, 0, 1000, 1, &status, &body, err, sizeof err), CL_OK);
+    assert_int_equal(status, 401);
+    cl_buf_free(&body);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    assert_null(cl_aws_cred_provider_new(err, sizeof err));
+    assert_non_null(strstr(err, "AWS_EC2_METADATA_DISABLED"));
+}
+
+static void test_imds_unreachable(void **state)
+{
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    server_stop(); /* nothing listens on the port any more */
+    set_url("AWS_EC2_METADATA_SERVICE_ENDPOINT", "");
+    server_start();
+    char err[512] = "";
+    assert_null(cl_aws_cred_provider_new(err, sizeof err));
+    assert_non_null(strstr(err, "no AWS credentials"));
+    assert_non_null(strstr(err, "no EC2 instance metadata"));
+}
+
+static void test_chain_order(void **state)
+{
+    char err[512] = "";
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    set_url("AWS_EC2_METADATA_SERVICE_ENDPOINT", "");
+    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
+    setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secretenv", 1);
+    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
+    assert_non_null(p);
+    expect_key(p, "AKIDENV"); /* environment before the container endpoint */
+    cl_aws_cred_provider_free(p);
+    assert_int_equal(srv_get(&g_srv.creds_served), 0);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    p = cl_aws_cred_provider_new(err, sizeof err);
+    assert_non_null(p);
+    expect_key(p, "AKIDTEST1"); /* the container endpoint before IMDS */
+    cl_aws_cred_provider_free(p);
+    assert_int_equal(srv_get(&g_srv.token_requests), 0);
+}
+
+static void test_refresh_before_expiry(void **state)
+{
+    char err[512] = "";
+    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
+    g_srv.expiry_s = 60; /* inside the 5-minute window: the next get refreshes */
+    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
+    assert_non_null(p);
+    assert_int_equal(srv_get(&g_srv.creds_served), 1);
+    pthread_mutex_lock(&g_srv.lock);
+    g_srv.expiry_s = 3600;
+    pthread_mutex_unlock(&g_srv.lock);
+    expect_key(p, "AKIDTEST2");
+    expect_key(p, "AKIDTEST2"); /* valid for an hour: no further fetch */
+    assert_int_equal(srv_get(&g_srv.creds_served), 2);
+    /* The signing hook takes the provider's current keys for each request. */
+    struct cl_http_client *http = cl_http_client_new(NULL);
+    struct cl_http_sigv4 sv;
+    memset(&sv, 0, sizeof sv);
+    sv.region = "us-east-1";
+    sv.service = "s3";
+    sv.flags = CL_SIGV4_S3;
+    sv.provider = p;
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/echo", g_srv.port);
+    struct cl_http_request req = {"GET", url, NULL, 0, NULL, 0, cl_http_sign_sigv4, &sv};
+    struct cl_http_response resp;
+    memset(&resp, 0, sizeof resp);
+    cl_buf_init(&resp.headers, 65536);
+    cl_buf_init(&resp.body, 65536);
+    assert_int_equal(cl_http_send(http, &req, &resp, err, sizeof err), CL_OK);
+    assert_int_equal(resp.status, 200);
+    pthread_mutex_lock(&g_srv.lock);
+    assert_non_null(strstr(g_srv.last_auth, "Credential=AKIDTEST2/"));
+    pthread_mutex_unlock(&g_srv.lock);
+    cl_buf_free(&resp.headers);
+    cl_buf_free(&resp.body);
+    cl_http_client_free(http);
+    cl_aws_cred_provider_free(p);
+}
+
+static void test_failed_refresh(void **state)
+{
+    char err[512] = "";
+    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
+    g_srv.expiry_s = 60;
+    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
+    assert_non_null(p);
+    pthread_mutex_lock(&g_srv.lock);
+    g_srv.fail = 1;
+    pthread_mutex_unlock(&g_srv.lock);
+    expect_key(p, "AKIDTEST1"); /* refresh failed, but the keys are valid for a minute */
+    assert_int_equal(srv_get(&g_srv.creds_served), 1);
+    cl_aws_cred_provider_free(p);
+    /* Expired keys and a failing endpoint: an error, not stale keys. */
+    pthread_mutex_lock(&g_srv.lock);
+    g_srv.fail = 0;
+    g_srv.expiry_s = -10;
+    pthread_mutex_unlock(&g_srv.lock);
+    p = cl_aws_cred_provider_new(err, sizeof err);
+    assert_non_null(p);
+    pthread_mutex_lock(&g_srv.lock);
+    g_srv.fail = 1;
+    pthread_mutex_unlock(&g_srv.lock);
+    struct cl_aws_credentials c;
+    assert_int_not_equal(cl_aws_cred_provider_get(p, &c, err, sizeof err), CL_OK);
+    assert_non_null(strstr(err, "expired"));
+    assert_null(c.access_key_id);
+    cl_aws_cred_provider_free(p);
+}
+
+static void test_parse_json_errors(void **state)
+{
+    struct cl_aws_credentials c;
+    char err[512];
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "{\"AccessKeyId\": \"A\"}",
+        "{\"AccessKeyId\": \"A\", \"SecretAccessKey\": 1}",
+        "{\"Code\": \"Failure\", \"Message\": \"no role\", \"AccessKeyId\": \"A\", "
+        "\"SecretAccessKey\": \"S\"}",
+        "{\"AccessKeyId\": \"A\", \"SecretAccessKey\": \"S\", \"Expiration\": \"soon\"}",
+        "{\"AccessKeyId\": \"A\", \"SecretAccessKey\": \"S\"} x"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(bad); i++) {
+        assert_int_equal(
+            cl_aws_creds_parse_json(bad[i], strlen(bad[i]), "test", &c, err, sizeof err),
+            CL_ERR_CORRUPT);
+        assert_non_null(strstr(err, "credentials from test"));
+    }
+    const char ok[] = "{\"AccessKeyId\": \"A\", \"SecretAccessKey\": \"S\", \"Token\": \"\"}";
+    assert_int_equal(cl_aws_creds_parse_json(ok, strlen(ok), "test", &c, err, sizeof err), CL_OK);
+    assert_null(c.session_token);
+    assert_int_equal(c.expiration, 0);
+    cl_aws_credentials_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +674,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_provider_static_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provider_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ini_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_container_token, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_container_token_file, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_container_host_restricted, server_setup,
+                                        server_teardown),
+        cmocka_unit_test_setup_teardown(test_imds_v2, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_imds_unreachable, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_chain_order, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_before_expiry, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_refresh, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_parse_json_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
