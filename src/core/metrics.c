@@ -275,3 +275,15 @@ void cl_std_metrics_register(struct cl_metrics *r, struct cl_std_metrics *m)
     register_queue(r, m);
     register_process(r, m);
 }
+
+void cl_std_metrics_register_ingest(struct cl_metrics *r, struct cl_std_metrics *m)
+{
+    *m = cl_std_metrics_none;
+    register_ingest(r, m);
+}
+
+void cl_std_metrics_register_process(struct cl_metrics *r, struct cl_std_metrics *m)
+{
+    *m = cl_std_metrics_none;
+    register_process(r, m);
+}

@@ -145,6 +145,10 @@ extern const struct cl_std_metrics cl_std_metrics_none;
 
 /* Registers the shared metrics in r and fills m's handles. */
 void cl_std_metrics_register(struct cl_metrics *r, struct cl_std_metrics *m);
+/* Only the ingest stage's metrics, or only the processing stage's (the other handles are
+ * NULL): for the Lambda functions, which run one stage each and own no queue gauges. */
+void cl_std_metrics_register_ingest(struct cl_metrics *r, struct cl_std_metrics *m);
+void cl_std_metrics_register_process(struct cl_metrics *r, struct cl_std_metrics *m);
 
 /* The status-class series for an HTTP status. */
 enum cl_status_class cl_status_class_of(int status);

@@ -60,6 +60,25 @@ struct cl_api_keys *cl_api_keys_load(const char *path, char *err, size_t err_len
     return k;
 }
 
+struct cl_api_keys *cl_api_keys_parse(const char *list, char *err, size_t err_len)
+{
+    struct cl_api_keys *k = cl_calloc(1, sizeof *k);
+    char *copy = cl_strdup(list ? list : ""), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *key = trim(item);
+        if (*key)
+            add_key(k, key);
+    }
+    OPENSSL_cleanse(copy, strlen(list ? list : ""));
+    free(copy);
+    if (k->n == 0) {
+        snprintf(err, err_len, "the API key list holds no key");
+        cl_api_keys_free(k);
+        return NULL;
+    }
+    return k;
+}
+
 void cl_api_keys_free(struct cl_api_keys *k)
 {
     if (!k)

@@ -10,6 +10,10 @@ struct cl_api_keys;
  * ignored; surrounding whitespace is trimmed. Returns NULL with err set if the file
  * cannot be read or holds no key. Caller frees with cl_api_keys_free. */
 struct cl_api_keys *cl_api_keys_load(const char *path, char *err, size_t err_len);
+/* Builds keys from a comma-separated list (items trimmed, empty items skipped), as the
+ * Lambda ingestor's CLOUDLOG_API_KEYS gives them. Returns NULL with err set if the list
+ * holds no key. Caller frees with cl_api_keys_free. */
+struct cl_api_keys *cl_api_keys_parse(const char *list, char *err, size_t err_len);
 void cl_api_keys_free(struct cl_api_keys *k);
 size_t cl_api_keys_count(const struct cl_api_keys *k);
 

@@ -1,0 +1,220 @@
+/* apigw.c - HTTP API payload format 2.0: event -> request, status + body -> response. */
+#include "apigw.h"
+
+#include "common.h"
+#include "json.h"
+#include "json_write.h"
+#include "sqs_msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Events are shallow; bodies are strings, so depth stays small whatever the payload. */
+#define EVENT_MAX_DEPTH 32
+
+/* Heap copy of a validated JSON string value, unescaped and NUL-terminated. */
+static char *string_of(const struct cl_json_value *v, size_t *len)
+{
+    char *s = cl_malloc(v->len + 1);
+    size_t n = cl_json_unescape(v, s);
+    s[n] = '\0';
+    if (len)
+        *len = n;
+    return s;
+}
+
+/* 1 if the JSON string key (with quotes) is name, compared case-insensitively when
+ * icase (header names), else exactly. Keys with escapes never match. */
+static int key_is(const struct cl_json_value *key, const char *name, int icase)
+{
+    size_t n = strlen(name);
+    if (key->len != n + 2 || (key->flags & CL_JSON_F_ESCAPED))
+        return 0;
+    return icase ? strncasecmp(key->ptr + 1, name, n) == 0 : memcmp(key->ptr + 1, name, n) == 0;
+}
+
+/* Opens a nested object value for iteration. */
+static void sub_reader(struct cl_json_reader *r, const struct cl_json_value *v)
+{
+    cl_json_reader_init(r, v->ptr, v->len, EVENT_MAX_DEPTH);
+    cl_json_object_open(r);
+}
+
+static void set_string(char **field, const struct cl_json_value *v)
+{
+    if (v->type != CL_JSON_STRING)
+        return;
+    free(*field);
+    *field = string_of(v, NULL);
+}
+
+static void parse_headers(const struct cl_json_value *obj, struct cl_apigw_request *req)
+{
+    struct cl_json_reader r;
+    struct cl_json_value k, v;
+    sub_reader(&r, obj);
+    while (cl_json_object_next(&r, &k, &v) == 1) {
+        if (key_is(&k, "content-type", 1))
+            set_string(&req->content_type, &v);
+        else if (key_is(&k, "content-encoding", 1))
+            set_string(&req->content_encoding, &v);
+        else if (key_is(&k, "x-cloudlog-service", 1))
+            set_string(&req->service_header, &v);
+        else if (key_is(&k, "authorization", 1))
+            set_string(&req->authorization, &v);
+    }
+}
+
+/* requestContext.http.{method,path} */
+static void parse_context(const struct cl_json_value *obj, struct cl_apigw_request *req)
+{
+    struct cl_json_reader r, hr;
+    struct cl_json_value k, v;
+    sub_reader(&r, obj);
+    while (cl_json_object_next(&r, &k, &v) == 1) {
+        if (!key_is(&k, "http", 0) || v.type != CL_JSON_OBJECT)
+            continue;
+        sub_reader(&hr, &v);
+        while (cl_json_object_next(&hr, &k, &v) == 1) {
+            if (key_is(&k, "method", 0))
+                set_string(&req->method, &v);
+            else if (key_is(&k, "path", 0))
+                set_string(&req->path, &v);
+        }
+    }
+}
+
+struct top_fields {
+    struct cl_json_value body;
+    int base64;
+    int version_ok;
+    char *raw_path;
+};
+
+static int scan_top(const char *event, size_t len, struct cl_apigw_request *req,
+                    struct top_fields *t, char *err, size_t err_len)
+{
+    struct cl_json_reader r;
+    struct cl_json_value k, v;
+    int rc;
+    cl_json_reader_init(&r, event, len, EVENT_MAX_DEPTH);
+    if (cl_json_object_open(&r) != 0) {
+        snprintf(err, err_len, "event is not a JSON object");
+        return CL_ERR_INVAL;
+    }
+    while ((rc = cl_json_object_next(&r, &k, &v)) == 1) {
+        if (key_is(&k, "version", 0))
+            t->version_ok =
+                v.type == CL_JSON_STRING && v.len == 5 && memcmp(v.ptr, "\"2.0\"", 5) == 0;
+        else if (key_is(&k, "rawPath", 0))
+            set_string(&t->raw_path, &v);
+        else if (key_is(&k, "headers", 0) && v.type == CL_JSON_OBJECT)
+            parse_headers(&v, req);
+        else if (key_is(&k, "requestContext", 0) && v.type == CL_JSON_OBJECT)
+            parse_context(&v, req);
+        else if (key_is(&k, "body", 0))
+            t->body = v;
+        else if (key_is(&k, "isBase64Encoded", 0))
+            t->base64 = v.type == CL_JSON_TRUE;
+    }
+    if (rc < 0 || !cl_json_at_end(&r)) {
+        snprintf(err, err_len, "event is not valid JSON: %s at offset %zu",
+                 r.err.msg ? r.err.msg : "trailing data", r.err.offset);
+        return CL_ERR_INVAL;
+    }
+    return CL_OK;
+}
+
+static int take_body(const struct top_fields *t, struct cl_apigw_request *req, char *err,
+                     size_t err_len)
+{
+    if (t->body.type != CL_JSON_STRING) {
+        req->body = cl_strdup(""); /* absent or null: an empty body */
+        req->body_len = 0;
+        return CL_OK;
+    }
+    size_t n;
+    char *text = string_of(&t->body, &n);
+    if (!t->base64) {
+        req->body = text;
+        req->body_len = n;
+        return CL_OK;
+    }
+    void *raw;
+    int rc = cl_sqs_body_decode(text, n, &raw, &req->body_len);
+    free(text);
+    req->body = raw;
+    if (rc != CL_OK)
+        snprintf(err, err_len, "event body is marked isBase64Encoded but is not valid base64");
+    return rc;
+}
+
+int cl_apigw_parse(const char *event, size_t len, struct cl_apigw_request *req, char *err,
+                   size_t err_len)
+{
+    memset(req, 0, sizeof *req);
+    struct top_fields t = {0};
+    int rc = scan_top(event, len, req, &t, err, err_len);
+    if (rc == CL_OK && !t.version_ok) {
+        snprintf(err, err_len,
+                 "not an HTTP API payload format 2.0 event (version must be \"2.0\")");
+        rc = CL_ERR_INVAL;
+    }
+    if (rc == CL_OK && !req->method) {
+        snprintf(err, err_len, "event has no requestContext.http.method");
+        rc = CL_ERR_INVAL;
+    }
+    if (rc == CL_OK && !req->path) {
+        req->path = t.raw_path;
+        t.raw_path = NULL;
+    }
+    if (rc == CL_OK && !req->path)
+        req->path = cl_strdup("/");
+    if (rc == CL_OK)
+        rc = take_body(&t, req, err, err_len);
+    free(t.raw_path);
+    if (rc != CL_OK)
+        cl_apigw_request_free(req);
+    return rc;
+}
+
+void cl_apigw_request_free(struct cl_apigw_request *req)
+{
+    free(req->method);
+    free(req->path);
+    free(req->content_type);
+    free(req->content_encoding);
+    free(req->service_header);
+    free(req->authorization);
+    free(req->body);
+    memset(req, 0, sizeof *req);
+}
+
+static void header(struct cl_buf *out, const char *name, const char *value)
+{
+    cl_buf_append_char(out, ',');
+    cl_json_write_string(out, name, strlen(name));
+    cl_buf_append_char(out, ':');
+    cl_json_write_string(out, value, strlen(value));
+}
+
+void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t len,
+                       const struct cl_apigw_headers *h)
+{
+    cl_buf_printf(out, "{\"statusCode\":%d,\"headers\":{\"content-type\":\"application/json\"",
+                  status);
+    if (h && h->retry_after_s > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", h->retry_after_s);
+        header(out, "retry-after", v);
+    }
+    if (h && h->allow)
+        header(out, "allow", h->allow);
+    if (h && h->www_authenticate)
+        header(out, "www-authenticate", h->www_authenticate);
+    cl_buf_append_str(out, "},\"body\":");
+    cl_json_write_string(out, body, len);
+    cl_buf_append_str(out, ",\"isBase64Encoded\":false}");
+}

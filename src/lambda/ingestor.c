@@ -1,0 +1,157 @@
+/* ingestor.c - log_ingestor: routes like the daemon (POST /v1/logs; 404 elsewhere, 405
+ * for other methods), checks API keys like the daemon (auth.c), and runs the same
+ * cl_ingest_handle, so validation, limits and response bodies cannot drift. */
+#include "ingestor.h"
+
+#include "apigw.h"
+#include "auth.h"
+#include "common.h"
+#include "json_write.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int read_limits(struct cl_ingest_limits *l, char *err, size_t err_len)
+{
+    uint64_t body, decoded, record, message;
+    long errors, depth, level;
+    cl_ingest_limits_default(l);
+    /* Names and defaults as `cloudlog serve` (src/cli/cmd_serve.c). */
+    if (cl_env_size("CLOUDLOG_MAX_BODY", 10u << 20, &body, err, err_len) ||
+        cl_env_size("CLOUDLOG_MAX_DECODED", 64u << 20, &decoded, err, err_len) ||
+        cl_env_size("CLOUDLOG_MAX_RECORD", 256u << 10, &record, err, err_len) ||
+        cl_env_size("CLOUDLOG_MAX_MESSAGE", 1u << 20, &message, err, err_len) ||
+        cl_env_int("CLOUDLOG_MAX_ERRORS", 100, 0, 100000, &errors, err, err_len) ||
+        cl_env_int("CLOUDLOG_MAX_DEPTH", 64, 2, 10000, &depth, err, err_len) ||
+        cl_env_int("CLOUDLOG_COMPRESSION_LEVEL", 1, 0, 3, &level, err, err_len))
+        return -1;
+    l->max_body_bytes = body;
+    l->max_decoded_bytes = decoded;
+    l->max_record_bytes = record;
+    l->max_message_bytes = message;
+    l->max_errors = (size_t)errors;
+    l->max_depth = (int)depth;
+    l->compression_level = (int)level;
+    return 0;
+}
+
+int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
+{
+    memset(ing, 0, sizeof *ing);
+    if (cl_lambda_metrics_init(&ing->lm, CL_LAMBDA_INGEST, err, err_len) != 0)
+        return -1;
+    ing->metrics_ready = 1;
+    if (read_limits(&ing->limits, err, err_len) != 0)
+        return -1;
+    const char *keys = getenv("CLOUDLOG_API_KEYS");
+    if (keys && *keys && !(ing->keys = cl_api_keys_parse(keys, err, err_len)))
+        return -1;
+    const char *url = cl_env_required("CLOUDLOG_QUEUE_URL", err, err_len);
+    if (!url)
+        return -1;
+    struct cl_queue_opts qo;
+    cl_queue_opts_default(&qo);
+    char why[512];
+    if (cl_queue_open(&ing->queue, url, &qo, why, sizeof why) != CL_OK) {
+        snprintf(err, err_len, "CLOUDLOG_QUEUE_URL %.200s: %.300s", url, why);
+        return -1;
+    }
+    ing->queue_open = 1;
+    return 0;
+}
+
+void cl_ingestor_free(struct cl_ingestor *ing)
+{
+    if (ing->queue_open)
+        cl_queue_close(&ing->queue);
+    cl_api_keys_free(ing->keys);
+    if (ing->metrics_ready)
+        cl_lambda_metrics_free(&ing->lm);
+    memset(ing, 0, sizeof *ing);
+}
+
+/* {"error": msg}\n as the daemon's respond_error writes it. */
+static void error_response(struct cl_buf *out, int status, const char *msg,
+                           const struct cl_apigw_headers *h)
+{
+    struct cl_buf body;
+    cl_buf_init(&body, 4096);
+    cl_buf_append_str(&body, "{\"error\":");
+    cl_json_write_string(&body, msg, strlen(msg));
+    cl_buf_append_str(&body, "}\n");
+    cl_apigw_response(out, status, body.data, body.len, h);
+    cl_buf_free(&body);
+}
+
+/* Counts an answered POST /v1/logs as the daemon's count_ingest does. */
+static void count(struct cl_ingestor *ing, int status, const struct cl_ingest_response *resp,
+                  int64_t started_us)
+{
+    const struct cl_std_metrics *m = &ing->lm.m;
+    cl_counter_add_at(m->ingest_requests, cl_status_class_of(status), 1);
+    if (resp) {
+        cl_counter_add(m->ingested_log_count, resp->accepted);
+        cl_counter_add(m->rejected_log_count, resp->rejected);
+        cl_counter_add(m->ingested_bytes, resp->accepted_bytes);
+    }
+    if (status >= 200 && status < 300)
+        cl_histogram_observe(m->ingest_latency, (uint64_t)(cl_mono_us() - started_us));
+}
+
+static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req, int64_t started_us,
+                   struct cl_buf *out)
+{
+    struct cl_ingest_request ir = {
+        .content_type = req->content_type,
+        .content_encoding = req->content_encoding,
+        .service_header = req->service_header,
+        .body = req->body,
+        .body_len = req->body_len,
+        .received_ms = cl_now_ms(),
+    };
+    struct cl_ingest_response resp;
+    cl_ingest_handle(&ir, &ing->limits, &ing->queue, &resp);
+    cl_buf_append_char(&resp.body, '\n');
+    struct cl_apigw_headers h = {.retry_after_s = resp.retry_after_s};
+    cl_apigw_response(out, resp.status, resp.body.data, resp.body.len, &h);
+    count(ing, resp.status, &resp, started_us);
+    cl_buf_free(&resp.body);
+}
+
+/* Route and auth checks in the daemon's order; then the ingest stage. */
+static void answer(struct cl_ingestor *ing, const struct cl_apigw_request *req, int64_t started_us,
+                   struct cl_buf *out)
+{
+    if (strcmp(req->path, "/v1/logs") != 0) {
+        error_response(out, 404, "not found", NULL);
+    } else if (strcmp(req->method, "POST") != 0) {
+        error_response(out, 405, "method not allowed; use POST",
+                       &(struct cl_apigw_headers){.allow = "POST"});
+        count(ing, 405, NULL, started_us);
+    } else if (ing->keys && !cl_api_keys_check(ing->keys, req->authorization)) {
+        error_response(out, 401, "missing or invalid API key (send Authorization: Bearer <key>)",
+                       &(struct cl_apigw_headers){.www_authenticate = "Bearer"});
+        count(ing, 401, NULL, started_us);
+    } else {
+        ingest(ing, req, started_us, out);
+    }
+}
+
+void cl_ingestor_handle(void *ctx, const struct cl_lambda_invocation *inv,
+                        struct cl_lambda_result *res)
+{
+    struct cl_ingestor *ing = ctx;
+    int64_t started_us = cl_mono_us();
+    struct cl_apigw_request req;
+    char err[300];
+    if (cl_apigw_parse(inv->event.data, inv->event.len, &req, err, sizeof err) != CL_OK) {
+        /* Not an HTTP API event: a wiring mistake, reported as a function error. */
+        cl_lambda_result_fail(res, "Function.InvalidEvent", "%s", err);
+    } else {
+        answer(ing, &req, started_us, &res->body);
+        cl_apigw_request_free(&req);
+    }
+    cl_lambda_metrics_emit(&ing->lm);
+}

@@ -1,0 +1,31 @@
+/* ingestor.h - the log_ingestor function: API Gateway HTTP API event -> the daemon's
+ * POST /v1/logs (cl_ingest_handle) -> SQS, answered in payload format 2.0. */
+#ifndef CL_LAMBDA_INGESTOR_H
+#define CL_LAMBDA_INGESTOR_H
+
+#include "ingest.h"
+#include "lambda_env.h"
+#include "queue.h"
+#include "runtime.h"
+
+struct cl_api_keys;
+
+struct cl_ingestor {
+    struct cl_queue queue;
+    int queue_open;
+    struct cl_ingest_limits limits;
+    struct cl_api_keys *keys; /* NULL: no key check (e.g. IAM auth on the HttpApi) */
+    struct cl_lambda_metrics lm;
+    int metrics_ready;
+};
+
+/* Reads the environment (docs/lambda.md) and opens the queue. Returns 0, or -1 with err
+ * set (an init error). Caller frees with cl_ingestor_free, also after a failure. */
+int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len);
+void cl_ingestor_free(struct cl_ingestor *ing);
+
+/* cl_lambda_handler: ctx is a struct cl_ingestor. */
+void cl_ingestor_handle(void *ctx, const struct cl_lambda_invocation *inv,
+                        struct cl_lambda_result *res);
+
+#endif

@@ -1,0 +1,117 @@
+/* processor.c - log_processor: decodes each SQS record with the SQS message contract
+ * (sqs_msg.h), hands the batch to cl_batch_process and reports per-message failures. */
+#include "processor.h"
+
+#include "common.h"
+#include "log.h"
+#include "sqs_event.h"
+#include "sqs_msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
+{
+    memset(p, 0, sizeof *p);
+    if (cl_lambda_metrics_init(&p->lm, CL_LAMBDA_PROCESS, err, err_len) != 0)
+        return -1;
+    p->metrics_ready = 1;
+    cl_bp_opts_default(&p->opts);
+    p->opts.metrics = &p->lm.m;
+    long level;
+    /* CLOUDLOG_COMPRESSION_LEVEL is the template's name; serve's name for the objects'
+     * level, CLOUDLOG_OBJECT_COMPRESSION_LEVEL, wins when both are set. */
+    if (cl_env_int("CLOUDLOG_COMPRESSION_LEVEL", 1, 0, 3, &level, err, err_len) ||
+        cl_env_int("CLOUDLOG_OBJECT_COMPRESSION_LEVEL", level, 0, 3, &level, err, err_len))
+        return -1;
+    p->opts.compression_level = (int)level;
+    const char *url = cl_env_required("CLOUDLOG_STORE", err, err_len);
+    if (!url)
+        return -1;
+    if (strncmp(url, "s3://", 5) != 0 && strncmp(url, "file:", 5) != 0) {
+        snprintf(err, err_len,
+                 "CLOUDLOG_STORE must be s3://BUCKET/PREFIX (or file:DIR), got '%.200s'", url);
+        return -1;
+    }
+    char why[512];
+    if (cl_store_open(&p->store, url, why, sizeof why) != CL_OK) {
+        snprintf(err, err_len, "CLOUDLOG_STORE %.200s: %.300s", url, why);
+        return -1;
+    }
+    p->store_open = 1;
+    return 0;
+}
+
+void cl_lprocessor_free(struct cl_lprocessor *p)
+{
+    if (p->store_open)
+        cl_store_close(&p->store);
+    if (p->metrics_ready)
+        cl_lambda_metrics_free(&p->lm);
+    memset(p, 0, sizeof *p);
+}
+
+/* Builds the batch_process input; bodies that are not valid base64 stay NULL (the
+ * message then fails alone). Caller frees each body and the array. */
+static struct cl_bp_message *to_messages(const struct cl_sqs_record *recs, size_t n)
+{
+    struct cl_bp_message *msgs = cl_calloc(n ? n : 1, sizeof *msgs);
+    for (size_t i = 0; i < n; i++) {
+        void *body = NULL;
+        size_t len = 0;
+        if (cl_sqs_body_decode(recs[i].body, recs[i].body_len, &body, &len) != CL_OK)
+            body = NULL;
+        if (recs[i].attrs_invalid)
+            cl_log(CL_LOG_WARN, "processor: message %s has an invalid cloudlog attribute",
+                   recs[i].message_id);
+        msgs[i] = (struct cl_bp_message){.id = recs[i].message_id,
+                                         .body = body,
+                                         .len = len,
+                                         .attrs = recs[i].attrs,
+                                         .sent_ms = recs[i].sent_ms};
+    }
+    return msgs;
+}
+
+static void respond(const struct cl_bp_result *r, const struct cl_sqs_record *recs,
+                    struct cl_buf *out)
+{
+    const char **failed = cl_malloc((r->n ? r->n : 1) * sizeof *failed);
+    size_t n_failed = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->status[i] != CL_BP_STORED)
+            failed[n_failed++] = recs[i].message_id;
+    cl_sqs_batch_response(out, failed, n_failed);
+    free(failed);
+}
+
+void cl_lprocessor_handle(void *ctx, const struct cl_lambda_invocation *inv,
+                          struct cl_lambda_result *res)
+{
+    struct cl_lprocessor *p = ctx;
+    struct cl_sqs_record *recs = NULL;
+    size_t n = 0;
+    char err[300];
+    if (cl_sqs_event_parse(inv->event.data, inv->event.len, &recs, &n, err, sizeof err) != CL_OK) {
+        /* Not an SQS event: fail the invocation, so the whole batch is retried. */
+        cl_lambda_result_fail(res, "Function.InvalidEvent", "%s", err);
+        cl_lambda_metrics_emit(&p->lm);
+        return;
+    }
+    struct cl_bp_message *msgs = to_messages(recs, n);
+    struct cl_bp_opts o = p->opts;
+    o.deadline_ms = inv->deadline_ms;
+    struct cl_bp_result r;
+    cl_batch_process(&p->store, msgs, n, &o, &r);
+    cl_log(CL_LOG_INFO,
+           "processor: %zu message(s): %zu object(s), %llu record(s) stored, %zu failed", n,
+           r.n_keys, (unsigned long long)r.records_stored, r.failed);
+    respond(&r, recs, &res->body);
+    cl_bp_result_free(&r);
+    for (size_t i = 0; i < n; i++)
+        free((void *)msgs[i].body);
+    free(msgs);
+    cl_sqs_records_free(recs, n);
+    cl_lambda_metrics_emit(&p->lm);
+}
