@@ -32,6 +32,8 @@ const char *cl_strerror(int err)
         return "closed";
     case CL_ERR_UNSUPPORTED:
         return "unsupported";
+    case CL_ERR_EXISTS:
+        return "already exists";
     }
     return "unknown error";
 }

@@ -17,7 +17,8 @@ enum cl_err {
     CL_ERR_STALE,     /* receipt handle no longer valid (message re-received or deleted) */
     CL_ERR_CORRUPT,   /* stored data failed an integrity check */
     CL_ERR_CLOSED,    /* the object is shutting down */
-    CL_ERR_UNSUPPORTED
+    CL_ERR_UNSUPPORTED,
+    CL_ERR_EXISTS /* a conditional create found the item already there (S3 If-None-Match) */
 };
 
 /* Returns a static, human-readable description of err. */

@@ -1,10 +1,10 @@
 /* store_s3.c - object store backend on S3 (REST/XML, SigV4): put/get/list/delete/move. */
 #include "store.h"
+#include "store_s3_int.h"
 
 #include "common.h"
-#include "credentials.h"
-#include "http.h"
 #include "log.h"
+#include "units.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -12,37 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-/* Bounds on response bodies that are not object data. */
-#define S3_ERR_BODY_MAX (64 * 1024)
-#define S3_LIST_BODY_MAX (16 * 1024 * 1024)
-#define S3_HDR_MAX (64 * 1024)
-
-/* One HTTP client (its connections) with its signing state; pooled per store. */
-struct s3_conn {
-    struct cl_http_client *http; /* owned */
-    struct cl_http_sigv4 sv;     /* borrows the store's credential provider and region */
-    struct s3_conn *next;
-};
-
-struct s3_store {
-    char *bucket;                       /* owned */
-    char *prefix;                       /* owned; "" or ending in '/' */
-    char *base;                         /* owned; URL of the bucket without a trailing '/' */
-    char *region;                       /* owned */
-    struct cl_aws_cred_provider *creds; /* owned */
-    struct cl_http_options http_opt;
-    int max_keys; /* ListObjectsV2 page size; 0 = S3's default (1000) */
-    pthread_mutex_t lock;
-    struct s3_conn *idle; /* owned stack of idle connections */
-};
-
-/* One call to S3 with its response (the caller frees it with s3_call_free). */
-struct s3_call {
-    const char *op;  /* for messages: "put", "get", ... */
-    const char *key; /* for messages */
-    struct cl_http_response resp;
-};
 
 static struct s3_conn *s3_conn_get(struct s3_store *s)
 {
@@ -74,110 +43,7 @@ static void s3_conn_put(struct s3_store *s, struct s3_conn *c)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Appends the XML-decoded text of s[0..len) to out: the five named entities and numeric
- * character references. Returns CL_OK, CL_ERR_CORRUPT or CL_ERR_TOO_LARGE. */
-static int s3_xml_decode(struct cl_buf *out, const char *s, size_t len)
-{
-    static const struct {
-        const char *name;
-        char c;
-    } ents[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
-    int rc = CL_OK;
-    for (size_t i = 0; i < len && rc == CL_OK; i++) {
-        if (s[i] != '&') {
-            rc = cl_buf_append_char(out, s[i]);
-            continue;
-        }
-        const char *semi = memchr(s + i, ';', len - i);
-        if (!semi)
-            return CL_ERR_CORRUPT;
-        size_t n = (size_t)(semi - (s + i)) + 1, k;
-        for (k = 0; k < CL_ARRAY_LEN(ents); k++)
-            if (n - 1 == strlen(ents[k].name) && memcmp(s + i + 1, ents[k].name, n - 1) == 0)
-                break;
-        if (k < CL_ARRAY_LEN(ents)) {
-            rc = cl_buf_append_char(out, ents[k].c);
-        } else if (n > 3 && s[i + 1] == '#') {
-            int hex = s[i + 2] == 'x';
-            char *end;
-            unsigned long cp = strtoul(s + i + 2 + hex, &end, hex ? 16 : 10);
-            if (end != semi || cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                return CL_ERR_CORRUPT;
-            unsigned char u[4];
-            int ul = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-            static const unsigned char lead[] = {0, 0, 0xC0, 0xE0, 0xF0};
-            for (int b = ul - 1; b > 0; b--, cp >>= 6)
-                u[b] = (unsigned char)(0x80 | (cp & 0x3F));
-            u[0] = (unsigned char)(lead[ul] | cp);
-            rc = cl_buf_append(out, u, (size_t)ul);
-        } else {
-            return CL_ERR_CORRUPT;
-        }
-        i += n - 1;
-    }
-    return rc;
-}
-
-/* Finds <tag>text</tag> in [*pos, end) and sets text to its raw bounds; advances *pos past
- * the closing tag. An empty element <tag/> is not expected from S3 for the tags we read. */
-static int s3_xml_find(const char **pos, const char *end, const char *tag, const char **text,
-                       size_t *text_len)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *o = memmem(*pos, (size_t)(end - *pos), open, strlen(open));
-    if (!o)
-        return 0;
-    const char *t = o + strlen(open);
-    const char *c = memmem(t, (size_t)(end - t), close, strlen(close));
-    if (!c)
-        return 0;
-    *text = t;
-    *text_len = (size_t)(c - t);
-    *pos = c + strlen(close);
-    return 1;
-}
-
-/* Decoded text of the first <tag> in [p, end) into out (reset first); 1 if found. */
-static int s3_xml_text(const char *p, const char *end, const char *tag, struct cl_buf *out)
-{
-    const char *t;
-    size_t tl;
-    cl_buf_reset(out);
-    if (!p || !s3_xml_find(&p, end, tag, &t, &tl))
-        return 0;
-    return s3_xml_decode(out, t, tl) == CL_OK;
-}
-
-/* Maps a failed response to a store error and logs Code + Message clearly. */
-static int s3_fail(struct s3_store *s, const struct s3_call *c)
-{
-    const struct cl_http_response *r = &c->resp;
-    const char *b = r->body.data, *e = b ? b + r->body.len : NULL;
-    struct cl_buf code, msg;
-    cl_buf_init(&code, 256);
-    cl_buf_init(&msg, 4096);
-    if (!s3_xml_text(b, e, "Code", &code))
-        cl_buf_printf(&code, "HTTP%ld", r->status);
-    s3_xml_text(b, e, "Message", &msg);
-    int rc = CL_ERR_IO;
-    if (strcmp(code.data, "NoSuchKey") == 0 || (r->status == 404 && !b))
-        rc = CL_ERR_NOT_FOUND;
-    else if (cl_aws_throttling(code.data) || r->status == 429 || r->status == 503)
-        rc = CL_ERR_FULL;
-    enum cl_log_level lvl = rc == CL_ERR_NOT_FOUND ? CL_LOG_DEBUG : CL_LOG_WARN;
-    cl_log(lvl, "store s3: %s s3://%s/%s%s: %s: %s (HTTP %ld, %d attempt%s)%s", c->op, s->bucket,
-           s->prefix, c->key ? c->key : "", code.data, msg.data ? msg.data : "", r->status,
-           r->attempts, r->attempts == 1 ? "" : "s", rc == CL_ERR_FULL ? "; retry later" : "");
-    cl_buf_free(&code);
-    cl_buf_free(&msg);
-    return rc;
-}
-
-/* Sends one signed request on a pooled connection. Returns CL_OK for a 2xx response
- * (c->resp holds it), else the mapped error (logged). */
-static int s3_exec(struct s3_store *s, struct s3_call *c, struct cl_http_request *req)
+int s3_exec(struct s3_store *s, struct s3_call *c, struct cl_http_request *req)
 {
     struct s3_conn *conn = s3_conn_get(s);
     if (!conn) {
@@ -205,7 +71,7 @@ static int s3_exec(struct s3_store *s, struct s3_call *c, struct cl_http_request
     return CL_OK;
 }
 
-static void s3_call_init(struct s3_call *c, const char *op, const char *key, size_t body_max)
+void s3_call_init(struct s3_call *c, const char *op, const char *key, size_t body_max)
 {
     memset(c, 0, sizeof *c);
     c->op = op;
@@ -214,14 +80,13 @@ static void s3_call_init(struct s3_call *c, const char *op, const char *key, siz
     cl_buf_init(&c->resp.body, body_max);
 }
 
-static void s3_call_free(struct s3_call *c)
+void s3_call_free(struct s3_call *c)
 {
     cl_buf_free(&c->resp.headers);
     cl_buf_free(&c->resp.body);
 }
 
-/* Appends the URL of object key (store prefix added, key encoded once) to url. */
-static void s3_object_url(const struct s3_store *s, const char *key, struct cl_buf *url)
+void s3_object_url(const struct s3_store *s, const char *key, struct cl_buf *url)
 {
     cl_buf_append_str(url, s->base);
     cl_buf_append_char(url, '/');
@@ -237,8 +102,7 @@ static int s3_key_check(const char *op, const char *key)
     return CL_ERR_INVAL;
 }
 
-/* Base64 of the big-endian CRC-32 of data, as x-amz-checksum-crc32 wants it. */
-static void s3_crc32_b64(const void *data, size_t len, char out[16])
+void s3_crc32_b64(const void *data, size_t len, char out[16])
 {
     uLong crc = crc32(0L, Z_NULL, 0);
     const unsigned char *p = data;
@@ -253,12 +117,9 @@ static void s3_crc32_b64(const void *data, size_t len, char out[16])
     EVP_EncodeBlock((unsigned char *)out, be, 4);
 }
 
-static int s3_put(void *impl, const char *key, const void *data, size_t len)
+/* PutObject in one request, with a CRC-32 checksum S3 verifies (BadDigest otherwise). */
+static int s3_put_single(struct s3_store *s, const char *key, const void *data, size_t len)
 {
-    struct s3_store *s = impl;
-    int rc = s3_key_check("put", key);
-    if (rc != CL_OK)
-        return rc;
     struct cl_buf url;
     cl_buf_init(&url, 8192);
     s3_object_url(s, key, &url);
@@ -266,14 +127,27 @@ static int s3_put(void *impl, const char *key, const void *data, size_t len)
     s3_crc32_b64(data, len, crc);
     const struct cl_http_header h[] = {{"Content-Type", "application/octet-stream"},
                                        {"x-amz-sdk-checksum-algorithm", "CRC32"},
-                                       {"x-amz-checksum-crc32", crc}};
-    struct cl_http_request req = {"PUT", url.data, h, CL_ARRAY_LEN(h), data, len, NULL, NULL};
+                                       {"x-amz-checksum-crc32", crc},
+                                       {"If-None-Match", "*"}};
+    size_t nh = CL_ARRAY_LEN(h) - (s->if_none_match ? 0 : 1);
+    struct cl_http_request req = {"PUT", url.data, h, nh, data, len, NULL, NULL};
     struct s3_call c;
     s3_call_init(&c, "put", key, S3_ERR_BODY_MAX);
-    rc = s3_exec(s, &c, &req);
+    int rc = s3_exec(s, &c, &req);
     s3_call_free(&c);
     cl_buf_free(&url);
     return rc;
+}
+
+static int s3_put(void *impl, const char *key, const void *data, size_t len)
+{
+    struct s3_store *s = impl;
+    int rc = s3_key_check("put", key);
+    if (rc != CL_OK)
+        return rc;
+    if ((uint64_t)len >= s->multipart_threshold)
+        return s3_put_multipart(s, key, data, len);
+    return s3_put_single(s, key, data, len);
 }
 
 static int s3_get(void *impl, const char *key, struct cl_buf *out)
@@ -463,7 +337,7 @@ static const struct cl_store_ops s3_ops = {
     .list = s3_list,
     .del = s3_del,
     .move = s3_move,
-    .sweep = NULL, /* no multipart uploads yet, so nothing to abort */
+    .sweep = s3_sweep,
     .close = s3_close,
 };
 
@@ -473,6 +347,9 @@ struct s3_url_opts {
     char *region;
     int path_style; /* -1 = automatic */
     int max_keys;
+    uint64_t multipart_threshold; /* 0 = default */
+    uint64_t part_size;           /* 0 = default */
+    int if_none_match;
 };
 
 static int s3_hexval(char c)
@@ -501,6 +378,56 @@ static char *s3_pct_decode(const char *s, size_t len)
     return out;
 }
 
+/* Whether v is a true flag value ("1", "true", "yes"). */
+static int s3_flag(const char *v)
+{
+    return strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0;
+}
+
+/* Parses a size option ("16MiB", "5242880"); CL_OK or CL_ERR_INVAL with err set. */
+static int s3_size_opt(const char *name, const char *v, uint64_t *out, char *err, size_t err_len)
+{
+    if (cl_parse_size(v, out) == 0 && *out >= S3_MIN_PART)
+        return CL_OK;
+    snprintf(err, err_len, "s3 store option %s='%s': want a size of at least 5 MiB", name, v);
+    return CL_ERR_INVAL;
+}
+
+/* Applies one key=value option (v is a heap string this takes). */
+static int s3_opt(struct s3_url_opts *o, const char *k, size_t kl, char *v, char *err,
+                  size_t err_len)
+{
+    int rc = CL_OK;
+#define S3_KEY(name) (kl == strlen(name) && strncmp(k, name, kl) == 0)
+    if (S3_KEY("endpoint")) {
+        free(o->endpoint);
+        o->endpoint = v;
+        return CL_OK;
+    }
+    if (S3_KEY("region")) {
+        free(o->region);
+        o->region = v;
+        return CL_OK;
+    }
+    if (S3_KEY("path_style"))
+        o->path_style = strcmp(v, "0") != 0 && strcmp(v, "false") != 0;
+    else if (S3_KEY("max_keys"))
+        o->max_keys = atoi(v);
+    else if (S3_KEY("multipart_threshold"))
+        rc = s3_size_opt("multipart_threshold", v, &o->multipart_threshold, err, err_len);
+    else if (S3_KEY("part_size"))
+        rc = s3_size_opt("part_size", v, &o->part_size, err, err_len);
+    else if (S3_KEY("if_none_match"))
+        o->if_none_match = s3_flag(v);
+    else {
+        snprintf(err, err_len, "unknown s3 store option '%.*s'", (int)kl, k);
+        rc = CL_ERR_INVAL;
+    }
+#undef S3_KEY
+    free(v);
+    return rc;
+}
+
 /* Parses "k=v&k=v" into o. Returns CL_OK or CL_ERR_INVAL (message in err). */
 static int s3_parse_opts(const char *q, struct s3_url_opts *o, char *err, size_t err_len)
 {
@@ -508,23 +435,9 @@ static int s3_parse_opts(const char *q, struct s3_url_opts *o, char *err, size_t
         size_t n = strcspn(q, "&"), kl = strcspn(q, "=");
         kl = CL_MIN(kl, n);
         char *v = s3_pct_decode(q + kl + (kl < n), n - kl - (kl < n));
-        if (kl == 8 && strncmp(q, "endpoint", 8) == 0) {
-            free(o->endpoint);
-            o->endpoint = v;
-        } else if (kl == 6 && strncmp(q, "region", 6) == 0) {
-            free(o->region);
-            o->region = v;
-        } else if (kl == 10 && strncmp(q, "path_style", 10) == 0) {
-            o->path_style = strcmp(v, "0") != 0 && strcmp(v, "false") != 0;
-            free(v);
-        } else if (kl == 8 && strncmp(q, "max_keys", 8) == 0) {
-            o->max_keys = atoi(v);
-            free(v);
-        } else {
-            snprintf(err, err_len, "unknown s3 store option '%.*s'", (int)kl, q);
-            free(v);
-            return CL_ERR_INVAL;
-        }
+        int rc = s3_opt(o, q, kl, v, err, err_len);
+        if (rc != CL_OK)
+            return rc;
         q += n + (q[n] == '&');
     }
     return CL_OK;
@@ -606,12 +519,13 @@ static void s3_endpoint(struct s3_store *s, struct s3_url_opts *o)
     cl_buf_free(&b);
 }
 
-/* Opens "s3://bucket[/prefix][?endpoint=URL&path_style=0|1&region=R&max_keys=N]". */
+/* Opens "s3://bucket[/prefix][?endpoint=URL&path_style=0|1&region=R&max_keys=N
+ * &multipart_threshold=SIZE&part_size=SIZE&if_none_match=0|1]" (docs/aws.md). */
 int cl_store_s3_open(struct cl_store *st, const char *url, char *err, size_t err_len)
 {
     struct s3_store *s = cl_calloc(1, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
-    struct s3_url_opts o = {NULL, NULL, -1, 0};
+    struct s3_url_opts o = {NULL, NULL, -1, 0, 0, 0, 0};
     int rc = s3_parse_url(s, url + strlen("s3://"), &o, err, err_len);
     if (rc == CL_OK) {
         s->creds = cl_aws_cred_provider_new(err, err_len);
@@ -620,6 +534,10 @@ int cl_store_s3_open(struct cl_store *st, const char *url, char *err, size_t err
     if (rc == CL_OK) {
         s3_endpoint(s, &o);
         s->max_keys = o.max_keys;
+        s->if_none_match = o.if_none_match;
+        s->part_size = o.part_size ? o.part_size : S3_DEFAULT_PART_SIZE;
+        s->multipart_threshold =
+            o.multipart_threshold ? o.multipart_threshold : S3_DEFAULT_MULTIPART_THRESHOLD;
         st->ops = &s3_ops;
         st->impl = s;
         cl_log(CL_LOG_DEBUG, "store s3: bucket %s prefix '%s' at %s (region %s)", s->bucket,
