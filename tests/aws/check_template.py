@@ -7,16 +7,19 @@
   2. Every alarm metric and every dashboard metric in the functions' EMF namespace is one
      the functions emit, with the same dimension names, the configured dimensions' values
      as the functions are given them, and label dimension values (Reason, StatusClass)
-     the code has. What is emitted comes from `emf_catalog`, a small program that runs the
-     real metrics registry through the real EMF writer, not from a list typed here.
+     the code has. What is emitted comes from `emf_catalog`, a small program that sets up
+     each function's metrics with the functions' own code (registry of its stage, EMF
+     writer, environment handling) and prints them, not from a list typed here.
   3. Every AWS/* metric is a metric of that service and names this template's own
      resources (QueueName of a queue, FunctionName of a function, ApiId of an API).
   4. Metric math only uses ids defined next to it; an alarm returns exactly one series.
+  5. samconfig.toml's parameter_overrides name the template's parameters with values its
+     AllowedValues / MinValue / MaxValue accept.
 
 Then every check is shown to fail: each of several mutated copies of the template must
 produce a finding.
 
-Usage: check_template.py TEMPLATE EMF_CATALOG_BINARY
+Usage: check_template.py TEMPLATE EMF_CATALOG_BINARY [SAMCONFIG]
 Exit 0: all good; 1: findings; 77: PyYAML missing (a failure when CI=true).
 """
 
@@ -25,7 +28,9 @@ import json
 import os
 import re
 import subprocess
+import shlex
 import sys
+import tomllib
 
 SKIP = 77
 
@@ -213,26 +218,48 @@ def emf_config(t):
     return first
 
 
-def emitted_metrics(catalog_bin, ns, dims):
+# Which stage of the code a function runs, from the package its CodeUri names.
+STAGE_OF_PACKAGE = {"log_ingestor": "ingest", "log_processor": "process"}
+
+
+def function_stages(t):
+    """{function logical id: "ingest" | "process"}."""
+    stages = {}
+    for name in t.of_type(FUNCTION_TYPES):
+        uri = t.canon(t.function_property(name, "CodeUri")) or ""
+        found = [st for pkg, st in STAGE_OF_PACKAGE.items() if pkg in os.path.basename(uri)]
+        if len(found) != 1:
+            raise ValueError(f"{name}: cannot tell from CodeUri {uri!r} which function it is")
+        stages[name] = found[0]
+    return stages
+
+
+def emitted_metrics(t, catalog_bin, ns, dims):
     """{(namespace, metric, (sorted dimension names)): {label dimension: {values}}} from
-    the EMF documents emf_catalog prints."""
-    dim_arg = ",".join(f"{k}=v" for k in dims)
-    out = subprocess.run([catalog_bin, ns, dim_arg], check=True, capture_output=True,
-                         text=True, timeout=60).stdout
+    the EMF documents emf_catalog prints for each function's stage, run with the
+    function's EMF environment (configured dimension values replaced by "v")."""
+    env = dict(os.environ, CLOUDLOG_EMF_NAMESPACE=ns,
+               CLOUDLOG_EMF_DIMENSIONS=",".join(f"{k}=v" for k in dims))
     emitted = {}
-    for line in out.splitlines():
-        doc = json.loads(line)
-        for directive in doc["_aws"]["CloudWatchMetrics"]:
-            for dimset in directive["Dimensions"]:
-                for metric in directive["Metrics"]:
-                    key = (directive["Namespace"], metric["Name"], tuple(sorted(dimset)))
-                    labels = emitted.setdefault(key, {})
-                    for d in dimset:
-                        if d not in dims:
-                            labels.setdefault(d, set()).add(doc[d])
+    for stage in sorted(set(function_stages(t).values())):
+        out = subprocess.run([catalog_bin, stage], check=True, capture_output=True, text=True,
+                             timeout=60, env=env).stdout
+        for line in out.splitlines():
+            collect_document(json.loads(line), dims, emitted)
     if not emitted:
         raise ValueError("emf_catalog printed no metrics")
     return emitted
+
+
+def collect_document(doc, dims, emitted):
+    for directive in doc["_aws"]["CloudWatchMetrics"]:
+        for dimset in directive["Dimensions"]:
+            for metric in directive["Metrics"]:
+                key = (directive["Namespace"], metric["Name"], tuple(sorted(dimset)))
+                labels = emitted.setdefault(key, {})
+                for d in dimset:
+                    if d not in dims:
+                        labels.setdefault(d, set()).add(doc[d])
 
 
 # ---------------------------------------------------------------- checks 2-4
@@ -355,14 +382,16 @@ def dashboard_metrics(t, name, props, findings):
     return out
 
 
-def run_checks(doc, catalog_bin, log=print):
+def run_checks(doc, catalog_bin, samconfig=None, log=print):
     """All findings for one template document (a list of strings); log(text) reports
     what passed."""
     findings = []
     t = Template(doc)
     check_visibility(t, findings, log)
+    if samconfig:
+        check_samconfig(doc, samconfig, findings, log)
     ns, dims = emf_config(t)
-    checker = MetricChecker(t, emitted_metrics(catalog_bin, ns, dims), ns, dims)
+    checker = MetricChecker(t, emitted_metrics(t, catalog_bin, ns, dims), ns, dims)
     metrics = []
     alarms = t.of_type({"AWS::CloudWatch::Alarm"})
     for name, r in alarms.items():
@@ -378,6 +407,39 @@ def run_checks(doc, catalog_bin, log=print):
     log(f"ok: checked {len(metrics)} metric references ({ours} in {ns!r}) in "
           f"{len(alarms)} alarms and {len(dashboards)} dashboard(s)")
     return findings
+
+
+def check_samconfig(doc, samconfig, findings, log):
+    with open(samconfig, "rb") as f:
+        config = tomllib.load(f)
+    params = doc.get("Parameters", {})
+    n = 0
+    for env, commands in config.items():
+        if not isinstance(commands, dict):
+            continue
+        overrides = commands.get("deploy", {}).get("parameters", {}).get("parameter_overrides")
+        if isinstance(overrides, str):
+            overrides = shlex.split(overrides)
+        for item in overrides or []:
+            key, _, value = item.partition("=")
+            n += 1
+            where = f"{samconfig} [{env}] {key}"
+            spec = params.get(key)
+            if spec is None:
+                findings.append(f"{where}: not a parameter of the template")
+                continue
+            if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+                findings.append(f"{where}={value!r} not in {spec['AllowedValues']}")
+            if spec.get("Type") == "Number":
+                try:
+                    number = float(value)
+                except ValueError:
+                    findings.append(f"{where}={value!r} is not a number")
+                    continue
+                if number < spec.get("MinValue", number) or number > spec.get("MaxValue", number):
+                    findings.append(f"{where}={value} outside [{spec.get('MinValue')}, "
+                                    f"{spec.get('MaxValue')}]")
+    log(f"ok: {n} parameter override(s) in {samconfig} match the template's parameters")
 
 
 # ---------------------------------------------------------------- the checks can fail
@@ -404,6 +466,9 @@ def mutations(doc):
         mutate("alarm on a metric the code does not emit",
                lambda r: stat_metric(r["ProcessingErrorRatioAlarm"], "errors")["Metric"]
                .update(MetricName="ProcessingFailures")),
+        mutate("alarm on a daemon-only metric no function emits",
+               lambda r: stat_metric(r["ProcessingErrorRatioAlarm"], "errors")["Metric"]
+               .update(MetricName="QueueDepth")),
         mutate("alarm with a dimension the code does not emit",
                lambda r: stat_metric(r["ProcessingErrorRatioAlarm"], "processed")["Metric"]
                ["Dimensions"].append({"Name": "Function", "Value": "x"})),
@@ -422,6 +487,12 @@ def mutations(doc):
                lambda r: body_replace(r, '"StoredBytes"', '"StoreBytes"')),
         mutate("dashboard label value the code does not emit",
                lambda r: body_replace(r, '"Reason", "decode"', '"Reason", "parse"')),
+        ("samconfig override of a parameter the template lacks",
+         {**doc, "Parameters": {k: v for k, v in doc["Parameters"].items()
+                                if k != "ProcessorMaxConcurrency"}}),
+        ("samconfig override outside the parameter's range",
+         {**doc, "Parameters": {**doc["Parameters"], "ProcessorMemorySize":
+                                {**doc["Parameters"]["ProcessorMemorySize"], "MaxValue": 512}}}),
         mutate("dashboard dimension set the code does not emit",
                lambda r: body_replace(r, '"IngestLatency", "Stack", "${AWS::StackName}",',
                                       '"IngestLatency", "Stack", "${AWS::StackName}", '
@@ -430,17 +501,18 @@ def mutations(doc):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         print(__doc__)
         return 2
     template, catalog_bin = sys.argv[1], sys.argv[2]
+    samconfig = sys.argv[3] if len(sys.argv) == 4 else None
     doc = load_template(template)
-    findings = run_checks(doc, catalog_bin)
+    findings = run_checks(doc, catalog_bin, samconfig)
     for f in findings:
         print(f"FINDING: {f}")
     missed = []
     for desc, mutated in mutations(doc):
-        got = run_checks(mutated, catalog_bin, log=lambda _text: None)
+        got = run_checks(mutated, catalog_bin, samconfig, log=lambda _text: None)
         print(f"{'ok' if got else 'MISSED'}: mutation '{desc}' -> {got[:1]}")
         if not got:
             missed.append(desc)

@@ -1,16 +1,16 @@
-/* emf_catalog.c - prints the CloudWatch EMF documents of every standard cloudlog metric
- * (the registry both Lambda functions and the daemon use), with every counter series,
- * gauge and histogram given a value so that each one appears. tests/aws/check_template.py
- * reads the metric names and dimension sets from this output, so the template's alarms
- * and dashboard are checked against the real registry and EMF writer, not a copy.
+/* emf_catalog.c - prints the CloudWatch EMF documents one Lambda function emits, with
+ * every counter series, gauge and histogram of its registry given a value so that each
+ * metric and each label dimension appears. It sets up its metrics with the functions' own
+ * code (cl_lambda_metrics_init: same stage registry, same CLOUDLOG_EMF_NAMESPACE and
+ * CLOUDLOG_EMF_DIMENSIONS handling, same EMF writer), so tests/aws/check_template.py
+ * checks the template's alarms and dashboard against what the code emits, not a copy.
  *
- * Usage: emf_catalog NAMESPACE DIMENSIONS   (e.g. emf_catalog cloudlog Stack=test)
+ * Usage: CLOUDLOG_EMF_NAMESPACE=ns CLOUDLOG_EMF_DIMENSIONS=k=v emf_catalog ingest|process
  */
-#include "emf.h"
-#include "metrics.h"
+#include "lambda_env.h"
 
 #include <stdio.h>
-#include <stdlib.h>
+#include <string.h>
 
 /* Gives every series of every metric in r one observation. */
 static void touch_every_series(struct cl_metrics *r)
@@ -35,23 +35,23 @@ static void touch_every_series(struct cl_metrics *r)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s NAMESPACE DIMENSIONS\n", argv[0]);
+    enum cl_lambda_stage stage;
+    if (argc == 2 && strcmp(argv[1], "ingest") == 0) {
+        stage = CL_LAMBDA_INGEST;
+    } else if (argc == 2 && strcmp(argv[1], "process") == 0) {
+        stage = CL_LAMBDA_PROCESS;
+    } else {
+        fprintf(stderr, "usage: %s ingest|process\n", argv[0]);
         return 2;
     }
-    struct cl_metrics *r = cl_metrics_new();
-    struct cl_std_metrics std;
-    cl_std_metrics_register(r, &std);
-    char err[256];
-    struct cl_emf_writer *w = cl_emf_writer_new(r, argv[1], argv[2], err, sizeof err);
-    if (!w) {
+    struct cl_lambda_metrics lm;
+    char err[512];
+    if (cl_lambda_metrics_init(&lm, stage, err, sizeof err) != 0) {
         fprintf(stderr, "emf_catalog: %s\n", err);
-        cl_metrics_free(r);
         return 2;
     }
-    touch_every_series(r);
-    int rc = cl_emf_write(w, stdout, 0);
-    cl_emf_writer_free(w);
-    cl_metrics_free(r);
-    return rc == 0 ? 0 : 1;
+    touch_every_series(lm.reg);
+    cl_lambda_metrics_emit(&lm);
+    cl_lambda_metrics_free(&lm);
+    return ferror(stdout) ? 1 : 0;
 }
