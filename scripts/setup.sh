@@ -18,7 +18,43 @@ PACKAGES=(
   # headless browser for the dashboard test (tests/e2e/test_dashboard.py drives it over
   # the DevTools protocol with Python's stdlib; nothing is downloaded)
   chromium
+  # Lambda packaging (scripts/lambda.sh, tests/lambda/): Debian source builds of a static
+  # libcurl and ISA-L, the arm64 cross toolchain and arm64 static libraries (multiarch),
+  # zip, and qemu-user to run the arm64 bootstrap
+  dpkg-dev autoconf automake libtool nasm zip
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user-static
+  libssl-dev:arm64 zlib1g-dev:arm64 libdeflate-dev:arm64 libsqlite3-dev:arm64
 )
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+
+# Lambda packaging needs Debian's source packages (deb-src lines for the mirrors and suites
+# of the system's own binary sources) and the arm64 architecture; each change needs an
+# apt-get update.
+enable_deb_src() {
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+      $SUDO tee /etc/apt/sources.list.d/cloudlog-deb-src.sources > /dev/null
+  else
+    grep -h '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' |
+      $SUDO tee /etc/apt/sources.list.d/cloudlog-deb-src.list > /dev/null
+  fi
+}
+need_update=0
+if ! grep -qs -e '^Types:.*deb-src' -e '^deb-src ' /etc/apt/sources.list \
+  /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; then
+  echo "setup: enabling Debian source packages (deb-src)"
+  enable_deb_src
+  need_update=1
+fi
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "setup: adding the arm64 architecture (cross-built Lambda packages)"
+  $SUDO dpkg --add-architecture arm64
+  need_update=1
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -27,13 +63,10 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO="sudo"
-fi
-
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ "$need_update" -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages present"
+elif [ ${#missing[@]} -eq 0 ]; then
+  $SUDO apt-get update -qq
 else
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq

@@ -1,0 +1,20 @@
+# CL_LAMBDA_ONLY=ON (scripts/lambda.sh, docs/lambda.md "Packaging"): the Lambda bootstraps
+# must run on Amazon Linux 2023 with nothing installed but glibc, so every other library is
+# linked from its static archive. Included by the top-level CMakeLists.txt before its
+# find_* calls.
+
+set(CL_LAMBDA_DEPS_PREFIX "" CACHE PATH
+    "Prefix of the static libcurl and ISA-L that scripts/lambda.sh builds from Debian source")
+if(CL_LAMBDA_DEPS_PREFIX)
+  # Searched before the system: pkg-config for libcurl.pc, find_* for ISA-L.
+  set(ENV{PKG_CONFIG_PATH} "${CL_LAMBDA_DEPS_PREFIX}/lib/pkgconfig")
+  list(PREPEND CMAKE_PREFIX_PATH "${CL_LAMBDA_DEPS_PREFIX}")
+endif()
+
+# pkg_check_modules(IMPORTED_TARGET) resolves each -lNAME with find_library, like the
+# explicit find_library calls: with only .a accepted, every library becomes its archive,
+# or configuring fails naming the library that has none.
+set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
+
+# The static libcurl's libcurl.pc (built with --disable-shared) lists OpenSSL and zlib in
+# Libs itself, so PkgConfig::CURL brings their archives along.
