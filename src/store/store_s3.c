@@ -350,6 +350,7 @@ struct s3_url_opts {
     uint64_t multipart_threshold; /* 0 = default */
     uint64_t part_size;           /* 0 = default */
     int if_none_match;
+    struct cl_http_options http; /* timeout, connect_timeout, max_attempts; 0 = default */
 };
 
 static int s3_hexval(char c)
@@ -393,6 +394,30 @@ static int s3_size_opt(const char *name, const char *v, uint64_t *out, char *err
     return CL_ERR_INVAL;
 }
 
+/* Parses a duration option ("5s", "500ms"); CL_OK or CL_ERR_INVAL with err set. */
+static int s3_duration_opt(const char *name, const char *v, long *out, char *err, size_t err_len)
+{
+    int64_t ms = 0;
+    if (cl_parse_duration_ms(v, &ms) == 0 && ms > 0 && ms <= 3600 * 1000) {
+        *out = (long)ms;
+        return CL_OK;
+    }
+    snprintf(err, err_len, "s3 store option %s='%s': want a duration such as 5s", name, v);
+    return CL_ERR_INVAL;
+}
+
+static int s3_attempts_opt(const char *v, int *out, char *err, size_t err_len)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end != v && !*end && n >= 1 && n <= 20) {
+        *out = (int)n;
+        return CL_OK;
+    }
+    snprintf(err, err_len, "s3 store option max_attempts='%s': want 1 to 20", v);
+    return CL_ERR_INVAL;
+}
+
 /* Applies one key=value option (v is a heap string this takes). */
 static int s3_opt(struct s3_url_opts *o, const char *k, size_t kl, char *v, char *err,
                   size_t err_len)
@@ -419,6 +444,12 @@ static int s3_opt(struct s3_url_opts *o, const char *k, size_t kl, char *v, char
         rc = s3_size_opt("part_size", v, &o->part_size, err, err_len);
     else if (S3_KEY("if_none_match"))
         o->if_none_match = s3_flag(v);
+    else if (S3_KEY("timeout"))
+        rc = s3_duration_opt("timeout", v, &o->http.timeout_ms, err, err_len);
+    else if (S3_KEY("connect_timeout"))
+        rc = s3_duration_opt("connect_timeout", v, &o->http.connect_timeout_ms, err, err_len);
+    else if (S3_KEY("max_attempts"))
+        rc = s3_attempts_opt(v, &o->http.max_attempts, err, err_len);
     else {
         snprintf(err, err_len, "unknown s3 store option '%.*s'", (int)kl, k);
         rc = CL_ERR_INVAL;
@@ -520,12 +551,13 @@ static void s3_endpoint(struct s3_store *s, struct s3_url_opts *o)
 }
 
 /* Opens "s3://bucket[/prefix][?endpoint=URL&path_style=0|1&region=R&max_keys=N
- * &multipart_threshold=SIZE&part_size=SIZE&if_none_match=0|1]" (docs/aws.md). */
+ * &multipart_threshold=SIZE&part_size=SIZE&if_none_match=0|1&timeout=DURATION
+ * &connect_timeout=DURATION&max_attempts=N]" (docs/aws.md). */
 int cl_store_s3_open(struct cl_store *st, const char *url, char *err, size_t err_len)
 {
     struct s3_store *s = cl_calloc(1, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
-    struct s3_url_opts o = {NULL, NULL, -1, 0, 0, 0, 0};
+    struct s3_url_opts o = {NULL, NULL, -1, 0, 0, 0, 0, {0}};
     int rc = s3_parse_url(s, url + strlen("s3://"), &o, err, err_len);
     if (rc == CL_OK) {
         s->creds = cl_aws_cred_provider_new(err, err_len);
@@ -535,6 +567,7 @@ int cl_store_s3_open(struct cl_store *st, const char *url, char *err, size_t err
         s3_endpoint(s, &o);
         s->max_keys = o.max_keys;
         s->if_none_match = o.if_none_match;
+        s->http_opt = o.http;
         s->part_size = o.part_size ? o.part_size : S3_DEFAULT_PART_SIZE;
         s->multipart_threshold =
             o.multipart_threshold ? o.multipart_threshold : S3_DEFAULT_MULTIPART_THRESHOLD;

@@ -15,8 +15,10 @@ Control, over HTTP on the same port:
     POST   /__faults      a JSON rule or list of rules (appended; answers the rule list)
     GET    /__faults      the current rules with their remaining counts
     DELETE /__faults      clears the rules and the log
-    GET    /__faults/log  a JSON list of the requests seen and what was done with each:
-                          {"method","path","target","action","status","rule"}
+    GET    /__faults/log  a JSON list of the requests seen, in arrival order, and what was
+                          done with each: {"method","path","target","action","status",
+                          "rule"} (status: the answer's, null while pending or for a
+                          reset/stall; rule: index of the rule applied, null = forwarded)
 
 A rule (JSON object) matches when all of its given matchers do:
     "method": "PUT"                       exact, case-insensitive
@@ -122,7 +124,7 @@ class Rules:
 
     def snapshot(self):
         with self.lock:
-            return list(self.rules), list(self.log)
+            return [dict(r) for r in self.rules], [dict(e) for e in self.log]
 
 
 def error_body(rule, json_protocol):
@@ -201,13 +203,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         idx, rule = rules.take(self.command, self.path, target)
         entry = {"method": self.command, "path": self.path, "target": target,
                  "action": rule["action"] if rule else "forward", "status": None, "rule": idx}
-        try:
-            if rule is None:
-                entry["status"] = self.forward(body)
-            else:
-                entry["status"] = self.inject(rule, body, target)
-        finally:
-            rules.record(entry)
+        rules.record(entry)  # in arrival order; the status is filled in when known
+        if rule is None:
+            status = self.forward(body)
+        else:
+            status = self.inject(rule, body, target)
+        with rules.lock:
+            entry["status"] = status
 
     def inject(self, rule, body, target):
         action = rule["action"]
