@@ -20,6 +20,10 @@ struct cl_daemon {
     const struct cl_server_config *cfg;
     struct cl_queue queue;
     struct cl_store store;
+    int remote_queue;            /* not SQLite: batch processing, stats cached (queue_stats.c) */
+    int64_t stats_at_ms;         /* remote queue: when stats were read (monotonic) */
+    int stats_rc;                /* ... with this result */
+    struct cl_queue_stats stats; /* ... and these values */
     struct cl_processors *processors;
     struct cl_ingest_limits limits;
     struct cl_api_keys *keys;   /* NULL: open API */
@@ -35,6 +39,10 @@ struct cl_daemon {
     atomic_int active_requests;
     atomic_int shutting_down;
 };
+
+/* The queue's statistics: read directly from the SQLite queue, at most once a second
+ * (cached, shared by all threads) from a remote one. Returns cl_queue_stats' result. */
+int cl_daemon_queue_stats(struct cl_daemon *d, struct cl_queue_stats *st);
 
 /* Starts the HTTP server on the configured address (libmicrohttpd, a pool of
  * http_threads polling threads). Ingest work goes to d->workers, which must be

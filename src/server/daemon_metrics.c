@@ -28,7 +28,7 @@ static void sample_queue(void *arg)
 {
     struct cl_daemon *d = arg;
     struct cl_queue_stats st;
-    if (cl_queue_stats(&d->queue, &st) != CL_OK)
+    if (cl_daemon_queue_stats(d, &st) != CL_OK)
         return; /* keep the last values */
     int64_t now = cl_now_ms();
     cl_gauge_set(d->m.queue_depth, (double)st.visible);

@@ -255,7 +255,7 @@ static void check_ingest_headers(struct cl_daemon *d, struct MHD_Connection *c, 
         r->status = 413;
         snprintf(r->message, sizeof r->message, "body of %llu bytes exceeds the %zu-byte limit",
                  len, d->limits.max_body_bytes);
-    } else if (cl_queue_stats(&d->queue, &st) == CL_OK &&
+    } else if (cl_daemon_queue_stats(d, &st) == CL_OK &&
                (st.visible + st.inflight >= (uint64_t)d->cfg->queue_max_depth ||
                 st.bytes >= d->cfg->queue_max_bytes)) {
         r->status = 503, r->retry_after_s = 5;

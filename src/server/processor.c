@@ -1,7 +1,9 @@
-/* processor.c - the daemon's processor threads: one cl_processor each, stepping until
- * shutdown, then flushing what they hold. */
+/* processor.c - the daemon's processor threads: one cl_processor each (SQLite queue), or
+ * one cl_batch_worker each (a remote queue such as SQS), stepping until shutdown, then
+ * flushing what they hold. */
 #include "processor.h"
 
+#include "batch_worker.h"
 #include "common.h"
 #include "held_set.h"
 #include "log.h"
@@ -11,7 +13,8 @@
 #include <stdlib.h>
 
 struct worker {
-    struct cl_processor *proc;
+    struct cl_processor *proc;     /* embedded mode */
+    struct cl_batch_worker *batch; /* batch mode */
     pthread_t thread;
     int started;
     atomic_int *stopping;
@@ -29,6 +32,11 @@ struct cl_processors {
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    if (w->batch) {
+        while (!atomic_load(w->stopping))
+            cl_batch_worker_step(w->batch, 1000);
+        return NULL;
+    }
     while (!atomic_load(w->stopping)) {
         int64_t wait = CL_MIN(cl_processor_idle_ms(w->proc), 1000);
         cl_processor_step(w->proc, (int)CL_MAX(wait, 1));
@@ -38,7 +46,7 @@ static void *worker_main(void *arg)
 }
 
 struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *st,
-                                          const struct cl_process_opts *o, size_t n)
+                                          const struct cl_process_opts *o, size_t n, int batch_mode)
 {
     struct cl_processors *ps = cl_calloc(1, sizeof *ps + n * sizeof(struct worker));
     atomic_init(&ps->stopping, 0);
@@ -46,7 +54,10 @@ struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *s
     ps->held = cl_held_set_new();
     for (size_t i = 0; i < n; i++) {
         struct worker *w = &ps->w[i];
-        w->proc = cl_processor_new(q, st, o, ps->held);
+        if (batch_mode)
+            w->batch = cl_batch_worker_new(q, st, o);
+        else
+            w->proc = cl_processor_new(q, st, o, ps->held);
         w->stopping = &ps->stopping;
         w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
         if (!w->started)
@@ -64,6 +75,7 @@ void cl_processors_stop(struct cl_processors *ps)
         if (ps->w[i].started)
             pthread_join(ps->w[i].thread, NULL);
         cl_processor_free(ps->w[i].proc);
+        cl_batch_worker_free(ps->w[i].batch);
     }
     cl_held_set_free(ps->held);
     free(ps);
@@ -74,7 +86,10 @@ void cl_processors_counters(struct cl_processors *ps, struct cl_process_counters
     *sum = (struct cl_process_counters){0};
     for (size_t i = 0; ps && i < ps->n; i++) {
         struct cl_process_counters c;
-        cl_processor_counters(ps->w[i].proc, &c);
+        if (ps->w[i].batch)
+            cl_batch_worker_counters(ps->w[i].batch, &c);
+        else
+            cl_processor_counters(ps->w[i].proc, &c);
         sum->messages_received += c.messages_received;
         sum->messages_deleted += c.messages_deleted;
         sum->records_stored += c.records_stored;

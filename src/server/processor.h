@@ -8,10 +8,12 @@
 
 struct cl_processors;
 
-/* Starts n threads, each running its own cl_processor over q and st. Caller stops and
- * frees them with cl_processors_stop. */
+/* Starts n threads, each running its own cl_processor over q and st, or with batch_mode
+ * (a queue without the SQLite catalog, e.g. SQS) its own cl_batch_worker. Caller stops
+ * and frees them with cl_processors_stop. */
 struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *st,
-                                          const struct cl_process_opts *o, size_t n);
+                                          const struct cl_process_opts *o, size_t n,
+                                          int batch_mode);
 
 /* Signals the threads, waits for each to flush what it holds, and frees the pool. */
 void cl_processors_stop(struct cl_processors *ps);

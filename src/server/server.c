@@ -51,8 +51,16 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
     qo.retention_s = cfg->retention_ms / 1000;
     qo.dlq_retention_s = cfg->dlq_retention_ms / 1000;
     char url[4200];
-    snprintf(url, sizeof url, "sqlite:%s/queue.db", cfg->data_dir);
-    return cl_queue_open(&d->queue, url, &qo, err, err_len) == CL_OK ? 0 : -1;
+    if (cfg->queue_url)
+        snprintf(url, sizeof url, "%s", cfg->queue_url);
+    else
+        snprintf(url, sizeof url, "sqlite:%s/queue.db", cfg->data_dir);
+    if (cl_queue_open(&d->queue, url, &qo, err, err_len) != CL_OK)
+        return -1;
+    /* Only the SQLite queue carries the exactly-once catalog; any other is processed in
+     * batches with deterministic object ids (batch_worker.h). */
+    d->remote_queue = strcmp(d->queue.ops->name, "sqlite") != 0;
+    return 0;
 }
 
 /* Refuses configurations that would expose an unauthenticated API. */
@@ -86,6 +94,8 @@ static int open_store(struct cl_daemon *d, char *err, size_t err_len)
         snprintf(url, sizeof url, "file:%s/logs", d->cfg->data_dir);
     if (cl_store_open(&d->store, url, err, err_len) != CL_OK)
         return -1;
+    if (d->remote_queue)
+        return 0; /* no catalog: nothing staged to recover */
     return cl_process_recover(&d->queue, &d->store, err, err_len) == CL_OK ? 0 : -1;
 }
 
@@ -130,7 +140,8 @@ static void start_processors(struct cl_daemon *d)
     long n = d->cfg->processor_workers;
     if (n <= 0)
         n = sysconf(_SC_NPROCESSORS_ONLN);
-    d->processors = cl_processors_start(&d->queue, &d->store, &o, (size_t)CL_MAX(n, 1));
+    d->processors =
+        cl_processors_start(&d->queue, &d->store, &o, (size_t)CL_MAX(n, 1), d->remote_queue);
 }
 
 static int wait_for_signal(void)
@@ -222,9 +233,10 @@ int cl_server_run(const struct cl_server_config *cfg)
     char *colon = strrchr(host, ':');
     if (colon)
         *colon = '\0';
-    cl_log(CL_LOG_INFO, "listening on http://%s:%u (data %s, durability %s, api keys %zu)",
-           *host ? host : "0.0.0.0", port, cfg->data_dir, cfg->durability,
-           cl_api_keys_count(d.keys));
+    cl_log(CL_LOG_INFO,
+           "listening on http://%s:%u (data %s, queue %s, durability %s, api keys %zu)",
+           *host ? host : "0.0.0.0", port, cfg->data_dir, d.queue.ops->name,
+           d.remote_queue ? "the queue's" : cfg->durability, cl_api_keys_count(d.keys));
 
     int sig = wait_for_signal();
     cl_log(CL_LOG_INFO, "received %s: stopping intake, finishing in-flight requests",

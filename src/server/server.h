@@ -19,6 +19,7 @@ struct cl_server_config {
     uint64_t max_message;
     int max_depth;
     int compression_level;
+    const char *queue_url;  /* NULL: sqlite:DATA/queue.db; else an SQS queue (docs/aws.md) */
     const char *durability; /* "full" or "process" */
     int queue_max_depth;    /* messages in the queue before ingest answers 503 */
     uint64_t queue_max_bytes;
