@@ -134,6 +134,14 @@ static void answer(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
         error_response(out, 401, "missing or invalid API key (send Authorization: Bearer <key>)",
                        &(struct cl_apigw_headers){.www_authenticate = "Bearer"});
         count(ing, 401, NULL, started_us);
+    } else if (req->body_len > ing->limits.max_body_bytes) {
+        /* The daemon's answer when Content-Length is over the limit (API Gateway always
+         * knows the length), before any parsing. */
+        char msg[160];
+        snprintf(msg, sizeof msg, "body of %zu bytes exceeds the %zu-byte limit", req->body_len,
+                 ing->limits.max_body_bytes);
+        error_response(out, 413, msg, NULL);
+        count(ing, 413, NULL, started_us);
     } else {
         ingest(ing, req, started_us, out);
     }
