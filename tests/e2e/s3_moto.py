@@ -1,32 +1,22 @@
-"""s3_moto.py - an S3 stand-in for the e2e tests: moto_server on a free loopback port in
-its own process group (killed by stop() and by cltest's exit handlers), with a boto3
-client and a bucket. moto 5.2.1 checks S3 signatures against a re-encoded path that
-rejects keys with '=' (our partition keys; docs/aws.md), so it runs without signature
-checks here; tests/unit/test_store_s3.c covers verified signatures."""
+"""s3_moto.py - an S3 bucket on moto for the S3 store's e2e tests, on top of awstest.Moto.
+moto runs without signature checks: moto 5.2.1 checks S3 signatures against a re-encoded
+path that rejects keys with '=' (our partition keys; docs/aws.md);
+tests/unit/test_store_s3.c covers verified signatures."""
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 
-import cltest
-
-CREDS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-             "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+import awstest
 
 
-def missing():
-    """None when moto_server and boto3 are usable, else why not."""
-    try:
-        import boto3  # noqa: F401
-        import moto  # noqa: F401
-    except ImportError as e:
-        return "moto/boto3 not importable in this Python (%s): %s" % (sys.executable, e)
-    if shutil.which("moto_server") is None:
-        return "moto_server is not on PATH"
+def missing(*tools):
+    """None when moto/boto3 and the named command-line tools are usable, else why not."""
+    if not awstest.have_moto():
+        return "moto/boto3 not importable in this Python"
+    for t in tools:
+        if shutil.which(t) is None:
+            return "%s is not on PATH" % t
     return None
 
 
@@ -37,31 +27,21 @@ def skip_or_fail(tc, why):
     tc.skipTest(why)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Moto:
+class S3Moto:
     def __init__(self, bucket):
-        self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.moto = awstest.Moto(verify=False).start()
+        self.url = self.moto.url
         self.bucket = bucket
-        self.proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
-        cltest._live_procs.append(self.proc)
-        import boto3
-        self.s3 = boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
-                               aws_access_key_id="testing", aws_secret_access_key="testing")
+        # Credentials for cloudlog; IMDS is never asked (the environment has keys anyway).
+        self.env = dict(self.moto.env(), AWS_EC2_METADATA_DISABLED="true")
+        self.s3 = self.moto.client("s3")
         deadline = time.monotonic() + 30
-        while True:
+        while True:  # moto may accept connections before it serves requests
             try:
                 self.s3.create_bucket(Bucket=bucket)
                 break
             except Exception:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
+                if time.monotonic() > deadline:
                     self.stop()
                     raise
                 time.sleep(0.2)
@@ -81,13 +61,4 @@ class Moto:
         return out
 
     def stop(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(timeout=10)
+        self.moto.stop()

@@ -41,7 +41,7 @@ class S3Faults(cltest.DaemonTestCase):
         cls.why = s3_moto.missing()
         if cls.why:
             return
-        cls.moto = s3_moto.Moto(BUCKET)
+        cls.moto = s3_moto.S3Moto(BUCKET)
         cls.fp = FaultProxy.start_thread(cls.moto.url)
 
     @classmethod
@@ -61,7 +61,7 @@ class S3Faults(cltest.DaemonTestCase):
 
     def count(self, url, extra=()):
         return cltest.run_cli(["query", "--store", url, "--since", "4h", "--count"] + list(extra),
-                              env=s3_moto.CREDS_ENV, timeout=120)
+                              env=self.moto.env, timeout=120)
 
     def applied(self, log):
         """The faults the proxy applied (log entries with a rule)."""
@@ -94,7 +94,7 @@ class S3Faults(cltest.DaemonTestCase):
 
     def test_put_faults_retried_nothing_lost(self):
         d = self.daemon(args=["--store", self.proxied("puts"), "--flush-age", "300ms",
-                              "--flush-size", "8KiB"], env=s3_moto.CREDS_ENV)
+                              "--flush-size", "8KiB"], env=self.moto.env)
         stages = [
             ("slowdown+reset", [rule(STAGING_PUT, action="status", status=503),
                                 rule(STAGING_PUT, action="reset")]),
@@ -120,7 +120,7 @@ class S3Faults(cltest.DaemonTestCase):
 
     def fill(self, prefix, n):
         d = self.daemon(args=["--store", self.moto.store_url(prefix), "--flush-age", "300ms",
-                              "--flush-size", "4KiB"], env=s3_moto.CREDS_ENV)
+                              "--flush-size", "4KiB"], env=self.moto.env)
         recs = records(prefix, n)
         st, _, js = d.post_logs(recs)
         self.assertEqual(st, 202, js)

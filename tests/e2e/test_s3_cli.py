@@ -8,7 +8,6 @@ import gzip
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import time
 
@@ -22,7 +21,7 @@ NOW_MS = int(time.time() * 1000)
 def aws(moto, *args, timeout=120, stdin=None):
     """Runs `aws --endpoint-url MOTO ...`; returns stdout bytes (fails on a non-zero exit)."""
     env = dict(os.environ)
-    env.update(s3_moto.CREDS_ENV)
+    env.update(moto.env)
     env["AWS_DEFAULT_REGION"] = "us-east-1"
     p = subprocess.run(["aws", "--endpoint-url", moto.url] + list(args), env=env, input=stdin,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
@@ -43,11 +42,10 @@ def zcat(data):
 class S3Cli(cltest.DaemonTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.why = s3_moto.missing() or (None if shutil.which("aws") else
-                                        "the AWS CLI (aws) is not on PATH")
+        cls.why = s3_moto.missing("aws")
         if cls.why:
             return
-        cls.moto = s3_moto.Moto(BUCKET)
+        cls.moto = s3_moto.S3Moto(BUCKET)
 
     @classmethod
     def tearDownClass(cls):
@@ -61,7 +59,7 @@ class S3Cli(cltest.DaemonTestCase):
 
     def test_cli_reads_what_we_write(self):
         d = self.daemon(args=["--store", self.moto.store_url("ours"), "--flush-age", "300ms",
-                              "--flush-size", "4KiB"], env=s3_moto.CREDS_ENV)
+                              "--flush-size", "4KiB"], env=self.moto.env)
         recs = [{"message": "ours %d" % i, "service": ["api", "db"][i % 2], "level": "warn",
                  "ts": NOW_MS - 3600 * 1000 + i * 1000} for i in range(400)]
         st, _, js = d.post_logs(recs)
@@ -110,7 +108,7 @@ class S3Cli(cltest.DaemonTestCase):
         lines = (self.upload(tmp, "cli", "billing", hour_ago, 30) +
                  self.upload(tmp, "cli", "auth", hour_ago - 3600 * 1000, 20))
         url = self.moto.store_url("cli")
-        env = s3_moto.CREDS_ENV
+        env = self.moto.env
         rc, out, err = cltest.run_cli(["query", "--store", url, "--since", "4h", "--limit", "0"],
                                       env=env, timeout=120)
         self.assertEqual(rc, 0, err)
