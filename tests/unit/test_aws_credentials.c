@@ -417,6 +417,13 @@ static int srv_get(const int *field)
     return v;
 }
 
+static void srv_set(int *field, int v)
+{
+    pthread_mutex_lock(&g_srv.lock);
+    *field = v;
+    pthread_mutex_unlock(&g_srv.lock);
+}
+
 static int server_setup(void **state)
 {
     setup(state);
@@ -447,23 +454,31 @@ static void expect_key(struct cl_aws_cred_provider *p, const char *id)
     cl_aws_credentials_free(&c);
 }
 
-static void test_container_token(void **state)
+/* A new provider's first credentials from the test server, from the named source. */
+static void expect_first_temporary(const char *source)
 {
-    snprintf(g_srv.expect_auth, sizeof g_srv.expect_auth, "Bearer abc");
-    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
-    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer abc", 1);
     char err[512] = "";
     struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
-    assert_non_null(p);
+    if (!p)
+        fail_msg("no provider: %s", err);
     struct cl_aws_credentials c;
     assert_int_equal(cl_aws_cred_provider_get(p, &c, err, sizeof err), CL_OK);
     assert_string_equal(c.access_key_id, "AKIDTEST1");
     assert_string_equal(c.secret_access_key, "secret/1"); /* JSON escape decoded */
     assert_string_equal(c.session_token, "token1");
-    assert_string_equal(c.source, "container endpoint");
+    assert_string_equal(c.source, source);
     assert_true(c.expiration > time(NULL) + 3000);
     cl_aws_credentials_free(&c);
     cl_aws_cred_provider_free(p);
+}
+
+static void test_container_token(void **state)
+{
+    snprintf(g_srv.expect_auth, sizeof g_srv.expect_auth, "Bearer abc");
+    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer abc", 1);
+    expect_first_temporary("container endpoint");
+    char err[512] = "";
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer wrong", 1);
     assert_null(cl_aws_cred_provider_new(err, sizeof err));
     assert_non_null(strstr(err, "HTTP 401"));
@@ -505,16 +520,8 @@ static void test_imds_v2(void **state)
 {
     unsetenv("AWS_EC2_METADATA_DISABLED");
     set_url("AWS_EC2_METADATA_SERVICE_ENDPOINT", "/");
+    expect_first_temporary("EC2 instance metadata");
     char err[512] = "";
-    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
-    assert_non_null(p);
-    struct cl_aws_credentials c;
-    assert_int_equal(cl_aws_cred_provider_get(p, &c, err, sizeof err), CL_OK);
-    assert_string_equal(c.access_key_id, "AKIDTEST1");
-    assert_string_equal(c.session_token, "token1");
-    assert_string_equal(c.source, "EC2 instance metadata");
-    cl_aws_credentials_free(&c);
-    cl_aws_cred_provider_free(p);
     assert_int_equal(srv_get(&g_srv.token_requests), 1);
     assert_int_equal(srv_get(&g_srv.tokenless_denied), 0);
     /* The server does enforce the token: a request without it is refused. */
@@ -575,9 +582,7 @@ static void test_refresh_before_expiry(void **state)
     struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
     assert_non_null(p);
     assert_int_equal(srv_get(&g_srv.creds_served), 1);
-    pthread_mutex_lock(&g_srv.lock);
-    g_srv.expiry_s = 3600;
-    pthread_mutex_unlock(&g_srv.lock);
+    srv_set(&g_srv.expiry_s, 3600);
     expect_key(p, "AKIDTEST2");
     expect_key(p, "AKIDTEST2"); /* valid for an hour: no further fetch */
     assert_int_equal(srv_get(&g_srv.creds_served), 2);
@@ -614,22 +619,16 @@ static void test_failed_refresh(void **state)
     g_srv.expiry_s = 60;
     struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
     assert_non_null(p);
-    pthread_mutex_lock(&g_srv.lock);
-    g_srv.fail = 1;
-    pthread_mutex_unlock(&g_srv.lock);
+    srv_set(&g_srv.fail, 1);
     expect_key(p, "AKIDTEST1"); /* refresh failed, but the keys are valid for a minute */
     assert_int_equal(srv_get(&g_srv.creds_served), 1);
     cl_aws_cred_provider_free(p);
     /* Expired keys and a failing endpoint: an error, not stale keys. */
-    pthread_mutex_lock(&g_srv.lock);
-    g_srv.fail = 0;
-    g_srv.expiry_s = -10;
-    pthread_mutex_unlock(&g_srv.lock);
+    srv_set(&g_srv.fail, 0);
+    srv_set(&g_srv.expiry_s, -10);
     p = cl_aws_cred_provider_new(err, sizeof err);
     assert_non_null(p);
-    pthread_mutex_lock(&g_srv.lock);
-    g_srv.fail = 1;
-    pthread_mutex_unlock(&g_srv.lock);
+    srv_set(&g_srv.fail, 1);
     struct cl_aws_credentials c;
     assert_int_not_equal(cl_aws_cred_provider_get(p, &c, err, sizeof err), CL_OK);
     assert_non_null(strstr(err, "expired"));
