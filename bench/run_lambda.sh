@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# run_lambda.sh - issue 10's Lambda benchmark: cold start of both functions and the
+# processing cost of the largest SQS event and of 10 x 256 KiB, against the embedded
+# processor and a Python 3 equivalent, all in one run (figures for docs/performance.md).
+#
+# Usage: bench/run_lambda.sh [BUILD_DIR]     (default build-bench; SKIP_BUILD=1 to reuse it)
+# The ingestor's cold start needs an SQS endpoint: it is measured when moto is importable
+# (a moto server is started on a loopback port), else skipped with a note.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD_DIR=${1:-build-bench}
+SKIP_BUILD=${SKIP_BUILD:-0}
+COLD_RUNS=${COLD_RUNS:-20}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+tmp=$(mktemp -d)
+moto_pid=""
+cleanup() {
+    [[ -n "$moto_pid" ]] && kill "$moto_pid" 2>/dev/null && wait "$moto_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+build log_processor log_ingestor bench_lambda_batch
+
+if python3 -c 'import moto, boto3' 2>/dev/null; then
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    python3 -m moto.server -H 127.0.0.1 -p "$port" > "$tmp/moto.log" 2>&1 &
+    moto_pid=$!
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.1
+    done
+    LAMBDA_BENCH_QUEUE_URL=$(python3 -c "
+import boto3
+c = boto3.client('sqs', endpoint_url='http://127.0.0.1:$port', region_name='us-east-1',
+                 aws_access_key_id='testing', aws_secret_access_key='testing')
+print(c.create_queue(QueueName='bench')['QueueUrl'])")
+    export LAMBDA_BENCH_QUEUE_URL
+else
+    log "moto not importable: the ingestor's cold start is not measured"
+fi
+
+log "machine: $(nproc) cores, $(uname -m); build $BUILD_DIR"
+python3 bench/lambda_bench.py "$BUILD_DIR" "$tmp/work" "$COLD_RUNS"
