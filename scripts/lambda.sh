@@ -64,7 +64,14 @@ fetch_source() {
     log "fetching Debian source $name $version"
     rm -rf "${DEPS:?}/src/$dir" "$DEPS/src/$dir.version"
     cd "$DEPS/src"
-    run_logged "$DEPS/src/$dir.fetch.log" apt-get source -qq --download-only "$name=$version"
+    # A mirror hiccup should not fail a CI run: three tries.
+    local try
+    for try in 1 2 3; do
+      apt-get source -qq --download-only "$name=$version" > "$DEPS/src/$dir.fetch.log" 2>&1 &&
+        break
+      [ "$try" -lt 3 ] || { tail -n 20 "$DEPS/src/$dir.fetch.log" >&2; die "apt-get source $name failed"; }
+      sleep 5
+    done
     run_logged "$DEPS/src/$dir.unpack.log" dpkg-source -x --skip-debianization \
       "${name}_${version#*:}.dsc" "$dir"
     # Debian's patches touch configure.ac and Makefile.am, as Debian's own build does.
@@ -160,13 +167,18 @@ build_arch() {
   local arch="$1"
   command -v "$(triplet_of "$arch")-gcc" > /dev/null ||
     die "no $(triplet_of "$arch")-gcc: run scripts/setup.sh"
-  build_curl "$arch"
-  build_isal "$arch"
-  build_functions "$arch"
-  local fn
-  for fn in "${FUNCTIONS[@]}"; do
-    package_function "$arch" "$fn"
-  done
+  mkdir -p "$DEPS/$arch"
+  (
+    # One build per architecture at a time (ctest and a developer may start one each).
+    flock 8
+    build_curl "$arch"
+    build_isal "$arch"
+    build_functions "$arch"
+    local fn
+    for fn in "${FUNCTIONS[@]}"; do
+      package_function "$arch" "$fn"
+    done
+  ) 8> "$DEPS/$arch/.lock"
 }
 
 main() {
