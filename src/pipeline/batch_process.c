@@ -11,6 +11,7 @@
 #include "codec.h"
 #include "common.h"
 #include "log.h"
+#include "msg_decode.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -111,58 +112,51 @@ static void add_member(struct group *g, size_t index)
     g->members[g->n_members++] = index;
 }
 
-/* Decompresses msg into raw (reset first) and checks that every line is a normalized record.
- * Returns 0, or -1 with err set. */
+static int check_line(void *arg, const char *line, size_t len, const struct cl_line_head *h)
+{
+    return 0; /* cl_msg_lines has checked the line: nothing more to do on this pass */
+}
+
+/* Decodes msg into raw and checks that every line is a normalized record, before any
+ * of them is routed. Returns 0, or -1 with err set. */
 static int decode(const struct cl_bp_message *msg, struct cl_buf *raw, char *err, size_t err_len)
 {
     if (!msg->body) {
         snprintf(err, err_len, "body is not valid base64");
         return -1;
     }
-    if (strcmp(msg->attrs.encoding, "gzip") != 0) {
-        snprintf(err, err_len, "unsupported message encoding '%s'", msg->attrs.encoding);
+    if (cl_msg_decode(&msg->attrs, msg->body, msg->len, raw, err, err_len) != 0)
         return -1;
-    }
-    cl_buf_reset(raw);
-    int rc = cl_gzip_decompress(msg->body, msg->len, raw);
-    if (rc != CL_OK) {
-        snprintf(err, err_len, "cannot decode message body: %s", cl_strerror(rc));
-        return -1;
-    }
-    struct cl_line_head h;
-    const char *p = raw->data ? raw->data : "", *end = p + raw->len;
-    for (size_t count = 0; p < end; count++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (cl_line_head_parse(p, len, &h) != 0) {
-            snprintf(err, err_len, "record %zu is not a normalized log record", count);
-            return -1;
-        }
-        p += len + 1;
-    }
+    return cl_msg_lines(raw, check_line, NULL, err, err_len);
+}
+
+struct route_ctx {
+    struct run *r;
+    size_t index;
+};
+
+/* cl_msg_lines callback: appends one line to its partition's group. */
+static int route_line(void *arg, const char *line, size_t len, const struct cl_line_head *h)
+{
+    struct route_ctx *c = arg;
+    char key[CL_PARTITION_MAX];
+    cl_partition_key(h, key);
+    struct group *g = group_for(c->r, key);
+    cl_buf_append(&g->data, line, len);
+    cl_buf_append_char(&g->data, '\n');
+    g->records++;
+    g->min_ts = CL_MIN(g->min_ts, h->ts_ms);
+    add_member(g, c->index);
+    c->r->lines[c->index]++;
     return 0;
 }
 
-/* Appends every line of a decoded message to its partition's group. */
+/* Appends every line of a decoded (and checked) message to its partition's group. */
 static void route(struct run *r, size_t index, const struct cl_buf *raw)
 {
-    struct cl_line_head h;
-    char key[CL_PARTITION_MAX];
-    const char *p = raw->data ? raw->data : "", *end = p + raw->len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        cl_line_head_parse(p, len, &h); /* checked by decode() */
-        cl_partition_key(&h, key);
-        struct group *g = group_for(r, key);
-        cl_buf_append(&g->data, p, len);
-        cl_buf_append_char(&g->data, '\n');
-        g->records++;
-        g->min_ts = CL_MIN(g->min_ts, h.ts_ms);
-        add_member(g, index);
-        r->lines[index]++;
-        p += len + 1;
-    }
+    struct route_ctx c = {r, index};
+    char err[8];
+    cl_msg_lines(raw, route_line, &c, err, sizeof err);
 }
 
 static void fail_members(struct run *r, const struct group *g, enum cl_bp_status why)

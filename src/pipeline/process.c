@@ -6,10 +6,10 @@
 #include "process_int.h"
 
 #include "catalog.h"
-#include "codec.h"
 #include "held_set.h"
 #include "common.h"
 #include "log.h"
+#include "msg_decode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,30 +113,32 @@ static struct part *new_part(struct cl_processor *p, const char *key, const stru
     return pt;
 }
 
+struct line_vec {
+    struct line *v;
+    size_t n, cap;
+};
+
+static int push_line(void *arg, const char *ptr, size_t len, const struct cl_line_head *h)
+{
+    struct line_vec *lv = arg;
+    if (lv->n == lv->cap)
+        lv->v = cl_realloc(lv->v, (lv->cap *= 2) * sizeof *lv->v);
+    lv->v[lv->n++] = (struct line){.ptr = ptr, .len = len, .head = *h};
+    return 0;
+}
+
 /* Splits the decoded message into lines and reads each head. Returns 0, or -1 with
  * err set if any line is not a normalized record. *lines is caller-freed. */
 static int split_lines(const struct cl_buf *d, struct line **lines, size_t *n, char *err,
                        size_t err_len)
 {
-    size_t cap = 64, count = 0;
-    struct line *v = cl_malloc(cap * sizeof *v);
-    const char *p = d->data ? d->data : "", *end = p + d->len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (count == cap)
-            v = cl_realloc(v, (cap *= 2) * sizeof *v);
-        v[count] = (struct line){.ptr = p, .len = len};
-        if (cl_line_head_parse(p, len, &v[count].head) != 0) {
-            snprintf(err, err_len, "record %zu is not a normalized log record", count);
-            free(v);
-            return -1;
-        }
-        count++;
-        p += len + 1;
+    struct line_vec lv = {cl_malloc(64 * sizeof *lv.v), 0, 64};
+    if (cl_msg_lines(d, push_line, &lv, err, err_len) != 0) {
+        free(lv.v);
+        return -1;
     }
-    *lines = v;
-    *n = count;
+    *lines = lv.v;
+    *n = lv.n;
     return 0;
 }
 
@@ -237,17 +239,7 @@ static void delete_now(struct cl_processor *p, const struct cl_msg *m)
 
 static int decode(struct cl_processor *p, const struct cl_msg *m, char *err, size_t err_len)
 {
-    cl_buf_reset(&p->decoded);
-    if (strcmp(m->attrs.encoding, "gzip") != 0) {
-        snprintf(err, err_len, "unsupported message encoding '%s'", m->attrs.encoding);
-        return -1;
-    }
-    int rc = cl_gzip_decompress(m->body, m->len, &p->decoded);
-    if (rc != CL_OK) {
-        snprintf(err, err_len, "cannot decode message body: %s", cl_strerror(rc));
-        return -1;
-    }
-    return 0;
+    return cl_msg_decode(&m->attrs, m->body, m->len, &p->decoded, err, err_len);
 }
 
 /* Received again while this process still holds it (its visibility ran out): only

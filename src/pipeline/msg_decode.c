@@ -1,0 +1,45 @@
+/* msg_decode.c - a queue message's body -> normalized lines with their heads. */
+#include "msg_decode.h"
+
+#include "codec.h"
+#include "common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int cl_msg_decode(const struct cl_msg_attrs *attrs, const void *body, size_t len,
+                  struct cl_buf *out, char *err, size_t err_len)
+{
+    cl_buf_reset(out);
+    if (strcmp(attrs->encoding, "gzip") != 0) {
+        snprintf(err, err_len, "unsupported message encoding '%s'", attrs->encoding);
+        return -1;
+    }
+    int rc = cl_gzip_decompress(body, len, out);
+    if (rc != CL_OK) {
+        snprintf(err, err_len, "cannot decode message body: %s", cl_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int cl_msg_lines(const struct cl_buf *decoded,
+                 int (*fn)(void *arg, const char *line, size_t len, const struct cl_line_head *h),
+                 void *arg, char *err, size_t err_len)
+{
+    const char *p = decoded->data ? decoded->data : "", *end = p + decoded->len;
+    struct cl_line_head h;
+    for (size_t count = 0; p < end; count++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (cl_line_head_parse(p, len, &h) != 0) {
+            snprintf(err, err_len, "record %zu is not a normalized log record", count);
+            return -1;
+        }
+        int rc = fn(arg, p, len, &h);
+        if (rc)
+            return rc;
+        p += len + 1;
+    }
+    return 0;
+}
