@@ -128,6 +128,25 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* A kept-alive connection can be found dead after the sandbox was frozen and thawed: a
+ * request that failed at the connection level on a reused connection is sent once more
+ * on a new one. (A second POST of a result is harmless: the API answers 403.) */
+static CURLcode perform(CURL *c, struct cl_buf *body)
+{
+    CURLcode cc = curl_easy_perform(c);
+    long reused = 0;
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &reused);
+    int dead_connection =
+        cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING;
+    if (dead_connection && reused == 0) {
+        if (body)
+            cl_buf_reset(body);
+        curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+        cc = curl_easy_perform(c);
+    }
+    return cc;
+}
+
 /* Request ids travel in URL paths: accept only the characters Lambda uses. */
 static int request_id_valid(const char *id)
 {
@@ -152,7 +171,7 @@ int cl_lambda_next(struct cl_lambda_runtime *rt, struct cl_lambda_invocation *in
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &inv->event);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, inv);
-    CURLcode cc = curl_easy_perform(c);
+    CURLcode cc = perform(c, &inv->event);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK || status != 200) {
@@ -192,7 +211,7 @@ static int post(struct cl_lambda_runtime *rt, const char *path, const char *body
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
-    CURLcode cc = curl_easy_perform(c);
+    CURLcode cc = perform(c, NULL);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
