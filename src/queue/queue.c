@@ -3,6 +3,7 @@
 
 #include "common.h"
 #include "queue_sqlite.h"
+#include "queue_sqs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ int cl_queue_open(struct cl_queue *q, const char *url, const struct cl_queue_opt
         snprintf(err, err_len, "empty queue URL");
         return CL_ERR_INVAL;
     }
+    if (cl_queue_sqs_url(url))
+        return cl_queue_sqs_open(q, url, opts, err, err_len);
     size_t slen;
     if (!has_scheme(url, &slen))
         return cl_queue_sqlite_open(q, url, opts, err, err_len);
@@ -53,7 +56,9 @@ int cl_queue_open(struct cl_queue *q, const char *url, const struct cl_queue_opt
         }
         return cl_queue_sqlite_open(q, url + 7, opts, err, err_len);
     }
-    snprintf(err, err_len, "unsupported queue URL scheme '%.*s' (expected sqlite:PATH or a path)",
+    snprintf(err, err_len,
+             "unsupported queue URL scheme '%.*s' (expected sqlite:PATH, a path, sqs://NAME or an "
+             "SQS queue URL)",
              (int)CL_MIN(slen, 32), url);
     return CL_ERR_UNSUPPORTED;
 }

@@ -107,8 +107,8 @@ static void test_open_urls(void **state)
 {
     struct cl_queue q;
     char err[256], path[600], url[700];
-    assert_int_equal(cl_queue_open(&q, "sqs://x", NULL, err, sizeof err), CL_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err, "sqs"));
+    assert_int_equal(cl_queue_open(&q, "nosuch://x", NULL, err, sizeof err), CL_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err, "nosuch"));
     assert_int_equal(cl_queue_open(&q, "", NULL, err, sizeof err), CL_ERR_INVAL);
     db_path(path, sizeof path, "url.db");
     remove_db(path);

@@ -2,6 +2,7 @@
 #include "common.h"
 #include "credentials.h"
 #include "http.h"
+#include "moto_test.h"
 #include "sigv4.h"
 #include "store.h"
 
@@ -31,134 +32,24 @@
  * (request.full_path), not the wire form: keys with = ! $ & ' ( ) * + , ; : @ % and list
  * prefixes with '/' fail verification for boto3 as well as for us. Such keys run on a
  * second moto without verification; everything else runs with it. */
-struct moto {
-    pid_t pid; /* started by this test, in its own process group */
-    int port;
-};
-static struct moto m_auth = {-1, 0}, m_open = {-1, 0};
+static struct cl_moto m_auth = CL_MOTO_INIT, m_open = CL_MOTO_INIT;
 static int moto_port; /* of m_auth */
 static int moto_ok;   /* 1 once both run and m_auth has an IAM user whose key we hold */
 static char akid[128], secret[128];
 static char tmpdir[512];
 
-/* Returns a free loopback TCP port (bound and released; moto binds it right after). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static int port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-/* Starts moto in its own process group; verify: signatures checked after 3 calls. */
-static int moto_start(struct moto *m, int verify)
-{
-    m->port = free_port();
-    char port[16], log[600];
-    snprintf(port, sizeof port, "%d", m->port);
-    snprintf(log, sizeof log, "%s/moto_s3_%s.log", tmpdir, verify ? "auth" : "open");
-    m->pid = fork();
-    if (m->pid == 0) {
-        setpgid(0, 0);
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        if (verify)
-            setenv("INITIAL_NO_AUTH_ACTION_COUNT", "3", 1);
-        execlp("python3", "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", port,
-               (char *)NULL);
-        _exit(127);
-    }
-    if (m->pid < 0)
-        return -1;
-    setpgid(m->pid, m->pid);
-    for (int i = 0; i < 300; i++) { /* bounded: 30 s */
-        if (port_open(m->port))
-            return 0;
-        if (waitpid(m->pid, NULL, WNOHANG) == m->pid) {
-            m->pid = -1;
-            return -1;
-        }
-        usleep(100 * 1000);
-    }
-    return -1;
-}
-
-/* Stops the moto process group we started; bounded wait, then SIGKILL. */
-static void moto_stop(struct moto *m)
-{
-    if (m->pid <= 0)
-        return;
-    kill(-m->pid, SIGTERM);
-    for (int i = 0; i < 50; i++) {
-        if (waitpid(m->pid, NULL, WNOHANG) == m->pid) {
-            m->pid = -1;
-            return;
-        }
-        usleep(100 * 1000);
-    }
-    kill(-m->pid, SIGKILL);
-    waitpid(m->pid, NULL, 0);
-    m->pid = -1;
-}
-
-/* Runs a Python snippet (boto3 against moto at $MOTO) and captures its stdout. */
+/* Runs a boto3 snippet against moto at port (m_auth's or m_open's). */
 static int run_py(int port, const char *code, char *out, size_t out_len)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/s3_helper_%d.py", tmpdir, (int)getpid());
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "import os, sys, hashlib, boto3\nE='http://127.0.0.1:%d'\n%s", port, code);
-    fclose(f);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "timeout 60 python3 %s", path);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, out_len - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    unlink(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    struct cl_moto at = {-1, port};
+    return cl_moto_python(&at, tmpdir, code, out, out_len);
 }
 
-/* The first three (unauthenticated) calls: IAM user, allow-all inline policy, access key;
- * then the bucket, created with that key (so already signature-checked). */
+/* After cl_moto_iam_setup: the bucket, created with that key (so signature-checked). */
 static const char setup_py[] =
-    "kw=dict(endpoint_url=E, region_name='us-east-1', aws_access_key_id='AKIDSETUP',\n"
-    "        aws_secret_access_key='setup')\n"
-    "iam=boto3.client('iam', **kw)\n"
-    "iam.create_user(UserName='cl')\n"
-    "iam.put_user_policy(UserName='cl', PolicyName='all', PolicyDocument='{\"Version\":"
-    "\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}')\n"
-    "k=iam.create_access_key(UserName='cl')['AccessKey']\n"
     "s3=boto3.client('s3', endpoint_url=E, region_name='us-east-1',\n"
-    "   aws_access_key_id=k['AccessKeyId'], aws_secret_access_key=k['SecretAccessKey'])\n"
-    "s3.create_bucket(Bucket='" BUCKET "')\n"
-    "print(k['AccessKeyId'], k['SecretAccessKey'])\n";
+    "   aws_access_key_id=os.environ['CL_AKID'], aws_secret_access_key=os.environ['CL_SECRET'])\n"
+    "s3.create_bucket(Bucket='" BUCKET "')\n";
 
 static const char open_setup_py[] =
     "boto3.client('s3', endpoint_url=E, region_name='us-east-1', aws_access_key_id='x',\n"
@@ -166,40 +57,35 @@ static const char open_setup_py[] =
 
 static int group_teardown(void **state)
 {
-    moto_stop(&m_auth);
-    moto_stop(&m_open);
+    cl_moto_stop(&m_auth);
+    cl_moto_stop(&m_open);
     return 0;
-}
-
-static int need_moto(void)
-{
-    const char *ci = getenv("CI");
-    int ci_on = ci && strcmp(ci, "true") == 0;
-    if (system("python3 -c 'import moto, boto3' >/dev/null 2>&1") != 0) {
-        if (ci_on)
-            fail_msg("moto/boto3 not importable by python3 (required when CI=true)");
-        print_message("SKIPPED: moto/boto3 not importable by python3; S3 tests not run\n");
-        return 0;
-    }
-    return 1;
 }
 
 static int group_setup(void **state)
 {
     const char *t = getenv("CL_TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s", t ? t : "/tmp");
-    if (!need_moto())
-        return 0;
-    char out[512] = "";
-    if (moto_start(&m_auth, 1) != 0 || moto_start(&m_open, 0) != 0) {
+    int avail = cl_moto_available("S3 tests");
+    if (avail <= 0)
+        return avail;
+    char out[512] = "", log_auth[600], log_open[600];
+    snprintf(log_auth, sizeof log_auth, "%s/moto_s3_auth.log", tmpdir);
+    snprintf(log_open, sizeof log_open, "%s/moto_s3_open.log", tmpdir);
+    if (cl_moto_start(&m_auth, 1, log_auth) != 0 || cl_moto_start(&m_open, 0, log_open) != 0) {
         fprintf(stderr, "moto_server did not start (see %s/moto_s3_*.log)\n", tmpdir);
         return group_teardown(state) - 1;
     }
     moto_port = m_auth.port;
+    if (cl_moto_iam_setup(&m_auth, tmpdir, akid, secret) != 0) {
+        fprintf(stderr, "moto IAM setup failed: %s\n", secret);
+        return group_teardown(state) - 1;
+    }
+    setenv("CL_AKID", akid, 1);
+    setenv("CL_SECRET", secret, 1);
     if (run_py(m_auth.port, setup_py, out, sizeof out) != 0 ||
-        sscanf(out, "%127s %127s", akid, secret) != 2 ||
         run_py(m_open.port, open_setup_py, out, sizeof out) != 0) {
-        fprintf(stderr, "moto IAM/bucket setup failed: %s\n", out);
+        fprintf(stderr, "moto bucket setup failed: %s\n", out);
         return group_teardown(state) - 1;
     }
     setenv("AWS_ACCESS_KEY_ID", akid, 1);
@@ -219,7 +105,8 @@ static int group_setup(void **state)
     } while (0)
 
 /* Opens s3://BUCKET/prefix at moto m with extra options (may be ""). */
-static void open_at(struct cl_store *s, const struct moto *m, const char *prefix, const char *extra)
+static void open_at(struct cl_store *s, const struct cl_moto *m, const char *prefix,
+                    const char *extra)
 {
     char url[512], err[256] = "";
     snprintf(url, sizeof url, "s3://" BUCKET "/%s?endpoint=http://127.0.0.1:%d&path_style=1%s",
@@ -622,7 +509,7 @@ static void test_http_reuse_and_retries(void **state)
     fake_stop(&k);
 
     /* Nothing listening: a network error after every attempt. */
-    struct fake gone = {.port = free_port()};
+    struct fake gone = {.port = cl_moto_free_port()};
     assert_int_equal(fake_get(c, &gone, &r), CL_ERR_IO);
     assert_int_equal(r.attempts, 3);
     cl_buf_free(&r.headers);

@@ -1,0 +1,47 @@
+/* moto_test.h - moto_server for C tests: start/stop on a loopback port, boto3 snippets, and
+ * the IAM setup that makes moto verify every SigV4 signature. */
+#ifndef CL_MOTO_TEST_H
+#define CL_MOTO_TEST_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* A moto_server process started by the test, in its own process group. */
+struct cl_moto {
+    pid_t pid; /* -1 when not running */
+    int port;
+};
+
+#define CL_MOTO_INIT                                                                               \
+    {                                                                                              \
+        -1, 0                                                                                      \
+    }
+
+/* 1 if python3 imports moto and boto3; else prints why and returns 0 (skip) or, when
+ * CI=true, -1 (the caller fails: CI must have moto). what names the tests for the message. */
+int cl_moto_available(const char *what);
+
+/* Starts moto on a free loopback port, logging to log_path. verify: signatures are
+ * checked after the first three calls (INITIAL_NO_AUTH_ACTION_COUNT=3), which
+ * cl_moto_iam_setup must make. Returns 0 once the port accepts connections (bounded: 30 s),
+ * else -1. Stop with cl_moto_stop. */
+int cl_moto_start(struct cl_moto *m, int verify, const char *log_path);
+
+/* Stops the process group (SIGTERM, bounded wait, then SIGKILL). Idempotent. */
+void cl_moto_stop(struct cl_moto *m);
+
+/* Runs a Python snippet with `os, sys, json, hashlib, boto3` imported and E set to moto's
+ * URL (script written under tmpdir, 60 s timeout); stdout goes to out. Returns the exit
+ * status, or -1. */
+int cl_moto_python(const struct cl_moto *m, const char *tmpdir, const char *code, char *out,
+                   size_t out_len);
+
+/* The three unauthenticated calls on a verifying moto: IAM user, allow-all inline policy,
+ * access key, whose id and secret are returned (buffers of at least 128 bytes). Returns 0
+ * or -1 (the snippet's output in secret for the message). */
+int cl_moto_iam_setup(const struct cl_moto *m, const char *tmpdir, char *akid, char *secret);
+
+/* A free loopback TCP port (bound and released), or -1. */
+int cl_moto_free_port(void);
+
+#endif
