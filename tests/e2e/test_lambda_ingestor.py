@@ -1,0 +1,277 @@
+"""log_ingestor end to end: API Gateway HTTP API payload 2.0 events (AWS's documented
+example shape; plain, base64 and gzip bodies; header case) through a loopback Runtime API
+(lambda_runtime.py) to the real binary, messages sent to SQS in moto with SigV4
+verification on; answers compared byte for byte with the daemon's POST /v1/logs; then
+the messages, as an SQS event, through log_processor into S3 (a second moto)."""
+
+import base64
+import gzip
+import json
+import os
+import sys
+import time
+import uuid
+
+import awstest
+import cltest
+import lambda_runtime
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import faultproxy  # noqa: E402
+
+BUCKET = "cl-lambda-pipeline"
+NOW_MS = int(time.time() * 1000)
+
+
+def http_event(body=b"", headers=None, method="POST", path="/v1/logs", b64=None):
+    """An HTTP API payload format 2.0 event as API Gateway sends it (AWS's example)."""
+    if b64 is None:  # API Gateway base64-encodes everything but text/JSON-like types
+        ct = (headers or {}).get("content-type", "")
+        b64 = not (ct.startswith("application/json") or ct.startswith("text/")) or \
+            "content-encoding" in {k.lower() for k in (headers or {})}
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "cookies": ["cookie1"],
+        "headers": dict({"accept": "*/*", "host": "id.execute-api.us-east-1.amazonaws.com",
+                         "user-agent": "curl/8.5.0",
+                         "x-forwarded-for": "192.0.2.1"}, **(headers or {})),
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api-id",
+            "domainName": "id.execute-api.us-east-1.amazonaws.com", "domainPrefix": "id",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "192.0.2.1", "userAgent": "curl/8.5.0"},
+            "requestId": "JKJaXmPLvHcESHA=", "routeKey": "$default", "stage": "$default",
+            "time": "10/Mar/2020:00:03:58 +0000", "timeEpoch": NOW_MS},
+        "body": base64.b64encode(body).decode() if b64 else body.decode(),
+        "isBase64Encoded": bool(b64),
+    }
+
+
+def lambda_sqs_record(m):
+    """A message received with boto3, reshaped as Lambda's SQS event delivers it."""
+    return {
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": dict(m.get("Attributes", {})),
+        "messageAttributes": {k: {"stringValue": v.get("StringValue"), "stringListValues": [],
+                                  "binaryListValues": [], "dataType": v["DataType"]}
+                              for k, v in m.get("MessageAttributes", {}).items()},
+        "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
+
+
+class IngestorTest(cltest.DaemonTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sqs_moto = cls.s3_moto = None
+        if not awstest.have_moto():
+            return
+        cls.sqs_moto = awstest.Moto(verify=True).start()
+        cls.s3_moto = awstest.Moto(verify=False).start()
+        cls.sqs = cls.sqs_moto.client("sqs")
+        cls.s3 = cls.s3_moto.client("s3")
+        cls.s3.create_bucket(Bucket=BUCKET)
+
+    @classmethod
+    def tearDownClass(cls):
+        for m in (cls.sqs_moto, cls.s3_moto):
+            if m:
+                m.stop()
+
+    def setUp(self):
+        super().setUp()
+        awstest.require_moto(self)
+        awstest.require_binary(self, "log_ingestor")
+        self.rt = lambda_runtime.RuntimeAPI()
+        self.funcs = []
+        self.queue_url = self.sqs.create_queue(
+            QueueName="cl-%s" % uuid.uuid4().hex[:10])["QueueUrl"]
+
+    def tearDown(self):
+        for f in self.funcs:
+            f.kill()
+        self.rt.close()
+        super().tearDown()
+
+    def start(self, name="log_ingestor", rt=None, extra=None):
+        env = dict(self.sqs_moto.env(), CLOUDLOG_QUEUE_URL=self.queue_url,
+                   AWS_ENDPOINT_URL_SQS=self.sqs_moto.url,
+                   CLOUDLOG_EMF_DIMENSIONS="Stack=cl-test")
+        env.update(extra or {})
+        f = awstest.Function(name, rt or self.rt, env).start()
+        self.funcs.append(f)
+        return f
+
+    def post(self, event):
+        kind, resp, _ = self.rt.call(event)
+        self.assertEqual(kind, "response", resp)
+        self.assertEqual(resp["headers"]["content-type"], "application/json")
+        self.assertIs(resp["isBase64Encoded"], False)
+        return resp
+
+    def receive_all(self, want, timeout=30):
+        msgs, deadline = [], time.monotonic() + timeout
+        while len(msgs) < want and time.monotonic() < deadline:
+            got = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=1, MessageAttributeNames=["All"],
+                                           AttributeNames=["All"]).get("Messages", [])
+            msgs += got
+        return msgs
+
+    def lines_of(self, msgs):
+        lines = []
+        for m in msgs:
+            self.assertEqual(m["MessageAttributes"]["encoding"]["StringValue"], "gzip")
+            lines += gzip.decompress(base64.b64decode(m["Body"])).decode().splitlines()
+        return lines
+
+    def daemon_answer(self, body, headers, method="POST", path="/v1/logs", args=()):
+        """The daemon's answer to the same request, as (status, body text)."""
+        d = self.daemon(args=list(args))
+        status, _, data = d.request(method, path, body=body, headers=headers)
+        return status, data.decode()
+
+    def test_plain_json_matches_daemon(self):
+        self.start()
+        body = json.dumps([{"message": "hello", "level": "WARNING", "ts": 1764000000.5},
+                           {"msg": "second", "app": "billing"}, {"no": "message"}]).encode()
+        headers = {"content-type": "application/json", "x-cloudlog-service": "api"}
+        resp = self.post(http_event(body, headers))
+        self.assertEqual(resp["statusCode"], 202)
+        status, text = self.daemon_answer(body, {"Content-Type": "application/json",
+                                                 "X-Cloudlog-Service": "api"})
+        self.assertEqual((resp["statusCode"], resp["body"]), (status, text))
+        lines = self.lines_of(self.receive_all(1))
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(lines[0].startswith('{"timestamp":"2025-11-24T16:00:00.500Z",'
+                                            '"level":"warn","service":"api","message":"hello"'))
+        self.assertIn('"service":"billing","message":"second"', lines[1])
+
+    def test_base64_ndjson_and_gzip_with_mixed_case_headers(self):
+        f = self.start()
+        ndjson = b"".join(json.dumps({"message": "line %d" % i, "service": "web"}).encode() +
+                          b"\n" for i in range(50))
+        resp = self.post(http_event(ndjson, {"content-type": "application/x-ndjson"}))
+        self.assertEqual(resp["statusCode"], 202, resp)
+        self.assertEqual(json.loads(resp["body"])["accepted"], 50)
+        gz = gzip.compress(ndjson)
+        resp = self.post(http_event(gz, {"Content-Type": "application/x-ndjson",
+                                         "Content-Encoding": "gzip"}))
+        self.assertEqual(resp["statusCode"], 202, resp)
+        self.assertEqual(json.loads(resp["body"])["accepted"], 50)
+        lines = self.lines_of(self.receive_all(2))
+        self.assertEqual(len(lines), 100)
+        self.assertEqual(sorted(json.loads(l)["message"] for l in lines),
+                         sorted(["line %d" % i for i in range(50)] * 2))
+        self.assertEqual(f.metric_sum("IngestedLogCount"), 100)
+        self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "2xx"), 2)
+
+    def test_errors_match_daemon(self):
+        f = self.start(extra={"CLOUDLOG_MAX_BODY": "1KiB"})
+        cases = [
+            (b"{not json", {"content-type": "application/json"}, "POST", "/v1/logs"),
+            (b"[{\"nomessage\":1}]", {"content-type": "application/json"}, "POST", "/v1/logs"),
+            (b"x" * 2048, {"content-type": "application/json"}, "POST", "/v1/logs"),
+            (b"{}", {"content-type": "text/html"}, "POST", "/v1/logs"),
+            (b"{}", {"content-type": "application/json", "content-encoding": "br"}, "POST",
+             "/v1/logs"),
+            (b"abc", {"content-type": "application/json", "content-encoding": "gzip"}, "POST",
+             "/v1/logs"),
+            (b"", {}, "GET", "/v1/logs"),
+            (b"", {}, "GET", "/nope"),
+        ]
+        d = self.daemon(args=["--max-body", "1KiB"])
+        for body, headers, method, path in cases:
+            resp = self.post(http_event(body, headers, method=method, path=path))
+            status, _, data = d.request(method, path, body=body or None,
+                                        headers={k.title(): v for k, v in headers.items()})
+            self.assertEqual((resp["statusCode"], resp["body"]), (status, data.decode()),
+                             (body[:20], headers, method, path))
+            if status == 405:
+                self.assertEqual(resp["headers"]["allow"], "POST")
+        self.assertEqual(self.receive_all(1, timeout=2), [])
+        self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "4xx"), 7)
+
+    def test_api_keys(self):
+        self.start(extra={"CLOUDLOG_API_KEYS": " k1 ,k2,"})
+        body = b'{"message":"x"}'
+        for auth, status in ((None, 401), ("Bearer nope", 401), ("Bearer k2", 202),
+                             ("bearer k1", 202)):
+            headers = {"content-type": "application/json"}
+            if auth:
+                headers["authorization"] = auth
+            resp = self.post(http_event(body, headers))
+            self.assertEqual(resp["statusCode"], status)
+            if status == 401:
+                self.assertEqual(resp["headers"]["www-authenticate"], "Bearer")
+                self.assertIn("API key", json.loads(resp["body"])["error"])
+
+    def test_queue_failure_is_503(self):
+        with faultproxy.FaultProxy.start_thread(self.sqs_moto.url) as fp:
+            fp.add({"target": "SendMessage", "action": "status", "status": 500, "times": None})
+            port = int(fp.url.rsplit(":", 1)[1])
+            url = self.queue_url.replace(":%d/" % self.sqs_moto.port, ":%d/" % port)
+            f = self.start(extra={"AWS_ENDPOINT_URL_SQS": fp.url, "CLOUDLOG_QUEUE_URL": url})
+            resp = self.post(http_event(b'{"message":"x"}', {"content-type": "application/json"}))
+            self.assertEqual(resp["statusCode"], 503, resp)
+            self.assertIn("retry-after", resp["headers"])
+            self.assertIn("nothing was accepted", json.loads(resp["body"])["error"])
+            self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "5xx"), 1)
+            self.assertEqual(f.metric_sum("IngestedLogCount"), 0)
+
+    def test_init_error_for_missing_queue_url(self):
+        f = self.start(extra={"CLOUDLOG_QUEUE_URL": ""})
+        self.assertNotEqual(f.wait_exit(), 0)
+        headers, body = self.rt.init_errors[0]
+        self.assertEqual(headers["lambda-runtime-function-error-type"], "Runtime.InitError")
+        self.assertIn("CLOUDLOG_QUEUE_URL", json.loads(body)["errorMessage"])
+
+    def ingest_and_receive(self, requests):
+        """Posts `requests` events of 4 records each; returns the SQS messages and lines."""
+        sent = []
+        for n in range(requests):
+            recs = [{"message": "pipeline %s %d" % (uuid.uuid4().hex[:6], i),
+                     "service": ("api", "web")[i % 2], "timestamp": NOW_MS - i * 1000,
+                     "level": "error" if i % 3 == 0 else "info"} for i in range(4)]
+            body = gzip.compress(b"".join(json.dumps(r).encode() + b"\n" for r in recs))
+            resp = self.post(http_event(body, {"content-type": "application/x-ndjson",
+                                               "content-encoding": "gzip"}))
+            self.assertEqual(resp["statusCode"], 202, resp)
+            sent += [r["message"] for r in recs]
+        msgs = self.receive_all(requests)
+        self.assertEqual(len(msgs), requests)
+        lines = self.lines_of(msgs)
+        self.assertEqual(sorted(json.loads(l)["message"] for l in lines), sorted(sent))
+        return msgs, lines
+
+    def stored_lines(self, prefix):
+        stored = []
+        for o in self.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/").get("Contents", []):
+            self.assertRegex(o["Key"], r"^%s/service=(api|web)/dt=\d{4}-\d\d-\d\d/hour=\d\d/"
+                             r"\d{8}T\d{6}Z-[0-9a-f]{16}\.ndjson\.gz$" % prefix)
+            stored += gzip.decompress(self.s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"]
+                                      .read()).decode().splitlines()
+        return sorted(stored)
+
+    def test_pipeline_ingestor_sqs_processor_s3(self):
+        """Records posted through ingestor events come out in S3 via processor events of
+        1 and of 10 SQS records, with the contract's keys and the queued lines."""
+        self.start()
+        prefix = "p-%s" % uuid.uuid4().hex[:6]
+        prt = lambda_runtime.RuntimeAPI()
+        try:
+            env = dict(self.s3_moto.env(), AWS_ENDPOINT_URL_S3=self.s3_moto.url,
+                       CLOUDLOG_STORE="s3://%s/%s" % (BUCKET, prefix))
+            self.funcs.append(awstest.Function("log_processor", prt, env).start())
+            queued = []
+            for requests in (1, 10):
+                msgs, lines = self.ingest_and_receive(requests)
+                queued += lines
+                kind, out, _ = prt.call({"Records": [lambda_sqs_record(m) for m in msgs]})
+                self.assertEqual((kind, out), ("response", {"batchItemFailures": []}))
+        finally:
+            prt.close()
+        self.assertEqual(self.stored_lines(prefix), sorted(queued))
+        self.assertEqual(len(queued), 44)
+
+if __name__ == "__main__":
+    cltest.main()
