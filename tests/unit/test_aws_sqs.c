@@ -1,5 +1,6 @@
 /* test_aws_sqs.c - the SQS queue backend against moto_server with SigV4 verification: the
  * SQLite queue's semantic cases where the semantics are SQS's, packing, errors and faults. */
+#include "codec.h"
 #include "common.h"
 #include "http.h"
 #include "moto_test.h"
@@ -704,6 +705,90 @@ static void test_oldest_from_cloudwatch(void **state)
     cl_queue_close(&q);
 }
 
+/* The official CLI (awscli v1) against the same moto: a helper snippet that runs `aws sqs`
+ * for one direction. */
+static const char cli_py[] =
+    "import base64, gzip, subprocess\n"
+    "def aws(*a):\n"
+    "    return json.loads(subprocess.check_output(['aws', '--endpoint-url', E, '--region',\n"
+    "        'us-east-1', '--output', 'json', 'sqs'] + list(a), timeout=60) or b'{}')\n"
+    "u=aws('get-queue-url', '--queue-name', 'cli')['QueueUrl']\n"
+    "if os.environ['CL_DIR'] == 'receive':\n"
+    "    m=aws('receive-message', '--queue-url', u, '--message-attribute-names', 'All',\n"
+    "          '--wait-time-seconds', '5')['Messages'][0]\n"
+    "    sys.stdout.write(gzip.decompress(base64.b64decode(m['Body'], validate=True)).decode())\n"
+    "    for k, v in sorted(m['MessageAttributes'].items()):\n"
+    "        print(k, v['DataType'], v['StringValue'])\n"
+    "    aws('delete-message', '--queue-url', u, '--receipt-handle', m['ReceiptHandle'])\n"
+    "else:\n"
+    "    "
+    "b=base64.b64encode(gzip.compress(b'{\"cli\":1}\\n{\"cli\":2}\\n{\"cli\":3}\\n')).decode()\n"
+    "    a={'count': ('Number', '3'), 'raw_bytes': ('Number', '30'),\n"
+    "       'min_ts_ms': ('Number', '1764000000000'), 'max_ts_ms': ('Number', '1764000000999'),\n"
+    "       'encoding': ('String', 'gzip')}\n"
+    "    aws('send-message', '--queue-url', u, '--message-body', b, '--message-attributes',\n"
+    "        json.dumps({k: {'DataType': t, 'StringValue': v} for k, (t, v) in a.items()}))\n"
+    "    print('sent')\n";
+
+static void run_cli(const char *direction, char *out, size_t len)
+{
+    setenv("CL_DIR", direction, 1);
+    int rc = cl_moto_python(&moto, tmpdir, cli_py, out, len);
+    if (rc != 0)
+        fail_msg("aws cli (%s) failed (%d): %s", direction, rc, out);
+}
+
+static void test_awscli_interop(void **state)
+{
+    NEED_MOTO();
+    if (system("aws --version >/dev/null 2>&1") != 0) {
+        const char *ci = getenv("CI");
+        if (ci && strcmp(ci, "true") == 0)
+            fail_msg("aws (awscli v1) not on PATH (required when CI=true)");
+        print_message("SKIPPED: aws (awscli v1) not on PATH\n");
+        skip();
+    }
+    struct cl_queue q;
+    open_q(&q, "cli");
+    /* ours -> CLI: base64 -> gzip NDJSON, attributes as sqs_msg.h names them */
+    const char ndjson[] = "{\"n\":1,\"msg\":\"caf\xc3\xa9\"}\n{\"n\":2}\n";
+    struct cl_buf gz;
+    cl_buf_init(&gz, 1 << 20);
+    assert_int_equal(cl_gzip_compress(ndjson, strlen(ndjson), 1, &gz), CL_OK);
+    struct cl_msg_out m = {gz.data, gz.len, {2, strlen(ndjson), -5, 1764000000123, "gzip"}};
+    assert_int_equal(cl_queue_send(&q, &m, 1), CL_OK);
+    char out[4096], want[1024];
+    run_cli("receive", out, sizeof out);
+    snprintf(want, sizeof want,
+             "%scount Number 2\nencoding String gzip\nmax_ts_ms Number 1764000000123\n"
+             "min_ts_ms Number -5\nraw_bytes Number %zu\n",
+             ndjson, strlen(ndjson));
+    assert_string_equal(out, want);
+    cl_buf_free(&gz);
+
+    /* CLI -> ours */
+    run_cli("send", out, sizeof out);
+    struct cl_msg *r;
+    assert_int_equal(receive_n(&q, 1, 60, &r), 1);
+    struct cl_buf plain;
+    cl_buf_init(&plain, 1 << 20);
+    assert_int_equal(cl_gzip_decompress(r[0].body, r[0].len, &plain), CL_OK);
+    assert_string_equal(plain.data, "{\"cli\":1}\n{\"cli\":2}\n{\"cli\":3}\n");
+    assert_int_equal(r[0].attrs.record_count, 3);
+    assert_int_equal(r[0].attrs.raw_bytes, 30);
+    assert_int_equal(r[0].attrs.min_ts_ms, 1764000000000LL);
+    assert_int_equal(r[0].attrs.max_ts_ms, 1764000000999LL);
+    assert_string_equal(r[0].attrs.encoding, "gzip");
+    assert_null(r[0].last_error);
+    const char *rc0 = r[0].receipt;
+    int res;
+    assert_int_equal(cl_queue_delete(&q, &rc0, 1, &res), CL_OK);
+    cl_buf_free(&plain);
+    cl_msgs_free(r, 1);
+    assert_empty(&q);
+    cl_queue_close(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_oldest_from_cloudwatch),
+        cmocka_unit_test(test_awscli_interop),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
