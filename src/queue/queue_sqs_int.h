@@ -72,7 +72,7 @@ int sqs_delete_on(struct sqs_queue *q, const char *url, const char *const *recei
 /* ChangeMessageVisibility on url. CL_ERR_STALE for an invalid or expired receipt. */
 int sqs_visibility_on(struct sqs_queue *q, const char *url, const char *receipt, int visibility_s);
 
-/* vtable entries implemented in queue_sqs_msgs.c and queue_sqs_dlq.c */
+/* vtable entries in queue_sqs_send.c, queue_sqs_msgs.c and queue_sqs_dlq.c */
 int sqs_send(void *impl, const struct cl_msg_out *msgs, size_t n);
 int sqs_receive(void *impl, size_t max, int visibility_s, int wait_ms, struct cl_msg **out,
                 size_t *n);

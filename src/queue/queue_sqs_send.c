@@ -158,6 +158,15 @@ static int send_pass(struct sqs_queue *q, const char *url, struct send_state *s)
     return rc;
 }
 
+/* Full jitter: a uniform delay in [0, cap) ms (xorshift, seeded per send: thread-safe). */
+static int64_t jitter(uint64_t *state, int64_t cap)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return cap > 0 ? (int64_t)(*state % (uint64_t)cap) : 0;
+}
+
 static void sleep_ms(int64_t ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -177,6 +186,7 @@ int sqs_send_entries(struct sqs_queue *q, const char *url, const struct sqs_entr
         }
     }
     struct send_state s = {e, n, cl_calloc(n + 1, 1), cl_calloc(n + 1, 1), 0};
+    uint64_t rng = (uint64_t)cl_mono_ms() * 0x9E3779B97F4A7C15ull | 1;
     int rc = CL_OK;
     for (int round = 0; rc == CL_OK; round++) {
         rc = send_pass(q, url, &s);
@@ -194,7 +204,7 @@ int sqs_send_entries(struct sqs_queue *q, const char *url, const struct sqs_entr
             break;
         }
         int64_t cap = CL_MIN((int64_t)SEND_RETRY_BASE_MS << round, (int64_t)SEND_RETRY_CAP_MS);
-        sleep_ms(cap * (rand() % 1000) / 1000); /* full jitter */
+        sleep_ms(jitter(&rng, cap));
     }
     free(s.done);
     free(s.retry);
