@@ -112,7 +112,13 @@ int cl_moto_python(const struct cl_moto *m, const char *tmpdir, const char *code
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "import os, sys, json, hashlib, boto3\nE='http://127.0.0.1:%d'\n%s", m->port, code);
+    fprintf(f,
+            "import os, sys, json, hashlib, boto3\nE='http://127.0.0.1:%d'\n"
+            "def client(service):\n"
+            "    return boto3.client(service, endpoint_url=E, region_name='us-east-1',\n"
+            "        aws_access_key_id=os.environ.get('CL_AKID', 'x'),\n"
+            "        aws_secret_access_key=os.environ.get('CL_SECRET', 'y'))\n%s",
+            m->port, code);
     fclose(f);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "timeout 60 python3 %s", path);
@@ -147,5 +153,35 @@ int cl_moto_iam_setup(const struct cl_moto *m, const char *tmpdir, char *akid, c
         snprintf(secret, 128, "%.120s", out);
         return -1;
     }
+    return 0;
+}
+
+void cl_moto_use_key(const char *akid, const char *secret)
+{
+    setenv("CL_AKID", akid, 1);
+    setenv("CL_SECRET", secret, 1);
+    setenv("AWS_ACCESS_KEY_ID", akid, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
+    unsetenv("AWS_SESSION_TOKEN");
+    setenv("AWS_REGION", "us-east-1", 1);
+    unsetenv("AWS_ENDPOINT_URL");
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    unsetenv("AWS_ENDPOINT_URL_SQS");
+}
+
+int cl_moto_start_verified(struct cl_moto *m, const char *tmpdir, const char *log_path, char *akid,
+                           char *secret)
+{
+    if (cl_moto_start(m, 1, log_path) != 0) {
+        fprintf(stderr, "moto_server did not start (see %s)\n", log_path);
+        cl_moto_stop(m);
+        return -1;
+    }
+    if (cl_moto_iam_setup(m, tmpdir, akid, secret) != 0) {
+        fprintf(stderr, "moto IAM setup failed: %s\n", secret);
+        cl_moto_stop(m);
+        return -1;
+    }
+    cl_moto_use_key(akid, secret);
     return 0;
 }

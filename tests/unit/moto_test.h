@@ -27,12 +27,13 @@ int cl_moto_available(const char *what);
  * else -1. Stop with cl_moto_stop. */
 int cl_moto_start(struct cl_moto *m, int verify, const char *log_path);
 
-/* Stops the process group (SIGTERM, bounded wait, then SIGKILL). Idempotent. */
+/* Stops the process group (SIGTERM, bounded wait, then SIGKILL). Idempotent. Works for any
+ * helper process whose pid leads its own process group (e.g. a fault proxy). */
 void cl_moto_stop(struct cl_moto *m);
 
-/* Runs a Python snippet with `os, sys, json, hashlib, boto3` imported and E set to moto's
- * URL (script written under tmpdir, 60 s timeout); stdout goes to out. Returns the exit
- * status, or -1. */
+/* Runs a Python snippet with `os, sys, json, hashlib, boto3` imported, E set to moto's URL
+ * and client(service) making a boto3 client there with the key of cl_moto_use_key (script
+ * written under tmpdir, 60 s timeout); stdout goes to out. Returns the exit status, or -1. */
 int cl_moto_python(const struct cl_moto *m, const char *tmpdir, const char *code, char *out,
                    size_t out_len);
 
@@ -40,6 +41,17 @@ int cl_moto_python(const struct cl_moto *m, const char *tmpdir, const char *code
  * access key, whose id and secret are returned (buffers of at least 128 bytes). Returns 0
  * or -1 (the snippet's output in secret for the message). */
 int cl_moto_iam_setup(const struct cl_moto *m, const char *tmpdir, char *akid, char *secret);
+
+/* Makes the test process (and the snippets it runs) use this key against moto: sets
+ * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and CL_AKID/CL_SECRET for the snippets),
+ * AWS_REGION us-east-1, and unsets AWS_SESSION_TOKEN and the AWS_ENDPOINT_URL* variables. */
+void cl_moto_use_key(const char *akid, const char *secret);
+
+/* cl_moto_start (verifying), cl_moto_iam_setup and cl_moto_use_key in one: a moto whose
+ * every later request must be signed with the returned key. Returns 0, or -1 after
+ * printing why (and stopping moto). */
+int cl_moto_start_verified(struct cl_moto *m, const char *tmpdir, const char *log_path, char *akid,
+                           char *secret);
 
 /* A free loopback TCP port (bound and released), or -1. */
 int cl_moto_free_port(void);

@@ -30,8 +30,7 @@ static char tmpdir[512];
 /* Queues made once for the whole group (each test uses its own). main-dlq has a
  * RedrivePolicy to dlq with maxReceiveCount 2; small has MaximumMessageSize 1024. */
 static const char setup_py[] =
-    "c=boto3.client('sqs', endpoint_url=E, region_name='us-east-1',\n"
-    "   aws_access_key_id=os.environ['CL_AKID'], aws_secret_access_key=os.environ['CL_SECRET'])\n"
+    "c=client('sqs')\n"
     "for n in ['basic','vis','stats','batch','bad-body','cli','fault','conc','cw']:\n"
     "    c.create_queue(QueueName=n)\n"
     "d=c.create_queue(QueueName='dlq')['QueueUrl']\n"
@@ -57,26 +56,12 @@ static int group_setup(void **state)
         return avail;
     char log[600], out[1024] = "";
     snprintf(log, sizeof log, "%s/moto_sqs.log", tmpdir);
-    if (cl_moto_start(&moto, 1, log) != 0) {
-        fprintf(stderr, "moto_server did not start (see %s)\n", log);
-        return group_teardown(state) - 1;
-    }
-    if (cl_moto_iam_setup(&moto, tmpdir, akid, secret) != 0) {
-        fprintf(stderr, "moto IAM setup failed: %s\n", secret);
-        return group_teardown(state) - 1;
-    }
-    setenv("CL_AKID", akid, 1);
-    setenv("CL_SECRET", secret, 1);
+    if (cl_moto_start_verified(&moto, tmpdir, log, akid, secret) != 0)
+        return -1;
     if (cl_moto_python(&moto, tmpdir, setup_py, out, sizeof out) != 0) {
         fprintf(stderr, "moto queue setup failed: %s\n", out);
         return group_teardown(state) - 1;
     }
-    setenv("AWS_ACCESS_KEY_ID", akid, 1);
-    setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
-    unsetenv("AWS_SESSION_TOKEN");
-    setenv("AWS_REGION", "us-east-1", 1);
-    unsetenv("AWS_ENDPOINT_URL_SQS");
-    unsetenv("AWS_ENDPOINT_URL");
     moto_ok = 1;
     return 0;
 }
@@ -346,9 +331,7 @@ static void test_bad_body(void **state)
 {
     NEED_MOTO();
     char out[512] = "";
-    const char *py = "c=boto3.client('sqs', endpoint_url=E, region_name='us-east-1',\n"
-                     "   aws_access_key_id=os.environ['CL_AKID'],\n"
-                     "   aws_secret_access_key=os.environ['CL_SECRET'])\n"
+    const char *py = "c=client('sqs')\n"
                      "u=c.get_queue_url(QueueName='bad-body')['QueueUrl']\n"
                      "c.send_message(QueueUrl=u, MessageBody='not base64 !', MessageAttributes={\n"
                      "  'count': {'DataType': 'Number', 'StringValue': '7'},\n"
@@ -379,8 +362,7 @@ static void fill(unsigned char *buf, size_t n, unsigned seed)
  * MaximumMessageSize is 1024, messages of ~600 bytes as sent go one per call; a message
  * over the limit is refused before anything is sent. Calls are counted by faultproxy. */
 struct proxy {
-    pid_t pid;
-    int port;
+    struct cl_moto proc; /* the proxy's process (stopped like moto) and its port */
     struct cl_http_client *http;
 };
 
@@ -395,8 +377,8 @@ static void proxy_start(struct proxy *p)
     unlink(portfile);
     if (access(script, R_OK) != 0)
         fail_msg("faultproxy not found at %s", script);
-    p->pid = fork();
-    if (p->pid == 0) {
+    p->proc.pid = fork();
+    if (p->proc.pid == 0) {
         setpgid(0, 0);
         snprintf(cmd, sizeof cmd, "%s/sqs_faultproxy.log", tmpdir);
         int fd = open(cmd, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -408,19 +390,19 @@ static void proxy_start(struct proxy *p)
                (char *)NULL);
         _exit(127);
     }
-    setpgid(p->pid, p->pid);
-    p->port = 0;
-    for (int i = 0; i < 200 && p->port <= 0; i++) { /* bounded: 20 s */
+    setpgid(p->proc.pid, p->proc.pid);
+    p->proc.port = 0;
+    for (int i = 0; i < 200 && p->proc.port <= 0; i++) { /* bounded: 20 s */
         FILE *f = fopen(portfile, "r");
-        if (!f || fscanf(f, "%d", &p->port) != 1)
-            p->port = 0;
+        if (!f || fscanf(f, "%d", &p->proc.port) != 1)
+            p->proc.port = 0;
         if (f)
             fclose(f);
-        if (p->port <= 0)
+        if (p->proc.port <= 0)
             usleep(100 * 1000);
     }
     unlink(portfile);
-    if (p->port <= 0)
+    if (p->proc.port <= 0)
         fail_msg("faultproxy did not start (see %s/sqs_faultproxy.log)", tmpdir);
     struct cl_http_options o = {.max_attempts = 1};
     p->http = cl_http_client_new(&o);
@@ -429,21 +411,14 @@ static void proxy_start(struct proxy *p)
 static void proxy_stop(struct proxy *p)
 {
     cl_http_client_free(p->http);
-    kill(-p->pid, SIGTERM);
-    for (int i = 0; i < 50; i++) {
-        if (waitpid(p->pid, NULL, WNOHANG) == p->pid)
-            return;
-        usleep(100 * 1000);
-    }
-    kill(-p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
+    cl_moto_stop(&p->proc);
 }
 
 /* Sends a control request to the proxy; returns its body (caller frees). */
 static char *proxy_ctl(struct proxy *p, const char *method, const char *path, const char *body)
 {
     char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", p->port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", p->proc.port, path);
     const struct cl_http_header h[] = {{"Content-Type", "application/json"}};
     struct cl_http_request req = {method, url, h, 1, body, body ? strlen(body) : 0, NULL, NULL};
     struct cl_http_response resp;
@@ -500,8 +475,8 @@ static void test_batch_packing(void **state)
     proxy_start(&p);
     free(proxy_ctl(&p, "DELETE", "/__faults", NULL));
     struct cl_queue q, small;
-    open_at(&q, p.port, "batch", "");
-    open_at(&small, p.port, "small", "");
+    open_at(&q, p.proc.port, "batch", "");
+    open_at(&small, p.proc.port, "small", "");
     struct cl_msg_out out[25];
     for (uint32_t i = 0; i < 25; i++)
         out[i] = msg_of("tiny", i + 1);
@@ -546,7 +521,7 @@ static void test_faults(void **state)
     struct proxy p;
     proxy_start(&p);
     struct cl_queue q;
-    open_at(&q, p.port, "fault", "");
+    open_at(&q, p.proc.port, "fault", "");
     struct cl_msg_out out[12];
     for (uint32_t i = 0; i < 12; i++)
         out[i] = msg_of("fault", i + 1);
@@ -684,12 +659,10 @@ static void test_oldest_from_cloudwatch(void **state)
 {
     NEED_MOTO();
     char out[512] = "";
-    const char *py = "cw=boto3.client('cloudwatch', endpoint_url=E, region_name='us-east-1',\n"
-                     "   aws_access_key_id=os.environ['CL_AKID'],\n"
-                     "   aws_secret_access_key=os.environ['CL_SECRET'])\n"
-                     "cw.put_metric_data(Namespace='AWS/SQS', MetricData=[{'MetricName':\n"
-                     "  'ApproximateAgeOfOldestMessage', 'Dimensions': [{'Name': 'QueueName',\n"
-                     "  'Value': 'cw'}], 'Value': 120.0, 'Unit': 'Seconds'}])\n";
+    const char *py =
+        "client('cloudwatch').put_metric_data(Namespace='AWS/SQS', MetricData=[{'MetricName':\n"
+        "  'ApproximateAgeOfOldestMessage', 'Dimensions': [{'Name': 'QueueName',\n"
+        "  'Value': 'cw'}], 'Value': 120.0, 'Unit': 'Seconds'}])\n";
     assert_int_equal(cl_moto_python(&moto, tmpdir, py, out, sizeof out), 0);
     struct cl_queue q;
     open_at(&q, moto.port, "cw", "&oldest=cloudwatch");

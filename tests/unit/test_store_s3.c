@@ -46,10 +46,7 @@ static int run_py(int port, const char *code, char *out, size_t out_len)
 }
 
 /* After cl_moto_iam_setup: the bucket, created with that key (so signature-checked). */
-static const char setup_py[] =
-    "s3=boto3.client('s3', endpoint_url=E, region_name='us-east-1',\n"
-    "   aws_access_key_id=os.environ['CL_AKID'], aws_secret_access_key=os.environ['CL_SECRET'])\n"
-    "s3.create_bucket(Bucket='" BUCKET "')\n";
+static const char setup_py[] = "client('s3').create_bucket(Bucket='" BUCKET "')\n";
 
 static const char open_setup_py[] =
     "boto3.client('s3', endpoint_url=E, region_name='us-east-1', aws_access_key_id='x',\n"
@@ -72,28 +69,18 @@ static int group_setup(void **state)
     char out[512] = "", log_auth[600], log_open[600];
     snprintf(log_auth, sizeof log_auth, "%s/moto_s3_auth.log", tmpdir);
     snprintf(log_open, sizeof log_open, "%s/moto_s3_open.log", tmpdir);
-    if (cl_moto_start(&m_auth, 1, log_auth) != 0 || cl_moto_start(&m_open, 0, log_open) != 0) {
-        fprintf(stderr, "moto_server did not start (see %s/moto_s3_*.log)\n", tmpdir);
+    if (cl_moto_start_verified(&m_auth, tmpdir, log_auth, akid, secret) != 0)
+        return -1;
+    if (cl_moto_start(&m_open, 0, log_open) != 0) {
+        fprintf(stderr, "moto_server did not start (see %s)\n", log_open);
         return group_teardown(state) - 1;
     }
     moto_port = m_auth.port;
-    if (cl_moto_iam_setup(&m_auth, tmpdir, akid, secret) != 0) {
-        fprintf(stderr, "moto IAM setup failed: %s\n", secret);
-        return group_teardown(state) - 1;
-    }
-    setenv("CL_AKID", akid, 1);
-    setenv("CL_SECRET", secret, 1);
     if (run_py(m_auth.port, setup_py, out, sizeof out) != 0 ||
         run_py(m_open.port, open_setup_py, out, sizeof out) != 0) {
         fprintf(stderr, "moto bucket setup failed: %s\n", out);
         return group_teardown(state) - 1;
     }
-    setenv("AWS_ACCESS_KEY_ID", akid, 1);
-    setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
-    unsetenv("AWS_SESSION_TOKEN");
-    setenv("AWS_REGION", "us-east-1", 1);
-    unsetenv("AWS_ENDPOINT_URL_S3");
-    unsetenv("AWS_ENDPOINT_URL");
     moto_ok = 1;
     return 0;
 }
