@@ -762,6 +762,96 @@ static void test_awscli_interop(void **state)
     cl_queue_close(&q);
 }
 
+/* Where SQS offers StartMessageMoveTask, redrive-all uses it: a scripted loopback SQS
+ * (no signature checks) answers the calls and records the task request. */
+static const char fake_sqs_py[] =
+    "import http.server, threading\n"
+    "A='arn:aws:sqs:us-east-1:123456789012:'\n"
+    "seen=[]\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_POST(self):\n"
+    "        op=self.headers.get('X-Amz-Target', '').split('.')[-1]\n"
+    "        req=json.loads(self.rfile.read(int(self.headers['Content-Length'])))\n"
+    "        seen.append((op, req))\n"
+    "        u='http://127.0.0.1:%d/123456789012/' % self.server.server_port\n"
+    "        if op == 'GetQueueAttributes' and req['QueueUrl'].endswith('/main'):\n"
+    "            r={'Attributes': {'QueueArn': A+'main', 'MaximumMessageSize': '262144',\n"
+    "               'RedrivePolicy': json.dumps({'deadLetterTargetArn': A+'dead',\n"
+    "                                            'maxReceiveCount': 3})}}\n"
+    "        elif op == 'GetQueueAttributes':\n"
+    "            r={'Attributes': {'ApproximateNumberOfMessages': '7',\n"
+    "               'ApproximateNumberOfMessagesNotVisible': '0'}}\n"
+    "        elif op == 'GetQueueUrl':\n"
+    "            r={'QueueUrl': u+req['QueueName']}\n"
+    "        elif op == 'StartMessageMoveTask':\n"
+    "            r={'TaskHandle': 'task-1'}\n"
+    "        else:\n"
+    "            r=None\n"
+    "        b=json.dumps(r if r is not None else {'__type': 'UnexpectedCall'}).encode()\n"
+    "        self.send_response(200 if r is not None else 400)\n"
+    "        self.send_header('Content-Type', 'application/x-amz-json-1.0')\n"
+    "        self.send_header('Content-Length', str(len(b)))\n"
+    "        self.end_headers()\n"
+    "        self.wfile.write(b)\n"
+    "    def log_message(self, *a):\n"
+    "        pass\n"
+    "s=http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)\n"
+    "print(s.server_port, flush=True)\n"
+    "threading.Thread(target=s.serve_forever, daemon=True).start()\n"
+    "sys.stdin.read()\n" /* until the test closes the pipe */
+    "print(json.dumps(seen), flush=True)\n";
+
+static void test_redrive_move_task(void **state)
+{
+    NEED_MOTO(); /* for python3 and the key in the environment */
+    char path[600], cmd[700];
+    snprintf(path, sizeof path, "%s/fake_sqs_%d.py", tmpdir, (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "import json, sys\n%s", fake_sqs_py);
+    fclose(f);
+    int to_py[2], from_py[2];
+    assert_int_equal(pipe(to_py), 0);
+    assert_int_equal(pipe(from_py), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(to_py[0], 0);
+        dup2(from_py[1], 1);
+        close(to_py[1]);
+        close(from_py[0]);
+        snprintf(cmd, sizeof cmd, "%s", path);
+        execlp("timeout", "timeout", "60", "python3", cmd, (char *)NULL);
+        _exit(127);
+    }
+    struct cl_moto fake = {pid, 0};
+    close(to_py[0]);
+    close(from_py[1]);
+    FILE *in = fdopen(from_py[0], "r");
+    assert_int_equal(fscanf(in, "%d", &fake.port), 1);
+    char url[256], err[512] = "";
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/123456789012/main", fake.port);
+    struct cl_queue q;
+    assert_int_equal(cl_queue_open(&q, url, NULL, err, sizeof err), CL_OK);
+    size_t moved = 0;
+    assert_int_equal(cl_queue_dlq_redrive(&q, NULL, 0, &moved), CL_OK);
+    assert_int_equal(moved, 7); /* the DLQ's depth: the task moves them in the background */
+    cl_queue_close(&q);
+    close(to_py[1]); /* the fake prints the calls it saw and exits */
+    static char seen[16384];
+    size_t n = fread(seen, 1, sizeof seen - 1, in);
+    seen[n] = '\0';
+    fclose(in);
+    cl_moto_stop(&fake);
+    unlink(path);
+    const char *want = "[\"StartMessageMoveTask\", {\"SourceArn\": "
+                       "\"arn:aws:sqs:us-east-1:123456789012:dead\", \"DestinationArn\": "
+                       "\"arn:aws:sqs:us-east-1:123456789012:main\"}]";
+    if (!strstr(seen, want))
+        fail_msg("no StartMessageMoveTask from the DLQ to the queue among: %s", seen);
+    assert_null(strstr(seen, "ReceiveMessage")); /* no fallback */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +867,7 @@ int main(void)
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_oldest_from_cloudwatch),
         cmocka_unit_test(test_awscli_interop),
+        cmocka_unit_test(test_redrive_move_task),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
