@@ -70,6 +70,12 @@ def glibc_version(name):
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
+def newest_glibc(arch, path):
+    """The newest GLIBC_x.y version path imports, e.g. "GLIBC_2.34" (None if none)."""
+    versions = [(glibc_version(v), v) for v in symbol_versions(arch, path) if glibc_version(v)]
+    return max(versions)[1] if versions else None
+
+
 def problems(arch, path):
     """Everything that would keep path from running on a glibc-2.34-only system."""
     machine, loader, _ = ARCHES[arch]

@@ -369,7 +369,10 @@ def unpack_zips(arch, dist, workdir):
         exe = build_rootfs(arch, rootfs[fn], bootstrap)
         problems = elfcheck.problems(arch, exe)
         check(not problems, f"{fn}-{arch}: needs only glibc <= 2.34 {problems or ''}")
-        print(f"{fn}-{arch}: bootstrap {len(bootstrap)} bytes, rootfs: {sorted(list_files(rootfs[fn]))}")
+        print(
+            f"{fn}-{arch}: bootstrap {len(bootstrap)} bytes, newest import {elfcheck.newest_glibc(arch, exe)}, "
+            f"NEEDED {elfcheck.needed_libs(exe)}, rootfs: {sorted(list_files(rootfs[fn]))}"
+        )
     return rootfs
 
 
