@@ -158,8 +158,7 @@ static int map_error(const struct cl_aws_json_result *res)
     if (strcmp(code, "QueueDoesNotExist") == 0 || strstr(q, "NonExistentQueue") ||
         strstr(code, "NonExistentQueue") || strcmp(code, "ResourceNotFoundException") == 0)
         return CL_ERR_NOT_FOUND;
-    if (strstr(code, "UnsupportedOperation") || strcmp(code, "NotImplemented") == 0 ||
-        strstr(code, "InternalFailure"))
+    if (strstr(code, "UnsupportedOperation") || strcmp(code, "NotImplemented") == 0)
         return CL_ERR_UNSUPPORTED;
     return CL_ERR_IO;
 }

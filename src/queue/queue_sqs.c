@@ -60,7 +60,7 @@ static int get_attributes(struct sqs_queue *q, const char *url, const char *cons
     struct cl_json_value root;
     if (rc == CL_OK && (cl_aws_json_root(&res->body, &root) != 0 ||
                         !cl_aws_json_member(&root, "Attributes", attrs)))
-        attrs->type = CL_JSON_OBJECT, attrs->ptr = "{}", attrs->len = 2;
+        *attrs = (struct cl_json_value){CL_JSON_OBJECT, 0, "{}", 2}; /* none: all absent */
     return rc;
 }
 
