@@ -636,6 +636,50 @@ static void test_failed_refresh(void **state)
     cl_aws_cred_provider_free(p);
 }
 
+/* Gets from several threads while every get refreshes (keys expiring in a minute): each
+ * copy is whole and from one fetch (secret/N goes with AKIDTESTN). */
+struct getter {
+    struct cl_aws_cred_provider *p;
+    atomic_int *bad;
+};
+
+static void *getter_main(void *arg)
+{
+    struct getter *g = arg;
+    for (int i = 0; i < 20; i++) {
+        struct cl_aws_credentials c;
+        char err[512], want[64];
+        if (cl_aws_cred_provider_get(g->p, &c, err, sizeof err) != CL_OK) {
+            atomic_fetch_add(g->bad, 1);
+            continue;
+        }
+        snprintf(want, sizeof want, "secret/%s", c.access_key_id + strlen("AKIDTEST"));
+        if (strncmp(c.access_key_id, "AKIDTEST", 8) != 0 || strcmp(c.secret_access_key, want))
+            atomic_fetch_add(g->bad, 1);
+        cl_aws_credentials_free(&c);
+    }
+    return NULL;
+}
+
+static void test_provider_threads(void **state)
+{
+    char err[512] = "";
+    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
+    g_srv.expiry_s = 60;
+    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
+    assert_non_null(p);
+    atomic_int bad = 0;
+    struct getter g = {p, &bad};
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, getter_main, &g), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&bad), 0);
+    assert_int_equal(srv_get(&g_srv.creds_served), 1 + 4 * 20); /* one fetch per get */
+    cl_aws_cred_provider_free(p);
+}
+
 static void test_parse_json_errors(void **state)
 {
     struct cl_aws_credentials c;
@@ -682,6 +726,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chain_order, server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_refresh_before_expiry, server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_failed_refresh, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_provider_threads, server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_parse_json_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
