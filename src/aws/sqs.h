@@ -55,9 +55,10 @@ enum {
 
 /* Calls <target>.<op> with the JSON request body. Returns CL_OK for a 2xx answer; else
  * CL_ERR_FULL (throttling), CL_ERR_NOT_FOUND (the queue/resource does not exist),
- * CL_ERR_UNSUPPORTED (UnsupportedOperation, or a 5xx/404 to an operation the service does
- * not implement), CL_ERR_IO (network, auth and other errors), CL_ERR_TOO_LARGE (response
- * over body_max). res is always filled (res->code / res->message say why). */
+ * CL_ERR_UNSUPPORTED (UnsupportedOperation; for a CL_AWS_JSON_NO_RETRY probe also a bare
+ * 404/500/501, as a service lacking the operation answers), CL_ERR_IO (network, auth and other
+ * errors), CL_ERR_TOO_LARGE (response over body_max). res is always filled (res->code /
+ * res->message say why). */
 int cl_aws_json_call(struct cl_aws_json_client *c, const char *op, const struct cl_buf *req,
                      size_t body_max, unsigned flags, struct cl_aws_json_result *res);
 void cl_aws_json_result_free(struct cl_aws_json_result *res);
