@@ -118,6 +118,25 @@ class S3Faults(cltest.DaemonTestCase):
         # Staging objects were moved away, even where the copy was retried.
         self.assertEqual([k for k in self.moto.keys("puts/") if "_staging" in k], [])
 
+    def test_exhausted_put_retried_by_the_processor(self):
+        """A put that runs out of attempts is an error to the processor, which releases the
+        messages and writes them again later: still nothing lost."""
+        d = self.daemon(args=["--store", self.proxied("later"), "--flush-age", "300ms",
+                              "--retry-base", "1s"], env=self.moto.env)
+        self.fp.add(rule(STAGING_PUT, action="status", status=503, times=3))
+        recs = records("later", 100)
+        st, _, js = d.post_logs(recs)
+        self.assertEqual(st, 202, js)
+        cltest.wait_drained(d.data_dir, daemon=d, timeout=180)
+        d.stop()
+        log = d.log_text()
+        self.assertIn("SlowDown", log)
+        self.assertIn("3 attempts", log)
+        self.assertIn("releasing", log)  # the processor's retry of the batch
+        self.assertEqual(len(self.applied(self.fp.log())), 3)
+        rc, out, err = self.count(self.moto.store_url("later"))
+        self.assertEqual((rc, out.strip()), (0, str(len(recs))), err)
+
     def fill(self, prefix, n):
         d = self.daemon(args=["--store", self.moto.store_url(prefix), "--flush-age", "300ms",
                               "--flush-size", "4KiB"], env=self.moto.env)
