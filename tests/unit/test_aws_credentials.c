@@ -574,13 +574,23 @@ static void test_chain_order(void **state)
     assert_int_equal(srv_get(&g_srv.token_requests), 0);
 }
 
-static void test_refresh_before_expiry(void **state)
+/* A provider on the test server's container endpoint, whose keys expire in expiry_s. */
+static struct cl_aws_cred_provider *container_provider(int expiry_s)
 {
     char err[512] = "";
     set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
-    g_srv.expiry_s = 60; /* inside the 5-minute window: the next get refreshes */
+    srv_set(&g_srv.expiry_s, expiry_s);
     struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
-    assert_non_null(p);
+    if (!p)
+        fail_msg("no provider: %s", err);
+    return p;
+}
+
+static void test_refresh_before_expiry(void **state)
+{
+    char err[512] = "";
+    /* Inside the 5-minute window: the next get refreshes. */
+    struct cl_aws_cred_provider *p = container_provider(60);
     assert_int_equal(srv_get(&g_srv.creds_served), 1);
     srv_set(&g_srv.expiry_s, 3600);
     expect_key(p, "AKIDTEST2");
@@ -615,19 +625,14 @@ static void test_refresh_before_expiry(void **state)
 static void test_failed_refresh(void **state)
 {
     char err[512] = "";
-    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
-    g_srv.expiry_s = 60;
-    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
-    assert_non_null(p);
+    struct cl_aws_cred_provider *p = container_provider(60);
     srv_set(&g_srv.fail, 1);
     expect_key(p, "AKIDTEST1"); /* refresh failed, but the keys are valid for a minute */
     assert_int_equal(srv_get(&g_srv.creds_served), 1);
     cl_aws_cred_provider_free(p);
     /* Expired keys and a failing endpoint: an error, not stale keys. */
     srv_set(&g_srv.fail, 0);
-    srv_set(&g_srv.expiry_s, -10);
-    p = cl_aws_cred_provider_new(err, sizeof err);
-    assert_non_null(p);
+    p = container_provider(-10);
     srv_set(&g_srv.fail, 1);
     struct cl_aws_credentials c;
     assert_int_not_equal(cl_aws_cred_provider_get(p, &c, err, sizeof err), CL_OK);
@@ -663,11 +668,7 @@ static void *getter_main(void *arg)
 
 static void test_provider_threads(void **state)
 {
-    char err[512] = "";
-    set_url("AWS_CONTAINER_CREDENTIALS_FULL_URI", "/creds");
-    g_srv.expiry_s = 60;
-    struct cl_aws_cred_provider *p = cl_aws_cred_provider_new(err, sizeof err);
-    assert_non_null(p);
+    struct cl_aws_cred_provider *p = container_provider(60);
     atomic_int bad = 0;
     struct getter g = {p, &bad};
     pthread_t t[4];
