@@ -114,8 +114,7 @@ static char *auth_token(char *err, size_t err_len, int *rc)
     return line;
 }
 
-/* The endpoint URL (caller frees), or NULL with *rc set. */
-static char *container_url(int *rc, char *err, size_t err_len)
+char *cl_aws_container_url(int *rc, char *err, size_t err_len)
 {
     const char *rel = env_nonempty("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = env_nonempty("AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -136,7 +135,7 @@ static char *container_url(int *rc, char *err, size_t err_len)
 int cl_aws_creds_from_container(struct cl_aws_credentials *out, char *err, size_t err_len)
 {
     int rc;
-    char *url = container_url(&rc, err, err_len);
+    char *url = cl_aws_container_url(&rc, err, err_len);
     if (!url)
         return rc;
     char *token = auth_token(err, err_len, &rc);

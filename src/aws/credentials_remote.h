@@ -15,6 +15,11 @@
  * CL_ERR_NOT_FOUND when neither URI variable is set, or an error with err set. */
 int cl_aws_creds_from_container(struct cl_aws_credentials *out, char *err, size_t err_len);
 
+/* The container endpoint URL from the environment (caller frees): the relative URI on
+ * http://169.254.170.2 when set, else the checked full URI. NULL with *rc set otherwise:
+ * CL_ERR_NOT_FOUND (neither set) or CL_ERR_INVAL (a full URI not allowed; err says why). */
+char *cl_aws_container_url(int *rc, char *err, size_t err_len);
+
 /* EC2 instance metadata, IMDSv2 (session token, role name, role credentials) at
  * AWS_EC2_METADATA_SERVICE_ENDPOINT (default http://169.254.169.254) with 1 s timeouts.
  * Returns CL_OK with *out filled (caller frees), CL_ERR_NOT_FOUND when disabled

@@ -472,6 +472,42 @@ static void expect_first_temporary(const char *source)
     cl_aws_cred_provider_free(p);
 }
 
+/* Which URL the container source would ask, without asking (169.254.170.2 is not
+ * loopback, so the relative form is only checked, never contacted). */
+static void test_container_url_choice(void **state)
+{
+    int rc;
+    char err[512] = "";
+    assert_null(cl_aws_container_url(&rc, err, sizeof err));
+    assert_int_equal(rc, CL_ERR_NOT_FOUND);
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://localhost:8080/creds", 1);
+    char *u = cl_aws_container_url(&rc, err, sizeof err);
+    assert_string_equal(u, "http://localhost:8080/creds"); /* a name resolving to loopback */
+    free(u);
+    static const char *const allowed[] = {"http://169.254.170.23/v1/credentials",
+                                          "http://[::1]:9/x", "https://example.com/creds",
+                                          "http://127.1.2.3/c"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(allowed); i++) {
+        setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", allowed[i], 1);
+        u = cl_aws_container_url(&rc, err, sizeof err);
+        if (!u)
+            fail_msg("%s refused: %s", allowed[i], err);
+        free(u);
+    }
+    static const char *const refused[] = {"http://169.254.169.254/latest", "ftp://127.0.0.1/x",
+                                          "http:///creds", "http://10.0.0.1:80/creds"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(refused); i++) {
+        setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", refused[i], 1);
+        assert_null(cl_aws_container_url(&rc, err, sizeof err));
+        assert_int_equal(rc, CL_ERR_INVAL);
+        assert_non_null(strstr(err, "AWS_CONTAINER_CREDENTIALS_FULL_URI"));
+    }
+    setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc", 1); /* wins */
+    u = cl_aws_container_url(&rc, err, sizeof err);
+    assert_string_equal(u, "http://169.254.170.2/v2/credentials/abc");
+    free(u);
+}
+
 static void test_container_token(void **state)
 {
     snprintf(g_srv.expect_auth, sizeof g_srv.expect_auth, "Bearer abc");
@@ -718,6 +754,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_provider_static_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provider_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ini_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_container_url_choice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container_token, server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_container_token_file, server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_container_host_restricted, server_setup,
