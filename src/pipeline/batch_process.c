@@ -181,6 +181,12 @@ static int write_group(struct run *r, struct cl_store *st, const struct group *g
     int rc = cl_gzip_compress(g->data.data, g->data.len, r->o->compression_level, &gz);
     if (rc == CL_OK)
         rc = cl_store_put(st, key, gz.data, gz.len);
+    if (rc == CL_ERR_EXISTS) {
+        /* A store with if_none_match=1 refuses to overwrite: the deterministic key already
+         * holds this partition's records from an earlier delivery of the same batch. */
+        cl_log(CL_LOG_INFO, "batch: %s already stored (a retried batch)", key);
+        rc = CL_OK;
+    }
     if (rc == CL_OK) {
         struct cl_bp_result *res = r->res;
         res->keys = cl_realloc(res->keys, (res->n_keys + 1) * sizeof *res->keys);

@@ -28,6 +28,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 struct failing {
     struct cl_store inner;
     int puts;
+    int conditional; /* refuse to overwrite, as S3 with If-None-Match: * (CL_ERR_EXISTS) */
 };
 
 static int failing_put(void *impl, const char *key, const void *data, size_t len)
@@ -36,6 +37,14 @@ static int failing_put(void *impl, const char *key, const void *data, size_t len
     f->puts++;
     if (strncmp(key, "service=bad/", 12) == 0)
         return CL_ERR_IO;
+    if (f->conditional) {
+        struct cl_buf old;
+        cl_buf_init(&old, 1 << 20);
+        int rc = cl_store_get(&f->inner, key, &old);
+        cl_buf_free(&old);
+        if (rc == CL_OK)
+            return CL_ERR_EXISTS;
+    }
     return cl_store_put(&f->inner, key, data, len);
 }
 
@@ -188,6 +197,33 @@ static void test_retry_same_keys(void **state)
         free_msg(&msgs[i]);
 }
 
+/* With a conditional store the retried batch's puts are refused as existing: the records
+ * are already there under the same keys, so the messages count as stored. */
+static void test_retry_conditional_store(void **state)
+{
+    struct msg msgs[3];
+    for (int i = 0; i < 3; i++)
+        make_msg(&msgs[i], ids[i], bodies[i]);
+    struct cl_store st;
+    struct failing *f = open_store("conditional", &st);
+    struct cl_bp_result r1, r2;
+    run(&st, (int[]){0, 1, 2}, &r1, msgs);
+    f->conditional = 1;
+    run(&st, (int[]){1, 2, 0}, &r2, msgs);
+    assert_int_equal(r2.n_keys, r1.n_keys);
+    for (size_t i = 0; i < r1.n_keys; i++)
+        assert_string_equal(r1.keys[i], r2.keys[i]);
+    assert_int_equal(r2.status[0], CL_BP_STORED);       /* id-2 */
+    assert_int_equal(r2.status[1], CL_BP_STORE_FAILED); /* id-3: service=bad still fails */
+    assert_int_equal(r2.status[2], CL_BP_STORED);       /* id-1 */
+    assert_int_equal(r2.failed, 1);
+    cl_bp_result_free(&r1);
+    cl_bp_result_free(&r2);
+    close_store(f);
+    for (int i = 0; i < 3; i++)
+        free_msg(&msgs[i]);
+}
+
 static void test_object_id(void **state)
 {
     char a[CL_OBJECT_ID_LEN + 1], b[CL_OBJECT_ID_LEN + 1], c[CL_OBJECT_ID_LEN + 1];
@@ -248,6 +284,7 @@ int main(void)
     snprintf(root, sizeof root, "%s/test_lambda_batch.%d", tmp ? tmp : "/tmp", (int)getpid());
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failing_partition),
+        cmocka_unit_test(test_retry_conditional_store),
         cmocka_unit_test(test_retry_same_keys),
         cmocka_unit_test(test_object_id),
         cmocka_unit_test(test_undecodable_and_deadline),
