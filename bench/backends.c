@@ -7,11 +7,13 @@
  * and deletes them until all N came back. Store: puts N objects under bench/, lists them,
  * deletes them. The same program runs against the embedded backends (sqlite:, file:) and
  * the AWS ones (SQS, s3://), so bench/run_aws.sh compares them in one run. Prints one line
- * per phase: operations, wall time, rate, MB/s, and this process's CPU per operation
- * (user + system, from getrusage) - for a remote backend that is the client's overhead.
+ * per phase: operations, wall time, rate, MB/s, this process's CPU per operation (user +
+ * system, from getrusage) - for a remote backend that is the client's overhead - and the
+ * HTTP requests sent and connections opened (cl_http_totals; 0 for local backends).
  * Exits 1 if any operation fails or messages do not all come back within 600 s.
  */
 #include "common.h"
+#include "http.h"
 #include "queue.h"
 #include "store.h"
 
@@ -32,6 +34,7 @@ struct phase {
     const char *name;
     int64_t t0_ms;
     double cpu0_ms;
+    long req0, conn0;
 };
 
 static double cpu_ms(void)
@@ -47,17 +50,21 @@ static void phase_start(struct phase *p, const char *name)
     p->name = name;
     p->t0_ms = cl_mono_ms();
     p->cpu0_ms = cpu_ms();
+    cl_http_totals(&p->req0, &p->conn0);
 }
 
 static void phase_report(const struct cfg *c, const struct phase *p, size_t ops, size_t bytes)
 {
     double wall = (double)(cl_mono_ms() - p->t0_ms) / 1e3;
     double cpu = cpu_ms() - p->cpu0_ms;
+    long req, conn;
+    cl_http_totals(&req, &conn);
     if (wall <= 0)
         wall = 1e-3;
-    printf("%-12s %-10s %8zu ops %8.2f s %10.1f ops/s %8.2f MB/s %8.3f cpu-ms/op\n", c->label,
-           p->name, ops, wall, (double)ops / wall, (double)bytes / wall / 1e6,
-           ops ? cpu / (double)ops : 0.0);
+    printf("%-12s %-10s %8zu ops %8.2f s %10.1f ops/s %8.2f MB/s %8.3f cpu-ms/op %6ld http "
+           "%4ld conn\n",
+           c->label, p->name, ops, wall, (double)ops / wall, (double)bytes / wall / 1e6,
+           ops ? cpu / (double)ops : 0.0, req - p->req0, conn - p->conn0);
     fflush(stdout);
 }
 

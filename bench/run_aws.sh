@@ -4,8 +4,11 @@
 # same interfaces (bench_backends, bench/backends.c).
 #
 # moto is slow Python on this same 2-core machine, so the AWS figures are NOT AWS throughput:
-# read them as the client's overhead - CPU per request in our process, connections opened
-# (reuse) - and as a check that batching (10 messages per SQS call) works. Every request is
+# read them as the client's overhead - CPU per request in our process, HTTP requests and
+# connections opened (reuse) - and as a check that batching (10 messages per SQS call)
+# works. moto answers every request with "Connection: close", so against moto directly each
+# request opens a connection; the third run goes through tests/tools/faultproxy.py (no
+# fault rules), which keeps client connections alive as AWS endpoints do, to show reuse. Every request is
 # signed. The SQS moto verifies signatures (INITIAL_NO_AUTH_ACTION_COUNT=3, then an IAM
 # user); S3 goes to a second moto without verification, because moto 5.2.1 checks S3
 # signatures against a re-quoted path and query and so rejects correct signatures of
@@ -36,7 +39,11 @@ stop_moto() {
         wait "$pid" 2>/dev/null || true
     fi
 }
+sqs_proxy_pid=""
+s3_proxy_pid=""
 cleanup() {
+    stop_moto sqs_proxy_pid
+    stop_moto s3_proxy_pid
     stop_moto moto_pid
     stop_moto s3_moto_pid
     remove_tmp 0
@@ -65,6 +72,20 @@ start_moto() {
         sleep 0.1
     done
     endpoint="http://127.0.0.1:$port"
+}
+# start_proxy VAR UPSTREAM: the keep-alive fault proxy (no rules) in front of UPSTREAM; its
+# pid goes to VAR, its endpoint to `endpoint`.
+start_proxy() {
+    local var=$1 pfile="$tmp/$1.port" i
+    setsid python3 tests/tools/faultproxy.py --upstream "$2" --port-file "$pfile" \
+        > "$tmp/$1.log" 2>&1 &
+    printf -v "$var" '%s' "$!"
+    for ((i = 0; i < READY_TIMEOUT * 10; i++)); do
+        [[ -s "$pfile" ]] && break
+        alive "${!var}" || { cat "$tmp/$1.log" >&2; die "faultproxy exited"; }
+        sleep 0.1
+    done
+    endpoint="http://127.0.0.1:$(cat "$pfile")"
 }
 start_moto moto_pid "$tmp/moto.log" INITIAL_NO_AUTH_ACTION_COUNT=3
 sqs_endpoint=$endpoint
@@ -104,3 +125,10 @@ log "embedded: sqlite queue + local directory store"
 log "aws (moto): SQS queue (SigV4 verified) + S3 store"
 "$BENCH" --label sqs+s3/moto --queue "$queue_url" \
     --store "s3://bench/objects?endpoint=$s3_endpoint&path_style=1&region=us-east-1" "${ARGS[@]}"
+start_proxy sqs_proxy_pid "$sqs_endpoint"
+sqs_proxy=$endpoint
+start_proxy s3_proxy_pid "$s3_endpoint"
+s3_proxy=$endpoint
+log "aws (moto behind a keep-alive proxy): connection reuse"
+AWS_ENDPOINT_URL_SQS=$sqs_proxy "$BENCH" --label sqs+s3/proxy --queue "$queue_url" \
+    --store "s3://bench/objects?endpoint=$s3_proxy&path_style=1&region=us-east-1" "${ARGS[@]}"

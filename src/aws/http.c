@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,9 @@ struct cl_http_client {
     long connects;
     uint64_t rng; /* xorshift state for the backoff jitter */
 };
+
+/* Process-wide totals over every client (benchmarks: requests per connection). */
+static atomic_long total_connects, total_requests;
 
 struct cl_http_hdrs {
     struct curl_slist *list; /* owned */
@@ -76,6 +80,12 @@ void cl_http_client_free(struct cl_http_client *c)
 long cl_http_client_connects(const struct cl_http_client *c)
 {
     return c->connects;
+}
+
+void cl_http_totals(long *requests, long *connects)
+{
+    *requests = atomic_load(&total_requests);
+    *connects = atomic_load(&total_connects);
 }
 
 int cl_http_hdrs_add(struct cl_http_hdrs *h, const char *name, const char *value)
@@ -210,6 +220,8 @@ static int http_attempt(struct cl_http_client *c, const struct cl_http_request *
     long nconn = 0;
     curl_easy_getinfo(c->h, CURLINFO_NUM_CONNECTS, &nconn);
     c->connects += nconn;
+    atomic_fetch_add(&total_connects, nconn);
+    atomic_fetch_add(&total_requests, 1);
     curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_slist_free_all(hdrs.list);
     if (x.too_large) {

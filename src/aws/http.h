@@ -71,6 +71,8 @@ struct cl_http_client *cl_http_client_new(const struct cl_http_options *opt);
 void cl_http_client_free(struct cl_http_client *c);
 /* Connections opened so far by this client (for reuse checks and benchmarks). */
 long cl_http_client_connects(const struct cl_http_client *c);
+/* Attempts sent and connections opened by every client of this process so far. */
+void cl_http_totals(long *requests, long *connects);
 
 /* Sends req, retrying network errors, 429/500/502/503/504 and AWS throttling/timeout error
  * codes with backoff, up to max_attempts. Returns CL_OK once any HTTP response arrived
