@@ -2,6 +2,7 @@
 #include "moto_test.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,4 +186,218 @@ int cl_moto_start_verified(struct cl_moto *m, const char *tmpdir, const char *lo
     }
     cl_moto_use_key(akid, secret);
     return 0;
+}
+
+int cl_faultproxy_start(struct cl_moto *p, int upstream_port, const char *tmpdir,
+                        const char *log_path)
+{
+    static int seq;
+    char script[1024], up[64], port_file[600];
+    const char *slash = strrchr(__FILE__, '/'); /* .../tests/unit/moto_test.c */
+    int dir_len = slash ? (int)(slash + 1 - __FILE__) : 0;
+    snprintf(script, sizeof script, "%.*s../tools/faultproxy.py", dir_len, __FILE__);
+    p->pid = -1;
+    p->port = 0;
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr, "faultproxy not found at %s\n", script);
+        return -1;
+    }
+    snprintf(up, sizeof up, "http://127.0.0.1:%d", upstream_port);
+    snprintf(port_file, sizeof port_file, "%s/faultproxy_%d_%d.port", tmpdir, (int)getpid(), seq++);
+    unlink(port_file);
+    p->pid = fork();
+    if (p->pid == 0) {
+        setpgid(0, 0);
+        int fd = log_path ? open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execlp("python3", "python3", script, "--upstream", up, "--port-file", port_file,
+               (char *)NULL);
+        _exit(127);
+    }
+    if (p->pid < 0) {
+        fprintf(stderr, "faultproxy: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    setpgid(p->pid, p->pid);
+    for (int i = 0; i < 200 && p->port <= 0; i++) { /* bounded: 20 s */
+        FILE *f = fopen(port_file, "r");            /* written whole (renamed into place) */
+        if (!f || fscanf(f, "%d", &p->port) != 1)
+            p->port = 0;
+        if (f)
+            fclose(f);
+        if (p->port > 0)
+            break;
+        if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+            p->pid = -1;
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    unlink(port_file);
+    if (p->port <= 0) {
+        fprintf(stderr, "faultproxy (%s) did not start%s%s%s\n", script, log_path ? " (see " : "",
+                log_path ? log_path : "", log_path ? ")" : "");
+        cl_moto_stop(p);
+        p->port = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int send_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The control request of cl_faultproxy_control; the body of a 200 answer on the heap, or NULL
+ * after printing why. */
+static char *control_body(const struct cl_moto *p, const char *method, const char *path,
+                          const char *body)
+{
+    size_t blen = body ? strlen(body) : 0, len = 0, cap = 1 << 16;
+    char head[1024], *buf = NULL;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {30, 0};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)p->port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int hl = snprintf(head, sizeof head,
+                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                      method, path, p->port, blen);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
+        connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || hl < 0 || (size_t)hl >= sizeof head ||
+        send_all(fd, head, (size_t)hl) != 0 || send_all(fd, body ? body : "", blen) != 0)
+        goto io_error;
+    /* Connection: close - the answer ends where the proxy closes the connection. */
+    for (;;) {
+        if (!buf || len + 1 >= cap) {
+            if (buf)
+                cap *= 2;
+            char *nb = realloc(buf, cap);
+            if (!nb)
+                goto io_error;
+            buf = nb;
+        }
+        ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto io_error;
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    int status = 0;
+    char *start = strstr(buf, "\r\n\r\n");
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1 || !start) {
+        fprintf(stderr, "faultproxy %s %s: not an HTTP answer: %.200s\n", method, path, buf);
+        free(buf);
+        return NULL;
+    }
+    start += 4;
+    if (status != 200) {
+        fprintf(stderr, "faultproxy %s %s: HTTP %d %.1000s\n", method, path, status, start);
+        free(buf);
+        return NULL;
+    }
+    memmove(buf, start, strlen(start) + 1);
+    return buf;
+
+io_error:
+    fprintf(stderr, "faultproxy %s %s (port %d): %s\n", method, path, p->port, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return NULL;
+}
+
+int cl_faultproxy_control(const struct cl_moto *p, const char *method, const char *path,
+                          const char *body, char *out, size_t out_len)
+{
+    char *answer = control_body(p, method, path, body);
+    if (!answer)
+        return -1;
+    size_t n = strlen(answer);
+    int rc = 0;
+    if (out && n >= out_len) {
+        fprintf(stderr, "faultproxy %s %s: answer of %zu bytes does not fit in %zu\n", method, path,
+                n, out_len);
+        rc = -1;
+    } else if (out) {
+        memcpy(out, answer, n + 1);
+    }
+    free(answer);
+    return rc;
+}
+
+/* In one flat JSON object [o, end): the string value of "key" (the key as json.dumps writes
+ * it, "key": "...") copied to val, or "" when absent or null. */
+static void json_field(const char *o, const char *end, const char *key, char *val, size_t len)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": \"", key);
+    val[0] = '\0';
+    const char *v = strstr(o, pat);
+    if (!v || v >= end)
+        return;
+    v += strlen(pat);
+    size_t n = 0;
+    for (; v < end && *v != '"' && n + 1 < len; v++) {
+        if (*v == '\\' && v + 1 < end)
+            v++;
+        val[n++] = *v;
+    }
+    val[n] = '\0';
+}
+
+int cl_faultproxy_count(const struct cl_moto *p, const char *target, const char *action)
+{
+    char *log = control_body(p, "GET", "/__faults/log", NULL);
+    if (!log)
+        return -1;
+    int count = 0, in_str = 0;
+    size_t tl = strlen(target);
+    /* a JSON list of flat objects, one per request: find each object's bounds, skipping
+     * braces inside strings */
+    for (char *c = log, *obj = NULL; *c; c++) {
+        if (in_str) {
+            if (*c == '\\' && c[1])
+                c++;
+            else if (*c == '"')
+                in_str = 0;
+        } else if (*c == '"') {
+            in_str = 1;
+        } else if (*c == '{') {
+            obj = c;
+        } else if (*c == '}' && obj) {
+            char t[256], a[64];
+            *c = '\0'; /* strstr in json_field stays inside this object */
+            json_field(obj, c, "target", t, sizeof t);
+            json_field(obj, c, "action", a, sizeof a);
+            *c = '}';
+            size_t n = strlen(t);
+            int named = strcmp(t, target) == 0 ||
+                        (n > tl && t[n - tl - 1] == '.' && strcmp(t + n - tl, target) == 0);
+            count += named && strcmp(a, action) == 0;
+            obj = NULL;
+        }
+    }
+    free(log);
+    return count;
 }

@@ -1,5 +1,6 @@
 /* moto_test.h - moto_server for C tests: start/stop on a loopback port, boto3 snippets, and
- * the IAM setup that makes moto verify every SigV4 signature. */
+ * the IAM setup that makes moto verify every SigV4 signature; tests/tools/faultproxy.py in
+ * front of it (start, control requests, counting its log). */
 #ifndef CL_MOTO_TEST_H
 #define CL_MOTO_TEST_H
 
@@ -55,5 +56,27 @@ int cl_moto_start_verified(struct cl_moto *m, const char *tmpdir, const char *lo
 
 /* A free loopback TCP port (bound and released), or -1. */
 int cl_moto_free_port(void);
+
+/* Starts tests/tools/faultproxy.py (found from this file's source path: ../tools/) on a
+ * loopback port, forwarding to 127.0.0.1:upstream_port, in its own process group; its
+ * output goes to log_path (NULL: inherited). Its port file is made under tmpdir and removed.
+ * Returns 0 with p->pid and p->port set once it listens (bounded: 20 s), else -1 after
+ * printing why, with nothing left running. Stop with cl_moto_stop. */
+int cl_faultproxy_start(struct cl_moto *p, int upstream_port, const char *tmpdir,
+                        const char *log_path);
+
+/* One control request to the proxy over a fresh connection (bounded: 30 s): method and path
+ * as in faultproxy.py's docstring ("POST" "/__faults", "GET" "/__faults/log", ...), body a
+ * JSON text or NULL. Returns 0 when the proxy answered 200 and its body fit in out
+ * (NUL-terminated; out NULL: the body is discarded), else -1 after printing why (no answer,
+ * another status with its body, or a body of out_len bytes or more). */
+int cl_faultproxy_control(const struct cl_moto *p, const char *method, const char *path,
+                          const char *body, char *out, size_t out_len);
+
+/* How many requests in the proxy's log (GET /__faults/log) had the given action ("forward",
+ * "status", "reset", "stall", "entry_fail") and an X-Amz-Target naming operation target:
+ * equal to it or ending in "." target ("SendMessageBatch" counts "AmazonSQS.SendMessageBatch").
+ * Returns -1 after printing why if the log could not be read. */
+int cl_faultproxy_count(const struct cl_moto *p, const char *target, const char *action);
 
 #endif

@@ -2,7 +2,6 @@
  * SQLite queue's semantic cases where the semantics are SQS's, packing, errors and faults. */
 #include "codec.h"
 #include "common.h"
-#include "http.h"
 #include "moto_test.h"
 #include "queue.h"
 #include "sqs.h"
@@ -13,7 +12,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -358,99 +356,30 @@ static void fill(unsigned char *buf, size_t n, unsigned seed)
     }
 }
 
-/* 25 messages go in SendMessageBatch calls of at most 10; on a queue whose
- * MaximumMessageSize is 1024, messages of ~600 bytes as sent go one per call; a message
- * over the limit is refused before anything is sent. Calls are counted by faultproxy. */
-struct proxy {
-    struct cl_moto proc; /* the proxy's process (stopped like moto) and its port */
-    struct cl_http_client *http;
-};
-
-static void proxy_start(struct proxy *p)
+/* tests/tools/faultproxy.py in front of moto (cl_faultproxy_start), logging to
+ * sqs_faultproxy.log; stopped with cl_moto_stop. */
+static void proxy_start(struct cl_moto *p)
 {
-    char script[1024], portfile[600], upstream[64], cmd[2048];
-    snprintf(script, sizeof script, "%s", __FILE__);
-    char *slash = strrchr(script, '/');
-    snprintf(slash ? slash + 1 : script, 100, "../tools/faultproxy.py");
-    snprintf(portfile, sizeof portfile, "%s/sqs_faultproxy_%d.port", tmpdir, (int)getpid());
-    snprintf(upstream, sizeof upstream, "http://127.0.0.1:%d", moto.port);
-    unlink(portfile);
-    if (access(script, R_OK) != 0)
-        fail_msg("faultproxy not found at %s", script);
-    p->proc.pid = fork();
-    if (p->proc.pid == 0) {
-        setpgid(0, 0);
-        snprintf(cmd, sizeof cmd, "%s/sqs_faultproxy.log", tmpdir);
-        int fd = open(cmd, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp("python3", "python3", script, "--upstream", upstream, "--port-file", portfile,
-               (char *)NULL);
-        _exit(127);
-    }
-    setpgid(p->proc.pid, p->proc.pid);
-    p->proc.port = 0;
-    for (int i = 0; i < 200 && p->proc.port <= 0; i++) { /* bounded: 20 s */
-        FILE *f = fopen(portfile, "r");
-        if (!f || fscanf(f, "%d", &p->proc.port) != 1)
-            p->proc.port = 0;
-        if (f)
-            fclose(f);
-        if (p->proc.port <= 0)
-            usleep(100 * 1000);
-    }
-    unlink(portfile);
-    if (p->proc.port <= 0)
-        fail_msg("faultproxy did not start (see %s/sqs_faultproxy.log)", tmpdir);
-    struct cl_http_options o = {.max_attempts = 1};
-    p->http = cl_http_client_new(&o);
+    char log[600];
+    snprintf(log, sizeof log, "%s/sqs_faultproxy.log", tmpdir);
+    if (cl_faultproxy_start(p, moto.port, tmpdir, log) != 0)
+        fail_msg("faultproxy did not start (see %s)", log);
 }
 
-static void proxy_stop(struct proxy *p)
+/* A control request to the proxy (cl_faultproxy_control) that must be answered 200. */
+static void proxy_ctl(const struct cl_moto *p, const char *method, const char *path,
+                      const char *body)
 {
-    cl_http_client_free(p->http);
-    cl_moto_stop(&p->proc);
+    if (cl_faultproxy_control(p, method, path, body, NULL, 0) != 0)
+        fail_msg("faultproxy %s %s failed (see stderr)", method, path);
 }
 
-/* Sends a control request to the proxy; returns its body (caller frees). */
-static char *proxy_ctl(struct proxy *p, const char *method, const char *path, const char *body)
+/* How many logged requests had X-Amz-Target AmazonSQS.target and the given action. */
+static int proxy_count(const struct cl_moto *p, const char *target, const char *action)
 {
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", p->proc.port, path);
-    const struct cl_http_header h[] = {{"Content-Type", "application/json"}};
-    struct cl_http_request req = {method, url, h, 1, body, body ? strlen(body) : 0, NULL, NULL};
-    struct cl_http_response resp;
-    memset(&resp, 0, sizeof resp);
-    cl_buf_init(&resp.headers, 1 << 16);
-    cl_buf_init(&resp.body, 16 << 20);
-    char err[256];
-    assert_int_equal(cl_http_send(p->http, &req, &resp, err, sizeof err), CL_OK);
-    if (resp.status != 200)
-        fail_msg("faultproxy %s %s: HTTP %ld %s", method, path, resp.status, resp.body.data);
-    cl_buf_free(&resp.headers);
-    return cl_buf_take(&resp.body, NULL);
-}
-
-/* How many logged requests had X-Amz-Target containing target and the given action. */
-static int proxy_count(struct proxy *p, const char *target, const char *action)
-{
-    char *log = proxy_ctl(p, "GET", "/__faults/log", NULL);
-    int n = 0;
-    char t[160], a[64];
-    snprintf(t, sizeof t, "\"target\": \"AmazonSQS.%s\"", target);
-    snprintf(a, sizeof a, "\"action\": \"%s\"", action);
-    /* one JSON object per request: count the objects naming both */
-    for (char *o = strchr(log, '{'); o; o = strchr(o + 1, '{')) {
-        char *end = strchr(o, '}');
-        if (!end)
-            break;
-        *end = '\0';
-        n += strstr(o, t) && strstr(o, a);
-        *end = '}';
-    }
-    free(log);
+    int n = cl_faultproxy_count(p, target, action);
+    if (n < 0)
+        fail_msg("faultproxy log not read (see stderr)");
     return n;
 }
 
@@ -468,15 +397,18 @@ static void drain(struct cl_queue *q, size_t want)
     assert_empty(q);
 }
 
+/* 25 messages go in SendMessageBatch calls of at most 10; on a queue whose
+ * MaximumMessageSize is 1024, messages of ~600 bytes as sent go one per call; a message
+ * over the limit is refused before anything is sent. Calls are counted by faultproxy. */
 static void test_batch_packing(void **state)
 {
     NEED_MOTO();
-    struct proxy p;
+    struct cl_moto p = CL_MOTO_INIT;
     proxy_start(&p);
-    free(proxy_ctl(&p, "DELETE", "/__faults", NULL));
+    proxy_ctl(&p, "DELETE", "/__faults", NULL);
     struct cl_queue q, small;
-    open_at(&q, p.proc.port, "batch", "");
-    open_at(&small, p.proc.port, "small", "");
+    open_at(&q, p.port, "batch", "");
+    open_at(&small, p.port, "small", "");
     struct cl_msg_out out[25];
     for (uint32_t i = 0; i < 25; i++)
         out[i] = msg_of("tiny", i + 1);
@@ -490,12 +422,12 @@ static void test_batch_packing(void **state)
         fill(body[i], sizeof body[i], (unsigned)i + 1);
         out[i] = (struct cl_msg_out){body[i], sizeof body[i], {1, 2, 3, 4, "gzip"}};
     }
-    free(proxy_ctl(&p, "DELETE", "/__faults", NULL));
+    proxy_ctl(&p, "DELETE", "/__faults", NULL);
     assert_int_equal(cl_queue_send(&small, out, 3), CL_OK);
     assert_int_equal(proxy_count(&p, "SendMessageBatch", "forward"), 3);
     /* 200 + 200 bytes of body: both fit one 1024-byte batch. */
     out[0].len = out[1].len = 200;
-    free(proxy_ctl(&p, "DELETE", "/__faults", NULL));
+    proxy_ctl(&p, "DELETE", "/__faults", NULL);
     assert_int_equal(cl_queue_send(&small, out, 2), CL_OK);
     assert_int_equal(proxy_count(&p, "SendMessageBatch", "forward"), 1);
     drain(&small, 5);
@@ -503,13 +435,13 @@ static void test_batch_packing(void **state)
     unsigned char big[800];
     fill(big, sizeof big, 9);
     struct cl_msg_out two[2] = {msg_of("ok", 1), {big, sizeof big, {1, 2, 3, 4, "gzip"}}};
-    free(proxy_ctl(&p, "DELETE", "/__faults", NULL));
+    proxy_ctl(&p, "DELETE", "/__faults", NULL);
     assert_int_equal(cl_queue_send(&small, two, 2), CL_ERR_TOO_LARGE);
     assert_int_equal(proxy_count(&p, "SendMessageBatch", "forward"), 0);
     assert_empty(&small);
     cl_queue_close(&q);
     cl_queue_close(&small);
-    proxy_stop(&p);
+    cl_moto_stop(&p);
 }
 
 /* Faults between us and moto: per-entry failures are re-sent; throttling, 500 and a reset
@@ -518,27 +450,27 @@ static void test_batch_packing(void **state)
 static void test_faults(void **state)
 {
     NEED_MOTO();
-    struct proxy p;
+    struct cl_moto p = CL_MOTO_INIT;
     proxy_start(&p);
     struct cl_queue q;
-    open_at(&q, p.proc.port, "fault", "");
+    open_at(&q, p.port, "fault", "");
     struct cl_msg_out out[12];
     for (uint32_t i = 0; i < 12; i++)
         out[i] = msg_of("fault", i + 1);
 
-    free(proxy_ctl(&p, "DELETE", "/__faults", NULL));
-    free(proxy_ctl(&p, "POST", "/__faults",
-                   "[{\"target\":\"SendMessageBatch\",\"action\":\"entry_fail\",\"times\":2}]"));
+    proxy_ctl(&p, "DELETE", "/__faults", NULL);
+    proxy_ctl(&p, "POST", "/__faults",
+              "[{\"target\":\"SendMessageBatch\",\"action\":\"entry_fail\",\"times\":2}]");
     assert_int_equal(cl_queue_send(&q, out, 12), CL_OK);
     assert_int_equal(proxy_count(&p, "SendMessageBatch", "entry_fail"), 2);
     drain(&q, 12); /* each exactly once */
 
-    free(proxy_ctl(&p, "DELETE", "/__faults", NULL));
-    free(proxy_ctl(&p, "POST", "/__faults",
-                   "[{\"target\":\"SendMessageBatch\",\"action\":\"status\",\"status\":400,"
-                   "\"code\":\"ThrottlingException\"},"
-                   "{\"target\":\"ReceiveMessage\",\"action\":\"status\",\"status\":500},"
-                   "{\"target\":\"DeleteMessageBatch\",\"action\":\"reset\"}]"));
+    proxy_ctl(&p, "DELETE", "/__faults", NULL);
+    proxy_ctl(&p, "POST", "/__faults",
+              "[{\"target\":\"SendMessageBatch\",\"action\":\"status\",\"status\":400,"
+              "\"code\":\"ThrottlingException\"},"
+              "{\"target\":\"ReceiveMessage\",\"action\":\"status\",\"status\":500},"
+              "{\"target\":\"DeleteMessageBatch\",\"action\":\"reset\"}]");
     assert_int_equal(cl_queue_send(&q, out, 3), CL_OK);
     drain(&q, 3);
     assert_int_equal(proxy_count(&p, "SendMessageBatch", "status"), 1);
@@ -546,20 +478,20 @@ static void test_faults(void **state)
     assert_int_equal(proxy_count(&p, "DeleteMessageBatch", "reset"), 1);
 
     /* Every entry failing every time: bounded, then an error (not CL_OK). */
-    free(proxy_ctl(&p, "DELETE", "/__faults", NULL));
-    free(proxy_ctl(&p, "POST", "/__faults",
-                   "[{\"target\":\"SendMessageBatch\",\"action\":\"entry_fail\",\"times\":null}]"));
+    proxy_ctl(&p, "DELETE", "/__faults", NULL);
+    proxy_ctl(&p, "POST", "/__faults",
+              "[{\"target\":\"SendMessageBatch\",\"action\":\"entry_fail\",\"times\":null}]");
     assert_int_not_equal(cl_queue_send(&q, out, 2), CL_OK);
     /* Throttled on every attempt: CL_ERR_FULL (retry later). */
-    free(proxy_ctl(&p, "DELETE", "/__faults", NULL));
-    free(proxy_ctl(&p, "POST", "/__faults",
-                   "[{\"target\":\"SendMessageBatch\",\"action\":\"status\",\"status\":400,"
-                   "\"code\":\"ThrottlingException\",\"times\":null}]"));
+    proxy_ctl(&p, "DELETE", "/__faults", NULL);
+    proxy_ctl(&p, "POST", "/__faults",
+              "[{\"target\":\"SendMessageBatch\",\"action\":\"status\",\"status\":400,"
+              "\"code\":\"ThrottlingException\",\"times\":null}]");
     assert_int_equal(cl_queue_send(&q, out, 2), CL_ERR_FULL);
-    free(proxy_ctl(&p, "DELETE", "/__faults", NULL));
+    proxy_ctl(&p, "DELETE", "/__faults", NULL);
     assert_empty(&q);
     cl_queue_close(&q);
-    proxy_stop(&p);
+    cl_moto_stop(&p);
 }
 
 /* Senders and receivers on several threads share one queue handle (pooled clients).

@@ -601,60 +601,13 @@ static void test_multipart_put(void **state)
     cl_store_close(&s);
 }
 
-/* tests/tools/faultproxy.py in front of moto, in its own process group (stopped like moto). */
-static void proxy_start(struct cl_moto *p, int upstream)
-{
-    char script[1024], up[64], port_file[600];
-    snprintf(script, sizeof script, "%s", __FILE__); /* .../tests/unit/test_store_s3.c */
-    char *slash = strrchr(script, '/');
-    assert_non_null(slash);
-    snprintf(slash, sizeof script - (size_t)(slash - script), "/../tools/faultproxy.py");
-    snprintf(up, sizeof up, "http://127.0.0.1:%d", upstream);
-    snprintf(port_file, sizeof port_file, "%s/faultproxy_%d.port", tmpdir, (int)getpid());
-    unlink(port_file);
-    p->pid = fork();
-    if (p->pid == 0) {
-        setpgid(0, 0);
-        execlp("python3", "python3", script, "--upstream", up, "--port-file", port_file,
-               (char *)NULL);
-        _exit(127);
-    }
-    assert_true(p->pid > 0);
-    setpgid(p->pid, p->pid);
-    p->port = 0;
-    for (int i = 0; i < 200 && p->port <= 0; i++) { /* bounded: 20 s */
-        FILE *f = fopen(port_file, "r");
-        if (!f || fscanf(f, "%d", &p->port) != 1)
-            usleep(100 * 1000);
-        if (f)
-            fclose(f);
-    }
-    unlink(port_file);
-    if (p->port <= 0) {
-        cl_moto_stop(p);
-        fail_msg("faultproxy did not start (%s)", script);
-    }
-}
-
-/* A control request to the proxy; the answer's body (NUL-terminated) goes to out. */
+/* A control request to the proxy (cl_faultproxy_control) that must be answered 200; the
+ * answer's body (NUL-terminated) goes to out. */
 static void proxy_control(const struct cl_moto *p, const char *method, const char *path,
                           const char *json, char *out, size_t out_len)
 {
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", p->port, path);
-    struct cl_http_client *c = cl_http_client_new(NULL);
-    const struct cl_http_header h[] = {{"Content-Type", "application/json"}};
-    struct cl_http_request req = {method, url, h, 1, json, json ? strlen(json) : 0, NULL, NULL};
-    struct cl_http_response r;
-    memset(&r, 0, sizeof r);
-    cl_buf_init(&r.headers, 65536);
-    cl_buf_init(&r.body, 1 << 20);
-    assert_int_equal(cl_http_send(c, &req, &r, NULL, 0), CL_OK);
-    assert_int_equal(r.status, 200);
-    snprintf(out, out_len, "%.*s", (int)r.body.len, r.body.data ? r.body.data : "");
-    cl_buf_free(&r.headers);
-    cl_buf_free(&r.body);
-    cl_http_client_free(c);
+    if (cl_faultproxy_control(p, method, path, json, out, out_len) != 0)
+        fail_msg("faultproxy %s %s failed (see stderr)", method, path);
 }
 
 static const unsigned char *g_put_data; /* what put_big puts (with_stderr takes no data) */
@@ -692,7 +645,8 @@ static int proxy_teardown(void **state)
 static void test_multipart_faults(void **state)
 {
     NEED_MOTO();
-    proxy_start(&proxy, m_auth.port);
+    if (cl_faultproxy_start(&proxy, m_auth.port, tmpdir, NULL) != 0)
+        fail_msg("faultproxy did not start (see stderr)");
     struct cl_store s;
     open_at(&s, &proxy, "mpf", MP_OPTS);
     g_put_len = 10 * MIB + 1;
