@@ -397,23 +397,32 @@ static void drain(struct cl_queue *q, size_t want)
     assert_empty(q);
 }
 
+/* The fault proxy of the current test: a file-level handle so that a teardown stops it
+ * even when an assertion ends the test half-way. */
+static struct cl_moto proxy = CL_MOTO_INIT;
+
+static int proxy_teardown(void **state)
+{
+    cl_moto_stop(&proxy);
+    return 0;
+}
 /* 25 messages go in SendMessageBatch calls of at most 10; on a queue whose
  * MaximumMessageSize is 1024, messages of ~600 bytes as sent go one per call; a message
  * over the limit is refused before anything is sent. Calls are counted by faultproxy. */
 static void test_batch_packing(void **state)
 {
     NEED_MOTO();
-    struct cl_moto p = CL_MOTO_INIT;
-    proxy_start(&p);
-    proxy_ctl(&p, "DELETE", "/__faults", NULL);
+    struct cl_moto *p = &proxy;
+    proxy_start(p);
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
     struct cl_queue q, small;
-    open_at(&q, p.port, "batch", "");
-    open_at(&small, p.port, "small", "");
+    open_at(&q, p->port, "batch", "");
+    open_at(&small, p->port, "small", "");
     struct cl_msg_out out[25];
     for (uint32_t i = 0; i < 25; i++)
         out[i] = msg_of("tiny", i + 1);
     assert_int_equal(cl_queue_send(&q, out, 25), CL_OK);
-    assert_int_equal(proxy_count(&p, "SendMessageBatch", "forward"), 3); /* 10 + 10 + 5 */
+    assert_int_equal(proxy_count(p, "SendMessageBatch", "forward"), 3); /* 10 + 10 + 5 */
     drain(&q, 25);
 
     /* ~600 bytes as sent: two would exceed 1024 per batch, so one per call. */
@@ -422,26 +431,26 @@ static void test_batch_packing(void **state)
         fill(body[i], sizeof body[i], (unsigned)i + 1);
         out[i] = (struct cl_msg_out){body[i], sizeof body[i], {1, 2, 3, 4, "gzip"}};
     }
-    proxy_ctl(&p, "DELETE", "/__faults", NULL);
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
     assert_int_equal(cl_queue_send(&small, out, 3), CL_OK);
-    assert_int_equal(proxy_count(&p, "SendMessageBatch", "forward"), 3);
+    assert_int_equal(proxy_count(p, "SendMessageBatch", "forward"), 3);
     /* 200 + 200 bytes of body: both fit one 1024-byte batch. */
     out[0].len = out[1].len = 200;
-    proxy_ctl(&p, "DELETE", "/__faults", NULL);
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
     assert_int_equal(cl_queue_send(&small, out, 2), CL_OK);
-    assert_int_equal(proxy_count(&p, "SendMessageBatch", "forward"), 1);
+    assert_int_equal(proxy_count(p, "SendMessageBatch", "forward"), 1);
     drain(&small, 5);
     /* 800 bytes -> 1068 base64 characters: over 1024 alone, nothing is sent. */
     unsigned char big[800];
     fill(big, sizeof big, 9);
     struct cl_msg_out two[2] = {msg_of("ok", 1), {big, sizeof big, {1, 2, 3, 4, "gzip"}}};
-    proxy_ctl(&p, "DELETE", "/__faults", NULL);
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
     assert_int_equal(cl_queue_send(&small, two, 2), CL_ERR_TOO_LARGE);
-    assert_int_equal(proxy_count(&p, "SendMessageBatch", "forward"), 0);
+    assert_int_equal(proxy_count(p, "SendMessageBatch", "forward"), 0);
     assert_empty(&small);
     cl_queue_close(&q);
     cl_queue_close(&small);
-    cl_moto_stop(&p);
+    cl_moto_stop(p);
 }
 
 /* Faults between us and moto: per-entry failures are re-sent; throttling, 500 and a reset
@@ -450,48 +459,48 @@ static void test_batch_packing(void **state)
 static void test_faults(void **state)
 {
     NEED_MOTO();
-    struct cl_moto p = CL_MOTO_INIT;
-    proxy_start(&p);
+    struct cl_moto *p = &proxy;
+    proxy_start(p);
     struct cl_queue q;
-    open_at(&q, p.port, "fault", "");
+    open_at(&q, p->port, "fault", "");
     struct cl_msg_out out[12];
     for (uint32_t i = 0; i < 12; i++)
         out[i] = msg_of("fault", i + 1);
 
-    proxy_ctl(&p, "DELETE", "/__faults", NULL);
-    proxy_ctl(&p, "POST", "/__faults",
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
+    proxy_ctl(p, "POST", "/__faults",
               "[{\"target\":\"SendMessageBatch\",\"action\":\"entry_fail\",\"times\":2}]");
     assert_int_equal(cl_queue_send(&q, out, 12), CL_OK);
-    assert_int_equal(proxy_count(&p, "SendMessageBatch", "entry_fail"), 2);
+    assert_int_equal(proxy_count(p, "SendMessageBatch", "entry_fail"), 2);
     drain(&q, 12); /* each exactly once */
 
-    proxy_ctl(&p, "DELETE", "/__faults", NULL);
-    proxy_ctl(&p, "POST", "/__faults",
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
+    proxy_ctl(p, "POST", "/__faults",
               "[{\"target\":\"SendMessageBatch\",\"action\":\"status\",\"status\":400,"
               "\"code\":\"ThrottlingException\"},"
               "{\"target\":\"ReceiveMessage\",\"action\":\"status\",\"status\":500},"
               "{\"target\":\"DeleteMessageBatch\",\"action\":\"reset\"}]");
     assert_int_equal(cl_queue_send(&q, out, 3), CL_OK);
     drain(&q, 3);
-    assert_int_equal(proxy_count(&p, "SendMessageBatch", "status"), 1);
-    assert_int_equal(proxy_count(&p, "ReceiveMessage", "status"), 1);
-    assert_int_equal(proxy_count(&p, "DeleteMessageBatch", "reset"), 1);
+    assert_int_equal(proxy_count(p, "SendMessageBatch", "status"), 1);
+    assert_int_equal(proxy_count(p, "ReceiveMessage", "status"), 1);
+    assert_int_equal(proxy_count(p, "DeleteMessageBatch", "reset"), 1);
 
     /* Every entry failing every time: bounded, then an error (not CL_OK). */
-    proxy_ctl(&p, "DELETE", "/__faults", NULL);
-    proxy_ctl(&p, "POST", "/__faults",
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
+    proxy_ctl(p, "POST", "/__faults",
               "[{\"target\":\"SendMessageBatch\",\"action\":\"entry_fail\",\"times\":null}]");
     assert_int_not_equal(cl_queue_send(&q, out, 2), CL_OK);
     /* Throttled on every attempt: CL_ERR_FULL (retry later). */
-    proxy_ctl(&p, "DELETE", "/__faults", NULL);
-    proxy_ctl(&p, "POST", "/__faults",
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
+    proxy_ctl(p, "POST", "/__faults",
               "[{\"target\":\"SendMessageBatch\",\"action\":\"status\",\"status\":400,"
               "\"code\":\"ThrottlingException\",\"times\":null}]");
     assert_int_equal(cl_queue_send(&q, out, 2), CL_ERR_FULL);
-    proxy_ctl(&p, "DELETE", "/__faults", NULL);
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
     assert_empty(&q);
     cl_queue_close(&q);
-    cl_moto_stop(&p);
+    cl_moto_stop(p);
 }
 
 /* Senders and receivers on several threads share one queue handle (pooled clients).
@@ -794,8 +803,8 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_dlq_move_and_redrive),
         cmocka_unit_test(test_bad_body),
-        cmocka_unit_test(test_batch_packing),
-        cmocka_unit_test(test_faults),
+        cmocka_unit_test_teardown(test_batch_packing, proxy_teardown),
+        cmocka_unit_test_teardown(test_faults, proxy_teardown),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_oldest_from_cloudwatch),
         cmocka_unit_test(test_awscli_interop),
