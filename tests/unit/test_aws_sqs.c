@@ -406,6 +406,7 @@ static int proxy_teardown(void **state)
     cl_moto_stop(&proxy);
     return 0;
 }
+
 /* 25 messages go in SendMessageBatch calls of at most 10; on a queue whose
  * MaximumMessageSize is 1024, messages of ~600 bytes as sent go one per call; a message
  * over the limit is refused before anything is sent. Calls are counted by faultproxy. */
