@@ -36,6 +36,14 @@ static int open_store_url(const char *cmd, const char *url, struct cl_cli_source
     return 0;
 }
 
+void cl_cli_endpoint_apply(const char *url)
+{
+    static const char *const vars[] = {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+                                       "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_CLOUDWATCH"};
+    for (size_t i = 0; url && i < sizeof vars / sizeof vars[0]; i++)
+        setenv(vars[i], url, 1);
+}
+
 int cl_cli_source_open(const char *cmd, const char *data_dir, const char *store_url,
                        struct cl_cli_source *s)
 {

@@ -19,6 +19,20 @@ struct cl_cli_source {
  * 1. Close with cl_cli_source_close. */
 int cl_cli_source_open(const char *cmd, const char *data_dir, const char *store_url,
                        struct cl_cli_source *s);
+
+/* --endpoint-url: makes url the endpoint of every AWS service this process talks to (S3,
+ * SQS, CloudWatch), over AWS_ENDPOINT_URL* from the environment, as the AWS CLI's flag
+ * does; an `endpoint=` in a store or queue URL still wins. NULL: no change. */
+void cl_cli_endpoint_apply(const char *url);
+
+/* The option table entry for --endpoint-url (env CLOUDLOG_ENDPOINT_URL) at field off. */
+#define CL_CLI_ENDPOINT_OPTION(off)                                                                \
+    {                                                                                              \
+        "endpoint-url", "CLOUDLOG_ENDPOINT_URL", CL_OPT_STR, NULL, (off), "URL",                   \
+            "endpoint of the AWS services (S3-compatible stores, SQS, moto), as the AWS CLI's "    \
+            "flag",                                                                                \
+            NULL, 0, 0                                                                             \
+    }
 void cl_cli_source_close(struct cl_cli_source *s);
 
 /* Parses --level values ("warn", "warn+") into a level mask (0 when none). Returns 0, or

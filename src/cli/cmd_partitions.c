@@ -15,7 +15,7 @@
 #define DAY_MS (24LL * 3600 * 1000)
 
 struct partitions_cfg {
-    const char *data_dir, *store_url, *since, *from, *to;
+    const char *data_dir, *store_url, *endpoint_url, *since, *from, *to;
     struct cl_opt_list services;
     int json;
 };
@@ -29,6 +29,7 @@ static const struct cl_option partitions_options[] = {
      "read this store instead of DATA/logs: file:DIR or s3://bucket/prefix (no catalog: "
      "pruning by partition keys only)",
      NULL, 0, 0},
+    CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
     {"service", "CLOUDLOG_SERVICE", CL_OPT_LIST, NULL, OFF(services), "GLOB",
      "service name or glob; repeat for several", NULL, 0, 0},
     {"since", "CLOUDLOG_SINCE", CL_OPT_STR, NULL, OFF(since), "AGE|TIME",
@@ -102,6 +103,7 @@ static int print_json(void *arg, const struct cl_query_partition *p)
 static int run(const struct partitions_cfg *c, const struct cl_query *q)
 {
     struct cl_cli_source s;
+    cl_cli_endpoint_apply(c->endpoint_url);
     if (cl_cli_source_open(CMD, c->data_dir, c->store_url, &s))
         return 1;
     if (!c->json)

@@ -17,7 +17,7 @@
 #define CMD "cloudlog query"
 
 struct query_cfg {
-    const char *data_dir, *store_url, *since, *from, *to;
+    const char *data_dir, *store_url, *endpoint_url, *since, *from, *to;
     struct cl_opt_list services, levels, wheres;
     const char *grep, *regex, *order, *format;
     int icase, limit, count, stats, threads;
@@ -35,6 +35,7 @@ static const struct cl_option query_options[] = {
      "read this store instead of DATA/logs: file:DIR or s3://bucket/prefix (no catalog: "
      "pruning by partition keys only)",
      NULL, 0, 0},
+    CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
     {"since", "CLOUDLOG_SINCE", CL_OPT_STR, NULL, OFF(since), "AGE|TIME",
      "records from this long ago (15m, 2h, 3d) or time on; default 1h", NULL, 0, 0},
     {"from", "CLOUDLOG_FROM", CL_OPT_STR, NULL, OFF(from), "TIME",
@@ -207,6 +208,7 @@ static char **expand_short(int argc, char **argv)
 static int run(const struct query_cfg *c, struct query_args *a)
 {
     struct cl_cli_source s;
+    cl_cli_endpoint_apply(c->endpoint_url);
     if (cl_cli_source_open(CMD, c->data_dir, c->store_url, &s))
         return 1;
     struct query_out o = {.progress_tty = isatty(STDERR_FILENO)};

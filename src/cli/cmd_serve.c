@@ -1,4 +1,5 @@
 /* cmd_serve.c - `cloudlog serve`: options table for the embedded daemon. */
+#include "cli_source.h"
 #include "commands.h"
 #include "options.h"
 #include "server.h"
@@ -13,6 +14,7 @@ static const char *const log_level_choices[] = {"debug", "info", "warn", "error"
 struct serve_args {
     struct cl_server_config cfg;
     struct cl_opt_list webhooks;
+    const char *endpoint_url;
 };
 
 #define OFF(f) offsetof(struct cl_server_config, f)
@@ -74,6 +76,7 @@ static const struct cl_option serve_options[] = {
      "N", "receives before a failing message moves to the dead-letter queue", NULL, 1, 1000},
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
      "object store (file:DIR, a directory, or s3://BUCKET/PREFIX); default DATA/logs", NULL, 0, 0},
+    CL_CLI_ENDPOINT_OPTION(offsetof(struct serve_args, endpoint_url)),
     {"processor-workers", "CLOUDLOG_PROCESSOR_WORKERS", CL_OPT_INT, "0", OFF(processor_workers),
      "N", "processor threads writing objects (0: one per core)", NULL, 0, 256},
     {"no-processor", "CLOUDLOG_NO_PROCESSOR", CL_OPT_FLAG, "0", OFF(no_processor), NULL,
@@ -144,6 +147,7 @@ int cl_cmd_serve(int argc, char **argv)
     }
     cfg->alarm_webhooks = args.webhooks.v;
     cfg->n_alarm_webhooks = args.webhooks.n;
+    cl_cli_endpoint_apply(args.endpoint_url);
     rc = cl_server_run(cfg);
     cl_options_free(serve_options, n, &args);
     return rc;

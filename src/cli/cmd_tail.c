@@ -43,7 +43,7 @@
  */
 
 struct tail_cfg {
-    const char *data_dir, *store_url, *since, *grep, *regex, *format;
+    const char *data_dir, *store_url, *endpoint_url, *since, *grep, *regex, *format;
     struct cl_opt_list services, levels, wheres;
     int icase, lines, follow;
     int64_t interval_ms, window_ms;
@@ -60,6 +60,7 @@ static const struct cl_option tail_options[] = {
      "read this store instead of DATA/logs: file:DIR or s3://bucket/prefix (no catalog: "
      "pruning by partition keys only)",
      NULL, 0, 0},
+    CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
     {"lines", "CLOUDLOG_TAIL_LINES", CL_OPT_INT, "10", OFF(lines), "N",
      "print the N newest matching records first (also -n N); 0: none", NULL, 0, INT_MAX},
     {"follow", "CLOUDLOG_TAIL_FOLLOW", CL_OPT_FLAG, "0", OFF(follow), NULL,
@@ -640,6 +641,7 @@ static int finish(struct tail_out *o, int rc, const char *err)
 static int run(const struct tail_cfg *c, const struct cl_query *q)
 {
     struct cl_cli_source s;
+    cl_cli_endpoint_apply(c->endpoint_url);
     if (cl_cli_source_open(CMD, c->data_dir, c->store_url, &s))
         return 1;
     install_signals();

@@ -122,6 +122,13 @@ class ServeOnAws(cltest.DaemonTestCase):
                                       env=self.s3_moto.env())
         self.assertEqual(st, 0, err)
         self.assertEqual(out.strip(), str(len(sent)))
+        # the endpoint as a flag (as the AWS CLI's --endpoint-url) instead of in the URL
+        st, out, err = cltest.run_cli(["query", "--store", "s3://%s/logs?path_style=1" % BUCKET,
+                                       "--endpoint-url", self.s3_moto.url, "--since", "1h",
+                                       "--count", "--service", "api"],
+                                      env=self.s3_moto.env())
+        self.assertEqual(st, 0, err)
+        self.assertEqual(out.strip(), str(sum(1 for x in sent if x["service"] == "api")))
 
     def test_unwritable_store_sends_messages_to_the_dlq(self):
         q, dlq = self.make_queue("serve-fail", max_receive=2)
