@@ -1,12 +1,16 @@
 /* cli_common.c - option handling, queue opening and formatting shared by CLI commands. */
 #include "cli_common.h"
 
-#include "common.h"
 #include "buf.h"
+#include "common.h"
+#include "log.h"
+#include "queue_sqs.h"
 #include "record.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -54,16 +58,10 @@ static int check_queue_file(const char *cmd, const char *data_dir, const char *p
     return 0;
 }
 
-int cl_cli_open_queue(const char *cmd, const char *data_dir, struct cl_queue *q)
+/* Opens the SQLite queue file at path (which must exist) without purging anything. */
+static int open_sqlite_file(const char *cmd, const char *path, struct cl_queue *q)
 {
-    char path[CL_CLI_PATH_MAX], url[CL_CLI_PATH_MAX + 8], err[512];
-    if ((size_t)snprintf(path, sizeof path, "%s/queue.db", data_dir) >= sizeof path) {
-        fprintf(stderr, "%s: data directory path too long\n", cmd);
-        return 1;
-    }
-    /* Opening would create an empty database; a typo in --data must not do that. */
-    if (check_queue_file(cmd, data_dir, path))
-        return 1;
+    char url[CL_CLI_PATH_MAX + 8], err[512];
     snprintf(url, sizeof url, "sqlite:%s", path);
     struct cl_queue_opts o;
     cl_queue_opts_default(&o);
@@ -76,6 +74,77 @@ int cl_cli_open_queue(const char *cmd, const char *data_dir, struct cl_queue *q)
         return 1;
     }
     return 0;
+}
+
+int cl_cli_open_queue(const char *cmd, const char *data_dir, struct cl_queue *q)
+{
+    char path[CL_CLI_PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/queue.db", data_dir) >= sizeof path) {
+        fprintf(stderr, "%s: data directory path too long\n", cmd);
+        return 1;
+    }
+    /* Opening would create an empty database; a typo in --data must not do that. */
+    if (check_queue_file(cmd, data_dir, path))
+        return 1;
+    return open_sqlite_file(cmd, path, q);
+}
+
+int cl_cli_queue_is_sqs(const char *queue_url)
+{
+    return queue_url && *queue_url && cl_queue_sqs_url(queue_url);
+}
+
+/* The backend logs each failed AWS call as a warning and returns the same reason in err:
+ * a CLI prints err once, so warnings stay off unless CLOUDLOG_LOG_LEVEL asks. */
+static void quiet_backend_log(void)
+{
+    const char *want = getenv("CLOUDLOG_LOG_LEVEL");
+    enum cl_log_level l;
+    cl_log_set_level(want && cl_log_parse_level(want, &l) == 0 ? l : CL_LOG_ERROR);
+}
+
+static int open_sqs(const char *cmd, const char *queue_url, unsigned flags, struct cl_queue *q)
+{
+    char err[1024];
+    struct cl_buf url;
+    cl_buf_init(&url, SIZE_MAX);
+    cl_buf_append_str(&url, queue_url);
+    if ((flags & CL_CLI_QUEUE_OLDEST) && !strstr(queue_url, "oldest="))
+        cl_buf_append_str(&url,
+                          strchr(queue_url, '?') ? "&oldest=cloudwatch" : "?oldest=cloudwatch");
+    quiet_backend_log();
+    struct cl_queue_opts o;
+    cl_queue_opts_default(&o);
+    int rc = cl_queue_open(q, url.data, &o, err, sizeof err);
+    cl_buf_free(&url);
+    if (rc != CL_OK) {
+        fprintf(stderr, "%s: cannot open SQS queue '%s': %s (%s)\n", cmd, queue_url, err,
+                cl_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+int cl_cli_open_queue_url(const char *cmd, const char *data_dir, const char *queue_url,
+                          unsigned flags, struct cl_queue *q)
+{
+    if (!queue_url || !*queue_url)
+        return cl_cli_open_queue(cmd, data_dir, q);
+    if (cl_queue_sqs_url(queue_url))
+        return open_sqs(cmd, queue_url, flags, q);
+    const char *path = strncmp(queue_url, "sqlite:", 7) == 0 ? queue_url + 7 : queue_url;
+    struct stat st;
+    /* As for --data: never create a queue file by naming it wrong. */
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "%s: no queue at '%s': %s (expected sqlite:FILE or an SQS URL)\n", cmd,
+                path, strerror(errno));
+        return 1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "%s: '%s' is not a regular file\n", cmd, path);
+        return 1;
+    }
+    return open_sqlite_file(cmd, path, q);
 }
 
 int cl_cli_parse_id(const char *s, int64_t *id)

@@ -18,6 +18,25 @@ int cl_cli_options(const char *cmd, const char *usage, const char *summary,
  * running daemon. Returns 0, or prints why not (prefixed by cmd) and returns 1. */
 int cl_cli_open_queue(const char *cmd, const char *data_dir, struct cl_queue *q);
 
+/* The --queue option of status and dlq: an SQS queue (sqs://NAME or a queue URL),
+ * sqlite:FILE or a path; unset means DATA/queue.db. */
+#define CL_CLI_QUEUE_HELP                                                                          \
+    "queue to read: an SQS queue (sqs://NAME or its queue URL, docs/aws.md) or sqlite:FILE; "      \
+    "default DATA/queue.db"
+
+/* cl_cli_open_queue_url flags */
+#define CL_CLI_QUEUE_OLDEST 1u /* SQS: read the oldest message's age from CloudWatch */
+
+/* 1 if queue_url (may be NULL) names an SQS queue. */
+int cl_cli_queue_is_sqs(const char *queue_url);
+
+/* Opens the queue named by --queue: DATA/queue.db as cl_cli_open_queue when queue_url is
+ * NULL or empty, an existing SQLite file for sqlite:FILE or a path, else an SQS queue
+ * (the backend's warnings are silenced unless CLOUDLOG_LOG_LEVEL asks for them, so a
+ * failure is the one line printed here). Returns 0, or prints why not and returns 1. */
+int cl_cli_open_queue_url(const char *cmd, const char *data_dir, const char *queue_url,
+                          unsigned flags, struct cl_queue *q);
+
 /* Parses a decimal message id ("42"); returns 0 and *id, or -1. */
 int cl_cli_parse_id(const char *s, int64_t *id);
 

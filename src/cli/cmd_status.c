@@ -12,6 +12,7 @@
 
 struct status_cfg {
     const char *data_dir;
+    const char *queue_url;
     int json;
 };
 
@@ -20,15 +21,23 @@ struct status_cfg {
 static const struct cl_option status_options[] = {
     {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
      "data directory of the daemon (holds queue.db and logs/)", NULL, 0, 0},
+    {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
+     0},
     {"json", "CLOUDLOG_JSON", CL_OPT_FLAG, "0", OFF(json), NULL, "print one JSON object", NULL, 0,
      0},
 };
 
 struct status {
+    const char *data_dir;
+    const char *queue_url; /* --queue as given, NULL for DATA/queue.db */
+    int sqs;               /* no catalog, no byte/record totals, oldest age from CloudWatch */
+    int cw_failed;         /* SQS: CloudWatch could not be read, the oldest age is unknown */
     struct cl_queue_stats q;
     struct cl_catalog_stats c;
     int64_t now;
 };
+
+#define SQS_STORE_NOTE "SQS has no catalog: store totals are not available"
 
 /* Raw bytes per stored byte (0 when nothing is stored). */
 static double ratio(const struct cl_catalog_stats *c)
@@ -36,22 +45,56 @@ static double ratio(const struct cl_catalog_stats *c)
     return c->bytes ? (double)c->raw_bytes / (double)c->bytes : 0.0;
 }
 
-static void print_text(const char *data_dir, const struct status *s)
+/* "5m", "-" for an empty queue, or "unknown" when SQS has messages but CloudWatch gave no
+ * datapoint (the backend reports both as oldest_ms 0). */
+static const char *oldest_text(const struct status *s, char *buf, size_t len)
+{
+    if (s->q.oldest_ms) {
+        cl_cli_format_age(s->now - s->q.oldest_ms, buf, len);
+        return buf;
+    }
+    if (s->cw_failed)
+        return "unknown (CloudWatch not readable)";
+    if (s->sqs && s->q.visible + s->q.inflight > 0)
+        return "unknown (no CloudWatch datapoint)";
+    return "-";
+}
+
+static void print_sqs_text(const struct status *s)
+{
+    char a[32];
+    printf("queue (SQS %s)\n", s->queue_url);
+    printf("  visible        %llu\n", (unsigned long long)s->q.visible);
+    printf("  in flight      %llu\n", (unsigned long long)s->q.inflight);
+    printf("  oldest         %s\n", oldest_text(s, a, sizeof a));
+    printf("dead-letter queue\n");
+    printf("  messages       %llu\n", (unsigned long long)s->q.dlq_depth);
+    printf("store\n");
+    printf("  (%s; see 'cloudlog partitions --store URL')\n", SQS_STORE_NOTE);
+}
+
+static void print_text(const struct status *s)
 {
     char a[32], b[32];
-    printf("queue (%s/queue.db)\n", data_dir);
+    if (s->sqs) {
+        print_sqs_text(s);
+        return;
+    }
+    if (s->queue_url)
+        printf("queue (%s)\n", s->queue_url);
+    else
+        printf("queue (%s/queue.db)\n", s->data_dir);
     printf("  visible        %llu\n", (unsigned long long)s->q.visible);
     printf("  in flight      %llu\n", (unsigned long long)s->q.inflight);
     printf("  records        %llu\n", (unsigned long long)s->q.records);
     cl_cli_format_bytes(s->q.bytes, a, sizeof a);
     printf("  bytes          %s\n", a);
-    cl_cli_format_age(s->now - s->q.oldest_ms, b, sizeof b);
-    printf("  oldest         %s\n", s->q.oldest_ms ? b : "-");
+    printf("  oldest         %s\n", oldest_text(s, b, sizeof b));
     printf("dead-letter queue\n");
     printf("  messages       %llu\n", (unsigned long long)s->q.dlq_depth);
     cl_cli_format_bytes(s->q.dlq_bytes, a, sizeof a);
     printf("  bytes          %s\n", a);
-    printf("store (%s/logs)\n", data_dir);
+    printf("store (%s/logs)\n", s->data_dir);
     printf("  objects        %llu\n", (unsigned long long)s->c.objects);
     printf("  records        %llu\n", (unsigned long long)s->c.records);
     cl_cli_format_bytes(s->c.bytes, a, sizeof a);
@@ -65,35 +108,63 @@ static void print_text(const char *data_dir, const struct status *s)
     printf("  time span      %s .. %s\n", a, b);
 }
 
-static void print_json(const char *data_dir, const struct status *s)
+/* Appends ,"key":N, or ,"key":null where the backend cannot know N (SQS). */
+static void json_count(struct cl_buf *b, const char *key, uint64_t v, int known)
+{
+    if (known)
+        cl_buf_printf(b, ",\"%s\":%llu", key, (unsigned long long)v);
+    else
+        cl_buf_printf(b, ",\"%s\":null", key);
+}
+
+/* The catalog's totals; on SQS the same keys, null, and a note saying why. */
+static void json_store(struct cl_buf *b, const struct status *s)
+{
+    int known = !s->sqs;
+    cl_buf_append_str(b, ",\"store\":{\"objects\":");
+    cl_buf_printf(b, known ? "%llu" : "null", (unsigned long long)s->c.objects);
+    json_count(b, "records", s->c.records, known);
+    json_count(b, "bytes", s->c.bytes, known);
+    json_count(b, "raw_bytes", s->c.raw_bytes, known);
+    if (s->c.bytes)
+        cl_buf_printf(b, ",\"compression_ratio\":%.3f", ratio(&s->c));
+    else
+        cl_buf_append_str(b, ",\"compression_ratio\":null");
+    cl_cli_json_ts(b, "min_ts", s->c.min_ts_ms);
+    cl_cli_json_ts(b, "max_ts", s->c.max_ts_ms);
+    if (s->sqs)
+        cl_buf_append_str(b, ",\"note\":\"" SQS_STORE_NOTE "\"");
+    cl_buf_append_char(b, '}');
+}
+
+/* Same shape for both backends; "backend" and "queue_url" are the additions for SQS,
+ * where what SQS cannot count is null. */
+static void print_json(const struct status *s)
 {
     struct cl_buf b;
+    int known = !s->sqs;
     cl_buf_init(&b, SIZE_MAX);
     cl_buf_append_str(&b, "{\"data\":");
-    cl_json_write_string(&b, data_dir, strlen(data_dir));
-    cl_buf_printf(&b,
-                  ",\"queue\":{\"visible\":%llu,\"inflight\":%llu,\"records\":%llu,"
-                  "\"bytes\":%llu,\"oldest_age_ms\":",
-                  (unsigned long long)s->q.visible, (unsigned long long)s->q.inflight,
-                  (unsigned long long)s->q.records, (unsigned long long)s->q.bytes);
-    if (s->q.oldest_ms)
-        cl_buf_printf(&b, "%lld}", (long long)CL_MAX(0, s->now - s->q.oldest_ms));
-    else
-        cl_buf_append_str(&b, "null}");
-    cl_buf_printf(&b, ",\"dlq\":{\"depth\":%llu,\"bytes\":%llu}",
-                  (unsigned long long)s->q.dlq_depth, (unsigned long long)s->q.dlq_bytes);
-    cl_buf_printf(&b,
-                  ",\"store\":{\"objects\":%llu,\"records\":%llu,\"bytes\":%llu,"
-                  "\"raw_bytes\":%llu,\"compression_ratio\":",
-                  (unsigned long long)s->c.objects, (unsigned long long)s->c.records,
-                  (unsigned long long)s->c.bytes, (unsigned long long)s->c.raw_bytes);
-    if (s->c.bytes)
-        cl_buf_printf(&b, "%.3f", ratio(&s->c));
+    cl_json_write_string(&b, s->data_dir, strlen(s->data_dir));
+    cl_buf_printf(&b, ",\"backend\":\"%s\",\"queue_url\":", s->sqs ? "sqs" : "sqlite");
+    if (s->queue_url)
+        cl_json_write_string(&b, s->queue_url, strlen(s->queue_url));
     else
         cl_buf_append_str(&b, "null");
-    cl_cli_json_ts(&b, "min_ts", s->c.min_ts_ms);
-    cl_cli_json_ts(&b, "max_ts", s->c.max_ts_ms);
-    cl_buf_append_str(&b, "}}\n");
+    cl_buf_printf(&b, ",\"queue\":{\"visible\":%llu", (unsigned long long)s->q.visible);
+    json_count(&b, "inflight", s->q.inflight, 1);
+    json_count(&b, "records", s->q.records, known);
+    json_count(&b, "bytes", s->q.bytes, known);
+    if (s->q.oldest_ms)
+        cl_buf_printf(&b, ",\"oldest_age_ms\":%lld}",
+                      (long long)CL_MAX(0, s->now - s->q.oldest_ms));
+    else
+        cl_buf_append_str(&b, ",\"oldest_age_ms\":null}");
+    cl_buf_printf(&b, ",\"dlq\":{\"depth\":%llu", (unsigned long long)s->q.dlq_depth);
+    json_count(&b, "bytes", s->q.dlq_bytes, known);
+    cl_buf_append_char(&b, '}');
+    json_store(&b, s);
+    cl_buf_append_str(&b, "}\n");
     fwrite(b.data, 1, b.len, stdout);
     cl_buf_free(&b);
 }
@@ -102,7 +173,64 @@ static const char status_summary[] =
     "Reports the data directory's queue (visible and in-flight messages, records, bytes,\n"
     "age of the oldest message), dead-letter queue and store (objects, records, stored\n"
     "bytes and compression ratio, time span of the records). Works whether or not the\n"
-    "daemon runs.";
+    "daemon runs. With --queue naming an SQS queue: approximate visible, in-flight and\n"
+    "dead-letter depths (GetQueueAttributes) and the oldest message's age from CloudWatch\n"
+    "(\"unknown\" without a recent datapoint); SQS has no catalog, so no store totals.";
+
+/* Queue and catalog totals of an SQLite queue; returns 0 or prints why not and returns 1. */
+static int read_local(const char *cmd, struct status *s)
+{
+    struct cl_queue q;
+    if (cl_cli_open_queue_url(cmd, s->data_dir, s->queue_url, 0, &q))
+        return 1;
+    int rc = cl_queue_stats(&q, &s->q);
+    if (rc == CL_OK)
+        rc = cl_catalog_stats(&q, &s->c);
+    s->now = cl_now_ms();
+    cl_queue_close(&q);
+    if (rc != CL_OK) {
+        fprintf(stderr, "%s: reading totals: %s\n", cmd, cl_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+/* GetQueueAttributes depths (and CloudWatch's age with CL_CLI_QUEUE_OLDEST) of an SQS
+ * queue into s->q. Returns 0, 1 after reporting an open failure, or -1 if stats failed. */
+static int sqs_stats(const char *cmd, struct status *s, unsigned flags)
+{
+    struct cl_queue q;
+    if (cl_cli_open_queue_url(cmd, s->data_dir, s->queue_url, flags, &q))
+        return 1;
+    int rc = cl_queue_stats(&q, &s->q);
+    s->now = cl_now_ms();
+    cl_queue_close(&q);
+    return rc == CL_OK ? 0 : -1;
+}
+
+/* Returns 0, or prints why not and returns 1. */
+static int read_sqs(const char *cmd, struct status *s)
+{
+    int rc = sqs_stats(cmd, s, CL_CLI_QUEUE_OLDEST);
+    if (rc < 0) {
+        /* CloudWatch is read last and is the likelier failure (another endpoint, another
+         * IAM permission): the depths alone are still worth reporting. */
+        rc = sqs_stats(cmd, s, 0);
+        s->cw_failed = rc == 0;
+        if (s->cw_failed)
+            fprintf(stderr,
+                    "%s: CloudWatch's ApproximateAgeOfOldestMessage could not be read, so the "
+                    "oldest age is unknown (CLOUDLOG_LOG_LEVEL=warn shows why; "
+                    "AWS_ENDPOINT_URL_CLOUDWATCH names a stand-in's endpoint)\n",
+                    cmd);
+    }
+    if (rc < 0)
+        fprintf(stderr,
+                "%s: reading the SQS queue attributes failed (CLOUDLOG_LOG_LEVEL=warn shows "
+                "the AWS error)\n",
+                cmd);
+    return rc != 0;
+}
 
 int cl_cmd_status(int argc, char **argv)
 {
@@ -113,23 +241,16 @@ int cl_cmd_status(int argc, char **argv)
                             CL_ARRAY_LEN(status_options), &cfg, argc, argv, NULL, 0, &n_pos);
     if (rc >= 0)
         return rc;
-    struct cl_queue q;
-    if (cl_cli_open_queue(cmd, cfg.data_dir, &q))
-        return 1;
     struct status s = {0};
-    rc = cl_queue_stats(&q, &s.q);
-    if (rc == CL_OK)
-        rc = cl_catalog_stats(&q, &s.c);
-    s.now = cl_now_ms();
-    cl_queue_close(&q);
-    if (rc != CL_OK) {
-        fprintf(stderr, "%s: reading totals: %s\n", cmd, cl_strerror(rc));
+    s.data_dir = cfg.data_dir;
+    s.queue_url = cfg.queue_url && *cfg.queue_url ? cfg.queue_url : NULL;
+    s.sqs = cl_cli_queue_is_sqs(s.queue_url);
+    if ((s.sqs ? read_sqs(cmd, &s) : read_local(cmd, &s)) != 0)
         return 1;
-    }
     if (cfg.json)
-        print_json(cfg.data_dir, &s);
+        print_json(&s);
     else
-        print_text(cfg.data_dir, &s);
+        print_text(&s);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "%s: writing to stdout failed\n", cmd);
         return 1;

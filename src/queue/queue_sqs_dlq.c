@@ -83,7 +83,7 @@ int sqs_dlq_list(void *impl, const char *after, size_t max, int with_bodies, str
         if (rc == CL_OK && merge_new(&list, &cnt, &cap, rx, k, with_bodies) == 0)
             break;
     }
-    if (rc != CL_OK) {
+    if (rc != CL_OK || cnt == 0) { /* an empty DLQ: qsort/memcpy must not see NULL */
         cl_msgs_free(list, cnt);
         return rc;
     }
@@ -94,8 +94,10 @@ int sqs_dlq_list(void *impl, const char *after, size_t max, int with_bodies, str
             start = i + 1;
     size_t take = CL_MIN(cnt - start, max);
     *out = take ? cl_calloc(take, sizeof **out) : NULL;
-    memcpy(*out, list + start, take * sizeof *list);
-    memset(list + start, 0, take * sizeof *list);
+    if (take) {
+        memcpy(*out, list + start, take * sizeof *list);
+        memset(list + start, 0, take * sizeof *list);
+    }
     cl_msgs_free(list, cnt);
     *n = take;
     return CL_OK;
