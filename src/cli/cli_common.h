@@ -21,8 +21,8 @@ int cl_cli_open_queue(const char *cmd, const char *data_dir, struct cl_queue *q)
 /* The --queue option of status and dlq: an SQS queue (sqs://NAME or a queue URL),
  * sqlite:FILE or a path; unset means DATA/queue.db. */
 #define CL_CLI_QUEUE_HELP                                                                          \
-    "queue to read: an SQS queue (sqs://NAME or its queue URL, docs/aws.md) or sqlite:FILE; "      \
-    "default DATA/queue.db"
+    "an SQS queue (sqs://NAME or its queue URL, docs/aws.md) or sqlite:FILE; default "             \
+    "DATA/queue.db"
 
 /* cl_cli_open_queue_url flags */
 #define CL_CLI_QUEUE_OLDEST 1u /* SQS: read the oldest message's age from CloudWatch */
