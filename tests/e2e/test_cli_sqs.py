@@ -8,16 +8,19 @@ Then the CLI reports the depths, lists the DLQ messages by their SQS ids, shows 
 (attributes and decoded records), redrives one id (boto3 sees it back on the main queue,
 the DLQ one fewer) and then all the rest (moto lacks StartMessageMoveTask: the fallback).
 Unknown ids, a bad URL, a queue that does not exist, an unreachable endpoint and missing
-credentials each give one clear line and a non-zero exit."""
+credentials each give one clear line and a non-zero exit. `--queue sqlite:FILE` reads a
+queue file as `--data` does (the non-SQS form of the option)."""
 
 import base64
 import gzip
 import json
+import os
 import time
 import unittest
 
 import awstest
 import cltest
+import test_cli  # plant_dlq and fresh_data_dir: the SQLite queue's DLQ fixtures
 
 N_DEAD = 4
 WAIT = 30  # seconds for moto to move messages to the DLQ
@@ -252,6 +255,33 @@ class CliOnSqs(unittest.TestCase):
     def dlq_ids_env(self, env):
         out, _ = cli(self, ["dlq", "list", "--json"], env)
         return [json.loads(l) for l in out.splitlines()]
+
+
+class QueueFileOption(cltest.DaemonTestCase):
+    def test_sqlite_queue_file_reads_like_data(self):
+        data = test_cli.fresh_data_dir(self)
+        db = os.path.join(data, "queue.db")
+        planted = test_cli.plant_dlq(db, 2, "file")
+        elsewhere = {"CLOUDLOG_DATA": cltest.mkdtemp("cl-cli-q-") + "/absent"}
+        by_data = json.loads(cli(self, ["status", "--json", "--data", data], None)[0])
+        by_file = json.loads(cli(self, ["status", "--json", "--queue", "sqlite:" + db],
+                                 dict(elsewhere, CLOUDLOG_DATA=data))[0])
+        self.assertEqual((by_data["backend"], by_data["queue_url"]), ("sqlite", None))
+        self.assertEqual(by_file["queue_url"], "sqlite:" + db)
+        for k in ("queue", "dlq", "store"):
+            self.assertEqual(by_file[k], by_data[k], k)
+        out, _ = cli(self, ["dlq", "list", "--json", "--queue", db], elsewhere)
+        self.assertEqual([json.loads(l)["id"] for l in out.splitlines()],
+                         [str(p[0]) for p in planted])
+        out, _ = cli(self, ["dlq", "show", str(planted[0][0]), "--queue", "sqlite:" + db],
+                     elsewhere)
+        self.assertEqual(out.split("\n\n", 1)[1].splitlines(), planted[0][1])
+        out, _ = cli(self, ["dlq", "redrive", "--all", "--queue", "sqlite:" + db], elsewhere)
+        self.assertEqual(out, "redrove 2 message(s)\n")
+        _, err = cli(self, ["dlq", "list", "--queue", "sqlite:" + db + ".typo"], elsewhere,
+                     expect_rc=1)
+        self.assertIn("no queue at", err)
+        self.assertFalse(os.path.exists(db + ".typo"), "a wrong name creates nothing")
 
 
 if __name__ == "__main__":
