@@ -129,6 +129,20 @@ class Moto:
             self.proc.wait(timeout=10)
 
 
+def queue_with_dlq(sqs, name, max_receive, visibility_s=30):
+    """Creates queue `name` and `name-dlq`, the queue's RedrivePolicy moving a message to
+    the DLQ after max_receive receives; returns (queue URL, DLQ URL)."""
+    import json
+    dlq = sqs.create_queue(QueueName=name + "-dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(
+        QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    q = sqs.create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": str(visibility_s),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn,
+                                     "maxReceiveCount": str(max_receive)})})["QueueUrl"]
+    return q, dlq
+
+
 def binary(name):
     """Path of a built Lambda function next to the cloudlog binary."""
     return os.path.join(os.path.dirname(os.path.abspath(cltest.BIN)), name)

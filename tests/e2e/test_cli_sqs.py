@@ -53,14 +53,7 @@ class CliOnSqs(unittest.TestCase):
         self.env["CLOUDLOG_DATA"] = cltest.mkdtemp("cl-cli-sqs-") + "/absent"
 
     def make_queue(self, name):
-        dlq = self.sqs.create_queue(QueueName=name + "-dlq")["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(
-            QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        q = self.sqs.create_queue(QueueName=name, Attributes={
-            "VisibilityTimeout": "30",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn,
-                                         "maxReceiveCount": "1"})})["QueueUrl"]
-        return q, dlq
+        return awstest.queue_with_dlq(self.sqs, name, max_receive=1)
 
     def send_batch(self, q, tag, n_records):
         now = int(time.time() * 1000)

@@ -43,14 +43,7 @@ class ServeOnAws(cltest.DaemonTestCase):
         self.s3 = self.s3_moto.client("s3")
 
     def make_queue(self, name, max_receive=2):
-        dlq = self.sqs.create_queue(QueueName=name + "-dlq")["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(
-            QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        q = self.sqs.create_queue(QueueName=name, Attributes={
-            "VisibilityTimeout": "30",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn,
-                                         "maxReceiveCount": str(max_receive)})})["QueueUrl"]
-        return q, dlq
+        return awstest.queue_with_dlq(self.sqs, name, max_receive)
 
     def store_url(self, bucket, prefix):
         return "s3://%s/%s?endpoint=%s&path_style=1&region=%s" % (
