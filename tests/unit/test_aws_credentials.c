@@ -726,8 +726,8 @@ static void test_parse_json_errors(void **state)
         "[]",
         "{\"AccessKeyId\": \"A\"}",
         "{\"AccessKeyId\": \"A\", \"SecretAccessKey\": 1}",
-        "{\"Code\": \"Failure\", \"Message\": \"no role\", \"AccessKeyId\": \"A\", "
-        "\"SecretAccessKey\": \"S\"}",
+        ("{\"Code\": \"Failure\", \"Message\": \"no role\", \"AccessKeyId\": \"A\", "
+         "\"SecretAccessKey\": \"S\"}"),
         "{\"AccessKeyId\": \"A\", \"SecretAccessKey\": \"S\", \"Expiration\": \"soon\"}",
         "{\"AccessKeyId\": \"A\", \"SecretAccessKey\": \"S\"} x"};
     for (size_t i = 0; i < CL_ARRAY_LEN(bad); i++) {

@@ -187,8 +187,8 @@ static void test_next_failures(void **state)
     static const char *const answers[] = {
         "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
         "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
-        "HTTP/1.1 200 OK\r\nConnection: close\r\nLambda-Runtime-Aws-Request-Id: ../x\r\n"
-        "Content-Length: 2\r\n\r\n{}",
+        ("HTTP/1.1 200 OK\r\nConnection: close\r\nLambda-Runtime-Aws-Request-Id: ../x\r\n"
+         "Content-Length: 2\r\n\r\n{}"),
     };
     for (size_t i = 0; i < CL_ARRAY_LEN(answers); i++) {
         struct server s;
