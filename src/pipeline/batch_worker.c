@@ -9,7 +9,7 @@
 #include <time.h>
 
 /* A batch must be written before its messages become visible again: the deadline is the
- * visibility timeout less this margin. */
+ * visibility timeout less this margin (at most half of a short timeout). */
 #define VISIBILITY_MARGIN_MS 2000
 
 struct cl_batch_worker {
@@ -127,7 +127,8 @@ size_t cl_batch_worker_step(struct cl_batch_worker *w, int wait_ms)
     cl_bp_opts_default(&bo);
     bo.compression_level = w->o.compression_level;
     bo.max_message_raw = w->o.max_message_raw;
-    bo.deadline_ms = received_at + (int64_t)w->o.visibility_s * 1000 - VISIBILITY_MARGIN_MS;
+    int64_t visibility_ms = (int64_t)w->o.visibility_s * 1000;
+    bo.deadline_ms = received_at + visibility_ms - CL_MIN(VISIBILITY_MARGIN_MS, visibility_ms / 2);
     bo.metrics = w->o.metrics;
     struct cl_bp_result res;
     if (cl_batch_process(w->st, in, n, &bo, &res) == CL_OK) {
