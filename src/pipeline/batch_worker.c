@@ -129,6 +129,7 @@ size_t cl_batch_worker_step(struct cl_batch_worker *w, int wait_ms)
     bo.max_message_raw = w->o.max_message_raw;
     int64_t visibility_ms = (int64_t)w->o.visibility_s * 1000;
     bo.deadline_ms = received_at + visibility_ms - CL_MIN(VISIBILITY_MARGIN_MS, visibility_ms / 2);
+    bo.reserve_ms = CL_MIN(bo.reserve_ms, visibility_ms / 4);
     bo.metrics = w->o.metrics;
     struct cl_bp_result res;
     if (cl_batch_process(w->st, in, n, &bo, &res) == CL_OK) {
