@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run_lambda.sh - issue 10's Lambda benchmark: cold start of both functions and the
 # processing cost of the largest SQS event and of 10 x 256 KiB, against the embedded
-# processor and a Python 3 equivalent, all in one run (figures for docs/performance.md).
+# processor and a Python 3 equivalent, all in one run, and the ingestor's CPU work per
+# record in C (bench_ingest_parse) and in Python (bench/lambda_py_ingestor.py) - the
+# figures docs/performance.md's cost estimate uses.
 #
 # Usage: bench/run_lambda.sh [BUILD_DIR]     (default build-bench; SKIP_BUILD=1 to reuse it)
 # The ingestor's cold start needs an SQS endpoint: it is measured when moto is importable
@@ -22,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-build log_processor log_ingestor bench_lambda_batch
+build log_processor log_ingestor bench_lambda_batch bench_ingest_parse
 
 if python3 -c 'import moto, boto3' 2>/dev/null; then
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -44,3 +46,8 @@ fi
 
 log "machine: $(nproc) cores, $(uname -m); build $BUILD_DIR"
 python3 bench/lambda_bench.py "$BUILD_DIR" "$tmp/work" "$COLD_RUNS"
+# The ingestor's CPU work per record: the C stage (cl_ingest_parse, what log_ingestor runs)
+# and a Python 3 stdlib equivalent, on the same record shape.
+log "ingest stage per CPU-second: C (bench_ingest_parse, 20 MB in 32 KiB bodies) vs Python"
+"$BUILD_DIR/bench/bench_ingest_parse" 20 32
+python3 bench/lambda_py_ingestor.py 100000 100
