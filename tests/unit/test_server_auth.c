@@ -57,6 +57,24 @@ static void test_keys_file_errors(void **state)
     free(path);
 }
 
+/* CLOUDLOG_API_KEYS for the Lambda ingestor: comma-separated, items trimmed, empty ones
+ * skipped; the same constant-time check as keys from a file. */
+static void test_keys_parse_list(void **state)
+{
+    char err[256] = "";
+    struct cl_api_keys *k = cl_api_keys_parse(" k1 ,k2,, ", err, sizeof err);
+    assert_non_null(k);
+    assert_int_equal(cl_api_keys_count(k), 2);
+    assert_true(cl_api_keys_check(k, "Bearer k1"));
+    assert_true(cl_api_keys_check(k, "Bearer k2"));
+    assert_false(cl_api_keys_check(k, "Bearer k1 ,k2"));
+    assert_false(cl_api_keys_check(k, "Bearer "));
+    cl_api_keys_free(k);
+    assert_null(cl_api_keys_parse(" , ,", err, sizeof err));
+    assert_non_null(strstr(err, "no key"));
+    assert_null(cl_api_keys_parse(NULL, err, sizeof err));
+}
+
 static void test_listen_loopback(void **state)
 {
     struct sockaddr_storage ss;
@@ -92,9 +110,8 @@ static void test_listen_invalid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keys_check),
-        cmocka_unit_test(test_keys_file_errors),
-        cmocka_unit_test(test_listen_loopback),
+        cmocka_unit_test(test_keys_check),      cmocka_unit_test(test_keys_file_errors),
+        cmocka_unit_test(test_keys_parse_list), cmocka_unit_test(test_listen_loopback),
         cmocka_unit_test(test_listen_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
