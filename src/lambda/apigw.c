@@ -67,13 +67,29 @@ static void parse_headers(const struct cl_json_value *obj, struct cl_apigw_reque
     }
 }
 
-/* requestContext.http.{method,path} */
+/* A non-negative JSON integer of at most 18 digits, else 0. */
+static int64_t integer_of(const struct cl_json_value *v)
+{
+    if (v->type != CL_JSON_NUMBER || v->len == 0 || v->len > 18)
+        return 0;
+    int64_t n = 0;
+    for (size_t i = 0; i < v->len; i++) {
+        if (v->ptr[i] < '0' || v->ptr[i] > '9')
+            return 0;
+        n = n * 10 + (v->ptr[i] - '0');
+    }
+    return n;
+}
+
+/* requestContext.http.{method,path} and requestContext.timeEpoch */
 static void parse_context(const struct cl_json_value *obj, struct cl_apigw_request *req)
 {
     struct cl_json_reader r, hr;
     struct cl_json_value k, v;
     sub_reader(&r, obj);
     while (cl_json_object_next(&r, &k, &v) == 1) {
+        if (key_is(&k, "timeEpoch", 0))
+            req->time_epoch_ms = integer_of(&v);
         if (!key_is(&k, "http", 0) || v.type != CL_JSON_OBJECT)
             continue;
         sub_reader(&hr, &v);

@@ -11,6 +11,7 @@
 #include "buf.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A parsed request; every string is owned (cl_apigw_request_free). Header fields are
  * NULL when the header is absent. */
@@ -23,6 +24,7 @@ struct cl_apigw_request {
     char *authorization;
     char *body; /* body_len bytes (may hold NULs) */
     size_t body_len;
+    int64_t time_epoch_ms; /* requestContext.timeEpoch (API Gateway's receive time), 0 if absent */
 };
 
 /* Parses an HTTP API 2.0 event. Returns CL_OK, or CL_ERR_INVAL with err set when the

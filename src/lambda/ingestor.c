@@ -109,7 +109,8 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
         .service_header = req->service_header,
         .body = req->body,
         .body_len = req->body_len,
-        .received_ms = cl_now_ms(),
+        /* records without a timestamp get the time API Gateway received the request */
+        .received_ms = req->time_epoch_ms > 0 ? req->time_epoch_ms : cl_now_ms(),
     };
     struct cl_ingest_response resp;
     cl_ingest_handle(&ir, &ing->limits, &ing->queue, &resp);

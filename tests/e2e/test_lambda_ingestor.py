@@ -145,6 +145,10 @@ class IngestorTest(cltest.DaemonTestCase):
         self.assertTrue(lines[0].startswith('{"timestamp":"2025-11-24T16:00:00.500Z",'
                                             '"level":"warn","service":"api","message":"hello"'))
         self.assertIn('"service":"billing","message":"second"', lines[1])
+        # no timestamp: the time API Gateway received the request (requestContext.timeEpoch)
+        epoch = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(NOW_MS // 1000))
+        self.assertTrue(lines[1].startswith('{"timestamp":"%s.%03dZ"' % (epoch, NOW_MS % 1000)),
+                        lines[1])
 
     def test_base64_ndjson_and_gzip_with_mixed_case_headers(self):
         f = self.start()

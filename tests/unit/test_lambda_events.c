@@ -60,6 +60,7 @@ static void test_plain_body(void **state)
     assert_null(req.authorization);
     assert_int_equal(req.body_len, strlen("{\"message\":\"hi\\n\"}"));
     assert_memory_equal(req.body, "{\"message\":\"hi\\n\"}", req.body_len);
+    assert_int_equal(req.time_epoch_ms, 1583348638390LL); /* requestContext.timeEpoch */
     cl_apigw_request_free(&req);
     free(e);
 }
@@ -143,6 +144,7 @@ static void test_absent_body(void **state)
     assert_string_equal(req.method, "GET");
     assert_string_equal(req.path, "/v1/logs");
     assert_int_equal(req.body_len, 0);
+    assert_int_equal(req.time_epoch_ms, 0); /* no timeEpoch: the ingestor uses its clock */
     cl_apigw_request_free(&req);
 }
 
