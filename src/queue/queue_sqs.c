@@ -362,7 +362,10 @@ static int make_clients(struct sqs_queue *q, const struct sqs_url *u, char *err,
         const char *cw = env_nonempty("AWS_ENDPOINT_URL_CLOUDWATCH");
         char cw_aws[128];
         snprintf(cw_aws, sizeof cw_aws, "https://monitoring.%s.amazonaws.com", region);
-        cw = cw ? cw : custom ? custom : cw_aws;
+        /* ... and a queue URL on a host that is not AWS's names such a stand-in. */
+        const char *standin =
+            u->host_base && !strstr(u->host_base, ".amazonaws.com") ? u->host_base : NULL;
+        cw = cw ? cw : custom ? custom : standin ? standin : cw_aws;
         q->cw = cl_aws_json_client_new(cw, region, CL_CLOUDWATCH_SERVICE, CL_CLOUDWATCH_TARGET,
                                        NULL, err, err_len);
     }

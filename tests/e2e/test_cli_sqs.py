@@ -47,8 +47,8 @@ class CliOnSqs(unittest.TestCase):
         awstest.require_moto(self)
         self.sqs = self.moto.client("sqs")
         self.env = self.moto.env()
-        # A queue URL names the SQS endpoint; CloudWatch's is found the SDK way.
-        self.env["AWS_ENDPOINT_URL_CLOUDWATCH"] = self.moto.url
+        # No AWS_ENDPOINT_URL_CLOUDWATCH: a queue URL on a host that is not AWS's (moto's)
+        # is taken as a stand-in serving CloudWatch on the same endpoint.
         # A data directory that does not exist: on SQS nothing may read DATA/queue.db.
         self.env["CLOUDLOG_DATA"] = cltest.mkdtemp("cl-cli-sqs-") + "/absent"
 
