@@ -140,6 +140,20 @@ enum cl_alarm_state cl_alarm_engine_state(const struct cl_alarm_engine *e, size_
                                           int64_t *since_ms, const char **reason);
 const struct cl_alarm_rule *cl_alarm_engine_rule(const struct cl_alarm_engine *e, size_t i);
 
+/* Start-up restore of what a previous run left (alarm_restore.c): sets the state of the
+ * alarm called name (returns 0 when no such alarm is configured), and appends one
+ * transition to the history (oldest first). No notification is sent for either. */
+int cl_alarm_engine_restore(struct cl_alarm_engine *e, const char *name, enum cl_alarm_state st,
+                            int64_t since_ms, const char *reason);
+void cl_alarm_engine_restore_transition(struct cl_alarm_engine *e,
+                                        const struct cl_alarm_transition *t);
+
+/* Reads a state file written by the runner (cl_alarm_engine_render_json's document) and
+ * restores the states of the alarms still configured and the history. A missing file is
+ * not an error; an unreadable or malformed one is logged and ignored. Returns the number
+ * of alarm states restored. */
+size_t cl_alarm_restore_file(struct cl_alarm_engine *e, const char *path);
+
 /* Appends {"alarms":[{name,state,reason,since,since_ms,rule:{...}}],
  * "history":[{name,timestamp,timestamp_ms,old_state,new_state,reason}],
  * "generated_ms":...} (history newest first). */

@@ -347,6 +347,27 @@ enum cl_alarm_state cl_alarm_engine_state(const struct cl_alarm_engine *e, size_
     return e->a[i].state;
 }
 
+int cl_alarm_engine_restore(struct cl_alarm_engine *e, const char *name, enum cl_alarm_state st,
+                            int64_t since_ms, const char *reason)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        struct alarm *al = &e->a[i];
+        if (strcmp(al->rule.name, name) != 0)
+            continue;
+        al->state = st;
+        al->since_ms = since_ms;
+        snprintf(al->reason, sizeof al->reason, "%s", reason);
+        return 1;
+    }
+    return 0;
+}
+
+void cl_alarm_engine_restore_transition(struct cl_alarm_engine *e,
+                                        const struct cl_alarm_transition *t)
+{
+    record(e, t);
+}
+
 const struct cl_alarm_rule *cl_alarm_engine_rule(const struct cl_alarm_engine *e, size_t i)
 {
     return &e->a[i].rule;

@@ -156,6 +156,9 @@ struct cl_alarm_runner *cl_alarm_runner_start(struct cl_metrics *reg,
         runner_free(r);
         return NULL;
     }
+    size_t restored = r->state_path ? cl_alarm_restore_file(r->e, r->state_path) : 0;
+    if (restored)
+        cl_log(CL_LOG_INFO, "alarms: %zu state(s) restored from %s", restored, r->state_path);
     save_state(r);
     if (pthread_create(&r->thread, NULL, runner_main, r) != 0) {
         snprintf(err, err_len, "cannot start the alarm thread");

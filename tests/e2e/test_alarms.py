@@ -176,6 +176,21 @@ class Alarms(cltest.DaemonTestCase):
         d.stop()
         self.check_cli(d.data_dir)  # without the daemon: the last state it wrote
 
+        # A restart keeps states and history (DATA/alarms.json is read back): DLQNotEmpty
+        # is OK at once, not INSUFFICIENT_DATA, and its next evaluations (1 s periods)
+        # send no INSUFFICIENT_DATA -> OK notification.
+        sent = len(rx.transitions("DLQNotEmpty"))
+        d2 = self.daemon(data_dir=d.data_dir, args=d.args)
+        s, doc = states(d2)
+        self.assertEqual(s["DLQNotEmpty"], "OK")
+        hist = [(h["name"], h["old_state"], h["new_state"]) for h in doc["history"]]
+        self.assertIn(("DLQNotEmpty", "OK", "ALARM"), hist)
+        self.assertIn("state(s) restored from", d2.log_text())
+        time.sleep(2.5)
+        self.assertEqual(states(d2)[0]["DLQNotEmpty"], "OK")
+        self.assertEqual(len(rx.transitions("DLQNotEmpty")), sent)
+        d2.stop()
+
     def check_cli(self, data_dir):
         rc, out, err = cltest.run_cli(["alarms", "--data", data_dir])
         self.assertEqual(rc, 0, err)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define T0 1795624800000LL /* a multiple of every period used here */
 #define M_ (-1e300)        /* marks a missing datapoint in a series */
@@ -202,6 +203,72 @@ static void test_engine_gauge_transitions(void **state)
     assert_non_null(strstr(b.data, "\"ComparisonOperator\":\"GreaterThanThreshold\""));
     cl_buf_free(&b);
     fx_free(&f);
+}
+
+static void write_text(const char *path, const char *text, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, len, fp), len);
+    fclose(fp);
+}
+
+/* Removes the "datapoints":[...] member (in place): they belong to the process that
+ * rendered them and are not restored. */
+static void drop_datapoints(char *doc)
+{
+    char *p = strstr(doc, "\"datapoints\":[");
+    assert_non_null(p);
+    char *end = strchr(p, ']');
+    assert_non_null(end);
+    memmove(p, end + 2, strlen(end + 2) + 1); /* the member and its trailing comma */
+}
+
+/* What one engine rendered (the runner's DATA/alarms.json) restores into a new engine:
+ * the same states, since times, reasons and history; absent, malformed or foreign files
+ * restore nothing. */
+static void test_engine_restore(void **state)
+{
+    struct cl_alarm_rule r = rule(1, 1, CL_CMP_GT, 0, CL_MISSING_NOT_BREACHING);
+    snprintf(r.metric, sizeof r.metric, "DLQDepth");
+    struct fixture a, b;
+    fx_init(&a, &r, 1);
+    step(&a, 0);
+    step(&a, 1000); /* -> OK */
+    cl_gauge_set(a.m.dlq_depth, 3);
+    step(&a, 1000); /* sampled into the open period */
+    assert_int_equal(step(&a, 1000), CL_ALARM_ALARM);
+    struct cl_buf before, after;
+    cl_buf_init(&before, 1 << 20);
+    cl_buf_init(&after, 1 << 20);
+    cl_alarm_engine_render_json(a.e, a.now, &before);
+    char path[512];
+    const char *dir = getenv("CL_TMPDIR");
+    snprintf(path, sizeof path, "%s/alarms_restore_%d.json", dir ? dir : "/tmp", (int)getpid());
+    write_text(path, before.data, before.len);
+
+    fx_init(&b, &r, 1);
+    assert_int_equal(cl_alarm_restore_file(b.e, path), 1);
+    cl_alarm_engine_render_json(b.e, a.now, &after);
+    drop_datapoints(before.data);
+    drop_datapoints(after.data);
+    assert_string_equal(after.data, before.data);
+    assert_int_equal(cl_alarm_engine_state(b.e, 0, NULL, NULL), CL_ALARM_ALARM);
+    fx_free(&b);
+
+    const char *foreign = "{\"alarms\":[{\"name\":\"Other\",\"state\":\"ALARM\"}]}";
+    write_text(path, foreign, strlen(foreign));
+    fx_init(&b, &r, 1);
+    assert_int_equal(cl_alarm_restore_file(b.e, path), 0);
+    write_text(path, "{\"alarms\":[{\"name\":", 21);
+    assert_int_equal(cl_alarm_restore_file(b.e, path), 0);
+    unlink(path);
+    assert_int_equal(cl_alarm_restore_file(b.e, path), 0);
+    assert_int_equal(cl_alarm_engine_state(b.e, 0, NULL, NULL), CL_ALARM_INSUFFICIENT_DATA);
+    fx_free(&b);
+    cl_buf_free(&before);
+    cl_buf_free(&after);
+    fx_free(&a);
 }
 
 static void test_engine_counter_delta_and_skipped(void **state)
@@ -420,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_comparisons),
         cmocka_unit_test(test_missing_modes),
         cmocka_unit_test(test_engine_gauge_transitions),
+        cmocka_unit_test(test_engine_restore),
         cmocka_unit_test(test_engine_counter_delta_and_skipped),
         cmocka_unit_test(test_engine_ratio),
         cmocka_unit_test(test_engine_histogram_quantile_and_label),
