@@ -260,7 +260,8 @@ static void test_engine_restore(void **state)
     write_text(path, foreign, strlen(foreign));
     fx_init(&b, &r, 1);
     assert_int_equal(cl_alarm_restore_file(b.e, path), 0);
-    write_text(path, "{\"alarms\":[{\"name\":", 21);
+    const char *truncated = "{\"alarms\":[{\"name\":";
+    write_text(path, truncated, strlen(truncated));
     assert_int_equal(cl_alarm_restore_file(b.e, path), 0);
     unlink(path);
     assert_int_equal(cl_alarm_restore_file(b.e, path), 0);
