@@ -28,30 +28,20 @@ struct restore {
     size_t restored;
 };
 
+/* Copies a string value into out (truncated to n - 1 bytes); other types leave it. */
 static void copy_string(const struct cl_json_value *v, char *out, size_t n)
 {
     if (v->type != CL_JSON_STRING || n == 0)
         return;
-    char *tmp = cl_malloc(v->len + 1);
-    size_t len = cl_json_unescape(v, tmp);
+    size_t len;
+    char *tmp = cl_json_string_dup(v, &len);
     snprintf(out, n, "%.*s", (int)len, tmp);
     free(tmp);
 }
 
-static int64_t integer_of(const struct cl_json_value *v)
-{
-    if (v->type != CL_JSON_NUMBER || v->len > 18)
-        return 0;
-    char digits[20];
-    memcpy(digits, v->ptr, v->len);
-    digits[v->len] = '\0';
-    return strtoll(digits, NULL, 10);
-}
-
 static int key_is(const struct cl_json_value *k, const char *name)
 {
-    size_t n = strlen(name);
-    return k->len == n + 2 && memcmp(k->ptr + 1, name, n) == 0;
+    return cl_json_key_is(k, name, 0);
 }
 
 /* Parses one element object into *en; returns 0, or -1 if it is not an object. */
@@ -76,9 +66,9 @@ static int parse_entry(const char *elem, size_t len, struct entry *en)
         else if (key_is(&k, "new_state"))
             copy_string(&v, en->new_state, sizeof en->new_state);
         else if (key_is(&k, "since_ms"))
-            en->since_ms = integer_of(&v);
+            en->since_ms = CL_MAX(cl_json_uint(&v), (int64_t)0);
         else if (key_is(&k, "timestamp_ms"))
-            en->timestamp_ms = integer_of(&v);
+            en->timestamp_ms = CL_MAX(cl_json_uint(&v), (int64_t)0);
     }
     return rc < 0 ? -1 : 0;
 }

@@ -16,6 +16,7 @@
 #define CL_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum cl_json_type {
     CL_JSON_INVALID = 0,
@@ -95,5 +96,20 @@ size_t cl_json_unescape(const struct cl_json_value *v, char *out);
 int cl_json_split_array(const char *buf, size_t len,
                         int (*fn)(void *arg, const char *elem, size_t elem_len), void *arg,
                         struct cl_json_error *err);
+
+/* ---- Reading small documents (events, state files): json_get.c ---- */
+
+/* Heap copy of a validated JSON string value, unescaped and NUL-terminated; *len (may be
+ * NULL) gets its length, which may include NULs from \u0000. Caller frees. */
+char *cl_json_string_dup(const struct cl_json_value *v, size_t *len);
+/* 1 if key (a JSON string value, quotes included) is name; with icase ASCII letters
+ * compare case-insensitively (HTTP header names). A key with escapes never matches. */
+int cl_json_key_is(const struct cl_json_value *key, const char *name, int icase);
+/* Starts iterating the object value v with r (max_depth as cl_json_reader_init);
+ * returns cl_json_object_open's result. v must outlive r. */
+int cl_json_object_enter(struct cl_json_reader *r, const struct cl_json_value *v, int max_depth);
+/* A number value that is a non-negative integer of at most 18 digits: its value, else
+ * -1. */
+int64_t cl_json_uint(const struct cl_json_value *v);
 
 #endif

@@ -14,71 +14,29 @@
 /* Events are shallow; bodies are strings, so depth stays small whatever the payload. */
 #define EVENT_MAX_DEPTH 32
 
-/* Heap copy of a validated JSON string value, unescaped and NUL-terminated. */
-static char *string_of(const struct cl_json_value *v, size_t *len)
-{
-    char *s = cl_malloc(v->len + 1);
-    size_t n = cl_json_unescape(v, s);
-    s[n] = '\0';
-    if (len)
-        *len = n;
-    return s;
-}
-
-/* 1 if the JSON string key (with quotes) is name, compared case-insensitively when
- * icase (header names), else exactly. Keys with escapes never match. */
-static int key_is(const struct cl_json_value *key, const char *name, int icase)
-{
-    size_t n = strlen(name);
-    if (key->len != n + 2 || (key->flags & CL_JSON_F_ESCAPED))
-        return 0;
-    return icase ? strncasecmp(key->ptr + 1, name, n) == 0 : memcmp(key->ptr + 1, name, n) == 0;
-}
-
-/* Opens a nested object value for iteration. */
-static void sub_reader(struct cl_json_reader *r, const struct cl_json_value *v)
-{
-    cl_json_reader_init(r, v->ptr, v->len, EVENT_MAX_DEPTH);
-    cl_json_object_open(r);
-}
-
 static void set_string(char **field, const struct cl_json_value *v)
 {
     if (v->type != CL_JSON_STRING)
         return;
     free(*field);
-    *field = string_of(v, NULL);
+    *field = cl_json_string_dup(v, NULL);
 }
 
 static void parse_headers(const struct cl_json_value *obj, struct cl_apigw_request *req)
 {
     struct cl_json_reader r;
     struct cl_json_value k, v;
-    sub_reader(&r, obj);
+    cl_json_object_enter(&r, obj, EVENT_MAX_DEPTH);
     while (cl_json_object_next(&r, &k, &v) == 1) {
-        if (key_is(&k, "content-type", 1))
+        if (cl_json_key_is(&k, "content-type", 1))
             set_string(&req->content_type, &v);
-        else if (key_is(&k, "content-encoding", 1))
+        else if (cl_json_key_is(&k, "content-encoding", 1))
             set_string(&req->content_encoding, &v);
-        else if (key_is(&k, "x-cloudlog-service", 1))
+        else if (cl_json_key_is(&k, "x-cloudlog-service", 1))
             set_string(&req->service_header, &v);
-        else if (key_is(&k, "authorization", 1))
+        else if (cl_json_key_is(&k, "authorization", 1))
             set_string(&req->authorization, &v);
     }
-}
-
-/* A non-negative JSON integer of at most 18 digits, else 0. */
-static int64_t integer_of(const struct cl_json_value *v)
-{
-    if (v->type != CL_JSON_NUMBER || v->len == 0 || v->len > 18)
-        return 0;
-    int64_t n = 0;
-    for (size_t i = 0; i < v->len; i++) {
-        if (v->ptr[i] < '0' || v->ptr[i] > '9')
-            return 0;
-        n = n * 10 + (v->ptr[i] - '0');
-    }
-    return n;
 }
 
 /* requestContext.http.{method,path} and requestContext.timeEpoch */
@@ -86,17 +44,17 @@ static void parse_context(const struct cl_json_value *obj, struct cl_apigw_reque
 {
     struct cl_json_reader r, hr;
     struct cl_json_value k, v;
-    sub_reader(&r, obj);
+    cl_json_object_enter(&r, obj, EVENT_MAX_DEPTH);
     while (cl_json_object_next(&r, &k, &v) == 1) {
-        if (key_is(&k, "timeEpoch", 0))
-            req->time_epoch_ms = integer_of(&v);
-        if (!key_is(&k, "http", 0) || v.type != CL_JSON_OBJECT)
+        if (cl_json_key_is(&k, "timeEpoch", 0))
+            req->time_epoch_ms = CL_MAX(cl_json_uint(&v), (int64_t)0);
+        if (!cl_json_key_is(&k, "http", 0) || v.type != CL_JSON_OBJECT)
             continue;
-        sub_reader(&hr, &v);
+        cl_json_object_enter(&hr, &v, EVENT_MAX_DEPTH);
         while (cl_json_object_next(&hr, &k, &v) == 1) {
-            if (key_is(&k, "method", 0))
+            if (cl_json_key_is(&k, "method", 0))
                 set_string(&req->method, &v);
-            else if (key_is(&k, "path", 0))
+            else if (cl_json_key_is(&k, "path", 0))
                 set_string(&req->path, &v);
         }
     }
@@ -121,18 +79,18 @@ static int scan_top(const char *event, size_t len, struct cl_apigw_request *req,
         return CL_ERR_INVAL;
     }
     while ((rc = cl_json_object_next(&r, &k, &v)) == 1) {
-        if (key_is(&k, "version", 0))
+        if (cl_json_key_is(&k, "version", 0))
             t->version_ok =
                 v.type == CL_JSON_STRING && v.len == 5 && memcmp(v.ptr, "\"2.0\"", 5) == 0;
-        else if (key_is(&k, "rawPath", 0))
+        else if (cl_json_key_is(&k, "rawPath", 0))
             set_string(&t->raw_path, &v);
-        else if (key_is(&k, "headers", 0) && v.type == CL_JSON_OBJECT)
+        else if (cl_json_key_is(&k, "headers", 0) && v.type == CL_JSON_OBJECT)
             parse_headers(&v, req);
-        else if (key_is(&k, "requestContext", 0) && v.type == CL_JSON_OBJECT)
+        else if (cl_json_key_is(&k, "requestContext", 0) && v.type == CL_JSON_OBJECT)
             parse_context(&v, req);
-        else if (key_is(&k, "body", 0))
+        else if (cl_json_key_is(&k, "body", 0))
             t->body = v;
-        else if (key_is(&k, "isBase64Encoded", 0))
+        else if (cl_json_key_is(&k, "isBase64Encoded", 0))
             t->base64 = v.type == CL_JSON_TRUE;
     }
     if (rc < 0 || !cl_json_at_end(&r)) {
@@ -152,7 +110,7 @@ static int take_body(const struct top_fields *t, struct cl_apigw_request *req, c
         return CL_OK;
     }
     size_t n;
-    char *text = string_of(&t->body, &n);
+    char *text = cl_json_string_dup(&t->body, &n);
     if (!t->base64) {
         req->body = text;
         req->body_len = n;

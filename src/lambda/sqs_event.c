@@ -12,29 +12,6 @@
 
 #define EVENT_MAX_DEPTH 32
 
-static char *string_of(const struct cl_json_value *v, size_t *len)
-{
-    char *s = cl_malloc(v->len + 1);
-    size_t n = cl_json_unescape(v, s);
-    s[n] = '\0';
-    if (len)
-        *len = n;
-    return s;
-}
-
-static int key_is(const struct cl_json_value *key, const char *name)
-{
-    size_t n = strlen(name);
-    return key->len == n + 2 && !(key->flags & CL_JSON_F_ESCAPED) &&
-           memcmp(key->ptr + 1, name, n) == 0;
-}
-
-static void sub_reader(struct cl_json_reader *r, const struct cl_json_value *v)
-{
-    cl_json_reader_init(r, v->ptr, v->len, EVENT_MAX_DEPTH);
-    cl_json_object_open(r);
-}
-
 static int64_t number_text(const struct cl_json_value *v)
 {
     char tmp[32];
@@ -50,11 +27,11 @@ static void parse_attributes(const struct cl_json_value *obj, struct cl_sqs_reco
 {
     struct cl_json_reader r;
     struct cl_json_value k, v;
-    sub_reader(&r, obj);
+    cl_json_object_enter(&r, obj, EVENT_MAX_DEPTH);
     while (cl_json_object_next(&r, &k, &v) == 1) {
-        if (key_is(&k, "ApproximateReceiveCount"))
+        if (cl_json_key_is(&k, "ApproximateReceiveCount", 0))
             rec->receive_count = (uint32_t)number_text(&v);
-        else if (key_is(&k, "SentTimestamp"))
+        else if (cl_json_key_is(&k, "SentTimestamp", 0))
             rec->sent_ms = number_text(&v);
     }
 }
@@ -65,12 +42,12 @@ static void parse_one_attr(const char *name, const struct cl_json_value *obj,
 {
     struct cl_json_reader r;
     struct cl_json_value k, v;
-    sub_reader(&r, obj);
+    cl_json_object_enter(&r, obj, EVENT_MAX_DEPTH);
     while (cl_json_object_next(&r, &k, &v) == 1) {
-        if (!key_is(&k, "stringValue") || v.type != CL_JSON_STRING)
+        if (!cl_json_key_is(&k, "stringValue", 0) || v.type != CL_JSON_STRING)
             continue;
         size_t len;
-        char *value = string_of(&v, &len);
+        char *value = cl_json_string_dup(&v, &len);
         if (cl_sqs_attr_set(&rec->attrs, name, value, len) != CL_OK)
             rec->attrs_invalid = 1;
         free(value);
@@ -81,11 +58,11 @@ static void parse_message_attributes(const struct cl_json_value *obj, struct cl_
 {
     struct cl_json_reader r;
     struct cl_json_value k, v;
-    sub_reader(&r, obj);
+    cl_json_object_enter(&r, obj, EVENT_MAX_DEPTH);
     while (cl_json_object_next(&r, &k, &v) == 1) {
         if (v.type != CL_JSON_OBJECT)
             continue;
-        char *name = string_of(&k, NULL);
+        char *name = cl_json_string_dup(&k, NULL);
         parse_one_attr(name, &v, rec);
         free(name);
     }
@@ -96,24 +73,24 @@ static void set_string(char **field, const struct cl_json_value *v, size_t *len)
     if (v->type != CL_JSON_STRING)
         return;
     free(*field);
-    *field = string_of(v, len);
+    *field = cl_json_string_dup(v, len);
 }
 
 static int parse_record(const struct cl_json_value *obj, struct cl_sqs_record *rec)
 {
     struct cl_json_reader r;
     struct cl_json_value k, v;
-    sub_reader(&r, obj);
+    cl_json_object_enter(&r, obj, EVENT_MAX_DEPTH);
     while (cl_json_object_next(&r, &k, &v) == 1) {
-        if (key_is(&k, "messageId"))
+        if (cl_json_key_is(&k, "messageId", 0))
             set_string(&rec->message_id, &v, NULL);
-        else if (key_is(&k, "receiptHandle"))
+        else if (cl_json_key_is(&k, "receiptHandle", 0))
             set_string(&rec->receipt_handle, &v, NULL);
-        else if (key_is(&k, "body"))
+        else if (cl_json_key_is(&k, "body", 0))
             set_string(&rec->body, &v, &rec->body_len);
-        else if (key_is(&k, "attributes") && v.type == CL_JSON_OBJECT)
+        else if (cl_json_key_is(&k, "attributes", 0) && v.type == CL_JSON_OBJECT)
             parse_attributes(&v, rec);
-        else if (key_is(&k, "messageAttributes") && v.type == CL_JSON_OBJECT)
+        else if (cl_json_key_is(&k, "messageAttributes", 0) && v.type == CL_JSON_OBJECT)
             parse_message_attributes(&v, rec);
     }
     return rec->message_id && rec->message_id[0] && rec->body ? 0 : -1;
@@ -178,7 +155,7 @@ int cl_sqs_event_parse(const char *event, size_t len, struct cl_sqs_record **out
         return CL_ERR_INVAL;
     }
     while ((rc = cl_json_object_next(&r, &k, &v)) == 1)
-        if (key_is(&k, "Records"))
+        if (cl_json_key_is(&k, "Records", 0))
             records = v;
     if (rc < 0 || !cl_json_at_end(&r)) {
         snprintf(err, err_len, "event is not valid JSON: %s at offset %zu",
