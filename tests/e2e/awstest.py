@@ -129,6 +129,33 @@ class Moto:
             self.proc.wait(timeout=10)
 
 
+class SqsAndS3:
+    """Test case mixin: an SQS moto with signature verification (cls.sqs_moto) and an S3
+    moto without it (cls.s3_moto; moto rejects S3 signatures of keys with '='), started once
+    per class, with bucket cls.BUCKET created; both None when moto is missing (tests call
+    require_moto)."""
+
+    BUCKET = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sqs_moto = cls.s3_moto = None
+        if not have_moto():
+            return
+        cls.sqs_moto = Moto(verify=True).start()
+        cls.s3_moto = Moto(verify=False).start()
+        if cls.BUCKET:
+            cls.s3_moto.client("s3").create_bucket(Bucket=cls.BUCKET)
+
+    @classmethod
+    def tearDownClass(cls):
+        for m in (cls.sqs_moto, cls.s3_moto):
+            if m:
+                m.stop()
+        super().tearDownClass()
+
+
 def queue_with_dlq(sqs, name, max_receive, visibility_s=30):
     """Creates queue `name` and `name-dlq`, the queue's RedrivePolicy moving a message to
     the DLQ after max_receive receives; returns (queue URL, DLQ URL)."""

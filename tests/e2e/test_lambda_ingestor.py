@@ -59,23 +59,15 @@ def lambda_sqs_record(m):
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
 
 
-class IngestorTest(cltest.DaemonTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sqs_moto = cls.s3_moto = None
-        if not awstest.have_moto():
-            return
-        cls.sqs_moto = awstest.Moto(verify=True).start()
-        cls.s3_moto = awstest.Moto(verify=False).start()
-        cls.sqs = cls.sqs_moto.client("sqs")
-        cls.s3 = cls.s3_moto.client("s3")
-        cls.s3.create_bucket(Bucket=BUCKET)
+class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
+    BUCKET = BUCKET
 
     @classmethod
-    def tearDownClass(cls):
-        for m in (cls.sqs_moto, cls.s3_moto):
-            if m:
-                m.stop()
+    def setUpClass(cls):
+        super().setUpClass()
+        if cls.sqs_moto:
+            cls.sqs = cls.sqs_moto.client("sqs")
+            cls.s3 = cls.s3_moto.client("s3")
 
     def setUp(self):
         super().setUp()

@@ -20,21 +20,8 @@ BUCKET = "cl-serve"
 WAIT = 90  # seconds for records to reach S3 / the DLQ
 
 
-class ServeOnAws(cltest.DaemonTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sqs_moto = cls.s3_moto = None
-        if not awstest.have_moto():
-            return
-        cls.sqs_moto = awstest.Moto(verify=True).start()
-        cls.s3_moto = awstest.Moto(verify=False).start()
-        cls.s3_moto.client("s3").create_bucket(Bucket=BUCKET)
-
-    @classmethod
-    def tearDownClass(cls):
-        for m in (cls.sqs_moto, cls.s3_moto):
-            if m:
-                m.stop()
+class ServeOnAws(awstest.SqsAndS3, cltest.DaemonTestCase):
+    BUCKET = BUCKET
 
     def setUp(self):
         super().setUp()

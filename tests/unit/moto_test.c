@@ -401,3 +401,12 @@ int cl_faultproxy_count(const struct cl_moto *p, const char *target, const char 
     free(log);
     return count;
 }
+
+struct cl_moto cl_test_proxy = CL_MOTO_INIT;
+
+int cl_test_proxy_teardown(void **state)
+{
+    (void)state;
+    cl_moto_stop(&cl_test_proxy);
+    return 0;
+}

@@ -54,6 +54,11 @@ void cl_moto_use_key(const char *akid, const char *secret);
 int cl_moto_start_verified(struct cl_moto *m, const char *tmpdir, const char *log_path, char *akid,
                            char *secret);
 
+/* The fault proxy of the running test (start it with cl_faultproxy_start), and a cmocka
+ * teardown that stops it even when an assertion ended the test half-way. */
+extern struct cl_moto cl_test_proxy;
+int cl_test_proxy_teardown(void **state);
+
 /* A free loopback TCP port (bound and released), or -1. */
 int cl_moto_free_port(void);
 

@@ -397,23 +397,13 @@ static void drain(struct cl_queue *q, size_t want)
     assert_empty(q);
 }
 
-/* The fault proxy of the current test: a file-level handle so that a teardown stops it
- * even when an assertion ends the test half-way. */
-static struct cl_moto proxy = CL_MOTO_INIT;
-
-static int proxy_teardown(void **state)
-{
-    cl_moto_stop(&proxy);
-    return 0;
-}
-
 /* 25 messages go in SendMessageBatch calls of at most 10; on a queue whose
  * MaximumMessageSize is 1024, messages of ~600 bytes as sent go one per call; a message
  * over the limit is refused before anything is sent. Calls are counted by faultproxy. */
 static void test_batch_packing(void **state)
 {
     NEED_MOTO();
-    struct cl_moto *p = &proxy;
+    struct cl_moto *p = &cl_test_proxy;
     proxy_start(p);
     proxy_ctl(p, "DELETE", "/__faults", NULL);
     struct cl_queue q, small;
@@ -460,7 +450,7 @@ static void test_batch_packing(void **state)
 static void test_faults(void **state)
 {
     NEED_MOTO();
-    struct cl_moto *p = &proxy;
+    struct cl_moto *p = &cl_test_proxy;
     proxy_start(p);
     struct cl_queue q;
     open_at(&q, p->port, "fault", "");
@@ -804,8 +794,8 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_dlq_move_and_redrive),
         cmocka_unit_test(test_bad_body),
-        cmocka_unit_test_teardown(test_batch_packing, proxy_teardown),
-        cmocka_unit_test_teardown(test_faults, proxy_teardown),
+        cmocka_unit_test_teardown(test_batch_packing, cl_test_proxy_teardown),
+        cmocka_unit_test_teardown(test_faults, cl_test_proxy_teardown),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_oldest_from_cloudwatch),
         cmocka_unit_test(test_awscli_interop),

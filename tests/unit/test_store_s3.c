@@ -632,28 +632,19 @@ static int uploads_under(int port, const char *prefix)
     return n;
 }
 
-static struct cl_moto proxy = CL_MOTO_INIT;
-
-/* Stops the proxy also when the test failed half-way. */
-static int proxy_teardown(void **state)
-{
-    cl_moto_stop(&proxy);
-    return 0;
-}
-
 /* A part that keeps failing aborts the upload; parts failing once are retried. */
 static void test_multipart_faults(void **state)
 {
     NEED_MOTO();
-    if (cl_faultproxy_start(&proxy, m_auth.port, tmpdir, NULL) != 0)
+    if (cl_faultproxy_start(&cl_test_proxy, m_auth.port, tmpdir, NULL) != 0)
         fail_msg("faultproxy did not start (see stderr)");
     struct cl_store s;
-    open_at(&s, &proxy, "mpf", MP_OPTS);
+    open_at(&s, &cl_test_proxy, "mpf", MP_OPTS);
     g_put_len = 10 * MIB + 1;
     unsigned char *data = pattern(g_put_len, 5);
     g_put_data = data;
     char out[1 << 16], log[8192];
-    proxy_control(&proxy, "POST", "/__faults",
+    proxy_control(&cl_test_proxy, "POST", "/__faults",
                   "[{\"method\": \"PUT\", \"path\": \"partNumber=2\", \"action\": \"status\", "
                   "\"status\": 500, \"times\": null}]",
                   out, sizeof out);
@@ -661,21 +652,21 @@ static void test_multipart_faults(void **state)
     if (!strstr(log, "InternalError") || !strstr(log, "3 attempts") ||
         !strstr(log, "S3 internal error"))
         fail_msg("expected InternalError after 3 attempts, got: %s", log);
-    proxy_control(&proxy, "GET", "/__faults/log", NULL, out, sizeof out);
+    proxy_control(&cl_test_proxy, "GET", "/__faults/log", NULL, out, sizeof out);
     if (!strstr(out, "\"DELETE\"") || !strstr(out, "uploadId="))
         fail_msg("the failed upload was not aborted: %s", out);
     assert_int_equal(uploads_under(m_auth.port, "mpf"), 0);
     assert_int_equal(get_rc(&s, "obj.bin"), CL_ERR_NOT_FOUND);
 
-    proxy_control(&proxy, "DELETE", "/__faults", NULL, out, sizeof out);
-    proxy_control(&proxy, "POST", "/__faults",
+    proxy_control(&cl_test_proxy, "DELETE", "/__faults", NULL, out, sizeof out);
+    proxy_control(&cl_test_proxy, "POST", "/__faults",
                   "[{\"path\": \"partNumber=2\", \"action\": \"reset\"}, {\"path\": "
                   "\"partNumber=1\", \"action\": \"status\", \"status\": 503}, {\"method\": "
                   "\"POST\", \"path\": \"uploadId=\", \"action\": \"status\", \"status\": 500}]",
                   out, sizeof out);
     assert_int_equal(put_big(&s), CL_OK); /* each request failed once, then went through */
     assert_get(&s, "obj.bin", data, g_put_len);
-    proxy_control(&proxy, "GET", "/__faults/log", NULL, out, sizeof out);
+    proxy_control(&cl_test_proxy, "GET", "/__faults/log", NULL, out, sizeof out);
     assert_non_null(strstr(out, "\"reset\""));
     assert_non_null(strstr(out, "\"status\": 503"));
     free(data);
@@ -777,7 +768,7 @@ int main(void)
         cmocka_unit_test(test_wrong_secret_and_errors),
         cmocka_unit_test(test_boto3_interop),
         cmocka_unit_test(test_multipart_put),
-        cmocka_unit_test_teardown(test_multipart_faults, proxy_teardown),
+        cmocka_unit_test_teardown(test_multipart_faults, cl_test_proxy_teardown),
         cmocka_unit_test(test_if_none_match),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_url_options),
