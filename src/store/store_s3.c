@@ -150,56 +150,42 @@ static int s3_put(void *impl, const char *key, const void *data, size_t len)
     return s3_put_single(s, key, data, len);
 }
 
-static int s3_get(void *impl, const char *key, struct cl_buf *out)
+/* One bodiless request on the object key (GET, DELETE, HEAD); a GET's body streams into
+ * sink (bounded by sink->max). op names the operation in error messages. */
+static int s3_object_call(struct s3_store *s, const char *method, const char *op, const char *key,
+                          struct cl_buf *sink)
 {
-    struct s3_store *s = impl;
-    int rc = s3_key_check("get", key);
-    if (rc != CL_OK)
-        return rc;
     struct cl_buf url;
     cl_buf_init(&url, 8192);
     s3_object_url(s, key, &url);
-    struct cl_http_request req = {"GET", url.data, NULL, 0, NULL, 0, NULL, NULL};
+    struct cl_http_request req = {method, url.data, NULL, 0, NULL, 0, NULL, NULL};
     struct s3_call c;
-    s3_call_init(&c, "get", key, S3_ERR_BODY_MAX);
-    c.resp.sink = out; /* streamed into the caller's buffer, bounded by out->max */
-    rc = s3_exec(s, &c, &req);
+    s3_call_init(&c, op, key, S3_ERR_BODY_MAX);
+    c.resp.sink = sink;
+    int rc = s3_exec(s, &c, &req);
     s3_call_free(&c);
     cl_buf_free(&url);
     return rc;
 }
 
+static int s3_get(void *impl, const char *key, struct cl_buf *out)
+{
+    int rc = s3_key_check("get", key);
+    return rc != CL_OK ? rc : s3_object_call(impl, "GET", "get", key, out);
+}
+
 static int s3_del(void *impl, const char *key)
 {
-    struct s3_store *s = impl;
     int rc = s3_key_check("delete", key);
-    if (rc != CL_OK)
-        return rc;
-    struct cl_buf url;
-    cl_buf_init(&url, 8192);
-    s3_object_url(s, key, &url);
-    struct cl_http_request req = {"DELETE", url.data, NULL, 0, NULL, 0, NULL, NULL};
-    struct s3_call c;
-    s3_call_init(&c, "delete", key, S3_ERR_BODY_MAX);
-    rc = s3_exec(s, &c, &req);
-    s3_call_free(&c);
-    cl_buf_free(&url);
+    if (rc == CL_OK)
+        rc = s3_object_call(impl, "DELETE", "delete", key, NULL);
     return rc == CL_ERR_NOT_FOUND ? CL_OK : rc;
 }
 
 /* HEAD of key: CL_OK if it exists, CL_ERR_NOT_FOUND if not. */
 static int s3_head(struct s3_store *s, const char *key)
 {
-    struct cl_buf url;
-    cl_buf_init(&url, 8192);
-    s3_object_url(s, key, &url);
-    struct cl_http_request req = {"HEAD", url.data, NULL, 0, NULL, 0, NULL, NULL};
-    struct s3_call c;
-    s3_call_init(&c, "head", key, S3_ERR_BODY_MAX);
-    int rc = s3_exec(s, &c, &req);
-    s3_call_free(&c);
-    cl_buf_free(&url);
-    return rc;
+    return s3_object_call(s, "HEAD", "head", key, NULL);
 }
 
 /* CopyObject + DeleteObject: not atomic; a crash between them leaves both keys. */
