@@ -45,8 +45,9 @@ void cl_cli_endpoint_apply(const char *url)
 }
 
 int cl_cli_source_open(const char *cmd, const char *data_dir, const char *store_url,
-                       struct cl_cli_source *s)
+                       const char *endpoint_url, struct cl_cli_source *s)
 {
+    cl_cli_endpoint_apply(endpoint_url);
     char logs[CL_CLI_PATH_MAX], db[CL_CLI_PATH_MAX], err[512];
     memset(s, 0, sizeof *s);
     if (store_url)

@@ -15,10 +15,11 @@ struct cl_cli_source {
 /* Opens DATA/logs (it must exist: nothing is created) and, when DATA/queue.db exists, the
  * catalog in it (else src.catalog is NULL: pruning by partition keys only). With
  * store_url (--store: file:DIR, a directory, or s3://bucket/prefix) that store is read
- * instead, without a catalog. Returns 0, or prints why not (prefixed by cmd) and returns
+ * instead, without a catalog; endpoint_url (--endpoint-url, may be NULL) is applied
+ * first with cl_cli_endpoint_apply. Returns 0, or prints why not (prefixed by cmd) and returns
  * 1. Close with cl_cli_source_close. */
 int cl_cli_source_open(const char *cmd, const char *data_dir, const char *store_url,
-                       struct cl_cli_source *s);
+                       const char *endpoint_url, struct cl_cli_source *s);
 
 /* --endpoint-url: makes url the endpoint of every AWS service this process talks to (S3,
  * SQS, CloudWatch), over AWS_ENDPOINT_URL* from the environment, as the AWS CLI's flag

@@ -103,8 +103,7 @@ static int print_json(void *arg, const struct cl_query_partition *p)
 static int run(const struct partitions_cfg *c, const struct cl_query *q)
 {
     struct cl_cli_source s;
-    cl_cli_endpoint_apply(c->endpoint_url);
-    if (cl_cli_source_open(CMD, c->data_dir, c->store_url, &s))
+    if (cl_cli_source_open(CMD, c->data_dir, c->store_url, c->endpoint_url, &s))
         return 1;
     if (!c->json)
         printf("%-20s %-10s %2s %8s %10s %10s  %s\n", "SERVICE", "DT", "HH", "OBJECTS", "RECORDS",

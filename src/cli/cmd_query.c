@@ -208,8 +208,7 @@ static char **expand_short(int argc, char **argv)
 static int run(const struct query_cfg *c, struct query_args *a)
 {
     struct cl_cli_source s;
-    cl_cli_endpoint_apply(c->endpoint_url);
-    if (cl_cli_source_open(CMD, c->data_dir, c->store_url, &s))
+    if (cl_cli_source_open(CMD, c->data_dir, c->store_url, c->endpoint_url, &s))
         return 1;
     struct query_out o = {.progress_tty = isatty(STDERR_FILENO)};
     const char *nc = getenv("NO_COLOR");

@@ -641,8 +641,7 @@ static int finish(struct tail_out *o, int rc, const char *err)
 static int run(const struct tail_cfg *c, const struct cl_query *q)
 {
     struct cl_cli_source s;
-    cl_cli_endpoint_apply(c->endpoint_url);
-    if (cl_cli_source_open(CMD, c->data_dir, c->store_url, &s))
+    if (cl_cli_source_open(CMD, c->data_dir, c->store_url, c->endpoint_url, &s))
         return 1;
     install_signals();
     const char *nc = getenv("NO_COLOR");
