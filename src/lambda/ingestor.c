@@ -114,7 +114,6 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
     };
     struct cl_ingest_response resp;
     cl_ingest_handle(&ir, &ing->limits, &ing->queue, &resp);
-    cl_buf_append_char(&resp.body, '\n');
     struct cl_apigw_headers h = {.retry_after_s = resp.retry_after_s};
     cl_apigw_response(out, resp.status, resp.body.data, resp.body.len, &h);
     count(ing, resp.status, &resp, started_us);

@@ -1,42 +1,19 @@
-/* ingest.c - the ingest stage as one call: content checks, gzip, parse, durable send,
- * and the HTTP answer. Shared by the daemon and the Lambda ingestor. */
+/* ingest.c - the ingest stage as one call: content checks, gzip, parse (cloudlog JSON or a
+ * shipper protocol's decoder), durable send, and the HTTP answer in the protocol's shape.
+ * Shared by the daemon and the Lambda ingestor. */
 #include "ingest.h"
 
 #include "codec.h"
 #include "common.h"
-#include "json_write.h"
+#include "ingest_format.h"
 #include "units.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-/* Response bodies are small JSON documents; bound them generously. */
+/* Response bodies are small documents; bound them generously. */
 #define RESPONSE_MAX (4u << 20)
-
-/* Media types we parse as JSON / NDJSON. Format is detected from the body itself, so
- * any of them may carry any of the three body forms. */
-static const char *const accepted_types[] = {
-    "application/json",        "application/x-ndjson",  "application/ndjson", "application/jsonl",
-    "application/x-jsonlines", "application/jsonlines", "application/x-json", "text/plain",
-};
-
-/* Compares the media type of a Content-Type value (before ';', trimmed). */
-static int content_type_ok(const char *ct)
-{
-    if (!ct)
-        return 1; /* absent: assume JSON, like most log shippers' defaults */
-    while (*ct == ' ' || *ct == '\t')
-        ct++;
-    size_t len = strcspn(ct, ";");
-    while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
-        len--;
-    for (size_t i = 0; i < CL_ARRAY_LEN(accepted_types); i++)
-        if (strlen(accepted_types[i]) == len && strncasecmp(ct, accepted_types[i], len) == 0)
-            return 1;
-    return 0;
-}
 
 enum encoding { ENC_IDENTITY, ENC_GZIP, ENC_UNSUPPORTED };
 
@@ -49,40 +26,11 @@ static enum encoding parse_encoding(const char *ce)
     return ENC_UNSUPPORTED;
 }
 
-static void respond_error(struct cl_ingest_response *resp, int status, const char *msg)
-{
-    resp->status = status;
-    cl_buf_reset(&resp->body);
-    cl_buf_append_str(&resp->body, "{\"error\":");
-    cl_json_write_string(&resp->body, msg, strlen(msg));
-    cl_buf_append_str(&resp->body, "}");
-}
-
-static void respond_parsed(struct cl_ingest_response *resp, int status, const char *msg,
-                           const struct cl_ingest_parse_result *pr)
-{
-    struct cl_buf *b = &resp->body;
-    resp->status = status;
-    cl_buf_reset(b);
-    cl_buf_append_char(b, '{');
-    if (msg) {
-        cl_buf_append_str(b, "\"error\":");
-        cl_json_write_string(b, msg, strlen(msg));
-        cl_buf_append_char(b, ',');
-    }
-    cl_buf_printf(b, "\"accepted\":%u,\"rejected\":%u,\"errors\":", pr->accepted, pr->rejected);
-    if (pr->errors.len)
-        cl_buf_append(b, pr->errors.data, pr->errors.len);
-    else
-        cl_buf_append_str(b, "[]");
-    cl_buf_append_char(b, '}');
-}
-
 /* Undoes Content-Encoding into *decoded when needed; sets body and len to the bytes to
  * parse. Returns 0, or an HTTP status with the response already filled. */
 static int decode_body(const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
-                       struct cl_buf *decoded, const char **body, size_t *len,
-                       struct cl_ingest_response *resp)
+                       enum cl_ingest_format fmt, struct cl_buf *decoded, const char **body,
+                       size_t *len, struct cl_ingest_response *resp)
 {
     char msg[160], size[32];
     *body = req->body;
@@ -93,11 +41,11 @@ static int decode_body(const struct cl_ingest_request *req, const struct cl_inge
     if (rc == CL_ERR_TOO_LARGE) {
         cl_format_size(lim->max_decoded_bytes, size, sizeof size);
         snprintf(msg, sizeof msg, "decompressed body exceeds the %s limit", size);
-        respond_error(resp, 413, msg);
+        cl_ingest_render(fmt, resp, 413, msg, NULL);
         return 413;
     }
     if (rc != CL_OK) {
-        respond_error(resp, 400, "body is not valid gzip (Content-Encoding: gzip)");
+        cl_ingest_render(fmt, resp, 400, "body is not valid gzip (Content-Encoding: gzip)", NULL);
         return 400;
     }
     *body = decoded->data ? decoded->data : "";
@@ -107,50 +55,66 @@ static int decode_body(const struct cl_ingest_request *req, const struct cl_inge
 
 /* Checks the request as received; returns 0 if it may be parsed. */
 static int check_request(const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
-                         struct cl_ingest_response *resp)
+                         enum cl_ingest_format fmt, struct cl_ingest_response *resp)
 {
-    char msg[200], size[32];
-    if (!content_type_ok(req->content_type)) {
+    char msg[240], size[32];
+    if (fmt == CL_FMT_UNSUPPORTED) {
         snprintf(msg, sizeof msg,
-                 "unsupported Content-Type '%.80s'; send application/json or "
-                 "application/x-ndjson",
+                 "unsupported Content-Type '%.80s'; send application/json, "
+                 "application/x-ndjson, application/x-protobuf (OTLP) or application/msgpack",
                  req->content_type);
-        respond_error(resp, 415, msg);
+        cl_ingest_render(fmt, resp, 415, msg, NULL);
         return 415;
     }
     if (parse_encoding(req->content_encoding) == ENC_UNSUPPORTED) {
         snprintf(msg, sizeof msg, "unsupported Content-Encoding '%.80s'; send gzip or identity",
                  req->content_encoding);
-        respond_error(resp, 415, msg);
+        cl_ingest_render(fmt, resp, 415, msg, NULL);
         return 415;
     }
     if (req->body_len > lim->max_body_bytes) {
         cl_format_size(lim->max_body_bytes, size, sizeof size);
         snprintf(msg, sizeof msg, "body exceeds the %s limit", size);
-        respond_error(resp, 413, msg);
+        cl_ingest_render(fmt, resp, 413, msg, NULL);
         return 413;
     }
     return 0;
 }
 
-static void send_batch(struct cl_queue *q, struct cl_ingest_batch *batch,
-                       const struct cl_ingest_parse_result *pr, struct cl_ingest_response *resp)
+/* Returns 1 when the records are durably queued. */
+static int send_batch(struct cl_queue *q, enum cl_ingest_format fmt, struct cl_ingest_batch *batch,
+                      const struct cl_ingest_parse_result *pr, struct cl_ingest_response *resp)
 {
     int rc = cl_queue_send(q, batch->msgs, batch->n_msgs);
     if (rc == CL_OK) {
         resp->accepted = pr->accepted;
         resp->rejected = pr->rejected;
         resp->accepted_bytes = pr->accepted_bytes;
-        respond_parsed(resp, 202, NULL, pr);
-    } else if (rc == CL_ERR_FULL) {
+        cl_ingest_render(fmt, resp, 202, NULL, pr);
+        return 1;
+    }
+    if (rc == CL_ERR_FULL) {
         resp->retry_after_s = 5;
-        respond_error(resp, 503, "queue storage is full; nothing was accepted, retry later");
+        cl_ingest_render(fmt, resp, 503, "queue storage is full; nothing was accepted, retry later",
+                         NULL);
     } else {
         char msg[160];
         snprintf(msg, sizeof msg, "queue write failed (%s); nothing was accepted", cl_strerror(rc));
         resp->retry_after_s = 1;
-        respond_error(resp, 503, msg);
+        cl_ingest_render(fmt, resp, 503, msg, NULL);
     }
+    return 0;
+}
+
+static int parse(enum cl_ingest_format fmt, const char *body, size_t len,
+                 const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
+                 struct cl_ingest_batch *batch, struct cl_ingest_parse_result *pr)
+{
+    cl_proto_decode_fn decode = cl_ingest_decoder(fmt);
+    if (!decode)
+        return cl_ingest_parse(body, len, req->service_header, req->received_ms, lim, batch, pr);
+    return cl_ingest_parse_decoded(decode, body, len, req->service_header, req->received_ms, lim,
+                                   batch, pr);
 }
 
 void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
@@ -158,35 +122,49 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
 {
     memset(resp, 0, sizeof *resp);
     cl_buf_init(&resp->body, RESPONSE_MAX);
-    if (check_request(req, lim, resp))
+    enum cl_ingest_format fmt = cl_ingest_format_of(req->route, req->content_type);
+    if (check_request(req, lim, fmt, resp))
         return;
 
     struct cl_buf decoded;
     cl_buf_init(&decoded, lim->max_decoded_bytes);
     const char *body;
     size_t len;
-    if (decode_body(req, lim, &decoded, &body, &len, resp)) {
+    if (decode_body(req, lim, fmt, &decoded, &body, &len, resp)) {
         cl_buf_free(&decoded);
         return;
     }
+    fmt = cl_ingest_format_refine(fmt, body, len);
 
     struct cl_ingest_batch batch;
     struct cl_ingest_parse_result pr;
     cl_ingest_batch_init(&batch);
     cl_ingest_parse_result_init(&pr);
-    int rc = cl_ingest_parse(body, len, req->service_header, req->received_ms, lim, &batch, &pr);
+    int rc = parse(fmt, body, len, req, lim, &batch, &pr), queued = 0;
     cl_buf_free(&decoded); /* records now live, compressed, in the batch */
     if (rc == CL_ERR_INVAL)
-        respond_error(resp, 400,
-                      "invalid X-Cloudlog-Service header (expected [A-Za-z0-9._-]{1,64})");
+        cl_ingest_render(fmt, resp, 400,
+                         "invalid X-Cloudlog-Service header (expected [A-Za-z0-9._-]{1,64})", NULL);
     else if (pr.body_error)
-        respond_parsed(resp, 400, pr.body_error_msg, &pr);
+        cl_ingest_render(fmt, resp, 400, pr.body_error_msg, &pr);
     else if (pr.accepted == 0)
-        respond_parsed(resp, 400, "no valid records", &pr);
+        cl_ingest_render(fmt, resp, 400, "no valid records", &pr);
     else
-        send_batch(q, &batch, &pr, resp);
-    if (resp->status != 202)
+        queued = send_batch(q, fmt, &batch, &pr, resp);
+    if (!queued)
         resp->rejected = pr.rejected + pr.accepted;
     cl_ingest_batch_free(&batch);
     cl_ingest_parse_result_free(&pr);
+}
+
+void cl_ingest_early_answer(enum cl_ingest_route route, int status, const char *msg,
+                            int has_credentials, struct cl_ingest_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    cl_buf_init(&resp->body, RESPONSE_MAX);
+    enum cl_ingest_format fmt = route == CL_ROUTE_LOGS ? CL_FMT_JSON : CL_FMT_HEC_EVENT;
+    /* HEC tells a missing token (401) from a wrong one (403). */
+    if (status == 401 && has_credentials && fmt == CL_FMT_HEC_EVENT)
+        status = 403;
+    cl_ingest_render(fmt, resp, status, msg, NULL);
 }

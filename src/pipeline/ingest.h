@@ -8,6 +8,7 @@
 #define CL_INGEST_H
 
 #include "buf.h"
+#include "proto.h"
 #include "queue.h"
 
 #include <stddef.h>
@@ -38,6 +39,9 @@ struct cl_ingest_parse_result {
     uint32_t rejected;
     uint64_t accepted_bytes; /* normalized bytes accepted */
     struct cl_buf errors;    /* JSON array text: [{"index":0,"line":1,"error":"..."},...] */
+    int64_t first_rejected;  /* index of the first rejected record, -1 if none */
+    char first_error[160];   /* its reason */
+    int empty;               /* a protocol body that decoded to no record at all */
     int body_error;          /* 1 if the body as a whole is unparseable */
     char body_error_msg[200];
 };
@@ -52,13 +56,27 @@ int cl_ingest_parse(const char *body, size_t len, const char *header_service, in
                     const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
                     struct cl_ingest_parse_result *res);
 
+/* As cl_ingest_parse for a body in a shipper protocol: decode (proto.h) yields the input
+ * records, which go through the same normalizer and packing; record index n is the n-th
+ * record the decoder produced. A decoder's body error drops every record of the body. */
+int cl_ingest_parse_decoded(cl_proto_decode_fn decode, const char *body, size_t len,
+                            const char *header_service, int64_t received_ms,
+                            const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
+                            struct cl_ingest_parse_result *res);
+
 void cl_ingest_batch_init(struct cl_ingest_batch *b);
 void cl_ingest_batch_free(struct cl_ingest_batch *b);
 void cl_ingest_parse_result_init(struct cl_ingest_parse_result *r);
 void cl_ingest_parse_result_free(struct cl_ingest_parse_result *r);
 
+/* Which ingest route a request came in on (docs/ingest.md, "Shipper protocols"). On
+ * CL_ROUTE_LOGS the body's format is told by Content-Type and shape: cloudlog JSON/NDJSON,
+ * OTLP protobuf or JSON, Fluent Bit msgpack or json_stream. */
+enum cl_ingest_route { CL_ROUTE_LOGS = 0, CL_ROUTE_HEC_EVENT, CL_ROUTE_HEC_RAW };
+
 /* A request as any runtime sees it. Header values may be NULL when absent. */
 struct cl_ingest_request {
+    enum cl_ingest_route route;
     const char *content_type;
     const char *content_encoding;
     const char *service_header;
@@ -69,9 +87,10 @@ struct cl_ingest_request {
 
 /* The HTTP answer to send. */
 struct cl_ingest_response {
-    int status;         /* 202, 400, 413, 415, 500, 503 */
-    struct cl_buf body; /* JSON */
-    int retry_after_s;  /* > 0: send a Retry-After header */
+    int status;               /* 202, 400, 413, 415, 500, 503 */
+    struct cl_buf body;       /* JSON, or the protocol's own answer */
+    const char *content_type; /* static string: the body's media type */
+    int retry_after_s;        /* > 0: send a Retry-After header */
     uint32_t accepted;
     uint32_t rejected;
     uint64_t accepted_bytes;
@@ -83,5 +102,13 @@ struct cl_ingest_response {
  * Caller frees resp->body with cl_buf_free. */
 void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
                       struct cl_queue *q, struct cl_ingest_response *resp);
+
+/* Fills resp (initializing its body) with an answer decided before the ingest stage ran
+ * (401, 405, 413 by Content-Length, 503), in the shape the route's clients expect:
+ * cloudlog's {"error":...} or, on the Splunk HEC routes, HEC's {"text":...,"code":N}.
+ * has_credentials tells a missing key (HEC 401) from a wrong one (HEC 403).
+ * Caller frees resp->body with cl_buf_free. */
+void cl_ingest_early_answer(enum cl_ingest_route route, int status, const char *msg,
+                            int has_credentials, struct cl_ingest_response *resp);
 
 #endif

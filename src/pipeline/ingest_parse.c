@@ -160,8 +160,10 @@ static void copy_text(char *dst, size_t cap, const char *src)
 static void add_error(struct parse_ctx *c, uint32_t index, size_t line, const char *msg)
 {
     struct cl_ingest_parse_result *r = c->res;
-    if (r->rejected == 0)
+    if (r->rejected == 0) {
         copy_text(c->first_err, sizeof c->first_err, msg);
+        r->first_rejected = index;
+    }
     r->rejected++;
     if (r->rejected > c->lim->max_errors)
         return;
@@ -238,6 +240,7 @@ static void rollback(struct parse_ctx *c)
         free((void *)b->msgs[--b->n_msgs].body);
     c->res->accepted = 0;
     c->res->rejected = 0;
+    c->res->first_rejected = -1;
     c->res->accepted_bytes = 0;
     cl_buf_reset(&c->res->errors);
     cl_buf_append_char(&c->res->errors, '[');
@@ -318,6 +321,7 @@ static void finish(struct parse_ctx *c)
     if (cl_batch_flush(c->batch, &s))
         push_message(c, &s);
     cl_buf_append_char(&c->res->errors, ']');
+    memcpy(c->res->first_error, c->first_err, sizeof c->res->first_error);
     if (c->res->body_error || c->res->accepted > 0 || c->parsed > 0)
         return;
     if (c->bad_start)
@@ -359,27 +363,36 @@ static struct cl_batch *thread_batch(const struct cl_ingest_limits *lim)
     return &tls_batch;
 }
 
-int cl_ingest_parse(const char *body, size_t len, const char *header_service, int64_t received_ms,
-                    const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
-                    struct cl_ingest_parse_result *res)
+/* Resets res and resolves the default service; CL_ERR_INVAL for a bad header. */
+static int parse_begin(const char *header_service, struct cl_ingest_parse_result *res,
+                       struct cl_slice *svc)
 {
     res->accepted = res->rejected = 0;
     res->accepted_bytes = 0;
     res->body_error = 0;
     res->body_error_msg[0] = '\0';
+    res->first_rejected = -1;
+    res->first_error[0] = '\0';
+    res->empty = 0;
     cl_buf_reset(&res->errors);
     cl_buf_append_char(&res->errors, '[');
-    struct cl_slice svc = CL_SLICE_LIT("default");
+    *svc = CL_SLICE_LIT("default");
     if (header_service && *header_service) {
-        svc.ptr = header_service;
-        svc.len = strlen(header_service);
-        if (!cl_service_valid(svc.ptr, svc.len)) {
+        svc->ptr = header_service;
+        svc->len = strlen(header_service);
+        if (!cl_service_valid(svc->ptr, svc->len)) {
             cl_buf_append_char(&res->errors, ']');
             return CL_ERR_INVAL;
         }
     }
+    return CL_OK;
+}
 
-    struct parse_ctx c = {
+static void parse_ctx_init(struct parse_ctx *c, const char *body, size_t len, struct cl_slice svc,
+                           int64_t received_ms, const struct cl_ingest_limits *lim,
+                           struct cl_ingest_batch *batch, struct cl_ingest_parse_result *res)
+{
+    *c = (struct parse_ctx){
         .body = body ? body : "",
         .len = body ? len : 0,
         .lim = lim,
@@ -390,7 +403,56 @@ int cl_ingest_parse(const char *body, size_t len, const char *header_service, in
         .line = 1,
         .batch = thread_batch(lim),
     };
+}
+
+int cl_ingest_parse(const char *body, size_t len, const char *header_service, int64_t received_ms,
+                    const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
+                    struct cl_ingest_parse_result *res)
+{
+    struct cl_slice svc;
+    if (parse_begin(header_service, res, &svc) != CL_OK)
+        return CL_ERR_INVAL;
+    struct parse_ctx c;
+    parse_ctx_init(&c, body, len, svc, received_ms, lim, batch, res);
     parse_body(&c);
+    finish(&c);
+    return CL_OK;
+}
+
+/* Sink callbacks of a protocol decoder: a decoded record's "line" in errors is its
+ * 1-based position, as protocols have no lines of their own. */
+static void sink_record(void *arg, const char *json, size_t len)
+{
+    struct parse_ctx *c = arg;
+    process_record(c, json, len, c->index + 1);
+}
+
+static void sink_reject(void *arg, const char *why)
+{
+    struct parse_ctx *c = arg;
+    uint32_t index = c->index++;
+    add_error(c, index, index + 1, why);
+}
+
+int cl_ingest_parse_decoded(cl_proto_decode_fn decode, const char *body, size_t len,
+                            const char *header_service, int64_t received_ms,
+                            const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
+                            struct cl_ingest_parse_result *res)
+{
+    struct cl_slice svc;
+    if (parse_begin(header_service, res, &svc) != CL_OK)
+        return CL_ERR_INVAL;
+    struct parse_ctx c;
+    parse_ctx_init(&c, body, len, svc, received_ms, lim, batch, res);
+    struct cl_proto_sink sink = {sink_record, sink_reject, &c};
+    struct cl_proto_opts o = {lim->max_depth, lim->max_record_bytes};
+    char err[sizeof res->body_error_msg];
+    if (decode(c.body, c.len, &o, &sink, err, sizeof err) != 0) {
+        rollback(&c);
+        body_error(&c, "%s", err);
+    } else {
+        res->empty = c.index == 0; /* finish() calls it a body error; OTLP calls it success */
+    }
     finish(&c);
     return CL_OK;
 }

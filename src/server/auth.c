@@ -9,6 +9,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -93,21 +95,77 @@ size_t cl_api_keys_count(const struct cl_api_keys *k)
     return k ? k->n : 0;
 }
 
-int cl_api_keys_check(const struct cl_api_keys *k, const char *authorization)
+/* 1 if key[0..len) is one of the keys; every key is compared, never stopping early. */
+static int key_matches(const struct cl_api_keys *k, const char *key, size_t len)
 {
-    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
-        return 0;
-    const char *key = authorization + 7;
-    while (*key == ' ')
-        key++;
-    size_t len = strlen(key);
-    while (len && key[len - 1] == ' ')
-        len--;
     unsigned char d[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)key, len, d);
     int found = 0;
-    /* Check every key, never stopping early. */
     for (size_t i = 0; i < k->n; i++)
         found |= CRYPTO_memcmp(d, k->digests[i], sizeof d) == 0;
+    OPENSSL_cleanse(d, sizeof d);
     return found;
+}
+
+/* Decodes standard base64 s[0..len) into out (room for len bytes); -1 if invalid. */
+static int base64_decode(const char *s, size_t len, char *out, size_t *out_len)
+{
+    if (len == 0 || len % 4 != 0 || len > INT_MAX)
+        return -1;
+    int n = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, (int)len);
+    if (n < 0)
+        return -1;
+    size_t pad = (s[len - 1] == '=') + (s[len - 2] == '=');
+    *out_len = (size_t)n - pad;
+    return 0;
+}
+
+/* The credential after the scheme, trimmed of spaces; NULL if the scheme differs. */
+static const char *credential(const char *auth, const char *scheme, size_t *len)
+{
+    size_t n = strlen(scheme);
+    if (strncasecmp(auth, scheme, n) != 0 || auth[n] != ' ')
+        return NULL;
+    const char *v = auth + n + 1;
+    while (*v == ' ')
+        v++;
+    *len = strlen(v);
+    while (*len && v[*len - 1] == ' ')
+        (*len)--;
+    return *len ? v : NULL;
+}
+
+/* Basic: the password of base64(user:password) is the key. ApiKey: the credential as
+ * sent, or the key of Elasticsearch's base64(id:key). */
+static int decoded_matches(const struct cl_api_keys *k, const char *v, size_t len, int whole_too)
+{
+    char *buf = cl_calloc(1, len + 1);
+    size_t n;
+    int found = 0;
+    if (base64_decode(v, len, buf, &n) == 0) {
+        const char *colon = memchr(buf, ':', n);
+        if (colon)
+            found = key_matches(k, colon + 1, n - (size_t)(colon + 1 - buf));
+    }
+    if (whole_too)
+        found |= key_matches(k, v, len);
+    OPENSSL_cleanse(buf, len + 1);
+    free(buf);
+    return found;
+}
+
+int cl_api_keys_check(const struct cl_api_keys *k, const char *authorization)
+{
+    size_t len;
+    const char *v;
+    if (!authorization)
+        return 0;
+    if ((v = credential(authorization, "Bearer", &len)) ||
+        (v = credential(authorization, "Splunk", &len)))
+        return key_matches(k, v, len);
+    if ((v = credential(authorization, "Basic", &len)))
+        return decoded_matches(k, v, len, 0);
+    if ((v = credential(authorization, "ApiKey", &len)))
+        return decoded_matches(k, v, len, 1);
+    return 0;
 }

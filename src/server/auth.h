@@ -17,8 +17,10 @@ struct cl_api_keys *cl_api_keys_parse(const char *list, char *err, size_t err_le
 void cl_api_keys_free(struct cl_api_keys *k);
 size_t cl_api_keys_count(const struct cl_api_keys *k);
 
-/* Checks an Authorization header value ("Bearer <key>"). Returns 1 if it names a
- * configured key. The time taken does not depend on how much of a key matches. */
+/* Checks an Authorization header value in one of the forms shippers send: "Bearer <key>",
+ * "Splunk <key>" (HEC), "Basic base64(user:<key>)" (any user name), "ApiKey <key>" or
+ * "ApiKey base64(id:<key>)" (Elasticsearch clients). Returns 1 if it names a configured
+ * key. The time taken does not depend on how much of a key matches. */
 int cl_api_keys_check(const struct cl_api_keys *k, const char *authorization);
 
 #endif

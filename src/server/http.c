@@ -35,12 +35,14 @@ enum route {
     ROUTE_READY,
     ROUTE_INDEX,
     ROUTE_METRICS,
-    ROUTE_ALARMS
+    ROUTE_ALARMS,
+    ROUTE_HEC_HEALTH
 };
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
 struct request {
     enum route route;
+    enum cl_ingest_route ingest_route; /* for ROUTE_LOGS: the protocol's route */
     int status; /* non-zero: answer decided early; the body is read and dropped */
     char message[200];
     int retry_after_s;
@@ -59,8 +61,35 @@ struct request {
 /* Initial reservation for a body sent without Content-Length (chunked). */
 #define CHUNKED_RESERVE_STEP (64u * 1024)
 
-static enum route route_of(const char *url)
+/* Splunk HEC's paths (docs/ingest.md, "Shipper protocols"), with and without "/1.0". */
+static enum route hec_route_of(const char *url, enum cl_ingest_route *ingest)
 {
+    static const struct {
+        const char *path;
+        enum route route;
+        enum cl_ingest_route ingest;
+    } paths[] = {
+        {"/services/collector", ROUTE_LOGS, CL_ROUTE_HEC_EVENT},
+        {"/services/collector/event", ROUTE_LOGS, CL_ROUTE_HEC_EVENT},
+        {"/services/collector/event/1.0", ROUTE_LOGS, CL_ROUTE_HEC_EVENT},
+        {"/services/collector/raw", ROUTE_LOGS, CL_ROUTE_HEC_RAW},
+        {"/services/collector/raw/1.0", ROUTE_LOGS, CL_ROUTE_HEC_RAW},
+        {"/services/collector/health", ROUTE_HEC_HEALTH, CL_ROUTE_LOGS},
+        {"/services/collector/health/1.0", ROUTE_HEC_HEALTH, CL_ROUTE_LOGS},
+    };
+    for (size_t i = 0; i < CL_ARRAY_LEN(paths); i++)
+        if (strcmp(url, paths[i].path) == 0) {
+            *ingest = paths[i].ingest;
+            return paths[i].route;
+        }
+    return ROUTE_NONE;
+}
+
+static enum route route_of(const char *url, enum cl_ingest_route *ingest)
+{
+    *ingest = CL_ROUTE_LOGS;
+    if (strncmp(url, "/services/collector", 19) == 0)
+        return hec_route_of(url, ingest);
     if (strcmp(url, "/v1/logs") == 0)
         return ROUTE_LOGS;
     if (strcmp(url, "/v1/query") == 0)
@@ -133,6 +162,8 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
         return respond_error(c, 405, "method not allowed", 0, "GET, HEAD");
     if (route == ROUTE_HEALTH)
         return respond_text(c, 200, "{\"status\":\"ok\"}\n");
+    if (route == ROUTE_HEC_HEALTH)
+        return respond_text(c, 200, "{\"text\":\"HEC is healthy\",\"code\":17}\n");
     if (route == ROUTE_INDEX && cl_http_dashboard_wanted(c))
         return cl_http_dashboard(c);
     if (route == ROUTE_INDEX)
@@ -220,7 +251,13 @@ static enum MHD_Result ingest_error(struct cl_daemon *d, struct request *r, int 
                                     const char *msg, int retry_after_s, const char *allow)
 {
     count_ingest(d, r, status, NULL);
-    return respond_error(r->conn, status, msg, retry_after_s, allow);
+    if (r->ingest_route == CL_ROUTE_LOGS)
+        return respond_error(r->conn, status, msg, retry_after_s, allow);
+    /* HEC's clients expect HEC's {"text":...,"code":N} answers. */
+    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    cl_ingest_early_answer(r->ingest_route, status, msg, auth != NULL, &r->resp);
+    return respond(r->conn, r->resp.status, &r->resp.body, r->resp.content_type, retry_after_s,
+                   allow);
 }
 
 /* Adds n bytes to the global in-memory budget; returns 0, or -1 if over it. */
@@ -298,8 +335,7 @@ static void run_ingest_job(void *arg)
     struct request *r = arg;
     cl_ingest_handle(&r->ingest, &r->d->limits, &r->d->queue, &r->resp);
     cl_buf_free(&r->body); /* the reservation is released when the request completes */
-    cl_buf_append_char(&r->resp.body, '\n');
-    r->job = JOB_DONE; /* published to the HTTP thread by resume's lock */
+    r->job = JOB_DONE;     /* published to the HTTP thread by resume's lock */
     MHD_resume_connection(r->conn);
 }
 
@@ -308,10 +344,11 @@ static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection 
 {
     if (r->job == JOB_DONE) {
         count_ingest(d, r, r->resp.status, &r->resp);
-        return respond(c, r->resp.status, &r->resp.body, "application/json", r->resp.retry_after_s,
-                       NULL);
+        return respond(c, r->resp.status, &r->resp.body, r->resp.content_type,
+                       r->resp.retry_after_s, NULL);
     }
     r->ingest = (struct cl_ingest_request){
+        .route = r->ingest_route,
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
         .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
         .service_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Cloudlog-Service"),
@@ -335,7 +372,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r = cl_calloc(1, sizeof *r);
         r->received_ms = cl_now_ms();
         r->started_us = cl_mono_us();
-        r->route = route_of(url);
+        r->route = route_of(url, &r->ingest_route);
         r->d = d;
         r->conn = c;
         cl_buf_init(&r->body, d->limits.max_body_bytes);

@@ -45,6 +45,28 @@ static void test_keys_check(void **state)
     free(path);
 }
 
+/* The forms shippers send (issue 15): Splunk HEC, Basic (password = key), Elasticsearch's
+ * ApiKey as sent or as base64(id:key). */
+static void test_keys_shipper_schemes(void **state)
+{
+    char err[256];
+    struct cl_api_keys *k = cl_api_keys_parse("key-one", err, sizeof err);
+    assert_non_null(k);
+    assert_true(cl_api_keys_check(k, "Splunk key-one"));
+    assert_true(cl_api_keys_check(k, "splunk  key-one "));
+    assert_false(cl_api_keys_check(k, "Splunk key-two"));
+    assert_true(cl_api_keys_check(k, "Basic dXNlcjprZXktb25l"));   /* user:key-one */
+    assert_true(cl_api_keys_check(k, "Basic OmtleS1vbmU="));       /* :key-one */
+    assert_false(cl_api_keys_check(k, "Basic a2V5LW9uZTp4"));      /* key-one:x */
+    assert_false(cl_api_keys_check(k, "Basic dXNlcjprZXktb25l!")); /* not base64 */
+    assert_true(cl_api_keys_check(k, "ApiKey key-one"));
+    assert_true(cl_api_keys_check(k, "ApiKey aWQ6a2V5LW9uZQ=="));  /* id:key-one */
+    assert_false(cl_api_keys_check(k, "ApiKey aWQ6a2V5LXR3bw==")); /* id:key-two */
+    assert_false(cl_api_keys_check(k, "Token key-one"));
+    assert_false(cl_api_keys_check(k, "Splunkkey-one"));
+    cl_api_keys_free(k);
+}
+
 static void test_keys_file_errors(void **state)
 {
     char err[256];
@@ -110,9 +132,9 @@ static void test_listen_invalid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keys_check),      cmocka_unit_test(test_keys_file_errors),
-        cmocka_unit_test(test_keys_parse_list), cmocka_unit_test(test_listen_loopback),
-        cmocka_unit_test(test_listen_invalid),
+        cmocka_unit_test(test_keys_check),       cmocka_unit_test(test_keys_shipper_schemes),
+        cmocka_unit_test(test_keys_file_errors), cmocka_unit_test(test_keys_parse_list),
+        cmocka_unit_test(test_listen_loopback),  cmocka_unit_test(test_listen_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,229 @@
+/* ingest_format.c - telling a body's format, and answering in its protocol's shape.
+ *
+ * Every format ends in the same normalizer, limits and queue (ingest.c); only the
+ * decoding before and the answer after differ. Answers (docs/ingest.md, "Shipper
+ * protocols"): cloudlog's JSON for its own format and Fluent Bit (which reads only the
+ * status); OTLP's ExportLogsServiceResponse / google.rpc.Status in the request's encoding;
+ * Splunk HEC's {"text":...,"code":N}. */
+#include "ingest_format.h"
+
+#include "common.h"
+#include "json_write.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Media types we parse as JSON / NDJSON. Format is detected from the body itself, so
+ * any of them may carry any of the three body forms. */
+static const char *const json_types[] = {
+    "application/json",        "application/x-ndjson",  "application/ndjson", "application/jsonl",
+    "application/x-jsonlines", "application/jsonlines", "application/x-json", "text/plain",
+};
+static const char *const protobuf_types[] = {"application/x-protobuf", "application/protobuf"};
+static const char *const msgpack_types[] = {"application/msgpack", "application/x-msgpack"};
+
+/* 1 if the media type of a Content-Type value (before ';', trimmed) is one of types. */
+static int type_in(const char *ct, const char *const *types, size_t n)
+{
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t len = strcspn(ct, ";");
+    while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+        len--;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(types[i]) == len && strncasecmp(ct, types[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+enum cl_ingest_format cl_ingest_format_of(enum cl_ingest_route route, const char *ct)
+{
+    if (route == CL_ROUTE_HEC_EVENT)
+        return CL_FMT_HEC_EVENT; /* HEC clients send any Content-Type, or none */
+    if (route == CL_ROUTE_HEC_RAW)
+        return CL_FMT_HEC_RAW;
+    if (!ct || type_in(ct, json_types, CL_ARRAY_LEN(json_types)))
+        return CL_FMT_JSON; /* absent: assume JSON, like most log shippers' defaults */
+    if (type_in(ct, protobuf_types, CL_ARRAY_LEN(protobuf_types)))
+        return CL_FMT_OTLP_PB;
+    if (type_in(ct, msgpack_types, CL_ARRAY_LEN(msgpack_types)))
+        return CL_FMT_MSGPACK;
+    return CL_FMT_UNSUPPORTED;
+}
+
+enum cl_ingest_format cl_ingest_format_refine(enum cl_ingest_format f, const char *body, size_t len)
+{
+    if (f != CL_FMT_JSON)
+        return f;
+    if (cl_otlp_json_detect(body, len))
+        return CL_FMT_OTLP_JSON;
+    if (cl_json_stream_detect(body, len))
+        return CL_FMT_JSON_STREAM;
+    return CL_FMT_JSON;
+}
+
+cl_proto_decode_fn cl_ingest_decoder(enum cl_ingest_format f)
+{
+    switch (f) {
+    case CL_FMT_OTLP_PB:
+        return cl_otlp_pb_decode;
+    case CL_FMT_OTLP_JSON:
+        return cl_otlp_json_decode;
+    case CL_FMT_MSGPACK:
+        return cl_fluent_msgpack_decode;
+    case CL_FMT_JSON_STREAM:
+        return cl_json_stream_decode;
+    case CL_FMT_HEC_EVENT:
+        return cl_hec_event_decode;
+    case CL_FMT_HEC_RAW:
+        return cl_hec_raw_decode;
+    default:
+        return NULL;
+    }
+}
+
+/* ---- cloudlog's own answers ---- */
+
+static void render_native(struct cl_ingest_response *resp, int status, const char *msg,
+                          const struct cl_ingest_parse_result *pr)
+{
+    struct cl_buf *b = &resp->body;
+    resp->status = status;
+    cl_buf_append_char(b, '{');
+    if (msg) {
+        cl_buf_append_str(b, "\"error\":");
+        cl_json_write_string(b, msg, strlen(msg));
+        if (pr)
+            cl_buf_append_char(b, ',');
+    }
+    if (pr) {
+        cl_buf_printf(b, "\"accepted\":%u,\"rejected\":%u,\"errors\":", pr->accepted, pr->rejected);
+        if (pr->errors.len)
+            cl_buf_append(b, pr->errors.data, pr->errors.len);
+        else
+            cl_buf_append_str(b, "[]");
+    }
+    cl_buf_append_char(b, '}');
+}
+
+/* ---- OTLP ---- */
+
+/* google.rpc.Code for an HTTP status (OTLP/HTTP's error body is a Status). */
+static int rpc_code(int status)
+{
+    switch (status) {
+    case 400:
+    case 413:
+    case 415:
+        return 3; /* INVALID_ARGUMENT */
+    case 401:
+        return 16; /* UNAUTHENTICATED */
+    case 429:
+        return 8; /* RESOURCE_EXHAUSTED */
+    case 503:
+        return 14; /* UNAVAILABLE */
+    default:
+        return 13; /* INTERNAL */
+    }
+}
+
+static void render_otlp(struct cl_ingest_response *resp, int pb, int status, const char *msg,
+                        const struct cl_ingest_parse_result *pr)
+{
+    struct cl_buf *b = &resp->body;
+    char text[400] = "";
+    resp->content_type = pb ? "application/x-protobuf" : "application/json";
+    if (status == 202 || (pr && pr->empty)) { /* an empty request is a full success */
+        resp->status = 200;
+        int64_t rejected = status == 202 ? pr->rejected : 0;
+        if (rejected)
+            snprintf(text, sizeof text, "%u of %u log records rejected; first (record %lld): %s",
+                     pr->rejected, pr->rejected + pr->accepted, (long long)pr->first_rejected,
+                     pr->first_error);
+        if (pb) {
+            cl_otlp_pb_response(b, rejected, text);
+        } else if (rejected) {
+            cl_buf_printf(b,
+                          "{\"partialSuccess\":{\"rejectedLogRecords\":\"%lld\",\"errorMessage\":",
+                          (long long)rejected);
+            cl_json_write_string(b, text, strlen(text));
+            cl_buf_append_str(b, "}}");
+        } else {
+            cl_buf_append_str(b, "{}");
+        }
+        return;
+    }
+    resp->status = status;
+    if (pr && pr->rejected && !pr->body_error)
+        snprintf(text, sizeof text, "%s: all %u log records rejected; first (record %lld): %s", msg,
+                 pr->rejected, (long long)pr->first_rejected, pr->first_error);
+    else
+        snprintf(text, sizeof text, "%s", msg ? msg : "error");
+    if (pb) {
+        cl_otlp_pb_status(b, rpc_code(status), text);
+    } else {
+        cl_buf_printf(b, "{\"code\":%d,\"message\":", rpc_code(status));
+        cl_json_write_string(b, text, strlen(text));
+        cl_buf_append_char(b, '}');
+    }
+}
+
+/* ---- Splunk HEC ---- */
+
+static void hec_answer(struct cl_ingest_response *resp, int status, const char *text, int code,
+                       int64_t invalid_event, const char *error)
+{
+    struct cl_buf *b = &resp->body;
+    resp->status = status;
+    cl_buf_append_str(b, "{\"text\":");
+    cl_json_write_string(b, text, strlen(text));
+    cl_buf_printf(b, ",\"code\":%d", code);
+    if (invalid_event >= 0)
+        cl_buf_printf(b, ",\"invalid-event-number\":%lld", (long long)invalid_event);
+    if (error) {
+        cl_buf_append_str(b, ",\"error\":");
+        cl_json_write_string(b, error, strlen(error));
+    }
+    cl_buf_append_char(b, '}');
+}
+
+static void render_hec(struct cl_ingest_response *resp, int status, const char *msg,
+                       const struct cl_ingest_parse_result *pr)
+{
+    int64_t first = pr ? pr->first_rejected : -1;
+    if (status == 202 && pr->rejected == 0)
+        hec_answer(resp, 200, "Success", 0, -1, NULL);
+    else if (status == 202) /* like HEC, the valid events are indexed and the bad one named */
+        hec_answer(resp, 400, "Invalid data format", 6, first, pr->first_error);
+    else if (status == 400 && pr && pr->empty)
+        hec_answer(resp, 400, "No data", 5, -1, NULL);
+    else if (status == 400)
+        hec_answer(resp, 400, "Invalid data format", 6, first,
+                   first >= 0 && !pr->body_error ? pr->first_error : msg);
+    else if (status == 401)
+        hec_answer(resp, 401, "Token is required", 2, -1, msg);
+    else if (status == 403)
+        hec_answer(resp, 403, "Invalid token", 4, -1, msg);
+    else if (status == 503)
+        hec_answer(resp, 503, "Server is busy", 9, -1, msg);
+    else if (status >= 500)
+        hec_answer(resp, status, "Internal server error", 8, -1, msg);
+    else
+        hec_answer(resp, status, msg ? msg : "error", 6, -1, NULL);
+}
+
+void cl_ingest_render(enum cl_ingest_format f, struct cl_ingest_response *resp, int status,
+                      const char *msg, const struct cl_ingest_parse_result *pr)
+{
+    cl_buf_reset(&resp->body);
+    resp->content_type = "application/json";
+    if (f == CL_FMT_OTLP_PB || f == CL_FMT_OTLP_JSON)
+        render_otlp(resp, f == CL_FMT_OTLP_PB, status, msg, pr);
+    else if (f == CL_FMT_HEC_EVENT || f == CL_FMT_HEC_RAW)
+        render_hec(resp, status, msg, pr);
+    else
+        render_native(resp, status, msg, pr);
+    if (strcmp(resp->content_type, "application/json") == 0)
+        cl_buf_append_char(&resp->body, '\n');
+}

@@ -1,0 +1,294 @@
+/* fluent_msgpack.c - Fluent Bit's http output with `format msgpack` -> input records.
+ *
+ * The body is Fluent Bit events back to back, each [time, record] or, since Fluent Bit
+ * 2.1, [[time, metadata], record]; time is the EventTime extension (type 0: 4 bytes
+ * seconds, 4 bytes nanoseconds, big-endian), an integer (seconds) or a float. msgpack-c
+ * unpacks each event; a record becomes: timestamp (the event time, so it wins over a
+ * record's own time fields), the record's members, then the metadata's members.
+ *
+ * msgpack-c allocates a container's element array from its declared count before reading
+ * the elements, so a 5-byte header could ask for gigabytes; a pre-pass over the headers
+ * refuses a body whose declared element counts exceed its remaining bytes (every element
+ * takes at least one byte). */
+#include "proto.h"
+
+#include "common.h"
+#include "json_write.h"
+#include "proto_record.h"
+#include "record.h"
+
+#include <math.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <string.h>
+
+static uint64_t be(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Size of the header at p (tag included) plus its inline payload, and the number of
+ * child objects it opens; 0 for an invalid or truncated header. */
+static size_t header(const uint8_t *p, size_t left, uint64_t *children)
+{
+    uint8_t t = p[0];
+    *children = 0;
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+        return 1;
+    if (t >= 0x80 && t <= 0x8f)
+        return *children = 2u * (t & 15u), 1;
+    if (t >= 0x90 && t <= 0x9f)
+        return *children = t & 15u, 1;
+    if (t >= 0xa0 && t <= 0xbf)
+        return 1 + (size_t)(t & 31u);
+    static const uint8_t fixed[] = {[0xca - 0xca] = 4, [0xcb - 0xca] = 8, [0xcc - 0xca] = 1,
+                                    [0xcd - 0xca] = 2, [0xce - 0xca] = 4, [0xcf - 0xca] = 8,
+                                    [0xd0 - 0xca] = 1, [0xd1 - 0xca] = 2, [0xd2 - 0xca] = 4,
+                                    [0xd3 - 0xca] = 8, [0xd4 - 0xca] = 2, [0xd5 - 0xca] = 3,
+                                    [0xd6 - 0xca] = 5, [0xd7 - 0xca] = 9, [0xd8 - 0xca] = 17};
+    if (t >= 0xca && t <= 0xd8)
+        return 1 + (size_t)fixed[t - 0xca];
+    size_t lenlen = 0, extra = 0;
+    int kind = 0; /* 1 bytes follow, 2 array, 3 map */
+    switch (t) {
+    case 0xc4:
+    case 0xd9:
+        lenlen = 1, kind = 1;
+        break;
+    case 0xc5:
+    case 0xda:
+        lenlen = 2, kind = 1;
+        break;
+    case 0xc6:
+    case 0xdb:
+        lenlen = 4, kind = 1;
+        break;
+    case 0xc7:
+        lenlen = 1, kind = 1, extra = 1;
+        break;
+    case 0xc8:
+        lenlen = 2, kind = 1, extra = 1;
+        break;
+    case 0xc9:
+        lenlen = 4, kind = 1, extra = 1;
+        break;
+    case 0xdc:
+        lenlen = 2, kind = 2;
+        break;
+    case 0xdd:
+        lenlen = 4, kind = 2;
+        break;
+    case 0xde:
+        lenlen = 2, kind = 3;
+        break;
+    case 0xdf:
+        lenlen = 4, kind = 3;
+        break;
+    default:
+        return 0; /* 0xc1: never used */
+    }
+    if (left < 1 + lenlen)
+        return 0;
+    uint64_t n = be(p + 1, lenlen);
+    if (kind == 1)
+        return n > left ? 0 : 1 + lenlen + extra + (size_t)n;
+    *children = kind == 3 ? 2 * n : n;
+    return 1 + lenlen;
+}
+
+/* 0 if every header's declared size fits in the bytes after it. */
+static int counts_fit(const uint8_t *p, size_t len)
+{
+    uint64_t pending = 0, children;
+    size_t pos = 0;
+    while (pos < len) {
+        size_t n = header(p + pos, len - pos, &children);
+        if (n == 0 || n > len - pos)
+            return -1;
+        pos += n;
+        pending = (pending ? pending - 1 : 0) + children;
+        if (pending > len - pos)
+            return -1;
+    }
+    return 0;
+}
+
+static void write_value(struct cl_buf *out, const msgpack_object *o);
+
+static void write_double(struct cl_buf *out, double d)
+{
+    if (isfinite(d))
+        cl_buf_printf(out, "%.17g", d);
+    else
+        cl_buf_append_str(out, isnan(d) ? "\"NaN\"" : d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+}
+
+/* A map key as JSON string text (non-string keys are written as their JSON text). */
+static void write_key_text(struct cl_buf *out, const msgpack_object *k)
+{
+    if (k->type == MSGPACK_OBJECT_STR || k->type == MSGPACK_OBJECT_BIN) {
+        cl_json_write_string(out, k->via.str.ptr, k->via.str.size);
+        return;
+    }
+    struct cl_buf tmp;
+    cl_buf_init(&tmp, SIZE_MAX / 2);
+    write_value(&tmp, k);
+    cl_json_write_string(out, tmp.data, tmp.len);
+    cl_buf_free(&tmp);
+}
+
+/* EventTime (ext type 0) -> ms since the epoch; -1 if o is not one. */
+static int64_t event_time_ms(const msgpack_object *o)
+{
+    if (o->type == MSGPACK_OBJECT_EXT && o->via.ext.type == 0 && o->via.ext.size == 8) {
+        const uint8_t *p = (const uint8_t *)o->via.ext.ptr;
+        return (int64_t)be(p, 4) * 1000 + (int64_t)(be(p + 4, 4) / 1000000u);
+    }
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 < (1ull << 40))
+        return (int64_t)o->via.u64 * 1000;
+    if ((o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32) &&
+        o->via.f64 >= 0 && o->via.f64 < 1e12)
+        return (int64_t)(o->via.f64 * 1000.0);
+    return -1;
+}
+
+static void write_value(struct cl_buf *out, const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_BOOLEAN:
+        cl_buf_append_str(out, o->via.boolean ? "true" : "false");
+        break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        cl_buf_printf(out, "%llu", (unsigned long long)o->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        cl_buf_printf(out, "%lld", (long long)o->via.i64);
+        break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        write_double(out, o->via.f64);
+        break;
+    case MSGPACK_OBJECT_STR:
+    case MSGPACK_OBJECT_BIN: /* Fluent Bit sends some text as bin */
+        cl_json_write_string(out, o->via.str.ptr, o->via.str.size);
+        break;
+    case MSGPACK_OBJECT_ARRAY:
+        cl_buf_append_char(out, '[');
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            if (i)
+                cl_buf_append_char(out, ',');
+            write_value(out, &o->via.array.ptr[i]);
+        }
+        cl_buf_append_char(out, ']');
+        break;
+    case MSGPACK_OBJECT_MAP:
+        cl_buf_append_char(out, '{');
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            if (i)
+                cl_buf_append_char(out, ',');
+            write_key_text(out, &o->via.map.ptr[i].key);
+            cl_buf_append_char(out, ':');
+            write_value(out, &o->via.map.ptr[i].val);
+        }
+        cl_buf_append_char(out, '}');
+        break;
+    case MSGPACK_OBJECT_EXT: {
+        char ts[25];
+        int64_t ms = event_time_ms(o);
+        if (ms < 0) {
+            cl_buf_append_str(out, "null");
+            break;
+        }
+        cl_format_timestamp(ms, ts);
+        cl_json_write_string(out, ts, strlen(ts));
+        break;
+    }
+    default:
+        cl_buf_append_str(out, "null");
+    }
+}
+
+static void merge_map(struct cl_proto_rec *r, const msgpack_object *m)
+{
+    struct cl_buf key;
+    cl_buf_init(&key, SIZE_MAX / 2);
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        cl_buf_reset(&key);
+        write_key_text(&key, &m->via.map.ptr[i].key);
+        if (cl_proto_rec_key_json(r, key.data, key.len))
+            write_value(r->out, &m->via.map.ptr[i].val);
+    }
+    cl_buf_free(&key);
+}
+
+/* Splits an event into its time, metadata (NULL if none) and record; 0 on success. */
+static int event_parts(const msgpack_object *ev, const msgpack_object **time,
+                       const msgpack_object **meta, const msgpack_object **rec)
+{
+    if (ev->type != MSGPACK_OBJECT_ARRAY || ev->via.array.size != 2)
+        return -1;
+    const msgpack_object *head = &ev->via.array.ptr[0];
+    *rec = &ev->via.array.ptr[1];
+    *meta = NULL;
+    *time = head;
+    if (head->type == MSGPACK_OBJECT_ARRAY) { /* [[time, metadata], record] */
+        if (head->via.array.size != 2 || head->via.array.ptr[1].type != MSGPACK_OBJECT_MAP)
+            return -1;
+        *time = &head->via.array.ptr[0];
+        *meta = &head->via.array.ptr[1];
+    }
+    return (*rec)->type == MSGPACK_OBJECT_MAP && event_time_ms(*time) >= 0 ? 0 : -1;
+}
+
+static void event(struct cl_proto_rec *r, const msgpack_object *ev, const struct cl_proto_sink *s)
+{
+    const msgpack_object *time, *meta, *rec;
+    if (event_parts(ev, &time, &meta, &rec) != 0) {
+        s->reject(s->arg, "not a Fluent Bit event ([time, record] or [[time, metadata], record] "
+                          "with a map record)");
+        return;
+    }
+    char ts[25];
+    cl_proto_rec_begin(r);
+    cl_format_timestamp(event_time_ms(time), ts);
+    cl_proto_rec_string(r, "timestamp", ts, strlen(ts));
+    merge_map(r, rec);
+    if (meta)
+        merge_map(r, meta);
+    cl_proto_rec_ensure_message(r);
+    cl_proto_rec_end(r);
+    s->record(s->arg, r->out->data, r->out->len);
+}
+
+int cl_fluent_msgpack_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                             const struct cl_proto_sink *sink, char *err, size_t err_len)
+{
+    if (counts_fit((const uint8_t *)body, len) != 0) {
+        snprintf(err, err_len, "body is not msgpack (a header is invalid or larger than the body)");
+        return -1;
+    }
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    struct cl_buf out;
+    struct cl_proto_rec r;
+    cl_buf_init(&out, SIZE_MAX / 2); /* bounded by the decoded body */
+    cl_proto_rec_init(&r, &out);
+    size_t off = 0;
+    int rc = 0;
+    while (off < len) {
+        msgpack_unpack_return ret = msgpack_unpack_next(&u, body, len, &off);
+        if (ret != MSGPACK_UNPACK_SUCCESS && ret != MSGPACK_UNPACK_EXTRA_BYTES) {
+            snprintf(err, err_len, "body is not msgpack (error at byte %zu)", off);
+            rc = -1;
+            break;
+        }
+        event(&r, &u.data, sink);
+    }
+    cl_proto_rec_free(&r);
+    cl_buf_free(&out);
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}

@@ -1,0 +1,370 @@
+/* otlp_json.c - OTLP/HTTP logs in JSON ({"resourceLogs":[...]}) -> input records.
+ *
+ * The body is validated once as a whole (json.c, with a depth limit), then walked: every
+ * log record becomes one input record mapped as otlp_common.h says. OTLP JSON is
+ * protobuf's JSON mapping: lowerCamelCase names, 64-bit integers (timeUnixNano,
+ * intValue) as decimal strings (numbers accepted too), trace and span ids as hex
+ * strings, bytes as base64. */
+#include "proto.h"
+
+#include "common.h"
+#include "json.h"
+#include "json_write.h"
+#include "otlp_common.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+struct walk {
+    int depth; /* reader depth for nested values */
+    struct cl_proto_rec rec;
+    struct cl_buf out;
+    const struct cl_proto_sink *sink;
+};
+
+/* ---- small iteration helpers over already validated values ---- */
+
+struct array_it {
+    struct cl_json_reader r;
+};
+
+static int array_begin(struct array_it *it, const struct cl_json_value *v, int depth)
+{
+    if (v->type != CL_JSON_ARRAY)
+        return -1;
+    cl_json_reader_init(&it->r, v->ptr, v->len, depth);
+    it->r.pos = 1;
+    return 0;
+}
+
+static int array_next(struct array_it *it, struct cl_json_value *e)
+{
+    struct cl_json_reader *r = &it->r;
+    while (r->pos < r->len && (is_space(r->buf[r->pos]) || r->buf[r->pos] == ','))
+        r->pos++;
+    if (r->pos >= r->len || r->buf[r->pos] == ']')
+        return 0;
+    return cl_json_scan_value(r, e) == 0;
+}
+
+/* The member `name` of object v, or an absent value (ptr NULL). */
+static struct cl_json_value member(const struct cl_json_value *v, const char *name, int depth)
+{
+    struct cl_json_value none = {0}, key, val;
+    struct cl_json_reader r;
+    if (v->type != CL_JSON_OBJECT || cl_json_object_enter(&r, v, depth) != 0)
+        return none;
+    while (cl_json_object_next(&r, &key, &val) == 1)
+        if (cl_json_key_is(&key, name, 0))
+            return val;
+    return none;
+}
+
+/* The text of a string value without quotes when it has no escapes (OTLP's ids, numbers
+ * and names never need them); NULL otherwise. */
+static const char *plain_text(const struct cl_json_value *v, size_t *len)
+{
+    if (v->type != CL_JSON_STRING || (v->flags & CL_JSON_F_ESCAPED))
+        return NULL;
+    *len = v->len - 2;
+    return v->ptr + 1;
+}
+
+/* A uint64 given as a decimal string or a JSON number (0 when absent or not one). */
+static uint64_t u64_of(const struct cl_json_value *v)
+{
+    uint64_t x = 0;
+    size_t n;
+    const char *s = plain_text(v, &n);
+    if (s)
+        return cl_otlp_parse_u64(s, n, &x) == 0 ? x : 0;
+    if (v->type != CL_JSON_NUMBER)
+        return 0;
+    if (cl_otlp_parse_u64(v->ptr, v->len, &x) == 0)
+        return x;
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%.*s", (int)CL_MIN(v->len, (size_t)63), v->ptr);
+    double d = strtod(tmp, NULL); /* 1.7e18 from an encoder that wrote a double */
+    return d > 0 && d < 1.8e19 ? (uint64_t)d : 0;
+}
+
+/* ---- AnyValue -> JSON ---- */
+
+static void write_any(struct walk *w, struct cl_buf *out, const struct cl_json_value *v);
+
+static void write_int(struct cl_buf *out, const struct cl_json_value *v)
+{
+    size_t n;
+    const char *s = plain_text(v, &n);
+    size_t digits = s && n && *s == '-' ? 1 : 0;
+    int ok = s && n > digits && n <= 20;
+    for (size_t i = digits; ok && i < n; i++)
+        ok = isdigit((unsigned char)s[i]);
+    if (ok)
+        cl_buf_append(out, s, n); /* "123" -> 123 */
+    else
+        cl_buf_append(out, v->ptr, v->len);
+}
+
+static void write_array(struct walk *w, struct cl_buf *out, const struct cl_json_value *av)
+{
+    struct cl_json_value values = member(av, "values", w->depth), e;
+    struct array_it it;
+    int first = 1;
+    cl_buf_append_char(out, '[');
+    if (array_begin(&it, &values, w->depth) == 0)
+        while (array_next(&it, &e)) {
+            if (!first)
+                cl_buf_append_char(out, ',');
+            first = 0;
+            write_any(w, out, &e);
+        }
+    cl_buf_append_char(out, ']');
+}
+
+static void write_kvlist(struct walk *w, struct cl_buf *out, const struct cl_json_value *kl)
+{
+    struct cl_json_value values = member(kl, "values", w->depth), e;
+    struct array_it it;
+    int first = 1;
+    cl_buf_append_char(out, '{');
+    if (array_begin(&it, &values, w->depth) == 0)
+        while (array_next(&it, &e)) {
+            struct cl_json_value key = member(&e, "key", w->depth);
+            if (key.type != CL_JSON_STRING)
+                continue;
+            struct cl_json_value val = member(&e, "value", w->depth);
+            if (!first)
+                cl_buf_append_char(out, ',');
+            first = 0;
+            cl_buf_append(out, key.ptr, key.len);
+            cl_buf_append_char(out, ':');
+            write_any(w, out, &val);
+        }
+    cl_buf_append_char(out, '}');
+}
+
+static void write_any(struct walk *w, struct cl_buf *out, const struct cl_json_value *v)
+{
+    struct cl_json_value key, val;
+    struct cl_json_reader r;
+    if (v->type == CL_JSON_OBJECT && cl_json_object_enter(&r, v, w->depth) == 0)
+        while (cl_json_object_next(&r, &key, &val) == 1) {
+            if (cl_json_key_is(&key, "intValue", 0)) {
+                write_int(out, &val);
+            } else if (cl_json_key_is(&key, "arrayValue", 0)) {
+                write_array(w, out, &val);
+            } else if (cl_json_key_is(&key, "kvlistValue", 0)) {
+                write_kvlist(w, out, &val);
+            } else if (cl_json_key_is(&key, "stringValue", 0) ||
+                       cl_json_key_is(&key, "boolValue", 0) ||
+                       cl_json_key_is(&key, "doubleValue", 0) ||
+                       cl_json_key_is(&key, "bytesValue", 0)) {
+                if (val.type == CL_JSON_ARRAY || val.type == CL_JSON_OBJECT)
+                    cl_buf_append_str(out, "null");
+                else
+                    cl_buf_append(out, val.ptr, val.len); /* scalars hold no whitespace */
+            } else {
+                continue;
+            }
+            return;
+        }
+    cl_buf_append_str(out, "null");
+}
+
+/* ---- log records ---- */
+
+static void write_attrs(struct walk *w, const struct cl_json_value *attrs, int skip_service)
+{
+    struct array_it it;
+    struct cl_json_value e;
+    if (array_begin(&it, attrs, w->depth) != 0)
+        return;
+    while (array_next(&it, &e)) {
+        struct cl_json_value key = member(&e, "key", w->depth);
+        if (key.type != CL_JSON_STRING || (skip_service && cl_json_key_is(&key, "service.name", 0)))
+            continue;
+        struct cl_json_value val = member(&e, "value", w->depth);
+        if (cl_proto_rec_key_json(&w->rec, key.ptr, key.len))
+            write_any(w, w->rec.out, &val);
+    }
+}
+
+/* The string value of service.name among resource attributes, or absent. */
+static struct cl_json_value service_name(struct walk *w, const struct cl_json_value *attrs)
+{
+    struct array_it it;
+    struct cl_json_value e, none = {0};
+    if (array_begin(&it, attrs, w->depth) != 0)
+        return none;
+    while (array_next(&it, &e)) {
+        struct cl_json_value key = member(&e, "key", w->depth);
+        if (cl_json_key_is(&key, "service.name", 0)) {
+            struct cl_json_value any = member(&e, "value", w->depth);
+            return member(&any, "stringValue", w->depth);
+        }
+    }
+    return none;
+}
+
+static void write_string_member(struct walk *w, const char *name, const struct cl_json_value *v)
+{
+    if (v->type == CL_JSON_STRING && cl_proto_rec_key(&w->rec, name, strlen(name)))
+        cl_buf_append(w->rec.out, v->ptr, v->len);
+}
+
+static void write_body(struct walk *w, const struct cl_json_value *body)
+{
+    struct cl_json_value s = member(body, "stringValue", w->depth);
+    struct cl_json_value kv = member(body, "kvlistValue", w->depth);
+    if (s.type == CL_JSON_STRING) {
+        write_string_member(w, "message", &s);
+    } else if (kv.type == CL_JSON_OBJECT) {
+        struct cl_json_value values = member(&kv, "values", w->depth);
+        write_attrs(w, &values, 0);
+    } else if (body->type == CL_JSON_OBJECT && cl_proto_rec_key(&w->rec, "message", 7)) {
+        struct cl_buf text;
+        cl_buf_init(&text, SIZE_MAX / 2);
+        write_any(w, &text, body);
+        cl_json_write_string(w->rec.out, text.data, text.len);
+        cl_buf_free(&text);
+    }
+}
+
+static void write_hex_id(struct walk *w, const char *name, const struct cl_json_value *v)
+{
+    size_t n;
+    const char *s = plain_text(v, &n);
+    if (!s || n == 0 || !cl_proto_rec_key(&w->rec, name, strlen(name)))
+        return;
+    cl_buf_append_char(w->rec.out, '"');
+    for (size_t i = 0; i < n; i++)
+        cl_buf_append_char(w->rec.out, (char)tolower((unsigned char)s[i]));
+    cl_buf_append_char(w->rec.out, '"');
+}
+
+struct context {
+    struct cl_json_value res_attrs, scope_name, service;
+};
+
+static void write_level(struct walk *w, const struct cl_json_value *lr, int *known,
+                        struct cl_json_value *text)
+{
+    struct cl_json_value num = member(lr, "severityNumber", w->depth);
+    *text = member(lr, "severityText", w->depth);
+    int64_t n = num.type == CL_JSON_NUMBER ? cl_json_uint(&num) : 0;
+    char *t = text->type == CL_JSON_STRING ? cl_json_string_dup(text, NULL) : NULL;
+    *known = cl_otlp_write_level(&w->rec, n, t ? t : "", t ? strlen(t) : 0);
+    free(t);
+}
+
+static void log_record(struct walk *w, const struct cl_json_value *lr, const struct context *cx)
+{
+    if (lr->type != CL_JSON_OBJECT) {
+        w->sink->reject(w->sink->arg, "log record is not a JSON object");
+        return;
+    }
+    struct cl_proto_rec *r = &w->rec;
+    cl_proto_rec_begin(r);
+    struct cl_json_value t = member(lr, "timeUnixNano", w->depth);
+    struct cl_json_value ot = member(lr, "observedTimeUnixNano", w->depth);
+    cl_otlp_write_time(r, u64_of(&t) ? u64_of(&t) : u64_of(&ot));
+    int level_known;
+    struct cl_json_value sev_text;
+    write_level(w, lr, &level_known, &sev_text);
+    if (cx->service.type == CL_JSON_STRING) {
+        char *svc = cl_json_string_dup(&cx->service, NULL);
+        cl_otlp_write_service(r, svc, strlen(svc));
+        free(svc);
+    }
+    struct cl_json_value body = member(lr, "body", w->depth);
+    write_body(w, &body);
+    struct cl_json_value v = member(lr, "eventName", w->depth);
+    write_string_member(w, "event_name", &v);
+    v = member(lr, "traceId", w->depth);
+    write_hex_id(w, "trace_id", &v);
+    v = member(lr, "spanId", w->depth);
+    write_hex_id(w, "span_id", &v);
+    v = member(lr, "attributes", w->depth);
+    write_attrs(w, &v, 0);
+    if (!level_known)
+        write_string_member(w, "severity_text", &sev_text);
+    write_attrs(w, &cx->res_attrs, 1);
+    if (cx->scope_name.type == CL_JSON_STRING && cx->scope_name.len > 2)
+        write_string_member(w, "scope", &cx->scope_name);
+    cl_proto_rec_ensure_message(r);
+    cl_proto_rec_end(r);
+    w->sink->record(w->sink->arg, w->out.data, w->out.len);
+}
+
+static void scope_logs(struct walk *w, const struct cl_json_value *sl, struct context *cx)
+{
+    struct cl_json_value scope = member(sl, "scope", w->depth);
+    cx->scope_name = member(&scope, "name", w->depth);
+    struct cl_json_value logs = member(sl, "logRecords", w->depth), e;
+    struct array_it it;
+    if (array_begin(&it, &logs, w->depth) == 0)
+        while (array_next(&it, &e))
+            log_record(w, &e, cx);
+}
+
+static void resource_logs(struct walk *w, const struct cl_json_value *rl)
+{
+    struct cl_json_value res = member(rl, "resource", w->depth), e;
+    struct context cx = {.res_attrs = member(&res, "attributes", w->depth)};
+    cx.service = service_name(w, &cx.res_attrs);
+    struct cl_json_value scopes = member(rl, "scopeLogs", w->depth);
+    struct array_it it;
+    if (array_begin(&it, &scopes, w->depth) == 0)
+        while (array_next(&it, &e))
+            scope_logs(w, &e, &cx);
+}
+
+int cl_otlp_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                        const struct cl_proto_sink *sink, char *err, size_t err_len)
+{
+    struct walk w = {.depth = 8 + 4 * CL_MIN(o->max_depth, 128), .sink = sink};
+    struct cl_json_reader r;
+    struct cl_json_value top, e;
+    cl_json_reader_init(&r, body, len, w.depth);
+    if (cl_json_scan_value(&r, &top) != 0 || !cl_json_at_end(&r) || top.type != CL_JSON_OBJECT) {
+        snprintf(err, err_len, "invalid OTLP JSON: %s at byte %zu",
+                 r.err.msg ? r.err.msg : "not one JSON object", r.err.offset);
+        return -1;
+    }
+    struct cl_json_value rls = member(&top, "resourceLogs", w.depth);
+    struct array_it it;
+    if (array_begin(&it, &rls, w.depth) != 0) {
+        snprintf(err, err_len, "invalid OTLP JSON: resourceLogs is not an array");
+        return -1;
+    }
+    cl_buf_init(&w.out, SIZE_MAX / 2); /* bounded by the decoded body */
+    cl_proto_rec_init(&w.rec, &w.out);
+    while (array_next(&it, &e))
+        resource_logs(&w, &e);
+    cl_proto_rec_free(&w.rec);
+    cl_buf_free(&w.out);
+    return 0;
+}
+
+int cl_otlp_json_detect(const char *body, size_t len)
+{
+    /* Only the first member is looked at: resourceLogs is OTLP's one top-level field,
+     * and the normalizer's input records never start with it. */
+    size_t i = 0;
+    while (i < len && is_space(body[i]))
+        i++;
+    if (i == len || body[i] != '{')
+        return 0;
+    i++;
+    while (i < len && is_space(body[i]))
+        i++;
+    return len - i >= 14 && memcmp(body + i, "\"resourceLogs\"", 14) == 0;
+}

@@ -1,0 +1,328 @@
+/* otlp_pb.c - OTLP/HTTP logs in protobuf (application/x-protobuf) -> input records.
+ *
+ * protobuf-c unpacks the ExportLogsServiceRequest (types generated from our own
+ * otlp_logs.proto); each LogRecord is then written as one input record
+ * (otlp_common.h). protobuf-c recurses once per nested message and sets no depth limit,
+ * and AnyValue nests without bound, so a schema-aware walk over the wire format first
+ * refuses bodies nested deeper than the record depth limit allows (no stack overflow on
+ * a crafted body). */
+#include "proto.h"
+
+#include "common.h"
+#include "json_write.h"
+#include "otlp_common.h"
+#include "otlp_logs.pb-c.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- depth check on the wire format ---- */
+
+enum kind {
+    K_REQUEST,
+    K_RESOURCE_LOGS,
+    K_RESOURCE,
+    K_SCOPE_LOGS,
+    K_LOG,
+    K_ANY,
+    K_ARRAY,
+    K_KVLIST,
+    K_KV,
+    K_LEAF
+};
+
+/* The message kind of field `f` of a message of kind k (K_LEAF: not a message we nest). */
+static enum kind child_of(enum kind k, uint64_t f)
+{
+    switch (k) {
+    case K_REQUEST:
+        return f == 1 ? K_RESOURCE_LOGS : K_LEAF;
+    case K_RESOURCE_LOGS:
+        return f == 1 ? K_RESOURCE : f == 2 ? K_SCOPE_LOGS : K_LEAF;
+    case K_RESOURCE:
+        return f == 1 ? K_KV : K_LEAF;
+    case K_SCOPE_LOGS:
+        return f == 2 ? K_LOG : K_LEAF;
+    case K_LOG:
+        return f == 5 ? K_ANY : f == 6 ? K_KV : K_LEAF;
+    case K_ANY:
+        return f == 5 ? K_ARRAY : f == 6 ? K_KVLIST : K_LEAF;
+    case K_ARRAY:
+        return f == 1 ? K_ANY : K_LEAF;
+    case K_KVLIST:
+        return f == 1 ? K_KV : K_LEAF;
+    case K_KV:
+        return f == 2 ? K_ANY : K_LEAF;
+    case K_LEAF:
+        break;
+    }
+    return K_LEAF;
+}
+
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7F) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* 0 if the message p[0..n) of kind k nests at most `left` more levels. Malformed wire
+ * data is left for protobuf-c to reject. */
+static int depth_ok(const uint8_t *p, size_t n, enum kind k, int left)
+{
+    const uint8_t *end = p + n;
+    uint64_t tag, len;
+    while (p < end) {
+        if (read_varint(&p, end, &tag) != 0)
+            return 0;
+        switch (tag & 7) {
+        case 0:
+            if (read_varint(&p, end, &len) != 0)
+                return 0;
+            break;
+        case 1:
+            p += CL_MIN((size_t)(end - p), (size_t)8);
+            break;
+        case 5:
+            p += CL_MIN((size_t)(end - p), (size_t)4);
+            break;
+        case 2: {
+            if (read_varint(&p, end, &len) != 0 || len > (uint64_t)(end - p))
+                return 0;
+            enum kind c = child_of(k, tag >> 3);
+            if (c != K_LEAF && (left == 0 || depth_ok(p, (size_t)len, c, left - 1) != 0))
+                return -1;
+            p += len;
+            break;
+        }
+        default:
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* ---- AnyValue -> JSON ---- */
+
+static void write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v);
+
+static void write_double(struct cl_buf *out, double d)
+{
+    if (isnan(d))
+        cl_buf_append_str(out, "\"NaN\"");
+    else if (isinf(d))
+        cl_buf_append_str(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    else
+        cl_buf_printf(out, "%.17g", d);
+}
+
+static void write_kvlist(struct cl_buf *out, const Cloudlog__Otlp__KeyValueList *l)
+{
+    cl_buf_append_char(out, '{');
+    for (size_t i = 0; l && i < l->n_values; i++) {
+        if (i)
+            cl_buf_append_char(out, ',');
+        cl_json_write_string(out, l->values[i]->key, strlen(l->values[i]->key));
+        cl_buf_append_char(out, ':');
+        write_any(out, l->values[i]->value);
+    }
+    cl_buf_append_char(out, '}');
+}
+
+static void write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v)
+{
+    switch (v ? v->value_case : CLOUDLOG__OTLP__ANY_VALUE__VALUE__NOT_SET) {
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE:
+        cl_json_write_string(out, v->string_value, strlen(v->string_value));
+        break;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_BOOL_VALUE:
+        cl_buf_append_str(out, v->bool_value ? "true" : "false");
+        break;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_INT_VALUE:
+        cl_buf_printf(out, "%lld", (long long)v->int_value);
+        break;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        write_double(out, v->double_value);
+        break;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_ARRAY_VALUE:
+        cl_buf_append_char(out, '[');
+        for (size_t i = 0; v->array_value && i < v->array_value->n_values; i++) {
+            if (i)
+                cl_buf_append_char(out, ',');
+            write_any(out, v->array_value->values[i]);
+        }
+        cl_buf_append_char(out, ']');
+        break;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_KVLIST_VALUE:
+        write_kvlist(out, v->kvlist_value);
+        break;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_BYTES_VALUE:
+        cl_buf_append_char(out, '"');
+        cl_proto_base64(out, v->bytes_value.data, v->bytes_value.len);
+        cl_buf_append_char(out, '"');
+        break;
+    default:
+        cl_buf_append_str(out, "null");
+    }
+}
+
+/* ---- one log record ---- */
+
+static void write_attrs(struct cl_proto_rec *r, Cloudlog__Otlp__KeyValue **kv, size_t n,
+                        int skip_service_name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (skip_service_name && strcmp(kv[i]->key, "service.name") == 0)
+            continue;
+        if (cl_proto_rec_key(r, kv[i]->key, strlen(kv[i]->key)))
+            write_any(r->out, kv[i]->value);
+    }
+}
+
+static void write_body(struct cl_proto_rec *r, const Cloudlog__Otlp__AnyValue *b)
+{
+    if (!b || b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE__NOT_SET)
+        return;
+    if (b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE) {
+        cl_proto_rec_string(r, "message", b->string_value, strlen(b->string_value));
+    } else if (b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE_KVLIST_VALUE) {
+        if (b->kvlist_value)
+            write_attrs(r, b->kvlist_value->values, b->kvlist_value->n_values, 0);
+    } else if (cl_proto_rec_key(r, "message", 7)) {
+        struct cl_buf text;
+        cl_buf_init(&text, SIZE_MAX / 2);
+        write_any(&text, b);
+        cl_json_write_string(r->out, text.data, text.len);
+        cl_buf_free(&text);
+    }
+}
+
+static void write_ids(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr)
+{
+    if (lr->trace_id.len && cl_proto_rec_key(r, "trace_id", 8)) {
+        cl_buf_append_char(r->out, '"');
+        cl_proto_hex(r->out, lr->trace_id.data, lr->trace_id.len);
+        cl_buf_append_char(r->out, '"');
+    }
+    if (lr->span_id.len && cl_proto_rec_key(r, "span_id", 7)) {
+        cl_buf_append_char(r->out, '"');
+        cl_proto_hex(r->out, lr->span_id.data, lr->span_id.len);
+        cl_buf_append_char(r->out, '"');
+    }
+}
+
+static const char *service_name(const Cloudlog__Otlp__Resource *res)
+{
+    for (size_t i = 0; res && i < res->n_attributes; i++) {
+        const Cloudlog__Otlp__KeyValue *kv = res->attributes[i];
+        if (strcmp(kv->key, "service.name") == 0 && kv->value &&
+            kv->value->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE)
+            return kv->value->string_value;
+    }
+    return NULL;
+}
+
+static void write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr,
+                      const Cloudlog__Otlp__Resource *res, const Cloudlog__Otlp__ScopeLogs *sl)
+{
+    cl_proto_rec_begin(r);
+    cl_otlp_write_time(r, lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano);
+    int level_known =
+        cl_otlp_write_level(r, lr->severity_number, lr->severity_text, strlen(lr->severity_text));
+    const char *svc = service_name(res);
+    if (svc)
+        cl_otlp_write_service(r, svc, strlen(svc));
+    write_body(r, lr->body);
+    if (*lr->event_name)
+        cl_proto_rec_string(r, "event_name", lr->event_name, strlen(lr->event_name));
+    write_ids(r, lr);
+    write_attrs(r, lr->attributes, lr->n_attributes, 0);
+    if (!level_known)
+        cl_proto_rec_string(r, "severity_text", lr->severity_text, strlen(lr->severity_text));
+    if (res)
+        write_attrs(r, res->attributes, res->n_attributes, 1);
+    if (sl->scope && *sl->scope->name)
+        cl_proto_rec_string(r, "scope", sl->scope->name, strlen(sl->scope->name));
+    cl_proto_rec_ensure_message(r);
+    cl_proto_rec_end(r);
+}
+
+int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                      const struct cl_proto_sink *sink, char *err, size_t err_len)
+{
+    /* Request, ResourceLogs, ScopeLogs, LogRecord, then up to three wire levels per JSON
+     * level (AnyValue, KeyValueList, KeyValue); capped so the recursion stays shallow
+     * whatever --max-depth says (the normalizer enforces the record's own limit). */
+    int depth = CL_MIN(o->max_depth, 128);
+    if (depth_ok((const uint8_t *)body, len, K_REQUEST, 4 + 3 * depth) != 0) {
+        snprintf(err, err_len, "OTLP request nested deeper than the %d-level limit", o->max_depth);
+        return -1;
+    }
+    Cloudlog__Otlp__ExportLogsServiceRequest *req =
+        cloudlog__otlp__export_logs_service_request__unpack(NULL, len, (const uint8_t *)body);
+    if (!req) {
+        snprintf(err, err_len, "body is not a protobuf ExportLogsServiceRequest");
+        return -1;
+    }
+    struct cl_buf out;
+    struct cl_proto_rec r;
+    cl_buf_init(&out, SIZE_MAX / 2); /* bounded by the decoded body */
+    cl_proto_rec_init(&r, &out);
+    for (size_t i = 0; i < req->n_resource_logs; i++) {
+        const Cloudlog__Otlp__ResourceLogs *rl = req->resource_logs[i];
+        for (size_t j = 0; j < rl->n_scope_logs; j++) {
+            const Cloudlog__Otlp__ScopeLogs *sl = rl->scope_logs[j];
+            for (size_t k = 0; k < sl->n_log_records; k++) {
+                write_log(&r, sl->log_records[k], rl->resource, sl);
+                sink->record(sink->arg, out.data, out.len);
+            }
+        }
+    }
+    cl_proto_rec_free(&r);
+    cl_buf_free(&out);
+    cloudlog__otlp__export_logs_service_request__free_unpacked(req, NULL);
+    return 0;
+}
+
+/* Appends a packed message to out through protobuf-c's buffer interface. */
+struct buf_sink {
+    ProtobufCBuffer base;
+    struct cl_buf *out;
+};
+
+static void buf_sink_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
+{
+    cl_buf_append(((struct buf_sink *)b)->out, data, len);
+}
+
+void cl_otlp_pb_response(struct cl_buf *out, int64_t rejected, const char *message)
+{
+    Cloudlog__Otlp__ExportLogsServiceResponse resp =
+        CLOUDLOG__OTLP__EXPORT_LOGS_SERVICE_RESPONSE__INIT;
+    Cloudlog__Otlp__ExportLogsPartialSuccess partial =
+        CLOUDLOG__OTLP__EXPORT_LOGS_PARTIAL_SUCCESS__INIT;
+    if (rejected > 0) {
+        partial.rejected_log_records = rejected;
+        partial.error_message = (char *)message;
+        resp.partial_success = &partial;
+    }
+    struct buf_sink s = {{buf_sink_append}, out};
+    cloudlog__otlp__export_logs_service_response__pack_to_buffer(&resp, &s.base);
+}
+
+void cl_otlp_pb_status(struct cl_buf *out, int code, const char *message)
+{
+    Cloudlog__Otlp__Status st = CLOUDLOG__OTLP__STATUS__INIT;
+    st.code = code;
+    st.message = (char *)message;
+    struct buf_sink s = {{buf_sink_append}, out};
+    cloudlog__otlp__status__pack_to_buffer(&st, &s.base);
+}

@@ -1,0 +1,72 @@
+/* proto.h - protocol decoders: a shipper's request body -> a sequence of input records.
+ *
+ * Each decoder turns a body in one shipper protocol (OTLP, Fluent Bit msgpack, Splunk
+ * HEC, ...) into JSON objects of cloudlog's own input shape (timestamp, level, service,
+ * message, other fields) and hands them one by one, in order, to a sink. The ingest
+ * stage (src/pipeline/ingest_proto.c) feeds them to the same normalizer, limits and
+ * queue as POST /v1/logs; the n-th call to the sink is record index n, so per-record
+ * rejections map back to the protocol's own error shape. Decoders depend on the core
+ * layer only (docs/pipeline.md, "Protocol adapters").
+ */
+#ifndef CL_PROTO_H
+#define CL_PROTO_H
+
+#include "buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cl_proto_sink {
+    /* One input record: a JSON object of json[0..len) (valid only during the call). */
+    void (*record)(void *arg, const char *json, size_t len);
+    /* One record the decoder could not turn into an object: rejected with `why`. */
+    void (*reject)(void *arg, const char *why);
+    void *arg;
+};
+
+struct cl_proto_opts {
+    int max_depth;     /* nesting limit of one record (the normalizer's max_depth) */
+    size_t max_record; /* a record's JSON above this is rejected by the normalizer */
+};
+
+/* A decoder returns 0, or -1 with err (err_len bytes) set when the body as a whole is
+ * malformed; the caller then drops every record it already received. */
+typedef int (*cl_proto_decode_fn)(const char *body, size_t len, const struct cl_proto_opts *o,
+                                  const struct cl_proto_sink *sink, char *err, size_t err_len);
+
+/* OTLP/HTTP logs: ExportLogsServiceRequest as protobuf (otlp_pb.c) or JSON (otlp_json.c). */
+int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                      const struct cl_proto_sink *sink, char *err, size_t err_len);
+int cl_otlp_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                        const struct cl_proto_sink *sink, char *err, size_t err_len);
+/* 1 if a JSON body is an OTLP request: an object whose first member is "resourceLogs". */
+int cl_otlp_json_detect(const char *body, size_t len);
+/* ExportLogsServiceResponse, and google.rpc.Status for errors, in protobuf; appended to
+ * out. rejected == 0 writes the empty message (full success). */
+void cl_otlp_pb_response(struct cl_buf *out, int64_t rejected, const char *message);
+void cl_otlp_pb_status(struct cl_buf *out, int code, const char *message);
+
+/* Fluent Bit's http output: format msgpack (fluent_msgpack.c) and json_stream
+ * (JSON objects back to back, fluent_json.c). */
+int cl_fluent_msgpack_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                             const struct cl_proto_sink *sink, char *err, size_t err_len);
+int cl_json_stream_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                          const struct cl_proto_sink *sink, char *err, size_t err_len);
+/* 1 if a JSON body holds two objects back to back on its first line (json_stream). */
+int cl_json_stream_detect(const char *body, size_t len);
+
+/* Calls fn for each JSON value of a body of values back to back (json_stream.c);
+ * -1 with err set at the first malformed one. */
+struct cl_json_value;
+int cl_json_values_each(const char *body, size_t len, int max_depth,
+                        void (*fn)(void *arg, const struct cl_json_value *v), void *arg, char *err,
+                        size_t err_len);
+
+/* Splunk HEC: /services/collector/event (concatenated event objects) and
+ * /services/collector/raw (one message per line) (hec.c). */
+int cl_hec_event_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                        const struct cl_proto_sink *sink, char *err, size_t err_len);
+int cl_hec_raw_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                      const struct cl_proto_sink *sink, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,186 @@
+/* proto_record.c - one input record with unique keys (proto_record.h). */
+#include "proto_record.h"
+
+#include "common.h"
+#include "json_write.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_LEN_BITS 24
+
+void cl_proto_rec_init(struct cl_proto_rec *r, struct cl_buf *out)
+{
+    memset(r, 0, sizeof *r);
+    r->out = out;
+    cl_buf_init(&r->keys, SIZE_MAX / 2); /* bounded by the record, itself bounded by the body */
+}
+
+void cl_proto_rec_free(struct cl_proto_rec *r)
+{
+    cl_buf_free(&r->keys);
+    free(r->slots);
+    r->slots = NULL;
+    r->n_slots = 0;
+}
+
+void cl_proto_rec_begin(struct cl_proto_rec *r)
+{
+    cl_buf_reset(r->out);
+    cl_buf_reset(&r->keys);
+    if (r->slots)
+        memset(r->slots, 0, r->n_slots * sizeof *r->slots);
+    r->n_keys = 0;
+    cl_buf_append_char(r->out, '{');
+}
+
+static uint64_t hash(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Slot of key p[0..n) in the table: the one holding it, or the empty one to use. */
+static size_t find_slot(const struct cl_proto_rec *r, const char *p, size_t n)
+{
+    size_t mask = r->n_slots - 1, i = (size_t)hash(p, n) & mask;
+    for (;;) {
+        uint64_t s = r->slots[i];
+        if (s == 0)
+            return i;
+        size_t off = (size_t)((s - 1) >> KEY_LEN_BITS), len = (size_t)((s - 1) & 0xFFFFFF);
+        if (len == n && memcmp(r->keys.data + off, p, n) == 0)
+            return i;
+        i = (i + 1) & mask;
+    }
+}
+
+static void grow(struct cl_proto_rec *r)
+{
+    size_t old_n = r->n_slots;
+    uint64_t *old = r->slots;
+    r->n_slots = old_n ? old_n * 2 : 64;
+    r->slots = cl_calloc(r->n_slots, sizeof *r->slots);
+    for (size_t i = 0; i < old_n; i++) {
+        if (!old[i])
+            continue;
+        size_t off = (size_t)((old[i] - 1) >> KEY_LEN_BITS),
+               len = (size_t)((old[i] - 1) & 0xFFFFFF);
+        r->slots[find_slot(r, r->keys.data + off, len)] = old[i];
+    }
+    free(old);
+}
+
+/* Adds the encoded key at keys[mark..len) unless present; 1 if added. */
+static int add_encoded(struct cl_proto_rec *r, size_t mark)
+{
+    size_t n = r->keys.len - mark;
+    if (n >= (1u << KEY_LEN_BITS)) { /* a 16 MiB key: never a real one; keep it out of the set */
+        cl_buf_truncate(&r->keys, mark);
+        return 0;
+    }
+    if ((r->n_keys + 1) * 2 > r->n_slots)
+        grow(r);
+    size_t i = find_slot(r, r->keys.data + mark, n);
+    if (r->slots[i]) {
+        cl_buf_truncate(&r->keys, mark);
+        return 0;
+    }
+    r->slots[i] = (((uint64_t)mark << KEY_LEN_BITS) | n) + 1;
+    r->n_keys++;
+    return 1;
+}
+
+static int write_key(struct cl_proto_rec *r, size_t mark)
+{
+    if (!add_encoded(r, mark))
+        return 0;
+    if (r->n_keys > 1)
+        cl_buf_append_char(r->out, ',');
+    cl_buf_append(r->out, r->keys.data + mark, r->keys.len - mark);
+    cl_buf_append_char(r->out, ':');
+    return 1;
+}
+
+int cl_proto_rec_key(struct cl_proto_rec *r, const char *text, size_t len)
+{
+    size_t mark = r->keys.len;
+    cl_json_write_string(&r->keys, text, len);
+    return write_key(r, mark);
+}
+
+int cl_proto_rec_key_json(struct cl_proto_rec *r, const char *tok, size_t len)
+{
+    size_t mark = r->keys.len;
+    cl_buf_append(&r->keys, tok, len);
+    return write_key(r, mark);
+}
+
+int cl_proto_rec_has(const struct cl_proto_rec *r, const char *text, size_t len)
+{
+    if (!r->n_slots)
+        return 0;
+    struct cl_buf tmp;
+    cl_buf_init(&tmp, SIZE_MAX / 2);
+    cl_json_write_string(&tmp, text, len);
+    int found = r->slots[find_slot(r, tmp.data, tmp.len)] != 0;
+    cl_buf_free(&tmp);
+    return found;
+}
+
+void cl_proto_rec_end(struct cl_proto_rec *r)
+{
+    cl_buf_append_char(r->out, '}');
+}
+
+void cl_proto_rec_string(struct cl_proto_rec *r, const char *key, const char *s, size_t len)
+{
+    if (cl_proto_rec_key(r, key, strlen(key)))
+        cl_json_write_string(r->out, s, len);
+}
+
+void cl_proto_rec_ensure_message(struct cl_proto_rec *r)
+{
+    if (!cl_proto_rec_has(r, "message", 7) && !cl_proto_rec_has(r, "msg", 3) &&
+        !cl_proto_rec_has(r, "log", 3))
+        cl_proto_rec_string(r, "message", "", 0);
+}
+
+void cl_proto_hex(struct cl_buf *out, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        char two[2] = {digits[p[i] >> 4], digits[p[i] & 15]};
+        cl_buf_append(out, two, 2);
+    }
+}
+
+void cl_proto_base64(struct cl_buf *out, const uint8_t *p, size_t n)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        char q[4] = {a[(v >> 18) & 63], a[(v >> 12) & 63], i + 1 < n ? a[(v >> 6) & 63] : '=',
+                     i + 2 < n ? a[v & 63] : '='};
+        cl_buf_append(out, q, 4);
+    }
+}
+
+size_t cl_proto_service_clean(char *s, size_t len)
+{
+    len = CL_MIN(len, (size_t)64);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+        if (!ok)
+            s[i] = '_';
+    }
+    return len;
+}
