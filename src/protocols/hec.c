@@ -6,7 +6,8 @@
  *   a numeric string), message (a string event) or the event object's members, any other
  *   event as JSON text, host, source, sourcetype, index, then the members of fields. An
  *   event without "event", or with an empty one, is rejected as HEC rejects it.
- * /services/collector/raw: each non-blank line is one record {"message": line}.
+ * /services/collector/raw: each line that is not blank is one record {"message": line}
+ *   (a trailing CR dropped, nothing else changed).
  */
 #include "proto.h"
 
@@ -162,6 +163,14 @@ int cl_hec_event_decode(const char *body, size_t len, const struct cl_proto_opts
     return rc;
 }
 
+static int blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t')
+            return 0;
+    return 1;
+}
+
 int cl_hec_raw_decode(const char *body, size_t len, const struct cl_proto_opts *o,
                       const struct cl_proto_sink *sink, char *err, size_t err_len)
 {
@@ -170,9 +179,9 @@ int cl_hec_raw_decode(const char *body, size_t len, const struct cl_proto_opts *
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(body + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - body) : len, z = end;
-        while (z > pos && (body[z - 1] == '\r' || body[z - 1] == ' ' || body[z - 1] == '\t'))
+        if (z > pos && body[z - 1] == '\r')
             z--;
-        if (z > pos) {
+        if (!blank(body + pos, z - pos)) {
             cl_buf_reset(&out);
             cl_buf_append_str(&out, "{\"message\":");
             cl_json_write_string(&out, body + pos, z - pos);

@@ -1,0 +1,74 @@
+/* proto_check.h - the invariants every protocol decoder keeps, checked by the
+ * fuzz_proto_* targets: each record handed to the sink is one JSON object (its strings
+ * may hold bytes that are not UTF-8, which the normalizer then rejects, never anything
+ * else malformed), a rejection always has a reason, and a body error always has a
+ * message. Decoding the same body twice gives the same records. */
+#ifndef CL_PROTO_CHECK_H
+#define CL_PROTO_CHECK_H
+
+#include "buf.h"
+#include "json.h"
+#include "proto.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+struct proto_seen {
+    struct cl_buf all; /* records and rejections, in order */
+    unsigned records;
+};
+
+static void proto_on_record(void *arg, const char *json, size_t len)
+{
+    struct proto_seen *s = arg;
+    struct cl_json_reader r;
+    struct cl_json_value v;
+    cl_json_reader_init(&r, json, len, CL_JSON_MAX_DEPTH_LIMIT);
+    if (cl_json_scan_value(&r, &v) == 0) {
+        CHECK(v.type == CL_JSON_OBJECT);
+        CHECK(cl_json_at_end(&r));
+    } else {
+        CHECK(r.err.msg && strstr(r.err.msg, "UTF-8"));
+    }
+    cl_buf_append(&s->all, json, len);
+    cl_buf_append_char(&s->all, '\n');
+    s->records++;
+}
+
+static void proto_on_reject(void *arg, const char *why)
+{
+    struct proto_seen *s = arg;
+    CHECK(why && *why);
+    cl_buf_printf(&s->all, "!%s\n", why);
+}
+
+static void proto_check(cl_proto_decode_fn decode, const uint8_t *data, size_t size)
+{
+    struct cl_proto_opts o = {16, 4096};
+    struct proto_seen a, b;
+    char err[200] = "";
+    cl_buf_init(&a.all, SIZE_MAX / 2);
+    cl_buf_init(&b.all, SIZE_MAX / 2);
+    a.records = b.records = 0;
+    struct cl_proto_sink sa = {proto_on_record, proto_on_reject, &a};
+    struct cl_proto_sink sb = {proto_on_record, proto_on_reject, &b};
+    int rc = decode((const char *)data, size, &o, &sa, err, sizeof err);
+    CHECK(rc == 0 || rc == -1);
+    CHECK(rc == 0 || err[0] != '\0');
+    CHECK(decode((const char *)data, size, &o, &sb, err, sizeof err) == rc);
+    CHECK(a.all.len == b.all.len &&
+          (a.all.len == 0 || memcmp(a.all.data, b.all.data, a.all.len) == 0));
+    cl_buf_free(&a.all);
+    cl_buf_free(&b.all);
+}
+
+#endif

@@ -1,0 +1,477 @@
+/* test_protocols_decode.c - the protocol decoders (src/protocols): input records made
+ * from OTLP protobuf/JSON, Fluent Bit msgpack and json_stream, Splunk HEC bodies; the
+ * record builder's unique keys; malformed and hostile bodies. (The real clients' bytes
+ * are tested end to end in tests/e2e/test_proto_*.py.) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "otlp_logs.pb-c.h"
+#include "proto.h"
+#include "proto_record.h"
+
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Records joined by '\n', rejections as "!why\n". */
+struct collect {
+    struct cl_buf out;
+    int records, rejects;
+};
+
+static void on_record(void *arg, const char *json, size_t len)
+{
+    struct collect *c = arg;
+    cl_buf_append(&c->out, json, len);
+    cl_buf_append_char(&c->out, '\n');
+    c->records++;
+}
+
+static void on_reject(void *arg, const char *why)
+{
+    struct collect *c = arg;
+    cl_buf_printf(&c->out, "!%s\n", why);
+    c->rejects++;
+}
+
+static const struct cl_proto_opts OPTS = {64, 256 * 1024};
+
+static int decode(cl_proto_decode_fn fn, const void *body, size_t len, struct collect *c, char *err)
+{
+    memset(c, 0, sizeof *c);
+    cl_buf_init(&c->out, 1 << 26);
+    struct cl_proto_sink sink = {on_record, on_reject, c};
+    return fn(body, len, &OPTS, &sink, err, 200);
+}
+
+static void done(struct collect *c)
+{
+    cl_buf_free(&c->out);
+}
+
+/* ---- record builder ---- */
+
+static void test_record_unique_keys(void **state)
+{
+    struct cl_buf out;
+    struct cl_proto_rec r;
+    cl_buf_init(&out, 1 << 20);
+    cl_proto_rec_init(&r, &out);
+    cl_proto_rec_begin(&r);
+    cl_proto_rec_string(&r, "message", "first", 5);
+    cl_proto_rec_string(&r, "message", "second", 6);
+    assert_int_equal(cl_proto_rec_key_json(&r, "\"message\"", 9), 0);
+    cl_proto_rec_string(&r, "q\"k", "v\n", 2);
+    char key[16];
+    for (int i = 0; i < 200; i++) { /* grows the key table past its first size */
+        snprintf(key, sizeof key, "k%d", i % 100);
+        if (cl_proto_rec_key(&r, key, strlen(key)))
+            cl_buf_printf(&out, "%d", i);
+    }
+    cl_proto_rec_end(&r);
+    assert_true(cl_proto_rec_has(&r, "k99", 3));
+    assert_false(cl_proto_rec_has(&r, "k100", 4));
+    assert_non_null(strstr(out.data, "{\"message\":\"first\",\"q\\\"k\":\"v\\n\",\"k0\":0,"));
+    assert_non_null(strstr(out.data, ",\"k99\":99}"));
+    assert_null(strstr(out.data, "second"));
+    assert_null(strstr(out.data, ":100"));
+    cl_proto_rec_begin(&r); /* a new record forgets the keys */
+    cl_proto_rec_string(&r, "k1", "x", 1);
+    cl_proto_rec_ensure_message(&r);
+    cl_proto_rec_end(&r);
+    assert_string_equal(out.data, "{\"k1\":\"x\",\"message\":\"\"}");
+    cl_proto_rec_free(&r);
+    cl_buf_free(&out);
+}
+
+static void test_hex_base64_service(void **state)
+{
+    struct cl_buf b;
+    cl_buf_init(&b, 1024);
+    cl_proto_hex(&b, (const uint8_t *)"\x0a\xf7\xff", 3);
+    cl_buf_append_char(&b, ' ');
+    cl_proto_base64(&b, (const uint8_t *)"ab", 2);
+    cl_buf_append_char(&b, ' ');
+    cl_proto_base64(&b, (const uint8_t *)"abc", 3);
+    assert_string_equal(b.data, "0af7ff YWI= YWJj");
+    cl_buf_free(&b);
+    char svc[] = "unknown_service:node js";
+    size_t n = cl_proto_service_clean(svc, strlen(svc));
+    assert_int_equal(n, strlen(svc));
+    assert_string_equal(svc, "unknown_service_node_js");
+}
+
+/* ---- OTLP JSON ---- */
+
+static const char OTLP_JSON[] =
+    "{\"resourceLogs\":[{\"resource\":{\"attributes\":["
+    "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"unknown_service:node\"}},"
+    "{\"key\":\"host.name\",\"value\":{\"stringValue\":\"h1\"}}]},"
+    "\"scopeLogs\":[{\"scope\":{\"name\":\"lib\"},\"logRecords\":["
+    "{\"timeUnixNano\":\"1796560830123456789\",\"severityNumber\":17,\"body\":{\"stringValue\":"
+    "\"boom\"},\"traceId\":\"0AF7651916CD43DD8448EB211C80319C\",\"attributes\":["
+    "{\"key\":\"n\",\"value\":{\"intValue\":\"-12\"}},{\"key\":\"d\",\"value\":{\"doubleValue\":"
+    "1.5}},{\"key\":\"host.name\",\"value\":{\"stringValue\":\"from-log\"}},"
+    "{\"key\":\"arr\",\"value\":{\"arrayValue\":{\"values\":[{\"boolValue\":true},{}]}}}]},"
+    "{\"observedTimeUnixNano\":1796560831000000000,\"severityText\":\"Chatty\","
+    "\"body\":{\"kvlistValue\":{\"values\":[{\"key\":\"msg\",\"value\":{\"stringValue\":\"kv\"}}"
+    "]}}},"
+    "7,"
+    "{\"body\":{\"intValue\":\"3\"}}"
+    "]}]}]}";
+
+static void test_otlp_json(void **state)
+{
+    struct collect c;
+    char err[200];
+    assert_true(cl_otlp_json_detect(OTLP_JSON, strlen(OTLP_JSON)));
+    assert_false(cl_otlp_json_detect("{\"message\":\"x\",\"resourceLogs\":1}", 33));
+    assert_int_equal(decode(cl_otlp_json_decode, OTLP_JSON, strlen(OTLP_JSON), &c, err), 0);
+    assert_int_equal(c.records, 3);
+    assert_int_equal(c.rejects, 1);
+    assert_string_equal(
+        c.out.data,
+        "{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"level\":\"error\",\"service\":"
+        "\"unknown_service_node\",\"message\":\"boom\",\"trace_id\":"
+        "\"0af7651916cd43dd8448eb211c80319c\",\"n\":-12,\"d\":1.5,\"host.name\":\"from-log\","
+        "\"arr\":[true,null],\"scope\":\"lib\"}\n"
+        "{\"timestamp\":\"2026-12-06T12:40:31.000Z\",\"service\":\"unknown_service_node\","
+        "\"msg\":\"kv\",\"severity_text\":\"Chatty\",\"host.name\":\"h1\","
+        "\"scope\":\"lib\"}\n"
+        "!log record is not a JSON object\n"
+        "{\"service\":\"unknown_service_node\",\"message\":\"3\",\"host.name\":\"h1\","
+        "\"scope\":\"lib\"}\n");
+    done(&c);
+}
+
+static void test_otlp_json_bad(void **state)
+{
+    struct collect c;
+    char err[200];
+    const char *bodies[] = {"{\"resourceLogs\":[}", "{\"resourceLogs\":{}}", "[1]", ""};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(decode(cl_otlp_json_decode, bodies[i], strlen(bodies[i]), &c, err), -1);
+        assert_non_null(strstr(err, "OTLP JSON"));
+        done(&c);
+    }
+    /* nesting past the depth limit is a body error, not a deep recursion */
+    struct cl_buf deep;
+    cl_buf_init(&deep, 1 << 24);
+    cl_buf_append_str(&deep, "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":");
+    for (int i = 0; i < 5000; i++)
+        cl_buf_append_str(&deep, "{\"arrayValue\":{\"values\":[");
+    assert_int_equal(decode(cl_otlp_json_decode, deep.data, deep.len, &c, err), -1);
+    done(&c);
+    cl_buf_free(&deep);
+}
+
+/* ---- OTLP protobuf ---- */
+
+static uint8_t *pack_request(const char *body, size_t *len)
+{
+    Cloudlog__Otlp__AnyValue b = CLOUDLOG__OTLP__ANY_VALUE__INIT,
+                             iv = CLOUDLOG__OTLP__ANY_VALUE__INIT;
+    b.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+    b.string_value = (char *)body;
+    iv.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_BYTES_VALUE;
+    iv.bytes_value.data = (uint8_t *)"\x01\x02";
+    iv.bytes_value.len = 2;
+    Cloudlog__Otlp__KeyValue attr = CLOUDLOG__OTLP__KEY_VALUE__INIT;
+    attr.key = "raw";
+    attr.value = &iv;
+    Cloudlog__Otlp__KeyValue *attrs[] = {&attr};
+    Cloudlog__Otlp__LogRecord lr = CLOUDLOG__OTLP__LOG_RECORD__INIT;
+    lr.time_unix_nano = 1796560830123000000ull;
+    lr.severity_number = 21;
+    lr.body = &b;
+    lr.n_attributes = 1;
+    lr.attributes = attrs;
+    lr.span_id.data = (uint8_t *)"\xb7\xad\x6b\x71\x69\x20\x33\x31";
+    lr.span_id.len = 8;
+    Cloudlog__Otlp__LogRecord *lrs[] = {&lr, &lr};
+    Cloudlog__Otlp__ScopeLogs sl = CLOUDLOG__OTLP__SCOPE_LOGS__INIT;
+    sl.n_log_records = 2;
+    sl.log_records = lrs;
+    Cloudlog__Otlp__ScopeLogs *sls[] = {&sl};
+    Cloudlog__Otlp__AnyValue sv = CLOUDLOG__OTLP__ANY_VALUE__INIT;
+    sv.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+    sv.string_value = "pay";
+    Cloudlog__Otlp__KeyValue svc = CLOUDLOG__OTLP__KEY_VALUE__INIT;
+    svc.key = "service.name";
+    svc.value = &sv;
+    Cloudlog__Otlp__KeyValue *res_attrs[] = {&svc};
+    Cloudlog__Otlp__Resource res = CLOUDLOG__OTLP__RESOURCE__INIT;
+    res.n_attributes = 1;
+    res.attributes = res_attrs;
+    Cloudlog__Otlp__ResourceLogs rl = CLOUDLOG__OTLP__RESOURCE_LOGS__INIT;
+    rl.resource = &res;
+    rl.n_scope_logs = 1;
+    rl.scope_logs = sls;
+    Cloudlog__Otlp__ResourceLogs *rls[] = {&rl};
+    Cloudlog__Otlp__ExportLogsServiceRequest req =
+        CLOUDLOG__OTLP__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    req.n_resource_logs = 1;
+    req.resource_logs = rls;
+    *len = cloudlog__otlp__export_logs_service_request__get_packed_size(&req);
+    uint8_t *buf = malloc(*len);
+    cloudlog__otlp__export_logs_service_request__pack(&req, buf);
+    return buf;
+}
+
+static void test_otlp_pb(void **state)
+{
+    struct collect c;
+    char err[200];
+    size_t len;
+    uint8_t *buf = pack_request("fatal \"one\"", &len);
+    assert_int_equal(decode(cl_otlp_pb_decode, buf, len, &c, err), 0);
+    assert_int_equal(c.records, 2);
+    const char *line =
+        "{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"level\":\"fatal\",\"service\":"
+        "\"pay\",\"message\":\"fatal \\\"one\\\"\",\"span_id\":\"b7ad6b7169203331\","
+        "\"raw\":\"AQI=\"}\n";
+    struct cl_buf want;
+    cl_buf_init(&want, 4096);
+    cl_buf_append_str(&want, line);
+    cl_buf_append_str(&want, line);
+    assert_string_equal(c.out.data, want.data);
+    cl_buf_free(&want);
+    done(&c);
+    /* truncated: not a request */
+    assert_int_equal(decode(cl_otlp_pb_decode, buf, len - 3, &c, err), -1);
+    assert_non_null(strstr(err, "ExportLogsServiceRequest"));
+    done(&c);
+    free(buf);
+}
+
+/* Prepends a field tag and the varint length of buf[0..*len) in place. */
+static void wrap(uint8_t *buf, size_t *len, uint8_t tag)
+{
+    uint8_t hdr[11];
+    size_t h = 0, v = *len;
+    hdr[h++] = tag;
+    do {
+        hdr[h++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    memmove(buf + h, buf, *len);
+    memcpy(buf, hdr, h);
+    *len += h;
+}
+
+/* AnyValue arrays nested far deeper than any record may be: refused before protobuf-c
+ * recurses into them. */
+static void test_otlp_pb_deep(void **state)
+{
+    enum { LEVELS = 3000 };
+    uint8_t *buf = calloc(1, LEVELS * 8 + 64);
+    size_t len = 0;
+    for (int i = 0; i < LEVELS; i++) {
+        wrap(buf, &len, 0x0a); /* ArrayValue.values (1) */
+        wrap(buf, &len, 0x2a); /* AnyValue.array_value (5) */
+    }
+    wrap(buf, &len, 0x2a); /* LogRecord.body (5) */
+    wrap(buf, &len, 0x12); /* ScopeLogs.log_records (2) */
+    wrap(buf, &len, 0x12); /* ResourceLogs.scope_logs (2) */
+    wrap(buf, &len, 0x0a); /* ExportLogsServiceRequest.resource_logs (1) */
+    struct collect c;
+    char err[200];
+    assert_int_equal(decode(cl_otlp_pb_decode, buf, len, &c, err), -1);
+    assert_non_null(strstr(err, "nested deeper"));
+    done(&c);
+    free(buf);
+}
+
+static void test_otlp_pb_response(void **state)
+{
+    struct cl_buf b;
+    cl_buf_init(&b, 4096);
+    cl_otlp_pb_response(&b, 0, NULL);
+    assert_int_equal(b.len, 0); /* full success: the empty message */
+    cl_otlp_pb_response(&b, 2, "why");
+    Cloudlog__Otlp__ExportLogsServiceResponse *r =
+        cloudlog__otlp__export_logs_service_response__unpack(NULL, b.len, (const uint8_t *)b.data);
+    assert_non_null(r);
+    assert_non_null(r->partial_success);
+    assert_int_equal(r->partial_success->rejected_log_records, 2);
+    assert_string_equal(r->partial_success->error_message, "why");
+    cloudlog__otlp__export_logs_service_response__free_unpacked(r, NULL);
+    cl_buf_reset(&b);
+    cl_otlp_pb_status(&b, 3, "bad");
+    Cloudlog__Otlp__Status *st =
+        cloudlog__otlp__status__unpack(NULL, b.len, (const uint8_t *)b.data);
+    assert_non_null(st);
+    assert_int_equal(st->code, 3);
+    assert_string_equal(st->message, "bad");
+    cloudlog__otlp__status__free_unpacked(st, NULL);
+    cl_buf_free(&b);
+}
+
+/* ---- Fluent Bit msgpack ---- */
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+static void pack_event_time(msgpack_packer *pk, uint32_t sec, uint32_t nsec)
+{
+    char t[8] = {(char)(sec >> 24),  (char)(sec >> 16),  (char)(sec >> 8),  (char)sec,
+                 (char)(nsec >> 24), (char)(nsec >> 16), (char)(nsec >> 8), (char)nsec};
+    msgpack_pack_ext(pk, 8, 0);
+    msgpack_pack_ext_body(pk, t, 8);
+}
+
+static void test_fluent_msgpack(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    /* [EventTime, {"log": "a", "level": "warn", "n": -3}] */
+    msgpack_pack_array(&pk, 2);
+    pack_event_time(&pk, 1796560830, 123456789);
+    msgpack_pack_map(&pk, 3);
+    pack_str(&pk, "log");
+    pack_str(&pk, "a");
+    pack_str(&pk, "level");
+    pack_str(&pk, "warn");
+    pack_str(&pk, "n");
+    msgpack_pack_int(&pk, -3);
+    /* [[EventTime, {"tag": "m"}], {"message": "b", "timestamp": "x", "f": 1.25}] */
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_array(&pk, 2);
+    pack_event_time(&pk, 1796560831, 0);
+    msgpack_pack_map(&pk, 1);
+    pack_str(&pk, "tag");
+    pack_str(&pk, "m");
+    msgpack_pack_map(&pk, 3);
+    pack_str(&pk, "message");
+    pack_str(&pk, "b");
+    pack_str(&pk, "timestamp");
+    pack_str(&pk, "x");
+    pack_str(&pk, "f");
+    msgpack_pack_double(&pk, 1.25);
+    /* [integer seconds, {"k": [nil, true]}] */
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_uint32(&pk, 1796560832);
+    msgpack_pack_map(&pk, 1);
+    pack_str(&pk, "k");
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_true(&pk);
+    /* not an event */
+    pack_str(&pk, "stray");
+    /* [float seconds, {}] */
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_double(&pk, 1796560833.5);
+    msgpack_pack_map(&pk, 0);
+
+    struct collect c;
+    char err[200];
+    assert_int_equal(decode(cl_fluent_msgpack_decode, sb.data, sb.size, &c, err), 0);
+    assert_int_equal(c.records, 4);
+    assert_int_equal(c.rejects, 1);
+    assert_string_equal(
+        c.out.data,
+        "{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"log\":\"a\",\"level\":\"warn\",\"n\":-3}\n"
+        "{\"timestamp\":\"2026-12-06T12:40:31.000Z\",\"message\":\"b\",\"f\":1.25,\"tag\":\"m\"}\n"
+        "{\"timestamp\":\"2026-12-06T12:40:32.000Z\",\"k\":[null,true],\"message\":\"\"}\n"
+        "!not a Fluent Bit event ([time, record] or [[time, metadata], record] with a map "
+        "record)\n"
+        "{\"timestamp\":\"2026-12-06T12:40:33.500Z\",\"message\":\"\"}\n");
+    done(&c);
+    /* truncated in the middle of the last event */
+    assert_int_equal(decode(cl_fluent_msgpack_decode, sb.data, sb.size - 2, &c, err), -1);
+    assert_non_null(strstr(err, "msgpack"));
+    done(&c);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A header declaring 2^32-1 elements in a 10-byte body is refused before msgpack-c would
+ * allocate room for them. */
+static void test_fluent_msgpack_count_bomb(void **state)
+{
+    struct collect c;
+    char err[200];
+    const char bomb[] = "\x92\xdd\xff\xff\xff\xff\x01\x02\x03\x04";
+    assert_int_equal(decode(cl_fluent_msgpack_decode, bomb, sizeof bomb - 1, &c, err), -1);
+    assert_int_equal(c.records, 0);
+    done(&c);
+    const char map_bomb[] = "\xdf\x7f\xff\xff\xff";
+    assert_int_equal(decode(cl_fluent_msgpack_decode, map_bomb, 5, &c, err), -1);
+    done(&c);
+}
+
+/* ---- json_stream and HEC ---- */
+
+static void test_json_stream(void **state)
+{
+    const char *stream =
+        "{\"date\":1796560830.5,\"log\":\"a\"}{\"log\":\"b\"} [1]\n{\"log\":\"c\"}";
+    assert_true(cl_json_stream_detect(stream, strlen(stream)));
+    assert_false(cl_json_stream_detect("{\"a\":1}\n{\"b\":2}", 15));
+    assert_false(cl_json_stream_detect("{\"a\":1}", 7));
+    struct collect c;
+    char err[200];
+    assert_int_equal(decode(cl_json_stream_decode, stream, strlen(stream), &c, err), 0);
+    assert_string_equal(c.out.data, "{\"date\":1796560830.5,\"log\":\"a\"}\n{\"log\":\"b\"}\n"
+                                    "!record is not a JSON object\n{\"log\":\"c\"}\n");
+    done(&c);
+    assert_int_equal(decode(cl_json_stream_decode, "{\"a\":1}{\"b\":", 12, &c, err), -1);
+    assert_non_null(strstr(err, "invalid JSON"));
+    done(&c);
+}
+
+static void test_hec_event(void **state)
+{
+    const char *body =
+        "{\"time\":1796560830.25,\"host\":\"web1\",\"source\":\"app\",\"sourcetype\":\"_json\","
+        "\"index\":\"main\",\"event\":\"hello "
+        "hec\",\"fields\":{\"region\":\"eu\",\"host\":\"x\"}}\n"
+        "{\"time\":\"1796560831\",\"event\":{\"message\":\"obj\",\"level\":\"error\",\"n\": [1, "
+        "2]}}"
+        "{\"event\":\"\"}{\"host\":\"h\"}{\"event\":42}";
+    struct collect c;
+    char err[200];
+    assert_int_equal(decode(cl_hec_event_decode, body, strlen(body), &c, err), 0);
+    assert_int_equal(c.records, 3);
+    assert_int_equal(c.rejects, 2);
+    assert_string_equal(
+        c.out.data,
+        "{\"timestamp\":1796560830.25,\"message\":\"hello hec\",\"host\":\"web1\",\"source\":"
+        "\"app\",\"sourcetype\":\"_json\",\"index\":\"main\",\"region\":\"eu\"}\n"
+        "{\"timestamp\":1796560831,\"message\":\"obj\",\"level\":\"error\",\"n\":[1,2]}\n"
+        "!Event field cannot be blank\n"
+        "!Event field is required\n"
+        "{\"message\":\"42\"}\n");
+    done(&c);
+    const char *raw = "line one\r\n\n  \nline \"two\"";
+    assert_int_equal(decode(cl_hec_raw_decode, raw, strlen(raw), &c, err), 0);
+    assert_string_equal(c.out.data,
+                        "{\"message\":\"line one\"}\n{\"message\":\"line \\\"two\\\"\"}\n");
+    done(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_unique_keys),
+        cmocka_unit_test(test_hex_base64_service),
+        cmocka_unit_test(test_otlp_json),
+        cmocka_unit_test(test_otlp_json_bad),
+        cmocka_unit_test(test_otlp_pb),
+        cmocka_unit_test(test_otlp_pb_deep),
+        cmocka_unit_test(test_otlp_pb_response),
+        cmocka_unit_test(test_fluent_msgpack),
+        cmocka_unit_test(test_fluent_msgpack_count_bomb),
+        cmocka_unit_test(test_json_stream),
+        cmocka_unit_test(test_hec_event),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
