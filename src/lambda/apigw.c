@@ -177,8 +177,11 @@ static void header(struct cl_buf *out, const char *name, const char *value)
 void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t len,
                        const struct cl_apigw_headers *h)
 {
-    cl_buf_printf(out, "{\"statusCode\":%d,\"headers\":{\"content-type\":\"application/json\"",
-                  status);
+    const char *type = h && h->content_type ? h->content_type : "application/json";
+    int binary = strcmp(type, "application/json") != 0;
+    cl_buf_printf(out, "{\"statusCode\":%d,\"headers\":{", status);
+    cl_buf_append_str(out, "\"content-type\":");
+    cl_json_write_string(out, type, strlen(type));
     if (h && h->retry_after_s > 0) {
         char v[16];
         snprintf(v, sizeof v, "%d", h->retry_after_s);
@@ -189,6 +192,13 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
     if (h && h->www_authenticate)
         header(out, "www-authenticate", h->www_authenticate);
     cl_buf_append_str(out, "},\"body\":");
-    cl_json_write_string(out, body, len);
-    cl_buf_append_str(out, ",\"isBase64Encoded\":false}");
+    if (binary) {
+        size_t n;
+        char *text = cl_sqs_body_encode(body, len, &n); /* standard padded base64 */
+        cl_json_write_string(out, text, n);
+        free(text);
+    } else {
+        cl_json_write_string(out, body, len);
+    }
+    cl_buf_printf(out, ",\"isBase64Encoded\":%s}", binary ? "true" : "false");
 }

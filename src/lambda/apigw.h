@@ -36,12 +36,14 @@ void cl_apigw_request_free(struct cl_apigw_request *req);
 /* Optional response headers (NULL/0 = absent). */
 struct cl_apigw_headers {
     int retry_after_s;
+    const char *content_type; /* NULL: application/json; other types go base64-encoded */
     const char *allow;
     const char *www_authenticate;
 };
 
 /* Appends the 2.0 response {"statusCode":..,"headers":{"content-type":"application/json",
- * ...},"body":"..","isBase64Encoded":false} with body[0..len) as its body text. */
+ * ...},"body":"..","isBase64Encoded":false} with body[0..len) as its body text; a body of
+ * another content type (OTLP's protobuf answers) is sent base64-encoded. */
 void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t len,
                        const struct cl_apigw_headers *h);
 

@@ -1,6 +1,7 @@
-/* ingestor.c - log_ingestor: routes like the daemon (POST /v1/logs; 404 elsewhere, 405
- * for other methods), checks API keys like the daemon (auth.c), and runs the same
- * cl_ingest_handle, so validation, limits and response bodies cannot drift. */
+/* ingestor.c - log_ingestor: routes like the daemon (POST /v1/logs and the Splunk HEC
+ * paths, cl_ingest_path_of; 404 elsewhere, 405 for other methods), checks API keys like the daemon
+ * (auth.c), and runs the same cl_ingest_handle, so validation, limits and response bodies cannot
+ * drift. */
 #include "ingestor.h"
 
 #include "apigw.h"
@@ -100,10 +101,11 @@ static void count(struct cl_ingestor *ing, int status, const struct cl_ingest_re
         cl_histogram_observe(m->ingest_latency, (uint64_t)(cl_mono_us() - started_us));
 }
 
-static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req, int64_t started_us,
-                   struct cl_buf *out)
+static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req,
+                   enum cl_ingest_route route, int64_t started_us, struct cl_buf *out)
 {
     struct cl_ingest_request ir = {
+        .route = route,
         .content_type = req->content_type,
         .content_encoding = req->content_encoding,
         .service_header = req->service_header,
@@ -114,36 +116,63 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
     };
     struct cl_ingest_response resp;
     cl_ingest_handle(&ir, &ing->limits, &ing->queue, &resp);
-    struct cl_apigw_headers h = {.retry_after_s = resp.retry_after_s};
+    struct cl_apigw_headers h = {.retry_after_s = resp.retry_after_s,
+                                 .content_type = resp.content_type};
     cl_apigw_response(out, resp.status, resp.body.data, resp.body.len, &h);
     count(ing, resp.status, &resp, started_us);
     cl_buf_free(&resp.body);
+}
+
+/* An answer decided before the ingest stage, counted, in the route's shape (cloudlog's
+ * {"error":...}, or HEC's {"text":...,"code":N} on the HEC routes), as the daemon gives it. */
+static void refuse(struct cl_ingestor *ing, const struct cl_apigw_request *req,
+                   enum cl_ingest_route route, int status, const char *msg,
+                   struct cl_apigw_headers h, int64_t started_us, struct cl_buf *out)
+{
+    if (route == CL_ROUTE_LOGS) {
+        h.www_authenticate = status == 401 ? "Bearer" : NULL;
+        error_response(out, status, msg, &h);
+    } else {
+        struct cl_ingest_response resp;
+        cl_ingest_early_answer(route, status, msg, req->authorization != NULL, &resp);
+        h.content_type = resp.content_type;
+        h.www_authenticate = resp.status == 401 ? "Bearer" : NULL;
+        cl_apigw_response(out, resp.status, resp.body.data, resp.body.len, &h);
+        cl_buf_free(&resp.body);
+    }
+    count(ing, status, NULL, started_us);
 }
 
 /* Route and auth checks in the daemon's order; then the ingest stage. */
 static void answer(struct cl_ingestor *ing, const struct cl_apigw_request *req, int64_t started_us,
                    struct cl_buf *out)
 {
-    if (strcmp(req->path, "/v1/logs") != 0) {
+    enum cl_ingest_route route;
+    enum cl_ingest_path kind = cl_ingest_path_of(req->path, &route);
+    int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    if (kind == CL_PATH_HEC_HEALTH && get) {
+        cl_apigw_response(out, 200, CL_HEC_HEALTH_BODY, strlen(CL_HEC_HEALTH_BODY), NULL);
+    } else if (kind == CL_PATH_HEC_HEALTH) {
+        error_response(out, 405, "method not allowed",
+                       &(struct cl_apigw_headers){.allow = "GET, HEAD"});
+    } else if (kind != CL_PATH_INGEST) {
         error_response(out, 404, "not found", NULL);
     } else if (strcmp(req->method, "POST") != 0) {
-        error_response(out, 405, "method not allowed; use POST",
-                       &(struct cl_apigw_headers){.allow = "POST"});
-        count(ing, 405, NULL, started_us);
+        refuse(ing, req, route, 405, "method not allowed; use POST",
+               (struct cl_apigw_headers){.allow = "POST"}, started_us, out);
     } else if (ing->keys && !cl_api_keys_check(ing->keys, req->authorization)) {
-        error_response(out, 401, "missing or invalid API key (send Authorization: Bearer <key>)",
-                       &(struct cl_apigw_headers){.www_authenticate = "Bearer"});
-        count(ing, 401, NULL, started_us);
+        refuse(ing, req, route, 401,
+               "missing or invalid API key (send Authorization: Bearer <key>)",
+               (struct cl_apigw_headers){0}, started_us, out);
     } else if (req->body_len > ing->limits.max_body_bytes) {
         /* The daemon's answer when Content-Length is over the limit (API Gateway always
          * knows the length), before any parsing. */
         char msg[160];
         snprintf(msg, sizeof msg, "body of %zu bytes exceeds the %zu-byte limit", req->body_len,
                  ing->limits.max_body_bytes);
-        error_response(out, 413, msg, NULL);
-        count(ing, 413, NULL, started_us);
+        refuse(ing, req, route, 413, msg, (struct cl_apigw_headers){0}, started_us, out);
     } else {
-        ingest(ing, req, started_us, out);
+        ingest(ing, req, route, started_us, out);
     }
 }
 

@@ -74,6 +74,14 @@ void cl_ingest_parse_result_free(struct cl_ingest_parse_result *r);
  * OTLP protobuf or JSON, Fluent Bit msgpack or json_stream. */
 enum cl_ingest_route { CL_ROUTE_LOGS = 0, CL_ROUTE_HEC_EVENT, CL_ROUTE_HEC_RAW };
 
+/* What a request path names, for the daemon and the Lambda ingestor alike: an ingest
+ * route (*route set: /v1/logs, Splunk HEC's /services/collector[/event|/raw][/1.0]),
+ * HEC's health check (/services/collector/health[/1.0], answered CL_HEC_HEALTH_BODY
+ * without a key, as HEC does), or anything else. */
+enum cl_ingest_path { CL_PATH_OTHER, CL_PATH_INGEST, CL_PATH_HEC_HEALTH };
+enum cl_ingest_path cl_ingest_path_of(const char *path, enum cl_ingest_route *route);
+#define CL_HEC_HEALTH_BODY "{\"text\":\"HEC is healthy\",\"code\":17}\n"
+
 /* A request as any runtime sees it. Header values may be NULL when absent. */
 struct cl_ingest_request {
     enum cl_ingest_route route;

@@ -83,6 +83,31 @@ cl_proto_decode_fn cl_ingest_decoder(enum cl_ingest_format f)
     }
 }
 
+enum cl_ingest_path cl_ingest_path_of(const char *path, enum cl_ingest_route *route)
+{
+    static const struct {
+        const char *path;
+        enum cl_ingest_path kind;
+        enum cl_ingest_route route;
+    } paths[] = {
+        {"/v1/logs", CL_PATH_INGEST, CL_ROUTE_LOGS},
+        {"/services/collector", CL_PATH_INGEST, CL_ROUTE_HEC_EVENT},
+        {"/services/collector/event", CL_PATH_INGEST, CL_ROUTE_HEC_EVENT},
+        {"/services/collector/event/1.0", CL_PATH_INGEST, CL_ROUTE_HEC_EVENT},
+        {"/services/collector/raw", CL_PATH_INGEST, CL_ROUTE_HEC_RAW},
+        {"/services/collector/raw/1.0", CL_PATH_INGEST, CL_ROUTE_HEC_RAW},
+        {"/services/collector/health", CL_PATH_HEC_HEALTH, CL_ROUTE_LOGS},
+        {"/services/collector/health/1.0", CL_PATH_HEC_HEALTH, CL_ROUTE_LOGS},
+    };
+    *route = CL_ROUTE_LOGS;
+    for (size_t i = 0; i < CL_ARRAY_LEN(paths); i++)
+        if (strcmp(path, paths[i].path) == 0) {
+            *route = paths[i].route;
+            return paths[i].kind;
+        }
+    return CL_PATH_OTHER;
+}
+
 /* ---- cloudlog's own answers ---- */
 
 static void render_native(struct cl_ingest_response *resp, int status, const char *msg,

@@ -61,37 +61,16 @@ struct request {
 /* Initial reservation for a body sent without Content-Length (chunked). */
 #define CHUNKED_RESERVE_STEP (64u * 1024)
 
-/* Splunk HEC's paths (docs/ingest.md, "Shipper protocols"), with and without "/1.0". */
-static enum route hec_route_of(const char *url, enum cl_ingest_route *ingest)
-{
-    static const struct {
-        const char *path;
-        enum route route;
-        enum cl_ingest_route ingest;
-    } paths[] = {
-        {"/services/collector", ROUTE_LOGS, CL_ROUTE_HEC_EVENT},
-        {"/services/collector/event", ROUTE_LOGS, CL_ROUTE_HEC_EVENT},
-        {"/services/collector/event/1.0", ROUTE_LOGS, CL_ROUTE_HEC_EVENT},
-        {"/services/collector/raw", ROUTE_LOGS, CL_ROUTE_HEC_RAW},
-        {"/services/collector/raw/1.0", ROUTE_LOGS, CL_ROUTE_HEC_RAW},
-        {"/services/collector/health", ROUTE_HEC_HEALTH, CL_ROUTE_LOGS},
-        {"/services/collector/health/1.0", ROUTE_HEC_HEALTH, CL_ROUTE_LOGS},
-    };
-    for (size_t i = 0; i < CL_ARRAY_LEN(paths); i++)
-        if (strcmp(url, paths[i].path) == 0) {
-            *ingest = paths[i].ingest;
-            return paths[i].route;
-        }
-    return ROUTE_NONE;
-}
-
 static enum route route_of(const char *url, enum cl_ingest_route *ingest)
 {
-    *ingest = CL_ROUTE_LOGS;
-    if (strncmp(url, "/services/collector", 19) == 0)
-        return hec_route_of(url, ingest);
-    if (strcmp(url, "/v1/logs") == 0)
+    switch (cl_ingest_path_of(url, ingest)) { /* /v1/logs and the shippers' paths */
+    case CL_PATH_INGEST:
         return ROUTE_LOGS;
+    case CL_PATH_HEC_HEALTH:
+        return ROUTE_HEC_HEALTH;
+    case CL_PATH_OTHER:
+        break;
+    }
     if (strcmp(url, "/v1/query") == 0)
         return ROUTE_QUERY;
     if (strcmp(url, "/healthz") == 0)
@@ -163,7 +142,7 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
     if (route == ROUTE_HEALTH)
         return respond_text(c, 200, "{\"status\":\"ok\"}\n");
     if (route == ROUTE_HEC_HEALTH)
-        return respond_text(c, 200, "{\"text\":\"HEC is healthy\",\"code\":17}\n");
+        return respond_text(c, 200, CL_HEC_HEALTH_BODY);
     if (route == ROUTE_INDEX && cl_http_dashboard_wanted(c))
         return cl_http_dashboard(c);
     if (route == ROUTE_INDEX)

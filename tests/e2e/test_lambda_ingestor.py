@@ -21,6 +21,9 @@ import faultproxy  # noqa: E402
 
 BUCKET = "cl-lambda-pipeline"
 NOW_MS = int(time.time() * 1000)
+# An OTLP protobuf request the real OpenTelemetry JS exporter sent (tests/clients/otlp_send.js)
+OTLP_SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus",
+                         "fuzz_proto_otlp_pb", "js_exporter_four_records")
 
 
 def http_event(body=b"", headers=None, method="POST", path="/v1/logs", b64=None):
@@ -93,11 +96,11 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
         self.funcs.append(f)
         return f
 
-    def post(self, event):
+    def post(self, event, content_type="application/json"):
         kind, resp, _ = self.rt.call(event)
         self.assertEqual(kind, "response", resp)
-        self.assertEqual(resp["headers"]["content-type"], "application/json")
-        self.assertIs(resp["isBase64Encoded"], False)
+        self.assertEqual(resp["headers"]["content-type"], content_type)
+        self.assertIs(resp["isBase64Encoded"], content_type != "application/json")
         return resp
 
     def receive_all(self, want, timeout=30):
@@ -186,6 +189,46 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
                 self.assertEqual(resp["headers"]["allow"], "POST")
         self.assertEqual(self.receive_all(1, timeout=2), [])
         self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "4xx"), 7)
+
+    def test_shipper_protocols_match_daemon(self):
+        """The shipper protocols through the same ingest stage: Splunk HEC (its answers and
+        auth forms) and OTLP protobuf (a body the real OpenTelemetry JS exporter sent, kept
+        as a fuzz seed), answered byte for byte as the daemon answers."""
+        self.start(extra={"CLOUDLOG_API_KEYS": "k1"})
+        keys = cltest.mkdtemp("cl-keys-")
+        with open(os.path.join(keys, "keys"), "w") as fh:
+            fh.write("k1\n")
+        d = self.daemon(args=["--api-key-file", os.path.join(keys, "keys")])
+        with open(OTLP_SEED, "rb") as fh:
+            otlp = fh.read()
+        cases = [
+            (b'{"event":"hec one","time":"1764000000.5"}{"event":{"message":"hec two"}}',
+             {"authorization": "Splunk k1"}, "/services/collector/event", "application/json"),
+            (b'{"event":""}', {"authorization": "Splunk k1"}, "/services/collector",
+             "application/json"),
+            (b"raw line\n", {"authorization": "Basic dTprMQ=="}, "/services/collector/raw",
+             "application/json"),
+            (b'{"event":"x"}', {}, "/services/collector/event", "application/json"),
+            (b'{"event":"x"}', {"authorization": "Splunk nope"}, "/services/collector/event",
+             "application/json"),
+            (otlp, {"authorization": "Bearer k1", "content-type": "application/x-protobuf"},
+             "/v1/logs", "application/x-protobuf"),
+            (b"\x0a\xff", {"authorization": "Bearer k1", "content-type": "application/x-protobuf"},
+             "/v1/logs", "application/x-protobuf"),
+        ]
+        for body, headers, path, ct in cases:
+            resp = self.post(http_event(body, headers, path=path), content_type=ct)
+            status, _, data = d.request("POST", path, body=body,
+                                        headers={k.title(): v for k, v in headers.items()})
+            got = base64.b64decode(resp["body"]) if resp["isBase64Encoded"] else \
+                resp["body"].encode()
+            self.assertEqual((resp["statusCode"], got), (status, data), (body[:30], path))
+        resp = self.post(http_event(b"", {}, method="GET", path="/services/collector/health"))
+        self.assertEqual((resp["statusCode"], json.loads(resp["body"])["code"]), (200, 17))
+        lines = self.lines_of(self.receive_all(3))  # one message per accepted request
+        self.assertEqual(sorted(json.loads(line)["message"] for line in lines),
+                         sorted(["hec one", "hec two", "raw line", "hello from otlp", "map body",
+                                 "text severity only", "x" * 100]))
 
     def test_api_keys(self):
         self.start(extra={"CLOUDLOG_API_KEYS": " k1 ,k2,"})
