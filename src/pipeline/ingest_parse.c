@@ -405,20 +405,6 @@ static void parse_ctx_init(struct parse_ctx *c, const char *body, size_t len, st
     };
 }
 
-int cl_ingest_parse(const char *body, size_t len, const char *header_service, int64_t received_ms,
-                    const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
-                    struct cl_ingest_parse_result *res)
-{
-    struct cl_slice svc;
-    if (parse_begin(header_service, res, &svc) != CL_OK)
-        return CL_ERR_INVAL;
-    struct parse_ctx c;
-    parse_ctx_init(&c, body, len, svc, received_ms, lim, batch, res);
-    parse_body(&c);
-    finish(&c);
-    return CL_OK;
-}
-
 /* Sink callbacks of a protocol decoder: a decoded record's "line" in errors is its
  * 1-based position, as protocols have no lines of their own. */
 static void sink_record(void *arg, const char *json, size_t len)
@@ -434,25 +420,50 @@ static void sink_reject(void *arg, const char *why)
     add_error(c, index, index + 1, why);
 }
 
-int cl_ingest_parse_decoded(cl_proto_decode_fn decode, const char *body, size_t len,
-                            const char *header_service, int64_t received_ms,
-                            const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
-                            struct cl_ingest_parse_result *res)
+/* Runs a protocol decoder over the body; its records go through process_record. */
+static void parse_decoded(struct parse_ctx *c, cl_proto_decode_fn decode)
+{
+    struct cl_proto_sink sink = {sink_record, sink_reject, c};
+    struct cl_proto_opts o = {c->lim->max_depth, c->lim->max_record_bytes};
+    char err[sizeof c->res->body_error_msg];
+    if (decode(c->body, c->len, &o, &sink, err, sizeof err) != 0) {
+        rollback(c);
+        body_error(c, "%s", err);
+    } else {
+        c->res->empty = c->index == 0; /* finish() calls it a body error; OTLP a success */
+    }
+}
+
+/* Parses a body: cloudlog's own forms when decode is NULL, else a protocol's records. */
+static int parse_run(cl_proto_decode_fn decode, const char *body, size_t len,
+                     const char *header_service, int64_t received_ms,
+                     const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
+                     struct cl_ingest_parse_result *res)
 {
     struct cl_slice svc;
     if (parse_begin(header_service, res, &svc) != CL_OK)
         return CL_ERR_INVAL;
     struct parse_ctx c;
     parse_ctx_init(&c, body, len, svc, received_ms, lim, batch, res);
-    struct cl_proto_sink sink = {sink_record, sink_reject, &c};
-    struct cl_proto_opts o = {lim->max_depth, lim->max_record_bytes};
-    char err[sizeof res->body_error_msg];
-    if (decode(c.body, c.len, &o, &sink, err, sizeof err) != 0) {
-        rollback(&c);
-        body_error(&c, "%s", err);
-    } else {
-        res->empty = c.index == 0; /* finish() calls it a body error; OTLP calls it success */
-    }
+    if (decode)
+        parse_decoded(&c, decode);
+    else
+        parse_body(&c);
     finish(&c);
     return CL_OK;
+}
+
+int cl_ingest_parse(const char *body, size_t len, const char *header_service, int64_t received_ms,
+                    const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
+                    struct cl_ingest_parse_result *res)
+{
+    return parse_run(NULL, body, len, header_service, received_ms, lim, batch, res);
+}
+
+int cl_ingest_parse_decoded(cl_proto_decode_fn decode, const char *body, size_t len,
+                            const char *header_service, int64_t received_ms,
+                            const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
+                            struct cl_ingest_parse_result *res)
+{
+    return parse_run(decode, body, len, header_service, received_ms, lim, batch, res);
 }

@@ -106,6 +106,14 @@ def mkdtemp(prefix="cl-e2e-"):
 DEFAULT_ENV = {}
 
 
+def write_key_file(*keys):
+    """A fresh API key file holding keys, one per line; returns its path."""
+    path = os.path.join(mkdtemp("cl-keys-"), "keys")
+    with open(path, "w") as f:
+        f.write("".join(k + "\n" for k in keys))
+    return path
+
+
 def ingest_only():
     """Runs this file's daemons without processor threads (messages stay queued)."""
     DEFAULT_ENV["CLOUDLOG_NO_PROCESSOR"] = "1"

@@ -42,14 +42,6 @@ def run_node(script, *args):
     return json.loads(out[-1])
 
 
-def write_keys():
-    d = cltest.mkdtemp("cl-keys-")
-    path = os.path.join(d, "keys")
-    with open(path, "w") as f:
-        f.write(KEY + "\n")
-    return path
-
-
 def stored_records(daemon, timeout=90):
     """Every record in the daemon's published objects (dicts), once its queue drained."""
     cltest.wait_drained(daemon.data_dir, timeout=timeout, dlq=0, daemon=daemon)
@@ -82,7 +74,7 @@ class ClientTestCase(cltest.DaemonTestCase):
             self.skipTest(self.skip_reason)
 
     def start_daemon(self, extra=()):
-        return self.daemon(args=["--api-key-file", write_keys()] + self.DAEMON_ARGS
+        return self.daemon(args=["--api-key-file", cltest.write_key_file(KEY)] + self.DAEMON_ARGS
                            + list(extra))
 
     def url(self, d, path):

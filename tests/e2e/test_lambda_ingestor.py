@@ -195,10 +195,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
         auth forms) and OTLP protobuf (a body the real OpenTelemetry JS exporter sent, kept
         as a fuzz seed), answered byte for byte as the daemon answers."""
         self.start(extra={"CLOUDLOG_API_KEYS": "k1"})
-        keys = cltest.mkdtemp("cl-keys-")
-        with open(os.path.join(keys, "keys"), "w") as fh:
-            fh.write("k1\n")
-        d = self.daemon(args=["--api-key-file", os.path.join(keys, "keys")])
+        d = self.daemon(args=["--api-key-file", cltest.write_key_file("k1")])
         with open(OTLP_SEED, "rb") as fh:
             otlp = fh.read()
         cases = [

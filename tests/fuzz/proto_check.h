@@ -7,20 +7,13 @@
 #define CL_PROTO_CHECK_H
 
 #include "buf.h"
+#include "fuzz_check.h"
 #include "json.h"
 #include "proto.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 struct proto_seen {
     struct cl_buf all; /* records and rejections, in order */
