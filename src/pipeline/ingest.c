@@ -106,15 +106,15 @@ static int send_batch(struct cl_queue *q, enum cl_ingest_format fmt, struct cl_i
     return 0;
 }
 
-static int parse(enum cl_ingest_format fmt, const char *body, size_t len,
+static int parse(enum cl_ingest_format fmt, const char *target, const char *body, size_t len,
                  const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
                  struct cl_ingest_batch *batch, struct cl_ingest_parse_result *pr)
 {
     cl_proto_decode_fn decode = cl_ingest_decoder(fmt);
     if (!decode)
         return cl_ingest_parse(body, len, req->service_header, req->received_ms, lim, batch, pr);
-    return cl_ingest_parse_decoded(decode, body, len, req->service_header, req->received_ms, lim,
-                                   batch, pr);
+    return cl_ingest_parse_decoded(decode, target, body, len, req->service_header, req->received_ms,
+                                   lim, batch, pr);
 }
 
 void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
@@ -140,8 +140,10 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
     struct cl_ingest_parse_result pr;
     cl_ingest_batch_init(&batch);
     cl_ingest_parse_result_init(&pr);
-    int rc = parse(fmt, body, len, req, lim, &batch, &pr), queued = 0;
-    cl_buf_free(&decoded); /* records now live, compressed, in the batch */
+    char target[256] = ""; /* the _bulk path's index, the default service */
+    if (fmt == CL_FMT_ES_BULK && req->path)
+        cl_ingest_es_index(req->path, target, sizeof target);
+    int rc = parse(fmt, target, body, len, req, lim, &batch, &pr), queued = 0;
     if (rc == CL_ERR_INVAL)
         cl_ingest_render(fmt, resp, 400,
                          "invalid X-Cloudlog-Service header (expected [A-Za-z0-9._-]{1,64})", NULL);
@@ -153,6 +155,7 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
         queued = send_batch(q, fmt, &batch, &pr, resp);
     if (!queued)
         resp->rejected = pr.rejected + pr.accepted;
+    cl_buf_free(&decoded); /* after the answer, which may list the body's actions (_bulk) */
     cl_ingest_batch_free(&batch);
     cl_ingest_parse_result_free(&pr);
 }
@@ -162,7 +165,9 @@ void cl_ingest_early_answer(enum cl_ingest_route route, int status, const char *
 {
     memset(resp, 0, sizeof *resp);
     cl_buf_init(&resp->body, RESPONSE_MAX);
-    enum cl_ingest_format fmt = route == CL_ROUTE_LOGS ? CL_FMT_JSON : CL_FMT_HEC_EVENT;
+    enum cl_ingest_format fmt = route == CL_ROUTE_LOGS      ? CL_FMT_JSON
+                                : route == CL_ROUTE_ES_BULK ? CL_FMT_ES_BULK
+                                                            : CL_FMT_HEC_EVENT;
     /* HEC tells a missing token (401) from a wrong one (403). */
     if (status == 401 && has_credentials && fmt == CL_FMT_HEC_EVENT)
         status = 403;

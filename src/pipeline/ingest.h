@@ -42,6 +42,11 @@ struct cl_ingest_parse_result {
     int64_t first_rejected;  /* index of the first rejected record, -1 if none */
     char first_error[160];   /* its reason */
     int empty;               /* a protocol body that decoded to no record at all */
+    struct cl_buf outcomes;  /* one byte per record index: 0 accepted, 1 rejected */
+    struct cl_buf reasons;   /* the first max_errors rejections' reasons, each NUL-ended */
+    const char *body;        /* the parsed body and the decoder's target, borrowed from */
+    size_t body_len;         /* the caller until it frees the body (ES answers list the */
+    const char *target;      /* body's actions) */
     int body_error;          /* 1 if the body as a whole is unparseable */
     char body_error_msg[200];
 };
@@ -59,8 +64,8 @@ int cl_ingest_parse(const char *body, size_t len, const char *header_service, in
 /* As cl_ingest_parse for a body in a shipper protocol: decode (proto.h) yields the input
  * records, which go through the same normalizer and packing; record index n is the n-th
  * record the decoder produced. A decoder's body error drops every record of the body. */
-int cl_ingest_parse_decoded(cl_proto_decode_fn decode, const char *body, size_t len,
-                            const char *header_service, int64_t received_ms,
+int cl_ingest_parse_decoded(cl_proto_decode_fn decode, const char *target, const char *body,
+                            size_t len, const char *header_service, int64_t received_ms,
                             const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
                             struct cl_ingest_parse_result *res);
 
@@ -72,19 +77,35 @@ void cl_ingest_parse_result_free(struct cl_ingest_parse_result *r);
 /* Which ingest route a request came in on (docs/ingest.md, "Shipper protocols"). On
  * CL_ROUTE_LOGS the body's format is told by Content-Type and shape: cloudlog JSON/NDJSON,
  * OTLP protobuf or JSON, Fluent Bit msgpack or json_stream. */
-enum cl_ingest_route { CL_ROUTE_LOGS = 0, CL_ROUTE_HEC_EVENT, CL_ROUTE_HEC_RAW };
+enum cl_ingest_route { CL_ROUTE_LOGS = 0, CL_ROUTE_HEC_EVENT, CL_ROUTE_HEC_RAW, CL_ROUTE_ES_BULK };
 
 /* What a request path names, for the daemon and the Lambda ingestor alike: an ingest
  * route (*route set: /v1/logs, Splunk HEC's /services/collector[/event|/raw][/1.0]),
  * HEC's health check (/services/collector/health[/1.0], answered CL_HEC_HEALTH_BODY
  * without a key, as HEC does), or anything else. */
-enum cl_ingest_path { CL_PATH_OTHER, CL_PATH_INGEST, CL_PATH_HEC_HEALTH };
+enum cl_ingest_path { CL_PATH_OTHER, CL_PATH_INGEST, CL_PATH_HEC_HEALTH, CL_PATH_ES_INFO };
 enum cl_ingest_path cl_ingest_path_of(const char *path, enum cl_ingest_route *route);
+/* Elasticsearch/OpenSearch under CL_ES_PREFIX: GET /es/ (CL_PATH_ES_INFO, answered
+ * CL_ES_INFO_BODY), POST /es/_bulk and /es/{index}/_bulk (CL_ROUTE_ES_BULK). Every answer
+ * there carries CL_ES_PRODUCT_HEADER: CL_ES_PRODUCT, which Elasticsearch's clients check. */
+#define CL_ES_PREFIX "/es"
+#define CL_ES_PRODUCT_HEADER "X-Elastic-Product"
+#define CL_ES_PRODUCT "Elasticsearch"
+#define CL_ES_INFO_BODY                                                                            \
+    "{\"name\":\"cloudlog\",\"cluster_name\":\"cloudlog\",\"cluster_uuid\":\"cloudlog\","          \
+    "\"version\":{\"number\":\"8.17.0\",\"build_flavor\":\"default\",\"lucene_version\":\"9.12."   \
+    "0\","                                                                                         \
+    "\"minimum_wire_compatibility_version\":\"7.17.0\","                                           \
+    "\"minimum_index_compatibility_version\":\"7.0.0\"},\"tagline\":\"You Know, for Search\"}\n"
+/* The index of a _bulk path ("" for /es/_bulk) into out[out_len]; 0, or -1 if the path
+ * is no _bulk path or the index does not fit. */
+int cl_ingest_es_index(const char *path, char *out, size_t out_len);
 #define CL_HEC_HEALTH_BODY "{\"text\":\"HEC is healthy\",\"code\":17}\n"
 
 /* A request as any runtime sees it. Header values may be NULL when absent. */
 struct cl_ingest_request {
     enum cl_ingest_route route;
+    const char *path; /* the request path (CL_ROUTE_ES_BULK reads its index) */
     const char *content_type;
     const char *content_encoding;
     const char *service_header;
@@ -98,6 +119,7 @@ struct cl_ingest_response {
     int status;               /* 202, 400, 413, 415, 500, 503 */
     struct cl_buf body;       /* JSON, or the protocol's own answer */
     const char *content_type; /* static string: the body's media type */
+    int es_product;           /* 1: send CL_ES_PRODUCT_HEADER (Elasticsearch routes) */
     int retry_after_s;        /* > 0: send a Retry-After header */
     uint32_t accepted;
     uint32_t rejected;

@@ -43,6 +43,8 @@ enum cl_ingest_format cl_ingest_format_of(enum cl_ingest_route route, const char
         return CL_FMT_HEC_EVENT; /* HEC clients send any Content-Type, or none */
     if (route == CL_ROUTE_HEC_RAW)
         return CL_FMT_HEC_RAW;
+    if (route == CL_ROUTE_ES_BULK)
+        return CL_FMT_ES_BULK; /* clients send x-ndjson or vnd.elasticsearch+x-ndjson */
     if (!ct || type_in(ct, json_types, CL_ARRAY_LEN(json_types)))
         return CL_FMT_JSON; /* absent: assume JSON, like most log shippers' defaults */
     if (type_in(ct, protobuf_types, CL_ARRAY_LEN(protobuf_types)))
@@ -78,6 +80,8 @@ cl_proto_decode_fn cl_ingest_decoder(enum cl_ingest_format f)
         return cl_hec_event_decode;
     case CL_FMT_HEC_RAW:
         return cl_hec_raw_decode;
+    case CL_FMT_ES_BULK:
+        return cl_es_bulk_decode;
     default:
         return NULL;
     }
@@ -100,12 +104,40 @@ enum cl_ingest_path cl_ingest_path_of(const char *path, enum cl_ingest_route *ro
         {"/services/collector/health/1.0", CL_PATH_HEC_HEALTH, CL_ROUTE_LOGS},
     };
     *route = CL_ROUTE_LOGS;
+    char index[256];
+    if (strcmp(path, CL_ES_PREFIX) == 0 || strcmp(path, CL_ES_PREFIX "/") == 0)
+        return CL_PATH_ES_INFO;
+    if (cl_ingest_es_index(path, index, sizeof index) == 0) {
+        *route = CL_ROUTE_ES_BULK;
+        return CL_PATH_INGEST;
+    }
     for (size_t i = 0; i < CL_ARRAY_LEN(paths); i++)
         if (strcmp(path, paths[i].path) == 0) {
             *route = paths[i].route;
             return paths[i].kind;
         }
     return CL_PATH_OTHER;
+}
+
+int cl_ingest_es_index(const char *path, char *out, size_t out_len)
+{
+    size_t plen = strlen(CL_ES_PREFIX);
+    if (strncmp(path, CL_ES_PREFIX "/", plen + 1) != 0)
+        return -1;
+    const char *p = path + plen + 1; /* after "/es/" */
+    size_t n = strlen(p);
+    if (strcmp(p, "_bulk") == 0) {
+        out[0] = '\0';
+        return 0;
+    }
+    if (n <= 6 || strcmp(p + n - 6, "/_bulk") != 0)
+        return -1;
+    size_t len = n - 6;
+    if (len >= out_len || memchr(p, '/', len))
+        return -1; /* an index too long, or /es/a/b/_bulk */
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return 0;
 }
 
 /* ---- cloudlog's own answers ---- */
@@ -238,12 +270,95 @@ static void render_hec(struct cl_ingest_response *resp, int status, const char *
         hec_answer(resp, status, msg ? msg : "error", 6, -1, NULL);
 }
 
+/* ---- Elasticsearch _bulk ---- */
+
+struct items {
+    struct cl_buf *b;
+    const struct cl_ingest_parse_result *pr;
+    size_t i;           /* item index */
+    size_t rejected;    /* rejected items so far: the index of the next reason */
+    const char *reason; /* the next reason in pr->reasons */
+    unsigned long long id_base;
+};
+
+static void es_item(void *arg, const struct cl_es_action *a)
+{
+    struct items *it = arg;
+    struct cl_buf *b = it->b;
+    int bad = it->i >= it->pr->outcomes.len || it->pr->outcomes.data[it->i];
+    cl_buf_append_str(b, it->i ? ",{" : "{");
+    cl_json_write_string(b, a->name, a->name_len);
+    cl_buf_append_str(b, ":{\"_index\":");
+    if (a->index_len)
+        cl_buf_append(b, a->index, a->index_len);
+    else
+        cl_json_write_string(b, it->pr->target, strlen(it->pr->target));
+    if (a->id_len) {
+        cl_buf_append_str(b, ",\"_id\":");
+        cl_buf_append(b, a->id, a->id_len);
+    } else { /* Elasticsearch answers with the id it made up; so do we */
+        cl_buf_printf(b, ",\"_id\":\"cl%llx-%zu\"", it->id_base, it->i);
+    }
+    if (!bad) {
+        cl_buf_printf(b,
+                      ",\"_version\":1,\"result\":\"created\",\"_shards\":{\"total\":1,"
+                      "\"successful\":1,\"failed\":0},\"_seq_no\":%zu,\"_primary_term\":1,"
+                      "\"status\":201}}",
+                      it->i);
+    } else {
+        const char *why = "record rejected (reasons are listed for the first --max-errors)";
+        if (it->reason < it->pr->reasons.data + it->pr->reasons.len) {
+            why = it->reason;
+            it->reason += strlen(it->reason) + 1;
+        }
+        cl_buf_append_str(b, ",\"status\":400,\"error\":{\"type\":\"document_parsing_exception\","
+                             "\"reason\":");
+        cl_json_write_string(b, why, strlen(why));
+        cl_buf_append_str(b, "}}}");
+        it->rejected++;
+    }
+    it->i++;
+}
+
+static void es_error(struct cl_ingest_response *resp, int status, const char *msg)
+{
+    const char *type = status == 401   ? "security_exception"
+                       : status == 503 ? "es_rejected_execution_exception"
+                                       : "illegal_argument_exception";
+    struct cl_buf *b = &resp->body;
+    resp->status = status;
+    cl_buf_printf(b, "{\"error\":{\"root_cause\":[{\"type\":\"%s\",\"reason\":", type);
+    cl_json_write_string(b, msg, strlen(msg));
+    cl_buf_printf(b, "}],\"type\":\"%s\",\"reason\":", type);
+    cl_json_write_string(b, msg, strlen(msg));
+    cl_buf_printf(b, "},\"status\":%d}", status);
+}
+
+static void render_es(struct cl_ingest_response *resp, int status, const char *msg,
+                      const struct cl_ingest_parse_result *pr)
+{
+    resp->es_product = 1;
+    /* Queued, or every record rejected: Elasticsearch answers 200 with per-item errors. */
+    if (!pr || pr->body_error || pr->empty || (status != 202 && status != 400)) {
+        es_error(resp, status, msg ? msg : "error");
+        return;
+    }
+    struct items it = {&resp->body, pr, 0, 0, pr->reasons.data, (unsigned long long)cl_now_ms()};
+    resp->status = 200;
+    cl_buf_printf(&resp->body, "{\"took\":0,\"errors\":%s,\"items\":[",
+                  pr->rejected ? "true" : "false");
+    cl_es_bulk_actions(pr->body, pr->body_len, es_item, &it);
+    cl_buf_append_str(&resp->body, "]}");
+}
+
 void cl_ingest_render(enum cl_ingest_format f, struct cl_ingest_response *resp, int status,
                       const char *msg, const struct cl_ingest_parse_result *pr)
 {
     cl_buf_reset(&resp->body);
     resp->content_type = "application/json";
-    if (f == CL_FMT_OTLP_PB || f == CL_FMT_OTLP_JSON)
+    if (f == CL_FMT_ES_BULK)
+        render_es(resp, status, msg, pr);
+    else if (f == CL_FMT_OTLP_PB || f == CL_FMT_OTLP_JSON)
         render_otlp(resp, f == CL_FMT_OTLP_PB, status, msg, pr);
     else if (f == CL_FMT_HEC_EVENT || f == CL_FMT_HEC_RAW)
         render_hec(resp, status, msg, pr);

@@ -13,7 +13,8 @@ enum cl_ingest_format {
     CL_FMT_MSGPACK,     /* Fluent Bit http output, format msgpack */
     CL_FMT_JSON_STREAM, /* Fluent Bit http output, format json_stream */
     CL_FMT_HEC_EVENT,
-    CL_FMT_HEC_RAW
+    CL_FMT_HEC_RAW,
+    CL_FMT_ES_BULK
 };
 
 /* From the route and Content-Type alone (before Content-Encoding is undone). */

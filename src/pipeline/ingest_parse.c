@@ -48,12 +48,16 @@ void cl_ingest_batch_free(struct cl_ingest_batch *b)
 void cl_ingest_parse_result_init(struct cl_ingest_parse_result *r)
 {
     memset(r, 0, sizeof *r);
-    cl_buf_init(&r->errors, SIZE_MAX / 2); /* bounded by max_errors entries */
+    cl_buf_init(&r->errors, SIZE_MAX / 2);   /* bounded by max_errors entries */
+    cl_buf_init(&r->outcomes, SIZE_MAX / 2); /* one byte per record of a bounded body */
+    cl_buf_init(&r->reasons, SIZE_MAX / 2);  /* bounded by max_errors entries */
 }
 
 void cl_ingest_parse_result_free(struct cl_ingest_parse_result *r)
 {
     cl_buf_free(&r->errors);
+    cl_buf_free(&r->outcomes);
+    cl_buf_free(&r->reasons);
 }
 
 struct parse_ctx {
@@ -165,8 +169,10 @@ static void add_error(struct parse_ctx *c, uint32_t index, size_t line, const ch
         r->first_rejected = index;
     }
     r->rejected++;
+    cl_buf_append_char(&r->outcomes, 1);
     if (r->rejected > c->lim->max_errors)
         return;
+    cl_buf_append(&r->reasons, msg, strlen(msg) + 1);
     struct cl_buf *b = &r->errors;
     cl_buf_printf(b, "%s{\"index\":%u,\"line\":%zu,\"error\":", r->rejected > 1 ? "," : "", index,
                   line);
@@ -189,6 +195,7 @@ static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_
     }
     c->res->accepted++;
     c->res->accepted_bytes += lines->len - mark;
+    cl_buf_append_char(&c->res->outcomes, 0);
     struct cl_batch_sealed s;
     if (cl_batch_add(c->batch, mark, meta.ts_ms, &s))
         push_message(c, &s);
@@ -244,6 +251,8 @@ static void rollback(struct parse_ctx *c)
     c->res->accepted_bytes = 0;
     cl_buf_reset(&c->res->errors);
     cl_buf_append_char(&c->res->errors, '[');
+    cl_buf_reset(&c->res->outcomes);
+    cl_buf_reset(&c->res->reasons);
     c->parsed = 0;
     c->index = 0;
     cl_batch_reset(c->batch, c->lim->max_message_bytes, c->lim->compression_level);
@@ -374,6 +383,8 @@ static int parse_begin(const char *header_service, struct cl_ingest_parse_result
     res->first_rejected = -1;
     res->first_error[0] = '\0';
     res->empty = 0;
+    cl_buf_reset(&res->outcomes);
+    cl_buf_reset(&res->reasons);
     cl_buf_reset(&res->errors);
     cl_buf_append_char(&res->errors, '[');
     *svc = CL_SLICE_LIT("default");
@@ -421,10 +432,10 @@ static void sink_reject(void *arg, const char *why)
 }
 
 /* Runs a protocol decoder over the body; its records go through process_record. */
-static void parse_decoded(struct parse_ctx *c, cl_proto_decode_fn decode)
+static void parse_decoded(struct parse_ctx *c, cl_proto_decode_fn decode, const char *target)
 {
     struct cl_proto_sink sink = {sink_record, sink_reject, c};
-    struct cl_proto_opts o = {c->lim->max_depth, c->lim->max_record_bytes};
+    struct cl_proto_opts o = {c->lim->max_depth, c->lim->max_record_bytes, target ? target : ""};
     char err[sizeof c->res->body_error_msg];
     if (decode(c->body, c->len, &o, &sink, err, sizeof err) != 0) {
         rollback(c);
@@ -435,7 +446,7 @@ static void parse_decoded(struct parse_ctx *c, cl_proto_decode_fn decode)
 }
 
 /* Parses a body: cloudlog's own forms when decode is NULL, else a protocol's records. */
-static int parse_run(cl_proto_decode_fn decode, const char *body, size_t len,
+static int parse_run(cl_proto_decode_fn decode, const char *target, const char *body, size_t len,
                      const char *header_service, int64_t received_ms,
                      const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
                      struct cl_ingest_parse_result *res)
@@ -445,8 +456,11 @@ static int parse_run(cl_proto_decode_fn decode, const char *body, size_t len,
         return CL_ERR_INVAL;
     struct parse_ctx c;
     parse_ctx_init(&c, body, len, svc, received_ms, lim, batch, res);
+    res->body = c.body;
+    res->body_len = c.len;
+    res->target = target ? target : "";
     if (decode)
-        parse_decoded(&c, decode);
+        parse_decoded(&c, decode, target);
     else
         parse_body(&c);
     finish(&c);
@@ -457,13 +471,13 @@ int cl_ingest_parse(const char *body, size_t len, const char *header_service, in
                     const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
                     struct cl_ingest_parse_result *res)
 {
-    return parse_run(NULL, body, len, header_service, received_ms, lim, batch, res);
+    return parse_run(NULL, NULL, body, len, header_service, received_ms, lim, batch, res);
 }
 
-int cl_ingest_parse_decoded(cl_proto_decode_fn decode, const char *body, size_t len,
-                            const char *header_service, int64_t received_ms,
+int cl_ingest_parse_decoded(cl_proto_decode_fn decode, const char *target, const char *body,
+                            size_t len, const char *header_service, int64_t received_ms,
                             const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
                             struct cl_ingest_parse_result *res)
 {
-    return parse_run(decode, body, len, header_service, received_ms, lim, batch, res);
+    return parse_run(decode, target, body, len, header_service, received_ms, lim, batch, res);
 }

@@ -55,32 +55,13 @@ static void write_time(struct hec *h, const struct cl_json_value *t)
         cl_buf_append(h->rec.out, s, n);
 }
 
-/* Appends the members of object v (first of a name wins). */
-static void merge_object(struct hec *h, const struct cl_json_value *v)
-{
-    struct cl_json_reader r;
-    struct cl_json_value key, val;
-    if (cl_json_object_enter(&r, v, h->depth) != 0)
-        return;
-    while (cl_json_object_next(&r, &key, &val) == 1) {
-        if (!cl_proto_rec_key_json(&h->rec, key.ptr, key.len))
-            continue;
-        size_t at = h->rec.out->len;
-        cl_buf_reserve(h->rec.out, val.len);
-        if (val.flags & CL_JSON_F_SPACE) /* compacted: the normalizer keeps values as sent */
-            h->rec.out->len += cl_json_compact(&val, h->rec.out->data + at);
-        else
-            cl_buf_append(h->rec.out, val.ptr, val.len);
-    }
-}
-
 static void write_event(struct hec *h, const struct cl_json_value *ev)
 {
     if (ev->type == CL_JSON_STRING) {
         if (cl_proto_rec_key(&h->rec, "message", 7))
             cl_buf_append(h->rec.out, ev->ptr, ev->len);
     } else if (ev->type == CL_JSON_OBJECT) {
-        merge_object(h, ev);
+        cl_proto_rec_merge(&h->rec, ev, h->depth);
     } else if (cl_proto_rec_key(&h->rec, "message", 7)) {
         char *text = malloc(ev->len + 1);
         size_t n = cl_json_compact(ev, text);
@@ -145,7 +126,7 @@ static void hec_event(void *arg, const struct cl_json_value *v)
     string_member(h, "sourcetype", &m.sourcetype);
     string_member(h, "index", &m.index);
     if (m.fields.type == CL_JSON_OBJECT)
-        merge_object(h, &m.fields);
+        cl_proto_rec_merge(&h->rec, &m.fields, h->depth);
     cl_proto_rec_ensure_message(&h->rec);
     cl_proto_rec_end(&h->rec);
     h->sink->record(h->sink->arg, h->out.data, h->out.len);

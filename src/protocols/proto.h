@@ -25,8 +25,9 @@ struct cl_proto_sink {
 };
 
 struct cl_proto_opts {
-    int max_depth;     /* nesting limit of one record (the normalizer's max_depth) */
-    size_t max_record; /* a record's JSON above this is rejected by the normalizer */
+    int max_depth;      /* nesting limit of one record (the normalizer's max_depth) */
+    size_t max_record;  /* a record's JSON above this is rejected by the normalizer */
+    const char *target; /* what the path names, e.g. the _bulk index ("" if nothing) */
 };
 
 /* A decoder returns 0, or -1 with err (err_len bytes) set when the body as a whole is
@@ -61,6 +62,25 @@ struct cl_json_value;
 int cl_json_values_each(const char *body, size_t len, int max_depth,
                         void (*fn)(void *arg, const struct cl_json_value *v), void *arg, char *err,
                         size_t err_len);
+
+/* Elasticsearch/OpenSearch _bulk (es_bulk.c): action and source lines. Each index or
+ * create action with its document is one record (o->target, the path's index, is the
+ * default _index, which names the service unless the document has one); every other
+ * action is one rejected record, so record n is item n of the answer. */
+int cl_es_bulk_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                      const struct cl_proto_sink *sink, char *err, size_t err_len);
+/* One action of a _bulk body as the answer needs it: spans into the body (not NUL
+ * terminated; _index and _id are JSON string tokens with quotes, or empty). */
+struct cl_es_action {
+    const char *name; /* "index", "create", "delete", "update", ... */
+    size_t name_len;
+    const char *index, *id;
+    size_t index_len, id_len;
+};
+/* Calls fn for each action of a _bulk body, in order (as cl_es_bulk_decode numbers
+ * them); returns -1 at the first malformed line. */
+int cl_es_bulk_actions(const char *body, size_t len,
+                       void (*fn)(void *arg, const struct cl_es_action *a), void *arg);
 
 /* Splunk HEC: /services/collector/event (concatenated event objects) and
  * /services/collector/raw (one message per line) (hec.c). */

@@ -2,6 +2,7 @@
 #include "proto_record.h"
 
 #include "common.h"
+#include "json.h"
 #include "json_write.h"
 
 #include <stdlib.h>
@@ -139,6 +140,24 @@ void cl_proto_rec_string(struct cl_proto_rec *r, const char *key, const char *s,
 {
     if (cl_proto_rec_key(r, key, strlen(key)))
         cl_json_write_string(r->out, s, len);
+}
+
+void cl_proto_rec_merge(struct cl_proto_rec *r, const struct cl_json_value *obj, int depth)
+{
+    struct cl_json_reader rd;
+    struct cl_json_value key, val;
+    if (cl_json_object_enter(&rd, obj, depth) != 0)
+        return;
+    while (cl_json_object_next(&rd, &key, &val) == 1) {
+        if (!cl_proto_rec_key_json(r, key.ptr, key.len))
+            continue;
+        if (!(val.flags & CL_JSON_F_SPACE)) {
+            cl_buf_append(r->out, val.ptr, val.len);
+        } else if (cl_buf_reserve(r->out, val.len) == CL_OK) {
+            r->out->len += cl_json_compact(&val, r->out->data + r->out->len);
+            r->out->data[r->out->len] = '\0';
+        }
+    }
 }
 
 void cl_proto_rec_ensure_message(struct cl_proto_rec *r)

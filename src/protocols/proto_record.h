@@ -41,6 +41,11 @@ void cl_proto_rec_end(struct cl_proto_rec *r);
 /* Convenience: a string member (skipped when the name exists). */
 void cl_proto_rec_string(struct cl_proto_rec *r, const char *key, const char *s, size_t len);
 
+/* Appends the members of the validated JSON object obj (first of a name wins), values
+ * compacted; depth is the reader's nesting limit. */
+struct cl_json_value;
+void cl_proto_rec_merge(struct cl_proto_rec *r, const struct cl_json_value *obj, int depth);
+
 /* Writes "message":"" unless a message, msg or log member exists (the normalizer needs
  * one; a protocol record without text still carries its fields). */
 void cl_proto_rec_ensure_message(struct cl_proto_rec *r);

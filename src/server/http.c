@@ -36,13 +36,15 @@ enum route {
     ROUTE_INDEX,
     ROUTE_METRICS,
     ROUTE_ALARMS,
-    ROUTE_HEC_HEALTH
+    ROUTE_HEC_HEALTH,
+    ROUTE_ES_INFO
 };
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
 struct request {
     enum route route;
     enum cl_ingest_route ingest_route; /* for ROUTE_LOGS: the protocol's route */
+    char *path;                        /* the URL, for routes that read it (/es/{index}/_bulk) */
     int status; /* non-zero: answer decided early; the body is read and dropped */
     char message[200];
     int retry_after_s;
@@ -68,6 +70,8 @@ static enum route route_of(const char *url, enum cl_ingest_route *ingest)
         return ROUTE_LOGS;
     case CL_PATH_HEC_HEALTH:
         return ROUTE_HEC_HEALTH;
+    case CL_PATH_ES_INFO:
+        return ROUTE_ES_INFO;
     case CL_PATH_OTHER:
         break;
     }
@@ -86,9 +90,11 @@ static enum route route_of(const char *url, enum cl_ingest_route *ingest)
     return ROUTE_NONE;
 }
 
-/* Queues a response; takes ownership of body (malloc'd by a cl_buf). */
-static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_buf *body,
-                               const char *content_type, int retry_after_s, const char *allow)
+/* Queues a response; takes ownership of body (malloc'd by a cl_buf). es_product adds the
+ * header Elasticsearch's clients check on the /es routes. */
+static enum MHD_Result respond_product(struct MHD_Connection *c, int status, struct cl_buf *body,
+                                       const char *content_type, int retry_after_s,
+                                       const char *allow, int es_product)
 {
     size_t len;
     char *data = cl_buf_take(body, &len);
@@ -104,9 +110,17 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_b
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (es_product)
+        MHD_add_response_header(resp, CL_ES_PRODUCT_HEADER, CL_ES_PRODUCT);
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return rc;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_buf *body,
+                               const char *content_type, int retry_after_s, const char *allow)
+{
+    return respond_product(c, status, body, content_type, retry_after_s, allow, 0);
 }
 
 /* Answers {"error": msg} with status. */
@@ -199,6 +213,19 @@ static enum MHD_Result answer_metrics(struct cl_daemon *d, struct MHD_Connection
     return cl_http_metrics(d, c);
 }
 
+/* GET /es/: the handshake Elasticsearch clients make, behind the API keys. */
+static enum MHD_Result answer_es_info(struct cl_daemon *d, struct MHD_Connection *c,
+                                      const char *method)
+{
+    enum MHD_Result refused;
+    if (refuse_read(d, c, method, &refused))
+        return refused;
+    struct cl_buf b;
+    cl_buf_init(&b, 4096);
+    cl_buf_append_str(&b, CL_ES_INFO_BODY);
+    return respond_product(c, 200, &b, "application/json", 0, NULL, 1);
+}
+
 /* GET /v1/alarms: alarm states and transitions (http_alarms.c), behind the API keys. */
 static enum MHD_Result answer_alarms(struct cl_daemon *d, struct MHD_Connection *c,
                                      const char *method)
@@ -235,8 +262,8 @@ static enum MHD_Result ingest_error(struct cl_daemon *d, struct request *r, int 
     /* HEC's clients expect HEC's {"text":...,"code":N} answers. */
     const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
     cl_ingest_early_answer(r->ingest_route, status, msg, auth != NULL, &r->resp);
-    return respond(r->conn, r->resp.status, &r->resp.body, r->resp.content_type, retry_after_s,
-                   allow);
+    return respond_product(r->conn, r->resp.status, &r->resp.body, r->resp.content_type,
+                           retry_after_s, allow, r->resp.es_product);
 }
 
 /* Adds n bytes to the global in-memory budget; returns 0, or -1 if over it. */
@@ -323,11 +350,12 @@ static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection 
 {
     if (r->job == JOB_DONE) {
         count_ingest(d, r, r->resp.status, &r->resp);
-        return respond(c, r->resp.status, &r->resp.body, r->resp.content_type,
-                       r->resp.retry_after_s, NULL);
+        return respond_product(c, r->resp.status, &r->resp.body, r->resp.content_type,
+                               r->resp.retry_after_s, NULL, r->resp.es_product);
     }
     r->ingest = (struct cl_ingest_request){
         .route = r->ingest_route,
+        .path = r->path,
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
         .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
         .service_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Cloudlog-Service"),
@@ -352,6 +380,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->received_ms = cl_now_ms();
         r->started_us = cl_mono_us();
         r->route = route_of(url, &r->ingest_route);
+        r->path = cl_strdup(url);
         r->d = d;
         r->conn = c;
         cl_buf_init(&r->body, d->limits.max_body_bytes);
@@ -365,6 +394,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return answer_metrics(d, c, method);
         if (r->route == ROUTE_ALARMS)
             return answer_alarms(d, c, method);
+        if (r->route == ROUTE_ES_INFO)
+            return answer_es_info(d, c, method);
         if (r->route != ROUTE_LOGS)
             return answer_status_route(d, c, r->route, method);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -394,6 +425,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&d->inflight_bytes, r->reserved);
     cl_buf_free(&r->body);
     cl_buf_free(&r->resp.body);
+    free(r->path);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&d->active_requests, 1);

@@ -1,0 +1,92 @@
+"""Elasticsearch/OpenSearch _bulk end to end with the real clients' helpers.bulk
+(@elastic/elasticsearch with ApiKey auth, @opensearch-project/opensearch with Basic auth;
+tests/clients/es_send.js): the GET /es/ handshake with the X-Elastic-Product header the
+Elasticsearch client checks, documents into stored objects checked field by field (the
+index names the service unless the document has one), a record over --max-record as a
+400 item that helpers.bulk drops, and unauthenticated requests refused."""
+
+import json
+
+import cltest
+import shippers
+
+EXPECTED = {
+    "es one": {"timestamp": "2026-12-06T12:40:30.123Z", "level": "warn", "service": "web-app",
+               "host": {"name": "h1"}, "tags": ["a", "b"]},
+    "es two": {"timestamp": "2026-12-06T12:40:31.000Z", "level": "info", "service": "own-svc",
+               "n": 2},
+}
+
+
+class BulkClients(shippers.ClientTestCase):
+    MODULE = "@elastic/elasticsearch"
+
+    def send(self, d, flavour, key=shippers.KEY, big=None):
+        args = [flavour, self.url(d, "/es"), key] + ([big] if big else [])
+        return shippers.run_node("es_send.js", *args)
+
+    def check(self, flavour):
+        d = self.start_daemon()
+        out = self.send(d, flavour, big=8000)
+        self.assertEqual(out["info"]["tagline"], "You Know, for Search", out)
+        stats = out["stats"]
+        self.assertEqual((stats["total"], stats["successful"], stats["failed"]), (3, 2, 1), out)
+        self.assertEqual(len(out["dropped"]), 1, out)
+        self.assertEqual(out["dropped"][0]["status"], 400)
+        self.assertIn("record too large", out["dropped"][0]["error"]["reason"])
+        records = shippers.stored_records(d)
+        self.assertEqual(len(records), 2, records)
+        for rec in records:
+            self.assertEqual(rec, dict(EXPECTED[rec["message"]], message=rec["message"]))
+
+    def test_elasticsearch_client(self):
+        self.check("elastic")
+
+    def test_opensearch_client(self):
+        self.check("opensearch")
+
+    def test_no_key_refused(self):
+        d = self.start_daemon()
+        out = self.send(d, "opensearch", key="wrong")
+        self.assertIn("error", out["info"])
+        st, hd, body = d.request("POST", "/es/_bulk", body=b'{"index":{}}\n{"message":"x"}\n',
+                                 headers={"Content-Type": "application/x-ndjson"})
+        self.assertEqual(st, 401, body)
+        self.assertEqual(json.loads(body)["error"]["type"], "security_exception")
+        self.assertEqual(cltest.count_rows(d.db_path), 0)
+
+
+class BulkAnswers(cltest.DaemonTestCase):
+    """Answers the clients do not provoke: actions cloudlog refuses, malformed bodies."""
+
+    def test_items_and_errors(self):
+        d = self.daemon()
+        body = (b'{"delete":{"_index":"a","_id":"1"}}\n'
+                b'{"index":{"_index":"a","_id":"7"}}\n{"message":"kept"}\n'
+                b'{"update":{"_id":"2"}}\n{"doc":{"x":1}}\n'
+                b'{"create":{}}\n[1]\n')
+        st, hd, out = d.request("POST", "/es/logs-x/_bulk", body=body,
+                                headers={"Content-Type": "application/x-ndjson"})
+        self.assertEqual((st, hd.get("x-elastic-product")), (200, "Elasticsearch"), out)
+        js = json.loads(out)
+        self.assertTrue(js["errors"])
+        items = js["items"]
+        self.assertEqual([list(i)[0] for i in items], ["delete", "index", "update", "create"])
+        self.assertEqual([list(i.values())[0]["status"] for i in items], [400, 201, 400, 400])
+        self.assertEqual(items[1]["index"]["_id"], "7")
+        self.assertEqual(items[3]["create"]["_index"], "logs-x")
+        self.assertIn("append-only", items[0]["delete"]["error"]["reason"])
+        self.assertIn("not a JSON object", items[3]["create"]["error"]["reason"])
+        st, hd, out = d.request("POST", "/es/_bulk", body=b'{"index":{}}\n',
+                                headers={"Content-Type": "application/x-ndjson"})
+        self.assertEqual(st, 400, out)
+        self.assertEqual(json.loads(out)["error"]["type"], "illegal_argument_exception")
+        st, _, out = d.request("POST", "/es/_bulk", body=b'{"frobnicate":{}}\n{}\n')
+        self.assertEqual(st, 400, out)
+        self.assertIn("frobnicate", json.loads(out)["error"]["reason"])
+        st, _, _ = d.request("POST", "/es/a/b/_bulk", body=b"")
+        self.assertEqual(st, 404)
+
+
+if __name__ == "__main__":
+    cltest.main()
