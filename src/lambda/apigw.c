@@ -1,6 +1,8 @@
 /* apigw.c - HTTP API payload format 2.0: event -> request, status + body -> response. */
 #include "apigw.h"
 
+#include "ingest.h"
+
 #include "common.h"
 #include "json.h"
 #include "json_write.h"
@@ -191,6 +193,8 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
         header(out, "allow", h->allow);
     if (h && h->www_authenticate)
         header(out, "www-authenticate", h->www_authenticate);
+    if (h && h->es_product)
+        header(out, "x-elastic-product", CL_ES_PRODUCT);
     cl_buf_append_str(out, "},\"body\":");
     if (binary) {
         size_t n;

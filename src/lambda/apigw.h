@@ -39,6 +39,7 @@ struct cl_apigw_headers {
     const char *content_type; /* NULL: application/json; other types go base64-encoded */
     const char *allow;
     const char *www_authenticate;
+    int es_product; /* 1: x-elastic-product: Elasticsearch (the /es routes) */
 };
 
 /* Appends the 2.0 response {"statusCode":..,"headers":{"content-type":"application/json",

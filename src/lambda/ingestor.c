@@ -106,6 +106,7 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req,
 {
     struct cl_ingest_request ir = {
         .route = route,
+        .path = req->path,
         .content_type = req->content_type,
         .content_encoding = req->content_encoding,
         .service_header = req->service_header,
@@ -117,7 +118,8 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req,
     struct cl_ingest_response resp;
     cl_ingest_handle(&ir, &ing->limits, &ing->queue, &resp);
     struct cl_apigw_headers h = {.retry_after_s = resp.retry_after_s,
-                                 .content_type = resp.content_type};
+                                 .content_type = resp.content_type,
+                                 .es_product = resp.es_product};
     cl_apigw_response(out, resp.status, resp.body.data, resp.body.len, &h);
     count(ing, resp.status, &resp, started_us);
     cl_buf_free(&resp.body);
@@ -136,11 +138,28 @@ static void refuse(struct cl_ingestor *ing, const struct cl_apigw_request *req,
         struct cl_ingest_response resp;
         cl_ingest_early_answer(route, status, msg, req->authorization != NULL, &resp);
         h.content_type = resp.content_type;
+        h.es_product = resp.es_product;
         h.www_authenticate = resp.status == 401 ? "Bearer" : NULL;
         cl_apigw_response(out, resp.status, resp.body.data, resp.body.len, &h);
         cl_buf_free(&resp.body);
     }
     count(ing, status, NULL, started_us);
+}
+
+/* GET /es/, the handshake of Elasticsearch clients: behind the API keys, like the
+ * daemon's read routes. */
+static void es_info(struct cl_ingestor *ing, const struct cl_apigw_request *req, int get,
+                    struct cl_buf *out)
+{
+    if (!get)
+        error_response(out, 405, "method not allowed; use GET",
+                       &(struct cl_apigw_headers){.allow = "GET, HEAD"});
+    else if (ing->keys && !cl_api_keys_check(ing->keys, req->authorization))
+        error_response(out, 401, "missing or invalid API key (send Authorization: Bearer <key>)",
+                       &(struct cl_apigw_headers){.www_authenticate = "Bearer"});
+    else
+        cl_apigw_response(out, 200, CL_ES_INFO_BODY, strlen(CL_ES_INFO_BODY),
+                          &(struct cl_apigw_headers){.es_product = 1});
 }
 
 /* Route and auth checks in the daemon's order; then the ingest stage. */
@@ -155,6 +174,8 @@ static void answer(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
     } else if (kind == CL_PATH_HEC_HEALTH) {
         error_response(out, 405, "method not allowed",
                        &(struct cl_apigw_headers){.allow = "GET, HEAD"});
+    } else if (kind == CL_PATH_ES_INFO) {
+        es_info(ing, req, get, out);
     } else if (kind != CL_PATH_INGEST) {
         error_response(out, 404, "not found", NULL);
     } else if (strcmp(req->method, "POST") != 0) {

@@ -192,7 +192,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
 
     def test_shipper_protocols_match_daemon(self):
         """The shipper protocols through the same ingest stage: Splunk HEC (its answers and
-        auth forms) and OTLP protobuf (a body the real OpenTelemetry JS exporter sent, kept
+        auth forms), Elasticsearch _bulk (items, X-Elastic-Product) and OTLP protobuf (a body the real OpenTelemetry JS exporter sent, kept
         as a fuzz seed), answered byte for byte as the daemon answers."""
         self.start(extra={"CLOUDLOG_API_KEYS": "k1"})
         d = self.daemon(args=["--api-key-file", cltest.write_key_file("k1")])
@@ -212,6 +212,11 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
              "/v1/logs", "application/x-protobuf"),
             (b"\x0a\xff", {"authorization": "Bearer k1", "content-type": "application/x-protobuf"},
              "/v1/logs", "application/x-protobuf"),
+            (b'{"create":{"_index":"web","_id":"9"}}\n{"message":"es one"}\n{"delete":{"_id":"3"}}\n',
+             {"authorization": "ApiKey aWQ6azE=", "content-type": "application/x-ndjson"},
+             "/es/_bulk", "application/json"),
+            (b'{"index":{}}\n', {"authorization": "ApiKey k1"}, "/es/logs/_bulk",
+             "application/json"),
         ]
         for body, headers, path, ct in cases:
             resp = self.post(http_event(body, headers, path=path), content_type=ct)
@@ -220,12 +225,18 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             got = base64.b64decode(resp["body"]) if resp["isBase64Encoded"] else \
                 resp["body"].encode()
             self.assertEqual((resp["statusCode"], got), (status, data), (body[:30], path))
+            if path.startswith("/es/"):
+                self.assertEqual(resp["headers"]["x-elastic-product"], "Elasticsearch")
+        resp = self.post(http_event(b"", {"authorization": "Bearer k1"}, method="GET", path="/es/"))
+        self.assertEqual((resp["statusCode"], json.loads(resp["body"])["tagline"]),
+                         (200, "You Know, for Search"))
+        self.assertEqual(resp["headers"]["x-elastic-product"], "Elasticsearch")
         resp = self.post(http_event(b"", {}, method="GET", path="/services/collector/health"))
         self.assertEqual((resp["statusCode"], json.loads(resp["body"])["code"]), (200, 17))
-        lines = self.lines_of(self.receive_all(3))  # one message per accepted request
+        lines = self.lines_of(self.receive_all(4))  # one message per accepted request
         self.assertEqual(sorted(json.loads(line)["message"] for line in lines),
                          sorted(["hec one", "hec two", "raw line", "hello from otlp", "map body",
-                                 "text severity only", "x" * 100]))
+                                 "text severity only", "x" * 100, "es one"]))
 
     def test_api_keys(self):
         self.start(extra={"CLOUDLOG_API_KEYS": " k1 ,k2,"})
