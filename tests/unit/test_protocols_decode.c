@@ -38,7 +38,7 @@ static void on_reject(void *arg, const char *why)
     c->rejects++;
 }
 
-static const struct cl_proto_opts OPTS = {64, 256 * 1024};
+static const struct cl_proto_opts OPTS = {64, 256 * 1024, ""};
 
 static int decode(cl_proto_decode_fn fn, const void *body, size_t len, struct collect *c, char *err)
 {
@@ -458,6 +458,63 @@ static void test_hec_event(void **state)
     done(&c);
 }
 
+/* ---- Elasticsearch _bulk ---- */
+
+static void list_action(void *arg, const struct cl_es_action *a)
+{
+    struct cl_buf *b = arg;
+    cl_buf_printf(b, "%.*s|%.*s|%.*s\n", (int)a->name_len, a->name, (int)a->index_len, a->index,
+                  (int)a->id_len, a->id);
+}
+
+static void test_es_bulk(void **state)
+{
+    const char *body = "{\"index\":{\"_index\":\"web app\",\"_id\":\"1\"}}\n"
+                       "{\"message\":\"one\",\"n\": [1, 2]}\n"
+                       "\n"
+                       "{\"delete\":{\"_id\":\"2\"}}\n"
+                       "{ \"create\" : { } }\r\n"
+                       "{\"msg\":\"two\",\"app\":\"mine\"}\n"
+                       "{\"update\":{}}\n{\"doc\":{}}\n"
+                       "{\"create\":{}}\n\"text\"\n";
+    struct cl_proto_opts o = {64, 1 << 20, "idx-path"};
+    struct collect c;
+    memset(&c, 0, sizeof c);
+    cl_buf_init(&c.out, 1 << 20);
+    struct cl_proto_sink sink = {on_record, on_reject, &c};
+    char err[200];
+    assert_int_equal(cl_es_bulk_decode(body, strlen(body), &o, &sink, err, sizeof err), 0);
+    assert_string_equal(c.out.data, "{\"message\":\"one\",\"n\":[1,2],\"service\":\"web_app\"}\n"
+                                    "!action [delete] is not supported: logs are append-only\n"
+                                    "{\"msg\":\"two\",\"app\":\"mine\"}\n"
+                                    "!action [update] is not supported: logs are append-only\n"
+                                    "!document is not a JSON object\n");
+    done(&c);
+    struct cl_buf l;
+    cl_buf_init(&l, 4096);
+    assert_int_equal(cl_es_bulk_actions(body, strlen(body), list_action, &l), 0);
+    assert_string_equal(l.data, "index|\"web app\"|\"1\"\ndelete||\"2\"\ncreate||\n"
+                                "update||\ncreate||\n");
+    cl_buf_free(&l);
+    /* the path's index is the service when the action names none */
+    const char *one = "{\"index\":{}}\n{\"message\":\"p\"}";
+    assert_int_equal(decode(cl_es_bulk_decode, one, strlen(one), &c, err), 0);
+    assert_string_equal(c.out.data, "{\"message\":\"p\"}\n"); /* OPTS has no target */
+    done(&c);
+    memset(&c, 0, sizeof c);
+    cl_buf_init(&c.out, 1 << 20);
+    assert_int_equal(cl_es_bulk_decode(one, strlen(one), &o, &sink, err, sizeof err), 0);
+    assert_string_equal(c.out.data, "{\"message\":\"p\",\"service\":\"idx-path\"}\n");
+    done(&c);
+    /* body errors: no action object, unknown action, missing document */
+    const char *bad[] = {"[1]\n{}\n", "{\"upsert\":{}}\n{}\n", "{\"index\":{}}\n"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(decode(cl_es_bulk_decode, bad[i], strlen(bad[i]), &c, err), -1);
+        assert_true(strlen(err) > 0);
+        done(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_fluent_msgpack_count_bomb),
         cmocka_unit_test(test_json_stream),
         cmocka_unit_test(test_hec_event),
+        cmocka_unit_test(test_es_bulk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
