@@ -58,6 +58,13 @@ static int check_request(const struct cl_ingest_request *req, const struct cl_in
                          enum cl_ingest_format fmt, struct cl_ingest_response *resp)
 {
     char msg[240], size[32];
+    if (fmt == CL_FMT_LOKI_UNSUPPORTED) {
+        cl_ingest_render(fmt, resp, 415,
+                         "Loki's protobuf (snappy) push is not supported yet; send JSON "
+                         "(Content-Type: application/json)",
+                         NULL);
+        return 415;
+    }
     if (fmt == CL_FMT_UNSUPPORTED) {
         snprintf(msg, sizeof msg,
                  "unsupported Content-Type '%.80s'; send application/json, "
@@ -167,6 +174,7 @@ void cl_ingest_early_answer(enum cl_ingest_route route, int status, const char *
     cl_buf_init(&resp->body, RESPONSE_MAX);
     enum cl_ingest_format fmt = route == CL_ROUTE_LOGS      ? CL_FMT_JSON
                                 : route == CL_ROUTE_ES_BULK ? CL_FMT_ES_BULK
+                                : route == CL_ROUTE_LOKI    ? CL_FMT_LOKI_JSON
                                                             : CL_FMT_HEC_EVENT;
     /* HEC tells a missing token (401) from a wrong one (403). */
     if (status == 401 && has_credentials && fmt == CL_FMT_HEC_EVENT)

@@ -77,7 +77,13 @@ void cl_ingest_parse_result_free(struct cl_ingest_parse_result *r);
 /* Which ingest route a request came in on (docs/ingest.md, "Shipper protocols"). On
  * CL_ROUTE_LOGS the body's format is told by Content-Type and shape: cloudlog JSON/NDJSON,
  * OTLP protobuf or JSON, Fluent Bit msgpack or json_stream. */
-enum cl_ingest_route { CL_ROUTE_LOGS = 0, CL_ROUTE_HEC_EVENT, CL_ROUTE_HEC_RAW, CL_ROUTE_ES_BULK };
+enum cl_ingest_route {
+    CL_ROUTE_LOGS = 0,
+    CL_ROUTE_HEC_EVENT,
+    CL_ROUTE_HEC_RAW,
+    CL_ROUTE_ES_BULK,
+    CL_ROUTE_LOKI
+};
 
 /* What a request path names, for the daemon and the Lambda ingestor alike: an ingest
  * route (*route set: /v1/logs, Splunk HEC's /services/collector[/event|/raw][/1.0]),

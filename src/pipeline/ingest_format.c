@@ -43,6 +43,10 @@ enum cl_ingest_format cl_ingest_format_of(enum cl_ingest_route route, const char
         return CL_FMT_HEC_EVENT; /* HEC clients send any Content-Type, or none */
     if (route == CL_ROUTE_HEC_RAW)
         return CL_FMT_HEC_RAW;
+    if (route == CL_ROUTE_LOKI) /* JSON, or snappy protobuf (not served yet) */
+        return ct && type_in(ct, protobuf_types, CL_ARRAY_LEN(protobuf_types))
+                   ? CL_FMT_LOKI_UNSUPPORTED
+                   : CL_FMT_LOKI_JSON;
     if (route == CL_ROUTE_ES_BULK)
         return CL_FMT_ES_BULK; /* clients send x-ndjson or vnd.elasticsearch+x-ndjson */
     if (!ct || type_in(ct, json_types, CL_ARRAY_LEN(json_types)))
@@ -82,6 +86,8 @@ cl_proto_decode_fn cl_ingest_decoder(enum cl_ingest_format f)
         return cl_hec_raw_decode;
     case CL_FMT_ES_BULK:
         return cl_es_bulk_decode;
+    case CL_FMT_LOKI_JSON:
+        return cl_loki_json_decode;
     default:
         return NULL;
     }
@@ -102,6 +108,7 @@ enum cl_ingest_path cl_ingest_path_of(const char *path, enum cl_ingest_route *ro
         {"/services/collector/raw/1.0", CL_PATH_INGEST, CL_ROUTE_HEC_RAW},
         {"/services/collector/health", CL_PATH_HEC_HEALTH, CL_ROUTE_LOGS},
         {"/services/collector/health/1.0", CL_PATH_HEC_HEALTH, CL_ROUTE_LOGS},
+        {"/loki/api/v1/push", CL_PATH_INGEST, CL_ROUTE_LOKI},
     };
     *route = CL_ROUTE_LOGS;
     char index[256];
@@ -351,6 +358,27 @@ static void render_es(struct cl_ingest_response *resp, int status, const char *m
     cl_buf_append_str(&resp->body, "]}");
 }
 
+/* ---- Loki ---- */
+
+/* Loki answers 204 without a body, and errors as plain text; valid entries are stored
+ * even when others are rejected (so are they by Loki), and the 400 says which. */
+static void render_loki(struct cl_ingest_response *resp, int status, const char *msg,
+                        const struct cl_ingest_parse_result *pr)
+{
+    resp->content_type = "text/plain; charset=utf-8";
+    if (status == 202 && pr->rejected == 0) {
+        resp->status = 204;
+        return;
+    }
+    resp->status = status == 202 ? 400 : status;
+    if (pr && pr->rejected && !pr->body_error)
+        cl_buf_printf(&resp->body, "%u of %u entries rejected; first (entry %lld): %s\n",
+                      pr->rejected, pr->rejected + pr->accepted, (long long)pr->first_rejected,
+                      pr->first_error);
+    else
+        cl_buf_printf(&resp->body, "%s\n", msg ? msg : "error");
+}
+
 void cl_ingest_render(enum cl_ingest_format f, struct cl_ingest_response *resp, int status,
                       const char *msg, const struct cl_ingest_parse_result *pr)
 {
@@ -358,6 +386,8 @@ void cl_ingest_render(enum cl_ingest_format f, struct cl_ingest_response *resp, 
     resp->content_type = "application/json";
     if (f == CL_FMT_ES_BULK)
         render_es(resp, status, msg, pr);
+    else if (f == CL_FMT_LOKI_JSON || f == CL_FMT_LOKI_UNSUPPORTED)
+        render_loki(resp, status, msg, pr);
     else if (f == CL_FMT_OTLP_PB || f == CL_FMT_OTLP_JSON)
         render_otlp(resp, f == CL_FMT_OTLP_PB, status, msg, pr);
     else if (f == CL_FMT_HEC_EVENT || f == CL_FMT_HEC_RAW)

@@ -14,7 +14,9 @@ enum cl_ingest_format {
     CL_FMT_JSON_STREAM, /* Fluent Bit http output, format json_stream */
     CL_FMT_HEC_EVENT,
     CL_FMT_HEC_RAW,
-    CL_FMT_ES_BULK
+    CL_FMT_ES_BULK,
+    CL_FMT_LOKI_JSON,
+    CL_FMT_LOKI_UNSUPPORTED /* Loki's snappy protobuf: 415 */
 };
 
 /* From the route and Content-Type alone (before Content-Encoding is undone). */

@@ -10,17 +10,13 @@
 #include "common.h"
 #include "json.h"
 #include "json_write.h"
+#include "json_walk.h"
 #include "otlp_common.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
 
 struct walk {
     int depth; /* reader depth for nested values */
@@ -29,60 +25,12 @@ struct walk {
     const struct cl_proto_sink *sink;
 };
 
-/* ---- small iteration helpers over already validated values ---- */
-
-struct array_it {
-    struct cl_json_reader r;
-};
-
-static int array_begin(struct array_it *it, const struct cl_json_value *v, int depth)
-{
-    if (v->type != CL_JSON_ARRAY)
-        return -1;
-    cl_json_reader_init(&it->r, v->ptr, v->len, depth);
-    it->r.pos = 1;
-    return 0;
-}
-
-static int array_next(struct array_it *it, struct cl_json_value *e)
-{
-    struct cl_json_reader *r = &it->r;
-    while (r->pos < r->len && (is_space(r->buf[r->pos]) || r->buf[r->pos] == ','))
-        r->pos++;
-    if (r->pos >= r->len || r->buf[r->pos] == ']')
-        return 0;
-    return cl_json_scan_value(r, e) == 0;
-}
-
-/* The member `name` of object v, or an absent value (ptr NULL). */
-static struct cl_json_value member(const struct cl_json_value *v, const char *name, int depth)
-{
-    struct cl_json_value none = {0}, key, val;
-    struct cl_json_reader r;
-    if (v->type != CL_JSON_OBJECT || cl_json_object_enter(&r, v, depth) != 0)
-        return none;
-    while (cl_json_object_next(&r, &key, &val) == 1)
-        if (cl_json_key_is(&key, name, 0))
-            return val;
-    return none;
-}
-
-/* The text of a string value without quotes when it has no escapes (OTLP's ids, numbers
- * and names never need them); NULL otherwise. */
-static const char *plain_text(const struct cl_json_value *v, size_t *len)
-{
-    if (v->type != CL_JSON_STRING || (v->flags & CL_JSON_F_ESCAPED))
-        return NULL;
-    *len = v->len - 2;
-    return v->ptr + 1;
-}
-
 /* A uint64 given as a decimal string or a JSON number (0 when absent or not one). */
 static uint64_t u64_of(const struct cl_json_value *v)
 {
     uint64_t x = 0;
     size_t n;
-    const char *s = plain_text(v, &n);
+    const char *s = cl_jw_plain_text(v, &n);
     if (s)
         return cl_otlp_parse_u64(s, n, &x) == 0 ? x : 0;
     if (v->type != CL_JSON_NUMBER)
@@ -102,7 +50,7 @@ static void write_any(struct walk *w, struct cl_buf *out, const struct cl_json_v
 static void write_int(struct cl_buf *out, const struct cl_json_value *v)
 {
     size_t n;
-    const char *s = plain_text(v, &n);
+    const char *s = cl_jw_plain_text(v, &n);
     size_t digits = s && n && *s == '-' ? 1 : 0;
     int ok = s && n > digits && n <= 20;
     for (size_t i = digits; ok && i < n; i++)
@@ -115,12 +63,12 @@ static void write_int(struct cl_buf *out, const struct cl_json_value *v)
 
 static void write_array(struct walk *w, struct cl_buf *out, const struct cl_json_value *av)
 {
-    struct cl_json_value values = member(av, "values", w->depth), e;
-    struct array_it it;
+    struct cl_json_value values = cl_jw_member(av, "values", w->depth), e;
+    struct cl_jw_array it;
     int first = 1;
     cl_buf_append_char(out, '[');
-    if (array_begin(&it, &values, w->depth) == 0)
-        while (array_next(&it, &e)) {
+    if (cl_jw_array_begin(&it, &values, w->depth) == 0)
+        while (cl_jw_array_next(&it, &e)) {
             if (!first)
                 cl_buf_append_char(out, ',');
             first = 0;
@@ -131,16 +79,16 @@ static void write_array(struct walk *w, struct cl_buf *out, const struct cl_json
 
 static void write_kvlist(struct walk *w, struct cl_buf *out, const struct cl_json_value *kl)
 {
-    struct cl_json_value values = member(kl, "values", w->depth), e;
-    struct array_it it;
+    struct cl_json_value values = cl_jw_member(kl, "values", w->depth), e;
+    struct cl_jw_array it;
     int first = 1;
     cl_buf_append_char(out, '{');
-    if (array_begin(&it, &values, w->depth) == 0)
-        while (array_next(&it, &e)) {
-            struct cl_json_value key = member(&e, "key", w->depth);
+    if (cl_jw_array_begin(&it, &values, w->depth) == 0)
+        while (cl_jw_array_next(&it, &e)) {
+            struct cl_json_value key = cl_jw_member(&e, "key", w->depth);
             if (key.type != CL_JSON_STRING)
                 continue;
-            struct cl_json_value val = member(&e, "value", w->depth);
+            struct cl_json_value val = cl_jw_member(&e, "value", w->depth);
             if (!first)
                 cl_buf_append_char(out, ',');
             first = 0;
@@ -183,15 +131,15 @@ static void write_any(struct walk *w, struct cl_buf *out, const struct cl_json_v
 
 static void write_attrs(struct walk *w, const struct cl_json_value *attrs, int skip_service)
 {
-    struct array_it it;
+    struct cl_jw_array it;
     struct cl_json_value e;
-    if (array_begin(&it, attrs, w->depth) != 0)
+    if (cl_jw_array_begin(&it, attrs, w->depth) != 0)
         return;
-    while (array_next(&it, &e)) {
-        struct cl_json_value key = member(&e, "key", w->depth);
+    while (cl_jw_array_next(&it, &e)) {
+        struct cl_json_value key = cl_jw_member(&e, "key", w->depth);
         if (key.type != CL_JSON_STRING || (skip_service && cl_json_key_is(&key, "service.name", 0)))
             continue;
-        struct cl_json_value val = member(&e, "value", w->depth);
+        struct cl_json_value val = cl_jw_member(&e, "value", w->depth);
         if (cl_proto_rec_key_json(&w->rec, key.ptr, key.len))
             write_any(w, w->rec.out, &val);
     }
@@ -200,15 +148,15 @@ static void write_attrs(struct walk *w, const struct cl_json_value *attrs, int s
 /* The string value of service.name among resource attributes, or absent. */
 static struct cl_json_value service_name(struct walk *w, const struct cl_json_value *attrs)
 {
-    struct array_it it;
+    struct cl_jw_array it;
     struct cl_json_value e, none = {0};
-    if (array_begin(&it, attrs, w->depth) != 0)
+    if (cl_jw_array_begin(&it, attrs, w->depth) != 0)
         return none;
-    while (array_next(&it, &e)) {
-        struct cl_json_value key = member(&e, "key", w->depth);
+    while (cl_jw_array_next(&it, &e)) {
+        struct cl_json_value key = cl_jw_member(&e, "key", w->depth);
         if (cl_json_key_is(&key, "service.name", 0)) {
-            struct cl_json_value any = member(&e, "value", w->depth);
-            return member(&any, "stringValue", w->depth);
+            struct cl_json_value any = cl_jw_member(&e, "value", w->depth);
+            return cl_jw_member(&any, "stringValue", w->depth);
         }
     }
     return none;
@@ -222,12 +170,12 @@ static void write_string_member(struct walk *w, const char *name, const struct c
 
 static void write_body(struct walk *w, const struct cl_json_value *body)
 {
-    struct cl_json_value s = member(body, "stringValue", w->depth);
-    struct cl_json_value kv = member(body, "kvlistValue", w->depth);
+    struct cl_json_value s = cl_jw_member(body, "stringValue", w->depth);
+    struct cl_json_value kv = cl_jw_member(body, "kvlistValue", w->depth);
     if (s.type == CL_JSON_STRING) {
         write_string_member(w, "message", &s);
     } else if (kv.type == CL_JSON_OBJECT) {
-        struct cl_json_value values = member(&kv, "values", w->depth);
+        struct cl_json_value values = cl_jw_member(&kv, "values", w->depth);
         write_attrs(w, &values, 0);
     } else if (body->type == CL_JSON_OBJECT && cl_proto_rec_key(&w->rec, "message", 7)) {
         struct cl_buf text;
@@ -241,7 +189,7 @@ static void write_body(struct walk *w, const struct cl_json_value *body)
 static void write_hex_id(struct walk *w, const char *name, const struct cl_json_value *v)
 {
     size_t n;
-    const char *s = plain_text(v, &n);
+    const char *s = cl_jw_plain_text(v, &n);
     if (!s || n == 0 || !cl_proto_rec_key(&w->rec, name, strlen(name)))
         return;
     cl_buf_append_char(w->rec.out, '"');
@@ -257,8 +205,8 @@ struct context {
 static void write_level(struct walk *w, const struct cl_json_value *lr, int *known,
                         struct cl_json_value *text)
 {
-    struct cl_json_value num = member(lr, "severityNumber", w->depth);
-    *text = member(lr, "severityText", w->depth);
+    struct cl_json_value num = cl_jw_member(lr, "severityNumber", w->depth);
+    *text = cl_jw_member(lr, "severityText", w->depth);
     int64_t n = num.type == CL_JSON_NUMBER ? cl_json_uint(&num) : 0;
     char *t = text->type == CL_JSON_STRING ? cl_json_string_dup(text, NULL) : NULL;
     *known = cl_otlp_write_level(&w->rec, n, t ? t : "", t ? strlen(t) : 0);
@@ -273,8 +221,8 @@ static void log_record(struct walk *w, const struct cl_json_value *lr, const str
     }
     struct cl_proto_rec *r = &w->rec;
     cl_proto_rec_begin(r);
-    struct cl_json_value t = member(lr, "timeUnixNano", w->depth);
-    struct cl_json_value ot = member(lr, "observedTimeUnixNano", w->depth);
+    struct cl_json_value t = cl_jw_member(lr, "timeUnixNano", w->depth);
+    struct cl_json_value ot = cl_jw_member(lr, "observedTimeUnixNano", w->depth);
     cl_otlp_write_time(r, u64_of(&t) ? u64_of(&t) : u64_of(&ot));
     int level_known;
     struct cl_json_value sev_text;
@@ -284,15 +232,15 @@ static void log_record(struct walk *w, const struct cl_json_value *lr, const str
         cl_otlp_write_service(r, svc, strlen(svc));
         free(svc);
     }
-    struct cl_json_value body = member(lr, "body", w->depth);
+    struct cl_json_value body = cl_jw_member(lr, "body", w->depth);
     write_body(w, &body);
-    struct cl_json_value v = member(lr, "eventName", w->depth);
+    struct cl_json_value v = cl_jw_member(lr, "eventName", w->depth);
     write_string_member(w, "event_name", &v);
-    v = member(lr, "traceId", w->depth);
+    v = cl_jw_member(lr, "traceId", w->depth);
     write_hex_id(w, "trace_id", &v);
-    v = member(lr, "spanId", w->depth);
+    v = cl_jw_member(lr, "spanId", w->depth);
     write_hex_id(w, "span_id", &v);
-    v = member(lr, "attributes", w->depth);
+    v = cl_jw_member(lr, "attributes", w->depth);
     write_attrs(w, &v, 0);
     if (!level_known)
         write_string_member(w, "severity_text", &sev_text);
@@ -306,24 +254,24 @@ static void log_record(struct walk *w, const struct cl_json_value *lr, const str
 
 static void scope_logs(struct walk *w, const struct cl_json_value *sl, struct context *cx)
 {
-    struct cl_json_value scope = member(sl, "scope", w->depth);
-    cx->scope_name = member(&scope, "name", w->depth);
-    struct cl_json_value logs = member(sl, "logRecords", w->depth), e;
-    struct array_it it;
-    if (array_begin(&it, &logs, w->depth) == 0)
-        while (array_next(&it, &e))
+    struct cl_json_value scope = cl_jw_member(sl, "scope", w->depth);
+    cx->scope_name = cl_jw_member(&scope, "name", w->depth);
+    struct cl_json_value logs = cl_jw_member(sl, "logRecords", w->depth), e;
+    struct cl_jw_array it;
+    if (cl_jw_array_begin(&it, &logs, w->depth) == 0)
+        while (cl_jw_array_next(&it, &e))
             log_record(w, &e, cx);
 }
 
 static void resource_logs(struct walk *w, const struct cl_json_value *rl)
 {
-    struct cl_json_value res = member(rl, "resource", w->depth), e;
-    struct context cx = {.res_attrs = member(&res, "attributes", w->depth)};
+    struct cl_json_value res = cl_jw_member(rl, "resource", w->depth), e;
+    struct context cx = {.res_attrs = cl_jw_member(&res, "attributes", w->depth)};
     cx.service = service_name(w, &cx.res_attrs);
-    struct cl_json_value scopes = member(rl, "scopeLogs", w->depth);
-    struct array_it it;
-    if (array_begin(&it, &scopes, w->depth) == 0)
-        while (array_next(&it, &e))
+    struct cl_json_value scopes = cl_jw_member(rl, "scopeLogs", w->depth);
+    struct cl_jw_array it;
+    if (cl_jw_array_begin(&it, &scopes, w->depth) == 0)
+        while (cl_jw_array_next(&it, &e))
             scope_logs(w, &e, &cx);
 }
 
@@ -339,15 +287,15 @@ int cl_otlp_json_decode(const char *body, size_t len, const struct cl_proto_opts
                  r.err.msg ? r.err.msg : "not one JSON object", r.err.offset);
         return -1;
     }
-    struct cl_json_value rls = member(&top, "resourceLogs", w.depth);
-    struct array_it it;
-    if (array_begin(&it, &rls, w.depth) != 0) {
+    struct cl_json_value rls = cl_jw_member(&top, "resourceLogs", w.depth);
+    struct cl_jw_array it;
+    if (cl_jw_array_begin(&it, &rls, w.depth) != 0) {
         snprintf(err, err_len, "invalid OTLP JSON: resourceLogs is not an array");
         return -1;
     }
     cl_buf_init(&w.out, SIZE_MAX / 2); /* bounded by the decoded body */
     cl_proto_rec_init(&w.rec, &w.out);
-    while (array_next(&it, &e))
+    while (cl_jw_array_next(&it, &e))
         resource_logs(&w, &e);
     cl_proto_rec_free(&w.rec);
     cl_buf_free(&w.out);
@@ -359,12 +307,12 @@ int cl_otlp_json_detect(const char *body, size_t len)
     /* Only the first member is looked at: resourceLogs is OTLP's one top-level field,
      * and the normalizer's input records never start with it. */
     size_t i = 0;
-    while (i < len && is_space(body[i]))
+    while (i < len && cl_jw_is_space(body[i]))
         i++;
     if (i == len || body[i] != '{')
         return 0;
     i++;
-    while (i < len && is_space(body[i]))
+    while (i < len && cl_jw_is_space(body[i]))
         i++;
     return len - i >= 14 && memcmp(body + i, "\"resourceLogs\"", 14) == 0;
 }

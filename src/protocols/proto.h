@@ -82,6 +82,10 @@ struct cl_es_action {
 int cl_es_bulk_actions(const char *body, size_t len,
                        void (*fn)(void *arg, const struct cl_es_action *a), void *arg);
 
+/* Loki's push API in JSON (loki.c): {"streams":[{"stream":{labels},"values":[...]}]}. */
+int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                        const struct cl_proto_sink *sink, char *err, size_t err_len);
+
 /* Splunk HEC: /services/collector/event (concatenated event objects) and
  * /services/collector/raw (one message per line) (hec.c). */
 int cl_hec_event_decode(const char *body, size_t len, const struct cl_proto_opts *o,

@@ -1,0 +1,46 @@
+/* json_walk.c - walking validated JSON values (json_walk.h). */
+#include "json_walk.h"
+
+int cl_jw_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int cl_jw_array_begin(struct cl_jw_array *it, const struct cl_json_value *v, int depth)
+{
+    if (v->type != CL_JSON_ARRAY)
+        return -1;
+    cl_json_reader_init(&it->r, v->ptr, v->len, depth);
+    it->r.pos = 1;
+    return 0;
+}
+
+int cl_jw_array_next(struct cl_jw_array *it, struct cl_json_value *e)
+{
+    struct cl_json_reader *r = &it->r;
+    while (r->pos < r->len && (cl_jw_is_space(r->buf[r->pos]) || r->buf[r->pos] == ','))
+        r->pos++;
+    if (r->pos >= r->len || r->buf[r->pos] == ']')
+        return 0;
+    return cl_json_scan_value(r, e) == 0;
+}
+
+struct cl_json_value cl_jw_member(const struct cl_json_value *v, const char *name, int depth)
+{
+    struct cl_json_value none = {0}, key, val;
+    struct cl_json_reader r;
+    if (v->type != CL_JSON_OBJECT || cl_json_object_enter(&r, v, depth) != 0)
+        return none;
+    while (cl_json_object_next(&r, &key, &val) == 1)
+        if (cl_json_key_is(&key, name, 0))
+            return val;
+    return none;
+}
+
+const char *cl_jw_plain_text(const struct cl_json_value *v, size_t *len)
+{
+    if (v->type != CL_JSON_STRING || (v->flags & CL_JSON_F_ESCAPED))
+        return NULL;
+    *len = v->len - 2;
+    return v->ptr + 1;
+}

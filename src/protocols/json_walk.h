@@ -1,0 +1,24 @@
+/* json_walk.h - walking JSON values that were already validated as a whole (the OTLP
+ * JSON and Loki decoders): array elements, an object's member by name, plain strings. */
+#ifndef CL_JSON_WALK_H
+#define CL_JSON_WALK_H
+
+#include "json.h"
+
+#include <stddef.h>
+
+struct cl_jw_array {
+    struct cl_json_reader r;
+};
+
+/* Starts iterating the array value v (-1 if v is no array); depth as the reader's. */
+int cl_jw_array_begin(struct cl_jw_array *it, const struct cl_json_value *v, int depth);
+/* 1 with the next element in *e, 0 at the end. */
+int cl_jw_array_next(struct cl_jw_array *it, struct cl_json_value *e);
+/* The member `name` of object v, or an absent value (ptr NULL, type CL_JSON_INVALID). */
+struct cl_json_value cl_jw_member(const struct cl_json_value *v, const char *name, int depth);
+/* The text of a string value without quotes when it has no escapes; NULL otherwise. */
+const char *cl_jw_plain_text(const struct cl_json_value *v, size_t *len);
+int cl_jw_is_space(char c);
+
+#endif

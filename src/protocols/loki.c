@@ -1,0 +1,140 @@
+/* loki.c - Loki push API in JSON (POST /loki/api/v1/push) -> input records.
+ *
+ * {"streams":[{"stream":{label: value, ...},"values":[[ns, line], [ns, line, {metadata}],
+ * ...]}]}: every value is one record, written in this order (first of a name wins):
+ * timestamp (the entry's nanoseconds), level (the label level or detected_level, when it
+ * names a level), service (the first of the labels service_name, service, app, job,
+ * characters outside [A-Za-z0-9._-] replaced by '_'), then the line: a JSON object line
+ * (pino's, logfmt is not parsed) gives its members, any other line is the message; then
+ * the stream's labels and the entry's structured metadata as fields. */
+#include "proto.h"
+
+#include "common.h"
+#include "json_walk.h"
+#include "json_write.h"
+#include "otlp_common.h"
+#include "proto_record.h"
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Labels naming the service, in priority order. */
+static const char *const service_labels[] = {"service_name", "service", "app", "job"};
+
+struct loki {
+    const struct cl_proto_sink *sink;
+    int depth;
+    struct cl_buf out;
+    struct cl_proto_rec rec;
+};
+
+static void write_level(struct loki *l, const struct cl_json_value *labels)
+{
+    static const char *const names[] = {"level", "detected_level"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(names); i++) {
+        struct cl_json_value v = cl_jw_member(labels, names[i], l->depth);
+        if (v.type != CL_JSON_STRING)
+            continue;
+        char *text = cl_json_string_dup(&v, NULL);
+        enum cl_level lv;
+        int ok = cl_parse_level_text(text, strlen(text), &lv) == 0;
+        free(text);
+        if (ok) {
+            cl_proto_rec_string(&l->rec, "level", cl_level_name(lv), strlen(cl_level_name(lv)));
+            return;
+        }
+    }
+}
+
+static void write_service(struct loki *l, const struct cl_json_value *labels)
+{
+    for (size_t i = 0; i < CL_ARRAY_LEN(service_labels); i++) {
+        struct cl_json_value v = cl_jw_member(labels, service_labels[i], l->depth);
+        if (v.type != CL_JSON_STRING)
+            continue;
+        char *text = cl_json_string_dup(&v, NULL);
+        cl_otlp_write_service(&l->rec, text, strlen(text));
+        free(text);
+        return;
+    }
+}
+
+/* A JSON object line gives its members; any other line is the message. */
+static void write_line(struct loki *l, const struct cl_json_value *line)
+{
+    size_t n;
+    char *text = cl_json_string_dup(line, &n);
+    struct cl_json_reader r;
+    struct cl_json_value obj;
+    cl_json_reader_init(&r, text, n, l->depth);
+    if (n && text[0] == '{' && cl_json_scan_value(&r, &obj) == 0 && cl_json_at_end(&r) &&
+        obj.type == CL_JSON_OBJECT)
+        cl_proto_rec_merge(&l->rec, &obj, l->depth);
+    else if (cl_proto_rec_key(&l->rec, "message", 7))
+        cl_buf_append(l->rec.out, line->ptr, line->len);
+    free(text);
+}
+
+static void entry(struct loki *l, const struct cl_json_value *labels, const struct cl_json_value *e)
+{
+    struct cl_jw_array it;
+    struct cl_json_value ts = {0}, line = {0}, meta = {0}, v;
+    int i = 0;
+    if (cl_jw_array_begin(&it, e, l->depth) == 0)
+        for (; cl_jw_array_next(&it, &v); i++)
+            *(i == 0 ? &ts : i == 1 ? &line : &meta) = v;
+    size_t tn;
+    const char *t = cl_jw_plain_text(&ts, &tn);
+    uint64_t ns;
+    if (i < 2 || i > 3 || !t || cl_otlp_parse_u64(t, tn, &ns) != 0 || line.type != CL_JSON_STRING) {
+        l->sink->reject(l->sink->arg, "entry is not [\"<unix ns>\", \"<line>\"(, {metadata})]");
+        return;
+    }
+    cl_proto_rec_begin(&l->rec);
+    cl_otlp_write_time(&l->rec, ns);
+    write_level(l, labels);
+    write_service(l, labels);
+    write_line(l, &line);
+    cl_proto_rec_merge(&l->rec, labels, l->depth);
+    if (meta.type == CL_JSON_OBJECT)
+        cl_proto_rec_merge(&l->rec, &meta, l->depth);
+    cl_proto_rec_ensure_message(&l->rec);
+    cl_proto_rec_end(&l->rec);
+    l->sink->record(l->sink->arg, l->out.data, l->out.len);
+}
+
+int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                        const struct cl_proto_sink *sink, char *err, size_t err_len)
+{
+    struct loki l = {.sink = sink, .depth = o->max_depth + 4};
+    struct cl_json_reader r;
+    struct cl_json_value top, streams, s, e;
+    struct cl_jw_array it, vit;
+    cl_json_reader_init(&r, body, len, l.depth);
+    if (cl_json_scan_value(&r, &top) != 0 || !cl_json_at_end(&r) || top.type != CL_JSON_OBJECT) {
+        snprintf(err, err_len, "invalid Loki push JSON: %s at byte %zu",
+                 r.err.msg ? r.err.msg : "not one JSON object", r.err.offset);
+        return -1;
+    }
+    streams = cl_jw_member(&top, "streams", l.depth);
+    if (cl_jw_array_begin(&it, &streams, l.depth) != 0) {
+        snprintf(err, err_len, "invalid Loki push JSON: streams is not an array");
+        return -1;
+    }
+    cl_buf_init(&l.out, SIZE_MAX / 2); /* bounded by the decoded body */
+    cl_proto_rec_init(&l.rec, &l.out);
+    while (cl_jw_array_next(&it, &s)) {
+        struct cl_json_value labels = cl_jw_member(&s, "stream", l.depth);
+        struct cl_json_value values = cl_jw_member(&s, "values", l.depth);
+        if (labels.type != CL_JSON_OBJECT)
+            labels = (struct cl_json_value){CL_JSON_OBJECT, 0, "{}", 2};
+        if (cl_jw_array_begin(&vit, &values, l.depth) == 0)
+            while (cl_jw_array_next(&vit, &e))
+                entry(&l, &labels, &e);
+    }
+    cl_proto_rec_free(&l.rec);
+    cl_buf_free(&l.out);
+    return 0;
+}

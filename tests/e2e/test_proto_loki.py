@@ -1,0 +1,78 @@
+"""Loki push API (JSON) end to end with the real pino-loki transport under pino
+(tests/clients/loki_send.js): entries into stored objects checked field by field (labels
+give the level and the service, the JSON line its members, structured metadata more
+fields), a record over --max-record rejected alone with Loki's plain-text 400, 204 on
+success, and a wrong key refused. Loki's snappy protobuf is answered 415 (not served)."""
+
+import json
+
+import cltest
+import shippers
+
+
+def iso(ms):
+    return cltest.ms_text(ms)
+
+
+class PinoLoki(shippers.ClientTestCase):
+    MODULE = "pino-loki"
+
+    def send(self, d, key=shippers.KEY, big=None):
+        args = ["http://%s:%d" % (cltest.HOST, d.port), key] + ([big] if big else [])
+        return shippers.run_node("loki_send.js", *args)
+
+    def check_stored(self, d):
+        records = shippers.stored_records(d)
+        self.assertEqual(len(records), 2, records)
+        labels = {"hostname": "web-1", "app": "pino-app", "env": "e2e"}
+        want = {
+            "loki first": dict(labels, level="warn", user="ann", trace_id="abc123",
+                               meta={"trace_id": "abc123"}),
+            "loki second": dict(labels, level="error", code=7),
+        }
+        for rec in records:
+            exp = dict(want[rec["message"]], message=rec["message"], service="pino-app",
+                       time=rec["time"], timestamp=iso(rec["time"]))
+            self.assertEqual(rec, exp)
+
+    def test_push_success(self):
+        d = self.start_daemon()
+        self.assertEqual(self.send(d), {"errors": []})
+        self.check_stored(d)
+
+    def test_partial_rejection(self):
+        d = self.start_daemon()
+        out = self.send(d, big=8000)
+        self.assertEqual(len(out["errors"]), 1, out)
+        self.assertIn("1 of 3 entries rejected; first (entry 2): record too large",
+                      out["errors"][0])
+        self.check_stored(d)
+
+    def test_wrong_key_refused(self):
+        d = self.start_daemon()
+        out = self.send(d, key="wrong")
+        self.assertIn("missing or invalid API key", out["errors"][0])
+        self.assertEqual(cltest.count_rows(d.db_path), 0)
+
+
+class LokiAnswers(cltest.DaemonTestCase):
+    def test_answers(self):
+        d = self.daemon(args=["--flush-age", "1s"])
+        body = {"streams": [{"stream": {"service_name": "svc a", "detected_level": "ERROR"},
+                             "values": [["1796560830123456789", "plain line"], ["x", "bad"]]}]}
+        st, hd, out = d.request("POST", "/loki/api/v1/push", body=json.dumps(body).encode(),
+                                headers={"Content-Type": "application/json"})
+        self.assertEqual(st, 400, out)
+        self.assertTrue(hd["content-type"].startswith("text/plain"), hd)
+        self.assertIn(b"1 of 2 entries rejected; first (entry 1)", out)
+        st, _, out = d.request("POST", "/loki/api/v1/push", body=b"\x00",
+                               headers={"Content-Type": "application/x-protobuf"})
+        self.assertEqual(st, 415, out)
+        self.assertIn(b"snappy", out)
+        self.assertEqual(shippers.stored_records(d), [{
+            "timestamp": "2026-12-06T12:40:30.123Z", "level": "error", "service": "svc_a",
+            "message": "plain line", "service_name": "svc a", "detected_level": "ERROR"}])
+
+
+if __name__ == "__main__":
+    cltest.main()
