@@ -180,7 +180,8 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
                        const struct cl_apigw_headers *h)
 {
     const char *type = h && h->content_type ? h->content_type : "application/json";
-    int binary = strcmp(type, "application/json") != 0;
+    /* JSON and text go as they are; other types (OTLP's protobuf) base64-encoded */
+    int binary = strcmp(type, "application/json") != 0 && strncmp(type, "text/", 5) != 0;
     cl_buf_printf(out, "{\"statusCode\":%d,\"headers\":{", status);
     cl_buf_append_str(out, "\"content-type\":");
     cl_json_write_string(out, type, strlen(type));

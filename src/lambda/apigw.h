@@ -36,7 +36,8 @@ void cl_apigw_request_free(struct cl_apigw_request *req);
 /* Optional response headers (NULL/0 = absent). */
 struct cl_apigw_headers {
     int retry_after_s;
-    const char *content_type; /* NULL: application/json; other types go base64-encoded */
+    const char *content_type; /* NULL: application/json; types other than JSON and text
+                               * go base64-encoded */
     const char *allow;
     const char *www_authenticate;
     int es_product; /* 1: x-elastic-product: Elasticsearch (the /es routes) */

@@ -100,7 +100,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
         kind, resp, _ = self.rt.call(event)
         self.assertEqual(kind, "response", resp)
         self.assertEqual(resp["headers"]["content-type"], content_type)
-        self.assertIs(resp["isBase64Encoded"], content_type != "application/json")
+        self.assertIs(resp["isBase64Encoded"], content_type == "application/x-protobuf")
         return resp
 
     def receive_all(self, want, timeout=30):
@@ -217,6 +217,9 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
              "/es/_bulk", "application/json"),
             (b'{"index":{}}\n', {"authorization": "ApiKey k1"}, "/es/logs/_bulk",
              "application/json"),
+            (b'{"streams":[{"stream":{"app":"loki"},"values":[["1764000000000000000","loki one"],'
+             b'["bad","x"]]}]}', {"authorization": "Bearer k1", "content-type": "application/json"},
+             "/loki/api/v1/push", "text/plain; charset=utf-8"),
         ]
         for body, headers, path, ct in cases:
             resp = self.post(http_event(body, headers, path=path), content_type=ct)
@@ -233,10 +236,10 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
         self.assertEqual(resp["headers"]["x-elastic-product"], "Elasticsearch")
         resp = self.post(http_event(b"", {}, method="GET", path="/services/collector/health"))
         self.assertEqual((resp["statusCode"], json.loads(resp["body"])["code"]), (200, 17))
-        lines = self.lines_of(self.receive_all(4))  # one message per accepted request
+        lines = self.lines_of(self.receive_all(5))  # one message per accepted request
         self.assertEqual(sorted(json.loads(line)["message"] for line in lines),
                          sorted(["hec one", "hec two", "raw line", "hello from otlp", "map body",
-                                 "text severity only", "x" * 100, "es one"]))
+                                 "text severity only", "x" * 100, "es one", "loki one"]))
 
     def test_api_keys(self):
         self.start(extra={"CLOUDLOG_API_KEYS": " k1 ,k2,"})
