@@ -515,6 +515,36 @@ static void test_es_bulk(void **state)
     }
 }
 
+/* ---- Loki push (JSON) ---- */
+
+static void test_loki_json(void **state)
+{
+    const char *body =
+        "{\"streams\":[{\"stream\":{\"job\":\"api/x\",\"app\":\"web\",\"level\":\"warning\"},"
+        "\"values\":[[\"1796560830123456789\",\"plain \\\"q\\\"\"],"
+        "[\"1796560831000000000\",\"{\\\"msg\\\":\\\"json\\\",\\\"level\\\":30,\\\"n\\\":1}\","
+        "{\"trace_id\":\"t1\"}],[1,\"x\"],[\"5\"]]},"
+        "{\"stream\":{\"detected_level\":\"nope\"},\"values\":[[\"0\",\"z\"]]}]}";
+    struct collect c;
+    char err[200];
+    assert_int_equal(decode(cl_loki_json_decode, body, strlen(body), &c, err), 0);
+    assert_int_equal(c.records, 3);
+    assert_int_equal(c.rejects, 2);
+    assert_string_equal(
+        c.out.data,
+        "{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"level\":\"warn\",\"service\":\"web\","
+        "\"message\":\"plain \\\"q\\\"\",\"job\":\"api/x\",\"app\":\"web\"}\n"
+        "{\"timestamp\":\"2026-12-06T12:40:31.000Z\",\"level\":\"warn\",\"service\":\"web\","
+        "\"msg\":\"json\",\"n\":1,\"job\":\"api/x\",\"app\":\"web\",\"trace_id\":\"t1\"}\n"
+        "!entry is not [\"<unix ns>\", \"<line>\"(, {metadata})]\n"
+        "!entry is not [\"<unix ns>\", \"<line>\"(, {metadata})]\n"
+        "{\"message\":\"z\",\"detected_level\":\"nope\"}\n");
+    done(&c);
+    assert_int_equal(decode(cl_loki_json_decode, "{\"streams\":{}}", 14, &c, err), -1);
+    assert_non_null(strstr(err, "streams"));
+    done(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_json_stream),
         cmocka_unit_test(test_hec_event),
         cmocka_unit_test(test_es_bulk),
+        cmocka_unit_test(test_loki_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
