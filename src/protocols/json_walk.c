@@ -1,6 +1,8 @@
 /* json_walk.c - walking validated JSON values (json_walk.h). */
 #include "json_walk.h"
 
+#include <stdio.h>
+
 int cl_jw_is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -35,6 +37,25 @@ struct cl_json_value cl_jw_member(const struct cl_json_value *v, const char *nam
         if (cl_json_key_is(&key, name, 0))
             return val;
     return none;
+}
+
+int cl_jw_body_array(const char *body, size_t len, int depth, const char *name, const char *what,
+                     struct cl_jw_array *it, char *err, size_t err_len)
+{
+    struct cl_json_reader r;
+    struct cl_json_value top;
+    cl_json_reader_init(&r, body, len, depth);
+    if (cl_json_scan_value(&r, &top) != 0 || !cl_json_at_end(&r) || top.type != CL_JSON_OBJECT) {
+        snprintf(err, err_len, "invalid %s: %s at byte %zu", what,
+                 r.err.msg ? r.err.msg : "not one JSON object", r.err.offset);
+        return -1;
+    }
+    struct cl_json_value arr = cl_jw_member(&top, name, depth);
+    if (cl_jw_array_begin(it, &arr, depth) != 0) {
+        snprintf(err, err_len, "invalid %s: %s is not an array", what, name);
+        return -1;
+    }
+    return 0;
 }
 
 const char *cl_jw_plain_text(const struct cl_json_value *v, size_t *len)

@@ -20,5 +20,9 @@ struct cl_json_value cl_jw_member(const struct cl_json_value *v, const char *nam
 /* The text of a string value without quotes when it has no escapes; NULL otherwise. */
 const char *cl_jw_plain_text(const struct cl_json_value *v, size_t *len);
 int cl_jw_is_space(char c);
+/* Validates a body that must be one JSON object whose member `name` is an array, and
+ * starts iterating that array. Returns 0, or -1 with err ("invalid <what>: ...") set. */
+int cl_jw_body_array(const char *body, size_t len, int depth, const char *name, const char *what,
+                     struct cl_jw_array *it, char *err, size_t err_len);
 
 #endif

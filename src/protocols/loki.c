@@ -109,20 +109,10 @@ int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts
                         const struct cl_proto_sink *sink, char *err, size_t err_len)
 {
     struct loki l = {.sink = sink, .depth = o->max_depth + 4};
-    struct cl_json_reader r;
-    struct cl_json_value top, streams, s, e;
+    struct cl_json_value s, e;
     struct cl_jw_array it, vit;
-    cl_json_reader_init(&r, body, len, l.depth);
-    if (cl_json_scan_value(&r, &top) != 0 || !cl_json_at_end(&r) || top.type != CL_JSON_OBJECT) {
-        snprintf(err, err_len, "invalid Loki push JSON: %s at byte %zu",
-                 r.err.msg ? r.err.msg : "not one JSON object", r.err.offset);
+    if (cl_jw_body_array(body, len, l.depth, "streams", "Loki push JSON", &it, err, err_len))
         return -1;
-    }
-    streams = cl_jw_member(&top, "streams", l.depth);
-    if (cl_jw_array_begin(&it, &streams, l.depth) != 0) {
-        snprintf(err, err_len, "invalid Loki push JSON: streams is not an array");
-        return -1;
-    }
     cl_buf_init(&l.out, SIZE_MAX / 2); /* bounded by the decoded body */
     cl_proto_rec_init(&l.rec, &l.out);
     while (cl_jw_array_next(&it, &s)) {

@@ -279,20 +279,10 @@ int cl_otlp_json_decode(const char *body, size_t len, const struct cl_proto_opts
                         const struct cl_proto_sink *sink, char *err, size_t err_len)
 {
     struct walk w = {.depth = 8 + 4 * CL_MIN(o->max_depth, 128), .sink = sink};
-    struct cl_json_reader r;
-    struct cl_json_value top, e;
-    cl_json_reader_init(&r, body, len, w.depth);
-    if (cl_json_scan_value(&r, &top) != 0 || !cl_json_at_end(&r) || top.type != CL_JSON_OBJECT) {
-        snprintf(err, err_len, "invalid OTLP JSON: %s at byte %zu",
-                 r.err.msg ? r.err.msg : "not one JSON object", r.err.offset);
-        return -1;
-    }
-    struct cl_json_value rls = cl_jw_member(&top, "resourceLogs", w.depth);
+    struct cl_json_value e;
     struct cl_jw_array it;
-    if (cl_jw_array_begin(&it, &rls, w.depth) != 0) {
-        snprintf(err, err_len, "invalid OTLP JSON: resourceLogs is not an array");
+    if (cl_jw_body_array(body, len, w.depth, "resourceLogs", "OTLP JSON", &it, err, err_len))
         return -1;
-    }
     cl_buf_init(&w.out, SIZE_MAX / 2); /* bounded by the decoded body */
     cl_proto_rec_init(&w.rec, &w.out);
     while (cl_jw_array_next(&it, &e))
