@@ -11,7 +11,7 @@ PACKAGES=(
   libpcre2-dev libcurl4-openssl-dev
   # shipper protocols (src/protocols): OTLP protobuf (protoc-c generates C from our own
   # .proto) and Fluent Bit's msgpack
-  libprotobuf-c-dev protobuf-c-compiler libmsgpack-dev
+  libprotobuf-c-dev protobuf-c-compiler libmsgpack-dev libsnappy-dev
   # tests and benchmarks
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
   # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)

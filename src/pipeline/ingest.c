@@ -60,8 +60,8 @@ static int check_request(const struct cl_ingest_request *req, const struct cl_in
     char msg[240], size[32];
     if (fmt == CL_FMT_LOKI_UNSUPPORTED) {
         cl_ingest_render(fmt, resp, 415,
-                         "Loki's protobuf (snappy) push is not supported yet; send JSON "
-                         "(Content-Type: application/json)",
+                         "Loki's protobuf (snappy) push is not supported by this build (the "
+                         "Lambda ingestor); send JSON (Content-Type: application/json)",
                          NULL);
         return 415;
     }

@@ -43,10 +43,10 @@ enum cl_ingest_format cl_ingest_format_of(enum cl_ingest_route route, const char
         return CL_FMT_HEC_EVENT; /* HEC clients send any Content-Type, or none */
     if (route == CL_ROUTE_HEC_RAW)
         return CL_FMT_HEC_RAW;
-    if (route == CL_ROUTE_LOKI) /* JSON, or snappy protobuf (not served yet) */
-        return ct && type_in(ct, protobuf_types, CL_ARRAY_LEN(protobuf_types))
-                   ? CL_FMT_LOKI_UNSUPPORTED
-                   : CL_FMT_LOKI_JSON;
+    if (route == CL_ROUTE_LOKI && ct && type_in(ct, protobuf_types, CL_ARRAY_LEN(protobuf_types)))
+        return cl_loki_pb_supported() ? CL_FMT_LOKI_PB : CL_FMT_LOKI_UNSUPPORTED;
+    if (route == CL_ROUTE_LOKI)
+        return CL_FMT_LOKI_JSON;
     if (route == CL_ROUTE_ES_BULK)
         return CL_FMT_ES_BULK; /* clients send x-ndjson or vnd.elasticsearch+x-ndjson */
     if (!ct || type_in(ct, json_types, CL_ARRAY_LEN(json_types)))
@@ -88,6 +88,8 @@ cl_proto_decode_fn cl_ingest_decoder(enum cl_ingest_format f)
         return cl_es_bulk_decode;
     case CL_FMT_LOKI_JSON:
         return cl_loki_json_decode;
+    case CL_FMT_LOKI_PB:
+        return cl_loki_pb_decode;
     default:
         return NULL;
     }
@@ -386,7 +388,7 @@ void cl_ingest_render(enum cl_ingest_format f, struct cl_ingest_response *resp, 
     resp->content_type = "application/json";
     if (f == CL_FMT_ES_BULK)
         render_es(resp, status, msg, pr);
-    else if (f == CL_FMT_LOKI_JSON || f == CL_FMT_LOKI_UNSUPPORTED)
+    else if (f == CL_FMT_LOKI_JSON || f == CL_FMT_LOKI_PB || f == CL_FMT_LOKI_UNSUPPORTED)
         render_loki(resp, status, msg, pr);
     else if (f == CL_FMT_OTLP_PB || f == CL_FMT_OTLP_JSON)
         render_otlp(resp, f == CL_FMT_OTLP_PB, status, msg, pr);

@@ -16,6 +16,7 @@ enum cl_ingest_format {
     CL_FMT_HEC_RAW,
     CL_FMT_ES_BULK,
     CL_FMT_LOKI_JSON,
+    CL_FMT_LOKI_PB,
     CL_FMT_LOKI_UNSUPPORTED /* Loki's snappy protobuf: 415 */
 };
 

@@ -435,7 +435,8 @@ static void sink_reject(void *arg, const char *why)
 static void parse_decoded(struct parse_ctx *c, cl_proto_decode_fn decode, const char *target)
 {
     struct cl_proto_sink sink = {sink_record, sink_reject, c};
-    struct cl_proto_opts o = {c->lim->max_depth, c->lim->max_record_bytes, target ? target : ""};
+    struct cl_proto_opts o = {c->lim->max_depth, c->lim->max_record_bytes, target ? target : "",
+                              c->lim->max_decoded_bytes};
     char err[sizeof c->res->body_error_msg];
     if (decode(c->body, c->len, &o, &sink, err, sizeof err) != 0) {
         rollback(c);

@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "json_walk.h"
+#include "loki.h"
 #include "json_write.h"
 #include "otlp_common.h"
 #include "proto_record.h"
@@ -23,14 +24,7 @@
 /* Labels naming the service, in priority order. */
 static const char *const service_labels[] = {"service_name", "service", "app", "job"};
 
-struct loki {
-    const struct cl_proto_sink *sink;
-    int depth;
-    struct cl_buf out;
-    struct cl_proto_rec rec;
-};
-
-static void write_level(struct loki *l, const struct cl_json_value *labels)
+static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
 {
     static const char *const names[] = {"level", "detected_level"};
     for (size_t i = 0; i < CL_ARRAY_LEN(names); i++) {
@@ -48,7 +42,7 @@ static void write_level(struct loki *l, const struct cl_json_value *labels)
     }
 }
 
-static void write_service(struct loki *l, const struct cl_json_value *labels)
+static void write_service(struct cl_loki *l, const struct cl_json_value *labels)
 {
     for (size_t i = 0; i < CL_ARRAY_LEN(service_labels); i++) {
         struct cl_json_value v = cl_jw_member(labels, service_labels[i], l->depth);
@@ -62,7 +56,7 @@ static void write_service(struct loki *l, const struct cl_json_value *labels)
 }
 
 /* A JSON object line gives its members; any other line is the message. */
-static void write_line(struct loki *l, const struct cl_json_value *line)
+static void write_line(struct cl_loki *l, const struct cl_json_value *line)
 {
     size_t n;
     char *text = cl_json_string_dup(line, &n);
@@ -77,7 +71,24 @@ static void write_line(struct loki *l, const struct cl_json_value *line)
     free(text);
 }
 
-static void entry(struct loki *l, const struct cl_json_value *labels, const struct cl_json_value *e)
+void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                         const struct cl_json_value *line, const struct cl_json_value *meta)
+{
+    cl_proto_rec_begin(&l->rec);
+    cl_otlp_write_time(&l->rec, ns);
+    write_level(l, labels);
+    write_service(l, labels);
+    write_line(l, line);
+    cl_proto_rec_merge(&l->rec, labels, l->depth);
+    if (meta && meta->type == CL_JSON_OBJECT)
+        cl_proto_rec_merge(&l->rec, meta, l->depth);
+    cl_proto_rec_ensure_message(&l->rec);
+    cl_proto_rec_end(&l->rec);
+    l->sink->record(l->sink->arg, l->out.data, l->out.len);
+}
+
+static void entry(struct cl_loki *l, const struct cl_json_value *labels,
+                  const struct cl_json_value *e)
 {
     struct cl_jw_array it;
     struct cl_json_value ts = {0}, line = {0}, meta = {0}, v;
@@ -92,29 +103,34 @@ static void entry(struct loki *l, const struct cl_json_value *labels, const stru
         l->sink->reject(l->sink->arg, "entry is not [\"<unix ns>\", \"<line>\"(, {metadata})]");
         return;
     }
-    cl_proto_rec_begin(&l->rec);
-    cl_otlp_write_time(&l->rec, ns);
-    write_level(l, labels);
-    write_service(l, labels);
-    write_line(l, &line);
-    cl_proto_rec_merge(&l->rec, labels, l->depth);
-    if (meta.type == CL_JSON_OBJECT)
-        cl_proto_rec_merge(&l->rec, &meta, l->depth);
-    cl_proto_rec_ensure_message(&l->rec);
-    cl_proto_rec_end(&l->rec);
-    l->sink->record(l->sink->arg, l->out.data, l->out.len);
+    cl_loki_write_entry(l, labels, ns, &line, &meta);
+}
+
+void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink, int max_depth)
+{
+    memset(l, 0, sizeof *l);
+    l->sink = sink;
+    l->depth = max_depth + 4;
+    cl_buf_init(&l->out, SIZE_MAX / 2); /* bounded by the decoded body */
+    cl_proto_rec_init(&l->rec, &l->out);
+}
+
+void cl_loki_free(struct cl_loki *l)
+{
+    cl_proto_rec_free(&l->rec);
+    cl_buf_free(&l->out);
 }
 
 int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,
                         const struct cl_proto_sink *sink, char *err, size_t err_len)
 {
-    struct loki l = {.sink = sink, .depth = o->max_depth + 4};
+    struct cl_loki l;
     struct cl_json_value s, e;
     struct cl_jw_array it, vit;
-    if (cl_jw_body_array(body, len, l.depth, "streams", "Loki push JSON", &it, err, err_len))
+    if (cl_jw_body_array(body, len, o->max_depth + 4, "streams", "Loki push JSON", &it, err,
+                         err_len))
         return -1;
-    cl_buf_init(&l.out, SIZE_MAX / 2); /* bounded by the decoded body */
-    cl_proto_rec_init(&l.rec, &l.out);
+    cl_loki_init(&l, sink, o->max_depth);
     while (cl_jw_array_next(&it, &s)) {
         struct cl_json_value labels = cl_jw_member(&s, "stream", l.depth);
         struct cl_json_value values = cl_jw_member(&s, "values", l.depth);
@@ -124,7 +140,6 @@ int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts
             while (cl_jw_array_next(&vit, &e))
                 entry(&l, &labels, &e);
     }
-    cl_proto_rec_free(&l.rec);
-    cl_buf_free(&l.out);
+    cl_loki_free(&l);
     return 0;
 }

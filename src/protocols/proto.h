@@ -28,6 +28,7 @@ struct cl_proto_opts {
     int max_depth;      /* nesting limit of one record (the normalizer's max_depth) */
     size_t max_record;  /* a record's JSON above this is rejected by the normalizer */
     const char *target; /* what the path names, e.g. the _bulk index ("" if nothing) */
+    size_t max_decoded; /* a compressed body's decompressed size limit (Loki's snappy) */
 };
 
 /* A decoder returns 0, or -1 with err (err_len bytes) set when the body as a whole is
@@ -85,6 +86,12 @@ int cl_es_bulk_actions(const char *body, size_t len,
 /* Loki's push API in JSON (loki.c): {"streams":[{"stream":{labels},"values":[...]}]}. */
 int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,
                         const struct cl_proto_sink *sink, char *err, size_t err_len);
+
+/* Loki's protobuf push: a snappy-compressed PushRequest (loki_pb.c). Only in builds with
+ * libsnappy: cl_loki_pb_supported says (the static Lambda build has none). */
+int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                      const struct cl_proto_sink *sink, char *err, size_t err_len);
+int cl_loki_pb_supported(void);
 
 /* Splunk HEC: /services/collector/event (concatenated event objects) and
  * /services/collector/raw (one message per line) (hec.c). */

@@ -2,7 +2,8 @@
 (tests/clients/loki_send.js): entries into stored objects checked field by field (labels
 give the level and the service, the JSON line its members, structured metadata more
 fields), a record over --max-record rejected alone with Loki's plain-text 400, 204 on
-success, and a wrong key refused. Loki's snappy protobuf is answered 415 (not served)."""
+success, and a wrong key refused; and Loki's snappy-compressed protobuf push with the real
+winston-loki transport (tests/clients/winston_send.js), mapped the same way."""
 
 import json
 
@@ -55,6 +56,43 @@ class PinoLoki(shippers.ClientTestCase):
         self.assertEqual(cltest.count_rows(d.db_path), 0)
 
 
+class WinstonLoki(shippers.ClientTestCase):
+    MODULE = "winston-loki"
+
+    def send(self, d, key=shippers.KEY, big=None):
+        args = ["http://%s:%d" % (cltest.HOST, d.port), key] + ([big] if big else [])
+        return shippers.run_node("winston_send.js", *args)
+
+    def check_stored(self, d):
+        records = shippers.stored_records(d)
+        self.assertEqual(len(records), 2, records)
+        want = {
+            'winston first {"user":"bob","level":"warn"}': "warn",
+            'winston second {"level":"error"}': "error",
+        }
+        for rec in records:
+            self.assertRegex(rec["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            exp = {"timestamp": rec["timestamp"], "level": want[rec["message"]],
+                   "service": "winston-app", "message": rec["message"], "app": "winston-app",
+                   "env": "e2e"}
+            self.assertEqual(rec, exp)
+
+    def test_protobuf_push(self):
+        d = self.start_daemon()
+        self.assertEqual(self.send(d), {"errors": []})
+        self.check_stored(d)
+
+    def test_protobuf_partial_rejection_and_key(self):
+        d = self.start_daemon()
+        out = self.send(d, big=8000)
+        self.assertEqual(out["errors"], ["Server returned HTTP 400: 1 of 3 entries rejected; "
+                                         "first (entry 2): record too large (8145 bytes, "
+                                         "limit 4096)"])
+        self.check_stored(d)
+        out = self.send(d, key="wrong")
+        self.assertIn("HTTP 401", out["errors"][0])
+
+
 class LokiAnswers(cltest.DaemonTestCase):
     def test_answers(self):
         d = self.daemon(args=["--flush-age", "1s"])
@@ -65,9 +103,9 @@ class LokiAnswers(cltest.DaemonTestCase):
         self.assertEqual(st, 400, out)
         self.assertTrue(hd["content-type"].startswith("text/plain"), hd)
         self.assertIn(b"1 of 2 entries rejected; first (entry 1)", out)
-        st, _, out = d.request("POST", "/loki/api/v1/push", body=b"\x00",
+        st, _, out = d.request("POST", "/loki/api/v1/push", body=b"\xff\xff\xff\xff\x0f",
                                headers={"Content-Type": "application/x-protobuf"})
-        self.assertEqual(st, 415, out)
+        self.assertEqual(st, 400, out)
         self.assertIn(b"snappy", out)
         self.assertEqual(shippers.stored_records(d), [{
             "timestamp": "2026-12-06T12:40:30.123Z", "level": "error", "service": "svc_a",

@@ -38,7 +38,7 @@ static void on_reject(void *arg, const char *why)
     c->rejects++;
 }
 
-static const struct cl_proto_opts OPTS = {64, 256 * 1024, ""};
+static const struct cl_proto_opts OPTS = {64, 256 * 1024, "", 1 << 20};
 
 static int decode(cl_proto_decode_fn fn, const void *body, size_t len, struct collect *c, char *err)
 {
@@ -477,7 +477,7 @@ static void test_es_bulk(void **state)
                        "{\"msg\":\"two\",\"app\":\"mine\"}\n"
                        "{\"update\":{}}\n{\"doc\":{}}\n"
                        "{\"create\":{}}\n\"text\"\n";
-    struct cl_proto_opts o = {64, 1 << 20, "idx-path"};
+    struct cl_proto_opts o = {64, 1 << 20, "idx-path", 1 << 20};
     struct collect c;
     memset(&c, 0, sizeof c);
     cl_buf_init(&c.out, 1 << 20);

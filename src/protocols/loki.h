@@ -1,0 +1,28 @@
+/* loki.h - the Loki entry mapping shared by the JSON (loki.c) and protobuf (loki_pb.c)
+ * push decoders: an entry is written from its labels, time, line and structured metadata,
+ * each given as JSON values (the protobuf decoder renders its labels and metadata as JSON
+ * objects first, so both encodings map alike). */
+#ifndef CL_LOKI_H
+#define CL_LOKI_H
+
+#include "json.h"
+#include "proto.h"
+#include "proto_record.h"
+
+#include <stdint.h>
+
+struct cl_loki {
+    const struct cl_proto_sink *sink;
+    int depth;
+    struct cl_buf out;
+    struct cl_proto_rec rec;
+};
+
+void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink, int max_depth);
+void cl_loki_free(struct cl_loki *l);
+/* Writes one entry and hands it to the sink. labels and meta (may be NULL) are JSON
+ * objects, line a JSON string value. */
+void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                         const struct cl_json_value *line, const struct cl_json_value *meta);
+
+#endif

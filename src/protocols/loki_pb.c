@@ -1,0 +1,211 @@
+/* loki_pb.c - Loki's protobuf push (snappy-compressed PushRequest, Promtail's, Alloy's and
+ * winston-loki's default) -> input records, mapped as the JSON push (loki.h).
+ *
+ * The body is a snappy block (no framing): its decompressed length is checked against
+ * max_decoded before anything is allocated. protobuf-c unpacks the PushRequest (types
+ * from our own loki_push.proto; no nesting to bound). Each stream's labels string
+ * ({job="api", level="info"}) is parsed into a JSON object once, and every entry is
+ * written by cl_loki_write_entry like a JSON push entry. Built only where Debian's
+ * libsnappy is linked (not in the static Lambda build, CL_HAVE_SNAPPY unset): there the
+ * decoder refuses every body. */
+#include "proto.h"
+
+#include "common.h"
+#include "json_write.h"
+#include "loki.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef CL_HAVE_SNAPPY
+#include "loki_push.pb-c.h"
+
+#include <snappy-c.h>
+
+static int label_name_char(char c, int first)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           (!first && c >= '0' && c <= '9');
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* Appends the value of a quoted label at *pp (after '"') as a JSON string; 0, or -1. */
+static int label_value(const char **pp, const char *end, struct cl_buf *out, struct cl_buf *tmp)
+{
+    const char *p = *pp;
+    cl_buf_reset(tmp);
+    while (p < end && *p != '"') {
+        char c = *p++;
+        if (c == '\\') {
+            if (p == end)
+                return -1;
+            c = *p++;
+            c = c == 'n' ? '\n' : c == 't' ? '\t' : c; /* \" \\ and \n, as Prometheus */
+        }
+        cl_buf_append_char(tmp, c);
+    }
+    if (p == end)
+        return -1;
+    cl_json_write_string(out, tmp->data ? tmp->data : "", tmp->len);
+    *pp = p + 1;
+    return 0;
+}
+
+/* Renders {a="b", c="d"} as the JSON object {"a":"b","c":"d"} into out; 0, or -1. */
+static int labels_json(const char *s, size_t n, struct cl_buf *out)
+{
+    const char *p = s, *end = s + n;
+    struct cl_buf tmp;
+    int rc = -1, first = 1;
+    cl_buf_init(&tmp, SIZE_MAX / 2);
+    cl_buf_reset(out);
+    cl_buf_append_char(out, '{');
+    p = skip_ws(p, end);
+    if (p == end || *p++ != '{')
+        goto done;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p < end && *p == '}') {
+            rc = skip_ws(p + 1, end) == end ? 0 : -1;
+            break;
+        }
+        const char *name = p;
+        while (p < end && label_name_char(*p, p == name))
+            p++;
+        if (p == name)
+            break;
+        if (!first)
+            cl_buf_append_char(out, ',');
+        first = 0;
+        cl_json_write_string(out, name, (size_t)(p - name));
+        cl_buf_append_char(out, ':');
+        p = skip_ws(p, end);
+        if (p == end || *p++ != '=')
+            break;
+        p = skip_ws(p, end);
+        if (p == end || *p++ != '"' || label_value(&p, end, out, &tmp) != 0)
+            break;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',')
+            p++;
+    }
+done:
+    cl_buf_append_char(out, '}');
+    cl_buf_free(&tmp);
+    return rc;
+}
+
+/* A JSON text in b as a validated value (b outlives v). */
+static int as_value(const struct cl_buf *b, struct cl_json_value *v, int depth)
+{
+    struct cl_json_reader r;
+    cl_json_reader_init(&r, b->data, b->len, depth);
+    return cl_json_scan_value(&r, v) == 0 && cl_json_at_end(&r) ? 0 : -1;
+}
+
+static void write_stream(struct cl_loki *l, const Cloudlog__Loki__StreamAdapter *s,
+                         struct cl_buf *lab, struct cl_buf *tmp)
+{
+    struct cl_json_value labels, line, meta;
+    int labels_ok = labels_json(s->labels, strlen(s->labels), lab) == 0 &&
+                    as_value(lab, &labels, l->depth) == 0;
+    for (size_t i = 0; i < s->n_entries; i++) {
+        const Cloudlog__Loki__EntryAdapter *e = s->entries[i];
+        if (!labels_ok) {
+            l->sink->reject(l->sink->arg, "stream labels are not {name=\"value\", ...}");
+            continue;
+        }
+        /* the line and the metadata as JSON, then mapped as a JSON push entry */
+        cl_buf_reset(tmp);
+        cl_buf_append_char(tmp, '[');
+        cl_json_write_string(tmp, e->line, strlen(e->line));
+        cl_buf_append_str(tmp, ",{");
+        for (size_t k = 0; k < e->n_structured_metadata; k++) {
+            const Cloudlog__Loki__LabelPairAdapter *m = e->structured_metadata[k];
+            cl_buf_append_str(tmp, k ? "," : "");
+            cl_json_write_string(tmp, m->name, strlen(m->name));
+            cl_buf_append_char(tmp, ':');
+            cl_json_write_string(tmp, m->value, strlen(m->value));
+        }
+        cl_buf_append_str(tmp, "}]");
+        struct cl_json_value pair;
+        struct cl_json_reader r;
+        if (as_value(tmp, &pair, l->depth) != 0) { /* a line that is not UTF-8 */
+            l->sink->reject(l->sink->arg, "entry line or metadata is not valid UTF-8");
+            continue;
+        }
+        cl_json_reader_init(&r, pair.ptr + 1, pair.len - 1, l->depth);
+        cl_json_scan_value(&r, &line);
+        r.pos++; /* the ',' */
+        cl_json_scan_value(&r, &meta);
+        uint64_t ns = 0;
+        if (e->timestamp && e->timestamp->seconds > 0)
+            ns = (uint64_t)e->timestamp->seconds * 1000000000u + (uint64_t)e->timestamp->nanos;
+        cl_loki_write_entry(l, &labels, ns, &line, &meta);
+    }
+}
+
+int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                      const struct cl_proto_sink *sink, char *err, size_t err_len)
+{
+    size_t n;
+    if (snappy_uncompressed_length(body, len, &n) != SNAPPY_OK || n > o->max_decoded) {
+        snprintf(err, err_len,
+                 "body is not a snappy block within the decompressed-size limit "
+                 "(Loki protobuf push)");
+        return -1;
+    }
+    char *raw = malloc(n ? n : 1);
+    if (!raw || snappy_uncompress(body, len, raw, &n) != SNAPPY_OK) {
+        free(raw);
+        snprintf(err, err_len, "body is not valid snappy (Loki protobuf push)");
+        return -1;
+    }
+    Cloudlog__Loki__PushRequest *req =
+        cloudlog__loki__push_request__unpack(NULL, n, (const uint8_t *)raw);
+    free(raw);
+    if (!req) {
+        snprintf(err, err_len, "body is not a protobuf Loki PushRequest");
+        return -1;
+    }
+    struct cl_loki l;
+    struct cl_buf lab, tmp;
+    cl_loki_init(&l, sink, o->max_depth);
+    cl_buf_init(&lab, SIZE_MAX / 2); /* bounded by the decompressed body */
+    cl_buf_init(&tmp, SIZE_MAX / 2);
+    for (size_t i = 0; i < req->n_streams; i++)
+        write_stream(&l, req->streams[i], &lab, &tmp);
+    cl_buf_free(&lab);
+    cl_buf_free(&tmp);
+    cl_loki_free(&l);
+    cloudlog__loki__push_request__free_unpacked(req, NULL);
+    return 0;
+}
+
+int cl_loki_pb_supported(void)
+{
+    return 1;
+}
+
+#else
+
+int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *o,
+                      const struct cl_proto_sink *sink, char *err, size_t err_len)
+{
+    snprintf(err, err_len, "Loki's protobuf push is not supported in this build");
+    return -1;
+}
+
+int cl_loki_pb_supported(void)
+{
+    return 0;
+}
+
+#endif
