@@ -8,11 +8,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "loki_push.pb-c.h"
 #include "otlp_logs.pb-c.h"
 #include "proto.h"
 #include "proto_record.h"
 
 #include <msgpack.h>
+#include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,6 +547,73 @@ static void test_loki_json(void **state)
     done(&c);
 }
 
+/* ---- Loki push (snappy protobuf) ---- */
+
+/* A snappy-compressed PushRequest of one stream with labels and two entries. */
+static char *pack_loki(const char *labels, size_t *len)
+{
+    Cloudlog__Loki__Timestamp ts = CLOUDLOG__LOKI__TIMESTAMP__INIT;
+    ts.seconds = 1796560830;
+    ts.nanos = 123456789;
+    Cloudlog__Loki__LabelPairAdapter md = CLOUDLOG__LOKI__LABEL_PAIR_ADAPTER__INIT;
+    md.name = "trace_id";
+    md.value = "t9";
+    Cloudlog__Loki__LabelPairAdapter *mds[] = {&md};
+    Cloudlog__Loki__EntryAdapter e1 = CLOUDLOG__LOKI__ENTRY_ADAPTER__INIT;
+    e1.timestamp = &ts;
+    e1.line = "first \"line\"";
+    e1.n_structured_metadata = 1;
+    e1.structured_metadata = mds;
+    Cloudlog__Loki__EntryAdapter e2 = CLOUDLOG__LOKI__ENTRY_ADAPTER__INIT;
+    e2.line = "{\"msg\":\"json line\",\"k\":true}";
+    Cloudlog__Loki__EntryAdapter *es[] = {&e1, &e2};
+    Cloudlog__Loki__StreamAdapter st = CLOUDLOG__LOKI__STREAM_ADAPTER__INIT;
+    st.labels = (char *)labels;
+    st.n_entries = 2;
+    st.entries = es;
+    Cloudlog__Loki__StreamAdapter *sts[] = {&st};
+    Cloudlog__Loki__PushRequest req = CLOUDLOG__LOKI__PUSH_REQUEST__INIT;
+    req.n_streams = 1;
+    req.streams = sts;
+    size_t n = cloudlog__loki__push_request__get_packed_size(&req);
+    uint8_t *raw = malloc(n);
+    cloudlog__loki__push_request__pack(&req, raw);
+    *len = snappy_max_compressed_length(n);
+    char *out = malloc(*len);
+    assert_int_equal(snappy_compress((const char *)raw, n, out, len), SNAPPY_OK);
+    free(raw);
+    return out;
+}
+
+static void test_loki_pb(void **state)
+{
+    struct collect c;
+    char err[200];
+    size_t len;
+    char *body = pack_loki("{service_name=\"pay api\", level=\"error\",q=\"a\\\"b\\\\c\"}", &len);
+    assert_int_equal(decode(cl_loki_pb_decode, body, len, &c, err), 0);
+    assert_string_equal(
+        c.out.data,
+        "{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"level\":\"error\",\"service\":\"pay_api\","
+        "\"message\":\"first \\\"line\\\"\",\"service_name\":\"pay api\",\"q\":\"a\\\"b\\\\c\","
+        "\"trace_id\":\"t9\"}\n"
+        "{\"level\":\"error\",\"service\":\"pay_api\",\"msg\":\"json line\",\"k\":true,"
+        "\"service_name\":\"pay api\",\"q\":\"a\\\"b\\\\c\"}\n");
+    done(&c);
+    free(body);
+    body = pack_loki("{broken", &len); /* each entry of a stream with bad labels is rejected */
+    assert_int_equal(decode(cl_loki_pb_decode, body, len, &c, err), 0);
+    assert_int_equal(c.rejects, 2);
+    done(&c);
+    free(body);
+    /* not snappy; a snappy header claiming more than max_decoded */
+    assert_int_equal(decode(cl_loki_pb_decode, "\xff\xff\xff\xff\x0f", 5, &c, err), -1);
+    done(&c);
+    assert_int_equal(decode(cl_loki_pb_decode, "\x80\x80\x80\x40\x00", 5, &c, err), -1);
+    assert_non_null(strstr(err, "limit"));
+    done(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -561,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_hec_event),
         cmocka_unit_test(test_es_bulk),
         cmocka_unit_test(test_loki_json),
+        cmocka_unit_test(test_loki_pb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
