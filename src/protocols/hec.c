@@ -25,18 +25,33 @@ struct hec {
     struct cl_proto_rec rec;
 };
 
+static int digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* 1 if s[0..n) is an unsigned JSON number without exponent ("1437522387.123"): no
+ * leading zeros, digits after a '.' (so it can be written as a JSON number as it is). */
 static int numeric(const char *s, size_t n)
 {
-    size_t digits = 0, dots = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] >= '0' && s[i] <= '9')
-            digits++;
-        else if (s[i] == '.' && dots++ == 0)
-            continue;
-        else
+    size_t i = 0;
+    if (n == 0 || n > 32)
+        return 0;
+    if (s[0] == '0')
+        i = 1;
+    else
+        while (i < n && digit(s[i]))
+            i++;
+    if (i == 0)
+        return 0;
+    if (i < n && s[i] == '.') {
+        size_t first = ++i;
+        while (i < n && digit(s[i]))
+            i++;
+        if (i == first)
             return 0;
     }
-    return digits > 0 && digits <= 20;
+    return i == n;
 }
 
 static void write_time(struct hec *h, const struct cl_json_value *t)
