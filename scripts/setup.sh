@@ -27,6 +27,7 @@ PACKAGES=(
   dpkg-dev autoconf automake libtool nasm zip
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user-static
   libssl-dev:arm64 zlib1g-dev:arm64 libdeflate-dev:arm64 libsqlite3-dev:arm64
+  libprotobuf-c-dev:arm64 libmsgpack-dev:arm64
 )
 
 SUDO=""
