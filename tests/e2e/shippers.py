@@ -79,3 +79,7 @@ class ClientTestCase(cltest.DaemonTestCase):
 
     def url(self, d, path):
         return "http://%s:%d%s" % (cltest.HOST, d.port, path)
+
+    def run_client(self, script, d, key=KEY, big=None, path=""):
+        """Runs tests/clients/SCRIPT against d: base URL (+ path), key, optional big size."""
+        return run_node(script, self.url(d, path), key, *([big] if big else []))

@@ -19,8 +19,7 @@ class PinoLoki(shippers.ClientTestCase):
     MODULE = "pino-loki"
 
     def send(self, d, key=shippers.KEY, big=None):
-        args = ["http://%s:%d" % (cltest.HOST, d.port), key] + ([big] if big else [])
-        return shippers.run_node("loki_send.js", *args)
+        return self.run_client("loki_send.js", d, key, big)
 
     def check_stored(self, d):
         records = shippers.stored_records(d)
@@ -60,8 +59,7 @@ class WinstonLoki(shippers.ClientTestCase):
     MODULE = "winston-loki"
 
     def send(self, d, key=shippers.KEY, big=None):
-        args = ["http://%s:%d" % (cltest.HOST, d.port), key] + ([big] if big else [])
-        return shippers.run_node("winston_send.js", *args)
+        return self.run_client("winston_send.js", d, key, big)
 
     def check_stored(self, d):
         records = shippers.stored_records(d)
