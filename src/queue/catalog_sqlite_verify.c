@@ -30,7 +30,8 @@ static int read_rows(struct sq_queue *s, struct cl_catalog_row **out, size_t *n_
                                 -1, &st, NULL);
     size_t n = 0, cap = 0;
     struct cl_catalog_row *rows = NULL;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int step = SQLITE_DONE;
+    while (rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == cap)
             rows = cl_realloc(rows, (cap = cap ? cap * 2 : 256) * sizeof *rows);
         struct cl_catalog_row *r = &rows[n++];
@@ -41,6 +42,8 @@ static int read_rows(struct sq_queue *s, struct cl_catalog_row **out, size_t *n_
         r->records = (uint64_t)sqlite3_column_int64(st, 4);
         r->bytes = (uint64_t)sqlite3_column_int64(st, 5);
     }
+    if (rc == SQLITE_OK)
+        rc = step;
     sqlite3_finalize(st);
     *out = rows;
     *n_out = n;
@@ -188,7 +191,8 @@ int cl_queue_sqlite_integrity(struct cl_queue *q, size_t max_lines,
     pthread_mutex_lock(&s->db_mu);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int step = SQLITE_DONE;
+    while (rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *line = (const char *)sqlite3_column_text(st, 0);
         if (line && strcmp(line, "ok") != 0)
             fn(arg, line);
