@@ -41,8 +41,6 @@ struct cl_daemon {
 
     /* A damaged queue file moved aside at start-up (daemon_quarantine.c). */
     int queue_quarantined;
-    struct cl_metric *quarantined;        /* QueueQuarantined */
-    struct cl_metric *quarantine_pending; /* QueueQuarantinePending */
 };
 
 /* The queue's statistics: read directly from the SQLite queue, at most once a second

@@ -95,19 +95,12 @@ static void sample_pending(void *arg)
     quarantine_dir(d, dir, sizeof dir);
     int n = cl_queue_quarantine_pending(dir, NULL, NULL);
     if (n >= 0)
-        cl_gauge_set(d->quarantine_pending, (double)n);
+        cl_gauge_set(d->m.queue_quarantine_pending, (double)n);
 }
 
 void cl_daemon_quarantine_metrics(struct cl_daemon *d)
 {
-    d->quarantined = cl_metrics_counter(
-        d->metrics, "QueueQuarantined", CL_UNIT_COUNT,
-        "Damaged queue files this process moved to DATA/quarantine at start-up.", NULL, NULL);
-    d->quarantine_pending =
-        cl_metrics_gauge(d->metrics, "QueueQuarantinePending", CL_UNIT_COUNT,
-                         "Quarantined queue files in DATA/quarantine not yet salvaged by "
-                         "'cloudlog verify --repair'.");
-    cl_counter_add(d->quarantined, (uint64_t)d->queue_quarantined);
+    cl_counter_add(d->m.queue_quarantined, (uint64_t)d->queue_quarantined);
     if (!d->remote_queue)
         cl_metrics_on_collect(d->metrics, sample_pending, d);
 }

@@ -23,9 +23,8 @@ int cl_daemon_open_queue(struct cl_daemon *d, const char *url, const struct cl_q
  * to _quarantine/staging/ instead (`cloudlog verify` lists them). No-op otherwise. */
 void cl_daemon_keep_staging(struct cl_daemon *d);
 
-/* Registers QueueQuarantined (files moved aside by this process) and
- * QueueQuarantinePending (files in DATA/quarantine not yet salvaged, sampled at every
- * collection) in d->metrics. */
+/* Counts this start's quarantine in QueueQuarantined and samples QueueQuarantinePending
+ * (files in DATA/quarantine not yet salvaged) at every collection of d->metrics. */
 void cl_daemon_quarantine_metrics(struct cl_daemon *d);
 
 #endif
