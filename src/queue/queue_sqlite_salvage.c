@@ -4,9 +4,10 @@
  * HOW IT READS A DAMAGED FILE
  *
  * Debian 12's libsqlite3 (3.40) is built without the recovery extension
- * (sqlite3_recover_*), and the sqlite3 shell's ".recover" would make a separate program
- * a run-time dependency of the daemon's data. The queue's schema is known, so this file
- * reads it table by table through the ordinary API, tolerating errors:
+ * (sqlite3_recover_*), and its sqlite3 shell's ".recover" fails on every file (it needs
+ * the sqlite_dbpage table that library lacks: docs/pipeline.md). The queue's schema is
+ * known, so this file reads it table by table through the ordinary API, tolerating
+ * errors:
  *
  *   1. ids: "SELECT id ... WHERE id >= ?next ORDER BY id" walks the table's b-tree
  *      (rowids only: leaf pages, no overflow pages). When a step fails (a damaged page),
@@ -17,9 +18,7 @@
  *      not its neighbours; the caller's check then refuses bodies that do not decode
  *      into record_count records (a damaged page can also return wrong bytes).
  *
- * Rows behind a damaged interior page cannot be reached this way; `sqlite3 FILE
- * .recover` (Debian's sqlite3 package) scans every page and can be run by hand into a
- * new file, which this salvage then reads like any other (docs/reliability.md).
+ * Rows behind a damaged interior page cannot be reached this way (counted unreadable).
  *
  * WRITING
  *
