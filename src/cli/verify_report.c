@@ -38,11 +38,12 @@ struct verify_finding *verify_add(struct verify_report *r, enum verify_sev sev, 
 
 void verify_repaired(struct verify_finding *f, int repaired, const char *fmt, ...)
 {
-    free(f->action);
     va_list ap;
     va_start(ap, fmt);
-    f->action = vformat(fmt, ap);
+    char *action = vformat(fmt, ap); /* before the free: the arguments may name f->action */
     va_end(ap);
+    free(f->action);
+    f->action = action;
     f->repaired = repaired;
 }
 

@@ -36,7 +36,7 @@ def verify(data=None, store=None, repair=False, env=None):
     if repair:
         args.append("--repair")
     rc, out, err = cltest.run_cli(args, env=env, timeout=120)
-    if rc not in (0, 1):
+    if rc not in (0, 1) or err.strip():
         raise AssertionError("verify exited %d: %s %s" % (rc, out, err))
     return rc, json.loads(out)
 
