@@ -81,7 +81,10 @@ static int verify_data_dir(const char *cmd, const char *data, struct verify_repo
     } else if (cl_store_open(&store, path, err, sizeof err) != CL_OK) {
         verify_add(r, VERIFY_PROBLEM, "store_unreadable", path, "%s", err);
     } else {
-        verify_store(r, &store, have_q ? &q : NULL);
+        struct verify_committed committed;
+        verify_committed_load(data, &committed);
+        verify_store(r, &store, have_q ? &q : NULL, &committed);
+        verify_committed_free(&committed);
         cl_store_close(&store);
     }
     if (have_q)
@@ -95,7 +98,7 @@ static int verify_store_url(const char *cmd, const char *url, const char *endpoi
     struct cl_cli_source src;
     if (cl_cli_source_open(cmd, NULL, url, endpoint, &src))
         return 1;
-    verify_store(r, &src.store, NULL);
+    verify_store(r, &src.store, NULL, NULL);
     cl_cli_source_close(&src);
     return 0;
 }

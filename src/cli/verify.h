@@ -40,12 +40,25 @@ void verify_print_text(const struct verify_report *r, const char *what);
 void verify_print_json(const struct verify_report *r, const char *what);
 void verify_report_free(struct verify_report *r);
 
+/* Objects committed but unpublished when a queue file was quarantined, from the
+ * catalogs of the files in DATA/quarantine: staging key -> final key (owned). */
+struct verify_committed {
+    char **staging, **key;
+    size_t n, cap;
+};
+
+/* Loads c from every quarantined queue file of data_dir (salvaged or not). */
+void verify_committed_load(const char *data_dir, struct verify_committed *c);
+void verify_committed_free(struct verify_committed *c);
+
 /* Store checks. catalog NULL: a store without a catalog (S3, --store): every object must
  * decompress into valid records of its partition. With a catalog: each row's object
  * exists and holds its record count, objects without a row are orphans. --repair
  * republishes, re-catalogs valid orphans, moves damaged objects under _quarantine/ and
- * marks rows whose object is gone as lost. Never deletes an object. */
-int verify_store(struct verify_report *r, struct cl_store *st, struct cl_queue *catalog);
+ * marks rows whose object is gone as lost. Never deletes an object. With a catalog,
+ * objects under _quarantine/staging/ that committed (may be NULL) names are published. */
+int verify_store(struct verify_report *r, struct cl_store *st, struct cl_queue *catalog,
+                 const struct verify_committed *committed);
 
 /* Queue checks of a data directory: quarantined queue files (salvaged with --repair
  * into q), PRAGMA integrity_check, and the DLQ. q may be NULL when queue.db could not be
@@ -53,5 +66,6 @@ int verify_store(struct verify_report *r, struct cl_store *st, struct cl_queue *
 void verify_queue(struct verify_report *r, const char *data_dir, struct cl_queue *q);
 
 #define VERIFY_QUARANTINE_PREFIX "_quarantine/"
+#define VERIFY_KEPT_STAGING_PREFIX "_quarantine/staging/" /* daemon_quarantine.c */
 
 #endif

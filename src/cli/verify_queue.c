@@ -9,6 +9,7 @@
 #include "queue_quarantine.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define VERIFY_INTEGRITY_LINES 20
@@ -114,11 +115,48 @@ void verify_queue(struct verify_report *r, const char *data_dir, struct cl_queue
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/quarantine", data_dir);
     struct pending_ctx c = {r, q};
-    if (cl_queue_quarantine_pending(dir, on_pending, &c) < 0)
+    if (cl_queue_quarantine_list(dir, 1, on_pending, &c) < 0)
         verify_add(r, VERIFY_PROBLEM, "quarantine_unreadable", dir, "cannot list the directory");
     if (!q)
         return;
     int rc = cl_queue_sqlite_integrity(q, VERIFY_INTEGRITY_LINES, on_integrity, r);
     if (rc == CL_OK)
         check_dlq(r, q);
+}
+
+static void add_committed(void *arg, const char *staging_key, const char *key)
+{
+    struct verify_committed *c = arg;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->staging = cl_realloc(c->staging, c->cap * sizeof *c->staging);
+        c->key = cl_realloc(c->key, c->cap * sizeof *c->key);
+    }
+    c->staging[c->n] = cl_strdup(staging_key);
+    c->key[c->n++] = cl_strdup(key);
+}
+
+static int load_one(void *arg, const char *path)
+{
+    cl_queue_quarantine_unpublished(path, add_committed, arg);
+    return 0;
+}
+
+void verify_committed_load(const char *data_dir, struct verify_committed *c)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/quarantine", data_dir);
+    memset(c, 0, sizeof *c);
+    cl_queue_quarantine_list(dir, 0, load_one, c);
+}
+
+void verify_committed_free(struct verify_committed *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->staging[i]);
+        free(c->key[i]);
+    }
+    free(c->staging);
+    free(c->key);
+    memset(c, 0, sizeof *c);
 }

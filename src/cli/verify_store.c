@@ -43,9 +43,11 @@ static int has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-/* Reads and checks one object: 0 valid, 1 absent, -1 damaged (why in err). */
-static int fetch_check(struct verify_report *r, struct cl_store *st, const char *key,
-                       struct cl_object_summary *s, char *err, size_t err_len)
+/* Reads the object at key and checks it as the object of as_key: 0 valid, 1 absent, -1
+ * damaged (why in err). */
+static int fetch_check_as(struct verify_report *r, struct cl_store *st, const char *key,
+                          const char *as_key, struct cl_object_summary *s, char *err,
+                          size_t err_len)
 {
     struct cl_buf b;
     cl_buf_init(&b, CL_OBJECT_CHECK_MAX_RAW);
@@ -56,12 +58,19 @@ static int fetch_check(struct verify_report *r, struct cl_store *st, const char 
         snprintf(err, err_len, "cannot read: %s", cl_strerror(rc));
         res = -1;
     } else {
-        res = cl_object_check(key, b.data, b.len, s, err, err_len);
+        res = cl_object_check(as_key, b.data, b.len, s, err, err_len);
         r->objects_checked++;
         r->records_checked += res == 0 ? s->records : 0;
     }
     cl_buf_free(&b);
     return res;
+}
+
+/* Reads and checks one object: 0 valid, 1 absent, -1 damaged (why in err). */
+static int fetch_check(struct verify_report *r, struct cl_store *st, const char *key,
+                       struct cl_object_summary *s, char *err, size_t err_len)
+{
+    return fetch_check_as(r, st, key, key, s, err, err_len);
 }
 
 /* --repair of a damaged object: moves it to _quarantine/<key> (kept for inspection). */
@@ -150,6 +159,8 @@ struct cataloged {
     size_t n_rows;
     char *seen;   /* per row: its final object was listed */
     char *staged; /* per row: its staging object was listed */
+    const struct verify_committed *committed;
+    const struct listing *l;
 };
 
 static int row_cmp(const void *key, const void *row)
@@ -240,6 +251,52 @@ static void publish_staged(struct cataloged *c, const struct cl_catalog_row *row
                     cl_strerror(rc));
 }
 
+static int listed(const struct listing *l, const char *key)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i].key, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* The final key the quarantined catalogs give the staging object kept as kept_key. */
+static const char *committed_key(const struct verify_committed *vc, const char *kept_key)
+{
+    const char *name = kept_key + strlen(VERIFY_KEPT_STAGING_PREFIX);
+    size_t sp = strlen(CL_STAGING_PREFIX);
+    for (size_t i = 0; vc && i < vc->n; i++)
+        if (strncmp(vc->staging[i], CL_STAGING_PREFIX, sp) == 0 &&
+            strcmp(vc->staging[i] + sp, name) == 0)
+            return vc->key[i];
+    return NULL;
+}
+
+/* A staging object the daemon kept after a queue quarantine that the old catalog says
+ * was committed: the commit deleted its messages, so it is published and catalogued.
+ * Returns 1 if handled, 0 to leave it among the kept objects. */
+static int publish_kept(struct cataloged *c, const struct listed *o)
+{
+    const char *final = committed_key(c->committed, o->key);
+    struct cl_object_summary s;
+    char err[256];
+    if (!final || listed(c->l, final) ||
+        fetch_check_as(c->r, c->st, o->key, final, &s, err, sizeof err) != 0)
+        return 0;
+    struct verify_finding *f =
+        verify_add(c->r, VERIFY_PROBLEM, "object_unpublished", final,
+                   "committed before the queue file was quarantined, kept as %s", o->key);
+    if (!c->r->repair)
+        return 1;
+    struct cl_catalog_object row;
+    cl_object_catalog_row(final, o->size, &s, &row);
+    int rc = cl_store_move(c->st, o->key, final);
+    if (rc == CL_OK)
+        rc = cl_catalog_add_published(c->q, &row);
+    verify_repaired(f, rc == CL_OK, rc == CL_OK ? "published and catalogued" : "failed: %s",
+                    cl_strerror(rc));
+    return 1;
+}
+
 /* Rows whose object was not listed. */
 static void check_unseen_rows(struct cataloged *c)
 {
@@ -260,9 +317,9 @@ static void check_unseen_rows(struct cataloged *c)
 }
 
 static int check_cataloged(struct verify_report *r, struct cl_store *st, struct cl_queue *q,
-                           const struct listing *l)
+                           const struct listing *l, const struct verify_committed *committed)
 {
-    struct cataloged c = {r, st, q, NULL, 0, NULL, NULL};
+    struct cataloged c = {r, st, q, NULL, 0, NULL, NULL, committed, l};
     int rc = cl_catalog_rows(q, &c.rows, &c.n_rows);
     if (rc != CL_OK) {
         verify_add(r, VERIFY_PROBLEM, "catalog_unreadable", NULL, "reading the catalog: %s",
@@ -275,6 +332,8 @@ static int check_cataloged(struct verify_report *r, struct cl_store *st, struct 
     size_t kept = 0;
     for (size_t i = 0; i < l->n; i++) {
         const struct listed *o = &l->v[i];
+        if (has_prefix(o->key, VERIFY_KEPT_STAGING_PREFIX) && publish_kept(&c, o))
+            continue;
         if (special_key(o->key, &kept))
             continue;
         if (has_prefix(o->key, CL_STAGING_PREFIX)) {
@@ -305,7 +364,8 @@ static int check_cataloged(struct verify_report *r, struct cl_store *st, struct 
     return CL_OK;
 }
 
-int verify_store(struct verify_report *r, struct cl_store *st, struct cl_queue *catalog)
+int verify_store(struct verify_report *r, struct cl_store *st, struct cl_queue *catalog,
+                 const struct verify_committed *committed)
 {
     struct listing l = {0};
     int rc = cl_store_list(st, "", collect, &l);
@@ -313,7 +373,7 @@ int verify_store(struct verify_report *r, struct cl_store *st, struct cl_queue *
         verify_add(r, VERIFY_PROBLEM, "store_unreadable", NULL, "listing the store failed: %s",
                    cl_strerror(rc));
     } else if (catalog) {
-        rc = check_cataloged(r, st, catalog, &l);
+        rc = check_cataloged(r, st, catalog, &l, committed);
     } else {
         check_uncataloged(r, st, &l);
     }

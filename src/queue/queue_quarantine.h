@@ -28,11 +28,12 @@
 int cl_queue_quarantine_move(const char *db_path, const char *dir, int64_t now_ms, char *moved_to,
                              size_t moved_len, char *err, size_t err_len);
 
-/* Calls fn with the path of each quarantined queue file in dir that has no .salvaged
- * marker yet, in name (time) order. Returns how many there are (0 when dir does not
- * exist), or -1 if dir cannot be read. fn may be NULL (count only); a non-zero return
- * from fn stops the walk. */
-int cl_queue_quarantine_pending(const char *dir, int (*fn)(void *arg, const char *path), void *arg);
+/* Calls fn with the path of each quarantined queue file in dir, in name (time) order:
+ * only those without a .salvaged marker when pending_only. Returns how many there are
+ * (0 when dir does not exist), or -1 if dir cannot be read. fn may be NULL (count only);
+ * a non-zero return from fn stops the calls (the count goes on). */
+int cl_queue_quarantine_list(const char *dir, int pending_only,
+                             int (*fn)(void *arg, const char *path), void *arg);
 
 /* What a salvage found and copied. */
 struct cl_salvage_result {
@@ -60,6 +61,14 @@ typedef int (*cl_salvage_check_fn)(void *arg, const struct cl_msg *m, char *why,
 int cl_queue_sqlite_salvage(struct cl_queue *dst, const char *src_path, cl_salvage_check_fn check,
                             void *check_arg, struct cl_salvage_result *r, char *err,
                             size_t err_len);
+
+/* Calls fn(arg, staging_key, key) for each catalog row of the quarantined file src_path
+ * that was committed but not yet published when it was damaged: its object holds
+ * records whose messages that commit deleted, so it must be published, not discarded.
+ * Unreadable rows are skipped. Returns CL_OK, or CL_ERR_IO if the file cannot be read. */
+int cl_queue_quarantine_unpublished(const char *src_path,
+                                    void (*fn)(void *arg, const char *staging_key, const char *key),
+                                    void *arg);
 
 /* Writes <db_path>.salvaged (summary_json and a newline, fsync'd) so the file no longer
  * counts as pending. Returns CL_OK or CL_ERR_IO. */

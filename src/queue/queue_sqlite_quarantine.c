@@ -122,7 +122,8 @@ static char **read_names(DIR *d, size_t *n_out)
     return names;
 }
 
-int cl_queue_quarantine_pending(const char *dir, int (*fn)(void *arg, const char *path), void *arg)
+int cl_queue_quarantine_list(const char *dir, int pending_only,
+                             int (*fn)(void *arg, const char *path), void *arg)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -135,7 +136,7 @@ int cl_queue_quarantine_pending(const char *dir, int (*fn)(void *arg, const char
         char path[QQ_PATH_MAX], marker[QQ_PATH_MAX + 16];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         snprintf(marker, sizeof marker, "%s.salvaged", path);
-        if (!exists(marker)) {
+        if (!pending_only || !exists(marker)) {
             pending++;
             if (fn && !stop)
                 stop = fn(arg, path);

@@ -463,3 +463,40 @@ int cl_queue_sqlite_salvage(struct cl_queue *dst_q, const char *src_path, cl_sal
     pthread_mutex_unlock(&dst.s->db_mu);
     return rc;
 }
+
+/* Reads (staging_key, key) of unpublished rows with sql; 0 if the read went to the end. */
+static int read_unpublished(sqlite3 *db, const char *sql,
+                            void (*fn)(void *arg, const char *staging_key, const char *key),
+                            void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *staging = (const char *)sqlite3_column_text(st, 0);
+        const char *key = (const char *)sqlite3_column_text(st, 1);
+        if (staging && key)
+            fn(arg, staging, key);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int cl_queue_quarantine_unpublished(const char *src_path,
+                                    void (*fn)(void *arg, const char *staging_key, const char *key),
+                                    void *arg)
+{
+    sqlite3 *db = NULL;
+    char err[256];
+    if (open_src(src_path, &db, err, sizeof err) != CL_OK)
+        return CL_ERR_IO;
+    /* The partial index first; if its pages are damaged, the table itself (a row found
+     * twice is harmless: the caller keys by staging key). */
+    if (read_unpublished(db, "SELECT staging_key, key FROM objects WHERE published = 0", fn, arg) !=
+        0)
+        read_unpublished(db, "SELECT staging_key, key FROM objects NOT INDEXED WHERE published = 0",
+                         fn, arg);
+    sqlite3_close(db);
+    return CL_OK;
+}

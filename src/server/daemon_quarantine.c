@@ -93,7 +93,7 @@ static void sample_pending(void *arg)
     struct cl_daemon *d = arg;
     char dir[DQ_PATH_MAX];
     quarantine_dir(d, dir, sizeof dir);
-    int n = cl_queue_quarantine_pending(dir, NULL, NULL);
+    int n = cl_queue_quarantine_list(dir, 1, NULL, NULL);
     if (n >= 0)
         cl_gauge_set(d->m.queue_quarantine_pending, (double)n);
 }

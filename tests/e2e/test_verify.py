@@ -102,6 +102,29 @@ class Verify(cltest.DaemonTestCase):
         self.assertGreaterEqual(len(objs), 3)
         return objs
 
+    def stage_objects(self, data, db):
+        """What a crash can leave beside a queue file: an object committed to the catalog
+        but still under _staging/ (its messages deleted by that commit), and an
+        uncommitted one. Returns the committed object's final key."""
+        ts = time.strftime("%Y-%m-%d/hour=%H", time.gmtime(NOW_MS / 1000))
+        key = "service=committed/dt=%s/20260101T000000Z-00000000000000cc.ndjson.gz" % ts
+        lines = [json.loads(l) for l in records("committed", 5, "committed").splitlines()]
+        body = "".join(cltest.norm_line(cltest.ms_text(r["ts"]), "info", "committed",
+                                        r["message"]) + "\n" for r in lines)
+        staging = os.path.join(cltest.store_dir(data), "_staging")
+        os.makedirs(staging, exist_ok=True)
+        for name in ("committed", "uncommitted"):
+            with open(os.path.join(staging, name + ".ndjson.gz"), "wb") as f:
+                f.write(gzip.compress(body.encode()))
+        conn = sqlite3.connect(db)
+        conn.execute("INSERT INTO objects (key, staging_key, service, dt, hour, records, bytes,"
+                     " raw_bytes, min_ts, max_ts, created_at, published) VALUES (?,"
+                     " '_staging/committed.ndjson.gz', 'committed', ?, ?, 5, 1, 1, 0, 0, 0, 0)",
+                     (key, ts[:10], int(ts[-2:])))
+        conn.commit()
+        conn.close()
+        return key
+
     def test_local_problems_reported_repaired_then_clean(self):
         data = cltest.mkdtemp("cl-verify-")
         objs = self.fill_store(data)
@@ -166,6 +189,7 @@ class Verify(cltest.DaemonTestCase):
             sent.update("old-%d %d" % (batch, i) for i in range(20))
         d.stop()
         db = os.path.join(data, "queue.db")
+        committed_key = self.stage_objects(data, db)
         corrupt_queue(db, random.Random(13))
 
         cfg = os.path.join(cltest.mkdtemp("cl-qcfg-"), "alarms.json")
@@ -187,11 +211,16 @@ class Verify(cltest.DaemonTestCase):
         st, _, resp = d.post_logs(records("new", 30), content_type="application/x-ndjson")
         self.assertEqual(st, 202, resp)  # ingest goes on
 
+        # Staging objects were kept, not discarded by start-up recovery.
+        kept = os.path.join(cltest.store_dir(data), "_quarantine", "staging")
+        self.assertEqual(sorted(os.listdir(kept)), ["committed.ndjson.gz", "uncommitted.ndjson.gz"])
         rc, doc = verify(data)
         self.assertEqual(rc, 1, doc)
-        self.assertEqual([k for k, _ in kinds(doc)], ["queue_quarantined"], doc)
+        self.assertEqual(kinds(doc), sorted([("queue_quarantined", os.path.join(qdir, files[0])),
+                                             ("object_unpublished", committed_key)]), doc)
         rc, doc = verify(data, repair=True)  # beside the running daemon
         self.assertEqual(rc, 0, doc)
+        self.assertEqual(os.listdir(kept), ["uncommitted.ndjson.gz"])  # ambiguous: kept
         with open(os.path.join(qdir, files[0] + ".salvaged")) as f:
             summary = json.load(f)
         self.assertGreater(summary["messages"], 0, summary)
@@ -206,6 +235,7 @@ class Verify(cltest.DaemonTestCase):
         self.assertEqual(len(old), summary["records"])
         self.assertTrue(set(old) <= sent)
         self.assertEqual(len([m for m in stored if m.startswith("new ")]), 30)
+        self.assertEqual(len([m for m in stored if m.startswith("committed ")]), 5)
         # A second repair finds nothing left to salvage.
         rc, doc = verify(data, repair=True)
         self.assertEqual((rc, doc["problems"]), (0, 0), doc)

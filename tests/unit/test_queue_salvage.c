@@ -215,10 +215,10 @@ static void test_quarantine_move_and_pending(void **state)
                      CL_OK);
     assert_string_not_equal(moved, second);
     int seen = 0;
-    assert_int_equal(cl_queue_quarantine_pending(qdir, count_path, &seen), 2);
+    assert_int_equal(cl_queue_quarantine_list(qdir, 1, count_path, &seen), 2);
     assert_int_equal(seen, 2);
     assert_int_equal(cl_queue_quarantine_mark_salvaged(moved, "{}"), CL_OK);
-    assert_int_equal(cl_queue_quarantine_pending(qdir, NULL, NULL), 1);
+    assert_int_equal(cl_queue_quarantine_list(qdir, 1, NULL, NULL), 1);
     assert_true(exists(moved)); /* kept */
 }
 
