@@ -6,6 +6,7 @@
 #include "catalog_verify.h"
 #include "common.h"
 #include "object_check.h"
+#include "partition.h"
 #include "process.h"
 
 #include <stdio.h>
@@ -140,7 +141,7 @@ static void check_uncataloged(struct verify_report *r, struct cl_store *st, cons
             staging_leftover(r, key);
             continue;
         }
-        if (cl_object_key_parse(key, &s) != 0) {
+        if (cl_object_key_parse(key, s.service, s.dt, &s.hour) != 0) {
             verify_add(r, VERIFY_WARNING, "unknown_object", key, "not a cloudlog object key");
             continue;
         }
@@ -210,7 +211,7 @@ static void check_orphan(struct cataloged *c, const struct listed *o)
 {
     struct cl_object_summary s;
     char err[256];
-    if (cl_object_key_parse(o->key, &s) != 0) {
+    if (cl_object_key_parse(o->key, s.service, s.dt, &s.hour) != 0) {
         verify_add(c->r, VERIFY_WARNING, "unknown_object", o->key, "not a cloudlog object key");
         return;
     }

@@ -9,29 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int cl_object_key_parse(const char *key, struct cl_object_summary *s)
-{
-    static const char suffix[] = ".ndjson.gz";
-    if (strncmp(key, "service=", 8) != 0)
-        return -1;
-    const char *svc = key + 8, *slash = strchr(svc, '/');
-    if (!slash || slash == svc || slash - svc > 64 || strncmp(slash, "/dt=", 4) != 0)
-        return -1;
-    const char *dt = slash + 4;
-    if (strlen(dt) < 19 || strncmp(dt + 10, "/hour=", 6) != 0 || dt[18] != '/' || dt[16] < '0' ||
-        dt[16] > '2' || dt[17] < '0' || dt[17] > '9')
-        return -1;
-    const char *name = dt + 19;
-    size_t nl = strlen(name);
-    if (strchr(name, '/') || nl <= sizeof suffix - 1 ||
-        strcmp(name + nl - (sizeof suffix - 1), suffix) != 0)
-        return -1;
-    snprintf(s->service, sizeof s->service, "%.*s", (int)(slash - svc), svc);
-    snprintf(s->dt, sizeof s->dt, "%.10s", dt);
-    s->hour = (dt[16] - '0') * 10 + (dt[17] - '0');
-    return s->hour < 24 ? 0 : -1;
-}
-
 struct check_ctx {
     struct cl_object_summary *s;
     char *err;
@@ -68,7 +45,7 @@ int cl_object_check(const char *key, const void *gz, size_t len, struct cl_objec
                     char *err, size_t err_len)
 {
     memset(s, 0, sizeof *s);
-    if (cl_object_key_parse(key, s) != 0) {
+    if (cl_object_key_parse(key, s->service, s->dt, &s->hour) != 0) {
         snprintf(err, err_len, "not an object key (service=S/dt=D/hour=HH/ID.ndjson.gz)");
         return -1;
     }

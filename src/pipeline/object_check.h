@@ -24,10 +24,6 @@ struct cl_object_summary {
     uint64_t level_counts[CL_CATALOG_LEVELS];
 };
 
-/* Parses "service=S/dt=YYYY-MM-DD/hour=HH/NAME.ndjson.gz" into s's partition. Returns 0,
- * or -1 for any other key. */
-int cl_object_key_parse(const char *key, struct cl_object_summary *s);
-
 /* Checks the gzip object gz[0..len) stored under key: it decompresses (bounded by
  * CL_OBJECT_CHECK_MAX_RAW), every line is a JSON object written as a normalized record,
  * and each record belongs to the key's partition. Fills s. Returns 0, or -1 with the
