@@ -64,6 +64,10 @@ static void salvage_file(struct pending_ctx *c, const char *path, struct verify_
              (unsigned long long)s.unreadable, (unsigned long long)s.invalid,
              s.already_done ? "true" : "false");
     rc = cl_queue_quarantine_mark_salvaged(path, summary);
+    if (s.already_done) {
+        verify_repaired(f, rc == CL_OK, "salvaged by an earlier run; marked %s.salvaged", path);
+        return;
+    }
     verify_repaired(f, rc == CL_OK,
                     "salvaged %llu message(s) (%llu records) into the queue and %llu into the "
                     "DLQ; %llu unreadable, %llu refused; the file is kept (%s.salvaged)",
