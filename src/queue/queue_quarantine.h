@@ -56,8 +56,9 @@ typedef int (*cl_salvage_check_fn)(void *arg, const struct cl_msg *m, char *why,
  * messages as new visible messages (receive count 0, sent now, as a redrive does), DLQ
  * entries into the DLQ with their receive count and last error, and the progress rows
  * of both (so partitions already stored are not stored twice). src_path and its WAL
- * are never written (SQLite may rebuild its -shm index). Returns CL_OK (r filled), or an error with
- * err set when dst fails or src cannot be opened at all (r says how far it got). */
+ * are never written (SQLite may rebuild its -shm index). Returns CL_OK (r filled), or
+ * an error with err set when dst fails or src cannot be opened at all (r says how far
+ * it got). */
 int cl_queue_sqlite_salvage(struct cl_queue *dst, const char *src_path, cl_salvage_check_fn check,
                             void *check_arg, struct cl_salvage_result *r, char *err,
                             size_t err_len);
