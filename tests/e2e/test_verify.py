@@ -202,6 +202,9 @@ class Verify(cltest.DaemonTestCase):
         self.assertEqual(len(files), 1, os.listdir(qdir))
         self.assertEqual(metric(d, "cloudlog_queue_quarantined_total"), 1)
         self.assertEqual(metric(d, "cloudlog_queue_quarantine_pending"), 1)
+        st, _, body = d.request("GET", "/readyz")
+        self.assertEqual(st, 200)  # ready: ingest works on the fresh queue
+        self.assertIn("verify --repair", json.loads(body)["queue_quarantined"])
 
         def alarm_state():
             _, _, body = d.request("GET", "/v1/alarms")
@@ -228,6 +231,7 @@ class Verify(cltest.DaemonTestCase):
         self.assertTrue(os.path.exists(os.path.join(qdir, files[0])), "kept, never deleted")
         wait_for(lambda: metric(d, "cloudlog_queue_quarantine_pending") == 0, 30,
                  "pending quarantine 0", d)
+        self.assertEqual(json.loads(d.request("GET", "/readyz")[2]), {"status": "ready"})
         cltest.wait_drained(data, daemon=d)
         stored = [json.loads(l)["message"] for _, ls in cltest.stored_lines(data) for l in ls]
         self.assertEqual(len(stored), len(set(stored)), "no record stored twice")
