@@ -12,8 +12,8 @@
  *   1. ids: "SELECT id ... WHERE id >= ?next ORDER BY id" walks the table's b-tree
  *      (rowids only: leaf pages, no overflow pages). When a step fails (a damaged page),
  *      it probes the following ids one at a time ("WHERE id = ?") until one reads
- *      again, then walks on from there. Ids never exceed the largest id the file knows
- *      (sqlite_sequence, else max(id)), so the probing is bounded.
+ *      again, then walks on from there. Probing stops at the largest id the file knows
+ *      (sqlite_sequence, else max(id); a window past the last good id if neither reads).
  *   2. rows: each id is read on its own, so a damaged overflow page loses one message,
  *      not its neighbours; the caller's check then refuses bodies that do not decode
  *      into record_count records (a damaged page can also return wrong bytes).
@@ -40,6 +40,7 @@
 #define SALVAGE_BATCH 256
 #define SALVAGE_BATCH_BYTES (64u * 1024 * 1024)
 #define SALVAGE_BUSY_MS 5000
+#define SALVAGE_PROBE_WINDOW 1000000
 
 struct id_list {
     int64_t *v;
@@ -106,7 +107,9 @@ static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next, str
     return 0;
 }
 
-/* Collects the readable ids of src->table in (after, hi] into ids. */
+/* Collects the readable ids of src->table after `after` into ids. Probing past a damaged
+ * page stops at hi, the largest id the file knows, or SALVAGE_PROBE_WINDOW ids past the
+ * last readable one when hi itself could not be read (0). */
 static void scan_ids(struct salvage_src *src, int64_t after, int64_t hi, struct id_list *ids,
                      uint64_t *unreadable)
 {
@@ -116,15 +119,14 @@ static void scan_ids(struct salvage_src *src, int64_t after, int64_t hi, struct 
         int rc;
         while ((rc = sqlite3_step(src->range)) == SQLITE_ROW) {
             int64_t id = sqlite3_column_int64(src->range, 0);
-            if (id > hi)
-                break;
             id_push(ids, id);
             next = id + 1;
         }
         sqlite3_reset(src->range);
-        if (rc != SQLITE_ERROR && (rc & 0xff) != SQLITE_CORRUPT && (rc & 0xff) != SQLITE_IOERR)
-            return; /* done, or past hi */
-        if (!probe_forward(src, hi, &next, ids, unreadable))
+        if (rc == SQLITE_DONE)
+            return;
+        int64_t limit = hi > 0 ? hi : next + SALVAGE_PROBE_WINDOW;
+        if (!probe_forward(src, limit, &next, ids, unreadable))
             return;
     }
 }
