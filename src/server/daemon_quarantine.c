@@ -46,7 +46,8 @@ int cl_daemon_open_queue(struct cl_daemon *d, const char *url, const struct cl_q
     cl_log(CL_LOG_ERROR,
            "QUEUE QUARANTINED: %s is damaged (%s); moved it to %s and started on a fresh queue. "
            "Its messages are not lost yet: run 'cloudlog verify --repair --data %s' to salvage "
-           "every readable one (docs/reliability.md)",
+           "every readable one and catalog the stored objects again (queries miss them until "
+           "then; docs/pipeline.md)",
            path, why, moved, d->cfg->data_dir);
     d->queue_quarantined = 1;
     return cl_queue_open(&d->queue, url, qo, err, err_len);
