@@ -88,6 +88,18 @@ static const struct cl_alarm_rule builtin[] = {
      .threshold = 0,
      .missing = CL_MISSING_NOT_BREACHING,
      .enabled = 1},
+    {.name = "QueueQuarantined",
+     .description = "A damaged queue file was moved to DATA/quarantine and the daemon runs on "
+                    "a fresh queue: salvage its messages with `cloudlog verify --repair`",
+     .metric = "QueueQuarantinePending",
+     .stat = CL_STAT_MAXIMUM,
+     .period_ms = MIN_MS,
+     .eval_periods = 1,
+     .datapoints = 1,
+     .cmp = CL_CMP_GT,
+     .threshold = 0,
+     .missing = CL_MISSING_NOT_BREACHING,
+     .enabled = 1},
 };
 
 void cl_alarm_config_defaults(struct cl_alarm_config *c)

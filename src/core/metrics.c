@@ -242,6 +242,13 @@ static void register_queue(struct cl_metrics *r, struct cl_std_metrics *m)
                          "Age of the oldest message in the queue (0 if empty).");
     m->dlq_depth =
         cl_metrics_gauge(r, "DLQDepth", CL_UNIT_COUNT, "Messages in the dead-letter queue.");
+    m->queue_quarantined = cl_metrics_counter(
+        r, "QueueQuarantined", CL_UNIT_COUNT,
+        "Damaged queue files this process moved to DATA/quarantine at start-up.", NULL, NULL);
+    m->queue_quarantine_pending =
+        cl_metrics_gauge(r, "QueueQuarantinePending", CL_UNIT_COUNT,
+                         "Quarantined queue files in DATA/quarantine not yet salvaged by "
+                         "'cloudlog verify --repair'.");
 }
 
 static void register_process(struct cl_metrics *r, struct cl_std_metrics *m)

@@ -138,6 +138,8 @@ struct cl_std_metrics {
     struct cl_metric *objects_written, *stored_bytes;
     struct cl_metric *end_to_end_latency; /* microseconds */
     struct cl_metric *retries, *redriven;
+    /* embedded queue file damaged at start-up and moved aside (daemon_quarantine.c) */
+    struct cl_metric *queue_quarantined, *queue_quarantine_pending;
 };
 
 /* All handles NULL: for code run without a registry. */

@@ -108,25 +108,8 @@ static int plan_catalog(struct plan_ctx *x)
  * for keys that are not published objects (e.g. anything under _staging/). */
 static int parse_key(const char *key, struct cq_object *o)
 {
-    static const char suffix[] = ".ndjson.gz";
-    if (strncmp(key, "service=", 8) != 0)
+    if (cl_object_key_parse(key, o->service, o->dt, &o->hour) != 0)
         return -1;
-    const char *s = key + 8, *slash = strchr(s, '/');
-    if (!slash || slash == s || slash - s > 64 || strncmp(slash, "/dt=", 4) != 0)
-        return -1;
-    const char *dt = slash + 4;
-    if (strlen(dt) < 10 + 9 || strncmp(dt + 10, "/hour=", 6) != 0 || dt[18] != '/')
-        return -1;
-    if (dt[16] < '0' || dt[16] > '9' || dt[17] < '0' || dt[17] > '9')
-        return -1;
-    const char *name = dt + 19;
-    size_t nl = strlen(name);
-    if (strchr(name, '/') || nl <= sizeof suffix - 1 ||
-        strcmp(name + nl - (sizeof suffix - 1), suffix) != 0)
-        return -1;
-    snprintf(o->service, sizeof o->service, "%.*s", (int)(slash - s), s);
-    snprintf(o->dt, sizeof o->dt, "%.10s", dt);
-    o->hour = (dt[16] - '0') * 10 + (dt[17] - '0');
     return partition_start(o->dt, o->hour, &o->min_ts);
 }
 

@@ -38,6 +38,9 @@ struct cl_daemon {
     atomic_size_t inflight_bytes;     /* request bodies held in memory now */
     atomic_int active_requests;
     atomic_int shutting_down;
+
+    /* A damaged queue file moved aside at start-up (daemon_quarantine.c). */
+    int queue_quarantined;
 };
 
 /* The queue's statistics: read directly from the SQLite queue, at most once a second

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "daemon.h"
+#include "daemon_quarantine.h"
 #include "emf.h"
 #include "log.h"
 
@@ -120,6 +121,7 @@ int cl_daemon_metrics_start(struct cl_daemon *d, char *err, size_t err_len)
     d->metrics = cl_metrics_new();
     cl_std_metrics_register(d->metrics, &d->m);
     cl_metrics_on_collect(d->metrics, sample_queue, d);
+    cl_daemon_quarantine_metrics(d);
     if (!d->cfg->emf_path)
         return 0;
     d->emf = emf_start(d, err, err_len);

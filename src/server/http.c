@@ -144,6 +144,11 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
         return respond_error(c, 503, "shutting down", 1, NULL);
     if (cl_queue_ping(&d->queue) != CL_OK)
         return respond_error(c, 503, "queue is not writable", 1, NULL);
+    /* Still ready (ingest works on the fresh queue), but say what waits for a salvage. */
+    if (cl_gauge_get(d->m.queue_quarantine_pending) > 0)
+        return respond_text(c, 200,
+                            "{\"status\":\"ready\",\"queue_quarantined\":\"a damaged queue file "
+                            "waits in DATA/quarantine: run 'cloudlog verify --repair'\"}\n");
     return respond_text(c, 200, "{\"status\":\"ready\"}\n");
 }
 

@@ -10,6 +10,7 @@
 #include "common.h"
 #include "daemon.h"
 #include "daemon_metrics.h"
+#include "daemon_quarantine.h"
 #include "listen.h"
 #include "log.h"
 #include "processor.h"
@@ -55,7 +56,7 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
         snprintf(url, sizeof url, "%s", cfg->queue_url);
     else
         snprintf(url, sizeof url, "sqlite:%s/queue.db", cfg->data_dir);
-    if (cl_queue_open(&d->queue, url, &qo, err, err_len) != CL_OK)
+    if (cl_daemon_open_queue(d, url, &qo, err, err_len) != CL_OK)
         return -1;
     /* Only the SQLite queue carries the exactly-once catalog; any other is processed in
      * batches with deterministic object ids (batch_worker.h). */
@@ -96,6 +97,7 @@ static int open_store(struct cl_daemon *d, char *err, size_t err_len)
         return -1;
     if (d->remote_queue)
         return 0; /* no catalog: nothing staged to recover */
+    cl_daemon_keep_staging(d);
     return cl_process_recover(&d->queue, &d->store, err, err_len) == CL_OK ? 0 : -1;
 }
 

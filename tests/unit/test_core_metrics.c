@@ -130,6 +130,8 @@ static void test_std_names(void **state)
                                        "cloudlog_queue_in_flight",
                                        "cloudlog_oldest_message_age_seconds",
                                        "cloudlog_dlq_depth",
+                                       "cloudlog_queue_quarantined_total",
+                                       "cloudlog_queue_quarantine_pending",
                                        "cloudlog_processed_log_count_total",
                                        "cloudlog_processing_errors_total",
                                        "cloudlog_objects_written_total",
@@ -140,8 +142,8 @@ static void test_std_names(void **state)
     struct cl_metrics *r = cl_metrics_new();
     struct cl_std_metrics m;
     cl_std_metrics_register(r, &m);
-    assert_int_equal(cl_metrics_len(r), 16);
-    for (size_t i = 0; i < 16; i++) {
+    assert_int_equal(cl_metrics_len(r), 18);
+    for (size_t i = 0; i < 18; i++) {
         char name[200];
         cl_metric_prom_name(cl_metrics_at(r, i), name, sizeof name);
         assert_string_equal(name, want[i]);
