@@ -36,7 +36,9 @@ static size_t body_end(const char *data, size_t len, size_t start, size_t body_b
 
 static double bench_normalize(const struct cl_buf *data, uint64_t *records)
 {
-    struct cl_norm_opts o = {0, CL_SLICE_LIT("default"), 256 * 1024, 64};
+    struct cl_norm_opts o = {.default_service = CL_SLICE_LIT("default"),
+                             .max_record_bytes = 256 * 1024,
+                             .max_depth = 64};
     struct cl_buf out;
     struct cl_record_meta meta;
     char err[256];

@@ -5,15 +5,13 @@
 #include "codec.h"
 #include "common.h"
 #include "json_write.h"
+#include "cl_limits.h"
 #include "units.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-/* Response bodies are small JSON documents; bound them generously. */
-#define RESPONSE_MAX (4u << 20)
 
 /* Media types we parse as JSON / NDJSON. Format is detected from the body itself, so
  * any of them may carry any of the three body forms. */
@@ -75,7 +73,23 @@ static void respond_parsed(struct cl_ingest_response *resp, int status, const ch
         cl_buf_append(b, pr->errors.data, pr->errors.len);
     else
         cl_buf_append_str(b, "[]");
+    if (pr->errors_truncated)
+        cl_buf_append_str(b, ",\"errors_truncated\":true");
     cl_buf_append_char(b, '}');
+}
+
+/* The one check of the answer's sticky buffer: a body that could not be built whole is
+ * never sent half-written. The limits make this unreachable; if it happens anyway the
+ * status stays (a 202 means the records are durable, so it must not turn into an error
+ * the client would retry) and only the errors list is dropped. */
+static void check_response(struct cl_ingest_response *resp, const struct cl_ingest_parse_result *pr)
+{
+    if (!cl_buf_failed(&resp->body))
+        return;
+    cl_buf_reset(&resp->body);
+    cl_buf_printf(&resp->body,
+                  "{\"accepted\":%u,\"rejected\":%u,\"errors\":[],\"errors_truncated\":true}",
+                  pr->accepted, pr->rejected);
 }
 
 /* Undoes Content-Encoding into *decoded when needed; sets body and len to the bytes to
@@ -157,7 +171,7 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
                       struct cl_queue *q, struct cl_ingest_response *resp)
 {
     memset(resp, 0, sizeof *resp);
-    cl_buf_init(&resp->body, RESPONSE_MAX);
+    cl_buf_init(&resp->body, CL_MAX_INGEST_RESPONSE);
     if (check_request(req, lim, resp))
         return;
 
@@ -185,6 +199,7 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
         respond_parsed(resp, 400, "no valid records", &pr);
     else
         send_batch(q, &batch, &pr, resp);
+    check_response(resp, &pr);
     if (resp->status != 202)
         resp->rejected = pr.rejected + pr.accepted;
     cl_ingest_batch_free(&batch);

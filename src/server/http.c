@@ -12,6 +12,7 @@
 
 #include "common.h"
 #include "json_write.h"
+#include "cl_limits.h"
 #include "listen.h"
 #include "http_dashboard.h"
 #include "http_alarms.h"
@@ -78,10 +79,17 @@ static enum route route_of(const char *url)
     return ROUTE_NONE;
 }
 
-/* Queues a response; takes ownership of body (malloc'd by a cl_buf). */
+/* Queues a response; takes ownership of body (malloc'd by a cl_buf). A body whose
+ * sticky buffer failed is never sent half-written: the answer becomes a 500. */
 static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_buf *body,
                                const char *content_type, int retry_after_s, const char *allow)
 {
+    if (cl_buf_failed(body)) {
+        cl_buf_reset(body);
+        cl_buf_append_str(body, "{\"error\":\"internal error: the response exceeded its size "
+                                "limit\"}\n");
+        status = 500, content_type = "application/json", retry_after_s = 0;
+    }
     size_t len;
     char *data = cl_buf_take(body, &len);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -106,7 +114,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const
                                      int retry_after_s, const char *allow)
 {
     struct cl_buf b;
-    cl_buf_init(&b, 4096);
+    cl_buf_init(&b, CL_MAX_ERROR_RESPONSE);
     cl_buf_append_str(&b, "{\"error\":");
     cl_json_write_string(&b, msg, strlen(msg));
     cl_buf_append_str(&b, "}\n");
@@ -116,7 +124,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const
 static enum MHD_Result respond_text(struct MHD_Connection *c, int status, const char *text)
 {
     struct cl_buf b;
-    cl_buf_init(&b, 4096);
+    cl_buf_init(&b, CL_MAX_ERROR_RESPONSE);
     cl_buf_append_str(&b, text);
     return respond(c, status, &b, "application/json", 0, NULL);
 }

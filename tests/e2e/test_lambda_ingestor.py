@@ -88,6 +88,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
         env = dict(self.sqs_moto.env(), CLOUDLOG_QUEUE_URL=self.queue_url,
                    AWS_ENDPOINT_URL_SQS=self.sqs_moto.url,
                    CLOUDLOG_EMF_DIMENSIONS="Stack=cl-test")
+        env.update(cltest.DEFAULT_ENV)  # the fixtures' fixed dates: timestamp window off
         env.update(extra or {})
         f = awstest.Function(name, rt or self.rt, env).start()
         self.funcs.append(f)

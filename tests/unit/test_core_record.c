@@ -17,7 +17,10 @@ static char last_err[256];
 
 static struct cl_norm_opts test_opts(void)
 {
-    struct cl_norm_opts o = {RECEIVED_MS, CL_SLICE_LIT("default"), 256 * 1024, 64};
+    struct cl_norm_opts o = {.received_ms = RECEIVED_MS,
+                             .default_service = CL_SLICE_LIT("default"),
+                             .max_record_bytes = 256 * 1024,
+                             .max_depth = 64};
     return o;
 }
 

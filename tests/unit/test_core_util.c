@@ -61,16 +61,31 @@ static void test_buf_limit(void **state)
     struct cl_buf b;
     cl_buf_init(&b, 8);
     assert_int_equal(cl_buf_append_str(&b, "12345"), CL_OK);
+    assert_false(cl_buf_failed(&b));
     assert_int_equal(cl_buf_append_str(&b, "6789"), CL_ERR_TOO_LARGE);
+    assert_true(cl_buf_failed(&b));
     assert_string_equal(b.data, "12345"); /* unchanged on failure */
-    assert_int_equal(cl_buf_printf(&b, "%d", 678), CL_OK);
+    /* Sticky (curl's dynbuf): later appends that would fit fail too, and write nothing,
+     * so one check at the end sees the first failure. */
+    assert_int_equal(cl_buf_printf(&b, "%d", 678), CL_ERR_TOO_LARGE);
+    assert_int_equal(cl_buf_append_char(&b, '6'), CL_ERR_TOO_LARGE);
+    assert_int_equal(cl_buf_reserve(&b, 1), CL_ERR_TOO_LARGE);
+    assert_string_equal(b.data, "12345");
+    assert_true(cl_buf_failed(&b));
+    /* Emptying clears the poison; the buffer is reusable. */
+    cl_buf_reset(&b);
+    assert_false(cl_buf_failed(&b));
+    assert_int_equal(cl_buf_printf(&b, "%s", "12345678"), CL_OK);
     assert_string_equal(b.data, "12345678");
+    assert_int_equal(cl_buf_append_char(&b, '9'), CL_ERR_TOO_LARGE);
     cl_buf_truncate(&b, 2);
+    assert_true(cl_buf_failed(&b)); /* truncating does not make the text whole again */
     assert_string_equal(b.data, "12");
     size_t len;
     char *p = cl_buf_take(&b, &len);
     assert_int_equal(len, 2);
     assert_null(b.data);
+    assert_false(cl_buf_failed(&b));
     free(p);
     cl_buf_free(&b);
 }
