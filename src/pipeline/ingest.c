@@ -17,23 +17,43 @@
  * any of them may carry any of the three body forms. */
 static const char *const accepted_types[] = {
     "application/json",        "application/x-ndjson",  "application/ndjson", "application/jsonl",
-    "application/x-jsonlines", "application/jsonlines", "application/x-json", "text/plain",
+    "application/x-jsonlines", "application/jsonlines", "application/x-json",
 };
 
-/* Compares the media type of a Content-Type value (before ';', trimmed). */
-static int content_type_ok(const char *ct)
+/* The media types a browser sends cross-site without a CORS preflight (a form POST or a
+ * no-cors fetch from any web page). Refusing them means no page can write logs through a
+ * visitor's browser: a JSON type forces a preflight, which we never answer. */
+static const char *const cors_simple_types[] = {
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+};
+
+enum ct_class { CT_OK, CT_CORS_SIMPLE, CT_UNSUPPORTED };
+
+static int type_in(const char *ct, size_t len, const char *const *types, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(types[i]) == len && strncasecmp(ct, types[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Classifies the media type of a Content-Type value (before ';', trimmed). */
+static enum ct_class content_type_class(const char *ct)
 {
     if (!ct)
-        return 1; /* absent: assume JSON, like most log shippers' defaults */
+        return CT_OK; /* absent: assume JSON, like most log shippers' defaults */
     while (*ct == ' ' || *ct == '\t')
         ct++;
     size_t len = strcspn(ct, ";");
     while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
         len--;
-    for (size_t i = 0; i < CL_ARRAY_LEN(accepted_types); i++)
-        if (strlen(accepted_types[i]) == len && strncasecmp(ct, accepted_types[i], len) == 0)
-            return 1;
-    return 0;
+    if (type_in(ct, len, accepted_types, CL_ARRAY_LEN(accepted_types)))
+        return CT_OK;
+    if (type_in(ct, len, cors_simple_types, CL_ARRAY_LEN(cors_simple_types)))
+        return CT_CORS_SIMPLE;
+    return CT_UNSUPPORTED;
 }
 
 enum encoding { ENC_IDENTITY, ENC_GZIP, ENC_UNSUPPORTED };
@@ -123,8 +143,18 @@ static int decode_body(const struct cl_ingest_request *req, const struct cl_inge
 static int check_request(const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
                          struct cl_ingest_response *resp)
 {
-    char msg[200], size[32];
-    if (!content_type_ok(req->content_type)) {
+    char msg[300], size[32];
+    enum ct_class ctc = content_type_class(req->content_type);
+    if (ctc == CT_CORS_SIMPLE) {
+        snprintf(msg, sizeof msg,
+                 "Content-Type '%.80s' is refused: browsers send it cross-site without a CORS "
+                 "check, so any web page could write logs; send application/json or "
+                 "application/x-ndjson",
+                 req->content_type);
+        respond_error(resp, 415, msg);
+        return 415;
+    }
+    if (ctc == CT_UNSUPPORTED) {
         snprintf(msg, sizeof msg,
                  "unsupported Content-Type '%.80s'; send application/json or "
                  "application/x-ndjson",

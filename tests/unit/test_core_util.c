@@ -100,6 +100,33 @@ static void test_json_write_string(void **state)
     cl_buf_free(&b);
 }
 
+/* Invalid UTF-8 as in JSONTestSuite's i_string_* / n_string_* cases: each bad byte
+ * becomes \ufffd, valid characters around it stay, and the output is valid JSON. */
+static void test_json_write_string_invalid_utf8(void **state)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"\x80", "\"\\ufffd\""}, /* lone continuation byte */
+        {"a\xff"
+         "b",
+         "\"a\\ufffdb\""},                                        /* never valid in UTF-8 */
+        {"\xc0\xaf", "\"\\ufffd\\ufffd\""},                       /* overlong '/' */
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},            /* UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* above U+10FFFF */
+        {"\xe2\x82", "\"\\ufffd\\ufffd\""},                       /* truncated sequence */
+        {"\xe2\x82\xac\xf0\x9f\x98\x80", "\"\xe2\x82\xac\xf0\x9f\x98\x80\""}, /* valid */
+        {"\xc3\xa9\xc3", "\"\xc3\xa9\\ufffd\""},                              /* cut at the end */
+    };
+    for (size_t i = 0; i < CL_ARRAY_LEN(cases); i++) {
+        struct cl_buf b;
+        cl_buf_init(&b, 1024);
+        assert_int_equal(cl_json_write_string(&b, cases[i].in, strlen(cases[i].in)), CL_OK);
+        assert_string_equal(b.data, cases[i].want);
+        cl_buf_free(&b);
+    }
+}
+
 static void test_gzip_round_trip(void **state)
 {
     const size_t n = 1 << 20;
@@ -177,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_json_write_string),
+        cmocka_unit_test(test_json_write_string_invalid_utf8),
         cmocka_unit_test(test_gzip_round_trip),
         cmocka_unit_test(test_gzip_concatenated_members),
         cmocka_unit_test(test_gzip_bomb_bounded),
