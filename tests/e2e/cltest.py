@@ -143,6 +143,23 @@ def run_cli(args, env=None, timeout=30):
     return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
+def wait_for(pred, timeout, what, daemon=None, step=0.2):
+    """Polls pred() (bounded in time and count) until it is truthy; returns its value or
+    raises AssertionError naming `what`, the last value and the daemon's log tail."""
+    deadline = time.monotonic() + timeout
+    last = None
+    for _ in range(int(timeout / step) + 10):
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            break
+        time.sleep(step)
+    raise AssertionError("timed out after %ss waiting for %s (last: %r)%s"
+                         % (timeout, what, last,
+                            "; log:\n" + daemon.log_tail() if daemon is not None else ""))
+
+
 class Daemon:
     """One `cloudlog serve` process on an ephemeral loopback port."""
 

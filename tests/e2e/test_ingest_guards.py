@@ -23,21 +23,6 @@ import cltest
 WINDOW = {"CLOUDLOG_MAX_RECORD_AGE": "7d", "CLOUDLOG_MAX_RECORD_FUTURE": "10m"}
 
 
-def wait_for(pred, timeout, what, daemon=None, step=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    for _ in range(int(timeout / step) + 10):
-        last = pred()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            break
-        time.sleep(step)
-    raise AssertionError("timed out after %ss waiting for %s (last: %r)%s"
-                         % (timeout, what, last,
-                            "; log:\n" + daemon.log_tail() if daemon is not None else ""))
-
-
 def iso(ms):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + ".%03dZ" % (ms % 1000)
 
@@ -254,7 +239,7 @@ class WebhookLog(cltest.DaemonTestCase):
         with open(cfg, "w") as f:
             json.dump({"Alarms": [{"AlarmName": "DLQNotEmpty", "Period": 1}]}, f)
         d = self.daemon(args=["--alarms-config", cfg, "--alarm-webhook", url])
-        wait_for(lambda: "webhook" in d.log_text() and "delivered" in d.log_text(), 30,
+        cltest.wait_for(lambda: "webhook" in d.log_text() and "delivered" in d.log_text(), 30,
                  "a webhook delivery logged", d)
         log = d.log_text()
         for secret in ("SECRETTOKEN", "hunter2", "/services/", "k=v"):
