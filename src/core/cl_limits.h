@@ -51,6 +51,12 @@
  * are a start-up error, never split or truncated. */
 #define CL_MAX_API_KEY 1024
 
+/* ---- Lambda runtime ---- */
+/* Largest event we accept: Lambda's synchronous payload limit (6 MB) plus slack. */
+#define CL_LAMBDA_MAX_EVENT ((size_t)7 << 20)
+/* An error report posted to the Runtime API (type and a bounded message). */
+#define CL_MAX_LAMBDA_ERROR_BODY ((size_t)8192)
+
 /* ---- Alarms ---- */
 #define CL_MAX_WEBHOOK_BODY ((size_t)64 << 10) /* one notification's JSON */
 #define CL_MAX_ALARM_STATE ((size_t)16 << 20)  /* the saved alarm state file */

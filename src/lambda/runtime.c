@@ -238,7 +238,7 @@ static int post_error(struct cl_lambda_runtime *rt, const char *path, const char
                       const char *message, char *err, size_t err_len)
 {
     struct cl_buf b;
-    cl_buf_init(&b, 8192);
+    cl_buf_init(&b, CL_MAX_LAMBDA_ERROR_BODY);
     error_body(&b, type, message);
     char h[128];
     snprintf(h, sizeof h, "Lambda-Runtime-Function-Error-Type: %.80s", type);
