@@ -18,6 +18,10 @@ void cl_batch_init(struct cl_batch *b, size_t max_raw, int level)
     b->count = 0;
     b->min_ts_ms = INT64_MAX;
     b->max_ts_ms = INT64_MIN;
+    b->max_parts = 0;
+    b->parts = NULL;
+    b->n_parts = 0;
+    b->last_part = 0;
 }
 
 void cl_batch_reset(struct cl_batch *b, size_t max_raw, int level)
@@ -28,12 +32,27 @@ void cl_batch_reset(struct cl_batch *b, size_t max_raw, int level)
     b->count = 0;
     b->min_ts_ms = INT64_MAX;
     b->max_ts_ms = INT64_MIN;
+    b->n_parts = 0;
 }
 
 void cl_batch_free(struct cl_batch *b)
 {
     cl_buf_free(&b->lines);
+    free(b->parts);
+    b->parts = NULL;
+    b->n_parts = 0;
+    b->max_parts = 0;
     b->count = 0;
+}
+
+void cl_batch_set_max_parts(struct cl_batch *b, size_t max_parts)
+{
+    if (max_parts != b->max_parts) {
+        free(b->parts);
+        b->parts = max_parts ? cl_calloc(max_parts, sizeof *b->parts) : NULL;
+        b->max_parts = max_parts;
+    }
+    b->n_parts = 0;
 }
 
 /* Compresses lines[0..n) into *s with the current counters. */
@@ -56,12 +75,15 @@ static void seal(struct cl_batch *b, size_t n, struct cl_batch_sealed *s)
     b->count = 0;
     b->min_ts_ms = INT64_MAX;
     b->max_ts_ms = INT64_MIN;
+    b->n_parts = 0;
 }
 
-int cl_batch_add(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_batch_sealed *sealed)
+/* Seals the lines before mark when the line at mark must start a new batch. */
+static int add_line(struct cl_batch *b, size_t mark, int64_t ts_ms, int new_batch,
+                    struct cl_batch_sealed *sealed)
 {
     int did = 0;
-    if (b->lines.len > b->max_raw && b->count > 0) {
+    if ((new_batch || b->lines.len > b->max_raw) && b->count > 0) {
         seal(b, mark, sealed);
         size_t tail = b->lines.len - mark;
         memmove(b->lines.data, b->lines.data + mark, tail);
@@ -71,6 +93,49 @@ int cl_batch_add(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_batch
     b->count++;
     b->min_ts_ms = CL_MIN(b->min_ts_ms, ts_ms);
     b->max_ts_ms = CL_MAX(b->max_ts_ms, ts_ms);
+    return did;
+}
+
+int cl_batch_add(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_batch_sealed *sealed)
+{
+    return add_line(b, mark, ts_ms, 0, sealed);
+}
+
+static int part_eq(const struct cl_batch_part *p, const struct cl_batch_part *q)
+{
+    return p->hour == q->hour && p->service_len == q->service_len &&
+           memcmp(p->service, q->service, p->service_len) == 0;
+}
+
+/* Index of the partition in the pending set, or n_parts if it is not there. Lines of
+ * one partition mostly come together, so the previous line's partition is tried first;
+ * the set holds at most max_parts entries (a small constant). */
+static size_t part_find(const struct cl_batch *b, const struct cl_batch_part *key)
+{
+    if (b->last_part < b->n_parts && part_eq(&b->parts[b->last_part], key))
+        return b->last_part;
+    for (size_t i = 0; i < b->n_parts; i++)
+        if (part_eq(&b->parts[i], key))
+            return i;
+    return b->n_parts;
+}
+
+int cl_batch_add_record(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_slice service,
+                        struct cl_batch_sealed *sealed)
+{
+    if (b->max_parts == 0)
+        return add_line(b, mark, ts_ms, 0, sealed);
+    /* Copied first: service may point into the line, which sealing moves. */
+    struct cl_batch_part key = {.hour = ts_ms / 3600000 - (ts_ms % 3600000 < 0)};
+    key.service_len = CL_MIN(service.len, sizeof key.service);
+    memcpy(key.service, service.ptr, key.service_len);
+    size_t i = part_find(b, &key);
+    int did = add_line(b, mark, ts_ms, i == b->n_parts && b->n_parts == b->max_parts, sealed);
+    if (did) /* the sealed lines took their partitions with them */
+        i = b->n_parts = 0;
+    if (i == b->n_parts)
+        b->parts[b->n_parts++] = key;
+    b->last_part = i;
     return did;
 }
 

@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "common.h"
 #include "json_write.h"
+#include "cl_limits.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -16,17 +17,25 @@
 static int read_limits(struct cl_ingest_limits *l, char *err, size_t err_len)
 {
     uint64_t body, decoded, record, message;
-    long errors, depth, level;
+    long errors, depth, level, parts;
     cl_ingest_limits_default(l);
     /* Names and defaults as `cloudlog serve` (src/cli/cmd_serve.c). */
-    if (cl_env_size("CLOUDLOG_MAX_BODY", 10u << 20, &body, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_DECODED", 64u << 20, &decoded, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_RECORD", 256u << 10, &record, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_MESSAGE", 1u << 20, &message, err, err_len) ||
-        cl_env_int("CLOUDLOG_MAX_ERRORS", 100, 0, 100000, &errors, err, err_len) ||
+    if (cl_env_size("CLOUDLOG_MAX_BODY", CL_DEFAULT_MAX_BODY, &body, err, err_len) ||
+        cl_env_size("CLOUDLOG_MAX_DECODED", CL_DEFAULT_MAX_DECODED, &decoded, err, err_len) ||
+        cl_env_size("CLOUDLOG_MAX_RECORD", CL_DEFAULT_MAX_RECORD, &record, err, err_len) ||
+        cl_env_size("CLOUDLOG_MAX_MESSAGE", CL_DEFAULT_MAX_MESSAGE, &message, err, err_len) ||
+        cl_env_int("CLOUDLOG_MAX_ERRORS", CL_DEFAULT_MAX_ERRORS, 0, CL_MAX_MAX_ERRORS, &errors, err,
+                   err_len) ||
         cl_env_int("CLOUDLOG_MAX_DEPTH", 64, 2, 10000, &depth, err, err_len) ||
-        cl_env_int("CLOUDLOG_COMPRESSION_LEVEL", 1, 0, 3, &level, err, err_len))
+        cl_env_int("CLOUDLOG_COMPRESSION_LEVEL", 1, 0, 3, &level, err, err_len) ||
+        cl_env_int("CLOUDLOG_MAX_MESSAGE_PARTITIONS", CL_DEFAULT_MAX_MESSAGE_PARTITIONS, 1, 100000,
+                   &parts, err, err_len) ||
+        cl_env_duration("CLOUDLOG_MAX_RECORD_AGE", CL_DEFAULT_MAX_RECORD_AGE_MS,
+                        &l->max_record_age_ms, err, err_len) ||
+        cl_env_duration("CLOUDLOG_MAX_RECORD_FUTURE", CL_DEFAULT_MAX_RECORD_FUTURE_MS,
+                        &l->max_record_future_ms, err, err_len))
         return -1;
+    l->max_message_partitions = (size_t)parts;
     l->max_body_bytes = body;
     l->max_decoded_bytes = decoded;
     l->max_record_bytes = record;
@@ -77,7 +86,7 @@ static void error_response(struct cl_buf *out, int status, const char *msg,
                            const struct cl_apigw_headers *h)
 {
     struct cl_buf body;
-    cl_buf_init(&body, 4096);
+    cl_buf_init(&body, CL_MAX_ERROR_RESPONSE);
     cl_buf_append_str(&body, "{\"error\":");
     cl_json_write_string(&body, msg, strlen(msg));
     cl_buf_append_str(&body, "}\n");

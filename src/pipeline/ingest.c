@@ -5,6 +5,7 @@
 #include "codec.h"
 #include "common.h"
 #include "json_write.h"
+#include "cl_limits.h"
 #include "units.h"
 
 #include <ctype.h>
@@ -12,30 +13,47 @@
 #include <string.h>
 #include <strings.h>
 
-/* Response bodies are small JSON documents; bound them generously. */
-#define RESPONSE_MAX (4u << 20)
-
 /* Media types we parse as JSON / NDJSON. Format is detected from the body itself, so
  * any of them may carry any of the three body forms. */
 static const char *const accepted_types[] = {
     "application/json",        "application/x-ndjson",  "application/ndjson", "application/jsonl",
-    "application/x-jsonlines", "application/jsonlines", "application/x-json", "text/plain",
+    "application/x-jsonlines", "application/jsonlines", "application/x-json",
 };
 
-/* Compares the media type of a Content-Type value (before ';', trimmed). */
-static int content_type_ok(const char *ct)
+/* The media types a browser sends cross-site without a CORS preflight (a form POST or a
+ * no-cors fetch from any web page). Refusing them means no page can write logs through a
+ * visitor's browser: a JSON type forces a preflight, which we never answer. */
+static const char *const cors_simple_types[] = {
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+};
+
+enum ct_class { CT_OK, CT_CORS_SIMPLE, CT_UNSUPPORTED };
+
+static int type_in(const char *ct, size_t len, const char *const *types, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(types[i]) == len && strncasecmp(ct, types[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Classifies the media type of a Content-Type value (before ';', trimmed). */
+static enum ct_class content_type_class(const char *ct)
 {
     if (!ct)
-        return 1; /* absent: assume JSON, like most log shippers' defaults */
+        return CT_OK; /* absent: assume JSON, like most log shippers' defaults */
     while (*ct == ' ' || *ct == '\t')
         ct++;
     size_t len = strcspn(ct, ";");
     while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
         len--;
-    for (size_t i = 0; i < CL_ARRAY_LEN(accepted_types); i++)
-        if (strlen(accepted_types[i]) == len && strncasecmp(ct, accepted_types[i], len) == 0)
-            return 1;
-    return 0;
+    if (type_in(ct, len, accepted_types, CL_ARRAY_LEN(accepted_types)))
+        return CT_OK;
+    if (type_in(ct, len, cors_simple_types, CL_ARRAY_LEN(cors_simple_types)))
+        return CT_CORS_SIMPLE;
+    return CT_UNSUPPORTED;
 }
 
 enum encoding { ENC_IDENTITY, ENC_GZIP, ENC_UNSUPPORTED };
@@ -75,7 +93,23 @@ static void respond_parsed(struct cl_ingest_response *resp, int status, const ch
         cl_buf_append(b, pr->errors.data, pr->errors.len);
     else
         cl_buf_append_str(b, "[]");
+    if (pr->errors_truncated)
+        cl_buf_append_str(b, ",\"errors_truncated\":true");
     cl_buf_append_char(b, '}');
+}
+
+/* The one check of the answer's sticky buffer: a body that could not be built whole is
+ * never sent half-written. The limits make this unreachable; if it happens anyway the
+ * status stays (a 202 means the records are durable, so it must not turn into an error
+ * the client would retry) and only the errors list is dropped. */
+static void check_response(struct cl_ingest_response *resp, const struct cl_ingest_parse_result *pr)
+{
+    if (!cl_buf_failed(&resp->body))
+        return;
+    cl_buf_reset(&resp->body);
+    cl_buf_printf(&resp->body,
+                  "{\"accepted\":%u,\"rejected\":%u,\"errors\":[],\"errors_truncated\":true}",
+                  pr->accepted, pr->rejected);
 }
 
 /* Undoes Content-Encoding into *decoded when needed; sets body and len to the bytes to
@@ -109,8 +143,18 @@ static int decode_body(const struct cl_ingest_request *req, const struct cl_inge
 static int check_request(const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
                          struct cl_ingest_response *resp)
 {
-    char msg[200], size[32];
-    if (!content_type_ok(req->content_type)) {
+    char msg[300], size[32];
+    enum ct_class ctc = content_type_class(req->content_type);
+    if (ctc == CT_CORS_SIMPLE) {
+        snprintf(msg, sizeof msg,
+                 "Content-Type '%.80s' is refused: browsers send it cross-site without a CORS "
+                 "check, so any web page could write logs; send application/json or "
+                 "application/x-ndjson",
+                 req->content_type);
+        respond_error(resp, 415, msg);
+        return 415;
+    }
+    if (ctc == CT_UNSUPPORTED) {
         snprintf(msg, sizeof msg,
                  "unsupported Content-Type '%.80s'; send application/json or "
                  "application/x-ndjson",
@@ -157,7 +201,7 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
                       struct cl_queue *q, struct cl_ingest_response *resp)
 {
     memset(resp, 0, sizeof *resp);
-    cl_buf_init(&resp->body, RESPONSE_MAX);
+    cl_buf_init(&resp->body, CL_MAX_INGEST_RESPONSE);
     if (check_request(req, lim, resp))
         return;
 
@@ -185,6 +229,7 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
         respond_parsed(resp, 400, "no valid records", &pr);
     else
         send_batch(q, &batch, &pr, resp);
+    check_response(resp, &pr);
     if (resp->status != 202)
         resp->rejected = pr.rejected + pr.accepted;
     cl_ingest_batch_free(&batch);

@@ -21,6 +21,13 @@ struct cl_ingest_limits {
     size_t max_message_bytes; /* uncompressed records per queue message (default 1 MiB) */
     int max_depth;            /* JSON nesting limit per record (default 64) */
     int compression_level;    /* gzip level for queue messages (default 1) */
+
+    /* Timestamp window: a record older than max_record_age_ms (default 7 days) or further
+     * ahead than max_record_future_ms (default 10 minutes) is rejected; 0 turns a side off. */
+    int64_t max_record_age_ms;
+    int64_t max_record_future_ms;
+    /* Distinct partitions per queue message (default 64): more start a new message. */
+    size_t max_message_partitions;
 };
 
 void cl_ingest_limits_default(struct cl_ingest_limits *l);
@@ -38,6 +45,8 @@ struct cl_ingest_parse_result {
     uint32_t rejected;
     uint64_t accepted_bytes; /* normalized bytes accepted */
     struct cl_buf errors;    /* JSON array text: [{"index":0,"line":1,"error":"..."},...] */
+    uint32_t listed;         /* entries in errors */
+    int errors_truncated;    /* 1 if some rejections are counted but not listed */
     int body_error;          /* 1 if the body as a whole is unparseable */
     char body_error_msg[200];
 };

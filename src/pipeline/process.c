@@ -55,6 +55,7 @@ void cl_processor_free(struct cl_processor *p)
     while (p->n_held)
         cl_proc_held_remove(p, p->held[p->n_held - 1]);
     free(p->parts);
+    cl_part_map_free(&p->part_index);
     free(p->held);
     cl_buf_free(&p->decoded);
     cl_buf_free(&p->gz);
@@ -90,10 +91,7 @@ struct line {
 
 static struct part *find_part(struct cl_processor *p, const char *key)
 {
-    for (size_t i = p->n_parts; i-- > 0;)
-        if (strcmp(p->parts[i]->key, key) == 0)
-            return p->parts[i];
-    return NULL;
+    return cl_part_map_get(&p->part_index, key);
 }
 
 static struct part *new_part(struct cl_processor *p, const char *key, const struct cl_line_head *h)
@@ -110,6 +108,7 @@ static struct part *new_part(struct cl_processor *p, const char *key, const stru
         p->parts = cl_realloc(p->parts, p->cap_parts * sizeof *p->parts);
     }
     p->parts[p->n_parts++] = pt;
+    cl_part_map_put(&p->part_index, pt->key, pt);
     return pt;
 }
 

@@ -34,6 +34,7 @@ void cl_proc_held_remove(struct cl_processor *p, struct held *h)
 void cl_proc_part_remove(struct cl_processor *p, size_t index)
 {
     struct part *pt = p->parts[index];
+    cl_part_map_del(&p->part_index, pt->key);
     p->buffered -= pt->data.len;
     cl_buf_free(&pt->data);
     free(pt->contrib);

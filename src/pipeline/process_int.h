@@ -2,6 +2,7 @@
 #ifndef CL_PROCESS_INT_H
 #define CL_PROCESS_INT_H
 
+#include "part_map.h"
 #include "partition.h"
 #include "process.h"
 
@@ -47,6 +48,9 @@ struct cl_processor {
     unsigned rng;
     struct cl_held_set *held_set;
     int own_held_set;
+
+    /* key -> struct part *, so routing a line is O(1) however many partitions are held */
+    struct cl_part_map part_index;
 };
 
 /* process_flush.c */

@@ -95,7 +95,8 @@ static int get_queue_url(struct sqs_queue *q, const char *name, const char *acco
 /* Resolves the DLQ from a RedrivePolicy JSON text: its ARN's name and account. */
 static int resolve_dlq(struct sqs_queue *q, const char *policy, char *err, size_t err_len)
 {
-    struct cl_buf pb = {(char *)policy, strlen(policy), strlen(policy), strlen(policy)};
+    size_t n = strlen(policy);
+    struct cl_buf pb = {.data = (char *)policy, .len = n, .cap = n, .max = n};
     struct cl_json_value root;
     int64_t mrc = 0;
     if (cl_aws_json_root(&pb, &root) != 0 ||

@@ -12,6 +12,8 @@
 
 #include "common.h"
 #include "json_write.h"
+#include "cl_limits.h"
+#include "host_check.h"
 #include "listen.h"
 #include "http_dashboard.h"
 #include "http_alarms.h"
@@ -56,9 +58,6 @@ struct request {
     struct cl_ingest_response resp;
 };
 
-/* Initial reservation for a body sent without Content-Length (chunked). */
-#define CHUNKED_RESERVE_STEP (64u * 1024)
-
 static enum route route_of(const char *url)
 {
     if (strcmp(url, "/v1/logs") == 0)
@@ -78,10 +77,17 @@ static enum route route_of(const char *url)
     return ROUTE_NONE;
 }
 
-/* Queues a response; takes ownership of body (malloc'd by a cl_buf). */
+/* Queues a response; takes ownership of body (malloc'd by a cl_buf). A body whose
+ * sticky buffer failed is never sent half-written: the answer becomes a 500. */
 static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_buf *body,
                                const char *content_type, int retry_after_s, const char *allow)
 {
+    if (cl_buf_failed(body)) {
+        cl_buf_reset(body);
+        cl_buf_append_str(body, "{\"error\":\"internal error: the response exceeded its size "
+                                "limit\"}\n");
+        status = 500, content_type = "application/json", retry_after_s = 0;
+    }
     size_t len;
     char *data = cl_buf_take(body, &len);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -106,7 +112,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const
                                      int retry_after_s, const char *allow)
 {
     struct cl_buf b;
-    cl_buf_init(&b, 4096);
+    cl_buf_init(&b, CL_MAX_ERROR_RESPONSE);
     cl_buf_append_str(&b, "{\"error\":");
     cl_json_write_string(&b, msg, strlen(msg));
     cl_buf_append_str(&b, "}\n");
@@ -116,7 +122,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const
 static enum MHD_Result respond_text(struct MHD_Connection *c, int status, const char *text)
 {
     struct cl_buf b;
-    cl_buf_init(&b, 4096);
+    cl_buf_init(&b, CL_MAX_ERROR_RESPONSE);
     cl_buf_append_str(&b, text);
     return respond(c, status, &b, "application/json", 0, NULL);
 }
@@ -267,7 +273,12 @@ static void check_ingest_headers(struct cl_daemon *d, struct MHD_Connection *c, 
         snprintf(r->message, sizeof r->message,
                  "queue is over capacity (%llu messages, %llu bytes); retry later",
                  (unsigned long long)(st.visible + st.inflight), (unsigned long long)st.bytes);
-    } else if (reserve(d, r, cl ? (size_t)len : CHUNKED_RESERVE_STEP) != 0) {
+    } else if (reserve(d, r,
+                       cl ? CL_MIN((size_t)len, CL_INFLIGHT_RESERVE_STEP)
+                          : CL_INFLIGHT_RESERVE_STEP) != 0) {
+        /* Only a first step is reserved: a Content-Length is a promise, not bytes, and
+         * idle connections announcing large bodies must not exhaust --max-inflight.
+         * take_body reserves the rest as the bytes arrive. */
         r->status = 503, r->retry_after_s = 1;
         snprintf(r->message, sizeof r->message, "server busy: too many request bytes in memory");
     }
@@ -284,7 +295,7 @@ static enum MHD_Result take_body(struct cl_daemon *d, struct request *r, const c
         cl_buf_free(&r->body);
     }
     if (!r->status && r->body.len + n > r->reserved &&
-        reserve(d, r, CL_MAX(n, (size_t)CHUNKED_RESERVE_STEP)) != 0) {
+        reserve(d, r, CL_MAX(n, CL_INFLIGHT_RESERVE_STEP)) != 0) {
         r->status = 503, r->retry_after_s = 1;
         snprintf(r->message, sizeof r->message, "server busy: too many request bytes in memory");
         cl_buf_free(&r->body);
@@ -330,6 +341,30 @@ static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection 
     return MHD_YES;
 }
 
+/* A daemon without API keys answers only Host names a web page cannot rebind to it
+ * (host_check.h). Returns MHD_YES/MHD_NO after queueing a 421, or -1 to go on. */
+static int refuse_host(struct cl_daemon *d, struct MHD_Connection *c)
+{
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (d->keys || cl_host_allowed(host, d->cfg->listen))
+        return -1;
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "Host '%.100s' is refused: without API keys this server answers only localhost, "
+             "loopback addresses and its --listen host (a defense against DNS rebinding); "
+             "configure --api-key-file to serve other names",
+             host);
+    return respond_error(c, 421, msg, 0, NULL);
+}
+
+/* A browser's cross-site write with no Content-Type (a no-cors fetch of an untyped
+ * body) carries Origin; shippers and the CLI send neither Origin nor a form type. */
+static int cross_site_untyped(struct MHD_Connection *c)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") &&
+           !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -346,6 +381,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cl_buf_init(&r->body, d->limits.max_body_bytes);
         *con_cls = r;
         atomic_fetch_add(&d->active_requests, 1);
+        int host_rc = refuse_host(d, c);
+        if (host_rc >= 0)
+            return (enum MHD_Result)host_rc;
         if (r->route == ROUTE_NONE)
             return respond_error(c, 404, "not found", 0, NULL);
         if (r->route == ROUTE_QUERY)
@@ -359,7 +397,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
             return ingest_error(d, r, 405, "method not allowed; use POST", 0, "POST");
         check_ingest_headers(d, c, r);
-        if (r->status == 401 || r->status == 413 || r->status == 503)
+        if (!r->status && cross_site_untyped(c)) {
+            r->status = 415;
+            snprintf(r->message, sizeof r->message,
+                     "a cross-site request (Origin) needs Content-Type application/json or "
+                     "application/x-ndjson");
+        }
+        if (r->status == 401 || r->status == 413 || r->status == 415 || r->status == 503)
             return ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
         return MHD_YES;
     }

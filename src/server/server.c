@@ -35,6 +35,9 @@ static void limits_from_config(const struct cl_server_config *cfg, struct cl_ing
     l->max_message_bytes = cfg->max_message;
     l->max_depth = cfg->max_depth;
     l->compression_level = cfg->compression_level;
+    l->max_record_age_ms = cfg->max_record_age_ms;
+    l->max_record_future_ms = cfg->max_record_future_ms;
+    l->max_message_partitions = (size_t)cfg->max_message_partitions;
 }
 
 static int open_queue(struct cl_daemon *d, char *err, size_t err_len)

@@ -19,9 +19,12 @@ struct cl_server_config {
     uint64_t max_message;
     int max_depth;
     int compression_level;
-    const char *queue_url;  /* NULL: sqlite:DATA/queue.db; else an SQS queue (docs/aws.md) */
-    const char *durability; /* "full" or "process" */
-    int queue_max_depth;    /* messages in the queue before ingest answers 503 */
+    int64_t max_record_age_ms; /* timestamp window: 0 turns a side off */
+    int64_t max_record_future_ms;
+    int max_message_partitions; /* distinct partitions per queue message */
+    const char *queue_url;      /* NULL: sqlite:DATA/queue.db; else an SQS queue (docs/aws.md) */
+    const char *durability;     /* "full" or "process" */
+    int queue_max_depth;        /* messages in the queue before ingest answers 503 */
     uint64_t queue_max_bytes;
     uint64_t max_inflight; /* request bytes held in memory at once, all requests */
     int max_connections;

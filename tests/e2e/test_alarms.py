@@ -61,19 +61,7 @@ class Receiver:
         self.server.server_close()
 
 
-def wait_for(pred, timeout, what, daemon=None, step=0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    for _ in range(int(timeout / step) + 10):
-        last = pred()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            break
-        time.sleep(step)
-    raise AssertionError("timed out after %ss waiting for %s (last: %r)%s"
-                         % (timeout, what, last,
-                            "; log:\n" + daemon.log_tail() if daemon is not None else ""))
+wait_for = cltest.wait_for
 
 
 def ndjson(prefix, n):

@@ -88,6 +88,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
         env = dict(self.sqs_moto.env(), CLOUDLOG_QUEUE_URL=self.queue_url,
                    AWS_ENDPOINT_URL_SQS=self.sqs_moto.url,
                    CLOUDLOG_EMF_DIMENSIONS="Stack=cl-test")
+        env.update(cltest.DEFAULT_ENV)  # the fixtures' fixed dates: timestamp window off
         env.update(extra or {})
         f = awstest.Function(name, rt or self.rt, env).start()
         self.funcs.append(f)
@@ -168,6 +169,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             (b"[{\"nomessage\":1}]", {"content-type": "application/json"}, "POST", "/v1/logs"),
             (b"x" * 2048, {"content-type": "application/json"}, "POST", "/v1/logs"),
             (b"{}", {"content-type": "text/html"}, "POST", "/v1/logs"),
+            (b"{}", {"content-type": "text/plain"}, "POST", "/v1/logs"),  # CORS-simple
             (b"{}", {"content-type": "application/json", "content-encoding": "br"}, "POST",
              "/v1/logs"),
             (b"abc", {"content-type": "application/json", "content-encoding": "gzip"}, "POST",
@@ -185,7 +187,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             if status == 405:
                 self.assertEqual(resp["headers"]["allow"], "POST")
         self.assertEqual(self.receive_all(1, timeout=2), [])
-        self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "4xx"), 7)
+        self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "4xx"), 8)
 
     def test_api_keys(self):
         self.start(extra={"CLOUDLOG_API_KEYS": " k1 ,k2,"})
@@ -213,6 +215,29 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             self.assertIn("nothing was accepted", json.loads(resp["body"])["error"])
             self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "5xx"), 1)
             self.assertEqual(f.metric_sum("IngestedLogCount"), 0)
+
+    def test_time_window(self):
+        """CLOUDLOG_MAX_RECORD_AGE / _FUTURE (defaults 7d / 10m) around API Gateway's
+        timeEpoch: a record of year 1 is rejected alone with its reason, as the daemon."""
+        self.start(extra={"CLOUDLOG_MAX_RECORD_AGE": "7d", "CLOUDLOG_MAX_RECORD_FUTURE": "10m"})
+        body = json.dumps([{"message": "old", "ts": "0001-01-01T00:00:00Z"},
+                           {"message": "now", "ts": NOW_MS}]).encode()
+        resp = self.post(http_event(body, {"content-type": "application/json"}))
+        self.assertEqual(resp["statusCode"], 202, resp)
+        js = json.loads(resp["body"])
+        self.assertEqual((js["accepted"], js["rejected"]), (1, 1))
+        self.assertEqual(js["errors"][0]["error"], "timestamp 0001-01-01T00:00:00.000Z is more "
+                         "than 7d in the past (max record age)")
+        self.assertEqual([json.loads(l)["message"] for l in self.lines_of(self.receive_all(1))],
+                         ["now"])
+
+    def test_init_error_for_long_api_key(self):
+        """A key over 1024 bytes was split into two keys; now init fails and says why."""
+        f = self.start(extra={"CLOUDLOG_API_KEYS": "short," + "k" * 1100})
+        self.assertNotEqual(f.wait_exit(), 0)
+        headers, body = self.rt.init_errors[0]
+        self.assertIn("key number 2 of the list is longer than 1024 bytes",
+                      json.loads(body)["errorMessage"])
 
     def test_init_error_for_missing_queue_url(self):
         f = self.start(extra={"CLOUDLOG_QUEUE_URL": ""})

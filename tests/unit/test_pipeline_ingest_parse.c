@@ -301,6 +301,7 @@ static void test_packing(void **state)
     struct cl_ingest_limits lim;
     cl_ingest_limits_default(&lim);
     lim.max_message_bytes = 500;
+    lim.max_record_age_ms = 0; /* the records are from 2023 */
     struct cl_buf body, want;
     cl_buf_init(&body, 1 << 20);
     cl_buf_init(&want, 1 << 20);
@@ -368,6 +369,91 @@ static void test_appends_to_batch(void **state)
     cl_ingest_parse_result_free(&res);
 }
 
+/* Distinct "hour=" values among the lines of one message's raw NDJSON. */
+static size_t distinct_hours(const char *raw, size_t len)
+{
+    char seen[256][14];
+    size_t n = 0;
+    for (const char *p = raw; p < raw + len; p = strchr(p, '\n') + 1) {
+        const char *ts = p + strlen("{\"timestamp\":\""); /* YYYY-MM-DDTHH */
+        size_t k = 0;
+        while (k < n && memcmp(seen[k], ts, 13) != 0)
+            k++;
+        if (k == n && n < 256)
+            memcpy(seen[n++], ts, 13);
+    }
+    return n;
+}
+
+/* Records spread over 1,000 hours: no message holds more than max_message_partitions of
+ * them, and every record is still accepted, in order. */
+static void test_partitions_per_message(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    assert_int_equal(lim.max_message_partitions, 64);
+    lim.max_record_age_ms = 0;
+    lim.max_record_future_ms = 0;
+    struct cl_buf body;
+    cl_buf_init(&body, 1 << 20);
+    for (int i = 0; i < 1000; i++)
+        cl_buf_printf(&body, "{\"message\":\"m\",\"ts\":%lld}\n",
+                      (long long)(RECEIVED_MS - (int64_t)i * 3600000));
+    struct run r;
+    run_lim(&r, body.data, body.len, NULL, &lim);
+    assert_int_equal(r.res.accepted, 1000);
+    assert_int_equal(r.batch.n_msgs, 16); /* ceil(1000 / 64) */
+    struct cl_buf raw;
+    cl_buf_init(&raw, 1 << 20);
+    for (size_t m = 0; m < r.batch.n_msgs; m++) {
+        cl_buf_reset(&raw);
+        assert_int_equal(cl_gzip_decompress(r.batch.msgs[m].body, r.batch.msgs[m].len, &raw),
+                         CL_OK);
+        assert_true(distinct_hours(raw.data, raw.len) <= 64);
+    }
+    cl_buf_free(&raw);
+    done(&r);
+    /* The same records in the default window: all but the last week's are rejected. */
+    cl_ingest_limits_default(&lim);
+    run_lim(&r, body.data, body.len, NULL, &lim);
+    assert_int_equal(r.res.accepted, 7 * 24 + 1);
+    assert_int_equal(r.res.rejected, 1000 - 7 * 24 - 1);
+    assert_non_null(
+        strstr(r.res.errors.data, "{\"index\":169,\"line\":170,\"error\":\"timestamp "));
+    done(&r);
+    cl_buf_free(&body);
+}
+
+/* 30,000 rejected records with max_errors=100000: the answer lists what fits in
+ * CL_MAX_INGEST_ERRORS_LIST, says it is cut short, and is always valid JSON (it ended in
+ * "errors":} when the response buffer overflowed unchecked). */
+static void test_errors_list_bounded(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    lim.max_errors = 100000;
+    struct cl_buf body;
+    cl_buf_init(&body, 16 << 20);
+    for (int i = 0; i < 30000; i++)
+        cl_buf_printf(&body, "{\"message\":\"m\",\"level\":\"%0100d\"}\n", i);
+    struct cl_ingest_request req = {
+        .body = body.data, .body_len = body.len, .received_ms = RECEIVED_MS};
+    struct cl_ingest_response resp;
+    cl_ingest_handle(&req, &lim, NULL, &resp); /* no record is valid: the queue is not used */
+    assert_int_equal(resp.status, 400);
+    assert_false(cl_buf_failed(&resp.body));
+    struct cl_json_reader rd;
+    struct cl_json_value v;
+    cl_json_reader_init(&rd, resp.body.data, resp.body.len, 8);
+    assert_int_equal(cl_json_scan_value(&rd, &v), 0);
+    assert_true(cl_json_at_end(&rd));
+    assert_non_null(strstr(resp.body.data, "\"rejected\":30000,"));
+    assert_non_null(strstr(resp.body.data, "],\"errors_truncated\":true}"));
+    assert_true(resp.body.len > (2u << 20));
+    cl_buf_free(&resp.body);
+    cl_buf_free(&body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +464,8 @@ int main(void)
         cmocka_unit_test(test_ndjson),
         cmocka_unit_test(test_bom_and_detection),
         cmocka_unit_test(test_errors_cap),
+        cmocka_unit_test(test_partitions_per_message),
+        cmocka_unit_test(test_errors_list_bounded),
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_header_service),
         cmocka_unit_test(test_packing),
