@@ -5,6 +5,27 @@
 
 #include <stdio.h>
 
+/* Appends the JSON escape of one ASCII byte that needs one ('"', '\\', < 0x20). */
+static int escape_byte(struct cl_buf *b, unsigned char c)
+{
+    char esc[8];
+    switch (c) {
+    case '"':
+        return cl_buf_append(b, "\\\"", 2);
+    case '\\':
+        return cl_buf_append(b, "\\\\", 2);
+    case '\n':
+        return cl_buf_append(b, "\\n", 2);
+    case '\r':
+        return cl_buf_append(b, "\\r", 2);
+    case '\t':
+        return cl_buf_append(b, "\\t", 2);
+    default:
+        snprintf(esc, sizeof esc, "\\u%04x", c);
+        return cl_buf_append(b, esc, 6);
+    }
+}
+
 int cl_json_write_string(struct cl_buf *b, const char *s, size_t len)
 {
     int rc = cl_buf_append_char(b, '"');
@@ -15,27 +36,53 @@ int cl_json_write_string(struct cl_buf *b, const char *s, size_t len)
             continue;
         rc = cl_buf_append(b, s + run, i - run);
         run = i + 1;
-        char esc[8];
-        switch (c) {
-        case '"':
-            rc = rc ? rc : cl_buf_append(b, "\\\"", 2);
-            break;
-        case '\\':
-            rc = rc ? rc : cl_buf_append(b, "\\\\", 2);
-            break;
-        case '\n':
-            rc = rc ? rc : cl_buf_append(b, "\\n", 2);
-            break;
-        case '\r':
-            rc = rc ? rc : cl_buf_append(b, "\\r", 2);
-            break;
-        case '\t':
-            rc = rc ? rc : cl_buf_append(b, "\\t", 2);
-            break;
-        default:
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            rc = rc ? rc : cl_buf_append(b, esc, 6);
+        if (rc == CL_OK)
+            rc = escape_byte(b, c);
+    }
+    if (rc == CL_OK)
+        rc = cl_buf_append(b, s + run, len - run);
+    if (rc == CL_OK)
+        rc = cl_buf_append_char(b, '"');
+    return rc;
+}
+
+size_t cl_utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t k = c < 0x80                 ? 1
+               : c >= 0xC2 && c <= 0xDF ? 2
+               : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4
+                                        : 0;
+    if (k == 0 || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] > 0x8F))
+        return 0; /* overlong, surrogate or above U+10FFFF */
+    return k;
+}
+
+int cl_json_write_string_lossy(struct cl_buf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int rc = cl_buf_append_char(b, '"');
+    size_t run = 0; /* start of the pending run of bytes copied as they are */
+    for (size_t i = 0; i < len && rc == CL_OK;) {
+        size_t k = p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' ? cl_utf8_seq(p + i, len - i) : 0;
+        if (k) {
+            i += k;
+            continue;
         }
+        rc = cl_buf_append(b, s + run, i - run);
+        if (rc == CL_OK && p[i] < 0x80)
+            rc = escape_byte(b, p[i]);
+        else if (rc == CL_OK)
+            rc = cl_buf_append(b, "\\ufffd", 6);
+        i++;
+        run = i;
     }
     if (rc == CL_OK)
         rc = cl_buf_append(b, s + run, len - run);
