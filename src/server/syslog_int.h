@@ -1,0 +1,71 @@
+/* syslog_int.h - what the syslog listener (syslog_listen.c) and its connections
+ * (syslog_conn.c) share. */
+#ifndef CL_SYSLOG_INT_H
+#define CL_SYSLOG_INT_H
+
+#include "buf.h"
+#include "daemon.h"
+#include "syslog_listen.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+enum syslog_transport { SYSLOG_TCP, SYSLOG_UDP };
+
+/* A batch of input records (NDJSON) waiting for its group commit. */
+struct syslog_sink {
+    struct cl_syslog_server *s;
+    enum syslog_transport transport;
+    struct cl_buf ndjson;
+    uint32_t n;
+    int64_t first_mono_ms; /* when the oldest pending record arrived */
+};
+
+struct syslog_listener {
+    enum syslog_transport transport;
+    int fd;
+    char addr[300]; /* as bound, for logs */
+    pthread_t thread;
+    int started;
+    struct cl_syslog_server *s;
+};
+
+struct cl_syslog_server {
+    struct cl_daemon *d;
+    struct syslog_listener *ls;
+    size_t n_ls;
+    size_t max_msg;
+    int max_conns;
+    atomic_int stopping;
+    pthread_mutex_t mu;
+    pthread_cond_t idle; /* signalled when conns drops to 0 */
+    int conns;           /* TCP connection threads running */
+};
+
+/* Flush a sink at this many records, this many NDJSON bytes, or when its oldest record
+ * is this old (ms). */
+#define SYSLOG_BATCH_RECORDS 8192
+#define SYSLOG_BATCH_BYTES ((size_t)2 << 20)
+#define SYSLOG_BATCH_MS 10
+/* How long a blocked poll waits before looking at the stop flag again. */
+#define SYSLOG_POLL_MS 200
+
+void syslog_sink_init(struct syslog_sink *k, struct cl_syslog_server *s, enum syslog_transport t);
+void syslog_sink_free(struct syslog_sink *k);
+/* Parses one framed message into the batch. */
+void syslog_sink_add(struct syslog_sink *k, const char *msg, size_t len, int truncated,
+                     int64_t now_ms);
+/* 1 when the batch should be committed now. */
+int syslog_sink_due(const struct syslog_sink *k);
+/* poll timeout (ms) until the batch is due, SYSLOG_POLL_MS when empty. */
+int syslog_sink_wait_ms(const struct syslog_sink *k);
+/* Sends the batch to the queue and waits for its group commit. TCP waits (and so stops
+ * reading) while the queue is full or failing; UDP drops the batch and counts it. */
+void syslog_sink_flush(struct syslog_sink *k);
+
+/* Thread bodies. */
+void *syslog_udp_main(void *arg);
+void *syslog_accept_main(void *arg);
+
+#endif
