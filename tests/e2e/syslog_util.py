@@ -30,14 +30,17 @@ def records(d):
     return [json.loads(line) for line in d.records()]
 
 
-def wait_records(tc, d, n, timeout=30):
-    """Polls (bounded) until the queue holds at least n records; returns them."""
+def wait_records(tc, d, n, timeout=30, check=None):
+    """Polls (bounded) until the queue holds at least n records; returns them. check(),
+    if given, is called every round and may raise (e.g. the sender died)."""
     deadline = time.monotonic() + timeout
     got = []
     for _ in range(int(timeout / 0.05) + 10):
         got = records(d)
         if len(got) >= n or time.monotonic() > deadline:
             break
+        if check:
+            check()
         time.sleep(0.05)
     tc.assertGreaterEqual(len(got), n, "only %d of %d records arrived; log:\n%s"
                           % (len(got), n, d.log_tail()))
