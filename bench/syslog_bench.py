@@ -175,7 +175,7 @@ def ng_processed(ctl):
                          stderr=subprocess.DEVNULL, timeout=30).stdout.decode()
     for line in out.splitlines():
         f = line.split(";")
-        if len(f) >= 6 and f[0].startswith("dst.file") and f[4] == "processed":
+        if len(f) >= 6 and f[0] == "destination" and f[1] == "d_file" and f[4] == "processed":
             return int(f[5])
     return 0
 

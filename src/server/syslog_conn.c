@@ -95,7 +95,7 @@ static void conn_run(struct tcp_conn *c)
         if (syslog_sink_due(&c->sink))
             syslog_sink_flush(&c->sink);
     }
-    syslog_sink_flush(&c->sink);
+    syslog_sink_drain(&c->sink);
 }
 
 static void *conn_main(void *arg)
@@ -196,7 +196,7 @@ void *syslog_udp_main(void *arg)
         if (syslog_sink_due(&sink))
             syslog_sink_flush(&sink);
     }
-    syslog_sink_flush(&sink);
+    syslog_sink_drain(&sink);
     free(buf);
     syslog_sink_free(&sink);
     return NULL;

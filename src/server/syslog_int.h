@@ -13,13 +13,28 @@
 
 enum syslog_transport { SYSLOG_TCP, SYSLOG_UDP };
 
-/* A batch of input records (NDJSON) waiting for its group commit. */
+struct syslog_sink;
+
+/* A batch handed to an ingest worker (d->workers) for normalization and commit. */
+struct syslog_commit {
+    struct syslog_sink *k;
+    struct cl_buf ndjson;
+    uint32_t n;
+    int running; /* guarded by k->mu */
+};
+
+/* A connection's batches: one filling (ndjson) while the previous one commits (job), so
+ * reading and parsing overlap the fsync; the reader waits only when the next batch is
+ * due before the previous one is durable. */
 struct syslog_sink {
     struct cl_syslog_server *s;
     enum syslog_transport transport;
     struct cl_buf ndjson;
     uint32_t n;
     int64_t first_mono_ms; /* when the oldest pending record arrived */
+    struct syslog_commit job;
+    pthread_mutex_t mu;
+    pthread_cond_t done;
 };
 
 struct syslog_listener {
@@ -60,9 +75,13 @@ void syslog_sink_add(struct syslog_sink *k, const char *msg, size_t len, int tru
 int syslog_sink_due(const struct syslog_sink *k);
 /* poll timeout (ms) until the batch is due, SYSLOG_POLL_MS when empty. */
 int syslog_sink_wait_ms(const struct syslog_sink *k);
-/* Sends the batch to the queue and waits for its group commit. TCP waits (and so stops
- * reading) while the queue is full or failing; UDP drops the batch and counts it. */
+/* Hands the batch to an ingest worker, after waiting for the previous one to be durable.
+ * The worker normalizes it and waits for the queue's group commit; for TCP it retries
+ * while the queue is full or failing (so the reader, waiting on it, stops reading), for
+ * UDP it drops the batch and counts it. */
 void syslog_sink_flush(struct syslog_sink *k);
+/* Flushes and waits until everything added is committed (or dropped). */
+void syslog_sink_drain(struct syslog_sink *k);
 
 /* Thread bodies. */
 void *syslog_udp_main(void *arg);

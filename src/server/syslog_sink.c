@@ -1,9 +1,10 @@
-/* syslog_sink.c - a connection's batch of syslog records and its durable commit.
+/* syslog_sink.c - a connection's batches of syslog records and their durable commits.
  *
- * Records are collected as NDJSON input records and committed together: one
- * cl_ingest_parse (the POST /v1/logs normalizer and message packer) and one
- * cl_queue_send, which returns after the group commit that makes them durable. The
- * caller does not read from its socket meanwhile, so a slow or full queue slows the
+ * Records are collected as NDJSON input records and committed together on an ingest
+ * worker: one cl_ingest_parse (the POST /v1/logs normalizer and message packer) and one
+ * cl_queue_send, which returns after the group commit that makes them durable. At most
+ * one batch per connection commits at a time; the connection reads and parses the next
+ * one meanwhile and waits before handing it over, so a slow or full queue slows the
  * sender down (TCP) instead of growing memory.
  */
 #include "syslog_int.h"
@@ -11,6 +12,7 @@
 #include "common.h"
 #include "log.h"
 #include "syslog.h"
+#include "workers.h"
 
 #include <time.h>
 
@@ -22,14 +24,33 @@ void syslog_sink_init(struct syslog_sink *k, struct cl_syslog_server *s, enum sy
 {
     k->s = s;
     k->transport = t;
-    cl_buf_init(&k->ndjson, SYSLOG_BATCH_BYTES + 4 * s->max_msg + (64 << 10));
+    size_t max = SYSLOG_BATCH_BYTES + 4 * s->max_msg + (64 << 10);
+    cl_buf_init(&k->ndjson, max);
+    cl_buf_init(&k->job.ndjson, max);
     k->n = 0;
     k->first_mono_ms = 0;
+    k->job.k = k;
+    k->job.n = 0;
+    k->job.running = 0;
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_cond_init(&k->done, NULL);
+}
+
+static void wait_job(struct syslog_sink *k)
+{
+    pthread_mutex_lock(&k->mu);
+    while (k->job.running)
+        pthread_cond_wait(&k->done, &k->mu);
+    pthread_mutex_unlock(&k->mu);
 }
 
 void syslog_sink_free(struct syslog_sink *k)
 {
+    wait_job(k);
     cl_buf_free(&k->ndjson);
+    cl_buf_free(&k->job.ndjson);
+    pthread_mutex_destroy(&k->mu);
+    pthread_cond_destroy(&k->done);
 }
 
 void syslog_sink_add(struct syslog_sink *k, const char *msg, size_t len, int truncated,
@@ -96,10 +117,9 @@ static int send_batch(struct syslog_sink *k, struct cl_ingest_batch *b)
     }
 }
 
-void syslog_sink_flush(struct syslog_sink *k)
+/* Normalizes and commits one batch (an ingest worker runs this). */
+static void commit(struct syslog_sink *k, struct syslog_commit *job)
 {
-    if (!k->n)
-        return;
     struct cl_daemon *d = k->s->d;
     struct cl_syslog_metrics *sm = &d->syslog_m;
     struct cl_ingest_batch batch;
@@ -107,7 +127,7 @@ void syslog_sink_flush(struct syslog_sink *k)
     cl_ingest_batch_init(&batch);
     cl_ingest_parse_result_init(&pr);
     int64_t now = cl_now_ms();
-    cl_ingest_parse(k->ndjson.data, k->ndjson.len, NULL, now, &d->limits, &batch, &pr);
+    cl_ingest_parse(job->ndjson.data, job->ndjson.len, NULL, now, &d->limits, &batch, &pr);
     if (pr.rejected) {
         cl_counter_add_at(sm->dropped, CL_SYSLOG_DROP_INVALID, pr.rejected);
         cl_counter_add(d->m.rejected_log_count, pr.rejected);
@@ -123,6 +143,38 @@ void syslog_sink_flush(struct syslog_sink *k)
     }
     cl_ingest_batch_free(&batch);
     cl_ingest_parse_result_free(&pr);
+}
+
+static void commit_main(void *arg)
+{
+    struct syslog_commit *job = arg;
+    struct syslog_sink *k = job->k;
+    commit(k, job);
+    pthread_mutex_lock(&k->mu);
+    job->running = 0;
+    pthread_cond_broadcast(&k->done);
+    pthread_mutex_unlock(&k->mu);
+}
+
+void syslog_sink_flush(struct syslog_sink *k)
+{
+    if (!k->n)
+        return;
+    wait_job(k);
+    struct cl_buf filled = k->ndjson; /* swap: the committed buffer is refilled */
+    k->ndjson = k->job.ndjson;
+    k->job.ndjson = filled;
     cl_buf_reset(&k->ndjson);
+    k->job.n = k->n;
     k->n = 0;
+    pthread_mutex_lock(&k->mu);
+    k->job.running = 1;
+    pthread_mutex_unlock(&k->mu);
+    cl_workers_submit(k->s->d->workers, commit_main, &k->job);
+}
+
+void syslog_sink_drain(struct syslog_sink *k)
+{
+    syslog_sink_flush(k);
+    wait_job(k);
 }
