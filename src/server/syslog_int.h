@@ -20,7 +20,7 @@ struct syslog_commit {
     struct syslog_sink *k;
     struct cl_buf ndjson;
     uint32_t n;
-    int running; /* guarded by k->mu */
+    atomic_int running; /* set by the reader, cleared by the worker under k->mu */
 };
 
 /* A connection's batches: one filling (ndjson) while the previous one commits (job), so
@@ -58,11 +58,13 @@ struct cl_syslog_server {
     int conns;           /* TCP connection threads running */
 };
 
-/* Flush a sink at this many records, this many NDJSON bytes, or when its oldest record
- * is this old (ms). */
-#define SYSLOG_BATCH_RECORDS 8192
-#define SYSLOG_BATCH_BYTES ((size_t)2 << 20)
-#define SYSLOG_BATCH_MS 10
+/* A batch is handed over when its oldest record is SYSLOG_BATCH_MS old and the previous
+ * batch is durable; while that one commits, records keep accumulating up to
+ * SYSLOG_BATCH_RECORDS or SYSLOG_BATCH_BYTES (then the reader waits). So batches grow
+ * with the commit latency, as a group commit does, and a quiet sender waits 2 ms. */
+#define SYSLOG_BATCH_RECORDS 32768
+#define SYSLOG_BATCH_BYTES ((size_t)8 << 20)
+#define SYSLOG_BATCH_MS 2
 /* How long a blocked poll waits before looking at the stop flag again. */
 #define SYSLOG_POLL_MS 200
 
@@ -71,9 +73,9 @@ void syslog_sink_free(struct syslog_sink *k);
 /* Parses one framed message into the batch. */
 void syslog_sink_add(struct syslog_sink *k, const char *msg, size_t len, int truncated,
                      int64_t now_ms);
-/* 1 when the batch should be committed now. */
+/* 1 when the batch should be handed over now (see SYSLOG_BATCH_MS). */
 int syslog_sink_due(const struct syslog_sink *k);
-/* poll timeout (ms) until the batch is due, SYSLOG_POLL_MS when empty. */
+/* poll timeout (ms) until the batch may be due, SYSLOG_POLL_MS when empty. */
 int syslog_sink_wait_ms(const struct syslog_sink *k);
 /* Hands the batch to an ingest worker, after waiting for the previous one to be durable.
  * The worker normalizes it and waits for the queue's group commit; for TCP it retries

@@ -31,7 +31,7 @@ void syslog_sink_init(struct syslog_sink *k, struct cl_syslog_server *s, enum sy
     k->first_mono_ms = 0;
     k->job.k = k;
     k->job.n = 0;
-    k->job.running = 0;
+    atomic_init(&k->job.running, 0);
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->done, NULL);
 }
@@ -39,7 +39,7 @@ void syslog_sink_init(struct syslog_sink *k, struct cl_syslog_server *s, enum sy
 static void wait_job(struct syslog_sink *k)
 {
     pthread_mutex_lock(&k->mu);
-    while (k->job.running)
+    while (atomic_load(&k->job.running))
         pthread_cond_wait(&k->done, &k->mu);
     pthread_mutex_unlock(&k->mu);
 }
@@ -73,14 +73,18 @@ void syslog_sink_add(struct syslog_sink *k, const char *msg, size_t len, int tru
 
 int syslog_sink_due(const struct syslog_sink *k)
 {
-    return k->n >= SYSLOG_BATCH_RECORDS || k->ndjson.len >= SYSLOG_BATCH_BYTES ||
-           (k->n && cl_mono_ms() - k->first_mono_ms >= SYSLOG_BATCH_MS);
+    if (k->n >= SYSLOG_BATCH_RECORDS || k->ndjson.len >= SYSLOG_BATCH_BYTES)
+        return 1;
+    return k->n && !atomic_load(&k->job.running) &&
+           cl_mono_ms() - k->first_mono_ms >= SYSLOG_BATCH_MS;
 }
 
 int syslog_sink_wait_ms(const struct syslog_sink *k)
 {
     if (!k->n)
         return SYSLOG_POLL_MS;
+    if (atomic_load(&k->job.running))
+        return 1; /* look again soon: the batch is due when the commit ends */
     int64_t left = k->first_mono_ms + SYSLOG_BATCH_MS - cl_mono_ms();
     return left > 0 ? (int)left : 0;
 }
@@ -151,7 +155,7 @@ static void commit_main(void *arg)
     struct syslog_sink *k = job->k;
     commit(k, job);
     pthread_mutex_lock(&k->mu);
-    job->running = 0;
+    atomic_store(&job->running, 0);
     pthread_cond_broadcast(&k->done);
     pthread_mutex_unlock(&k->mu);
 }
@@ -167,9 +171,7 @@ void syslog_sink_flush(struct syslog_sink *k)
     cl_buf_reset(&k->ndjson);
     k->job.n = k->n;
     k->n = 0;
-    pthread_mutex_lock(&k->mu);
-    k->job.running = 1;
-    pthread_mutex_unlock(&k->mu);
+    atomic_store(&k->job.running, 1); /* no worker holds the job before the submit */
     cl_workers_submit(k->s->d->workers, commit_main, &k->job);
 }
 
