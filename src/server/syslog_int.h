@@ -62,8 +62,8 @@ struct cl_syslog_server {
  * batch is durable; while that one commits, records keep accumulating up to
  * SYSLOG_BATCH_RECORDS or SYSLOG_BATCH_BYTES (then the reader waits). So batches grow
  * with the commit latency, as a group commit does, and a quiet sender waits 2 ms. */
-#define SYSLOG_BATCH_RECORDS 32768
-#define SYSLOG_BATCH_BYTES ((size_t)8 << 20)
+#define SYSLOG_BATCH_RECORDS 16384
+#define SYSLOG_BATCH_BYTES ((size_t)4 << 20)
 #define SYSLOG_BATCH_MS 2
 /* How long a blocked poll waits before looking at the stop flag again. */
 #define SYSLOG_POLL_MS 200
