@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Bytes read per recv on TCP (the buffer also holds one whole message). */
@@ -162,9 +163,14 @@ void *syslog_accept_main(void *arg)
         struct pollfd p = {l->fd, POLLIN, 0};
         if (poll(&p, 1, SYSLOG_POLL_MS) <= 0)
             continue;
-        int fd = accept(l->fd, NULL, NULL);
-        if (fd >= 0)
+        int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0) {
             start_conn(s, fd);
+        } else if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
+            /* out of descriptors or memory: back off rather than spin on poll */
+            struct timespec pause = {0, 50 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
     }
     return NULL;
 }

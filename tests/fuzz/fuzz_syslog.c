@@ -5,6 +5,7 @@
  * JSON); the framer, fed the input in small reads, always makes progress, never returns
  * a message longer than its maximum, and consumes exactly the input in LF mode. */
 #include "common.h"
+#include "fuzz_check.h"
 #include "record.h"
 #include "syslog.h"
 
@@ -15,14 +16,6 @@
 
 #define FUZZ_MAX_MSG 64
 #define FUZZ_STEP 7
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static void check_inside(struct cl_slice s, const char *data, size_t size)
 {
