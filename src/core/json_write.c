@@ -71,7 +71,11 @@ int cl_json_write_string_lossy(struct cl_buf *b, const char *s, size_t len)
     int rc = cl_buf_append_char(b, '"');
     size_t run = 0; /* start of the pending run of bytes copied as they are */
     for (size_t i = 0; i < len && rc == CL_OK;) {
-        size_t k = p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' ? cl_utf8_seq(p + i, len - i) : 0;
+        if (p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\') {
+            i++; /* the common case, without a call */
+            continue;
+        }
+        size_t k = p[i] >= 0x80 ? cl_utf8_seq(p + i, len - i) : 0;
         if (k) {
             i += k;
             continue;

@@ -161,11 +161,17 @@ int cl_syslog_record(const struct cl_syslog_msg *m, int64_t received_ms, struct 
     size_t mark = out->len;
     char ts[25];
     cl_format_timestamp(m->has_ts ? m->ts_ms : received_ms, ts);
-    int rc =
-        cl_buf_printf(out, "{\"timestamp\":\"%s\",\"level\":\"%s\"", ts, level_of(m->severity));
+    /* appends rather than printf: this runs once per message */
+    int rc = cl_buf_append_str(out, "{\"timestamp\":\"");
+    rc = rc ? rc : cl_buf_append(out, ts, 24);
+    rc = rc ? rc : cl_buf_append_str(out, "\",\"level\":\"");
+    rc = rc ? rc : cl_buf_append_str(out, level_of(m->severity));
+    rc = rc ? rc : cl_buf_append_char(out, '"');
     rc = rc ? rc : write_service(out, m->app_name);
     rc = rc ? rc : write_field(out, ",\"message\":", m->msg);
-    rc = rc ? rc : cl_buf_printf(out, ",\"facility\":\"%s\"", cl_syslog_facility_name(m->facility));
+    rc = rc ? rc : cl_buf_append_str(out, ",\"facility\":\"");
+    rc = rc ? rc : cl_buf_append_str(out, cl_syslog_facility_name(m->facility));
+    rc = rc ? rc : cl_buf_append_char(out, '"');
     rc = rc ? rc : write_field(out, ",\"hostname\":", m->hostname);
     rc = rc ? rc : write_field(out, ",\"procid\":", m->procid);
     rc = rc ? rc : write_field(out, ",\"msgid\":", m->msgid);
