@@ -235,10 +235,12 @@ def main():
     base = rows[0][1]
     print("syslog benchmark: %d cores, %.0fs measured after %.0fs warm-up"
           % (os.cpu_count(), a.duration, a.warmup))
-    print("%-52s %12s %8s %10s" % ("receiver", "records/s", "vs 1st", "srv cpu%"))
+    print("%-52s %12s %8s %10s %14s" % ("receiver", "records/s", "vs 1st", "srv cpu%",
+                                         "rec/cpu-s"))
     for name, rate, cpu in rows:
-        print("%-52s %12.0f %7.0f%% %10s" % (name, rate, 100 * rate / base if base else 0,
-                                              "-" if cpu is None else "%.0f" % cpu))
+        per_cpu = "-" if not cpu else "%.0f" % (rate * 100 / cpu)
+        print("%-52s %12.0f %7.0f%% %10s %14s" % (name, rate, 100 * rate / base if base else 0,
+                                                   "-" if cpu is None else "%.0f" % cpu, per_cpu))
 
 
 if __name__ == "__main__":
