@@ -137,9 +137,11 @@ class RawSyslogTest(cltest.DaemonTestCase):
             b"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
             b"[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"]"
             b"[examplePriority@32473 class=\"high\"]",
+            b"<14>1 - - multi - - - first line\nsecond line",  # octet counting keeps LF
         ]
         send_tcp(tcp, b"".join(b"%d %s" % (len(m), m) for m in msgs))
-        a, b, c = su.wait_records(self, d, 3)
+        a, b, c, multi = su.wait_records(self, d, 4)
+        self.assertEqual(multi["message"], "first line\nsecond line")
         self.assertEqual(a, {"timestamp": "2003-10-11T22:14:15.003Z", "level": "fatal",
                              "service": "su", "message": "'su root' failed for lonvick on "
                              "/dev/pts/8", "facility": "auth",
@@ -218,6 +220,26 @@ class RawSyslogTest(cltest.DaemonTestCase):
         d.stop()
         msgs = [r["message"] for r in su.records(d)]
         self.assertEqual(msgs, ["m%d" % i for i in range(n)])
+
+    def test_metrics_pass_promtool(self):
+        promtool = shutil.which("promtool")
+        if not promtool:
+            raise unittest.SkipTest("promtool not found (Debian package prometheus)")
+        d, tcp, udp = su.start_daemon(self, ["--syslog-max-message", "1KiB"])
+        send_tcp(tcp, b"<14>lf: " + b"y" * 2000 + b"\n")
+        send_udp(udp, [b"<14>udp"])
+        su.wait_records(self, d, 2)
+        st, _, text = d.request("GET", "/metrics")
+        self.assertEqual(st, 200)
+        p = subprocess.run([promtool, "check", "metrics"], input=text, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+        for line in ['cloudlog_syslog_messages_total{transport="tcp"} 1',
+                     'cloudlog_syslog_messages_total{transport="udp"} 1',
+                     "cloudlog_syslog_truncated_total 1",
+                     'cloudlog_syslog_dropped_total{reason="invalid"} 0',
+                     "cloudlog_ingested_log_count_total 2"]:
+            self.assertIn(line, text.decode().splitlines())
 
     def test_env_var_and_comma_list(self):
         d = self.daemon(args=["--no-processor"], env={
