@@ -99,6 +99,8 @@ static int check_one(void *arg, enum syslog_transport t, const char *hostport, c
 int cl_syslog_check_config(const struct cl_daemon *d, char *err, size_t err_len)
 {
     uint64_t max = d->cfg->syslog_max_message;
+    if (d->cfg->n_syslog_listen == 0)
+        return 0;
     if (max < 480 || max > ((uint64_t)64 << 20)) {
         snprintf(err, err_len,
                  "--syslog-max-message must be between 480 bytes (RFC 3164 and "

@@ -261,6 +261,18 @@ class RawSyslogTest(cltest.DaemonTestCase):
                                              "--syslog-listen", spec])
             self.assertNotEqual(rc, 0, out)
             self.assertIn(want, out)
+        with socket.socket() as taken:  # a port in use: start-up fails and cleans up
+            taken.bind((cltest.HOST, 0))
+            taken.listen(1)
+            spec = "tcp://127.0.0.1:%d" % taken.getsockname()[1]
+            rc, out = cltest.expect_refusal(["serve", "--listen", "127.0.0.1:0", "--data", data,
+                                             "--syslog-listen", "udp://127.0.0.1:0," + spec])
+            self.assertNotEqual(rc, 0, out)
+            self.assertIn("cannot listen for syslog on " + spec, out)
+        rc, out = cltest.expect_refusal(["serve", "--listen", "127.0.0.1:0", "--data", data,
+                                         "--syslog-listen", "udp://127.0.0.1:0",
+                                         "--syslog-max-message", "100"])
+        self.assertIn("--syslog-max-message must be between", out)
 
 
 if __name__ == "__main__":
