@@ -24,7 +24,8 @@ void syslog_sink_init(struct syslog_sink *k, struct cl_syslog_server *s, enum sy
 {
     k->s = s;
     k->transport = t;
-    size_t max = SYSLOG_BATCH_BYTES + 4 * s->max_msg + (64 << 10);
+    /* a full batch plus one more record: JSON escaping grows a message at most 6x */
+    size_t max = SYSLOG_BATCH_BYTES + 6 * s->max_msg + (64 << 10);
     cl_buf_init(&k->ndjson, max);
     cl_buf_init(&k->job.ndjson, max);
     k->n = 0;
@@ -60,7 +61,7 @@ void syslog_sink_add(struct syslog_sink *k, const char *msg, size_t len, int tru
     struct cl_syslog_msg m;
     cl_syslog_parse(msg, len, now_ms, &m);
     if (cl_syslog_record(&m, now_ms, &k->ndjson) != CL_OK) {
-        /* cannot happen below the buffer's maximum (sized for a full batch + 4 records) */
+        /* cannot happen: the buffer holds a full batch plus one record of any size */
         cl_counter_add_at(sm->dropped, CL_SYSLOG_DROP_INVALID, 1);
         return;
     }
