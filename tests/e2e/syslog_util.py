@@ -2,8 +2,10 @@
 --syslog-listen, its bound ports, records as dicts, and /metrics values."""
 
 import json
+import os
 import re
 import time
+import unittest
 
 import cltest
 
@@ -72,3 +74,14 @@ def wait_metric(tc, d, name, labels, value, timeout=30):
 def near_now(tc, ts, slack_s=120):
     ms = cltest.ts_ms(ts)
     tc.assertLess(abs(ms - time.time() * 1000), slack_s * 1000, ts)
+
+
+def require(tc, path, what):
+    """Skips the test when a third-party client is missing, except in CI (CI=true), where
+    scripts/setup.sh must have installed it."""
+    if path:
+        return
+    msg = "%s not installed (scripts/setup.sh)" % what
+    if os.environ.get("CI") == "true":
+        tc.fail(msg)
+    raise unittest.SkipTest(msg)

@@ -4,9 +4,7 @@ logger cannot send (RFC 5424 examples with escapes, oversize messages, broken fr
 connection limits, backpressure). Records are read back from the durable queue and
 checked field by field."""
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -48,12 +46,12 @@ def without_time_quality(sd):
     return {k: v for k, v in (sd or {}).items() if k != "timeQuality"}
 
 
-@unittest.skipUnless(LOGGER, "util-linux logger not installed (scripts/setup.sh)")
 class LoggerTest(cltest.DaemonTestCase):
     """util-linux logger sending to the daemon: each transport and format."""
 
     def setUp(self):
         super().setUp()
+        su.require(self, LOGGER, "util-linux logger (bsdutils)")
         self.d, self.tcp, self.udp = su.start_daemon(self)
 
     def check_host(self, rec):

@@ -9,8 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-import unittest
 
 import cltest
 import syslog_util as su
@@ -82,10 +80,10 @@ class SyslogNg:
                 self.proc.wait(timeout=10)
 
 
-@unittest.skipUnless(SYSLOG_NG, "syslog-ng not installed (scripts/setup.sh: syslog-ng-core)")
 class SyslogNgTest(cltest.DaemonTestCase):
 
     def test_network_and_syslog_destinations(self):
+        su.require(self, SYSLOG_NG, "syslog-ng (syslog-ng-core)")
         d, tcp, udp = su.start_daemon(self)
         work = cltest.mkdtemp("cl-syslog-ng-")
         input_path = os.path.join(work, "in.log")
