@@ -66,8 +66,8 @@ int cl_syslog_sd_param(struct cl_syslog_sd_cursor *c, struct cl_slice *name,
 /* ---- RFC 6587 framing on a stream (TCP) ---- */
 
 enum cl_syslog_framing {
-    CL_SYSLOG_FRAMING_DETECT, /* decided by the connection's first byte */
-    CL_SYSLOG_FRAMING_OCTET,  /* "LEN SP MSG" (first byte a digit) */
+    CL_SYSLOG_FRAMING_DETECT, /* decided by the start of the connection */
+    CL_SYSLOG_FRAMING_OCTET,  /* "LEN SP MSG" (the stream starts with digits and a space) */
     CL_SYSLOG_FRAMING_LF      /* messages end at LF (non-transparent framing) */
 };
 

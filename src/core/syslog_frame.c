@@ -1,6 +1,6 @@
 /* syslog_frame.c - RFC 6587 framing of a syslog stream: octet counting ("LEN SP MSG")
- * or non-transparent framing (messages end at LF), chosen by the first byte of the
- * connection, as syslog-ng and rsyslog do (a digit means octet counting).
+ * or non-transparent framing (messages end at LF), chosen by the start of the connection
+ * (digits and a space mean octet counting, as syslog-ng and rsyslog read it).
  *
  * A message longer than max_msg is truncated: its first max_msg bytes are returned
  * (truncated set) and the rest is discarded, across reads (skip / skip_to_lf), so a
@@ -38,6 +38,22 @@ static void discard(struct cl_syslog_framer *f, const char **buf, size_t *len, s
         *len -= k;
         *consumed += k;
     }
+}
+
+/* Octet counting when the stream starts with 1-10 digits and a space, LF framing
+ * otherwise (so a sender of plain lines that start with a digit, "2026-12-07 ...", is
+ * not taken for octet counting). Returns -1 while the digits so far decide nothing. */
+static int detect(struct cl_syslog_framer *f, const char *buf, size_t len)
+{
+    size_t i = 0;
+    while (i < len && i <= OCTET_LEN_DIGITS && buf[i] >= '0' && buf[i] <= '9')
+        i++;
+    if (i == len && i <= OCTET_LEN_DIGITS)
+        return -1;
+    f->mode = i > 0 && i <= OCTET_LEN_DIGITS && buf[i] == ' ' && buf[0] != '0'
+                  ? CL_SYSLOG_FRAMING_OCTET
+                  : CL_SYSLOG_FRAMING_LF;
+    return 0;
 }
 
 static enum cl_syslog_frame_rc octet_next(struct cl_syslog_framer *f, const char *buf, size_t len,
@@ -102,8 +118,8 @@ enum cl_syslog_frame_rc cl_syslog_frame_next(struct cl_syslog_framer *f, const c
     discard(f, &buf, &len, consumed);
     if (len == 0 || f->skip || f->skip_to_lf)
         return CL_SYSLOG_FRAME_NEED;
-    if (f->mode == CL_SYSLOG_FRAMING_DETECT)
-        f->mode = buf[0] >= '0' && buf[0] <= '9' ? CL_SYSLOG_FRAMING_OCTET : CL_SYSLOG_FRAMING_LF;
+    if (f->mode == CL_SYSLOG_FRAMING_DETECT && detect(f, buf, len) != 0)
+        return CL_SYSLOG_FRAME_NEED;
     if (f->mode == CL_SYSLOG_FRAMING_OCTET)
         return octet_next(f, buf, len, consumed, msg, msg_len, truncated);
     return lf_next(f, buf, len, consumed, msg, msg_len, truncated);

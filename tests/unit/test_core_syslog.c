@@ -317,9 +317,15 @@ static void test_framing(void **state)
         assert_string_equal(frame_all("<1>abcdefghijkl\n<2>x\n", step, 5), "<1>ab~|<2>x");
     }
     assert_string_equal(frame_all("<13>no newline yet", 4, 100), "");
-    assert_string_equal(frame_all("12x <13>", 4, 100), "ERROR");
-    assert_string_equal(frame_all("012 <13>", 4, 100), "ERROR");
-    assert_string_equal(frame_all("12345678901 x", 20, 100), "ERROR");
+    /* a stream that starts with digits but no space is LF-framed plain text */
+    assert_string_equal(frame_all("2026-12-07 plain line\n7 lines\n", 3, 100),
+                        "2026-12-07 plain line|7 lines");
+    assert_string_equal(frame_all("012 <13>\n", 2, 100), "012 <13>");
+    assert_string_equal(frame_all("12345678901 x\n", 20, 100), "12345678901 x");
+    /* once octet counting is chosen, a broken count closes the stream */
+    assert_string_equal(frame_all("3 abc12x <13>", 4, 100), "ERROR");
+    assert_string_equal(frame_all("3 abc012 <13>", 4, 100), "ERROR");
+    assert_string_equal(frame_all("3 abc12345678901 x", 20, 100), "ERROR");
 }
 
 int main(void)
