@@ -5,48 +5,7 @@
 
 #include <stdio.h>
 
-/* Appends the JSON escape of one ASCII byte that needs one ('"', '\\', < 0x20). */
-static int escape_byte(struct cl_buf *b, unsigned char c)
-{
-    char esc[8];
-    switch (c) {
-    case '"':
-        return cl_buf_append(b, "\\\"", 2);
-    case '\\':
-        return cl_buf_append(b, "\\\\", 2);
-    case '\n':
-        return cl_buf_append(b, "\\n", 2);
-    case '\r':
-        return cl_buf_append(b, "\\r", 2);
-    case '\t':
-        return cl_buf_append(b, "\\t", 2);
-    default:
-        snprintf(esc, sizeof esc, "\\u%04x", c);
-        return cl_buf_append(b, esc, 6);
-    }
-}
-
-int cl_json_write_string(struct cl_buf *b, const char *s, size_t len)
-{
-    int rc = cl_buf_append_char(b, '"');
-    size_t run = 0; /* start of the pending run of bytes that need no escaping */
-    for (size_t i = 0; i < len && rc == CL_OK; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        rc = cl_buf_append(b, s + run, i - run);
-        run = i + 1;
-        if (rc == CL_OK)
-            rc = escape_byte(b, c);
-    }
-    if (rc == CL_OK)
-        rc = cl_buf_append(b, s + run, len - run);
-    if (rc == CL_OK)
-        rc = cl_buf_append_char(b, '"');
-    return rc;
-}
-
-size_t cl_utf8_seq(const unsigned char *s, size_t n)
+size_t cl_utf8_seq_len(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     size_t k = c < 0x80                 ? 1
@@ -65,28 +24,50 @@ size_t cl_utf8_seq(const unsigned char *s, size_t n)
     return k;
 }
 
-int cl_json_write_string_lossy(struct cl_buf *b, const char *s, size_t len)
+int cl_json_write_string(struct cl_buf *b, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
     int rc = cl_buf_append_char(b, '"');
-    size_t run = 0; /* start of the pending run of bytes copied as they are */
-    for (size_t i = 0; i < len && rc == CL_OK;) {
-        if (p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\') {
-            i++; /* the common case, without a call */
+    size_t run = 0; /* start of the pending run of bytes that need no escaping */
+    for (size_t i = 0; i < len && rc == CL_OK; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            size_t k = cl_utf8_seq_len((const unsigned char *)s + i, len - i);
+            if (k) {
+                i += k - 1; /* a whole valid character: copied with the run */
+                continue;
+            }
+            /* Invalid UTF-8 (a client's bytes echoed in a message): U+FFFD keeps the
+             * document valid JSON whatever was sent. */
+            rc = cl_buf_append(b, s + run, i - run);
+            rc = rc ? rc : cl_buf_append(b, "\\ufffd", 6);
+            run = i + 1;
             continue;
         }
-        size_t k = p[i] >= 0x80 ? cl_utf8_seq(p + i, len - i) : 0;
-        if (k) {
-            i += k;
+        if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        }
         rc = cl_buf_append(b, s + run, i - run);
-        if (rc == CL_OK && p[i] < 0x80)
-            rc = escape_byte(b, p[i]);
-        else if (rc == CL_OK)
-            rc = cl_buf_append(b, "\\ufffd", 6);
-        i++;
-        run = i;
+        run = i + 1;
+        char esc[8];
+        switch (c) {
+        case '"':
+            rc = rc ? rc : cl_buf_append(b, "\\\"", 2);
+            break;
+        case '\\':
+            rc = rc ? rc : cl_buf_append(b, "\\\\", 2);
+            break;
+        case '\n':
+            rc = rc ? rc : cl_buf_append(b, "\\n", 2);
+            break;
+        case '\r':
+            rc = rc ? rc : cl_buf_append(b, "\\r", 2);
+            break;
+        case '\t':
+            rc = rc ? rc : cl_buf_append(b, "\\t", 2);
+            break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            rc = rc ? rc : cl_buf_append(b, esc, 6);
+        }
     }
     if (rc == CL_OK)
         rc = cl_buf_append(b, s + run, len - run);

@@ -5,6 +5,8 @@
  * 7 debug), APP-NAME or BSD tag -> service (bytes outside [A-Za-z0-9._-] become '_',
  * cut to 64; the original then also goes to "appname"), facility, hostname, procid and
  * msgid -> fields of those names, structured data -> "sd": {SD-ID: {PARAM: VALUE}}.
+ * Text is written with cl_json_write_string, which turns bytes that are not UTF-8 into
+ * U+FFFD: BSD senders send any bytes, and a record must never fail for its encoding.
  */
 #include "syslog.h"
 
@@ -95,7 +97,7 @@ static int write_sd_value(struct cl_buf *out, struct cl_slice v)
             i++;
         tmp[n++] = v.ptr[i];
     }
-    int rc = cl_json_write_string_lossy(out, tmp, n);
+    int rc = cl_json_write_string(out, tmp, n);
     if (tmp != stack)
         free(tmp);
     return rc;
@@ -110,11 +112,11 @@ static int write_sd(struct cl_buf *out, struct cl_slice sd)
     int rc = cl_buf_append_str(out, ",\"sd\":{");
     for (int e = 0; rc == CL_OK && cl_syslog_sd_element(&c, &id) == 1; e++) {
         rc = e ? cl_buf_append_char(out, ',') : CL_OK;
-        rc = rc ? rc : cl_json_write_string_lossy(out, id.ptr, id.len);
+        rc = rc ? rc : cl_json_write_string(out, id.ptr, id.len);
         rc = rc ? rc : cl_buf_append_str(out, ":{");
         for (int k = 0; rc == CL_OK && cl_syslog_sd_param(&c, &name, &value) == 1; k++) {
             rc = k ? cl_buf_append_char(out, ',') : CL_OK;
-            rc = rc ? rc : cl_json_write_string_lossy(out, name.ptr, name.len);
+            rc = rc ? rc : cl_json_write_string(out, name.ptr, name.len);
             rc = rc ? rc : cl_buf_append_char(out, ':');
             rc = rc ? rc : write_sd_value(out, value);
         }
@@ -129,7 +131,7 @@ static int write_field(struct cl_buf *out, const char *key, struct cl_slice v)
     if (!v.ptr)
         return CL_OK;
     int rc = cl_buf_append_str(out, key);
-    return rc ? rc : cl_json_write_string_lossy(out, v.ptr, v.len);
+    return rc ? rc : cl_json_write_string(out, v.ptr, v.len);
 }
 
 static int service_byte_ok(char ch)

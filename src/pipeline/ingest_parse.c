@@ -11,7 +11,6 @@
 
 #include "batch.h"
 #include "json.h"
-#include "json_write.h"
 #include "record.h"
 
 #include <pthread.h>
@@ -92,6 +91,52 @@ static void push_message(struct parse_ctx *c, const struct cl_batch_sealed *s)
     memcpy(m->attrs.encoding, "gzip", 5);
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t k = c < 0x80                 ? 1
+               : c >= 0xC2 && c <= 0xDF ? 2
+               : c >= 0xE0 && c <= 0xEF ? 3
+               : c >= 0xF0 && c <= 0xF4 ? 4
+                                        : 0;
+    if (k == 0 || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] > 0x8F))
+        return 0; /* overlong, surrogate or above U+10FFFF */
+    return k;
+}
+
+/* Appends s as a JSON string; invalid UTF-8 becomes U+FFFD so the errors array is
+ * always valid JSON whatever the message quotes. */
+static void append_json_string(struct cl_buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    cl_buf_append_char(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = p[i];
+        size_t k = utf8_seq(p + i, n - i);
+        if (ch == '"' || ch == '\\') {
+            char esc[2] = {'\\', (char)ch};
+            cl_buf_append(b, esc, 2);
+        } else if (ch < 0x20) {
+            cl_buf_printf(b, "\\u%04x", ch);
+        } else if (k == 0) {
+            cl_buf_append_str(b, "\\ufffd");
+            k = 1;
+        } else {
+            cl_buf_append(b, p + i, k);
+        }
+        i += k ? k : 1;
+    }
+    cl_buf_append_char(b, '"');
+}
+
 /* Drops a UTF-8 sequence cut short at the end of s (left by truncation). */
 static void trim_partial_utf8(char *s)
 {
@@ -99,7 +144,7 @@ static void trim_partial_utf8(char *s)
     while (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
         k--;
     if (k > 0 && (unsigned char)s[k - 1] >= 0xC0 &&
-        cl_utf8_seq((const unsigned char *)s + k - 1, n - k + 1) == 0)
+        utf8_seq((const unsigned char *)s + k - 1, n - k + 1) == 0)
         s[k - 1] = '\0';
 }
 
@@ -123,7 +168,7 @@ static void add_error(struct parse_ctx *c, uint32_t index, size_t line, const ch
     struct cl_buf *b = &r->errors;
     cl_buf_printf(b, "%s{\"index\":%u,\"line\":%zu,\"error\":", r->rejected > 1 ? "," : "", index,
                   line);
-    cl_json_write_string_lossy(b, msg, strlen(msg));
+    append_json_string(b, msg);
     cl_buf_append_char(b, '}');
 }
 

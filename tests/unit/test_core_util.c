@@ -85,22 +85,6 @@ static void test_json_write_string(void **state)
     cl_buf_free(&b);
 }
 
-/* Invalid UTF-8 (lone continuation, overlong, surrogate, cut-short sequence) becomes
- * U+FFFD per byte; valid multi-byte characters and escapes pass as in the strict writer. */
-static void test_json_write_string_lossy(void **state)
-{
-    struct cl_buf b;
-    cl_buf_init(&b, 1024);
-    const char in[] = "a\"\t\x01 \xc3\xa9 \xf0\x9f\x98\x80 \x80 \xc0\xaf \xed\xa0\x80 \xe2\x82";
-    assert_int_equal(cl_json_write_string_lossy(&b, in, sizeof in - 1), CL_OK);
-    assert_string_equal(b.data, "\"a\\\"\\t\\u0001 \xc3\xa9 \xf0\x9f\x98\x80 \\ufffd "
-                                "\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\"");
-    cl_buf_free(&b);
-    cl_buf_init(&b, 4);
-    assert_int_equal(cl_json_write_string_lossy(&b, "abcdef", 6), CL_ERR_TOO_LARGE);
-    cl_buf_free(&b);
-}
-
 static void test_gzip_round_trip(void **state)
 {
     const size_t n = 1 << 20;
@@ -178,7 +162,6 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_json_write_string),
-        cmocka_unit_test(test_json_write_string_lossy),
         cmocka_unit_test(test_gzip_round_trip),
         cmocka_unit_test(test_gzip_concatenated_members),
         cmocka_unit_test(test_gzip_bomb_bounded),
