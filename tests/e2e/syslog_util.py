@@ -20,10 +20,10 @@ def syslog_ports(d):
     return out
 
 
-def start_daemon(tc, extra=(), listen="tcp://127.0.0.1:0,udp://127.0.0.1:0"):
+def start_daemon(tc, extra=(), listen="tcp://127.0.0.1:0,udp://127.0.0.1:0", env=None):
     """A daemon (no processor: records stay in the durable queue, read back from it)
     with syslog listeners; returns (daemon, tcp port, udp port)."""
-    d = tc.daemon(args=["--no-processor", "--syslog-listen", listen] + list(extra))
+    d = tc.daemon(args=["--no-processor", "--syslog-listen", listen] + list(extra), env=env)
     ports = syslog_ports(d)
     return d, (ports["tcp"] or [None])[0], (ports["udp"] or [None])[0]
 

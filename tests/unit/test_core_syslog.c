@@ -263,7 +263,10 @@ static void test_mapping(void **state)
     struct cl_buf out;
     struct cl_record_meta meta;
     char err[256];
-    struct cl_norm_opts o = {NOW_MS, CL_SLICE_LIT("default"), 1 << 20, 64};
+    struct cl_norm_opts o = {.received_ms = NOW_MS,
+                             .default_service = CL_SLICE_LIT("default"),
+                             .max_record_bytes = 1 << 20,
+                             .max_depth = 64};
     cl_buf_init(&out, 1 << 20);
     r = record_of("<14>1 - - my/app:1 - - [a@1 b=\"\\\"\"] \x01\xc3\xa9", NOW_MS);
     assert_int_equal(cl_record_normalize(r, strlen(r), &o, &out, &meta, err, sizeof err), CL_OK);
