@@ -13,6 +13,9 @@ PACKAGES=(
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
   # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)
   prometheus
+  # syslog e2e tests and benchmark (tests/e2e/test_syslog*.py, bench/run_syslog.sh): real
+  # syslog clients (util-linux `logger` is in bsdutils) and syslog-ng as sender and peer
+  bsdutils syslog-ng-core
   # DuckDB interoperability test (tools/duckdb runs on Node.js; npm: see below)
   nodejs
   # headless browser for the dashboard test (tests/e2e/test_dashboard.py drives it over

@@ -14,6 +14,7 @@ static const char *const log_level_choices[] = {"debug", "info", "warn", "error"
 struct serve_args {
     struct cl_server_config cfg;
     struct cl_opt_list webhooks;
+    struct cl_opt_list syslog_listen;
     const char *endpoint_url;
 };
 
@@ -124,6 +125,17 @@ static const struct cl_option serve_options[] = {
     {"alarm-webhook", "CLOUDLOG_ALARM_WEBHOOK", CL_OPT_LIST, NULL,
      offsetof(struct serve_args, webhooks), "URL",
      "POST alarm state changes as JSON (Slack-compatible 'text') to URL; repeatable", NULL, 0, 0},
+    {"syslog-listen", "CLOUDLOG_SYSLOG_LISTEN", CL_OPT_LIST, NULL,
+     offsetof(struct serve_args, syslog_listen), "URL",
+     "receive syslog (RFC 5424/3164) on tcp://HOST:PORT or udp://HOST:PORT; repeatable or "
+     "comma-separated (default: off; docs/syslog.md)",
+     NULL, 0, 0},
+    {"syslog-max-message", "CLOUDLOG_SYSLOG_MAX_MESSAGE", CL_OPT_SIZE, "64KiB",
+     OFF(syslog_max_message), "SIZE", "longest syslog message; longer ones are truncated", NULL, 0,
+     0},
+    {"syslog-max-connections", "CLOUDLOG_SYSLOG_MAX_CONNECTIONS", CL_OPT_INT, "256",
+     OFF(syslog_max_connections), "N",
+     "syslog TCP connections at once (more are closed at once and counted)", NULL, 1, 100000},
     {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
      "diagnostic log level on stderr", log_level_choices, 0, 0},
 };
@@ -156,6 +168,8 @@ int cl_cmd_serve(int argc, char **argv)
     }
     cfg->alarm_webhooks = args.webhooks.v;
     cfg->n_alarm_webhooks = args.webhooks.n;
+    cfg->syslog_listen = args.syslog_listen.v;
+    cfg->n_syslog_listen = args.syslog_listen.n;
     cl_cli_endpoint_apply(args.endpoint_url);
     rc = cl_server_run(cfg);
     cl_options_free(serve_options, n, &args);

@@ -8,6 +8,7 @@
 #include "queue.h"
 #include "server.h"
 #include "store.h"
+#include "syslog_listen.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -32,6 +33,8 @@ struct cl_daemon {
     struct cl_daemon_emf *emf;  /* EMF thread, NULL when --emf is off */
     /* alarm thread (src/alarm/alarm_runner.h): GET /v1/alarms, DATA/alarms.json */
     struct cl_alarm_runner *alarms;
+    struct cl_syslog_server *syslog; /* --syslog-listen threads, NULL when off */
+    struct cl_syslog_metrics syslog_m;
     struct MHD_Daemon *mhd;
     struct cl_workers *workers;       /* ingest: parse + durable send, off the HTTP threads */
     struct cl_workers *query_workers; /* GET /v1/query scans */

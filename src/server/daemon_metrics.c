@@ -120,6 +120,8 @@ int cl_daemon_metrics_start(struct cl_daemon *d, char *err, size_t err_len)
 {
     d->metrics = cl_metrics_new();
     cl_std_metrics_register(d->metrics, &d->m);
+    if (d->cfg->n_syslog_listen)
+        cl_syslog_metrics_register(d->metrics, &d->syslog_m);
     cl_metrics_on_collect(d->metrics, sample_queue, d);
     cl_daemon_quarantine_metrics(d);
     if (!d->cfg->emf_path)

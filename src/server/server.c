@@ -182,10 +182,18 @@ static void block_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* The syslog listeners, after HTTP so a bad syslog address fails start-up as a whole. */
+static int start_syslog(struct cl_daemon *d, char *err, size_t err_len)
+{
+    d->syslog = cl_syslog_start(d, err, err_len);
+    return d->syslog || !err[0] ? 0 : -1;
+}
+
 static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
 {
     limits_from_config(d->cfg, &d->limits);
-    if (check_exposure(d, err, err_len) != 0 || open_queue(d, err, err_len) != 0)
+    if (check_exposure(d, err, err_len) != 0 || cl_syslog_check_config(d, err, err_len) != 0 ||
+        open_queue(d, err, err_len) != 0)
         return -1;
     if (open_store(d, err, err_len) != 0 || cl_daemon_metrics_start(d, err, err_len) != 0) {
         cl_store_close(&d->store);
@@ -201,9 +209,12 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
     start_processors(d);
     d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
     d->query_workers = cl_workers_start(2);
-    if (!d->workers || !d->query_workers || cl_http_start(d, port, err, err_len) != 0) {
+    if (!d->workers || !d->query_workers || cl_http_start(d, port, err, err_len) != 0 ||
+        start_syslog(d, err, err_len) != 0) {
         if (!d->workers || !d->query_workers)
             snprintf(err, err_len, "cannot start worker threads");
+        if (d->mhd)
+            cl_http_stop(d);
         cl_workers_free(d->workers);
         cl_workers_free(d->query_workers);
         cl_processors_stop(d->processors);
@@ -249,6 +260,7 @@ int cl_server_run(const struct cl_server_config *cfg)
     atomic_store(&d.shutting_down, 1);
     cl_http_quiesce(&d);
     drain_requests(&d);
+    cl_syslog_stop(d.syslog); /* commits what connections have read, while the queue is open */
     /* Jobs still running finish (their time is bounded by the queue) and resume their
      * connections, so none is suspended when the HTTP server stops. */
     cl_workers_stop(d.workers);

@@ -56,6 +56,12 @@ struct cl_server_config {
     const char *alarms_config;         /* JSON file overriding the built-in alarms, or NULL */
     const char *const *alarm_webhooks; /* --alarm-webhook URLs (borrowed) */
     size_t n_alarm_webhooks;
+    /* syslog (docs/syslog.md) */
+    const char *const *syslog_listen; /* tcp://HOST:PORT, udp://HOST:PORT (borrowed; each
+                                       * may be a comma-separated list) */
+    size_t n_syslog_listen;
+    uint64_t syslog_max_message; /* longer messages are truncated */
+    int syslog_max_connections;  /* TCP connections at once, all listeners */
 };
 
 /* Runs the daemon until SIGTERM or SIGINT; returns the process exit status (0 after a
