@@ -111,7 +111,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define BUSY_TIMEOUT_MS 5000
 #define STATS_REFRESH_MS 200
 #define WAL_SIZE_LIMIT (64 * 1024 * 1024)
@@ -146,6 +146,14 @@ static const char migrate_v2_sql[] =
     " PRIMARY KEY (msg_id, partition)) WITHOUT ROWID;"
     "UPDATE meta SET value = 2 WHERE key = 'schema_version';";
 
+static const char migrate_v3_sql[] =
+    "ALTER TABLE messages ADD COLUMN holder INTEGER;"
+    "CREATE INDEX messages_held ON messages(holder) WHERE holder IS NOT NULL;"
+    "CREATE TABLE idempotency (key TEXT PRIMARY KEY, fingerprint BLOB NOT NULL,"
+    " status INTEGER NOT NULL, answer BLOB NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX idempotency_created ON idempotency(created_at);"
+    "UPDATE meta SET value = 3 WHERE key = 'schema_version';";
+
 static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
@@ -161,14 +169,33 @@ static const char *const sq_sql[SQ_NSTMT] = {
                   " receive_count, first_receive_at, last_error, ?2 FROM messages WHERE id = ?1",
     [SQ_DEL_ID] = "DELETE FROM messages WHERE id = ?1 RETURNING length(body), record_count",
     [SQ_RECEIVE] = "UPDATE messages SET visible_at = ?2, receive_count = receive_count + 1,"
-                   " first_receive_at = coalesce(first_receive_at, ?3) WHERE id = ?1"
+                   " first_receive_at = coalesce(first_receive_at, ?3), holder = ?4 WHERE id = ?1"
                    " RETURNING body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,"
                    " receive_count, first_receive_at, last_error",
     [SQ_DELETE] = "DELETE FROM messages WHERE id = ?1 AND receive_count = ?2"
                   " RETURNING length(body), record_count, visible_at",
     [SQ_VIS_GET] = "SELECT visible_at FROM messages WHERE id = ?1 AND receive_count = ?2",
-    [SQ_VIS_SET] = "UPDATE messages SET visible_at = ?2, last_error = coalesce(?3, last_error)"
-                   " WHERE id = ?1",
+    /* ?4 = 1: the holder gives the message back (it holds it no more). */
+    [SQ_VIS_SET] = "UPDATE messages SET visible_at = ?2, last_error = coalesce(?3, last_error),"
+                   " holder = CASE WHEN ?4 THEN NULL ELSE holder END WHERE id = ?1",
+    /* A receive that must not count: the failure was the pipeline's, not the message's. */
+    [SQ_UNCOUNT] = "UPDATE messages SET receive_count = max(receive_count - 1, 0) WHERE id = ?1",
+    [SQ_SET_ERROR] = "UPDATE messages SET last_error = ?3 WHERE id = ?1 AND receive_count = ?2",
+    [SQ_EPOCH_NEXT] = "INSERT INTO meta (key, value) VALUES ('owner_epoch', 1) ON CONFLICT(key)"
+                      " DO UPDATE SET value = value + 1 RETURNING value",
+    /* Messages a previous owner held when it died: visible now, that receive uncounted. */
+    [SQ_OWNER_RELEASE] = "UPDATE messages SET visible_at = min(visible_at, ?1),"
+                         " receive_count = max(receive_count - 1, 0), holder = NULL"
+                         " WHERE holder IS NOT NULL",
+    /* A row older than the window (?6) is replaced: expired keys may wait for the purge. */
+    [SQ_IDEM_PUT] = "INSERT INTO idempotency (key, fingerprint, status, answer, created_at)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET"
+                    " fingerprint = excluded.fingerprint, status = excluded.status,"
+                    " answer = excluded.answer, created_at = excluded.created_at"
+                    " WHERE idempotency.created_at < ?6",
+    [SQ_IDEM_GET] = "SELECT fingerprint, status, answer FROM idempotency WHERE key = ?1"
+                    " AND created_at >= ?2",
+    [SQ_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < ?1",
     [SQ_INFLIGHT] = "SELECT count(*) FROM messages WHERE visible_at > ?1",
     [SQ_OLDEST] = "SELECT min(sent_at) FROM messages",
     [SQ_MAIN_COUNT] = "SELECT count(*), total(record_count) FROM messages",
@@ -475,6 +502,7 @@ static void free_db(struct sq_queue *s)
 static void sq_free(struct sq_queue *s)
 {
     free_db(s);
+    sq_drop_ownership(s); /* after the close: no other owner may open it before */
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->done_cv);
     pthread_cond_destroy(&s->arrival_cv);
@@ -506,6 +534,10 @@ static const struct cl_queue_ops sq_ops = {
     .stats = sq_stats,
     .dlq_list = sq_dlq_list,
     .dlq_redrive = sq_dlq_redrive,
+    .release = sq_release,
+    .dead_letter = sq_dead_letter,
+    .send_keyed = sq_send_keyed,
+    .idem_get = sq_idem_get,
     .ping = sq_ping,
     .close = sq_close,
 };
@@ -574,6 +606,12 @@ static int create_schema(struct sq_queue *s, char *err, size_t err_len)
         if (rc == CL_OK && found == 1)
             cl_log(CL_LOG_INFO, "queue: schema migrated from version 1 to 2 (catalog tables)");
     }
+    if (rc == CL_OK && schema_version(s->db) == 2) {
+        rc = exec_sql(s->db, migrate_v3_sql, err, err_len);
+        if (rc == CL_OK && found >= 1)
+            cl_log(CL_LOG_INFO, "queue: schema migrated to version 3 (message holder, "
+                                "idempotency keys)");
+    }
     if (rc == CL_OK) {
         int64_t v = schema_version(s->db);
         if (v != SCHEMA_VERSION) {
@@ -603,9 +641,11 @@ static int prepare_all(struct sq_queue *s, char *err, size_t err_len)
 
 static int check_opts(const struct cl_queue_opts *o, char *err, size_t err_len)
 {
-    if (o->max_receive_count < 1 || o->retention_s < 1 || o->dlq_retention_s < 1 ||
-        o->group_commit_max_ms < 0) {
-        snprintf(err, err_len, "invalid queue options (max_receive_count >= 1, retention > 0)");
+    if (o->max_receive_count < 1 || o->retention_s < 1 || o->dlq_retention_s < 0 ||
+        o->idempotency_window_s < 0 || o->group_commit_max_ms < 0) {
+        snprintf(err, err_len,
+                 "invalid queue options (max_receive_count >= 1, retention > 0, "
+                 "DLQ retention and idempotency window >= 0)");
         return CL_ERR_INVAL;
     }
     return CL_OK;
@@ -617,6 +657,7 @@ static struct sq_queue *sq_new(const struct cl_queue_opts *opts)
     struct sq_queue *s = cl_calloc(1, sizeof *s);
     s->opts = *opts;
     s->now_fn = default_clock;
+    s->lock_fd = -1;
     pthread_mutex_init(&s->db_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_t ca;
@@ -659,6 +700,8 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
     struct sq_queue *s = sq_new(opts);
     s->data_version = -1; /* forces the first check to load the totals */
     rc = open_db(s, path, err, err_len);
+    if (rc == CL_OK && opts->owner)
+        rc = sq_claim_ownership(s, path, err, err_len);
     if (rc == CL_OK && (rc = sq_committer_start(s)) != CL_OK)
         snprintf(err, err_len, "cannot start the queue committer thread");
     if (rc != CL_OK) {

@@ -49,7 +49,10 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
     qo.durability_full = strcmp(cfg->durability, "full") == 0;
     qo.max_receive_count = cfg->max_receive_count;
     qo.retention_s = cfg->retention_ms / 1000;
-    qo.dlq_retention_s = cfg->dlq_retention_ms / 1000;
+    /* Rounded up: a short retention must not read as 0, "never". */
+    qo.dlq_retention_s = (cfg->dlq_retention_ms + 999) / 1000;
+    qo.idempotency_window_s = (cfg->idempotency_window_ms + 999) / 1000;
+    qo.owner = 1;
     char url[4200];
     if (cfg->queue_url)
         snprintf(url, sizeof url, "%s", cfg->queue_url);
