@@ -267,6 +267,10 @@ static void register_process(struct cl_metrics *r, struct cl_std_metrics *m)
     m->redriven = cl_metrics_counter(
         r, "Redriven", CL_UNIT_COUNT,
         "Dead-letter messages moved back to the queue by this process.", NULL, NULL);
+    m->store_circuit_open = cl_metrics_gauge(
+        r, "StoreCircuitOpen", CL_UNIT_COUNT,
+        "1 while the processor's circuit breaker is open: the store (or the queue file) fails "
+        "as a whole, so nothing is received and no receive is counted; 0 otherwise.");
 }
 
 void cl_std_metrics_register(struct cl_metrics *r, struct cl_std_metrics *m)

@@ -138,6 +138,7 @@ struct cl_std_metrics {
     struct cl_metric *objects_written, *stored_bytes;
     struct cl_metric *end_to_end_latency; /* microseconds */
     struct cl_metric *retries, *redriven;
+    struct cl_metric *store_circuit_open; /* 1 while the processor's breaker is open */
 };
 
 /* All handles NULL: for code run without a registry. */

@@ -99,7 +99,7 @@ static int open_store(struct cl_daemon *d, char *err, size_t err_len)
         return -1;
     if (d->remote_queue)
         return 0; /* no catalog: nothing staged to recover */
-    return cl_process_recover(&d->queue, &d->store, err, err_len) == CL_OK ? 0 : -1;
+    return cl_process_recover(&d->queue, &d->store, &d->recovery, err, err_len) == CL_OK ? 0 : -1;
 }
 
 static void process_opts_from_config(const struct cl_server_config *cfg, struct cl_process_opts *o)
