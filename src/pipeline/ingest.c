@@ -4,6 +4,7 @@
 
 #include "codec.h"
 #include "common.h"
+#include "ingest_idem.h"
 #include "json_write.h"
 #include "units.h"
 
@@ -133,10 +134,25 @@ static int check_request(const struct cl_ingest_request *req, const struct cl_in
     return 0;
 }
 
+/* Sends the batch; with a key, the 202 answer is built first and stored with it. */
 static void send_batch(struct cl_queue *q, struct cl_ingest_batch *batch,
-                       const struct cl_ingest_parse_result *pr, struct cl_ingest_response *resp)
+                       const struct cl_ingest_parse_result *pr, struct cl_idem *idem,
+                       struct cl_ingest_response *resp)
 {
-    int rc = cl_queue_send(q, batch->msgs, batch->n_msgs);
+    int rc;
+    if (idem && idem->key) {
+        respond_parsed(resp, 202, NULL, pr);
+        idem->status = 202;
+        idem->answer = resp->body.data;
+        idem->answer_len = resp->body.len;
+        rc = cl_queue_send_keyed(q, batch->msgs, batch->n_msgs, idem);
+        if (rc == CL_ERR_EXISTS) { /* a concurrent request with the key won */
+            cl_idem_answer_existing(q, idem, resp);
+            return;
+        }
+    } else {
+        rc = cl_queue_send(q, batch->msgs, batch->n_msgs);
+    }
     if (rc == CL_OK) {
         resp->accepted = pr->accepted;
         resp->rejected = pr->rejected;
@@ -159,6 +175,9 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
     memset(resp, 0, sizeof *resp);
     cl_buf_init(&resp->body, RESPONSE_MAX);
     if (check_request(req, lim, resp))
+        return;
+    struct cl_idem idem = {0};
+    if (req->idempotency_key && cl_idem_begin(req, q, &idem, resp))
         return;
 
     struct cl_buf decoded;
@@ -184,8 +203,8 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
     else if (pr.accepted == 0)
         respond_parsed(resp, 400, "no valid records", &pr);
     else
-        send_batch(q, &batch, &pr, resp);
-    if (resp->status != 202)
+        send_batch(q, &batch, &pr, &idem, resp);
+    if (resp->status != 202 && !resp->replayed)
         resp->rejected = pr.rejected + pr.accepted;
     cl_ingest_batch_free(&batch);
     cl_ingest_parse_result_free(&pr);

@@ -62,6 +62,7 @@ struct cl_ingest_request {
     const char *content_type;
     const char *content_encoding;
     const char *service_header;
+    const char *idempotency_key; /* Idempotency-Key header (docs/ingest.md) */
     const char *body;
     size_t body_len;
     int64_t received_ms;
@@ -69,9 +70,10 @@ struct cl_ingest_request {
 
 /* The HTTP answer to send. */
 struct cl_ingest_response {
-    int status;         /* 202, 400, 413, 415, 500, 503 */
+    int status;         /* 202, 400, 413, 415, 422, 500, 503 */
     struct cl_buf body; /* JSON */
     int retry_after_s;  /* > 0: send a Retry-After header */
+    int replayed;       /* 1: the stored answer to an earlier request with the same key */
     uint32_t accepted;
     uint32_t rejected;
     uint64_t accepted_bytes;

@@ -1,0 +1,117 @@
+/* ingest_idem.c - Idempotency-Key: fingerprint, lookup, replay (see ingest_idem.h). */
+#include "ingest_idem.h"
+
+#include "common.h"
+#include "json_write.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void set_error(struct cl_ingest_response *resp, int status, const char *msg)
+{
+    resp->status = status;
+    cl_buf_reset(&resp->body);
+    cl_buf_append_str(&resp->body, "{\"error\":");
+    cl_json_write_string(&resp->body, msg, strlen(msg));
+    cl_buf_append_str(&resp->body, "}");
+}
+
+/* 1..CL_IDEM_KEY_MAX printable ASCII characters (space included, as UUIDs and most
+ * client libraries' keys are). */
+static int key_ok(const char *key)
+{
+    size_t len = strlen(key);
+    if (len == 0 || len > CL_IDEM_KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)key[i] < 0x20 || (unsigned char)key[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+static void digest_field(EVP_MD_CTX *ctx, const char *v, size_t len)
+{
+    uint64_t n = v ? len : UINT64_MAX; /* absent differs from empty */
+    EVP_DigestUpdate(ctx, &n, sizeof n);
+    if (v && len)
+        EVP_DigestUpdate(ctx, v, len);
+}
+
+static void fingerprint(const struct cl_ingest_request *req, unsigned char out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        abort(); /* the code base's out-of-memory policy (common.h) */
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    const char *ct = req->content_type, *ce = req->content_encoding, *sh = req->service_header;
+    digest_field(ctx, ct, ct ? strlen(ct) : 0);
+    digest_field(ctx, ce, ce ? strlen(ce) : 0);
+    digest_field(ctx, sh, sh ? strlen(sh) : 0);
+    digest_field(ctx, req->body, req->body_len);
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, out, &len);
+    EVP_MD_CTX_free(ctx);
+}
+
+/* Answers from a stored record: the first answer, or 422 for a different request. */
+static void answer_from(const struct cl_idem *idem, const struct cl_idem_answer *a,
+                        struct cl_ingest_response *resp)
+{
+    if (memcmp(a->fingerprint, idem->fingerprint, sizeof a->fingerprint) != 0) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "Idempotency-Key '%s' was already used with a different request (body or "
+                 "headers differ); use a new key for a new request",
+                 idem->key);
+        set_error(resp, 422, msg);
+        return;
+    }
+    resp->status = a->status;
+    resp->replayed = 1;
+    cl_buf_reset(&resp->body);
+    cl_buf_append(&resp->body, a->answer, a->answer_len);
+}
+
+int cl_idem_begin(const struct cl_ingest_request *req, struct cl_queue *q, struct cl_idem *idem,
+                  struct cl_ingest_response *resp)
+{
+    memset(idem, 0, sizeof *idem);
+    if (!key_ok(req->idempotency_key)) {
+        set_error(resp, 400,
+                  "invalid Idempotency-Key header (1 to 255 printable ASCII characters)");
+        return 1;
+    }
+    struct cl_idem_answer a;
+    int rc = cl_queue_idem_get(q, req->idempotency_key, &a);
+    if (rc == CL_ERR_UNSUPPORTED)
+        return 0; /* this queue keeps no keys (docs/ingest.md): an ordinary request */
+    idem->key = req->idempotency_key;
+    fingerprint(req, idem->fingerprint);
+    if (rc == CL_ERR_NOT_FOUND)
+        return 0;
+    if (rc != CL_OK) {
+        resp->retry_after_s = 1;
+        set_error(resp, 503, "cannot read idempotency keys from the queue; retry later");
+        return 1;
+    }
+    answer_from(idem, &a, resp);
+    free(a.answer);
+    return 1;
+}
+
+void cl_idem_answer_existing(struct cl_queue *q, const struct cl_idem *idem,
+                             struct cl_ingest_response *resp)
+{
+    struct cl_idem_answer a;
+    if (cl_queue_idem_get(q, idem->key, &a) != CL_OK) {
+        resp->retry_after_s = 1;
+        set_error(resp, 503,
+                  "a concurrent request with this Idempotency-Key is in progress; "
+                  "retry later");
+        return;
+    }
+    answer_from(idem, &a, resp);
+    free(a.answer);
+}
