@@ -242,6 +242,14 @@ static void register_queue(struct cl_metrics *r, struct cl_std_metrics *m)
                          "Age of the oldest message in the queue (0 if empty).");
     m->dlq_depth =
         cl_metrics_gauge(r, "DLQDepth", CL_UNIT_COUNT, "Messages in the dead-letter queue.");
+    m->recent_unclean_restarts = cl_metrics_gauge(
+        r, "RecentUncleanRestarts", CL_UNIT_COUNT,
+        "Start-ups in the last 10 minutes that found the previous run had not stopped cleanly "
+        "(crash, kill -9): a crash loop shows here (alarm CrashLoop).");
+    m->catalog_objects_missing =
+        cl_metrics_gauge(r, "CatalogObjectsMissing", CL_UNIT_COUNT,
+                         "Catalog rows found at start-up whose object is gone from the store "
+                         "(run `cloudlog verify`).");
 }
 
 static void register_process(struct cl_metrics *r, struct cl_std_metrics *m)

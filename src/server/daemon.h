@@ -27,6 +27,7 @@ struct cl_daemon {
     struct cl_queue_stats stats; /* ... and these values */
     struct cl_processors *processors;
     struct cl_recover_report recovery; /* start-up recovery (CatalogObjectsMissing) */
+    int unclean_restarts;              /* within run_marker.h's window (RecentUncleanRestarts) */
     struct cl_ingest_limits limits;
     struct cl_api_keys *keys;   /* NULL: open API */
     struct cl_metrics *metrics; /* registry: GET /metrics and EMF (daemon_metrics.c) */

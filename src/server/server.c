@@ -13,6 +13,7 @@
 #include "listen.h"
 #include "log.h"
 #include "processor.h"
+#include "run_marker.h"
 #include "workers.h"
 
 #include <errno.h>
@@ -185,6 +186,8 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
     limits_from_config(d->cfg, &d->limits);
     if (check_exposure(d, err, err_len) != 0 || open_queue(d, err, err_len) != 0)
         return -1;
+    /* After the queue's owner lock: a refused second daemon must not touch the marker. */
+    d->unclean_restarts = cl_run_marker_begin(d->cfg->data_dir, cl_now_ms());
     if (open_store(d, err, err_len) != 0 || cl_daemon_metrics_start(d, err, err_len) != 0) {
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
@@ -260,6 +263,7 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_queue_close(&d.queue);
     cl_store_close(&d.store);
     cl_api_keys_free(d.keys);
+    cl_run_marker_end(cfg->data_dir);
     cl_log(CL_LOG_INFO, "stopped cleanly");
     return 0;
 }

@@ -8,7 +8,8 @@ never push acknowledged records towards the DLQ.
   receives counted and its messages hidden until the timeout, the next cycle would never
   see them in flight again and --max-receive-count 2 would move them to the DLQ.
 - After the cycles, an ingest-only start shows the messages visible with receive count
-  0; a last daemon stores every record exactly once with nothing in the DLQ.
+  0 and RecentUncleanRestarts (the CrashLoop alarm's metric) counts the crashes; a last
+  daemon stores every record exactly once with nothing in the DLQ.
 - A second daemon on the same queue file is refused while the first runs."""
 
 import collections
@@ -73,6 +74,8 @@ class CrashRelease(cltest.DaemonTestCase):
         self.assertTrue(all(r["visible_at"] <= now_ms() for r in got), got)
         self.assertEqual([r["receive_count"] for r in got], [0] * POSTS)
         self.assertIn("did not stop cleanly", d.log_text())
+        metrics = d.request("GET", "/metrics")[2].decode()
+        self.assertIn("cloudlog_recent_unclean_restarts %d\n" % CYCLES, metrics)  # CrashLoop
         d.stop()
 
         d = self.daemon(data_dir=data, args=["--flush-age", "200ms"])

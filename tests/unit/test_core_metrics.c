@@ -130,6 +130,8 @@ static void test_std_names(void **state)
                                        "cloudlog_queue_in_flight",
                                        "cloudlog_oldest_message_age_seconds",
                                        "cloudlog_dlq_depth",
+                                       "cloudlog_recent_unclean_restarts",
+                                       "cloudlog_catalog_objects_missing",
                                        "cloudlog_processed_log_count_total",
                                        "cloudlog_processing_errors_total",
                                        "cloudlog_objects_written_total",
