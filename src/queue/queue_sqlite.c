@@ -2,7 +2,7 @@
  *
  * FILE FORMAT
  *
- * One SQLite database in WAL mode. Tables (schema_version 2 in meta; other tools,
+ * One SQLite database in WAL mode. Tables (schema_version 3 in meta; other tools,
  * such as the end-to-end tests and the query tool, read these tables directly, so they
  * are a contract):
  *
@@ -16,7 +16,11 @@
  *     visible_at       ms; the message is receivable when visible_at <= now
  *     receive_count    times received; first_receive_at, ms of the first receive or NULL
  *     last_error       text given with the last change-visibility, or NULL
+ *     holder           owner epoch of the process that received it and still holds it;
+ *                      NULL once given back (change_visibility to 0 or with an error,
+ *                      release) or when received by a non-owner (queue_sqlite_owner.c)
  *   index messages_visible(visible_at, id)   receive: "the oldest visible messages"
+ *   index messages_held(holder) WHERE holder IS NOT NULL   release at open
  *   index messages_sent(sent_at, record_count)  retention, oldest age, and the record
  *                      total at open without reading bodies (an addition to the
  *                      contract schema; readers may ignore it)
@@ -40,9 +44,17 @@
  *             ROWID. Rows live as long as their message: kept when it moves to the DLQ
  *             (so a redriven message skips what it already stored), deleted with it by
  *             delete or by either retention purge.
- *   meta      key/value: schema_version = 2.
+ *   idempotency  POST /v1/logs Idempotency-Key records (queue_sqlite_idem.c):
+ *     key TEXT PRIMARY KEY, fingerprint BLOB (SHA-256 of the request), status, answer
+ *     BLOB (the first answer's body), created_at (ms). Inserted in the transaction that
+ *     inserts the request's messages. index idempotency_created(created_at) for expiry.
+ *   meta      key/value: schema_version = 3; owner_epoch, bumped by each owner's open;
+ *             redriven_total.
  *
- * Migrations run at open in one transaction: 1 -> 2 only creates objects and progress.
+ * Beside the file: "<file>-owner", flock'ed by the owning daemon for its life.
+ *
+ * Migrations run at open in one transaction: 1 -> 2 only creates objects and progress;
+ * 2 -> 3 adds messages.holder, its index and the idempotency table.
  *
  * MESSAGE LIFECYCLE
  *
@@ -52,7 +64,11 @@
  *                                    change_visibility(0, error)
  *   visible with receive_count >= max_receive_count ─(next receive that reaches it)─► dlq
  *   dlq ─redrive─► visible again (same id, receive_count 0, no error, sent_at = now)
- *   sent_at older than retention, or moved_at older than dlq retention ─► dropped (logged)
+ *   in flight ─release─► visible again, that receive not counted (receive_count - 1)
+ *   in flight ─dead_letter─► dlq at once (poison), with its error
+ *   held by a dead owner ─(next owner's open)─► visible at once, receive_count - 1
+ *   sent_at older than retention, or moved_at older than dlq retention (opt-in; 0 =
+ *   never, the default) ─► dropped (logged); idempotency rows older than the window too
  *
  * "Visible" and "in flight" are not stored states: a row is in flight exactly while
  * visible_at > now. Receive picks rows with visible_at <= now in (visible_at, id)
