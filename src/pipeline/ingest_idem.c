@@ -2,21 +2,11 @@
 #include "ingest_idem.h"
 
 #include "common.h"
-#include "json_write.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_error(struct cl_ingest_response *resp, int status, const char *msg)
-{
-    resp->status = status;
-    cl_buf_reset(&resp->body);
-    cl_buf_append_str(&resp->body, "{\"error\":");
-    cl_json_write_string(&resp->body, msg, strlen(msg));
-    cl_buf_append_str(&resp->body, "}");
-}
 
 /* 1..CL_IDEM_KEY_MAX printable ASCII characters (space included, as UUIDs and most
  * client libraries' keys are). */
@@ -65,7 +55,7 @@ static void answer_from(const struct cl_idem *idem, const struct cl_idem_answer 
                  "Idempotency-Key '%s' was already used with a different request (body or "
                  "headers differ); use a new key for a new request",
                  idem->key);
-        set_error(resp, 422, msg);
+        cl_ingest_respond_error(resp, 422, msg);
         return;
     }
     resp->status = a->status;
@@ -79,8 +69,8 @@ int cl_idem_begin(const struct cl_ingest_request *req, struct cl_queue *q, struc
 {
     memset(idem, 0, sizeof *idem);
     if (!key_ok(req->idempotency_key)) {
-        set_error(resp, 400,
-                  "invalid Idempotency-Key header (1 to 255 printable ASCII characters)");
+        cl_ingest_respond_error(
+            resp, 400, "invalid Idempotency-Key header (1 to 255 printable ASCII characters)");
         return 1;
     }
     struct cl_idem_answer a;
@@ -93,7 +83,8 @@ int cl_idem_begin(const struct cl_ingest_request *req, struct cl_queue *q, struc
         return 0;
     if (rc != CL_OK) {
         resp->retry_after_s = 1;
-        set_error(resp, 503, "cannot read idempotency keys from the queue; retry later");
+        cl_ingest_respond_error(resp, 503,
+                                "cannot read idempotency keys from the queue; retry later");
         return 1;
     }
     answer_from(idem, &a, resp);
@@ -107,9 +98,9 @@ void cl_idem_answer_existing(struct cl_queue *q, const struct cl_idem *idem,
     struct cl_idem_answer a;
     if (cl_queue_idem_get(q, idem->key, &a) != CL_OK) {
         resp->retry_after_s = 1;
-        set_error(resp, 503,
-                  "a concurrent request with this Idempotency-Key is in progress; "
-                  "retry later");
+        cl_ingest_respond_error(resp, 503,
+                                "a concurrent request with this Idempotency-Key is in progress; "
+                                "retry later");
         return;
     }
     answer_from(idem, &a, resp);

@@ -13,6 +13,9 @@
 
 #define CL_IDEM_KEY_MAX 255 /* as Stripe: longer keys get 400 */
 
+/* Sets resp to status with the body {"error": msg} (ingest.c). */
+void cl_ingest_respond_error(struct cl_ingest_response *resp, int status, const char *msg);
+
 /* Checks the key and looks it up. Returns 1 if resp is final (400 bad key, replay, 422,
  * 503), else 0 with *idem ready for the send (idem->key NULL when the queue keeps no
  * keys: the request then goes through unkeyed). */

@@ -334,41 +334,22 @@ static int set_visibility(struct sq_queue *s, int64_t id, int64_t count, int64_t
     return r < 0 ? -r : CL_OK;
 }
 
-int sq_change_visibility(void *impl, const char *receipt, int visibility_s, const char *error)
-{
-    struct sq_queue *s = impl;
-    int64_t id, count;
-    if (visibility_s < 0)
-        return CL_ERR_INVAL;
-    if (parse_receipt(receipt, &id, &count) != 0)
-        return CL_ERR_STALE;
-    struct sq_delta d = {0};
-    pthread_mutex_lock(&s->db_mu);
-    int64_t now = sq_now(s);
-    int rc = sq_begin(s);
-    if (rc == CL_OK)
-        rc = set_visibility(s, id, count, now, visibility_s, error, &d);
-    rc = sq_end(s, rc, &d);
-    pthread_mutex_unlock(&s->db_mu);
-    if (rc == CL_OK && visibility_s == 0)
-        sq_notify_arrival(s);
-    return rc;
-}
-
-/* set_visibility, then takes back the receive count the holder's receive added. */
-static int release_txn(struct sq_queue *s, int64_t id, int64_t count, int64_t now, int visibility_s,
-                       const char *error, struct sq_delta *d)
+/* set_visibility, then with uncount takes back the receive count the holder's receive
+ * added. */
+static int visibility_txn(struct sq_queue *s, int64_t id, int64_t count, int64_t now,
+                          int visibility_s, const char *error, int uncount, struct sq_delta *d)
 {
     int rc = set_visibility(s, id, count, now, visibility_s, error, d);
-    if (rc != CL_OK)
+    if (rc != CL_OK || !uncount)
         return rc;
     sqlite3_bind_int64(s->st[SQ_UNCOUNT], 1, id);
     return sq_exec(s, SQ_UNCOUNT);
 }
 
-int sq_release(void *impl, const char *receipt, int visibility_s, const char *error)
+/* change_visibility (uncount 0) and release (uncount 1). */
+static int visibility_call(struct sq_queue *s, const char *receipt, int visibility_s,
+                           const char *error, int uncount)
 {
-    struct sq_queue *s = impl;
     int64_t id, count;
     if (visibility_s < 0)
         return CL_ERR_INVAL;
@@ -379,12 +360,22 @@ int sq_release(void *impl, const char *receipt, int visibility_s, const char *er
     int64_t now = sq_now(s);
     int rc = sq_begin(s);
     if (rc == CL_OK)
-        rc = release_txn(s, id, count, now, visibility_s, error, &d);
+        rc = visibility_txn(s, id, count, now, visibility_s, error, uncount, &d);
     rc = sq_end(s, rc, &d);
     pthread_mutex_unlock(&s->db_mu);
     if (rc == CL_OK && visibility_s == 0)
         sq_notify_arrival(s);
     return rc;
+}
+
+int sq_change_visibility(void *impl, const char *receipt, int visibility_s, const char *error)
+{
+    return visibility_call(impl, receipt, visibility_s, error, 0);
+}
+
+int sq_release(void *impl, const char *receipt, int visibility_s, const char *error)
+{
+    return visibility_call(impl, receipt, visibility_s, error, 1);
 }
 
 /* Records error on the received message, then moves it to the DLQ (caller's txn). */
