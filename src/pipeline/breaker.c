@@ -62,22 +62,31 @@ int cl_breaker_failure(struct cl_breaker *b, int64_t now_ms, const char *why)
     pthread_mutex_lock(&b->mu);
     int on_trial = b->trial;
     b->trial = 0;
-    b->probing = 0;
     if (!b->open) {
         b->open = 1;
         b->opened_ms = now_ms;
         b->delay_ms = b->base_ms;
+        b->next_ms = now_ms + b->delay_ms;
         cl_log(CL_LOG_ERROR,
                "processor: circuit open: %s; no receives until a probe of the store "
                "succeeds (messages wait in the queue, their receives not counted)",
                why);
-    } else {
-        b->delay_ms = CL_MIN(b->delay_ms * 2, b->max_ms);
     }
-    b->next_ms = now_ms + b->delay_ms;
+    /* Other workers failing while it is already open say nothing new. */
     cl_gauge_set(b->gauge, 1);
     pthread_mutex_unlock(&b->mu);
     return on_trial;
+}
+
+void cl_breaker_probe_failed(struct cl_breaker *b, int64_t now_ms, const char *why)
+{
+    pthread_mutex_lock(&b->mu);
+    b->probing = 0;
+    b->delay_ms = CL_MIN(b->delay_ms * 2, b->max_ms);
+    b->next_ms = now_ms + b->delay_ms;
+    int64_t delay = b->delay_ms;
+    pthread_mutex_unlock(&b->mu);
+    cl_log(CL_LOG_WARN, "processor: %s; next probe in %lld ms", why, (long long)delay);
 }
 
 void cl_breaker_probe_ok(struct cl_breaker *b, int64_t now_ms)

@@ -34,9 +34,12 @@ enum cl_breaker_verdict {
 
 enum cl_breaker_verdict cl_breaker_check(struct cl_breaker *b, int64_t now_ms, int64_t *wait_ms);
 
-/* A systemic failure (or a failed probe): opens the breaker, or keeps it open with the
- * delay doubled. Returns 1 if the failure happened on trial (see above). */
+/* A systemic failure: opens the breaker (a no-op if open). Returns 1 if the failure
+ * happened on trial (see above). */
 int cl_breaker_failure(struct cl_breaker *b, int64_t now_ms, const char *why);
+
+/* A failed probe (the caller got CL_BREAKER_PROBE): stays open, the delay doubled. */
+void cl_breaker_probe_failed(struct cl_breaker *b, int64_t now_ms, const char *why);
 
 /* A successful probe: closes the breaker, on trial until cl_breaker_success. */
 void cl_breaker_probe_ok(struct cl_breaker *b, int64_t now_ms);

@@ -111,7 +111,7 @@ void cl_proc_probe(struct cl_processor *p)
     }
     char why[160];
     snprintf(why, sizeof why, "probe of the store failed: %s", cl_strerror(rc));
-    cl_breaker_failure(p->breaker, cl_now_ms(), why);
+    cl_breaker_probe_failed(p->breaker, cl_now_ms(), why);
 }
 
 void cl_proc_extend_visibility(struct cl_processor *p, int64_t now)
