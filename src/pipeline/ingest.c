@@ -136,20 +136,18 @@ static int check_request(const struct cl_ingest_request *req, const struct cl_in
 
 /* Sends the batch; with a key, the 202 answer is built first and stored with it. */
 static void send_batch(struct cl_queue *q, struct cl_ingest_batch *batch,
-                       const struct cl_ingest_parse_result *pr, struct cl_idem *idem,
+                       const struct cl_ingest_parse_result *pr, struct cl_idem_ctx *idem,
                        struct cl_ingest_response *resp)
 {
     int rc;
-    if (idem && idem->key) {
+    if (idem->idem.key) {
         respond_parsed(resp, 202, NULL, pr);
-        idem->status = 202;
-        idem->answer = resp->body.data;
-        idem->answer_len = resp->body.len;
-        rc = cl_queue_send_keyed(q, batch->msgs, batch->n_msgs, idem);
-        if (rc == CL_ERR_EXISTS) { /* a concurrent request with the key won */
-            cl_idem_answer_existing(q, idem, resp);
+        idem->idem.status = 202;
+        idem->idem.answer = resp->body.data;
+        idem->idem.answer_len = resp->body.len;
+        rc = cl_idem_send(q, idem, batch->msgs, batch->n_msgs, resp);
+        if (rc == CL_IDEM_ANSWERED)
             return;
-        }
     } else {
         rc = cl_queue_send(q, batch->msgs, batch->n_msgs);
     }
@@ -177,7 +175,7 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
     cl_buf_init(&resp->body, RESPONSE_MAX);
     if (check_request(req, lim, resp))
         return;
-    struct cl_idem idem = {0};
+    struct cl_idem_ctx idem = {0};
     if (req->idempotency_key && cl_idem_begin(req, q, &idem, resp))
         return;
 

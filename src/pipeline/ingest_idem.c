@@ -2,6 +2,7 @@
 #include "ingest_idem.h"
 
 #include "common.h"
+#include "idem_store.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -64,45 +65,97 @@ static void answer_from(const struct cl_idem *idem, const struct cl_idem_answer 
     cl_buf_append(&resp->body, a->answer, a->answer_len);
 }
 
-int cl_idem_begin(const struct cl_ingest_request *req, struct cl_queue *q, struct cl_idem *idem,
+/* The stored record for the key, from the queue or from the key store. */
+static int lookup(const struct cl_ingest_request *req, struct cl_queue *q,
+                  const struct cl_idem_ctx *ctx, struct cl_idem_answer *a)
+{
+    if (ctx->store)
+        return cl_idem_store_get(ctx->store, ctx->idem.key, req->idem_window_ms, cl_now_ms(), a);
+    return cl_queue_idem_get(q, ctx->idem.key, a);
+}
+
+int cl_idem_begin(const struct cl_ingest_request *req, struct cl_queue *q, struct cl_idem_ctx *ctx,
                   struct cl_ingest_response *resp)
 {
-    memset(idem, 0, sizeof *idem);
+    memset(ctx, 0, sizeof *ctx);
     if (!key_ok(req->idempotency_key)) {
-        cl_ingest_respond_error(
-            resp, 400, "invalid Idempotency-Key header (1 to 255 printable ASCII characters)");
+        cl_ingest_respond_error(resp, 400,
+                                "invalid Idempotency-Key header (1 to 255 printable ASCII "
+                                "characters)");
         return 1;
     }
+    if (!q->ops->idem_get) {
+        if (!req->idem_store)
+            return 0; /* nowhere to keep keys (docs/ingest.md): an ordinary request */
+        ctx->store = req->idem_store;
+    }
+    ctx->idem.key = req->idempotency_key;
+    fingerprint(req, ctx->idem.fingerprint);
     struct cl_idem_answer a;
-    int rc = cl_queue_idem_get(q, req->idempotency_key, &a);
-    if (rc == CL_ERR_UNSUPPORTED)
-        return 0; /* this queue keeps no keys (docs/ingest.md): an ordinary request */
-    idem->key = req->idempotency_key;
-    fingerprint(req, idem->fingerprint);
+    int rc = lookup(req, q, ctx, &a);
     if (rc == CL_ERR_NOT_FOUND)
         return 0;
     if (rc != CL_OK) {
         resp->retry_after_s = 1;
-        cl_ingest_respond_error(resp, 503,
-                                "cannot read idempotency keys from the queue; retry later");
+        cl_ingest_respond_error(resp, 503, "cannot read idempotency keys; retry later");
         return 1;
     }
-    answer_from(idem, &a, resp);
+    answer_from(&ctx->idem, &a, resp);
     free(a.answer);
     return 1;
 }
 
-void cl_idem_answer_existing(struct cl_queue *q, const struct cl_idem *idem,
-                             struct cl_ingest_response *resp)
+/* Another request holds the key: its answer if stored by now, else 409. */
+static void answer_existing(struct cl_queue *q, const struct cl_idem_ctx *ctx,
+                            struct cl_ingest_response *resp)
 {
     struct cl_idem_answer a;
-    if (cl_queue_idem_get(q, idem->key, &a) != CL_OK) {
+    int rc = ctx->store
+                 ? cl_idem_store_get(ctx->store, ctx->idem.key, INT64_MAX / 2, cl_now_ms(), &a)
+                 : cl_queue_idem_get(q, ctx->idem.key, &a);
+    if (rc != CL_OK) {
         resp->retry_after_s = 1;
-        cl_ingest_respond_error(resp, 503,
-                                "a concurrent request with this Idempotency-Key is in progress; "
-                                "retry later");
+        cl_ingest_respond_error(resp, 409,
+                                "a request with this Idempotency-Key is in progress; retry "
+                                "later");
         return;
     }
-    answer_from(idem, &a, resp);
+    answer_from(&ctx->idem, &a, resp);
     free(a.answer);
+}
+
+/* The key store's protocol: claim, send, then the answer (or give the claim up). */
+static int send_claimed(struct cl_queue *q, struct cl_idem_ctx *ctx, const struct cl_msg_out *msgs,
+                        size_t n, struct cl_ingest_response *resp)
+{
+    int rc = cl_idem_store_claim(ctx->store, &ctx->idem, cl_now_ms());
+    if (rc == CL_ERR_EXISTS) {
+        answer_existing(q, ctx, resp);
+        return CL_IDEM_ANSWERED;
+    }
+    if (rc != CL_OK) {
+        resp->retry_after_s = 1;
+        cl_ingest_respond_error(resp, 503,
+                                "cannot store the Idempotency-Key; nothing was "
+                                "accepted, retry later");
+        return CL_IDEM_ANSWERED;
+    }
+    rc = cl_queue_send(q, msgs, n);
+    if (rc == CL_OK)
+        cl_idem_store_finish(ctx->store, &ctx->idem, cl_now_ms());
+    else
+        cl_idem_store_unclaim(ctx->store, ctx->idem.key);
+    return rc;
+}
+
+int cl_idem_send(struct cl_queue *q, struct cl_idem_ctx *ctx, const struct cl_msg_out *msgs,
+                 size_t n, struct cl_ingest_response *resp)
+{
+    if (ctx->store)
+        return send_claimed(q, ctx, msgs, n, resp);
+    int rc = cl_queue_send_keyed(q, msgs, n, &ctx->idem);
+    if (rc != CL_ERR_EXISTS)
+        return rc;
+    answer_existing(q, ctx, resp); /* a concurrent request with the key won */
+    return CL_IDEM_ANSWERED;
 }

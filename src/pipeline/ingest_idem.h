@@ -10,21 +10,32 @@
 #define CL_INGEST_IDEM_H
 
 #include "ingest.h"
+#include "store.h"
 
 #define CL_IDEM_KEY_MAX 255 /* as Stripe: longer keys get 400 */
 
 /* Sets resp to status with the body {"error": msg} (ingest.c). */
 void cl_ingest_respond_error(struct cl_ingest_response *resp, int status, const char *msg);
 
+/* One request's key: idem.key NULL when no key is honoured (none sent, or nowhere to
+ * keep it); store non-NULL when the keys live in an object store (idem_store.h) because
+ * the queue keeps none. */
+struct cl_idem_ctx {
+    struct cl_idem idem;
+    struct cl_store *store;
+};
+
 /* Checks the key and looks it up. Returns 1 if resp is final (400 bad key, replay, 422,
- * 503), else 0 with *idem ready for the send (idem->key NULL when the queue keeps no
- * keys: the request then goes through unkeyed). */
-int cl_idem_begin(const struct cl_ingest_request *req, struct cl_queue *q, struct cl_idem *idem,
+ * 503), else 0 with *ctx ready for cl_idem_send. */
+int cl_idem_begin(const struct cl_ingest_request *req, struct cl_queue *q, struct cl_idem_ctx *ctx,
                   struct cl_ingest_response *resp);
 
-/* The send found the key taken by a concurrent request: answers from the stored record
- * (replay or 422). */
-void cl_idem_answer_existing(struct cl_queue *q, const struct cl_idem *idem,
-                             struct cl_ingest_response *resp);
+#define CL_IDEM_ANSWERED (-1) /* cl_idem_send: resp already holds the final answer */
+
+/* Sends msgs with ctx->idem (status and answer filled by the caller). Returns the
+ * queue's result, or CL_IDEM_ANSWERED when another request holds the key (its answer
+ * replayed, 422, or 409 while it runs) or the key store failed (503). */
+int cl_idem_send(struct cl_queue *q, struct cl_idem_ctx *ctx, const struct cl_msg_out *msgs,
+                 size_t n, struct cl_ingest_response *resp);
 
 #endif
