@@ -5,7 +5,9 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct cl_breaker {
     pthread_mutex_t mu;
@@ -107,4 +109,41 @@ void cl_breaker_success(struct cl_breaker *b)
     pthread_mutex_lock(&b->mu);
     b->trial = 0;
     pthread_mutex_unlock(&b->mu);
+}
+
+static void probe(struct cl_breaker *b, struct cl_store *st, struct cl_queue *q, unsigned *rng)
+{
+    char key[64];
+    snprintf(key, sizeof key, "_staging/probe-%08x", (unsigned)rand_r(rng));
+    int rc = cl_store_put(st, key, "probe\n", 6);
+    if (rc == CL_OK)
+        rc = cl_store_delete(st, key);
+    if (rc == CL_OK)
+        rc = cl_queue_ping(q);
+    if (rc == CL_OK) {
+        cl_breaker_probe_ok(b, cl_now_ms());
+        return;
+    }
+    char why[160];
+    snprintf(why, sizeof why, "probe of the store failed: %s", cl_strerror(rc));
+    cl_breaker_probe_failed(b, cl_now_ms(), why);
+}
+
+int cl_breaker_gate(struct cl_breaker *b, struct cl_store *st, struct cl_queue *q, unsigned *rng,
+                    int wait_ms)
+{
+    int64_t wait = 0;
+    switch (cl_breaker_check(b, cl_now_ms(), &wait)) {
+    case CL_BREAKER_PASS:
+        return 0;
+    case CL_BREAKER_PROBE:
+        probe(b, st, q, rng);
+        return 1;
+    case CL_BREAKER_WAIT:
+        break;
+    }
+    int64_t ms = CL_MIN(wait, (int64_t)CL_MAX(wait_ms, 0));
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return 1;
 }

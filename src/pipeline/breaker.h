@@ -16,6 +16,8 @@
 #define CL_BREAKER_H
 
 #include "metrics.h"
+#include "queue.h"
+#include "store.h"
 
 #include <stdint.h>
 
@@ -46,5 +48,11 @@ void cl_breaker_probe_ok(struct cl_breaker *b, int64_t now_ms);
 
 /* A flush that stored an object: the store works; ends a trial. */
 void cl_breaker_success(struct cl_breaker *b);
+
+/* The workers' gate before a receive: 0 when closed (receive); 1 when open, after
+ * sleeping up to wait_ms, or after probing the store (a tiny object put and deleted
+ * under _staging/) and the queue (cl_queue_ping) when a probe is due. */
+int cl_breaker_gate(struct cl_breaker *b, struct cl_store *st, struct cl_queue *q, unsigned *rng,
+                    int wait_ms);
 
 #endif

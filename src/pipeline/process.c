@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void cl_process_opts_default(struct cl_process_opts *o)
 {
@@ -322,32 +321,12 @@ static void take_message(struct cl_processor *p, const struct cl_msg *m)
     }
 }
 
-/* While the breaker is open: sleeps up to wait_ms, or probes when due. Returns 1 if
- * the caller must not receive now. */
-static int breaker_blocks(struct cl_processor *p, int wait_ms)
-{
-    int64_t wait = 0;
-    switch (cl_breaker_check(p->breaker, cl_now_ms(), &wait)) {
-    case CL_BREAKER_PASS:
-        return 0;
-    case CL_BREAKER_PROBE:
-        cl_proc_probe(p);
-        return 1;
-    case CL_BREAKER_WAIT:
-        break;
-    }
-    int64_t ms = CL_MIN(wait, (int64_t)CL_MAX(wait_ms, 0));
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-    return 1;
-}
-
 size_t cl_processor_step(struct cl_processor *p, int wait_ms)
 {
     struct cl_msg *msgs = NULL;
     size_t n = 0;
     cl_proc_retry_publish(p, cl_now_ms());
-    if (breaker_blocks(p, wait_ms)) {
+    if (cl_breaker_gate(p->breaker, p->st, p->q, &p->rng, wait_ms)) {
         cl_proc_extend_visibility(p, cl_now_ms());
         return 0;
     }

@@ -96,24 +96,6 @@ void cl_proc_fail_all(struct cl_processor *p, const char *error)
     }
 }
 
-void cl_proc_probe(struct cl_processor *p)
-{
-    char key[64];
-    snprintf(key, sizeof key, CL_STAGING_PREFIX "probe-%08x", (unsigned)rand_r(&p->rng));
-    int rc = cl_store_put(p->st, key, "probe\n", 6);
-    if (rc == CL_OK)
-        rc = cl_store_delete(p->st, key);
-    if (rc == CL_OK)
-        rc = cl_queue_ping(p->q);
-    if (rc == CL_OK) {
-        cl_breaker_probe_ok(p->breaker, cl_now_ms());
-        return;
-    }
-    char why[160];
-    snprintf(why, sizeof why, "probe of the store failed: %s", cl_strerror(rc));
-    cl_breaker_probe_failed(p->breaker, cl_now_ms(), why);
-}
-
 void cl_proc_extend_visibility(struct cl_processor *p, int64_t now)
 {
     int64_t window = (int64_t)p->o.visibility_s * 1000;

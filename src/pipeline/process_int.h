@@ -67,8 +67,6 @@ void cl_proc_flush_due(struct cl_processor *p, int64_t now);
 /* A systemic failure (store or queue): gives every held message back, uncounted unless
  * the breaker was on trial, and opens the breaker. */
 void cl_proc_fail_all(struct cl_processor *p, const char *error);
-/* Probes the store and the queue while the breaker is open (breaker.h). */
-void cl_proc_probe(struct cl_processor *p);
 /* Retries the publications that failed at run time, when due. */
 void cl_proc_retry_publish(struct cl_processor *p, int64_t now);
 void cl_proc_unpub_free(struct cl_processor *p);

@@ -55,15 +55,13 @@ struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *s
     ps->n = n;
     ps->held = cl_held_set_new();
     struct cl_process_opts po = *o;
-    if (!batch_mode) {
-        ps->breaker = cl_breaker_new(o->retry_base_ms, CL_BREAKER_PROBE_MAX_MS,
-                                     o->metrics ? o->metrics->store_circuit_open : NULL);
-        po.breaker = ps->breaker;
-    }
+    ps->breaker = cl_breaker_new(o->retry_base_ms, CL_BREAKER_PROBE_MAX_MS,
+                                 o->metrics ? o->metrics->store_circuit_open : NULL);
+    po.breaker = ps->breaker;
     for (size_t i = 0; i < n; i++) {
         struct worker *w = &ps->w[i];
         if (batch_mode)
-            w->batch = cl_batch_worker_new(q, st, o);
+            w->batch = cl_batch_worker_new(q, st, &po);
         else
             w->proc = cl_processor_new(q, st, &po, ps->held);
         w->stopping = &ps->stopping;
