@@ -36,6 +36,8 @@ static void parse_headers(const struct cl_json_value *obj, struct cl_apigw_reque
             set_string(&req->service_header, &v);
         else if (cl_json_key_is(&k, "authorization", 1))
             set_string(&req->authorization, &v);
+        else if (cl_json_key_is(&k, "idempotency-key", 1))
+            set_string(&req->idempotency_key, &v);
     }
 }
 
@@ -162,6 +164,7 @@ void cl_apigw_request_free(struct cl_apigw_request *req)
     free(req->content_encoding);
     free(req->service_header);
     free(req->authorization);
+    free(req->idempotency_key);
     free(req->body);
     memset(req, 0, sizeof *req);
 }
@@ -188,6 +191,8 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
         header(out, "allow", h->allow);
     if (h && h->www_authenticate)
         header(out, "www-authenticate", h->www_authenticate);
+    if (h && h->idempotent_replayed)
+        header(out, "idempotent-replayed", "true");
     cl_buf_append_str(out, "},\"body\":");
     cl_json_write_string(out, body, len);
     cl_buf_append_str(out, ",\"isBase64Encoded\":false}");

@@ -46,6 +46,26 @@ static int read_limits(struct cl_ingest_limits *l, char *err, size_t err_len)
     return 0;
 }
 
+/* CLOUDLOG_IDEMPOTENCY_STORE (s3://BUCKET/PREFIX, optional): where Idempotency-Key
+ * records live, since SQS keeps none. Opened create-only (if_none_match=1). */
+static int open_idem_store(struct cl_ingestor *ing, char *err, size_t err_len)
+{
+    if (cl_env_duration("CLOUDLOG_IDEMPOTENCY_WINDOW", 24LL * 3600 * 1000, &ing->idem_window_ms,
+                        err, err_len))
+        return -1;
+    const char *url = getenv("CLOUDLOG_IDEMPOTENCY_STORE");
+    if (!url || !*url)
+        return 0;
+    char full[4200], why[512];
+    snprintf(full, sizeof full, "%s%sif_none_match=1", url, strchr(url, '?') ? "&" : "?");
+    if (cl_store_open(&ing->idem_store, full, why, sizeof why) != CL_OK) {
+        snprintf(err, err_len, "CLOUDLOG_IDEMPOTENCY_STORE %.200s: %.300s", url, why);
+        return -1;
+    }
+    ing->idem_store_open = 1;
+    return 0;
+}
+
 int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
 {
     memset(ing, 0, sizeof *ing);
@@ -68,13 +88,15 @@ int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
         return -1;
     }
     ing->queue_open = 1;
-    return 0;
+    return open_idem_store(ing, err, err_len);
 }
 
 void cl_ingestor_free(struct cl_ingestor *ing)
 {
     if (ing->queue_open)
         cl_queue_close(&ing->queue);
+    if (ing->idem_store_open)
+        cl_store_close(&ing->idem_store);
     cl_api_keys_free(ing->keys);
     if (ing->metrics_ready)
         cl_lambda_metrics_free(&ing->lm);
@@ -116,6 +138,9 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
         .content_type = req->content_type,
         .content_encoding = req->content_encoding,
         .service_header = req->service_header,
+        .idempotency_key = req->idempotency_key,
+        .idem_store = ing->idem_store_open ? &ing->idem_store : NULL,
+        .idem_window_ms = ing->idem_window_ms,
         .body = req->body,
         .body_len = req->body_len,
         /* records without a timestamp get the time API Gateway received the request */
@@ -124,7 +149,8 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
     struct cl_ingest_response resp;
     cl_ingest_handle(&ir, &ing->limits, &ing->queue, &resp);
     cl_buf_append_char(&resp.body, '\n');
-    struct cl_apigw_headers h = {.retry_after_s = resp.retry_after_s};
+    struct cl_apigw_headers h = {.retry_after_s = resp.retry_after_s,
+                                 .idempotent_replayed = resp.replayed};
     cl_apigw_response(out, resp.status, resp.body.data, resp.body.len, &h);
     count(ing, resp.status, &resp, started_us);
     cl_buf_free(&resp.body);

@@ -4,6 +4,7 @@
 
 #include "codec.h"
 #include "common.h"
+#include "ingest_idem.h"
 #include "json_write.h"
 #include "cl_limits.h"
 #include "units.h"
@@ -67,7 +68,7 @@ static enum encoding parse_encoding(const char *ce)
     return ENC_UNSUPPORTED;
 }
 
-static void respond_error(struct cl_ingest_response *resp, int status, const char *msg)
+void cl_ingest_respond_error(struct cl_ingest_response *resp, int status, const char *msg)
 {
     resp->status = status;
     cl_buf_reset(&resp->body);
@@ -127,11 +128,11 @@ static int decode_body(const struct cl_ingest_request *req, const struct cl_inge
     if (rc == CL_ERR_TOO_LARGE) {
         cl_format_size(lim->max_decoded_bytes, size, sizeof size);
         snprintf(msg, sizeof msg, "decompressed body exceeds the %s limit", size);
-        respond_error(resp, 413, msg);
+        cl_ingest_respond_error(resp, 413, msg);
         return 413;
     }
     if (rc != CL_OK) {
-        respond_error(resp, 400, "body is not valid gzip (Content-Encoding: gzip)");
+        cl_ingest_respond_error(resp, 400, "body is not valid gzip (Content-Encoding: gzip)");
         return 400;
     }
     *body = decoded->data ? decoded->data : "";
@@ -151,7 +152,7 @@ static int check_request(const struct cl_ingest_request *req, const struct cl_in
                  "check, so any web page could write logs; send application/json or "
                  "application/x-ndjson",
                  req->content_type);
-        respond_error(resp, 415, msg);
+        cl_ingest_respond_error(resp, 415, msg);
         return 415;
     }
     if (ctc == CT_UNSUPPORTED) {
@@ -159,28 +160,42 @@ static int check_request(const struct cl_ingest_request *req, const struct cl_in
                  "unsupported Content-Type '%.80s'; send application/json or "
                  "application/x-ndjson",
                  req->content_type);
-        respond_error(resp, 415, msg);
+        cl_ingest_respond_error(resp, 415, msg);
         return 415;
     }
     if (parse_encoding(req->content_encoding) == ENC_UNSUPPORTED) {
         snprintf(msg, sizeof msg, "unsupported Content-Encoding '%.80s'; send gzip or identity",
                  req->content_encoding);
-        respond_error(resp, 415, msg);
+        cl_ingest_respond_error(resp, 415, msg);
         return 415;
     }
     if (req->body_len > lim->max_body_bytes) {
         cl_format_size(lim->max_body_bytes, size, sizeof size);
         snprintf(msg, sizeof msg, "body exceeds the %s limit", size);
-        respond_error(resp, 413, msg);
+        cl_ingest_respond_error(resp, 413, msg);
         return 413;
     }
     return 0;
 }
 
+/* Sends the batch; with a key, the 202 answer is built first and stored with it. */
 static void send_batch(struct cl_queue *q, struct cl_ingest_batch *batch,
-                       const struct cl_ingest_parse_result *pr, struct cl_ingest_response *resp)
+                       const struct cl_ingest_parse_result *pr, struct cl_idem_ctx *idem,
+                       struct cl_ingest_response *resp)
 {
-    int rc = cl_queue_send(q, batch->msgs, batch->n_msgs);
+    int rc;
+    if (idem->idem.key) {
+        respond_parsed(resp, 202, NULL, pr);
+        check_response(resp, pr);
+        idem->idem.status = 202;
+        idem->idem.answer = resp->body.data;
+        idem->idem.answer_len = resp->body.len;
+        rc = cl_idem_send(q, idem, batch->msgs, batch->n_msgs, resp);
+        if (rc == CL_IDEM_ANSWERED)
+            return;
+    } else {
+        rc = cl_queue_send(q, batch->msgs, batch->n_msgs);
+    }
     if (rc == CL_OK) {
         resp->accepted = pr->accepted;
         resp->rejected = pr->rejected;
@@ -188,12 +203,13 @@ static void send_batch(struct cl_queue *q, struct cl_ingest_batch *batch,
         respond_parsed(resp, 202, NULL, pr);
     } else if (rc == CL_ERR_FULL) {
         resp->retry_after_s = 5;
-        respond_error(resp, 503, "queue storage is full; nothing was accepted, retry later");
+        cl_ingest_respond_error(resp, 503,
+                                "queue storage is full; nothing was accepted, retry later");
     } else {
         char msg[160];
         snprintf(msg, sizeof msg, "queue write failed (%s); nothing was accepted", cl_strerror(rc));
         resp->retry_after_s = 1;
-        respond_error(resp, 503, msg);
+        cl_ingest_respond_error(resp, 503, msg);
     }
 }
 
@@ -203,6 +219,9 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
     memset(resp, 0, sizeof *resp);
     cl_buf_init(&resp->body, CL_MAX_INGEST_RESPONSE);
     if (check_request(req, lim, resp))
+        return;
+    struct cl_idem_ctx idem = {0};
+    if (req->idempotency_key && cl_idem_begin(req, q, &idem, resp))
         return;
 
     struct cl_buf decoded;
@@ -221,16 +240,16 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
     int rc = cl_ingest_parse(body, len, req->service_header, req->received_ms, lim, &batch, &pr);
     cl_buf_free(&decoded); /* records now live, compressed, in the batch */
     if (rc == CL_ERR_INVAL)
-        respond_error(resp, 400,
-                      "invalid X-Cloudlog-Service header (expected [A-Za-z0-9._-]{1,64})");
+        cl_ingest_respond_error(
+            resp, 400, "invalid X-Cloudlog-Service header (expected [A-Za-z0-9._-]{1,64})");
     else if (pr.body_error)
         respond_parsed(resp, 400, pr.body_error_msg, &pr);
     else if (pr.accepted == 0)
         respond_parsed(resp, 400, "no valid records", &pr);
     else
-        send_batch(q, &batch, &pr, resp);
+        send_batch(q, &batch, &pr, &idem, resp);
     check_response(resp, &pr);
-    if (resp->status != 202)
+    if (resp->status != 202 && !resp->replayed)
         resp->rejected = pr.rejected + pr.accepted;
     cl_ingest_batch_free(&batch);
     cl_ingest_parse_result_free(&pr);

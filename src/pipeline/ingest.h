@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "queue.h"
+#include "store.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +72,11 @@ struct cl_ingest_request {
     const char *content_type;
     const char *content_encoding;
     const char *service_header;
+    const char *idempotency_key; /* Idempotency-Key header (docs/ingest.md) */
+    /* Where keys live when the queue keeps none (SQS), or NULL: the key is not honoured.
+     * A store that refuses overwrites (idem_store.h); idem_window_ms: how long. */
+    struct cl_store *idem_store;
+    int64_t idem_window_ms;
     const char *body;
     size_t body_len;
     int64_t received_ms;
@@ -78,9 +84,10 @@ struct cl_ingest_request {
 
 /* The HTTP answer to send. */
 struct cl_ingest_response {
-    int status;         /* 202, 400, 413, 415, 500, 503 */
+    int status;         /* 202, 400, 409, 413, 415, 422, 500, 503 */
     struct cl_buf body; /* JSON */
     int retry_after_s;  /* > 0: send a Retry-After header */
+    int replayed;       /* 1: the stored answer to an earlier request with the same key */
     uint32_t accepted;
     uint32_t rejected;
     uint64_t accepted_bytes;

@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "ingest.h"
 #include "metrics.h"
+#include "process.h"
 #include "queue.h"
 #include "server.h"
 #include "store.h"
@@ -26,6 +27,8 @@ struct cl_daemon {
     int stats_rc;                /* ... with this result */
     struct cl_queue_stats stats; /* ... and these values */
     struct cl_processors *processors;
+    struct cl_recover_report recovery; /* start-up recovery (CatalogObjectsMissing) */
+    int unclean_restarts;              /* within run_marker.h's window (RecentUncleanRestarts) */
     struct cl_ingest_limits limits;
     struct cl_api_keys *keys;   /* NULL: open API */
     struct cl_metrics *metrics; /* registry: GET /metrics and EMF (daemon_metrics.c) */

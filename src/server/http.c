@@ -77,16 +77,16 @@ static enum route route_of(const char *url)
     return ROUTE_NONE;
 }
 
-/* Queues a response; takes ownership of body (malloc'd by a cl_buf). A body whose
- * sticky buffer failed is never sent half-written: the answer becomes a 500. */
-static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_buf *body,
-                               const char *content_type, int retry_after_s, const char *allow)
+/* Builds a response; takes ownership of body (malloc'd by a cl_buf). A body whose sticky
+ * buffer failed is never sent half-written: *status becomes 500. */
+static struct MHD_Response *new_response(int *status, struct cl_buf *body, const char *content_type,
+                                         int retry_after_s, const char *allow)
 {
     if (cl_buf_failed(body)) {
         cl_buf_reset(body);
         cl_buf_append_str(body, "{\"error\":\"internal error: the response exceeded its size "
                                 "limit\"}\n");
-        status = 500, content_type = "application/json", retry_after_s = 0;
+        *status = 500, content_type = "application/json", retry_after_s = 0;
     }
     size_t len;
     char *data = cl_buf_take(body, &len);
@@ -100,11 +100,25 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_b
     }
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    if (status == MHD_HTTP_UNAUTHORIZED)
+    if (*status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    return resp;
+}
+
+static enum MHD_Result queue_response(struct MHD_Connection *c, int status,
+                                      struct MHD_Response *resp)
+{
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return rc;
+}
+
+/* Queues a response; takes ownership of body (malloc'd by a cl_buf). */
+static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_buf *body,
+                               const char *content_type, int retry_after_s, const char *allow)
+{
+    struct MHD_Response *resp = new_response(&status, body, content_type, retry_after_s, allow);
+    return queue_response(c, status, resp);
 }
 
 /* Answers {"error": msg} with status. */
@@ -324,13 +338,17 @@ static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection 
 {
     if (r->job == JOB_DONE) {
         count_ingest(d, r, r->resp.status, &r->resp);
-        return respond(c, r->resp.status, &r->resp.body, "application/json", r->resp.retry_after_s,
-                       NULL);
+        struct MHD_Response *resp = new_response(&r->resp.status, &r->resp.body, "application/json",
+                                                 r->resp.retry_after_s, NULL);
+        if (r->resp.replayed) /* as Stripe: says the answer is the stored one */
+            MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+        return queue_response(c, r->resp.status, resp);
     }
     r->ingest = (struct cl_ingest_request){
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
         .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
         .service_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Cloudlog-Service"),
+        .idempotency_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key"),
         .body = r->body.data ? r->body.data : "",
         .body_len = r->body.len,
         .received_ms = r->received_ms,

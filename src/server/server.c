@@ -14,6 +14,7 @@
 #include "listen.h"
 #include "log.h"
 #include "processor.h"
+#include "run_marker.h"
 #include "workers.h"
 
 #include <errno.h>
@@ -53,7 +54,10 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
     qo.durability_full = strcmp(cfg->durability, "full") == 0;
     qo.max_receive_count = cfg->max_receive_count;
     qo.retention_s = cfg->retention_ms / 1000;
-    qo.dlq_retention_s = cfg->dlq_retention_ms / 1000;
+    /* Rounded up: a short retention must not read as 0, "never". */
+    qo.dlq_retention_s = (cfg->dlq_retention_ms + 999) / 1000;
+    qo.idempotency_window_s = (cfg->idempotency_window_ms + 999) / 1000;
+    qo.owner = 1;
     char url[4200];
     if (cfg->queue_url)
         snprintf(url, sizeof url, "%s", cfg->queue_url);
@@ -101,7 +105,7 @@ static int open_store(struct cl_daemon *d, char *err, size_t err_len)
     if (d->remote_queue)
         return 0; /* no catalog: nothing staged to recover */
     cl_daemon_keep_staging(d);
-    return cl_process_recover(&d->queue, &d->store, err, err_len) == CL_OK ? 0 : -1;
+    return cl_process_recover(&d->queue, &d->store, &d->recovery, err, err_len) == CL_OK ? 0 : -1;
 }
 
 static void process_opts_from_config(const struct cl_server_config *cfg, struct cl_process_opts *o)
@@ -195,6 +199,8 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
     if (check_exposure(d, err, err_len) != 0 || cl_syslog_check_config(d, err, err_len) != 0 ||
         open_queue(d, err, err_len) != 0)
         return -1;
+    /* After the queue's owner lock: a refused second daemon must not touch the marker. */
+    d->unclean_restarts = cl_run_marker_begin(d->cfg->data_dir, cl_now_ms());
     if (open_store(d, err, err_len) != 0 || cl_daemon_metrics_start(d, err, err_len) != 0) {
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
@@ -274,6 +280,7 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_queue_close(&d.queue);
     cl_store_close(&d.store);
     cl_api_keys_free(d.keys);
+    cl_run_marker_end(cfg->data_dir);
     cl_log(CL_LOG_INFO, "stopped cleanly");
     return 0;
 }

@@ -33,7 +33,8 @@ struct cl_server_config {
     int64_t connection_timeout_ms;
     int64_t shutdown_timeout_ms;
     int64_t retention_ms;
-    int64_t dlq_retention_ms;
+    int64_t dlq_retention_ms;      /* 0: never */
+    int64_t idempotency_window_ms; /* Idempotency-Key memory */
     int max_receive_count;
     const char *log_level;
     /* processor */

@@ -238,6 +238,52 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
         headers, body = self.rt.init_errors[0]
         self.assertIn("key number 2 of the list is longer than 1024 bytes",
                       json.loads(body)["errorMessage"])
+    def start_idem(self, prefix, extra=None):
+        env = {"CLOUDLOG_IDEMPOTENCY_STORE": "s3://%s/%s" % (BUCKET, prefix),
+               "AWS_ENDPOINT_URL_S3": self.s3_moto.url}
+        env.update(extra or {})
+        return self.start(extra=env)
+
+    def test_idempotency_key_kept_in_s3(self):
+        """A retry of a request whose answer was lost (the same event again) replays the
+        first answer and queues nothing; the same key with another body is 422; the key
+        records are two create-only objects in S3 (docs/ingest.md)."""
+        prefix = "idem-%s" % uuid.uuid4().hex[:6]
+        self.start_idem(prefix)
+        hdrs = {"content-type": "application/x-ndjson", "idempotency-key": "order-7"}
+        body = b'{"message":"once 1"}\n{"message":"once 2"}\n'
+        first = self.post(http_event(body, hdrs))
+        self.assertEqual(first["statusCode"], 202, first)
+        self.assertNotIn("idempotent-replayed", first["headers"])
+        again = self.post(http_event(body, hdrs))
+        self.assertEqual((again["statusCode"], again["body"]), (first["statusCode"], first["body"]))
+        self.assertEqual(again["headers"].get("idempotent-replayed"), "true")
+        other = self.post(http_event(b'{"message":"other"}\n', hdrs))
+        self.assertEqual(other["statusCode"], 422, other)
+        self.assertIn("already used with a different request", json.loads(other["body"])["error"])
+        msgs = self.receive_all(2, timeout=3)  # bounded: only one message may exist
+        self.assertEqual(len(msgs), 1)
+        self.assertEqual(sorted(json.loads(l)["message"] for l in self.lines_of(msgs)),
+                         ["once 1", "once 2"])
+        keys = sorted(o["Key"] for o in self.s3.list_objects_v2(
+            Bucket=BUCKET, Prefix=prefix + "/").get("Contents", []))
+        self.assertEqual([k.rsplit(".", 1)[1] for k in keys], ["answer", "claim"], keys)
+
+    def test_idempotency_key_after_a_failed_send_is_free_again(self):
+        """A send that fails gives the key up: the retry is processed anew, once."""
+        prefix = "idem-%s" % uuid.uuid4().hex[:6]
+        with faultproxy.FaultProxy.start_thread(self.sqs_moto.url) as fp:
+            fp.add({"target": "SendMessage", "action": "status", "status": 500, "times": 3})
+            port = int(fp.url.rsplit(":", 1)[1])
+            url = self.queue_url.replace(":%d/" % self.sqs_moto.port, ":%d/" % port)
+            self.start_idem(prefix, {"AWS_ENDPOINT_URL_SQS": fp.url, "CLOUDLOG_QUEUE_URL": url})
+            hdrs = {"content-type": "application/json", "idempotency-key": "retry-me"}
+            ev = http_event(b'{"message":"after 503"}', hdrs)
+            self.assertEqual(self.post(ev)["statusCode"], 503)
+            resp = self.post(ev)
+            self.assertEqual(resp["statusCode"], 202, resp)
+            self.assertNotIn("idempotent-replayed", resp["headers"])
+        self.assertEqual(len(self.receive_all(2, timeout=3)), 1)
 
     def test_init_error_for_missing_queue_url(self):
         f = self.start(extra={"CLOUDLOG_QUEUE_URL": ""})

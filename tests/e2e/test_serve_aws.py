@@ -6,8 +6,9 @@ partition keys: docs/aws.md).
 Records posted to the daemon travel through SQS (batch processing, deterministic object
 ids) into gzip NDJSON objects under the contract's layout in S3, each exactly once, and
 `cloudlog query --store s3://...` finds them. With a store that cannot be written
-(a bucket that does not exist) the messages are released with backoff and SQS's redrive
-policy moves them to the DLQ; nothing is deleted unstored."""
+(a bucket that does not exist yet) the processor's circuit breaker stops receiving, so
+nothing reaches the DLQ, and the records are stored once the bucket exists; nothing is
+deleted unstored."""
 
 import gzip
 import json
@@ -110,13 +111,30 @@ class ServeOnAws(awstest.SqsAndS3, cltest.DaemonTestCase):
         self.assertEqual(st, 0, err)
         self.assertEqual(out.strip(), str(sum(1 for x in sent if x["service"] == "api")))
 
-    def test_unwritable_store_sends_messages_to_the_dlq(self):
+    def test_store_outage_opens_the_breaker_not_the_dlq(self):
+        """A bucket that does not exist yet: the first failing batch is released (SQS
+        counts that receive), then the circuit breaker stops receiving, so after longer
+        than two receives' backoff would take nothing is in the DLQ; once the bucket
+        exists the records are stored and the queue drains."""
         q, dlq = self.make_queue("serve-fail", max_receive=2)
-        d = self.serve(q, self.store_url("no-such-bucket", "logs"))
-        self.assertAccepted(d.post_logs([{"message": "doomed %d" % i} for i in range(5)]), 5)
-        self.wait_for(lambda: self.count(dlq) >= 1, "the message in the DLQ", d)
-        self.assertEqual(self.count(q), 0)
-        self.assertIn("NoSuchBucket", d.log_tail())
+        bucket = "late-bucket"
+        d = self.serve(q, self.store_url(bucket, "logs"))
+        self.assertAccepted(d.post_logs([{"message": "late %d" % i} for i in range(5)]), 5)
+        self.wait_for(lambda: "cloudlog_store_circuit_open 1"
+                      in d.request("GET", "/metrics")[2].decode(), "the breaker open", d)
+        time.sleep(5)  # old behaviour: 2 receives 100 ms..1 s apart, then the DLQ
+        self.assertEqual(self.count(dlq), 0, "a store outage sent messages to the DLQ")
+        self.assertIn("circuit open", d.log_text())
+        self.s3_moto.client("s3").create_bucket(Bucket=bucket)
+        self.wait_for(lambda: self.count(q) == 0, "the queue drained", d)
+        s3 = self.s3_moto.client("s3")
+        got = []
+        for o in s3.list_objects_v2(Bucket=bucket, Prefix="logs/").get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+            got += [json.loads(l)["message"] for l in gzip.decompress(body).decode().splitlines()]
+        got.sort()
+        self.assertEqual(got, sorted("late %d" % i for i in range(5)))
+        self.assertEqual(self.count(dlq), 0)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ static void open_path(struct cl_queue *q, const char *path, int max_receive_coun
     struct cl_queue_opts o;
     cl_queue_opts_default(&o);
     o.durability_full = 0;
+    o.dlq_retention_s = 14 * 86400; /* opt-in (default: never), as these tests expect */
     o.max_receive_count = max_receive_count;
     if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
         fail_msg("open %s: %s", path, err);
@@ -438,7 +439,7 @@ static void test_migration_and_reopen(void **state)
     make_raw_db(path, sql);
     struct cl_queue q;
     open_path(&q, path, 5);
-    assert_int_equal(count_rows(&q, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+    assert_int_equal(count_rows(&q, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
     struct cl_msg *m = receive_exactly(&q, 1);
     int64_t id = atoll(m[0].id);
     const char *receipt = m[0].receipt;
@@ -465,8 +466,8 @@ static void test_migration_and_reopen(void **state)
     cl_queue_close(&q);
 
     /* A newer schema than this build reads is refused. */
-    db_path(path, sizeof path, "v3.db");
-    snprintf(sql, sizeof sql, "%sUPDATE meta SET value = 3;", v1_sql);
+    db_path(path, sizeof path, "v4.db");
+    snprintf(sql, sizeof sql, "%sUPDATE meta SET value = 4;", v1_sql);
     make_raw_db(path, sql);
     char err[256];
     assert_int_equal(cl_queue_open(&q, path, NULL, err, sizeof err), CL_ERR_UNSUPPORTED);
