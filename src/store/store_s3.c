@@ -234,11 +234,9 @@ static int s3_list_entry(const struct s3_store *s, const struct cl_xml *contents
     return fn(arg, key + plen, sz);
 }
 
-/* Calls fn for each <Contents> of one ListObjectsV2 page; sets token to the next
- * continuation token (empty when the listing is complete). */
-static int s3_list_page(struct s3_store *s, const struct cl_buf *body,
-                        int (*fn)(void *arg, const char *key, uint64_t size), void *arg,
-                        struct cl_buf *token)
+int s3_list_page(const struct s3_store *s, const struct cl_buf *body,
+                 int (*fn)(void *arg, const char *key, uint64_t size), void *arg,
+                 struct cl_buf *token)
 {
     struct cl_xml *x = s3_xml_root(body, "ListBucketResult", NULL);
     if (!x)

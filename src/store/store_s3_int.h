@@ -67,6 +67,12 @@ struct cl_xml;
  * with cl_xml_free), or NULL; then, when what is not NULL, logs "what: malformed
  * response: why". */
 struct cl_xml *s3_xml_root(const struct cl_buf *body, const char *root, const char *what);
+/* Calls fn for each <Contents> of one ListObjectsV2 answer body; sets token to the next
+ * continuation token (empty when the listing is complete). CL_ERR_CORRUPT when the body
+ * is not a well-formed listing. */
+int s3_list_page(const struct s3_store *s, const struct cl_buf *body,
+                 int (*fn)(void *arg, const char *key, uint64_t size), void *arg,
+                 struct cl_buf *token);
 /* Appends s XML-escaped (& < > " ') to out. */
 void s3_xml_escape(struct cl_buf *out, const char *s);
 

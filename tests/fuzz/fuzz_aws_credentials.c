@@ -1,0 +1,29 @@
+/* fuzz_aws_credentials.c - the credentials JSON of the container endpoint and IMDS
+ * (cl_aws_creds_parse_json). No crash; accepted credentials have a key id and a secret. */
+#include "common.h"
+#include "credentials.h"
+#include "credentials_remote.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void check(int cond)
+{
+    if (!cond)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct cl_aws_credentials c;
+    char err[256] = "";
+    memset(&c, 0, sizeof c);
+    int rc = cl_aws_creds_parse_json((const char *)data, size, "fuzz", &c, err, sizeof err);
+    if (rc == CL_OK)
+        check(c.access_key_id && *c.access_key_id && c.secret_access_key);
+    else
+        check(rc == CL_ERR_CORRUPT && err[0]);
+    cl_aws_credentials_free(&c);
+    return 0;
+}
