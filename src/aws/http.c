@@ -332,14 +332,25 @@ static int http_copy_between(const char *body, size_t len, const char *open, cha
     return n > 0;
 }
 
-/* <Error><Code> (S3, REST-XML) or <ErrorResponse><Error><Code> (query protocol). */
+/* The first <Code> element in document order: <Error><Code> (S3, REST-XML),
+ * <ErrorResponse><Error><Code> (query protocol), <Response><Errors><Error><Code> (EC2). */
+static const struct cl_xml *xml_first_code(const struct cl_xml *n)
+{
+    for (; n; n = n->next) {
+        if (strcmp(n->name, "Code") == 0)
+            return n;
+        const struct cl_xml *c = xml_first_code(n->first);
+        if (c)
+            return c;
+    }
+    return NULL;
+}
+
 static int http_xml_error_code(const char *body, size_t len, char *code, size_t code_len)
 {
     char err[128];
     struct cl_xml *x = cl_xml_parse(body, len, err, sizeof err);
-    const char *c = cl_xml_child_text(x, "Code");
-    if (!c)
-        c = cl_xml_child_text(cl_xml_child(x, "Error"), "Code");
+    const char *c = cl_xml_text(xml_first_code(x));
     int found = c && *c && code_len > 0;
     if (found)
         snprintf(code, code_len, "%s", c);

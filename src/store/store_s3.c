@@ -5,6 +5,7 @@
 #include "common.h"
 #include "log.h"
 #include "units.h"
+#include "url.h"
 #include "xml.h"
 
 #include <openssl/evp.h>
@@ -503,8 +504,9 @@ static int s3_parse_url(struct s3_store *s, const char *rest, struct s3_url_opts
 }
 
 /* Sets s->region and s->base from the options, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL,
- * and the configured region. */
-static void s3_endpoint(struct s3_store *s, struct s3_url_opts *o)
+ * and the configured region. A custom endpoint must be an http(s) URL with a host as
+ * libcurl parses it (no user:password@). Returns CL_OK or CL_ERR_INVAL with err set. */
+static int s3_endpoint(struct s3_store *s, struct s3_url_opts *o, char *err, size_t err_len)
 {
     s->region = o->region ? cl_strdup(o->region) : cl_aws_region_resolve();
     if (!s->region) {
@@ -517,6 +519,12 @@ static void s3_endpoint(struct s3_store *s, struct s3_url_opts *o)
     if (!ep || !*ep)
         ep = getenv("AWS_ENDPOINT_URL");
     int custom = ep && *ep;
+    if (custom && !cl_url_is_http(ep)) {
+        snprintf(err, err_len,
+                 "S3 endpoint '%.200s' is not an http(s)://host[:port] URL without user:password@",
+                 ep);
+        return CL_ERR_INVAL;
+    }
     struct cl_buf b;
     cl_buf_init(&b, 4096);
     if (!custom)
@@ -535,6 +543,7 @@ static void s3_endpoint(struct s3_store *s, struct s3_url_opts *o)
         cl_buf_printf(&url, "%.*s%s.%s", (int)(sep + 3 - b.data), b.data, s->bucket, sep + 3);
     s->base = cl_buf_take(&url, NULL);
     cl_buf_free(&b);
+    return CL_OK;
 }
 
 /* Opens "s3://bucket[/prefix][?endpoint=URL&path_style=0|1&region=R&max_keys=N
@@ -550,8 +559,9 @@ int cl_store_s3_open(struct cl_store *st, const char *url, char *err, size_t err
         s->creds = cl_aws_cred_provider_new(err, err_len);
         rc = s->creds ? CL_OK : CL_ERR_NOT_FOUND;
     }
+    if (rc == CL_OK)
+        rc = s3_endpoint(s, &o, err, err_len);
     if (rc == CL_OK) {
-        s3_endpoint(s, &o);
         s->max_keys = o.max_keys;
         s->if_none_match = o.if_none_match;
         s->http_opt = o.http;

@@ -129,6 +129,13 @@ static void test_open_errors(void **state)
     assert_int_equal(
         cl_queue_open(&q, "https://sqs.us-east-1.amazonaws.com/", NULL, err, sizeof err),
         CL_ERR_INVAL);
+    /* URL checks use libcurl's parser: a user:password@ part is not a host (issue 13). */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d@192.0.2.1/123456789012/basic", moto.port);
+    assert_int_equal(cl_queue_open(&q, url, NULL, err, sizeof err), CL_ERR_INVAL);
+    snprintf(url, sizeof url, "sqs://basic?endpoint=http://u:p@127.0.0.1:%d", moto.port);
+    assert_int_not_equal(cl_queue_open(&q, url, NULL, err, sizeof err), CL_OK);
+    if (!strstr(err, "user:password@"))
+        fail_msg("expected the endpoint to be refused, got: %s", err);
     snprintf(url, sizeof url, "sqs://no-such-queue?endpoint=http://127.0.0.1:%d", moto.port);
     assert_int_equal(cl_queue_open(&q, url, NULL, err, sizeof err), CL_ERR_NOT_FOUND);
     if (!strstr(err, "QueueDoesNotExist") && !strstr(err, "NonExistentQueue"))
