@@ -329,7 +329,7 @@ static int http_copy_between(const char *body, size_t len, const char *open, cha
     size_t n = CL_MIN((size_t)(e - s), out_len - 1);
     memcpy(out, s, n);
     out[n] = '\0';
-    return n > 0;
+    return out[0] != '\0'; /* "" or a code starting with NUL is no code */
 }
 
 /* The first <Code> element in document order: <Error><Code> (S3, REST-XML),

@@ -123,7 +123,19 @@ void sqs_parse_send_result(const struct cl_buf *body, struct sqs_send_result *r)
         cl_aws_json_each(&arr, on_failed, r);
 }
 
-/* Sends entries idx[0..k) in one SendMessageBatch call and records the outcome. */
+/* Whether SQS refused a request for its size: the batch's total (BatchRequestTooLong,
+ * over MaximumMessageSize) or the request as a whole (413). */
+static int too_large_answer(const struct cl_aws_json_result *res)
+{
+    return res->status == 413 || strstr(res->code, "TooLong") || strstr(res->code, "TooLarge") ||
+           strstr(res->query_code, "TooLong");
+}
+
+/* Sends entries idx[0..k) in one SendMessageBatch call and records the outcome. When SQS
+ * answers that the batch is too long (its limit may be below the MaximumMessageSize we
+ * read, or have changed), the halves are sent instead, down to single entries; a single
+ * entry that is still too long is CL_ERR_TOO_LARGE. Nothing was accepted from a refused
+ * request, so resending its entries duplicates nothing. */
 static int send_batch(struct sqs_queue *q, const char *url, struct send_state *s, const size_t *idx,
                       size_t k)
 {
@@ -139,10 +151,21 @@ static int send_batch(struct sqs_queue *q, const char *url, struct send_state *s
     cl_buf_append_str(&b, "]}");
     struct cl_aws_json_result res;
     int rc = sqs_call(q, "SendMessageBatch", &b, SQS_BODY_MAX, 0, &res, NULL, 0);
+    int split = rc != CL_OK && too_large_answer(&res);
     if (rc == CL_OK)
         sqs_parse_send_result(&res.body, &s->r);
     cl_aws_json_result_free(&res);
     cl_buf_free(&b);
+    if (split && k > 1) {
+        cl_log(CL_LOG_WARN,
+               "queue sqs: %s: SQS refused a batch of %zu as too long; sending %zu + %zu", q->name,
+               k, k / 2, k - k / 2);
+        rc = send_batch(q, url, s, idx, k / 2);
+        if (rc == CL_OK)
+            rc = send_batch(q, url, s, idx + k / 2, k - k / 2);
+    } else if (split) {
+        rc = CL_ERR_TOO_LARGE;
+    }
     return rc;
 }
 
@@ -205,6 +228,13 @@ int sqs_send_entries(struct sqs_queue *q, const char *url, const struct sqs_entr
         for (size_t i = 0; i < n; i++) {
             left += !s.r.done[i];
             retry += s.r.retry[i];
+        }
+        if (rc == CL_ERR_TOO_LARGE && left < n) {
+            /* Too large for SQS after others were accepted: a caller that split the
+             * request again would duplicate those, so this is a plain failure. */
+            cl_log(CL_LOG_ERROR, "queue sqs: %s: %zu of %zu messages too large for SQS", q->name,
+                   left, n);
+            rc = CL_ERR_IO;
         }
         if (rc != CL_OK || left == 0)
             break;

@@ -6,14 +6,18 @@
 #include "sqs_event.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void check(int cond)
-{
-    if (!cond)
-        abort();
-}
+/* Aborts (a finding for libFuzzer) naming the invariant that failed. */
+#define check(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
 
 static void fuzz_apigw(const char *ev, size_t len)
 {

@@ -8,14 +8,18 @@
 #include "xml.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void check(int cond)
-{
-    if (!cond)
-        abort();
-}
+/* Aborts (a finding for libFuzzer) naming the invariant that failed. */
+#define check(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
 
 /* Every element: a name, text that is a C string of its length, parent links right. */
 static size_t walk(const struct cl_xml *n, int depth)

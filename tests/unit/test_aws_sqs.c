@@ -438,6 +438,18 @@ static void test_batch_packing(void **state)
     assert_int_equal(cl_queue_send(&small, out, 2), CL_OK);
     assert_int_equal(proxy_count(p, "SendMessageBatch", "forward"), 1);
     drain(&small, 5);
+    /* SQS refuses a batch as too long (its limit below what we read): the halves are
+     * sent instead, and every message arrives once (issue 13, item 7). */
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
+    proxy_ctl(p, "POST", "/__faults",
+              "[{\"target\":\"SendMessageBatch\",\"action\":\"status\",\"status\":400,"
+              "\"code\":\"AWS.SimpleQueueService.BatchRequestTooLong\",\"times\":2}]");
+    for (uint32_t i = 0; i < 10; i++)
+        out[i] = msg_of("split", i + 1);
+    assert_int_equal(cl_queue_send(&q, out, 10), CL_OK);
+    assert_int_equal(proxy_count(p, "SendMessageBatch", "status"), 2);  /* 10, then 5 */
+    assert_int_equal(proxy_count(p, "SendMessageBatch", "forward"), 3); /* 2 + 3, then 5 */
+    drain(&q, 10);
     /* 800 bytes -> 1068 base64 characters: over 1024 alone, nothing is sent. */
     unsigned char big[800];
     fill(big, sizeof big, 9);
