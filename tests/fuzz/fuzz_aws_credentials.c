@@ -1,5 +1,6 @@
 /* fuzz_aws_credentials.c - the credentials JSON of the container endpoint and IMDS
  * (cl_aws_creds_parse_json). No crash; accepted credentials have a key id and a secret. */
+#include "fuzz_check.h"
 #include "common.h"
 #include "credentials.h"
 #include "credentials_remote.h"
@@ -9,15 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Aborts (a finding for libFuzzer) naming the invariant that failed. */
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cl_aws_credentials c;
@@ -25,9 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&c, 0, sizeof c);
     int rc = cl_aws_creds_parse_json((const char *)data, size, "fuzz", &c, err, sizeof err);
     if (rc == CL_OK)
-        check(c.access_key_id && *c.access_key_id && c.secret_access_key);
+        CHECK(c.access_key_id && *c.access_key_id && c.secret_access_key);
     else
-        check(rc == CL_ERR_CORRUPT && err[0]);
+        CHECK(rc == CL_ERR_CORRUPT && err[0]);
     cl_aws_credentials_free(&c);
     return 0;
 }

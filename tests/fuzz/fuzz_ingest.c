@@ -1,4 +1,5 @@
 /* fuzz_ingest.c - fuzzes cl_ingest_parse and checks its invariants on every input. */
+#include "fuzz_check.h"
 #include "codec.h"
 #include "common.h"
 #include "ingest.h"
@@ -11,14 +12,6 @@
 #include <string.h>
 
 #define FUZZ_MAX_ERRORS 4
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static void limits(struct cl_ingest_limits *l)
 {

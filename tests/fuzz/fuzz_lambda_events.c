@@ -1,6 +1,7 @@
 /* fuzz_lambda_events.c - the events Lambda hands the functions: API Gateway HTTP API 2.0
  * (cl_apigw_parse) and SQS (cl_sqs_event_parse). The first input byte picks the parser
  * (even: HTTP API, odd: SQS) so one corpus covers both. No crash; results consistent. */
+#include "fuzz_check.h"
 #include "apigw.h"
 #include "common.h"
 #include "sqs_event.h"
@@ -10,24 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Aborts (a finding for libFuzzer) naming the invariant that failed. */
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 static void fuzz_apigw(const char *ev, size_t len)
 {
     struct cl_apigw_request req;
     char err[256] = "";
     memset(&req, 0, sizeof req);
     if (cl_apigw_parse(ev, len, &req, err, sizeof err) == CL_OK)
-        check(req.method && req.path && (req.body_len == 0 || req.body));
+        CHECK(req.method && req.path && (req.body_len == 0 || req.body));
     else
-        check(err[0]);
+        CHECK(err[0]);
     cl_apigw_request_free(&req);
 }
 
@@ -38,9 +30,9 @@ static void fuzz_sqs(const char *ev, size_t len)
     char err[256] = "";
     if (cl_sqs_event_parse(ev, len, &recs, &n, err, sizeof err) == CL_OK) {
         for (size_t i = 0; i < n; i++)
-            check(recs[i].message_id && recs[i].body);
+            CHECK(recs[i].message_id && recs[i].body);
     } else {
-        check(err[0]);
+        CHECK(err[0]);
     }
     cl_sqs_records_free(recs, n);
 }

@@ -1,6 +1,7 @@
 /* fuzz_s3_xml.c - S3's XML answers: the expat tree (xml.c), a ListObjectsV2 page as the
  * store reads it, an error body as s3_fail reads it, and cl_aws_error_code. No crash, and
  * every element found has text (never NULL). */
+#include "fuzz_check.h"
 #include "common.h"
 #include "http.h"
 #include "log.h"
@@ -12,25 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Aborts (a finding for libFuzzer) naming the invariant that failed. */
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 /* Every element: a name, text that is a C string of its length, parent links right. */
 static size_t walk(const struct cl_xml *n, int depth)
 {
     size_t count = 0;
     for (; n; n = n->next) {
-        check(n->name && depth < CL_XML_MAX_DEPTH);
-        check(cl_xml_text(n) && strlen(cl_xml_text(n)) == n->text.len);
-        check(cl_xml_child(n, n->first ? n->first->name : "") == n->first || !n->first);
+        CHECK(n->name && depth < CL_XML_MAX_DEPTH);
+        CHECK(cl_xml_text(n) && strlen(cl_xml_text(n)) == n->text.len);
+        CHECK(cl_xml_child(n, n->first ? n->first->name : "") == n->first || !n->first);
         for (const struct cl_xml *c = n->first; c; c = c->next)
-            check(c->parent == n);
+            CHECK(c->parent == n);
         count += 1 + walk(n->first, depth + 1);
     }
     return count;
@@ -38,7 +30,7 @@ static size_t walk(const struct cl_xml *n, int depth)
 
 static int on_key(void *arg, const char *key, uint64_t size)
 {
-    check(key && *key);
+    CHECK(key && *key);
     (*(size_t *)arg)++;
     return 0;
 }
@@ -48,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cl_log_set_level(CL_LOG_ERROR);
     char err[256];
     struct cl_xml *x = cl_xml_parse((const char *)data, size, err, sizeof err);
-    check(x || err[0]);
-    check(!x || walk(x, 0) <= CL_XML_MAX_ELEMENTS);
+    CHECK(x || err[0]);
+    CHECK(!x || walk(x, 0) <= CL_XML_MAX_ELEMENTS);
     cl_xml_free(x);
 
     struct cl_buf body, token;
@@ -59,20 +51,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct s3_store s = {.bucket = "b", .prefix = "p/"};
     size_t keys = 0;
     int rc = s3_list_page(&s, &body, on_key, &keys, &token);
-    check(rc == CL_OK || rc == CL_ERR_CORRUPT);
-    check(rc != CL_OK || !token.data || strlen(token.data) == token.len);
+    CHECK(rc == CL_OK || rc == CL_ERR_CORRUPT);
+    CHECK(rc != CL_OK || !token.data || strlen(token.data) == token.len);
 
     struct s3_call c;
     s3_call_init(&c, "fuzz", "k", size + 1);
     cl_buf_append(&c.resp.body, data, size);
     c.resp.status = 400 + (long)(size % 200);
     c.resp.attempts = 1;
-    check(s3_fail(&s, &c) != CL_OK);
+    CHECK(s3_fail(&s, &c) != CL_OK);
     s3_call_free(&c);
 
     char code[64];
     if (cl_aws_error_code((const char *)data, size, code, sizeof code))
-        check(code[0] && strlen(code) < sizeof code);
+        CHECK(code[0] && strlen(code) < sizeof code);
     cl_buf_free(&body);
     cl_buf_free(&token);
     return 0;

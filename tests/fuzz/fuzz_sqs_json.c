@@ -1,6 +1,7 @@
 /* fuzz_sqs_json.c - SQS's JSON answers as the SQS queue backend reads them: ReceiveMessage
  * (messages, attributes, base64 bodies) and SendMessageBatch (Successful/Failed entries),
  * plus the error code of a JSON error body. No crash; what is parsed is consistent. */
+#include "fuzz_check.h"
 #include "common.h"
 #include "http.h"
 #include "log.h"
@@ -10,15 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Aborts (a finding for libFuzzer) naming the invariant that failed. */
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -30,11 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sqs_rx *rx;
     size_t n;
     sqs_parse_receive(&body, &rx, &n);
-    check(n == 0 || rx);
+    CHECK(n == 0 || rx);
     for (size_t i = 0; i < n; i++) {
-        check(rx[i].msg.id && rx[i].raw);
-        check(rx[i].msg.len == 0 || rx[i].msg.body);
-        check(rx[i].msg.len * 4 <= rx[i].raw_len * 3 + 3); /* base64 decodes to less */
+        CHECK(rx[i].msg.id && rx[i].raw);
+        CHECK(rx[i].msg.len == 0 || rx[i].msg.body);
+        CHECK(rx[i].msg.len * 4 <= rx[i].raw_len * 3 + 3); /* base64 decodes to less */
     }
     sqs_rx_free(rx, n);
 
@@ -42,11 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char done[ENTRIES + 1] = {0}, retry[ENTRIES + 1] = {0};
     struct sqs_send_result r = {ENTRIES, done, retry, 0};
     sqs_parse_send_result(&body, &r);
-    check(done[ENTRIES] == 0 && retry[ENTRIES] == 0);
+    CHECK(done[ENTRIES] == 0 && retry[ENTRIES] == 0);
 
     char code[64];
     if (cl_aws_error_code((const char *)data, size, code, sizeof code))
-        check(strlen(code) < sizeof code);
+        CHECK(strlen(code) < sizeof code);
     cl_buf_free(&body);
     return 0;
 }
