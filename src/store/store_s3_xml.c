@@ -130,8 +130,9 @@ static int s3_error_body(const struct cl_buf *body, struct cl_buf *code, struct 
         cl_buf_append_str(code, c);
     if (m)
         cl_buf_append_str(msg, m);
-    cl_xml_free(x);
-    return c && *c;
+    int found = c && *c;
+    cl_xml_free(x); /* c and m point into it */
+    return found;
 }
 
 int s3_fail(struct s3_store *s, const struct s3_call *c)
