@@ -73,10 +73,9 @@ int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
     ing->metrics_ready = 1;
     if (read_limits(&ing->limits, err, err_len) != 0)
         return -1;
-    if (read_keys(ing, err, err_len) != 0)
-        return -1;
+    /* The required variable first: a bare environment names it, as the processor's does. */
     const char *url = cl_env_required("CLOUDLOG_QUEUE_URL", err, err_len);
-    if (!url)
+    if (!url || read_keys(ing, err, err_len) != 0)
         return -1;
     struct cl_queue_opts qo;
     cl_queue_opts_default(&qo);
