@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   # libraries
   libmicrohttpd-dev libsqlite3-dev zlib1g-dev libdeflate-dev libisal-dev libssl-dev
-  libpcre2-dev libcurl4-openssl-dev
+  libpcre2-dev libcurl4-openssl-dev libexpat1-dev
   # tests and benchmarks
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
   # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)
@@ -27,6 +27,7 @@ PACKAGES=(
   dpkg-dev autoconf automake libtool nasm zip
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user-static
   libssl-dev:arm64 zlib1g-dev:arm64 libdeflate-dev:arm64 libsqlite3-dev:arm64
+  libexpat1-dev:arm64
 )
 
 SUDO=""

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "json.h"
+#include "url.h"
 
 #include <errno.h>
 #include <math.h>
@@ -318,6 +319,15 @@ static int parse_alarm(void *arg, const char *elem, size_t len)
     return cl_alarm_rule_check(r, p->err, p->err_len);
 }
 
+/* An http(s) URL with a host, as libcurl (which posts to it) parses it. */
+static int webhook_url_ok(const char *url)
+{
+    struct cl_url_parts u;
+    char err[256];
+    return cl_url_parse(url, &u, err, sizeof err) == CL_OK &&
+           (strcmp(u.scheme, "http") == 0 || strcmp(u.scheme, "https") == 0);
+}
+
 static int parse_webhook(void *arg, const char *elem, size_t len)
 {
     struct parse_ctx *p = arg;
@@ -326,7 +336,7 @@ static int parse_webhook(void *arg, const char *elem, size_t len)
     char url[2048];
     cl_json_reader_init(&rd, elem, len, 0);
     if (cl_json_scan_value(&rd, &v) != 0 || get_string(&v, url, sizeof url) != 0 ||
-        (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
+        !webhook_url_ok(url)) {
         snprintf(p->err, p->err_len, "Webhooks: each entry must be an http(s):// URL string");
         return -1;
     }

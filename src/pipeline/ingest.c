@@ -178,24 +178,16 @@ static int check_request(const struct cl_ingest_request *req, const struct cl_in
     return 0;
 }
 
-/* Sends the batch; with a key, the 202 answer is built first and stored with it. */
-static void send_batch(struct cl_queue *q, struct cl_ingest_batch *batch,
-                       const struct cl_ingest_parse_result *pr, struct cl_idem_ctx *idem,
-                       struct cl_ingest_response *resp)
+/* Halvings of the message size tried when the queue refuses a message as too large (its
+ * limit is below max_message_bytes: an SQS queue's MaximumMessageSize can be 1 KiB),
+ * never below INGEST_MIN_MESSAGE. */
+#define INGEST_SPLIT_TRIES 4
+#define INGEST_MIN_MESSAGE (16u << 10)
+
+static void respond_sent(struct cl_ingest_response *resp, int rc,
+                         const struct cl_ingest_parse_result *pr, size_t message_bytes)
 {
-    int rc;
-    if (idem->idem.key) {
-        respond_parsed(resp, 202, NULL, pr);
-        check_response(resp, pr);
-        idem->idem.status = 202;
-        idem->idem.answer = resp->body.data;
-        idem->idem.answer_len = resp->body.len;
-        rc = cl_idem_send(q, idem, batch->msgs, batch->n_msgs, resp);
-        if (rc == CL_IDEM_ANSWERED)
-            return;
-    } else {
-        rc = cl_queue_send(q, batch->msgs, batch->n_msgs);
-    }
+    char msg[200], size[32];
     if (rc == CL_OK) {
         resp->accepted = pr->accepted;
         resp->rejected = pr->rejected;
@@ -205,12 +197,71 @@ static void send_batch(struct cl_queue *q, struct cl_ingest_batch *batch,
         resp->retry_after_s = 5;
         cl_ingest_respond_error(resp, 503,
                                 "queue storage is full; nothing was accepted, retry later");
+    } else if (rc == CL_ERR_TOO_LARGE) {
+        cl_format_size(message_bytes, size, sizeof size);
+        snprintf(msg, sizeof msg,
+                 "a record does not fit the queue's message size limit, even in messages of "
+                 "%s; nothing was accepted",
+                 size);
+        cl_ingest_respond_error(resp, 413, msg);
     } else {
-        char msg[160];
         snprintf(msg, sizeof msg, "queue write failed (%s); nothing was accepted", cl_strerror(rc));
         resp->retry_after_s = 1;
         cl_ingest_respond_error(resp, 503, msg);
     }
+}
+
+/* Parses body with lim into batch and pr. Returns 1 when there are records to send, else 0
+ * with the response filled. */
+static int parse_body(const char *body, size_t len, const struct cl_ingest_request *req,
+                      const struct cl_ingest_limits *lim, struct cl_ingest_batch *batch,
+                      struct cl_ingest_parse_result *pr, struct cl_ingest_response *resp)
+{
+    int rc = cl_ingest_parse(body, len, req->service_header, req->received_ms, lim, batch, pr);
+    if (rc == CL_ERR_INVAL)
+        cl_ingest_respond_error(
+            resp, 400, "invalid X-Cloudlog-Service header (expected [A-Za-z0-9._-]{1,64})");
+    else if (pr->body_error)
+        respond_parsed(resp, 400, pr->body_error_msg, pr);
+    else if (pr->accepted == 0)
+        respond_parsed(resp, 400, "no valid records", pr);
+    return rc != CL_ERR_INVAL && !pr->body_error && pr->accepted > 0;
+}
+
+/* Sends the batch; with a key, the 202 answer is built first and stored with it (a
+ * replay then answers byte for byte). Returns the queue's answer or CL_IDEM_ANSWERED. */
+static int send_batch(struct cl_queue *q, struct cl_ingest_batch *batch,
+                      const struct cl_ingest_parse_result *pr, struct cl_idem_ctx *idem,
+                      struct cl_ingest_response *resp)
+{
+    if (!idem->idem.key)
+        return cl_queue_send(q, batch->msgs, batch->n_msgs);
+    respond_parsed(resp, 202, NULL, pr);
+    check_response(resp, pr);
+    idem->idem.status = 202;
+    idem->idem.answer = resp->body.data;
+    idem->idem.answer_len = resp->body.len;
+    return cl_idem_send(q, idem, batch->msgs, batch->n_msgs, resp);
+}
+
+/* Decodes and parses the request with lim, then sends what was accepted. Returns the
+ * queue's answer, or -1 when nothing was sent (the response is then filled). */
+static int ingest_once(const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
+                       struct cl_queue *q, struct cl_idem_ctx *idem,
+                       struct cl_ingest_parse_result *pr, struct cl_ingest_response *resp)
+{
+    struct cl_buf decoded;
+    cl_buf_init(&decoded, lim->max_decoded_bytes);
+    const char *body;
+    size_t len;
+    struct cl_ingest_batch batch;
+    cl_ingest_batch_init(&batch);
+    int ok = !decode_body(req, lim, &decoded, &body, &len, resp) &&
+             parse_body(body, len, req, lim, &batch, pr, resp);
+    cl_buf_free(&decoded); /* records now live, compressed, in the batch */
+    int rc = ok ? send_batch(q, &batch, pr, idem, resp) : -1;
+    cl_ingest_batch_free(&batch);
+    return rc;
 }
 
 void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_ingest_limits *lim,
@@ -223,34 +274,22 @@ void cl_ingest_handle(const struct cl_ingest_request *req, const struct cl_inges
     struct cl_idem_ctx idem = {0};
     if (req->idempotency_key && cl_idem_begin(req, q, &idem, resp))
         return;
-
-    struct cl_buf decoded;
-    cl_buf_init(&decoded, lim->max_decoded_bytes);
-    const char *body;
-    size_t len;
-    if (decode_body(req, lim, &decoded, &body, &len, resp)) {
-        cl_buf_free(&decoded);
-        return;
-    }
-
-    struct cl_ingest_batch batch;
+    struct cl_ingest_limits l = *lim;
     struct cl_ingest_parse_result pr;
-    cl_ingest_batch_init(&batch);
     cl_ingest_parse_result_init(&pr);
-    int rc = cl_ingest_parse(body, len, req->service_header, req->received_ms, lim, &batch, &pr);
-    cl_buf_free(&decoded); /* records now live, compressed, in the batch */
-    if (rc == CL_ERR_INVAL)
-        cl_ingest_respond_error(
-            resp, 400, "invalid X-Cloudlog-Service header (expected [A-Za-z0-9._-]{1,64})");
-    else if (pr.body_error)
-        respond_parsed(resp, 400, pr.body_error_msg, &pr);
-    else if (pr.accepted == 0)
-        respond_parsed(resp, 400, "no valid records", &pr);
-    else
-        send_batch(q, &batch, &pr, &idem, resp);
+    int rc = ingest_once(req, &l, q, &idem, &pr, resp);
+    /* A refused message was not sent, nor any other of this request (the queue checks
+     * sizes before sending), so smaller messages of the same records duplicate nothing. */
+    for (int try = 1; rc == CL_ERR_TOO_LARGE && try < INGEST_SPLIT_TRIES &&
+                      l.max_message_bytes / 2 >= INGEST_MIN_MESSAGE;
+         try++) {
+        l.max_message_bytes /= 2;
+        rc = ingest_once(req, &l, q, &idem, &pr, resp);
+    }
+    if (rc != -1) /* -1 (CL_IDEM_ANSWERED too): the response is already filled */
+        respond_sent(resp, rc, &pr, l.max_message_bytes);
     check_response(resp, &pr);
     if (resp->status != 202 && !resp->replayed)
         resp->rejected = pr.rejected + pr.accepted;
-    cl_ingest_batch_free(&batch);
     cl_ingest_parse_result_free(&pr);
 }

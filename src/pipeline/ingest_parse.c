@@ -5,7 +5,8 @@
  * body and NDJSON otherwise; anything else is tried as NDJSON too (so leading garbage
  * lines do not block good ones) and is a body error if no line is an object. Each record is
  * normalized on its own, so a bad record is rejected alone; accepted records are packed in order
- * into messages of at most max_message_bytes raw bytes and max_message_partitions distinct
+ * into messages of at most max_message_bytes raw bytes, at most max_message_bytes as sent
+ * (base64 of the gzip plus attributes) and at most max_message_partitions distinct
  * partitions (core/batch.c).
  */
 #include "ingest.h"
@@ -162,8 +163,8 @@ static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_
     c->res->accepted++;
     c->res->accepted_bytes += lines->len - mark;
     struct cl_batch_sealed s;
-    if (cl_batch_add_record(c->batch, mark, meta.ts_ms, meta.service, &s))
-        push_message(c, &s);
+    while (cl_batch_add_record(c->batch, mark, meta.ts_ms, meta.service, &s))
+        push_message(c, &s); /* more than once when a seal had to be halved */
 }
 
 /* 1-based line of body offset `pos`; offsets must be asked in increasing order. */
@@ -219,7 +220,8 @@ static void rollback(struct parse_ctx *c)
     cl_buf_append_char(&c->res->errors, '[');
     c->parsed = 0;
     c->index = 0;
-    cl_batch_reset(c->batch, c->lim->max_message_bytes, c->lim->compression_level);
+    cl_batch_reset(c->batch, c->lim->max_message_bytes, c->lim->max_message_bytes,
+                   c->lim->compression_level);
 }
 
 static void parse_array(struct parse_ctx *c, size_t start)
@@ -291,7 +293,7 @@ static void parse_body(struct parse_ctx *c)
 static void finish(struct parse_ctx *c)
 {
     struct cl_batch_sealed s;
-    if (cl_batch_flush(c->batch, &s))
+    while (cl_batch_flush(c->batch, &s)) /* more than once when a seal had to be halved */
         push_message(c, &s);
     cl_buf_append_char(&c->res->errors, ']');
     if (c->res->body_error || c->res->accepted > 0 || c->parsed > 0)
@@ -326,12 +328,14 @@ static void batch_key_create(void)
 static struct cl_batch *thread_batch(const struct cl_ingest_limits *lim)
 {
     if (!batch_ready) {
-        cl_batch_init(&tls_batch, lim->max_message_bytes, lim->compression_level);
+        cl_batch_init(&tls_batch, lim->max_message_bytes, lim->max_message_bytes,
+                      lim->compression_level);
         pthread_once(&batch_once, batch_key_create);
         pthread_setspecific(batch_key, &tls_batch);
         batch_ready = 1;
     }
-    cl_batch_reset(&tls_batch, lim->max_message_bytes, lim->compression_level);
+    cl_batch_reset(&tls_batch, lim->max_message_bytes, lim->max_message_bytes,
+                   lim->compression_level);
     cl_batch_set_max_parts(&tls_batch, lim->max_message_partitions);
     return &tls_batch;
 }

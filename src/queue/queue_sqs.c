@@ -11,6 +11,7 @@
 #include "json_write.h"
 #include "log.h"
 #include "queue_sqs_int.h"
+#include "url.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,6 +306,12 @@ static int parse_url(const char *url, struct sqs_url *u, char *err, size_t err_l
     size_t len = qm ? (size_t)(qm - url) : strlen(url);
     if (strncmp(url, "sqs://", 6) == 0) {
         u->name = cl_strndup(url + 6, len - 6);
+    } else if (!cl_url_is_http(url)) {
+        snprintf(err, err_len,
+                 "SQS queue URL '%.*s' is not an http(s)://host/ACCOUNT/NAME URL (libcurl "
+                 "rejects it, or it has a user:password@ part)",
+                 (int)CL_MIN(len, 300), url);
+        return CL_ERR_INVAL;
     } else {
         const char *host = strstr(url, "://") + 3;
         const char *path = memchr(host, '/', len - (size_t)(host - url));

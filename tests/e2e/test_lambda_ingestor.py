@@ -87,7 +87,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
     def start(self, name="log_ingestor", rt=None, extra=None):
         env = dict(self.sqs_moto.env(), CLOUDLOG_QUEUE_URL=self.queue_url,
                    AWS_ENDPOINT_URL_SQS=self.sqs_moto.url,
-                   CLOUDLOG_EMF_DIMENSIONS="Stack=cl-test")
+                   CLOUDLOG_EMF_DIMENSIONS="Stack=cl-test", CLOUDLOG_AUTH="none")
         env.update(cltest.DEFAULT_ENV)  # the fixtures' fixed dates: timestamp window off
         env.update(extra or {})
         f = awstest.Function(name, rt or self.rt, env).start()
@@ -190,7 +190,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
         self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "4xx"), 8)
 
     def test_api_keys(self):
-        self.start(extra={"CLOUDLOG_API_KEYS": " k1 ,k2,"})
+        self.start(extra={"CLOUDLOG_API_KEYS": " k1 ,k2,", "CLOUDLOG_AUTH": "apikey"})
         body = b'{"message":"x"}'
         for auth, status in ((None, 401), ("Bearer nope", 401), ("Bearer k2", 202),
                              ("bearer k1", 202)):
@@ -202,6 +202,28 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             if status == 401:
                 self.assertEqual(resp["headers"]["www-authenticate"], "Bearer")
                 self.assertIn("API key", json.loads(resp["body"])["error"])
+
+    def test_init_fails_when_keys_are_required_and_empty(self):
+        """CLOUDLOG_AUTH=apikey (the template's ApiAuth=ApiKey, and the default when unset)
+        with no key must not start an open ingestor (issue 13, item 1)."""
+        for extra in ({"CLOUDLOG_AUTH": "apikey", "CLOUDLOG_API_KEYS": ""},
+                      {"CLOUDLOG_AUTH": "", "CLOUDLOG_API_KEYS": ""},
+                      {"CLOUDLOG_AUTH": "apikey", "CLOUDLOG_API_KEYS": " , "},
+                      {"CLOUDLOG_AUTH": "open", "CLOUDLOG_API_KEYS": "k1"}):
+            self.rt.close()
+            self.rt = lambda_runtime.RuntimeAPI()
+            f = self.start(extra=extra)
+            self.assertNotEqual(f.wait_exit(), 0, extra)
+            headers, body = self.rt.init_errors[0]
+            self.assertEqual(headers["lambda-runtime-function-error-type"], "Runtime.InitError")
+            message = json.loads(body)["errorMessage"]
+            self.assertIn("CLOUDLOG_AUTH" if extra["CLOUDLOG_AUTH"] == "open"
+                          else "CLOUDLOG_API_KEYS", message)
+
+    def test_open_endpoint_needs_explicit_none(self):
+        self.start(extra={"CLOUDLOG_AUTH": "none", "CLOUDLOG_API_KEYS": ""})
+        resp = self.post(http_event(b'{"message":"x"}', {"content-type": "application/json"}))
+        self.assertEqual(resp["statusCode"], 202, resp)
 
     def test_queue_failure_is_503(self):
         with faultproxy.FaultProxy.start_thread(self.sqs_moto.url) as fp:

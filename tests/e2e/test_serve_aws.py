@@ -111,6 +111,27 @@ class ServeOnAws(awstest.SqsAndS3, cltest.DaemonTestCase):
         self.assertEqual(st, 0, err)
         self.assertEqual(out.strip(), str(sum(1 for x in sent if x["service"] == "api")))
 
+    def test_high_entropy_batches_fit_sqs(self):
+        """Issue 13, item 7: 1.1 MB of records that barely compress (random printable
+        ASCII: gzip keeps ~85%, base64 adds a third) made a 1 MiB raw message of ~1.13 MiB
+        as sent, over SQS's 1 MiB: every try answered 503. Messages are now sealed by their
+        size as sent, so the request is accepted and every record reaches S3 once."""
+        import random
+        q, dlq = self.make_queue("serve-entropy")
+        d = self.serve(q, self.store_url(BUCKET, "entropy"))
+        rng = random.Random(13)
+        alphabet = "".join(chr(c) for c in range(32, 127) if chr(c) not in '"\\')
+        now = int(time.time() * 1000)
+        recs = [{"service": "noise", "seq": i, "ts": now - i,
+                 "message": "".join(rng.choice(alphabet) for _ in range(1000))}
+                for i in range(1100)]
+        self.assertAccepted(d.post_logs(recs), len(recs))
+        got = self.wait_for(lambda: (lambda r: r if len(r) >= len(recs) else None)(
+            self.stored_records("entropy")), "%d records in S3" % len(recs), d)
+        self.assertEqual(sorted(r["seq"] for _, r in got), list(range(len(recs))))
+        self.wait_for(lambda: self.count(q) == 0, "the queue to empty", d)
+        self.assertEqual(self.count(dlq), 0)
+
     def test_store_outage_opens_the_breaker_not_the_dlq(self):
         """A bucket that does not exist yet: the first failing batch is released (SQS
         counts that receive), then the circuit breaker stops receiving, so after longer

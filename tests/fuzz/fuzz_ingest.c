@@ -1,4 +1,5 @@
 /* fuzz_ingest.c - fuzzes cl_ingest_parse and checks its invariants on every input. */
+#include "fuzz_check.h"
 #include "codec.h"
 #include "common.h"
 #include "fuzz_check.h"

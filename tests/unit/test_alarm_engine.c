@@ -447,6 +447,8 @@ static void test_config(void **state)
         "{\"Alarms\":[{\"AlarmName\":\"DLQNotEmpty\",\"TreatMissingData\":\"maybe\"}]}",
         "{\"Alarms\":[{\"AlarmName\":\"DLQNotEmpty\",\"DatapointsToAlarm\":2}]}",
         "{\"Webhooks\":[\"ftp://x\"]}",
+        "{\"Webhooks\":[\"http://\"]}",              /* no host (curl_url) */
+        "{\"Webhooks\":[\"http://exa mple.com/\"]}", /* not a URL libcurl accepts */
         "{\"Extra\":1}",
         "{\"Alarms\":[}",
     };

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "batch.h"
 #include "codec.h"
 #include "common.h"
 #include "ingest.h"
@@ -345,6 +346,52 @@ static void test_packing(void **state)
     cl_buf_free(&want);
 }
 
+/* Issue 13, item 7: records that barely compress (random printable ASCII) made 1 MiB raw
+ * messages of ~1.13 MiB as sent (base64 of gzip), over SQS's 1 MiB. Every message must now
+ * fit max_message_bytes as sent, with the records in order and the time bounds exact. */
+static void test_packing_by_sent_size(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    lim.max_record_age_ms = 0; /* the records are from 2023 */
+    struct cl_buf body;
+    cl_buf_init(&body, 8 << 20);
+    uint64_t x = 13;
+    for (int i = 0; i < 2500; i++) {
+        cl_buf_printf(&body, "{\"ts\":%d,\"message\":\"", 1700000000 + i);
+        for (int k = 0; k < 1000; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            char c = (char)(32 + x % 95);
+            cl_buf_append_char(&body, c == '"' || c == '\\' ? 'q' : c);
+        }
+        cl_buf_append_str(&body, "\"}\n");
+    }
+    struct run r;
+    run_lim(&r, body.data, body.len, NULL, &lim);
+    assert_int_equal(r.res.accepted, 2500);
+    uint32_t total = 0;
+    int64_t next_ts = 1700000000000LL;
+    size_t raw_max = 0;
+    for (size_t i = 0; i < r.batch.n_msgs; i++) {
+        const struct cl_msg_out *m = &r.batch.msgs[i];
+        if (cl_batch_sent_size(m->len) > lim.max_message_bytes)
+            fail_msg("message %zu: %zu bytes as sent > %zu", i, cl_batch_sent_size(m->len),
+                     lim.max_message_bytes);
+        assert_true(m->attrs.raw_bytes <= lim.max_message_bytes);
+        assert_int_equal(m->attrs.min_ts_ms, next_ts);
+        assert_int_equal(m->attrs.max_ts_ms, next_ts + (m->attrs.record_count - 1) * 1000);
+        next_ts += m->attrs.record_count * 1000;
+        total += m->attrs.record_count;
+        raw_max = CL_MAX(raw_max, (size_t)m->attrs.raw_bytes);
+    }
+    assert_int_equal(total, 2500);
+    assert_true(raw_max > lim.max_message_bytes / 4); /* halved, not shredded */
+    /* the records come out in order: the first and last lines of the whole stream */
+    assert_non_null(strstr(r.ndjson.data, "2023-11-14T22:13:20.000Z"));
+    done(&r);
+    cl_buf_free(&body);
+}
+
 static void test_appends_to_batch(void **state)
 {
     struct cl_ingest_limits lim;
@@ -469,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_header_service),
         cmocka_unit_test(test_packing),
+        cmocka_unit_test(test_packing_by_sent_size),
         cmocka_unit_test(test_appends_to_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
