@@ -144,24 +144,31 @@ static void query_args_free(struct query_args *a)
     cl_cli_wheres_free(&a->where);
 }
 
+/* Resolves one time option; returns 0, or prints why not and returns 2. */
+static int parse_time_opt(const char *name, const char *v, int64_t now, int64_t *out)
+{
+    int rc = cl_query_parse_time(v, now, out);
+    if (rc == 0)
+        return 0;
+    char msg[256];
+    cl_query_time_error(rc, name, v, msg, sizeof msg);
+    fprintf(stderr, "%s: %s\n", CMD, msg);
+    return 2;
+}
+
 static int parse_range(const struct query_cfg *c, struct cl_query *q)
 {
     int64_t now = cl_now_ms();
-    const char *bad = NULL;
     if (c->since && c->from) {
         fprintf(stderr, "%s: give --since or --from, not both\n", CMD);
         return 2;
     }
     q->to_ms = now;
-    if (c->to && cl_query_parse_time(c->to, now, &q->to_ms))
-        bad = c->to;
-    const char *from = c->from ? c->from : c->since ? c->since : "1h";
-    if (!bad && cl_query_parse_time(from, now, &q->from_ms))
-        bad = from;
-    if (bad) {
-        fprintf(stderr, "%s: bad time '%s' (expected 15m, 2h, 3d or RFC 3339)\n", CMD, bad);
+    if (c->to && parse_time_opt("--to", c->to, now, &q->to_ms))
         return 2;
-    }
+    const char *from = c->from ? c->from : c->since ? c->since : "1h";
+    if (parse_time_opt(c->from ? "--from" : "--since", from, now, &q->from_ms))
+        return 2;
     if (q->from_ms >= q->to_ms) {
         fprintf(stderr, "%s: empty time range: --from must be before --to\n", CMD);
         return 2;

@@ -34,6 +34,8 @@
  *     published        0 until the object is under its final key, then 1
  *   index objects_partition(service, dt, hour)   query pruning
  *   index objects_unpublished(staging_key) WHERE published = 0   start-up recovery
+ *   index objects_published(dt, hour, service) WHERE published = 1   queries by time
+ *                      range (catalog_read.c); created at open if missing, no new version
  *   progress  exactly-once ledger: (msg_id, partition) says an object committed to the
  *             catalog holds all of message msg_id's records for partition
  *             ("service=S/dt=D/hour=HH"). PRIMARY KEY (msg_id, partition), WITHOUT
@@ -145,6 +147,10 @@ static const char migrate_v2_sql[] =
     "CREATE TABLE progress (msg_id INTEGER NOT NULL, partition TEXT NOT NULL,"
     " PRIMARY KEY (msg_id, partition)) WITHOUT ROWID;"
     "UPDATE meta SET value = 2 WHERE key = 'schema_version';";
+
+/* Run at every open: additions that older builds of the same version can ignore. */
+static const char indexes_sql[] = "CREATE INDEX IF NOT EXISTS objects_published ON"
+                                  " objects(dt, hour, service) WHERE published = 1;";
 
 static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -582,6 +588,8 @@ static int create_schema(struct sq_queue *s, char *err, size_t err_len)
             rc = CL_ERR_UNSUPPORTED;
         }
     }
+    if (rc == CL_OK)
+        rc = exec_sql(s->db, indexes_sql, err, err_len);
     if (rc == CL_OK)
         return exec_sql(s->db, "COMMIT", err, err_len);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
