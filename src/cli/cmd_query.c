@@ -21,6 +21,9 @@ struct query_cfg {
     struct cl_opt_list services, levels, wheres;
     const char *grep, *regex, *order, *format;
     int icase, limit, count, stats, threads;
+    int64_t timeout_ms;
+    uint64_t max_bytes, regex_heap_limit;
+    int regex_match_limit, regex_depth_limit;
 };
 
 #define OFF(f) offsetof(struct query_cfg, f)
@@ -67,6 +70,8 @@ static const struct cl_option query_options[] = {
      "print scan statistics to stderr", NULL, 0, 0},
     {"threads", "CLOUDLOG_THREADS", CL_OPT_INT, "0", OFF(threads), "N",
      "scan threads; 0: one per core", NULL, 0, 256},
+    CL_CLI_QUERY_LIMIT_OPTIONS("0", "0", OFF(timeout_ms), OFF(max_bytes), OFF(regex_match_limit),
+                               OFF(regex_depth_limit), OFF(regex_heap_limit)),
 };
 
 static const char query_summary[] =
@@ -195,6 +200,11 @@ static int build_query(const struct query_cfg *c, struct query_args *a)
     q->order = strcmp(c->order, "oldest") == 0 ? CL_ORDER_OLDEST : CL_ORDER_NEWEST;
     q->count_only = c->count;
     q->threads = c->threads;
+    q->timeout_ms = c->timeout_ms;
+    q->max_bytes = c->max_bytes;
+    q->regex_match_limit = (uint32_t)c->regex_match_limit;
+    q->regex_depth_limit = (uint32_t)c->regex_depth_limit;
+    q->regex_heap_limit = c->regex_heap_limit;
     return rc;
 }
 
