@@ -5,7 +5,7 @@ partition keys: docs/aws.md).
 
 Records posted to the daemon travel through SQS (batch processing, deterministic object
 ids) into gzip NDJSON objects under the contract's layout in S3, each exactly once, and
-`cloudlog query --store s3://...` finds them. With a store that cannot be written
+`cloudlog query --store s3://...` and the daemon's GET /v1/query find them. With a store that cannot be written
 (a bucket that does not exist) the messages are released with backoff and SQS's redrive
 policy moves them to the DLQ; nothing is deleted unstored."""
 
@@ -109,6 +109,15 @@ class ServeOnAws(awstest.SqsAndS3, cltest.DaemonTestCase):
                                       env=self.s3_moto.env())
         self.assertEqual(st, 0, err)
         self.assertEqual(out.strip(), str(sum(1 for x in sent if x["service"] == "api")))
+        # GET /v1/query on the daemon itself: no catalog with SQS, so the store is listed
+        # as the CLI does (it always failed with --queue sqs)
+        st, _, data = d.request("GET", "/v1/query?since=1h&count=1&grep=through+sqs")
+        self.assertEqual(st, 200, data)
+        self.assertEqual(json.loads(data), {"count": len(sent)})
+        st, _, data = d.request("GET", "/v1/query?since=1h&service=web&limit=1000")
+        self.assertEqual(st, 200, data)
+        self.assertEqual(sorted(json.loads(l)["seq"] for l in data.decode().splitlines()),
+                         sorted(x["seq"] for x in sent if x["service"] == "web"))
 
     def test_unwritable_store_sends_messages_to_the_dlq(self):
         q, dlq = self.make_queue("serve-fail", max_receive=2)
