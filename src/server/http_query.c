@@ -29,12 +29,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STREAM_HIGH_WATER (1u << 20) /* producer waits above this many unread bytes */
 #define MAX_PARAMS 128
 #define PEER_CHECK_MS 100 /* how often a suspended connection's socket is looked at */
+#define QUERY_NICE 10     /* CPU priority of query threads below ingest's */
 
 struct stream {
     pthread_mutex_t mu;
@@ -207,9 +211,17 @@ static void finish_stream(struct stream *s, int rc, const struct cl_query_stats 
     cl_buf_free(&tail);
 }
 
+/* Query threads give way to ingest when the CPU is short: the worker's nice value
+ * (Linux: per thread) is inherited by the scan threads the engine starts. */
+static void lower_priority(void)
+{
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), QUERY_NICE);
+}
+
 static void run_query_job(void *arg)
 {
     struct stream *s = arg;
+    lower_priority();
     struct cl_query_stats st = {0};
     int rc =
         cl_query_run(&s->src, &s->params.q, emit_line, warn_object, s, &st, s->err, sizeof s->err);
