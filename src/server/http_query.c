@@ -231,6 +231,8 @@ static void run_query_job(void *arg)
         snprintf(s->err, sizeof s->err,
                  "query deadline exceeded while the client read the results slowly");
     }
+    if (st.stopped == CL_QUERY_CANCELLED && atomic_load(&s->d->shutting_down))
+        snprintf(s->err, sizeof s->err, "shutting down: the query was stopped; retry later");
     if (rc != CL_OK && !s->err[0])
         snprintf(s->err, sizeof s->err, "query failed: %s", cl_strerror(rc));
     if (rc != CL_OK && st.stopped != CL_QUERY_CANCELLED)

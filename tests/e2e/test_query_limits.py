@@ -3,6 +3,7 @@ match limits and the JIT stack, out-of-range times, --max-queries, --query-timeo
 --query-max-bytes, each with its status and message."""
 
 import json
+import threading
 import time
 import urllib.parse
 
@@ -97,6 +98,34 @@ class QueryLimits(cltest.DaemonTestCase):
             self.assertEqual(st, 503, data)
             self.assertIn("--query-max-bytes", json.loads(data)["error"])
             d.stop()
+        finally:
+            self.d.start()
+
+    def test_sigterm_stops_a_running_query(self):
+        # (.*a){2}\}\} backtracks quadratically without reaching a high match limit:
+        # ~0.3 s per record, minutes for the set. SIGTERM once waited for the scan (41 s in
+        # the issue); now the scan stops at the next record.
+        self.d.stop()
+        try:
+            d = self.daemon(args=["--regex-match-limit", "2000000000"], data_dir=self.d.data_dir)
+            got = {}
+
+            def ask():
+                try:
+                    got["r"] = self.query({"regex": "(.*a){2}\\}\\}", "count": "1",
+                                           "since": "2h"}, d)
+                except OSError as e:  # the daemon closed the connection
+                    got["r"] = e
+            t = threading.Thread(target=ask)
+            t.start()
+            time.sleep(1)  # let the scan start (the test holds either way)
+            d.stop()  # SIGTERM; fails unless the daemon exits 0 within its stop timeout
+            t.join(60)
+            self.assertFalse(t.is_alive())
+            if isinstance(got["r"], tuple):
+                st, hd, data = got["r"]
+                self.assertEqual(st, 503, data)
+                self.assertIn("shutting down", json.loads(data)["error"])
         finally:
             self.d.start()
 
