@@ -69,7 +69,6 @@ int cl_query_validate(const struct cl_query *q, char *err, size_t err_len)
 {
     struct cq_filter f;
     int rc = cq_filter_init(&f, q, err, err_len);
-    if (rc == CL_OK)
-        cq_filter_free(&f);
+    cq_filter_free(&f); /* also after a failure, as cq_filter_init asks */
     return rc;
 }
