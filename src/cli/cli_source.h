@@ -35,7 +35,7 @@ void cl_cli_endpoint_apply(const char *url);
             NULL, 0, 0                                                                             \
     }
 
-/* The query budget options (docs/query.md "Limits"), shared by serve and query, at the
+/* The query budget options (docs/query.md "Query budgets"), shared by serve and query, at the
  * given field offsets. Deadline and byte budget take per-command defaults: a daemon
  * protects itself from its clients, a person at a terminal has Ctrl-C. The regex
  * defaults are query.h's CL_QUERY_REGEX_* limits. */

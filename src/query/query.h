@@ -40,7 +40,7 @@ struct cl_query {
     enum cl_query_order order;
     int count_only; /* count matches, emit nothing */
     int threads;    /* scan threads; 0: one per core */
-    /* Budgets (docs/query.md "Limits"); 0 means none, or PCRE2's own default. */
+    /* Budgets (docs/query.md "Query budgets"); 0 means none, or PCRE2's own default. */
     int64_t timeout_ms;         /* wall-clock time from the start of the run */
     uint64_t max_bytes;         /* decompressed bytes scanned */
     uint32_t regex_match_limit; /* pcre2_set_match_limit, per record */

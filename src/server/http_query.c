@@ -167,7 +167,7 @@ static void warn_object(void *arg, const char *key, const char *reason)
     cl_log(CL_LOG_WARN, "query: skipped %s: %s", key, reason);
 }
 
-/* The status of a query that failed before its first line (docs/query.md "Limits"). */
+/* The status of a query that failed before its first line (docs/query.md "Query budgets"). */
 static int failure_status(int rc, const struct cl_query_stats *st, int *retry_after_s)
 {
     *retry_after_s = 0;

@@ -44,7 +44,7 @@ struct cl_server_config {
     int64_t visibility_timeout_ms;
     int64_t retry_base_ms;
     int64_t retry_max_ms;
-    /* queries (docs/query.md "Limits") */
+    /* queries (docs/query.md "Query budgets") */
     int max_queries;          /* GET /v1/query scanning at once; more get 503 */
     int64_t query_timeout_ms; /* deadline of one query; 0: none */
     uint64_t query_max_bytes; /* decompressed bytes one query may scan; 0: no budget */

@@ -1,4 +1,4 @@
-"""End-to-end tests of a query's budget on GET /v1/query (docs/query.md "Limits"): regex
+"""End-to-end tests of a query's budget on GET /v1/query (docs/query.md "Query budgets"): regex
 match limits and the JIT stack, out-of-range times, --max-queries, --query-timeout and
 --query-max-bytes, each with its status and message."""
 
