@@ -85,9 +85,10 @@
  * One connection, guarded by db_mu, does all reads and writes of this process (SQLite
  * serializes writers anyway, and one connection keeps the prepared-statement cache
  * simple), except the catalog reads of queries: each opens a connection of its own
- * (catalog_read.c), so a long read never holds db_mu. Other processes (the CLI's "dlq list" while the daemon runs) open the same
- * file; busy_timeout makes them wait for the write lock instead of failing, and every
- * write transaction checks PRAGMA data_version to notice their commits and recount.
+ * (catalog_read.c), so a long read never holds db_mu. Other processes (the CLI's "dlq
+ * list" while the daemon runs) open the same file; busy_timeout makes them wait for the
+ * write lock instead of failing, and every write transaction checks PRAGMA data_version
+ * to notice their commits and recount.
  *
  * DURABILITY
  *
