@@ -97,8 +97,11 @@ def loadgen(port):
     out = subprocess.run([LOADGEN, "--url", "http://127.0.0.1:%d/v1/logs" % port,
                           "--rate", str(RATE), "--connections", str(CONNECTIONS),
                           "--batch", str(BATCH), "--duration", str(DURATION), "--warmup", "1",
-                          "--timeout", "60", "--json"], check=True, capture_output=True)
-    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+                          "--timeout", "60", "--json"], capture_output=True)
+    lines = out.stdout.decode().strip().splitlines()  # exit 1 when no request succeeded
+    if not lines:
+        sys.exit("bench_loadgen failed: " + out.stderr.decode()[-2000:])
+    return json.loads(lines[-1])
 
 
 def query_loop(port, stop_flag, times):
@@ -123,6 +126,7 @@ def median_ms(v):
 def run_phases(name, binary, data):
     log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)
     p, port = start(binary, data, log)
+    ok = False
     try:
         base = loadgen(port)
         stop_flag, times = threading.Event(), ([], [])
@@ -132,9 +136,14 @@ def run_phases(name, binary, data):
         withq = loadgen(port)
         stop_flag.set()
         t.join()
+        ok = True
     finally:
         stop(p)
-        os.unlink(log.name)
+        if not ok:
+            with open(log.name, "rb") as f:
+                print("daemon log (%s):\n%s" % (log.name, f.read()[-3000:].decode("utf-8", "replace")))
+        else:
+            os.unlink(log.name)
     for phase, r in (("baseline", base), ("with-query", withq)):
         extra = ("" if phase == "baseline" else
                  "  Q1 %d x %.1f ms, Q2 %d x %.1f ms (median)" % (
