@@ -115,6 +115,11 @@ static const struct cl_option serve_options[] = {
      NULL, 0, 0},
     {"retry-max", "CLOUDLOG_RETRY_MAX", CL_OPT_DURATION, "5m", OFF(retry_max_ms), "DURATION",
      "longest retry delay", NULL, 0, 0},
+    {"max-queries", "CLOUDLOG_MAX_QUERIES", CL_OPT_INT, "4", OFF(max_queries), "N",
+     "GET /v1/query scans at once, apart from ingest; more get 503 + Retry-After", NULL, 1, 256},
+    CL_CLI_QUERY_LIMIT_OPTIONS("30s", "16GiB", OFF(query_timeout_ms), OFF(query_max_bytes),
+                               OFF(regex_match_limit), OFF(regex_depth_limit),
+                               OFF(regex_heap_limit)),
     {"emf", "CLOUDLOG_EMF", CL_OPT_STR, NULL, OFF(emf_path), "PATH",
      "write metrics as CloudWatch EMF JSON lines to PATH (appended) or - for stdout, every "
      "--emf-interval and at shutdown (default: off)",

@@ -38,6 +38,8 @@
  *     published        0 until the object is under its final key, then 1
  *   index objects_partition(service, dt, hour)   query pruning
  *   index objects_unpublished(staging_key) WHERE published = 0   start-up recovery
+ *   index objects_published(dt, hour, service) WHERE published = 1   queries by time
+ *                      range (catalog_read.c); created at open if missing, no new version
  *   progress  exactly-once ledger: (msg_id, partition) says an object committed to the
  *             catalog holds all of message msg_id's records for partition
  *             ("service=S/dt=D/hour=HH"). PRIMARY KEY (msg_id, partition), WITHOUT
@@ -98,9 +100,11 @@
  *
  * One connection, guarded by db_mu, does all reads and writes of this process (SQLite
  * serializes writers anyway, and one connection keeps the prepared-statement cache
- * simple). Other processes (the CLI's "dlq list" while the daemon runs) open the same
- * file; busy_timeout makes them wait for the write lock instead of failing, and every
- * write transaction checks PRAGMA data_version to notice their commits and recount.
+ * simple), except the catalog reads of queries: each opens a connection of its own
+ * (catalog_read.c), so a long read never holds db_mu. Other processes (the CLI's "dlq
+ * list" while the daemon runs) open the same file; busy_timeout makes them wait for the
+ * write lock instead of failing, and every write transaction checks PRAGMA data_version
+ * to notice their commits and recount.
  *
  * DURABILITY
  *
@@ -169,6 +173,10 @@ static const char migrate_v3_sql[] =
     " status INTEGER NOT NULL, answer BLOB NOT NULL, created_at INTEGER NOT NULL);"
     "CREATE INDEX idempotency_created ON idempotency(created_at);"
     "UPDATE meta SET value = 3 WHERE key = 'schema_version';";
+
+/* Run at every open: additions that older builds of the same version can ignore. */
+static const char indexes_sql[] = "CREATE INDEX IF NOT EXISTS objects_published ON"
+                                  " objects(dt, hour, service) WHERE published = 1;";
 
 static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
@@ -636,6 +644,8 @@ static int create_schema(struct sq_queue *s, char *err, size_t err_len)
             rc = CL_ERR_UNSUPPORTED;
         }
     }
+    if (rc == CL_OK)
+        rc = exec_sql(s->db, indexes_sql, err, err_len);
     if (rc == CL_OK)
         return exec_sql(s->db, "COMMIT", err, err_len);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

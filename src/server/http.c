@@ -56,6 +56,7 @@ struct request {
     enum job_state job;
     struct cl_ingest_request ingest;
     struct cl_ingest_response resp;
+    void *query; /* GET /v1/query's stream (http_query.c), NULL before it starts */
 };
 
 static enum route route_of(const char *url)
@@ -102,6 +103,8 @@ static struct MHD_Response *new_response(int *status, struct cl_buf *body, const
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (*status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (*status == MHD_HTTP_REQUEST_TIMEOUT) /* RFC 9110: the server closes after a 408 */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     return resp;
 }
 
@@ -188,20 +191,23 @@ static int refuse_read(struct cl_daemon *d, struct MHD_Connection *c, const char
     return 1;
 }
 
-static enum MHD_Result query_error(struct MHD_Connection *c, int status, const char *msg)
+static enum MHD_Result query_error(struct MHD_Connection *c, int status, const char *msg,
+                                   int retry_after_s)
 {
-    return respond_error(c, status, msg, 0, NULL);
+    return respond_error(c, status, msg, retry_after_s, NULL);
 }
 
 static enum MHD_Result answer_query(struct cl_daemon *d, struct MHD_Connection *c,
-                                    const char *method)
+                                    const char *method, struct request *r)
 {
     enum MHD_Result refused;
+    if (r->query) /* the query resumed the connection: its answer is ready */
+        return cl_http_query_answer(c, r->query, query_error);
     if (refuse_read(d, c, method, &refused))
         return refused;
     if (atomic_load(&d->shutting_down))
         return respond_error(c, 503, "shutting down", 1, NULL);
-    return cl_http_query(d, c, query_error);
+    return cl_http_query_start(d, c, &r->query, query_error);
 }
 
 /* GET /metrics: behind the API keys, like the /v1 routes, when keys are configured. */
@@ -405,7 +411,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (r->route == ROUTE_NONE)
             return respond_error(c, 404, "not found", 0, NULL);
         if (r->route == ROUTE_QUERY)
-            return answer_query(d, c, method);
+            return answer_query(d, c, method, r);
         if (r->route == ROUTE_METRICS)
             return answer_metrics(d, c, method);
         if (r->route == ROUTE_ALARMS)
@@ -425,6 +431,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
         return MHD_YES;
     }
+    if (r->route == ROUTE_QUERY)
+        return answer_query(d, c, method, r);
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
@@ -443,6 +451,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     atomic_fetch_sub(&d->inflight_bytes, r->reserved);
+    cl_http_query_done(r->query);
     cl_buf_free(&r->body);
     cl_buf_free(&r->resp.body);
     free(r);

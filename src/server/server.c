@@ -214,7 +214,7 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
     }
     start_processors(d);
     d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
-    d->query_workers = cl_workers_start(2);
+    d->query_workers = cl_workers_start((size_t)d->cfg->max_queries);
     if (!d->workers || !d->query_workers || cl_http_start(d, port, err, err_len) != 0 ||
         start_syslog(d, err, err_len) != 0) {
         if (!d->workers || !d->query_workers)

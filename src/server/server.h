@@ -48,6 +48,13 @@ struct cl_server_config {
     int64_t visibility_timeout_ms;
     int64_t retry_base_ms;
     int64_t retry_max_ms;
+    /* queries (docs/query.md "Query budgets") */
+    int max_queries;          /* GET /v1/query scanning at once; more get 503 */
+    int64_t query_timeout_ms; /* deadline of one query; 0: none */
+    uint64_t query_max_bytes; /* decompressed bytes one query may scan; 0: no budget */
+    int regex_match_limit;    /* PCRE2 limits of one regex match (one record) */
+    int regex_depth_limit;
+    uint64_t regex_heap_limit; /* bytes */
     /* metrics (docs/metrics.md) */
     const char *emf_path;       /* NULL: no EMF; "-": stdout; else a file appended to */
     const char *emf_namespace;  /* default "cloudlog" */

@@ -5,10 +5,10 @@ partition keys: docs/aws.md).
 
 Records posted to the daemon travel through SQS (batch processing, deterministic object
 ids) into gzip NDJSON objects under the contract's layout in S3, each exactly once, and
-`cloudlog query --store s3://...` finds them. With a store that cannot be written
-(a bucket that does not exist yet) the processor's circuit breaker stops receiving, so
-nothing reaches the DLQ, and the records are stored once the bucket exists; nothing is
-deleted unstored."""
+`cloudlog query --store s3://...` and the daemon's GET /v1/query find them. With a store
+that cannot be written (a bucket that does not exist yet) the processor's circuit breaker
+stops receiving, so nothing reaches the DLQ, and the records are stored once the bucket
+exists; nothing is deleted unstored."""
 
 import gzip
 import json
@@ -110,6 +110,15 @@ class ServeOnAws(awstest.SqsAndS3, cltest.DaemonTestCase):
                                       env=self.s3_moto.env())
         self.assertEqual(st, 0, err)
         self.assertEqual(out.strip(), str(sum(1 for x in sent if x["service"] == "api")))
+        # GET /v1/query on the daemon itself: no catalog with SQS, so the store is listed
+        # as the CLI does (it always failed with --queue sqs)
+        st, _, data = d.request("GET", "/v1/query?since=1h&count=1&grep=through+sqs")
+        self.assertEqual(st, 200, data)
+        self.assertEqual(json.loads(data), {"count": len(sent)})
+        st, _, data = d.request("GET", "/v1/query?since=1h&service=web&limit=1000")
+        self.assertEqual(st, 200, data)
+        self.assertEqual(sorted(json.loads(l)["seq"] for l in data.decode().splitlines()),
+                         sorted(x["seq"] for x in sent if x["service"] == "web"))
 
     def test_high_entropy_batches_fit_sqs(self):
         """Issue 13, item 7: 1.1 MB of records that barely compress (random printable
