@@ -167,7 +167,7 @@ def main():
     print("  log_processor  median %.2f ms (min %.2f, max %.2f)" % (med, lo, hi))
     qurl = os.environ.get("LAMBDA_BENCH_QUEUE_URL")
     if qurl:
-        med, lo, hi = cold_start(ing, {"CLOUDLOG_QUEUE_URL": qurl,
+        med, lo, hi = cold_start(ing, {"CLOUDLOG_QUEUE_URL": qurl, "CLOUDLOG_API_KEYS": "bench",
                                        "AWS_ACCESS_KEY_ID": "testing",
                                        "AWS_SECRET_ACCESS_KEY": "testing"}, cold_runs)
         print("  log_ingestor   median %.2f ms (min %.2f, max %.2f)" % (med, lo, hi))

@@ -17,4 +17,5 @@ endif()
 set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
 
 # The static libcurl's libcurl.pc (built with --disable-shared) lists OpenSSL and zlib in
-# Libs itself, so PkgConfig::CURL brings their archives along.
+# Libs itself, so PkgConfig::CURL brings their archives along. expat.pc (libexpat1-dev,
+# for S3's XML) needs nothing but libexpat.a; libexpat1-dev:arm64 ships the arm64 one.

@@ -10,6 +10,8 @@
 # Debian does not ship) and no static ISA-L, so both are built here from Debian's own source
 # packages, once per architecture, into a cache (build-pkg-deps/<arch>/prefix) that later
 # runs reuse. Build trees: build-pkg-deps (sources, caches), build-pkg-<arch> (cloudlog).
+# The other archives (OpenSSL, zlib, libdeflate, SQLite, expat) come from Debian's -dev
+# packages, for arm64 as :arm64 packages (scripts/setup.sh installs both).
 #
 # Environment: CL_LAMBDA_DEPS_DIR (cache dir), CL_LAMBDA_DIST_DIR (output dir), JOBS.
 set -euo pipefail

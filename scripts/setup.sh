@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   # libraries
   libmicrohttpd-dev libsqlite3-dev zlib1g-dev libdeflate-dev libisal-dev libssl-dev
-  libpcre2-dev libcurl4-openssl-dev
+  libpcre2-dev libcurl4-openssl-dev libexpat1-dev
   # shipper protocols (src/protocols): OTLP protobuf (protoc-c generates C from our own
   # .proto) and Fluent Bit's msgpack
   libprotobuf-c-dev protobuf-c-compiler libmsgpack-dev libsnappy-dev
@@ -16,6 +16,9 @@ PACKAGES=(
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
   # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)
   prometheus
+  # syslog e2e tests and benchmark (tests/e2e/test_syslog*.py, bench/run_syslog.sh): real
+  # syslog clients (util-linux `logger` is in bsdutils) and syslog-ng as sender and peer
+  bsdutils syslog-ng-core
   # DuckDB interoperability test (tools/duckdb runs on Node.js; npm: see below)
   nodejs
   # headless browser for the dashboard test (tests/e2e/test_dashboard.py drives it over
@@ -27,7 +30,7 @@ PACKAGES=(
   dpkg-dev autoconf automake libtool nasm zip
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user-static
   libssl-dev:arm64 zlib1g-dev:arm64 libdeflate-dev:arm64 libsqlite3-dev:arm64
-  libprotobuf-c-dev:arm64 libmsgpack-dev:arm64
+  libexpat1-dev:arm64 libprotobuf-c-dev:arm64 libmsgpack-dev:arm64
 )
 
 SUDO=""

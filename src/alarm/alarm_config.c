@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "json.h"
+#include "url.h"
 
 #include <errno.h>
 #include <math.h>
@@ -75,6 +76,30 @@ static const struct cl_alarm_rule builtin[] = {
      .threshold = 300,
      .missing = CL_MISSING_NOT_BREACHING,
      .enabled = 1},
+    {.name = "StoreCircuitOpen",
+     .description = "The processor's circuit breaker is open: the store (or the queue file) "
+                    "fails as a whole; records wait in the queue, none go to the DLQ",
+     .metric = "StoreCircuitOpen",
+     .stat = CL_STAT_MAXIMUM,
+     .period_ms = MIN_MS,
+     .eval_periods = 1,
+     .datapoints = 1,
+     .cmp = CL_CMP_GT,
+     .threshold = 0,
+     .missing = CL_MISSING_NOT_BREACHING,
+     .enabled = 1},
+    {.name = "CrashLoop",
+     .description = "The daemon restarted after a crash or kill -9 three or more times in 10 "
+                    "minutes",
+     .metric = "RecentUncleanRestarts",
+     .stat = CL_STAT_MAXIMUM,
+     .period_ms = MIN_MS,
+     .eval_periods = 1,
+     .datapoints = 1,
+     .cmp = CL_CMP_GT,
+     .threshold = 2,
+     .missing = CL_MISSING_NOT_BREACHING,
+     .enabled = 1},
     {.name = "Ingest5xx",
      .description = "POST /v1/logs answered 5xx (over capacity, shutting down, queue failure) "
                     "in 3 of the last 5 minutes",
@@ -84,6 +109,18 @@ static const struct cl_alarm_rule builtin[] = {
      .period_ms = MIN_MS,
      .eval_periods = 5,
      .datapoints = 3,
+     .cmp = CL_CMP_GT,
+     .threshold = 0,
+     .missing = CL_MISSING_NOT_BREACHING,
+     .enabled = 1},
+    {.name = "QueueQuarantined",
+     .description = "A damaged queue file was moved to DATA/quarantine and the daemon runs on "
+                    "a fresh queue: salvage its messages with `cloudlog verify --repair`",
+     .metric = "QueueQuarantinePending",
+     .stat = CL_STAT_MAXIMUM,
+     .period_ms = MIN_MS,
+     .eval_periods = 1,
+     .datapoints = 1,
      .cmp = CL_CMP_GT,
      .threshold = 0,
      .missing = CL_MISSING_NOT_BREACHING,
@@ -282,6 +319,15 @@ static int parse_alarm(void *arg, const char *elem, size_t len)
     return cl_alarm_rule_check(r, p->err, p->err_len);
 }
 
+/* An http(s) URL with a host, as libcurl (which posts to it) parses it. */
+static int webhook_url_ok(const char *url)
+{
+    struct cl_url_parts u;
+    char err[256];
+    return cl_url_parse(url, &u, err, sizeof err) == CL_OK &&
+           (strcmp(u.scheme, "http") == 0 || strcmp(u.scheme, "https") == 0);
+}
+
 static int parse_webhook(void *arg, const char *elem, size_t len)
 {
     struct parse_ctx *p = arg;
@@ -290,7 +336,7 @@ static int parse_webhook(void *arg, const char *elem, size_t len)
     char url[2048];
     cl_json_reader_init(&rd, elem, len, 0);
     if (cl_json_scan_value(&rd, &v) != 0 || get_string(&v, url, sizeof url) != 0 ||
-        (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
+        !webhook_url_ok(url)) {
         snprintf(p->err, p->err_len, "Webhooks: each entry must be an http(s):// URL string");
         return -1;
     }

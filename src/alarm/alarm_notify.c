@@ -2,6 +2,7 @@
  * exponential backoff and jitter, timeouts, abort on shutdown. */
 #include "alarm_notify.h"
 
+#include "cl_limits.h"
 #include "common.h"
 #include "json_write.h"
 #include "log.h"
@@ -9,12 +10,14 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 struct job {
-    char *url; /* borrowed from the notifier */
+    char *url;         /* borrowed from the notifier */
+    const char *shown; /* the URL as logs show it (redacted), borrowed too */
     char *body;
     char name[CL_ALARM_NAME_MAX];
     int attempt;    /* attempts made */
@@ -24,6 +27,7 @@ struct job {
 struct cl_alarm_notifier {
     struct cl_alarm_notify_opts o;
     char **urls;
+    char **shown; /* per URL: "scheme://host[:port]/…", what logs may show */
     size_t n_urls;
     struct job *jobs; /* unordered, n_jobs <= o.queue_max */
     size_t n_jobs;
@@ -156,11 +160,11 @@ static void attempt(struct cl_alarm_notifier *nt, struct job j)
     j.attempt++;
     int rc = post(nt, &j, why, sizeof why);
     if (rc == 0) {
-        cl_log(CL_LOG_INFO, "alarm %s: webhook %s delivered (attempt %d)", j.name, j.url,
+        cl_log(CL_LOG_INFO, "alarm %s: webhook %s delivered (attempt %d)", j.name, j.shown,
                j.attempt);
     } else if (rc < 0 || j.attempt >= nt->o.max_attempts) {
         cl_log(CL_LOG_WARN, "alarm %s: webhook %s failed after %d attempt(s) (%s); dropped", j.name,
-               j.url, j.attempt, why);
+               j.shown, j.attempt, why);
     } else {
         j.due_ms = cl_mono_ms() + backoff_ms(nt, j.attempt);
         pthread_mutex_lock(&nt->mu);
@@ -170,7 +174,7 @@ static void attempt(struct cl_alarm_notifier *nt, struct job j)
         pthread_mutex_unlock(&nt->mu);
         if (room)
             return;
-        cl_log(CL_LOG_WARN, "alarm %s: webhook queue full; retry of %s dropped", j.name, j.url);
+        cl_log(CL_LOG_WARN, "alarm %s: webhook queue full; retry of %s dropped", j.name, j.shown);
     }
     free(j.body);
 }
@@ -200,6 +204,28 @@ static void global_init(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* A webhook URL as logs may show it: its path, query and user info are often the
+ * secret (Slack's /services/T…/B…/token), so only "scheme://host[:port]/…" is kept,
+ * parsed by libcurl's URL API like the request itself. Caller frees. */
+static char *redact_url(const char *url)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT); /* absent: fine */
+        size_t n = strlen(scheme) + strlen(host) + (port ? strlen(port) : 0) + 16;
+        out = cl_malloc(n);
+        snprintf(out, n, "%s://%s%s%s/\u2026", scheme, host, port ? ":" : "", port ? port : "");
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return out ? out : cl_strdup("(unparsable webhook URL)");
+}
+
 struct cl_alarm_notifier *cl_alarm_notifier_new(char *const *urls, size_t n_urls,
                                                 const struct cl_alarm_notify_opts *o)
 {
@@ -213,8 +239,11 @@ struct cl_alarm_notifier *cl_alarm_notifier_new(char *const *urls, size_t n_urls
     nt->o.queue_max = CL_MAX(nt->o.queue_max, (size_t)1);
     nt->o.max_attempts = CL_MAX(nt->o.max_attempts, 1);
     nt->urls = cl_calloc(n_urls ? n_urls : 1, sizeof *nt->urls);
-    for (size_t i = 0; i < n_urls; i++)
+    nt->shown = cl_calloc(n_urls ? n_urls : 1, sizeof *nt->shown);
+    for (size_t i = 0; i < n_urls; i++) {
         nt->urls[i] = cl_strdup(urls[i]);
+        nt->shown[i] = redact_url(urls[i]);
+    }
     nt->n_urls = n_urls;
     nt->jobs = cl_calloc(nt->o.queue_max, sizeof *nt->jobs);
     nt->seed = (unsigned)cl_now_ms();
@@ -235,8 +264,13 @@ struct cl_alarm_notifier *cl_alarm_notifier_new(char *const *urls, size_t n_urls
 void cl_alarm_notifier_send(struct cl_alarm_notifier *nt, const struct cl_alarm_transition *t)
 {
     struct cl_buf b;
-    cl_buf_init(&b, 64 * 1024);
+    cl_buf_init(&b, CL_MAX_WEBHOOK_BODY);
     cl_alarm_notify_body(t, &b);
+    if (cl_buf_failed(&b)) { /* sticky buffer: one check; never post a cut-short body */
+        cl_log(CL_LOG_WARN, "alarm %s: webhook body exceeds its size limit; not sent", t->name);
+        cl_buf_free(&b);
+        return;
+    }
     size_t dropped = 0;
     pthread_mutex_lock(&nt->mu);
     for (size_t u = 0; u < nt->n_urls; u++) {
@@ -245,7 +279,8 @@ void cl_alarm_notifier_send(struct cl_alarm_notifier *nt, const struct cl_alarm_
             continue;
         }
         struct job *j = &nt->jobs[nt->n_jobs++];
-        *j = (struct job){.url = nt->urls[u], .body = cl_strdup(b.data), .due_ms = 0};
+        *j = (struct job){
+            .url = nt->urls[u], .shown = nt->shown[u], .body = cl_strdup(b.data), .due_ms = 0};
         snprintf(j->name, sizeof j->name, "%s", t->name);
     }
     pthread_cond_signal(&nt->cv);
@@ -274,9 +309,12 @@ void cl_alarm_notifier_free(struct cl_alarm_notifier *nt)
                nt->n_jobs);
     for (size_t i = 0; i < nt->n_jobs; i++)
         free(nt->jobs[i].body);
-    for (size_t i = 0; i < nt->n_urls; i++)
+    for (size_t i = 0; i < nt->n_urls; i++) {
         free(nt->urls[i]);
+        free(nt->shown[i]);
+    }
     free(nt->urls);
+    free(nt->shown);
     free(nt->jobs);
     pthread_cond_destroy(&nt->cv);
     pthread_mutex_destroy(&nt->mu);

@@ -4,6 +4,7 @@
  * their state across deployments). */
 #include "alarm.h"
 
+#include "cl_limits.h"
 #include "common.h"
 #include "json.h"
 #include "log.h"
@@ -13,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STATE_FILE_MAX (16u << 20)
+#define STATE_FILE_MAX CL_MAX_ALARM_STATE
 
 /* The fields of one "alarms" or "history" element the restore needs. */
 struct entry {

@@ -4,6 +4,7 @@
 
 #include "alarm.h"
 #include "alarm_notify.h"
+#include "cl_limits.h"
 #include "common.h"
 #include "log.h"
 
@@ -70,9 +71,11 @@ static void save_state(struct cl_alarm_runner *r)
     if (!r->state_path)
         return;
     struct cl_buf b;
-    cl_buf_init(&b, 16u << 20);
+    cl_buf_init(&b, CL_MAX_ALARM_STATE);
     cl_alarm_runner_render(r, &b);
-    if (cl_alarm_write_file(r->state_path, b.data, b.len) != 0)
+    if (cl_buf_failed(&b)) /* sticky buffer: a cut-short state must not replace a whole one */
+        cl_log(CL_LOG_WARN, "alarms: state exceeds its size limit; %s not updated", r->state_path);
+    else if (cl_alarm_write_file(r->state_path, b.data, b.len) != 0)
         cl_log(CL_LOG_WARN, "alarms: cannot write %s: %s", r->state_path, strerror(errno));
     cl_buf_free(&b);
 }

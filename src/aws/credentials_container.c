@@ -3,6 +3,7 @@
 #include "credentials_remote.h"
 
 #include "common.h"
+#include "url.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #define ECS_HOST "http://169.254.170.2"
@@ -35,8 +35,8 @@ static int allowed_address(const struct sockaddr *sa)
     if (sa->sa_family != AF_INET6)
         return 0;
     const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-    static const unsigned char eks[16] = {0xfd, 0, 0, 0, 0x0e, 0xc2, 0, 0,
-                                          0,    0, 0, 0, 0,    0,    0, 0x23};
+    static const unsigned char eks[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0,
+                                          0,    0,    0,    0,    0, 0, 0, 0x23};
     return IN6_IS_ADDR_LOOPBACK(a6) || memcmp(a6->s6_addr, eks, 16) == 0;
 }
 
@@ -54,36 +54,28 @@ static int host_allowed(const char *host)
     return ok;
 }
 
-/* Checks a FULL_URI: https anywhere, http only to allowed hosts. */
+/* Checks a FULL_URI: https anywhere, http only to allowed hosts. The host is the one
+ * libcurl will connect to (curl_url), so "http://127.0.0.1:1@evil/" is checked as "evil". */
 static int full_uri_check(const char *uri, char *err, size_t err_len)
 {
-    if (strncasecmp(uri, "https://", 8) == 0)
+    struct cl_url_parts u;
+    char why[300];
+    if (cl_url_parse(uri, &u, why, sizeof why) != CL_OK) {
+        snprintf(err, err_len, "AWS_CONTAINER_CREDENTIALS_FULL_URI %s", why);
+        return CL_ERR_INVAL;
+    }
+    if (strcmp(u.scheme, "https") == 0)
         return CL_OK;
-    if (strncasecmp(uri, "http://", 7) != 0) {
+    if (strcmp(u.scheme, "http") != 0) {
         snprintf(err, err_len, "AWS_CONTAINER_CREDENTIALS_FULL_URI '%s' is not http(s)", uri);
         return CL_ERR_INVAL;
     }
-    const char *h = uri + 7, *end;
-    char host[256];
-    if (*h == '[') { /* [IPv6]:port */
-        end = strchr(h, ']');
-        h++;
-    } else {
-        end = h + strcspn(h, ":/?#");
-    }
-    size_t n = end ? (size_t)(end - h) : 0;
-    if (n == 0 || n >= sizeof host) {
-        snprintf(err, err_len, "AWS_CONTAINER_CREDENTIALS_FULL_URI '%s' has no host", uri);
-        return CL_ERR_INVAL;
-    }
-    memcpy(host, h, n);
-    host[n] = '\0';
-    if (host_allowed(host))
+    if (host_allowed(u.host))
         return CL_OK;
     snprintf(err, err_len,
              "AWS_CONTAINER_CREDENTIALS_FULL_URI host '%s' is not allowed over http (only "
              "loopback, 169.254.170.2, 169.254.170.23, fd00:ec2::23; use https otherwise)",
-             host);
+             u.host);
     return CL_ERR_INVAL;
 }
 

@@ -4,6 +4,7 @@
 #include "common.h"
 #include "credentials.h"
 #include "log.h"
+#include "xml.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -311,7 +312,7 @@ long cl_http_response_header(const struct cl_http_response *r, const char *name,
     return -1;
 }
 
-/* Copies the text between open and the next '<' (XML) or '"' (JSON) after it into out. */
+/* Copies the text between open and the next stop character ('"' for JSON) into out. */
 static int http_copy_between(const char *body, size_t len, const char *open, char stop, char *out,
                              size_t out_len)
 {
@@ -328,15 +329,46 @@ static int http_copy_between(const char *body, size_t len, const char *open, cha
     size_t n = CL_MIN((size_t)(e - s), out_len - 1);
     memcpy(out, s, n);
     out[n] = '\0';
-    return n > 0;
+    return out[0] != '\0'; /* "" or a code starting with NUL is no code */
+}
+
+/* The first <Code> element in document order: <Error><Code> (S3, REST-XML),
+ * <ErrorResponse><Error><Code> (query protocol), <Response><Errors><Error><Code> (EC2). */
+static const struct cl_xml *xml_first_code(const struct cl_xml *n)
+{
+    for (; n; n = n->next) {
+        if (strcmp(n->name, "Code") == 0)
+            return n;
+        const struct cl_xml *c = xml_first_code(n->first);
+        if (c)
+            return c;
+    }
+    return NULL;
+}
+
+static int http_xml_error_code(const char *body, size_t len, char *code, size_t code_len)
+{
+    char err[128];
+    struct cl_xml *x = cl_xml_parse(body, len, err, sizeof err);
+    const char *c = cl_xml_text(xml_first_code(x));
+    int found = c && *c && code_len > 0;
+    if (found)
+        snprintf(code, code_len, "%s", c);
+    cl_xml_free(x);
+    return found;
 }
 
 int cl_aws_error_code(const char *body, size_t len, char *code, size_t code_len)
 {
     if (!body || len == 0)
         return 0;
-    return http_copy_between(body, len, "<Code>", '<', code, code_len) ||
-           http_copy_between(body, len, "\"__type\":\"", '"', code, code_len) ||
+    size_t ws = 0;
+    while (ws < len &&
+           (body[ws] == ' ' || body[ws] == '\t' || body[ws] == '\r' || body[ws] == '\n'))
+        ws++;
+    if (ws < len && body[ws] == '<')
+        return http_xml_error_code(body, len, code, code_len);
+    return http_copy_between(body, len, "\"__type\":\"", '"', code, code_len) ||
            http_copy_between(body, len, "\"__type\": \"", '"', code, code_len) ||
            http_copy_between(body, len, "\"code\":\"", '"', code, code_len);
 }

@@ -1,5 +1,6 @@
 /* sqs.c - AWS JSON 1.0 protocol client (pooled HTTP clients, SigV4, error codes). */
 #include "sqs.h"
+#include "url.h"
 
 #include "common.h"
 #include "credentials.h"
@@ -36,6 +37,13 @@ struct cl_aws_json_client *cl_aws_json_client_new(const char *endpoint, const ch
                                                   const struct cl_http_options *opt, char *err,
                                                   size_t err_len)
 {
+    if (!cl_url_is_http(endpoint)) {
+        snprintf(err, err_len,
+                 "%s endpoint '%.200s' is not an http(s)://host[:port] URL without "
+                 "user:password@",
+                 service, endpoint);
+        return NULL;
+    }
     struct cl_aws_json_client *c = cl_calloc(1, sizeof *c);
     c->creds = cl_aws_cred_provider_new(err, err_len);
     if (!c->creds) {

@@ -21,6 +21,9 @@ struct query_cfg {
     struct cl_opt_list services, levels, wheres;
     const char *grep, *regex, *order, *format;
     int icase, limit, count, stats, threads;
+    int64_t timeout_ms;
+    uint64_t max_bytes, regex_heap_limit;
+    int regex_match_limit, regex_depth_limit;
 };
 
 #define OFF(f) offsetof(struct query_cfg, f)
@@ -67,6 +70,8 @@ static const struct cl_option query_options[] = {
      "print scan statistics to stderr", NULL, 0, 0},
     {"threads", "CLOUDLOG_THREADS", CL_OPT_INT, "0", OFF(threads), "N",
      "scan threads; 0: one per core", NULL, 0, 256},
+    CL_CLI_QUERY_LIMIT_OPTIONS("0", "0", OFF(timeout_ms), OFF(max_bytes), OFF(regex_match_limit),
+                               OFF(regex_depth_limit), OFF(regex_heap_limit)),
 };
 
 static const char query_summary[] =
@@ -144,24 +149,31 @@ static void query_args_free(struct query_args *a)
     cl_cli_wheres_free(&a->where);
 }
 
+/* Resolves one time option; returns 0, or prints why not and returns 2. */
+static int parse_time_opt(const char *name, const char *v, int64_t now, int64_t *out)
+{
+    int rc = cl_query_parse_time(v, now, out);
+    if (rc == 0)
+        return 0;
+    char msg[256];
+    cl_query_time_error(rc, name, v, msg, sizeof msg);
+    fprintf(stderr, "%s: %s\n", CMD, msg);
+    return 2;
+}
+
 static int parse_range(const struct query_cfg *c, struct cl_query *q)
 {
     int64_t now = cl_now_ms();
-    const char *bad = NULL;
     if (c->since && c->from) {
         fprintf(stderr, "%s: give --since or --from, not both\n", CMD);
         return 2;
     }
     q->to_ms = now;
-    if (c->to && cl_query_parse_time(c->to, now, &q->to_ms))
-        bad = c->to;
-    const char *from = c->from ? c->from : c->since ? c->since : "1h";
-    if (!bad && cl_query_parse_time(from, now, &q->from_ms))
-        bad = from;
-    if (bad) {
-        fprintf(stderr, "%s: bad time '%s' (expected 15m, 2h, 3d or RFC 3339)\n", CMD, bad);
+    if (c->to && parse_time_opt("--to", c->to, now, &q->to_ms))
         return 2;
-    }
+    const char *from = c->from ? c->from : c->since ? c->since : "1h";
+    if (parse_time_opt(c->from ? "--from" : "--since", from, now, &q->from_ms))
+        return 2;
     if (q->from_ms >= q->to_ms) {
         fprintf(stderr, "%s: empty time range: --from must be before --to\n", CMD);
         return 2;
@@ -188,6 +200,11 @@ static int build_query(const struct query_cfg *c, struct query_args *a)
     q->order = strcmp(c->order, "oldest") == 0 ? CL_ORDER_OLDEST : CL_ORDER_NEWEST;
     q->count_only = c->count;
     q->threads = c->threads;
+    q->timeout_ms = c->timeout_ms;
+    q->max_bytes = c->max_bytes;
+    q->regex_match_limit = (uint32_t)c->regex_match_limit;
+    q->regex_depth_limit = (uint32_t)c->regex_depth_limit;
+    q->regex_heap_limit = c->regex_heap_limit;
     return rc;
 }
 

@@ -14,6 +14,7 @@ static const char *const log_level_choices[] = {"debug", "info", "warn", "error"
 struct serve_args {
     struct cl_server_config cfg;
     struct cl_opt_list webhooks;
+    struct cl_opt_list syslog_listen;
     const char *endpoint_url;
 };
 
@@ -40,6 +41,15 @@ static const struct cl_option serve_options[] = {
      "uncompressed records packed into one queue message", NULL, 0, 0},
     {"max-depth", "CLOUDLOG_MAX_DEPTH", CL_OPT_INT, "64", OFF(max_depth), "N",
      "deepest JSON nesting accepted in a record", NULL, 2, 10000},
+    {"max-record-age", "CLOUDLOG_MAX_RECORD_AGE", CL_OPT_DURATION, "7d", OFF(max_record_age_ms),
+     "DURATION", "records with an older timestamp are rejected (0: no limit)", NULL, 0, 0},
+    {"max-record-future", "CLOUDLOG_MAX_RECORD_FUTURE", CL_OPT_DURATION, "10m",
+     OFF(max_record_future_ms), "DURATION",
+     "records with a timestamp further ahead are rejected (0: no limit)", NULL, 0, 0},
+    {"max-message-partitions", "CLOUDLOG_MAX_MESSAGE_PARTITIONS", CL_OPT_INT, "64",
+     OFF(max_message_partitions), "N",
+     "distinct partitions (service, hour) in one queue message; more start a new message", NULL, 1,
+     100000},
     {"compression-level", "CLOUDLOG_COMPRESSION_LEVEL", CL_OPT_INT, "1", OFF(compression_level),
      "N", "gzip level for queue messages (0-3, ISA-L)", NULL, 0, 3},
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL",
@@ -70,8 +80,14 @@ static const struct cl_option serve_options[] = {
      "how long SIGTERM waits for in-flight requests to finish", NULL, 0, 0},
     {"retention", "CLOUDLOG_RETENTION", CL_OPT_DURATION, "4d", OFF(retention_ms), "DURATION",
      "messages older than this are dropped from the queue (SQS default)", NULL, 0, 0},
-    {"dlq-retention", "CLOUDLOG_DLQ_RETENTION", CL_OPT_DURATION, "14d", OFF(dlq_retention_ms),
-     "DURATION", "dead-letter messages older than this are dropped", NULL, 0, 0},
+    {"dlq-retention", "CLOUDLOG_DLQ_RETENTION", CL_OPT_DURATION, "0", OFF(dlq_retention_ms),
+     "DURATION",
+     "dead-letter messages older than this are dropped; 0 (default): never, the DLQ holds "
+     "acknowledged records until redriven",
+     NULL, 0, 0},
+    {"idempotency-window", "CLOUDLOG_IDEMPOTENCY_WINDOW", CL_OPT_DURATION, "24h",
+     OFF(idempotency_window_ms), "DURATION",
+     "how long an Idempotency-Key of POST /v1/logs is remembered (docs/ingest.md)", NULL, 0, 0},
     {"max-receive-count", "CLOUDLOG_MAX_RECEIVE_COUNT", CL_OPT_INT, "5", OFF(max_receive_count),
      "N", "receives before a failing message moves to the dead-letter queue", NULL, 1, 1000},
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
@@ -99,6 +115,11 @@ static const struct cl_option serve_options[] = {
      NULL, 0, 0},
     {"retry-max", "CLOUDLOG_RETRY_MAX", CL_OPT_DURATION, "5m", OFF(retry_max_ms), "DURATION",
      "longest retry delay", NULL, 0, 0},
+    {"max-queries", "CLOUDLOG_MAX_QUERIES", CL_OPT_INT, "4", OFF(max_queries), "N",
+     "GET /v1/query scans at once, apart from ingest; more get 503 + Retry-After", NULL, 1, 256},
+    CL_CLI_QUERY_LIMIT_OPTIONS("30s", "16GiB", OFF(query_timeout_ms), OFF(query_max_bytes),
+                               OFF(regex_match_limit), OFF(regex_depth_limit),
+                               OFF(regex_heap_limit)),
     {"emf", "CLOUDLOG_EMF", CL_OPT_STR, NULL, OFF(emf_path), "PATH",
      "write metrics as CloudWatch EMF JSON lines to PATH (appended) or - for stdout, every "
      "--emf-interval and at shutdown (default: off)",
@@ -115,6 +136,17 @@ static const struct cl_option serve_options[] = {
     {"alarm-webhook", "CLOUDLOG_ALARM_WEBHOOK", CL_OPT_LIST, NULL,
      offsetof(struct serve_args, webhooks), "URL",
      "POST alarm state changes as JSON (Slack-compatible 'text') to URL; repeatable", NULL, 0, 0},
+    {"syslog-listen", "CLOUDLOG_SYSLOG_LISTEN", CL_OPT_LIST, NULL,
+     offsetof(struct serve_args, syslog_listen), "URL",
+     "receive syslog (RFC 5424/3164) on tcp://HOST:PORT or udp://HOST:PORT; repeatable or "
+     "comma-separated (default: off; docs/syslog.md)",
+     NULL, 0, 0},
+    {"syslog-max-message", "CLOUDLOG_SYSLOG_MAX_MESSAGE", CL_OPT_SIZE, "64KiB",
+     OFF(syslog_max_message), "SIZE", "longest syslog message; longer ones are truncated", NULL, 0,
+     0},
+    {"syslog-max-connections", "CLOUDLOG_SYSLOG_MAX_CONNECTIONS", CL_OPT_INT, "256",
+     OFF(syslog_max_connections), "N",
+     "syslog TCP connections at once (more are closed at once and counted)", NULL, 1, 100000},
     {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
      "diagnostic log level on stderr", log_level_choices, 0, 0},
 };
@@ -147,6 +179,8 @@ int cl_cmd_serve(int argc, char **argv)
     }
     cfg->alarm_webhooks = args.webhooks.v;
     cfg->n_alarm_webhooks = args.webhooks.n;
+    cfg->syslog_listen = args.syslog_listen.v;
+    cfg->n_syslog_listen = args.syslog_listen.n;
     cl_cli_endpoint_apply(args.endpoint_url);
     rc = cl_server_run(cfg);
     cl_options_free(serve_options, n, &args);

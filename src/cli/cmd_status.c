@@ -1,5 +1,6 @@
 /* cmd_status.c - `cloudlog status`: queue, dead-letter queue and store totals of a data dir. */
 #include "cli_common.h"
+#include "cli_source.h"
 #include "commands.h"
 
 #include "catalog.h"
@@ -13,6 +14,7 @@
 struct status_cfg {
     const char *data_dir;
     const char *queue_url;
+    const char *endpoint_url;
     int json;
 };
 
@@ -23,6 +25,7 @@ static const struct cl_option status_options[] = {
      "data directory of the daemon (holds queue.db and logs/)", NULL, 0, 0},
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
      0},
+    CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
     {"json", "CLOUDLOG_JSON", CL_OPT_FLAG, "0", OFF(json), NULL, "print one JSON object", NULL, 0,
      0},
 };
@@ -241,6 +244,7 @@ int cl_cmd_status(int argc, char **argv)
                             CL_ARRAY_LEN(status_options), &cfg, argc, argv, NULL, 0, &n_pos);
     if (rc >= 0)
         return rc;
+    cl_cli_endpoint_apply(cfg.endpoint_url);
     struct status s = {0};
     s.data_dir = cfg.data_dir;
     s.queue_url = cfg.queue_url && *cfg.queue_url ? cfg.queue_url : NULL;

@@ -11,5 +11,6 @@ int cl_cmd_query(int argc, char **argv);
 int cl_cmd_partitions(int argc, char **argv);
 int cl_cmd_tail(int argc, char **argv);
 int cl_cmd_alarms(int argc, char **argv);
+int cl_cmd_verify(int argc, char **argv);
 
 #endif

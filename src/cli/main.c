@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"partitions", cl_cmd_partitions, "list stored partitions with objects, records and bytes"},
     {"dlq", cl_cmd_dlq, "list, show and redrive dead-letter messages"},
     {"alarms", cl_cmd_alarms, "show alarm states and recent transitions"},
+    {"verify", cl_cmd_verify, "check queue file, catalog and store; --repair fixes, never deletes"},
 };
 
 static void usage(FILE *f)

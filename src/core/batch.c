@@ -1,4 +1,4 @@
-/* batch.c - packs normalized NDJSON lines into gzip batches of bounded raw size. */
+/* batch.c - packs normalized NDJSON lines into gzip batches of bounded raw and sent size. */
 #include "batch.h"
 
 #include "codec.h"
@@ -8,77 +8,210 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cl_batch_init(struct cl_batch *b, size_t max_raw, int level)
+void cl_batch_init(struct cl_batch *b, size_t max_raw, size_t max_sent, int level)
 {
     /* Unbounded buffer: its size is bounded by max_raw plus one line, which the
      * caller's record limit bounds. */
     cl_buf_init(&b->lines, SIZE_MAX / 2);
-    b->max_raw = max_raw;
-    b->level = level;
-    b->count = 0;
-    b->min_ts_ms = INT64_MAX;
-    b->max_ts_ms = INT64_MIN;
+    b->idx = NULL;
+    b->idx_cap = 0;
+    b->max_parts = 0;
+    b->parts = NULL;
+    b->remap = NULL;
+    cl_batch_reset(b, max_raw, max_sent, level);
 }
 
-void cl_batch_reset(struct cl_batch *b, size_t max_raw, int level)
+void cl_batch_reset(struct cl_batch *b, size_t max_raw, size_t max_sent, int level)
 {
     cl_buf_reset(&b->lines);
     b->max_raw = max_raw;
+    b->max_sent = max_sent;
     b->level = level;
     b->count = 0;
-    b->min_ts_ms = INT64_MAX;
-    b->max_ts_ms = INT64_MIN;
+    b->n_parts = 0;
+    b->last_part = 0;
+    b->adding = 0;
 }
 
 void cl_batch_free(struct cl_batch *b)
 {
     cl_buf_free(&b->lines);
+    free(b->idx);
+    b->idx = NULL;
+    b->idx_cap = 0;
     b->count = 0;
+    free(b->parts);
+    free(b->remap);
+    b->parts = NULL;
+    b->remap = NULL;
+    b->max_parts = b->n_parts = 0;
 }
 
-/* Compresses lines[0..n) into *s with the current counters. */
-static void seal(struct cl_batch *b, size_t n, struct cl_batch_sealed *s)
+void cl_batch_set_max_parts(struct cl_batch *b, size_t max_parts)
 {
+    if (max_parts != b->max_parts) {
+        free(b->parts);
+        free(b->remap);
+        b->parts = max_parts ? cl_calloc(max_parts, sizeof *b->parts) : NULL;
+        b->remap = max_parts ? cl_calloc(max_parts, sizeof *b->remap) : NULL;
+        b->max_parts = max_parts;
+    }
+    b->n_parts = 0;
+    b->last_part = 0;
+}
+
+size_t cl_batch_sent_size(size_t gz_len)
+{
+    return 4 * ((gz_len + 2) / 3) + CL_BATCH_ATTR_ROOM;
+}
+
+/* Compresses the first n pending lines into *s (counters and time bounds included). */
+static void compress_lines(const struct cl_batch *b, uint32_t n, struct cl_batch_sealed *s)
+{
+    size_t bytes = b->idx[n - 1].end;
     struct cl_buf gz;
     cl_buf_init(&gz, SIZE_MAX / 2);
     /* The output buffer is unbounded, so failing here means the compressor itself is
      * broken; like an allocation failure (common.h), that aborts. */
-    if (cl_gzip_compress(b->lines.data, n, b->level, &gz) != CL_OK) {
-        fprintf(stderr, "cloudlog: gzip compression of %zu bytes failed\n", n);
+    if (cl_gzip_compress(b->lines.data, bytes, b->level, &gz) != CL_OK) {
+        fprintf(stderr, "cloudlog: gzip compression of %zu bytes failed\n", bytes);
         abort();
     }
     s->gz = cl_buf_take(&gz, &s->gz_len);
     s->gz = cl_realloc(s->gz, s->gz_len); /* give back the worst-case reservation */
-    s->count = b->count;
-    s->raw_bytes = n;
-    s->min_ts_ms = b->min_ts_ms;
-    s->max_ts_ms = b->max_ts_ms;
-    b->count = 0;
-    b->min_ts_ms = INT64_MAX;
-    b->max_ts_ms = INT64_MIN;
+    s->count = n;
+    s->raw_bytes = bytes;
+    s->min_ts_ms = INT64_MAX;
+    s->max_ts_ms = INT64_MIN;
+    for (uint32_t i = 0; i < n; i++) {
+        s->min_ts_ms = CL_MIN(s->min_ts_ms, b->idx[i].ts_ms);
+        s->max_ts_ms = CL_MAX(s->max_ts_ms, b->idx[i].ts_ms);
+    }
+}
+
+/* Drops the first n pending lines (sealed) from the buffer and the index. */
+static void drop_lines(struct cl_batch *b, uint32_t n)
+{
+    size_t bytes = b->idx[n - 1].end, tail = b->lines.len - bytes;
+    memmove(b->lines.data, b->lines.data + bytes, tail);
+    cl_buf_truncate(&b->lines, tail);
+    memmove(b->idx, b->idx + n, (b->count - n) * sizeof *b->idx);
+    b->count -= n;
+    for (uint32_t i = 0; i < b->count; i++)
+        b->idx[i].end -= bytes;
+}
+
+/* Keeps only the partitions the pending lines still use (after a seal), in order. */
+static void compact_parts(struct cl_batch *b)
+{
+    if (b->max_parts == 0)
+        return;
+    const uint32_t unused = UINT32_MAX;
+    for (size_t p = 0; p < b->n_parts; p++)
+        b->remap[p] = unused;
+    for (uint32_t i = 0; i < b->count; i++)
+        b->remap[b->idx[i].part] = 0; /* used */
+    size_t n = 0;
+    for (size_t p = 0; p < b->n_parts; p++) {
+        if (b->remap[p] == unused)
+            continue;
+        b->parts[n] = b->parts[p];
+        b->remap[p] = (uint32_t)n++;
+    }
+    for (uint32_t i = 0; i < b->count; i++)
+        b->idx[i].part = b->remap[b->idx[i].part];
+    b->n_parts = n;
+    b->last_part = 0;
+}
+
+/* Seals the first n pending lines, or the first half of them, and so on, until what is
+ * sealed fits max_sent or is one line. Each try compresses anew: what does not fit is
+ * freed, so a seal costs at most ~2x the compression of what it keeps. */
+static void seal(struct cl_batch *b, uint32_t n, struct cl_batch_sealed *s)
+{
+    compress_lines(b, n, s);
+    while (b->max_sent && n > 1 && cl_batch_sent_size(s->gz_len) > b->max_sent) {
+        free(s->gz);
+        n /= 2;
+        compress_lines(b, n, s);
+    }
+    drop_lines(b, n);
+    compact_parts(b);
+}
+
+/* Appends the line that ends at the buffer's end to the index. */
+static void index_line(struct cl_batch *b, int64_t ts_ms, uint32_t part)
+{
+    if (b->count == b->idx_cap) {
+        b->idx_cap = b->idx_cap ? 2 * b->idx_cap : 256;
+        b->idx = cl_realloc(b->idx, b->idx_cap * sizeof *b->idx);
+    }
+    b->idx[b->count++] = (struct cl_batch_line){b->lines.len, ts_ms, part};
 }
 
 int cl_batch_add(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_batch_sealed *sealed)
 {
     int did = 0;
     if (b->lines.len > b->max_raw && b->count > 0) {
-        seal(b, mark, sealed);
-        size_t tail = b->lines.len - mark;
-        memmove(b->lines.data, b->lines.data + mark, tail);
-        cl_buf_truncate(&b->lines, tail);
+        (void)mark; /* == the end of the last indexed line */
+        seal(b, b->count, sealed);
         did = 1;
     }
-    b->count++;
-    b->min_ts_ms = CL_MIN(b->min_ts_ms, ts_ms);
-    b->max_ts_ms = CL_MAX(b->max_ts_ms, ts_ms);
+    index_line(b, ts_ms, 0);
     return did;
+}
+
+static int part_eq(const struct cl_batch_part *p, const struct cl_batch_part *q)
+{
+    return p->hour == q->hour && p->service_len == q->service_len &&
+           memcmp(p->service, q->service, p->service_len) == 0;
+}
+
+/* Index of the partition in the pending set, or n_parts if it is not there. Lines of
+ * one partition mostly come together, so the previous line's partition is tried first;
+ * the set holds at most max_parts entries (a small constant). */
+static size_t part_find(const struct cl_batch *b, const struct cl_batch_part *key)
+{
+    if (b->last_part < b->n_parts && part_eq(&b->parts[b->last_part], key))
+        return b->last_part;
+    for (size_t i = 0; i < b->n_parts; i++)
+        if (part_eq(&b->parts[i], key))
+            return i;
+    return b->n_parts;
+}
+
+int cl_batch_add_record(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_slice service,
+                        struct cl_batch_sealed *sealed)
+{
+    if (b->max_parts == 0)
+        return cl_batch_add(b, mark, ts_ms, sealed);
+    if (!b->adding) { /* copied: service points into the line, which a seal moves */
+        b->add_key.hour = ts_ms / 3600000 - (ts_ms % 3600000 < 0);
+        b->add_key.service_len = CL_MIN(service.len, sizeof b->add_key.service);
+        memcpy(b->add_key.service, service.ptr, b->add_key.service_len);
+        b->add_ts_ms = ts_ms;
+        b->adding = 1;
+    }
+    size_t i = part_find(b, &b->add_key);
+    int parts_full = i == b->n_parts && b->n_parts == b->max_parts;
+    if ((parts_full || b->lines.len > b->max_raw) && b->count > 0) {
+        seal(b, b->count, sealed);
+        return 1;
+    }
+    if (i == b->n_parts)
+        b->parts[b->n_parts++] = b->add_key;
+    b->last_part = i;
+    index_line(b, b->add_ts_ms, (uint32_t)i);
+    b->adding = 0;
+    return 0;
 }
 
 int cl_batch_flush(struct cl_batch *b, struct cl_batch_sealed *sealed)
 {
-    if (b->count == 0)
+    if (b->count == 0) {
+        cl_buf_reset(&b->lines);
         return 0;
-    seal(b, b->lines.len, sealed);
-    cl_buf_reset(&b->lines);
+    }
+    seal(b, b->count, sealed);
     return 1;
 }

@@ -14,6 +14,7 @@ void cl_buf_init(struct cl_buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->failed = 0;
 }
 
 void cl_buf_free(struct cl_buf *b)
@@ -22,19 +23,25 @@ void cl_buf_free(struct cl_buf *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->failed = 0;
 }
 
 void cl_buf_reset(struct cl_buf *b)
 {
     b->len = 0;
+    b->failed = 0;
     if (b->data)
         b->data[0] = '\0';
 }
 
 int cl_buf_reserve(struct cl_buf *b, size_t extra)
 {
-    if (extra > b->max || b->len > b->max - extra)
+    if (b->failed)
         return CL_ERR_TOO_LARGE;
+    if (extra > b->max || b->len > b->max - extra) {
+        b->failed = 1;
+        return CL_ERR_TOO_LARGE;
+    }
     size_t need = b->len + extra + 1; /* +1 keeps room for the NUL */
     if (need <= b->cap)
         return CL_OK;
@@ -77,8 +84,10 @@ int cl_buf_printf(struct cl_buf *b, const char *fmt, ...)
     char small[256];
     int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        b->failed = 1; /* an encoding error: the text would be incomplete */
         return CL_ERR_INVAL;
+    }
     if ((size_t)n < sizeof small)
         return cl_buf_append(b, small, (size_t)n);
     int rc = cl_buf_reserve(b, (size_t)n);
@@ -107,5 +116,6 @@ char *cl_buf_take(struct cl_buf *b, size_t *len)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->failed = 0;
     return d;
 }

@@ -4,14 +4,22 @@
 
 #include <stddef.h>
 
-/* A buffer owns `data` (heap). `max` bounds `len`; appends past it fail with
- * CL_ERR_TOO_LARGE and leave the buffer unchanged. data is always NUL-terminated
- * when non-NULL so text can be used as a C string. */
+/* A buffer owns `data` (heap). `max` bounds `len` (name every maximum in cl_limits.h).
+ * data is always NUL-terminated when non-NULL so text can be used as a C string.
+ *
+ * Errors are sticky, as in curl's dynbuf: the first append, printf or reserve that would
+ * pass `max` fails with CL_ERR_TOO_LARGE and poisons the buffer; every later append,
+ * printf and reserve fails at once without writing, so a run of appends needs one check,
+ * cl_buf_failed(), where the text is finished or sent. Unlike dynbuf the bytes written
+ * before the failure stay readable (callers that roll back to a mark keep working), but
+ * they are incomplete: never send a failed buffer. cl_buf_reset, cl_buf_free and
+ * cl_buf_take clear the poison (the buffer is then empty and reusable). */
 struct cl_buf {
     char *data;
     size_t len;
     size_t cap;
     size_t max;
+    int failed; /* sticky: an append failed since the last reset */
 };
 
 void cl_buf_init(struct cl_buf *b, size_t max);
@@ -25,7 +33,12 @@ int cl_buf_append(struct cl_buf *b, const void *p, size_t n);
 int cl_buf_append_str(struct cl_buf *b, const char *s);
 int cl_buf_append_char(struct cl_buf *b, char c);
 int cl_buf_printf(struct cl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Shrinks len to n (n <= len). */
+/* 1 if an append, printf or reserve failed since the buffer was last emptied. */
+static inline int cl_buf_failed(const struct cl_buf *b)
+{
+    return b->failed;
+}
+/* Shrinks len to n (n <= len). Does not clear the poison. */
 void cl_buf_truncate(struct cl_buf *b, size_t n);
 /* Hands the memory to the caller (who frees it with free()); the buffer becomes empty. */
 char *cl_buf_take(struct cl_buf *b, size_t *len);

@@ -242,6 +242,21 @@ static void register_queue(struct cl_metrics *r, struct cl_std_metrics *m)
                          "Age of the oldest message in the queue (0 if empty).");
     m->dlq_depth =
         cl_metrics_gauge(r, "DLQDepth", CL_UNIT_COUNT, "Messages in the dead-letter queue.");
+    m->queue_quarantined = cl_metrics_counter(
+        r, "QueueQuarantined", CL_UNIT_COUNT,
+        "Damaged queue files this process moved to DATA/quarantine at start-up.", NULL, NULL);
+    m->queue_quarantine_pending =
+        cl_metrics_gauge(r, "QueueQuarantinePending", CL_UNIT_COUNT,
+                         "Quarantined queue files in DATA/quarantine not yet salvaged by "
+                         "'cloudlog verify --repair'.");
+    m->recent_unclean_restarts = cl_metrics_gauge(
+        r, "RecentUncleanRestarts", CL_UNIT_COUNT,
+        "Start-ups in the last 10 minutes that found the previous run had not stopped cleanly "
+        "(crash, kill -9): a crash loop shows here (alarm CrashLoop).");
+    m->catalog_objects_missing =
+        cl_metrics_gauge(r, "CatalogObjectsMissing", CL_UNIT_COUNT,
+                         "Catalog rows found at start-up whose object is gone from the store "
+                         "(run `cloudlog verify`).");
 }
 
 static void register_process(struct cl_metrics *r, struct cl_std_metrics *m)
@@ -267,6 +282,10 @@ static void register_process(struct cl_metrics *r, struct cl_std_metrics *m)
     m->redriven = cl_metrics_counter(
         r, "Redriven", CL_UNIT_COUNT,
         "Dead-letter messages moved back to the queue by this process.", NULL, NULL);
+    m->store_circuit_open = cl_metrics_gauge(
+        r, "StoreCircuitOpen", CL_UNIT_COUNT,
+        "1 while the processor's circuit breaker is open: the store (or the queue file) fails "
+        "as a whole, so nothing is received and no receive is counted; 0 otherwise.");
 }
 
 void cl_std_metrics_register(struct cl_metrics *r, struct cl_std_metrics *m)

@@ -133,11 +133,16 @@ struct cl_std_metrics {
     struct cl_metric *ingest_requests; /* series: enum cl_status_class */
     struct cl_metric *ingest_latency;  /* microseconds */
     struct cl_metric *queue_depth, *queue_in_flight, *oldest_message_age, *dlq_depth;
+    /* the daemon's start-up findings (run_marker.h, recover.c) */
+    struct cl_metric *recent_unclean_restarts, *catalog_objects_missing;
     struct cl_metric *processed_log_count;
     struct cl_metric *processing_errors; /* series: enum cl_proc_error */
     struct cl_metric *objects_written, *stored_bytes;
     struct cl_metric *end_to_end_latency; /* microseconds */
     struct cl_metric *retries, *redriven;
+    /* embedded queue file damaged at start-up and moved aside (daemon_quarantine.c) */
+    struct cl_metric *queue_quarantined, *queue_quarantine_pending;
+    struct cl_metric *store_circuit_open; /* 1 while the processor's breaker is open */
 };
 
 /* All handles NULL: for code run without a registry. */

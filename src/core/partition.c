@@ -81,3 +81,29 @@ void cl_object_id_new(int64_t now_ms, char *out)
     for (size_t i = 0; i < sizeof rnd && n + 2 <= CL_OBJECT_ID_LEN; i++, n += 2)
         snprintf(out + n, 3, "%02x", rnd[i]);
 }
+
+int cl_object_key_parse(const char *key, char service[65], char dt[11], int *hour)
+{
+    static const char suffix[] = ".ndjson.gz";
+    if (strncmp(key, "service=", 8) != 0)
+        return -1;
+    const char *svc = key + 8, *slash = strchr(svc, '/');
+    if (!slash || slash == svc || slash - svc > 64 || strncmp(slash, "/dt=", 4) != 0)
+        return -1;
+    const char *d = slash + 4;
+    if (strlen(d) < 19 || strncmp(d + 10, "/hour=", 6) != 0 || d[18] != '/' || d[16] < '0' ||
+        d[16] > '2' || d[17] < '0' || d[17] > '9')
+        return -1;
+    const char *name = d + 19;
+    size_t nl = strlen(name);
+    if (strchr(name, '/') || nl <= sizeof suffix - 1 ||
+        strcmp(name + nl - (sizeof suffix - 1), suffix) != 0)
+        return -1;
+    int h = (d[16] - '0') * 10 + (d[17] - '0');
+    if (h > 23)
+        return -1;
+    snprintf(service, 65, "%.*s", (int)(slash - svc), svc);
+    snprintf(dt, 11, "%.10s", d);
+    *hour = h;
+    return 0;
+}

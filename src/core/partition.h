@@ -32,6 +32,11 @@ int cl_line_head_parse(const char *line, size_t len, struct cl_line_head *h);
 /* Writes "service=S/dt=D/hour=HH" into out (CL_PARTITION_MAX bytes). */
 void cl_partition_key(const struct cl_line_head *h, char *out);
 
+/* Parses an object key "service=S/dt=YYYY-MM-DD/hour=HH/NAME.ndjson.gz" (NAME without
+ * '/'): S (1 to 64 bytes) into service, the date into dt, the hour (0-23) into *hour.
+ * Returns 0, or -1 for any other key (e.g. anything under _staging/). */
+int cl_object_key_parse(const char *key, char service[65], char dt[11], int *hour);
+
 /* Writes a new, unique object id "YYYYMMDDTHHMMSSZ-<16 random hex>" for time now_ms
  * into out (CL_OBJECT_ID_LEN + 1 bytes). Ids sort by creation time. */
 void cl_object_id_new(int64_t now_ms, char *out);

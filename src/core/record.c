@@ -11,6 +11,7 @@
 #include "record.h"
 
 #include "json.h"
+#include "units.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -280,6 +281,22 @@ static const struct cl_json_value *field_value(const struct rec *r, enum field f
     return r->best[f] >= 0 ? &r->m[r->best[f]].val : NULL;
 }
 
+/* Rejects a timestamp outside the accepted window, as Loki does: one record must not
+ * open a partition years away from now (each partition costs an object). */
+static int check_window(struct rec *r, const struct cl_norm_opts *opts, int64_t ms)
+{
+    char ts[25], lim[32];
+    int too_old = opts->max_age_ms > 0 && ms < opts->received_ms - opts->max_age_ms;
+    int too_new = opts->max_future_ms > 0 && ms > opts->received_ms + opts->max_future_ms;
+    if (!too_old && !too_new)
+        return CL_OK;
+    cl_format_timestamp(ms, ts);
+    cl_format_duration(too_old ? opts->max_age_ms : opts->max_future_ms, lim, sizeof lim);
+    if (too_old)
+        return fail(r, "timestamp %s is more than %s in the past (max record age)", ts, lim);
+    return fail(r, "timestamp %s is more than %s in the future (max record future)", ts, lim);
+}
+
 static int resolve_timestamp(struct rec *r, const struct cl_norm_opts *opts, int64_t *ms)
 {
     const struct cl_json_value *v = field_value(r, F_TIMESTAMP);
@@ -296,7 +313,7 @@ static int resolve_timestamp(struct rec *r, const struct cl_norm_opts *opts, int
         rc = cl_parse_timestamp_number(v->ptr, v->len, ms);
     }
     if (rc == 0)
-        return CL_OK;
+        return check_window(r, opts, *ms);
     char s[CL_SNIPPET_MAX + 4];
     return fail(r, "invalid timestamp %s", snippet(v->ptr, v->len, s));
 }

@@ -30,6 +30,10 @@ struct cl_norm_opts {
     struct cl_slice default_service; /* X-Cloudlog-Service header, or "default" */
     size_t max_record_bytes;         /* raw record size limit (default 256 KiB) */
     int max_depth;                   /* JSON nesting limit */
+    /* Accepted timestamps: [received_ms - max_age_ms, received_ms + max_future_ms]; a
+     * record outside is rejected with the reason. 0 turns that side's check off. */
+    int64_t max_age_ms;
+    int64_t max_future_ms;
 };
 
 /* What the caller needs to know about a normalized record. */

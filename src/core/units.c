@@ -83,6 +83,18 @@ int cl_parse_duration_ms(const char *s, int64_t *out)
     return 0;
 }
 
+void cl_format_duration(int64_t ms, char *out, unsigned out_len)
+{
+    static const struct unit units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms != 0 && ms % (int64_t)units[i].mult == 0) {
+            snprintf(out, out_len, "%lld%s", (long long)(ms / (int64_t)units[i].mult),
+                     units[i].name);
+            return;
+        }
+    snprintf(out, out_len, "%lldms", (long long)ms);
+}
+
 void cl_format_size(uint64_t n, char *out, unsigned out_len)
 {
     static const char *const names[] = {"", "KiB", "MiB", "GiB", "TiB"};

@@ -12,6 +12,10 @@ int cl_parse_size(const char *s, uint64_t *out);
  * Returns 0 and milliseconds, or -1. */
 int cl_parse_duration_ms(const char *s, int64_t *out);
 
+/* Formats a duration in ms with the largest unit that divides it exactly ("7d", "10m",
+ * "90s", "1500ms") into out. */
+void cl_format_duration(int64_t ms, char *out, unsigned out_len);
+
 /* Formats a byte size compactly ("10MiB", "256KiB", "1000") into out. */
 void cl_format_size(uint64_t n, char *out, unsigned out_len);
 

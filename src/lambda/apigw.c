@@ -38,6 +38,8 @@ static void parse_headers(const struct cl_json_value *obj, struct cl_apigw_reque
             set_string(&req->service_header, &v);
         else if (cl_json_key_is(&k, "authorization", 1))
             set_string(&req->authorization, &v);
+        else if (cl_json_key_is(&k, "idempotency-key", 1))
+            set_string(&req->idempotency_key, &v);
     }
 }
 
@@ -164,6 +166,7 @@ void cl_apigw_request_free(struct cl_apigw_request *req)
     free(req->content_encoding);
     free(req->service_header);
     free(req->authorization);
+    free(req->idempotency_key);
     free(req->body);
     memset(req, 0, sizeof *req);
 }
@@ -196,6 +199,8 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
         header(out, "www-authenticate", h->www_authenticate);
     if (h && h->es_product)
         header(out, "x-elastic-product", CL_ES_PRODUCT);
+    if (h && h->idempotent_replayed)
+        header(out, "idempotent-replayed", "true");
     cl_buf_append_str(out, "},\"body\":");
     if (binary) {
         size_t n;

@@ -22,7 +22,8 @@ struct cl_apigw_request {
     char *content_encoding;
     char *service_header; /* X-Cloudlog-Service */
     char *authorization;
-    char *body; /* body_len bytes (may hold NULs) */
+    char *idempotency_key; /* Idempotency-Key */
+    char *body;            /* body_len bytes (may hold NULs) */
     size_t body_len;
     int64_t time_epoch_ms; /* requestContext.timeEpoch (API Gateway's receive time), 0 if absent */
 };
@@ -40,7 +41,8 @@ struct cl_apigw_headers {
                                * go base64-encoded */
     const char *allow;
     const char *www_authenticate;
-    int es_product; /* 1: x-elastic-product: Elasticsearch (the /es routes) */
+    int es_product;          /* 1: x-elastic-product: Elasticsearch (the /es routes) */
+    int idempotent_replayed; /* 1: "idempotent-replayed: true" */
 };
 
 /* Appends the 2.0 response {"statusCode":..,"headers":{"content-type":"application/json",

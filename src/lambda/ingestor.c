@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "common.h"
 #include "json_write.h"
+#include "cl_limits.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -17,17 +18,25 @@
 static int read_limits(struct cl_ingest_limits *l, char *err, size_t err_len)
 {
     uint64_t body, decoded, record, message;
-    long errors, depth, level;
+    long errors, depth, level, parts;
     cl_ingest_limits_default(l);
     /* Names and defaults as `cloudlog serve` (src/cli/cmd_serve.c). */
-    if (cl_env_size("CLOUDLOG_MAX_BODY", 10u << 20, &body, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_DECODED", 64u << 20, &decoded, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_RECORD", 256u << 10, &record, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_MESSAGE", 1u << 20, &message, err, err_len) ||
-        cl_env_int("CLOUDLOG_MAX_ERRORS", 100, 0, 100000, &errors, err, err_len) ||
+    if (cl_env_size("CLOUDLOG_MAX_BODY", CL_DEFAULT_MAX_BODY, &body, err, err_len) ||
+        cl_env_size("CLOUDLOG_MAX_DECODED", CL_DEFAULT_MAX_DECODED, &decoded, err, err_len) ||
+        cl_env_size("CLOUDLOG_MAX_RECORD", CL_DEFAULT_MAX_RECORD, &record, err, err_len) ||
+        cl_env_size("CLOUDLOG_MAX_MESSAGE", CL_DEFAULT_MAX_MESSAGE, &message, err, err_len) ||
+        cl_env_int("CLOUDLOG_MAX_ERRORS", CL_DEFAULT_MAX_ERRORS, 0, CL_MAX_MAX_ERRORS, &errors, err,
+                   err_len) ||
         cl_env_int("CLOUDLOG_MAX_DEPTH", 64, 2, 10000, &depth, err, err_len) ||
-        cl_env_int("CLOUDLOG_COMPRESSION_LEVEL", 1, 0, 3, &level, err, err_len))
+        cl_env_int("CLOUDLOG_COMPRESSION_LEVEL", 1, 0, 3, &level, err, err_len) ||
+        cl_env_int("CLOUDLOG_MAX_MESSAGE_PARTITIONS", CL_DEFAULT_MAX_MESSAGE_PARTITIONS, 1, 100000,
+                   &parts, err, err_len) ||
+        cl_env_duration("CLOUDLOG_MAX_RECORD_AGE", CL_DEFAULT_MAX_RECORD_AGE_MS,
+                        &l->max_record_age_ms, err, err_len) ||
+        cl_env_duration("CLOUDLOG_MAX_RECORD_FUTURE", CL_DEFAULT_MAX_RECORD_FUTURE_MS,
+                        &l->max_record_future_ms, err, err_len))
         return -1;
+    l->max_message_partitions = (size_t)parts;
     l->max_body_bytes = body;
     l->max_decoded_bytes = decoded;
     l->max_record_bytes = record;
@@ -35,6 +44,54 @@ static int read_limits(struct cl_ingest_limits *l, char *err, size_t err_len)
     l->max_errors = (size_t)errors;
     l->max_depth = (int)depth;
     l->compression_level = (int)level;
+    return 0;
+}
+
+/* CLOUDLOG_IDEMPOTENCY_STORE (s3://BUCKET/PREFIX, optional): where Idempotency-Key
+ * records live, since SQS keeps none. Opened create-only (if_none_match=1). */
+static int open_idem_store(struct cl_ingestor *ing, char *err, size_t err_len)
+{
+    if (cl_env_duration("CLOUDLOG_IDEMPOTENCY_WINDOW", 24LL * 3600 * 1000, &ing->idem_window_ms,
+                        err, err_len))
+        return -1;
+    const char *url = getenv("CLOUDLOG_IDEMPOTENCY_STORE");
+    if (!url || !*url)
+        return 0;
+    char full[4200], why[512];
+    snprintf(full, sizeof full, "%s%sif_none_match=1", url, strchr(url, '?') ? "&" : "?");
+    if (cl_store_open(&ing->idem_store, full, why, sizeof why) != CL_OK) {
+        snprintf(err, err_len, "CLOUDLOG_IDEMPOTENCY_STORE %.200s: %.300s", url, why);
+        return -1;
+    }
+    ing->idem_store_open = 1;
+    return 0;
+}
+
+/* CLOUDLOG_AUTH says whether keys are required, so that an empty CLOUDLOG_API_KEYS can
+ * never silently mean "open": apikey (the default) fails init without a key; iam and none
+ * leave the decision to the route (keys, if given, are still checked). */
+static int read_keys(struct cl_ingestor *ing, char *err, size_t err_len)
+{
+    const char *mode = getenv("CLOUDLOG_AUTH");
+    const char *keys = getenv("CLOUDLOG_API_KEYS");
+    if (!mode || !*mode)
+        mode = "apikey";
+    int required = strcmp(mode, "apikey") == 0;
+    if (!required && strcmp(mode, "iam") != 0 && strcmp(mode, "none") != 0) {
+        snprintf(err, err_len, "CLOUDLOG_AUTH=%.100s: expected apikey, iam or none", mode);
+        return -1;
+    }
+    char why[256];
+    if (keys && *keys && !(ing->keys = cl_api_keys_parse(keys, why, sizeof why))) {
+        snprintf(err, err_len, "CLOUDLOG_API_KEYS: %s", why);
+        return -1;
+    }
+    if (required && !ing->keys) {
+        snprintf(err, err_len,
+                 "CLOUDLOG_AUTH=apikey but CLOUDLOG_API_KEYS has no key: refusing to accept "
+                 "unauthenticated logs (set keys, or CLOUDLOG_AUTH=none for an open endpoint)");
+        return -1;
+    }
     return 0;
 }
 
@@ -46,11 +103,9 @@ int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
     ing->metrics_ready = 1;
     if (read_limits(&ing->limits, err, err_len) != 0)
         return -1;
-    const char *keys = getenv("CLOUDLOG_API_KEYS");
-    if (keys && *keys && !(ing->keys = cl_api_keys_parse(keys, err, err_len)))
-        return -1;
+    /* The required variable first: a bare environment names it, as the processor's does. */
     const char *url = cl_env_required("CLOUDLOG_QUEUE_URL", err, err_len);
-    if (!url)
+    if (!url || read_keys(ing, err, err_len) != 0)
         return -1;
     struct cl_queue_opts qo;
     cl_queue_opts_default(&qo);
@@ -60,13 +115,15 @@ int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
         return -1;
     }
     ing->queue_open = 1;
-    return 0;
+    return open_idem_store(ing, err, err_len);
 }
 
 void cl_ingestor_free(struct cl_ingestor *ing)
 {
     if (ing->queue_open)
         cl_queue_close(&ing->queue);
+    if (ing->idem_store_open)
+        cl_store_close(&ing->idem_store);
     cl_api_keys_free(ing->keys);
     if (ing->metrics_ready)
         cl_lambda_metrics_free(&ing->lm);
@@ -78,7 +135,7 @@ static void error_response(struct cl_buf *out, int status, const char *msg,
                            const struct cl_apigw_headers *h)
 {
     struct cl_buf body;
-    cl_buf_init(&body, 4096);
+    cl_buf_init(&body, CL_MAX_ERROR_RESPONSE);
     cl_buf_append_str(&body, "{\"error\":");
     cl_json_write_string(&body, msg, strlen(msg));
     cl_buf_append_str(&body, "}\n");
@@ -110,6 +167,10 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req,
         .content_type = req->content_type,
         .content_encoding = req->content_encoding,
         .service_header = req->service_header,
+        .idempotency_key = req->idempotency_key,
+        .has_credentials = req->authorization != NULL,
+        .idem_store = ing->idem_store_open ? &ing->idem_store : NULL,
+        .idem_window_ms = ing->idem_window_ms,
         .body = req->body,
         .body_len = req->body_len,
         /* records without a timestamp get the time API Gateway received the request */
@@ -119,7 +180,8 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req,
     cl_ingest_handle(&ir, &ing->limits, &ing->queue, &resp);
     struct cl_apigw_headers h = {.retry_after_s = resp.retry_after_s,
                                  .content_type = resp.content_type,
-                                 .es_product = resp.es_product};
+                                 .es_product = resp.es_product,
+                                 .idempotent_replayed = resp.replayed};
     cl_apigw_response(out, resp.status, resp.body.data, resp.body.len, &h);
     count(ing, resp.status, &resp, started_us);
     cl_buf_free(&resp.body);

@@ -7,6 +7,7 @@
 #include "lambda_env.h"
 #include "queue.h"
 #include "runtime.h"
+#include "store.h"
 
 struct cl_api_keys;
 
@@ -14,7 +15,10 @@ struct cl_ingestor {
     struct cl_queue queue;
     int queue_open;
     struct cl_ingest_limits limits;
-    struct cl_api_keys *keys; /* NULL: no key check (e.g. IAM auth on the HttpApi) */
+    struct cl_api_keys *keys;   /* NULL: no key check (e.g. IAM auth on the HttpApi) */
+    struct cl_store idem_store; /* CLOUDLOG_IDEMPOTENCY_STORE (idem_store.h) */
+    int idem_store_open;
+    int64_t idem_window_ms;
     struct cl_lambda_metrics lm;
     int metrics_ready;
 };

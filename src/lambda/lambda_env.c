@@ -32,6 +32,20 @@ int cl_env_size(const char *name, uint64_t def, uint64_t *out, char *err, size_t
     return 0;
 }
 
+int cl_env_duration(const char *name, int64_t def, int64_t *out, char *err, size_t err_len)
+{
+    const char *v = getenv(name);
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    if (cl_parse_duration_ms(v, out) != 0) {
+        snprintf(err, err_len, "%s: invalid duration '%.64s' (e.g. 7d, 10m, 0 for no limit)", name,
+                 v);
+        return -1;
+    }
+    return 0;
+}
+
 int cl_env_int(const char *name, long def, long lo, long hi, long *out, char *err, size_t err_len)
 {
     const char *v = getenv(name);

@@ -15,6 +15,10 @@ const char *cl_env_required(const char *name, char *err, size_t err_len);
 /* A size ("10MiB") from name, else def. Returns 0, or -1 with err set. */
 int cl_env_size(const char *name, uint64_t def, uint64_t *out, char *err, size_t err_len);
 
+/* A duration ("15m", "7d"; plain digits are seconds) in ms from name, else def.
+ * Returns 0, or -1 with err set. */
+int cl_env_duration(const char *name, int64_t def, int64_t *out, char *err, size_t err_len);
+
 /* An integer in [lo, hi] from name, else def. Returns 0, or -1 with err set. */
 int cl_env_int(const char *name, long def, long lo, long hi, long *out, char *err, size_t err_len);
 

@@ -238,7 +238,7 @@ static int post_error(struct cl_lambda_runtime *rt, const char *path, const char
                       const char *message, char *err, size_t err_len)
 {
     struct cl_buf b;
-    cl_buf_init(&b, 8192);
+    cl_buf_init(&b, CL_MAX_LAMBDA_ERROR_BODY);
     error_body(&b, type, message);
     char h[128];
     snprintf(h, sizeof h, "Lambda-Runtime-Function-Error-Type: %.80s", type);
@@ -282,6 +282,9 @@ int cl_lambda_run(struct cl_lambda_runtime *rt, cl_lambda_handler handler, void 
         struct cl_lambda_result res = {0};
         cl_buf_init(&res.body, CL_LAMBDA_MAX_EVENT);
         handler(ctx, &inv, &res);
+        if (cl_buf_failed(&res.body)) /* sticky buffer: one check; never post half a result */
+            cl_lambda_result_fail(&res, "Function.ResponseSizeTooLarge",
+                                  "the result exceeds %zu bytes", (size_t)CL_LAMBDA_MAX_EVENT);
         if (res.failed)
             cl_log(CL_LOG_ERROR, "lambda runtime: request %s failed: %s: %s", inv.request_id,
                    res.error_type, res.error_message);

@@ -11,12 +11,10 @@
 #define CL_LAMBDA_RUNTIME_H
 
 #include "buf.h"
+#include "cl_limits.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Largest event we accept: Lambda's synchronous payload limit (6 MB) plus slack. */
-#define CL_LAMBDA_MAX_EVENT ((size_t)7 << 20)
 
 /* One invocation as /next delivers it. */
 struct cl_lambda_invocation {

@@ -12,6 +12,7 @@
 #include "common.h"
 #include "log.h"
 #include "msg_decode.h"
+#include "part_map.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -82,13 +83,14 @@ struct run {
     uint64_t *lines; /* per message: records routed */
     struct group **groups;
     size_t n_groups, cap_groups;
+    struct cl_part_map index; /* key -> struct group *, for O(1) routing */
 };
 
 static struct group *group_for(struct run *r, const char *key)
 {
-    for (size_t i = r->n_groups; i-- > 0;)
-        if (strcmp(r->groups[i]->key, key) == 0)
-            return r->groups[i];
+    struct group *found = cl_part_map_get(&r->index, key);
+    if (found)
+        return found;
     struct group *g = cl_calloc(1, sizeof *g);
     snprintf(g->key, sizeof g->key, "%s", key);
     cl_buf_init(&g->data, SIZE_MAX);
@@ -98,6 +100,7 @@ static struct group *group_for(struct run *r, const char *key)
         r->groups = cl_realloc(r->groups, r->cap_groups * sizeof *r->groups);
     }
     r->groups[r->n_groups++] = g;
+    cl_part_map_put(&r->index, g->key, g);
     return g;
 }
 
@@ -290,6 +293,7 @@ int cl_batch_process(struct cl_store *st, const struct cl_bp_message *msgs, size
         free(r.groups[i]);
     }
     free(r.groups);
+    cl_part_map_free(&r.index);
     free(order);
     free(r.lines);
     return CL_OK;

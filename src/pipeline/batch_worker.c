@@ -2,6 +2,7 @@
 #include "batch_worker.h"
 
 #include "batch_process.h"
+#include "breaker.h"
 #include "common.h"
 #include "log.h"
 
@@ -18,6 +19,8 @@ struct cl_batch_worker {
     struct cl_process_opts o;
     struct cl_process_counters c;
     unsigned rng;
+    struct cl_breaker *breaker; /* shared (opts) or own */
+    int own_breaker;
 };
 
 struct cl_batch_worker *cl_batch_worker_new(struct cl_queue *q, struct cl_store *st,
@@ -29,11 +32,17 @@ struct cl_batch_worker *cl_batch_worker_new(struct cl_queue *q, struct cl_store 
     w->o = *o;
     w->o.metrics = o->metrics ? o->metrics : &cl_std_metrics_none;
     w->rng = (unsigned)cl_mono_ms() ^ (unsigned)(uintptr_t)w;
+    w->own_breaker = o->breaker == NULL;
+    w->breaker = o->breaker ? o->breaker
+                            : cl_breaker_new(o->retry_base_ms, CL_BREAKER_PROBE_MAX_MS,
+                                             w->o.metrics->store_circuit_open);
     return w;
 }
 
 void cl_batch_worker_free(struct cl_batch_worker *w)
 {
+    if (w && w->own_breaker)
+        cl_breaker_free(w->breaker);
     free(w);
 }
 
@@ -101,10 +110,26 @@ static void settle(struct cl_batch_worker *w, const struct cl_msg *msgs, size_t 
     free(results);
 }
 
+/* A failed put is the store's failure, not the messages': open the breaker, so no
+ * further receive is counted while it lasts (the failed messages' own receive counts:
+ * SQS cannot take it back). */
+static void judge_store(struct cl_batch_worker *w, const struct cl_bp_result *res, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (res->status[i] == CL_BP_STORE_FAILED) {
+            cl_breaker_failure(w->breaker, cl_now_ms(), "writing a batch's object failed");
+            return;
+        }
+    if (res->n_keys)
+        cl_breaker_success(w->breaker);
+}
+
 size_t cl_batch_worker_step(struct cl_batch_worker *w, int wait_ms)
 {
     struct cl_msg *msgs = NULL;
     size_t n = 0;
+    if (cl_breaker_gate(w->breaker, w->st, w->q, &w->rng, wait_ms))
+        return 0;
     int64_t received_at = cl_now_ms();
     int rc = cl_queue_receive(w->q, w->o.receive_batch, w->o.visibility_s, wait_ms, &msgs, &n);
     if (rc != CL_OK) {
@@ -138,6 +163,7 @@ size_t cl_batch_worker_step(struct cl_batch_worker *w, int wait_ms)
         w->c.bytes_stored += res.bytes_stored;
         w->c.failures += res.failed;
         settle(w, msgs, n, &res);
+        judge_store(w, &res, n);
         cl_bp_result_free(&res);
     } else {
         cl_log(CL_LOG_ERROR, "processor: batch of %zu message(s) rejected", n);

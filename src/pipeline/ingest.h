@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "proto.h"
 #include "queue.h"
+#include "store.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,13 @@ struct cl_ingest_limits {
     size_t max_message_bytes; /* uncompressed records per queue message (default 1 MiB) */
     int max_depth;            /* JSON nesting limit per record (default 64) */
     int compression_level;    /* gzip level for queue messages (default 1) */
+
+    /* Timestamp window: a record older than max_record_age_ms (default 7 days) or further
+     * ahead than max_record_future_ms (default 10 minutes) is rejected; 0 turns a side off. */
+    int64_t max_record_age_ms;
+    int64_t max_record_future_ms;
+    /* Distinct partitions per queue message (default 64): more start a new message. */
+    size_t max_message_partitions;
 };
 
 void cl_ingest_limits_default(struct cl_ingest_limits *l);
@@ -39,6 +47,8 @@ struct cl_ingest_parse_result {
     uint32_t rejected;
     uint64_t accepted_bytes; /* normalized bytes accepted */
     struct cl_buf errors;    /* JSON array text: [{"index":0,"line":1,"error":"..."},...] */
+    uint32_t listed;         /* entries in errors */
+    int errors_truncated;    /* 1 if some rejections are counted but not listed */
     int64_t first_rejected;  /* index of the first rejected record, -1 if none */
     char first_error[160];   /* its reason */
     int empty;               /* a protocol body that decoded to no record at all */
@@ -115,6 +125,14 @@ struct cl_ingest_request {
     const char *content_type;
     const char *content_encoding;
     const char *service_header;
+    const char *idempotency_key; /* Idempotency-Key header (docs/ingest.md) */
+    /* 1 if the request carried an Authorization header, which no cross-site request of a
+     * browser can send without a CORS preflight (the HEC routes' text/plain, ingest.c). */
+    int has_credentials;
+    /* Where keys live when the queue keeps none (SQS), or NULL: the key is not honoured.
+     * A store that refuses overwrites (idem_store.h); idem_window_ms: how long. */
+    struct cl_store *idem_store;
+    int64_t idem_window_ms;
     const char *body;
     size_t body_len;
     int64_t received_ms;
@@ -122,11 +140,12 @@ struct cl_ingest_request {
 
 /* The HTTP answer to send. */
 struct cl_ingest_response {
-    int status;               /* 202, 400, 413, 415, 500, 503 */
+    int status;               /* 202, 400, 409, 413, 415, 422, 500, 503 (or the protocol's) */
     struct cl_buf body;       /* JSON, or the protocol's own answer */
     const char *content_type; /* static string: the body's media type */
     int es_product;           /* 1: send CL_ES_PRODUCT_HEADER (Elasticsearch routes) */
     int retry_after_s;        /* > 0: send a Retry-After header */
+    int replayed;             /* 1: the stored answer to an earlier request with the same key */
     uint32_t accepted;
     uint32_t rejected;
     uint64_t accepted_bytes;

@@ -18,7 +18,15 @@
  * any of them may carry any of the three body forms. */
 static const char *const json_types[] = {
     "application/json",        "application/x-ndjson",  "application/ndjson", "application/jsonl",
-    "application/x-jsonlines", "application/jsonlines", "application/x-json", "text/plain",
+    "application/x-jsonlines", "application/jsonlines", "application/x-json",
+};
+/* The media types a browser sends cross-site without a CORS preflight (a form POST or a
+ * no-cors fetch from any web page). Refusing them means no page can write logs through a
+ * visitor's browser: a JSON type forces a preflight, which we never answer. */
+static const char *const cors_simple_types[] = {
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
 };
 static const char *const protobuf_types[] = {"application/x-protobuf", "application/protobuf"};
 static const char *const msgpack_types[] = {"application/msgpack", "application/x-msgpack"};
@@ -35,6 +43,11 @@ static int type_in(const char *ct, const char *const *types, size_t n)
         if (strlen(types[i]) == len && strncasecmp(ct, types[i], len) == 0)
             return 1;
     return 0;
+}
+
+int cl_ingest_cors_simple(const char *ct)
+{
+    return ct && type_in(ct, cors_simple_types, CL_ARRAY_LEN(cors_simple_types));
 }
 
 enum cl_ingest_format cl_ingest_format_of(enum cl_ingest_route route, const char *ct)
@@ -169,6 +182,8 @@ static void render_native(struct cl_ingest_response *resp, int status, const cha
             cl_buf_append(b, pr->errors.data, pr->errors.len);
         else
             cl_buf_append_str(b, "[]");
+        if (pr->errors_truncated)
+            cl_buf_append_str(b, ",\"errors_truncated\":true");
     }
     cl_buf_append_char(b, '}');
 }
@@ -381,11 +396,21 @@ static void render_loki(struct cl_ingest_response *resp, int status, const char 
         cl_buf_printf(&resp->body, "%s\n", msg ? msg : "error");
 }
 
+void cl_ingest_answer_type(enum cl_ingest_format f, struct cl_ingest_response *resp)
+{
+    resp->content_type = "application/json";
+    resp->es_product = f == CL_FMT_ES_BULK;
+    if (f == CL_FMT_LOKI_JSON || f == CL_FMT_LOKI_PB || f == CL_FMT_LOKI_UNSUPPORTED)
+        resp->content_type = "text/plain; charset=utf-8";
+    else if (f == CL_FMT_OTLP_PB)
+        resp->content_type = "application/x-protobuf";
+}
+
 void cl_ingest_render(enum cl_ingest_format f, struct cl_ingest_response *resp, int status,
                       const char *msg, const struct cl_ingest_parse_result *pr)
 {
     cl_buf_reset(&resp->body);
-    resp->content_type = "application/json";
+    cl_ingest_answer_type(f, resp);
     if (f == CL_FMT_ES_BULK)
         render_es(resp, status, msg, pr);
     else if (f == CL_FMT_LOKI_JSON || f == CL_FMT_LOKI_PB || f == CL_FMT_LOKI_UNSUPPORTED)

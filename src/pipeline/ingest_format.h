@@ -28,6 +28,14 @@ enum cl_ingest_format cl_ingest_format_refine(enum cl_ingest_format f, const cha
 /* The decoder of a protocol format; NULL for cloudlog's own JSON. */
 cl_proto_decode_fn cl_ingest_decoder(enum cl_ingest_format f);
 
+/* Sets resp's content type and Elasticsearch header for an answer in format f (a
+ * replayed Idempotency-Key answer gets them so). */
+void cl_ingest_answer_type(enum cl_ingest_format f, struct cl_ingest_response *resp);
+
+/* 1 if a Content-Type's media type is one a browser sends cross-site without a CORS
+ * preflight (text/plain, form, multipart). */
+int cl_ingest_cors_simple(const char *content_type);
+
 /* Fills resp->status, body and content type: the answer to `status` (202 when the
  * records were queued) with msg (NULL on success) and the parse result (NULL when the
  * request was refused before parsing), in the shape of the format's clients. */

@@ -5,12 +5,16 @@
  * body and NDJSON otherwise; anything else is tried as NDJSON too (so leading garbage
  * lines do not block good ones) and is a body error if no line is an object. Each record is
  * normalized on its own, so a bad record is rejected alone; accepted records are packed in order
- * into messages of at most max_message_bytes raw bytes (core/batch.c).
+ * into messages of at most max_message_bytes raw bytes, at most max_message_bytes as sent
+ * (base64 of the gzip plus attributes) and at most max_message_partitions distinct
+ * partitions (core/batch.c).
  */
 #include "ingest.h"
 
 #include "batch.h"
 #include "json.h"
+#include "json_write.h"
+#include "cl_limits.h"
 #include "record.h"
 
 #include <pthread.h>
@@ -21,13 +25,16 @@
 
 void cl_ingest_limits_default(struct cl_ingest_limits *l)
 {
-    l->max_body_bytes = (size_t)10 << 20;
-    l->max_decoded_bytes = (size_t)64 << 20;
-    l->max_record_bytes = (size_t)256 << 10;
-    l->max_errors = 100;
-    l->max_message_bytes = (size_t)1 << 20;
+    l->max_body_bytes = CL_DEFAULT_MAX_BODY;
+    l->max_decoded_bytes = CL_DEFAULT_MAX_DECODED;
+    l->max_record_bytes = CL_DEFAULT_MAX_RECORD;
+    l->max_errors = CL_DEFAULT_MAX_ERRORS;
+    l->max_message_bytes = CL_DEFAULT_MAX_MESSAGE;
     l->max_depth = CL_JSON_DEFAULT_MAX_DEPTH;
     l->compression_level = 1;
+    l->max_record_age_ms = CL_DEFAULT_MAX_RECORD_AGE_MS;
+    l->max_record_future_ms = CL_DEFAULT_MAX_RECORD_FUTURE_MS;
+    l->max_message_partitions = CL_DEFAULT_MAX_MESSAGE_PARTITIONS;
 }
 
 void cl_ingest_batch_init(struct cl_ingest_batch *b)
@@ -48,9 +55,9 @@ void cl_ingest_batch_free(struct cl_ingest_batch *b)
 void cl_ingest_parse_result_init(struct cl_ingest_parse_result *r)
 {
     memset(r, 0, sizeof *r);
-    cl_buf_init(&r->errors, SIZE_MAX / 2);   /* bounded by max_errors entries */
-    cl_buf_init(&r->outcomes, SIZE_MAX / 2); /* one byte per record of a bounded body */
-    cl_buf_init(&r->reasons, SIZE_MAX / 2);  /* bounded by max_errors entries */
+    cl_buf_init(&r->errors, CL_MAX_INGEST_ERRORS_LIST + 1); /* + the closing ']' */
+    cl_buf_init(&r->outcomes, SIZE_MAX / 2);             /* one byte per record of a bounded body */
+    cl_buf_init(&r->reasons, CL_MAX_INGEST_ERRORS_LIST); /* max_errors reasons of <= 255 bytes */
 }
 
 void cl_ingest_parse_result_free(struct cl_ingest_parse_result *r)
@@ -74,6 +81,7 @@ struct parse_ctx {
     size_t line;         /* line number at byte line_pos */
     size_t line_pos;     /* newlines before this offset are counted in `line` */
     char first_err[160]; /* first rejection, for a body-level error */
+    struct cl_buf entry; /* scratch: one errors-list entry */
     int bad_start;       /* the body starts with neither '{' nor '[' */
 };
 
@@ -95,52 +103,6 @@ static void push_message(struct parse_ctx *c, const struct cl_batch_sealed *s)
     memcpy(m->attrs.encoding, "gzip", 5);
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t k = c < 0x80                 ? 1
-               : c >= 0xC2 && c <= 0xDF ? 2
-               : c >= 0xE0 && c <= 0xEF ? 3
-               : c >= 0xF0 && c <= 0xF4 ? 4
-                                        : 0;
-    if (k == 0 || k > n)
-        return 0;
-    for (size_t i = 1; i < k; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
-        (c == 0xF4 && s[1] > 0x8F))
-        return 0; /* overlong, surrogate or above U+10FFFF */
-    return k;
-}
-
-/* Appends s as a JSON string; invalid UTF-8 becomes U+FFFD so the errors array is
- * always valid JSON whatever the message quotes. */
-static void append_json_string(struct cl_buf *b, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    cl_buf_append_char(b, '"');
-    for (size_t i = 0; i < n;) {
-        unsigned char ch = p[i];
-        size_t k = utf8_seq(p + i, n - i);
-        if (ch == '"' || ch == '\\') {
-            char esc[2] = {'\\', (char)ch};
-            cl_buf_append(b, esc, 2);
-        } else if (ch < 0x20) {
-            cl_buf_printf(b, "\\u%04x", ch);
-        } else if (k == 0) {
-            cl_buf_append_str(b, "\\ufffd");
-            k = 1;
-        } else {
-            cl_buf_append(b, p + i, k);
-        }
-        i += k ? k : 1;
-    }
-    cl_buf_append_char(b, '"');
-}
-
 /* Drops a UTF-8 sequence cut short at the end of s (left by truncation). */
 static void trim_partial_utf8(char *s)
 {
@@ -148,7 +110,7 @@ static void trim_partial_utf8(char *s)
     while (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
         k--;
     if (k > 0 && (unsigned char)s[k - 1] >= 0xC0 &&
-        utf8_seq((const unsigned char *)s + k - 1, n - k + 1) == 0)
+        cl_utf8_seq_len((const unsigned char *)s + k - 1, n - k + 1) == 0)
         s[k - 1] = '\0';
 }
 
@@ -161,6 +123,8 @@ static void copy_text(char *dst, size_t cap, const char *src)
     trim_partial_utf8(dst);
 }
 
+/* Lists one rejection, unless max_errors entries or CL_MAX_INGEST_ERRORS_LIST bytes are
+ * listed already: then only the count grows and the answer says the list is cut short. */
 static void add_error(struct parse_ctx *c, uint32_t index, size_t line, const char *msg)
 {
     struct cl_ingest_parse_result *r = c->res;
@@ -170,14 +134,26 @@ static void add_error(struct parse_ctx *c, uint32_t index, size_t line, const ch
     }
     r->rejected++;
     cl_buf_append_char(&r->outcomes, 1);
-    if (r->rejected > c->lim->max_errors)
+    if (r->rejected <= c->lim->max_errors)
+        cl_buf_append(&r->reasons, msg, strlen(msg) + 1);
+    if (r->errors_truncated)
         return;
-    cl_buf_append(&r->reasons, msg, strlen(msg) + 1);
-    struct cl_buf *b = &r->errors;
-    cl_buf_printf(b, "%s{\"index\":%u,\"line\":%zu,\"error\":", r->rejected > 1 ? "," : "", index,
-                  line);
-    append_json_string(b, msg);
-    cl_buf_append_char(b, '}');
+    if (r->rejected > c->lim->max_errors) {
+        r->errors_truncated = 1;
+        return;
+    }
+    struct cl_buf *e = &c->entry;
+    cl_buf_reset(e);
+    cl_buf_printf(e, "%s{\"index\":%u,\"line\":%zu,\"error\":", r->listed ? "," : "", index, line);
+    cl_json_write_string(e, msg, strlen(msg));
+    cl_buf_append_char(e, '}');
+    /* Keep room for the closing ']' so the list always ends as valid JSON. */
+    if (cl_buf_failed(e) || r->errors.len + e->len + 1 > r->errors.max) {
+        r->errors_truncated = 1;
+        return;
+    }
+    cl_buf_append(&r->errors, e->data, e->len);
+    r->listed++;
 }
 
 static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_t line)
@@ -197,8 +173,8 @@ static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_
     c->res->accepted_bytes += lines->len - mark;
     cl_buf_append_char(&c->res->outcomes, 0);
     struct cl_batch_sealed s;
-    if (cl_batch_add(c->batch, mark, meta.ts_ms, &s))
-        push_message(c, &s);
+    while (cl_batch_add_record(c->batch, mark, meta.ts_ms, meta.service, &s))
+        push_message(c, &s); /* more than once when a seal had to be halved */
 }
 
 /* 1-based line of body offset `pos`; offsets must be asked in increasing order. */
@@ -249,13 +225,16 @@ static void rollback(struct parse_ctx *c)
     c->res->rejected = 0;
     c->res->first_rejected = -1;
     c->res->accepted_bytes = 0;
+    c->res->listed = 0;
+    c->res->errors_truncated = 0;
     cl_buf_reset(&c->res->errors);
     cl_buf_append_char(&c->res->errors, '[');
     cl_buf_reset(&c->res->outcomes);
     cl_buf_reset(&c->res->reasons);
     c->parsed = 0;
     c->index = 0;
-    cl_batch_reset(c->batch, c->lim->max_message_bytes, c->lim->compression_level);
+    cl_batch_reset(c->batch, c->lim->max_message_bytes, c->lim->max_message_bytes,
+                   c->lim->compression_level);
 }
 
 static void parse_array(struct parse_ctx *c, size_t start)
@@ -327,7 +306,7 @@ static void parse_body(struct parse_ctx *c)
 static void finish(struct parse_ctx *c)
 {
     struct cl_batch_sealed s;
-    if (cl_batch_flush(c->batch, &s))
+    while (cl_batch_flush(c->batch, &s)) /* more than once when a seal had to be halved */
         push_message(c, &s);
     cl_buf_append_char(&c->res->errors, ']');
     memcpy(c->res->first_error, c->first_err, sizeof c->res->first_error);
@@ -363,12 +342,15 @@ static void batch_key_create(void)
 static struct cl_batch *thread_batch(const struct cl_ingest_limits *lim)
 {
     if (!batch_ready) {
-        cl_batch_init(&tls_batch, lim->max_message_bytes, lim->compression_level);
+        cl_batch_init(&tls_batch, lim->max_message_bytes, lim->max_message_bytes,
+                      lim->compression_level);
         pthread_once(&batch_once, batch_key_create);
         pthread_setspecific(batch_key, &tls_batch);
         batch_ready = 1;
     }
-    cl_batch_reset(&tls_batch, lim->max_message_bytes, lim->compression_level);
+    cl_batch_reset(&tls_batch, lim->max_message_bytes, lim->max_message_bytes,
+                   lim->compression_level);
+    cl_batch_set_max_parts(&tls_batch, lim->max_message_partitions);
     return &tls_batch;
 }
 
@@ -378,6 +360,8 @@ static int parse_begin(const char *header_service, struct cl_ingest_parse_result
 {
     res->accepted = res->rejected = 0;
     res->accepted_bytes = 0;
+    res->listed = 0;
+    res->errors_truncated = 0;
     res->body_error = 0;
     res->body_error_msg[0] = '\0';
     res->first_rejected = -1;
@@ -407,13 +391,19 @@ static void parse_ctx_init(struct parse_ctx *c, const char *body, size_t len, st
         .body = body ? body : "",
         .len = body ? len : 0,
         .lim = lim,
-        .opts = {received_ms, svc, lim->max_record_bytes, lim->max_depth},
+        .opts = {.received_ms = received_ms,
+                 .default_service = svc,
+                 .max_record_bytes = lim->max_record_bytes,
+                 .max_depth = lim->max_depth,
+                 .max_age_ms = lim->max_record_age_ms,
+                 .max_future_ms = lim->max_record_future_ms},
         .out = batch,
         .out_start = batch->n_msgs,
         .res = res,
         .line = 1,
         .batch = thread_batch(lim),
     };
+    cl_buf_init(&c->entry, CL_MAX_INGEST_ERROR_ENTRY);
 }
 
 /* Sink callbacks of a protocol decoder: a decoded record's "line" in errors is its
@@ -465,6 +455,7 @@ static int parse_run(cl_proto_decode_fn decode, const char *target, const char *
     else
         parse_body(&c);
     finish(&c);
+    cl_buf_free(&c.entry);
     return CL_OK;
 }
 

@@ -5,6 +5,7 @@
  * error and a backoff, and the rest of its batch proceeds. */
 #include "process_int.h"
 
+#include "breaker.h"
 #include "catalog.h"
 #include "held_set.h"
 #include "common.h"
@@ -27,6 +28,7 @@ void cl_process_opts_default(struct cl_process_opts *o)
     o->receive_batch = 10;
     o->max_message_raw = 64u << 20;
     o->metrics = NULL;
+    o->breaker = NULL;
 }
 
 struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
@@ -40,6 +42,10 @@ struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
     p->o = *o;
     if (!p->o.metrics)
         p->o.metrics = &cl_std_metrics_none;
+    p->own_breaker = o->breaker == NULL;
+    p->breaker = o->breaker ? o->breaker
+                            : cl_breaker_new(o->retry_base_ms, CL_BREAKER_PROBE_MAX_MS,
+                                             p->o.metrics->store_circuit_open);
     cl_buf_init(&p->decoded, o->max_message_raw);
     cl_buf_init(&p->gz, SIZE_MAX);
     p->rng = (unsigned)cl_now_ms();
@@ -55,11 +61,15 @@ void cl_processor_free(struct cl_processor *p)
     while (p->n_held)
         cl_proc_held_remove(p, p->held[p->n_held - 1]);
     free(p->parts);
+    cl_part_map_free(&p->part_index);
     free(p->held);
     cl_buf_free(&p->decoded);
     cl_buf_free(&p->gz);
     if (p->own_held_set)
         cl_held_set_free(p->held_set);
+    if (p->own_breaker)
+        cl_breaker_free(p->breaker);
+    cl_proc_unpub_free(p);
     free(p);
 }
 
@@ -90,10 +100,7 @@ struct line {
 
 static struct part *find_part(struct cl_processor *p, const char *key)
 {
-    for (size_t i = p->n_parts; i-- > 0;)
-        if (strcmp(p->parts[i]->key, key) == 0)
-            return p->parts[i];
-    return NULL;
+    return cl_part_map_get(&p->part_index, key);
 }
 
 static struct part *new_part(struct cl_processor *p, const char *key, const struct cl_line_head *h)
@@ -110,6 +117,7 @@ static struct part *new_part(struct cl_processor *p, const char *key, const stru
         p->parts = cl_realloc(p->parts, p->cap_parts * sizeof *p->parts);
     }
     p->parts[p->n_parts++] = pt;
+    cl_part_map_put(&p->part_index, pt->key, pt);
     return pt;
 }
 
@@ -265,6 +273,17 @@ static int already_held(struct cl_processor *p, const struct cl_msg *m, int64_t 
     return 1;
 }
 
+/* A message that can never be decoded is poison: to the DLQ at once with the reason
+ * (where the queue cannot, as SQS, it is released and its redrive policy moves it). */
+static void reject_poison(struct cl_processor *p, const struct cl_msg *m, const char *err)
+{
+    cl_log(CL_LOG_WARN, "processor: message %s: %s", m->id, err);
+    p->c.failures++;
+    cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_DECODE, 1);
+    if (cl_queue_dead_letter(p->q, m->receipt, err) == CL_ERR_UNSUPPORTED)
+        cl_proc_release(p, m->receipt, m->receive_count, err);
+}
+
 /* Buffers one message's records, or releases it with an error. */
 static void take_message(struct cl_processor *p, const struct cl_msg *m)
 {
@@ -277,18 +296,17 @@ static void take_message(struct cl_processor *p, const struct cl_msg *m)
         return;
     if (decode(p, m, err, sizeof err) != 0 ||
         split_lines(&p->decoded, &lines, &n, err, sizeof err) != 0) {
-        cl_log(CL_LOG_WARN, "processor: message %s: %s", m->id, err);
-        p->c.failures++;
-        cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_DECODE, 1);
-        cl_proc_release(p, m->receipt, m->receive_count, err);
+        reject_poison(p, m, err);
         cl_held_set_release(p->held_set, id, p);
         return;
     }
     if (route_lines(p, id, lines, n) != 0) {
+        /* The queue file failed, not the message: give everything back uncounted. */
         cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_CATALOG, 1);
-        cl_proc_release(p, m->receipt, m->receive_count, "cannot read the progress table");
+        cl_queue_release(p->q, m->receipt, 0, "cannot read the progress table");
         cl_held_set_release(p->held_set, id, p);
         free(lines);
+        cl_proc_fail_all(p, "cannot read the progress table");
         return;
     }
     struct held *h = hold(p, m);
@@ -306,6 +324,11 @@ size_t cl_processor_step(struct cl_processor *p, int wait_ms)
 {
     struct cl_msg *msgs = NULL;
     size_t n = 0;
+    cl_proc_retry_publish(p, cl_now_ms());
+    if (cl_breaker_gate(p->breaker, p->st, p->q, &p->rng, wait_ms)) {
+        cl_proc_extend_visibility(p, cl_now_ms());
+        return 0;
+    }
     int rc = cl_queue_receive(p->q, p->o.receive_batch, p->o.visibility_s, wait_ms, &msgs, &n);
     if (rc != CL_OK && rc != CL_ERR_NOT_FOUND) {
         cl_log(CL_LOG_WARN, "processor: receive failed: %s", cl_strerror(rc));

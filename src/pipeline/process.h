@@ -28,7 +28,15 @@ struct cl_process_opts {
     size_t receive_batch;   /* messages per receive (10) */
     size_t max_message_raw; /* bound on one decoded message (64 MiB) */
     const struct cl_std_metrics *metrics; /* borrowed; NULL: none (default) */
+    /* Borrowed; shared by the workers of one process (breaker.h). NULL (default): the
+     * processor makes its own from retry_base_ms and CL_BREAKER_PROBE_MAX_MS. */
+    struct cl_breaker *breaker;
 };
+
+/* Longest wait between two probes of a failing store (the breaker's max delay). */
+#define CL_BREAKER_PROBE_MAX_MS 30000
+
+struct cl_breaker;
 
 void cl_process_opts_default(struct cl_process_opts *o);
 
@@ -66,10 +74,21 @@ void cl_processor_flush_all(struct cl_processor *p);
 void cl_processor_counters(const struct cl_processor *p, struct cl_process_counters *c);
 void cl_processor_free(struct cl_processor *p);
 
+/* What start-up recovery did. */
+struct cl_recover_report {
+    size_t published; /* committed objects moved into place */
+    size_t discarded; /* uncommitted staging objects deleted */
+    size_t missing;   /* catalog rows whose object is gone (neither staged nor final) */
+    size_t failed;    /* rows not published for another reason (store down): retried later */
+};
+
 /* Start-up recovery (before any worker runs): moves objects that were committed but not
- * yet published into place, and deletes staging objects no catalog row names.
- * Returns CL_OK or an error with err set. */
-int cl_process_recover(struct cl_queue *q, struct cl_store *st, char *err, size_t err_len);
+ * yet published into place, and deletes staging objects no catalog row names. A row it
+ * cannot publish (its object gone, or the store failing) is logged and counted in
+ * *report, and start-up goes on (`cloudlog verify` repairs). Returns CL_OK, or an error
+ * with err set if the catalog cannot be read. */
+int cl_process_recover(struct cl_queue *q, struct cl_store *st, struct cl_recover_report *report,
+                       char *err, size_t err_len);
 
 #define CL_STAGING_PREFIX "_staging/"
 

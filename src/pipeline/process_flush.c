@@ -5,11 +5,14 @@
  *   compress -> put under _staging/<id> -> one transaction: catalog row + progress rows
  *   + delete the messages now stored in every partition -> move to the final key ->
  *   mark published.
- * Any failure before the transaction commits releases every held message of this
- * worker (their records are dropped from memory and come back with the messages after
- * a backoff); partitions stored earlier are skipped then thanks to the progress rows. */
+ * Any failure before the transaction commits is systemic (the store or the queue file,
+ * never one message's fault): every held message of this worker goes back to the queue
+ * without counting its receive and the circuit breaker opens (breaker.h); partitions
+ * stored earlier are skipped later thanks to the progress rows. A failed move after the
+ * commit is retried at run time. */
 #include "process_int.h"
 
+#include "breaker.h"
 #include "catalog.h"
 #include "codec.h"
 #include "held_set.h"
@@ -34,6 +37,7 @@ void cl_proc_held_remove(struct cl_processor *p, struct held *h)
 void cl_proc_part_remove(struct cl_processor *p, size_t index)
 {
     struct part *pt = p->parts[index];
+    cl_part_map_del(&p->part_index, pt->key);
     p->buffered -= pt->data.len;
     cl_buf_free(&pt->data);
     free(pt->contrib);
@@ -63,16 +67,32 @@ void cl_proc_release(struct cl_processor *p, const char *receipt, uint32_t recei
         cl_log(CL_LOG_WARN, "processor: cannot release message %s: %s", receipt, cl_strerror(rc));
 }
 
+/* Gives a message back without counting its receive: the failure was not its own.
+ * Visible at once: nobody receives while the breaker is open anyway. */
+static void give_back(struct cl_processor *p, const struct held *h, const char *error)
+{
+    int rc = cl_queue_release(p->q, h->receipt, 0, error);
+    cl_counter_add(p->o.metrics->retries, 1);
+    if (rc != CL_OK && rc != CL_ERR_STALE)
+        cl_log(CL_LOG_WARN, "processor: cannot give back message %s: %s", h->receipt,
+               cl_strerror(rc));
+}
+
 void cl_proc_fail_all(struct cl_processor *p, const char *error)
 {
-    cl_log(CL_LOG_WARN, "processor: %s; releasing %zu message(s) for retry", error, p->n_held);
+    int on_trial = cl_breaker_failure(p->breaker, cl_now_ms(), error);
+    cl_log(CL_LOG_WARN, "processor: %s; giving %zu message(s) back%s", error, p->n_held,
+           on_trial ? " (counted: the store answered a probe but refused this batch)" : "");
     p->c.failures++;
     cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_STORE, 1);
     while (p->n_parts)
         cl_proc_part_remove(p, p->n_parts - 1);
     while (p->n_held) {
         struct held *h = p->held[p->n_held - 1];
-        cl_proc_release(p, h->receipt, h->receive_count, error);
+        if (on_trial)
+            cl_proc_release(p, h->receipt, h->receive_count, error);
+        else
+            give_back(p, h, error);
         cl_proc_held_remove(p, h);
     }
 }
@@ -147,17 +167,80 @@ static void settle_contributors(struct cl_processor *p, struct part *pt)
     pt->n_contrib = 0;
 }
 
-static int publish(struct cl_processor *p, const char *staging, const char *key, int64_t id)
+/* Moves a committed object into place. A move that finds the staging object gone but
+ * the final one present was done by an earlier attempt whose mark failed. */
+static int move_and_mark(struct cl_processor *p, const char *staging, const char *key, int64_t id)
 {
     int rc = cl_store_move(p->st, staging, key);
+    if (rc == CL_ERR_NOT_FOUND) {
+        struct cl_buf probe;
+        cl_buf_init(&probe, 1u << 30);
+        rc = cl_store_get(p->st, key, &probe);
+        cl_buf_free(&probe);
+    }
     if (rc == CL_OK)
         rc = cl_catalog_mark_published(p->q, id);
-    if (rc != CL_OK) { /* committed: start-up recovery will publish it */
-        cl_log(CL_LOG_ERROR, "processor: cannot publish %s: %s (recovery retries at start-up)", key,
-               cl_strerror(rc));
+    return rc;
+}
+
+static void remember_unpublished(struct cl_processor *p, const char *staging, const char *key,
+                                 int64_t id)
+{
+    if (p->n_unpub == p->cap_unpub) {
+        p->cap_unpub = p->cap_unpub ? p->cap_unpub * 2 : 8;
+        p->unpub = cl_realloc(p->unpub, p->cap_unpub * sizeof *p->unpub);
+    }
+    p->unpub[p->n_unpub++] =
+        (struct unpublished){.object_id = id, .staging = cl_strdup(staging), .key = cl_strdup(key)};
+    if (p->n_unpub == 1)
+        p->unpub_next_ms = cl_now_ms() + p->o.retry_base_ms;
+}
+
+/* Committed, so its records must become visible without a restart: a failed move is
+ * kept and retried by cl_proc_retry_publish (start-up recovery covers a crash). */
+static int publish(struct cl_processor *p, const char *staging, const char *key, int64_t id)
+{
+    int rc = move_and_mark(p, staging, key, id);
+    if (rc != CL_OK) {
+        cl_log(CL_LOG_ERROR, "processor: cannot publish %s: %s (retried)", key, cl_strerror(rc));
         cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_PUBLISH, 1);
+        remember_unpublished(p, staging, key, id);
     }
     return rc;
+}
+
+void cl_proc_unpub_free(struct cl_processor *p)
+{
+    for (size_t i = 0; i < p->n_unpub; i++) {
+        free(p->unpub[i].staging);
+        free(p->unpub[i].key);
+    }
+    free(p->unpub);
+    p->unpub = NULL;
+    p->n_unpub = p->cap_unpub = 0;
+}
+
+void cl_proc_retry_publish(struct cl_processor *p, int64_t now)
+{
+    if (p->n_unpub == 0 || now < p->unpub_next_ms)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < p->n_unpub; i++) {
+        struct unpublished *u = &p->unpub[i];
+        int rc = move_and_mark(p, u->staging, u->key, u->object_id);
+        if (rc == CL_OK || rc == CL_ERR_NOT_FOUND) {
+            if (rc == CL_OK)
+                cl_log(CL_LOG_INFO, "processor: published %s after a retry", u->key);
+            else
+                cl_log(CL_LOG_ERROR, "processor: %s and its staging object are gone", u->key);
+            free(u->staging);
+            free(u->key);
+        } else {
+            p->unpub[kept++] = *u;
+        }
+    }
+    p->n_unpub = kept;
+    p->unpub_next_ms = now + CL_MIN(p->o.retry_max_ms, (int64_t)CL_BREAKER_PROBE_MAX_MS);
 }
 
 /* Counts a committed object; the contributors' send times (taken before they were
@@ -207,6 +290,7 @@ int cl_proc_flush_part(struct cl_processor *p, size_t index)
         cl_proc_fail_all(p, err);
         return rc;
     }
+    cl_breaker_success(p->breaker);
     count_object(p, pt, p->gz.len);
     size_t n_sent = pt->n_contrib;
     int64_t *sent_ms = cl_malloc(CL_MAX(n_sent, (size_t)1) * sizeof *sent_ms);

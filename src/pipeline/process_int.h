@@ -2,6 +2,7 @@
 #ifndef CL_PROCESS_INT_H
 #define CL_PROCESS_INT_H
 
+#include "part_map.h"
 #include "partition.h"
 #include "process.h"
 
@@ -32,6 +33,13 @@ struct part {
     size_t n_contrib, cap_contrib;
 };
 
+/* A committed object whose move into place failed: retried at run time. */
+struct unpublished {
+    int64_t object_id;
+    char *staging;
+    char *key;
+};
+
 struct cl_processor {
     struct cl_queue *q;
     struct cl_store *st;
@@ -47,12 +55,25 @@ struct cl_processor {
     unsigned rng;
     struct cl_held_set *held_set;
     int own_held_set;
+
+    /* key -> struct part *, so routing a line is O(1) however many partitions are held */
+    struct cl_part_map part_index;
+    struct cl_breaker *breaker;
+    int own_breaker;
+    struct unpublished *unpub; /* publications to retry, oldest first */
+    size_t n_unpub, cap_unpub;
+    int64_t unpub_next_ms; /* when to retry them (cl_now_ms) */
 };
 
 /* process_flush.c */
 int cl_proc_flush_part(struct cl_processor *p, size_t index);
 void cl_proc_flush_due(struct cl_processor *p, int64_t now);
+/* A systemic failure (store or queue): gives every held message back, uncounted unless
+ * the breaker was on trial, and opens the breaker. */
 void cl_proc_fail_all(struct cl_processor *p, const char *error);
+/* Retries the publications that failed at run time, when due. */
+void cl_proc_retry_publish(struct cl_processor *p, int64_t now);
+void cl_proc_unpub_free(struct cl_processor *p);
 void cl_proc_release(struct cl_processor *p, const char *receipt, uint32_t receive_count,
                      const char *error);
 void cl_proc_held_remove(struct cl_processor *p, struct held *h);

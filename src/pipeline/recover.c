@@ -12,12 +12,12 @@
 struct recover_ctx {
     struct cl_queue *q;
     struct cl_store *st;
-    size_t published, discarded;
-    int rc;
+    struct cl_recover_report *r;
 };
 
 /* Committed but not yet moved into place: move it now (unless a crash came after the
- * move and before the mark, in which case the staging object is already gone). */
+ * move and before the mark, in which case the staging object is already gone). A row
+ * that cannot be published never stops start-up: ingest must go on. */
 static int publish_one(void *arg, int64_t object_id, const char *staging_key, const char *key)
 {
     struct recover_ctx *c = arg;
@@ -30,13 +30,20 @@ static int publish_one(void *arg, int64_t object_id, const char *staging_key, co
     }
     if (rc == CL_OK)
         rc = cl_catalog_mark_published(c->q, object_id);
-    if (rc != CL_OK) {
-        cl_log(CL_LOG_ERROR, "recovery: cannot publish %s: %s", key, cl_strerror(rc));
-        c->rc = rc;
-        return 0; /* keep going with the others */
+    if (rc == CL_ERR_NOT_FOUND) {
+        cl_log(CL_LOG_ERROR,
+               "recovery: catalog row %lld names %s, but neither it nor its staging object %s "
+               "exists: its records are missing from the store (run `cloudlog verify`)",
+               (long long)object_id, key, staging_key ? staging_key : "(none)");
+        c->r->missing++;
+    } else if (rc != CL_OK) {
+        cl_log(CL_LOG_ERROR, "recovery: cannot publish %s: %s (retried at the next start)", key,
+               cl_strerror(rc));
+        c->r->failed++;
+    } else {
+        c->r->published++;
     }
-    c->published++;
-    return 0;
+    return 0; /* keep going with the others */
 }
 
 /* Collects staging keys first: the listing must not race with our deletes. */
@@ -64,28 +71,30 @@ static void discard_unreferenced(struct recover_ctx *c)
         int referenced = 1;
         if (cl_catalog_staging_referenced(c->q, l.keys[i], &referenced) == CL_OK && !referenced &&
             cl_store_delete(c->st, l.keys[i]) == CL_OK)
-            c->discarded++;
+            c->r->discarded++;
         free(l.keys[i]);
     }
     free(l.keys);
 }
 
-int cl_process_recover(struct cl_queue *q, struct cl_store *st, char *err, size_t err_len)
+int cl_process_recover(struct cl_queue *q, struct cl_store *st, struct cl_recover_report *report,
+                       char *err, size_t err_len)
 {
-    struct recover_ctx c = {q, st, 0, 0, CL_OK};
+    struct cl_recover_report local;
+    struct cl_recover_report *r = report ? report : &local;
+    memset(r, 0, sizeof *r);
+    struct recover_ctx c = {q, st, r};
     int rc = cl_catalog_unpublished(q, publish_one, &c);
-    if (rc == CL_OK)
-        rc = c.rc;
     if (rc != CL_OK) {
-        snprintf(err, err_len, "recovery could not publish committed objects: %s", cl_strerror(rc));
+        snprintf(err, err_len, "recovery could not read the catalog: %s", cl_strerror(rc));
         return rc;
     }
     cl_store_sweep(st, CL_STAGING_PREFIX); /* puts cut short by a crash */
     discard_unreferenced(&c);
-    if (c.published || c.discarded)
-        cl_log(CL_LOG_INFO,
-               "recovery: published %zu committed object(s), discarded %zu "
-               "uncommitted staging object(s)",
-               c.published, c.discarded);
+    if (r->published || r->discarded || r->missing || r->failed)
+        cl_log(r->missing || r->failed ? CL_LOG_WARN : CL_LOG_INFO,
+               "recovery: published %zu committed object(s), discarded %zu uncommitted staging "
+               "object(s); %zu catalog row(s) without an object, %zu not published",
+               r->published, r->discarded, r->missing, r->failed);
     return CL_OK;
 }

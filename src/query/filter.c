@@ -24,6 +24,20 @@ static int compile_regex(struct cq_filter *f, const char *re, char *err, size_t 
     return CL_OK;
 }
 
+/* The limits of every match (copied per thread, which adds its own JIT stack). */
+static void set_regex_limits(struct cq_filter *f, const struct cl_query *q)
+{
+    f->mctx = pcre2_match_context_create(NULL);
+    if (!f->mctx)
+        abort(); /* out of memory: see common.h's policy */
+    uint64_t heap = q->regex_heap_limit ? q->regex_heap_limit : CL_QUERY_REGEX_HEAP_LIMIT;
+    pcre2_set_match_limit(f->mctx,
+                          q->regex_match_limit ? q->regex_match_limit : CL_QUERY_REGEX_MATCH_LIMIT);
+    pcre2_set_depth_limit(f->mctx,
+                          q->regex_depth_limit ? q->regex_depth_limit : CL_QUERY_REGEX_DEPTH_LIMIT);
+    pcre2_set_heap_limit(f->mctx, (uint32_t)CL_MIN(CL_MAX(heap / 1024, 1), UINT32_MAX)); /* KiB */
+}
+
 int cq_filter_init(struct cq_filter *f, const struct cl_query *q, char *err, size_t err_len)
 {
     memset(f, 0, sizeof *f);
@@ -45,11 +59,15 @@ int cq_filter_init(struct cq_filter *f, const struct cl_query *q, char *err, siz
                 *c = (char)tolower((unsigned char)*c);
         }
     }
-    return q->regex ? compile_regex(f, q->regex, err, err_len) : CL_OK;
+    if (!q->regex)
+        return CL_OK;
+    set_regex_limits(f, q);
+    return compile_regex(f, q->regex, err, err_len);
 }
 
 void cq_filter_free(struct cq_filter *f)
 {
+    pcre2_match_context_free(f->mctx);
     pcre2_code_free(f->re);
     free(f->grep_lower);
     memset(f, 0, sizeof *f);
@@ -57,17 +75,58 @@ void cq_filter_free(struct cq_filter *f)
 
 void cq_matcher_init(struct cq_matcher *m, const struct cq_filter *f)
 {
+    memset(m, 0, sizeof *m);
     m->f = f;
-    m->md = f->re ? pcre2_match_data_create_from_pattern(f->re, NULL) : NULL;
-    if (f->re && !m->md)
-        abort(); /* out of memory: see common.h's policy */
     cl_buf_init(&m->tmp, SIZE_MAX);
+    if (!f->re)
+        return;
+    m->md = pcre2_match_data_create_from_pattern(f->re, NULL);
+    m->mctx = pcre2_match_context_copy(f->mctx);
+    /* The JIT's default stack is 32 KiB on the machine stack: a repeated group over a
+     * long run of characters overflows it. Pages of this one are committed as used. */
+    m->jit_stack = pcre2_jit_stack_create(32 * 1024, CQ_JIT_STACK_MAX, NULL);
+    if (!m->md || !m->mctx || !m->jit_stack)
+        abort(); /* out of memory: see common.h's policy */
+    pcre2_jit_stack_assign(m->mctx, NULL, m->jit_stack);
 }
 
 void cq_matcher_free(struct cq_matcher *m)
 {
     pcre2_match_data_free(m->md);
+    pcre2_match_context_free(m->mctx);
+    pcre2_jit_stack_free(m->jit_stack);
     cl_buf_free(&m->tmp);
+}
+
+/* 1 match, 0 no match, -1 a match error (m->match_error keeps the first). A JIT stack
+ * overflow is retried by the interpreter, bounded by the depth and heap limits. */
+static int regex_match(struct cq_matcher *m, const char *line, size_t len)
+{
+    int rc = pcre2_match(m->f->re, (PCRE2_SPTR)line, len, 0, 0, m->md, m->mctx);
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        rc = pcre2_match(m->f->re, (PCRE2_SPTR)line, len, 0, PCRE2_NO_JIT, m->md, m->mctx);
+    if (rc >= 0)
+        return 1;
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
+    if (!m->match_error)
+        m->match_error = rc;
+    return -1;
+}
+
+void cq_regex_error(int code, const struct cl_query *q, char *out, size_t out_len)
+{
+    PCRE2_UCHAR msg[160];
+    pcre2_get_error_message(code, msg, sizeof msg);
+    const char *hint = code == PCRE2_ERROR_MATCHLIMIT   ? " (--regex-match-limit)"
+                       : code == PCRE2_ERROR_DEPTHLIMIT ? " (--regex-depth-limit)"
+                       : code == PCRE2_ERROR_HEAPLIMIT  ? " (--regex-heap-limit)"
+                                                        : "";
+    snprintf(out, out_len,
+             "regex %s failed on a record: %s%s; no count or result is given rather than a "
+             "wrong one: simplify the pattern (avoid nested quantifiers such as (.*a){12}) or "
+             "narrow the query",
+             q->regex, (const char *)msg, hint);
 }
 
 /* ASCII case-insensitive substring search; needle is already lowercase. */
@@ -144,7 +203,7 @@ int cq_match_line(struct cq_matcher *m, const char *line, size_t len, struct cl_
     if (f->grep_len && !(f->grep_lower ? contains_icase(line, len, f->grep_lower, f->grep_len)
                                        : memmem(line, len, q->grep, f->grep_len) != NULL))
         return 0;
-    if (f->re && pcre2_match(f->re, (PCRE2_SPTR)line, len, 0, 0, m->md, NULL) < 0)
+    if (q->n_where && !where_match(m, line, len))
         return 0;
-    return q->n_where == 0 || where_match(m, line, len);
+    return f->re ? regex_match(m, line, len) : 1; /* the costliest filter last */
 }

@@ -52,6 +52,8 @@ struct plan_ctx {
     struct cl_queue *catalog;
     struct cq_plan *p;
     int prune;
+    struct cq_budget *budget; /* may be NULL */
+    unsigned listed;
 };
 
 /* The partition's hour overlaps [from, to). */
@@ -60,16 +62,8 @@ static int hour_in_range(const struct cl_query *q, int64_t start)
     return start + CQ_HOUR_MS > q->from_ms && start < q->to_ms;
 }
 
-static int level_possible(const struct cl_query *q, const struct cl_catalog_object *c)
-{
-    if (!q->level_mask)
-        return 1;
-    for (int i = 0; i < CL_CATALOG_LEVELS; i++)
-        if ((q->level_mask & (1u << i)) && c->level_counts[i])
-            return 1;
-    return 0;
-}
-
+/* A row of the catalog's answer: its partition, services and (with prune) time range and
+ * levels were checked by SQLite; what remains guards against rows no query can read. */
 static int on_catalog_row(void *arg, const struct cl_catalog_object *c)
 {
     struct plan_ctx *x = arg;
@@ -77,12 +71,6 @@ static int on_catalog_row(void *arg, const struct cl_catalog_object *c)
     if (partition_start(c->dt, c->hour, &start) || !hour_in_range(x->q, start) ||
         !cq_service_match(x->q, c->service) || strlen(c->service) > 64)
         return 0;
-    x->p->considered++;
-    if (x->prune &&
-        (c->max_ts_ms < x->q->from_ms || c->min_ts_ms >= x->q->to_ms || !level_possible(x->q, c))) {
-        x->p->pruned++;
-        return 0;
-    }
     struct cq_object o = {.size = c->bytes, .raw_bytes = c->raw_bytes, .records = c->records};
     o.key = cl_strdup(c->key);
     snprintf(o.service, sizeof o.service, "%s", c->service);
@@ -95,44 +83,56 @@ static int on_catalog_row(void *arg, const struct cl_catalog_object *c)
     return 0;
 }
 
+/* The query's partitions, services, time range and levels as a catalog filter (a and b
+ * receive the first and last hour's timestamps, which f points into). */
+static void catalog_filter(const struct plan_ctx *x, char a[25], char b[25],
+                           struct cl_catalog_filter *f)
+{
+    const struct cl_query *q = x->q;
+    cl_format_timestamp(hour_floor(q->from_ms) * CQ_HOUR_MS, a);
+    cl_format_timestamp(hour_floor(q->to_ms - 1) * CQ_HOUR_MS, b);
+    *f = (struct cl_catalog_filter){.dt_from = a,
+                                    .dt_to = b,
+                                    .hour_from = atoi(a + 11),
+                                    .hour_to = atoi(b + 11),
+                                    .services = q->services,
+                                    .n_services = q->n_services,
+                                    .prune = x->prune,
+                                    .from_ms = q->from_ms,
+                                    .to_ms = q->to_ms,
+                                    .level_mask = q->level_mask};
+    a[10] = b[10] = '\0';
+}
+
 static int plan_catalog(struct plan_ctx *x)
 {
     char a[25], b[25];
-    cl_format_timestamp(hour_floor(x->q->from_ms) * CQ_HOUR_MS, a);
-    cl_format_timestamp(hour_floor(x->q->to_ms - 1) * CQ_HOUR_MS, b);
-    a[10] = b[10] = '\0';
-    return cl_catalog_objects(x->catalog, a, b, on_catalog_row, x);
+    struct cl_catalog_filter f;
+    catalog_filter(x, a, b, &f);
+    uint64_t considered = 0;
+    int rc = cl_catalog_select(x->catalog, &f, on_catalog_row, x, &considered);
+    x->p->considered = considered;
+    x->p->pruned = considered > x->p->n ? considered - x->p->n : 0;
+    return rc;
 }
 
 /* Parses "service=S/dt=D/hour=HH/NAME.ndjson.gz" into o (no allocation). Returns 0 or -1
  * for keys that are not published objects (e.g. anything under _staging/). */
 static int parse_key(const char *key, struct cq_object *o)
 {
-    static const char suffix[] = ".ndjson.gz";
-    if (strncmp(key, "service=", 8) != 0)
+    if (cl_object_key_parse(key, o->service, o->dt, &o->hour) != 0)
         return -1;
-    const char *s = key + 8, *slash = strchr(s, '/');
-    if (!slash || slash == s || slash - s > 64 || strncmp(slash, "/dt=", 4) != 0)
-        return -1;
-    const char *dt = slash + 4;
-    if (strlen(dt) < 10 + 9 || strncmp(dt + 10, "/hour=", 6) != 0 || dt[18] != '/')
-        return -1;
-    if (dt[16] < '0' || dt[16] > '9' || dt[17] < '0' || dt[17] > '9')
-        return -1;
-    const char *name = dt + 19;
-    size_t nl = strlen(name);
-    if (strchr(name, '/') || nl <= sizeof suffix - 1 ||
-        strcmp(name + nl - (sizeof suffix - 1), suffix) != 0)
-        return -1;
-    snprintf(o->service, sizeof o->service, "%.*s", (int)(slash - s), s);
-    snprintf(o->dt, sizeof o->dt, "%.10s", dt);
-    o->hour = (dt[16] - '0') * 10 + (dt[17] - '0');
     return partition_start(o->dt, o->hour, &o->min_ts);
 }
+
+/* Keys listed between two looks at the budget: a listing of S3 can take long. */
+#define CQ_LIST_CHECK_EVERY 256
 
 static int on_listed(void *arg, const char *key, uint64_t size)
 {
     struct plan_ctx *x = arg;
+    if (x->budget && ++x->listed % CQ_LIST_CHECK_EVERY == 0 && cq_budget_check(x->budget))
+        return CL_ERR_CLOSED;
     struct cq_object o = {.size = size};
     if (parse_key(key, &o) || !hour_in_range(x->q, o.min_ts) || !cq_service_match(x->q, o.service))
         return 0;
@@ -207,8 +207,14 @@ static int cmp_oldest(const void *a, const void *b)
 int cq_plan_build(const struct cl_query_source *src, const struct cl_query *q, int prune,
                   struct cq_plan *p)
 {
+    return cq_plan_build_budget(src, q, prune, NULL, p);
+}
+
+int cq_plan_build_budget(const struct cl_query_source *src, const struct cl_query *q, int prune,
+                         struct cq_budget *b, struct cq_plan *p)
+{
     memset(p, 0, sizeof *p);
-    struct plan_ctx x = {.q = q, .catalog = src->catalog, .p = p, .prune = prune};
+    struct plan_ctx x = {.q = q, .catalog = src->catalog, .p = p, .prune = prune, .budget = b};
     int rc = src->catalog ? plan_catalog(&x) : plan_listing(&x, src->store);
     if (rc != CL_OK)
         return rc;

@@ -2,6 +2,7 @@
 #include "query_int.h"
 
 #include "common.h"
+#include "units.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 /* One batch of consecutive plan objects, scanned by up to n_threads workers. */
 struct batch {
     struct cl_store *store;
+    struct cq_budget *budget;
     const struct cq_object *objs;
     struct cq_result **res; /* res[i] for objs[i], allocated by the worker */
     size_t n;
@@ -37,6 +39,8 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&b->mu);
         if (i == b->n)
             return NULL;
+        if (cq_budget_check(b->budget))
+            continue; /* res[i] stays NULL: not scanned */
         b->res[i] = cl_calloc(1, sizeof *b->res[i]);
         cq_scan_object(w->s, b->store, &b->objs[i], b->keep, b->res[i]);
     }
@@ -73,12 +77,20 @@ struct run {
     struct cq_scanner *sc[CQ_MAX_THREADS];
     size_t n_threads;
     struct cq_merge merge;
+    struct cq_budget budget;
 };
 
-/* Accounts for one scanned object and hands it to the merge (or frees it). */
+/* Accounts for one scanned object and hands it to the merge (or frees it). An object
+ * the budget stopped, or never started, gives nothing: the run fails as a whole. */
 static void collect(struct run *x, struct cq_result *r)
 {
     struct cl_query_stats *st = x->st;
+    if (!r)
+        return;
+    if (r->stopped) {
+        cq_result_free(r);
+        return;
+    }
     st->bytes_compressed += r->bytes_compressed;
     if (r->failed) {
         st->objects_failed++;
@@ -110,8 +122,9 @@ static void scan_all(struct run *x, int64_t t0)
     size_t per = x->q->count_only ? 8 : 2, bsize = x->n_threads * per;
     struct cq_result **res = cl_calloc(bsize, sizeof *res);
     int stop = 0;
-    for (size_t i = 0; !stop && i < x->plan.n; i += bsize) {
+    for (size_t i = 0; !stop && i < x->plan.n && !cq_budget_check(&x->budget); i += bsize) {
         struct batch b = {.store = x->src->store,
+                          .budget = &x->budget,
                           .objs = &x->plan.v[i],
                           .res = res,
                           .n = CL_MIN(bsize, x->plan.n - i),
@@ -119,10 +132,12 @@ static void scan_all(struct run *x, int64_t t0)
         pthread_mutex_init(&b.mu, NULL);
         run_batch(&b, x->sc, x->n_threads);
         pthread_mutex_destroy(&b.mu);
-        for (size_t j = 0; j < b.n; j++)
+        for (size_t j = 0; j < b.n; j++) {
             collect(x, res[j]);
+            res[j] = NULL;
+        }
         size_t next = i + b.n;
-        if (!x->q->count_only)
+        if (!x->q->count_only && !cq_budget_check(&x->budget))
             stop = cq_merge_emit(&x->merge, next < x->plan.n,
                                  next < x->plan.n ? next_bound(x, next) : 0, x->emit, x->arg);
         x->st->elapsed_ms = cl_mono_ms() - t0;
@@ -149,6 +164,36 @@ static int check_query(const struct cl_query *q, char *err, size_t err_len)
     return CL_OK;
 }
 
+/* The result and message of a run the budget stopped. */
+static int stop_error(const struct run *x, char *err, size_t err_len)
+{
+    const struct cl_query *q = x->q;
+    char n[32];
+    switch (x->budget.stop) {
+    case CL_QUERY_DEADLINE:
+        snprintf(err, err_len,
+                 "query deadline exceeded: stopped after %.1f s, its time limit; narrow the "
+                 "time range or the filters, or raise --query-timeout",
+                 (double)q->timeout_ms / 1000.0);
+        return CL_ERR_TOO_LARGE;
+    case CL_QUERY_BUDGET:
+        cl_format_size(q->max_bytes, n, sizeof n);
+        snprintf(err, err_len,
+                 "query byte budget exceeded: it would scan more than %s of records; narrow the "
+                 "time range or the services, or raise --query-max-bytes",
+                 n);
+        return CL_ERR_TOO_LARGE;
+    case CL_QUERY_REGEX:
+        cq_regex_error(x->budget.match_error, q, err, err_len);
+        return CL_ERR_INVAL;
+    case CL_QUERY_CANCELLED:
+        snprintf(err, err_len, "query cancelled (client gone or shutting down)");
+        return CL_ERR_CLOSED;
+    default:
+        return CL_OK;
+    }
+}
+
 static size_t thread_count(const struct cl_query *q)
 {
     long n = q->threads > 0 ? q->threads : sysconf(_SC_NPROCESSORS_ONLN);
@@ -172,25 +217,31 @@ int cl_query_run_progress(const struct cl_query_source *src, const struct cl_que
                     .arg = arg,
                     .st = stats};
     memset(stats, 0, sizeof *stats);
+    cq_budget_init(&x.budget, q, t0);
     struct cq_filter f;
     int rc = check_query(q, err, err_len);
     if (rc == CL_OK)
         rc = cq_filter_init(&f, q, err, err_len);
     else
         memset(&f, 0, sizeof f);
-    if (rc == CL_OK && (rc = cq_plan_build(src, q, 1, &x.plan)) != CL_OK)
+    if (rc == CL_OK && (rc = cq_plan_build_budget(src, q, 1, &x.budget, &x.plan)) != CL_OK &&
+        !x.budget.stop)
         snprintf(err, err_len, "listing objects: %s", cl_strerror(rc));
     if (rc == CL_OK) {
         stats->objects_considered = x.plan.considered;
         stats->objects_pruned = x.plan.pruned;
         x.n_threads = CL_MAX(1, CL_MIN(thread_count(q), x.plan.n));
         for (size_t i = 0; i < x.n_threads; i++)
-            x.sc[i] = cq_scanner_new(&f);
+            x.sc[i] = cq_scanner_new(&f, &x.budget);
         cq_merge_init(&x.merge, q->order, q->limit);
         scan_all(&x, t0);
         cq_merge_free(&x.merge);
         for (size_t i = 0; i < x.n_threads; i++)
             cq_scanner_free(x.sc[i]);
+    }
+    if (x.budget.stop) { /* a stop wins over the listing error it caused */
+        stats->stopped = (enum cl_query_stop)x.budget.stop;
+        rc = stop_error(&x, err, err_len);
     }
     cq_plan_free(&x.plan);
     cq_filter_free(&f);

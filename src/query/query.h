@@ -40,7 +40,31 @@ struct cl_query {
     enum cl_query_order order;
     int count_only; /* count matches, emit nothing */
     int threads;    /* scan threads; 0: one per core */
+    /* Budgets (docs/query.md "Query budgets"); 0 means none, or PCRE2's own default. */
+    int64_t timeout_ms;         /* wall-clock time from the start of the run */
+    uint64_t max_bytes;         /* decompressed bytes scanned */
+    uint32_t regex_match_limit; /* pcre2_set_match_limit, per record */
+    uint32_t regex_depth_limit; /* pcre2_set_depth_limit, per record */
+    uint64_t regex_heap_limit;  /* bytes, pcre2_set_heap_limit, per record */
+    /* Polled from every scan thread (so it must be thread-safe) between objects and
+     * every few thousand records; non-zero cancels the run (client gone, shutdown). */
+    int (*cancelled)(void *arg);
+    void *cancel_arg;
 };
+
+/* Why a run stopped before its end (cl_query_stats.stopped). */
+enum cl_query_stop {
+    CL_QUERY_COMPLETE = 0,
+    CL_QUERY_DEADLINE,  /* timeout_ms passed: CL_ERR_TOO_LARGE */
+    CL_QUERY_BUDGET,    /* max_bytes would be exceeded: CL_ERR_TOO_LARGE */
+    CL_QUERY_REGEX,     /* a match failed (PCRE2 limit or error): CL_ERR_INVAL */
+    CL_QUERY_CANCELLED, /* cancelled() said so: CL_ERR_CLOSED */
+};
+
+/* Defaults of the regex limits (cloudlog serve and cloudlog query use them too). */
+#define CL_QUERY_REGEX_MATCH_LIMIT 1000000u
+#define CL_QUERY_REGEX_DEPTH_LIMIT 1000000u
+#define CL_QUERY_REGEX_HEAP_LIMIT (64u << 20)
 
 struct cl_query_stats {
     uint64_t objects_considered; /* listed in the time range's partitions */
@@ -52,6 +76,7 @@ struct cl_query_stats {
     uint64_t records_scanned;
     uint64_t records_matched;
     int64_t elapsed_ms;
+    enum cl_query_stop stopped; /* CL_QUERY_COMPLETE unless a budget or error ended it */
 };
 
 /* Where to read: a store, and optionally the embedded runtime's catalog (the SQLite
@@ -71,7 +96,9 @@ typedef int (*cl_query_emit_fn)(void *arg, const char *line, size_t len,
 typedef void (*cl_query_warn_fn)(void *arg, const char *key, const char *reason);
 
 /* Runs q. Returns CL_OK (stats filled), CL_ERR_INVAL with err set for a bad query
- * (e.g. a regex that does not compile, from >= to), or a store error. */
+ * (e.g. a regex that does not compile, from >= to, or a regex match that failed on a
+ * record), CL_ERR_TOO_LARGE past the deadline or byte budget, CL_ERR_CLOSED when
+ * cancelled (stats->stopped says which, err says it in words), or a store error. */
 int cl_query_run(const struct cl_query_source *src, const struct cl_query *q, cl_query_emit_fn emit,
                  cl_query_warn_fn warn, void *arg, struct cl_query_stats *stats, char *err,
                  size_t err_len);
@@ -109,8 +136,13 @@ int cl_query_partitions(const struct cl_query_source *src, const struct cl_query
 int cl_query_validate(const struct cl_query *q, char *err, size_t err_len);
 
 /* Parses a time bound: RFC 3339 ("2026-11-25T15:00:00Z", any offset) or a duration
- * before now ("15m", "2h", "3d"). Returns 0 or -1. */
+ * before now ("15m", "2h", "3d"). Returns 0, -1 if s is neither, or -2 if the time is
+ * outside the years 0001..9999 that records can have (e.g. since=9223372036854775807ms). */
 int cl_query_parse_time(const char *s, int64_t now_ms, int64_t *out_ms);
+
+/* The message for a cl_query_parse_time failure (rc -1 or -2) of option or parameter
+ * name with value s, written to out. */
+void cl_query_time_error(int rc, const char *name, const char *s, char *out, size_t out_len);
 
 /* Parses a level filter: "warn" (exactly warn) or "warn+" (warn and above) into a mask;
  * several may be combined by the caller with |. Returns 0 or -1. */

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,26 @@
 #define CQ_OBJECT_MAX (1ull << 30) /* largest stored object read (compressed) */
 #define CQ_RAW_MAX (4ull << 30)    /* largest decompressed object scanned */
 #define CQ_HOUR_MS (3600LL * 1000)
+#define CQ_JIT_STACK_MAX (8u << 20) /* per scan thread: a 256 KiB run of (?:a|b)+ fits */
+
+/* When one run must stop, shared by its scan threads: the deadline, the byte budget,
+ * cancellation and the first failed regex match. The first reason wins. */
+struct cq_budget {
+    const struct cl_query *q;
+    int64_t deadline; /* cl_mono_ms() value; 0: none */
+    atomic_uint_fast64_t bytes;
+    atomic_int stop; /* enum cl_query_stop */
+    int match_error; /* PCRE2 code with CL_QUERY_REGEX, written by the thread that set it */
+};
+
+void cq_budget_init(struct cq_budget *b, const struct cl_query *q, int64_t t0);
+/* Non-zero once the run must stop: a stop was set, the deadline passed or cancelled()
+ * said so (then recorded). Thread-safe. */
+int cq_budget_check(struct cq_budget *b);
+/* Records why the run stops (ignored if a reason was already set). */
+void cq_budget_stop(struct cq_budget *b, enum cl_query_stop why, int match_error);
+/* Takes n scanned bytes from the budget; non-zero (and a stop) if that exceeds it. */
+int cq_budget_take(struct cq_budget *b, uint64_t n);
 
 /* A candidate object. Bounds come from the catalog, or without one from the partition's
  * hour, so ordering works the same way either way. */
@@ -40,6 +61,9 @@ struct cq_plan {
  * cannot match (counted in pruned) and sort them for q->order. Returns CL_OK or an error. */
 int cq_plan_build(const struct cl_query_source *src, const struct cl_query *q, int prune,
                   struct cq_plan *p);
+/* cq_plan_build that stops a store listing early once b says so (b may be NULL). */
+int cq_plan_build_budget(const struct cl_query_source *src, const struct cl_query *q, int prune,
+                         struct cq_budget *b, struct cq_plan *p);
 void cq_plan_free(struct cq_plan *p);
 /* 1 if service matches one of q's globs (or q has none). */
 int cq_service_match(const struct cl_query *q, const char *service);
@@ -47,7 +71,8 @@ int cq_service_match(const struct cl_query *q, const char *service);
 /* Compiled, read-only filters shared by all scan threads. */
 struct cq_filter {
     const struct cl_query *q;
-    pcre2_code *re; /* NULL without --regex */
+    pcre2_code *re;            /* NULL without --regex */
+    pcre2_match_context *mctx; /* the regex limits; NULL without --regex */
     size_t grep_len;
     char *grep_lower; /* grep lowercased for -i (owned), else NULL */
 };
@@ -61,13 +86,19 @@ void cq_filter_free(struct cq_filter *f);
 struct cq_matcher {
     const struct cq_filter *f;
     pcre2_match_data *md;
+    pcre2_match_context *mctx; /* f's limits plus this thread's JIT stack */
+    pcre2_jit_stack *jit_stack;
+    int match_error;   /* first PCRE2 error (< 0) of a match, 0 if none */
     struct cl_buf tmp; /* unescaped where keys and values */
 };
 
 void cq_matcher_init(struct cq_matcher *m, const struct cq_filter *f);
 void cq_matcher_free(struct cq_matcher *m);
-/* 1 if the line passes every filter (h gets its parsed head), else 0. */
+/* 1 if the line passes every filter (h gets its parsed head), 0 if not, -1 if the regex
+ * match failed (a PCRE2 limit or error, kept in m->match_error): never "no match". */
 int cq_match_line(struct cq_matcher *m, const char *line, size_t len, struct cl_line_head *h);
+/* The message for a failed regex match (PCRE2 error code) of q. */
+void cq_regex_error(int code, const struct cl_query *q, char *out, size_t out_len);
 
 /* One match kept for ordering: the line lives in its result's lines buffer. */
 struct cq_match {
@@ -85,6 +116,7 @@ struct cq_result {
     size_t n, cap, pos;  /* pos: next match to emit */
     uint64_t bytes_compressed, bytes_scanned, records_scanned, records_matched;
     int failed;
+    int stopped; /* the budget stopped the scan midway */
     char reason[160];
 };
 
@@ -93,10 +125,12 @@ void cq_result_free(struct cq_result *r);
 /* Per-thread scanning state: decompressor, matcher and reusable buffers. */
 struct cq_scanner;
 
-struct cq_scanner *cq_scanner_new(const struct cq_filter *f); /* free with cq_scanner_free */
+/* b: the run's budget, checked while scanning. Free with cq_scanner_free. */
+struct cq_scanner *cq_scanner_new(const struct cq_filter *f, struct cq_budget *b);
 void cq_scanner_free(struct cq_scanner *s);
 /* Reads, decompresses and filters one object into r (zeroed by the caller); keep: store
- * matches (not for count-only). A failure sets r->failed and r->reason. */
+ * matches (not for count-only). A failure sets r->failed and r->reason; a stop of the
+ * budget ends the object early (r->stopped, its results must not be used). */
 void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_object *o, int keep,
                     struct cq_result *r);
 

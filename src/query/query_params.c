@@ -112,9 +112,10 @@ int cl_query_params_add(struct cl_query_params *p, const char *key, const char *
 static int resolve_time(struct cl_query_params *p, const char *name, const char *v, int64_t now_ms,
                         int64_t *out)
 {
-    if (cl_query_parse_time(v, now_ms, out) != 0)
-        return fail(p, "invalid %s '%s' (RFC 3339 time or a duration like 15m, 2h, 3d)", name, v);
-    return 0;
+    int rc = cl_query_parse_time(v, now_ms, out);
+    if (rc != 0)
+        cl_query_time_error(rc, name, v, p->err, sizeof p->err);
+    return rc != 0 ? -1 : 0;
 }
 
 int cl_query_params_finish(struct cl_query_params *p, int64_t now_ms, size_t max_limit)

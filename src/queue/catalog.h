@@ -86,12 +86,39 @@ struct cl_catalog_stats {
 
 int cl_catalog_stats(struct cl_queue *q, struct cl_catalog_stats *st);
 
+/* CATALOG READS (cl_catalog_objects, cl_catalog_select) run on a connection of their
+ * own, opened for the read and closed after it: WAL lets it read a snapshot while the
+ * queue's connection commits, so a query over a million rows never holds up group
+ * commit, receive or /readyz (they wait on the queue's connection lock, which a read
+ * never takes beyond copying the file name). A queue without a file (":memory:") reads
+ * on the queue's connection, locked, as before. fn may call into q. */
+
 /* Calls fn for each published object whose dt lies in [dt_from, dt_to] (inclusive,
  * "YYYY-MM-DD"), ordered by service, dt, hour, key: one row per object, so a query
  * prunes without listing the store. Strings in *o are valid only during the call
- * (staging_key is NULL). fn runs with the queue's connection locked, so it must not
- * call into q; a non-zero return stops the walk and is returned. */
+ * (staging_key is NULL); a non-zero return stops the walk and is returned. */
 int cl_catalog_objects(struct cl_queue *q, const char *dt_from, const char *dt_to,
                        int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg);
+
+/* What a query wants from the catalog, evaluated by SQLite (index objects_published on
+ * dt, hour, service, and objects_partition on service, dt, hour). */
+struct cl_catalog_filter {
+    const char *dt_from, *dt_to; /* "YYYY-MM-DD", inclusive */
+    int hour_from;               /* first hour wanted on dt_from */
+    int hour_to;                 /* last hour wanted on dt_to */
+    const char *const *services; /* names or fnmatch(3) globs; n_services 0: all */
+    size_t n_services;
+    int prune; /* also: max_ts >= from_ms, min_ts < to_ms, a record of level_mask */
+    int64_t from_ms, to_ms;
+    unsigned level_mask; /* bit per level (CL_CATALOG_LEVELS); 0: all */
+};
+
+/* Calls fn, in no particular order, for each published object of f's partitions that
+ * f's pruning keeps; *considered (may be NULL) gets the number of objects in those
+ * partitions before pruning, from the same snapshot. Strings in *o are valid only
+ * during the call; a non-zero return of fn stops the walk and is returned. */
+int cl_catalog_select(struct cl_queue *q, const struct cl_catalog_filter *f,
+                      int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
+                      uint64_t *considered);
 
 #endif

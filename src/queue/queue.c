@@ -14,7 +14,8 @@ void cl_queue_opts_default(struct cl_queue_opts *o)
     memset(o, 0, sizeof *o);
     o->max_receive_count = 5;
     o->retention_s = 4 * 24 * 3600;
-    o->dlq_retention_s = 14 * 24 * 3600;
+    o->dlq_retention_s = 0; /* never: the DLQ holds acknowledged records */
+    o->idempotency_window_s = 24 * 3600;
     o->durability_full = 1;
     o->group_commit_max_ms = 2;
 }
@@ -99,6 +100,35 @@ int cl_queue_dlq_list(struct cl_queue *q, const char *after, size_t max, int wit
 int cl_queue_dlq_redrive(struct cl_queue *q, const char *const *ids, size_t n, size_t *moved)
 {
     return q->ops->dlq_redrive(q->impl, ids, n, moved);
+}
+
+int cl_queue_release(struct cl_queue *q, const char *receipt, int visibility_s, const char *error)
+{
+    if (!q->ops->release)
+        return q->ops->change_visibility(q->impl, receipt, visibility_s, error);
+    return q->ops->release(q->impl, receipt, visibility_s, error);
+}
+
+int cl_queue_dead_letter(struct cl_queue *q, const char *receipt, const char *error)
+{
+    if (!q->ops->dead_letter)
+        return CL_ERR_UNSUPPORTED;
+    return q->ops->dead_letter(q->impl, receipt, error);
+}
+
+int cl_queue_send_keyed(struct cl_queue *q, const struct cl_msg_out *msgs, size_t n,
+                        const struct cl_idem *idem)
+{
+    if (!q->ops->send_keyed)
+        return CL_ERR_UNSUPPORTED;
+    return q->ops->send_keyed(q->impl, msgs, n, idem);
+}
+
+int cl_queue_idem_get(struct cl_queue *q, const char *key, struct cl_idem_answer *out)
+{
+    if (!q->ops->idem_get)
+        return CL_ERR_UNSUPPORTED;
+    return q->ops->idem_get(q->impl, key, out);
 }
 
 int cl_queue_ping(struct cl_queue *q)

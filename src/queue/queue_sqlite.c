@@ -2,7 +2,7 @@
  *
  * FILE FORMAT
  *
- * One SQLite database in WAL mode. Tables (schema_version 2 in meta; other tools,
+ * One SQLite database in WAL mode. Tables (schema_version 3 in meta; other tools,
  * such as the end-to-end tests and the query tool, read these tables directly, so they
  * are a contract):
  *
@@ -16,7 +16,11 @@
  *     visible_at       ms; the message is receivable when visible_at <= now
  *     receive_count    times received; first_receive_at, ms of the first receive or NULL
  *     last_error       text given with the last change-visibility, or NULL
+ *     holder           owner epoch of the process that received it and still holds it;
+ *                      NULL once given back (change_visibility to 0 or with an error,
+ *                      release) or when received by a non-owner (queue_sqlite_owner.c)
  *   index messages_visible(visible_at, id)   receive: "the oldest visible messages"
+ *   index messages_held(holder) WHERE holder IS NOT NULL   release at open
  *   index messages_sent(sent_at, record_count)  retention, oldest age, and the record
  *                      total at open without reading bodies (an addition to the
  *                      contract schema; readers may ignore it)
@@ -34,15 +38,25 @@
  *     published        0 until the object is under its final key, then 1
  *   index objects_partition(service, dt, hour)   query pruning
  *   index objects_unpublished(staging_key) WHERE published = 0   start-up recovery
+ *   index objects_published(dt, hour, service) WHERE published = 1   queries by time
+ *                      range (catalog_read.c); created at open if missing, no new version
  *   progress  exactly-once ledger: (msg_id, partition) says an object committed to the
  *             catalog holds all of message msg_id's records for partition
  *             ("service=S/dt=D/hour=HH"). PRIMARY KEY (msg_id, partition), WITHOUT
  *             ROWID. Rows live as long as their message: kept when it moves to the DLQ
  *             (so a redriven message skips what it already stored), deleted with it by
  *             delete or by either retention purge.
- *   meta      key/value: schema_version = 2.
+ *   idempotency  POST /v1/logs Idempotency-Key records (queue_sqlite_idem.c):
+ *     key TEXT PRIMARY KEY, fingerprint BLOB (SHA-256 of the request), status, answer
+ *     BLOB (the first answer's body), created_at (ms). Inserted in the transaction that
+ *     inserts the request's messages. index idempotency_created(created_at) for expiry.
+ *   meta      key/value: schema_version = 3; owner_epoch, bumped by each owner's open;
+ *             redriven_total.
  *
- * Migrations run at open in one transaction: 1 -> 2 only creates objects and progress.
+ * Beside the file: "<file>-owner", flock'ed by the owning daemon for its life.
+ *
+ * Migrations run at open in one transaction: 1 -> 2 only creates objects and progress;
+ * 2 -> 3 adds messages.holder, its index and the idempotency table.
  *
  * MESSAGE LIFECYCLE
  *
@@ -52,7 +66,11 @@
  *                                    change_visibility(0, error)
  *   visible with receive_count >= max_receive_count ─(next receive that reaches it)─► dlq
  *   dlq ─redrive─► visible again (same id, receive_count 0, no error, sent_at = now)
- *   sent_at older than retention, or moved_at older than dlq retention ─► dropped (logged)
+ *   in flight ─release─► visible again, that receive not counted (receive_count - 1)
+ *   in flight ─dead_letter─► dlq at once (poison), with its error
+ *   held by a dead owner ─(next owner's open)─► visible at once, receive_count - 1
+ *   sent_at older than retention, or moved_at older than dlq retention (opt-in; 0 =
+ *   never, the default) ─► dropped (logged); idempotency rows older than the window too
  *
  * "Visible" and "in flight" are not stored states: a row is in flight exactly while
  * visible_at > now. Receive picks rows with visible_at <= now in (visible_at, id)
@@ -82,9 +100,11 @@
  *
  * One connection, guarded by db_mu, does all reads and writes of this process (SQLite
  * serializes writers anyway, and one connection keeps the prepared-statement cache
- * simple). Other processes (the CLI's "dlq list" while the daemon runs) open the same
- * file; busy_timeout makes them wait for the write lock instead of failing, and every
- * write transaction checks PRAGMA data_version to notice their commits and recount.
+ * simple), except the catalog reads of queries: each opens a connection of its own
+ * (catalog_read.c), so a long read never holds db_mu. Other processes (the CLI's "dlq
+ * list" while the daemon runs) open the same file; busy_timeout makes them wait for the
+ * write lock instead of failing, and every write transaction checks PRAGMA data_version
+ * to notice their commits and recount.
  *
  * DURABILITY
  *
@@ -111,7 +131,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define BUSY_TIMEOUT_MS 5000
 #define STATS_REFRESH_MS 200
 #define WAL_SIZE_LIMIT (64 * 1024 * 1024)
@@ -146,6 +166,18 @@ static const char migrate_v2_sql[] =
     " PRIMARY KEY (msg_id, partition)) WITHOUT ROWID;"
     "UPDATE meta SET value = 2 WHERE key = 'schema_version';";
 
+static const char migrate_v3_sql[] =
+    "ALTER TABLE messages ADD COLUMN holder INTEGER;"
+    "CREATE INDEX messages_held ON messages(holder) WHERE holder IS NOT NULL;"
+    "CREATE TABLE idempotency (key TEXT PRIMARY KEY, fingerprint BLOB NOT NULL,"
+    " status INTEGER NOT NULL, answer BLOB NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX idempotency_created ON idempotency(created_at);"
+    "UPDATE meta SET value = 3 WHERE key = 'schema_version';";
+
+/* Run at every open: additions that older builds of the same version can ignore. */
+static const char indexes_sql[] = "CREATE INDEX IF NOT EXISTS objects_published ON"
+                                  " objects(dt, hour, service) WHERE published = 1;";
+
 static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
@@ -161,14 +193,33 @@ static const char *const sq_sql[SQ_NSTMT] = {
                   " receive_count, first_receive_at, last_error, ?2 FROM messages WHERE id = ?1",
     [SQ_DEL_ID] = "DELETE FROM messages WHERE id = ?1 RETURNING length(body), record_count",
     [SQ_RECEIVE] = "UPDATE messages SET visible_at = ?2, receive_count = receive_count + 1,"
-                   " first_receive_at = coalesce(first_receive_at, ?3) WHERE id = ?1"
+                   " first_receive_at = coalesce(first_receive_at, ?3), holder = ?4 WHERE id = ?1"
                    " RETURNING body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,"
                    " receive_count, first_receive_at, last_error",
     [SQ_DELETE] = "DELETE FROM messages WHERE id = ?1 AND receive_count = ?2"
                   " RETURNING length(body), record_count, visible_at",
     [SQ_VIS_GET] = "SELECT visible_at FROM messages WHERE id = ?1 AND receive_count = ?2",
-    [SQ_VIS_SET] = "UPDATE messages SET visible_at = ?2, last_error = coalesce(?3, last_error)"
-                   " WHERE id = ?1",
+    /* ?4 = 1: the holder gives the message back (it holds it no more). */
+    [SQ_VIS_SET] = "UPDATE messages SET visible_at = ?2, last_error = coalesce(?3, last_error),"
+                   " holder = CASE WHEN ?4 THEN NULL ELSE holder END WHERE id = ?1",
+    /* A receive that must not count: the failure was the pipeline's, not the message's. */
+    [SQ_UNCOUNT] = "UPDATE messages SET receive_count = max(receive_count - 1, 0) WHERE id = ?1",
+    [SQ_SET_ERROR] = "UPDATE messages SET last_error = ?3 WHERE id = ?1 AND receive_count = ?2",
+    [SQ_EPOCH_NEXT] = "INSERT INTO meta (key, value) VALUES ('owner_epoch', 1) ON CONFLICT(key)"
+                      " DO UPDATE SET value = value + 1 RETURNING value",
+    /* Messages a previous owner held when it died: visible now, that receive uncounted. */
+    [SQ_OWNER_RELEASE] = "UPDATE messages SET visible_at = min(visible_at, ?1),"
+                         " receive_count = max(receive_count - 1, 0), holder = NULL"
+                         " WHERE holder IS NOT NULL",
+    /* A row older than the window (?6) is replaced: expired keys may wait for the purge. */
+    [SQ_IDEM_PUT] = "INSERT INTO idempotency (key, fingerprint, status, answer, created_at)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET"
+                    " fingerprint = excluded.fingerprint, status = excluded.status,"
+                    " answer = excluded.answer, created_at = excluded.created_at"
+                    " WHERE idempotency.created_at < ?6",
+    [SQ_IDEM_GET] = "SELECT fingerprint, status, answer FROM idempotency WHERE key = ?1"
+                    " AND created_at >= ?2",
+    [SQ_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < ?1",
     [SQ_INFLIGHT] = "SELECT count(*) FROM messages WHERE visible_at > ?1",
     [SQ_OLDEST] = "SELECT min(sent_at) FROM messages",
     [SQ_MAIN_COUNT] = "SELECT count(*), total(record_count) FROM messages",
@@ -475,6 +526,7 @@ static void free_db(struct sq_queue *s)
 static void sq_free(struct sq_queue *s)
 {
     free_db(s);
+    sq_drop_ownership(s); /* after the close: no other owner may open it before */
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->done_cv);
     pthread_cond_destroy(&s->arrival_cv);
@@ -506,6 +558,10 @@ static const struct cl_queue_ops sq_ops = {
     .stats = sq_stats,
     .dlq_list = sq_dlq_list,
     .dlq_redrive = sq_dlq_redrive,
+    .release = sq_release,
+    .dead_letter = sq_dead_letter,
+    .send_keyed = sq_send_keyed,
+    .idem_get = sq_idem_get,
     .ping = sq_ping,
     .close = sq_close,
 };
@@ -574,6 +630,12 @@ static int create_schema(struct sq_queue *s, char *err, size_t err_len)
         if (rc == CL_OK && found == 1)
             cl_log(CL_LOG_INFO, "queue: schema migrated from version 1 to 2 (catalog tables)");
     }
+    if (rc == CL_OK && schema_version(s->db) == 2) {
+        rc = exec_sql(s->db, migrate_v3_sql, err, err_len);
+        if (rc == CL_OK && found >= 1)
+            cl_log(CL_LOG_INFO, "queue: schema migrated to version 3 (message holder, "
+                                "idempotency keys)");
+    }
     if (rc == CL_OK) {
         int64_t v = schema_version(s->db);
         if (v != SCHEMA_VERSION) {
@@ -582,6 +644,8 @@ static int create_schema(struct sq_queue *s, char *err, size_t err_len)
             rc = CL_ERR_UNSUPPORTED;
         }
     }
+    if (rc == CL_OK)
+        rc = exec_sql(s->db, indexes_sql, err, err_len);
     if (rc == CL_OK)
         return exec_sql(s->db, "COMMIT", err, err_len);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -603,9 +667,11 @@ static int prepare_all(struct sq_queue *s, char *err, size_t err_len)
 
 static int check_opts(const struct cl_queue_opts *o, char *err, size_t err_len)
 {
-    if (o->max_receive_count < 1 || o->retention_s < 1 || o->dlq_retention_s < 1 ||
-        o->group_commit_max_ms < 0) {
-        snprintf(err, err_len, "invalid queue options (max_receive_count >= 1, retention > 0)");
+    if (o->max_receive_count < 1 || o->retention_s < 1 || o->dlq_retention_s < 0 ||
+        o->idempotency_window_s < 0 || o->group_commit_max_ms < 0) {
+        snprintf(err, err_len,
+                 "invalid queue options (max_receive_count >= 1, retention > 0, "
+                 "DLQ retention and idempotency window >= 0)");
         return CL_ERR_INVAL;
     }
     return CL_OK;
@@ -617,6 +683,7 @@ static struct sq_queue *sq_new(const struct cl_queue_opts *opts)
     struct sq_queue *s = cl_calloc(1, sizeof *s);
     s->opts = *opts;
     s->now_fn = default_clock;
+    s->lock_fd = -1;
     pthread_mutex_init(&s->db_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_t ca;
@@ -659,6 +726,8 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
     struct sq_queue *s = sq_new(opts);
     s->data_version = -1; /* forces the first check to load the totals */
     rc = open_db(s, path, err, err_len);
+    if (rc == CL_OK && opts->owner)
+        rc = sq_claim_ownership(s, path, err, err_len);
     if (rc == CL_OK && (rc = sq_committer_start(s)) != CL_OK)
         snprintf(err, err_len, "cannot start the queue committer thread");
     if (rc != CL_OK) {

@@ -46,6 +46,21 @@ static int insert_one(struct sq_queue *s, const struct cl_msg_out *m, int64_t no
     return CL_OK;
 }
 
+/* One request of the group: its idempotency key first, so a request whose key is
+ * already stored (a concurrent retry) adds nothing and gets CL_ERR_EXISTS alone. */
+static int insert_request(struct sq_queue *s, struct sq_send_req *r, int64_t now,
+                          struct sq_delta *d)
+{
+    int rc = r->idem ? sq_idem_put(s, r->idem, now) : CL_OK;
+    if (rc == CL_ERR_EXISTS) {
+        r->own_rc = rc;
+        return CL_OK;
+    }
+    for (size_t i = 0; rc == CL_OK && i < r->n; i++)
+        rc = insert_one(s, &r->msgs[i], now, d);
+    return rc;
+}
+
 /* Inserts every request of the group in one transaction; all or nothing. */
 static int commit_group(struct sq_queue *s, struct sq_send_req *group)
 {
@@ -54,8 +69,7 @@ static int commit_group(struct sq_queue *s, struct sq_send_req *group)
     int64_t now = sq_now(s);
     int rc = sq_begin(s);
     for (struct sq_send_req *r = group; rc == CL_OK && r; r = r->next)
-        for (size_t i = 0; rc == CL_OK && i < r->n; i++)
-            rc = insert_one(s, &r->msgs[i], now, &d);
+        rc = insert_request(s, r, now, &d);
     rc = sq_end(s, rc, &d);
     pthread_mutex_unlock(&s->db_mu);
     return rc;
@@ -80,7 +94,7 @@ static void finish_group(struct sq_queue *s, struct sq_send_req *group, int rc, 
 {
     size_t reqs = 0;
     for (struct sq_send_req *r = group; r; r = r->next, reqs++) {
-        r->rc = rc;
+        r->rc = rc == CL_OK ? r->own_rc : rc;
         r->done = 1;
     }
     s->last_group = reqs;
@@ -144,15 +158,22 @@ void sq_committer_stop(struct sq_queue *s)
 
 int sq_send(void *impl, const struct cl_msg_out *msgs, size_t n)
 {
+    return sq_send_keyed(impl, msgs, n, NULL);
+}
+
+int sq_send_keyed(void *impl, const struct cl_msg_out *msgs, size_t n, const struct cl_idem *idem)
+{
     struct sq_queue *s = impl;
-    if (n == 0)
+    if (n == 0 && !idem)
         return CL_OK;
-    if (!msgs)
+    if (n && !msgs)
+        return CL_ERR_INVAL;
+    if (idem && (!idem->key || (!idem->answer && idem->answer_len)))
         return CL_ERR_INVAL;
     for (size_t i = 0; i < n; i++)
         if (!msgs[i].body && msgs[i].len)
             return CL_ERR_INVAL;
-    struct sq_send_req req = {.msgs = msgs, .n = n};
+    struct sq_send_req req = {.msgs = msgs, .n = n, .idem = idem};
     pthread_mutex_lock(&s->mu);
     s->counters.send_calls++;
     if (s->stopping) {

@@ -49,6 +49,13 @@ enum sq_stmt {
     SQ_OBJ_PUBLISH,
     SQ_OBJ_STAGING,
     SQ_OBJ_STATS,
+    SQ_UNCOUNT,
+    SQ_SET_ERROR,
+    SQ_EPOCH_NEXT,
+    SQ_OWNER_RELEASE,
+    SQ_IDEM_PUT,
+    SQ_IDEM_GET,
+    SQ_IDEM_PURGE,
     SQ_NSTMT
 };
 
@@ -62,6 +69,8 @@ struct sq_delta {
 struct sq_send_req {
     const struct cl_msg_out *msgs;
     size_t n;
+    const struct cl_idem *idem; /* NULL: no idempotency key */
+    int own_rc;                 /* CL_ERR_EXISTS: its key was taken, its messages skipped */
     int rc;
     int done;
     struct sq_send_req *next;
@@ -77,6 +86,8 @@ struct sq_queue {
     sqlite3 *db;
     sqlite3_stmt *st[SQ_NSTMT];
     int64_t data_version; /* last seen PRAGMA data_version (other processes' commits) */
+    int64_t epoch;        /* owner epoch stored in holder at receive; 0: not the owner */
+    int lock_fd;          /* the owner lock (queue_sqlite_owner.c), -1 if none */
     int64_t last_purge_ms;
 
     /* Everything below is guarded by mu. */
@@ -131,6 +142,19 @@ int sq_committer_start(struct sq_queue *s);
 void sq_committer_stop(struct sq_queue *s);
 int sq_send(void *impl, const struct cl_msg_out *msgs, size_t n);
 
+int sq_send_keyed(void *impl, const struct cl_msg_out *msgs, size_t n, const struct cl_idem *idem);
+
+/* queue_sqlite_idem.c: idempotency records. */
+/* Stores idem unless its key exists (caller's txn): CL_OK, CL_ERR_EXISTS, or failure. */
+int sq_idem_put(struct sq_queue *s, const struct cl_idem *idem, int64_t now);
+int sq_idem_get(void *impl, const char *key, struct cl_idem_answer *out);
+
+/* queue_sqlite_owner.c: single ownership of the queue file. */
+/* Takes the owner lock next to path, bumps the owner epoch and releases what a dead
+ * owner held. Returns CL_OK, or an error with err set (another owner is running). */
+int sq_claim_ownership(struct sq_queue *s, const char *path, char *err, size_t err_len);
+void sq_drop_ownership(struct sq_queue *s);
+
 /* queue_sqlite_ops.c: receive, delete, visibility, DLQ, retention. */
 int sq_receive(void *impl, size_t max, int visibility_s, int wait_ms, struct cl_msg **out,
                size_t *n);
@@ -141,6 +165,8 @@ int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);
 int sq_delete_receipts(struct sq_queue *s, const char *const *receipts, size_t n, int64_t now,
                        int *results, struct sq_delta *d);
 int sq_change_visibility(void *impl, const char *receipt, int visibility_s, const char *error);
+int sq_release(void *impl, const char *receipt, int visibility_s, const char *error);
+int sq_dead_letter(void *impl, const char *receipt, const char *error);
 int sq_dlq_list(void *impl, const char *after, size_t max, int with_bodies, struct cl_msg **out,
                 size_t *n);
 int sq_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved);

@@ -110,6 +110,8 @@ static int receive_row(struct sq_queue *s, int64_t id, int64_t now, int visibili
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, now + (int64_t)visibility_s * 1000);
     sqlite3_bind_int64(st, 3, now);
+    if (s->epoch > 0)
+        sqlite3_bind_int64(st, 4, s->epoch);
     int r = sq_step_row(s, SQ_RECEIVE);
     if (r == 1) {
         m->body = column_blob_dup(st, 0, &m->len);
@@ -308,7 +310,8 @@ int sq_delete(void *impl, const char *const *receipts, size_t n, int *results)
     return rc;
 }
 
-/* Updates one message's visibility inside the caller's transaction. */
+/* Updates one message's visibility inside the caller's transaction. A visibility of 0
+ * or an error means the holder gives the message back: it is no longer held. */
 static int set_visibility(struct sq_queue *s, int64_t id, int64_t count, int64_t now,
                           int visibility_s, const char *error, struct sq_delta *d)
 {
@@ -325,14 +328,28 @@ static int set_visibility(struct sq_queue *s, int64_t id, int64_t count, int64_t
     sqlite3_bind_int64(st, 2, visible_at);
     if (error)
         sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, error != NULL || visibility_s == 0);
     r = sq_finish(s, SQ_VIS_SET, sq_step_row(s, SQ_VIS_SET));
     d->inflight += (visible_at > now) - (old_visible_at > now);
     return r < 0 ? -r : CL_OK;
 }
 
-int sq_change_visibility(void *impl, const char *receipt, int visibility_s, const char *error)
+/* set_visibility, then with uncount takes back the receive count the holder's receive
+ * added. */
+static int visibility_txn(struct sq_queue *s, int64_t id, int64_t count, int64_t now,
+                          int visibility_s, const char *error, int uncount, struct sq_delta *d)
 {
-    struct sq_queue *s = impl;
+    int rc = set_visibility(s, id, count, now, visibility_s, error, d);
+    if (rc != CL_OK || !uncount)
+        return rc;
+    sqlite3_bind_int64(s->st[SQ_UNCOUNT], 1, id);
+    return sq_exec(s, SQ_UNCOUNT);
+}
+
+/* change_visibility (uncount 0) and release (uncount 1). */
+static int visibility_call(struct sq_queue *s, const char *receipt, int visibility_s,
+                           const char *error, int uncount)
+{
     int64_t id, count;
     if (visibility_s < 0)
         return CL_ERR_INVAL;
@@ -343,11 +360,58 @@ int sq_change_visibility(void *impl, const char *receipt, int visibility_s, cons
     int64_t now = sq_now(s);
     int rc = sq_begin(s);
     if (rc == CL_OK)
-        rc = set_visibility(s, id, count, now, visibility_s, error, &d);
+        rc = visibility_txn(s, id, count, now, visibility_s, error, uncount, &d);
     rc = sq_end(s, rc, &d);
     pthread_mutex_unlock(&s->db_mu);
     if (rc == CL_OK && visibility_s == 0)
         sq_notify_arrival(s);
+    return rc;
+}
+
+int sq_change_visibility(void *impl, const char *receipt, int visibility_s, const char *error)
+{
+    return visibility_call(impl, receipt, visibility_s, error, 0);
+}
+
+int sq_release(void *impl, const char *receipt, int visibility_s, const char *error)
+{
+    return visibility_call(impl, receipt, visibility_s, error, 1);
+}
+
+/* Records error on the received message, then moves it to the DLQ (caller's txn). */
+static int dead_letter_txn(struct sq_queue *s, int64_t id, int64_t count, int64_t now,
+                           const char *error, struct sq_delta *d)
+{
+    sqlite3_stmt *st = s->st[SQ_SET_ERROR];
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, count);
+    sqlite3_bind_text(st, 3, error ? error : "moved to the DLQ by its holder", -1, SQLITE_STATIC);
+    int r = sq_finish(s, SQ_SET_ERROR, sq_step_row(s, SQ_SET_ERROR));
+    if (r < 0)
+        return -r;
+    if (sqlite3_changes(s->db) == 0)
+        return CL_ERR_STALE;
+    /* It was in flight: the move takes it out of the in-flight count too. */
+    d->inflight--;
+    return move_to_dlq(s, id, now, d);
+}
+
+int sq_dead_letter(void *impl, const char *receipt, const char *error)
+{
+    struct sq_queue *s = impl;
+    int64_t id, count;
+    if (parse_receipt(receipt, &id, &count) != 0)
+        return CL_ERR_STALE;
+    struct sq_delta d = {0};
+    pthread_mutex_lock(&s->db_mu);
+    int rc = sq_begin(s);
+    if (rc == CL_OK)
+        rc = dead_letter_txn(s, id, count, sq_now(s), error, &d);
+    rc = sq_end(s, rc, &d);
+    pthread_mutex_unlock(&s->db_mu);
+    if (rc == CL_OK)
+        cl_log(CL_LOG_WARN, "queue: message %lld moved to the DLQ at once: %s", (long long)id,
+               error ? error : "(no reason given)");
     return rc;
 }
 
@@ -499,21 +563,43 @@ static int purge_table(struct sq_queue *s, enum sq_stmt stats, enum sq_stmt prog
     return rc;
 }
 
+/* Idempotency keys older than the window (caller's txn); *n counts them. */
+static int purge_idempotency(struct sq_queue *s, int64_t now, int64_t *n)
+{
+    *n = 0;
+    if (s->opts.idempotency_window_s <= 0)
+        return CL_OK;
+    sqlite3_bind_int64(s->st[SQ_IDEM_PURGE], 1, now - s->opts.idempotency_window_s * 1000);
+    int rc = sq_exec(s, SQ_IDEM_PURGE);
+    *n = rc == CL_OK ? sqlite3_changes(s->db) : 0;
+    return rc;
+}
+
+/* The retention pass's three deletions, in the caller's transaction. DLQ retention is
+ * opt-in (dlq_retention_s 0 = never): a DLQ entry holds acknowledged records. */
+static int purge_all(struct sq_queue *s, int64_t now, int64_t *m, int64_t *q, int64_t *keys)
+{
+    int rc = purge_table(s, SQ_PURGE_STATS, SQ_PROGRESS_PURGE, SQ_PURGE,
+                         now - s->opts.retention_s * 1000, m);
+    if (rc == CL_OK && s->opts.dlq_retention_s > 0)
+        rc = purge_table(s, SQ_DLQ_PURGE_STATS, SQ_DLQ_PROGRESS_PURGE, SQ_DLQ_PURGE,
+                         now - s->opts.dlq_retention_s * 1000, q);
+    if (rc == CL_OK)
+        rc = purge_idempotency(s, now, keys);
+    return rc;
+}
+
 void sq_purge_expired(struct sq_queue *s)
 {
     int64_t now = sq_now(s);
     if (now >= s->last_purge_ms && now - s->last_purge_ms < PURGE_INTERVAL_MS)
         return;
     s->last_purge_ms = now;
-    int64_t m[3] = {0}, q[2] = {0};
+    int64_t m[3] = {0}, q[2] = {0}, keys = 0;
     int rc = sq_begin(s);
     if (rc == CL_OK)
-        rc = purge_table(s, SQ_PURGE_STATS, SQ_PROGRESS_PURGE, SQ_PURGE,
-                         now - s->opts.retention_s * 1000, m);
-    if (rc == CL_OK)
-        rc = purge_table(s, SQ_DLQ_PURGE_STATS, SQ_DLQ_PROGRESS_PURGE, SQ_DLQ_PURGE,
-                         now - s->opts.dlq_retention_s * 1000, q);
-    if (rc == CL_OK && (m[0] || q[0]))
+        rc = purge_all(s, now, m, q, &keys);
+    if (rc == CL_OK && (m[0] || q[0] || keys))
         rc = sq_commit(s);
     else
         sq_rollback(s);

@@ -11,6 +11,7 @@
 #include "json_write.h"
 #include "log.h"
 #include "queue_sqs_int.h"
+#include "url.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +96,8 @@ static int get_queue_url(struct sqs_queue *q, const char *name, const char *acco
 /* Resolves the DLQ from a RedrivePolicy JSON text: its ARN's name and account. */
 static int resolve_dlq(struct sqs_queue *q, const char *policy, char *err, size_t err_len)
 {
-    struct cl_buf pb = {(char *)policy, strlen(policy), strlen(policy), strlen(policy)};
+    size_t n = strlen(policy);
+    struct cl_buf pb = {.data = (char *)policy, .len = n, .cap = n, .max = n};
     struct cl_json_value root;
     int64_t mrc = 0;
     if (cl_aws_json_root(&pb, &root) != 0 ||
@@ -304,6 +306,12 @@ static int parse_url(const char *url, struct sqs_url *u, char *err, size_t err_l
     size_t len = qm ? (size_t)(qm - url) : strlen(url);
     if (strncmp(url, "sqs://", 6) == 0) {
         u->name = cl_strndup(url + 6, len - 6);
+    } else if (!cl_url_is_http(url)) {
+        snprintf(err, err_len,
+                 "SQS queue URL '%.*s' is not an http(s)://host/ACCOUNT/NAME URL (libcurl "
+                 "rejects it, or it has a user:password@ part)",
+                 (int)CL_MIN(len, 300), url);
+        return CL_ERR_INVAL;
     } else {
         const char *host = strstr(url, "://") + 3;
         const char *path = memchr(host, '/', len - (size_t)(host - url));

@@ -58,6 +58,16 @@ size_t sqs_entry_size(const struct sqs_entry *e);
  * entries and q->max_msg bytes; entries SQS failed on its side are re-sent with backoff
  * (bounded). CL_OK only when every entry was accepted; CL_ERR_TOO_LARGE (nothing sent)
  * when one entry alone exceeds q->max_msg. */
+/* What SendMessageBatch answered for a send of n entries (Ids are their indexes). */
+struct sqs_send_result {
+    size_t n;
+    unsigned char *done;  /* done[i]: accepted */
+    unsigned char *retry; /* retry[i]: failed on SQS's side, send again */
+    int sender_fault;     /* an entry was rejected for good */
+};
+/* Marks r's entries from a SendMessageBatch answer body ({"Successful":[{"Id"}],
+ * "Failed":[{"Id","Code","Message","SenderFault"}]}); Ids out of range are ignored. */
+void sqs_parse_send_result(const struct cl_buf *body, struct sqs_send_result *r);
 int sqs_send_entries(struct sqs_queue *q, const char *url, const struct sqs_entry *e, size_t n);
 
 /* ReceiveMessage on url: up to max (<= 10) messages hidden for visibility_s, waiting up to
@@ -65,6 +75,9 @@ int sqs_send_entries(struct sqs_queue *q, const char *url, const struct sqs_entr
 int sqs_receive_rx(struct sqs_queue *q, const char *url, size_t max, int visibility_s, int wait_s,
                    struct sqs_rx **out, size_t *n);
 void sqs_rx_free(struct sqs_rx *rx, size_t n);
+/* The messages of a ReceiveMessage answer body into *out (an array of *n, caller frees
+ * with sqs_rx_free; none when the body is not a JSON object with "Messages"). */
+void sqs_parse_receive(const struct cl_buf *body, struct sqs_rx **out, size_t *n);
 
 /* DeleteMessageBatch on url, 10 per call; results[i] as in cl_queue_ops.delete_msgs. */
 int sqs_delete_on(struct sqs_queue *q, const char *url, const char *const *receipts, size_t n,

@@ -79,6 +79,23 @@ static int count_elems(void *arg, const struct cl_json_value *v)
     return 0;
 }
 
+void sqs_parse_receive(const struct cl_buf *body, struct sqs_rx **out, size_t *n)
+{
+    struct cl_json_value root, msgs;
+    size_t count = 0;
+    *out = NULL;
+    *n = 0;
+    /* "Messages" is absent when nothing arrived. */
+    if (cl_aws_json_root(body, &root) == 0 && cl_aws_json_member(&root, "Messages", &msgs))
+        cl_aws_json_each(&msgs, count_elems, &count);
+    if (count > 0) {
+        struct sqs_rx *rx = cl_calloc(count, sizeof *rx), *slot = rx;
+        cl_aws_json_each(&msgs, on_message, &slot);
+        *out = rx;
+        *n = count;
+    }
+}
+
 int sqs_receive_rx(struct sqs_queue *q, const char *url, size_t max, int visibility_s, int wait_s,
                    struct sqs_rx **out, size_t *n)
 {
@@ -96,18 +113,8 @@ int sqs_receive_rx(struct sqs_queue *q, const char *url, size_t max, int visibil
                   CL_MIN(CL_MAX(wait_s, 0), 20), CL_MIN(CL_MAX(visibility_s, 0), 43200));
     struct cl_aws_json_result res;
     int rc = sqs_call(q, "ReceiveMessage", &b, SQS_RECV_BODY_MAX, 0, &res, NULL, 0);
-    struct cl_json_value root, msgs;
-    size_t count = 0;
-    /* "Messages" is absent when nothing arrived. */
-    if (rc == CL_OK && cl_aws_json_root(&res.body, &root) == 0 &&
-        cl_aws_json_member(&root, "Messages", &msgs))
-        cl_aws_json_each(&msgs, count_elems, &count);
-    if (count > 0) {
-        struct sqs_rx *rx = cl_calloc(count, sizeof *rx), *slot = rx;
-        cl_aws_json_each(&msgs, on_message, &slot);
-        *out = rx;
-        *n = count;
-    }
+    if (rc == CL_OK)
+        sqs_parse_receive(&res.body, out, n);
     cl_aws_json_result_free(&res);
     cl_buf_free(&b);
     return rc;

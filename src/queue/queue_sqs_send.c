@@ -70,17 +70,22 @@ static void write_entry(struct cl_buf *b, const struct sqs_entry *e, size_t id)
 /* State of one send: which entries SQS has accepted so far. */
 struct send_state {
     const struct sqs_entry *e;
-    size_t n;
-    unsigned char *done;  /* done[i]: accepted */
-    unsigned char *retry; /* retry[i]: failed on SQS's side, send again */
-    int sender_fault;     /* an entry was rejected for good */
+    struct sqs_send_result r;
 };
+
+/* The entry index an answer's "Id" names, or SIZE_MAX when it is not one of ours. */
+static size_t entry_index(const char *id)
+{
+    char *end = NULL;
+    unsigned long long i = id && *id >= '0' && *id <= '9' ? strtoull(id, &end, 10) : 0;
+    return end && !*end && i < SIZE_MAX ? (size_t)i : SIZE_MAX;
+}
 
 static int on_successful(void *arg, const struct cl_json_value *v)
 {
-    struct send_state *s = arg;
+    struct sqs_send_result *s = arg;
     char *id = cl_aws_json_member_str(v, "Id");
-    size_t i = id ? strtoul(id, NULL, 10) : SIZE_MAX;
+    size_t i = entry_index(id);
     if (i < s->n)
         s->done[i] = 1;
     free(id);
@@ -89,11 +94,11 @@ static int on_successful(void *arg, const struct cl_json_value *v)
 
 static int on_failed(void *arg, const struct cl_json_value *v)
 {
-    struct send_state *s = arg;
+    struct sqs_send_result *s = arg;
     char *id = cl_aws_json_member_str(v, "Id");
     char *code = cl_aws_json_member_str(v, "Code");
     char *msg = cl_aws_json_member_str(v, "Message");
-    size_t i = id ? strtoul(id, NULL, 10) : SIZE_MAX;
+    size_t i = entry_index(id);
     int sender = cl_aws_json_member_true(v, "SenderFault");
     if (i < s->n && !sender)
         s->retry[i] = 1;
@@ -107,7 +112,30 @@ static int on_failed(void *arg, const struct cl_json_value *v)
     return 0;
 }
 
-/* Sends entries idx[0..k) in one SendMessageBatch call and records the outcome. */
+void sqs_parse_send_result(const struct cl_buf *body, struct sqs_send_result *r)
+{
+    struct cl_json_value root, arr;
+    if (cl_aws_json_root(body, &root) != 0)
+        return;
+    if (cl_aws_json_member(&root, "Successful", &arr))
+        cl_aws_json_each(&arr, on_successful, r);
+    if (cl_aws_json_member(&root, "Failed", &arr))
+        cl_aws_json_each(&arr, on_failed, r);
+}
+
+/* Whether SQS refused a request for its size: the batch's total (BatchRequestTooLong,
+ * over MaximumMessageSize) or the request as a whole (413). */
+static int too_large_answer(const struct cl_aws_json_result *res)
+{
+    return res->status == 413 || strstr(res->code, "TooLong") || strstr(res->code, "TooLarge") ||
+           strstr(res->query_code, "TooLong");
+}
+
+/* Sends entries idx[0..k) in one SendMessageBatch call and records the outcome. When SQS
+ * answers that the batch is too long (its limit may be below the MaximumMessageSize we
+ * read, or have changed), the halves are sent instead, down to single entries; a single
+ * entry that is still too long is CL_ERR_TOO_LARGE. Nothing was accepted from a refused
+ * request, so resending its entries duplicates nothing. */
 static int send_batch(struct sqs_queue *q, const char *url, struct send_state *s, const size_t *idx,
                       size_t k)
 {
@@ -123,15 +151,21 @@ static int send_batch(struct sqs_queue *q, const char *url, struct send_state *s
     cl_buf_append_str(&b, "]}");
     struct cl_aws_json_result res;
     int rc = sqs_call(q, "SendMessageBatch", &b, SQS_BODY_MAX, 0, &res, NULL, 0);
-    struct cl_json_value root, arr;
-    if (rc == CL_OK && cl_aws_json_root(&res.body, &root) == 0) {
-        if (cl_aws_json_member(&root, "Successful", &arr))
-            cl_aws_json_each(&arr, on_successful, s);
-        if (cl_aws_json_member(&root, "Failed", &arr))
-            cl_aws_json_each(&arr, on_failed, s);
-    }
+    int split = rc != CL_OK && too_large_answer(&res);
+    if (rc == CL_OK)
+        sqs_parse_send_result(&res.body, &s->r);
     cl_aws_json_result_free(&res);
     cl_buf_free(&b);
+    if (split && k > 1) {
+        cl_log(CL_LOG_WARN,
+               "queue sqs: %s: SQS refused a batch of %zu as too long; sending %zu + %zu", q->name,
+               k, k / 2, k - k / 2);
+        rc = send_batch(q, url, s, idx, k / 2);
+        if (rc == CL_OK)
+            rc = send_batch(q, url, s, idx + k / 2, k - k / 2);
+    } else if (split) {
+        rc = CL_ERR_TOO_LARGE;
+    }
     return rc;
 }
 
@@ -141,16 +175,16 @@ static int send_pass(struct sqs_queue *q, const char *url, struct send_state *s)
 {
     size_t idx[SQS_BATCH_MAX], k = 0, bytes = 0;
     int rc = CL_OK;
-    memset(s->retry, 0, s->n);
-    for (size_t i = 0; i <= s->n && rc == CL_OK; i++) {
-        size_t size = i < s->n ? sqs_entry_size(&s->e[i]) : 0;
-        int flush = k > 0 && (i == s->n || k == SQS_BATCH_MAX || bytes + size > q->max_msg);
+    memset(s->r.retry, 0, s->r.n);
+    for (size_t i = 0; i <= s->r.n && rc == CL_OK; i++) {
+        size_t size = i < s->r.n ? sqs_entry_size(&s->e[i]) : 0;
+        int flush = k > 0 && (i == s->r.n || k == SQS_BATCH_MAX || bytes + size > q->max_msg);
         if (flush) {
             rc = send_batch(q, url, s, idx, k);
             k = 0;
             bytes = 0;
         }
-        if (i < s->n && !s->done[i]) {
+        if (i < s->r.n && !s->r.done[i]) {
             idx[k++] = i;
             bytes += size;
         }
@@ -185,29 +219,36 @@ int sqs_send_entries(struct sqs_queue *q, const char *url, const struct sqs_entr
             return CL_ERR_TOO_LARGE;
         }
     }
-    struct send_state s = {e, n, cl_calloc(n + 1, 1), cl_calloc(n + 1, 1), 0};
+    struct send_state s = {e, {n, cl_calloc(n + 1, 1), cl_calloc(n + 1, 1), 0}};
     uint64_t rng = (uint64_t)cl_mono_ms() * 0x9E3779B97F4A7C15ull | 1;
     int rc = CL_OK;
     for (int round = 0; rc == CL_OK; round++) {
         rc = send_pass(q, url, &s);
         size_t left = 0, retry = 0;
         for (size_t i = 0; i < n; i++) {
-            left += !s.done[i];
-            retry += s.retry[i];
+            left += !s.r.done[i];
+            retry += s.r.retry[i];
+        }
+        if (rc == CL_ERR_TOO_LARGE && left < n) {
+            /* Too large for SQS after others were accepted: a caller that split the
+             * request again would duplicate those, so this is a plain failure. */
+            cl_log(CL_LOG_ERROR, "queue sqs: %s: %zu of %zu messages too large for SQS", q->name,
+                   left, n);
+            rc = CL_ERR_IO;
         }
         if (rc != CL_OK || left == 0)
             break;
-        if (s.sender_fault || retry < left || round + 1 >= SEND_RETRY_ROUNDS) {
+        if (s.r.sender_fault || retry < left || round + 1 >= SEND_RETRY_ROUNDS) {
             cl_log(CL_LOG_ERROR, "queue sqs: %s: %zu of %zu messages not accepted%s", q->name, left,
-                   n, s.sender_fault ? " (rejected by SQS)" : " after retries");
-            rc = s.sender_fault ? CL_ERR_INVAL : CL_ERR_FULL;
+                   n, s.r.sender_fault ? " (rejected by SQS)" : " after retries");
+            rc = s.r.sender_fault ? CL_ERR_INVAL : CL_ERR_FULL;
             break;
         }
         int64_t cap = CL_MIN((int64_t)SEND_RETRY_BASE_MS << round, (int64_t)SEND_RETRY_CAP_MS);
         sleep_ms(jitter(&rng, cap));
     }
-    free(s.done);
-    free(s.retry);
+    free(s.r.done);
+    free(s.r.retry);
     return rc;
 }
 

@@ -5,6 +5,7 @@
  * nothing about a key's prefix or length. */
 #include "auth.h"
 
+#include "cl_limits.h"
 #include "common.h"
 
 #include <ctype.h>
@@ -47,13 +48,29 @@ struct cl_api_keys *cl_api_keys_load(const char *path, char *err, size_t err_len
         return NULL;
     }
     struct cl_api_keys *k = cl_calloc(1, sizeof *k);
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
+    char *line = NULL;
+    size_t cap = 0, line_no = 0;
+    int too_long = 0;
+    /* getline reads a line whole, however long: a key is never split in two. */
+    while (!too_long && getline(&line, &cap, f) >= 0) {
         char *key = trim(line);
-        if (*key && *key != '#')
+        line_no++;
+        if (!*key || *key == '#')
+            continue;
+        too_long = strlen(key) > CL_MAX_API_KEY;
+        if (!too_long)
             add_key(k, key);
     }
+    if (line)
+        OPENSSL_cleanse(line, cap);
+    free(line);
     fclose(f);
+    if (too_long) {
+        snprintf(err, err_len, "API key file %s: the key on line %zu is longer than %d bytes", path,
+                 line_no, CL_MAX_API_KEY);
+        cl_api_keys_free(k);
+        return NULL;
+    }
     if (k->n == 0) {
         snprintf(err, err_len, "API key file %s holds no key", path);
         cl_api_keys_free(k);
@@ -66,13 +83,24 @@ struct cl_api_keys *cl_api_keys_parse(const char *list, char *err, size_t err_le
 {
     struct cl_api_keys *k = cl_calloc(1, sizeof *k);
     char *copy = cl_strdup(list ? list : ""), *save = NULL;
-    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    size_t item_no = 0;
+    int too_long = 0;
+    for (char *item = strtok_r(copy, ",", &save); item && !too_long;
+         item = strtok_r(NULL, ",", &save)) {
         char *key = trim(item);
-        if (*key)
+        item_no++;
+        too_long = strlen(key) > CL_MAX_API_KEY;
+        if (*key && !too_long)
             add_key(k, key);
     }
     OPENSSL_cleanse(copy, strlen(list ? list : ""));
     free(copy);
+    if (too_long) {
+        snprintf(err, err_len, "API key number %zu of the list is longer than %d bytes", item_no,
+                 CL_MAX_API_KEY);
+        cl_api_keys_free(k);
+        return NULL;
+    }
     if (k->n == 0) {
         snprintf(err, err_len, "the API key list holds no key");
         cl_api_keys_free(k);

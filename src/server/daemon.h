@@ -5,9 +5,11 @@
 #include "auth.h"
 #include "ingest.h"
 #include "metrics.h"
+#include "process.h"
 #include "queue.h"
 #include "server.h"
 #include "store.h"
+#include "syslog_listen.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -25,6 +27,8 @@ struct cl_daemon {
     int stats_rc;                /* ... with this result */
     struct cl_queue_stats stats; /* ... and these values */
     struct cl_processors *processors;
+    struct cl_recover_report recovery; /* start-up recovery (CatalogObjectsMissing) */
+    int unclean_restarts;              /* within run_marker.h's window (RecentUncleanRestarts) */
     struct cl_ingest_limits limits;
     struct cl_api_keys *keys;   /* NULL: open API */
     struct cl_metrics *metrics; /* registry: GET /metrics and EMF (daemon_metrics.c) */
@@ -32,12 +36,18 @@ struct cl_daemon {
     struct cl_daemon_emf *emf;  /* EMF thread, NULL when --emf is off */
     /* alarm thread (src/alarm/alarm_runner.h): GET /v1/alarms, DATA/alarms.json */
     struct cl_alarm_runner *alarms;
+    struct cl_syslog_server *syslog; /* --syslog-listen threads, NULL when off */
+    struct cl_syslog_metrics syslog_m;
     struct MHD_Daemon *mhd;
     struct cl_workers *workers;       /* ingest: parse + durable send, off the HTTP threads */
-    struct cl_workers *query_workers; /* GET /v1/query scans */
+    struct cl_workers *query_workers; /* GET /v1/query scans, cfg->max_queries threads */
+    atomic_int queries_running;       /* queries holding a slot (http_query.c) */
     atomic_size_t inflight_bytes;     /* request bodies held in memory now */
     atomic_int active_requests;
     atomic_int shutting_down;
+
+    /* A damaged queue file moved aside at start-up (daemon_quarantine.c). */
+    int queue_quarantined;
 };
 
 /* The queue's statistics: read directly from the SQLite queue, at most once a second

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "daemon.h"
+#include "daemon_quarantine.h"
 #include "emf.h"
 #include "log.h"
 
@@ -115,11 +116,22 @@ static struct cl_daemon_emf *emf_start(struct cl_daemon *d, char *err, size_t er
     return e;
 }
 
+/* What start-up found: set once, before any reader runs. */
+static void set_startup_gauges(struct cl_daemon *d)
+{
+    cl_gauge_set(d->m.recent_unclean_restarts, d->unclean_restarts);
+    cl_gauge_set(d->m.catalog_objects_missing, (double)d->recovery.missing);
+}
+
 int cl_daemon_metrics_start(struct cl_daemon *d, char *err, size_t err_len)
 {
     d->metrics = cl_metrics_new();
     cl_std_metrics_register(d->metrics, &d->m);
+    if (d->cfg->n_syslog_listen)
+        cl_syslog_metrics_register(d->metrics, &d->syslog_m);
+    set_startup_gauges(d);
     cl_metrics_on_collect(d->metrics, sample_queue, d);
+    cl_daemon_quarantine_metrics(d);
     if (!d->cfg->emf_path)
         return 0;
     d->emf = emf_start(d, err, err_len);

@@ -12,6 +12,8 @@
 
 #include "common.h"
 #include "json_write.h"
+#include "cl_limits.h"
+#include "host_check.h"
 #include "listen.h"
 #include "http_dashboard.h"
 #include "http_alarms.h"
@@ -58,10 +60,8 @@ struct request {
     enum job_state job;
     struct cl_ingest_request ingest;
     struct cl_ingest_response resp;
+    void *query; /* GET /v1/query's stream (http_query.c), NULL before it starts */
 };
-
-/* Initial reservation for a body sent without Content-Length (chunked). */
-#define CHUNKED_RESERVE_STEP (64u * 1024)
 
 static enum route route_of(const char *url, enum cl_ingest_route *ingest)
 {
@@ -90,12 +90,17 @@ static enum route route_of(const char *url, enum cl_ingest_route *ingest)
     return ROUTE_NONE;
 }
 
-/* Queues a response; takes ownership of body (malloc'd by a cl_buf). es_product adds the
- * header Elasticsearch's clients check on the /es routes. */
-static enum MHD_Result respond_product(struct MHD_Connection *c, int status, struct cl_buf *body,
-                                       const char *content_type, int retry_after_s,
-                                       const char *allow, int es_product)
+/* Builds a response; takes ownership of body (malloc'd by a cl_buf). A body whose sticky
+ * buffer failed is never sent half-written: *status becomes 500. */
+static struct MHD_Response *new_response(int *status, struct cl_buf *body, const char *content_type,
+                                         int retry_after_s, const char *allow)
 {
+    if (cl_buf_failed(body)) {
+        cl_buf_reset(body);
+        cl_buf_append_str(body, "{\"error\":\"internal error: the response exceeded its size "
+                                "limit\"}\n");
+        *status = 500, content_type = "application/json", retry_after_s = 0;
+    }
     size_t len;
     char *data = cl_buf_take(body, &len);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -108,15 +113,34 @@ static enum MHD_Result respond_product(struct MHD_Connection *c, int status, str
     }
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    if (status == MHD_HTTP_UNAUTHORIZED)
+    if (*status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (es_product)
-        MHD_add_response_header(resp, CL_ES_PRODUCT_HEADER, CL_ES_PRODUCT);
+    if (*status == MHD_HTTP_REQUEST_TIMEOUT) /* RFC 9110: the server closes after a 408 */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    return resp;
+}
+
+static enum MHD_Result queue_response(struct MHD_Connection *c, int status,
+                                      struct MHD_Response *resp)
+{
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return rc;
 }
 
+/* Queues a response; takes ownership of body (malloc'd by a cl_buf). es_product adds the
+ * header Elasticsearch's clients check on the /es routes. */
+static enum MHD_Result respond_product(struct MHD_Connection *c, int status, struct cl_buf *body,
+                                       const char *content_type, int retry_after_s,
+                                       const char *allow, int es_product)
+{
+    struct MHD_Response *resp = new_response(&status, body, content_type, retry_after_s, allow);
+    if (es_product)
+        MHD_add_response_header(resp, CL_ES_PRODUCT_HEADER, CL_ES_PRODUCT);
+    return queue_response(c, status, resp);
+}
+
+/* Queues a response; takes ownership of body (malloc'd by a cl_buf). */
 static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_buf *body,
                                const char *content_type, int retry_after_s, const char *allow)
 {
@@ -128,7 +152,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const
                                      int retry_after_s, const char *allow)
 {
     struct cl_buf b;
-    cl_buf_init(&b, 4096);
+    cl_buf_init(&b, CL_MAX_ERROR_RESPONSE);
     cl_buf_append_str(&b, "{\"error\":");
     cl_json_write_string(&b, msg, strlen(msg));
     cl_buf_append_str(&b, "}\n");
@@ -138,7 +162,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const
 static enum MHD_Result respond_text(struct MHD_Connection *c, int status, const char *text)
 {
     struct cl_buf b;
-    cl_buf_init(&b, 4096);
+    cl_buf_init(&b, CL_MAX_ERROR_RESPONSE);
     cl_buf_append_str(&b, text);
     return respond(c, status, &b, "application/json", 0, NULL);
 }
@@ -168,6 +192,11 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
         return respond_error(c, 503, "shutting down", 1, NULL);
     if (cl_queue_ping(&d->queue) != CL_OK)
         return respond_error(c, 503, "queue is not writable", 1, NULL);
+    /* Still ready (ingest works on the fresh queue), but say what waits for a salvage. */
+    if (cl_gauge_get(d->m.queue_quarantine_pending) > 0)
+        return respond_text(c, 200,
+                            "{\"status\":\"ready\",\"queue_quarantined\":\"a damaged queue file "
+                            "waits in DATA/quarantine: run 'cloudlog verify --repair'\"}\n");
     return respond_text(c, 200, "{\"status\":\"ready\"}\n");
 }
 
@@ -187,20 +216,23 @@ static int refuse_read(struct cl_daemon *d, struct MHD_Connection *c, const char
     return 1;
 }
 
-static enum MHD_Result query_error(struct MHD_Connection *c, int status, const char *msg)
+static enum MHD_Result query_error(struct MHD_Connection *c, int status, const char *msg,
+                                   int retry_after_s)
 {
-    return respond_error(c, status, msg, 0, NULL);
+    return respond_error(c, status, msg, retry_after_s, NULL);
 }
 
 static enum MHD_Result answer_query(struct cl_daemon *d, struct MHD_Connection *c,
-                                    const char *method)
+                                    const char *method, struct request *r)
 {
     enum MHD_Result refused;
+    if (r->query) /* the query resumed the connection: its answer is ready */
+        return cl_http_query_answer(c, r->query, query_error);
     if (refuse_read(d, c, method, &refused))
         return refused;
     if (atomic_load(&d->shutting_down))
         return respond_error(c, 503, "shutting down", 1, NULL);
-    return cl_http_query(d, c, query_error);
+    return cl_http_query_start(d, c, &r->query, query_error);
 }
 
 /* GET /metrics: behind the API keys, like the /v1 routes, when keys are configured. */
@@ -305,7 +337,12 @@ static void check_ingest_headers(struct cl_daemon *d, struct MHD_Connection *c, 
         snprintf(r->message, sizeof r->message,
                  "queue is over capacity (%llu messages, %llu bytes); retry later",
                  (unsigned long long)(st.visible + st.inflight), (unsigned long long)st.bytes);
-    } else if (reserve(d, r, cl ? (size_t)len : CHUNKED_RESERVE_STEP) != 0) {
+    } else if (reserve(d, r,
+                       cl ? CL_MIN((size_t)len, CL_INFLIGHT_RESERVE_STEP)
+                          : CL_INFLIGHT_RESERVE_STEP) != 0) {
+        /* Only a first step is reserved: a Content-Length is a promise, not bytes, and
+         * idle connections announcing large bodies must not exhaust --max-inflight.
+         * take_body reserves the rest as the bytes arrive. */
         r->status = 503, r->retry_after_s = 1;
         snprintf(r->message, sizeof r->message, "server busy: too many request bytes in memory");
     }
@@ -322,7 +359,7 @@ static enum MHD_Result take_body(struct cl_daemon *d, struct request *r, const c
         cl_buf_free(&r->body);
     }
     if (!r->status && r->body.len + n > r->reserved &&
-        reserve(d, r, CL_MAX(n, (size_t)CHUNKED_RESERVE_STEP)) != 0) {
+        reserve(d, r, CL_MAX(n, CL_INFLIGHT_RESERVE_STEP)) != 0) {
         r->status = 503, r->retry_after_s = 1;
         snprintf(r->message, sizeof r->message, "server busy: too many request bytes in memory");
         cl_buf_free(&r->body);
@@ -350,8 +387,13 @@ static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection 
 {
     if (r->job == JOB_DONE) {
         count_ingest(d, r, r->resp.status, &r->resp);
-        return respond_product(c, r->resp.status, &r->resp.body, r->resp.content_type,
-                               r->resp.retry_after_s, NULL, r->resp.es_product);
+        struct MHD_Response *resp = new_response(&r->resp.status, &r->resp.body,
+                                                 r->resp.content_type, r->resp.retry_after_s, NULL);
+        if (r->resp.es_product)
+            MHD_add_response_header(resp, CL_ES_PRODUCT_HEADER, CL_ES_PRODUCT);
+        if (r->resp.replayed) /* as Stripe: says the answer is the stored one */
+            MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+        return queue_response(c, r->resp.status, resp);
     }
     r->ingest = (struct cl_ingest_request){
         .route = r->ingest_route,
@@ -359,6 +401,8 @@ static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection 
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
         .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
         .service_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Cloudlog-Service"),
+        .idempotency_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key"),
+        .has_credentials = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization") != NULL,
         .body = r->body.data ? r->body.data : "",
         .body_len = r->body.len,
         .received_ms = r->received_ms,
@@ -367,6 +411,30 @@ static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection 
     MHD_suspend_connection(c);
     cl_workers_submit(d->workers, run_ingest_job, r);
     return MHD_YES;
+}
+
+/* A daemon without API keys answers only Host names a web page cannot rebind to it
+ * (host_check.h). Returns MHD_YES/MHD_NO after queueing a 421, or -1 to go on. */
+static int refuse_host(struct cl_daemon *d, struct MHD_Connection *c)
+{
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (d->keys || cl_host_allowed(host, d->cfg->listen))
+        return -1;
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "Host '%.100s' is refused: without API keys this server answers only localhost, "
+             "loopback addresses and its --listen host (a defense against DNS rebinding); "
+             "configure --api-key-file to serve other names",
+             host);
+    return respond_error(c, 421, msg, 0, NULL);
+}
+
+/* A browser's cross-site write with no Content-Type (a no-cors fetch of an untyped
+ * body) carries Origin; shippers and the CLI send neither Origin nor a form type. */
+static int cross_site_untyped(struct MHD_Connection *c)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") &&
+           !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -386,10 +454,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cl_buf_init(&r->body, d->limits.max_body_bytes);
         *con_cls = r;
         atomic_fetch_add(&d->active_requests, 1);
+        int host_rc = refuse_host(d, c);
+        if (host_rc >= 0)
+            return (enum MHD_Result)host_rc;
         if (r->route == ROUTE_NONE)
             return respond_error(c, 404, "not found", 0, NULL);
         if (r->route == ROUTE_QUERY)
-            return answer_query(d, c, method);
+            return answer_query(d, c, method, r);
         if (r->route == ROUTE_METRICS)
             return answer_metrics(d, c, method);
         if (r->route == ROUTE_ALARMS)
@@ -401,10 +472,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
             return ingest_error(d, r, 405, "method not allowed; use POST", 0, "POST");
         check_ingest_headers(d, c, r);
-        if (r->status == 401 || r->status == 413 || r->status == 503)
+        if (!r->status && cross_site_untyped(c)) {
+            r->status = 415;
+            snprintf(r->message, sizeof r->message,
+                     "a cross-site request (Origin) needs Content-Type application/json or "
+                     "application/x-ndjson");
+        }
+        if (r->status == 401 || r->status == 413 || r->status == 415 || r->status == 503)
             return ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
         return MHD_YES;
     }
+    if (r->route == ROUTE_QUERY)
+        return answer_query(d, c, method, r);
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
@@ -423,6 +502,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     atomic_fetch_sub(&d->inflight_bytes, r->reserved);
+    cl_http_query_done(r->query);
     cl_buf_free(&r->body);
     cl_buf_free(&r->resp.body);
     free(r->path);

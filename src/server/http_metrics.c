@@ -2,15 +2,17 @@
 #include "http_metrics.h"
 
 #include "buf.h"
-
-/* Expositions are a few KiB; bound them anyway. */
-#define METRICS_MAX (4u << 20)
+#include "cl_limits.h"
 
 enum MHD_Result cl_http_metrics(struct cl_daemon *d, struct MHD_Connection *c)
 {
     struct cl_buf b;
-    cl_buf_init(&b, METRICS_MAX);
+    cl_buf_init(&b, CL_MAX_METRICS_RESPONSE);
     cl_metrics_render_prom(d->metrics, &b);
+    /* Sticky buffer: one check; a cut-short document is never served. */
+    unsigned status = cl_buf_failed(&b) ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_OK;
+    if (status != MHD_HTTP_OK)
+        cl_buf_reset(&b);
     size_t len;
     char *data = cl_buf_take(&b, &len);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -18,7 +20,7 @@ enum MHD_Result cl_http_metrics(struct cl_daemon *d, struct MHD_Connection *c)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "text/plain; version=0.0.4; charset=utf-8");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    enum MHD_Result rc = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include "processor.h"
 
 #include "batch_worker.h"
+#include "breaker.h"
 #include "common.h"
 #include "held_set.h"
 #include "log.h"
@@ -23,6 +24,7 @@ struct worker {
 struct cl_processors {
     atomic_int stopping;
     struct cl_held_set *held;
+    struct cl_breaker *breaker; /* one for all workers: the store is shared */
     size_t n;
     struct worker w[];
 };
@@ -52,12 +54,16 @@ struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *s
     atomic_init(&ps->stopping, 0);
     ps->n = n;
     ps->held = cl_held_set_new();
+    struct cl_process_opts po = *o;
+    ps->breaker = cl_breaker_new(o->retry_base_ms, CL_BREAKER_PROBE_MAX_MS,
+                                 o->metrics ? o->metrics->store_circuit_open : NULL);
+    po.breaker = ps->breaker;
     for (size_t i = 0; i < n; i++) {
         struct worker *w = &ps->w[i];
         if (batch_mode)
-            w->batch = cl_batch_worker_new(q, st, o);
+            w->batch = cl_batch_worker_new(q, st, &po);
         else
-            w->proc = cl_processor_new(q, st, o, ps->held);
+            w->proc = cl_processor_new(q, st, &po, ps->held);
         w->stopping = &ps->stopping;
         w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
         if (!w->started)
@@ -78,6 +84,7 @@ void cl_processors_stop(struct cl_processors *ps)
         cl_batch_worker_free(ps->w[i].batch);
     }
     cl_held_set_free(ps->held);
+    cl_breaker_free(ps->breaker);
     free(ps);
 }
 

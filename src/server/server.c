@@ -10,9 +10,11 @@
 #include "common.h"
 #include "daemon.h"
 #include "daemon_metrics.h"
+#include "daemon_quarantine.h"
 #include "listen.h"
 #include "log.h"
 #include "processor.h"
+#include "run_marker.h"
 #include "workers.h"
 
 #include <errno.h>
@@ -34,6 +36,9 @@ static void limits_from_config(const struct cl_server_config *cfg, struct cl_ing
     l->max_message_bytes = cfg->max_message;
     l->max_depth = cfg->max_depth;
     l->compression_level = cfg->compression_level;
+    l->max_record_age_ms = cfg->max_record_age_ms;
+    l->max_record_future_ms = cfg->max_record_future_ms;
+    l->max_message_partitions = (size_t)cfg->max_message_partitions;
 }
 
 static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
@@ -49,13 +54,16 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
     qo.durability_full = strcmp(cfg->durability, "full") == 0;
     qo.max_receive_count = cfg->max_receive_count;
     qo.retention_s = cfg->retention_ms / 1000;
-    qo.dlq_retention_s = cfg->dlq_retention_ms / 1000;
+    /* Rounded up: a short retention must not read as 0, "never". */
+    qo.dlq_retention_s = (cfg->dlq_retention_ms + 999) / 1000;
+    qo.idempotency_window_s = (cfg->idempotency_window_ms + 999) / 1000;
+    qo.owner = 1;
     char url[4200];
     if (cfg->queue_url)
         snprintf(url, sizeof url, "%s", cfg->queue_url);
     else
         snprintf(url, sizeof url, "sqlite:%s/queue.db", cfg->data_dir);
-    if (cl_queue_open(&d->queue, url, &qo, err, err_len) != CL_OK)
+    if (cl_daemon_open_queue(d, url, &qo, err, err_len) != CL_OK)
         return -1;
     /* Only the SQLite queue carries the exactly-once catalog; any other is processed in
      * batches with deterministic object ids (batch_worker.h). */
@@ -96,7 +104,8 @@ static int open_store(struct cl_daemon *d, char *err, size_t err_len)
         return -1;
     if (d->remote_queue)
         return 0; /* no catalog: nothing staged to recover */
-    return cl_process_recover(&d->queue, &d->store, err, err_len) == CL_OK ? 0 : -1;
+    cl_daemon_keep_staging(d);
+    return cl_process_recover(&d->queue, &d->store, &d->recovery, err, err_len) == CL_OK ? 0 : -1;
 }
 
 static void process_opts_from_config(const struct cl_server_config *cfg, struct cl_process_opts *o)
@@ -177,11 +186,21 @@ static void block_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* The syslog listeners, after HTTP so a bad syslog address fails start-up as a whole. */
+static int start_syslog(struct cl_daemon *d, char *err, size_t err_len)
+{
+    d->syslog = cl_syslog_start(d, err, err_len);
+    return d->syslog || !err[0] ? 0 : -1;
+}
+
 static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
 {
     limits_from_config(d->cfg, &d->limits);
-    if (check_exposure(d, err, err_len) != 0 || open_queue(d, err, err_len) != 0)
+    if (check_exposure(d, err, err_len) != 0 || cl_syslog_check_config(d, err, err_len) != 0 ||
+        open_queue(d, err, err_len) != 0)
         return -1;
+    /* After the queue's owner lock: a refused second daemon must not touch the marker. */
+    d->unclean_restarts = cl_run_marker_begin(d->cfg->data_dir, cl_now_ms());
     if (open_store(d, err, err_len) != 0 || cl_daemon_metrics_start(d, err, err_len) != 0) {
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
@@ -195,10 +214,13 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
     }
     start_processors(d);
     d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
-    d->query_workers = cl_workers_start(2);
-    if (!d->workers || !d->query_workers || cl_http_start(d, port, err, err_len) != 0) {
+    d->query_workers = cl_workers_start((size_t)d->cfg->max_queries);
+    if (!d->workers || !d->query_workers || cl_http_start(d, port, err, err_len) != 0 ||
+        start_syslog(d, err, err_len) != 0) {
         if (!d->workers || !d->query_workers)
             snprintf(err, err_len, "cannot start worker threads");
+        if (d->mhd)
+            cl_http_stop(d);
         cl_workers_free(d->workers);
         cl_workers_free(d->query_workers);
         cl_processors_stop(d->processors);
@@ -244,6 +266,7 @@ int cl_server_run(const struct cl_server_config *cfg)
     atomic_store(&d.shutting_down, 1);
     cl_http_quiesce(&d);
     drain_requests(&d);
+    cl_syslog_stop(d.syslog); /* commits what connections have read, while the queue is open */
     /* Jobs still running finish (their time is bounded by the queue) and resume their
      * connections, so none is suspended when the HTTP server stops. */
     cl_workers_stop(d.workers);
@@ -257,6 +280,7 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_queue_close(&d.queue);
     cl_store_close(&d.store);
     cl_api_keys_free(d.keys);
+    cl_run_marker_end(cfg->data_dir);
     cl_log(CL_LOG_INFO, "stopped cleanly");
     return 0;
 }

@@ -19,9 +19,12 @@ struct cl_server_config {
     uint64_t max_message;
     int max_depth;
     int compression_level;
-    const char *queue_url;  /* NULL: sqlite:DATA/queue.db; else an SQS queue (docs/aws.md) */
-    const char *durability; /* "full" or "process" */
-    int queue_max_depth;    /* messages in the queue before ingest answers 503 */
+    int64_t max_record_age_ms; /* timestamp window: 0 turns a side off */
+    int64_t max_record_future_ms;
+    int max_message_partitions; /* distinct partitions per queue message */
+    const char *queue_url;      /* NULL: sqlite:DATA/queue.db; else an SQS queue (docs/aws.md) */
+    const char *durability;     /* "full" or "process" */
+    int queue_max_depth;        /* messages in the queue before ingest answers 503 */
     uint64_t queue_max_bytes;
     uint64_t max_inflight; /* request bytes held in memory at once, all requests */
     int max_connections;
@@ -30,7 +33,8 @@ struct cl_server_config {
     int64_t connection_timeout_ms;
     int64_t shutdown_timeout_ms;
     int64_t retention_ms;
-    int64_t dlq_retention_ms;
+    int64_t dlq_retention_ms;      /* 0: never */
+    int64_t idempotency_window_ms; /* Idempotency-Key memory */
     int max_receive_count;
     const char *log_level;
     /* processor */
@@ -44,6 +48,13 @@ struct cl_server_config {
     int64_t visibility_timeout_ms;
     int64_t retry_base_ms;
     int64_t retry_max_ms;
+    /* queries (docs/query.md "Query budgets") */
+    int max_queries;          /* GET /v1/query scanning at once; more get 503 */
+    int64_t query_timeout_ms; /* deadline of one query; 0: none */
+    uint64_t query_max_bytes; /* decompressed bytes one query may scan; 0: no budget */
+    int regex_match_limit;    /* PCRE2 limits of one regex match (one record) */
+    int regex_depth_limit;
+    uint64_t regex_heap_limit; /* bytes */
     /* metrics (docs/metrics.md) */
     const char *emf_path;       /* NULL: no EMF; "-": stdout; else a file appended to */
     const char *emf_namespace;  /* default "cloudlog" */
@@ -53,6 +64,12 @@ struct cl_server_config {
     const char *alarms_config;         /* JSON file overriding the built-in alarms, or NULL */
     const char *const *alarm_webhooks; /* --alarm-webhook URLs (borrowed) */
     size_t n_alarm_webhooks;
+    /* syslog (docs/syslog.md) */
+    const char *const *syslog_listen; /* tcp://HOST:PORT, udp://HOST:PORT (borrowed; each
+                                       * may be a comma-separated list) */
+    size_t n_syslog_listen;
+    uint64_t syslog_max_message; /* longer messages are truncated */
+    int syslog_max_connections;  /* TCP connections at once, all listeners */
 };
 
 /* Runs the daemon until SIGTERM or SIGINT; returns the process exit status (0 after a

@@ -5,6 +5,8 @@
 #include "common.h"
 #include "log.h"
 #include "units.h"
+#include "url.h"
+#include "xml.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -216,42 +218,42 @@ static int s3_move(void *impl, const char *from, const char *to)
     return rc == CL_OK ? s3_del(s, from) : rc;
 }
 
-/* Calls fn for each <Contents> of one ListObjectsV2 page; sets token to the next
- * continuation token (empty when the listing is complete). */
-static int s3_list_page(struct s3_store *s, const struct cl_buf *body,
-                        int (*fn)(void *arg, const char *key, uint64_t size), void *arg,
-                        struct cl_buf *token)
+/* One <Contents> of a listing: its key (which must be under the store prefix and longer
+ * than it) and size, passed to fn without the prefix. */
+static int s3_list_entry(const struct s3_store *s, const struct cl_xml *contents,
+                         int (*fn)(void *arg, const char *key, uint64_t size), void *arg)
 {
-    const char *p = body->data, *end = p ? p + body->len : NULL;
-    if (!p || !strstr(p, "<ListBucketResult"))
-        return CL_ERR_CORRUPT;
-    struct cl_buf key, size, trunc;
-    cl_buf_init(&key, 8192);
-    cl_buf_init(&size, 64);
-    cl_buf_init(&trunc, 64);
-    int truncated = s3_xml_text(p, end, "IsTruncated", &trunc) && strcmp(trunc.data, "true") == 0;
-    int rc = CL_OK;
-    const char *t;
-    size_t tl;
+    const char *key = cl_xml_child_text(contents, "Key");
+    const char *size = cl_xml_child_text(contents, "Size");
     size_t plen = strlen(s->prefix);
-    while (rc == CL_OK && s3_xml_find(&p, end, "Contents", &t, &tl)) {
-        char *e = NULL;
-        if (!s3_xml_text(t, t + tl, "Key", &key) || !s3_xml_text(t, t + tl, "Size", &size) ||
-            strncmp(key.data, s->prefix, plen) != 0 || key.len == plen)
-            rc = CL_ERR_CORRUPT;
-        uint64_t sz = rc == CL_OK ? strtoull(size.data, &e, 10) : 0;
-        if (rc == CL_OK && (e == size.data || *e))
-            rc = CL_ERR_CORRUPT;
-        if (rc == CL_OK)
-            rc = fn(arg, key.data + plen, sz);
-    }
+    char *e = NULL;
+    if (!key || !size || strncmp(key, s->prefix, plen) != 0 || strlen(key) == plen)
+        return CL_ERR_CORRUPT;
+    uint64_t sz = strtoull(size, &e, 10);
+    if (e == size || *e || *size == '-')
+        return CL_ERR_CORRUPT;
+    return fn(arg, key + plen, sz);
+}
+
+int s3_list_page(const struct s3_store *s, const struct cl_buf *body,
+                 int (*fn)(void *arg, const char *key, uint64_t size), void *arg,
+                 struct cl_buf *token)
+{
+    struct cl_xml *x = s3_xml_root(body, "ListBucketResult", NULL);
+    if (!x)
+        return CL_ERR_CORRUPT;
+    const char *trunc = cl_xml_child_text(x, "IsTruncated");
+    int truncated = trunc && strcmp(trunc, "true") == 0, rc = CL_OK;
+    for (const struct cl_xml *c = cl_xml_child(x, "Contents"); c && rc == CL_OK; c = cl_xml_next(c))
+        rc = s3_list_entry(s, c, fn, arg);
     cl_buf_reset(token);
-    const char *b = body->data;
-    if (rc == CL_OK && truncated && !s3_xml_text(b, end, "NextContinuationToken", token))
+    /* A truncated page must say where to go on; an empty token would end the loop early. */
+    const char *next = cl_xml_child_text(x, "NextContinuationToken");
+    if (rc == CL_OK && truncated && (!next || !*next))
         rc = CL_ERR_CORRUPT;
-    cl_buf_free(&key);
-    cl_buf_free(&size);
-    cl_buf_free(&trunc);
+    if (rc == CL_OK && truncated)
+        rc = cl_buf_append_str(token, next) == CL_OK ? CL_OK : CL_ERR_CORRUPT;
+    cl_xml_free(x);
     return rc;
 }
 
@@ -502,8 +504,9 @@ static int s3_parse_url(struct s3_store *s, const char *rest, struct s3_url_opts
 }
 
 /* Sets s->region and s->base from the options, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL,
- * and the configured region. */
-static void s3_endpoint(struct s3_store *s, struct s3_url_opts *o)
+ * and the configured region. A custom endpoint must be an http(s) URL with a host as
+ * libcurl parses it (no user:password@). Returns CL_OK or CL_ERR_INVAL with err set. */
+static int s3_endpoint(struct s3_store *s, struct s3_url_opts *o, char *err, size_t err_len)
 {
     s->region = o->region ? cl_strdup(o->region) : cl_aws_region_resolve();
     if (!s->region) {
@@ -516,6 +519,12 @@ static void s3_endpoint(struct s3_store *s, struct s3_url_opts *o)
     if (!ep || !*ep)
         ep = getenv("AWS_ENDPOINT_URL");
     int custom = ep && *ep;
+    if (custom && !cl_url_is_http(ep)) {
+        snprintf(err, err_len,
+                 "S3 endpoint '%.200s' is not an http(s)://host[:port] URL without user:password@",
+                 ep);
+        return CL_ERR_INVAL;
+    }
     struct cl_buf b;
     cl_buf_init(&b, 4096);
     if (!custom)
@@ -534,6 +543,7 @@ static void s3_endpoint(struct s3_store *s, struct s3_url_opts *o)
         cl_buf_printf(&url, "%.*s%s.%s", (int)(sep + 3 - b.data), b.data, s->bucket, sep + 3);
     s->base = cl_buf_take(&url, NULL);
     cl_buf_free(&b);
+    return CL_OK;
 }
 
 /* Opens "s3://bucket[/prefix][?endpoint=URL&path_style=0|1&region=R&max_keys=N
@@ -549,8 +559,9 @@ int cl_store_s3_open(struct cl_store *st, const char *url, char *err, size_t err
         s->creds = cl_aws_cred_provider_new(err, err_len);
         rc = s->creds ? CL_OK : CL_ERR_NOT_FOUND;
     }
+    if (rc == CL_OK)
+        rc = s3_endpoint(s, &o, err, err_len);
     if (rc == CL_OK) {
-        s3_endpoint(s, &o);
         s->max_keys = o.max_keys;
         s->if_none_match = o.if_none_match;
         s->http_opt = o.http;

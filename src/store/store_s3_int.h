@@ -62,12 +62,17 @@ void s3_object_url(const struct s3_store *s, const char *key, struct cl_buf *url
 /* Base64 of the big-endian CRC-32 of data, as x-amz-checksum-crc32 wants it. */
 void s3_crc32_b64(const void *data, size_t len, char out[16]);
 
-/* Finds <tag>text</tag> in [*pos, end), sets text to its raw bounds and advances *pos
- * past the closing tag; 1 if found. */
-int s3_xml_find(const char **pos, const char *end, const char *tag, const char **text,
-                size_t *text_len);
-/* Decoded text of the first <tag> in [p, end) into out (reset first); 1 if found. */
-int s3_xml_text(const char *p, const char *end, const char *tag, struct cl_buf *out);
+struct cl_xml;
+/* Parses an answer body whose root element must be root. Returns the tree (caller frees
+ * with cl_xml_free), or NULL; then, when what is not NULL, logs "what: malformed
+ * response: why". */
+struct cl_xml *s3_xml_root(const struct cl_buf *body, const char *root, const char *what);
+/* Calls fn for each <Contents> of one ListObjectsV2 answer body; sets token to the next
+ * continuation token (empty when the listing is complete). CL_ERR_CORRUPT when the body
+ * is not a well-formed listing. */
+int s3_list_page(const struct s3_store *s, const struct cl_buf *body,
+                 int (*fn)(void *arg, const char *key, uint64_t size), void *arg,
+                 struct cl_buf *token);
 /* Appends s XML-escaped (& < > " ') to out. */
 void s3_xml_escape(struct cl_buf *out, const char *s);
 

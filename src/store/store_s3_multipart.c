@@ -5,6 +5,7 @@
 #include "common.h"
 #include "log.h"
 #include "sigv4.h"
+#include "xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +40,16 @@ static int mp_create(struct s3_store *s, const char *key, const struct cl_buf *o
     struct s3_call c;
     s3_call_init(&c, "multipart create", key, S3_ERR_BODY_MAX);
     int rc = s3_exec(s, &c, &req);
-    const char *b = c.resp.body.data;
-    if (rc == CL_OK && !s3_xml_text(b, b ? b + c.resp.body.len : NULL, "UploadId", id)) {
+    struct cl_xml *x =
+        rc == CL_OK ? s3_xml_root(&c.resp.body, "InitiateMultipartUploadResult", NULL) : NULL;
+    const char *upload = cl_xml_child_text(x, "UploadId");
+    if (rc == CL_OK && (!upload || !*upload)) {
         cl_log(CL_LOG_WARN, "store s3: multipart create %s: no UploadId in the response", key);
         rc = CL_ERR_CORRUPT;
     }
+    if (rc == CL_OK)
+        rc = cl_buf_append_str(id, upload) == CL_OK ? CL_OK : CL_ERR_CORRUPT;
+    cl_xml_free(x);
     s3_call_free(&c);
     cl_buf_free(&url);
     return rc;
@@ -193,44 +199,51 @@ static void sweep_list_url(const struct s3_store *s, const char *prefix,
     cl_sigv4_uri_encode(url, prefix, strlen(prefix), 0);
 }
 
-/* Aborts every <Upload> of one ListMultipartUploads page; counts them in *aborted. */
-static int sweep_page(struct s3_store *s, const struct cl_buf *body, int *aborted)
+/* Aborts every <Upload> of one parsed ListMultipartUploads page; counts them in *aborted. */
+static int sweep_page(struct s3_store *s, const struct cl_xml *page, int *aborted)
 {
-    const char *p = body->data, *end = p ? p + body->len : NULL, *t;
-    size_t tl;
-    if (!p || !strstr(p, "<ListMultipartUploadsResult"))
-        return CL_ERR_CORRUPT;
-    struct cl_buf key, id, url;
-    cl_buf_init(&key, 8192);
-    cl_buf_init(&id, 4096);
+    struct cl_buf url;
     cl_buf_init(&url, 16384);
     int rc = CL_OK;
-    while (rc == CL_OK && s3_xml_find(&p, end, "Upload", &t, &tl)) {
-        if (!s3_xml_text(t, t + tl, "Key", &key) || !s3_xml_text(t, t + tl, "UploadId", &id)) {
+    for (const struct cl_xml *u = cl_xml_child(page, "Upload"); u && rc == CL_OK;
+         u = cl_xml_next(u)) {
+        const char *key = cl_xml_child_text(u, "Key"), *id = cl_xml_child_text(u, "UploadId");
+        if (!key || !*key || !id || !*id) {
             rc = CL_ERR_CORRUPT;
             break;
         }
         cl_buf_reset(&url); /* the listed key is the full one, store prefix included */
         cl_buf_printf(&url, "%s/", s->base);
-        cl_sigv4_uri_encode(&url, key.data, key.len, 1);
-        rc = mp_abort(s, key.data, &url, id.data);
+        cl_sigv4_uri_encode(&url, key, strlen(key), 1);
+        rc = mp_abort(s, key, &url, id);
         if (rc == CL_OK)
             (*aborted)++;
     }
-    cl_buf_free(&key);
-    cl_buf_free(&id);
     cl_buf_free(&url);
     return rc;
+}
+
+/* Whether a parsed page says more follow; if so, sets the markers for the next one. */
+static int sweep_more(const struct cl_xml *page, struct cl_buf *key_marker,
+                      struct cl_buf *id_marker)
+{
+    const char *trunc = cl_xml_child_text(page, "IsTruncated");
+    const char *k = cl_xml_child_text(page, "NextKeyMarker");
+    const char *id = cl_xml_child_text(page, "NextUploadIdMarker");
+    if (!trunc || strcmp(trunc, "true") != 0 || !k || !*k || !id)
+        return 0;
+    cl_buf_reset(key_marker);
+    cl_buf_reset(id_marker);
+    return cl_buf_append_str(key_marker, k) == CL_OK && cl_buf_append_str(id_marker, id) == CL_OK;
 }
 
 int s3_sweep(void *impl, const char *prefix)
 {
     struct s3_store *s = impl;
-    struct cl_buf url, key_marker, id_marker, trunc;
+    struct cl_buf url, key_marker, id_marker;
     cl_buf_init(&url, 64 * 1024);
     cl_buf_init(&key_marker, 8192);
     cl_buf_init(&id_marker, 4096);
-    cl_buf_init(&trunc, 64);
     int rc = CL_OK, aborted = 0, more = 1;
     for (int page = 0; rc == CL_OK && more && page < 100000; page++) {
         sweep_list_url(s, prefix ? prefix : "", &key_marker, &id_marker, &url);
@@ -238,12 +251,14 @@ int s3_sweep(void *impl, const char *prefix)
         struct s3_call c;
         s3_call_init(&c, "sweep (list uploads)", prefix, S3_LIST_BODY_MAX);
         rc = s3_exec(s, &c, &req);
+        struct cl_xml *x =
+            rc == CL_OK ? s3_xml_root(&c.resp.body, "ListMultipartUploadsResult", NULL) : NULL;
+        if (rc == CL_OK && !x)
+            rc = CL_ERR_CORRUPT;
         if (rc == CL_OK)
-            rc = sweep_page(s, &c.resp.body, &aborted);
-        const char *b = c.resp.body.data, *e = b ? b + c.resp.body.len : NULL;
-        more = rc == CL_OK && s3_xml_text(b, e, "IsTruncated", &trunc) &&
-               strcmp(trunc.data, "true") == 0 && s3_xml_text(b, e, "NextKeyMarker", &key_marker) &&
-               s3_xml_text(b, e, "NextUploadIdMarker", &id_marker);
+            rc = sweep_page(s, x, &aborted);
+        more = rc == CL_OK && sweep_more(x, &key_marker, &id_marker);
+        cl_xml_free(x);
         if (rc == CL_ERR_CORRUPT)
             cl_log(CL_LOG_WARN,
                    "store s3: sweep s3://%s/%s: malformed ListMultipartUploads response", s->bucket,
@@ -257,6 +272,5 @@ int s3_sweep(void *impl, const char *prefix)
     cl_buf_free(&url);
     cl_buf_free(&key_marker);
     cl_buf_free(&id_marker);
-    cl_buf_free(&trunc);
     return rc;
 }

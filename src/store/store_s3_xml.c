@@ -1,86 +1,27 @@
-/* store_s3_xml.c - the S3 store's XML: entity decoding, element lookup, escaping, and
- * S3 error responses turned into clear messages. */
+/* store_s3_xml.c - the S3 store's XML: answers parsed with libexpat (xml.h), escaping,
+ * and S3 error responses turned into clear messages. */
 #include "store_s3_int.h"
 
 #include "common.h"
 #include "log.h"
+#include "xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Appends the XML-decoded text of s[0..len) to out: the five named entities and numeric
- * character references. Returns CL_OK, CL_ERR_CORRUPT or CL_ERR_TOO_LARGE. */
-static int s3_xml_decode(struct cl_buf *out, const char *s, size_t len)
+struct cl_xml *s3_xml_root(const struct cl_buf *body, const char *root, const char *what)
 {
-    static const struct {
-        const char *name;
-        char c;
-    } ents[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
-    int rc = CL_OK;
-    for (size_t i = 0; i < len && rc == CL_OK; i++) {
-        if (s[i] != '&') {
-            rc = cl_buf_append_char(out, s[i]);
-            continue;
-        }
-        const char *semi = memchr(s + i, ';', len - i);
-        if (!semi)
-            return CL_ERR_CORRUPT;
-        size_t n = (size_t)(semi - (s + i)) + 1, k;
-        for (k = 0; k < CL_ARRAY_LEN(ents); k++)
-            if (n - 1 == strlen(ents[k].name) && memcmp(s + i + 1, ents[k].name, n - 1) == 0)
-                break;
-        if (k < CL_ARRAY_LEN(ents)) {
-            rc = cl_buf_append_char(out, ents[k].c);
-        } else if (n > 3 && s[i + 1] == '#') {
-            int hex = s[i + 2] == 'x';
-            char *end;
-            unsigned long cp = strtoul(s + i + 2 + hex, &end, hex ? 16 : 10);
-            if (end != semi || cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                return CL_ERR_CORRUPT;
-            unsigned char u[4];
-            int ul = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-            static const unsigned char lead[] = {0, 0, 0xC0, 0xE0, 0xF0};
-            for (int b = ul - 1; b > 0; b--, cp >>= 6)
-                u[b] = (unsigned char)(0x80 | (cp & 0x3F));
-            u[0] = (unsigned char)(lead[ul] | cp);
-            rc = cl_buf_append(out, u, (size_t)ul);
-        } else {
-            return CL_ERR_CORRUPT;
-        }
-        i += n - 1;
-    }
-    return rc;
-}
-
-/* An empty element <tag/> is not expected from S3 for the tags we read. */
-int s3_xml_find(const char **pos, const char *end, const char *tag, const char **text,
-                size_t *text_len)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *o = memmem(*pos, (size_t)(end - *pos), open, strlen(open));
-    if (!o)
-        return 0;
-    const char *t = o + strlen(open);
-    const char *c = memmem(t, (size_t)(end - t), close, strlen(close));
-    if (!c)
-        return 0;
-    *text = t;
-    *text_len = (size_t)(c - t);
-    *pos = c + strlen(close);
-    return 1;
-}
-
-int s3_xml_text(const char *p, const char *end, const char *tag, struct cl_buf *out)
-{
-    const char *t;
-    size_t tl;
-    cl_buf_reset(out);
-    if (!p || !s3_xml_find(&p, end, tag, &t, &tl))
-        return 0;
-    return s3_xml_decode(out, t, tl) == CL_OK;
+    char err[256];
+    struct cl_xml *x = cl_xml_parse(body->data, body->len, err, sizeof err);
+    if (x && strcmp(x->name, root) != 0)
+        snprintf(err, sizeof err, "root element <%.64s>, expected <%s>", x->name, root);
+    if (x && strcmp(x->name, root) == 0)
+        return x;
+    if (what)
+        cl_log(CL_LOG_WARN, "store s3: %s: malformed response: %s", what, err);
+    cl_xml_free(x);
+    return NULL;
 }
 
 void s3_xml_escape(struct cl_buf *out, const char *s)
@@ -179,18 +120,31 @@ static const struct s3_error_kind *s3_error_kind(const char *code)
     return NULL;
 }
 
+/* The <Code> and <Message> of an <Error> body into code and msg; 1 if a code was found.
+ * An empty <Code></Code> counts as none (the status then decides). */
+static int s3_error_body(const struct cl_buf *body, struct cl_buf *code, struct cl_buf *msg)
+{
+    struct cl_xml *x = body->data ? s3_xml_root(body, "Error", NULL) : NULL;
+    const char *c = cl_xml_child_text(x, "Code"), *m = cl_xml_child_text(x, "Message");
+    if (c && *c)
+        cl_buf_append_str(code, c);
+    if (m)
+        cl_buf_append_str(msg, m);
+    int found = c && *c;
+    cl_xml_free(x); /* c and m point into it */
+    return found;
+}
+
 int s3_fail(struct s3_store *s, const struct s3_call *c)
 {
     const struct cl_http_response *r = &c->resp;
-    const char *b = r->body.data, *e = b ? b + r->body.len : NULL;
     struct cl_buf code, msg;
     cl_buf_init(&code, 256);
     cl_buf_init(&msg, 4096);
-    int from_body = s3_xml_text(b, e, "Code", &code);
-    const char *guess = from_body ? NULL : s3_code_from_status(r->status);
-    if (!from_body)
+    if (!s3_error_body(&r->body, &code, &msg)) {
+        const char *guess = s3_code_from_status(r->status);
         cl_buf_printf(&code, "%s", guess ? guess : "HTTP error");
-    s3_xml_text(b, e, "Message", &msg);
+    }
     const struct s3_error_kind *k = s3_error_kind(code.data);
     int rc = k ? k->rc : CL_ERR_IO;
     if (!k && (cl_aws_throttling(code.data) || r->status == 429 || r->status == 503))

@@ -15,6 +15,14 @@
   4. Metric math only uses ids defined next to it; an alarm returns exactly one series.
   5. samconfig.toml's parameter_overrides name the template's parameters with values its
      AllowedValues / MinValue / MaxValue accept.
+  6. Ingest authentication: for every ApiAuth value, with and without ApiKeys, the
+     template's Rules (evaluated here: cfn-lint checks their syntax, not their outcome)
+     refuse ApiAuth=ApiKey without keys, accept the other choices, and no accepted stack
+     leaves POST /v1/logs open (route AuthorizationType NONE and an ingestor CLOUDLOG_AUTH
+     other than apikey) unless ApiAuth=None asked for it.
+  7. Every dead-letter queue keeps messages SQS's maximum (14 days) and has an
+     ApproximateAgeOfOldestMessage alarm whose threshold (at its parameter's MaxValue)
+     fires at least 2 days before SQS would delete a message.
 
 Then every check is shown to fail: each of several mutated copies of the template must
 produce a finding.
@@ -196,6 +204,122 @@ def check_visibility(t, findings, log):
                             f"Timeout {timeout:g} = {6 * timeout:g}")
         else:
             log(f"ok: {queue} VisibilityTimeout {visibility:g} >= 6 x {fn} Timeout {timeout:g}")
+
+
+# ---------------------------------------------------------------- check 6
+
+
+def evaluate(v, params, conditions):
+    """v with Ref, Fn::If/Equals/Not/And/Or and Condition resolved for these parameter
+    values (as CloudFormation evaluates Rules and Conditions)."""
+    if not isinstance(v, dict) or len(v) != 1:
+        return v
+    (k, arg), = v.items()
+    ev = lambda x: evaluate(x, params, conditions)  # noqa: E731
+    if k == "Ref":
+        return params.get(arg, v)
+    if k == "Condition":
+        return ev(conditions[arg])
+    if k == "Fn::Equals":
+        return str(ev(arg[0])) == str(ev(arg[1]))
+    if k == "Fn::Not":
+        return not ev(arg[0])
+    if k == "Fn::And":
+        return all(ev(x) for x in arg)
+    if k == "Fn::Or":
+        return any(ev(x) for x in arg)
+    if k == "Fn::If":
+        return ev(arg[1] if ev(conditions[arg[0]]) else arg[2])
+    return v
+
+
+def rules_accept(doc, params):
+    """(accepted, why): whether every applicable Rules assertion holds for params."""
+    conditions = doc.get("Conditions", {})
+    for name, rule in (doc.get("Rules") or {}).items():
+        if not evaluate(rule.get("RuleCondition", True), params, conditions):
+            continue
+        for a in rule.get("Assertions", []):
+            if not evaluate(a["Assert"], params, conditions):
+                return False, f"{name}: {a.get('AssertDescription', '')}"
+    return True, ""
+
+
+def ingest_auth(doc, params):
+    """(route AuthorizationType, ingestor CLOUDLOG_AUTH) for these parameter values."""
+    conditions = doc.get("Conditions", {})
+    route = next((r for r in doc["Resources"].values()
+                  if r.get("Type") == "AWS::ApiGatewayV2::Route"), {})
+    kind = evaluate(route.get("Properties", {}).get("AuthorizationType", "NONE"), params,
+                    conditions)
+    env = (doc["Resources"].get("IngestorFunction", {}).get("Properties", {})
+           .get("Environment", {}).get("Variables", {}))
+    return kind, evaluate(env.get("CLOUDLOG_AUTH", "unset"), params, conditions)
+
+
+def check_auth(doc, findings, log):
+    defaults = {k: v.get("Default") for k, v in doc.get("Parameters", {}).items()}
+    for mode in doc["Parameters"]["ApiAuth"].get("AllowedValues", []):
+        for keys in ("", "k1,k2"):
+            params = dict(defaults, ApiAuth=mode, ApiKeys=keys)
+            ok, why = rules_accept(doc, params)
+            where = f"ApiAuth={mode} ApiKeys={keys!r}"
+            if mode == "ApiKey" and not keys:
+                if ok:
+                    findings.append(f"{where}: the Rules accept an ApiKey stack without keys")
+                else:
+                    log(f"ok: {where} refused ({why[:60]}...)")
+                continue
+            if not ok:
+                findings.append(f"{where}: refused by the Rules ({why})")
+                continue
+            route, auth = ingest_auth(doc, params)
+            if route == "NONE" and auth != "apikey" and mode != "None":
+                findings.append(f"{where}: POST /v1/logs is open (route {route}, "
+                                f"CLOUDLOG_AUTH={auth})")
+            elif auth == "apikey" and not keys:
+                findings.append(f"{where}: CLOUDLOG_AUTH=apikey without keys fails at init")
+            else:
+                log(f"ok: {where} -> route {route}, CLOUDLOG_AUTH={auth}")
+
+
+# ---------------------------------------------------------------- check 7
+
+SQS_MAX_RETENTION = 1209600  # 14 days
+DLQ_ALARM_MARGIN = 2 * 86400
+
+
+def check_dead_letters(t, findings, log):
+    dlqs = set()
+    for r in t.of_type({"AWS::SQS::Queue"}).values():
+        target = (r.get("Properties", {}).get("RedrivePolicy") or {}).get("deadLetterTargetArn")
+        if target is not None:
+            dlqs.add(t.referenced_resource(target)[0])
+    if not dlqs:
+        findings.append("no queue has a dead-letter queue")
+    for dlq in sorted(dlqs):
+        props = t.resources.get(dlq, {}).get("Properties", {})
+        retention = t.number(props.get("MessageRetentionPeriod", 345600), f"{dlq} retention")
+        if retention != SQS_MAX_RETENTION:
+            findings.append(f"{dlq}: MessageRetentionPeriod {retention:g} is not SQS's "
+                            f"maximum {SQS_MAX_RETENTION}")
+        worst = None
+        for name, a in t.of_type({"AWS::CloudWatch::Alarm"}).items():
+            p = a["Properties"]
+            if p.get("MetricName") != "ApproximateAgeOfOldestMessage" or \
+                    t.referenced_resource(p["Dimensions"][0]["Value"])[0] != dlq:
+                continue
+            th = p.get("Threshold")
+            spec = t.doc["Parameters"].get(th.get("Ref")) if isinstance(th, dict) else None
+            worst = float(spec["MaxValue"]) if spec and "MaxValue" in spec else \
+                t.number(th, f"{name}.Threshold")
+        if worst is None:
+            findings.append(f"{dlq}: no ApproximateAgeOfOldestMessage alarm")
+        elif worst > retention - DLQ_ALARM_MARGIN:
+            findings.append(f"{dlq}: the age alarm may fire at {worst:g} s, less than 2 days "
+                            f"before the {retention:g} s retention deletes the message")
+        else:
+            log(f"ok: {dlq} keeps messages {retention:g} s; its age alarm fires by {worst:g} s")
 
 
 # ---------------------------------------------------------------- what the code emits
@@ -388,6 +512,8 @@ def run_checks(doc, catalog_bin, samconfig=None, log=print):
     findings = []
     t = Template(doc)
     check_visibility(t, findings, log)
+    check_auth(doc, findings, log)
+    check_dead_letters(t, findings, log)
     if samconfig:
         check_samconfig(doc, samconfig, findings, log)
     ns, dims = emf_config(t)
@@ -493,6 +619,19 @@ def mutations(doc):
         ("samconfig override outside the parameter's range",
          {**doc, "Parameters": {**doc["Parameters"], "ProcessorMemorySize":
                                 {**doc["Parameters"]["ProcessorMemorySize"], "MaxValue": 512}}}),
+        ("no Rules: ApiAuth=ApiKey without keys accepted",
+         {k: v for k, v in doc.items() if k != "Rules"}),
+        mutate("ingestor told not to check keys in ApiKey mode",
+               lambda r: r["IngestorFunction"]["Properties"]["Environment"]["Variables"]
+               .update(CLOUDLOG_AUTH="none")),
+        mutate("DLQ retention below the maximum",
+               lambda r: r["DeadLetterQueue"]["Properties"].update(MessageRetentionPeriod=345600)),
+        mutate("no DLQ age alarm",
+               lambda r: r.pop("DeadLetterQueueAgeAlarm")),
+        ("DLQ age alarm allowed within 2 days of deletion",
+         {**doc, "Parameters": {**doc["Parameters"], "DeadLetterAgeAlarmSeconds":
+                                {**doc["Parameters"]["DeadLetterAgeAlarmSeconds"],
+                                 "MaxValue": 1209600}}}),
         mutate("dashboard dimension set the code does not emit",
                lambda r: body_replace(r, '"IngestLatency", "Stack", "${AWS::StackName}",',
                                       '"IngestLatency", "Stack", "${AWS::StackName}", '

@@ -103,7 +103,10 @@ def mkdtemp(prefix="cl-e2e-"):
 # Environment every daemon and CLI run of this test file gets (before per-call env).
 # Test files that inspect the queue itself set CLOUDLOG_NO_PROCESSOR here, so the
 # processor does not drain the messages they read back.
-DEFAULT_ENV = {}
+# The accepted timestamp window (default 7 days back, 10 minutes ahead) is off: the
+# fixtures use fixed dates so their expected output never changes. Tests of the window
+# set it per daemon (env wins over these).
+DEFAULT_ENV = {"CLOUDLOG_MAX_RECORD_AGE": "0", "CLOUDLOG_MAX_RECORD_FUTURE": "0"}
 
 
 def write_key_file(*keys):
@@ -146,6 +149,23 @@ def run_cli(args, env=None, timeout=30):
         raise AssertionError("cloudlog %s did not exit within %ss; stderr: %s"
                              % (" ".join(args), timeout, err.decode("utf-8", "replace")[-2000:]))
     return p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def wait_for(pred, timeout, what, daemon=None, step=0.2):
+    """Polls pred() (bounded in time and count) until it is truthy; returns its value or
+    raises AssertionError naming `what`, the last value and the daemon's log tail."""
+    deadline = time.monotonic() + timeout
+    last = None
+    for _ in range(int(timeout / step) + 10):
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            break
+        time.sleep(step)
+    raise AssertionError("timed out after %ss waiting for %s (last: %r)%s"
+                         % (timeout, what, last,
+                            "; log:\n" + daemon.log_tail() if daemon is not None else ""))
 
 
 class Daemon:

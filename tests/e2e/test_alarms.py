@@ -1,13 +1,15 @@
-"""Alarms end to end: with 1 s periods, a broken store (DATA/logs replaced by a regular
-file) sends messages to the DLQ and DLQNotEmpty and ProcessingErrorRatio go to ALARM; a
-webhook receiver on loopback gets the transitions (JSON with a Slack `text`); after the
-store is restored and the DLQ redriven both return to OK. GET /v1/alarms and
+"""Alarms end to end: with 1 s periods, poison messages (an encoding this build cannot
+decode) go to the DLQ and DLQNotEmpty and ProcessingErrorRatio go to ALARM; a webhook
+receiver on loopback gets the transitions (JSON with a Slack `text`); after the cause is
+fixed and the DLQ redriven both return to OK. GET /v1/alarms and
 `cloudlog alarms` (also once the daemon has stopped) show it. Bad alarm configs stop the
 daemon at start-up."""
 
+import gzip
 import http.server
 import json
 import os
+import sqlite3
 import threading
 import time
 
@@ -61,24 +63,36 @@ class Receiver:
         self.server.server_close()
 
 
-def wait_for(pred, timeout, what, daemon=None, step=0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    for _ in range(int(timeout / step) + 10):
-        last = pred()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            break
-        time.sleep(step)
-    raise AssertionError("timed out after %ss waiting for %s (last: %r)%s"
-                         % (timeout, what, last,
-                            "; log:\n" + daemon.log_tail() if daemon is not None else ""))
+wait_for = cltest.wait_for
 
 
 def ndjson(prefix, n):
     return "".join(json.dumps({"ts": BASE_MS + i * 1000, "service": "alarms", "level": "error",
                                "message": "%s %d" % (prefix, i)}) + "\n" for i in range(n))
+
+
+def insert_messages(db_path, n, encoding):
+    """Inserts n messages of 5 valid normalized records each, with the given encoding
+    attribute, straight into queue.db; returns their ids."""
+    now = int(time.time() * 1000)
+    db = sqlite3.connect(db_path, timeout=30)
+    ids = []
+    try:
+        db.execute("PRAGMA busy_timeout = 30000")
+        for k in range(n):
+            lines = [cltest.norm_line(cltest.ms_text(BASE_MS + i), "error", "alarms",
+                                      "poison %d %d" % (k, i)) for i in range(5)]
+            raw = "".join(l + "\n" for l in lines).encode()
+            cur = db.execute(
+                "INSERT INTO messages (body, record_count, raw_bytes, min_ts, max_ts, encoding,"
+                " sent_at, visible_at, receive_count) VALUES (?, 5, ?, ?, ?, ?, ?, ?, 0)",
+                (sqlite3.Binary(gzip.compress(raw)), len(raw), BASE_MS, BASE_MS + 4, encoding,
+                 now, now))
+            ids.append(cur.lastrowid)
+        db.commit()
+    finally:
+        db.close()
+    return ids
 
 
 def states(d):
@@ -95,7 +109,7 @@ class Alarms(cltest.DaemonTestCase):
             f.write(doc if isinstance(doc, str) else json.dumps(doc))
         return path
 
-    def test_broken_store_fires_and_redrive_recovers(self):
+    def test_poison_fires_and_redrive_recovers(self):
         rx = Receiver()
         self.addCleanup(rx.close)
         started_min = int(time.time()) // 60
@@ -116,25 +130,22 @@ class Alarms(cltest.DaemonTestCase):
                           rule["DenominatorMetricName"]), (1, 5, 1, "ProcessedLogCount"))
         self.assertEqual(d.request("POST", "/v1/alarms")[0], 405)
 
-        logs = cltest.store_dir(d.data_dir)
-        os.makedirs(logs, exist_ok=True)
-        away = logs + ".away"
-        os.rename(logs, away)
-        with open(logs, "w") as f:
-            f.write("not a directory\n")
+        # Poison: messages whose encoding attribute this build cannot decode go to the
+        # DLQ at their first receive (a store outage no longer does: it opens the
+        # processor's circuit breaker instead, see test_process_faults.py).
+        ids = insert_messages(d.db_path, 3, "x-unknown")
+        wait_for(lambda: states(d)[0].get("ProcessingErrorRatio") == "ALARM",
+                 60, "ProcessingErrorRatio in ALARM", d)
+        wait_for(lambda: states(d)[0].get("DLQNotEmpty") == "ALARM",
+                 60, "DLQNotEmpty in ALARM", d)
+        # The operator fixes the cause (here: the encoding) before the redrive.
+        db = sqlite3.connect(d.db_path, timeout=30)
         try:
-            for k in range(3):
-                self.assertAccepted(d.post_logs(ndjson("fault%d" % k, 20),
-                                                content_type="application/x-ndjson"), 20)
-            wait_for(lambda: states(d)[0].get("ProcessingErrorRatio") == "ALARM",
-                     60, "ProcessingErrorRatio in ALARM", d)
-            wait_for(lambda: states(d)[0].get("DLQNotEmpty") == "ALARM",
-                     60, "DLQNotEmpty in ALARM", d)
+            db.execute("UPDATE dlq SET encoding = 'gzip' WHERE id IN (%s)"
+                       % ",".join(str(i) for i in ids))
+            db.commit()
         finally:
-            if os.path.isfile(logs):
-                os.unlink(logs)
-            if os.path.isdir(away) and not os.path.exists(logs):
-                os.rename(away, logs)
+            db.close()
         _, doc = states(d)
         dlq = [a for a in doc["alarms"] if a["name"] == "DLQNotEmpty"][0]
         self.assertTrue(dlq["reason"].startswith("Threshold Crossed: 1 out of the last 1 "

@@ -119,8 +119,9 @@ class S3Faults(cltest.DaemonTestCase):
         self.assertEqual([k for k in self.moto.keys("puts/") if "_staging" in k], [])
 
     def test_exhausted_put_retried_by_the_processor(self):
-        """A put that runs out of attempts is an error to the processor, which releases the
-        messages and writes them again later: still nothing lost."""
+        """A put that runs out of attempts is a store failure to the processor, which gives
+        the messages back (uncounted), opens its circuit breaker until a probe put works,
+        and writes them again: still nothing lost."""
         d = self.daemon(args=["--store", self.proxied("later"), "--flush-age", "300ms",
                               "--retry-base", "1s"], env=self.moto.env)
         self.fp.add(rule(STAGING_PUT, action="status", status=503, times=3))
@@ -132,7 +133,9 @@ class S3Faults(cltest.DaemonTestCase):
         log = d.log_text()
         self.assertIn("SlowDown", log)
         self.assertIn("3 attempts", log)
-        self.assertIn("releasing", log)  # the processor's retry of the batch
+        # the processor gave the batch back uncounted and its circuit breaker opened
+        self.assertIn("message(s) back", log)
+        self.assertIn("circuit open", log)
         self.assertEqual(len(self.applied(self.fp.log())), 3)
         rc, out, err = self.count(self.moto.store_url("later"))
         self.assertEqual((rc, out.strip()), (0, str(len(recs))), err)

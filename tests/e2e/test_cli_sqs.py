@@ -123,6 +123,18 @@ class CliOnSqs(unittest.TestCase):
                                                "records"])
         self.assertIsNone(js["store"]["objects"])
 
+    def test_status_takes_endpoint_url(self):
+        """`status --endpoint-url` (as query and tail have it; issue 13, item 9): an
+        sqs://NAME queue found at the given endpoint, CloudWatch read there too."""
+        q, _ = self.make_queue("st-ep")
+        self.send_batch(q, "ep", 2)
+        js = json.loads(cli(self, ["status", "--queue", "sqs://st-ep", "--endpoint-url",
+                                   self.moto.url, "--json"], self.env)[0])
+        self.assertEqual(js["queue"]["visible"], 1, js)
+        env = dict(self.env, CLOUDLOG_ENDPOINT_URL=self.moto.url)
+        js = json.loads(cli(self, ["status", "--queue", "sqs://st-ep", "--json"], env)[0])
+        self.assertEqual(js["queue"]["visible"], 1, js)
+
     def test_status_reads_the_oldest_age_from_cloudwatch(self):
         q, _ = self.make_queue("st-cw")
         self.send_batch(q, "old", 1)

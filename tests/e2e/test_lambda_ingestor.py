@@ -90,7 +90,8 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
     def start(self, name="log_ingestor", rt=None, extra=None):
         env = dict(self.sqs_moto.env(), CLOUDLOG_QUEUE_URL=self.queue_url,
                    AWS_ENDPOINT_URL_SQS=self.sqs_moto.url,
-                   CLOUDLOG_EMF_DIMENSIONS="Stack=cl-test")
+                   CLOUDLOG_EMF_DIMENSIONS="Stack=cl-test", CLOUDLOG_AUTH="none")
+        env.update(cltest.DEFAULT_ENV)  # the fixtures' fixed dates: timestamp window off
         env.update(extra or {})
         f = awstest.Function(name, rt or self.rt, env).start()
         self.funcs.append(f)
@@ -171,6 +172,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             (b"[{\"nomessage\":1}]", {"content-type": "application/json"}, "POST", "/v1/logs"),
             (b"x" * 2048, {"content-type": "application/json"}, "POST", "/v1/logs"),
             (b"{}", {"content-type": "text/html"}, "POST", "/v1/logs"),
+            (b"{}", {"content-type": "text/plain"}, "POST", "/v1/logs"),  # CORS-simple
             (b"{}", {"content-type": "application/json", "content-encoding": "br"}, "POST",
              "/v1/logs"),
             (b"abc", {"content-type": "application/json", "content-encoding": "gzip"}, "POST",
@@ -188,7 +190,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             if status == 405:
                 self.assertEqual(resp["headers"]["allow"], "POST")
         self.assertEqual(self.receive_all(1, timeout=2), [])
-        self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "4xx"), 7)
+        self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "4xx"), 8)
 
     def test_shipper_protocols_match_daemon(self):
         """The shipper protocols through the same ingest stage: Splunk HEC (its answers and
@@ -242,7 +244,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
                                  "text severity only", "x" * 100, "es one", "loki one"]))
 
     def test_api_keys(self):
-        self.start(extra={"CLOUDLOG_API_KEYS": " k1 ,k2,"})
+        self.start(extra={"CLOUDLOG_API_KEYS": " k1 ,k2,", "CLOUDLOG_AUTH": "apikey"})
         body = b'{"message":"x"}'
         for auth, status in ((None, 401), ("Bearer nope", 401), ("Bearer k2", 202),
                              ("bearer k1", 202)):
@@ -254,6 +256,28 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             if status == 401:
                 self.assertEqual(resp["headers"]["www-authenticate"], "Bearer")
                 self.assertIn("API key", json.loads(resp["body"])["error"])
+
+    def test_init_fails_when_keys_are_required_and_empty(self):
+        """CLOUDLOG_AUTH=apikey (the template's ApiAuth=ApiKey, and the default when unset)
+        with no key must not start an open ingestor (issue 13, item 1)."""
+        for extra in ({"CLOUDLOG_AUTH": "apikey", "CLOUDLOG_API_KEYS": ""},
+                      {"CLOUDLOG_AUTH": "", "CLOUDLOG_API_KEYS": ""},
+                      {"CLOUDLOG_AUTH": "apikey", "CLOUDLOG_API_KEYS": " , "},
+                      {"CLOUDLOG_AUTH": "open", "CLOUDLOG_API_KEYS": "k1"}):
+            self.rt.close()
+            self.rt = lambda_runtime.RuntimeAPI()
+            f = self.start(extra=extra)
+            self.assertNotEqual(f.wait_exit(), 0, extra)
+            headers, body = self.rt.init_errors[0]
+            self.assertEqual(headers["lambda-runtime-function-error-type"], "Runtime.InitError")
+            message = json.loads(body)["errorMessage"]
+            self.assertIn("CLOUDLOG_AUTH" if extra["CLOUDLOG_AUTH"] == "open"
+                          else "CLOUDLOG_API_KEYS", message)
+
+    def test_open_endpoint_needs_explicit_none(self):
+        self.start(extra={"CLOUDLOG_AUTH": "none", "CLOUDLOG_API_KEYS": ""})
+        resp = self.post(http_event(b'{"message":"x"}', {"content-type": "application/json"}))
+        self.assertEqual(resp["statusCode"], 202, resp)
 
     def test_queue_failure_is_503(self):
         with faultproxy.FaultProxy.start_thread(self.sqs_moto.url) as fp:
@@ -267,6 +291,75 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             self.assertIn("nothing was accepted", json.loads(resp["body"])["error"])
             self.assertEqual(f.metric_sum("IngestRequests", "StatusClass", "5xx"), 1)
             self.assertEqual(f.metric_sum("IngestedLogCount"), 0)
+
+    def test_time_window(self):
+        """CLOUDLOG_MAX_RECORD_AGE / _FUTURE (defaults 7d / 10m) around API Gateway's
+        timeEpoch: a record of year 1 is rejected alone with its reason, as the daemon."""
+        self.start(extra={"CLOUDLOG_MAX_RECORD_AGE": "7d", "CLOUDLOG_MAX_RECORD_FUTURE": "10m"})
+        body = json.dumps([{"message": "old", "ts": "0001-01-01T00:00:00Z"},
+                           {"message": "now", "ts": NOW_MS}]).encode()
+        resp = self.post(http_event(body, {"content-type": "application/json"}))
+        self.assertEqual(resp["statusCode"], 202, resp)
+        js = json.loads(resp["body"])
+        self.assertEqual((js["accepted"], js["rejected"]), (1, 1))
+        self.assertEqual(js["errors"][0]["error"], "timestamp 0001-01-01T00:00:00.000Z is more "
+                         "than 7d in the past (max record age)")
+        self.assertEqual([json.loads(l)["message"] for l in self.lines_of(self.receive_all(1))],
+                         ["now"])
+
+    def test_init_error_for_long_api_key(self):
+        """A key over 1024 bytes was split into two keys; now init fails and says why."""
+        f = self.start(extra={"CLOUDLOG_API_KEYS": "short," + "k" * 1100})
+        self.assertNotEqual(f.wait_exit(), 0)
+        headers, body = self.rt.init_errors[0]
+        self.assertIn("key number 2 of the list is longer than 1024 bytes",
+                      json.loads(body)["errorMessage"])
+    def start_idem(self, prefix, extra=None):
+        env = {"CLOUDLOG_IDEMPOTENCY_STORE": "s3://%s/%s" % (BUCKET, prefix),
+               "AWS_ENDPOINT_URL_S3": self.s3_moto.url}
+        env.update(extra or {})
+        return self.start(extra=env)
+
+    def test_idempotency_key_kept_in_s3(self):
+        """A retry of a request whose answer was lost (the same event again) replays the
+        first answer and queues nothing; the same key with another body is 422; the key
+        records are two create-only objects in S3 (docs/ingest.md)."""
+        prefix = "idem-%s" % uuid.uuid4().hex[:6]
+        self.start_idem(prefix)
+        hdrs = {"content-type": "application/x-ndjson", "idempotency-key": "order-7"}
+        body = b'{"message":"once 1"}\n{"message":"once 2"}\n'
+        first = self.post(http_event(body, hdrs))
+        self.assertEqual(first["statusCode"], 202, first)
+        self.assertNotIn("idempotent-replayed", first["headers"])
+        again = self.post(http_event(body, hdrs))
+        self.assertEqual((again["statusCode"], again["body"]), (first["statusCode"], first["body"]))
+        self.assertEqual(again["headers"].get("idempotent-replayed"), "true")
+        other = self.post(http_event(b'{"message":"other"}\n', hdrs))
+        self.assertEqual(other["statusCode"], 422, other)
+        self.assertIn("already used with a different request", json.loads(other["body"])["error"])
+        msgs = self.receive_all(2, timeout=3)  # bounded: only one message may exist
+        self.assertEqual(len(msgs), 1)
+        self.assertEqual(sorted(json.loads(l)["message"] for l in self.lines_of(msgs)),
+                         ["once 1", "once 2"])
+        keys = sorted(o["Key"] for o in self.s3.list_objects_v2(
+            Bucket=BUCKET, Prefix=prefix + "/").get("Contents", []))
+        self.assertEqual([k.rsplit(".", 1)[1] for k in keys], ["answer", "claim"], keys)
+
+    def test_idempotency_key_after_a_failed_send_is_free_again(self):
+        """A send that fails gives the key up: the retry is processed anew, once."""
+        prefix = "idem-%s" % uuid.uuid4().hex[:6]
+        with faultproxy.FaultProxy.start_thread(self.sqs_moto.url) as fp:
+            fp.add({"target": "SendMessage", "action": "status", "status": 500, "times": 3})
+            port = int(fp.url.rsplit(":", 1)[1])
+            url = self.queue_url.replace(":%d/" % self.sqs_moto.port, ":%d/" % port)
+            self.start_idem(prefix, {"AWS_ENDPOINT_URL_SQS": fp.url, "CLOUDLOG_QUEUE_URL": url})
+            hdrs = {"content-type": "application/json", "idempotency-key": "retry-me"}
+            ev = http_event(b'{"message":"after 503"}', hdrs)
+            self.assertEqual(self.post(ev)["statusCode"], 503)
+            resp = self.post(ev)
+            self.assertEqual(resp["statusCode"], 202, resp)
+            self.assertNotIn("idempotent-replayed", resp["headers"])
+        self.assertEqual(len(self.receive_all(2, timeout=3)), 1)
 
     def test_init_error_for_missing_queue_url(self):
         f = self.start(extra={"CLOUDLOG_QUEUE_URL": ""})

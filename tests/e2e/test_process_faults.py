@@ -1,14 +1,15 @@
 """Processor faults.
 
-- Store failure: while the daemon runs, DATA/logs is renamed away and a regular FILE is
+- Store outage: while the daemon runs, DATA/logs is renamed away and a regular FILE is
   put in its place (every write under it fails with ENOTDIR, even as root). Ingest keeps
-  answering 202; the messages retry with backoff and land in the DLQ with last_error;
-  once the directory is back and the DLQ is redriven, every record (posted before and
-  during the fault) is stored exactly once.
+  answering 202; the processor's circuit breaker opens (StoreCircuitOpen 1 in /metrics),
+  nothing is received while it is open and no receive is counted, so after longer than
+  every retry would take nothing is in the DLQ; once the directory is back, every record
+  (posted before and during the fault) is stored exactly once without an operator.
 - Corrupt messages: rows whose body is not gzip NDJSON of normalized records are inserted
   straight into queue.db next to valid ones (same transaction, so the same receive
-  batch) while valid POSTs go on: only the corrupt rows reach the DLQ, each with a
-  last_error; every valid record is stored exactly once."""
+  batch) while valid POSTs go on: only the corrupt rows reach the DLQ, at their first
+  receive, each with a last_error; every valid record is stored exactly once."""
 
 import collections
 import gzip
@@ -59,7 +60,7 @@ class ProcessFaults(cltest.DaemonTestCase):
     ARGS = ["--flush-age", "300ms", "--retry-base", "100ms", "--retry-max", "1s",
             "--max-receive-count", "3", "--visibility-timeout", "5s"]
 
-    def test_store_failure_goes_to_dlq_then_redrive_stores_once(self):
+    def test_store_outage_sends_nothing_to_dlq_and_stores_all_after(self):
         d = self.daemon(args=self.ARGS)
         logs = cltest.store_dir(d.data_dir)
         # Before the fault: stored normally.
@@ -80,19 +81,22 @@ class ProcessFaults(cltest.DaemonTestCase):
                 self.assertAccepted(resp, 40)  # ingest keeps answering
                 n_during += 40
             self.assertEqual(d.request("GET", "/healthz")[0], 200)
-            # Every message of the fault moves to the DLQ (3 receives with 100ms backoff).
-            t0 = time.monotonic()
-            wait_for(lambda: cltest.queue_counts(d.db_path)[0] == 0
-                     and sum(r["record_count"] for r in dlq_rows(d.db_path)) == n_during,
-                     60, "the fault's messages to reach the DLQ", daemon=d)
-            print("fault posts to DLQ: %.1fs (flush-age 300ms, retry-base 100ms, 3 receives)"
-                  % (time.monotonic() - t0), flush=True)
-            rows = dlq_rows(d.db_path)
-            for r in rows:
-                self.assertTrue(r.get("last_error"), "DLQ row %s without last_error" % r["id"])
-                self.assertGreaterEqual(r.get("receive_count"), 3, r.get("id"))
-            print("DLQ: %d messages, e.g. last_error=%r" % (len(rows), rows[0]["last_error"]),
-                  flush=True)
+            # The breaker opens and /metrics says so.
+            wait_for(lambda: "cloudlog_store_circuit_open 1" in d.request("GET", "/metrics")[2].decode(),
+                     60, "StoreCircuitOpen 1 in /metrics", daemon=d)
+            # Longer than 3 receives with their backoff (100 ms doubling to 1 s) would
+            # take: the old behaviour had every message in the DLQ by now.
+            deadline = time.monotonic() + 8
+            for _ in range(100):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(dlq_rows(d.db_path), [], "messages moved to the DLQ by a store outage")
+            counts = [r["receive_count"] for r in cltest.table_rows(d.db_path, "messages")]
+            print("after the outage: %d messages queued, receive counts %s"
+                  % (len(counts), sorted(set(counts))), flush=True)
+            self.assertEqual(len(counts), 5)
+            self.assertTrue(all(c <= 1 for c in counts), counts)
             self.assertTrue(d.alive(), "daemon died under a failing store:\n" + d.log_tail())
         finally:
             if os.path.isfile(logs):
@@ -100,9 +104,9 @@ class ProcessFaults(cltest.DaemonTestCase):
             if os.path.isdir(away) and not os.path.exists(logs):
                 os.rename(away, logs)
 
-        how = cltest.dlq_redrive(d.data_dir)
-        print("redrive by %s" % how, flush=True)
-        cltest.wait_drained(d.data_dir, timeout=60, dlq=0, daemon=d)
+        # The store is back: everything is stored without an operator, exactly once.
+        cltest.wait_drained(d.data_dir, timeout=90, dlq=0, daemon=d)
+        self.assertIn("cloudlog_store_circuit_open 0", d.request("GET", "/metrics")[2].decode())
         seqs = stored_seqs(self, d.data_dir)
         want = ["before-%d" % i for i in range(50)] + ["during-%d" % i for i in range(n_during)]
         self.assertEqual(sorted(s for s, c in seqs.items() if c > 1), [], "stored twice")
@@ -168,6 +172,7 @@ class ProcessFaults(cltest.DaemonTestCase):
             self.assertTrue(r.get("last_error"), "DLQ row %s without last_error" % r["id"])
             print("DLQ %s: receive_count=%s last_error=%r"
                   % (r["id"], r.get("receive_count"), r["last_error"]), flush=True)
+            self.assertEqual(r.get("receive_count"), 1, "poison must go to the DLQ at once")
         self.assertTrue(d.alive())
 
         got = cltest.check_store(self, d.data_dir)

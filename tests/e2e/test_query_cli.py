@@ -683,6 +683,8 @@ class QueryCli(cltest.DaemonTestCase):
                 (["--from", "2026-13-01T00:00:00Z"], "time"),
                 (["--to", "2026-11-22 25:00"], "time"),
                 (["--since", "15x"], "time"),
+                (["--since", "9223372036854775807ms"], "out of range"),  # once: silently 0
+                (["--count", "--from", "100000000d"], "out of range"),
                 (["--where", "nofield"], "where"),
                 (["--order", "sideways"], "order"),
                 (["--format", "xml"], "format"),

@@ -1,5 +1,5 @@
-/* fuzz_check.h - CHECK(cond): the fuzz targets' invariant check, aborting (so libFuzzer
- * and the corpus replay report it) with the failed condition and its place. */
+/* fuzz_check.h - the fuzz targets' invariant check: abort (a finding for libFuzzer, a
+ * failed replay under CTest) naming the invariant that failed. */
 #ifndef CL_FUZZ_CHECK_H
 #define CL_FUZZ_CHECK_H
 

@@ -1,7 +1,9 @@
 /* fuzz_ingest.c - fuzzes cl_ingest_parse and checks its invariants on every input. */
+#include "fuzz_check.h"
 #include "codec.h"
 #include "fuzz_check.h"
 #include "common.h"
+#include "fuzz_check.h"
 #include "ingest.h"
 #include "json.h"
 #include "record.h"
@@ -27,7 +29,9 @@ static void limits(struct cl_ingest_limits *l)
 static void check_line(const char *line, size_t len, const struct cl_msg_attrs *a,
                        const struct cl_ingest_limits *lim)
 {
-    struct cl_norm_opts o = {0, CL_SLICE_LIT("default"), len, lim->max_depth};
+    struct cl_norm_opts o = {.default_service = CL_SLICE_LIT("default"),
+                             .max_record_bytes = len,
+                             .max_depth = lim->max_depth}; /* no time window: any ts re-reads */
     struct cl_buf again;
     struct cl_record_meta meta;
     char err[256];

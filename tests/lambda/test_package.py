@@ -248,7 +248,7 @@ def http_api_event(body):
 def expect_bad_body_400(argv, rootfs, workdir):
     """Case b: a configured log_ingestor answers a non-JSON body with 400."""
     rt = lambda_runtime.RuntimeAPI()
-    env = base_env(rt, CLOUDLOG_QUEUE_URL="sqlite:queue.db")
+    env = base_env(rt, CLOUDLOG_QUEUE_URL="sqlite:queue.db", CLOUDLOG_AUTH="none")
     proc = Bootstrap(argv, rootfs, env, os.path.join(workdir, "log_ingestor-bad-body"))
     try:
         kind, answer = answer_of(rt, rt.invoke(http_api_event(b"this is not JSON\n")), proc)
@@ -323,7 +323,8 @@ def expect_full_ingest(argv, rootfs, workdir):
         messages = [f"packaging test record {i}" for i in range(3)]
         body = "".join(json.dumps({"service": "pkgtest", "message": m}) + "\n" for m in messages)
 
-        env = dict(sqs_moto.env(), CLOUDLOG_QUEUE_URL=queue_url, AWS_ENDPOINT_URL_SQS=sqs_moto.url)
+        env = dict(sqs_moto.env(), CLOUDLOG_QUEUE_URL=queue_url, AWS_ENDPOINT_URL_SQS=sqs_moto.url,
+                   CLOUDLOG_AUTH="none")
         log = os.path.join(workdir, "log_ingestor-moto")
         kind, answer = invoke_once(argv["log_ingestor"], rootfs["log_ingestor"], env, log,
                                    http_api_event(body.encode()))

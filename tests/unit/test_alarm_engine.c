@@ -382,7 +382,7 @@ static void test_defaults_resolve(void **state)
 {
     struct cl_alarm_config c;
     cl_alarm_config_defaults(&c);
-    assert_int_equal(c.n, 6);
+    assert_int_equal(c.n, 9);
     struct cl_metrics *reg = cl_metrics_new();
     struct cl_std_metrics m;
     cl_std_metrics_register(reg, &m);
@@ -390,7 +390,7 @@ static void test_defaults_resolve(void **state)
     struct cl_alarm_engine *e = cl_alarm_engine_new(reg, c.rules, c.n, T0, err, sizeof err);
     if (!e)
         fail_msg("%s", err);
-    assert_int_equal(cl_alarm_engine_len(e), 6);
+    assert_int_equal(cl_alarm_engine_len(e), 9);
     cl_alarm_engine_free(e);
     cl_metrics_free(reg);
     cl_alarm_config_free(&c);
@@ -447,6 +447,8 @@ static void test_config(void **state)
         "{\"Alarms\":[{\"AlarmName\":\"DLQNotEmpty\",\"TreatMissingData\":\"maybe\"}]}",
         "{\"Alarms\":[{\"AlarmName\":\"DLQNotEmpty\",\"DatapointsToAlarm\":2}]}",
         "{\"Webhooks\":[\"ftp://x\"]}",
+        "{\"Webhooks\":[\"http://\"]}",              /* no host (curl_url) */
+        "{\"Webhooks\":[\"http://exa mple.com/\"]}", /* not a URL libcurl accepts */
         "{\"Extra\":1}",
         "{\"Alarms\":[}",
     };

@@ -485,8 +485,12 @@ static void test_container_url_choice(void **state)
     assert_string_equal(u, "http://localhost:8080/creds"); /* a name resolving to loopback */
     free(u);
     static const char *const allowed[] = {"http://169.254.170.23/v1/credentials",
-                                          "http://[::1]:9/x", "https://example.com/creds",
-                                          "http://127.1.2.3/c"};
+                                          "http://[::1]:9/x",
+                                          "https://example.com/creds",
+                                          "http://127.1.2.3/c",
+                                          "HTTP://127.0.0.1/c",
+                                          "http://192.0.2.1@127.0.0.1:9/c",
+                                          "http://[fd00:ec2::23]/v1/credentials"};
     for (size_t i = 0; i < CL_ARRAY_LEN(allowed); i++) {
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", allowed[i], 1);
         u = cl_aws_container_url(&rc, err, sizeof err);
@@ -494,8 +498,18 @@ static void test_container_url_choice(void **state)
             fail_msg("%s refused: %s", allowed[i], err);
         free(u);
     }
-    static const char *const refused[] = {"http://169.254.169.254/latest", "ftp://127.0.0.1/x",
-                                          "http:///creds", "http://10.0.0.1:80/creds"};
+    /* Userinfo, backslashes and odd ports must not fool the host check (issue 13, item 9):
+     * the host checked is the one libcurl connects to. */
+    static const char *const refused[] = {"http://169.254.169.254/latest",
+                                          "ftp://127.0.0.1/x",
+                                          "http:///creds",
+                                          "http://10.0.0.1:80/creds",
+                                          "http://127.0.0.1:1@192.0.2.1/creds",
+                                          "http://127.0.0.1@192.0.2.1/",
+                                          "http://[::1]@192.0.2.1/",
+                                          "HTTP://127.0.0.1:80@192.0.2.1:80/x",
+                                          "http://169.254.170.2.192.0.2.1.nip.invalid/x",
+                                          "not a url"};
     for (size_t i = 0; i < CL_ARRAY_LEN(refused); i++) {
         setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", refused[i], 1);
         assert_null(cl_aws_container_url(&rc, err, sizeof err));

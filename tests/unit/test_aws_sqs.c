@@ -129,6 +129,13 @@ static void test_open_errors(void **state)
     assert_int_equal(
         cl_queue_open(&q, "https://sqs.us-east-1.amazonaws.com/", NULL, err, sizeof err),
         CL_ERR_INVAL);
+    /* URL checks use libcurl's parser: a user:password@ part is not a host (issue 13). */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d@192.0.2.1/123456789012/basic", moto.port);
+    assert_int_equal(cl_queue_open(&q, url, NULL, err, sizeof err), CL_ERR_INVAL);
+    snprintf(url, sizeof url, "sqs://basic?endpoint=http://u:p@127.0.0.1:%d", moto.port);
+    assert_int_not_equal(cl_queue_open(&q, url, NULL, err, sizeof err), CL_OK);
+    if (!strstr(err, "user:password@"))
+        fail_msg("expected the endpoint to be refused, got: %s", err);
     snprintf(url, sizeof url, "sqs://no-such-queue?endpoint=http://127.0.0.1:%d", moto.port);
     assert_int_equal(cl_queue_open(&q, url, NULL, err, sizeof err), CL_ERR_NOT_FOUND);
     if (!strstr(err, "QueueDoesNotExist") && !strstr(err, "NonExistentQueue"))
@@ -431,6 +438,18 @@ static void test_batch_packing(void **state)
     assert_int_equal(cl_queue_send(&small, out, 2), CL_OK);
     assert_int_equal(proxy_count(p, "SendMessageBatch", "forward"), 1);
     drain(&small, 5);
+    /* SQS refuses a batch as too long (its limit below what we read): the halves are
+     * sent instead, and every message arrives once (issue 13, item 7). */
+    proxy_ctl(p, "DELETE", "/__faults", NULL);
+    proxy_ctl(p, "POST", "/__faults",
+              "[{\"target\":\"SendMessageBatch\",\"action\":\"status\",\"status\":400,"
+              "\"code\":\"AWS.SimpleQueueService.BatchRequestTooLong\",\"times\":2}]");
+    for (uint32_t i = 0; i < 10; i++)
+        out[i] = msg_of("split", i + 1);
+    assert_int_equal(cl_queue_send(&q, out, 10), CL_OK);
+    assert_int_equal(proxy_count(p, "SendMessageBatch", "status"), 2);  /* 10, then 5 */
+    assert_int_equal(proxy_count(p, "SendMessageBatch", "forward"), 3); /* 2 + 3, then 5 */
+    drain(&q, 10);
     /* 800 bytes -> 1068 base64 characters: over 1024 alone, nothing is sent. */
     unsigned char big[800];
     fill(big, sizeof big, 9);

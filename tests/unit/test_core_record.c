@@ -17,7 +17,10 @@ static char last_err[256];
 
 static struct cl_norm_opts test_opts(void)
 {
-    struct cl_norm_opts o = {RECEIVED_MS, CL_SLICE_LIT("default"), 256 * 1024, 64};
+    struct cl_norm_opts o = {.received_ms = RECEIVED_MS,
+                             .default_service = CL_SLICE_LIT("default"),
+                             .max_record_bytes = 256 * 1024,
+                             .max_depth = 64};
     return o;
 }
 
@@ -558,9 +561,53 @@ static void test_output_buffer_full(void **state)
     cl_buf_free(&out);
 }
 
+/* The accepted window: [received - max_age, received + max_future], both ends inclusive;
+ * a record outside is rejected with a reason naming its timestamp and the limit. */
+static void test_time_window(void **state)
+{
+    struct cl_norm_opts o = test_opts();
+    o.max_age_ms = 7LL * 86400000;
+    o.max_future_ms = 600000;
+    struct cl_record_meta meta;
+    char in[160];
+    const int64_t edges[] = {RECEIVED_MS - 7LL * 86400000, RECEIVED_MS + 600000, RECEIVED_MS};
+    for (size_t i = 0; i < CL_ARRAY_LEN(edges); i++) {
+        snprintf(in, sizeof in, "{\"message\":\"m\",\"ts\":%lld}", (long long)edges[i]);
+        char *line = norm_opts(in, strlen(in), &o, &meta);
+        assert_non_null(line);
+        assert_int_equal(meta.ts_ms, edges[i]);
+        free(line);
+    }
+    snprintf(in, sizeof in, "{\"message\":\"m\",\"ts\":%lld}",
+             (long long)(RECEIVED_MS - 7LL * 86400000 - 1));
+    assert_null(norm_opts(in, strlen(in), &o, &meta));
+    assert_string_equal(last_err, "timestamp 2026-11-18T15:04:05.122Z is more than 7d in the past "
+                                  "(max record age)");
+    const char *year1 = "{\"message\":\"m\",\"time\":\"0001-01-01T00:00:00Z\"}";
+    assert_null(norm_opts(year1, strlen(year1), &o, &meta));
+    assert_string_equal(last_err, "timestamp 0001-01-01T00:00:00.000Z is more than 7d in the past "
+                                  "(max record age)");
+    const char *y9999 = "{\"message\":\"m\",\"time\":\"9999-12-31T23:59:59Z\"}";
+    assert_null(norm_opts(y9999, strlen(y9999), &o, &meta));
+    assert_string_equal(last_err, "timestamp 9999-12-31T23:59:59.000Z is more than 10m in the "
+                                  "future (max record future)");
+    /* No timestamp: the arrival time, always inside. 0 turns a side off. */
+    char *line = norm_opts("{\"message\":\"m\"}", 15, &o, &meta);
+    assert_non_null(line);
+    free(line);
+    o.max_age_ms = o.max_future_ms = 0;
+    line = norm_opts(year1, strlen(year1), &o, &meta);
+    assert_non_null(line);
+    free(line);
+    line = norm_opts(y9999, strlen(y9999), &o, &meta);
+    assert_non_null(line);
+    free(line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time_window),
         cmocka_unit_test(test_minimal),
         cmocka_unit_test(test_exact_output),
         cmocka_unit_test(test_meta),

@@ -61,16 +61,31 @@ static void test_buf_limit(void **state)
     struct cl_buf b;
     cl_buf_init(&b, 8);
     assert_int_equal(cl_buf_append_str(&b, "12345"), CL_OK);
+    assert_false(cl_buf_failed(&b));
     assert_int_equal(cl_buf_append_str(&b, "6789"), CL_ERR_TOO_LARGE);
+    assert_true(cl_buf_failed(&b));
     assert_string_equal(b.data, "12345"); /* unchanged on failure */
-    assert_int_equal(cl_buf_printf(&b, "%d", 678), CL_OK);
+    /* Sticky (curl's dynbuf): later appends that would fit fail too, and write nothing,
+     * so one check at the end sees the first failure. */
+    assert_int_equal(cl_buf_printf(&b, "%d", 678), CL_ERR_TOO_LARGE);
+    assert_int_equal(cl_buf_append_char(&b, '6'), CL_ERR_TOO_LARGE);
+    assert_int_equal(cl_buf_reserve(&b, 1), CL_ERR_TOO_LARGE);
+    assert_string_equal(b.data, "12345");
+    assert_true(cl_buf_failed(&b));
+    /* Emptying clears the poison; the buffer is reusable. */
+    cl_buf_reset(&b);
+    assert_false(cl_buf_failed(&b));
+    assert_int_equal(cl_buf_printf(&b, "%s", "12345678"), CL_OK);
     assert_string_equal(b.data, "12345678");
+    assert_int_equal(cl_buf_append_char(&b, '9'), CL_ERR_TOO_LARGE);
     cl_buf_truncate(&b, 2);
+    assert_true(cl_buf_failed(&b)); /* truncating does not make the text whole again */
     assert_string_equal(b.data, "12");
     size_t len;
     char *p = cl_buf_take(&b, &len);
     assert_int_equal(len, 2);
     assert_null(b.data);
+    assert_false(cl_buf_failed(&b));
     free(p);
     cl_buf_free(&b);
 }
@@ -83,6 +98,33 @@ static void test_json_write_string(void **state)
     assert_int_equal(cl_json_write_string(&b, in, sizeof in - 1), CL_OK);
     assert_string_equal(b.data, "\"a\\\"b\\\\c\\nd\\u0001\xc3\xa9\"");
     cl_buf_free(&b);
+}
+
+/* Invalid UTF-8 as in JSONTestSuite's i_string_* / n_string_* cases: each bad byte
+ * becomes \ufffd, valid characters around it stay, and the output is valid JSON. */
+static void test_json_write_string_invalid_utf8(void **state)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"\x80", "\"\\ufffd\""}, /* lone continuation byte */
+        {"a\xff"
+         "b",
+         "\"a\\ufffdb\""},                                        /* never valid in UTF-8 */
+        {"\xc0\xaf", "\"\\ufffd\\ufffd\""},                       /* overlong '/' */
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},            /* UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* above U+10FFFF */
+        {"\xe2\x82", "\"\\ufffd\\ufffd\""},                       /* truncated sequence */
+        {"\xe2\x82\xac\xf0\x9f\x98\x80", "\"\xe2\x82\xac\xf0\x9f\x98\x80\""}, /* valid */
+        {"\xc3\xa9\xc3", "\"\xc3\xa9\\ufffd\""},                              /* cut at the end */
+    };
+    for (size_t i = 0; i < CL_ARRAY_LEN(cases); i++) {
+        struct cl_buf b;
+        cl_buf_init(&b, 1024);
+        assert_int_equal(cl_json_write_string(&b, cases[i].in, strlen(cases[i].in)), CL_OK);
+        assert_string_equal(b.data, cases[i].want);
+        cl_buf_free(&b);
+    }
 }
 
 static void test_gzip_round_trip(void **state)
@@ -162,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_json_write_string),
+        cmocka_unit_test(test_json_write_string_invalid_utf8),
         cmocka_unit_test(test_gzip_round_trip),
         cmocka_unit_test(test_gzip_concatenated_members),
         cmocka_unit_test(test_gzip_bomb_bounded),

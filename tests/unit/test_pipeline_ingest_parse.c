@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "batch.h"
 #include "codec.h"
 #include "common.h"
 #include "ingest.h"
@@ -301,6 +302,7 @@ static void test_packing(void **state)
     struct cl_ingest_limits lim;
     cl_ingest_limits_default(&lim);
     lim.max_message_bytes = 500;
+    lim.max_record_age_ms = 0; /* the records are from 2023 */
     struct cl_buf body, want;
     cl_buf_init(&body, 1 << 20);
     cl_buf_init(&want, 1 << 20);
@@ -344,6 +346,52 @@ static void test_packing(void **state)
     cl_buf_free(&want);
 }
 
+/* Issue 13, item 7: records that barely compress (random printable ASCII) made 1 MiB raw
+ * messages of ~1.13 MiB as sent (base64 of gzip), over SQS's 1 MiB. Every message must now
+ * fit max_message_bytes as sent, with the records in order and the time bounds exact. */
+static void test_packing_by_sent_size(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    lim.max_record_age_ms = 0; /* the records are from 2023 */
+    struct cl_buf body;
+    cl_buf_init(&body, 8 << 20);
+    uint64_t x = 13;
+    for (int i = 0; i < 2500; i++) {
+        cl_buf_printf(&body, "{\"ts\":%d,\"message\":\"", 1700000000 + i);
+        for (int k = 0; k < 1000; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            char c = (char)(32 + x % 95);
+            cl_buf_append_char(&body, c == '"' || c == '\\' ? 'q' : c);
+        }
+        cl_buf_append_str(&body, "\"}\n");
+    }
+    struct run r;
+    run_lim(&r, body.data, body.len, NULL, &lim);
+    assert_int_equal(r.res.accepted, 2500);
+    uint32_t total = 0;
+    int64_t next_ts = 1700000000000LL;
+    size_t raw_max = 0;
+    for (size_t i = 0; i < r.batch.n_msgs; i++) {
+        const struct cl_msg_out *m = &r.batch.msgs[i];
+        if (cl_batch_sent_size(m->len) > lim.max_message_bytes)
+            fail_msg("message %zu: %zu bytes as sent > %zu", i, cl_batch_sent_size(m->len),
+                     lim.max_message_bytes);
+        assert_true(m->attrs.raw_bytes <= lim.max_message_bytes);
+        assert_int_equal(m->attrs.min_ts_ms, next_ts);
+        assert_int_equal(m->attrs.max_ts_ms, next_ts + (m->attrs.record_count - 1) * 1000);
+        next_ts += m->attrs.record_count * 1000;
+        total += m->attrs.record_count;
+        raw_max = CL_MAX(raw_max, (size_t)m->attrs.raw_bytes);
+    }
+    assert_int_equal(total, 2500);
+    assert_true(raw_max > lim.max_message_bytes / 4); /* halved, not shredded */
+    /* the records come out in order: the first and last lines of the whole stream */
+    assert_non_null(strstr(r.ndjson.data, "2023-11-14T22:13:20.000Z"));
+    done(&r);
+    cl_buf_free(&body);
+}
+
 static void test_appends_to_batch(void **state)
 {
     struct cl_ingest_limits lim;
@@ -368,6 +416,91 @@ static void test_appends_to_batch(void **state)
     cl_ingest_parse_result_free(&res);
 }
 
+/* Distinct "hour=" values among the lines of one message's raw NDJSON. */
+static size_t distinct_hours(const char *raw, size_t len)
+{
+    char seen[256][14];
+    size_t n = 0;
+    for (const char *p = raw; p < raw + len; p = strchr(p, '\n') + 1) {
+        const char *ts = p + strlen("{\"timestamp\":\""); /* YYYY-MM-DDTHH */
+        size_t k = 0;
+        while (k < n && memcmp(seen[k], ts, 13) != 0)
+            k++;
+        if (k == n && n < 256)
+            memcpy(seen[n++], ts, 13);
+    }
+    return n;
+}
+
+/* Records spread over 1,000 hours: no message holds more than max_message_partitions of
+ * them, and every record is still accepted, in order. */
+static void test_partitions_per_message(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    assert_int_equal(lim.max_message_partitions, 64);
+    lim.max_record_age_ms = 0;
+    lim.max_record_future_ms = 0;
+    struct cl_buf body;
+    cl_buf_init(&body, 1 << 20);
+    for (int i = 0; i < 1000; i++)
+        cl_buf_printf(&body, "{\"message\":\"m\",\"ts\":%lld}\n",
+                      (long long)(RECEIVED_MS - (int64_t)i * 3600000));
+    struct run r;
+    run_lim(&r, body.data, body.len, NULL, &lim);
+    assert_int_equal(r.res.accepted, 1000);
+    assert_int_equal(r.batch.n_msgs, 16); /* ceil(1000 / 64) */
+    struct cl_buf raw;
+    cl_buf_init(&raw, 1 << 20);
+    for (size_t m = 0; m < r.batch.n_msgs; m++) {
+        cl_buf_reset(&raw);
+        assert_int_equal(cl_gzip_decompress(r.batch.msgs[m].body, r.batch.msgs[m].len, &raw),
+                         CL_OK);
+        assert_true(distinct_hours(raw.data, raw.len) <= 64);
+    }
+    cl_buf_free(&raw);
+    done(&r);
+    /* The same records in the default window: all but the last week's are rejected. */
+    cl_ingest_limits_default(&lim);
+    run_lim(&r, body.data, body.len, NULL, &lim);
+    assert_int_equal(r.res.accepted, 7 * 24 + 1);
+    assert_int_equal(r.res.rejected, 1000 - 7 * 24 - 1);
+    assert_non_null(
+        strstr(r.res.errors.data, "{\"index\":169,\"line\":170,\"error\":\"timestamp "));
+    done(&r);
+    cl_buf_free(&body);
+}
+
+/* 30,000 rejected records with max_errors=100000: the answer lists what fits in
+ * CL_MAX_INGEST_ERRORS_LIST, says it is cut short, and is always valid JSON (it ended in
+ * "errors":} when the response buffer overflowed unchecked). */
+static void test_errors_list_bounded(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    lim.max_errors = 100000;
+    struct cl_buf body;
+    cl_buf_init(&body, 16 << 20);
+    for (int i = 0; i < 30000; i++)
+        cl_buf_printf(&body, "{\"message\":\"m\",\"level\":\"%0100d\"}\n", i);
+    struct cl_ingest_request req = {
+        .body = body.data, .body_len = body.len, .received_ms = RECEIVED_MS};
+    struct cl_ingest_response resp;
+    cl_ingest_handle(&req, &lim, NULL, &resp); /* no record is valid: the queue is not used */
+    assert_int_equal(resp.status, 400);
+    assert_false(cl_buf_failed(&resp.body));
+    struct cl_json_reader rd;
+    struct cl_json_value v;
+    cl_json_reader_init(&rd, resp.body.data, resp.body.len, 8);
+    assert_int_equal(cl_json_scan_value(&rd, &v), 0);
+    assert_true(cl_json_at_end(&rd));
+    assert_non_null(strstr(resp.body.data, "\"rejected\":30000,"));
+    assert_non_null(strstr(resp.body.data, "],\"errors_truncated\":true}"));
+    assert_true(resp.body.len > (2u << 20));
+    cl_buf_free(&resp.body);
+    cl_buf_free(&body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,9 +511,12 @@ int main(void)
         cmocka_unit_test(test_ndjson),
         cmocka_unit_test(test_bom_and_detection),
         cmocka_unit_test(test_errors_cap),
+        cmocka_unit_test(test_partitions_per_message),
+        cmocka_unit_test(test_errors_list_bounded),
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_header_service),
         cmocka_unit_test(test_packing),
+        cmocka_unit_test(test_packing_by_sent_size),
         cmocka_unit_test(test_appends_to_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int64_t fake_now_ms = 1800000000000LL;
@@ -70,6 +71,7 @@ static void post(struct env *e, const char *ndjson)
 {
     struct cl_ingest_limits lim;
     cl_ingest_limits_default(&lim);
+    lim.max_record_age_ms = lim.max_record_future_ms = 0; /* fixed timestamps, any age */
     struct cl_ingest_batch b;
     struct cl_ingest_parse_result r;
     cl_ingest_batch_init(&b);
@@ -189,16 +191,13 @@ static void test_poisoned_message_goes_alone_to_dlq(void **state)
     size_t lines;
     stored(&e, "service=api/", &lines);
     assert_int_equal(lines, 1); /* the good message did not wait for the bad one */
-    for (int i = 0; i < 3; i++) {
-        fake_now_ms += 600 * 1000; /* past any backoff */
-        cl_processor_step(p, 0);
-    }
     struct cl_msg *dlq;
     size_t n;
     assert_int_equal(cl_queue_dlq_list(&e.q, NULL, 10, 0, &dlq, &n), CL_OK);
     assert_int_equal(n, 1);
     assert_non_null(dlq[0].last_error);
     assert_non_null(strstr(dlq[0].last_error, "cannot decode"));
+    assert_int_equal(dlq[0].receive_count, 1); /* at once: poison, not a retry candidate */
     cl_msgs_free(dlq, n);
     cl_processor_free(p);
     env_close(&e);
@@ -220,26 +219,41 @@ static void break_store(struct env *e, int broken)
     }
 }
 
-static void test_store_failure_retries_then_recovers(void **state)
+/* A failing store opens the breaker: the message goes back uncounted, nothing is
+ * received until a probe succeeds, and a store down longer than any number of retries
+ * sends nothing to the DLQ (max_receive_count 2 here). */
+static void test_store_failure_opens_breaker_then_recovers(void **state)
 {
     struct env e;
-    env_open(&e, 5);
+    env_open(&e, 2);
+    e.o.retry_base_ms = 1; /* probe at once: the breaker runs on the real clock */
     struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
     post(&e, "{\"msg\":\"kept\",\"service\":\"api\",\"ts\":1800000000000}\n");
     break_store(&e, 1);
     assert_int_equal(cl_processor_step(p, 0), 1);
     struct cl_queue_stats qs;
+    for (int i = 0; i < 20; i++) { /* many probes, all failing: nothing received */
+        struct timespec ms = {0, 2 * 1000 * 1000};
+        nanosleep(&ms, NULL);
+        assert_int_equal(cl_processor_step(p, 1), 0);
+    }
     assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
-    assert_int_equal(qs.visible + qs.inflight, 1); /* released, not lost */
-    assert_int_equal(cl_processor_step(p, 0), 0);  /* hidden during its backoff */
+    assert_int_equal(qs.visible, 1); /* given back, visible: nothing hides it */
+    assert_int_equal(qs.dlq_depth, 0);
+    struct cl_msg *m;
+    size_t n;
     break_store(&e, 0);
-    fake_now_ms += 600 * 1000;
-    assert_int_equal(cl_processor_step(p, 0), 1);
+    size_t got = 0;
+    for (int i = 0; i < 200 && got == 0; i++) /* bounded: the next probe closes it */
+        got = cl_processor_step(p, 10);
+    assert_int_equal(got, 1);
     size_t lines;
     stored(&e, "service=api/", &lines);
     assert_int_equal(lines, 1);
     assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
-    assert_int_equal(qs.visible + qs.inflight, 0);
+    assert_int_equal(qs.visible + qs.inflight + qs.dlq_depth, 0);
+    assert_int_equal(cl_queue_dlq_list(&e.q, NULL, 10, 0, &m, &n), CL_OK);
+    assert_int_equal(n, 0);
     cl_processor_free(p);
     env_close(&e);
 }
@@ -279,6 +293,20 @@ static void test_partial_flush_then_redelivery_is_exactly_once(void **state)
     env_close(&e);
 }
 
+static int count_row(void *arg, int64_t id, const char *staging, const char *key)
+{
+    (void)id, (void)staging, (void)key;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int count_unpublished(struct env *e)
+{
+    int n = 0;
+    assert_int_equal(cl_catalog_unpublished(&e->q, count_row, &n), CL_OK);
+    return n;
+}
+
 /* Committed but unpublished objects are moved into place at start-up; staging objects
  * no catalog row names are removed. */
 static void test_recovery(void **state)
@@ -297,8 +325,18 @@ static void test_recovery(void **state)
                                   .raw_bytes = 1};
     struct cl_catalog_flush f = {.obj = &o};
     assert_int_equal(cl_catalog_commit_flush(&e.q, &f, NULL), CL_OK);
+    /* A row whose object is gone (staged nor final): logged and counted, start-up goes on. */
+    struct cl_catalog_object gone = o;
+    gone.key = "service=api/dt=2027-01-15/hour=08/gone.ndjson.gz";
+    gone.staging_key = CL_STAGING_PREFIX "gone.ndjson.gz";
+    struct cl_catalog_flush g = {.obj = &gone};
+    assert_int_equal(cl_catalog_commit_flush(&e.q, &g, NULL), CL_OK);
     char err[256];
-    assert_int_equal(cl_process_recover(&e.q, &e.st, err, sizeof err), CL_OK);
+    struct cl_recover_report rep;
+    assert_int_equal(cl_process_recover(&e.q, &e.st, &rep, err, sizeof err), CL_OK);
+    assert_int_equal(rep.published, 1);
+    assert_int_equal(rep.missing, 1);
+    assert_int_equal(rep.discarded, 1);
     size_t lines;
     assert_int_equal(stored(&e, CL_STAGING_PREFIX, &lines), 0);
     struct cl_buf b;
@@ -309,15 +347,48 @@ static void test_recovery(void **state)
     env_close(&e);
 }
 
+/* A move into place that fails after the commit is retried while the daemon runs: the
+ * committed records become visible without a restart. */
+static void test_publish_failure_retried_at_run_time(void **state)
+{
+    struct env e;
+    env_open(&e, 5);
+    e.o.retry_base_ms = 1;
+    e.o.retry_max_ms = 1;
+    char blocker[400];
+    snprintf(blocker, sizeof blocker, "%s/service=api", e.logs);
+    mkdir(e.logs, 0755);           /* the store may have made it already */
+    FILE *f = fopen(blocker, "w"); /* the partition's directory cannot be made */
+    assert_non_null(f);
+    fclose(f);
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
+    post(&e, "{\"msg\":\"late\",\"service\":\"api\",\"ts\":1800000000000}\n");
+    assert_int_equal(cl_processor_step(p, 0), 1);
+    assert_int_equal(count_unpublished(&e), 1);
+    assert_int_equal(unlink(blocker), 0);
+    for (int i = 0; i < 200 && count_unpublished(&e) > 0; i++) {
+        struct timespec ms = {0, 2 * 1000 * 1000};
+        nanosleep(&ms, NULL);
+        cl_processor_step(p, 0);
+    }
+    assert_int_equal(count_unpublished(&e), 0);
+    size_t lines;
+    assert_int_equal(stored(&e, "service=api/", &lines), 1);
+    assert_int_equal(lines, 1);
+    cl_processor_free(p);
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_messages_become_partitioned_objects),
         cmocka_unit_test(test_size_hint_and_age),
         cmocka_unit_test(test_poisoned_message_goes_alone_to_dlq),
-        cmocka_unit_test(test_store_failure_retries_then_recovers),
+        cmocka_unit_test(test_store_failure_opens_breaker_then_recovers),
         cmocka_unit_test(test_partial_flush_then_redelivery_is_exactly_once),
         cmocka_unit_test(test_recovery),
+        cmocka_unit_test(test_publish_failure_retried_at_run_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,10 +9,12 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PART "service=api/dt=2026-11-25/hour=07"
@@ -47,6 +49,7 @@ static void open_path(struct cl_queue *q, const char *path, int max_receive_coun
     struct cl_queue_opts o;
     cl_queue_opts_default(&o);
     o.durability_full = 0;
+    o.dlq_retention_s = 14 * 86400; /* opt-in (default: never), as these tests expect */
     o.max_receive_count = max_receive_count;
     if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
         fail_msg("open %s: %s", path, err);
@@ -438,7 +441,7 @@ static void test_migration_and_reopen(void **state)
     make_raw_db(path, sql);
     struct cl_queue q;
     open_path(&q, path, 5);
-    assert_int_equal(count_rows(&q, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+    assert_int_equal(count_rows(&q, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
     struct cl_msg *m = receive_exactly(&q, 1);
     int64_t id = atoll(m[0].id);
     const char *receipt = m[0].receipt;
@@ -465,8 +468,8 @@ static void test_migration_and_reopen(void **state)
     cl_queue_close(&q);
 
     /* A newer schema than this build reads is refused. */
-    db_path(path, sizeof path, "v3.db");
-    snprintf(sql, sizeof sql, "%sUPDATE meta SET value = 3;", v1_sql);
+    db_path(path, sizeof path, "v4.db");
+    snprintf(sql, sizeof sql, "%sUPDATE meta SET value = 4;", v1_sql);
     make_raw_db(path, sql);
     char err[256];
     assert_int_equal(cl_queue_open(&q, path, NULL, err, sizeof err), CL_ERR_UNSUPPORTED);
@@ -498,6 +501,171 @@ static int setup_dir(void **state)
     return mkdtemp(test_dir) ? 0 : -1;
 }
 
+/* ---- catalog reads (catalog_read.c) ---- */
+
+/* A write made while a catalog read is in progress: a send (group commit) and a ping
+ * (what /readyz runs) from another thread, which the reader waits for. */
+struct side_write {
+    struct cl_queue *q;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, send_rc, ping_rc, rows, finished_inside;
+};
+
+static void *write_while_reading(void *arg)
+{
+    struct side_write *w = arg;
+    struct cl_msg_out m = {.body = "body", .len = 4};
+    snprintf(m.attrs.encoding, sizeof m.attrs.encoding, "gzip");
+    int send_rc = cl_queue_send(w->q, &m, 1);
+    int ping_rc = cl_queue_ping(w->q);
+    pthread_mutex_lock(&w->mu);
+    w->send_rc = send_rc;
+    w->ping_rc = ping_rc;
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* On the first row, waits (bounded: 30 s, far beyond any commit; a reader holding the
+ * queue's lock would wait forever) for a send and a ping made from another thread. */
+static int on_row_write(void *arg, const struct cl_catalog_object *o)
+{
+    struct side_write *w = arg;
+    (void)o;
+    if (w->rows++ > 0)
+        return 0;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, write_while_reading, w), 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+        ;
+    w->finished_inside = w->done;
+    pthread_mutex_unlock(&w->mu);
+    if (w->finished_inside)
+        pthread_join(t, NULL);
+    else
+        pthread_detach(t); /* it finishes once the read releases what it holds */
+    return 0;
+}
+
+static void commit_published(struct cl_queue *q, const char *service, const char *dt, int hour,
+                             int i, int64_t min_ts, int64_t max_ts, int level)
+{
+    char key[160];
+    snprintf(key, sizeof key, "service=%s/dt=%s/hour=%02d/o%d.ndjson.gz", service, dt, hour, i);
+    struct cl_catalog_object o = make_obj(key, NULL);
+    o.service = service;
+    o.dt = dt;
+    o.hour = hour;
+    o.min_ts_ms = min_ts;
+    o.max_ts_ms = max_ts;
+    memset(o.level_counts, 0, sizeof o.level_counts);
+    o.level_counts[level] = o.records;
+    assert_int_equal(cl_catalog_mark_published(q, commit_progress(q, &o, NULL, 0)), CL_OK);
+}
+
+/* A catalog read (the query planner's) does not hold the queue's connection: group
+ * commit and the readiness probe complete while it is in progress. */
+static void test_read_does_not_block_writes(void **state)
+{
+    struct cl_queue q;
+    open_fresh(&q, "read_vs_write.db", 5);
+    for (int i = 0; i < 3; i++)
+        commit_published(&q, "api", "2026-11-25", 7, i, 1000, 2000, 2);
+    struct side_write w = {.q = &q};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    assert_int_equal(cl_catalog_objects(&q, "2026-11-25", "2026-11-25", on_row_write, &w), CL_OK);
+    assert_int_equal(w.rows, 3);
+    assert_true(w.finished_inside);
+    assert_int_equal(w.send_rc, CL_OK);
+    assert_int_equal(w.ping_rc, CL_OK);
+    struct cl_catalog_filter f = {.dt_from = "2026-11-25", .dt_to = "2026-11-25", .hour_to = 23};
+    w.rows = w.done = w.finished_inside = 0;
+    assert_int_equal(cl_catalog_select(&q, &f, on_row_write, &w, NULL), CL_OK);
+    assert_true(w.finished_inside);
+    assert_int_equal(w.send_rc, CL_OK);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    cl_queue_close(&q);
+}
+
+struct picked {
+    char keys[32][160];
+    size_t n;
+};
+
+static int on_pick(void *arg, const struct cl_catalog_object *o)
+{
+    struct picked *p = arg;
+    assert_true(p->n < 32);
+    snprintf(p->keys[p->n++], sizeof p->keys[0], "%s", o->key);
+    return 0;
+}
+
+static int has_key(const struct picked *p, const char *key)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+/* cl_catalog_select: hour edges of the first and last day, names and globs, time range
+ * and level pruning, and the count before pruning. */
+static void test_select_filters(void **state)
+{
+    struct cl_queue q;
+    open_fresh(&q, "select.db", 5);
+    commit_published(&q, "api", "2026-11-24", 22, 0, 100, 200, 2);  /* before hour_from */
+    commit_published(&q, "api", "2026-11-24", 23, 1, 300, 400, 2);  /* in */
+    commit_published(&q, "web-1", "2026-11-25", 5, 2, 500, 600, 4); /* in, error */
+    commit_published(&q, "web-2", "2026-11-26", 1, 3, 700, 800, 3); /* in, warn */
+    commit_published(&q, "api", "2026-11-26", 2, 4, 900, 999, 2);   /* after hour_to */
+    struct cl_catalog_object unpublished = make_obj("service=api/dt=2026-11-25/hour=07/u", "s");
+    commit_progress(&q, &unpublished, NULL, 0);
+
+    struct cl_catalog_filter f = {
+        .dt_from = "2026-11-24", .dt_to = "2026-11-26", .hour_from = 23, .hour_to = 1};
+    struct picked p = {0};
+    uint64_t considered = 0;
+    assert_int_equal(cl_catalog_select(&q, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(p.n, 3);
+    assert_int_equal(considered, 3);
+    assert_true(has_key(&p, "service=api/dt=2026-11-24/hour=23/o1.ndjson.gz"));
+
+    const char *const svc[] = {"web-*", "api"};
+    f.services = svc;
+    f.n_services = 1;
+    p.n = 0;
+    assert_int_equal(cl_catalog_select(&q, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(p.n, 2);
+    f.services = svc + 1;
+    p.n = 0;
+    assert_int_equal(cl_catalog_select(&q, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(p.n, 1);
+    f.n_services = 0;
+
+    f.prune = 1; /* [550, 750): objects 2 and 3; errors only: object 2 */
+    f.from_ms = 550;
+    f.to_ms = 750;
+    p.n = 0;
+    assert_int_equal(cl_catalog_select(&q, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(considered, 3);
+    f.level_mask = 1u << 4;
+    p.n = 0;
+    assert_int_equal(cl_catalog_select(&q, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(p.n, 1);
+    assert_true(has_key(&p, "service=web-1/dt=2026-11-25/hour=05/o2.ndjson.gz"));
+    cl_queue_close(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -510,6 +678,8 @@ int main(void)
         cmocka_unit_test(test_retention_purges_progress),
         cmocka_unit_test(test_migration_and_reopen),
         cmocka_unit_test(test_reopen_progress),
+        cmocka_unit_test(test_read_does_not_block_writes),
+        cmocka_unit_test(test_select_filters),
     };
     return cmocka_run_group_tests(tests, setup_dir, NULL);
 }

@@ -364,6 +364,7 @@ static void test_retention(void **state)
     cl_queue_opts_default(&o);
     o.max_receive_count = 1;
     o.durability_full = 0;
+    o.dlq_retention_s = 14 * 86400; /* opt-in; test_dlq_kept_by_default checks the default */
     open_fresh(&q, "ret.db", &o);
     send_n(&q, 0, 2);
     fake_now_ms += 3LL * 86400 * 1000;
@@ -632,6 +633,7 @@ static void test_reopen_and_second_connection(void **state)
     cl_queue_opts_default(&o);
     o.max_receive_count = 1;
     o.durability_full = 0;
+    o.dlq_retention_s = 14 * 86400; /* opt-in; test_dlq_kept_by_default checks the default */
     open_fresh(&q, "reopen.db", &o);
     send_n(&q, 0, 5);
     struct cl_msg *m;

@@ -1,0 +1,504 @@
+/* queue_sqlite_salvage.c - copies the readable messages of a quarantined (damaged) queue
+ * file into the live queue (queue_quarantine.h).
+ *
+ * HOW IT READS A DAMAGED FILE
+ *
+ * Debian 12's libsqlite3 (3.40) is built without the recovery extension
+ * (sqlite3_recover_*), and its sqlite3 shell's ".recover" fails on every file (it needs
+ * the sqlite_dbpage table that library lacks: docs/pipeline.md). The queue's schema is
+ * known, so this file reads it table by table through the ordinary API, tolerating
+ * errors:
+ *
+ *   1. ids: "SELECT id ... WHERE id >= ?next ORDER BY id" walks the table's b-tree
+ *      (rowids only: leaf pages, no overflow pages). When a step fails (a damaged page),
+ *      it probes the following ids one at a time ("WHERE id = ?") until one reads
+ *      again, then walks on from there. Probing stops at the largest id the file knows
+ *      (sqlite_sequence, else max(id); a window past the last good id if neither reads).
+ *   2. rows: each id is read on its own, so a damaged overflow page loses one message,
+ *      not its neighbours; the caller's check then refuses bodies that do not decode
+ *      into record_count records (a damaged page can also return wrong bytes).
+ *
+ * Rows behind a damaged interior page cannot be reached this way (counted unreadable).
+ *
+ * WRITING
+ *
+ * Batches of at most SALVAGE_BATCH messages go into the live queue in one transaction
+ * each, which also stores the last source id done in meta ('salvage:<file>:<table>'),
+ * so an interrupted salvage resumes where it stopped and never copies a message twice,
+ * and short transactions let a running daemon keep committing in between.
+ */
+#include "queue_quarantine.h"
+#include "queue_sqlite_int.h"
+
+#include "common.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SALVAGE_BATCH 256
+#define SALVAGE_BATCH_BYTES (64u * 1024 * 1024)
+#define SALVAGE_BUSY_MS 5000
+#define SALVAGE_PROBE_WINDOW 1000000
+
+struct id_list {
+    int64_t *v;
+    size_t n, cap;
+};
+
+static void id_push(struct id_list *l, int64_t id)
+{
+    if (l->n == l->cap)
+        l->v = cl_realloc(l->v, (l->cap = l->cap ? l->cap * 2 : 256) * sizeof *l->v);
+    l->v[l->n++] = id;
+}
+
+/* The source side of a salvage: the damaged file, read only. */
+struct salvage_src {
+    sqlite3 *db;
+    const char *table; /* "messages" or "dlq" */
+    sqlite3_stmt *range, *point, *row, *progress;
+};
+
+/* Statements on the live queue's connection, prepared for this salvage only. */
+struct salvage_dst {
+    struct sq_queue *s;
+    const char *name; /* basename of the source file: the meta keys' middle part */
+    sqlite3_stmt *ins_msg, *del_msg, *ins_dlq, *ins_progress, *meta_get, *meta_set;
+};
+
+static int64_t first_int(sqlite3 *db, const char *sql, int64_t dflt)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = dflt;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The largest id the file can hold: AUTOINCREMENT's sequence, else what max() reads. */
+static int64_t highest_id(sqlite3 *db)
+{
+    int64_t seq = first_int(db, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'", -1);
+    int64_t a = first_int(db, "SELECT max(id) FROM messages", 0);
+    int64_t b = first_int(db, "SELECT max(id) FROM dlq", 0);
+    return CL_MAX(seq, CL_MAX(a, b));
+}
+
+/* Probes ids from *next on until one reads; returns 1 if one did (pushed, *next after
+ * it), 0 when hi is passed. */
+static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next, struct id_list *ids,
+                         uint64_t *unreadable)
+{
+    for (; *next <= hi; (*next)++) {
+        sqlite3_bind_int64(src->point, 1, *next);
+        int rc = sqlite3_step(src->point);
+        sqlite3_reset(src->point);
+        if (rc == SQLITE_ROW) {
+            id_push(ids, (*next)++);
+            return 1;
+        }
+        if (rc != SQLITE_DONE)
+            (*unreadable)++;
+    }
+    return 0;
+}
+
+/* Collects the readable ids of src->table after `after` into ids. Probing past a damaged
+ * page stops at hi, the largest id the file knows, or SALVAGE_PROBE_WINDOW ids past the
+ * last readable one when hi itself could not be read (0). */
+static void scan_ids(struct salvage_src *src, int64_t after, int64_t hi, struct id_list *ids,
+                     uint64_t *unreadable)
+{
+    int64_t next = after + 1;
+    for (;;) {
+        sqlite3_bind_int64(src->range, 1, next);
+        int rc;
+        while ((rc = sqlite3_step(src->range)) == SQLITE_ROW) {
+            int64_t id = sqlite3_column_int64(src->range, 0);
+            id_push(ids, id);
+            next = id + 1;
+        }
+        sqlite3_reset(src->range);
+        if (rc == SQLITE_DONE)
+            return;
+        int64_t limit = hi > 0 ? hi : next + SALVAGE_PROBE_WINDOW;
+        if (!probe_forward(src, limit, &next, ids, unreadable))
+            return;
+    }
+}
+
+static int prepare_src(struct salvage_src *src)
+{
+    char sql[4][256];
+    snprintf(sql[0], sizeof sql[0], "SELECT id FROM %s WHERE id >= ?1 ORDER BY id", src->table);
+    snprintf(sql[1], sizeof sql[1], "SELECT 1 FROM %s WHERE id = ?1", src->table);
+    snprintf(sql[2], sizeof sql[2],
+             "SELECT body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,"
+             " receive_count, first_receive_at, last_error FROM %s WHERE id = ?1",
+             src->table);
+    snprintf(sql[3], sizeof sql[3], "SELECT partition FROM progress WHERE msg_id = ?1");
+    sqlite3_stmt **st[4] = {&src->range, &src->point, &src->row, &src->progress};
+    for (int i = 0; i < 4; i++)
+        if (sqlite3_prepare_v2(src->db, sql[i], -1, st[i], NULL) != SQLITE_OK && i < 3)
+            return -1; /* progress may be missing (schema 1) or unreadable: optional */
+    return 0;
+}
+
+static void finalize_src(struct salvage_src *src)
+{
+    sqlite3_finalize(src->range);
+    sqlite3_finalize(src->point);
+    sqlite3_finalize(src->row);
+    sqlite3_finalize(src->progress);
+    src->range = src->point = src->row = src->progress = NULL;
+}
+
+/* Opens the quarantined file without changing it: read-write only because a WAL
+ * database needs its -shm to be readable at all; no checkpoint at close, no writes. */
+static int open_src(const char *path, sqlite3 **db, char *err, size_t err_len)
+{
+    int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(*db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(*db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        return sqlite3_busy_timeout(*db, SALVAGE_BUSY_MS) == SQLITE_OK ? CL_OK : CL_ERR_IO;
+    snprintf(err, err_len, "cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+    sqlite3_close(*db);
+    *db = NULL;
+    return CL_ERR_IO;
+}
+
+static const char *const dst_sql[6] = {
+    "INSERT INTO messages (body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,"
+    " visible_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    "DELETE FROM messages WHERE id = ?1",
+    "INSERT INTO dlq (id, body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,"
+    " receive_count, first_receive_at, last_error, moved_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?8)",
+    "INSERT OR IGNORE INTO progress (msg_id, partition) VALUES (?1, ?2)",
+    "SELECT value FROM meta WHERE key = ?1",
+    "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+};
+
+static int prepare_dst(struct salvage_dst *d, char *err, size_t err_len)
+{
+    sqlite3_stmt **st[6] = {&d->ins_msg,      &d->del_msg,  &d->ins_dlq,
+                            &d->ins_progress, &d->meta_get, &d->meta_set};
+    for (int i = 0; i < 6; i++)
+        if (sqlite3_prepare_v2(d->s->db, dst_sql[i], -1, st[i], NULL) != SQLITE_OK) {
+            snprintf(err, err_len, "salvage: %s", sqlite3_errmsg(d->s->db));
+            return CL_ERR_IO;
+        }
+    return CL_OK;
+}
+
+static void finalize_dst(struct salvage_dst *d)
+{
+    sqlite3_finalize(d->ins_msg);
+    sqlite3_finalize(d->del_msg);
+    sqlite3_finalize(d->ins_dlq);
+    sqlite3_finalize(d->ins_progress);
+    sqlite3_finalize(d->meta_get);
+    sqlite3_finalize(d->meta_set);
+}
+
+/* Steps a write statement once and resets it: CL_OK or the mapped SQLite error. */
+static int step_write(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? CL_OK : sq_err(rc);
+}
+
+/* meta value of 'salvage:<name><suffix>' as an integer (dflt if absent). */
+static int64_t meta_get(struct salvage_dst *d, const char *suffix, int64_t dflt)
+{
+    char key[512];
+    snprintf(key, sizeof key, "salvage:%s%s", d->name, suffix);
+    sqlite3_bind_text(d->meta_get, 1, key, -1, SQLITE_TRANSIENT);
+    int64_t v = dflt;
+    if (sqlite3_step(d->meta_get) == SQLITE_ROW)
+        v = sqlite3_column_int64(d->meta_get, 0);
+    sqlite3_reset(d->meta_get);
+    return v;
+}
+
+static int meta_set(struct salvage_dst *d, const char *suffix, int64_t v)
+{
+    char key[512];
+    snprintf(key, sizeof key, "salvage:%s%s", d->name, suffix);
+    sqlite3_bind_text(d->meta_set, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(d->meta_set, 2, v);
+    return step_write(d->meta_set);
+}
+
+/* A source row as a message, borrowing the statement's memory (valid until its reset). */
+static void row_to_msg(sqlite3_stmt *st, struct cl_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->body = (void *)sqlite3_column_blob(st, 0);
+    m->len = (size_t)sqlite3_column_bytes(st, 0);
+    m->attrs.record_count = (uint32_t)sqlite3_column_int64(st, 1);
+    m->attrs.raw_bytes = (uint64_t)sqlite3_column_int64(st, 2);
+    m->attrs.min_ts_ms = sqlite3_column_int64(st, 3);
+    m->attrs.max_ts_ms = sqlite3_column_int64(st, 4);
+    const char *enc = (const char *)sqlite3_column_text(st, 5);
+    snprintf(m->attrs.encoding, sizeof m->attrs.encoding, "%s", enc ? enc : "");
+    m->sent_ms = sqlite3_column_int64(st, 6);
+    m->receive_count = (uint32_t)sqlite3_column_int64(st, 7);
+    m->first_receive_ms = sqlite3_column_int64(st, 8);
+    m->last_error = (char *)sqlite3_column_text(st, 9);
+}
+
+static void bind_attrs(sqlite3_stmt *st, int first, const struct cl_msg *m)
+{
+    sqlite3_bind_blob(st, first, m->body, (int)m->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, first + 1, m->attrs.record_count);
+    sqlite3_bind_int64(st, first + 2, (sqlite3_int64)m->attrs.raw_bytes);
+    sqlite3_bind_int64(st, first + 3, m->attrs.min_ts_ms);
+    sqlite3_bind_int64(st, first + 4, m->attrs.max_ts_ms);
+    sqlite3_bind_text(st, first + 5, m->attrs.encoding, -1, SQLITE_STATIC);
+}
+
+/* Inserts m as a new message (a fresh id from the live queue's sequence) and, for the
+ * DLQ, moves it there at once, as a receive past max_receive_count would. */
+static int insert_msg(struct salvage_dst *d, const struct cl_msg *m, int to_dlq, int64_t now,
+                      int64_t *new_id)
+{
+    bind_attrs(d->ins_msg, 1, m);
+    sqlite3_bind_int64(d->ins_msg, 7, now);
+    int rc = step_write(d->ins_msg);
+    *new_id = sqlite3_last_insert_rowid(d->s->db);
+    if (rc != CL_OK || !to_dlq)
+        return rc;
+    sqlite3_bind_int64(d->del_msg, 1, *new_id);
+    rc = step_write(d->del_msg);
+    if (rc != CL_OK)
+        return rc;
+    sqlite3_bind_int64(d->ins_dlq, 1, *new_id);
+    bind_attrs(d->ins_dlq, 2, m);
+    sqlite3_bind_int64(d->ins_dlq, 8, now);
+    sqlite3_bind_int64(d->ins_dlq, 9, m->receive_count);
+    if (m->first_receive_ms)
+        sqlite3_bind_int64(d->ins_dlq, 10, m->first_receive_ms);
+    if (m->last_error)
+        sqlite3_bind_text(d->ins_dlq, 11, m->last_error, -1, SQLITE_STATIC);
+    return step_write(d->ins_dlq);
+}
+
+/* Carries the source message's progress rows over to its new id; unreadable rows are
+ * skipped (the message's partitions are then stored again: at least once). */
+static int copy_progress(struct salvage_src *src, struct salvage_dst *d, int64_t old_id,
+                         int64_t new_id, struct cl_salvage_result *r)
+{
+    if (!src->progress)
+        return CL_OK;
+    sqlite3_bind_int64(src->progress, 1, old_id);
+    int rc = CL_OK;
+    while (rc == CL_OK && sqlite3_step(src->progress) == SQLITE_ROW) {
+        sqlite3_bind_int64(d->ins_progress, 1, new_id);
+        sqlite3_bind_text(d->ins_progress, 2, (const char *)sqlite3_column_text(src->progress, 0),
+                          -1, SQLITE_TRANSIENT);
+        rc = step_write(d->ins_progress);
+        r->progress += rc == CL_OK;
+    }
+    sqlite3_reset(src->progress);
+    return rc;
+}
+
+struct salvage_job {
+    struct salvage_src *src;
+    struct salvage_dst *dst;
+    cl_salvage_check_fn check;
+    void *check_arg;
+    struct cl_salvage_result *r;
+    int to_dlq;
+};
+
+/* Reads source row old_id and, if it is whole and valid, copies it; adds to *bytes and d.
+ * Returns CL_OK (also when the row is skipped) or the live queue's error. */
+static int salvage_one(struct salvage_job *j, int64_t old_id, int64_t now, size_t *bytes,
+                       struct sq_delta *delta)
+{
+    sqlite3_stmt *st = j->src->row;
+    sqlite3_bind_int64(st, 1, old_id);
+    int step = sqlite3_step(st);
+    struct cl_msg m;
+    char why[200] = "";
+    if (step == SQLITE_ROW)
+        row_to_msg(st, &m);
+    int rc = CL_OK;
+    if (step != SQLITE_ROW) {
+        j->r->unreadable += step != SQLITE_DONE;
+    } else if (!m.body || j->check(j->check_arg, &m, why, sizeof why) != 0) {
+        cl_log(CL_LOG_WARN, "salvage: %s id %lld skipped: %s", j->src->table, (long long)old_id,
+               m.body ? why : "empty body");
+        j->r->invalid++;
+    } else {
+        int64_t new_id = 0;
+        rc = insert_msg(j->dst, &m, j->to_dlq, now, &new_id);
+        if (rc == CL_OK)
+            rc = copy_progress(j->src, j->dst, old_id, new_id, j->r);
+        *bytes += m.len;
+        delta->msgs += !j->to_dlq;
+        delta->bytes += j->to_dlq ? 0 : (int64_t)m.len;
+        delta->records += j->to_dlq ? 0 : (int64_t)m.attrs.record_count;
+        delta->dlq += j->to_dlq;
+        delta->dlq_bytes += j->to_dlq ? (int64_t)m.len : 0;
+        j->r->messages += !j->to_dlq;
+        j->r->dlq += j->to_dlq;
+        j->r->records += m.attrs.record_count;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* One transaction: ids[*pos..] up to a batch's size, and the resume point. */
+static int salvage_batch(struct salvage_job *j, const struct id_list *ids, size_t *pos,
+                         const char *suffix)
+{
+    struct sq_queue *s = j->dst->s;
+    struct cl_salvage_result before = *j->r;
+    pthread_mutex_lock(&s->db_mu);
+    int rc = sq_begin(s), began = rc == CL_OK;
+    struct sq_delta delta = {0};
+    size_t bytes = 0, i = *pos;
+    int64_t now = sq_now(s);
+    for (; rc == CL_OK && i < ids->n && i - *pos < SALVAGE_BATCH && bytes < SALVAGE_BATCH_BYTES;
+         i++)
+        rc = salvage_one(j, ids->v[i], now, &bytes, &delta);
+    if (rc == CL_OK)
+        rc = meta_set(j->dst, suffix, ids->v[i - 1]);
+    if (began)
+        rc = sq_end(s, rc, &delta);
+    pthread_mutex_unlock(&s->db_mu);
+    if (rc != CL_OK)
+        *j->r = before; /* rolled back: nothing of this batch was copied */
+    else
+        sq_notify_arrival(s);
+    *pos = i;
+    return rc;
+}
+
+/* Salvages one table of the source into the live queue. */
+static int salvage_table(struct salvage_job *j, int64_t hi, char *err, size_t err_len)
+{
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, ":%s", j->src->table);
+    pthread_mutex_lock(&j->dst->s->db_mu);
+    int64_t after = meta_get(j->dst, suffix, 0);
+    pthread_mutex_unlock(&j->dst->s->db_mu);
+    struct id_list ids = {0};
+    scan_ids(j->src, after, hi, &ids, &j->r->unreadable);
+    int rc = CL_OK;
+    for (size_t pos = 0; rc == CL_OK && pos < ids.n;)
+        rc = salvage_batch(j, &ids, &pos, suffix);
+    if (rc != CL_OK)
+        snprintf(err, err_len, "writing salvaged %s into the live queue: %s", j->src->table,
+                 cl_strerror(rc));
+    free(ids.v);
+    return rc;
+}
+
+static int salvage_tables(struct salvage_src *src, struct salvage_dst *dst, struct salvage_job *j,
+                          char *err, size_t err_len)
+{
+    int64_t hi = highest_id(src->db);
+    static const char *const tables[2] = {"messages", "dlq"};
+    int rc = CL_OK;
+    for (int t = 0; rc == CL_OK && t < 2; t++) {
+        src->table = tables[t];
+        j->to_dlq = t == 1;
+        if (prepare_src(src) != 0) {
+            cl_log(CL_LOG_WARN, "salvage: table %s unreadable: %s", tables[t],
+                   sqlite3_errmsg(src->db));
+            j->r->unreadable++;
+        } else {
+            rc = salvage_table(j, hi, err, err_len);
+        }
+        finalize_src(src);
+    }
+    if (rc == CL_OK) {
+        pthread_mutex_lock(&dst->s->db_mu);
+        int brc = sq_begin(dst->s);
+        if (brc == CL_OK)
+            brc = sq_end(dst->s, meta_set(dst, "", 1), NULL);
+        pthread_mutex_unlock(&dst->s->db_mu);
+        rc = brc;
+    }
+    return rc;
+}
+
+int cl_queue_sqlite_salvage(struct cl_queue *dst_q, const char *src_path, cl_salvage_check_fn check,
+                            void *check_arg, struct cl_salvage_result *r, char *err, size_t err_len)
+{
+    memset(r, 0, sizeof *r);
+    struct salvage_dst dst = {.s = sq_from_queue(dst_q)};
+    if (!dst.s) {
+        snprintf(err, err_len, "salvage needs the local SQLite queue");
+        return CL_ERR_UNSUPPORTED;
+    }
+    const char *slash = strrchr(src_path, '/');
+    dst.name = slash ? slash + 1 : src_path;
+    pthread_mutex_lock(&dst.s->db_mu);
+    int rc = prepare_dst(&dst, err, err_len);
+    r->already_done = rc == CL_OK && meta_get(&dst, "", 0) == 1;
+    pthread_mutex_unlock(&dst.s->db_mu);
+    struct salvage_src src = {0};
+    if (rc == CL_OK && !r->already_done)
+        rc = open_src(src_path, &src.db, err, err_len);
+    if (rc == CL_OK && !r->already_done) {
+        struct salvage_job j = {&src, &dst, check, check_arg, r, 0};
+        rc = salvage_tables(&src, &dst, &j, err, err_len);
+    }
+    sqlite3_close(src.db);
+    pthread_mutex_lock(&dst.s->db_mu);
+    finalize_dst(&dst);
+    pthread_mutex_unlock(&dst.s->db_mu);
+    return rc;
+}
+
+/* Reads (staging_key, key) of unpublished rows with sql; 0 if the read went to the end. */
+static int read_unpublished(sqlite3 *db, const char *sql,
+                            void (*fn)(void *arg, const char *staging_key, const char *key),
+                            void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *staging = (const char *)sqlite3_column_text(st, 0);
+        const char *key = (const char *)sqlite3_column_text(st, 1);
+        if (staging && key)
+            fn(arg, staging, key);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int cl_queue_quarantine_unpublished(const char *src_path,
+                                    void (*fn)(void *arg, const char *staging_key, const char *key),
+                                    void *arg)
+{
+    sqlite3 *db = NULL;
+    char err[256];
+    if (open_src(src_path, &db, err, sizeof err) != CL_OK)
+        return CL_ERR_IO;
+    /* The partial index first; if its pages are damaged, the table itself (a row found
+     * twice is harmless: the caller keys by staging key). */
+    if (read_unpublished(db, "SELECT staging_key, key FROM objects WHERE published = 0", fn, arg) !=
+        0)
+        read_unpublished(db, "SELECT staging_key, key FROM objects NOT INDEXED WHERE published = 0",
+                         fn, arg);
+    sqlite3_close(db);
+    return CL_OK;
+}
