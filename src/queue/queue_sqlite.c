@@ -238,6 +238,13 @@ static const char *const sq_sql[SQ_NSTMT] = {
     [SQ_DLQ_DEL] = "DELETE FROM dlq WHERE id = ?1 RETURNING length(body), record_count",
     [SQ_PURGE_STATS] = "SELECT count(*), total(record_count), total(length(body)) FROM messages"
                        " WHERE sent_at < ?1",
+    [SQ_EXPIRE_TO_DLQ] = "INSERT INTO dlq (id, body, record_count, raw_bytes, min_ts, max_ts,"
+                         " encoding, sent_at, receive_count, first_receive_at, last_error,"
+                         " moved_at) SELECT id, body, record_count, raw_bytes, min_ts, max_ts,"
+                         " encoding, sent_at, receive_count, first_receive_at,"
+                         " 'retention expired: not stored within the queue retention period"
+                         " (--retention); last error: ' || coalesce(last_error, 'none'), ?2"
+                         " FROM messages WHERE sent_at < ?1",
     [SQ_PURGE] = "DELETE FROM messages WHERE sent_at < ?1",
     [SQ_DLQ_PURGE_STATS] = "SELECT count(*), total(length(body)) FROM dlq WHERE moved_at < ?1",
     [SQ_DLQ_PURGE] = "DELETE FROM dlq WHERE moved_at < ?1",

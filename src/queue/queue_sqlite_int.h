@@ -33,6 +33,7 @@ enum sq_stmt {
     SQ_REDRIVE,
     SQ_DLQ_DEL,
     SQ_PURGE_STATS,
+    SQ_EXPIRE_TO_DLQ,
     SQ_PURGE,
     SQ_DLQ_PURGE_STATS,
     SQ_DLQ_PURGE,

@@ -551,7 +551,7 @@ int sq_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved)
 static int purge_table(struct sq_queue *s, enum sq_stmt stats, enum sq_stmt progress,
                        enum sq_stmt del, int64_t cut, int64_t *figures)
 {
-    int rc = sq_query_int64s(s, stats, cut, figures, del == SQ_PURGE ? 3 : 2);
+    int rc = sq_query_int64s(s, stats, cut, figures, 2);
     if (rc != CL_OK || figures[0] == 0)
         return rc;
     sqlite3_bind_int64(s->st[progress], 1, cut);
@@ -575,12 +575,31 @@ static int purge_idempotency(struct sq_queue *s, int64_t now, int64_t *n)
     return rc;
 }
 
-/* The retention pass's three deletions, in the caller's transaction. DLQ retention is
- * opt-in (dlq_retention_s 0 = never): a DLQ entry holds acknowledged records. */
+/* Moves main-queue messages older than cut to the DLQ (caller's txn), counting them in
+ * figures (messages, records, bytes). Their progress rows stay, as for any DLQ move, so a
+ * redrive stores only what was not stored. */
+static int expire_to_dlq(struct sq_queue *s, int64_t cut, int64_t now, int64_t *figures)
+{
+    int rc = sq_query_int64s(s, SQ_PURGE_STATS, cut, figures, 3);
+    if (rc != CL_OK || figures[0] == 0)
+        return rc;
+    sqlite3_bind_int64(s->st[SQ_EXPIRE_TO_DLQ], 1, cut);
+    sqlite3_bind_int64(s->st[SQ_EXPIRE_TO_DLQ], 2, now);
+    rc = sq_exec(s, SQ_EXPIRE_TO_DLQ);
+    if (rc == CL_OK) {
+        sqlite3_bind_int64(s->st[SQ_PURGE], 1, cut);
+        rc = sq_exec(s, SQ_PURGE);
+    }
+    return rc;
+}
+
+/* The retention pass, in the caller's transaction. Messages past the retention period hold
+ * acknowledged records that were never stored (a store down for days): they move to the
+ * DLQ with the reason instead of being dropped. DLQ retention is opt-in (dlq_retention_s
+ * 0 = never): a DLQ entry holds acknowledged records. */
 static int purge_all(struct sq_queue *s, int64_t now, int64_t *m, int64_t *q, int64_t *keys)
 {
-    int rc = purge_table(s, SQ_PURGE_STATS, SQ_PROGRESS_PURGE, SQ_PURGE,
-                         now - s->opts.retention_s * 1000, m);
+    int rc = expire_to_dlq(s, now - s->opts.retention_s * 1000, now, m);
     if (rc == CL_OK && s->opts.dlq_retention_s > 0)
         rc = purge_table(s, SQ_DLQ_PURGE_STATS, SQ_DLQ_PROGRESS_PURGE, SQ_DLQ_PURGE,
                          now - s->opts.dlq_retention_s * 1000, q);
@@ -609,13 +628,20 @@ void sq_purge_expired(struct sq_queue *s)
     }
     if (!m[0] && !q[0])
         return;
-    struct sq_delta d = {
-        .msgs = -m[0], .records = -m[1], .bytes = -m[2], .dlq = -q[0], .dlq_bytes = -q[1]};
+    struct sq_delta d = {.msgs = -m[0],
+                         .records = -m[1],
+                         .bytes = -m[2],
+                         .dlq = m[0] - q[0],
+                         .dlq_bytes = m[2] - q[1]};
     sq_apply(s, &d);
     sq_invalidate_stats(s);
-    cl_log(CL_LOG_WARN,
-           "queue: retention dropped %lld messages (%lld records) older than %llds and %lld DLQ "
-           "messages older than %llds",
-           (long long)m[0], (long long)m[1], (long long)s->opts.retention_s, (long long)q[0],
-           (long long)s->opts.dlq_retention_s);
+    if (m[0])
+        cl_log(CL_LOG_ERROR,
+               "queue: %lld messages (%lld records) were not stored within the retention period "
+               "(%llds): moved to the dead-letter queue (cloudlog dlq list; redrive when the "
+               "store works)",
+               (long long)m[0], (long long)m[1], (long long)s->opts.retention_s);
+    if (q[0])
+        cl_log(CL_LOG_WARN, "queue: DLQ retention dropped %lld messages older than %llds",
+               (long long)q[0], (long long)s->opts.dlq_retention_s);
 }

@@ -385,16 +385,23 @@ static void test_retention_purges_progress(void **state)
     fail_to_dlq(&q, &m[0]); /* ids[0] to the DLQ; ids[1] stays in flight */
     cl_msgs_free(m, 2);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 2);
-    /* Main-queue retention (4 days) drops ids[1] and its progress; the DLQ keeps ids[0]. */
+    /* Main-queue retention (4 days) moves ids[1], never stored, to the DLQ: it keeps its
+     * progress (a redrive stores only what is missing), as ids[0] does. */
     fake_now_ms += 4LL * 86400 * 1000 + 1;
     struct cl_msg *none;
     size_t n;
     assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &none, &n), CL_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(done_of(&q, ids[1], PART), 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM dlq"), 2);
+    assert_int_equal(done_of(&q, ids[1], PART), 1);
     assert_int_equal(done_of(&q, ids[0], PART), 1);
-    /* DLQ retention (14 days after the move) drops ids[0] and its progress. */
+    /* DLQ retention (opt-in here, 14 days after the move) drops ids[0] and its progress,
+     * then ids[1] four days later. */
     fake_now_ms += 10LL * 86400 * 1000;
+    assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &none, &n), CL_OK);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM dlq"), 1);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 1);
+    fake_now_ms += 4LL * 86400 * 1000 + 1;
     assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &none, &n), CL_OK);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM dlq"), 0);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 0);

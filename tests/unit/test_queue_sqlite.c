@@ -384,23 +384,30 @@ static void test_retention(void **state)
         assert_int_equal(cl_queue_change_visibility(&q, m[i].receipt, 0, NULL), CL_OK);
     cl_msgs_free(m, n);
     assert_stats(&q, 2, 0, 1);
-    /* Four days after the first sends: id 2 expires; the DLQ keeps id 1 (14 days).
-     * Id 3 was received once: the same receive moves it to the DLQ. */
+    /* Four days after the first sends: id 2 expires unstored, so it moves to the DLQ with
+     * the reason (never dropped: it holds acknowledged records); the DLQ keeps id 1 (14
+     * days). Id 3 was received once: the same receive moves it to the DLQ. */
     fake_now_ms += 1LL * 86400 * 1000 + 1;
     assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &m, &n), CL_OK);
     assert_int_equal(n, 0);
     struct cl_queue_stats st = stats_of(&q);
     assert_int_equal(st.visible + st.inflight + st.bytes + st.records, 0);
-    assert_int_equal(st.dlq_depth, 2);
-    assert_int_equal(st.dlq_bytes, 22);
+    assert_int_equal(st.dlq_depth, 3);
+    assert_int_equal(st.dlq_bytes, 33);
+    assert_int_equal(cl_queue_dlq_list(&q, NULL, 10, 0, &m, &n), CL_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(m[1].id, "2");
+    assert_non_null(strstr(m[1].last_error, "retention expired"));
+    cl_msgs_free(m, n);
     /* DLQ entries are dropped 14 days after they moved there: id 1 first. */
     fake_now_ms += 14LL * 86400 * 1000 - 86400 * 1000;
     assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &m, &n), CL_OK);
     assert_int_equal(cl_queue_dlq_list(&q, NULL, 10, 0, &m, &n), CL_OK);
-    assert_int_equal(n, 1);
-    assert_string_equal(m[0].id, "3");
+    assert_int_equal(n, 2);
+    assert_string_equal(m[0].id, "2");
+    assert_string_equal(m[1].id, "3");
     cl_msgs_free(m, n);
-    assert_stats(&q, 0, 0, 1);
+    assert_stats(&q, 0, 0, 2);
     fake_now_ms += 86400 * 1000 + 1;
     assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &m, &n), CL_OK);
     st = stats_of(&q);
