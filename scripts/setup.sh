@@ -9,6 +9,11 @@ PACKAGES=(
   # libraries
   libmicrohttpd-dev libsqlite3-dev zlib1g-dev libdeflate-dev libisal-dev libssl-dev
   libpcre2-dev libcurl4-openssl-dev
+  # sd_notify for the systemd unit (src/server/notify.c)
+  libsystemd-dev
+  # packaging: man pages from --help (cmake/packaging.cmake); the .deb test uses dpkg-dev
+  # (dpkg-shlibdeps, below) and systemd-analyze (systemd) to verify the unit
+  help2man systemd
   # tests and benchmarks
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
   # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)

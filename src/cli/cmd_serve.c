@@ -161,10 +161,13 @@ int cl_cmd_serve(int argc, char **argv)
         cl_options_free(serve_options, n, &args);
         return 0;
     }
-    if (rc == CL_OPTS_ERROR) {
-        fprintf(stderr, "cloudlog serve: %s\n", err);
+    if (rc == CL_OPTS_VERSION)
+        cl_options_version(stdout);
+    if (rc == CL_OPTS_VERSION || rc == CL_OPTS_ERROR) {
+        if (rc == CL_OPTS_ERROR)
+            fprintf(stderr, "cloudlog serve: %s\n", err);
         cl_options_free(serve_options, n, &args);
-        return 2;
+        return rc == CL_OPTS_VERSION ? 0 : 2;
     }
     cfg->alarm_webhooks = args.webhooks.v;
     cfg->n_alarm_webhooks = args.webhooks.n;
