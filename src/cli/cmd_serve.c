@@ -1,6 +1,7 @@
 /* cmd_serve.c - `cloudlog serve`: options table for the embedded daemon. */
 #include "cli_source.h"
 #include "commands.h"
+#include "log.h"
 #include "options.h"
 #include "server.h"
 
@@ -9,6 +10,7 @@
 
 static const char *const durability_choices[] = {"full", "process", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_format_choices[] = {"text", "json", NULL};
 
 /* The config plus what the option table collects for it (cfg first, so OFF holds). */
 struct serve_args {
@@ -16,6 +18,7 @@ struct serve_args {
     struct cl_opt_list webhooks;
     struct cl_opt_list syslog_listen;
     const char *endpoint_url;
+    const char *log_format;
 };
 
 #define OFF(f) offsetof(struct cl_server_config, f)
@@ -138,6 +141,10 @@ static const struct cl_option serve_options[] = {
      "syslog TCP connections at once (more are closed at once and counted)", NULL, 1, 100000},
     {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
      "diagnostic log level on stderr", log_level_choices, 0, 0},
+    {"log-format", "CLOUDLOG_LOG_FORMAT", CL_OPT_STR, "text",
+     offsetof(struct serve_args, log_format), "FORMAT",
+     "diagnostic log lines as text or as JSON objects (time, level, msg)", log_format_choices, 0,
+     0},
 };
 
 int cl_cmd_serve(int argc, char **argv)
@@ -174,6 +181,9 @@ int cl_cmd_serve(int argc, char **argv)
     cfg->syslog_listen = args.syslog_listen.v;
     cfg->n_syslog_listen = args.syslog_listen.n;
     cl_cli_endpoint_apply(args.endpoint_url);
+    enum cl_log_format lf;
+    if (cl_log_parse_format(args.log_format, &lf) == 0)
+        cl_log_set_format(lf);
     rc = cl_server_run(cfg);
     cl_options_free(serve_options, n, &args);
     return rc;
