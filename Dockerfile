@@ -9,7 +9,7 @@ RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
        build-essential cmake pkg-config help2man \
        libmicrohttpd-dev libsqlite3-dev zlib1g-dev libdeflate-dev libisal-dev libssl-dev \
-       libpcre2-dev libcurl4-openssl-dev libsystemd-dev libcmocka-dev python3 \
+       libpcre2-dev libcurl4-openssl-dev libsystemd-dev libgnutls28-dev libcmocka-dev python3 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -22,7 +22,7 @@ FROM debian:12-slim
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
        libmicrohttpd12 libsqlite3-0 zlib1g libdeflate0 libisal2 libssl3 libpcre2-8-0 \
-       libcurl4 libsystemd0 ca-certificates curl \
+       libcurl4 libsystemd0 libgnutls30 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin cloudlog \
     && mkdir -p /data \

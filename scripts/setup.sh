@@ -9,8 +9,11 @@ PACKAGES=(
   # libraries
   libmicrohttpd-dev libsqlite3-dev zlib1g-dev libdeflate-dev libisal-dev libssl-dev
   libpcre2-dev libcurl4-openssl-dev
-  # sd_notify for the systemd unit (src/server/notify.c)
-  libsystemd-dev
+  # sd_notify for the systemd unit (src/server/notify.c); GnuTLS for TLS on the listener
+  # (src/server/tls.c, the TLS library of Debian's libmicrohttpd)
+  libsystemd-dev libgnutls28-dev
+  # TLS tests (tests/e2e/test_tls.py): certificates made with openssl, curl as the client
+  openssl curl
   # packaging: man pages from --help (cmake/packaging.cmake); the .deb test uses dpkg-dev
   # (dpkg-shlibdeps, below) and systemd-analyze (systemd) to verify the unit
   help2man systemd

@@ -250,10 +250,10 @@ int cl_server_run(const struct cl_server_config *cfg)
     char *colon = strrchr(host, ':');
     if (colon)
         *colon = '\0';
-    cl_log(CL_LOG_INFO,
-           "listening on http://%s:%u (data %s, queue %s, durability %s, api keys %zu)",
-           *host ? host : "0.0.0.0", port, cfg->data_dir, d.queue.ops->name,
-           d.remote_queue ? "the queue's" : cfg->durability, cl_api_keys_count(d.keys));
+    cl_log(CL_LOG_INFO, "listening on %s://%s:%u (data %s, queue %s, durability %s, api keys %zu)",
+           d.tls ? "https" : "http", *host ? host : "0.0.0.0", port, cfg->data_dir,
+           d.queue.ops->name, d.remote_queue ? "the queue's" : cfg->durability,
+           cl_api_keys_count(d.keys));
     cl_notify_ready("listening");
 
     int sig = wait_for_signal();
