@@ -26,15 +26,21 @@ void cl_log_set_level(enum cl_log_level l)
     min_level = l;
 }
 
+/* Index of s in names[0..n), or -1. */
+static int find_name(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
 int cl_log_parse_level(const char *s, enum cl_log_level *l)
 {
-    for (size_t i = 0; i < CL_ARRAY_LEN(level_names); i++) {
-        if (strcmp(s, level_names[i]) == 0) {
-            *l = (enum cl_log_level)i;
-            return 0;
-        }
-    }
-    return -1;
+    int i = find_name(level_names, CL_ARRAY_LEN(level_names), s);
+    if (i >= 0)
+        *l = (enum cl_log_level)i;
+    return i >= 0 ? 0 : -1;
 }
 
 void cl_log_set_format(enum cl_log_format f)
@@ -44,13 +50,10 @@ void cl_log_set_format(enum cl_log_format f)
 
 int cl_log_parse_format(const char *s, enum cl_log_format *f)
 {
-    for (size_t i = 0; i < CL_ARRAY_LEN(format_names); i++) {
-        if (strcmp(s, format_names[i]) == 0) {
-            *f = (enum cl_log_format)i;
-            return 0;
-        }
-    }
-    return -1;
+    int i = find_name(format_names, CL_ARRAY_LEN(format_names), s);
+    if (i >= 0)
+        *f = (enum cl_log_format)i;
+    return i >= 0 ? 0 : -1;
 }
 
 /* "2026-11-25T15:04:05.123Z" into out (64 bytes leave room for any int the compiler assumes). */
