@@ -30,9 +30,12 @@ if(HELP2MAN AND GZIP)
     add_custom_command(
       OUTPUT ${man_dir}/cloudlog-${cmd}.1.gz
       COMMAND ${CMAKE_COMMAND} -E make_directory ${man_dir}
+      # The version string names the page cloudlog-CMD (help2man takes the program name
+      # from its first word).
       COMMAND ${HELP2MAN} --no-info --no-discard-stderr --section=1
-              "--name=cloudlog ${cmd}" "--help-option=${cmd} --help"
-              "--version-option=${cmd} --version" --output=${man_dir}/cloudlog-${cmd}.1
+              "--name=the cloudlog ${cmd} command" "--help-option=${cmd} --help"
+              "--version-string=cloudlog-${cmd} ${PROJECT_VERSION}"
+              --output=${man_dir}/cloudlog-${cmd}.1
               $<TARGET_FILE:cloudlog>
       COMMAND ${GZIP} -n -9 -f ${man_dir}/cloudlog-${cmd}.1
       DEPENDS cloudlog COMMENT "help2man: cloudlog-${cmd}.1")

@@ -20,3 +20,19 @@ if [ -n "$out" ]; then
 fi
 echo "ok: dockerfile-utils reports nothing"
 "$python" "$src/tests/docker/check_dockerfile.py" "$src/Dockerfile"
+
+# Both checks must fail on broken copies (so this test can fail): a duplicate ENTRYPOINT
+# for dockerfile-utils, a root USER and no health check for the image's rules.
+broken="${CL_TMPDIR:-${TMPDIR:-/tmp}}/broken-dockerfile-$$"
+trap 'rm -f "$broken"' EXIT INT TERM
+{ cat "$src/Dockerfile"; echo 'ENTRYPOINT ["/bin/sh"]'; } > "$broken"
+if [ -z "$("$lint" lint "$broken" 2>&1)" ]; then
+    echo "FAIL: dockerfile-utils found nothing wrong with a second ENTRYPOINT"
+    exit 1
+fi
+sed -e 's/^USER .*/USER root/' -e '/^HEALTHCHECK/,/healthz/d' "$src/Dockerfile" > "$broken"
+if "$python" "$src/tests/docker/check_dockerfile.py" "$broken" > /dev/null; then
+    echo "FAIL: check_dockerfile.py accepted a root USER without HEALTHCHECK"
+    exit 1
+fi
+echo "ok: both checks reject broken copies"
