@@ -15,7 +15,7 @@ skip() {
 [ "$(id -u)" -eq 0 ] || skip "installing a .deb needs root (run ctest as root)"
 command -v dpkg-shlibdeps >/dev/null || skip "dpkg-shlibdeps missing (Debian package dpkg-dev)"
 # One package test at a time on this machine (the package name is global).
-exec 9> /run/lock/cloudlog-deb-test.lock
+exec 9> /tmp/cloudlog-deb-test.lock
 flock -w 600 9 || { echo "FAIL: another package test holds the lock"; exit 1; }
 if dpkg-query -W -f='${Status}' cloudlog 2>/dev/null | grep 'ok installed' > /dev/null; then
     skip "a cloudlog package is already installed on this system; not replacing it"
