@@ -136,8 +136,9 @@ static const struct cl_option serve_options[] = {
      "POST alarm state changes as JSON (Slack-compatible 'text') to URL; repeatable", NULL, 0, 0},
     {"syslog-listen", "CLOUDLOG_SYSLOG_LISTEN", CL_OPT_LIST, NULL,
      offsetof(struct serve_args, syslog_listen), "URL",
-     "receive syslog (RFC 5424/3164) on tcp://HOST:PORT or udp://HOST:PORT; repeatable or "
-     "comma-separated (default: off; docs/syslog.md)",
+     "receive syslog (RFC 5424/3164) on tcp://HOST:PORT, tls://HOST:PORT (RFC 5425, with "
+     "--tls-cert) or udp://HOST:PORT; repeatable or comma-separated (default: off; "
+     "docs/syslog.md)",
      NULL, 0, 0},
     {"syslog-max-message", "CLOUDLOG_SYSLOG_MAX_MESSAGE", CL_OPT_SIZE, "64KiB",
      OFF(syslog_max_message), "SIZE", "longest syslog message; longer ones are truncated", NULL, 0,

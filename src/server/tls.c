@@ -36,6 +36,9 @@ struct cl_tls {
     gnutls_privkey_t key;
     char *client_ca; /* PEM, NULL: no client certificates */
     struct MHD_OptionItem opts[4];
+    /* The same for sessions made here (syslog over TLS), outside libmicrohttpd. */
+    gnutls_certificate_credentials_t cred;
+    gnutls_priority_t prio;
 };
 
 static const struct MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, NULL}};
@@ -189,6 +192,57 @@ static int check_config(const struct cl_server_config *cfg, char *err, size_t er
     return 0;
 }
 
+/* Credentials and priorities for cl_tls_accept: the certificate through the same callback,
+ * the client CA as trust. Returns 0, or -1 with err set. */
+static int make_credentials(struct cl_tls *t, char *err, size_t err_len)
+{
+    int rc = gnutls_certificate_allocate_credentials(&t->cred);
+    if (rc >= 0)
+        gnutls_certificate_set_retrieve_function2(t->cred, select_cert);
+    if (rc >= 0 && t->client_ca) {
+        gnutls_datum_t d = {(unsigned char *)t->client_ca, (unsigned)strlen(t->client_ca)};
+        rc = gnutls_certificate_set_x509_trust_mem(t->cred, &d, GNUTLS_X509_FMT_PEM);
+    }
+    if (rc >= 0)
+        rc = gnutls_priority_init(&t->prio, priorities, NULL);
+    if (rc < 0) {
+        snprintf(err, err_len, "TLS set-up: %s", gnutls_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+gnutls_session_t cl_tls_accept(struct cl_tls *t, int fd, unsigned timeout_ms)
+{
+    gnutls_session_t s;
+    if (gnutls_init(&s, GNUTLS_SERVER) < 0)
+        return NULL;
+    int rc = gnutls_priority_set(s, t->prio);
+    if (rc >= 0)
+        rc = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, t->cred);
+    if (rc >= 0) {
+        gnutls_transport_set_int(s, fd);
+        gnutls_handshake_set_timeout(s, timeout_ms);
+        do
+            rc = gnutls_handshake(s);
+        while (rc < 0 && !gnutls_error_is_fatal(rc));
+    }
+    if (rc < 0) {
+        cl_log(CL_LOG_DEBUG, "tls: handshake failed: %s", gnutls_strerror(rc));
+        gnutls_deinit(s);
+        return NULL;
+    }
+    return s;
+}
+
+void cl_tls_session_end(gnutls_session_t s)
+{
+    if (!s)
+        return;
+    gnutls_bye(s, GNUTLS_SHUT_WR); /* best effort: the peer may be gone */
+    gnutls_deinit(s);
+}
+
 static void fill_options(struct cl_tls *t)
 {
     size_t i = 0;
@@ -206,7 +260,8 @@ struct cl_tls *cl_tls_load(const struct cl_server_config *cfg, char *err, size_t
         return NULL;
     struct cl_tls *t = cl_calloc(1, sizeof *t);
     if (load_cert_and_key(t, cfg, err, err_len) != 0 ||
-        (cfg->tls_client_ca && load_client_ca(t, cfg->tls_client_ca, err, err_len) != 0)) {
+        (cfg->tls_client_ca && load_client_ca(t, cfg->tls_client_ca, err, err_len) != 0) ||
+        make_credentials(t, err, err_len) != 0) {
         cl_tls_free(t);
         return NULL;
     }
@@ -225,6 +280,10 @@ void cl_tls_free(struct cl_tls *t)
         gnutls_pcert_deinit(&t->chain[i]);
     if (t->key)
         gnutls_privkey_deinit(t->key);
+    if (t->cred)
+        gnutls_certificate_free_credentials(t->cred);
+    if (t->prio)
+        gnutls_priority_deinit(t->prio);
     free(t->client_ca);
     free(t);
 }

@@ -3,6 +3,7 @@
 #ifndef CL_TLS_H
 #define CL_TLS_H
 
+#include <gnutls/gnutls.h>
 #include <stddef.h>
 
 struct cl_server_config;
@@ -23,5 +24,12 @@ unsigned cl_tls_mhd_flags(const struct cl_tls *t);
 
 /* Options for MHD_OPTION_ARRAY (owned by t; a lone MHD_OPTION_END for NULL). */
 const struct MHD_OptionItem *cl_tls_mhd_options(const struct cl_tls *t);
+
+/* RFC 5425 (syslog over TLS): a server session on the connected, blocking socket fd with
+ * the listener's certificate, protocol versions and client-certificate rule, its handshake
+ * finished within timeout_ms. Returns it (end it with cl_tls_session_end, which does not
+ * close fd), or NULL when the handshake failed (logged at debug level). */
+gnutls_session_t cl_tls_accept(struct cl_tls *t, int fd, unsigned timeout_ms);
+void cl_tls_session_end(gnutls_session_t s);
 
 #endif
