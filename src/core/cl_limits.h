@@ -51,6 +51,12 @@
  * are a start-up error, never split or truncated. */
 #define CL_MAX_API_KEY 1024
 
+/* ---- TLS (src/server/tls.c) ---- */
+/* Largest --tls-cert, --tls-key or --tls-client-ca file read (a start-up error above). */
+#define CL_TLS_MAX_PEM (1024 * 1024)
+/* Certificates in the --tls-cert chain (leaf first). */
+#define CL_TLS_MAX_CHAIN 16
+
 /* ---- Lambda runtime ---- */
 /* Largest event we accept: Lambda's synchronous payload limit (6 MB) plus slack. */
 #define CL_LAMBDA_MAX_EVENT ((size_t)7 << 20)

@@ -39,7 +39,8 @@ struct cl_daemon {
     struct cl_syslog_server *syslog; /* --syslog-listen threads, NULL when off */
     struct cl_syslog_metrics syslog_m;
     struct MHD_Daemon *mhd;
-    struct cl_workers *workers;       /* ingest: parse + durable send, off the HTTP threads */
+    struct cl_tls *tls;         /* --tls-cert: loaded by cl_http_start, freed by cl_http_stop */
+    struct cl_workers *workers; /* ingest: parse + durable send, off the HTTP threads */
     struct cl_workers *query_workers; /* GET /v1/query scans, cfg->max_queries threads */
     atomic_int queries_running;       /* queries holding a slot (http_query.c) */
     atomic_size_t inflight_bytes;     /* request bodies held in memory now */

@@ -20,6 +20,7 @@
 #include "http_metrics.h"
 #include "http_query.h"
 #include "log.h"
+#include "tls.h"
 #include "workers.h"
 
 #include <microhttpd.h>
@@ -527,8 +528,11 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
     socklen_t len;
     if (cl_listen_parse(d->cfg->listen, &ss, &len, err, err_len) != 0)
         return -1;
+    d->tls = cl_tls_load(d->cfg, err, err_len);
+    if (!d->tls && err[0])
+        return -1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_ERROR_LOG | cl_tls_mhd_flags(d->tls);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     d->mhd = MHD_start_daemon(
@@ -536,8 +540,11 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(d->cfg->connection_timeout_ms / 1000),
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)d->cfg->http_threads, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)d->cfg->http_threads, MHD_OPTION_ARRAY,
+        cl_tls_mhd_options(d->tls), MHD_OPTION_END);
     if (!d->mhd) {
+        cl_tls_free(d->tls);
+        d->tls = NULL;
         snprintf(err, err_len, "cannot listen on %s (address in use or not permitted?)",
                  d->cfg->listen);
         return -1;
@@ -558,4 +565,6 @@ void cl_http_stop(struct cl_daemon *d)
 {
     MHD_stop_daemon(d->mhd);
     d->mhd = NULL;
+    cl_tls_free(d->tls);
+    d->tls = NULL;
 }

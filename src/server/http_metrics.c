@@ -3,12 +3,14 @@
 
 #include "buf.h"
 #include "cl_limits.h"
+#include "process_metrics.h"
 
 enum MHD_Result cl_http_metrics(struct cl_daemon *d, struct MHD_Connection *c)
 {
     struct cl_buf b;
     cl_buf_init(&b, CL_MAX_METRICS_RESPONSE);
     cl_metrics_render_prom(d->metrics, &b);
+    cl_process_metrics_render(&b);
     /* Sticky buffer: one check; a cut-short document is never served. */
     unsigned status = cl_buf_failed(&b) ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_OK;
     if (status != MHD_HTTP_OK)

@@ -13,6 +13,7 @@
 #include "daemon_quarantine.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
 #include "processor.h"
 #include "run_marker.h"
 #include "workers.h"
@@ -255,14 +256,16 @@ int cl_server_run(const struct cl_server_config *cfg)
     char *colon = strrchr(host, ':');
     if (colon)
         *colon = '\0';
-    cl_log(CL_LOG_INFO,
-           "listening on http://%s:%u (data %s, queue %s, durability %s, api keys %zu)",
-           *host ? host : "0.0.0.0", port, cfg->data_dir, d.queue.ops->name,
-           d.remote_queue ? "the queue's" : cfg->durability, cl_api_keys_count(d.keys));
+    cl_log(CL_LOG_INFO, "listening on %s://%s:%u (data %s, queue %s, durability %s, api keys %zu)",
+           d.tls ? "https" : "http", *host ? host : "0.0.0.0", port, cfg->data_dir,
+           d.queue.ops->name, d.remote_queue ? "the queue's" : cfg->durability,
+           cl_api_keys_count(d.keys));
+    cl_notify_ready("listening");
 
     int sig = wait_for_signal();
     cl_log(CL_LOG_INFO, "received %s: stopping intake, finishing in-flight requests",
            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    cl_notify_stopping();
     atomic_store(&d.shutting_down, 1);
     cl_http_quiesce(&d);
     drain_requests(&d);

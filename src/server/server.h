@@ -10,8 +10,11 @@
 struct cl_server_config {
     const char *listen; /* "HOST:PORT"; port 0 picks a free one */
     const char *data_dir;
-    const char *api_key_file; /* NULL: no authentication */
-    int insecure;             /* allow a non-loopback listen address without keys */
+    const char *api_key_file;  /* NULL: no authentication */
+    int insecure;              /* allow a non-loopback listen address without keys */
+    const char *tls_cert;      /* PEM certificate chain; NULL: plain HTTP (src/server/tls.c) */
+    const char *tls_key;       /* PEM private key of the first certificate */
+    const char *tls_client_ca; /* PEM CA client certificates must chain to; NULL: none */
     uint64_t max_body;
     uint64_t max_decoded;
     uint64_t max_record;

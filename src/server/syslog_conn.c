@@ -11,12 +11,14 @@
 #include "common.h"
 #include "log.h"
 #include "syslog.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +28,8 @@
 struct tcp_conn {
     struct cl_syslog_server *s;
     int fd;
+    int use_tls;          /* accepted on a tls:// listener */
+    gnutls_session_t tls; /* after the handshake; NULL on plain TCP */
     struct cl_syslog_framer framer;
     char *buf; /* owned; max_msg + prefix + TCP_READ_CHUNK */
     size_t have, cap;
@@ -63,14 +67,29 @@ static void take_unterminated(struct tcp_conn *c, int64_t now_ms)
         syslog_sink_add(&c->sink, c->buf, c->have, 0, now_ms);
 }
 
+/* gnutls_record_recv as recv: bytes, 0 at the end, -1 with errno EAGAIN when no whole
+ * record came within the socket's receive timeout, -1 with EIO on a TLS error. */
+static ssize_t tls_recv(struct tcp_conn *c)
+{
+    ssize_t got = gnutls_record_recv(c->tls, c->buf + c->have, c->cap - c->have);
+    if (got == GNUTLS_E_AGAIN || got == GNUTLS_E_INTERRUPTED)
+        errno = EAGAIN;
+    else if (got < 0)
+        errno = EIO;
+    return got < 0 ? -1 : got;
+}
+
 /* Returns 0 to go on, 1 at end of stream, -1 on an error. */
 static int read_some(struct tcp_conn *c)
 {
     struct pollfd p = {c->fd, POLLIN, 0};
-    int n = poll(&p, 1, syslog_sink_wait_ms(&c->sink));
+    /* TLS may hold decrypted bytes already read from the socket: poll would not see them. */
+    int n = c->tls && gnutls_record_check_pending(c->tls)
+                ? 1
+                : poll(&p, 1, syslog_sink_wait_ms(&c->sink));
     if (n <= 0)
         return n < 0 && errno != EINTR ? -1 : 0;
-    ssize_t got = recv(c->fd, c->buf + c->have, c->cap - c->have, 0);
+    ssize_t got = c->tls ? tls_recv(c) : recv(c->fd, c->buf + c->have, c->cap - c->have, 0);
     if (got == 0)
         return 1;
     if (got < 0)
@@ -103,7 +122,12 @@ static void *conn_main(void *arg)
 {
     struct tcp_conn *c = arg;
     struct cl_syslog_server *s = c->s;
-    conn_run(c);
+    /* The handshake runs here, not in the accept loop, so a slow client delays only itself. */
+    if (c->use_tls)
+        c->tls = cl_tls_accept(s->d->tls, c->fd, SYSLOG_TLS_HANDSHAKE_MS);
+    if (!c->use_tls || c->tls)
+        conn_run(c);
+    cl_tls_session_end(c->tls);
     close(c->fd);
     syslog_sink_free(&c->sink);
     free(c->buf);
@@ -118,7 +142,7 @@ static void *conn_main(void *arg)
 }
 
 /* Starts a detached connection thread, or refuses the connection over the limit. */
-static void start_conn(struct cl_syslog_server *s, int fd)
+static void start_conn(struct cl_syslog_server *s, int fd, int use_tls)
 {
     pthread_mutex_lock(&s->mu);
     int ok = s->conns < s->max_conns;
@@ -133,6 +157,13 @@ static void start_conn(struct cl_syslog_server *s, int fd)
     struct tcp_conn *c = cl_calloc(1, sizeof *c); /* owned by conn_main, which frees it */
     c->s = s;
     c->fd = fd;
+    c->use_tls = use_tls;
+    if (use_tls) {
+        /* TLS reads block until a whole record arrives: bound each wait like poll's, so
+         * the thread still sees the stop flag. */
+        struct timeval tv = {0, SYSLOG_POLL_MS * 1000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
     c->cap = s->max_msg + 32 + TCP_READ_CHUNK;
     c->buf = cl_malloc(c->cap);
     cl_syslog_framer_init(&c->framer, s->max_msg);
@@ -165,7 +196,7 @@ void *syslog_accept_main(void *arg)
             continue;
         int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0) {
-            start_conn(s, fd);
+            start_conn(s, fd, l->tls);
         } else if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
             /* out of descriptors or memory: back off rather than spin on poll */
             struct timespec pause = {0, 50 * 1000 * 1000};

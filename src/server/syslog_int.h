@@ -40,6 +40,7 @@ struct syslog_sink {
 struct syslog_listener {
     enum syslog_transport transport;
     int fd;
+    int tls;        /* tls://: RFC 5425, TCP with TLS (src/server/tls.c) */
     char addr[300]; /* as bound, for logs */
     pthread_t thread;
     int started;
@@ -67,6 +68,8 @@ struct cl_syslog_server {
 #define SYSLOG_BATCH_MS 2
 /* How long a blocked poll waits before looking at the stop flag again. */
 #define SYSLOG_POLL_MS 200
+/* The longest a TLS handshake may take before the connection is dropped. */
+#define SYSLOG_TLS_HANDSHAKE_MS 10000
 
 void syslog_sink_init(struct syslog_sink *k, struct cl_syslog_server *s, enum syslog_transport t);
 void syslog_sink_free(struct syslog_sink *k);

@@ -56,9 +56,10 @@ static int for_each_address(const struct cl_server_config *cfg,
             p += n + (p[n] == ',');
             if (!*spec)
                 continue;
-            int t = strncmp(spec, "tcp://", 6) == 0   ? SYSLOG_TCP
-                    : strncmp(spec, "udp://", 6) == 0 ? SYSLOG_UDP
-                                                      : -1;
+            /* tls:// is TCP with TLS: the listener tells them apart by the spec */
+            int t = strncmp(spec, "tcp://", 6) == 0 || strncmp(spec, "tls://", 6) == 0 ? SYSLOG_TCP
+                    : strncmp(spec, "udp://", 6) == 0                                  ? SYSLOG_UDP
+                                                                                       : -1;
             int rc = fn(arg, (enum syslog_transport)t, t < 0 ? spec : spec + 6, spec);
             if (rc)
                 return rc;
@@ -80,8 +81,13 @@ static int check_one(void *arg, enum syslog_transport t, const char *hostport, c
     socklen_t len;
     if ((int)t < 0) {
         snprintf(c->err, c->err_len,
-                 "invalid --syslog-listen '%s' (expected tcp://HOST:PORT or udp://HOST:PORT)",
+                 "invalid --syslog-listen '%s' (expected tcp://HOST:PORT, tls://HOST:PORT or "
+                 "udp://HOST:PORT)",
                  spec);
+        return -1;
+    }
+    if (strncmp(spec, "tls://", 6) == 0 && !c->d->cfg->tls_cert) {
+        snprintf(c->err, c->err_len, "syslog on %s needs --tls-cert and --tls-key", spec);
         return -1;
     }
     if (cl_listen_parse(hostport, &ss, &len, c->err, c->err_len) != 0)
@@ -142,7 +148,10 @@ static int bind_one(struct syslog_listener *l, enum syslog_transport t, const ch
     unsigned port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                    : ((struct sockaddr_in *)&ss)->sin_port);
     snprintf(l->addr, sizeof l->addr, ss.ss_family == AF_INET6 ? "%s://[%s]:%u" : "%s://%s:%u",
-             t == SYSLOG_TCP ? "tcp" : "udp", host, port);
+             l->tls            ? "tls"
+             : t == SYSLOG_TCP ? "tcp"
+                               : "udp",
+             host, port);
     return 0;
 }
 
@@ -154,7 +163,6 @@ struct bind_ctx {
 
 static int bind_next(void *arg, enum syslog_transport t, const char *hostport, const char *spec)
 {
-    (void)spec;
     struct bind_ctx *c = arg;
     struct cl_syslog_server *s = c->s;
     s->ls = cl_realloc(s->ls, (s->n_ls + 1) * sizeof *s->ls);
@@ -163,6 +171,7 @@ static int bind_next(void *arg, enum syslog_transport t, const char *hostport, c
     l->fd = -1;
     l->s = s;
     s->n_ls++;
+    l->tls = strncmp(spec, "tls://", 6) == 0;
     return bind_one(l, t, hostport, c->err, c->err_len);
 }
 

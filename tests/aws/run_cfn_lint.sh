@@ -9,7 +9,8 @@ if ! command -v cfn-lint >/dev/null 2>&1; then
         echo "FAIL: cfn-lint not found (CI=true: required; it is in the pyenv python3's tools)"
         exit 1
     fi
-    echo "SKIP: cfn-lint not found on PATH (the pyenv python3's tools provide it)"
+    echo "SKIP: cfn-lint not found on PATH (scripts/setup.sh installs it with pip when a" \
+        "Python package index is reachable)"
     exit 77
 fi
 cfn-lint --version

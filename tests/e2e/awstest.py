@@ -47,7 +47,8 @@ def have_moto():
 def require_moto(tc):
     if have_moto():
         return
-    msg = "moto/boto3 not importable in this Python (%s)" % sys.executable
+    msg = ("moto/boto3 not importable in this Python (%s); scripts/setup.sh installs them "
+           "with pip when a Python package index is reachable" % sys.executable)
     if os.environ.get("CI") == "true":
         tc.fail(msg)
     tc.skipTest(msg)

@@ -195,7 +195,7 @@ class Grafana(cltest.DaemonTestCase):
         existing = metric_names(self.daemon())
         used = set()
         for e in exprs:
-            for name in re.findall(r"\bcloudlog_[a-z0-9_]+", e):
+            for name in re.findall(r"\b(?:cloudlog|process)_[a-z0-9_]+", e):
                 self.assertIn(name, existing, "expr %r names an unknown metric" % e)
                 used.add(re.sub(r"_(bucket|sum|count)$", "", name))
         families = {re.sub(r"_(bucket|sum|count)$", "", n) for n in existing}

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import unittest
 
 import cltest
@@ -201,6 +202,39 @@ class WorkloadTest(cltest.DaemonTestCase):
         last = [d for d in docs if "QueueDepth" in d][-1]  # gauges: sampled at shutdown
         for name in ("QueueDepth", "QueueInFlight", "DLQDepth", "OldestMessageAgeSeconds"):
             self.assertEqual(last[name], 0, name)
+
+
+class ProcessMetricsTest(cltest.DaemonTestCase):
+    """cloudlog_build_info and the process_* metrics of Prometheus' client libraries."""
+
+    def test_build_info_and_process_metrics(self):
+        t0 = time.time()
+        d = self.daemon()
+        st, _, body = d.request("GET", "/metrics")
+        self.assertEqual(st, 200)
+        text = body.decode()
+        v, types = parse_prom(text)
+        rc, out, _ = cltest.run_cli(["--version"])
+        version = out.split()[1]
+        info = [k for k in v if k[0] == "cloudlog_build_info"]
+        self.assertEqual(len(info), 1, info)
+        self.assertTrue(info[0][1].startswith('{version="%s"' % version), info)
+        self.assertEqual(v[info[0]], 1)
+        self.assertEqual(types["cloudlog_build_info"], "gauge")
+        self.assertEqual(types["process_cpu_seconds_total"], "counter")
+        self.assertGreaterEqual(v[("process_cpu_seconds_total", "")], 0)
+        for g in ("process_resident_memory_bytes", "process_virtual_memory_bytes",
+                  "process_open_fds", "process_max_fds", "process_start_time_seconds"):
+            self.assertEqual(types[g], "gauge", g)
+        rss_kib = d.vm_rss_kib()
+        self.assertGreater(v[("process_resident_memory_bytes", "")], 0)
+        # Same order of magnitude as VmRSS read now (memory moves between the reads).
+        self.assertLess(v[("process_resident_memory_bytes", "")], 4 * rss_kib * 1024)
+        self.assertGreaterEqual(v[("process_open_fds", "")], 3)
+        self.assertLessEqual(v[("process_open_fds", "")], v[("process_max_fds", "")])
+        start = v[("process_start_time_seconds", "")]
+        self.assertTrue(t0 - 2 <= start <= time.time() + 2, (t0, start))
+        run_promtool(self, text)
 
 
 class AccessTest(cltest.DaemonTestCase):

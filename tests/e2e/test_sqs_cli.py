@@ -38,7 +38,8 @@ class SqsCli(cltest.DaemonTestCase):
         if not awstest.have_tool("aws"):
             if os.environ.get("CI") == "true":
                 self.fail("aws (awscli v1) not on PATH (required when CI=true)")
-            self.skipTest("aws (awscli v1) not on PATH")
+            self.skipTest("aws (awscli v1) not on PATH; scripts/setup.sh installs it with pip "
+                          "when a Python package index is reachable")
         self.sqs = self.moto.client("sqs")
 
     def aws(self, *args):

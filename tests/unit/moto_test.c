@@ -50,7 +50,10 @@ int cl_moto_available(const char *what)
         fprintf(stderr, "moto/boto3 not importable by python3 (required when CI=true)\n");
         return -1;
     }
-    fprintf(stderr, "SKIPPED: moto/boto3 not importable by python3; %s not run\n", what);
+    fprintf(stderr,
+            "SKIPPED: moto/boto3 not importable by python3; %s not run (scripts/setup.sh "
+            "installs them with pip when a Python package index is reachable)\n",
+            what);
     return 0;
 }
 

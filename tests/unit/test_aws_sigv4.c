@@ -334,16 +334,25 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Returns $CL_TESTDATA_DIR/sigv4/<sub> if present; otherwise skips (fails when CI=true). */
-static void testdata_dir(const char *sub, char *out, size_t size)
+/* Returns $CL_TESTDATA_DIR/sigv4/<sub> if present; otherwise skips, but fails when CI=true,
+ * except for data that exists only in the project's shared/testdata (our s3/ cases) on
+ * GitHub Actions, whose CI lays out only the public upstream suites
+ * (scripts/testdata_layout.sh). */
+static void testdata_dir(const char *sub, int only_here, char *out, size_t size)
 {
     const char *base = getenv("CL_TESTDATA_DIR");
     snprintf(out, size, "%s/sigv4/%s", base ? base : "(CL_TESTDATA_DIR unset)", sub);
     DIR *probe = base ? opendir(out) : NULL;
     if (!probe) {
         const char *ci = getenv("CI");
-        if (ci && strcmp(ci, "true") == 0)
+        const char *gh = getenv("GITHUB_ACTIONS");
+        int on_github = gh && strcmp(gh, "true") == 0;
+        if (ci && strcmp(ci, "true") == 0 && !(only_here && on_github))
             fail_msg("SigV4 test suite not found at %s (required when CI=true)", out);
+        if (only_here && on_github)
+            print_message("SKIPPED: %s: the S3 signing cases exist only in the project's "
+                          "shared/testdata, not in a public upstream\n",
+                          out);
         print_message("SKIPPED: SigV4 test suite not found at %s\n", out);
         skip();
     }
@@ -353,7 +362,7 @@ static void testdata_dir(const char *sub, char *out, size_t size)
 static void test_aws4_testsuite(void **state)
 {
     char root[4096];
-    testdata_dir("aws4_testsuite", root, sizeof(root));
+    testdata_dir("aws4_testsuite", 0, root, sizeof(root));
     char **cases = NULL;
     size_t n = 0, passed = 0;
     find_cases(root, &cases, &n);
@@ -496,7 +505,7 @@ static int run_s3_case(const char *dir)
 static void test_s3_vectors(void **state)
 {
     char root[4096];
-    testdata_dir("s3", root, sizeof(root));
+    testdata_dir("s3", 1, root, sizeof(root));
     char **cases = NULL;
     size_t n = 0, passed = 0;
     DIR *d = opendir(root);
