@@ -47,10 +47,13 @@ def read_set(path):
     return [r["Content"] for r in rows], [r["EventId"] for r in rows]
 
 
+EXTRA = []
+
+
 def learn(binary, messages, extra=()):
     """Runs the miner; returns (pattern ids, templates, stats line)."""
     data = "".join(m.replace("\n", " ").replace("\r", " ") + "\n" for m in messages)
-    p = subprocess.run([binary, "patterns", "learn", "--stats", *extra], input=data.encode(),
+    p = subprocess.run([binary, "patterns", "learn", "--stats", *EXTRA, *extra], input=data.encode(),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
     out = [json.loads(l) for l in p.stdout.decode().splitlines()]
     assert len(out) == len(messages), (len(out), len(messages))
@@ -74,7 +77,10 @@ def main():
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "testdata", "loghub-2k"))
     ap.add_argument("--lines", type=int, default=2_000_000, help="synthetic input size")
     ap.add_argument("--show", help="print the wrong groups of this data set")
+    ap.add_argument("--similarity", help="experiments: override the built-in threshold")
     args = ap.parse_args()
+    if args.similarity:
+        EXTRA.extend(["--similarity", args.similarity])
     files = sorted(glob.glob(os.path.join(args.data, "*_2k.log_structured.csv")))
     if not files:
         sys.exit("no *_2k.log_structured.csv in " + args.data)

@@ -32,7 +32,8 @@ static int is_blank(char c)
 
 static int is_open_punct(char c)
 {
-    return c == '(' || c == '[' || c == '{' || c == '<' || c == '"' || c == '\'';
+    return c == '(' || c == '[' || c == '{' || c == '<' || c == '"' || c == '\'' || c == '@' ||
+           c == '#';
 }
 
 static int is_close_punct(char c)
@@ -55,20 +56,69 @@ static int is_path(const char *s, size_t n)
     return n >= 3 && s[1] == ':' && s[2] == '\\'; /* C:\Windows */
 }
 
-/* Whether a token core (punctuation stripped) is a variable value. */
-static int core_is_variable(const char *s, size_t n)
+static int is_digit(char c)
 {
-    size_t hex = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c >= '0' && c <= '9')
+    return c >= '0' && c <= '9';
+}
+
+/* Day and month names of dates ("Fri Jun 17 07:07:00 2005"). */
+static int is_date_word(const char *s, size_t n)
+{
+    static const char names[] = "MonTueWedThuFriSatSunJanFebMarAprMayJunJulAugSepOctNovDec";
+    if (n != 3)
+        return 0;
+    for (size_t i = 0; i + 3 <= sizeof names - 1; i += 3)
+        if (memcmp(names + i, s, 3) == 0)
             return 1;
-        if (c == ':' && i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/')
+    return 0;
+}
+
+/* A value as a whole: a number, size or duration ("42", "-1", "3.5ms", "10KB"), a
+ * date or time ("2016-09-28", "07:07:00"), a hex id, UUID, MAC or IPv6 address (hex
+ * digits and separators only), host:port, a URL or a path. */
+static int is_whole_value(const char *s, size_t n, size_t digits)
+{
+    if (is_digit(s[0]) || (n > 1 && (s[0] == '-' || s[0] == '+' || s[0] == '.') && is_digit(s[1])))
+        return 1;
+    if (is_path(s, n) || is_date_word(s, n))
+        return 1;
+    size_t hexish = 0, i = n;
+    for (size_t k = 0; k < n; k++) {
+        char c = s[k];
+        hexish += is_digit(c) || is_hex_letter(c) || c == ':' || c == '-' || c == '.';
+        if (c == ':' && k + 2 < n && s[k + 1] == '/' && s[k + 2] == '/')
             return 1; /* URL */
-        hex += is_hex_letter(c);
     }
-    /* Long words made only of hex letters are ids ("deadbeefcafe"), not English. */
-    return (hex == n && n >= 8) || is_path(s, n);
+    if (hexish == n && (digits > 0 || n >= 8))
+        return 1;
+    while (i > 0 && is_digit(s[i - 1]))
+        i--;
+    return i > 0 && i < n && s[i - 1] == ':'; /* host:port */
+}
+
+enum judgement { CONSTANT, WHOLE, DIGIT_RUNS };
+
+/* Units that follow a number as a word of their own ("5.2 KB", "30 ms"). */
+static int is_unit_word(const char *s, size_t n)
+{
+    static const char *const units[] = {"B",  "KB", "MB", "GB", "TB", "KiB", "MiB",  "GiB",  "TiB",
+                                        "kB", "ns", "us", "ms", "s",  "sec", "secs", "bytes"};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i]) == n && memcmp(units[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* How a token core (punctuation stripped) is masked: not at all, as a whole, or only
+ * its digit runs (identifiers that embed numbers: "blk_123", "en0", "user42"). */
+static enum judgement judge_core(const char *s, size_t n)
+{
+    size_t digits = 0;
+    for (size_t i = 0; i < n; i++)
+        digits += is_digit(s[i]);
+    if (is_whole_value(s, n, digits))
+        return WHOLE;
+    return digits ? DIGIT_RUNS : CONSTANT;
 }
 
 struct emitter {
@@ -85,9 +135,41 @@ static void put(struct cl_masked *o, const char *s, size_t n)
 }
 
 /* Appends one token (prefix, core or "<*>", suffix) unless the token limit is reached. */
-static void emit(struct emitter *e, const char *pre, size_t npre, const char *core, size_t ncore,
-                 int wild, const char *suf, size_t nsuf)
+static int is_alnum(char c)
 {
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_letters(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+            return 0;
+    return n > 0;
+}
+
+/* Copies s with each run of digits (with its sign: "blk_-42") replaced by "<*>". */
+static void put_digit_runs(struct cl_masked *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        int sign =
+            s[i] == '-' && i + 1 < n && is_digit(s[i + 1]) && (i == 0 || !is_alnum(s[i - 1]));
+        if (!sign && !is_digit(s[i])) {
+            o->text[o->text_len++] = s[i++];
+            continue;
+        }
+        i += (size_t)sign;
+        while (i < n && is_digit(s[i]))
+            i++;
+        put(o, "<*>", 3);
+    }
+}
+
+/* Appends one token: prefix, core judged by how, suffix. */
+static void emit(struct emitter *e, const char *pre, size_t npre, const char *core, size_t ncore,
+                 enum judgement how, const char *suf, size_t nsuf)
+{
+    int wild = how == WHOLE;
     struct cl_masked *o = e->out;
     int bare = wild && npre == 0 && nsuf == 0;
     if (bare && e->last_wild)
@@ -100,6 +182,7 @@ static void emit(struct emitter *e, const char *pre, size_t npre, const char *co
         t->len = 3;
         t->hash = CL_MASK_WILD;
         t->masked = 1;
+        t->word = 0;
         e->last_wild = 1;
         return;
     }
@@ -110,11 +193,21 @@ static void emit(struct emitter *e, const char *pre, size_t npre, const char *co
     put(o, pre, npre);
     if (wild)
         put(o, "<*>", 3);
+    else if (how == DIGIT_RUNS)
+        put_digit_runs(o, core, ncore);
     else
         put(o, core, ncore);
     put(o, suf, nsuf);
     t->len = (uint32_t)(o->text_len - t->off);
-    t->masked = wild;
+    t->masked = wild || how == DIGIT_RUNS;
+    t->word = how == CONSTANT && is_letters(core, ncore);
+    if (t->masked && o->n > 1 && t[-1].masked && t[-1].len == t->len &&
+        memcmp(o->text + t[-1].off, o->text + t->off, t->len) == 0) {
+        /* A list of values of one shape ("blk_<*> blk_<*>", "@<*> @<*>") is one token. */
+        o->n--;
+        o->text_len = t->off - 1;
+        return;
+    }
     if (bare) {
         t->hash = CL_MASK_WILD;
     } else {
@@ -138,11 +231,17 @@ static void emit_word(struct emitter *e, const char *s, size_t n)
     const char *eq = ncore > 1 ? memchr(core + 1, '=', ncore - 1) : NULL;
     if (eq && eq + 1 < core + ncore) { /* key=value: keep "key=" as prefix */
         size_t nkey = (size_t)(eq + 1 - s);
-        emit(e, s, nkey, NULL, 0, 1, s + b, n - b);
+        emit(e, s, nkey, NULL, 0, WHOLE, s + b, n - b);
         return;
     }
-    int wild = ncore > 0 && core_is_variable(core, ncore);
-    emit(e, s, a, core, ncore, wild, s + b, n - b);
+    if (ncore == 0 && a > 0 && b < n) { /* "()", "[]", "''": an empty value */
+        emit(e, s, a, NULL, 0, WHOLE, s + b, n - b);
+        return;
+    }
+    enum judgement how = ncore ? judge_core(core, ncore) : CONSTANT;
+    if (how == CONSTANT && e->last_wild && is_unit_word(core, ncore))
+        how = WHOLE; /* the unit of the number before it: "5.2 KB" and "93 B" agree */
+    emit(e, s, a, core, ncore, how, s + b, n - b);
 }
 
 /* Length of a quoted string starting at s[0] (a quote), or 0 when it is not one: the
@@ -156,6 +255,16 @@ static size_t quoted_len(const char *s, size_t n)
     if (k < n && !is_blank(s[k]) && !is_close_punct(s[k]))
         return 0;
     return k;
+}
+
+/* A quoted string is a value when it holds a blank or a digit; a single quoted word
+ * ('Active') is judged like any other word. */
+static int quoted_is_value(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (is_blank(s[i]) || is_digit(s[i]))
+            return 1;
+    return 0;
 }
 
 void cl_mask_message(const char *msg, size_t len, struct cl_masked *out)
@@ -172,11 +281,11 @@ void cl_mask_message(const char *msg, size_t len, struct cl_masked *out)
         if (i == len)
             break;
         size_t q = (msg[i] == '"' || msg[i] == '\'') ? quoted_len(msg + i, len - i) : 0;
-        if (q > 2) { /* a non-empty quoted string: one variable token */
+        if (q > 2 && quoted_is_value(msg + i + 1, q - 2)) { /* one variable token */
             size_t j = i + q;
             while (j < len && !is_blank(msg[j]))
                 j++;
-            emit(&e, NULL, 0, NULL, 0, 1, msg + i + q, j - i - q);
+            emit(&e, NULL, 0, NULL, 0, WHOLE, msg + i + q, j - i - q);
             i = j;
             continue;
         }

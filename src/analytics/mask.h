@@ -14,10 +14,11 @@
 #define CL_MASK_WILD ((uint64_t)0)
 
 struct cl_mask_token {
-    uint32_t off;  /* offset of the token's masked text in cl_masked.text */
-    uint32_t len;  /* bytes of masked text */
-    uint64_t hash; /* hash of the masked text; CL_MASK_WILD when the whole token is "<*>" */
-    int masked;    /* the token holds a "<*>" (bare or inside punctuation) */
+    uint32_t off;   /* offset of the token's masked text in cl_masked.text */
+    uint32_t len;   /* bytes of masked text */
+    uint64_t hash;  /* hash of the masked text; CL_MASK_WILD when the whole token is "<*>" */
+    uint8_t masked; /* the token holds a "<*>" (bare or inside punctuation) */
+    uint8_t word;   /* the token's core is letters only ("bytes", "Active") */
 };
 
 /* One masked message: tokens point into text, a fixed buffer (no allocation), where they

@@ -52,8 +52,8 @@ void cl_pattern_id_format(uint64_t id, char out[17])
 struct cl_miner *cl_miner_new(const struct cl_miner_config *cfg)
 {
     struct cl_miner *m = cl_calloc(1, sizeof *m);
-    m->cfg.max_clusters = cfg && cfg->max_clusters ? cfg->max_clusters
-                                                    : CL_MINER_DEFAULT_MAX_CLUSTERS;
+    m->cfg.max_clusters =
+        cfg && cfg->max_clusters ? cfg->max_clusters : CL_MINER_DEFAULT_MAX_CLUSTERS;
     m->cfg.similarity = cfg && cfg->similarity > 0 ? cfg->similarity : CL_MINER_DEFAULT_SIMILARITY;
     m->slot = cl_calloc(m->cfg.max_clusters, sizeof *m->slot);
     m->nbuckets = 16;
@@ -116,8 +116,14 @@ static double similarity(const struct cluster *c, const struct cl_masked *k, int
         if (t == CL_MASK_WILD) {
             wild++;
             same += k->tok[i].hash == CL_MASK_WILD;
-        } else {
-            same += t == k->tok[i].hash;
+        } else if (t == k->tok[i].hash) {
+            same++;
+        } else if (k->tok[i].word) {
+            /* Two different plain words ("bytes"/"values", "Active"/"Inactive") name
+             * different events; a word that is a value (a user name) becomes "<*>" by
+             * cl_miner_consolidate once it takes several values. */
+            *params = 0;
+            return 0;
         }
     }
     *params = (int)wild;
@@ -342,4 +348,100 @@ uint64_t cl_miner_evictions(const struct cl_miner *m)
 size_t cl_miner_memory(const struct cl_miner *m)
 {
     return m->bytes;
+}
+
+/* ---- second pass: positions that take many values ---- */
+
+struct sig {
+    uint64_t sig; /* hash of the template with position pos left out */
+    uint32_t slot, pos;
+};
+
+static uint64_t mix(uint64_t pos, uint64_t h)
+{
+    uint64_t x = h ^ (pos * 0x9e3779b97f4a7c15ULL);
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    return x;
+}
+
+static int sig_cmp(const void *a, const void *b)
+{
+    const struct sig *x = a, *y = b;
+    if (x->sig != y->sig)
+        return x->sig < y->sig ? -1 : 1;
+    return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Whether clusters a and b agree everywhere but at pos. */
+static int same_but(const struct cluster *a, const struct cluster *b, uint32_t pos)
+{
+    if (a->n != b->n)
+        return 0;
+    for (uint32_t i = 0; i < a->n; i++)
+        if (i != pos && a->hash[i] != b->hash[i])
+            return 0;
+    return 1;
+}
+
+/* Generalizes pos in the run v[0..n) when its clusters hold at least
+ * CL_MINER_VARIABLE_VALUES distinct constants there. Returns the clusters changed. */
+static size_t merge_run(struct cl_miner *m, const struct sig *v, size_t n)
+{
+    uint32_t pos = v[0].pos;
+    struct cluster *first = &m->slot[v[0].slot];
+    size_t distinct = 0, changed = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct cluster *c = &m->slot[v[i].slot];
+        if (!same_but(first, c, pos))
+            return 0;
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = m->slot[v[j].slot].hash[pos] == c->hash[pos];
+        distinct += !seen;
+    }
+    uint32_t constants = 0;
+    for (uint32_t i = 0; i < first->n; i++)
+        constants += i != pos && first->hash[i] != CL_MASK_WILD;
+    if (distinct < CL_MINER_VARIABLE_VALUES || constants < CL_MINER_VARIABLE_CONTEXT)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        struct cluster *c = &m->slot[v[i].slot];
+        c->hash[pos] = CL_MASK_WILD;
+        c->dirty = 1;
+        changed++;
+    }
+    return changed;
+}
+
+size_t cl_miner_consolidate(struct cl_miner *m)
+{
+    size_t cap = 0, n = 0, changed = 0;
+    for (size_t s = 0; s < m->cfg.max_clusters; s++)
+        if (m->slot[s].live)
+            cap += m->slot[s].n;
+    if (cap == 0)
+        return 0;
+    struct sig *v = cl_malloc(cap * sizeof *v);
+    for (uint32_t s = 0; s < m->cfg.max_clusters; s++) {
+        const struct cluster *c = &m->slot[s];
+        if (!c->live)
+            continue;
+        uint64_t full = mix(UINT64_MAX, c->n);
+        for (uint32_t i = 0; i < c->n; i++)
+            full += mix(i, c->hash[i]);
+        for (uint32_t i = 0; i < c->n; i++)
+            if (c->hash[i] != CL_MASK_WILD)
+                v[n++] = (struct sig){full - mix(i, c->hash[i]) + mix(i, 1), s, i};
+    }
+    qsort(v, n, sizeof *v, sig_cmp);
+    for (size_t a = 0, b; a < n; a = b) {
+        for (b = a + 1; b < n && v[b].sig == v[a].sig; b++)
+            ;
+        if (b - a >= CL_MINER_VARIABLE_VALUES)
+            changed += merge_run(m, v + a, b - a);
+    }
+    free(v);
+    return changed;
 }

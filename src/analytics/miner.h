@@ -9,7 +9,7 @@
 
 /* Defaults: one configuration for every kind of log (docs/analytics.md). */
 #define CL_MINER_DEFAULT_MAX_CLUSTERS 1024
-#define CL_MINER_DEFAULT_SIMILARITY 0.5
+#define CL_MINER_DEFAULT_SIMILARITY 0.7
 
 struct cl_miner_config {
     size_t max_clusters; /* cap; the least recently used cluster is evicted beyond it */
@@ -36,6 +36,18 @@ void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pat
 
 /* Finds the pattern of msg without learning; returns 0, or -1 when no cluster matches. */
 int cl_miner_match(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out);
+
+/* A template position is a variable once this many clusters differ only there. */
+#define CL_MINER_VARIABLE_VALUES 3
+/* ... and the rest of the template keeps at least this many constant tokens (so that
+ * "cupsd startup succeeded" and "klogd startup succeeded" stay apart). */
+#define CL_MINER_VARIABLE_CONTEXT 3
+
+/* Second pass: where CL_MINER_VARIABLE_VALUES or more clusters differ in one position
+ * only (a user name, a process name), that position becomes "<*>" in each of them, so
+ * they share one template and one id. Run it periodically (after the first pass in
+ * `patterns learn`). Returns the number of clusters whose template changed. */
+size_t cl_miner_consolidate(struct cl_miner *m);
 
 /* Whether (cluster, generation) still names a live cluster. */
 int cl_miner_alive(const struct cl_miner *m, uint32_t cluster, uint32_t generation);

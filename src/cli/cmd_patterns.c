@@ -19,6 +19,7 @@
 
 struct learn_cfg {
     int max_clusters;
+    const char *similarity;
     uint64_t max_input;
     int stats;
 };
@@ -27,11 +28,13 @@ struct learn_cfg {
 
 static const struct cl_option learn_options[] = {
     {"max-clusters", "CLOUDLOG_PATTERNS_MAX_CLUSTERS", CL_OPT_INT, "1024", OFF(max_clusters), "N",
-     "patterns kept per service; the least recently used is evicted beyond it", NULL, 1,
-     1 << 24},
+     "patterns kept per service; the least recently used is evicted beyond it", NULL, 1, 1 << 24},
+    {"similarity", "CLOUDLOG_PATTERNS_SIMILARITY", CL_OPT_STR, NULL, OFF(similarity), "X",
+     "experiments only: share of agreeing tokens to join a pattern (default: built in)", NULL, 0,
+     0},
     {"max-input", "CLOUDLOG_PATTERNS_MAX_INPUT", CL_OPT_SIZE, MAX_INPUT_DEFAULT, OFF(max_input),
-     "SIZE", "refuse more input than this (the input is held in memory for the second pass)",
-     NULL, 0, 0},
+     "SIZE", "refuse more input than this (the input is held in memory for the second pass)", NULL,
+     0, 0},
     {"stats", "CLOUDLOG_PATTERNS_STATS", CL_OPT_FLAG, "0", OFF(stats), NULL,
      "print lines, patterns, mining time and memory to stderr", NULL, 0, 0},
 };
@@ -119,7 +122,7 @@ static int learn(const struct learn_cfg *c)
     struct line *lines = NULL;
     size_t n = 0;
     int rc = read_lines(c->max_input, &in, &lines, &n);
-    struct cl_miner_config mc = {(size_t)c->max_clusters, 0};
+    struct cl_miner_config mc = {(size_t)c->max_clusters, c->similarity ? atof(c->similarity) : 0};
     struct cl_miner *m = cl_miner_new(&mc);
     double t0 = now_s();
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -128,6 +131,7 @@ static int learn(const struct learn_cfg *c)
         lines[i].cluster = pm.cluster;
         lines[i].generation = pm.generation;
     }
+    cl_miner_consolidate(m);
     double t1 = now_s();
     cl_buf_init(&out, SIZE_MAX);
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -166,8 +170,7 @@ int cl_cmd_patterns(int argc, char **argv)
     struct learn_cfg cfg = {0};
     size_t n_pos;
     int rc = cl_cli_options(CMD, CMD " [OPTIONS] < messages", learn_summary, learn_options,
-                            CL_ARRAY_LEN(learn_options), &cfg, argc - 1, argv + 1, NULL, 0,
-                            &n_pos);
+                            CL_ARRAY_LEN(learn_options), &cfg, argc - 1, argv + 1, NULL, 0, &n_pos);
     if (rc < 0)
         rc = learn(&cfg);
     cl_options_free(learn_options, CL_ARRAY_LEN(learn_options), &cfg);
