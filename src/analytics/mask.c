@@ -89,7 +89,10 @@ static int is_whole_value(const char *s, size_t n, size_t digits)
         if (c == ':' && k + 2 < n && s[k + 1] == '/' && s[k + 2] == '/')
             return 1; /* URL */
     }
-    if (hexish == n && (digits > 0 || n >= 8))
+    size_t colons = 0;
+    for (size_t k = 0; k < n; k++)
+        colons += s[k] == ':';
+    if (hexish == n && (n >= 8 || (digits > 0 && colons >= 2))) /* not "db1", "ec2" */
         return 1;
     while (i > 0 && is_digit(s[i - 1]))
         i--;
@@ -228,6 +231,10 @@ static void emit_word(struct emitter *e, const char *s, size_t n)
         b--;
     const char *core = s + a;
     size_t ncore = b - a;
+    if (ncore > 0 && (is_path(core, ncore) || memmem(core, ncore, "://", 3))) {
+        emit(e, s, a, core, ncore, WHOLE, s + b, n - b); /* before key=value: "?a=b" */
+        return;
+    }
     const char *eq = ncore > 1 ? memchr(core + 1, '=', ncore - 1) : NULL;
     if (eq && eq + 1 < core + ncore) { /* key=value: keep "key=" as prefix */
         size_t nkey = (size_t)(eq + 1 - s);
@@ -239,8 +246,14 @@ static void emit_word(struct emitter *e, const char *s, size_t n)
         return;
     }
     enum judgement how = ncore ? judge_core(core, ncore) : CONSTANT;
-    if (how == CONSTANT && e->last_wild && is_unit_word(core, ncore))
-        how = WHOLE; /* the unit of the number before it: "5.2 KB" and "93 B" agree */
+    if (how == CONSTANT && a == 0 && e->last_wild && is_unit_word(core, ncore)) {
+        /* The unit of the number before it joins it: "5.2 KB," and "93 B," agree. */
+        struct cl_masked *o = e->out;
+        o->n--;
+        o->text_len = o->n ? o->tok[o->n].off - 1 : 0;
+        e->last_wild = o->n && o->tok[o->n - 1].hash == CL_MASK_WILD;
+        how = WHOLE;
+    }
     emit(e, s, a, core, ncore, how, s + b, n - b);
 }
 
