@@ -11,6 +11,8 @@ PACKAGES=(
   libpcre2-dev libcurl4-openssl-dev
   # tests and benchmarks
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
+  # NAB's scorer, run by bench/nab_eval.py (docs/analytics.md)
+  python3-pandas
   # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)
   prometheus
   # DuckDB interoperability test (tools/duckdb runs on Node.js; npm: see below)
