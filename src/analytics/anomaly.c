@@ -10,15 +10,15 @@
 #include <math.h>
 #include <string.h>
 
-#define ALPHA_LEVEL 0.05
+#define ALPHA_LEVEL 0.10
 #define ALPHA_SEASON 0.10
 #define ALPHA_SCALE 0.02
 #define ALPHA_WARM 0.10      /* faster learning during warm-up */
-#define ALPHA_SURPRISE 0.005 /* long-run statistics of the surprise (about 200 points) */
+#define ALPHA_SURPRISE 0.002 /* long-run statistics of the surprise (about 500 points) */
 #define CLIP 4.0
 #define HALF_K 4.0    /* k = 4 standard deviations of surprise scores 0.5 */
 #define EXTREME_K 8.0 /* a new extreme scores at least 8 / (8 + 4) = 0.67 */
-#define HOLD 75       /* points without a repeat report after a score of 0.5 */
+#define HOLD 120      /* points without a repeat report after a score of 0.5 */
 #define DAY_S 86400
 
 void cl_anomaly_series_init(struct cl_anomaly_series *s)

@@ -30,7 +30,7 @@ void cl_anomaly_series_init(struct cl_anomaly_series *s);
 /* Scores value at ts_ms (Unix ms, UTC) against what the series learned so far, then
  * learns it. Returns a score in [0, 1]: 0 = as expected or warming up; 0.5 and more = an
  * anomaly (the surprise is 4 of its usual standard deviations above its mean, or the
- * value leaves the range seen so far); after one, the next 75 points score 0 unless they score
+ * value leaves the range seen so far); after one, the next 120 points score 0 unless they score
  * higher. *expected (may be NULL) gets the forecast. */
 double cl_anomaly_score(struct cl_anomaly_series *s, int64_t ts_ms, double value, double *expected);
 

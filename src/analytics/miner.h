@@ -25,6 +25,7 @@ struct cl_pattern_match {
     int is_new; /* this message created the cluster */
 };
 
+/* A miner is not thread-safe: one thread at a time (it keeps one scratch message). */
 struct cl_miner;
 
 /* Returns a new miner (owned by the caller: cl_miner_free). cfg NULL = defaults. */
