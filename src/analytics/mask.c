@@ -1,13 +1,14 @@
 /* mask.c - the hand-written scanner behind cl_mask_message: one pass over the message,
  * no regular expressions. Rules (one set for every kind of log, docs/analytics.md):
  *  - a token is a run of non-blank bytes; a quoted string ("..." or '...', may hold
- *    blanks) is one token and always variable;
- *  - punctuation around a token ("(", "[", "<", quotes; ")", "]", ",", ";", ":", ".")
- *    is kept and only the core between them is judged;
- *  - key=value keeps the key and masks the value;
- *  - a core is variable when it holds a digit (numbers, hex, UUIDs, IPv4/IPv6,
- *    host:port, durations, sizes, dates, times, ids), a "://" (URLs), is a path
- *    ("/a/b", "./a", "~/a", "C:\a") or a long hex word ("deadbeef"). */
+ *    blanks) is one token, a value when it holds a blank or a digit;
+ *  - punctuation around a token ("(", "[", "<", "@", quotes; ")", "]", ",", ";", ":",
+ *    ".") is kept and only the core between them is judged;
+ *  - URLs and paths are values; key=value keeps the key and masks the value;
+ *  - a core is a value as a whole when it is a number, size, duration, date or time
+ *    (starts with a digit), a hex id, UUID, MAC or IPv6 address, host:port, or a day or
+ *    month name; other cores with digits keep their letters ("blk_<*>", "en<*>");
+ *  - a unit word after a number joins it; runs of same-shape values collapse. */
 #include "mask.h"
 
 #include <string.h>
