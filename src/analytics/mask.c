@@ -77,22 +77,27 @@ static int is_date_word(const char *s, size_t n)
 /* A value as a whole: a number, size or duration ("42", "-1", "3.5ms", "10KB"), a
  * date or time ("2016-09-28", "07:07:00"), a hex id, UUID, MAC or IPv6 address (hex
  * digits and separators only), host:port, a URL or a path. */
+/* Whether s holds "://" (a URL); memchr finds the rare ':' fast. */
+static int has_scheme(const char *s, size_t n)
+{
+    for (const char *c = memchr(s, ':', n); c; c = memchr(c + 1, ':', (size_t)(s + n - c - 1)))
+        if (c + 2 < s + n && c[1] == '/' && c[2] == '/')
+            return 1;
+    return 0;
+}
+
 static int is_whole_value(const char *s, size_t n, size_t digits)
 {
     if (is_digit(s[0]) || (n > 1 && (s[0] == '-' || s[0] == '+' || s[0] == '.') && is_digit(s[1])))
         return 1;
     if (is_path(s, n) || is_date_word(s, n))
         return 1;
-    size_t hexish = 0, i = n;
+    size_t hexish = 0, colons = 0, i = n;
     for (size_t k = 0; k < n; k++) {
         char c = s[k];
         hexish += is_digit(c) || is_hex_letter(c) || c == ':' || c == '-' || c == '.';
-        if (c == ':' && k + 2 < n && s[k + 1] == '/' && s[k + 2] == '/')
-            return 1; /* URL */
+        colons += c == ':';
     }
-    size_t colons = 0;
-    for (size_t k = 0; k < n; k++)
-        colons += s[k] == ':';
     if (hexish == n && (n >= 8 || (digits > 0 && colons >= 2))) /* not "db1", "ec2" */
         return 1;
     while (i > 0 && is_digit(s[i - 1]))
@@ -232,7 +237,7 @@ static void emit_word(struct emitter *e, const char *s, size_t n)
         b--;
     const char *core = s + a;
     size_t ncore = b - a;
-    if (ncore > 0 && (is_path(core, ncore) || memmem(core, ncore, "://", 3))) {
+    if (ncore > 0 && (is_path(core, ncore) || has_scheme(core, ncore))) {
         emit(e, s, a, core, ncore, WHOLE, s + b, n - b); /* before key=value: "?a=b" */
         return;
     }
