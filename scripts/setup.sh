@@ -24,6 +24,8 @@ PACKAGES=(
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
   # a virtualenv for the Python test tools when the system Python lacks them (below)
   python3-venv
+  # NAB's scorer, run by bench/nab_eval.py (docs/analytics.md)
+  python3-pandas
   # promtool (`promtool check metrics` in tests/e2e/test_metrics.py)
   prometheus
   # syslog e2e tests and benchmark (tests/e2e/test_syslog*.py, bench/run_syslog.sh): real

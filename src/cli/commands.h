@@ -12,5 +12,7 @@ int cl_cmd_partitions(int argc, char **argv);
 int cl_cmd_tail(int argc, char **argv);
 int cl_cmd_alarms(int argc, char **argv);
 int cl_cmd_verify(int argc, char **argv);
+int cl_cmd_patterns(int argc, char **argv);
+int cl_cmd_anomalies(int argc, char **argv);
 
 #endif

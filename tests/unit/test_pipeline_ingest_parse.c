@@ -471,6 +471,62 @@ static void test_partitions_per_message(void **state)
     cl_buf_free(&body);
 }
 
+/* Both bounds at once: high-entropy records over many hours, so seals are halved for the
+ * sent size while the partition cap also seals (core/batch.c hands a record back until it
+ * fits). Every message fits both bounds, and the records come out whole and in order. */
+static void test_partitions_and_sent_size(void **state)
+{
+    struct cl_ingest_limits lim;
+    cl_ingest_limits_default(&lim);
+    lim.max_record_age_ms = 0;
+    lim.max_record_future_ms = 0;
+    lim.max_message_partitions = 2;
+    lim.max_message_bytes = 64 << 10;
+    struct cl_buf body;
+    cl_buf_init(&body, 8 << 20);
+    uint64_t x = 7;
+    for (int i = 0; i < 600; i++) {
+        cl_buf_printf(&body, "{\"ts\":%lld,\"message\":\"",
+                      (long long)(RECEIVED_MS - (int64_t)(i / 25) * 3600000));
+        for (int k = 0; k < 2000; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            char c = (char)(32 + x % 95);
+            cl_buf_append_char(&body, c == '"' || c == '\\' ? 'q' : c);
+        }
+        cl_buf_append_str(&body, "\"}\n");
+    }
+    struct run r;
+    run_lim(&r, body.data, body.len, NULL, &lim);
+    assert_int_equal(r.res.accepted, 600);
+    struct cl_buf raw;
+    cl_buf_init(&raw, 1 << 20);
+    uint32_t total = 0;
+    for (size_t m = 0; m < r.batch.n_msgs; m++) {
+        const struct cl_msg_out *msg = &r.batch.msgs[m];
+        assert_true(cl_batch_sent_size(msg->len) <= lim.max_message_bytes);
+        cl_buf_reset(&raw);
+        assert_int_equal(cl_gzip_decompress(msg->body, msg->len, &raw), CL_OK);
+        assert_true(distinct_hours(raw.data, raw.len) <= 2);
+        total += msg->attrs.record_count;
+    }
+    assert_int_equal(total, 600);
+    /* The sent size did bind: some message was halved below what the raw bound allows. */
+    uint32_t fewest = UINT32_MAX;
+    for (size_t m = 0; m + 1 < r.batch.n_msgs; m++)
+        fewest = CL_MIN(fewest, r.batch.msgs[m].attrs.record_count);
+    assert_true(fewest < 25);
+    /* In order and whole: the same lines as one unbounded pass produces. */
+    struct run all;
+    lim.max_message_partitions = 0;
+    lim.max_message_bytes = 64 << 20;
+    run_lim(&all, body.data, body.len, NULL, &lim);
+    assert_string_equal(r.ndjson.data, all.ndjson.data);
+    done(&all);
+    cl_buf_free(&raw);
+    done(&r);
+    cl_buf_free(&body);
+}
+
 /* 30,000 rejected records with max_errors=100000: the answer lists what fits in
  * CL_MAX_INGEST_ERRORS_LIST, says it is cut short, and is always valid JSON (it ended in
  * "errors":} when the response buffer overflowed unchecked). */
@@ -512,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_bom_and_detection),
         cmocka_unit_test(test_errors_cap),
         cmocka_unit_test(test_partitions_per_message),
+        cmocka_unit_test(test_partitions_and_sent_size),
         cmocka_unit_test(test_errors_list_bounded),
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_header_service),

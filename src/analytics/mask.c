@@ -1,0 +1,317 @@
+/* mask.c - the hand-written scanner behind cl_mask_message: one pass over the message,
+ * no regular expressions. Rules (one set for every kind of log, docs/analytics.md):
+ *  - a token is a run of non-blank bytes; a quoted string ("..." or '...', may hold
+ *    blanks) is one token, a value when it holds a blank or a digit;
+ *  - punctuation around a token ("(", "[", "<", "@", quotes; ")", "]", ",", ";", ":",
+ *    ".") is kept and only the core between them is judged;
+ *  - URLs and paths are values; key=value keeps the key and masks the value;
+ *  - a core is a value as a whole when it is a number, size, duration, date or time
+ *    (starts with a digit), a hex id, UUID, MAC or IPv6 address, host:port, or a day or
+ *    month name; other cores with digits keep their letters ("blk_<*>", "en<*>");
+ *  - a unit word after a number joins it; runs of same-shape values collapse. */
+#include "mask.h"
+
+#include <string.h>
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+uint64_t cl_mask_hash(const char *s, size_t len)
+{
+    uint64_t h = FNV_OFFSET;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+static int is_open_punct(char c)
+{
+    return c == '(' || c == '[' || c == '{' || c == '<' || c == '"' || c == '\'' || c == '@' ||
+           c == '#';
+}
+
+static int is_close_punct(char c)
+{
+    return c == ')' || c == ']' || c == '}' || c == '>' || c == ',' || c == ';' || c == ':' ||
+           c == '.' || c == '"' || c == '\'' || c == '!' || c == '?';
+}
+
+static int is_hex_letter(char c)
+{
+    return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int is_path(const char *s, size_t n)
+{
+    if (n >= 2 && s[0] == '/' && memchr(s + 1, '/', n - 1))
+        return 1;
+    if (n >= 3 && (s[0] == '.' || s[0] == '~') && s[1] == '/')
+        return 1;
+    return n >= 3 && s[1] == ':' && s[2] == '\\'; /* C:\Windows */
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Day and month names of dates ("Fri Jun 17 07:07:00 2005"). */
+static int is_date_word(const char *s, size_t n)
+{
+    static const char names[] = "MonTueWedThuFriSatSunJanFebMarAprMayJunJulAugSepOctNovDec";
+    if (n != 3)
+        return 0;
+    for (size_t i = 0; i + 3 <= sizeof names - 1; i += 3)
+        if (memcmp(names + i, s, 3) == 0)
+            return 1;
+    return 0;
+}
+
+/* A value as a whole: a number, size or duration ("42", "-1", "3.5ms", "10KB"), a
+ * date or time ("2016-09-28", "07:07:00"), a hex id, UUID, MAC or IPv6 address (hex
+ * digits and separators only), host:port, a URL or a path. */
+/* Whether s holds "://" (a URL); memchr finds the rare ':' fast. */
+static int has_scheme(const char *s, size_t n)
+{
+    for (const char *c = memchr(s, ':', n); c; c = memchr(c + 1, ':', (size_t)(s + n - c - 1)))
+        if (c + 2 < s + n && c[1] == '/' && c[2] == '/')
+            return 1;
+    return 0;
+}
+
+static int is_whole_value(const char *s, size_t n, size_t digits)
+{
+    if (is_digit(s[0]) || (n > 1 && (s[0] == '-' || s[0] == '+' || s[0] == '.') && is_digit(s[1])))
+        return 1;
+    if (is_path(s, n) || is_date_word(s, n))
+        return 1;
+    size_t hexish = 0, colons = 0, i = n;
+    for (size_t k = 0; k < n; k++) {
+        char c = s[k];
+        hexish += is_digit(c) || is_hex_letter(c) || c == ':' || c == '-' || c == '.';
+        colons += c == ':';
+    }
+    if (hexish == n && (n >= 8 || (digits > 0 && colons >= 2))) /* not "db1", "ec2" */
+        return 1;
+    while (i > 0 && is_digit(s[i - 1]))
+        i--;
+    return i > 0 && i < n && s[i - 1] == ':'; /* host:port */
+}
+
+enum judgement { CONSTANT, WHOLE, DIGIT_RUNS };
+
+/* Units that follow a number as a word of their own ("5.2 KB", "30 ms"). */
+static int is_unit_word(const char *s, size_t n)
+{
+    static const char *const units[] = {"B",  "KB", "MB", "GB", "TB", "KiB", "MiB",  "GiB",  "TiB",
+                                        "kB", "ns", "us", "ms", "s",  "sec", "secs", "bytes"};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i]) == n && memcmp(units[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* How a token core (punctuation stripped) is masked: not at all, as a whole, or only
+ * its digit runs (identifiers that embed numbers: "blk_123", "en0", "user42"). */
+static enum judgement judge_core(const char *s, size_t n)
+{
+    size_t digits = 0;
+    for (size_t i = 0; i < n; i++)
+        digits += is_digit(s[i]);
+    if (is_whole_value(s, n, digits))
+        return WHOLE;
+    return digits ? DIGIT_RUNS : CONSTANT;
+}
+
+struct emitter {
+    struct cl_masked *out;
+    int last_wild; /* the previous token was a bare wildcard */
+};
+
+static void put(struct cl_masked *o, const char *s, size_t n)
+{
+    if (n == 0)
+        return; /* s may be NULL */
+    memcpy(o->text + o->text_len, s, n);
+    o->text_len += n;
+}
+
+/* Appends one token (prefix, core or "<*>", suffix) unless the token limit is reached. */
+static int is_alnum(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_letters(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+            return 0;
+    return n > 0;
+}
+
+/* Copies s with each run of digits (with its sign: "blk_-42") replaced by "<*>". */
+static void put_digit_runs(struct cl_masked *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        int sign =
+            s[i] == '-' && i + 1 < n && is_digit(s[i + 1]) && (i == 0 || !is_alnum(s[i - 1]));
+        if (!sign && !is_digit(s[i])) {
+            o->text[o->text_len++] = s[i++];
+            continue;
+        }
+        i += (size_t)sign;
+        while (i < n && is_digit(s[i]))
+            i++;
+        put(o, "<*>", 3);
+    }
+}
+
+/* Appends one token: prefix, core judged by how, suffix. */
+static void emit(struct emitter *e, const char *pre, size_t npre, const char *core, size_t ncore,
+                 enum judgement how, const char *suf, size_t nsuf)
+{
+    int wild = how == WHOLE;
+    struct cl_masked *o = e->out;
+    int bare = wild && npre == 0 && nsuf == 0;
+    if (bare && e->last_wild)
+        return; /* adjacent wildcards collapse into one */
+    if (o->n == CL_MASK_MAX_TOKENS) {
+        /* Fold the tail into the last token, which becomes a wildcard. */
+        struct cl_mask_token *t = &o->tok[o->n - 1];
+        o->text_len = t->off;
+        put(o, "<*>", 3);
+        t->len = 3;
+        t->hash = CL_MASK_WILD;
+        t->masked = 1;
+        t->word = 0;
+        e->last_wild = 1;
+        return;
+    }
+    if (o->n > 0)
+        put(o, " ", 1);
+    struct cl_mask_token *t = &o->tok[o->n++];
+    t->off = (uint32_t)o->text_len;
+    put(o, pre, npre);
+    if (wild)
+        put(o, "<*>", 3);
+    else if (how == DIGIT_RUNS)
+        put_digit_runs(o, core, ncore);
+    else
+        put(o, core, ncore);
+    put(o, suf, nsuf);
+    t->len = (uint32_t)(o->text_len - t->off);
+    t->masked = wild || how == DIGIT_RUNS;
+    t->word = how == CONSTANT && is_letters(core, ncore);
+    if (t->masked && o->n > 1 && t[-1].masked && t[-1].len == t->len &&
+        memcmp(o->text + t[-1].off, o->text + t->off, t->len) == 0) {
+        /* A list of values of one shape ("blk_<*> blk_<*>", "@<*> @<*>") is one token. */
+        o->n--;
+        o->text_len = t->off - 1;
+        return;
+    }
+    if (bare) {
+        t->hash = CL_MASK_WILD;
+    } else {
+        t->hash = cl_mask_hash(o->text + t->off, t->len);
+        if (t->hash == CL_MASK_WILD)
+            t->hash = 1;
+    }
+    e->last_wild = bare;
+}
+
+/* Judges one blank-free token s[0..n) and emits it. */
+static void emit_word(struct emitter *e, const char *s, size_t n)
+{
+    size_t a = 0, b = n;
+    while (a < b && is_open_punct(s[a]))
+        a++;
+    while (b > a && is_close_punct(s[b - 1]))
+        b--;
+    const char *core = s + a;
+    size_t ncore = b - a;
+    if (ncore > 0 && (is_path(core, ncore) || has_scheme(core, ncore))) {
+        emit(e, s, a, core, ncore, WHOLE, s + b, n - b); /* before key=value: "?a=b" */
+        return;
+    }
+    const char *eq = ncore > 1 ? memchr(core + 1, '=', ncore - 1) : NULL;
+    if (eq && eq + 1 < core + ncore) { /* key=value: keep "key=" as prefix */
+        size_t nkey = (size_t)(eq + 1 - s);
+        emit(e, s, nkey, NULL, 0, WHOLE, s + b, n - b);
+        return;
+    }
+    if (ncore == 0 && a > 0 && b < n) { /* "()", "[]", "''": an empty value */
+        emit(e, s, a, NULL, 0, WHOLE, s + b, n - b);
+        return;
+    }
+    enum judgement how = ncore ? judge_core(core, ncore) : CONSTANT;
+    if (how == CONSTANT && a == 0 && e->last_wild && is_unit_word(core, ncore)) {
+        /* The unit of the number before it joins it: "5.2 KB," and "93 B," agree. */
+        struct cl_masked *o = e->out;
+        o->n--;
+        o->text_len = o->n ? o->tok[o->n].off - 1 : 0;
+        e->last_wild = o->n && o->tok[o->n - 1].hash == CL_MASK_WILD;
+        how = WHOLE;
+    }
+    emit(e, s, a, core, ncore, how, s + b, n - b);
+}
+
+/* Length of a quoted string starting at s[0] (a quote), or 0 when it is not one: the
+ * closing quote must end the token (blank, punctuation or end follows it). */
+static size_t quoted_len(const char *s, size_t n)
+{
+    const char *close = n > 1 ? memchr(s + 1, s[0], n - 1) : NULL;
+    if (!close)
+        return 0;
+    size_t k = (size_t)(close - s) + 1;
+    if (k < n && !is_blank(s[k]) && !is_close_punct(s[k]))
+        return 0;
+    return k;
+}
+
+/* A quoted string is a value when it holds a blank or a digit; a single quoted word
+ * ('Active') is judged like any other word. */
+static int quoted_is_value(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (is_blank(s[i]) || is_digit(s[i]))
+            return 1;
+    return 0;
+}
+
+void cl_mask_message(const char *msg, size_t len, struct cl_masked *out)
+{
+    struct emitter e = {out, 0};
+    out->n = 0;
+    out->text_len = 0;
+    if (len > CL_MASK_MAX_BYTES)
+        len = CL_MASK_MAX_BYTES;
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && is_blank(msg[i]))
+            i++;
+        if (i == len)
+            break;
+        size_t q = (msg[i] == '"' || msg[i] == '\'') ? quoted_len(msg + i, len - i) : 0;
+        if (q > 2 && quoted_is_value(msg + i + 1, q - 2)) { /* one variable token */
+            size_t j = i + q;
+            while (j < len && !is_blank(msg[j]))
+                j++;
+            emit(&e, NULL, 0, NULL, 0, WHOLE, msg + i + q, j - i - q);
+            i = j;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && !is_blank(msg[j]))
+            j++;
+        emit_word(&e, msg + i, j - i);
+        i = j;
+    }
+}
