@@ -18,7 +18,11 @@ struct parser {
     char *err;
     size_t err_len;
     int failed;
+    int depth; /* open parentheses and nested aggregations */
 };
+
+/* Parentheses and aggregations nest at most this deep: the parser recurses on them. */
+#define LQ_MAX_DEPTH 64
 
 static int fail_at(struct parser *p, size_t pos, const char *kind, const char *fmt, ...)
 {
@@ -220,10 +224,21 @@ static int parse_comparison(struct parser *p, struct cl_lq_label_filter *f)
     return number_value(p, f);
 }
 
+static int enter(struct parser *p)
+{
+    if (++p->depth > LQ_MAX_DEPTH)
+        return SYNTAX(p, "nested deeper than %d", LQ_MAX_DEPTH);
+    return 0;
+}
+
 static int parse_primary(struct parser *p, struct cl_lq_label_filter **out)
 {
-    if (accept(p, "(") == 1)
-        return parse_or(p, out) != 0 ? -1 : expect(p, ")");
+    if (is_punct(p, "(")) {
+        if (enter(p) != 0 || advance(p) != 0 || parse_or(p, out) != 0)
+            return -1;
+        p->depth--;
+        return expect(p, ")");
+    }
     *out = calloc(1, sizeof **out);
     if (!*out)
         return SYNTAX(p, "out of memory");
@@ -351,6 +366,7 @@ static int parse_log(struct parser *p, struct cl_lq_log *log)
 }
 
 static int parse_expr(struct parser *p, struct cl_lq_expr **out);
+static int parse_expr_at(struct parser *p, struct cl_lq_expr **out);
 
 static const char *const range_fns[] = {"count_over_time", "rate",          "bytes_over_time",
                                         "bytes_rate",      "sum_over_time", "avg_over_time",
@@ -474,6 +490,15 @@ static int parse_vector_agg(struct parser *p, struct cl_lq_expr *e, int op)
 }
 
 static int parse_expr(struct parser *p, struct cl_lq_expr **out)
+{
+    if (enter(p) != 0)
+        return -1;
+    int rc = parse_expr_at(p, out);
+    p->depth--;
+    return rc;
+}
+
+static int parse_expr_at(struct parser *p, struct cl_lq_expr **out)
 {
     struct cl_lq_expr *e = *out = calloc(1, sizeof *e);
     if (!e)

@@ -229,13 +229,41 @@ static void test_shared_query_list(void **state)
     assert_true(unsupported >= 20);
 }
 
+/* Deep nesting is refused, not a stack overflow. */
+static void test_nesting_limit(void **state)
+{
+    (void)state;
+    char q[4096], err[256];
+    struct cl_lq_expr *e;
+    size_t n = 0;
+    for (int i = 0; i < 1000; i++)
+        q[n++] = '(';
+    snprintf(q + n, sizeof q - n, "rate({a=\"b\"}[5m])");
+    assert_int_equal(cl_logql_parse(q, &e, err, sizeof err), -1);
+    assert_string_equal(err, "syntax error: nested deeper than 64 at 1:65");
+    n = (size_t)snprintf(q, sizeof q, "{a=\"b\"} | ");
+    for (int i = 0; i < 1000; i++)
+        q[n++] = '(';
+    snprintf(q + n, sizeof q - n, "x=\"1\"");
+    assert_int_equal(cl_logql_parse(q, &e, err, sizeof err), -1);
+    assert_string_equal(err, "syntax error: nested deeper than 64 at 1:74");
+    n = 0; /* 30 levels parse */
+    for (int i = 0; i < 30; i++)
+        q[n++] = '(';
+    n += (size_t)snprintf(q + n, sizeof q - n, "rate({a=\"b\"}[5m])");
+    for (int i = 0; i < 30; i++)
+        q[n++] = ')';
+    q[n] = '\0';
+    assert_int_equal(cl_logql_parse(q, &e, err, sizeof err), 0);
+    cl_logql_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parses_to_canonical),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_ast_fields),
-        cmocka_unit_test(test_shared_query_list),
+        cmocka_unit_test(test_parses_to_canonical), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_ast_fields),          cmocka_unit_test(test_shared_query_list),
+        cmocka_unit_test(test_nesting_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
