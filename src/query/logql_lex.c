@@ -3,6 +3,7 @@
 #include "logql_int.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,14 @@ static int lex_punct(const char *text, size_t pos, struct lq_token *t, char *err
     return 0;
 }
 
+/* A number, duration or size token, refused when it does not fit a double. */
+static int lex_finite(const char *text, size_t pos, struct lq_token *t, char *err, size_t err_len)
+{
+    if (lex_number(text, pos, t, err, err_len) != 0)
+        return -1;
+    return isfinite(t->number) ? 0 : lex_fail(text, pos, t, err, err_len, "number out of range");
+}
+
 int lq_lex(const char *text, size_t pos, struct lq_token *t, char *err, size_t err_len)
 {
     while (isspace((unsigned char)text[pos]))
@@ -244,7 +253,7 @@ int lq_lex(const char *text, size_t pos, struct lq_token *t, char *err, size_t e
     if (c == '"' || c == '`')
         return lex_string(text, pos, t, err, err_len);
     if (isdigit(c) || (c == '.' && isdigit((unsigned char)text[pos + 1])))
-        return lex_number(text, pos, t, err, err_len);
+        return lex_finite(text, pos, t, err, err_len);
     if (isalpha(c) || c == '_') {
         size_t i = pos;
         while (isalnum((unsigned char)text[i]) || text[i] == '_')

@@ -131,6 +131,8 @@ static const struct error_case errors[] = {
     {"{a=\"b\"} {c=\"d\"}", "syntax error: unexpected input after the end of the query at 1:9"},
     {"{a=\"b\"}\n  | pattern \"x\"", "unsupported: pattern parser `| pattern` at 2:5"},
     {"", "syntax error: expected a stream selector `{...}` or a metric function at 1:1"},
+    {"{a=\"b\"} | json | x > 1e999", "syntax error: number out of range at 1:22"},
+    {"rate({a=\"b\"}[1e999h])", "syntax error: number out of range at 1:14"},
 };
 
 static void test_parses_to_canonical(void **state)
