@@ -22,6 +22,7 @@ struct cl_lq_eval {
     pcre2_code **matcher_re;       /* per matcher: anchored, for =~ and !~ */
     pcre2_code ***stage_re;        /* per stage, per value: for |~ and !~ */
     pcre2_match_data *md;
+    pcre2_match_context *mctx; /* the query's regex limits (docs/query.md "Query budgets") */
     /* Regexes of =~ and !~ label filters, by node (the AST stays const). */
     const struct cl_lq_label_filter **lf_node;
     pcre2_code **lf_re;
@@ -53,7 +54,7 @@ static pcre2_code *compile(const char *re, int whole, char *err, size_t err_len)
 
 static int re_match(struct cl_lq_eval *ev, const pcre2_code *re, const char *s, size_t n)
 {
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, ev->md, NULL);
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, ev->md, ev->mctx);
     return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
@@ -195,10 +196,18 @@ int cl_lq_eval_new(const struct cl_lq_log *log, struct cl_query *q, struct cl_lq
     ev->stage_pushed = cl_calloc(log->n_stages + 1, 1);
     ev->stage_re = cl_calloc(log->n_stages + 1, sizeof *ev->stage_re);
     ev->md = pcre2_match_data_create(1, NULL);
+    ev->mctx = pcre2_match_context_create(NULL);
+    if (!ev->md || !ev->mctx)
+        abort(); /* out of memory: see common.h's policy */
+    uint64_t heap = q->regex_heap_limit ? q->regex_heap_limit : CL_QUERY_REGEX_HEAP_LIMIT;
+    pcre2_set_match_limit(ev->mctx,
+                          q->regex_match_limit ? q->regex_match_limit : CL_QUERY_REGEX_MATCH_LIMIT);
+    pcre2_set_depth_limit(ev->mctx,
+                          q->regex_depth_limit ? q->regex_depth_limit : CL_QUERY_REGEX_DEPTH_LIMIT);
+    pcre2_set_heap_limit(ev->mctx, (uint32_t)CL_MIN(CL_MAX(heap / 1024, 1), UINT32_MAX)); /* KiB */
     cl_buf_init(&ev->line, SIZE_MAX);
     *out = NULL;
-    if (!ev->md || prepare_matchers(ev, q, err, err_len) != 0 ||
-        prepare_stages(ev, q, err, err_len) != 0) {
+    if (prepare_matchers(ev, q, err, err_len) != 0 || prepare_stages(ev, q, err, err_len) != 0) {
         cl_lq_eval_free(ev);
         return -1;
     }
@@ -235,6 +244,7 @@ void cl_lq_eval_free(struct cl_lq_eval *ev)
     free(ev->matcher_pushed);
     free(ev->stage_pushed);
     pcre2_match_data_free(ev->md);
+    pcre2_match_context_free(ev->mctx);
     lq_labels_free(&ev->labels);
     cl_buf_free(&ev->line);
     free(ev);
@@ -400,7 +410,10 @@ int cl_lq_eval_record(struct cl_lq_eval *ev, const char *line, size_t len,
         formatted |= ev->log->stages[i].kind == CL_LQ_LINE_FORMAT;
     }
     if (ok < 0)
-        snprintf(err, err_len, "a regex match failed on a record (PCRE2 limit)");
+        snprintf(err, err_len,
+                 "a regex of the LogQL query failed on a record (a PCRE2 limit: "
+                 "--regex-match-limit, --regex-depth-limit, --regex-heap-limit); no count or "
+                 "result is given rather than a wrong one");
     *out = line;
     *out_len = len;
     return ok;

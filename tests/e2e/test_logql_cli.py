@@ -151,7 +151,13 @@ class LogqlCli(cltest.DaemonTestCase):
             (["--logql", '{service="api"} | line_format "{{.a | upper}}"'],
              "unsupported: line_format action"),
             (["--logql", '{service="api"}', "--grep", "x"], "--logql replaces"),
+            # A per-record regex (an `or` list is not pushed into the engine) obeys the
+            # query's PCRE2 limits: past one, an error rather than a wrong count.
+            (["--logql", '{service="api"} |~ "zzzq" or "t.*o"', "--count",
+              "--regex-match-limit", "1"], "a regex of the LogQL query failed on a record"),
         ]
+        # Without the tiny limit the same query counts (the limit above is what fails it).
+        self.assertGreater(self.count(["--logql", '{service="api"} |~ "zzzq" or "t.*o"']), 0)
         for args, msg in cases:
             with self.subTest(args=args):
                 _, err = self.run_query(args, expect_rc=2)
