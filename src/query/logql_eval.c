@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Alternatives of a service=~"a|b|c" pushed into the engine's service filter. */
+#define LQ_MAX_SERVICES 32
+
 struct cl_lq_eval {
     const struct cl_lq_log *log;
     unsigned char *matcher_pushed; /* per matcher */
@@ -27,7 +30,9 @@ struct cl_lq_eval {
     const struct cl_lq_label_filter **lf_node;
     pcre2_code **lf_re;
     size_t n_lf;
-    const char *service; /* pushed into q->services */
+    const char *services[LQ_MAX_SERVICES]; /* pushed into q->services */
+    size_t n_services;
+    char *service_names; /* the split copy services[] of a service=~"a|b" point into */
     int needed;
     struct lq_labels labels;
     struct cl_buf line; /* line_format's output */
@@ -79,6 +84,34 @@ static unsigned level_mask(struct cl_lq_eval *ev, size_t i)
     return mask;
 }
 
+/* service="a" (no glob characters) or service=~"a|b" (names of letters, digits, '_'
+ * and '-'): the engine's services filter (OR of exact names) says the same. Returns 1
+ * when pushed. */
+static int push_services(struct cl_lq_eval *ev, const struct cl_lq_matcher *m)
+{
+    if (ev->n_services || strcmp(m->name, "service") != 0)
+        return 0;
+    if (m->op == CL_LQ_EQ && !strpbrk(m->value, "*?[\\")) {
+        ev->services[ev->n_services++] = m->value;
+        return 1;
+    }
+    const char *v = m->value;
+    size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-|");
+    if (m->op != CL_LQ_RE || n != strlen(v) || !v[0] || v[0] == '|' || v[n - 1] == '|' ||
+        strstr(v, "||"))
+        return 0;
+    size_t alts = 1;
+    for (const char *c = v; *c; c++)
+        alts += *c == '|';
+    if (alts > LQ_MAX_SERVICES)
+        return 0;
+    ev->service_names = cl_strdup(v);
+    for (char *save = NULL, *t = strtok_r(ev->service_names, "|", &save); t;
+         t = strtok_r(NULL, "|", &save))
+        ev->services[ev->n_services++] = t;
+    return 1;
+}
+
 static int prepare_matchers(struct cl_lq_eval *ev, struct cl_query *q, char *err, size_t err_len)
 {
     const struct cl_lq_log *log = ev->log;
@@ -88,9 +121,7 @@ static int prepare_matchers(struct cl_lq_eval *ev, struct cl_query *q, char *err
         const struct cl_lq_matcher *m = &log->matchers[i];
         if (m->op >= CL_LQ_RE && !(ev->matcher_re[i] = compile(m->value, 1, err, err_len)))
             return -1;
-        if (strcmp(m->name, "service") == 0 && m->op == CL_LQ_EQ && !ev->service &&
-            !strpbrk(m->value, "*?[\\")) {
-            ev->service = m->value;
+        if (push_services(ev, m)) {
             ev->matcher_pushed[i] = 1;
         } else if (strcmp(m->name, "level") == 0) {
             unsigned mask = level_mask(ev, i);
@@ -99,9 +130,9 @@ static int prepare_matchers(struct cl_lq_eval *ev, struct cl_query *q, char *err
             ev->matcher_pushed[i] = 1;
         }
     }
-    if (ev->service) {
-        q->services = &ev->service;
-        q->n_services = 1;
+    if (ev->n_services) {
+        q->services = ev->services;
+        q->n_services = ev->n_services;
     }
     if (any_level && levels == 0) /* no level passes: 0 would mean all, so per record */
         for (size_t i = 0; i < log->n_matchers; i++)
@@ -239,6 +270,7 @@ void cl_lq_eval_free(struct cl_lq_eval *ev)
         pcre2_code_free(ev->lf_re[i]);
     free(ev->lf_re);
     free(ev->lf_node);
+    free(ev->service_names);
     free(ev->matcher_re);
     free(ev->stage_re);
     free(ev->matcher_pushed);

@@ -87,6 +87,8 @@ class LogqlCli(cltest.DaemonTestCase):
             ('{service="web"} |~ "pay(ment)? failed"',
              ["--service", "web", "--regex", "pay(ment)? failed"]),
             ('{user="bob"}', ["--where", "user=bob"]),
+            ('{service=~"api|web"}', ["--service", "api", "--service", "web"]),
+            ('{service=~"api|web", service!="web"}', ["--service", "api"]),
             ('{service="api"} | json | user="carol"', ["--service", "api", "--where", "user=carol"]),
             ('{service="billing"} | json | status == 404',
              ["--service", "billing", "--where", "status=404"]),
@@ -96,6 +98,25 @@ class LogqlCli(cltest.DaemonTestCase):
                 want = self.count(flags)
                 self.assertGreater(want, 0)
                 self.assertEqual(self.count(["--logql", logql]), want)
+
+    def test_prunes_like_flags(self):
+        """Selector labels and the first line filter go into the engine: the same objects
+        are considered, pruned and opened as with the flags."""
+        cases = [
+            ('{service="api"}', ["--service", "api"]),
+            ('{service=~"billing|web"} |= "timeout"',
+             ["--service", "billing", "--service", "web", "--grep", "timeout"]),
+            ('{level="error"}', ["--level", "error"]),
+            ('{service="web", level=~"warn|error"} |~ "fail"',
+             ["--service", "web", "--level", "warn", "--level", "error", "--regex", "fail"]),
+        ]
+        for logql, flags in cases:
+            with self.subTest(logql=logql):
+                _, want = self.run_query(flags + ["--count", "--stats"])
+                _, got = self.run_query(["--logql", logql, "--count", "--stats"])
+                objects = lambda err: [l for l in err.splitlines() if l.startswith("objects")]
+                self.assertEqual(objects(got), objects(want))
+                self.assertEqual(len(objects(got)), 1)
 
     def test_pipeline_counts_against_the_records(self):
         R = self.recs
