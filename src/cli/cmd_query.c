@@ -5,6 +5,8 @@
 #include "query_output.h"
 
 #include "common.h"
+#include "logql.h"
+#include "logql_eval.h"
 #include "query.h"
 
 #include <limits.h>
@@ -19,7 +21,7 @@
 struct query_cfg {
     const char *data_dir, *store_url, *endpoint_url, *since, *from, *to;
     struct cl_opt_list services, levels, wheres;
-    const char *grep, *regex, *order, *format;
+    const char *grep, *regex, *order, *format, *logql;
     int icase, limit, count, stats, threads;
     int64_t timeout_ms;
     uint64_t max_bytes, regex_heap_limit;
@@ -58,6 +60,10 @@ static const struct cl_option query_options[] = {
     {"where", "CLOUDLOG_WHERE", CL_OPT_LIST, NULL, OFF(wheres), "FIELD=VALUE",
      "top-level field equals VALUE (string decoded, else JSON text); repeat: all must hold", NULL,
      0, 0},
+    {"logql", "CLOUDLOG_LOGQL", CL_OPT_STR, NULL, OFF(logql), "EXPR",
+     "a LogQL log query ({service=\"api\"} |= \"x\" | json | status >= 500) instead of "
+     "--service, --level, --grep, --regex and --where (docs/query.md \"LogQL\")",
+     NULL, 0, 0},
     {"limit", "CLOUDLOG_LIMIT", CL_OPT_INT, "100", OFF(limit), "N", "at most N records; 0: all",
      NULL, 0, INT_MAX},
     {"order", "CLOUDLOG_ORDER", CL_OPT_STR, "newest", OFF(order), "ORDER", "record order", orders,
@@ -87,11 +93,40 @@ struct query_out {
     int progress_tty;
     int progress_shown;
     int64_t t0;
+    /* --logql evaluated per record: the engine runs without count or limit, and these
+     * count, limit and print what passes the pipeline. */
+    struct cl_lq_eval *eval;
+    int formats_line; /* the pipeline has a line_format: print its output */
+    int count_only;
+    size_t limit, matched;
+    char eval_err[256];
 };
+
+/* A record through the LogQL pipeline: 1 stop the scan, 0 go on. */
+static int on_logql_record(struct query_out *o, const char *line, size_t len,
+                           const struct cl_line_head *h)
+{
+    const char *out;
+    size_t out_len;
+    int keep =
+        cl_lq_eval_record(o->eval, line, len, h, &out, &out_len, o->eval_err, sizeof o->eval_err);
+    if (keep <= 0)
+        return keep < 0;
+    o->matched++;
+    if (!o->count_only) {
+        int failed = o->formats_line
+                         ? fwrite(out, 1, out_len, stdout) != out_len || putchar('\n') == EOF
+                         : cl_qout_record(&o->out, line, len, h) != 0;
+        o->write_failed |= failed;
+    }
+    return o->write_failed || (o->limit && o->matched >= o->limit);
+}
 
 static int on_record(void *arg, const char *line, size_t len, const struct cl_line_head *h)
 {
     struct query_out *o = arg;
+    if (o->eval)
+        return on_logql_record(o, line, len, h);
     if (cl_qout_record(&o->out, line, len, h) != 0)
         o->write_failed = 1;
     return o->write_failed;
@@ -142,11 +177,50 @@ static void print_stats(const struct cl_query_stats *s)
 struct query_args {
     struct cl_query q;
     struct cl_cli_wheres where;
+    struct cl_lq_expr *logql; /* --logql's AST, and its evaluator when one is needed */
+    struct cl_lq_eval *eval;
+    int eval_needed; /* 0: everything went into the engine's query */
+    int formats_line;
 };
 
 static void query_args_free(struct query_args *a)
 {
     cl_cli_wheres_free(&a->where);
+    cl_lq_eval_free(a->eval);
+    cl_logql_free(a->logql);
+}
+
+/* --logql: parses it and pushes what it can into a->q; returns 0 or prints why not and
+ * returns 2. */
+static int build_logql(const struct query_cfg *c, struct query_args *a)
+{
+    char err[300];
+    if (c->services.n || c->levels.n || c->wheres.n || c->grep || c->regex) {
+        fprintf(stderr, "%s: --logql replaces --service, --level, --grep, --regex and --where\n",
+                CMD);
+        return 2;
+    }
+    if (cl_logql_parse(c->logql, &a->logql, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: --logql: %s\n", CMD, err);
+        return 2;
+    }
+    if (a->logql->kind != CL_LQ_LOG_QUERY) {
+        fprintf(stderr,
+                "%s: --logql: metric queries are served by the Loki API (not yet); "
+                "give a log query\n",
+                CMD);
+        return 2;
+    }
+    struct cl_lq_eval *ev;
+    if (cl_lq_eval_new(&a->logql->log, &a->q, &ev, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: --logql: %s\n", CMD, err);
+        return 2;
+    }
+    for (size_t i = 0; i < a->logql->log.n_stages; i++)
+        a->formats_line |= a->logql->log.stages[i].kind == CL_LQ_LINE_FORMAT;
+    a->eval = ev; /* a->q borrows from it */
+    a->eval_needed = cl_lq_eval_needed(ev);
+    return 0;
 }
 
 /* Resolves one time option; returns 0, or prints why not and returns 2. */
@@ -205,6 +279,8 @@ static int build_query(const struct query_cfg *c, struct query_args *a)
     q->regex_match_limit = (uint32_t)c->regex_match_limit;
     q->regex_depth_limit = (uint32_t)c->regex_depth_limit;
     q->regex_heap_limit = c->regex_heap_limit;
+    if (!rc && c->logql)
+        rc = build_logql(c, a);
     return rc;
 }
 
@@ -228,6 +304,15 @@ static int run(const struct query_cfg *c, struct query_args *a)
     if (cl_cli_source_open(CMD, c->data_dir, c->store_url, c->endpoint_url, &s))
         return 1;
     struct query_out o = {.progress_tty = isatty(STDERR_FILENO)};
+    struct cl_query q = a->q;
+    if (a->eval_needed) { /* count and limit apply after the pipeline */
+        o.eval = a->eval;
+        o.formats_line = a->formats_line;
+        o.count_only = q.count_only;
+        o.limit = q.count_only ? 0 : q.limit; /* --count ignores --limit */
+        q.count_only = 0;
+        q.limit = 0;
+    }
     const char *nc = getenv("NO_COLOR");
     int color = isatty(STDOUT_FILENO) && !(nc && nc[0]);
     enum cl_qout_format fmt = strcmp(c->format, "text") == 0  ? CL_QOUT_TEXT
@@ -236,14 +321,20 @@ static int run(const struct query_cfg *c, struct query_args *a)
     cl_qout_init(&o.out, fmt, color, stdout);
     struct cl_query_stats st;
     char err[512] = "";
-    if (!c->count && cl_qout_header(&o.out))
+    if (!c->count && !o.formats_line && cl_qout_header(&o.out))
         o.write_failed = 1;
-    int rc = cl_query_run_progress(&s.src, &a->q, on_record, on_warn, on_progress, &o, &st, err,
+    int rc = cl_query_run_progress(&s.src, &q, on_record, on_warn, on_progress, &o, &st, err,
                                    sizeof err);
     if (o.progress_shown)
         fputs("\r\033[K", stderr);
     cl_cli_source_close(&s);
     cl_qout_free(&o.out);
+    if (rc == CL_OK && o.eval_err[0]) {
+        fprintf(stderr, "%s: %s\n", CMD, o.eval_err);
+        return 2;
+    }
+    if (a->eval_needed)
+        st.records_matched = o.matched;
     if (rc != CL_OK) {
         fprintf(stderr, "%s: %s\n", CMD, err[0] ? err : cl_strerror(rc));
         return rc == CL_ERR_INVAL ? 2 : 1;

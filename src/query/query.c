@@ -169,7 +169,7 @@ static int stop_error(const struct run *x, char *err, size_t err_len)
 {
     const struct cl_query *q = x->q;
     char n[32];
-    switch (x->budget.stop) {
+    switch ((enum cl_query_stop)atomic_load(&x->budget.stop)) {
     case CL_QUERY_DEADLINE:
         snprintf(err, err_len,
                  "query deadline exceeded: stopped after %.1f s, its time limit; narrow the "
