@@ -35,21 +35,13 @@ def stored_seqs(tc, data_dir):
 
 
 def wait_for(pred, timeout, what, daemon=None, step=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    for _ in range(int(timeout / step) + 10):
+    """cltest.wait_for, with a queue.db read that fails (busy, locked) counting as "not yet"."""
+    def pred_or_busy():
         try:
-            last = pred()
-            if last:
-                return last
-        except sqlite3.OperationalError as e:
-            last = repr(e)
-        if time.monotonic() > deadline:
-            break
-        time.sleep(step)
-    raise AssertionError("timed out after %ss waiting for %s (last: %r)%s"
-                         % (timeout, what, last,
-                            "; log:\n" + daemon.log_tail() if daemon is not None else ""))
+            return pred()
+        except sqlite3.OperationalError:
+            return None
+    return cltest.wait_for(pred_or_busy, timeout, what, daemon=daemon, step=step)
 
 
 def dlq_rows(db_path):

@@ -346,6 +346,19 @@ static void test_packing(void **state)
     cl_buf_free(&want);
 }
 
+/* Appends {"ts":TS,"message":"<n random printable characters>"} and a newline: records that
+ * barely compress (gzip keeps ~85%, base64 adds a third). *x is the xorshift state. */
+static void append_noise_record(struct cl_buf *body, long long ts, int n, uint64_t *x)
+{
+    cl_buf_printf(body, "{\"ts\":%lld,\"message\":\"", ts);
+    for (int k = 0; k < n; k++) {
+        *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+        char c = (char)(32 + *x % 95);
+        cl_buf_append_char(body, c == '"' || c == '\\' ? 'q' : c);
+    }
+    cl_buf_append_str(body, "\"}\n");
+}
+
 /* Issue 13, item 7: records that barely compress (random printable ASCII) made 1 MiB raw
  * messages of ~1.13 MiB as sent (base64 of gzip), over SQS's 1 MiB. Every message must now
  * fit max_message_bytes as sent, with the records in order and the time bounds exact. */
@@ -357,15 +370,8 @@ static void test_packing_by_sent_size(void **state)
     struct cl_buf body;
     cl_buf_init(&body, 8 << 20);
     uint64_t x = 13;
-    for (int i = 0; i < 2500; i++) {
-        cl_buf_printf(&body, "{\"ts\":%d,\"message\":\"", 1700000000 + i);
-        for (int k = 0; k < 1000; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            char c = (char)(32 + x % 95);
-            cl_buf_append_char(&body, c == '"' || c == '\\' ? 'q' : c);
-        }
-        cl_buf_append_str(&body, "\"}\n");
-    }
+    for (int i = 0; i < 2500; i++)
+        append_noise_record(&body, 1700000000LL + i, 1000, &x);
     struct run r;
     run_lim(&r, body.data, body.len, NULL, &lim);
     assert_int_equal(r.res.accepted, 2500);
@@ -485,16 +491,8 @@ static void test_partitions_and_sent_size(void **state)
     struct cl_buf body;
     cl_buf_init(&body, 8 << 20);
     uint64_t x = 7;
-    for (int i = 0; i < 600; i++) {
-        cl_buf_printf(&body, "{\"ts\":%lld,\"message\":\"",
-                      (long long)(RECEIVED_MS - (int64_t)(i / 25) * 3600000));
-        for (int k = 0; k < 2000; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            char c = (char)(32 + x % 95);
-            cl_buf_append_char(&body, c == '"' || c == '\\' ? 'q' : c);
-        }
-        cl_buf_append_str(&body, "\"}\n");
-    }
+    for (int i = 0; i < 600; i++)
+        append_noise_record(&body, RECEIVED_MS - (int64_t)(i / 25) * 3600000, 2000, &x);
     struct run r;
     run_lim(&r, body.data, body.len, NULL, &lim);
     assert_int_equal(r.res.accepted, 600);
