@@ -378,8 +378,14 @@ static void run_ingest_job(void *arg)
 {
     struct request *r = arg;
     cl_ingest_handle(&r->ingest, &r->d->limits, &r->d->queue, &r->resp);
-    cl_buf_free(&r->body); /* the reservation is released when the request completes */
-    r->job = JOB_DONE;     /* published to the HTTP thread by resume's lock */
+    /* The body is no longer needed (the answer is built): its memory and its share of
+     * --max-inflight go back now, before the answer is sent, so a client that posts again
+     * right after its 202 finds the budget free. The connection is suspended, so no other
+     * thread touches r->reserved until the resume. */
+    cl_buf_free(&r->body);
+    atomic_fetch_sub(&r->d->inflight_bytes, r->reserved);
+    r->reserved = 0;
+    r->job = JOB_DONE; /* published to the HTTP thread by resume's lock */
     MHD_resume_connection(r->conn);
 }
 
