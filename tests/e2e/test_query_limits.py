@@ -86,6 +86,7 @@ class QueryLimits(cltest.DaemonTestCase):
 
     def test_deadline_408_and_byte_budget_503(self):
         self.d.stop()
+        d = None
         try:
             # 1 ms cannot scan ~36 MB of records: the deadline stops the query.
             d = self.daemon(args=["--query-timeout", "1ms"], data_dir=self.d.data_dir)
@@ -99,6 +100,8 @@ class QueryLimits(cltest.DaemonTestCase):
             self.assertIn("--query-max-bytes", json.loads(data)["error"])
             d.stop()
         finally:
+            if d is not None:
+                d.kill()  # one daemon per queue file: the next start needs it gone
             self.d.start()
 
     def wait_status(self, want, d, tries=300):
@@ -110,21 +113,39 @@ class QueryLimits(cltest.DaemonTestCase):
             time.sleep(0.1)
         self.fail("no %d from GET /v1/query; last %d %r" % (want, st, data[:200]))
 
+    def hold_the_only_slot(self, d, attempts=5):
+        """Starts the slow count query on its own connection and returns that connection
+        once a probe gets 503 (the slow query holds the only slot). A probe can take the
+        slot first, and then the slow query is the one refused: that attempt is repeated
+        (bounded)."""
+        for _ in range(attempts):
+            slow = d.conn(timeout=60)
+            slow.request("GET", "/v1/query?" + urllib.parse.urlencode(
+                {"regex": "(.*a){2}\\}\\}", "count": "1", "since": "2h"}))
+            time.sleep(0.5)  # let the daemon take the slow query first
+            for _ in range(20):
+                st, _, data = self.query({"limit": "1", "since": "2h"}, d)
+                if st == 503:
+                    return slow
+                time.sleep(0.1)
+            slow.close()  # it was refused (or finished): try again
+        self.fail("the slow query never held the only slot in %d attempts" % attempts)
+
     def test_disconnect_before_the_first_line_stops_the_scan(self):
         # A count query sends nothing until its end, so the connection waits suspended,
         # where libmicrohttpd does not see the client leave: the scan looks at the socket.
         self.d.stop()
+        d = None
         try:
             d = self.daemon(args=["--max-queries", "1", "--regex-match-limit", "2000000000",
                                   "--query-timeout", "0"], data_dir=self.d.data_dir)
-            slow = d.conn(timeout=60)
-            slow.request("GET", "/v1/query?" + urllib.parse.urlencode(
-                {"regex": "(.*a){2}\\}\\}", "count": "1", "since": "2h"}))
-            self.wait_status(503, d)  # the slow query holds the only slot
+            slow = self.hold_the_only_slot(d)
             slow.close()
             self.wait_status(200, d)  # ... until its client left
             d.stop()
         finally:
+            if d is not None:
+                d.kill()  # one daemon per queue file: the next start needs it gone
             self.d.start()
 
     def test_sigterm_stops_a_running_query(self):
@@ -133,6 +154,7 @@ class QueryLimits(cltest.DaemonTestCase):
         # SIGTERM once waited for the scan (41 s in the issue); now the scan stops at the
         # next record.
         self.d.stop()
+        d = None
         try:
             d = self.daemon(args=["--regex-match-limit", "2000000000", "--query-timeout", "0"],
                             data_dir=self.d.data_dir)
@@ -155,6 +177,8 @@ class QueryLimits(cltest.DaemonTestCase):
                 self.assertEqual(st, 503, data)
                 self.assertIn("shutting down", json.loads(data)["error"])
         finally:
+            if d is not None:
+                d.kill()  # one daemon per queue file: the next start needs it gone
             self.d.start()
 
 
