@@ -9,6 +9,8 @@ PACKAGES=(
   # libraries
   libmicrohttpd-dev libsqlite3-dev zlib1g-dev libdeflate-dev libisal-dev libssl-dev
   libpcre2-dev libcurl4-openssl-dev libexpat1-dev
+  # the configuration file (--config, src/cli/config_file.c): YAML
+  libfyaml-dev
   # shipper protocols (src/protocols): OTLP protobuf (protoc-c generates C from our own
   # .proto) and Fluent Bit's msgpack
   libprotobuf-c-dev protobuf-c-compiler libmsgpack-dev libsnappy-dev

@@ -1,4 +1,5 @@
 /* cmd_serve.c - `cloudlog serve`: options table for the embedded daemon. */
+#include "cli_common.h"
 #include "cli_source.h"
 #include "commands.h"
 #include "log.h"
@@ -26,8 +27,7 @@ struct serve_args {
 static const struct cl_option serve_options[] = {
     {"listen", "CLOUDLOG_LISTEN", CL_OPT_STR, "127.0.0.1:8080", OFF(listen), "HOST:PORT",
      "address to serve HTTP on (port 0 picks a free port)", NULL, 0, 0},
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
-     "data directory (queue.db lives here)", NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"api-key-file", "CLOUDLOG_API_KEY_FILE", CL_OPT_STR, NULL, OFF(api_key_file), "FILE",
      "require 'Authorization: Bearer <key>' with a key from FILE (one per line)", NULL, 0, 0},
     {"tls-cert", "CLOUDLOG_TLS_CERT", CL_OPT_STR, NULL, OFF(tls_cert), "FILE",
@@ -165,34 +165,28 @@ static const struct cl_option serve_options[] = {
      0},
 };
 
+static const char serve_summary[] =
+    "Runs the embedded pipeline: accepts logs on POST /v1/logs, keeps them in a durable queue\n"
+    "(DATA/queue.db) and writes them as partitioned gzip NDJSON objects under\n"
+    "DATA/logs/service=S/dt=YYYY-MM-DD/hour=HH/. GET /healthz and GET /readyz report\n"
+    "liveness and readiness; GET /metrics serves Prometheus metrics; GET /v1/alarms alarm "
+    "states.";
+
+const struct cl_cli_table cl_table_serve = {
+    "cloudlog serve", "cloudlog serve [OPTIONS]",  serve_summary,
+    serve_options,    CL_ARRAY_LEN(serve_options), sizeof(struct serve_args)};
+
 int cl_cmd_serve(int argc, char **argv)
 {
     struct serve_args args = {0};
     struct cl_server_config *cfg = &args.cfg;
-    char err[512];
-    char *pos[1];
     size_t n_pos;
-    size_t n = sizeof serve_options / sizeof serve_options[0];
-    int rc = cl_options_parse(serve_options, n, &args, argc, argv, pos, 0, &n_pos, err, sizeof err);
-    if (rc == CL_OPTS_HELP) {
-        cl_options_help(
-            stdout, "cloudlog serve [OPTIONS]",
-            "Runs the embedded pipeline: accepts logs on POST /v1/logs, keeps them "
-            "in a durable queue\n(DATA/queue.db) and writes them as partitioned "
-            "gzip NDJSON objects under\nDATA/logs/service=S/dt=YYYY-MM-DD/hour=HH/. "
-            "GET /healthz and GET /readyz report\nliveness and readiness; GET /metrics serves "
-            "Prometheus metrics; GET /v1/alarms alarm states.",
-            serve_options, n);
+    size_t n = CL_ARRAY_LEN(serve_options);
+    int rc = cl_cli_options("cloudlog serve", cl_table_serve.usage, serve_summary, serve_options, n,
+                            &args, argc, argv, NULL, 0, &n_pos);
+    if (rc >= 0) { /* after --help, --version or a usage error */
         cl_options_free(serve_options, n, &args);
-        return 0;
-    }
-    if (rc == CL_OPTS_VERSION)
-        cl_options_version(stdout);
-    if (rc == CL_OPTS_VERSION || rc == CL_OPTS_ERROR) {
-        if (rc == CL_OPTS_ERROR)
-            fprintf(stderr, "cloudlog serve: %s\n", err);
-        cl_options_free(serve_options, n, &args);
-        return rc == CL_OPTS_VERSION ? 0 : 2;
+        return rc;
     }
     cfg->alarm_webhooks = args.webhooks.v;
     cfg->n_alarm_webhooks = args.webhooks.n;
