@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "log.h"
 #include "options.h"
+#include "pipeline_opts.h"
 #include "server.h"
 
 #include <stddef.h>
@@ -20,7 +21,27 @@ struct serve_args {
     struct cl_opt_list syslog_listen;
     const char *endpoint_url;
     const char *log_format;
+    struct cl_ingest_opts ingest; /* the rows shared with the Lambda (pipeline_opts.h) */
+    struct cl_object_opts object;
 };
+
+/* The shared rows' values into the server's config. */
+static void apply_shared(const struct serve_args *a, struct cl_server_config *cfg)
+{
+    const struct cl_ingest_opts *i = &a->ingest;
+    cfg->max_body = i->max_body;
+    cfg->max_decoded = i->max_decoded;
+    cfg->max_record = i->max_record;
+    cfg->max_errors = i->max_errors;
+    cfg->max_message = i->max_message;
+    cfg->max_depth = i->max_depth;
+    cfg->compression_level = i->compression_level;
+    cfg->max_record_age_ms = i->max_record_age_ms;
+    cfg->max_record_future_ms = i->max_record_future_ms;
+    cfg->max_message_partitions = i->max_message_partitions;
+    cfg->idempotency_window_ms = i->idempotency_window_ms;
+    cfg->object_compression_level = a->object.compression_level;
+}
 
 #define OFF(f) offsetof(struct cl_server_config, f)
 
@@ -38,29 +59,7 @@ static const struct cl_option serve_options[] = {
      "require client certificates issued by this PEM CA (mutual TLS; default: none)", NULL, 0, 0},
     {"insecure", "CLOUDLOG_INSECURE", CL_OPT_FLAG, "0", OFF(insecure), NULL,
      "allow a non-loopback --listen address without API keys", NULL, 0, 0},
-    {"max-body", "CLOUDLOG_MAX_BODY", CL_OPT_SIZE, "10MiB", OFF(max_body), "SIZE",
-     "largest request body as sent (413 above)", NULL, 0, 0},
-    {"max-decoded", "CLOUDLOG_MAX_DECODED", CL_OPT_SIZE, "64MiB", OFF(max_decoded), "SIZE",
-     "largest body after gzip decoding (413 above)", NULL, 0, 0},
-    {"max-record", "CLOUDLOG_MAX_RECORD", CL_OPT_SIZE, "256KiB", OFF(max_record), "SIZE",
-     "largest single record (larger records are rejected)", NULL, 0, 0},
-    {"max-errors", "CLOUDLOG_MAX_ERRORS", CL_OPT_INT, "100", OFF(max_errors), "N",
-     "per-record errors listed in a response (the rejected count stays exact)", NULL, 0, 100000},
-    {"max-message", "CLOUDLOG_MAX_MESSAGE", CL_OPT_SIZE, "1MiB", OFF(max_message), "SIZE",
-     "uncompressed records packed into one queue message", NULL, 0, 0},
-    {"max-depth", "CLOUDLOG_MAX_DEPTH", CL_OPT_INT, "64", OFF(max_depth), "N",
-     "deepest JSON nesting accepted in a record", NULL, 2, 10000},
-    {"max-record-age", "CLOUDLOG_MAX_RECORD_AGE", CL_OPT_DURATION, "7d", OFF(max_record_age_ms),
-     "DURATION", "records with an older timestamp are rejected (0: no limit)", NULL, 0, 0},
-    {"max-record-future", "CLOUDLOG_MAX_RECORD_FUTURE", CL_OPT_DURATION, "10m",
-     OFF(max_record_future_ms), "DURATION",
-     "records with a timestamp further ahead are rejected (0: no limit)", NULL, 0, 0},
-    {"max-message-partitions", "CLOUDLOG_MAX_MESSAGE_PARTITIONS", CL_OPT_INT, "64",
-     OFF(max_message_partitions), "N",
-     "distinct partitions (service, hour) in one queue message; more start a new message", NULL, 1,
-     100000},
-    {"compression-level", "CLOUDLOG_COMPRESSION_LEVEL", CL_OPT_INT, "1", OFF(compression_level),
-     "N", "gzip level for queue messages (0-3, ISA-L)", NULL, 0, 3},
+    CL_OPT_INCLUDE_ROWS(cl_ingest_options, offsetof(struct serve_args, ingest)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL",
      "queue: sqlite:FILE, or an SQS queue (sqs://NAME or its queue URL, docs/aws.md); "
      "default DATA/queue.db",
@@ -94,9 +93,6 @@ static const struct cl_option serve_options[] = {
      "dead-letter messages older than this are dropped; 0 (default): never, the DLQ holds "
      "acknowledged records until redriven",
      NULL, 0, 0},
-    {"idempotency-window", "CLOUDLOG_IDEMPOTENCY_WINDOW", CL_OPT_DURATION, "24h",
-     OFF(idempotency_window_ms), "DURATION",
-     "how long an Idempotency-Key of POST /v1/logs is remembered (docs/ingest.md)", NULL, 0, 0},
     {"max-receive-count", "CLOUDLOG_MAX_RECEIVE_COUNT", CL_OPT_INT, "5", OFF(max_receive_count),
      "N", "receives before a failing message moves to the dead-letter queue", NULL, 1, 1000},
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
@@ -113,8 +109,7 @@ static const struct cl_option serve_options[] = {
      "longest a buffered record waits before its partition is written", NULL, 0, 0},
     {"buffer-max", "CLOUDLOG_BUFFER_MAX", CL_OPT_SIZE, "32MiB", OFF(buffer_max), "SIZE",
      "buffered bytes per processor thread, all partitions (the largest flushes first)", NULL, 0, 0},
-    {"object-compression-level", "CLOUDLOG_OBJECT_COMPRESSION_LEVEL", CL_OPT_INT, "1",
-     OFF(object_compression_level), "N", "gzip level for stored objects (0-3, ISA-L)", NULL, 0, 3},
+    CL_OPT_INCLUDE_ROWS(cl_object_options, offsetof(struct serve_args, object)),
     {"visibility-timeout", "CLOUDLOG_VISIBILITY_TIMEOUT", CL_OPT_DURATION, "60s",
      OFF(visibility_timeout_ms), "DURATION",
      "how long a received message stays hidden (extended while buffered)", NULL, 0, 0},
@@ -188,6 +183,7 @@ int cl_cmd_serve(int argc, char **argv)
         cl_options_free(serve_options, n, &args);
         return rc;
     }
+    apply_shared(&args, cfg);
     cfg->alarm_webhooks = args.webhooks.v;
     cfg->n_alarm_webhooks = args.webhooks.n;
     cfg->syslog_listen = args.syslog_listen.v;

@@ -223,8 +223,11 @@ static int apply_env(const struct cl_opt_ref *refs, size_t n, void *cfg,
                      enum cl_opt_origin *origins, char *err, size_t err_len)
 {
     for (size_t i = 0; i < n; i++) {
-        const char *env = refs[i].o->env ? getenv(refs[i].o->env) : NULL;
-        if (!env)
+        const struct cl_option *o = refs[i].o;
+        const char *env = o->env ? getenv(o->env) : NULL;
+        /* An empty variable leaves a number at its default (templates set "" for unset). */
+        if (!env || (!env[0] && (o->type == CL_OPT_SIZE || o->type == CL_OPT_INT ||
+                                 o->type == CL_OPT_DURATION)))
             continue;
         if (set_value(&refs[i], cfg, env, refs[i].o->env, CL_ORIGIN_ENV, err, err_len))
             return -1;
