@@ -104,21 +104,45 @@ static void yaml_error(const char *path, struct fy_diag *diag, char *err, size_t
         snprintf(err, err_len, "%s: not valid YAML", path);
 }
 
-int cl_config_load(const char *path, struct cl_conf **out, char *err, size_t err_len)
+/* Reads the whole file at path (at most CL_CONFIG_MAX_BYTES) into *out (owned, NUL-ended).
+ * Read here rather than by libfyaml, which fails on pipes (--config /dev/stdin, <(...)).
+ * Returns 0, or -1 with err set. */
+static int read_file(const char *path, char **out, size_t *len, char *err, size_t err_len)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, err_len, "cannot read config file %s: %s", path, strerror(errno));
         return -1;
     }
+    char *buf = cl_malloc(CL_CONFIG_MAX_BYTES + 1);
+    size_t n = fread(buf, 1, CL_CONFIG_MAX_BYTES + 1, f);
+    int failed = ferror(f);
     fclose(f);
+    if (failed || n > CL_CONFIG_MAX_BYTES) {
+        snprintf(err, err_len, "cannot read config file %s: %s", path,
+                 failed ? "read error" : "larger than 1 MiB");
+        free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+int cl_config_load(const char *path, struct cl_conf **out, char *err, size_t err_len)
+{
+    char *text;
+    size_t len;
+    if (read_file(path, &text, &len, err, err_len) != 0)
+        return -1;
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     struct fy_diag *diag = fy_diag_create(&dcfg);
     if (diag)
         fy_diag_set_collect_errors(diag, true); /* errors come back, not on stderr */
     struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET, .diag = diag};
-    struct fy_document *doc = fy_document_build_from_file(&pcfg, path);
+    struct fy_document *doc = fy_document_build_from_string(&pcfg, text, len);
     struct cl_conf *c = cl_calloc(1, sizeof *c);
     c->path = cl_strdup(path);
     int rc = -1;
@@ -128,6 +152,7 @@ int cl_config_load(const char *path, struct cl_conf **out, char *err, size_t err
         rc = take_root(path, fy_document_root(doc), c, err, err_len);
     fy_document_destroy(doc);
     fy_diag_destroy(diag);
+    free(text);
     if (rc != 0) {
         cl_config_free(c);
         return -1;

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#define CL_CONFIG_MAX_BYTES (1u << 20) /* a larger configuration file is refused */
+
 /* Loads path. Returns 0 with *out (owned: cl_config_free), or -1 with err naming the
  * file and line (unreadable, not YAML, not a mapping of names to values or lists). */
 int cl_config_load(const char *path, struct cl_conf **out, char *err, size_t err_len);
