@@ -31,8 +31,6 @@ struct query_cfg {
 
 #define OFF(f) offsetof(struct query_cfg, f)
 
-static const char *const formats[] = {"json", "text", "csv", NULL};
-
 static const struct cl_option query_options[] = {
     CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
@@ -47,8 +45,7 @@ static const struct cl_option query_options[] = {
      "--service, --level, --grep, --regex and --where (docs/query.md \"LogQL\")",
      NULL, 0, 0},
     CL_OPT_INCLUDE_ROWS(cl_query_result_options, OFF(q)),
-    {"format", "CLOUDLOG_FORMAT", CL_OPT_STR, "json", OFF(format), "FMT", "output format", formats,
-     0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_qout_format_options, OFF(format)),
     {"stats", "CLOUDLOG_STATS", CL_OPT_FLAG, "0", OFF(stats), NULL,
      "print scan statistics to stderr", NULL, 0, 0},
     {"threads", "CLOUDLOG_THREADS", CL_OPT_INT, "0", OFF(threads), "N",
@@ -258,9 +255,7 @@ static int run(const struct query_cfg *c, struct query_args *a)
     }
     const char *nc = getenv("NO_COLOR");
     int color = isatty(STDOUT_FILENO) && !(nc && nc[0]);
-    enum cl_qout_format fmt = strcmp(c->format, "text") == 0  ? CL_QOUT_TEXT
-                              : strcmp(c->format, "csv") == 0 ? CL_QOUT_CSV
-                                                              : CL_QOUT_JSON;
+    enum cl_qout_format fmt = cl_qout_parse_format(c->format);
     cl_qout_init(&o.out, fmt, color, stdout);
     struct cl_query_stats st;
     char err[512] = "";

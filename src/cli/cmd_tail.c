@@ -33,8 +33,6 @@ struct tail_cfg {
 
 #define OFF(f) offsetof(struct tail_cfg, f)
 
-static const char *const formats[] = {"json", "text", "csv", NULL};
-
 static const struct cl_option tail_options[] = {
     CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
@@ -49,8 +47,7 @@ static const struct cl_option tail_options[] = {
     {"since", "CLOUDLOG_SINCE", CL_OPT_STR, "24h", OFF(q.since), "AGE|TIME",
      "the first N records are looked for from this long ago (15m, 2h, 3d) or time on", NULL, 0, 0},
     CL_OPT_INCLUDE_ROWS(cl_query_filter_options, OFF(q)),
-    {"format", "CLOUDLOG_FORMAT", CL_OPT_STR, "json", OFF(format), "FMT", "output format", formats,
-     0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_qout_format_options, OFF(format)),
     {"interval", "CLOUDLOG_TAIL_INTERVAL", CL_OPT_DURATION, "1s", OFF(interval_ms), "DURATION",
      "with -f: how often to look for newly published objects (at least 10ms)", NULL, 0, 0},
     {"window", "CLOUDLOG_TAIL_WINDOW", CL_OPT_DURATION, "2h", OFF(window_ms), "DURATION",
@@ -187,9 +184,7 @@ static int run(const struct tail_cfg *c, const struct cl_query *q)
     install_signals();
     const char *nc = getenv("NO_COLOR");
     int color = isatty(STDOUT_FILENO) && !(nc && nc[0]);
-    enum cl_qout_format fmt = strcmp(c->format, "text") == 0  ? CL_QOUT_TEXT
-                              : strcmp(c->format, "csv") == 0 ? CL_QOUT_CSV
-                                                              : CL_QOUT_JSON;
+    enum cl_qout_format fmt = cl_qout_parse_format(c->format);
     struct tail_out o = {0};
     cl_qout_init(&o.out, fmt, color, stdout);
     char err[512] = "";
