@@ -11,7 +11,6 @@
 #include <stdio.h>
 
 static const char *const durability_choices[] = {"full", "process", NULL};
-static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_format_choices[] = {"text", "json", NULL};
 
 /* The config plus what the option table collects for it (cfg first, so OFF holds). */
@@ -23,6 +22,7 @@ struct serve_args {
     const char *log_format;
     struct cl_ingest_opts ingest; /* the rows shared with the Lambda (pipeline_opts.h) */
     struct cl_object_opts object;
+    struct cl_telemetry_opts telemetry;
 };
 
 /* The shared rows' values into the server's config. */
@@ -41,6 +41,9 @@ static void apply_shared(const struct serve_args *a, struct cl_server_config *cf
     cfg->max_message_partitions = i->max_message_partitions;
     cfg->idempotency_window_ms = i->idempotency_window_ms;
     cfg->object_compression_level = a->object.compression_level;
+    cfg->log_level = a->telemetry.log_level;
+    cfg->emf_namespace = a->telemetry.emf_namespace;
+    cfg->emf_dimensions = a->telemetry.emf_dimensions;
 }
 
 #define OFF(f) offsetof(struct cl_server_config, f)
@@ -128,10 +131,7 @@ static const struct cl_option serve_options[] = {
      "write metrics as CloudWatch EMF JSON lines to PATH (appended) or - for stdout, every "
      "--emf-interval and at shutdown (default: off)",
      NULL, 0, 0},
-    {"emf-namespace", "CLOUDLOG_EMF_NAMESPACE", CL_OPT_STR, "cloudlog", OFF(emf_namespace), "NS",
-     "CloudWatch namespace of the EMF metrics", NULL, 0, 0},
-    {"emf-dimensions", "CLOUDLOG_EMF_DIMENSIONS", CL_OPT_STR, NULL, OFF(emf_dimensions), "K=V,...",
-     "dimensions of every EMF metric, e.g. service=cloudlog,env=prod (default: none)", NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_telemetry_options, offsetof(struct serve_args, telemetry)),
     {"emf-interval", "CLOUDLOG_EMF_INTERVAL", CL_OPT_DURATION, "60s", OFF(emf_interval_ms),
      "DURATION", "how often EMF lines are written (at least 1s)", NULL, 0, 0},
     {"alarms-config", "CLOUDLOG_ALARMS_CONFIG", CL_OPT_STR, NULL, OFF(alarms_config), "FILE",
@@ -152,8 +152,6 @@ static const struct cl_option serve_options[] = {
     {"syslog-max-connections", "CLOUDLOG_SYSLOG_MAX_CONNECTIONS", CL_OPT_INT, "256",
      OFF(syslog_max_connections), "N",
      "syslog TCP connections at once (more are closed at once and counted)", NULL, 1, 100000},
-    {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
-     "diagnostic log level on stderr", log_level_choices, 0, 0},
     {"log-format", "CLOUDLOG_LOG_FORMAT", CL_OPT_STR, "text",
      offsetof(struct serve_args, log_format), "FORMAT",
      "diagnostic log lines as text or as JSON objects (time, level, msg)", log_format_choices, 0,

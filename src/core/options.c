@@ -225,9 +225,9 @@ static int apply_env(const struct cl_opt_ref *refs, size_t n, void *cfg,
     for (size_t i = 0; i < n; i++) {
         const struct cl_option *o = refs[i].o;
         const char *env = o->env ? getenv(o->env) : NULL;
-        /* An empty variable leaves a number at its default (templates set "" for unset). */
-        if (!env || (!env[0] && (o->type == CL_OPT_SIZE || o->type == CL_OPT_INT ||
-                                 o->type == CL_OPT_DURATION)))
+        /* An empty variable leaves an option with a default at it (deployment templates
+         * set "" for "not given"); one without a default takes "". */
+        if (!env || (!env[0] && o->def))
             continue;
         if (set_value(&refs[i], cfg, env, refs[i].o->env, CL_ORIGIN_ENV, err, err_len))
             return -1;

@@ -97,7 +97,8 @@ struct cl_conf {
 
 enum { CL_OPTS_OK = 0, CL_OPTS_HELP = 1, CL_OPTS_VERSION = 2, CL_OPTS_ERROR = -1 };
 
-/* Fills cfg from defaults, then the environment, then argv[0..argc) (flags win).
+/* Fills cfg from defaults, then the environment (an empty variable counts as unset for an
+ * option with a default), then argv[0..argc) (flags win).
  * Non-option arguments are collected in positional[] (up to max_pos; *n_pos set).
  * Returns CL_OPTS_OK, CL_OPTS_HELP (-h/--help seen), CL_OPTS_VERSION (--version seen) or
  * CL_OPTS_ERROR with err set. */

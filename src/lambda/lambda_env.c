@@ -3,6 +3,7 @@
 
 #include "common.h"
 #include "log.h"
+#include "pipeline_opts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,24 +30,20 @@ int cl_env_options(const struct cl_option *rows, size_t n, void *cfg, enum cl_op
 int cl_lambda_metrics_init(struct cl_lambda_metrics *lm, enum cl_lambda_stage stage, char *err,
                            size_t err_len)
 {
-    const char *level = getenv("CLOUDLOG_LOG_LEVEL");
+    static const struct cl_option rows[] = {CL_OPT_INCLUDE_ROWS(cl_telemetry_options, 0)};
+    struct cl_telemetry_opts t = {0};
     enum cl_log_level lvl;
-    if (level && *level) {
-        if (cl_log_parse_level(level, &lvl) != 0) {
-            snprintf(err, err_len, "CLOUDLOG_LOG_LEVEL: expected debug, info, warn or error");
-            return -1;
-        }
+    if (cl_env_options(rows, CL_ARRAY_LEN(rows), &t, NULL, err, err_len) != 0)
+        return -1;
+    if (cl_log_parse_level(t.log_level, &lvl) == 0) /* the row's choices are the levels */
         cl_log_set_level(lvl);
-    }
     lm->reg = cl_metrics_new();
     if (stage == CL_LAMBDA_INGEST)
         cl_std_metrics_register_ingest(lm->reg, &lm->m);
     else
         cl_std_metrics_register_process(lm->reg, &lm->m);
-    const char *ns = getenv("CLOUDLOG_EMF_NAMESPACE");
     char why[256];
-    lm->emf = cl_emf_writer_new(lm->reg, ns && *ns ? ns : "cloudlog",
-                                getenv("CLOUDLOG_EMF_DIMENSIONS"), why, sizeof why);
+    lm->emf = cl_emf_writer_new(lm->reg, t.emf_namespace, t.emf_dimensions, why, sizeof why);
     if (!lm->emf) {
         snprintf(err, err_len, "CLOUDLOG_EMF_NAMESPACE/CLOUDLOG_EMF_DIMENSIONS: %s", why);
         cl_metrics_free(lm->reg);

@@ -45,6 +45,21 @@ const struct cl_option cl_object_options[] = {
     {0},
 };
 
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+const struct cl_option cl_telemetry_options[] = {
+    {"emf-namespace", "CLOUDLOG_EMF_NAMESPACE", CL_OPT_STR, "cloudlog",
+     offsetof(struct cl_telemetry_opts, emf_namespace), "NS",
+     "CloudWatch namespace of the EMF metrics", NULL, 0, 0},
+    {"emf-dimensions", "CLOUDLOG_EMF_DIMENSIONS", CL_OPT_STR, NULL,
+     offsetof(struct cl_telemetry_opts, emf_dimensions), "K=V,...",
+     "dimensions of every EMF metric, e.g. service=cloudlog,env=prod (default: none)", NULL, 0, 0},
+    {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info",
+     offsetof(struct cl_telemetry_opts, log_level), "LEVEL", "diagnostic log level on stderr",
+     log_levels, 0, 0},
+    {0},
+};
+
 void cl_ingest_opts_to_limits(const struct cl_ingest_opts *o, struct cl_ingest_limits *l)
 {
     l->max_body_bytes = o->max_body;

@@ -1,7 +1,7 @@
 /* pipeline_opts.h - the option rows the daemon (`cloudlog serve`) and the Lambda functions
- * share: ingest limits and the stored objects' compression. One declaration each (name,
- * CLOUDLOG_* variable, default, bounds, help): serve includes the rows in its table, the
- * Lambda reads its environment through them (lambda_env.c). */
+ * share: ingest limits, the stored objects' compression and the telemetry (log level, EMF). One
+ * declaration each (name, CLOUDLOG_* variable, default, bounds, help): serve includes the rows in
+ * its table, the Lambda reads its environment through them (lambda_env.c). */
 #ifndef CL_PIPELINE_OPTS_H
 #define CL_PIPELINE_OPTS_H
 
@@ -29,6 +29,14 @@ struct cl_object_opts {
 
 /* Rows for a struct cl_object_opts: object-compression-level. */
 extern const struct cl_option cl_object_options[];
+
+/* What the telemetry rows fill. */
+struct cl_telemetry_opts {
+    const char *log_level, *emf_namespace, *emf_dimensions;
+};
+
+/* Rows for a struct cl_telemetry_opts: emf-namespace, emf-dimensions, log-level. */
+extern const struct cl_option cl_telemetry_options[];
 
 /* Copies o's limits into l (the rest of l is left alone). */
 void cl_ingest_opts_to_limits(const struct cl_ingest_opts *o, struct cl_ingest_limits *l);

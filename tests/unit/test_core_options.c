@@ -122,6 +122,33 @@ static void test_file_errors_name_file_line_and_key(void **state)
     cl_options_free(rows, CL_ARRAY_LEN(rows), &c);
 }
 
+static void test_empty_variable_means_unset_when_there_is_a_default(void **state)
+{
+    (void)state;
+    clear_env();
+    setenv("CL_TEST_N", "", 1);    /* has a default: stays 3 */
+    setenv("CL_TEST_DIR", "", 1);  /* has a default: stays ./d */
+    setenv("CL_TEST_ITEM", "", 1); /* no default: one empty value */
+    struct cfg c = {0};
+    size_t n_pos;
+    char err[256];
+    assert_int_equal(
+        cl_options_parse(rows, CL_ARRAY_LEN(rows), &c, 0, NULL, NULL, 0, &n_pos, err, sizeof err),
+        CL_OPTS_OK);
+    assert_int_equal(c.s.n, 3);
+    assert_string_equal(c.s.dir, "./d");
+    assert_int_equal(c.list.n, 1);
+    assert_string_equal(c.list.v[0], "");
+    cl_options_free(rows, CL_ARRAY_LEN(rows), &c);
+    setenv("CL_TEST_N", "10", 1); /* out of bounds: the variable is named */
+    assert_int_equal(
+        cl_options_parse(rows, CL_ARRAY_LEN(rows), &c, 0, NULL, NULL, 0, &n_pos, err, sizeof err),
+        CL_OPTS_ERROR);
+    assert_string_equal(err, "invalid value '10' for CL_TEST_N (expected an integer from 1 to 9)");
+    cl_options_free(rows, CL_ARRAY_LEN(rows), &c);
+    clear_env();
+}
+
 static void test_set_by_parameter_name(void **state)
 {
     (void)state;
@@ -170,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_include_flattens_in_order),
         cmocka_unit_test(test_precedence_and_origins),
         cmocka_unit_test(test_file_errors_name_file_line_and_key),
+        cmocka_unit_test(test_empty_variable_means_unset_when_there_is_a_default),
         cmocka_unit_test(test_set_by_parameter_name),
         cmocka_unit_test(test_format_value_round_trips),
     };
