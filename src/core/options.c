@@ -16,9 +16,11 @@
 static size_t flatten(const struct cl_option *opts, size_t n, size_t base, struct cl_opt_ref *out,
                       size_t k, size_t max)
 {
-    for (size_t i = 0; i < n && k < max; i++) {
+    for (size_t i = 0; i < n; i++) {
         const struct cl_option *o = &opts[i];
         if (o->type != CL_OPT_INCLUDE) {
+            if (k == max)
+                abort(); /* a table larger than CL_OPTS_MAX: a bug, never input */
             out[k++] = (struct cl_opt_ref){o, base + o->offset};
             continue;
         }

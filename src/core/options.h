@@ -67,7 +67,8 @@ struct cl_opt_ref {
 
 #define CL_OPTS_MAX 256 /* options of one table, includes resolved */
 
-/* Resolves includes: fills out[0..return) in table order (at most max). */
+/* Resolves includes: fills out[0..return) in table order (more than max options abort:
+ * tables are static). */
 size_t cl_options_flatten(const struct cl_option *opts, size_t n, struct cl_opt_ref *out,
                           size_t max);
 
