@@ -14,5 +14,8 @@ int cl_cmd_alarms(int argc, char **argv);
 int cl_cmd_verify(int argc, char **argv);
 int cl_cmd_patterns(int argc, char **argv);
 int cl_cmd_anomalies(int argc, char **argv);
+/* cmd_analytics.c: `cloudlog patterns` and `cloudlog anomalies` without a subcommand. */
+int cl_cmd_patterns_report(int argc, char **argv);
+int cl_cmd_anomalies_report(int argc, char **argv);
 
 #endif

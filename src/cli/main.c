@@ -20,8 +20,9 @@ static const struct command commands[] = {
     {"dlq", cl_cmd_dlq, "list, show and redrive dead-letter messages"},
     {"alarms", cl_cmd_alarms, "show alarm states and recent transitions"},
     {"verify", cl_cmd_verify, "check queue file, catalog and store; --repair fixes, never deletes"},
-    {"patterns", cl_cmd_patterns, "patterns learn: group stdin messages into templates"},
-    {"anomalies", cl_cmd_anomalies, "anomalies score: score a timestamp,value CSV (NAB format)"},
+    {"patterns", cl_cmd_patterns,
+     "top and new log patterns (patterns learn: group stdin messages)"},
+    {"anomalies", cl_cmd_anomalies, "anomalies the daemon detected (anomalies score: score a CSV)"},
 };
 
 static void usage(FILE *f)

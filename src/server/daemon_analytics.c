@@ -75,7 +75,7 @@ static void register_metrics(struct cl_daemon_analytics *an, struct cl_metrics *
     an->detected = cl_metrics_counter(reg, "AnomaliesDetected", CL_UNIT_COUNT,
                                       "Anomalies the inline detectors reported (docs/analytics.md)",
                                       NULL, NULL);
-    an->score = cl_metrics_gauge(reg, "AnomalyScore", CL_UNIT_COUNT,
+    an->score = cl_metrics_gauge(reg, "AnomalyScoreMax", CL_UNIT_COUNT,
                                  "Highest anomaly score of the last closed minutes (0..1)");
 }
 

@@ -10,7 +10,7 @@
 
 struct cl_daemon;
 
-/* Registers AnomaliesDetected and AnomalyScore in d->metrics (always, so alarms on them
+/* Registers AnomaliesDetected and AnomalyScoreMax in d->metrics (always, so alarms on them
  * resolve); from cl_daemon_metrics_start, before the EMF writer lists the metrics. */
 void cl_daemon_analytics_register(struct cl_daemon *d);
 
