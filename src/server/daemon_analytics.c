@@ -4,6 +4,7 @@
 #include "daemon_analytics.h"
 
 #include "analytics.h"
+#include "alarm.h"
 #include "analytics_db.h"
 #include "common.h"
 #include "daemon.h"
@@ -142,4 +143,21 @@ void cl_daemon_analytics_render_prom(struct cl_daemon *d, struct cl_buf *out)
 {
     if (d->analytics)
         cl_analytics_render_prom(d->analytics->a, out);
+}
+
+/* Newest first: the latest anomaly's sentence, and how many more the last minute had. */
+void cl_daemon_analytics_describe(void *daemon, const struct cl_alarm_rule *r, char *out, size_t n)
+{
+    struct cl_daemon *d = daemon;
+    struct cl_anomaly_event ev[8];
+    size_t got = cl_analytics_recent(cl_daemon_analytics(d), ev, CL_ARRAY_LEN(ev));
+    if (got == 0)
+        return; /* keep the threshold reason */
+    size_t more = 0;
+    for (size_t i = 1; i < got; i++)
+        more += ev[0].ts_ms - ev[i].ts_ms <= (int64_t)r->period_ms;
+    if (more)
+        snprintf(out, n, "%s (and %zu more; see `cloudlog anomalies`)", ev[0].text, more);
+    else
+        snprintf(out, n, "%s", ev[0].text);
 }

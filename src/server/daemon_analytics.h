@@ -24,6 +24,10 @@ struct cl_analytics *cl_daemon_analytics(struct cl_daemon *d);
 /* Last tick and write, join, free. After the processors stopped. */
 void cl_daemon_analytics_stop(struct cl_daemon *d);
 
+/* The alarm engine's describer (alarm.h): the latest anomalies' sentences. */
+struct cl_alarm_rule;
+void cl_daemon_analytics_describe(void *daemon, const struct cl_alarm_rule *r, char *out, size_t n);
+
 /* GET /metrics: appends the per-series anomaly score gauges. */
 void cl_daemon_analytics_render_prom(struct cl_daemon *d, struct cl_buf *out);
 

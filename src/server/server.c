@@ -131,6 +131,8 @@ static int start_alarms(struct cl_daemon *d, char *err, size_t err_len)
     struct cl_alarm_config ac;
     cl_alarm_config_defaults(&ac);
     int rc = cfg->alarms_config ? cl_alarm_config_load(&ac, cfg->alarms_config, err, err_len) : 0;
+    ac.describe = cl_daemon_analytics_describe;
+    ac.describe_arg = d;
     for (size_t i = 0; rc == 0 && i < cfg->n_alarm_webhooks; i++)
         cl_alarm_config_add_webhook(&ac, cfg->alarm_webhooks[i]);
     char path[4200];
