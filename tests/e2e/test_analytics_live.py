@@ -36,6 +36,39 @@ def web_logs(now, n):
     return "".join(out)
 
 
+def post_quiet_history(d, start, minutes):
+    """minutes quiet minutes of service shop from start (30 records a minute, one an
+    error), in time order, each 10-minute chunk processed before the next is posted."""
+    for chunk in range(0, minutes, 10):
+        body = []
+        for m in range(chunk, min(chunk + 10, minutes)):
+            for i in range(30):
+                lvl, msg = ("error", "cache miss for key k%d" % i) if i == 0 else \
+                    ("info", "served request %d in %d ms" % (m * 30 + i, i))
+                body.append(record(start + m * MIN_MS + i * 2000, lvl, "shop", msg))
+        st = d.post_logs("".join(body), content_type="application/x-ndjson")[0]
+        assert st == 202, st
+        wait_for(lambda: cltest.count_rows(d.db_path, "messages") == 0, 30,
+                 "chunk processed", d)
+
+
+def post_burst(d, at):
+    """The minute at has 20 errors of a pattern never seen before; the next minute is quiet
+    again, and a record a minute later closes it."""
+    body = []
+    for i in range(30):
+        ts = at + i * 2000
+        body.append(record(ts, "error", "shop", "payment gateway refused card %d: code %d"
+                           % (i, 51)) if i < 20 else
+                    record(ts, "info", "shop", "served request %d in %d ms" % (i, i)))
+    for i in range(30):
+        body.append(record(at + MIN_MS + i * 2000, "info", "shop",
+                           "served request %d in %d ms" % (i, i)))
+    body.append(record(at + 2 * MIN_MS, "info", "shop", "served request 1 in 1 ms"))
+    st = d.post_logs("".join(body), content_type="application/x-ndjson")[0]
+    assert st == 202, st
+
+
 def patterns_http(d, query):
     st, _, body = d.request("GET", "/v1/patterns?" + query)
     assert st == 200, (st, body)
@@ -123,37 +156,11 @@ class AnalyticsLive(cltest.DaemonTestCase):
         with open(cfg, "w") as f:
             json.dump({"Alarms": [{"AlarmName": "LogAnomaly", "Period": 1}]}, f)
         d = self.daemon(args=self.ARGS + ["--alarms-config", cfg, "--alarm-webhook", rx.url])
-        # 90 quiet minutes (30 records a minute, one of them an error), ending 10 minutes
-        # ago, in time order, each chunk processed before the next is posted.
         start = (int(time.time() * 1000) // MIN_MS - 100) * MIN_MS
-        sent = 0
-        for chunk in range(9):
-            body = []
-            for m in range(chunk * 10, chunk * 10 + 10):
-                for i in range(30):
-                    lvl, msg = ("error", "cache miss for key k%d" % i) if i == 0 else \
-                        ("info", "served request %d in %d ms" % (m * 30 + i, i))
-                    body.append(record(start + m * MIN_MS + i * 2000, lvl, "shop", msg))
-            self.assertEqual(d.post_logs("".join(body),
-                                         content_type="application/x-ndjson")[0], 202)
-            sent += len(body)
-            wait_for(lambda: cltest.count_rows(d.db_path, "messages") == 0, 30,
-                     "chunk processed", d)
+        post_quiet_history(d, start, 90)
         self.assertEqual([t for t in rx.transitions("LogAnomaly") if t[1] == "ALARM"], [],
                          "no anomaly in the quiet minutes")
-        # The burst: minute 90 has 20 errors of a pattern never seen before; minute 91 is
-        # quiet again, and a record at minute 92 closes it.
-        body = []
-        for i in range(30):
-            ts = start + 90 * MIN_MS + i * 2000
-            body.append(record(ts, "error", "shop", "payment gateway refused card %d: code %d"
-                               % (i, 51)) if i < 20 else
-                        record(ts, "info", "shop", "served request %d in %d ms" % (i, i)))
-        for i in range(30):
-            body.append(record(start + 91 * MIN_MS + i * 2000, "info", "shop",
-                               "served request %d in %d ms" % (i, i)))
-        body.append(record(start + 92 * MIN_MS, "info", "shop", "served request 1 in 1 ms"))
-        d.post_logs("".join(body), content_type="application/x-ndjson")
+        post_burst(d, start + 90 * MIN_MS)
         wait_for(lambda: [t for t in rx.transitions("LogAnomaly") if t[1] == "ALARM"], 60,
                  "the LogAnomaly webhook call", d)
         with rx.lock:
