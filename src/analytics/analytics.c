@@ -293,9 +293,14 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
 
 void cl_analytics_observe(struct cl_analytics *a, const char *data, size_t len)
 {
+    cl_analytics_observe_at(a, data, len, cl_now_ms());
+}
+
+void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t len,
+                             int64_t now_wall)
+{
     if (!a)
         return;
-    int64_t now_wall = cl_now_ms();
     lock(a);
     for (const char *p = data, *end = data + len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));

@@ -115,6 +115,11 @@ void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id
  * output); lines that do not parse are skipped. NULL a does nothing. */
 void cl_analytics_observe(struct cl_analytics *a, const char *data, size_t len);
 
+/* The same with the wall clock given (simulations, bench/incident_day.c: pass the same
+ * clock to cl_analytics_tick). */
+void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t len,
+                             int64_t now_wall);
+
 /* Periodic (about once a second): closes the minutes of services that went quiet,
  * reports silences, and runs the miners' second pass every minute. now_ms: wall clock. */
 void cl_analytics_tick(struct cl_analytics *a, int64_t now_ms);

@@ -17,6 +17,8 @@
 #define MAX_PENDING_EVENTS 1024
 #define MAX_ZERO_MINUTES 60 /* minutes of silence fed as zeros; the rest is one gap */
 #define BAND 4.0            /* the band: forecast +- BAND spreads (the detector's clip) */
+#define NOISE_K 5.0         /* counting noise: a count moves NOISE_K Poisson sigmas ... */
+#define RATIO_K 4.0         /* ... an error count RATIO_K binomial sigmas (bench/incident_day.c) */
 
 static const char *const kind_names[] = {"rate", "error_ratio", "pattern_rate", "new_pattern",
                                          "silence"};
@@ -39,6 +41,14 @@ static void band_of(const struct cl_anomaly_series *s, double expected, double *
     double spread = fmax(s->scale, 1e-9 + 1e-3 * fabs(s->level));
     *lo = fmax(0, expected - BAND * spread);
     *hi = expected + BAND * spread;
+}
+
+/* Whether a count moved further than counting noise could move it: per-minute counts are
+ * Poisson-like, so a quiet series' spread (which the detector learns) understates how far a
+ * small count wanders; the detector's score says "unusual", this says "more than noise". */
+static int beyond_noise(double observed, double expected, double min_delta)
+{
+    return fabs(observed - expected) >= fmax(min_delta, NOISE_K * sqrt(fmax(expected, 1.0)));
 }
 
 static double max_score(const struct cl_analytics *a)
@@ -145,8 +155,8 @@ static int64_t score_patterns(struct cl_analytics *a, struct svc *s, int64_t ts,
         s->score[2] = fmax(s->score[2], sc);
         top3_add(grew, i, p->minute_count - e);
         top3_add(errs, i, p->minute_errors);
-        if (sc >= 0.5 && p->minute_count >= CL_ANALYTICS_MIN_PATTERN && p->minute_count > e &&
-            sc > worst_score) {
+        if (sc >= 0.5 && p->minute_count > e &&
+            beyond_noise(p->minute_count, e, CL_ANALYTICS_MIN_PATTERN) && sc > worst_score) {
             worst = i;
             worst_score = sc;
             *exp_out = e;
@@ -159,7 +169,7 @@ static int rate_anomaly(struct cl_analytics *a, struct svc *s, int64_t ts, const
 {
     double e = 0, sc = cl_anomaly_score(&s->rate, ts, s->m_records, &e);
     s->score[0] = sc;
-    if (sc < 0.5 || fabs(s->m_records - e) < CL_ANALYTICS_MIN_RATE_DELTA)
+    if (sc < 0.5 || !beyond_noise(s->m_records, e, CL_ANALYTICS_MIN_RATE_DELTA))
         return 0;
     struct cl_anomaly_event ev;
     char when[32];
@@ -184,7 +194,9 @@ static int error_anomaly(struct cl_analytics *a, struct svc *s, int64_t ts, cons
     double ratio = (double)s->m_errors / s->m_records, e = 0;
     double sc = cl_anomaly_score(&s->errors, ts, ratio, &e);
     s->score[1] = sc;
-    if (sc < 0.5 || ratio <= e || s->m_errors < CL_ANALYTICS_MIN_ERRORS)
+    double n = s->m_records, p = fmin(fmax(e, 0.0), 1.0);
+    double excess = s->m_errors - n * p, sd = sqrt(fmax(n * p * (1 - p), 1.0));
+    if (sc < 0.5 || ratio <= e || s->m_errors < CL_ANALYTICS_MIN_ERRORS || excess < RATIO_K * sd)
         return 0;
     struct cl_anomaly_event ev;
     char when[32];
