@@ -131,8 +131,16 @@ void cl_daemon_analytics_stop(struct cl_daemon *d)
         pthread_mutex_destroy(&an->mu);
         pthread_cond_destroy(&an->cv);
     }
-    if (an->a)
+    if (an->a) {
         write_once(an); /* what the processors handed over last */
+        struct cl_analytics_stats st;
+        cl_analytics_stats(an->a, &st);
+        cl_log(CL_LOG_INFO,
+               "analytics: %llu record(s), %zu service(s), %zu pattern(s) in %zu bytes, "
+               "%llu lock wait(s)",
+               (unsigned long long)st.records, st.services, st.patterns, st.miner_bytes,
+               (unsigned long long)st.lock_contended);
+    }
     cl_analytics_free(an->a);
     cl_analytics_db_close(an->db);
     free(an);
