@@ -83,9 +83,10 @@ int main(int argc, char **argv)
         cl_analytics_batch_free(&d);
     }
     double cpu = cpu_s() - t0;
-    printf("\n%d simulated days, seed %llu: %zu records, %.2f s CPU (generation included)\n",
-           days, (unsigned long long)seed, records, cpu);
-    printf("| Incident (last day) | Service | Detected after | First anomaly |\n|---|---|---|---|\n");
+    printf("\n%d simulated days, seed %llu: %zu records, %.2f s CPU (generation included)\n", days,
+           (unsigned long long)seed, records, cpu);
+    printf(
+        "| Incident (last day) | Service | Detected after | First anomaly |\n|---|---|---|---|\n");
     for (int k = 0; k < CL_INC_COUNT; k++) {
         if (found[k].delay_ms < 0)
             printf("| %s | %s | not detected | |\n", ig.inc[k].name, ig.inc[k].service);

@@ -13,8 +13,8 @@ static const struct {
     double per_min;
     double peak_h;
 } services[CL_INC_SERVICES] = {
-    {"web", 120, 15}, {"payments", 40, 14}, {"orders", 60, 16},
-    {"search", 30, 13}, {"auth", 50, 9},     {"batch", 20, 3},
+    {"web", 120, 15},   {"payments", 40, 14}, {"orders", 60, 16},
+    {"search", 30, 13}, {"auth", 50, 9},      {"batch", 20, 3},
 };
 
 static const char *const templates[] = {
@@ -31,7 +31,8 @@ static const char *const errors[] = {
     "upstream 10.1.%u.4:8080 timed out after %u ms",
     "payment %u declined: code %u",
 };
-static const char *const new_error = "NullPointerException at OrderService.checkout(OrderService.java:%u) for order %u";
+static const char *const new_error =
+    "NullPointerException at OrderService.checkout(OrderService.java:%u) for order %u";
 
 void cl_incident_gen_init(struct cl_incident_gen *ig, uint64_t seed, int64_t start_ms, int days)
 {
@@ -48,8 +49,8 @@ void cl_incident_gen_init(struct cl_incident_gen *ig, uint64_t seed, int64_t sta
                                       d + 15 * h + 40 * m};
     ig->inc[3] = (struct cl_incident){CL_INC_SPIKE, "5x traffic spike", "web", d + 18 * h,
                                       d + 18 * h + 10 * m};
-    ig->inc[4] = (struct cl_incident){CL_INC_DRIFT, "slow error drift", "auth", d + 19 * h,
-                                      d + 23 * h};
+    ig->inc[4] =
+        (struct cl_incident){CL_INC_DRIFT, "slow error drift", "auth", d + 19 * h, d + 23 * h};
 }
 
 static double uniform(struct cl_gen *g)
@@ -82,8 +83,7 @@ static const struct cl_incident *active(const struct cl_incident_gen *ig, const 
     return strcmp(in->service, svc) == 0 && t >= in->start_ms && t < in->end_ms ? in : NULL;
 }
 
-static void emit(struct cl_buf *b, int64_t ts, const char *level, const char *svc,
-                 const char *msg)
+static void emit(struct cl_buf *b, int64_t ts, const char *level, const char *svc, const char *msg)
 {
     char t[25];
     cl_format_timestamp(ts, t);

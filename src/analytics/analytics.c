@@ -296,8 +296,7 @@ void cl_analytics_observe(struct cl_analytics *a, const char *data, size_t len)
     cl_analytics_observe_at(a, data, len, cl_now_ms());
 }
 
-void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t len,
-                             int64_t now_wall)
+void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall)
 {
     if (!a)
         return;
