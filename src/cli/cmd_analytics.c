@@ -119,28 +119,49 @@ static void print_patterns(const struct cl_pattern_row *rows, size_t n,
     }
 }
 
+/* The window of c and the database opened for it; NULL with *rc the exit code. */
+static struct cl_analytics_db *prepare(const struct report_cfg *c, const char *cmd,
+                                       struct cl_pattern_query *q, int *rc)
+{
+    struct cl_analytics_db *db = NULL;
+    *rc = window(c, cmd, q);
+    if (*rc == 0)
+        *rc = open_db(c, cmd, &db);
+    return *rc == 0 ? db : NULL;
+}
+
+static int read_failed(const char *cmd)
+{
+    fprintf(stderr, "%s: cannot read the analytics database\n", cmd);
+    return 1;
+}
+
+/* Writes b (JSON) to stdout and frees it. */
+static void put_json(struct cl_buf *b)
+{
+    fwrite(b->data, 1, b->len, stdout);
+    cl_buf_free(b);
+}
+
 static int patterns_report(const struct report_cfg *c)
 {
     const char *cmd = "cloudlog patterns";
     struct cl_pattern_query q;
-    struct cl_analytics_db *db;
-    int rc = window(c, cmd, &q);
-    if (rc || (rc = open_db(c, cmd, &db)) != 0)
-        return rc;
     struct cl_pattern_row *rows;
     size_t n;
+    int rc;
+    struct cl_analytics_db *db = prepare(c, cmd, &q, &rc);
+    if (!db)
+        return rc;
     rc = cl_analytics_db_patterns(db, &q, &rows, &n);
     cl_analytics_db_close(db);
-    if (rc != 0) {
-        fprintf(stderr, "%s: cannot read the analytics database\n", cmd);
-        return 1;
-    }
+    if (rc != 0)
+        return read_failed(cmd);
     if (c->json) {
         struct cl_buf b;
         cl_buf_init(&b, SIZE_MAX);
         cl_patterns_render_json(rows, n, &q, &b);
-        fwrite(b.data, 1, b.len, stdout);
-        cl_buf_free(&b);
+        put_json(&b);
     } else {
         print_patterns(rows, n, &q);
     }
@@ -152,30 +173,27 @@ static int anomalies_report(const struct report_cfg *c)
 {
     const char *cmd = "cloudlog anomalies";
     struct cl_pattern_query q;
-    struct cl_analytics_db *db;
-    int rc = window(c, cmd, &q);
-    if (rc || (rc = open_db(c, cmd, &db)) != 0)
-        return rc;
     struct cl_anomaly_event *rows;
     size_t n;
+    int rc;
+    struct cl_analytics_db *db = prepare(c, cmd, &q, &rc);
+    if (!db)
+        return rc;
     rc = cl_analytics_db_anomalies(db, q.from_ms, c->service, (size_t)c->limit, &rows, &n);
     cl_analytics_db_close(db);
-    if (rc != 0) {
-        fprintf(stderr, "%s: cannot read the analytics database\n", cmd);
-        return 1;
-    }
+    if (rc != 0)
+        return read_failed(cmd);
     if (c->json) {
         struct cl_buf b;
         cl_buf_init(&b, SIZE_MAX);
         cl_anomalies_render_json(rows, n, &b);
-        fwrite(b.data, 1, b.len, stdout);
-        cl_buf_free(&b);
-    } else if (n == 0) {
-        printf("no anomalies since %s\n", c->since);
+        put_json(&b);
     }
     for (size_t i = 0; !c->json && i < n; i++)
         printf("[%s, score %.2f] %s\n", cl_anomaly_kind_name(rows[i].kind), rows[i].score,
                rows[i].text);
+    if (!c->json && n == 0)
+        printf("no anomalies since %s\n", c->since);
     free(rows);
     return 0;
 }
