@@ -59,6 +59,7 @@ static void svc_free(struct cl_analytics *a, struct svc *s)
     for (size_t i = 0; i < a->o.max_patterns; i++)
         free(s->pats[i].example);
     free(s->pats);
+    free(s->shapes);
     free(s->rows);
     cl_miner_free(s->miner);
     free(s);
@@ -152,6 +153,7 @@ static struct svc *svc_get(struct cl_analytics *a, const char *name, int64_t now
     struct cl_miner_config mc = {.max_clusters = a->o.max_patterns};
     s->miner = cl_miner_new(&mc);
     s->pats = cl_calloc(a->o.max_patterns, sizeof *s->pats);
+    s->shapes = cl_calloc(SHAPES, sizeof *s->shapes);
     cl_anomaly_series_init(&s->rate);
     cl_anomaly_series_init(&s->errors);
     s->novelty.warmup_ms = a->o.warmup_ms;
@@ -211,6 +213,53 @@ static int line_message(struct cl_analytics *a, const char *line, size_t len, co
     return 0;
 }
 
+/* The shape of a message: its bytes with each digit run replaced by its length. The
+ * masking scanner (mask.c) tells digits from other bytes but never one digit from another,
+ * and masks every digit, so two messages of one shape mask to the same tokens; the second
+ * then goes to the cluster the first went to without being masked again (the scanner is
+ * most of the cost per record, docs/analytics.md "Cost inline"). 0: not cached (messages
+ * the scanner would cut at CL_MASK_MAX_BYTES). */
+static uint64_t shape_key(const char *s, size_t n)
+{
+    if (n > CL_MASK_MAX_BYTES - 8)
+        return 0;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i++];
+        if (c >= '0' && c <= '9') {
+            size_t run = 1;
+            while (i < n && s[i] >= '0' && s[i] <= '9')
+                i++, run++;
+            if (run > 255)
+                return 0;
+            h = (h ^ 0xff) * 0x100000001b3ULL; /* a digit-run marker: 0xff is never UTF-8 */
+            c = (unsigned char)run;
+        }
+        h = (h ^ c) * 0x100000001b3ULL;
+    }
+    return h ? h : 1;
+}
+
+/* cl_miner_add through the shape cache: a shape seen before goes to its cluster while that
+ * cluster lives (a hit neither creates nor generalizes a cluster: the cluster already
+ * covers this masked message). */
+static void mine(struct svc *s, const char *msg, size_t len, struct cl_pattern_match *m)
+{
+    uint64_t key = shape_key(msg, len);
+    struct shape *sh = &s->shapes[key & (SHAPES - 1)];
+    if (key && sh->key == key && cl_miner_alive(s->miner, sh->cluster, sh->generation)) {
+        memset(m, 0, sizeof *m);
+        m->cluster = sh->cluster;
+        m->generation = sh->generation;
+        cl_miner_template(s->miner, sh->cluster, NULL, &m->id);
+        cl_miner_touch(s->miner, sh->cluster);
+        return;
+    }
+    cl_miner_add(s->miner, msg, len, m);
+    if (key)
+        *sh = (struct shape){key, m->cluster, m->generation};
+}
+
 /* A slot's state belongs to the cluster now in it; a reused slot starts over. */
 static struct pat *pat_of(struct svc *s, const struct cl_pattern_match *m)
 {
@@ -246,7 +295,7 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
         return;
     struct svc *s = svc_get(a, h.service, now_wall);
     struct cl_pattern_match m;
-    cl_miner_add(s->miner, msg, msg_len, &m);
+    mine(s, msg, msg_len, &m);
     struct pat *p = pat_of(s, &m);
     int fresh = p->id == 0;
     if (p->id != m.id)

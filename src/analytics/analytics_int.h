@@ -28,8 +28,17 @@ struct count_row {
     uint64_t count;
 };
 
+/* A message shape the miner has placed (analytics.c, "shape cache"). */
+struct shape {
+    uint64_t key;
+    uint32_t cluster, generation;
+};
+
+#define SHAPES 1024 /* per service: 16 KiB */
+
 struct svc {
     char name[65];
+    struct shape *shapes; /* SHAPES entries, allocated with the service */
     uint64_t name_hash;
     int32_t next; /* bucket chain */
     struct cl_miner *miner;

@@ -319,6 +319,58 @@ static void test_detectors_on_minute_series(void **state)
     cl_analytics_free(a);
 }
 
+/* The shape cache (a message of a shape seen before skips the scanner) gives the patterns
+ * the miner gives: digit runs of other lengths are other shapes ("abc1" is an identifier,
+ * "abc12345" a hex id). */
+static void test_shape_cache_matches_miner(void **state)
+{
+    static const char *const msgs[] = {
+        "token abc1 done",
+        "token abc12345 done",
+        "token abc7 done",
+        "token abc98765 done",
+        "GET /items/1 took 5 ms",
+        "GET /items/22 took 51 ms",
+        "GET /items/1 took 7 ms",
+        "user u1 logged in",
+        "user u22 logged in",
+        "user u1 logged in",
+        "retry 3 of 5 for job-9",
+        "retry 4 of 5 for job-12",
+        "size 5.2 KB",
+        "size 93 B",
+    };
+    struct cl_analytics *a = cl_analytics_new(NULL);
+    struct cl_miner *m = cl_miner_new(NULL);
+    struct cl_buf b;
+    cl_buf_init(&b, SIZE_MAX);
+    for (int round = 0; round < 3; round++)
+        for (size_t i = 0; i < sizeof msgs / sizeof *msgs; i++) {
+            struct cl_pattern_match pm;
+            cl_miner_add(m, msgs[i], strlen(msgs[i]), &pm);
+            line(&b, BASE_MS + (int64_t)i, "info", "svc", msgs[i]);
+        }
+    observe(a, &b);
+    struct cl_analytics_batch d;
+    cl_analytics_drain(a, &d);
+    size_t upserts = 0;
+    for (size_t i = 0; i < d.n_patterns; i++) {
+        if (!d.patterns[i].tmpl)
+            continue;
+        upserts++;
+        struct cl_pattern_match pm;
+        const char *ex = strstr(d.patterns[i].example, "\"message\":\"") + 11;
+        assert_int_equal(cl_miner_match(m, ex, strcspn(ex, "\""), &pm), 0);
+        assert_int_equal(pm.id, d.patterns[i].id);
+    }
+    assert_int_equal(upserts, cl_miner_count(m));
+    assert_int_equal(total(&d), 3 * sizeof msgs / sizeof *msgs);
+    cl_analytics_batch_free(&d);
+    cl_buf_free(&b);
+    cl_miner_free(m);
+    cl_analytics_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_caps_on_patterns_and_services),
         cmocka_unit_test(test_catalog_folds_generalized_template),
         cmocka_unit_test(test_detectors_on_minute_series),
+        cmocka_unit_test(test_shape_cache_matches_miner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
