@@ -150,6 +150,8 @@ struct cl_alarm_runner *cl_alarm_runner_start(struct cl_metrics *reg,
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&r->mu, NULL);
     r->e = cl_alarm_engine_new(reg, cfg->rules, cfg->n, cl_now_ms(), err, err_len);
+    if (r->e)
+        cl_alarm_engine_set_describer(r->e, cfg->describe, cfg->describe_arg);
     if (r->e && cfg->n_webhooks) {
         r->nt = cl_alarm_notifier_new(cfg->webhooks, cfg->n_webhooks, NULL);
         if (!r->nt)

@@ -8,7 +8,8 @@
 const struct cl_cli_table *const cl_cli_tables[] = {
     &cl_table_serve,      &cl_table_status,   &cl_table_query,          &cl_table_tail,
     &cl_table_partitions, &cl_table_dlq_list, &cl_table_dlq_show,       &cl_table_dlq_redrive,
-    &cl_table_alarms,     &cl_table_verify,   &cl_table_patterns_learn,
+    &cl_table_alarms,     &cl_table_verify,   &cl_table_patterns_learn, &cl_table_patterns,
+    &cl_table_anomalies,
 };
 const size_t cl_cli_n_tables = CL_ARRAY_LEN(cl_cli_tables);
 
@@ -21,8 +22,9 @@ const struct cl_cli_command cl_cli_commands[] = {
     {"dlq", cl_cmd_dlq, "list, show and redrive dead-letter messages"},
     {"alarms", cl_cmd_alarms, "show alarm states and recent transitions"},
     {"verify", cl_cmd_verify, "check queue file, catalog and store; --repair fixes, never deletes"},
-    {"patterns", cl_cmd_patterns, "patterns learn: group stdin messages into templates"},
-    {"anomalies", cl_cmd_anomalies, "anomalies score: score a timestamp,value CSV (NAB format)"},
+    {"patterns", cl_cmd_patterns,
+     "top and new log patterns (patterns learn: group stdin messages)"},
+    {"anomalies", cl_cmd_anomalies, "anomalies the daemon detected (anomalies score: score a CSV)"},
     {"config", cl_cmd_config,
      "config check: check a config file; config print: the effective "
      "configuration and where each value came from"},

@@ -165,13 +165,8 @@ static int learn(const struct learn_cfg *c)
 
 int cl_cmd_patterns(int argc, char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "learn") != 0) {
-        int help = argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"));
-        fprintf(help ? stdout : stderr,
-                "Usage: cloudlog patterns learn [OPTIONS] < messages\n\n"
-                "  learn   print each stdin line's pattern as NDJSON (see 'learn --help')\n");
-        return help ? 0 : 2;
-    }
+    if (argc < 1 || strcmp(argv[0], "learn") != 0)
+        return cl_cmd_patterns_report(argc, argv); /* cmd_analytics.c */
     struct learn_cfg cfg = {0};
     size_t n_pos;
     int rc = cl_cli_options(CMD, CMD " [OPTIONS] < messages", learn_summary, learn_options,

@@ -12,6 +12,7 @@
 
 static const char *const durability_choices[] = {"full", "process", NULL};
 static const char *const log_format_choices[] = {"text", "json", NULL};
+static const char *const onoff_choices[] = {"on", "off", NULL};
 
 /* The config plus what the option table collects for it (cfg first, so OFF holds). */
 struct serve_args {
@@ -106,6 +107,11 @@ static const struct cl_option serve_options[] = {
     {"no-processor", "CLOUDLOG_NO_PROCESSOR", CL_OPT_FLAG, "0", OFF(no_processor), NULL,
      "ingest only: run no processor threads, messages stay queued (benchmarks, split setups)", NULL,
      0, 0},
+    {"analytics", "CLOUDLOG_ANALYTICS", CL_OPT_STR, "on", OFF(analytics), "on|off",
+     "patterns and anomalies inline in the processor (docs/analytics.md)", onoff_choices, 0, 0},
+    {"analytics-max-patterns", "CLOUDLOG_ANALYTICS_MAX_PATTERNS", CL_OPT_INT, "512",
+     OFF(analytics_max_patterns), "N", "pattern clusters kept per service (LRU beyond)", NULL, 16,
+     65536},
     {"flush-size", "CLOUDLOG_FLUSH_SIZE", CL_OPT_SIZE, "8MiB", OFF(flush_size), "SIZE",
      "raw NDJSON bytes buffered per partition before it is written as one object", NULL, 0, 0},
     {"flush-age", "CLOUDLOG_FLUSH_AGE", CL_OPT_DURATION, "10s", OFF(flush_age_ms), "DURATION",

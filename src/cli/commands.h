@@ -25,7 +25,8 @@ int cl_cmd_help(int argc, char **argv);
 struct cl_cli_table;
 extern const struct cl_cli_table cl_table_serve, cl_table_status, cl_table_query, cl_table_tail,
     cl_table_partitions, cl_table_dlq_list, cl_table_dlq_show, cl_table_dlq_redrive,
-    cl_table_alarms, cl_table_verify, cl_table_patterns_learn;
+    cl_table_alarms, cl_table_verify, cl_table_patterns_learn, cl_table_patterns,
+    cl_table_anomalies;
 extern const struct cl_cli_table *const cl_cli_tables[];
 extern const size_t cl_cli_n_tables;
 
@@ -40,5 +41,8 @@ extern const size_t cl_cli_n_commands;
 
 /* Prints the list of commands (cloudlog --help). */
 void cl_cli_usage(FILE *f);
+/* cmd_analytics.c: `cloudlog patterns` and `cloudlog anomalies` without a subcommand. */
+int cl_cmd_patterns_report(int argc, char **argv);
+int cl_cmd_anomalies_report(int argc, char **argv);
 
 #endif

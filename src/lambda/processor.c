@@ -58,7 +58,7 @@ int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
         return -1;
     }
     p->store_open = 1;
-    return 0;
+    return cl_lp_analytics_init(p, err, err_len);
 }
 
 void cl_lprocessor_free(struct cl_lprocessor *p)
@@ -67,6 +67,7 @@ void cl_lprocessor_free(struct cl_lprocessor *p)
         cl_store_close(&p->store);
     if (p->metrics_ready)
         cl_lambda_metrics_free(&p->lm);
+    cl_analytics_free(p->analytics);
     memset(p, 0, sizeof *p);
 }
 
@@ -127,6 +128,7 @@ void cl_lprocessor_handle(void *ctx, const struct cl_lambda_invocation *inv,
            r.n_keys, (unsigned long long)r.records_stored, r.failed);
     respond(&r, recs, &res->body);
     cl_bp_result_free(&r);
+    cl_lp_analytics_after(p);
     for (size_t i = 0; i < n; i++)
         free((void *)msgs[i].body);
     free(msgs);

@@ -8,6 +8,8 @@
  * partition holding its records was put. */
 #include "batch_process.h"
 
+#include "analytics.h"
+
 #include "codec.h"
 #include "common.h"
 #include "log.h"
@@ -27,6 +29,7 @@ void cl_bp_opts_default(struct cl_bp_opts *o)
     o->deadline_ms = 0;
     o->reserve_ms = 1000;
     o->metrics = NULL;
+    o->analytics = NULL;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -184,6 +187,10 @@ static int write_group(struct run *r, struct cl_store *st, const struct group *g
     int rc = cl_gzip_compress(g->data.data, g->data.len, r->o->compression_level, &gz);
     if (rc == CL_OK)
         rc = cl_store_put(st, key, gz.data, gz.len);
+    /* Patterns and anomalies (issue 17): once per partition object stored for the first
+     * time, so a retried batch is not counted again. */
+    if (rc == CL_OK)
+        cl_analytics_observe(r->o->analytics, g->data.data, g->data.len);
     if (rc == CL_ERR_EXISTS) {
         /* A store with if_none_match=1 refuses to overwrite: the deterministic key already
          * holds this partition's records from an earlier delivery of the same batch. */

@@ -156,6 +156,7 @@ size_t cl_batch_worker_step(struct cl_batch_worker *w, int wait_ms)
     bo.deadline_ms = received_at + visibility_ms - CL_MIN(VISIBILITY_MARGIN_MS, visibility_ms / 2);
     bo.reserve_ms = CL_MIN(bo.reserve_ms, visibility_ms / 4);
     bo.metrics = w->o.metrics;
+    bo.analytics = w->o.analytics;
     struct cl_bp_result res;
     if (cl_batch_process(w->st, in, n, &bo, &res) == CL_OK) {
         w->c.records_stored += res.records_stored;

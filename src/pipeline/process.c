@@ -5,6 +5,7 @@
  * error and a backoff, and the rest of its batch proceeds. */
 #include "process_int.h"
 
+#include "analytics.h"
 #include "breaker.h"
 #include "catalog.h"
 #include "held_set.h"
@@ -29,6 +30,7 @@ void cl_process_opts_default(struct cl_process_opts *o)
     o->max_message_raw = 64u << 20;
     o->metrics = NULL;
     o->breaker = NULL;
+    o->analytics = NULL;
 }
 
 struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
@@ -310,6 +312,9 @@ static void take_message(struct cl_processor *p, const struct cl_msg *m)
         return;
     }
     struct held *h = hold(p, m);
+    /* Patterns and anomalies (issue 17): once per message taken, before its records are
+     * buffered; a message received again while held is not seen again. */
+    cl_analytics_observe(p->o.analytics, p->decoded.data, p->decoded.len);
     for (size_t i = 0; i < n; i++)
         if (lines[i].part)
             append_line(p, &lines[i], h);

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "daemon.h"
+#include "daemon_analytics.h"
 #include "daemon_quarantine.h"
 #include "emf.h"
 #include "log.h"
@@ -127,6 +128,7 @@ int cl_daemon_metrics_start(struct cl_daemon *d, char *err, size_t err_len)
 {
     d->metrics = cl_metrics_new();
     cl_std_metrics_register(d->metrics, &d->m);
+    cl_daemon_analytics_register(d);
     if (d->cfg->n_syslog_listen)
         cl_syslog_metrics_register(d->metrics, &d->syslog_m);
     set_startup_gauges(d);

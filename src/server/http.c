@@ -15,6 +15,7 @@
 #include "cl_limits.h"
 #include "host_check.h"
 #include "listen.h"
+#include "http_analytics.h"
 #include "http_dashboard.h"
 #include "http_alarms.h"
 #include "http_metrics.h"
@@ -40,7 +41,8 @@ enum route {
     ROUTE_METRICS,
     ROUTE_ALARMS,
     ROUTE_HEC_HEALTH,
-    ROUTE_ES_INFO
+    ROUTE_ES_INFO,
+    ROUTE_ANALYTICS /* /v1/patterns, /v1/anomalies, /loki/api/v1/patterns */
 };
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
@@ -76,6 +78,8 @@ static enum route route_of(const char *url, enum cl_ingest_route *ingest)
     case CL_PATH_OTHER:
         break;
     }
+    if (cl_http_analytics_route(url))
+        return ROUTE_ANALYTICS;
     if (strcmp(url, "/v1/query") == 0)
         return ROUTE_QUERY;
     if (strcmp(url, "/healthz") == 0)
@@ -267,6 +271,19 @@ static enum MHD_Result answer_alarms(struct cl_daemon *d, struct MHD_Connection 
     if (refuse_read(d, c, method, &refused))
         return refused;
     return cl_http_alarms(d, c);
+}
+
+/* The analytics routes (http_analytics.c), behind the API keys. */
+static enum MHD_Result answer_analytics(struct cl_daemon *d, struct MHD_Connection *c,
+                                        const char *method, const char *url)
+{
+    enum MHD_Result refused;
+    if (refuse_read(d, c, method, &refused))
+        return refused;
+    int which = cl_http_analytics_route(url);
+    if (which == 1)
+        return cl_http_patterns(d, c);
+    return which == 2 ? cl_http_anomalies(d, c) : cl_http_loki_patterns(d, c);
 }
 
 /* Counts an answered POST /v1/logs: IngestRequests by status class, the records of a
@@ -474,6 +491,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return answer_alarms(d, c, method);
         if (r->route == ROUTE_ES_INFO)
             return answer_es_info(d, c, method);
+        if (r->route == ROUTE_ANALYTICS)
+            return answer_analytics(d, c, method, url);
         if (r->route != ROUTE_LOGS)
             return answer_status_route(d, c, r->route, method);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)

@@ -9,6 +9,7 @@
 #include "alarm_runner.h"
 #include "common.h"
 #include "daemon.h"
+#include "daemon_analytics.h"
 #include "daemon_metrics.h"
 #include "daemon_quarantine.h"
 #include "listen.h"
@@ -130,6 +131,8 @@ static int start_alarms(struct cl_daemon *d, char *err, size_t err_len)
     struct cl_alarm_config ac;
     cl_alarm_config_defaults(&ac);
     int rc = cfg->alarms_config ? cl_alarm_config_load(&ac, cfg->alarms_config, err, err_len) : 0;
+    ac.describe = cl_daemon_analytics_describe;
+    ac.describe_arg = d;
     for (size_t i = 0; rc == 0 && i < cfg->n_alarm_webhooks; i++)
         cl_alarm_config_add_webhook(&ac, cfg->alarm_webhooks[i]);
     char path[4200];
@@ -147,6 +150,7 @@ static void start_processors(struct cl_daemon *d)
     struct cl_process_opts o;
     process_opts_from_config(d->cfg, &o);
     o.metrics = &d->m;
+    o.analytics = cl_daemon_analytics(d);
     long n = d->cfg->processor_workers;
     if (n <= 0)
         n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -207,7 +211,8 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         cl_queue_close(&d->queue);
         return -1;
     }
-    if (start_alarms(d, err, err_len) != 0) {
+    if (cl_daemon_analytics_start(d, err, err_len) != 0 || start_alarms(d, err, err_len) != 0) {
+        cl_daemon_analytics_stop(d);
         cl_daemon_metrics_stop(d);
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
@@ -225,6 +230,7 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         cl_workers_free(d->workers);
         cl_workers_free(d->query_workers);
         cl_processors_stop(d->processors);
+        cl_daemon_analytics_stop(d);
         cl_alarm_runner_stop(d->alarms);
         cl_daemon_metrics_stop(d);
         cl_store_close(&d->store);
@@ -278,6 +284,7 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_workers_free(d.workers);
     cl_workers_free(d.query_workers);
     cl_processors_stop(d.processors); /* flushes what the processors hold */
+    cl_daemon_analytics_stop(&d);     /* writes what they handed over last */
     cl_alarm_runner_stop(d.alarms);   /* before the registry it reads is freed */
     cl_daemon_metrics_stop(&d);       /* last EMF write, while the queue is open */
     cl_queue_close(&d.queue);

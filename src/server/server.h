@@ -41,9 +41,11 @@ struct cl_server_config {
     int max_receive_count;
     const char *log_level;
     /* processor */
-    const char *store_url; /* NULL: file:DATA/logs */
-    int processor_workers; /* 0: one per core */
-    int no_processor;      /* ingest only: messages stay in the queue */
+    const char *store_url;      /* NULL: file:DATA/logs */
+    int processor_workers;      /* 0: one per core */
+    int no_processor;           /* ingest only: messages stay in the queue */
+    const char *analytics;      /* "on" | "off": patterns and anomalies inline (issue 17) */
+    int analytics_max_patterns; /* clusters per service */
     uint64_t flush_size;
     int64_t flush_age_ms;
     uint64_t buffer_max;
