@@ -173,6 +173,27 @@ struct cl_alarm_runner *cl_alarm_runner_start(struct cl_metrics *reg,
     return r;
 }
 
+int cl_alarm_runner_replace_rules(struct cl_alarm_runner *r, const struct cl_alarm_config *cfg,
+                                  char *err, size_t err_len)
+{
+    struct cl_alarm_engine *e =
+        cl_alarm_engine_new(r->reg, cfg->rules, cfg->n, cl_now_ms(), err, err_len);
+    if (!e)
+        return -1;
+    /* The current states go to the file first, so alarms the new rules keep resume there. */
+    save_state(r);
+    if (r->state_path)
+        cl_alarm_restore_file(e, r->state_path);
+    pthread_mutex_lock(&r->mu);
+    struct cl_alarm_engine *old = r->e;
+    r->e = e;
+    pthread_mutex_unlock(&r->mu);
+    cl_alarm_engine_free(old);
+    save_state(r);
+    cl_log(CL_LOG_INFO, "alarms: reloaded, %zu alarm(s)", cl_alarm_engine_len(e));
+    return 0;
+}
+
 void cl_alarm_runner_stop(struct cl_alarm_runner *r)
 {
     if (!r)

@@ -14,5 +14,6 @@ int cl_cmd_alarms(int argc, char **argv);
 int cl_cmd_verify(int argc, char **argv);
 int cl_cmd_patterns(int argc, char **argv);
 int cl_cmd_anomalies(int argc, char **argv);
+int cl_cmd_reload(int argc, char **argv);
 
 #endif

@@ -5,7 +5,7 @@
 #include "ingestor.h"
 
 #include "apigw.h"
-#include "auth.h"
+#include "apikeys.h"
 #include "common.h"
 #include "json_write.h"
 #include "cl_limits.h"

@@ -3,7 +3,8 @@
  * Signals: SIGTERM and SIGINT are blocked in every thread and taken synchronously by
  * the main thread with sigwait, so shutdown runs as ordinary code, not in a handler:
  * stop accepting, let in-flight requests finish (bounded by shutdown_timeout), stop
- * the HTTP threads, then close the queue (which completes pending commits). */
+ * the HTTP threads, then close the queue (which completes pending commits). SIGHUP is
+ * taken the same way and reloads keys, certificate and alarm rules (reload.h). */
 #include "server.h"
 
 #include "alarm_runner.h"
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "notify.h"
 #include "processor.h"
+#include "reload.h"
 #include "run_marker.h"
 #include "workers.h"
 
@@ -78,6 +80,7 @@ static int check_exposure(struct cl_daemon *d, char *err, size_t err_len)
     const struct cl_server_config *cfg = d->cfg;
     if (cfg->api_key_file) {
         d->keys = cl_api_keys_load(cfg->api_key_file, err, err_len);
+        d->keyed = d->keys != NULL;
         return d->keys ? 0 : -1;
     }
     struct sockaddr_storage ss;
@@ -154,16 +157,22 @@ static void start_processors(struct cl_daemon *d)
         cl_processors_start(&d->queue, &d->store, &o, (size_t)CL_MAX(n, 1), d->remote_queue);
 }
 
-static int wait_for_signal(void)
+/* Waits for SIGTERM or SIGINT (returned); SIGHUP reloads (reload.h) and waits on. */
+static int wait_for_signal(struct cl_daemon *d)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0)
-        ;
-    return sig;
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            return sig;
+        cl_daemon_reload(d);
+    }
 }
 
 static void drain_requests(struct cl_daemon *d)
@@ -183,6 +192,7 @@ static void block_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -244,11 +254,14 @@ int cl_server_run(const struct cl_server_config *cfg)
     struct cl_daemon d;
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
+    pthread_mutex_init(&d.keys_mu, NULL);
+    d.key_usage = cl_key_usage_new();
     char err[512] = "";
     unsigned port = 0;
     if (start(&d, &port, err, sizeof err) != 0) {
         cl_log(CL_LOG_ERROR, "cannot start: %s", err);
         cl_api_keys_free(d.keys);
+        cl_key_usage_free(d.key_usage);
         return 1;
     }
     char host[256];
@@ -260,9 +273,10 @@ int cl_server_run(const struct cl_server_config *cfg)
            d.tls ? "https" : "http", *host ? host : "0.0.0.0", port, cfg->data_dir,
            d.queue.ops->name, d.remote_queue ? "the queue's" : cfg->durability,
            cl_api_keys_count(d.keys));
+    cl_pid_file_write(cfg->data_dir);
     cl_notify_ready("listening");
 
-    int sig = wait_for_signal();
+    int sig = wait_for_signal(&d);
     cl_log(CL_LOG_INFO, "received %s: stopping intake, finishing in-flight requests",
            sig == SIGTERM ? "SIGTERM" : "SIGINT");
     cl_notify_stopping();
@@ -283,6 +297,9 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_queue_close(&d.queue);
     cl_store_close(&d.store);
     cl_api_keys_free(d.keys);
+    cl_key_usage_free(d.key_usage);
+    pthread_mutex_destroy(&d.keys_mu);
+    cl_pid_file_remove(cfg->data_dir);
     cl_run_marker_end(cfg->data_dir);
     cl_log(CL_LOG_INFO, "stopped cleanly");
     return 0;
