@@ -5,6 +5,7 @@
 #include "keylimit.h"
 
 #include "common.h"
+#include "json_write.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -20,6 +21,7 @@ struct entry {
     struct bucket records, bytes;
     int64_t refilled_ms;
     uint64_t requests, throttled, n_records, n_bytes;
+    uint64_t emitted[4]; /* the four counters at the last EMF document */
 };
 
 struct cl_key_usage {
@@ -156,5 +158,37 @@ void cl_key_usage_each(struct cl_key_usage *u,
     for (size_t i = 0; i < u->n; i++)
         fn(arg, u->e[i].name, u->e[i].requests, u->e[i].throttled, u->e[i].n_records,
            u->e[i].n_bytes);
+    pthread_mutex_unlock(&u->mu);
+}
+
+/* One EMF document for entry e: the counters' deltas since the last one. */
+static void emf_entry(struct entry *e, const char *ns, int64_t now_ms, struct cl_buf *out)
+{
+    static const char *const names[4] = {"KeyRequests", "KeyThrottled", "KeyRecords", "KeyBytes"};
+    const uint64_t now[4] = {e->requests, e->throttled, e->n_records, e->n_bytes};
+    cl_buf_printf(out, "{\"_aws\":{\"Timestamp\":%lld,\"CloudWatchMetrics\":[{\"Namespace\":",
+                  (long long)now_ms);
+    cl_json_write_string(out, ns, strlen(ns));
+    cl_buf_append_str(out, ",\"Dimensions\":[[\"ApiKey\"]],\"Metrics\":[");
+    for (int i = 0; i < 4; i++)
+        cl_buf_printf(out, "%s{\"Name\":\"%s\",\"Unit\":\"%s\"}", i ? "," : "", names[i],
+                      i == 3 ? "Bytes" : "Count");
+    cl_buf_printf(out, "]}]},\"ApiKey\":\"%s\"", e->name);
+    for (int i = 0; i < 4; i++) {
+        cl_buf_printf(out, ",\"%s\":%llu", names[i], (unsigned long long)(now[i] - e->emitted[i]));
+        e->emitted[i] = now[i];
+    }
+    cl_buf_append_str(out, "}\n");
+}
+
+void cl_key_usage_emf(struct cl_key_usage *u, const char *ns, int64_t now_ms, struct cl_buf *out)
+{
+    pthread_mutex_lock(&u->mu);
+    for (size_t i = 0; i < u->n; i++) {
+        struct entry *e = &u->e[i];
+        if (e->requests != e->emitted[0] || e->throttled != e->emitted[1] ||
+            e->n_records != e->emitted[2] || e->n_bytes != e->emitted[3])
+            emf_entry(e, ns, now_ms, out);
+    }
     pthread_mutex_unlock(&u->mu);
 }

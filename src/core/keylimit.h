@@ -35,6 +35,11 @@ void cl_key_usage_record(struct cl_key_usage *u, const struct cl_api_key_info *k
  * cloudlog_key_records_total, cloudlog_key_bytes_total. Nothing when no key was used. */
 void cl_key_usage_render_prom(struct cl_key_usage *u, struct cl_buf *out);
 
+/* Appends one CloudWatch EMF document per key used since the last call (dimension
+ * ApiKey = the name; KeyRequests, KeyThrottled, KeyRecords in Count, KeyBytes in Bytes, each
+ * the interval's delta) under namespace ns. */
+void cl_key_usage_emf(struct cl_key_usage *u, const char *ns, int64_t now_ms, struct cl_buf *out);
+
 /* Calls fn for each key seen, with its counters (for EMF). */
 void cl_key_usage_each(struct cl_key_usage *u,
                        void (*fn)(void *arg, const char *name, uint64_t requests,

@@ -4,6 +4,7 @@ protocol's error shape, per-key counters in /metrics) and of reloading without a
 posting, and no request that should succeed fails; a bad key file or certificate keeps the
 old settings."""
 
+import json
 import os
 import shutil
 import signal
@@ -133,6 +134,36 @@ class KeyLimits(cltest.DaemonTestCase):
         self.assertIn('cloudlog_key_records_total{key="slow"} 20\n', text)
         self.assertRegex(text, r'cloudlog_key_throttled_total\{key="slow"\} [1-9]')
         self.assertNotIn("secret", text)
+
+
+class KeyEmf(cltest.DaemonTestCase):
+    def test_emf_per_key(self):
+        dirp = cltest.mkdtemp("cl-keyemf-")
+        keys, emf = os.path.join(dirp, "keys"), os.path.join(dirp, "emf.jsonl")
+        write(keys, KEYS)
+        d = self.daemon(args=["--api-key-file", keys, "--emf", emf, "--emf-interval", "1s"])
+        for _ in range(3):
+            st, _, _ = d.post_logs([{"message": "a"}, {"message": "b"}],
+                                   headers={"Authorization": "Bearer fast-secret"})
+            self.assertEqual(st, 202)
+
+        def key_docs():
+            try:
+                with open(emf) as f:
+                    docs = [json.loads(line) for line in f if '"ApiKey"' in line]
+            except OSError:
+                return None
+            return docs if sum(x["KeyRecords"] for x in docs) >= 6 else None
+        docs = cltest.wait_for(key_docs, 60, "per-key EMF documents", daemon=d)
+        for doc in docs:
+            self.assertEqual(doc["ApiKey"], "fast")
+            cw = doc["_aws"]["CloudWatchMetrics"][0]
+            self.assertEqual(cw["Dimensions"], [["ApiKey"]])
+            self.assertEqual({m["Name"] for m in cw["Metrics"]},
+                             {"KeyRequests", "KeyThrottled", "KeyRecords", "KeyBytes"})
+        self.assertEqual(sum(x["KeyRequests"] for x in docs), 3)
+        with open(emf) as f:
+            self.assertNotIn("secret", f.read())
 
 
 class Reload(cltest.DaemonTestCase):
