@@ -15,5 +15,6 @@ int cl_cmd_verify(int argc, char **argv);
 int cl_cmd_patterns(int argc, char **argv);
 int cl_cmd_anomalies(int argc, char **argv);
 int cl_cmd_reload(int argc, char **argv);
+int cl_cmd_retention(int argc, char **argv);
 
 #endif

@@ -20,6 +20,8 @@ static const struct command commands[] = {
     {"dlq", cl_cmd_dlq, "list, show and redrive dead-letter messages"},
     {"alarms", cl_cmd_alarms, "show alarm states and recent transitions"},
     {"reload", cl_cmd_reload, "make the running daemon reload API keys, TLS certificate, alarms"},
+    {"retention", cl_cmd_retention,
+     "delete expired partitions of the local store; --dry-run lists"},
     {"verify", cl_cmd_verify, "check queue file, catalog and store; --repair fixes, never deletes"},
     {"patterns", cl_cmd_patterns, "patterns learn: group stdin messages into templates"},
     {"anomalies", cl_cmd_anomalies, "anomalies score: score a timestamp,value CSV (NAB format)"},

@@ -19,6 +19,7 @@
 struct MHD_Daemon;
 struct cl_daemon_emf;
 struct cl_alarm_runner;
+struct cl_retention_thread;
 
 struct cl_daemon {
     const struct cl_server_config *cfg;
@@ -43,7 +44,8 @@ struct cl_daemon {
     struct cl_daemon_emf *emf;      /* EMF thread, NULL when --emf is off */
     /* alarm thread (src/alarm/alarm_runner.h): GET /v1/alarms, DATA/alarms.json */
     struct cl_alarm_runner *alarms;
-    struct cl_syslog_server *syslog; /* --syslog-listen threads, NULL when off */
+    struct cl_retention_thread *retention; /* --retention, store gauges (retention_thread.h) */
+    struct cl_syslog_server *syslog;       /* --syslog-listen threads, NULL when off */
     struct cl_syslog_metrics syslog_m;
     struct MHD_Daemon *mhd;
     struct cl_tls *tls;         /* --tls-cert: loaded by cl_http_start, freed by cl_http_stop */

@@ -8,6 +8,7 @@
 #include "daemon_quarantine.h"
 #include "emf.h"
 #include "log.h"
+#include "retention_thread.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -144,6 +145,7 @@ int cl_daemon_metrics_start(struct cl_daemon *d, char *err, size_t err_len)
     set_startup_gauges(d);
     cl_metrics_on_collect(d->metrics, sample_queue, d);
     cl_daemon_quarantine_metrics(d);
+    d->retention = cl_retention_thread_new(d); /* its metrics, before any reader runs */
     if (!d->cfg->emf_path)
         return 0;
     d->emf = emf_start(d, err, err_len);

@@ -17,6 +17,7 @@
 #include "notify.h"
 #include "processor.h"
 #include "reload.h"
+#include "retention_thread.h"
 #include "run_marker.h"
 #include "workers.h"
 
@@ -212,18 +213,22 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         return -1;
     /* After the queue's owner lock: a refused second daemon must not touch the marker. */
     d->unclean_restarts = cl_run_marker_begin(d->cfg->data_dir, cl_now_ms());
-    if (open_store(d, err, err_len) != 0 || cl_daemon_metrics_start(d, err, err_len) != 0) {
+    if (cl_retention_check_config(d, err, err_len) != 0 || open_store(d, err, err_len) != 0 ||
+        cl_daemon_metrics_start(d, err, err_len) != 0) {
+        cl_retention_thread_stop(d->retention);
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
         return -1;
     }
     if (start_alarms(d, err, err_len) != 0) {
+        cl_retention_thread_stop(d->retention);
         cl_daemon_metrics_stop(d);
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
         return -1;
     }
     start_processors(d);
+    cl_retention_thread_run(d->retention);
     d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
     d->query_workers = cl_workers_start((size_t)d->cfg->max_queries);
     if (!d->workers || !d->query_workers || cl_http_start(d, port, err, err_len) != 0 ||
@@ -235,6 +240,7 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         cl_workers_free(d->workers);
         cl_workers_free(d->query_workers);
         cl_processors_stop(d->processors);
+        cl_retention_thread_stop(d->retention);
         cl_alarm_runner_stop(d->alarms);
         cl_daemon_metrics_stop(d);
         cl_store_close(&d->store);
@@ -292,8 +298,9 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_workers_free(d.workers);
     cl_workers_free(d.query_workers);
     cl_processors_stop(d.processors); /* flushes what the processors hold */
-    cl_alarm_runner_stop(d.alarms);   /* before the registry it reads is freed */
-    cl_daemon_metrics_stop(&d);       /* last EMF write, while the queue is open */
+    cl_retention_thread_stop(d.retention);
+    cl_alarm_runner_stop(d.alarms); /* before the registry it reads is freed */
+    cl_daemon_metrics_stop(&d);     /* last EMF write, while the queue is open */
     cl_queue_close(&d.queue);
     cl_store_close(&d.store);
     cl_api_keys_free(d.keys);

@@ -1,0 +1,173 @@
+/* retention_thread.c - store retention on a schedule and the store gauges.
+ *
+ * The thread wakes every GAUGE_PERIOD_MS to refresh the store's size and horizon from the
+ * catalog (one aggregate query, kept off the /metrics path), and runs a retention pass at
+ * start and every --retention-interval. */
+#include "retention_thread.h"
+
+#include "catalog.h"
+#include "common.h"
+#include "daemon.h"
+#include "log.h"
+#include "retention.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GAUGE_PERIOD_MS 10000
+
+struct cl_retention_thread {
+    struct cl_daemon *d;
+    char fs_root[4200];
+    int fs;
+    struct cl_metric *freed, *objects, *partitions, *store_bytes, *horizon;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+    int stopping;
+    int started;
+};
+
+static int is_local_store(const struct cl_server_config *cfg)
+{
+    return !cfg->store_url || strncmp(cfg->store_url, "s3://", 5) != 0;
+}
+
+int cl_retention_check_config(const struct cl_daemon *d, char *err, size_t err_len)
+{
+    if (d->cfg->store_retention_ms <= 0)
+        return 0;
+    if (d->remote_queue || !is_local_store(d->cfg)) {
+        snprintf(err, err_len,
+                 "--retention applies to the local store with the embedded queue's catalog; "
+                 "an S3 store keeps its lifecycle rules (docs/operations.md#retention)");
+        return -1;
+    }
+    return 0;
+}
+
+/* The file store's directory: DATA/logs, or the path of a file:DIR or plain --store. */
+static void fs_root_of(const struct cl_server_config *cfg, char *out, size_t len)
+{
+    if (!cfg->store_url)
+        snprintf(out, len, "%s/logs", cfg->data_dir);
+    else
+        snprintf(out, len, "%s",
+                 strncmp(cfg->store_url, "file:", 5) == 0 ? cfg->store_url + 5 : cfg->store_url);
+}
+
+static void refresh_gauges(struct cl_retention_thread *t)
+{
+    struct cl_catalog_stats st;
+    if (cl_catalog_stats(&t->d->queue, &st) != CL_OK)
+        return;
+    cl_gauge_set(t->store_bytes, (double)st.bytes);
+    cl_gauge_set(t->horizon, st.objects ? (double)st.min_ts_ms / 1000.0 : 0);
+}
+
+static void run_pass(struct cl_retention_thread *t)
+{
+    const struct cl_server_config *cfg = t->d->cfg;
+    struct cl_retention_opts o = {cfg->store_retention_ms, cfg->retention_quiet_ms, 0,
+                                  t->fs ? t->fs_root : NULL};
+    struct cl_retention_result r;
+    int rc = cl_retention_run(&t->d->queue, &t->d->store, &o, cl_now_ms(), NULL, NULL, &r);
+    cl_counter_add(t->freed, r.bytes);
+    cl_counter_add(t->objects, r.objects);
+    cl_counter_add(t->partitions, r.partitions);
+    if (rc != CL_OK)
+        cl_log(CL_LOG_WARN, "retention: pass stopped: %s", cl_strerror(rc));
+    if (r.partitions)
+        cl_log(CL_LOG_INFO,
+               "retention: deleted %llu partition(s), %llu object(s), %llu record(s), %llu bytes",
+               (unsigned long long)r.partitions, (unsigned long long)r.objects,
+               (unsigned long long)r.records, (unsigned long long)r.bytes);
+}
+
+static void *retention_main(void *arg)
+{
+    struct cl_retention_thread *t = arg;
+    int64_t next_pass = cl_mono_ms(), next_gauges = next_pass;
+    pthread_mutex_lock(&t->mu);
+    while (!t->stopping) {
+        int64_t now = cl_mono_ms();
+        int retain = t->d->cfg->store_retention_ms > 0;
+        int64_t due = retain ? CL_MIN(next_pass, next_gauges) : next_gauges;
+        if (now < due) {
+            struct timespec ts = {(time_t)(due / 1000), (long)(due % 1000) * 1000000};
+            pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+            continue;
+        }
+        pthread_mutex_unlock(&t->mu);
+        if (retain && now >= next_pass) {
+            run_pass(t);
+            next_pass = now + CL_MAX(t->d->cfg->retention_interval_ms, (int64_t)1000);
+        }
+        refresh_gauges(t);
+        next_gauges = now + GAUGE_PERIOD_MS;
+        pthread_mutex_lock(&t->mu);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+static void register_metrics(struct cl_retention_thread *t, struct cl_metrics *r)
+{
+    t->freed = cl_metrics_counter(r, "RetentionFreedBytes", CL_UNIT_BYTES,
+                                  "Stored bytes deleted by --retention.", NULL, NULL);
+    t->objects = cl_metrics_counter(r, "RetentionDeletedObjects", CL_UNIT_COUNT,
+                                    "Store objects deleted by --retention.", NULL, NULL);
+    t->partitions =
+        cl_metrics_counter(r, "RetentionDeletedPartitions", CL_UNIT_COUNT,
+                           "Whole dt/hour partitions deleted by --retention.", NULL, NULL);
+    t->store_bytes = cl_metrics_gauge(r, "StoreBytes", CL_UNIT_BYTES,
+                                      "Bytes of the objects the catalog lists (local store).");
+    t->horizon =
+        cl_metrics_gauge(r, "StoreOldestRecordTimestamp", CL_UNIT_SECONDS,
+                         "Timestamp of the oldest stored record (Unix seconds; 0 when empty).");
+}
+
+struct cl_retention_thread *cl_retention_thread_new(struct cl_daemon *d)
+{
+    if (d->remote_queue)
+        return NULL;
+    struct cl_retention_thread *t = cl_calloc(1, sizeof *t);
+    t->d = d;
+    t->fs = is_local_store(d->cfg);
+    fs_root_of(d->cfg, t->fs_root, sizeof t->fs_root);
+    register_metrics(t, d->metrics);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&t->mu, NULL);
+    return t;
+}
+
+void cl_retention_thread_run(struct cl_retention_thread *t)
+{
+    if (!t)
+        return;
+    t->started = pthread_create(&t->thread, NULL, retention_main, t) == 0;
+    if (!t->started)
+        cl_log(CL_LOG_ERROR, "retention: cannot start its thread; the store is not trimmed");
+}
+
+void cl_retention_thread_stop(struct cl_retention_thread *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->stopping = 1;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    if (t->started)
+        pthread_join(t->thread, NULL);
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
