@@ -192,7 +192,11 @@ class Grafana(cltest.DaemonTestCase):
             if v.get("type") == "query" and q:
                 exprs.append(q)
         self.assertGreaterEqual(len(exprs), 10)
-        existing = metric_names(self.daemon())
+        # A daemon with a named API key that was used: the per-key series exist.
+        d = self.daemon(args=["--api-key-file", cltest.write_key_file("k1 name=grafana")])
+        auth = {"Authorization": "Bearer k1"}
+        self.assertEqual(d.post_logs({"message": "x"}, headers=auth)[0], 202)
+        existing = metric_names(d, headers=auth)
         used = set()
         for e in exprs:
             for name in re.findall(r"\b(?:cloudlog|process)_[a-z0-9_]+", e):
@@ -247,6 +251,10 @@ class InBrowser(cltest.DaemonTestCase):
         self.assertGreater(w.sent, 0)
         self.assertGreater(ingest, 0)
         self.assertTrue(p.eval("document.getElementById('banner').hidden"), "empty state still shown")
+        # The store's size and horizon (refreshed by the retention thread every 10 s).
+        p.wait_for("document.getElementById('foot-totals').innerText.includes('Store:')", timeout=45)
+        self.assertRegex(p.eval("document.getElementById('foot-totals').innerText"),
+                         r"Store: [0-9.]+ ?[KMG]?i?B, records since \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
         tile = p.eval("document.querySelector('[data-metric=\"ingest-rate\"]').innerText")
         self.assertRegex(tile, r"^[0-9.]+[kMG]?\s*/s$")
         self.assertRegex(p.eval("document.title"), r"cloudlog · [0-9.]+[kMG]?/s in")
