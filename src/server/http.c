@@ -20,6 +20,7 @@
 #include "http_metrics.h"
 #include "http_query.h"
 #include "log.h"
+#include "retention_thread.h"
 #include "tls.h"
 #include "workers.h"
 
@@ -195,6 +196,9 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
         return respond_error(c, 503, "shutting down", 1, NULL);
     if (cl_queue_ping(&d->queue) != CL_OK)
         return respond_error(c, 503, "queue is not writable", 1, NULL);
+    char why[400];
+    if (!cl_store_ready(d->retention, why, sizeof why))
+        return respond_error(c, 503, why, 5, NULL);
     /* Still ready (ingest works on the fresh queue), but say what waits for a salvage. */
     if (cl_gauge_get(d->m.queue_quarantine_pending) > 0)
         return respond_text(c, 200,

@@ -1,8 +1,8 @@
-/* retention_thread.c - store retention on a schedule and the store gauges.
+/* retention_thread.c - store retention on a schedule, the store gauges, store readiness.
  *
  * The thread wakes every GAUGE_PERIOD_MS to refresh the store's size and horizon from the
- * catalog (one aggregate query, kept off the /metrics path), and runs a retention pass at
- * start and every --retention-interval. */
+ * catalog (one aggregate query, kept off the /metrics path) and to probe a remote store,
+ * and runs a retention pass at start and every --retention-interval. */
 #include "retention_thread.h"
 
 #include "catalog.h"
@@ -15,12 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
-#define GAUGE_PERIOD_MS 10000
+#define GAUGE_PERIOD_MS 10000 /* store gauges and the remote store's readiness probe */
 
 struct cl_retention_thread {
     struct cl_daemon *d;
+    /* S3 readiness: the last probe's verdict, for /readyz (cl_store_ready). */
+    pthread_mutex_t probe_mu;
+    int probe_failed;
+    char probe_reason[300];
     char fs_root[4200];
     int fs;
     struct cl_metric *freed, *objects, *partitions, *store_bytes, *horizon;
@@ -59,8 +64,62 @@ static void fs_root_of(const struct cl_server_config *cfg, char *out, size_t len
                  strncmp(cfg->store_url, "file:", 5) == 0 ? cfg->store_url + 5 : cfg->store_url);
 }
 
+/* A remote store is probed from here, never from /readyz: a GET of a key that does not
+ * exist answers 404 when the bucket is reachable and the credentials work. */
+static void probe_store(struct cl_retention_thread *t)
+{
+    if (t->fs)
+        return;
+    struct cl_buf b;
+    cl_buf_init(&b, 1 << 16);
+    int rc = cl_store_get(&t->d->store, "_cloudlog/readiness-probe", &b);
+    cl_buf_free(&b);
+    pthread_mutex_lock(&t->probe_mu);
+    t->probe_failed = rc != CL_OK && rc != CL_ERR_NOT_FOUND;
+    snprintf(t->probe_reason, sizeof t->probe_reason,
+             "store is unreachable: a probe GET failed (%s); see the log", cl_strerror(rc));
+    pthread_mutex_unlock(&t->probe_mu);
+}
+
+/* The free bytes of the file system holding path, or -1 if unknown. */
+static long long free_bytes(const char *path)
+{
+    struct statvfs v;
+    if (statvfs(path, &v) != 0)
+        return -1;
+    return (long long)v.f_bavail * (long long)v.f_frsize;
+}
+
+static int disk_full(const char *what, const char *path, char *reason, size_t len)
+{
+    long long n = free_bytes(path);
+    if (n < 0 || n >= CL_STORE_MIN_FREE)
+        return 0;
+    snprintf(reason, len, "%s %s is full: %lld bytes free (need %d)", what, path, n,
+             CL_STORE_MIN_FREE);
+    return 1;
+}
+
+int cl_store_ready(struct cl_retention_thread *t, char *reason, size_t len)
+{
+    if (!t)
+        return 1;
+    if (t->fs)
+        return !disk_full("store directory", t->fs_root, reason, len) &&
+               !disk_full("data directory", t->d->cfg->data_dir, reason, len);
+    pthread_mutex_lock(&t->probe_mu);
+    int failed = t->probe_failed;
+    if (failed)
+        snprintf(reason, len, "%s", t->probe_reason);
+    pthread_mutex_unlock(&t->probe_mu);
+    return !failed;
+}
+
 static void refresh_gauges(struct cl_retention_thread *t)
 {
+    probe_store(t);
+    if (t->d->remote_queue)
+        return;
     struct cl_catalog_stats st;
     if (cl_catalog_stats(&t->d->queue, &st) != CL_OK)
         return;
@@ -94,7 +153,7 @@ static void *retention_main(void *arg)
     pthread_mutex_lock(&t->mu);
     while (!t->stopping) {
         int64_t now = cl_mono_ms();
-        int retain = t->d->cfg->store_retention_ms > 0;
+        int retain = t->d->cfg->store_retention_ms > 0 && !t->d->remote_queue;
         int64_t due = retain ? CL_MIN(next_pass, next_gauges) : next_gauges;
         if (now < due) {
             struct timespec ts = {(time_t)(due / 1000), (long)(due % 1000) * 1000000};
@@ -132,13 +191,13 @@ static void register_metrics(struct cl_retention_thread *t, struct cl_metrics *r
 
 struct cl_retention_thread *cl_retention_thread_new(struct cl_daemon *d)
 {
-    if (d->remote_queue)
-        return NULL;
     struct cl_retention_thread *t = cl_calloc(1, sizeof *t);
+    pthread_mutex_init(&t->probe_mu, NULL);
     t->d = d;
     t->fs = is_local_store(d->cfg);
     fs_root_of(d->cfg, t->fs_root, sizeof t->fs_root);
-    register_metrics(t, d->metrics);
+    if (!d->remote_queue) /* the catalog's gauges and counters */
+        register_metrics(t, d->metrics);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -169,5 +228,6 @@ void cl_retention_thread_stop(struct cl_retention_thread *t)
         pthread_join(t->thread, NULL);
     pthread_cond_destroy(&t->cv);
     pthread_mutex_destroy(&t->mu);
+    pthread_mutex_destroy(&t->probe_mu);
     free(t);
 }
