@@ -231,6 +231,31 @@ class Reload(cltest.DaemonTestCase):
         self.assertIn("no running cloudlog serve", err)
 
 
+class AlarmReload(cltest.DaemonTestCase):
+    def alarm_names(self, d):
+        st, _, data = d.request("GET", "/v1/alarms")
+        self.assertEqual(st, 200)
+        return {a["name"]: a for a in json.loads(data)["alarms"]}
+
+    def test_alarm_rules_reload(self):
+        path = os.path.join(cltest.mkdtemp("cl-alarmreload-"), "alarms.json")
+        write(path, json.dumps({"Alarms": [{"AlarmName": "QueueDepthHigh", "Enabled": False}]}))
+        d = self.daemon(args=["--alarms-config", path])
+        self.assertNotIn("QueueDepthHigh", self.alarm_names(d))
+        write(path, json.dumps({"Alarms": [{"AlarmName": "DLQNotEmpty", "Enabled": False},
+                                           {"AlarmName": "QueueDepthHigh", "Threshold": 7}]}))
+        rc, out, err = reload_cli(d)
+        self.assertEqual(rc, 0, out + err)
+        names = self.alarm_names(d)
+        self.assertNotIn("DLQNotEmpty", names)
+        self.assertEqual(names["QueueDepthHigh"]["rule"]["Threshold"], 7)
+        write(path, "{not json")
+        rc, out, _ = reload_cli(d)
+        self.assertEqual(rc, 1)
+        self.assertIn("failed: alarm rules", out)
+        self.assertEqual(self.alarm_names(d)["QueueDepthHigh"]["rule"]["Threshold"], 7)
+
+
 class TlsReload(cltest.DaemonTestCase):
     @classmethod
     def setUpClass(cls):
