@@ -101,11 +101,7 @@ static struct cl_daemon_emf *emf_start(struct cl_daemon *d, char *err, size_t er
 {
     const struct cl_server_config *cfg = d->cfg;
     struct cl_daemon_emf *e = cl_calloc(1, sizeof *e);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&e->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cl_cond_init_monotonic(&e->cv);
     pthread_mutex_init(&e->mu, NULL);
     e->interval_ms = CL_MAX(cfg->emf_interval_ms, (int64_t)1000);
     const char *ns = cfg->emf_namespace ? cfg->emf_namespace : "cloudlog";

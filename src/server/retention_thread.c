@@ -156,8 +156,7 @@ static void *retention_main(void *arg)
         int retain = t->d->cfg->store_retention_ms > 0 && !t->d->remote_queue;
         int64_t due = retain ? CL_MIN(next_pass, next_gauges) : next_gauges;
         if (now < due) {
-            struct timespec ts = {(time_t)(due / 1000), (long)(due % 1000) * 1000000};
-            pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+            cl_cond_wait_until_ms(&t->cv, &t->mu, due);
             continue;
         }
         pthread_mutex_unlock(&t->mu);
@@ -198,11 +197,7 @@ struct cl_retention_thread *cl_retention_thread_new(struct cl_daemon *d)
     fs_root_of(d->cfg, t->fs_root, sizeof t->fs_root);
     if (!d->remote_queue) /* the catalog's gauges and counters */
         register_metrics(t, d->metrics);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cl_cond_init_monotonic(&t->cv);
     pthread_mutex_init(&t->mu, NULL);
     return t;
 }

@@ -106,6 +106,17 @@ static void test_named_key_errors(void **state)
     assert_non_null(strstr(err, "API key number 2 of the list: the name 'one'"));
 }
 
+/* The table's Prometheus lines as a NUL-terminated string (caller frees). */
+static char *render(struct cl_key_usage *u)
+{
+    struct cl_buf b;
+    cl_buf_init(&b, 1 << 16);
+    cl_key_usage_render_prom(u, &b);
+    cl_buf_append_char(&b, '\0');
+    size_t len;
+    return cl_buf_take(&b, &len);
+}
+
 static void test_bucket_records(void **state)
 {
     (void)state;
@@ -125,15 +136,12 @@ static void test_bucket_records(void **state)
     assert_int_equal(cl_key_usage_admit(u, &key, t + 3600 * 1000), 0);
     cl_key_usage_record(u, &key, 202, 10, 100, t + 3600 * 1000);
     assert_int_equal(cl_key_usage_admit(u, &key, t + 3600 * 1000), 1);
-    struct cl_buf b;
-    cl_buf_init(&b, 1 << 16);
-    cl_key_usage_render_prom(u, &b);
-    cl_buf_append_char(&b, '\0');
-    assert_non_null(strstr(b.data, "cloudlog_key_requests_total{key=\"team-a\"} 2\n"));
-    assert_non_null(strstr(b.data, "cloudlog_key_throttled_total{key=\"team-a\"} 4\n"));
-    assert_non_null(strstr(b.data, "cloudlog_key_records_total{key=\"team-a\"} 35\n"));
-    assert_non_null(strstr(b.data, "cloudlog_key_bytes_total{key=\"team-a\"} 600\n"));
-    cl_buf_free(&b);
+    char *text = render(u);
+    assert_non_null(strstr(text, "cloudlog_key_requests_total{key=\"team-a\"} 2\n"));
+    assert_non_null(strstr(text, "cloudlog_key_throttled_total{key=\"team-a\"} 4\n"));
+    assert_non_null(strstr(text, "cloudlog_key_records_total{key=\"team-a\"} 35\n"));
+    assert_non_null(strstr(text, "cloudlog_key_bytes_total{key=\"team-a\"} 600\n"));
+    free(text);
     cl_key_usage_free(u);
 }
 
@@ -151,19 +159,15 @@ static void test_bucket_bytes_and_unlimited(void **state)
         assert_int_equal(cl_key_usage_admit(u, &free_key, t), 0);
         cl_key_usage_record(u, &free_key, 202, 1000, 1000000, t);
     }
-    struct cl_buf b;
-    cl_buf_init(&b, 1 << 16);
-    cl_key_usage_render_prom(u, &b);
-    cl_buf_append_char(&b, '\0');
-    assert_non_null(strstr(b.data, "cloudlog_key_requests_total{key=\"free\"} 100\n"));
-    assert_non_null(strstr(b.data, "cloudlog_key_throttled_total{key=\"b\"} 1\n"));
-    cl_buf_free(&b);
+    char *text = render(u);
+    assert_non_null(strstr(text, "cloudlog_key_requests_total{key=\"free\"} 100\n"));
+    assert_non_null(strstr(text, "cloudlog_key_throttled_total{key=\"b\"} 1\n"));
+    free(text);
     /* an empty table renders nothing */
     struct cl_key_usage *empty = cl_key_usage_new();
-    cl_buf_init(&b, 1 << 16);
-    cl_key_usage_render_prom(empty, &b);
-    assert_int_equal(b.len, 0);
-    cl_buf_free(&b);
+    text = render(empty);
+    assert_string_equal(text, "");
+    free(text);
     cl_key_usage_free(empty);
     cl_key_usage_free(u);
 }
