@@ -183,6 +183,8 @@
         inflight: total(p, 'cloudlog_queue_in_flight'),
         age: total(p, 'cloudlog_oldest_message_age_seconds'),
         dlq: total(p, 'cloudlog_dlq_depth'),
+        storeBytes: total(p, 'cloudlog_store_bytes'),
+        horizon: total(p, 'cloudlog_store_oldest_record_timestamp_seconds'),
       },
       h: {
         ingest: hist(p, 'cloudlog_ingest_latency_seconds'),
@@ -506,7 +508,8 @@
     // empty state + totals
     renderBanner(s);
     $('foot-totals').textContent = 'Since start: ' + fmtCount(s.c.ingested) + ' records ingested (' + fmtBytes(s.c.bytesIn) +
-      ') · ' + fmtCount(s.c.processed) + ' processed · ' + fmtCount(s.c.objects) + ' objects, ' + fmtBytes(s.c.stored) + ' stored';
+      ') · ' + fmtCount(s.c.processed) + ' processed · ' + fmtCount(s.c.objects) + ' objects, ' + fmtBytes(s.c.stored) + ' stored' +
+      (s.g.horizon > 0 ? ' · Store: ' + fmtBytes(s.g.storeBytes) + ', records since ' + new Date(s.g.horizon * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : '');
     document.title = (state.alarmCount > 0 ? '⚠ ' + state.alarmCount + ' in ALARM · ' : '') + 'cloudlog · ' +
       fmtNum(ing) + '/s in';
   }

@@ -17,6 +17,8 @@ int cl_cmd_alarms(int argc, char **argv);
 int cl_cmd_verify(int argc, char **argv);
 int cl_cmd_patterns(int argc, char **argv);
 int cl_cmd_anomalies(int argc, char **argv);
+int cl_cmd_reload(int argc, char **argv);
+int cl_cmd_retention(int argc, char **argv);
 int cl_cmd_config(int argc, char **argv);
 int cl_cmd_help(int argc, char **argv);
 
@@ -26,7 +28,7 @@ struct cl_cli_table;
 extern const struct cl_cli_table cl_table_serve, cl_table_status, cl_table_query, cl_table_tail,
     cl_table_partitions, cl_table_dlq_list, cl_table_dlq_show, cl_table_dlq_redrive,
     cl_table_alarms, cl_table_verify, cl_table_patterns_learn, cl_table_patterns,
-    cl_table_anomalies;
+    cl_table_anomalies, cl_table_reload, cl_table_retention;
 extern const struct cl_cli_table *const cl_cli_tables[];
 extern const size_t cl_cli_n_tables;
 

@@ -5,7 +5,8 @@
 #include "ingestor.h"
 
 #include "apigw.h"
-#include "auth.h"
+#include "apikeys.h"
+#include "keylimit.h"
 #include "common.h"
 #include "json_write.h"
 #include "cl_limits.h"
@@ -78,6 +79,7 @@ static int read_keys(struct cl_ingestor *ing, char *err, size_t err_len)
 int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
 {
     memset(ing, 0, sizeof *ing);
+    ing->key_usage = cl_key_usage_new();
     if (cl_lambda_metrics_init(&ing->lm, CL_LAMBDA_INGEST, err, err_len) != 0)
         return -1;
     ing->metrics_ready = 1;
@@ -105,6 +107,7 @@ void cl_ingestor_free(struct cl_ingestor *ing)
     if (ing->idem_store_open)
         cl_store_close(&ing->idem_store);
     cl_api_keys_free(ing->keys);
+    cl_key_usage_free(ing->key_usage);
     if (ing->metrics_ready)
         cl_lambda_metrics_free(&ing->lm);
     memset(ing, 0, sizeof *ing);
@@ -164,6 +167,10 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req,
                                  .idempotent_replayed = resp.replayed};
     cl_apigw_response(out, resp.status, resp.body.data, resp.body.len, &h);
     count(ing, resp.status, &resp, started_us);
+    int key = cl_api_keys_match(ing->keys, req->authorization);
+    if (key >= 0)
+        cl_key_usage_record(ing->key_usage, cl_api_keys_at(ing->keys, (size_t)key), resp.status,
+                            resp.accepted, req->body_len, cl_mono_ms());
     cl_buf_free(&resp.body);
 }
 
@@ -239,6 +246,18 @@ static void answer(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
     }
 }
 
+/* The per-key EMF documents of this invocation, after the registry's, on stdout. */
+static void emit_key_usage(struct cl_ingestor *ing)
+{
+    const char *ns = getenv("CLOUDLOG_EMF_NAMESPACE");
+    struct cl_buf b;
+    cl_buf_init(&b, 1 << 20);
+    cl_key_usage_emf(ing->key_usage, ns && *ns ? ns : "cloudlog", cl_now_ms(), &b);
+    if (b.len && (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) != 0))
+        cl_log(CL_LOG_WARN, "lambda: cannot write EMF metrics to stdout");
+    cl_buf_free(&b);
+}
+
 void cl_ingestor_handle(void *ctx, const struct cl_lambda_invocation *inv,
                         struct cl_lambda_result *res)
 {
@@ -254,4 +273,5 @@ void cl_ingestor_handle(void *ctx, const struct cl_lambda_invocation *inv,
         cl_apigw_request_free(&req);
     }
     cl_lambda_metrics_emit(&ing->lm);
+    emit_key_usage(ing);
 }

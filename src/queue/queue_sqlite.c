@@ -243,7 +243,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
                          " moved_at) SELECT id, body, record_count, raw_bytes, min_ts, max_ts,"
                          " encoding, sent_at, receive_count, first_receive_at,"
                          " 'retention expired: not stored within the queue retention period"
-                         " (--retention); last error: ' || coalesce(last_error, 'none'), ?2"
+                         " (--queue-retention); last error: ' || coalesce(last_error, 'none'), ?2"
                          " FROM messages WHERE sent_at < ?1",
     [SQ_PURGE] = "DELETE FROM messages WHERE sent_at < ?1",
     [SQ_DLQ_PURGE_STATS] = "SELECT count(*), total(length(body)) FROM dlq WHERE moved_at < ?1",

@@ -3,7 +3,8 @@
  * Signals: SIGTERM and SIGINT are blocked in every thread and taken synchronously by
  * the main thread with sigwait, so shutdown runs as ordinary code, not in a handler:
  * stop accepting, let in-flight requests finish (bounded by shutdown_timeout), stop
- * the HTTP threads, then close the queue (which completes pending commits). */
+ * the HTTP threads, then close the queue (which completes pending commits). SIGHUP is
+ * taken the same way and reloads keys, certificate and alarm rules (reload.h). */
 #include "server.h"
 
 #include "alarm_runner.h"
@@ -16,6 +17,8 @@
 #include "log.h"
 #include "notify.h"
 #include "processor.h"
+#include "reload.h"
+#include "retention_thread.h"
 #include "run_marker.h"
 #include "workers.h"
 
@@ -79,6 +82,7 @@ static int check_exposure(struct cl_daemon *d, char *err, size_t err_len)
     const struct cl_server_config *cfg = d->cfg;
     if (cfg->api_key_file) {
         d->keys = cl_api_keys_load(cfg->api_key_file, err, err_len);
+        d->keyed = d->keys != NULL;
         return d->keys ? 0 : -1;
     }
     struct sockaddr_storage ss;
@@ -158,16 +162,22 @@ static void start_processors(struct cl_daemon *d)
         cl_processors_start(&d->queue, &d->store, &o, (size_t)CL_MAX(n, 1), d->remote_queue);
 }
 
-static int wait_for_signal(void)
+/* Waits for SIGTERM or SIGINT (returned); SIGHUP reloads (reload.h) and waits on. */
+static int wait_for_signal(struct cl_daemon *d)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0)
-        ;
-    return sig;
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            return sig;
+        cl_daemon_reload(d);
+    }
 }
 
 static void drain_requests(struct cl_daemon *d)
@@ -187,6 +197,7 @@ static void block_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -206,19 +217,23 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         return -1;
     /* After the queue's owner lock: a refused second daemon must not touch the marker. */
     d->unclean_restarts = cl_run_marker_begin(d->cfg->data_dir, cl_now_ms());
-    if (open_store(d, err, err_len) != 0 || cl_daemon_metrics_start(d, err, err_len) != 0) {
+    if (cl_retention_check_config(d, err, err_len) != 0 || open_store(d, err, err_len) != 0 ||
+        cl_daemon_metrics_start(d, err, err_len) != 0) {
+        cl_retention_thread_stop(d->retention);
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
         return -1;
     }
     if (cl_daemon_analytics_start(d, err, err_len) != 0 || start_alarms(d, err, err_len) != 0) {
         cl_daemon_analytics_stop(d);
+        cl_retention_thread_stop(d->retention);
         cl_daemon_metrics_stop(d);
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
         return -1;
     }
     start_processors(d);
+    cl_retention_thread_run(d->retention);
     d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
     d->query_workers = cl_workers_start((size_t)d->cfg->max_queries);
     if (!d->workers || !d->query_workers || cl_http_start(d, port, err, err_len) != 0 ||
@@ -231,6 +246,7 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         cl_workers_free(d->query_workers);
         cl_processors_stop(d->processors);
         cl_daemon_analytics_stop(d);
+        cl_retention_thread_stop(d->retention);
         cl_alarm_runner_stop(d->alarms);
         cl_daemon_metrics_stop(d);
         cl_store_close(&d->store);
@@ -250,11 +266,14 @@ int cl_server_run(const struct cl_server_config *cfg)
     struct cl_daemon d;
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
+    pthread_mutex_init(&d.keys_mu, NULL);
+    d.key_usage = cl_key_usage_new();
     char err[512] = "";
     unsigned port = 0;
     if (start(&d, &port, err, sizeof err) != 0) {
         cl_log(CL_LOG_ERROR, "cannot start: %s", err);
         cl_api_keys_free(d.keys);
+        cl_key_usage_free(d.key_usage);
         return 1;
     }
     char host[256];
@@ -266,9 +285,10 @@ int cl_server_run(const struct cl_server_config *cfg)
            d.tls ? "https" : "http", *host ? host : "0.0.0.0", port, cfg->data_dir,
            d.queue.ops->name, d.remote_queue ? "the queue's" : cfg->durability,
            cl_api_keys_count(d.keys));
+    cl_pid_file_write(cfg->data_dir);
     cl_notify_ready("listening");
 
-    int sig = wait_for_signal();
+    int sig = wait_for_signal(&d);
     cl_log(CL_LOG_INFO, "received %s: stopping intake, finishing in-flight requests",
            sig == SIGTERM ? "SIGTERM" : "SIGINT");
     cl_notify_stopping();
@@ -285,11 +305,15 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_workers_free(d.query_workers);
     cl_processors_stop(d.processors); /* flushes what the processors hold */
     cl_daemon_analytics_stop(&d);     /* writes what they handed over last */
-    cl_alarm_runner_stop(d.alarms);   /* before the registry it reads is freed */
-    cl_daemon_metrics_stop(&d);       /* last EMF write, while the queue is open */
+    cl_retention_thread_stop(d.retention);
+    cl_alarm_runner_stop(d.alarms); /* before the registry it reads is freed */
+    cl_daemon_metrics_stop(&d);     /* last EMF write, while the queue is open */
     cl_queue_close(&d.queue);
     cl_store_close(&d.store);
     cl_api_keys_free(d.keys);
+    cl_key_usage_free(d.key_usage);
+    pthread_mutex_destroy(&d.keys_mu);
+    cl_pid_file_remove(cfg->data_dir);
     cl_run_marker_end(cfg->data_dir);
     cl_log(CL_LOG_INFO, "stopped cleanly");
     return 0;

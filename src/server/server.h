@@ -35,7 +35,10 @@ struct cl_server_config {
     int ingest_workers; /* threads that parse bodies and wait for durable commits */
     int64_t connection_timeout_ms;
     int64_t shutdown_timeout_ms;
-    int64_t retention_ms;
+    int64_t retention_ms;          /* --queue-retention: the queue's message retention */
+    int64_t store_retention_ms;    /* --retention: local store partitions; 0 = keep all */
+    int64_t retention_interval_ms; /* how often store retention runs */
+    int64_t retention_quiet_ms;    /* a partition with an object this recent is kept */
     int64_t dlq_retention_ms;      /* 0: never */
     int64_t idempotency_window_ms; /* Idempotency-Key memory */
     int max_receive_count;

@@ -192,12 +192,16 @@ class Grafana(cltest.DaemonTestCase):
             if v.get("type") == "query" and q:
                 exprs.append(q)
         self.assertGreaterEqual(len(exprs), 10)
-        # The per-service anomaly scores appear once the processor has seen a service.
-        d = self.daemon(args=["--flush-age", "200ms"])
-        self.assertEqual(d.post_logs({"message": "hello", "service": "grafana"})[0], 202)
-        cltest.wait_for(lambda: "cloudlog_anomaly_score" in metric_names(d), 30,
+        # A daemon with a named API key that was used: the per-key series exist, and the
+        # per-service anomaly scores once the processor has seen a service.
+        d = self.daemon(args=["--api-key-file", cltest.write_key_file("k1 name=grafana"),
+                              "--flush-age", "200ms"])
+        auth = {"Authorization": "Bearer k1"}
+        self.assertEqual(d.post_logs({"message": "hello", "service": "grafana"},
+                                     headers=auth)[0], 202)
+        cltest.wait_for(lambda: "cloudlog_anomaly_score" in metric_names(d, headers=auth), 30,
                         "the anomaly score family on /metrics", d)
-        existing = metric_names(d)
+        existing = metric_names(d, headers=auth)
         used = set()
         for e in exprs:
             for name in re.findall(r"\b(?:cloudlog|process)_[a-z0-9_]+", e):
@@ -252,6 +256,10 @@ class InBrowser(cltest.DaemonTestCase):
         self.assertGreater(w.sent, 0)
         self.assertGreater(ingest, 0)
         self.assertTrue(p.eval("document.getElementById('banner').hidden"), "empty state still shown")
+        # The store's size and horizon (refreshed by the retention thread every 10 s).
+        p.wait_for("document.getElementById('foot-totals').innerText.includes('Store:')", timeout=45)
+        self.assertRegex(p.eval("document.getElementById('foot-totals').innerText"),
+                         r"Store: [0-9.]+ ?[KMG]?i?B, records since \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
         tile = p.eval("document.querySelector('[data-metric=\"ingest-rate\"]').innerText")
         self.assertRegex(tile, r"^[0-9.]+[kMG]?\s*/s$")
         self.assertRegex(p.eval("document.title"), r"cloudlog · [0-9.]+[kMG]?/s in")
