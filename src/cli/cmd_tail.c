@@ -8,6 +8,7 @@
 #include "common.h"
 #include "query.h"
 #include "record.h"
+#include "store.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -57,7 +58,7 @@ static const struct cl_option tail_options[] = {
     {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
      "data directory of the daemon (holds logs/ and queue.db)", NULL, 0, 0},
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "read this store instead of DATA/logs: file:DIR or s3://bucket/prefix (no catalog: "
+     "read this store instead of DATA/logs: " CL_STORE_URL_FORMS " (no catalog: "
      "pruning by partition keys only)",
      NULL, 0, 0},
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),

@@ -200,7 +200,7 @@ static void check_row_object(struct cataloged *c, size_t i, const struct listed 
             verify_add(c->r, VERIFY_PROBLEM, "object_unpublished", o->key,
                        "in place, but its catalog row is not marked published");
         if (c->r->repair) {
-            int rc = cl_catalog_mark_published(c->q, row->id);
+            int rc = cl_catalog_mark_published(cl_queue_catalog(c->q), row->id);
             verify_repaired(f, rc == CL_OK, "marked published%s", rc == CL_OK ? "" : " failed");
         }
     }
@@ -247,7 +247,7 @@ static void publish_staged(struct cataloged *c, const struct cl_catalog_row *row
         return;
     int rc = cl_store_move(c->st, row->staging_key, row->key);
     if (rc == CL_OK || rc == CL_ERR_NOT_FOUND)
-        rc = cl_catalog_mark_published(c->q, row->id);
+        rc = cl_catalog_mark_published(cl_queue_catalog(c->q), row->id);
     verify_repaired(f, rc == CL_OK, rc == CL_OK ? "published" : "cannot publish: %s",
                     cl_strerror(rc));
 }

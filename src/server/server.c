@@ -7,6 +7,7 @@
 #include "server.h"
 
 #include "alarm_runner.h"
+#include "catalog.h"
 #include "common.h"
 #include "daemon.h"
 #include "daemon_metrics.h"
@@ -66,9 +67,10 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
         snprintf(url, sizeof url, "sqlite:%s/queue.db", cfg->data_dir);
     if (cl_daemon_open_queue(d, url, &qo, err, err_len) != CL_OK)
         return -1;
-    /* Only the SQLite queue carries the exactly-once catalog; any other is processed in
-     * batches with deterministic object ids (batch_worker.h). */
-    d->remote_queue = strcmp(d->queue.ops->name, "sqlite") != 0;
+    /* A queue in a local file carries the exactly-once catalog beside it; a queue service
+     * is processed in batches with deterministic object ids (batch_worker.h). */
+    const struct cl_queue_backend *be = cl_queue_backend_of(url);
+    d->remote_queue = !be || !(be->caps & CL_QUEUE_CAP_LOCAL_FILE) || !cl_queue_catalog(&d->queue);
     return 0;
 }
 

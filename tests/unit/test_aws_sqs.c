@@ -5,7 +5,7 @@
 #include "moto_test.h"
 #include "queue.h"
 #include "sqs.h"
-#include "sqs_msg.h"
+#include "message.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
