@@ -92,7 +92,7 @@ static void test_catalog_seam(void **state)
 static struct cl_msg *dead_letter_n(struct cl_queue *q, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        char body[16];
+        char body[32];
         snprintf(body, sizeof body, "body-%zu", i);
         struct cl_msg_out m = {.body = body, .len = strlen(body)};
         m.attrs.record_count = 1;
