@@ -147,20 +147,6 @@ int cl_cli_open_queue_url(const char *cmd, const char *data_dir, const char *que
     return open_queue_file(cmd, path, q);
 }
 
-int cl_cli_parse_id(const char *s, int64_t *id)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > 18 || strspn(s, "0123456789") != len)
-        return -1;
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++)
-        v = v * 10 + (s[i] - '0');
-    if (v == 0)
-        return -1;
-    *id = v;
-    return 0;
-}
-
 void cl_cli_format_age(int64_t ms, char *out, size_t len)
 {
     int64_t s = ms > 0 ? ms / 1000 : 0;

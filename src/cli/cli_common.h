@@ -39,9 +39,6 @@ const struct cl_queue_backend *cl_cli_queue_backend(const char *queue_url);
 int cl_cli_open_queue_url(const char *cmd, const char *data_dir, const char *queue_url,
                           unsigned flags, struct cl_queue *q);
 
-/* Parses a decimal message id ("42"); returns 0 and *id, or -1. */
-int cl_cli_parse_id(const char *s, int64_t *id);
-
 /* "42s", "5m", "3h", "2d" (negative ages, from clock skew, print as "0s"). */
 void cl_cli_format_age(int64_t ms, char *out, size_t len);
 

@@ -1,5 +1,5 @@
 /* processor.c - log_processor: decodes each SQS record with the SQS message contract
- * (sqs_msg.h), hands the batch to cl_batch_process and reports per-message failures. */
+ * (message.h), hands the batch to cl_batch_process and reports per-message failures. */
 #include "processor.h"
 
 #include "common.h"

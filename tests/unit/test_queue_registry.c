@@ -62,18 +62,25 @@ static void test_open_errors(void **state)
     assert_int_equal(cl_queue_open(&q, "", NULL, err, sizeof err), CL_ERR_INVAL);
 }
 
+/* Opens test_dir/name with the local-file backend (cl_queue_open_file). */
+static void open_in_dir(struct cl_queue *q, const char *name)
+{
+    char path[600], err[256];
+    snprintf(path, sizeof path, "%s/%s", test_dir, name);
+    struct cl_queue_opts o;
+    cl_queue_opts_default(&o);
+    o.durability_full = 0;
+    if (cl_queue_open_file(q, path, &o, err, sizeof err) != CL_OK)
+        fail_msg("open %s: %s", path, err);
+}
+
 /* A queue with a catalog offers it; the same calls on a queue without one answer
  * CL_ERR_UNSUPPORTED through a NULL catalog. */
 static void test_catalog_seam(void **state)
 {
     (void)state;
-    char path[600], err[256];
-    snprintf(path, sizeof path, "%s/catalog.db", test_dir);
-    struct cl_queue_opts o;
-    cl_queue_opts_default(&o);
-    o.durability_full = 0;
     struct cl_queue q;
-    assert_int_equal(cl_queue_open_file(&q, path, &o, err, sizeof err), CL_OK);
+    open_in_dir(&q, "catalog.db");
     struct cl_catalog *c = cl_queue_catalog(&q);
     assert_non_null(c);
     assert_ptr_equal(cl_queue_catalog(&q), c); /* owned by the queue: the same each time */
@@ -111,13 +118,8 @@ static struct cl_msg *dead_letter_n(struct cl_queue *q, size_t n)
 static void test_dlq_find(void **state)
 {
     (void)state;
-    char path[600], err[256];
-    snprintf(path, sizeof path, "%s/dlq.db", test_dir);
-    struct cl_queue_opts o;
-    cl_queue_opts_default(&o);
-    o.durability_full = 0;
     struct cl_queue q;
-    assert_int_equal(cl_queue_open(&q, path, &o, err, sizeof err), CL_OK);
+    open_in_dir(&q, "dlq.db");
     struct cl_msg *sent = dead_letter_n(&q, 3);
     char missing[32];
     snprintf(missing, sizeof missing, "%lld", atoll(sent[2].id) + 100);
