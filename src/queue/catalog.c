@@ -1,8 +1,11 @@
 /* catalog.c - the catalog interface's wrappers (catalog.h): a NULL catalog (a queue
  * whose backend keeps none) answers CL_ERR_UNSUPPORTED to every call. */
 #include "catalog.h"
+#include "catalog_verify.h"
 
 #include "common.h"
+
+#include <stdlib.h>
 
 struct cl_catalog *cl_queue_catalog(struct cl_queue *q)
 {
@@ -60,4 +63,37 @@ int cl_catalog_select(struct cl_catalog *c, const struct cl_catalog_filter *f,
                       uint64_t *considered)
 {
     return c ? c->ops->select(c->impl, f, fn, arg, considered) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_rows(struct cl_catalog *c, struct cl_catalog_row **rows, size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    return c && c->ops->rows ? c->ops->rows(c->impl, rows, n) : CL_ERR_UNSUPPORTED;
+}
+
+void cl_catalog_rows_free(struct cl_catalog_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].key);
+        free(rows[i].staging_key);
+    }
+    free(rows);
+}
+
+int cl_catalog_add_published(struct cl_catalog *c, const struct cl_catalog_object *o)
+{
+    return c && c->ops->add_published ? c->ops->add_published(c->impl, o) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_mark_lost(struct cl_catalog *c, int64_t object_id, const char *reason)
+{
+    return c && c->ops->mark_lost ? c->ops->mark_lost(c->impl, object_id, reason)
+                                  : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_lost_count(struct cl_catalog *c, uint64_t *n)
+{
+    *n = 0;
+    return c && c->ops->lost_count ? c->ops->lost_count(c->impl, n) : CL_ERR_UNSUPPORTED;
 }

@@ -129,6 +129,8 @@ int cl_catalog_select(struct cl_catalog *c, const struct cl_catalog_filter *f,
                       int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
                       uint64_t *considered);
 
+struct cl_catalog_row; /* catalog_verify.h */
+
 /* What a backend implements (impl is its own handle); the cl_catalog_* functions above
  * call these. */
 struct cl_catalog_ops {
@@ -147,6 +149,11 @@ struct cl_catalog_ops {
     int (*select)(void *impl, const struct cl_catalog_filter *f,
                   int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
                   uint64_t *considered);
+    /* `cloudlog verify`'s reads and repairs (catalog_verify.h); NULL where not offered. */
+    int (*rows)(void *impl, struct cl_catalog_row **rows, size_t *n);
+    int (*add_published)(void *impl, const struct cl_catalog_object *o);
+    int (*mark_lost)(void *impl, int64_t object_id, const char *reason);
+    int (*lost_count)(void *impl, uint64_t *n);
 };
 
 struct cl_catalog {

@@ -255,4 +255,8 @@ const struct cl_catalog_ops sq_catalog_ops = {
     .stats = sqc_stats,
     .objects = sqc_objects,
     .select = sqc_select,
+    .rows = sqc_rows,
+    .add_published = sqc_add_published,
+    .mark_lost = sqc_mark_lost,
+    .lost_count = sqc_lost_count,
 };

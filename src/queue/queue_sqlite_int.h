@@ -121,6 +121,10 @@ int sqc_objects(void *impl, const char *dt_from, const char *dt_to,
 int sqc_select(void *impl, const struct cl_catalog_filter *f,
                int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
                uint64_t *considered);
+int sqc_rows(void *impl, struct cl_catalog_row **rows, size_t *n);
+int sqc_add_published(void *impl, const struct cl_catalog_object *o);
+int sqc_mark_lost(void *impl, int64_t object_id, const char *reason);
+int sqc_lost_count(void *impl, uint64_t *n);
 int64_t sq_now(struct sq_queue *s);
 /* Maps an SQLite result code to a cl_err. */
 int sq_err(int rc);

@@ -1,6 +1,7 @@
 /* test_queue_registry.c - the queue backend registry (queue.c), the catalog seam
  * (cl_queue_catalog) and finding dead-letter messages by id behind the interface. */
 #include "catalog.h"
+#include "catalog_verify.h"
 #include "common.h"
 #include "message.h"
 #include "queue.h"
@@ -87,12 +88,20 @@ static void test_catalog_seam(void **state)
     struct cl_catalog_stats st;
     assert_int_equal(cl_catalog_stats(c, &st), CL_OK);
     assert_int_equal(st.objects, 0);
+    uint64_t lost = 1;
+    assert_int_equal(cl_catalog_lost_count(c, &lost), CL_OK); /* verify's ops, same seam */
+    assert_int_equal(lost, 0);
     cl_queue_close(&q);
 
     static const struct cl_queue_ops none = {.name = "none"};
     struct cl_queue other = {.ops = &none};
     assert_null(cl_queue_catalog(&other));
     assert_int_equal(cl_catalog_stats(cl_queue_catalog(&other), &st), CL_ERR_UNSUPPORTED);
+    struct cl_catalog_row *rows = (struct cl_catalog_row *)&st;
+    size_t n = 1;
+    assert_int_equal(cl_catalog_rows(NULL, &rows, &n), CL_ERR_UNSUPPORTED);
+    assert_null(rows);
+    assert_int_equal(n, 0);
 }
 
 /* Sends n messages and dead-letters every one; returns their ids (caller frees). */
