@@ -89,6 +89,16 @@ const char *cl_queue_url_file(const char *url)
     return be && (be->caps & CL_QUEUE_CAP_LOCAL_FILE) ? url + plen : NULL;
 }
 
+int cl_queue_file_url(const char *path, char *out, size_t out_len)
+{
+    for (size_t i = 0; i < CL_ARRAY_LEN(backends); i++)
+        if (backends[i].caps & CL_QUEUE_CAP_LOCAL_FILE) {
+            int w = snprintf(out, out_len, "%s%s", backends[i].prefixes[0], path);
+            return w >= 0 && (size_t)w < out_len ? 0 : -1;
+        }
+    return -1;
+}
+
 /* "unsupported queue URL scheme 'x' (expected FORMS, FORMS)" from the registry. */
 static void unsupported(const char *url, char *err, size_t err_len)
 {

@@ -160,6 +160,11 @@ const struct cl_queue_backend *cl_queue_backend_of(const char *url);
  * points into url. */
 const char *cl_queue_url_file(const char *url);
 
+/* Writes the URL naming the queue file at path with the local-file backend ("scheme:"
+ * and path, so a path with a colon is never read as a scheme) into out. Returns 0, or -1
+ * if it does not fit or no local-file backend is registered. */
+int cl_queue_file_url(const char *path, char *out, size_t out_len);
+
 /* Opens the backend named by url (cl_queue_backend_of). On failure returns an error and
  * writes a reason into err. Caller closes with cl_queue_close (which frees *q's
  * implementation, not q itself). */

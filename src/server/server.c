@@ -60,11 +60,14 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
     qo.dlq_retention_s = (cfg->dlq_retention_ms + 999) / 1000;
     qo.idempotency_window_s = (cfg->idempotency_window_ms + 999) / 1000;
     qo.owner = 1;
-    char url[4200];
+    char url[4200], path[4100];
+    snprintf(path, sizeof path, "%s/queue.db", cfg->data_dir);
     if (cfg->queue_url)
         snprintf(url, sizeof url, "%s", cfg->queue_url);
-    else
-        snprintf(url, sizeof url, "sqlite:%s/queue.db", cfg->data_dir);
+    else if (cl_queue_file_url(path, url, sizeof url) != 0) {
+        snprintf(err, err_len, "queue file path too long (data directory %.200s)", cfg->data_dir);
+        return -1;
+    }
     if (cl_daemon_open_queue(d, url, &qo, err, err_len) != CL_OK)
         return -1;
     /* A queue in a local file carries the exactly-once catalog beside it; a queue service

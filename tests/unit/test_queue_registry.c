@@ -48,6 +48,19 @@ static void test_url_file(void **state)
     assert_null(cl_queue_url_file("redis://x"));
 }
 
+static void test_file_url(void **state)
+{
+    (void)state;
+    char url[64];
+    assert_int_equal(cl_queue_file_url("a:b/queue.db", url, sizeof url), 0);
+    assert_string_equal(url, "sqlite:a:b/queue.db"); /* the colon is not read as a scheme */
+    assert_string_equal(cl_queue_url_file(url), "a:b/queue.db");
+    assert_int_equal(
+        cl_queue_file_url("a-very-long-path/that/does/not/fit/in/sixty/four/bytes/q.db", url,
+                          sizeof url),
+        -1);
+}
+
 static void test_open_errors(void **state)
 {
     (void)state;
@@ -167,9 +180,9 @@ static int setup_dir(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_backend_of),  cmocka_unit_test(test_url_file),
-        cmocka_unit_test(test_open_errors), cmocka_unit_test(test_catalog_seam),
-        cmocka_unit_test(test_dlq_find),
+        cmocka_unit_test(test_backend_of),   cmocka_unit_test(test_url_file),
+        cmocka_unit_test(test_file_url),     cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_catalog_seam), cmocka_unit_test(test_dlq_find),
     };
     return cmocka_run_group_tests(tests, setup_dir, NULL);
 }
