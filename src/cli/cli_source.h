@@ -15,7 +15,7 @@ struct cl_cli_source {
 
 /* Opens DATA/logs (it must exist: nothing is created) and, when DATA/queue.db exists, the
  * catalog in it (else src.catalog is NULL: pruning by partition keys only). With
- * store_url (--store: file:DIR, a directory, or s3://bucket/prefix) that store is read
+ * store_url (--store: a store URL, CL_STORE_URL_FORMS in store.h) that store is read
  * instead, without a catalog; endpoint_url (--endpoint-url, may be NULL) is applied
  * first with cl_cli_endpoint_apply. Returns 0, or prints why not (prefixed by cmd) and returns
  * 1. Close with cl_cli_source_close. */

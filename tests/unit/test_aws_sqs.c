@@ -702,7 +702,7 @@ static void test_awscli_interop(void **state)
     }
     struct cl_queue q;
     open_q(&q, "cli");
-    /* ours -> CLI: base64 -> gzip NDJSON, attributes as sqs_msg.h names them */
+    /* ours -> CLI: base64 -> gzip NDJSON, attributes as message.h names them */
     const char ndjson[] = "{\"n\":1,\"msg\":\"caf\xc3\xa9\"}\n{\"n\":2}\n";
     struct cl_buf gz;
     cl_buf_init(&gz, 1 << 20);
