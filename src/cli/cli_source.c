@@ -71,19 +71,20 @@ int cl_cli_source_open(const char *cmd, const char *data_dir, const char *store_
     s->src.store = &s->store;
     struct stat st;
     if (stat(db, &st) == 0) {
-        if (cl_cli_open_queue(cmd, data_dir, &s->catalog)) {
+        if (cl_cli_open_queue(cmd, data_dir, &s->queue)) {
             cl_store_close(&s->store);
             return 1;
         }
-        s->src.catalog = &s->catalog;
+        s->queue_open = 1;
+        s->src.catalog = cl_queue_catalog(&s->queue);
     }
     return 0;
 }
 
 void cl_cli_source_close(struct cl_cli_source *s)
 {
-    if (s->src.catalog)
-        cl_queue_close(&s->catalog);
+    if (s->queue_open)
+        cl_queue_close(&s->queue);
     if (s->src.store)
         cl_store_close(&s->store);
     memset(s, 0, sizeof *s);

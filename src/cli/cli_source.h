@@ -8,13 +8,14 @@
 /* Storage for an open source: src points into it. */
 struct cl_cli_source {
     struct cl_store store;
-    struct cl_queue catalog;
+    struct cl_queue queue; /* DATA/queue.db, when queue_open; src.catalog is beside it */
+    int queue_open;
     struct cl_query_source src;
 };
 
 /* Opens DATA/logs (it must exist: nothing is created) and, when DATA/queue.db exists, the
  * catalog in it (else src.catalog is NULL: pruning by partition keys only). With
- * store_url (--store: file:DIR, a directory, or s3://bucket/prefix) that store is read
+ * store_url (--store: a store URL, CL_STORE_URL_FORMS in store.h) that store is read
  * instead, without a catalog; endpoint_url (--endpoint-url, may be NULL) is applied
  * first with cl_cli_endpoint_apply. Returns 0, or prints why not (prefixed by cmd) and returns
  * 1. Close with cl_cli_source_close. */

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "json_write.h"
 #include "query.h"
+#include "store.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@ struct partitions_cfg {
 static const struct cl_option partitions_options[] = {
     CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "read this store instead of DATA/logs: file:DIR or s3://bucket/prefix (no catalog: "
+     "read this store instead of DATA/logs: " CL_STORE_URL_FORMS " (no catalog: "
      "pruning by partition keys only)",
      NULL, 0, 0},
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),

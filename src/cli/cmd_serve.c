@@ -6,6 +6,7 @@
 #include "options.h"
 #include "pipeline_opts.h"
 #include "server.h"
+#include "store.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -114,7 +115,7 @@ static const struct cl_option serve_options[] = {
     {"max-receive-count", "CLOUDLOG_MAX_RECEIVE_COUNT", CL_OPT_INT, "5", OFF(max_receive_count),
      "N", "receives before a failing message moves to the dead-letter queue", NULL, 1, 1000},
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "object store (file:DIR, a directory, or s3://BUCKET/PREFIX); default DATA/logs", NULL, 0, 0},
+     "object store (" CL_STORE_URL_FORMS "); default DATA/logs", NULL, 0, 0},
     CL_CLI_ENDPOINT_OPTION(offsetof(struct serve_args, endpoint_url)),
     {"processor-workers", "CLOUDLOG_PROCESSOR_WORKERS", CL_OPT_INT, "0", OFF(processor_workers),
      "N", "processor threads writing objects (0: one per core)", NULL, 0, 256},

@@ -6,6 +6,7 @@
 #include "verify.h"
 
 #include "common.h"
+#include "store.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -27,8 +28,7 @@ static const char *const formats[] = {"text", "json", NULL};
 static const struct cl_option verify_options[] = {
     CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "check this store alone, without a catalog (s3://BUCKET/PREFIX, file:DIR or a directory)",
-     NULL, 0, 0},
+     "check this store alone, without a catalog (" CL_STORE_URL_FORMS ")", NULL, 0, 0},
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
     {"repair", "CLOUDLOG_VERIFY_REPAIR", CL_OPT_FLAG, "0", OFF(repair), NULL,
      "fix what can be fixed; never deletes anything (see below)", NULL, 0, 0},

@@ -1,12 +1,12 @@
 /* processor.c - log_processor: decodes each SQS record with the SQS message contract
- * (sqs_msg.h), hands the batch to cl_batch_process and reports per-message failures. */
+ * (message.h), hands the batch to cl_batch_process and reports per-message failures. */
 #include "processor.h"
 
 #include "common.h"
 #include "log.h"
 #include "pipeline_opts.h"
 #include "sqs_event.h"
-#include "sqs_msg.h"
+#include "message.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -47,9 +47,12 @@ int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
     const char *url = cl_env_required("CLOUDLOG_STORE", err, err_len);
     if (!url)
         return -1;
-    if (strncmp(url, "s3://", 5) != 0 && strncmp(url, "file:", 5) != 0) {
+    /* A Lambda has no directory of its own worth storing into: a registered URL only. */
+    if (!cl_store_url_has_prefix(url)) {
         snprintf(err, err_len,
-                 "CLOUDLOG_STORE must be s3://BUCKET/PREFIX (or file:DIR), got '%.200s'", url);
+                 "CLOUDLOG_STORE must be a store URL (" CL_STORE_BACKENDS(
+                     CL_STORE_FORM_) "not a plain path), got '%.200s'",
+                 url);
         return -1;
     }
     char why[512];
@@ -79,7 +82,7 @@ static struct cl_bp_message *to_messages(const struct cl_sqs_record *recs, size_
     for (size_t i = 0; i < n; i++) {
         void *body = NULL;
         size_t len = 0;
-        if (cl_sqs_body_decode(recs[i].body, recs[i].body_len, &body, &len) != CL_OK)
+        if (cl_msg_body_from_text(recs[i].body, recs[i].body_len, &body, &len) != CL_OK)
             body = NULL;
         if (recs[i].attrs_invalid)
             cl_log(CL_LOG_WARN, "processor: message %s has an invalid cloudlog attribute",

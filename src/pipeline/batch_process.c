@@ -13,7 +13,7 @@
 #include "codec.h"
 #include "common.h"
 #include "log.h"
-#include "msg_decode.h"
+#include "message.h"
 #include "part_map.h"
 
 #include <openssl/evp.h>

@@ -11,7 +11,7 @@
 #include "held_set.h"
 #include "common.h"
 #include "log.h"
-#include "msg_decode.h"
+#include "message.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,7 +168,8 @@ static struct part *route_of(struct cl_processor *p, int64_t msg_id, int has_pro
         if (strcmp(routes[i].key, key) == 0)
             return routes[i].part;
     int done = 0;
-    if (has_progress && cl_catalog_partition_done(p->q, msg_id, key, &done) != CL_OK)
+    if (has_progress &&
+        cl_catalog_partition_done(cl_queue_catalog(p->q), msg_id, key, &done) != CL_OK)
         *err = 1;
     struct part *pt = done ? NULL : find_part(p, key);
     if (!done && !pt)
@@ -183,7 +184,7 @@ static struct part *route_of(struct cl_processor *p, int64_t msg_id, int has_pro
 static int route_lines(struct cl_processor *p, int64_t msg_id, struct line *lines, size_t n)
 {
     int has_progress = 0, err = 0;
-    if (cl_catalog_message_has_progress(p->q, msg_id, &has_progress) != CL_OK)
+    if (cl_catalog_message_has_progress(cl_queue_catalog(p->q), msg_id, &has_progress) != CL_OK)
         return -1;
     struct route *routes = cl_malloc(CL_MAX(n, 1) * sizeof *routes);
     size_t n_routes = 0;

@@ -147,7 +147,7 @@ static int commit_object(struct cl_processor *p, struct part *pt, const char *ke
             receipts[n_del++] = pt->contrib[i]->receipt;
     }
     struct cl_catalog_flush f = {&o, ids, pt->n_contrib, receipts, n_del, object_id};
-    int rc = cl_catalog_commit_flush(p->q, &f, results);
+    int rc = cl_catalog_commit_flush(cl_queue_catalog(p->q), &f, results);
     if (rc == CL_OK)
         p->c.messages_deleted += n_del;
     free(ids);
@@ -179,7 +179,7 @@ static int move_and_mark(struct cl_processor *p, const char *staging, const char
         cl_buf_free(&probe);
     }
     if (rc == CL_OK)
-        rc = cl_catalog_mark_published(p->q, id);
+        rc = cl_catalog_mark_published(cl_queue_catalog(p->q), id);
     return rc;
 }
 

@@ -233,6 +233,7 @@ static const struct cl_queue_ops sqs_ops = {
     .change_visibility = sqs_change_visibility,
     .stats = sqs_stats,
     .dlq_list = sqs_dlq_list,
+    .dlq_find = sqs_dlq_find,
     .dlq_redrive = sqs_dlq_redrive,
     .ping = sqs_ping,
     .close = sqs_close,
@@ -255,12 +256,6 @@ static void url_free(struct sqs_url *u)
     free(u->host_base);
     free(u->endpoint);
     free(u->region);
-}
-
-int cl_queue_sqs_url(const char *url)
-{
-    return strncmp(url, "sqs://", 6) == 0 || strncmp(url, "https://", 8) == 0 ||
-           strncmp(url, "http://", 7) == 0;
 }
 
 /* The URL options (sqs://NAME?key=value&...): a text value, or (want set) a flag that
@@ -417,6 +412,8 @@ int cl_queue_sqs_open(struct cl_queue *q, const char *url, const struct cl_queue
     memset(q, 0, sizeof *q);
     struct sqs_queue *s = cl_calloc(1, sizeof *s);
     int rc = parse_url(url, &u, err, err_len);
+    if (opts && opts->stats_oldest)
+        u.oldest_cw = 1;
     if (rc == CL_OK)
         rc = make_clients(s, &u, err, err_len);
     if (rc == CL_OK) {

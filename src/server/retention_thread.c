@@ -121,7 +121,7 @@ static void refresh_gauges(struct cl_retention_thread *t)
     if (t->d->remote_queue)
         return;
     struct cl_catalog_stats st;
-    if (cl_catalog_stats(&t->d->queue, &st) != CL_OK)
+    if (cl_catalog_stats(cl_queue_catalog(&t->d->queue), &st) != CL_OK)
         return;
     cl_gauge_set(t->store_bytes, (double)st.bytes);
     cl_gauge_set(t->horizon, st.objects ? (double)st.min_ts_ms / 1000.0 : 0);

@@ -8,6 +8,7 @@
 #include "server.h"
 
 #include "alarm_runner.h"
+#include "catalog.h"
 #include "common.h"
 #include "daemon.h"
 #include "daemon_analytics.h"
@@ -63,16 +64,20 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
     qo.dlq_retention_s = (cfg->dlq_retention_ms + 999) / 1000;
     qo.idempotency_window_s = (cfg->idempotency_window_ms + 999) / 1000;
     qo.owner = 1;
-    char url[4200];
+    char url[4200], path[4100];
+    snprintf(path, sizeof path, "%s/queue.db", cfg->data_dir);
     if (cfg->queue_url)
         snprintf(url, sizeof url, "%s", cfg->queue_url);
-    else
-        snprintf(url, sizeof url, "sqlite:%s/queue.db", cfg->data_dir);
+    else if (cl_queue_file_url(path, url, sizeof url) != 0) {
+        snprintf(err, err_len, "queue file path too long (data directory %.200s)", cfg->data_dir);
+        return -1;
+    }
     if (cl_daemon_open_queue(d, url, &qo, err, err_len) != CL_OK)
         return -1;
-    /* Only the SQLite queue carries the exactly-once catalog; any other is processed in
-     * batches with deterministic object ids (batch_worker.h). */
-    d->remote_queue = strcmp(d->queue.ops->name, "sqlite") != 0;
+    /* A queue in a local file carries the exactly-once catalog beside it; a queue service
+     * is processed in batches with deterministic object ids (batch_worker.h). */
+    const struct cl_queue_backend *be = cl_queue_backend_of(url);
+    d->remote_queue = !be || !(be->caps & CL_QUEUE_CAP_LOCAL_FILE) || !cl_queue_catalog(&d->queue);
     return 0;
 }
 

@@ -59,9 +59,9 @@ static void add_object(struct cl_queue *q, const char *service, const char *dt, 
                                   .bytes = 100 + (uint64_t)n};
     int64_t id = 0;
     struct cl_catalog_flush f = {.obj = &o, .object_id = &id};
-    assert_int_equal(cl_catalog_commit_flush(q, &f, NULL), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(q), &f, NULL), CL_OK);
     if (!unpublished)
-        assert_int_equal(cl_catalog_mark_published(q, id), CL_OK);
+        assert_int_equal(cl_catalog_mark_published(cl_queue_catalog(q), id), CL_OK);
 }
 
 struct seen {
@@ -132,7 +132,7 @@ static void test_expired_and_deleted(void **state)
         cl_catalog_delete_partition(&q, &late, cutoff, fake_now_ms + 1, &keys, &n, &bytes), CL_OK);
     assert_int_equal(n, 0);
     struct cl_catalog_stats st;
-    assert_int_equal(cl_catalog_stats(&q, &st), CL_OK);
+    assert_int_equal(cl_catalog_stats(cl_queue_catalog(&q), &st), CL_OK);
     assert_int_equal(st.objects, 5);
     cl_queue_close(&q);
 }
