@@ -44,7 +44,15 @@ static int read_limits(struct cl_ingest_limits *l, char *err, size_t err_len)
     l->max_errors = (size_t)errors;
     l->max_depth = (int)depth;
     l->compression_level = (int)level;
-    return 0;
+    /* Unset keeps the default; the Loki list may be set empty (no label names the service). */
+    const char *prefix = getenv("CLOUDLOG_ES_PREFIX");
+    const char *labels = getenv("CLOUDLOG_LOKI_SERVICE_LABELS");
+    if (prefix && *prefix)
+        l->es_prefix = prefix;
+    if (labels)
+        l->loki_service_labels = labels;
+    return cl_ingest_check_protocols(l, "CLOUDLOG_ES_PREFIX", "CLOUDLOG_LOKI_SERVICE_LABELS", err,
+                                     err_len);
 }
 
 /* CLOUDLOG_IDEMPOTENCY_STORE (s3://BUCKET/PREFIX, optional): where Idempotency-Key
@@ -229,7 +237,7 @@ static void answer(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
                    struct cl_buf *out)
 {
     enum cl_ingest_route route;
-    enum cl_ingest_path kind = cl_ingest_path_of(req->path, &route);
+    enum cl_ingest_path kind = cl_ingest_path_of(req->path, ing->limits.es_prefix, &route);
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     if (kind == CL_PATH_HEC_HEALTH && get) {
         cl_apigw_response(out, 200, CL_HEC_HEALTH_BODY, strlen(CL_HEC_HEALTH_BODY), NULL);

@@ -177,7 +177,7 @@ int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
     }
     struct cl_loki l;
     struct cl_buf lab, tmp;
-    cl_loki_init(&l, sink, o->max_depth);
+    cl_loki_init(&l, sink, o);
     cl_buf_init(&lab, SIZE_MAX / 2); /* bounded by the decompressed body */
     cl_buf_init(&tmp, SIZE_MAX / 2);
     for (size_t i = 0; i < req->n_streams; i++)

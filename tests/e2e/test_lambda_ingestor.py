@@ -361,6 +361,39 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             self.assertNotIn("idempotent-replayed", resp["headers"])
         self.assertEqual(len(self.receive_all(2, timeout=3)), 1)
 
+    def test_protocol_settings_from_environment(self):
+        """CLOUDLOG_ES_PREFIX moves the _bulk API (the old /es is then 404) and
+        CLOUDLOG_LOKI_SERVICE_LABELS picks the label naming the service, as the daemon's
+        --es-prefix and --loki-service-labels do; bad values fail init."""
+        self.start(extra={"CLOUDLOG_ES_PREFIX": "/search/es",
+                          "CLOUDLOG_LOKI_SERVICE_LABELS": "team,app"})
+        nd = {"content-type": "application/x-ndjson"}
+        bulk = b'{"create":{}}\n{"message":"es moved"}\n'
+        resp = self.post(http_event(bulk, nd, path="/search/es/web/_bulk"))
+        self.assertEqual(resp["statusCode"], 200, resp)
+        self.assertEqual(resp["headers"]["x-elastic-product"], "Elasticsearch")
+        resp = self.post(http_event(b"", {}, method="GET", path="/search/es"))
+        self.assertEqual(json.loads(resp["body"])["tagline"], "You Know, for Search")
+        self.assertEqual(self.post(http_event(bulk, nd, path="/es/_bulk"))["statusCode"], 404)
+        loki = (b'{"streams":[{"stream":{"app":"a1","team":"t-9"},'
+                b'"values":[["1764000000000000000","loki labelled"]]}]}')
+        resp = self.post(http_event(loki, {"content-type": "application/json"},
+                                    path="/loki/api/v1/push"), content_type="text/plain; charset=utf-8")
+        self.assertEqual(resp["statusCode"], 204, resp)
+        got = sorted((r["service"], r["message"]) for r in
+                     map(json.loads, self.lines_of(self.receive_all(2))))
+        self.assertEqual(got, [("t-9", "loki labelled"), ("web", "es moved")])
+        for extra, name in (({"CLOUDLOG_ES_PREFIX": "/loki"}, "CLOUDLOG_ES_PREFIX"),
+                            ({"CLOUDLOG_LOKI_SERVICE_LABELS": "a b"},
+                             "CLOUDLOG_LOKI_SERVICE_LABELS")):
+            rt = lambda_runtime.RuntimeAPI()
+            try:
+                f = self.start(rt=rt, extra=extra)
+                self.assertNotEqual(f.wait_exit(), 0)
+                self.assertIn("invalid " + name, json.loads(rt.init_errors[0][1])["errorMessage"])
+            finally:
+                rt.close()
+
     def test_init_error_for_missing_queue_url(self):
         f = self.start(extra={"CLOUDLOG_QUEUE_URL": ""})
         self.assertNotEqual(f.wait_exit(), 0)
