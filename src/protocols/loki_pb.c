@@ -20,6 +20,7 @@
 
 #ifdef CL_HAVE_SNAPPY
 #include "loki_push.pb-c.h"
+#include "pb_arena.h"
 
 #include <snappy-c.h>
 
@@ -168,10 +169,13 @@ int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
         snprintf(err, err_len, "body is not valid snappy (Loki protobuf push)");
         return -1;
     }
+    struct cl_pb_arena arena;
+    cl_pb_arena_init(&arena);
     Cloudlog__Loki__PushRequest *req =
-        cloudlog__loki__push_request__unpack(NULL, n, (const uint8_t *)raw);
+        cloudlog__loki__push_request__unpack(&arena.alloc, n, (const uint8_t *)raw);
     free(raw);
     if (!req) {
+        cl_pb_arena_free(&arena);
         snprintf(err, err_len, "body is not a protobuf Loki PushRequest");
         return -1;
     }
@@ -185,7 +189,7 @@ int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
     cl_buf_free(&lab);
     cl_buf_free(&tmp);
     cl_loki_free(&l);
-    cloudlog__loki__push_request__free_unpacked(req, NULL);
+    cl_pb_arena_free(&arena); /* req and everything in it */
     return 0;
 }
 
