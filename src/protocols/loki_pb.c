@@ -5,9 +5,9 @@
  * max_decoded before anything is allocated. protobuf-c unpacks the PushRequest (types
  * from our own loki_push.proto; no nesting to bound). Each stream's labels string
  * ({job="api", level="info"}) is parsed into a JSON object once, and every entry is
- * written by cl_loki_write_entry like a JSON push entry. Built only where Debian's
- * libsnappy is linked (not in the static Lambda build, CL_HAVE_SNAPPY unset): there the
- * decoder refuses every body. */
+ * written by cl_loki_write_entry like a JSON push entry. Every build links Debian's
+ * libsnappy (CL_HAVE_SNAPPY), the static Lambda build included; without it the decoder
+ * would refuse every body (415). */
 #include "proto.h"
 
 #include "common.h"

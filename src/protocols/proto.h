@@ -94,7 +94,7 @@ int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts
 int cl_loki_service_labels_check(const char *list, char *why, size_t why_len);
 
 /* Loki's protobuf push: a snappy-compressed PushRequest (loki_pb.c). Only in builds with
- * libsnappy: cl_loki_pb_supported says (the static Lambda build has none). */
+ * libsnappy, which CMakeLists.txt requires everywhere: cl_loki_pb_supported says. */
 int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *o,
                       const struct cl_proto_sink *sink, char *err, size_t err_len);
 int cl_loki_pb_supported(void);

@@ -24,6 +24,9 @@ NOW_MS = int(time.time() * 1000)
 # An OTLP protobuf request the real OpenTelemetry JS exporter sent (tests/clients/otlp_send.js)
 OTLP_SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus",
                          "fuzz_proto_otlp_pb", "js_exporter_four_records")
+# A snappy-compressed protobuf Loki push the real winston-loki sent, kept as a fuzz seed.
+LOKI_SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus",
+                         "fuzz_proto_loki_pb", "winston_three_entries")
 
 
 def http_event(body=b"", headers=None, method="POST", path="/v1/logs", b64=None):
@@ -360,6 +363,24 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             self.assertEqual(resp["statusCode"], 202, resp)
             self.assertNotIn("idempotent-replayed", resp["headers"])
         self.assertEqual(len(self.receive_all(2, timeout=3)), 1)
+
+    def test_loki_snappy_protobuf_push(self):
+        """Loki's snappy protobuf push (winston-loki's bytes) through the ingestor: 204 as
+        the daemon answers, the entries sent to SQS (the static Lambda build links
+        libsnappy too; tests/lambda/test_package.py runs the same push in the zip)."""
+        self.start()
+        with open(LOKI_SEED, "rb") as fh:
+            body = fh.read()
+        headers = {"content-type": "application/x-protobuf"}
+        resp = self.post(http_event(body, headers, path="/loki/api/v1/push"),
+                         content_type="text/plain; charset=utf-8")
+        status, data = self.daemon_answer(body, {"Content-Type": "application/x-protobuf"},
+                                          path="/loki/api/v1/push")
+        self.assertEqual((resp["statusCode"], resp["body"]), (204, ""), resp)
+        self.assertEqual((status, data), (204, ""))
+        lines = [json.loads(line) for line in self.lines_of(self.receive_all(1))]
+        self.assertEqual(len(lines), 3, lines)
+        self.assertTrue(all(r["message"] for r in lines), lines)
 
     def test_protocol_settings_from_environment(self):
         """CLOUDLOG_ES_PREFIX moves the _bulk API (the old /es is then 404) and
