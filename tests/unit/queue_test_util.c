@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,10 +39,12 @@ void cl_qt_remove_db(const char *path)
     }
 }
 
-int cl_qt_make_dir(const char *prefix)
+int cl_qt_setup_dir(void **state)
 {
+    (void)state;
     const char *base = getenv("CL_TMPDIR");
-    snprintf(cl_qt_dir, sizeof cl_qt_dir, "%s/%s_XXXXXX", base && *base ? base : "/tmp", prefix);
+    snprintf(cl_qt_dir, sizeof cl_qt_dir, "%s/%s_XXXXXX", base && *base ? base : "/tmp",
+             program_invocation_short_name);
     return mkdtemp(cl_qt_dir) ? 0 : -1;
 }
 

@@ -19,8 +19,9 @@ int64_t cl_qt_clock(void *arg);
 void cl_qt_db_path(char *out, size_t len, const char *name);
 /* Removes a database and its -wal and -shm files. */
 void cl_qt_remove_db(const char *path);
-/* cmocka group setup: a fresh cl_qt_dir under CL_TMPDIR (else /tmp) named after prefix. */
-int cl_qt_make_dir(const char *prefix);
+/* cmocka group setup: a fresh cl_qt_dir under CL_TMPDIR (else /tmp) named after the test
+ * program. */
+int cl_qt_setup_dir(void **state);
 
 /* Opens a fresh queue at cl_qt_dir/name (opts NULL: defaults without fsync), with the
  * fake clock set near the real time. */

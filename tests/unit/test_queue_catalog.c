@@ -478,12 +478,6 @@ static void test_reopen_progress(void **state)
     cl_queue_close(&q);
 }
 
-static int setup_dir(void **state)
-{
-    (void)state;
-    return cl_qt_make_dir("queue_catalog");
-}
-
 /* ---- catalog reads (catalog_read.c) ---- */
 
 /* A write made while a catalog read is in progress: a send (group commit) and a ping
@@ -664,5 +658,5 @@ int main(void)
         cmocka_unit_test(test_read_does_not_block_writes),
         cmocka_unit_test(test_select_filters),
     };
-    return cmocka_run_group_tests(tests, setup_dir, NULL);
+    return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
 }

@@ -263,12 +263,6 @@ static void test_idempotency_records(void **state)
     cl_queue_close(&q);
 }
 
-static int setup_dir(void **state)
-{
-    (void)state;
-    return cl_qt_make_dir("queue_rel");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,5 +274,5 @@ int main(void)
         cmocka_unit_test(test_dlq_kept_by_default),
         cmocka_unit_test(test_idempotency_records),
     };
-    return cmocka_run_group_tests(tests, setup_dir, NULL);
+    return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
 }

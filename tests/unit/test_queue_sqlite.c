@@ -201,12 +201,6 @@ static void test_reopen_and_second_connection(void **state)
     cl_queue_close(&q);
 }
 
-static int setup_dir(void **state)
-{
-    (void)state;
-    return cl_qt_make_dir("queue_sqlite");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,5 +209,5 @@ int main(void)
         cmocka_unit_test(test_visibility_timeout),
         cmocka_unit_test(test_reopen_and_second_connection),
     };
-    return cmocka_run_group_tests(tests, setup_dir, NULL);
+    return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
 }

@@ -239,12 +239,6 @@ static void test_receive_wait(void **state)
     cl_queue_close(&q);
 }
 
-static int setup_dir(void **state)
-{
-    (void)state;
-    return cl_qt_make_dir("queue_sqlite_conc");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,5 +247,5 @@ int main(void)
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_receive_wait),
     };
-    return cmocka_run_group_tests(tests, setup_dir, NULL);
+    return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
 }

@@ -202,17 +202,11 @@ static void test_retention(void **state)
     cl_queue_close(&q);
 }
 
-static int setup_dir(void **state)
-{
-    (void)state;
-    return cl_qt_make_dir("queue_sqlite_dlq");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dlq_and_redrive),
         cmocka_unit_test(test_retention),
     };
-    return cmocka_run_group_tests(tests, setup_dir, NULL);
+    return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
 }
