@@ -19,3 +19,9 @@ set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
 # The static libcurl's libcurl.pc (built with --disable-shared) lists OpenSSL and zlib in
 # Libs itself, so PkgConfig::CURL brings their archives along. expat.pc (libexpat1-dev,
 # for S3's XML) needs nothing but libexpat.a; libexpat1-dev:arm64 ships the arm64 one.
+
+# libsnappy.a (Loki's protobuf push) is C++: after it, libstdc++'s archive (found by the gcc
+# driver in its own library directory) and libm; -static-libgcc (CMakeLists.txt) makes the
+# driver link libgcc_eh.a for the unwinder instead of libgcc_s.so.1, which AL2023's glibc
+# does not provide. Debian: libsnappy-dev(:arm64), libstdc++-12-dev-arm64-cross.
+set(CL_LAMBDA_CXX_RUNTIME -l:libstdc++.a m)

@@ -4,6 +4,8 @@
 #include "common.h"
 #include "gen.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -34,9 +36,9 @@ static void build_head(const struct opts *o, struct body *bd)
     buf_printf(&h, "POST %s HTTP/1.1\r\nHost: %s%s%s:%s\r\n", o->path, v6 ? "[" : "", o->host,
                v6 ? "]" : "", o->port);
     buf_printf(&h,
-               "User-Agent: cloudlog-loadgen/1\r\nContent-Type: application/x-ndjson\r\n"
+               "User-Agent: cloudlog-loadgen/1\r\nContent-Type: %s\r\n"
                "Content-Length: %zu\r\nConnection: keep-alive\r\n",
-               bd->len);
+               o->content_type ? o->content_type : "application/x-ndjson", bd->len);
     if (o->gzip)
         buf_printf(&h, "Content-Encoding: gzip\r\n");
     if (o->api_key)
@@ -45,14 +47,10 @@ static void build_head(const struct opts *o, struct body *bd)
     bd->head = cl_buf_take(&h, &bd->head_len);
 }
 
-static void build_body(const struct opts *o, struct body *bd, struct cl_gen *g, int64_t now_ms)
+/* Sets bd's body from b (taken), gzipped with --gzip, and builds its head. */
+static void finish_body(const struct opts *o, struct body *bd, struct cl_buf *b_in)
 {
-    struct cl_buf b;
-    cl_buf_init(&b, (size_t)1 << 31);
-    for (int i = 0; i < o->batch; i++) {
-        if (cl_gen_record(g, &b, now_ms) != CL_OK)
-            die("buffer limit exceeded");
-    }
+    struct cl_buf b = *b_in;
     bd->records = o->batch;
     bd->raw_len = b.len;
     if (o->gzip) {
@@ -64,9 +62,68 @@ static void build_body(const struct opts *o, struct body *bd, struct cl_gen *g, 
     build_head(o, bd);
 }
 
+static void build_body(const struct opts *o, struct body *bd, struct cl_gen *g, int64_t now_ms)
+{
+    struct cl_buf b;
+    cl_buf_init(&b, (size_t)1 << 31);
+    for (int i = 0; i < o->batch; i++) {
+        if (cl_gen_record(g, &b, now_ms) != CL_OK)
+            die("buffer limit exceeded");
+    }
+    finish_body(o, bd, &b);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static void read_file(const char *path, struct cl_buf *b)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("cannot open %s", path);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_add(b, chunk, n);
+    if (ferror(f))
+        die("cannot read %s", path);
+    fclose(f);
+}
+
+static int not_hidden(const struct dirent *e)
+{
+    return e->d_name[0] != '.';
+}
+
+/* --body-dir: every file of the directory, in name order, is one body. Caller frees. */
+static struct body *read_pool(struct opts *o)
+{
+    struct dirent **names;
+    int n = scandir(o->body_dir, &names, not_hidden, by_name);
+    if (n <= 0)
+        die("--body-dir %s: no files", o->body_dir);
+    struct body *pool = cl_calloc((size_t)n, sizeof(*pool));
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", o->body_dir, names[i]->d_name);
+        struct cl_buf b;
+        cl_buf_init(&b, POOL_MAX_BYTES);
+        read_file(path, &b);
+        finish_body(o, &pool[i], &b);
+        free(names[i]);
+    }
+    free(names);
+    o->pool = n;
+    return pool;
+}
+
 /* Builds the pool of distinct bodies, capped so it stays under POOL_MAX_BYTES. */
 struct body *build_pool(struct opts *o)
 {
+    if (o->body_dir)
+        return read_pool(o);
     size_t per_body = (size_t)o->batch * 300;
     size_t fit = POOL_MAX_BYTES / per_body;
     if ((size_t)o->pool > fit)

@@ -15,9 +15,10 @@
 /*
  * HOW IT WORKS
  * Before the clock starts, a seeded PRNG fills a pool of distinct NDJSON request bodies
- * (optionally gzip-compressed) with their request heads. Worker threads then each drive
- * a share of the keep-alive connections with non-blocking sockets and a level-triggered
- * epoll loop; a connection is a small state machine:
+ * (optionally gzip-compressed) with their request heads; or, with --body-dir, the pool is
+ * the files of a directory as they are (a shipper protocol's bodies, bench/proto_bench.py). Worker
+ * threads then each drive a share of the keep-alive connections with non-blocking sockets and a
+ * level-triggered epoll loop; a connection is a small state machine:
  *
  *   CLOSED --connect--> CONNECTING --writable--> SENDING --all sent--> READING
  *   READING --response--> SENDING (next request) | WAIT (503/429 Retry-After) | CLOSED
@@ -59,6 +60,8 @@ struct opts {
     bool gzip;
     int gzip_level;
     const char *api_key;
+    const char *body_dir;     /* bodies read from files instead of generated (--body-dir) */
+    const char *content_type; /* default application/x-ndjson */
     uint64_t seed;
     double warmup;
     double timeout;

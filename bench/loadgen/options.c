@@ -22,6 +22,9 @@ static void usage(FILE *f)
           "  --gzip            gzip bodies (Content-Encoding: gzip)\n"
           "  --gzip-level L    zlib level for --gzip (default 6)\n"
           "  --api-key K       sent as Authorization: Bearer K\n"
+          "  --body-dir DIR    send the files of DIR as bodies, each holding --batch records\n"
+          "                    (sorted by name; --gzip compresses them; --pool is their count)\n"
+          "  --content-type T  Content-Type of the bodies (default application/x-ndjson)\n"
           "  --seed N          PRNG seed (default 1)\n"
           "  --pool N          distinct pre-built bodies (default 64, bounded to 512 MiB)\n"
           "  --rate R          offer at most R requests/s in all (default: closed loop, no limit)\n"
@@ -157,6 +160,8 @@ static const struct optdef OPTS[] = {
     {"gzip", K_FLAG, F(gzip), 0, 0},
     {"gzip-level", K_INT, F(gzip_level), 1, 9},
     {"api-key", K_STR, F(api_key), 0, 0},
+    {"body-dir", K_STR, F(body_dir), 0, 0},
+    {"content-type", K_STR, F(content_type), 0, 0},
     {"seed", K_U64, F(seed), 0, 0},
     {"pool", K_INT, F(pool), 1, 4096},
     {"rate", K_DOUBLE, F(rate), 0.001, 1e7},

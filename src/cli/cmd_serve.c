@@ -42,6 +42,8 @@ static void apply_shared(const struct serve_args *a, struct cl_server_config *cf
     cfg->max_record_future_ms = i->max_record_future_ms;
     cfg->max_message_partitions = i->max_message_partitions;
     cfg->idempotency_window_ms = i->idempotency_window_ms;
+    cfg->es_prefix = i->es_prefix;
+    cfg->loki_service_labels = i->loki_service_labels;
     cfg->object_compression_level = a->object.compression_level;
     cfg->log_level = a->telemetry.log_level;
     cfg->emf_namespace = a->telemetry.emf_namespace;

@@ -26,6 +26,15 @@
 /* Distinct partitions (service, date, hour) in one queue message; a record that would
  * pass it seals the message and starts the next one. */
 #define CL_DEFAULT_MAX_MESSAGE_PARTITIONS 64
+/* Shipper protocol settings (docs/shippers.md): where the Elasticsearch-compatible API
+ * lives (--es-prefix: "/" and 1-64 more bytes of [A-Za-z0-9._~-] segments), and the Loki
+ * stream labels that name the service, in priority order (--loki-service-labels: at most
+ * CL_MAX_LOKI_SERVICE_LABELS names of [A-Za-z_][A-Za-z0-9_]*, at most 64 bytes each). */
+#define CL_DEFAULT_ES_PREFIX "/es"
+#define CL_MAX_ES_PREFIX 64
+#define CL_DEFAULT_LOKI_SERVICE_LABELS "service_name,service,app,job"
+#define CL_MAX_LOKI_SERVICE_LABELS 16
+#define CL_MAX_LOKI_LABEL_NAME 64
 
 /* ---- Ingest responses (internal bounds) ---- */
 /* The JSON text of the per-record errors list; entries past it are left out and the

@@ -28,7 +28,8 @@ static int read_limits(struct cl_ingestor *ing, struct cl_ingest_limits *l, char
     cl_ingest_limits_default(l);
     cl_ingest_opts_to_limits(&o, l);
     ing->idem_window_ms = o.idempotency_window_ms;
-    return 0;
+    return cl_ingest_check_protocols(l, "CLOUDLOG_ES_PREFIX", "CLOUDLOG_LOKI_SERVICE_LABELS", err,
+                                     err_len);
 }
 
 /* CLOUDLOG_IDEMPOTENCY_STORE (s3://BUCKET/PREFIX, optional): where Idempotency-Key
@@ -216,7 +217,7 @@ static void answer(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
                    struct cl_buf *out)
 {
     enum cl_ingest_route route;
-    enum cl_ingest_path kind = cl_ingest_path_of(req->path, &route);
+    enum cl_ingest_path kind = cl_ingest_path_of(req->path, ing->limits.es_prefix, &route);
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     if (kind == CL_PATH_HEC_HEALTH && get) {
         cl_apigw_response(out, 200, CL_HEC_HEALTH_BODY, strlen(CL_HEC_HEALTH_BODY), NULL);

@@ -243,7 +243,7 @@ static void ingest_decoded(struct ingest_job *j, const struct cl_ingest_limits *
         return;
     char target[256] = "";
     if (j->fmt == CL_FMT_ES_BULK && j->req->path)
-        cl_ingest_es_index(j->req->path, target, sizeof target);
+        cl_ingest_es_index(j->req->path, lim->es_prefix, target, sizeof target);
     j->target = target;
     struct cl_ingest_limits l = *lim;
     struct cl_ingest_parse_result pr;

@@ -30,6 +30,11 @@ struct cl_ingest_limits {
     int64_t max_record_future_ms;
     /* Distinct partitions per queue message (default 64): more start a new message. */
     size_t max_message_partitions;
+
+    /* Shipper protocol settings, not limits (docs/shippers.md); NULL means the default.
+     * Checked at start-up by cl_ingest_check_es_prefix and cl_loki_service_labels_check. */
+    const char *es_prefix;           /* --es-prefix (CL_DEFAULT_ES_PREFIX, "/es") */
+    const char *loki_service_labels; /* --loki-service-labels (comma-separated) */
 };
 
 void cl_ingest_limits_default(struct cl_ingest_limits *l);
@@ -100,11 +105,12 @@ enum cl_ingest_route {
  * HEC's health check (/services/collector/health[/1.0], answered CL_HEC_HEALTH_BODY
  * without a key, as HEC does), or anything else. */
 enum cl_ingest_path { CL_PATH_OTHER, CL_PATH_INGEST, CL_PATH_HEC_HEALTH, CL_PATH_ES_INFO };
-enum cl_ingest_path cl_ingest_path_of(const char *path, enum cl_ingest_route *route);
-/* Elasticsearch/OpenSearch under CL_ES_PREFIX: GET /es/ (CL_PATH_ES_INFO, answered
- * CL_ES_INFO_BODY), POST /es/_bulk and /es/{index}/_bulk (CL_ROUTE_ES_BULK). Every answer
- * there carries CL_ES_PRODUCT_HEADER: CL_ES_PRODUCT, which Elasticsearch's clients check. */
-#define CL_ES_PREFIX "/es"
+enum cl_ingest_path cl_ingest_path_of(const char *path, const char *es_prefix,
+                                      enum cl_ingest_route *route);
+/* Elasticsearch/OpenSearch under es_prefix (--es-prefix, NULL: CL_DEFAULT_ES_PREFIX):
+ * GET /es/ (CL_PATH_ES_INFO, answered CL_ES_INFO_BODY), POST /es/_bulk and
+ * /es/{index}/_bulk (CL_ROUTE_ES_BULK). Every answer there carries CL_ES_PRODUCT_HEADER:
+ * CL_ES_PRODUCT, which Elasticsearch's clients check. */
 #define CL_ES_PRODUCT_HEADER "X-Elastic-Product"
 #define CL_ES_PRODUCT "Elasticsearch"
 #define CL_ES_INFO_BODY                                                                            \
@@ -114,8 +120,16 @@ enum cl_ingest_path cl_ingest_path_of(const char *path, enum cl_ingest_route *ro
     "\"minimum_wire_compatibility_version\":\"7.17.0\","                                           \
     "\"minimum_index_compatibility_version\":\"7.0.0\"},\"tagline\":\"You Know, for Search\"}\n"
 /* The index of a _bulk path ("" for /es/_bulk) into out[out_len]; 0, or -1 if the path
- * is no _bulk path or the index does not fit. */
-int cl_ingest_es_index(const char *path, char *out, size_t out_len);
+ * is no _bulk path under es_prefix or the index does not fit. */
+int cl_ingest_es_index(const char *path, const char *es_prefix, char *out, size_t out_len);
+/* 0 if prefix is a valid --es-prefix: "/" then segments of [A-Za-z0-9._~-] joined by
+ * single "/", no trailing "/", at most CL_MAX_ES_PREFIX bytes, and a first segment that is
+ * none of cloudlog's own (v1, loki, services, healthz, readyz, metrics); else -1 with why. */
+int cl_ingest_check_es_prefix(const char *prefix, char *why, size_t why_len);
+/* Both protocol settings of l; on error err names the setting as es_name or labels_name
+ * (the daemon's flag or the Lambda's environment variable). 0 or -1. */
+int cl_ingest_check_protocols(const struct cl_ingest_limits *l, const char *es_name,
+                              const char *labels_name, char *err, size_t err_len);
 #define CL_HEC_HEALTH_BODY "{\"text\":\"HEC is healthy\",\"code\":17}\n"
 
 /* A request as any runtime sees it. Header values may be NULL when absent. */

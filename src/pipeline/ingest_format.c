@@ -7,6 +7,7 @@
  * Splunk HEC's {"text":...,"code":N}. */
 #include "ingest_format.h"
 
+#include "cl_limits.h"
 #include "common.h"
 #include "json_write.h"
 
@@ -108,7 +109,8 @@ cl_proto_decode_fn cl_ingest_decoder(enum cl_ingest_format f)
     }
 }
 
-enum cl_ingest_path cl_ingest_path_of(const char *path, enum cl_ingest_route *route)
+enum cl_ingest_path cl_ingest_path_of(const char *path, const char *es_prefix,
+                                      enum cl_ingest_route *route)
 {
     static const struct {
         const char *path;
@@ -126,25 +128,28 @@ enum cl_ingest_path cl_ingest_path_of(const char *path, enum cl_ingest_route *ro
         {"/loki/api/v1/push", CL_PATH_INGEST, CL_ROUTE_LOKI},
     };
     *route = CL_ROUTE_LOGS;
-    char index[256];
-    if (strcmp(path, CL_ES_PREFIX) == 0 || strcmp(path, CL_ES_PREFIX "/") == 0)
-        return CL_PATH_ES_INFO;
-    if (cl_ingest_es_index(path, index, sizeof index) == 0) {
-        *route = CL_ROUTE_ES_BULK;
-        return CL_PATH_INGEST;
-    }
     for (size_t i = 0; i < CL_ARRAY_LEN(paths); i++)
         if (strcmp(path, paths[i].path) == 0) {
             *route = paths[i].route;
             return paths[i].kind;
         }
+    const char *prefix = es_prefix ? es_prefix : CL_DEFAULT_ES_PREFIX;
+    size_t plen = strlen(prefix);
+    if (strncmp(path, prefix, plen) == 0 && (!path[plen] || strcmp(path + plen, "/") == 0))
+        return CL_PATH_ES_INFO;
+    char index[256];
+    if (cl_ingest_es_index(path, prefix, index, sizeof index) == 0) {
+        *route = CL_ROUTE_ES_BULK;
+        return CL_PATH_INGEST;
+    }
     return CL_PATH_OTHER;
 }
 
-int cl_ingest_es_index(const char *path, char *out, size_t out_len)
+int cl_ingest_es_index(const char *path, const char *es_prefix, char *out, size_t out_len)
 {
-    size_t plen = strlen(CL_ES_PREFIX);
-    if (strncmp(path, CL_ES_PREFIX "/", plen + 1) != 0)
+    const char *prefix = es_prefix ? es_prefix : CL_DEFAULT_ES_PREFIX;
+    size_t plen = strlen(prefix);
+    if (strncmp(path, prefix, plen) != 0 || path[plen] != '/')
         return -1;
     const char *p = path + plen + 1; /* after "/es/" */
     size_t n = strlen(p);
@@ -159,6 +164,54 @@ int cl_ingest_es_index(const char *path, char *out, size_t out_len)
         return -1; /* an index too long, or /es/a/b/_bulk */
     memcpy(out, p, len);
     out[len] = '\0';
+    return 0;
+}
+
+static int prefix_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '~' || c == '-';
+}
+
+int cl_ingest_check_es_prefix(const char *prefix, char *why, size_t why_len)
+{
+    /* First segments of cloudlog's own routes: a prefix there would shadow them. */
+    static const char *const taken[] = {"v1", "loki", "services", "healthz", "readyz", "metrics"};
+    size_t n = strlen(prefix);
+    int ok = prefix[0] == '/' && n >= 2 && n <= CL_MAX_ES_PREFIX && prefix[n - 1] != '/';
+    for (size_t i = 1; ok && i < n; i++)
+        ok = prefix_char_ok(prefix[i]) || (prefix[i] == '/' && prefix[i - 1] != '/');
+    if (!ok) {
+        snprintf(why, why_len,
+                 "'%.80s' is no path prefix (\"/\" then segments of [A-Za-z0-9._~-] joined by "
+                 "\"/\", no trailing \"/\", at most %d bytes)",
+                 prefix, CL_MAX_ES_PREFIX);
+        return -1;
+    }
+    const char *first = prefix + 1;
+    size_t first_len = strcspn(first, "/");
+    for (size_t i = 0; i < CL_ARRAY_LEN(taken); i++)
+        if (strlen(taken[i]) == first_len && strncmp(first, taken[i], first_len) == 0) {
+            snprintf(why, why_len, "'%.80s' is under /%s, which cloudlog's own routes use", prefix,
+                     taken[i]);
+            return -1;
+        }
+    return 0;
+}
+
+int cl_ingest_check_protocols(const struct cl_ingest_limits *l, const char *es_name,
+                              const char *labels_name, char *err, size_t err_len)
+{
+    char why[300];
+    if (l->es_prefix && cl_ingest_check_es_prefix(l->es_prefix, why, sizeof why) != 0) {
+        snprintf(err, err_len, "invalid %s: %s", es_name, why);
+        return -1;
+    }
+    if (l->loki_service_labels &&
+        cl_loki_service_labels_check(l->loki_service_labels, why, sizeof why) != 0) {
+        snprintf(err, err_len, "invalid %s: %s", labels_name, why);
+        return -1;
+    }
     return 0;
 }
 

@@ -36,6 +36,8 @@ void cl_ingest_limits_default(struct cl_ingest_limits *l)
     l->max_record_age_ms = CL_DEFAULT_MAX_RECORD_AGE_MS;
     l->max_record_future_ms = CL_DEFAULT_MAX_RECORD_FUTURE_MS;
     l->max_message_partitions = CL_DEFAULT_MAX_MESSAGE_PARTITIONS;
+    l->es_prefix = CL_DEFAULT_ES_PREFIX;
+    l->loki_service_labels = CL_DEFAULT_LOKI_SERVICE_LABELS;
 }
 
 void cl_ingest_batch_init(struct cl_ingest_batch *b)
@@ -419,7 +421,7 @@ static void parse_decoded(struct parse_ctx *c, cl_proto_decode_fn decode, const 
 {
     struct cl_proto_sink sink = {sink_record, sink_reject, c};
     struct cl_proto_opts o = {c->lim->max_depth, c->lim->max_record_bytes, target ? target : "",
-                              c->lim->max_decoded_bytes};
+                              c->lim->max_decoded_bytes, c->lim->loki_service_labels};
     char err[sizeof c->res->body_error_msg];
     if (decode(c->body, c->len, &o, &sink, err, sizeof err) != 0) {
         rollback(c);

@@ -35,6 +35,13 @@ const struct cl_option cl_ingest_options[] = {
     {"idempotency-window", "CLOUDLOG_IDEMPOTENCY_WINDOW", CL_OPT_DURATION, "24h",
      OFF(idempotency_window_ms), "DURATION",
      "how long an Idempotency-Key of POST /v1/logs is remembered (docs/ingest.md)", NULL, 0, 0},
+    {"es-prefix", "CLOUDLOG_ES_PREFIX", CL_OPT_STR, "/es", OFF(es_prefix), "PATH",
+     "path prefix of the Elasticsearch/OpenSearch _bulk API (GET PATH, POST PATH/_bulk; "
+     "docs/shippers.md)",
+     NULL, 0, 0},
+    {"loki-service-labels", "CLOUDLOG_LOKI_SERVICE_LABELS", CL_OPT_STR,
+     "service_name,service,app,job", OFF(loki_service_labels), "L1,L2,...",
+     "Loki push labels naming the service, first present wins (docs/shippers.md)", NULL, 0, 0},
     {0},
 };
 
@@ -72,4 +79,6 @@ void cl_ingest_opts_to_limits(const struct cl_ingest_opts *o, struct cl_ingest_l
     l->max_record_age_ms = o->max_record_age_ms;
     l->max_record_future_ms = o->max_record_future_ms;
     l->max_message_partitions = (size_t)o->max_message_partitions;
+    l->es_prefix = o->es_prefix;
+    l->loki_service_labels = o->loki_service_labels;
 }

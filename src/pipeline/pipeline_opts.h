@@ -15,11 +15,13 @@ struct cl_ingest_opts {
     uint64_t max_body, max_decoded, max_record, max_message;
     int max_errors, max_depth, compression_level, max_message_partitions;
     int64_t max_record_age_ms, max_record_future_ms, idempotency_window_ms;
+    const char *es_prefix, *loki_service_labels; /* the shippers' routes (docs/shippers.md) */
 };
 
 /* Rows for a struct cl_ingest_opts (ended by a row without a name): max-body, max-decoded,
  * max-record, max-errors, max-message, max-depth, max-record-age, max-record-future,
- * max-message-partitions, compression-level, idempotency-window. */
+ * max-message-partitions, compression-level, idempotency-window, es-prefix,
+ * loki-service-labels. */
 extern const struct cl_option cl_ingest_options[];
 
 /* What the object rows fill. */

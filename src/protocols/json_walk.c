@@ -2,6 +2,7 @@
 #include "json_walk.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int cl_jw_is_space(char c)
 {
@@ -37,6 +38,22 @@ struct cl_json_value cl_jw_member(const struct cl_json_value *v, const char *nam
         if (cl_json_key_is(&key, name, 0))
             return val;
     return none;
+}
+
+void cl_jw_members(const struct cl_json_value *v, const char *const *names, size_t n,
+                   struct cl_json_value *out, int depth)
+{
+    struct cl_json_value key, val;
+    struct cl_json_reader r;
+    memset(out, 0, n * sizeof *out);
+    if (v->type != CL_JSON_OBJECT || cl_json_object_enter(&r, v, depth) != 0)
+        return;
+    while (cl_json_object_next(&r, &key, &val) == 1)
+        for (size_t i = 0; i < n; i++)
+            if (out[i].type == CL_JSON_INVALID && cl_json_key_is(&key, names[i], 0)) {
+                out[i] = val;
+                break;
+            }
 }
 
 int cl_jw_body_array(const char *body, size_t len, int depth, const char *name, const char *what,

@@ -17,6 +17,11 @@ int cl_jw_array_begin(struct cl_jw_array *it, const struct cl_json_value *v, int
 int cl_jw_array_next(struct cl_jw_array *it, struct cl_json_value *e);
 /* The member `name` of object v, or an absent value (ptr NULL, type CL_JSON_INVALID). */
 struct cl_json_value cl_jw_member(const struct cl_json_value *v, const char *name, int depth);
+/* The members names[0..n) of object v in one pass (the first of each name; absent ones as
+ * cl_jw_member gives them) into out[0..n): a decoder reading several members of one
+ * object scans it once instead of once per name. */
+void cl_jw_members(const struct cl_json_value *v, const char *const *names, size_t n,
+                   struct cl_json_value *out, int depth);
 /* The text of a string value without quotes when it has no escapes; NULL otherwise. */
 const char *cl_jw_plain_text(const struct cl_json_value *v, size_t *len);
 int cl_jw_is_space(char c);

@@ -3,10 +3,10 @@
  * {"streams":[{"stream":{label: value, ...},"values":[[ns, line], [ns, line, {metadata}],
  * ...]}]}: every value is one record, written in this order (first of a name wins):
  * timestamp (the entry's nanoseconds), level (the label level or detected_level, when it
- * names a level), service (the first of the labels service_name, service, app, job,
- * characters outside [A-Za-z0-9._-] replaced by '_'), then the line: a JSON object line
- * (pino's, logfmt is not parsed) gives its members, any other line is the message; then
- * the stream's labels and the entry's structured metadata as fields. */
+ * names a level), service (the first of the labels of --loki-service-labels, by default
+ * service_name, service, app, job, characters outside [A-Za-z0-9._-] replaced by '_'), then the
+ * line: a JSON object line (pino's, logfmt is not parsed) gives its members, any other line is the
+ * message; then the stream's labels and the entry's structured metadata as fields. */
 #include "proto.h"
 
 #include "common.h"
@@ -21,8 +21,61 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Labels naming the service, in priority order. */
-static const char *const service_labels[] = {"service_name", "service", "app", "job"};
+static int label_name_ok(const char *p, size_t n)
+{
+    if (n == 0 || n > CL_MAX_LOKI_LABEL_NAME || (p[0] >= '0' && p[0] <= '9'))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(p[i] == '_' || (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+              (p[i] >= '0' && p[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+int cl_loki_service_labels_check(const char *list, char *why, size_t why_len)
+{
+    size_t count = 0;
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (!label_name_ok(p, n)) {
+            snprintf(why, why_len,
+                     "'%.*s' is no label name ([A-Za-z_][A-Za-z0-9_]*, at most %d bytes; "
+                     "names are separated by single commas)",
+                     (int)(n > 80 ? 80 : n), p, CL_MAX_LOKI_LABEL_NAME);
+            return -1;
+        }
+        if (++count > CL_MAX_LOKI_SERVICE_LABELS) {
+            snprintf(why, why_len, "more than %d labels", CL_MAX_LOKI_SERVICE_LABELS);
+            return -1;
+        }
+        p += n + (comma != NULL);
+        if (comma && !*p) {
+            snprintf(why, why_len, "a trailing comma");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Splits o's service label list into l->names; a list that fails the check (callers
+ * check it at start-up) is cut at its first bad name. */
+static void split_service_labels(struct cl_loki *l, const struct cl_proto_opts *o)
+{
+    const char *list = o->service_labels ? o->service_labels : CL_DEFAULT_LOKI_SERVICE_LABELS;
+    char *w = l->names;
+    for (const char *p = list; *p && l->n_service_labels < CL_MAX_LOKI_SERVICE_LABELS;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (!label_name_ok(p, n))
+            return;
+        memcpy(w, p, n);
+        w[n] = '\0';
+        l->service_labels[l->n_service_labels++] = w;
+        w += n + 1;
+        p += n + (comma != NULL);
+    }
+}
 
 static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
 {
@@ -44,8 +97,8 @@ static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
 
 static void write_service(struct cl_loki *l, const struct cl_json_value *labels)
 {
-    for (size_t i = 0; i < CL_ARRAY_LEN(service_labels); i++) {
-        struct cl_json_value v = cl_jw_member(labels, service_labels[i], l->depth);
+    for (size_t i = 0; i < l->n_service_labels; i++) {
+        struct cl_json_value v = cl_jw_member(labels, l->service_labels[i], l->depth);
         if (v.type != CL_JSON_STRING)
             continue;
         char *text = cl_json_string_dup(&v, NULL);
@@ -106,11 +159,13 @@ static void entry(struct cl_loki *l, const struct cl_json_value *labels,
     cl_loki_write_entry(l, labels, ns, &line, &meta);
 }
 
-void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink, int max_depth)
+void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
+                  const struct cl_proto_opts *o)
 {
     memset(l, 0, sizeof *l);
     l->sink = sink;
-    l->depth = max_depth + 4;
+    l->depth = o->max_depth + 4;
+    split_service_labels(l, o);
     cl_buf_init(&l->out, SIZE_MAX / 2); /* bounded by the decoded body */
     cl_proto_rec_init(&l->rec, &l->out);
 }
@@ -130,7 +185,7 @@ int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts
     if (cl_jw_body_array(body, len, o->max_depth + 4, "streams", "Loki push JSON", &it, err,
                          err_len))
         return -1;
-    cl_loki_init(&l, sink, o->max_depth);
+    cl_loki_init(&l, sink, o);
     while (cl_jw_array_next(&it, &s)) {
         struct cl_json_value labels = cl_jw_member(&s, "stream", l.depth);
         struct cl_json_value values = cl_jw_member(&s, "values", l.depth);

@@ -5,6 +5,7 @@
 #ifndef CL_LOKI_H
 #define CL_LOKI_H
 
+#include "cl_limits.h"
 #include "json.h"
 #include "proto.h"
 #include "proto_record.h"
@@ -16,9 +17,14 @@ struct cl_loki {
     int depth;
     struct cl_buf out;
     struct cl_proto_rec rec;
+    /* The service labels of o->service_labels, split once per body into names[]. */
+    char names[CL_MAX_LOKI_SERVICE_LABELS * (CL_MAX_LOKI_LABEL_NAME + 1)];
+    const char *service_labels[CL_MAX_LOKI_SERVICE_LABELS];
+    size_t n_service_labels;
 };
 
-void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink, int max_depth);
+void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
+                  const struct cl_proto_opts *o);
 void cl_loki_free(struct cl_loki *l);
 /* Writes one entry and hands it to the sink. labels and meta (may be NULL) are JSON
  * objects, line a JSON string value. */

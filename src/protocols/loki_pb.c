@@ -5,9 +5,9 @@
  * max_decoded before anything is allocated. protobuf-c unpacks the PushRequest (types
  * from our own loki_push.proto; no nesting to bound). Each stream's labels string
  * ({job="api", level="info"}) is parsed into a JSON object once, and every entry is
- * written by cl_loki_write_entry like a JSON push entry. Built only where Debian's
- * libsnappy is linked (not in the static Lambda build, CL_HAVE_SNAPPY unset): there the
- * decoder refuses every body. */
+ * written by cl_loki_write_entry like a JSON push entry. Every build links Debian's
+ * libsnappy (CL_HAVE_SNAPPY), the static Lambda build included; without it the decoder
+ * would refuse every body (415). */
 #include "proto.h"
 
 #include "common.h"
@@ -20,6 +20,7 @@
 
 #ifdef CL_HAVE_SNAPPY
 #include "loki_push.pb-c.h"
+#include "pb_arena.h"
 
 #include <snappy-c.h>
 
@@ -168,16 +169,19 @@ int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
         snprintf(err, err_len, "body is not valid snappy (Loki protobuf push)");
         return -1;
     }
+    struct cl_pb_arena arena;
+    cl_pb_arena_init(&arena);
     Cloudlog__Loki__PushRequest *req =
-        cloudlog__loki__push_request__unpack(NULL, n, (const uint8_t *)raw);
+        cloudlog__loki__push_request__unpack(&arena.alloc, n, (const uint8_t *)raw);
     free(raw);
     if (!req) {
+        cl_pb_arena_free(&arena);
         snprintf(err, err_len, "body is not a protobuf Loki PushRequest");
         return -1;
     }
     struct cl_loki l;
     struct cl_buf lab, tmp;
-    cl_loki_init(&l, sink, o->max_depth);
+    cl_loki_init(&l, sink, o);
     cl_buf_init(&lab, SIZE_MAX / 2); /* bounded by the decompressed body */
     cl_buf_init(&tmp, SIZE_MAX / 2);
     for (size_t i = 0; i < req->n_streams; i++)
@@ -185,7 +189,7 @@ int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
     cl_buf_free(&lab);
     cl_buf_free(&tmp);
     cl_loki_free(&l);
-    cloudlog__loki__push_request__free_unpacked(req, NULL);
+    cl_pb_arena_free(&arena); /* req and everything in it */
     return 0;
 }
 

@@ -77,6 +77,17 @@ static void write_array(struct walk *w, struct cl_buf *out, const struct cl_json
     cl_buf_append_char(out, ']');
 }
 
+/* An attribute ({"key":..., "value":...}): both members in one pass. */
+static void key_value(struct walk *w, const struct cl_json_value *e, struct cl_json_value *key,
+                      struct cl_json_value *val)
+{
+    static const char *const names[] = {"key", "value"};
+    struct cl_json_value kv[2];
+    cl_jw_members(e, names, 2, kv, w->depth);
+    *key = kv[0];
+    *val = kv[1];
+}
+
 static void write_kvlist(struct walk *w, struct cl_buf *out, const struct cl_json_value *kl)
 {
     struct cl_json_value values = cl_jw_member(kl, "values", w->depth), e;
@@ -85,10 +96,10 @@ static void write_kvlist(struct walk *w, struct cl_buf *out, const struct cl_jso
     cl_buf_append_char(out, '{');
     if (cl_jw_array_begin(&it, &values, w->depth) == 0)
         while (cl_jw_array_next(&it, &e)) {
-            struct cl_json_value key = cl_jw_member(&e, "key", w->depth);
+            struct cl_json_value key, val;
+            key_value(w, &e, &key, &val);
             if (key.type != CL_JSON_STRING)
                 continue;
-            struct cl_json_value val = cl_jw_member(&e, "value", w->depth);
             if (!first)
                 cl_buf_append_char(out, ',');
             first = 0;
@@ -136,10 +147,10 @@ static void write_attrs(struct walk *w, const struct cl_json_value *attrs, int s
     if (cl_jw_array_begin(&it, attrs, w->depth) != 0)
         return;
     while (cl_jw_array_next(&it, &e)) {
-        struct cl_json_value key = cl_jw_member(&e, "key", w->depth);
+        struct cl_json_value key, val;
+        key_value(w, &e, &key, &val);
         if (key.type != CL_JSON_STRING || (skip_service && cl_json_key_is(&key, "service.name", 0)))
             continue;
-        struct cl_json_value val = cl_jw_member(&e, "value", w->depth);
         if (cl_proto_rec_key_json(&w->rec, key.ptr, key.len))
             write_any(w, w->rec.out, &val);
     }
@@ -170,8 +181,10 @@ static void write_string_member(struct walk *w, const char *name, const struct c
 
 static void write_body(struct walk *w, const struct cl_json_value *body)
 {
-    struct cl_json_value s = cl_jw_member(body, "stringValue", w->depth);
-    struct cl_json_value kv = cl_jw_member(body, "kvlistValue", w->depth);
+    static const char *const names[] = {"stringValue", "kvlistValue"};
+    struct cl_json_value sk[2];
+    cl_jw_members(body, names, 2, sk, w->depth);
+    struct cl_json_value s = sk[0], kv = sk[1];
     if (s.type == CL_JSON_STRING) {
         write_string_member(w, "message", &s);
     } else if (kv.type == CL_JSON_OBJECT) {
@@ -202,15 +215,34 @@ struct context {
     struct cl_json_value res_attrs, scope_name, service;
 };
 
-static void write_level(struct walk *w, const struct cl_json_value *lr, int *known,
-                        struct cl_json_value *text)
+/* The members of a log record log_record reads, in LR_* order. */
+enum {
+    LR_TIME,
+    LR_OBSERVED,
+    LR_SEV_NUM,
+    LR_SEV_TEXT,
+    LR_BODY,
+    LR_EVENT,
+    LR_TRACE,
+    LR_SPAN,
+    LR_ATTRS,
+    LR_N
+};
+static const char *const lr_names[LR_N] = {"timeUnixNano",   "observedTimeUnixNano",
+                                           "severityNumber", "severityText",
+                                           "body",           "eventName",
+                                           "traceId",        "spanId",
+                                           "attributes"};
+
+static int write_level(struct walk *w, const struct cl_json_value *num,
+                       const struct cl_json_value *text)
 {
-    struct cl_json_value num = cl_jw_member(lr, "severityNumber", w->depth);
-    *text = cl_jw_member(lr, "severityText", w->depth);
-    int64_t n = num.type == CL_JSON_NUMBER ? cl_json_uint(&num) : 0;
+    int known;
+    int64_t n = num->type == CL_JSON_NUMBER ? cl_json_uint(num) : 0;
     char *t = text->type == CL_JSON_STRING ? cl_json_string_dup(text, NULL) : NULL;
-    *known = cl_otlp_write_level(&w->rec, n, t ? t : "", t ? strlen(t) : 0);
+    known = cl_otlp_write_level(&w->rec, n, t ? t : "", t ? strlen(t) : 0);
     free(t);
+    return known;
 }
 
 static void log_record(struct walk *w, const struct cl_json_value *lr, const struct context *cx)
@@ -220,30 +252,24 @@ static void log_record(struct walk *w, const struct cl_json_value *lr, const str
         return;
     }
     struct cl_proto_rec *r = &w->rec;
+    struct cl_json_value m[LR_N];
+    cl_jw_members(lr, lr_names, LR_N, m, w->depth); /* one pass, not one per member */
     cl_proto_rec_begin(r);
-    struct cl_json_value t = cl_jw_member(lr, "timeUnixNano", w->depth);
-    struct cl_json_value ot = cl_jw_member(lr, "observedTimeUnixNano", w->depth);
-    cl_otlp_write_time(r, u64_of(&t) ? u64_of(&t) : u64_of(&ot));
-    int level_known;
-    struct cl_json_value sev_text;
-    write_level(w, lr, &level_known, &sev_text);
+    uint64_t t = u64_of(&m[LR_TIME]);
+    cl_otlp_write_time(r, t ? t : u64_of(&m[LR_OBSERVED]));
+    int level_known = write_level(w, &m[LR_SEV_NUM], &m[LR_SEV_TEXT]);
     if (cx->service.type == CL_JSON_STRING) {
         char *svc = cl_json_string_dup(&cx->service, NULL);
         cl_otlp_write_service(r, svc, strlen(svc));
         free(svc);
     }
-    struct cl_json_value body = cl_jw_member(lr, "body", w->depth);
-    write_body(w, &body);
-    struct cl_json_value v = cl_jw_member(lr, "eventName", w->depth);
-    write_string_member(w, "event_name", &v);
-    v = cl_jw_member(lr, "traceId", w->depth);
-    write_hex_id(w, "trace_id", &v);
-    v = cl_jw_member(lr, "spanId", w->depth);
-    write_hex_id(w, "span_id", &v);
-    v = cl_jw_member(lr, "attributes", w->depth);
-    write_attrs(w, &v, 0);
+    write_body(w, &m[LR_BODY]);
+    write_string_member(w, "event_name", &m[LR_EVENT]);
+    write_hex_id(w, "trace_id", &m[LR_TRACE]);
+    write_hex_id(w, "span_id", &m[LR_SPAN]);
+    write_attrs(w, &m[LR_ATTRS], 0);
     if (!level_known)
-        write_string_member(w, "severity_text", &sev_text);
+        write_string_member(w, "severity_text", &m[LR_SEV_TEXT]);
     write_attrs(w, &cx->res_attrs, 1);
     if (cx->scope_name.type == CL_JSON_STRING && cx->scope_name.len > 2)
         write_string_member(w, "scope", &cx->scope_name);

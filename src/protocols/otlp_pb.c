@@ -12,6 +12,7 @@
 #include "json_write.h"
 #include "otlp_common.h"
 #include "otlp_logs.pb-c.h"
+#include "pb_arena.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -266,9 +267,13 @@ int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
         snprintf(err, err_len, "OTLP request nested deeper than the %d-level limit", o->max_depth);
         return -1;
     }
+    struct cl_pb_arena arena;
+    cl_pb_arena_init(&arena);
     Cloudlog__Otlp__ExportLogsServiceRequest *req =
-        cloudlog__otlp__export_logs_service_request__unpack(NULL, len, (const uint8_t *)body);
+        cloudlog__otlp__export_logs_service_request__unpack(&arena.alloc, len,
+                                                            (const uint8_t *)body);
     if (!req) {
+        cl_pb_arena_free(&arena);
         snprintf(err, err_len, "body is not a protobuf ExportLogsServiceRequest");
         return -1;
     }
@@ -288,7 +293,7 @@ int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
     }
     cl_proto_rec_free(&r);
     cl_buf_free(&out);
-    cloudlog__otlp__export_logs_service_request__free_unpacked(req, NULL);
+    cl_pb_arena_free(&arena); /* req and everything in it */
     return 0;
 }
 

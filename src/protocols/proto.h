@@ -29,6 +29,9 @@ struct cl_proto_opts {
     size_t max_record;  /* a record's JSON above this is rejected by the normalizer */
     const char *target; /* what the path names, e.g. the _bulk index ("" if nothing) */
     size_t max_decoded; /* a compressed body's decompressed size limit (Loki's snappy) */
+    /* Loki: the comma-separated labels naming the service, in priority order (NULL:
+     * CL_DEFAULT_LOKI_SERVICE_LABELS; checked by cl_loki_service_labels_check). */
+    const char *service_labels;
 };
 
 /* A decoder returns 0, or -1 with err (err_len bytes) set when the body as a whole is
@@ -86,9 +89,12 @@ int cl_es_bulk_actions(const char *body, size_t len,
 /* Loki's push API in JSON (loki.c): {"streams":[{"stream":{labels},"values":[...]}]}. */
 int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,
                         const struct cl_proto_sink *sink, char *err, size_t err_len);
+/* 0 if list is a valid --loki-service-labels value (see CL_MAX_LOKI_SERVICE_LABELS; ""
+ * names none), else -1 with why set. */
+int cl_loki_service_labels_check(const char *list, char *why, size_t why_len);
 
 /* Loki's protobuf push: a snappy-compressed PushRequest (loki_pb.c). Only in builds with
- * libsnappy: cl_loki_pb_supported says (the static Lambda build has none). */
+ * libsnappy, which CMakeLists.txt requires everywhere: cl_loki_pb_supported says. */
 int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *o,
                       const struct cl_proto_sink *sink, char *err, size_t err_len);
 int cl_loki_pb_supported(void);

@@ -69,9 +69,9 @@ struct request {
     int key;                  /* ... and the index of its key, -1 if none */
 };
 
-static enum route route_of(const char *url, enum cl_ingest_route *ingest)
+static enum route route_of(const char *url, const char *es_prefix, enum cl_ingest_route *ingest)
 {
-    switch (cl_ingest_path_of(url, ingest)) { /* /v1/logs and the shippers' paths */
+    switch (cl_ingest_path_of(url, es_prefix, ingest)) { /* /v1/logs and the shippers' paths */
     case CL_PATH_INGEST:
         return ROUTE_LOGS;
     case CL_PATH_HEC_HEALTH:
@@ -503,7 +503,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r = cl_calloc(1, sizeof *r);
         r->received_ms = cl_now_ms();
         r->started_us = cl_mono_us();
-        r->route = route_of(url, &r->ingest_route);
+        r->route = route_of(url, d->limits.es_prefix, &r->ingest_route);
         r->path = cl_strdup(url);
         r->d = d;
         r->conn = c;

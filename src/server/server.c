@@ -45,6 +45,8 @@ static void limits_from_config(const struct cl_server_config *cfg, struct cl_ing
     l->max_record_age_ms = cfg->max_record_age_ms;
     l->max_record_future_ms = cfg->max_record_future_ms;
     l->max_message_partitions = (size_t)cfg->max_message_partitions;
+    l->es_prefix = cfg->es_prefix;
+    l->loki_service_labels = cfg->loki_service_labels;
 }
 
 static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
@@ -218,6 +220,8 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
 {
     limits_from_config(d->cfg, &d->limits);
     if (check_exposure(d, err, err_len) != 0 || cl_syslog_check_config(d, err, err_len) != 0 ||
+        cl_ingest_check_protocols(&d->limits, "--es-prefix", "--loki-service-labels", err,
+                                  err_len) != 0 ||
         open_queue(d, err, err_len) != 0)
         return -1;
     /* After the queue's owner lock: a refused second daemon must not touch the marker. */

@@ -78,6 +78,10 @@ struct cl_server_config {
     size_t n_syslog_listen;
     uint64_t syslog_max_message; /* longer messages are truncated */
     int syslog_max_connections;  /* TCP connections at once, all listeners */
+    /* shipper protocols (docs/shippers.md): where the Elasticsearch _bulk API lives, and
+     * the Loki labels naming the service (comma-separated) */
+    const char *es_prefix;
+    const char *loki_service_labels;
 };
 
 /* Runs the daemon until SIGTERM or SIGINT; returns the process exit status (0 after a

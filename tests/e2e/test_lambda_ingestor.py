@@ -24,6 +24,9 @@ NOW_MS = int(time.time() * 1000)
 # An OTLP protobuf request the real OpenTelemetry JS exporter sent (tests/clients/otlp_send.js)
 OTLP_SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus",
                          "fuzz_proto_otlp_pb", "js_exporter_four_records")
+# A snappy-compressed protobuf Loki push the real winston-loki sent, kept as a fuzz seed.
+LOKI_SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus",
+                         "fuzz_proto_loki_pb", "winston_three_entries")
 
 
 def http_event(body=b"", headers=None, method="POST", path="/v1/logs", b64=None):
@@ -375,6 +378,57 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
             self.assertEqual(resp["statusCode"], 202, resp)
             self.assertNotIn("idempotent-replayed", resp["headers"])
         self.assertEqual(len(self.receive_all(2, timeout=3)), 1)
+
+    def test_loki_snappy_protobuf_push(self):
+        """Loki's snappy protobuf push (winston-loki's bytes) through the ingestor: 204 as
+        the daemon answers, the entries sent to SQS (the static Lambda build links
+        libsnappy too; tests/lambda/test_package.py runs the same push in the zip)."""
+        self.start()
+        with open(LOKI_SEED, "rb") as fh:
+            body = fh.read()
+        headers = {"content-type": "application/x-protobuf"}
+        resp = self.post(http_event(body, headers, path="/loki/api/v1/push"),
+                         content_type="text/plain; charset=utf-8")
+        status, data = self.daemon_answer(body, {"Content-Type": "application/x-protobuf"},
+                                          path="/loki/api/v1/push")
+        self.assertEqual((resp["statusCode"], resp["body"]), (204, ""), resp)
+        self.assertEqual((status, data), (204, ""))
+        lines = [json.loads(line) for line in self.lines_of(self.receive_all(1))]
+        self.assertEqual(len(lines), 3, lines)
+        self.assertTrue(all(r["message"] for r in lines), lines)
+
+    def test_protocol_settings_from_environment(self):
+        """CLOUDLOG_ES_PREFIX moves the _bulk API (the old /es is then 404) and
+        CLOUDLOG_LOKI_SERVICE_LABELS picks the label naming the service, as the daemon's
+        --es-prefix and --loki-service-labels do; bad values fail init."""
+        self.start(extra={"CLOUDLOG_ES_PREFIX": "/search/es",
+                          "CLOUDLOG_LOKI_SERVICE_LABELS": "team,app"})
+        nd = {"content-type": "application/x-ndjson"}
+        bulk = b'{"create":{}}\n{"message":"es moved"}\n'
+        resp = self.post(http_event(bulk, nd, path="/search/es/web/_bulk"))
+        self.assertEqual(resp["statusCode"], 200, resp)
+        self.assertEqual(resp["headers"]["x-elastic-product"], "Elasticsearch")
+        resp = self.post(http_event(b"", {}, method="GET", path="/search/es"))
+        self.assertEqual(json.loads(resp["body"])["tagline"], "You Know, for Search")
+        self.assertEqual(self.post(http_event(bulk, nd, path="/es/_bulk"))["statusCode"], 404)
+        loki = (b'{"streams":[{"stream":{"app":"a1","team":"t-9"},'
+                b'"values":[["1764000000000000000","loki labelled"]]}]}')
+        resp = self.post(http_event(loki, {"content-type": "application/json"},
+                                    path="/loki/api/v1/push"), content_type="text/plain; charset=utf-8")
+        self.assertEqual(resp["statusCode"], 204, resp)
+        got = sorted((r["service"], r["message"]) for r in
+                     map(json.loads, self.lines_of(self.receive_all(2))))
+        self.assertEqual(got, [("t-9", "loki labelled"), ("web", "es moved")])
+        for extra, name in (({"CLOUDLOG_ES_PREFIX": "/loki"}, "CLOUDLOG_ES_PREFIX"),
+                            ({"CLOUDLOG_LOKI_SERVICE_LABELS": "a b"},
+                             "CLOUDLOG_LOKI_SERVICE_LABELS")):
+            rt = lambda_runtime.RuntimeAPI()
+            try:
+                f = self.start(rt=rt, extra=extra)
+                self.assertNotEqual(f.wait_exit(), 0)
+                self.assertIn("invalid " + name, json.loads(rt.init_errors[0][1])["errorMessage"])
+            finally:
+                rt.close()
 
     def test_init_error_for_missing_queue_url(self):
         f = self.start(extra={"CLOUDLOG_QUEUE_URL": ""})

@@ -56,6 +56,45 @@ class BulkClients(shippers.ClientTestCase):
         self.assertEqual(cltest.count_rows(d.db_path), 0)
 
 
+class BulkPrefix(shippers.ClientTestCase):
+    """--es-prefix moves the API: the real client works under the new prefix (handshake
+    and _bulk), /es is then 404, and a prefix on cloudlog's own routes is refused."""
+    MODULE = "@elastic/elasticsearch"
+
+    def test_client_under_configured_prefix(self):
+        d = self.start_daemon(["--es-prefix", "/search/elastic"])
+        out = shippers.run_node("es_send.js", "elastic", self.url(d, "/search/elastic"),
+                                shippers.KEY)
+        self.assertEqual(out["info"]["tagline"], "You Know, for Search", out)
+        self.assertEqual((out["stats"]["total"], out["stats"]["successful"]), (2, 2), out)
+        records = shippers.stored_records(d)
+        self.assertEqual(len(records), 2, records)
+        for rec in records:
+            self.assertEqual(rec, dict(EXPECTED[rec["message"]], message=rec["message"]))
+        auth = {"Authorization": "Bearer " + shippers.KEY}
+        for path in ("/es", "/es/_bulk"):
+            st, _, _ = d.request("POST", path, body=b'{"index":{}}\n{"message":"x"}\n',
+                                 headers=auth)
+            self.assertEqual(st, 404, path)
+
+    def test_env_prefix_and_refused_prefix(self):
+        d = self.daemon(args=["--flush-age", "1s"], env={"CLOUDLOG_ES_PREFIX": "/opensearch"})
+        st, hd, out = d.request("GET", "/opensearch/")
+        self.assertEqual((st, hd.get("x-elastic-product")), (200, "Elasticsearch"), out)
+        st, _, out = d.request("POST", "/opensearch/app-x/_bulk",
+                               body=b'{"create":{}}\n{"message":"under env prefix"}\n',
+                               headers={"Content-Type": "application/x-ndjson"})
+        self.assertEqual(st, 200, out)
+        self.assertEqual(json.loads(out)["items"][0]["create"]["status"], 201, out)
+        rec = shippers.stored_records(d)
+        self.assertEqual([(r["service"], r["message"]) for r in rec],
+                         [("app-x", "under env prefix")])
+        rc, text = cltest.expect_refusal(["serve", "--listen", "127.0.0.1:0", "--data",
+                                          cltest.mkdtemp(), "--es-prefix", "/v1/es"])
+        self.assertNotEqual(rc, 0)
+        self.assertIn("invalid --es-prefix: '/v1/es' is under /v1", text)
+
+
 class BulkAnswers(cltest.DaemonTestCase):
     """Answers the clients do not provoke: actions cloudlog refuses, malformed bodies."""
 

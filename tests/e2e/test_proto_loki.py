@@ -55,6 +55,35 @@ class PinoLoki(shippers.ClientTestCase):
         self.assertEqual(cltest.count_rows(d.db_path), 0)
 
 
+class PinoLokiServiceLabels(shippers.ClientTestCase):
+    """CLOUDLOG_LOKI_SERVICE_LABELS / --loki-service-labels: pino-loki's labels name the
+    service through the configured list (env first, then hostname), and a bad list is
+    refused at start-up."""
+    MODULE = "pino-loki"
+
+    def send(self, d):
+        return self.run_client("loki_send.js", d)
+
+    def test_configured_labels(self):
+        d = self.daemon(args=["--api-key-file", cltest.write_key_file(shippers.KEY)]
+                        + self.DAEMON_ARGS,
+                        env={"CLOUDLOG_LOKI_SERVICE_LABELS": "env,hostname"})
+        self.assertEqual(self.send(d), {"errors": []})
+        records = shippers.stored_records(d)
+        self.assertEqual(sorted((r["service"], r["message"]) for r in records),
+                         [("e2e", "loki first"), ("e2e", "loki second")])
+        self.assertEqual({r["app"] for r in records}, {"pino-app"})
+
+    def test_flag_with_absent_labels_and_refusal(self):
+        d = self.start_daemon(["--loki-service-labels", "cluster,hostname"])
+        self.assertEqual(self.send(d), {"errors": []})
+        self.assertEqual({r["service"] for r in shippers.stored_records(d)}, {"web-1"})
+        rc, text = cltest.expect_refusal(["serve", "--listen", "127.0.0.1:0", "--data",
+                                          cltest.mkdtemp(), "--loki-service-labels", "app,"])
+        self.assertNotEqual(rc, 0)
+        self.assertIn("invalid --loki-service-labels: a trailing comma", text)
+
+
 class WinstonLoki(shippers.ClientTestCase):
     MODULE = "winston-loki"
 

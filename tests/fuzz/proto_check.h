@@ -46,7 +46,7 @@ static void proto_on_reject(void *arg, const char *why)
 
 static void proto_check(cl_proto_decode_fn decode, const uint8_t *data, size_t size)
 {
-    struct cl_proto_opts o = {16, 4096, "", 1 << 20};
+    struct cl_proto_opts o = {16, 4096, "", 1 << 20, NULL};
     struct proto_seen a, b;
     char err[200] = "";
     cl_buf_init(&a.all, SIZE_MAX / 2);

@@ -14,7 +14,8 @@ For dist/log_ingestor-ARCH.zip and dist/log_processor-ARCH.zip (scripts/lambda.s
        a. post an init error naming the missing required variable and exit non-zero
           (both functions);
        b. (log_ingestor, valid configuration) answer an API Gateway HTTP API 2.0 event
-          whose body is not JSON with a 400 response. Its queue is the SQLite backend
+          whose body is not JSON with a 400 response, and a snappy-compressed protobuf
+          Loki push (winston-loki's) with 204 (libsnappy is linked statically). Its queue is the SQLite backend
           (linked into the function as well), a file inside the root file system, so
           this needs no AWS;
        c. carry records all the way over moto (tests/e2e/awstest.py): log_ingestor
@@ -45,6 +46,8 @@ import awstest  # noqa: E402  (moto in server mode)
 import lambda_runtime  # noqa: E402  (loopback Runtime API)
 
 FUNCTIONS = ("log_ingestor", "log_processor")
+# A Loki push the real winston-loki sent (snappy-compressed protobuf), kept as a fuzz seed.
+LOKI_SEED = os.path.join(ROOT, "tests", "fuzz", "corpus", "fuzz_proto_loki_pb", "winston_three_entries")
 # The glibc that the root file systems get: this system's for x86_64, Debian's arm64
 # cross libc (package libc6-arm64-cross) for arm64.
 GLIBC_DIRS = {"x86_64": "/lib/x86_64-linux-gnu", "arm64": "/usr/aarch64-linux-gnu/lib"}
@@ -213,29 +216,29 @@ def expect_init_error(fn, argv, rootfs, workdir, missing_var):
         stop(rt, proc)
 
 
-def http_api_event(body):
-    """An API Gateway HTTP API payload format 2.0 event for POST /v1/logs (AWS's example
+def http_api_event(body, path="/v1/logs", content_type="application/x-ndjson"):
+    """An API Gateway HTTP API payload format 2.0 event for POST PATH (AWS's example
     shape, trimmed to the fields a function reads)."""
     now_ms = int(time.time() * 1000)
     return {
         "version": "2.0",
-        "routeKey": "POST /v1/logs",
-        "rawPath": "/v1/logs",
+        "routeKey": "POST " + path,
+        "rawPath": path,
         "rawQueryString": "",
-        "headers": {"content-type": "application/x-ndjson", "user-agent": "packaging-test"},
+        "headers": {"content-type": content_type, "user-agent": "packaging-test"},
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "api-id",
             "domainName": "id.execute-api.us-east-1.amazonaws.com",
             "http": {
                 "method": "POST",
-                "path": "/v1/logs",
+                "path": path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": "127.0.0.1",
                 "userAgent": "packaging-test",
             },
             "requestId": "packaging-test-request",
-            "routeKey": "POST /v1/logs",
+            "routeKey": "POST " + path,
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now_ms / 1000)),
             "timeEpoch": now_ms,
@@ -260,6 +263,20 @@ def expect_bad_body_400(argv, rootfs, workdir):
             print(proc.stderr_tail())
     finally:
         stop(rt, proc)
+
+
+def expect_loki_snappy_204(argv, rootfs, workdir):
+    """Case d: the static log_ingestor has libsnappy: a snappy-compressed protobuf Loki push
+    that the real winston-loki sent (a fuzz seed) is answered 204, not 415."""
+    with open(LOKI_SEED, "rb") as f:
+        body = f.read()
+    env = {"CLOUDLOG_QUEUE_URL": "sqlite:queue.db", "CLOUDLOG_AUTH": "none",
+           "CLOUDLOG_MAX_RECORD_AGE": "0", "CLOUDLOG_MAX_RECORD_FUTURE": "0"}
+    kind, answer = invoke_once(argv, rootfs, env, os.path.join(workdir, "log_ingestor-loki"),
+                               http_api_event(body, "/loki/api/v1/push", "application/x-protobuf"))
+    answer = answer if isinstance(answer, dict) else {}
+    check(kind == "response" and answer.get("statusCode") == 204,
+          f"log_ingestor: snappy Loki push answered 204 (got {kind}: {answer})")
 
 
 def sqs_event(messages):
@@ -378,7 +395,8 @@ def unpack_zips(arch, dist, workdir):
 
 
 def run_cases(arch, rootfs, workdir):
-    """Cases a, b and c in the root file systems; returns the exit status."""
+    """Cases a, b (with d, the Loki push) and c in the root file systems; returns the exit
+    status."""
     use_chroot = chroot_allowed(rootfs[FUNCTIONS[0]])
     if not use_chroot and arch == "x86_64":
         return 1 if failures else skip_or_fail("chroot is not permitted here (run as root)")
@@ -388,6 +406,7 @@ def run_cases(arch, rootfs, workdir):
     expect_init_error("log_ingestor", argv["log_ingestor"], rootfs["log_ingestor"], workdir, "CLOUDLOG_QUEUE_URL")
     expect_init_error("log_processor", argv["log_processor"], rootfs["log_processor"], workdir, "CLOUDLOG_STORE")
     expect_bad_body_400(argv["log_ingestor"], rootfs["log_ingestor"], workdir)
+    expect_loki_snappy_204(argv["log_ingestor"], rootfs["log_ingestor"], workdir)
     if awstest.have_moto():
         expect_full_ingest(argv, rootfs, workdir)
     else:

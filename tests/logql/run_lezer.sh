@@ -5,17 +5,8 @@
 # Usage: run_lezer.sh. Exit 77 when Node or the package is missing (1 when CI=true).
 set -u
 here="$(cd "$(dirname "$0")" && pwd)"
-missing=""
-command -v node >/dev/null 2>&1 || missing="node"
-[ -f "$here/node_modules/@grafana/lezer-logql/package.json" ] || missing="${missing:+$missing, }$here/node_modules/@grafana/lezer-logql (run scripts/setup.sh)"
-if [ -n "$missing" ]; then
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL: missing $missing (CI=true: required)"
-        exit 1
-    fi
-    echo "SKIP: missing $missing"
-    exit 77
-fi
+. "$here/../tools/need_node_module.sh"
+need_node_module "$here" @grafana/lezer-logql
 
 bad="$(mktemp)"
 trap 'rm -f "$bad"' EXIT

@@ -40,14 +40,20 @@ static void on_reject(void *arg, const char *why)
     c->rejects++;
 }
 
-static const struct cl_proto_opts OPTS = {64, 256 * 1024, "", 1 << 20};
+static const struct cl_proto_opts OPTS = {64, 256 * 1024, "", 1 << 20, NULL};
 
-static int decode(cl_proto_decode_fn fn, const void *body, size_t len, struct collect *c, char *err)
+static int decode_with(cl_proto_decode_fn fn, const struct cl_proto_opts *o, const void *body,
+                       size_t len, struct collect *c, char *err)
 {
     memset(c, 0, sizeof *c);
     cl_buf_init(&c->out, 1 << 26);
     struct cl_proto_sink sink = {on_record, on_reject, c};
-    return fn(body, len, &OPTS, &sink, err, 200);
+    return fn(body, len, o, &sink, err, 200);
+}
+
+static int decode(cl_proto_decode_fn fn, const void *body, size_t len, struct collect *c, char *err)
+{
+    return decode_with(fn, &OPTS, body, len, c, err);
 }
 
 static void done(struct collect *c)
@@ -479,7 +485,7 @@ static void test_es_bulk(void **state)
                        "{\"msg\":\"two\",\"app\":\"mine\"}\n"
                        "{\"update\":{}}\n{\"doc\":{}}\n"
                        "{\"create\":{}}\n\"text\"\n";
-    struct cl_proto_opts o = {64, 1 << 20, "idx-path", 1 << 20};
+    struct cl_proto_opts o = {64, 1 << 20, "idx-path", 1 << 20, NULL};
     struct collect c;
     memset(&c, 0, sizeof c);
     cl_buf_init(&c.out, 1 << 20);
@@ -545,6 +551,45 @@ static void test_loki_json(void **state)
     assert_int_equal(decode(cl_loki_json_decode, "{\"streams\":{}}", 14, &c, err), -1);
     assert_non_null(strstr(err, "streams"));
     done(&c);
+}
+
+/* --loki-service-labels: the configured labels name the service, in their order. */
+static void test_loki_service_labels(void **state)
+{
+    (void)state;
+    const char *body = "{\"streams\":[{\"stream\":{\"job\":\"api/x\",\"app\":\"web\","
+                       "\"team\":\"t1\"},\"values\":[[\"0\",\"m\"]]}]}";
+    static const struct {
+        const char *labels, *want;
+    } cases[] = {
+        {"job,app", "{\"service\":\"api_x\",\"message\":\"m\",\"job\":\"api/x\","
+                    "\"app\":\"web\",\"team\":\"t1\"}\n"},
+        {"cluster,team", "{\"service\":\"t1\",\"message\":\"m\",\"job\":\"api/x\","
+                         "\"app\":\"web\",\"team\":\"t1\"}\n"},
+        {"", "{\"message\":\"m\",\"job\":\"api/x\",\"app\":\"web\",\"team\":\"t1\"}\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cl_proto_opts o = OPTS;
+        o.service_labels = cases[i].labels;
+        struct collect c;
+        char err[200];
+        assert_int_equal(decode_with(cl_loki_json_decode, &o, body, strlen(body), &c, err), 0);
+        assert_string_equal(c.out.data, cases[i].want);
+        done(&c);
+    }
+    char why[300];
+    assert_int_equal(cl_loki_service_labels_check("service_name,service,app,job", why, 300), 0);
+    assert_int_equal(cl_loki_service_labels_check("", why, 300), 0);
+    assert_int_equal(cl_loki_service_labels_check("_a9", why, 300), 0);
+    static const char *const bad[] = {"a,,b", "a,", ",a", "a b", "9a", "a.b", "a,b-c"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(cl_loki_service_labels_check(bad[i], why, 300), -1);
+    assert_non_null(strstr(why, "'b-c' is no label name"));
+    char many[200] = "l0";
+    for (int i = 1; i <= 16; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), ",l%d", i);
+    assert_int_equal(cl_loki_service_labels_check(many, why, 300), -1);
+    assert_string_equal(why, "more than 16 labels");
 }
 
 /* ---- Loki push (snappy protobuf) ---- */
@@ -630,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_hec_event),
         cmocka_unit_test(test_es_bulk),
         cmocka_unit_test(test_loki_json),
+        cmocka_unit_test(test_loki_service_labels),
         cmocka_unit_test(test_loki_pb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #include "common.h"
 #include "queue.h"
 #include "queue_sqlite.h"
+#include "queue_test_util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,30 +20,6 @@
 
 #define PART "service=api/dt=2026-11-25/hour=07"
 
-static char test_dir[512];
-static int64_t fake_now_ms;
-
-static int64_t fake_clock(void *arg)
-{
-    (void)arg;
-    return fake_now_ms;
-}
-
-static void db_path(char *out, size_t len, const char *name)
-{
-    snprintf(out, len, "%s/%s", test_dir, name);
-}
-
-static void remove_db(const char *path)
-{
-    char p[600];
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < CL_ARRAY_LEN(suffixes); i++) {
-        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
-        unlink(p);
-    }
-}
-
 static void open_path(struct cl_queue *q, const char *path, int max_receive_count)
 {
     char err[256];
@@ -53,15 +30,15 @@ static void open_path(struct cl_queue *q, const char *path, int max_receive_coun
     o.max_receive_count = max_receive_count;
     if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
         fail_msg("open %s: %s", path, err);
-    assert_int_equal(cl_queue_sqlite_set_clock(q, fake_clock, NULL), CL_OK);
+    assert_int_equal(cl_queue_sqlite_set_clock(q, cl_qt_clock, NULL), CL_OK);
 }
 
 static void open_fresh(struct cl_queue *q, const char *name, int max_receive_count)
 {
     char path[600];
-    db_path(path, sizeof path, name);
-    remove_db(path);
-    fake_now_ms = cl_now_ms();
+    cl_qt_db_path(path, sizeof path, name);
+    cl_qt_remove_db(path);
+    cl_qt_now_ms = cl_now_ms();
     open_path(q, path, max_receive_count);
 }
 
@@ -391,7 +368,7 @@ static void test_retention_purges_progress(void **state)
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 2);
     /* Main-queue retention (4 days) moves ids[1], never stored, to the DLQ: it keeps its
      * progress (a redrive stores only what is missing), as ids[0] does. */
-    fake_now_ms += 4LL * 86400 * 1000 + 1;
+    cl_qt_now_ms += 4LL * 86400 * 1000 + 1;
     struct cl_msg *none;
     size_t n;
     assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &none, &n), CL_OK);
@@ -401,11 +378,11 @@ static void test_retention_purges_progress(void **state)
     assert_int_equal(done_of(&q, ids[0], PART), 1);
     /* DLQ retention (opt-in here, 14 days after the move) drops ids[0] and its progress,
      * then ids[1] four days later. */
-    fake_now_ms += 10LL * 86400 * 1000;
+    cl_qt_now_ms += 10LL * 86400 * 1000;
     assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &none, &n), CL_OK);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM dlq"), 1);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 1);
-    fake_now_ms += 4LL * 86400 * 1000 + 1;
+    cl_qt_now_ms += 4LL * 86400 * 1000 + 1;
     assert_int_equal(cl_queue_receive(&q, 1, 30, 0, &none, &n), CL_OK);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM dlq"), 0);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 0);
@@ -434,7 +411,7 @@ static const char v1_sql[] =
 static void make_raw_db(const char *path, const char *sql)
 {
     sqlite3 *db;
-    remove_db(path);
+    cl_qt_remove_db(path);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
@@ -443,12 +420,12 @@ static void make_raw_db(const char *path, const char *sql)
 static void test_migration_and_reopen(void **state)
 {
     char path[600], sql[1600];
-    db_path(path, sizeof path, "v1.db");
-    fake_now_ms = cl_now_ms();
+    cl_qt_db_path(path, sizeof path, "v1.db");
+    cl_qt_now_ms = cl_now_ms();
     snprintf(sql, sizeof sql,
              "%sINSERT INTO messages (body, record_count, raw_bytes, min_ts, max_ts, encoding,"
              " sent_at, visible_at) VALUES (x'00', 3, 9, 1, 2, 'gzip', %lld, %lld);",
-             v1_sql, (long long)fake_now_ms, (long long)fake_now_ms);
+             v1_sql, (long long)cl_qt_now_ms, (long long)cl_qt_now_ms);
     make_raw_db(path, sql);
     struct cl_queue q;
     open_path(&q, path, 5);
@@ -479,7 +456,7 @@ static void test_migration_and_reopen(void **state)
     cl_queue_close(&q);
 
     /* A newer schema than this build reads is refused. */
-    db_path(path, sizeof path, "v4.db");
+    cl_qt_db_path(path, sizeof path, "v4.db");
     snprintf(sql, sizeof sql, "%sUPDATE meta SET value = 4;", v1_sql);
     make_raw_db(path, sql);
     char err[256];
@@ -491,7 +468,7 @@ static void test_reopen_progress(void **state)
     char path[600];
     struct cl_queue q;
     open_fresh(&q, "reopen.db", 5);
-    db_path(path, sizeof path, "reopen.db");
+    cl_qt_db_path(path, sizeof path, "reopen.db");
     send_n(&q, 1);
     struct cl_msg *m = receive_exactly(&q, 1);
     int64_t id = atoll(m[0].id);
@@ -503,13 +480,6 @@ static void test_reopen_progress(void **state)
     assert_int_equal(done_of(&q, id, PART), 1);
     assert_int_equal(referenced(&q, "_staging/a"), 1);
     cl_queue_close(&q);
-}
-
-static int setup_dir(void **state)
-{
-    const char *base = getenv("CL_TMPDIR");
-    snprintf(test_dir, sizeof test_dir, "%s/queue_catalog_XXXXXX", base && *base ? base : "/tmp");
-    return mkdtemp(test_dir) ? 0 : -1;
 }
 
 /* ---- catalog reads (catalog_read.c) ---- */
@@ -695,5 +665,5 @@ int main(void)
         cmocka_unit_test(test_read_does_not_block_writes),
         cmocka_unit_test(test_select_filters),
     };
-    return cmocka_run_group_tests(tests, setup_dir, NULL);
+    return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
 }

@@ -4,6 +4,7 @@
 #include "common.h"
 #include "queue.h"
 #include "queue_sqlite.h"
+#include "queue_test_util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,20 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static char test_dir[512];
-static int64_t fake_now_ms;
-
-static int64_t fake_clock(void *arg)
-{
-    (void)arg;
-    return fake_now_ms;
-}
-
-static void db_path(char *out, size_t len, const char *name)
-{
-    snprintf(out, len, "%s/%s", test_dir, name);
-}
-
 static void opts_for(struct cl_queue_opts *o, int owner, int max_receive_count)
 {
     cl_queue_opts_default(o);
@@ -37,16 +24,16 @@ static void opts_for(struct cl_queue_opts *o, int owner, int max_receive_count)
     o->max_receive_count = max_receive_count;
 }
 
-/* Opens test_dir/name (kept between opens) with the fake clock. */
+/* Opens cl_qt_dir/name (kept between opens) with the fake clock. */
 static void open_q(struct cl_queue *q, const char *name, const struct cl_queue_opts *o)
 {
     char path[600], err[256];
-    db_path(path, sizeof path, name);
+    cl_qt_db_path(path, sizeof path, name);
     if (cl_queue_open(q, path, o, err, sizeof err) != CL_OK)
         fail_msg("open %s: %s", path, err);
-    assert_int_equal(cl_queue_sqlite_set_clock(q, fake_clock, NULL), CL_OK);
+    assert_int_equal(cl_queue_sqlite_set_clock(q, cl_qt_clock, NULL), CL_OK);
     /* The open ran on the real clock: keep the fake one from running behind it. */
-    fake_now_ms = CL_MAX(fake_now_ms, cl_now_ms() + 1);
+    cl_qt_now_ms = CL_MAX(cl_qt_now_ms, cl_now_ms() + 1);
 }
 
 static void send_n(struct cl_queue *q, int n)
@@ -83,7 +70,7 @@ static void test_owner_takes_back_dead_receives(void **state)
     struct cl_queue q;
     struct cl_queue_opts o;
     opts_for(&o, 1, 5);
-    fake_now_ms = cl_now_ms();
+    cl_qt_now_ms = cl_now_ms();
     open_q(&q, "owner.db", &o);
     send_n(&q, 3);
     struct cl_msg *m = receive_exactly(&q, 3, 600);
@@ -99,7 +86,7 @@ static void test_owner_takes_back_dead_receives(void **state)
     assert_int_equal(m[0].receive_count, 1); /* the dead owner's receive was taken back */
     assert_int_equal(m[1].receive_count, 1);
     cl_msgs_free(m, 2);
-    fake_now_ms += 301 * 1000;
+    cl_qt_now_ms += 301 * 1000;
     m = receive_exactly(&q, 1, 600);
     assert_string_equal(m[0].id, "3");
     assert_int_equal(m[0].receive_count, 2); /* a failed delivery counts */
@@ -114,7 +101,7 @@ static void test_crash_cycles_never_dead_letter(void **state)
     struct cl_queue q;
     struct cl_queue_opts o;
     opts_for(&o, 1, 2);
-    fake_now_ms = cl_now_ms();
+    cl_qt_now_ms = cl_now_ms();
     open_q(&q, "cycles.db", &o);
     send_n(&q, 4);
     cl_queue_close(&q);
@@ -142,7 +129,7 @@ static void test_one_owner(void **state)
     send_n(&a, 1);
     struct cl_msg *m = receive_exactly(&a, 1, 600);
     char path[600], err[256] = "";
-    db_path(path, sizeof path, "one.db");
+    cl_qt_db_path(path, sizeof path, "one.db");
     assert_int_not_equal(cl_queue_open(&b, path, &o, err, sizeof err), CL_OK);
     assert_non_null(strstr(err, "in use by another cloudlog serve"));
     open_q(&tool, "one.db", &t);
@@ -167,7 +154,7 @@ static void test_release_does_not_count(void **state)
     struct cl_queue q;
     struct cl_queue_opts o;
     opts_for(&o, 1, 2);
-    fake_now_ms = cl_now_ms();
+    cl_qt_now_ms = cl_now_ms();
     open_q(&q, "release.db", &o);
     send_n(&q, 1);
     for (int i = 0; i < 10; i++) {
@@ -181,7 +168,7 @@ static void test_release_does_not_count(void **state)
         size_t n = 9;
         assert_int_equal(cl_queue_receive(&q, 1, 60, 0, &none, &n), CL_OK);
         assert_int_equal(n, 0); /* hidden for the delay */
-        fake_now_ms += 5000;
+        cl_qt_now_ms += 5000;
     }
     assert_int_equal(dlq_depth(&q), 0);
     cl_queue_close(&q);
@@ -194,7 +181,7 @@ static void test_dead_letter_at_once(void **state)
     struct cl_queue q;
     struct cl_queue_opts o;
     opts_for(&o, 1, 5);
-    fake_now_ms = cl_now_ms();
+    cl_qt_now_ms = cl_now_ms();
     open_q(&q, "poison.db", &o);
     send_n(&q, 2);
     struct cl_msg *m = receive_exactly(&q, 2, 60);
@@ -223,13 +210,13 @@ static void test_dlq_kept_by_default(void **state)
     struct cl_queue_opts o;
     opts_for(&o, 1, 5);
     o.retention_s = 1000LL * 86400; /* the main queue's retention is another matter */
-    fake_now_ms = cl_now_ms();
+    cl_qt_now_ms = cl_now_ms();
     open_q(&q, "keep.db", &o);
     send_n(&q, 1);
     struct cl_msg *m = receive_exactly(&q, 1, 60);
     assert_int_equal(cl_queue_dead_letter(&q, m[0].receipt, "poison"), CL_OK);
     cl_msgs_free(m, 1);
-    fake_now_ms += 365LL * 86400 * 1000;
+    cl_qt_now_ms += 365LL * 86400 * 1000;
     struct cl_msg *none = NULL;
     size_t n = 0;
     assert_int_equal(cl_queue_receive(&q, 1, 60, 0, &none, &n), CL_OK); /* runs retention */
@@ -253,7 +240,7 @@ static void test_idempotency_records(void **state)
     struct cl_queue_opts o;
     opts_for(&o, 1, 5);
     o.idempotency_window_s = 3600;
-    fake_now_ms = cl_now_ms();
+    cl_qt_now_ms = cl_now_ms();
     open_q(&q, "idem.db", &o);
     struct cl_msg_out msg = {.body = "body", .len = 4};
     struct cl_idem k = make_idem("key-1", 'a', "{\"accepted\":1}");
@@ -270,18 +257,10 @@ static void test_idempotency_records(void **state)
     assert_string_equal(a.answer, "{\"accepted\":1}");
     assert_int_equal(a.fingerprint[0], 'a');
     free(a.answer);
-    fake_now_ms += 3601 * 1000;
+    cl_qt_now_ms += 3601 * 1000;
     assert_int_equal(cl_queue_idem_get(&q, "key-1", &a), CL_ERR_NOT_FOUND);
     assert_int_equal(cl_queue_send_keyed(&q, &msg, 1, &k2), CL_OK); /* purged, then reused */
     cl_queue_close(&q);
-}
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    const char *base = getenv("CL_TMPDIR");
-    snprintf(test_dir, sizeof test_dir, "%s/queue_rel_XXXXXX", base && *base ? base : "/tmp");
-    return mkdtemp(test_dir) ? 0 : -1;
 }
 
 int main(void)
@@ -295,5 +274,5 @@ int main(void)
         cmocka_unit_test(test_dlq_kept_by_default),
         cmocka_unit_test(test_idempotency_records),
     };
-    return cmocka_run_group_tests(tests, setup_dir, NULL);
+    return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
 }

@@ -1,8 +1,11 @@
-/* arc4random.c - arc4random_buf for the static Lambda executables only (CL_LAMBDA_ONLY).
+/* arc4random.c - arc4random_buf and arc4random for the static Lambda executables only
+ * (CL_LAMBDA_ONLY).
  *
  * Lambda's Amazon Linux 2023 has glibc 2.34. Debian 12's libexpat.a (S3's XML) seeds its
- * hash salt with arc4random_buf, which glibc has only since 2.36 (GLIBC_2.36), so linking
- * it against glibc would make the bootstrap fail to start on Lambda. Defined in the
+ * hash salt with arc4random_buf, and gcc 12's libstdc++.a (linked for libsnappy, Loki's
+ * protobuf push) has std::random_device call arc4random; glibc has both only since 2.36
+ * (GLIBC_2.36), so linking them against glibc would make the bootstrap fail to start on
+ * Lambda. Defined in the
  * executable itself, the archive's reference resolves here instead: getrandom(2) is in
  * glibc since 2.25. Never built into the ordinary (dynamic) build, where glibc's is used.
  */
@@ -10,7 +13,10 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
+#include <stdint.h>
+
 void arc4random_buf(void *buf, size_t n);
+uint32_t arc4random(void);
 
 void arc4random_buf(void *buf, size_t n)
 {
@@ -24,4 +30,11 @@ void arc4random_buf(void *buf, size_t n)
         p += got;
         n -= (size_t)got;
     }
+}
+
+uint32_t arc4random(void)
+{
+    uint32_t v;
+    arc4random_buf(&v, sizeof v);
+    return v;
 }

@@ -1,0 +1,36 @@
+/* queue_test_util.h - what the SQLite queue's unit tests share (test_queue_*.c): a
+ * directory per test program, a fake clock, database paths, and the queue helpers of
+ * the test_queue_sqlite*.c files. Linked into every test_queue_* program
+ * (tests/CMakeLists.txt). */
+#ifndef CL_QUEUE_TEST_UTIL_H
+#define CL_QUEUE_TEST_UTIL_H
+
+#include "queue.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern char cl_qt_dir[512];  /* the program's directory, made by cl_qt_setup_dir */
+extern int64_t cl_qt_now_ms; /* what cl_qt_clock answers */
+
+/* A clock for cl_queue_sqlite_set_clock: cl_qt_now_ms. */
+int64_t cl_qt_clock(void *arg);
+/* cl_qt_dir/name into out. */
+void cl_qt_db_path(char *out, size_t len, const char *name);
+/* Removes a database and its -wal and -shm files. */
+void cl_qt_remove_db(const char *path);
+/* cmocka group setup: a fresh cl_qt_dir under CL_TMPDIR (else /tmp) named after the test
+ * program. */
+int cl_qt_setup_dir(void **state);
+
+/* Opens a fresh queue at cl_qt_dir/name (opts NULL: defaults without fsync), with the
+ * fake clock set near the real time. */
+void cl_qt_open_fresh(struct cl_queue *q, const char *name, struct cl_queue_opts *opts);
+/* Message seq: body "body-NNNNNN" written into body[32], attributes derived from seq. */
+struct cl_msg_out cl_qt_make_msg(char *body, int seq);
+/* Sends messages first .. first+n-1, one per call. */
+void cl_qt_send_n(struct cl_queue *q, int first, int n);
+struct cl_queue_stats cl_qt_stats_of(struct cl_queue *q);
+void cl_qt_assert_stats(struct cl_queue *q, uint64_t visible, uint64_t inflight, uint64_t dlq);
+
+#endif
