@@ -55,6 +55,8 @@ struct held {
     struct held_line *v;
     size_t n, cap, max, seen;
     const struct cl_query *q; /* for its cancellation check */
+    cl_query_keep_fn keep;    /* NULL: keep every match */
+    void *keep_arg;
 };
 
 static int on_held(void *arg, const char *line, size_t len, const struct cl_line_head *h)
@@ -62,6 +64,8 @@ static int on_held(void *arg, const char *line, size_t len, const struct cl_line
     struct held *hd = arg;
     if (cancelled(hd->q))
         return 1;
+    if (hd->keep && !hd->keep(hd->keep_arg, line, len, h))
+        return 0;
     struct held_line x = {cl_malloc(len + 1), len, *h};
     memcpy(x.line, line, len);
     if (hd->max && hd->n == hd->max) {
@@ -151,6 +155,27 @@ int cl_query_newest(const struct cl_query_source *src, const struct cl_query *ba
     if (rc == CL_OK && !cancelled(base))
         emit_held(&hd, emit, arg);
     held_free(&hd);
+    return rc;
+}
+
+int cl_query_newest_kept(const struct cl_query_source *src, const struct cl_query *base, size_t n,
+                         cl_query_keep_fn keep, void *keep_arg, cl_query_emit_fn emit,
+                         cl_query_warn_fn warn, void *arg, char *err, size_t err_len)
+{
+    if (n == 0)
+        return CL_OK;
+    struct cl_query q = *base;
+    q.order = CL_ORDER_OLDEST;
+    q.limit = 0;
+    struct held ring = {.max = n, .q = base, .keep = keep, .keep_arg = keep_arg};
+    struct cl_query_stats st;
+    int rc = cl_query_run(src, &q, on_held, warn, &ring, &st, err, err_len);
+    for (size_t i = 0; rc == CL_OK && !cancelled(base) && i < ring.n; i++) {
+        struct held_line *x = held_at(&ring, i);
+        if (emit(arg, x->line, x->len, &x->h) != 0)
+            break;
+    }
+    held_free(&ring);
     return rc;
 }
 
@@ -377,6 +402,8 @@ struct cl_query_follow {
     int64_t window_ms;
     struct keyset seen;
     struct view view;
+    cl_query_keep_fn keep; /* for the newest n of start; NULL: every match */
+    void *keep_arg;
 };
 
 struct cl_query_follow *cl_query_follow_new(const struct cl_query_source *src,
@@ -389,6 +416,12 @@ struct cl_query_follow *cl_query_follow_new(const struct cl_query_source *src,
     f->view.real = src->store;
     pthread_mutex_init(&f->view.mu, NULL);
     return f;
+}
+
+void cl_query_follow_keep(struct cl_query_follow *f, cl_query_keep_fn keep, void *keep_arg)
+{
+    f->keep = keep;
+    f->keep_arg = keep_arg;
 }
 
 void cl_query_follow_free(struct cl_query_follow *f)
@@ -411,7 +444,9 @@ int cl_query_follow_start(struct cl_query_follow *f, size_t n, cl_query_emit_fn 
         struct cl_store vs = {&view_ops, &f->view};
         struct cl_query_source vsrc = {&vs, f->src.catalog};
         f->view.record = 1;
-        rc = cl_query_newest(&vsrc, &f->q, n, emit, warn, arg, err, err_len);
+        rc = f->keep ? cl_query_newest_kept(&vsrc, &f->q, n, f->keep, f->keep_arg, emit, warn, arg,
+                                            err, err_len)
+                     : cl_query_newest(&vsrc, &f->q, n, emit, warn, arg, err, err_len);
         f->view.record = 0;
         ks_move_all(&f->seen, &f->view.got);
         ks_prune(&f->seen, &w);

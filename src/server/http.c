@@ -19,6 +19,7 @@
 #include "http_alarms.h"
 #include "http_metrics.h"
 #include "http_query.h"
+#include "http_tail.h"
 #include "log.h"
 #include "tls.h"
 #include "workers.h"
@@ -40,7 +41,8 @@ enum route {
     ROUTE_METRICS,
     ROUTE_ALARMS,
     ROUTE_HEC_HEALTH,
-    ROUTE_ES_INFO
+    ROUTE_ES_INFO,
+    ROUTE_TAIL
 };
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
@@ -62,6 +64,7 @@ struct request {
     struct cl_ingest_request ingest;
     struct cl_ingest_response resp;
     void *query; /* GET /v1/query's stream (http_query.c), NULL before it starts */
+    void *tail;  /* GET /loki/api/v1/tail's tail (http_tail.c), NULL unless accepted */
 };
 
 static enum route route_of(const char *url, enum cl_ingest_route *ingest)
@@ -88,6 +91,8 @@ static enum route route_of(const char *url, enum cl_ingest_route *ingest)
         return ROUTE_METRICS;
     if (strcmp(url, "/v1/alarms") == 0)
         return ROUTE_ALARMS;
+    if (strcmp(url, CL_TAIL_PATH) == 0)
+        return ROUTE_TAIL;
     return ROUTE_NONE;
 }
 
@@ -474,6 +479,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return answer_alarms(d, c, method);
         if (r->route == ROUTE_ES_INFO)
             return answer_es_info(d, c, method);
+        if (r->route == ROUTE_TAIL)
+            return cl_http_tail(d, c, method, &r->tail, query_error);
         if (r->route != ROUTE_LOGS)
             return answer_status_route(d, c, r->route, method);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -510,6 +517,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     atomic_fetch_sub(&d->inflight_bytes, r->reserved);
     cl_http_query_done(r->query);
+    cl_http_tail_done(r->tail);
     cl_buf_free(&r->body);
     cl_buf_free(&r->resp.body);
     free(r->path);
@@ -538,7 +546,7 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
     if (!d->tls && err[0])
         return -1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | cl_tls_mhd_flags(d->tls);
+                     MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG | cl_tls_mhd_flags(d->tls);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     d->mhd = MHD_start_daemon(
@@ -548,6 +556,7 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(d->cfg->connection_timeout_ms / 1000),
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)d->cfg->http_threads, MHD_OPTION_ARRAY,
         cl_tls_mhd_options(d->tls), MHD_OPTION_END);
+    d->tails = d->mhd ? cl_http_tails_new() : NULL;
     if (!d->mhd) {
         cl_tls_free(d->tls);
         d->tls = NULL;
@@ -569,7 +578,10 @@ void cl_http_quiesce(struct cl_daemon *d)
 
 void cl_http_stop(struct cl_daemon *d)
 {
+    cl_http_tails_stop(d->tails); /* upgraded connections close before the server stops */
     MHD_stop_daemon(d->mhd);
+    cl_http_tails_free(d->tails);
+    d->tails = NULL;
     d->mhd = NULL;
     cl_tls_free(d->tls);
     d->tls = NULL;
