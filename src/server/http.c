@@ -42,7 +42,8 @@ enum route {
     ROUTE_ALARMS,
     ROUTE_HEC_HEALTH,
     ROUTE_ES_INFO,
-    ROUTE_TAIL
+    ROUTE_TAIL,
+    ROUTE_EXPLORE
 };
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
@@ -93,6 +94,8 @@ static enum route route_of(const char *url, enum cl_ingest_route *ingest)
         return ROUTE_ALARMS;
     if (strcmp(url, CL_TAIL_PATH) == 0)
         return ROUTE_TAIL;
+    if (strcmp(url, "/explore") == 0)
+        return ROUTE_EXPLORE;
     return ROUTE_NONE;
 }
 
@@ -189,6 +192,8 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
         return respond_text(c, 200, CL_HEC_HEALTH_BODY);
     if (route == ROUTE_INDEX && cl_http_dashboard_wanted(c))
         return cl_http_dashboard(c);
+    if (route == ROUTE_EXPLORE)
+        return cl_http_explore(c);
     if (route == ROUTE_INDEX)
         return respond_text(
             c, 200,
