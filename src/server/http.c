@@ -17,6 +17,7 @@
 #include "listen.h"
 #include "http_dashboard.h"
 #include "http_alarms.h"
+#include "http_loki.h"
 #include "http_metrics.h"
 #include "http_query.h"
 #include "log.h"
@@ -40,7 +41,8 @@ enum route {
     ROUTE_METRICS,
     ROUTE_ALARMS,
     ROUTE_HEC_HEALTH,
-    ROUTE_ES_INFO
+    ROUTE_ES_INFO,
+    ROUTE_LOKI /* /loki/api/v1/...: http_loki.c */
 };
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
@@ -62,6 +64,7 @@ struct request {
     struct cl_ingest_request ingest;
     struct cl_ingest_response resp;
     void *query; /* GET /v1/query's stream (http_query.c), NULL before it starts */
+    void *loki;  /* a /loki/api/v1/ request (http_loki.c) */
 };
 
 static enum route route_of(const char *url, enum cl_ingest_route *ingest)
@@ -78,6 +81,8 @@ static enum route route_of(const char *url, enum cl_ingest_route *ingest)
     }
     if (strcmp(url, "/v1/query") == 0)
         return ROUTE_QUERY;
+    if (strncmp(url, "/loki/api/v1/", 13) == 0)
+        return ROUTE_LOKI;
     if (strcmp(url, "/healthz") == 0)
         return ROUTE_HEALTH;
     if (strcmp(url, "/readyz") == 0)
@@ -468,6 +473,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return respond_error(c, 404, "not found", 0, NULL);
         if (r->route == ROUTE_QUERY)
             return answer_query(d, c, method, r);
+        if (r->route == ROUTE_LOKI)
+            return cl_http_loki(d, c, url, method, upload, upload_size, &r->loki);
         if (r->route == ROUTE_METRICS)
             return answer_metrics(d, c, method);
         if (r->route == ROUTE_ALARMS)
@@ -491,6 +498,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->route == ROUTE_QUERY)
         return answer_query(d, c, method, r);
+    if (r->route == ROUTE_LOKI)
+        return cl_http_loki(d, c, url, method, upload, upload_size, &r->loki);
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
@@ -510,6 +519,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     atomic_fetch_sub(&d->inflight_bytes, r->reserved);
     cl_http_query_done(r->query);
+    cl_http_loki_done(r->loki);
     cl_buf_free(&r->body);
     cl_buf_free(&r->resp.body);
     free(r->path);
