@@ -35,6 +35,7 @@ struct cl_lq_eval {
     char *service_names; /* the split copy services[] of a service=~"a|b" point into */
     int needed;
     struct lq_labels labels;
+    size_t n_stream;    /* labels[0, n_stream): the record's fields, service and level */
     struct cl_buf line; /* line_format's output */
 };
 
@@ -299,6 +300,7 @@ static void stream_labels(struct cl_lq_eval *ev, const char *line, size_t len,
     lq_labels_add(&ev->labels, "service", h->service, strlen(h->service));
     const char *lv = cl_level_name(h->level);
     lq_labels_add(&ev->labels, "level", lv, strlen(lv));
+    ev->n_stream = ev->labels.n;
 }
 
 static const pcre2_code *filter_re(const struct cl_lq_eval *ev, const struct cl_lq_label_filter *f)
@@ -449,4 +451,13 @@ int cl_lq_eval_record(struct cl_lq_eval *ev, const char *line, size_t len,
     *out = line;
     *out_len = len;
     return ok;
+}
+
+void cl_lq_eval_labels(const struct cl_lq_eval *ev, const char *const **names,
+                       const char *const **values, size_t *n, size_t *n_stream)
+{
+    *names = (const char *const *)ev->labels.names;
+    *values = (const char *const *)ev->labels.values;
+    *n = ev->labels.n;
+    *n_stream = ev->n_stream;
 }

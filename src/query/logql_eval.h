@@ -35,6 +35,13 @@ int cl_lq_eval_record(struct cl_lq_eval *ev, const char *line, size_t len,
                       const struct cl_line_head *h, const char **out, size_t *out_len, char *err,
                       size_t err_len);
 
+/* The labels of the record cl_lq_eval_record last kept, in the order they were set (a
+ * later entry of the same name wins): [0, *n_stream) are the record's top-level fields,
+ * then service and level; the rest were extracted by the pipeline's parsers. Valid until
+ * the next cl_lq_eval_record. */
+void cl_lq_eval_labels(const struct cl_lq_eval *ev, const char *const **names,
+                       const char *const **values, size_t *n, size_t *n_stream);
+
 void cl_lq_eval_free(struct cl_lq_eval *ev);
 
 #endif

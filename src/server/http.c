@@ -17,6 +17,7 @@
 #include "listen.h"
 #include "http_dashboard.h"
 #include "http_alarms.h"
+#include "http_loki.h"
 #include "http_metrics.h"
 #include "http_query.h"
 #include "http_tail.h"
@@ -42,6 +43,7 @@ enum route {
     ROUTE_ALARMS,
     ROUTE_HEC_HEALTH,
     ROUTE_ES_INFO,
+    ROUTE_LOKI, /* /loki/api/v1/...: http_loki.c */
     ROUTE_TAIL,
     ROUTE_EXPLORE
 };
@@ -65,6 +67,7 @@ struct request {
     struct cl_ingest_request ingest;
     struct cl_ingest_response resp;
     void *query; /* GET /v1/query's stream (http_query.c), NULL before it starts */
+    void *loki;  /* a /loki/api/v1/ request (http_loki.c) */
     void *tail;  /* GET /loki/api/v1/tail's tail (http_tail.c), NULL unless accepted */
 };
 
@@ -82,6 +85,10 @@ static enum route route_of(const char *url, enum cl_ingest_route *ingest)
     }
     if (strcmp(url, "/v1/query") == 0)
         return ROUTE_QUERY;
+    if (strcmp(url, CL_TAIL_PATH) == 0) /* before the other Loki routes: a WebSocket */
+        return ROUTE_TAIL;
+    if (strncmp(url, "/loki/api/v1/", 13) == 0)
+        return ROUTE_LOKI;
     if (strcmp(url, "/healthz") == 0)
         return ROUTE_HEALTH;
     if (strcmp(url, "/readyz") == 0)
@@ -92,8 +99,6 @@ static enum route route_of(const char *url, enum cl_ingest_route *ingest)
         return ROUTE_METRICS;
     if (strcmp(url, "/v1/alarms") == 0)
         return ROUTE_ALARMS;
-    if (strcmp(url, CL_TAIL_PATH) == 0)
-        return ROUTE_TAIL;
     if (strcmp(url, "/explore") == 0)
         return ROUTE_EXPLORE;
     return ROUTE_NONE;
@@ -478,6 +483,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return respond_error(c, 404, "not found", 0, NULL);
         if (r->route == ROUTE_QUERY)
             return answer_query(d, c, method, r);
+        if (r->route == ROUTE_LOKI)
+            return cl_http_loki(d, c, url, method, upload, upload_size, &r->loki);
         if (r->route == ROUTE_METRICS)
             return answer_metrics(d, c, method);
         if (r->route == ROUTE_ALARMS)
@@ -485,7 +492,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (r->route == ROUTE_ES_INFO)
             return answer_es_info(d, c, method);
         if (r->route == ROUTE_TAIL)
-            return cl_http_tail(d, c, method, &r->tail, query_error);
+            return cl_http_tail(d, c, method, &r->tail);
         if (r->route != ROUTE_LOGS)
             return answer_status_route(d, c, r->route, method);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -503,6 +510,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->route == ROUTE_QUERY)
         return answer_query(d, c, method, r);
+    if (r->route == ROUTE_LOKI)
+        return cl_http_loki(d, c, url, method, upload, upload_size, &r->loki);
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
@@ -522,6 +531,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     atomic_fetch_sub(&d->inflight_bytes, r->reserved);
     cl_http_query_done(r->query);
+    cl_http_loki_done(r->loki);
     cl_http_tail_done(r->tail);
     cl_buf_free(&r->body);
     cl_buf_free(&r->resp.body);

@@ -11,6 +11,8 @@
 
 #include "common.h"
 #include "log.h"
+#include "loki_int.h" /* lk_parse_time: the Loki routes' time forms */
+#include "loki_read.h"
 #include "query.h"
 #include "tail_int.h"
 #include "websocket.h"
@@ -186,29 +188,6 @@ static int check_handshake(struct cl_daemon *d, struct MHD_Connection *c, const 
 
 /* -- Loki's parameters --------------------------------------------------------------- */
 
-/* Loki's timestamps: nanoseconds, seconds when 10 digits or fewer, seconds.fraction, or
- * RFC 3339. Returns 0 or -1. */
-static int parse_loki_time(const char *s, int64_t now_ms, int64_t *out_ms)
-{
-    char *end;
-    if (strchr(s, '.') && !strchr(s, 'T')) {
-        double secs = strtod(s, &end);
-        if (*end || secs < 0 || secs > 253402300799.0)
-            return -1;
-        *out_ms = (int64_t)(secs * 1000);
-        return 0;
-    }
-    if (*s >= '0' && *s <= '9') {
-        errno = 0;
-        long long v = strtoll(s, &end, 10);
-        if (!*end && !errno) {
-            *out_ms = strlen(s) <= 10 ? (int64_t)v * 1000 : (int64_t)(v / 1000000);
-            return 0;
-        }
-    }
-    return cl_query_parse_time(s, now_ms, out_ms) == 0 ? 0 : -1;
-}
-
 static const char *arg(struct MHD_Connection *c, const char *name)
 {
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
@@ -255,9 +234,11 @@ static int parse_params(struct MHD_Connection *c, struct tail *t, char *msg, siz
     t->delay_ms = v * 1000;
     int64_t now = cl_now_ms();
     t->start_ms = now - TAIL_DEFAULT_START_MS;
-    if (start && parse_loki_time(start, now, &t->start_ms) != 0) {
+    if (start && lk_parse_time(start, now, 0, &t->start_ms) != 0) {
         snprintf(msg, msg_len,
-                 "invalid start '%.60s': expected Unix nanoseconds, seconds or RFC 3339", start);
+                 "invalid start '%.60s': expected Unix nanoseconds, seconds, RFC 3339 or an "
+                 "age (15m)",
+                 start);
         return -1;
     }
     return 0;
@@ -288,6 +269,30 @@ static int parse_query(struct MHD_Connection *c, struct tail *t, char *msg, size
         return -1;
     }
     return 0;
+}
+
+/* Answers Loki's error shape ({"code","status":"error","message"}, as the other Loki
+ * routes do). */
+static enum MHD_Result loki_error(struct MHD_Connection *c, int status, const char *msg,
+                                  int retry_after_s)
+{
+    struct cl_loki_response r;
+    cl_buf_init(&r.body, 4096);
+    cl_loki_error(&r, status, msg);
+    size_t len;
+    char *body = cl_buf_take(&r.body, &len);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type);
+    if (retry_after_s > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+    }
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
 }
 
 /* -- admission and upgrade ----------------------------------------------------------- */
@@ -349,7 +354,7 @@ static enum MHD_Result switch_protocols(struct MHD_Connection *c, struct tail *t
 }
 
 enum MHD_Result cl_http_tail(struct cl_daemon *d, struct MHD_Connection *c, const char *method,
-                             void **state, cl_http_error_fn respond_error)
+                             void **state)
 {
     char msg[512] = "";
     char accept[CL_WS_ACCEPT_LEN + 1];
@@ -359,9 +364,9 @@ enum MHD_Result cl_http_tail(struct cl_daemon *d, struct MHD_Connection *c, cons
         status = 400;
     }
     if (status)
-        return respond_error(c, status, msg, 0);
+        return loki_error(c, status, msg, 0);
     if (atomic_load(&d->shutting_down))
-        return respond_error(c, 503, "shutting down", 1);
+        return loki_error(c, 503, "shutting down", 1);
     struct tail *t = cl_calloc(1, sizeof *t);
     t->d = d;
     t->reg = d->tails;
@@ -370,7 +375,7 @@ enum MHD_Result cl_http_tail(struct cl_daemon *d, struct MHD_Connection *c, cons
         cl_lq_eval_free(t->eval);
         cl_logql_free(t->expr);
         free(t);
-        return respond_error(c, 400, msg, 0);
+        return loki_error(c, 400, msg, 0);
     }
     if (take_slot(d, d->tails) != 0) {
         cl_lq_eval_free(t->eval);
@@ -378,7 +383,7 @@ enum MHD_Result cl_http_tail(struct cl_daemon *d, struct MHD_Connection *c, cons
         free(t);
         snprintf(msg, sizeof msg, "too many live tails (%d, --max-tails); retry later",
                  d->cfg->max_tails);
-        return respond_error(c, 503, msg, 5);
+        return loki_error(c, 503, msg, 5);
     }
     t->refs = 1; /* the request's */
     *state = t;

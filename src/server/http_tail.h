@@ -4,7 +4,6 @@
 #define CL_HTTP_TAIL_H
 
 #include "daemon.h"
-#include "http_query.h"
 
 #include <microhttpd.h>
 
@@ -21,11 +20,11 @@ void cl_http_tails_free(struct cl_http_tails *t);
 
 /* The first call of GET /loki/api/v1/tail on c (headers read): answers 400 (not a
  * WebSocket handshake, bad parameters or query), 401, 403 (cross-origin), 405 or 503
- * (--max-tails running, shutting down) with respond_error, or queues the 101 answer; the
+ * (--max-tails running, shutting down) in Loki's error shape, or queues the 101 answer; the
  * tail then runs on its own thread. *state holds the request's reference (release with
  * cl_http_tail_done). */
 enum MHD_Result cl_http_tail(struct cl_daemon *d, struct MHD_Connection *c, const char *method,
-                             void **state, cl_http_error_fn respond_error);
+                             void **state);
 
 /* The request is complete: drops its reference (NULL is fine). */
 void cl_http_tail_done(void *state);

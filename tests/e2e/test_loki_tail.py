@@ -180,11 +180,13 @@ class Tail(cltest.DaemonTestCase):
             c = self.client(d, params)
             ev = c.next(("unexpected", "open"))
             self.assertEqual(ev.get("status"), 400, (params, ev))
-            self.assertIn(want, json.loads(ev["body"])["error"], params)
+            self.assertIn(want, json.loads(ev["body"])["message"], params)
         # A plain GET is not a WebSocket handshake.
         st, _, body = d.request("GET", "/loki/api/v1/tail?query=%7Bservice%3D%22a%22%7D")
         self.assertEqual(st, 400)
-        self.assertIn("WebSocket", json.loads(body)["error"])
+        js = json.loads(body)
+        self.assertEqual((js["code"], js["status"]), (400, "error"))
+        self.assertIn("WebSocket", js["message"])
 
     def test_keys_and_origin(self):
         keys = cltest.write_key_file(KEY)
@@ -213,7 +215,7 @@ class Tail(cltest.DaemonTestCase):
         a.next(("open",))
         ev = self.client(d, params).next(("unexpected", "open"))
         self.assertEqual(ev.get("status"), 503)
-        self.assertIn("--max-tails", json.loads(ev["body"])["error"])
+        self.assertIn("--max-tails", json.loads(ev["body"])["message"])
         # A client message over the limit ends the tail with 1009, freeing the slot.
         a.send("bigframe")
         self.assertEqual(a.next(("close",))["code"], 1009)
