@@ -203,7 +203,10 @@
       for (const lv of order) sum += bins.get(lv)[i];
       if (sum > max) max = sum;
     }
-    const ymax = max > 0 ? max * 1.1 : 1;
+    const raw = Math.max(max, 1) / 3; // three round gridlines above zero
+    const p10 = Math.pow(10, Math.floor(Math.log10(raw)));
+    const tick = Math.max(1, Math.ceil([1, 2, 2.5, 5, 10].find((m) => m * p10 >= raw) * p10));
+    const ymax = tick * 3;
     const bw = (w - padL - padR) / (n + 1);
     const root = svg('svg', { viewBox: '0 0 ' + w + ' ' + h, width: w, height: h, role: 'img' });
     for (let k = 0; k <= 3; k++) {
@@ -394,6 +397,7 @@
   }
   function stopLive(why) {
     if (state.ws) { const ws = state.ws; state.ws = null; ws.onclose = null; ws.close(1000); }
+    document.body.dataset.live = 'closed';
     $('live').setAttribute('aria-pressed', 'false');
     $('live').textContent = 'Live tail';
     setStatus(why ? 'error' : 'idle', why || 'live tail stopped');
