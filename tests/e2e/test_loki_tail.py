@@ -166,6 +166,30 @@ class Tail(cltest.DaemonTestCase):
         got = c2.entries(2)
         self.assertEqual([json.loads(e[2])["message"] for e in got], ["n 4", "n 5"])
 
+    def test_logcli_like(self):
+        """The parameters logcli's --tail sends (query, delay_for, limit, start in ns), and
+        start as RFC 3339: history, then live records held delay_for and sent sorted."""
+        d = self.daemon(args=self.ARGS)
+        self.post(d, now_records("api", ["h %d" % i for i in range(40)]))
+        self.stored(d, 40)
+        start_ns = str(int((time.time() - 3600) * 1e9))
+        c = self.client(d, {"query": '{service="api"}', "delay_for": "1", "limit": "30",
+                            "start": start_ns})
+        hist = c.entries(30)
+        self.assertEqual([json.loads(e[2])["message"] for e in hist],
+                         ["h %d" % i for i in range(10, 40)])
+        t = time.time()
+        late, early = now_records("api", ["b"]), now_records("api", ["a"])
+        early[0]["timestamp"] = cltest.ms_text(int(t * 1000) - 500)
+        self.post(d, late)
+        self.post(d, early)
+        live = c.entries(2)
+        self.assertEqual([json.loads(e[2])["message"] for e in live], ["a", "b"])
+        rfc = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+        c2 = self.client(d, {"query": '{service="api"} |= "h 3"', "limit": "5", "start": rfc})
+        self.assertEqual([json.loads(e[2])["message"] for e in c2.entries(5)],
+                         ["h 35", "h 36", "h 37", "h 38", "h 39"])
+
     def test_parameter_errors(self):
         d = self.daemon(args=self.ARGS)
         cases = [
