@@ -11,7 +11,8 @@ if(NOT WEB_DIR OR NOT OUT)
 endif()
 
 # Inlines one page: html_file with its <link rel="stylesheet" href="CSS_TAG_FILE"> replaced by
-# a <style> holding the CSS files (in order) and its <script src="JS_FILE"> by a <script>.
+# a <style> holding the CSS files (in order) and its <script src="JS_FILE"> by a <script>
+# holding common.js (the pages' shared helpers) and JS_FILE.
 # Sets <var>_html, <var>_css and <var>_js in the caller.
 function(inline_page var html_file css_tag_file css_files js_file)
   file(READ "${WEB_DIR}/${html_file}" html)
@@ -20,7 +21,9 @@ function(inline_page var html_file css_tag_file css_files js_file)
     file(READ "${WEB_DIR}/${f}" part)
     string(APPEND css "${part}")
   endforeach()
+  file(READ "${WEB_DIR}/common.js" common_js)
   file(READ "${WEB_DIR}/${js_file}" js)
+  set(js "${common_js}${js}")
   set(css_tag "<link rel=\"stylesheet\" href=\"${css_tag_file}\">")
   set(js_tag "<script src=\"${js_file}\"></script>")
   foreach(tag css_tag js_tag)

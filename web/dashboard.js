@@ -1,4 +1,5 @@
-// dashboard.js - polls /metrics, /v1/alarms and /v1/query every 2 s and draws the dashboard (no libraries).
+// dashboard.js - polls /metrics, /v1/alarms and /v1/query every 2 s and draws the dashboard (no
+// libraries; the build puts web/common.js before it).
 'use strict';
 (function () {
   const POLL_MS = 2000;
@@ -28,16 +29,6 @@
     alarmCount: 0,
     timer: 0,
   };
-
-  // ---- storage (may be unavailable: private windows, file://) ----
-  function store(k, v) {
-    try {
-      if (v === undefined) return window.localStorage.getItem(k);
-      if (v === null) window.localStorage.removeItem(k);
-      else window.localStorage.setItem(k, v);
-    } catch (e) { /* no storage: keep the value for this page only */ }
-    return null;
-  }
 
   // ---- formatting ----
   function trimNum(x) {
@@ -86,22 +77,7 @@
   function pad2(n) { return (n < 10 ? '0' : '') + n; }
   function clock(d) { return pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()); }
 
-  // ---- DOM helpers (text only: nothing from the server is parsed as HTML) ----
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text != null) e.textContent = text;
-    return e;
-  }
-  const SVG = 'http://www.w3.org/2000/svg';
-  function svg(tag, attrs) {
-    const e = document.createElementNS(SVG, tag);
-    for (const k in attrs) e.setAttribute(k, attrs[k]);
-    return e;
-  }
-  function cssVar(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
-  }
+  // store, el, svg, cssVar: web/common.js
 
   // ---- API ----
   async function api(path, accept) {

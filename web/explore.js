@@ -1,5 +1,6 @@
 // explore.js - the query page: LogQL (or the CLI's filters) over a time range, a histogram
-// of matches, the matching records, and a live tail; the state lives in the URL (no libraries).
+// of matches, the matching records, and a live tail; the state lives in the URL (no
+// libraries; the build puts web/common.js before it).
 'use strict';
 (function () {
   const KEY_STORE = 'cloudlog.apiKey'; // shared with the dashboard
@@ -14,29 +15,7 @@
   const $ = (id) => document.getElementById(id);
   const state = { key: store(KEY_STORE) || '', mode: 'logql', runs: 0, ws: null, seq: 0, rows: [] };
 
-  function store(k, v) {
-    try {
-      if (v === undefined) return window.localStorage.getItem(k);
-      if (v === null) window.localStorage.removeItem(k);
-      else window.localStorage.setItem(k, v);
-    } catch (e) { /* no storage: this page only */ }
-    return null;
-  }
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text != null) e.textContent = text;
-    return e;
-  }
-  const SVG = 'http://www.w3.org/2000/svg';
-  function svg(tag, attrs) {
-    const e = document.createElementNS(SVG, tag);
-    for (const k in attrs) e.setAttribute(k, attrs[k]);
-    return e;
-  }
-  function cssVar(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
-  }
+  // store, el, svg, cssVar: web/common.js
   function pad(n, w) { return String(n).padStart(w || 2, '0'); }
   function fmtTime(ms) {
     const d = new Date(ms);
