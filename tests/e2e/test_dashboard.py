@@ -204,7 +204,9 @@ class Grafana(cltest.DaemonTestCase):
         self.assertEqual(families - used, set(), "metrics no Grafana panel shows")
 
 
-class InBrowser(cltest.DaemonTestCase):
+class BrowserCase(cltest.DaemonTestCase):
+    """A headless Chromium per test (self.browser), closed after it."""
+
     def setUp(self):
         super().setUp()
         need_browser(self)
@@ -215,6 +217,9 @@ class InBrowser(cltest.DaemonTestCase):
             self.browser.close()
         finally:
             super().tearDown()
+
+
+class InBrowser(BrowserCase):
 
     def page(self, d, width=1440, height=1000):
         p = self.browser.new_page(width, height)

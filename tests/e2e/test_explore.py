@@ -14,9 +14,8 @@ import os
 import time
 import urllib.parse
 
-import chromium
 import cltest
-from test_dashboard import assert_self_contained, need_browser
+from test_dashboard import BrowserCase, assert_self_contained
 
 ARTIFACTS = cltest.TMP_ROOT
 KEY = "explore-key-1"
@@ -54,18 +53,7 @@ class PageServed(cltest.DaemonTestCase):
         self.assertIn('href="/"', page)
 
 
-class InBrowser(cltest.DaemonTestCase):
-    def setUp(self):
-        super().setUp()
-        need_browser(self)
-        self.browser = chromium.Browser(tmp_root=cltest.TMP_ROOT)
-
-    def tearDown(self):
-        try:
-            self.browser.close()
-        finally:
-            super().tearDown()
-
+class InBrowser(BrowserCase):
     def open(self, d, query=""):
         p = self.browser.new_page(1440, 1000)
         p.navigate("http://127.0.0.1:%d/explore%s" % (d.port, query))
