@@ -418,6 +418,10 @@ static int run_stage(struct cl_lq_eval *ev, size_t i, const char **line, size_t 
     }
     case CL_LQ_LABEL_FILTER:
         return filter_holds(ev, st->filter);
+    case CL_LQ_DROP: /* an empty value is a missing label */
+        for (size_t n = 0; n < st->n_extract; n++)
+            lq_labels_add(&ev->labels, st->extract[n].name, "", 0);
+        return 1;
     case CL_LQ_LINE_FORMAT:
         line_format(ev, st->format);
         *line = ev->line.data;
