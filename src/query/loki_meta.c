@@ -21,6 +21,7 @@ struct meta_scan {
     struct cl_lq_eval *ev;
     int (*visit)(void *arg, struct cl_lq_eval *ev, const struct cl_line_head *h, size_t len);
     void *arg;
+    int fields; /* visit reads the records' top-level fields */
     int failed;
     char err[300];
 };
@@ -87,6 +88,8 @@ static int meta_scan(const struct cl_loki_ctx *ctx, const struct cl_lq_expr *e, 
         cl_loki_error(r, 400, err);
         return -1;
     }
+    if (m->fields)
+        cl_lq_eval_want_fields(m->ev);
     memset(st, 0, sizeof *st);
     int rc = cl_query_run(ctx->src, &q, on_meta_record, warn_object, m, st, err, sizeof err);
     cl_lq_eval_free(m->ev);
@@ -422,7 +425,7 @@ void lk_index_volume(const struct cl_loki_ctx *ctx, const struct cl_loki_params 
     if (volume_window(ctx, p, range, &rg, &w, &fn, r) == 0) {
         volume_labels(p, e, &v, targets);
         v.acc = cl_lq_range_acc_new(&fn, &w);
-        struct meta_scan m = {.visit = volume_record, .arg = &v};
+        struct meta_scan m = {.visit = volume_record, .arg = &v, .fields = 1};
         if (meta_scan(ctx, e, 1, &rg, &m, &st, r) == 0) {
             struct cl_lq_matrix out;
             cl_lq_range_acc_finish(v.acc, &out);
@@ -536,7 +539,7 @@ void lk_detected_fields(const struct cl_loki_ctx *ctx, const struct cl_loki_para
     struct fields_run *fr = cl_calloc(1, sizeof *fr);
     fr->line_limit = size_param(p, "line_limit", 1000);
     size_t limit = size_param(p, "limit", 1000);
-    struct meta_scan m = {.visit = fields_record, .arg = fr};
+    struct meta_scan m = {.visit = fields_record, .arg = fr, .fields = 1};
     struct cl_query_stats st;
     if (meta_scan(ctx, e, 0, &range, &m, &st, r) == 0) {
         cl_buf_append_str(&r->body, "{\"fields\":[");
