@@ -289,6 +289,7 @@ struct volume_run {
     const char *names[VOLUME_MAX_LABELS];
     size_t n_names;
     struct cl_lq_range_acc *acc;
+    int over_limit; /* more series than the query may have */
 };
 
 /* A label of the record: service, level, or a top-level field ("" if none). */
@@ -314,7 +315,9 @@ static int volume_record(void *arg, struct cl_lq_eval *ev, const struct cl_line_
     const char *values[VOLUME_MAX_LABELS];
     for (size_t i = 0; i < v->n_names; i++)
         values[i] = record_label(ev, h, v->names[i]);
-    return cl_lq_range_acc_add(v->acc, v->names, values, v->n_names, h->ts_ms, (double)len) != 0;
+    v->over_limit =
+        cl_lq_range_acc_add(v->acc, v->names, values, v->n_names, h->ts_ms, (double)len) != 0;
+    return v->over_limit;
 }
 
 /* The labels volumes are grouped by: targetLabels, else the selector's label names. */
@@ -426,7 +429,15 @@ void lk_index_volume(const struct cl_loki_ctx *ctx, const struct cl_loki_params 
         volume_labels(p, e, &v, targets);
         v.acc = cl_lq_range_acc_new(&fn, &w);
         struct meta_scan m = {.visit = volume_record, .arg = &v, .fields = 1};
-        if (meta_scan(ctx, e, 1, &rg, &m, &st, r) == 0) {
+        int rc = meta_scan(ctx, e, 1, &rg, &m, &st, r);
+        if (rc == 0 && v.over_limit) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "maximum of series (%zu) reached for a single query",
+                     ctx->max_series ? ctx->max_series : (size_t)CL_LQ_DEFAULT_MAX_SERIES);
+            cl_loki_error(r, 400, msg);
+            rc = -1;
+        }
+        if (rc == 0) {
             struct cl_lq_matrix out;
             cl_lq_range_acc_finish(v.acc, &out);
             cl_lq_matrix_finish(&out);

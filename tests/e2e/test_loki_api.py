@@ -432,6 +432,9 @@ class LokiApi(cltest.DaemonTestCase):
         self.assertEqual(st, 400)
         self.assertIn("maximum of series (500) reached for a single query",
                       json.loads(data)["message"])
+        st, _, data = self.get("index/volume", {"query": '{service=~".+"}', "targetLabels": "id"})
+        self.assertEqual(st, 400)
+        self.assertIn("maximum of series (500)", json.loads(data)["message"])
 
 
 class LokiApiKeys(cltest.DaemonTestCase):
