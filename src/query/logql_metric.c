@@ -184,6 +184,8 @@ struct cl_lq_range_acc {
     double **count;             /* per series, per point: samples in the window */
     struct value_list **values; /* quantile_over_time: per series, per point */
     struct key_map map;
+    struct cl_buf key; /* the sample's label key, reused: no allocation per sample */
+    size_t *order;     /* its labels' order, reused */
     size_t max_series;
 };
 
@@ -200,6 +202,7 @@ struct cl_lq_range_acc *cl_lq_range_acc_new(const struct cl_lq_expr *e,
     a->m.start_ms = w->start_ms;
     a->m.step_ms = w->step_ms;
     a->max_series = w->max_series ? w->max_series : CL_LQ_DEFAULT_MAX_SERIES;
+    cl_buf_init(&a->key, SIZE_MAX);
     return a;
 }
 
@@ -207,18 +210,28 @@ struct cl_lq_range_acc *cl_lq_range_acc_new(const struct cl_lq_expr *e,
 static size_t acc_series(struct cl_lq_range_acc *a, const char *const *names,
                          const char *const *values, size_t n)
 {
-    struct cl_lq_matrix probe = {.n_points = 0};
-    struct cl_lq_series *tmp = matrix_add(&probe, names, values, n);
-    char *key = series_key(tmp);
-    cl_lq_matrix_free(&probe);
-    size_t i = map_get(&a->map, key);
-    if (i != SIZE_MAX || a->m.n >= a->max_series) {
-        free(key);
-        return i;
+    /* The key series_key would give: non-empty labels in name order. */
+    size_t k = 0, *order = a->order = cl_realloc(a->order, (n + 1) * sizeof *a->order);
+    for (size_t j = 0; j < n; j++) {
+        if (!values[j][0])
+            continue;
+        size_t at = k++;
+        while (at > 0 && strcmp(names[order[at - 1]], names[j]) > 0) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = j;
     }
+    cl_buf_reset(&a->key);
+    for (size_t j = 0; j < k; j++)
+        cl_buf_printf(&a->key, "%s\1%s\2", names[order[j]], values[order[j]]);
+    cl_buf_append_char(&a->key, '\0');
+    size_t i = map_get(&a->map, a->key.data);
+    if (i != SIZE_MAX || a->m.n >= a->max_series)
+        return i;
     i = a->m.n;
     matrix_add(&a->m, names, values, n);
-    map_put(&a->map, key, i);
+    map_put(&a->map, cl_strdup(a->key.data), i);
     a->count = cl_realloc(a->count, (i + 1) * sizeof *a->count);
     a->count[i] = cl_calloc(a->m.n_points, sizeof **a->count);
     if (a->e->range_fn == CL_LQ_QUANTILE_OVER_TIME) {
@@ -344,6 +357,8 @@ void cl_lq_range_acc_free(struct cl_lq_range_acc *a)
         return;
     acc_free_counts(a);
     map_free(&a->map);
+    cl_buf_free(&a->key);
+    free(a->order);
     cl_lq_matrix_free(&a->m);
     free(a);
 }

@@ -152,6 +152,8 @@ static int scan_range(const struct cl_lq_expr *e, const struct cl_query_source *
                           .max_series = w->max_series ? w->max_series : CL_LQ_DEFAULT_MAX_SERIES};
     if (cl_lq_eval_new(&e->log, &q, &r.ev, err, err_len) != 0)
         return CL_ERR_INVAL;
+    if (e->unwrap)
+        cl_lq_eval_want_fields(r.ev);
     r.acc = cl_lq_range_acc_new(e, w);
     if (!r.acc) {
         cl_lq_eval_free(r.ev);

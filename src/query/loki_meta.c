@@ -21,6 +21,7 @@ struct meta_scan {
     struct cl_lq_eval *ev;
     int (*visit)(void *arg, struct cl_lq_eval *ev, const struct cl_line_head *h, size_t len);
     void *arg;
+    int fields; /* visit reads the records' top-level fields */
     int failed;
     char err[300];
 };
@@ -87,6 +88,8 @@ static int meta_scan(const struct cl_loki_ctx *ctx, const struct cl_lq_expr *e, 
         cl_loki_error(r, 400, err);
         return -1;
     }
+    if (m->fields)
+        cl_lq_eval_want_fields(m->ev);
     memset(st, 0, sizeof *st);
     int rc = cl_query_run(ctx->src, &q, on_meta_record, warn_object, m, st, err, sizeof err);
     cl_lq_eval_free(m->ev);
@@ -286,6 +289,7 @@ struct volume_run {
     const char *names[VOLUME_MAX_LABELS];
     size_t n_names;
     struct cl_lq_range_acc *acc;
+    int over_limit; /* more series than the query may have */
 };
 
 /* A label of the record: service, level, or a top-level field ("" if none). */
@@ -311,7 +315,9 @@ static int volume_record(void *arg, struct cl_lq_eval *ev, const struct cl_line_
     const char *values[VOLUME_MAX_LABELS];
     for (size_t i = 0; i < v->n_names; i++)
         values[i] = record_label(ev, h, v->names[i]);
-    return cl_lq_range_acc_add(v->acc, v->names, values, v->n_names, h->ts_ms, (double)len) != 0;
+    v->over_limit =
+        cl_lq_range_acc_add(v->acc, v->names, values, v->n_names, h->ts_ms, (double)len) != 0;
+    return v->over_limit;
 }
 
 /* The labels volumes are grouped by: targetLabels, else the selector's label names. */
@@ -422,8 +428,16 @@ void lk_index_volume(const struct cl_loki_ctx *ctx, const struct cl_loki_params 
     if (volume_window(ctx, p, range, &rg, &w, &fn, r) == 0) {
         volume_labels(p, e, &v, targets);
         v.acc = cl_lq_range_acc_new(&fn, &w);
-        struct meta_scan m = {.visit = volume_record, .arg = &v};
-        if (meta_scan(ctx, e, 1, &rg, &m, &st, r) == 0) {
+        struct meta_scan m = {.visit = volume_record, .arg = &v, .fields = 1};
+        int rc = meta_scan(ctx, e, 1, &rg, &m, &st, r);
+        if (rc == 0 && v.over_limit) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "maximum of series (%zu) reached for a single query",
+                     ctx->max_series ? ctx->max_series : (size_t)CL_LQ_DEFAULT_MAX_SERIES);
+            cl_loki_error(r, 400, msg);
+            rc = -1;
+        }
+        if (rc == 0) {
             struct cl_lq_matrix out;
             cl_lq_range_acc_finish(v.acc, &out);
             cl_lq_matrix_finish(&out);
@@ -536,7 +550,7 @@ void lk_detected_fields(const struct cl_loki_ctx *ctx, const struct cl_loki_para
     struct fields_run *fr = cl_calloc(1, sizeof *fr);
     fr->line_limit = size_param(p, "line_limit", 1000);
     size_t limit = size_param(p, "limit", 1000);
-    struct meta_scan m = {.visit = fields_record, .arg = fr};
+    struct meta_scan m = {.visit = fields_record, .arg = fr, .fields = 1};
     struct cl_query_stats st;
     if (meta_scan(ctx, e, 0, &range, &m, &st, r) == 0) {
         cl_buf_append_str(&r->body, "{\"fields\":[");

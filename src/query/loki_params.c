@@ -160,7 +160,7 @@ int lk_request_range(const struct cl_loki_ctx *ctx, const struct cl_loki_params 
     if (start && start[0] && lk_parse_time(start, ctx->now_ms, up, &out->start_ms) != 0)
         return bad_param(err, err_len, "start", start);
     if (out->end_ms < out->start_ms) {
-        snprintf(err, err_len, "end timestamp must not be before or equal to start time");
+        snprintf(err, err_len, "end timestamp must not be before start time");
         return -1;
     }
     return 0;

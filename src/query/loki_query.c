@@ -180,6 +180,8 @@ static void log_query(const struct cl_loki_ctx *ctx, const struct cl_lq_expr *e,
         cl_loki_error(r, 400, err);
         return;
     }
+    if (!cl_lq_eval_needed(run.ev)) /* all pushed down: the engine stops at the limit */
+        q.limit = run.limit;
     struct cl_query_stats st = {0};
     int rc = cl_query_run(ctx->src, &q, on_log_record, warn_object, &run, &st, err, sizeof err);
     if (rc == CL_OK && run.failed) {

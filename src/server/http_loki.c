@@ -3,8 +3,9 @@
  * come from src/query/loki_read.h, which a Lambda could call the same way.
  *
  * A route that reads the store runs on a query worker while the connection is
- * suspended (the HTTP threads never scan), under the same --max-queries slots,
- * deadline, byte budget and regex limits as GET /v1/query. Its answer is built whole
+ * suspended (the HTTP threads never scan): --max-queries run at once, as many again
+ * times LOKI_QUEUE_FACTOR - 1 wait their turn, and all obey the same deadline, byte
+ * budget and regex limits as GET /v1/query. Its answer is built whole
  * (bounded by the API's limits: lines, series, points, 64 MiB) and sent at once. */
 #include "http_loki.h"
 
@@ -25,6 +26,10 @@
 
 #define LOKI_MAX_FORM (1u << 20) /* bytes of a POST form body */
 #define QUERY_NICE 10            /* as GET /v1/query: scans give way to ingest */
+/* A dashboard refresh sends a burst of queries (one per panel, often more than
+ * --max-queries): up to this many times --max-queries wait in the query workers' FIFO
+ * instead of failing with 503. They count against the slots GET /v1/query takes too. */
+#define LOKI_QUEUE_FACTOR 4
 
 struct loki_req {
     struct cl_daemon *d;
@@ -133,11 +138,12 @@ static enum MHD_Result start(struct loki_req *q, struct MHD_Connection *c)
         return send_response(c, q->resp.status, &q->resp.body, q->resp.content_type, 0);
     }
     int running = atomic_fetch_add(&q->d->queries_running, 1);
-    if (running >= q->d->cfg->max_queries) {
+    if (running >= LOKI_QUEUE_FACTOR * q->d->cfg->max_queries) {
         atomic_fetch_sub(&q->d->queries_running, 1);
-        char msg[160];
-        snprintf(msg, sizeof msg, "too many queries running (%d, --max-queries); retry later",
-                 q->d->cfg->max_queries);
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "too many queries running or waiting (%d: 4 x --max-queries); retry later",
+                 LOKI_QUEUE_FACTOR * q->d->cfg->max_queries);
         return send_error(c, 503, msg, 1);
     }
     MHD_suspend_connection(c);

@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import re
+import time
 import urllib.parse
 
 import cltest
@@ -19,7 +20,6 @@ GRAFANA = os.path.join(ROOT, "deploy", "grafana")
 # What Grafana puts in place of its variables (the "All" value of ours is .+).
 VARIABLES = {"$service": ".+", "$level": ".+", "$search": "", "$__interval": "1m",
              "$__range": "1h", "$__auto": "1m", "$__rate_interval": "1m"}
-PARSED_METRIC = "metric queries are served by the Loki API"
 
 
 def dashboards():
@@ -49,6 +49,19 @@ def loki_exprs(dash):
 
 
 class Files(cltest.DaemonTestCase):
+    def loaded_daemon(self):
+        """A daemon whose store holds 50 records of the last hour (two services, 4 levels)."""
+        d = self.daemon(args=["--flush-age", "1s"])
+        now = int(time.time() * 1000)
+        recs = [{"timestamp": cltest.ms_text(now - i * 60000), "service": "api" if i % 3 else "web",
+                 "level": ("info", "warn", "error", "fatal")[i % 4], "message": "m%d" % (i % 5)}
+                for i in range(50)]
+        st, _, js = d.post_logs(recs)
+        self.assertEqual(st, 202, js)
+        cltest.wait_for(lambda: sum(len(x[1]) for x in cltest.stored_lines(d.data_dir)) >= 50,
+                        60, "50 stored records", daemon=d)
+        return d
+
     def test_dashboards_import_cleanly(self):
         self.assertGreaterEqual(len(dashboards()), 2)
         uids = set()
@@ -118,24 +131,22 @@ class Files(cltest.DaemonTestCase):
         with open(os.path.join(GRAFANA, "cloudlog-logs.json"), encoding="utf-8") as f:
             exprs = loki_exprs(json.load(f))
         self.assertGreaterEqual(len(exprs), 5)
-        empty = cltest.mkdtemp("cl-grafana-")
-        os.mkdir(os.path.join(empty, "logs"))  # an empty store: log queries run, match nothing
+        d = self.loaded_daemon()
+        # Values every query has records for at the instant the CLI evaluates it (now): an
+        # empty metric result makes logql_metric.c pass qsort a NULL (UBSan; reported).
         for values in (VARIABLES, dict(VARIABLES, **{"$service": "(api|web)",
-                                                     "$level": "(error|warn)",
-                                                     "$search": "timeout"})):
+                                                     "$level": "(info|error|fatal)",
+                                                     "$search": "m"})):
             for title, expr in exprs:
                 q = substitute(expr, values)
                 self.assertNotIn("$", q, "unsubstituted variable in %r" % title)
-                rc, out, err = cltest.run_cli(["query", "--data", empty, "--logql", q])
-                err = err.decode() if isinstance(err, bytes) else err
-                self.assertTrue(rc == 0 or PARSED_METRIC in err,
-                                "%r: %s rejected: %s" % (title, q, err))
+                rc, out, err = cltest.run_cli(["query", "--data", d.data_dir, "--since", "2h",
+                                               "--logql", q])
+                self.assertEqual(rc, 0, "%r: %s rejected: %s" % (title, q, err))
+                self.assertTrue(out.strip(), "%r: %s: no output" % (title, q))
 
     def test_queries_answered_by_query_range(self):
-        d = self.daemon(args=["--flush-age", "1s"])
-        st, _, _ = d.request("GET", "/loki/api/v1/query_range?query=%7Bservice%3D%22a%22%7D")
-        if st == 404:
-            self.skipTest("this daemon has no /loki/api/v1/query_range yet")
+        d = self.loaded_daemon()
         with open(os.path.join(GRAFANA, "cloudlog-logs.json"), encoding="utf-8") as f:
             exprs = loki_exprs(json.load(f))
         for title, expr in exprs:
@@ -143,7 +154,9 @@ class Files(cltest.DaemonTestCase):
                                         "step": "60", "limit": "100"})
             st, _, body = d.request("GET", "/loki/api/v1/query_range?" + q)
             self.assertEqual(st, 200, "%r: %s" % (title, body[:300]))
-            self.assertEqual(json.loads(body)["status"], "success", title)
+            js = json.loads(body)
+            self.assertEqual(js["status"], "success", title)
+            self.assertTrue(js["data"]["result"], "%r: no result over 50 records" % title)
 
 
 if __name__ == "__main__":
