@@ -10,6 +10,8 @@
   const BARS = 60; // histogram resolution
   const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
   const LEVEL_COLOR = { fatal: '--perr', error: '--bad', warn: '--warn', info: '--ok', debug: '--accent', trace: '--unknown' };
+  const PALETTE = ['--ingest', '--process', '--queue', '--inflight', '--e5xx', '--dlq']; // other series
+  function colorOf(name, i) { return LEVEL_COLOR[name] || PALETTE[i % PALETTE.length]; }
   const RANGES = { '5m': 3e5, '15m': 9e5, '1h': 36e5, '6h': 216e5, '24h': 864e5, '7d': 6048e5 };
 
   const $ = (id) => document.getElementById(id);
@@ -166,7 +168,8 @@
     const bins = new Map(); // level -> Float64Array
     let total = 0;
     for (const s of series) {
-      const lv = (s.metric && s.metric.level) || 'none';
+      const m = s.metric || {};
+      const lv = m.level || Object.keys(m).sort().map((k) => m[k]).join(', ') || 'value';
       if (!bins.has(lv)) bins.set(lv, new Float64Array(n + 1));
       for (const [t, v] of s.values) {
         const i = Math.round((t - start) / stepS) - 1;
@@ -195,13 +198,14 @@
       t.textContent = String(Math.round((ymax * k) / 3));
       root.appendChild(t);
     }
+    const color = new Map(order.map((lv, k) => [lv, cssVar(colorOf(lv, k))]));
     for (let i = 0; i <= n; i++) {
       let y0 = h - padB;
       for (const lv of order) {
         const v = bins.get(lv)[i];
         if (!v) continue;
         const bh = (v / ymax) * (h - padT - padB);
-        const r = svg('rect', { class: 'bar', x: padL + i * bw + 1, y: y0 - bh, width: Math.max(1, bw - 2), height: bh, fill: cssVar(LEVEL_COLOR[lv] || '--unknown') });
+        const r = svg('rect', { class: 'bar', x: padL + i * bw + 1, y: y0 - bh, width: Math.max(1, bw - 2), height: bh, fill: color.get(lv) });
         const tip = svg('title', {});
         tip.textContent = fmtTime((start + (i + 1) * stepS) * 1000) + ' · ' + lv + ': ' + v;
         r.appendChild(tip);
@@ -231,7 +235,7 @@
       for (const v of bins.get(lv)) sum += v;
       const k = el('span', 'k');
       const sw = el('span', 'sw');
-      sw.style.background = cssVar(LEVEL_COLOR[lv] || '--unknown');
+      sw.style.background = color.get(lv);
       k.append(sw, document.createTextNode(lv + ' '), el('b', null, String(sum)));
       legend.appendChild(k);
     }

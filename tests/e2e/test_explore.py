@@ -112,6 +112,9 @@ class InBrowser(BrowserCase):
         self.submit(p, 'sum by (service) (count_over_time({service=~".+"} [1m]))')
         p.wait_for("+(document.body.dataset.runs || 0) >= 3", timeout=30)
         self.assertEqual(p.eval("+document.getElementById('hist').dataset.total"), 55)
+        legend = p.eval("document.getElementById('hist-legend').innerText")
+        self.assertIn("checkout 40", legend.replace("\n", " "))
+        self.assertIn("payments 15", legend.replace("\n", " "))
         # A syntax error is shown, not a stale result.
         self.submit(p, '{service="checkout"')
         p.wait_for("!document.getElementById('qerr').hidden", timeout=20)
