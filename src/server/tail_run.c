@@ -270,9 +270,8 @@ static void on_warn(void *arg, const char *key, const char *reason)
 
 /* -- reading the client ------------------------------------------------------------- */
 
-/* Handles the complete frames in t->in. Returns 0, or -1 once the tail must end (a close
- * was answered, or a protocol error closed it). */
-static int handle_frames(struct tail *t)
+/* Answers the complete frames in t->in: 0, or -1 once a close was sent. */
+static int handle_some_frames(struct tail *t)
 {
     for (;;) {
         struct cl_ws_frame f;
@@ -294,6 +293,17 @@ static int handle_frames(struct tail *t)
         memmove(t->in, t->in + n, t->in_len - (size_t)n);
         t->in_len -= (size_t)n;
     }
+}
+
+/* Handles the complete frames in t->in. Returns 0, or -1 once the tail must end (a close
+ * was answered, or a protocol error closed it: then peer_closed is set, nothing more is
+ * sent). */
+static int handle_frames(struct tail *t)
+{
+    int rc = handle_some_frames(t);
+    if (rc != 0)
+        atomic_store(&t->peer_closed, 1);
+    return rc;
 }
 
 /* Waits up to ms for client frames, handling them. Returns 0, or -1 once the tail ends
