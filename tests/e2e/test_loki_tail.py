@@ -8,6 +8,8 @@ API keys (header, or the WebSocket protocol a browser can send); cross-origin re
 import json
 import os
 import queue
+import re
+import shutil
 import subprocess
 import threading
 import time
@@ -22,13 +24,15 @@ KEY = "tail-key-1"
 class TailClient:
     """node tail_ws.js in the background; its events are read by a thread into a queue."""
 
-    def __init__(self, port, params, bearer="", proto_key="", origin=""):
-        url = "ws://127.0.0.1:%d/loki/api/v1/tail?%s" % (port, urllib.parse.urlencode(params))
+    def __init__(self, port, params, bearer="", proto_key="", origin="", ca=None):
+        url = "%s://127.0.0.1:%d/loki/api/v1/tail?%s" % ("wss" if ca else "ws", port,
+                                                          urllib.parse.urlencode(params))
+        env = dict(os.environ, NODE_EXTRA_CA_CERTS=ca) if ca else None
         self.proc = subprocess.Popen(
             [shippers.NODE, os.path.join(shippers.CLIENTS, "tail_ws.js"), url, bearer,
              proto_key, origin],
             cwd=shippers.CLIENTS, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE)
+            stderr=subprocess.PIPE, env=env)
         self.events = queue.Queue()
         self.seen = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -248,6 +252,37 @@ class Tail(cltest.DaemonTestCase):
     def _opens(self, d, params):
         c = self.client(d, params)
         return c.next(("unexpected", "open"))["event"] == "open"
+
+    def test_over_tls(self):
+        """wss://: with --tls-cert, libmicrohttpd hands the upgraded TLS stream over a
+        socket pair; the frames are the same."""
+        if not shutil.which("openssl"):
+            self.skipTest("no openssl command")
+        tmp = cltest.mkdtemp("cl-tail-tls-")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", "s.key", "-out", "s.crt",
+                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                        "subjectAltName=IP:127.0.0.1"], cwd=tmp, check=True, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        crt = os.path.join(tmp, "s.crt")
+        d = self.daemon(args=self.ARGS + ["--tls-cert", crt, "--tls-key",
+                                          os.path.join(tmp, "s.key")], start=False)
+        d.start(wait_ready=False)  # its readiness probe speaks plain HTTP: as test_tls does
+        m = cltest.wait_for(lambda: re.search(r"listening on https://127\.0\.0\.1:(\d+)",
+                                              d.log_text()) or not d.alive(),
+                            cltest.START_TIMEOUT, "'listening on https://'", daemon=d)
+        self.assertTrue(d.alive(), d.log_tail())
+        d.port = int(m.group(1))
+        c = self.client(d, {"query": '{service="api"}'}, ca=crt)
+        c.next(("open",))
+        # Over TLS too, post through curl to the same TLS listener.
+        body = json.dumps(now_records("api", ["secure"]))
+        subprocess.run(["curl", "-sS", "--cacert", crt, "-H", "Content-Type: application/json",
+                        "--data-binary", body, "https://127.0.0.1:%d/v1/logs" % d.port],
+                       check=True, timeout=30, stdout=subprocess.DEVNULL)
+        self.assertEqual(json.loads(c.entries(1)[0][2])["message"], "secure")
+        c.send("ping tls")
+        self.assertEqual(c.next(("pong",))["data"], "tls")
 
     def test_daemon_stop_ends_tails(self):
         d = self.daemon(args=self.ARGS)
