@@ -163,12 +163,17 @@ static int tally_streams(const struct cl_loki_ctx *ctx, const char *text,
 
 struct service_list {
     struct lk_strset names;
+    struct lk_range range;
 };
 
+/* A partition overlaps the range by its hour; with the catalog, its records' own span
+ * must overlap too (an hour half outside the range may hold no record inside it). */
 static int on_partition(void *arg, const struct cl_query_partition *part)
 {
     struct service_list *s = arg;
-    lk_strset_add(&s->names, part->service);
+    if (!part->has_catalog ||
+        (part->max_ts_ms >= s->range.start_ms && part->min_ts_ms < s->range.end_ms))
+        lk_strset_add(&s->names, part->service);
     return 0;
 }
 
@@ -186,7 +191,7 @@ static int services_in_range(const struct cl_loki_ctx *ctx, const struct cl_loki
     q.from_ms = range.start_ms;
     q.to_ms = CL_MAX(range.end_ms, range.start_ms + 1);
     q.services = NULL, q.n_services = 0, q.level_mask = 0;
-    struct service_list s = {0};
+    struct service_list s = {.range = range};
     int rc = cl_query_partitions(ctx->src, &q, on_partition, &s);
     if (rc != CL_OK) {
         lk_strset_free(&s.names);
