@@ -53,6 +53,9 @@ void lk_write_labels(struct cl_buf *b, const char *const *names, const char *con
 void lk_write_seconds(struct cl_buf *b, int64_t ms);
 /* [seconds,"value"] */
 void lk_write_sample(struct cl_buf *b, int64_t ms, double v);
+/* The series of m (at most limit): as a matrix ({"metric","values"}) or, matrix 0, as a
+ * vector ({"metric","value"} at the first point, series without it left out). */
+void lk_write_series(struct cl_buf *b, const struct cl_lq_matrix *m, size_t limit, int matrix);
 /* {"status":"success","data":[ "a", "b" ]} from a sorted list of strings */
 void lk_write_string_list(struct cl_buf *b, char **v, size_t n);
 

@@ -84,9 +84,7 @@ static int on_log_record(void *arg, const char *line, size_t len, const struct c
     struct log_run *r = arg;
     const char *out;
     size_t out_len;
-    int keep = cl_lq_eval_record(r->ev, line, len, h, &out, &out_len, r->err, sizeof r->err);
-    if (keep < 0)
-        r->failed = 1;
+    int keep = cl_lq_pass(r->ev, line, len, h, &out, &out_len, &r->failed, r->err, sizeof r->err);
     if (keep <= 0)
         return keep < 0;
     cl_lq_label_list_fill(&r->labels, r->ev, h, NULL);
@@ -139,11 +137,6 @@ static void write_streams(struct cl_buf *b, const struct log_run *r)
     cl_buf_append_char(b, ']');
 }
 
-static void warn_object(void *arg, const char *key, const char *reason)
-{
-    (void)arg, (void)key, (void)reason; /* the scan goes on; objects_failed counts it */
-}
-
 /* direction: forward (oldest first) or backward (newest first, the default). */
 static int parse_direction(const struct cl_loki_params *p, enum cl_query_order *o)
 {
@@ -184,7 +177,8 @@ static void log_query(const struct cl_loki_ctx *ctx, const struct cl_lq_expr *e,
     if (!cl_lq_eval_needed(run.ev)) /* all pushed down: the engine stops at the limit */
         q.limit = run.limit;
     struct cl_query_stats st = {0};
-    int rc = cl_query_run(ctx->src, &q, on_log_record, warn_object, &run, &st, err, sizeof err);
+    int rc =
+        cl_query_run(ctx->src, &q, on_log_record, cl_lq_warn_ignore, &run, &st, err, sizeof err);
     if (rc == CL_OK && run.failed) {
         rc = CL_ERR_INVAL;
         snprintf(err, sizeof err, "%s", run.err);
@@ -201,47 +195,6 @@ static void log_query(const struct cl_loki_ctx *ctx, const struct cl_lq_expr *e,
 }
 
 /* ---- Metric queries ---- */
-
-static void write_matrix(struct cl_buf *b, const struct cl_lq_matrix *m)
-{
-    cl_buf_append_char(b, '[');
-    for (size_t i = 0; i < m->n; i++) {
-        const struct cl_lq_series *s = &m->s[i];
-        cl_buf_append_str(b, i ? ",{\"metric\":" : "{\"metric\":");
-        lk_write_labels(b, (const char *const *)s->names, (const char *const *)s->values,
-                        s->n_labels);
-        cl_buf_append_str(b, ",\"values\":[");
-        int first = 1;
-        for (size_t p = 0; p < m->n_points; p++) {
-            if (!s->has[p])
-                continue;
-            if (!first)
-                cl_buf_append_char(b, ',');
-            first = 0;
-            lk_write_sample(b, m->start_ms + (int64_t)p * m->step_ms, s->v[p]);
-        }
-        cl_buf_append_str(b, "]}");
-    }
-    cl_buf_append_char(b, ']');
-}
-
-static void write_vector(struct cl_buf *b, const struct cl_lq_matrix *m)
-{
-    cl_buf_append_char(b, '[');
-    for (size_t i = 0, first = 1; i < m->n; i++) {
-        const struct cl_lq_series *s = &m->s[i];
-        if (!s->has[0])
-            continue;
-        cl_buf_append_str(b, first ? "{\"metric\":" : ",{\"metric\":");
-        first = 0;
-        lk_write_labels(b, (const char *const *)s->names, (const char *const *)s->values,
-                        s->n_labels);
-        cl_buf_append_str(b, ",\"value\":");
-        lk_write_sample(b, m->start_ms, s->v[0]);
-        cl_buf_append_char(b, '}');
-    }
-    cl_buf_append_char(b, ']');
-}
 
 /* A constant's matrix: one unlabelled series with every point set. */
 static void const_matrix(const struct cl_lq_window *w, double value, struct cl_lq_matrix *m)
@@ -293,7 +246,7 @@ static void metric_query(const struct cl_loki_ctx *ctx, const struct cl_lq_expr 
         lk_write_sample(&r->body, w->start_ms, value);
     } else {
         lk_open_result(&r->body, instant ? "vector" : "matrix");
-        (instant ? write_vector : write_matrix)(&r->body, &m);
+        lk_write_series(&r->body, &m, SIZE_MAX, !instant);
     }
     lk_close_result(&r->body, &st, m.n);
     cl_lq_matrix_free(&m);
