@@ -28,6 +28,9 @@ int lk_parse_duration(const char *v, int64_t *out_ms);
 int lk_request_range(const struct cl_loki_ctx *ctx, const struct cl_loki_params *p, int up,
                      struct lk_range *out, char *err, size_t err_len);
 
+/* Loki's default step of a range: the range in 250 points, at least 1 s. */
+int64_t lk_default_step(const struct lk_range *range);
+
 /* limit of p (default CL_LOKI_DEFAULT_LIMIT, at most CL_LOKI_MAX_LIMIT). */
 int lk_request_limit(const struct cl_loki_params *p, size_t *out, char *err, size_t err_len);
 

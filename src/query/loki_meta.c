@@ -367,7 +367,7 @@ static int volume_window(const struct cl_loki_ctx *ctx, const struct cl_loki_par
         return -1;
     }
     const char *step = cl_loki_param(p, "step");
-    int64_t step_ms = CL_MAX((rg->end_ms - rg->start_ms) / 250 / 1000 * 1000, 1000);
+    int64_t step_ms = lk_default_step(rg);
     if (range && step && step[0] && (lk_parse_duration(step, &step_ms) != 0 || step_ms <= 0)) {
         cl_loki_error(r, 400, "invalid parameter \"step\"");
         return -1;

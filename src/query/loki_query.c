@@ -252,25 +252,34 @@ static void metric_query(const struct cl_loki_ctx *ctx, const struct cl_lq_expr 
     cl_lq_matrix_free(&m);
 }
 
-/* Parses p's query; 0, or -1 with the 400 answered. */
-static int request_query(const struct cl_loki_params *p, struct cl_lq_expr **e, int *is_const,
-                         double *value, int *has_vector, struct cl_loki_response *r)
+/* A request's query: a LogQL expression, or a constant (e NULL). */
+struct request_query {
+    struct cl_lq_expr *e;
+    int is_const, has_vector;
+    double value;
+};
+
+/* Parses p's query into *q (free q->e with cl_logql_free); 0, or -1 with the 400
+ * answered. */
+static int request_query(const struct cl_loki_params *p, struct request_query *q,
+                         struct cl_loki_response *r)
 {
     const char *text = cl_loki_param(p, "query");
     char err[300];
+    memset(q, 0, sizeof *q);
     if (!text || !text[0]) {
         cl_loki_error(r, 400, "parameter \"query\" is required");
         return -1;
     }
-    if (lk_parse_query(text, e, is_const, value, has_vector, err, sizeof err) != 0) {
+    if (lk_parse_query(text, &q->e, &q->is_const, &q->value, &q->has_vector, err, sizeof err) !=
+        0) {
         cl_loki_error(r, 400, err);
         return -1;
     }
     return 0;
 }
 
-/* Loki's default step: the range in 250 points, at least 1 s. */
-static int64_t default_step(const struct lk_range *range)
+int64_t lk_default_step(const struct lk_range *range)
 {
     int64_t s = (range->end_ms - range->start_ms) / 250 / 1000 * 1000;
     return s < 1000 ? 1000 : s;
@@ -279,11 +288,10 @@ static int64_t default_step(const struct lk_range *range)
 void lk_query_range(const struct cl_loki_ctx *ctx, const struct cl_loki_params *p,
                     struct cl_loki_response *r)
 {
-    struct cl_lq_expr *e;
-    int is_const, has_vector = 0;
-    double value = 0;
-    if (request_query(p, &e, &is_const, &value, &has_vector, r) != 0)
+    struct request_query rq;
+    if (request_query(p, &rq, r) != 0)
         return;
+    struct cl_lq_expr *e = rq.e;
     if (e && e->kind == CL_LQ_LOG_QUERY) {
         log_query(ctx, e, p, r);
         cl_logql_free(e);
@@ -303,8 +311,8 @@ void lk_query_range(const struct cl_loki_ctx *ctx, const struct cl_loki_params *
         w.start_ms = range.start_ms;
         w.end_ms = range.end_ms;
         if (!step || !step[0])
-            w.step_ms = default_step(&range);
-        metric_query(ctx, e, value, has_vector, &w, 0, r);
+            w.step_ms = lk_default_step(&range);
+        metric_query(ctx, e, rq.value, rq.has_vector, &w, 0, r);
     }
     cl_logql_free(e);
 }
@@ -312,11 +320,10 @@ void lk_query_range(const struct cl_loki_ctx *ctx, const struct cl_loki_params *
 void lk_query_instant(const struct cl_loki_ctx *ctx, const struct cl_loki_params *p,
                       struct cl_loki_response *r)
 {
-    struct cl_lq_expr *e;
-    int is_const, has_vector = 0;
-    double value = 0;
-    if (request_query(p, &e, &is_const, &value, &has_vector, r) != 0)
+    struct request_query rq;
+    if (request_query(p, &rq, r) != 0)
         return;
+    struct cl_lq_expr *e = rq.e;
     const char *t = cl_loki_param(p, "time");
     struct cl_lq_window w = {.step_ms = 1000, .max_series = ctx->max_series};
     w.start_ms = ctx->now_ms;
@@ -328,7 +335,7 @@ void lk_query_instant(const struct cl_loki_ctx *ctx, const struct cl_loki_params
         cl_loki_error(r, 400, "invalid parameter \"time\": cannot parse it to a valid timestamp");
     else {
         w.end_ms = w.start_ms;
-        metric_query(ctx, e, value, has_vector, &w, 1, r);
+        metric_query(ctx, e, rq.value, rq.has_vector, &w, 1, r);
     }
     cl_logql_free(e);
 }
