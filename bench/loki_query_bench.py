@@ -44,6 +44,9 @@ import threading
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import query_vs_ingest as qvi  # noqa: E402 (its daemon start and stop)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build-release"))
 BIN = os.path.join(BUILD, "cloudlog")
@@ -67,27 +70,10 @@ def log(msg):
 
 
 def start(data, logf):
-    p = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--data", data],
-                         stdout=logf, stderr=logf)
-    for _ in range(600):
-        with open(logf.name, "rb") as f:
-            text = f.read().decode("utf-8", "replace")
-        if "listening on http://" in text:
-            return p, int(text.split("listening on http://")[1].split(" ")[0].rsplit(":", 1)[1])
-        if p.poll() is not None:
-            sys.exit("daemon exited:\n" + text[-2000:])
-        time.sleep(0.1)
-    p.kill()
-    sys.exit("daemon did not start")
+    return qvi.start(BIN, data, logf)
 
 
-def stop(p):
-    p.terminate()
-    try:
-        p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
+stop = qvi.stop
 
 
 def stored(data):

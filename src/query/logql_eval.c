@@ -96,6 +96,9 @@ static int push_services(struct cl_lq_eval *ev, const struct cl_lq_matcher *m)
 {
     if (ev->n_services || strcmp(m->name, "service") != 0)
         return 0;
+    /* service=~".+" (Grafana's "any service"): every record has a non-empty service */
+    if (m->op == CL_LQ_RE && (strcmp(m->value, ".+") == 0 || strcmp(m->value, ".*") == 0))
+        return 1;
     if (m->op == CL_LQ_EQ && !strpbrk(m->value, "*?[\\")) {
         ev->services[ev->n_services++] = m->value;
         return 1;

@@ -223,8 +223,12 @@ static size_t acc_series(struct cl_lq_range_acc *a, const char *const *names,
         order[at] = j;
     }
     cl_buf_reset(&a->key);
-    for (size_t j = 0; j < k; j++)
-        cl_buf_printf(&a->key, "%s\1%s\2", names[order[j]], values[order[j]]);
+    for (size_t j = 0; j < k; j++) { /* appends, not printf: this runs per sample */
+        cl_buf_append_str(&a->key, names[order[j]]);
+        cl_buf_append_char(&a->key, '\1');
+        cl_buf_append_str(&a->key, values[order[j]]);
+        cl_buf_append_char(&a->key, '\2');
+    }
     cl_buf_append_char(&a->key, '\0');
     size_t i = map_get(&a->map, a->key.data);
     if (i != SIZE_MAX || a->m.n >= a->max_series)

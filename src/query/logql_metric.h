@@ -107,6 +107,15 @@ void cl_lq_label_list_fill(struct cl_lq_label_list *l, const struct cl_lq_eval *
                            const struct cl_line_head *h, const char *skip);
 void cl_lq_label_list_free(struct cl_lq_label_list *l);
 
+/* One record the engine matched, through ev (cl_lq_eval_record): 1 keep (*out,
+ * *out_len: the line), 0 drop, -1 a regex failure (*failed set, err filled), on which
+ * an engine callback returns non-zero to stop the scan. */
+int cl_lq_pass(struct cl_lq_eval *ev, const char *line, size_t len, const struct cl_line_head *h,
+               const char **out, size_t *out_len, int *failed, char *err, size_t err_len);
+
+/* A cl_query_warn_fn for scans whose answer reports objects_failed instead. */
+void cl_lq_warn_ignore(void *arg, const char *key, const char *reason);
+
 /* Writes v as Prometheus does ("2", "0.5", "NaN", "+Inf") into out (32 bytes). */
 void cl_lq_format_value(double v, char out[32]);
 

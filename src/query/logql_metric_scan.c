@@ -88,9 +88,7 @@ static int on_sample(void *arg, const char *line, size_t len, const struct cl_li
     struct range_run *r = arg;
     const char *out;
     size_t out_len;
-    int keep = cl_lq_eval_record(r->ev, line, len, h, &out, &out_len, r->err, sizeof r->err);
-    if (keep < 0)
-        r->failed = 1;
+    int keep = cl_lq_pass(r->ev, line, len, h, &out, &out_len, &r->failed, r->err, sizeof r->err);
     if (keep <= 0)
         return keep < 0;
     double value = 1;
@@ -123,9 +121,18 @@ static void add_stats(struct cl_query_stats *sum, const struct cl_query_stats *s
         sum->stopped = st->stopped;
 }
 
-static void warn_object(void *arg, const char *key, const char *reason)
+void cl_lq_warn_ignore(void *arg, const char *key, const char *reason)
 {
     (void)arg, (void)key, (void)reason; /* the scan goes on; objects_failed counts it */
+}
+
+int cl_lq_pass(struct cl_lq_eval *ev, const char *line, size_t len, const struct cl_line_head *h,
+               const char **out, size_t *out_len, int *failed, char *err, size_t err_len)
+{
+    int keep = cl_lq_eval_record(ev, line, len, h, out, out_len, err, err_len);
+    if (keep < 0)
+        *failed = 1;
+    return keep;
 }
 
 /* The engine query of a range aggregation: base's limits, the window widened by the
@@ -164,7 +171,7 @@ static int scan_range(const struct cl_lq_expr *e, const struct cl_query_source *
         return CL_ERR_INVAL;
     }
     struct cl_query_stats st = {0};
-    int rc = cl_query_run(src, &q, on_sample, warn_object, &r, &st, err, err_len);
+    int rc = cl_query_run(src, &q, on_sample, cl_lq_warn_ignore, &r, &st, err, err_len);
     add_stats(stats, &st);
     if (rc == CL_OK && (r.failed || r.over_limit)) {
         snprintf(err, err_len, "%s", r.err);

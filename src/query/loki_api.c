@@ -186,6 +186,35 @@ void lk_write_sample(struct cl_buf *b, int64_t ms, double v)
     cl_buf_printf(b, ",\"%s\"]", text);
 }
 
+void lk_write_series(struct cl_buf *b, const struct cl_lq_matrix *m, size_t limit, int matrix)
+{
+    cl_buf_append_char(b, '[');
+    for (size_t i = 0, written = 0; i < m->n && written < limit; i++) {
+        const struct cl_lq_series *s = &m->s[i];
+        if (!matrix && !s->has[0])
+            continue;
+        cl_buf_append_str(b, written++ ? ",{\"metric\":" : "{\"metric\":");
+        lk_write_labels(b, (const char *const *)s->names, (const char *const *)s->values,
+                        s->n_labels);
+        if (!matrix) {
+            cl_buf_append_str(b, ",\"value\":");
+            lk_write_sample(b, m->start_ms, s->v[0]);
+            cl_buf_append_char(b, '}');
+            continue;
+        }
+        cl_buf_append_str(b, ",\"values\":[");
+        for (size_t p = 0, first = 1; p < m->n_points; p++) {
+            if (!s->has[p])
+                continue;
+            cl_buf_append_str(b, first ? "" : ",");
+            first = 0;
+            lk_write_sample(b, m->start_ms + (int64_t)p * m->step_ms, s->v[p]);
+        }
+        cl_buf_append_str(b, "]}");
+    }
+    cl_buf_append_char(b, ']');
+}
+
 void lk_write_string_list(struct cl_buf *b, char **v, size_t n)
 {
     cl_buf_append_str(b, "{\"status\":\"success\",\"data\":[");

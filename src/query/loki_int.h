@@ -28,6 +28,9 @@ int lk_parse_duration(const char *v, int64_t *out_ms);
 int lk_request_range(const struct cl_loki_ctx *ctx, const struct cl_loki_params *p, int up,
                      struct lk_range *out, char *err, size_t err_len);
 
+/* Loki's default step of a range: the range in 250 points, at least 1 s. */
+int64_t lk_default_step(const struct lk_range *range);
+
 /* limit of p (default CL_LOKI_DEFAULT_LIMIT, at most CL_LOKI_MAX_LIMIT). */
 int lk_request_limit(const struct cl_loki_params *p, size_t *out, char *err, size_t err_len);
 
@@ -53,6 +56,9 @@ void lk_write_labels(struct cl_buf *b, const char *const *names, const char *con
 void lk_write_seconds(struct cl_buf *b, int64_t ms);
 /* [seconds,"value"] */
 void lk_write_sample(struct cl_buf *b, int64_t ms, double v);
+/* The series of m (at most limit): as a matrix ({"metric","values"}) or, matrix 0, as a
+ * vector ({"metric","value"} at the first point, series without it left out). */
+void lk_write_series(struct cl_buf *b, const struct cl_lq_matrix *m, size_t limit, int matrix);
 /* {"status":"success","data":[ "a", "b" ]} from a sorted list of strings */
 void lk_write_string_list(struct cl_buf *b, char **v, size_t n);
 

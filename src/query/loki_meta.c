@@ -31,17 +31,10 @@ static int on_meta_record(void *arg, const char *line, size_t len, const struct 
     struct meta_scan *m = arg;
     const char *out;
     size_t out_len;
-    int keep = cl_lq_eval_record(m->ev, line, len, h, &out, &out_len, m->err, sizeof m->err);
-    if (keep < 0)
-        m->failed = 1;
+    int keep = cl_lq_pass(m->ev, line, len, h, &out, &out_len, &m->failed, m->err, sizeof m->err);
     if (keep <= 0)
         return keep < 0;
     return m->visit(m->arg, m->ev, h, out_len);
-}
-
-static void warn_object(void *arg, const char *key, const char *reason)
-{
-    (void)arg, (void)key, (void)reason; /* the scan goes on; objects_failed counts it */
 }
 
 /* Parses text (NULL or empty: every stream) as a log query. Returns 0 or -1
@@ -91,7 +84,7 @@ static int meta_scan(const struct cl_loki_ctx *ctx, const struct cl_lq_expr *e, 
     if (m->fields)
         cl_lq_eval_want_fields(m->ev);
     memset(st, 0, sizeof *st);
-    int rc = cl_query_run(ctx->src, &q, on_meta_record, warn_object, m, st, err, sizeof err);
+    int rc = cl_query_run(ctx->src, &q, on_meta_record, cl_lq_warn_ignore, m, st, err, sizeof err);
     cl_lq_eval_free(m->ev);
     m->ev = NULL;
     if (rc == CL_OK && m->failed) {
@@ -163,12 +156,17 @@ static int tally_streams(const struct cl_loki_ctx *ctx, const char *text,
 
 struct service_list {
     struct lk_strset names;
+    struct lk_range range;
 };
 
+/* A partition overlaps the range by its hour; with the catalog, its records' own span
+ * must overlap too (an hour half outside the range may hold no record inside it). */
 static int on_partition(void *arg, const struct cl_query_partition *part)
 {
     struct service_list *s = arg;
-    lk_strset_add(&s->names, part->service);
+    if (!part->has_catalog ||
+        (part->max_ts_ms >= s->range.start_ms && part->min_ts_ms < s->range.end_ms))
+        lk_strset_add(&s->names, part->service);
     return 0;
 }
 
@@ -186,7 +184,7 @@ static int services_in_range(const struct cl_loki_ctx *ctx, const struct cl_loki
     q.from_ms = range.start_ms;
     q.to_ms = CL_MAX(range.end_ms, range.start_ms + 1);
     q.services = NULL, q.n_services = 0, q.level_mask = 0;
-    struct service_list s = {0};
+    struct service_list s = {.range = range};
     int rc = cl_query_partitions(ctx->src, &q, on_partition, &s);
     if (rc != CL_OK) {
         lk_strset_free(&s.names);
@@ -353,24 +351,8 @@ static void write_volume(struct cl_buf *b, struct cl_lq_matrix *m, size_t limit,
     if (!range)
         qsort(m->s, m->n, sizeof *m->s, cmp_volume);
     lk_open_result(b, range ? "matrix" : "vector");
-    cl_buf_append_char(b, '[');
-    for (size_t i = 0; i < m->n && i < limit; i++) {
-        const struct cl_lq_series *s = &m->s[i];
-        cl_buf_append_str(b, i ? ",{\"metric\":" : "{\"metric\":");
-        lk_write_labels(b, (const char *const *)s->names, (const char *const *)s->values,
-                        s->n_labels);
-        cl_buf_append_str(b, range ? ",\"values\":[" : ",\"value\":");
-        for (size_t p = 0, first = 1; p < m->n_points; p++) {
-            if (!s->has[p])
-                continue;
-            if (!first)
-                cl_buf_append_char(b, ',');
-            first = 0;
-            lk_write_sample(b, m->start_ms + (int64_t)p * m->step_ms, s->v[p]);
-        }
-        cl_buf_append_str(b, range ? "]}" : "}");
-    }
-    cl_buf_append_str(b, "]}}\n");
+    lk_write_series(b, m, limit, range);
+    cl_buf_append_str(b, "}}\n");
 }
 
 /* The window of a volume request: one point at end covering the whole range, or (range)
@@ -385,7 +367,7 @@ static int volume_window(const struct cl_loki_ctx *ctx, const struct cl_loki_par
         return -1;
     }
     const char *step = cl_loki_param(p, "step");
-    int64_t step_ms = CL_MAX((rg->end_ms - rg->start_ms) / 250 / 1000 * 1000, 1000);
+    int64_t step_ms = lk_default_step(rg);
     if (range && step && step[0] && (lk_parse_duration(step, &step_ms) != 0 || step_ms <= 0)) {
         cl_loki_error(r, 400, "invalid parameter \"step\"");
         return -1;

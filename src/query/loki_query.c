@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- Log queries ---- */
 
@@ -83,9 +84,7 @@ static int on_log_record(void *arg, const char *line, size_t len, const struct c
     struct log_run *r = arg;
     const char *out;
     size_t out_len;
-    int keep = cl_lq_eval_record(r->ev, line, len, h, &out, &out_len, r->err, sizeof r->err);
-    if (keep < 0)
-        r->failed = 1;
+    int keep = cl_lq_pass(r->ev, line, len, h, &out, &out_len, &r->failed, r->err, sizeof r->err);
     if (keep <= 0)
         return keep < 0;
     cl_lq_label_list_fill(&r->labels, r->ev, h, NULL);
@@ -138,11 +137,6 @@ static void write_streams(struct cl_buf *b, const struct log_run *r)
     cl_buf_append_char(b, ']');
 }
 
-static void warn_object(void *arg, const char *key, const char *reason)
-{
-    (void)arg, (void)key, (void)reason; /* the scan goes on; objects_failed counts it */
-}
-
 /* direction: forward (oldest first) or backward (newest first, the default). */
 static int parse_direction(const struct cl_loki_params *p, enum cl_query_order *o)
 {
@@ -183,7 +177,8 @@ static void log_query(const struct cl_loki_ctx *ctx, const struct cl_lq_expr *e,
     if (!cl_lq_eval_needed(run.ev)) /* all pushed down: the engine stops at the limit */
         q.limit = run.limit;
     struct cl_query_stats st = {0};
-    int rc = cl_query_run(ctx->src, &q, on_log_record, warn_object, &run, &st, err, sizeof err);
+    int rc =
+        cl_query_run(ctx->src, &q, on_log_record, cl_lq_warn_ignore, &run, &st, err, sizeof err);
     if (rc == CL_OK && run.failed) {
         rc = CL_ERR_INVAL;
         snprintf(err, sizeof err, "%s", run.err);
@@ -200,47 +195,6 @@ static void log_query(const struct cl_loki_ctx *ctx, const struct cl_lq_expr *e,
 }
 
 /* ---- Metric queries ---- */
-
-static void write_matrix(struct cl_buf *b, const struct cl_lq_matrix *m)
-{
-    cl_buf_append_char(b, '[');
-    for (size_t i = 0; i < m->n; i++) {
-        const struct cl_lq_series *s = &m->s[i];
-        cl_buf_append_str(b, i ? ",{\"metric\":" : "{\"metric\":");
-        lk_write_labels(b, (const char *const *)s->names, (const char *const *)s->values,
-                        s->n_labels);
-        cl_buf_append_str(b, ",\"values\":[");
-        int first = 1;
-        for (size_t p = 0; p < m->n_points; p++) {
-            if (!s->has[p])
-                continue;
-            if (!first)
-                cl_buf_append_char(b, ',');
-            first = 0;
-            lk_write_sample(b, m->start_ms + (int64_t)p * m->step_ms, s->v[p]);
-        }
-        cl_buf_append_str(b, "]}");
-    }
-    cl_buf_append_char(b, ']');
-}
-
-static void write_vector(struct cl_buf *b, const struct cl_lq_matrix *m)
-{
-    cl_buf_append_char(b, '[');
-    for (size_t i = 0, first = 1; i < m->n; i++) {
-        const struct cl_lq_series *s = &m->s[i];
-        if (!s->has[0])
-            continue;
-        cl_buf_append_str(b, first ? "{\"metric\":" : ",{\"metric\":");
-        first = 0;
-        lk_write_labels(b, (const char *const *)s->names, (const char *const *)s->values,
-                        s->n_labels);
-        cl_buf_append_str(b, ",\"value\":");
-        lk_write_sample(b, m->start_ms, s->v[0]);
-        cl_buf_append_char(b, '}');
-    }
-    cl_buf_append_char(b, ']');
-}
 
 /* A constant's matrix: one unlabelled series with every point set. */
 static void const_matrix(const struct cl_lq_window *w, double value, struct cl_lq_matrix *m)
@@ -292,31 +246,40 @@ static void metric_query(const struct cl_loki_ctx *ctx, const struct cl_lq_expr 
         lk_write_sample(&r->body, w->start_ms, value);
     } else {
         lk_open_result(&r->body, instant ? "vector" : "matrix");
-        (instant ? write_vector : write_matrix)(&r->body, &m);
+        lk_write_series(&r->body, &m, SIZE_MAX, !instant);
     }
     lk_close_result(&r->body, &st, m.n);
     cl_lq_matrix_free(&m);
 }
 
-/* Parses p's query; 0, or -1 with the 400 answered. */
-static int request_query(const struct cl_loki_params *p, struct cl_lq_expr **e, int *is_const,
-                         double *value, int *has_vector, struct cl_loki_response *r)
+/* A request's query: a LogQL expression, or a constant (e NULL). */
+struct request_query {
+    struct cl_lq_expr *e;
+    int is_const, has_vector;
+    double value;
+};
+
+/* Parses p's query into *q (free q->e with cl_logql_free); 0, or -1 with the 400
+ * answered. */
+static int request_query(const struct cl_loki_params *p, struct request_query *q,
+                         struct cl_loki_response *r)
 {
     const char *text = cl_loki_param(p, "query");
     char err[300];
+    memset(q, 0, sizeof *q);
     if (!text || !text[0]) {
         cl_loki_error(r, 400, "parameter \"query\" is required");
         return -1;
     }
-    if (lk_parse_query(text, e, is_const, value, has_vector, err, sizeof err) != 0) {
+    if (lk_parse_query(text, &q->e, &q->is_const, &q->value, &q->has_vector, err, sizeof err) !=
+        0) {
         cl_loki_error(r, 400, err);
         return -1;
     }
     return 0;
 }
 
-/* Loki's default step: the range in 250 points, at least 1 s. */
-static int64_t default_step(const struct lk_range *range)
+int64_t lk_default_step(const struct lk_range *range)
 {
     int64_t s = (range->end_ms - range->start_ms) / 250 / 1000 * 1000;
     return s < 1000 ? 1000 : s;
@@ -325,11 +288,10 @@ static int64_t default_step(const struct lk_range *range)
 void lk_query_range(const struct cl_loki_ctx *ctx, const struct cl_loki_params *p,
                     struct cl_loki_response *r)
 {
-    struct cl_lq_expr *e;
-    int is_const, has_vector = 0;
-    double value = 0;
-    if (request_query(p, &e, &is_const, &value, &has_vector, r) != 0)
+    struct request_query rq;
+    if (request_query(p, &rq, r) != 0)
         return;
+    struct cl_lq_expr *e = rq.e;
     if (e && e->kind == CL_LQ_LOG_QUERY) {
         log_query(ctx, e, p, r);
         cl_logql_free(e);
@@ -349,8 +311,8 @@ void lk_query_range(const struct cl_loki_ctx *ctx, const struct cl_loki_params *
         w.start_ms = range.start_ms;
         w.end_ms = range.end_ms;
         if (!step || !step[0])
-            w.step_ms = default_step(&range);
-        metric_query(ctx, e, value, has_vector, &w, 0, r);
+            w.step_ms = lk_default_step(&range);
+        metric_query(ctx, e, rq.value, rq.has_vector, &w, 0, r);
     }
     cl_logql_free(e);
 }
@@ -358,11 +320,10 @@ void lk_query_range(const struct cl_loki_ctx *ctx, const struct cl_loki_params *
 void lk_query_instant(const struct cl_loki_ctx *ctx, const struct cl_loki_params *p,
                       struct cl_loki_response *r)
 {
-    struct cl_lq_expr *e;
-    int is_const, has_vector = 0;
-    double value = 0;
-    if (request_query(p, &e, &is_const, &value, &has_vector, r) != 0)
+    struct request_query rq;
+    if (request_query(p, &rq, r) != 0)
         return;
+    struct cl_lq_expr *e = rq.e;
     const char *t = cl_loki_param(p, "time");
     struct cl_lq_window w = {.step_ms = 1000, .max_series = ctx->max_series};
     w.start_ms = ctx->now_ms;
@@ -374,7 +335,7 @@ void lk_query_instant(const struct cl_loki_ctx *ctx, const struct cl_loki_params
         cl_loki_error(r, 400, "invalid parameter \"time\": cannot parse it to a valid timestamp");
     else {
         w.end_ms = w.start_ms;
-        metric_query(ctx, e, value, has_vector, &w, 1, r);
+        metric_query(ctx, e, rq.value, rq.has_vector, &w, 1, r);
     }
     cl_logql_free(e);
 }
