@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "common.h"
+#include "config_file.h"
 #include "log.h"
 #include "queue_sqs.h"
 #include "record.h"
@@ -16,15 +17,29 @@
 
 #define CL_CLI_PATH_MAX 4096
 
+const struct cl_option cl_cli_data_options[] = {
+    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", 0, "DIR",
+     "data directory of the daemon (holds queue.db and, by default, the store logs/)", NULL, 0, 0},
+    {0},
+};
+
 int cl_cli_options(const char *cmd, const char *usage, const char *summary,
                    const struct cl_option *opts, size_t n, void *cfg, int argc, char **argv,
                    char **positional, size_t max_pos, size_t *n_pos)
 {
     char err[512];
-    int rc =
-        cl_options_parse(opts, n, cfg, argc, argv, positional, max_pos, n_pos, err, sizeof err);
+    const struct cl_conf *conf;
+    char **args = cl_calloc((size_t)argc + 1, sizeof *args);
+    int n_args = cl_config_take(argc, argv, args, &conf, err, sizeof err);
+    int rc = n_args < 0 ? CL_OPTS_ERROR
+                        : cl_options_parse_ex(opts, n, cfg, n_args, args, positional, max_pos,
+                                              n_pos, conf, NULL, err, sizeof err);
+    free(args);
     if (rc == CL_OPTS_HELP) {
         cl_options_help(stdout, usage, summary, opts, n);
+        fprintf(stdout, "  %-30s %s\n", "--config FILE",
+                "read options from this YAML file first (env CLOUDLOG_CONFIG; "
+                "docs/operations.md)");
         return 0;
     }
     if (rc == CL_OPTS_VERSION) {

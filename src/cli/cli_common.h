@@ -8,8 +8,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Parses a command's options (see cl_options_parse). Returns -1 to go on, else the exit
- * status to return at once: 0 after printing --help, 2 after a usage error. */
+/* A command's option table and help text (the registry in cli_tables.c lists them all
+ * for the config file, the man page and the shell completions). */
+struct cl_cli_table {
+    const char *cmd;     /* "cloudlog dlq list" */
+    const char *usage;   /* "cloudlog dlq list [OPTIONS]" */
+    const char *summary; /* what --help prints under the usage line */
+    const struct cl_option *opts;
+    size_t n;
+    size_t cfg_size; /* sizeof the struct the table fills */
+};
+
+/* --data DIR (CLOUDLOG_DATA, default ./data) for a const char * field: every command
+ * that reads a data directory includes this row. */
+extern const struct cl_option cl_cli_data_options[];
+
+/* Parses a command's options (see cl_options_parse) after the configuration file named by
+ * --config FILE or CLOUDLOG_CONFIG, if any (config_file.h: precedence flags > env > file >
+ * defaults). Returns -1 to go on, else the exit status to return at once: 0 after printing
+ * --help, 2 after a usage error or a bad configuration file. */
 int cl_cli_options(const char *cmd, const char *usage, const char *summary,
                    const struct cl_option *opts, size_t n, void *cfg, int argc, char **argv,
                    char **positional, size_t max_pos, size_t *n_pos);

@@ -55,20 +55,4 @@ void cl_cli_endpoint_apply(const char *url);
 /* clang-format on */
 void cl_cli_source_close(struct cl_cli_source *s);
 
-/* Parses --level values ("warn", "warn+") into a level mask (0 when none). Returns 0, or
- * prints why not (prefixed by cmd) and returns 2. */
-int cl_cli_parse_levels(const char *cmd, const struct cl_opt_list *l, unsigned *mask);
-
-/* Parsed --where FIELD=VALUE clauses: v[0..n) point into text (both owned). */
-struct cl_cli_wheres {
-    struct cl_query_where *v;
-    char *text;
-    size_t n;
-};
-
-/* Parses l into w (free with cl_cli_wheres_free, also on failure). Returns 0, or prints
- * why not (prefixed by cmd) and returns 2. */
-int cl_cli_parse_wheres(const char *cmd, const struct cl_opt_list *l, struct cl_cli_wheres *w);
-void cl_cli_wheres_free(struct cl_cli_wheres *w);
-
 #endif

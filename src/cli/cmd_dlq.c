@@ -35,10 +35,9 @@ struct dlq_cfg {
 };
 
 #define OFF(f) offsetof(struct dlq_cfg, f)
-#define DATA_HELP "data directory of the daemon (holds queue.db)"
 
 static const struct cl_option list_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR", DATA_HELP, NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
      0},
     {"limit", "CLOUDLOG_LIMIT", CL_OPT_INT, "100", OFF(limit), "N", "list at most N messages", NULL,
@@ -48,7 +47,7 @@ static const struct cl_option list_options[] = {
 };
 
 static const struct cl_option show_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR", DATA_HELP, NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
      0},
     {"raw", "CLOUDLOG_RAW", CL_OPT_FLAG, "0", OFF(raw), NULL,
@@ -56,7 +55,7 @@ static const struct cl_option show_options[] = {
 };
 
 static const struct cl_option redrive_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR", DATA_HELP, NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
      0},
     {"all", NULL, CL_OPT_FLAG, "0", OFF(all), NULL, "redrive every dead-letter message", NULL, 0,
@@ -175,6 +174,10 @@ static const char list_summary[] =
     "a queue, so the DLQ is peeked (received with visibility 0, which adds one to each\n"
     "message's receive count); a large DLQ may show part of itself per run. SQS keeps no\n"
     "error text, so ERROR is \"-\".";
+
+const struct cl_cli_table cl_table_dlq_list = {
+    "cloudlog dlq list", "cloudlog dlq list [OPTIONS]", list_summary,
+    list_options,        CL_ARRAY_LEN(list_options),    sizeof(struct dlq_cfg)};
 
 /* After the table: how many the listing left out (SQLite), or that SQS showed a sample. */
 static void print_list_footer(int sqs, size_t n, const struct cl_queue_stats *st)
@@ -355,6 +358,10 @@ static const char show_summary[] =
     "Prints a dead-letter message's attributes, then its records (decoded NDJSON, one per "
     "line).";
 
+const struct cl_cli_table cl_table_dlq_show = {
+    "cloudlog dlq show", "cloudlog dlq show ID [OPTIONS]", show_summary,
+    show_options,        CL_ARRAY_LEN(show_options),       sizeof(struct dlq_cfg)};
+
 static int dlq_show(int argc, char **argv)
 {
     const char *cmd = "cloudlog dlq show";
@@ -472,6 +479,13 @@ static const char redrive_summary[] =
     "the others are still redriven. On SQS (--queue) IDs are SQS message ids, looked for\n"
     "among peeks of the DLQ; redriven messages are sent anew (new SQS ids), and --all\n"
     "starts an SQS message move task (where SQS lacks it: receive, send, delete).";
+
+const struct cl_cli_table cl_table_dlq_redrive = {"cloudlog dlq redrive",
+                                                  "cloudlog dlq redrive [OPTIONS] (--all | ID...)",
+                                                  redrive_summary,
+                                                  redrive_options,
+                                                  CL_ARRAY_LEN(redrive_options),
+                                                  sizeof(struct dlq_cfg)};
 
 static int redrive_all(const char *cmd, struct cl_queue *q)
 {

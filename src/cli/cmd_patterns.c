@@ -45,6 +45,10 @@ static const char learn_summary[] =
     "T is the template of the line's pattern at the end of the input and ID the 64-bit\n"
     "hash of T in hex. One default configuration for every kind of log.";
 
+const struct cl_cli_table cl_table_patterns_learn = {
+    CMD,           CMD " [OPTIONS] < messages", learn_summary,
+    learn_options, CL_ARRAY_LEN(learn_options), sizeof(struct learn_cfg)};
+
 /* One input line and the cluster it joined in the first pass. */
 struct line {
     size_t off, len;

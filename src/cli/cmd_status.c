@@ -21,8 +21,7 @@ struct status_cfg {
 #define OFF(f) offsetof(struct status_cfg, f)
 
 static const struct cl_option status_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
-     "data directory of the daemon (holds queue.db and logs/)", NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
      0},
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
@@ -179,6 +178,10 @@ static const char status_summary[] =
     "daemon runs. With --queue naming an SQS queue: approximate visible, in-flight and\n"
     "dead-letter depths (GetQueueAttributes) and the oldest message's age from CloudWatch\n"
     "(\"unknown\" without a recent datapoint); SQS has no catalog, so no store totals.";
+
+const struct cl_cli_table cl_table_status = {
+    "cloudlog status", "cloudlog status [OPTIONS]",  status_summary,
+    status_options,    CL_ARRAY_LEN(status_options), sizeof(struct status_cfg)};
 
 /* Queue and catalog totals of an SQLite queue; returns 0 or prints why not and returns 1. */
 static int read_local(const char *cmd, struct status *s)

@@ -10,40 +10,23 @@
 #include "json_write.h"
 #include "cl_limits.h"
 #include "log.h"
+#include "pipeline_opts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int read_limits(struct cl_ingest_limits *l, char *err, size_t err_len)
+/* The ingest rows of `cloudlog serve` (pipeline_opts.h), read from the environment. */
+static int read_limits(struct cl_ingestor *ing, struct cl_ingest_limits *l, char *err,
+                       size_t err_len)
 {
-    uint64_t body, decoded, record, message;
-    long errors, depth, level, parts;
-    cl_ingest_limits_default(l);
-    /* Names and defaults as `cloudlog serve` (src/cli/cmd_serve.c). */
-    if (cl_env_size("CLOUDLOG_MAX_BODY", CL_DEFAULT_MAX_BODY, &body, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_DECODED", CL_DEFAULT_MAX_DECODED, &decoded, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_RECORD", CL_DEFAULT_MAX_RECORD, &record, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_MESSAGE", CL_DEFAULT_MAX_MESSAGE, &message, err, err_len) ||
-        cl_env_int("CLOUDLOG_MAX_ERRORS", CL_DEFAULT_MAX_ERRORS, 0, CL_MAX_MAX_ERRORS, &errors, err,
-                   err_len) ||
-        cl_env_int("CLOUDLOG_MAX_DEPTH", 64, 2, 10000, &depth, err, err_len) ||
-        cl_env_int("CLOUDLOG_COMPRESSION_LEVEL", 1, 0, 3, &level, err, err_len) ||
-        cl_env_int("CLOUDLOG_MAX_MESSAGE_PARTITIONS", CL_DEFAULT_MAX_MESSAGE_PARTITIONS, 1, 100000,
-                   &parts, err, err_len) ||
-        cl_env_duration("CLOUDLOG_MAX_RECORD_AGE", CL_DEFAULT_MAX_RECORD_AGE_MS,
-                        &l->max_record_age_ms, err, err_len) ||
-        cl_env_duration("CLOUDLOG_MAX_RECORD_FUTURE", CL_DEFAULT_MAX_RECORD_FUTURE_MS,
-                        &l->max_record_future_ms, err, err_len))
+    static const struct cl_option rows[] = {CL_OPT_INCLUDE_ROWS(cl_ingest_options, 0)};
+    struct cl_ingest_opts o = {0};
+    if (cl_env_options(rows, CL_ARRAY_LEN(rows), &o, NULL, err, err_len) != 0)
         return -1;
-    l->max_message_partitions = (size_t)parts;
-    l->max_body_bytes = body;
-    l->max_decoded_bytes = decoded;
-    l->max_record_bytes = record;
-    l->max_message_bytes = message;
-    l->max_errors = (size_t)errors;
-    l->max_depth = (int)depth;
-    l->compression_level = (int)level;
+    cl_ingest_limits_default(l);
+    cl_ingest_opts_to_limits(&o, l);
+    ing->idem_window_ms = o.idempotency_window_ms;
     return 0;
 }
 
@@ -51,9 +34,6 @@ static int read_limits(struct cl_ingest_limits *l, char *err, size_t err_len)
  * records live, since SQS keeps none. Opened create-only (if_none_match=1). */
 static int open_idem_store(struct cl_ingestor *ing, char *err, size_t err_len)
 {
-    if (cl_env_duration("CLOUDLOG_IDEMPOTENCY_WINDOW", 24LL * 3600 * 1000, &ing->idem_window_ms,
-                        err, err_len))
-        return -1;
     const char *url = getenv("CLOUDLOG_IDEMPOTENCY_STORE");
     if (!url || !*url)
         return 0;
@@ -101,7 +81,7 @@ int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
     if (cl_lambda_metrics_init(&ing->lm, CL_LAMBDA_INGEST, err, err_len) != 0)
         return -1;
     ing->metrics_ready = 1;
-    if (read_limits(&ing->limits, err, err_len) != 0)
+    if (read_limits(ing, &ing->limits, err, err_len) != 0)
         return -1;
     /* The required variable first: a bare environment names it, as the processor's does. */
     const char *url = cl_env_required("CLOUDLOG_QUEUE_URL", err, err_len);

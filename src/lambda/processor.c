@@ -4,12 +4,35 @@
 
 #include "common.h"
 #include "log.h"
+#include "pipeline_opts.h"
 #include "sqs_event.h"
 #include "sqs_msg.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The objects' gzip level: serve's object-compression-level row; the template's
+ * CLOUDLOG_COMPRESSION_LEVEL (the ingest row) stands in when only it is set. */
+static int read_level(int *level, char *err, size_t err_len)
+{
+    struct levels {
+        struct cl_object_opts object;
+        struct cl_ingest_opts ingest;
+    } v = {0};
+    static const struct cl_option rows[] = {
+        CL_OPT_INCLUDE_ROWS(cl_object_options, offsetof(struct levels, object)),
+        CL_OPT_INCLUDE_ROWS(cl_ingest_options, offsetof(struct levels, ingest)),
+    };
+    enum cl_opt_origin origins[CL_OPTS_MAX];
+    if (cl_env_options(rows, CL_ARRAY_LEN(rows), &v, origins, err, err_len) != 0)
+        return -1;
+    *level = v.object.compression_level;
+    if (origins[0] != CL_ORIGIN_ENV && getenv("CLOUDLOG_COMPRESSION_LEVEL"))
+        *level = v.ingest.compression_level;
+    return 0;
+}
 
 int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
 {
@@ -19,13 +42,8 @@ int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
     p->metrics_ready = 1;
     cl_bp_opts_default(&p->opts);
     p->opts.metrics = &p->lm.m;
-    long level;
-    /* CLOUDLOG_COMPRESSION_LEVEL is the template's name; serve's name for the objects'
-     * level, CLOUDLOG_OBJECT_COMPRESSION_LEVEL, wins when both are set. */
-    if (cl_env_int("CLOUDLOG_COMPRESSION_LEVEL", 1, 0, 3, &level, err, err_len) ||
-        cl_env_int("CLOUDLOG_OBJECT_COMPRESSION_LEVEL", level, 0, 3, &level, err, err_len))
+    if (read_level(&p->opts.compression_level, err, err_len) != 0)
         return -1;
-    p->opts.compression_level = (int)level;
     const char *url = cl_env_required("CLOUDLOG_STORE", err, err_len);
     if (!url)
         return -1;

@@ -68,6 +68,7 @@ static void stream_unref(struct stream *s)
     pthread_mutex_unlock(&s->mu);
     if (!last)
         return;
+    cl_query_params_free(&s->params);
     for (size_t i = 0; i < s->n_values; i++)
         free(s->values[i]);
     cl_buf_free(&s->buf);

@@ -56,6 +56,8 @@ struct tail {
     unsigned char in[TAIL_IN_MAX + 16];
     size_t in_len;
     atomic_int peer_closed; /* the client closed or the socket failed */
+    int history_sent;       /* the first flush (the newest `limit`) went out */
+    int64_t served_ms;      /* cl_mono_ms() of the last look at the socket */
     struct tail_entry *pending;
     size_t n_pending, cap_pending;
     struct tail_drop *drops;

@@ -8,9 +8,14 @@
  *
  * delay_for holds each found record that long before it is sent, sorted by time with
  * what else arrived meanwhile (Loki: slow loggers catch up). At most MAX_PENDING records
- * wait; further ones are dropped and reported, like Loki's dropped_entries. */
+ * wait; further ones are dropped and reported, like Loki's dropped_entries.
+ *
+ * cl_query_follow runs the loop; its callbacks do the rest: emit puts matches through the
+ * LogQL pipeline into the pending list, flush sends what is due, and stop (polled between
+ * records and while it waits) looks at the socket every STEP_MS: pings, a close, the
+ * daemon stopping, and pending records whose delay_for passed. */
 #include "common.h"
-#include "follow.h"
+#include "query_follow.h"
 #include "json_write.h"
 #include "log.h"
 #include "record.h"
@@ -306,42 +311,71 @@ static int handle_frames(struct tail *t)
     return rc;
 }
 
-/* Waits up to ms for client frames, handling them. Returns 0, or -1 once the tail ends
- * (client closed or gone, or the daemon stops). */
-static int serve_client(struct tail *t, int64_t ms)
+/* Reads what the client sent, without waiting (the socket is non-blocking), and answers
+ * it. Returns 0, or -1 once the tail ends (client closed or gone, or the daemon stops). */
+static int serve_client(struct tail *t)
 {
-    int64_t end = cl_mono_ms() + ms;
-    for (int64_t left = ms; left > 0; left = end - cl_mono_ms()) {
+    for (int i = 0; i < 16; i++) { /* bounded: a chatty client cannot hold the tail here */
         if (stopping(t) || atomic_load(&t->peer_closed))
             return -1;
-        struct pollfd pf = {.fd = t->fd, .events = POLLIN};
-        if (poll(&pf, 1, (int)(left < STEP_MS ? left : STEP_MS)) <= 0)
-            continue;
         ssize_t n = recv(t->fd, t->in + t->in_len, sizeof t->in - t->in_len, 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return 0;
+        if (n <= 0) {
             atomic_store(&t->peer_closed, 1);
             return -1;
         }
-        if (n > 0) {
-            t->in_len += (size_t)n;
-            if (handle_frames(t) != 0)
-                return -1;
-        }
+        t->in_len += (size_t)n;
+        if (handle_frames(t) != 0)
+            return -1;
     }
     return 0;
 }
 
 /* -- the thread --------------------------------------------------------------------- */
 
+/* cl_query_follow's flush: after the history (sent at once, delay_for or not) and after
+ * each poll (what is due). */
+static void on_flush(void *arg)
+{
+    struct tail *t = arg;
+    if (flush_pending(t, !t->history_sent) != 0)
+        atomic_store(&t->peer_closed, 1);
+    t->history_sent = 1;
+}
+
+/* cl_query_follow's stop: non-zero once the tail must end. Every STEP_MS it also serves
+ * the client (without waiting) and sends the records whose delay passed. */
+static int on_stop(void *arg)
+{
+    struct tail *t = arg;
+    if (tail_cancelled(t) || t->err[0])
+        return 1;
+    int64_t now = cl_mono_ms();
+    if (now - t->served_ms < STEP_MS)
+        return 0;
+    t->served_ms = now;
+    if (serve_client(t) != 0 || (t->history_sent && flush_pending(t, 0) != 0))
+        atomic_store(&t->peer_closed, 1);
+    return tail_cancelled(t);
+}
+
 /* Follows until the client leaves, the daemon stops or a query fails. */
-static void follow(struct tail *t, struct cl_query_follow *f)
+static void follow(struct tail *t, const struct cl_query_source *src, const struct cl_query *q)
 {
     char err[512] = "";
-    int rc = cl_query_follow_start(f, t->limit, on_match, on_warn, t, err, sizeof err);
-    if (rc == CL_OK && handle_frames(t) == 0)
-        flush_pending(t, 1); /* the history goes out at once, delay_for or not */
-    while (rc == CL_OK && !t->err[0] && serve_client(t, POLL_MS) == 0 && flush_pending(t, 0) == 0)
-        rc = cl_query_follow_poll(f, on_match, on_warn, t, err, sizeof err);
+    struct cl_query_follow o = {
+        .lines = (int)t->limit,
+        .interval_ms = POLL_MS,
+        .window_ms = WINDOW_MS,
+        .emit = on_match,
+        .warn = on_warn,
+        .flush = on_flush,
+        .stop = on_stop,
+        .arg = t,
+        .keep = cl_lq_eval_needed(t->eval) ? keep_record : NULL,
+    };
+    int rc = handle_frames(t) == 0 ? cl_query_follow(src, q, &o, err, sizeof err) : CL_OK;
     if (atomic_load(&t->peer_closed))
         return;
     if (stopping(t)) {
@@ -374,11 +408,7 @@ void *cl_tail_run(void *arg)
         t->limit = 0;
     }
     struct cl_query_source src = {&t->d->store, t->d->remote_queue ? NULL : &t->d->queue};
-    struct cl_query_follow *f = cl_query_follow_new(&src, &q, WINDOW_MS);
-    if (cl_lq_eval_needed(t->eval))
-        cl_query_follow_keep(f, keep_record, t);
-    follow(t, f);
-    cl_query_follow_free(f);
+    follow(t, &src, &q);
     MHD_upgrade_action(t->urh, MHD_UPGRADE_ACTION_CLOSE);
     struct cl_http_tails *reg = t->reg;
     cl_tail_unref(t); /* the thread's reference */

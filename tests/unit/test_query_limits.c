@@ -180,10 +180,12 @@ static void test_time_out_of_range(void **state)
     assert_int_equal(cl_query_params_add(&p, "since", "9223372036854775807ms"), 0);
     assert_int_equal(cl_query_params_finish(&p, now, CL_QUERY_MAX_LIMIT), -1);
     assert_non_null(strstr(p.err, "out of range"));
+    cl_query_params_free(&p);
     cl_query_params_init(&p);
     assert_int_equal(cl_query_params_add(&p, "to", "nonsense"), 0);
     assert_int_equal(cl_query_params_finish(&p, now, CL_QUERY_MAX_LIMIT), -1);
     assert_non_null(strstr(p.err, "invalid to"));
+    cl_query_params_free(&p);
 }
 
 static int setup(void **state)

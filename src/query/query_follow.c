@@ -1,39 +1,47 @@
-/* follow.c - the newest N matches of a query, and following it as objects are published
- * (moved here from `cloudlog tail`, src/cli/cmd_tail.c, so GET /loki/api/v1/tail
- * follows the same way).
- *
- * How new objects are found. Each poll lists the published keys of the partitions whose
- * hour lies in the follow window (window_ms before now up to the hour after now): from
- * the catalog when there is one (one indexed SQL query, published rows only), else by
- * walking the store's listing. Keys not in the seen set are scanned, by running the
- * ordinary query engine over a read-only view of the store that lists only those keys,
- * and then join the seen set; keys whose partition left the window are pruned from it,
- * so memory stays bounded by the window's objects. A seen set rather than the catalog's
- * object ids: ids are assigned when a flush commits but an object becomes visible when
- * it is published, which can happen out of id order (concurrent processor threads,
- * start-up recovery), so "id > last id" could skip an object; the set also works
- * without a catalog and, later, on S3.
- *
- * No record is emitted twice: the seen set starts as the window's keys listed before the
- * first query, plus every key that query read (it reads through the same view, which
- * records them). An object published in between and not read is emitted by the first
- * poll. Records older than the window that arrive late are not shown.
- */
-#include "follow.h"
+/* query_follow.c - the newest matches of a query, then (follow) new matches as objects
+ * are published: `cloudlog tail -f`'s algorithm, usable by the server too. */
+#include "query_follow.h"
 
 #include "catalog.h"
 #include "common.h"
+#include "record.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define HOUR_MS (3600LL * 1000)
 
-static int cancelled(const struct cl_query *q)
+/*
+ * How cl_query_follow finds new objects. Each poll lists the published keys of the partitions whose
+ * hour lies in the follow window (--window before now up to the hour after now): from
+ * the catalog when DATA/queue.db exists (one indexed SQL query, published rows only),
+ * else by walking the store's listing. Keys not in the seen set are scanned, by running
+ * the ordinary query engine over a read-only view of the store that lists only those
+ * keys, and then join the seen set; keys whose partition left the window are pruned
+ * from it, so memory stays bounded by the window's objects. A seen set rather than the
+ * catalog's object ids: ids are assigned when a flush commits but an object becomes
+ * visible when it is published, which can happen out of id order (concurrent processor
+ * threads, start-up recovery), so "id > last id" could skip an object; the set also
+ * works without a catalog and, later, on S3.
+ *
+ * No record is printed twice: the seen set starts as the window's keys listed before
+ * the first query, plus every key that query read (it reads through the same view,
+ * which records them). An object published in between and not read is printed by the
+ * first poll. Records older than the window that arrive late are not shown.
+ */
+
+static int stopped(const struct cl_query_follow *o)
 {
-    return q->cancelled && q->cancelled(q->cancel_arg);
+    return o->stop && o->stop(o->arg);
+}
+
+static void flush(const struct cl_query_follow *o)
+{
+    if (o->flush)
+        o->flush(o->arg);
 }
 
 /* -- the first N records ------------------------------------------------------------
@@ -54,17 +62,16 @@ struct held_line {
 struct held {
     struct held_line *v;
     size_t n, cap, max, seen;
-    const struct cl_query *q; /* for its cancellation check */
-    cl_query_keep_fn keep;    /* NULL: keep every match */
-    void *keep_arg;
+    const struct cl_query_follow *sink; /* for its stop() and keep() */
+    int filter;                         /* apply sink->keep */
 };
 
 static int on_held(void *arg, const char *line, size_t len, const struct cl_line_head *h)
 {
     struct held *hd = arg;
-    if (cancelled(hd->q))
+    if (stopped(hd->sink))
         return 1;
-    if (hd->keep && !hd->keep(hd->keep_arg, line, len, h))
+    if (hd->filter && !hd->sink->keep(hd->sink->arg, line, len, h))
         return 0;
     struct held_line x = {cl_malloc(len + 1), len, *h};
     memcpy(x.line, line, len);
@@ -100,7 +107,7 @@ static void held_free(struct held *hd)
 /* Replaces the records of newest (full, newest first) at its oldest timestamp by the
  * last ones at that time. */
 static int fix_ties(const struct cl_query_source *src, const struct cl_query *base,
-                    struct held *newest, cl_query_warn_fn warn, char *err, size_t err_len)
+                    struct held *newest, char *err, size_t err_len)
 {
     int64_t t = newest->v[newest->n - 1].h.ts_ms;
     size_t m = 0;
@@ -111,9 +118,9 @@ static int fix_ties(const struct cl_query_source *src, const struct cl_query *ba
     q.to_ms = t + 1;
     q.order = CL_ORDER_OLDEST;
     q.limit = 0;
-    struct held ring = {.max = m, .q = base};
+    struct held ring = {.max = m, .sink = newest->sink};
     struct cl_query_stats st;
-    int rc = cl_query_run(src, &q, on_held, warn, &ring, &st, err, err_len);
+    int rc = cl_query_run(src, &q, on_held, newest->sink->warn, &ring, &st, err, err_len);
     if (rc == CL_OK && ring.n == m) /* else the store changed meanwhile: keep what we have */
         for (size_t i = 0; i < m; i++) {
             struct held_line *dst = &newest->v[newest->n - m + i];
@@ -126,7 +133,7 @@ static int fix_ties(const struct cl_query_source *src, const struct cl_query *ba
 }
 
 /* Emits newest (newest first; ties in ascending order) oldest first. */
-static void emit_held(struct held *hd, cl_query_emit_fn emit, void *arg)
+static void print_held(struct held *hd, const struct cl_query_follow *o)
 {
     size_t end = hd->n;
     while (end > 0) {
@@ -134,48 +141,51 @@ static void emit_held(struct held *hd, cl_query_emit_fn emit, void *arg)
         while (start > 0 && hd->v[start - 1].h.ts_ms == hd->v[end - 1].h.ts_ms)
             start--;
         for (size_t i = start; i < end; i++)
-            if (emit(arg, hd->v[i].line, hd->v[i].len, &hd->v[i].h) != 0)
+            if (o->emit(o->arg, hd->v[i].line, hd->v[i].len, &hd->v[i].h) != 0)
                 return;
         end = start;
     }
 }
 
-int cl_query_newest(const struct cl_query_source *src, const struct cl_query *base, size_t n,
-                    cl_query_emit_fn emit, cl_query_warn_fn warn, void *arg, char *err,
-                    size_t err_len)
+/* cl_query_newest with o->keep: the last o->lines kept records of a full oldest-first
+ * scan, emitted in that order. */
+static int newest_kept(const struct cl_query_source *src, const struct cl_query *base,
+                       const struct cl_query_follow *o, char *err, size_t err_len)
 {
-    struct cl_query q = *base;
-    q.order = CL_ORDER_NEWEST;
-    q.limit = n;
-    struct held hd = {.q = base};
-    struct cl_query_stats st;
-    int rc = cl_query_run(src, &q, on_held, warn, &hd, &st, err, err_len);
-    if (rc == CL_OK && hd.n == n && !cancelled(base))
-        rc = fix_ties(src, base, &hd, warn, err, err_len);
-    if (rc == CL_OK && !cancelled(base))
-        emit_held(&hd, emit, arg);
-    held_free(&hd);
-    return rc;
-}
-
-int cl_query_newest_kept(const struct cl_query_source *src, const struct cl_query *base, size_t n,
-                         cl_query_keep_fn keep, void *keep_arg, cl_query_emit_fn emit,
-                         cl_query_warn_fn warn, void *arg, char *err, size_t err_len)
-{
-    if (n == 0)
-        return CL_OK;
     struct cl_query q = *base;
     q.order = CL_ORDER_OLDEST;
     q.limit = 0;
-    struct held ring = {.max = n, .q = base, .keep = keep, .keep_arg = keep_arg};
+    struct held ring = {.max = (size_t)o->lines, .sink = o, .filter = 1};
     struct cl_query_stats st;
-    int rc = cl_query_run(src, &q, on_held, warn, &ring, &st, err, err_len);
-    for (size_t i = 0; rc == CL_OK && !cancelled(base) && i < ring.n; i++) {
+    int rc = cl_query_run(src, &q, on_held, o->warn, &ring, &st, err, err_len);
+    for (size_t i = 0; rc == CL_OK && !stopped(o) && i < ring.n; i++) {
         struct held_line *x = held_at(&ring, i);
-        if (emit(arg, x->line, x->len, &x->h) != 0)
+        if (o->emit(o->arg, x->line, x->len, &x->h) != 0)
             break;
     }
     held_free(&ring);
+    return rc;
+}
+
+int cl_query_newest(const struct cl_query_source *src, const struct cl_query *base,
+                    const struct cl_query_follow *o, char *err, size_t err_len)
+{
+    if (o->keep && o->lines > 0)
+        return newest_kept(src, base, o, err, err_len);
+    struct cl_query q = *base;
+    size_t n = (size_t)o->lines;
+    q.order = CL_ORDER_NEWEST;
+    q.limit = n;
+    struct held hd = {.sink = o};
+    struct cl_query_stats st;
+    if (n == 0)
+        return CL_OK;
+    int rc = cl_query_run(src, &q, on_held, o->warn, &hd, &st, err, err_len);
+    if (rc == CL_OK && hd.n == n && !stopped(o))
+        rc = fix_ties(src, base, &hd, err, err_len);
+    if (rc == CL_OK && !stopped(o))
+        print_held(&hd, o);
+    held_free(&hd);
     return rc;
 }
 
@@ -396,68 +406,27 @@ static const struct cl_store_ops view_ops = {
 
 /* -- following ---------------------------------------------------------------------- */
 
-struct cl_query_follow {
-    struct cl_query_source src;
+struct follower {
+    const struct cl_query_source *src;
     struct cl_query q; /* filters; range and order set per poll */
-    int64_t window_ms;
+    const struct cl_query_follow *sink;
+    int emit_stopped; /* the sink's emit asked to stop */
     struct keyset seen;
     struct view view;
-    cl_query_keep_fn keep; /* for the newest n of start; NULL: every match */
-    void *keep_arg;
 };
 
-struct cl_query_follow *cl_query_follow_new(const struct cl_query_source *src,
-                                            const struct cl_query *q, int64_t window_ms)
+static int on_new_record(void *arg, const char *line, size_t len, const struct cl_line_head *h)
 {
-    struct cl_query_follow *f = cl_calloc(1, sizeof *f);
-    f->src = *src;
-    f->q = *q;
-    f->window_ms = window_ms;
-    f->view.real = src->store;
-    pthread_mutex_init(&f->view.mu, NULL);
-    return f;
-}
-
-void cl_query_follow_keep(struct cl_query_follow *f, cl_query_keep_fn keep, void *keep_arg)
-{
-    f->keep = keep;
-    f->keep_arg = keep_arg;
-}
-
-void cl_query_follow_free(struct cl_query_follow *f)
-{
-    if (!f)
-        return;
-    ks_free(&f->seen);
-    ks_free(&f->view.got);
-    pthread_mutex_destroy(&f->view.mu);
-    free(f);
-}
-
-int cl_query_follow_start(struct cl_query_follow *f, size_t n, cl_query_emit_fn emit,
-                          cl_query_warn_fn warn, void *arg, char *err, size_t err_len)
-{
-    struct window w;
-    window_at(cl_now_ms(), f->window_ms, &w);
-    int rc = discover(&f->src, &w, &f->seen);
-    if (rc == CL_OK && n > 0) {
-        struct cl_store vs = {&view_ops, &f->view};
-        struct cl_query_source vsrc = {&vs, f->src.catalog};
-        f->view.record = 1;
-        rc = f->keep ? cl_query_newest_kept(&vsrc, &f->q, n, f->keep, f->keep_arg, emit, warn, arg,
-                                            err, err_len)
-                     : cl_query_newest(&vsrc, &f->q, n, emit, warn, arg, err, err_len);
-        f->view.record = 0;
-        ks_move_all(&f->seen, &f->view.got);
-        ks_prune(&f->seen, &w);
-    }
-    return rc;
+    struct follower *f = arg;
+    if (stopped(f->sink))
+        return 1;
+    f->emit_stopped |= f->sink->emit(f->sink->arg, line, len, h) != 0;
+    return f->emit_stopped;
 }
 
 /* Runs q over just the keys in fresh, oldest first. */
-static int scan_fresh(struct cl_query_follow *f, const struct keyset *fresh, const struct window *w,
-                      cl_query_emit_fn emit, cl_query_warn_fn warn, void *arg, char *err,
-                      size_t err_len)
+static int scan_fresh(struct follower *f, const struct keyset *fresh, const struct window *w,
+                      char *err, size_t err_len)
 {
     struct cl_store vs = {&view_ops, &f->view};
     struct cl_query_source src = {&vs, NULL};
@@ -468,18 +437,18 @@ static int scan_fresh(struct cl_query_follow *f, const struct keyset *fresh, con
     q.limit = 0;
     f->view.only = fresh;
     struct cl_query_stats st;
-    int rc = cl_query_run(&src, &q, emit, warn, arg, &st, err, err_len);
+    int rc = cl_query_run(&src, &q, on_new_record, f->sink->warn, f, &st, err, err_len);
     f->view.only = NULL;
     return rc;
 }
 
-int cl_query_follow_poll(struct cl_query_follow *f, cl_query_emit_fn emit, cl_query_warn_fn warn,
-                         void *arg, char *err, size_t err_len)
+/* One poll: emits the matches of the objects published since the last one. */
+static int poll_once(struct follower *f, char *err, size_t err_len)
 {
     struct window w;
-    window_at(cl_now_ms(), f->window_ms, &w);
+    window_at(cl_now_ms(), f->sink->window_ms, &w);
     struct keyset found = {0}, fresh = {0};
-    int rc = discover(&f->src, &w, &found);
+    int rc = discover(f->src, &w, &found);
     for (size_t i = 0; i < found.n; i++) {
         if (!ks_has(&f->seen, found.v[i])) {
             ks_push(&fresh, found.v[i]);
@@ -487,10 +456,52 @@ int cl_query_follow_poll(struct cl_query_follow *f, cl_query_emit_fn emit, cl_qu
         }
     }
     if (rc == CL_OK && fresh.n > 0)
-        rc = scan_fresh(f, &fresh, &w, emit, warn, arg, err, err_len);
-    ks_move_all(&f->seen, &fresh); /* even after a failure: never emitted twice */
+        rc = scan_fresh(f, &fresh, &w, err, err_len);
+    flush(f->sink);
+    ks_move_all(&f->seen, &fresh); /* even after a failure: never printed twice */
     ks_prune(&f->seen, &w);
     ks_free(&found);
     ks_free(&fresh);
+    return rc;
+}
+
+/* Sleeps ms, or less once stop() asks to stop. */
+static void nap(const struct cl_query_follow *o, int64_t ms)
+{
+    int64_t end = cl_now_ms() + ms;
+    for (int64_t left = ms; left > 0 && !stopped(o); left = end - cl_now_ms()) {
+        int64_t step = left < 50 ? left : 50;
+        struct timespec ts = {0, (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int cl_query_follow(const struct cl_query_source *src, const struct cl_query *q,
+                    const struct cl_query_follow *o, char *err, size_t err_len)
+{
+    struct follower f = {.src = src, .q = *q, .sink = o};
+    f.view.real = src->store;
+    pthread_mutex_init(&f.view.mu, NULL);
+    struct window w;
+    window_at(cl_now_ms(), o->window_ms, &w);
+    int rc = discover(src, &w, &f.seen);
+    if (rc == CL_OK && o->lines > 0) {
+        struct cl_store vs = {&view_ops, &f.view};
+        struct cl_query_source vsrc = {&vs, src->catalog};
+        f.view.record = 1;
+        rc = cl_query_newest(&vsrc, q, o, err, err_len);
+        f.view.record = 0;
+        ks_move_all(&f.seen, &f.view.got);
+        ks_prune(&f.seen, &w);
+    }
+    flush(o);
+    while (rc == CL_OK && !stopped(o) && !f.emit_stopped) {
+        nap(o, o->interval_ms);
+        if (!stopped(o))
+            rc = poll_once(&f, err, err_len);
+    }
+    ks_free(&f.seen);
+    ks_free(&f.view.got);
+    pthread_mutex_destroy(&f.view.mu);
     return rc;
 }
