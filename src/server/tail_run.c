@@ -1,5 +1,5 @@
 /* tail_run.c - a live tail's thread: the newest `limit` matches since `start`, then every
- * second the matches of newly published objects (src/query/follow.c, as `cloudlog tail
+ * second the matches of newly published objects (src/query/query_follow.c, as `cloudlog tail
  * -f`), sent as Loki's frames {"streams":[{"stream":{labels},"values":[["ns","line"]]}]}
  * with "dropped_entries" when some were dropped. Between polls it answers pings and a
  * close; it ends on the client's close, a send that cannot complete within
