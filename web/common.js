@@ -28,3 +28,23 @@ function svg(tag, attrs) {
 function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 }
+
+// The header's colour-scheme button: Auto -> Light -> Dark, kept in localStorage under key;
+// onChange runs after each change (a redraw with the new colours).
+function themeButton(button, key, onChange) {
+  let theme = store(key) || 'auto';
+  const apply = () => {
+    const fixed = theme === 'light' || theme === 'dark';
+    if (fixed) document.documentElement.dataset.theme = theme;
+    else delete document.documentElement.dataset.theme;
+    button.textContent = theme === 'light' ? 'Light' : theme === 'dark' ? 'Dark' : 'Auto';
+    button.title = 'Colour scheme: ' + (fixed ? theme : 'follows the system') + ' (click to change)';
+  };
+  apply();
+  button.addEventListener('click', () => {
+    theme = theme === 'auto' ? 'light' : theme === 'light' ? 'dark' : 'auto';
+    store(key, theme === 'auto' ? null : theme);
+    apply();
+    if (onChange) onChange();
+  });
+}

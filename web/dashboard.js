@@ -77,7 +77,7 @@
   function pad2(n) { return (n < 10 ? '0' : '') + n; }
   function clock(d) { return pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()); }
 
-  // store, el, svg, cssVar: web/common.js
+  // store, el, svg, cssVar, themeButton: web/common.js
 
   // ---- API ----
   async function api(path, accept) {
@@ -770,25 +770,9 @@
     state.timer = setTimeout(poll, ms);
   }
 
-  // ---- theme ----
-  function applyTheme(t) {
-    if (t === 'light' || t === 'dark') document.documentElement.dataset.theme = t;
-    else delete document.documentElement.dataset.theme;
-    const b = $('btn-theme');
-    b.textContent = t === 'light' ? 'Light' : t === 'dark' ? 'Dark' : 'Auto';
-    b.title = 'Colour scheme: ' + (t === 'light' || t === 'dark' ? t : 'follows the system') + ' (click to change)';
-  }
-
   function init() {
     $('host').textContent = location.host;
-    let theme = store(THEME_STORE) || 'auto';
-    applyTheme(theme);
-    $('btn-theme').addEventListener('click', () => {
-      theme = theme === 'auto' ? 'light' : theme === 'light' ? 'dark' : 'auto';
-      store(THEME_STORE, theme === 'auto' ? null : theme);
-      applyTheme(theme);
-      if (latest()) render();
-    });
+    themeButton($('btn-theme'), THEME_STORE, () => { if (latest()) render(); });
     $('btn-key').hidden = !state.key;
     $('btn-key').addEventListener('click', () => {
       $('keybox').hidden = !$('keybox').hidden;

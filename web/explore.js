@@ -17,7 +17,7 @@
   const $ = (id) => document.getElementById(id);
   const state = { key: store(KEY_STORE) || '', mode: 'logql', runs: 0, ws: null, seq: 0, rows: [] };
 
-  // store, el, svg, cssVar: web/common.js
+  // store, el, svg, cssVar, themeButton: web/common.js
   function pad(n, w) { return String(n).padStart(w || 2, '0'); }
   function fmtTime(ms) {
     const d = new Date(ms);
@@ -428,22 +428,9 @@
     if (k) run();
   }
 
-  // ---- theme (the dashboard's setting) ----
-  function applyTheme(t) {
-    if (t === 'light' || t === 'dark') document.documentElement.dataset.theme = t;
-    else delete document.documentElement.dataset.theme;
-    $('btn-theme').textContent = t === 'light' ? 'Light' : t === 'dark' ? 'Dark' : 'Auto';
-  }
-
   function init() {
     $('host').textContent = location.host;
-    let theme = store(THEME_STORE) || 'auto';
-    applyTheme(theme);
-    $('btn-theme').addEventListener('click', () => {
-      theme = theme === 'auto' ? 'light' : theme === 'light' ? 'dark' : 'auto';
-      store(THEME_STORE, theme === 'auto' ? null : theme);
-      applyTheme(theme);
-    });
+    themeButton($('btn-theme'), THEME_STORE, null); // the dashboard's setting
     $('btn-key').hidden = !state.key;
     $('btn-key').addEventListener('click', () => { $('keybox').hidden = !$('keybox').hidden; });
     $('keyform').addEventListener('submit', (ev) => {
