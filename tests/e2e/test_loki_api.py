@@ -17,6 +17,7 @@ import math
 import os
 import random
 import re
+import threading
 import time
 import urllib.parse
 
@@ -455,6 +456,35 @@ class LokiApiKeys(cltest.DaemonTestCase):
         basic = "Basic " + base64.b64encode(b"grafana:s3cret").decode()
         self.assertEqual(d.request("GET", path, headers={"Authorization": basic})[0], 200)
         self.assertEqual(d.request("GET", "/loki/api/v1/ready")[0], 200)
+
+
+
+class LokiApiSlots(cltest.DaemonTestCase):
+    def test_burst_waits_for_a_slot(self):
+        """A burst of 4 concurrent queries (a dashboard refresh) with --max-queries 1: those
+        beyond the slot wait in the workers' queue and all answer 200 (up to 4 x
+        --max-queries may wait; docs/loki.md "Limits and scheduling")."""
+        d = self.daemon(args=["--max-queries", "1", "--flush-age", "200ms"])
+        recs = [{"timestamp": cltest.ms_text(NOW_MS - 60000 - i), "service": "api",
+                 "level": "info", "message": "m %d" % i} for i in range(200)]
+        self.assertEqual(d.post_logs(recs)[0], 202)
+        cltest.wait_drained(d.data_dir, timeout=60, daemon=d)
+        q = urllib.parse.urlencode({"query": 'sum(count_over_time({service=~"a.*"}[10m]))',
+                                    "time": str(NOW_MS * 1000000)})
+        results = []
+
+        def one():
+            st, _, data = d.request("GET", "/loki/api/v1/query?" + q, timeout=60)
+            results.append((st, data))
+
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual([st for st, _ in results], [200] * 4, results)
+        for _, data in results:
+            self.assertEqual(json.loads(data)["data"]["result"][0]["value"][1], "200")
 
 
 if __name__ == "__main__":
