@@ -1,4 +1,5 @@
-// dashboard.js - polls /metrics, /v1/alarms and /v1/query every 2 s and draws the dashboard (no libraries).
+// dashboard.js - polls /metrics, /v1/alarms and /v1/query every 2 s and draws the dashboard (no
+// libraries; the build puts web/common.js before it).
 'use strict';
 (function () {
   const POLL_MS = 2000;
@@ -35,16 +36,6 @@
     analyticsAt: 0,
     analyticsBusy: false,
   };
-
-  // ---- storage (may be unavailable: private windows, file://) ----
-  function store(k, v) {
-    try {
-      if (v === undefined) return window.localStorage.getItem(k);
-      if (v === null) window.localStorage.removeItem(k);
-      else window.localStorage.setItem(k, v);
-    } catch (e) { /* no storage: keep the value for this page only */ }
-    return null;
-  }
 
   // ---- formatting ----
   function trimNum(x) {
@@ -93,22 +84,7 @@
   function pad2(n) { return (n < 10 ? '0' : '') + n; }
   function clock(d) { return pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()); }
 
-  // ---- DOM helpers (text only: nothing from the server is parsed as HTML) ----
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text != null) e.textContent = text;
-    return e;
-  }
-  const SVG = 'http://www.w3.org/2000/svg';
-  function svg(tag, attrs) {
-    const e = document.createElementNS(SVG, tag);
-    for (const k in attrs) e.setAttribute(k, attrs[k]);
-    return e;
-  }
-  function cssVar(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
-  }
+  // store, el, svg, cssVar, themeButton: web/common.js
 
   // ---- API ----
   async function api(path, accept) {
@@ -890,25 +866,9 @@
     state.timer = setTimeout(poll, ms);
   }
 
-  // ---- theme ----
-  function applyTheme(t) {
-    if (t === 'light' || t === 'dark') document.documentElement.dataset.theme = t;
-    else delete document.documentElement.dataset.theme;
-    const b = $('btn-theme');
-    b.textContent = t === 'light' ? 'Light' : t === 'dark' ? 'Dark' : 'Auto';
-    b.title = 'Colour scheme: ' + (t === 'light' || t === 'dark' ? t : 'follows the system') + ' (click to change)';
-  }
-
   function init() {
     $('host').textContent = location.host;
-    let theme = store(THEME_STORE) || 'auto';
-    applyTheme(theme);
-    $('btn-theme').addEventListener('click', () => {
-      theme = theme === 'auto' ? 'light' : theme === 'light' ? 'dark' : 'auto';
-      store(THEME_STORE, theme === 'auto' ? null : theme);
-      applyTheme(theme);
-      if (latest()) render();
-    });
+    themeButton($('btn-theme'), THEME_STORE, () => { if (latest()) render(); });
     $('btn-key').hidden = !state.key;
     $('btn-key').addEventListener('click', () => {
       $('keybox').hidden = !$('keybox').hidden;

@@ -4,9 +4,12 @@
 #include "commands.h"
 #include "query_output.h"
 
+#include "buf.h"
 #include "common.h"
+#include "json_write.h"
 #include "logql.h"
 #include "logql_eval.h"
+#include "logql_metric.h"
 #include "query.h"
 #include "query_opts.h"
 #include "store.h"
@@ -163,6 +166,7 @@ struct query_args {
     struct cl_lq_eval *eval;
     int eval_needed; /* 0: everything went into the engine's query */
     int formats_line;
+    int metric; /* --logql is a metric query: evaluated once, at --to */
 };
 
 static void query_args_free(struct query_args *a)
@@ -187,11 +191,8 @@ static int build_logql(const struct query_cfg *c, struct query_args *a)
         return 2;
     }
     if (a->logql->kind != CL_LQ_LOG_QUERY) {
-        fprintf(stderr,
-                "%s: --logql: metric queries are served by the Loki API (not yet); "
-                "give a log query\n",
-                CMD);
-        return 2;
+        a->metric = 1;
+        return 0;
     }
     struct cl_lq_eval *ev;
     if (cl_lq_eval_new(&a->logql->log, &a->q, &ev, err, sizeof err) != 0) {
@@ -236,6 +237,57 @@ static char **expand_short(int argc, char **argv)
         v[i] = !only_positional && strcmp(argv[i], "-i") == 0 ? "--ignore-case" : argv[i];
     }
     return v;
+}
+
+/* Prints one series' value at the instant: {name="value", ...} value (text), or as the
+ * Loki API's vector element (json, csv). */
+static void print_sample(const struct cl_lq_series *s, int64_t at_ms, int text)
+{
+    struct cl_buf b;
+    cl_buf_init(&b, SIZE_MAX);
+    cl_buf_append_str(&b, text ? "{" : "{\"metric\":{");
+    for (size_t i = 0; i < s->n_labels; i++) {
+        cl_buf_append_str(&b, i ? (text ? ", " : ",") : "");
+        if (text)
+            cl_buf_append_str(&b, s->names[i]);
+        else
+            cl_json_write_string(&b, s->names[i], strlen(s->names[i]));
+        cl_buf_append_char(&b, text ? '=' : ':');
+        cl_json_write_string(&b, s->values[i], strlen(s->values[i]));
+    }
+    char v[32];
+    cl_lq_format_value(s->v[0], v);
+    if (text)
+        cl_buf_printf(&b, "} %s\n", v);
+    else
+        cl_buf_printf(&b, "},\"value\":[%.3f,\"%s\"]}\n", (double)at_ms / 1000.0, v);
+    fwrite(b.data, 1, b.len, stdout);
+    cl_buf_free(&b);
+}
+
+/* A metric --logql: evaluated at --to (the instant a Loki /query would use). */
+static int run_metric(const struct query_cfg *c, const struct query_args *a)
+{
+    struct cl_cli_source s;
+    if (cl_cli_source_open(CMD, c->data_dir, c->store_url, c->endpoint_url, &s))
+        return 1;
+    int64_t at = a->q.to_ms - 1; /* --to is exclusive */
+    struct cl_lq_window w = {.start_ms = at, .end_ms = at, .step_ms = 1000};
+    struct cl_lq_matrix m;
+    struct cl_query_stats st;
+    char err[512] = "";
+    int rc = cl_lq_metric_eval(a->logql, &s.src, &a->q, &w, &m, &st, err, sizeof err);
+    cl_cli_source_close(&s);
+    if (rc != CL_OK) {
+        fprintf(stderr, "%s: %s\n", CMD, err[0] ? err : cl_strerror(rc));
+        return rc == CL_ERR_INVAL ? 2 : 1;
+    }
+    for (size_t i = 0; i < m.n; i++)
+        print_sample(&m.s[i], at, strcmp(c->format, "text") == 0);
+    cl_lq_matrix_free(&m);
+    if (c->stats)
+        print_stats(&st);
+    return fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
 }
 
 /* Runs the query; returns the exit status. */
@@ -300,7 +352,7 @@ int cl_cmd_query(int argc, char **argv)
     if (rc < 0) { /* options parsed (else: after --help or a usage error) */
         rc = build_query(&cfg, &a);
         if (rc == 0)
-            rc = run(&cfg, &a);
+            rc = a.metric ? run_metric(&cfg, &a) : run(&cfg, &a);
     }
     query_args_free(&a);
     cl_options_free(query_options, CL_ARRAY_LEN(query_options), &cfg);

@@ -147,6 +147,10 @@ static const struct cl_option serve_options[] = {
      "longest retry delay", NULL, 0, 0},
     {"max-queries", "CLOUDLOG_MAX_QUERIES", CL_OPT_INT, "4", OFF(max_queries), "N",
      "GET /v1/query scans at once, apart from ingest; more get 503 + Retry-After", NULL, 1, 256},
+    {"max-tails", "CLOUDLOG_MAX_TAILS", CL_OPT_INT, "8", OFF(max_tails), "N",
+     "live tails (GET /loki/api/v1/tail WebSockets, one thread each) at once; more get 503 + "
+     "Retry-After",
+     NULL, 0, 1024},
     CL_CLI_QUERY_LIMIT_OPTIONS("30s", "16GiB", OFF(query_timeout_ms), OFF(query_max_bytes),
                                OFF(regex_match_limit), OFF(regex_depth_limit),
                                OFF(regex_heap_limit)),

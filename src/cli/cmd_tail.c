@@ -194,8 +194,8 @@ static int run(const struct tail_cfg *c, const struct cl_query *q)
     if (cl_qout_header(&o.out) != 0)
         out_fail(&o);
     else {
-        struct cl_query_follow f = {c->lines, c->interval_ms, c->window_ms, out_emit,
-                                    on_warn,  out_flush_cb,   out_stop,     &o};
+        struct cl_query_follow f = {c->lines,     c->interval_ms, c->window_ms, out_emit, on_warn,
+                                    out_flush_cb, out_stop,       &o,           NULL};
         rc = c->follow ? cl_query_follow(&s.src, q, &f, err, sizeof err)
                        : cl_query_newest(&s.src, q, &f, err, sizeof err);
     }

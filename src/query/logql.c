@@ -285,11 +285,26 @@ static const char *const unsupported_stages[][2] = {
     {"regexp", "regexp parser `| regexp`"},
     {"unpack", "unpack parser `| unpack`"},
     {"label_format", "`| label_format`"},
-    {"drop", "`| drop`"},
     {"keep", "`| keep`"},
     {"decolorize", "`| decolorize`"},
     {"distinct", "`| distinct`"},
 };
+
+/* `| drop a, b` of plain names (Grafana's logs volume sends `| drop __error__`). */
+static int parse_drop(struct parser *p, struct cl_lq_stage *st)
+{
+    st->kind = CL_LQ_DROP;
+    if (advance(p) != 0)
+        return -1;
+    do {
+        struct cl_lq_extract *x = push(p, &st->extract, &st->n_extract, sizeof *x);
+        if (!x || take_ident(p, &x->name, "a label name to drop") != 0)
+            return -1;
+        if (is_punct(p, "=") || is_punct(p, "!=") || is_punct(p, "=~") || is_punct(p, "!~"))
+            return UNSUPPORTED(p, "`| drop` with a label matcher");
+    } while (accept(p, ",") == 1);
+    return p->failed ? -1 : 0;
+}
 
 /* `| unwrap field` (only where the caller allows it: *unwrap non-NULL). */
 static int parse_unwrap(struct parser *p, char **unwrap)
@@ -322,6 +337,8 @@ static int parse_bar_stage(struct parser *p, struct cl_lq_log *log, char **unwra
         return -1;
     if (is_word(p, "json"))
         return parse_json(p, st);
+    if (is_word(p, "drop"))
+        return parse_drop(p, st);
     if (is_word(p, "logfmt")) {
         st->kind = CL_LQ_LOGFMT;
         if (advance(p) != 0)

@@ -44,7 +44,8 @@ enum cl_lq_stage_kind {
     CL_LQ_JSON,
     CL_LQ_LOGFMT,
     CL_LQ_LABEL_FILTER,
-    CL_LQ_LINE_FORMAT
+    CL_LQ_LINE_FORMAT,
+    CL_LQ_DROP /* `| drop a, b`: the labels named in extract[].name are removed */
 };
 
 /* `|= "a" or "b"`: the line contains a or b (for != and !~: contains neither). */
@@ -63,8 +64,8 @@ struct cl_lq_extract {
 struct cl_lq_stage {
     enum cl_lq_stage_kind kind;
     struct cl_lq_line_filter line;     /* LINE_FILTER */
-    struct cl_lq_extract *extract;     /* JSON */
-    size_t n_extract;                  /* JSON */
+    struct cl_lq_extract *extract;     /* JSON; DROP: the names (path NULL) */
+    size_t n_extract;                  /* JSON, DROP */
     struct cl_lq_label_filter *filter; /* LABEL_FILTER */
     char *format;                      /* LINE_FORMAT: the template */
 };

@@ -34,7 +34,12 @@ struct cl_lq_eval {
     size_t n_services;
     char *service_names; /* the split copy services[] of a service=~"a|b" point into */
     int needed;
+    /* The record's top-level fields are labels someone reads: a matcher or a stage
+     * evaluated here, or a caller (cl_lq_eval_want_fields). Else only service and level
+     * are set, and no record is parsed for labels nobody reads. */
+    int fields;
     struct lq_labels labels;
+    size_t n_stream;    /* labels[0, n_stream): the record's fields, service and level */
     struct cl_buf line; /* line_format's output */
 };
 
@@ -91,6 +96,9 @@ static int push_services(struct cl_lq_eval *ev, const struct cl_lq_matcher *m)
 {
     if (ev->n_services || strcmp(m->name, "service") != 0)
         return 0;
+    /* service=~".+" (Grafana's "any service"): every record has a non-empty service */
+    if (m->op == CL_LQ_RE && (strcmp(m->value, ".+") == 0 || strcmp(m->value, ".*") == 0))
+        return 1;
     if (m->op == CL_LQ_EQ && !strpbrk(m->value, "*?[\\")) {
         ev->services[ev->n_services++] = m->value;
         return 1;
@@ -244,10 +252,22 @@ int cl_lq_eval_new(const struct cl_lq_log *log, struct cl_query *q, struct cl_lq
     }
     for (size_t i = 0; i < log->n_matchers; i++)
         ev->needed |= !ev->matcher_pushed[i];
-    for (size_t i = 0; i < log->n_stages; i++)
+    for (size_t i = 0; i < log->n_stages; i++) {
         ev->needed |= !ev->stage_pushed[i];
+        ev->fields |= log->stages[i].kind == CL_LQ_LABEL_FILTER ||
+                      log->stages[i].kind == CL_LQ_LINE_FORMAT ||
+                      log->stages[i].kind == CL_LQ_LOGFMT;
+    }
+    for (size_t i = 0; i < log->n_matchers; i++) /* service and level come from the head */
+        ev->fields |= !ev->matcher_pushed[i] && strcmp(log->matchers[i].name, "service") != 0 &&
+                      strcmp(log->matchers[i].name, "level") != 0;
     *out = ev;
     return 0;
+}
+
+void cl_lq_eval_want_fields(struct cl_lq_eval *ev)
+{
+    ev->fields = 1;
 }
 
 int cl_lq_eval_needed(const struct cl_lq_eval *ev)
@@ -295,10 +315,12 @@ static void stream_labels(struct cl_lq_eval *ev, const char *line, size_t len,
                           const struct cl_line_head *h)
 {
     lq_labels_reset(&ev->labels);
-    (void)lq_extract_json_all(&ev->labels, line, len, 0);
+    if (ev->fields)
+        (void)lq_extract_json_all(&ev->labels, line, len, 0);
     lq_labels_add(&ev->labels, "service", h->service, strlen(h->service));
     const char *lv = cl_level_name(h->level);
     lq_labels_add(&ev->labels, "level", lv, strlen(lv));
+    ev->n_stream = ev->labels.n;
 }
 
 static const pcre2_code *filter_re(const struct cl_lq_eval *ev, const struct cl_lq_label_filter *f)
@@ -416,6 +438,10 @@ static int run_stage(struct cl_lq_eval *ev, size_t i, const char **line, size_t 
     }
     case CL_LQ_LABEL_FILTER:
         return filter_holds(ev, st->filter);
+    case CL_LQ_DROP: /* an empty value is a missing label */
+        for (size_t n = 0; n < st->n_extract; n++)
+            lq_labels_add(&ev->labels, st->extract[n].name, "", 0);
+        return 1;
     case CL_LQ_LINE_FORMAT:
         line_format(ev, st->format);
         *line = ev->line.data;
@@ -449,4 +475,13 @@ int cl_lq_eval_record(struct cl_lq_eval *ev, const char *line, size_t len,
     *out = line;
     *out_len = len;
     return ok;
+}
+
+void cl_lq_eval_labels(const struct cl_lq_eval *ev, const char *const **names,
+                       const char *const **values, size_t *n, size_t *n_stream)
+{
+    *names = (const char *const *)ev->labels.names;
+    *values = (const char *const *)ev->labels.values;
+    *n = ev->labels.n;
+    *n_stream = ev->n_stream;
 }

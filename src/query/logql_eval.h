@@ -25,6 +25,10 @@ struct cl_lq_eval;
 int cl_lq_eval_new(const struct cl_lq_log *log, struct cl_query *q, struct cl_lq_eval **out,
                    char *err, size_t err_len);
 
+/* The record's top-level fields are wanted as labels (cl_lq_eval_labels) even when the
+ * query itself reads none (an unwrapped field, detected fields, volume by a field). */
+void cl_lq_eval_want_fields(struct cl_lq_eval *ev);
+
 /* 1 when records need evaluating one by one (something was not pushed down). */
 int cl_lq_eval_needed(const struct cl_lq_eval *ev);
 
@@ -34,6 +38,13 @@ int cl_lq_eval_needed(const struct cl_lq_eval *ev);
 int cl_lq_eval_record(struct cl_lq_eval *ev, const char *line, size_t len,
                       const struct cl_line_head *h, const char **out, size_t *out_len, char *err,
                       size_t err_len);
+
+/* The labels of the record cl_lq_eval_record last kept, in the order they were set (a
+ * later entry of the same name wins): [0, *n_stream) are the record's top-level fields
+ * (only when something reads them: see cl_lq_eval_want_fields), then service and level; the rest
+ * were extracted by the pipeline's parsers. Valid until the next cl_lq_eval_record. */
+void cl_lq_eval_labels(const struct cl_lq_eval *ev, const char *const **names,
+                       const char *const **values, size_t *n, size_t *n_stream);
 
 void cl_lq_eval_free(struct cl_lq_eval *ev);
 

@@ -149,6 +149,10 @@ static void put_stage(struct out *o, const struct cl_lq_stage *st)
         put(o, " | line_format ");
         put_string(o, st->format);
         break;
+    case CL_LQ_DROP:
+        for (size_t i = 0; i < st->n_extract; i++)
+            put(o, "%s%s", i ? ", " : " | drop ", st->extract[i].name);
+        break;
     }
 }
 

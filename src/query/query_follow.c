@@ -62,7 +62,8 @@ struct held_line {
 struct held {
     struct held_line *v;
     size_t n, cap, max, seen;
-    const struct cl_query_follow *sink; /* for its stop() */
+    const struct cl_query_follow *sink; /* for its stop() and keep() */
+    int filter;                         /* apply sink->keep */
 };
 
 static int on_held(void *arg, const char *line, size_t len, const struct cl_line_head *h)
@@ -70,6 +71,8 @@ static int on_held(void *arg, const char *line, size_t len, const struct cl_line
     struct held *hd = arg;
     if (stopped(hd->sink))
         return 1;
+    if (hd->filter && !hd->sink->keep(hd->sink->arg, line, len, h))
+        return 0;
     struct held_line x = {cl_malloc(len + 1), len, *h};
     memcpy(x.line, line, len);
     if (hd->max && hd->n == hd->max) {
@@ -144,9 +147,31 @@ static void print_held(struct held *hd, const struct cl_query_follow *o)
     }
 }
 
+/* cl_query_newest with o->keep: the last o->lines kept records of a full oldest-first
+ * scan, emitted in that order. */
+static int newest_kept(const struct cl_query_source *src, const struct cl_query *base,
+                       const struct cl_query_follow *o, char *err, size_t err_len)
+{
+    struct cl_query q = *base;
+    q.order = CL_ORDER_OLDEST;
+    q.limit = 0;
+    struct held ring = {.max = (size_t)o->lines, .sink = o, .filter = 1};
+    struct cl_query_stats st;
+    int rc = cl_query_run(src, &q, on_held, o->warn, &ring, &st, err, err_len);
+    for (size_t i = 0; rc == CL_OK && !stopped(o) && i < ring.n; i++) {
+        struct held_line *x = held_at(&ring, i);
+        if (o->emit(o->arg, x->line, x->len, &x->h) != 0)
+            break;
+    }
+    held_free(&ring);
+    return rc;
+}
+
 int cl_query_newest(const struct cl_query_source *src, const struct cl_query *base,
                     const struct cl_query_follow *o, char *err, size_t err_len)
 {
+    if (o->keep && o->lines > 0)
+        return newest_kept(src, base, o, err, err_len);
     struct cl_query q = *base;
     size_t n = (size_t)o->lines;
     q.order = CL_ORDER_NEWEST;

@@ -21,6 +21,10 @@ struct cl_query_follow {
     int (*stop)(void *arg);   /* polled often; non-zero stops (may be NULL): say so here
                                  too once emit failed */
     void *arg;
+    /* A filter the engine cannot run itself (a LogQL pipeline; may be NULL): 1 keeps the
+     * record. The newest `lines` are then those it keeps: as the engine cannot count them,
+     * the whole range is scanned oldest first, keeping the last `lines` in a ring. */
+    int (*keep)(void *arg, const char *line, size_t len, const struct cl_line_head *head);
 };
 
 /* Emits the newest o->lines matches of q's range (filters and range of q; order and

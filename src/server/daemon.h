@@ -54,6 +54,7 @@ struct cl_daemon {
     struct cl_workers *workers; /* ingest: parse + durable send, off the HTTP threads */
     struct cl_workers *query_workers; /* GET /v1/query scans, cfg->max_queries threads */
     atomic_int queries_running;       /* queries holding a slot (http_query.c) */
+    struct cl_http_tails *tails;      /* live tails' threads (http_tail.c) */
     atomic_size_t inflight_bytes;     /* request bodies held in memory now */
     atomic_int active_requests;
     atomic_int shutting_down;

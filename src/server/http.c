@@ -18,8 +18,10 @@
 #include "http_analytics.h"
 #include "http_dashboard.h"
 #include "http_alarms.h"
+#include "http_loki.h"
 #include "http_metrics.h"
 #include "http_query.h"
+#include "http_tail.h"
 #include "log.h"
 #include "retention_thread.h"
 #include "tls.h"
@@ -43,7 +45,10 @@ enum route {
     ROUTE_ALARMS,
     ROUTE_HEC_HEALTH,
     ROUTE_ES_INFO,
-    ROUTE_ANALYTICS /* /v1/patterns, /v1/anomalies, /loki/api/v1/patterns */
+    ROUTE_ANALYTICS, /* /v1/patterns, /v1/anomalies, /loki/api/v1/patterns */
+    ROUTE_LOKI,      /* /loki/api/v1/...: http_loki.c */
+    ROUTE_TAIL,
+    ROUTE_EXPLORE
 };
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
@@ -65,6 +70,8 @@ struct request {
     struct cl_ingest_request ingest;
     struct cl_ingest_response resp;
     void *query;              /* GET /v1/query's stream (http_query.c), NULL before it starts */
+    void *loki;               /* a /loki/api/v1/ request (http_loki.c) */
+    void *tail;               /* GET /loki/api/v1/tail's tail (http_tail.c), NULL unless accepted */
     struct cl_api_keys *keys; /* ingest: the keys it was checked against, held to the end */
     int key;                  /* ... and the index of its key, -1 if none */
 };
@@ -85,6 +92,10 @@ static enum route route_of(const char *url, const char *es_prefix, enum cl_inges
         return ROUTE_ANALYTICS;
     if (strcmp(url, "/v1/query") == 0)
         return ROUTE_QUERY;
+    if (strcmp(url, CL_TAIL_PATH) == 0) /* before the other Loki routes: a WebSocket */
+        return ROUTE_TAIL;
+    if (strncmp(url, "/loki/api/v1/", 13) == 0)
+        return ROUTE_LOKI;
     if (strcmp(url, "/healthz") == 0)
         return ROUTE_HEALTH;
     if (strcmp(url, "/readyz") == 0)
@@ -95,6 +106,8 @@ static enum route route_of(const char *url, const char *es_prefix, enum cl_inges
         return ROUTE_METRICS;
     if (strcmp(url, "/v1/alarms") == 0)
         return ROUTE_ALARMS;
+    if (strcmp(url, "/explore") == 0)
+        return ROUTE_EXPLORE;
     return ROUTE_NONE;
 }
 
@@ -191,6 +204,8 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
         return respond_text(c, 200, CL_HEC_HEALTH_BODY);
     if (route == ROUTE_INDEX && cl_http_dashboard_wanted(c))
         return cl_http_dashboard(c);
+    if (route == ROUTE_EXPLORE)
+        return cl_http_explore(c);
     if (route == ROUTE_INDEX)
         return respond_text(
             c, 200,
@@ -518,6 +533,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return respond_error(c, 404, "not found", 0, NULL);
         if (r->route == ROUTE_QUERY)
             return answer_query(d, c, method, r);
+        if (r->route == ROUTE_LOKI)
+            return cl_http_loki(d, c, url, method, upload, upload_size, &r->loki);
         if (r->route == ROUTE_METRICS)
             return answer_metrics(d, c, method);
         if (r->route == ROUTE_ALARMS)
@@ -526,6 +543,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return answer_es_info(d, c, method);
         if (r->route == ROUTE_ANALYTICS)
             return answer_analytics(d, c, method, url);
+        if (r->route == ROUTE_TAIL)
+            return cl_http_tail(d, c, method, &r->tail);
         if (r->route != ROUTE_LOGS)
             return answer_status_route(d, c, r->route, method);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -544,6 +563,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->route == ROUTE_QUERY)
         return answer_query(d, c, method, r);
+    if (r->route == ROUTE_LOKI)
+        return cl_http_loki(d, c, url, method, upload, upload_size, &r->loki);
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
@@ -563,6 +584,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     atomic_fetch_sub(&d->inflight_bytes, r->reserved);
     cl_http_query_done(r->query);
+    cl_http_loki_done(r->loki);
+    cl_http_tail_done(r->tail);
     cl_buf_free(&r->body);
     cl_buf_free(&r->resp.body);
     cl_api_keys_free(r->keys);
@@ -592,7 +615,7 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
     if (!d->tls && err[0])
         return -1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG | cl_tls_mhd_flags(d->tls);
+                     MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG | cl_tls_mhd_flags(d->tls);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     d->mhd = MHD_start_daemon(
@@ -602,6 +625,7 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(d->cfg->connection_timeout_ms / 1000),
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)d->cfg->http_threads, MHD_OPTION_ARRAY,
         cl_tls_mhd_options(d->tls), MHD_OPTION_END);
+    d->tails = d->mhd ? cl_http_tails_new() : NULL;
     if (!d->mhd) {
         cl_tls_free(d->tls);
         d->tls = NULL;
@@ -623,7 +647,10 @@ void cl_http_quiesce(struct cl_daemon *d)
 
 void cl_http_stop(struct cl_daemon *d)
 {
+    cl_http_tails_stop(d->tails); /* upgraded connections close before the server stops */
     MHD_stop_daemon(d->mhd);
+    cl_http_tails_free(d->tails);
+    d->tails = NULL;
     d->mhd = NULL;
     cl_tls_free(d->tls);
     d->tls = NULL;

@@ -1,4 +1,5 @@
-/* http_dashboard.c - GET /: serves the embedded dashboard page with a strict CSP. */
+/* http_dashboard.c - GET / and GET /explore: serve the embedded pages (the dashboard and
+ * the query page) with a strict CSP each. */
 #include "http_dashboard.h"
 
 #include <openssl/evp.h>
@@ -10,9 +11,24 @@
 extern const unsigned char cl_dashboard_html[], cl_dashboard_script[], cl_dashboard_style[];
 extern const size_t cl_dashboard_html_len, cl_dashboard_script_len, cl_dashboard_style_len;
 extern const char cl_dashboard_etag[];
+extern const unsigned char cl_explore_html[], cl_explore_script[], cl_explore_style[];
+extern const size_t cl_explore_html_len, cl_explore_script_len, cl_explore_style_len;
+extern const char cl_explore_etag[];
 
+struct page {
+    const unsigned char *html, *script, *style;
+    const size_t *html_len, *script_len, *style_len;
+    const char *etag;
+    char csp[512]; /* computed once, by csp_init */
+};
+
+static struct page dashboard = {
+    cl_dashboard_html,        cl_dashboard_script,     cl_dashboard_style, &cl_dashboard_html_len,
+    &cl_dashboard_script_len, &cl_dashboard_style_len, cl_dashboard_etag,  ""};
+static struct page explore = {
+    cl_explore_html,        cl_explore_script,     cl_explore_style, &cl_explore_html_len,
+    &cl_explore_script_len, &cl_explore_style_len, cl_explore_etag,  ""};
 static pthread_once_t csp_once = PTHREAD_ONCE_INIT;
-static char csp[512];
 
 /* "'sha256-<base64>'" of data into out (56 bytes for SHA-256; callers give 128). */
 static void csp_hash(const unsigned char *data, size_t len, char *out, size_t n)
@@ -28,15 +44,22 @@ static void csp_hash(const unsigned char *data, size_t len, char *out, size_t n)
     snprintf(out, n, "'sha256-%s'", (const char *)b64);
 }
 
-static void csp_init(void)
+static void page_csp(struct page *p)
 {
     char script[128], style[128]; /* room for any EVP digest in base64, not just SHA-256 */
-    csp_hash(cl_dashboard_script, cl_dashboard_script_len, script, sizeof script);
-    csp_hash(cl_dashboard_style, cl_dashboard_style_len, style, sizeof style);
-    snprintf(csp, sizeof csp,
+    csp_hash(p->script, *p->script_len, script, sizeof script);
+    csp_hash(p->style, *p->style_len, style, sizeof style);
+    /* connect-src 'self' covers the page's own ws:// (CSP Level 3): the live tail. */
+    snprintf(p->csp, sizeof p->csp,
              "default-src 'none'; script-src %s; style-src %s; img-src data:; "
              "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
              script, style);
+}
+
+static void csp_init(void)
+{
+    page_csp(&dashboard);
+    page_csp(&explore);
 }
 
 int cl_http_dashboard_wanted(struct MHD_Connection *c)
@@ -47,32 +70,42 @@ int cl_http_dashboard_wanted(struct MHD_Connection *c)
     return !(strstr(accept, "application/json") && !strstr(accept, "text/html"));
 }
 
-static void add_common_headers(struct MHD_Response *resp)
+static void add_common_headers(struct MHD_Response *resp, const struct page *p)
 {
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, cl_dashboard_etag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, p->etag);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept");
 }
 
-enum MHD_Result cl_http_dashboard(struct MHD_Connection *c)
+static enum MHD_Result serve_page(struct MHD_Connection *c, const struct page *p)
 {
     pthread_once(&csp_once, csp_init);
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     struct MHD_Response *resp;
     unsigned status = MHD_HTTP_OK;
-    if (inm && strcmp(inm, cl_dashboard_etag) == 0) {
+    if (inm && strcmp(inm, p->etag) == 0) {
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         status = MHD_HTTP_NOT_MODIFIED;
     } else {
-        resp = MHD_create_response_from_buffer(cl_dashboard_html_len, (void *)cl_dashboard_html,
-                                               MHD_RESPMEM_PERSISTENT);
+        resp =
+            MHD_create_response_from_buffer(*p->html_len, (void *)p->html, MHD_RESPMEM_PERSISTENT);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
     }
-    add_common_headers(resp);
-    MHD_add_response_header(resp, "Content-Security-Policy", csp);
+    add_common_headers(resp, p);
+    MHD_add_response_header(resp, "Content-Security-Policy", p->csp);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     enum MHD_Result rc = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return rc;
+}
+
+enum MHD_Result cl_http_dashboard(struct MHD_Connection *c)
+{
+    return serve_page(c, &dashboard);
+}
+
+enum MHD_Result cl_http_explore(struct MHD_Connection *c)
+{
+    return serve_page(c, &explore);
 }

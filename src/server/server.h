@@ -58,6 +58,7 @@ struct cl_server_config {
     int64_t retry_max_ms;
     /* queries (docs/query.md "Query budgets") */
     int max_queries;          /* GET /v1/query scanning at once; more get 503 */
+    int max_tails;            /* GET /loki/api/v1/tail WebSockets at once; more get 503 */
     int64_t query_timeout_ms; /* deadline of one query; 0: none */
     uint64_t query_max_bytes; /* decompressed bytes one query may scan; 0: no budget */
     int regex_match_limit;    /* PCRE2 limits of one regex match (one record) */

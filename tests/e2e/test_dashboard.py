@@ -109,6 +109,22 @@ def allow_401(m):
     return m[1] == "network" and "401" in m[2]
 
 
+def assert_self_contained(tc, page, csp):
+    """The page loads nothing from another origin (no CDN), and its CSP allows exactly its
+    inline script and style (their SHA-256) and fetches to its own origin only."""
+    tc.assertIn("<script>", page)
+    tc.assertIn("<style>", page)
+    tc.assertIsNone(re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', page))
+    tc.assertNotIn("@import", page)
+    tc.assertIn("default-src 'none'", csp)
+    tc.assertIn("connect-src 'self'", csp)
+    tc.assertNotIn("unsafe-inline", csp)
+    for tag in ("script", "style"):
+        m = re.search(r"<%s>(.*?)</%s>" % (tag, tag), page, re.S)
+        digest = base64.b64encode(hashlib.sha256(m.group(1).encode("utf-8")).digest())
+        tc.assertIn("'sha256-%s'" % digest.decode(), csp, tag)
+
+
 class PageServed(cltest.DaemonTestCase):
     """The page over plain HTTP, no browser."""
 
@@ -120,22 +136,8 @@ class PageServed(cltest.DaemonTestCase):
             self.assertEqual(st, 200, accept)
             self.assertTrue(hd["content-type"].startswith("text/html"), hd)
         page = body.decode("utf-8")
-        self.assertIn("<script>", page)
-        self.assertIn("<style>", page)
         self.assertNotIn('src="dashboard.js"', page, "the build inlines the script")
-        # Nothing is loaded from another origin (no CDN).
-        self.assertIsNone(re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', page))
-        self.assertNotIn("@import", page)
-        # The CSP allows exactly the inline script and style (their SHA-256), and fetches
-        # to the page's own origin only.
-        csp = hd["content-security-policy"]
-        self.assertIn("default-src 'none'", csp)
-        self.assertIn("connect-src 'self'", csp)
-        self.assertNotIn("unsafe-inline", csp)
-        for tag in ("script", "style"):
-            m = re.search(r"<%s>(.*?)</%s>" % (tag, tag), page, re.S)
-            digest = base64.b64encode(hashlib.sha256(m.group(1).encode("utf-8")).digest())
-            self.assertIn("'sha256-%s'" % digest.decode(), csp, tag)
+        assert_self_contained(self, page, hd["content-security-policy"])
         # Revalidation and HEAD.
         st, hd2, body2 = d.request("GET", "/", headers={"If-None-Match": hd["etag"]})
         self.assertEqual(st, 304)
@@ -211,7 +213,9 @@ class Grafana(cltest.DaemonTestCase):
         self.assertEqual(families - used, set(), "metrics no Grafana panel shows")
 
 
-class InBrowser(cltest.DaemonTestCase):
+class BrowserCase(cltest.DaemonTestCase):
+    """A headless Chromium per test (self.browser), closed after it."""
+
     def setUp(self):
         super().setUp()
         need_browser(self)
@@ -222,6 +226,9 @@ class InBrowser(cltest.DaemonTestCase):
             self.browser.close()
         finally:
             super().tearDown()
+
+
+class InBrowser(BrowserCase):
 
     def page(self, d, width=1440, height=1000):
         p = self.browser.new_page(width, height)

@@ -1,7 +1,7 @@
 """End-to-end tests of `cloudlog query --logql` over a store written by the real daemon:
 every log query's count equals `cloudlog query` with the equivalent flags, and the
 pipeline's counts (json, logfmt, label filters) equal counts computed here from the
-records sent. Also: line_format output, and the errors for metric queries, unsupported
+records sent. Also: line_format output, metric queries (their value at --to), the errors for unsupported
 constructs and --logql mixed with the other filters (docs/query.md "LogQL").
 
 Set CL_E2E_SEED to replay a run; the seed is printed."""
@@ -163,9 +163,26 @@ class LogqlCli(cltest.DaemonTestCase):
                       for r in self.recs if r["service"] == "api")
         self.assertEqual(sorted(out.splitlines()), want)
 
+    def test_metric_query(self):
+        """A metric query prints its value at --to, per series (json and text)."""
+        out, _ = self.run_query(["--logql", 'sum by (service) (count_over_time('
+                                 '{service=~"api|web"} |= "timeout" [30m]))'])
+        got = {json.loads(l)["metric"]["service"]: json.loads(l)["value"][1]
+               for l in out.splitlines()}
+        want = {}
+        for r in self.recs:
+            if r["service"] in ("api", "web") and "timeout" in r["message"]:
+                want[r["service"]] = want.get(r["service"], 0) + 1
+        self.assertEqual(got, {k: str(v) for k, v in want.items()})
+        out, _ = self.run_query(["--format", "text", "--logql",
+                                 'count(sum by (level) (count_over_time({service="api"}[30m])))'])
+        self.assertEqual(out, "{} %d\n" % len({r["level"] for r in self.recs
+                                                if r["service"] == "api"}))
+
     def test_errors(self):
         cases = [
-            (["--logql", 'sum(rate({service="api"}[5m]))'], "metric queries are served by the Loki API"),
+            (["--logql", 'sum(rate({service="api"}[5m])) / 2'],
+             "unsupported: binary operator `/` at 1:32"),
             (["--logql", '{service="api"} | pattern "<_>"'],
              "unsupported: pattern parser `| pattern` at 1:19"),
             (["--logql", '{service="api"'], "syntax error: expected `}` at 1:15"),

@@ -76,6 +76,13 @@ static int on_stop(void *arg)
     return r->n_got >= 5 || r->stop_calls > 3000;
 }
 
+/* keep: only each object's first record ("oN-0"). */
+static int keep_first(void *arg, const char *line, size_t len, const struct cl_line_head *h)
+{
+    (void)arg, (void)len, (void)h;
+    return strstr(line, "-0\"") != NULL;
+}
+
 static void test_newest_then_new_objects_once(void **state)
 {
     (void)state;
@@ -90,7 +97,7 @@ static void test_newest_then_new_objects_once(void **state)
     publish(&st, r.now, "o1", 3);
     struct cl_query q = {.from_ms = r.now - 3600000, .to_ms = r.now + 3600000};
     struct cl_query_source src = {&st, NULL};
-    struct cl_query_follow f = {2, 10, 2 * 3600000LL, on_emit, NULL, on_flush, on_stop, &r};
+    struct cl_query_follow f = {2, 10, 2 * 3600000LL, on_emit, NULL, on_flush, on_stop, &r, NULL};
     assert_int_equal(cl_query_follow(&src, &q, &f, err, sizeof err), CL_OK);
     assert_true(r.stop_calls <= 3000);
     assert_int_equal(r.n_got, 5);
@@ -103,11 +110,19 @@ static void test_newest_then_new_objects_once(void **state)
     assert_true(r.flushes >= 2);
     /* cl_query_newest alone: the last three, no polling */
     struct run r2 = {.store = &st, .now = r.now};
-    struct cl_query_follow f2 = {3, 10, 2 * 3600000LL, on_emit, NULL, NULL, NULL, &r2};
+    struct cl_query_follow f2 = {3, 10, 2 * 3600000LL, on_emit, NULL, NULL, NULL, &r2, NULL};
     assert_int_equal(cl_query_newest(&src, &q, &f2, err, sizeof err), CL_OK);
     assert_int_equal(r2.n_got, 3);
     assert_string_equal(r2.got[0], "o2-0");
     assert_string_equal(r2.got[2], "o2-2");
+    /* with keep (a filter the engine cannot run): the newest two it keeps, not the newest
+     * two matches filtered afterwards (which would give one) */
+    struct run r3 = {.store = &st, .now = r.now};
+    struct cl_query_follow f3 = {2, 10, 2 * 3600000LL, on_emit, NULL, NULL, NULL, &r3, keep_first};
+    assert_int_equal(cl_query_newest(&src, &q, &f3, err, sizeof err), CL_OK);
+    assert_int_equal(r3.n_got, 2);
+    assert_string_equal(r3.got[0], "o1-0");
+    assert_string_equal(r3.got[1], "o2-0");
     cl_store_close(&st);
 }
 

@@ -1,0 +1,221 @@
+/* http_loki.c - the /loki/api/v1/ routes on libmicrohttpd: parameters from the URL
+ * (GET) or a form body (POST), the API key, and the query slot; the answers themselves
+ * come from src/query/loki_read.h, which a Lambda could call the same way.
+ *
+ * A route that reads the store runs on a query worker while the connection is
+ * suspended (the HTTP threads never scan): --max-queries run at once, as many again
+ * times LOKI_QUEUE_FACTOR - 1 wait their turn, and all obey the same deadline, byte
+ * budget and regex limits as GET /v1/query. Its answer is built whole
+ * (bounded by the API's limits: lines, series, points, 64 MiB) and sent at once. */
+#include "http_loki.h"
+
+#include "cl_limits.h"
+#include "common.h"
+#include "cl_version.h"
+#include "loki_read.h"
+#include "workers.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define LOKI_MAX_FORM (1u << 20) /* bytes of a POST form body */
+#define QUERY_NICE 10            /* as GET /v1/query: scans give way to ingest */
+/* A dashboard refresh sends a burst of queries (one per panel, often more than
+ * --max-queries): up to this many times --max-queries wait in the query workers' FIFO
+ * instead of failing with 503. They count against the slots GET /v1/query takes too. */
+#define LOKI_QUEUE_FACTOR 4
+
+struct loki_req {
+    struct cl_daemon *d;
+    struct MHD_Connection *conn;
+    char *path;
+    enum cl_loki_kind kind;
+    int post, too_large, started, done;
+    struct cl_buf form;
+    struct cl_loki_params params;
+    struct cl_loki_response resp;
+};
+
+static enum MHD_Result send_response(struct MHD_Connection *c, int status, struct cl_buf *body,
+                                     const char *content_type, int retry_after_s)
+{
+    size_t len;
+    char *data = cl_buf_take(body, &len);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (retry_after_s > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+    }
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Answers Loki's error JSON at once. */
+static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *msg,
+                                  int retry_after_s)
+{
+    struct cl_loki_response r;
+    cl_buf_init(&r.body, CL_MAX_ERROR_RESPONSE);
+    cl_loki_error(&r, status, msg);
+    return send_response(c, status, &r.body, r.content_type, retry_after_s);
+}
+
+static int loki_cancelled(void *arg)
+{
+    struct loki_req *q = arg;
+    return atomic_load(&q->d->shutting_down);
+}
+
+/* The daemon's query limits, as GET /v1/query applies them. */
+static void request_ctx(struct loki_req *q, struct cl_query_source *src, struct cl_loki_ctx *ctx)
+{
+    const struct cl_server_config *cfg = q->d->cfg;
+    src->store = &q->d->store;
+    src->catalog = cl_queue_catalog(&q->d->queue); /* NULL where the backend keeps none */
+    memset(ctx, 0, sizeof *ctx);
+    ctx->src = src;
+    ctx->now_ms = cl_now_ms();
+    ctx->version = CL_VERSION;
+    ctx->revision = CL_COMMIT;
+    ctx->base.timeout_ms = cfg->query_timeout_ms;
+    ctx->base.max_bytes = cfg->query_max_bytes;
+    ctx->base.regex_match_limit = (uint32_t)cfg->regex_match_limit;
+    ctx->base.regex_depth_limit = (uint32_t)cfg->regex_depth_limit;
+    ctx->base.regex_heap_limit = cfg->regex_heap_limit;
+    ctx->base.cancelled = loki_cancelled;
+    ctx->base.cancel_arg = q;
+}
+
+static void run_loki_job(void *arg)
+{
+    struct loki_req *q = arg;
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), QUERY_NICE);
+    struct cl_query_source src;
+    struct cl_loki_ctx ctx;
+    request_ctx(q, &src, &ctx);
+    cl_loki_handle(&ctx, q->path, &q->params, &q->resp);
+    atomic_fetch_sub(&q->d->queries_running, 1);
+    q->done = 1; /* published to the HTTP thread by resume's lock */
+    MHD_resume_connection(q->conn);
+}
+
+static enum MHD_Result take_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    cl_loki_params_add(cls, key, value);
+    return MHD_YES;
+}
+
+/* Runs the request: at once (buildinfo), or on a query worker (suspending c). */
+static enum MHD_Result start(struct loki_req *q, struct MHD_Connection *c)
+{
+    q->started = 1;
+    if (q->too_large)
+        return send_error(c, 413, "form body exceeds 1 MiB", 0);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, take_arg, &q->params);
+    if (q->form.len)
+        cl_loki_params_add_form(&q->params, q->form.data, q->form.len);
+    if (q->kind != CL_LOKI_SCANNING) {
+        struct cl_query_source src;
+        struct cl_loki_ctx ctx;
+        request_ctx(q, &src, &ctx);
+        cl_loki_handle(&ctx, q->path, &q->params, &q->resp);
+        return send_response(c, q->resp.status, &q->resp.body, q->resp.content_type, 0);
+    }
+    int running = atomic_fetch_add(&q->d->queries_running, 1);
+    if (running >= LOKI_QUEUE_FACTOR * q->d->cfg->max_queries) {
+        atomic_fetch_sub(&q->d->queries_running, 1);
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "too many queries running or waiting (%d: 4 x --max-queries); retry later",
+                 LOKI_QUEUE_FACTOR * q->d->cfg->max_queries);
+        return send_error(c, 503, msg, 1);
+    }
+    MHD_suspend_connection(c);
+    cl_workers_submit(q->d->query_workers, run_loki_job, q);
+    return MHD_YES;
+}
+
+/* The checks made from the headers: method, API key, route. Returns 1 with an answer
+ * queued in *res when the request stops here. */
+static int refuse(struct cl_daemon *d, struct MHD_Connection *c, const char *method,
+                  enum cl_loki_kind kind, enum MHD_Result *res)
+{
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    if (kind == CL_LOKI_UNKNOWN || kind == CL_LOKI_TAIL)
+        *res = send_error(c, 404, "404 page not found", 0);
+    else if (!get && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+        *res = send_error(c, 405, "method not allowed; use GET or POST", 0);
+    else if (kind == CL_LOKI_READY && atomic_load(&d->shutting_down))
+        *res = send_error(c, 503, "shutting down", 1);
+    else if (kind != CL_LOKI_READY && d->keys && !cl_api_keys_check(d->keys, auth))
+        *res = send_error(c, 401,
+                          "missing or invalid API key (send Authorization: Bearer <key>, or "
+                          "Basic with the key as password)",
+                          0);
+    else if (kind == CL_LOKI_SCANNING && atomic_load(&d->shutting_down))
+        *res = send_error(c, 503, "shutting down", 1);
+    else
+        return 0;
+    return 1;
+}
+
+enum MHD_Result cl_http_loki(struct cl_daemon *d, struct MHD_Connection *c, const char *url,
+                             const char *method, const char *upload, size_t *upload_size,
+                             void **state)
+{
+    struct loki_req *q = *state;
+    if (!q) {
+        const char *path = url + strlen(CL_LOKI_PREFIX);
+        enum cl_loki_kind kind = cl_loki_kind_of(path);
+        enum MHD_Result res;
+        if (refuse(d, c, method, kind, &res))
+            return res;
+        q = cl_calloc(1, sizeof *q);
+        q->d = d;
+        q->conn = c;
+        q->path = cl_strdup(path);
+        q->kind = kind;
+        q->post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+        cl_buf_init(&q->form, LOKI_MAX_FORM);
+        *state = q;
+        return q->post ? MHD_YES : start(q, c);
+    }
+    if (q->done)
+        return send_response(c, q->resp.status, &q->resp.body, q->resp.content_type,
+                             q->resp.retry_after_s);
+    if (*upload_size) {
+        q->too_large |= cl_buf_append(&q->form, upload, *upload_size) != 0;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return q->started ? MHD_YES : start(q, c);
+}
+
+void cl_http_loki_done(void *state)
+{
+    struct loki_req *q = state;
+    if (!q)
+        return;
+    cl_loki_params_free(&q->params);
+    cl_buf_free(&q->resp.body);
+    cl_buf_free(&q->form);
+    free(q->path);
+    free(q);
+}
