@@ -67,7 +67,7 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
     if (cl_daemon_open_queue(d, url, &qo, err, err_len) != CL_OK)
         return -1;
     /* Only the SQLite queue carries the exactly-once catalog; any other is processed in
-     * batches with deterministic object ids (batch_worker.h). */
+     * batches with deterministic object ids (commit.h: conditional puts). */
     d->remote_queue = strcmp(d->queue.ops->name, "sqlite") != 0;
     return 0;
 }

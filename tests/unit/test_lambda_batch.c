@@ -146,7 +146,7 @@ static void test_failing_partition(void **state)
     /* Keys in partition order, ids deterministic in partition and message ids. */
     char id[CL_OBJECT_ID_LEN + 1], want[200];
     const char *api_ids[] = {"id-3", "id-1", "id-2"};
-    cl_bp_object_id("service=api/dt=2026-11-25/hour=15", 1795619045123LL, api_ids, 3, id);
+    cl_commit_object_id("service=api/dt=2026-11-25/hour=15", 1795619045123LL, api_ids, 3, id);
     snprintf(want, sizeof want, "service=api/dt=2026-11-25/hour=15/%s.ndjson.gz", id);
     assert_string_equal(res.keys[0], want);
     assert_memory_equal(id, "20261125T150405Z-", 17);
@@ -229,16 +229,16 @@ static void test_object_id(void **state)
 {
     char a[CL_OBJECT_ID_LEN + 1], b[CL_OBJECT_ID_LEN + 1], c[CL_OBJECT_ID_LEN + 1];
     const char *x[] = {"m2", "m1", "m2"}, *y[] = {"m1", "m2"}, *z[] = {"m1", "m3"};
-    cl_bp_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, x, 3, a);
-    cl_bp_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, y, 2, b);
-    cl_bp_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, z, 2, c);
+    cl_commit_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, x, 3, a);
+    cl_commit_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, y, 2, b);
+    cl_commit_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, z, 2, c);
     assert_int_equal(strlen(a), CL_OBJECT_ID_LEN);
     assert_memory_equal(a, "20260102T030405Z-", 17);
     assert_string_equal(a, b); /* order and repeats do not matter */
     assert_string_not_equal(a, c);
     for (int i = 17; i < CL_OBJECT_ID_LEN; i++)
         assert_non_null(strchr("0123456789abcdef", a[i]));
-    cl_bp_object_id("service=t/dt=2026-01-02/hour=03", 1767323045000LL, y, 2, c);
+    cl_commit_object_id("service=t/dt=2026-01-02/hour=03", 1767323045000LL, y, 2, c);
     assert_string_not_equal(a, c); /* the partition counts */
 }
 

@@ -1,0 +1,237 @@
+/* test_pipeline_engine.c - the one processing engine (engine.h) directly, over a real
+ * directory store with the conditional commit strategy: queue-neutral string ids held
+ * across takes, the buffer budget, the per-message outcomes, and the held set's string
+ * ids. */
+#include "codec.h"
+#include "common.h"
+#include "engine.h"
+#include "held_set.h"
+#include "ingest.h"
+#include "store.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct msg {
+    struct cl_ingest_batch batch;
+    struct cl_engine_in in;
+};
+
+/* One queue message (as the ingest stage builds it) from an NDJSON body. */
+static void make_msg(struct msg *out, const char *id, const char *ndjson)
+{
+    struct cl_ingest_limits lim;
+    struct cl_ingest_parse_result pr;
+    cl_ingest_limits_default(&lim);
+    lim.max_record_age_ms = lim.max_record_future_ms = 0; /* fixed timestamps, any age */
+    cl_ingest_batch_init(&out->batch);
+    cl_ingest_parse_result_init(&pr);
+    assert_int_equal(
+        cl_ingest_parse(ndjson, strlen(ndjson), NULL, 1764000000000LL, &lim, &out->batch, &pr),
+        CL_OK);
+    assert_int_equal(out->batch.n_msgs, 1);
+    cl_ingest_parse_result_free(&pr);
+    const struct cl_msg_out *mo = &out->batch.msgs[0];
+    out->in = (struct cl_engine_in){.id = id,
+                                    .receipt = id,
+                                    .body = mo->body,
+                                    .len = mo->len,
+                                    .attrs = mo->attrs,
+                                    .receive_count = 1,
+                                    .sent_ms = 1};
+}
+
+/* What the sink saw. */
+struct seen {
+    char stored[8][64];
+    size_t n_stored;
+    char failed[8][64];
+    enum cl_engine_outcome why[8];
+    size_t n_failed;
+    char keys[8][200];
+    size_t n_keys;
+};
+
+static void on_stored(void *arg, struct cl_engine_msg *const *m, size_t n, int acked)
+{
+    struct seen *s = arg;
+    assert_int_equal(acked, 0); /* conditional puts: the runtime acknowledges */
+    for (size_t i = 0; i < n; i++)
+        snprintf(s->stored[s->n_stored++], 64, "%s", m[i]->id);
+}
+
+static void on_failed(void *arg, const struct cl_engine_msg *m, enum cl_engine_outcome why,
+                      const char *error)
+{
+    struct seen *s = arg;
+    assert_non_null(error);
+    s->why[s->n_failed] = why;
+    snprintf(s->failed[s->n_failed++], 64, "%s", m->id);
+}
+
+static void on_committed(void *arg, const char *key)
+{
+    struct seen *s = arg;
+    snprintf(s->keys[s->n_keys++], 200, "%s", key);
+}
+
+struct fixture {
+    char dir[256];
+    struct cl_store st;
+    struct cl_commit *commit;
+    struct seen seen;
+    struct cl_engine *e;
+};
+
+static void open_fixture(struct fixture *f, size_t buffer_max)
+{
+    const char *tmp = getenv("CL_TMPDIR") ? getenv("CL_TMPDIR") : "/tmp";
+    snprintf(f->dir, sizeof f->dir, "%s/cl-engine-XXXXXX", tmp);
+    assert_non_null(mkdtemp(f->dir));
+    char err[256];
+    assert_int_equal(cl_store_open(&f->st, f->dir, err, sizeof err), CL_OK);
+    f->commit = cl_commit_conditional_new(&f->st);
+    memset(&f->seen, 0, sizeof f->seen);
+    struct cl_engine_opts o = {.flush_size = 8u << 20,
+                               .flush_age_ms = 3600000,
+                               .buffer_max = buffer_max,
+                               .compression_level = 1,
+                               .max_message_raw = 1u << 20};
+    struct cl_engine_sink sink = {
+        .arg = &f->seen, .stored = on_stored, .failed = on_failed, .committed = on_committed};
+    f->e = cl_engine_new(&o, f->commit, &sink);
+}
+
+static void close_fixture(struct fixture *f)
+{
+    cl_engine_free(f->e);
+    cl_commit_free(f->commit);
+    cl_store_close(&f->st);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+#define TS "2026-11-25T15:04:05.123Z"
+#define API "{\"timestamp\":\"" TS "\",\"service\":\"api\",\"message\":\"a\"}\n"
+#define WEB "{\"timestamp\":\"" TS "\",\"service\":\"web\",\"message\":\"w\"}\n"
+
+/* SQS-style ids (not numbers) held across two takes end in one object whose key is the
+ * deterministic id of both messages; nothing is committed before the flush. */
+static void test_string_ids_across_takes(void **state)
+{
+    (void)state;
+    struct fixture f;
+    open_fixture(&f, 32u << 20);
+    struct msg a, b;
+    make_msg(&b, "7c2f-b", API);
+    make_msg(&a, "0d1e-a", API API);
+    assert_int_equal(cl_engine_take(f.e, &b.in, 1), CL_OK);
+    assert_int_equal(cl_engine_take(f.e, &a.in, 1), CL_OK);
+    assert_int_equal(cl_engine_flush_due(f.e, cl_now_ms()), CL_OK);
+    assert_int_equal(f.seen.n_keys, 0); /* neither size nor age nor budget reached */
+    size_t held;
+    cl_engine_held(f.e, &held);
+    assert_int_equal(held, 2);
+    assert_int_equal(cl_engine_flush_all(f.e), CL_OK);
+    assert_int_equal(f.seen.n_keys, 1);
+    assert_int_equal(f.seen.n_stored, 2);
+    const char *ids[] = {"0d1e-a", "7c2f-b"};
+    char id[CL_OBJECT_ID_LEN + 1], want[200];
+    cl_commit_object_id("service=api/dt=2026-11-25/hour=15", 1795619045123LL, ids, 2, id);
+    snprintf(want, sizeof want, "service=api/dt=2026-11-25/hour=15/%s.ndjson.gz", id);
+    assert_string_equal(f.seen.keys[0], want);
+    struct cl_engine_counters c;
+    cl_engine_counters(f.e, &c);
+    assert_int_equal(c.records_stored, 3);
+    cl_ingest_batch_free(&a.batch);
+    cl_ingest_batch_free(&b.batch);
+    close_fixture(&f);
+}
+
+/* Above the buffer budget the largest partition is committed first; the message with
+ * records in both partitions is stored only when the second one is. */
+static void test_budget_commits_largest(void **state)
+{
+    (void)state;
+    struct fixture f;
+    open_fixture(&f, 200);
+    struct msg m1, m2;
+    make_msg(&m1, "m1", API API API WEB);
+    make_msg(&m2, "m2", WEB);
+    assert_int_equal(cl_engine_take(f.e, &m1.in, 1), CL_OK);
+    assert_int_equal(cl_engine_take(f.e, &m2.in, 1), CL_OK);
+    assert_int_equal(cl_engine_flush_due(f.e, cl_now_ms()), CL_OK);
+    assert_true(f.seen.n_keys >= 1);
+    assert_non_null(strstr(f.seen.keys[0], "service=api/"));
+    if (f.seen.n_keys == 1) {
+        assert_int_equal(f.seen.n_stored, 0); /* m1 still has records waiting in web */
+        assert_int_equal(cl_engine_flush_all(f.e), CL_OK);
+    }
+    assert_int_equal(f.seen.n_stored, 2);
+    assert_int_equal(f.seen.n_failed, 0);
+    cl_ingest_batch_free(&m1.batch);
+    cl_ingest_batch_free(&m2.batch);
+    close_fixture(&f);
+}
+
+/* A message that cannot be decoded fails alone as poison; the rest is stored. */
+static void test_poison_alone(void **state)
+{
+    (void)state;
+    struct fixture f;
+    open_fixture(&f, 32u << 20);
+    struct msg good;
+    make_msg(&good, "good", API);
+    struct cl_engine_in bad = good.in;
+    bad.id = "bad";
+    bad.body = "not gzip";
+    bad.len = 8;
+    struct cl_engine_in both[2] = {bad, good.in};
+    assert_int_equal(cl_engine_take(f.e, both, 2), CL_OK);
+    assert_int_equal(cl_engine_flush_all(f.e), CL_OK);
+    assert_int_equal(f.seen.n_failed, 1);
+    assert_string_equal(f.seen.failed[0], "bad");
+    assert_int_equal(f.seen.why[0], CL_ENGINE_POISON);
+    assert_int_equal(f.seen.n_stored, 1);
+    assert_string_equal(f.seen.stored[0], "good");
+    cl_ingest_batch_free(&good.batch);
+    close_fixture(&f);
+}
+
+/* The held set keys by the queue's id strings, whatever their format. */
+static void test_held_set_string_ids(void **state)
+{
+    (void)state;
+    struct cl_held_set *s = cl_held_set_new();
+    int a, b;
+    char id[64];
+    for (int i = 0; i < 3000; i++) { /* beyond the first table size: rehash keeps claims */
+        snprintf(id, sizeof id, "b6f1c0de-%d", i);
+        assert_null(cl_held_set_claim(s, id, &a));
+    }
+    assert_ptr_equal(cl_held_set_claim(s, "b6f1c0de-17", &b), &a);
+    cl_held_set_release(s, "b6f1c0de-17", &b); /* not b's: no effect */
+    assert_ptr_equal(cl_held_set_claim(s, "b6f1c0de-17", &b), &a);
+    cl_held_set_release(s, "b6f1c0de-17", &a);
+    assert_null(cl_held_set_claim(s, "b6f1c0de-17", &b));
+    cl_held_set_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_string_ids_across_takes),
+        cmocka_unit_test(test_budget_commits_largest),
+        cmocka_unit_test(test_poison_alone),
+        cmocka_unit_test(test_held_set_string_ids),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
