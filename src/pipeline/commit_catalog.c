@@ -60,7 +60,7 @@ static void fill_row(const struct cl_commit_object *o, struct cl_catalog_object 
     row->hour = pt->head.hour;
     row->records = pt->records;
     row->bytes = o->gz_len;
-    row->raw_bytes = pt->data.len;
+    row->raw_bytes = pt->raw_len;
     row->min_ts_ms = pt->min_ts;
     row->max_ts_ms = pt->max_ts;
     for (int l = 0; l < CL_CATALOG_LEVELS; l++)

@@ -38,11 +38,31 @@ void cl_engine_msg_free(struct cl_engine *e, struct cl_engine_msg *m)
     free(m);
 }
 
+void cl_engine_charge(struct cl_engine *e)
+{
+    size_t now = e->acc.buffered;
+    if (!e->o.budget || now == e->charged)
+        return;
+    if (now > e->charged)
+        atomic_fetch_add(&e->o.budget->used, now - e->charged);
+    else
+        atomic_fetch_sub(&e->o.budget->used, e->charged - now);
+    e->charged = now;
+}
+
+int cl_engine_over_budget(const struct cl_engine *e)
+{
+    if (e->o.budget)
+        return atomic_load(&e->o.budget->used) > e->o.budget->max;
+    return e->acc.buffered > e->o.buffer_max;
+}
+
 void cl_engine_free(struct cl_engine *e)
 {
     if (!e)
         return;
     cl_part_acc_free(&e->acc);
+    cl_engine_charge(e);
     while (e->n_held)
         cl_engine_msg_free(e, e->held[e->n_held - 1]);
     free(e->held);
@@ -105,20 +125,29 @@ static int push_line(void *arg, const char *ptr, size_t len, const struct cl_lin
     return 0;
 }
 
+/* A decoded message: its lines and its gzip members (both caller-freed). */
+struct decoded {
+    struct line_vec lv;
+    struct cl_gzip_member *members;
+    size_t n_members;
+};
+
 /* Decodes m into e->decoded and splits it into lines, checking every line's head before
- * any is used. Returns 0 (*lines caller-freed), or -1 with err set. */
-static int decode(struct cl_engine *e, const struct cl_engine_in *m, struct line_vec *lv, char *err,
+ * any is used. Returns 0, or -1 with err set (nothing to free). */
+static int decode(struct cl_engine *e, const struct cl_engine_in *m, struct decoded *d, char *err,
                   size_t err_len)
 {
     if (!m->body) {
         snprintf(err, err_len, "body is not valid base64");
         return -1;
     }
-    if (cl_msg_decode(&m->attrs, m->body, m->len, &e->decoded, err, err_len) != 0)
+    if (cl_msg_decode_members(&m->attrs, m->body, m->len, &e->decoded, &d->members, &d->n_members,
+                              err, err_len) != 0)
         return -1;
-    *lv = (struct line_vec){cl_malloc(64 * sizeof *lv->v), 0, 64};
-    if (cl_msg_lines(&e->decoded, push_line, lv, err, err_len) != 0) {
-        free(lv->v);
+    d->lv = (struct line_vec){cl_malloc(64 * sizeof *d->lv.v), 0, 64};
+    if (cl_msg_lines(&e->decoded, push_line, &d->lv, err, err_len) != 0) {
+        free(d->lv.v);
+        free(d->members);
         return -1;
     }
     return 0;
@@ -198,41 +227,82 @@ static void fail_unheld(struct cl_engine *e, const struct cl_engine_in *in,
     e->sink.failed(e->sink.arg, &m, why, error);
 }
 
+/* 1 if member k holds exactly lines [lo, hi), all routed to one partition: then its
+ * compressed bytes can join that partition's object as they are. */
+static int member_whole(const struct cl_engine *e, const struct cl_gzip_member *k,
+                        const struct line *v, size_t lo, size_t hi)
+{
+    if (lo == hi || v[lo].ptr != e->decoded.data + k->raw_off)
+        return 0;
+    const struct line *last = &v[hi - 1];
+    if (last->ptr + last->len + 1 != e->decoded.data + k->raw_off + k->raw_len)
+        return 0; /* the member does not end with its last line's '\n' */
+    for (size_t j = lo + 1; j < hi; j++)
+        if (v[j].part != v[lo].part)
+            return 0;
+    return 1;
+}
+
+/* Buffers the routed lines of message m, member by member: a member of one partition
+ * is kept compressed, the lines of any other are copied. */
+static void buffer_lines(struct cl_engine *e, const struct cl_engine_in *in, struct decoded *d,
+                         struct cl_engine_msg *m)
+{
+    const struct line *v = d->lv.v;
+    size_t li = 0;
+    for (size_t k = 0; k < d->n_members; k++) {
+        const struct cl_gzip_member *mb = &d->members[k];
+        size_t lo = li, end = mb->raw_off + mb->raw_len;
+        while (li < d->lv.n && (size_t)(v[li].ptr - e->decoded.data) < end)
+            li++;
+        int whole = member_whole(e, mb, v, lo, li);
+        if (whole && v[lo].part)
+            cl_part_acc_append_gz(&e->acc, v[lo].part, (const char *)in->body + mb->gz_off,
+                                  mb->gz_len);
+        for (size_t j = lo; j < li; j++) {
+            if (!v[j].part)
+                continue; /* stored by an earlier delivery */
+            /* Every record enters a partition here and only here: the place for a
+             * per-record observer (one call per record added to v[j].part). */
+            if (whole)
+                cl_part_acc_count(&e->acc, v[j].part, v[j].len, &v[j].head, &m->acc);
+            else
+                cl_part_acc_append(&e->acc, v[j].part, v[j].ptr, v[j].len, &v[j].head, &m->acc);
+        }
+    }
+}
+
 /* Buffers one message's records. Returns CL_OK, or an error after a systemic failure. */
 static int take_one(struct cl_engine *e, const struct cl_engine_in *in)
 {
     char err[200];
-    struct line_vec lv;
-    if (decode(e, in, &lv, err, sizeof err) != 0) {
+    struct decoded d;
+    if (decode(e, in, &d, err, sizeof err) != 0) {
         cl_log(CL_LOG_WARN, "processor: message %s: %s", in->id, err);
         e->c.failures++;
         cl_counter_add_at(e->o.metrics->processing_errors, CL_PERR_DECODE, 1);
         fail_unheld(e, in, CL_ENGINE_POISON, err);
         return CL_OK;
     }
-    if (route_lines(e, in->id, lv.v, lv.n) != 0) {
-        /* The catalog failed, not the message: give everything back uncounted. */
-        free(lv.v);
-        cl_counter_add_at(e->o.metrics->processing_errors, CL_PERR_CATALOG, 1);
-        fail_unheld(e, in, CL_ENGINE_GIVEN_BACK, "cannot read the progress table");
-        cl_engine_fail_all(e, "cannot read the progress table");
-        return CL_ERR_IO;
+    int rc = route_lines(e, in->id, d.lv.v, d.lv.n);
+    if (rc == 0) {
+        struct cl_engine_msg *m = hold(e, in);
+        buffer_lines(e, in, &d, m);
+        cl_engine_charge(e);
+        if (m->acc.pending == 0) { /* empty, or every partition stored before */
+            e->sink.stored(e->sink.arg, &m, 1, 0);
+            cl_engine_msg_free(e, m);
+        }
     }
-    struct cl_engine_msg *m = hold(e, in);
-    for (size_t i = 0; i < lv.n; i++) {
-        struct line *l = &lv.v[i];
-        if (!l->part)
-            continue;
-        /* Every record enters a partition here and only here: the place for a
-         * per-record observer (one call per record added to l->part). */
-        cl_part_acc_append(&e->acc, l->part, l->ptr, l->len, &l->head, &m->acc);
-    }
-    free(lv.v);
-    if (m->acc.pending == 0) { /* empty, or every partition stored by an earlier delivery */
-        e->sink.stored(e->sink.arg, &m, 1, 0);
-        cl_engine_msg_free(e, m);
-    }
-    return CL_OK;
+    free(d.lv.v);
+    free(d.members);
+    if (rc == 0)
+        return CL_OK;
+    /* The catalog failed, not the message: give everything back uncounted. */
+    cl_counter_add_at(e->o.metrics->processing_errors, CL_PERR_CATALOG, 1);
+    fail_unheld(e, in, CL_ENGINE_GIVEN_BACK, "cannot read the progress table");
+    cl_engine_fail_all(e, "cannot read the progress table");
+    return CL_ERR_IO;
 }
 
 /* Message indexes ordered by message id. Caller frees. */

@@ -18,6 +18,7 @@
 #include "part_acc.h"
 #include "queue.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,11 +54,20 @@ struct cl_engine_sink {
     void (*committed)(void *arg, const char *key);
 };
 
+/* One buffer budget for all the engines of a process: the bytes their partitions hold
+ * together. An engine whose take pushes the total over max commits its own largest
+ * partitions until the total is under max again. */
+struct cl_buffer_budget {
+    atomic_size_t used;
+    size_t max;
+};
+
 struct cl_engine_opts {
-    size_t flush_size;     /* raw bytes of one partition that trigger its flush */
-    int64_t flush_age_ms;  /* age of a partition's oldest record that triggers it (0: every step) */
-    size_t buffer_max;     /* all partitions of this engine: above it the largest flushes */
-    int compression_level; /* ISA-L level 0..3 of the objects */
+    size_t flush_size;    /* raw bytes of one partition that trigger its flush */
+    int64_t flush_age_ms; /* age of a partition's oldest record that triggers it (0: every step) */
+    size_t buffer_max;    /* without a budget: this engine's partitions, largest flushes */
+    struct cl_buffer_budget *budget;      /* borrowed, shared; NULL: buffer_max for this engine */
+    int compression_level;                /* ISA-L level 0..3 of the objects */
     size_t max_message_raw;               /* bound on one decoded message */
     const struct cl_std_metrics *metrics; /* borrowed; NULL: none */
     struct cl_breaker *breaker;           /* borrowed; NULL: none (the Lambda) */

@@ -47,6 +47,7 @@ static void settle(struct cl_engine *e, size_t index, const char *error)
         }
     }
     cl_part_acc_remove(&e->acc, index);
+    cl_engine_charge(e);
 }
 
 void cl_engine_fail_all(struct cl_engine *e, const char *error)
@@ -60,6 +61,7 @@ void cl_engine_fail_all(struct cl_engine *e, const char *error)
     cl_engine_emit_done(e); /* committed before the failure */
     while (e->acc.n)
         cl_part_acc_remove(&e->acc, e->acc.n - 1);
+    cl_engine_charge(e);
     while (e->n_held) {
         struct cl_engine_msg *m = e->held[e->n_held - 1];
         enum cl_engine_outcome why = on_trial ? CL_ENGINE_STORE_FAILED : CL_ENGINE_GIVEN_BACK;
@@ -104,15 +106,15 @@ static int commit_failed(struct cl_engine *e, size_t index, int rc)
 }
 
 static void count_object(struct cl_engine *e, const struct cl_part *pt, const char *key,
-                         int published)
+                         size_t obj_len, int published)
 {
     const struct cl_std_metrics *m = e->o.metrics;
     e->c.objects_written++;
     e->c.records_stored += pt->records;
-    e->c.bytes_stored += e->gz.len;
+    e->c.bytes_stored += obj_len;
     cl_counter_add(m->objects_written, 1);
     cl_counter_add(m->processed_log_count, pt->records);
-    cl_counter_add(m->stored_bytes, e->gz.len);
+    cl_counter_add(m->stored_bytes, obj_len);
     if (e->sink.committed)
         e->sink.committed(e->sink.arg, key);
     if (!published)
@@ -140,12 +142,20 @@ static int commit_part(struct cl_engine *e, size_t index)
         if (m->acc.pending == 1)
             finished[n_finished++] = m->receipt;
     }
-    cl_buf_reset(&e->gz);
-    int rc = cl_gzip_compress(pt->data.data, pt->data.len, e->o.compression_level, &e->gz);
+    /* The object: the gzip members as they came, then the copied lines compressed as one
+     * more member (a multi-member gzip file, RFC 1952 2.2). */
+    const struct cl_buf *obj = &pt->gz;
+    int rc = CL_OK;
+    if (pt->data.len) {
+        cl_buf_reset(&e->gz);
+        cl_buf_append(&e->gz, pt->gz.data, pt->gz.len);
+        rc = cl_gzip_compress(pt->data.data, pt->data.len, e->o.compression_level, &e->gz);
+        obj = &e->gz;
+    }
     char key[CL_PARTITION_MAX + 64];
     int published = 0;
     if (rc == CL_OK) {
-        struct cl_commit_object o = {pt,       e->gz.data, e->gz.len, ids, pt->n_members,
+        struct cl_commit_object o = {pt,       obj->data,  obj->len, ids, pt->n_members,
                                      finished, n_finished, results};
         rc = e->commit->ops->commit(e->commit->impl, &o, key, sizeof key, &published);
     }
@@ -156,7 +166,7 @@ static int commit_part(struct cl_engine *e, size_t index)
         return commit_failed(e, index, rc);
     if (!e->pass_failed && e->o.breaker)
         cl_breaker_success(e->o.breaker);
-    count_object(e, pt, key, published);
+    count_object(e, pt, key, obj->len, published);
     settle(e, index, NULL);
     return CL_OK;
 }
@@ -181,12 +191,12 @@ int cl_engine_flush_due(struct cl_engine *e, int64_t now)
     e->pass_failed = 0;
     for (size_t i = 0; i < e->acc.n && rc == CL_OK;) {
         struct cl_part *pt = e->acc.parts[i];
-        if (pt->data.len >= e->o.flush_size || now - pt->first_ms >= e->o.flush_age_ms)
+        if (pt->raw_len >= e->o.flush_size || now - pt->first_ms >= e->o.flush_age_ms)
             rc = flush_part(e, i); /* index i now holds the next partition */
         else
             i++;
     }
-    while (rc == CL_OK && e->acc.n && e->acc.buffered > e->o.buffer_max)
+    while (rc == CL_OK && e->acc.n && cl_engine_over_budget(e))
         rc = flush_part(e, cl_part_acc_largest(&e->acc));
     cl_engine_emit_done(e);
     return rc;

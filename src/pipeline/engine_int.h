@@ -18,11 +18,16 @@ struct cl_engine {
     struct cl_buf gz;      /* scratch: one compressed object */
     int64_t deadline_ms, reserve_ms;
     int pass_failed; /* a commit of the current flush pass failed */
+    size_t charged;  /* bytes of acc.buffered counted in o.budget */
     struct cl_engine_counters c;
 };
 
 /* engine.c */
 void cl_engine_msg_free(struct cl_engine *e, struct cl_engine_msg *m);
+/* Brings the shared budget up to date with what this engine holds. */
+void cl_engine_charge(struct cl_engine *e);
+/* 1 when the budget (or buffer_max alone) is exceeded. */
+int cl_engine_over_budget(const struct cl_engine *e);
 
 /* engine_flush.c */
 /* A systemic failure: drops every partition, fails every held message (given back

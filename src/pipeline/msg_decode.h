@@ -5,6 +5,7 @@
 #define CL_MSG_DECODE_H
 
 #include "buf.h"
+#include "codec.h"
 #include "partition.h"
 #include "queue.h"
 
@@ -15,6 +16,12 @@
  * 'x'", "cannot decode message body: ..."). */
 int cl_msg_decode(const struct cl_msg_attrs *attrs, const void *body, size_t len,
                   struct cl_buf *out, char *err, size_t err_len);
+
+/* As cl_msg_decode, and also reports the body's gzip members (codec.h): *members
+ * (caller frees; NULL on error) gets *n entries. */
+int cl_msg_decode_members(const struct cl_msg_attrs *attrs, const void *body, size_t len,
+                          struct cl_buf *out, struct cl_gzip_member **members, size_t *n, char *err,
+                          size_t err_len);
 
 /* Calls fn for every line of decoded NDJSON (without its '\n') with the line's parsed
  * head. Stops at the first line that is not a normalized record: returns -1 with err set

@@ -33,6 +33,7 @@ struct cl_part *cl_part_acc_add(struct cl_part_acc *a, const char *key,
     snprintf(pt->key, sizeof pt->key, "%s", key);
     pt->head = *h;
     cl_buf_init(&pt->data, SIZE_MAX);
+    cl_buf_init(&pt->gz, SIZE_MAX);
     pt->min_ts = INT64_MAX;
     pt->max_ts = INT64_MIN;
     pt->first_ms = now_ms;
@@ -61,12 +62,11 @@ static void add_member(struct cl_part *pt, struct cl_acc_member *m)
     m->pending++;
 }
 
-void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *line, size_t len,
-                        const struct cl_line_head *h, struct cl_acc_member *m)
+void cl_part_acc_count(struct cl_part_acc *a, struct cl_part *pt, size_t len,
+                       const struct cl_line_head *h, struct cl_acc_member *m)
 {
-    cl_buf_append(&pt->data, line, len);
-    cl_buf_append_char(&pt->data, '\n');
-    a->buffered += len + 1;
+    (void)a;
+    pt->raw_len += len + 1;
     pt->records++;
     pt->min_ts = CL_MIN(pt->min_ts, h->ts_ms);
     pt->max_ts = CL_MAX(pt->max_ts, h->ts_ms);
@@ -74,12 +74,28 @@ void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *l
     add_member(pt, m);
 }
 
+void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *line, size_t len,
+                        const struct cl_line_head *h, struct cl_acc_member *m)
+{
+    cl_buf_append(&pt->data, line, len);
+    cl_buf_append_char(&pt->data, '\n');
+    a->buffered += len + 1;
+    cl_part_acc_count(a, pt, len, h, m);
+}
+
+void cl_part_acc_append_gz(struct cl_part_acc *a, struct cl_part *pt, const void *gz, size_t len)
+{
+    cl_buf_append(&pt->gz, gz, len);
+    a->buffered += len;
+}
+
 void cl_part_acc_remove(struct cl_part_acc *a, size_t index)
 {
     struct cl_part *pt = a->parts[index];
     cl_part_map_del(&a->index, pt->key);
-    a->buffered -= pt->data.len;
+    a->buffered -= pt->data.len + pt->gz.len;
     cl_buf_free(&pt->data);
+    cl_buf_free(&pt->gz);
     free(pt->members);
     free(pt);
     /* order kept: a batch commits its partitions in key order (cl_part_acc_sort) */
@@ -90,7 +106,8 @@ size_t cl_part_acc_largest(const struct cl_part_acc *a)
 {
     size_t best = 0;
     for (size_t i = 1; i < a->n; i++)
-        if (a->parts[i]->data.len > a->parts[best]->data.len)
+        if (a->parts[i]->data.len + a->parts[i]->gz.len >
+            a->parts[best]->data.len + a->parts[best]->gz.len)
             best = i;
     return best;
 }

@@ -41,6 +41,7 @@ void cl_process_opts_default(struct cl_process_opts *o)
     o->receive_batch = 10;
     o->max_message_raw = 64u << 20;
     o->conditional_commit = 0;
+    o->budget = NULL;
     o->metrics = NULL;
     o->breaker = NULL;
 }
@@ -124,6 +125,7 @@ struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
     struct cl_engine_opts eo = {.flush_size = o->flush_size,
                                 .flush_age_ms = o->conditional_commit ? 0 : o->flush_age_ms,
                                 .buffer_max = o->buffer_max,
+                                .budget = o->budget,
                                 .compression_level = o->compression_level,
                                 .max_message_raw = o->max_message_raw,
                                 .metrics = p->o.metrics,

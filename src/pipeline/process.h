@@ -19,10 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cl_buffer_budget;
+
 struct cl_process_opts {
-    size_t flush_size;      /* raw NDJSON bytes per partition buffer (default 8 MiB) */
-    int64_t flush_age_ms;   /* oldest buffered record's age before a flush (10 s) */
-    size_t buffer_max;      /* all partitions of one worker (32 MiB) */
+    size_t flush_size;    /* raw NDJSON bytes per partition buffer (default 8 MiB) */
+    int64_t flush_age_ms; /* oldest buffered record's age before a flush (10 s) */
+    size_t buffer_max;    /* all partitions of all workers sharing budget (32 MiB) */
+    /* Borrowed; shared by the workers of one process (engine.h). NULL (default): this
+     * worker alone is bounded by buffer_max. */
+    struct cl_buffer_budget *budget;
     int compression_level;  /* ISA-L level 0..3 for objects (1) */
     int visibility_s;       /* receive hides messages this long; extended while held (60) */
     int64_t retry_base_ms;  /* backoff after a failure: base * 2^(receives-1) (1 s) ... */

@@ -4,6 +4,7 @@
 #include "processor.h"
 
 #include "breaker.h"
+#include "engine.h"
 #include "common.h"
 #include "held_set.h"
 #include "log.h"
@@ -22,7 +23,8 @@ struct worker {
 struct cl_processors {
     atomic_int stopping;
     struct cl_held_set *held;
-    struct cl_breaker *breaker; /* one for all workers: the store is shared */
+    struct cl_breaker *breaker;     /* one for all workers: the store is shared */
+    struct cl_buffer_budget budget; /* one --buffer-max for all workers */
     size_t n;
     struct worker w[];
 };
@@ -52,6 +54,9 @@ struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *s
                                  o->metrics ? o->metrics->store_circuit_open : NULL);
     po.breaker = ps->breaker;
     po.conditional_commit = batch_mode;
+    atomic_init(&ps->budget.used, 0);
+    ps->budget.max = o->buffer_max;
+    po.budget = &ps->budget;
     for (size_t i = 0; i < n; i++) {
         struct worker *w = &ps->w[i];
         w->proc = cl_processor_new(q, st, &po, ps->held);

@@ -162,9 +162,17 @@ static void test_budget_commits_largest(void **state)
 {
     (void)state;
     struct fixture f;
-    open_fixture(&f, 200);
+    open_fixture(&f, 400);
     struct msg m1, m2;
-    make_msg(&m1, "m1", API API API WEB);
+    char body[8192];
+    size_t len = 0;
+    for (int i = 0; i < 40; i++) /* api: by far the most bytes, compressed or not */
+        len += (size_t)snprintf(body + len, sizeof body - len,
+                                "{\"timestamp\":\"" TS
+                                "\",\"service\":\"api\",\"message\":\"%d %x\"}\n",
+                                i, (unsigned)(i * 2654435761u));
+    snprintf(body + len, sizeof body - len, "%s", WEB);
+    make_msg(&m1, "m1", body);
     make_msg(&m2, "m2", WEB);
     assert_int_equal(cl_engine_take(f.e, &m1.in, 1), CL_OK);
     assert_int_equal(cl_engine_take(f.e, &m2.in, 1), CL_OK);
@@ -180,6 +188,52 @@ static void test_budget_commits_largest(void **state)
     cl_ingest_batch_free(&m1.batch);
     cl_ingest_batch_free(&m2.batch);
     close_fixture(&f);
+}
+
+/* One budget for all engines: an engine under the budget by itself still commits when
+ * the engines together hold more than it allows. */
+static void test_shared_budget(void **state)
+{
+    (void)state;
+    struct fixture f, g;
+    open_fixture(&f, SIZE_MAX);
+    open_fixture(&g, SIZE_MAX);
+    struct cl_buffer_budget budget = {.max = 0};
+    atomic_init(&budget.used, 0);
+    struct msg a, b;
+    make_msg(&a, "a", API);
+    make_msg(&b, "b", WEB);
+    cl_engine_free(f.e); /* again, on the shared budget */
+    cl_engine_free(g.e);
+    struct cl_engine_opts o = {.flush_size = 8u << 20,
+                               .flush_age_ms = 3600000,
+                               .buffer_max = SIZE_MAX,
+                               .budget = &budget,
+                               .compression_level = 1,
+                               .max_message_raw = 1u << 20};
+    struct cl_engine_sink sf = {
+        .arg = &f.seen, .stored = on_stored, .failed = on_failed, .committed = on_committed};
+    struct cl_engine_sink sg = {
+        .arg = &g.seen, .stored = on_stored, .failed = on_failed, .committed = on_committed};
+    budget.max = a.in.len + 64; /* room for a's records, not for b's as well */
+    f.e = cl_engine_new(&o, f.commit, &sf);
+    g.e = cl_engine_new(&o, g.commit, &sg);
+    assert_int_equal(cl_engine_take(f.e, &a.in, 1), CL_OK);
+    assert_int_equal(cl_engine_flush_due(f.e, cl_now_ms()), CL_OK);
+    assert_int_equal(f.seen.n_keys, 0); /* within the budget */
+    assert_true(atomic_load(&budget.used) > 0);
+    assert_int_equal(cl_engine_take(g.e, &b.in, 1), CL_OK);
+    assert_int_equal(cl_engine_flush_due(g.e, cl_now_ms()), CL_OK);
+    assert_int_equal(g.seen.n_keys, 1); /* g alone holds little, but the total is over */
+    assert_int_equal(f.seen.n_keys, 0);
+    cl_engine_free(f.e);
+    f.e = NULL;
+    assert_int_equal(atomic_load(&budget.used), 0); /* what an engine held leaves with it */
+    f.e = cl_engine_new(&o, f.commit, &sf);
+    cl_ingest_batch_free(&a.batch);
+    cl_ingest_batch_free(&b.batch);
+    close_fixture(&f);
+    close_fixture(&g);
 }
 
 /* A message that cannot be decoded fails alone as poison; the rest is stored. */
@@ -203,6 +257,69 @@ static void test_poison_alone(void **state)
     assert_int_equal(f.seen.n_stored, 1);
     assert_string_equal(f.seen.stored[0], "good");
     cl_ingest_batch_free(&good.batch);
+    close_fixture(&f);
+}
+
+/* Reads object key of the fixture's store: its gzip members and its lines. */
+static size_t object_members(struct fixture *f, const char *key, size_t *lines)
+{
+    struct cl_buf gz, raw;
+    cl_buf_init(&gz, 1 << 20);
+    cl_buf_init(&raw, 1 << 20);
+    assert_int_equal(cl_store_get(&f->st, key, &gz), CL_OK);
+    struct cl_gzip_member *m;
+    size_t n;
+    assert_int_equal(cl_gzip_decompress_members(gz.data, gz.len, &raw, &m, &n), CL_OK);
+    *lines = 0;
+    for (size_t i = 0; i < raw.len; i++)
+        *lines += raw.data[i] == '\n';
+    free(m);
+    cl_buf_free(&gz);
+    cl_buf_free(&raw);
+    return n;
+}
+
+/* Ingest packs one gzip member per partition; the engine appends such members to the
+ * partition's object as they are, and compresses the lines of a message that mixes
+ * partitions in one member (as messages written before this packing do) into one more
+ * member of the same object. */
+static void test_members_pass_through(void **state)
+{
+    (void)state;
+    struct fixture f;
+    open_fixture(&f, 32u << 20);
+    struct msg packed;
+    make_msg(&packed, "m1", API WEB API);
+    struct cl_buf raw, mixed;
+    struct cl_gzip_member *mb;
+    size_t n;
+    cl_buf_init(&raw, 1 << 20);
+    assert_int_equal(cl_gzip_decompress_members(packed.in.body, packed.in.len, &raw, &mb, &n),
+                     CL_OK);
+    assert_int_equal(n, 2); /* api (2 records), web (1) */
+    assert_int_equal(mb[0].raw_len + mb[1].raw_len, raw.len);
+    free(mb);
+    cl_buf_init(&mixed, 1 << 20);
+    /* the same normalized lines in one member, as messages were packed before */
+    assert_int_equal(cl_gzip_compress(raw.data, raw.len, 1, &mixed), CL_OK);
+    struct cl_engine_in old = packed.in;
+    old.id = "m0";
+    old.body = mixed.data;
+    old.len = mixed.len;
+    struct cl_engine_in both[2] = {packed.in, old};
+    assert_int_equal(cl_engine_take(f.e, both, 2), CL_OK);
+    assert_int_equal(cl_engine_flush_all(f.e), CL_OK);
+    assert_int_equal(f.seen.n_keys, 2);
+    assert_int_equal(f.seen.n_stored, 2);
+    size_t lines;
+    assert_non_null(strstr(f.seen.keys[0], "service=api/"));
+    assert_int_equal(object_members(&f, f.seen.keys[0], &lines), 2); /* m1's + m0's lines */
+    assert_int_equal(lines, 4);
+    assert_int_equal(object_members(&f, f.seen.keys[1], &lines), 2);
+    assert_int_equal(lines, 2);
+    cl_buf_free(&raw);
+    cl_buf_free(&mixed);
+    cl_ingest_batch_free(&packed.batch);
     close_fixture(&f);
 }
 
@@ -230,7 +347,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_string_ids_across_takes),
         cmocka_unit_test(test_budget_commits_largest),
+        cmocka_unit_test(test_shared_budget),
         cmocka_unit_test(test_poison_alone),
+        cmocka_unit_test(test_members_pass_through),
         cmocka_unit_test(test_held_set_string_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
