@@ -5,6 +5,7 @@
 #include "codec.h"
 #include "common.h"
 #include "ingest.h"
+#include "msg_fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,19 +75,7 @@ struct msg {
 
 static void make_msg(struct msg *out, const char *id, const char *ndjson)
 {
-    struct cl_ingest_limits lim;
-    struct cl_ingest_parse_result pr;
-    cl_ingest_limits_default(&lim);
-    lim.max_record_age_ms = lim.max_record_future_ms = 0; /* fixed timestamps, any age */
-    cl_ingest_batch_init(&out->batch);
-    cl_ingest_parse_result_init(&pr);
-    assert_int_equal(
-        cl_ingest_parse(ndjson, strlen(ndjson), NULL, 1764000000000LL, &lim, &out->batch, &pr),
-        CL_OK);
-    assert_int_equal(pr.rejected, 0);
-    assert_int_equal(out->batch.n_msgs, 1);
-    cl_ingest_parse_result_free(&pr);
-    const struct cl_msg_out *mo = &out->batch.msgs[0];
+    const struct cl_msg_out *mo = cl_test_message(&out->batch, ndjson);
     out->m = (struct cl_bp_message){
         .id = id, .body = mo->body, .len = mo->len, .attrs = mo->attrs, .sent_ms = 1};
 }
