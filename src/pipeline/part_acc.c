@@ -119,5 +119,6 @@ static int cmp_part(const void *x, const void *y)
 
 void cl_part_acc_sort(struct cl_part_acc *a)
 {
-    qsort(a->parts, a->n, sizeof *a->parts, cmp_part);
+    if (a->n > 1) /* qsort's array must not be NULL, even for no element */
+        qsort(a->parts, a->n, sizeof *a->parts, cmp_part);
 }
