@@ -42,7 +42,9 @@ static void settle(struct cl_engine *e, size_t index, const char *error)
         if (m->outcome == CL_ENGINE_STORED) {
             push_done(e, m);
         } else {
-            e->sink.failed(e->sink.arg, m, m->outcome, error);
+            /* error is NULL when its last partition committed but an earlier one failed */
+            e->sink.failed(e->sink.arg, m, m->outcome,
+                           error ? error : "a partition holding its records was not stored");
             cl_engine_msg_free(e, m);
         }
     }

@@ -315,6 +315,49 @@ static void test_members_pass_through(void **state)
     close_fixture(&f);
 }
 
+/* A store that refuses every put under "service=bad/" and forwards the others. */
+static int refusing_put(void *impl, const char *key, const void *data, size_t len)
+{
+    if (strncmp(key, "service=bad/", 12) == 0)
+        return CL_ERR_IO;
+    return cl_store_put(impl, key, data, len);
+}
+
+static const struct cl_store_ops refusing_ops = {.name = "refusing", .put = refusing_put};
+
+/* A message whose first partition fails and whose last one commits still fails, with a
+ * reason for the queue (the sink is told why even when the last commit succeeded). */
+static void test_failed_then_committed(void **state)
+{
+    (void)state;
+    struct fixture f;
+    open_fixture(&f, 32u << 20);
+    struct cl_store refusing = {.ops = &refusing_ops, .impl = &f.st};
+    struct cl_commit *commit = cl_commit_conditional_new(&refusing);
+    cl_engine_free(f.e);
+    struct cl_engine_opts o = {.flush_size = 8u << 20,
+                               .flush_age_ms = 3600000,
+                               .buffer_max = 32u << 20,
+                               .compression_level = 1,
+                               .max_message_raw = 1u << 20};
+    struct cl_engine_sink sink = {
+        .arg = &f.seen, .stored = on_stored, .failed = on_failed, .committed = on_committed};
+    f.e = cl_engine_new(&o, commit, &sink);
+    struct msg m;
+    make_msg(&m, "m", "{\"timestamp\":\"" TS "\",\"service\":\"bad\",\"message\":\"b\"}\n" WEB);
+    assert_int_equal(cl_engine_take(f.e, &m.in, 1), CL_OK);
+    assert_int_equal(cl_engine_flush_all(f.e), CL_OK); /* bad (fails), then web */
+    assert_int_equal(f.seen.n_keys, 1);
+    assert_int_equal(f.seen.n_failed, 1); /* on_failed asserts a reason */
+    assert_int_equal(f.seen.why[0], CL_ENGINE_STORE_FAILED);
+    assert_int_equal(f.seen.n_stored, 0);
+    cl_ingest_batch_free(&m.batch);
+    cl_engine_free(f.e);
+    f.e = NULL;
+    cl_commit_free(commit);
+    close_fixture(&f);
+}
+
 /* The held set keys by the queue's id strings, whatever their format. */
 static void test_held_set_string_ids(void **state)
 {
@@ -342,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_shared_budget),
         cmocka_unit_test(test_poison_alone),
         cmocka_unit_test(test_members_pass_through),
+        cmocka_unit_test(test_failed_then_committed),
         cmocka_unit_test(test_held_set_string_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
