@@ -3,14 +3,14 @@
 # No container runtime exists on the development machines; tests/docker/lint_dockerfile.sh
 # lints this file (dockerfile-utils and the image's own rules) in CTest as lint.dockerfile.
 
-# ---- build stage: compiler and -dev packages, only the cloudlog binary and man pages ----
+# ---- build stage: compiler and -dev packages, only the cloudlog binary and man page ----
 FROM debian:12-slim AS build
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-       build-essential cmake pkg-config help2man \
+       build-essential cmake pkg-config \
        libmicrohttpd-dev libsqlite3-dev zlib1g-dev libdeflate-dev libisal-dev libssl-dev \
        libpcre2-dev libcurl4-openssl-dev libexpat1-dev libsystemd-dev libgnutls28-dev \
-       libprotobuf-c-dev protobuf-c-compiler libmsgpack-dev libsnappy-dev \
+       libprotobuf-c-dev protobuf-c-compiler libmsgpack-dev libsnappy-dev libfyaml-dev \
        libcmocka-dev python3 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -25,6 +25,7 @@ RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
        libmicrohttpd12 libsqlite3-0 zlib1g libdeflate0 libisal2 libssl3 libpcre2-8-0 \
        libcurl4 libexpat1 libsystemd0 libgnutls30 libprotobuf-c1 libmsgpackc2 libsnappy1v5 \
+       libfyaml0 \
        ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin cloudlog \

@@ -5,47 +5,38 @@
 include(GNUInstallDirs)
 
 install(TARGETS cloudlog RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES deploy/completions/cloudlog.bash
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME cloudlog)
 configure_file(cmake/install_service.cmake.in ${CMAKE_BINARY_DIR}/install_service.cmake @ONLY)
 install(SCRIPT ${CMAKE_BINARY_DIR}/install_service.cmake)
 
-# Man pages from the binary's own --help (help2man): cloudlog(1) and cloudlog-CMD(1) for
-# each command, gzipped as Debian ships them. Without help2man they are left out.
-find_program(HELP2MAN help2man)
-find_program(GZIP gzip)
-set(CL_MAN_COMMANDS serve status query tail partitions dlq alarms verify)
-if(HELP2MAN AND GZIP)
-  set(man_dir ${CMAKE_BINARY_DIR}/man)
-  set(man_pages ${man_dir}/cloudlog.1.gz)
+# The man page and the bash completion, generated from the option tables by the binary
+# itself (`cloudlog help --man`, `cloudlog help --completions bash`; src/cli/cmd_help.c), so
+# they list every option; the man page gzipped as Debian ships it.
+# deploy/completions/cloudlog.bash is the same generated script, checked in
+# (package.generated_docs fails when it is stale).
+find_program(GZIP gzip REQUIRED)
+set(gen_dir ${CMAKE_BINARY_DIR}/generated-docs)
+add_custom_command(
+  OUTPUT ${gen_dir}/cloudlog.1.gz ${gen_dir}/cloudlog.bash
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${gen_dir}
+  COMMAND $<TARGET_FILE:cloudlog> help --man > ${gen_dir}/cloudlog.1
+  COMMAND ${GZIP} -n -9 -f ${gen_dir}/cloudlog.1
+  COMMAND $<TARGET_FILE:cloudlog> help --completions bash > ${gen_dir}/cloudlog.bash
+  DEPENDS cloudlog COMMENT "cloudlog help: man page and bash completion")
+# cloudlog-COMMAND(1) (the unit's Documentation=man:cloudlog-serve(1)) point at cloudlog(1),
+# which documents every command.
+set(man_pages ${gen_dir}/cloudlog.1.gz)
+foreach(cmd serve status query tail partitions dlq alarms verify patterns anomalies config)
+  file(WRITE ${gen_dir}/stub/cloudlog-${cmd}.1 ".so man1/cloudlog.1\n")
   add_custom_command(
-    OUTPUT ${man_dir}/cloudlog.1.gz
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${man_dir}
-    COMMAND ${HELP2MAN} --no-info --no-discard-stderr --section=1
-            "--name=fault-tolerant log aggregation pipeline" --output=${man_dir}/cloudlog.1
-            $<TARGET_FILE:cloudlog>
-    COMMAND ${GZIP} -n -9 -f ${man_dir}/cloudlog.1
-    DEPENDS cloudlog COMMENT "help2man: cloudlog.1")
-  foreach(cmd ${CL_MAN_COMMANDS})
-    add_custom_command(
-      OUTPUT ${man_dir}/cloudlog-${cmd}.1.gz
-      COMMAND ${CMAKE_COMMAND} -E make_directory ${man_dir}
-      # The version string names the page cloudlog-CMD (help2man takes the program name
-      # from its first word).
-      COMMAND ${HELP2MAN} --no-info --no-discard-stderr --section=1
-              "--name=the cloudlog ${cmd} command" "--help-option=${cmd} --help"
-              "--version-string=cloudlog-${cmd} ${PROJECT_VERSION}"
-              --output=${man_dir}/cloudlog-${cmd}.1
-              $<TARGET_FILE:cloudlog>
-      COMMAND ${GZIP} -n -9 -f ${man_dir}/cloudlog-${cmd}.1
-      DEPENDS cloudlog COMMENT "help2man: cloudlog-${cmd}.1")
-    list(APPEND man_pages ${man_dir}/cloudlog-${cmd}.1.gz)
-  endforeach()
-  add_custom_target(man ALL DEPENDS ${man_pages})
-  install(FILES ${man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-else()
-  message(STATUS "help2man or gzip not found: no man pages (scripts/setup.sh installs help2man)")
-endif()
+    OUTPUT ${gen_dir}/cloudlog-${cmd}.1.gz
+    COMMAND ${GZIP} -n -9 -c ${gen_dir}/stub/cloudlog-${cmd}.1 > ${gen_dir}/cloudlog-${cmd}.1.gz
+    DEPENDS ${gen_dir}/stub/cloudlog-${cmd}.1)
+  list(APPEND man_pages ${gen_dir}/cloudlog-${cmd}.1.gz)
+endforeach()
+add_custom_target(man ALL DEPENDS ${man_pages} ${gen_dir}/cloudlog.bash)
+install(FILES ${man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES ${gen_dir}/cloudlog.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME cloudlog)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME cloudlog)

@@ -9,6 +9,8 @@ PACKAGES=(
   # libraries
   libmicrohttpd-dev libsqlite3-dev zlib1g-dev libdeflate-dev libisal-dev libssl-dev
   libpcre2-dev libcurl4-openssl-dev libexpat1-dev
+  # the configuration file (--config, src/cli/config_file.c): YAML
+  libfyaml-dev
   # shipper protocols (src/protocols): OTLP protobuf (protoc-c generates C from our own
   # .proto) and Fluent Bit's msgpack
   libprotobuf-c-dev protobuf-c-compiler libmsgpack-dev libsnappy-dev
@@ -17,9 +19,10 @@ PACKAGES=(
   libsystemd-dev libgnutls28-dev
   # TLS tests (tests/e2e/test_tls.py): certificates made with openssl, curl as the client
   openssl curl
-  # packaging: man pages from --help (cmake/packaging.cmake); the .deb test uses dpkg-dev
-  # (dpkg-shlibdeps, below) and systemd-analyze (systemd) to verify the unit
-  help2man systemd
+  # packaging: the .deb test uses dpkg-dev (dpkg-shlibdeps, below) and systemd-analyze
+  # (systemd) to verify the unit; groff checks the generated man page
+  # (tests/package/test_generated_docs.sh)
+  systemd groff-base
   # tests and benchmarks
   libcmocka-dev libjansson-dev libjson-c-dev python3 sqlite3 valgrind
   # a virtualenv for the Python test tools when the system Python lacks them (below)

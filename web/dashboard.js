@@ -10,6 +10,10 @@
   const KEY_STORE = 'cloudlog.apiKey';
   const THEME_STORE = 'cloudlog.theme';
   const ERRORS_URL = '/v1/query?level=error%2B&limit=20&since=1h';
+  const ANALYTICS_MS = 10 * 1000; // patterns and anomalies: polled this often
+  const TOP_URL = '/v1/patterns?since=1h&limit=8';
+  const NEW_URL = '/v1/patterns?since=24h&new=1&limit=8';
+  const ANOMALIES_URL = '/v1/anomalies?since=24h&limit=10';
   const REASONS = ['receive', 'decode', 'catalog', 'store', 'publish'];
 
   const $ = (id) => document.getElementById(id);
@@ -27,6 +31,9 @@
     alarmsSig: '',
     alarmCount: 0,
     timer: 0,
+    anomalies: [], // {t, text, series} for the charts' marks
+    analyticsAt: 0,
+    analyticsBusy: false,
   };
 
   // ---- storage (may be unavailable: private windows, file://) ----
@@ -176,6 +183,8 @@
         inflight: total(p, 'cloudlog_queue_in_flight'),
         age: total(p, 'cloudlog_oldest_message_age_seconds'),
         dlq: total(p, 'cloudlog_dlq_depth'),
+        storeBytes: total(p, 'cloudlog_store_bytes'),
+        horizon: total(p, 'cloudlog_store_oldest_record_timestamp_seconds'),
       },
       h: {
         ingest: hist(p, 'cloudlog_ingest_latency_seconds'),
@@ -298,6 +307,18 @@
       }
       if (d) root.appendChild(svg('path', { class: 'series', d: d, stroke: color }));
     });
+    for (const a of opts.marks || []) {
+      if (a.t < t0 || a.t > now) continue;
+      const x = X(a.t);
+      const g = svg('g', { class: 'anomaly' });
+      g.appendChild(svg('line', { class: 'anomaly-mark', x1: x, x2: x, y1: padT, y2: h - padB }));
+      const f = svg('text', { class: 'anomaly-flag', x: x, y: padT + 10, 'text-anchor': 'middle' });
+      f.textContent = '▲';
+      const title = svg('title', {});
+      title.textContent = a.text;
+      g.append(f, title);
+      root.appendChild(g);
+    }
     if (!any) {
       const t = svg('text', { class: 'nodata', x: (padL + w - padR) / 2, y: h / 2, 'text-anchor': 'middle' });
       t.textContent = opts.empty || 'Collecting data…';
@@ -411,7 +432,7 @@
     drawChart($('chart-rate'), [
       { label: 'ingested', color: '--ingest', points: inS },
       { label: 'processed', color: '--process', points: prS },
-    ], rateFmt, { area: true, floor: 1, empty: 'Collecting data… the first rates appear after two polls' });
+    ], rateFmt, { area: true, floor: 1, marks: state.anomalies, empty: 'Collecting data… the first rates appear after two polls' });
     legend('legend-rate', [
       { label: 'ingested', color: '--ingest', value: fmtNum(ing) + '/s' },
       { label: 'processed', color: '--process', value: fmtNum(proc) + '/s' },
@@ -435,7 +456,7 @@
       { label: 'rejected', color: '--rejected', points: series((j) => rateOver('rejected', POLL_MS, j)) },
       { label: 'processing', color: '--perr', points: series((j) => rateOver('perr', POLL_MS, j)) },
       { label: 'HTTP 5xx', color: '--e5xx', points: series((j) => rateOver('r5xx', POLL_MS, j)) },
-    ], rateFmt, { floor: 1 });
+    ], rateFmt, { floor: 1, marks: state.anomalies.filter((a) => a.series !== 'rate') });
     legend('legend-errors', [
       { label: 'rejected', color: '--rejected', value: fmtNum(rateOver('rejected', RATE_MS)) + '/s' },
       { label: 'processing', color: '--perr', value: fmtNum(rateOver('perr', RATE_MS)) + '/s' },
@@ -487,7 +508,8 @@
     // empty state + totals
     renderBanner(s);
     $('foot-totals').textContent = 'Since start: ' + fmtCount(s.c.ingested) + ' records ingested (' + fmtBytes(s.c.bytesIn) +
-      ') · ' + fmtCount(s.c.processed) + ' processed · ' + fmtCount(s.c.objects) + ' objects, ' + fmtBytes(s.c.stored) + ' stored';
+      ') · ' + fmtCount(s.c.processed) + ' processed · ' + fmtCount(s.c.objects) + ' objects, ' + fmtBytes(s.c.stored) + ' stored' +
+      (s.g.horizon > 0 ? ' · Store: ' + fmtBytes(s.g.storeBytes) + ', records since ' + new Date(s.g.horizon * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : '');
     document.title = (state.alarmCount > 0 ? '⚠ ' + state.alarmCount + ' in ALARM · ' : '') + 'cloudlog · ' +
       fmtNum(ing) + '/s in';
   }
@@ -731,6 +753,78 @@
     }
   }
 
+  // ---- patterns and anomalies (GET /v1/patterns, /v1/anomalies) ----
+  function renderPatterns(box, status, text, isNew) {
+    let o = null;
+    try { o = JSON.parse(text); } catch (e) { /* not JSON */ }
+    if (status === 503 || status === 404) {
+      box.replaceChildren(el('p', 'empty', 'Analytics is off on this daemon (cloudlog serve --analytics on).'));
+      box.dataset.count = '0';
+      return;
+    }
+    if (status !== 200 || !o || !Array.isArray(o.patterns)) {
+      box.replaceChildren(el('p', 'empty', 'GET /v1/patterns answered ' + status + (o && o.error ? ': ' + o.error : '')));
+      return;
+    }
+    box.dataset.count = String(o.patterns.length);
+    box.replaceChildren();
+    if (!o.patterns.length) box.appendChild(el('p', 'empty', isNew ? 'No new patterns.' : 'No records in the last hour.'));
+    for (const p of o.patterns) {
+      const row = el('div', 'pat');
+      row.dataset.id = p.id;
+      row.title = p.example || '';
+      row.appendChild(el('div', 'tmpl', p.template));
+      const meta = el('div', 'meta');
+      const trend = el('span', 'trend-' + String(p.trend).split(' ')[0], p.trend);
+      meta.append(document.createTextNode(p.service + ' · ' + fmtCount(p.count) + (p.errors ? ' (' + fmtCount(p.errors) + ' errors)' : '') + ' · '), trend,
+        document.createTextNode(' · first seen ' + fmtAgo(Date.now() - Date.parse(p.first_seen))));
+      row.appendChild(meta);
+      box.appendChild(row);
+    }
+  }
+  function renderAnomalies(status, text) {
+    const box = $('anomalies');
+    let o = null;
+    try { o = JSON.parse(text); } catch (e) { /* not JSON */ }
+    if (status !== 200 || !o || !Array.isArray(o.anomalies)) {
+      box.replaceChildren(el('p', 'empty', status === 503 || status === 404 ? 'Analytics is off on this daemon.' :
+        'GET /v1/anomalies answered ' + status + (o && o.error ? ': ' + o.error : '')));
+      box.dataset.count = '0';
+      return;
+    }
+    state.anomalies = o.anomalies.map((a) => ({ t: Date.parse(a.time), text: a.text, series: a.series }));
+    box.dataset.count = String(o.anomalies.length);
+    box.replaceChildren();
+    if (!o.anomalies.length) box.appendChild(el('p', 'empty', 'No anomalies: every watched series stayed in its band.'));
+    for (const a of o.anomalies) {
+      const row = el('div', 'anom');
+      row.dataset.series = a.series;
+      const ts = Date.parse(a.time);
+      const when = el('div', 'when');
+      when.append(el('span', 'kind', a.series.replace('_', ' ')), document.createTextNode(a.service + ' · ' + clock(new Date(ts)) + ' (' + fmtAgo(Date.now() - ts) + ') · score ' + a.score.toFixed(2)));
+      row.append(when, el('div', 'text', a.text));
+      box.appendChild(row);
+    }
+  }
+  async function pollAnalytics() {
+    if (state.analyticsBusy || Date.now() - state.analyticsAt < ANALYTICS_MS) return;
+    state.analyticsBusy = true;
+    state.analyticsAt = Date.now();
+    try {
+      const an = await api(ANOMALIES_URL);
+      if (an.status === 401) return onUnauthorized();
+      renderAnomalies(an.status, an.text);
+      const top = await api(TOP_URL);
+      renderPatterns($('patterns-top'), top.status, top.text, false);
+      const fresh = await api(NEW_URL);
+      renderPatterns($('patterns-new'), fresh.status, fresh.text, true);
+    } catch (e) {
+      /* the metrics poll reports connectivity */
+    } finally {
+      state.analyticsBusy = false;
+    }
+  }
+
   // ---- API key ----
   function onUnauthorized() {
     state.needKey = true;
@@ -746,6 +840,7 @@
     store(KEY_STORE, k || null);
     state.needKey = false;
     state.errorsSig = state.alarmsSig = '';
+    state.analyticsAt = 0;
     state.alarmsAbsentAt = 0;
     $('keybox').hidden = true;
     $('btn-key').hidden = !k;
@@ -786,6 +881,7 @@
       tickStatus();
       pollAlarms();
       pollErrors();
+      pollAnalytics();
       schedule(POLL_MS);
     }
   }

@@ -47,10 +47,15 @@ enum cl_alarm_missing {
 };
 
 #define CL_ALARM_NAME_MAX 64
-#define CL_ALARM_MAX_EVAL 100 /* largest EvaluationPeriods */
-#define CL_ALARM_REASON_MAX 512
+#define CL_ALARM_MAX_EVAL 100    /* largest EvaluationPeriods */
+#define CL_ALARM_REASON_MAX 1024 /* an anomaly alarm's reason holds the anomaly's sentence */
+
+/* Metric: a threshold on a registry metric. Anomaly: the same on AnomaliesDetected (the
+ * inline detectors, docs/analytics.md), whose reason is the latest anomaly's sentence. */
+enum cl_alarm_kind { CL_ALARM_KIND_METRIC, CL_ALARM_KIND_ANOMALY };
 
 struct cl_alarm_rule {
+    enum cl_alarm_kind kind;
     char name[CL_ALARM_NAME_MAX];
     char description[256];
     char metric[CL_ALARM_NAME_MAX];      /* registry name, e.g. "ProcessingErrors" */
@@ -139,6 +144,12 @@ size_t cl_alarm_engine_len(const struct cl_alarm_engine *e);
 enum cl_alarm_state cl_alarm_engine_state(const struct cl_alarm_engine *e, size_t i,
                                           int64_t *since_ms, const char **reason);
 const struct cl_alarm_rule *cl_alarm_engine_rule(const struct cl_alarm_engine *e, size_t i);
+
+/* Writes what an anomaly alarm's reason says (the latest anomalies) into out. */
+typedef void (*cl_alarm_describe_fn)(void *arg, const struct cl_alarm_rule *r, char *out, size_t n);
+
+/* Sets the describer used when an anomaly-kind alarm goes to ALARM (NULL: none). */
+void cl_alarm_engine_set_describer(struct cl_alarm_engine *e, cl_alarm_describe_fn fn, void *arg);
 
 /* Start-up restore of what a previous run left (alarm_restore.c): sets the state of the
  * alarm called name (returns 0 when no such alarm is configured), and appends one

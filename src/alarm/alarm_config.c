@@ -125,6 +125,20 @@ static const struct cl_alarm_rule builtin[] = {
      .threshold = 0,
      .missing = CL_MISSING_NOT_BREACHING,
      .enabled = 1},
+    {.kind = CL_ALARM_KIND_ANOMALY,
+     .name = "LogAnomaly",
+     .description = "The inline detectors found an anomaly in the logs (a service's record rate, "
+                    "error ratio or a pattern's rate left its band, a new pattern, a silent "
+                    "service): the reason says which; `cloudlog anomalies` lists them all",
+     .metric = "AnomaliesDetected",
+     .stat = CL_STAT_SUM,
+     .period_ms = MIN_MS,
+     .eval_periods = 1,
+     .datapoints = 1,
+     .cmp = CL_CMP_GT,
+     .threshold = 0,
+     .missing = CL_MISSING_NOT_BREACHING,
+     .enabled = 1},
 };
 
 void cl_alarm_config_defaults(struct cl_alarm_config *c)
@@ -228,6 +242,28 @@ static int apply_number(struct cl_alarm_rule *r, const char *key, const struct c
     return 1;
 }
 
+/* "Kind": "Anomaly" makes an anomaly alarm: AnomaliesDetected, Sum > 0, missing data
+ * not breaching, unless fields of the entry say otherwise; "Metric" is the default. */
+static int apply_kind(struct cl_alarm_rule *r, const struct cl_json_value *v)
+{
+    char s[32];
+    if (get_string(v, s, sizeof s) != 0)
+        return -1;
+    if (!strcmp(s, "Metric")) {
+        r->kind = CL_ALARM_KIND_METRIC;
+        return 0;
+    }
+    if (strcmp(s, "Anomaly") != 0)
+        return -1;
+    r->kind = CL_ALARM_KIND_ANOMALY;
+    if (!r->metric[0])
+        snprintf(r->metric, sizeof r->metric, "AnomaliesDetected");
+    if (isnan(r->threshold))
+        r->threshold = 0;
+    r->missing = CL_MISSING_NOT_BREACHING;
+    return 0;
+}
+
 static int apply_text(struct cl_alarm_rule *r, const char *key, const struct cl_json_value *v)
 {
     if (!strcmp(key, "AlarmDescription"))
@@ -240,6 +276,8 @@ static int apply_text(struct cl_alarm_rule *r, const char *key, const struct cl_
         return get_string(v, r->denominator, sizeof r->denominator);
     if (!strcmp(key, "AlarmName"))
         return 0; /* already read */
+    if (!strcmp(key, "Kind"))
+        return apply_kind(r, v);
     return 1;
 }
 

@@ -13,6 +13,8 @@ struct cl_alarm_config {
     size_t n;
     char **webhooks;
     size_t n_webhooks;
+    cl_alarm_describe_fn describe; /* anomaly alarms' reasons (NULL: the plain reason) */
+    void *describe_arg;
 };
 
 /* Fills c with the built-in alarms (QueueDepthHigh, DLQNotEmpty, OldestMessageTooOld,

@@ -52,7 +52,15 @@ struct cl_alarm_engine {
     size_t n;
     struct cl_alarm_transition hist[CL_ALARM_HISTORY]; /* ring */
     size_t hist_next, hist_len;
+    cl_alarm_describe_fn describe;
+    void *describe_arg;
 };
+
+void cl_alarm_engine_set_describer(struct cl_alarm_engine *e, cl_alarm_describe_fn fn, void *arg)
+{
+    e->describe = fn;
+    e->describe_arg = arg;
+}
 
 static const struct cl_metric *find_metric(struct cl_metrics *reg, const char *name)
 {
@@ -264,13 +272,17 @@ static void record(struct cl_alarm_engine *e, const struct cl_alarm_transition *
 }
 
 /* Evaluates after a datapoint was added; returns 1 and fills *t on a transition. */
-static int evaluate(struct alarm *al, int64_t now_ms, struct cl_alarm_transition *t)
+static int evaluate(const struct cl_alarm_engine *e, struct alarm *al, int64_t now_ms,
+                    struct cl_alarm_transition *t)
 {
     char reason[CL_ALARM_REASON_MAX];
     enum cl_alarm_state next =
         cl_alarm_evaluate(&al->rule, al->state, al->dps, al->n_dps, reason, sizeof reason);
     if (next == al->state)
         return 0;
+    /* An anomaly alarm says what happened, not only how many anomalies there were. */
+    if (next == CL_ALARM_ALARM && al->rule.kind == CL_ALARM_KIND_ANOMALY && e->describe)
+        e->describe(e->describe_arg, &al->rule, reason, sizeof reason);
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", al->rule.name);
     t->ts_ms = now_ms;
@@ -291,7 +303,8 @@ static void start_period(struct alarm *al)
 }
 
 /* Closes every ended period of one alarm; returns 1 with *t if the state changed. */
-static int tick_alarm(struct alarm *al, int64_t now_ms, struct cl_alarm_transition *t)
+static int tick_alarm(const struct cl_alarm_engine *e, struct alarm *al, int64_t now_ms,
+                      struct cl_alarm_transition *t)
 {
     int64_t p = al->rule.period_ms;
     int changed = 0;
@@ -309,7 +322,7 @@ static int tick_alarm(struct alarm *al, int64_t now_ms, struct cl_alarm_transiti
         if (now_ms >= al->period_start + p)
             al->period_start = now_ms - now_ms % p;
         start_period(al);
-        changed = evaluate(al, now_ms, t);
+        changed = evaluate(e, al, now_ms, t);
     }
     acc_sample_gauge(&al->num, &al->anum);
     if (al->ratio)
@@ -323,7 +336,7 @@ size_t cl_alarm_engine_tick(struct cl_alarm_engine *e, int64_t now_ms,
     size_t n_out = 0;
     for (size_t i = 0; i < e->n; i++) {
         struct cl_alarm_transition t;
-        if (!tick_alarm(&e->a[i], now_ms, &t))
+        if (!tick_alarm(e, &e->a[i], now_ms, &t))
             continue;
         record(e, &t);
         if (n_out < max_out)
@@ -404,6 +417,8 @@ void cl_alarm_rule_json(const struct cl_alarm_rule *r, struct cl_buf *b)
     json_str(b, ",", "ComparisonOperator", cl_alarm_cmp_name(r->cmp));
     cl_buf_printf(b, ",\"Threshold\":%.10g", r->threshold);
     json_str(b, ",", "TreatMissingData", cl_alarm_missing_name(r->missing));
+    if (r->kind == CL_ALARM_KIND_ANOMALY)
+        json_str(b, ",", "Kind", "Anomaly");
     cl_buf_append_str(b, "}");
 }
 

@@ -56,7 +56,7 @@ static const char *slack_icon(enum cl_alarm_state s)
 
 void cl_alarm_notify_body(const struct cl_alarm_transition *t, struct cl_buf *b)
 {
-    char ts[32], text[1024];
+    char ts[32], text[CL_ALARM_REASON_MAX + 256];
     cl_alarm_format_ts(t->ts_ms, ts);
     snprintf(text, sizeof text, "%s cloudlog alarm *%s* is %s (was %s): %s", slack_icon(t->to),
              t->name, cl_alarm_state_name(t->to), cl_alarm_state_name(t->from), t->reason);

@@ -111,8 +111,7 @@ static void *runner_main(void *arg)
     while (!r->stopping) {
         int64_t now = cl_mono_ms();
         if (now < next) {
-            struct timespec ts = {(time_t)(next / 1000), (long)(next % 1000) * 1000000};
-            pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+            cl_cond_wait_until_ms(&r->cv, &r->mu, next);
             continue;
         }
         next = CL_MAX(next + r->tick_ms, now + 1);
@@ -143,13 +142,11 @@ struct cl_alarm_runner *cl_alarm_runner_start(struct cl_metrics *reg,
     r->reg = reg;
     r->tick_ms = CL_MAX(tick_ms, (int64_t)10);
     r->state_path = state_path && state_path[0] ? cl_strdup(state_path) : NULL;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cl_cond_init_monotonic(&r->cv);
     pthread_mutex_init(&r->mu, NULL);
     r->e = cl_alarm_engine_new(reg, cfg->rules, cfg->n, cl_now_ms(), err, err_len);
+    if (r->e)
+        cl_alarm_engine_set_describer(r->e, cfg->describe, cfg->describe_arg);
     if (r->e && cfg->n_webhooks) {
         r->nt = cl_alarm_notifier_new(cfg->webhooks, cfg->n_webhooks, NULL);
         if (!r->nt)
@@ -171,6 +168,27 @@ struct cl_alarm_runner *cl_alarm_runner_start(struct cl_metrics *reg,
     cl_log(CL_LOG_INFO, "alarms: %zu alarm(s), %zu webhook(s)%s%s", cl_alarm_engine_len(r->e),
            cfg->n_webhooks, r->state_path ? ", state in " : "", r->state_path ? r->state_path : "");
     return r;
+}
+
+int cl_alarm_runner_replace_rules(struct cl_alarm_runner *r, const struct cl_alarm_config *cfg,
+                                  char *err, size_t err_len)
+{
+    struct cl_alarm_engine *e =
+        cl_alarm_engine_new(r->reg, cfg->rules, cfg->n, cl_now_ms(), err, err_len);
+    if (!e)
+        return -1;
+    /* The current states go to the file first, so alarms the new rules keep resume there. */
+    save_state(r);
+    if (r->state_path)
+        cl_alarm_restore_file(e, r->state_path);
+    pthread_mutex_lock(&r->mu);
+    struct cl_alarm_engine *old = r->e;
+    r->e = e;
+    pthread_mutex_unlock(&r->mu);
+    cl_alarm_engine_free(old);
+    save_state(r);
+    cl_log(CL_LOG_INFO, "alarms: reloaded, %zu alarm(s)", cl_alarm_engine_len(e));
+    return 0;
 }
 
 void cl_alarm_runner_stop(struct cl_alarm_runner *r)

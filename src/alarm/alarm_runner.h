@@ -26,6 +26,12 @@ struct cl_alarm_runner *cl_alarm_runner_start(struct cl_metrics *reg,
  * Any thread. */
 void cl_alarm_runner_render(struct cl_alarm_runner *r, struct cl_buf *out);
 
+/* Replaces the rules with cfg's (reload): builds the new engine first and keeps the old
+ * one on error (-1, err set); alarms of the same name keep their states (through the state
+ * file). Webhooks stay as started. Any thread; 0 on success. */
+int cl_alarm_runner_replace_rules(struct cl_alarm_runner *r, const struct cl_alarm_config *cfg,
+                                  char *err, size_t err_len);
+
 /* Joins the thread, stops the notifier and frees the runner. NULL is ignored. */
 void cl_alarm_runner_stop(struct cl_alarm_runner *r);
 

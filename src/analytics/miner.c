@@ -317,6 +317,12 @@ int cl_miner_match(struct cl_miner *m, const char *msg, size_t len, struct cl_pa
     return 0;
 }
 
+void cl_miner_touch(struct cl_miner *m, uint32_t cluster)
+{
+    lru_unlink(m, cluster);
+    lru_push_front(m, cluster);
+}
+
 int cl_miner_alive(const struct cl_miner *m, uint32_t cluster, uint32_t generation)
 {
     return cluster < m->cfg.max_clusters && m->slot[cluster].live &&

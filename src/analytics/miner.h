@@ -50,6 +50,9 @@ int cl_miner_match(struct cl_miner *m, const char *msg, size_t len, struct cl_pa
  * `patterns learn`). Returns the number of clusters whose template changed. */
 size_t cl_miner_consolidate(struct cl_miner *m);
 
+/* Marks a live cluster as just used (the LRU order), as cl_miner_add does for a match. */
+void cl_miner_touch(struct cl_miner *m, uint32_t cluster);
+
 /* Whether (cluster, generation) still names a live cluster. */
 int cl_miner_alive(const struct cl_miner *m, uint32_t cluster, uint32_t generation);
 

@@ -3,8 +3,8 @@
 
 #include "buf.h"
 #include "common.h"
+#include "config_file.h"
 #include "log.h"
-#include "queue_sqs.h"
 #include "record.h"
 
 #include <errno.h>
@@ -16,15 +16,29 @@
 
 #define CL_CLI_PATH_MAX 4096
 
+const struct cl_option cl_cli_data_options[] = {
+    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", 0, "DIR",
+     "data directory of the daemon (holds queue.db and, by default, the store logs/)", NULL, 0, 0},
+    {0},
+};
+
 int cl_cli_options(const char *cmd, const char *usage, const char *summary,
                    const struct cl_option *opts, size_t n, void *cfg, int argc, char **argv,
                    char **positional, size_t max_pos, size_t *n_pos)
 {
     char err[512];
-    int rc =
-        cl_options_parse(opts, n, cfg, argc, argv, positional, max_pos, n_pos, err, sizeof err);
+    const struct cl_conf *conf;
+    char **args = cl_calloc((size_t)argc + 1, sizeof *args);
+    int n_args = cl_config_take(argc, argv, args, &conf, err, sizeof err);
+    int rc = n_args < 0 ? CL_OPTS_ERROR
+                        : cl_options_parse_ex(opts, n, cfg, n_args, args, positional, max_pos,
+                                              n_pos, conf, NULL, err, sizeof err);
+    free(args);
     if (rc == CL_OPTS_HELP) {
         cl_options_help(stdout, usage, summary, opts, n);
+        fprintf(stdout, "  %-30s %s\n", "--config FILE",
+                "read options from this YAML file first (env CLOUDLOG_CONFIG; "
+                "docs/operations.md)");
         return 0;
     }
     if (rc == CL_OPTS_VERSION) {
@@ -62,17 +76,16 @@ static int check_queue_file(const char *cmd, const char *data_dir, const char *p
     return 0;
 }
 
-/* Opens the SQLite queue file at path (which must exist) without purging anything. */
-static int open_sqlite_file(const char *cmd, const char *path, struct cl_queue *q)
+/* Opens the local queue file at path (which must exist) without purging anything. */
+static int open_queue_file(const char *cmd, const char *path, struct cl_queue *q)
 {
-    char url[CL_CLI_PATH_MAX + 8], err[512];
-    snprintf(url, sizeof url, "sqlite:%s", path);
+    char err[512];
     struct cl_queue_opts o;
     cl_queue_opts_default(&o);
     /* Opening runs the retention purge: only the daemon, with its configured retention,
      * may drop messages, so this process keeps everything (100 years). */
     o.retention_s = o.dlq_retention_s = 100LL * 365 * 24 * 3600;
-    int rc = cl_queue_open(q, url, &o, err, sizeof err);
+    int rc = cl_queue_open_file(q, path, &o, err, sizeof err);
     if (rc != CL_OK) {
         fprintf(stderr, "%s: cannot open queue '%s': %s (%s)\n", cmd, path, err, cl_strerror(rc));
         return 1;
@@ -90,12 +103,13 @@ int cl_cli_open_queue(const char *cmd, const char *data_dir, struct cl_queue *q)
     /* Opening would create an empty database; a typo in --data must not do that. */
     if (check_queue_file(cmd, data_dir, path))
         return 1;
-    return open_sqlite_file(cmd, path, q);
+    return open_queue_file(cmd, path, q);
 }
 
-int cl_cli_queue_is_sqs(const char *queue_url)
+const struct cl_queue_backend *cl_cli_queue_backend(const char *queue_url)
 {
-    return queue_url && *queue_url && cl_queue_sqs_url(queue_url);
+    /* No --queue: DATA/queue.db, a plain path (the local-file backend). */
+    return cl_queue_backend_of(queue_url && *queue_url ? queue_url : "queue.db");
 }
 
 /* The backend logs each failed AWS call as a warning and returns the same reason in err:
@@ -107,23 +121,20 @@ static void quiet_backend_log(void)
     cl_log_set_level(want && cl_log_parse_level(want, &l) == 0 ? l : CL_LOG_ERROR);
 }
 
-static int open_sqs(const char *cmd, const char *queue_url, unsigned flags, struct cl_queue *q)
+/* Opens a queue that is not a local file (a queue service, or an unknown scheme that
+ * cl_queue_open explains). */
+static int open_remote(const char *cmd, const char *queue_url, unsigned flags, struct cl_queue *q)
 {
     char err[1024];
-    struct cl_buf url;
-    cl_buf_init(&url, SIZE_MAX);
-    cl_buf_append_str(&url, queue_url);
-    if ((flags & CL_CLI_QUEUE_OLDEST) && !strstr(queue_url, "oldest="))
-        cl_buf_append_str(&url,
-                          strchr(queue_url, '?') ? "&oldest=cloudwatch" : "?oldest=cloudwatch");
+    const struct cl_queue_backend *be = cl_queue_backend_of(queue_url);
     quiet_backend_log();
     struct cl_queue_opts o;
     cl_queue_opts_default(&o);
-    int rc = cl_queue_open(q, url.data, &o, err, sizeof err);
-    cl_buf_free(&url);
+    o.stats_oldest = (flags & CL_CLI_QUEUE_OLDEST) != 0;
+    int rc = cl_queue_open(q, queue_url, &o, err, sizeof err);
     if (rc != CL_OK) {
-        fprintf(stderr, "%s: cannot open SQS queue '%s': %s (%s)\n", cmd, queue_url, err,
-                cl_strerror(rc));
+        fprintf(stderr, "%s: cannot open %s%squeue '%s': %s (%s)\n", cmd, be ? be->label : "",
+                be ? " " : "", queue_url, err, cl_strerror(rc));
         return 1;
     }
     return 0;
@@ -134,13 +145,13 @@ int cl_cli_open_queue_url(const char *cmd, const char *data_dir, const char *que
 {
     if (!queue_url || !*queue_url)
         return cl_cli_open_queue(cmd, data_dir, q);
-    if (cl_queue_sqs_url(queue_url))
-        return open_sqs(cmd, queue_url, flags, q);
-    const char *path = strncmp(queue_url, "sqlite:", 7) == 0 ? queue_url + 7 : queue_url;
+    const char *path = cl_queue_url_file(queue_url);
+    if (!path)
+        return open_remote(cmd, queue_url, flags, q);
     struct stat st;
     /* As for --data: never create a queue file by naming it wrong. */
     if (stat(path, &st) != 0) {
-        fprintf(stderr, "%s: no queue at '%s': %s (expected sqlite:FILE or an SQS URL)\n", cmd,
+        fprintf(stderr, "%s: no queue at '%s': %s (expected a queue file or a queue URL)\n", cmd,
                 path, strerror(errno));
         return 1;
     }
@@ -148,21 +159,7 @@ int cl_cli_open_queue_url(const char *cmd, const char *data_dir, const char *que
         fprintf(stderr, "%s: '%s' is not a regular file\n", cmd, path);
         return 1;
     }
-    return open_sqlite_file(cmd, path, q);
-}
-
-int cl_cli_parse_id(const char *s, int64_t *id)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > 18 || strspn(s, "0123456789") != len)
-        return -1;
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++)
-        v = v * 10 + (s[i] - '0');
-    if (v == 0)
-        return -1;
-    *id = v;
-    return 0;
+    return open_queue_file(cmd, path, q);
 }
 
 void cl_cli_format_age(int64_t ms, char *out, size_t len)

@@ -8,8 +8,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Parses a command's options (see cl_options_parse). Returns -1 to go on, else the exit
- * status to return at once: 0 after printing --help, 2 after a usage error. */
+/* A command's option table and help text (the registry in cli_tables.c lists them all
+ * for the config file, the man page and the shell completions). */
+struct cl_cli_table {
+    const char *cmd;     /* "cloudlog dlq list" */
+    const char *usage;   /* "cloudlog dlq list [OPTIONS]" */
+    const char *summary; /* what --help prints under the usage line */
+    const struct cl_option *opts;
+    size_t n;
+    size_t cfg_size; /* sizeof the struct the table fills */
+};
+
+/* --data DIR (CLOUDLOG_DATA, default ./data) for a const char * field: every command
+ * that reads a data directory includes this row. */
+extern const struct cl_option cl_cli_data_options[];
+
+/* Parses a command's options (see cl_options_parse) after the configuration file named by
+ * --config FILE or CLOUDLOG_CONFIG, if any (config_file.h: precedence flags > env > file >
+ * defaults). Returns -1 to go on, else the exit status to return at once: 0 after printing
+ * --help, 2 after a usage error or a bad configuration file. */
 int cl_cli_options(const char *cmd, const char *usage, const char *summary,
                    const struct cl_option *opts, size_t n, void *cfg, int argc, char **argv,
                    char **positional, size_t max_pos, size_t *n_pos);
@@ -25,20 +42,19 @@ int cl_cli_open_queue(const char *cmd, const char *data_dir, struct cl_queue *q)
     "DATA/queue.db"
 
 /* cl_cli_open_queue_url flags */
-#define CL_CLI_QUEUE_OLDEST 1u /* SQS: read the oldest message's age from CloudWatch */
+#define CL_CLI_QUEUE_OLDEST 1u /* stats also reads the oldest age (cl_queue_opts.stats_oldest) */
 
-/* 1 if queue_url (may be NULL) names an SQS queue. */
-int cl_cli_queue_is_sqs(const char *queue_url);
+/* The registry's entry for --queue (queue_url NULL or empty: DATA/queue.db's), or NULL
+ * for an unknown scheme: commands ask it for capabilities, never for a name. */
+const struct cl_queue_backend *cl_cli_queue_backend(const char *queue_url);
 
 /* Opens the queue named by --queue: DATA/queue.db as cl_cli_open_queue when queue_url is
- * NULL or empty, an existing SQLite file for sqlite:FILE or a path, else an SQS queue
- * (the backend's warnings are silenced unless CLOUDLOG_LOG_LEVEL asks for them, so a
- * failure is the one line printed here). Returns 0, or prints why not and returns 1. */
+ * NULL or empty, an existing file when its backend keeps the queue in a local file, else
+ * a queue service (the backend's warnings are silenced unless CLOUDLOG_LOG_LEVEL asks for
+ * them, so a failure is the one line printed here). Returns 0, or prints why not and
+ * returns 1. */
 int cl_cli_open_queue_url(const char *cmd, const char *data_dir, const char *queue_url,
                           unsigned flags, struct cl_queue *q);
-
-/* Parses a decimal message id ("42"); returns 0 and *id, or -1. */
-int cl_cli_parse_id(const char *s, int64_t *id);
 
 /* "42s", "5m", "3h", "2d" (negative ages, from clock skew, print as "0s"). */
 void cl_cli_format_age(int64_t ms, char *out, size_t len);

@@ -71,68 +71,21 @@ int cl_cli_source_open(const char *cmd, const char *data_dir, const char *store_
     s->src.store = &s->store;
     struct stat st;
     if (stat(db, &st) == 0) {
-        if (cl_cli_open_queue(cmd, data_dir, &s->catalog)) {
+        if (cl_cli_open_queue(cmd, data_dir, &s->queue)) {
             cl_store_close(&s->store);
             return 1;
         }
-        s->src.catalog = &s->catalog;
+        s->queue_open = 1;
+        s->src.catalog = cl_queue_catalog(&s->queue);
     }
     return 0;
 }
 
 void cl_cli_source_close(struct cl_cli_source *s)
 {
-    if (s->src.catalog)
-        cl_queue_close(&s->catalog);
+    if (s->queue_open)
+        cl_queue_close(&s->queue);
     if (s->src.store)
         cl_store_close(&s->store);
     memset(s, 0, sizeof *s);
-}
-
-int cl_cli_parse_levels(const char *cmd, const struct cl_opt_list *l, unsigned *mask)
-{
-    *mask = 0;
-    for (size_t i = 0; i < l->n; i++) {
-        unsigned m;
-        if (cl_query_parse_level(l->v[i], &m)) {
-            fprintf(stderr,
-                    "%s: unknown level '%s' (trace, debug, info, warn, error, fatal; "
-                    "add + for and above)\n",
-                    cmd, l->v[i]);
-            return 2;
-        }
-        *mask |= m;
-    }
-    return 0;
-}
-
-int cl_cli_parse_wheres(const char *cmd, const struct cl_opt_list *l, struct cl_cli_wheres *w)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < l->n; i++)
-        total += strlen(l->v[i]) + 1;
-    w->v = cl_calloc(l->n + 1, sizeof *w->v);
-    w->text = cl_malloc(total + 1);
-    w->n = 0;
-    char *p = w->text;
-    for (size_t i = 0; i < l->n; i++) {
-        const char *eq = strchr(l->v[i], '=');
-        if (!eq || eq == l->v[i]) {
-            fprintf(stderr, "%s: bad --where '%s' (expected FIELD=VALUE)\n", cmd, l->v[i]);
-            return 2;
-        }
-        size_t len = strlen(l->v[i]), flen = (size_t)(eq - l->v[i]);
-        memcpy(p, l->v[i], len + 1);
-        p[flen] = '\0';
-        w->v[w->n++] = (struct cl_query_where){.field = p, .value = p + flen + 1};
-        p += len + 1;
-    }
-    return 0;
-}
-
-void cl_cli_wheres_free(struct cl_cli_wheres *w)
-{
-    free(w->v);
-    free(w->text);
-    memset(w, 0, sizeof *w);
 }

@@ -8,13 +8,14 @@
 /* Storage for an open source: src points into it. */
 struct cl_cli_source {
     struct cl_store store;
-    struct cl_queue catalog;
+    struct cl_queue queue; /* DATA/queue.db, when queue_open; src.catalog is beside it */
+    int queue_open;
     struct cl_query_source src;
 };
 
 /* Opens DATA/logs (it must exist: nothing is created) and, when DATA/queue.db exists, the
  * catalog in it (else src.catalog is NULL: pruning by partition keys only). With
- * store_url (--store: file:DIR, a directory, or s3://bucket/prefix) that store is read
+ * store_url (--store: a store URL, CL_STORE_URL_FORMS in store.h) that store is read
  * instead, without a catalog; endpoint_url (--endpoint-url, may be NULL) is applied
  * first with cl_cli_endpoint_apply. Returns 0, or prints why not (prefixed by cmd) and returns
  * 1. Close with cl_cli_source_close. */
@@ -54,21 +55,5 @@ void cl_cli_endpoint_apply(const char *url);
      "PCRE2 heap limit of --regex on one record (per scan thread)", NULL, 0, 0}
 /* clang-format on */
 void cl_cli_source_close(struct cl_cli_source *s);
-
-/* Parses --level values ("warn", "warn+") into a level mask (0 when none). Returns 0, or
- * prints why not (prefixed by cmd) and returns 2. */
-int cl_cli_parse_levels(const char *cmd, const struct cl_opt_list *l, unsigned *mask);
-
-/* Parsed --where FIELD=VALUE clauses: v[0..n) point into text (both owned). */
-struct cl_cli_wheres {
-    struct cl_query_where *v;
-    char *text;
-    size_t n;
-};
-
-/* Parses l into w (free with cl_cli_wheres_free, also on failure). Returns 0, or prints
- * why not (prefixed by cmd) and returns 2. */
-int cl_cli_parse_wheres(const char *cmd, const struct cl_opt_list *l, struct cl_cli_wheres *w);
-void cl_cli_wheres_free(struct cl_cli_wheres *w);
 
 #endif

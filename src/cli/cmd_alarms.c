@@ -21,8 +21,7 @@ struct alarms_cfg {
 #define OFF(f) offsetof(struct alarms_cfg, f)
 
 static const struct cl_option alarms_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
-     "data directory of the daemon (holds alarms.json)", NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"json", "CLOUDLOG_JSON", CL_OPT_FLAG, "0", OFF(json), NULL,
      "print the state document as JSON (as GET /v1/alarms)", NULL, 0, 0},
     {"history", NULL, CL_OPT_FLAG, "0", OFF(history), NULL,
@@ -168,6 +167,10 @@ static const char alarms_summary[] =
     "--history the recent transitions. Reads DATA/alarms.json, which the daemon rewrites on\n"
     "every transition, so it works whether or not the daemon runs (the state is then the\n"
     "last one the daemon saw). Alarms are configured with `cloudlog serve --alarms-config`.";
+
+const struct cl_cli_table cl_table_alarms = {
+    "cloudlog alarms", "cloudlog alarms [OPTIONS]",  alarms_summary,
+    alarms_options,    CL_ARRAY_LEN(alarms_options), sizeof(struct alarms_cfg)};
 
 int cl_cmd_alarms(int argc, char **argv)
 {

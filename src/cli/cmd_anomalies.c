@@ -87,13 +87,8 @@ static int score(void)
 
 int cl_cmd_anomalies(int argc, char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "score") != 0) {
-        int help = argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"));
-        fprintf(help ? stdout : stderr,
-                "Usage: cloudlog anomalies score < series.csv\n\n"
-                "  score   score a timestamp,value CSV (see 'score --help')\n");
-        return help ? 0 : 2;
-    }
+    if (argc < 1 || strcmp(argv[0], "score") != 0)
+        return cl_cmd_anomalies_report(argc, argv); /* cmd_analytics.c */
     size_t n_pos;
     int rc = cl_cli_options(CMD, CMD " < series.csv", score_summary, NULL, 0, NULL, argc - 1,
                             argv + 1, NULL, 0, &n_pos);

@@ -17,13 +17,6 @@
 
 #define DLQ_MAX_DECODED (1024ULL * 1024 * 1024) /* bound on a body shown by `dlq show` */
 #define DLQ_ERROR_MIN_WIDTH 20
-/* SQS cannot fetch a message by id: show and redrive look for ids among what peeks of the
- * DLQ return, in at most this many listings of up to the given sizes (show keeps bodies,
- * so it lists fewer at a time). */
-#define SQS_FIND_ROUNDS 3
-#define SQS_SHOW_BATCH 100
-#define SQS_REDRIVE_BATCH 1000
-#define SQS_ID_MAX 128 /* SQS message ids are 36-character UUIDs; this is a sanity bound */
 
 struct dlq_cfg {
     const char *data_dir;
@@ -35,10 +28,9 @@ struct dlq_cfg {
 };
 
 #define OFF(f) offsetof(struct dlq_cfg, f)
-#define DATA_HELP "data directory of the daemon (holds queue.db)"
 
 static const struct cl_option list_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR", DATA_HELP, NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
      0},
     {"limit", "CLOUDLOG_LIMIT", CL_OPT_INT, "100", OFF(limit), "N", "list at most N messages", NULL,
@@ -48,7 +40,7 @@ static const struct cl_option list_options[] = {
 };
 
 static const struct cl_option show_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR", DATA_HELP, NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
      0},
     {"raw", "CLOUDLOG_RAW", CL_OPT_FLAG, "0", OFF(raw), NULL,
@@ -56,7 +48,7 @@ static const struct cl_option show_options[] = {
 };
 
 static const struct cl_option redrive_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR", DATA_HELP, NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
      0},
     {"all", NULL, CL_OPT_FLAG, "0", OFF(all), NULL, "redrive every dead-letter message", NULL, 0,
@@ -176,15 +168,21 @@ static const char list_summary[] =
     "message's receive count); a large DLQ may show part of itself per run. SQS keeps no\n"
     "error text, so ERROR is \"-\".";
 
-/* After the table: how many the listing left out (SQLite), or that SQS showed a sample. */
-static void print_list_footer(int sqs, size_t n, const struct cl_queue_stats *st)
+const struct cl_cli_table cl_table_dlq_list = {
+    "cloudlog dlq list", "cloudlog dlq list [OPTIONS]", list_summary,
+    list_options,        CL_ARRAY_LEN(list_options),    sizeof(struct dlq_cfg)};
+
+/* After the table: how many the listing left out, or that the backend showed a sample
+ * (CL_QUEUE_CAP_DLQ_SAMPLE). */
+static void print_list_footer(const struct cl_queue_backend *be, size_t n,
+                              const struct cl_queue_stats *st)
 {
     if (st->dlq_depth <= n)
         return;
-    if (sqs)
-        printf("(SQS counts about %llu in the dead-letter queue; this is the sample its "
+    if (be && (be->caps & CL_QUEUE_CAP_DLQ_SAMPLE))
+        printf("(%s counts about %llu in the dead-letter queue; this is the sample its "
                "receives returned: raise --limit or run again)\n",
-               (unsigned long long)st->dlq_depth);
+               be->label, (unsigned long long)st->dlq_depth);
     else
         printf("(%llu more; raise --limit to see them)\n", (unsigned long long)(st->dlq_depth - n));
 }
@@ -220,87 +218,28 @@ static int dlq_list(int argc, char **argv)
         printf("dead-letter queue is empty\n");
     } else {
         print_table(msgs, n, cl_now_ms());
-        print_list_footer(cl_cli_queue_is_sqs(cfg.queue_url), n, &st);
+        print_list_footer(cl_cli_queue_backend(cfg.queue_url), n, &st);
     }
     cl_msgs_free(msgs, n);
     return flush_status(cmd);
 }
 
-/* Fetches DLQ message id (with its body if asked) into *m (caller frees with
- * cl_msgs_free). Returns CL_OK, CL_ERR_NOT_FOUND or a queue error. */
-static int fetch_one(struct cl_queue *q, int64_t id, int with_body, struct cl_msg **m)
-{
-    char after[24], want[24];
-    size_t n = 0;
-    snprintf(after, sizeof after, "%lld", (long long)(id - 1));
-    snprintf(want, sizeof want, "%lld", (long long)id);
-    int rc = cl_queue_dlq_list(q, after, 1, with_body, m, &n);
-    if (rc != CL_OK)
-        return rc;
-    if (n == 1 && strcmp((*m)->id, want) == 0)
-        return CL_OK;
-    cl_msgs_free(*m, n);
-    *m = NULL;
-    return CL_ERR_NOT_FOUND;
-}
-
-/* Takes message m out of a listing into found (a one-element array the caller frees with
- * cl_msgs_free), leaving an emptied slot behind. */
-static void take_msg(struct cl_msg *m, struct cl_msg **found)
-{
-    *found = cl_calloc(1, sizeof **found);
-    **found = *m;
-    memset(m, 0, sizeof *m);
-}
-
-/* Looks for ids[0..n) among up to SQS_FIND_ROUNDS peeks of batch messages of an SQS DLQ;
- * found[i] is the message (caller frees each with cl_msgs_free(found[i], 1)) or NULL
- * when SQS never returned it. Returns CL_OK or a queue error. */
-static int sqs_find(struct cl_queue *q, const char *const *ids, size_t n, int with_body,
-                    size_t batch, struct cl_msg **found)
-{
-    size_t missing = n;
-    for (size_t i = 0; i < n; i++)
-        found[i] = NULL;
-    for (int round = 0; round < SQS_FIND_ROUNDS && missing > 0; round++) {
-        struct cl_msg *list = NULL;
-        size_t k = 0;
-        int rc = cl_queue_dlq_list(q, NULL, batch, with_body, &list, &k);
-        if (rc != CL_OK)
-            return rc;
-        for (size_t j = 0; j < k; j++)
-            for (size_t i = 0; i < n; i++)
-                if (!found[i] && list[j].id && strcmp(list[j].id, ids[i]) == 0) {
-                    take_msg(&list[j], &found[i]);
-                    missing--;
-                }
-        cl_msgs_free(list, k);
-        if (k == 0)
-            break; /* an empty DLQ: more peeks will not change that */
-    }
-    return CL_OK;
-}
-
-/* Finds DLQ message id (a decimal id on SQLite, an SQS message id on SQS) into *m (caller
- * frees with cl_msgs_free). Returns CL_OK, CL_ERR_NOT_FOUND or a queue error. */
-static int find_one(struct cl_queue *q, int sqs, const char *id, int with_body, struct cl_msg **m)
+/* Finds DLQ message id (with its body if asked) into *m (caller frees with cl_msgs_free).
+ * Returns CL_OK, CL_ERR_NOT_FOUND or a queue error. */
+static int find_one(struct cl_queue *q, const char *id, int with_body, struct cl_msg **m)
 {
     *m = NULL;
-    if (!sqs) {
-        int64_t n;
-        return cl_cli_parse_id(id, &n) ? CL_ERR_NOT_FOUND : fetch_one(q, n, with_body, m);
-    }
-    if (!*id || strlen(id) > SQS_ID_MAX)
-        return CL_ERR_NOT_FOUND;
-    int rc = sqs_find(q, &id, 1, with_body, SQS_SHOW_BATCH, m);
+    int rc = cl_queue_dlq_find(q, &id, 1, with_body, m);
     return rc == CL_OK && !*m ? CL_ERR_NOT_FOUND : rc;
 }
 
-/* "not in the dead-letter queue", qualified on SQS where only a sample was seen. */
-static void report_missing(const char *cmd, int sqs, const char *id)
+/* "not in the dead-letter queue", qualified where the backend only saw a sample. */
+static void report_missing(const char *cmd, const struct cl_queue_backend *be, const char *id)
 {
-    fprintf(stderr, "%s: message %s is not in the dead-letter queue%s\n", cmd, id,
-            sqs ? " (not among the messages SQS returned when peeked)" : "");
+    int sampled = be && (be->caps & CL_QUEUE_CAP_DLQ_SAMPLE);
+    fprintf(stderr, "%s: message %s is not in the dead-letter queue%s%s%s\n", cmd, id,
+            sampled ? " (not among the messages " : "", sampled ? be->label : "",
+            sampled ? " returned when peeked)" : "");
 }
 
 static void print_attrs(const struct cl_msg *m, int64_t now)
@@ -355,6 +294,10 @@ static const char show_summary[] =
     "Prints a dead-letter message's attributes, then its records (decoded NDJSON, one per "
     "line).";
 
+const struct cl_cli_table cl_table_dlq_show = {
+    "cloudlog dlq show", "cloudlog dlq show ID [OPTIONS]", show_summary,
+    show_options,        CL_ARRAY_LEN(show_options),       sizeof(struct dlq_cfg)};
+
 static int dlq_show(int argc, char **argv)
 {
     const char *cmd = "cloudlog dlq show";
@@ -369,21 +312,16 @@ static int dlq_show(int argc, char **argv)
         fprintf(stderr, "%s: expected one message ID (see --help)\n", cmd);
         return 2;
     }
-    int sqs = cl_cli_queue_is_sqs(cfg.queue_url);
-    int64_t unused;
-    if (!sqs && cl_cli_parse_id(pos[0], &unused)) {
-        fprintf(stderr, "%s: message '%s' is not in the dead-letter queue\n", cmd, pos[0]);
-        return 1;
-    }
+    const struct cl_queue_backend *be = cl_cli_queue_backend(cfg.queue_url);
     struct cl_queue q;
     if (cl_cli_open_queue_url(cmd, cfg.data_dir, cfg.queue_url, 0, &q))
         return 1;
     struct cl_msg *m = NULL;
-    rc = find_one(&q, sqs, pos[0], 1, &m);
+    rc = find_one(&q, pos[0], 1, &m);
     cl_queue_close(&q);
     if (rc != CL_OK) {
         if (rc == CL_ERR_NOT_FOUND)
-            report_missing(cmd, sqs, pos[0]);
+            report_missing(cmd, be, pos[0]);
         else
             fprintf(stderr, "%s: reading the dead-letter queue: %s\n", cmd, cl_strerror(rc));
         return 1;
@@ -398,30 +336,16 @@ static int dlq_show(int argc, char **argv)
     return flush_status(cmd) || rc ? 1 : 0;
 }
 
-/* found[i] = DLQ message ids[i] without body, or NULL when it is not there (caller frees
- * each with cl_msgs_free(found[i], 1)). SQS looks for all of them in shared peeks. */
-static int lookup_all(struct cl_queue *q, int sqs, char **ids, size_t n, struct cl_msg **found)
-{
-    if (sqs)
-        return sqs_find(q, (const char *const *)ids, n, 0, SQS_REDRIVE_BATCH, found);
-    for (size_t i = 0; i < n; i++) {
-        int rc = find_one(q, 0, ids[i], 0, &found[i]);
-        if (rc != CL_OK && rc != CL_ERR_NOT_FOUND)
-            return rc;
-    }
-    return CL_OK;
-}
-
 /* Sorts out ids[0..n): those in the DLQ (deduplicated, as the queue spells them) go to
  * present[] (*n_present; caller frees each), the others are reported on stderr. Returns
  * the count of ids not in the DLQ, or -1 with *qrc set on a queue error. */
-static long split_present(const char *cmd, struct cl_queue *q, int sqs, char **ids, size_t n,
-                          char **present, size_t *n_present, int *qrc)
+static long split_present(const char *cmd, struct cl_queue *q, const struct cl_queue_backend *be,
+                          char **ids, size_t n, char **present, size_t *n_present, int *qrc)
 {
     struct cl_msg **found = cl_calloc(n + 1, sizeof *found);
     long missing = 0;
     *n_present = 0;
-    int rc = lookup_all(q, sqs, ids, n, found);
+    int rc = cl_queue_dlq_find(q, (const char *const *)ids, n, 0, found);
     for (size_t i = 0; rc == CL_OK && i < n; i++) {
         /* An id given twice is found once (its message was taken by the first). */
         const char *id = found[i] ? found[i]->id : ids[i];
@@ -431,7 +355,7 @@ static long split_present(const char *cmd, struct cl_queue *q, int sqs, char **i
         if (found[i] && !dup) {
             present[(*n_present)++] = cl_strdup(id);
         } else if (!found[i] && !dup) {
-            report_missing(cmd, sqs, ids[i]);
+            report_missing(cmd, be, ids[i]);
             missing++;
         }
     }
@@ -444,12 +368,13 @@ static long split_present(const char *cmd, struct cl_queue *q, int sqs, char **i
 }
 
 /* Redrives the named ids; returns the exit status. */
-static int redrive_ids(const char *cmd, struct cl_queue *q, int sqs, char **ids, size_t n)
+static int redrive_ids(const char *cmd, struct cl_queue *q, const struct cl_queue_backend *be,
+                       char **ids, size_t n)
 {
     char **present = cl_calloc(n, sizeof *present);
     size_t n_present = 0, moved = 0;
     int rc = CL_OK;
-    long missing = split_present(cmd, q, sqs, ids, n, present, &n_present, &rc);
+    long missing = split_present(cmd, q, be, ids, n, present, &n_present, &rc);
     if (missing >= 0 && n_present > 0)
         rc = cl_queue_dlq_redrive(q, (const char *const *)present, n_present, &moved);
     for (size_t i = 0; i < n_present; i++)
@@ -472,6 +397,13 @@ static const char redrive_summary[] =
     "the others are still redriven. On SQS (--queue) IDs are SQS message ids, looked for\n"
     "among peeks of the DLQ; redriven messages are sent anew (new SQS ids), and --all\n"
     "starts an SQS message move task (where SQS lacks it: receive, send, delete).";
+
+const struct cl_cli_table cl_table_dlq_redrive = {"cloudlog dlq redrive",
+                                                  "cloudlog dlq redrive [OPTIONS] (--all | ID...)",
+                                                  redrive_summary,
+                                                  redrive_options,
+                                                  CL_ARRAY_LEN(redrive_options),
+                                                  sizeof(struct dlq_cfg)};
 
 static int redrive_all(const char *cmd, struct cl_queue *q)
 {
@@ -501,7 +433,7 @@ static int dlq_redrive(int argc, char **argv)
     }
     if (rc < 0 && cl_cli_open_queue_url(cmd, cfg.data_dir, cfg.queue_url, 0, &q) == 0) {
         rc = cfg.all ? redrive_all(cmd, &q)
-                     : redrive_ids(cmd, &q, cl_cli_queue_is_sqs(cfg.queue_url), pos, n_pos);
+                     : redrive_ids(cmd, &q, cl_cli_queue_backend(cfg.queue_url), pos, n_pos);
         cl_queue_close(&q);
     } else if (rc < 0) {
         rc = 1;

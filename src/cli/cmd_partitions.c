@@ -6,6 +6,7 @@
 #include "common.h"
 #include "json_write.h"
 #include "query.h"
+#include "store.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -23,10 +24,9 @@ struct partitions_cfg {
 #define OFF(f) offsetof(struct partitions_cfg, f)
 
 static const struct cl_option partitions_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
-     "data directory of the daemon (holds logs/ and queue.db)", NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "read this store instead of DATA/logs: file:DIR or s3://bucket/prefix (no catalog: "
+     "read this store instead of DATA/logs: " CL_STORE_URL_FORMS " (no catalog: "
      "pruning by partition keys only)",
      NULL, 0, 0},
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
@@ -45,6 +45,13 @@ static const char partitions_summary[] =
     "Lists the store's partitions (service, dt, hour) with their objects, records, stored\n"
     "bytes and the time span of their records, from the catalog; without one (no\n"
     "queue.db) from a listing, which knows only objects and bytes.";
+
+const struct cl_cli_table cl_table_partitions = {CMD,
+                                                 CMD " [OPTIONS]",
+                                                 partitions_summary,
+                                                 partitions_options,
+                                                 CL_ARRAY_LEN(partitions_options),
+                                                 sizeof(struct partitions_cfg)};
 
 static int parse_range(const struct partitions_cfg *c, struct cl_query *q)
 {

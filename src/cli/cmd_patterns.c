@@ -45,6 +45,10 @@ static const char learn_summary[] =
     "T is the template of the line's pattern at the end of the input and ID the 64-bit\n"
     "hash of T in hex. One default configuration for every kind of log.";
 
+const struct cl_cli_table cl_table_patterns_learn = {
+    CMD,           CMD " [OPTIONS] < messages", learn_summary,
+    learn_options, CL_ARRAY_LEN(learn_options), sizeof(struct learn_cfg)};
+
 /* One input line and the cluster it joined in the first pass. */
 struct line {
     size_t off, len;
@@ -161,13 +165,8 @@ static int learn(const struct learn_cfg *c)
 
 int cl_cmd_patterns(int argc, char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "learn") != 0) {
-        int help = argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"));
-        fprintf(help ? stdout : stderr,
-                "Usage: cloudlog patterns learn [OPTIONS] < messages\n\n"
-                "  learn   print each stdin line's pattern as NDJSON (see 'learn --help')\n");
-        return help ? 0 : 2;
-    }
+    if (argc < 1 || strcmp(argv[0], "learn") != 0)
+        return cl_cmd_patterns_report(argc, argv); /* cmd_analytics.c */
     struct learn_cfg cfg = {0};
     size_t n_pos;
     int rc = cl_cli_options(CMD, CMD " [OPTIONS] < messages", learn_summary, learn_options,

@@ -8,6 +8,8 @@
 #include "logql.h"
 #include "logql_eval.h"
 #include "query.h"
+#include "query_opts.h"
+#include "store.h"
 
 #include <limits.h>
 #include <stddef.h>
@@ -19,10 +21,10 @@
 #define CMD "cloudlog query"
 
 struct query_cfg {
-    const char *data_dir, *store_url, *endpoint_url, *since, *from, *to;
-    struct cl_opt_list services, levels, wheres;
-    const char *grep, *regex, *order, *format, *logql;
-    int icase, limit, count, stats, threads;
+    struct cl_query_opts q;
+    const char *data_dir, *store_url, *endpoint_url;
+    const char *format, *logql;
+    int stats, threads;
     int64_t timeout_ms;
     uint64_t max_bytes, regex_heap_limit;
     int regex_match_limit, regex_depth_limit;
@@ -30,48 +32,21 @@ struct query_cfg {
 
 #define OFF(f) offsetof(struct query_cfg, f)
 
-static const char *const orders[] = {"newest", "oldest", NULL};
-static const char *const formats[] = {"json", "text", "csv", NULL};
-
 static const struct cl_option query_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
-     "data directory of the daemon (holds logs/ and queue.db)", NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "read this store instead of DATA/logs: file:DIR or s3://bucket/prefix (no catalog: "
+     "read this store instead of DATA/logs: " CL_STORE_URL_FORMS " (no catalog: "
      "pruning by partition keys only)",
      NULL, 0, 0},
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
-    {"since", "CLOUDLOG_SINCE", CL_OPT_STR, NULL, OFF(since), "AGE|TIME",
-     "records from this long ago (15m, 2h, 3d) or time on; default 1h", NULL, 0, 0},
-    {"from", "CLOUDLOG_FROM", CL_OPT_STR, NULL, OFF(from), "TIME",
-     "records at or after TIME (RFC 3339 or an age like 2h)", NULL, 0, 0},
-    {"to", "CLOUDLOG_TO", CL_OPT_STR, NULL, OFF(to), "TIME", "records before TIME (default now)",
-     NULL, 0, 0},
-    {"service", "CLOUDLOG_SERVICE", CL_OPT_LIST, NULL, OFF(services), "GLOB",
-     "service name or glob (api, web-*); repeat for several", NULL, 0, 0},
-    {"level", "CLOUDLOG_LEVEL", CL_OPT_LIST, NULL, OFF(levels), "LEVEL",
-     "level (error) or level and above (warn+); repeat for several", NULL, 0, 0},
-    {"grep", "CLOUDLOG_GREP", CL_OPT_STR, NULL, OFF(grep), "TEXT",
-     "records whose JSON line contains TEXT", NULL, 0, 0},
-    {"ignore-case", "CLOUDLOG_IGNORE_CASE", CL_OPT_FLAG, "0", OFF(icase), NULL,
-     "--grep ignores ASCII case (also -i)", NULL, 0, 0},
-    {"regex", "CLOUDLOG_REGEX", CL_OPT_STR, NULL, OFF(regex), "RE",
-     "records whose JSON line matches the PCRE2 pattern RE", NULL, 0, 0},
-    {"where", "CLOUDLOG_WHERE", CL_OPT_LIST, NULL, OFF(wheres), "FIELD=VALUE",
-     "top-level field equals VALUE (string decoded, else JSON text); repeat: all must hold", NULL,
-     0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_query_range_options, OFF(q)),
+    CL_OPT_INCLUDE_ROWS(cl_query_filter_options, OFF(q)),
     {"logql", "CLOUDLOG_LOGQL", CL_OPT_STR, NULL, OFF(logql), "EXPR",
      "a LogQL log query ({service=\"api\"} |= \"x\" | json | status >= 500) instead of "
      "--service, --level, --grep, --regex and --where (docs/query.md \"LogQL\")",
      NULL, 0, 0},
-    {"limit", "CLOUDLOG_LIMIT", CL_OPT_INT, "100", OFF(limit), "N", "at most N records; 0: all",
-     NULL, 0, INT_MAX},
-    {"order", "CLOUDLOG_ORDER", CL_OPT_STR, "newest", OFF(order), "ORDER", "record order", orders,
-     0, 0},
-    {"count", "CLOUDLOG_COUNT", CL_OPT_FLAG, "0", OFF(count), NULL,
-     "print only the number of matches", NULL, 0, 0},
-    {"format", "CLOUDLOG_FORMAT", CL_OPT_STR, "json", OFF(format), "FMT", "output format", formats,
-     0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_query_result_options, OFF(q)),
+    CL_OPT_INCLUDE_ROWS(cl_qout_format_options, OFF(format)),
     {"stats", "CLOUDLOG_STATS", CL_OPT_FLAG, "0", OFF(stats), NULL,
      "print scan statistics to stderr", NULL, 0, 0},
     {"threads", "CLOUDLOG_THREADS", CL_OPT_INT, "0", OFF(threads), "N",
@@ -85,6 +60,13 @@ static const char query_summary[] =
     "filter, newest first, as stored (json), as text or as csv. Several --service or\n"
     "--level values are alternatives; different filters must all hold. Objects outside\n"
     "the range, or (with the catalog) without a record of a wanted level, are not read.";
+
+const struct cl_cli_table cl_table_query = {CMD,
+                                            CMD " [OPTIONS]",
+                                            query_summary,
+                                            query_options,
+                                            CL_ARRAY_LEN(query_options),
+                                            sizeof(struct query_cfg)};
 
 /* The run's state shared by the engine's callbacks. */
 struct query_out {
@@ -176,7 +158,7 @@ static void print_stats(const struct cl_query_stats *s)
 /* The parsed query; where[] and its strings are owned (free with query_args_free). */
 struct query_args {
     struct cl_query q;
-    struct cl_cli_wheres where;
+    struct cl_query_wheres where;
     struct cl_lq_expr *logql; /* --logql's AST, and its evaluator when one is needed */
     struct cl_lq_eval *eval;
     int eval_needed; /* 0: everything went into the engine's query */
@@ -185,7 +167,7 @@ struct query_args {
 
 static void query_args_free(struct query_args *a)
 {
-    cl_cli_wheres_free(&a->where);
+    cl_query_wheres_free(&a->where);
     cl_lq_eval_free(a->eval);
     cl_logql_free(a->logql);
 }
@@ -195,7 +177,7 @@ static void query_args_free(struct query_args *a)
 static int build_logql(const struct query_cfg *c, struct query_args *a)
 {
     char err[300];
-    if (c->services.n || c->levels.n || c->wheres.n || c->grep || c->regex) {
+    if (c->q.services.n || c->q.levels.n || c->q.wheres.n || c->q.grep || c->q.regex) {
         fprintf(stderr, "%s: --logql replaces --service, --level, --grep, --regex and --where\n",
                 CMD);
         return 2;
@@ -223,65 +205,24 @@ static int build_logql(const struct query_cfg *c, struct query_args *a)
     return 0;
 }
 
-/* Resolves one time option; returns 0, or prints why not and returns 2. */
-static int parse_time_opt(const char *name, const char *v, int64_t now, int64_t *out)
-{
-    int rc = cl_query_parse_time(v, now, out);
-    if (rc == 0)
-        return 0;
-    char msg[256];
-    cl_query_time_error(rc, name, v, msg, sizeof msg);
-    fprintf(stderr, "%s: %s\n", CMD, msg);
-    return 2;
-}
-
-static int parse_range(const struct query_cfg *c, struct cl_query *q)
-{
-    int64_t now = cl_now_ms();
-    if (c->since && c->from) {
-        fprintf(stderr, "%s: give --since or --from, not both\n", CMD);
-        return 2;
-    }
-    q->to_ms = now;
-    if (c->to && parse_time_opt("--to", c->to, now, &q->to_ms))
-        return 2;
-    const char *from = c->from ? c->from : c->since ? c->since : "1h";
-    if (parse_time_opt(c->from ? "--from" : "--since", from, now, &q->from_ms))
-        return 2;
-    if (q->from_ms >= q->to_ms) {
-        fprintf(stderr, "%s: empty time range: --from must be before --to\n", CMD);
-        return 2;
-    }
-    return 0;
-}
-
+/* Fills a->q from c (range, filters, limits; then --logql). Returns 0, or prints why not
+ * and returns 2. */
 static int build_query(const struct query_cfg *c, struct query_args *a)
 {
     struct cl_query *q = &a->q;
-    int rc = parse_range(c, q);
-    if (!rc)
-        rc = cl_cli_parse_levels(CMD, &c->levels, &q->level_mask);
-    if (!rc)
-        rc = cl_cli_parse_wheres(CMD, &c->wheres, &a->where);
-    q->where = a->where.v;
-    q->n_where = a->where.n;
-    q->services = c->services.v;
-    q->n_services = c->services.n;
-    q->grep = c->grep;
-    q->grep_icase = c->icase;
-    q->regex = c->regex;
-    q->limit = (size_t)c->limit;
-    q->order = strcmp(c->order, "oldest") == 0 ? CL_ORDER_OLDEST : CL_ORDER_NEWEST;
-    q->count_only = c->count;
+    char err[512];
+    if (cl_query_opts_build(&c->q, "--", cl_now_ms(), 3600LL * 1000, q, &a->where, err,
+                            sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", CMD, err);
+        return 2;
+    }
     q->threads = c->threads;
     q->timeout_ms = c->timeout_ms;
     q->max_bytes = c->max_bytes;
     q->regex_match_limit = (uint32_t)c->regex_match_limit;
     q->regex_depth_limit = (uint32_t)c->regex_depth_limit;
     q->regex_heap_limit = c->regex_heap_limit;
-    if (!rc && c->logql)
-        rc = build_logql(c, a);
-    return rc;
+    return c->logql ? build_logql(c, a) : 0;
 }
 
 /* Copies argv, spelling the short flag -i as --ignore-case (caller frees the array). */
@@ -315,13 +256,11 @@ static int run(const struct query_cfg *c, struct query_args *a)
     }
     const char *nc = getenv("NO_COLOR");
     int color = isatty(STDOUT_FILENO) && !(nc && nc[0]);
-    enum cl_qout_format fmt = strcmp(c->format, "text") == 0  ? CL_QOUT_TEXT
-                              : strcmp(c->format, "csv") == 0 ? CL_QOUT_CSV
-                                                              : CL_QOUT_JSON;
+    enum cl_qout_format fmt = cl_qout_parse_format(c->format);
     cl_qout_init(&o.out, fmt, color, stdout);
     struct cl_query_stats st;
     char err[512] = "";
-    if (!c->count && !o.formats_line && cl_qout_header(&o.out))
+    if (!c->q.count && !o.formats_line && cl_qout_header(&o.out))
         o.write_failed = 1;
     int rc = cl_query_run_progress(&s.src, &q, on_record, on_warn, on_progress, &o, &st, err,
                                    sizeof err);
@@ -339,7 +278,7 @@ static int run(const struct query_cfg *c, struct query_args *a)
         fprintf(stderr, "%s: %s\n", CMD, err[0] ? err : cl_strerror(rc));
         return rc == CL_ERR_INVAL ? 2 : 1;
     }
-    if (c->count)
+    if (c->q.count)
         printf("%llu\n", (unsigned long long)st.records_matched);
     if (c->stats)
         print_stats(&st);

@@ -1,16 +1,19 @@
 /* cmd_serve.c - `cloudlog serve`: options table for the embedded daemon. */
+#include "cli_common.h"
 #include "cli_source.h"
 #include "commands.h"
 #include "log.h"
 #include "options.h"
+#include "pipeline_opts.h"
 #include "server.h"
+#include "store.h"
 
 #include <stddef.h>
 #include <stdio.h>
 
 static const char *const durability_choices[] = {"full", "process", NULL};
-static const char *const log_level_choices[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_format_choices[] = {"text", "json", NULL};
+static const char *const onoff_choices[] = {"on", "off", NULL};
 
 /* The config plus what the option table collects for it (cfg first, so OFF holds). */
 struct serve_args {
@@ -19,15 +22,38 @@ struct serve_args {
     struct cl_opt_list syslog_listen;
     const char *endpoint_url;
     const char *log_format;
+    struct cl_ingest_opts ingest; /* the rows shared with the Lambda (pipeline_opts.h) */
+    struct cl_object_opts object;
+    struct cl_telemetry_opts telemetry;
 };
+
+/* The shared rows' values into the server's config. */
+static void apply_shared(const struct serve_args *a, struct cl_server_config *cfg)
+{
+    const struct cl_ingest_opts *i = &a->ingest;
+    cfg->max_body = i->max_body;
+    cfg->max_decoded = i->max_decoded;
+    cfg->max_record = i->max_record;
+    cfg->max_errors = i->max_errors;
+    cfg->max_message = i->max_message;
+    cfg->max_depth = i->max_depth;
+    cfg->compression_level = i->compression_level;
+    cfg->max_record_age_ms = i->max_record_age_ms;
+    cfg->max_record_future_ms = i->max_record_future_ms;
+    cfg->max_message_partitions = i->max_message_partitions;
+    cfg->idempotency_window_ms = i->idempotency_window_ms;
+    cfg->object_compression_level = a->object.compression_level;
+    cfg->log_level = a->telemetry.log_level;
+    cfg->emf_namespace = a->telemetry.emf_namespace;
+    cfg->emf_dimensions = a->telemetry.emf_dimensions;
+}
 
 #define OFF(f) offsetof(struct cl_server_config, f)
 
 static const struct cl_option serve_options[] = {
     {"listen", "CLOUDLOG_LISTEN", CL_OPT_STR, "127.0.0.1:8080", OFF(listen), "HOST:PORT",
      "address to serve HTTP on (port 0 picks a free port)", NULL, 0, 0},
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
-     "data directory (queue.db lives here)", NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"api-key-file", "CLOUDLOG_API_KEY_FILE", CL_OPT_STR, NULL, OFF(api_key_file), "FILE",
      "require 'Authorization: Bearer <key>' with a key from FILE (one per line)", NULL, 0, 0},
     {"tls-cert", "CLOUDLOG_TLS_CERT", CL_OPT_STR, NULL, OFF(tls_cert), "FILE",
@@ -38,29 +64,7 @@ static const struct cl_option serve_options[] = {
      "require client certificates issued by this PEM CA (mutual TLS; default: none)", NULL, 0, 0},
     {"insecure", "CLOUDLOG_INSECURE", CL_OPT_FLAG, "0", OFF(insecure), NULL,
      "allow a non-loopback --listen address without API keys", NULL, 0, 0},
-    {"max-body", "CLOUDLOG_MAX_BODY", CL_OPT_SIZE, "10MiB", OFF(max_body), "SIZE",
-     "largest request body as sent (413 above)", NULL, 0, 0},
-    {"max-decoded", "CLOUDLOG_MAX_DECODED", CL_OPT_SIZE, "64MiB", OFF(max_decoded), "SIZE",
-     "largest body after gzip decoding (413 above)", NULL, 0, 0},
-    {"max-record", "CLOUDLOG_MAX_RECORD", CL_OPT_SIZE, "256KiB", OFF(max_record), "SIZE",
-     "largest single record (larger records are rejected)", NULL, 0, 0},
-    {"max-errors", "CLOUDLOG_MAX_ERRORS", CL_OPT_INT, "100", OFF(max_errors), "N",
-     "per-record errors listed in a response (the rejected count stays exact)", NULL, 0, 100000},
-    {"max-message", "CLOUDLOG_MAX_MESSAGE", CL_OPT_SIZE, "1MiB", OFF(max_message), "SIZE",
-     "uncompressed records packed into one queue message", NULL, 0, 0},
-    {"max-depth", "CLOUDLOG_MAX_DEPTH", CL_OPT_INT, "64", OFF(max_depth), "N",
-     "deepest JSON nesting accepted in a record", NULL, 2, 10000},
-    {"max-record-age", "CLOUDLOG_MAX_RECORD_AGE", CL_OPT_DURATION, "7d", OFF(max_record_age_ms),
-     "DURATION", "records with an older timestamp are rejected (0: no limit)", NULL, 0, 0},
-    {"max-record-future", "CLOUDLOG_MAX_RECORD_FUTURE", CL_OPT_DURATION, "10m",
-     OFF(max_record_future_ms), "DURATION",
-     "records with a timestamp further ahead are rejected (0: no limit)", NULL, 0, 0},
-    {"max-message-partitions", "CLOUDLOG_MAX_MESSAGE_PARTITIONS", CL_OPT_INT, "64",
-     OFF(max_message_partitions), "N",
-     "distinct partitions (service, hour) in one queue message; more start a new message", NULL, 1,
-     100000},
-    {"compression-level", "CLOUDLOG_COMPRESSION_LEVEL", CL_OPT_INT, "1", OFF(compression_level),
-     "N", "gzip level for queue messages (0-3, ISA-L)", NULL, 0, 3},
+    CL_OPT_INCLUDE_ROWS(cl_ingest_options, offsetof(struct serve_args, ingest)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL",
      "queue: sqlite:FILE, or an SQS queue (sqs://NAME or its queue URL, docs/aws.md); "
      "default DATA/queue.db",
@@ -87,26 +91,42 @@ static const struct cl_option serve_options[] = {
     {"shutdown-timeout", "CLOUDLOG_SHUTDOWN_TIMEOUT", CL_OPT_DURATION, "30s",
      OFF(shutdown_timeout_ms), "DURATION",
      "how long SIGTERM waits for in-flight requests to finish", NULL, 0, 0},
-    {"retention", "CLOUDLOG_RETENTION", CL_OPT_DURATION, "4d", OFF(retention_ms), "DURATION",
-     "messages older than this are dropped from the queue (SQS default)", NULL, 0, 0},
+    {"queue-retention", "CLOUDLOG_QUEUE_RETENTION", CL_OPT_DURATION, "4d", OFF(retention_ms),
+     "DURATION",
+     "queue messages not stored within this time move to the dead-letter queue (SQS's default; "
+     "this was --retention until the store got its own)",
+     NULL, 0, 0},
+    {"retention", "CLOUDLOG_RETENTION", CL_OPT_DURATION, "0", OFF(store_retention_ms), "DURATION",
+     "local store: delete whole dt=/hour= partitions whose hour ended longer ago than this; 0 "
+     "(default): keep everything (docs/operations.md)",
+     NULL, 0, 0},
+    {"retention-interval", "CLOUDLOG_RETENTION_INTERVAL", CL_OPT_DURATION, "1h",
+     OFF(retention_interval_ms), "DURATION", "how often --retention runs (and once at start)", NULL,
+     0, 0},
+    {"retention-quiet", "CLOUDLOG_RETENTION_QUIET", CL_OPT_DURATION, "1h", OFF(retention_quiet_ms),
+     "DURATION",
+     "an expired partition that got an object within this time is still receiving: kept", NULL, 0,
+     0},
     {"dlq-retention", "CLOUDLOG_DLQ_RETENTION", CL_OPT_DURATION, "0", OFF(dlq_retention_ms),
      "DURATION",
      "dead-letter messages older than this are dropped; 0 (default): never, the DLQ holds "
      "acknowledged records until redriven",
      NULL, 0, 0},
-    {"idempotency-window", "CLOUDLOG_IDEMPOTENCY_WINDOW", CL_OPT_DURATION, "24h",
-     OFF(idempotency_window_ms), "DURATION",
-     "how long an Idempotency-Key of POST /v1/logs is remembered (docs/ingest.md)", NULL, 0, 0},
     {"max-receive-count", "CLOUDLOG_MAX_RECEIVE_COUNT", CL_OPT_INT, "5", OFF(max_receive_count),
      "N", "receives before a failing message moves to the dead-letter queue", NULL, 1, 1000},
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "object store (file:DIR, a directory, or s3://BUCKET/PREFIX); default DATA/logs", NULL, 0, 0},
+     "object store (" CL_STORE_URL_FORMS "); default DATA/logs", NULL, 0, 0},
     CL_CLI_ENDPOINT_OPTION(offsetof(struct serve_args, endpoint_url)),
     {"processor-workers", "CLOUDLOG_PROCESSOR_WORKERS", CL_OPT_INT, "0", OFF(processor_workers),
      "N", "processor threads writing objects (0: one per core)", NULL, 0, 256},
     {"no-processor", "CLOUDLOG_NO_PROCESSOR", CL_OPT_FLAG, "0", OFF(no_processor), NULL,
      "ingest only: run no processor threads, messages stay queued (benchmarks, split setups)", NULL,
      0, 0},
+    {"analytics", "CLOUDLOG_ANALYTICS", CL_OPT_STR, "on", OFF(analytics), "on|off",
+     "patterns and anomalies inline in the processor (docs/analytics.md)", onoff_choices, 0, 0},
+    {"analytics-max-patterns", "CLOUDLOG_ANALYTICS_MAX_PATTERNS", CL_OPT_INT, "512",
+     OFF(analytics_max_patterns), "N", "pattern clusters kept per service (LRU beyond)", NULL, 16,
+     65536},
     {"flush-size", "CLOUDLOG_FLUSH_SIZE", CL_OPT_SIZE, "8MiB", OFF(flush_size), "SIZE",
      "raw NDJSON bytes buffered per partition before it is written as one object", NULL, 0, 0},
     {"flush-age", "CLOUDLOG_FLUSH_AGE", CL_OPT_DURATION, "10s", OFF(flush_age_ms), "DURATION",
@@ -114,8 +134,7 @@ static const struct cl_option serve_options[] = {
     {"buffer-max", "CLOUDLOG_BUFFER_MAX", CL_OPT_SIZE, "32MiB", OFF(buffer_max), "SIZE",
      "buffered bytes of all processor threads together (the largest partitions flush first)", NULL,
      0, 0},
-    {"object-compression-level", "CLOUDLOG_OBJECT_COMPRESSION_LEVEL", CL_OPT_INT, "1",
-     OFF(object_compression_level), "N", "gzip level for stored objects (0-3, ISA-L)", NULL, 0, 3},
+    CL_OPT_INCLUDE_ROWS(cl_object_options, offsetof(struct serve_args, object)),
     {"visibility-timeout", "CLOUDLOG_VISIBILITY_TIMEOUT", CL_OPT_DURATION, "60s",
      OFF(visibility_timeout_ms), "DURATION",
      "how long a received message stays hidden (extended while buffered)", NULL, 0, 0},
@@ -134,10 +153,7 @@ static const struct cl_option serve_options[] = {
      "write metrics as CloudWatch EMF JSON lines to PATH (appended) or - for stdout, every "
      "--emf-interval and at shutdown (default: off)",
      NULL, 0, 0},
-    {"emf-namespace", "CLOUDLOG_EMF_NAMESPACE", CL_OPT_STR, "cloudlog", OFF(emf_namespace), "NS",
-     "CloudWatch namespace of the EMF metrics", NULL, 0, 0},
-    {"emf-dimensions", "CLOUDLOG_EMF_DIMENSIONS", CL_OPT_STR, NULL, OFF(emf_dimensions), "K=V,...",
-     "dimensions of every EMF metric, e.g. service=cloudlog,env=prod (default: none)", NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_telemetry_options, offsetof(struct serve_args, telemetry)),
     {"emf-interval", "CLOUDLOG_EMF_INTERVAL", CL_OPT_DURATION, "60s", OFF(emf_interval_ms),
      "DURATION", "how often EMF lines are written (at least 1s)", NULL, 0, 0},
     {"alarms-config", "CLOUDLOG_ALARMS_CONFIG", CL_OPT_STR, NULL, OFF(alarms_config), "FILE",
@@ -158,43 +174,36 @@ static const struct cl_option serve_options[] = {
     {"syslog-max-connections", "CLOUDLOG_SYSLOG_MAX_CONNECTIONS", CL_OPT_INT, "256",
      OFF(syslog_max_connections), "N",
      "syslog TCP connections at once (more are closed at once and counted)", NULL, 1, 100000},
-    {"log-level", "CLOUDLOG_LOG_LEVEL", CL_OPT_STR, "info", OFF(log_level), "LEVEL",
-     "diagnostic log level on stderr", log_level_choices, 0, 0},
     {"log-format", "CLOUDLOG_LOG_FORMAT", CL_OPT_STR, "text",
      offsetof(struct serve_args, log_format), "FORMAT",
      "diagnostic log lines as text or as JSON objects (time, level, msg)", log_format_choices, 0,
      0},
 };
 
+static const char serve_summary[] =
+    "Runs the embedded pipeline: accepts logs on POST /v1/logs, keeps them in a durable queue\n"
+    "(DATA/queue.db) and writes them as partitioned gzip NDJSON objects under\n"
+    "DATA/logs/service=S/dt=YYYY-MM-DD/hour=HH/. GET /healthz and GET /readyz report\n"
+    "liveness and readiness; GET /metrics serves Prometheus metrics; GET /v1/alarms alarm "
+    "states.";
+
+const struct cl_cli_table cl_table_serve = {
+    "cloudlog serve", "cloudlog serve [OPTIONS]",  serve_summary,
+    serve_options,    CL_ARRAY_LEN(serve_options), sizeof(struct serve_args)};
+
 int cl_cmd_serve(int argc, char **argv)
 {
     struct serve_args args = {0};
     struct cl_server_config *cfg = &args.cfg;
-    char err[512];
-    char *pos[1];
     size_t n_pos;
-    size_t n = sizeof serve_options / sizeof serve_options[0];
-    int rc = cl_options_parse(serve_options, n, &args, argc, argv, pos, 0, &n_pos, err, sizeof err);
-    if (rc == CL_OPTS_HELP) {
-        cl_options_help(
-            stdout, "cloudlog serve [OPTIONS]",
-            "Runs the embedded pipeline: accepts logs on POST /v1/logs, keeps them "
-            "in a durable queue\n(DATA/queue.db) and writes them as partitioned "
-            "gzip NDJSON objects under\nDATA/logs/service=S/dt=YYYY-MM-DD/hour=HH/. "
-            "GET /healthz and GET /readyz report\nliveness and readiness; GET /metrics serves "
-            "Prometheus metrics; GET /v1/alarms alarm states.",
-            serve_options, n);
+    size_t n = CL_ARRAY_LEN(serve_options);
+    int rc = cl_cli_options("cloudlog serve", cl_table_serve.usage, serve_summary, serve_options, n,
+                            &args, argc, argv, NULL, 0, &n_pos);
+    if (rc >= 0) { /* after --help, --version or a usage error */
         cl_options_free(serve_options, n, &args);
-        return 0;
+        return rc;
     }
-    if (rc == CL_OPTS_VERSION)
-        cl_options_version(stdout);
-    if (rc == CL_OPTS_VERSION || rc == CL_OPTS_ERROR) {
-        if (rc == CL_OPTS_ERROR)
-            fprintf(stderr, "cloudlog serve: %s\n", err);
-        cl_options_free(serve_options, n, &args);
-        return rc == CL_OPTS_VERSION ? 0 : 2;
-    }
+    apply_shared(&args, cfg);
     cfg->alarm_webhooks = args.webhooks.v;
     cfg->n_alarm_webhooks = args.webhooks.n;
     cfg->syslog_listen = args.syslog_listen.v;

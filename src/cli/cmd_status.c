@@ -21,8 +21,7 @@ struct status_cfg {
 #define OFF(f) offsetof(struct status_cfg, f)
 
 static const struct cl_option status_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
-     "data directory of the daemon (holds queue.db and logs/)", NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
      0},
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
@@ -32,15 +31,16 @@ static const struct cl_option status_options[] = {
 
 struct status {
     const char *data_dir;
-    const char *queue_url; /* --queue as given, NULL for DATA/queue.db */
-    int sqs;               /* no catalog, no byte/record totals, oldest age from CloudWatch */
-    int cw_failed;         /* SQS: CloudWatch could not be read, the oldest age is unknown */
+    const char *queue_url;             /* --queue as given, NULL for DATA/queue.db */
+    const struct cl_queue_backend *be; /* the registry's entry: name, label, capabilities */
+    int remote;    /* no catalog, no byte/record totals, oldest age from a metrics service */
+    int cw_failed; /* remote: the oldest age could not be read, so it is unknown */
     struct cl_queue_stats q;
     struct cl_catalog_stats c;
     int64_t now;
 };
 
-#define SQS_STORE_NOTE "SQS has no catalog: store totals are not available"
+#define STORE_NOTE " has no catalog: store totals are not available"
 
 /* Raw bytes per stored byte (0 when nothing is stored). */
 static double ratio(const struct cl_catalog_stats *c)
@@ -58,29 +58,29 @@ static const char *oldest_text(const struct status *s, char *buf, size_t len)
     }
     if (s->cw_failed)
         return "unknown (CloudWatch not readable)";
-    if (s->sqs && s->q.visible + s->q.inflight > 0)
+    if (s->remote && s->q.visible + s->q.inflight > 0)
         return "unknown (no CloudWatch datapoint)";
     return "-";
 }
 
-static void print_sqs_text(const struct status *s)
+static void print_remote_text(const struct status *s)
 {
     char a[32];
-    printf("queue (SQS %s)\n", s->queue_url);
+    printf("queue (%s %s)\n", s->be->label, s->queue_url);
     printf("  visible        %llu\n", (unsigned long long)s->q.visible);
     printf("  in flight      %llu\n", (unsigned long long)s->q.inflight);
     printf("  oldest         %s\n", oldest_text(s, a, sizeof a));
     printf("dead-letter queue\n");
     printf("  messages       %llu\n", (unsigned long long)s->q.dlq_depth);
     printf("store\n");
-    printf("  (%s; see 'cloudlog partitions --store URL')\n", SQS_STORE_NOTE);
+    printf("  (%s" STORE_NOTE "; see 'cloudlog partitions --store URL')\n", s->be->label);
 }
 
 static void print_text(const struct status *s)
 {
     char a[32], b[32];
-    if (s->sqs) {
-        print_sqs_text(s);
+    if (s->remote) {
+        print_remote_text(s);
         return;
     }
     if (s->queue_url)
@@ -111,7 +111,7 @@ static void print_text(const struct status *s)
     printf("  time span      %s .. %s\n", a, b);
 }
 
-/* Appends ,"key":N, or ,"key":null where the backend cannot know N (SQS). */
+/* Appends ,"key":N, or ,"key":null where the backend cannot know N (a queue service). */
 static void json_count(struct cl_buf *b, const char *key, uint64_t v, int known)
 {
     if (known)
@@ -120,10 +120,10 @@ static void json_count(struct cl_buf *b, const char *key, uint64_t v, int known)
         cl_buf_printf(b, ",\"%s\":null", key);
 }
 
-/* The catalog's totals; on SQS the same keys, null, and a note saying why. */
+/* The catalog's totals; without one the same keys, null, and a note saying why. */
 static void json_store(struct cl_buf *b, const struct status *s)
 {
-    int known = !s->sqs;
+    int known = !s->remote;
     cl_buf_append_str(b, ",\"store\":{\"objects\":");
     cl_buf_printf(b, known ? "%llu" : "null", (unsigned long long)s->c.objects);
     json_count(b, "records", s->c.records, known);
@@ -135,21 +135,21 @@ static void json_store(struct cl_buf *b, const struct status *s)
         cl_buf_append_str(b, ",\"compression_ratio\":null");
     cl_cli_json_ts(b, "min_ts", s->c.min_ts_ms);
     cl_cli_json_ts(b, "max_ts", s->c.max_ts_ms);
-    if (s->sqs)
-        cl_buf_append_str(b, ",\"note\":\"" SQS_STORE_NOTE "\"");
+    if (s->remote)
+        cl_buf_printf(b, ",\"note\":\"%s" STORE_NOTE "\"", s->be->label);
     cl_buf_append_char(b, '}');
 }
 
-/* Same shape for both backends; "backend" and "queue_url" are the additions for SQS,
- * where what SQS cannot count is null. */
+/* Same shape for every backend; "backend" and "queue_url" name the queue, and what a
+ * queue service cannot count is null. */
 static void print_json(const struct status *s)
 {
     struct cl_buf b;
-    int known = !s->sqs;
+    int known = !s->remote;
     cl_buf_init(&b, SIZE_MAX);
     cl_buf_append_str(&b, "{\"data\":");
     cl_json_write_string(&b, s->data_dir, strlen(s->data_dir));
-    cl_buf_printf(&b, ",\"backend\":\"%s\",\"queue_url\":", s->sqs ? "sqs" : "sqlite");
+    cl_buf_printf(&b, ",\"backend\":\"%s\",\"queue_url\":", s->be->name);
     if (s->queue_url)
         cl_json_write_string(&b, s->queue_url, strlen(s->queue_url));
     else
@@ -180,7 +180,12 @@ static const char status_summary[] =
     "dead-letter depths (GetQueueAttributes) and the oldest message's age from CloudWatch\n"
     "(\"unknown\" without a recent datapoint); SQS has no catalog, so no store totals.";
 
-/* Queue and catalog totals of an SQLite queue; returns 0 or prints why not and returns 1. */
+const struct cl_cli_table cl_table_status = {
+    "cloudlog status", "cloudlog status [OPTIONS]",  status_summary,
+    status_options,    CL_ARRAY_LEN(status_options), sizeof(struct status_cfg)};
+
+/* Queue and catalog totals of a queue with a catalog; returns 0 or prints why not and
+ * returns 1. */
 static int read_local(const char *cmd, struct status *s)
 {
     struct cl_queue q;
@@ -188,7 +193,7 @@ static int read_local(const char *cmd, struct status *s)
         return 1;
     int rc = cl_queue_stats(&q, &s->q);
     if (rc == CL_OK)
-        rc = cl_catalog_stats(&q, &s->c);
+        rc = cl_catalog_stats(cl_queue_catalog(&q), &s->c);
     s->now = cl_now_ms();
     cl_queue_close(&q);
     if (rc != CL_OK) {
@@ -198,9 +203,9 @@ static int read_local(const char *cmd, struct status *s)
     return 0;
 }
 
-/* GetQueueAttributes depths (and CloudWatch's age with CL_CLI_QUEUE_OLDEST) of an SQS
- * queue into s->q. Returns 0, 1 after reporting an open failure, or -1 if stats failed. */
-static int sqs_stats(const char *cmd, struct status *s, unsigned flags)
+/* A queue service's depths (and the oldest age with CL_CLI_QUEUE_OLDEST) into s->q.
+ * Returns 0, 1 after reporting an open failure, or -1 if stats failed. */
+static int remote_stats(const char *cmd, struct status *s, unsigned flags)
 {
     struct cl_queue q;
     if (cl_cli_open_queue_url(cmd, s->data_dir, s->queue_url, flags, &q))
@@ -212,13 +217,13 @@ static int sqs_stats(const char *cmd, struct status *s, unsigned flags)
 }
 
 /* Returns 0, or prints why not and returns 1. */
-static int read_sqs(const char *cmd, struct status *s)
+static int read_remote(const char *cmd, struct status *s)
 {
-    int rc = sqs_stats(cmd, s, CL_CLI_QUEUE_OLDEST);
+    int rc = remote_stats(cmd, s, CL_CLI_QUEUE_OLDEST);
     if (rc < 0) {
         /* CloudWatch is read last and is the likelier failure (another endpoint, another
          * IAM permission): the depths alone are still worth reporting. */
-        rc = sqs_stats(cmd, s, 0);
+        rc = remote_stats(cmd, s, 0);
         s->cw_failed = rc == 0;
         if (s->cw_failed)
             fprintf(stderr,
@@ -229,9 +234,9 @@ static int read_sqs(const char *cmd, struct status *s)
     }
     if (rc < 0)
         fprintf(stderr,
-                "%s: reading the SQS queue attributes failed (CLOUDLOG_LOG_LEVEL=warn shows "
+                "%s: reading the %s queue attributes failed (CLOUDLOG_LOG_LEVEL=warn shows "
                 "the AWS error)\n",
-                cmd);
+                cmd, s->be->label);
     return rc != 0;
 }
 
@@ -248,8 +253,15 @@ int cl_cmd_status(int argc, char **argv)
     struct status s = {0};
     s.data_dir = cfg.data_dir;
     s.queue_url = cfg.queue_url && *cfg.queue_url ? cfg.queue_url : NULL;
-    s.sqs = cl_cli_queue_is_sqs(s.queue_url);
-    if ((s.sqs ? read_sqs(cmd, &s) : read_local(cmd, &s)) != 0)
+    s.be = cl_cli_queue_backend(s.queue_url);
+    if (!s.be) { /* an unknown scheme: let cl_queue_open say so */
+        struct cl_queue q;
+        if (cl_cli_open_queue_url(cmd, s.data_dir, s.queue_url, 0, &q) == 0)
+            cl_queue_close(&q);
+        return 1;
+    }
+    s.remote = !(s.be->caps & CL_QUEUE_CAP_CATALOG);
+    if ((s.remote ? read_remote(cmd, &s) : read_local(cmd, &s)) != 0)
         return 1;
     if (cfg.json)
         print_json(&s);

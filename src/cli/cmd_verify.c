@@ -6,6 +6,7 @@
 #include "verify.h"
 
 #include "common.h"
+#include "store.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -25,11 +26,9 @@ struct verify_cfg {
 static const char *const formats[] = {"text", "json", NULL};
 
 static const struct cl_option verify_options[] = {
-    {"data", "CLOUDLOG_DATA", CL_OPT_STR, "./data", OFF(data_dir), "DIR",
-     "data directory of the daemon (queue.db, logs/, quarantine/)", NULL, 0, 0},
+    CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "check this store alone, without a catalog (s3://BUCKET/PREFIX, file:DIR or a directory)",
-     NULL, 0, 0},
+     "check this store alone, without a catalog (" CL_STORE_URL_FORMS ")", NULL, 0, 0},
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
     {"repair", "CLOUDLOG_VERIFY_REPAIR", CL_OPT_FLAG, "0", OFF(repair), NULL,
      "fix what can be fixed; never deletes anything (see below)", NULL, 0, 0},
@@ -49,6 +48,14 @@ static const char verify_summary[] =
     "rows whose object is gone in objects_lost. It never deletes data.\n"
     "Exit status: 0 clean (or every problem repaired), 1 problems left or the check could\n"
     "not run, 2 usage error.";
+
+const struct cl_cli_table cl_table_verify = {
+    "cloudlog verify",
+    "cloudlog verify [--data DIR | --store URL] [--repair]",
+    verify_summary,
+    verify_options,
+    CL_ARRAY_LEN(verify_options),
+    sizeof(struct verify_cfg)};
 
 static int is_dir(const char *p)
 {

@@ -7,6 +7,20 @@
 #include <ctype.h>
 #include <string.h>
 
+static const char *const formats[] = {"json", "text", "csv", NULL};
+
+const struct cl_option cl_qout_format_options[] = {
+    {"format", "CLOUDLOG_FORMAT", CL_OPT_STR, "json", 0, "FMT", "output format", formats, 0, 0},
+    {0},
+};
+
+enum cl_qout_format cl_qout_parse_format(const char *name)
+{
+    return strcmp(name, "text") == 0  ? CL_QOUT_TEXT
+           : strcmp(name, "csv") == 0 ? CL_QOUT_CSV
+                                      : CL_QOUT_JSON;
+}
+
 void cl_qout_init(struct cl_qout *o, enum cl_qout_format format, int color, FILE *f)
 {
     o->format = format;

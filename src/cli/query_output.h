@@ -3,6 +3,7 @@
 #define CL_QUERY_OUTPUT_H
 
 #include "buf.h"
+#include "options.h"
 #include "partition.h"
 
 #include <stddef.h>
@@ -17,6 +18,13 @@ struct cl_qout {
     struct cl_buf line; /* one formatted record (owned) */
     struct cl_buf tmp;  /* unescaped strings (owned) */
 };
+
+/* --format FMT (CLOUDLOG_FORMAT, default json) for a const char * field: the row query and
+ * tail include. */
+extern const struct cl_option cl_qout_format_options[];
+
+/* The format named by --format's value ("json", "text", "csv"). */
+enum cl_qout_format cl_qout_parse_format(const char *name);
 
 /* Caller frees with cl_qout_free. */
 void cl_qout_init(struct cl_qout *o, enum cl_qout_format format, int color, FILE *f);

@@ -5,7 +5,7 @@
 #include "buf.h"
 #include "catalog_verify.h"
 #include "common.h"
-#include "msg_decode.h"
+#include "message.h"
 #include "queue_quarantine.h"
 
 #include <stdio.h>

@@ -92,7 +92,7 @@ static void mark_lost(struct verify_report *r, struct cl_queue *q, struct verify
 {
     if (!r->repair)
         return;
-    int rc = cl_catalog_mark_lost(q, id, reason);
+    int rc = cl_catalog_mark_lost(cl_queue_catalog(q), id, reason);
     if (rc == CL_OK && f->action)
         verify_repaired(f, f->repaired, "%s; catalog row moved to objects_lost", f->action);
     else if (rc == CL_OK)
@@ -200,7 +200,7 @@ static void check_row_object(struct cataloged *c, size_t i, const struct listed 
             verify_add(c->r, VERIFY_PROBLEM, "object_unpublished", o->key,
                        "in place, but its catalog row is not marked published");
         if (c->r->repair) {
-            int rc = cl_catalog_mark_published(c->q, row->id);
+            int rc = cl_catalog_mark_published(cl_queue_catalog(c->q), row->id);
             verify_repaired(f, rc == CL_OK, "marked published%s", rc == CL_OK ? "" : " failed");
         }
     }
@@ -231,7 +231,7 @@ static void check_orphan(struct cataloged *c, const struct listed *o)
         return;
     struct cl_catalog_object row;
     cl_object_catalog_row(o->key, o->size, &s, &row);
-    int rc = cl_catalog_add_published(c->q, &row);
+    int rc = cl_catalog_add_published(cl_queue_catalog(c->q), &row);
     verify_repaired(f, rc == CL_OK, rc == CL_OK ? "added to the catalog" : "cannot catalog: %s",
                     cl_strerror(rc));
 }
@@ -247,7 +247,7 @@ static void publish_staged(struct cataloged *c, const struct cl_catalog_row *row
         return;
     int rc = cl_store_move(c->st, row->staging_key, row->key);
     if (rc == CL_OK || rc == CL_ERR_NOT_FOUND)
-        rc = cl_catalog_mark_published(c->q, row->id);
+        rc = cl_catalog_mark_published(cl_queue_catalog(c->q), row->id);
     verify_repaired(f, rc == CL_OK, rc == CL_OK ? "published" : "cannot publish: %s",
                     cl_strerror(rc));
 }
@@ -292,7 +292,7 @@ static int publish_kept(struct cataloged *c, const struct listed *o)
     cl_object_catalog_row(final, o->size, &s, &row);
     int rc = cl_store_move(c->st, o->key, final);
     if (rc == CL_OK)
-        rc = cl_catalog_add_published(c->q, &row);
+        rc = cl_catalog_add_published(cl_queue_catalog(c->q), &row);
     verify_repaired(f, rc == CL_OK, rc == CL_OK ? "published and catalogued" : "failed: %s",
                     cl_strerror(rc));
     return 1;
@@ -321,7 +321,7 @@ static int check_cataloged(struct verify_report *r, struct cl_store *st, struct 
                            const struct listing *l, const struct verify_committed *committed)
 {
     struct cataloged c = {r, st, q, NULL, 0, NULL, NULL, committed, l};
-    int rc = cl_catalog_rows(q, &c.rows, &c.n_rows);
+    int rc = cl_catalog_rows(cl_queue_catalog(q), &c.rows, &c.n_rows);
     if (rc != CL_OK) {
         verify_add(r, VERIFY_PROBLEM, "catalog_unreadable", NULL, "reading the catalog: %s",
                    cl_strerror(rc));
@@ -355,7 +355,7 @@ static int check_cataloged(struct verify_report *r, struct cl_store *st, struct 
     check_unseen_rows(&c);
     report_kept(r, kept);
     uint64_t lost = 0;
-    if (cl_catalog_lost_count(q, &lost) == CL_OK && lost)
+    if (cl_catalog_lost_count(cl_queue_catalog(q), &lost) == CL_OK && lost)
         verify_add(r, VERIFY_INFO, "objects_lost", NULL,
                    "%llu catalog row(s) recorded in objects_lost by earlier repairs",
                    (unsigned long long)lost);

@@ -3,6 +3,7 @@
 
 #include "codec.h"
 #include "common.h"
+#include "message.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,11 +59,6 @@ void cl_batch_set_max_parts(struct cl_batch *b, size_t max_parts)
     }
     b->n_parts = 0;
     b->last_part = 0;
-}
-
-size_t cl_batch_sent_size(size_t gz_len)
-{
-    return 4 * ((gz_len + 2) / 3) + CL_BATCH_ATTR_ROOM;
 }
 
 /* The output buffer is unbounded, so failing here means the compressor itself is
@@ -164,7 +160,7 @@ static void compact_parts(struct cl_batch *b)
 static void seal(struct cl_batch *b, uint32_t n, struct cl_batch_sealed *s)
 {
     compress_lines(b, n, s);
-    while (b->max_sent && n > 1 && cl_batch_sent_size(s->gz_len) > b->max_sent) {
+    while (b->max_sent && n > 1 && cl_msg_sent_size(s->gz_len) > b->max_sent) {
         free(s->gz);
         n /= 2;
         compress_lines(b, n, s);

@@ -4,7 +4,7 @@
  * (e.g. with cl_record_normalize); then cl_batch_add(b, mark, ts, &sealed). When the
  * new line would push the pending lines past max_raw, the lines before it are sealed
  * first (gzip), so every batch holds at most max_raw raw bytes unless one line alone is
- * larger. A batch is also bounded as sent: base64 of its gzip plus CL_BATCH_ATTR_ROOM
+ * larger. A batch is also bounded as sent: base64 of its gzip plus CL_MSG_ATTR_ROOM (message.h)
  * must fit max_sent. Compression is what decides that (high-entropy lines barely shrink,
  * and base64 adds a third), so a sealed batch over max_sent is undone and its first half
  * of lines sealed instead, halving until it fits or holds one line; the rest stays
@@ -32,10 +32,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Room kept in max_sent for a message's attributes (SQS counts their names, types and
- * values against its message size; ours take under 200 bytes). */
-#define CL_BATCH_ATTR_ROOM 256
-
 /* One pending line: where it ends in lines, its timestamp and its partition (an index
  * into parts; 0 when partitions are not bounded). */
 struct cl_batch_line {
@@ -56,7 +52,7 @@ struct cl_batch {
     struct cl_batch_line *idx; /* owned; one per pending line */
     size_t idx_cap;
     size_t max_raw;
-    size_t max_sent;             /* base64(gzip) + CL_BATCH_ATTR_ROOM bound; 0 = none */
+    size_t max_sent;             /* base64(gzip) + CL_MSG_ATTR_ROOM bound; 0 = none */
     int level;                   /* gzip level */
     uint32_t count;              /* pending lines */
     size_t max_parts;            /* distinct partitions per batch; 0: no limit */
@@ -87,9 +83,6 @@ static inline struct cl_buf *cl_batch_lines(struct cl_batch *b)
 {
     return &b->lines;
 }
-
-/* Size of a sealed batch as sent: its gzip in base64 plus CL_BATCH_ATTR_ROOM. */
-size_t cl_batch_sent_size(size_t gz_len);
 
 /* Accounts the line appended since `mark`. Returns 1 if lines before it were sealed into
  * *sealed (caller owns sealed->gz), else 0. */

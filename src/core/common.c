@@ -91,3 +91,18 @@ int64_t cl_mono_ms(void)
 {
     return clock_ms(CLOCK_MONOTONIC);
 }
+
+void cl_cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+void cl_cond_wait_until_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t due_ms)
+{
+    struct timespec ts = {(time_t)(due_ms / 1000), (long)(due_ms % 1000) * 1000000};
+    pthread_cond_timedwait(cv, mu, &ts);
+}

@@ -2,6 +2,7 @@
 #ifndef CL_COMMON_H
 #define CL_COMMON_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,11 @@ char *cl_strndup(const char *s, size_t n);
 
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t cl_now_ms(void);
+/* Initializes cv to time its waits by CLOCK_MONOTONIC (cl_cond_wait_until_ms). */
+void cl_cond_init_monotonic(pthread_cond_t *cv);
+/* Waits on cv (mu held) until signalled or the monotonic time due_ms (cl_mono_ms). */
+void cl_cond_wait_until_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t due_ms);
+
 /* Milliseconds from CLOCK_MONOTONIC, for measuring intervals. */
 int64_t cl_mono_ms(void);
 

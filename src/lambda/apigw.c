@@ -6,7 +6,7 @@
 #include "common.h"
 #include "json.h"
 #include "json_write.h"
-#include "sqs_msg.h"
+#include "message.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +121,7 @@ static int take_body(const struct top_fields *t, struct cl_apigw_request *req, c
         return CL_OK;
     }
     void *raw;
-    int rc = cl_sqs_body_decode(text, n, &raw, &req->body_len);
+    int rc = cl_msg_body_from_text(text, n, &raw, &req->body_len);
     free(text);
     req->body = raw;
     if (rc != CL_OK)
@@ -204,7 +204,7 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
     cl_buf_append_str(out, "},\"body\":");
     if (binary) {
         size_t n;
-        char *text = cl_sqs_body_encode(body, len, &n); /* standard padded base64 */
+        char *text = cl_msg_body_to_text(body, len, &n); /* standard padded base64 */
         cl_json_write_string(out, text, n);
         free(text);
     } else {

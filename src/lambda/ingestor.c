@@ -5,45 +5,29 @@
 #include "ingestor.h"
 
 #include "apigw.h"
-#include "auth.h"
+#include "apikeys.h"
+#include "keylimit.h"
 #include "common.h"
 #include "json_write.h"
 #include "cl_limits.h"
 #include "log.h"
+#include "pipeline_opts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int read_limits(struct cl_ingest_limits *l, char *err, size_t err_len)
+/* The ingest rows of `cloudlog serve` (pipeline_opts.h), read from the environment. */
+static int read_limits(struct cl_ingestor *ing, struct cl_ingest_limits *l, char *err,
+                       size_t err_len)
 {
-    uint64_t body, decoded, record, message;
-    long errors, depth, level, parts;
-    cl_ingest_limits_default(l);
-    /* Names and defaults as `cloudlog serve` (src/cli/cmd_serve.c). */
-    if (cl_env_size("CLOUDLOG_MAX_BODY", CL_DEFAULT_MAX_BODY, &body, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_DECODED", CL_DEFAULT_MAX_DECODED, &decoded, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_RECORD", CL_DEFAULT_MAX_RECORD, &record, err, err_len) ||
-        cl_env_size("CLOUDLOG_MAX_MESSAGE", CL_DEFAULT_MAX_MESSAGE, &message, err, err_len) ||
-        cl_env_int("CLOUDLOG_MAX_ERRORS", CL_DEFAULT_MAX_ERRORS, 0, CL_MAX_MAX_ERRORS, &errors, err,
-                   err_len) ||
-        cl_env_int("CLOUDLOG_MAX_DEPTH", 64, 2, 10000, &depth, err, err_len) ||
-        cl_env_int("CLOUDLOG_COMPRESSION_LEVEL", 1, 0, 3, &level, err, err_len) ||
-        cl_env_int("CLOUDLOG_MAX_MESSAGE_PARTITIONS", CL_DEFAULT_MAX_MESSAGE_PARTITIONS, 1, 100000,
-                   &parts, err, err_len) ||
-        cl_env_duration("CLOUDLOG_MAX_RECORD_AGE", CL_DEFAULT_MAX_RECORD_AGE_MS,
-                        &l->max_record_age_ms, err, err_len) ||
-        cl_env_duration("CLOUDLOG_MAX_RECORD_FUTURE", CL_DEFAULT_MAX_RECORD_FUTURE_MS,
-                        &l->max_record_future_ms, err, err_len))
+    static const struct cl_option rows[] = {CL_OPT_INCLUDE_ROWS(cl_ingest_options, 0)};
+    struct cl_ingest_opts o = {0};
+    if (cl_env_options(rows, CL_ARRAY_LEN(rows), &o, NULL, err, err_len) != 0)
         return -1;
-    l->max_message_partitions = (size_t)parts;
-    l->max_body_bytes = body;
-    l->max_decoded_bytes = decoded;
-    l->max_record_bytes = record;
-    l->max_message_bytes = message;
-    l->max_errors = (size_t)errors;
-    l->max_depth = (int)depth;
-    l->compression_level = (int)level;
+    cl_ingest_limits_default(l);
+    cl_ingest_opts_to_limits(&o, l);
+    ing->idem_window_ms = o.idempotency_window_ms;
     return 0;
 }
 
@@ -51,9 +35,6 @@ static int read_limits(struct cl_ingest_limits *l, char *err, size_t err_len)
  * records live, since SQS keeps none. Opened create-only (if_none_match=1). */
 static int open_idem_store(struct cl_ingestor *ing, char *err, size_t err_len)
 {
-    if (cl_env_duration("CLOUDLOG_IDEMPOTENCY_WINDOW", 24LL * 3600 * 1000, &ing->idem_window_ms,
-                        err, err_len))
-        return -1;
     const char *url = getenv("CLOUDLOG_IDEMPOTENCY_STORE");
     if (!url || !*url)
         return 0;
@@ -98,10 +79,11 @@ static int read_keys(struct cl_ingestor *ing, char *err, size_t err_len)
 int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
 {
     memset(ing, 0, sizeof *ing);
+    ing->key_usage = cl_key_usage_new();
     if (cl_lambda_metrics_init(&ing->lm, CL_LAMBDA_INGEST, err, err_len) != 0)
         return -1;
     ing->metrics_ready = 1;
-    if (read_limits(&ing->limits, err, err_len) != 0)
+    if (read_limits(ing, &ing->limits, err, err_len) != 0)
         return -1;
     /* The required variable first: a bare environment names it, as the processor's does. */
     const char *url = cl_env_required("CLOUDLOG_QUEUE_URL", err, err_len);
@@ -125,6 +107,7 @@ void cl_ingestor_free(struct cl_ingestor *ing)
     if (ing->idem_store_open)
         cl_store_close(&ing->idem_store);
     cl_api_keys_free(ing->keys);
+    cl_key_usage_free(ing->key_usage);
     if (ing->metrics_ready)
         cl_lambda_metrics_free(&ing->lm);
     memset(ing, 0, sizeof *ing);
@@ -184,6 +167,10 @@ static void ingest(struct cl_ingestor *ing, const struct cl_apigw_request *req,
                                  .idempotent_replayed = resp.replayed};
     cl_apigw_response(out, resp.status, resp.body.data, resp.body.len, &h);
     count(ing, resp.status, &resp, started_us);
+    int key = cl_api_keys_match(ing->keys, req->authorization);
+    if (key >= 0)
+        cl_key_usage_record(ing->key_usage, cl_api_keys_at(ing->keys, (size_t)key), resp.status,
+                            resp.accepted, req->body_len, cl_mono_ms());
     cl_buf_free(&resp.body);
 }
 
@@ -259,6 +246,18 @@ static void answer(struct cl_ingestor *ing, const struct cl_apigw_request *req, 
     }
 }
 
+/* The per-key EMF documents of this invocation, after the registry's, on stdout. */
+static void emit_key_usage(struct cl_ingestor *ing)
+{
+    const char *ns = getenv("CLOUDLOG_EMF_NAMESPACE");
+    struct cl_buf b;
+    cl_buf_init(&b, 1 << 20);
+    cl_key_usage_emf(ing->key_usage, ns && *ns ? ns : "cloudlog", cl_now_ms(), &b);
+    if (b.len && (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) != 0))
+        cl_log(CL_LOG_WARN, "lambda: cannot write EMF metrics to stdout");
+    cl_buf_free(&b);
+}
+
 void cl_ingestor_handle(void *ctx, const struct cl_lambda_invocation *inv,
                         struct cl_lambda_result *res)
 {
@@ -274,4 +273,5 @@ void cl_ingestor_handle(void *ctx, const struct cl_lambda_invocation *inv,
         cl_apigw_request_free(&req);
     }
     cl_lambda_metrics_emit(&ing->lm);
+    emit_key_usage(ing);
 }

@@ -10,6 +10,7 @@
 #include "store.h"
 
 struct cl_api_keys;
+struct cl_key_usage;
 
 struct cl_ingestor {
     struct cl_queue queue;
@@ -21,6 +22,9 @@ struct cl_ingestor {
     int64_t idem_window_ms;
     struct cl_lambda_metrics lm;
     int metrics_ready;
+    /* Per-key counters, written as EMF after each invocation. No per-key limits here: each
+     * Lambda container would hold its own buckets (docs/operations.md). */
+    struct cl_key_usage *key_usage;
 };
 
 /* Reads the environment (docs/lambda.md) and opens the queue. Returns 0, or -1 with err

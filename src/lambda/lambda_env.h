@@ -5,6 +5,7 @@
 
 #include "emf.h"
 #include "metrics.h"
+#include "options.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,15 +13,11 @@
 /* A required variable: its value, or NULL with err set when unset or empty. */
 const char *cl_env_required(const char *name, char *err, size_t err_len);
 
-/* A size ("10MiB") from name, else def. Returns 0, or -1 with err set. */
-int cl_env_size(const char *name, uint64_t def, uint64_t *out, char *err, size_t err_len);
-
-/* A duration ("15m", "7d"; plain digits are seconds) in ms from name, else def.
- * Returns 0, or -1 with err set. */
-int cl_env_duration(const char *name, int64_t def, int64_t *out, char *err, size_t err_len);
-
-/* An integer in [lo, hi] from name, else def. Returns 0, or -1 with err set. */
-int cl_env_int(const char *name, long def, long lo, long hi, long *out, char *err, size_t err_len);
+/* Reads the environment through option rows (the same rows `cloudlog serve` takes as
+ * flags): defaults, then CLOUDLOG_* variables (an empty one counts as unset). origins
+ * (may be NULL) as cl_options_parse_ex's. Returns 0, or -1 with err naming the variable. */
+int cl_env_options(const struct cl_option *rows, size_t n, void *cfg, enum cl_opt_origin *origins,
+                   char *err, size_t err_len);
 
 /* The metrics of one function: a registry with one stage's standard metrics and an EMF
  * writer (CLOUDLOG_EMF_NAMESPACE, default "cloudlog"; CLOUDLOG_EMF_DIMENSIONS). */

@@ -1,15 +1,38 @@
 /* processor.c - log_processor: decodes each SQS record with the SQS message contract
- * (sqs_msg.h), hands the batch to cl_batch_process and reports per-message failures. */
+ * (message.h), hands the batch to cl_batch_process and reports per-message failures. */
 #include "processor.h"
 
 #include "common.h"
 #include "log.h"
+#include "pipeline_opts.h"
 #include "sqs_event.h"
-#include "sqs_msg.h"
+#include "message.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The objects' gzip level: serve's object-compression-level row; the template's
+ * CLOUDLOG_COMPRESSION_LEVEL (the ingest row) stands in when only it is set. */
+static int read_level(int *level, char *err, size_t err_len)
+{
+    struct levels {
+        struct cl_object_opts object;
+        struct cl_ingest_opts ingest;
+    } v = {0};
+    static const struct cl_option rows[] = {
+        CL_OPT_INCLUDE_ROWS(cl_object_options, offsetof(struct levels, object)),
+        CL_OPT_INCLUDE_ROWS(cl_ingest_options, offsetof(struct levels, ingest)),
+    };
+    enum cl_opt_origin origins[CL_OPTS_MAX];
+    if (cl_env_options(rows, CL_ARRAY_LEN(rows), &v, origins, err, err_len) != 0)
+        return -1;
+    *level = v.object.compression_level;
+    if (origins[0] != CL_ORIGIN_ENV && getenv("CLOUDLOG_COMPRESSION_LEVEL"))
+        *level = v.ingest.compression_level;
+    return 0;
+}
 
 int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
 {
@@ -19,19 +42,17 @@ int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
     p->metrics_ready = 1;
     cl_bp_opts_default(&p->opts);
     p->opts.metrics = &p->lm.m;
-    long level;
-    /* CLOUDLOG_COMPRESSION_LEVEL is the template's name; serve's name for the objects'
-     * level, CLOUDLOG_OBJECT_COMPRESSION_LEVEL, wins when both are set. */
-    if (cl_env_int("CLOUDLOG_COMPRESSION_LEVEL", 1, 0, 3, &level, err, err_len) ||
-        cl_env_int("CLOUDLOG_OBJECT_COMPRESSION_LEVEL", level, 0, 3, &level, err, err_len))
+    if (read_level(&p->opts.compression_level, err, err_len) != 0)
         return -1;
-    p->opts.compression_level = (int)level;
     const char *url = cl_env_required("CLOUDLOG_STORE", err, err_len);
     if (!url)
         return -1;
-    if (strncmp(url, "s3://", 5) != 0 && strncmp(url, "file:", 5) != 0) {
+    /* A Lambda has no directory of its own worth storing into: a registered URL only. */
+    if (!cl_store_url_has_prefix(url)) {
         snprintf(err, err_len,
-                 "CLOUDLOG_STORE must be s3://BUCKET/PREFIX (or file:DIR), got '%.200s'", url);
+                 "CLOUDLOG_STORE must be a store URL (" CL_STORE_BACKENDS(
+                     CL_STORE_FORM_) "not a plain path), got '%.200s'",
+                 url);
         return -1;
     }
     char why[512];
@@ -40,7 +61,7 @@ int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
         return -1;
     }
     p->store_open = 1;
-    return 0;
+    return cl_lp_analytics_init(p, err, err_len);
 }
 
 void cl_lprocessor_free(struct cl_lprocessor *p)
@@ -49,6 +70,7 @@ void cl_lprocessor_free(struct cl_lprocessor *p)
         cl_store_close(&p->store);
     if (p->metrics_ready)
         cl_lambda_metrics_free(&p->lm);
+    cl_analytics_free(p->analytics);
     memset(p, 0, sizeof *p);
 }
 
@@ -60,7 +82,7 @@ static struct cl_bp_message *to_messages(const struct cl_sqs_record *recs, size_
     for (size_t i = 0; i < n; i++) {
         void *body = NULL;
         size_t len = 0;
-        if (cl_sqs_body_decode(recs[i].body, recs[i].body_len, &body, &len) != CL_OK)
+        if (cl_msg_body_from_text(recs[i].body, recs[i].body_len, &body, &len) != CL_OK)
             body = NULL;
         if (recs[i].attrs_invalid)
             cl_log(CL_LOG_WARN, "processor: message %s has an invalid cloudlog attribute",
@@ -109,6 +131,7 @@ void cl_lprocessor_handle(void *ctx, const struct cl_lambda_invocation *inv,
            r.n_keys, (unsigned long long)r.records_stored, r.failed);
     respond(&r, recs, &res->body);
     cl_bp_result_free(&r);
+    cl_lp_analytics_after(p);
     for (size_t i = 0; i < n; i++)
         free((void *)msgs[i].body);
     free(msgs);

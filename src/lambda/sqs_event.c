@@ -4,7 +4,7 @@
 #include "common.h"
 #include "json.h"
 #include "json_write.h"
-#include "sqs_msg.h"
+#include "message.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +48,7 @@ static void parse_one_attr(const char *name, const struct cl_json_value *obj,
             continue;
         size_t len;
         char *value = cl_json_string_dup(&v, &len);
-        if (cl_sqs_attr_set(&rec->attrs, name, value, len) != CL_OK)
+        if (cl_msg_attr_set(&rec->attrs, name, value, len) != CL_OK)
             rec->attrs_invalid = 1;
         free(value);
     }

@@ -17,6 +17,7 @@ void cl_bp_opts_default(struct cl_bp_opts *o)
     o->deadline_ms = 0;
     o->reserve_ms = 1000;
     o->metrics = NULL;
+    o->analytics = NULL;
 }
 
 static void on_stored(void *arg, struct cl_engine_msg *const *m, size_t n, int acked)
@@ -55,7 +56,8 @@ int cl_batch_process(struct cl_store *st, const struct cl_bp_message *msgs, size
                                 .buffer_max = SIZE_MAX,
                                 .compression_level = o->compression_level,
                                 .max_message_raw = o->max_message_raw,
-                                .metrics = o->metrics};
+                                .metrics = o->metrics,
+                                .analytics = o->analytics};
     struct cl_engine_sink sink = {
         .arg = res, .stored = on_stored, .failed = on_failed, .committed = on_committed};
     struct cl_engine *e = cl_engine_new(&eo, commit, &sink);

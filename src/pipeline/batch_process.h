@@ -35,7 +35,10 @@ struct cl_bp_opts {
     int64_t deadline_ms;    /* wall-clock deadline (Unix ms), 0 = none */
     int64_t reserve_ms;     /* no new put starts with less than this left (default 1000) */
     const struct cl_std_metrics *metrics; /* borrowed; NULL: none */
+    struct cl_analytics *analytics;       /* borrowed (analytics.h); NULL: off */
 };
+
+struct cl_analytics;
 
 void cl_bp_opts_default(struct cl_bp_opts *o);
 

@@ -59,8 +59,8 @@ struct cl_queue;
 struct cl_store;
 struct cl_std_metrics;
 
-/* Caller frees with cl_commit_free. q (an SQLite queue: it holds the catalog), st and m
- * are borrowed. */
+/* Caller frees with cl_commit_free. q (a queue with a catalog, cl_queue_catalog: without
+ * one every commit fails CL_ERR_UNSUPPORTED), st and m are borrowed. */
 struct cl_commit *cl_commit_catalog_new(struct cl_queue *q, struct cl_store *st,
                                         int64_t retry_base_ms, int64_t retry_max_ms,
                                         const struct cl_std_metrics *m);

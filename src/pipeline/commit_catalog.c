@@ -27,7 +27,7 @@ struct unpublished {
 };
 
 struct catalog_commit {
-    struct cl_queue *q;
+    struct cl_catalog *cat; /* the queue's (cl_queue_catalog) */
     struct cl_store *st;
     int64_t retry_base_ms, retry_max_ms;
     const struct cl_std_metrics *m;
@@ -39,13 +39,13 @@ struct catalog_commit {
 static int has_progress(void *impl, const char *msg_id, int *has)
 {
     struct catalog_commit *c = impl;
-    return cl_catalog_message_has_progress(c->q, msg_id, has);
+    return cl_catalog_message_has_progress(c->cat, msg_id, has);
 }
 
 static int partition_done(void *impl, const char *msg_id, const char *partition, int *done)
 {
     struct catalog_commit *c = impl;
-    return cl_catalog_partition_done(c->q, msg_id, partition, done);
+    return cl_catalog_partition_done(c->cat, msg_id, partition, done);
 }
 
 static void fill_row(const struct cl_commit_object *o, struct cl_catalog_object *row,
@@ -79,7 +79,7 @@ static int move_and_mark(struct catalog_commit *c, const char *staging, const ch
         cl_buf_free(&probe);
     }
     if (rc == CL_OK)
-        rc = cl_catalog_mark_published(c->q, id);
+        rc = cl_catalog_mark_published(c->cat, id);
     return rc;
 }
 
@@ -112,7 +112,7 @@ static int commit(void *impl, const struct cl_commit_object *o, char *key, size_
     int64_t object_id = 0;
     struct cl_catalog_flush f = {&row,        o->msg_ids,    o->n_msg,
                                  o->finished, o->n_finished, &object_id};
-    rc = cl_catalog_commit_flush(c->q, &f, o->finished_results);
+    rc = cl_catalog_commit_flush(c->cat, &f, o->finished_results);
     if (rc != CL_OK) {
         cl_store_delete(c->st, staging);
         return rc;
@@ -177,7 +177,7 @@ struct cl_commit *cl_commit_catalog_new(struct cl_queue *q, struct cl_store *st,
                                         const struct cl_std_metrics *m)
 {
     struct catalog_commit *c = cl_calloc(1, sizeof *c);
-    c->q = q;
+    c->cat = cl_queue_catalog(q);
     c->st = st;
     c->retry_base_ms = retry_base_ms;
     c->retry_max_ms = retry_max_ms;

@@ -3,10 +3,12 @@
  * committed (engine_flush.c). */
 #include "engine_int.h"
 
+#include "analytics.h"
 #include "breaker.h"
+#include "codec.h"
 #include "common.h"
 #include "log.h"
-#include "msg_decode.h"
+#include "message.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,12 +245,37 @@ static int member_whole(const struct cl_engine *e, const struct cl_gzip_member *
     return 1;
 }
 
+/* Patterns and anomalies (analytics.h) see the records that enter a partition: runs of
+ * consecutive lines go in one call, so the analytics lock is taken once per message (twice
+ * or more only around lines an earlier delivery stored, which are not seen again). */
+struct observed_run {
+    const char *start, *end; /* start == NULL: no run open */
+};
+
+static void observe_line(struct cl_engine *e, struct observed_run *r, const struct line *l)
+{
+    if (r->start && l->ptr == r->end + 1) { /* the next line: extend the run */
+        r->end = l->ptr + l->len;
+        return;
+    }
+    if (r->start)
+        cl_analytics_observe(e->o.analytics, r->start, (size_t)(r->end - r->start));
+    *r = (struct observed_run){l->ptr, l->ptr + l->len};
+}
+
+static void observe_end(struct cl_engine *e, struct observed_run *r)
+{
+    if (r->start)
+        cl_analytics_observe(e->o.analytics, r->start, (size_t)(r->end - r->start));
+}
+
 /* Buffers the routed lines of message m, member by member: a member of one partition
  * is kept compressed, the lines of any other are copied. */
 static void buffer_lines(struct cl_engine *e, const struct cl_engine_in *in, struct decoded *d,
                          struct cl_engine_msg *m)
 {
     const struct line *v = d->lv.v;
+    struct observed_run run = {NULL, NULL};
     size_t li = 0;
     for (size_t k = 0; k < d->n_members; k++) {
         const struct cl_gzip_member *mb = &d->members[k];
@@ -262,14 +289,17 @@ static void buffer_lines(struct cl_engine *e, const struct cl_engine_in *in, str
         for (size_t j = lo; j < li; j++) {
             if (!v[j].part)
                 continue; /* stored by an earlier delivery */
-            /* Every record enters a partition here and only here: the place for a
-             * per-record observer (one call per record added to v[j].part). */
+            /* Every record enters a partition here and only here: analytics observes it
+             * here, for the daemon and the Lambda alike. */
+            if (e->o.analytics)
+                observe_line(e, &run, &v[j]);
             if (whole)
                 cl_part_acc_count(&e->acc, v[j].part, v[j].len, &v[j].head, &m->acc);
             else
                 cl_part_acc_append(&e->acc, v[j].part, v[j].ptr, v[j].len, &v[j].head, &m->acc);
         }
     }
+    observe_end(e, &run);
 }
 
 /* Buffers one message's records. Returns CL_OK, or an error after a systemic failure. */

@@ -71,7 +71,10 @@ struct cl_engine_opts {
     size_t max_message_raw;               /* bound on one decoded message */
     const struct cl_std_metrics *metrics; /* borrowed; NULL: none */
     struct cl_breaker *breaker;           /* borrowed; NULL: none (the Lambda) */
+    struct cl_analytics *analytics;       /* borrowed (analytics.h, thread-safe); NULL: off */
 };
+
+struct cl_analytics;
 
 /* One received message; borrowed for the call. */
 struct cl_engine_in {

@@ -286,8 +286,8 @@ static void render_hec(struct cl_ingest_response *resp, int status, const char *
         hec_answer(resp, 401, "Token is required", 2, -1, msg);
     else if (status == 403)
         hec_answer(resp, 403, "Invalid token", 4, -1, msg);
-    else if (status == 503)
-        hec_answer(resp, 503, "Server is busy", 9, -1, msg);
+    else if (status == 503 || status == 429) /* 429: the token's rate limit */
+        hec_answer(resp, status, "Server is busy", 9, -1, msg);
     else if (status >= 500)
         hec_answer(resp, status, "Internal server error", 8, -1, msg);
     else
@@ -346,9 +346,9 @@ static void es_item(void *arg, const struct cl_es_action *a)
 
 static void es_error(struct cl_ingest_response *resp, int status, const char *msg)
 {
-    const char *type = status == 401   ? "security_exception"
-                       : status == 503 ? "es_rejected_execution_exception"
-                                       : "illegal_argument_exception";
+    const char *type = status == 401                    ? "security_exception"
+                       : status == 503 || status == 429 ? "es_rejected_execution_exception"
+                                                        : "illegal_argument_exception";
     struct cl_buf *b = &resp->body;
     resp->status = status;
     cl_buf_printf(b, "{\"error\":{\"root_cause\":[{\"type\":\"%s\",\"reason\":", type);

@@ -15,6 +15,7 @@
 #include "json.h"
 #include "json_write.h"
 #include "cl_limits.h"
+#include "message.h"
 #include "record.h"
 
 #include <pthread.h>
@@ -92,15 +93,7 @@ static void push_message(struct parse_ctx *c, const struct cl_batch_sealed *s)
         b->cap = b->cap ? b->cap * 2 : 4;
         b->msgs = cl_realloc(b->msgs, b->cap * sizeof *b->msgs);
     }
-    struct cl_msg_out *m = &b->msgs[b->n_msgs++];
-    memset(m, 0, sizeof *m);
-    m->body = s->gz;
-    m->len = s->gz_len;
-    m->attrs.record_count = s->count;
-    m->attrs.raw_bytes = s->raw_bytes;
-    m->attrs.min_ts_ms = s->min_ts_ms;
-    m->attrs.max_ts_ms = s->max_ts_ms;
-    memcpy(m->attrs.encoding, "gzip", 5);
+    cl_msg_from_sealed(s, &b->msgs[b->n_msgs++]);
 }
 
 /* Drops a UTF-8 sequence cut short at the end of s (left by truncation). */

@@ -4,7 +4,7 @@
 #include "codec.h"
 #include "common.h"
 #include "json.h"
-#include "msg_decode.h"
+#include "message.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -44,6 +44,7 @@ void cl_process_opts_default(struct cl_process_opts *o)
     o->budget = NULL;
     o->metrics = NULL;
     o->breaker = NULL;
+    o->analytics = NULL;
 }
 
 /* Sink: the messages are stored; delete them unless the commit did. */
@@ -129,7 +130,8 @@ struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
                                 .compression_level = o->compression_level,
                                 .max_message_raw = o->max_message_raw,
                                 .metrics = p->o.metrics,
-                                .breaker = p->breaker};
+                                .breaker = p->breaker,
+                                .analytics = o->analytics};
     struct cl_engine_sink sink = {.arg = p, .stored = on_stored, .failed = on_failed};
     p->engine = cl_engine_new(&eo, p->commit, &sink);
     p->rng = (unsigned)cl_now_ms() ^ (unsigned)(uintptr_t)p;

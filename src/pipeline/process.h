@@ -41,12 +41,15 @@ struct cl_process_opts {
     /* Borrowed; shared by the workers of one process (breaker.h). NULL (default): the
      * processor makes its own from retry_base_ms and CL_BREAKER_PROBE_MAX_MS. */
     struct cl_breaker *breaker;
+    /* Borrowed; shared by the workers (analytics.h, thread-safe). NULL (default): off. */
+    struct cl_analytics *analytics;
 };
 
 /* Longest wait between two probes of a failing store (the breaker's max delay). */
 #define CL_BREAKER_PROBE_MAX_MS 30000
 
 struct cl_breaker;
+struct cl_analytics;
 
 void cl_process_opts_default(struct cl_process_opts *o);
 

@@ -29,7 +29,7 @@ static int publish_one(void *arg, int64_t object_id, const char *staging_key, co
         cl_buf_free(&probe);
     }
     if (rc == CL_OK)
-        rc = cl_catalog_mark_published(c->q, object_id);
+        rc = cl_catalog_mark_published(cl_queue_catalog(c->q), object_id);
     if (rc == CL_ERR_NOT_FOUND) {
         cl_log(CL_LOG_ERROR,
                "recovery: catalog row %lld names %s, but neither it nor its staging object %s "
@@ -69,8 +69,9 @@ static void discard_unreferenced(struct recover_ctx *c)
     cl_store_list(c->st, CL_STAGING_PREFIX, collect_key, &l);
     for (size_t i = 0; i < l.n; i++) {
         int referenced = 1;
-        if (cl_catalog_staging_referenced(c->q, l.keys[i], &referenced) == CL_OK && !referenced &&
-            cl_store_delete(c->st, l.keys[i]) == CL_OK)
+        if (cl_catalog_staging_referenced(cl_queue_catalog(c->q), l.keys[i], &referenced) ==
+                CL_OK &&
+            !referenced && cl_store_delete(c->st, l.keys[i]) == CL_OK)
             c->r->discarded++;
         free(l.keys[i]);
     }
@@ -84,7 +85,7 @@ int cl_process_recover(struct cl_queue *q, struct cl_store *st, struct cl_recove
     struct cl_recover_report *r = report ? report : &local;
     memset(r, 0, sizeof *r);
     struct recover_ctx c = {q, st, r};
-    int rc = cl_catalog_unpublished(q, publish_one, &c);
+    int rc = cl_catalog_unpublished(cl_queue_catalog(q), publish_one, &c);
     if (rc != CL_OK) {
         snprintf(err, err_len, "recovery could not read the catalog: %s", cl_strerror(rc));
         return rc;

@@ -49,7 +49,7 @@ static void push(struct cq_plan *p, const struct cq_object *o)
 
 struct plan_ctx {
     const struct cl_query *q;
-    struct cl_queue *catalog;
+    struct cl_catalog *catalog;
     struct cq_plan *p;
     int prune;
     struct cq_budget *budget; /* may be NULL */

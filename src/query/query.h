@@ -11,6 +11,7 @@
 #define CL_QUERY_H
 
 #include "partition.h"
+#include "catalog.h"
 #include "queue.h"
 #include "store.h"
 
@@ -79,11 +80,11 @@ struct cl_query_stats {
     enum cl_query_stop stopped; /* CL_QUERY_COMPLETE unless a budget or error ended it */
 };
 
-/* Where to read: a store, and optionally the embedded runtime's catalog (the SQLite
- * queue that holds the objects table); catalog NULL means listing-based pruning only. */
+/* Where to read: a store, and optionally the catalog beside the queue
+ * (cl_queue_catalog); catalog NULL means listing-based pruning only. */
 struct cl_query_source {
     struct cl_store *store;
-    struct cl_queue *catalog;
+    struct cl_catalog *catalog;
 };
 
 /* Called for each match in order (not called when count_only). line is the stored

@@ -1,6 +1,9 @@
-/* catalog.h - the embedded runtime's object catalog and exactly-once ledger.
+/* catalog.h - the embedded runtime's object catalog and exactly-once ledger: an
+ * interface of its own (struct cl_catalog_ops), offered beside a queue by a backend
+ * that can keep it (cl_queue_catalog; CL_QUEUE_CAP_CATALOG), NULL where none can (SQS).
+ * Callers check for NULL, never for a backend.
  *
- * It lives in the SQLite queue's database so that, in ONE transaction, a flush can
+ * The SQLite backend keeps it in the queue's database so that, in ONE transaction, a flush can
  * record a new object (catalog row, still unpublished, with its staging key), mark
  * which (message, partition) pairs it stored, and delete the messages all of whose
  * partitions are now stored. The flow per object:
@@ -24,6 +27,10 @@
 #include <stdint.h>
 
 #define CL_CATALOG_LEVELS 6 /* trace, debug, info, warn, error, fatal */
+
+/* The catalog beside q, owned by q (valid until cl_queue_close), or NULL when q's
+ * backend has none. */
+struct cl_catalog *cl_queue_catalog(struct cl_queue *q);
 
 struct cl_catalog_object {
     const char *key;         /* final key: service=S/dt=YYYY-MM-DD/hour=HH/ID.ndjson.gz */
@@ -53,30 +60,31 @@ struct cl_catalog_flush {
  * gets CL_OK or CL_ERR_STALE per receipt; a stale receipt does not fail the flush (the
  * message's next holder will find every partition stored and delete it).
  * Returns CL_OK, CL_ERR_FULL (disk full / busy) or CL_ERR_IO; on error nothing changed.
- * q must be an SQLite queue (CL_ERR_UNSUPPORTED otherwise). Message ids are the
- * queue's own strings (cl_msg.id); one the catalog cannot read is CL_ERR_INVAL. */
-int cl_catalog_commit_flush(struct cl_queue *q, const struct cl_catalog_flush *f,
+ * Message ids are the queue's own strings (cl_msg.id): only the catalog's backend reads
+ * them (SQLite's are row ids); one it cannot read is CL_ERR_INVAL.
+ * Every cl_catalog_* call returns CL_ERR_UNSUPPORTED for a NULL catalog. */
+int cl_catalog_commit_flush(struct cl_catalog *c, const struct cl_catalog_flush *f,
                             int *delete_results);
 
 /* Sets *done to 1 if an earlier flush stored message msg_id's records for partition
  * (the "service=S/dt=D/hour=H" prefix), else 0. */
-int cl_catalog_partition_done(struct cl_queue *q, const char *msg_id, const char *partition,
+int cl_catalog_partition_done(struct cl_catalog *c, const char *msg_id, const char *partition,
                               int *done);
 
 /* Sets *has to 1 if any partition of message msg_id is recorded as stored: only then
  * does a processor need cl_catalog_partition_done per partition (after a crash, a
  * failed flush or a redrive), so the common case costs one lookup per message. */
-int cl_catalog_message_has_progress(struct cl_queue *q, const char *msg_id, int *has);
+int cl_catalog_message_has_progress(struct cl_catalog *c, const char *msg_id, int *has);
 
 /* Calls fn for each committed but unpublished object (start-up recovery). */
-int cl_catalog_unpublished(struct cl_queue *q,
+int cl_catalog_unpublished(struct cl_catalog *c,
                            int (*fn)(void *arg, int64_t object_id, const char *staging_key,
                                      const char *key),
                            void *arg);
-int cl_catalog_mark_published(struct cl_queue *q, int64_t object_id);
+int cl_catalog_mark_published(struct cl_catalog *c, int64_t object_id);
 
 /* 1 if some catalog row (published or not) names key as its staging key. */
-int cl_catalog_staging_referenced(struct cl_queue *q, const char *staging_key, int *referenced);
+int cl_catalog_staging_referenced(struct cl_catalog *c, const char *staging_key, int *referenced);
 
 struct cl_catalog_stats {
     uint64_t objects;
@@ -86,20 +94,20 @@ struct cl_catalog_stats {
     int64_t min_ts_ms, max_ts_ms; /* 0 when empty */
 };
 
-int cl_catalog_stats(struct cl_queue *q, struct cl_catalog_stats *st);
+int cl_catalog_stats(struct cl_catalog *c, struct cl_catalog_stats *st);
 
 /* CATALOG READS (cl_catalog_objects, cl_catalog_select) run on a connection of their
  * own, opened for the read and closed after it: WAL lets it read a snapshot while the
  * queue's connection commits, so a query over a million rows never holds up group
  * commit, receive or /readyz (they wait on the queue's connection lock, which a read
  * never takes beyond copying the file name). A queue without a file (":memory:") reads
- * on the queue's connection, locked, as before. fn may call into q. */
+ * on the queue's connection, locked, as before. fn may call into the catalog. */
 
 /* Calls fn for each published object whose dt lies in [dt_from, dt_to] (inclusive,
  * "YYYY-MM-DD"), ordered by service, dt, hour, key: one row per object, so a query
  * prunes without listing the store. Strings in *o are valid only during the call
  * (staging_key is NULL); a non-zero return stops the walk and is returned. */
-int cl_catalog_objects(struct cl_queue *q, const char *dt_from, const char *dt_to,
+int cl_catalog_objects(struct cl_catalog *c, const char *dt_from, const char *dt_to,
                        int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg);
 
 /* What a query wants from the catalog, evaluated by SQLite (index objects_published on
@@ -119,8 +127,40 @@ struct cl_catalog_filter {
  * f's pruning keeps; *considered (may be NULL) gets the number of objects in those
  * partitions before pruning, from the same snapshot. Strings in *o are valid only
  * during the call; a non-zero return of fn stops the walk and is returned. */
-int cl_catalog_select(struct cl_queue *q, const struct cl_catalog_filter *f,
+int cl_catalog_select(struct cl_catalog *c, const struct cl_catalog_filter *f,
                       int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
                       uint64_t *considered);
+
+struct cl_catalog_row; /* catalog_verify.h */
+
+/* What a backend implements (impl is its own handle); the cl_catalog_* functions above
+ * call these. */
+struct cl_catalog_ops {
+    int (*commit_flush)(void *impl, const struct cl_catalog_flush *f, int *delete_results);
+    int (*partition_done)(void *impl, const char *msg_id, const char *partition, int *done);
+    int (*message_has_progress)(void *impl, const char *msg_id, int *has);
+    int (*unpublished)(void *impl,
+                       int (*fn)(void *arg, int64_t object_id, const char *staging_key,
+                                 const char *key),
+                       void *arg);
+    int (*mark_published)(void *impl, int64_t object_id);
+    int (*staging_referenced)(void *impl, const char *staging_key, int *referenced);
+    int (*stats)(void *impl, struct cl_catalog_stats *st);
+    int (*objects)(void *impl, const char *dt_from, const char *dt_to,
+                   int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg);
+    int (*select)(void *impl, const struct cl_catalog_filter *f,
+                  int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
+                  uint64_t *considered);
+    /* `cloudlog verify`'s reads and repairs (catalog_verify.h); NULL where not offered. */
+    int (*rows)(void *impl, struct cl_catalog_row **rows, size_t *n);
+    int (*add_published)(void *impl, const struct cl_catalog_object *o);
+    int (*mark_lost)(void *impl, int64_t object_id, const char *reason);
+    int (*lost_count)(void *impl, uint64_t *n);
+};
+
+struct cl_catalog {
+    const struct cl_catalog_ops *ops;
+    void *impl;
+};
 
 #endif

@@ -124,14 +124,12 @@ static int walk_rows(sqlite3_stmt *st, int (*fn)(void *arg, const struct cl_cata
     return rc;
 }
 
-int cl_catalog_objects(struct cl_queue *q, const char *dt_from, const char *dt_to,
-                       int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg)
+int sqc_objects(void *impl, const char *dt_from, const char *dt_to,
+                int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg)
 {
     static const char order_sql[] =
         "published = 1 AND dt >= ?1 AND dt <= ?2 ORDER BY service, dt, hour, key";
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     if (!dt_from || !dt_to || !fn)
         return CL_ERR_INVAL;
     struct reader r;
@@ -246,13 +244,11 @@ static int select_txn(sqlite3 *db, const struct cl_catalog_filter *f,
     return rc;
 }
 
-int cl_catalog_select(struct cl_queue *q, const struct cl_catalog_filter *f,
-                      int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
-                      uint64_t *considered)
+int sqc_select(void *impl, const struct cl_catalog_filter *f,
+               int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
+               uint64_t *considered)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     if (!f || !f->dt_from || !f->dt_to || !fn || (f->n_services && !f->services))
         return CL_ERR_INVAL;
     struct reader r;

@@ -106,12 +106,9 @@ static int flush_txn(struct sq_queue *s, const struct cl_catalog_flush *f, const
     return rc;
 }
 
-int cl_catalog_commit_flush(struct cl_queue *q, const struct cl_catalog_flush *f,
-                            int *delete_results)
+static int sqc_commit_flush(void *impl, const struct cl_catalog_flush *f, int *delete_results)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     int rc = check_flush(f);
     if (rc != CL_OK)
         return rc;
@@ -133,12 +130,9 @@ int cl_catalog_commit_flush(struct cl_queue *q, const struct cl_catalog_flush *f
     return rc;
 }
 
-int cl_catalog_partition_done(struct cl_queue *q, const char *msg_id, const char *partition,
-                              int *done)
+static int sqc_partition_done(void *impl, const char *msg_id, const char *partition, int *done)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     int64_t id;
     if (!partition || !done || msg_rowid(msg_id, &id) != CL_OK)
         return CL_ERR_INVAL;
@@ -152,11 +146,9 @@ int cl_catalog_partition_done(struct cl_queue *q, const char *msg_id, const char
     return r < 0 ? -r : CL_OK;
 }
 
-int cl_catalog_message_has_progress(struct cl_queue *q, const char *msg_id, int *has)
+static int sqc_message_has_progress(void *impl, const char *msg_id, int *has)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     int64_t id;
     if (!has || msg_rowid(msg_id, &id) != CL_OK)
         return CL_ERR_INVAL;
@@ -202,14 +194,12 @@ static int list_unpublished(struct sq_queue *s, struct unpublished_row **rows, s
 
 /* fn runs without the connection lock, so it may call cl_catalog_mark_published (or any
  * queue function); a result other than CL_OK stops the walk and is returned. */
-int cl_catalog_unpublished(struct cl_queue *q,
+static int sqc_unpublished(void *impl,
                            int (*fn)(void *arg, int64_t object_id, const char *staging_key,
                                      const char *key),
                            void *arg)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     if (!fn)
         return CL_ERR_INVAL;
     struct unpublished_row *rows;
@@ -228,11 +218,9 @@ int cl_catalog_unpublished(struct cl_queue *q,
 }
 
 /* CL_ERR_NOT_FOUND if no catalog row has that id; marking twice is harmless. */
-int cl_catalog_mark_published(struct cl_queue *q, int64_t object_id)
+static int sqc_mark_published(void *impl, int64_t object_id)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     pthread_mutex_lock(&s->db_mu);
     int rc = sq_begin(s);
     if (rc == CL_OK) {
@@ -246,11 +234,9 @@ int cl_catalog_mark_published(struct cl_queue *q, int64_t object_id)
     return rc;
 }
 
-int cl_catalog_staging_referenced(struct cl_queue *q, const char *staging_key, int *referenced)
+static int sqc_staging_referenced(void *impl, const char *staging_key, int *referenced)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     if (!staging_key || !referenced)
         return CL_ERR_INVAL;
     pthread_mutex_lock(&s->db_mu);
@@ -261,11 +247,9 @@ int cl_catalog_staging_referenced(struct cl_queue *q, const char *staging_key, i
     return r < 0 ? -r : CL_OK;
 }
 
-int cl_catalog_stats(struct cl_queue *q, struct cl_catalog_stats *st)
+static int sqc_stats(void *impl, struct cl_catalog_stats *st)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     if (!st)
         return CL_ERR_INVAL;
     memset(st, 0, sizeof *st);
@@ -284,3 +268,19 @@ int cl_catalog_stats(struct cl_queue *q, struct cl_catalog_stats *st)
     pthread_mutex_unlock(&s->db_mu);
     return r < 0 ? -r : CL_OK;
 }
+
+const struct cl_catalog_ops sq_catalog_ops = {
+    .commit_flush = sqc_commit_flush,
+    .partition_done = sqc_partition_done,
+    .message_has_progress = sqc_message_has_progress,
+    .unpublished = sqc_unpublished,
+    .mark_published = sqc_mark_published,
+    .staging_referenced = sqc_staging_referenced,
+    .stats = sqc_stats,
+    .objects = sqc_objects,
+    .select = sqc_select,
+    .rows = sqc_rows,
+    .add_published = sqc_add_published,
+    .mark_lost = sqc_mark_lost,
+    .lost_count = sqc_lost_count,
+};

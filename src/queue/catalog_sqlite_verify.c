@@ -50,13 +50,9 @@ static int read_rows(struct sq_queue *s, struct cl_catalog_row **out, size_t *n_
     return rc == SQLITE_DONE ? CL_OK : sq_err(rc);
 }
 
-int cl_catalog_rows(struct cl_queue *q, struct cl_catalog_row **rows, size_t *n)
+int sqc_rows(void *impl, struct cl_catalog_row **rows, size_t *n)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    *rows = NULL;
-    *n = 0;
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     pthread_mutex_lock(&s->db_mu);
     int rc = read_rows(s, rows, n);
     pthread_mutex_unlock(&s->db_mu);
@@ -66,15 +62,6 @@ int cl_catalog_rows(struct cl_queue *q, struct cl_catalog_row **rows, size_t *n)
         *n = 0;
     }
     return rc;
-}
-
-void cl_catalog_rows_free(struct cl_catalog_row *rows, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(rows[i].key);
-        free(rows[i].staging_key);
-    }
-    free(rows);
 }
 
 /* Runs each of sqls (each must change a row; CL_ERR_NOT_FOUND otherwise) in one write
@@ -123,11 +110,9 @@ static void bind_object(sqlite3_stmt *st, const void *arg)
     sqlite3_bind_int64(st, 16, cl_now_ms());
 }
 
-int cl_catalog_add_published(struct cl_queue *q, const struct cl_catalog_object *o)
+int sqc_add_published(void *impl, const struct cl_catalog_object *o)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     static const char *const sql[1] = {
         "INSERT INTO objects (key, staging_key, service, dt, hour, records, bytes,"
         " raw_bytes, min_ts, max_ts, n_trace, n_debug, n_info, n_warn, n_error,"
@@ -149,11 +134,9 @@ static void bind_lost(sqlite3_stmt *st, const void *arg)
     sqlite3_bind_int64(st, 3, cl_now_ms());
 }
 
-int cl_catalog_mark_lost(struct cl_queue *q, int64_t object_id, const char *reason)
+int sqc_mark_lost(void *impl, int64_t object_id, const char *reason)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     struct lost_arg a = {object_id, reason};
     /* Both statements in one transaction: the row is never in both tables or in neither. */
     static const char *const sql[2] = {
@@ -164,12 +147,9 @@ int cl_catalog_mark_lost(struct cl_queue *q, int64_t object_id, const char *reas
     return write_txn(s, lost_table_sql, sql, 2, bind_lost, &a);
 }
 
-int cl_catalog_lost_count(struct cl_queue *q, uint64_t *n)
+int sqc_lost_count(void *impl, uint64_t *n)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    *n = 0;
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     pthread_mutex_lock(&s->db_mu);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM objects_lost", -1, &st, NULL);

@@ -1,13 +1,38 @@
-/* queue.c - backend-independent queue wrappers, defaults and URL dispatch. */
+/* queue.c - the queue backend registry, URL dispatch, defaults and the wrappers every
+ * caller uses. This file and its table are the only place that names the backends. */
 #include "queue.h"
 
 #include "common.h"
-#include "queue_sqlite.h"
-#include "queue_sqs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Each backend's library defines its open function. Declared weak: a program linked
+ * without a backend's library (the Lambda functions carry no SQLite) finds NULL here,
+ * and each backend library makes the programs that link it pull its open in (CMake:
+ * LINKER:-u). */
+int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_queue_opts *opts,
+                         char *err, size_t err_len) __attribute__((weak));
+int cl_queue_sqs_open(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts,
+                      char *err, size_t err_len) __attribute__((weak));
+
+/* THE REGISTRY: a new backend is its library plus one line here. The first
+ * CL_QUEUE_CAP_LOCAL_FILE entry also takes plain paths. */
+static const struct cl_queue_backend backends[] = {
+    {"sqlite",
+     "SQLite",
+     {"sqlite:", NULL},
+     "sqlite:PATH, a path",
+     CL_QUEUE_CAP_LOCAL_FILE | CL_QUEUE_CAP_CATALOG | CL_QUEUE_CAP_EXACT_STATS,
+     cl_queue_sqlite_open},
+    {"sqs",
+     "SQS",
+     {"sqs://", "https://", "http://", NULL},
+     "sqs://NAME or an SQS queue URL",
+     CL_QUEUE_CAP_DLQ_SAMPLE,
+     cl_queue_sqs_open},
+};
 
 void cl_queue_opts_default(struct cl_queue_opts *o)
 {
@@ -32,6 +57,61 @@ static int has_scheme(const char *url, size_t *scheme_len)
     return 1;
 }
 
+/* The entry claiming url and the length of the prefix it matched (0: a plain path). */
+static const struct cl_queue_backend *find_backend(const char *url, size_t *prefix_len)
+{
+    for (size_t i = 0; i < CL_ARRAY_LEN(backends); i++)
+        for (size_t j = 0; backends[i].prefixes[j]; j++)
+            if (strncmp(url, backends[i].prefixes[j], strlen(backends[i].prefixes[j])) == 0) {
+                *prefix_len = strlen(backends[i].prefixes[j]);
+                return &backends[i];
+            }
+    size_t slen;
+    if (has_scheme(url, &slen))
+        return NULL;
+    *prefix_len = 0;
+    for (size_t i = 0; i < CL_ARRAY_LEN(backends); i++)
+        if (backends[i].caps & CL_QUEUE_CAP_LOCAL_FILE)
+            return &backends[i];
+    return NULL;
+}
+
+const struct cl_queue_backend *cl_queue_backend_of(const char *url)
+{
+    size_t plen;
+    return url ? find_backend(url, &plen) : NULL;
+}
+
+const char *cl_queue_url_file(const char *url)
+{
+    size_t plen;
+    const struct cl_queue_backend *be = url ? find_backend(url, &plen) : NULL;
+    return be && (be->caps & CL_QUEUE_CAP_LOCAL_FILE) ? url + plen : NULL;
+}
+
+int cl_queue_file_url(const char *path, char *out, size_t out_len)
+{
+    for (size_t i = 0; i < CL_ARRAY_LEN(backends); i++)
+        if (backends[i].caps & CL_QUEUE_CAP_LOCAL_FILE) {
+            int w = snprintf(out, out_len, "%s%s", backends[i].prefixes[0], path);
+            return w >= 0 && (size_t)w < out_len ? 0 : -1;
+        }
+    return -1;
+}
+
+/* "unsupported queue URL scheme 'x' (expected FORMS, FORMS)" from the registry. */
+static void unsupported(const char *url, char *err, size_t err_len)
+{
+    size_t slen = 0;
+    has_scheme(url, &slen);
+    int w = snprintf(err, err_len, "unsupported queue URL scheme '%.*s' (expected ",
+                     (int)CL_MIN(slen, 32), url);
+    for (size_t i = 0; i < CL_ARRAY_LEN(backends) && w >= 0 && (size_t)w < err_len; i++)
+        w += snprintf(err + w, err_len - (size_t)w, "%s%s", i ? ", " : "", backends[i].forms);
+    if (w >= 0 && (size_t)w < err_len)
+        snprintf(err + w, err_len - (size_t)w, ")");
+}
+
 int cl_queue_open(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts, char *err,
                   size_t err_len)
 {
@@ -45,22 +125,39 @@ int cl_queue_open(struct cl_queue *q, const char *url, const struct cl_queue_opt
         snprintf(err, err_len, "empty queue URL");
         return CL_ERR_INVAL;
     }
-    if (cl_queue_sqs_url(url))
-        return cl_queue_sqs_open(q, url, opts, err, err_len);
-    size_t slen;
-    if (!has_scheme(url, &slen))
-        return cl_queue_sqlite_open(q, url, opts, err, err_len);
-    if (slen == 6 && strncmp(url, "sqlite", 6) == 0) {
-        if (!url[7]) {
-            snprintf(err, err_len, "sqlite: URL has no path");
-            return CL_ERR_INVAL;
-        }
-        return cl_queue_sqlite_open(q, url + 7, opts, err, err_len);
+    size_t plen;
+    const struct cl_queue_backend *be = find_backend(url, &plen);
+    if (!be) {
+        unsupported(url, err, err_len);
+        return CL_ERR_UNSUPPORTED;
     }
-    snprintf(err, err_len,
-             "unsupported queue URL scheme '%.*s' (expected sqlite:PATH, a path, sqs://NAME or an "
-             "SQS queue URL)",
-             (int)CL_MIN(slen, 32), url);
+    if (!be->open) {
+        snprintf(err, err_len, "queue backend '%s' is not built into this program", be->name);
+        return CL_ERR_UNSUPPORTED;
+    }
+    if (!(be->caps & CL_QUEUE_CAP_LOCAL_FILE))
+        return be->open(q, url, opts, err, err_len);
+    if (!url[plen]) {
+        snprintf(err, err_len, "%s URL has no path", be->prefixes[0]);
+        return CL_ERR_INVAL;
+    }
+    return be->open(q, url + plen, opts, err, err_len);
+}
+
+int cl_queue_open_file(struct cl_queue *q, const char *path, const struct cl_queue_opts *opts,
+                       char *err, size_t err_len)
+{
+    for (size_t i = 0; i < CL_ARRAY_LEN(backends); i++)
+        if ((backends[i].caps & CL_QUEUE_CAP_LOCAL_FILE) && backends[i].open) {
+            struct cl_queue_opts defaults;
+            if (!opts) {
+                cl_queue_opts_default(&defaults);
+                opts = &defaults;
+            }
+            memset(q, 0, sizeof *q);
+            return backends[i].open(q, path, opts, err, err_len);
+        }
+    snprintf(err, err_len, "no local-file queue backend is built into this program");
     return CL_ERR_UNSUPPORTED;
 }
 
@@ -95,6 +192,12 @@ int cl_queue_dlq_list(struct cl_queue *q, const char *after, size_t max, int wit
                       struct cl_msg **out, size_t *n)
 {
     return q->ops->dlq_list(q->impl, after, max, with_bodies, out, n);
+}
+
+int cl_queue_dlq_find(struct cl_queue *q, const char *const *ids, size_t n, int with_body,
+                      struct cl_msg **found)
+{
+    return q->ops->dlq_find(q->impl, ids, n, with_body, found);
 }
 
 int cl_queue_dlq_redrive(struct cl_queue *q, const char *const *ids, size_t n, size_t *moved)
@@ -142,17 +245,4 @@ void cl_queue_close(struct cl_queue *q)
         q->ops->close(q->impl);
     q->ops = NULL;
     q->impl = NULL;
-}
-
-void cl_msgs_free(struct cl_msg *msgs, size_t n)
-{
-    if (!msgs)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(msgs[i].id);
-        free(msgs[i].receipt);
-        free(msgs[i].body);
-        free(msgs[i].last_error);
-    }
-    free(msgs);
 }

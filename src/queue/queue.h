@@ -1,6 +1,7 @@
 /* queue.h - the queue interface every backend implements (SQS semantics).
  *
- * A message is one compressed batch of normalized records plus attributes. Backends
+ * A message (message.h, the contract in core) is one compressed batch of normalized
+ * records plus attributes. Backends
  * (local SQLite, Amazon SQS) are tables of function pointers behind an opaque handle;
  * callers use the cl_queue_* wrappers and never include a backend header.
  *
@@ -15,36 +16,10 @@
 #ifndef CL_QUEUE_H
 #define CL_QUEUE_H
 
+#include "message.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-struct cl_msg_attrs {
-    uint32_t record_count;
-    uint64_t raw_bytes; /* uncompressed size of the records */
-    int64_t min_ts_ms;  /* smallest record timestamp */
-    int64_t max_ts_ms;  /* largest record timestamp */
-    char encoding[16];  /* body encoding, e.g. "gzip" (NDJSON inside) */
-};
-
-/* A message to send; the body is borrowed for the duration of the call. */
-struct cl_msg_out {
-    const void *body;
-    size_t len;
-    struct cl_msg_attrs attrs;
-};
-
-/* A received (or DLQ-listed) message; owned by the caller, freed with cl_msgs_free. */
-struct cl_msg {
-    char *id;      /* stable message id */
-    char *receipt; /* receipt handle for delete / change-visibility (NULL for DLQ list) */
-    void *body;    /* NULL when listed without bodies */
-    size_t len;
-    struct cl_msg_attrs attrs;
-    uint32_t receive_count;
-    int64_t sent_ms;          /* when it was first sent */
-    int64_t first_receive_ms; /* 0 if never received */
-    char *last_error;         /* NULL if none */
-};
 
 struct cl_queue_stats {
     uint64_t visible;   /* messages ready for receive */
@@ -94,6 +69,11 @@ struct cl_queue_ops {
      * (NULL = from the start); bodies included if with_bodies. */
     int (*dlq_list)(void *impl, const char *after, size_t max, int with_bodies, struct cl_msg **out,
                     size_t *n);
+    /* Finds DLQ messages by id: found[i] is message ids[i] (with its body if with_body;
+     * caller frees each with cl_msgs_free(found[i], 1)) or NULL when it is not there (an
+     * id that is no id of this backend's is not there). */
+    int (*dlq_find)(void *impl, const char *const *ids, size_t n, int with_body,
+                    struct cl_msg **found);
     /* Moves the named DLQ messages (or all when n == 0) back to the main queue with a
      * receive count of 0; *moved counts them. */
     int (*dlq_redrive)(void *impl, const char *const *ids, size_t n, size_t *moved);
@@ -111,6 +91,9 @@ struct cl_queue_ops {
     /* Looks up an idempotency key stored within the window: CL_OK and *out filled, or
      * CL_ERR_NOT_FOUND. */
     int (*idem_get)(void *impl, const char *key, struct cl_idem_answer *out);
+    /* The catalog beside the queue (catalog.h), owned by the queue; NULL member where
+     * the backend has none. */
+    struct cl_catalog *(*catalog)(void *impl);
     /* Returns CL_OK if a write can be committed now (readiness probe). */
     int (*ping)(void *impl);
     void (*close)(void *impl);
@@ -133,15 +116,64 @@ struct cl_queue_opts {
     int owner;
     int durability_full;     /* 1: fsync every commit (power-loss safe); 0: process-crash safe */
     int group_commit_max_ms; /* upper bound a sender waits for others to join a commit */
+    /* 1: stats also fills oldest_ms where that costs another service (SQS: CloudWatch's
+     * ApproximateAgeOfOldestMessage); a backend that always knows it ignores this. */
+    int stats_oldest;
 };
 
 void cl_queue_opts_default(struct cl_queue_opts *o);
 
-/* Opens the backend named by url: "sqlite:PATH" or a plain path (SQLite file).
- * On failure returns an error and writes a reason into err. Caller closes with
- * cl_queue_close (which frees *q's implementation, not q itself). */
+/* THE REGISTRY (queue.c): one entry per backend. A backend is one library (CMake
+ * cl_queue_<name>) plus one line in queue.c's table; nothing above src/queue names it.
+ * Callers ask for capabilities, never for a backend's name. */
+
+/* Capabilities of a backend (struct cl_queue_backend.caps):
+ * LOCAL_FILE: kept in a local file that "scheme:PATH" or a plain path names (opening
+ *   creates it); the process is its own durability, not a remote service.
+ * CATALOG: a catalog lives beside the queue (cl_queue_catalog is not NULL).
+ * EXACT_STATS: stats counts records and bytes exactly; without it, only approximate
+ *   depths (the other totals read 0).
+ * DLQ_SAMPLE: dlq_list returns a sample of the DLQ (peeked), not all of it in id order;
+ *   dlq_find looks only among such samples. */
+#define CL_QUEUE_CAP_LOCAL_FILE 0x1u
+#define CL_QUEUE_CAP_CATALOG 0x2u
+#define CL_QUEUE_CAP_EXACT_STATS 0x4u
+#define CL_QUEUE_CAP_DLQ_SAMPLE 0x8u
+
+struct cl_queue_backend {
+    const char *name;              /* "sqlite": shown in logs and `status --json` */
+    const char *label;             /* for sentences: "SQLite", "SQS" */
+    const char *const prefixes[4]; /* URL prefixes claiming this backend (NULL-ended) */
+    const char *forms;             /* URL forms for help and errors */
+    unsigned caps;
+    /* Opens the backend: gets the path for CL_QUEUE_CAP_LOCAL_FILE, else the whole URL.
+     * NULL when this program is linked without the backend's library. */
+    int (*open)(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts, char *err,
+                size_t err_len);
+};
+
+/* The backend url names (one of its prefixes, or no scheme at all: the local-file
+ * backend), or NULL for an unknown scheme. */
+const struct cl_queue_backend *cl_queue_backend_of(const char *url);
+
+/* The file a URL names when its backend keeps the queue in a local file, else NULL;
+ * points into url. */
+const char *cl_queue_url_file(const char *url);
+
+/* Writes the URL naming the queue file at path with the local-file backend ("scheme:"
+ * and path, so a path with a colon is never read as a scheme) into out. Returns 0, or -1
+ * if it does not fit or no local-file backend is registered. */
+int cl_queue_file_url(const char *path, char *out, size_t out_len);
+
+/* Opens the backend named by url (cl_queue_backend_of). On failure returns an error and
+ * writes a reason into err. Caller closes with cl_queue_close (which frees *q's
+ * implementation, not q itself). */
 int cl_queue_open(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts, char *err,
                   size_t err_len);
+
+/* cl_queue_open of the local-file backend on the queue file at path. */
+int cl_queue_open_file(struct cl_queue *q, const char *path, const struct cl_queue_opts *opts,
+                       char *err, size_t err_len);
 
 int cl_queue_send(struct cl_queue *q, const struct cl_msg_out *msgs, size_t n);
 int cl_queue_receive(struct cl_queue *q, size_t max, int visibility_s, int wait_ms,
@@ -152,6 +184,8 @@ int cl_queue_change_visibility(struct cl_queue *q, const char *receipt, int visi
 int cl_queue_stats(struct cl_queue *q, struct cl_queue_stats *st);
 int cl_queue_dlq_list(struct cl_queue *q, const char *after, size_t max, int with_bodies,
                       struct cl_msg **out, size_t *n);
+int cl_queue_dlq_find(struct cl_queue *q, const char *const *ids, size_t n, int with_body,
+                      struct cl_msg **found);
 int cl_queue_dlq_redrive(struct cl_queue *q, const char *const *ids, size_t n, size_t *moved);
 /* Falls back to change_visibility (the receive counts) where release is not offered. */
 int cl_queue_release(struct cl_queue *q, const char *receipt, int visibility_s, const char *error);
@@ -163,8 +197,5 @@ int cl_queue_send_keyed(struct cl_queue *q, const struct cl_msg_out *msgs, size_
 int cl_queue_idem_get(struct cl_queue *q, const char *key, struct cl_idem_answer *out);
 int cl_queue_ping(struct cl_queue *q);
 void cl_queue_close(struct cl_queue *q);
-
-/* Frees an array of n messages returned by receive or dlq_list. */
-void cl_msgs_free(struct cl_msg *msgs, size_t n);
 
 #endif

@@ -243,7 +243,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
                          " moved_at) SELECT id, body, record_count, raw_bytes, min_ts, max_ts,"
                          " encoding, sent_at, receive_count, first_receive_at,"
                          " 'retention expired: not stored within the queue retention period"
-                         " (--retention); last error: ' || coalesce(last_error, 'none'), ?2"
+                         " (--queue-retention); last error: ' || coalesce(last_error, 'none'), ?2"
                          " FROM messages WHERE sent_at < ?1",
     [SQ_PURGE] = "DELETE FROM messages WHERE sent_at < ?1",
     [SQ_DLQ_PURGE_STATS] = "SELECT count(*), total(length(body)) FROM dlq WHERE moved_at < ?1",
@@ -556,6 +556,12 @@ static void sq_close(void *impl)
     sq_free(s);
 }
 
+static struct cl_catalog *sq_catalog(void *impl)
+{
+    struct sq_queue *s = impl;
+    return &s->catalog;
+}
+
 static const struct cl_queue_ops sq_ops = {
     .name = "sqlite",
     .send = sq_send,
@@ -564,11 +570,13 @@ static const struct cl_queue_ops sq_ops = {
     .change_visibility = sq_change_visibility,
     .stats = sq_stats,
     .dlq_list = sq_dlq_list,
+    .dlq_find = sq_dlq_find,
     .dlq_redrive = sq_dlq_redrive,
     .release = sq_release,
     .dead_letter = sq_dead_letter,
     .send_keyed = sq_send_keyed,
     .idem_get = sq_idem_get,
+    .catalog = sq_catalog,
     .ping = sq_ping,
     .close = sq_close,
 };
@@ -731,6 +739,7 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
     if (rc != CL_OK)
         return rc;
     struct sq_queue *s = sq_new(opts);
+    s->catalog = (struct cl_catalog){&sq_catalog_ops, s};
     s->data_version = -1; /* forces the first check to load the totals */
     rc = open_db(s, path, err, err_len);
     if (rc == CL_OK && opts->owner)

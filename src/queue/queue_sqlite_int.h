@@ -2,6 +2,7 @@
 #ifndef CL_QUEUE_SQLITE_INT_H
 #define CL_QUEUE_SQLITE_INT_H
 
+#include "catalog.h"
 #include "queue.h"
 #include "queue_sqlite.h"
 
@@ -108,10 +109,22 @@ struct sq_queue {
     int64_t oldest_ms;
     int64_t refreshed_ms; /* queue clock at the last inflight/oldest refresh */
     struct cl_queue_sqlite_counters counters;
+    struct cl_catalog catalog; /* {sq_catalog_ops, this queue} (cl_queue_catalog) */
 };
 
 /* The backend behind q, or NULL if q is not an SQLite queue. */
 struct sq_queue *sq_from_queue(struct cl_queue *q);
+/* The catalog's implementation (catalog_sqlite.c, catalog_read.c). */
+extern const struct cl_catalog_ops sq_catalog_ops;
+int sqc_objects(void *impl, const char *dt_from, const char *dt_to,
+                int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg);
+int sqc_select(void *impl, const struct cl_catalog_filter *f,
+               int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
+               uint64_t *considered);
+int sqc_rows(void *impl, struct cl_catalog_row **rows, size_t *n);
+int sqc_add_published(void *impl, const struct cl_catalog_object *o);
+int sqc_mark_lost(void *impl, int64_t object_id, const char *reason);
+int sqc_lost_count(void *impl, uint64_t *n);
 int64_t sq_now(struct sq_queue *s);
 /* Maps an SQLite result code to a cl_err. */
 int sq_err(int rc);
@@ -170,6 +183,7 @@ int sq_release(void *impl, const char *receipt, int visibility_s, const char *er
 int sq_dead_letter(void *impl, const char *receipt, const char *error);
 int sq_dlq_list(void *impl, const char *after, size_t max, int with_bodies, struct cl_msg **out,
                 size_t *n);
+int sq_dlq_find(void *impl, const char *const *ids, size_t n, int with_body, struct cl_msg **found);
 int sq_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved);
 /* Drops expired messages and DLQ entries at most once a minute (caller holds db_mu). */
 void sq_purge_expired(struct sq_queue *s);

@@ -13,6 +13,7 @@
 #include "queue_sqs_int.h"
 #include "url.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,7 @@ static const struct cl_queue_ops sqs_ops = {
     .change_visibility = sqs_change_visibility,
     .stats = sqs_stats,
     .dlq_list = sqs_dlq_list,
+    .dlq_find = sqs_dlq_find,
     .dlq_redrive = sqs_dlq_redrive,
     .ping = sqs_ping,
     .close = sqs_close,
@@ -256,29 +258,50 @@ static void url_free(struct sqs_url *u)
     free(u->region);
 }
 
-int cl_queue_sqs_url(const char *url)
+/* The URL options (sqs://NAME?key=value&...): a text value, or (want set) a flag that
+ * only that value turns on. */
+struct sqs_key {
+    const char *name;
+    size_t offset;    /* in struct sqs_url: char * (owned), or int for a want key */
+    const char *want; /* NULL: any text */
+};
+
+static const struct sqs_key sqs_keys[] = {
+    {"endpoint", offsetof(struct sqs_url, endpoint), NULL},
+    {"region", offsetof(struct sqs_url, region), NULL},
+    {"oldest", offsetof(struct sqs_url, oldest_cw), "cloudwatch"},
+};
+
+/* Applies q[0..n) ("key=value"); 0, or -1 for an unknown key or value. */
+static int apply_option(const char *q, size_t n, struct sqs_url *u)
 {
-    return strncmp(url, "sqs://", 6) == 0 || strncmp(url, "https://", 8) == 0 ||
-           strncmp(url, "http://", 7) == 0;
+    size_t kl = CL_MIN(strcspn(q, "="), n);
+    const char *v = q + kl + (kl < n);
+    size_t vl = n - kl - (kl < n);
+    for (size_t i = 0; i < CL_ARRAY_LEN(sqs_keys); i++) {
+        const struct sqs_key *k = &sqs_keys[i];
+        if (strlen(k->name) != kl || strncmp(q, k->name, kl) != 0)
+            continue;
+        char *field = (char *)u + k->offset;
+        if (!k->want) {
+            free(*(char **)field);
+            *(char **)field = cl_strndup(v, vl);
+            return 0;
+        }
+        if (strlen(k->want) != vl || strncmp(v, k->want, vl) != 0)
+            return -1;
+        *(int *)field = 1;
+        return 0;
+    }
+    return -1;
 }
 
 /* Parses "k=v&k=v" (values taken literally). */
 static int parse_options(const char *q, struct sqs_url *u, char *err, size_t err_len)
 {
     while (q && *q) {
-        size_t n = strcspn(q, "&"), kl = CL_MIN(strcspn(q, "="), n);
-        const char *v = q + kl + (kl < n);
-        size_t vl = n - kl - (kl < n);
-        if (kl == 8 && strncmp(q, "endpoint", 8) == 0) {
-            free(u->endpoint);
-            u->endpoint = cl_strndup(v, vl);
-        } else if (kl == 6 && strncmp(q, "region", 6) == 0) {
-            free(u->region);
-            u->region = cl_strndup(v, vl);
-        } else if (kl == 6 && strncmp(q, "oldest", 6) == 0 && vl == 10 &&
-                   strncmp(v, "cloudwatch", 10) == 0) {
-            u->oldest_cw = 1;
-        } else {
+        size_t n = strcspn(q, "&");
+        if (apply_option(q, n, u) != 0) {
             snprintf(err, err_len, "unknown sqs queue option '%.*s'", (int)n, q);
             return CL_ERR_INVAL;
         }
@@ -389,6 +412,8 @@ int cl_queue_sqs_open(struct cl_queue *q, const char *url, const struct cl_queue
     memset(q, 0, sizeof *q);
     struct sqs_queue *s = cl_calloc(1, sizeof *s);
     int rc = parse_url(url, &u, err, err_len);
+    if (opts && opts->stats_oldest)
+        u.oldest_cw = 1;
     if (rc == CL_OK)
         rc = make_clients(s, &u, err, err_len);
     if (rc == CL_OK) {

@@ -11,15 +11,12 @@
  * Endpoint: ?endpoint=, else AWS_ENDPOINT_URL_SQS, else AWS_ENDPOINT_URL, else the queue
  * URL's own scheme and host (https://sqs.REGION.amazonaws.com for sqs://). Region:
  * ?region=, else the host sqs.REGION.amazonaws.com, else cl_aws_region_resolve(), else
- * us-east-1. oldest=cloudwatch makes stats read the oldest message's age from CloudWatch
- * (one GetMetricData call per stats call; off by default so hot paths never pay it).
- * The queue's MaximumMessageSize and RedrivePolicy (its DLQ) are read once here.
+ * us-east-1. oldest=cloudwatch (or opts->stats_oldest) makes stats read the oldest message's age
+ * from CloudWatch (one GetMetricData call per stats call; off by default so hot paths never pay
+ * it). The queue's MaximumMessageSize and RedrivePolicy (its DLQ) are read once here.
  * opts->max_receive_count and the retention options are ignored: SQS's own queue
  * attributes rule. On failure q is zeroed and err says why (AWS code and message). */
 int cl_queue_sqs_open(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts,
                       char *err, size_t err_len);
-
-/* 1 if url names an SQS queue (sqs://, or an http(s) queue URL). */
-int cl_queue_sqs_url(const char *url);
 
 #endif

@@ -252,3 +252,58 @@ int sqs_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved)
         return CL_OK;
     return redrive_by_receiving(q, ids, n, moved);
 }
+
+/* SQS cannot fetch a message by id: look for ids among what peeks of the DLQ return, in
+ * at most this many listings of up to the given sizes (bodies make a listing heavier, so
+ * fewer at a time). */
+#define FIND_ROUNDS 3
+#define FIND_BATCH_BODIES 100
+#define FIND_BATCH 1000
+#define FIND_ID_MAX 128 /* SQS message ids are 36-character UUIDs; this is a sanity bound */
+
+/* Moves message m out of a listing into *found (a one-element array the caller frees
+ * with cl_msgs_free), leaving an emptied slot behind. */
+static void take_msg(struct cl_msg *m, struct cl_msg **found)
+{
+    *found = cl_calloc(1, sizeof **found);
+    **found = *m;
+    memset(m, 0, sizeof *m);
+}
+
+/* Takes the messages of list[0..k) that ids[] names and found[] still lacks; returns how
+ * many it took. */
+static size_t take_found(struct cl_msg *list, size_t k, const char *const *ids, size_t n,
+                         struct cl_msg **found)
+{
+    size_t took = 0;
+    for (size_t j = 0; j < k; j++)
+        for (size_t i = 0; i < n; i++)
+            if (!found[i] && list[j].id && strcmp(list[j].id, ids[i]) == 0) {
+                take_msg(&list[j], &found[i]);
+                took++;
+            }
+    return took;
+}
+
+int sqs_dlq_find(void *impl, const char *const *ids, size_t n, int with_body, struct cl_msg **found)
+{
+    size_t missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        found[i] = NULL;
+        missing += *ids[i] && strlen(ids[i]) <= FIND_ID_MAX;
+    }
+    size_t batch = with_body ? FIND_BATCH_BODIES : FIND_BATCH;
+    for (int round = 0; round < FIND_ROUNDS && missing > 0; round++) {
+        struct cl_msg *list = NULL;
+        size_t k = 0;
+        int rc = sqs_dlq_list(impl, NULL, batch, with_body, &list, &k);
+        if (rc != CL_OK)
+            return rc;
+        size_t took = take_found(list, k, ids, n, found);
+        missing -= CL_MIN(took, missing);
+        cl_msgs_free(list, k);
+        if (k == 0)
+            break; /* an empty DLQ: more peeks will not change that */
+    }
+    return CL_OK;
+}

@@ -93,6 +93,8 @@ int sqs_delete(void *impl, const char *const *receipts, size_t n, int *results);
 int sqs_change_visibility(void *impl, const char *receipt, int visibility_s, const char *error);
 int sqs_dlq_list(void *impl, const char *after, size_t max, int with_bodies, struct cl_msg **out,
                  size_t *n);
+int sqs_dlq_find(void *impl, const char *const *ids, size_t n, int with_body,
+                 struct cl_msg **found);
 int sqs_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved);
 
 #endif

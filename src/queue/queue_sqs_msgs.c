@@ -3,7 +3,7 @@
 #include "json_write.h"
 #include "log.h"
 #include "queue_sqs_int.h"
-#include "sqs_msg.h"
+#include "message.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +28,7 @@ static int on_message_attr(void *arg, const struct cl_json_value *key,
     struct cl_json_value sv;
     char *value =
         cl_aws_json_member(val, "StringValue", &sv) ? cl_aws_json_strdup(&sv, &vlen) : NULL;
-    if (name && value && cl_sqs_attr_set(&m->attrs, name, value, vlen) != CL_OK)
+    if (name && value && cl_msg_attr_set(&m->attrs, name, value, vlen) != CL_OK)
         set_error(m, "bad SQS message attribute %s", name);
     free(name);
     free(value);
@@ -61,7 +61,7 @@ static int on_message(void *arg, const struct cl_json_value *v)
         if (cl_aws_json_member_i64(&attrs, "ApproximateFirstReceiveTimestamp", &x))
             m->first_receive_ms = x;
     }
-    if (cl_sqs_body_decode(rx->raw, rx->raw_len, &m->body, &m->len) != CL_OK) {
+    if (cl_msg_body_from_text(rx->raw, rx->raw_len, &m->body, &m->len) != CL_OK) {
         char n[32];
         snprintf(n, sizeof n, "%zu", rx->raw_len);
         set_error(m, "SQS message body is not base64 (%s characters)", n);

@@ -3,7 +3,7 @@
 #include "json_write.h"
 #include "log.h"
 #include "queue_sqs_int.h"
-#include "sqs_msg.h"
+#include "message.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,16 +29,16 @@ struct wire_attr {
 static size_t wire_attrs(const struct cl_msg_attrs *a, struct wire_attr out[5])
 {
     size_t n = 0;
-    out[n] = (struct wire_attr){CL_SQS_ATTR_COUNT, "Number", ""};
+    out[n] = (struct wire_attr){CL_MSG_ATTR_COUNT, "Number", ""};
     snprintf(out[n++].value, sizeof out[0].value, "%" PRIu32, a->record_count);
-    out[n] = (struct wire_attr){CL_SQS_ATTR_RAW_BYTES, "Number", ""};
+    out[n] = (struct wire_attr){CL_MSG_ATTR_RAW_BYTES, "Number", ""};
     snprintf(out[n++].value, sizeof out[0].value, "%" PRIu64, a->raw_bytes);
-    out[n] = (struct wire_attr){CL_SQS_ATTR_MIN_TS, "Number", ""};
+    out[n] = (struct wire_attr){CL_MSG_ATTR_MIN_TS, "Number", ""};
     snprintf(out[n++].value, sizeof out[0].value, "%" PRId64, a->min_ts_ms);
-    out[n] = (struct wire_attr){CL_SQS_ATTR_MAX_TS, "Number", ""};
+    out[n] = (struct wire_attr){CL_MSG_ATTR_MAX_TS, "Number", ""};
     snprintf(out[n++].value, sizeof out[0].value, "%" PRId64, a->max_ts_ms);
     if (a->encoding[0]) {
-        out[n] = (struct wire_attr){CL_SQS_ATTR_ENCODING, "String", ""};
+        out[n] = (struct wire_attr){CL_MSG_ATTR_ENCODING, "String", ""};
         snprintf(out[n++].value, sizeof out[0].value, "%.15s", a->encoding);
     }
     return n;
@@ -259,7 +259,7 @@ int sqs_send(void *impl, const struct cl_msg_out *msgs, size_t n)
     char **text = cl_calloc(n + 1, sizeof *text);
     int rc = CL_OK;
     for (size_t i = 0; i < n && rc == CL_OK; i++) {
-        text[i] = cl_sqs_body_encode(msgs[i].body, msgs[i].len, &e[i].body_len);
+        text[i] = cl_msg_body_to_text(msgs[i].body, msgs[i].len, &e[i].body_len);
         if (!text[i])
             rc = CL_ERR_NOMEM;
         e[i].body = text[i];

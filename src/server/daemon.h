@@ -2,8 +2,9 @@
 #ifndef CL_DAEMON_H
 #define CL_DAEMON_H
 
-#include "auth.h"
+#include "apikeys.h"
 #include "ingest.h"
+#include "keylimit.h"
 #include "metrics.h"
 #include "process.h"
 #include "queue.h"
@@ -11,12 +12,15 @@
 #include "store.h"
 #include "syslog_listen.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
 struct MHD_Daemon;
 struct cl_daemon_emf;
 struct cl_alarm_runner;
+struct cl_daemon_analytics;
+struct cl_retention_thread;
 
 struct cl_daemon {
     const struct cl_server_config *cfg;
@@ -30,13 +34,20 @@ struct cl_daemon {
     struct cl_recover_report recovery; /* start-up recovery (CatalogObjectsMissing) */
     int unclean_restarts;              /* within run_marker.h's window (RecentUncleanRestarts) */
     struct cl_ingest_limits limits;
-    struct cl_api_keys *keys;   /* NULL: open API */
-    struct cl_metrics *metrics; /* registry: GET /metrics and EMF (daemon_metrics.c) */
-    struct cl_std_metrics m;    /* its shared metrics */
-    struct cl_daemon_emf *emf;  /* EMF thread, NULL when --emf is off */
+    /* API keys: a reference-counted snapshot that a reload swaps (reload.c); requests
+     * take it with cl_daemon_keys. keyed: --api-key-file was given (never changes). */
+    pthread_mutex_t keys_mu;
+    struct cl_api_keys *keys;
+    int keyed;
+    struct cl_key_usage *key_usage; /* per-key buckets and counters (keylimit.h) */
+    struct cl_metrics *metrics;     /* registry: GET /metrics and EMF (daemon_metrics.c) */
+    struct cl_std_metrics m;        /* its shared metrics */
+    struct cl_daemon_emf *emf;      /* EMF thread, NULL when --emf is off */
     /* alarm thread (src/alarm/alarm_runner.h): GET /v1/alarms, DATA/alarms.json */
     struct cl_alarm_runner *alarms;
-    struct cl_syslog_server *syslog; /* --syslog-listen threads, NULL when off */
+    struct cl_daemon_analytics *analytics; /* patterns and anomalies (daemon_analytics.h) */
+    struct cl_retention_thread *retention; /* --retention, store gauges (retention_thread.h) */
+    struct cl_syslog_server *syslog;       /* --syslog-listen threads, NULL when off */
     struct cl_syslog_metrics syslog_m;
     struct MHD_Daemon *mhd;
     struct cl_tls *tls;         /* --tls-cert: loaded by cl_http_start, freed by cl_http_stop */
@@ -50,6 +61,10 @@ struct cl_daemon {
     /* A damaged queue file moved aside at start-up (daemon_quarantine.c). */
     int queue_quarantined;
 };
+
+/* The current API keys, held for the caller (release with cl_api_keys_free), or NULL
+ * when the daemon has none. */
+struct cl_api_keys *cl_daemon_keys(struct cl_daemon *d);
 
 /* The queue's statistics: read directly from the SQLite queue, at most once a second
  * (cached, shared by all threads) from a remote one. Returns cl_queue_stats' result. */

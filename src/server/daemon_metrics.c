@@ -2,20 +2,26 @@
  * that writes EMF lines every interval and once more at shutdown. */
 #include "daemon_metrics.h"
 
+#include "cl_limits.h"
 #include "common.h"
 #include "daemon.h"
+#include "daemon_analytics.h"
 #include "daemon_quarantine.h"
 #include "emf.h"
 #include "log.h"
+#include "retention_thread.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 struct cl_daemon_emf {
     struct cl_emf_writer *w;
+    struct cl_key_usage *keys; /* per-key documents after the registry's */
+    const char *ns;
     FILE *f; /* stdout or a file we opened */
     int64_t interval_ms;
     pthread_t thread;
@@ -49,8 +55,14 @@ static void sample_queue(void *arg)
 
 static void write_emf(struct cl_daemon_emf *e)
 {
-    if (cl_emf_write(e->w, e->f, cl_now_ms()) != 0)
+    int64_t now = cl_now_ms();
+    struct cl_buf b;
+    cl_buf_init(&b, CL_MAX_METRICS_RESPONSE);
+    cl_key_usage_emf(e->keys, e->ns, now, &b);
+    if (cl_emf_write(e->w, e->f, now) != 0 ||
+        (b.len && (fwrite(b.data, 1, b.len, e->f) != b.len || fflush(e->f) != 0)))
         cl_log(CL_LOG_WARN, "metrics: cannot write EMF output: %s", strerror(errno));
+    cl_buf_free(&b);
 }
 
 static void *emf_main(void *arg)
@@ -90,15 +102,13 @@ static struct cl_daemon_emf *emf_start(struct cl_daemon *d, char *err, size_t er
 {
     const struct cl_server_config *cfg = d->cfg;
     struct cl_daemon_emf *e = cl_calloc(1, sizeof *e);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&e->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cl_cond_init_monotonic(&e->cv);
     pthread_mutex_init(&e->mu, NULL);
     e->interval_ms = CL_MAX(cfg->emf_interval_ms, (int64_t)1000);
     const char *ns = cfg->emf_namespace ? cfg->emf_namespace : "cloudlog";
     e->w = cl_emf_writer_new(d->metrics, ns, cfg->emf_dimensions, err, err_len);
+    e->keys = d->key_usage;
+    e->ns = ns;
     if (e->w)
         e->f = strcmp(cfg->emf_path, "-") == 0 ? stdout : fopen(cfg->emf_path, "a");
     if (e->w && !e->f)
@@ -127,11 +137,13 @@ int cl_daemon_metrics_start(struct cl_daemon *d, char *err, size_t err_len)
 {
     d->metrics = cl_metrics_new();
     cl_std_metrics_register(d->metrics, &d->m);
+    cl_daemon_analytics_register(d);
     if (d->cfg->n_syslog_listen)
         cl_syslog_metrics_register(d->metrics, &d->syslog_m);
     set_startup_gauges(d);
     cl_metrics_on_collect(d->metrics, sample_queue, d);
     cl_daemon_quarantine_metrics(d);
+    d->retention = cl_retention_thread_new(d); /* its metrics, before any reader runs */
     if (!d->cfg->emf_path)
         return 0;
     d->emf = emf_start(d, err, err_len);

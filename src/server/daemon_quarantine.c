@@ -21,18 +21,11 @@ static void quarantine_dir(const struct cl_daemon *d, char *out, size_t len)
 }
 
 /* The file behind an SQLite queue URL ("sqlite:PATH" or a plain path), or NULL. */
-static const char *sqlite_path(const char *url)
-{
-    if (strncmp(url, "sqlite:", 7) == 0)
-        return url + 7;
-    return strstr(url, "://") ? NULL : url;
-}
-
 int cl_daemon_open_queue(struct cl_daemon *d, const char *url, const struct cl_queue_opts *qo,
                          char *err, size_t err_len)
 {
     int rc = cl_queue_open(&d->queue, url, qo, err, err_len);
-    const char *path = sqlite_path(url);
+    const char *path = cl_queue_url_file(url); /* a local file can be moved aside */
     if (rc != CL_ERR_CORRUPT || !path)
         return rc;
     char dir[DQ_PATH_MAX], moved[DQ_PATH_MAX], why[512], qerr[512];

@@ -15,11 +15,13 @@
 #include "cl_limits.h"
 #include "host_check.h"
 #include "listen.h"
+#include "http_analytics.h"
 #include "http_dashboard.h"
 #include "http_alarms.h"
 #include "http_metrics.h"
 #include "http_query.h"
 #include "log.h"
+#include "retention_thread.h"
 #include "tls.h"
 #include "workers.h"
 
@@ -40,7 +42,8 @@ enum route {
     ROUTE_METRICS,
     ROUTE_ALARMS,
     ROUTE_HEC_HEALTH,
-    ROUTE_ES_INFO
+    ROUTE_ES_INFO,
+    ROUTE_ANALYTICS /* /v1/patterns, /v1/anomalies, /loki/api/v1/patterns */
 };
 enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
 
@@ -61,7 +64,9 @@ struct request {
     enum job_state job;
     struct cl_ingest_request ingest;
     struct cl_ingest_response resp;
-    void *query; /* GET /v1/query's stream (http_query.c), NULL before it starts */
+    void *query;              /* GET /v1/query's stream (http_query.c), NULL before it starts */
+    struct cl_api_keys *keys; /* ingest: the keys it was checked against, held to the end */
+    int key;                  /* ... and the index of its key, -1 if none */
 };
 
 static enum route route_of(const char *url, enum cl_ingest_route *ingest)
@@ -76,6 +81,8 @@ static enum route route_of(const char *url, enum cl_ingest_route *ingest)
     case CL_PATH_OTHER:
         break;
     }
+    if (cl_http_analytics_route(url))
+        return ROUTE_ANALYTICS;
     if (strcmp(url, "/v1/query") == 0)
         return ROUTE_QUERY;
     if (strcmp(url, "/healthz") == 0)
@@ -193,12 +200,26 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
         return respond_error(c, 503, "shutting down", 1, NULL);
     if (cl_queue_ping(&d->queue) != CL_OK)
         return respond_error(c, 503, "queue is not writable", 1, NULL);
+    char why[400];
+    if (!cl_store_ready(d->retention, why, sizeof why))
+        return respond_error(c, 503, why, 5, NULL);
     /* Still ready (ingest works on the fresh queue), but say what waits for a salvage. */
     if (cl_gauge_get(d->m.queue_quarantine_pending) > 0)
         return respond_text(c, 200,
                             "{\"status\":\"ready\",\"queue_quarantined\":\"a damaged queue file "
                             "waits in DATA/quarantine: run 'cloudlog verify --repair'\"}\n");
     return respond_text(c, 200, "{\"status\":\"ready\"}\n");
+}
+
+/* 1 if the daemon has keys and auth names none of them. */
+static int key_refused(struct cl_daemon *d, const char *auth)
+{
+    if (!d->keyed)
+        return 0;
+    struct cl_api_keys *k = cl_daemon_keys(d);
+    int refused = !cl_api_keys_check(k, auth);
+    cl_api_keys_free(k);
+    return refused;
 }
 
 /* The checks of every read route (GET/HEAD, API key when keys are configured).
@@ -209,7 +230,7 @@ static int refuse_read(struct cl_daemon *d, struct MHD_Connection *c, const char
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!is_get(method))
         *res = respond_error(c, 405, "method not allowed; use GET", 0, "GET, HEAD");
-    else if (d->keys && !cl_api_keys_check(d->keys, auth))
+    else if (key_refused(d, auth))
         *res = respond_error(
             c, 401, "missing or invalid API key (send Authorization: Bearer <key>)", 0, NULL);
     else
@@ -269,6 +290,19 @@ static enum MHD_Result answer_alarms(struct cl_daemon *d, struct MHD_Connection 
     return cl_http_alarms(d, c);
 }
 
+/* The analytics routes (http_analytics.c), behind the API keys. */
+static enum MHD_Result answer_analytics(struct cl_daemon *d, struct MHD_Connection *c,
+                                        const char *method, const char *url)
+{
+    enum MHD_Result refused;
+    if (refuse_read(d, c, method, &refused))
+        return refused;
+    int which = cl_http_analytics_route(url);
+    if (which == 1)
+        return cl_http_patterns(d, c);
+    return which == 2 ? cl_http_anomalies(d, c) : cl_http_loki_patterns(d, c);
+}
+
 /* Counts an answered POST /v1/logs: IngestRequests by status class, the records of a
  * parsed body (resp, NULL for answers given before parsing) and, for a 2xx, the
  * latency from arrival to durable acknowledgement. */
@@ -276,6 +310,9 @@ static void count_ingest(struct cl_daemon *d, struct request *r, int status,
                          const struct cl_ingest_response *resp)
 {
     cl_counter_add_at(d->m.ingest_requests, cl_status_class_of(status), 1);
+    if (r->key >= 0)
+        cl_key_usage_record(d->key_usage, cl_api_keys_at(r->keys, (size_t)r->key), status,
+                            resp ? resp->accepted : 0, resp ? r->ingest.body_len : 0, cl_mono_ms());
     if (resp) {
         cl_counter_add(d->m.ingested_log_count, resp->accepted);
         cl_counter_add(d->m.rejected_log_count, resp->rejected);
@@ -319,7 +356,12 @@ static void check_ingest_headers(struct cl_daemon *d, struct MHD_Connection *c, 
     unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
     struct cl_queue_stats st;
 
-    if (d->keys && !cl_api_keys_check(d->keys, auth)) {
+    int wait_s = 0;
+    if (d->keyed) {
+        r->keys = cl_daemon_keys(d);
+        r->key = cl_api_keys_match(r->keys, auth);
+    }
+    if (d->keyed && r->key < 0) {
         r->status = 401;
         snprintf(r->message, sizeof r->message,
                  "missing or invalid API key "
@@ -331,6 +373,13 @@ static void check_ingest_headers(struct cl_daemon *d, struct MHD_Connection *c, 
         r->status = 413;
         snprintf(r->message, sizeof r->message, "body of %llu bytes exceeds the %zu-byte limit",
                  len, d->limits.max_body_bytes);
+    } else if (r->key >= 0 &&
+               (wait_s = cl_key_usage_admit(d->key_usage, cl_api_keys_at(r->keys, (size_t)r->key),
+                                            cl_mono_ms())) > 0) {
+        r->status = 429, r->retry_after_s = wait_s;
+        snprintf(r->message, sizeof r->message,
+                 "API key '%s' is over its rate limit; retry in %d s",
+                 cl_api_keys_at(r->keys, (size_t)r->key)->name, wait_s);
     } else if (cl_daemon_queue_stats(d, &st) == CL_OK &&
                (st.visible + st.inflight >= (uint64_t)d->cfg->queue_max_depth ||
                 st.bytes >= d->cfg->queue_max_bytes)) {
@@ -425,7 +474,7 @@ static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection 
 static int refuse_host(struct cl_daemon *d, struct MHD_Connection *c)
 {
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (d->keys || cl_host_allowed(host, d->cfg->listen))
+    if (d->keyed || cl_host_allowed(host, d->cfg->listen))
         return -1;
     char msg[400];
     snprintf(msg, sizeof msg,
@@ -458,6 +507,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->path = cl_strdup(url);
         r->d = d;
         r->conn = c;
+        r->key = -1;
         cl_buf_init(&r->body, d->limits.max_body_bytes);
         *con_cls = r;
         atomic_fetch_add(&d->active_requests, 1);
@@ -474,6 +524,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return answer_alarms(d, c, method);
         if (r->route == ROUTE_ES_INFO)
             return answer_es_info(d, c, method);
+        if (r->route == ROUTE_ANALYTICS)
+            return answer_analytics(d, c, method, url);
         if (r->route != ROUTE_LOGS)
             return answer_status_route(d, c, r->route, method);
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -485,7 +537,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                      "a cross-site request (Origin) needs Content-Type application/json or "
                      "application/x-ndjson");
         }
-        if (r->status == 401 || r->status == 413 || r->status == 415 || r->status == 503)
+        if (r->status == 401 || r->status == 413 || r->status == 415 || r->status == 429 ||
+            r->status == 503)
             return ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
         return MHD_YES;
     }
@@ -512,6 +565,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     cl_http_query_done(r->query);
     cl_buf_free(&r->body);
     cl_buf_free(&r->resp.body);
+    cl_api_keys_free(r->keys);
     free(r->path);
     free(r);
     *con_cls = NULL;

@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "cl_limits.h"
+#include "daemon_analytics.h"
 #include "process_metrics.h"
 
 enum MHD_Result cl_http_metrics(struct cl_daemon *d, struct MHD_Connection *c)
@@ -11,6 +12,8 @@ enum MHD_Result cl_http_metrics(struct cl_daemon *d, struct MHD_Connection *c)
     cl_buf_init(&b, CL_MAX_METRICS_RESPONSE);
     cl_metrics_render_prom(d->metrics, &b);
     cl_process_metrics_render(&b);
+    cl_daemon_analytics_render_prom(d, &b);
+    cl_key_usage_render_prom(d->key_usage, &b);
     /* Sticky buffer: one check; a cut-short document is never served. */
     unsigned status = cl_buf_failed(&b) ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_OK;
     if (status != MHD_HTTP_OK)

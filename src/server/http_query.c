@@ -68,6 +68,7 @@ static void stream_unref(struct stream *s)
     pthread_mutex_unlock(&s->mu);
     if (!last)
         return;
+    cl_query_params_free(&s->params);
     for (size_t i = 0; i < s->n_values; i++)
         free(s->values[i]);
     cl_buf_free(&s->buf);
@@ -322,7 +323,7 @@ static struct stream *stream_new(struct cl_daemon *d, struct MHD_Connection *c)
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     s->fd = ci ? ci->connect_fd : -1;
     s->src.store = &d->store;
-    s->src.catalog = d->remote_queue ? NULL : &d->queue; /* only SQLite holds a catalog */
+    s->src.catalog = cl_queue_catalog(&d->queue); /* NULL where the backend keeps none */
     cl_query_params_init(&s->params);
     return s;
 }

@@ -3,18 +3,23 @@
  * Signals: SIGTERM and SIGINT are blocked in every thread and taken synchronously by
  * the main thread with sigwait, so shutdown runs as ordinary code, not in a handler:
  * stop accepting, let in-flight requests finish (bounded by shutdown_timeout), stop
- * the HTTP threads, then close the queue (which completes pending commits). */
+ * the HTTP threads, then close the queue (which completes pending commits). SIGHUP is
+ * taken the same way and reloads keys, certificate and alarm rules (reload.h). */
 #include "server.h"
 
 #include "alarm_runner.h"
+#include "catalog.h"
 #include "common.h"
 #include "daemon.h"
+#include "daemon_analytics.h"
 #include "daemon_metrics.h"
 #include "daemon_quarantine.h"
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
 #include "processor.h"
+#include "reload.h"
+#include "retention_thread.h"
 #include "run_marker.h"
 #include "workers.h"
 
@@ -59,16 +64,20 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
     qo.dlq_retention_s = (cfg->dlq_retention_ms + 999) / 1000;
     qo.idempotency_window_s = (cfg->idempotency_window_ms + 999) / 1000;
     qo.owner = 1;
-    char url[4200];
+    char url[4200], path[4100];
+    snprintf(path, sizeof path, "%s/queue.db", cfg->data_dir);
     if (cfg->queue_url)
         snprintf(url, sizeof url, "%s", cfg->queue_url);
-    else
-        snprintf(url, sizeof url, "sqlite:%s/queue.db", cfg->data_dir);
+    else if (cl_queue_file_url(path, url, sizeof url) != 0) {
+        snprintf(err, err_len, "queue file path too long (data directory %.200s)", cfg->data_dir);
+        return -1;
+    }
     if (cl_daemon_open_queue(d, url, &qo, err, err_len) != CL_OK)
         return -1;
-    /* Only the SQLite queue carries the exactly-once catalog; any other is processed in
-     * batches with deterministic object ids (commit.h: conditional puts). */
-    d->remote_queue = strcmp(d->queue.ops->name, "sqlite") != 0;
+    /* A queue in a local file carries the exactly-once catalog beside it; a queue service
+     * is processed in batches with deterministic object ids (commit.h: conditional puts). */
+    const struct cl_queue_backend *be = cl_queue_backend_of(url);
+    d->remote_queue = !be || !(be->caps & CL_QUEUE_CAP_LOCAL_FILE) || !cl_queue_catalog(&d->queue);
     return 0;
 }
 
@@ -78,6 +87,7 @@ static int check_exposure(struct cl_daemon *d, char *err, size_t err_len)
     const struct cl_server_config *cfg = d->cfg;
     if (cfg->api_key_file) {
         d->keys = cl_api_keys_load(cfg->api_key_file, err, err_len);
+        d->keyed = d->keys != NULL;
         return d->keys ? 0 : -1;
     }
     struct sockaddr_storage ss;
@@ -130,6 +140,8 @@ static int start_alarms(struct cl_daemon *d, char *err, size_t err_len)
     struct cl_alarm_config ac;
     cl_alarm_config_defaults(&ac);
     int rc = cfg->alarms_config ? cl_alarm_config_load(&ac, cfg->alarms_config, err, err_len) : 0;
+    ac.describe = cl_daemon_analytics_describe;
+    ac.describe_arg = d;
     for (size_t i = 0; rc == 0 && i < cfg->n_alarm_webhooks; i++)
         cl_alarm_config_add_webhook(&ac, cfg->alarm_webhooks[i]);
     char path[4200];
@@ -147,6 +159,7 @@ static void start_processors(struct cl_daemon *d)
     struct cl_process_opts o;
     process_opts_from_config(d->cfg, &o);
     o.metrics = &d->m;
+    o.analytics = cl_daemon_analytics(d);
     long n = d->cfg->processor_workers;
     if (n <= 0)
         n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -154,16 +167,22 @@ static void start_processors(struct cl_daemon *d)
         cl_processors_start(&d->queue, &d->store, &o, (size_t)CL_MAX(n, 1), d->remote_queue);
 }
 
-static int wait_for_signal(void)
+/* Waits for SIGTERM or SIGINT (returned); SIGHUP reloads (reload.h) and waits on. */
+static int wait_for_signal(struct cl_daemon *d)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0)
-        ;
-    return sig;
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            return sig;
+        cl_daemon_reload(d);
+    }
 }
 
 static void drain_requests(struct cl_daemon *d)
@@ -183,6 +202,7 @@ static void block_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -202,18 +222,23 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         return -1;
     /* After the queue's owner lock: a refused second daemon must not touch the marker. */
     d->unclean_restarts = cl_run_marker_begin(d->cfg->data_dir, cl_now_ms());
-    if (open_store(d, err, err_len) != 0 || cl_daemon_metrics_start(d, err, err_len) != 0) {
+    if (cl_retention_check_config(d, err, err_len) != 0 || open_store(d, err, err_len) != 0 ||
+        cl_daemon_metrics_start(d, err, err_len) != 0) {
+        cl_retention_thread_stop(d->retention);
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
         return -1;
     }
-    if (start_alarms(d, err, err_len) != 0) {
+    if (cl_daemon_analytics_start(d, err, err_len) != 0 || start_alarms(d, err, err_len) != 0) {
+        cl_daemon_analytics_stop(d);
+        cl_retention_thread_stop(d->retention);
         cl_daemon_metrics_stop(d);
         cl_store_close(&d->store);
         cl_queue_close(&d->queue);
         return -1;
     }
     start_processors(d);
+    cl_retention_thread_run(d->retention);
     d->workers = cl_workers_start((size_t)d->cfg->ingest_workers);
     d->query_workers = cl_workers_start((size_t)d->cfg->max_queries);
     if (!d->workers || !d->query_workers || cl_http_start(d, port, err, err_len) != 0 ||
@@ -225,6 +250,8 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
         cl_workers_free(d->workers);
         cl_workers_free(d->query_workers);
         cl_processors_stop(d->processors);
+        cl_daemon_analytics_stop(d);
+        cl_retention_thread_stop(d->retention);
         cl_alarm_runner_stop(d->alarms);
         cl_daemon_metrics_stop(d);
         cl_store_close(&d->store);
@@ -244,11 +271,14 @@ int cl_server_run(const struct cl_server_config *cfg)
     struct cl_daemon d;
     memset(&d, 0, sizeof d);
     d.cfg = cfg;
+    pthread_mutex_init(&d.keys_mu, NULL);
+    d.key_usage = cl_key_usage_new();
     char err[512] = "";
     unsigned port = 0;
     if (start(&d, &port, err, sizeof err) != 0) {
         cl_log(CL_LOG_ERROR, "cannot start: %s", err);
         cl_api_keys_free(d.keys);
+        cl_key_usage_free(d.key_usage);
         return 1;
     }
     char host[256];
@@ -260,9 +290,10 @@ int cl_server_run(const struct cl_server_config *cfg)
            d.tls ? "https" : "http", *host ? host : "0.0.0.0", port, cfg->data_dir,
            d.queue.ops->name, d.remote_queue ? "the queue's" : cfg->durability,
            cl_api_keys_count(d.keys));
+    cl_pid_file_write(cfg->data_dir);
     cl_notify_ready("listening");
 
-    int sig = wait_for_signal();
+    int sig = wait_for_signal(&d);
     cl_log(CL_LOG_INFO, "received %s: stopping intake, finishing in-flight requests",
            sig == SIGTERM ? "SIGTERM" : "SIGINT");
     cl_notify_stopping();
@@ -278,11 +309,16 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_workers_free(d.workers);
     cl_workers_free(d.query_workers);
     cl_processors_stop(d.processors); /* flushes what the processors hold */
-    cl_alarm_runner_stop(d.alarms);   /* before the registry it reads is freed */
-    cl_daemon_metrics_stop(&d);       /* last EMF write, while the queue is open */
+    cl_daemon_analytics_stop(&d);     /* writes what they handed over last */
+    cl_retention_thread_stop(d.retention);
+    cl_alarm_runner_stop(d.alarms); /* before the registry it reads is freed */
+    cl_daemon_metrics_stop(&d);     /* last EMF write, while the queue is open */
     cl_queue_close(&d.queue);
     cl_store_close(&d.store);
     cl_api_keys_free(d.keys);
+    cl_key_usage_free(d.key_usage);
+    pthread_mutex_destroy(&d.keys_mu);
+    cl_pid_file_remove(cfg->data_dir);
     cl_run_marker_end(cfg->data_dir);
     cl_log(CL_LOG_INFO, "stopped cleanly");
     return 0;

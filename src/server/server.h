@@ -35,15 +35,20 @@ struct cl_server_config {
     int ingest_workers; /* threads that parse bodies and wait for durable commits */
     int64_t connection_timeout_ms;
     int64_t shutdown_timeout_ms;
-    int64_t retention_ms;
+    int64_t retention_ms;          /* --queue-retention: the queue's message retention */
+    int64_t store_retention_ms;    /* --retention: local store partitions; 0 = keep all */
+    int64_t retention_interval_ms; /* how often store retention runs */
+    int64_t retention_quiet_ms;    /* a partition with an object this recent is kept */
     int64_t dlq_retention_ms;      /* 0: never */
     int64_t idempotency_window_ms; /* Idempotency-Key memory */
     int max_receive_count;
     const char *log_level;
     /* processor */
-    const char *store_url; /* NULL: file:DATA/logs */
-    int processor_workers; /* 0: one per core */
-    int no_processor;      /* ingest only: messages stay in the queue */
+    const char *store_url;      /* NULL: file:DATA/logs */
+    int processor_workers;      /* 0: one per core */
+    int no_processor;           /* ingest only: messages stay in the queue */
+    const char *analytics;      /* "on" | "off": patterns and anomalies inline (issue 17) */
+    int analytics_max_patterns; /* clusters per service */
     uint64_t flush_size;
     int64_t flush_age_ms;
     uint64_t buffer_max;

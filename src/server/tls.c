@@ -16,6 +16,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -30,10 +31,17 @@ static const char priorities[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CI
                                  "+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:-RSA:"
                                  "%SERVER_PRECEDENCE";
 
-struct cl_tls {
+/* A certificate chain and its key. A reload publishes a new one; the old ones stay until
+ * cl_tls_free, because a handshake in progress may still use what the callback gave it. */
+struct cert_set {
     gnutls_pcert_st chain[CL_TLS_MAX_CHAIN];
     unsigned n_chain;
     gnutls_privkey_t key;
+    struct cert_set *older;
+};
+
+struct cl_tls {
+    _Atomic(struct cert_set *) cur;
     char *client_ca; /* PEM, NULL: no client certificates */
     struct MHD_OptionItem opts[4];
     /* The same for sessions made here (syslog over TLS), outside libmicrohttpd. */
@@ -92,14 +100,15 @@ static int select_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_dn
         gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
         gnutls_session_set_verify_function(session, verify_client);
     }
-    *pcert = active->chain;
-    *n_pcert = active->n_chain;
-    *key = active->key;
+    struct cert_set *c = atomic_load(&active->cur);
+    *pcert = c->chain;
+    *n_pcert = c->n_chain;
+    *key = c->key;
     return 0;
 }
 
 /* 0 when key is the private half of the chain's first certificate. */
-static int key_matches(struct cl_tls *t)
+static int key_matches(struct cert_set *t)
 {
     unsigned char a[64], b[64];
     size_t na = sizeof a, nb = sizeof b;
@@ -115,7 +124,7 @@ static int key_matches(struct cl_tls *t)
     return rc >= 0 && na == nb && memcmp(a, b, na) == 0 ? 0 : -1;
 }
 
-static int load_cert_and_key(struct cl_tls *t, const struct cl_server_config *cfg, char *err,
+static int load_cert_and_key(struct cert_set *t, const struct cl_server_config *cfg, char *err,
                              size_t err_len)
 {
     size_t len;
@@ -253,13 +262,47 @@ static void fill_options(struct cl_tls *t)
     t->opts[i] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
+static void cert_set_free(struct cert_set *c)
+{
+    while (c) {
+        struct cert_set *older = c->older;
+        for (unsigned i = 0; i < c->n_chain; i++)
+            gnutls_pcert_deinit(&c->chain[i]);
+        if (c->key)
+            gnutls_privkey_deinit(c->key);
+        free(c);
+        c = older;
+    }
+}
+
+/* The configured certificate and key, or NULL with err set. Caller frees (cert_set_free). */
+static struct cert_set *cert_set_load(const struct cl_server_config *cfg, char *err, size_t err_len)
+{
+    struct cert_set *c = cl_calloc(1, sizeof *c);
+    if (load_cert_and_key(c, cfg, err, err_len) == 0)
+        return c;
+    cert_set_free(c);
+    return NULL;
+}
+
+int cl_tls_reload(struct cl_tls *t, const struct cl_server_config *cfg, char *err, size_t err_len)
+{
+    struct cert_set *c = cert_set_load(cfg, err, err_len);
+    if (!c)
+        return -1;
+    c->older = atomic_load(&t->cur);
+    atomic_store(&t->cur, c);
+    return 0;
+}
+
 struct cl_tls *cl_tls_load(const struct cl_server_config *cfg, char *err, size_t err_len)
 {
     err[0] = '\0';
     if (check_config(cfg, err, err_len) != 0 || !cfg->tls_cert)
         return NULL;
     struct cl_tls *t = cl_calloc(1, sizeof *t);
-    if (load_cert_and_key(t, cfg, err, err_len) != 0 ||
+    atomic_init(&t->cur, cert_set_load(cfg, err, err_len));
+    if (!atomic_load(&t->cur) ||
         (cfg->tls_client_ca && load_client_ca(t, cfg->tls_client_ca, err, err_len) != 0) ||
         make_credentials(t, err, err_len) != 0) {
         cl_tls_free(t);
@@ -276,10 +319,7 @@ void cl_tls_free(struct cl_tls *t)
         return;
     if (active == t)
         active = NULL;
-    for (unsigned i = 0; i < t->n_chain; i++)
-        gnutls_pcert_deinit(&t->chain[i]);
-    if (t->key)
-        gnutls_privkey_deinit(t->key);
+    cert_set_free(atomic_load(&t->cur));
     if (t->cred)
         gnutls_certificate_free_credentials(t->cred);
     if (t->prio)

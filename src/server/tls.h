@@ -19,6 +19,11 @@ struct cl_tls;
 struct cl_tls *cl_tls_load(const struct cl_server_config *cfg, char *err, size_t err_len);
 void cl_tls_free(struct cl_tls *t);
 
+/* Reloads the certificate and key that cfg names (SIGHUP): new handshakes use them, those
+ * in progress finish with the old ones (kept until cl_tls_free). On an error (-1, err set)
+ * the old ones stay. The client CA is read only at start. */
+int cl_tls_reload(struct cl_tls *t, const struct cl_server_config *cfg, char *err, size_t err_len);
+
 /* libmicrohttpd start flags to add: MHD_USE_TLS, or 0 for NULL. */
 unsigned cl_tls_mhd_flags(const struct cl_tls *t);
 

@@ -1,4 +1,5 @@
-/* store.c - cl_store_* wrappers, backend selection by URL, and key validation. */
+/* store.c - the store backend registry (its list is CL_STORE_BACKENDS in store.h),
+ * backend selection by URL, the cl_store_* wrappers and key validation. */
 #include "store.h"
 
 #include "common.h"
@@ -6,25 +7,58 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Backends (each file defines its constructor; only this file names them). */
-int cl_store_fs_open(struct cl_store *s, const char *dir, char *err, size_t err_len);
-int cl_store_s3_open(struct cl_store *s, const char *url, char *err, size_t err_len);
+/* Each backend's library defines its open function. Declared weak: a program linked
+ * without a backend's library finds NULL in the table (and says so), and each backend
+ * library makes the programs that link it pull its open in (CMake: LINKER:-u). */
+#define CL_STORE_DECLARE_(name, prefix, open, caps, form)                                          \
+    int open(struct cl_store *s, const char *url, char *err, size_t err_len) __attribute__((weak));
+CL_STORE_BACKENDS(CL_STORE_DECLARE_)
+
+struct store_backend {
+    const char *name, *prefix, *form;
+    unsigned caps;
+    int (*open)(struct cl_store *s, const char *url, char *err, size_t err_len);
+};
+
+#define CL_STORE_ENTRY_(name, prefix, open, caps, form) {#name, prefix, form, caps, open},
+static const struct store_backend backends[] = {CL_STORE_BACKENDS(CL_STORE_ENTRY_)};
+
+static int open_with(const struct store_backend *be, struct cl_store *s, const char *rest,
+                     const char *url, char *err, size_t err_len)
+{
+    if (!be->open) {
+        snprintf(err, err_len, "store backend '%s' is not built into this program", be->name);
+        return CL_ERR_UNSUPPORTED;
+    }
+    return be->open(s, (be->caps & CL_STORE_CAP_LOCAL) ? rest : url, err, err_len);
+}
+
+int cl_store_url_has_prefix(const char *url)
+{
+    for (size_t i = 0; i < CL_ARRAY_LEN(backends); i++)
+        if (strncmp(url, backends[i].prefix, strlen(backends[i].prefix)) == 0)
+            return 1;
+    return 0;
+}
 
 int cl_store_open(struct cl_store *s, const char *url, char *err, size_t err_len)
 {
     memset(s, 0, sizeof *s);
-    if (strncmp(url, "file:", 5) == 0)
-        return cl_store_fs_open(s, url + 5, err, err_len);
-    if (strncmp(url, "s3://", 5) == 0)
-        return cl_store_s3_open(s, url, err, err_len);
+    for (size_t i = 0; i < CL_ARRAY_LEN(backends); i++)
+        if (strncmp(url, backends[i].prefix, strlen(backends[i].prefix)) == 0)
+            return open_with(&backends[i], s, url + strlen(backends[i].prefix), url, err, err_len);
     const char *colon = strstr(url, "://");
     if (colon) {
-        snprintf(err, err_len,
-                 "unsupported store URL scheme '%.*s' (use file:DIR, s3://BUCKET/PREFIX or a path)",
+        snprintf(err, err_len, "unsupported store URL scheme '%.*s' (use " CL_STORE_URL_FORMS ")",
                  (int)(colon - url), url);
         return CL_ERR_UNSUPPORTED;
     }
-    return cl_store_fs_open(s, url, err, err_len);
+    /* A plain path: the first local backend. */
+    for (size_t i = 0; i < CL_ARRAY_LEN(backends); i++)
+        if (backends[i].caps & CL_STORE_CAP_LOCAL)
+            return open_with(&backends[i], s, url, url, err, err_len);
+    snprintf(err, err_len, "no local store backend is built into this program");
+    return CL_ERR_UNSUPPORTED;
 }
 
 int cl_store_put(struct cl_store *s, const char *key, const void *data, size_t len)

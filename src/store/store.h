@@ -40,10 +40,30 @@ struct cl_store {
     void *impl;
 };
 
-/* Opens the backend named by url: "file:DIR" or a plain directory path (created if
- * missing), or "s3://BUCKET/PREFIX[?endpoint=URL&path_style=1&region=R]" (docs/aws.md). On failure
- * returns an error and writes the reason into err. Caller closes with cl_store_close. */
+/* THE REGISTRY: one line per backend, X(name, URL prefix, open function, capabilities,
+ * URL form for help). A new backend is one file (its library, CMake cl_store_<name>)
+ * plus one line here: store.c builds its table from this list, and every --store help
+ * string and the Lambda processor's CLOUDLOG_STORE check come from it. The open function
+ * gets the URL after the prefix for CL_STORE_CAP_LOCAL, else the whole URL. */
+#define CL_STORE_BACKENDS(X)                                                                       \
+    X(fs, "file:", cl_store_fs_open, CL_STORE_CAP_LOCAL, "file:DIR")                               \
+    X(s3, "s3://", cl_store_s3_open, 0, "s3://BUCKET/PREFIX")
+
+/* A directory on this machine; a plain path (no "scheme://") names one too. */
+#define CL_STORE_CAP_LOCAL 0x1u
+
+/* "file:DIR, s3://BUCKET/PREFIX, " ...: every registered URL form, for help strings. */
+#define CL_STORE_FORM_(name, prefix, open, caps, form) form ", "
+#define CL_STORE_URL_FORMS CL_STORE_BACKENDS(CL_STORE_FORM_) "or a directory"
+
+/* Opens the backend named by url: its registered prefix (file:DIR,
+ * s3://BUCKET/PREFIX[?endpoint=URL&path_style=1&region=R], docs/aws.md) or a plain
+ * directory path (created if missing). On failure returns an error and writes the reason
+ * into err. Caller closes with cl_store_close. */
 int cl_store_open(struct cl_store *s, const char *url, char *err, size_t err_len);
+
+/* 1 if url starts with a registered backend's prefix (a plain path does not). */
+int cl_store_url_has_prefix(const char *url);
 
 int cl_store_put(struct cl_store *s, const char *key, const void *data, size_t len);
 int cl_store_get(struct cl_store *s, const char *key, struct cl_buf *out);

@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,84 +368,100 @@ static char *s3_pct_decode(const char *s, size_t len)
     return out;
 }
 
-/* Whether v is a true flag value ("1", "true", "yes"). */
-static int s3_flag(const char *v)
-{
-    return strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0;
-}
+/* The URL options (s3://bucket/prefix?key=value&...): one row each, applied by s3_opt. */
+enum s3_kind {
+    S3_TEXT,   /* char *, owned */
+    S3_TOGGLE, /* int: on unless "0" or "false" */
+    S3_YES,    /* int: on for "1", "true" or "yes" */
+    S3_COUNT,  /* int in [min, max] */
+    S3_PART,   /* uint64_t size of at least 5 MiB */
+    S3_MS      /* long milliseconds in (0, 1 h] */
+};
 
-/* Parses a size option ("16MiB", "5242880"); CL_OK or CL_ERR_INVAL with err set. */
-static int s3_size_opt(const char *name, const char *v, uint64_t *out, char *err, size_t err_len)
-{
-    if (cl_parse_size(v, out) == 0 && *out >= S3_MIN_PART)
-        return CL_OK;
-    snprintf(err, err_len, "s3 store option %s='%s': want a size of at least 5 MiB", name, v);
-    return CL_ERR_INVAL;
-}
+struct s3_key {
+    const char *name;
+    enum s3_kind kind;
+    size_t offset; /* in struct s3_url_opts */
+    long min, max; /* S3_COUNT */
+};
 
-/* Parses a duration option ("5s", "500ms"); CL_OK or CL_ERR_INVAL with err set. */
-static int s3_duration_opt(const char *name, const char *v, long *out, char *err, size_t err_len)
+#define S3_OFF(f) offsetof(struct s3_url_opts, f)
+
+static const struct s3_key s3_keys[] = {
+    {"endpoint", S3_TEXT, S3_OFF(endpoint), 0, 0},
+    {"region", S3_TEXT, S3_OFF(region), 0, 0},
+    {"path_style", S3_TOGGLE, S3_OFF(path_style), 0, 0},
+    {"max_keys", S3_COUNT, S3_OFF(max_keys), 1, 1000},
+    {"multipart_threshold", S3_PART, S3_OFF(multipart_threshold), 0, 0},
+    {"part_size", S3_PART, S3_OFF(part_size), 0, 0},
+    {"if_none_match", S3_YES, S3_OFF(if_none_match), 0, 0},
+    {"timeout", S3_MS, S3_OFF(http.timeout_ms), 0, 0},
+    {"connect_timeout", S3_MS, S3_OFF(http.connect_timeout_ms), 0, 0},
+    {"max_attempts", S3_COUNT, S3_OFF(http.max_attempts), 1, 20},
+};
+
+/* Stores v (a heap string this takes) into the field of key; 0, or -1 if v does not fit. */
+static int s3_set(const struct s3_key *key, void *field, char *v)
 {
     int64_t ms = 0;
-    if (cl_parse_duration_ms(v, &ms) == 0 && ms > 0 && ms <= 3600 * 1000) {
-        *out = (long)ms;
-        return CL_OK;
-    }
-    snprintf(err, err_len, "s3 store option %s='%s': want a duration such as 5s", name, v);
-    return CL_ERR_INVAL;
-}
-
-static int s3_attempts_opt(const char *v, int *out, char *err, size_t err_len)
-{
     char *end;
-    long n = strtol(v, &end, 10);
-    if (end != v && !*end && n >= 1 && n <= 20) {
-        *out = (int)n;
-        return CL_OK;
+    long n;
+    switch (key->kind) {
+    case S3_TEXT:
+        free(*(char **)field);
+        *(char **)field = v;
+        return 0;
+    case S3_TOGGLE:
+        *(int *)field = strcmp(v, "0") != 0 && strcmp(v, "false") != 0;
+        break;
+    case S3_YES:
+        *(int *)field = !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes");
+        break;
+    case S3_COUNT:
+        n = strtol(v, &end, 10);
+        if (end == v || *end || n < key->min || n > key->max)
+            return free(v), -1;
+        *(int *)field = (int)n;
+        break;
+    case S3_PART:
+        if (cl_parse_size(v, (uint64_t *)field) != 0 || *(uint64_t *)field < S3_MIN_PART)
+            return free(v), -1;
+        break;
+    case S3_MS:
+        if (cl_parse_duration_ms(v, &ms) != 0 || ms <= 0 || ms > 3600 * 1000)
+            return free(v), -1;
+        *(long *)field = (long)ms;
+        break;
     }
-    snprintf(err, err_len, "s3 store option max_attempts='%s': want 1 to 20", v);
-    return CL_ERR_INVAL;
+    free(v);
+    return 0;
 }
 
 /* Applies one key=value option (v is a heap string this takes). */
 static int s3_opt(struct s3_url_opts *o, const char *k, size_t kl, char *v, char *err,
                   size_t err_len)
 {
-    int rc = CL_OK;
-#define S3_KEY(name) (kl == strlen(name) && strncmp(k, name, kl) == 0)
-    if (S3_KEY("endpoint")) {
-        free(o->endpoint);
-        o->endpoint = v;
-        return CL_OK;
+    static const char *const want[] = {
+        "", "", "", "an integer in range", "a size of at least 5 MiB", "a duration such as 5s"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(s3_keys); i++) {
+        const struct s3_key *key = &s3_keys[i];
+        if (strlen(key->name) != kl || strncmp(k, key->name, kl) != 0)
+            continue;
+        char shown[64];
+        snprintf(shown, sizeof shown, "%.60s", v);
+        if (s3_set(key, (char *)o + key->offset, v) == 0)
+            return CL_OK;
+        if (key->kind == S3_COUNT)
+            snprintf(err, err_len, "s3 store option %s='%s': want %ld to %ld", key->name, shown,
+                     key->min, key->max);
+        else
+            snprintf(err, err_len, "s3 store option %s='%s': want %s", key->name, shown,
+                     want[key->kind]);
+        return CL_ERR_INVAL;
     }
-    if (S3_KEY("region")) {
-        free(o->region);
-        o->region = v;
-        return CL_OK;
-    }
-    if (S3_KEY("path_style"))
-        o->path_style = strcmp(v, "0") != 0 && strcmp(v, "false") != 0;
-    else if (S3_KEY("max_keys"))
-        o->max_keys = atoi(v);
-    else if (S3_KEY("multipart_threshold"))
-        rc = s3_size_opt("multipart_threshold", v, &o->multipart_threshold, err, err_len);
-    else if (S3_KEY("part_size"))
-        rc = s3_size_opt("part_size", v, &o->part_size, err, err_len);
-    else if (S3_KEY("if_none_match"))
-        o->if_none_match = s3_flag(v);
-    else if (S3_KEY("timeout"))
-        rc = s3_duration_opt("timeout", v, &o->http.timeout_ms, err, err_len);
-    else if (S3_KEY("connect_timeout"))
-        rc = s3_duration_opt("connect_timeout", v, &o->http.connect_timeout_ms, err, err_len);
-    else if (S3_KEY("max_attempts"))
-        rc = s3_attempts_opt(v, &o->http.max_attempts, err, err_len);
-    else {
-        snprintf(err, err_len, "unknown s3 store option '%.*s'", (int)kl, k);
-        rc = CL_ERR_INVAL;
-    }
-#undef S3_KEY
+    snprintf(err, err_len, "unknown s3 store option '%.*s'", (int)kl, k);
     free(v);
-    return rc;
+    return CL_ERR_INVAL;
 }
 
 /* Parses "k=v&k=v" into o. Returns CL_OK or CL_ERR_INVAL (message in err). */

@@ -448,8 +448,14 @@ def alarm_metrics(t, name, props, findings):
     queries = props.get("Metrics") or []
     ids = {q["Id"] for q in queries}
     returned = [q["Id"] for q in queries if q.get("ReturnData", True)]
-    if len(returned) != 1:
-        findings.append(f"{where}: {len(returned)} queries return data (exactly 1 must)")
+    # An anomaly detection alarm returns its metric and its band (ThresholdMetricId).
+    band = props.get("ThresholdMetricId")
+    want = 2 if band else 1
+    if len(returned) != want:
+        findings.append(f"{where}: {len(returned)} queries return data (exactly {want} must)")
+    if band and not any(q["Id"] == band and "ANOMALY_DETECTION_BAND(" in q.get("Expression", "")
+                        for q in queries):
+        findings.append(f"{where}: ThresholdMetricId {band!r} is not an ANOMALY_DETECTION_BAND")
     for q in queries:
         if "Expression" in q:
             check_expression(f"{where} {q['Id']}", q["Expression"], ids - {q["Id"]}, findings)
@@ -465,7 +471,7 @@ def dims_of(t, dimensions):
 
 
 EXPRESSION_WORDS = {"IF", "AND", "OR", "FILL", "SUM", "AVG", "MIN", "MAX", "ABS", "RATE",
-                    "DIFF", "METRICS", "REPEAT", "LINEAR"}
+                    "DIFF", "METRICS", "REPEAT", "LINEAR", "ANOMALY_DETECTION_BAND"}
 
 
 def check_expression(where, expr, ids, findings):

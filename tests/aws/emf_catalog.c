@@ -5,9 +5,13 @@
  * CLOUDLOG_EMF_DIMENSIONS handling, same EMF writer), so tests/aws/check_template.py
  * checks the template's alarms and dashboard against what the code emits, not a copy.
  *
+ * The processor's analytics documents (ErrorLogCount, AnomaliesDetected, PatternCount) come
+ * from its own writer too (cl_lp_analytics_emit).
+ *
  * Usage: CLOUDLOG_EMF_NAMESPACE=ns CLOUDLOG_EMF_DIMENSIONS=k=v emf_catalog ingest|process
  */
 #include "lambda_env.h"
+#include "processor.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +56,12 @@ int main(int argc, char **argv)
     }
     touch_every_series(lm.reg);
     cl_lambda_metrics_emit(&lm);
+    if (stage == CL_LAMBDA_PROCESS) { /* the processor's analytics documents, one pattern */
+        struct cl_pattern_count c = {
+            .service = "api", .id = 1, .minute = 1, .level = 4, .count = 1};
+        struct cl_analytics_batch b = {.counts = &c, .n_counts = 1};
+        cl_lp_analytics_emit(&b, 60000);
+    }
     cl_lambda_metrics_free(&lm);
     return ferror(stdout) ? 1 : 0;
 }

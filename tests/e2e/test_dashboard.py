@@ -192,7 +192,16 @@ class Grafana(cltest.DaemonTestCase):
             if v.get("type") == "query" and q:
                 exprs.append(q)
         self.assertGreaterEqual(len(exprs), 10)
-        existing = metric_names(self.daemon())
+        # A daemon with a named API key that was used: the per-key series exist, and the
+        # per-service anomaly scores once the processor has seen a service.
+        d = self.daemon(args=["--api-key-file", cltest.write_key_file("k1 name=grafana"),
+                              "--flush-age", "200ms"])
+        auth = {"Authorization": "Bearer k1"}
+        self.assertEqual(d.post_logs({"message": "hello", "service": "grafana"},
+                                     headers=auth)[0], 202)
+        cltest.wait_for(lambda: "cloudlog_anomaly_score" in metric_names(d, headers=auth), 30,
+                        "the anomaly score family on /metrics", d)
+        existing = metric_names(d, headers=auth)
         used = set()
         for e in exprs:
             for name in re.findall(r"\b(?:cloudlog|process)_[a-z0-9_]+", e):
@@ -247,6 +256,10 @@ class InBrowser(cltest.DaemonTestCase):
         self.assertGreater(w.sent, 0)
         self.assertGreater(ingest, 0)
         self.assertTrue(p.eval("document.getElementById('banner').hidden"), "empty state still shown")
+        # The store's size and horizon (refreshed by the retention thread every 10 s).
+        p.wait_for("document.getElementById('foot-totals').innerText.includes('Store:')", timeout=45)
+        self.assertRegex(p.eval("document.getElementById('foot-totals').innerText"),
+                         r"Store: [0-9.]+ ?[KMG]?i?B, records since \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
         tile = p.eval("document.querySelector('[data-metric=\"ingest-rate\"]').innerText")
         self.assertRegex(tile, r"^[0-9.]+[kMG]?\s*/s$")
         self.assertRegex(p.eval("document.title"), r"cloudlog · [0-9.]+[kMG]?/s in")
@@ -280,6 +293,31 @@ class InBrowser(cltest.DaemonTestCase):
         bad = [r for r in p.failed_requests()
                if not (absent and str(r[0]).endswith("/v1/alarms") and r[1] == 404)]
         self.assertEqual(bad, [], "failed requests")
+
+    def test_patterns_and_anomalies(self):
+        """An error burst after 90 quiet minutes (test_analytics_live's workload, ending now):
+        the anomaly is marked on the throughput chart and listed with its sentence; top and
+        new patterns are listed."""
+        from test_analytics_live import MIN_MS, post_burst, post_quiet_history
+        d = self.daemon(args=["--flush-age", "300ms", "--processor-workers", "1"])
+        now_min = int(time.time() * 1000) // MIN_MS * MIN_MS
+        start = now_min - 92 * MIN_MS
+        post_quiet_history(d, start, 90)
+        post_burst(d, start + 90 * MIN_MS)  # the burst minute: 2 minutes ago
+        p = self.page(d)
+        p.wait_for("+document.getElementById('anomalies').dataset.count > 0", timeout=40)
+        p.wait_for("document.querySelectorAll('#chart-rate g.anomaly').length > 0", timeout=20)
+        text = p.eval("document.getElementById('anomalies').innerText")
+        self.assertIn("66.7% of service shop's records were errors", text)
+        p.wait_for("+document.getElementById('patterns-top').dataset.count > 0", timeout=20)
+        top = p.eval("[...document.querySelectorAll('#patterns-top .tmpl')].map(e => e.innerText)")
+        self.assertIn("served request <*> in <*>", top)
+        new = p.eval("[...document.querySelectorAll('#patterns-new .tmpl')].map(e => e.innerText)")
+        self.assertIn("payment gateway refused card <*>: code <*>", new)
+        mark = p.eval("document.querySelector('#chart-rate g.anomaly title').textContent")
+        self.assertIn("shop", mark)
+        p.screenshot(os.path.join(ARTIFACTS, "dashboard-anomalies.png"))
+        self.assertEqual(p.console_errors(allow=[allow_alarms_404(alarms_status(d) == 404)]), [])
 
     def test_api_key_prompt(self):
         d = self.daemon(args=["--api-key-file", write_keys(), "--flush-age", "1s"])

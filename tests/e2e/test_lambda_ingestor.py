@@ -257,6 +257,21 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
                 self.assertEqual(resp["headers"]["www-authenticate"], "Bearer")
                 self.assertIn("API key", json.loads(resp["body"])["error"])
 
+    def test_named_keys_counted_in_emf(self):
+        f = self.start(extra={"CLOUDLOG_API_KEYS": "s1 name=team-a,s2 name=team-b records_per_s=9",
+                              "CLOUDLOG_AUTH": "apikey"})
+        for auth in ("Bearer s1", "Bearer s1", "Bearer s2", "Bearer nope"):
+            headers = {"content-type": "application/json", "authorization": auth}
+            self.post(http_event(b'[{"message":"a"},{"message":"b"}]', headers))
+        cltest.wait_for(lambda: sum(d.get("KeyRecords", 0) for d in f.emf()) >= 6, 30,
+                        "every invocation's EMF")
+        per = {}
+        for d in f.emf():
+            if "ApiKey" in d:
+                self.assertEqual(d["_aws"]["CloudWatchMetrics"][0]["Dimensions"], [["ApiKey"]])
+                per[d["ApiKey"]] = per.get(d["ApiKey"], 0) + d["KeyRecords"]
+        self.assertEqual(per, {"team-a": 4, "team-b": 2})
+
     def test_init_fails_when_keys_are_required_and_empty(self):
         """CLOUDLOG_AUTH=apikey (the template's ApiAuth=ApiKey, and the default when unset)
         with no key must not start an open ingestor (issue 13, item 1)."""
@@ -389,6 +404,8 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
     def stored_lines(self, prefix):
         stored = []
         for o in self.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/").get("Contents", []):
+            if o["Key"].startswith(prefix + "/_analytics/"):
+                continue  # the processor's pattern summaries (docs/analytics.md)
             self.assertRegex(o["Key"], r"^%s/service=(api|web)/dt=\d{4}-\d\d-\d\d/hour=\d\d/"
                              r"\d{8}T\d{6}Z-[0-9a-f]{16}\.ndjson\.gz$" % prefix)
             stored += gzip.decompress(self.s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"]

@@ -99,12 +99,14 @@ class ProcessorTest(cltest.DaemonTestCase):
         self.funcs.append(f)
         return f
 
-    def objects(self):
+    def objects(self, analytics=False):
+        """The data objects, or (analytics=True) the patterns summaries under _analytics/."""
         keys = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET,
                                                                      Prefix=self.prefix + "/"):
             keys += [o["Key"] for o in page.get("Contents", [])]
-        return sorted(keys)
+        summary = self.prefix + "/_analytics/"
+        return sorted(k for k in keys if k.startswith(summary) == analytics)
 
     def stored_lines(self):
         lines = []
@@ -135,6 +137,40 @@ class ProcessorTest(cltest.DaemonTestCase):
         self.assertEqual(f.metric_sum("ProcessedLogCount"), 3)
         self.assertEqual(f.metric_sum("ObjectsWritten"), 1)
         self.assertGreater(f.metric_sum("StoredBytes"), 0)
+
+    def test_patterns_summary_and_emf(self):
+        """Analytics (docs/analytics.md, "On AWS"): each invocation leaves a summary object of
+        its patterns' per-minute counts next to the data, and EMF PatternCount and
+        ErrorLogCount lines (test_analytics_off: CLOUDLOG_ANALYTICS=off leaves neither)."""
+        f = self.start()
+        lines = [norm(BASE_MS + i, "api", "user %d logged in from 10.0.0.%d" % (i, i))
+                 for i in range(4)]
+        self.assertEqual(self.invoke([sqs_record(lines)]), [])
+        summaries = self.objects(analytics=True)
+        self.assertEqual(len(summaries), 1, summaries)
+        self.assertRegex(summaries[0], r"/_analytics/patterns/dt=\d{4}-\d\d-\d\d/hour=\d\d/"
+                                       r"\d{8}T\d{6}Z-[0-9a-f]{16}\.ndjson$")
+        body = self.s3.get_object(Bucket=BUCKET, Key=summaries[0])["Body"].read().decode()
+        docs = [json.loads(l) for l in body.splitlines()]
+        counts = [d for d in docs if d["type"] == "count"]
+        pats = [d for d in docs if d["type"] == "pattern"]
+        self.assertEqual(sum(c["count"] for c in counts), 4)
+        self.assertEqual([p["template"] for p in pats], ["user <*> logged in from <*>"])
+        self.assertEqual({c["pattern"] for c in counts}, {pats[0]["pattern"]})
+        self.assertEqual(f.metric_sum("PatternCount"), 4)
+        self.assertEqual(f.metric_sum("ErrorLogCount"), 0)
+        doc = [d for d in f.emf() if "PatternCount" in d][0]
+        self.assertEqual(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+                         [["Stack", "Service", "Pattern"]])
+        self.assertEqual((doc["Stack"], doc["Service"], doc["Pattern"]),
+                         ("cl-test", "api", pats[0]["pattern"]))
+
+    def test_analytics_off(self):
+        self.start(extra={"CLOUDLOG_ANALYTICS": "off"})
+        lines = [norm(BASE_MS + i, "api", "user %d logged in" % i) for i in range(4)]
+        self.assertEqual(self.invoke([sqs_record(lines)]), [])
+        self.assertEqual(self.objects(analytics=True), [])
+        self.assertEqual(len(self.objects()), 1)
 
     def test_ten_records_partitions_and_retry_same_keys(self):
         self.start()

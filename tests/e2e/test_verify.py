@@ -213,6 +213,10 @@ class Verify(cltest.DaemonTestCase):
                  "QueueQuarantined in ALARM", d)
         st, _, resp = d.post_logs(records("new", 30), content_type="application/x-ndjson")
         self.assertEqual(st, 202, resp)  # ingest goes on
+        # The running processor stores them; verify must not catch its object between the
+        # catalog commit and the publish (a rename and an fsync: long on a loaded machine).
+        wait_for(lambda: cltest.queue_counts(db)[::2] == (0, 0), 60,
+                 "the new records stored and published", d)
 
         # Staging objects were kept, not discarded by start-up recovery.
         kept = os.path.join(cltest.store_dir(data), "_quarantine", "staging")

@@ -139,6 +139,7 @@ static void test_missing_modes(void **state)
 struct fixture {
     struct cl_metrics *reg;
     struct cl_std_metrics m;
+    struct cl_metric *anomalies; /* AnomaliesDetected, as the daemon registers it */
     struct cl_alarm_engine *e;
     int64_t now;
     struct cl_alarm_transition t[8];
@@ -151,6 +152,7 @@ static void fx_init(struct fixture *f, const struct cl_alarm_rule *rules, size_t
     memset(f, 0, sizeof *f);
     f->reg = cl_metrics_new();
     cl_std_metrics_register(f->reg, &f->m);
+    f->anomalies = cl_metrics_counter(f->reg, "AnomaliesDetected", CL_UNIT_COUNT, "", NULL, NULL);
     f->now = T0 + 100;
     f->e = cl_alarm_engine_new(f->reg, rules, n, f->now, err, sizeof err);
     if (!f->e)
@@ -382,17 +384,58 @@ static void test_defaults_resolve(void **state)
 {
     struct cl_alarm_config c;
     cl_alarm_config_defaults(&c);
-    assert_int_equal(c.n, 9);
+    assert_int_equal(c.n, 10);
     struct cl_metrics *reg = cl_metrics_new();
     struct cl_std_metrics m;
     cl_std_metrics_register(reg, &m);
+    /* LogAnomaly's metric: the daemon registers it beside the shared ones */
+    cl_metrics_counter(reg, "AnomaliesDetected", CL_UNIT_COUNT, "", NULL, NULL);
     char err[256] = "";
     struct cl_alarm_engine *e = cl_alarm_engine_new(reg, c.rules, c.n, T0, err, sizeof err);
     if (!e)
         fail_msg("%s", err);
-    assert_int_equal(cl_alarm_engine_len(e), 9);
+    assert_int_equal(cl_alarm_engine_len(e), 10);
     cl_alarm_engine_free(e);
     cl_metrics_free(reg);
+    cl_alarm_config_free(&c);
+}
+
+static void describe(void *arg, const struct cl_alarm_rule *r, char *out, size_t n)
+{
+    snprintf(out, n, "%s: %s", r->name, (const char *)arg);
+}
+
+/* "Kind": "Anomaly": AnomaliesDetected > 0 in one period, and the reason is what the
+ * describer says (the daemon's: the latest anomaly's sentence). */
+static void test_anomaly_kind(void **state)
+{
+    struct cl_alarm_config c;
+    char err[256] = "";
+    memset(&c, 0, sizeof c);
+    const char *doc = "{\"IncludeDefaults\": false, \"Alarms\": [{\"AlarmName\": \"Burst\","
+                      " \"Kind\": \"Anomaly\", \"Period\": 1}]}";
+    assert_int_equal(cl_alarm_config_parse(&c, doc, strlen(doc), err, sizeof err), 0);
+    assert_int_equal(c.n, 1);
+    const struct cl_alarm_rule *r = &c.rules[0];
+    assert_int_equal(r->kind, CL_ALARM_KIND_ANOMALY);
+    assert_string_equal(r->metric, "AnomaliesDetected");
+    assert_true(r->threshold == 0 && r->cmp == CL_CMP_GT && r->stat == CL_STAT_SUM);
+    assert_int_equal(r->missing, CL_MISSING_NOT_BREACHING);
+    struct fixture f;
+    fx_init(&f, r, 1);
+    cl_alarm_engine_set_describer(f.e, describe, "error ratio of api at 31.8%");
+    step(&f, 0);
+    assert_int_equal(step(&f, 1000), CL_ALARM_OK);
+    cl_counter_add(f.anomalies, 1);
+    assert_int_equal(step(&f, 1000), CL_ALARM_ALARM);
+    assert_string_equal(f.t[0].reason, "Burst: error ratio of api at 31.8%");
+    assert_int_equal(step(&f, 1000), CL_ALARM_OK); /* the plain reason back to OK */
+    assert_non_null(strstr(f.t[0].reason, "Threshold Crossed"));
+    fx_free(&f);
+    cl_alarm_config_free(&c);
+    const char *bad = "{\"Alarms\": [{\"AlarmName\": \"X\", \"Kind\": \"Weird\"}]}";
+    cl_alarm_config_defaults(&c);
+    assert_int_not_equal(cl_alarm_config_parse(&c, bad, strlen(bad), err, sizeof err), 0);
     cl_alarm_config_free(&c);
 }
 
@@ -496,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_engine_histogram_quantile_and_label),
         cmocka_unit_test(test_engine_rejects),
         cmocka_unit_test(test_defaults_resolve),
+        cmocka_unit_test(test_anomaly_kind),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_webhook_body),
     };

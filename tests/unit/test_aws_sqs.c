@@ -2,10 +2,11 @@
  * SQLite queue's semantic cases where the semantics are SQS's, packing, errors and faults. */
 #include "codec.h"
 #include "common.h"
+#include "catalog.h"
 #include "moto_test.h"
 #include "queue.h"
 #include "sqs.h"
-#include "sqs_msg.h"
+#include "message.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -302,6 +303,22 @@ static void test_dlq_move_and_redrive(void **state)
     assert_int_equal(n, 2);
     assert_null(m[0].body);
     cl_msgs_free(m, n);
+
+    /* By id behind the interface (peeks: SQS has no get-by-id); no catalog beside SQS. */
+    char long_id[200];
+    memset(long_id, 'a', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    const char *want[] = {id1, "00000000-0000-0000-0000-000000000000", long_id, ""};
+    struct cl_msg *found[4];
+    assert_int_equal(cl_queue_dlq_find(&q, want, 4, 1, found), CL_OK);
+    assert_non_null(found[0]);
+    assert_string_equal(found[0]->id, id1);
+    assert_memory_equal(found[0]->body, "poison-1", 8);
+    assert_null(found[1]);
+    assert_null(found[2]);
+    assert_null(found[3]);
+    cl_msgs_free(found[0], 1);
+    assert_null(cl_queue_catalog(&q));
 
     /* Redrive one by id, then the rest. */
     const char *ids[1] = {id2};
@@ -623,6 +640,16 @@ static void test_oldest_from_cloudwatch(void **state)
     /* 120 s before the call, give or take the test's own run time */
     assert_true(st.oldest_ms <= now - 110000 && st.oldest_ms >= now - 600000);
     cl_queue_close(&q);
+    /* The same asked through the options (what `cloudlog status` does). */
+    char url[256], err[512] = "";
+    snprintf(url, sizeof url, "sqs://cw?endpoint=http://127.0.0.1:%d", moto.port);
+    struct cl_queue_opts o;
+    cl_queue_opts_default(&o);
+    o.stats_oldest = 1;
+    assert_int_equal(cl_queue_open(&q, url, &o, err, sizeof err), CL_OK);
+    assert_int_equal(cl_queue_stats(&q, &st), CL_OK);
+    assert_true(st.oldest_ms <= now - 110000 && st.oldest_ms >= now - 600000);
+    cl_queue_close(&q);
     open_q(&q, "basic"); /* no datapoint for this queue, and not asked anyway */
     assert_int_equal(cl_queue_stats(&q, &st), CL_OK);
     assert_int_equal(st.oldest_ms, 0);
@@ -675,7 +702,7 @@ static void test_awscli_interop(void **state)
     }
     struct cl_queue q;
     open_q(&q, "cli");
-    /* ours -> CLI: base64 -> gzip NDJSON, attributes as sqs_msg.h names them */
+    /* ours -> CLI: base64 -> gzip NDJSON, attributes as message.h names them */
     const char ndjson[] = "{\"n\":1,\"msg\":\"caf\xc3\xa9\"}\n{\"n\":2}\n";
     struct cl_buf gz;
     cl_buf_init(&gz, 1 << 20);

@@ -7,7 +7,7 @@
 
 #include "common.h"
 #include "queue.h"
-#include "sqs_msg.h"
+#include "message.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +16,15 @@
 static void round_trip(const unsigned char *data, size_t len, const char *want_text)
 {
     size_t tlen = 0;
-    char *text = cl_sqs_body_encode(data, len, &tlen);
+    char *text = cl_msg_body_to_text(data, len, &tlen);
     assert_non_null(text);
     assert_int_equal(tlen, strlen(text));
-    assert_int_equal(tlen, cl_sqs_body_encoded_len(len));
+    assert_int_equal(tlen, cl_msg_text_len(len));
     if (want_text)
         assert_string_equal(text, want_text);
     void *back = NULL;
     size_t blen = 99;
-    assert_int_equal(cl_sqs_body_decode(text, tlen, &back, &blen), CL_OK);
+    assert_int_equal(cl_msg_body_from_text(text, tlen, &back, &blen), CL_OK);
     assert_int_equal(blen, len);
     if (len)
         assert_memory_equal(back, data, len);
@@ -67,7 +67,7 @@ static void expect_bad(const char *text)
 {
     void *out = (void *)1;
     size_t len = 7;
-    assert_int_equal(cl_sqs_body_decode(text, strlen(text), &out, &len), CL_ERR_INVAL);
+    assert_int_equal(cl_msg_body_from_text(text, strlen(text), &out, &len), CL_ERR_INVAL);
     assert_null(out);
     assert_int_equal(len, 0);
 }
@@ -90,26 +90,26 @@ static void test_attrs(void **state)
     (void)state;
     struct cl_msg_attrs a;
     memset(&a, 0, sizeof a);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_COUNT, "42", 2), CL_OK);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_RAW_BYTES, "12345678901", 11), CL_OK);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_MIN_TS, "1700000000000", 13), CL_OK);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_MAX_TS, "-5xyz", 2), CL_OK);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_ENCODING, "gzipXX", 4), CL_OK);
-    assert_int_equal(cl_sqs_attr_set(&a, "unknown", "zz", 2), CL_OK);
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_COUNT, "42", 2), CL_OK);
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_RAW_BYTES, "12345678901", 11), CL_OK);
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_MIN_TS, "1700000000000", 13), CL_OK);
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_MAX_TS, "-5xyz", 2), CL_OK);
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_ENCODING, "gzipXX", 4), CL_OK);
+    assert_int_equal(cl_msg_attr_set(&a, "unknown", "zz", 2), CL_OK);
     assert_int_equal(a.record_count, 42);
     assert_int_equal(a.raw_bytes, 12345678901ULL);
     assert_int_equal(a.min_ts_ms, 1700000000000LL);
     assert_int_equal(a.max_ts_ms, -5);
     assert_string_equal(a.encoding, "gzip");
 
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_COUNT, "", 0), CL_ERR_INVAL);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_COUNT, "4x", 2), CL_ERR_INVAL);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_COUNT, "-1", 2), CL_ERR_INVAL);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_COUNT, "4294967296", 10), CL_ERR_INVAL);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_RAW_BYTES, " 1", 2), CL_ERR_INVAL);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_MIN_TS, "99999999999999999999", 20),
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_COUNT, "", 0), CL_ERR_INVAL);
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_COUNT, "4x", 2), CL_ERR_INVAL);
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_COUNT, "-1", 2), CL_ERR_INVAL);
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_COUNT, "4294967296", 10), CL_ERR_INVAL);
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_RAW_BYTES, " 1", 2), CL_ERR_INVAL);
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_MIN_TS, "99999999999999999999", 20),
                      CL_ERR_INVAL);
-    assert_int_equal(cl_sqs_attr_set(&a, CL_SQS_ATTR_ENCODING, "a-very-long-encoding", 20),
+    assert_int_equal(cl_msg_attr_set(&a, CL_MSG_ATTR_ENCODING, "a-very-long-encoding", 20),
                      CL_ERR_INVAL);
     assert_int_equal(a.record_count, 42); /* failures leave the field alone */
     assert_string_equal(a.encoding, "gzip");

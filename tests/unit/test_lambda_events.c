@@ -5,7 +5,7 @@
 #include "common.h"
 #include "json.h"
 #include "sqs_event.h"
-#include "sqs_msg.h"
+#include "message.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -89,7 +89,7 @@ static void test_base64_gzip_body(void **state)
     cl_buf_init(&gz, 1 << 20);
     assert_int_equal(cl_gzip_compress(ndjson, strlen(ndjson), 1, &gz), CL_OK);
     size_t b64_len;
-    char *b64 = cl_sqs_body_encode(gz.data, gz.len, &b64_len);
+    char *b64 = cl_msg_body_to_text(gz.data, gz.len, &b64_len);
     char body[512];
     snprintf(body, sizeof body, "\"%s\"", b64);
     char *e = event_of("\"content-type\":\"application/x-ndjson\",\"content-encoding\":\"gzip\"",

@@ -380,8 +380,8 @@ static void test_packing_by_sent_size(void **state)
     size_t raw_max = 0;
     for (size_t i = 0; i < r.batch.n_msgs; i++) {
         const struct cl_msg_out *m = &r.batch.msgs[i];
-        if (cl_batch_sent_size(m->len) > lim.max_message_bytes)
-            fail_msg("message %zu: %zu bytes as sent > %zu", i, cl_batch_sent_size(m->len),
+        if (cl_msg_sent_size(m->len) > lim.max_message_bytes)
+            fail_msg("message %zu: %zu bytes as sent > %zu", i, cl_msg_sent_size(m->len),
                      lim.max_message_bytes);
         assert_true(m->attrs.raw_bytes <= lim.max_message_bytes);
         assert_int_equal(m->attrs.min_ts_ms, next_ts);
@@ -501,7 +501,7 @@ static void test_partitions_and_sent_size(void **state)
     uint32_t total = 0;
     for (size_t m = 0; m < r.batch.n_msgs; m++) {
         const struct cl_msg_out *msg = &r.batch.msgs[m];
-        assert_true(cl_batch_sent_size(msg->len) <= lim.max_message_bytes);
+        assert_true(cl_msg_sent_size(msg->len) <= lim.max_message_bytes);
         cl_buf_reset(&raw);
         assert_int_equal(cl_gzip_decompress(msg->body, msg->len, &raw), CL_OK);
         assert_true(distinct_hours(raw.data, raw.len) <= 2);

@@ -134,7 +134,7 @@ static void test_messages_become_partitioned_objects(void **state)
     assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
     assert_int_equal(qs.visible + qs.inflight, 0);
     struct cl_catalog_stats cs;
-    assert_int_equal(cl_catalog_stats(&e.q, &cs), CL_OK);
+    assert_int_equal(cl_catalog_stats(cl_queue_catalog(&e.q), &cs), CL_OK);
     assert_int_equal(cs.objects, 2);
     assert_int_equal(cs.records, 3);
     struct cl_process_counters c;
@@ -303,7 +303,7 @@ static int count_row(void *arg, int64_t id, const char *staging, const char *key
 static int count_unpublished(struct env *e)
 {
     int n = 0;
-    assert_int_equal(cl_catalog_unpublished(&e->q, count_row, &n), CL_OK);
+    assert_int_equal(cl_catalog_unpublished(cl_queue_catalog(&e->q), count_row, &n), CL_OK);
     return n;
 }
 
@@ -324,13 +324,13 @@ static void test_recovery(void **state)
                                   .bytes = 1,
                                   .raw_bytes = 1};
     struct cl_catalog_flush f = {.obj = &o};
-    assert_int_equal(cl_catalog_commit_flush(&e.q, &f, NULL), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&e.q), &f, NULL), CL_OK);
     /* A row whose object is gone (staged nor final): logged and counted, start-up goes on. */
     struct cl_catalog_object gone = o;
     gone.key = "service=api/dt=2027-01-15/hour=08/gone.ndjson.gz";
     gone.staging_key = CL_STAGING_PREFIX "gone.ndjson.gz";
     struct cl_catalog_flush g = {.obj = &gone};
-    assert_int_equal(cl_catalog_commit_flush(&e.q, &g, NULL), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&e.q), &g, NULL), CL_OK);
     char err[256];
     struct cl_recover_report rep;
     assert_int_equal(cl_process_recover(&e.q, &e.st, &rep, err, sizeof err), CL_OK);

@@ -59,8 +59,8 @@ static void put_object(struct cl_store *st, struct cl_queue *q, const char *key,
         return;
     int64_t id;
     struct cl_catalog_flush f = {.obj = meta, .object_id = &id};
-    assert_int_equal(cl_catalog_commit_flush(q, &f, NULL), CL_OK);
-    assert_int_equal(cl_catalog_mark_published(q, id), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(q), &f, NULL), CL_OK);
+    assert_int_equal(cl_catalog_mark_published(cl_queue_catalog(q), id), CL_OK);
 }
 
 static void make_line(struct ref *r, int i)
@@ -379,7 +379,7 @@ static void run_all(const struct cl_query_source *src, const char *skip)
 
 static void test_filters_with_catalog(void **state)
 {
-    struct cl_query_source src = {&main_fx.store, &main_fx.queue};
+    struct cl_query_source src = {&main_fx.store, cl_queue_catalog(&main_fx.queue)};
     run_all(&src, NULL);
 }
 
@@ -403,7 +403,8 @@ static struct cl_query_stats stats_of(const struct cl_query_source *src, const s
 
 static void test_pruning(void **state)
 {
-    struct cl_query_source cat = {&main_fx.store, &main_fx.queue}, list = {&main_fx.store, NULL};
+    struct cl_query_source cat = {&main_fx.store, cl_queue_catalog(&main_fx.queue)},
+                           list = {&main_fx.store, NULL};
     const size_t total = N_SVC * N_HOURS * OBJS_PER_HOUR;
     struct cl_query_stats st = stats_of(&cat, &queries[0]);
     assert_int_equal(st.objects_considered, total);
@@ -428,7 +429,7 @@ static void test_pruning(void **state)
 
 static void test_limit_stops_early(void **state)
 {
-    struct cl_query_source src = {&main_fx.store, &main_fx.queue};
+    struct cl_query_source src = {&main_fx.store, cl_queue_catalog(&main_fx.queue)};
     struct tq t = {ALL};
     struct cl_query q = to_query(&t, CL_ORDER_NEWEST, 3, 1);
     struct got g = {0};
@@ -448,7 +449,7 @@ static void test_limit_stops_early(void **state)
 
 static void test_bad_queries(void **state)
 {
-    struct cl_query_source src = {&main_fx.store, &main_fx.queue};
+    struct cl_query_source src = {&main_fx.store, cl_queue_catalog(&main_fx.queue)};
     struct tq t = {ALL, .regex = "msg (unclosed"};
     struct cl_query q = to_query(&t, CL_ORDER_NEWEST, 0, 1);
     struct cl_query_stats st;
@@ -476,7 +477,7 @@ static void test_partitions(void **state)
 {
     struct cl_query q = {.from_ms = t_base, .to_ms = t_base + 3 * HOUR};
     for (int c = 0; c < 2; c++) {
-        struct cl_query_source src = {&main_fx.store, c ? &main_fx.queue : NULL};
+        struct cl_query_source src = {&main_fx.store, c ? cl_queue_catalog(&main_fx.queue) : NULL};
         size_t n = 0;
         assert_int_equal(cl_query_partitions(&src, &q, on_partition, &n), CL_OK);
         assert_int_equal(n, N_SVC * N_HOURS);
@@ -521,7 +522,7 @@ static void test_corrupt_objects(void **state)
     put_object(&main_fx.store, &main_fx.queue, keys[1], &m, "not gzip at all", 15);
     cl_buf_free(&gz);
     for (int c = 0; c < 2; c++) {
-        struct cl_query_source src = {&main_fx.store, c ? &main_fx.queue : NULL};
+        struct cl_query_source src = {&main_fx.store, c ? cl_queue_catalog(&main_fx.queue) : NULL};
         struct tq t = {ALL};
         struct cl_query q = to_query(&t, CL_ORDER_NEWEST, 0, 2);
         struct got g = {0};

@@ -67,8 +67,8 @@ static void build_store(void)
     m.level_counts[CL_LEVEL_INFO] = N_RECORDS;
     int64_t id;
     struct cl_catalog_flush f = {.obj = &m, .object_id = &id};
-    assert_int_equal(cl_catalog_commit_flush(&queue, &f, NULL), CL_OK);
-    assert_int_equal(cl_catalog_mark_published(&queue, id), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&queue), &f, NULL), CL_OK);
+    assert_int_equal(cl_catalog_mark_published(cl_queue_catalog(&queue), id), CL_OK);
     cl_buf_free(&raw);
     cl_buf_free(&gz);
 }
@@ -82,7 +82,7 @@ static struct cl_query count_query(const char *regex)
 /* Runs q with and without the catalog (both must agree); *st gets the catalog run's. */
 static int run(const struct cl_query *q, struct cl_query_stats *st, char *err, size_t len)
 {
-    struct cl_query_source listing = {&store, NULL}, catalog = {&store, &queue};
+    struct cl_query_source listing = {&store, NULL}, catalog = {&store, cl_queue_catalog(&queue)};
     struct cl_query_stats other;
     int rc = cl_query_run(&listing, q, NULL, NULL, NULL, &other, err, len);
     assert_int_equal(cl_query_run(&catalog, q, NULL, NULL, NULL, st, err, len), rc);
@@ -180,10 +180,12 @@ static void test_time_out_of_range(void **state)
     assert_int_equal(cl_query_params_add(&p, "since", "9223372036854775807ms"), 0);
     assert_int_equal(cl_query_params_finish(&p, now, CL_QUERY_MAX_LIMIT), -1);
     assert_non_null(strstr(p.err, "out of range"));
+    cl_query_params_free(&p);
     cl_query_params_init(&p);
     assert_int_equal(cl_query_params_add(&p, "to", "nonsense"), 0);
     assert_int_equal(cl_query_params_finish(&p, now, CL_QUERY_MAX_LIMIT), -1);
     assert_non_null(strstr(p.err, "invalid to"));
+    cl_query_params_free(&p);
 }
 
 static int setup(void **state)

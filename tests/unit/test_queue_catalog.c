@@ -115,14 +115,15 @@ static int64_t count_rows(struct cl_queue *q, const char *sql)
 static int done_of(struct cl_queue *q, const char *msg_id, const char *partition)
 {
     int done = -1;
-    assert_int_equal(cl_catalog_partition_done(q, msg_id, partition, &done), CL_OK);
+    assert_int_equal(cl_catalog_partition_done(cl_queue_catalog(q), msg_id, partition, &done),
+                     CL_OK);
     return done;
 }
 
 static int referenced(struct cl_queue *q, const char *staging_key)
 {
     int ref = -1;
-    assert_int_equal(cl_catalog_staging_referenced(q, staging_key, &ref), CL_OK);
+    assert_int_equal(cl_catalog_staging_referenced(cl_queue_catalog(q), staging_key, &ref), CL_OK);
     return ref;
 }
 
@@ -133,7 +134,7 @@ static int64_t commit_progress(struct cl_queue *q, const struct cl_catalog_objec
     int64_t object_id = 0;
     struct cl_catalog_flush f = {
         .obj = obj, .msg_ids = ids, .n_msg_ids = n, .object_id = &object_id};
-    assert_int_equal(cl_catalog_commit_flush(q, &f, NULL), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(q), &f, NULL), CL_OK);
     assert_true(object_id > 0);
     return object_id;
 }
@@ -152,12 +153,15 @@ static void test_unsupported(void **state)
     struct cl_catalog_flush f = {.obj = &obj};
     struct cl_catalog_stats st;
     int v;
-    assert_int_equal(cl_catalog_commit_flush(&q, &f, NULL), CL_ERR_UNSUPPORTED);
-    assert_int_equal(cl_catalog_partition_done(&q, "1", PART, &v), CL_ERR_UNSUPPORTED);
-    assert_int_equal(cl_catalog_unpublished(&q, null_fn, NULL), CL_ERR_UNSUPPORTED);
-    assert_int_equal(cl_catalog_mark_published(&q, 1), CL_ERR_UNSUPPORTED);
-    assert_int_equal(cl_catalog_staging_referenced(&q, "s", &v), CL_ERR_UNSUPPORTED);
-    assert_int_equal(cl_catalog_stats(&q, &st), CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, NULL), CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_partition_done(cl_queue_catalog(&q), "1", PART, &v),
+                     CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_unpublished(cl_queue_catalog(&q), null_fn, NULL),
+                     CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_mark_published(cl_queue_catalog(&q), 1), CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_staging_referenced(cl_queue_catalog(&q), "s", &v),
+                     CL_ERR_UNSUPPORTED);
+    assert_int_equal(cl_catalog_stats(cl_queue_catalog(&q), &st), CL_ERR_UNSUPPORTED);
 }
 
 static void test_commit_flush(void **state)
@@ -175,7 +179,7 @@ static void test_commit_flush(void **state)
     int64_t object_id = 0;
     struct cl_catalog_flush f = {&obj, ids, 3, receipts, 2, &object_id};
     int results[2] = {-1, -1};
-    assert_int_equal(cl_catalog_commit_flush(&q, &f, results), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, results), CL_OK);
     assert_int_equal(results[0], CL_OK);
     assert_int_equal(results[1], CL_OK);
     assert_true(object_id > 0);
@@ -193,11 +197,13 @@ static void test_commit_flush(void **state)
     assert_int_equal(done_of(&q, ids[0], PART), 0);
     /* Only this backend reads its ids as numbers: another format is refused. */
     int v = -1;
-    assert_int_equal(cl_catalog_partition_done(&q, "7c2f-b", PART, &v), CL_ERR_INVAL);
-    assert_int_equal(cl_catalog_message_has_progress(&q, "12x", &v), CL_ERR_INVAL);
+    assert_int_equal(cl_catalog_partition_done(cl_queue_catalog(&q), "7c2f-b", PART, &v),
+                     CL_ERR_INVAL);
+    assert_int_equal(cl_catalog_message_has_progress(cl_queue_catalog(&q), "12x", &v),
+                     CL_ERR_INVAL);
 
     struct cl_catalog_stats st;
-    assert_int_equal(cl_catalog_stats(&q, &st), CL_OK);
+    assert_int_equal(cl_catalog_stats(cl_queue_catalog(&q), &st), CL_OK);
     assert_int_equal(st.objects, 1);
     assert_int_equal(st.records, 30);
     assert_int_equal(st.bytes, 500);
@@ -209,10 +215,10 @@ static void test_commit_flush(void **state)
                                     "dt = '2026-11-25' AND staging_key = '_staging/a'"),
                      7);
     /* Same key twice is refused and changes nothing. */
-    assert_int_equal(cl_catalog_commit_flush(&q, &f, NULL), CL_ERR_IO);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, NULL), CL_ERR_IO);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 1);
     obj.hour = 24;
-    assert_int_equal(cl_catalog_commit_flush(&q, &f, NULL), CL_ERR_INVAL);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, NULL), CL_ERR_INVAL);
     cl_queue_close(&q);
 }
 
@@ -231,7 +237,7 @@ static void test_stale_receipt(void **state)
     struct cl_catalog_object obj = make_obj(PART "/b.ndjson.gz", "_staging/b");
     struct cl_catalog_flush f = {&obj, &id, 1, &receipt, 1, NULL};
     int result = -1;
-    assert_int_equal(cl_catalog_commit_flush(&q, &f, &result), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, &result), CL_OK);
     assert_int_equal(result, CL_ERR_STALE);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 1);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), 1);
@@ -243,7 +249,7 @@ static void test_stale_receipt(void **state)
     /* Progress for a message that is gone is not recorded (nothing would delete it). */
     obj.key = PART "/c.ndjson.gz";
     f.n_delete = 0;
-    assert_int_equal(cl_catalog_commit_flush(&q, &f, NULL), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, NULL), CL_OK);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 0);
     cl_msgs_free(old, 1);
     cl_msgs_free(cur, 1);
@@ -266,7 +272,7 @@ static int publish_fn(void *arg, int64_t id, const char *staging, const char *ke
     w->ids[w->calls++] = id;
     if (w->calls == w->stop_after)
         return CL_ERR_IO;
-    return cl_catalog_mark_published(w->q, id);
+    return cl_catalog_mark_published(cl_queue_catalog(w->q), id);
 }
 
 static void test_publish(void **state)
@@ -282,24 +288,24 @@ static void test_publish(void **state)
     assert_int_equal(referenced(&q, "_staging/zzz"), 0);
 
     struct walk w = {.q = &q, .stop_after = 1};
-    assert_int_equal(cl_catalog_unpublished(&q, publish_fn, &w), CL_ERR_IO);
+    assert_int_equal(cl_catalog_unpublished(cl_queue_catalog(&q), publish_fn, &w), CL_ERR_IO);
     assert_int_equal(w.calls, 1);
     w = (struct walk){.q = &q};
-    assert_int_equal(cl_catalog_unpublished(&q, publish_fn, &w), CL_OK);
+    assert_int_equal(cl_catalog_unpublished(cl_queue_catalog(&q), publish_fn, &w), CL_OK);
     assert_int_equal(w.calls, 2);
     assert_int_equal(w.ids[0], ida);
     assert_int_equal(w.ids[1], idb);
     w = (struct walk){.q = &q};
-    assert_int_equal(cl_catalog_unpublished(&q, publish_fn, &w), CL_OK);
+    assert_int_equal(cl_catalog_unpublished(cl_queue_catalog(&q), publish_fn, &w), CL_OK);
     assert_int_equal(w.calls, 0);
     assert_int_equal(referenced(&q, "_staging/a"), 0);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects WHERE published = 1 AND "
                                     "staging_key IS NULL"),
                      2);
-    assert_int_equal(cl_catalog_mark_published(&q, ida), CL_OK);
-    assert_int_equal(cl_catalog_mark_published(&q, idb + 100), CL_ERR_NOT_FOUND);
+    assert_int_equal(cl_catalog_mark_published(cl_queue_catalog(&q), ida), CL_OK);
+    assert_int_equal(cl_catalog_mark_published(cl_queue_catalog(&q), idb + 100), CL_ERR_NOT_FOUND);
     struct cl_catalog_stats st;
-    assert_int_equal(cl_catalog_stats(&q, &st), CL_OK);
+    assert_int_equal(cl_catalog_stats(cl_queue_catalog(&q), &st), CL_OK);
     assert_int_equal(st.objects, 2);
     assert_int_equal(st.records, 60);
     cl_queue_close(&q);
@@ -329,7 +335,7 @@ static void test_disk_full(void **state)
     snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", (long long)pages);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     int result = -1;
-    assert_int_equal(cl_catalog_commit_flush(&q, &f, &result), CL_ERR_FULL);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, &result), CL_ERR_FULL);
     assert_int_not_equal(result, CL_OK);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 0);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 0);
@@ -339,7 +345,7 @@ static void test_disk_full(void **state)
     assert_int_equal(qs.visible + qs.inflight, 1);
     assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count=1000000", NULL, NULL, NULL),
                      SQLITE_OK);
-    assert_int_equal(cl_catalog_commit_flush(&q, &f, &result), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, &result), CL_OK);
     assert_int_equal(result, CL_OK);
     assert_int_equal(cl_queue_stats(&q, &qs), CL_OK);
     assert_int_equal(qs.visible + qs.inflight, 0);
@@ -474,15 +480,15 @@ static void test_migration_and_reopen(void **state)
     struct cl_catalog_object b = make_obj(PART "/b.ndjson.gz", "_staging/b");
     int64_t ida = commit_progress(&q, &a, &id, 1);
     struct cl_catalog_flush f = {&b, &id, 1, &receipt, 1, NULL};
-    assert_int_equal(cl_catalog_commit_flush(&q, &f, NULL), CL_OK);
-    assert_int_equal(cl_catalog_mark_published(&q, ida), CL_OK);
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, NULL), CL_OK);
+    assert_int_equal(cl_catalog_mark_published(cl_queue_catalog(&q), ida), CL_OK);
     cl_msgs_free(m, 1);
     cl_queue_close(&q);
 
     /* Reopen: catalog rows, their states and the queue survive. */
     open_path(&q, path, 5);
     struct cl_catalog_stats st;
-    assert_int_equal(cl_catalog_stats(&q, &st), CL_OK);
+    assert_int_equal(cl_catalog_stats(cl_queue_catalog(&q), &st), CL_OK);
     assert_int_equal(st.objects, 2);
     assert_int_equal(st.records, 60);
     assert_int_equal(referenced(&q, "_staging/b"), 1);
@@ -593,7 +599,8 @@ static void commit_published(struct cl_queue *q, const char *service, const char
     o.max_ts_ms = max_ts;
     memset(o.level_counts, 0, sizeof o.level_counts);
     o.level_counts[level] = o.records;
-    assert_int_equal(cl_catalog_mark_published(q, commit_progress(q, &o, NULL, 0)), CL_OK);
+    assert_int_equal(
+        cl_catalog_mark_published(cl_queue_catalog(q), commit_progress(q, &o, NULL, 0)), CL_OK);
 }
 
 /* A catalog read (the query planner's) does not hold the queue's connection: group
@@ -607,14 +614,16 @@ static void test_read_does_not_block_writes(void **state)
     struct side_write w = {.q = &q};
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
-    assert_int_equal(cl_catalog_objects(&q, "2026-11-25", "2026-11-25", on_row_write, &w), CL_OK);
+    assert_int_equal(
+        cl_catalog_objects(cl_queue_catalog(&q), "2026-11-25", "2026-11-25", on_row_write, &w),
+        CL_OK);
     assert_int_equal(w.rows, 3);
     assert_true(w.finished_inside);
     assert_int_equal(w.send_rc, CL_OK);
     assert_int_equal(w.ping_rc, CL_OK);
     struct cl_catalog_filter f = {.dt_from = "2026-11-25", .dt_to = "2026-11-25", .hour_to = 23};
     w.rows = w.done = w.finished_inside = 0;
-    assert_int_equal(cl_catalog_select(&q, &f, on_row_write, &w, NULL), CL_OK);
+    assert_int_equal(cl_catalog_select(cl_queue_catalog(&q), &f, on_row_write, &w, NULL), CL_OK);
     assert_true(w.finished_inside);
     assert_int_equal(w.send_rc, CL_OK);
     pthread_cond_destroy(&w.cv);
@@ -661,7 +670,7 @@ static void test_select_filters(void **state)
         .dt_from = "2026-11-24", .dt_to = "2026-11-26", .hour_from = 23, .hour_to = 1};
     struct picked p = {0};
     uint64_t considered = 0;
-    assert_int_equal(cl_catalog_select(&q, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(cl_catalog_select(cl_queue_catalog(&q), &f, on_pick, &p, &considered), CL_OK);
     assert_int_equal(p.n, 3);
     assert_int_equal(considered, 3);
     assert_true(has_key(&p, "service=api/dt=2026-11-24/hour=23/o1.ndjson.gz"));
@@ -670,11 +679,11 @@ static void test_select_filters(void **state)
     f.services = svc;
     f.n_services = 1;
     p.n = 0;
-    assert_int_equal(cl_catalog_select(&q, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(cl_catalog_select(cl_queue_catalog(&q), &f, on_pick, &p, &considered), CL_OK);
     assert_int_equal(p.n, 2);
     f.services = svc + 1;
     p.n = 0;
-    assert_int_equal(cl_catalog_select(&q, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(cl_catalog_select(cl_queue_catalog(&q), &f, on_pick, &p, &considered), CL_OK);
     assert_int_equal(p.n, 1);
     f.n_services = 0;
 
@@ -682,12 +691,12 @@ static void test_select_filters(void **state)
     f.from_ms = 550;
     f.to_ms = 750;
     p.n = 0;
-    assert_int_equal(cl_catalog_select(&q, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(cl_catalog_select(cl_queue_catalog(&q), &f, on_pick, &p, &considered), CL_OK);
     assert_int_equal(p.n, 2);
     assert_int_equal(considered, 3);
     f.level_mask = 1u << 4;
     p.n = 0;
-    assert_int_equal(cl_catalog_select(&q, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(cl_catalog_select(cl_queue_catalog(&q), &f, on_pick, &p, &considered), CL_OK);
     assert_int_equal(p.n, 1);
     assert_true(has_key(&p, "service=web-1/dt=2026-11-25/hour=05/o2.ndjson.gz"));
     cl_queue_close(&q);

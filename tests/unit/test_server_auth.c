@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "auth.h"
+#include "apikeys.h"
 #include "host_check.h"
 #include "listen.h"
 

@@ -823,6 +823,8 @@ static void test_url_options(void **state)
                                       "s3://bucket/x?timeout=soon",
                                       "s3://bucket/x?max_attempts=0",
                                       "s3://bucket/x?max_attempts=21",
+                                      "s3://bucket/x?max_keys=lots", /* once: atoi, 0 */
+                                      "s3://bucket/x?max_keys=1001",
                                       "s3://bucket/x?connect_timeout=0",
                                       "s3://bucket/x?endpoint=http://u:p@127.0.0.1:9",
                                       "s3://bucket/x?endpoint=ftp://127.0.0.1:9",

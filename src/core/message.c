@@ -1,11 +1,44 @@
-/* msg_decode.c - a queue message's body -> normalized lines with their heads. */
-#include "msg_decode.h"
+/* message.c - the queue message contract (message.h): encode a sealed batch, decode a
+ * body into normalized lines with their heads, size as sent, and freeing messages. */
+#include "message.h"
 
+#include "batch.h"
 #include "codec.h"
 #include "common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+void cl_msgs_free(struct cl_msg *msgs, size_t n)
+{
+    if (!msgs)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(msgs[i].id);
+        free(msgs[i].receipt);
+        free(msgs[i].body);
+        free(msgs[i].last_error);
+    }
+    free(msgs);
+}
+
+void cl_msg_from_sealed(const struct cl_batch_sealed *s, struct cl_msg_out *m)
+{
+    memset(m, 0, sizeof *m);
+    m->body = s->gz;
+    m->len = s->gz_len;
+    m->attrs.record_count = s->count;
+    m->attrs.raw_bytes = s->raw_bytes;
+    m->attrs.min_ts_ms = s->min_ts_ms;
+    m->attrs.max_ts_ms = s->max_ts_ms;
+    memcpy(m->attrs.encoding, "gzip", 5);
+}
+
+size_t cl_msg_sent_size(size_t body_len)
+{
+    return cl_msg_text_len(body_len) + CL_MSG_ATTR_ROOM;
+}
 
 int cl_msg_decode(const struct cl_msg_attrs *attrs, const void *body, size_t len,
                   struct cl_buf *out, char *err, size_t err_len)

@@ -1,8 +1,8 @@
-/* sqs_msg.c - base64 bodies and message-attribute parsing for SQS messages. */
-#include "sqs_msg.h"
+/* message_text.c - a message as text (message.h): base64 bodies and attributes parsed
+ * from name/value text, for transports that carry text only (SQS, Lambda events). */
+#include "message.h"
 
 #include "common.h"
-#include "queue.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,17 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t cl_sqs_body_encoded_len(size_t len)
+size_t cl_msg_text_len(size_t len)
 {
     return 4 * ((len + 2) / 3);
 }
 
-char *cl_sqs_body_encode(const void *body, size_t len, size_t *out_len)
+char *cl_msg_body_to_text(const void *body, size_t len, size_t *out_len)
 {
     /* EVP_EncodeBlock takes an int length: encode in chunks that are multiples of 3 so
      * the concatenated output is one padded base64 string. */
     enum { CHUNK = 3 * (1 << 20) };
-    size_t total = cl_sqs_body_encoded_len(len);
+    size_t total = cl_msg_text_len(len);
     char *out = malloc(total + 1);
     if (!out)
         return NULL;
@@ -61,7 +61,7 @@ static int b64_valid(const char *text, size_t len, size_t *pad)
     return 1;
 }
 
-int cl_sqs_body_decode(const char *text, size_t len, void **out, size_t *out_len)
+int cl_msg_body_from_text(const char *text, size_t len, void **out, size_t *out_len)
 {
     size_t pad;
     *out = NULL;
@@ -107,33 +107,33 @@ static int parse_i64(const char *value, size_t len, int64_t lo, int64_t hi, int6
     return CL_OK;
 }
 
-int cl_sqs_attr_set(struct cl_msg_attrs *a, const char *name, const char *value, size_t value_len)
+int cl_msg_attr_set(struct cl_msg_attrs *a, const char *name, const char *value, size_t value_len)
 {
     int64_t v;
     int rc;
-    if (strcmp(name, CL_SQS_ATTR_ENCODING) == 0) {
+    if (strcmp(name, CL_MSG_ATTR_ENCODING) == 0) {
         if (value_len >= sizeof a->encoding)
             return CL_ERR_INVAL;
         memcpy(a->encoding, value, value_len);
         a->encoding[value_len] = '\0';
         return CL_OK;
     }
-    if (strcmp(name, CL_SQS_ATTR_COUNT) == 0) {
+    if (strcmp(name, CL_MSG_ATTR_COUNT) == 0) {
         if ((rc = parse_i64(value, value_len, 0, UINT32_MAX, &v)) == CL_OK)
             a->record_count = (uint32_t)v;
         return rc;
     }
-    if (strcmp(name, CL_SQS_ATTR_RAW_BYTES) == 0) {
+    if (strcmp(name, CL_MSG_ATTR_RAW_BYTES) == 0) {
         if ((rc = parse_i64(value, value_len, 0, INT64_MAX, &v)) == CL_OK)
             a->raw_bytes = (uint64_t)v;
         return rc;
     }
-    if (strcmp(name, CL_SQS_ATTR_MIN_TS) == 0) {
+    if (strcmp(name, CL_MSG_ATTR_MIN_TS) == 0) {
         if ((rc = parse_i64(value, value_len, INT64_MIN, INT64_MAX, &v)) == CL_OK)
             a->min_ts_ms = v;
         return rc;
     }
-    if (strcmp(name, CL_SQS_ATTR_MAX_TS) == 0) {
+    if (strcmp(name, CL_MSG_ATTR_MAX_TS) == 0) {
         if ((rc = parse_i64(value, value_len, INT64_MIN, INT64_MAX, &v)) == CL_OK)
             a->max_ts_ms = v;
         return rc;

@@ -1,0 +1,516 @@
+/* analytics.c - the inline analytics object: services, observe, tick, drain (see
+ * analytics.h). Minutes are event time: a record belongs to the minute of its timestamp,
+ * and a service's minute closes when a record of a later minute arrives or, once it goes
+ * quiet, when the tick sees the pipeline's clock (the newest record time, advanced by
+ * the wall clock since) a minute past it. A record older than its service's open minute
+ * is counted but not fed to the detectors. */
+#include "analytics_int.h"
+
+#include "common.h"
+#include "json.h"
+#include "mask.h"
+#include "partition.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KNOWN_CAP (1u << 18) /* 2 MiB: 131072 remembered patterns */
+
+void cl_analytics_opts_default(struct cl_analytics_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_services = CL_ANALYTICS_MAX_SERVICES;
+    o->max_patterns = CL_ANALYTICS_MAX_PATTERNS;
+    o->warmup_ms = CL_ANALYTICS_WARMUP_MS;
+}
+
+struct cl_analytics *cl_analytics_new(const struct cl_analytics_opts *o)
+{
+    struct cl_analytics *a = cl_calloc(1, sizeof *a);
+    cl_analytics_opts_default(&a->o);
+    if (o)
+        a->o = *o;
+    if (!a->o.max_services)
+        a->o.max_services = CL_ANALYTICS_MAX_SERVICES;
+    if (!a->o.max_patterns)
+        a->o.max_patterns = CL_ANALYTICS_MAX_PATTERNS;
+    pthread_mutex_init(&a->mu, NULL);
+    a->svcs = cl_calloc(a->o.max_services, sizeof *a->svcs);
+    a->n_buckets = 16;
+    while (a->n_buckets < 2 * a->o.max_services)
+        a->n_buckets *= 2;
+    a->buckets = cl_malloc(a->n_buckets * sizeof *a->buckets);
+    for (size_t i = 0; i < a->n_buckets; i++)
+        a->buckets[i] = -1;
+    a->known_cap = KNOWN_CAP;
+    a->known = cl_calloc(a->known_cap, sizeof *a->known);
+    return a;
+}
+
+static void info_free(struct cl_pattern_info *p)
+{
+    free(p->tmpl);
+    free(p->example);
+}
+
+static void svc_free(struct cl_analytics *a, struct svc *s)
+{
+    for (size_t i = 0; i < a->o.max_patterns; i++)
+        free(s->pats[i].example);
+    free(s->pats);
+    free(s->shapes);
+    free(s->rows);
+    cl_miner_free(s->miner);
+    free(s);
+}
+
+void cl_analytics_free(struct cl_analytics *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->o.max_services; i++)
+        if (a->svcs[i])
+            svc_free(a, a->svcs[i]);
+    for (size_t i = 0; i < a->n_infos; i++)
+        info_free(&a->infos[i]);
+    free(a->infos);
+    free(a->events);
+    free(a->orphans);
+    free(a->svcs);
+    free(a->buckets);
+    free(a->known);
+    free(a->scratch);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+/* Takes the lock, counting the times another thread held it (the measurement behind the
+ * one-lock design). */
+static void lock(struct cl_analytics *a)
+{
+    if (pthread_mutex_trylock(&a->mu) == 0)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->contended++;
+}
+
+/* ---- services ---- */
+
+static struct svc *svc_find(struct cl_analytics *a, const char *name, uint64_t h)
+{
+    for (int32_t i = a->buckets[h & (a->n_buckets - 1)]; i >= 0; i = a->svcs[i]->next)
+        if (a->svcs[i]->name_hash == h && strcmp(a->svcs[i]->name, name) == 0)
+            return a->svcs[i];
+    return NULL;
+}
+
+static void bucket_unlink(struct cl_analytics *a, int32_t idx)
+{
+    int32_t *p = &a->buckets[a->svcs[idx]->name_hash & (a->n_buckets - 1)];
+    while (*p != idx)
+        p = &a->svcs[*p]->next;
+    *p = a->svcs[idx]->next;
+}
+
+/* Evicts the least recently seen service; its pending counts wait for the next drain. */
+static size_t evict_service(struct cl_analytics *a)
+{
+    size_t victim = 0;
+    for (size_t i = 1; i < a->o.max_services; i++)
+        if (a->svcs[i]->used_ms < a->svcs[victim]->used_ms)
+            victim = i;
+    struct svc *s = a->svcs[victim];
+    size_t before = a->n_orphans, cap = a->n_orphans;
+    cl_an_rows_take(s, &a->orphans, &a->n_orphans, &cap);
+    a->orphans = cl_realloc(a->orphans, CL_MAX(a->n_orphans, (size_t)1) * sizeof *a->orphans);
+    a->pending_rows -= a->n_orphans - before;
+    bucket_unlink(a, (int32_t)victim);
+    svc_free(a, s);
+    a->svcs[victim] = NULL;
+    a->n_svcs--;
+    a->services_evicted++;
+    return victim;
+}
+
+static struct svc *svc_get(struct cl_analytics *a, const char *name, int64_t now_wall)
+{
+    uint64_t h = cl_mask_hash(name, strlen(name));
+    struct svc *s = svc_find(a, name, h);
+    if (s) {
+        s->used_ms = now_wall;
+        return s;
+    }
+    size_t idx = 0;
+    if (a->n_svcs == a->o.max_services)
+        idx = evict_service(a);
+    else
+        while (a->svcs[idx])
+            idx++;
+    s = cl_calloc(1, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->name_hash = h;
+    struct cl_miner_config mc = {.max_clusters = a->o.max_patterns};
+    s->miner = cl_miner_new(&mc);
+    s->pats = cl_calloc(a->o.max_patterns, sizeof *s->pats);
+    s->shapes = cl_calloc(SHAPES, sizeof *s->shapes);
+    cl_anomaly_series_init(&s->rate);
+    cl_anomaly_series_init(&s->errors);
+    s->novelty.warmup_ms = a->o.warmup_ms;
+    s->silence.floor_ms = CL_ANALYTICS_SILENCE_FLOOR_MS;
+    s->used_ms = now_wall;
+    int32_t *head = &a->buckets[h & (a->n_buckets - 1)];
+    s->next = *head;
+    *head = (int32_t)idx;
+    a->svcs[idx] = s;
+    a->n_svcs++;
+    return s;
+}
+
+void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id)
+{
+    struct svc tmp;
+    tmp.name_hash = cl_mask_hash(service, strlen(service));
+    lock(a);
+    cl_an_known_add(a, cl_an_known_key(&tmp, id));
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- records ---- */
+
+/* The message of a normalized line: the JSON string after "message": (the fourth key,
+ * cl_record_normalize's order), unescaped into the scratch buffer when it has escapes. */
+static int line_message(struct cl_analytics *a, const char *line, size_t len, const char **msg,
+                        size_t *msg_len)
+{
+    static const char key[] = "\"message\":\"";
+    const char *p = memmem(line, len, key, sizeof key - 1);
+    if (!p)
+        return -1;
+    const char *s = p + sizeof key - 1, *end = line + len, *q = s;
+    int escaped = 0;
+    while (q < end && *q != '"') {
+        if (*q == '\\') {
+            escaped = 1;
+            q++;
+        }
+        q++;
+    }
+    if (q >= end)
+        return -1;
+    if (!escaped) {
+        *msg = s;
+        *msg_len = (size_t)(q - s);
+        return 0;
+    }
+    struct cl_json_value v = {CL_JSON_STRING, CL_JSON_F_ESCAPED, s - 1, (size_t)(q - s) + 2};
+    if (a->scratch_cap < v.len) {
+        a->scratch_cap = v.len * 2;
+        a->scratch = cl_realloc(a->scratch, a->scratch_cap);
+    }
+    *msg_len = cl_json_unescape(&v, a->scratch);
+    *msg = a->scratch;
+    return 0;
+}
+
+/* The shape of a message: its bytes with each digit run replaced by its length. The
+ * masking scanner (mask.c) tells digits from other bytes but never one digit from another,
+ * and masks every digit, so two messages of one shape mask to the same tokens; the second
+ * then goes to the cluster the first went to without being masked again (the scanner is
+ * most of the cost per record, docs/analytics.md "Cost inline"). 0: not cached (messages
+ * the scanner would cut at CL_MASK_MAX_BYTES). */
+static uint64_t shape_key(const char *s, size_t n)
+{
+    if (n > CL_MASK_MAX_BYTES - 8)
+        return 0;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i++];
+        if (c >= '0' && c <= '9') {
+            size_t run = 1;
+            while (i < n && s[i] >= '0' && s[i] <= '9')
+                i++, run++;
+            if (run > 255)
+                return 0;
+            h = (h ^ 0xff) * 0x100000001b3ULL; /* a digit-run marker: 0xff is never UTF-8 */
+            c = (unsigned char)run;
+        }
+        h = (h ^ c) * 0x100000001b3ULL;
+    }
+    return h ? h : 1;
+}
+
+/* cl_miner_add through the shape cache: a shape seen before goes to its cluster while that
+ * cluster lives (a hit neither creates nor generalizes a cluster: the cluster already
+ * covers this masked message). */
+static void mine(struct svc *s, const char *msg, size_t len, struct cl_pattern_match *m)
+{
+    uint64_t key = shape_key(msg, len);
+    struct shape *sh = &s->shapes[key & (SHAPES - 1)];
+    if (key && sh->key == key && cl_miner_alive(s->miner, sh->cluster, sh->generation)) {
+        memset(m, 0, sizeof *m);
+        m->cluster = sh->cluster;
+        m->generation = sh->generation;
+        cl_miner_template(s->miner, sh->cluster, NULL, &m->id);
+        cl_miner_touch(s->miner, sh->cluster);
+        return;
+    }
+    cl_miner_add(s->miner, msg, len, m);
+    if (key)
+        *sh = (struct shape){key, m->cluster, m->generation};
+}
+
+/* A slot's state belongs to the cluster now in it; a reused slot starts over. */
+static struct pat *pat_of(struct svc *s, const struct cl_pattern_match *m)
+{
+    struct pat *p = &s->pats[m->cluster];
+    if (!p->used || p->generation != m->generation) {
+        free(p->example);
+        memset(p, 0, sizeof *p);
+        p->used = 1;
+        p->generation = m->generation;
+        cl_anomaly_series_init(&p->rate);
+    }
+    return p;
+}
+
+static void rename_pattern(struct cl_analytics *a, struct svc *s, struct pat *p, uint64_t id)
+{
+    if (p->id && p->id != id) {
+        struct cl_pattern_info *r = cl_an_info_push(a);
+        memcpy(r->service, s->name, sizeof r->service);
+        r->prev_id = p->id;
+        r->id = id;
+    }
+    p->id = id;
+    p->dirty = 1;
+}
+
+static void observe_line(struct cl_analytics *a, const char *line, size_t len, int64_t now_wall)
+{
+    struct cl_line_head h;
+    const char *msg;
+    size_t msg_len;
+    if (cl_line_head_parse(line, len, &h) != 0 || line_message(a, line, len, &msg, &msg_len) != 0)
+        return;
+    struct svc *s = svc_get(a, h.service, now_wall);
+    struct cl_pattern_match m;
+    mine(s, msg, msg_len, &m);
+    struct pat *p = pat_of(s, &m);
+    int fresh = p->id == 0;
+    if (p->id != m.id)
+        rename_pattern(a, s, p, m.id);
+    int64_t minute = h.ts_ms / 60000;
+    if (s->minute == 0)
+        s->minute = minute;
+    if (minute > s->minute)
+        cl_an_advance(a, s, minute);
+    if (minute == s->minute) {
+        s->m_records++;
+        p->minute_count++;
+        if (h.level >= CL_LEVEL_ERROR) {
+            s->m_errors++;
+            p->minute_errors++;
+        }
+    }
+    cl_an_count(a, s, m.id, minute, (int)h.level);
+    if (fresh) {
+        p->first_ms = h.ts_ms;
+        p->example = cl_malloc(CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX) + 1);
+        memcpy(p->example, line, CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX));
+        p->example[CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX)] = '\0';
+        uint64_t key = cl_an_known_key(s, m.id);
+        int first_seen = m.is_new && !cl_an_known_has(a, key);
+        cl_an_known_add(a, key);
+        if (cl_anomaly_novelty_check(&s->novelty, h.ts_ms, first_seen))
+            cl_an_new_pattern(a, s, p, cl_miner_template(s->miner, m.cluster, NULL, NULL), h.ts_ms,
+                              (int)h.level);
+    } else {
+        cl_anomaly_novelty_check(&s->novelty, h.ts_ms, 0);
+    }
+    p->last_ms = CL_MAX(p->last_ms, h.ts_ms);
+    p->dirty = 1;
+    cl_anomaly_silence_record(&s->silence, h.ts_ms);
+    s->silent = 0;
+    s->score[3] = 0;
+    if (h.ts_ms > a->watermark_ms) {
+        a->watermark_ms = h.ts_ms;
+        a->watermark_wall = now_wall;
+    }
+    a->records++;
+}
+
+void cl_analytics_observe(struct cl_analytics *a, const char *data, size_t len)
+{
+    cl_analytics_observe_at(a, data, len, cl_now_ms());
+}
+
+void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall)
+{
+    if (!a)
+        return;
+    lock(a);
+    for (const char *p = data, *end = data + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (n)
+            observe_line(a, p, n, now_wall);
+        p += n + 1;
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- tick ---- */
+
+/* The second pass may change templates: the ids of the clusters it touched change. */
+static void consolidate(struct cl_analytics *a, struct svc *s)
+{
+    if (cl_miner_consolidate(s->miner) == 0)
+        return;
+    for (uint32_t i = 0; i < a->o.max_patterns; i++) {
+        struct pat *p = &s->pats[i];
+        uint64_t id;
+        if (!p->used || !cl_miner_alive(s->miner, i, p->generation))
+            continue;
+        cl_miner_template(s->miner, i, NULL, &id);
+        if (id != p->id)
+            rename_pattern(a, s, p, id);
+    }
+}
+
+void cl_analytics_tick(struct cl_analytics *a, int64_t now_ms)
+{
+    if (!a)
+        return;
+    lock(a);
+    /* The pipeline's clock: event time, moving on with the wall clock while nothing comes. */
+    int64_t now_event = a->watermark_ms + CL_MAX(now_ms - a->watermark_wall, (int64_t)0);
+    int run_second_pass = now_ms - a->consolidated_ms >= 60000;
+    if (run_second_pass)
+        a->consolidated_ms = now_ms;
+    for (size_t i = 0; a->watermark_ms && i < a->o.max_services; i++) {
+        struct svc *s = a->svcs[i];
+        if (!s)
+            continue;
+        int64_t due = now_event / 60000 - 1; /* a minute of grace for late records */
+        if (s->minute && due > s->minute)
+            cl_an_advance(a, s, due);
+        cl_an_check_silence(a, s, now_event);
+        if (run_second_pass)
+            consolidate(a, s);
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- drain ---- */
+
+static void push_upserts(struct cl_analytics *a, struct svc *s)
+{
+    for (uint32_t i = 0; i < a->o.max_patterns; i++) {
+        struct pat *p = &s->pats[i];
+        if (!p->used || !p->dirty || !cl_miner_alive(s->miner, i, p->generation))
+            continue;
+        size_t len;
+        const char *t = cl_miner_template(s->miner, i, &len, NULL);
+        struct cl_pattern_info *u = cl_an_info_push(a);
+        memcpy(u->service, s->name, sizeof u->service);
+        u->id = p->id;
+        u->tmpl = cl_strdup(t);
+        u->example = p->example ? cl_strdup(p->example) : NULL;
+        u->first_ms = p->first_ms;
+        u->last_ms = p->last_ms;
+        p->dirty = 0;
+    }
+}
+
+void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!a)
+        return;
+    lock(a);
+    size_t cap = a->n_orphans;
+    out->counts = a->orphans;
+    out->n_counts = a->n_orphans;
+    a->orphans = NULL;
+    a->n_orphans = 0;
+    for (size_t i = 0; i < a->o.max_services; i++)
+        if (a->svcs[i]) {
+            cl_an_rows_take(a->svcs[i], &out->counts, &out->n_counts, &cap);
+            push_upserts(a, a->svcs[i]);
+        }
+    a->pending_rows = 0;
+    out->patterns = a->infos;
+    out->n_patterns = a->n_infos;
+    a->infos = NULL;
+    a->n_infos = a->cap_infos = 0;
+    out->anomalies = a->events;
+    out->n_anomalies = a->n_events;
+    a->events = NULL;
+    a->n_events = a->cap_events = 0;
+    out->dropped = a->dropped;
+    a->dropped = 0;
+    pthread_mutex_unlock(&a->mu);
+}
+
+void cl_analytics_batch_free(struct cl_analytics_batch *b)
+{
+    for (size_t i = 0; i < b->n_patterns; i++)
+        info_free(&b->patterns[i]);
+    free(b->patterns);
+    free(b->counts);
+    free(b->anomalies);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- reading ---- */
+
+static const char *const score_series[] = {"rate", "error_ratio", "pattern_rate", "silence"};
+
+void cl_analytics_render_prom(struct cl_analytics *a, struct cl_buf *out)
+{
+    if (!a)
+        return;
+    cl_buf_printf(out, "# HELP cloudlog_anomaly_score Anomaly score of the last closed minute "
+                       "(0 expected, 0.5 and more an anomaly) per service and series.\n"
+                       "# TYPE cloudlog_anomaly_score gauge\n");
+    lock(a);
+    for (size_t i = 0; i < a->o.max_services; i++) {
+        const struct svc *s = a->svcs[i];
+        for (size_t k = 0; s && k < CL_ARRAY_LEN(score_series); k++)
+            cl_buf_printf(out, "cloudlog_anomaly_score{service=\"%s\",series=\"%s\"} %.4f\n",
+                          s->name, score_series[k], s->score[k]);
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+size_t cl_analytics_recent(struct cl_analytics *a, struct cl_anomaly_event *out, size_t max)
+{
+    if (!a)
+        return 0;
+    lock(a);
+    size_t n = CL_MIN(max, a->recent_n);
+    for (size_t i = 0; i < n; i++)
+        out[i] = a->recent[(a->recent_next + CL_ANALYTICS_RECENT - 1 - i) % CL_ANALYTICS_RECENT];
+    pthread_mutex_unlock(&a->mu);
+    return n;
+}
+
+void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!a)
+        return;
+    lock(a);
+    st->services = a->n_svcs;
+    st->services_evicted = a->services_evicted;
+    st->records = a->records;
+    st->lock_contended = a->contended;
+    for (size_t i = 0; i < a->o.max_services; i++)
+        if (a->svcs[i]) {
+            st->patterns += cl_miner_count(a->svcs[i]->miner);
+            st->miner_bytes += cl_miner_memory(a->svcs[i]->miner);
+            st->patterns_evicted += cl_miner_evictions(a->svcs[i]->miner);
+        }
+    pthread_mutex_unlock(&a->mu);
+}

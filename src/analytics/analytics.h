@@ -1,0 +1,147 @@
+/* analytics.h - patterns and anomalies inline in the processor (issue 17).
+ *
+ * One cl_analytics per process, shared by every processor thread. The processor hands it
+ * each message's normalized NDJSON records once (cl_analytics_observe): every record's
+ * message gets a pattern from its service's miner (miner.h), counted per minute, pattern
+ * and level; per-service minute series (records, error ratio, per-pattern counts) feed the
+ * streaming detectors (anomaly.h), and new patterns (after a warm-up) and silent services
+ * are reported too. A periodic tick closes idle minutes and runs the miner's second pass;
+ * cl_analytics_drain hands the counts, catalog changes and anomalies to whoever persists
+ * them (SQLite in the daemon, summary objects on AWS).
+ *
+ * Thread safety: every function takes the object's one mutex. The miner is not
+ * thread-safe; the lock is taken once per message (hundreds of records), and found held in
+ * about 1 of 10 acquisitions with 2 workers (bench/analytics_cost.py), while per-thread
+ * miners would learn different templates for one service (docs/analytics.md). */
+#ifndef CL_ANALYTICS_H
+#define CL_ANALYTICS_H
+
+#include "buf.h"
+#include "metrics.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Defaults (docs/analytics.md, "Inline"). */
+#define CL_ANALYTICS_MAX_SERVICES 256  /* beyond: the least recently seen service is evicted */
+#define CL_ANALYTICS_MAX_PATTERNS 512  /* clusters per service (the miner's LRU cap) */
+#define CL_ANALYTICS_WARMUP_MS 3600000 /* a service's first hour reports no new pattern */
+#define CL_ANALYTICS_MAX_PENDING 65536 /* count rows between two drains; more are dropped */
+#define CL_ANALYTICS_RECENT 256        /* anomalies kept in memory */
+#define CL_ANALYTICS_EXAMPLE_MAX 1024  /* bytes of the example record kept per pattern */
+#define CL_ANALYTICS_MIN_RATE_DELTA 10 /* a rate anomaly moves at least this many records */
+#define CL_ANALYTICS_MIN_ERRORS 5      /* an error-ratio anomaly has at least this many */
+#define CL_ANALYTICS_MIN_PATTERN 10    /* a pattern-rate anomaly counts at least this many */
+#define CL_ANALYTICS_NEW_PER_MINUTE 5  /* new-pattern reports per service and minute */
+#define CL_ANALYTICS_SILENCE_FLOOR_MS 300000 /* never silent for less than 5 minutes */
+
+struct cl_analytics_opts {
+    size_t max_services;
+    size_t max_patterns;
+    int64_t warmup_ms;
+    /* Borrowed registry handles (NULL: none): the anomaly counter the alarm engine
+     * watches and the highest current score. */
+    struct cl_metric *anomalies_detected;
+    struct cl_metric *anomaly_score;
+};
+
+void cl_analytics_opts_default(struct cl_analytics_opts *o);
+
+enum cl_anomaly_kind {
+    CL_ANOMALY_RATE,
+    CL_ANOMALY_ERROR_RATIO,
+    CL_ANOMALY_PATTERN_RATE,
+    CL_ANOMALY_NEW_PATTERN,
+    CL_ANOMALY_SILENCE,
+    CL_ANOMALY_KINDS
+};
+
+/* "rate", "error_ratio", "pattern_rate", "new_pattern", "silence". */
+const char *cl_anomaly_kind_name(enum cl_anomaly_kind k);
+
+#define CL_ANOMALY_TEXT_MAX 768
+#define CL_ANOMALY_PATTERNS 3
+
+/* One anomaly: a series left its band (or a pattern appeared, a service went quiet). */
+struct cl_anomaly_event {
+    int64_t ts_ms; /* start of the minute (silence: when it was noticed) */
+    char service[65];
+    enum cl_anomaly_kind kind;
+    double observed, expected, lo, hi, score;
+    uint64_t patterns[CL_ANOMALY_PATTERNS]; /* involved, 0 = none */
+    char text[CL_ANOMALY_TEXT_MAX];         /* the sentence a person reads */
+};
+
+/* Records of one minute of one pattern and level. */
+struct cl_pattern_count {
+    char service[65];
+    uint64_t id;
+    int64_t minute; /* Unix minute (ms / 60000) */
+    int level;
+    uint64_t count;
+};
+
+/* A pattern as the catalog keeps it. */
+struct cl_pattern_info {
+    char service[65];
+    uint64_t id;
+    uint64_t prev_id; /* != 0: its template generalized from prev_id; fold prev_id into id */
+    char *tmpl;       /* owned */
+    char *example;    /* owned: the first record seen, cut at CL_ANALYTICS_EXAMPLE_MAX */
+    int64_t first_ms, last_ms;
+};
+
+/* What a drain hands over (owned by the caller: cl_analytics_batch_free). */
+struct cl_analytics_batch {
+    struct cl_pattern_count *counts;
+    size_t n_counts;
+    struct cl_pattern_info *patterns; /* in order: renames must be applied in order */
+    size_t n_patterns;
+    struct cl_anomaly_event *anomalies;
+    size_t n_anomalies;
+    uint64_t dropped; /* count rows dropped since the last drain (CL_ANALYTICS_MAX_PENDING) */
+};
+
+struct cl_analytics;
+
+/* Returns a new object (owned by the caller: cl_analytics_free). o NULL = defaults. */
+struct cl_analytics *cl_analytics_new(const struct cl_analytics_opts *o);
+void cl_analytics_free(struct cl_analytics *a);
+
+/* Marks (service, id) as a pattern seen before (loaded from the catalog at start-up), so
+ * it is not reported as new after a restart. */
+void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id);
+
+/* Learns every record of data[0..len), normalized NDJSON lines (cl_record_normalize's
+ * output); lines that do not parse are skipped. NULL a does nothing. */
+void cl_analytics_observe(struct cl_analytics *a, const char *data, size_t len);
+
+/* The same with the wall clock given (simulations, bench/incident_day.c: pass the same
+ * clock to cl_analytics_tick). */
+void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t len,
+                             int64_t now_wall);
+
+/* Periodic (about once a second): closes the minutes of services that went quiet,
+ * reports silences, and runs the miners' second pass every minute. now_ms: wall clock. */
+void cl_analytics_tick(struct cl_analytics *a, int64_t now_ms);
+
+/* Moves everything pending into *out. */
+void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out);
+void cl_analytics_batch_free(struct cl_analytics_batch *b);
+
+/* Prometheus lines of the per-series anomaly scores:
+ * cloudlog_anomaly_score{service="S",series="rate|error_ratio|pattern_rate|silence"}. */
+void cl_analytics_render_prom(struct cl_analytics *a, struct cl_buf *out);
+
+/* Copies up to max of the most recent anomalies (newest first); returns how many. */
+size_t cl_analytics_recent(struct cl_analytics *a, struct cl_anomaly_event *out, size_t max);
+
+/* Statistics: services tracked, patterns live, memory held by miners (bytes), services
+ * and clusters evicted. */
+struct cl_analytics_stats {
+    size_t services, patterns, miner_bytes;
+    uint64_t services_evicted, patterns_evicted, records, lock_contended;
+};
+void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st);
+
+#endif

@@ -1,0 +1,100 @@
+/* analytics_int.h - state shared by analytics*.c (not for other modules). */
+#ifndef CL_ANALYTICS_INT_H
+#define CL_ANALYTICS_INT_H
+
+#include "analytics.h"
+#include "anomaly.h"
+#include "miner.h"
+
+#include <pthread.h>
+
+/* Per miner slot: what the catalog and the detectors know of the cluster in it. */
+struct pat {
+    uint32_t generation; /* the cluster's generation when this state was made */
+    int used, dirty;     /* dirty: the catalog has not seen its latest state */
+    uint64_t id;         /* the id last reported for it */
+    int64_t first_ms, last_ms;
+    char *example; /* owned */
+    uint32_t minute_count, minute_errors;
+    struct cl_anomaly_series rate; /* records per minute */
+    double score;                  /* last closed minute's score */
+};
+
+/* One pending count row: (id, minute, level) of one service. */
+struct count_row {
+    uint64_t id;
+    int64_t minute;
+    int level; /* -1: empty */
+    uint64_t count;
+};
+
+/* A message shape the miner has placed (analytics.c, "shape cache"). */
+struct shape {
+    uint64_t key;
+    uint32_t cluster, generation;
+};
+
+#define SHAPES 1024 /* per service: 16 KiB */
+
+struct svc {
+    char name[65];
+    struct shape *shapes; /* SHAPES entries, allocated with the service */
+    uint64_t name_hash;
+    int32_t next; /* bucket chain */
+    struct cl_miner *miner;
+    struct pat *pats; /* max_patterns, indexed by miner slot */
+    int64_t minute;   /* the open minute (Unix minute), 0: none yet */
+    uint32_t m_records, m_errors, m_new;
+    struct cl_anomaly_series rate, errors;
+    struct cl_anomaly_silence silence;
+    struct cl_anomaly_novelty novelty;
+    int silent;             /* a silence was reported and no record came since */
+    double score[4];        /* rate, error_ratio, pattern_rate, silence */
+    int64_t used_ms;        /* wall clock of the last record (service LRU) */
+    struct count_row *rows; /* pending counts: open addressing, cap_rows a power of two */
+    size_t n_rows, cap_rows;
+};
+
+struct cl_analytics {
+    pthread_mutex_t mu;
+    struct cl_analytics_opts o;
+    struct svc **svcs; /* max_services slots, NULL = free */
+    size_t n_svcs;
+    int32_t *buckets; /* 2 * max_services heads */
+    size_t n_buckets;
+    uint64_t *known; /* open-addressing set of service hash ^ id; 0 = empty */
+    size_t known_cap, known_n;
+    size_t pending_rows;              /* over every service */
+    struct cl_pattern_count *orphans; /* counts of evicted services, awaiting a drain */
+    size_t n_orphans;
+    struct cl_pattern_info *infos; /* renames (in order), then upserts at drain */
+    size_t n_infos, cap_infos;
+    struct cl_anomaly_event *events; /* pending for the drain */
+    size_t n_events, cap_events;
+    struct cl_anomaly_event recent[CL_ANALYTICS_RECENT]; /* ring */
+    size_t recent_next, recent_n;
+    int64_t watermark_ms;   /* newest record time seen */
+    int64_t watermark_wall; /* wall clock when it last advanced */
+    int64_t consolidated_ms;
+    uint64_t dropped, services_evicted, records, contended;
+    char *scratch; /* one unescaped message */
+    size_t scratch_cap;
+};
+
+/* analytics_detect.c */
+void cl_an_close_minute(struct cl_analytics *a, struct svc *s);
+void cl_an_advance(struct cl_analytics *a, struct svc *s, int64_t minute);
+void cl_an_new_pattern(struct cl_analytics *a, struct svc *s, struct pat *p, const char *tmpl,
+                       int64_t ts_ms, int level);
+void cl_an_check_silence(struct cl_analytics *a, struct svc *s, int64_t now_ms);
+void cl_an_emit(struct cl_analytics *a, const struct cl_anomaly_event *e);
+
+/* analytics_rows.c */
+void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level);
+void cl_an_rows_take(struct svc *s, struct cl_pattern_count **out, size_t *n, size_t *cap);
+struct cl_pattern_info *cl_an_info_push(struct cl_analytics *a);
+int cl_an_known_has(const struct cl_analytics *a, uint64_t key);
+void cl_an_known_add(struct cl_analytics *a, uint64_t key);
+uint64_t cl_an_known_key(const struct svc *s, uint64_t id);
+
+#endif

@@ -1,0 +1,122 @@
+/* analytics_rows.c - the pending per-minute counts of each service (an open-addressing
+ * table keyed by pattern, minute and level, emptied at every drain), the catalog changes
+ * awaiting a drain, and the set of patterns known from earlier runs. */
+#include "analytics_int.h"
+
+#include "common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t row_hash(uint64_t id, int64_t minute, int level)
+{
+    uint64_t x = id ^ ((uint64_t)minute * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)level << 56);
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    return x ^ (x >> 29);
+}
+
+static struct count_row *row_slot(struct count_row *rows, size_t cap, uint64_t id, int64_t minute,
+                                  int level)
+{
+    size_t i = row_hash(id, minute, level) & (cap - 1);
+    while (rows[i].level >= 0 &&
+           (rows[i].id != id || rows[i].minute != minute || rows[i].level != level))
+        i = (i + 1) & (cap - 1);
+    return &rows[i];
+}
+
+static void rows_grow(struct svc *s)
+{
+    size_t cap = s->cap_rows ? s->cap_rows * 2 : 64;
+    struct count_row *rows = cl_malloc(cap * sizeof *rows);
+    for (size_t i = 0; i < cap; i++)
+        rows[i].level = -1;
+    for (size_t i = 0; i < s->cap_rows; i++)
+        if (s->rows[i].level >= 0)
+            *row_slot(rows, cap, s->rows[i].id, s->rows[i].minute, s->rows[i].level) = s->rows[i];
+    free(s->rows);
+    s->rows = rows;
+    s->cap_rows = cap;
+}
+
+void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level)
+{
+    if (s->n_rows * 2 >= s->cap_rows) {
+        if (a->pending_rows >= CL_ANALYTICS_MAX_PENDING) {
+            a->dropped++;
+            return;
+        }
+        rows_grow(s);
+    }
+    struct count_row *r = row_slot(s->rows, s->cap_rows, id, minute, level);
+    if (r->level < 0) {
+        if (a->pending_rows >= CL_ANALYTICS_MAX_PENDING) {
+            a->dropped++;
+            return;
+        }
+        *r = (struct count_row){id, minute, level, 0};
+        s->n_rows++;
+        a->pending_rows++;
+    }
+    r->count++;
+}
+
+void cl_an_rows_take(struct svc *s, struct cl_pattern_count **out, size_t *n, size_t *cap)
+{
+    for (size_t i = 0; i < s->cap_rows; i++) {
+        struct count_row *r = &s->rows[i];
+        if (r->level < 0)
+            continue;
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 256;
+            *out = cl_realloc(*out, *cap * sizeof **out);
+        }
+        struct cl_pattern_count *c = &(*out)[(*n)++];
+        memcpy(c->service, s->name, sizeof c->service);
+        c->id = r->id;
+        c->minute = r->minute;
+        c->level = r->level;
+        c->count = r->count;
+        r->level = -1;
+    }
+    s->n_rows = 0;
+}
+
+struct cl_pattern_info *cl_an_info_push(struct cl_analytics *a)
+{
+    if (a->n_infos == a->cap_infos) {
+        a->cap_infos = a->cap_infos ? a->cap_infos * 2 : 64;
+        a->infos = cl_realloc(a->infos, a->cap_infos * sizeof *a->infos);
+    }
+    struct cl_pattern_info *p = &a->infos[a->n_infos++];
+    memset(p, 0, sizeof *p);
+    return p;
+}
+
+uint64_t cl_an_known_key(const struct svc *s, uint64_t id)
+{
+    uint64_t k = s->name_hash ^ (id * 0x9e3779b97f4a7c15ULL);
+    return k ? k : 1;
+}
+
+int cl_an_known_has(const struct cl_analytics *a, uint64_t key)
+{
+    for (size_t i = key & (a->known_cap - 1); a->known[i]; i = (i + 1) & (a->known_cap - 1))
+        if (a->known[i] == key)
+            return 1;
+    return 0;
+}
+
+/* The set stops growing at half its fixed capacity: a pattern not remembered is at worst
+ * reported as new once more. */
+void cl_an_known_add(struct cl_analytics *a, uint64_t key)
+{
+    if (a->known_n * 2 >= a->known_cap || cl_an_known_has(a, key))
+        return;
+    size_t i = key & (a->known_cap - 1);
+    while (a->known[i])
+        i = (i + 1) & (a->known_cap - 1);
+    a->known[i] = key;
+    a->known_n++;
+}

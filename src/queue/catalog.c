@@ -1,0 +1,99 @@
+/* catalog.c - the catalog interface's wrappers (catalog.h): a NULL catalog (a queue
+ * whose backend keeps none) answers CL_ERR_UNSUPPORTED to every call. */
+#include "catalog.h"
+#include "catalog_verify.h"
+
+#include "common.h"
+
+#include <stdlib.h>
+
+struct cl_catalog *cl_queue_catalog(struct cl_queue *q)
+{
+    return q && q->ops && q->ops->catalog ? q->ops->catalog(q->impl) : NULL;
+}
+
+int cl_catalog_commit_flush(struct cl_catalog *c, const struct cl_catalog_flush *f,
+                            int *delete_results)
+{
+    return c ? c->ops->commit_flush(c->impl, f, delete_results) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_partition_done(struct cl_catalog *c, const char *msg_id, const char *partition,
+                              int *done)
+{
+    return c ? c->ops->partition_done(c->impl, msg_id, partition, done) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_message_has_progress(struct cl_catalog *c, const char *msg_id, int *has)
+{
+    return c ? c->ops->message_has_progress(c->impl, msg_id, has) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_unpublished(struct cl_catalog *c,
+                           int (*fn)(void *arg, int64_t object_id, const char *staging_key,
+                                     const char *key),
+                           void *arg)
+{
+    return c ? c->ops->unpublished(c->impl, fn, arg) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_mark_published(struct cl_catalog *c, int64_t object_id)
+{
+    return c ? c->ops->mark_published(c->impl, object_id) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_staging_referenced(struct cl_catalog *c, const char *staging_key, int *referenced)
+{
+    return c ? c->ops->staging_referenced(c->impl, staging_key, referenced) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_stats(struct cl_catalog *c, struct cl_catalog_stats *st)
+{
+    return c ? c->ops->stats(c->impl, st) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_objects(struct cl_catalog *c, const char *dt_from, const char *dt_to,
+                       int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg)
+{
+    return c ? c->ops->objects(c->impl, dt_from, dt_to, fn, arg) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_select(struct cl_catalog *c, const struct cl_catalog_filter *f,
+                      int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
+                      uint64_t *considered)
+{
+    return c ? c->ops->select(c->impl, f, fn, arg, considered) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_rows(struct cl_catalog *c, struct cl_catalog_row **rows, size_t *n)
+{
+    *rows = NULL;
+    *n = 0;
+    return c && c->ops->rows ? c->ops->rows(c->impl, rows, n) : CL_ERR_UNSUPPORTED;
+}
+
+void cl_catalog_rows_free(struct cl_catalog_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].key);
+        free(rows[i].staging_key);
+    }
+    free(rows);
+}
+
+int cl_catalog_add_published(struct cl_catalog *c, const struct cl_catalog_object *o)
+{
+    return c && c->ops->add_published ? c->ops->add_published(c->impl, o) : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_mark_lost(struct cl_catalog *c, int64_t object_id, const char *reason)
+{
+    return c && c->ops->mark_lost ? c->ops->mark_lost(c->impl, object_id, reason)
+                                  : CL_ERR_UNSUPPORTED;
+}
+
+int cl_catalog_lost_count(struct cl_catalog *c, uint64_t *n)
+{
+    *n = 0;
+    return c && c->ops->lost_count ? c->ops->lost_count(c->impl, n) : CL_ERR_UNSUPPORTED;
+}
