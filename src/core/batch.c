@@ -61,18 +61,52 @@ void cl_batch_set_max_parts(struct cl_batch *b, size_t max_parts)
     b->last_part = 0;
 }
 
+/* The output buffer is unbounded, so failing here means the compressor itself is
+ * broken; like an allocation failure (common.h), that aborts. */
+static void gzip_or_abort(const char *data, size_t len, int level, struct cl_buf *gz)
+{
+    if (cl_gzip_compress(data, len, level, gz) != CL_OK) {
+        fprintf(stderr, "cloudlog: gzip compression of %zu bytes failed\n", len);
+        abort();
+    }
+}
+
+/* One gzip member per partition of the first n lines (each partition's lines in their
+ * order), so the processor can append a member to its partition's object as it is,
+ * without recompressing (docs/pipeline.md, "Queue messages"). */
+static void compress_grouped(const struct cl_batch *b, uint32_t n, struct cl_buf *gz)
+{
+    size_t np = b->n_parts, *at = cl_calloc(np + 1, sizeof *at);
+    for (uint32_t i = 0; i < n; i++) /* bytes per partition, then where each starts */
+        at[b->idx[i].part + 1] += b->idx[i].end - (i ? b->idx[i - 1].end : 0);
+    for (size_t p = 0; p < np; p++)
+        at[p + 1] += at[p];
+    char *grouped = cl_malloc(at[np] ? at[np] : 1);
+    size_t *fill = cl_malloc(np * sizeof *fill);
+    memcpy(fill, at, np * sizeof *fill);
+    for (uint32_t i = 0; i < n; i++) {
+        size_t from = i ? b->idx[i - 1].end : 0, len = b->idx[i].end - from;
+        memcpy(grouped + fill[b->idx[i].part], b->lines.data + from, len);
+        fill[b->idx[i].part] += len;
+    }
+    for (size_t p = 0; p < np; p++)
+        if (at[p + 1] > at[p])
+            gzip_or_abort(grouped + at[p], at[p + 1] - at[p], b->level, gz);
+    free(grouped);
+    free(fill);
+    free(at);
+}
+
 /* Compresses the first n pending lines into *s (counters and time bounds included). */
 static void compress_lines(const struct cl_batch *b, uint32_t n, struct cl_batch_sealed *s)
 {
     size_t bytes = b->idx[n - 1].end;
     struct cl_buf gz;
     cl_buf_init(&gz, SIZE_MAX / 2);
-    /* The output buffer is unbounded, so failing here means the compressor itself is
-     * broken; like an allocation failure (common.h), that aborts. */
-    if (cl_gzip_compress(b->lines.data, bytes, b->level, &gz) != CL_OK) {
-        fprintf(stderr, "cloudlog: gzip compression of %zu bytes failed\n", bytes);
-        abort();
-    }
+    if (b->n_parts > 1)
+        compress_grouped(b, n, &gz);
+    else
+        gzip_or_abort(b->lines.data, bytes, b->level, &gz);
     s->gz = cl_buf_take(&gz, &s->gz_len);
     s->gz = cl_realloc(s->gz, s->gz_len); /* give back the worst-case reservation */
     s->count = n;

@@ -16,6 +16,12 @@
  * first, so no queue message fans out into more than max_parts objects. Since a seal may
  * be partial, the line may still not fit after one seal: call cl_batch_add_record with
  * the same line until it returns 0 (each 1 hands over one sealed batch).
+ *
+ * With partitions tracked (max_parts > 0) a batch of several partitions is sealed as one
+ * gzip member per partition, in order of first appearance, each holding that
+ * partition's lines in their order: still one valid gzip stream (RFC 1952 allows
+ * concatenated members), and the processor appends each member to its partition's
+ * object without recompressing it.
  */
 #ifndef CL_BATCH_H
 #define CL_BATCH_H

@@ -85,14 +85,32 @@ int cl_gzip_compress(const void *data, size_t len, int level, struct cl_buf *out
     return CL_OK;
 }
 
-int cl_gzip_decompress(const void *data, size_t len, struct cl_buf *out)
+/* Members seen by one decompression (NULL: not wanted). */
+struct member_log {
+    struct cl_gzip_member *v;
+    size_t n, cap;
+};
+
+static void log_member(struct member_log *ml, size_t gz_off, size_t gz_end, size_t raw_off,
+                       size_t raw_end)
+{
+    if (!ml)
+        return;
+    if (ml->n == ml->cap) {
+        ml->cap = ml->cap ? ml->cap * 2 : 32;
+        ml->v = cl_realloc(ml->v, ml->cap * sizeof *ml->v);
+    }
+    ml->v[ml->n++] = (struct cl_gzip_member){gz_off, gz_end - gz_off, raw_off, raw_end - raw_off};
+}
+
+static int decompress(const void *data, size_t len, struct cl_buf *out, struct member_log *ml)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
     /* 16 + MAX_WBITS: gzip wrapper only. */
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
         return CL_ERR_NOMEM;
-    size_t start = out->len;
+    size_t start = out->len, gz_off = 0, raw_off = start;
     z.next_in = (Bytef *)data;
     z.avail_in = (uInt)len;
     int rc = CL_OK;
@@ -111,6 +129,9 @@ int cl_gzip_decompress(const void *data, size_t len, struct cl_buf *out)
         int zr = inflate(&z, Z_NO_FLUSH);
         out->len += room - z.avail_out;
         if (zr == Z_STREAM_END) {
+            log_member(ml, gz_off, len - z.avail_in, raw_off, out->len);
+            gz_off = len - z.avail_in;
+            raw_off = out->len;
             if (z.avail_in == 0)
                 break;
             /* Concatenated members are valid gzip (RFC 1952 2.2). */
@@ -134,5 +155,25 @@ int cl_gzip_decompress(const void *data, size_t len, struct cl_buf *out)
         cl_buf_truncate(out, start);
     else if (out->data)
         out->data[out->len] = '\0';
+    return rc;
+}
+
+int cl_gzip_decompress(const void *data, size_t len, struct cl_buf *out)
+{
+    return decompress(data, len, out, NULL);
+}
+
+int cl_gzip_decompress_members(const void *data, size_t len, struct cl_buf *out,
+                               struct cl_gzip_member **members, size_t *n)
+{
+    struct member_log ml = {0};
+    int rc = decompress(data, len, out, &ml);
+    if (rc != CL_OK) {
+        free(ml.v);
+        ml.v = NULL;
+        ml.n = 0;
+    }
+    *members = ml.v;
+    *n = ml.n;
     return rc;
 }

@@ -26,4 +26,16 @@ int cl_gzip_compress(const void *data, size_t len, int level, struct cl_buf *out
  * hit) or CL_ERR_CORRUPT (not valid gzip, truncated, or CRC mismatch). */
 int cl_gzip_decompress(const void *data, size_t len, struct cl_buf *out);
 
+/* One gzip member of a multi-member stream: its compressed bytes [gz_off, gz_off +
+ * gz_len) of the input and its content [raw_off, raw_off + raw_len) of out. */
+struct cl_gzip_member {
+    size_t gz_off, gz_len;
+    size_t raw_off, raw_len;
+};
+
+/* As cl_gzip_decompress, and also reports each member: *members (caller frees) gets
+ * *n entries in stream order. On error *members is NULL and *n 0. */
+int cl_gzip_decompress_members(const void *data, size_t len, struct cl_buf *out,
+                               struct cl_gzip_member **members, size_t *n);
+
 #endif

@@ -56,6 +56,25 @@ int cl_msg_decode(const struct cl_msg_attrs *attrs, const void *body, size_t len
     return 0;
 }
 
+int cl_msg_decode_members(const struct cl_msg_attrs *attrs, const void *body, size_t len,
+                          struct cl_buf *out, struct cl_gzip_member **members, size_t *n, char *err,
+                          size_t err_len)
+{
+    cl_buf_reset(out);
+    *members = NULL;
+    *n = 0;
+    if (strcmp(attrs->encoding, "gzip") != 0) {
+        snprintf(err, err_len, "unsupported message encoding '%s'", attrs->encoding);
+        return -1;
+    }
+    int rc = cl_gzip_decompress_members(body, len, out, members, n);
+    if (rc != CL_OK) {
+        snprintf(err, err_len, "cannot decode message body: %s", cl_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 int cl_msg_lines(const struct cl_buf *decoded,
                  int (*fn)(void *arg, const char *line, size_t len, const struct cl_line_head *h),
                  void *arg, char *err, size_t err_len)

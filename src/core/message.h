@@ -4,9 +4,9 @@
  * A message is one compressed batch of normalized NDJSON records ("gzip" is the only
  * encoding) plus attributes (struct cl_msg_attrs). Every runtime speaks this contract:
  * ingest encodes (cl_msg_from_sealed), the processors decode (cl_msg_decode,
- * cl_msg_lines), and a transport that carries text only (SQS, a Lambda event) sends the
- * body as base64 and the attributes as name/value text (message_text.c). Queue backends
- * store messages; they do not define them.
+ * cl_msg_decode_members, cl_msg_lines), and a transport that carries text only (SQS, a Lambda
+ * event) sends the body as base64 and the attributes as name/value text (message_text.c). Queue
+ * backends store messages; they do not define them.
  */
 #ifndef CL_MESSAGE_H
 #define CL_MESSAGE_H
@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+struct cl_gzip_member; /* codec.h */
 
 struct cl_msg_attrs {
     uint32_t record_count;
@@ -64,6 +66,12 @@ void cl_msg_from_sealed(const struct cl_batch_sealed *s, struct cl_msg_out *m);
  * 'x'", "cannot decode message body: ..."). */
 int cl_msg_decode(const struct cl_msg_attrs *attrs, const void *body, size_t len,
                   struct cl_buf *out, char *err, size_t err_len);
+
+/* As cl_msg_decode, and also reports the body's gzip members (codec.h; ingest packs one
+ * per partition): *members (caller frees; NULL on error) gets *n entries. */
+int cl_msg_decode_members(const struct cl_msg_attrs *attrs, const void *body, size_t len,
+                          struct cl_buf *out, struct cl_gzip_member **members, size_t *n, char *err,
+                          size_t err_len);
 
 /* Calls fn for every line of decoded NDJSON (without its '\n') with the line's parsed
  * head. Stops at the first line that is not a normalized record: returns -1 with err set

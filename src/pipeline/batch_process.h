@@ -1,17 +1,17 @@
-/* batch_process.h - the stateless processing stage: messages in -> objects out, plus
- * per-message stored / failed.
+/* batch_process.h - the engine (engine.h) over one handed-over batch: messages in ->
+ * objects out, plus per-message stored / failed.
  *
  * Used where the queue hands over a whole batch and wants to know, per message, whether
- * its records are stored (the Lambda processor's SQS event and partial batch response;
- * later `cloudlog serve --queue sqs://`). Unlike cl_processor (process.h) it keeps no
- * buffers across calls and no catalog: each call groups the batch's records by
- * partition and writes one gzip NDJSON object per partition with a DETERMINISTIC id, so
- * a batch retried whole rewrites the same keys with the same records instead of adding
+ * its records are stored (the Lambda processor's SQS event and partial batch response).
+ * Each call runs one engine with the conditional commit strategy (commit.h) and flushes
+ * everything: one gzip NDJSON object per partition with a DETERMINISTIC id, so a batch
+ * retried whole rewrites the same keys with the same records instead of adding
  * duplicates (design.md, "On AWS, object ids are deterministic").
  */
 #ifndef CL_BATCH_PROCESS_H
 #define CL_BATCH_PROCESS_H
 
+#include "commit.h"
 #include "metrics.h"
 #include "partition.h"
 #include "queue.h"
@@ -61,17 +61,9 @@ struct cl_bp_result {
 };
 
 /* Processes msgs[0..n) into st. Objects go to "<partition>/<id>.ndjson.gz" with
- * cl_bp_object_id. Returns CL_OK (inspect res), CL_ERR_INVAL for bad arguments. */
+ * cl_commit_object_id. Returns CL_OK (inspect res), CL_ERR_INVAL for bad arguments. */
 int cl_batch_process(struct cl_store *st, const struct cl_bp_message *msgs, size_t n,
                      const struct cl_bp_opts *o, struct cl_bp_result *res);
 void cl_bp_result_free(struct cl_bp_result *res);
-
-/* The deterministic object id of a partition's object: "<YYYYMMDDTHHMMSSZ>-<16 hex>" as
- * cl_object_id_new writes, where the time is min_ts_ms (the object's oldest record) and
- * the hex is the first 8 bytes of SHA-256 over the partition key and the sorted,
- * distinct message ids (each followed by '\n'). ids need not be sorted. out holds
- * CL_OBJECT_ID_LEN + 1 bytes. */
-void cl_bp_object_id(const char *partition, int64_t min_ts_ms, const char *const *ids, size_t n,
-                     char *out);
 
 #endif

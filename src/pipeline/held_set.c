@@ -4,17 +4,19 @@
 #include "common.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct slot {
-    int64_t id; /* 0: empty (message ids start at 1) */
-    const void *owner;
+    char *id;          /* owned; NULL: empty */
+    const void *owner; /* NULL with an id: a tombstone */
 };
 
 struct cl_held_set {
     pthread_mutex_t mu;
     struct slot *slots;
-    size_t cap, used; /* used counts live entries and tombstones (owner NULL) */
+    size_t cap, used; /* used counts live entries and tombstones */
 };
 
 struct cl_held_set *cl_held_set_new(void)
@@ -31,25 +33,29 @@ void cl_held_set_free(struct cl_held_set *s)
     if (!s)
         return;
     pthread_mutex_destroy(&s->mu);
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->slots[i].id);
     free(s->slots);
     free(s);
 }
 
-static size_t hash(int64_t id, size_t cap)
+static size_t hash(const char *id, size_t cap)
 {
-    uint64_t x = (uint64_t)id * 0x9e3779b97f4a7c15ull;
-    return (size_t)(x >> 17) & (cap - 1);
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29)) & (cap - 1);
 }
 
 /* Finds id's slot, or the empty slot where it would go. */
-static struct slot *find(struct cl_held_set *s, int64_t id)
+static struct slot *find(struct slot *slots, size_t cap, const char *id)
 {
-    for (size_t i = hash(id, s->cap);; i = (i + 1) & (s->cap - 1))
-        if (s->slots[i].id == id || s->slots[i].id == 0)
-            return &s->slots[i];
+    for (size_t i = hash(id, cap);; i = (i + 1) & (cap - 1))
+        if (!slots[i].id || strcmp(slots[i].id, id) == 0)
+            return &slots[i];
 }
 
-/* Rebuilds the table at twice the live size (dropping tombstones). */
+/* Rebuilds the table at four times the live size (dropping tombstones). */
 static void rehash(struct cl_held_set *s)
 {
     struct slot *old = s->slots;
@@ -63,35 +69,38 @@ static void rehash(struct cl_held_set *s)
     s->used = 0;
     for (size_t i = 0; i < old_cap; i++) {
         if (old[i].owner) {
-            *find(s, old[i].id) = old[i];
+            *find(s->slots, s->cap, old[i].id) = old[i];
             s->used++;
+        } else {
+            free(old[i].id);
         }
     }
     free(old);
 }
 
-const void *cl_held_set_claim(struct cl_held_set *s, int64_t id, const void *owner)
+const void *cl_held_set_claim(struct cl_held_set *s, const char *id, const void *owner)
 {
     pthread_mutex_lock(&s->mu);
     if ((s->used + 1) * 2 > s->cap)
         rehash(s);
-    struct slot *sl = find(s, id);
+    struct slot *sl = find(s->slots, s->cap, id);
     const void *current = sl->owner;
     if (!current) {
-        if (sl->id == 0)
+        if (!sl->id) {
+            sl->id = cl_strdup(id);
             s->used++;
-        sl->id = id;
+        }
         sl->owner = owner;
     }
     pthread_mutex_unlock(&s->mu);
     return current;
 }
 
-void cl_held_set_release(struct cl_held_set *s, int64_t id, const void *owner)
+void cl_held_set_release(struct cl_held_set *s, const char *id, const void *owner)
 {
     pthread_mutex_lock(&s->mu);
-    struct slot *sl = find(s, id);
-    if (sl->id == id && sl->owner == owner)
+    struct slot *sl = find(s->slots, s->cap, id);
+    if (sl->id && sl->owner == owner)
         sl->owner = NULL; /* tombstone: keeps probe chains intact */
     pthread_mutex_unlock(&s->mu);
 }

@@ -1,21 +1,33 @@
-/* process.c - the processor's receive side: decode messages into partition buffers.
- *
- * A message is decoded and checked whole before any of its records is buffered, so a
- * corrupt message never leaves part of itself behind: it is released alone, with its
- * error and a backoff, and the rest of its batch proceeds. */
-#include "process_int.h"
+/* process.c - the daemon's processor: receive from the queue, run the engine, and carry
+ * out its outcomes on the queue (delete, release with backoff, give back uncounted,
+ * dead-letter); keep held messages invisible; one message never held twice. */
+#include "process.h"
 
-#include "analytics.h"
 #include "breaker.h"
-#include "catalog.h"
-#include "held_set.h"
 #include "common.h"
+#include "engine.h"
+#include "held_set.h"
 #include "log.h"
-#include "message.h"
+#include "retry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+struct cl_processor {
+    struct cl_queue *q;
+    struct cl_store *st;
+    struct cl_process_opts o;
+    struct cl_commit *commit;
+    struct cl_engine *engine;
+    struct cl_process_counters c;
+    unsigned rng;
+    struct cl_held_set *held_set;
+    int own_held_set;
+    struct cl_breaker *breaker;
+    int own_breaker;
+};
 
 void cl_process_opts_default(struct cl_process_opts *o)
 {
@@ -28,9 +40,69 @@ void cl_process_opts_default(struct cl_process_opts *o)
     o->retry_max_ms = 300000;
     o->receive_batch = 10;
     o->max_message_raw = 64u << 20;
+    o->conditional_commit = 0;
+    o->budget = NULL;
     o->metrics = NULL;
     o->breaker = NULL;
     o->analytics = NULL;
+}
+
+/* Sink: the messages are stored; delete them unless the commit did. */
+static void on_stored(void *arg, struct cl_engine_msg *const *m, size_t n, int acked)
+{
+    struct cl_processor *p = arg;
+    if (acked) {
+        p->c.messages_deleted += n;
+    } else {
+        const char **receipts = cl_malloc(n * sizeof *receipts);
+        int *results = cl_malloc(n * sizeof *results);
+        for (size_t i = 0; i < n; i++)
+            receipts[i] = m[i]->receipt;
+        if (cl_queue_delete(p->q, receipts, n, results) == CL_OK)
+            for (size_t i = 0; i < n; i++)
+                p->c.messages_deleted += results[i] == CL_OK;
+        else
+            cl_log(CL_LOG_WARN,
+                   "processor: deleting %zu stored message(s) failed; they will be received "
+                   "again",
+                   n);
+        free(receipts);
+        free(results);
+    }
+    for (size_t i = 0; i < n; i++)
+        cl_held_set_release(p->held_set, m[i]->id, p);
+}
+
+static void release_backoff(struct cl_processor *p, const struct cl_engine_msg *m,
+                            const char *error)
+{
+    int s = cl_retry_backoff_s(p->o.retry_base_ms, p->o.retry_max_ms, m->receive_count, &p->rng);
+    int rc = cl_queue_change_visibility(p->q, m->receipt, s, error);
+    cl_counter_add(p->o.metrics->retries, 1);
+    if (rc != CL_OK && rc != CL_ERR_STALE)
+        cl_log(CL_LOG_WARN, "processor: cannot release message %s: %s", m->id, cl_strerror(rc));
+}
+
+/* Sink: the message was not stored; what the retry policy (retry.h) says. */
+static void on_failed(void *arg, const struct cl_engine_msg *m, enum cl_engine_outcome why,
+                      const char *error)
+{
+    struct cl_processor *p = arg;
+    if (why == CL_ENGINE_POISON) {
+        /* dead-lettered at once; where the queue cannot (SQS) its redrive policy will */
+        if (cl_queue_dead_letter(p->q, m->receipt, error) == CL_ERR_UNSUPPORTED)
+            release_backoff(p, m, error);
+    } else if (why == CL_ENGINE_GIVEN_BACK) {
+        /* visible at once: nobody receives while the breaker is open anyway */
+        int rc = cl_queue_release(p->q, m->receipt, 0, error);
+        cl_counter_add(p->o.metrics->retries, 1);
+        if (rc != CL_OK && rc != CL_ERR_STALE)
+            cl_log(CL_LOG_WARN, "processor: cannot give back message %s: %s", m->id,
+                   cl_strerror(rc));
+    } else {
+        release_backoff(p, m, error);
+    }
+    cl_held_set_release(p->held_set, m->id, p);
 }
 
 struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
@@ -48,9 +120,21 @@ struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
     p->breaker = o->breaker ? o->breaker
                             : cl_breaker_new(o->retry_base_ms, CL_BREAKER_PROBE_MAX_MS,
                                              p->o.metrics->store_circuit_open);
-    cl_buf_init(&p->decoded, o->max_message_raw);
-    cl_buf_init(&p->gz, SIZE_MAX);
-    p->rng = (unsigned)cl_now_ms();
+    p->commit = o->conditional_commit
+                    ? cl_commit_conditional_new(st)
+                    : cl_commit_catalog_new(q, st, o->retry_base_ms, o->retry_max_ms, o->metrics);
+    struct cl_engine_opts eo = {.flush_size = o->flush_size,
+                                .flush_age_ms = o->conditional_commit ? 0 : o->flush_age_ms,
+                                .buffer_max = o->buffer_max,
+                                .budget = o->budget,
+                                .compression_level = o->compression_level,
+                                .max_message_raw = o->max_message_raw,
+                                .metrics = p->o.metrics,
+                                .breaker = p->breaker,
+                                .analytics = o->analytics};
+    struct cl_engine_sink sink = {.arg = p, .stored = on_stored, .failed = on_failed};
+    p->engine = cl_engine_new(&eo, p->commit, &sink);
+    p->rng = (unsigned)cl_now_ms() ^ (unsigned)(uintptr_t)p;
     return p;
 }
 
@@ -58,211 +142,74 @@ void cl_processor_free(struct cl_processor *p)
 {
     if (!p)
         return;
-    while (p->n_parts)
-        cl_proc_part_remove(p, p->n_parts - 1);
-    while (p->n_held)
-        cl_proc_held_remove(p, p->held[p->n_held - 1]);
-    free(p->parts);
-    cl_part_map_free(&p->part_index);
-    free(p->held);
-    cl_buf_free(&p->decoded);
-    cl_buf_free(&p->gz);
+    size_t n;
+    struct cl_engine_msg *const *held = cl_engine_held(p->engine, &n);
+    for (size_t i = 0; i < n; i++)
+        cl_held_set_release(p->held_set, held[i]->id, p);
+    cl_engine_free(p->engine);
+    cl_commit_free(p->commit);
     if (p->own_held_set)
         cl_held_set_free(p->held_set);
     if (p->own_breaker)
         cl_breaker_free(p->breaker);
-    cl_proc_unpub_free(p);
     free(p);
 }
 
 void cl_processor_counters(const struct cl_processor *p, struct cl_process_counters *c)
 {
+    struct cl_engine_counters ec;
+    cl_engine_counters(p->engine, &ec);
     *c = p->c;
+    c->records_stored = ec.records_stored;
+    c->objects_written = ec.objects_written;
+    c->bytes_stored = ec.bytes_stored;
+    c->failures = ec.failures;
 }
 
 int64_t cl_processor_idle_ms(const struct cl_processor *p)
 {
-    int64_t now = cl_now_ms(), wait = p->o.flush_age_ms;
-    for (size_t i = 0; i < p->n_parts; i++)
-        wait = CL_MIN(wait, p->parts[i]->first_ms + p->o.flush_age_ms - now);
+    int64_t now = cl_now_ms(), wait = cl_engine_due_in_ms(p->engine, now);
     /* Wake up in time to extend visibility: at half the timeout's remaining window. */
     int64_t half = (int64_t)p->o.visibility_s * 500;
-    for (size_t i = 0; i < p->n_held; i++)
-        wait = CL_MIN(wait, p->held[i]->visible_until_ms - half - now);
+    size_t n;
+    struct cl_engine_msg *const *held = cl_engine_held(p->engine, &n);
+    for (size_t i = 0; i < n; i++)
+        wait = CL_MIN(wait, held[i]->visible_until_ms - half - now);
     return CL_MAX(wait, 0);
 }
 
-/* One line of a decoded message: where it is and which partition it goes to. */
-struct line {
-    const char *ptr;
-    size_t len;
-    struct cl_line_head head;
-    struct part *part; /* NULL: already stored by an earlier flush (skip) */
-};
-
-static struct part *find_part(struct cl_processor *p, const char *key)
+static void extend_visibility(struct cl_processor *p, int64_t now)
 {
-    return cl_part_map_get(&p->part_index, key);
-}
-
-static struct part *new_part(struct cl_processor *p, const char *key, const struct cl_line_head *h)
-{
-    struct part *pt = cl_calloc(1, sizeof *pt);
-    snprintf(pt->key, sizeof pt->key, "%s", key);
-    pt->head = *h;
-    cl_buf_init(&pt->data, SIZE_MAX);
-    pt->min_ts = INT64_MAX;
-    pt->max_ts = INT64_MIN;
-    pt->first_ms = cl_now_ms();
-    if (p->n_parts == p->cap_parts) {
-        p->cap_parts = p->cap_parts ? p->cap_parts * 2 : 16;
-        p->parts = cl_realloc(p->parts, p->cap_parts * sizeof *p->parts);
+    int64_t window = (int64_t)p->o.visibility_s * 1000;
+    size_t n;
+    struct cl_engine_msg *const *held = cl_engine_held(p->engine, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct cl_engine_msg *m = held[i];
+        if (m->visible_until_ms == 0)
+            m->visible_until_ms = now + window; /* received in this step */
+        if (m->visible_until_ms - now > window / 2)
+            continue;
+        int rc = cl_queue_change_visibility(p->q, m->receipt, p->o.visibility_s, NULL);
+        if (rc == CL_OK)
+            m->visible_until_ms = now + window;
+        else
+            cl_log(CL_LOG_WARN, "processor: cannot extend visibility of %s: %s", m->id,
+                   cl_strerror(rc));
     }
-    p->parts[p->n_parts++] = pt;
-    cl_part_map_put(&p->part_index, pt->key, pt);
-    return pt;
 }
 
-struct line_vec {
-    struct line *v;
-    size_t n, cap;
-};
-
-static int push_line(void *arg, const char *ptr, size_t len, const struct cl_line_head *h)
+/* Received again while this process still holds it (its visibility ran out): only the
+ * new receipt is kept, by the holder; the records are already buffered. */
+static int already_held(struct cl_processor *p, const struct cl_msg *m)
 {
-    struct line_vec *lv = arg;
-    if (lv->n == lv->cap)
-        lv->v = cl_realloc(lv->v, (lv->cap *= 2) * sizeof *lv->v);
-    lv->v[lv->n++] = (struct line){.ptr = ptr, .len = len, .head = *h};
-    return 0;
-}
-
-/* Splits the decoded message into lines and reads each head. Returns 0, or -1 with
- * err set if any line is not a normalized record. *lines is caller-freed. */
-static int split_lines(const struct cl_buf *d, struct line **lines, size_t *n, char *err,
-                       size_t err_len)
-{
-    struct line_vec lv = {cl_malloc(64 * sizeof *lv.v), 0, 64};
-    if (cl_msg_lines(d, push_line, &lv, err, err_len) != 0) {
-        free(lv.v);
-        return -1;
-    }
-    *lines = lv.v;
-    *n = lv.n;
-    return 0;
-}
-
-/* A message's distinct partitions, so each is looked up once per message. */
-struct route {
-    char key[CL_PARTITION_MAX];
-    struct part *part; /* NULL: stored by an earlier flush */
-};
-
-static struct part *route_of(struct cl_processor *p, int64_t msg_id, int has_progress,
-                             const struct cl_line_head *h, struct route *routes, size_t *n,
-                             int *err)
-{
-    char key[CL_PARTITION_MAX];
-    cl_partition_key(h, key);
-    for (size_t i = *n; i-- > 0;)
-        if (strcmp(routes[i].key, key) == 0)
-            return routes[i].part;
-    int done = 0;
-    if (has_progress &&
-        cl_catalog_partition_done(cl_queue_catalog(p->q), msg_id, key, &done) != CL_OK)
-        *err = 1;
-    struct part *pt = done ? NULL : find_part(p, key);
-    if (!done && !pt)
-        pt = new_part(p, key, h);
-    memcpy(routes[*n].key, key, sizeof key);
-    routes[(*n)++].part = pt;
-    return pt;
-}
-
-/* Decides each line's buffer: the partition's existing buffer, a new one, or none when
- * the progress table says this message's records for it are already stored. */
-static int route_lines(struct cl_processor *p, int64_t msg_id, struct line *lines, size_t n)
-{
-    int has_progress = 0, err = 0;
-    if (cl_catalog_message_has_progress(cl_queue_catalog(p->q), msg_id, &has_progress) != CL_OK)
-        return -1;
-    struct route *routes = cl_malloc(CL_MAX(n, 1) * sizeof *routes);
-    size_t n_routes = 0;
-    for (size_t i = 0; i < n && !err; i++)
-        lines[i].part = route_of(p, msg_id, has_progress, &lines[i].head, routes, &n_routes, &err);
-    free(routes);
-    return err ? -1 : 0;
-}
-
-static void add_contributor(struct part *pt, struct held *h)
-{
-    if (pt->n_contrib && pt->contrib[pt->n_contrib - 1] == h)
-        return;
-    for (size_t i = 0; i < pt->n_contrib; i++)
-        if (pt->contrib[i] == h)
-            return;
-    if (pt->n_contrib == pt->cap_contrib) {
-        pt->cap_contrib = pt->cap_contrib ? pt->cap_contrib * 2 : 8;
-        pt->contrib = cl_realloc(pt->contrib, pt->cap_contrib * sizeof *pt->contrib);
-    }
-    pt->contrib[pt->n_contrib++] = h;
-    h->pending++;
-}
-
-static void append_line(struct cl_processor *p, struct line *l, struct held *h)
-{
-    struct part *pt = l->part;
-    cl_buf_append(&pt->data, l->ptr, l->len);
-    cl_buf_append_char(&pt->data, '\n');
-    p->buffered += l->len + 1;
-    pt->records++;
-    pt->min_ts = CL_MIN(pt->min_ts, l->head.ts_ms);
-    pt->max_ts = CL_MAX(pt->max_ts, l->head.ts_ms);
-    pt->levels[l->head.level]++;
-    add_contributor(pt, h);
-}
-
-static struct held *hold(struct cl_processor *p, const struct cl_msg *m)
-{
-    struct held *h = cl_calloc(1, sizeof *h);
-    h->id = strtoll(m->id, NULL, 10);
-    h->receipt = cl_strdup(m->receipt);
-    h->receive_count = m->receive_count;
-    h->sent_ms = m->sent_ms;
-    h->visible_until_ms = cl_now_ms() + (int64_t)p->o.visibility_s * 1000;
-    if (p->n_held == p->cap_held) {
-        p->cap_held = p->cap_held ? p->cap_held * 2 : 64;
-        p->held = cl_realloc(p->held, p->cap_held * sizeof *p->held);
-    }
-    h->slot = p->n_held;
-    p->held[p->n_held++] = h;
-    return h;
-}
-
-/* A message with nothing left to store (empty, or stored before a crash) is deleted. */
-static void delete_now(struct cl_processor *p, const struct cl_msg *m)
-{
-    const char *r = m->receipt;
-    int result;
-    if (cl_queue_delete(p->q, &r, 1, &result) == CL_OK)
-        p->c.messages_deleted++;
-}
-
-static int decode(struct cl_processor *p, const struct cl_msg *m, char *err, size_t err_len)
-{
-    return cl_msg_decode(&m->attrs, m->body, m->len, &p->decoded, err, err_len);
-}
-
-/* Received again while this process still holds it (its visibility ran out): only
- * the new receipt is kept, by the holder; the records are already buffered. */
-static int already_held(struct cl_processor *p, const struct cl_msg *m, int64_t id)
-{
-    const void *owner = cl_held_set_claim(p->held_set, id, p);
+    const void *owner = cl_held_set_claim(p->held_set, m->id, p);
     if (!owner)
         return 0;
-    for (size_t i = 0; owner == p && i < p->n_held; i++) {
-        struct held *h = p->held[i];
-        if (h->id == id) {
+    size_t n;
+    struct cl_engine_msg *const *held = cl_engine_held(p->engine, &n);
+    for (size_t i = 0; owner == p && i < n; i++) {
+        struct cl_engine_msg *h = held[i];
+        if (strcmp(h->id, m->id) == 0) {
             free(h->receipt);
             h->receipt = cl_strdup(m->receipt);
             h->receive_count = m->receive_count;
@@ -276,82 +223,53 @@ static int already_held(struct cl_processor *p, const struct cl_msg *m, int64_t 
     return 1;
 }
 
-/* A message that can never be decoded is poison: to the DLQ at once with the reason
- * (where the queue cannot, as SQS, it is released and its redrive policy moves it). */
-static void reject_poison(struct cl_processor *p, const struct cl_msg *m, const char *err)
+static void take(struct cl_processor *p, const struct cl_msg *msgs, size_t n)
 {
-    cl_log(CL_LOG_WARN, "processor: message %s: %s", m->id, err);
-    p->c.failures++;
-    cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_DECODE, 1);
-    if (cl_queue_dead_letter(p->q, m->receipt, err) == CL_ERR_UNSUPPORTED)
-        cl_proc_release(p, m->receipt, m->receive_count, err);
-}
-
-/* Buffers one message's records, or releases it with an error. */
-static void take_message(struct cl_processor *p, const struct cl_msg *m)
-{
-    char err[200];
-    struct line *lines = NULL;
-    size_t n = 0;
-    int64_t id = strtoll(m->id, NULL, 10);
-    p->c.messages_received++;
-    if (already_held(p, m, id))
-        return;
-    if (decode(p, m, err, sizeof err) != 0 ||
-        split_lines(&p->decoded, &lines, &n, err, sizeof err) != 0) {
-        reject_poison(p, m, err);
-        cl_held_set_release(p->held_set, id, p);
-        return;
-    }
-    if (route_lines(p, id, lines, n) != 0) {
-        /* The queue file failed, not the message: give everything back uncounted. */
-        cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_CATALOG, 1);
-        cl_queue_release(p->q, m->receipt, 0, "cannot read the progress table");
-        cl_held_set_release(p->held_set, id, p);
-        free(lines);
-        cl_proc_fail_all(p, "cannot read the progress table");
-        return;
-    }
-    struct held *h = hold(p, m);
-    /* Patterns and anomalies (issue 17): once per message taken, before its records are
-     * buffered; a message received again while held is not seen again. */
-    cl_analytics_observe(p->o.analytics, p->decoded.data, p->decoded.len);
+    struct cl_engine_in *in = cl_calloc(n ? n : 1, sizeof *in);
+    size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (lines[i].part)
-            append_line(p, &lines[i], h);
-    free(lines);
-    if (h->pending == 0) {
-        delete_now(p, m);
-        cl_proc_held_remove(p, h);
-    }
+        if (!already_held(p, &msgs[i]))
+            in[k++] = (struct cl_engine_in){.id = msgs[i].id,
+                                            .receipt = msgs[i].receipt,
+                                            .body = msgs[i].body,
+                                            .len = msgs[i].len,
+                                            .attrs = msgs[i].attrs,
+                                            .receive_count = msgs[i].receive_count,
+                                            .sent_ms = msgs[i].sent_ms,
+                                            .index = i};
+    cl_engine_take(p->engine, in, k);
+    free(in);
 }
 
 size_t cl_processor_step(struct cl_processor *p, int wait_ms)
 {
     struct cl_msg *msgs = NULL;
     size_t n = 0;
-    cl_proc_retry_publish(p, cl_now_ms());
+    cl_engine_tick(p->engine, cl_now_ms());
     if (cl_breaker_gate(p->breaker, p->st, p->q, &p->rng, wait_ms)) {
-        cl_proc_extend_visibility(p, cl_now_ms());
+        extend_visibility(p, cl_now_ms());
         return 0;
     }
     int rc = cl_queue_receive(p->q, p->o.receive_batch, p->o.visibility_s, wait_ms, &msgs, &n);
     if (rc != CL_OK && rc != CL_ERR_NOT_FOUND) {
         cl_log(CL_LOG_WARN, "processor: receive failed: %s", cl_strerror(rc));
         cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_RECEIVE, 1);
+        /* the queue is unreachable: do not spin */
+        int64_t ms = CL_MIN(CL_MAX(wait_ms, 0), 1000);
+        struct timespec pause = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+        nanosleep(&pause, NULL);
     }
-    for (size_t i = 0; i < n; i++)
-        take_message(p, &msgs[i]);
+    p->c.messages_received += n;
+    take(p, msgs, n);
     cl_msgs_free(msgs, n);
     int64_t now = cl_now_ms();
-    cl_proc_flush_due(p, now);
-    cl_proc_extend_visibility(p, now);
+    extend_visibility(p, now); /* stamps the new messages' visibility */
+    cl_engine_flush_due(p->engine, now);
+    extend_visibility(p, now);
     return n;
 }
 
 void cl_processor_flush_all(struct cl_processor *p)
 {
-    while (p->n_parts)
-        if (cl_proc_flush_part(p, 0) != CL_OK)
-            return; /* cl_proc_fail_all already released everything */
+    cl_engine_flush_all(p->engine);
 }

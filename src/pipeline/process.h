@@ -1,15 +1,17 @@
-/* process.h - the processing stage: queue messages -> partitioned gzip NDJSON objects.
+/* process.h - the daemon's processor: a queue in front of the engine (engine.h).
  *
- * One cl_processor per worker thread (no shared state between them). Each receives
- * messages, decodes them, appends their records to per-partition buffers and flushes a
- * partition into one object when its buffer reaches flush_size bytes or its oldest
- * record has waited flush_age_ms (Kinesis Firehose's buffering hints). A message is
- * deleted in the same transaction that stores the last of its partitions (see
- * catalog.h), which makes the stored output exactly-once.
+ * One cl_processor per worker thread. Each receives messages, hands them to its engine
+ * (which buffers records per partition and commits a partition by flush_size or
+ * flush_age_ms, Kinesis Firehose's buffering hints), and does what the engine's
+ * outcomes mean for a queue: delete, release with backoff, give back, dead-letter; it
+ * also keeps held messages invisible. On a queue with a catalog (SQLite) the engine
+ * commits through the catalog transaction (exactly-once); on one without (SQS) through
+ * conditional puts of deterministic ids, flushing after every receive (commit.h).
  */
 #ifndef CL_PROCESS_H
 #define CL_PROCESS_H
 
+#include "commit.h"
 #include "metrics.h"
 #include "queue.h"
 #include "store.h"
@@ -17,16 +19,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cl_buffer_budget;
+
 struct cl_process_opts {
-    size_t flush_size;      /* raw NDJSON bytes per partition buffer (default 8 MiB) */
-    int64_t flush_age_ms;   /* oldest buffered record's age before a flush (10 s) */
-    size_t buffer_max;      /* all partitions of one worker (32 MiB) */
+    size_t flush_size;    /* raw NDJSON bytes per partition buffer (default 8 MiB) */
+    int64_t flush_age_ms; /* oldest buffered record's age before a flush (10 s) */
+    size_t buffer_max;    /* all partitions of all workers sharing budget (32 MiB) */
+    /* Borrowed; shared by the workers of one process (engine.h). NULL (default): this
+     * worker alone is bounded by buffer_max. */
+    struct cl_buffer_budget *budget;
     int compression_level;  /* ISA-L level 0..3 for objects (1) */
     int visibility_s;       /* receive hides messages this long; extended while held (60) */
     int64_t retry_base_ms;  /* backoff after a failure: base * 2^(receives-1) (1 s) ... */
     int64_t retry_max_ms;   /* ... capped here (5 min), times a jitter in [0.5, 1] */
     size_t receive_batch;   /* messages per receive (10) */
     size_t max_message_raw; /* bound on one decoded message (64 MiB) */
+    /* 0 (default): the catalog strategy (needs the queue's catalog); 1: conditional puts
+     * (a queue without one, SQS), every receive flushed at once (flush_age_ms ignored). */
+    int conditional_commit;
     const struct cl_std_metrics *metrics; /* borrowed; NULL: none (default) */
     /* Borrowed; shared by the workers of one process (breaker.h). NULL (default): the
      * processor makes its own from retry_base_ms and CL_BREAKER_PROBE_MAX_MS. */
@@ -57,9 +67,8 @@ struct cl_processor;
 
 struct cl_held_set;
 
-/* Creates a worker's processor over q (an SQLite queue: exactly-once needs its
- * catalog) and st. Processors of one process share held (see held_set.h); NULL gives
- * this one a private set. Caller frees with cl_processor_free. */
+/* Creates a worker's processor over q and st (borrowed). Processors of one process share held (see
+ * held_set.h); NULL gives this one a private set. Caller frees with cl_processor_free. */
 struct cl_processor *cl_processor_new(struct cl_queue *q, struct cl_store *st,
                                       const struct cl_process_opts *o, struct cl_held_set *held);
 
@@ -92,7 +101,5 @@ struct cl_recover_report {
  * with err set if the catalog cannot be read. */
 int cl_process_recover(struct cl_queue *q, struct cl_store *st, struct cl_recover_report *report,
                        char *err, size_t err_len);
-
-#define CL_STAGING_PREFIX "_staging/"
 
 #endif

@@ -18,13 +18,13 @@ int cl_catalog_commit_flush(struct cl_catalog *c, const struct cl_catalog_flush 
     return c ? c->ops->commit_flush(c->impl, f, delete_results) : CL_ERR_UNSUPPORTED;
 }
 
-int cl_catalog_partition_done(struct cl_catalog *c, int64_t msg_id, const char *partition,
+int cl_catalog_partition_done(struct cl_catalog *c, const char *msg_id, const char *partition,
                               int *done)
 {
     return c ? c->ops->partition_done(c->impl, msg_id, partition, done) : CL_ERR_UNSUPPORTED;
 }
 
-int cl_catalog_message_has_progress(struct cl_catalog *c, int64_t msg_id, int *has)
+int cl_catalog_message_has_progress(struct cl_catalog *c, const char *msg_id, int *has)
 {
     return c ? c->ops->message_has_progress(c->impl, msg_id, has) : CL_ERR_UNSUPPORTED;
 }

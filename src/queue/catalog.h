@@ -49,7 +49,7 @@ struct cl_catalog_object {
  * holds (progress rows), and the receipts of messages now fully stored (deleted). */
 struct cl_catalog_flush {
     const struct cl_catalog_object *obj;
-    const int64_t *msg_ids; /* messages contributing records to obj */
+    const char *const *msg_ids; /* the queue's ids of the messages with records in obj */
     size_t n_msg_ids;
     const char *const *delete_receipts; /* subset now stored in every partition */
     size_t n_delete;
@@ -60,19 +60,21 @@ struct cl_catalog_flush {
  * gets CL_OK or CL_ERR_STALE per receipt; a stale receipt does not fail the flush (the
  * message's next holder will find every partition stored and delete it).
  * Returns CL_OK, CL_ERR_FULL (disk full / busy) or CL_ERR_IO; on error nothing changed.
+ * Message ids are the queue's own strings (cl_msg.id): only the catalog's backend reads
+ * them (SQLite's are row ids); one it cannot read is CL_ERR_INVAL.
  * Every cl_catalog_* call returns CL_ERR_UNSUPPORTED for a NULL catalog. */
 int cl_catalog_commit_flush(struct cl_catalog *c, const struct cl_catalog_flush *f,
                             int *delete_results);
 
 /* Sets *done to 1 if an earlier flush stored message msg_id's records for partition
  * (the "service=S/dt=D/hour=H" prefix), else 0. */
-int cl_catalog_partition_done(struct cl_catalog *c, int64_t msg_id, const char *partition,
+int cl_catalog_partition_done(struct cl_catalog *c, const char *msg_id, const char *partition,
                               int *done);
 
 /* Sets *has to 1 if any partition of message msg_id is recorded as stored: only then
  * does a processor need cl_catalog_partition_done per partition (after a crash, a
  * failed flush or a redrive), so the common case costs one lookup per message. */
-int cl_catalog_message_has_progress(struct cl_catalog *c, int64_t msg_id, int *has);
+int cl_catalog_message_has_progress(struct cl_catalog *c, const char *msg_id, int *has);
 
 /* Calls fn for each committed but unpublished object (start-up recovery). */
 int cl_catalog_unpublished(struct cl_catalog *c,
@@ -135,8 +137,8 @@ struct cl_catalog_row; /* catalog_verify.h */
  * call these. */
 struct cl_catalog_ops {
     int (*commit_flush)(void *impl, const struct cl_catalog_flush *f, int *delete_results);
-    int (*partition_done)(void *impl, int64_t msg_id, const char *partition, int *done);
-    int (*message_has_progress)(void *impl, int64_t msg_id, int *has);
+    int (*partition_done)(void *impl, const char *msg_id, const char *partition, int *done);
+    int (*message_has_progress)(void *impl, const char *msg_id, int *has);
     int (*unpublished)(void *impl,
                        int (*fn)(void *arg, int64_t object_id, const char *staging_key,
                                  const char *key),

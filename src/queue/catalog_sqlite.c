@@ -5,6 +5,7 @@
 #include "common.h"
 
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,19 @@ static char *partition_of(const struct cl_catalog_object *o)
     return p;
 }
 
+/* The SQLite queue's message ids are its rowids written in decimal: only this backend
+ * reads them as numbers. Returns CL_OK, or CL_ERR_INVAL for an id of another format. */
+static int msg_rowid(const char *id, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = id ? strtoll(id, &end, 10) : 0;
+    if (!id || end == id || *end || errno || v <= 0)
+        return CL_ERR_INVAL;
+    *out = (int64_t)v;
+    return CL_OK;
+}
+
 static int check_flush(const struct cl_catalog_flush *f)
 {
     const struct cl_catalog_object *o = f ? f->obj : NULL;
@@ -25,6 +39,10 @@ static int check_flush(const struct cl_catalog_flush *f)
         return CL_ERR_INVAL;
     if ((f->n_msg_ids && !f->msg_ids) || (f->n_delete && !f->delete_receipts))
         return CL_ERR_INVAL;
+    int64_t id;
+    for (size_t i = 0; i < f->n_msg_ids; i++)
+        if (msg_rowid(f->msg_ids[i], &id) != CL_OK)
+            return CL_ERR_INVAL;
     return CL_OK;
 }
 
@@ -67,7 +85,9 @@ static int add_progress(struct sq_queue *s, const struct cl_catalog_flush *f, co
     sqlite3_stmt *st = s->st[SQ_PROGRESS_ADD];
     int r = 0;
     for (size_t i = 0; r >= 0 && i < f->n_msg_ids; i++) {
-        sqlite3_bind_int64(st, 1, f->msg_ids[i]);
+        int64_t id = 0;
+        msg_rowid(f->msg_ids[i], &id); /* checked by check_flush */
+        sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, partition, -1, SQLITE_STATIC);
         r = sq_finish(s, SQ_PROGRESS_ADD, sq_step_row(s, SQ_PROGRESS_ADD));
     }
@@ -110,14 +130,15 @@ static int sqc_commit_flush(void *impl, const struct cl_catalog_flush *f, int *d
     return rc;
 }
 
-static int sqc_partition_done(void *impl, int64_t msg_id, const char *partition, int *done)
+static int sqc_partition_done(void *impl, const char *msg_id, const char *partition, int *done)
 {
     struct sq_queue *s = impl;
-    if (!partition || !done)
+    int64_t id;
+    if (!partition || !done || msg_rowid(msg_id, &id) != CL_OK)
         return CL_ERR_INVAL;
     pthread_mutex_lock(&s->db_mu);
     sqlite3_stmt *st = s->st[SQ_PROGRESS_GET];
-    sqlite3_bind_int64(st, 1, msg_id);
+    sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, partition, -1, SQLITE_STATIC);
     int r = sq_finish(s, SQ_PROGRESS_GET, sq_step_row(s, SQ_PROGRESS_GET));
     pthread_mutex_unlock(&s->db_mu);
@@ -125,11 +146,14 @@ static int sqc_partition_done(void *impl, int64_t msg_id, const char *partition,
     return r < 0 ? -r : CL_OK;
 }
 
-static int sqc_message_has_progress(void *impl, int64_t msg_id, int *has)
+static int sqc_message_has_progress(void *impl, const char *msg_id, int *has)
 {
     struct sq_queue *s = impl;
+    int64_t id;
+    if (!has || msg_rowid(msg_id, &id) != CL_OK)
+        return CL_ERR_INVAL;
     pthread_mutex_lock(&s->db_mu);
-    sqlite3_bind_int64(s->st[SQ_PROGRESS_ANY], 1, msg_id);
+    sqlite3_bind_int64(s->st[SQ_PROGRESS_ANY], 1, id);
     int r = sq_finish(s, SQ_PROGRESS_ANY, sq_step_row(s, SQ_PROGRESS_ANY));
     pthread_mutex_unlock(&s->db_mu);
     *has = r == 1;

@@ -8,9 +8,9 @@
 
 struct cl_processors;
 
-/* Starts n threads, each running its own cl_processor over q and st, or with batch_mode
- * (a queue without the SQLite catalog, e.g. SQS) its own cl_batch_worker. Caller stops
- * and frees them with cl_processors_stop. */
+/* Starts n threads, each running its own cl_processor over q and st; batch_mode (a
+ * queue without the SQLite catalog, e.g. SQS) selects the conditional commit strategy
+ * (process.h). Caller stops and frees them with cl_processors_stop. */
 struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *st,
                                           const struct cl_process_opts *o, size_t n,
                                           int batch_mode);

@@ -77,7 +77,7 @@ static int open_queue(struct cl_daemon *d, char *err, size_t err_len)
     if (cl_daemon_open_queue(d, url, &qo, err, err_len) != CL_OK)
         return -1;
     /* A queue in a local file carries the exactly-once catalog beside it; a queue service
-     * is processed in batches with deterministic object ids (batch_worker.h). */
+     * is processed in batches with deterministic object ids (commit.h: conditional puts). */
     const struct cl_queue_backend *be = cl_queue_backend_of(url);
     d->remote_queue = !be || !(be->caps & CL_QUEUE_CAP_LOCAL_FILE) || !cl_queue_catalog(&d->queue);
     return 0;

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import unittest
+import zlib
 
 import cltest
 
@@ -155,6 +156,28 @@ class DuckDB(unittest.TestCase):
         self.assertEqual(self.accepted, N_RECORDS)
         rows = query(self.store, "SELECT count(*) AS n FROM logs")
         self.assertEqual(rows, [{"n": self.accepted}])
+
+    def test_a_multi_member_objects(self):
+        """Objects are concatenated gzip members (ingest packs one per partition, the
+        processor appends them as they are): DuckDB's counts in these tests cover every
+        member, and so does zcat's."""
+        paths = [os.path.join(root, n) for root, _, names in os.walk(self.store)
+                 if "_staging" not in root for n in names if n.endswith(".ndjson.gz")]
+        multi, lines = 0, 0
+        for path in paths:
+            with open(path, "rb") as f:
+                data = f.read()
+            members = 0
+            while data:  # one decompressobj per member: unused_data is the next one
+                z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                z.decompress(data)
+                members += 1
+                data = z.unused_data
+            multi += members > 1
+            out = subprocess.run(["zcat", path], check=True, capture_output=True).stdout
+            lines += out.count(b"\n")
+        self.assertGreater(multi, 0, "no object of several members")
+        self.assertEqual(lines, self.accepted)
 
     def test_b_counts_per_hive_partition(self):
         want = collections.Counter(w["part"] for _, w in self.records)

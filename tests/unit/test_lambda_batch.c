@@ -5,6 +5,7 @@
 #include "codec.h"
 #include "common.h"
 #include "ingest.h"
+#include "msg_fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,19 +75,7 @@ struct msg {
 
 static void make_msg(struct msg *out, const char *id, const char *ndjson)
 {
-    struct cl_ingest_limits lim;
-    struct cl_ingest_parse_result pr;
-    cl_ingest_limits_default(&lim);
-    lim.max_record_age_ms = lim.max_record_future_ms = 0; /* fixed timestamps, any age */
-    cl_ingest_batch_init(&out->batch);
-    cl_ingest_parse_result_init(&pr);
-    assert_int_equal(
-        cl_ingest_parse(ndjson, strlen(ndjson), NULL, 1764000000000LL, &lim, &out->batch, &pr),
-        CL_OK);
-    assert_int_equal(pr.rejected, 0);
-    assert_int_equal(out->batch.n_msgs, 1);
-    cl_ingest_parse_result_free(&pr);
-    const struct cl_msg_out *mo = &out->batch.msgs[0];
+    const struct cl_msg_out *mo = cl_test_message(&out->batch, ndjson);
     out->m = (struct cl_bp_message){
         .id = id, .body = mo->body, .len = mo->len, .attrs = mo->attrs, .sent_ms = 1};
 }
@@ -146,7 +135,7 @@ static void test_failing_partition(void **state)
     /* Keys in partition order, ids deterministic in partition and message ids. */
     char id[CL_OBJECT_ID_LEN + 1], want[200];
     const char *api_ids[] = {"id-3", "id-1", "id-2"};
-    cl_bp_object_id("service=api/dt=2026-11-25/hour=15", 1795619045123LL, api_ids, 3, id);
+    cl_commit_object_id("service=api/dt=2026-11-25/hour=15", 1795619045123LL, api_ids, 3, id);
     snprintf(want, sizeof want, "service=api/dt=2026-11-25/hour=15/%s.ndjson.gz", id);
     assert_string_equal(res.keys[0], want);
     assert_memory_equal(id, "20261125T150405Z-", 17);
@@ -229,16 +218,16 @@ static void test_object_id(void **state)
 {
     char a[CL_OBJECT_ID_LEN + 1], b[CL_OBJECT_ID_LEN + 1], c[CL_OBJECT_ID_LEN + 1];
     const char *x[] = {"m2", "m1", "m2"}, *y[] = {"m1", "m2"}, *z[] = {"m1", "m3"};
-    cl_bp_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, x, 3, a);
-    cl_bp_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, y, 2, b);
-    cl_bp_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, z, 2, c);
+    cl_commit_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, x, 3, a);
+    cl_commit_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, y, 2, b);
+    cl_commit_object_id("service=s/dt=2026-01-02/hour=03", 1767323045000LL, z, 2, c);
     assert_int_equal(strlen(a), CL_OBJECT_ID_LEN);
     assert_memory_equal(a, "20260102T030405Z-", 17);
     assert_string_equal(a, b); /* order and repeats do not matter */
     assert_string_not_equal(a, c);
     for (int i = 17; i < CL_OBJECT_ID_LEN; i++)
         assert_non_null(strchr("0123456789abcdef", a[i]));
-    cl_bp_object_id("service=t/dt=2026-01-02/hour=03", 1767323045000LL, y, 2, c);
+    cl_commit_object_id("service=t/dt=2026-01-02/hour=03", 1767323045000LL, y, 2, c);
     assert_string_not_equal(a, c); /* the partition counts */
 }
 

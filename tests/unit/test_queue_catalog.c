@@ -89,7 +89,7 @@ static int64_t count_rows(struct cl_queue *q, const char *sql)
     return v;
 }
 
-static int done_of(struct cl_queue *q, int64_t msg_id, const char *partition)
+static int done_of(struct cl_queue *q, const char *msg_id, const char *partition)
 {
     int done = -1;
     assert_int_equal(cl_catalog_partition_done(cl_queue_catalog(q), msg_id, partition, &done),
@@ -106,7 +106,7 @@ static int referenced(struct cl_queue *q, const char *staging_key)
 
 /* Commits obj with progress for msg_ids and no deletes. */
 static int64_t commit_progress(struct cl_queue *q, const struct cl_catalog_object *obj,
-                               const int64_t *ids, size_t n)
+                               const char *const *ids, size_t n)
 {
     int64_t object_id = 0;
     struct cl_catalog_flush f = {
@@ -131,7 +131,7 @@ static void test_unsupported(void **state)
     struct cl_catalog_stats st;
     int v;
     assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, NULL), CL_ERR_UNSUPPORTED);
-    assert_int_equal(cl_catalog_partition_done(cl_queue_catalog(&q), 1, PART, &v),
+    assert_int_equal(cl_catalog_partition_done(cl_queue_catalog(&q), "1", PART, &v),
                      CL_ERR_UNSUPPORTED);
     assert_int_equal(cl_catalog_unpublished(cl_queue_catalog(&q), null_fn, NULL),
                      CL_ERR_UNSUPPORTED);
@@ -147,7 +147,10 @@ static void test_commit_flush(void **state)
     open_fresh(&q, "flush.db", 5);
     send_n(&q, 3);
     struct cl_msg *m = receive_exactly(&q, 3);
-    int64_t ids[3] = {atoll(m[0].id), atoll(m[1].id), atoll(m[2].id)};
+    char idb[3][24]; /* the ids outlive the received messages */
+    for (int i = 0; i < 3; i++)
+        snprintf(idb[i], sizeof idb[i], "%s", m[i].id);
+    const char *ids[3] = {idb[0], idb[1], idb[2]};
     const char *receipts[2] = {m[0].receipt, m[1].receipt};
     struct cl_catalog_object obj = make_obj(PART "/a.ndjson.gz", "_staging/a");
     int64_t object_id = 0;
@@ -169,6 +172,12 @@ static void test_commit_flush(void **state)
     assert_int_equal(done_of(&q, ids[2], PART), 1);
     assert_int_equal(done_of(&q, ids[2], "service=api/dt=2026-11-25/hour=08"), 0);
     assert_int_equal(done_of(&q, ids[0], PART), 0);
+    /* Only this backend reads its ids as numbers: another format is refused. */
+    int v = -1;
+    assert_int_equal(cl_catalog_partition_done(cl_queue_catalog(&q), "7c2f-b", PART, &v),
+                     CL_ERR_INVAL);
+    assert_int_equal(cl_catalog_message_has_progress(cl_queue_catalog(&q), "12x", &v),
+                     CL_ERR_INVAL);
 
     struct cl_catalog_stats st;
     assert_int_equal(cl_catalog_stats(cl_queue_catalog(&q), &st), CL_OK);
@@ -198,7 +207,9 @@ static void test_stale_receipt(void **state)
     struct cl_msg *old = receive_exactly(&q, 1);
     assert_int_equal(cl_queue_change_visibility(&q, old[0].receipt, 0, NULL), CL_OK);
     struct cl_msg *cur = receive_exactly(&q, 1); /* another holder: old receipt is stale */
-    int64_t id = atoll(old[0].id);
+    char idb[24];                                /* the id outlives the received message */
+    snprintf(idb, sizeof idb, "%s", old[0].id);
+    const char *id = idb;
     const char *receipt = old[0].receipt;
     struct cl_catalog_object obj = make_obj(PART "/b.ndjson.gz", "_staging/b");
     struct cl_catalog_flush f = {&obj, &id, 1, &receipt, 1, NULL};
@@ -285,7 +296,9 @@ static void test_disk_full(void **state)
     open_fresh(&q, "full.db", 5);
     send_n(&q, 1);
     struct cl_msg *m = receive_exactly(&q, 1);
-    int64_t id = atoll(m[0].id);
+    char idb[24]; /* the id outlives the received message */
+    snprintf(idb, sizeof idb, "%s", m[0].id);
+    const char *id = idb;
     const char *receipt = m[0].receipt;
     size_t big = 200000;
     char *key = malloc(big + 1);
@@ -334,7 +347,9 @@ static void test_dlq_keeps_progress(void **state)
     open_fresh(&q, "dlq.db", 1);
     send_n(&q, 1);
     struct cl_msg *m = receive_exactly(&q, 1);
-    int64_t id = atoll(m[0].id);
+    char idb[24]; /* the id outlives the received message */
+    snprintf(idb, sizeof idb, "%s", m[0].id);
+    const char *id = idb;
     struct cl_catalog_object obj = make_obj(PART "/a.ndjson.gz", "_staging/a");
     commit_progress(&q, &obj, &id, 1);
     fail_to_dlq(&q, &m[0]);
@@ -346,7 +361,7 @@ static void test_dlq_keeps_progress(void **state)
     assert_int_equal(moved, 1);
     assert_int_equal(done_of(&q, id, PART), 1);
     m = receive_exactly(&q, 1);
-    assert_int_equal(atoll(m[0].id), id);
+    assert_string_equal(m[0].id, id);
     int result;
     assert_int_equal(cl_queue_delete(&q, (const char *const *)&m[0].receipt, 1, &result), CL_OK);
     assert_int_equal(done_of(&q, id, PART), 0);
@@ -360,7 +375,10 @@ static void test_retention_purges_progress(void **state)
     open_fresh(&q, "retention.db", 1);
     send_n(&q, 2);
     struct cl_msg *m = receive_exactly(&q, 2);
-    int64_t ids[2] = {atoll(m[0].id), atoll(m[1].id)};
+    char idb[2][24]; /* the ids outlive the received messages */
+    for (int i = 0; i < 2; i++)
+        snprintf(idb[i], sizeof idb[i], "%s", m[i].id);
+    const char *ids[2] = {idb[0], idb[1]};
     struct cl_catalog_object obj = make_obj(PART "/a.ndjson.gz", "_staging/a");
     commit_progress(&q, &obj, ids, 2);
     fail_to_dlq(&q, &m[0]); /* ids[0] to the DLQ; ids[1] stays in flight */
@@ -431,7 +449,9 @@ static void test_migration_and_reopen(void **state)
     open_path(&q, path, 5);
     assert_int_equal(count_rows(&q, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
     struct cl_msg *m = receive_exactly(&q, 1);
-    int64_t id = atoll(m[0].id);
+    char idb[24]; /* the id outlives the received message */
+    snprintf(idb, sizeof idb, "%s", m[0].id);
+    const char *id = idb;
     const char *receipt = m[0].receipt;
     struct cl_catalog_object a = make_obj(PART "/a.ndjson.gz", "_staging/a");
     struct cl_catalog_object b = make_obj(PART "/b.ndjson.gz", "_staging/b");
@@ -471,7 +491,9 @@ static void test_reopen_progress(void **state)
     cl_qt_db_path(path, sizeof path, "reopen.db");
     send_n(&q, 1);
     struct cl_msg *m = receive_exactly(&q, 1);
-    int64_t id = atoll(m[0].id);
+    char idb[24]; /* the id outlives the received message */
+    snprintf(idb, sizeof idb, "%s", m[0].id);
+    const char *id = idb;
     cl_msgs_free(m, 1);
     struct cl_catalog_object a = make_obj(PART "/a.ndjson.gz", "_staging/a");
     commit_progress(&q, &a, &id, 1);

@@ -1,0 +1,196 @@
+/* commit_catalog.c - the exactly-once commit strategy over the embedded catalog (commit.h).
+ *
+ * One object: put under _staging/<id> -> ONE catalog transaction: object row + progress
+ * rows + delete the messages now stored in every partition -> move to the final key ->
+ * mark published (catalog.h says why this order is crash-safe). A move that fails after
+ * the commit is kept and retried at run time by tick (start-up recovery covers a crash). */
+#include "commit.h"
+
+#include "catalog.h"
+#include "common.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest wait between two publication retries. */
+#define REPUBLISH_MAX_MS 30000
+
+/* A committed object whose move into place failed. */
+struct unpublished {
+    int64_t object_id;
+    char *staging;
+    char *key;
+};
+
+struct catalog_commit {
+    struct cl_catalog *cat; /* the queue's (cl_queue_catalog) */
+    struct cl_store *st;
+    int64_t retry_base_ms, retry_max_ms;
+    const struct cl_std_metrics *m;
+    struct unpublished *unpub; /* oldest first */
+    size_t n_unpub, cap_unpub;
+    int64_t unpub_next_ms;
+};
+
+static int has_progress(void *impl, const char *msg_id, int *has)
+{
+    struct catalog_commit *c = impl;
+    return cl_catalog_message_has_progress(c->cat, msg_id, has);
+}
+
+static int partition_done(void *impl, const char *msg_id, const char *partition, int *done)
+{
+    struct catalog_commit *c = impl;
+    return cl_catalog_partition_done(c->cat, msg_id, partition, done);
+}
+
+static void fill_row(const struct cl_commit_object *o, struct cl_catalog_object *row,
+                     const char *key, const char *staging)
+{
+    const struct cl_part *pt = o->part;
+    memset(row, 0, sizeof *row);
+    row->key = key;
+    row->staging_key = staging;
+    row->service = pt->head.service;
+    row->dt = pt->head.dt;
+    row->hour = pt->head.hour;
+    row->records = pt->records;
+    row->bytes = o->gz_len;
+    row->raw_bytes = pt->raw_len;
+    row->min_ts_ms = pt->min_ts;
+    row->max_ts_ms = pt->max_ts;
+    for (int l = 0; l < CL_CATALOG_LEVELS; l++)
+        row->level_counts[l] = pt->levels[l];
+}
+
+/* Moves a committed object into place. A move that finds the staging object gone but
+ * the final one present was done by an earlier attempt whose mark failed. */
+static int move_and_mark(struct catalog_commit *c, const char *staging, const char *key, int64_t id)
+{
+    int rc = cl_store_move(c->st, staging, key);
+    if (rc == CL_ERR_NOT_FOUND) {
+        struct cl_buf probe;
+        cl_buf_init(&probe, 1u << 30);
+        rc = cl_store_get(c->st, key, &probe);
+        cl_buf_free(&probe);
+    }
+    if (rc == CL_OK)
+        rc = cl_catalog_mark_published(c->cat, id);
+    return rc;
+}
+
+static void remember_unpublished(struct catalog_commit *c, const char *staging, const char *key,
+                                 int64_t id)
+{
+    if (c->n_unpub == c->cap_unpub) {
+        c->cap_unpub = c->cap_unpub ? c->cap_unpub * 2 : 8;
+        c->unpub = cl_realloc(c->unpub, c->cap_unpub * sizeof *c->unpub);
+    }
+    c->unpub[c->n_unpub++] =
+        (struct unpublished){.object_id = id, .staging = cl_strdup(staging), .key = cl_strdup(key)};
+    if (c->n_unpub == 1)
+        c->unpub_next_ms = cl_now_ms() + c->retry_base_ms;
+}
+
+static int commit(void *impl, const struct cl_commit_object *o, char *key, size_t key_len,
+                  int *published)
+{
+    struct catalog_commit *c = impl;
+    char id[CL_OBJECT_ID_LEN + 1], staging[128];
+    cl_object_id_new(cl_now_ms(), id);
+    snprintf(staging, sizeof staging, CL_STAGING_PREFIX "%s.ndjson.gz", id);
+    snprintf(key, key_len, "%s/%s.ndjson.gz", o->part->key, id);
+    int rc = cl_store_put(c->st, staging, o->gz, o->gz_len);
+    if (rc != CL_OK)
+        return rc;
+    struct cl_catalog_object row;
+    fill_row(o, &row, key, staging);
+    int64_t object_id = 0;
+    struct cl_catalog_flush f = {&row,        o->msg_ids,    o->n_msg,
+                                 o->finished, o->n_finished, &object_id};
+    rc = cl_catalog_commit_flush(c->cat, &f, o->finished_results);
+    if (rc != CL_OK) {
+        cl_store_delete(c->st, staging);
+        return rc;
+    }
+    /* Committed: its records must become visible without a restart. */
+    *published = move_and_mark(c, staging, key, object_id) == CL_OK;
+    if (!*published) {
+        cl_log(CL_LOG_ERROR, "processor: cannot publish %s (retried)", key);
+        cl_counter_add_at(c->m->processing_errors, CL_PERR_PUBLISH, 1);
+        remember_unpublished(c, staging, key, object_id);
+    }
+    return CL_OK;
+}
+
+static void tick(void *impl, int64_t now)
+{
+    struct catalog_commit *c = impl;
+    if (c->n_unpub == 0 || now < c->unpub_next_ms)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < c->n_unpub; i++) {
+        struct unpublished *u = &c->unpub[i];
+        int rc = move_and_mark(c, u->staging, u->key, u->object_id);
+        if (rc == CL_OK || rc == CL_ERR_NOT_FOUND) {
+            if (rc == CL_OK)
+                cl_log(CL_LOG_INFO, "processor: published %s after a retry", u->key);
+            else
+                cl_log(CL_LOG_ERROR, "processor: %s and its staging object are gone", u->key);
+            free(u->staging);
+            free(u->key);
+        } else {
+            c->unpub[kept++] = *u;
+        }
+    }
+    c->n_unpub = kept;
+    c->unpub_next_ms = now + CL_MIN(c->retry_max_ms, (int64_t)REPUBLISH_MAX_MS);
+}
+
+static void catalog_free(void *impl)
+{
+    struct catalog_commit *c = impl;
+    for (size_t i = 0; i < c->n_unpub; i++) {
+        free(c->unpub[i].staging);
+        free(c->unpub[i].key);
+    }
+    free(c->unpub);
+    free(c);
+}
+
+static const struct cl_commit_ops catalog_ops = {
+    .name = "catalog",
+    .acks_in_commit = 1,
+    .has_progress = has_progress,
+    .partition_done = partition_done,
+    .commit = commit,
+    .tick = tick,
+    .free = catalog_free,
+};
+
+struct cl_commit *cl_commit_catalog_new(struct cl_queue *q, struct cl_store *st,
+                                        int64_t retry_base_ms, int64_t retry_max_ms,
+                                        const struct cl_std_metrics *m)
+{
+    struct catalog_commit *c = cl_calloc(1, sizeof *c);
+    c->cat = cl_queue_catalog(q);
+    c->st = st;
+    c->retry_base_ms = retry_base_ms;
+    c->retry_max_ms = retry_max_ms;
+    c->m = m ? m : &cl_std_metrics_none;
+    struct cl_commit *out = cl_calloc(1, sizeof *out);
+    *out = (struct cl_commit){&catalog_ops, c};
+    return out;
+}
+
+void cl_commit_free(struct cl_commit *c)
+{
+    if (!c)
+        return;
+    c->ops->free(c->impl);
+    free(c);
+}

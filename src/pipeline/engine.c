@@ -1,0 +1,366 @@
+/* engine.c - the engine's receive side: decode messages whole, route their records to
+ * partitions, hold the messages until every partition holding their records is
+ * committed (engine_flush.c). */
+#include "engine_int.h"
+
+#include "analytics.h"
+#include "breaker.h"
+#include "codec.h"
+#include "common.h"
+#include "log.h"
+#include "message.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cl_engine *cl_engine_new(const struct cl_engine_opts *o, struct cl_commit *commit,
+                                const struct cl_engine_sink *sink)
+{
+    struct cl_engine *e = cl_calloc(1, sizeof *e);
+    e->o = *o;
+    if (!e->o.metrics)
+        e->o.metrics = &cl_std_metrics_none;
+    e->commit = commit;
+    e->sink = *sink;
+    cl_part_acc_init(&e->acc);
+    cl_buf_init(&e->decoded, o->max_message_raw);
+    cl_buf_init(&e->gz, SIZE_MAX);
+    return e;
+}
+
+void cl_engine_msg_free(struct cl_engine *e, struct cl_engine_msg *m)
+{
+    size_t last = e->n_held - 1;
+    e->held[m->slot] = e->held[last];
+    e->held[m->slot]->slot = m->slot;
+    e->n_held--;
+    free(m->id);
+    free(m->receipt);
+    free(m);
+}
+
+void cl_engine_charge(struct cl_engine *e)
+{
+    size_t now = e->acc.buffered;
+    if (!e->o.budget || now == e->charged)
+        return;
+    if (now > e->charged)
+        atomic_fetch_add(&e->o.budget->used, now - e->charged);
+    else
+        atomic_fetch_sub(&e->o.budget->used, e->charged - now);
+    e->charged = now;
+}
+
+int cl_engine_over_budget(const struct cl_engine *e)
+{
+    if (e->o.budget)
+        return atomic_load(&e->o.budget->used) > e->o.budget->max;
+    return e->acc.buffered > e->o.buffer_max;
+}
+
+void cl_engine_free(struct cl_engine *e)
+{
+    if (!e)
+        return;
+    cl_part_acc_free(&e->acc);
+    cl_engine_charge(e);
+    while (e->n_held)
+        cl_engine_msg_free(e, e->held[e->n_held - 1]);
+    free(e->held);
+    free(e->done);
+    cl_buf_free(&e->decoded);
+    cl_buf_free(&e->gz);
+    free(e);
+}
+
+void cl_engine_set_deadline(struct cl_engine *e, int64_t deadline_ms, int64_t reserve_ms)
+{
+    e->deadline_ms = deadline_ms;
+    e->reserve_ms = reserve_ms;
+}
+
+void cl_engine_tick(struct cl_engine *e, int64_t now_ms)
+{
+    if (e->commit->ops->tick)
+        e->commit->ops->tick(e->commit->impl, now_ms);
+}
+
+int64_t cl_engine_due_in_ms(const struct cl_engine *e, int64_t now_ms)
+{
+    int64_t wait = e->o.flush_age_ms;
+    for (size_t i = 0; i < e->acc.n; i++)
+        wait = CL_MIN(wait, e->acc.parts[i]->first_ms + e->o.flush_age_ms - now_ms);
+    return CL_MAX(wait, 0);
+}
+
+struct cl_engine_msg *const *cl_engine_held(const struct cl_engine *e, size_t *n)
+{
+    *n = e->n_held;
+    return e->held;
+}
+
+void cl_engine_counters(const struct cl_engine *e, struct cl_engine_counters *c)
+{
+    *c = e->c;
+}
+
+/* One line of a decoded message: where it is and which partition it goes to. */
+struct line {
+    const char *ptr;
+    size_t len;
+    struct cl_line_head head;
+    struct cl_part *part; /* NULL: already stored by an earlier delivery (skip) */
+};
+
+struct line_vec {
+    struct line *v;
+    size_t n, cap;
+};
+
+static int push_line(void *arg, const char *ptr, size_t len, const struct cl_line_head *h)
+{
+    struct line_vec *lv = arg;
+    if (lv->n == lv->cap)
+        lv->v = cl_realloc(lv->v, (lv->cap *= 2) * sizeof *lv->v);
+    lv->v[lv->n++] = (struct line){.ptr = ptr, .len = len, .head = *h};
+    return 0;
+}
+
+/* A decoded message: its lines and its gzip members (both caller-freed). */
+struct decoded {
+    struct line_vec lv;
+    struct cl_gzip_member *members;
+    size_t n_members;
+};
+
+/* Decodes m into e->decoded and splits it into lines, checking every line's head before
+ * any is used. Returns 0, or -1 with err set (nothing to free). */
+static int decode(struct cl_engine *e, const struct cl_engine_in *m, struct decoded *d, char *err,
+                  size_t err_len)
+{
+    if (!m->body) {
+        snprintf(err, err_len, "body is not valid base64");
+        return -1;
+    }
+    if (cl_msg_decode_members(&m->attrs, m->body, m->len, &e->decoded, &d->members, &d->n_members,
+                              err, err_len) != 0)
+        return -1;
+    d->lv = (struct line_vec){cl_malloc(64 * sizeof *d->lv.v), 0, 64};
+    if (cl_msg_lines(&e->decoded, push_line, &d->lv, err, err_len) != 0) {
+        free(d->lv.v);
+        free(d->members);
+        return -1;
+    }
+    return 0;
+}
+
+/* A message's distinct partitions, so each is looked up once per message. */
+struct route {
+    char key[CL_PARTITION_MAX];
+    struct cl_part *part; /* NULL: stored by an earlier delivery */
+};
+
+static struct cl_part *route_of(struct cl_engine *e, const char *msg_id, int has_progress,
+                                const struct cl_line_head *h, struct route *routes, size_t *n,
+                                int *err)
+{
+    char key[CL_PARTITION_MAX];
+    cl_partition_key(h, key);
+    for (size_t i = *n; i-- > 0;)
+        if (strcmp(routes[i].key, key) == 0)
+            return routes[i].part;
+    int done = 0;
+    if (has_progress &&
+        e->commit->ops->partition_done(e->commit->impl, msg_id, key, &done) != CL_OK)
+        *err = 1;
+    struct cl_part *pt = done ? NULL : cl_part_acc_find(&e->acc, key);
+    if (!done && !pt)
+        pt = cl_part_acc_add(&e->acc, key, h, cl_now_ms());
+    memcpy(routes[*n].key, key, sizeof key);
+    routes[(*n)++].part = pt;
+    return pt;
+}
+
+/* Decides each line's partition, or none when the strategy's progress says this
+ * message's records for it are stored already. Returns 0, or -1 if progress cannot
+ * be read. */
+static int route_lines(struct cl_engine *e, const char *msg_id, struct line *lines, size_t n)
+{
+    int has_progress = 0, err = 0;
+    const struct cl_commit_ops *ops = e->commit->ops;
+    if (ops->has_progress && ops->has_progress(e->commit->impl, msg_id, &has_progress) != CL_OK)
+        return -1;
+    struct route *routes = cl_malloc(CL_MAX(n, 1) * sizeof *routes);
+    size_t n_routes = 0;
+    for (size_t i = 0; i < n && !err; i++)
+        lines[i].part = route_of(e, msg_id, has_progress, &lines[i].head, routes, &n_routes, &err);
+    free(routes);
+    return err ? -1 : 0;
+}
+
+static struct cl_engine_msg *hold(struct cl_engine *e, const struct cl_engine_in *in)
+{
+    struct cl_engine_msg *m = cl_calloc(1, sizeof *m);
+    m->id = cl_strdup(in->id);
+    m->receipt = cl_strdup(in->receipt ? in->receipt : "");
+    m->receive_count = in->receive_count;
+    m->sent_ms = in->sent_ms;
+    m->index = in->index;
+    if (e->n_held == e->cap_held) {
+        e->cap_held = e->cap_held ? e->cap_held * 2 : 64;
+        e->held = cl_realloc(e->held, e->cap_held * sizeof *e->held);
+    }
+    m->slot = e->n_held;
+    e->held[e->n_held++] = m;
+    return m;
+}
+
+/* Tells the sink about a message the engine does not hold. */
+static void fail_unheld(struct cl_engine *e, const struct cl_engine_in *in,
+                        enum cl_engine_outcome why, const char *error)
+{
+    struct cl_engine_msg m = {.id = (char *)in->id,
+                              .receipt = (char *)in->receipt,
+                              .receive_count = in->receive_count,
+                              .sent_ms = in->sent_ms,
+                              .index = in->index,
+                              .outcome = why};
+    e->sink.failed(e->sink.arg, &m, why, error);
+}
+
+/* 1 if member k holds exactly lines [lo, hi), all routed to one partition: then its
+ * compressed bytes can join that partition's object as they are. */
+static int member_whole(const struct cl_engine *e, const struct cl_gzip_member *k,
+                        const struct line *v, size_t lo, size_t hi)
+{
+    if (lo == hi || v[lo].ptr != e->decoded.data + k->raw_off)
+        return 0;
+    const struct line *last = &v[hi - 1];
+    if (last->ptr + last->len + 1 != e->decoded.data + k->raw_off + k->raw_len)
+        return 0; /* the member does not end with its last line's '\n' */
+    for (size_t j = lo + 1; j < hi; j++)
+        if (v[j].part != v[lo].part)
+            return 0;
+    return 1;
+}
+
+/* Patterns and anomalies (analytics.h) see the records that enter a partition: runs of
+ * consecutive lines go in one call, so the analytics lock is taken once per message (twice
+ * or more only around lines an earlier delivery stored, which are not seen again). */
+struct observed_run {
+    const char *start, *end; /* start == NULL: no run open */
+};
+
+static void observe_line(struct cl_engine *e, struct observed_run *r, const struct line *l)
+{
+    if (r->start && l->ptr == r->end + 1) { /* the next line: extend the run */
+        r->end = l->ptr + l->len;
+        return;
+    }
+    if (r->start)
+        cl_analytics_observe(e->o.analytics, r->start, (size_t)(r->end - r->start));
+    *r = (struct observed_run){l->ptr, l->ptr + l->len};
+}
+
+static void observe_end(struct cl_engine *e, struct observed_run *r)
+{
+    if (r->start)
+        cl_analytics_observe(e->o.analytics, r->start, (size_t)(r->end - r->start));
+}
+
+/* Buffers the routed lines of message m, member by member: a member of one partition
+ * is kept compressed, the lines of any other are copied. */
+static void buffer_lines(struct cl_engine *e, const struct cl_engine_in *in, struct decoded *d,
+                         struct cl_engine_msg *m)
+{
+    const struct line *v = d->lv.v;
+    struct observed_run run = {NULL, NULL};
+    size_t li = 0;
+    for (size_t k = 0; k < d->n_members; k++) {
+        const struct cl_gzip_member *mb = &d->members[k];
+        size_t lo = li, end = mb->raw_off + mb->raw_len;
+        while (li < d->lv.n && (size_t)(v[li].ptr - e->decoded.data) < end)
+            li++;
+        int whole = member_whole(e, mb, v, lo, li);
+        if (whole && v[lo].part)
+            cl_part_acc_append_gz(&e->acc, v[lo].part, (const char *)in->body + mb->gz_off,
+                                  mb->gz_len);
+        for (size_t j = lo; j < li; j++) {
+            if (!v[j].part)
+                continue; /* stored by an earlier delivery */
+            /* Every record enters a partition here and only here: analytics observes it
+             * here, for the daemon and the Lambda alike. */
+            if (e->o.analytics)
+                observe_line(e, &run, &v[j]);
+            if (whole)
+                cl_part_acc_count(&e->acc, v[j].part, v[j].len, &v[j].head, &m->acc);
+            else
+                cl_part_acc_append(&e->acc, v[j].part, v[j].ptr, v[j].len, &v[j].head, &m->acc);
+        }
+    }
+    observe_end(e, &run);
+}
+
+/* Buffers one message's records. Returns CL_OK, or an error after a systemic failure. */
+static int take_one(struct cl_engine *e, const struct cl_engine_in *in)
+{
+    char err[200];
+    struct decoded d;
+    if (decode(e, in, &d, err, sizeof err) != 0) {
+        cl_log(CL_LOG_WARN, "processor: message %s: %s", in->id, err);
+        e->c.failures++;
+        cl_counter_add_at(e->o.metrics->processing_errors, CL_PERR_DECODE, 1);
+        fail_unheld(e, in, CL_ENGINE_POISON, err);
+        return CL_OK;
+    }
+    int rc = route_lines(e, in->id, d.lv.v, d.lv.n);
+    if (rc == 0) {
+        struct cl_engine_msg *m = hold(e, in);
+        buffer_lines(e, in, &d, m);
+        cl_engine_charge(e);
+        if (m->acc.pending == 0) { /* empty, or every partition stored before */
+            e->sink.stored(e->sink.arg, &m, 1, 0);
+            cl_engine_msg_free(e, m);
+        }
+    }
+    free(d.lv.v);
+    free(d.members);
+    if (rc == 0)
+        return CL_OK;
+    /* The catalog failed, not the message: give everything back uncounted. */
+    cl_counter_add_at(e->o.metrics->processing_errors, CL_PERR_CATALOG, 1);
+    fail_unheld(e, in, CL_ENGINE_GIVEN_BACK, "cannot read the progress table");
+    cl_engine_fail_all(e, "cannot read the progress table");
+    return CL_ERR_IO;
+}
+
+/* Message indexes ordered by message id. Caller frees. */
+static size_t *order_by_id(const struct cl_engine_in *msgs, size_t n)
+{
+    size_t *order = cl_malloc((n ? n : 1) * sizeof *order);
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    /* insertion sort: a receive holds 10 messages, an SQS event at most 10,000 */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(msgs[order[j - 1]].id, msgs[order[j]].id) > 0; j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    return order;
+}
+
+int cl_engine_take(struct cl_engine *e, const struct cl_engine_in *msgs, size_t n)
+{
+    size_t *order = order_by_id(msgs, n);
+    int rc = CL_OK;
+    size_t k = 0;
+    for (; k < n && rc == CL_OK; k++)
+        rc = take_one(e, &msgs[order[k]]);
+    /* After a systemic failure the rest of the batch goes back untouched. */
+    for (; k < n; k++)
+        fail_unheld(e, &msgs[order[k]], CL_ENGINE_GIVEN_BACK, "a systemic failure");
+    free(order);
+    return rc;
+}

@@ -1,0 +1,124 @@
+/* part_acc.c - the partition accumulator (part_acc.h). */
+#include "part_acc.h"
+
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cl_part_acc_init(struct cl_part_acc *a)
+{
+    memset(a, 0, sizeof *a);
+}
+
+void cl_part_acc_free(struct cl_part_acc *a)
+{
+    while (a->n)
+        cl_part_acc_remove(a, a->n - 1);
+    free(a->parts);
+    cl_part_map_free(&a->index);
+    memset(a, 0, sizeof *a);
+}
+
+struct cl_part *cl_part_acc_find(struct cl_part_acc *a, const char *key)
+{
+    return cl_part_map_get(&a->index, key);
+}
+
+struct cl_part *cl_part_acc_add(struct cl_part_acc *a, const char *key,
+                                const struct cl_line_head *h, int64_t now_ms)
+{
+    struct cl_part *pt = cl_calloc(1, sizeof *pt);
+    snprintf(pt->key, sizeof pt->key, "%s", key);
+    pt->head = *h;
+    cl_buf_init(&pt->data, SIZE_MAX);
+    cl_buf_init(&pt->gz, SIZE_MAX);
+    pt->min_ts = INT64_MAX;
+    pt->max_ts = INT64_MIN;
+    pt->first_ms = now_ms;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->parts = cl_realloc(a->parts, a->cap * sizeof *a->parts);
+    }
+    a->parts[a->n++] = pt;
+    cl_part_map_put(&a->index, pt->key, pt);
+    return pt;
+}
+
+static void add_member(struct cl_part *pt, struct cl_acc_member *m)
+{
+    /* A message's lines arrive together: checking the last member is the common case. */
+    if (pt->n_members && pt->members[pt->n_members - 1] == m)
+        return;
+    for (size_t i = 0; i < pt->n_members; i++)
+        if (pt->members[i] == m)
+            return;
+    if (pt->n_members == pt->cap_members) {
+        pt->cap_members = pt->cap_members ? pt->cap_members * 2 : 8;
+        pt->members = cl_realloc(pt->members, pt->cap_members * sizeof *pt->members);
+    }
+    pt->members[pt->n_members++] = m;
+    m->pending++;
+}
+
+void cl_part_acc_count(struct cl_part_acc *a, struct cl_part *pt, size_t len,
+                       const struct cl_line_head *h, struct cl_acc_member *m)
+{
+    (void)a;
+    pt->raw_len += len + 1;
+    pt->records++;
+    pt->min_ts = CL_MIN(pt->min_ts, h->ts_ms);
+    pt->max_ts = CL_MAX(pt->max_ts, h->ts_ms);
+    pt->levels[h->level]++;
+    add_member(pt, m);
+}
+
+void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *line, size_t len,
+                        const struct cl_line_head *h, struct cl_acc_member *m)
+{
+    cl_buf_append(&pt->data, line, len);
+    cl_buf_append_char(&pt->data, '\n');
+    a->buffered += len + 1;
+    cl_part_acc_count(a, pt, len, h, m);
+}
+
+void cl_part_acc_append_gz(struct cl_part_acc *a, struct cl_part *pt, const void *gz, size_t len)
+{
+    cl_buf_append(&pt->gz, gz, len);
+    a->buffered += len;
+}
+
+void cl_part_acc_remove(struct cl_part_acc *a, size_t index)
+{
+    struct cl_part *pt = a->parts[index];
+    cl_part_map_del(&a->index, pt->key);
+    a->buffered -= pt->data.len + pt->gz.len;
+    cl_buf_free(&pt->data);
+    cl_buf_free(&pt->gz);
+    free(pt->members);
+    free(pt);
+    /* order kept: a batch commits its partitions in key order (cl_part_acc_sort) */
+    memmove(&a->parts[index], &a->parts[index + 1], (--a->n - index) * sizeof *a->parts);
+}
+
+size_t cl_part_acc_largest(const struct cl_part_acc *a)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < a->n; i++)
+        if (a->parts[i]->data.len + a->parts[i]->gz.len >
+            a->parts[best]->data.len + a->parts[best]->gz.len)
+            best = i;
+    return best;
+}
+
+static int cmp_part(const void *x, const void *y)
+{
+    return strcmp((*(struct cl_part *const *)x)->key, (*(struct cl_part *const *)y)->key);
+}
+
+void cl_part_acc_sort(struct cl_part_acc *a)
+{
+    if (a->n > 1) /* qsort's array must not be NULL, even for no element */
+        qsort(a->parts, a->n, sizeof *a->parts, cmp_part);
+}
