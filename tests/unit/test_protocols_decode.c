@@ -92,6 +92,21 @@ static void test_record_unique_keys(void **state)
     cl_proto_rec_ensure_message(&r);
     cl_proto_rec_end(&r);
     assert_string_equal(out.data, "{\"k1\":\"x\",\"message\":\"\"}");
+    /* A small record after a big one drops the big key table: clearing it for every later
+     * record made the work quadratic in the body. */
+    cl_proto_rec_begin(&r);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        cl_proto_rec_key(&r, key, strlen(key));
+    }
+    cl_proto_rec_begin(&r);
+    cl_proto_rec_string(&r, "k1", "x", 1);
+    cl_proto_rec_begin(&r);
+    assert_true(r.n_slots <= 64);
+    cl_proto_rec_string(&r, "k1", "x", 1);
+    cl_proto_rec_string(&r, "k1", "y", 1);
+    cl_proto_rec_end(&r);
+    assert_string_equal(out.data, "{\"k1\":\"x\"}");
     cl_proto_rec_free(&r);
     cl_buf_free(&out);
 }
