@@ -116,7 +116,7 @@ static int counts_fit(const uint8_t *p, size_t len)
     return 0;
 }
 
-static void write_value(struct cl_buf *out, const msgpack_object *o);
+static void write_value(struct cl_buf *out, const msgpack_object *o, int in_key);
 
 static void write_double(struct cl_buf *out, double d)
 {
@@ -126,7 +126,11 @@ static void write_double(struct cl_buf *out, double d)
         cl_buf_append_str(out, isnan(d) ? "\"NaN\"" : d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 }
 
-/* A map key as JSON string text (non-string keys are written as their JSON text). */
+/* A map key as JSON string text (non-string keys are written as their JSON text).
+ * The key's text is escaped once, here: keys nested inside it are written as plain JSON
+ * text (write_value's in_key), not escaped again at each level, which doubled the
+ * backslashes per level and made a body of a few hundred bytes of maps keyed by maps
+ * grow exponentially (fuzz_proto_msgpack timeout). */
 static void write_key_text(struct cl_buf *out, const msgpack_object *k)
 {
     if (k->type == MSGPACK_OBJECT_STR || k->type == MSGPACK_OBJECT_BIN) {
@@ -134,8 +138,8 @@ static void write_key_text(struct cl_buf *out, const msgpack_object *k)
         return;
     }
     struct cl_buf tmp;
-    cl_buf_init(&tmp, SIZE_MAX / 2);
-    write_value(&tmp, k);
+    cl_buf_init(&tmp, SIZE_MAX / 2); /* bounded by the body: each byte is written once */
+    write_value(&tmp, k, 1);
     cl_json_write_string(out, tmp.data, tmp.len);
     cl_buf_free(&tmp);
 }
@@ -155,7 +159,8 @@ static int64_t event_time_ms(const msgpack_object *o)
     return -1;
 }
 
-static void write_value(struct cl_buf *out, const msgpack_object *o)
+/* o as JSON text into out; in_key: inside a key's text, where map keys are not escaped. */
+static void write_value(struct cl_buf *out, const msgpack_object *o, int in_key)
 {
     switch (o->type) {
     case MSGPACK_OBJECT_BOOLEAN:
@@ -180,7 +185,7 @@ static void write_value(struct cl_buf *out, const msgpack_object *o)
         for (uint32_t i = 0; i < o->via.array.size; i++) {
             if (i)
                 cl_buf_append_char(out, ',');
-            write_value(out, &o->via.array.ptr[i]);
+            write_value(out, &o->via.array.ptr[i], in_key);
         }
         cl_buf_append_char(out, ']');
         break;
@@ -189,9 +194,12 @@ static void write_value(struct cl_buf *out, const msgpack_object *o)
         for (uint32_t i = 0; i < o->via.map.size; i++) {
             if (i)
                 cl_buf_append_char(out, ',');
-            write_key_text(out, &o->via.map.ptr[i].key);
+            if (in_key)
+                write_value(out, &o->via.map.ptr[i].key, 1);
+            else
+                write_key_text(out, &o->via.map.ptr[i].key);
             cl_buf_append_char(out, ':');
-            write_value(out, &o->via.map.ptr[i].val);
+            write_value(out, &o->via.map.ptr[i].val, in_key);
         }
         cl_buf_append_char(out, '}');
         break;
@@ -219,7 +227,7 @@ static void merge_map(struct cl_proto_rec *r, const msgpack_object *m)
         cl_buf_reset(&key);
         write_key_text(&key, &m->via.map.ptr[i].key);
         if (cl_proto_rec_key_json(r, key.data, key.len))
-            write_value(r->out, &m->via.map.ptr[i].val);
+            write_value(r->out, &m->via.map.ptr[i].val, 0);
     }
     cl_buf_free(&key);
 }

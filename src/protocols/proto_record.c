@@ -29,8 +29,16 @@ void cl_proto_rec_begin(struct cl_proto_rec *r)
 {
     cl_buf_reset(r->out);
     cl_buf_reset(&r->keys);
-    if (r->slots)
+    /* Clearing the table costs its size: after one record with many keys, every later
+     * small record would pay for it (quadratic in the body), so a table more than four
+     * times what the last record needed is dropped and the next record grows its own. */
+    if (r->n_slots > 64 && r->n_slots > 4 * r->n_keys) {
+        free(r->slots);
+        r->slots = NULL;
+        r->n_slots = 0;
+    } else if (r->slots) {
         memset(r->slots, 0, r->n_slots * sizeof *r->slots);
+    }
     r->n_keys = 0;
     cl_buf_append_char(r->out, '{');
 }

@@ -1,6 +1,6 @@
 /* logql_print.c - freeing a LogQL AST, and printing it back in one canonical form:
- * strings double-quoted with Go escapes, label filters fully parenthesised, the range
- * last inside a range aggregation, grouping before the arguments. */
+ * strings double-quoted with Go escapes, label filters with only the parentheses they need, the
+ * range last inside a range aggregation, grouping before the arguments. */
 #include "logql.h"
 
 #include <stdarg.h>
@@ -105,14 +105,43 @@ static void put_number(struct out *o, double v, enum cl_lq_unit unit)
     put(o, "%.17g%s", v, unit == CL_LQ_DURATION ? "s" : unit == CL_LQ_BYTES ? "B" : "");
 }
 
+static void put_filter(struct out *o, const struct cl_lq_label_filter *f);
+
+static int is_junction(const struct cl_lq_label_filter *f)
+{
+    return f->kind == CL_LQ_LF_AND || f->kind == CL_LQ_LF_OR;
+}
+
+/* Whether child, an operand of parent, needs parentheses to parse back to the same tree:
+ * the parser joins left to right and `and` binds tighter than `or`, so only an `or` under an
+ * `and` and a right operand of the same junction need them. Printing no others keeps the
+ * printed nesting no deeper than the query's, which the parser limits (a chain of 100
+ * `,`-joined filters must not print as 100 nested parentheses). */
+static int needs_parens(const struct cl_lq_label_filter *parent,
+                        const struct cl_lq_label_filter *child, int is_right)
+{
+    if (!is_junction(child))
+        return 0;
+    if (parent->kind == CL_LQ_LF_AND && child->kind == CL_LQ_LF_OR)
+        return 1;
+    return is_right && child->kind == parent->kind;
+}
+
+static void put_operand(struct out *o, const struct cl_lq_label_filter *parent,
+                        const struct cl_lq_label_filter *child, int is_right)
+{
+    int parens = needs_parens(parent, child, is_right);
+    put(o, parens ? "(" : "");
+    put_filter(o, child);
+    put(o, parens ? ")" : "");
+}
+
 static void put_filter(struct out *o, const struct cl_lq_label_filter *f)
 {
-    if (f->kind == CL_LQ_LF_AND || f->kind == CL_LQ_LF_OR) {
-        put(o, "(");
-        put_filter(o, f->left);
+    if (is_junction(f)) {
+        put_operand(o, f, f->left, 0);
         put(o, f->kind == CL_LQ_LF_AND ? " and " : " or ");
-        put_filter(o, f->right);
-        put(o, ")");
+        put_operand(o, f, f->right, 1);
     } else if (f->kind == CL_LQ_LF_STRING) {
         put(o, "%s%s", f->name, match_ops[f->str_op]);
         put_string(o, f->str);

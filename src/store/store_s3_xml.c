@@ -121,16 +121,17 @@ static const struct s3_error_kind *s3_error_kind(const char *code)
 }
 
 /* The <Code> and <Message> of an <Error> body into code and msg; 1 if a code was found.
- * An empty <Code></Code> counts as none (the status then decides). */
+ * An empty <Code></Code> counts as none (the status then decides), and so does one longer
+ * than code's maximum: no S3 code is, and a failed append leaves code without text. */
 static int s3_error_body(const struct cl_buf *body, struct cl_buf *code, struct cl_buf *msg)
 {
     struct cl_xml *x = body->data ? s3_xml_root(body, "Error", NULL) : NULL;
     const char *c = cl_xml_child_text(x, "Code"), *m = cl_xml_child_text(x, "Message");
-    if (c && *c)
-        cl_buf_append_str(code, c);
+    int found = c && *c && cl_buf_append_str(code, c) == CL_OK;
+    if (!found)
+        cl_buf_reset(code); /* clears the poison of a failed append */
     if (m)
         cl_buf_append_str(msg, m);
-    int found = c && *c;
     cl_xml_free(x); /* c and m point into it */
     return found;
 }

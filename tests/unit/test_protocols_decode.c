@@ -92,6 +92,21 @@ static void test_record_unique_keys(void **state)
     cl_proto_rec_ensure_message(&r);
     cl_proto_rec_end(&r);
     assert_string_equal(out.data, "{\"k1\":\"x\",\"message\":\"\"}");
+    /* A small record after a big one drops the big key table: clearing it for every later
+     * record made the work quadratic in the body. */
+    cl_proto_rec_begin(&r);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        cl_proto_rec_key(&r, key, strlen(key));
+    }
+    cl_proto_rec_begin(&r);
+    cl_proto_rec_string(&r, "k1", "x", 1);
+    cl_proto_rec_begin(&r);
+    assert_true(r.n_slots <= 64);
+    cl_proto_rec_string(&r, "k1", "x", 1);
+    cl_proto_rec_string(&r, "k1", "y", 1);
+    cl_proto_rec_end(&r);
+    assert_string_equal(out.data, "{\"k1\":\"x\"}");
     cl_proto_rec_free(&r);
     cl_buf_free(&out);
 }
@@ -416,6 +431,51 @@ static void test_fluent_msgpack_count_bomb(void **state)
     done(&c);
 }
 
+/* [0, {K: "v"}] where K is a map keyed by a map ... depth levels, the innermost {"a": 1}. */
+static void pack_nested_key_event(msgpack_sbuffer *sb, int depth)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_uint32(&pk, 1796560830);
+    msgpack_pack_map(&pk, 1);
+    for (int i = 0; i < depth; i++)
+        msgpack_pack_map(&pk, 1);
+    pack_str(&pk, "a");
+    for (int i = 0; i < depth; i++)
+        msgpack_pack_int(&pk, 1);
+    pack_str(&pk, "v");
+}
+
+/* A map key that is a map is written as its JSON text, escaped once: keys nested in it are
+ * not escaped again at each level, which doubled the text per level (the fuzzer's 284-byte
+ * body took 18 s). The record stays linear in the body. */
+static void test_fluent_msgpack_nested_keys(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    pack_nested_key_event(&sb, 3);
+    struct collect c;
+    char err[200];
+    assert_int_equal(decode(cl_fluent_msgpack_decode, sb.data, sb.size, &c, err), 0);
+    assert_string_equal(c.out.data, "{\"timestamp\":\"2026-12-06T12:40:30.000Z\","
+                                    "\"{{{\\\"a\\\":1}:1}:1}\":\"v\",\"message\":\"\"}\n");
+    done(&c);
+    msgpack_sbuffer_clear(&sb);
+    pack_nested_key_event(&sb, 16);
+    assert_int_equal(decode(cl_fluent_msgpack_decode, sb.data, sb.size, &c, err), 0);
+    assert_int_equal(c.records, 1);
+    assert_true(c.out.len < 8 * sb.size);
+    done(&c);
+    /* msgpack-c unpacks 32 nested levels at most: deeper is a body error (docs/shippers.md) */
+    msgpack_sbuffer_clear(&sb);
+    pack_nested_key_event(&sb, 40);
+    assert_int_equal(decode(cl_fluent_msgpack_decode, sb.data, sb.size, &c, err), -1);
+    assert_non_null(strstr(err, "body is not msgpack"));
+    done(&c);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* ---- json_stream and HEC ---- */
 
 static void test_json_stream(void **state)
@@ -671,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_otlp_pb_response),
         cmocka_unit_test(test_fluent_msgpack),
         cmocka_unit_test(test_fluent_msgpack_count_bomb),
+        cmocka_unit_test(test_fluent_msgpack_nested_keys),
         cmocka_unit_test(test_json_stream),
         cmocka_unit_test(test_hec_event),
         cmocka_unit_test(test_es_bulk),

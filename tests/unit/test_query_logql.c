@@ -43,10 +43,14 @@ static const struct parse_case parses[] = {
     {"{a=\"b\"} | logfmt | n >= 1KiB", "{a=\"b\"} | logfmt | n >= 1024B"},
     {"{a=\"b\"} | json | x > -1.5", "{a=\"b\"} | json | x > -1.5"},
     {"{a=\"b\"} | json | x > 1 and y=\"2\" or z < 3",
-     "{a=\"b\"} | json | ((x > 1 and y=\"2\") or z < 3)"},
-    {"{a=\"b\"} | json | x > 1, y=\"2\"", "{a=\"b\"} | json | (x > 1 and y=\"2\")"},
+     "{a=\"b\"} | json | x > 1 and y=\"2\" or z < 3"},
+    {"{a=\"b\"} | json | x > 1, y=\"2\"", "{a=\"b\"} | json | x > 1 and y=\"2\""},
     {"{a=\"b\"} | json | x > 1 and (y=\"2\" or z < 3)",
-     "{a=\"b\"} | json | (x > 1 and (y=\"2\" or z < 3))"},
+     "{a=\"b\"} | json | x > 1 and (y=\"2\" or z < 3)"},
+    {"{a=\"b\"} | json | (x > 1 or y=\"2\") and z < 3",
+     "{a=\"b\"} | json | (x > 1 or y=\"2\") and z < 3"},
+    {"{a=\"b\"} | json | ((x > 1)) and (y=\"2\" and z < 3) or (w=\"4\" or v=\"5\")",
+     "{a=\"b\"} | json | x > 1 and (y=\"2\" and z < 3) or (w=\"4\" or v=\"5\")"},
     {"{a=\"b\"} | drop __error__", "{a=\"b\"} | drop __error__"},
     {"{a=\"b\"} | json | drop x,y | x=\"\"", "{a=\"b\"} | json | drop x, y | x=\"\""},
     {"{a=\"b\"} | json | line_format \"{{.m}} {{.p}}\"",
@@ -262,12 +266,36 @@ static void test_nesting_limit(void **state)
     cl_logql_free(e);
 }
 
+/* A long chain of `,`-joined filters (no parentheses) prints back to a text that parses: the
+ * printer once parenthesised each join, 100 nested levels past the parser's limit of 64
+ * (found by fuzz_logql). */
+static void test_long_filter_chain_round_trips(void **state)
+{
+    (void)state;
+    char q[4096], printed[8192], reprinted[8192], err[256];
+    struct cl_lq_expr *e = NULL, *again = NULL;
+    size_t n = (size_t)snprintf(q, sizeof q, "{a=\"b\"} | x0=\"v\"");
+    for (int i = 1; i < 100; i++)
+        n += (size_t)snprintf(q + n, sizeof q - n, i % 2 ? ",x%d=\"v\"" : " and x%d=\"v\"", i);
+    assert_int_equal(cl_logql_parse(q, &e, err, sizeof err), 0);
+    assert_true(cl_logql_print(e, printed, sizeof printed) < sizeof printed);
+    if (cl_logql_parse(printed, &again, err, sizeof err) != 0)
+        fail_msg("canonical form %s does not parse: %s", printed, err);
+    cl_logql_print(again, reprinted, sizeof reprinted);
+    assert_string_equal(reprinted, printed);
+    cl_logql_free(e);
+    cl_logql_free(again);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parses_to_canonical), cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_ast_fields),          cmocka_unit_test(test_shared_query_list),
+        cmocka_unit_test(test_parses_to_canonical),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_ast_fields),
+        cmocka_unit_test(test_shared_query_list),
         cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_long_filter_chain_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

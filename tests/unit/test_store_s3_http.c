@@ -307,6 +307,31 @@ static void test_store_empty_xml_elements(void **state)
     assert_int_equal(f.requests, 10);
 }
 
+/* An <Error> whose <Code> is longer than any S3 code (the fuzzer's was padded with
+ * whitespace) once left the code buffer without text and crashed in strcmp; the status
+ * must decide, as for an empty <Code/>. */
+static void test_store_overlong_error_code(void **state)
+{
+    static char reply[2048], body[1024];
+    int n = snprintf(body, sizeof body, "<Error><Code>NoSuch");
+    memset(body + n, '\t', 300);
+    snprintf(body + n + 300, sizeof body - (size_t)n - 300,
+             "Key</Code><Message>m</Message></Error>");
+    struct fake f = {.replies = {xml_reply(reply, sizeof reply, "404 Not Found", body)},
+                     .n_replies = 1};
+    fake_start(&f);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "fake", 1);
+    char url[256], err[256];
+    snprintf(url, sizeof url, "s3://bkt/e?endpoint=http://127.0.0.1:%d&max_attempts=1", f.port);
+    struct cl_store s;
+    assert_int_equal(cl_store_open(&s, url, err, sizeof err), CL_OK);
+    assert_int_equal(cl_s3_get_rc(&s, "k"), CL_ERR_NOT_FOUND); /* the status decides */
+    cl_store_close(&s);
+    fake_stop(&f);
+    assert_int_equal(f.requests, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_http_reuse_and_retries),
         cmocka_unit_test(test_store_slowdown_is_full),
         cmocka_unit_test(test_store_empty_xml_elements),
+        cmocka_unit_test(test_store_overlong_error_code),
     };
     return cmocka_run_group_tests(tests, cl_s3_tmpdir_setup, NULL);
 }
