@@ -248,10 +248,11 @@ def http_api_event(body, path="/v1/logs", content_type="application/x-ndjson"):
     }
 
 
-def expect_bad_body_400(argv, rootfs, workdir):
-    """Case b: a configured log_ingestor answers a non-JSON body with 400."""
+def expect_bad_body_400(argv, rootfs, workdir, queue_env):
+    """Case b: a configured log_ingestor answers a non-JSON body with 400. queue_env: an SQS
+    queue on moto (the functions link no other queue backend)."""
     rt = lambda_runtime.RuntimeAPI()
-    env = base_env(rt, CLOUDLOG_QUEUE_URL="sqlite:queue.db", CLOUDLOG_AUTH="none")
+    env = base_env(rt, **queue_env, CLOUDLOG_AUTH="none")
     proc = Bootstrap(argv, rootfs, env, os.path.join(workdir, "log_ingestor-bad-body"))
     try:
         kind, answer = answer_of(rt, rt.invoke(http_api_event(b"this is not JSON\n")), proc)
@@ -265,13 +266,13 @@ def expect_bad_body_400(argv, rootfs, workdir):
         stop(rt, proc)
 
 
-def expect_loki_snappy_204(argv, rootfs, workdir):
+def expect_loki_snappy_204(argv, rootfs, workdir, queue_env):
     """Case d: the static log_ingestor has libsnappy: a snappy-compressed protobuf Loki push
     that the real winston-loki sent (a fuzz seed) is answered 204, not 415."""
     with open(LOKI_SEED, "rb") as f:
         body = f.read()
-    env = {"CLOUDLOG_QUEUE_URL": "sqlite:queue.db", "CLOUDLOG_AUTH": "none",
-           "CLOUDLOG_MAX_RECORD_AGE": "0", "CLOUDLOG_MAX_RECORD_FUTURE": "0"}
+    env = dict(queue_env, CLOUDLOG_AUTH="none", CLOUDLOG_MAX_RECORD_AGE="0",
+               CLOUDLOG_MAX_RECORD_FUTURE="0")
     kind, answer = invoke_once(argv, rootfs, env, os.path.join(workdir, "log_ingestor-loki"),
                                http_api_event(body, "/loki/api/v1/push", "application/x-protobuf"))
     answer = answer if isinstance(answer, dict) else {}
@@ -374,6 +375,19 @@ def expect_full_ingest(argv, rootfs, workdir):
         s3_moto.stop()
 
 
+def expect_ingestor_cases(argv, rootfs, workdir):
+    """Cases b and d against an SQS queue on moto: the ingestor links only the SQS backend."""
+    sqs_moto = awstest.Moto(verify=True)
+    try:
+        sqs_moto.start()
+        url = sqs_moto.client("sqs").create_queue(QueueName="cl-packaging-cases")["QueueUrl"]
+        queue_env = dict(sqs_moto.env(), CLOUDLOG_QUEUE_URL=url, AWS_ENDPOINT_URL_SQS=sqs_moto.url)
+        expect_bad_body_400(argv, rootfs, workdir, queue_env)
+        expect_loki_snappy_204(argv, rootfs, workdir, queue_env)
+    finally:
+        sqs_moto.stop()
+
+
 def unpack_zips(arch, dist, workdir):
     """Checks both zips and builds each bootstrap's root file system; returns
     {function: rootfs}, missing the functions whose zip is unusable."""
@@ -407,13 +421,12 @@ def run_cases(arch, rootfs, workdir):
     argv = {fn: run_command(arch, rootfs[fn], use_chroot) for fn in FUNCTIONS}
     expect_init_error("log_ingestor", argv["log_ingestor"], rootfs["log_ingestor"], workdir, "CLOUDLOG_QUEUE_URL")
     expect_init_error("log_processor", argv["log_processor"], rootfs["log_processor"], workdir, "CLOUDLOG_STORE")
-    expect_bad_body_400(argv["log_ingestor"], rootfs["log_ingestor"], workdir)
-    expect_loki_snappy_204(argv["log_ingestor"], rootfs["log_ingestor"], workdir)
     if awstest.have_moto():
+        expect_ingestor_cases(argv["log_ingestor"], rootfs["log_ingestor"], workdir)
         expect_full_ingest(argv, rootfs, workdir)
     else:
         check(os.environ.get("CI") != "true", "moto/boto3 importable (required under CI)")
-        print(f"SKIP (case c only): moto/boto3 not importable by {sys.executable}")
+        print(f"SKIP (cases b, c, d): moto/boto3 not importable by {sys.executable}")
     print(f"lambda.package_{arch}: " + ("all checks passed" if not failures else f"{len(failures)} FAILED"))
     return 1 if failures else 0
 
