@@ -148,6 +148,7 @@ int cl_daemon_metrics_start(struct cl_daemon *d, char *err, size_t err_len)
         return 0;
     d->emf = emf_start(d, err, err_len);
     if (!d->emf) {
+        cl_daemon_analytics_stop(d); /* frees what cl_daemon_analytics_register made */
         cl_metrics_free(d->metrics);
         d->metrics = NULL;
         return -1;
