@@ -82,4 +82,13 @@ void cl_http_quiesce(struct cl_daemon *d);
 /* Closes every connection and joins the HTTP threads. */
 void cl_http_stop(struct cl_daemon *d);
 
+/* Queues a response with status, taking body (a cl_buf's memory): Content-Type, Retry-After
+ * when retry_after_s > 0, Allow when allow is set, WWW-Authenticate on 401, Connection:
+ * close on 408; a body whose buffer failed becomes a 500 (http.c). Every route answers
+ * through it. */
+struct MHD_Connection;
+struct cl_buf;
+enum MHD_Result cl_http_respond(struct MHD_Connection *c, int status, struct cl_buf *body,
+                                const char *content_type, int retry_after_s, const char *allow);
+
 #endif

@@ -161,9 +161,8 @@ static enum MHD_Result respond_product(struct MHD_Connection *c, int status, str
     return queue_response(c, status, resp);
 }
 
-/* Queues a response; takes ownership of body (malloc'd by a cl_buf). */
-static enum MHD_Result respond(struct MHD_Connection *c, int status, struct cl_buf *body,
-                               const char *content_type, int retry_after_s, const char *allow)
+enum MHD_Result cl_http_respond(struct MHD_Connection *c, int status, struct cl_buf *body,
+                                const char *content_type, int retry_after_s, const char *allow)
 {
     return respond_product(c, status, body, content_type, retry_after_s, allow, 0);
 }
@@ -177,7 +176,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const
     cl_buf_append_str(&b, "{\"error\":");
     cl_json_write_string(&b, msg, strlen(msg));
     cl_buf_append_str(&b, "}\n");
-    return respond(c, status, &b, "application/json", retry_after_s, allow);
+    return cl_http_respond(c, status, &b, "application/json", retry_after_s, allow);
 }
 
 static enum MHD_Result respond_text(struct MHD_Connection *c, int status, const char *text)
@@ -185,7 +184,7 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, int status, const 
     struct cl_buf b;
     cl_buf_init(&b, CL_MAX_ERROR_RESPONSE);
     cl_buf_append_str(&b, text);
-    return respond(c, status, &b, "application/json", 0, NULL);
+    return cl_http_respond(c, status, &b, "application/json", 0, NULL);
 }
 
 static int is_get(const char *method)

@@ -42,31 +42,16 @@ struct loki_req {
     struct cl_loki_response resp;
 };
 
+/* Answers through the daemon's one response builder; a 405 names the methods. */
 static enum MHD_Result send_response(struct MHD_Connection *c, int status, struct cl_buf *body,
                                      const char *content_type, int retry_after_s)
 {
-    size_t len;
-    char *data = cl_buf_take(body, &len);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    if (retry_after_s > 0) {
-        char v[16];
-        snprintf(v, sizeof v, "%d", retry_after_s);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
-    }
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    const char *allow = status == MHD_HTTP_METHOD_NOT_ALLOWED ? "GET, HEAD, POST" : NULL;
+    return cl_http_respond(c, status, body, content_type, retry_after_s, allow);
 }
 
-/* Answers Loki's error JSON at once. */
-static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *msg,
-                                  int retry_after_s)
+enum MHD_Result cl_http_loki_error(struct MHD_Connection *c, int status, const char *msg,
+                                   int retry_after_s)
 {
     struct cl_loki_response r;
     cl_buf_init(&r.body, CL_MAX_ERROR_RESPONSE);
@@ -126,7 +111,7 @@ static enum MHD_Result start(struct loki_req *q, struct MHD_Connection *c)
 {
     q->started = 1;
     if (q->too_large)
-        return send_error(c, 413, "form body exceeds 1 MiB", 0);
+        return cl_http_loki_error(c, 413, "form body exceeds 1 MiB", 0);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, take_arg, &q->params);
     if (q->form.len)
         cl_loki_params_add_form(&q->params, q->form.data, q->form.len);
@@ -144,7 +129,7 @@ static enum MHD_Result start(struct loki_req *q, struct MHD_Connection *c)
         snprintf(msg, sizeof msg,
                  "too many queries running or waiting (%d: 4 x --max-queries); retry later",
                  LOKI_QUEUE_FACTOR * q->d->cfg->max_queries);
-        return send_error(c, 503, msg, 1);
+        return cl_http_loki_error(c, 503, msg, 1);
     }
     MHD_suspend_connection(c);
     cl_workers_submit(q->d->query_workers, run_loki_job, q);
@@ -159,18 +144,19 @@ static int refuse(struct cl_daemon *d, struct MHD_Connection *c, const char *met
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (kind == CL_LOKI_UNKNOWN || kind == CL_LOKI_TAIL)
-        *res = send_error(c, 404, "404 page not found", 0);
+        *res = cl_http_loki_error(c, 404, "404 page not found", 0);
     else if (!get && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-        *res = send_error(c, 405, "method not allowed; use GET or POST", 0);
+        *res = cl_http_loki_error(c, 405, "method not allowed; use GET or POST", 0);
     else if (kind == CL_LOKI_READY && atomic_load(&d->shutting_down))
-        *res = send_error(c, 503, "shutting down", 1);
+        *res = cl_http_loki_error(c, 503, "shutting down", 1);
     else if (kind != CL_LOKI_READY && d->keys && !cl_api_keys_check(d->keys, auth))
-        *res = send_error(c, 401,
-                          "missing or invalid API key (send Authorization: Bearer <key>, or "
-                          "Basic with the key as password)",
-                          0);
+        *res =
+            cl_http_loki_error(c, 401,
+                               "missing or invalid API key (send Authorization: Bearer <key>, or "
+                               "Basic with the key as password)",
+                               0);
     else if (kind == CL_LOKI_SCANNING && atomic_load(&d->shutting_down))
-        *res = send_error(c, 503, "shutting down", 1);
+        *res = cl_http_loki_error(c, 503, "shutting down", 1);
     else
         return 0;
     return 1;

@@ -18,4 +18,9 @@ enum MHD_Result cl_http_loki(struct cl_daemon *d, struct MHD_Connection *c, cons
 /* The request is complete: frees its state (NULL is fine). */
 void cl_http_loki_done(void *state);
 
+/* Answers Loki's error JSON ({"code","status":"error","message"}) with status at once
+ * (Retry-After when retry_after_s > 0); the tail route answers its errors through it. */
+enum MHD_Result cl_http_loki_error(struct MHD_Connection *c, int status, const char *msg,
+                                   int retry_after_s);
+
 #endif

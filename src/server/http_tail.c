@@ -9,6 +9,8 @@
  * Host is refused (403): otherwise any web page could read a key-less daemon's logs. */
 #include "http_tail.h"
 
+#include "http_loki.h"
+
 #include "common.h"
 #include "log.h"
 #include "loki_int.h" /* lk_parse_time: the Loki routes' time forms */
@@ -271,30 +273,6 @@ static int parse_query(struct MHD_Connection *c, struct tail *t, char *msg, size
     return 0;
 }
 
-/* Answers Loki's error shape ({"code","status":"error","message"}, as the other Loki
- * routes do). */
-static enum MHD_Result loki_error(struct MHD_Connection *c, int status, const char *msg,
-                                  int retry_after_s)
-{
-    struct cl_loki_response r;
-    cl_buf_init(&r.body, 4096);
-    cl_loki_error(&r, status, msg);
-    size_t len;
-    char *body = cl_buf_take(&r.body, &len);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type);
-    if (retry_after_s > 0) {
-        char v[16];
-        snprintf(v, sizeof v, "%d", retry_after_s);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
-    }
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
 /* -- admission and upgrade ----------------------------------------------------------- */
 
 static int take_slot(struct cl_daemon *d, struct cl_http_tails *reg)
@@ -364,9 +342,9 @@ enum MHD_Result cl_http_tail(struct cl_daemon *d, struct MHD_Connection *c, cons
         status = 400;
     }
     if (status)
-        return loki_error(c, status, msg, 0);
+        return cl_http_loki_error(c, status, msg, 0);
     if (atomic_load(&d->shutting_down))
-        return loki_error(c, 503, "shutting down", 1);
+        return cl_http_loki_error(c, 503, "shutting down", 1);
     struct tail *t = cl_calloc(1, sizeof *t);
     t->d = d;
     t->reg = d->tails;
@@ -375,7 +353,7 @@ enum MHD_Result cl_http_tail(struct cl_daemon *d, struct MHD_Connection *c, cons
         cl_lq_eval_free(t->eval);
         cl_logql_free(t->expr);
         free(t);
-        return loki_error(c, 400, msg, 0);
+        return cl_http_loki_error(c, 400, msg, 0);
     }
     if (take_slot(d, d->tails) != 0) {
         cl_lq_eval_free(t->eval);
@@ -383,7 +361,7 @@ enum MHD_Result cl_http_tail(struct cl_daemon *d, struct MHD_Connection *c, cons
         free(t);
         snprintf(msg, sizeof msg, "too many live tails (%d, --max-tails); retry later",
                  d->cfg->max_tails);
-        return loki_error(c, 503, msg, 5);
+        return cl_http_loki_error(c, 503, msg, 5);
     }
     t->refs = 1; /* the request's */
     *state = t;
