@@ -10,12 +10,41 @@ if(NOT WEB_DIR OR NOT OUT)
   message(FATAL_ERROR "embed_web.cmake: set WEB_DIR and OUT")
 endif()
 
-# Inlines one page: html_file with its <link rel="stylesheet" href="CSS_TAG_FILE"> replaced by
+# Replaces each <!--#include FILE name="value" ...--> line of html_var with web/FILE, in which
+# @name@ stands for value: the pages' shared <head> lines, header and key form are written once.
+function(expand_includes html_var)
+  set(html "${${html_var}}")
+  string(REGEX MATCHALL "<!--#include [^>]*-->" directives "${html}")
+  foreach(directive ${directives})
+    string(REGEX MATCH "^<!--#include ([a-z.]+)(.*)-->$" _ "${directive}")
+    set(part_file "${CMAKE_MATCH_1}")
+    set(params "${CMAKE_MATCH_2}")
+    if(NOT EXISTS "${WEB_DIR}/${part_file}")
+      message(FATAL_ERROR "embed_web.cmake: ${directive} names no file of web/")
+    endif()
+    string(REGEX MATCHALL "[a-z]+=\"[^\"]*\"" pairs "${params}")
+    foreach(pair ${pairs})
+      string(REGEX MATCH "^([a-z]+)=\"(.*)\"$" _ "${pair}")
+      set(${CMAKE_MATCH_1} "${CMAKE_MATCH_2}")
+    endforeach()
+    file(READ "${WEB_DIR}/${part_file}" part)
+    string(CONFIGURE "${part}" part @ONLY)
+    string(REGEX REPLACE "\n$" "" part "${part}")
+    string(REPLACE "${directive}" "${part}" html "${html}")
+  endforeach()
+  set(${html_var} "${html}" PARENT_SCOPE)
+endfunction()
+
+# Inlines one page (served at page_path): html_file, its includes expanded, with its <link rel="stylesheet" href="CSS_TAG_FILE"> replaced by
 # a <style> holding the CSS files (in order) and its <script src="JS_FILE"> by a <script>
 # holding common.js (the pages' shared helpers) and JS_FILE.
 # Sets <var>_html, <var>_css and <var>_js in the caller.
-function(inline_page var html_file css_tag_file css_files js_file)
+function(inline_page var page_path html_file css_tag_file css_files js_file)
   file(READ "${WEB_DIR}/${html_file}" html)
+  expand_includes(html)
+  # The header's link to this page is marked as the current one.
+  string(REPLACE "<a href=\"${page_path}\">" "<a href=\"${page_path}\" class=\"here\" aria-current=\"page\">"
+         html "${html}")
   set(css "")
   foreach(f ${css_files})
     file(READ "${WEB_DIR}/${f}" part)
@@ -52,8 +81,8 @@ function(inline_page var html_file css_tag_file css_files js_file)
 endfunction()
 
 # The dashboard (GET /), and the query page (GET /explore) with the dashboard's look.
-inline_page(dash index.html dashboard.css "dashboard.css" dashboard.js)
-inline_page(expl explore.html explore.css "dashboard.css;explore.css" explore.js)
+inline_page(dash "/" index.html dashboard.css "dashboard.css" dashboard.js)
+inline_page(expl "/explore" explore.html explore.css "dashboard.css;explore.css" explore.js)
 set(html "${dash_html}")
 set(css "${dash_css}")
 set(js "${dash_js}")

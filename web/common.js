@@ -25,6 +25,15 @@ function svg(tag, attrs) {
   for (const k in attrs) e.setAttribute(k, attrs[k]);
   return e;
 }
+// The records table of both pages: <table class="recs"> with the Time/Level/Service/Message
+// header; returns the table and its empty <tbody> for the caller's rows.
+function recordsTable() {
+  const t = el('table', 'recs');
+  const hd = el('tr');
+  for (const h of ['Time', 'Level', 'Service', 'Message']) hd.appendChild(el('th', null, h));
+  t.appendChild(el('thead')).appendChild(hd);
+  return { table: t, body: t.appendChild(el('tbody')) };
+}
 function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 }

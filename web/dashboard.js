@@ -686,11 +686,7 @@
       }
       return;
     }
-    const t = el('table', 'recs');
-    const hd = el('tr');
-    for (const h of ['Time', 'Level', 'Service', 'Message']) hd.appendChild(el('th', null, h));
-    t.appendChild(el('thead')).appendChild(hd);
-    const tb = el('tbody');
+    const { table: t, body: tb } = recordsTable();
     for (const r of recs) {
       const tr = el('tr');
       const ts = Date.parse(r.timestamp);
@@ -712,7 +708,6 @@
       tr.append(tdT, tdL, tdS, tdM);
       tb.appendChild(tr);
     }
-    t.appendChild(tb);
     box.appendChild(t);
   }
   async function pollErrors() {

@@ -297,14 +297,9 @@
       box.replaceChildren(el('p', 'empty', note || 'No records match in this range.'));
       return;
     }
-    const t = el('table', 'recs');
-    const hd = el('tr');
-    for (const h of ['Time', 'Level', 'Service', 'Message']) hd.appendChild(el('th', null, h));
-    t.appendChild(el('thead')).appendChild(hd);
-    const tb = el('tbody');
+    const { table: t, body: tb } = recordsTable();
     tb.id = 'rows';
     for (const r of rows) tb.appendChild(recordRow(r, false));
-    t.appendChild(tb);
     box.replaceChildren(t);
   }
 
