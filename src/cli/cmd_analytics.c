@@ -108,13 +108,40 @@ static int window(const struct report_cfg *c, const char *cmd, struct cl_pattern
     return 0;
 }
 
-static void print_patterns(const struct cl_pattern_row *rows, size_t n,
-                           const struct cl_pattern_query *q)
+/* The rows of one report: patterns or anomalies (the other stays NULL). */
+struct report_rows {
+    struct cl_pattern_row *patterns;
+    struct cl_anomaly_event *anomalies;
+    size_t n;
+};
+
+/* One report: how to read its rows and how to write them (c->json: as its HTTP route). */
+struct report {
+    const char *cmd;
+    int (*read)(struct cl_analytics_db *db, const struct report_cfg *c,
+                const struct cl_pattern_query *q, struct report_rows *rows);
+    void (*write)(const struct report_rows *rows, const struct report_cfg *c,
+                  const struct cl_pattern_query *q, struct cl_buf *json);
+};
+
+static int patterns_read(struct cl_analytics_db *db, const struct report_cfg *c,
+                         const struct cl_pattern_query *q, struct report_rows *rows)
 {
-    if (n == 0)
+    (void)c;
+    return cl_analytics_db_patterns(db, q, &rows->patterns, &rows->n);
+}
+
+static void patterns_write(const struct report_rows *rows, const struct report_cfg *c,
+                           const struct cl_pattern_query *q, struct cl_buf *json)
+{
+    if (c->json) {
+        cl_patterns_render_json(rows->patterns, rows->n, q, json);
+        return;
+    }
+    if (rows->n == 0)
         printf("no patterns in the window\n");
-    for (size_t i = 0; i < n; i++) {
-        const struct cl_pattern_row *r = &rows[i];
+    for (size_t i = 0; i < rows->n; i++) {
+        const struct cl_pattern_row *r = &rows->patterns[i];
         char id[17], trend[32], first[25];
         cl_pattern_id_format(r->id, id);
         cl_pattern_trend(r, q, trend, sizeof trend);
@@ -127,105 +154,80 @@ static void print_patterns(const struct cl_pattern_row *rows, size_t n,
     }
 }
 
-/* The window of c and the database opened for it; NULL with *rc the exit code. */
-static struct cl_analytics_db *prepare(const struct report_cfg *c, const char *cmd,
-                                       struct cl_pattern_query *q, int *rc)
+static int anomalies_read(struct cl_analytics_db *db, const struct report_cfg *c,
+                          const struct cl_pattern_query *q, struct report_rows *rows)
 {
-    struct cl_analytics_db *db = NULL;
-    *rc = window(c, cmd, q);
-    if (*rc == 0)
-        *rc = open_db(c, cmd, &db);
-    return *rc == 0 ? db : NULL;
+    return cl_analytics_db_anomalies(db, q->from_ms, c->service, (size_t)c->limit, &rows->anomalies,
+                                     &rows->n);
 }
 
-static int read_failed(const char *cmd)
+static void anomalies_write(const struct report_rows *rows, const struct report_cfg *c,
+                            const struct cl_pattern_query *q, struct cl_buf *json)
 {
-    fprintf(stderr, "%s: cannot read the analytics database\n", cmd);
-    return 1;
-}
-
-/* Writes b (JSON) to stdout and frees it. */
-static void put_json(struct cl_buf *b)
-{
-    fwrite(b->data, 1, b->len, stdout);
-    cl_buf_free(b);
-}
-
-static int patterns_report(const struct report_cfg *c)
-{
-    const char *cmd = "cloudlog patterns";
-    struct cl_pattern_query q;
-    struct cl_pattern_row *rows;
-    size_t n;
-    int rc;
-    struct cl_analytics_db *db = prepare(c, cmd, &q, &rc);
-    if (!db)
-        return rc;
-    rc = cl_analytics_db_patterns(db, &q, &rows, &n);
-    cl_analytics_db_close(db);
-    if (rc != 0)
-        return read_failed(cmd);
+    (void)q;
     if (c->json) {
-        struct cl_buf b;
-        cl_buf_init(&b, SIZE_MAX);
-        cl_patterns_render_json(rows, n, &q, &b);
-        put_json(&b);
-    } else {
-        print_patterns(rows, n, &q);
+        cl_anomalies_render_json(rows->anomalies, rows->n, json);
+        return;
     }
-    cl_pattern_rows_free(rows, n);
-    return 0;
-}
-
-static int anomalies_report(const struct report_cfg *c)
-{
-    const char *cmd = "cloudlog anomalies";
-    struct cl_pattern_query q;
-    struct cl_anomaly_event *rows;
-    size_t n;
-    int rc;
-    struct cl_analytics_db *db = prepare(c, cmd, &q, &rc);
-    if (!db)
-        return rc;
-    rc = cl_analytics_db_anomalies(db, q.from_ms, c->service, (size_t)c->limit, &rows, &n);
-    cl_analytics_db_close(db);
-    if (rc != 0)
-        return read_failed(cmd);
-    if (c->json) {
-        struct cl_buf b;
-        cl_buf_init(&b, SIZE_MAX);
-        cl_anomalies_render_json(rows, n, &b);
-        put_json(&b);
-    }
-    for (size_t i = 0; !c->json && i < n; i++)
-        printf("[%s, score %.2f] %s\n", cl_anomaly_kind_name(rows[i].kind), rows[i].score,
-               rows[i].text);
-    if (!c->json && n == 0)
+    for (size_t i = 0; i < rows->n; i++)
+        printf("[%s, score %.2f] %s\n", cl_anomaly_kind_name(rows->anomalies[i].kind),
+               rows->anomalies[i].score, rows->anomalies[i].text);
+    if (rows->n == 0)
         printf("no anomalies since %s\n", c->since);
-    free(rows);
+}
+
+static const struct report patterns_report = {"cloudlog patterns", patterns_read, patterns_write};
+static const struct report anomalies_report = {"cloudlog anomalies", anomalies_read,
+                                               anomalies_write};
+
+/* Reads report r's rows for the window of c and writes them; the exit code. */
+static int run_report(const struct report_cfg *c, const struct report *r)
+{
+    struct cl_pattern_query q;
+    struct report_rows rows = {0};
+    int rc = window(c, r->cmd, &q);
+    struct cl_analytics_db *db = NULL;
+    if (rc == 0)
+        rc = open_db(c, r->cmd, &db);
+    if (rc != 0)
+        return rc;
+    rc = r->read(db, c, &q, &rows);
+    cl_analytics_db_close(db);
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot read the analytics database\n", r->cmd);
+        return 1;
+    }
+    struct cl_buf json;
+    cl_buf_init(&json, SIZE_MAX);
+    r->write(&rows, c, &q, &json);
+    if (json.len)
+        fwrite(json.data, 1, json.len, stdout);
+    cl_buf_free(&json);
+    if (rows.patterns)
+        cl_pattern_rows_free(rows.patterns, rows.n);
+    free(rows.anomalies);
     return 0;
 }
 
-/* Parses table t's options and runs fn on them. */
-static int run(const struct cl_cli_table *t, int (*fn)(const struct report_cfg *), int argc,
-               char **argv)
+/* Parses table t's options and runs report r on them. */
+static int run(const struct cl_cli_table *t, const struct report *r, int argc, char **argv)
 {
     struct report_cfg cfg = {0};
     size_t n_pos;
     int rc = cl_cli_options(t->cmd, t->usage, t->summary, t->opts, t->n, &cfg, argc, argv, NULL, 0,
                             &n_pos);
     if (rc < 0)
-        rc = fn(&cfg);
+        rc = run_report(&cfg, r);
     cl_options_free(t->opts, t->n, &cfg);
     return rc;
 }
 
 int cl_cmd_patterns_report(int argc, char **argv)
 {
-    return run(&cl_table_patterns, patterns_report, argc, argv);
+    return run(&cl_table_patterns, &patterns_report, argc, argv);
 }
 
 int cl_cmd_anomalies_report(int argc, char **argv)
 {
-    return run(&cl_table_anomalies, anomalies_report, argc, argv);
+    return run(&cl_table_anomalies, &anomalies_report, argc, argv);
 }
