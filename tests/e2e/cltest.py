@@ -582,6 +582,44 @@ class DaemonTestCase(unittest.TestCase):
         return js
 
 
+class ClassDaemonTestCase(DaemonTestCase):
+    """A DaemonTestCase whose setUpClass starts one daemon, cls.d, shared by its tests;
+    stopped after them (killed if it does not stop)."""
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.d.stop()
+        finally:
+            cls.d.kill()
+
+    def max_id(self):
+        """The id of the newest message in cls.d's queue (0: empty)."""
+        m = self.d.messages()
+        return m[-1]["id"] if m else 0
+
+    def assertNothingStored(self, before):
+        self.assertEqual(self.max_id(), before, "a rejected request stored messages")
+
+
+def write_file(path, text):
+    """Replaces path atomically (a daemon reloading it never reads a half-written file)."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def key_file(text):
+    """An API key file (--api-key-file) holding text, in a new temporary directory."""
+    return write_file(os.path.join(mkdtemp("cl-keys-"), "keys"), text)
+
+
+def bearer(key):
+    """The headers that present key as a bearer token."""
+    return {"Authorization": "Bearer " + key}
+
+
 def main():
     argv = [sys.argv[0]] + sys.argv[1:]
     print("cloudlog binary: %s" % BIN, flush=True)

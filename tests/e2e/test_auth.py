@@ -1,7 +1,5 @@
 """End-to-end tests of API keys and of the refusal to expose an unauthenticated API."""
 
-import os
-
 import cltest
 
 # These tests read the queue back; no processor may drain it.
@@ -11,24 +9,13 @@ KEYS = "# cloudlog keys\n\nkey-one\n  key-two  \n#key-three\n"
 
 
 def write_keys(text=KEYS):
-    d = cltest.mkdtemp("cl-keys-")
-    p = os.path.join(d, "keys")
-    with open(p, "w") as f:
-        f.write(text)
-    return p
+    return cltest.key_file(text)
 
 
-class ApiKeys(cltest.DaemonTestCase):
+class ApiKeys(cltest.ClassDaemonTestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = cltest.Daemon(args=["--api-key-file", write_keys()]).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.kill()
 
     def count(self):
         return len(self.d.records())

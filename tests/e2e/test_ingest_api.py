@@ -15,26 +15,15 @@ T = "2024-01-02T03:04:05.000Z"      # = 1704164645000 ms
 T_IN = "2024-01-02T03:04:05Z"
 
 
-class IngestApi(cltest.DaemonTestCase):
+class IngestApi(cltest.ClassDaemonTestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = cltest.Daemon().start()
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.kill()
-
     # -- helpers -------------------------------------------------------------------
-    def _max_id(self):
-        msgs = self.d.messages()
-        return msgs[-1]["id"] if msgs else 0
-
     def post_read(self, body, content_type="application/json", encoding=None, headers=None):
         """POSTs and returns (response triple, normalized lines stored by this request)."""
-        before = self._max_id()
+        before = self.max_id()
         resp = self.d.post_logs(body, content_type=content_type, encoding=encoding,
                                 headers=headers)
         new = [m for m in self.d.messages() if m["id"] > before]
@@ -42,9 +31,6 @@ class IngestApi(cltest.DaemonTestCase):
             cltest.check_message_attrs(self, m)
         lines = [l for m in new for l in m["lines"]]
         return resp, lines
-
-    def assertNothingStored(self, before):
-        self.assertEqual(self._max_id(), before, "a rejected request stored messages")
 
     def by_message(self, lines):
         out = {}
@@ -268,7 +254,7 @@ class IngestApi(cltest.DaemonTestCase):
                                  norm_line(T, "info", "A-z.0_9", "v5")])
 
     def test_invalid_service_header_400(self):
-        before = self._max_id()
+        before = self.max_id()
         st, _, js = self.d.post_logs({"message": "x"}, headers={"X-Cloudlog-Service": "bad svc!"})
         self.assertEqual(st, 400, js)
         self.assertIsInstance(js, dict)
@@ -382,7 +368,7 @@ class IngestApi(cltest.DaemonTestCase):
         ]
         for body, ct in cases:
             with self.subTest(body=body):
-                before = self._max_id()
+                before = self.max_id()
                 st, _, js = self.d.post_logs(body, content_type=ct)
                 self.assertEqual(st, 400, "body %r -> %s %r" % (body, st, js))
                 self.assertIsInstance(js, dict, js)
@@ -408,7 +394,7 @@ class IngestApi(cltest.DaemonTestCase):
                    "application/x-www-form-urlencoded", "application/jsonx", "image/png",
                    "text/plain", "text/plain; charset=utf-8"):  # CORS-simple: issue 13 item 8
             with self.subTest(ct=ct):
-                before = self._max_id()
+                before = self.max_id()
                 st, _, js = self.d.post_logs({"message": "x"}, content_type=ct)
                 self.assertEqual(st, 415, "%s -> %s %r" % (ct, st, js))
                 self.assertNothingStored(before)
@@ -416,7 +402,7 @@ class IngestApi(cltest.DaemonTestCase):
     def test_415_content_encodings(self):
         for enc in ("br", "deflate", "compress", "zstd", "gzip, br"):
             with self.subTest(enc=enc):
-                before = self._max_id()
+                before = self.max_id()
                 st, _, js = self.d.post_logs({"message": "x"}, encoding=enc)
                 self.assertEqual(st, 415, "%s -> %s %r" % (enc, st, js))
                 self.assertNothingStored(before)
@@ -428,7 +414,7 @@ class IngestApi(cltest.DaemonTestCase):
                            ("bad crc", good[:-8] + b"\0\0\0\0" + good[-4:]),
                            ("garbage", b"\x1f\x8b\x08\x00garbagegarbage")):
             with self.subTest(name=name):
-                before = self._max_id()
+                before = self.max_id()
                 st, _, js = self.d.post_logs(body, headers={"Content-Encoding": "gzip"})
                 self.assertEqual(st, 400, "%s -> %s %r" % (name, st, js))
                 self.assertNothingStored(before)

@@ -23,13 +23,6 @@ LOOP_MAX_REQUESTS = 3000
 LOOP_MAX_SECONDS = 120
 
 
-def write(path, text):
-    """Replaces path atomically (a reload never reads a half-written file)."""
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-
-
 def reload_cli(d):
     return cltest.run_cli(["reload", "--data", d.data_dir, "--timeout", "30s"])
 
@@ -73,34 +66,23 @@ KEYS = ("legacy-secret\n"
         "fast-secret name=fast bytes_per_s=100MiB\n")
 
 
-class KeyLimits(cltest.DaemonTestCase):
+class KeyLimits(cltest.ClassDaemonTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = cltest.mkdtemp("cl-keys-")
-        cls.keys = os.path.join(cls.dir, "keys")
-        write(cls.keys, KEYS)
-        cls.d = cltest.Daemon(args=["--api-key-file", cls.keys]).start()
+        cls.d = cltest.Daemon(args=["--api-key-file", cltest.key_file(KEYS)]).start()
         # 20 records at 0.01 records/s: 'slow' is in debt for ~2000 s, far longer than the test.
         st, _, js = cls.d.post_logs([{"message": "m%d" % i} for i in range(20)],
-                                    headers={"Authorization": "Bearer slow-secret"})
+                                    headers=cltest.bearer("slow-secret"))
         assert st == 202, (st, js)
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.kill()
-
     def test_429_native(self):
-        st, hd, js = self.d.post_logs({"message": "x"},
-                                      headers={"Authorization": "Bearer slow-secret"})
+        st, hd, js = self.d.post_logs({"message": "x"}, headers=cltest.bearer("slow-secret"))
         self.assertEqual(st, 429, js)
         self.assertIn("API key 'slow' is over its rate limit", js["error"])
         self.assertGreaterEqual(int(hd["retry-after"]), 1000)
         # the other keys are not limited by it
         for key in ("legacy-secret", "fast-secret"):
-            st, _, js = self.d.post_logs({"message": "x"}, headers={"Authorization": "Bearer " + key})
+            st, _, js = self.d.post_logs({"message": "x"}, headers=cltest.bearer(key))
             self.assertEqual(st, 202, js)
 
     def test_429_protocol_shapes(self):
@@ -119,16 +101,15 @@ class KeyLimits(cltest.DaemonTestCase):
         self.assertIn("retry-after", hd)
         body = {"streams": [{"stream": {"job": "t"}, "values": [["1", "x"]]}]}
         st, hd, data = self.d.post_logs(body, path="/loki/api/v1/push",
-                                        headers={"Authorization": "Bearer slow-secret"})
+                                        headers=cltest.bearer("slow-secret"))
         self.assertEqual(st, 429)
         self.assertTrue(hd["content-type"].startswith("text/plain"), hd)
         self.assertIn(b"over its rate limit", data if isinstance(data, bytes) else b"")
         self.assertIn("retry-after", hd)
 
     def test_metrics_by_key_name(self):
-        self.d.post_logs({"message": "y"}, headers={"Authorization": "Bearer slow-secret"})
-        st, _, data = self.d.request("GET", "/metrics",
-                                     headers={"Authorization": "Bearer legacy-secret"})
+        self.d.post_logs({"message": "y"}, headers=cltest.bearer("slow-secret"))
+        st, _, data = self.d.request("GET", "/metrics", headers=cltest.bearer("legacy-secret"))
         self.assertEqual(st, 200)
         text = data.decode()
         self.assertIn('cloudlog_key_records_total{key="slow"} 20\n', text)
@@ -140,11 +121,11 @@ class KeyEmf(cltest.DaemonTestCase):
     def test_emf_per_key(self):
         dirp = cltest.mkdtemp("cl-keyemf-")
         keys, emf = os.path.join(dirp, "keys"), os.path.join(dirp, "emf.jsonl")
-        write(keys, KEYS)
+        cltest.write_file(keys, KEYS)
         d = self.daemon(args=["--api-key-file", keys, "--emf", emf, "--emf-interval", "1s"])
         for _ in range(3):
             st, _, _ = d.post_logs([{"message": "a"}, {"message": "b"}],
-                                   headers={"Authorization": "Bearer fast-secret"})
+                                   headers=cltest.bearer("fast-secret"))
             self.assertEqual(st, 202)
 
         def key_docs():
@@ -170,13 +151,13 @@ class Reload(cltest.DaemonTestCase):
     def key_daemon(self, keys_text):
         dirp = cltest.mkdtemp("cl-reload-")
         path = os.path.join(dirp, "keys")
-        write(path, keys_text)
+        cltest.write_file(path, keys_text)
         return self.daemon(args=["--api-key-file", path]), path
 
     def post_with(self, d):
         def post(key, i):
             st, _, _ = d.post_logs({"message": "loop %d" % i},
-                                   headers={"Authorization": "Bearer " + key})
+                                   headers=cltest.bearer(key))
             return st
         return post
 
@@ -188,7 +169,7 @@ class Reload(cltest.DaemonTestCase):
         try:
             cltest.wait_for(lambda: loop.count() >= 5, 60, "posts with the old key", daemon=d)
             # step 1: both secrets valid (new name for the new secret)
-            write(path, "old-secret name=app\nnew-secret name=app-2\n")
+            cltest.write_file(path, "old-secret name=app\nnew-secret name=app-2\n")
             rc, out, err = reload_cli(d)
             self.assertEqual(rc, 0, out + err)
             self.assertIn(": ok", out)
@@ -196,7 +177,7 @@ class Reload(cltest.DaemonTestCase):
             n = loop.count()
             cltest.wait_for(lambda: loop.count() >= n + 5, 60, "posts with the new key", daemon=d)
             # step 2: the old secret goes, by SIGHUP this time
-            write(path, "new-secret name=app-2\n")
+            cltest.write_file(path, "new-secret name=app-2\n")
             d.send_signal(signal.SIGHUP)
             cltest.wait_for(lambda: d.log_text().count("reload done") >= 2, 60, "second reload",
                             daemon=d)
@@ -205,18 +186,18 @@ class Reload(cltest.DaemonTestCase):
                             daemon=d)
         finally:
             loop.finish(self)
-        st, _, _ = d.post_logs({"message": "x"}, headers={"Authorization": "Bearer old-secret"})
+        st, _, _ = d.post_logs({"message": "x"}, headers=cltest.bearer("old-secret"))
         self.assertEqual(st, 401)
         self.assertEqual(len(d.records()), loop.count())
 
     def test_bad_key_file_keeps_old_keys(self):
         d, path = self.key_daemon("good-secret name=a\n")
         for bad in ("x name=dup\ny name=dup\n", "# nothing\n", "k records_per_s=fast\n"):
-            write(path, bad)
+            cltest.write_file(path, bad)
             rc, out, err = reload_cli(d)
             self.assertEqual(rc, 1, out + err)
             self.assertIn("failed: API key file", out)
-            st, _, js = d.post_logs({"message": "x"}, headers={"Authorization": "Bearer good-secret"})
+            st, _, js = d.post_logs({"message": "x"}, headers=cltest.bearer("good-secret"))
             self.assertEqual(st, 202, js)
         self.assertIn("reload: API key file refused, keeping the old settings", d.log_text())
         os.unlink(path)
@@ -239,17 +220,17 @@ class AlarmReload(cltest.DaemonTestCase):
 
     def test_alarm_rules_reload(self):
         path = os.path.join(cltest.mkdtemp("cl-alarmreload-"), "alarms.json")
-        write(path, json.dumps({"Alarms": [{"AlarmName": "QueueDepthHigh", "Enabled": False}]}))
+        cltest.write_file(path, json.dumps({"Alarms": [{"AlarmName": "QueueDepthHigh", "Enabled": False}]}))
         d = self.daemon(args=["--alarms-config", path])
         self.assertNotIn("QueueDepthHigh", self.alarm_names(d))
-        write(path, json.dumps({"Alarms": [{"AlarmName": "DLQNotEmpty", "Enabled": False},
+        cltest.write_file(path, json.dumps({"Alarms": [{"AlarmName": "DLQNotEmpty", "Enabled": False},
                                            {"AlarmName": "QueueDepthHigh", "Threshold": 7}]}))
         rc, out, err = reload_cli(d)
         self.assertEqual(rc, 0, out + err)
         names = self.alarm_names(d)
         self.assertNotIn("DLQNotEmpty", names)
         self.assertEqual(names["QueueDepthHigh"]["rule"]["Threshold"], 7)
-        write(path, "{not json")
+        cltest.write_file(path, "{not json")
         rc, out, _ = reload_cli(d)
         self.assertEqual(rc, 1)
         self.assertIn("failed: alarm rules", out)

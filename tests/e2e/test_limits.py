@@ -75,7 +75,7 @@ def bomb_path():
     return p
 
 
-class SmallLimits(cltest.DaemonTestCase):
+class SmallLimits(cltest.ClassDaemonTestCase):
     """One daemon with small limits so boundaries are cheap to hit."""
 
     @classmethod
@@ -83,20 +83,6 @@ class SmallLimits(cltest.DaemonTestCase):
         cls.d = cltest.Daemon(args=["--max-body", "8KiB", "--max-decoded", "16K",
                                     "--max-record", "1KiB", "--max-errors", "3",
                                     "--max-depth", "8", "--max-message", "2KiB"]).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.kill()
-
-    def max_id(self):
-        m = self.d.messages()
-        return m[-1]["id"] if m else 0
-
-    def assertNothingStored(self, before):
-        self.assertEqual(self.max_id(), before, "rejected request stored messages")
 
     def test_body_exactly_at_limit_accepted(self):
         body, n = ndjson_of_size(8 * KiB)
@@ -208,7 +194,7 @@ class SmallLimits(cltest.DaemonTestCase):
                          ["split%02d" % i for i in range(30)])
 
 
-class DefaultLimits(cltest.DaemonTestCase):
+class DefaultLimits(cltest.ClassDaemonTestCase):
     """One daemon with default limits: 10 MiB body, 64 MiB decoded, 256 KiB record."""
 
     @classmethod
@@ -218,17 +204,6 @@ class DefaultLimits(cltest.DaemonTestCase):
         asan = os.environ.get("ASAN_OPTIONS", "")
         asan = (asan + ":" if asan else "") + "quarantine_size_mb=1"
         cls.d = cltest.Daemon(env={"ASAN_OPTIONS": asan}).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.d.stop()
-        finally:
-            cls.d.kill()
-
-    def max_id(self):
-        m = self.d.messages()
-        return m[-1]["id"] if m else 0
 
     def test_gzip_bomb_413_and_rss_bounded(self):
         with open(bomb_path(), "rb") as f:
