@@ -12,6 +12,7 @@
 #include "query.h"
 #include "units.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,17 +153,32 @@ enum MHD_Result cl_http_anomalies(struct cl_daemon *d, struct MHD_Connection *c)
 /* ---- Loki ---- */
 
 /* A Loki time: nanoseconds (or any epoch unit, by magnitude), fractional seconds, or RFC
- * 3339. Returns 0 or -1. */
+ * 3339. Returns 0 or -1 (also for inf, nan and numbers past year 2262 in nanoseconds,
+ * which would not fit the int64 milliseconds). */
 static int loki_time(const char *s, int64_t *ms)
 {
     char *end;
     double v = strtod(s, &end);
     if (*end == '\0' && end != s) {
         double a = v < 0 ? -v : v;
+        if (!isfinite(v) || a > 9.2e18)
+            return -1;
         *ms = (int64_t)(a > 1e17 ? v / 1e6 : a > 1e14 ? v / 1e3 : a > 1e11 ? v : v * 1e3);
         return 0;
     }
     return cl_parse_timestamp_text(s, strlen(s), ms) == 0 ? 0 : -1;
+}
+
+/* A step in seconds ("60", "0.5"), all of s a finite number above 0 and at most 10^9 s.
+ * Returns 0 or -1. */
+static int loki_step_seconds(const char *s, int64_t *step_ms)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v) || v <= 0 || v > 1e9)
+        return -1;
+    *step_ms = (int64_t)(v * 1000);
+    return 0;
 }
 
 /* The service of a selector: service_name="x" or service="x"; "" when absent. */
@@ -226,12 +242,10 @@ enum MHD_Result cl_http_loki_patterns(struct cl_daemon *d, struct MHD_Connection
     q.from_ms = q.to_ms - 3600000;
     if (arg(c, "start") && loki_time(arg(c, "start"), &q.from_ms) != 0)
         return fail(c, MHD_HTTP_BAD_REQUEST, "invalid start (epoch or RFC 3339)");
-    if (arg(c, "step") && cl_parse_duration_ms(arg(c, "step"), &step_ms) != 0) {
-        double s = strtod(arg(c, "step"), NULL);
-        if (s <= 0)
-            return fail(c, MHD_HTTP_BAD_REQUEST, "invalid step (a duration like 60s, or seconds)");
-        step_ms = (int64_t)(s * 1000);
-    }
+    if (arg(c, "step") && ((cl_parse_duration_ms(arg(c, "step"), &step_ms) != 0 &&
+                            loki_step_seconds(arg(c, "step"), &step_ms) != 0) ||
+                           step_ms <= 0))
+        return fail(c, MHD_HTTP_BAD_REQUEST, "invalid step (a duration like 60s, or seconds)");
     if (q.to_ms <= q.from_ms ||
         (q.to_ms - q.from_ms) / CL_MAX(step_ms, (int64_t)60000) > MAX_SAMPLES)
         return fail(c, MHD_HTTP_BAD_REQUEST, "start must be before end, with at most 10000 steps");

@@ -1,0 +1,44 @@
+"""End-to-end tests of how HTTP routes parse their query parameters: numbers that do not fit
+(inf, nan, 1e300), trailing garbage and the like are answered 400 with the parameter's name,
+never turned into a time or step by an out-of-range conversion."""
+
+import json
+import urllib.parse
+
+import cltest
+
+
+class LokiPatternsParams(cltest.ClassDaemonTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = cltest.Daemon().start()
+
+    def patterns(self, **params):
+        st, _, body = self.d.request("GET", "/loki/api/v1/patterns?" +
+                                     urllib.parse.urlencode(params))
+        return st, json.loads(body)
+
+    def test_times_that_do_not_fit_are_400(self):
+        for name in ("start", "end"):
+            for v in ("inf", "-inf", "nan", "1e300", "-1e300", "9.3e18"):
+                st, js = self.patterns(**{name: v})
+                self.assertEqual(st, 400, (name, v, js))
+                self.assertIn("invalid " + name, js["error"], (name, v))
+
+    def test_steps_that_are_not_numbers_are_400(self):
+        for v in ("nan", "inf", "1e300", "5abc", "0", "-1"):
+            st, js = self.patterns(step=v)
+            self.assertEqual(st, 400, (v, js))
+            self.assertIn("invalid step", js["error"], v)
+
+    def test_good_forms_still_answer(self):
+        for params in ({}, {"step": "60"}, {"step": "0.5"}, {"step": "2m"},
+                       {"start": "1700000000", "end": "1700003600"},
+                       {"start": "1700000000000000000", "end": "1700003600000000000"}):
+            st, js = self.patterns(**params)
+            self.assertEqual(st, 200, (params, js))
+            self.assertEqual(js["status"], "success", params)
+
+
+if __name__ == "__main__":
+    cltest.main()
