@@ -11,12 +11,14 @@
 #include "reload.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct reload_cfg {
     const char *data_dir;
@@ -56,16 +58,17 @@ static void read_line(const char *data_dir, const char *name, char *out, size_t 
     out[strcspn(out, "\n")] = '\0';
 }
 
-/* 1 if pid is a running cloudlog (its command name, where /proc tells it). */
+/* 1 if pid is a running cloudlog (its command name, where /proc tells it). A pid past
+ * pid_t's range is none: cast, 4294967297 would be 1, init. */
 static int is_cloudlog(long pid)
 {
     char path[64], comm[64] = "";
-    if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+    if (pid <= 0 || pid > INT_MAX || kill((pid_t)pid, 0) != 0)
         return 0;
     snprintf(path, sizeof path, "/proc/%ld/comm", pid);
     FILE *f = fopen(path, "r");
-    if (!f)
-        return 1; /* no /proc: the signal check above is all there is */
+    if (!f) /* no /proc: the signal check above is all there is */
+        return access("/proc/self/comm", F_OK) != 0;
     int ok = fgets(comm, sizeof comm, f) && strncmp(comm, "cloudlog", 8) == 0;
     fclose(f);
     return ok;

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import ssl
+import subprocess
 import threading
 import time
 import http.client
@@ -210,6 +211,21 @@ class Reload(cltest.DaemonTestCase):
         rc, _, err = reload_cli(type("D", (), {"data_dir": data}))
         self.assertEqual(rc, 1)
         self.assertIn("no running cloudlog serve", err)
+
+    def test_reload_ignores_pid_past_pid_t(self):
+        """A serve.pid past pid_t's range names no process: cast, it would signal another
+        (here a sleep of ours, 2^32 below it; in general init)."""
+        other = subprocess.Popen(["sleep", "60"])
+        try:
+            data = cltest.mkdtemp("cl-bigpid-")
+            cltest.write_file(os.path.join(data, "serve.pid"), "%d\n" % (other.pid + 2 ** 32))
+            rc, _, err = reload_cli(type("D", (), {"data_dir": data}))
+            self.assertEqual(rc, 1, err)
+            self.assertIn("names no running cloudlog", err)
+            self.assertIsNone(other.poll(), "the other process was signalled")
+        finally:
+            other.kill()
+            other.wait(10)
 
 
 class AlarmReload(cltest.DaemonTestCase):
