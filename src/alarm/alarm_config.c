@@ -375,9 +375,10 @@ int cl_alarm_config_load(struct cl_alarm_config *c, const char *path, char *err,
         snprintf(err, err_len, "cannot open alarms config %s: %s", path, strerror(errno));
         return -1;
     }
-    char *buf = cl_malloc(1 << 20);
-    size_t n = fread(buf, 1, 1 << 20, f);
-    int too_big = n == (1 << 20), rd_err = ferror(f);
+    /* One byte past the limit tells a file of exactly 1 MiB from a larger one. */
+    char *buf = cl_malloc((1 << 20) + 1);
+    size_t n = fread(buf, 1, (1 << 20) + 1, f);
+    int too_big = n > (1 << 20), rd_err = ferror(f);
     fclose(f);
     int rc = -1;
     char inner[400];

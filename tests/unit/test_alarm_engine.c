@@ -526,6 +526,38 @@ static void test_webhook_body(void **state)
     cl_buf_free(&b);
 }
 
+/* A config file of exactly 1 MiB loads (the limit is "larger than 1 MiB"); one byte more
+ * does not. */
+static void test_config_file_size_limit(void **state)
+{
+    (void)state;
+    const char doc[] = "{\"Alarms\": [{\"AlarmName\": \"DLQNotEmpty\", \"Enabled\": false}]}";
+    size_t size = 1u << 20;
+    char *text = malloc(size + 1);
+    memset(text, ' ', size + 1);
+    memcpy(text, doc, strlen(doc));
+    text[size - 1] = '\n';
+    char path[512], err[512];
+    const char *dir = getenv("CL_TMPDIR");
+    snprintf(path, sizeof path, "%s/alarms_size_%d.json", dir ? dir : "/tmp", (int)getpid());
+    struct cl_alarm_config c;
+
+    write_text(path, text, size);
+    cl_alarm_config_defaults(&c);
+    int rc = cl_alarm_config_load(&c, path, err, sizeof err);
+    assert_int_equal(rc, 0);
+    cl_alarm_config_free(&c);
+
+    text[size] = '\n';
+    write_text(path, text, size + 1);
+    cl_alarm_config_defaults(&c);
+    assert_int_not_equal(cl_alarm_config_load(&c, path, err, sizeof err), 0);
+    assert_non_null(strstr(err, "larger than 1 MiB"));
+    cl_alarm_config_free(&c);
+    unlink(path);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_defaults_resolve),
         cmocka_unit_test(test_anomaly_kind),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_config_file_size_limit),
         cmocka_unit_test(test_webhook_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
