@@ -90,5 +90,8 @@ struct MHD_Connection;
 struct cl_buf;
 enum MHD_Result cl_http_respond(struct MHD_Connection *c, int status, struct cl_buf *body,
                                 const char *content_type, int retry_after_s, const char *allow);
+/* The same for a live document (metrics, alarms, patterns): also Cache-Control: no-store. */
+enum MHD_Result cl_http_respond_no_store(struct MHD_Connection *c, int status, struct cl_buf *body,
+                                         const char *content_type);
 
 #endif

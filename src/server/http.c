@@ -167,6 +167,14 @@ enum MHD_Result cl_http_respond(struct MHD_Connection *c, int status, struct cl_
     return respond_product(c, status, body, content_type, retry_after_s, allow, 0);
 }
 
+enum MHD_Result cl_http_respond_no_store(struct MHD_Connection *c, int status, struct cl_buf *body,
+                                         const char *content_type)
+{
+    struct MHD_Response *resp = new_response(&status, body, content_type, 0, NULL);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return queue_response(c, status, resp);
+}
+
 /* Answers {"error": msg} with status. */
 static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const char *msg,
                                      int retry_after_s, const char *allow)

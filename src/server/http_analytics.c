@@ -29,20 +29,7 @@ static const char *arg(struct MHD_Connection *c, const char *name)
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, struct cl_buf *b)
 {
-    if (cl_buf_failed(b)) {
-        cl_buf_reset(b);
-        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        cl_buf_append_str(b, "{\"error\":\"response too large\"}\n");
-    }
-    size_t len;
-    char *data = cl_buf_take(b, &len);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    enum MHD_Result rc = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    return cl_http_respond_no_store(c, (int)status, b, "application/json");
 }
 
 static enum MHD_Result fail(struct MHD_Connection *c, unsigned status, const char *msg)

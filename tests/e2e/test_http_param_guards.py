@@ -40,5 +40,22 @@ class LokiPatternsParams(cltest.ClassDaemonTestCase):
             self.assertEqual(js["status"], "success", params)
 
 
+class LiveDocuments(cltest.ClassDaemonTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = cltest.Daemon().start()
+
+    def test_live_documents_are_not_cached(self):
+        for path, ctype in (("/metrics", "text/plain; version=0.0.4; charset=utf-8"),
+                            ("/v1/alarms", "application/json"),
+                            ("/v1/patterns", "application/json"),
+                            ("/v1/anomalies", "application/json"),
+                            ("/v1/patterns?limit=0", "application/json")):
+            st, hd, _ = self.d.request("GET", path)
+            self.assertIn(st, (200, 400), path)
+            self.assertEqual(hd.get("cache-control"), "no-store", path)
+            self.assertEqual(hd.get("content-type"), ctype, path)
+
+
 if __name__ == "__main__":
     cltest.main()
