@@ -211,3 +211,11 @@ void cl_cli_json_ts(struct cl_buf *b, const char *key, int64_t ms)
     else
         cl_buf_printf(b, ",\"%s\":null", key);
 }
+
+int cl_cli_flush_stdout(const char *cmd)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    fprintf(stderr, "%s: writing to stdout failed\n", cmd);
+    return 1;
+}

@@ -56,6 +56,10 @@ const struct cl_queue_backend *cl_cli_queue_backend(const char *queue_url);
 int cl_cli_open_queue_url(const char *cmd, const char *data_dir, const char *queue_url,
                           unsigned flags, struct cl_queue *q);
 
+/* Flushes stdout: 0, or 1 after telling stderr that writing failed (a full disk, a closed
+ * pipe), the exit code of a command whose output did not arrive. */
+int cl_cli_flush_stdout(const char *cmd);
+
 /* "42s", "5m", "3h", "2d" (negative ages, from clock skew, print as "0s"). */
 void cl_cli_format_age(int64_t ms, char *out, size_t len);
 

@@ -186,9 +186,5 @@ int cl_cmd_alarms(int argc, char **argv)
         return 1;
     rc = print_state(cmd, &cfg, doc, len);
     free(doc);
-    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
-        fprintf(stderr, "%s: writing to stdout failed\n", cmd);
-        return 1;
-    }
-    return rc;
+    return rc == 0 ? cl_cli_flush_stdout(cmd) : rc;
 }

@@ -206,7 +206,7 @@ static int run_report(const struct report_cfg *c, const struct report *r)
     if (rows.patterns)
         cl_pattern_rows_free(rows.patterns, rows.n);
     free(rows.anomalies);
-    return 0;
+    return cl_cli_flush_stdout(r->cmd);
 }
 
 /* Parses table t's options and runs report r on them. */

@@ -149,16 +149,6 @@ static void print_table(const struct cl_msg *msgs, size_t n, int64_t now)
     cl_buf_free(&b);
 }
 
-/* Exit status from stdout's state: output that never arrived is a failure. */
-static int flush_status(const char *cmd)
-{
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: writing to stdout failed\n", cmd);
-        return 1;
-    }
-    return 0;
-}
-
 static const char list_summary[] =
     "Lists dead-letter messages, oldest id first. AGE is the time since the message was "
     "sent\n(queued by ingest, or last redriven); ERROR is the last error a consumer gave, "
@@ -221,7 +211,7 @@ static int dlq_list(int argc, char **argv)
         print_list_footer(cl_cli_queue_backend(cfg.queue_url), n, &st);
     }
     cl_msgs_free(msgs, n);
-    return flush_status(cmd);
+    return cl_cli_flush_stdout(cmd);
 }
 
 /* Finds DLQ message id (with its body if asked) into *m (caller frees with cl_msgs_free).
@@ -333,7 +323,7 @@ static int dlq_show(int argc, char **argv)
         rc = print_records(cmd, m);
     }
     cl_msgs_free(m, 1);
-    return flush_status(cmd) || rc ? 1 : 0;
+    return cl_cli_flush_stdout(cmd) || rc ? 1 : 0;
 }
 
 /* Sorts out ids[0..n): those in the DLQ (deduplicated, as the queue spells them) go to
@@ -439,7 +429,7 @@ static int dlq_redrive(int argc, char **argv)
         rc = 1;
     }
     free(pos);
-    return rc < 0 ? 1 : (flush_status(cmd) ? 1 : rc);
+    return rc < 0 ? 1 : (cl_cli_flush_stdout(cmd) ? 1 : rc);
 }
 
 static const struct {

@@ -121,11 +121,7 @@ static int run(const struct partitions_cfg *c, const struct cl_query *q)
         fprintf(stderr, "%s: %s\n", CMD, cl_strerror(rc));
         return 1;
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: writing to stdout failed\n", CMD);
-        return 1;
-    }
-    return 0;
+    return cl_cli_flush_stdout(CMD);
 }
 
 int cl_cmd_partitions(int argc, char **argv)

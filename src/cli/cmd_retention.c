@@ -95,9 +95,5 @@ int cl_cmd_retention(int argc, char **argv)
         return 2;
     }
     rc = run(cmd, &cfg);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: writing to stdout failed\n", cmd);
-        return 1;
-    }
-    return rc;
+    return cl_cli_flush_stdout(cmd) ? 1 : rc;
 }

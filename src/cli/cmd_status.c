@@ -267,9 +267,5 @@ int cl_cmd_status(int argc, char **argv)
         print_json(&s);
     else
         print_text(&s);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: writing to stdout failed\n", cmd);
-        return 1;
-    }
-    return 0;
+    return cl_cli_flush_stdout(cmd);
 }

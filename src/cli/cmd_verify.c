@@ -131,9 +131,5 @@ int cl_cmd_verify(int argc, char **argv)
     if (rc == 0 && verify_count(&r, VERIFY_PROBLEM, 1) > 0)
         rc = 1;
     verify_report_free(&r);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: writing to stdout failed\n", cmd);
-        return 1;
-    }
-    return rc;
+    return cl_cli_flush_stdout(cmd) ? 1 : rc;
 }
