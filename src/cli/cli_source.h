@@ -36,6 +36,16 @@ void cl_cli_endpoint_apply(const char *url);
             NULL, 0, 0                                                                             \
     }
 
+/* The option table entry for --store (env CLOUDLOG_STORE) of the commands that read
+ * records (query, tail, partitions) at field off. */
+#define CL_CLI_READ_STORE_OPTION(off)                                                              \
+    {                                                                                              \
+        "store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, (off), "URL",                                 \
+            "read this store instead of DATA/logs: " CL_STORE_URL_FORMS " (no catalog: "           \
+            "pruning by partition keys only)",                                                     \
+            NULL, 0, 0                                                                             \
+    }
+
 /* The query budget options (docs/query.md "Query budgets"), shared by serve and query, at the
  * given field offsets. Deadline and byte budget take per-command defaults: a daemon
  * protects itself from its clients, a person at a terminal has Ctrl-C. The regex

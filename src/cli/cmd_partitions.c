@@ -25,10 +25,7 @@ struct partitions_cfg {
 
 static const struct cl_option partitions_options[] = {
     CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
-    {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "read this store instead of DATA/logs: " CL_STORE_URL_FORMS " (no catalog: "
-     "pruning by partition keys only)",
-     NULL, 0, 0},
+    CL_CLI_READ_STORE_OPTION(OFF(store_url)),
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
     {"service", "CLOUDLOG_SERVICE", CL_OPT_LIST, NULL, OFF(services), "GLOB",
      "service name or glob; repeat for several", NULL, 0, 0},

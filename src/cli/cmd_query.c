@@ -37,10 +37,7 @@ struct query_cfg {
 
 static const struct cl_option query_options[] = {
     CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
-    {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "read this store instead of DATA/logs: " CL_STORE_URL_FORMS " (no catalog: "
-     "pruning by partition keys only)",
-     NULL, 0, 0},
+    CL_CLI_READ_STORE_OPTION(OFF(store_url)),
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
     CL_OPT_INCLUDE_ROWS(cl_query_range_options, OFF(q)),
     CL_OPT_INCLUDE_ROWS(cl_query_filter_options, OFF(q)),

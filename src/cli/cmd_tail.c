@@ -36,10 +36,7 @@ struct tail_cfg {
 
 static const struct cl_option tail_options[] = {
     CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
-    {"store", "CLOUDLOG_STORE", CL_OPT_STR, NULL, OFF(store_url), "URL",
-     "read this store instead of DATA/logs: " CL_STORE_URL_FORMS " (no catalog: "
-     "pruning by partition keys only)",
-     NULL, 0, 0},
+    CL_CLI_READ_STORE_OPTION(OFF(store_url)),
     CL_CLI_ENDPOINT_OPTION(OFF(endpoint_url)),
     {"lines", "CLOUDLOG_TAIL_LINES", CL_OPT_INT, "10", OFF(lines), "N",
      "print the N newest matching records first (also -n N); 0: none", NULL, 0, INT_MAX},
