@@ -81,11 +81,19 @@ static int parse_field(struct cl_api_key_info *info, char *field, const char *wh
         rc = parse_rate(v, 0, &info->records_per_s);
     else if (eq && strcmp(field, "bytes_per_s") == 0)
         rc = parse_rate(v, 1, &info->bytes_per_s);
-    if (rc != 0)
+    int known = eq && (strcmp(field, "name") == 0 || strcmp(field, "records_per_s") == 0 ||
+                       strcmp(field, "bytes_per_s") == 0);
+    /* An unknown field is not shown: it may be a second key written on the same line. */
+    if (rc != 0 && !known)
         snprintf(err, err_len,
-                 "%s: invalid field '%.40s%s%.40s' (expected name=[A-Za-z0-9._-]{1,64}, "
+                 "%s: an unknown field after the key (not shown: it may be a key; one key "
+                 "per line, then name=, records_per_s= or bytes_per_s=)",
+                 where);
+    else if (rc != 0)
+        snprintf(err, err_len,
+                 "%s: invalid field '%.40s=%.40s' (expected name=[A-Za-z0-9._-]{1,64}, "
                  "records_per_s=N or bytes_per_s=SIZE, N and SIZE above 0)",
-                 where, field, eq ? "=" : "", v);
+                 where, field, v);
     return rc;
 }
 
