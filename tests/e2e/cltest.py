@@ -110,11 +110,9 @@ DEFAULT_ENV = {"CLOUDLOG_MAX_RECORD_AGE": "0", "CLOUDLOG_MAX_RECORD_FUTURE": "0"
 
 
 def write_key_file(*keys):
-    """A fresh API key file holding keys, one per line; returns its path."""
-    path = os.path.join(mkdtemp("cl-keys-"), "keys")
-    with open(path, "w") as f:
-        f.write("".join(k + "\n" for k in keys))
-    return path
+    """A fresh API key file holding keys (or lines of a key file), one per line; returns
+    its path."""
+    return write_file(os.path.join(mkdtemp("cl-keys-"), "keys"), "".join(k + "\n" for k in keys))
 
 
 def ingest_only():
@@ -608,11 +606,6 @@ def write_file(path, text):
         f.write(text)
     os.replace(path + ".tmp", path)
     return path
-
-
-def key_file(text):
-    """An API key file (--api-key-file) holding text, in a new temporary directory."""
-    return write_file(os.path.join(mkdtemp("cl-keys-"), "keys"), text)
 
 
 def bearer(key):

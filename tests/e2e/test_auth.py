@@ -9,7 +9,7 @@ KEYS = "# cloudlog keys\n\nkey-one\n  key-two  \n#key-three\n"
 
 
 def write_keys(text=KEYS):
-    return cltest.key_file(text)
+    return cltest.write_key_file(text)
 
 
 class ApiKeys(cltest.ClassDaemonTestCase):

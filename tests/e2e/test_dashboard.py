@@ -38,14 +38,6 @@ def need_browser(tc):
     tc.skipTest(msg)
 
 
-def write_keys():
-    d = cltest.mkdtemp("cl-keys-")
-    p = os.path.join(d, "keys")
-    with open(p, "w") as f:
-        f.write(KEY + "\n")
-    return p
-
-
 def metric_names(d, headers=None):
     """Every sample name on /metrics (with _bucket/_sum/_count for histograms)."""
     st, _, body = d.request("GET", "/metrics", headers=headers or {})
@@ -158,7 +150,7 @@ class PageServed(cltest.DaemonTestCase):
         self.assertEqual(st, 405)
 
     def test_page_needs_no_key_but_data_does(self):
-        d = self.daemon(args=["--api-key-file", write_keys()])
+        d = self.daemon(args=["--api-key-file", cltest.write_key_file(KEY)])
         st, hd, _ = d.request("GET", "/")
         self.assertEqual(st, 200)
         self.assertTrue(hd["content-type"].startswith("text/html"))
@@ -327,7 +319,7 @@ class InBrowser(BrowserCase):
         self.assertEqual(p.console_errors(allow=[allow_alarms_404(alarms_status(d) == 404)]), [])
 
     def test_api_key_prompt(self):
-        d = self.daemon(args=["--api-key-file", write_keys(), "--flush-age", "1s"])
+        d = self.daemon(args=["--api-key-file", cltest.write_key_file(KEY), "--flush-age", "1s"])
         auth = {"Authorization": "Bearer " + KEY}
         absent = alarms_status(d, auth) == 404
         p = self.page(d)

@@ -70,7 +70,7 @@ KEYS = ("legacy-secret\n"
 class KeyLimits(cltest.ClassDaemonTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = cltest.Daemon(args=["--api-key-file", cltest.key_file(KEYS)]).start()
+        cls.d = cltest.Daemon(args=["--api-key-file", cltest.write_key_file(KEYS)]).start()
         # 20 records at 0.01 records/s: 'slow' is in debt for ~2000 s, far longer than the test.
         st, _, js = cls.d.post_logs([{"message": "m%d" % i} for i in range(20)],
                                     headers=cltest.bearer("slow-secret"))
