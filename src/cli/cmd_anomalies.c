@@ -7,6 +7,7 @@
 #include "anomaly.h"
 #include "common.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,16 @@ static const char score_summary[] =
     "'timestamp,value,anomaly_score' with a score in [0, 1] for each row, scored before\n"
     "the row is learned (streaming, one series, no training step).";
 
-/* Parses a timestamp into Unix ms; returns 0 or -1. */
+/* Parses a timestamp into Unix ms; returns 0 or -1 (also for fields out of their range,
+ * years outside 1..9999 and numbers that are not finite or do not fit the ms). */
 static int parse_ts(const char *s, int64_t *ms)
 {
     int y, mo, d, h = 0, mi = 0;
     double sec = 0;
     if (sscanf(s, "%d-%d-%d%*[ T]%d:%d:%lf", &y, &mo, &d, &h, &mi, &sec) >= 3) {
+        if (y < 1 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
+            mi < 0 || mi > 59 || !(sec >= 0 && sec < 61))
+            return -1;
         struct tm tm = {0};
         tm.tm_year = y - 1900;
         tm.tm_mon = mo - 1;
@@ -38,7 +43,7 @@ static int parse_ts(const char *s, int64_t *ms)
     }
     char *end;
     double v = strtod(s, &end);
-    if (end == s)
+    if (end == s || !isfinite(v) || fabs(v) > 9.2e12)
         return -1;
     *ms = (int64_t)(v * 1000);
     return 0;
@@ -54,7 +59,7 @@ static int score_row(struct cl_anomaly_series *s, char *line)
     char *end;
     double v = strtod(comma + 1, &end);
     int64_t ms;
-    if (end == comma + 1 || parse_ts(line, &ms) != 0)
+    if (end == comma + 1 || !isfinite(v) || parse_ts(line, &ms) != 0)
         return -1;
     double score = cl_anomaly_score(s, ms, v, NULL);
     printf("%s,%s,%.6f\n", line, comma + 1, score);

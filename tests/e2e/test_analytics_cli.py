@@ -70,6 +70,15 @@ class AnomaliesScore(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("line 2", err)
 
+    def test_numbers_out_of_range_are_malformed(self):
+        for row in ("2015-01-01 00:00:00,nan", "2015-01-01 00:00:00,inf", "inf,5", "1e300,5",
+                    "2147483647-01-01 00:00:00,5", "2015-13-01 00:00:00,5",
+                    "2015-01-01 00:00:1e300,5"):
+            rc, _, err = run(["anomalies", "score"],
+                             "timestamp,value\n2015-01-01 00:00:00,1\n%s\n" % row)
+            self.assertEqual(rc, 1, row)
+            self.assertIn("line 3", err, row)
+
 
 if __name__ == "__main__":
     cltest.main()
