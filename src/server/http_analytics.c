@@ -42,14 +42,23 @@ static enum MHD_Result fail(struct MHD_Connection *c, unsigned status, const cha
     return reply(c, status, &b);
 }
 
-static struct cl_analytics_db *open_db(struct cl_daemon *d)
+/* The analytics database, read-only (caller closes); NULL after answering why: 503 when
+ * analytics is off, 500 when its database cannot be opened. */
+static struct cl_analytics_db *open_db(struct cl_daemon *d, struct MHD_Connection *c,
+                                       enum MHD_Result *answer)
 {
-    char path[4200], err[256];
+    char path[4200], err[256], msg[512];
     struct cl_analytics_db *db = NULL;
-    if (!cl_daemon_analytics(d))
+    if (!cl_daemon_analytics(d)) {
+        *answer = fail(c, MHD_HTTP_SERVICE_UNAVAILABLE, "analytics is off (--analytics on)");
         return NULL;
+    }
     cl_daemon_analytics_path(d, path, sizeof path);
-    return cl_analytics_db_open(path, 1, &db, err, sizeof err) == 0 ? db : NULL;
+    if (cl_analytics_db_open(path, 1, &db, err, sizeof err) == 0)
+        return db;
+    snprintf(msg, sizeof msg, "cannot open the analytics database: %s", err);
+    *answer = fail(c, MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
+    return NULL;
 }
 
 /* since/until/service/level/limit into q; returns 0 or -1 with msg set. */
@@ -98,9 +107,10 @@ enum MHD_Result cl_http_patterns(struct cl_daemon *d, struct MHD_Connection *c)
     char msg[256];
     if (read_params(c, "1h", &q, msg, sizeof msg) != 0)
         return fail(c, MHD_HTTP_BAD_REQUEST, msg);
-    struct cl_analytics_db *db = open_db(d);
+    enum MHD_Result answer;
+    struct cl_analytics_db *db = open_db(d, c, &answer);
     if (!db)
-        return fail(c, MHD_HTTP_SERVICE_UNAVAILABLE, "analytics is off (--analytics on)");
+        return answer;
     struct cl_pattern_row *rows;
     size_t n;
     int rc = cl_analytics_db_patterns(db, &q, &rows, &n);
@@ -120,9 +130,10 @@ enum MHD_Result cl_http_anomalies(struct cl_daemon *d, struct MHD_Connection *c)
     char msg[256];
     if (read_params(c, "24h", &q, msg, sizeof msg) != 0)
         return fail(c, MHD_HTTP_BAD_REQUEST, msg);
-    struct cl_analytics_db *db = open_db(d);
+    enum MHD_Result answer;
+    struct cl_analytics_db *db = open_db(d, c, &answer);
     if (!db)
-        return fail(c, MHD_HTTP_SERVICE_UNAVAILABLE, "analytics is off (--analytics on)");
+        return answer;
     struct cl_anomaly_event *rows;
     size_t n;
     int rc = cl_analytics_db_anomalies(db, q.from_ms, q.service, arg(c, "limit") ? q.limit : 100,
@@ -238,9 +249,10 @@ enum MHD_Result cl_http_loki_patterns(struct cl_daemon *d, struct MHD_Connection
         return fail(c, MHD_HTTP_BAD_REQUEST, "start must be before end, with at most 10000 steps");
     loki_service(arg(c, "query"), service);
     q.service = service[0] ? service : NULL;
-    struct cl_analytics_db *db = open_db(d);
+    enum MHD_Result answer;
+    struct cl_analytics_db *db = open_db(d, c, &answer);
     if (!db)
-        return fail(c, MHD_HTTP_SERVICE_UNAVAILABLE, "analytics is off (--analytics on)");
+        return answer;
     struct cl_pattern_row *rows;
     size_t n;
     struct cl_buf b;

@@ -3,6 +3,7 @@
 never turned into a time or step by an out-of-range conversion."""
 
 import json
+import os
 import urllib.parse
 
 import cltest
@@ -55,6 +56,25 @@ class LiveDocuments(cltest.ClassDaemonTestCase):
             self.assertIn(st, (200, 400), path)
             self.assertEqual(hd.get("cache-control"), "no-store", path)
             self.assertEqual(hd.get("content-type"), ctype, path)
+
+
+class AnalyticsDatabase(cltest.DaemonTestCase):
+    def test_unopenable_database_is_500_not_analytics_off(self):
+        d = self.daemon()
+        db = os.path.join(d.data_dir, "analytics.db")
+        cltest.wait_for(lambda: os.path.exists(db), 30, "DATA/analytics.db", d)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        for path in ("/v1/patterns", "/v1/anomalies", "/loki/api/v1/patterns"):
+            st, _, body = d.request("GET", path)
+            self.assertEqual(st, 500, (path, body))
+            self.assertIn("cannot open the analytics database", json.loads(body)["error"], path)
+            self.assertNotIn("analytics is off", body.decode(), path)
+        off = self.daemon(args=["--analytics", "off"])
+        st, _, body = off.request("GET", "/v1/patterns")
+        self.assertEqual(st, 503, body)
+        self.assertIn("analytics is off", json.loads(body)["error"])
 
 
 if __name__ == "__main__":
