@@ -44,11 +44,14 @@ def cpu_seconds(pid):
 def payload(n=10000):
     """n octet-counted RFC 5424 messages, one bytes object."""
     out = []
+    # Timestamps within the last hour: the daemon refuses records outside its age window
+    # (a fixed date made every record a rejection once the day had passed).
+    hour = time.strftime("%Y-%m-%dT%H", time.gmtime(time.time() - 3600))
     for i in range(n):
-        m = ('<165>1 2026-12-07T10:11:%02d.%03dZ web-%d shop %d ORD%d [order@32473 id="A-%d" '
+        m = ('<165>1 %s:%02d:%02d.%03dZ web-%d shop %d ORD%d [order@32473 id="A-%d" '
              'amount="%d.%02d"] order %d placed by user u%d from 10.0.%d.%d'
-             % (i % 60, i % 1000, i % 7, 1000 + i % 50, i % 100, i, i % 500, i % 100, i,
-                i % 997, i % 256, (i * 7) % 256)).encode()
+             % (hour, i % 60, i % 60, i % 1000, i % 7, 1000 + i % 50, i % 100, i, i % 500,
+                i % 100, i, i % 997, i % 256, (i * 7) % 256)).encode()
         out.append(b"%d %s" % (len(m), m))
     return b"".join(out), n
 

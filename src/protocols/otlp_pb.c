@@ -81,6 +81,10 @@ static int depth_ok(const uint8_t *p, size_t n, enum kind k, int left)
 {
     const uint8_t *end = p + n;
     uint64_t tag, len;
+    /* Each nested message costs at least a tag byte and a length byte, so n bytes hold
+     * at most n / 2 levels: a LogRecord of a few hundred bytes needs no walk. */
+    if (n / 2 <= (size_t)left)
+        return 0;
     while (p < end) {
         if (read_varint(&p, end, &tag) != 0)
             return 0;
