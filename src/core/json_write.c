@@ -57,11 +57,47 @@ static int write_escape(struct cl_buf *b, unsigned char c)
     }
 }
 
+/* Length of the prefix of s[0..len) that is plain ASCII needing no escape (a byte after
+ * it may still be a valid UTF-8 character: the caller looks). */
+static size_t plain_prefix(const char *s, size_t len)
+{
+    size_t i = 0;
+    uint64_t w;
+    for (; len - i >= 8; i += 8) {
+        memcpy(&w, s + i, 8);
+        if (any_special8(w))
+            break;
+    }
+    if (len - i < 8) { /* the tail, padded with spaces (plain) to one word */
+        w = 0x2020202020202020ull;
+        if (len > i) /* s may be NULL when len is 0 */
+            memcpy(&w, s + i, len - i);
+        if (!any_special8(w))
+            return len;
+    }
+    while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 && s[i] != '"' &&
+           s[i] != '\\')
+        i++;
+    return i;
+}
+
 int cl_json_write_string(struct cl_buf *b, const char *s, size_t len)
 {
     int rc = cl_buf_reserve(b, len + 2); /* the common case: nothing to escape */
-    rc = rc ? rc : cl_buf_append_char(b, '"');
-    size_t run = 0, i = 0; /* run: start of the pending run of bytes that need no escaping */
+    if (rc)
+        return rc;
+    size_t i = plain_prefix(s, len);
+    if (i == len) { /* room reserved above */
+        b->data[b->len++] = '"';
+        if (len)
+            memcpy(b->data + b->len, s, len);
+        b->len += len;
+        b->data[b->len++] = '"';
+        b->data[b->len] = '\0';
+        return CL_OK;
+    }
+    rc = cl_buf_append_char(b, '"');
+    size_t run = 0; /* start of the pending run of bytes that need no escaping */
     while (i < len && rc == CL_OK) {
         uint64_t w;
         if (len - i >= 8 && (memcpy(&w, s + i, 8), !any_special8(w))) {
@@ -95,4 +131,22 @@ int cl_json_write_string(struct cl_buf *b, const char *s, size_t len)
     if (rc == CL_OK)
         rc = cl_buf_append_char(b, '"');
     return rc;
+}
+
+int cl_json_write_uint(struct cl_buf *b, uint64_t v)
+{
+    char d[20];
+    size_t n = 0;
+    do
+        d[sizeof d - ++n] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return cl_buf_append(b, d + sizeof d - n, n);
+}
+
+int cl_json_write_int(struct cl_buf *b, int64_t v)
+{
+    if (v >= 0)
+        return cl_json_write_uint(b, (uint64_t)v);
+    int rc = cl_buf_append_char(b, '-');
+    return rc ? rc : cl_json_write_uint(b, 0 - (uint64_t)v); /* INT64_MIN included */
 }

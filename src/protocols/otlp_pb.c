@@ -152,7 +152,7 @@ static void write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v)
         cl_buf_append_str(out, v->bool_value ? "true" : "false");
         break;
     case CLOUDLOG__OTLP__ANY_VALUE__VALUE_INT_VALUE:
-        cl_buf_printf(out, "%lld", (long long)v->int_value);
+        cl_json_write_int(out, v->int_value);
         break;
     case CLOUDLOG__OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE:
         write_double(out, v->double_value);
