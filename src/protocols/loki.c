@@ -108,36 +108,71 @@ static void write_service(struct cl_loki *l, const struct cl_json_value *labels)
     }
 }
 
+/* 1 if text[0..n) is one JSON object (*obj then points into text). */
+static int object_line(const struct cl_loki *l, const char *text, size_t n,
+                       struct cl_json_value *obj)
+{
+    struct cl_json_reader r;
+    cl_json_reader_init(&r, text, n, l->depth);
+    return n && text[0] == '{' && cl_json_scan_value(&r, obj) == 0 && cl_json_at_end(&r) &&
+           obj->type == CL_JSON_OBJECT;
+}
+
 /* A JSON object line gives its members; any other line is the message. */
 static void write_line(struct cl_loki *l, const struct cl_json_value *line)
 {
     size_t n;
     char *text = cl_json_string_dup(line, &n);
-    struct cl_json_reader r;
     struct cl_json_value obj;
-    cl_json_reader_init(&r, text, n, l->depth);
-    if (n && text[0] == '{' && cl_json_scan_value(&r, &obj) == 0 && cl_json_at_end(&r) &&
-        obj.type == CL_JSON_OBJECT)
+    if (object_line(l, text, n, &obj))
         cl_proto_rec_merge(&l->rec, &obj, l->depth);
     else if (cl_proto_rec_key(&l->rec, "message", 7))
         cl_buf_append(l->rec.out, line->ptr, line->len);
     free(text);
 }
 
-void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
-                         const struct cl_json_value *line, const struct cl_json_value *meta)
+/* The entry's members after its line: labels, then structured metadata; hands it on. */
+static void finish_entry(struct cl_loki *l, const struct cl_json_value *labels,
+                         const struct cl_json_value *meta)
 {
-    cl_proto_rec_begin(&l->rec);
-    cl_otlp_write_time(&l->rec, ns);
-    write_level(l, labels);
-    write_service(l, labels);
-    write_line(l, line);
     cl_proto_rec_merge(&l->rec, labels, l->depth);
     if (meta && meta->type == CL_JSON_OBJECT)
         cl_proto_rec_merge(&l->rec, meta, l->depth);
     cl_proto_rec_ensure_message(&l->rec);
     cl_proto_rec_end(&l->rec);
     l->sink->record(l->sink->arg, l->out.data, l->out.len);
+}
+
+static void begin_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns)
+{
+    cl_proto_rec_begin(&l->rec);
+    cl_otlp_write_time(&l->rec, ns);
+    write_level(l, labels);
+    write_service(l, labels);
+}
+
+void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                         const struct cl_json_value *line, const struct cl_json_value *meta)
+{
+    begin_entry(l, labels, ns);
+    write_line(l, line);
+    finish_entry(l, labels, meta);
+}
+
+int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                             const char *line, size_t n, const struct cl_json_value *meta)
+{
+    struct cl_json_value obj;
+    int is_object = object_line(l, line, n, &obj);
+    if (!is_object && n && line[0] == '{')
+        return -1; /* maybe an object once invalid UTF-8 is replaced: the caller's round trip */
+    begin_entry(l, labels, ns);
+    if (is_object)
+        cl_proto_rec_merge(&l->rec, &obj, l->depth);
+    else if (cl_proto_rec_key(&l->rec, "message", 7))
+        cl_json_write_string(l->rec.out, line, n);
+    finish_entry(l, labels, meta);
+    return 0;
 }
 
 static void entry(struct cl_loki *l, const struct cl_json_value *labels,

@@ -30,5 +30,11 @@ void cl_loki_free(struct cl_loki *l);
  * objects, line a JSON string value. */
 void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
                          const struct cl_json_value *line, const struct cl_json_value *meta);
+/* As cl_loki_write_entry with the line as its text (the protobuf push), without a JSON
+ * string round trip. Returns -1, writing nothing, for a line that starts with '{' but is
+ * no JSON object as it is: the caller then passes it through cl_loki_write_entry (where
+ * invalid UTF-8 is replaced first), so both give the same record. */
+int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                             const char *line, size_t n, const struct cl_json_value *meta);
 
 #endif
