@@ -93,8 +93,10 @@ static enum cl_ingest_route route_named(const char *name)
     exit(2);
 }
 
-/* Decoder alone: records per CPU-second (0 for native NDJSON, which has none). */
-static double decode_only(cl_proto_decode_fn fn, const struct bodies *bs, int rounds)
+/* Decoder alone: records per CPU-second (0 for native NDJSON, which has none). Not
+ * inlined: bench/proto_instr.py reads its inclusive callgrind count by name. */
+__attribute__((noinline)) static double decode_only(cl_proto_decode_fn fn, const struct bodies *bs,
+                                                    int rounds)
 {
     struct cl_proto_opts o = {64, 256 * 1024, "", (size_t)64 << 20, NULL};
     uint64_t records = 0;
@@ -109,8 +111,8 @@ static double decode_only(cl_proto_decode_fn fn, const struct bodies *bs, int ro
 }
 
 /* The whole parse: records per CPU-second; *rejected counts the records refused. */
-static double full_parse(cl_proto_decode_fn fn, const struct bodies *bs, int rounds,
-                         uint64_t *rejected)
+__attribute__((noinline)) static double full_parse(cl_proto_decode_fn fn, const struct bodies *bs,
+                                                   int rounds, uint64_t *rejected)
 {
     struct cl_ingest_limits lim;
     cl_ingest_limits_default(&lim);

@@ -21,6 +21,10 @@ struct cl_loki {
     char names[CL_MAX_LOKI_SERVICE_LABELS * (CL_MAX_LOKI_LABEL_NAME + 1)];
     const char *service_labels[CL_MAX_LOKI_SERVICE_LABELS];
     size_t n_service_labels;
+    /* The level and service of the labels text in cache_key (valid when cached). */
+    int cached, has_svc;
+    struct cl_buf cache_key, svc;
+    const char *level; /* a level name, or NULL */
 };
 
 void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
