@@ -166,6 +166,26 @@ static void test_json_write_string_every_byte_every_offset(void **state)
         }
 }
 
+/* Integers as printf would write them, the extremes included. */
+static void test_json_write_int(void **state)
+{
+    (void)state;
+    struct cl_buf b;
+    cl_buf_init(&b, 1024);
+    cl_json_write_uint(&b, 0);
+    cl_buf_append_char(&b, ' ');
+    cl_json_write_uint(&b, UINT64_MAX);
+    cl_buf_append_char(&b, ' ');
+    cl_json_write_int(&b, INT64_MIN);
+    cl_buf_append_char(&b, ' ');
+    cl_json_write_int(&b, -7);
+    cl_buf_append_char(&b, ' ');
+    cl_json_write_int(&b, INT64_MAX);
+    assert_string_equal(b.data, "0 18446744073709551615 -9223372036854775808 -7 "
+                                "9223372036854775807");
+    cl_buf_free(&b);
+}
+
 static void test_gzip_round_trip(void **state)
 {
     const size_t n = 1 << 20;
@@ -245,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_json_write_string),
         cmocka_unit_test(test_json_write_string_invalid_utf8),
         cmocka_unit_test(test_json_write_string_every_byte_every_offset),
+        cmocka_unit_test(test_json_write_int),
         cmocka_unit_test(test_gzip_round_trip),
         cmocka_unit_test(test_gzip_concatenated_members),
         cmocka_unit_test(test_gzip_bomb_bounded),
