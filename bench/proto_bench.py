@@ -18,7 +18,8 @@ records must be ingested (no record rejected), so the figures compare equal work
 Measured over DURATION seconds after WARMUP: records the daemon committed to its queue
 with fsync (cloudlog_ingested_log_count_total in /metrics) and its CPU (utime+stime from
 /proc; 100% = one core). The native baseline runs first and again last in every round, so
-drift on a shared machine shows. Needs build-release (cloudlog, bench_loadgen), node and
+drift on a shared machine shows. Needs build-release (cloudlog, bench_loadgen; or the
+directory CLOUDLOG_BENCH_BUILD names, for an A/B against another build), node and
 tests/clients/node_modules (scripts/setup.sh). Every process started here is stopped
 before exit.
 """
@@ -38,7 +39,7 @@ sys.path.insert(0, HERE)
 import syslog_bench as sb  # noqa: E402  (daemon start/stop, /metrics, /proc, TCP sender)
 
 ROOT = sb.ROOT
-LOADGEN = os.path.join(ROOT, "build-release", "bench", "bench_loadgen")
+LOADGEN = os.path.join(sb.BUILD, "bench", "bench_loadgen")
 
 # protocol -> (path, Content-Type)
 HTTP = {

@@ -5,6 +5,7 @@
  * Usage: bench_proto_decode ROUTE CONTENT_TYPE DIR [ROUNDS=20]
  *   ROUTE: logs, loki, es or hec (the route's path decides the format as in the daemon);
  *   DIR: body files as bench/proto_encode.js writes them (DIR/<protocol>/NNNN).
+ * ROUNDS=show prints the first body's records as the decoder hands them on.
  * Reports records per CPU-second of the thread (robust on a shared machine). Run it under
  * `perf record -g` to see where a protocol's time goes (docs/performance.md).
  */
@@ -64,6 +65,12 @@ static void count_record(void *arg, const char *json, size_t len)
     ++*(uint64_t *)arg;
 }
 
+static void print_record(void *arg, const char *json, size_t len)
+{
+    (void)arg;
+    printf("%.*s\n", (int)len, json);
+}
+
 static void count_reject(void *arg, const char *why)
 {
     (void)arg;
@@ -86,8 +93,10 @@ static enum cl_ingest_route route_named(const char *name)
     exit(2);
 }
 
-/* Decoder alone: records per CPU-second (0 for native NDJSON, which has none). */
-static double decode_only(cl_proto_decode_fn fn, const struct bodies *bs, int rounds)
+/* Decoder alone: records per CPU-second (0 for native NDJSON, which has none). Not
+ * inlined: bench/proto_instr.py reads its inclusive callgrind count by name. */
+__attribute__((noinline)) static double decode_only(cl_proto_decode_fn fn, const struct bodies *bs,
+                                                    int rounds)
 {
     struct cl_proto_opts o = {64, 256 * 1024, "", (size_t)64 << 20, NULL};
     uint64_t records = 0;
@@ -102,8 +111,8 @@ static double decode_only(cl_proto_decode_fn fn, const struct bodies *bs, int ro
 }
 
 /* The whole parse: records per CPU-second; *rejected counts the records refused. */
-static double full_parse(cl_proto_decode_fn fn, const struct bodies *bs, int rounds,
-                         uint64_t *rejected)
+__attribute__((noinline)) static double full_parse(cl_proto_decode_fn fn, const struct bodies *bs,
+                                                   int rounds, uint64_t *rejected)
 {
     struct cl_ingest_limits lim;
     cl_ingest_limits_default(&lim);
@@ -135,7 +144,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_proto_decode ROUTE CONTENT_TYPE DIR [ROUNDS=20]\n");
         return 2;
     }
-    int rounds = argc > 4 ? atoi(argv[4]) : 20;
+    int show = argc > 4 && strcmp(argv[4], "show") == 0;
+    int rounds = argc > 4 && !show ? atoi(argv[4]) : 20;
     static struct bodies bs;
     read_dir(argv[3], &bs);
     if (bs.n == 0) {
@@ -148,6 +158,12 @@ int main(int argc, char **argv)
     if (!fn && f != CL_FMT_JSON) {
         fprintf(stderr, "format %d has no decoder here\n", (int)f);
         return 2;
+    }
+    if (show && fn) {
+        struct cl_proto_opts o = {64, 256 * 1024, "", (size_t)64 << 20, NULL};
+        struct cl_proto_sink sink = {print_record, count_reject, NULL};
+        char err[256];
+        return fn(bs.b[0].data, bs.b[0].len, &o, &sink, err, sizeof err) != 0;
     }
     uint64_t rejected = 0;
     double dec = fn ? decode_only(fn, &bs, rounds) : 0;

@@ -12,7 +12,9 @@ after WARMUP: records the receiver made durable (cloudlog: IngestedLogCount in /
 i.e. committed to the queue with fsync; syslog-ng: its file destination's "processed"
 counter - written, not fsynced) and the receiver's CPU (utime+stime from /proc; 100% =
 one core). cloudlog runs with --no-processor, as bench/run_ingest.sh does, so ingest is
-measured alone. Needs build-release (cloudlog, bench_loadgen) and, for the peer,
+measured alone. runq% is the receiver's time runnable but waiting for a CPU (what a
+loaded machine takes away). Needs build-release (cloudlog, bench_loadgen; CLOUDLOG_BENCH_BUILD
+names another build directory, e.g. main's for an A/B) and, for the peer,
 syslog-ng (Debian syslog-ng-core). Every process started here is stopped before exit.
 """
 
@@ -31,6 +33,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("CLOUDLOG_BENCH_BUILD", os.path.join(ROOT, "build-release"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 procs = []
 
@@ -41,14 +44,30 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def runq_wait_seconds(pid):
+    """Seconds the process's threads have spent runnable but waiting for a CPU
+    (/proc/PID/task/*/schedstat, field 2): what a loaded machine costs a receiver."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass  # a thread that ended between listdir and open
+    return total / 1e9
+
+
 def payload(n=10000):
     """n octet-counted RFC 5424 messages, one bytes object."""
     out = []
+    # Timestamps within the last hour: the daemon refuses records outside its age window
+    # (a fixed date made every record a rejection once the day had passed).
+    hour = time.strftime("%Y-%m-%dT%H", time.gmtime(time.time() - 3600))
     for i in range(n):
-        m = ('<165>1 2026-12-07T10:11:%02d.%03dZ web-%d shop %d ORD%d [order@32473 id="A-%d" '
+        m = ('<165>1 %s:%02d:%02d.%03dZ web-%d shop %d ORD%d [order@32473 id="A-%d" '
              'amount="%d.%02d"] order %d placed by user u%d from 10.0.%d.%d'
-             % (i % 60, i % 1000, i % 7, 1000 + i % 50, i % 100, i, i % 500, i % 100, i,
-                i % 997, i % 256, (i * 7) % 256)).encode()
+             % (hour, i % 60, i % 60, i % 1000, i % 7, 1000 + i % 50, i % 100, i, i % 500,
+                i % 100, i, i % 997, i % 256, (i * 7) % 256)).encode()
         out.append(b"%d %s" % (len(m), m))
     return b"".join(out), n
 
@@ -68,8 +87,9 @@ def sender(port, data, stop, counts, idx):
 
 
 def drive(port, conns, warmup, duration, sample):
-    """Runs the senders; returns (records, cpu seconds, seconds) of the measured window,
-    from sample() -> (records so far, receiver cpu seconds)."""
+    """Runs the senders; returns (records, cpu seconds, runq-wait seconds, seconds) of the
+    measured window, from sample() -> (records so far, receiver cpu seconds, receiver
+    seconds runnable but waiting for a CPU)."""
     data, _ = payload()
     stop = threading.Event()
     counts = [0] * conns
@@ -79,14 +99,14 @@ def drive(port, conns, warmup, duration, sample):
         t.start()
     try:
         time.sleep(warmup)
-        r0, c0, t0 = *sample(), time.monotonic()
+        r0, c0, w0, t0 = *sample(), time.monotonic()
         time.sleep(duration)
-        r1, c1, t1 = *sample(), time.monotonic()
+        r1, c1, w1, t1 = *sample(), time.monotonic()
     finally:
         stop.set()
         for t in ts:
             t.join(timeout=30)
-    return r1 - r0, c1 - c0, t1 - t0
+    return r1 - r0, c1 - c0, w1 - w0, t1 - t0
 
 
 def wait_for(pred, what, timeout=30):
@@ -124,7 +144,7 @@ def read(path):
 def cloudlog_daemon(tmp, name, extra):
     data = os.path.join(tmp, name)
     log = os.path.join(tmp, name + ".log")
-    p = start([os.path.join(ROOT, "build-release", "cloudlog"), "serve", "--listen",
+    p = start([os.path.join(BUILD, "cloudlog"), "serve", "--listen",
                "127.0.0.1:0", "--data", data, "--no-processor"] + extra, log)
     http = int(wait_for(lambda: re.search(r"listening on http://127\.0\.0\.1:(\d+)", read(log)),
                         "cloudlog to listen").group(1))
@@ -143,7 +163,7 @@ def run_cloudlog_syslog(tmp, a):
                                           read(log)), "syslog port").group(1))
     try:
         return drive(port, a.connections, a.warmup, a.duration,
-                     lambda: (ingested(http), cpu_seconds(p.pid)))
+                     lambda: (ingested(http), cpu_seconds(p.pid), runq_wait_seconds(p.pid)))
     finally:
         stop(p)
 
@@ -152,7 +172,7 @@ def run_baseline(tmp, a):
     p, http, _ = cloudlog_daemon(tmp, "native", [])
     try:
         out = subprocess.run(
-            [os.path.join(ROOT, "build-release", "bench", "bench_loadgen"), "--url",
+            [os.path.join(BUILD, "bench", "bench_loadgen"), "--url",
              "http://127.0.0.1:%d/v1/logs" % http, "--connections", "16", "--duration",
              str(a.duration), "--warmup", str(a.warmup), "--batch", "1000", "--server-pid",
              str(p.pid), "--json"], stdout=subprocess.PIPE, check=True, timeout=600).stdout
@@ -202,7 +222,7 @@ def run_syslog_ng(tmp, a):
     try:
         wait_for(listening, "syslog-ng to listen")
         return drive(port, a.connections, a.warmup, a.duration,
-                     lambda: (ng_processed(ctl), cpu_seconds(p.pid)))
+                     lambda: (ng_processed(ctl), cpu_seconds(p.pid), runq_wait_seconds(p.pid)))
     finally:
         stop(p)
 
@@ -218,16 +238,16 @@ def main():
     rows = []
     try:
         rate, cpu = run_baseline(tmp, a)
-        rows.append(("cloudlog native NDJSON POST (16 conns x 1000 rec)", rate, cpu))
-        n, c, t = run_cloudlog_syslog(tmp, a)
+        rows.append(("cloudlog native NDJSON POST (16 conns x 1000 rec)", rate, cpu, None))
+        n, c, w, t = run_cloudlog_syslog(tmp, a)
         rows.append(("cloudlog syslog TCP (%d conns, RFC 5424 octet)" % a.connections, n / t,
-                     100 * c / t))
+                     100 * c / t, 100 * w / t))
         if not a.no_peer:
             r = run_syslog_ng(tmp, a)
             if r:
-                n, c, t = r
+                n, c, w, t = r
                 rows.append(("syslog-ng syslog() TCP -> file (%d conns)" % a.connections, n / t,
-                             100 * c / t))
+                             100 * c / t, 100 * w / t))
     finally:
         for p in procs:
             stop(p)
@@ -235,12 +255,16 @@ def main():
     base = rows[0][1]
     print("syslog benchmark: %d cores, %.0fs measured after %.0fs warm-up"
           % (os.cpu_count(), a.duration, a.warmup))
-    print("%-52s %12s %8s %10s %14s" % ("receiver", "records/s", "vs 1st", "srv cpu%",
-                                         "rec/cpu-s"))
-    for name, rate, cpu in rows:
+    print("%-52s %12s %8s %10s %14s %10s" % ("receiver", "records/s", "vs 1st", "srv cpu%",
+                                              "rec/cpu-s", "runq%"))
+    for name, rate, cpu, runq in rows:
         per_cpu = "-" if not cpu else "%.0f" % (rate * 100 / cpu)
-        print("%-52s %12.0f %7.0f%% %10s %14s" % (name, rate, 100 * rate / base if base else 0,
-                                                   "-" if cpu is None else "%.0f" % cpu, per_cpu))
+        print("%-52s %12.0f %7.0f%% %10s %14s %10s" % (
+            name, rate, 100 * rate / base if base else 0, "-" if cpu is None else "%.0f" % cpu,
+            per_cpu, "-" if runq is None else "%.0f" % runq))
+    print("runq%: the receiver's threads' time runnable but waiting for a CPU, per wall "
+          "second (100% = one thread all the time): above its cpu%, the machine's load, "
+          "not the receiver, bounds records/s")
 
 
 if __name__ == "__main__":

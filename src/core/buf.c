@@ -72,11 +72,6 @@ int cl_buf_append_str(struct cl_buf *b, const char *s)
     return cl_buf_append(b, s, strlen(s));
 }
 
-int cl_buf_append_char(struct cl_buf *b, char c)
-{
-    return cl_buf_append(b, &c, 1);
-}
-
 int cl_buf_printf(struct cl_buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -31,7 +31,17 @@ void cl_buf_reset(struct cl_buf *b);
 int cl_buf_reserve(struct cl_buf *b, size_t extra);
 int cl_buf_append(struct cl_buf *b, const void *p, size_t n);
 int cl_buf_append_str(struct cl_buf *b, const char *s);
-int cl_buf_append_char(struct cl_buf *b, char c);
+/* One byte: inline, as records are built a byte of punctuation at a time; the slow path
+ * (growth, the bound, a poisoned buffer) is cl_buf_append's. */
+static inline int cl_buf_append_char(struct cl_buf *b, char c)
+{
+    if (b->len + 2 <= b->cap && !b->failed && b->len < b->max) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return cl_buf_append(b, &c, 1);
+}
 int cl_buf_printf(struct cl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 1 if an append, printf or reserve failed since the buffer was last emptied. */
 static inline int cl_buf_failed(const struct cl_buf *b)

@@ -167,10 +167,10 @@ static void write_value(struct cl_buf *out, const msgpack_object *o, int in_key)
         cl_buf_append_str(out, o->via.boolean ? "true" : "false");
         break;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        cl_buf_printf(out, "%llu", (unsigned long long)o->via.u64);
+        cl_json_write_uint(out, o->via.u64);
         break;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        cl_buf_printf(out, "%lld", (long long)o->via.i64);
+        cl_json_write_int(out, o->via.i64);
         break;
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
@@ -219,17 +219,22 @@ static void write_value(struct cl_buf *out, const msgpack_object *o, int in_key)
     }
 }
 
-static void merge_map(struct cl_proto_rec *r, const msgpack_object *m)
+/* key_text: scratch for keys that are not strings (their JSON text is the name). */
+static void merge_map(struct cl_proto_rec *r, const msgpack_object *m, struct cl_buf *key_text)
 {
-    struct cl_buf key;
-    cl_buf_init(&key, SIZE_MAX / 2);
     for (uint32_t i = 0; i < m->via.map.size; i++) {
-        cl_buf_reset(&key);
-        write_key_text(&key, &m->via.map.ptr[i].key);
-        if (cl_proto_rec_key_json(r, key.data, key.len))
+        const msgpack_object *k = &m->via.map.ptr[i].key;
+        int fresh;
+        if (k->type == MSGPACK_OBJECT_STR || k->type == MSGPACK_OBJECT_BIN) {
+            fresh = cl_proto_rec_key(r, k->via.str.ptr, k->via.str.size);
+        } else {
+            cl_buf_reset(key_text);
+            write_key_text(key_text, k);
+            fresh = cl_proto_rec_key_json(r, key_text->data, key_text->len);
+        }
+        if (fresh)
             write_value(r->out, &m->via.map.ptr[i].val, 0);
     }
-    cl_buf_free(&key);
 }
 
 /* Splits an event into its time, metadata (NULL if none) and record; 0 on success. */
@@ -251,7 +256,8 @@ static int event_parts(const msgpack_object *ev, const msgpack_object **time,
     return (*rec)->type == MSGPACK_OBJECT_MAP && event_time_ms(*time) >= 0 ? 0 : -1;
 }
 
-static void event(struct cl_proto_rec *r, const msgpack_object *ev, const struct cl_proto_sink *s)
+static void event(struct cl_proto_rec *r, const msgpack_object *ev, const struct cl_proto_sink *s,
+                  struct cl_buf *key_text)
 {
     const msgpack_object *time, *meta, *rec;
     if (event_parts(ev, &time, &meta, &rec) != 0) {
@@ -263,9 +269,9 @@ static void event(struct cl_proto_rec *r, const msgpack_object *ev, const struct
     cl_proto_rec_begin(r);
     cl_format_timestamp(event_time_ms(time), ts);
     cl_proto_rec_string(r, "timestamp", ts, strlen(ts));
-    merge_map(r, rec);
+    merge_map(r, rec, key_text);
     if (meta)
-        merge_map(r, meta);
+        merge_map(r, meta, key_text);
     cl_proto_rec_ensure_message(r);
     cl_proto_rec_end(r);
     s->record(s->arg, r->out->data, r->out->len);
@@ -280,9 +286,10 @@ int cl_fluent_msgpack_decode(const char *body, size_t len, const struct cl_proto
     }
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    struct cl_buf out;
+    struct cl_buf out, key_text;
     struct cl_proto_rec r;
-    cl_buf_init(&out, SIZE_MAX / 2); /* bounded by the decoded body */
+    cl_buf_init(&out, SIZE_MAX / 2);      /* bounded by the decoded body */
+    cl_buf_init(&key_text, SIZE_MAX / 2); /* bounded by the body: each byte is written once */
     cl_proto_rec_init(&r, &out);
     size_t off = 0;
     int rc = 0;
@@ -293,10 +300,11 @@ int cl_fluent_msgpack_decode(const char *body, size_t len, const struct cl_proto
             rc = -1;
             break;
         }
-        event(&r, &u.data, sink);
+        event(&r, &u.data, sink, &key_text);
     }
     cl_proto_rec_free(&r);
     cl_buf_free(&out);
+    cl_buf_free(&key_text);
     msgpack_unpacked_destroy(&u);
     return rc;
 }

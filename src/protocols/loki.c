@@ -77,7 +77,8 @@ static void split_service_labels(struct cl_loki *l, const struct cl_proto_opts *
     }
 }
 
-static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
+/* The level the labels level or detected_level name, or NULL. */
+static const char *labels_level(const struct cl_loki *l, const struct cl_json_value *labels)
 {
     static const char *const names[] = {"level", "detected_level"};
     for (size_t i = 0; i < CL_ARRAY_LEN(names); i++) {
@@ -88,24 +89,54 @@ static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
         enum cl_level lv;
         int ok = cl_parse_level_text(text, strlen(text), &lv) == 0;
         free(text);
-        if (ok) {
-            cl_proto_rec_string(&l->rec, "level", cl_level_name(lv), strlen(cl_level_name(lv)));
-            return;
-        }
+        if (ok)
+            return cl_level_name(lv);
     }
+    return NULL;
 }
 
-static void write_service(struct cl_loki *l, const struct cl_json_value *labels)
+/* The first service label's value into l->svc; 1 if one was found. */
+static int labels_service(struct cl_loki *l, const struct cl_json_value *labels)
 {
     for (size_t i = 0; i < l->n_service_labels; i++) {
         struct cl_json_value v = cl_jw_member(labels, l->service_labels[i], l->depth);
         if (v.type != CL_JSON_STRING)
             continue;
         char *text = cl_json_string_dup(&v, NULL);
-        cl_otlp_write_service(&l->rec, text, strlen(text));
+        cl_buf_append(&l->svc, text, strlen(text));
         free(text);
-        return;
+        return 1;
     }
+    return 0;
+}
+
+/* Level and service from the labels, looked up once per stream: the entries of a stream
+ * share their labels text, so the last lookup holds while the text is the same. */
+static void write_level_service(struct cl_loki *l, const struct cl_json_value *labels)
+{
+    if (!l->cached || l->cache_key.len != labels->len ||
+        (labels->len && memcmp(l->cache_key.data, labels->ptr, labels->len) != 0)) {
+        cl_buf_reset(&l->cache_key);
+        cl_buf_append(&l->cache_key, labels->ptr, labels->len);
+        cl_buf_reset(&l->svc);
+        l->level = labels_level(l, labels);
+        l->has_svc = labels_service(l, labels);
+        l->cached = 1;
+    }
+    if (l->level)
+        cl_proto_rec_string(&l->rec, "level", l->level, strlen(l->level));
+    if (l->has_svc)
+        cl_otlp_write_service(&l->rec, l->svc.data, l->svc.len);
+}
+
+/* 1 if text[0..n) is one JSON object (*obj then points into text). */
+static int object_line(const struct cl_loki *l, const char *text, size_t n,
+                       struct cl_json_value *obj)
+{
+    struct cl_json_reader r;
+    cl_json_reader_init(&r, text, n, l->depth);
+    return n && text[0] == '{' && cl_json_scan_value(&r, obj) == 0 && cl_json_at_end(&r) &&
+           obj->type == CL_JSON_OBJECT;
 }
 
 /* A JSON object line gives its members; any other line is the message. */
@@ -113,31 +144,55 @@ static void write_line(struct cl_loki *l, const struct cl_json_value *line)
 {
     size_t n;
     char *text = cl_json_string_dup(line, &n);
-    struct cl_json_reader r;
     struct cl_json_value obj;
-    cl_json_reader_init(&r, text, n, l->depth);
-    if (n && text[0] == '{' && cl_json_scan_value(&r, &obj) == 0 && cl_json_at_end(&r) &&
-        obj.type == CL_JSON_OBJECT)
+    if (object_line(l, text, n, &obj))
         cl_proto_rec_merge(&l->rec, &obj, l->depth);
     else if (cl_proto_rec_key(&l->rec, "message", 7))
         cl_buf_append(l->rec.out, line->ptr, line->len);
     free(text);
 }
 
-void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
-                         const struct cl_json_value *line, const struct cl_json_value *meta)
+/* The entry's members after its line: labels, then structured metadata; hands it on. */
+static void finish_entry(struct cl_loki *l, const struct cl_json_value *labels,
+                         const struct cl_json_value *meta)
 {
-    cl_proto_rec_begin(&l->rec);
-    cl_otlp_write_time(&l->rec, ns);
-    write_level(l, labels);
-    write_service(l, labels);
-    write_line(l, line);
     cl_proto_rec_merge(&l->rec, labels, l->depth);
     if (meta && meta->type == CL_JSON_OBJECT)
         cl_proto_rec_merge(&l->rec, meta, l->depth);
     cl_proto_rec_ensure_message(&l->rec);
     cl_proto_rec_end(&l->rec);
     l->sink->record(l->sink->arg, l->out.data, l->out.len);
+}
+
+static void begin_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns)
+{
+    cl_proto_rec_begin(&l->rec);
+    cl_otlp_write_time(&l->rec, ns);
+    write_level_service(l, labels);
+}
+
+void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                         const struct cl_json_value *line, const struct cl_json_value *meta)
+{
+    begin_entry(l, labels, ns);
+    write_line(l, line);
+    finish_entry(l, labels, meta);
+}
+
+int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                             const char *line, size_t n, const struct cl_json_value *meta)
+{
+    struct cl_json_value obj;
+    int is_object = object_line(l, line, n, &obj);
+    if (!is_object && n && line[0] == '{')
+        return -1; /* maybe an object once invalid UTF-8 is replaced: the caller's round trip */
+    begin_entry(l, labels, ns);
+    if (is_object)
+        cl_proto_rec_merge(&l->rec, &obj, l->depth);
+    else if (cl_proto_rec_key(&l->rec, "message", 7))
+        cl_json_write_string(l->rec.out, line, n);
+    finish_entry(l, labels, meta);
+    return 0;
 }
 
 static void entry(struct cl_loki *l, const struct cl_json_value *labels,
@@ -166,7 +221,9 @@ void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
     l->sink = sink;
     l->depth = o->max_depth + 4;
     split_service_labels(l, o);
-    cl_buf_init(&l->out, SIZE_MAX / 2); /* bounded by the decoded body */
+    cl_buf_init(&l->out, SIZE_MAX / 2);       /* bounded by the decoded body */
+    cl_buf_init(&l->cache_key, SIZE_MAX / 2); /* one stream's labels */
+    cl_buf_init(&l->svc, SIZE_MAX / 2);
     cl_proto_rec_init(&l->rec, &l->out);
 }
 
@@ -174,6 +231,8 @@ void cl_loki_free(struct cl_loki *l)
 {
     cl_proto_rec_free(&l->rec);
     cl_buf_free(&l->out);
+    cl_buf_free(&l->cache_key);
+    cl_buf_free(&l->svc);
 }
 
 int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,

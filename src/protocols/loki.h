@@ -21,6 +21,10 @@ struct cl_loki {
     char names[CL_MAX_LOKI_SERVICE_LABELS * (CL_MAX_LOKI_LABEL_NAME + 1)];
     const char *service_labels[CL_MAX_LOKI_SERVICE_LABELS];
     size_t n_service_labels;
+    /* The level and service of the labels text in cache_key (valid when cached). */
+    int cached, has_svc;
+    struct cl_buf cache_key, svc;
+    const char *level; /* a level name, or NULL */
 };
 
 void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
@@ -30,5 +34,11 @@ void cl_loki_free(struct cl_loki *l);
  * objects, line a JSON string value. */
 void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
                          const struct cl_json_value *line, const struct cl_json_value *meta);
+/* As cl_loki_write_entry with the line as its text (the protobuf push), without a JSON
+ * string round trip. Returns -1, writing nothing, for a line that starts with '{' but is
+ * no JSON object as it is: the caller then passes it through cl_loki_write_entry (where
+ * invalid UTF-8 is replaced first), so both give the same record. */
+int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                             const char *line, size_t n, const struct cl_json_value *meta);
 
 #endif

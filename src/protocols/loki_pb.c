@@ -111,45 +111,69 @@ static int as_value(const struct cl_buf *b, struct cl_json_value *v, int depth)
     return cl_json_scan_value(&r, v) == 0 && cl_json_at_end(&r) ? 0 : -1;
 }
 
-static void write_stream(struct cl_loki *l, const Cloudlog__Loki__StreamAdapter *s,
-                         struct cl_buf *lab, struct cl_buf *tmp)
+/* The entry's structured metadata as a JSON object value in tmp; NULL when it has none.
+ * *bad is set when it does not validate. */
+static const struct cl_json_value *metadata(struct cl_loki *l,
+                                            const Cloudlog__Loki__EntryAdapter *e,
+                                            struct cl_buf *tmp, struct cl_json_value *meta,
+                                            int *bad)
 {
-    struct cl_json_value labels, line, meta;
+    *bad = 0;
+    if (e->n_structured_metadata == 0)
+        return NULL; /* as an empty object: nothing to merge */
+    cl_buf_reset(tmp);
+    cl_buf_append_char(tmp, '{');
+    for (size_t k = 0; k < e->n_structured_metadata; k++) {
+        const Cloudlog__Loki__LabelPairAdapter *m = e->structured_metadata[k];
+        cl_buf_append_str(tmp, k ? "," : "");
+        cl_json_write_string(tmp, m->name, strlen(m->name));
+        cl_buf_append_char(tmp, ':');
+        cl_json_write_string(tmp, m->value, strlen(m->value));
+    }
+    cl_buf_append_char(tmp, '}');
+    *bad = as_value(tmp, meta, l->depth) != 0;
+    return meta;
+}
+
+/* The line through its JSON string form, as the JSON push gives it (a line that starts
+ * with '{' but is no JSON object as sent, e.g. with bytes that are not UTF-8). */
+static void write_entry_json(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                             const char *line, const struct cl_json_value *meta, struct cl_buf *tmp)
+{
+    struct cl_json_value tok;
+    cl_buf_reset(tmp);
+    cl_json_write_string(tmp, line, strlen(line));
+    if (as_value(tmp, &tok, l->depth) != 0) {
+        l->sink->reject(l->sink->arg, "entry line or metadata is not valid UTF-8");
+        return;
+    }
+    cl_loki_write_entry(l, labels, ns, &tok, meta);
+}
+
+static void write_stream(struct cl_loki *l, const Cloudlog__Loki__StreamAdapter *s,
+                         struct cl_buf *lab, struct cl_buf *tmp, struct cl_buf *tmp2)
+{
+    struct cl_json_value labels, meta_v;
     int labels_ok = labels_json(s->labels, strlen(s->labels), lab) == 0 &&
                     as_value(lab, &labels, l->depth) == 0;
     for (size_t i = 0; i < s->n_entries; i++) {
         const Cloudlog__Loki__EntryAdapter *e = s->entries[i];
+        int bad;
         if (!labels_ok) {
             l->sink->reject(l->sink->arg, "stream labels are not {name=\"value\", ...}");
             continue;
         }
-        /* the line and the metadata as JSON, then mapped as a JSON push entry */
-        cl_buf_reset(tmp);
-        cl_buf_append_char(tmp, '[');
-        cl_json_write_string(tmp, e->line, strlen(e->line));
-        cl_buf_append_str(tmp, ",{");
-        for (size_t k = 0; k < e->n_structured_metadata; k++) {
-            const Cloudlog__Loki__LabelPairAdapter *m = e->structured_metadata[k];
-            cl_buf_append_str(tmp, k ? "," : "");
-            cl_json_write_string(tmp, m->name, strlen(m->name));
-            cl_buf_append_char(tmp, ':');
-            cl_json_write_string(tmp, m->value, strlen(m->value));
-        }
-        cl_buf_append_str(tmp, "}]");
-        struct cl_json_value pair;
-        struct cl_json_reader r;
-        if (as_value(tmp, &pair, l->depth) != 0) { /* a line that is not UTF-8 */
+        const struct cl_json_value *meta = metadata(l, e, tmp, &meta_v, &bad);
+        if (bad) {
             l->sink->reject(l->sink->arg, "entry line or metadata is not valid UTF-8");
             continue;
         }
-        cl_json_reader_init(&r, pair.ptr + 1, pair.len - 1, l->depth);
-        cl_json_scan_value(&r, &line);
-        r.pos++; /* the ',' */
-        cl_json_scan_value(&r, &meta);
         uint64_t ns = 0;
         if (e->timestamp && e->timestamp->seconds > 0)
             ns = (uint64_t)e->timestamp->seconds * 1000000000u + (uint64_t)e->timestamp->nanos;
-        cl_loki_write_entry(l, &labels, ns, &line, &meta);
+        /* the line as text: no JSON string round trip unless it needs one */
+        if (cl_loki_write_entry_text(l, &labels, ns, e->line, strlen(e->line), meta) != 0)
+            write_entry_json(l, &labels, ns, e->line, meta, tmp2);
     }
 }
 
@@ -180,14 +204,16 @@ int cl_loki_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
         return -1;
     }
     struct cl_loki l;
-    struct cl_buf lab, tmp;
+    struct cl_buf lab, tmp, tmp2;
     cl_loki_init(&l, sink, o);
     cl_buf_init(&lab, SIZE_MAX / 2); /* bounded by the decompressed body */
     cl_buf_init(&tmp, SIZE_MAX / 2);
+    cl_buf_init(&tmp2, SIZE_MAX / 2);
     for (size_t i = 0; i < req->n_streams; i++)
-        write_stream(&l, req->streams[i], &lab, &tmp);
+        write_stream(&l, req->streams[i], &lab, &tmp, &tmp2);
     cl_buf_free(&lab);
     cl_buf_free(&tmp);
+    cl_buf_free(&tmp2);
     cl_loki_free(&l);
     cl_pb_arena_free(&arena); /* req and everything in it */
     return 0;

@@ -81,6 +81,10 @@ static int depth_ok(const uint8_t *p, size_t n, enum kind k, int left)
 {
     const uint8_t *end = p + n;
     uint64_t tag, len;
+    /* Each nested message costs at least a tag byte and a length byte, so n bytes hold
+     * at most n / 2 levels: a LogRecord of a few hundred bytes needs no walk. */
+    if (n / 2 <= (size_t)left)
+        return 0;
     while (p < end) {
         if (read_varint(&p, end, &tag) != 0)
             return 0;
@@ -148,7 +152,7 @@ static void write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v)
         cl_buf_append_str(out, v->bool_value ? "true" : "false");
         break;
     case CLOUDLOG__OTLP__ANY_VALUE__VALUE_INT_VALUE:
-        cl_buf_printf(out, "%lld", (long long)v->int_value);
+        cl_json_write_int(out, v->int_value);
         break;
     case CLOUDLOG__OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE:
         write_double(out, v->double_value);

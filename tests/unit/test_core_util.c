@@ -127,6 +127,65 @@ static void test_json_write_string_invalid_utf8(void **state)
     }
 }
 
+/* The escaping of one byte as the rules say (the reference for the 8-byte fast path). */
+static void escape_one(struct cl_buf *want, unsigned char c)
+{
+    if (c >= 0x80)
+        cl_buf_append_str(want, "\\ufffd"); /* a lone byte >= 0x80 is never valid UTF-8 */
+    else if (c == '"' || c == '\\')
+        cl_buf_printf(want, "\\%c", c);
+    else if (c == '\n' || c == '\r' || c == '\t')
+        cl_buf_printf(want, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+    else if (c < 0x20)
+        cl_buf_printf(want, "\\u%04x", c);
+    else
+        cl_buf_append_char(want, (char)c);
+}
+
+/* Every byte value at every offset of a 8-byte word, in plain ASCII around it: the
+ * word-at-a-time scan must stop at each byte that needs escaping. */
+static void test_json_write_string_every_byte_every_offset(void **state)
+{
+    (void)state;
+    for (unsigned c = 1; c < 256; c++)
+        for (size_t at = 0; at < 20; at++) {
+            char in[24];
+            memset(in, 'x', sizeof in);
+            in[at] = (char)c;
+            struct cl_buf got, want;
+            cl_buf_init(&got, 1024);
+            cl_buf_init(&want, 1024);
+            cl_buf_append_char(&want, '"');
+            for (size_t i = 0; i < sizeof in; i++)
+                escape_one(&want, (unsigned char)in[i]);
+            cl_buf_append_char(&want, '"');
+            assert_int_equal(cl_json_write_string(&got, in, sizeof in), CL_OK);
+            assert_string_equal(got.data, want.data);
+            cl_buf_free(&got);
+            cl_buf_free(&want);
+        }
+}
+
+/* Integers as printf would write them, the extremes included. */
+static void test_json_write_int(void **state)
+{
+    (void)state;
+    struct cl_buf b;
+    cl_buf_init(&b, 1024);
+    cl_json_write_uint(&b, 0);
+    cl_buf_append_char(&b, ' ');
+    cl_json_write_uint(&b, UINT64_MAX);
+    cl_buf_append_char(&b, ' ');
+    cl_json_write_int(&b, INT64_MIN);
+    cl_buf_append_char(&b, ' ');
+    cl_json_write_int(&b, -7);
+    cl_buf_append_char(&b, ' ');
+    cl_json_write_int(&b, INT64_MAX);
+    assert_string_equal(b.data, "0 18446744073709551615 -9223372036854775808 -7 "
+                                "9223372036854775807");
+    cl_buf_free(&b);
+}
+
 static void test_gzip_round_trip(void **state)
 {
     const size_t n = 1 << 20;
@@ -205,6 +264,8 @@ int main(void)
         cmocka_unit_test(test_buf_limit),
         cmocka_unit_test(test_json_write_string),
         cmocka_unit_test(test_json_write_string_invalid_utf8),
+        cmocka_unit_test(test_json_write_string_every_byte_every_offset),
+        cmocka_unit_test(test_json_write_int),
         cmocka_unit_test(test_gzip_round_trip),
         cmocka_unit_test(test_gzip_concatenated_members),
         cmocka_unit_test(test_gzip_bomb_bounded),

@@ -654,8 +654,9 @@ static void test_loki_service_labels(void **state)
 
 /* ---- Loki push (snappy protobuf) ---- */
 
-/* A snappy-compressed PushRequest of one stream with labels and two entries. */
-static char *pack_loki(const char *labels, size_t *len)
+/* A snappy-compressed PushRequest of one stream with labels and two entries (the
+ * second with line2). */
+static char *pack_loki_lines(const char *labels, const char *line2, size_t *len)
 {
     Cloudlog__Loki__Timestamp ts = CLOUDLOG__LOKI__TIMESTAMP__INIT;
     ts.seconds = 1796560830;
@@ -670,7 +671,7 @@ static char *pack_loki(const char *labels, size_t *len)
     e1.n_structured_metadata = 1;
     e1.structured_metadata = mds;
     Cloudlog__Loki__EntryAdapter e2 = CLOUDLOG__LOKI__ENTRY_ADAPTER__INIT;
-    e2.line = "{\"msg\":\"json line\",\"k\":true}";
+    e2.line = (char *)line2;
     Cloudlog__Loki__EntryAdapter *es[] = {&e1, &e2};
     Cloudlog__Loki__StreamAdapter st = CLOUDLOG__LOKI__STREAM_ADAPTER__INIT;
     st.labels = (char *)labels;
@@ -688,6 +689,34 @@ static char *pack_loki(const char *labels, size_t *len)
     assert_int_equal(snappy_compress((const char *)raw, n, out, len), SNAPPY_OK);
     free(raw);
     return out;
+}
+
+static char *pack_loki(const char *labels, size_t *len)
+{
+    return pack_loki_lines(labels, "{\"msg\":\"json line\",\"k\":true}", len);
+}
+
+/* Lines that start with '{' but are no JSON object as sent: not JSON at all (the
+ * message), or an object once its invalid UTF-8 is replaced (merged, as the JSON push
+ * would give it after the sender's encoder replaced it). */
+static void test_loki_pb_brace_lines(void **state)
+{
+    struct collect c;
+    char err[200];
+    size_t len;
+    char *body = pack_loki_lines("{app=\"a\"}", "{not json", &len);
+    assert_int_equal(decode(cl_loki_pb_decode, body, len, &c, err), 0);
+    assert_non_null(
+        strstr(c.out.data, "\n{\"service\":\"a\",\"message\":\"{not json\",\"app\":\"a\"}\n"));
+    done(&c);
+    free(body);
+    body = pack_loki_lines("{app=\"a\"}", "{\"m\":\"x\xff\"}", &len);
+    assert_int_equal(decode(cl_loki_pb_decode, body, len, &c, err), 0);
+    assert_non_null(
+        strstr(c.out.data,
+               "\n{\"service\":\"a\",\"m\":\"x\xef\xbf\xbd\",\"app\":\"a\",\"message\":\"\"}\n"));
+    done(&c);
+    free(body);
 }
 
 static void test_loki_pb(void **state)
@@ -738,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_loki_json),
         cmocka_unit_test(test_loki_service_labels),
         cmocka_unit_test(test_loki_pb),
+        cmocka_unit_test(test_loki_pb_brace_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
