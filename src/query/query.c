@@ -80,10 +80,11 @@ struct run {
     struct cq_budget budget;
 };
 
-/* Accounts for one scanned object and hands it to the merge, emits it (unordered) or
- * frees it. An object the budget stopped, or never started, gives nothing: the run fails
- * as a whole. Returns 1 when an unordered emit reached the limit or was asked to stop. */
-static int collect(struct run *x, struct cq_result *r)
+/* Accounts for one scanned object and hands it to the merge, emits it (unordered; not
+ * once the run stopped) or frees it. An object the budget stopped, or never started, gives nothing:
+ * the run fails as a whole. Returns 1 when an unordered emit reached the limit or was asked to
+ * stop. */
+static int collect(struct run *x, struct cq_result *r, int stopped)
 {
     struct cl_query_stats *st = x->st;
     if (!r)
@@ -104,7 +105,7 @@ static int collect(struct run *x, struct cq_result *r)
     st->bytes_scanned += r->bytes_scanned;
     st->records_scanned += r->records_scanned;
     st->records_matched += r->records_matched;
-    if (x->q->count_only)
+    if (x->q->count_only || (x->q->unordered && stopped))
         cq_result_free(r);
     else if (x->q->unordered)
         return cq_emit_unordered(&x->merge, r, x->emit, x->arg);
@@ -139,8 +140,7 @@ static void scan_all(struct run *x, int64_t t0)
         pthread_mutex_destroy(&b.mu);
         for (size_t j = 0; j < b.n; j++) {
             /* after a stop the rest is only accounted for and freed */
-            if (collect(x, res[j]) && !stop)
-                stop = 1;
+            stop |= collect(x, res[j], stop);
             res[j] = NULL;
         }
         size_t next = i + b.n;
