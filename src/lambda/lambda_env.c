@@ -5,6 +5,7 @@
 #include "apikeys.h"
 #include "log.h"
 #include "pipeline_opts.h"
+#include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,27 @@ int cl_lambda_read_keys(struct cl_api_keys **keys_out, char *err, size_t err_len
         snprintf(err, err_len,
                  "CLOUDLOG_AUTH=apikey but CLOUDLOG_API_KEYS has no key: refusing an "
                  "unauthenticated endpoint (set keys, or CLOUDLOG_AUTH=none for an open one)");
+        return -1;
+    }
+    return 0;
+}
+
+int cl_lambda_open_store(struct cl_store *store, char *err, size_t err_len)
+{
+    const char *url = cl_env_required("CLOUDLOG_STORE", err, err_len);
+    if (!url)
+        return -1;
+    /* A Lambda has no directory of its own worth storing into: a registered URL only. */
+    if (!cl_store_url_has_prefix(url)) {
+        snprintf(err, err_len,
+                 "CLOUDLOG_STORE must be a store URL (" CL_STORE_BACKENDS(
+                     CL_STORE_FORM_) "not a plain path), got '%.200s'",
+                 url);
+        return -1;
+    }
+    char why[512];
+    if (cl_store_open(store, url, why, sizeof why) != CL_OK) {
+        snprintf(err, err_len, "CLOUDLOG_STORE %.200s: %.300s", url, why);
         return -1;
     }
     return 0;

@@ -43,6 +43,11 @@ void cl_lambda_metrics_free(struct cl_lambda_metrics *lm);
 void cl_lambda_metrics_emit(struct cl_lambda_metrics *lm);
 
 struct cl_api_keys;
+struct cl_store;
+
+/* Opens the store of CLOUDLOG_STORE (required; a store URL, not a plain path) into
+ * *store (close it with cl_store_close). Returns 0, or -1 with err naming the variable. */
+int cl_lambda_open_store(struct cl_store *store, char *err, size_t err_len);
 
 /* CLOUDLOG_AUTH (apikey, the default; iam; none) and CLOUDLOG_API_KEYS, as the functions
  * behind API Gateway read them: *keys_out gets the parsed keys (NULL when none are given;

@@ -46,35 +46,15 @@ static int read_limits(struct cl_query *q, char *err, size_t err_len)
     return 0;
 }
 
-static int open_store(struct cl_lquery *lq, char *err, size_t err_len)
-{
-    const char *url = cl_env_required("CLOUDLOG_STORE", err, err_len);
-    if (!url)
-        return -1;
-    if (!cl_store_url_has_prefix(url)) {
-        snprintf(err, err_len,
-                 "CLOUDLOG_STORE must be a store URL (" CL_STORE_BACKENDS(
-                     CL_STORE_FORM_) "not a plain path), got '%.200s'",
-                 url);
-        return -1;
-    }
-    char why[512];
-    if (cl_store_open(&lq->store, url, why, sizeof why) != CL_OK) {
-        snprintf(err, err_len, "CLOUDLOG_STORE %.200s: %.300s", url, why);
-        return -1;
-    }
-    lq->store_open = 1;
-    return 0;
-}
-
 int cl_lquery_init(struct cl_lquery *lq, char *err, size_t err_len)
 {
     memset(lq, 0, sizeof *lq);
     if (cl_lambda_log_init(err, err_len) != 0 || read_limits(&lq->limits, err, err_len) != 0)
         return -1;
     /* The required variable first: a bare environment names it, as the other functions do. */
-    if (open_store(lq, err, err_len) != 0)
+    if (cl_lambda_open_store(&lq->store, err, err_len) != 0)
         return -1;
+    lq->store_open = 1;
     return cl_lambda_read_keys(&lq->keys, err, err_len);
 }
 
