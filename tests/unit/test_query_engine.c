@@ -313,7 +313,7 @@ static void check_unordered(const struct cl_query_source *src, const struct cl_q
     assert_int_equal(cl_query_run(src, &q, on_emit, on_warn, &g, NULL, err, sizeof err), CL_OK);
     if (g.n != n)
         fail_msg("unordered limit %zu: got %zu records, want %zu", q.limit, g.n, n);
-    if (want) {
+    if (want && n) {
         char **w = calloc(n + 1, sizeof *w);
         for (size_t i = 0; i < n; i++)
             w[i] = (char *)want[i]->line;
