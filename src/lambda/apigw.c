@@ -38,6 +38,8 @@ static void parse_headers(const struct cl_json_value *obj, struct cl_apigw_reque
             set_string(&req->service_header, &v);
         else if (cl_json_key_is(&k, "authorization", 1))
             set_string(&req->authorization, &v);
+        else if (cl_json_key_is(&k, "accept-encoding", 1))
+            set_string(&req->accept_encoding, &v);
         else if (cl_json_key_is(&k, "idempotency-key", 1))
             set_string(&req->idempotency_key, &v);
     }
@@ -171,6 +173,7 @@ void cl_apigw_request_free(struct cl_apigw_request *req)
     free(req->content_encoding);
     free(req->service_header);
     free(req->authorization);
+    free(req->accept_encoding);
     free(req->idempotency_key);
     free(req->body);
     memset(req, 0, sizeof *req);
@@ -189,7 +192,8 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
 {
     const char *type = h && h->content_type ? h->content_type : "application/json";
     /* JSON and text go as they are; other types (OTLP's protobuf) base64-encoded */
-    int binary = strncmp(type, "application/json", 16) != 0 && strncmp(type, "text/", 5) != 0;
+    int binary = (h && h->content_encoding) ||
+                 (strncmp(type, "application/json", 16) != 0 && strncmp(type, "text/", 5) != 0);
     cl_buf_printf(out, "{\"statusCode\":%d,\"headers\":{", status);
     cl_buf_append_str(out, "\"content-type\":");
     cl_json_write_string(out, type, strlen(type));
@@ -202,6 +206,8 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
         header(out, "allow", h->allow);
     if (h && h->www_authenticate)
         header(out, "www-authenticate", h->www_authenticate);
+    if (h && h->content_encoding)
+        header(out, "content-encoding", h->content_encoding);
     if (h && h->es_product)
         header(out, "x-elastic-product", CL_ES_PRODUCT);
     if (h && h->idempotent_replayed)

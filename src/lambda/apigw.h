@@ -23,6 +23,7 @@ struct cl_apigw_request {
     char *content_encoding;
     char *service_header; /* X-Cloudlog-Service */
     char *authorization;
+    char *accept_encoding; /* Accept-Encoding */
     char *idempotency_key; /* Idempotency-Key */
     char *body;            /* body_len bytes (may hold NULs) */
     size_t body_len;
@@ -43,8 +44,9 @@ struct cl_apigw_headers {
                                * base64-encoded */
     const char *allow;
     const char *www_authenticate;
-    int es_product;          /* 1: x-elastic-product: Elasticsearch (the /es routes) */
-    int idempotent_replayed; /* 1: "idempotent-replayed: true" */
+    const char *content_encoding; /* e.g. "gzip": the body is sent base64-encoded */
+    int es_product;               /* 1: x-elastic-product: Elasticsearch (the /es routes) */
+    int idempotent_replayed;      /* 1: "idempotent-replayed: true" */
 };
 
 /* Appends the 2.0 response {"statusCode":..,"headers":{"content-type":"application/json",

@@ -10,9 +10,11 @@ index/volume(_range), labels, label values, series with repeated match[], index/
 detected_fields, a metric query with grouping) must get, from the function, the daemon's
 answer (the same handlers: stats timings aside). Then what only the function has: its
 API key check in Loki's shape, 404 for the WebSocket tail, API Gateway's 30 s (a 408
-that says so) and 6 MB response limit (a Loki-shaped 500), and its init errors."""
+that says so) and 6 MB response limit (gzip for a client that takes it, else a
+Loki-shaped 500), and its init errors."""
 
 import base64
+import gzip
 import json
 import os
 import time
@@ -40,7 +42,7 @@ def http_event(method, path, query="", body=b"", headers=None):
     trimmed to what a function reads): headers lower-cased, rawQueryString still
     URL-encoded, a form body base64-encoded."""
     now_ms = int(time.time() * 1000)
-    h = {"user-agent": "Grafana/11.3.0", "accept-encoding": "gzip"}
+    h = {"user-agent": "Grafana/11.3.0"}
     h.update({k.lower(): v for k, v in (headers or {}).items()})
     return {
         "version": "2.0",
@@ -147,6 +149,8 @@ class LambdaQueryTest(cltest.DaemonTestCase):
         data = answer["body"].encode()
         if answer.get("isBase64Encoded"):
             data = base64.b64decode(data)
+        if answer["headers"].get("content-encoding") == "gzip":
+            data = gzip.decompress(data)
         return answer["statusCode"], answer["headers"], data
 
     def daemon_answer(self, method, path, params):
@@ -236,7 +240,9 @@ class LambdaQueryTest(cltest.DaemonTestCase):
 
     def test_response_over_6_mb_is_a_loki_error(self):
         """The daemon answers this query (about 8 MB as an event); the function may not
-        return more than 6 MB through API Gateway: a Loki-shaped 500 naming the limit."""
+        return more than 6 MB through API Gateway: a Loki-shaped 500 naming the limit.
+        Sent gzip-compressed (Accept-Encoding: gzip, as Grafana's HTTP client asks), the
+        same answer fits."""
         params = {"query": '{service="big"}', "limit": "5000", "start": START_NS, "end": END_NS}
         dst, _, ddata = self.daemon_answer("GET", "/loki/api/v1/query_range", params)
         self.assertEqual(dst, 200)
@@ -249,9 +255,20 @@ class LambdaQueryTest(cltest.DaemonTestCase):
         self.assertEqual((js["code"], js["status"]), (500, "error"))
         self.assertIn("6 MB", js["message"])
         self.assertIn("narrow the query", js["message"])
-        params["limit"] = "2"  # narrowed: it fits
-        st, _, data = self.call("GET", "/loki/api/v1/query_range", params)
+        self.assertIn("Accept-Encoding: gzip", js["message"])
+        st, hd, data = self.call("GET", "/loki/api/v1/query_range", params,
+                                 headers={"Accept-Encoding": "gzip, deflate"})
         self.assertEqual(st, 200, data[:300])
+        self.assertEqual(hd["content-encoding"], "gzip")
+        self.assertEqual(comparable(data), comparable(ddata))
+        for refused in ("gzip;q=0", "identity"):
+            st, hd, _ = self.call("GET", "/loki/api/v1/query_range", params,
+                                  headers={"Accept-Encoding": refused})
+            self.assertEqual(st, 500, refused)
+        params["limit"] = "2"  # narrowed: it fits
+        st, hd, data = self.call("GET", "/loki/api/v1/query_range", params)
+        self.assertEqual(st, 200, data[:300])
+        self.assertNotIn("content-encoding", hd)
 
     def test_deadline_is_a_408_naming_api_gateway(self):
         """A query cut by its deadline (here CLOUDLOG_QUERY_TIMEOUT=1ms; on AWS at most

@@ -190,6 +190,12 @@ static void test_response(void **state)
     h = (struct cl_apigw_headers){.content_type = "application/json; charset=utf-8"};
     cl_apigw_response(&out, 200, "{}", 2, &h);
     assert_non_null(strstr(out.data, "\"body\":\"{}\",\"isBase64Encoded\":false"));
+    /* a Content-Encoding makes the body bytes: base64 */
+    cl_buf_reset(&out);
+    h.content_encoding = "gzip";
+    cl_apigw_response(&out, 200, "{}", 2, &h);
+    assert_non_null(strstr(out.data, "\"content-encoding\":\"gzip\""));
+    assert_non_null(strstr(out.data, "\"body\":\"e30=\",\"isBase64Encoded\":true"));
     cl_buf_free(&out);
 }
 

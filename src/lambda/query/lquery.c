@@ -6,6 +6,7 @@
 #include "apigw.h"
 #include "apikeys.h"
 #include "cl_version.h"
+#include "codec.h"
 #include "common.h"
 #include "lambda_env.h"
 #include "log.h"
@@ -96,6 +97,18 @@ static void explain_deadline(struct cl_loki_response *r, int64_t timeout_ms)
     cl_loki_error(r, 408, msg);
 }
 
+/* 1 if an Accept-Encoding header value admits gzip (not "gzip;q=0"). */
+static int accepts_gzip(const char *ae)
+{
+    const char *g = ae ? strcasestr(ae, "gzip") : NULL;
+    if (!g)
+        return 0;
+    g += 4;
+    while (*g == ' ')
+        g++;
+    return strncmp(g, ";q=", 3) != 0 || strtod(g + 3, NULL) > 0;
+}
+
 static void serve(struct cl_lquery *lq, const struct cl_apigw_request *req,
                   const struct cl_lambda_invocation *inv, struct cl_loki_response *r)
 {
@@ -107,6 +120,9 @@ static void serve(struct cl_lquery *lq, const struct cl_apigw_request *req,
                               .revision = CL_COMMIT,
                               .max_response = CL_LQ_MAX_PAYLOAD};
     ctx.base.timeout_ms = query_timeout_ms(lq, req, inv, ctx.now_ms);
+    /* compressed, an answer of the daemon's size may still fit API Gateway's 6 MB */
+    if (accepts_gzip(req->accept_encoding))
+        ctx.max_response = 0;
     struct cl_loki_request rq = {.method = req->method,
                                  .path = req->path + strlen(CL_LOKI_PREFIX),
                                  .authorization = req->authorization,
@@ -117,26 +133,43 @@ static void serve(struct cl_lquery *lq, const struct cl_apigw_request *req,
         explain_deadline(r, ctx.base.timeout_ms);
 }
 
-/* r as an HTTP API 2.0 response into out, or a Loki-shaped 500 when it would pass
- * the 6 MB a synchronous Lambda may answer (escaping can double a JSON body). */
-static void respond(const struct cl_loki_response *r, struct cl_buf *out)
+/* The 2.0 response of r into event: gzip-compressed (base64, Content-Encoding: gzip) when
+ * the client takes it and the body is worth it, else the JSON as text. */
+static void encode(const struct cl_loki_response *r, int gzip_ok, struct cl_buf *event)
 {
     struct cl_apigw_headers h = {.retry_after_s = r->retry_after_s,
                                  .content_type = r->content_type,
                                  .allow = r->status == 405 ? CL_LOKI_ALLOW : NULL,
                                  .www_authenticate = r->status == 401 ? "Bearer" : NULL};
+    struct cl_buf z;
+    cl_buf_init(&z, CL_LQ_MAX_PAYLOAD);
+    if (gzip_ok && r->body.len >= CL_LQ_GZIP_MIN &&
+        cl_gzip_compress(r->body.data, r->body.len, CL_GZIP_LEVEL_DEFAULT, &z) == CL_OK) {
+        h.content_encoding = "gzip";
+        cl_apigw_response(event, r->status, z.data, z.len, &h);
+    } else {
+        cl_apigw_response(event, r->status, r->body.data, r->body.len, &h);
+    }
+    cl_buf_free(&z);
+}
+
+/* r as an HTTP API 2.0 response into out, or a Loki-shaped 500 when it would pass
+ * the 6 MB a synchronous Lambda may answer (escaping can double a JSON body, base64
+ * adds a third to a gzip one). */
+static void respond(const struct cl_loki_response *r, int gzip_ok, struct cl_buf *out)
+{
     struct cl_buf event;
     cl_buf_init(&event, 2 * (size_t)CL_LQ_MAX_PAYLOAD + 65536);
-    cl_apigw_response(&event, r->status, r->body.data, r->body.len, &h);
+    encode(r, gzip_ok, &event);
     if (cl_buf_failed(&event) || event.len > CL_LQ_MAX_PAYLOAD) {
         struct cl_loki_response e = {0};
         char msg[300];
         cl_buf_init(&e.body, 4096);
         snprintf(msg, sizeof msg,
                  "the answer exceeds the 6 MB a Lambda may return through API Gateway "
-                 "(%zu bytes of JSON): narrow the query (a shorter range, a lower limit, a "
+                 "(%zu bytes of JSON%s): narrow the query (a shorter range, a lower limit, a "
                  "larger step)",
-                 r->body.len);
+                 r->body.len, gzip_ok ? ", gzip-compressed" : "; send Accept-Encoding: gzip");
         cl_loki_error(&e, 500, msg);
         cl_buf_reset(&event);
         cl_apigw_response(&event, e.status, e.body.data, e.body.len,
@@ -164,7 +197,7 @@ static void answer(struct cl_lquery *lq, const struct cl_apigw_request *req,
         cl_buf_free(&r.body); /* cl_loki_serve initializes its own */
         serve(lq, req, inv, &r);
     }
-    respond(&r, out);
+    respond(&r, accepts_gzip(req->accept_encoding), out);
     cl_buf_free(&r.body);
 }
 

@@ -14,6 +14,9 @@
  * API waits at most 30 s, and a synchronous invocation's response is at most 6 MB. */
 #define CL_LQ_APIGW_TIMEOUT_MS 30000
 #define CL_LQ_MAX_PAYLOAD 6291456u /* bytes of the whole response event (6 MiB) */
+/* Answers from this size on go gzip-compressed to a client that accepts it (Grafana's
+ * HTTP client does); smaller ones are not worth it. */
+#define CL_LQ_GZIP_MIN 1024
 /* What a query leaves for the rest of the invocation (answer, Runtime API post). */
 #define CL_LQ_DEADLINE_MARGIN_MS 1000
 
