@@ -165,6 +165,10 @@ def main():
     med, lo, hi = cold_start(proc, {"CLOUDLOG_STORE": "file:" + os.path.join(work, "cold")},
                              cold_runs)
     print("  log_processor  median %.2f ms (min %.2f, max %.2f)" % (med, lo, hi))
+    med, lo, hi = cold_start(os.path.join(build, "log_query"),
+                             {"CLOUDLOG_STORE": "file:" + os.path.join(work, "cold"),
+                              "CLOUDLOG_API_KEYS": "bench"}, cold_runs)
+    print("  log_query      median %.2f ms (min %.2f, max %.2f)" % (med, lo, hi))
     qurl = os.environ.get("LAMBDA_BENCH_QUEUE_URL")
     if qurl:
         med, lo, hi = cold_start(ing, {"CLOUDLOG_QUEUE_URL": qurl, "CLOUDLOG_API_KEYS": "bench",

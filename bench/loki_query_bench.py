@@ -27,6 +27,7 @@ Measurements (RUNS each, median wall time; warm page cache), counts must agree:
 Environment (defaults in brackets): BUILD_DIR [build-release]  RECORDS [1000000]
   TEXT [contention]  RUNS [3]  RATE [50]  BATCH [100]  CONNECTIONS [4]  DURATION [20]
   KEEP_STORE [unset: a temporary directory; a directory that holds a store is reused]
+  PARTS [line,rate,panel: which of the three groups above run]
   DUCKDB [1]
 """
 
@@ -60,6 +61,7 @@ RATE = int(os.environ.get("RATE", "50"))
 BATCH = int(os.environ.get("BATCH", "100"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "4"))
 DURATION = int(os.environ.get("DURATION", "20"))
+PARTS = os.environ.get("PARTS", "line,rate,panel").split(",")
 DUCKDB = os.environ.get("DUCKDB", "1") == "1" and shutil.which("node") and os.path.isdir(
     os.path.join(ROOT, "tools", "duckdb", "node_modules", "@duckdb"))
 DAY_MS = 86400000
@@ -313,9 +315,12 @@ def main():
             build_store(data, port)
         end = int(time.time() * 1000) // 1000 * 1000
         log("machine: %d cores (shared with other work while this ran)" % os.cpu_count())
-        line_filter(data, port, end)
-        errors_by_service(data, port, end)
-        panel_under_ingest(port)
+        if "line" in PARTS:
+            line_filter(data, port, end)
+        if "rate" in PARTS:
+            errors_by_service(data, port, end)
+        if "panel" in PARTS:
+            panel_under_ingest(port)
     finally:
         stop(p)
         os.unlink(logf.name)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run_lambda.sh - issue 10's Lambda benchmark: cold start of both functions and the
+# run_lambda.sh - issue 10's Lambda benchmark: cold start of the functions and the
 # processing cost of the largest SQS event and of 10 x 256 KiB, against the embedded
 # processor and a Python 3 equivalent, all in one run, and the ingestor's CPU work per
 # record in C (bench_ingest_parse) and in Python (bench/lambda_py_ingestor.py) - the
@@ -24,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-build log_processor log_ingestor bench_lambda_batch bench_ingest_parse
+build log_processor log_ingestor log_query bench_lambda_batch bench_ingest_parse
 
 if python3 -c 'import moto, boto3' 2>/dev/null; then
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

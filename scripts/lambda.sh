@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the AWS Lambda packages (docs/lambda.md, "Packaging"):
 #   scripts/lambda.sh [x86_64|arm64|all]        (default: all)
-# produces dist/log_ingestor-<arch>.zip and dist/log_processor-<arch>.zip, each holding one
+# produces dist/log_ingestor-<arch>.zip, dist/log_processor-<arch>.zip and
+# dist/log_query-<arch>.zip, each holding one
 # stripped executable named `bootstrap` (mode 0755) for the provided.al2023 runtime. The
 # executables link every library but glibc statically; tests/lambda/ checks that they need
 # nothing but glibc <= 2.34 and that they run in a root file system holding only libc.
@@ -10,7 +11,7 @@
 # Debian does not ship) and no static ISA-L, so both are built here from Debian's own source
 # packages, once per architecture, into a cache (build-pkg-deps/<arch>/prefix) that later
 # runs reuse. Build trees: build-pkg-deps (sources, caches), build-pkg-<arch> (cloudlog).
-# The other archives (OpenSSL, zlib, libdeflate, SQLite, expat) come from Debian's -dev
+# The other archives (OpenSSL, zlib, libdeflate, SQLite, expat, PCRE2) come from Debian's -dev
 # packages, for arm64 as :arm64 packages (scripts/setup.sh installs both).
 #
 # Environment: CL_LAMBDA_DEPS_DIR (cache dir), CL_LAMBDA_DIST_DIR (output dir), JOBS.
@@ -20,7 +21,7 @@ ROOT="$PWD"
 DEPS="${CL_LAMBDA_DEPS_DIR:-$ROOT/build-pkg-deps}"
 DIST="${CL_LAMBDA_DIST_DIR:-$ROOT/dist}"
 JOBS="${JOBS:-2}"
-FUNCTIONS=(log_ingestor log_processor)
+FUNCTIONS=(log_ingestor log_processor log_query)
 # Where Amazon Linux 2023 keeps its CA bundle: libcurl's compiled-in default for HTTPS.
 AL2023_CA_BUNDLE=/etc/pki/tls/certs/ca-bundle.crt
 
@@ -131,7 +132,7 @@ build_isal() {
   build_autotools isal "$1" --disable-dependency-tracking
 }
 
-# Configures and builds the two functions with CL_LAMBDA_ONLY (static libraries only).
+# Configures and builds the functions with CL_LAMBDA_ONLY (static libraries only).
 build_functions() {
   local arch="$1" tree="$ROOT/build-pkg-$1"
   local args=(-DCMAKE_BUILD_TYPE=Release -DCL_LAMBDA_ONLY=ON

@@ -46,6 +46,8 @@ PACKAGES=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user-static
   libssl-dev:arm64 zlib1g-dev:arm64 libdeflate-dev:arm64 libsqlite3-dev:arm64
   libexpat1-dev:arm64 libprotobuf-c-dev:arm64 libmsgpack-dev:arm64
+  # log_query's regexes: PCRE2's static archive (libpcre2-dev ships libpcre2-8.a)
+  libpcre2-dev:arm64
   # libsnappy is C++: its arm64 archive and the cross libstdc++ archive it needs
   libsnappy-dev:arm64 libstdc++-12-dev-arm64-cross
 )

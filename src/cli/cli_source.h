@@ -4,6 +4,7 @@
 
 #include "options.h"
 #include "query.h"
+#include "query_opts.h"
 
 /* Storage for an open source: src points into it. */
 struct cl_cli_source {
@@ -46,24 +47,8 @@ void cl_cli_endpoint_apply(const char *url);
             NULL, 0, 0                                                                             \
     }
 
-/* The query budget options (docs/query.md "Query budgets"), shared by serve and query, at the
- * given field offsets. Deadline and byte budget take per-command defaults: a daemon
- * protects itself from its clients, a person at a terminal has Ctrl-C. The regex
- * defaults are query.h's CL_QUERY_REGEX_* limits. */
-/* clang-format off */
-#define CL_CLI_QUERY_LIMIT_OPTIONS(timeout_def, bytes_def, timeout, bytes, match, depth, heap)     \
-    {"query-timeout", "CLOUDLOG_QUERY_TIMEOUT", CL_OPT_DURATION, (timeout_def), (timeout),        \
-     "DURATION", "deadline of one query, 0: none (HTTP: 408 past it)", NULL, 0, 0},               \
-    {"query-max-bytes", "CLOUDLOG_QUERY_MAX_BYTES", CL_OPT_SIZE, (bytes_def), (bytes), "SIZE",    \
-     "decompressed bytes one query may scan, 0: no budget (HTTP: 503 past it)", NULL, 0, 0},      \
-    {"regex-match-limit", "CLOUDLOG_REGEX_MATCH_LIMIT", CL_OPT_INT, "1000000", (match), "N",      \
-     "PCRE2 match limit of --regex on one record; a record past it fails the query", NULL, 1,     \
-     2147483647},                                                                                 \
-    {"regex-depth-limit", "CLOUDLOG_REGEX_DEPTH_LIMIT", CL_OPT_INT, "1000000", (depth), "N",      \
-     "PCRE2 backtracking depth limit of --regex on one record", NULL, 1, 2147483647},             \
-    {"regex-heap-limit", "CLOUDLOG_REGEX_HEAP_LIMIT", CL_OPT_SIZE, "64MiB", (heap), "SIZE",       \
-     "PCRE2 heap limit of --regex on one record (per scan thread)", NULL, 0, 0}
-/* clang-format on */
+/* The query budget options: query_opts.h's rows (the log_query Lambda reads them too). */
+#define CL_CLI_QUERY_LIMIT_OPTIONS CL_QUERY_LIMIT_OPTIONS
 void cl_cli_source_close(struct cl_cli_source *s);
 
 #endif

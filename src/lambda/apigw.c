@@ -38,6 +38,8 @@ static void parse_headers(const struct cl_json_value *obj, struct cl_apigw_reque
             set_string(&req->service_header, &v);
         else if (cl_json_key_is(&k, "authorization", 1))
             set_string(&req->authorization, &v);
+        else if (cl_json_key_is(&k, "accept-encoding", 1))
+            set_string(&req->accept_encoding, &v);
         else if (cl_json_key_is(&k, "idempotency-key", 1))
             set_string(&req->idempotency_key, &v);
     }
@@ -88,6 +90,8 @@ static int scan_top(const char *event, size_t len, struct cl_apigw_request *req,
                 v.type == CL_JSON_STRING && v.len == 5 && memcmp(v.ptr, "\"2.0\"", 5) == 0;
         else if (cl_json_key_is(&k, "rawPath", 0))
             set_string(&t->raw_path, &v);
+        else if (cl_json_key_is(&k, "rawQueryString", 0))
+            set_string(&req->raw_query, &v);
         else if (cl_json_key_is(&k, "headers", 0) && v.type == CL_JSON_OBJECT)
             parse_headers(&v, req);
         else if (cl_json_key_is(&k, "requestContext", 0) && v.type == CL_JSON_OBJECT)
@@ -150,6 +154,8 @@ int cl_apigw_parse(const char *event, size_t len, struct cl_apigw_request *req, 
     }
     if (rc == CL_OK && !req->path)
         req->path = cl_strdup("/");
+    if (rc == CL_OK && !req->raw_query)
+        req->raw_query = cl_strdup("");
     if (rc == CL_OK)
         rc = take_body(&t, req, err, err_len);
     free(t.raw_path);
@@ -162,10 +168,12 @@ void cl_apigw_request_free(struct cl_apigw_request *req)
 {
     free(req->method);
     free(req->path);
+    free(req->raw_query);
     free(req->content_type);
     free(req->content_encoding);
     free(req->service_header);
     free(req->authorization);
+    free(req->accept_encoding);
     free(req->idempotency_key);
     free(req->body);
     memset(req, 0, sizeof *req);
@@ -184,7 +192,8 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
 {
     const char *type = h && h->content_type ? h->content_type : "application/json";
     /* JSON and text go as they are; other types (OTLP's protobuf) base64-encoded */
-    int binary = strcmp(type, "application/json") != 0 && strncmp(type, "text/", 5) != 0;
+    int binary = (h && h->content_encoding) ||
+                 (strncmp(type, "application/json", 16) != 0 && strncmp(type, "text/", 5) != 0);
     cl_buf_printf(out, "{\"statusCode\":%d,\"headers\":{", status);
     cl_buf_append_str(out, "\"content-type\":");
     cl_json_write_string(out, type, strlen(type));
@@ -197,6 +206,8 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
         header(out, "allow", h->allow);
     if (h && h->www_authenticate)
         header(out, "www-authenticate", h->www_authenticate);
+    if (h && h->content_encoding)
+        header(out, "content-encoding", h->content_encoding);
     if (h && h->es_product)
         header(out, "x-elastic-product", CL_ES_PRODUCT);
     if (h && h->idempotent_replayed)

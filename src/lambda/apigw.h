@@ -1,9 +1,9 @@
 /* apigw.h - API Gateway HTTP API (payload format 2.0) events and responses.
  *
  * Event fields used: version ("2.0"), requestContext.http.method/path (rawPath as a
- * fallback), headers (names matched case-insensitively; API Gateway lower-cases them and
- * joins repeated headers with ','), body and isBase64Encoded. The body is returned as
- * the client sent it: base64 undone, Content-Encoding (gzip) left to cl_ingest_handle.
+ * fallback), rawQueryString, headers (names matched case-insensitively; API Gateway lower-cases
+ * them and joins repeated headers with ','), body and isBase64Encoded. The body is returned as the
+ * client sent it: base64 undone, Content-Encoding (gzip) left to cl_ingest_handle.
  */
 #ifndef CL_LAMBDA_APIGW_H
 #define CL_LAMBDA_APIGW_H
@@ -18,10 +18,12 @@
 struct cl_apigw_request {
     char *method;
     char *path;
+    char *raw_query; /* rawQueryString, still URL-encoded ("" when absent) */
     char *content_type;
     char *content_encoding;
     char *service_header; /* X-Cloudlog-Service */
     char *authorization;
+    char *accept_encoding; /* Accept-Encoding */
     char *idempotency_key; /* Idempotency-Key */
     char *body;            /* body_len bytes (may hold NULs) */
     size_t body_len;
@@ -37,12 +39,14 @@ void cl_apigw_request_free(struct cl_apigw_request *req);
 /* Optional response headers (NULL/0 = absent). */
 struct cl_apigw_headers {
     int retry_after_s;
-    const char *content_type; /* NULL: application/json; types other than JSON and text
-                               * go base64-encoded */
+    const char *content_type; /* NULL: application/json; types other than JSON
+                               * (application/json with parameters too) and text go
+                               * base64-encoded */
     const char *allow;
     const char *www_authenticate;
-    int es_product;          /* 1: x-elastic-product: Elasticsearch (the /es routes) */
-    int idempotent_replayed; /* 1: "idempotent-replayed: true" */
+    const char *content_encoding; /* e.g. "gzip": the body is sent base64-encoded */
+    int es_product;               /* 1: x-elastic-product: Elasticsearch (the /es routes) */
+    int idempotent_replayed;      /* 1: "idempotent-replayed: true" */
 };
 
 /* Appends the 2.0 response {"statusCode":..,"headers":{"content-type":"application/json",

@@ -49,34 +49,6 @@ static int open_idem_store(struct cl_ingestor *ing, char *err, size_t err_len)
     return 0;
 }
 
-/* CLOUDLOG_AUTH says whether keys are required, so that an empty CLOUDLOG_API_KEYS can
- * never silently mean "open": apikey (the default) fails init without a key; iam and none
- * leave the decision to the route (keys, if given, are still checked). */
-static int read_keys(struct cl_ingestor *ing, char *err, size_t err_len)
-{
-    const char *mode = getenv("CLOUDLOG_AUTH");
-    const char *keys = getenv("CLOUDLOG_API_KEYS");
-    if (!mode || !*mode)
-        mode = "apikey";
-    int required = strcmp(mode, "apikey") == 0;
-    if (!required && strcmp(mode, "iam") != 0 && strcmp(mode, "none") != 0) {
-        snprintf(err, err_len, "CLOUDLOG_AUTH=%.100s: expected apikey, iam or none", mode);
-        return -1;
-    }
-    char why[256];
-    if (keys && *keys && !(ing->keys = cl_api_keys_parse(keys, why, sizeof why))) {
-        snprintf(err, err_len, "CLOUDLOG_API_KEYS: %s", why);
-        return -1;
-    }
-    if (required && !ing->keys) {
-        snprintf(err, err_len,
-                 "CLOUDLOG_AUTH=apikey but CLOUDLOG_API_KEYS has no key: refusing to accept "
-                 "unauthenticated logs (set keys, or CLOUDLOG_AUTH=none for an open endpoint)");
-        return -1;
-    }
-    return 0;
-}
-
 int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
 {
     memset(ing, 0, sizeof *ing);
@@ -88,7 +60,7 @@ int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
         return -1;
     /* The required variable first: a bare environment names it, as the processor's does. */
     const char *url = cl_env_required("CLOUDLOG_QUEUE_URL", err, err_len);
-    if (!url || read_keys(ing, err, err_len) != 0)
+    if (!url || cl_lambda_read_keys(&ing->keys, err, err_len) != 0)
         return -1;
     struct cl_queue_opts qo;
     cl_queue_opts_default(&qo);

@@ -2,11 +2,14 @@
 #include "lambda_env.h"
 
 #include "common.h"
+#include "apikeys.h"
 #include "log.h"
 #include "pipeline_opts.h"
+#include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *cl_env_required(const char *name, char *err, size_t err_len)
 {
@@ -27,16 +30,30 @@ int cl_env_options(const struct cl_option *rows, size_t n, void *cfg, enum cl_op
     return rc == CL_OPTS_OK ? 0 : -1;
 }
 
+/* The telemetry rows from the environment, CLOUDLOG_LOG_LEVEL applied. */
+static int read_telemetry(struct cl_telemetry_opts *t, char *err, size_t err_len)
+{
+    static const struct cl_option rows[] = {CL_OPT_INCLUDE_ROWS(cl_telemetry_options, 0)};
+    enum cl_log_level lvl;
+    if (cl_env_options(rows, CL_ARRAY_LEN(rows), t, NULL, err, err_len) != 0)
+        return -1;
+    if (cl_log_parse_level(t->log_level, &lvl) == 0) /* the row's choices are the levels */
+        cl_log_set_level(lvl);
+    return 0;
+}
+
+int cl_lambda_log_init(char *err, size_t err_len)
+{
+    struct cl_telemetry_opts t = {0};
+    return read_telemetry(&t, err, err_len);
+}
+
 int cl_lambda_metrics_init(struct cl_lambda_metrics *lm, enum cl_lambda_stage stage, char *err,
                            size_t err_len)
 {
-    static const struct cl_option rows[] = {CL_OPT_INCLUDE_ROWS(cl_telemetry_options, 0)};
     struct cl_telemetry_opts t = {0};
-    enum cl_log_level lvl;
-    if (cl_env_options(rows, CL_ARRAY_LEN(rows), &t, NULL, err, err_len) != 0)
+    if (read_telemetry(&t, err, err_len) != 0)
         return -1;
-    if (cl_log_parse_level(t.log_level, &lvl) == 0) /* the row's choices are the levels */
-        cl_log_set_level(lvl);
     lm->reg = cl_metrics_new();
     if (stage == CL_LAMBDA_INGEST)
         cl_std_metrics_register_ingest(lm->reg, &lm->m);
@@ -63,4 +80,53 @@ void cl_lambda_metrics_emit(struct cl_lambda_metrics *lm)
 {
     if (cl_emf_write(lm->emf, stdout, cl_now_ms()) != 0)
         cl_log(CL_LOG_WARN, "lambda: cannot write EMF metrics to stdout");
+}
+
+/* CLOUDLOG_AUTH says whether keys are required, so that an empty CLOUDLOG_API_KEYS can
+ * never silently mean "open": apikey (the default) fails init without a key; iam and none
+ * leave the decision to the route (keys, if given, are still checked). */
+int cl_lambda_read_keys(struct cl_api_keys **keys_out, char *err, size_t err_len)
+{
+    const char *mode = getenv("CLOUDLOG_AUTH");
+    const char *keys = getenv("CLOUDLOG_API_KEYS");
+    if (!mode || !*mode)
+        mode = "apikey";
+    int required = strcmp(mode, "apikey") == 0;
+    if (!required && strcmp(mode, "iam") != 0 && strcmp(mode, "none") != 0) {
+        snprintf(err, err_len, "CLOUDLOG_AUTH=%.100s: expected apikey, iam or none", mode);
+        return -1;
+    }
+    char why[256];
+    if (keys && *keys && !(*keys_out = cl_api_keys_parse(keys, why, sizeof why))) {
+        snprintf(err, err_len, "CLOUDLOG_API_KEYS: %s", why);
+        return -1;
+    }
+    if (required && !*keys_out) {
+        snprintf(err, err_len,
+                 "CLOUDLOG_AUTH=apikey but CLOUDLOG_API_KEYS has no key: refusing an "
+                 "unauthenticated endpoint (set keys, or CLOUDLOG_AUTH=none for an open one)");
+        return -1;
+    }
+    return 0;
+}
+
+int cl_lambda_open_store(struct cl_store *store, char *err, size_t err_len)
+{
+    const char *url = cl_env_required("CLOUDLOG_STORE", err, err_len);
+    if (!url)
+        return -1;
+    /* A Lambda has no directory of its own worth storing into: a registered URL only. */
+    if (!cl_store_url_has_prefix(url)) {
+        snprintf(err, err_len,
+                 "CLOUDLOG_STORE must be a store URL (" CL_STORE_BACKENDS(
+                     CL_STORE_FORM_) "not a plain path), got '%.200s'",
+                 url);
+        return -1;
+    }
+    char why[512];
+    if (cl_store_open(store, url, why, sizeof why) != CL_OK) {
+        snprintf(err, err_len, "CLOUDLOG_STORE %.200s: %.300s", url, why);
+        return -1;
+    }
+    return 0;
 }

@@ -27,6 +27,10 @@ struct cl_lambda_metrics {
     struct cl_emf_writer *emf;
 };
 
+/* Applies CLOUDLOG_LOG_LEVEL (a function without metrics: log_query). Returns 0, or -1
+ * with err set. */
+int cl_lambda_log_init(char *err, size_t err_len);
+
 enum cl_lambda_stage { CL_LAMBDA_INGEST, CL_LAMBDA_PROCESS };
 
 /* Applies CLOUDLOG_LOG_LEVEL and sets up lm for stage. Returns 0, or -1 with err set.
@@ -37,5 +41,18 @@ void cl_lambda_metrics_free(struct cl_lambda_metrics *lm);
 
 /* Writes the interval's EMF documents to stdout (after each invocation). */
 void cl_lambda_metrics_emit(struct cl_lambda_metrics *lm);
+
+struct cl_api_keys;
+struct cl_store;
+
+/* Opens the store of CLOUDLOG_STORE (required; a store URL, not a plain path) into
+ * *store (close it with cl_store_close). Returns 0, or -1 with err naming the variable. */
+int cl_lambda_open_store(struct cl_store *store, char *err, size_t err_len);
+
+/* CLOUDLOG_AUTH (apikey, the default; iam; none) and CLOUDLOG_API_KEYS, as the functions
+ * behind API Gateway read them: *keys_out gets the parsed keys (NULL when none are given;
+ * caller frees with cl_api_keys_free, also after a failure). Returns 0, or -1 with err set
+ * (apikey without a key, a bad mode, a bad key list). */
+int cl_lambda_read_keys(struct cl_api_keys **keys_out, char *err, size_t err_len);
 
 #endif

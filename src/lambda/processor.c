@@ -44,22 +44,8 @@ int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
     p->opts.metrics = &p->lm.m;
     if (read_level(&p->opts.compression_level, err, err_len) != 0)
         return -1;
-    const char *url = cl_env_required("CLOUDLOG_STORE", err, err_len);
-    if (!url)
+    if (cl_lambda_open_store(&p->store, err, err_len) != 0)
         return -1;
-    /* A Lambda has no directory of its own worth storing into: a registered URL only. */
-    if (!cl_store_url_has_prefix(url)) {
-        snprintf(err, err_len,
-                 "CLOUDLOG_STORE must be a store URL (" CL_STORE_BACKENDS(
-                     CL_STORE_FORM_) "not a plain path), got '%.200s'",
-                 url);
-        return -1;
-    }
-    char why[512];
-    if (cl_store_open(&p->store, url, why, sizeof why) != CL_OK) {
-        snprintf(err, err_len, "CLOUDLOG_STORE %.200s: %.300s", url, why);
-        return -1;
-    }
     p->store_open = 1;
     return cl_lp_analytics_init(p, err, err_len);
 }

@@ -145,7 +145,8 @@ static struct cl_query range_query(const struct cl_query *base, const struct cl_
     q.to_ms = w->end_ms + 1;
     q.services = NULL, q.n_services = 0, q.level_mask = 0;
     q.grep = NULL, q.grep_icase = 0, q.regex = NULL, q.where = NULL, q.n_where = 0;
-    q.limit = 0, q.count_only = 0, q.order = CL_ORDER_OLDEST;
+    /* a range aggregation adds each record into its windows: it needs no order */
+    q.limit = 0, q.count_only = 0, q.order = CL_ORDER_OLDEST, q.unordered = 1;
     return q;
 }
 

@@ -83,7 +83,8 @@ static void buildinfo(const struct cl_loki_ctx *ctx, struct cl_loki_response *r)
 void cl_loki_handle(const struct cl_loki_ctx *ctx, const char *path, const struct cl_loki_params *p,
                     struct cl_loki_response *r)
 {
-    cl_buf_init(&r->body, CL_LOKI_MAX_RESPONSE);
+    size_t max = ctx->max_response ? ctx->max_response : CL_LOKI_MAX_RESPONSE;
+    cl_buf_init(&r->body, max);
     r->status = 200;
     r->retry_after_s = 0;
     r->content_type = "application/json; charset=utf-8";
@@ -115,8 +116,14 @@ void cl_loki_handle(const struct cl_loki_ctx *ctx, const char *path, const struc
         lk_detected_fields(ctx, p, r);
     else
         cl_loki_error(r, 404, "404 page not found");
-    if (cl_buf_failed(&r->body))
-        cl_loki_error(r, 500, "the answer exceeded its size limit (64 MiB): narrow the query");
+    if (cl_buf_failed(&r->body)) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "the answer exceeded its size limit (%zu bytes): narrow the query (a shorter "
+                 "range, a lower limit, a larger step)",
+                 max);
+        cl_loki_error(r, 500, msg);
+    }
 }
 
 /* ---- JSON ---- */

@@ -137,6 +137,21 @@ int cq_merge_emit(struct cq_merge *m, int has_bound, int64_t bound, cl_query_emi
     return m->remaining == 0;
 }
 
+int cq_emit_unordered(struct cq_merge *m, struct cq_result *r, cl_query_emit_fn emit, void *arg)
+{
+    int stop = 0;
+    for (size_t i = 0; i < r->n && !stop; i++) {
+        const struct cq_match *x = &r->m[i];
+        const char *line = r->lines.data + x->off;
+        struct cl_line_head h;
+        (void)cl_line_head_parse(line, x->len, &h); /* parsed once already: cannot fail */
+        m->remaining--;
+        stop = (emit && emit(arg, line, x->len, &h)) || m->remaining == 0;
+    }
+    cq_result_free(r);
+    return stop;
+}
+
 void cq_merge_free(struct cq_merge *m)
 {
     for (size_t i = 0; i < m->n; i++)

@@ -80,16 +80,18 @@ struct run {
     struct cq_budget budget;
 };
 
-/* Accounts for one scanned object and hands it to the merge (or frees it). An object
- * the budget stopped, or never started, gives nothing: the run fails as a whole. */
-static void collect(struct run *x, struct cq_result *r)
+/* Accounts for one scanned object and hands it to the merge, emits it (unordered; not
+ * once the run stopped) or frees it. An object the budget stopped, or never started, gives nothing:
+ * the run fails as a whole. Returns 1 when an unordered emit reached the limit or was asked to
+ * stop. */
+static int collect(struct run *x, struct cq_result *r, int stopped)
 {
     struct cl_query_stats *st = x->st;
     if (!r)
-        return;
+        return 0;
     if (r->stopped) {
         cq_result_free(r);
-        return;
+        return 0;
     }
     st->bytes_compressed += r->bytes_compressed;
     if (r->failed) {
@@ -97,16 +99,19 @@ static void collect(struct run *x, struct cq_result *r)
         if (x->warn)
             x->warn(x->arg, r->obj->key, r->reason);
         cq_result_free(r);
-        return;
+        return 0;
     }
     st->objects_opened++;
     st->bytes_scanned += r->bytes_scanned;
     st->records_scanned += r->records_scanned;
     st->records_matched += r->records_matched;
-    if (x->q->count_only)
+    if (x->q->count_only || (x->q->unordered && stopped))
         cq_result_free(r);
+    else if (x->q->unordered)
+        return cq_emit_unordered(&x->merge, r, x->emit, x->arg);
     else
         cq_merge_add(&x->merge, r);
+    return 0;
 }
 
 static int64_t next_bound(const struct run *x, size_t i)
@@ -119,7 +124,8 @@ static int64_t next_bound(const struct run *x, size_t i)
  * emit asked to stop. */
 static void scan_all(struct run *x, int64_t t0)
 {
-    size_t per = x->q->count_only ? 8 : 2, bsize = x->n_threads * per;
+    /* Larger batches where nothing waits in the merge between them. */
+    size_t per = x->q->count_only || x->q->unordered ? 8 : 2, bsize = x->n_threads * per;
     struct cq_result **res = cl_calloc(bsize, sizeof *res);
     int stop = 0;
     for (size_t i = 0; !stop && i < x->plan.n && !cq_budget_check(&x->budget); i += bsize) {
@@ -133,11 +139,12 @@ static void scan_all(struct run *x, int64_t t0)
         run_batch(&b, x->sc, x->n_threads);
         pthread_mutex_destroy(&b.mu);
         for (size_t j = 0; j < b.n; j++) {
-            collect(x, res[j]);
+            /* after a stop the rest is only accounted for and freed */
+            stop |= collect(x, res[j], stop);
             res[j] = NULL;
         }
         size_t next = i + b.n;
-        if (!x->q->count_only && !cq_budget_check(&x->budget))
+        if (!stop && !x->q->count_only && !x->q->unordered && !cq_budget_check(&x->budget))
             stop = cq_merge_emit(&x->merge, next < x->plan.n,
                                  next < x->plan.n ? next_bound(x, next) : 0, x->emit, x->arg);
         x->st->elapsed_ms = cl_mono_ms() - t0;

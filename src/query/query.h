@@ -40,6 +40,8 @@ struct cl_query {
     size_t limit; /* 0: no limit */
     enum cl_query_order order;
     int count_only; /* count matches, emit nothing */
+    int unordered;  /* emit each scanned batch's matches at once, in no order (sums and
+                     * counts need none): no sort, no ordered merge; limit still applies */
     int threads;    /* scan threads; 0: one per core */
     /* Budgets (docs/query.md "Query budgets"); 0 means none, or PCRE2's own default. */
     int64_t timeout_ms;         /* wall-clock time from the start of the run */

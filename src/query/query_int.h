@@ -150,6 +150,10 @@ void cq_merge_add(struct cq_merge *m, struct cq_result *r);
  * once the limit is reached or emit asked to stop, else 0. */
 int cq_merge_emit(struct cq_merge *m, int has_bound, int64_t bound, cl_query_emit_fn emit,
                   void *arg);
+/* Takes ownership of r and emits its matches in line order, without sorting or queueing
+ * (cl_query.unordered); counts them against m's limit. Returns 1 once the limit is
+ * reached or emit asked to stop, else 0. */
+int cq_emit_unordered(struct cq_merge *m, struct cq_result *r, cl_query_emit_fn emit, void *arg);
 void cq_merge_free(struct cq_merge *m);
 
 #endif

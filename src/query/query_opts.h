@@ -46,4 +46,23 @@ int cl_query_opts_build(const struct cl_query_opts *o, const char *prefix, int64
                         int64_t default_range_ms, struct cl_query *q, struct cl_query_wheres *w,
                         char *err, size_t err_len);
 
+/* The query budget options (docs/query.md "Query budgets"), shared by serve, query and the
+ * log_query Lambda, at the given field offsets. Deadline and byte budget take per-command defaults:
+ * a daemon protects itself from its clients, a person at a terminal has Ctrl-C. The regex defaults
+ * are query.h's CL_QUERY_REGEX_* limits. */
+/* clang-format off */
+#define CL_QUERY_LIMIT_OPTIONS(timeout_def, bytes_def, timeout, bytes, match, depth, heap)     \
+    {"query-timeout", "CLOUDLOG_QUERY_TIMEOUT", CL_OPT_DURATION, (timeout_def), (timeout),        \
+     "DURATION", "deadline of one query, 0: none (HTTP: 408 past it)", NULL, 0, 0},               \
+    {"query-max-bytes", "CLOUDLOG_QUERY_MAX_BYTES", CL_OPT_SIZE, (bytes_def), (bytes), "SIZE",    \
+     "decompressed bytes one query may scan, 0: no budget (HTTP: 503 past it)", NULL, 0, 0},      \
+    {"regex-match-limit", "CLOUDLOG_REGEX_MATCH_LIMIT", CL_OPT_INT, "1000000", (match), "N",      \
+     "PCRE2 match limit of --regex on one record; a record past it fails the query", NULL, 1,     \
+     2147483647},                                                                                 \
+    {"regex-depth-limit", "CLOUDLOG_REGEX_DEPTH_LIMIT", CL_OPT_INT, "1000000", (depth), "N",      \
+     "PCRE2 backtracking depth limit of --regex on one record", NULL, 1, 2147483647},             \
+    {"regex-heap-limit", "CLOUDLOG_REGEX_HEAP_LIMIT", CL_OPT_SIZE, "64MiB", (heap), "SIZE",       \
+     "PCRE2 heap limit of --regex on one record (per scan thread)", NULL, 0, 0}
+/* clang-format on */
+
 #endif

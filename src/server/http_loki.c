@@ -1,6 +1,8 @@
-/* http_loki.c - the /loki/api/v1/ routes on libmicrohttpd: parameters from the URL
- * (GET) or a form body (POST), the API key, and the query slot; the answers themselves
- * come from src/query/loki_read.h, which a Lambda could call the same way.
+/* http_loki.c - the /loki/api/v1/ routes on libmicrohttpd: a thin adapter that reads the
+ * URL parameters or a form body, suspends the connection while a query worker runs the
+ * route, and sends the answer. What is admitted and what is answered come from
+ * src/query/loki_read.h (cl_loki_admit, cl_loki_handle), which the log_query Lambda calls
+ * the same way (src/lambda/query/).
  *
  * A route that reads the store runs on a query worker while the connection is
  * suspended (the HTTP threads never scan): --max-queries run at once, as many again
@@ -24,8 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define LOKI_MAX_FORM (1u << 20) /* bytes of a POST form body */
-#define QUERY_NICE 10            /* as GET /v1/query: scans give way to ingest */
+#define QUERY_NICE 10 /* as GET /v1/query: scans give way to ingest */
 /* A dashboard refresh sends a burst of queries (one per panel, often more than
  * --max-queries): up to this many times --max-queries wait in the query workers' FIFO
  * instead of failing with 503. They count against the slots GET /v1/query takes too. */
@@ -35,6 +36,7 @@ struct loki_req {
     struct cl_daemon *d;
     struct MHD_Connection *conn;
     char *path;
+    char *method;
     enum cl_loki_kind kind;
     int post, too_large, started, done;
     struct cl_buf form;
@@ -46,7 +48,7 @@ struct loki_req {
 static enum MHD_Result send_response(struct MHD_Connection *c, int status, struct cl_buf *body,
                                      const char *content_type, int retry_after_s)
 {
-    const char *allow = status == MHD_HTTP_METHOD_NOT_ALLOWED ? "GET, HEAD, POST" : NULL;
+    const char *allow = status == MHD_HTTP_METHOD_NOT_ALLOWED ? CL_LOKI_ALLOW : NULL;
     return cl_http_respond(c, status, body, content_type, retry_after_s, allow);
 }
 
@@ -110,8 +112,12 @@ static enum MHD_Result take_arg(void *cls, enum MHD_ValueKind kind, const char *
 static enum MHD_Result start(struct loki_req *q, struct MHD_Connection *c)
 {
     q->started = 1;
-    if (q->too_large)
-        return cl_http_loki_error(c, 413, "form body exceeds 1 MiB", 0);
+    if (q->too_large) { /* the form's size is known now (its key was checked at first) */
+        struct cl_loki_request rq = {
+            .method = q->method, .path = q->path, .form_len = CL_LOKI_MAX_FORM + 1};
+        (void)cl_loki_admit(&rq, &q->resp);
+        return send_response(c, q->resp.status, &q->resp.body, q->resp.content_type, 0);
+    }
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, take_arg, &q->params);
     if (q->form.len)
         cl_loki_params_add_form(&q->params, q->form.data, q->form.len);
@@ -136,30 +142,23 @@ static enum MHD_Result start(struct loki_req *q, struct MHD_Connection *c)
     return MHD_YES;
 }
 
-/* The checks made from the headers: method, API key, route. Returns 1 with an answer
- * queued in *res when the request stops here. */
-static int refuse(struct cl_daemon *d, struct MHD_Connection *c, const char *method,
-                  enum cl_loki_kind kind, enum MHD_Result *res)
+/* The checks made from the request line and headers (cl_loki_admit). Returns the route's
+ * kind, or CL_LOKI_UNKNOWN with the refusal queued in *res. */
+static enum cl_loki_kind admit(struct cl_daemon *d, struct MHD_Connection *c, const char *method,
+                               const char *path, enum MHD_Result *res)
 {
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    if (kind == CL_LOKI_UNKNOWN || kind == CL_LOKI_TAIL)
-        *res = cl_http_loki_error(c, 404, "404 page not found", 0);
-    else if (!get && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-        *res = cl_http_loki_error(c, 405, "method not allowed; use GET or POST", 0);
-    else if (kind == CL_LOKI_READY && atomic_load(&d->shutting_down))
-        *res = cl_http_loki_error(c, 503, "shutting down", 1);
-    else if (kind != CL_LOKI_READY && d->keys && !cl_api_keys_check(d->keys, auth))
-        *res =
-            cl_http_loki_error(c, 401,
-                               "missing or invalid API key (send Authorization: Bearer <key>, or "
-                               "Basic with the key as password)",
-                               0);
-    else if (kind == CL_LOKI_SCANNING && atomic_load(&d->shutting_down))
-        *res = cl_http_loki_error(c, 503, "shutting down", 1);
-    else
-        return 0;
-    return 1;
+    struct cl_loki_request rq = {
+        .method = method,
+        .path = path,
+        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
+        .keys = d->keys,
+        .shutting_down = atomic_load(&d->shutting_down),
+    };
+    struct cl_loki_response r;
+    enum cl_loki_kind kind = cl_loki_admit(&rq, &r);
+    if (kind == CL_LOKI_UNKNOWN)
+        *res = send_response(c, r.status, &r.body, r.content_type, r.retry_after_s);
+    return kind;
 }
 
 enum MHD_Result cl_http_loki(struct cl_daemon *d, struct MHD_Connection *c, const char *url,
@@ -169,17 +168,18 @@ enum MHD_Result cl_http_loki(struct cl_daemon *d, struct MHD_Connection *c, cons
     struct loki_req *q = *state;
     if (!q) {
         const char *path = url + strlen(CL_LOKI_PREFIX);
-        enum cl_loki_kind kind = cl_loki_kind_of(path);
         enum MHD_Result res;
-        if (refuse(d, c, method, kind, &res))
+        enum cl_loki_kind kind = admit(d, c, method, path, &res);
+        if (kind == CL_LOKI_UNKNOWN)
             return res;
         q = cl_calloc(1, sizeof *q);
         q->d = d;
         q->conn = c;
         q->path = cl_strdup(path);
+        q->method = cl_strdup(method);
         q->kind = kind;
         q->post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-        cl_buf_init(&q->form, LOKI_MAX_FORM);
+        cl_buf_init(&q->form, CL_LOKI_MAX_FORM);
         *state = q;
         return q->post ? MHD_YES : start(q, c);
     }
@@ -203,5 +203,6 @@ void cl_http_loki_done(void *state)
     cl_buf_free(&q->resp.body);
     cl_buf_free(&q->form);
     free(q->path);
+    free(q->method);
     free(q);
 }

@@ -342,12 +342,13 @@ def emf_config(t):
     return first
 
 
-# Which stage of the code a function runs, from the package its CodeUri names.
-STAGE_OF_PACKAGE = {"log_ingestor": "ingest", "log_processor": "process"}
+# Which stage of the code a function runs, from the package its CodeUri names (log_query,
+# Loki's read API, writes no EMF metrics).
+STAGE_OF_PACKAGE = {"log_ingestor": "ingest", "log_processor": "process", "log_query": None}
 
 
 def function_stages(t):
-    """{function logical id: "ingest" | "process"}."""
+    """{function logical id: "ingest" | "process" | None (no metrics)}."""
     stages = {}
     for name in t.of_type(FUNCTION_TYPES):
         uri = t.canon(t.function_property(name, "CodeUri")) or ""
@@ -365,7 +366,7 @@ def emitted_metrics(t, catalog_bin, ns, dims):
     env = dict(os.environ, CLOUDLOG_EMF_NAMESPACE=ns,
                CLOUDLOG_EMF_DIMENSIONS=",".join(f"{k}=v" for k in dims))
     emitted = {}
-    for stage in sorted(set(function_stages(t).values())):
+    for stage in sorted(set(function_stages(t).values()) - {None}):
         out = subprocess.run([catalog_bin, stage], check=True, capture_output=True, text=True,
                              timeout=60, env=env).stdout
         for line in out.splitlines():

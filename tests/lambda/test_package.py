@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Packaging test of the Lambda zips of one architecture (docs/lambda.md, "Packaging").
 
-For dist/log_ingestor-ARCH.zip and dist/log_processor-ARCH.zip (scripts/lambda.sh):
+For dist/log_ingestor-ARCH.zip, dist/log_processor-ARCH.zip and dist/log_query-ARCH.zip
+(scripts/lambda.sh):
   1. the zip holds exactly one regular file, `bootstrap`, mode 0755;
   2. elfcheck.py: right machine, only glibc libraries NEEDED, no symbol version newer than
      GLIBC_2.34 (what Amazon Linux 2023 has);
@@ -21,7 +22,10 @@ For dist/log_ingestor-ARCH.zip and dist/log_processor-ARCH.zip (scripts/lambda.s
        c. carry records all the way over moto (tests/e2e/awstest.py): log_ingestor
           answers 202 and sends them to an SQS queue (signatures verified), the message
           received from it goes to log_processor as an SQS event, which answers with no
-          batchItemFailures and writes a gzip NDJSON object holding the records to S3.
+          batchItemFailures and writes a gzip NDJSON object holding the records to S3;
+          log_query (PCRE2 linked statically) then answers Grafana's requests over that
+          S3 store: the health check, a query_range with a regex line filter that finds
+          the records, and a metric query.
 
 Usage: test_package.py ARCH WORKDIR   (exit 77 = skipped: a tool or chroot right is missing
 and CI is not set; under CI=true that is a failure)
@@ -36,6 +40,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.parse
 import zipfile
 
 import elfcheck
@@ -45,7 +50,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import awstest  # noqa: E402  (moto in server mode)
 import lambda_runtime  # noqa: E402  (loopback Runtime API)
 
-FUNCTIONS = ("log_ingestor", "log_processor")
+FUNCTIONS = ("log_ingestor", "log_processor", "log_query")
 # A Loki push the real winston-loki sent (snappy-compressed protobuf), kept as a fuzz seed.
 LOKI_SEED = os.path.join(ROOT, "tests", "fuzz", "corpus", "fuzz_proto_loki_pb", "winston_three_entries")
 # The glibc that the root file systems get: this system's for x86_64, Debian's arm64
@@ -370,9 +375,47 @@ def expect_full_ingest(argv, rootfs, workdir):
         check(all(k.startswith("logs/service=pkgtest/") for k in keys) and keys,
               f"objects under logs/service=pkgtest/ ({keys})")
         check(sorted(r["message"] for r in lines) == messages, f"the objects hold the 3 records ({len(lines)} lines)")
+        expect_query(argv["log_query"], rootfs["log_query"], workdir, s3_moto, messages)
     finally:
         sqs_moto.stop()
         s3_moto.stop()
+
+
+def loki_event(path, query):
+    """Grafana's GET of a Loki read path, as API Gateway hands it to log_query."""
+    event = http_api_event(b"", path)
+    event["requestContext"]["http"]["method"] = "GET"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "GET /loki/api/v1/{proxy+}"
+    event["rawQueryString"] = urllib.parse.urlencode(query)
+    return event
+
+
+def expect_query(argv, rootfs, workdir, s3_moto, messages):
+    """Case c, continued: log_query reads the objects log_processor wrote."""
+    env = dict(s3_moto.env(), CLOUDLOG_STORE="s3://cl-packaging/logs", AWS_ENDPOINT_URL_S3=s3_moto.url,
+               CLOUDLOG_AUTH="none")
+    now_ns = int(time.time() * 1e9)
+    span = {"start": str(now_ns - 3600 * 10**9), "end": str(now_ns + 60 * 10**9)}
+    cases = [
+        ("health check", "/loki/api/v1/query", {"query": "vector(1)+vector(1)"},
+         lambda d: d["result"][0]["value"][1] == "2"),
+        ("regex line filter", "/loki/api/v1/query_range",
+         dict(span, query='{service="pkgtest"} |~ "test rec[o]rd [0-9]"', limit="10"),
+         lambda d: sorted(json.loads(v[1])["message"] for s in d["result"] for v in s["values"]) == messages),
+        ("metric query", "/loki/api/v1/query",
+         dict(query='sum by (service) (count_over_time({service="pkgtest"}[2h]))', time=span["end"]),
+         lambda d: d["result"][0]["value"][1] == str(len(messages))),
+    ]
+    for what, path, query, ok in cases:
+        kind, answer = invoke_once(argv, rootfs, env, os.path.join(workdir, "log_query-moto"),
+                                   loki_event(path, query))
+        answer = answer if isinstance(answer, dict) else {}
+        try:
+            data = json.loads(answer.get("body", "")).get("data", {})
+            good = answer.get("statusCode") == 200 and ok(data)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            good = False
+        check(kind == "response" and good, f"log_query: {what} over the S3 store (got {kind}: {str(answer)[:300]})")
 
 
 def expect_ingestor_cases(argv, rootfs, workdir):
@@ -421,6 +464,7 @@ def run_cases(arch, rootfs, workdir):
     argv = {fn: run_command(arch, rootfs[fn], use_chroot) for fn in FUNCTIONS}
     expect_init_error("log_ingestor", argv["log_ingestor"], rootfs["log_ingestor"], workdir, "CLOUDLOG_QUEUE_URL")
     expect_init_error("log_processor", argv["log_processor"], rootfs["log_processor"], workdir, "CLOUDLOG_STORE")
+    expect_init_error("log_query", argv["log_query"], rootfs["log_query"], workdir, "CLOUDLOG_STORE")
     if awstest.have_moto():
         expect_ingestor_cases(argv["log_ingestor"], rootfs["log_ingestor"], workdir)
         expect_full_ingest(argv, rootfs, workdir)

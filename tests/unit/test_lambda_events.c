@@ -65,6 +65,24 @@ static void test_plain_body(void **state)
     free(e);
 }
 
+/* rawQueryString stays URL-encoded ("" when the event has none): log_query decodes it. */
+static void test_raw_query(void **state)
+{
+    char *e = event_of("", "GET", "/loki/api/v1/labels", "null", 0);
+    struct cl_apigw_request req;
+    parse_ok(e, &req);
+    assert_string_equal(req.raw_query, "");
+    cl_apigw_request_free(&req);
+    free(e);
+    const char *ev = "{\"version\":\"2.0\",\"rawPath\":\"/loki/api/v1/query\","
+                     "\"rawQueryString\":\"query=sum%28rate%28%7Ba%3D%22b%22%7D%29%29&time=1\","
+                     "\"requestContext\":{\"http\":{\"method\":\"GET\"}}}";
+    parse_ok(ev, &req);
+    assert_string_equal(req.raw_query, "query=sum%28rate%28%7Ba%3D%22b%22%7D%29%29&time=1");
+    assert_string_equal(req.path, "/loki/api/v1/query");
+    cl_apigw_request_free(&req);
+}
+
 /* Header names may arrive in any case (older payloads kept the client's case). */
 static void test_header_case(void **state)
 {
@@ -167,6 +185,17 @@ static void test_response(void **state)
     assert_non_null(strstr(out.data, "\"allow\":\"POST\""));
     assert_non_null(strstr(out.data, "\"isBase64Encoded\":false"));
     assert_non_null(strstr(out.data, "\"body\":\"{\\\"error\\\":\\\"a \\\\\\\"quoted"));
+    /* JSON with a charset parameter (Loki's answers) is JSON too: not base64 */
+    cl_buf_reset(&out);
+    h = (struct cl_apigw_headers){.content_type = "application/json; charset=utf-8"};
+    cl_apigw_response(&out, 200, "{}", 2, &h);
+    assert_non_null(strstr(out.data, "\"body\":\"{}\",\"isBase64Encoded\":false"));
+    /* a Content-Encoding makes the body bytes: base64 */
+    cl_buf_reset(&out);
+    h.content_encoding = "gzip";
+    cl_apigw_response(&out, 200, "{}", 2, &h);
+    assert_non_null(strstr(out.data, "\"content-encoding\":\"gzip\""));
+    assert_non_null(strstr(out.data, "\"body\":\"e30=\",\"isBase64Encoded\":true"));
     cl_buf_free(&out);
 }
 
@@ -252,11 +281,12 @@ static void test_batch_response(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain_body),        cmocka_unit_test(test_header_case),
-        cmocka_unit_test(test_base64_gzip_body),  cmocka_unit_test(test_base64_plain_body),
-        cmocka_unit_test(test_invalid_events),    cmocka_unit_test(test_absent_body),
-        cmocka_unit_test(test_response),          cmocka_unit_test(test_sqs_event),
-        cmocka_unit_test(test_sqs_event_invalid), cmocka_unit_test(test_batch_response),
+        cmocka_unit_test(test_plain_body),        cmocka_unit_test(test_raw_query),
+        cmocka_unit_test(test_header_case),       cmocka_unit_test(test_base64_gzip_body),
+        cmocka_unit_test(test_base64_plain_body), cmocka_unit_test(test_invalid_events),
+        cmocka_unit_test(test_absent_body),       cmocka_unit_test(test_response),
+        cmocka_unit_test(test_sqs_event),         cmocka_unit_test(test_sqs_event_invalid),
+        cmocka_unit_test(test_batch_response),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -296,7 +296,38 @@ static struct cl_query to_query(const struct tq *t, enum cl_query_order order, s
     return q;
 }
 
-/* Runs t on src and checks the output equals the reference, line for line. */
+static int cmp_line(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* q unordered: n records (want's lines in any order when want is given: without a limit),
+ * each line emitted once. */
+static void check_unordered(const struct cl_query_source *src, const struct cl_query *ordered,
+                            const struct ref **want, size_t n)
+{
+    struct cl_query q = *ordered;
+    q.unordered = 1;
+    struct got g = {0};
+    char err[256] = "";
+    assert_int_equal(cl_query_run(src, &q, on_emit, on_warn, &g, NULL, err, sizeof err), CL_OK);
+    if (g.n != n)
+        fail_msg("unordered limit %zu: got %zu records, want %zu", q.limit, g.n, n);
+    if (want && n) {
+        char **w = calloc(n + 1, sizeof *w);
+        for (size_t i = 0; i < n; i++)
+            w[i] = (char *)want[i]->line;
+        qsort(w, n, sizeof *w, cmp_line);
+        qsort(g.lines, g.n, sizeof *g.lines, cmp_line);
+        for (size_t i = 0; i < n; i++)
+            assert_string_equal(g.lines[i], w[i]);
+        free(w);
+    }
+    got_free(&g);
+}
+
+/* Runs t on src and checks the output equals the reference, line for line, and unordered
+ * the same lines in some order. */
 static void check_query(const struct cl_query_source *src, const struct tq *t,
                         enum cl_query_order order, size_t limit, int threads, const char *skip)
 {
@@ -317,6 +348,7 @@ static void check_query(const struct cl_query_source *src, const struct tq *t,
                      want[i]->line);
     if (!limit && !skip)
         assert_int_equal(st.records_matched, n);
+    check_unordered(src, &q, limit ? NULL : want, n);
     /* count_only counts every match, whatever the limit */
     q.count_only = 1;
     struct cl_query_stats cst;
@@ -445,6 +477,12 @@ static void test_limit_stops_early(void **state)
     assert_int_equal(cl_query_run(&src, &q, on_emit, on_warn, &g2, &st, err, sizeof err), CL_OK);
     assert_int_equal(g2.n, 2);
     got_free(&g2);
+    /* ... unordered too */
+    struct got g3 = {.stop_after = 2};
+    q.unordered = 1;
+    assert_int_equal(cl_query_run(&src, &q, on_emit, on_warn, &g3, &st, err, sizeof err), CL_OK);
+    assert_int_equal(g3.n, 2);
+    got_free(&g3);
 }
 
 static void test_bad_queries(void **state)
