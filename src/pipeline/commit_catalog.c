@@ -3,7 +3,10 @@
  * One object: put under _staging/<id> -> ONE catalog transaction: object row + progress
  * rows + delete the messages now stored in every partition -> move to the final key ->
  * mark published (catalog.h says why this order is crash-safe). A move that fails after
- * the commit is kept and retried at run time by tick (start-up recovery covers a crash). */
+ * the commit is kept and retried at run time by tick (start-up recovery covers a crash).
+ * commit_batch does the same for the partitions due in one engine step at once: puts with
+ * one sync of _staging/, ONE catalog transaction, moves with one sync per directory, one
+ * unsynced publish transaction. */
 #include "commit.h"
 
 #include "catalog.h"
@@ -143,8 +146,7 @@ static void discard_staging(struct catalog_commit *c, const struct batch_item *i
 
 /* Moves the committed objects into place (one sync per directory) and marks those moved
  * published in one unsynced transaction; the others are retried by tick. */
-static void publish_batch(struct catalog_commit *c, struct batch_item *it, size_t n,
-                          int *published)
+static void publish_batch(struct catalog_commit *c, struct batch_item *it, size_t n, int *published)
 {
     const char **from = cl_malloc(n * sizeof *from), **to = cl_malloc(n * sizeof *to);
     int *rcs = cl_malloc(n * sizeof *rcs);
@@ -193,7 +195,7 @@ static int commit_batch(void *impl, const struct cl_commit_object *o, size_t n,
         data[i] = o[i].gz;
         lens[i] = o[i].gz_len;
         fill_row(&o[i], &it[i].row, keys[i], it[i].staging);
-        flushes[i] = (struct cl_catalog_flush){&it[i].row,   o[i].msg_ids,    o[i].n_msg,
+        flushes[i] = (struct cl_catalog_flush){&it[i].row,    o[i].msg_ids,    o[i].n_msg,
                                                o[i].finished, o[i].n_finished, &it[i].object_id};
         results[i] = o[i].finished_results;
     }

@@ -1,5 +1,6 @@
 /* engine_flush.c - the engine's store side: commit due partitions through the commit
- * strategy and settle their messages under the retry policy (retry.h). */
+ * strategy (those due in one step as one batch where the strategy has commit_batch) and
+ * settle their messages under the retry policy (retry.h). */
 #include "engine_int.h"
 
 #include "breaker.h"
@@ -208,9 +209,9 @@ static void batch_objects(struct cl_part *const *parts, size_t n, struct batch *
             if (++m->acc.batch_hits == m->acc.pending)
                 b->finished[fin++] = m->receipt;
         }
-        b->objs[j] = (struct cl_commit_object){
-            pt, pt->gz.data, pt->gz.len, b->ids + at0, at - at0, b->finished + fin0, fin - fin0,
-            b->results + fin0};
+        b->objs[j] =
+            (struct cl_commit_object){pt,       pt->gz.data,        pt->gz.len, b->ids + at0,
+                                      at - at0, b->finished + fin0, fin - fin0, b->results + fin0};
     }
     for (size_t j = 0; j < n; j++)
         for (size_t i = 0; i < parts[j]->n_members; i++)

@@ -121,8 +121,7 @@ static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size
     rc = sq_begin(s);
     for (size_t k = 0; rc == CL_OK && k < n; k++) {
         char *partition = partition_of(f[k].obj);
-        rc = flush_txn(s, &f[k], partition, &ids[k], delete_results ? delete_results[k] : NULL,
-                       &d);
+        rc = flush_txn(s, &f[k], partition, &ids[k], delete_results ? delete_results[k] : NULL, &d);
         free(partition);
     }
     rc = sq_end(s, rc, &d);

@@ -98,8 +98,8 @@ int cl_store_put_many(struct cl_store *s, const char *const *keys, const void *c
     return rc;
 }
 
-int cl_store_move_many(struct cl_store *s, const char *const *from, const char *const *to,
-                       size_t n, int *results)
+int cl_store_move_many(struct cl_store *s, const char *const *from, const char *const *to, size_t n,
+                       int *results)
 {
     if (s->ops->move_many)
         return s->ops->move_many(s->impl, from, to, n, results);

@@ -81,8 +81,8 @@ int cl_store_delete(struct cl_store *s, const char *key);
 int cl_store_move(struct cl_store *s, const char *from, const char *to);
 int cl_store_put_many(struct cl_store *s, const char *const *keys, const void *const *data,
                       const size_t *lens, size_t n);
-int cl_store_move_many(struct cl_store *s, const char *const *from, const char *const *to,
-                       size_t n, int *results);
+int cl_store_move_many(struct cl_store *s, const char *const *from, const char *const *to, size_t n,
+                       int *results);
 int cl_store_sweep(struct cl_store *s, const char *prefix);
 void cl_store_close(struct cl_store *s);
 
