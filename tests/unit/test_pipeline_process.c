@@ -347,31 +347,44 @@ static void test_recovery(void **state)
     env_close(&e);
 }
 
+/* Makes the directory of service's partitions impossible to create (a file in its place)
+ * and retries publications at once; blocker gets the file's path. */
+static void block_service(struct env *e, const char *service, char *blocker, size_t len)
+{
+    e->o.retry_base_ms = 1;
+    e->o.retry_max_ms = 1;
+    snprintf(blocker, len, "%s/service=%s", e->logs, service);
+    mkdir(e->logs, 0755);          /* the store may have made it already */
+    FILE *f = fopen(blocker, "w"); /* the partition's directory cannot be made */
+    assert_non_null(f);
+    fclose(f);
+}
+
+/* Removes the blocker and steps p until every committed object is published (bounded). */
+static void unblock_and_publish(struct env *e, struct cl_processor *p, const char *blocker)
+{
+    assert_int_equal(unlink(blocker), 0);
+    for (int i = 0; i < 200 && count_unpublished(e) > 0; i++) {
+        struct timespec ms = {0, 2 * 1000 * 1000};
+        nanosleep(&ms, NULL);
+        cl_processor_step(p, 0);
+    }
+    assert_int_equal(count_unpublished(e), 0);
+}
+
 /* A move into place that fails after the commit is retried while the daemon runs: the
  * committed records become visible without a restart. */
 static void test_publish_failure_retried_at_run_time(void **state)
 {
     struct env e;
     env_open(&e, 5);
-    e.o.retry_base_ms = 1;
-    e.o.retry_max_ms = 1;
     char blocker[400];
-    snprintf(blocker, sizeof blocker, "%s/service=api", e.logs);
-    mkdir(e.logs, 0755);           /* the store may have made it already */
-    FILE *f = fopen(blocker, "w"); /* the partition's directory cannot be made */
-    assert_non_null(f);
-    fclose(f);
+    block_service(&e, "api", blocker, sizeof blocker);
     struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
     post(&e, "{\"msg\":\"late\",\"service\":\"api\",\"ts\":1800000000000}\n");
     assert_int_equal(cl_processor_step(p, 0), 1);
     assert_int_equal(count_unpublished(&e), 1);
-    assert_int_equal(unlink(blocker), 0);
-    for (int i = 0; i < 200 && count_unpublished(&e) > 0; i++) {
-        struct timespec ms = {0, 2 * 1000 * 1000};
-        nanosleep(&ms, NULL);
-        cl_processor_step(p, 0);
-    }
-    assert_int_equal(count_unpublished(&e), 0);
+    unblock_and_publish(&e, p, blocker);
     size_t lines;
     assert_int_equal(stored(&e, "service=api/", &lines), 1);
     assert_int_equal(lines, 1);
@@ -478,14 +491,8 @@ static void test_batch_publishes_the_movable_ones(void **state)
 {
     struct env e;
     env_open(&e, 5);
-    e.o.retry_base_ms = 1;
-    e.o.retry_max_ms = 1;
     char blocker[400];
-    snprintf(blocker, sizeof blocker, "%s/service=web", e.logs);
-    mkdir(e.logs, 0755);
-    FILE *f = fopen(blocker, "w"); /* web's directory cannot be made */
-    assert_non_null(f);
-    fclose(f);
+    block_service(&e, "web", blocker, sizeof blocker);
     post(&e, "{\"msg\":\"a1\",\"service\":\"api\",\"ts\":1800000000000}\n"
              "{\"msg\":\"w1\",\"service\":\"web\",\"ts\":1800003600000}\n");
     struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
@@ -496,13 +503,7 @@ static void test_batch_publishes_the_movable_ones(void **state)
     struct cl_queue_stats qs;
     assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
     assert_int_equal(qs.visible + qs.inflight, 0); /* committed: deleted */
-    assert_int_equal(unlink(blocker), 0);
-    for (int i = 0; i < 200 && count_unpublished(&e) > 0; i++) {
-        struct timespec ms = {0, 2 * 1000 * 1000};
-        nanosleep(&ms, NULL);
-        cl_processor_step(p, 0);
-    }
-    assert_int_equal(count_unpublished(&e), 0);
+    unblock_and_publish(&e, p, blocker);
     assert_int_equal(stored(&e, "service=web/", &lines), 1);
     assert_int_equal(lines, 1);
     cl_processor_free(p);
