@@ -335,8 +335,11 @@ int cl_engine_flush_all(struct cl_engine *e)
     cl_part_acc_sort(&e->acc);
     size_t n = e->acc.n;
     struct cl_part **all = cl_malloc(CL_MAX(n, 1) * sizeof *all);
-    memcpy(all, e->acc.parts, n * sizeof *all);
-    int rc = n ? flush_parts(e, all, n) : CL_OK;
+    int rc = CL_OK;
+    if (n) { /* parts is NULL before the first partition: memcpy must not see it */
+        memcpy(all, e->acc.parts, n * sizeof *all);
+        rc = flush_parts(e, all, n);
+    }
     free(all);
     cl_engine_emit_done(e);
     return rc;
