@@ -18,6 +18,11 @@
 #           every 0.25 s): records/s and raw MB/s, server CPU, peak RSS. The "bulk" rate is
 #           the one between 10% and 90% of the records stored (it leaves out start-up and
 #           the flush-age tail of the last partial buffers).
+#   overload  One daemon offered OVERLOAD_RATE requests/s (default 2x the steady part's rate,
+#           else 2x RATE; one of them is required) for WARMUP + DURATION seconds, with a queue
+#           bound of OVERLOAD_MAX_DEPTH messages (--queue-max-depth) so the queue fills within
+#           the run: accepted and stored records/s, 503/429 answers, whether a 503 carried
+#           Retry-After (one curl POST per second in the window), server peak RSS (VmHWM).
 #   floor   The stored objects of the drain, decompressed (gzip -dc) and concatenated into one
 #           file (at most FLOOR_MB, a prefix of the same bytes), then `gzip -1 -c > /dev/null`
 #           and `gzip -6 -c > /dev/null` over it, one core each: compression alone, the floor
@@ -29,7 +34,8 @@
 #   SLOPE_PCT [5]   RATE [unset: from the ramp] skip the ramp and use this rate
 #   WARMUP [15] s before the measured window   DURATION [30] measured seconds
 #   CONNECTIONS [16]   BATCH [1000]   SEED [1]   DRAIN_RECORDS [5000000]   DRAIN_TIMEOUT [600] s
-#   FLOOR_MB [512]   PARTS ["steady drain floor"] (floor needs drain)
+#   FLOOR_MB [512]   PARTS ["steady drain floor"] (floor needs drain; also: overload)
+#   OVERLOAD_RATE [2x steady]   OVERLOAD_MAX_DEPTH [1000] messages
 #   PERF [0] 1: `perf record -g` the drain daemon for PERF_SECONDS [8] and print the top symbols
 #   BUILD_DIR [build-release]   SERVE_ARGS (extra `cloudlog serve` options, every daemon)
 #   READY_TIMEOUT [30]   STOP_TIMEOUT [60] s before SIGKILL   SKIP_BUILD [0]   KEEP_LOGS [0]
@@ -48,6 +54,8 @@ BATCH=${BATCH:-1000}
 SEED=${SEED:-1}
 DRAIN_RECORDS=${DRAIN_RECORDS:-5000000}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-600}
+OVERLOAD_RATE=${OVERLOAD_RATE:-}
+OVERLOAD_MAX_DEPTH=${OVERLOAD_MAX_DEPTH:-1000}
 FLOOR_MB=${FLOOR_MB:-512}
 PARTS=${PARTS:-steady drain floor}
 PERF=${PERF:-0}
@@ -242,6 +250,54 @@ part_drain() {
     log "drain: ${R[drain_records]} records in ${wall}s, ${R[drain_rps]} records/s, ${R[drain_mbs]} MB/s raw"
 }
 
+# probe_retry_after OUT: one POST of BATCH generated records per second while loadgen runs;
+# appends "status retry-after" lines to OUT.
+probe_retry_after() {
+    local out=$1 body=$tmp/probe.ndjson i
+    for ((i = 0; i < BATCH; i++)); do
+        printf '{"timestamp":"%s","level":"info","service":"probe","message":"overload probe %d"}\n' \
+            "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$i"
+    done > "$body"
+    while [[ -n "$loadgen_pid" ]] && alive "$loadgen_pid"; do
+        curl -s -o /dev/null -D - --max-time 5 -H 'Content-Type: application/x-ndjson' \
+            --data-binary "@$body" "http://$addr/v1/logs" 2> /dev/null |
+            awk 'NR == 1 { s = $2 } tolower($1) == "retry-after:" { r = $2 } END { print s, (r == "" ? "-" : r) }' \
+                >> "$out" || true
+        sleep 1
+    done
+}
+
+part_overload() {
+    local rate=${OVERLOAD_RATE:-}
+    if [[ -z "$rate" ]]; then
+        local base=${R[steady_rate]:-$RATE}
+        [[ -n "$base" ]] || die "overload needs OVERLOAD_RATE, RATE, or the steady part before it"
+        rate=$((base * 2))
+    fi
+    local data=$tmp/overload/data probes=$tmp/overload.probes
+    start_server "$tmp/overload.serve.log" "$data" --queue-max-depth "$OVERLOAD_MAX_DEPTH"
+    log "overload: $rate req/s for ${WARMUP}s + ${DURATION}s, queue bound $OVERLOAD_MAX_DEPTH messages, pid $server_pid"
+    : > "$probes"
+    run_loadgen "$tmp/overload.json" --rate "$rate" --warmup "$WARMUP" --duration "$DURATION"
+    local t0 a b t1
+    t0=$(now)
+    a=$(snapshot "$data")
+    probe_retry_after "$probes"
+    wait_loadgen
+    t1=$(now)
+    b=$(snapshot "$data")
+    R[overload_hwm]=$(hwm_mib "$server_pid")
+    stop_server
+    R[overload_rate]=$rate
+    R[overload_events]=$(jq -r '.events_per_s' "$tmp/overload.json")
+    R[overload_stored]=$(calc "($(cut -d'|' -f2 <<< "$b") - $(cut -d'|' -f2 <<< "$a")) / ($t1 - $t0)" 0)
+    R[overload_503]=$(jq -r '.status_503 + .status_429' "$tmp/overload.json")
+    R[overload_cpu]=$(jq -r '.server_cpu_pct' "$tmp/overload.json")
+    R[overload_probes]="$(awk '$1 == 503 && $2 != "-"' "$probes" | wc -l) of $(awk '$1 == 503' "$probes" | wc -l) probe 503s had Retry-After ($(wc -l < "$probes") probes)"
+    log "overload: ${R[overload_events]} accepted/s, ${R[overload_stored]} stored/s, ${R[overload_503]} 503/429, ${R[overload_probes]}, peak ${R[overload_hwm]} MiB"
+    rm -rf "$tmp/overload"
+}
+
 part_floor() {
     local data=$tmp/drain/data file=$tmp/floor.ndjson
     [[ -d "$data/logs" ]] || die "floor needs the drain's objects (PARTS must include drain)"
@@ -289,6 +345,16 @@ print_summary() {
                     "${R[drain_bulk_mbs]}" "${R[drain_bulk_cores]}" "${R[drain_bulk_mbs_core]}"
         } | column -t -s $'\t'
     fi
+    if [[ -n "${R[overload_rate]:-}" ]]; then
+        echo
+        echo "overload: offered ${R[overload_rate]} req/s = $((R[overload_rate] * BATCH)) records/s," \
+            "queue bound $OVERLOAD_MAX_DEPTH messages, ${WARMUP}s + ${DURATION}s"
+        {
+            printf 'accepted events/s\tstored records/s\t503/429 answers\tRetry-After\tsrv cpu%%\tsrv peak MiB\n'
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "${R[overload_events]}" "${R[overload_stored]}" \
+                "${R[overload_503]}" "${R[overload_probes]}" "${R[overload_cpu]}" "${R[overload_hwm]}"
+        } | column -t -s $'\t'
+    fi
     if [[ -n "${R[floor_1]:-}" ]]; then
         echo
         echo "floor: the same bytes (${R[floor_mb]} MB of the drain's objects, decompressed), one core each"
@@ -316,7 +382,8 @@ main() {
         steady) part_steady ;;
         drain) part_drain ;;
         floor) part_floor ;;
-        *) die "unknown part '$p' (steady, drain, floor)" ;;
+        overload) part_overload ;;
+        *) die "unknown part '$p' (steady, drain, overload, floor)" ;;
         esac
     done
     print_summary

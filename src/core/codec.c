@@ -1,4 +1,4 @@
-/* codec.c - gzip via ISA-L (compress) and zlib (bounded streaming decompress). */
+/* codec.c - gzip via ISA-L: compress, and bounded streaming decompress of members. */
 #include "codec.h"
 
 #include "common.h"
@@ -7,7 +7,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 /* ISA-L keeps per-level hash tables outside its stream struct; sizes per level. */
 static const uint32_t level_buf_size[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
@@ -103,54 +102,58 @@ static void log_member(struct member_log *ml, size_t gz_off, size_t gz_end, size
     ml->v[ml->n++] = (struct cl_gzip_member){gz_off, gz_end - gz_off, raw_off, raw_end - raw_off};
 }
 
+/* Gives the inflater up to 1 GiB more of the input (its counters are 32-bit). */
+static void feed(struct inflate_state *st, const uint8_t *end)
+{
+    if (st->avail_in == 0 && st->next_in < end)
+        st->avail_in = (uint32_t)CL_MIN((size_t)(end - st->next_in), (size_t)1 << 30);
+}
+
+/* ISA-L's inflater, not zlib's: a drain of queued messages spent 47% of its CPU in zlib's
+ * inflate and crc32 (docs/performance.md, issue 14); ISA-L checks the gzip header and
+ * trailer (CRC-32, length) the same way. Members follow one another (RFC 1952 2.2). */
 static int decompress(const void *data, size_t len, struct cl_buf *out, struct member_log *ml)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    /* 16 + MAX_WBITS: gzip wrapper only. */
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-        return CL_ERR_NOMEM;
+    struct inflate_state *st = cl_malloc(sizeof *st);
+    const uint8_t *in = data, *end = in + len;
+    isal_inflate_init(st);
+    st->crc_flag = ISAL_GZIP;
+    st->next_in = (uint8_t *)in;
+    st->avail_in = 0;
     size_t start = out->len, gz_off = 0, raw_off = start;
-    z.next_in = (Bytef *)data;
-    z.avail_in = (uInt)len;
     int rc = CL_OK;
     for (;;) {
+        feed(st, end);
         size_t room = CL_MIN((size_t)256 * 1024, out->max - out->len);
-        if (room == 0) {
+        if (room == 0 || cl_buf_reserve(out, room) != CL_OK) {
             rc = CL_ERR_TOO_LARGE;
             break;
         }
-        if (cl_buf_reserve(out, room) != CL_OK) {
-            rc = CL_ERR_TOO_LARGE;
-            break;
-        }
-        z.next_out = (Bytef *)out->data + out->len;
-        z.avail_out = (uInt)room;
-        int zr = inflate(&z, Z_NO_FLUSH);
-        out->len += room - z.avail_out;
-        if (zr == Z_STREAM_END) {
-            log_member(ml, gz_off, len - z.avail_in, raw_off, out->len);
-            gz_off = len - z.avail_in;
-            raw_off = out->len;
-            if (z.avail_in == 0)
-                break;
-            /* Concatenated members are valid gzip (RFC 1952 2.2). */
-            if (inflateReset(&z) != Z_OK) {
-                rc = CL_ERR_CORRUPT;
-                break;
-            }
-            continue;
-        }
-        if (zr == Z_BUF_ERROR && z.avail_in == 0) {
-            rc = CL_ERR_CORRUPT; /* truncated input */
-            break;
-        }
-        if (zr != Z_OK) {
+        st->next_out = (uint8_t *)out->data + out->len;
+        st->avail_out = (uint32_t)room;
+        int r = isal_inflate(st);
+        out->len += room - st->avail_out;
+        if (r < 0 || r == ISAL_NEED_DICT) {
             rc = CL_ERR_CORRUPT;
             break;
         }
+        if (st->block_state == ISAL_BLOCK_FINISH) {
+            size_t used = (size_t)(st->next_in - in);
+            log_member(ml, gz_off, used, raw_off, out->len);
+            gz_off = used;
+            raw_off = out->len;
+            if (used == len)
+                break;
+            isal_inflate_reset(st);
+            st->crc_flag = ISAL_GZIP;
+            continue;
+        }
+        if (st->avail_in == 0 && st->next_in == end && st->avail_out > 0) {
+            rc = CL_ERR_CORRUPT; /* truncated input */
+            break;
+        }
     }
-    inflateEnd(&z);
+    free(st);
     if (rc != CL_OK)
         cl_buf_truncate(out, start);
     else if (out->data)

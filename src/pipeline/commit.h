@@ -32,6 +32,9 @@ struct cl_commit_object {
     int *finished_results;
 };
 
+/* Room for an object's final key: the partition, '/', the id, ".ndjson.gz". */
+#define CL_COMMIT_KEY_MAX (CL_PARTITION_MAX + 64)
+
 struct cl_commit_ops {
     const char *name;
     /* 1: commit deletes the finished messages in the same transaction (exactly-once:
@@ -45,6 +48,13 @@ struct cl_commit_ops {
      * or an error: nothing was committed. */
     int (*commit)(void *impl, const struct cl_commit_object *o, char *key, size_t key_len,
                   int *published);
+    /* Commits n objects at once, all or nothing (NULL: the engine calls commit n times):
+     * one sync per store directory and one catalog transaction for all. keys[i] gets
+     * object i's final key, published[i] as commit's *published. Receipts in o[i].finished
+     * must name messages with no records in o[i+1..n): a message is deleted by the last
+     * object of the batch holding its records. */
+    int (*commit_batch)(void *impl, const struct cl_commit_object *o, size_t n,
+                        char (*keys)[CL_COMMIT_KEY_MAX], int *published);
     /* Run-time upkeep (retrying publications), called once per engine step. */
     void (*tick)(void *impl, int64_t now_ms);
     void (*free)(void *impl);

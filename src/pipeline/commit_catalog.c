@@ -3,7 +3,10 @@
  * One object: put under _staging/<id> -> ONE catalog transaction: object row + progress
  * rows + delete the messages now stored in every partition -> move to the final key ->
  * mark published (catalog.h says why this order is crash-safe). A move that fails after
- * the commit is kept and retried at run time by tick (start-up recovery covers a crash). */
+ * the commit is kept and retried at run time by tick (start-up recovery covers a crash).
+ * commit_batch does the same for the partitions due in one engine step at once: puts with
+ * one sync of _staging/, ONE catalog transaction, moves with one sync per directory, one
+ * unsynced publish transaction. */
 #include "commit.h"
 
 #include "catalog.h"
@@ -127,6 +130,91 @@ static int commit(void *impl, const struct cl_commit_object *o, char *key, size_
     return CL_OK;
 }
 
+/* One object of a batch: its keys and its catalog rows. */
+struct batch_item {
+    char staging[128];
+    const char *staging_key, *key;
+    struct cl_catalog_object row;
+    int64_t object_id;
+};
+
+static void discard_staging(struct catalog_commit *c, const struct batch_item *it, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cl_store_delete(c->st, it[i].staging_key);
+}
+
+/* Moves the committed objects into place (one sync per directory) and marks those moved
+ * published in one unsynced transaction; the others are retried by tick. */
+static void publish_batch(struct catalog_commit *c, struct batch_item *it, size_t n, int *published)
+{
+    const char **from = cl_malloc(n * sizeof *from), **to = cl_malloc(n * sizeof *to);
+    int *rcs = cl_malloc(n * sizeof *rcs);
+    int64_t *moved = cl_malloc(n * sizeof *moved);
+    size_t n_moved = 0;
+    for (size_t i = 0; i < n; i++) {
+        from[i] = it[i].staging_key;
+        to[i] = it[i].key;
+    }
+    cl_store_move_many(c->st, from, to, n, rcs);
+    for (size_t i = 0; i < n; i++)
+        if (rcs[i] == CL_OK)
+            moved[n_moved++] = it[i].object_id;
+    int mark_rc = n_moved ? cl_catalog_mark_published_many(c->cat, moved, n_moved) : CL_OK;
+    for (size_t i = 0; i < n; i++) {
+        published[i] = rcs[i] == CL_OK && mark_rc == CL_OK;
+        if (published[i])
+            continue;
+        cl_log(CL_LOG_ERROR, "processor: cannot publish %s (retried)", it[i].key);
+        cl_counter_add_at(c->m->processing_errors, CL_PERR_PUBLISH, 1);
+        remember_unpublished(c, it[i].staging_key, it[i].key, it[i].object_id);
+    }
+    free(from);
+    free(to);
+    free(rcs);
+    free(moved);
+}
+
+static int commit_batch(void *impl, const struct cl_commit_object *o, size_t n,
+                        char (*keys)[CL_COMMIT_KEY_MAX], int *published)
+{
+    struct catalog_commit *c = impl;
+    struct batch_item *it = cl_calloc(n, sizeof *it);
+    const char **skeys = cl_malloc(n * sizeof *skeys);
+    const void **data = cl_malloc(n * sizeof *data);
+    size_t *lens = cl_malloc(n * sizeof *lens);
+    struct cl_catalog_flush *flushes = cl_malloc(n * sizeof *flushes);
+    int **results = cl_malloc(n * sizeof *results);
+    for (size_t i = 0; i < n; i++) {
+        char id[CL_OBJECT_ID_LEN + 1];
+        cl_object_id_new(cl_now_ms(), id);
+        snprintf(it[i].staging, sizeof it[i].staging, CL_STAGING_PREFIX "%s.ndjson.gz", id);
+        snprintf(keys[i], CL_COMMIT_KEY_MAX, "%s/%s.ndjson.gz", o[i].part->key, id);
+        it[i].staging_key = skeys[i] = it[i].staging;
+        it[i].key = keys[i];
+        data[i] = o[i].gz;
+        lens[i] = o[i].gz_len;
+        fill_row(&o[i], &it[i].row, keys[i], it[i].staging);
+        flushes[i] = (struct cl_catalog_flush){&it[i].row,    o[i].msg_ids,    o[i].n_msg,
+                                               o[i].finished, o[i].n_finished, &it[i].object_id};
+        results[i] = o[i].finished_results;
+    }
+    int rc = cl_store_put_many(c->st, skeys, data, lens, n);
+    if (rc == CL_OK)
+        rc = cl_catalog_commit_flushes(c->cat, flushes, n, results);
+    if (rc != CL_OK)
+        discard_staging(c, it, n);
+    else /* Committed: its records must become visible without a restart. */
+        publish_batch(c, it, n, published);
+    free(it);
+    free(skeys);
+    free(data);
+    free(lens);
+    free(flushes);
+    free(results);
+    return rc;
+}
+
 static void tick(void *impl, int64_t now)
 {
     struct catalog_commit *c = impl;
@@ -168,6 +256,7 @@ static const struct cl_commit_ops catalog_ops = {
     .has_progress = has_progress,
     .partition_done = partition_done,
     .commit = commit,
+    .commit_batch = commit_batch,
     .tick = tick,
     .free = catalog_free,
 };

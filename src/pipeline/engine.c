@@ -25,7 +25,6 @@ struct cl_engine *cl_engine_new(const struct cl_engine_opts *o, struct cl_commit
     e->sink = *sink;
     cl_part_acc_init(&e->acc);
     cl_buf_init(&e->decoded, o->max_message_raw);
-    cl_buf_init(&e->gz, SIZE_MAX);
     return e;
 }
 
@@ -70,7 +69,6 @@ void cl_engine_free(struct cl_engine *e)
     free(e->held);
     free(e->done);
     cl_buf_free(&e->decoded);
-    cl_buf_free(&e->gz);
     free(e);
 }
 
@@ -157,19 +155,27 @@ static int decode(struct cl_engine *e, const struct cl_engine_in *m, struct deco
 
 /* A message's distinct partitions, so each is looked up once per message. */
 struct route {
-    char key[CL_PARTITION_MAX];
-    struct cl_part *part; /* NULL: stored by an earlier delivery */
+    const struct cl_line_head *head; /* of its first line */
+    struct cl_part *part;            /* NULL: stored by an earlier delivery */
 };
+
+/* 1 if a and b name the same partition. Compared field by field: formatting the key of
+ * every line (snprintf) was 4.6% of a drain's CPU. */
+static int same_partition(const struct cl_line_head *a, const struct cl_line_head *b)
+{
+    return a->hour == b->hour && memcmp(a->dt, b->dt, sizeof a->dt) == 0 &&
+           strcmp(a->service, b->service) == 0;
+}
 
 static struct cl_part *route_of(struct cl_engine *e, const char *msg_id, int has_progress,
                                 const struct cl_line_head *h, struct route *routes, size_t *n,
                                 int *err)
 {
+    for (size_t i = *n; i-- > 0;)
+        if (same_partition(routes[i].head, h))
+            return routes[i].part;
     char key[CL_PARTITION_MAX];
     cl_partition_key(h, key);
-    for (size_t i = *n; i-- > 0;)
-        if (strcmp(routes[i].key, key) == 0)
-            return routes[i].part;
     int done = 0;
     if (has_progress &&
         e->commit->ops->partition_done(e->commit->impl, msg_id, key, &done) != CL_OK)
@@ -177,7 +183,7 @@ static struct cl_part *route_of(struct cl_engine *e, const char *msg_id, int has
     struct cl_part *pt = done ? NULL : cl_part_acc_find(&e->acc, key);
     if (!done && !pt)
         pt = cl_part_acc_add(&e->acc, key, h, cl_now_ms());
-    memcpy(routes[*n].key, key, sizeof key);
+    routes[*n].head = h;
     routes[(*n)++].part = pt;
     return pt;
 }

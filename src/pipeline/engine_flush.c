@@ -1,5 +1,6 @@
 /* engine_flush.c - the engine's store side: commit due partitions through the commit
- * strategy and settle their messages under the retry policy (retry.h). */
+ * strategy (those due in one step as one batch where the strategy has commit_batch) and
+ * settle their messages under the retry policy (retry.h). */
 #include "engine_int.h"
 
 #include "breaker.h"
@@ -146,19 +147,12 @@ static int commit_part(struct cl_engine *e, size_t index)
     }
     /* The object: the gzip members as they came, then the copied lines compressed as one
      * more member (a multi-member gzip file, RFC 1952 2.2). */
-    const struct cl_buf *obj = &pt->gz;
-    int rc = CL_OK;
-    if (pt->data.len) {
-        cl_buf_reset(&e->gz);
-        cl_buf_append(&e->gz, pt->gz.data, pt->gz.len);
-        rc = cl_gzip_compress(pt->data.data, pt->data.len, e->o.compression_level, &e->gz);
-        obj = &e->gz;
-    }
-    char key[CL_PARTITION_MAX + 64];
+    int rc = cl_part_acc_seal(&e->acc, pt, e->o.compression_level);
+    char key[CL_COMMIT_KEY_MAX];
     int published = 0;
     if (rc == CL_OK) {
-        struct cl_commit_object o = {pt,       obj->data,  obj->len, ids, pt->n_members,
-                                     finished, n_finished, results};
+        struct cl_commit_object o = {pt,       pt->gz.data, pt->gz.len, ids, pt->n_members,
+                                     finished, n_finished,  results};
         rc = e->commit->ops->commit(e->commit->impl, &o, key, sizeof key, &published);
     }
     free(ids);
@@ -168,7 +162,7 @@ static int commit_part(struct cl_engine *e, size_t index)
         return commit_failed(e, index, rc);
     if (!e->pass_failed && e->o.breaker)
         cl_breaker_success(e->o.breaker);
-    count_object(e, pt, key, obj->len, published);
+    count_object(e, pt, key, pt->gz.len, published);
     settle(e, index, NULL);
     return CL_OK;
 }
@@ -187,30 +181,166 @@ static int flush_part(struct cl_engine *e, size_t index)
     return commit_part(e, index);
 }
 
-int cl_engine_flush_due(struct cl_engine *e, int64_t now)
+/* The arrays of one batch commit (batch_objects fills them, batch_free frees them). */
+struct batch {
+    struct cl_commit_object *objs;
+    const char **ids, **finished; /* slices per object */
+    int *results;
+};
+
+/* Describes each partition as an object of one batch. A message is finished by the last
+ * partition of the batch holding its records, if the batch holds all its pending ones. */
+static void batch_objects(struct cl_part *const *parts, size_t n, struct batch *b)
+{
+    size_t total = 0;
+    for (size_t j = 0; j < n; j++)
+        total += parts[j]->n_members;
+    b->objs = cl_malloc(n * sizeof *b->objs);
+    b->ids = cl_malloc(CL_MAX(total, 1) * sizeof *b->ids);
+    b->finished = cl_malloc(CL_MAX(total, 1) * sizeof *b->finished);
+    b->results = cl_malloc(CL_MAX(total, 1) * sizeof *b->results);
+    size_t at = 0, fin = 0;
+    for (size_t j = 0; j < n; j++) {
+        const struct cl_part *pt = parts[j];
+        size_t at0 = at, fin0 = fin;
+        for (size_t i = 0; i < pt->n_members; i++) {
+            struct cl_engine_msg *m = (struct cl_engine_msg *)pt->members[i];
+            b->ids[at++] = m->id;
+            if (++m->acc.batch_hits == m->acc.pending)
+                b->finished[fin++] = m->receipt;
+        }
+        b->objs[j] =
+            (struct cl_commit_object){pt,       pt->gz.data,        pt->gz.len, b->ids + at0,
+                                      at - at0, b->finished + fin0, fin - fin0, b->results + fin0};
+    }
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < parts[j]->n_members; i++)
+            ((struct cl_engine_msg *)parts[j]->members[i])->acc.batch_hits = 0;
+}
+
+static void batch_free(struct batch *b)
+{
+    free(b->objs);
+    free(b->ids);
+    free(b->finished);
+    free(b->results);
+}
+
+/* Commits parts (none empty) through the strategy's commit_batch: one catalog transaction
+ * and one sync per directory for all, instead of each partition's own. */
+static int commit_batch(struct cl_engine *e, struct cl_part *const *parts, size_t n)
 {
     int rc = CL_OK;
-    e->pass_failed = 0;
-    for (size_t i = 0; i < e->acc.n && rc == CL_OK;) {
-        struct cl_part *pt = e->acc.parts[i];
-        if (pt->raw_len >= e->o.flush_size || now - pt->first_ms >= e->o.flush_age_ms)
-            rc = flush_part(e, i); /* index i now holds the next partition */
-        else
-            i++;
+    for (size_t j = 0; j < n && rc == CL_OK; j++)
+        rc = cl_part_acc_seal(&e->acc, parts[j], e->o.compression_level);
+    char(*keys)[CL_COMMIT_KEY_MAX] = cl_malloc(n * sizeof *keys);
+    int *published = cl_calloc(n, sizeof *published);
+    if (rc == CL_OK) {
+        struct batch b;
+        batch_objects(parts, n, &b);
+        rc = e->commit->ops->commit_batch(e->commit->impl, b.objs, n, keys, published);
+        batch_free(&b);
     }
-    while (rc == CL_OK && e->acc.n && cl_engine_over_budget(e))
-        rc = flush_part(e, cl_part_acc_largest(&e->acc));
+    for (size_t j = 0; j < n; j++) {
+        size_t index = cl_part_acc_index(&e->acc, parts[j]);
+        if (index == e->acc.n) /* dropped by a failure of this batch */
+            continue;
+        if (rc != CL_OK) {
+            commit_failed(e, index, rc);
+            continue;
+        }
+        if (!e->pass_failed && e->o.breaker)
+            cl_breaker_success(e->o.breaker);
+        count_object(e, parts[j], keys[j], parts[j]->gz.len, published[j]);
+        settle(e, index, NULL);
+    }
+    free(keys);
+    free(published);
+    return rc == CL_OK || !e->commit->ops->acks_in_commit ? CL_OK : rc;
+}
+
+/* Flushes parts: as one batch where the strategy can (and no deadline applies), else one
+ * by one. */
+static int flush_parts(struct cl_engine *e, struct cl_part **parts, size_t n)
+{
+    int batch = e->commit->ops->commit_batch && !e->deadline_ms;
+    size_t kept = 0;
+    int rc = CL_OK;
+    for (size_t j = 0; j < n && rc == CL_OK; j++) {
+        size_t index = cl_part_acc_index(&e->acc, parts[j]);
+        if (batch && parts[j]->records > 0)
+            parts[kept++] = parts[j];
+        else if (index < e->acc.n)
+            rc = flush_part(e, index);
+    }
+    if (rc == CL_OK && kept)
+        rc = kept == 1 ? flush_part(e, cl_part_acc_index(&e->acc, parts[0]))
+                       : commit_batch(e, parts, kept);
+    return rc;
+}
+
+static int by_size_desc(const void *x, const void *y)
+{
+    const struct cl_part *a = *(struct cl_part *const *)x, *b = *(struct cl_part *const *)y;
+    size_t sa = a->data.len + a->gz.len, sb = b->data.len + b->gz.len;
+    return sa < sb ? 1 : sa > sb ? -1 : 0;
+}
+
+/* The partitions to flush at now (caller frees): those due by size or age, then, if the
+ * budget is exceeded, the largest others until what stays would be under 3/4 of it, so
+ * that one batch makes room for a while instead of one partition per step. */
+static struct cl_part **pick_due(struct cl_engine *e, int64_t now, size_t *n)
+{
+    struct cl_part **out = cl_malloc(CL_MAX(e->acc.n, 1) * sizeof *out);
+    struct cl_part **rest = cl_malloc(CL_MAX(e->acc.n, 1) * sizeof *rest);
+    size_t n_rest = 0, freed = 0;
+    *n = 0;
+    for (size_t i = 0; i < e->acc.n; i++) {
+        struct cl_part *pt = e->acc.parts[i];
+        if (pt->raw_len >= e->o.flush_size || now - pt->first_ms >= e->o.flush_age_ms) {
+            out[(*n)++] = pt;
+            freed += pt->data.len + pt->gz.len;
+        } else {
+            rest[n_rest++] = pt;
+        }
+    }
+    if (cl_engine_over_budget(e)) {
+        size_t max = e->o.budget ? e->o.budget->max : e->o.buffer_max;
+        size_t used = e->o.budget ? atomic_load(&e->o.budget->used) : e->acc.buffered;
+        size_t low = max / 4 * 3, excess = used > low ? used - low : 0;
+        qsort(rest, n_rest, sizeof *rest, by_size_desc);
+        for (size_t i = 0; i < n_rest && freed < excess; i++) {
+            out[(*n)++] = rest[i];
+            freed += rest[i]->data.len + rest[i]->gz.len;
+        }
+    }
+    free(rest);
+    return out;
+}
+
+int cl_engine_flush_due(struct cl_engine *e, int64_t now)
+{
+    e->pass_failed = 0;
+    size_t n;
+    struct cl_part **due = pick_due(e, now, &n);
+    int rc = n ? flush_parts(e, due, n) : CL_OK;
+    free(due);
     cl_engine_emit_done(e);
     return rc;
 }
 
 int cl_engine_flush_all(struct cl_engine *e)
 {
-    int rc = CL_OK;
     e->pass_failed = 0;
     cl_part_acc_sort(&e->acc);
-    while (rc == CL_OK && e->acc.n)
-        rc = flush_part(e, 0);
+    size_t n = e->acc.n;
+    struct cl_part **all = cl_malloc(CL_MAX(n, 1) * sizeof *all);
+    int rc = CL_OK;
+    if (n) { /* parts is NULL before the first partition: memcpy must not see it */
+        memcpy(all, e->acc.parts, n * sizeof *all);
+        rc = flush_parts(e, all, n);
+    }
+    free(all);
     cl_engine_emit_done(e);
     return rc;
 }

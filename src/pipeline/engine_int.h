@@ -15,7 +15,6 @@ struct cl_engine {
     struct cl_engine_msg **done; /* stored, waiting for the end of a flush pass */
     size_t n_done, cap_done;
     struct cl_buf decoded; /* scratch: one decompressed message */
-    struct cl_buf gz;      /* scratch: one compressed object */
     int64_t deadline_ms, reserve_ms;
     int pass_failed; /* a commit of the current flush pass failed */
     size_t charged;  /* bytes of acc.buffered counted in o.budget */

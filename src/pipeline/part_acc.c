@@ -1,6 +1,7 @@
 /* part_acc.c - the partition accumulator (part_acc.h). */
 #include "part_acc.h"
 
+#include "codec.h"
 #include "common.h"
 
 #include <stdio.h>
@@ -87,6 +88,29 @@ void cl_part_acc_append_gz(struct cl_part_acc *a, struct cl_part *pt, const void
 {
     cl_buf_append(&pt->gz, gz, len);
     a->buffered += len;
+}
+
+int cl_part_acc_seal(struct cl_part_acc *a, struct cl_part *pt, int level)
+{
+    if (pt->data.len == 0)
+        return CL_OK;
+    size_t before = pt->gz.len;
+    int rc = cl_gzip_compress(pt->data.data, pt->data.len, level, &pt->gz);
+    if (rc != CL_OK)
+        return rc;
+    a->buffered += pt->gz.len - before;
+    a->buffered -= pt->data.len;
+    cl_buf_free(&pt->data);
+    cl_buf_init(&pt->data, SIZE_MAX);
+    return CL_OK;
+}
+
+size_t cl_part_acc_index(const struct cl_part_acc *a, const struct cl_part *pt)
+{
+    size_t i = 0;
+    while (i < a->n && a->parts[i] != pt)
+        i++;
+    return i;
 }
 
 void cl_part_acc_remove(struct cl_part_acc *a, size_t index)

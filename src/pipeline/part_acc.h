@@ -21,7 +21,8 @@
 
 /* Embedded first in the engine's held message. */
 struct cl_acc_member {
-    int pending; /* partitions still holding its records */
+    int pending;    /* partitions still holding its records */
+    int batch_hits; /* scratch of one batch commit: its partitions in the batch so far */
 };
 
 struct cl_part {
@@ -64,6 +65,13 @@ void cl_part_acc_count(struct cl_part_acc *a, struct cl_part *pt, size_t len,
                        const struct cl_line_head *h, struct cl_acc_member *m);
 /* Appends a gzip member holding whole lines of pt, as it is. */
 void cl_part_acc_append_gz(struct cl_part_acc *a, struct cl_part *pt, const void *gz, size_t len);
+
+/* Compresses pt's copied lines (data) at level as one more gzip member after its
+ * members (gz), so gz alone is the object. Returns CL_OK or the compressor's error. */
+int cl_part_acc_seal(struct cl_part_acc *a, struct cl_part *pt, int level);
+
+/* Index of pt in a (it must be there). */
+size_t cl_part_acc_index(const struct cl_part_acc *a, const struct cl_part *pt);
 
 /* Drops the partition at index; the following ones move down by one. */
 void cl_part_acc_remove(struct cl_part_acc *a, size_t index);

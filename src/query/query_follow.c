@@ -401,7 +401,7 @@ static void view_close(void *impl)
 }
 
 static const struct cl_store_ops view_ops = {
-    "tail-view", view_put, view_get, view_list, view_del, view_move, NULL, view_close,
+    "tail-view", view_put, view_get, view_list, view_del, view_move, NULL, view_close, NULL, NULL,
 };
 
 /* -- following ---------------------------------------------------------------------- */

@@ -15,7 +15,13 @@ struct cl_catalog *cl_queue_catalog(struct cl_queue *q)
 int cl_catalog_commit_flush(struct cl_catalog *c, const struct cl_catalog_flush *f,
                             int *delete_results)
 {
-    return c ? c->ops->commit_flush(c->impl, f, delete_results) : CL_ERR_UNSUPPORTED;
+    return cl_catalog_commit_flushes(c, f, 1, &delete_results);
+}
+
+int cl_catalog_commit_flushes(struct cl_catalog *c, const struct cl_catalog_flush *f, size_t n,
+                              int *const *delete_results)
+{
+    return c ? c->ops->commit_flushes(c->impl, f, n, delete_results) : CL_ERR_UNSUPPORTED;
 }
 
 int cl_catalog_partition_done(struct cl_catalog *c, const char *msg_id, const char *partition,
@@ -39,7 +45,12 @@ int cl_catalog_unpublished(struct cl_catalog *c,
 
 int cl_catalog_mark_published(struct cl_catalog *c, int64_t object_id)
 {
-    return c ? c->ops->mark_published(c->impl, object_id) : CL_ERR_UNSUPPORTED;
+    return cl_catalog_mark_published_many(c, &object_id, 1);
+}
+
+int cl_catalog_mark_published_many(struct cl_catalog *c, const int64_t *ids, size_t n)
+{
+    return c ? c->ops->mark_published(c->impl, ids, n) : CL_ERR_UNSUPPORTED;
 }
 
 int cl_catalog_staging_referenced(struct cl_catalog *c, const char *staging_key, int *referenced)

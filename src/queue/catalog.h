@@ -65,6 +65,12 @@ struct cl_catalog_flush {
  * Every cl_catalog_* call returns CL_ERR_UNSUPPORTED for a NULL catalog. */
 int cl_catalog_commit_flush(struct cl_catalog *c, const struct cl_catalog_flush *f,
                             int *delete_results);
+/* Commits n flushes in ONE transaction, one sync of the queue file for all: all or
+ * nothing. delete_results (may be NULL) holds flush k's results array at k (each may be
+ * NULL). A receipt must be deleted by the last of the flushes naming its message: a
+ * progress row of a deleted message would stay behind. */
+int cl_catalog_commit_flushes(struct cl_catalog *c, const struct cl_catalog_flush *f, size_t n,
+                              int *const *delete_results);
 
 /* Sets *done to 1 if an earlier flush stored message msg_id's records for partition
  * (the "service=S/dt=D/hour=H" prefix), else 0. */
@@ -81,7 +87,13 @@ int cl_catalog_unpublished(struct cl_catalog *c,
                            int (*fn)(void *arg, int64_t object_id, const char *staging_key,
                                      const char *key),
                            void *arg);
+/* Marks committed objects published, in one transaction that is not synced by itself
+ * (it becomes durable with the next synced commit of the queue file): a mark lost on
+ * power loss leaves the row unpublished with its object in place, which start-up
+ * recovery marks again. So the object must be durably in place before the call.
+ * CL_ERR_NOT_FOUND if some id names no row (the others are marked). */
 int cl_catalog_mark_published(struct cl_catalog *c, int64_t object_id);
+int cl_catalog_mark_published_many(struct cl_catalog *c, const int64_t *ids, size_t n);
 
 /* 1 if some catalog row (published or not) names key as its staging key. */
 int cl_catalog_staging_referenced(struct cl_catalog *c, const char *staging_key, int *referenced);
@@ -136,14 +148,15 @@ struct cl_catalog_row; /* catalog_verify.h */
 /* What a backend implements (impl is its own handle); the cl_catalog_* functions above
  * call these. */
 struct cl_catalog_ops {
-    int (*commit_flush)(void *impl, const struct cl_catalog_flush *f, int *delete_results);
+    int (*commit_flushes)(void *impl, const struct cl_catalog_flush *f, size_t n,
+                          int *const *delete_results);
     int (*partition_done)(void *impl, const char *msg_id, const char *partition, int *done);
     int (*message_has_progress)(void *impl, const char *msg_id, int *has);
     int (*unpublished)(void *impl,
                        int (*fn)(void *arg, int64_t object_id, const char *staging_key,
                                  const char *key),
                        void *arg);
-    int (*mark_published)(void *impl, int64_t object_id);
+    int (*mark_published)(void *impl, const int64_t *ids, size_t n);
     int (*staging_referenced)(void *impl, const char *staging_key, int *referenced);
     int (*stats)(void *impl, struct cl_catalog_stats *st);
     int (*objects)(void *impl, const char *dt_from, const char *dt_to,

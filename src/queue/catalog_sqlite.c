@@ -106,27 +106,35 @@ static int flush_txn(struct sq_queue *s, const struct cl_catalog_flush *f, const
     return rc;
 }
 
-static int sqc_commit_flush(void *impl, const struct cl_catalog_flush *f, int *delete_results)
+static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size_t n,
+                              int *const *delete_results)
 {
     struct sq_queue *s = impl;
-    int rc = check_flush(f);
+    int rc = n && f ? CL_OK : CL_ERR_INVAL;
+    for (size_t k = 0; rc == CL_OK && k < n; k++)
+        rc = check_flush(&f[k]);
     if (rc != CL_OK)
         return rc;
-    char *partition = partition_of(f->obj);
+    int64_t *ids = cl_calloc(n, sizeof *ids);
     struct sq_delta d = {0};
-    int64_t object_id = 0;
     pthread_mutex_lock(&s->db_mu);
     rc = sq_begin(s);
-    if (rc == CL_OK)
-        rc = flush_txn(s, f, partition, &object_id, delete_results, &d);
+    for (size_t k = 0; rc == CL_OK && k < n; k++) {
+        char *partition = partition_of(f[k].obj);
+        rc = flush_txn(s, &f[k], partition, &ids[k], delete_results ? delete_results[k] : NULL, &d);
+        free(partition);
+    }
     rc = sq_end(s, rc, &d);
     pthread_mutex_unlock(&s->db_mu);
-    free(partition);
-    if (rc == CL_OK && f->object_id)
-        *f->object_id = object_id;
-    /* Rolled back: no delete happened, whatever the per-receipt results said. */
-    for (size_t i = 0; rc != CL_OK && delete_results && i < f->n_delete; i++)
-        delete_results[i] = rc;
+    for (size_t k = 0; k < n; k++) {
+        if (rc == CL_OK && f[k].object_id)
+            *f[k].object_id = ids[k];
+        int *res = delete_results ? delete_results[k] : NULL;
+        /* Rolled back: no delete happened, whatever the per-receipt results said. */
+        for (size_t i = 0; rc != CL_OK && res && i < f[k].n_delete; i++)
+            res[i] = rc;
+    }
+    free(ids);
     return rc;
 }
 
@@ -217,21 +225,24 @@ static int sqc_unpublished(void *impl,
     return rc;
 }
 
-/* CL_ERR_NOT_FOUND if no catalog row has that id; marking twice is harmless. */
-static int sqc_mark_published(void *impl, int64_t object_id)
+/* CL_ERR_NOT_FOUND if some id names no catalog row; marking twice is harmless. Not
+ * synced (catalog.h says why that is safe). */
+static int sqc_mark_published(void *impl, const int64_t *ids, size_t n)
 {
     struct sq_queue *s = impl;
+    int missing = 0;
     pthread_mutex_lock(&s->db_mu);
+    sq_lazy_sync(s, 1);
     int rc = sq_begin(s);
-    if (rc == CL_OK) {
-        sqlite3_bind_int64(s->st[SQ_OBJ_PUBLISH], 1, object_id);
+    for (size_t i = 0; rc == CL_OK && i < n; i++) {
+        sqlite3_bind_int64(s->st[SQ_OBJ_PUBLISH], 1, ids[i]);
         rc = sq_exec(s, SQ_OBJ_PUBLISH);
-        if (rc == CL_OK && sqlite3_changes(s->db) == 0)
-            rc = CL_ERR_NOT_FOUND;
+        missing |= rc == CL_OK && sqlite3_changes(s->db) == 0;
     }
     rc = sq_end(s, rc, NULL);
+    sq_lazy_sync(s, 0);
     pthread_mutex_unlock(&s->db_mu);
-    return rc;
+    return rc == CL_OK && missing ? CL_ERR_NOT_FOUND : rc;
 }
 
 static int sqc_staging_referenced(void *impl, const char *staging_key, int *referenced)
@@ -270,7 +281,7 @@ static int sqc_stats(void *impl, struct cl_catalog_stats *st)
 }
 
 const struct cl_catalog_ops sq_catalog_ops = {
-    .commit_flush = sqc_commit_flush,
+    .commit_flushes = sqc_commit_flushes,
     .partition_done = sqc_partition_done,
     .message_has_progress = sqc_message_has_progress,
     .unpublished = sqc_unpublished,

@@ -111,7 +111,9 @@
  * durability_full: synchronous=FULL, the WAL is fsync'd at every commit, so a commit
  * survives power loss. Otherwise synchronous=NORMAL: in WAL mode a commit survives a
  * crash or kill -9 of the process (the WAL is in the OS page cache), but the last
- * transactions may be lost, never corrupted, on power loss or kernel crash.
+ * transactions may be lost, never corrupted, on power loss or kernel crash. Receives and
+ * published marks never wait for the disk (sq_lazy_sync): start-up recovery undoes their
+ * loss (docs/pipeline.md, "Exactly-once output").
  *
  * COUNTERS
  *
@@ -444,6 +446,17 @@ int sq_end(struct sq_queue *s, int rc, const struct sq_delta *d)
     return rc;
 }
 
+void sq_lazy_sync(struct sq_queue *s, int on)
+{
+    if (!s->opts.durability_full)
+        return;
+    /* SQLite applies this pragma when it is compiled and refuses it inside a
+     * transaction, so it is run as text, outside one. */
+    const char *sql = on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL";
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        cl_log(CL_LOG_WARN, "queue: %s: %s", sql, sqlite3_errmsg(s->db));
+}
+
 void sq_rollback(struct sq_queue *s)
 {
     /* A failed COMMIT may already have rolled back (e.g. SQLITE_FULL). */
@@ -616,8 +629,14 @@ static int configure(struct sq_queue *s, char *err, size_t err_len)
     int rc = set_wal_mode(s->db, err, err_len);
     if (rc != CL_OK)
         return rc;
-    char sql[160];
-    snprintf(sql, sizeof sql, "PRAGMA synchronous=%s; PRAGMA journal_size_limit=%d;",
+    /* secure_delete=FAST: Debian builds SQLite with secure_delete on, which writes zeros
+     * over every freed page. A delivered message frees ~19 overflow pages of its body (and
+     * a receive, which rewrites the row, as many again): zeroing them tripled the WAL
+     * writes and checkpoint copies of a drain (docs/performance.md, issue 14). FAST zeroes
+     * only where that costs no extra I/O; the bodies are records the store keeps anyway. */
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "PRAGMA synchronous=%s; PRAGMA journal_size_limit=%d; PRAGMA secure_delete=FAST;",
              s->opts.durability_full ? "FULL" : "NORMAL", WAL_SIZE_LIMIT);
     return exec_sql(s->db, sql, err, err_len);
 }

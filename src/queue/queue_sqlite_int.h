@@ -144,6 +144,12 @@ void sq_rollback(struct sq_queue *s);
 /* Ends a transaction begun by sq_begin: commits and applies d (may be NULL) to the
  * counters if rc is CL_OK, rolls back otherwise. Returns the final result. */
 int sq_end(struct sq_queue *s, int rc, const struct sq_delta *d);
+/* With on = 1 (around one transaction: before sq_begin, and again with 0 after sq_end),
+ * commits stop waiting for the disk when durability_full: they run with
+ * synchronous=NORMAL, so they survive a crash of the process but may be lost (never torn)
+ * on power loss, and become durable with the next synced commit. Only for transactions
+ * whose loss recovery undoes: receives, published marks. */
+void sq_lazy_sync(struct sq_queue *s, int on);
 /* Applies a committed transaction's delta to the counters (takes mu). */
 void sq_apply(struct sq_queue *s, const struct sq_delta *d);
 /* Makes the next stats() recount in-flight messages and the oldest age (takes mu). */

@@ -87,6 +87,30 @@ int cl_store_move(struct cl_store *s, const char *from, const char *to)
     return s->ops->move(s->impl, from, to);
 }
 
+int cl_store_put_many(struct cl_store *s, const char *const *keys, const void *const *data,
+                      const size_t *lens, size_t n)
+{
+    if (s->ops->put_many)
+        return s->ops->put_many(s->impl, keys, data, lens, n);
+    int rc = CL_OK;
+    for (size_t i = 0; rc == CL_OK && i < n; i++)
+        rc = s->ops->put(s->impl, keys[i], data[i], lens[i]);
+    return rc;
+}
+
+int cl_store_move_many(struct cl_store *s, const char *const *from, const char *const *to, size_t n,
+                       int *results)
+{
+    if (s->ops->move_many)
+        return s->ops->move_many(s->impl, from, to, n, results);
+    int rc = CL_OK;
+    for (size_t i = 0; i < n; i++) {
+        results[i] = s->ops->move(s->impl, from[i], to[i]);
+        rc = rc == CL_OK ? results[i] : rc;
+    }
+    return rc;
+}
+
 int cl_store_sweep(struct cl_store *s, const char *prefix)
 {
     return s->ops->sweep ? s->ops->sweep(s->impl, prefix) : CL_OK;

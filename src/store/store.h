@@ -33,6 +33,14 @@ struct cl_store_ops {
      * incomplete multipart uploads). Call only while nothing writes there. May be NULL. */
     int (*sweep)(void *impl, const char *prefix);
     void (*close)(void *impl);
+    /* Batches, for backends that sync per directory: put_many is n puts (all durable on
+     * CL_OK; on an error some may exist, as after n puts that stopped), move_many n moves
+     * with each one's result in results[i], returning the first error. May be NULL: the
+     * cl_store_* wrappers then call put and move n times. */
+    int (*put_many)(void *impl, const char *const *keys, const void *const *data,
+                    const size_t *lens, size_t n);
+    int (*move_many)(void *impl, const char *const *from, const char *const *to, size_t n,
+                     int *results);
 };
 
 struct cl_store {
@@ -71,6 +79,10 @@ int cl_store_list(struct cl_store *s, const char *prefix,
                   int (*fn)(void *arg, const char *key, uint64_t size), void *arg);
 int cl_store_delete(struct cl_store *s, const char *key);
 int cl_store_move(struct cl_store *s, const char *from, const char *to);
+int cl_store_put_many(struct cl_store *s, const char *const *keys, const void *const *data,
+                      const size_t *lens, size_t n);
+int cl_store_move_many(struct cl_store *s, const char *const *from, const char *const *to, size_t n,
+                       int *results);
 int cl_store_sweep(struct cl_store *s, const char *prefix);
 void cl_store_close(struct cl_store *s);
 

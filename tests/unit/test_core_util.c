@@ -208,6 +208,13 @@ static void test_gzip_round_trip(void **state)
     assert_int_equal(cl_gzip_decompress(gz.data, gz.len / 2, &out), CL_ERR_CORRUPT);
     assert_int_equal(out.len, 0);
     assert_int_equal(cl_gzip_decompress("hello world", 11, &out), CL_ERR_CORRUPT);
+    /* The trailer is checked: a wrong CRC-32, or a member followed by garbage. */
+    gz.data[gz.len - 8] ^= 0x01;
+    assert_int_equal(cl_gzip_decompress(gz.data, gz.len, &out), CL_ERR_CORRUPT);
+    assert_int_equal(out.len, 0);
+    gz.data[gz.len - 8] ^= 0x01;
+    cl_buf_append(&gz, "\x1f\x8b", 2);
+    assert_int_equal(cl_gzip_decompress(gz.data, gz.len, &out), CL_ERR_CORRUPT);
     cl_buf_free(&gz);
     cl_buf_free(&out);
     free(data);

@@ -347,33 +347,164 @@ static void test_recovery(void **state)
     env_close(&e);
 }
 
+/* Makes the directory of service's partitions impossible to create (a file in its place)
+ * and retries publications at once; blocker gets the file's path. */
+static void block_service(struct env *e, const char *service, char *blocker, size_t len)
+{
+    e->o.retry_base_ms = 1;
+    e->o.retry_max_ms = 1;
+    snprintf(blocker, len, "%s/service=%s", e->logs, service);
+    mkdir(e->logs, 0755);          /* the store may have made it already */
+    FILE *f = fopen(blocker, "w"); /* the partition's directory cannot be made */
+    assert_non_null(f);
+    fclose(f);
+}
+
+/* Removes the blocker and steps p until every committed object is published (bounded). */
+static void unblock_and_publish(struct env *e, struct cl_processor *p, const char *blocker)
+{
+    assert_int_equal(unlink(blocker), 0);
+    for (int i = 0; i < 200 && count_unpublished(e) > 0; i++) {
+        struct timespec ms = {0, 2 * 1000 * 1000};
+        nanosleep(&ms, NULL);
+        cl_processor_step(p, 0);
+    }
+    assert_int_equal(count_unpublished(e), 0);
+}
+
 /* A move into place that fails after the commit is retried while the daemon runs: the
  * committed records become visible without a restart. */
 static void test_publish_failure_retried_at_run_time(void **state)
 {
     struct env e;
     env_open(&e, 5);
-    e.o.retry_base_ms = 1;
-    e.o.retry_max_ms = 1;
     char blocker[400];
-    snprintf(blocker, sizeof blocker, "%s/service=api", e.logs);
-    mkdir(e.logs, 0755);           /* the store may have made it already */
-    FILE *f = fopen(blocker, "w"); /* the partition's directory cannot be made */
-    assert_non_null(f);
-    fclose(f);
+    block_service(&e, "api", blocker, sizeof blocker);
     struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
     post(&e, "{\"msg\":\"late\",\"service\":\"api\",\"ts\":1800000000000}\n");
     assert_int_equal(cl_processor_step(p, 0), 1);
     assert_int_equal(count_unpublished(&e), 1);
-    assert_int_equal(unlink(blocker), 0);
-    for (int i = 0; i < 200 && count_unpublished(&e) > 0; i++) {
-        struct timespec ms = {0, 2 * 1000 * 1000};
-        nanosleep(&ms, NULL);
-        cl_processor_step(p, 0);
-    }
-    assert_int_equal(count_unpublished(&e), 0);
+    unblock_and_publish(&e, p, blocker);
     size_t lines;
     assert_int_equal(stored(&e, "service=api/", &lines), 1);
+    assert_int_equal(lines, 1);
+    cl_processor_free(p);
+    env_close(&e);
+}
+
+/* A store that counts the calls it gets and passes them to the directory store. */
+struct counting {
+    struct cl_store *inner;
+    int puts, moves, put_manys, move_manys;
+    size_t put_many_n;
+};
+
+static int counting_put(void *impl, const char *key, const void *data, size_t len)
+{
+    struct counting *c = impl;
+    c->puts++;
+    return cl_store_put(c->inner, key, data, len);
+}
+
+static int counting_get(void *impl, const char *key, struct cl_buf *out)
+{
+    return cl_store_get(((struct counting *)impl)->inner, key, out);
+}
+
+static int counting_del(void *impl, const char *key)
+{
+    return cl_store_delete(((struct counting *)impl)->inner, key);
+}
+
+static int counting_move(void *impl, const char *from, const char *to)
+{
+    struct counting *c = impl;
+    c->moves++;
+    return cl_store_move(c->inner, from, to);
+}
+
+static int counting_put_many(void *impl, const char *const *keys, const void *const *data,
+                             const size_t *lens, size_t n)
+{
+    struct counting *c = impl;
+    c->put_manys++;
+    c->put_many_n += n;
+    return cl_store_put_many(c->inner, keys, data, lens, n);
+}
+
+static int counting_move_many(void *impl, const char *const *from, const char *const *to, size_t n,
+                              int *results)
+{
+    struct counting *c = impl;
+    c->move_manys++;
+    return cl_store_move_many(c->inner, from, to, n, results);
+}
+
+static const struct cl_store_ops counting_ops = {.name = "counting",
+                                                 .put = counting_put,
+                                                 .get = counting_get,
+                                                 .del = counting_del,
+                                                 .move = counting_move,
+                                                 .put_many = counting_put_many,
+                                                 .move_many = counting_move_many};
+
+/* The partitions due in one step are committed together: one batched put of their staging
+ * objects, one catalog transaction, one batched move; the message spanning them is
+ * deleted once, by that transaction. */
+static void test_due_partitions_commit_as_one_batch(void **state)
+{
+    struct env e;
+    env_open(&e, 5);
+    struct counting c = {.inner = &e.st};
+    struct cl_store counted = {&counting_ops, &c};
+    post(&e, "{\"msg\":\"a1\",\"service\":\"api\",\"ts\":1800000000000}\n"
+             "{\"msg\":\"w1\",\"service\":\"web\",\"ts\":1800003600000}\n"
+             "{\"msg\":\"d1\",\"service\":\"db\",\"ts\":1800000000000}\n");
+    post(&e, "{\"msg\":\"a2\",\"service\":\"api\",\"ts\":1800000000001}\n");
+    struct cl_processor *p = cl_processor_new(&e.q, &counted, &e.o, NULL);
+    assert_int_equal(cl_processor_step(p, 0), 2);
+    assert_int_equal(c.put_manys, 1);
+    assert_int_equal(c.put_many_n, 3);
+    assert_int_equal(c.move_manys, 1);
+    assert_int_equal(c.puts + c.moves, 0);
+    size_t lines;
+    assert_int_equal(stored(&e, "service=api/", &lines), 1);
+    assert_int_equal(lines, 2);
+    assert_int_equal(stored(&e, "service=db/", &lines), 1);
+    assert_int_equal(stored(&e, "service=web/", &lines), 1);
+    assert_int_equal(stored(&e, CL_STAGING_PREFIX, &lines), 0);
+    assert_int_equal(count_unpublished(&e), 0);
+    struct cl_queue_stats qs;
+    assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
+    assert_int_equal(qs.visible + qs.inflight, 0);
+    struct cl_process_counters pc;
+    cl_processor_counters(p, &pc);
+    assert_int_equal(pc.objects_written, 3);
+    assert_int_equal(pc.messages_deleted, 2);
+    cl_processor_free(p);
+    env_close(&e);
+}
+
+/* A batch whose one partition cannot be moved into place publishes the others at once;
+ * the committed one is retried at run time (its messages are stored, not redelivered). */
+static void test_batch_publishes_the_movable_ones(void **state)
+{
+    struct env e;
+    env_open(&e, 5);
+    char blocker[400];
+    block_service(&e, "web", blocker, sizeof blocker);
+    post(&e, "{\"msg\":\"a1\",\"service\":\"api\",\"ts\":1800000000000}\n"
+             "{\"msg\":\"w1\",\"service\":\"web\",\"ts\":1800003600000}\n");
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
+    assert_int_equal(cl_processor_step(p, 0), 1);
+    size_t lines;
+    assert_int_equal(stored(&e, "service=api/", &lines), 1);
+    assert_int_equal(count_unpublished(&e), 1);
+    struct cl_queue_stats qs;
+    assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
+    assert_int_equal(qs.visible + qs.inflight, 0); /* committed: deleted */
+    unblock_and_publish(&e, p, blocker);
+    assert_int_equal(stored(&e, "service=web/", &lines), 1);
     assert_int_equal(lines, 1);
     cl_processor_free(p);
     env_close(&e);
@@ -389,6 +520,8 @@ int main(void)
         cmocka_unit_test(test_partial_flush_then_redelivery_is_exactly_once),
         cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_publish_failure_retried_at_run_time),
+        cmocka_unit_test(test_due_partitions_commit_as_one_batch),
+        cmocka_unit_test(test_batch_publishes_the_movable_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

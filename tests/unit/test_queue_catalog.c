@@ -141,6 +141,47 @@ static void test_unsupported(void **state)
     assert_int_equal(cl_catalog_stats(cl_queue_catalog(&q), &st), CL_ERR_UNSUPPORTED);
 }
 
+/* Several flushes in one transaction: all or nothing (a duplicate key in the second
+ * rolls back the first); then one unsynced transaction marks them published, and an
+ * unknown id among them is reported while the others are marked. */
+static void test_commit_flushes_and_mark_many(void **state)
+{
+    struct cl_queue q;
+    open_fresh(&q, "flushes.db", 5);
+    send_n(&q, 2);
+    struct cl_msg *m = receive_exactly(&q, 2);
+    const char *ids[2] = {m[0].id, m[1].id};
+    const char *receipts[2] = {m[0].receipt, m[1].receipt};
+    struct cl_catalog_object a = make_obj(PART "/a.ndjson.gz", "_staging/a");
+    struct cl_catalog_object dup = make_obj(PART "/a.ndjson.gz", "_staging/dup");
+    int64_t id_a = 0, id_b = 0;
+    struct cl_catalog_flush bad[2] = {{&a, ids, 1, receipts, 1, &id_a},
+                                      {&dup, ids + 1, 1, receipts + 1, 1, &id_b}};
+    int res_a[1] = {-1}, res_b[1] = {-1};
+    int *const results[2] = {res_a, res_b};
+    assert_int_not_equal(cl_catalog_commit_flushes(cl_queue_catalog(&q), bad, 2, results), CL_OK);
+    assert_int_not_equal(res_a[0], CL_OK);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), 2);
+
+    struct cl_catalog_object b = make_obj(PART "/b.ndjson.gz", "_staging/b");
+    struct cl_catalog_flush good[2] = {{&a, ids, 2, receipts, 1, &id_a},
+                                       {&b, ids + 1, 1, receipts + 1, 1, &id_b}};
+    assert_int_equal(cl_catalog_commit_flushes(cl_queue_catalog(&q), good, 2, results), CL_OK);
+    assert_int_equal(res_a[0], CL_OK);
+    assert_int_equal(res_b[0], CL_OK);
+    assert_true(id_a > 0 && id_b > id_a);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM progress"), 0); /* none orphaned */
+    cl_msgs_free(m, 2);
+
+    int64_t marks[3] = {id_a, id_b + 100, id_b};
+    assert_int_equal(cl_catalog_mark_published_many(cl_queue_catalog(&q), marks, 3),
+                     CL_ERR_NOT_FOUND);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects WHERE published = 1"), 2);
+    cl_queue_close(&q);
+}
+
 static void test_commit_flush(void **state)
 {
     struct cl_queue q;
@@ -677,6 +718,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_commit_flush),
+        cmocka_unit_test(test_commit_flushes_and_mark_many),
         cmocka_unit_test(test_stale_receipt),
         cmocka_unit_test(test_publish),
         cmocka_unit_test(test_disk_full),

@@ -294,6 +294,32 @@ static void test_move(void **state)
     cl_store_close(&s);
 }
 
+/* Batches: every object put, each move with its own result (a missing source fails
+ * alone), the others in place. */
+static void test_put_and_move_many(void **state)
+{
+    struct cl_store s;
+    open_fresh(&s, "many");
+    const char *staged[3] = {"_staging/a.gz", "_staging/b.gz", "_staging/c.gz"};
+    const void *data[3] = {"A", "BB", "CCC"};
+    const size_t lens[3] = {1, 2, 3};
+    assert_int_equal(cl_store_put_many(&s, staged, data, lens, 3), CL_OK);
+    assert_get(&s, "_staging/b.gz", "BB");
+    const char *from[3] = {"_staging/a.gz", "_staging/gone.gz", "_staging/c.gz"};
+    const char *to[3] = {"service=a/h=1/a.gz", "service=b/h=1/b.gz", "service=a/h=2/c.gz"};
+    int results[3] = {-1, -1, -1};
+    assert_int_equal(cl_store_move_many(&s, from, to, 3, results), CL_ERR_NOT_FOUND);
+    assert_int_equal(results[0], CL_OK);
+    assert_int_equal(results[1], CL_ERR_NOT_FOUND);
+    assert_int_equal(results[2], CL_OK);
+    assert_get(&s, "service=a/h=1/a.gz", "A");
+    assert_get(&s, "service=a/h=2/c.gz", "CCC");
+    assert_list(&s, "_staging/", "_staging/b.gz");
+    const char *bad[1] = {"../escape"};
+    assert_int_equal(cl_store_put_many(&s, bad, data, lens, 1), CL_ERR_INVAL);
+    cl_store_close(&s);
+}
+
 static void test_invalid_keys(void **state)
 {
     struct cl_store s;
@@ -383,15 +409,11 @@ static int teardown_dir(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open),
-        cmocka_unit_test(test_round_trip_and_overwrite),
-        cmocka_unit_test(test_atomicity),
-        cmocka_unit_test(test_list),
-        cmocka_unit_test(test_list_prunes),
-        cmocka_unit_test(test_delete),
-        cmocka_unit_test(test_move),
-        cmocka_unit_test(test_invalid_keys),
-        cmocka_unit_test(test_concurrent_puts),
+        cmocka_unit_test(test_open),         cmocka_unit_test(test_round_trip_and_overwrite),
+        cmocka_unit_test(test_atomicity),    cmocka_unit_test(test_list),
+        cmocka_unit_test(test_list_prunes),  cmocka_unit_test(test_delete),
+        cmocka_unit_test(test_move),         cmocka_unit_test(test_put_and_move_many),
+        cmocka_unit_test(test_invalid_keys), cmocka_unit_test(test_concurrent_puts),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
