@@ -265,13 +265,30 @@ static struct pat *pat_of(struct svc *s, const struct cl_pattern_match *m)
 {
     struct pat *p = &s->pats[m->cluster];
     if (!p->used || p->generation != m->generation) {
-        free(p->example);
+        char *example = p->example; /* its buffer is reused (no allocation per pattern) */
+        size_t cap = p->example_cap;
         memset(p, 0, sizeof *p);
+        p->example = example;
+        p->example_cap = cap;
+        p->example_len = 0;
         p->used = 1;
         p->generation = m->generation;
         cl_anomaly_series_init(&p->rate);
     }
     return p;
+}
+
+static void set_example(struct pat *p, const char *line, size_t len)
+{
+    size_t n = CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX);
+    if (p->example_cap < n + 1) {
+        free(p->example);
+        p->example_cap = CL_MAX(n + 1, (size_t)256);
+        p->example = cl_malloc(p->example_cap);
+    }
+    memcpy(p->example, line, n);
+    p->example[n] = '\0';
+    p->example_len = n;
 }
 
 static void rename_pattern(struct cl_analytics *a, struct svc *s, struct pat *p, uint64_t id)
@@ -297,7 +314,7 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
     struct cl_pattern_match m;
     mine(s, msg, msg_len, &m);
     struct pat *p = pat_of(s, &m);
-    int fresh = p->id == 0;
+    int fresh = p->example_len == 0;
     if (p->id != m.id)
         rename_pattern(a, s, p, m.id);
     int64_t minute = h.ts_ms / 60000;
@@ -316,12 +333,9 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
     cl_an_count(a, s, m.id, minute, (int)h.level);
     if (fresh) {
         p->first_ms = h.ts_ms;
-        p->example = cl_malloc(CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX) + 1);
-        memcpy(p->example, line, CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX));
-        p->example[CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX)] = '\0';
+        set_example(p, line, len);
         uint64_t key = cl_an_known_key(s, m.id);
-        int first_seen = m.is_new && !cl_an_known_has(a, key);
-        cl_an_known_add(a, key);
+        int first_seen = !cl_an_known_add(a, key) && m.is_new;
         if (cl_anomaly_novelty_check(&s->novelty, h.ts_ms, first_seen))
             cl_an_new_pattern(a, s, p, cl_miner_template(s->miner, m.cluster, NULL, NULL), h.ts_ms,
                               (int)h.level);
@@ -416,7 +430,7 @@ static void push_upserts(struct cl_analytics *a, struct svc *s)
         memcpy(u->service, s->name, sizeof u->service);
         u->id = p->id;
         u->tmpl = cl_strdup(t);
-        u->example = p->example ? cl_strdup(p->example) : NULL;
+        u->example = p->example_len ? cl_strdup(p->example) : NULL;
         u->first_ms = p->first_ms;
         u->last_ms = p->last_ms;
         p->dirty = 0;

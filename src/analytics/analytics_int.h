@@ -14,7 +14,8 @@ struct pat {
     int used, dirty;     /* dirty: the catalog has not seen its latest state */
     uint64_t id;         /* the id last reported for it */
     int64_t first_ms, last_ms;
-    char *example; /* owned */
+    char *example;                   /* owned; kept (with its capacity) when the slot is reused */
+    size_t example_cap, example_len; /* example_len 0: no record seen yet */
     uint32_t minute_count, minute_errors;
     struct cl_anomaly_series rate; /* records per minute */
     double score;                  /* last closed minute's score */
@@ -93,8 +94,8 @@ void cl_an_emit(struct cl_analytics *a, const struct cl_anomaly_event *e);
 void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level);
 void cl_an_rows_take(struct svc *s, struct cl_pattern_count **out, size_t *n, size_t *cap);
 struct cl_pattern_info *cl_an_info_push(struct cl_analytics *a);
-int cl_an_known_has(const struct cl_analytics *a, uint64_t key);
-void cl_an_known_add(struct cl_analytics *a, uint64_t key);
+/* Adds key to the known set; returns whether it was there already. */
+int cl_an_known_add(struct cl_analytics *a, uint64_t key);
 uint64_t cl_an_known_key(const struct svc *s, uint64_t id);
 
 #endif

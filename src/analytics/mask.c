@@ -227,9 +227,31 @@ static void emit(struct emitter *e, const char *pre, size_t npre, const char *co
     e->last_wild = bare;
 }
 
+/* The judgement of a token of letters only, or -1 when s holds any other byte: the
+ * common case (most tokens are plain words) takes one pass instead of the general
+ * scanner's several. It gives what judge_core gives such a core: no punctuation, path,
+ * URL or key=value applies, and only a day or month name or 8 hex letters or more
+ * ("deadbeef") is a value. */
+static int judge_letters(const char *s, size_t n)
+{
+    size_t hex = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = (char)(s[i] | 0x20); /* lower case; other bytes stay non-letters */
+        if (c < 'a' || c > 'z')
+            return -1;
+        hex += c <= 'f';
+    }
+    return (hex == n && n >= 8) || is_date_word(s, n) ? WHOLE : CONSTANT;
+}
+
 /* Judges one blank-free token s[0..n) and emits it. */
 static void emit_word(struct emitter *e, const char *s, size_t n)
 {
+    int fast = judge_letters(s, n);
+    if (fast == WHOLE || (fast == CONSTANT && !e->last_wild)) {
+        emit(e, NULL, 0, s, n, (enum judgement)fast, NULL, 0);
+        return;
+    }
     size_t a = 0, b = n;
     while (a < b && is_open_punct(s[a]))
         a++;
