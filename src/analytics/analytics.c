@@ -45,6 +45,8 @@ struct cl_analytics *cl_analytics_new(const struct cl_analytics_opts *o)
         a->buckets[i] = -1;
     a->known_cap = KNOWN_CAP;
     a->known = cl_calloc(a->known_cap, sizeof *a->known);
+    if (a->o.async_bytes && cl_an_async_start(a, a->o.async_bytes) != 0)
+        a->async = NULL; /* no thread: observe in the caller */
     return a;
 }
 
@@ -69,6 +71,7 @@ void cl_analytics_free(struct cl_analytics *a)
 {
     if (!a)
         return;
+    cl_an_async_stop(a);
     for (size_t i = 0; i < a->o.max_services; i++)
         if (a->svcs[i])
             svc_free(a, a->svcs[i]);
@@ -363,6 +366,14 @@ void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t le
 {
     if (!a)
         return;
+    if (a->async)
+        cl_an_async_put(a, data, len, now_wall);
+    else
+        cl_an_observe_now(a, data, len, now_wall);
+}
+
+void cl_an_observe_now(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall)
+{
     lock(a);
     for (const char *p = data, *end = data + len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -442,6 +453,7 @@ void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
     memset(out, 0, sizeof *out);
     if (!a)
         return;
+    cl_an_async_flush(a);
     lock(a);
     size_t cap = a->n_orphans;
     out->counts = a->orphans;
@@ -520,6 +532,7 @@ void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st)
     st->services_evicted = a->services_evicted;
     st->records = a->records;
     st->lock_contended = a->contended;
+    st->queue_waits = cl_an_async_waits(a);
     for (size_t i = 0; i < a->o.max_services; i++)
         if (a->svcs[i]) {
             st->patterns += cl_miner_count(a->svcs[i]->miner);

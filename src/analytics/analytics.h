@@ -39,6 +39,10 @@ struct cl_analytics_opts {
     size_t max_services;
     size_t max_patterns;
     int64_t warmup_ms;
+    /* 0: cl_analytics_observe learns in the calling thread. N: it copies the records into
+     * a buffer of N bytes that one observer thread learns (the caller waits only while
+     * the buffer is full); cl_analytics_drain first waits until it is learned. */
+    size_t async_bytes;
     /* Borrowed registry handles (NULL: none): the anomaly counter the alarm engine
      * watches and the highest current score. */
     struct cl_metric *anomalies_detected;
@@ -141,6 +145,7 @@ size_t cl_analytics_recent(struct cl_analytics *a, struct cl_anomaly_event *out,
 struct cl_analytics_stats {
     size_t services, patterns, miner_bytes;
     uint64_t services_evicted, patterns_evicted, records, lock_contended;
+    uint64_t queue_waits; /* observe calls that found the observer thread's buffer full */
 };
 void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st);
 

@@ -8,6 +8,8 @@
 
 #include <pthread.h>
 
+struct cl_an_async; /* analytics_async.c */
+
 /* Per miner slot: what the catalog and the detectors know of the cluster in it. */
 struct pat {
     uint32_t generation; /* the cluster's generation when this state was made */
@@ -80,7 +82,19 @@ struct cl_analytics {
     uint64_t dropped, services_evicted, records, contended;
     char *scratch; /* one unescaped message */
     size_t scratch_cap;
+    struct cl_an_async *async; /* the observer thread, NULL: observe in the caller */
 };
+
+/* analytics.c: learns the lines of data under the lock, in the calling thread. */
+void cl_an_observe_now(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
+
+/* analytics_async.c */
+int cl_an_async_start(struct cl_analytics *a, size_t bytes);
+void cl_an_async_put(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
+void cl_an_async_flush(struct cl_analytics *a); /* returns once every put is learned */
+uint64_t cl_an_async_waits(const struct cl_analytics *a);
+void cl_an_async_stop(struct cl_analytics *a); /* learns what is left, joins, frees */
+void cl_an_async_free(struct cl_an_async *q);
 
 /* analytics_detect.c */
 void cl_an_close_minute(struct cl_analytics *a, struct svc *s);
