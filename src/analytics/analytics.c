@@ -181,16 +181,36 @@ void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id
 
 /* ---- records ---- */
 
-/* The message of a normalized line: the JSON string after "message": (the fourth key,
- * cl_record_normalize's order), unescaped into the scratch buffer when it has escapes. */
-static int line_message(struct cl_analytics *a, const char *line, size_t len, const char **msg,
-                        size_t *msg_len)
+/* Where "message":" should start in a line of cl_record_normalize's fixed head
+ * {"timestamp":"<24>","level":"L","service":"S","message":"... (found by memmem when the
+ * line is not laid out so). */
+static const char *message_key(const char *line, size_t len, const struct cl_line_head *h)
 {
     static const char key[] = "\"message\":\"";
-    const char *p = memmem(line, len, key, sizeof key - 1);
+    size_t at = sizeof "{\"timestamp\":\"" - 1 + 24 + sizeof "\",\"level\":\"" - 1 +
+                strlen(cl_level_name(h->level)) + sizeof "\",\"service\":\"" - 1 +
+                strlen(h->service) + 2;
+    if (at + sizeof key - 1 <= len && memcmp(line + at, key, sizeof key - 1) == 0)
+        return line + at;
+    return memmem(line, len, key, sizeof key - 1);
+}
+
+/* The message of a normalized line: the JSON string after "message": (the fourth key,
+ * cl_record_normalize's order), unescaped into the scratch buffer when it has escapes. */
+static int line_message(struct cl_analytics *a, const char *line, size_t len,
+                        const struct cl_line_head *h, const char **msg, size_t *msg_len)
+{
+    static const char key[] = "\"message\":\"";
+    const char *p = message_key(line, len, h);
     if (!p)
         return -1;
-    const char *s = p + sizeof key - 1, *end = line + len, *q = s;
+    const char *s = p + sizeof key - 1, *end = line + len, *q = memchr(s, '"', (size_t)(end - s));
+    if (q && !memchr(s, '\\', (size_t)(q - s))) { /* no escape: the message is in place */
+        *msg = s;
+        *msg_len = (size_t)(q - s);
+        return 0;
+    }
+    q = s;
     int escaped = 0;
     while (q < end && *q != '"') {
         if (*q == '\\') {
@@ -311,7 +331,8 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
     struct cl_line_head h;
     const char *msg;
     size_t msg_len;
-    if (cl_line_head_parse(line, len, &h) != 0 || line_message(a, line, len, &msg, &msg_len) != 0)
+    if (cl_line_head_parse(line, len, &h) != 0 ||
+        line_message(a, line, len, &h, &msg, &msg_len) != 0)
         return;
     struct svc *s = svc_get(a, h.service, now_wall);
     struct cl_pattern_match m;
