@@ -10,9 +10,10 @@
  * them (SQLite in the daemon, summary objects on AWS).
  *
  * Thread safety: every function takes the object's one mutex. The miner is not
- * thread-safe; the lock is taken once per message (hundreds of records), and found held in
- * about 1 of 10 acquisitions with 2 workers (bench/analytics_cost.py), while per-thread
- * miners would learn different templates for one service (docs/analytics.md). */
+ * thread-safe; the lock is taken once per message (hundreds of records), while per-thread
+ * miners would learn different templates for one service (docs/analytics.md). With
+ * async_bytes (the daemon) the processors only copy records into a bounded buffer and one
+ * observer thread takes the lock to learn them. */
 #ifndef CL_ANALYTICS_H
 #define CL_ANALYTICS_H
 
@@ -117,7 +118,8 @@ void cl_analytics_free(struct cl_analytics *a);
 void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id);
 
 /* Learns every record of data[0..len), normalized NDJSON lines (cl_record_normalize's
- * output); lines that do not parse are skipped. NULL a does nothing. */
+ * output); lines that do not parse are skipped. NULL a does nothing. With async_bytes the
+ * records are copied and learned by the observer thread (before the next drain). */
 void cl_analytics_observe(struct cl_analytics *a, const char *data, size_t len);
 
 /* The same with the wall clock given (simulations, bench/incident_day.c: pass the same
