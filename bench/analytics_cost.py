@@ -152,9 +152,10 @@ def drain(src, mode, workers):
         cpu = cpu_s(p.pid)
         stop(p)
         with open(log.name) as f:
-            m = re.search(r"analytics: (\d+) record.*?(\d+) lock wait", f.read())
-        if m:  # one lock per message taken: how often a worker found it held
-            print("  analytics saw %s records, %s lock waits" % m.groups(), flush=True)
+            m = re.search(r"analytics: (\d+) record.*?(\d+) lock wait\D*(\d*)", f.read())
+        if m:  # how often the lock was found held, and a processor found the buffer full
+            print("  analytics saw %s records, %s lock waits, %s full-buffer waits"
+                  % m.groups(), flush=True)
         os.unlink(log.name)
         return wall, cpu
     finally:

@@ -45,6 +45,8 @@ struct cl_analytics *cl_analytics_new(const struct cl_analytics_opts *o)
         a->buckets[i] = -1;
     a->known_cap = KNOWN_CAP;
     a->known = cl_calloc(a->known_cap, sizeof *a->known);
+    if (a->o.async_bytes && cl_an_async_start(a, a->o.async_bytes) != 0)
+        a->async = NULL; /* no thread: observe in the caller */
     return a;
 }
 
@@ -69,6 +71,7 @@ void cl_analytics_free(struct cl_analytics *a)
 {
     if (!a)
         return;
+    cl_an_async_stop(a);
     for (size_t i = 0; i < a->o.max_services; i++)
         if (a->svcs[i])
             svc_free(a, a->svcs[i]);
@@ -178,16 +181,36 @@ void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id
 
 /* ---- records ---- */
 
-/* The message of a normalized line: the JSON string after "message": (the fourth key,
- * cl_record_normalize's order), unescaped into the scratch buffer when it has escapes. */
-static int line_message(struct cl_analytics *a, const char *line, size_t len, const char **msg,
-                        size_t *msg_len)
+/* Where "message":" should start in a line of cl_record_normalize's fixed head
+ * {"timestamp":"<24>","level":"L","service":"S","message":"... (found by memmem when the
+ * line is not laid out so). */
+static const char *message_key(const char *line, size_t len, const struct cl_line_head *h)
 {
     static const char key[] = "\"message\":\"";
-    const char *p = memmem(line, len, key, sizeof key - 1);
+    size_t at = sizeof "{\"timestamp\":\"" - 1 + 24 + sizeof "\",\"level\":\"" - 1 +
+                strlen(cl_level_name(h->level)) + sizeof "\",\"service\":\"" - 1 +
+                strlen(h->service) + 2;
+    if (at + sizeof key - 1 <= len && memcmp(line + at, key, sizeof key - 1) == 0)
+        return line + at;
+    return memmem(line, len, key, sizeof key - 1);
+}
+
+/* The message of a normalized line: the JSON string after "message": (the fourth key,
+ * cl_record_normalize's order), unescaped into the scratch buffer when it has escapes. */
+static int line_message(struct cl_analytics *a, const char *line, size_t len,
+                        const struct cl_line_head *h, const char **msg, size_t *msg_len)
+{
+    static const char key[] = "\"message\":\"";
+    const char *p = message_key(line, len, h);
     if (!p)
         return -1;
-    const char *s = p + sizeof key - 1, *end = line + len, *q = s;
+    const char *s = p + sizeof key - 1, *end = line + len, *q = memchr(s, '"', (size_t)(end - s));
+    if (q && !memchr(s, '\\', (size_t)(q - s))) { /* no escape: the message is in place */
+        *msg = s;
+        *msg_len = (size_t)(q - s);
+        return 0;
+    }
+    q = s;
     int escaped = 0;
     while (q < end && *q != '"') {
         if (*q == '\\') {
@@ -265,13 +288,30 @@ static struct pat *pat_of(struct svc *s, const struct cl_pattern_match *m)
 {
     struct pat *p = &s->pats[m->cluster];
     if (!p->used || p->generation != m->generation) {
-        free(p->example);
+        char *example = p->example; /* its buffer is reused (no allocation per pattern) */
+        size_t cap = p->example_cap;
         memset(p, 0, sizeof *p);
+        p->example = example;
+        p->example_cap = cap;
+        p->example_len = 0;
         p->used = 1;
         p->generation = m->generation;
         cl_anomaly_series_init(&p->rate);
     }
     return p;
+}
+
+static void set_example(struct pat *p, const char *line, size_t len)
+{
+    size_t n = CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX);
+    if (p->example_cap < n + 1) {
+        free(p->example);
+        p->example_cap = CL_MAX(n + 1, (size_t)256);
+        p->example = cl_malloc(p->example_cap);
+    }
+    memcpy(p->example, line, n);
+    p->example[n] = '\0';
+    p->example_len = n;
 }
 
 static void rename_pattern(struct cl_analytics *a, struct svc *s, struct pat *p, uint64_t id)
@@ -291,13 +331,14 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
     struct cl_line_head h;
     const char *msg;
     size_t msg_len;
-    if (cl_line_head_parse(line, len, &h) != 0 || line_message(a, line, len, &msg, &msg_len) != 0)
+    if (cl_line_head_parse(line, len, &h) != 0 ||
+        line_message(a, line, len, &h, &msg, &msg_len) != 0)
         return;
     struct svc *s = svc_get(a, h.service, now_wall);
     struct cl_pattern_match m;
     mine(s, msg, msg_len, &m);
     struct pat *p = pat_of(s, &m);
-    int fresh = p->id == 0;
+    int fresh = p->example_len == 0;
     if (p->id != m.id)
         rename_pattern(a, s, p, m.id);
     int64_t minute = h.ts_ms / 60000;
@@ -316,12 +357,9 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
     cl_an_count(a, s, m.id, minute, (int)h.level);
     if (fresh) {
         p->first_ms = h.ts_ms;
-        p->example = cl_malloc(CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX) + 1);
-        memcpy(p->example, line, CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX));
-        p->example[CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX)] = '\0';
+        set_example(p, line, len);
         uint64_t key = cl_an_known_key(s, m.id);
-        int first_seen = m.is_new && !cl_an_known_has(a, key);
-        cl_an_known_add(a, key);
+        int first_seen = !cl_an_known_add(a, key) && m.is_new;
         if (cl_anomaly_novelty_check(&s->novelty, h.ts_ms, first_seen))
             cl_an_new_pattern(a, s, p, cl_miner_template(s->miner, m.cluster, NULL, NULL), h.ts_ms,
                               (int)h.level);
@@ -349,6 +387,14 @@ void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t le
 {
     if (!a)
         return;
+    if (a->async)
+        cl_an_async_put(a, data, len, now_wall);
+    else
+        cl_an_observe_now(a, data, len, now_wall);
+}
+
+void cl_an_observe_now(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall)
+{
     lock(a);
     for (const char *p = data, *end = data + len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -416,7 +462,7 @@ static void push_upserts(struct cl_analytics *a, struct svc *s)
         memcpy(u->service, s->name, sizeof u->service);
         u->id = p->id;
         u->tmpl = cl_strdup(t);
-        u->example = p->example ? cl_strdup(p->example) : NULL;
+        u->example = p->example_len ? cl_strdup(p->example) : NULL;
         u->first_ms = p->first_ms;
         u->last_ms = p->last_ms;
         p->dirty = 0;
@@ -428,6 +474,7 @@ void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
     memset(out, 0, sizeof *out);
     if (!a)
         return;
+    cl_an_async_flush(a);
     lock(a);
     size_t cap = a->n_orphans;
     out->counts = a->orphans;
@@ -506,6 +553,7 @@ void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st)
     st->services_evicted = a->services_evicted;
     st->records = a->records;
     st->lock_contended = a->contended;
+    st->queue_waits = cl_an_async_waits(a);
     for (size_t i = 0; i < a->o.max_services; i++)
         if (a->svcs[i]) {
             st->patterns += cl_miner_count(a->svcs[i]->miner);

@@ -10,9 +10,10 @@
  * them (SQLite in the daemon, summary objects on AWS).
  *
  * Thread safety: every function takes the object's one mutex. The miner is not
- * thread-safe; the lock is taken once per message (hundreds of records), and found held in
- * about 1 of 10 acquisitions with 2 workers (bench/analytics_cost.py), while per-thread
- * miners would learn different templates for one service (docs/analytics.md). */
+ * thread-safe; the lock is taken once per message (hundreds of records), while per-thread
+ * miners would learn different templates for one service (docs/analytics.md). With
+ * async_bytes (the daemon) the processors only copy records into a bounded buffer and one
+ * observer thread takes the lock to learn them. */
 #ifndef CL_ANALYTICS_H
 #define CL_ANALYTICS_H
 
@@ -39,6 +40,10 @@ struct cl_analytics_opts {
     size_t max_services;
     size_t max_patterns;
     int64_t warmup_ms;
+    /* 0: cl_analytics_observe learns in the calling thread. N: it copies the records into
+     * a buffer of N bytes that one observer thread learns (the caller waits only while
+     * the buffer is full); cl_analytics_drain first waits until it is learned. */
+    size_t async_bytes;
     /* Borrowed registry handles (NULL: none): the anomaly counter the alarm engine
      * watches and the highest current score. */
     struct cl_metric *anomalies_detected;
@@ -113,7 +118,8 @@ void cl_analytics_free(struct cl_analytics *a);
 void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id);
 
 /* Learns every record of data[0..len), normalized NDJSON lines (cl_record_normalize's
- * output); lines that do not parse are skipped. NULL a does nothing. */
+ * output); lines that do not parse are skipped. NULL a does nothing. With async_bytes the
+ * records are copied and learned by the observer thread (before the next drain). */
 void cl_analytics_observe(struct cl_analytics *a, const char *data, size_t len);
 
 /* The same with the wall clock given (simulations, bench/incident_day.c: pass the same
@@ -141,6 +147,7 @@ size_t cl_analytics_recent(struct cl_analytics *a, struct cl_anomaly_event *out,
 struct cl_analytics_stats {
     size_t services, patterns, miner_bytes;
     uint64_t services_evicted, patterns_evicted, records, lock_contended;
+    uint64_t queue_waits; /* observe calls that found the observer thread's buffer full */
 };
 void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st);
 

@@ -8,13 +8,16 @@
 
 #include <pthread.h>
 
+struct cl_an_async; /* analytics_async.c */
+
 /* Per miner slot: what the catalog and the detectors know of the cluster in it. */
 struct pat {
     uint32_t generation; /* the cluster's generation when this state was made */
     int used, dirty;     /* dirty: the catalog has not seen its latest state */
     uint64_t id;         /* the id last reported for it */
     int64_t first_ms, last_ms;
-    char *example; /* owned */
+    char *example;                   /* owned; kept (with its capacity) when the slot is reused */
+    size_t example_cap, example_len; /* example_len 0: no record seen yet */
     uint32_t minute_count, minute_errors;
     struct cl_anomaly_series rate; /* records per minute */
     double score;                  /* last closed minute's score */
@@ -79,7 +82,19 @@ struct cl_analytics {
     uint64_t dropped, services_evicted, records, contended;
     char *scratch; /* one unescaped message */
     size_t scratch_cap;
+    struct cl_an_async *async; /* the observer thread, NULL: observe in the caller */
 };
+
+/* analytics.c: learns the lines of data under the lock, in the calling thread. */
+void cl_an_observe_now(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
+
+/* analytics_async.c */
+int cl_an_async_start(struct cl_analytics *a, size_t bytes);
+void cl_an_async_put(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
+void cl_an_async_flush(struct cl_analytics *a); /* returns once every put is learned */
+uint64_t cl_an_async_waits(const struct cl_analytics *a);
+void cl_an_async_stop(struct cl_analytics *a); /* learns what is left, joins, frees */
+void cl_an_async_free(struct cl_an_async *q);
 
 /* analytics_detect.c */
 void cl_an_close_minute(struct cl_analytics *a, struct svc *s);
@@ -93,8 +108,8 @@ void cl_an_emit(struct cl_analytics *a, const struct cl_anomaly_event *e);
 void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level);
 void cl_an_rows_take(struct svc *s, struct cl_pattern_count **out, size_t *n, size_t *cap);
 struct cl_pattern_info *cl_an_info_push(struct cl_analytics *a);
-int cl_an_known_has(const struct cl_analytics *a, uint64_t key);
-void cl_an_known_add(struct cl_analytics *a, uint64_t key);
+/* Adds key to the known set; returns whether it was there already. */
+int cl_an_known_add(struct cl_analytics *a, uint64_t key);
 uint64_t cl_an_known_key(const struct svc *s, uint64_t id);
 
 #endif

@@ -100,23 +100,17 @@ uint64_t cl_an_known_key(const struct svc *s, uint64_t id)
     return k ? k : 1;
 }
 
-int cl_an_known_has(const struct cl_analytics *a, uint64_t key)
+/* One probe sequence finds the key or the empty slot it goes to. The set stops growing at
+ * half its fixed capacity: a pattern not remembered is at worst reported as new once more. */
+int cl_an_known_add(struct cl_analytics *a, uint64_t key)
 {
-    for (size_t i = key & (a->known_cap - 1); a->known[i]; i = (i + 1) & (a->known_cap - 1))
+    size_t i = key & (a->known_cap - 1);
+    for (; a->known[i]; i = (i + 1) & (a->known_cap - 1))
         if (a->known[i] == key)
             return 1;
+    if (a->known_n * 2 < a->known_cap) {
+        a->known[i] = key;
+        a->known_n++;
+    }
     return 0;
-}
-
-/* The set stops growing at half its fixed capacity: a pattern not remembered is at worst
- * reported as new once more. */
-void cl_an_known_add(struct cl_analytics *a, uint64_t key)
-{
-    if (a->known_n * 2 >= a->known_cap || cl_an_known_has(a, key))
-        return;
-    size_t i = key & (a->known_cap - 1);
-    while (a->known[i])
-        i = (i + 1) & (a->known_cap - 1);
-    a->known[i] = key;
-    a->known_n++;
 }

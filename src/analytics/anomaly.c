@@ -16,9 +16,10 @@
 #define ALPHA_WARM 0.10      /* faster learning during warm-up */
 #define ALPHA_SURPRISE 0.002 /* long-run statistics of the surprise (about 500 points) */
 #define CLIP 4.0
-#define HALF_K 4.0    /* k = 4 standard deviations of surprise scores 0.5 */
-#define EXTREME_K 8.0 /* a new extreme scores at least 8 / (8 + 4) = 0.67 */
-#define HOLD 120      /* points without a repeat report after a score of 0.5 */
+#define HALF_K 4.0        /* k = 4 standard deviations of surprise scores 0.5 */
+#define EXTREME_K 8.0     /* a new extreme scores at least 8 / (8 + 4) = 0.67 */
+#define EXTREME_MIN_Z 1.0 /* ... when it is at least one spread from the forecast */
+#define HOLD 120          /* points without a repeat report after a score of 0.5 */
 #define DAY_S 86400
 
 void cl_anomaly_series_init(struct cl_anomaly_series *s)
@@ -59,7 +60,10 @@ static void learn(struct cl_anomaly_series *s, int b, double forecast, double r,
  * but a worse one still shows). */
 static double surprise(struct cl_anomaly_series *s, double z, double x)
 {
-    int extreme = x > s->hi || x < s->lo;
+    /* A new extreme counts only when the forecast did not expect it (at least one usual
+     * spread away): a series that moved up to its old maximum and a little past it, as
+     * forecast, has not surprised anyone (NAB standard 59.6 -> 60.4, docs/analytics.md). */
+    int extreme = (x > s->hi || x < s->lo) && z >= EXTREME_MIN_Z;
     s->hi = fmax(s->hi, x);
     s->lo = fmin(s->lo, x);
     double u = log1p(z);

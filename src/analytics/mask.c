@@ -26,9 +26,63 @@ uint64_t cl_mask_hash(const char *s, size_t len)
     return h;
 }
 
+/* Byte classes for the scanner's hot loops (one table look-up per byte). */
+enum { C_BLANK = 1, C_LETTER = 2, C_HEX = 4 };
+#define LETTERS_(a, b, c, d, e, f)                                                                 \
+    [a] = C_LETTER | C_HEX, [b] = C_LETTER | C_HEX, [c] = C_LETTER | C_HEX,                        \
+    [d] = C_LETTER | C_HEX, [e] = C_LETTER | C_HEX, [f] = C_LETTER | C_HEX
+static const unsigned char byte_class[256] = {[' '] = C_BLANK,
+                                              ['\t'] = C_BLANK,
+                                              ['\r'] = C_BLANK,
+                                              ['\n'] = C_BLANK,
+                                              ['\f'] = C_BLANK,
+                                              ['\v'] = C_BLANK,
+                                              LETTERS_('a', 'b', 'c', 'd', 'e', 'f'),
+                                              LETTERS_('A', 'B', 'C', 'D', 'E', 'F'),
+                                              ['g'] = C_LETTER,
+                                              ['h'] = C_LETTER,
+                                              ['i'] = C_LETTER,
+                                              ['j'] = C_LETTER,
+                                              ['k'] = C_LETTER,
+                                              ['l'] = C_LETTER,
+                                              ['m'] = C_LETTER,
+                                              ['n'] = C_LETTER,
+                                              ['o'] = C_LETTER,
+                                              ['p'] = C_LETTER,
+                                              ['q'] = C_LETTER,
+                                              ['r'] = C_LETTER,
+                                              ['s'] = C_LETTER,
+                                              ['t'] = C_LETTER,
+                                              ['u'] = C_LETTER,
+                                              ['v'] = C_LETTER,
+                                              ['w'] = C_LETTER,
+                                              ['x'] = C_LETTER,
+                                              ['y'] = C_LETTER,
+                                              ['z'] = C_LETTER,
+                                              ['G'] = C_LETTER,
+                                              ['H'] = C_LETTER,
+                                              ['I'] = C_LETTER,
+                                              ['J'] = C_LETTER,
+                                              ['K'] = C_LETTER,
+                                              ['L'] = C_LETTER,
+                                              ['M'] = C_LETTER,
+                                              ['N'] = C_LETTER,
+                                              ['O'] = C_LETTER,
+                                              ['P'] = C_LETTER,
+                                              ['Q'] = C_LETTER,
+                                              ['R'] = C_LETTER,
+                                              ['S'] = C_LETTER,
+                                              ['T'] = C_LETTER,
+                                              ['U'] = C_LETTER,
+                                              ['V'] = C_LETTER,
+                                              ['W'] = C_LETTER,
+                                              ['X'] = C_LETTER,
+                                              ['Y'] = C_LETTER,
+                                              ['Z'] = C_LETTER};
+
 static int is_blank(char c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+    return byte_class[(unsigned char)c] & C_BLANK;
 }
 
 static int is_open_punct(char c)
@@ -227,8 +281,28 @@ static void emit(struct emitter *e, const char *pre, size_t npre, const char *co
     e->last_wild = bare;
 }
 
-/* Judges one blank-free token s[0..n) and emits it. */
-static void emit_word(struct emitter *e, const char *s, size_t n)
+/* Appends a plain word as a constant token: what emit does for (CONSTANT, no
+ * punctuation), without its general steps. */
+static void emit_plain(struct emitter *e, const char *s, size_t n)
+{
+    struct cl_masked *o = e->out;
+    if (o->n > 0)
+        o->text[o->text_len++] = ' ';
+    struct cl_mask_token *t = &o->tok[o->n++];
+    t->off = (uint32_t)o->text_len;
+    memcpy(o->text + o->text_len, s, n);
+    o->text_len += n;
+    t->len = (uint32_t)n;
+    t->masked = 0;
+    t->word = 1;
+    t->hash = cl_mask_hash(s, n);
+    if (t->hash == CL_MASK_WILD)
+        t->hash = 1;
+    e->last_wild = 0;
+}
+
+/* Judges one blank-free token s[0..n) by the general rules and emits it. */
+static void emit_general(struct emitter *e, const char *s, size_t n)
 {
     size_t a = 0, b = n;
     while (a < b && is_open_punct(s[a]))
@@ -261,6 +335,25 @@ static void emit_word(struct emitter *e, const char *s, size_t n)
         how = WHOLE;
     }
     emit(e, s, a, core, ncore, how, s + b, n - b);
+}
+
+/* Judges one blank-free token s[0..n) and emits it. classes: the AND of its bytes'
+ * classes. A token of letters only (the common case: most tokens are plain words) takes
+ * a short path; it gives what the general one gives such a core: no punctuation, path,
+ * URL or key=value applies, and only a day or month name or 8 hex letters or more
+ * ("deadbeef") is a value. */
+static void emit_word(struct emitter *e, const char *s, size_t n, unsigned classes)
+{
+    if (classes & C_LETTER) {
+        if ((classes & C_HEX && n >= 8) || is_date_word(s, n))
+            emit(e, NULL, 0, NULL, 0, WHOLE, NULL, 0);
+        else if (!e->last_wild && e->out->n < CL_MASK_MAX_TOKENS)
+            emit_plain(e, s, n);
+        else
+            emit_general(e, s, n); /* a unit after a number, or the token limit */
+        return;
+    }
+    emit_general(e, s, n);
 }
 
 /* Length of a quoted string starting at s[0] (a quote), or 0 when it is not one: the
@@ -309,9 +402,10 @@ void cl_mask_message(const char *msg, size_t len, struct cl_masked *out)
             continue;
         }
         size_t j = i;
-        while (j < len && !is_blank(msg[j]))
-            j++;
-        emit_word(&e, msg + i, j - i);
+        unsigned classes = C_LETTER | C_HEX;
+        for (unsigned c; j < len && !((c = byte_class[(unsigned char)msg[j]]) & C_BLANK); j++)
+            classes &= c;
+        emit_word(&e, msg + i, j - i, classes);
         i = j;
     }
 }

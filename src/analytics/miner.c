@@ -6,7 +6,10 @@
  * buckets chain the clusters of that key. Within the bucket the message joins the most
  * similar cluster of the same key; positions that disagree become "<*>". A doubly linked
  * list orders slots by last use; a new cluster beyond the cap evicts the least recently
- * used one, so memory stays below max_clusters * (sizeof(struct cluster) + template). */
+ * used one, so memory stays below max_clusters * (sizeof(struct cluster) + template).
+ * A slot keeps its two blocks (tokens, template) when its cluster is evicted, and the next
+ * cluster in it reuses them when they are large enough: a stream of messages that each
+ * create a cluster (every one new) then allocates nothing per message. */
 #include "miner.h"
 
 #include "common.h"
@@ -28,7 +31,7 @@ struct cluster {
     char *text;          /* token text, in the block that hash starts (owned via hash) */
     size_t bytes;        /* size of that block */
     char *tmpl;          /* rendered template (owned), valid unless dirty */
-    size_t tmpl_len;
+    size_t tmpl_len, tmpl_cap;
     uint64_t id;
     int dirty, live;
     uint32_t bucket_next, lru_prev, lru_next;
@@ -70,13 +73,9 @@ struct cl_miner *cl_miner_new(const struct cl_miner_config *cfg)
     return m;
 }
 
-static void cluster_release(struct cl_miner *m, struct cluster *c)
+/* The cluster leaves its slot; the slot keeps its blocks for the next one. */
+static void cluster_release(struct cluster *c)
 {
-    m->bytes -= c->bytes + (c->tmpl ? c->n * 4 + c->bytes : 0);
-    free(c->hash); /* the start of the block */
-    free(c->tmpl);
-    c->hash = NULL;
-    c->text = c->tmpl = NULL;
     c->live = 0;
     c->generation++;
 }
@@ -85,9 +84,10 @@ void cl_miner_free(struct cl_miner *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->cfg.max_clusters; i++)
-        if (m->slot[i].live)
-            cluster_release(m, &m->slot[i]);
+    for (size_t i = 0; i < m->cfg.max_clusters; i++) {
+        free(m->slot[i].hash); /* the start of the token block */
+        free(m->slot[i].tmpl);
+    }
     free(m->slot);
     free(m->bucket);
     free(m);
@@ -191,7 +191,7 @@ static void evict_lru(struct cl_miner *m)
     uint32_t s = m->lru_tail;
     lru_unlink(m, s);
     bucket_unlink(m, s);
-    cluster_release(m, &m->slot[s]);
+    cluster_release(&m->slot[s]);
     m->slot[s].bucket_next = m->free_head;
     m->free_head = s;
     m->live--;
@@ -202,9 +202,12 @@ static void evict_lru(struct cl_miner *m)
 
 static void render(struct cl_miner *m, struct cluster *c)
 {
-    if (!c->tmpl) { /* capacity: every token as long as "<*>" or longer, plus spaces */
-        c->tmpl = cl_malloc(c->n * 4 + c->bytes);
-        m->bytes += c->n * 4 + c->bytes;
+    size_t need = c->n * 4 + c->bytes; /* every token as long as "<*>" or longer, spaces */
+    if (c->tmpl_cap < need) {
+        m->bytes += need - c->tmpl_cap;
+        free(c->tmpl);
+        c->tmpl = cl_malloc(need);
+        c->tmpl_cap = need;
     }
     size_t p = 0;
     for (uint32_t i = 0; i < c->n; i++) {
@@ -234,8 +237,13 @@ static uint32_t cluster_create(struct cl_miner *m, const struct cl_masked *k, ui
     size_t n = k->n;
     c->n = (uint32_t)n;
     c->key = key;
-    c->bytes = n * (8 + 4 + 4) + k->text_len + 1;
-    c->hash = cl_malloc(c->bytes);
+    size_t need = n * (8 + 4 + 4) + k->text_len + 1;
+    if (c->bytes < need) { /* the slot's block from an evicted cluster is too small */
+        m->bytes += need - c->bytes;
+        free(c->hash);
+        c->hash = cl_malloc(need);
+        c->bytes = need;
+    }
     c->off = (uint32_t *)(void *)(c->hash + n);
     c->len = c->off + n;
     char *text = (char *)(c->len + n);
@@ -249,7 +257,6 @@ static uint32_t cluster_create(struct cl_miner *m, const struct cl_masked *k, ui
     c->text = text;
     c->dirty = 1;
     c->live = 1;
-    m->bytes += c->bytes;
     uint32_t *head = &m->bucket[key & (m->nbuckets - 1)];
     c->bucket_next = *head;
     *head = s;

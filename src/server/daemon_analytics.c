@@ -18,6 +18,9 @@
 #include <time.h>
 
 #define TICK_MS 1000
+/* The processors hand records to the analytics observer thread through a buffer of this
+ * size (docs/analytics.md "Cost inline"): 16 MiB, about 60,000 records. */
+#define CL_DAEMON_ANALYTICS_QUEUE_BYTES ((size_t)16 << 20)
 
 struct cl_daemon_analytics {
     struct cl_analytics *a;
@@ -101,6 +104,7 @@ int cl_daemon_analytics_start(struct cl_daemon *d, char *err, size_t err_len)
         o.max_patterns = (size_t)d->cfg->analytics_max_patterns;
     o.anomalies_detected = an->detected;
     o.anomaly_score = an->score;
+    o.async_bytes = CL_DAEMON_ANALYTICS_QUEUE_BYTES;
     an->a = cl_analytics_new(&o);
     long known = cl_analytics_db_load_known(an->db, an->a);
     cl_log(CL_LOG_INFO, "analytics: %s, %ld known pattern(s)", path, known);
@@ -137,9 +141,9 @@ void cl_daemon_analytics_stop(struct cl_daemon *d)
         cl_analytics_stats(an->a, &st);
         cl_log(CL_LOG_INFO,
                "analytics: %llu record(s), %zu service(s), %zu pattern(s) in %zu bytes, "
-               "%llu lock wait(s)",
+               "%llu lock wait(s), %llu full-buffer wait(s)",
                (unsigned long long)st.records, st.services, st.patterns, st.miner_bytes,
-               (unsigned long long)st.lock_contended);
+               (unsigned long long)st.lock_contended, (unsigned long long)st.queue_waits);
     }
     cl_analytics_free(an->a);
     cl_analytics_db_close(an->db);

@@ -72,6 +72,24 @@ static void test_daily_seasonality(void **state)
     assert_true(sc >= 0.5);
 }
 
+/* A value past the range seen so far that the forecast expected (within one usual spread
+ * of it) is not an anomaly; before, every new extreme scored at least 0.67. */
+static void test_expected_new_extreme(void **state)
+{
+    struct cl_anomaly_series s;
+    cl_anomaly_series_init(&s);
+    int64_t t = 0;
+    for (int i = 0; i < 300; i++, t += STEP_MS) /* 90, 110, 90, ...: spread 10 */
+        cl_anomaly_score(&s, t, i % 2 ? 110 : 90, NULL);
+    for (int i = 0; i < 40; i++, t += STEP_MS) /* the series settles at 109 */
+        assert_true(cl_anomaly_score(&s, t, 109, NULL) < 0.5);
+    double expected;
+    double sc = cl_anomaly_score(&s, t, 110.5, &expected); /* past 110, near the forecast */
+    assert_true(expected > 105);
+    assert_true(sc < 0.5);
+    assert_true(cl_anomaly_score(&s, t + STEP_MS, 200, NULL) >= 0.5); /* a real one still is */
+}
+
 static void test_level_shift_is_absorbed(void **state)
 {
     struct cl_anomaly_series s;
@@ -114,6 +132,7 @@ int main(void)
         cmocka_unit_test(test_warmup_scores_zero),
         cmocka_unit_test(test_spike_stands_out),
         cmocka_unit_test(test_daily_seasonality),
+        cmocka_unit_test(test_expected_new_extreme),
         cmocka_unit_test(test_level_shift_is_absorbed),
         cmocka_unit_test(test_new_pattern_after_warmup),
         cmocka_unit_test(test_silence),

@@ -371,6 +371,45 @@ static void test_shape_cache_matches_miner(void **state)
     cl_analytics_free(a);
 }
 
+/* With an observer thread (async_bytes) every record handed over is learned by the time
+ * cl_analytics_drain returns, also when producers had to wait for room, and the counts
+ * are those of the synchronous object. */
+static void test_async_observer_learns_everything(void **state)
+{
+    (void)state;
+    struct cl_analytics_opts o;
+    cl_analytics_opts_default(&o);
+    struct cl_analytics *sync = cl_analytics_new(&o);
+    o.async_bytes = 65536; /* the minimum: a few of the 40 KiB chunks below fill it */
+    struct cl_analytics *async = cl_analytics_new(&o);
+    struct cl_buf b;
+    cl_buf_init(&b, SIZE_MAX);
+    for (int chunk = 0; chunk < 200; chunk++) {
+        for (int i = 0; i < 400; i++) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "job %d of chunk %d took %d ms", i, chunk, i * 7);
+            line(&b, BASE_MS + chunk * 100 + i, i % 10 ? "info" : "error", "jobs", msg);
+        }
+        cl_analytics_observe(sync, b.data, b.len);
+        observe(async, &b);
+    }
+    struct cl_analytics_batch ds, da;
+    cl_analytics_drain(sync, &ds);
+    cl_analytics_drain(async, &da);
+    assert_int_equal(total(&da), 80000);
+    assert_int_equal(count_of(&da, "jobs", BASE_MS / MIN_MS, CL_LEVEL_ERROR),
+                     count_of(&ds, "jobs", BASE_MS / MIN_MS, CL_LEVEL_ERROR));
+    assert_int_equal(da.n_counts, ds.n_counts);
+    struct cl_analytics_stats st;
+    cl_analytics_stats(async, &st);
+    assert_int_equal(st.records, 80000);
+    cl_analytics_batch_free(&ds);
+    cl_analytics_batch_free(&da);
+    cl_buf_free(&b);
+    cl_analytics_free(sync);
+    cl_analytics_free(async);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_catalog_folds_generalized_template),
         cmocka_unit_test(test_detectors_on_minute_series),
         cmocka_unit_test(test_shape_cache_matches_miner),
+        cmocka_unit_test(test_async_observer_learns_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

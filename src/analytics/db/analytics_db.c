@@ -12,10 +12,25 @@
 #define BUSY_TIMEOUT_MS 5000
 #define PRUNE_EVERY_MS 3600000
 
+/* The writer's statements, prepared on first use and kept until close (preparing one
+ * per pattern was a tenth of the analytics thread's CPU, docs/analytics.md). */
+enum stmt { ST_COUNT, ST_RENAME0, ST_RENAME3 = ST_RENAME0 + 3, ST_UPSERT, ST_ANOMALY, ST_N };
+
 struct cl_analytics_db {
     sqlite3 *db;
     int64_t pruned_ms;
+    sqlite3_stmt *st[ST_N];
 };
+
+/* The statement for sql in slot i, reset and unbound, or NULL. Borrowed from d. */
+static sqlite3_stmt *stmt(struct cl_analytics_db *d, enum stmt i, const char *sql)
+{
+    if (!d->st[i] && sqlite3_prepare_v2(d->db, sql, -1, &d->st[i], NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_reset(d->st[i]);
+    sqlite3_clear_bindings(d->st[i]);
+    return d->st[i];
+}
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -64,6 +79,8 @@ void cl_analytics_db_close(struct cl_analytics_db *db)
 {
     if (!db)
         return;
+    for (int i = 0; i < ST_N; i++)
+        sqlite3_finalize(db->st[i]);
     sqlite3_close(db->db);
     free(db);
 }
@@ -75,13 +92,13 @@ sqlite3 *cl_analytics_db_handle(struct cl_analytics_db *db)
 
 /* ---- writer ---- */
 
-static int exec_counts(sqlite3 *db, const struct cl_analytics_batch *b)
+static int exec_counts(struct cl_analytics_db *d, const struct cl_analytics_batch *b)
 {
     static const char sql[] =
         "INSERT INTO pattern_counts(service, minute, id, level, count) VALUES(?,?,?,?,?)"
         " ON CONFLICT(service, minute, id, level) DO UPDATE SET count = count + excluded.count";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = stmt(d, ST_COUNT, sql);
+    if (!st)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < b->n_counts && !rc; i++) {
@@ -94,12 +111,11 @@ static int exec_counts(sqlite3 *db, const struct cl_analytics_batch *b)
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
         sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
     return rc;
 }
 
 /* Folds prev_id's counts and catalog row into id (a template that generalized). */
-static int exec_rename(sqlite3 *db, const struct cl_pattern_info *p)
+static int exec_rename(struct cl_analytics_db *d, const struct cl_pattern_info *p)
 {
     static const char *const sql[] = {
         "INSERT INTO pattern_counts(service, minute, id, level, count)"
@@ -114,29 +130,29 @@ static int exec_rename(sqlite3 *db, const struct cl_pattern_info *p)
         " last_ms = max(last_ms, excluded.last_ms), example = coalesce(example, excluded.example)",
         "DELETE FROM patterns WHERE service = ?1 AND id = ?2"};
     for (size_t i = 0; i < CL_ARRAY_LEN(sql); i++) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK)
+        sqlite3_stmt *st = stmt(d, ST_RENAME0 + (enum stmt)i, sql[i]);
+        if (!st)
             return -1;
         sqlite3_bind_text(st, 1, p->service, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (int64_t)p->prev_id);
         sqlite3_bind_int64(st, 3, (int64_t)p->id);
         int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return -1;
     }
     return 0;
 }
 
-static int exec_upsert(sqlite3 *db, const struct cl_pattern_info *p)
+static int exec_upsert(struct cl_analytics_db *d, const struct cl_pattern_info *p)
 {
     static const char sql[] =
         "INSERT INTO patterns(service, id, template, example, first_ms, last_ms)"
         " VALUES(?,?,?,?,?,?) ON CONFLICT(service, id) DO UPDATE SET"
         " template = excluded.template, first_ms = min(first_ms, excluded.first_ms),"
         " last_ms = max(last_ms, excluded.last_ms), example = coalesce(example, excluded.example)";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = stmt(d, ST_UPSERT, sql);
+    if (!st)
         return -1;
     sqlite3_bind_text(st, 1, p->service, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)p->id);
@@ -146,15 +162,15 @@ static int exec_upsert(sqlite3 *db, const struct cl_pattern_info *p)
     sqlite3_bind_int64(st, 5, p->first_ms);
     sqlite3_bind_int64(st, 6, p->last_ms);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return rc;
 }
 
-static int exec_anomalies(sqlite3 *db, const struct cl_analytics_batch *b)
+static int exec_anomalies(struct cl_analytics_db *d, const struct cl_analytics_batch *b)
 {
     static const char sql[] = "INSERT INTO anomalies VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = stmt(d, ST_ANOMALY, sql);
+    if (!st)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < b->n_anomalies && !rc; i++) {
@@ -171,7 +187,6 @@ static int exec_anomalies(sqlite3 *db, const struct cl_analytics_batch *b)
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
         sqlite3_reset(st);
     }
-    sqlite3_finalize(st);
     return rc;
 }
 
@@ -197,12 +212,12 @@ int cl_analytics_db_apply(struct cl_analytics_db *d, const struct cl_analytics_b
     sqlite3 *db = d->db;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return fail(db, "begin", err, err_len);
-    int rc = exec_counts(db, b);
+    int rc = exec_counts(d, b);
     for (size_t i = 0; i < b->n_patterns && !rc; i++)
-        rc = b->patterns[i].tmpl ? exec_upsert(db, &b->patterns[i])
-                                 : exec_rename(db, &b->patterns[i]);
+        rc =
+            b->patterns[i].tmpl ? exec_upsert(d, &b->patterns[i]) : exec_rename(d, &b->patterns[i]);
     if (!rc)
-        rc = exec_anomalies(db, b);
+        rc = exec_anomalies(d, b);
     if (!rc)
         rc = prune(d, now_ms);
     if (rc) {

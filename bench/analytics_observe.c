@@ -1,0 +1,88 @@
+/* analytics_observe.c - CPU cost of the inline analytics per record (docs/analytics.md
+ * "Cost inline"), without the daemon: the loadgen's records (bench/common/gen.c, random
+ * words, so almost every message is a new pattern: the worst case) are normalized once,
+ * then handed to cl_analytics_observe_at in messages of BATCH lines, with a tick and a
+ * drain every DRAIN_EVERY records (as the daemon's analytics thread does every second).
+ * Usage: bench_analytics_observe [RECORDS [BATCH]] (default 1,000,000 and 1,000). The
+ * thread CPU time per record does not depend on the machine's load; for instruction
+ * counts run it under valgrind --tool=callgrind. */
+#include "analytics.h"
+#include "gen.h"
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DRAIN_EVERY 100000 /* records between two drains (the daemon: one a second) */
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Returns the normalized NDJSON of n generated records (owned by the caller). */
+static struct cl_buf normalized(long n, int64_t now_ms)
+{
+    struct cl_gen g;
+    cl_gen_init(&g, 1);
+    struct cl_buf raw, out;
+    cl_buf_init(&raw, 1 << 20);
+    cl_buf_init(&out, (size_t)1 << 34);
+    struct cl_norm_opts no = {.received_ms = now_ms,
+                              .default_service = {"default", 7},
+                              .max_record_bytes = 262144,
+                              .max_depth = 32};
+    for (long i = 0; i < n; i++) {
+        cl_buf_truncate(&raw, 0);
+        if (cl_gen_record(&g, &raw, now_ms) != CL_OK)
+            exit(1);
+        struct cl_record_meta meta;
+        char err[128];
+        if (cl_record_normalize(raw.data, raw.len - 1, &no, &out, &meta, err, sizeof err) !=
+            CL_OK) {
+            fprintf(stderr, "normalize: %s\n", err);
+            exit(1);
+        }
+    }
+    cl_buf_free(&raw);
+    return out;
+}
+
+int main(int argc, char **argv)
+{
+    long records = argc > 1 ? atol(argv[1]) : 1000000L;
+    long batch = argc > 2 ? atol(argv[2]) : 1000L;
+    int64_t now_ms = 1796000000000LL;
+    struct cl_buf in = normalized(records, now_ms);
+    struct cl_analytics *a = cl_analytics_new(NULL);
+    double t0 = cpu_s();
+    const char *p = in.data, *end = in.data + in.len;
+    for (long r = 0; p < end;) {
+        const char *q = p;
+        for (long k = 0; k < batch && q < end; k++, r++) {
+            q = memchr(q, '\n', (size_t)(end - q)) + 1;
+            if (r % DRAIN_EVERY == DRAIN_EVERY - 1) {
+                struct cl_analytics_batch b;
+                cl_analytics_tick(a, now_ms);
+                cl_analytics_drain(a, &b);
+                cl_analytics_batch_free(&b);
+            }
+        }
+        cl_analytics_observe_at(a, p, (size_t)(q - p), now_ms);
+        p = q;
+    }
+    double t = cpu_s() - t0;
+    struct cl_analytics_stats st;
+    cl_analytics_stats(a, &st);
+    printf("records=%ld batch=%ld cpu_s=%.3f us_per_record=%.3f services=%zu patterns=%zu "
+           "evicted=%llu\n",
+           records, batch, t, t * 1e6 / (double)records, st.services, st.patterns,
+           (unsigned long long)st.patterns_evicted);
+    cl_analytics_free(a);
+    cl_buf_free(&in);
+    return 0;
+}

@@ -1,0 +1,129 @@
+/* analytics_async.c - the optional observer thread (cl_analytics_opts.async_bytes): the
+ * processor threads copy the records they hand over into a bounded buffer and go on; one
+ * thread learns them. The processor then pays a copy per message instead of the miner and
+ * the lock (docs/analytics.md "Cost inline"), and a spare core does the mining. Nothing is
+ * dropped: a producer that finds the buffer full waits (back-pressure). */
+#include "analytics_int.h"
+
+#include "common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct cl_an_async {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t more, room; /* more: data or stop for the worker; room: for producers */
+    char *in, *work;           /* producers append to in; the worker swaps and learns work */
+    size_t in_len, cap;
+    int64_t in_wall;    /* the newest producer's wall clock */
+    int busy, stopping; /* busy: the worker holds a swapped buffer */
+    uint64_t waits;     /* producers that found the buffer full */
+};
+
+static void *worker_main(void *arg)
+{
+    struct cl_analytics *a = arg;
+    struct cl_an_async *q = a->async;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (q->in_len == 0 && !q->stopping)
+            pthread_cond_wait(&q->more, &q->mu);
+        if (q->in_len == 0)
+            break; /* stopping, and everything handed over is learned */
+        char *buf = q->in;
+        size_t len = q->in_len;
+        int64_t wall = q->in_wall;
+        q->in = q->work;
+        q->work = buf;
+        q->in_len = 0;
+        q->busy = 1;
+        pthread_cond_broadcast(&q->room);
+        pthread_mutex_unlock(&q->mu);
+        cl_an_observe_now(a, buf, len, wall);
+        pthread_mutex_lock(&q->mu);
+        q->busy = 0;
+        pthread_cond_broadcast(&q->room); /* also wakes cl_an_async_flush */
+    }
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+int cl_an_async_start(struct cl_analytics *a, size_t bytes)
+{
+    struct cl_an_async *q = cl_calloc(1, sizeof *q);
+    q->cap = CL_MAX(bytes, (size_t)65536);
+    q->in = cl_malloc(q->cap);
+    q->work = cl_malloc(q->cap);
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->more, NULL);
+    pthread_cond_init(&q->room, NULL);
+    a->async = q;
+    if (pthread_create(&q->thread, NULL, worker_main, a) != 0) {
+        a->async = NULL;
+        cl_an_async_free(q);
+        return -1;
+    }
+    return 0;
+}
+
+/* A chunk larger than the buffer is learned by the caller itself (under the lock). */
+void cl_an_async_put(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall)
+{
+    struct cl_an_async *q = a->async;
+    if (len + 1 > q->cap) {
+        cl_an_observe_now(a, data, len, now_wall);
+        return;
+    }
+    pthread_mutex_lock(&q->mu);
+    if (q->in_len + len + 1 > q->cap)
+        q->waits++;
+    while (q->in_len + len + 1 > q->cap)
+        pthread_cond_wait(&q->room, &q->mu);
+    memcpy(q->in + q->in_len, data, len);
+    q->in[q->in_len + len] = '\n';
+    q->in_len += len + 1;
+    q->in_wall = CL_MAX(q->in_wall, now_wall);
+    pthread_cond_signal(&q->more);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void cl_an_async_flush(struct cl_analytics *a)
+{
+    struct cl_an_async *q = a->async;
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->mu);
+    while (q->in_len > 0 || q->busy)
+        pthread_cond_wait(&q->room, &q->mu);
+    pthread_mutex_unlock(&q->mu);
+}
+
+uint64_t cl_an_async_waits(const struct cl_analytics *a)
+{
+    return a->async ? a->async->waits : 0;
+}
+
+void cl_an_async_stop(struct cl_analytics *a)
+{
+    struct cl_an_async *q = a->async;
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->mu);
+    q->stopping = 1;
+    pthread_cond_signal(&q->more);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->thread, NULL);
+    a->async = NULL;
+    cl_an_async_free(q);
+}
+
+void cl_an_async_free(struct cl_an_async *q)
+{
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->more);
+    pthread_cond_destroy(&q->room);
+    free(q->in);
+    free(q->work);
+    free(q);
+}
