@@ -12,6 +12,7 @@
 #include "proto.h"
 
 #include "json.h"
+#include "json_walk.h"
 #include "json_write.h"
 #include "proto_record.h"
 
@@ -91,11 +92,11 @@ struct members {
 
 static void collect(struct hec *h, const struct cl_json_value *v, struct members *m)
 {
-    struct cl_json_reader r;
+    struct cl_jw_object it;
     struct cl_json_value key, val;
     memset(m, 0, sizeof *m);
-    cl_json_object_enter(&r, v, h->depth);
-    while (cl_json_object_next(&r, &key, &val) == 1) {
+    cl_jw_object_begin(&it, v); /* validated by cl_json_values_each */
+    while (cl_jw_object_next(&it, &key, &val) == 1) {
         struct cl_json_value *slot = cl_json_key_is(&key, "time", 0)         ? &m->time
                                      : cl_json_key_is(&key, "event", 0)      ? &m->event
                                      : cl_json_key_is(&key, "host", 0)       ? &m->host

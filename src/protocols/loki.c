@@ -84,10 +84,10 @@ static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
         struct cl_json_value v = cl_jw_member(labels, names[i], l->depth);
         if (v.type != CL_JSON_STRING)
             continue;
-        char *text = cl_json_string_dup(&v, NULL);
+        char text[128]; /* longer texts name no level either way (level.c) */
+        cl_jw_text(&v, text, sizeof text);
         enum cl_level lv;
         int ok = cl_parse_level_text(text, strlen(text), &lv) == 0;
-        free(text);
         if (ok) {
             cl_proto_rec_string(&l->rec, "level", cl_level_name(lv), strlen(cl_level_name(lv)));
             return;
@@ -101,9 +101,9 @@ static void write_service(struct cl_loki *l, const struct cl_json_value *labels)
         struct cl_json_value v = cl_jw_member(labels, l->service_labels[i], l->depth);
         if (v.type != CL_JSON_STRING)
             continue;
-        char *text = cl_json_string_dup(&v, NULL);
+        char text[128]; /* cl_otlp_write_service keeps 64 bytes */
+        cl_jw_text(&v, text, sizeof text);
         cl_otlp_write_service(&l->rec, text, strlen(text));
-        free(text);
         return;
     }
 }

@@ -10,6 +10,7 @@
 
 #include "loki_push.pb-c.h"
 #include "otlp_logs.pb-c.h"
+#include "json_walk.h"
 #include "proto.h"
 #include "proto_record.h"
 
@@ -62,6 +63,55 @@ static void done(struct collect *c)
 }
 
 /* ---- record builder ---- */
+
+/* The non-validating walker reports what the validating reader reports: every member's
+ * key and value span, type and flags (escapes, whitespace), nested values included. */
+static void check_walk_span(const char *json, size_t len)
+{
+    struct cl_json_reader r;
+    struct cl_json_value top, k1, v1, k2, v2;
+    struct cl_jw_object it;
+    cl_json_reader_init(&r, json, len, 64);
+    assert_int_equal(cl_json_scan_value(&r, &top), 0);
+    assert_int_equal(cl_json_object_enter(&r, &top, 64), 0);
+    assert_int_equal(cl_jw_object_begin(&it, &top), 0);
+    for (;;) {
+        int a = cl_json_object_next(&r, &k1, &v1), b = cl_jw_object_next(&it, &k2, &v2);
+        assert_int_equal(b, a);
+        if (a != 1)
+            break;
+        assert_true(k1.ptr == k2.ptr && k1.len == k2.len && k1.flags == k2.flags);
+        assert_true(v1.ptr == v2.ptr && v1.len == v2.len);
+        assert_int_equal(v2.type, v1.type);
+        assert_int_equal(v2.flags, v1.flags);
+        if (v1.type == CL_JSON_OBJECT)
+            check_walk_span(v1.ptr, v1.len);
+    }
+}
+
+static void check_walk_matches_reader(const char *json)
+{
+    check_walk_span(json, strlen(json));
+}
+
+static void test_json_walk(void **state)
+{
+    (void)state;
+    check_walk_matches_reader("{}");
+    check_walk_matches_reader("{ }");
+    check_walk_matches_reader("{\"a\":1,\"b\":-2.5e3,\"c\":true,\"d\":false,\"e\":null}");
+    check_walk_matches_reader(" { \"a\" : \"x\\\"y\" , \"k\\u0041\":[1, {\"z\":\"}]\"}] ,"
+                              "\"n\":{\"m\":{\"q\":[[],{}]}},\"s\":\"a long string over eight "
+                              "bytes \\\\ with escapes\"}\n");
+    check_walk_matches_reader("{\"u\":\"\xc3\xa9t\xc3\xa9\",\"w\":[\"]\",\"\\\"]\"]}");
+    struct cl_json_value v = {CL_JSON_OBJECT, 0, "{\"level\":\"in\\u0066o\"}", 0};
+    v.len = strlen(v.ptr);
+    struct cl_json_value lv = cl_jw_member(&v, "level", 64);
+    char text[4];
+    assert_int_equal(lv.flags, CL_JSON_F_ESCAPED);
+    assert_int_equal(cl_jw_text(&lv, text, sizeof text), 3); /* cut at cap - 1 */
+    assert_string_equal(text, "inf");
+}
 
 static void test_record_unique_keys(void **state)
 {
@@ -722,6 +772,7 @@ static void test_loki_pb(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_walk),
         cmocka_unit_test(test_record_unique_keys),
         cmocka_unit_test(test_hex_base64_service),
         cmocka_unit_test(test_otlp_json),
