@@ -91,7 +91,7 @@ static double decode_only(cl_proto_decode_fn fn, const struct bodies *bs, int ro
 {
     struct cl_proto_opts o = {64, 256 * 1024, "", (size_t)64 << 20, NULL};
     uint64_t records = 0;
-    struct cl_proto_sink sink = {count_record, count_reject, &records};
+    struct cl_proto_sink sink = {count_record, count_reject, &records, NULL};
     char err[256];
     double t0 = cpu_s();
     for (int r = 0; r < rounds; r++)

@@ -63,6 +63,7 @@ struct member {
     struct cl_json_value key, val;
     const char *name; /* unescaped key (in place, or in the scratch area) */
     size_t name_len;
+    int dropped; /* a later duplicate, left out (keep_first_duplicate) */
 };
 
 /* Per-thread working memory, grown to the largest record seen and reused. */
@@ -229,6 +230,7 @@ static int scan_members(struct rec *r, int max_depth)
             return fail(r, "invalid JSON: %s at byte %zu", rd.err.msg, rd.err.offset);
         r->m = tls.members;
         m->name = string_text(&m->key, &m->name_len);
+        m->dropped = 0;
         classify(r, r->n++);
     }
     r->m = tls.members;
@@ -257,22 +259,44 @@ static int fail_duplicate(struct rec *r, const struct member *m)
     return fail(r, "duplicate key \"%s\"", snippet(m->key.ptr + 1, m->key.len - 2, s));
 }
 
-static int check_duplicates(struct rec *r)
+/* A duplicate name: rejected, or with keep_first the later member is dropped (the field
+ * aliases already chose the first of a name: a later one never has a lower priority). */
+static int on_duplicate(struct rec *r, struct member *later, int keep_first)
+{
+    if (!keep_first)
+        return fail_duplicate(r, later);
+    later->dropped = 1;
+    return CL_OK;
+}
+
+static int check_duplicates(struct rec *r, int keep_first)
 {
     if (r->n <= CL_DUP_PAIRWISE_MAX) {
         for (size_t i = 1; i < r->n; i++)
             for (size_t j = 0; j < i; j++)
-                if (name_eq(&r->m[i], &r->m[j]))
-                    return fail_duplicate(r, &r->m[i]);
+                if (name_eq(&r->m[i], &r->m[j])) {
+                    if (on_duplicate(r, &r->m[i], keep_first) != CL_OK)
+                        return CL_ERR_INVAL;
+                    break;
+                }
         return CL_OK;
     }
     tls.sorted = grow(tls.sorted, &tls.sorted_cap, r->n, sizeof *tls.sorted);
     for (size_t i = 0; i < r->n; i++)
         tls.sorted[i] = &r->m[i];
     qsort(tls.sorted, r->n, sizeof *tls.sorted, name_cmp);
-    for (size_t i = 1; i < r->n; i++)
-        if (name_eq(tls.sorted[i], tls.sorted[i - 1])) /* report the later of the two */
-            return fail_duplicate(r, CL_MAX(tls.sorted[i], tls.sorted[i - 1]));
+    const struct member *first = tls.sorted[0]; /* the earliest of the current name */
+    for (size_t i = 1; i < r->n; i++) {
+        const struct member *a = tls.sorted[i];
+        if (!name_eq(a, first)) {
+            first = a;
+            continue;
+        }
+        const struct member *later = CL_MAX(a, first); /* report the later of the two */
+        first = CL_MIN(a, first);
+        if (on_duplicate(r, &r->m[later - r->m], keep_first) != CL_OK)
+            return CL_ERR_INVAL;
+    }
     return CL_OK;
 }
 
@@ -398,10 +422,10 @@ static char *write_line(const struct rec *r, char *p, int64_t ts, enum cl_level 
     p = put(p, svc.ptr, svc.len);
     p = put(p, "\",\"message\":", 12);
     const struct cl_json_value *msg = field_value(r, F_MESSAGE);
-    p = put(p, msg->ptr, msg->len);
+    p = msg ? put(p, msg->ptr, msg->len) : put(p, "\"\"", 2); /* empty_message_ok */
     for (size_t i = 0; i < r->n; i++) {
         const struct member *m = &r->m[i];
-        if (consumed(r, i))
+        if (m->dropped || consumed(r, i))
             continue;
         *p++ = ',';
         p = put(p, m->key.ptr, m->key.len);
@@ -414,9 +438,11 @@ static char *write_line(const struct rec *r, char *p, int64_t ts, enum cl_level 
     return put(p, "}\n", 2);
 }
 
-static int check_message(struct rec *r)
+static int check_message(struct rec *r, int empty_ok)
 {
     const struct cl_json_value *v = field_value(r, F_MESSAGE);
+    if (!v && empty_ok)
+        return CL_OK;
     if (!v)
         return fail(r, "missing message (message, msg or log)");
     if (v->type != CL_JSON_STRING)
@@ -462,7 +488,8 @@ int cl_record_normalize(const char *raw, size_t len, const struct cl_norm_opts *
     int64_t ts = 0;
     enum cl_level level = CL_LEVEL_INFO;
     struct cl_slice svc = {NULL, 0};
-    if ((rc = check_duplicates(&r)) != CL_OK || (rc = check_message(&r)) != CL_OK ||
+    if ((rc = check_duplicates(&r, opts->keep_first_duplicate)) != CL_OK ||
+        (rc = check_message(&r, opts->empty_message_ok)) != CL_OK ||
         (rc = resolve_timestamp(&r, opts, &ts)) != CL_OK ||
         (rc = resolve_level(&r, &level)) != CL_OK ||
         (rc = resolve_service(&r, opts, &svc)) != CL_OK)

@@ -34,6 +34,11 @@ struct cl_norm_opts {
      * record outside is rejected with the reason. 0 turns that side's check off. */
     int64_t max_age_ms;
     int64_t max_future_ms;
+    /* For a shipper's document taken as it is (proto.h, cl_proto_sink.document): a later
+     * member of a name already seen is dropped instead of rejecting the record, and a
+     * record without message gets "message":"" instead of being rejected. */
+    int keep_first_duplicate;
+    int empty_message_ok;
 };
 
 /* What the caller needs to know about a normalized record. */

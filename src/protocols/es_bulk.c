@@ -136,20 +136,27 @@ static void on_action(void *arg, const struct cl_es_action *a, enum kind k)
         d->sink->reject(d->sink->arg, "action [delete] is not supported: logs are append-only");
 }
 
+/* The service an action's _index (or the path's index) names, cleaned, into name[65];
+ * its length (0: none). */
+static size_t index_service(const struct decode *d, const struct cl_es_action *a, char *name)
+{
+    size_t n;
+    if (a->index && a->index_len > 2) {
+        n = CL_MIN(a->index_len - 2, (size_t)64);
+        memcpy(name, a->index + 1, n); /* escapes, if any, become '_' below */
+    } else {
+        n = CL_MIN(strlen(d->o->target), (size_t)64);
+        memcpy(name, d->o->target, n);
+    }
+    return cl_proto_service_clean(name, n);
+}
+
 static void write_service(struct decode *d, const struct cl_es_action *a)
 {
     char name[65];
-    size_t n;
     if (cl_proto_rec_has(&d->rec, "service", 7) || cl_proto_rec_has(&d->rec, "app", 3))
         return;
-    if (a->index && a->index_len > 2) {
-        n = CL_MIN(a->index_len - 2, sizeof name - 1);
-        memcpy(name, a->index + 1, n); /* escapes, if any, become '_' below */
-    } else {
-        n = CL_MIN(strlen(d->o->target), sizeof name - 1);
-        memcpy(name, d->o->target, n);
-    }
-    n = cl_proto_service_clean(name, n);
+    size_t n = index_service(d, a, name);
     if (n)
         cl_proto_rec_string(&d->rec, "service", name, n);
 }
@@ -164,6 +171,12 @@ static void on_source(void *arg, const struct cl_es_action *a, enum kind k,
     }
     if (doc->type != CL_JSON_OBJECT) {
         d->sink->reject(d->sink->arg, "document is not a JSON object");
+        return;
+    }
+    if (d->sink->document) { /* the document as it is: no copy (proto.h) */
+        char name[65];
+        size_t n = index_service(d, a, name);
+        d->sink->document(d->sink->arg, doc->ptr, doc->len, name, n);
         return;
     }
     cl_proto_rec_begin(&d->rec);

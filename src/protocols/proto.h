@@ -22,6 +22,14 @@ struct cl_proto_sink {
     /* One record the decoder could not turn into an object: rejected with `why`. */
     void (*reject)(void *arg, const char *why);
     void *arg;
+    /* Optional (NULL: the decoder builds the record and calls `record`): one record that
+     * is a shipper's validated JSON object taken as it is, which spares building a copy.
+     * It is normalized as `record` would normalize the copy a decoder writes with
+     * proto_record.h: a later member of a name already seen is dropped, a missing message
+     * is "", and service[0..service_len) (cleaned; 0: none) names the service when the
+     * object has neither service nor app. */
+    void (*document)(void *arg, const char *json, size_t len, const char *service,
+                     size_t service_len);
 };
 
 struct cl_proto_opts {

@@ -37,6 +37,26 @@ static void proto_on_record(void *arg, const char *json, size_t len)
     s->records++;
 }
 
+/* A document taken as it is must be one valid JSON object (the decoder validated it),
+ * with a clean service name. */
+static void proto_on_document(void *arg, const char *json, size_t len, const char *service,
+                              size_t service_len)
+{
+    struct proto_seen *s = arg;
+    struct cl_json_reader r;
+    struct cl_json_value v;
+    cl_json_reader_init(&r, json, len, CL_JSON_MAX_DEPTH_LIMIT);
+    CHECK(cl_json_scan_value(&r, &v) == 0 && v.type == CL_JSON_OBJECT && cl_json_at_end(&r));
+    CHECK(service_len <= 64);
+    for (size_t i = 0; i < service_len; i++)
+        CHECK(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+                     service[i]) != NULL);
+    cl_buf_printf(&s->all, "doc %.*s ", (int)service_len, service);
+    cl_buf_append(&s->all, json, len);
+    cl_buf_append_char(&s->all, '\n');
+    s->records++;
+}
+
 static void proto_on_reject(void *arg, const char *why)
 {
     struct proto_seen *s = arg;
@@ -47,21 +67,27 @@ static void proto_on_reject(void *arg, const char *why)
 static void proto_check(cl_proto_decode_fn decode, const uint8_t *data, size_t size)
 {
     struct cl_proto_opts o = {16, 4096, "", 1 << 20, NULL};
-    struct proto_seen a, b;
+    struct proto_seen a, b, c;
     char err[200] = "";
     cl_buf_init(&a.all, SIZE_MAX / 2);
     cl_buf_init(&b.all, SIZE_MAX / 2);
-    a.records = b.records = 0;
-    struct cl_proto_sink sa = {proto_on_record, proto_on_reject, &a};
-    struct cl_proto_sink sb = {proto_on_record, proto_on_reject, &b};
+    cl_buf_init(&c.all, SIZE_MAX / 2);
+    a.records = b.records = c.records = 0;
+    struct cl_proto_sink sa = {proto_on_record, proto_on_reject, &a, proto_on_document};
+    struct cl_proto_sink sb = {proto_on_record, proto_on_reject, &b, proto_on_document};
+    /* Without the document callback every record is built (proto_record.h). */
+    struct cl_proto_sink sc = {proto_on_record, proto_on_reject, &c, NULL};
     int rc = decode((const char *)data, size, &o, &sa, err, sizeof err);
     CHECK(rc == 0 || rc == -1);
     CHECK(rc == 0 || err[0] != '\0');
     CHECK(decode((const char *)data, size, &o, &sb, err, sizeof err) == rc);
     CHECK(a.all.len == b.all.len &&
           (a.all.len == 0 || memcmp(a.all.data, b.all.data, a.all.len) == 0));
+    CHECK(decode((const char *)data, size, &o, &sc, err, sizeof err) == rc);
+    CHECK(c.records == a.records);
     cl_buf_free(&a.all);
     cl_buf_free(&b.all);
+    cl_buf_free(&c.all);
 }
 
 #endif

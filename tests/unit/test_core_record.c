@@ -516,6 +516,51 @@ static void test_duplicates(void **state)
     cl_buf_free(&in);
 }
 
+/* A shipper's document taken as it is (proto.h): duplicates keep the first member, in
+ * place and among many keys (the sorted path), and a missing message becomes "". */
+static void test_document_options(void **state)
+{
+    (void)state;
+    struct cl_norm_opts o = test_opts();
+    struct cl_record_meta meta;
+    o.keep_first_duplicate = 1;
+    o.empty_message_ok = 1;
+    o.default_service = CL_SLICE_LIT("idx");
+    const char *in = "{\"ts\":1795000000000,\"a\":1,\"msg\":\"m\",\"a\":2,\"m\\u0073g\":\"n\","
+                     "\"b\":3,\"msg\":\"x\"}";
+    char *line = norm_opts(in, strlen(in), &o, &meta);
+    assert_non_null(line);
+    assert_string_equal(line, "{\"timestamp\":\"2026-11-18T11:06:40.000Z\",\"level\":\"info\","
+                              "\"service\":\"idx\",\"message\":\"m\",\"a\":1,\"b\":3}\n");
+    free(line);
+    in = "{\"ts\":1795000000000,\"app\":\"web\"}";
+    line = norm_opts(in, strlen(in), &o, &meta);
+    assert_non_null(line);
+    assert_string_equal(line, "{\"timestamp\":\"2026-11-18T11:06:40.000Z\",\"level\":\"info\","
+                              "\"service\":\"web\",\"message\":\"\"}\n");
+    free(line);
+    struct cl_buf many;
+    cl_buf_init(&many, 1 << 20);
+    cl_buf_append_str(&many, "{\"message\":\"m\"");
+    for (int i = 0; i < 40; i++)
+        cl_buf_printf(&many, ",\"k%d\":%d,\"k%d\":%d", i % 20, i, i % 20, i + 100);
+    cl_buf_append_str(&many, "}");
+    line = norm_opts(many.data, many.len, &o, &meta);
+    assert_non_null(line);
+    assert_non_null(strstr(line, ",\"k0\":0,\"k1\":1,"));
+    assert_non_null(strstr(line, ",\"k19\":19}"));
+    assert_null(strstr(line, "\"k0\":20"));
+    free(line);
+    cl_buf_free(&many);
+    o.keep_first_duplicate = 0; /* the defaults still reject */
+    o.empty_message_ok = 0;
+    assert_null(norm_opts(in, strlen(in), &o, &meta));
+    assert_string_equal(last_err, "missing message (message, msg or log)");
+    in = "{\"message\":\"m\",\"a\":1,\"a\":2}";
+    assert_null(norm_opts(in, strlen(in), &o, &meta));
+    assert_string_equal(last_err, "duplicate key \"a\"");
+}
+
 /* 256 KiB record with ~20k keys must not take quadratic time. */
 static void test_many_keys_fast(void **state)
 {
@@ -624,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_huge_numbers_verbatim),
         cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_document_options),
         cmocka_unit_test(test_many_keys_fast),
         cmocka_unit_test(test_whitespace_compaction),
         cmocka_unit_test(test_output_buffer_full),

@@ -48,7 +48,7 @@ static int decode_with(cl_proto_decode_fn fn, const struct cl_proto_opts *o, con
 {
     memset(c, 0, sizeof *c);
     cl_buf_init(&c->out, 1 << 26);
-    struct cl_proto_sink sink = {on_record, on_reject, c};
+    struct cl_proto_sink sink = {on_record, on_reject, c, NULL};
     return fn(body, len, o, &sink, err, 200);
 }
 
@@ -599,7 +599,7 @@ static void test_es_bulk(void **state)
     struct collect c;
     memset(&c, 0, sizeof c);
     cl_buf_init(&c.out, 1 << 20);
-    struct cl_proto_sink sink = {on_record, on_reject, &c};
+    struct cl_proto_sink sink = {on_record, on_reject, &c, NULL};
     char err[200];
     assert_int_equal(cl_es_bulk_decode(body, strlen(body), &o, &sink, err, sizeof err), 0);
     assert_string_equal(c.out.data, "{\"message\":\"one\",\"n\":[1,2],\"service\":\"web_app\"}\n"
