@@ -49,8 +49,13 @@ const char *cl_jw_plain_text(const struct cl_json_value *v, size_t *len);
 size_t cl_jw_text(const struct cl_json_value *v, char *buf, size_t cap);
 int cl_jw_is_space(char c);
 /* Validates a body that must be one JSON object whose member `name` is an array, and
- * starts iterating that array. Returns 0, or -1 with err ("invalid <what>: ...") set. */
+ * starts iterating that array. Returns 0, or -1 with err ("invalid <what>: ...") set.
+ * On 0 the body's containers are indexed for this thread (walks inside the body find a
+ * container's end without skipping its bytes) until cl_jw_body_end, which the caller
+ * MUST call before the body's memory is released or reused. */
 int cl_jw_body_array(const char *body, size_t len, int depth, const char *name, const char *what,
                      struct cl_jw_array *it, char *err, size_t err_len);
+/* Frees this thread's index of the body cl_jw_body_array validated. */
+void cl_jw_body_end(void);
 
 #endif

@@ -195,6 +195,7 @@ int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts
             while (cl_jw_array_next(&vit, &e))
                 entry(&l, &labels, &e);
     }
+    cl_jw_body_end();
     cl_loki_free(&l);
     return 0;
 }

@@ -312,6 +312,7 @@ int cl_otlp_json_decode(const char *body, size_t len, const struct cl_proto_opts
     cl_proto_rec_init(&w.rec, &w.out);
     while (cl_jw_array_next(&it, &e))
         resource_logs(&w, &e);
+    cl_jw_body_end();
     cl_proto_rec_free(&w.rec);
     cl_buf_free(&w.out);
     return 0;

@@ -104,6 +104,28 @@ static void test_json_walk(void **state)
                               "\"n\":{\"m\":{\"q\":[[],{}]}},\"s\":\"a long string over eight "
                               "bytes \\\\ with escapes\"}\n");
     check_walk_matches_reader("{\"u\":\"\xc3\xa9t\xc3\xa9\",\"w\":[\"]\",\"\\\"]\"]}");
+    /* Inside a body that cl_jw_body_array indexed, containers' ends and flags come from
+     * the index: the same as the validating reader's. */
+    const char *body = "{\"s\":[ {\"a\": [1, {\"b\":\"\\n\"}]}, {\"c\":{\"d\":{}}},[\"]\"],"
+                       "{\"e\":{\"f\":[ ]}} ]}";
+    struct cl_jw_array it;
+    struct cl_json_value e, ref;
+    char err[100];
+    unsigned want_flags[] = {CL_JSON_F_SPACE | CL_JSON_F_ESCAPED, 0, 0, CL_JSON_F_SPACE};
+    assert_int_equal(cl_jw_body_array(body, strlen(body), 64, "s", "t", &it, err, sizeof err), 0);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(cl_jw_array_next(&it, &e), 1);
+        struct cl_json_reader r;
+        cl_json_reader_init(&r, e.ptr, strlen(e.ptr), 64);
+        assert_int_equal(cl_json_scan_value(&r, &ref), 0);
+        assert_true(ref.ptr == e.ptr && ref.len == e.len);
+        assert_int_equal(e.flags, ref.flags);
+        assert_int_equal(e.flags, want_flags[i]);
+        if (e.type == CL_JSON_OBJECT)
+            check_walk_span(e.ptr, e.len);
+    }
+    assert_int_equal(cl_jw_array_next(&it, &e), 0);
+    cl_jw_body_end();
     struct cl_json_value v = {CL_JSON_OBJECT, 0, "{\"level\":\"in\\u0066o\"}", 0};
     v.len = strlen(v.ptr);
     struct cl_json_value lv = cl_jw_member(&v, "level", 64);
