@@ -57,6 +57,13 @@ struct cl_record_meta {
 int cl_record_normalize(const char *raw, size_t len, const struct cl_norm_opts *opts,
                         struct cl_buf *out, struct cl_record_meta *meta, char *err, size_t err_len);
 
+/* As cl_record_normalize for a record given as the members of several JSON objects
+ * parts[0..n_parts) read as one object in that order (a shipper's document and the
+ * members a protocol adds; their lengths together count against max_record_bytes). */
+int cl_record_normalize_parts(const struct cl_slice *parts, size_t n_parts,
+                              const struct cl_norm_opts *opts, struct cl_buf *out,
+                              struct cl_record_meta *meta, char *err, size_t err_len);
+
 /* Parses an RFC 3339 / ISO 8601 timestamp string (without quotes) into ms since the
  * epoch, truncating sub-millisecond digits. Returns 0 or -1. */
 int cl_parse_timestamp_text(const char *s, size_t len, int64_t *ms);

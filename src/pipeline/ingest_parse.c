@@ -151,15 +151,15 @@ static void add_error(struct parse_ctx *c, uint32_t index, size_t line, const ch
     r->listed++;
 }
 
-static void process_record_opts(struct parse_ctx *c, const char *rec, size_t n, size_t line,
-                                const struct cl_norm_opts *opts)
+static void process_parts(struct parse_ctx *c, const struct cl_slice *parts, size_t n_parts,
+                          size_t line, const struct cl_norm_opts *opts)
 {
     struct cl_buf *lines = cl_batch_lines(c->batch);
     size_t mark = lines->len;
     struct cl_record_meta meta;
     char err[256];
     uint32_t index = c->index++;
-    int rc = cl_record_normalize(rec, n, opts, lines, &meta, err, sizeof err);
+    int rc = cl_record_normalize_parts(parts, n_parts, opts, lines, &meta, err, sizeof err);
     c->parsed += meta.parsed ? 1 : 0;
     if (rc != CL_OK) {
         add_error(c, index, line, err);
@@ -175,7 +175,8 @@ static void process_record_opts(struct parse_ctx *c, const char *rec, size_t n, 
 
 static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_t line)
 {
-    process_record_opts(c, rec, n, line, &c->opts);
+    struct cl_slice whole = {rec, n};
+    process_parts(c, &whole, 1, line, &c->opts);
 }
 
 /* 1-based line of body offset `pos`; offsets must be asked in increasing order. */
@@ -415,16 +416,15 @@ static void sink_record(void *arg, const char *json, size_t len)
     process_record(c, json, len, c->index + 1);
 }
 
-static void sink_document(void *arg, const char *json, size_t len, const char *service,
-                          size_t service_len)
+static void sink_document(void *arg, const struct cl_proto_doc *d)
 {
     struct parse_ctx *c = arg;
     struct cl_norm_opts o = c->opts;
     o.keep_first_duplicate = 1;
     o.empty_message_ok = 1;
-    if (service_len)
-        o.default_service = (struct cl_slice){service, service_len};
-    process_record_opts(c, json, len, c->index + 1, &o);
+    if (d->service_len)
+        o.default_service = (struct cl_slice){d->service, d->service_len};
+    process_parts(c, d->parts, d->n_parts, c->index + 1, &o);
 }
 
 static void sink_reject(void *arg, const char *why)

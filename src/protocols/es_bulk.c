@@ -176,7 +176,9 @@ static void on_source(void *arg, const struct cl_es_action *a, enum kind k,
     if (d->sink->document) { /* the document as it is: no copy (proto.h) */
         char name[65];
         size_t n = index_service(d, a, name);
-        d->sink->document(d->sink->arg, doc->ptr, doc->len, name, n);
+        struct cl_slice part = {doc->ptr, doc->len};
+        struct cl_proto_doc pd = {&part, 1, name, n};
+        d->sink->document(d->sink->arg, &pd);
         return;
     }
     cl_proto_rec_begin(&d->rec);

@@ -39,20 +39,26 @@ static void proto_on_record(void *arg, const char *json, size_t len)
 
 /* A document taken as it is must be one valid JSON object (the decoder validated it),
  * with a clean service name. */
-static void proto_on_document(void *arg, const char *json, size_t len, const char *service,
-                              size_t service_len)
+static void proto_on_document(void *arg, const struct cl_proto_doc *d)
 {
     struct proto_seen *s = arg;
-    struct cl_json_reader r;
-    struct cl_json_value v;
-    cl_json_reader_init(&r, json, len, CL_JSON_MAX_DEPTH_LIMIT);
-    CHECK(cl_json_scan_value(&r, &v) == 0 && v.type == CL_JSON_OBJECT && cl_json_at_end(&r));
-    CHECK(service_len <= 64);
-    for (size_t i = 0; i < service_len; i++)
+    CHECK(d->service_len <= 64);
+    for (size_t i = 0; i < d->service_len; i++)
         CHECK(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
-                     service[i]) != NULL);
-    cl_buf_printf(&s->all, "doc %.*s ", (int)service_len, service);
-    cl_buf_append(&s->all, json, len);
+                     d->service[i]) != NULL);
+    cl_buf_printf(&s->all, "doc %.*s", (int)d->service_len, d->service);
+    for (size_t k = 0; k < d->n_parts; k++) {
+        struct cl_json_reader r;
+        struct cl_json_value v;
+        cl_json_reader_init(&r, d->parts[k].ptr, d->parts[k].len, CL_JSON_MAX_DEPTH_LIMIT);
+        if (cl_json_scan_value(&r, &v) == 0) {
+            CHECK(v.type == CL_JSON_OBJECT && cl_json_at_end(&r));
+        } else { /* as proto_on_record: only a decoder's copy of bytes that are not UTF-8 */
+            CHECK(r.err.msg && strstr(r.err.msg, "UTF-8"));
+        }
+        cl_buf_append_char(&s->all, ' ');
+        cl_buf_append(&s->all, d->parts[k].ptr, d->parts[k].len);
+    }
     cl_buf_append_char(&s->all, '\n');
     s->records++;
 }
