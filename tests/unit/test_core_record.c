@@ -561,6 +561,31 @@ static void test_document_options(void **state)
     assert_string_equal(last_err, "duplicate key \"a\"");
 }
 
+/* A record given as parts reads as one object: members in order, later duplicates
+ * across parts dropped, every part's bytes counted against the size limit. */
+static void test_parts(void **state)
+{
+    (void)state;
+    struct cl_norm_opts o = test_opts();
+    struct cl_record_meta meta;
+    struct cl_buf out;
+    char err[256];
+    o.keep_first_duplicate = 1;
+    struct cl_slice parts[] = {CL_SLICE_LIT("{\"ts\":1795000000000}"),
+                               CL_SLICE_LIT("{\"message\":\"m\",\"ts\":1,\"a\":{ \"b\" : 1 }}"),
+                               CL_SLICE_LIT("{}"), CL_SLICE_LIT("{\"a\":2,\"c\":true}")};
+    cl_buf_init(&out, 1 << 20);
+    assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err), CL_OK);
+    assert_string_equal(out.data, "{\"timestamp\":\"2026-11-18T11:06:40.000Z\",\"level\":\"info\","
+                                  "\"service\":\"default\",\"message\":\"m\",\"a\":{\"b\":1},"
+                                  "\"c\":true}\n");
+    o.max_record_bytes = parts[0].len + parts[1].len + parts[2].len + parts[3].len - 1;
+    assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err),
+                     CL_ERR_INVAL);
+    assert_non_null(strstr(err, "record too large"));
+    cl_buf_free(&out);
+}
+
 /* 256 KiB record with ~20k keys must not take quadratic time. */
 static void test_many_keys_fast(void **state)
 {
@@ -670,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_huge_numbers_verbatim),
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_document_options),
+        cmocka_unit_test(test_parts),
         cmocka_unit_test(test_many_keys_fast),
         cmocka_unit_test(test_whitespace_compaction),
         cmocka_unit_test(test_output_buffer_full),
