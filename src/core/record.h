@@ -39,6 +39,10 @@ struct cl_norm_opts {
      * record without message gets "message":"" instead of being rejected. */
     int keep_first_duplicate;
     int empty_message_ok;
+    /* default_service is the document's own (the _bulk index): with keep_first_duplicate
+     * the size limit counts the record as the decoder's copy of it would be (later
+     * duplicates and whitespace left out, "message":"" and this service added). */
+    int document_service;
 };
 
 /* What the caller needs to know about a normalized record. */

@@ -422,8 +422,10 @@ static void sink_document(void *arg, const struct cl_proto_doc *d)
     struct cl_norm_opts o = c->opts;
     o.keep_first_duplicate = 1;
     o.empty_message_ok = 1;
-    if (d->service_len)
+    if (d->service_len) {
         o.default_service = (struct cl_slice){d->service, d->service_len};
+        o.document_service = 1;
+    }
     process_parts(c, d->parts, d->n_parts, c->index + 1, &o);
 }
 

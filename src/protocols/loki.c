@@ -77,7 +77,8 @@ static void split_service_labels(struct cl_loki *l, const struct cl_proto_opts *
     }
 }
 
-static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
+/* The level the label level or detected_level names, or NULL. */
+static const char *label_level(struct cl_loki *l, const struct cl_json_value *labels)
 {
     static const char *const names[] = {"level", "detected_level"};
     for (size_t i = 0; i < CL_ARRAY_LEN(names); i++) {
@@ -87,46 +88,130 @@ static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
         char text[128]; /* longer texts name no level either way (level.c) */
         cl_jw_text(&v, text, sizeof text);
         enum cl_level lv;
-        int ok = cl_parse_level_text(text, strlen(text), &lv) == 0;
-        if (ok) {
-            cl_proto_rec_string(&l->rec, "level", cl_level_name(lv), strlen(cl_level_name(lv)));
-            return;
-        }
+        if (cl_parse_level_text(text, strlen(text), &lv) == 0)
+            return cl_level_name(lv);
     }
+    return NULL;
 }
 
-static void write_service(struct cl_loki *l, const struct cl_json_value *labels)
+/* The service the first present service label names, cleaned, into name[65]; its length
+ * (0: none). */
+static size_t label_service(struct cl_loki *l, const struct cl_json_value *labels, char *name)
 {
     for (size_t i = 0; i < l->n_service_labels; i++) {
         struct cl_json_value v = cl_jw_member(labels, l->service_labels[i], l->depth);
         if (v.type != CL_JSON_STRING)
             continue;
-        char text[128]; /* cl_otlp_write_service keeps 64 bytes */
+        char text[128]; /* 64 bytes are kept */
         cl_jw_text(&v, text, sizeof text);
-        cl_otlp_write_service(&l->rec, text, strlen(text));
-        return;
+        size_t n = cl_proto_service_clean(text, strlen(text)); /* cut at 64 */
+        memcpy(name, text, n);
+        return n;
     }
+    return 0;
+}
+
+static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
+{
+    const char *name = label_level(l, labels);
+    if (name)
+        cl_proto_rec_string(&l->rec, "level", name, strlen(name));
+}
+
+static void write_service(struct cl_loki *l, const struct cl_json_value *labels)
+{
+    char name[65];
+    size_t n = label_service(l, labels, name);
+    if (n)
+        cl_proto_rec_string(&l->rec, "service", name, n);
+}
+
+/* The line unescaped into l->line when it is a JSON object (validated), else NULL. */
+static const struct cl_json_value *line_object(struct cl_loki *l, const struct cl_json_value *line,
+                                               struct cl_json_value *obj)
+{
+    struct cl_json_reader r;
+    cl_buf_reset(&l->line);
+    if (cl_buf_reserve(&l->line, line->len) != CL_OK)
+        return NULL;
+    size_t n = cl_json_unescape(line, l->line.data);
+    l->line.len = n;
+    l->line.data[n] = '\0';
+    cl_json_reader_init(&r, l->line.data, n, l->depth);
+    if (n && l->line.data[0] == '{' && cl_json_scan_value(&r, obj) == 0 && cl_json_at_end(&r) &&
+        obj->type == CL_JSON_OBJECT)
+        return obj;
+    return NULL;
 }
 
 /* A JSON object line gives its members; any other line is the message. */
 static void write_line(struct cl_loki *l, const struct cl_json_value *line)
 {
-    size_t n;
-    char *text = cl_json_string_dup(line, &n);
-    struct cl_json_reader r;
     struct cl_json_value obj;
-    cl_json_reader_init(&r, text, n, l->depth);
-    if (n && text[0] == '{' && cl_json_scan_value(&r, &obj) == 0 && cl_json_at_end(&r) &&
-        obj.type == CL_JSON_OBJECT)
+    if (line_object(l, line, &obj))
         cl_proto_rec_merge(&l->rec, &obj, l->depth);
     else if (cl_proto_rec_key(&l->rec, "message", 7))
         cl_buf_append(l->rec.out, line->ptr, line->len);
-    free(text);
+}
+
+/* The entry as parts for the sink's document callback (proto.h), in the order the record
+ * is written: timestamp, level, service (and the line as message when it is no object),
+ * the line object, the labels, the metadata. No copy of the line, labels or metadata. */
+static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                       const struct cl_json_value *line, const struct cl_json_value *meta)
+{
+    struct cl_buf *out = &l->out;
+    struct cl_json_value obj;
+    struct cl_slice parts[4];
+    size_t n = 0;
+    char ts[25], name[65];
+    const char *level = label_level(l, labels);
+    size_t svc = label_service(l, labels, name);
+    const struct cl_json_value *lo = line_object(l, line, &obj);
+    cl_buf_reset(out);
+    cl_buf_append_char(out, '{');
+    if (ns) {
+        cl_format_timestamp((int64_t)(ns / 1000000u), ts);
+        cl_buf_append(out, "\"timestamp\":\"", 13);
+        cl_buf_append(out, ts, strlen(ts));
+        cl_buf_append(out, "\",", 2);
+    }
+    if (level) {
+        cl_buf_append(out, "\"level\":\"", 9);
+        cl_buf_append(out, level, strlen(level));
+        cl_buf_append(out, "\",", 2);
+    }
+    if (svc) { /* cleaned: nothing to escape */
+        cl_buf_append(out, "\"service\":\"", 11);
+        cl_buf_append(out, name, svc);
+        cl_buf_append(out, "\",", 2);
+    }
+    if (!lo) {
+        cl_buf_append(out, "\"message\":", 10);
+        cl_buf_append(out, line->ptr, line->len);
+        cl_buf_append_char(out, ',');
+    }
+    if (out->len > 1)
+        out->data[out->len - 1] = '}'; /* the last ',' */
+    else
+        cl_buf_append_char(out, '}');
+    parts[n++] = (struct cl_slice){out->data, out->len};
+    if (lo)
+        parts[n++] = (struct cl_slice){obj.ptr, obj.len};
+    parts[n++] = (struct cl_slice){labels->ptr, labels->len};
+    if (meta && meta->type == CL_JSON_OBJECT)
+        parts[n++] = (struct cl_slice){meta->ptr, meta->len};
+    struct cl_proto_doc doc = {parts, n, NULL, 0};
+    l->sink->document(l->sink->arg, &doc);
 }
 
 void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
                          const struct cl_json_value *line, const struct cl_json_value *meta)
 {
+    if (l->sink->document) {
+        send_parts(l, labels, ns, line, meta);
+        return;
+    }
     cl_proto_rec_begin(&l->rec);
     cl_otlp_write_time(&l->rec, ns);
     write_level(l, labels);
@@ -166,7 +251,8 @@ void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
     l->sink = sink;
     l->depth = o->max_depth + 4;
     split_service_labels(l, o);
-    cl_buf_init(&l->out, SIZE_MAX / 2); /* bounded by the decoded body */
+    cl_buf_init(&l->out, SIZE_MAX / 2);  /* bounded by the decoded body */
+    cl_buf_init(&l->line, SIZE_MAX / 2); /* one line of it */
     cl_proto_rec_init(&l->rec, &l->out);
 }
 
@@ -174,6 +260,7 @@ void cl_loki_free(struct cl_loki *l)
 {
     cl_proto_rec_free(&l->rec);
     cl_buf_free(&l->out);
+    cl_buf_free(&l->line);
 }
 
 int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,

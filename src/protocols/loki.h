@@ -17,6 +17,7 @@ struct cl_loki {
     int depth;
     struct cl_buf out;
     struct cl_proto_rec rec;
+    struct cl_buf line; /* an entry's line unescaped, reused */
     /* The service labels of o->service_labels, split once per body into names[]. */
     char names[CL_MAX_LOKI_SERVICE_LABELS * (CL_MAX_LOKI_LABEL_NAME + 1)];
     const char *service_labels[CL_MAX_LOKI_SERVICE_LABELS];

@@ -579,10 +579,22 @@ static void test_parts(void **state)
     assert_string_equal(out.data, "{\"timestamp\":\"2026-11-18T11:06:40.000Z\",\"level\":\"info\","
                                   "\"service\":\"default\",\"message\":\"m\",\"a\":{\"b\":1},"
                                   "\"c\":true}\n");
-    o.max_record_bytes = parts[0].len + parts[1].len + parts[2].len + parts[3].len - 1;
+    /* The limit applies to the one object a decoder would have copied the parts into
+     * (duplicates and whitespace left out): 55 bytes here, not the parts' 76. */
+    const char *copy = "{\"ts\":1795000000000,\"message\":\"m\",\"a\":{\"b\":1},\"c\":true}";
+    o.max_record_bytes = strlen(copy);
+    assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err), CL_OK);
+    o.max_record_bytes = strlen(copy) - 1;
     assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err),
                      CL_ERR_INVAL);
-    assert_non_null(strstr(err, "record too large"));
+    assert_string_equal(err, "record too large (55 bytes, limit 54)");
+    assert_int_equal(meta.parsed, 0);
+    o.document_service = 1; /* an ES index as the service: counted as its copy has it */
+    o.max_record_bytes = strlen(copy) + strlen(",\"service\":\"default\"") - 1;
+    assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err),
+                     CL_ERR_INVAL);
+    o.max_record_bytes++;
+    assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err), CL_OK);
     cl_buf_free(&out);
 }
 
