@@ -181,24 +181,14 @@ static const char *index_end(struct bracket_index *ix, const char *p, unsigned *
     return ix->base + ix->close[i] + 1;
 }
 
+/* A validated value's type from its first byte ('-' and digits: a number). */
 static enum cl_json_type type_at(char c)
 {
-    switch (c) {
-    case '{':
-        return CL_JSON_OBJECT;
-    case '[':
-        return CL_JSON_ARRAY;
-    case '"':
-        return CL_JSON_STRING;
-    case 't':
-        return CL_JSON_TRUE;
-    case 'f':
-        return CL_JSON_FALSE;
-    case 'n':
-        return CL_JSON_NULL;
-    default:
-        return CL_JSON_NUMBER; /* validated: '-' or a digit */
-    }
+    static const unsigned char types[256] = {
+        ['{'] = CL_JSON_OBJECT, ['['] = CL_JSON_ARRAY, ['"'] = CL_JSON_STRING,
+        ['t'] = CL_JSON_TRUE,   ['f'] = CL_JSON_FALSE, ['n'] = CL_JSON_NULL};
+    unsigned char t = types[(unsigned char)c];
+    return t ? (enum cl_json_type)t : CL_JSON_NUMBER;
 }
 
 /* Past the container at p: from the index when it has p, else by skipping. */
