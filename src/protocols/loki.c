@@ -154,6 +154,19 @@ static void write_line(struct cl_loki *l, const struct cl_json_value *line)
         cl_buf_append(l->rec.out, line->ptr, line->len);
 }
 
+/* Level and service of labels: looked up once per distinct labels (a stream's entries
+ * share them), remembered in l. */
+static void labels_info(struct cl_loki *l, const struct cl_json_value *labels)
+{
+    if (l->labels.data && labels->len == l->labels.len &&
+        memcmp(labels->ptr, l->labels.data, labels->len) == 0)
+        return;
+    cl_buf_reset(&l->labels);
+    cl_buf_append(&l->labels, labels->ptr, labels->len);
+    l->level = label_level(l, labels);
+    l->service_len = label_service(l, labels, l->service);
+}
+
 /* The entry as parts for the sink's document callback (proto.h), in the order the record
  * is written: timestamp, level, service (and the line as message when it is no object),
  * the line object, the labels, the metadata. No copy of the line, labels or metadata. */
@@ -164,9 +177,10 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
     struct cl_json_value obj;
     struct cl_slice parts[4];
     size_t n = 0;
-    char ts[25], name[65];
-    const char *level = label_level(l, labels);
-    size_t svc = label_service(l, labels, name);
+    char ts[25];
+    labels_info(l, labels);
+    const char *level = l->level, *name = l->service;
+    size_t svc = l->service_len;
     const struct cl_json_value *lo = line_object(l, line, &obj);
     cl_buf_reset(out);
     cl_buf_append_char(out, '{');
@@ -251,8 +265,9 @@ void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
     l->sink = sink;
     l->depth = o->max_depth + 4;
     split_service_labels(l, o);
-    cl_buf_init(&l->out, SIZE_MAX / 2);  /* bounded by the decoded body */
-    cl_buf_init(&l->line, SIZE_MAX / 2); /* one line of it */
+    cl_buf_init(&l->out, SIZE_MAX / 2);    /* bounded by the decoded body */
+    cl_buf_init(&l->line, SIZE_MAX / 2);   /* one line of it */
+    cl_buf_init(&l->labels, SIZE_MAX / 2); /* one stream's labels of it */
     cl_proto_rec_init(&l->rec, &l->out);
 }
 
@@ -261,6 +276,7 @@ void cl_loki_free(struct cl_loki *l)
     cl_proto_rec_free(&l->rec);
     cl_buf_free(&l->out);
     cl_buf_free(&l->line);
+    cl_buf_free(&l->labels);
 }
 
 int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,

@@ -18,6 +18,11 @@ struct cl_loki {
     struct cl_buf out;
     struct cl_proto_rec rec;
     struct cl_buf line; /* an entry's line unescaped, reused */
+    /* What the last labels named (a stream's entries share them): compared by bytes. */
+    struct cl_buf labels;
+    const char *level;
+    char service[65];
+    size_t service_len;
     /* The service labels of o->service_labels, split once per body into names[]. */
     char names[CL_MAX_LOKI_SERVICE_LABELS * (CL_MAX_LOKI_LABEL_NAME + 1)];
     const char *service_labels[CL_MAX_LOKI_SERVICE_LABELS];
