@@ -20,8 +20,10 @@
 /* A record as parts: their members read as one object in order, normalized as `record`
  * would normalize the copy a decoder writes with proto_record.h: a later member of a name
  * already seen is dropped, a missing message is "", and service[0..service_len) (cleaned;
- * 0: none) names the service when no part has service or app. Every part is a JSON
- * object (validated, or written by the decoder). */
+ * 0: none) names the service when no part has service or app. The normalizer validates
+ * every part as it reads it: a _bulk document line goes as it was sent (a malformed one
+ * is rejected with the normalizer's reason); the other decoders pass objects they
+ * validated or wrote. */
 struct cl_proto_doc {
     const struct cl_slice *parts;
     size_t n_parts;
