@@ -100,7 +100,7 @@ __attribute__((noinline)) static double decode_only(cl_proto_decode_fn fn, const
 {
     struct cl_proto_opts o = {64, 256 * 1024, "", (size_t)64 << 20, NULL};
     uint64_t records = 0;
-    struct cl_proto_sink sink = {count_record, count_reject, &records};
+    struct cl_proto_sink sink = {count_record, count_reject, &records, NULL};
     char err[256];
     double t0 = cpu_s();
     for (int r = 0; r < rounds; r++)
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
     }
     if (show && fn) {
         struct cl_proto_opts o = {64, 256 * 1024, "", (size_t)64 << 20, NULL};
-        struct cl_proto_sink sink = {print_record, count_reject, NULL};
+        struct cl_proto_sink sink = {print_record, count_reject, NULL, NULL};
         char err[256];
         return fn(bs.b[0].data, bs.b[0].len, &o, &sink, err, sizeof err) != 0;
     }

@@ -63,6 +63,7 @@ struct member {
     struct cl_json_value key, val;
     const char *name; /* unescaped key (in place, or in the scratch area) */
     size_t name_len;
+    int dropped; /* a later duplicate, left out (keep_first_duplicate) */
 };
 
 /* Per-thread working memory, grown to the largest record seen and reused. */
@@ -98,8 +99,7 @@ static void tls_key_create(void)
 
 /* A record being normalized. */
 struct rec {
-    const char *raw;
-    size_t len;
+    size_t len; /* of the input, all parts */
     struct member *m;
     size_t n;
     int best[F_COUNT]; /* member index chosen for each field, -1 if absent */
@@ -201,25 +201,25 @@ static void classify(struct rec *r, size_t idx)
 }
 
 /* Explains why a record that does not start with '{' was rejected (cold path). */
-static int fail_not_object(struct rec *r, int max_depth)
+static int fail_not_object(struct rec *r, struct cl_slice part, int max_depth)
 {
     static const char *const kinds[] = {"",         "null",     "false",    "true",
                                         "a number", "a string", "an array", "an object"};
     struct cl_json_reader rd;
     struct cl_json_value v;
-    cl_json_reader_init(&rd, r->raw, r->len, max_depth);
+    cl_json_reader_init(&rd, part.ptr, part.len, max_depth);
     if (cl_json_scan_value(&rd, &v) != 0)
         return fail(r, "invalid JSON: %s at byte %zu", rd.err.msg, rd.err.offset);
     return fail(r, "record is not a JSON object (got %s)", kinds[v.type]);
 }
 
-/* One validating pass collecting the members. */
-static int scan_members(struct rec *r, int max_depth)
+/* One validating pass over one part, collecting its members after those already seen. */
+static int scan_part(struct rec *r, struct cl_slice part, int max_depth)
 {
     struct cl_json_reader rd;
-    cl_json_reader_init(&rd, r->raw, r->len, max_depth);
+    cl_json_reader_init(&rd, part.ptr, part.len, max_depth);
     if (cl_json_object_open(&rd) != 0)
-        return fail_not_object(r, max_depth);
+        return fail_not_object(r, part, max_depth);
     for (;;) {
         struct member *m = scratch_member(r->n);
         int rc = cl_json_object_next(&rd, &m->key, &m->val);
@@ -229,11 +229,22 @@ static int scan_members(struct rec *r, int max_depth)
             return fail(r, "invalid JSON: %s at byte %zu", rd.err.msg, rd.err.offset);
         r->m = tls.members;
         m->name = string_text(&m->key, &m->name_len);
+        m->dropped = 0;
         classify(r, r->n++);
     }
     r->m = tls.members;
     if (!cl_json_at_end(&rd))
         return fail(r, "invalid JSON: unexpected data after the object at byte %zu", rd.pos);
+    return CL_OK;
+}
+
+static int scan_members(struct rec *r, const struct cl_slice *parts, size_t n_parts, int max_depth)
+{
+    for (size_t i = 0; i < n_parts; i++) {
+        int rc = scan_part(r, parts[i], max_depth);
+        if (rc != CL_OK)
+            return rc;
+    }
     return CL_OK;
 }
 
@@ -257,22 +268,44 @@ static int fail_duplicate(struct rec *r, const struct member *m)
     return fail(r, "duplicate key \"%s\"", snippet(m->key.ptr + 1, m->key.len - 2, s));
 }
 
-static int check_duplicates(struct rec *r)
+/* A duplicate name: rejected, or with keep_first the later member is dropped (the field
+ * aliases already chose the first of a name: a later one never has a lower priority). */
+static int on_duplicate(struct rec *r, struct member *later, int keep_first)
+{
+    if (!keep_first)
+        return fail_duplicate(r, later);
+    later->dropped = 1;
+    return CL_OK;
+}
+
+static int check_duplicates(struct rec *r, int keep_first)
 {
     if (r->n <= CL_DUP_PAIRWISE_MAX) {
         for (size_t i = 1; i < r->n; i++)
             for (size_t j = 0; j < i; j++)
-                if (name_eq(&r->m[i], &r->m[j]))
-                    return fail_duplicate(r, &r->m[i]);
+                if (name_eq(&r->m[i], &r->m[j])) {
+                    if (on_duplicate(r, &r->m[i], keep_first) != CL_OK)
+                        return CL_ERR_INVAL;
+                    break;
+                }
         return CL_OK;
     }
     tls.sorted = grow(tls.sorted, &tls.sorted_cap, r->n, sizeof *tls.sorted);
     for (size_t i = 0; i < r->n; i++)
         tls.sorted[i] = &r->m[i];
     qsort(tls.sorted, r->n, sizeof *tls.sorted, name_cmp);
-    for (size_t i = 1; i < r->n; i++)
-        if (name_eq(tls.sorted[i], tls.sorted[i - 1])) /* report the later of the two */
-            return fail_duplicate(r, CL_MAX(tls.sorted[i], tls.sorted[i - 1]));
+    const struct member *first = tls.sorted[0]; /* the earliest of the current name */
+    for (size_t i = 1; i < r->n; i++) {
+        const struct member *a = tls.sorted[i];
+        if (!name_eq(a, first)) {
+            first = a;
+            continue;
+        }
+        const struct member *later = CL_MAX(a, first); /* report the later of the two */
+        first = CL_MIN(a, first);
+        if (on_duplicate(r, &r->m[later - r->m], keep_first) != CL_OK)
+            return CL_ERR_INVAL;
+    }
     return CL_OK;
 }
 
@@ -398,10 +431,10 @@ static char *write_line(const struct rec *r, char *p, int64_t ts, enum cl_level 
     p = put(p, svc.ptr, svc.len);
     p = put(p, "\",\"message\":", 12);
     const struct cl_json_value *msg = field_value(r, F_MESSAGE);
-    p = put(p, msg->ptr, msg->len);
+    p = msg ? put(p, msg->ptr, msg->len) : put(p, "\"\"", 2); /* empty_message_ok */
     for (size_t i = 0; i < r->n; i++) {
         const struct member *m = &r->m[i];
-        if (consumed(r, i))
+        if (m->dropped || consumed(r, i))
             continue;
         *p++ = ',';
         p = put(p, m->key.ptr, m->key.len);
@@ -414,9 +447,11 @@ static char *write_line(const struct rec *r, char *p, int64_t ts, enum cl_level 
     return put(p, "}\n", 2);
 }
 
-static int check_message(struct rec *r)
+static int check_message(struct rec *r, int empty_ok)
 {
     const struct cl_json_value *v = field_value(r, F_MESSAGE);
+    if (!v && empty_ok)
+        return CL_OK;
     if (!v)
         return fail(r, "missing message (message, msg or log)");
     if (v->type != CL_JSON_STRING)
@@ -443,31 +478,109 @@ static int emit(struct rec *r, int64_t ts, enum cl_level level, struct cl_slice 
     return CL_OK;
 }
 
-int cl_record_normalize(const char *raw, size_t len, const struct cl_norm_opts *opts,
-                        struct cl_buf *out, struct cl_record_meta *meta, char *err, size_t err_len)
+/* Most a decoder's copy of a document adds to it: "message":"" and a 64-byte service. */
+#define CL_DOC_SLACK 128
+
+/* Bytes of v without whitespace outside its strings (what cl_json_compact writes). */
+static size_t compact_len(const struct cl_json_value *v)
 {
-    struct rec r = {.raw = raw, .len = len, .err = err, .err_len = err_len};
+    if (!(v->flags & CL_JSON_F_SPACE))
+        return v->len;
+    size_t n = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < v->len; i++) {
+        char c = v->ptr[i];
+        if (in_string && c == '\\') {
+            n += 2;
+            i++;
+            continue;
+        }
+        if (c == '"')
+            in_string = !in_string;
+        if (in_string || !(c == ' ' || c == '\t' || c == '\n' || c == '\r'))
+            n++;
+    }
+    return n;
+}
+
+/* The size of the copy a decoder would have written of a document (record.h,
+ * document_service): what the size limit applies to in keep_first_duplicate mode. */
+static size_t copy_size(const struct rec *r, const struct cl_norm_opts *opts)
+{
+    size_t size = 2, n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (!r->m[i].dropped) {
+            size += r->m[i].key.len + 1 + compact_len(&r->m[i].val);
+            n++;
+        }
+    if (r->best[F_MESSAGE] < 0 && opts->empty_message_ok) {
+        size += 12; /* "message":"" */
+        n++;
+    }
+    if (r->best[F_SERVICE] < 0 && opts->document_service) {
+        size += 12 + opts->default_service.len; /* "service":"..." */
+        n++;
+    }
+    return size + (n ? n - 1 : 0);
+}
+
+/* In keep_first_duplicate mode: drops later duplicates, and applies the size limit to
+ * the decoder's copy (only computed when it may be over). */
+static int check_document(struct rec *r, const struct cl_norm_opts *opts)
+{
+    check_duplicates(r, 1);
+    if (r->len + CL_DOC_SLACK <= opts->max_record_bytes)
+        return CL_OK;
+    size_t size = copy_size(r, opts);
+    if (size > opts->max_record_bytes)
+        return fail(r, "record too large (%zu bytes, limit %zu)", size, opts->max_record_bytes);
+    return CL_OK;
+}
+
+/* Every record goes through here: flatten keeps the helpers inlined, as they were when
+ * one function read one object (measured: +2.4% instructions per native record without). */
+__attribute__((flatten)) int cl_record_normalize_parts(const struct cl_slice *parts, size_t n_parts,
+                                                       const struct cl_norm_opts *opts,
+                                                       struct cl_buf *out,
+                                                       struct cl_record_meta *meta, char *err,
+                                                       size_t err_len)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n_parts; i++)
+        len += parts[i].len;
+    struct rec r = {.len = len, .err = err, .err_len = err_len};
     for (int f = 0; f < F_COUNT; f++)
         r.best[f] = -1;
     meta->parsed = 0;
     if (err && err_len)
         err[0] = '\0';
-    if (len > opts->max_record_bytes)
+    int doc = opts->keep_first_duplicate; /* its size is checked on its copy's, below */
+    if (len > opts->max_record_bytes && !doc)
         return fail(&r, "record too large (%zu bytes, limit %zu)", len, opts->max_record_bytes);
     scratch_prepare(len);
-    int rc = scan_members(&r, opts->max_depth);
-    if (rc != CL_OK)
-        return rc;
+    int rc = scan_members(&r, parts, n_parts, opts->max_depth);
+    if (rc != CL_OK && doc && len > opts->max_record_bytes)
+        return fail(&r, "record too large (%zu bytes, limit %zu)", len, opts->max_record_bytes);
+    if (rc != CL_OK || (doc && (rc = check_document(&r, opts)) != CL_OK))
+        return rc; /* a too large document is not counted as parsed, as before its copy */
     meta->parsed = 1;
     int64_t ts = 0;
     enum cl_level level = CL_LEVEL_INFO;
     struct cl_slice svc = {NULL, 0};
-    if ((rc = check_duplicates(&r)) != CL_OK || (rc = check_message(&r)) != CL_OK ||
+    if ((!doc && (rc = check_duplicates(&r, 0)) != CL_OK) ||
+        (rc = check_message(&r, opts->empty_message_ok)) != CL_OK ||
         (rc = resolve_timestamp(&r, opts, &ts)) != CL_OK ||
         (rc = resolve_level(&r, &level)) != CL_OK ||
         (rc = resolve_service(&r, opts, &svc)) != CL_OK)
         return rc;
     return emit(&r, ts, level, svc, out, meta);
+}
+
+int cl_record_normalize(const char *raw, size_t len, const struct cl_norm_opts *opts,
+                        struct cl_buf *out, struct cl_record_meta *meta, char *err, size_t err_len)
+{
+    struct cl_slice whole = {raw, len};
+    return cl_record_normalize_parts(&whole, 1, opts, out, meta, err, err_len);
 }
 
 int cl_service_valid(const char *s, size_t len)

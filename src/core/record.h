@@ -34,6 +34,15 @@ struct cl_norm_opts {
      * record outside is rejected with the reason. 0 turns that side's check off. */
     int64_t max_age_ms;
     int64_t max_future_ms;
+    /* For a shipper's document taken as it is (proto.h, cl_proto_sink.document): a later
+     * member of a name already seen is dropped instead of rejecting the record, and a
+     * record without message gets "message":"" instead of being rejected. */
+    int keep_first_duplicate;
+    int empty_message_ok;
+    /* default_service is the document's own (the _bulk index): with keep_first_duplicate
+     * the size limit counts the record as the decoder's copy of it would be (later
+     * duplicates and whitespace left out, "message":"" and this service added). */
+    int document_service;
 };
 
 /* What the caller needs to know about a normalized record. */
@@ -51,6 +60,13 @@ struct cl_record_meta {
  * and writes a one-line reason into err (err_len bytes, NUL-terminated). */
 int cl_record_normalize(const char *raw, size_t len, const struct cl_norm_opts *opts,
                         struct cl_buf *out, struct cl_record_meta *meta, char *err, size_t err_len);
+
+/* As cl_record_normalize for a record given as the members of several JSON objects
+ * parts[0..n_parts) read as one object in that order (a shipper's document and the
+ * members a protocol adds; their lengths together count against max_record_bytes). */
+int cl_record_normalize_parts(const struct cl_slice *parts, size_t n_parts,
+                              const struct cl_norm_opts *opts, struct cl_buf *out,
+                              struct cl_record_meta *meta, char *err, size_t err_len);
 
 /* Parses an RFC 3339 / ISO 8601 timestamp string (without quotes) into ms since the
  * epoch, truncating sub-millisecond digits. Returns 0 or -1. */

@@ -151,14 +151,15 @@ static void add_error(struct parse_ctx *c, uint32_t index, size_t line, const ch
     r->listed++;
 }
 
-static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_t line)
+static void process_parts(struct parse_ctx *c, const struct cl_slice *parts, size_t n_parts,
+                          size_t line, const struct cl_norm_opts *opts)
 {
     struct cl_buf *lines = cl_batch_lines(c->batch);
     size_t mark = lines->len;
     struct cl_record_meta meta;
     char err[256];
     uint32_t index = c->index++;
-    int rc = cl_record_normalize(rec, n, &c->opts, lines, &meta, err, sizeof err);
+    int rc = cl_record_normalize_parts(parts, n_parts, opts, lines, &meta, err, sizeof err);
     c->parsed += meta.parsed ? 1 : 0;
     if (rc != CL_OK) {
         add_error(c, index, line, err);
@@ -170,6 +171,12 @@ static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_
     struct cl_batch_sealed s;
     while (cl_batch_add_record(c->batch, mark, meta.ts_ms, meta.service, &s))
         push_message(c, &s); /* more than once when a seal had to be halved */
+}
+
+static void process_record(struct parse_ctx *c, const char *rec, size_t n, size_t line)
+{
+    struct cl_slice whole = {rec, n};
+    process_parts(c, &whole, 1, line, &c->opts);
 }
 
 /* 1-based line of body offset `pos`; offsets must be asked in increasing order. */
@@ -409,6 +416,19 @@ static void sink_record(void *arg, const char *json, size_t len)
     process_record(c, json, len, c->index + 1);
 }
 
+static void sink_document(void *arg, const struct cl_proto_doc *d)
+{
+    struct parse_ctx *c = arg;
+    struct cl_norm_opts o = c->opts;
+    o.keep_first_duplicate = 1;
+    o.empty_message_ok = 1;
+    if (d->service_len) {
+        o.default_service = (struct cl_slice){d->service, d->service_len};
+        o.document_service = 1;
+    }
+    process_parts(c, d->parts, d->n_parts, c->index + 1, &o);
+}
+
 static void sink_reject(void *arg, const char *why)
 {
     struct parse_ctx *c = arg;
@@ -419,7 +439,7 @@ static void sink_reject(void *arg, const char *why)
 /* Runs a protocol decoder over the body; its records go through process_record. */
 static void parse_decoded(struct parse_ctx *c, cl_proto_decode_fn decode, const char *target)
 {
-    struct cl_proto_sink sink = {sink_record, sink_reject, c};
+    struct cl_proto_sink sink = {sink_record, sink_reject, c, sink_document};
     struct cl_proto_opts o = {c->lim->max_depth, c->lim->max_record_bytes, target ? target : "",
                               c->lim->max_decoded_bytes, c->lim->loki_service_labels};
     char err[sizeof c->res->body_error_msg];

@@ -23,8 +23,9 @@ enum kind { A_INDEX, A_CREATE, A_UPDATE, A_DELETE };
 
 struct walk_cb {
     void (*action)(void *arg, const struct cl_es_action *a, enum kind k);
-    void (*source)(void *arg, const struct cl_es_action *a, enum kind k,
-                   const struct cl_json_value *doc);
+    /* The document line line[0..n), not validated yet. */
+    void (*source)(void *arg, const struct cl_es_action *a, enum kind k, const char *line,
+                   size_t n);
     void *arg;
 };
 
@@ -83,8 +84,7 @@ static int is_blank(const char *s, size_t n)
 }
 
 /* Walks the lines: each action, and each document with its action. */
-static int walk(const char *body, size_t len, const struct walk_cb *cb, int depth, char *err,
-                size_t err_len)
+static int walk(const char *body, size_t len, const struct walk_cb *cb, char *err, size_t err_len)
 {
     struct cl_es_action a = {0};
     enum kind k = A_INDEX;
@@ -106,13 +106,8 @@ static int walk(const char *body, size_t len, const struct walk_cb *cb, int dept
             want_doc = k != A_DELETE;
             continue;
         }
-        struct cl_json_reader r;
-        struct cl_json_value doc;
-        cl_json_reader_init(&r, line, n, depth);
-        if (cb->source && (cl_json_scan_value(&r, &doc) != 0 || !cl_json_at_end(&r)))
-            doc.type = CL_JSON_INVALID; /* a bad document is that item's error */
         if (cb->source)
-            cb->source(cb->arg, &a, k, &doc);
+            cb->source(cb->arg, &a, k, line, n);
         want_doc = 0;
     }
     if (want_doc) {
@@ -136,38 +131,56 @@ static void on_action(void *arg, const struct cl_es_action *a, enum kind k)
         d->sink->reject(d->sink->arg, "action [delete] is not supported: logs are append-only");
 }
 
+/* The service an action's _index (or the path's index) names, cleaned, into name[65];
+ * its length (0: none). */
+static size_t index_service(const struct decode *d, const struct cl_es_action *a, char *name)
+{
+    size_t n;
+    if (a->index && a->index_len > 2) {
+        n = CL_MIN(a->index_len - 2, (size_t)64);
+        memcpy(name, a->index + 1, n); /* escapes, if any, become '_' below */
+    } else {
+        n = CL_MIN(strlen(d->o->target), (size_t)64);
+        memcpy(name, d->o->target, n);
+    }
+    return cl_proto_service_clean(name, n);
+}
+
 static void write_service(struct decode *d, const struct cl_es_action *a)
 {
     char name[65];
-    size_t n;
     if (cl_proto_rec_has(&d->rec, "service", 7) || cl_proto_rec_has(&d->rec, "app", 3))
         return;
-    if (a->index && a->index_len > 2) {
-        n = CL_MIN(a->index_len - 2, sizeof name - 1);
-        memcpy(name, a->index + 1, n); /* escapes, if any, become '_' below */
-    } else {
-        n = CL_MIN(strlen(d->o->target), sizeof name - 1);
-        memcpy(name, d->o->target, n);
-    }
-    n = cl_proto_service_clean(name, n);
+    size_t n = index_service(d, a, name);
     if (n)
         cl_proto_rec_string(&d->rec, "service", name, n);
 }
 
-static void on_source(void *arg, const struct cl_es_action *a, enum kind k,
-                      const struct cl_json_value *doc)
+static void on_source(void *arg, const struct cl_es_action *a, enum kind k, const char *line,
+                      size_t len)
 {
     struct decode *d = arg;
     if (k == A_UPDATE) {
         d->sink->reject(d->sink->arg, "action [update] is not supported: logs are append-only");
         return;
     }
-    if (doc->type != CL_JSON_OBJECT) {
+    if (d->sink->document) { /* the line as it is: the normalizer validates it (proto.h) */
+        char name[65];
+        size_t n = index_service(d, a, name);
+        struct cl_slice part = {line, len};
+        struct cl_proto_doc pd = {&part, 1, name, n};
+        d->sink->document(d->sink->arg, &pd);
+        return;
+    }
+    struct cl_json_reader r;
+    struct cl_json_value doc;
+    cl_json_reader_init(&r, line, len, d->o->max_depth);
+    if (cl_json_scan_value(&r, &doc) != 0 || !cl_json_at_end(&r) || doc.type != CL_JSON_OBJECT) {
         d->sink->reject(d->sink->arg, "document is not a JSON object");
         return;
     }
     cl_proto_rec_begin(&d->rec);
-    cl_proto_rec_merge(&d->rec, doc, d->o->max_depth);
+    cl_proto_rec_merge(&d->rec, &doc, d->o->max_depth);
     write_service(d, a);
     cl_proto_rec_ensure_message(&d->rec);
     cl_proto_rec_end(&d->rec);
@@ -181,7 +194,7 @@ int cl_es_bulk_decode(const char *body, size_t len, const struct cl_proto_opts *
     cl_buf_init(&d.out, SIZE_MAX / 2); /* bounded by the decoded body */
     cl_proto_rec_init(&d.rec, &d.out);
     struct walk_cb cb = {on_action, on_source, &d};
-    int rc = walk(body, len, &cb, o->max_depth, err, err_len);
+    int rc = walk(body, len, &cb, err, err_len);
     cl_proto_rec_free(&d.rec);
     cl_buf_free(&d.out);
     return rc;
@@ -204,5 +217,5 @@ int cl_es_bulk_actions(const char *body, size_t len,
     char err[200];
     struct listing l = {fn, arg};
     struct walk_cb cb = {list_action, NULL, &l};
-    return walk(body, len, &cb, CL_JSON_DEFAULT_MAX_DEPTH, err, sizeof err);
+    return walk(body, len, &cb, err, sizeof err);
 }

@@ -1,5 +1,15 @@
 /* json_walk.h - walking JSON values that were already validated as a whole (the OTLP
- * JSON and Loki decoders): array elements, an object's member by name, plain strings. */
+ * JSON, Loki, HEC and _bulk decoders): array elements, object members, a member by name,
+ * plain strings.
+ *
+ * The walkers do not validate again: a value is skipped by finding its end (string quotes
+ * and brackets only), several times cheaper than the validating reader of json.h. So
+ * every value handed to them MUST come from a validating scan (cl_json_scan_value,
+ * cl_jw_body_array, cl_json_values_each) or from a walker over such a value. Reported
+ * values carry the same type and flags (CL_JSON_F_ESCAPED, CL_JSON_F_SPACE) as the
+ * validating reader would give them. The depth arguments are kept for the callers and
+ * unused: the validating scan already enforced the nesting limit.
+ */
 #ifndef CL_JSON_WALK_H
 #define CL_JSON_WALK_H
 
@@ -11,10 +21,19 @@ struct cl_jw_array {
     struct cl_json_reader r;
 };
 
+struct cl_jw_object {
+    const char *p, *end; /* the next member (or '}') is at or after p */
+};
+
 /* Starts iterating the array value v (-1 if v is no array); depth as the reader's. */
 int cl_jw_array_begin(struct cl_jw_array *it, const struct cl_json_value *v, int depth);
 /* 1 with the next element in *e, 0 at the end. */
 int cl_jw_array_next(struct cl_jw_array *it, struct cl_json_value *e);
+/* Starts iterating the members of the object value v (-1 if v is no object). */
+int cl_jw_object_begin(struct cl_jw_object *it, const struct cl_json_value *v);
+/* 1 with the next member's key (a string value, quotes included) and value, 0 at the end. */
+int cl_jw_object_next(struct cl_jw_object *it, struct cl_json_value *key,
+                      struct cl_json_value *val);
 /* The member `name` of object v, or an absent value (ptr NULL, type CL_JSON_INVALID). */
 struct cl_json_value cl_jw_member(const struct cl_json_value *v, const char *name, int depth);
 /* The members names[0..n) of object v in one pass (the first of each name; absent ones as
@@ -24,10 +43,19 @@ void cl_jw_members(const struct cl_json_value *v, const char *const *names, size
                    struct cl_json_value *out, int depth);
 /* The text of a string value without quotes when it has no escapes; NULL otherwise. */
 const char *cl_jw_plain_text(const struct cl_json_value *v, size_t *len);
+/* The unescaped text of a string value into buf[cap] (cap >= 1), NUL-terminated and cut
+ * at cap - 1 bytes (which may split a character: for names and level words, never stored
+ * as they are); returns its length. No allocation, unlike cl_json_string_dup. */
+size_t cl_jw_text(const struct cl_json_value *v, char *buf, size_t cap);
 int cl_jw_is_space(char c);
 /* Validates a body that must be one JSON object whose member `name` is an array, and
- * starts iterating that array. Returns 0, or -1 with err ("invalid <what>: ...") set. */
+ * starts iterating that array. Returns 0, or -1 with err ("invalid <what>: ...") set.
+ * On 0 the body's containers are indexed for this thread (walks inside the body find a
+ * container's end without skipping its bytes) until cl_jw_body_end, which the caller
+ * MUST call before the body's memory is released or reused. */
 int cl_jw_body_array(const char *body, size_t len, int depth, const char *name, const char *what,
                      struct cl_jw_array *it, char *err, size_t err_len);
+/* Frees this thread's index of the body cl_jw_body_array validated. */
+void cl_jw_body_end(void);
 
 #endif

@@ -77,60 +77,57 @@ static void split_service_labels(struct cl_loki *l, const struct cl_proto_opts *
     }
 }
 
-/* The level the labels level or detected_level name, or NULL. */
-static const char *labels_level(const struct cl_loki *l, const struct cl_json_value *labels)
+/* The level the label level or detected_level names, or NULL. */
+static const char *label_level(struct cl_loki *l, const struct cl_json_value *labels)
 {
     static const char *const names[] = {"level", "detected_level"};
     for (size_t i = 0; i < CL_ARRAY_LEN(names); i++) {
         struct cl_json_value v = cl_jw_member(labels, names[i], l->depth);
         if (v.type != CL_JSON_STRING)
             continue;
-        char *text = cl_json_string_dup(&v, NULL);
+        char text[128]; /* longer texts name no level either way (level.c) */
+        cl_jw_text(&v, text, sizeof text);
         enum cl_level lv;
-        int ok = cl_parse_level_text(text, strlen(text), &lv) == 0;
-        free(text);
-        if (ok)
+        if (cl_parse_level_text(text, strlen(text), &lv) == 0)
             return cl_level_name(lv);
     }
     return NULL;
 }
 
-/* The first service label's value into l->svc; 1 if one was found. */
-static int labels_service(struct cl_loki *l, const struct cl_json_value *labels)
+/* The service the first present service label names, cleaned, into name[65]; its length
+ * (0: none). */
+static size_t label_service(struct cl_loki *l, const struct cl_json_value *labels, char *name)
 {
     for (size_t i = 0; i < l->n_service_labels; i++) {
         struct cl_json_value v = cl_jw_member(labels, l->service_labels[i], l->depth);
         if (v.type != CL_JSON_STRING)
             continue;
-        char *text = cl_json_string_dup(&v, NULL);
-        cl_buf_append(&l->svc, text, strlen(text));
-        free(text);
-        return 1;
+        char text[128]; /* 64 bytes are kept */
+        cl_jw_text(&v, text, sizeof text);
+        size_t n = cl_proto_service_clean(text, strlen(text)); /* cut at 64 */
+        memcpy(name, text, n);
+        return n;
     }
     return 0;
 }
 
-/* Level and service from the labels, looked up once per stream: the entries of a stream
- * share their labels text, so the last lookup holds while the text is the same. */
-static void write_level_service(struct cl_loki *l, const struct cl_json_value *labels)
+static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
 {
-    if (!l->cached || l->cache_key.len != labels->len ||
-        (labels->len && memcmp(l->cache_key.data, labels->ptr, labels->len) != 0)) {
-        cl_buf_reset(&l->cache_key);
-        cl_buf_append(&l->cache_key, labels->ptr, labels->len);
-        cl_buf_reset(&l->svc);
-        l->level = labels_level(l, labels);
-        l->has_svc = labels_service(l, labels);
-        l->cached = 1;
-    }
-    if (l->level)
-        cl_proto_rec_string(&l->rec, "level", l->level, strlen(l->level));
-    if (l->has_svc)
-        cl_otlp_write_service(&l->rec, l->svc.data, l->svc.len);
+    const char *name = label_level(l, labels);
+    if (name)
+        cl_proto_rec_string(&l->rec, "level", name, strlen(name));
 }
 
-/* 1 if text[0..n) is one JSON object (*obj then points into text). */
-static int object_line(const struct cl_loki *l, const char *text, size_t n,
+static void write_service(struct cl_loki *l, const struct cl_json_value *labels)
+{
+    char name[65];
+    size_t n = label_service(l, labels, name);
+    if (n)
+        cl_proto_rec_string(&l->rec, "service", name, n);
+}
+
+/* 1 if text[0..n) is one JSON object as it is (*obj then points into text). */
+static int object_text(const struct cl_loki *l, const char *text, size_t n,
                        struct cl_json_value *obj)
 {
     struct cl_json_reader r;
@@ -139,22 +136,120 @@ static int object_line(const struct cl_loki *l, const char *text, size_t n,
            obj->type == CL_JSON_OBJECT;
 }
 
+/* The line unescaped into l->line when it is a JSON object (validated), else NULL. */
+static const struct cl_json_value *line_object(struct cl_loki *l, const struct cl_json_value *line,
+                                               struct cl_json_value *obj)
+{
+    cl_buf_reset(&l->line);
+    if (cl_buf_reserve(&l->line, line->len) != CL_OK)
+        return NULL;
+    size_t n = cl_json_unescape(line, l->line.data);
+    l->line.len = n;
+    l->line.data[n] = '\0';
+    return object_text(l, l->line.data, n, obj) ? obj : NULL;
+}
+
 /* A JSON object line gives its members; any other line is the message. */
 static void write_line(struct cl_loki *l, const struct cl_json_value *line)
 {
-    size_t n;
-    char *text = cl_json_string_dup(line, &n);
     struct cl_json_value obj;
-    if (object_line(l, text, n, &obj))
+    if (line_object(l, line, &obj))
         cl_proto_rec_merge(&l->rec, &obj, l->depth);
     else if (cl_proto_rec_key(&l->rec, "message", 7))
         cl_buf_append(l->rec.out, line->ptr, line->len);
-    free(text);
 }
 
-/* The entry's members after its line: labels, then structured metadata; hands it on. */
-static void finish_entry(struct cl_loki *l, const struct cl_json_value *labels,
-                         const struct cl_json_value *meta)
+/* Level and service of labels: looked up once per distinct labels (a stream's entries
+ * share them), remembered in l. */
+static void labels_info(struct cl_loki *l, const struct cl_json_value *labels)
+{
+    if (l->labels.data && labels->len == l->labels.len &&
+        memcmp(labels->ptr, l->labels.data, labels->len) == 0)
+        return;
+    cl_buf_reset(&l->labels);
+    cl_buf_append(&l->labels, labels->ptr, labels->len);
+    l->level = label_level(l, labels);
+    l->service_len = label_service(l, labels, l->service);
+}
+
+/* How an entry's line goes into its record: as a JSON object's members (obj), else as the
+ * message: a JSON string as sent (json) or text to escape (text), len bytes. */
+struct line_part {
+    const struct cl_json_value *obj;
+    const char *json, *text;
+    size_t len;
+};
+
+/* The entry's message member (when its line is no object) into out. */
+static void append_message(struct cl_buf *out, const struct line_part *lp)
+{
+    cl_buf_append(out, "\"message\":", 10);
+    if (lp->json)
+        cl_buf_append(out, lp->json, lp->len);
+    else
+        cl_json_write_string(out, lp->text, lp->len);
+    cl_buf_append_char(out, ',');
+}
+
+/* The entry as parts for the sink's document callback (proto.h), in the order the record
+ * is written: timestamp, level, service (and the line as message when it is no object),
+ * the line object, the labels, the metadata. No copy of the line, labels or metadata. */
+static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                       const struct line_part *lp, const struct cl_json_value *meta)
+{
+    struct cl_buf *out = &l->out;
+    struct cl_slice parts[4];
+    size_t n = 0;
+    char ts[25];
+    labels_info(l, labels);
+    const char *level = l->level, *name = l->service;
+    size_t svc = l->service_len;
+    cl_buf_reset(out);
+    cl_buf_append_char(out, '{');
+    if (ns) {
+        cl_format_timestamp((int64_t)(ns / 1000000u), ts);
+        cl_buf_append(out, "\"timestamp\":\"", 13);
+        cl_buf_append(out, ts, strlen(ts));
+        cl_buf_append(out, "\",", 2);
+    }
+    if (level) {
+        cl_buf_append(out, "\"level\":\"", 9);
+        cl_buf_append(out, level, strlen(level));
+        cl_buf_append(out, "\",", 2);
+    }
+    if (svc) { /* cleaned: nothing to escape */
+        cl_buf_append(out, "\"service\":\"", 11);
+        cl_buf_append(out, name, svc);
+        cl_buf_append(out, "\",", 2);
+    }
+    if (!lp->obj)
+        append_message(out, lp);
+    if (out->len > 1)
+        out->data[out->len - 1] = '}'; /* the last ',' */
+    else
+        cl_buf_append_char(out, '}');
+    parts[n++] = (struct cl_slice){out->data, out->len};
+    if (lp->obj)
+        parts[n++] = (struct cl_slice){lp->obj->ptr, lp->obj->len};
+    parts[n++] = (struct cl_slice){labels->ptr, labels->len};
+    if (meta && meta->type == CL_JSON_OBJECT)
+        parts[n++] = (struct cl_slice){meta->ptr, meta->len};
+    struct cl_proto_doc doc = {parts, n, NULL, 0};
+    l->sink->document(l->sink->arg, &doc);
+}
+
+/* Without a document callback: the record built member by member, up to its line. */
+static void begin_record(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns)
+{
+    cl_proto_rec_begin(&l->rec);
+    cl_otlp_write_time(&l->rec, ns);
+    write_level(l, labels);
+    write_service(l, labels);
+}
+
+/* The record's members after its line: labels, then structured metadata; hands it on. */
+static void finish_record(struct cl_loki *l, const struct cl_json_value *labels,
+                          const struct cl_json_value *meta)
 {
     cl_proto_rec_merge(&l->rec, labels, l->depth);
     if (meta && meta->type == CL_JSON_OBJECT)
@@ -164,34 +259,38 @@ static void finish_entry(struct cl_loki *l, const struct cl_json_value *labels,
     l->sink->record(l->sink->arg, l->out.data, l->out.len);
 }
 
-static void begin_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns)
-{
-    cl_proto_rec_begin(&l->rec);
-    cl_otlp_write_time(&l->rec, ns);
-    write_level_service(l, labels);
-}
-
 void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
                          const struct cl_json_value *line, const struct cl_json_value *meta)
 {
-    begin_entry(l, labels, ns);
+    if (l->sink->document) {
+        struct cl_json_value obj;
+        struct line_part lp = {line_object(l, line, &obj), line->ptr, NULL, line->len};
+        send_parts(l, labels, ns, &lp, meta);
+        return;
+    }
+    begin_record(l, labels, ns);
     write_line(l, line);
-    finish_entry(l, labels, meta);
+    finish_record(l, labels, meta);
 }
 
 int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
                              const char *line, size_t n, const struct cl_json_value *meta)
 {
     struct cl_json_value obj;
-    int is_object = object_line(l, line, n, &obj);
+    int is_object = object_text(l, line, n, &obj);
     if (!is_object && n && line[0] == '{')
         return -1; /* maybe an object once invalid UTF-8 is replaced: the caller's round trip */
-    begin_entry(l, labels, ns);
+    if (l->sink->document) {
+        struct line_part lp = {is_object ? &obj : NULL, NULL, line, n};
+        send_parts(l, labels, ns, &lp, meta);
+        return 0;
+    }
+    begin_record(l, labels, ns);
     if (is_object)
         cl_proto_rec_merge(&l->rec, &obj, l->depth);
     else if (cl_proto_rec_key(&l->rec, "message", 7))
         cl_json_write_string(l->rec.out, line, n);
-    finish_entry(l, labels, meta);
+    finish_record(l, labels, meta);
     return 0;
 }
 
@@ -221,9 +320,9 @@ void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
     l->sink = sink;
     l->depth = o->max_depth + 4;
     split_service_labels(l, o);
-    cl_buf_init(&l->out, SIZE_MAX / 2);       /* bounded by the decoded body */
-    cl_buf_init(&l->cache_key, SIZE_MAX / 2); /* one stream's labels */
-    cl_buf_init(&l->svc, SIZE_MAX / 2);
+    cl_buf_init(&l->out, SIZE_MAX / 2);    /* bounded by the decoded body */
+    cl_buf_init(&l->line, SIZE_MAX / 2);   /* one line of it */
+    cl_buf_init(&l->labels, SIZE_MAX / 2); /* one stream's labels of it */
     cl_proto_rec_init(&l->rec, &l->out);
 }
 
@@ -231,8 +330,8 @@ void cl_loki_free(struct cl_loki *l)
 {
     cl_proto_rec_free(&l->rec);
     cl_buf_free(&l->out);
-    cl_buf_free(&l->cache_key);
-    cl_buf_free(&l->svc);
+    cl_buf_free(&l->line);
+    cl_buf_free(&l->labels);
 }
 
 int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,
@@ -254,6 +353,7 @@ int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts
             while (cl_jw_array_next(&vit, &e))
                 entry(&l, &labels, &e);
     }
+    cl_jw_body_end();
     cl_loki_free(&l);
     return 0;
 }

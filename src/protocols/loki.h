@@ -17,14 +17,16 @@ struct cl_loki {
     int depth;
     struct cl_buf out;
     struct cl_proto_rec rec;
+    struct cl_buf line; /* an entry's line unescaped, reused */
+    /* What the last labels named (a stream's entries share them): compared by bytes. */
+    struct cl_buf labels;
+    const char *level;
+    char service[65];
+    size_t service_len;
     /* The service labels of o->service_labels, split once per body into names[]. */
     char names[CL_MAX_LOKI_SERVICE_LABELS * (CL_MAX_LOKI_LABEL_NAME + 1)];
     const char *service_labels[CL_MAX_LOKI_SERVICE_LABELS];
     size_t n_service_labels;
-    /* The level and service of the labels text in cache_key (valid when cached). */
-    int cached, has_svc;
-    struct cl_buf cache_key, svc;
-    const char *level; /* a level name, or NULL */
 };
 
 void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,

@@ -113,9 +113,9 @@ static void write_kvlist(struct walk *w, struct cl_buf *out, const struct cl_jso
 static void write_any(struct walk *w, struct cl_buf *out, const struct cl_json_value *v)
 {
     struct cl_json_value key, val;
-    struct cl_json_reader r;
-    if (v->type == CL_JSON_OBJECT && cl_json_object_enter(&r, v, w->depth) == 0)
-        while (cl_json_object_next(&r, &key, &val) == 1) {
+    struct cl_jw_object it;
+    if (cl_jw_object_begin(&it, v) == 0)
+        while (cl_jw_object_next(&it, &key, &val) == 1) {
             if (cl_json_key_is(&key, "intValue", 0)) {
                 write_int(out, &val);
             } else if (cl_json_key_is(&key, "arrayValue", 0)) {
@@ -237,12 +237,11 @@ static const char *const lr_names[LR_N] = {"timeUnixNano",   "observedTimeUnixNa
 static int write_level(struct walk *w, const struct cl_json_value *num,
                        const struct cl_json_value *text)
 {
-    int known;
     int64_t n = num->type == CL_JSON_NUMBER ? cl_json_uint(num) : 0;
-    char *t = text->type == CL_JSON_STRING ? cl_json_string_dup(text, NULL) : NULL;
-    known = cl_otlp_write_level(&w->rec, n, t ? t : "", t ? strlen(t) : 0);
-    free(t);
-    return known;
+    char t[128] = ""; /* longer texts name no level either way (level.c) */
+    if (text->type == CL_JSON_STRING)
+        cl_jw_text(text, t, sizeof t);
+    return cl_otlp_write_level(&w->rec, n, t, strlen(t));
 }
 
 static void log_record(struct walk *w, const struct cl_json_value *lr, const struct context *cx)
@@ -259,9 +258,9 @@ static void log_record(struct walk *w, const struct cl_json_value *lr, const str
     cl_otlp_write_time(r, t ? t : u64_of(&m[LR_OBSERVED]));
     int level_known = write_level(w, &m[LR_SEV_NUM], &m[LR_SEV_TEXT]);
     if (cx->service.type == CL_JSON_STRING) {
-        char *svc = cl_json_string_dup(&cx->service, NULL);
+        char svc[128]; /* cl_otlp_write_service keeps 64 bytes */
+        cl_jw_text(&cx->service, svc, sizeof svc);
         cl_otlp_write_service(r, svc, strlen(svc));
-        free(svc);
     }
     write_body(w, &m[LR_BODY]);
     write_string_member(w, "event_name", &m[LR_EVENT]);
@@ -313,6 +312,7 @@ int cl_otlp_json_decode(const char *body, size_t len, const struct cl_proto_opts
     cl_proto_rec_init(&w.rec, &w.out);
     while (cl_jw_array_next(&it, &e))
         resource_logs(&w, &e);
+    cl_jw_body_end();
     cl_proto_rec_free(&w.rec);
     cl_buf_free(&w.out);
     return 0;

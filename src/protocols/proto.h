@@ -12,9 +12,24 @@
 #define CL_PROTO_H
 
 #include "buf.h"
+#include "common.h"
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* A record as parts: their members read as one object in order, normalized as `record`
+ * would normalize the copy a decoder writes with proto_record.h: a later member of a name
+ * already seen is dropped, a missing message is "", and service[0..service_len) (cleaned;
+ * 0: none) names the service when no part has service or app. The normalizer validates
+ * every part as it reads it: a _bulk document line goes as it was sent (a malformed one
+ * is rejected with the normalizer's reason); the other decoders pass objects they
+ * validated or wrote. */
+struct cl_proto_doc {
+    const struct cl_slice *parts;
+    size_t n_parts;
+    const char *service;
+    size_t service_len;
+};
 
 struct cl_proto_sink {
     /* One input record: a JSON object of json[0..len) (valid only during the call). */
@@ -22,6 +37,10 @@ struct cl_proto_sink {
     /* One record the decoder could not turn into an object: rejected with `why`. */
     void (*reject)(void *arg, const char *why);
     void *arg;
+    /* Optional (NULL: the decoder builds the record and calls `record`): one record
+     * given as validated JSON objects taken as they are (a shipper's document, the members
+     * a decoder adds), which spares building a copy. See struct cl_proto_doc. */
+    void (*document)(void *arg, const struct cl_proto_doc *doc);
 };
 
 struct cl_proto_opts {

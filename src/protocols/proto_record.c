@@ -3,6 +3,7 @@
 
 #include "common.h"
 #include "json.h"
+#include "json_walk.h"
 #include "json_write.h"
 
 #include <stdlib.h>
@@ -113,13 +114,6 @@ static int write_key(struct cl_proto_rec *r, size_t mark)
     return 1;
 }
 
-int cl_proto_rec_key(struct cl_proto_rec *r, const char *text, size_t len)
-{
-    size_t mark = r->keys.len;
-    cl_json_write_string(&r->keys, text, len);
-    return write_key(r, mark);
-}
-
 int cl_proto_rec_key_json(struct cl_proto_rec *r, const char *tok, size_t len)
 {
     size_t mark = r->keys.len;
@@ -127,10 +121,43 @@ int cl_proto_rec_key_json(struct cl_proto_rec *r, const char *tok, size_t len)
     return write_key(r, mark);
 }
 
+/* The JSON form of a key that needs no escaping (printable ASCII, no '"' or '\\') into
+ * out[cap]; its length, or 0 when the key needs cl_json_write_string. */
+static size_t plain_key(const char *text, size_t len, char *out, size_t cap)
+{
+    if (len + 2 > cap)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+            return 0;
+    }
+    out[0] = '"';
+    memcpy(out + 1, text, len);
+    out[len + 1] = '"';
+    return len + 2;
+}
+
+int cl_proto_rec_key(struct cl_proto_rec *r, const char *text, size_t len)
+{
+    size_t mark = r->keys.len;
+    char small[64];
+    size_t n = plain_key(text, len, small, sizeof small);
+    if (n)
+        cl_buf_append(&r->keys, small, n);
+    else
+        cl_json_write_string(&r->keys, text, len);
+    return write_key(r, mark);
+}
+
 int cl_proto_rec_has(const struct cl_proto_rec *r, const char *text, size_t len)
 {
     if (!r->n_slots)
         return 0;
+    char small[64]; /* the names decoders ask for: no allocation per record */
+    size_t n = plain_key(text, len, small, sizeof small);
+    if (n)
+        return r->slots[find_slot(r, small, n)] != 0;
     struct cl_buf tmp;
     cl_buf_init(&tmp, SIZE_MAX / 2);
     cl_json_write_string(&tmp, text, len);
@@ -152,11 +179,12 @@ void cl_proto_rec_string(struct cl_proto_rec *r, const char *key, const char *s,
 
 void cl_proto_rec_merge(struct cl_proto_rec *r, const struct cl_json_value *obj, int depth)
 {
-    struct cl_json_reader rd;
+    struct cl_jw_object it;
     struct cl_json_value key, val;
-    if (cl_json_object_enter(&rd, obj, depth) != 0)
+    (void)depth; /* obj was validated with the caller's limit (proto_record.h) */
+    if (cl_jw_object_begin(&it, obj) != 0)
         return;
-    while (cl_json_object_next(&rd, &key, &val) == 1) {
+    while (cl_jw_object_next(&it, &key, &val) == 1) {
         if (!cl_proto_rec_key_json(r, key.ptr, key.len))
             continue;
         if (!(val.flags & CL_JSON_F_SPACE)) {

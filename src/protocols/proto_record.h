@@ -41,8 +41,9 @@ void cl_proto_rec_end(struct cl_proto_rec *r);
 /* Convenience: a string member (skipped when the name exists). */
 void cl_proto_rec_string(struct cl_proto_rec *r, const char *key, const char *s, size_t len);
 
-/* Appends the members of the validated JSON object obj (first of a name wins), values
- * compacted; depth is the reader's nesting limit. */
+/* Appends the members of the JSON object obj (first of a name wins), values compacted.
+ * obj must have been validated (json_walk.h: it is walked without validating again);
+ * depth is unused, kept for the callers. */
 struct cl_json_value;
 void cl_proto_rec_merge(struct cl_proto_rec *r, const struct cl_json_value *obj, int depth);
 

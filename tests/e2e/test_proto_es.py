@@ -126,6 +126,30 @@ class BulkAnswers(cltest.DaemonTestCase):
         st, _, _ = d.request("POST", "/es/a/b/_bulk", body=b"")
         self.assertEqual(st, 404)
 
+    def test_documents_as_sent(self):
+        """Documents are stored as the normalizer completes them: the first member of a
+        name wins, a missing message is "", the index names the service unless the
+        document has service or app, nested whitespace is compacted."""
+        d = self.daemon(args=["--flush-age", "1s"])
+        body = (b'{"create":{"_index":"idx-a"}}\n'
+                b'{"message":"first","n":1,"n":2,"message":"second"}\n'
+                b'{"create":{}}\n{"ts":"2026-12-06T12:40:30Z","k":"no message"}\n'
+                b'{"index":{"_index":"idx-b"}}\n{"msg":"own app","app":"web", "o": { "a" : [1, 2] }}\n')
+        st, _, out = d.request("POST", "/es/logs-x/_bulk", body=body,
+                               headers={"Content-Type": "application/x-ndjson"})
+        self.assertEqual(st, 200, out)
+        self.assertFalse(json.loads(out)["errors"], out)
+        recs = shippers.stored_records(d)
+        by_k = {r.get("k", r["message"]): r for r in recs}
+        self.assertEqual(len(recs), 3, recs)
+        first = by_k["first"]
+        self.assertEqual((first["service"], first["n"]), ("idx-a", 1), first)
+        self.assertEqual(by_k["no message"]["message"], "")
+        self.assertEqual(by_k["no message"]["service"], "logs-x")
+        own = by_k["own app"]
+        self.assertEqual((own["service"], own["o"]), ("web", {"a": [1, 2]}), own)
+        self.assertNotIn("app", own)
+
 
 if __name__ == "__main__":
     cltest.main()

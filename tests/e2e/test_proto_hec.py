@@ -75,6 +75,27 @@ class SplunkHec(shippers.ClientTestCase):
                                 headers={"Authorization": "Splunk " + shippers.KEY})
         self.assertEqual((st, json.loads(body)), (400, {"text": "No data", "code": 5}), body)
 
+    def test_event_mapping(self):
+        """HEC's members in the record's order, the first of a name winning: the event's
+        time over the event object's timestamp, the event's own host over HEC's host, HEC's
+        members over fields; a number event is its JSON text, a string event the message."""
+        d = self.start_daemon()
+        body = (b'{"time":1796560830.5,"host":"hec-host","source":"s1","event":'
+                b'{"message":"obj","timestamp":"2020-01-01T00:00:00Z","host":"own","n":1},'
+                b'"fields":{"source":"field-src","f":"x","n":2}}\n'
+                b'{"event":42,"sourcetype":"st"} {"time":"1796560831","event":"plain",'
+                b'"index":"ix","fields":{"message":"not me"}}')
+        st, _, out = d.request("POST", "/services/collector/event", body=body,
+                               headers={"Authorization": "Splunk " + shippers.KEY})
+        self.assertEqual((st, json.loads(out)), (200, {"text": "Success", "code": 0}), out)
+        recs = shippers.by_message(shippers.stored_records(d))
+        self.assertEqual(recs["obj"], {"timestamp": "2026-12-06T12:40:30.500Z", "level": "info",
+                                       "service": "default", "message": "obj", "host": "own",
+                                       "n": 1, "source": "s1", "f": "x"})
+        self.assertEqual(recs["42"]["sourcetype"], "st")
+        self.assertEqual(recs["plain"]["timestamp"], "2026-12-06T12:40:31.000Z")
+        self.assertEqual(recs["plain"]["index"], "ix")
+
 
 if __name__ == "__main__":
     cltest.main()

@@ -516,6 +516,88 @@ static void test_duplicates(void **state)
     cl_buf_free(&in);
 }
 
+/* A shipper's document taken as it is (proto.h): duplicates keep the first member, in
+ * place and among many keys (the sorted path), and a missing message becomes "". */
+static void test_document_options(void **state)
+{
+    (void)state;
+    struct cl_norm_opts o = test_opts();
+    struct cl_record_meta meta;
+    o.keep_first_duplicate = 1;
+    o.empty_message_ok = 1;
+    o.default_service = CL_SLICE_LIT("idx");
+    const char *in = "{\"ts\":1795000000000,\"a\":1,\"msg\":\"m\",\"a\":2,\"m\\u0073g\":\"n\","
+                     "\"b\":3,\"msg\":\"x\"}";
+    char *line = norm_opts(in, strlen(in), &o, &meta);
+    assert_non_null(line);
+    assert_string_equal(line, "{\"timestamp\":\"2026-11-18T11:06:40.000Z\",\"level\":\"info\","
+                              "\"service\":\"idx\",\"message\":\"m\",\"a\":1,\"b\":3}\n");
+    free(line);
+    in = "{\"ts\":1795000000000,\"app\":\"web\"}";
+    line = norm_opts(in, strlen(in), &o, &meta);
+    assert_non_null(line);
+    assert_string_equal(line, "{\"timestamp\":\"2026-11-18T11:06:40.000Z\",\"level\":\"info\","
+                              "\"service\":\"web\",\"message\":\"\"}\n");
+    free(line);
+    struct cl_buf many;
+    cl_buf_init(&many, 1 << 20);
+    cl_buf_append_str(&many, "{\"message\":\"m\"");
+    for (int i = 0; i < 40; i++)
+        cl_buf_printf(&many, ",\"k%d\":%d,\"k%d\":%d", i % 20, i, i % 20, i + 100);
+    cl_buf_append_str(&many, "}");
+    line = norm_opts(many.data, many.len, &o, &meta);
+    assert_non_null(line);
+    assert_non_null(strstr(line, ",\"k0\":0,\"k1\":1,"));
+    assert_non_null(strstr(line, ",\"k19\":19}"));
+    assert_null(strstr(line, "\"k0\":20"));
+    free(line);
+    cl_buf_free(&many);
+    o.keep_first_duplicate = 0; /* the defaults still reject */
+    o.empty_message_ok = 0;
+    assert_null(norm_opts(in, strlen(in), &o, &meta));
+    assert_string_equal(last_err, "missing message (message, msg or log)");
+    in = "{\"message\":\"m\",\"a\":1,\"a\":2}";
+    assert_null(norm_opts(in, strlen(in), &o, &meta));
+    assert_string_equal(last_err, "duplicate key \"a\"");
+}
+
+/* A record given as parts reads as one object: members in order, later duplicates
+ * across parts dropped, every part's bytes counted against the size limit. */
+static void test_parts(void **state)
+{
+    (void)state;
+    struct cl_norm_opts o = test_opts();
+    struct cl_record_meta meta;
+    struct cl_buf out;
+    char err[256];
+    o.keep_first_duplicate = 1;
+    struct cl_slice parts[] = {CL_SLICE_LIT("{\"ts\":1795000000000}"),
+                               CL_SLICE_LIT("{\"message\":\"m\",\"ts\":1,\"a\":{ \"b\" : 1 }}"),
+                               CL_SLICE_LIT("{}"), CL_SLICE_LIT("{\"a\":2,\"c\":true}")};
+    cl_buf_init(&out, 1 << 20);
+    assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err), CL_OK);
+    assert_string_equal(out.data, "{\"timestamp\":\"2026-11-18T11:06:40.000Z\",\"level\":\"info\","
+                                  "\"service\":\"default\",\"message\":\"m\",\"a\":{\"b\":1},"
+                                  "\"c\":true}\n");
+    /* The limit applies to the one object a decoder would have copied the parts into
+     * (duplicates and whitespace left out): 55 bytes here, not the parts' 76. */
+    const char *copy = "{\"ts\":1795000000000,\"message\":\"m\",\"a\":{\"b\":1},\"c\":true}";
+    o.max_record_bytes = strlen(copy);
+    assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err), CL_OK);
+    o.max_record_bytes = strlen(copy) - 1;
+    assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err),
+                     CL_ERR_INVAL);
+    assert_string_equal(err, "record too large (55 bytes, limit 54)");
+    assert_int_equal(meta.parsed, 0);
+    o.document_service = 1; /* an ES index as the service: counted as its copy has it */
+    o.max_record_bytes = strlen(copy) + strlen(",\"service\":\"default\"") - 1;
+    assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err),
+                     CL_ERR_INVAL);
+    o.max_record_bytes++;
+    assert_int_equal(cl_record_normalize_parts(parts, 4, &o, &out, &meta, err, sizeof err), CL_OK);
+    cl_buf_free(&out);
+}
+
 /* 256 KiB record with ~20k keys must not take quadratic time. */
 static void test_many_keys_fast(void **state)
 {
@@ -624,6 +706,8 @@ int main(void)
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_huge_numbers_verbatim),
         cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_document_options),
+        cmocka_unit_test(test_parts),
         cmocka_unit_test(test_many_keys_fast),
         cmocka_unit_test(test_whitespace_compaction),
         cmocka_unit_test(test_output_buffer_full),

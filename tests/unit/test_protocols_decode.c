@@ -10,8 +10,10 @@
 
 #include "loki_push.pb-c.h"
 #include "otlp_logs.pb-c.h"
+#include "json_walk.h"
 #include "proto.h"
 #include "proto_record.h"
+#include "record.h"
 
 #include <msgpack.h>
 #include <snappy-c.h>
@@ -47,7 +49,7 @@ static int decode_with(cl_proto_decode_fn fn, const struct cl_proto_opts *o, con
 {
     memset(c, 0, sizeof *c);
     cl_buf_init(&c->out, 1 << 26);
-    struct cl_proto_sink sink = {on_record, on_reject, c};
+    struct cl_proto_sink sink = {on_record, on_reject, c, NULL};
     return fn(body, len, o, &sink, err, 200);
 }
 
@@ -62,6 +64,170 @@ static void done(struct collect *c)
 }
 
 /* ---- record builder ---- */
+
+/* The non-validating walker reports what the validating reader reports: every member's
+ * key and value span, type and flags (escapes, whitespace), nested values included. */
+static void check_walk_span(const char *json, size_t len)
+{
+    struct cl_json_reader r;
+    struct cl_json_value top, k1, v1, k2, v2;
+    struct cl_jw_object it;
+    cl_json_reader_init(&r, json, len, 64);
+    assert_int_equal(cl_json_scan_value(&r, &top), 0);
+    assert_int_equal(cl_json_object_enter(&r, &top, 64), 0);
+    assert_int_equal(cl_jw_object_begin(&it, &top), 0);
+    for (;;) {
+        int a = cl_json_object_next(&r, &k1, &v1), b = cl_jw_object_next(&it, &k2, &v2);
+        assert_int_equal(b, a);
+        if (a != 1)
+            break;
+        assert_true(k1.ptr == k2.ptr && k1.len == k2.len && k1.flags == k2.flags);
+        assert_true(v1.ptr == v2.ptr && v1.len == v2.len);
+        assert_int_equal(v2.type, v1.type);
+        assert_int_equal(v2.flags, v1.flags);
+        if (v1.type == CL_JSON_OBJECT)
+            check_walk_span(v1.ptr, v1.len);
+    }
+}
+
+static void check_walk_matches_reader(const char *json)
+{
+    check_walk_span(json, strlen(json));
+}
+
+static void test_json_walk(void **state)
+{
+    (void)state;
+    check_walk_matches_reader("{}");
+    check_walk_matches_reader("{ }");
+    check_walk_matches_reader("{\"a\":1,\"b\":-2.5e3,\"c\":true,\"d\":false,\"e\":null}");
+    check_walk_matches_reader(" { \"a\" : \"x\\\"y\" , \"k\\u0041\":[1, {\"z\":\"}]\"}] ,"
+                              "\"n\":{\"m\":{\"q\":[[],{}]}},\"s\":\"a long string over eight "
+                              "bytes \\\\ with escapes\"}\n");
+    check_walk_matches_reader("{\"u\":\"\xc3\xa9t\xc3\xa9\",\"w\":[\"]\",\"\\\"]\"]}");
+    /* Inside a body that cl_jw_body_array indexed, containers' ends and flags come from
+     * the index: the same as the validating reader's. */
+    const char *body = "{\"s\":[ {\"a\": [1, {\"b\":\"\\n\"}]}, {\"c\":{\"d\":{}}},[\"]\"],"
+                       "{\"e\":{\"f\":[ ]}} ]}";
+    struct cl_jw_array it;
+    struct cl_json_value e, ref;
+    char err[100];
+    unsigned want_flags[] = {CL_JSON_F_SPACE | CL_JSON_F_ESCAPED, 0, 0, CL_JSON_F_SPACE};
+    assert_int_equal(cl_jw_body_array(body, strlen(body), 64, "s", "t", &it, err, sizeof err), 0);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(cl_jw_array_next(&it, &e), 1);
+        struct cl_json_reader r;
+        cl_json_reader_init(&r, e.ptr, strlen(e.ptr), 64);
+        assert_int_equal(cl_json_scan_value(&r, &ref), 0);
+        assert_true(ref.ptr == e.ptr && ref.len == e.len);
+        assert_int_equal(e.flags, ref.flags);
+        assert_int_equal(e.flags, want_flags[i]);
+        if (e.type == CL_JSON_OBJECT)
+            check_walk_span(e.ptr, e.len);
+    }
+    assert_int_equal(cl_jw_array_next(&it, &e), 0);
+    cl_jw_body_end();
+    struct cl_json_value v = {CL_JSON_OBJECT, 0, "{\"level\":\"in\\u0066o\"}", 0};
+    v.len = strlen(v.ptr);
+    struct cl_json_value lv = cl_jw_member(&v, "level", 64);
+    char text[4];
+    assert_int_equal(lv.flags, CL_JSON_F_ESCAPED);
+    assert_int_equal(cl_jw_text(&lv, text, sizeof text), 3); /* cut at cap - 1 */
+    assert_string_equal(text, "inf");
+}
+
+/* The document path (records as parts, proto.h) and the copy path (proto_record.h)
+ * normalize to the same lines, rejections and sizes, whatever the labels, duplicates or
+ * defaults: each record of both is normalized here as cl_ingest_parse_decoded does. */
+struct normalized {
+    struct cl_buf lines;
+    struct cl_norm_opts opts;
+};
+
+static void norm_line(struct normalized *n, const struct cl_slice *parts, size_t k,
+                      const struct cl_norm_opts *o)
+{
+    struct cl_record_meta meta;
+    char err[256];
+    if (cl_record_normalize_parts(parts, k, o, &n->lines, &meta, err, sizeof err) != CL_OK)
+        cl_buf_printf(&n->lines, "!%s\n", err);
+}
+
+static void norm_record(void *arg, const char *json, size_t len)
+{
+    struct normalized *n = arg;
+    struct cl_slice whole = {json, len};
+    norm_line(n, &whole, 1, &n->opts);
+}
+
+static void norm_document(void *arg, const struct cl_proto_doc *d)
+{
+    struct normalized *n = arg;
+    struct cl_norm_opts o = n->opts;
+    o.keep_first_duplicate = o.empty_message_ok = 1;
+    if (d->service_len) {
+        o.default_service = (struct cl_slice){d->service, d->service_len};
+        o.document_service = 1;
+    }
+    norm_line(n, d->parts, d->n_parts, &o);
+}
+
+static void norm_reject(void *arg, const char *why)
+{
+    cl_buf_printf(&((struct normalized *)arg)->lines, "!%s\n", why);
+}
+
+static void check_paths_agree(cl_proto_decode_fn fn, const char *body, size_t max_record,
+                              const char *expect)
+{
+    struct normalized a = {.opts = {.received_ms = 1796560800000,
+                                    .default_service = CL_SLICE_LIT("default"),
+                                    .max_record_bytes = max_record,
+                                    .max_depth = 64}},
+                      b = a;
+    struct cl_proto_sink copy = {norm_record, norm_reject, &a, NULL};
+    struct cl_proto_sink doc = {norm_record, norm_reject, &b, norm_document};
+    struct cl_proto_opts o = {64, max_record, "path-idx", 1 << 20, NULL};
+    char err[200];
+    cl_buf_init(&a.lines, 1 << 20);
+    cl_buf_init(&b.lines, 1 << 20);
+    assert_int_equal(fn(body, strlen(body), &o, &copy, err, sizeof err), 0);
+    assert_int_equal(fn(body, strlen(body), &o, &doc, err, sizeof err), 0);
+    assert_string_equal(b.lines.data, a.lines.data);
+    if (!strstr(a.lines.data, expect))
+        fail_msg("%s", a.lines.data);
+    cl_buf_free(&a.lines);
+    cl_buf_free(&b.lines);
+}
+
+static void test_document_path(void **state)
+{
+    (void)state;
+    const char *loki =
+        "{\"streams\":[{\"stream\":{\"service_name\":\"a b\",\"level\":\"warn\"},\"values\":["
+        "[\"1796560830123456789\",\"one\"],[\"1796560831000000000\",\"{\\\"msg\\\":\\\"j\\\","
+        "\\\"level\\\":30, \\\"service_name\\\":\\\"own\\\"}\",{\"k\":\"v\",\"level\":\"x\"}]]},"
+        "{\"stream\":{\"app\":\"other\"},\"values\":[[\"1796560832000000000\",\"two\"]]},"
+        "{\"stream\":{\"service_name\":\"a b\",\"level\":\"warn\"},\"values\":["
+        "[\"1796560833000000000\",\"{\\\"message\\\":1}\"]]},"
+        "{\"stream\":{},\"values\":[[\"0\",\"{}\"]]}]}";
+    check_paths_agree(cl_loki_json_decode, loki, 256 * 1024,
+                      "\"level\":\"warn\",\"service\":\"a_b\",\"message\":\"one\"");
+    check_paths_agree(cl_loki_json_decode, loki, 95, "!record too large ("); /* the copy's size */
+    const char *hec = "{\"time\":1796560830.5,\"host\":\"h\",\"event\":{\"message\":\"m\",\"host\":"
+                      "\"own\",\"ts\":1},\"fields\":{\"host\":\"f\",\"x\":[1, 2]}}"
+                      "{\"event\":[1, 2],\"index\":\"i\"}{\"time\":\"bad\",\"event\":\"s\","
+                      "\"sourcetype\":\"st\"}{\"event\":{\"a\":1,\"a\":2}}";
+    check_paths_agree(cl_hec_event_decode, hec, 256 * 1024, "\"message\":\"m\",\"host\":\"own\"");
+    check_paths_agree(cl_hec_event_decode, hec, 60, "!record too large (");
+    const char *es = "{\"index\":{\"_index\":\"ix one\"}}\n{\"message\":\"m\",\"n\":1,\"n\":2}\n"
+                     "{\"create\":{}}\n{\"ts\":1796560830000, \"o\": { \"a\" : 1 }}\n"
+                     "{\"create\":{}}\n{\"app\":\"web\",\"msg\":\"x\"}\n"
+                     "{\"create\":{}}\n{\"service\":\"bad service\",\"msg\":\"x\"}\n";
+    check_paths_agree(cl_es_bulk_decode, es, 256 * 1024,
+                      "\"service\":\"ix_one\",\"message\":\"m\",\"n\":1}");
+    check_paths_agree(cl_es_bulk_decode, es, 50, "!record too large (");
+}
 
 static void test_record_unique_keys(void **state)
 {
@@ -549,7 +715,7 @@ static void test_es_bulk(void **state)
     struct collect c;
     memset(&c, 0, sizeof c);
     cl_buf_init(&c.out, 1 << 20);
-    struct cl_proto_sink sink = {on_record, on_reject, &c};
+    struct cl_proto_sink sink = {on_record, on_reject, &c, NULL};
     char err[200];
     assert_int_equal(cl_es_bulk_decode(body, strlen(body), &o, &sink, err, sizeof err), 0);
     assert_string_equal(c.out.data, "{\"message\":\"one\",\"n\":[1,2],\"service\":\"web_app\"}\n"
@@ -751,6 +917,8 @@ static void test_loki_pb(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_walk),
+        cmocka_unit_test(test_document_path),
         cmocka_unit_test(test_record_unique_keys),
         cmocka_unit_test(test_hex_base64_service),
         cmocka_unit_test(test_otlp_json),
