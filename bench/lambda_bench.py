@@ -9,7 +9,8 @@
                (bench_lambda_batch), and a Python 3 stdlib equivalent
                (lambda_py_processor.py) timed on the same events.
 
-Usage: lambda_bench.py BUILD_DIR WORK_DIR [COLD_RUNS]
+Usage: lambda_bench.py BUILD_DIR WORK_DIR [COLD_RUNS [PKG_DIR]]
+(PKG_DIR: log_ingestor and log_processor as packaged, whose cold starts are measured too)
 """
 
 import base64
@@ -150,19 +151,7 @@ def time_python(event, store, repeat):
     return statistics.median(times)
 
 
-def main():
-    build, work = sys.argv[1], sys.argv[2]
-    cold_runs = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-    os.makedirs(work, exist_ok=True)
-    rng = random.Random(10)
-    base_ms = (int(time.time()) // 3600 - 2) * 3600 * 1000
-    # Largest: as many ~1 MiB records as fit a 6 MB event (the body and the attributes
-    # count toward SQS's 1 MiB; 1,000,000 base64 characters leave room for both).
-    big = [message(rng, 1000000, base_ms) for _ in range(5)]
-    mid = [message(rng, 256 * 1024 - 2048, base_ms) for _ in range(10)]
-    proc = os.path.join(build, "log_processor")
-    ing = os.path.join(build, "log_ingestor")
-    print("cold start (process start -> first GET /next), %d runs:" % cold_runs)
+def cold_starts(proc, ing, work, cold_runs):
     med, lo, hi = cold_start(proc, {"CLOUDLOG_STORE": "file:" + os.path.join(work, "cold")},
                              cold_runs)
     print("  log_processor  median %.2f ms (min %.2f, max %.2f)" % (med, lo, hi))
@@ -177,6 +166,28 @@ def main():
                                        "AWS_ACCESS_KEY_ID": "testing",
                                        "AWS_SECRET_ACCESS_KEY": "testing"}, cold_runs)
         print("  %s median %.2f ms (min %.2f, max %.2f)" % (label, med, lo, hi))
+
+
+def main():
+    build, work = sys.argv[1], sys.argv[2]
+    cold_runs = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+    os.makedirs(work, exist_ok=True)
+    rng = random.Random(10)
+    base_ms = (int(time.time()) // 3600 - 2) * 3600 * 1000
+    # Largest: as many ~1 MiB records as fit a 6 MB event (the body and the attributes
+    # count toward SQS's 1 MiB; 1,000,000 base64 characters leave room for both).
+    big = [message(rng, 1000000, base_ms) for _ in range(5)]
+    mid = [message(rng, 256 * 1024 - 2048, base_ms) for _ in range(10)]
+    proc = os.path.join(build, "log_processor")
+    ing = os.path.join(build, "log_ingestor")
+    print("cold start (process start -> first GET /next), %d runs, %s:" % (cold_runs, build))
+    cold_starts(proc, ing, work, cold_runs)
+    # The packaged functions (scripts/lambda.sh: static but for glibc, what Lambda runs).
+    pkg = sys.argv[4] if len(sys.argv) > 4 else ""
+    if pkg:
+        print("cold start, packaged bootstraps (%s):" % pkg)
+        cold_starts(os.path.join(pkg, "log_processor"), os.path.join(pkg, "log_ingestor"), work,
+                    cold_runs)
     for name, msgs in (("largest event", big), ("10 x 256 KiB", mid)):
         event = sqs_event(msgs)
         size = len(json.dumps(event))
