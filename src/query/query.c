@@ -119,7 +119,9 @@ static int64_t next_bound(const struct run *x, size_t i)
  * emit asked to stop. */
 static void scan_all(struct run *x, int64_t t0)
 {
-    size_t per = x->q->count_only ? 8 : 2, bsize = x->n_threads * per;
+    /* Objects per thread and batch: a batch ends in a join (its slowest object sets the
+     * pace), so a count, which orders nothing, takes many more at a time. */
+    size_t per = x->q->count_only ? 64 : 2, bsize = x->n_threads * per;
     struct cq_result **res = cl_calloc(bsize, sizeof *res);
     int stop = 0;
     for (size_t i = 0; !stop && i < x->plan.n && !cq_budget_check(&x->budget); i += bsize) {

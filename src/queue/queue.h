@@ -150,6 +150,9 @@ struct cl_queue_backend {
      * NULL when this program is linked without the backend's library. */
     int (*open)(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts, char *err,
                 size_t err_len);
+    /* Opens the catalog beside the queue for reads alone (catalog.h,
+     * cl_catalog_open_reader); gets what open gets. NULL without CL_QUEUE_CAP_CATALOG. */
+    int (*open_catalog_reader)(const char *url, struct cl_catalog **out, char *err, size_t err_len);
 };
 
 /* The backend url names (one of its prefixes, or no scheme at all: the local-file

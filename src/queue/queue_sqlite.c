@@ -131,7 +131,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION SQ_SCHEMA_VERSION
 #define BUSY_TIMEOUT_MS 5000
 #define STATS_REFRESH_MS 200
 #define WAL_SIZE_LIMIT (64 * 1024 * 1024)
