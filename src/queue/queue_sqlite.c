@@ -123,6 +123,7 @@
  * blocking: skipped while a write holds the connection). visible = total - in flight.
  */
 #include "queue_sqlite_int.h"
+#include "queue_sqlite_quarantine.h"
 
 #include "common.h"
 #include "log.h"
@@ -577,6 +578,8 @@ static const struct cl_queue_ops sq_ops = {
     .send_keyed = sq_send_keyed,
     .idem_get = sq_idem_get,
     .catalog = sq_catalog,
+    .integrity = sq_integrity,
+    .salvage = sq_salvage,
     .ping = sq_ping,
     .close = sq_close,
 };

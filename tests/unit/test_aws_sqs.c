@@ -9,6 +9,7 @@
 #include "moto_test.h"
 #include "sqs_test_util.h"
 #include "queue.h"
+#include "queue_repair.h"
 #include "sqs.h"
 #include "message.h"
 
@@ -285,6 +286,15 @@ static void test_max_message_size_option(void **state)
     assert_int_equal(cl_queue_send(&q, &out, 1), CL_ERR_TOO_LARGE); /* refused before a call */
     struct cl_queue_stats st;
     assert_int_equal(cl_queue_stats(&q, &st), CL_ERR_IO); /* the DLQ read needs SQS */
+    /* No local file: nothing to check, quarantine or salvage into (queue_repair.h). */
+    assert_int_equal(cl_queue_integrity(&q, 5, NULL, NULL), CL_ERR_UNSUPPORTED);
+    struct cl_salvage_result sr;
+    assert_int_equal(cl_queue_salvage(&q, "/nonexistent", NULL, NULL, &sr, err, sizeof err),
+                     CL_ERR_UNSUPPORTED);
+    char moved[64];
+    assert_int_equal(
+        cl_queue_quarantine_move(url, "/nonexistent", 0, moved, sizeof moved, err, sizeof err),
+        CL_ERR_UNSUPPORTED);
     cl_queue_close(&q);
     const char *bad[] = {"1023", "1048577", "", "1k", "-1024", "99999999999999999999999"};
     for (size_t i = 0; i < CL_ARRAY_LEN(bad); i++) {
