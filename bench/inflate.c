@@ -5,6 +5,8 @@
  *
  * Usage: bench_inflate REPS CHUNK_KIB TEXT FILE.ndjson.gz...
  * e.g.   bench_inflate 3 256 contention $(find STORE/logs -name '*.ndjson.gz' | head -40) */
+#include "files.h"
+
 #include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <stdio.h>
@@ -35,21 +37,6 @@ static size_t scan(const char *p, size_t n, const char *text)
         p = nl ? nl + 1 : end;
     }
     return hits;
-}
-
-/* The file's bytes (caller frees), or NULL. */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = n > 0 ? malloc((size_t)n) : NULL;
-    *len = b && fread(b, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
-    fclose(f);
-    return b;
 }
 
 /* Every gzip member of in (objects are concatenated members) by libdeflate into out. */
@@ -131,7 +118,7 @@ int main(int argc, char **argv)
     size_t bytes = 0, hits[2] = {0};
     for (int a = 4; a < argc; a++) {
         size_t len = 0, uo = 0;
-        unsigned char *in = slurp(argv[a], &len);
+        unsigned char *in = cl_bench_read_file(argv[a], &len);
         for (int r = 0; in && len && r < reps; r++) {
             double t0 = cpu_s();
             uo = deflate_all(d, in, len, out);
