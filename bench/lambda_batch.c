@@ -10,6 +10,7 @@
  * with its catalog transaction and fsync, publish, delete; the send is not timed). */
 #include "batch_process.h"
 #include "common.h"
+#include "files.h"
 #include "process.h"
 #include "queue.h"
 #include "store.h"
@@ -29,27 +30,13 @@ struct msgs {
     size_t n;
 };
 
-static void *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = cl_malloc((size_t)n + 1);
-    *len = fread(p, 1, (size_t)n, f);
-    fclose(f);
-    return p;
-}
-
 static int load(const char *dir, struct msgs *m)
 {
     char path[1024];
     for (m->n = 0; m->n < MAX_MSGS; m->n++) {
         size_t i = m->n, len;
         snprintf(path, sizeof path, "%s/%03zu.gz", dir, i);
-        void *body = read_file(path, &len);
+        void *body = cl_bench_read_file(path, &len);
         if (!body)
             break;
         snprintf(path, sizeof path, "%s/%03zu.attrs", dir, i);

@@ -6,6 +6,8 @@
 # figures docs/performance.md's cost estimate uses.
 #
 # Usage: bench/run_lambda.sh [BUILD_DIR]     (default build-bench; SKIP_BUILD=1 to reuse it)
+# When dist/ holds this machine's packages (scripts/lambda.sh), their bootstraps' cold
+# starts are measured too: what Lambda runs (static but for glibc).
 # The ingestor's cold start needs an SQS endpoint: it is measured when moto is importable
 # (a moto server is started on a loopback port), else skipped with a note.
 set -euo pipefail
@@ -44,8 +46,21 @@ else
     log "moto not importable: the ingestor's cold start is not measured"
 fi
 
-log "machine: $(nproc) cores, $(uname -m); build $BUILD_DIR"
-python3 bench/lambda_bench.py "$BUILD_DIR" "$tmp/work" "$COLD_RUNS"
+# The packaged bootstraps too, when scripts/lambda.sh built them for this machine.
+pkg=""
+arch=$(uname -m)
+[[ "$arch" == aarch64 ]] && arch=arm64
+if [[ -f "dist/log_ingestor-$arch.zip" && -f "dist/log_processor-$arch.zip" ]]; then
+    pkg=$tmp/pkg
+    for fn in log_ingestor log_processor; do
+        mkdir -p "$tmp/unzip-$fn" "$pkg"
+        python3 -m zipfile -e "dist/$fn-$arch.zip" "$tmp/unzip-$fn"
+        install -m 0755 "$tmp/unzip-$fn/bootstrap" "$pkg/$fn"
+    done
+fi
+
+log "machine: $(nproc) cores, $(uname -m); build $BUILD_DIR${pkg:+; packaged: dist/*-$arch.zip}"
+python3 bench/lambda_bench.py "$BUILD_DIR" "$tmp/work" "$COLD_RUNS" $pkg
 # The ingestor's CPU work per record: the C stage (cl_ingest_parse, what log_ingestor runs)
 # and a Python 3 stdlib equivalent, on the same record shape.
 log "ingest stage per CPU-second: C (bench_ingest_parse, 20 MB in 32 KiB bodies) vs Python"

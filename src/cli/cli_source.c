@@ -1,5 +1,6 @@
 /* cli_source.c - opens a data directory's store (logs/) and catalog (queue.db) read-side. */
 #include "cli_source.h"
+#include "catalog.h"
 
 #include "cli_common.h"
 
@@ -70,19 +71,29 @@ int cl_cli_source_open(const char *cmd, const char *data_dir, const char *store_
     }
     s->src.store = &s->store;
     struct stat st;
-    if (stat(db, &st) == 0) {
-        if (cl_cli_open_queue(cmd, data_dir, &s->queue)) {
-            cl_store_close(&s->store);
-            return 1;
-        }
-        s->queue_open = 1;
-        s->src.catalog = cl_queue_catalog(&s->queue);
+    if (stat(db, &st) != 0)
+        return 0;
+    /* The catalog alone, read-only: opening the queue would take its write lock (waiting
+     * out the daemon's commits), start its committer and purge. */
+    char url[CL_CLI_PATH_MAX + 16];
+    if (cl_queue_file_url(db, url, sizeof url) == 0 &&
+        cl_catalog_open_reader(url, &s->catalog, err, sizeof err) == CL_OK) {
+        s->src.catalog = s->catalog;
+        return 0;
     }
+    /* An older catalog (the queue's open migrates it) or none this build can read alone. */
+    if (cl_cli_open_queue(cmd, data_dir, &s->queue)) {
+        cl_store_close(&s->store);
+        return 1;
+    }
+    s->queue_open = 1;
+    s->src.catalog = cl_queue_catalog(&s->queue);
     return 0;
 }
 
 void cl_cli_source_close(struct cl_cli_source *s)
 {
+    cl_catalog_close(s->catalog);
     if (s->queue_open)
         cl_queue_close(&s->queue);
     if (s->src.store)

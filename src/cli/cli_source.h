@@ -9,7 +9,8 @@
 /* Storage for an open source: src points into it. */
 struct cl_cli_source {
     struct cl_store store;
-    struct cl_queue queue; /* DATA/queue.db, when queue_open; src.catalog is beside it */
+    struct cl_catalog *catalog; /* DATA/queue.db's catalog opened alone (owned), or NULL */
+    struct cl_queue queue;      /* else the queue, when queue_open; src.catalog is beside it */
     int queue_open;
     struct cl_query_source src;
 };

@@ -6,7 +6,7 @@
 #include "catalog_verify.h"
 #include "common.h"
 #include "message.h"
-#include "queue_quarantine.h"
+#include "queue_repair.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +50,7 @@ static void salvage_file(struct pending_ctx *c, const char *path, struct verify_
 {
     struct cl_salvage_result s;
     char err[512] = "";
-    int rc = cl_queue_sqlite_salvage(c->q, path, check_salvaged, NULL, &s, err, sizeof err);
+    int rc = cl_queue_salvage(c->q, path, check_salvaged, NULL, &s, err, sizeof err);
     if (rc != CL_OK) {
         verify_repaired(f, 0, "salvage stopped: %s (run again to resume)", err);
         return;
@@ -123,8 +123,8 @@ void verify_queue(struct verify_report *r, const char *data_dir, struct cl_queue
         verify_add(r, VERIFY_PROBLEM, "quarantine_unreadable", dir, "cannot list the directory");
     if (!q)
         return;
-    int rc = cl_queue_sqlite_integrity(q, VERIFY_INTEGRITY_LINES, on_integrity, r);
-    if (rc == CL_OK)
+    int rc = cl_queue_integrity(q, VERIFY_INTEGRITY_LINES, on_integrity, r);
+    if (rc == CL_OK || rc == CL_ERR_UNSUPPORTED)
         check_dlq(r, q);
 }
 

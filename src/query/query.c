@@ -124,8 +124,10 @@ static int64_t next_bound(const struct run *x, size_t i)
  * emit asked to stop. */
 static void scan_all(struct run *x, int64_t t0)
 {
-    /* Larger batches where nothing waits in the merge between them. */
-    size_t per = x->q->count_only || x->q->unordered ? 8 : 2, bsize = x->n_threads * per;
+    /* Objects per thread and batch: a batch ends in a join (its slowest object sets the
+     * pace), so a count, which orders nothing, takes many more at a time, and an unordered
+     * run (nothing waits in the merge between batches) more than an ordered one. */
+    size_t per = x->q->count_only ? 64 : x->q->unordered ? 8 : 2, bsize = x->n_threads * per;
     struct cq_result **res = cl_calloc(bsize, sizeof *res);
     int stop = 0;
     for (size_t i = 0; !stop && i < x->plan.n && !cq_budget_check(&x->budget); i += bsize) {

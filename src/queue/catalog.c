@@ -5,11 +5,30 @@
 
 #include "common.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 struct cl_catalog *cl_queue_catalog(struct cl_queue *q)
 {
     return q && q->ops && q->ops->catalog ? q->ops->catalog(q->impl) : NULL;
+}
+
+int cl_catalog_open_reader(const char *url, struct cl_catalog **out, char *err, size_t err_len)
+{
+    const struct cl_queue_backend *be = cl_queue_backend_of(url);
+    const char *file = cl_queue_url_file(url);
+    *out = NULL;
+    if (!be || !be->open_catalog_reader) {
+        snprintf(err, err_len, "no catalog reader for queue '%.200s'", url ? url : "");
+        return CL_ERR_UNSUPPORTED;
+    }
+    return be->open_catalog_reader(file ? file : url, out, err, err_len);
+}
+
+void cl_catalog_close(struct cl_catalog *c)
+{
+    if (c && c->ops->close)
+        c->ops->close(c->impl);
 }
 
 int cl_catalog_commit_flush(struct cl_catalog *c, const struct cl_catalog_flush *f,

@@ -32,6 +32,16 @@
  * backend has none. */
 struct cl_catalog *cl_queue_catalog(struct cl_queue *q);
 
+/* Opens the catalog of the queue url names for reads alone (cl_catalog_select,
+ * cl_catalog_objects), without opening the queue: no write, no thread, no lock held
+ * between reads; what a query process needs at start-up. Every other call on it answers
+ * CL_ERR_UNSUPPORTED. Returns CL_ERR_UNSUPPORTED (err set) when url's backend keeps no
+ * catalog or the file's catalog is of another version (open the queue instead: that
+ * migrates it). One thread at a time. The caller closes it with cl_catalog_close. */
+int cl_catalog_open_reader(const char *url, struct cl_catalog **out, char *err, size_t err_len);
+/* Closes a catalog of cl_catalog_open_reader (NULL: nothing). */
+void cl_catalog_close(struct cl_catalog *c);
+
 struct cl_catalog_object {
     const char *key;         /* final key: service=S/dt=YYYY-MM-DD/hour=HH/ID.ndjson.gz */
     const char *staging_key; /* where it sits until published */
@@ -169,6 +179,8 @@ struct cl_catalog_ops {
     int (*add_published)(void *impl, const struct cl_catalog_object *o);
     int (*mark_lost)(void *impl, int64_t object_id, const char *reason);
     int (*lost_count)(void *impl, uint64_t *n);
+    /* Frees a catalog of cl_catalog_open_reader; NULL for one its queue owns. */
+    void (*close)(void *impl);
 };
 
 struct cl_catalog {

@@ -7,6 +7,7 @@
 #include "common.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,11 +125,29 @@ static int walk_rows(sqlite3_stmt *st, int (*fn)(void *arg, const struct cl_cata
     return rc;
 }
 
-int sqc_objects(void *impl, const char *dt_from, const char *dt_to,
-                int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg)
+static int objects_on(sqlite3 *db, const char *dt_from, const char *dt_to,
+                      int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg)
 {
     static const char order_sql[] =
         "published = 1 AND dt >= ?1 AND dt <= ?2 ORDER BY service, dt, hour, key";
+    char sql[sizeof columns_sql + sizeof order_sql];
+    memcpy(sql, columns_sql, sizeof columns_sql - 1);
+    memcpy(sql + sizeof columns_sql - 1, order_sql, sizeof order_sql);
+    sqlite3_stmt *st = NULL;
+    int sr = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    int rc = sr == SQLITE_OK ? CL_OK : sq_err(sr);
+    if (rc == CL_OK) {
+        sqlite3_bind_text(st, 1, dt_from, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, dt_to, -1, SQLITE_STATIC);
+        rc = walk_rows(st, fn, arg);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sqc_objects(void *impl, const char *dt_from, const char *dt_to,
+                int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg)
+{
     struct sq_queue *s = impl;
     if (!dt_from || !dt_to || !fn)
         return CL_ERR_INVAL;
@@ -136,18 +155,7 @@ int sqc_objects(void *impl, const char *dt_from, const char *dt_to,
     int rc = reader_open(s, &r);
     if (rc != CL_OK)
         return rc;
-    char sql[sizeof columns_sql + sizeof order_sql];
-    memcpy(sql, columns_sql, sizeof columns_sql - 1);
-    memcpy(sql + sizeof columns_sql - 1, order_sql, sizeof order_sql);
-    sqlite3_stmt *st = NULL;
-    int sr = sqlite3_prepare_v2(r.db, sql, -1, &st, NULL);
-    rc = sr == SQLITE_OK ? CL_OK : sq_err(sr);
-    if (rc == CL_OK) {
-        sqlite3_bind_text(st, 1, dt_from, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, dt_to, -1, SQLITE_STATIC);
-        rc = walk_rows(st, fn, arg);
-    }
-    sqlite3_finalize(st);
+    rc = objects_on(r.db, dt_from, dt_to, fn, arg);
     reader_close(&r);
     return rc;
 }
@@ -244,12 +252,18 @@ static int select_txn(sqlite3 *db, const struct cl_catalog_filter *f,
     return rc;
 }
 
+static int filter_ok(const struct cl_catalog_filter *f,
+                     int (*fn)(void *, const struct cl_catalog_object *))
+{
+    return f && f->dt_from && f->dt_to && fn && (!f->n_services || f->services);
+}
+
 int sqc_select(void *impl, const struct cl_catalog_filter *f,
                int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
                uint64_t *considered)
 {
     struct sq_queue *s = impl;
-    if (!f || !f->dt_from || !f->dt_to || !fn || (f->n_services && !f->services))
+    if (!filter_ok(f, fn))
         return CL_ERR_INVAL;
     struct reader r;
     int rc = reader_open(s, &r);
@@ -258,4 +272,139 @@ int sqc_select(void *impl, const struct cl_catalog_filter *f,
         reader_close(&r);
     }
     return rc;
+}
+
+/* A catalog opened for reads alone (cl_catalog_open_reader): one connection of its own,
+ * no queue beside it. */
+struct ro_catalog {
+    struct cl_catalog cat;
+    sqlite3 *db;
+};
+
+static int ro_select(void *impl, const struct cl_catalog_filter *f,
+                     int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
+                     uint64_t *considered)
+{
+    struct ro_catalog *c = impl;
+    return filter_ok(f, fn) ? select_txn(c->db, f, fn, arg, considered) : CL_ERR_INVAL;
+}
+
+static int ro_objects(void *impl, const char *dt_from, const char *dt_to,
+                      int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg)
+{
+    struct ro_catalog *c = impl;
+    return dt_from && dt_to && fn ? objects_on(c->db, dt_from, dt_to, fn, arg) : CL_ERR_INVAL;
+}
+
+static void ro_close(void *impl)
+{
+    struct ro_catalog *c = impl;
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* The writes and the exactly-once ledger need the queue: a reader has none of them. */
+static int ro_no_flush(void *impl, const struct cl_catalog_flush *f, size_t n, int *const *results)
+{
+    (void)impl, (void)f, (void)n, (void)results;
+    return CL_ERR_UNSUPPORTED;
+}
+
+static int ro_no_partition(void *impl, const char *msg_id, const char *partition, int *done)
+{
+    (void)impl, (void)msg_id, (void)partition, (void)done;
+    return CL_ERR_UNSUPPORTED;
+}
+
+static int ro_no_progress(void *impl, const char *msg_id, int *has)
+{
+    (void)impl, (void)msg_id, (void)has;
+    return CL_ERR_UNSUPPORTED;
+}
+
+static int ro_no_unpublished(void *impl, int (*fn)(void *, int64_t, const char *, const char *),
+                             void *arg)
+{
+    (void)impl, (void)fn, (void)arg;
+    return CL_ERR_UNSUPPORTED;
+}
+
+static int ro_no_mark(void *impl, const int64_t *ids, size_t n)
+{
+    (void)impl, (void)ids, (void)n;
+    return CL_ERR_UNSUPPORTED;
+}
+
+static int ro_no_staging(void *impl, const char *staging_key, int *referenced)
+{
+    (void)impl, (void)staging_key, (void)referenced;
+    return CL_ERR_UNSUPPORTED;
+}
+
+static int ro_no_stats(void *impl, struct cl_catalog_stats *st)
+{
+    (void)impl, (void)st;
+    return CL_ERR_UNSUPPORTED;
+}
+
+static const struct cl_catalog_ops ro_ops = {
+    .commit_flushes = ro_no_flush,
+    .partition_done = ro_no_partition,
+    .message_has_progress = ro_no_progress,
+    .unpublished = ro_no_unpublished,
+    .mark_published = ro_no_mark,
+    .staging_referenced = ro_no_staging,
+    .stats = ro_no_stats,
+    .objects = ro_objects,
+    .select = ro_select,
+    .close = ro_close,
+};
+
+/* CL_OK when db's schema is the one this build reads; a queue file of an older version
+ * must be opened as a queue first (that migrates it). */
+static int check_schema(sqlite3 *db, char *err, size_t err_len)
+{
+    sqlite3_stmt *st = NULL;
+    int r = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
+                               NULL);
+    int64_t v = r == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (v == SQ_SCHEMA_VERSION)
+        return CL_OK;
+    snprintf(err, err_len, "catalog schema version %lld, this build reads %d", (long long)v,
+             SQ_SCHEMA_VERSION);
+    return CL_ERR_UNSUPPORTED;
+}
+
+int cl_queue_sqlite_catalog_reader(const char *path, struct cl_catalog **out, char *err,
+                                   size_t err_len)
+{
+    *out = NULL;
+    sqlite3 *db = NULL;
+    /* No SQLITE_OPEN_CREATE: a reader never makes a file. */
+    int r = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (r == SQLITE_OK) {
+        sqlite3_busy_timeout(db, READER_BUSY_TIMEOUT_MS);
+        /* A reader that closes last must not checkpoint the daemon's WAL (a write and an
+         * fsync of the queue file, tens of ms) nor write at all. */
+        sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+        r = sqlite3_exec(db, "PRAGMA query_only=1", NULL, NULL, NULL);
+    }
+    if (r != SQLITE_OK) {
+        snprintf(err, err_len, "open %s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(r));
+        sqlite3_close(db);
+        return sq_err(r);
+    }
+    int rc = check_schema(db, err, err_len);
+    if (rc != CL_OK) {
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite3_create_function(db, "cl_fnmatch", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            sql_fnmatch, NULL, NULL);
+    struct ro_catalog *c = cl_calloc(1, sizeof *c);
+    c->db = db;
+    c->cat = (struct cl_catalog){&ro_ops, c};
+    *out = &c->cat;
+    return CL_OK;
 }

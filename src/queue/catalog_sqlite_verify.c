@@ -2,6 +2,7 @@
  * `cloudlog verify` (catalog_verify.h). Statements are prepared per call: verify runs
  * them once, so they stay out of the processor's statement cache. */
 #include "catalog_verify.h"
+#include "queue_sqlite_quarantine.h"
 #include "queue_sqlite_int.h"
 
 #include "common.h"
@@ -160,12 +161,9 @@ int sqc_lost_count(void *impl, uint64_t *n)
     return CL_OK; /* no table yet: nothing was ever marked lost */
 }
 
-int cl_queue_sqlite_integrity(struct cl_queue *q, size_t max_lines,
-                              void (*fn)(void *arg, const char *line), void *arg)
+int sq_integrity(void *impl, size_t max_lines, void (*fn)(void *arg, const char *line), void *arg)
 {
-    struct sq_queue *s = sq_from_queue(q);
-    if (!s)
-        return CL_ERR_UNSUPPORTED;
+    struct sq_queue *s = impl;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA integrity_check(%zu)", max_lines);
     pthread_mutex_lock(&s->db_mu);

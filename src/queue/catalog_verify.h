@@ -37,9 +37,4 @@ int cl_catalog_mark_lost(struct cl_catalog *c, int64_t object_id, const char *re
 /* Rows moved to objects_lost so far (0 when the table does not exist). */
 int cl_catalog_lost_count(struct cl_catalog *c, uint64_t *n);
 
-/* Runs PRAGMA integrity_check (at most max_lines problems) and calls fn with each line
- * that is not "ok". Returns CL_OK, or the error that stopped the check. */
-int cl_queue_sqlite_integrity(struct cl_queue *q, size_t max_lines,
-                              void (*fn)(void *arg, const char *line), void *arg);
-
 #endif

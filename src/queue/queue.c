@@ -16,6 +16,9 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
                          char *err, size_t err_len) __attribute__((weak));
 int cl_queue_sqs_open(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts,
                       char *err, size_t err_len) __attribute__((weak));
+int cl_queue_sqlite_catalog_reader(const char *path, struct cl_catalog **out, char *err,
+                                   size_t err_len) __attribute__((weak));
+extern const struct cl_queue_quarantine_ops cl_queue_sqlite_quarantine __attribute__((weak));
 
 /* THE REGISTRY: a new backend is its library plus one line here. The first
  * CL_QUEUE_CAP_LOCAL_FILE entry also takes plain paths. */
@@ -25,13 +28,17 @@ static const struct cl_queue_backend backends[] = {
      {"sqlite:", NULL},
      "sqlite:PATH, a path",
      CL_QUEUE_CAP_LOCAL_FILE | CL_QUEUE_CAP_CATALOG | CL_QUEUE_CAP_EXACT_STATS,
-     cl_queue_sqlite_open},
+     cl_queue_sqlite_open,
+     cl_queue_sqlite_catalog_reader,
+     &cl_queue_sqlite_quarantine},
     {"sqs",
      "SQS",
      {"sqs://", "https://", "http://", NULL},
      "sqs://NAME or an SQS queue URL",
      CL_QUEUE_CAP_DLQ_SAMPLE,
-     cl_queue_sqs_open},
+     cl_queue_sqs_open,
+     NULL,
+     NULL},
 };
 
 void cl_queue_opts_default(struct cl_queue_opts *o)

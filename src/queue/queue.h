@@ -51,6 +51,9 @@ struct cl_idem_answer {
     size_t answer_len;
 };
 
+struct cl_salvage_result;       /* queue_repair.h */
+struct cl_queue_quarantine_ops; /* queue_repair.h */
+
 struct cl_queue_ops {
     const char *name;
     /* Sends n messages; returns CL_OK only once all are durable (committed). */
@@ -94,6 +97,13 @@ struct cl_queue_ops {
     /* The catalog beside the queue (catalog.h), owned by the queue; NULL member where
      * the backend has none. */
     struct cl_catalog *(*catalog)(void *impl);
+    /* cl_queue_integrity and cl_queue_salvage (queue_repair.h); NULL where the backend
+     * has no storage of its own to check or no quarantined files to take from. */
+    int (*integrity)(void *impl, size_t max_lines, void (*fn)(void *arg, const char *line),
+                     void *arg);
+    int (*salvage)(void *impl, const char *src_path,
+                   int (*check)(void *arg, const struct cl_msg *m, char *why, size_t why_len),
+                   void *check_arg, struct cl_salvage_result *r, char *err, size_t err_len);
     /* Returns CL_OK if a write can be committed now (readiness probe). */
     int (*ping)(void *impl);
     void (*close)(void *impl);
@@ -150,6 +160,12 @@ struct cl_queue_backend {
      * NULL when this program is linked without the backend's library. */
     int (*open)(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts, char *err,
                 size_t err_len);
+    /* Opens the catalog beside the queue for reads alone (catalog.h,
+     * cl_catalog_open_reader); gets what open gets. NULL without CL_QUEUE_CAP_CATALOG. */
+    int (*open_catalog_reader)(const char *url, struct cl_catalog **out, char *err, size_t err_len);
+    /* Moving a damaged queue file aside and reading it later (queue_repair.h); NULL
+     * without CL_QUEUE_CAP_LOCAL_FILE. */
+    const struct cl_queue_quarantine_ops *quarantine;
 };
 
 /* The backend url names (one of its prefixes, or no scheme at all: the local-file

@@ -125,6 +125,7 @@
  * blocking: skipped while a write holds the connection). visible = total - in flight.
  */
 #include "queue_sqlite_int.h"
+#include "queue_sqlite_quarantine.h"
 
 #include "common.h"
 #include "log.h"
@@ -133,7 +134,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION SQ_SCHEMA_VERSION
 #define BUSY_TIMEOUT_MS 5000
 #define STATS_REFRESH_MS 200
 #define WAL_SIZE_LIMIT (64 * 1024 * 1024)
@@ -590,6 +591,8 @@ static const struct cl_queue_ops sq_ops = {
     .send_keyed = sq_send_keyed,
     .idem_get = sq_idem_get,
     .catalog = sq_catalog,
+    .integrity = sq_integrity,
+    .salvage = sq_salvage,
     .ping = sq_ping,
     .close = sq_close,
 };

@@ -2,6 +2,8 @@
 #ifndef CL_QUEUE_SQLITE_INT_H
 #define CL_QUEUE_SQLITE_INT_H
 
+#define SQ_SCHEMA_VERSION 3 /* the queue file's schema this build reads and writes */
+
 #include "catalog.h"
 #include "queue.h"
 #include "queue_sqlite.h"
@@ -118,6 +120,9 @@ struct sq_queue *sq_from_queue(struct cl_queue *q);
 extern const struct cl_catalog_ops sq_catalog_ops;
 int sqc_objects(void *impl, const char *dt_from, const char *dt_to,
                 int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg);
+/* The registry's open_catalog_reader (catalog_read.c; cl_catalog_open_reader). */
+int cl_queue_sqlite_catalog_reader(const char *path, struct cl_catalog **out, char *err,
+                                   size_t err_len);
 int sqc_select(void *impl, const struct cl_catalog_filter *f,
                int (*fn)(void *arg, const struct cl_catalog_object *o), void *arg,
                uint64_t *considered);

@@ -1,6 +1,6 @@
 /* queue_sqlite_quarantine.c - moving a damaged queue file aside and listing the files
  * that still wait for a salvage (queue_quarantine.h). */
-#include "queue_quarantine.h"
+#include "queue_sqlite_quarantine.h"
 
 #include "common.h"
 #include "log.h"
@@ -64,8 +64,8 @@ static int move_one(const char *from, const char *to, const char *suffix)
     return -1;
 }
 
-int cl_queue_quarantine_move(const char *db_path, const char *dir, int64_t now_ms, char *moved_to,
-                             size_t moved_len, char *err, size_t err_len)
+int sq_quarantine_move(const char *db_path, const char *dir, int64_t now_ms, char *moved_to,
+                       size_t moved_len, char *err, size_t err_len)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno));
@@ -122,8 +122,8 @@ static char **read_names(DIR *d, size_t *n_out)
     return names;
 }
 
-int cl_queue_quarantine_list(const char *dir, int pending_only,
-                             int (*fn)(void *arg, const char *path), void *arg)
+int sq_quarantine_list(const char *dir, int pending_only, int (*fn)(void *arg, const char *path),
+                       void *arg)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -147,7 +147,7 @@ int cl_queue_quarantine_list(const char *dir, int pending_only,
     return pending;
 }
 
-int cl_queue_quarantine_mark_salvaged(const char *db_path, const char *summary_json)
+int sq_quarantine_mark_salvaged(const char *db_path, const char *summary_json)
 {
     char marker[QQ_PATH_MAX + 16];
     snprintf(marker, sizeof marker, "%s.salvaged", db_path);
@@ -160,3 +160,10 @@ int cl_queue_quarantine_mark_salvaged(const char *db_path, const char *summary_j
     ok = close(fd) == 0 && ok;
     return ok ? CL_OK : CL_ERR_IO;
 }
+
+const struct cl_queue_quarantine_ops cl_queue_sqlite_quarantine = {
+    sq_quarantine_move,
+    sq_quarantine_list,
+    sq_quarantine_unpublished,
+    sq_quarantine_mark_salvaged,
+};

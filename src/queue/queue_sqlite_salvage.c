@@ -27,7 +27,7 @@
  * so an interrupted salvage resumes where it stopped and never copies a message twice,
  * and short transactions let a running daemon keep committing in between.
  */
-#include "queue_quarantine.h"
+#include "queue_sqlite_quarantine.h"
 #include "queue_sqlite_int.h"
 
 #include "common.h"
@@ -437,15 +437,11 @@ static int salvage_tables(struct salvage_src *src, struct salvage_dst *dst, stru
     return rc;
 }
 
-int cl_queue_sqlite_salvage(struct cl_queue *dst_q, const char *src_path, cl_salvage_check_fn check,
-                            void *check_arg, struct cl_salvage_result *r, char *err, size_t err_len)
+int sq_salvage(void *impl, const char *src_path, cl_salvage_check_fn check, void *check_arg,
+               struct cl_salvage_result *r, char *err, size_t err_len)
 {
     memset(r, 0, sizeof *r);
-    struct salvage_dst dst = {.s = sq_from_queue(dst_q)};
-    if (!dst.s) {
-        snprintf(err, err_len, "salvage needs the local SQLite queue");
-        return CL_ERR_UNSUPPORTED;
-    }
+    struct salvage_dst dst = {.s = impl};
     const char *slash = strrchr(src_path, '/');
     dst.name = slash ? slash + 1 : src_path;
     pthread_mutex_lock(&dst.s->db_mu);
@@ -485,9 +481,9 @@ static int read_unpublished(sqlite3 *db, const char *sql,
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int cl_queue_quarantine_unpublished(const char *src_path,
-                                    void (*fn)(void *arg, const char *staging_key, const char *key),
-                                    void *arg)
+int sq_quarantine_unpublished(const char *src_path,
+                              void (*fn)(void *arg, const char *staging_key, const char *key),
+                              void *arg)
 {
     sqlite3 *db = NULL;
     char err[256];

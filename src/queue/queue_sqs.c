@@ -13,6 +13,8 @@
 #include "queue_sqs_int.h"
 #include "url.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +126,34 @@ static int resolve_dlq(struct sqs_queue *q, const char *policy, char *err, size_
     return rc;
 }
 
-/* Reads QueueArn, MaximumMessageSize and RedrivePolicy once. */
+/* Forgets what load_attributes read (all but max_msg). */
+static void free_attributes(struct sqs_queue *q)
+{
+    free(q->arn);
+    free(q->dlq_url);
+    free(q->dlq_arn);
+    q->arn = q->dlq_url = q->dlq_arn = NULL;
+    q->max_receive = 0;
+}
+
+/* The queue's MaximumMessageSize from attrs; a size given in the URL rules, with a
+ * warning when the queue says otherwise. */
+static void take_max_msg(struct sqs_queue *q, const struct cl_json_value *attrs)
+{
+    int64_t max = 0;
+    size_t got = cl_aws_json_member_i64(attrs, "MaximumMessageSize", &max) && max >= 1024
+                     ? (size_t)max
+                     : 262144; /* the older default, the safe choice if unreadable */
+    if (!q->max_msg)
+        q->max_msg = got;
+    else if (q->max_msg != got)
+        cl_log(CL_LOG_WARN,
+               "queue sqs: %s: max_message_size=%zu in the queue URL, but the queue's "
+               "MaximumMessageSize is %zu",
+               q->name, q->max_msg, got);
+}
+
+/* Reads QueueArn, MaximumMessageSize and RedrivePolicy. */
 static int load_attributes(struct sqs_queue *q, char *err, size_t err_len)
 {
     static const char *const names[] = {"QueueArn", "MaximumMessageSize", "RedrivePolicy"};
@@ -132,17 +161,27 @@ static int load_attributes(struct sqs_queue *q, char *err, size_t err_len)
     struct cl_json_value attrs;
     int rc = get_attributes(q, q->url, names, CL_ARRAY_LEN(names), &res, &attrs, err, err_len);
     if (rc == CL_OK) {
-        int64_t max = 0;
         q->arn = cl_aws_json_member_str(&attrs, "QueueArn");
-        q->max_msg = cl_aws_json_member_i64(&attrs, "MaximumMessageSize", &max) && max >= 1024
-                         ? (size_t)max
-                         : 262144; /* the older default, the safe choice if unreadable */
+        take_max_msg(q, &attrs);
         char *policy = cl_aws_json_member_str(&attrs, "RedrivePolicy");
         if (policy && *policy)
             rc = resolve_dlq(q, policy, err, err_len);
         free(policy);
     }
     cl_aws_json_result_free(&res);
+    return rc;
+}
+
+int sqs_attributes(struct sqs_queue *q)
+{
+    char err[1024];
+    pthread_mutex_lock(&q->attrs_lock);
+    int rc = q->attrs_loaded ? CL_OK : load_attributes(q, err, sizeof err);
+    if (rc == CL_OK)
+        q->attrs_loaded = 1;
+    else /* a half-resolved DLQ is read again next time */
+        free_attributes(q);
+    pthread_mutex_unlock(&q->attrs_lock);
     return rc;
 }
 
@@ -194,7 +233,9 @@ static int sqs_stats(void *impl, struct cl_queue_stats *st)
     static const char *const vis[] = {"ApproximateNumberOfMessages"};
     static const char *const inflight[] = {"ApproximateNumberOfMessagesNotVisible"};
     memset(st, 0, sizeof *st);
-    int rc = count_messages(q, q->url, vis, 1, &st->visible);
+    int rc = sqs_attributes(q); /* the DLQ */
+    if (rc == CL_OK)
+        rc = count_messages(q, q->url, vis, 1, &st->visible);
     if (rc == CL_OK)
         rc = count_messages(q, q->url, inflight, 1, &st->inflight);
     if (rc == CL_OK && q->dlq_url)
@@ -219,9 +260,8 @@ static void sqs_close(void *impl)
     cl_aws_json_client_free(q->cw);
     free(q->url);
     free(q->name);
-    free(q->arn);
-    free(q->dlq_url);
-    free(q->dlq_arn);
+    free_attributes(q);
+    pthread_mutex_destroy(&q->attrs_lock);
     free(q);
 }
 
@@ -246,6 +286,7 @@ struct sqs_url {
     char *host_base; /* scheme://host[:port] of queue_url */
     char *endpoint;  /* ?endpoint= */
     char *region;    /* ?region= */
+    char *max_size;  /* ?max_message_size= (checked by max_size_of) */
     int oldest_cw;   /* ?oldest=cloudwatch */
 };
 
@@ -256,6 +297,7 @@ static void url_free(struct sqs_url *u)
     free(u->host_base);
     free(u->endpoint);
     free(u->region);
+    free(u->max_size);
 }
 
 /* The URL options (sqs://NAME?key=value&...): a text value, or (want set) a flag that
@@ -269,6 +311,7 @@ struct sqs_key {
 static const struct sqs_key sqs_keys[] = {
     {"endpoint", offsetof(struct sqs_url, endpoint), NULL},
     {"region", offsetof(struct sqs_url, region), NULL},
+    {"max_message_size", offsetof(struct sqs_url, max_size), NULL},
     {"oldest", offsetof(struct sqs_url, oldest_cw), "cloudwatch"},
 };
 
@@ -404,6 +447,27 @@ static int make_clients(struct sqs_queue *q, const struct sqs_url *u, char *err,
     return q->sqs && (q->cw || !u->oldest_cw) ? CL_OK : CL_ERR_NOT_FOUND;
 }
 
+/* ?max_message_size=BYTES into *max (0 when absent): SQS's range 1024..1048576. */
+static int max_size_of(const struct sqs_url *u, size_t *max, char *err, size_t err_len)
+{
+    *max = 0;
+    if (!u->max_size)
+        return CL_OK;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(u->max_size, &end, 10);
+    if (errno || end == u->max_size || *end || *u->max_size == '-' || v < SQS_MAX_MSG_MIN ||
+        v > SQS_MAX_MSG_MAX) {
+        snprintf(err, err_len,
+                 "sqs queue option max_message_size=%.40s: expected the queue's "
+                 "MaximumMessageSize in bytes, %u to %u",
+                 u->max_size, SQS_MAX_MSG_MIN, SQS_MAX_MSG_MAX);
+        return CL_ERR_INVAL;
+    }
+    *max = (size_t)v;
+    return CL_OK;
+}
+
 int cl_queue_sqs_open(struct cl_queue *q, const char *url, const struct cl_queue_opts *opts,
                       char *err, size_t err_len)
 {
@@ -411,7 +475,10 @@ int cl_queue_sqs_open(struct cl_queue *q, const char *url, const struct cl_queue
     memset(&u, 0, sizeof u);
     memset(q, 0, sizeof *q);
     struct sqs_queue *s = cl_calloc(1, sizeof *s);
+    pthread_mutex_init(&s->attrs_lock, NULL);
     int rc = parse_url(url, &u, err, err_len);
+    if (rc == CL_OK)
+        rc = max_size_of(&u, &s->max_msg, err, err_len);
     if (opts && opts->stats_oldest)
         u.oldest_cw = 1;
     if (rc == CL_OK)
@@ -423,13 +490,19 @@ int cl_queue_sqs_open(struct cl_queue *q, const char *url, const struct cl_queue
         else
             rc = get_queue_url(s, u.name, NULL, &s->url, err, err_len);
     }
-    if (rc == CL_OK)
+    /* With the size given, open makes no call (a function's cold start): the DLQ is read
+     * when a DLQ operation or stats first needs it (sqs_attributes). */
+    if (rc == CL_OK && !s->max_msg)
         rc = load_attributes(s, err, err_len);
+    s->attrs_loaded = rc == CL_OK && !u.max_size;
     if (rc == CL_OK) {
         q->ops = &sqs_ops;
         q->impl = s;
         cl_log(CL_LOG_DEBUG, "queue sqs: %s at %s (max message %zu B, DLQ %s)", s->url,
-               cl_aws_json_client_endpoint(s->sqs), s->max_msg, s->dlq_url ? s->dlq_url : "none");
+               cl_aws_json_client_endpoint(s->sqs), s->max_msg,
+               s->dlq_url        ? s->dlq_url
+               : s->attrs_loaded ? "none"
+                                 : "read on first use");
     } else {
         sqs_close(s);
     }

@@ -73,8 +73,8 @@ int sqs_dlq_list(void *impl, const char *after, size_t max, int with_bodies, str
     int rc = CL_OK;
     *out = NULL;
     *n = 0;
-    if (!q->dlq_url || max == 0)
-        return CL_OK;
+    if ((rc = sqs_attributes(q)) != CL_OK || !q->dlq_url || max == 0)
+        return rc;
     size_t rounds = max / SQS_BATCH_MAX + 1 + PEEK_EXTRA_ROUNDS;
     for (size_t r = 0; r < rounds && rc == CL_OK; r++) {
         struct sqs_rx *rx;
@@ -244,6 +244,9 @@ int sqs_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved)
 {
     struct sqs_queue *q = impl;
     *moved = 0;
+    int rc = sqs_attributes(q);
+    if (rc != CL_OK)
+        return rc;
     if (!q->dlq_url) {
         cl_log(CL_LOG_INFO, "queue sqs: %s has no RedrivePolicy, so no DLQ to redrive", q->name);
         return CL_OK;

@@ -5,6 +5,7 @@
 #include "queue.h"
 #include "sqs.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,17 +15,23 @@
 #define SQS_BODY_MAX (1u << 20)
 /* SQS batch calls take at most this many entries. */
 #define SQS_BATCH_MAX 10
+/* The range of a queue's MaximumMessageSize attribute. */
+#define SQS_MAX_MSG_MIN 1024u
+#define SQS_MAX_MSG_MAX 1048576u
 
 struct sqs_queue {
     struct cl_aws_json_client *sqs; /* owned; thread-safe (pooled HTTP clients) */
     struct cl_aws_json_client *cw;  /* owned; NULL unless stats read CloudWatch */
     char *url;                      /* owned: the queue URL */
     char *name;                     /* owned: the queue name (last path segment) */
-    char *arn;                      /* owned: QueueArn */
-    char *dlq_url;                  /* owned; NULL without a RedrivePolicy */
-    char *dlq_arn;                  /* owned; NULL without a RedrivePolicy */
     size_t max_msg;                 /* MaximumMessageSize: per message and per batch */
-    int max_receive;                /* RedrivePolicy maxReceiveCount (0 without DLQ) */
+    /* Read at open, or (max_message_size= in the URL) by sqs_attributes on first use. */
+    pthread_mutex_t attrs_lock;
+    int attrs_loaded; /* the fields below are read */
+    char *arn;        /* owned: QueueArn */
+    char *dlq_url;    /* owned; NULL without a RedrivePolicy */
+    char *dlq_arn;    /* owned; NULL without a RedrivePolicy */
+    int max_receive;  /* RedrivePolicy maxReceiveCount (0 without DLQ) */
 };
 
 /* One message as it goes on the wire: base64 body text (borrowed) and attributes. */
@@ -48,6 +55,10 @@ int sqs_call(struct sqs_queue *q, const char *op, const struct cl_buf *req, size
 
 /* ApproximateNumberOfMessages + ...NotVisible of the queue at url into *n. */
 int sqs_depth(struct sqs_queue *q, const char *url, uint64_t *n);
+
+/* Reads the queue's attributes (ARN, DLQ) once, if open did not; CL_OK when they are
+ * read. Thread-safe. */
+int sqs_attributes(struct sqs_queue *q);
 
 /* Appends `{"QueueUrl":"<url>"` (an open object) to b. */
 void sqs_req_begin(struct cl_buf *b, const char *url);

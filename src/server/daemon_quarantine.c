@@ -6,7 +6,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "process.h"
-#include "queue_quarantine.h"
+#include "queue_repair.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +31,7 @@ int cl_daemon_open_queue(struct cl_daemon *d, const char *url, const struct cl_q
     char dir[DQ_PATH_MAX], moved[DQ_PATH_MAX], why[512], qerr[512];
     snprintf(why, sizeof why, "%s", err);
     quarantine_dir(d, dir, sizeof dir);
-    if (cl_queue_quarantine_move(path, dir, cl_now_ms(), moved, sizeof moved, qerr, sizeof qerr) !=
+    if (cl_queue_quarantine_move(url, dir, cl_now_ms(), moved, sizeof moved, qerr, sizeof qerr) !=
         CL_OK) {
         snprintf(err, err_len, "%s; and it could not be moved aside: %s", why, qerr);
         return rc;

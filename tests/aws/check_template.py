@@ -23,6 +23,9 @@
   7. Every dead-letter queue keeps messages SQS's maximum (14 days) and has an
      ApproximateAgeOfOldestMessage alarm whose threshold (at its parameter's MaxValue)
      fires at least 2 days before SQS would delete a message.
+  8. Every function given a queue (CLOUDLOG_QUEUE_URL) states the queue's size in the
+     URL (max_message_size=BYTES, so its init makes no call to SQS), and that queue
+     states the same MaximumMessageSize explicitly.
 
 Then every check is shown to fail: each of several mutated copies of the template must
 produce a finding.
@@ -322,6 +325,33 @@ def check_dead_letters(t, findings, log):
             log(f"ok: {dlq} keeps messages {retention:g} s; its age alarm fires by {worst:g} s")
 
 
+# ---------------------------------------------------------------- check 8
+
+
+def check_queue_sizes(t, findings, log):
+    for fn in t.of_type(FUNCTION_TYPES):
+        url = t.function_env(fn).get("CLOUDLOG_QUEUE_URL")
+        if url is None:
+            continue
+        text = t.canon(url) or ""
+        queue, _ = t.referenced_resource(text.split("?", 1)[0])
+        m = re.search(r"[?&]max_message_size=(\d+)(?:&|$)", text)
+        stated = t.resources.get(queue, {}).get("Properties", {}).get("MaximumMessageSize")
+        if queue not in t.of_type({"AWS::SQS::Queue"}):
+            findings.append(f"{fn}: CLOUDLOG_QUEUE_URL {text!r} names no queue of the template")
+        elif not m:
+            findings.append(f"{fn}: CLOUDLOG_QUEUE_URL {text!r} lacks max_message_size= (the "
+                            f"function would ask SQS for it at every cold start)")
+        elif stated is None:
+            findings.append(f"{queue}: MaximumMessageSize is not stated, so {fn}'s "
+                            f"max_message_size={m.group(1)} may not match it")
+        elif t.number(stated, f"{queue}.MaximumMessageSize") != float(m.group(1)):
+            findings.append(f"{fn}: max_message_size={m.group(1)} but {queue} "
+                            f"MaximumMessageSize is {t.canon(stated)}")
+        else:
+            log(f"ok: {fn} max_message_size={m.group(1)} = {queue} MaximumMessageSize")
+
+
 # ---------------------------------------------------------------- what the code emits
 
 
@@ -521,6 +551,7 @@ def run_checks(doc, catalog_bin, samconfig=None, log=print):
     check_visibility(t, findings, log)
     check_auth(doc, findings, log)
     check_dead_letters(t, findings, log)
+    check_queue_sizes(t, findings, log)
     if samconfig:
         check_samconfig(doc, samconfig, findings, log)
     ns, dims = emf_config(t)
@@ -639,6 +670,13 @@ def mutations(doc):
          {**doc, "Parameters": {**doc["Parameters"], "DeadLetterAgeAlarmSeconds":
                                 {**doc["Parameters"]["DeadLetterAgeAlarmSeconds"],
                                  "MaxValue": 1209600}}}),
+        mutate("queue size other than the ingestor's max_message_size",
+               lambda r: r["IngestQueue"]["Properties"].update(MaximumMessageSize=262144)),
+        mutate("queue size left to SQS's default",
+               lambda r: r["IngestQueue"]["Properties"].pop("MaximumMessageSize")),
+        mutate("ingestor queue URL without max_message_size",
+               lambda r: r["IngestorFunction"]["Properties"]["Environment"]["Variables"]
+               .update(CLOUDLOG_QUEUE_URL={"Ref": "IngestQueue"})),
         mutate("dashboard dimension set the code does not emit",
                lambda r: body_replace(r, '"IngestLatency", "Stack", "${AWS::StackName}",',
                                       '"IngestLatency", "Stack", "${AWS::StackName}", '

@@ -9,6 +9,7 @@
 #include "moto_test.h"
 #include "sqs_test_util.h"
 #include "queue.h"
+#include "queue_repair.h"
 #include "sqs.h"
 #include "message.h"
 
@@ -177,11 +178,11 @@ static void send_one_get_id(struct cl_queue *q, const char *body, uint32_t n, ch
     cl_msgs_free(m, 1);
 }
 
-static void test_dlq_move_and_redrive(void **state)
+/* extra: URL options; with max_message_size= the DLQ is resolved on first use. */
+static void dlq_move_and_redrive(const char *extra)
 {
-    NEED_MOTO();
     struct cl_queue q;
-    cl_sqs_open_q(&q, "main-dlq");
+    cl_sqs_open_at(&q, cl_sqs_fx.moto.port, "main-dlq", extra);
     char id1[128], id2[128];
     send_one_get_id(&q, "poison-1", 1, id1, sizeof id1);
     /* that receive counted: one more failure reaches maxReceiveCount 2 */
@@ -256,6 +257,55 @@ static void test_dlq_move_and_redrive(void **state)
     cl_queue_close(&q);
 }
 
+static void test_dlq_move_and_redrive(void **state)
+{
+    NEED_MOTO();
+    dlq_move_and_redrive("");
+}
+
+static void test_dlq_read_on_first_use(void **state)
+{
+    NEED_MOTO();
+    dlq_move_and_redrive("&max_message_size=1048576");
+}
+
+/* max_message_size=BYTES: a queue URL opens without asking SQS anything (nothing listens
+ * on port 1), sends are packed to that size, and out-of-range values are refused. */
+static void test_max_message_size_option(void **state)
+{
+    (void)state;
+    struct cl_queue q;
+    char err[512] = "";
+    const char *url = "http://127.0.0.1:1/123456789012/small?max_message_size=1024";
+    int rc = cl_queue_open(&q, url, NULL, err, sizeof err);
+    if (rc != CL_OK)
+        fail_msg("open without a call: %s: %s", cl_strerror(rc), err);
+    static char big[1100];
+    memset(big, 'x', sizeof big - 1);
+    struct cl_msg_out out = cl_sqs_msg_of(big, 1);
+    assert_int_equal(cl_queue_send(&q, &out, 1), CL_ERR_TOO_LARGE); /* refused before a call */
+    struct cl_queue_stats st;
+    assert_int_equal(cl_queue_stats(&q, &st), CL_ERR_IO); /* the DLQ read needs SQS */
+    /* No local file: nothing to check, quarantine or salvage into (queue_repair.h). */
+    assert_int_equal(cl_queue_integrity(&q, 5, NULL, NULL), CL_ERR_UNSUPPORTED);
+    struct cl_salvage_result sr;
+    assert_int_equal(cl_queue_salvage(&q, "/nonexistent", NULL, NULL, &sr, err, sizeof err),
+                     CL_ERR_UNSUPPORTED);
+    char moved[64];
+    assert_int_equal(
+        cl_queue_quarantine_move(url, "/nonexistent", 0, moved, sizeof moved, err, sizeof err),
+        CL_ERR_UNSUPPORTED);
+    cl_queue_close(&q);
+    const char *bad[] = {"1023", "1048577", "", "1k", "-1024", "99999999999999999999999"};
+    for (size_t i = 0; i < CL_ARRAY_LEN(bad); i++) {
+        char u[256];
+        snprintf(u, sizeof u, "http://127.0.0.1:1/123456789012/small?max_message_size=%s", bad[i]);
+        assert_int_equal(cl_queue_open(&q, u, NULL, err, sizeof err), CL_ERR_INVAL);
+        if (!strstr(err, "max_message_size") || !strstr(err, "1024 to 1048576"))
+            fail_msg("%s: unexpected error: %s", bad[i], err);
+    }
+}
+
 /* A body that is not base64 (sent by another producer) is returned with len 0 and an
  * error rather than dropped, so the consumer fails it into retry/DLQ. */
 static void test_bad_body(void **state)
@@ -283,10 +333,15 @@ static void test_bad_body(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_errors), cmocka_unit_test(test_wrong_secret),
-        cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_visibility),
-        cmocka_unit_test(test_stats),       cmocka_unit_test(test_dlq_move_and_redrive),
+        cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_wrong_secret),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_visibility),
+        cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_dlq_move_and_redrive),
         cmocka_unit_test(test_bad_body),
+        cmocka_unit_test(test_dlq_read_on_first_use),
+        cmocka_unit_test(test_max_message_size_option),
     };
     return cmocka_run_group_tests(tests, cl_sqs_group_setup, cl_sqs_group_teardown);
 }

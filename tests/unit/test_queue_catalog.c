@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -713,6 +714,73 @@ static void test_select_filters(void **state)
     cl_queue_close(&q);
 }
 
+/* cl_catalog_open_reader: the catalog alone, for reads, while another connection holds
+ * the queue's write lock (a daemon mid-commit: opening the queue would wait for it); it
+ * writes nothing (not even a checkpoint of the WAL at close), refuses writes, never
+ * creates a file and refuses a catalog of another schema version. */
+static void test_reader_alone(void **state)
+{
+    struct cl_queue q;
+    open_fresh(&q, "reader.db", 5);
+    commit_published(&q, "api", "2026-11-24", 23, 1, 300, 400, 2);
+    commit_published(&q, "web", "2026-11-25", 5, 2, 500, 600, 4);
+    char path[600], url[700], err[512] = "";
+    cl_qt_db_path(path, sizeof path, "reader.db");
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    sqlite3 *writer;
+    assert_int_equal(sqlite3_open(path, &writer), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(writer, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    char wal[620];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+
+    struct cl_catalog *c = NULL;
+    int rc = cl_catalog_open_reader(url, &c, err, sizeof err);
+    if (rc != CL_OK)
+        fail_msg("open_reader: %s: %s", cl_strerror(rc), err);
+    struct cl_catalog_filter f = {.dt_from = "2026-11-24", .dt_to = "2026-11-25", .hour_to = 23};
+    struct picked p = {0};
+    uint64_t considered = 0;
+    assert_int_equal(cl_catalog_select(c, &f, on_pick, &p, &considered), CL_OK);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(considered, 2);
+    p.n = 0;
+    assert_int_equal(cl_catalog_objects(c, "2026-11-25", "2026-11-25", on_pick, &p), CL_OK);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(cl_catalog_mark_published(c, 1), CL_ERR_UNSUPPORTED);
+    struct cl_catalog_stats st;
+    assert_int_equal(cl_catalog_stats(c, &st), CL_ERR_UNSUPPORTED);
+    assert_int_equal(sqlite3_exec(writer, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    cl_queue_close(&q);
+    /* A commit left in the WAL (its writer is not the last connection: no checkpoint). */
+    assert_int_equal(sqlite3_exec(writer,
+                                  "PRAGMA wal_autocheckpoint=0;"
+                                  "INSERT OR REPLACE INTO meta VALUES ('reader-test', 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(writer);
+    struct stat before, after;
+    assert_int_equal(stat(wal, &before), 0);
+    assert_true(before.st_size > 0);
+    cl_catalog_close(c); /* the last one, but a reader: the WAL stays as it is */
+    assert_int_equal(stat(wal, &after), 0);
+    assert_int_equal(after.st_size, before.st_size);
+
+    /* Never creates a file; no catalog beside SQS; another schema version. */
+    char missing[700];
+    snprintf(missing, sizeof missing, "sqlite:%s/none.db", cl_qt_dir);
+    assert_int_not_equal(cl_catalog_open_reader(missing, &c, err, sizeof err), CL_OK);
+    assert_null(c);
+    assert_int_equal(access(missing + 7, F_OK), -1);
+    assert_int_equal(cl_catalog_open_reader("sqs://q", &c, err, sizeof err), CL_ERR_UNSUPPORTED);
+    assert_int_equal(sqlite3_open(path, &writer), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(writer, "UPDATE meta SET value = 2 WHERE key = 'schema_version'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(writer);
+    assert_int_equal(cl_catalog_open_reader(url, &c, err, sizeof err), CL_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err, "schema version 2"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -728,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_reopen_progress),
         cmocka_unit_test(test_read_does_not_block_writes),
         cmocka_unit_test(test_select_filters),
+        cmocka_unit_test(test_reader_alone),
     };
     return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
 }

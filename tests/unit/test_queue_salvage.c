@@ -1,8 +1,8 @@
 /* test_queue_salvage.c - quarantine of a damaged queue file and salvage of its readable
- * messages into a live queue (queue_quarantine.h). */
+ * messages into a live queue (queue_repair.h). */
 #include "common.h"
 #include "queue.h"
-#include "queue_quarantine.h"
+#include "queue_repair.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -108,8 +108,7 @@ static void test_salvage_copies_and_never_twice(void **state)
     open_queue(&dst, dst_path, 5);
     send_n(&dst, 2, 10); /* the live queue already has its own messages */
     struct cl_salvage_result r;
-    assert_int_equal(cl_queue_sqlite_salvage(&dst, src, check_ok, NULL, &r, err, sizeof err),
-                     CL_OK);
+    assert_int_equal(cl_queue_salvage(&dst, src, check_ok, NULL, &r, err, sizeof err), CL_OK);
     assert_int_equal(r.messages, 9); /* 10 - 1 in the DLQ; the garbage one refused */
     assert_int_equal(r.dlq, 1);
     assert_int_equal(r.invalid, 1);
@@ -120,8 +119,7 @@ static void test_salvage_copies_and_never_twice(void **state)
     assert_int_equal(st.visible, 11);
     assert_int_equal(st.dlq_depth, 1);
     /* Salvaged again: already done, nothing added. */
-    assert_int_equal(cl_queue_sqlite_salvage(&dst, src, check_ok, NULL, &r, err, sizeof err),
-                     CL_OK);
+    assert_int_equal(cl_queue_salvage(&dst, src, check_ok, NULL, &r, err, sizeof err), CL_OK);
     assert_int_equal(r.already_done, 1);
     assert_int_equal(r.messages, 0);
     assert_int_equal(cl_queue_stats(&dst, &st), CL_OK);
@@ -166,8 +164,7 @@ static void test_salvage_skips_damaged_pages(void **state)
     struct cl_queue dst;
     open_queue(&dst, dst_path, 5);
     struct cl_salvage_result r;
-    assert_int_equal(cl_queue_sqlite_salvage(&dst, src, check_ok, NULL, &r, err, sizeof err),
-                     CL_OK);
+    assert_int_equal(cl_queue_salvage(&dst, src, check_ok, NULL, &r, err, sizeof err), CL_OK);
     /* One page of ~15 rows is lost; the rows after it are reached again. */
     assert_true(r.messages < 400);
     assert_true(r.messages > 350);
