@@ -1,16 +1,16 @@
 #!/bin/sh
 # Shows that lambda.package_x86_64 can fail: packages the ordinary, dynamically linked
-# build of both functions (libcurl.so, libssl.so, ... from the system) the way
+# build of the three functions (libcurl.so, libssl.so, ... from the system) the way
 # scripts/lambda.sh does, and expects test_package.py to reject them, both in the ELF
 # check and in the libc-only root file system (where the loader cannot find libcurl).
-# Usage: rejects_dynamic.sh PYTHON3 LOG_INGESTOR LOG_PROCESSOR WORKDIR
+# Usage: rejects_dynamic.sh PYTHON3 LOG_INGESTOR LOG_PROCESSOR LOG_QUERY WORKDIR
 set -eu
-python="$1" ingestor="$2" processor="$3" work="$4/lambda-rejects-dynamic"
+python="$1" ingestor="$2" processor="$3" query="$4" work="$5/lambda-rejects-dynamic"
 here="$(cd "$(dirname "$0")" && pwd)"
 
 rm -rf "$work"
 mkdir -p "$work/dist"
-for pair in "log_ingestor:$ingestor" "log_processor:$processor"; do
+for pair in "log_ingestor:$ingestor" "log_processor:$processor" "log_query:$query"; do
   fn="${pair%%:*}"
   mkdir -p "$work/stage-$fn"
   cp "${pair#*:}" "$work/stage-$fn/bootstrap"
