@@ -17,7 +17,7 @@
 #           Measured from its start to "no message left and every object published" (polled
 #           every 0.25 s): records/s and raw MB/s, server CPU, peak RSS. The "bulk" rate is
 #           the one between 10% and 90% of the records stored (it leaves out start-up and
-#           the flush-age tail of the last partial buffers).
+#           the tail of the last partial buffers, flushed once the queue has idled 1 s).
 #   overload  One daemon offered OVERLOAD_RATE requests/s (default 2x the steady part's rate,
 #           else 2x RATE; one of them is required) for WARMUP + DURATION seconds, with a queue
 #           bound of OVERLOAD_MAX_DEPTH messages (--queue-max-depth) so the queue fills within

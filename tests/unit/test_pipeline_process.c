@@ -53,7 +53,8 @@ static void env_open(struct env *e, int max_receive_count)
     cl_queue_sqlite_set_clock(&e->q, fake_clock, NULL);
     assert_int_equal(cl_store_open(&e->st, e->logs, err, sizeof err), CL_OK);
     cl_process_opts_default(&e->o);
-    e->o.flush_age_ms = 0; /* flush at every step unless a test says otherwise */
+    e->o.flush_age_ms = 0;  /* flush at every step unless a test says otherwise */
+    e->o.flush_idle_ms = 0; /* no flush by real time unless a test says so */
     e->o.retry_base_ms = 1000;
 }
 
@@ -169,6 +170,35 @@ static void test_size_hint_and_age(void **state)
     cl_processor_flush_all(p);
     stored(&e, "service=api/", &lines);
     assert_int_equal(lines, 30);
+    cl_processor_free(p);
+    env_close(&e);
+}
+
+/* A backlog drained: with nothing left to receive, the buffers are stored without waiting
+ * their age (before: held for the whole flush age, here an hour). */
+static void test_idle_queue_flushes_before_the_age(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, 5);
+    e.o.flush_age_ms = 3600 * 1000;
+    e.o.flush_idle_ms = 1;
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
+    post(&e, "{\"msg\":\"a\",\"service\":\"api\",\"ts\":1800000000000}\n"
+             "{\"msg\":\"b\",\"service\":\"web\",\"ts\":1800000000000}\n");
+    assert_int_equal(cl_processor_step(p, 0), 1);
+    struct cl_process_counters c;
+    cl_processor_counters(p, &c);
+    assert_int_equal(c.objects_written, 0); /* the age is far off: still buffered */
+    for (int i = 0; i < 200 && c.objects_written == 0; i++) { /* bounded: 200 steps of 5 ms */
+        assert_int_equal(cl_processor_step(p, 5), 0);
+        cl_processor_counters(p, &c);
+    }
+    assert_int_equal(c.objects_written, 2);
+    assert_int_equal(c.messages_deleted, 1);
+    size_t lines;
+    assert_int_equal(stored(&e, "service=api/", &lines), 1);
+    assert_int_equal(lines, 1);
     cl_processor_free(p);
     env_close(&e);
 }
@@ -515,6 +545,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_messages_become_partitioned_objects),
         cmocka_unit_test(test_size_hint_and_age),
+        cmocka_unit_test(test_idle_queue_flushes_before_the_age),
         cmocka_unit_test(test_poisoned_message_goes_alone_to_dlq),
         cmocka_unit_test(test_store_failure_opens_breaker_then_recovers),
         cmocka_unit_test(test_partial_flush_then_redelivery_is_exactly_once),
