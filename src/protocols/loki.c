@@ -242,32 +242,69 @@ struct line_part {
     enum line_kind kind; /* LINE_MEMBERS: obj's members are in l->line_mem */
 };
 
+/* Where a member of the head part lies in l->out: offsets, as the buffer may move while
+ * the head is written. The key is a plain token (quotes included) up to val - 1 (':'). */
+struct head_span {
+    size_t key, val, end;
+};
+
+/* Appends "key":"text", to out (text needs no escaping) and notes where it lies. */
+static void head_string(struct cl_buf *out, const char *key, const char *text, size_t n,
+                        struct head_span *s)
+{
+    s->key = out->len;
+    cl_buf_append_char(out, '"');
+    cl_buf_append(out, key, strlen(key));
+    cl_buf_append(out, "\":\"", 3);
+    s->val = out->len - 1;
+    cl_buf_append(out, text, n);
+    cl_buf_append_char(out, '"');
+    s->end = out->len;
+    cl_buf_append_char(out, ',');
+}
+
+/* The entry's message member (when its line is no object) into out. */
+static void append_message(struct cl_buf *out, const struct line_part *lp, struct head_span *s)
+{
+    s->key = out->len;
+    cl_buf_append(out, "\"message\":", 10);
+    s->val = out->len;
+    if (lp->json)
+        cl_buf_append(out, lp->json, lp->len);
+    else
+        cl_json_write_string(out, lp->text, lp->len);
+    s->end = out->len;
+    cl_buf_append_char(out, ',');
+}
+
+/* The head's members from their spans in l->out (written here: strings, no walk needed). */
+static void head_members(struct cl_loki *l, const struct head_span *spans, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct head_span *s = &spans[i];
+        const char *d = l->out.data;
+        struct cl_json_value key = {CL_JSON_STRING, 0, d + s->key, s->val - 1 - s->key};
+        struct cl_json_value val = {CL_JSON_STRING, 0, d + s->val, s->end - s->val};
+        if (memchr(val.ptr, '\\', val.len))
+            val.flags = CL_JSON_F_ESCAPED;
+        cl_jw_pairs_push(&l->mem, &key, &val);
+    }
+}
+
 /* The record's members in the parts' order (head, line, labels, metadata) into l->mem;
  * 0 when one part's are not known (the normalizer then reads the parts). */
-static int record_members(struct cl_loki *l, const struct cl_slice *head,
+static int record_members(struct cl_loki *l, const struct head_span *head, size_t n_head,
                           const struct line_part *lp, const struct cl_json_value *meta)
 {
-    struct cl_json_value h = {CL_JSON_OBJECT, 0, head->ptr, head->len};
     l->mem.n = 0;
     if ((lp->obj && lp->kind != LINE_MEMBERS) || !l->labels_plain)
         return 0;
-    walk_members(&l->mem, &h); /* written here: strings only */
+    head_members(l, head, n_head);
     for (size_t i = 0; i < l->line_mem.n; i++)
         cl_jw_pairs_push(&l->mem, &l->line_mem.kv[2 * i], &l->line_mem.kv[2 * i + 1]);
     for (size_t i = 0; i < l->label_mem.n; i++)
         cl_jw_pairs_push(&l->mem, &l->label_mem.kv[2 * i], &l->label_mem.kv[2 * i + 1]);
     return !meta || meta->type != CL_JSON_OBJECT || walk_members(&l->mem, meta);
-}
-
-/* The entry's message member (when its line is no object) into out. */
-static void append_message(struct cl_buf *out, const struct line_part *lp)
-{
-    cl_buf_append(out, "\"message\":", 10);
-    if (lp->json)
-        cl_buf_append(out, lp->json, lp->len);
-    else
-        cl_json_write_string(out, lp->text, lp->len);
-    cl_buf_append_char(out, ',');
 }
 
 /* The entry as parts for the sink's document callback (proto.h), in the order the record
@@ -278,7 +315,8 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
 {
     struct cl_buf *out = &l->out;
     struct cl_slice parts[4];
-    size_t n = 0;
+    struct head_span head[4];
+    size_t n = 0, h = 0;
     char ts[25];
     labels_info(l, labels);
     const char *level = l->level, *name = l->service;
@@ -287,22 +325,14 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
     cl_buf_append_char(out, '{');
     if (ns) {
         cl_format_timestamp((int64_t)(ns / 1000000u), ts);
-        cl_buf_append(out, "\"timestamp\":\"", 13);
-        cl_buf_append(out, ts, strlen(ts));
-        cl_buf_append(out, "\",", 2);
+        head_string(out, "timestamp", ts, strlen(ts), &head[h++]);
     }
-    if (level) {
-        cl_buf_append(out, "\"level\":\"", 9);
-        cl_buf_append(out, level, strlen(level));
-        cl_buf_append(out, "\",", 2);
-    }
-    if (svc) { /* cleaned: nothing to escape */
-        cl_buf_append(out, "\"service\":\"", 11);
-        cl_buf_append(out, name, svc);
-        cl_buf_append(out, "\",", 2);
-    }
+    if (level)
+        head_string(out, "level", level, strlen(level), &head[h++]);
+    if (svc) /* cleaned: nothing to escape */
+        head_string(out, "service", name, svc, &head[h++]);
     if (!lp->obj)
-        append_message(out, lp);
+        append_message(out, lp, &head[h++]);
     if (out->len > 1)
         out->data[out->len - 1] = '}'; /* the last ',' */
     else
@@ -314,7 +344,7 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
     if (meta && meta->type == CL_JSON_OBJECT)
         parts[n++] = (struct cl_slice){meta->ptr, meta->len};
     struct cl_proto_doc doc = {parts, n, NULL, 0, NULL, 0};
-    if (record_members(l, &parts[0], lp, meta)) {
+    if (record_members(l, head, h, lp, meta)) {
         doc.members = l->mem.kv;
         doc.n_members = l->mem.n;
     }
