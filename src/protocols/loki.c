@@ -157,8 +157,10 @@ static int object_members(struct cl_loki *l, const char *text, size_t n, struct 
     while ((rc = cl_json_object_next(&r, &key, &val)) == 1)
         cl_jw_pairs_push(&l->line_mem, &key, &val);
     size_t end = r.pos;
-    if (rc < 0 || !cl_json_at_end(&r))
+    if (rc < 0 || !cl_json_at_end(&r)) {
+        l->line_mem.n = 0; /* the members read before the error belong to no record */
         return 0;
+    }
     *obj = (struct cl_json_value){CL_JSON_OBJECT, 0, text, end};
     return 1;
 }
@@ -300,7 +302,7 @@ static int record_members(struct cl_loki *l, const struct head_span *head, size_
     if ((lp->obj && lp->kind != LINE_MEMBERS) || !l->labels_plain)
         return 0;
     head_members(l, head, n_head);
-    for (size_t i = 0; i < l->line_mem.n; i++)
+    for (size_t i = 0; lp->obj && i < l->line_mem.n; i++) /* none for a text line */
         cl_jw_pairs_push(&l->mem, &l->line_mem.kv[2 * i], &l->line_mem.kv[2 * i + 1]);
     for (size_t i = 0; i < l->label_mem.n; i++)
         cl_jw_pairs_push(&l->mem, &l->label_mem.kv[2 * i], &l->label_mem.kv[2 * i + 1]);
