@@ -238,6 +238,20 @@ static int scan_part(struct rec *r, struct cl_slice part, int max_depth)
     return CL_OK;
 }
 
+/* The members the caller found (cl_norm_opts.members), taken without reading again. */
+static void take_members(struct rec *r, const struct cl_json_value *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct member *m = scratch_member(r->n);
+        r->m = tls.members;
+        m->key = kv[2 * i];
+        m->val = kv[2 * i + 1];
+        m->name = string_text(&m->key, &m->name_len);
+        m->dropped = 0;
+        classify(r, r->n++);
+    }
+}
+
 static int scan_members(struct rec *r, const struct cl_slice *parts, size_t n_parts, int max_depth)
 {
     for (size_t i = 0; i < n_parts; i++) {
@@ -558,7 +572,11 @@ __attribute__((flatten)) int cl_record_normalize_parts(const struct cl_slice *pa
     if (len > opts->max_record_bytes && !doc)
         return fail(&r, "record too large (%zu bytes, limit %zu)", len, opts->max_record_bytes);
     scratch_prepare(len);
-    int rc = scan_members(&r, parts, n_parts, opts->max_depth);
+    int rc = CL_OK;
+    if (opts->members)
+        take_members(&r, opts->members, opts->n_members);
+    else
+        rc = scan_members(&r, parts, n_parts, opts->max_depth);
     if (rc != CL_OK && doc && len > opts->max_record_bytes)
         return fail(&r, "record too large (%zu bytes, limit %zu)", len, opts->max_record_bytes);
     if (rc != CL_OK || (doc && (rc = check_document(&r, opts)) != CL_OK))

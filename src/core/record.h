@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+struct cl_json_value;
+
 enum cl_level {
     CL_LEVEL_TRACE = 0,
     CL_LEVEL_DEBUG,
@@ -43,6 +45,13 @@ struct cl_norm_opts {
      * the size limit counts the record as the decoder's copy of it would be (later
      * duplicates and whitespace left out, "message":"" and this service added). */
     int document_service;
+    /* Optional (NULL: the parts are read and validated): the record's members as key,
+     * value pairs (members[2i], members[2i+1]) in the parts' order, found by the caller in
+     * JSON it validated with max_depth as the parts would be read (values of the validating
+     * reader or of a json_walk.h walker over it). The parts are then not read again; their
+     * lengths still count against max_record_bytes. */
+    const struct cl_json_value *members;
+    size_t n_members;
 };
 
 /* What the caller needs to know about a normalized record. */

@@ -422,6 +422,8 @@ static void sink_document(void *arg, const struct cl_proto_doc *d)
     struct cl_norm_opts o = c->opts;
     o.keep_first_duplicate = 1;
     o.empty_message_ok = 1;
+    o.members = d->members;
+    o.n_members = d->n_members;
     if (d->service_len) {
         o.default_service = (struct cl_slice){d->service, d->service_len};
         o.document_service = 1;

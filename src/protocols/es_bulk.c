@@ -168,7 +168,7 @@ static void on_source(void *arg, const struct cl_es_action *a, enum kind k, cons
         char name[65];
         size_t n = index_service(d, a, name);
         struct cl_slice part = {line, len};
-        struct cl_proto_doc pd = {&part, 1, name, n};
+        struct cl_proto_doc pd = {&part, 1, name, n, NULL, 0};
         d->sink->document(d->sink->arg, &pd);
         return;
     }

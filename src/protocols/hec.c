@@ -191,7 +191,7 @@ static void send_parts(struct hec *h, const struct members *m)
         parts[n++] = (struct cl_slice){out->data + tail_start, out->len - tail_start};
     if (m->fields.type == CL_JSON_OBJECT)
         parts[n++] = (struct cl_slice){m->fields.ptr, m->fields.len};
-    struct cl_proto_doc doc = {parts, n, NULL, 0};
+    struct cl_proto_doc doc = {parts, n, NULL, 0, NULL, 0};
     h->sink->document(h->sink->arg, &doc);
 }
 

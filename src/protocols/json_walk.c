@@ -262,15 +262,24 @@ int cl_jw_object_next(struct cl_jw_object *it, struct cl_json_value *key, struct
     return 1;
 }
 
+/* cl_json_key_is(key, name, 0) with name's length n known: names are measured once per
+ * lookup, not once per member. */
+static int key_is(const struct cl_json_value *key, const char *name, size_t n)
+{
+    return key->len == n + 2 && !(key->flags & CL_JSON_F_ESCAPED) &&
+           memcmp(key->ptr + 1, name, n) == 0;
+}
+
 struct cl_json_value cl_jw_member(const struct cl_json_value *v, const char *name, int depth)
 {
     struct cl_json_value none = {0}, key, val;
     struct cl_jw_object it;
+    size_t n = strlen(name);
     (void)depth;
     if (cl_jw_object_begin(&it, v) != 0)
         return none;
     while (cl_jw_object_next(&it, &key, &val) == 1)
-        if (cl_json_key_is(&key, name, 0))
+        if (key_is(&key, name, n))
             return val;
     return none;
 }
@@ -280,13 +289,17 @@ void cl_jw_members(const struct cl_json_value *v, const char *const *names, size
 {
     struct cl_json_value key, val;
     struct cl_jw_object it;
+    size_t lens[CL_JW_MEMBERS_MAX];
     (void)depth;
     memset(out, 0, n * sizeof *out);
+    n = CL_MIN(n, (size_t)CL_JW_MEMBERS_MAX);
     if (cl_jw_object_begin(&it, v) != 0)
         return;
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(names[i]);
     while (cl_jw_object_next(&it, &key, &val) == 1)
         for (size_t i = 0; i < n; i++)
-            if (out[i].type == CL_JSON_INVALID && cl_json_key_is(&key, names[i], 0)) {
+            if (out[i].type == CL_JSON_INVALID && key_is(&key, names[i], lens[i])) {
                 out[i] = val;
                 break;
             }
@@ -342,4 +355,41 @@ size_t cl_jw_text(const struct cl_json_value *v, char *buf, size_t cap)
     n = CL_MIN(n, cap - 1);
     buf[n] = '\0';
     return n;
+}
+
+void cl_jw_pairs_push(struct cl_jw_pairs *m, const struct cl_json_value *key,
+                      const struct cl_json_value *val)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 32;
+        m->kv = cl_realloc(m->kv, m->cap * 2 * sizeof *m->kv);
+    }
+    m->kv[2 * m->n] = *key;
+    m->kv[2 * m->n + 1] = *val;
+    m->n++;
+}
+
+unsigned cl_jw_pairs_add(struct cl_jw_pairs *m, const struct cl_json_value *v)
+{
+    struct cl_jw_object it;
+    struct cl_json_value key, val;
+    unsigned seen = 0;
+    if (cl_jw_object_begin(&it, v) != 0)
+        return 0;
+    while (cl_jw_object_next(&it, &key, &val) == 1) {
+        if (val.type == CL_JSON_OBJECT || val.type == CL_JSON_ARRAY)
+            seen |= CL_JW_PAIRS_CONTAINER;
+        if (key.flags & CL_JSON_F_ESCAPED)
+            seen |= CL_JW_PAIRS_ESCAPED_KEY;
+        if (val.flags & CL_JSON_F_SPACE)
+            seen |= CL_JW_PAIRS_SPACE;
+        cl_jw_pairs_push(m, &key, &val);
+    }
+    return seen;
+}
+
+void cl_jw_pairs_free(struct cl_jw_pairs *m)
+{
+    free(m->kv);
+    memset(m, 0, sizeof *m);
 }

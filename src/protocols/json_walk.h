@@ -39,6 +39,7 @@ struct cl_json_value cl_jw_member(const struct cl_json_value *v, const char *nam
 /* The members names[0..n) of object v in one pass (the first of each name; absent ones as
  * cl_jw_member gives them) into out[0..n): a decoder reading several members of one
  * object scans it once instead of once per name. */
+#define CL_JW_MEMBERS_MAX 16 /* names cl_jw_members looks up at most (more are absent) */
 void cl_jw_members(const struct cl_json_value *v, const char *const *names, size_t n,
                    struct cl_json_value *out, int depth);
 /* The text of a string value without quotes when it has no escapes; NULL otherwise. */
@@ -48,6 +49,24 @@ const char *cl_jw_plain_text(const struct cl_json_value *v, size_t *len);
  * as they are); returns its length. No allocation, unlike cl_json_string_dup. */
 size_t cl_jw_text(const struct cl_json_value *v, char *buf, size_t cap);
 int cl_jw_is_space(char c);
+
+/* An object's members as key, value pairs kv[2i], kv[2i+1] (what cl_proto_doc.members
+ * hands the normalizer). Zero-initialize; free with cl_jw_pairs_free. */
+struct cl_jw_pairs {
+    struct cl_json_value *kv;
+    size_t n, cap; /* pairs */
+};
+/* What cl_jw_pairs_add saw among the members it added. */
+#define CL_JW_PAIRS_CONTAINER 0x1u   /* a value is an object or array */
+#define CL_JW_PAIRS_ESCAPED_KEY 0x2u /* a key holds escapes */
+#define CL_JW_PAIRS_SPACE 0x4u       /* a value holds whitespace */
+/* Appends the pair key: val (grown as needed). */
+void cl_jw_pairs_push(struct cl_jw_pairs *m, const struct cl_json_value *key,
+                      const struct cl_json_value *val);
+/* Appends the members of the object value v (walked, as every walker here); returns the
+ * CL_JW_PAIRS_* it saw. */
+unsigned cl_jw_pairs_add(struct cl_jw_pairs *m, const struct cl_json_value *v);
+void cl_jw_pairs_free(struct cl_jw_pairs *m);
 /* Validates a body that must be one JSON object whose member `name` is an array, and
  * starts iterating that array. Returns 0, or -1 with err ("invalid <what>: ...") set.
  * On 0 the body's containers are indexed for this thread (walks inside the body find a

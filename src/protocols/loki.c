@@ -136,17 +136,77 @@ static int object_text(const struct cl_loki *l, const char *text, size_t n,
            obj->type == CL_JSON_OBJECT;
 }
 
-/* The line unescaped into l->line when it is a JSON object (validated), else NULL. */
-static const struct cl_json_value *line_object(struct cl_loki *l, const struct cl_json_value *line,
-                                               struct cl_json_value *obj)
+/* Appends the members of the walkable object v to m; 0 if one of its values is a
+ * container (then its depth is not known here: the normalizer reads the part itself). */
+static int walk_members(struct cl_jw_pairs *m, const struct cl_json_value *v)
+{
+    return !(cl_jw_pairs_add(m, v) & CL_JW_PAIRS_CONTAINER);
+}
+
+/* 1 if text[0..n) is one JSON object as the normalizer reads a part (at its depth): its
+ * members then go into l->line_mem, *obj spans it. One validating pass for both. */
+static int object_members(struct cl_loki *l, const char *text, size_t n, struct cl_json_value *obj)
+{
+    struct cl_json_reader r;
+    struct cl_json_value key, val;
+    int rc;
+    l->line_mem.n = 0;
+    cl_json_reader_init(&r, text, n, l->norm_depth);
+    if (!n || text[0] != '{' || cl_json_object_open(&r) != 0)
+        return 0;
+    while ((rc = cl_json_object_next(&r, &key, &val)) == 1)
+        cl_jw_pairs_push(&l->line_mem, &key, &val);
+    size_t end = r.pos;
+    if (rc < 0 || !cl_json_at_end(&r)) {
+        l->line_mem.n = 0; /* the members read before the error belong to no record */
+        return 0;
+    }
+    *obj = (struct cl_json_value){CL_JSON_OBJECT, 0, text, end};
+    return 1;
+}
+
+/* What a line is for the document path: LINE_MEMBERS an object with its members in
+ * l->line_mem; LINE_OBJECT an object too deep for the normalizer (which reads it and
+ * rejects the record, as for any part); LINE_TEXT no object. */
+enum line_kind { LINE_TEXT, LINE_OBJECT, LINE_MEMBERS };
+
+static enum line_kind line_kind(struct cl_loki *l, const char *text, size_t n,
+                                struct cl_json_value *obj)
+{
+    if (object_members(l, text, n, obj))
+        return LINE_MEMBERS;
+    return object_text(l, text, n, obj) ? LINE_OBJECT : LINE_TEXT;
+}
+
+/* The line unescaped into l->line (its length in *n), or NULL when out of memory. */
+static const char *unescaped(struct cl_loki *l, const struct cl_json_value *line, size_t *n)
 {
     cl_buf_reset(&l->line);
     if (cl_buf_reserve(&l->line, line->len) != CL_OK)
         return NULL;
-    size_t n = cl_json_unescape(line, l->line.data);
-    l->line.len = n;
-    l->line.data[n] = '\0';
-    return object_text(l, l->line.data, n, obj) ? obj : NULL;
+    *n = cl_json_unescape(line, l->line.data);
+    l->line.len = *n;
+    l->line.data[*n] = '\0';
+    return l->line.data;
+}
+
+/* The line unescaped into l->line when it is a JSON object (validated), else NULL. */
+static const struct cl_json_value *line_object(struct cl_loki *l, const struct cl_json_value *line,
+                                               struct cl_json_value *obj)
+{
+    size_t n;
+    const char *text = unescaped(l, line, &n);
+    return text && object_text(l, text, n, obj) ? obj : NULL;
+}
+
+/* As line_object for the document path (*kind as line_kind says). */
+static const struct cl_json_value *line_doc(struct cl_loki *l, const struct cl_json_value *line,
+                                            struct cl_json_value *obj, enum line_kind *kind)
+{
+    size_t n;
+    const char *text = unescaped(l, line, &n);
+    *kind = text ? line_kind(l, text, n, obj) : LINE_TEXT;
+    return *kind != LINE_TEXT ? obj : NULL;
 }
 
 /* A JSON object line gives its members; any other line is the message. */
@@ -170,6 +230,9 @@ static void labels_info(struct cl_loki *l, const struct cl_json_value *labels)
     cl_buf_append(&l->labels, labels->ptr, labels->len);
     l->level = label_level(l, labels);
     l->service_len = label_service(l, labels, l->service);
+    struct cl_json_value copy = {CL_JSON_OBJECT, labels->flags, l->labels.data, l->labels.len};
+    l->label_mem.n = 0;
+    l->labels_plain = walk_members(&l->label_mem, &copy); /* pointing into the copy */
 }
 
 /* How an entry's line goes into its record: as a JSON object's members (obj), else as the
@@ -178,17 +241,72 @@ struct line_part {
     const struct cl_json_value *obj;
     const char *json, *text;
     size_t len;
+    enum line_kind kind; /* LINE_MEMBERS: obj's members are in l->line_mem */
 };
 
-/* The entry's message member (when its line is no object) into out. */
-static void append_message(struct cl_buf *out, const struct line_part *lp)
+/* Where a member of the head part lies in l->out: offsets, as the buffer may move while
+ * the head is written. The key is a plain token (quotes included) up to val - 1 (':'). */
+struct head_span {
+    size_t key, val, end;
+};
+
+/* Appends "key":"text", to out (text needs no escaping) and notes where it lies. */
+static void head_string(struct cl_buf *out, const char *key, const char *text, size_t n,
+                        struct head_span *s)
 {
+    s->key = out->len;
+    cl_buf_append_char(out, '"');
+    cl_buf_append(out, key, strlen(key));
+    cl_buf_append(out, "\":\"", 3);
+    s->val = out->len - 1;
+    cl_buf_append(out, text, n);
+    cl_buf_append_char(out, '"');
+    s->end = out->len;
+    cl_buf_append_char(out, ',');
+}
+
+/* The entry's message member (when its line is no object) into out. */
+static void append_message(struct cl_buf *out, const struct line_part *lp, struct head_span *s)
+{
+    s->key = out->len;
     cl_buf_append(out, "\"message\":", 10);
+    s->val = out->len;
     if (lp->json)
         cl_buf_append(out, lp->json, lp->len);
     else
         cl_json_write_string(out, lp->text, lp->len);
+    s->end = out->len;
     cl_buf_append_char(out, ',');
+}
+
+/* The head's members from their spans in l->out (written here: strings, no walk needed). */
+static void head_members(struct cl_loki *l, const struct head_span *spans, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct head_span *s = &spans[i];
+        const char *d = l->out.data;
+        struct cl_json_value key = {CL_JSON_STRING, 0, d + s->key, s->val - 1 - s->key};
+        struct cl_json_value val = {CL_JSON_STRING, 0, d + s->val, s->end - s->val};
+        if (memchr(val.ptr, '\\', val.len))
+            val.flags = CL_JSON_F_ESCAPED;
+        cl_jw_pairs_push(&l->mem, &key, &val);
+    }
+}
+
+/* The record's members in the parts' order (head, line, labels, metadata) into l->mem;
+ * 0 when one part's are not known (the normalizer then reads the parts). */
+static int record_members(struct cl_loki *l, const struct head_span *head, size_t n_head,
+                          const struct line_part *lp, const struct cl_json_value *meta)
+{
+    l->mem.n = 0;
+    if ((lp->obj && lp->kind != LINE_MEMBERS) || !l->labels_plain)
+        return 0;
+    head_members(l, head, n_head);
+    for (size_t i = 0; lp->obj && i < l->line_mem.n; i++) /* none for a text line */
+        cl_jw_pairs_push(&l->mem, &l->line_mem.kv[2 * i], &l->line_mem.kv[2 * i + 1]);
+    for (size_t i = 0; i < l->label_mem.n; i++)
+        cl_jw_pairs_push(&l->mem, &l->label_mem.kv[2 * i], &l->label_mem.kv[2 * i + 1]);
+    return !meta || meta->type != CL_JSON_OBJECT || walk_members(&l->mem, meta);
 }
 
 /* The entry as parts for the sink's document callback (proto.h), in the order the record
@@ -199,7 +317,8 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
 {
     struct cl_buf *out = &l->out;
     struct cl_slice parts[4];
-    size_t n = 0;
+    struct head_span head[4];
+    size_t n = 0, h = 0;
     char ts[25];
     labels_info(l, labels);
     const char *level = l->level, *name = l->service;
@@ -208,22 +327,14 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
     cl_buf_append_char(out, '{');
     if (ns) {
         cl_format_timestamp((int64_t)(ns / 1000000u), ts);
-        cl_buf_append(out, "\"timestamp\":\"", 13);
-        cl_buf_append(out, ts, strlen(ts));
-        cl_buf_append(out, "\",", 2);
+        head_string(out, "timestamp", ts, strlen(ts), &head[h++]);
     }
-    if (level) {
-        cl_buf_append(out, "\"level\":\"", 9);
-        cl_buf_append(out, level, strlen(level));
-        cl_buf_append(out, "\",", 2);
-    }
-    if (svc) { /* cleaned: nothing to escape */
-        cl_buf_append(out, "\"service\":\"", 11);
-        cl_buf_append(out, name, svc);
-        cl_buf_append(out, "\",", 2);
-    }
+    if (level)
+        head_string(out, "level", level, strlen(level), &head[h++]);
+    if (svc) /* cleaned: nothing to escape */
+        head_string(out, "service", name, svc, &head[h++]);
     if (!lp->obj)
-        append_message(out, lp);
+        append_message(out, lp, &head[h++]);
     if (out->len > 1)
         out->data[out->len - 1] = '}'; /* the last ',' */
     else
@@ -234,7 +345,11 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
     parts[n++] = (struct cl_slice){labels->ptr, labels->len};
     if (meta && meta->type == CL_JSON_OBJECT)
         parts[n++] = (struct cl_slice){meta->ptr, meta->len};
-    struct cl_proto_doc doc = {parts, n, NULL, 0};
+    struct cl_proto_doc doc = {parts, n, NULL, 0, NULL, 0};
+    if (record_members(l, head, h, lp, meta)) {
+        doc.members = l->mem.kv;
+        doc.n_members = l->mem.n;
+    }
     l->sink->document(l->sink->arg, &doc);
 }
 
@@ -264,7 +379,9 @@ void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, 
 {
     if (l->sink->document) {
         struct cl_json_value obj;
-        struct line_part lp = {line_object(l, line, &obj), line->ptr, NULL, line->len};
+        enum line_kind kind;
+        const struct cl_json_value *o = line_doc(l, line, &obj, &kind);
+        struct line_part lp = {o, line->ptr, NULL, line->len, kind};
         send_parts(l, labels, ns, &lp, meta);
         return;
     }
@@ -277,11 +394,14 @@ int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labe
                              const char *line, size_t n, const struct cl_json_value *meta)
 {
     struct cl_json_value obj;
-    int is_object = object_text(l, line, n, &obj);
+    enum line_kind kind = l->sink->document               ? line_kind(l, line, n, &obj)
+                          : object_text(l, line, n, &obj) ? LINE_OBJECT
+                                                          : LINE_TEXT;
+    int is_object = kind != LINE_TEXT;
     if (!is_object && n && line[0] == '{')
         return -1; /* maybe an object once invalid UTF-8 is replaced: the caller's round trip */
     if (l->sink->document) {
-        struct line_part lp = {is_object ? &obj : NULL, NULL, line, n};
+        struct line_part lp = {is_object ? &obj : NULL, NULL, line, n, kind};
         send_parts(l, labels, ns, &lp, meta);
         return 0;
     }
@@ -319,6 +439,7 @@ void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
     memset(l, 0, sizeof *l);
     l->sink = sink;
     l->depth = o->max_depth + 4;
+    l->norm_depth = o->max_depth;
     split_service_labels(l, o);
     cl_buf_init(&l->out, SIZE_MAX / 2);    /* bounded by the decoded body */
     cl_buf_init(&l->line, SIZE_MAX / 2);   /* one line of it */
@@ -332,6 +453,9 @@ void cl_loki_free(struct cl_loki *l)
     cl_buf_free(&l->out);
     cl_buf_free(&l->line);
     cl_buf_free(&l->labels);
+    cl_jw_pairs_free(&l->label_mem);
+    cl_jw_pairs_free(&l->line_mem);
+    cl_jw_pairs_free(&l->mem);
 }
 
 int cl_loki_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,

@@ -7,6 +7,7 @@
 
 #include "cl_limits.h"
 #include "json.h"
+#include "json_walk.h"
 #include "proto.h"
 #include "proto_record.h"
 
@@ -15,6 +16,7 @@
 struct cl_loki {
     const struct cl_proto_sink *sink;
     int depth;
+    int norm_depth; /* the normalizer's max_depth, which a line's members are checked at */
     struct cl_buf out;
     struct cl_proto_rec rec;
     struct cl_buf line; /* an entry's line unescaped, reused */
@@ -23,6 +25,12 @@ struct cl_loki {
     const char *level;
     char service[65];
     size_t service_len;
+    /* The last labels' members (into labels.data); plain: no value is a container, so
+     * they are within any depth the normalizer reads at. */
+    struct cl_jw_pairs label_mem;
+    int labels_plain;
+    struct cl_jw_pairs line_mem; /* the line object's */
+    struct cl_jw_pairs mem;      /* the record's, handed to the sink */
     /* The service labels of o->service_labels, split once per body into names[]. */
     char names[CL_MAX_LOKI_SERVICE_LABELS * (CL_MAX_LOKI_LABEL_NAME + 1)];
     const char *service_labels[CL_MAX_LOKI_SERVICE_LABELS];

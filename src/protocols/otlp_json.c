@@ -23,6 +23,9 @@ struct walk {
     struct cl_proto_rec rec;
     struct cl_buf out;
     const struct cl_proto_sink *sink;
+    int norm_depth;         /* the normalizer's max_depth */
+    int nest, max_nest;     /* containers open in the record's values while it is written */
+    struct cl_jw_pairs mem; /* the record's members, for the sink's document callback */
 };
 
 /* A uint64 given as a decimal string or a JSON number (0 when absent or not one). */
@@ -67,6 +70,7 @@ static void write_array(struct walk *w, struct cl_buf *out, const struct cl_json
     struct cl_jw_array it;
     int first = 1;
     cl_buf_append_char(out, '[');
+    w->max_nest = CL_MAX(w->max_nest, ++w->nest);
     if (cl_jw_array_begin(&it, &values, w->depth) == 0)
         while (cl_jw_array_next(&it, &e)) {
             if (!first)
@@ -74,6 +78,7 @@ static void write_array(struct walk *w, struct cl_buf *out, const struct cl_json
             first = 0;
             write_any(w, out, &e);
         }
+    w->nest--;
     cl_buf_append_char(out, ']');
 }
 
@@ -94,6 +99,7 @@ static void write_kvlist(struct walk *w, struct cl_buf *out, const struct cl_jso
     struct cl_jw_array it;
     int first = 1;
     cl_buf_append_char(out, '{');
+    w->max_nest = CL_MAX(w->max_nest, ++w->nest);
     if (cl_jw_array_begin(&it, &values, w->depth) == 0)
         while (cl_jw_array_next(&it, &e)) {
             struct cl_json_value key, val;
@@ -107,8 +113,15 @@ static void write_kvlist(struct walk *w, struct cl_buf *out, const struct cl_jso
             cl_buf_append_char(out, ':');
             write_any(w, out, &val);
         }
+    w->nest--;
     cl_buf_append_char(out, '}');
 }
+
+/* cl_json_key_is(key, lit, 0) for a string literal, its length known at compile time
+ * (write_any runs for every attribute). */
+#define KEY_IS(key, lit)                                                                           \
+    ((key)->len == sizeof(lit) + 1 && !((key)->flags & CL_JSON_F_ESCAPED) &&                       \
+     memcmp((key)->ptr + 1, lit, sizeof(lit) - 1) == 0)
 
 static void write_any(struct walk *w, struct cl_buf *out, const struct cl_json_value *v)
 {
@@ -116,20 +129,18 @@ static void write_any(struct walk *w, struct cl_buf *out, const struct cl_json_v
     struct cl_jw_object it;
     if (cl_jw_object_begin(&it, v) == 0)
         while (cl_jw_object_next(&it, &key, &val) == 1) {
-            if (cl_json_key_is(&key, "intValue", 0)) {
-                write_int(out, &val);
-            } else if (cl_json_key_is(&key, "arrayValue", 0)) {
-                write_array(w, out, &val);
-            } else if (cl_json_key_is(&key, "kvlistValue", 0)) {
-                write_kvlist(w, out, &val);
-            } else if (cl_json_key_is(&key, "stringValue", 0) ||
-                       cl_json_key_is(&key, "boolValue", 0) ||
-                       cl_json_key_is(&key, "doubleValue", 0) ||
-                       cl_json_key_is(&key, "bytesValue", 0)) {
+            if (KEY_IS(&key, "stringValue") || KEY_IS(&key, "boolValue") ||
+                KEY_IS(&key, "doubleValue") || KEY_IS(&key, "bytesValue")) {
                 if (val.type == CL_JSON_ARRAY || val.type == CL_JSON_OBJECT)
                     cl_buf_append_str(out, "null");
                 else
                     cl_buf_append(out, val.ptr, val.len); /* scalars hold no whitespace */
+            } else if (KEY_IS(&key, "intValue")) {
+                write_int(out, &val);
+            } else if (KEY_IS(&key, "arrayValue")) {
+                write_array(w, out, &val);
+            } else if (KEY_IS(&key, "kvlistValue")) {
+                write_kvlist(w, out, &val);
             } else {
                 continue;
             }
@@ -244,6 +255,25 @@ static int write_level(struct walk *w, const struct cl_json_value *num,
     return cl_otlp_write_level(&w->rec, n, t, strlen(t));
 }
 
+/* Hands the record on. The sink's document callback gets the copy with its members, so
+ * the normalizer does not read it again, when that reading could only find what the walk
+ * finds: nesting within its depth, no whitespace (the copy's size is then the document's)
+ * and no escaped key (keys are told apart by their tokens here, which could be one name
+ * to the normalizer: it rejects such a copy). Otherwise the copy goes as a record. */
+static void hand_on(struct walk *w)
+{
+    struct cl_json_value copy = {CL_JSON_OBJECT, 0, w->out.data, w->out.len};
+    w->mem.n = 0;
+    if (w->sink->document && w->max_nest + 1 < w->norm_depth &&
+        !(cl_jw_pairs_add(&w->mem, &copy) & (CL_JW_PAIRS_ESCAPED_KEY | CL_JW_PAIRS_SPACE))) {
+        struct cl_slice part = {w->out.data, w->out.len};
+        struct cl_proto_doc doc = {&part, 1, NULL, 0, w->mem.kv, w->mem.n};
+        w->sink->document(w->sink->arg, &doc);
+        return;
+    }
+    w->sink->record(w->sink->arg, w->out.data, w->out.len);
+}
+
 static void log_record(struct walk *w, const struct cl_json_value *lr, const struct context *cx)
 {
     if (lr->type != CL_JSON_OBJECT) {
@@ -254,6 +284,7 @@ static void log_record(struct walk *w, const struct cl_json_value *lr, const str
     struct cl_json_value m[LR_N];
     cl_jw_members(lr, lr_names, LR_N, m, w->depth); /* one pass, not one per member */
     cl_proto_rec_begin(r);
+    w->nest = w->max_nest = 0;
     uint64_t t = u64_of(&m[LR_TIME]);
     cl_otlp_write_time(r, t ? t : u64_of(&m[LR_OBSERVED]));
     int level_known = write_level(w, &m[LR_SEV_NUM], &m[LR_SEV_TEXT]);
@@ -274,7 +305,7 @@ static void log_record(struct walk *w, const struct cl_json_value *lr, const str
         write_string_member(w, "scope", &cx->scope_name);
     cl_proto_rec_ensure_message(r);
     cl_proto_rec_end(r);
-    w->sink->record(w->sink->arg, w->out.data, w->out.len);
+    hand_on(w);
 }
 
 static void scope_logs(struct walk *w, const struct cl_json_value *sl, struct context *cx)
@@ -304,6 +335,8 @@ int cl_otlp_json_decode(const char *body, size_t len, const struct cl_proto_opts
                         const struct cl_proto_sink *sink, char *err, size_t err_len)
 {
     struct walk w = {.depth = 8 + 4 * CL_MIN(o->max_depth, 128), .sink = sink};
+    w.norm_depth = o->max_depth > 0 ? CL_MIN(o->max_depth, CL_JSON_MAX_DEPTH_LIMIT)
+                                    : CL_JSON_DEFAULT_MAX_DEPTH; /* as the reader clamps */
     struct cl_json_value e;
     struct cl_jw_array it;
     if (cl_jw_body_array(body, len, w.depth, "resourceLogs", "OTLP JSON", &it, err, err_len))
@@ -315,6 +348,7 @@ int cl_otlp_json_decode(const char *body, size_t len, const struct cl_proto_opts
     cl_jw_body_end();
     cl_proto_rec_free(&w.rec);
     cl_buf_free(&w.out);
+    cl_jw_pairs_free(&w.mem);
     return 0;
 }
 

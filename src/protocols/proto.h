@@ -24,11 +24,17 @@
  * every part as it reads it: a _bulk document line goes as it was sent (a malformed one
  * is rejected with the normalizer's reason); the other decoders pass objects they
  * validated or wrote. */
+struct cl_json_value;
 struct cl_proto_doc {
     const struct cl_slice *parts;
     size_t n_parts;
     const char *service;
     size_t service_len;
+    /* Optional (NULL: the normalizer reads and validates the parts): the parts' members
+     * as key, value pairs, found in JSON the decoder validated at the normalizer's depth
+     * (cl_norm_opts.members); the normalizer then takes them as they are. */
+    const struct cl_json_value *members;
+    size_t n_members;
 };
 
 struct cl_proto_sink {
@@ -81,7 +87,6 @@ int cl_json_stream_detect(const char *body, size_t len);
 
 /* Calls fn for each JSON value of a body of values back to back (json_stream.c);
  * -1 with err set at the first malformed one. */
-struct cl_json_value;
 int cl_json_values_each(const char *body, size_t len, int max_depth,
                         void (*fn)(void *arg, const struct cl_json_value *v), void *arg, char *err,
                         size_t err_len);

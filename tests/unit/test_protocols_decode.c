@@ -142,6 +142,7 @@ static void test_json_walk(void **state)
 struct normalized {
     struct cl_buf lines;
     struct cl_norm_opts opts;
+    int parts_only; /* the document path without the decoder's members: parts read again */
 };
 
 static void norm_line(struct normalized *n, const struct cl_slice *parts, size_t k,
@@ -165,6 +166,8 @@ static void norm_document(void *arg, const struct cl_proto_doc *d)
     struct normalized *n = arg;
     struct cl_norm_opts o = n->opts;
     o.keep_first_duplicate = o.empty_message_ok = 1;
+    o.members = n->parts_only ? NULL : d->members;
+    o.n_members = n->parts_only ? 0 : d->n_members;
     if (d->service_len) {
         o.default_service = (struct cl_slice){d->service, d->service_len};
         o.document_service = 1;
@@ -177,15 +180,19 @@ static void norm_reject(void *arg, const char *why)
     cl_buf_printf(&((struct normalized *)arg)->lines, "!%s\n", why);
 }
 
-static void check_paths_agree(cl_proto_decode_fn fn, const char *body, size_t max_record,
-                              const char *expect)
+/* The document path (with the decoder's members) gives the records of the copy path, or
+ * with parts_only of the document path that reads its parts again. */
+static void check_agree(cl_proto_decode_fn fn, const char *body, size_t max_record,
+                        const char *expect, int parts_only)
 {
     struct normalized a = {.opts = {.received_ms = 1796560800000,
                                     .default_service = CL_SLICE_LIT("default"),
                                     .max_record_bytes = max_record,
-                                    .max_depth = 64}},
+                                    .max_depth = 64},
+                           .parts_only = parts_only},
                       b = a;
-    struct cl_proto_sink copy = {norm_record, norm_reject, &a, NULL};
+    b.parts_only = 0;
+    struct cl_proto_sink copy = {norm_record, norm_reject, &a, parts_only ? norm_document : NULL};
     struct cl_proto_sink doc = {norm_record, norm_reject, &b, norm_document};
     struct cl_proto_opts o = {64, max_record, "path-idx", 1 << 20, NULL};
     char err[200];
@@ -198,6 +205,20 @@ static void check_paths_agree(cl_proto_decode_fn fn, const char *body, size_t ma
         fail_msg("%s", a.lines.data);
     cl_buf_free(&a.lines);
     cl_buf_free(&b.lines);
+}
+
+static void check_paths_agree(cl_proto_decode_fn fn, const char *body, size_t max_record,
+                              const char *expect)
+{
+    check_agree(fn, body, max_record, expect, 0);
+    check_agree(fn, body, max_record, expect, 1);
+}
+
+static void check_both(cl_proto_decode_fn fn, const char *body, size_t max_record,
+                       const char *expect, int unused)
+{
+    (void)unused;
+    check_paths_agree(fn, body, max_record, expect);
 }
 
 static void test_document_path(void **state)
@@ -227,6 +248,47 @@ static void test_document_path(void **state)
     check_paths_agree(cl_es_bulk_decode, es, 256 * 1024,
                       "\"service\":\"ix_one\",\"message\":\"m\",\"n\":1}");
     check_paths_agree(cl_es_bulk_decode, es, 50, "!record too large (");
+}
+
+/* The Loki document path hands the normalizer the members it found (cl_proto_doc.members)
+ * when it knows every part's: the records must be the copy path's, also where it falls
+ * back to the parts (a line too deep for the normalizer, containers in labels or
+ * metadata) and for escaped keys, whitespace and duplicates across parts. */
+static void test_document_path_members(void **state)
+{
+    (void)state;
+    static const char head[] =
+        "{\"streams\":[{\"stream\":{\"app\":\"a\",\"k\\u0032\":\"l\"},\"values\":["
+        "[\"1796560830000000000\",\"{\\\"msg\\\":\\\"m\\\", \\\"k1\\\" : [1, {\\\"b\\\": 2}],"
+        "\\\"q\\\\\\\"k\\\":1,\\\"app\\\":\\\"line\\\",\\\"time\\\":\\\"bad\\\"}\"],"
+        "[\"1796560831000000000\",\"{\\\"msg\\\":\\\"x\\\",\\\"app\\\":\\\"l\\\"}\",{\"m\":{\"o\":"
+        "1},"
+        "\"app\":\"meta\"}],[\"1796560832000000000\",\"{\\\"x\\\":1} \",{\"app\":\"m\"}],"
+        "[\"1796560832500000000\",\"{\\\"z\\\":1,oops\"],"
+        "[\"1796560833000000000\",\"{\\\"deep\\\":";
+    static const char tail[] =
+        "}\"]]},{\"stream\":{\"o\":{\"a\":1},\"service\":\"s\"},"
+        "\"values\":[[\"1796560834000000000\",\"{\\\"msg\\\":\\\"y\\\"}\"]]}]}";
+    char body[1024];
+    for (int deep = 1; deep <= 64; deep += 63) { /* the last line nests 2, then 65 deep */
+        size_t n = strlen(head);
+        memcpy(body, head, n);
+        for (int i = 0; i < deep; i++)
+            body[n++] = '[';
+        for (int i = 0; i < deep; i++)
+            body[n++] = ']';
+        memcpy(body + n, tail, sizeof tail);
+        /* Over the normalizer's 64 the reason names the byte in the line (parts) or in
+         * the copy: only the parts path is the reference then. */
+        void (*check)(cl_proto_decode_fn, const char *, size_t, const char *, int) =
+            deep > 1 ? check_agree : check_both;
+        check(cl_loki_json_decode, body, 256 * 1024,
+              "\"service\":\"a\",\"message\":\"m\",\"k1\":[1,{\"b\":2}]", 1);
+        check(cl_loki_json_decode, body, 256 * 1024,
+              deep > 1 ? "!invalid JSON: nesting too deep at" : "\"deep\":[]", 1);
+        check(cl_loki_json_decode, body, 256 * 1024, "\"o\":{\"a\":1}", 1);
+        check(cl_loki_json_decode, body, 120, "!record too large (", 1);
+    }
 }
 
 static void test_record_unique_keys(void **state)
@@ -312,6 +374,41 @@ static const char OTLP_JSON[] =
     "7,"
     "{\"body\":{\"intValue\":\"3\"}}"
     "]}]}]}";
+
+/* OTLP JSON hands the normalizer its copy's members (cl_proto_doc.members) unless the
+ * normalizer could read more in it: the records must be the copy path's, also for escaped
+ * keys that name one field, and nesting at and over the normalizer's depth. */
+static void test_otlp_json_document_path(void **state)
+{
+    (void)state;
+    static const char open[] = "{\"arrayValue\":{\"values\":[", close[] = "]}}";
+    char body[16384];
+    size_t n = (size_t)snprintf(
+        body, sizeof body,
+        "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":["
+        "{\"body\":{\"stringValue\":\"e\"},\"attributes\":[{\"key\":\"k1\",\"value\":{"
+        "\"intValue\":1}},{\"key\":\"k\\u0031\",\"value\":{\"intValue\":2}}]}");
+    for (int depth = 62; depth <= 64; depth++) { /* record depth 63, 64 (the limit), 65 */
+        n += (size_t)snprintf(body + n, sizeof body - n,
+                              ",{\"body\":{\"stringValue\":\"d%d\"},\"attributes\":[{\"key\":"
+                              "\"a\",\"value\":",
+                              depth);
+        for (int i = 0; i < depth; i++)
+            n += (size_t)snprintf(body + n, sizeof body - n, "%s", open);
+        n += (size_t)snprintf(body + n, sizeof body - n, "{\"intValue\":\"7\"}");
+        for (int i = 0; i < depth; i++)
+            n += (size_t)snprintf(body + n, sizeof body - n, "%s", close);
+        n += (size_t)snprintf(body + n, sizeof body - n, "}]}");
+    }
+    n += (size_t)snprintf(body + n, sizeof body - n, "]}]}]}");
+    assert_true(n < sizeof body - 1);
+    check_paths_agree(cl_otlp_json_decode, body, 256 * 1024, "!duplicate key \"k\\u0031\"");
+    check_paths_agree(cl_otlp_json_decode, body, 256 * 1024, "\"message\":\"d62\",\"a\":[[");
+    check_paths_agree(cl_otlp_json_decode, body, 256 * 1024, "\"message\":\"d63\",\"a\":[[");
+    check_paths_agree(cl_otlp_json_decode, body, 256 * 1024, "!invalid JSON: ");
+    check_paths_agree(cl_otlp_json_decode, OTLP_JSON, 256 * 1024, "\"n\":-12,\"d\":1.5");
+    check_paths_agree(cl_otlp_json_decode, OTLP_JSON, 200, "!record too large (");
+}
 
 static void test_otlp_json(void **state)
 {
@@ -919,6 +1016,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_walk),
         cmocka_unit_test(test_document_path),
+        cmocka_unit_test(test_document_path_members),
+        cmocka_unit_test(test_otlp_json_document_path),
         cmocka_unit_test(test_record_unique_keys),
         cmocka_unit_test(test_hex_base64_service),
         cmocka_unit_test(test_otlp_json),
