@@ -193,8 +193,41 @@ static size_t plain_key(const char *text, size_t len, char *out, size_t cap)
     return len + 2;
 }
 
+/* 1 if text[0..len) is written as a JSON string as it is (printable ASCII, no '"' or
+ * '\\'). */
+static int is_plain(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+/* Unchecked mode, a short plain key (the usual one): separator, quotes, key and ':' in
+ * one reservation, no escaping pass. */
+static int plain_key_unchecked(struct cl_proto_rec *r, const char *text, size_t len)
+{
+    if (cl_buf_reserve(r->out, len + 4) != CL_OK)
+        return 0; /* the buffer is poisoned: the record is cut short and rejected */
+    char *p = r->out->data + r->out->len;
+    if (r->n_keys++)
+        *p++ = ',';
+    *p++ = '"';
+    memcpy(p, text, len);
+    p += len;
+    *p++ = '"';
+    *p++ = ':';
+    *p = '\0';
+    r->out->len = (size_t)(p - r->out->data);
+    return 1;
+}
+
 int cl_proto_rec_key(struct cl_proto_rec *r, const char *text, size_t len)
 {
+    if (r->unchecked && len <= 64 && is_plain(text, len))
+        return plain_key_unchecked(r, text, len);
     if (r->unchecked) {
         size_t sep_mark = separate(r), mark = r->out->len;
         cl_json_write_string(r->out, text, len);
