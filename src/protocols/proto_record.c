@@ -38,7 +38,7 @@ void cl_proto_rec_emit(const struct cl_proto_rec *r, const struct cl_proto_sink 
         return;
     }
     struct cl_slice whole = {r->out->data, r->out->len};
-    struct cl_proto_doc doc = {&whole, 1, NULL, 0};
+    struct cl_proto_doc doc = {.parts = &whole, .n_parts = 1}; /* no service, members */
     sink->document(sink->arg, &doc);
 }
 
