@@ -274,7 +274,7 @@ static void event(struct cl_proto_rec *r, const msgpack_object *ev, const struct
         merge_map(r, meta, key_text);
     cl_proto_rec_ensure_message(r);
     cl_proto_rec_end(r);
-    s->record(s->arg, r->out->data, r->out->len);
+    cl_proto_rec_emit(r, s);
 }
 
 int cl_fluent_msgpack_decode(const char *body, size_t len, const struct cl_proto_opts *o,
@@ -284,27 +284,35 @@ int cl_fluent_msgpack_decode(const char *body, size_t len, const struct cl_proto
         snprintf(err, err_len, "body is not msgpack (a header is invalid or larger than the body)");
         return -1;
     }
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
+    /* One zone for the whole body, cleared before each event: msgpack_unpack_next made
+     * and freed a zone (an 8 KiB malloc) per event. */
+    msgpack_zone zone;
+    if (!msgpack_zone_init(&zone, MSGPACK_ZONE_CHUNK_SIZE)) {
+        snprintf(err, err_len, "out of memory decoding msgpack");
+        return -1;
+    }
+    msgpack_object ev;
     struct cl_buf out, key_text;
     struct cl_proto_rec r;
     cl_buf_init(&out, SIZE_MAX / 2);      /* bounded by the decoded body */
     cl_buf_init(&key_text, SIZE_MAX / 2); /* bounded by the body: each byte is written once */
     cl_proto_rec_init(&r, &out);
+    cl_proto_rec_set_sink(&r, sink);
     size_t off = 0;
     int rc = 0;
     while (off < len) {
-        msgpack_unpack_return ret = msgpack_unpack_next(&u, body, len, &off);
+        msgpack_zone_clear(&zone);
+        msgpack_unpack_return ret = msgpack_unpack(body, len, &off, &zone, &ev);
         if (ret != MSGPACK_UNPACK_SUCCESS && ret != MSGPACK_UNPACK_EXTRA_BYTES) {
             snprintf(err, err_len, "body is not msgpack (error at byte %zu)", off);
             rc = -1;
             break;
         }
-        event(&r, &u.data, sink, &key_text);
+        event(&r, &ev, sink, &key_text);
     }
     cl_proto_rec_free(&r);
     cl_buf_free(&out);
     cl_buf_free(&key_text);
-    msgpack_unpacked_destroy(&u);
+    msgpack_zone_destroy(&zone);
     return rc;
 }

@@ -235,16 +235,31 @@ static const char *service_name(const Cloudlog__Otlp__Resource *res)
     return NULL;
 }
 
+/* A resource's service.name as cl_otlp_write_service writes it (cleaned, cut to 64
+ * bytes; len 0: none), worked out once for all the records of its ResourceLogs. */
+struct service {
+    char name[64];
+    size_t len;
+};
+
+static void service_of(const Cloudlog__Otlp__Resource *res, struct service *svc)
+{
+    const char *name = service_name(res);
+    svc->len = name ? CL_MIN(strlen(name), sizeof svc->name) : 0;
+    memcpy(svc->name, name ? name : "", svc->len);
+    svc->len = cl_proto_service_clean(svc->name, svc->len);
+}
+
 static void write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr,
-                      const Cloudlog__Otlp__Resource *res, const Cloudlog__Otlp__ScopeLogs *sl)
+                      const Cloudlog__Otlp__Resource *res, const struct service *svc,
+                      const Cloudlog__Otlp__ScopeLogs *sl)
 {
     cl_proto_rec_begin(r);
     cl_otlp_write_time(r, lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano);
     int level_known =
         cl_otlp_write_level(r, lr->severity_number, lr->severity_text, strlen(lr->severity_text));
-    const char *svc = service_name(res);
-    if (svc)
-        cl_otlp_write_service(r, svc, strlen(svc));
+    if (svc->len)
+        cl_proto_rec_string(r, "service", svc->name, svc->len);
     write_body(r, lr->body);
     if (*lr->event_name)
         cl_proto_rec_string(r, "event_name", lr->event_name, strlen(lr->event_name));
@@ -285,13 +300,16 @@ int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
     struct cl_proto_rec r;
     cl_buf_init(&out, SIZE_MAX / 2); /* bounded by the decoded body */
     cl_proto_rec_init(&r, &out);
+    cl_proto_rec_set_sink(&r, sink);
     for (size_t i = 0; i < req->n_resource_logs; i++) {
         const Cloudlog__Otlp__ResourceLogs *rl = req->resource_logs[i];
+        struct service svc;
+        service_of(rl->resource, &svc);
         for (size_t j = 0; j < rl->n_scope_logs; j++) {
             const Cloudlog__Otlp__ScopeLogs *sl = rl->scope_logs[j];
             for (size_t k = 0; k < sl->n_log_records; k++) {
-                write_log(&r, sl->log_records[k], rl->resource, sl);
-                sink->record(sink->arg, out.data, out.len);
+                write_log(&r, sl->log_records[k], rl->resource, &svc, sl);
+                cl_proto_rec_emit(&r, sink);
             }
         }
     }

@@ -26,9 +26,30 @@ void cl_proto_rec_free(struct cl_proto_rec *r)
     r->n_slots = 0;
 }
 
+void cl_proto_rec_set_sink(struct cl_proto_rec *r, const struct cl_proto_sink *sink)
+{
+    r->unchecked = sink->document != NULL;
+}
+
+void cl_proto_rec_emit(const struct cl_proto_rec *r, const struct cl_proto_sink *sink)
+{
+    if (!r->unchecked) {
+        sink->record(sink->arg, r->out->data, r->out->len);
+        return;
+    }
+    struct cl_slice whole = {r->out->data, r->out->len};
+    struct cl_proto_doc doc = {.parts = &whole, .n_parts = 1}; /* no service, members */
+    sink->document(sink->arg, &doc);
+}
+
 void cl_proto_rec_begin(struct cl_proto_rec *r)
 {
     cl_buf_reset(r->out);
+    r->n_keys = 0;
+    r->has_message = 0;
+    cl_buf_append_char(r->out, '{');
+    if (r->unchecked)
+        return;
     cl_buf_reset(&r->keys);
     /* Clearing the table costs its size: after one record with many keys, every later
      * small record would pay for it (quadratic in the body), so a table more than four
@@ -40,8 +61,6 @@ void cl_proto_rec_begin(struct cl_proto_rec *r)
     } else if (r->slots) {
         memset(r->slots, 0, r->n_slots * sizeof *r->slots);
     }
-    r->n_keys = 0;
-    cl_buf_append_char(r->out, '{');
 }
 
 static uint64_t hash(const char *p, size_t n)
@@ -83,6 +102,13 @@ static void grow(struct cl_proto_rec *r)
     free(old);
 }
 
+/* 1 if the encoded key p[0..n) names the message (the normalizer's aliases). */
+static int is_message_key(const char *p, size_t n)
+{
+    return (n == 9 && memcmp(p, "\"message\"", 9) == 0) ||
+           (n == 5 && (memcmp(p, "\"msg\"", 5) == 0 || memcmp(p, "\"log\"", 5) == 0));
+}
+
 /* Adds the encoded key at keys[mark..len) unless present; 1 if added. */
 static int add_encoded(struct cl_proto_rec *r, size_t mark)
 {
@@ -100,6 +126,8 @@ static int add_encoded(struct cl_proto_rec *r, size_t mark)
     }
     r->slots[i] = (((uint64_t)mark << KEY_LEN_BITS) | n) + 1;
     r->n_keys++;
+    if (is_message_key(r->keys.data + mark, n))
+        r->has_message = 1;
     return 1;
 }
 
@@ -114,8 +142,35 @@ static int write_key(struct cl_proto_rec *r, size_t mark)
     return 1;
 }
 
+/* Unchecked mode: the key at out[mark..len) (after the separator) is kept unless it is
+ * one a checked record leaves out (16 MiB or more, add_encoded); then ':' follows. */
+static int keep_unchecked(struct cl_proto_rec *r, size_t sep_mark, size_t mark)
+{
+    if (r->out->len - mark >= (1u << KEY_LEN_BITS)) {
+        cl_buf_truncate(r->out, sep_mark);
+        return 0;
+    }
+    r->n_keys++;
+    cl_buf_append_char(r->out, ':');
+    return 1;
+}
+
+/* Unchecked mode: the separator before a new member; returns out->len before it. */
+static size_t separate(struct cl_proto_rec *r)
+{
+    size_t sep_mark = r->out->len;
+    if (r->n_keys)
+        cl_buf_append_char(r->out, ',');
+    return sep_mark;
+}
+
 int cl_proto_rec_key_json(struct cl_proto_rec *r, const char *tok, size_t len)
 {
+    if (r->unchecked) {
+        size_t sep_mark = separate(r), mark = r->out->len;
+        cl_buf_append(r->out, tok, len);
+        return keep_unchecked(r, sep_mark, mark);
+    }
     size_t mark = r->keys.len;
     cl_buf_append(&r->keys, tok, len);
     return write_key(r, mark);
@@ -138,8 +193,46 @@ static size_t plain_key(const char *text, size_t len, char *out, size_t cap)
     return len + 2;
 }
 
+/* 1 if text[0..len) is written as a JSON string as it is (printable ASCII, no '"' or
+ * '\\'). */
+static int is_plain(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+/* Unchecked mode, a short plain key (the usual one): separator, quotes, key and ':' in
+ * one reservation, no escaping pass. */
+static int plain_key_unchecked(struct cl_proto_rec *r, const char *text, size_t len)
+{
+    if (cl_buf_reserve(r->out, len + 4) != CL_OK)
+        return 0; /* the buffer is poisoned: the record is cut short and rejected */
+    char *p = r->out->data + r->out->len;
+    if (r->n_keys++)
+        *p++ = ',';
+    *p++ = '"';
+    memcpy(p, text, len);
+    p += len;
+    *p++ = '"';
+    *p++ = ':';
+    *p = '\0';
+    r->out->len = (size_t)(p - r->out->data);
+    return 1;
+}
+
 int cl_proto_rec_key(struct cl_proto_rec *r, const char *text, size_t len)
 {
+    if (r->unchecked && len <= 64 && is_plain(text, len))
+        return plain_key_unchecked(r, text, len);
+    if (r->unchecked) {
+        size_t sep_mark = separate(r), mark = r->out->len;
+        cl_json_write_string(r->out, text, len);
+        return keep_unchecked(r, sep_mark, mark);
+    }
     size_t mark = r->keys.len;
     char small[64];
     size_t n = plain_key(text, len, small, sizeof small);
@@ -198,8 +291,8 @@ void cl_proto_rec_merge(struct cl_proto_rec *r, const struct cl_json_value *obj,
 
 void cl_proto_rec_ensure_message(struct cl_proto_rec *r)
 {
-    if (!cl_proto_rec_has(r, "message", 7) && !cl_proto_rec_has(r, "msg", 3) &&
-        !cl_proto_rec_has(r, "log", 3))
+    /* Unchecked: the normalizer gives a document without message "" itself. */
+    if (!r->unchecked && !r->has_message)
         cl_proto_rec_string(r, "message", "", 0);
 }
 

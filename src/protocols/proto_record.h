@@ -10,6 +10,7 @@
 #define CL_PROTO_RECORD_H
 
 #include "buf.h"
+#include "proto.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -21,11 +22,22 @@ struct cl_proto_rec {
     size_t n_slots;     /* a power of two */
     size_t n_keys;
     size_t key_mark; /* keys.len before the last key, to drop it again */
+    /* 1: a record for the sink's document callback (cl_proto_rec_set_sink): its
+     * normalizer drops later duplicates and supplies a missing message itself, so keys
+     * are written without being tracked and cl_proto_rec_ensure_message writes nothing
+     * (the same normalized record as the checked copy, for less work per key). */
+    int unchecked;
+    int has_message; /* a message, msg or log member was written (checked mode) */
 };
 
 /* Initializes an empty builder writing into out. Free with cl_proto_rec_free. */
 void cl_proto_rec_init(struct cl_proto_rec *r, struct cl_buf *out);
 void cl_proto_rec_free(struct cl_proto_rec *r);
+/* Picks how records are handed on: to sink->document when the sink has one (keys not
+ * tracked, see `unchecked`; cl_proto_rec_has must not be used then), else to sink->record. */
+void cl_proto_rec_set_sink(struct cl_proto_rec *r, const struct cl_proto_sink *sink);
+/* Hands the finished record to the sink as cl_proto_rec_set_sink chose. */
+void cl_proto_rec_emit(const struct cl_proto_rec *r, const struct cl_proto_sink *sink);
 /* Starts a new record: resets out and the key set and writes '{'. */
 void cl_proto_rec_begin(struct cl_proto_rec *r);
 /* Writes the key text[0..len) (JSON-escaped) and ':' and returns 1 when no member of

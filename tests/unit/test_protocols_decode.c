@@ -182,8 +182,8 @@ static void norm_reject(void *arg, const char *why)
 
 /* The document path (with the decoder's members) gives the records of the copy path, or
  * with parts_only of the document path that reads its parts again. */
-static void check_agree(cl_proto_decode_fn fn, const char *body, size_t max_record,
-                        const char *expect, int parts_only)
+static void check_agree_n(cl_proto_decode_fn fn, const void *body, size_t len, size_t max_record,
+                          const char *expect, int parts_only)
 {
     struct normalized a = {.opts = {.received_ms = 1796560800000,
                                     .default_service = CL_SLICE_LIT("default"),
@@ -198,8 +198,8 @@ static void check_agree(cl_proto_decode_fn fn, const char *body, size_t max_reco
     char err[200];
     cl_buf_init(&a.lines, 1 << 20);
     cl_buf_init(&b.lines, 1 << 20);
-    assert_int_equal(fn(body, strlen(body), &o, &copy, err, sizeof err), 0);
-    assert_int_equal(fn(body, strlen(body), &o, &doc, err, sizeof err), 0);
+    assert_int_equal(fn(body, len, &o, &copy, err, sizeof err), 0);
+    assert_int_equal(fn(body, len, &o, &doc, err, sizeof err), 0);
     assert_string_equal(b.lines.data, a.lines.data);
     if (!strstr(a.lines.data, expect))
         fail_msg("%s", a.lines.data);
@@ -207,11 +207,23 @@ static void check_agree(cl_proto_decode_fn fn, const char *body, size_t max_reco
     cl_buf_free(&b.lines);
 }
 
+static void check_agree(cl_proto_decode_fn fn, const char *body, size_t max_record,
+                        const char *expect, int parts_only)
+{
+    check_agree_n(fn, body, strlen(body), max_record, expect, parts_only);
+}
+
+static void check_paths_agree_n(cl_proto_decode_fn fn, const void *body, size_t len,
+                                size_t max_record, const char *expect)
+{
+    check_agree_n(fn, body, len, max_record, expect, 0);
+    check_agree_n(fn, body, len, max_record, expect, 1);
+}
+
 static void check_paths_agree(cl_proto_decode_fn fn, const char *body, size_t max_record,
                               const char *expect)
 {
-    check_agree(fn, body, max_record, expect, 0);
-    check_agree(fn, body, max_record, expect, 1);
+    check_paths_agree_n(fn, body, strlen(body), max_record, expect);
 }
 
 static void check_both(cl_proto_decode_fn fn, const char *body, size_t max_record,
@@ -846,6 +858,116 @@ static void test_es_bulk(void **state)
     }
 }
 
+/* msgpack and OTLP protobuf records written for the document path (keys not tracked,
+ * proto_record.h `unchecked`) normalize as their checked copies do: duplicate names
+ * within a map, between record and metadata or attributes and resource, a non-string key
+ * naming a string key's name, no message, a message that is not a string, sizes. */
+static void test_binary_document_path(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 2); /* [[t, {"k": "meta", "tag": "t"}], {record}] */
+    msgpack_pack_array(&pk, 2);
+    pack_event_time(&pk, 1796560830, 5000000);
+    msgpack_pack_map(&pk, 2);
+    pack_str(&pk, "k");
+    pack_str(&pk, "meta");
+    pack_str(&pk, "tag");
+    pack_str(&pk, "t");
+    msgpack_pack_map(&pk, 6);
+    pack_str(&pk, "k");
+    pack_str(&pk, "rec");
+    pack_str(&pk, "log");
+    pack_str(&pk, "x");
+    pack_str(&pk, "k");
+    msgpack_pack_int(&pk, 2);
+    msgpack_pack_int(&pk, 5);
+    pack_str(&pk, "int key");
+    pack_str(&pk, "5");
+    pack_str(&pk, "str key");
+    pack_str(&pk, "app");
+    pack_str(&pk, "web");
+    msgpack_pack_array(&pk, 2); /* no message */
+    msgpack_pack_uint32(&pk, 1796560831);
+    msgpack_pack_map(&pk, 1);
+    pack_str(&pk, "a");
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_array(&pk, 2); /* a message that is no string */
+    msgpack_pack_uint32(&pk, 1796560832);
+    msgpack_pack_map(&pk, 1);
+    pack_str(&pk, "message");
+    msgpack_pack_int(&pk, 5);
+    check_paths_agree_n(cl_fluent_msgpack_decode, sb.data, sb.size, 256 * 1024,
+                        "\"service\":\"web\",\"message\":\"x\",\"k\":\"rec\",\"5\":\"int key\","
+                        "\"tag\":\"t\"}\n{\"timestamp\":\"2026-12-06T12:40:31.000Z\"");
+    check_paths_agree_n(cl_fluent_msgpack_decode, sb.data, sb.size, 60, "!record too large (");
+    msgpack_sbuffer_destroy(&sb);
+
+    Cloudlog__Otlp__AnyValue str[4];
+    const char *texts[] = {"m", "dup", "pay api", "res"};
+    for (int i = 0; i < 4; i++) {
+        cloudlog__otlp__any_value__init(&str[i]);
+        str[i].value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+        str[i].string_value = (char *)texts[i];
+    }
+    Cloudlog__Otlp__KeyValue kv[5];
+    const char *keys[] = {"msg", "msg", "service", "service.name", "msg"};
+    const int vals[] = {0, 1, 1, 2, 3};
+    Cloudlog__Otlp__KeyValue *kvp[5];
+    for (int i = 0; i < 5; i++) {
+        cloudlog__otlp__key_value__init(&kv[i]);
+        kv[i].key = (char *)keys[i];
+        kv[i].value = &str[vals[i]];
+        kvp[i] = &kv[i];
+    }
+    Cloudlog__Otlp__KeyValueList list = CLOUDLOG__OTLP__KEY_VALUE_LIST__INIT;
+    list.n_values = 1;
+    list.values = kvp; /* body {"msg": "m"} */
+    Cloudlog__Otlp__AnyValue body = CLOUDLOG__OTLP__ANY_VALUE__INIT;
+    body.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_KVLIST_VALUE;
+    body.kvlist_value = &list;
+    Cloudlog__Otlp__LogRecord lr[2];
+    Cloudlog__Otlp__LogRecord *lrp[2] = {&lr[0], &lr[1]};
+    for (int i = 0; i < 2; i++) {
+        cloudlog__otlp__log_record__init(&lr[i]);
+        lr[i].time_unix_nano = 1796560830123000000ull;
+        lr[i].severity_text = "Chatty";
+    }
+    lr[0].body = &body;
+    lr[0].n_attributes = 2; /* msg: "dup", service: "dup" */
+    lr[0].attributes = kvp + 1;
+    Cloudlog__Otlp__ScopeLogs sl = CLOUDLOG__OTLP__SCOPE_LOGS__INIT;
+    Cloudlog__Otlp__ScopeLogs *slp = &sl;
+    sl.n_log_records = 2;
+    sl.log_records = lrp;
+    Cloudlog__Otlp__Resource res = CLOUDLOG__OTLP__RESOURCE__INIT;
+    res.n_attributes = 2; /* service.name: "pay api", msg: "res" */
+    res.attributes = kvp + 3;
+    Cloudlog__Otlp__ResourceLogs rl = CLOUDLOG__OTLP__RESOURCE_LOGS__INIT;
+    Cloudlog__Otlp__ResourceLogs *rlp = &rl;
+    rl.resource = &res;
+    rl.n_scope_logs = 1;
+    rl.scope_logs = &slp;
+    Cloudlog__Otlp__ExportLogsServiceRequest req =
+        CLOUDLOG__OTLP__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    req.n_resource_logs = 1;
+    req.resource_logs = &rlp;
+    size_t len = cloudlog__otlp__export_logs_service_request__get_packed_size(&req);
+    uint8_t *buf = malloc(len);
+    cloudlog__otlp__export_logs_service_request__pack(&req, buf);
+    check_paths_agree_n(cl_otlp_pb_decode, buf, len, 256 * 1024,
+                        "\"service\":\"pay_api\",\"message\":\"m\",\"severity_text\":\"Chatty\"}"
+                        "\n{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"level\":\"info\","
+                        "\"service\":\"pay_api\",\"message\":\"res\"");
+    check_paths_agree_n(cl_otlp_pb_decode, buf, len, 90, "!record too large (");
+    free(buf);
+}
+
 /* ---- Loki push (JSON) ---- */
 
 static void test_loki_json(void **state)
@@ -1028,6 +1150,7 @@ int main(void)
         cmocka_unit_test(test_fluent_msgpack),
         cmocka_unit_test(test_fluent_msgpack_count_bomb),
         cmocka_unit_test(test_fluent_msgpack_nested_keys),
+        cmocka_unit_test(test_binary_document_path),
         cmocka_unit_test(test_json_stream),
         cmocka_unit_test(test_hec_event),
         cmocka_unit_test(test_es_bulk),
