@@ -76,9 +76,6 @@ int cl_daemon_queue_stats(struct cl_daemon *d, struct cl_queue_stats *st);
  * running. Returns 0, or -1 with err set. *port receives the bound port. */
 int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len);
 
-/* Stops accepting connections; requests in progress continue. */
-void cl_http_quiesce(struct cl_daemon *d);
-
 /* Closes every connection and joins the HTTP threads. */
 void cl_http_stop(struct cl_daemon *d);
 

@@ -645,13 +645,6 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
     return 0;
 }
 
-void cl_http_quiesce(struct cl_daemon *d)
-{
-    MHD_socket fd = MHD_quiesce_daemon(d->mhd);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
-}
-
 void cl_http_stop(struct cl_daemon *d)
 {
     cl_http_tails_stop(d->tails); /* upgraded connections close before the server stops */

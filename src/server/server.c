@@ -301,8 +301,12 @@ int cl_server_run(const struct cl_server_config *cfg)
     cl_log(CL_LOG_INFO, "received %s: stopping intake, finishing in-flight requests",
            sig == SIGTERM ? "SIGTERM" : "SIGINT");
     cl_notify_stopping();
+    /* From here every new request is answered 503 (http.c). The listen socket stays open
+     * until cl_http_stop: MHD_quiesce_daemon on an epoll daemon with worker threads races
+     * the workers' own removal of the listen socket from their epoll sets and can abort
+     * the process ("Failed to remove listen FD from epoll set", an open libmicrohttpd
+     * defect; seen once in CI on SIGTERM 20 ms after start). */
     atomic_store(&d.shutting_down, 1);
-    cl_http_quiesce(&d);
     drain_requests(&d);
     cl_syslog_stop(d.syslog); /* commits what connections have read, while the queue is open */
     /* Jobs still running finish (their time is bounded by the queue) and resume their
