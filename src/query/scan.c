@@ -97,6 +97,13 @@ static int gunzip_all(struct cq_scanner *s, const struct cq_object *o, size_t *o
     size_t in_len = s->in.len, in_off = 0, out_off = 0;
     if (in_len == 0)
         return snprintf(reason, reason_len, "empty object (not gzip)"), -1;
+    /* An object is several gzip members: one cut at a member boundary is still valid
+     * gzip, so the size the catalog recorded is what shows it. */
+    if (o->from_catalog && o->size && in_len != o->size)
+        return snprintf(reason, reason_len,
+                        "truncated or changed: %zu bytes, the catalog says %llu", in_len,
+                        (unsigned long long)o->size),
+               -1;
     if (grow_out(s, size_hint(o, in, in_len)))
         return snprintf(reason, reason_len, "too large to scan"), -1;
     while (in_off < in_len) {

@@ -25,6 +25,7 @@ import random
 import re
 import shutil
 import time
+import zlib
 
 import cltest
 
@@ -509,6 +510,30 @@ class QueryCli(cltest.DaemonTestCase):
         self.assertEqual(full["opened"], len(self.catalog))
         self.assertEqual(full["matched"], len(self.recs))
         self.assertEqual(full["scanned"], len(self.recs))
+
+    def test_object_cut_at_a_member_boundary_is_skipped(self):
+        # A cut between two gzip members leaves valid gzip: the catalog's size shows it.
+        data = cltest.mkdtemp("cl-cut-")
+        shutil.rmtree(data)
+        shutil.copytree(self.data, data)
+        cut = None
+        for k in sorted(self.objects):
+            path = os.path.join(data, "logs", k)
+            raw = open(path, "rb").read()
+            d = zlib.decompressobj(31)
+            d.decompress(raw)
+            if d.unused_data:
+                cut = (k, path, len(raw) - len(d.unused_data))
+                break
+        self.assertIsNotNone(cut, "no stored object has two gzip members")
+        k, path, first = cut
+        with open(path, "r+b") as f:
+            f.truncate(first)
+        rc, _, err = cltest.run_cli(["query", "--data", data, "--from", ALL_FROM, "--count",
+                                     "--stats"], timeout=120)
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(err, r"skipping [^\n]*%s[^\n]*: truncated or changed" % re.escape(k))
+        self.assertEqual(parse_stats(err)["failed"], 1, err)
 
     def test_corrupt_and_truncated_objects_are_skipped(self):
         data = cltest.mkdtemp("cl-corrupt-")
