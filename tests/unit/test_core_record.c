@@ -561,6 +561,34 @@ static void test_document_options(void **state)
     assert_string_equal(last_err, "duplicate key \"a\"");
 }
 
+/* A document of repeated keys copies to a few bytes, but its input is bounded too (4x
+ * max_record_bytes) so the per-thread scratch cannot grow with an unbounded input; one
+ * with whitespace beyond the limit but within the bound still passes. */
+static void test_document_input_bound(void **state)
+{
+    (void)state;
+    struct cl_norm_opts o = test_opts();
+    struct cl_record_meta meta;
+    o.keep_first_duplicate = 1;
+    o.max_record_bytes = 1024;
+    size_t cap = 8192, n = 0;
+    char *in = malloc(cap);
+    assert_non_null(in);
+    n += (size_t)sprintf(in, "{\"message\":\"m\"");
+    while (n + 8 < 4 * 1024 + 16)
+        n += (size_t)sprintf(in + n, ",\"a\":1");
+    n += (size_t)sprintf(in + n, "}");
+    assert_null(norm_opts(in, n, &o, &meta));
+    assert_non_null(strstr(last_err, "before whitespace and duplicate keys are dropped"));
+    assert_non_null(strstr(last_err, "limit 4096"));
+    n = (size_t)sprintf(in, "{\"message\":\"m\",%*s\"a\":1}", 2000, "");
+    char *got = norm_opts(in, n, &o, &meta);
+    assert_non_null(got);
+    assert_non_null(strstr(got, "\"a\":1"));
+    free(got);
+    free(in);
+}
+
 /* A record given as parts reads as one object: members in order, later duplicates
  * across parts dropped, every part's bytes counted against the size limit. */
 static void test_parts(void **state)
@@ -708,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_document_options),
         cmocka_unit_test(test_parts),
+        cmocka_unit_test(test_document_input_bound),
         cmocka_unit_test(test_many_keys_fast),
         cmocka_unit_test(test_whitespace_compaction),
         cmocka_unit_test(test_output_buffer_full),
