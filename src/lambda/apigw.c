@@ -223,3 +223,41 @@ void cl_apigw_response(struct cl_buf *out, int status, const char *body, size_t 
     }
     cl_buf_printf(out, ",\"isBase64Encoded\":%s}", binary ? "true" : "false");
 }
+
+/* The q of one Accept-Encoding entry's parameters ("; q=0.5"): 1 when absent. */
+static double entry_q(const char *p, const char *end)
+{
+    while (p < end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        if (!semi)
+            return 1.0;
+        p = semi + 1;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+            return strtod(p + 2, NULL);
+    }
+    return 1.0;
+}
+
+int cl_apigw_accepts_gzip(const char *ae)
+{
+    int star = 0; /* -1: "*" refused, 1: "*" admitted, 0: no "*" entry */
+    for (const char *p = ae; p && *p;) {
+        const char *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        size_t n = 0;
+        while (p + n < end && p[n] != ';' && p[n] != ' ' && p[n] != '\t')
+            n++;
+        double q = entry_q(p + n, end);
+        if (n == 4 && strncasecmp(p, "gzip", 4) == 0)
+            return q > 0;
+        if (n == 1 && *p == '*')
+            star = q > 0 ? 1 : -1;
+        p = *end ? end + 1 : end;
+    }
+    return star == 1;
+}

@@ -36,6 +36,10 @@ int cl_apigw_parse(const char *event, size_t len, struct cl_apigw_request *req, 
                    size_t err_len);
 void cl_apigw_request_free(struct cl_apigw_request *req);
 
+/* 1 if an Accept-Encoding value (NULL: absent) admits gzip (RFC 9110 12.5.3): a "gzip"
+ * entry with a q above 0, or else a "*" entry with one; "x-gzip" is not gzip. */
+int cl_apigw_accepts_gzip(const char *accept_encoding);
+
 /* Optional response headers (NULL/0 = absent). */
 struct cl_apigw_headers {
     int retry_after_s;

@@ -278,6 +278,26 @@ static void test_batch_response(void **state)
     cl_buf_free(&out);
 }
 
+/* Accept-Encoding as RFC 9110 reads it: q=0 refuses, with or without spaces; x-gzip is
+ * not gzip; "*" counts only when gzip is not named. */
+static void test_accepts_gzip(void **state)
+{
+    (void)state;
+    assert_int_equal(cl_apigw_accepts_gzip(NULL), 0);
+    assert_int_equal(cl_apigw_accepts_gzip(""), 0);
+    assert_int_equal(cl_apigw_accepts_gzip("gzip"), 1);
+    assert_int_equal(cl_apigw_accepts_gzip("deflate, GZIP, br"), 1);
+    assert_int_equal(cl_apigw_accepts_gzip("gzip;q=0"), 0);
+    assert_int_equal(cl_apigw_accepts_gzip("gzip; q=0"), 0);
+    assert_int_equal(cl_apigw_accepts_gzip("gzip ;q=0.0, br"), 0);
+    assert_int_equal(cl_apigw_accepts_gzip("gzip;q=0.5"), 1);
+    assert_int_equal(cl_apigw_accepts_gzip("x-gzip"), 0);
+    assert_int_equal(cl_apigw_accepts_gzip("br, *"), 1);
+    assert_int_equal(cl_apigw_accepts_gzip("*;q=0"), 0);
+    assert_int_equal(cl_apigw_accepts_gzip("gzip;q=0, *"), 0);
+    assert_int_equal(cl_apigw_accepts_gzip("identity"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,7 +306,7 @@ int main(void)
         cmocka_unit_test(test_base64_plain_body), cmocka_unit_test(test_invalid_events),
         cmocka_unit_test(test_absent_body),       cmocka_unit_test(test_response),
         cmocka_unit_test(test_sqs_event),         cmocka_unit_test(test_sqs_event_invalid),
-        cmocka_unit_test(test_batch_response),
+        cmocka_unit_test(test_batch_response),    cmocka_unit_test(test_accepts_gzip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

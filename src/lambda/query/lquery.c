@@ -97,18 +97,6 @@ static void explain_deadline(struct cl_loki_response *r, int64_t timeout_ms)
     cl_loki_error(r, 408, msg);
 }
 
-/* 1 if an Accept-Encoding header value admits gzip (not "gzip;q=0"). */
-static int accepts_gzip(const char *ae)
-{
-    const char *g = ae ? strcasestr(ae, "gzip") : NULL;
-    if (!g)
-        return 0;
-    g += 4;
-    while (*g == ' ')
-        g++;
-    return strncmp(g, ";q=", 3) != 0 || strtod(g + 3, NULL) > 0;
-}
-
 static void serve(struct cl_lquery *lq, const struct cl_apigw_request *req,
                   const struct cl_lambda_invocation *inv, struct cl_loki_response *r)
 {
@@ -121,7 +109,7 @@ static void serve(struct cl_lquery *lq, const struct cl_apigw_request *req,
                               .max_response = CL_LQ_MAX_PAYLOAD};
     ctx.base.timeout_ms = query_timeout_ms(lq, req, inv, ctx.now_ms);
     /* compressed, an answer of the daemon's size may still fit API Gateway's 6 MB */
-    if (accepts_gzip(req->accept_encoding))
+    if (cl_apigw_accepts_gzip(req->accept_encoding))
         ctx.max_response = 0;
     struct cl_loki_request rq = {.method = req->method,
                                  .path = req->path + strlen(CL_LOKI_PREFIX),
@@ -197,7 +185,7 @@ static void answer(struct cl_lquery *lq, const struct cl_apigw_request *req,
         cl_buf_free(&r.body); /* cl_loki_serve initializes its own */
         serve(lq, req, inv, &r);
     }
-    respond(&r, accepts_gzip(req->accept_encoding), out);
+    respond(&r, cl_apigw_accepts_gzip(req->accept_encoding), out);
     cl_buf_free(&r.body);
 }
 
