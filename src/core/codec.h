@@ -1,10 +1,10 @@
-/* codec.h - gzip compression (ISA-L igzip) and bounded decompression (zlib streaming).
+/* codec.h - gzip compression and bounded decompression, both ISA-L's (igzip).
  *
  * Compression uses ISA-L because it is ~4x faster than zlib at level 1 with a better
  * ratio (docs/design-notes.md, measured in ../shared/docs/measurements.md); output is
- * standard gzip (RFC 1952) readable by zcat. Decompression streams with zlib so that a
- * size bound is enforced while inflating: a gzip bomb stops at the bound, it never
- * allocates its full expansion.
+ * standard gzip (RFC 1952) readable by zcat. Decompression streams (ISA-L's inflater, ~2x
+ * zlib's) so that a size bound is enforced while inflating: a gzip bomb stops at the
+ * bound, it never allocates its full expansion.
  */
 #ifndef CL_CODEC_H
 #define CL_CODEC_H

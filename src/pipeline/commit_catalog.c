@@ -4,7 +4,8 @@
  * rows + delete the messages now stored in every partition -> move to the final key ->
  * mark published (catalog.h says why this order is crash-safe). A move that fails after
  * the commit is kept and retried at run time by tick (start-up recovery covers a crash).
- * commit_batch does the same for the partitions due in one engine step at once: puts with
+ * commit_batch does the same for several partitions at once (those due in one engine step,
+ * or every one at the idle flush and at shutdown): puts with
  * one sync of _staging/, ONE catalog transaction, moves with one sync per directory, one
  * unsynced publish transaction. */
 #include "commit.h"

@@ -438,7 +438,8 @@ static void sink_reject(void *arg, const char *why)
     add_error(c, index, index + 1, why);
 }
 
-/* Runs a protocol decoder over the body; its records go through process_record. */
+/* Runs a protocol decoder over the body; its records go through sink_record (a whole
+ * object) or sink_document (members in parts, normalized without a copy). */
 static void parse_decoded(struct parse_ctx *c, cl_proto_decode_fn decode, const char *target)
 {
     struct cl_proto_sink sink = {sink_record, sink_reject, c, sink_document};
