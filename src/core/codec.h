@@ -2,9 +2,9 @@
  *
  * Compression uses ISA-L because it is ~4x faster than zlib at level 1 with a better
  * ratio (docs/design-notes.md, measured in ../shared/docs/measurements.md); output is
- * standard gzip (RFC 1952) readable by zcat. Decompression streams (ISA-L's inflater, ~2x
- * zlib's) so that a size bound is enforced while inflating: a gzip bomb stops at the
- * bound, it never allocates its full expansion.
+ * standard gzip (RFC 1952) readable by zcat. Decompression streams so that a size bound
+ * is enforced while inflating: a gzip bomb stops at the bound, it never allocates its full
+ * expansion.
  */
 #ifndef CL_CODEC_H
 #define CL_CODEC_H
