@@ -1,7 +1,7 @@
 /* codec.h - gzip compression and bounded decompression, both ISA-L's (igzip).
  *
  * Compression uses ISA-L because it is ~4x faster than zlib at level 1 with a better
- * ratio (docs/design-notes.md, measured in ../shared/docs/measurements.md); output is
+ * ratio (measured in ../shared/docs/measurements.md); output is
  * standard gzip (RFC 1952) readable by zcat. Decompression streams so that a size bound
  * is enforced while inflating: a gzip bomb stops at the bound, it never allocates its full
  * expansion.
