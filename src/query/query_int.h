@@ -17,6 +17,7 @@
 #define CQ_OBJECT_MAX (1ull << 30) /* largest stored object read (compressed) */
 #define CQ_RAW_MAX (4ull << 30)    /* largest decompressed object scanned */
 #define CQ_HOUR_MS (3600LL * 1000)
+#define CQ_TS_TEXT_LEN 24           /* a stored record's timestamp: YYYY-MM-DDTHH:MM:SS.mmmZ */
 #define CQ_JIT_STACK_MAX (8u << 20) /* per scan thread: a 256 KiB run of (?:a|b)+ fits */
 
 /* When one run must stop, shared by its scan threads: the deadline, the byte budget,
@@ -75,6 +76,9 @@ struct cq_filter {
     pcre2_match_context *mctx; /* the regex limits; NULL without --regex */
     size_t grep_len;
     char *grep_lower; /* grep lowercased for -i (owned), else NULL */
+    /* q's range as stored timestamps spell it (YYYY-MM-DDTHH:MM:SS.mmmZ), "" when out of
+     * that form's years: a line whose text is outside is dropped without parsing. */
+    char from_text[CQ_TS_TEXT_LEN + 1], to_text[CQ_TS_TEXT_LEN + 1];
 };
 
 /* Compiles q's filters. Returns CL_OK or CL_ERR_INVAL with err set; free with
