@@ -240,7 +240,7 @@ int cq_match_line(struct cq_matcher *m, const char *line, size_t len, struct cl_
     if (q->level_mask && !(q->level_mask & (1u << h->level)))
         return 0;
     if (f->grep_len && !(f->grep_lower ? contains_icase(line, len, f->grep_lower, f->grep_len)
-                                       : memmem(line, len, q->grep, f->grep_len) != NULL))
+                                       : cq_find(line, len, q->grep, f->grep_len) != NULL))
         return 0;
     if (q->n_where && !where_match(m, line, len))
         return 0;

@@ -101,6 +101,8 @@ void cq_matcher_free(struct cq_matcher *m);
 /* 1 if the line passes every filter (h gets its parsed head), 0 if not, -1 if the regex
  * match failed (a PCRE2 limit or error, kept in m->match_error): never "no match". */
 int cq_match_line(struct cq_matcher *m, const char *line, size_t len, struct cl_line_head *h);
+/* memmem(hay, n, needle, m), faster for the scan's long buffers (find.c). */
+const char *cq_find(const char *hay, size_t n, const char *needle, size_t m);
 /* The message for a failed regex match (PCRE2 error code) of q. */
 void cq_regex_error(int code, const struct cl_query *q, char *out, size_t out_len);
 
