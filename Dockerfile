@@ -32,6 +32,7 @@ RUN apt-get update \
     && mkdir -p /data \
     && chown cloudlog:cloudlog /data
 COPY --from=build /out/usr/bin/cloudlog /usr/bin/cloudlog
+COPY --from=build /out/usr/libexec/cloudlog/ /usr/libexec/cloudlog/
 COPY --from=build /out/usr/share/man/man1/ /usr/share/man/man1/
 # Every option is a CLOUDLOG_* variable. Listening beyond loopback needs API keys: mount a
 # key file and set CLOUDLOG_API_KEY_FILE, or set CLOUDLOG_INSECURE=1 on a private network.

@@ -5,6 +5,9 @@
 include(GNUInstallDirs)
 
 install(TARGETS cloudlog RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The full binary, which the front in BINDIR runs for every command but a local query
+# (src/cli/lean_main.c finds it at ../libexec/cloudlog/cloudlog).
+install(TARGETS cloudlog_full RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/cloudlog)
 configure_file(cmake/install_service.cmake.in ${CMAKE_BINARY_DIR}/install_service.cmake @ONLY)
 install(SCRIPT ${CMAKE_BINARY_DIR}/install_service.cmake)
 

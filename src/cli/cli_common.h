@@ -31,6 +31,11 @@ int cl_cli_options(const char *cmd, const char *usage, const char *summary,
                    const struct cl_option *opts, size_t n, void *cfg, int argc, char **argv,
                    char **positional, size_t max_pos, size_t *n_pos);
 
+/* Defined by the lean front only (lean_main.c: `cloudlog query` without the network
+ * libraries): runs the full binary with this process's arguments instead (execv), for
+ * what the front does not link. NULL in the full binary, so callers test it first. */
+void cl_cli_lean_delegate(void) __attribute__((weak));
+
 /* Opens DATA/queue.db of an existing data directory, never creating it, safely beside a
  * running daemon. Returns 0, or prints why not (prefixed by cmd) and returns 1. */
 int cl_cli_open_queue(const char *cmd, const char *data_dir, struct cl_queue *q);

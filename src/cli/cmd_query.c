@@ -338,6 +338,17 @@ static int run(const struct query_cfg *c, struct query_args *a)
     return 0;
 }
 
+/* Nonzero when url is a plain path or names a CL_STORE_CAP_LOCAL backend. */
+static int store_is_local(const char *url)
+{
+#define CL_LOCAL_PREFIX_(name, prefix, open, caps, form)                                           \
+    if (((caps)&CL_STORE_CAP_LOCAL) && strncmp(url, prefix, strlen(prefix)) == 0)                  \
+        return 1;
+    CL_STORE_BACKENDS(CL_LOCAL_PREFIX_)
+#undef CL_LOCAL_PREFIX_
+    return strstr(url, "://") == NULL;
+}
+
 int cl_cmd_query(int argc, char **argv)
 {
     struct query_cfg cfg = {0};
@@ -347,6 +358,9 @@ int cl_cmd_query(int argc, char **argv)
     int rc = cl_cli_options(CMD, CMD " [OPTIONS]", query_summary, query_options,
                             CL_ARRAY_LEN(query_options), &cfg, argc, args, NULL, 0, &n_pos);
     if (rc < 0) { /* options parsed (else: after --help or a usage error) */
+        /* The front links the local backends only; a remote store is the full binary's. */
+        if (cl_cli_lean_delegate && cfg.store_url && !store_is_local(cfg.store_url))
+            cl_cli_lean_delegate();
         rc = build_query(&cfg, &a);
         if (rc == 0)
             rc = a.metric ? run_metric(&cfg, &a) : run(&cfg, &a);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int compile_regex(struct cq_filter *f, const char *re, char *err, size_t err_len)
 {
@@ -38,10 +39,31 @@ static void set_regex_limits(struct cq_filter *f, const struct cl_query *q)
     pcre2_set_heap_limit(f->mctx, (uint32_t)CL_MIN(CL_MAX(heap / 1024, 1), UINT32_MAX)); /* KiB */
 }
 
+/* Writes ms as a stored timestamp's text into out (CQ_TS_TEXT_LEN + 1 bytes), or ""
+ * when its year is outside 1..9999. */
+static void ts_text(int64_t ms, char *out)
+{
+    out[0] = '\0';
+    if (ms < -62135596800000LL || ms >= 253402300800000LL) /* 0001-01-01 .. 10000-01-01 */
+        return;
+    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    if (!gmtime_r(&secs, &tm))
+        return;
+    char text[64];
+    int n = snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(ms - (int64_t)secs * 1000));
+    if (n == CQ_TS_TEXT_LEN)
+        memcpy(out, text, CQ_TS_TEXT_LEN + 1);
+}
+
 int cq_filter_init(struct cq_filter *f, const struct cl_query *q, char *err, size_t err_len)
 {
     memset(f, 0, sizeof *f);
     f->q = q;
+    ts_text(q->from_ms, f->from_text);
+    ts_text(q->to_ms, f->to_text);
     if (q->n_where > CQ_MAX_WHERE) {
         snprintf(err, err_len, "at most %d where filters", CQ_MAX_WHERE);
         return CL_ERR_INVAL;
@@ -190,18 +212,35 @@ static int where_match(struct cq_matcher *m, const char *line, size_t len)
     return got == want;
 }
 
+/* 1 if line's timestamp text shows it outside [from, to) without parsing the line: a
+ * stored record starts {"timestamp":"YYYY-MM-DDTHH:MM:SS.mmmZ", and texts of that one form
+ * order as their times do (a valid one, that is; an invalid one fails the parse anyway).
+ * 'T' is checked because the parser also takes 't' and ' ', which order differently. */
+static int outside_by_text(const struct cq_filter *f, const char *line, size_t len)
+{
+    static const char prefix[] = "{\"timestamp\":\"";
+    const size_t n = sizeof prefix - 1;
+    if (len < n + CQ_TS_TEXT_LEN || memcmp(line, prefix, n) != 0)
+        return 0;
+    const char *t = line + n;
+    if (t[10] != 'T' || t[CQ_TS_TEXT_LEN - 1] != 'Z')
+        return 0;
+    return (f->from_text[0] && memcmp(t, f->from_text, CQ_TS_TEXT_LEN) < 0) ||
+           (f->to_text[0] && memcmp(t, f->to_text, CQ_TS_TEXT_LEN) >= 0);
+}
+
 int cq_match_line(struct cq_matcher *m, const char *line, size_t len, struct cl_line_head *h)
 {
     const struct cq_filter *f = m->f;
     const struct cl_query *q = f->q;
-    if (cl_line_head_parse(line, len, h) != 0)
+    if (outside_by_text(f, line, len) || cl_line_head_parse(line, len, h) != 0)
         return 0;
     if (h->ts_ms < q->from_ms || h->ts_ms >= q->to_ms)
         return 0;
     if (q->level_mask && !(q->level_mask & (1u << h->level)))
         return 0;
     if (f->grep_len && !(f->grep_lower ? contains_icase(line, len, f->grep_lower, f->grep_len)
-                                       : memmem(line, len, q->grep, f->grep_len) != NULL))
+                                       : cq_find(line, len, q->grep, f->grep_len) != NULL))
         return 0;
     if (q->n_where && !where_match(m, line, len))
         return 0;

@@ -85,14 +85,54 @@ static void sift_down(struct cq_merge *m, size_t i)
     }
 }
 
+/* 1 if v[0..n) is already in cmp's order. */
+static int in_order(const struct cq_match *v, size_t n, int (*cmp)(const void *, const void *))
+{
+    for (size_t i = 1; i < n; i++)
+        if (cmp(&v[i - 1], &v[i]) > 0)
+            return 0;
+    return 1;
+}
+
+static void reverse(struct cq_match *v, size_t n)
+{
+    for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+        struct cq_match t = v[i];
+        v[i] = v[j - 1];
+        v[j - 1] = t;
+    }
+}
+
+/* Sorts an object's matches for m's order. Records arrive in time order, so the line
+ * order is usually the wanted one (oldest first) or its reverse (newest first: reversed,
+ * and each run of equal timestamps turned back to line order): two linear passes
+ * instead of qsort's n log n, which are checked, and qsort does the rest. */
+static void sort_matches(const struct cq_merge *m, struct cq_match *v, size_t n)
+{
+    int (*cmp)(const void *, const void *) =
+        m->order == CL_ORDER_OLDEST ? cmp_match_oldest : cmp_match_newest;
+    if (in_order(v, n, cmp))
+        return;
+    if (m->order != CL_ORDER_OLDEST) {
+        reverse(v, n);
+        for (size_t i = 0, j; i < n; i = j) {
+            for (j = i + 1; j < n && v[j].ts == v[i].ts;)
+                j++;
+            reverse(v + i, j - i);
+        }
+        if (in_order(v, n, cmp))
+            return;
+    }
+    qsort(v, n, sizeof *v, cmp);
+}
+
 void cq_merge_add(struct cq_merge *m, struct cq_result *r)
 {
     if (r->n == 0) {
         cq_result_free(r);
         return;
     }
-    qsort(r->m, r->n, sizeof *r->m,
-          m->order == CL_ORDER_OLDEST ? cmp_match_oldest : cmp_match_newest);
+    sort_matches(m, r->m, r->n);
     if (r->n > m->remaining)
         r->n = m->remaining; /* the rest can never be emitted */
     if (m->n == m->cap) {

@@ -128,14 +128,19 @@ static void scan_all(struct run *x, int64_t t0)
      * pace), so a count, which orders nothing, takes many more at a time, and an unordered
      * run (nothing waits in the merge between batches) more than an ordered one. */
     size_t per = x->q->count_only ? 64 : x->q->unordered ? 8 : 2, bsize = x->n_threads * per;
+    /* An ordered run with a limit starts with one object per thread: the newest (oldest)
+     * objects often hold the whole limit, and the merge then stops before the rest. */
+    int ordered = !x->q->count_only && !x->q->unordered;
+    size_t first = ordered && x->q->limit ? x->n_threads : bsize;
     struct cq_result **res = cl_calloc(bsize, sizeof *res);
     int stop = 0;
-    for (size_t i = 0; !stop && i < x->plan.n && !cq_budget_check(&x->budget); i += bsize) {
+    for (size_t i = 0, n; !stop && i < x->plan.n && !cq_budget_check(&x->budget); i += n) {
+        n = CL_MIN(i == 0 ? first : bsize, x->plan.n - i);
         struct batch b = {.store = x->src->store,
                           .budget = &x->budget,
                           .objs = &x->plan.v[i],
                           .res = res,
-                          .n = CL_MIN(bsize, x->plan.n - i),
+                          .n = n,
                           .keep = !x->q->count_only};
         pthread_mutex_init(&b.mu, NULL);
         run_batch(&b, x->sc, x->n_threads);
@@ -146,7 +151,7 @@ static void scan_all(struct run *x, int64_t t0)
             res[j] = NULL;
         }
         size_t next = i + b.n;
-        if (!stop && !x->q->count_only && !x->q->unordered && !cq_budget_check(&x->budget))
+        if (!stop && ordered && !cq_budget_check(&x->budget))
             stop = cq_merge_emit(&x->merge, next < x->plan.n,
                                  next < x->plan.n ? next_bound(x, next) : 0, x->emit, x->arg);
         x->st->elapsed_ms = cl_mono_ms() - t0;

@@ -17,6 +17,7 @@
 #define CQ_OBJECT_MAX (1ull << 30) /* largest stored object read (compressed) */
 #define CQ_RAW_MAX (4ull << 30)    /* largest decompressed object scanned */
 #define CQ_HOUR_MS (3600LL * 1000)
+#define CQ_TS_TEXT_LEN 24           /* a stored record's timestamp: YYYY-MM-DDTHH:MM:SS.mmmZ */
 #define CQ_JIT_STACK_MAX (8u << 20) /* per scan thread: a 256 KiB run of (?:a|b)+ fits */
 
 /* When one run must stop, shared by its scan threads: the deadline, the byte budget,
@@ -75,6 +76,9 @@ struct cq_filter {
     pcre2_match_context *mctx; /* the regex limits; NULL without --regex */
     size_t grep_len;
     char *grep_lower; /* grep lowercased for -i (owned), else NULL */
+    /* q's range as stored timestamps spell it (YYYY-MM-DDTHH:MM:SS.mmmZ), "" when out of
+     * that form's years: a line whose text is outside is dropped without parsing. */
+    char from_text[CQ_TS_TEXT_LEN + 1], to_text[CQ_TS_TEXT_LEN + 1];
 };
 
 /* Compiles q's filters. Returns CL_OK or CL_ERR_INVAL with err set; free with
@@ -97,6 +101,8 @@ void cq_matcher_free(struct cq_matcher *m);
 /* 1 if the line passes every filter (h gets its parsed head), 0 if not, -1 if the regex
  * match failed (a PCRE2 limit or error, kept in m->match_error): never "no match". */
 int cq_match_line(struct cq_matcher *m, const char *line, size_t len, struct cl_line_head *h);
+/* memmem(hay, n, needle, m), faster for the scan's long buffers (find.c). */
+const char *cq_find(const char *hay, size_t n, const char *needle, size_t m);
 /* The message for a failed regex match (PCRE2 error code) of q. */
 void cq_regex_error(int code, const struct cl_query *q, char *out, size_t out_len);
 

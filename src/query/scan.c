@@ -160,7 +160,7 @@ static int must_stop(struct cq_scanner *s, unsigned *tick, struct cq_result *r)
     return 1;
 }
 
-/* Filters the lines of buf. With a case-sensitive grep, memmem over the whole buffer skips
+/* Filters the lines of buf. With a case-sensitive grep, cq_find over the whole buffer skips
  * straight to the next line that can match; the skipped lines are only counted. A failed
  * regex match stops the whole run (cq_budget_stop): it is never counted as no match. */
 static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, struct cq_result *r)
@@ -172,7 +172,7 @@ static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, 
     unsigned tick = 0;
     while (p < end && !must_stop(s, &tick, r)) {
         if (skip) {
-            const char *hit = memmem(p, (size_t)(end - p), f->q->grep, f->grep_len);
+            const char *hit = cq_find(p, (size_t)(end - p), f->q->grep, f->grep_len);
             const char *ls = hit ? memrchr(p, '\n', (size_t)(hit - p)) : NULL;
             const char *to = hit ? (ls ? ls + 1 : p) : end;
             uint64_t k = count_lines(p, to);

@@ -45,7 +45,8 @@ dpkg -i "$deb"
 test "$(command -v cloudlog)" = /usr/bin/cloudlog
 cloudlog --version | grep -x "cloudlog [0-9][0-9.]*" > /dev/null
 cloudlog --version
-cloudlog serve --help | grep -- "--listen " > /dev/null
+cloudlog serve --help | grep -- "--listen " > /dev/null # the front runs the full binary:
+test -x /usr/libexec/cloudlog/cloudlog
 for f in /usr/lib/systemd/system/cloudlog.service /etc/default/cloudlog \
     /usr/share/man/man1/cloudlog.1.gz /usr/share/man/man1/cloudlog-serve.1.gz \
     /usr/share/bash-completion/completions/cloudlog; do

@@ -522,6 +522,51 @@ static void test_partitions(void **state)
     }
 }
 
+/* The engine drops lines outside the range by their timestamp text before parsing them;
+ * texts that order differently from their times must still be parsed: the parser also
+ * takes 't' and ' ' for 'T', and a leap second :60 is :59.999. */
+static void test_timestamp_text_forms(void **state)
+{
+    static const char *const ts[] = {"2026-11-25 22:10:00.000Z", "2026-11-25t22:10:00.000Z",
+                                     "2026-11-25T22:09:60.000Z", "2026-11-25T22:09:59.999Z",
+                                     "2026-11-25T22:10:00.001Z", "2026-11-25T22:09:59.998Z",
+                                     "2026-11-25 22:10:00.001Z", "2026-11-25t22:09:59.998Z"};
+    char buf[2048];
+    size_t len = 0;
+    for (size_t i = 0; i < CL_ARRAY_LEN(ts); i++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len,
+                                "{\"timestamp\":\"%s\",\"level\":\"info\",\"service\":"
+                                "\"api\",\"message\":\"m%zu\"}\n",
+                                ts[i], i);
+    struct fixture fx;
+    open_fixture(&fx, "text_forms", 0);
+    struct cl_buf gz;
+    cl_buf_init(&gz, SIZE_MAX);
+    assert_int_equal(cl_gzip_compress(buf, len, 1, &gz), CL_OK);
+    assert_int_equal(
+        cl_store_put(
+            &fx.store,
+            "service=api/dt=2026-11-25/hour=22/20261125T220000Z-0000000000000001.ndjson.gz",
+            gz.data, gz.len),
+        CL_OK);
+    cl_buf_free(&gz);
+    struct cl_query q = {.order = CL_ORDER_NEWEST, .threads = 1};
+    assert_int_equal(cl_parse_timestamp_text("2026-11-25T22:09:59.999Z", 24, &q.from_ms), 0);
+    q.to_ms = q.from_ms + 2; /* [22:09:59.999, 22:10:00.001) */
+    struct cl_query_source src = {&fx.store, NULL};
+    struct got g = {0};
+    struct cl_query_stats st;
+    char err[256] = "";
+    assert_int_equal(cl_query_run(&src, &q, on_emit, on_warn, &g, &st, err, sizeof err), CL_OK);
+    /* the first four: two at 22:10:00.000 ('t', ' '), the leap second and 22:09:59.999 */
+    assert_int_equal(g.n, 4);
+    assert_int_equal(st.records_scanned, CL_ARRAY_LEN(ts));
+    for (size_t i = 0; i < g.n; i++)
+        assert_non_null(strstr(g.lines[i], ts[i])); /* newest first, ties in line order */
+    got_free(&g);
+    close_fixture(&fx, 0);
+}
+
 /* Runs last: adds a garbage object and a truncated one (whose first gzip member is
  * intact and full of matches), which must be reported and skipped whole. */
 static void test_corrupt_objects(void **state)
@@ -601,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_limit_stops_early),
         cmocka_unit_test(test_bad_queries),
         cmocka_unit_test(test_partitions),
+        cmocka_unit_test(test_timestamp_text_forms),
         cmocka_unit_test(test_corrupt_objects),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

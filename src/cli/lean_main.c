@@ -1,0 +1,103 @@
+/* lean_main.c - the `cloudlog` executable users run: `cloudlog query` over a local data
+ * directory here, every other command (and a query of an S3 store) in the full binary,
+ * which this process becomes with execv (same pid, arguments and environment).
+ *
+ * Why two executables (docs/performance.md "Process start"): the full binary links
+ * libcurl, libmicrohttpd, GnuTLS, libsystemd, OpenSSL and their ~35 dependencies, and
+ * Debian builds them with -z now, so the dynamic loader binds ~13,000 symbols across 52
+ * libraries before main (~9 ms of CPU) — more than a 15-minute query's own work. This
+ * front links only what a local query reads (SQLite, ISA-L, PCRE2; and OpenSSL, which
+ * the SQLite queue's messages use for base64);
+ * a configuration file (--config, CLOUDLOG_CONFIG) is the full binary's too, as its keys
+ * are checked against every command's options. Both are ordinary dynamically linked Debian
+ * executables, so dpkg-shlibdeps still computes the package's dependencies; the full binary lives
+ * in LIBEXECDIR/cloudlog/cloudlog (in a build tree: libexec/cloudlog/cloudlog beside this one), as
+ * git keeps its commands in libexec. */
+#include "cli_common.h"
+#include "commands.h"
+#include "config_file.h"
+#include "options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char **saved_argv;
+
+/* Writes the full binary's path for this executable's location into out: first
+ * DIR/libexec/cloudlog/cloudlog (a build tree), then DIR/../libexec/cloudlog/cloudlog (an
+ * installation). Returns 0, or -1 when neither is executable. */
+static int full_binary_path(char *out, size_t len)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    static const char *const rel[] = {"/libexec/cloudlog/cloudlog",
+                                      "/../libexec/cloudlog/cloudlog"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        int w = snprintf(out, len, "%s%s", self, rel[i]);
+        if (w > 0 && (size_t)w < len && access(out, X_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* cli_common.h: cmd_query.c calls this for what this front does not
+ * link. Does not return: exits 127 when the full binary cannot run. */
+void cl_cli_lean_delegate(void)
+{
+    char path[PATH_MAX];
+    if (full_binary_path(path, sizeof path) == 0) {
+        fflush(NULL);
+        execv(path, saved_argv);
+    }
+    fprintf(stderr,
+            "cloudlog: cannot run the full cloudlog binary (libexec/cloudlog/cloudlog): %s\n",
+            errno ? strerror(errno) : "not found");
+    _exit(127);
+}
+
+/* Nonzero when a configuration file is named: CLOUDLOG_CONFIG or --config before "--". */
+static int config_named(int argc, char **argv)
+{
+    const char *env = getenv("CLOUDLOG_CONFIG");
+    if (env && *env)
+        return 1;
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--config") == 0 || strncmp(argv[i], "--config=", 9) == 0)
+            return 1;
+    return 0;
+}
+
+/* config_file.c's, for cli_common.c: this front never has a configuration file (main
+ * hands those runs to the full binary), so the arguments pass through unchanged. */
+int cl_config_take(int argc, char **argv, char **out, const struct cl_conf **conf, char *err,
+                   size_t err_len)
+{
+    (void)err, (void)err_len;
+    memcpy(out, argv, (size_t)argc * sizeof *argv);
+    *conf = NULL;
+    return argc;
+}
+
+int main(int argc, char **argv)
+{
+    saved_argv = argv;
+    if (argc >= 2 && strcmp(argv[1], "query") == 0 && !config_named(argc - 2, argv + 2))
+        return cl_cmd_query(argc - 2, argv + 2);
+    if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
+        cl_options_version(stdout);
+        return 0;
+    }
+    cl_cli_lean_delegate();
+    return 127;
+}
