@@ -93,7 +93,7 @@ static void make_source(const char *path)
     cl_msgs_free(m, n);
     cl_queue_close(&q);
     exec_sql(path, "INSERT INTO progress VALUES (3, 'service=a/dt=2026-01-01/hour=00');"
-                   "UPDATE messages SET visible_at = 0, receive_count = 0");
+                   "UPDATE leases SET visible_at = 0, receive_count = 0");
 }
 
 static void test_salvage_copies_and_never_twice(void **state)
