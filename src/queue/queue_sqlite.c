@@ -113,6 +113,8 @@ static void free_db(struct sq_queue *s)
 
 static void sq_free(struct sq_queue *s)
 {
+    sq_committer_stop(s); /* both no-ops when not started */
+    sq_checkpointer_stop(s);
     free_db(s);
     sq_drop_ownership(s); /* after the close: no other owner may open it before */
     pthread_cond_destroy(&s->work_cv);
@@ -120,6 +122,8 @@ static void sq_free(struct sq_queue *s)
     pthread_cond_destroy(&s->arrival_cv);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->db_mu);
+    pthread_cond_destroy(&s->ck_cv);
+    pthread_mutex_destroy(&s->ck_mu);
     free(s);
 }
 
@@ -129,6 +133,7 @@ static void sq_close(void *impl)
 {
     struct sq_queue *s = impl;
     sq_committer_stop(s);
+    sq_checkpointer_stop(s);
     pthread_mutex_lock(&s->db_mu);
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
@@ -192,6 +197,8 @@ static struct sq_queue *sq_new(const struct cl_queue_opts *opts)
     pthread_cond_init(&s->done_cv, &ca);
     pthread_cond_init(&s->arrival_cv, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&s->ck_mu, NULL);
+    pthread_cond_init(&s->ck_cv, NULL);
     return s;
 }
 
@@ -228,6 +235,8 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
         rc = sq_claim_ownership(s, path, err, err_len);
     if (rc == CL_OK && (rc = sq_committer_start(s)) != CL_OK)
         snprintf(err, err_len, "cannot start the queue committer thread");
+    if (rc == CL_OK)
+        rc = sq_checkpointer_start(s, path, err, err_len);
     if (rc != CL_OK) {
         sq_free(s);
         return rc;

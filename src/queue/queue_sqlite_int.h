@@ -119,6 +119,14 @@ struct sq_queue {
     int64_t refreshed_ms; /* queue clock at the last inflight/oldest refresh */
     struct cl_queue_sqlite_counters counters;
     struct cl_catalog catalog; /* {sq_catalog_ops, this queue} (cl_queue_catalog) */
+
+    /* The checkpointer (queue_sqlite_checkpoint.c): its connection and thread. ck_wanted
+     * and ck_stop are guarded by ck_mu, taken after db_mu (the WAL hook runs under it). */
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cv;
+    sqlite3 *ck_db;
+    pthread_t ck_thread;
+    int ck_started, ck_wanted, ck_stop;
 };
 
 /* The backend behind q, or NULL if q is not an SQLite queue. */
@@ -190,6 +198,11 @@ void sq_committer_stop(struct sq_queue *s);
 int sq_send(void *impl, const struct cl_msg_out *msgs, size_t n);
 
 int sq_send_keyed(void *impl, const struct cl_msg_out *msgs, size_t n, const struct cl_idem *idem);
+
+/* queue_sqlite_checkpoint.c: WAL checkpoints off the queue connection. Start after
+ * the schema is open; stop before the final checkpoint and close (no-op if not started). */
+int sq_checkpointer_start(struct sq_queue *s, const char *path, char *err, size_t err_len);
+void sq_checkpointer_stop(struct sq_queue *s);
 
 /* queue_sqlite_idem.c: idempotency records. */
 /* Stores idem unless its key exists (caller's txn): CL_OK, CL_ERR_EXISTS, or failure. */
