@@ -45,6 +45,7 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 static void *checkpointer(void *arg)
 {
     struct sq_queue *s = arg;
+    int last_rc = SQLITE_OK;
     pthread_mutex_lock(&s->ck_mu);
     for (;;) {
         while (!s->ck_wanted && !s->ck_stop)
@@ -54,8 +55,11 @@ static void *checkpointer(void *arg)
         s->ck_wanted = 0;
         pthread_mutex_unlock(&s->ck_mu);
         int rc = sqlite3_wal_checkpoint_v2(s->ck_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        /* Once per failure streak: a full disk fails every checkpoint until it clears,
+         * and the WAL keeps the transactions meanwhile. */
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != last_rc)
             cl_log(CL_LOG_WARN, "queue: checkpoint: %s", sqlite3_errmsg(s->ck_db));
+        last_rc = rc == SQLITE_BUSY ? last_rc : rc;
         pthread_mutex_lock(&s->mu);
         s->counters.checkpoints += rc == SQLITE_OK;
         pthread_mutex_unlock(&s->mu);
