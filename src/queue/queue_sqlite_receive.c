@@ -61,6 +61,22 @@ void *sq_column_blob_dup(sqlite3_stmt *st, int col, size_t *len)
     return copy;
 }
 
+/* Deletes message id's row (caller's transaction), taking it out of the totals in d;
+ * *len gets its body's length. Returns 1 if it was there, 0 if not, or -cl_err. */
+static int delete_message_row(struct sq_queue *s, int64_t id, struct sq_delta *d, int64_t *len)
+{
+    sqlite3_stmt *st = s->st[SQ_DEL_ID];
+    sqlite3_bind_int64(st, 1, id);
+    int r = sq_step_row(s, SQ_DEL_ID);
+    *len = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+    if (r == 1) {
+        d->msgs--;
+        d->bytes -= *len;
+        d->records -= sqlite3_column_int64(st, 1);
+    }
+    return sq_finish(s, SQ_DEL_ID, r);
+}
+
 int sq_move_to_dlq(struct sq_queue *s, int64_t id, int64_t now, struct sq_delta *d)
 {
     sqlite3_bind_int64(s->st[SQ_TO_DLQ], 1, id);
@@ -68,19 +84,12 @@ int sq_move_to_dlq(struct sq_queue *s, int64_t id, int64_t now, struct sq_delta 
     int r = sq_finish(s, SQ_TO_DLQ, sq_step_row(s, SQ_TO_DLQ));
     if (r < 0)
         return -r;
-    sqlite3_stmt *st = s->st[SQ_DEL_ID];
-    sqlite3_bind_int64(st, 1, id);
-    r = sq_step_row(s, SQ_DEL_ID);
-    if (r == 1) {
-        d->msgs--;
-        d->bytes -= sqlite3_column_int64(st, 0);
-        d->records -= sqlite3_column_int64(st, 1);
-        d->dlq++;
-        d->dlq_bytes += sqlite3_column_int64(st, 0);
-    }
-    sq_finish(s, SQ_DEL_ID, r);
+    int64_t len;
+    r = delete_message_row(s, id, d, &len);
     if (r < 0)
         return -r;
+    d->dlq += r;
+    d->dlq_bytes += len;
     sqlite3_bind_int64(s->st[SQ_LEASE_DEL], 1, id);
     return sq_exec(s, SQ_LEASE_DEL);
 }
@@ -301,18 +310,11 @@ static int delete_one(struct sq_queue *s, const char *receipt, int64_t now, stru
     sq_finish(s, SQ_DELETE, r);
     if (r != 1)
         return r < 0 ? r : CL_ERR_STALE;
-    st = s->st[SQ_DEL_ID];
-    sqlite3_bind_int64(st, 1, id);
-    r = sq_step_row(s, SQ_DEL_ID);
-    if (r == 1) {
-        d->msgs--;
-        d->bytes -= sqlite3_column_int64(st, 0);
-        d->records -= sqlite3_column_int64(st, 1);
-        d->inflight -= visible_at > now;
-    }
-    sq_finish(s, SQ_DEL_ID, r);
+    int64_t len;
+    r = delete_message_row(s, id, d, &len);
     if (r < 0)
         return r;
+    d->inflight -= r == 1 && visible_at > now;
     /* A deleted message is never received again: what it stored is history. */
     sqlite3_bind_int64(s->st[SQ_PROGRESS_DEL], 1, id);
     int rc = sq_exec(s, SQ_PROGRESS_DEL);

@@ -55,16 +55,6 @@ static const char v3_sql[] =
     "UPDATE meta SET value = 3 WHERE key = 'schema_version';"
     "CREATE INDEX objects_published ON objects(dt, hour, service) WHERE published = 1;";
 
-static void exec_sql(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(db);
-}
-
 static int64_t query_int(struct cl_queue *q, const char *sql)
 {
     sqlite3_stmt *st;
@@ -109,7 +99,7 @@ static void make_v3_file(const char *path, int64_t now)
              "UPDATE sqlite_sequence SET seq = 40 WHERE name = 'messages';",
              v3_sql, t - 5000, t - 5000, t - 4000, t + 600000, t - 3000, t - 3000, t - 2000,
              t - 2000, t - 9000, t - 9000, t - 1000);
-    exec_sql(path, sql);
+    cl_qt_exec_sql(path, sql);
 }
 
 static struct cl_msg *receive_n(struct cl_queue *q, size_t want)
@@ -207,7 +197,7 @@ static void test_newer_schema_refused(void **state)
     cl_qt_remove_db(path);
     char sql[4096];
     snprintf(sql, sizeof sql, "%sUPDATE meta SET value = 5;", v3_sql);
-    exec_sql(path, sql);
+    cl_qt_exec_sql(path, sql);
     struct cl_queue q;
     assert_int_equal(cl_queue_open(&q, path, NULL, err, sizeof err), CL_ERR_UNSUPPORTED);
     assert_non_null(strstr(err, "version 5"));
