@@ -37,6 +37,8 @@
 #   FLOOR_MB [512]   PARTS ["steady drain floor"] (floor needs drain; also: overload)
 #   OVERLOAD_RATE [2x steady]   OVERLOAD_MAX_DEPTH [1000] messages
 #   PERF [0] 1: `perf record -g` the drain daemon for PERF_SECONDS [8] and print the top symbols
+#   SYSCALLS [0] 1: count the drain daemon's pwrite64/fsync/fdatasync calls (perf stat on the
+#           syscall tracepoints) and bytes written (/proc/PID/io wchar), per 1 M records
 #   BUILD_DIR [build-release]   SERVE_ARGS (extra `cloudlog serve` options, every daemon)
 #   READY_TIMEOUT [30]   STOP_TIMEOUT [60] s before SIGKILL   SKIP_BUILD [0]   KEEP_LOGS [0]
 set -euo pipefail
@@ -60,6 +62,7 @@ FLOOR_MB=${FLOOR_MB:-512}
 PARTS=${PARTS:-steady drain floor}
 PERF=${PERF:-0}
 PERF_SECONDS=${PERF_SECONDS:-8}
+SYSCALLS=${SYSCALLS:-0}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
 SERVE_ARGS=${SERVE_ARGS:-}
 READY_TIMEOUT=${READY_TIMEOUT:-30}
@@ -193,6 +196,13 @@ part_drain() {
     start_server "$tmp/drain.serve.log" "$data"
     t_ready=$(now)
     c0=$(cpu_s "$server_pid")
+    local w0 sc_pid=""
+    w0=$(awk '/^wchar/ { print $2 }' "/proc/$server_pid/io")
+    if [[ "$SYSCALLS" == 1 ]]; then
+        perf stat -x, -o "$tmp/syscalls.csv" -p "$server_pid" -e syscalls:sys_enter_pwrite64 \
+            -e syscalls:sys_enter_fsync -e syscalls:sys_enter_fdatasync > /dev/null 2>&1 &
+        sc_pid=$!
+    fi
     if [[ "$PERF" == 1 ]] && command -v perf > /dev/null; then
         perf record -F 499 -g -p "$server_pid" -o "$tmp/perf.data" -- sleep "$PERF_SECONDS" \
             > "$tmp/perf.log" 2>&1 &
@@ -215,6 +225,13 @@ part_drain() {
     t_end=$(now)
     c1=$(cpu_s "$server_pid")
     R[drain_hwm]=$(hwm_mib "$server_pid")
+    R[drain_wmb]=$(calc "($(awk '/^wchar/ { print $2 }' "/proc/$server_pid/io") - $w0) / 1e6" 1)
+    if [[ -n "$sc_pid" ]]; then
+        kill -INT "$sc_pid" 2> /dev/null || true
+        wait "$sc_pid" 2> /dev/null || true
+        R[drain_syscalls]=$(awk -F, -v n="${R[drain_records]}" '$3 ~ /sys_enter/ {
+            sub(/.*sys_enter_/, "", $3); printf "%s %.0f  ", $3, $1 * 1e6 / n }' "$tmp/syscalls.csv")
+    fi
     ((done)) || log "drain: not finished after ${DRAIN_TIMEOUT}s ($(tail -n 1 "$tmp/drain.samples"))"
     if [[ -n "$perf_pid" ]]; then
         wait "$perf_pid" 2>/dev/null || true
@@ -236,6 +253,7 @@ part_drain() {
     R[drain_mbs]=$(calc "${R[drain_raw]} / 1e6 / $wall" 1)
     R[drain_cores]=$(calc "($c1 - $c0) / ($t_end - $t_ready)" 2)
     R[drain_mbs_core]=$(calc "${R[drain_mbs]} / ${R[drain_cores]}" 1)
+    R[drain_cpu_per_m]=$(calc "($c1 - $c0) * 1e6 / $total" 2)
     if [[ -n "$p10" && -n "$p90" ]]; then
         local ta ra tb rb
         read -r ta ra <<< "$p10"
@@ -336,6 +354,9 @@ print_summary() {
         echo
         echo "drain: ${R[drain_records]} records in ${R[drain_msgs]} messages -> ${R[drain_objects]} objects" \
             "(raw/stored ${R[drain_ratio]}); start-up ${R[drain_startup]}s included"
+        echo "drain: server CPU ${R[drain_cpu_per_m]} s per 1 M records;" \
+            "$(calc "${R[drain_wmb]} * 1e6 / ${R[drain_records]}" 1) MB written per 1 M records" \
+            "${R[drain_syscalls]:+; per 1 M records: ${R[drain_syscalls]}}"
         {
             printf 'stretch\tseconds\trecords/s\tMB/s raw\tsrv cores\tMB/s per core\tsrv peak MiB\n'
             printf 'start to empty+published\t%s\t%s\t%s\t%s\t%s\t%s\n' "${R[drain_wall]}" "${R[drain_rps]}" \

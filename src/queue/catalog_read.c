@@ -360,8 +360,9 @@ static const struct cl_catalog_ops ro_ops = {
     .close = ro_close,
 };
 
-/* CL_OK when db's schema is the one this build reads; a queue file of an older version
- * must be opened as a queue first (that migrates it). */
+/* CL_OK when db's catalog tables are the ones this build reads (schema 3 and 4 differ
+ * only in the message tables); a queue file of an older version must be opened as a
+ * queue first (that migrates it). */
 static int check_schema(sqlite3 *db, char *err, size_t err_len)
 {
     sqlite3_stmt *st = NULL;
@@ -369,7 +370,7 @@ static int check_schema(sqlite3 *db, char *err, size_t err_len)
                                NULL);
     int64_t v = r == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_finalize(st);
-    if (v == SQ_SCHEMA_VERSION)
+    if (v >= SQ_CATALOG_MIN_VERSION && v <= SQ_SCHEMA_VERSION)
         return CL_OK;
     snprintf(err, err_len, "catalog schema version %lld, this build reads %d", (long long)v,
              SQ_SCHEMA_VERSION);

@@ -12,11 +12,14 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
                          char *err, size_t err_len);
 
 /* Counters that prove group commit works (benchmarks, tests): send calls and messages
- * accepted, and write transactions committed for them. */
+ * accepted, and write transactions committed for them; and WAL checkpoints run by the
+ * checkpointer thread, and by a commit itself once the WAL passed its size limit. */
 struct cl_queue_sqlite_counters {
     uint64_t send_calls;
     uint64_t send_msgs;
     uint64_t send_commits;
+    uint64_t checkpoints;
+    uint64_t inline_checkpoints;
 };
 
 /* Returns CL_ERR_INVAL if q is not an SQLite queue. */

@@ -40,6 +40,11 @@ static int insert_one(struct sq_queue *s, const struct cl_msg_out *m, int64_t no
         cl_log(CL_LOG_ERROR, "queue: insert: %s", sqlite3_errmsg(s->db));
         return sq_err(rc);
     }
+    sqlite3_bind_int64(s->st[SQ_LEASE_ADD], 1, sqlite3_last_insert_rowid(s->db));
+    sqlite3_bind_int64(s->st[SQ_LEASE_ADD], 2, now);
+    int lrc = sq_exec(s, SQ_LEASE_ADD);
+    if (lrc != CL_OK)
+        return lrc;
     d->msgs++;
     d->bytes += (int64_t)m->len;
     d->records += m->attrs.record_count;

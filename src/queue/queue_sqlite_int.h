@@ -2,7 +2,10 @@
 #ifndef CL_QUEUE_SQLITE_INT_H
 #define CL_QUEUE_SQLITE_INT_H
 
-#define SQ_SCHEMA_VERSION 3 /* the queue file's schema this build reads and writes */
+#define SQ_SCHEMA_VERSION 4 /* the queue file's schema this build reads and writes */
+/* The oldest schema whose catalog tables (objects, progress) are those of
+ * SQ_SCHEMA_VERSION: a catalog reader opens those without migrating. */
+#define SQ_CATALOG_MIN_VERSION 3
 
 #include "catalog.h"
 #include "queue.h"
@@ -12,17 +15,20 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-/* Prepared statements, compiled once per connection (see sq_sql in queue_sqlite.c). */
+/* Prepared statements, compiled once per connection (see sq_sql in queue_sqlite_sql.c). */
 enum sq_stmt {
     SQ_BEGIN,
     SQ_COMMIT,
     SQ_ROLLBACK,
     SQ_DATA_VERSION,
     SQ_INSERT,
+    SQ_LEASE_ADD,
+    SQ_LEASE_DEL,
     SQ_PICK,
     SQ_TO_DLQ,
     SQ_DEL_ID,
     SQ_RECEIVE,
+    SQ_BODY,
     SQ_DELETE,
     SQ_VIS_GET,
     SQ_VIS_SET,
@@ -37,6 +43,7 @@ enum sq_stmt {
     SQ_DLQ_DEL,
     SQ_PURGE_STATS,
     SQ_EXPIRE_TO_DLQ,
+    SQ_LEASE_PURGE,
     SQ_PURGE,
     SQ_DLQ_PURGE_STATS,
     SQ_DLQ_PURGE,
@@ -112,6 +119,14 @@ struct sq_queue {
     int64_t refreshed_ms; /* queue clock at the last inflight/oldest refresh */
     struct cl_queue_sqlite_counters counters;
     struct cl_catalog catalog; /* {sq_catalog_ops, this queue} (cl_queue_catalog) */
+
+    /* The checkpointer (queue_sqlite_checkpoint.c): its connection and thread. ck_wanted
+     * and ck_stop are guarded by ck_mu, taken after db_mu (the WAL hook runs under it). */
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cv;
+    sqlite3 *ck_db;
+    pthread_t ck_thread;
+    int ck_started, ck_wanted, ck_stop;
 };
 
 /* The backend behind q, or NULL if q is not an SQLite queue. */
@@ -131,6 +146,15 @@ int sqc_add_published(void *impl, const struct cl_catalog_object *o);
 int sqc_mark_lost(void *impl, int64_t object_id, const char *reason);
 int sqc_lost_count(void *impl, uint64_t *n);
 int64_t sq_now(struct sq_queue *s);
+
+/* queue_sqlite_schema.c: connection settings, then creates or migrates the schema. */
+int sq_schema_open(struct sq_queue *s, char *err, size_t err_len);
+
+/* queue_sqlite_sql.c: the statements (sq_sql) and the helpers that run them. */
+extern const char *const sq_sql[SQ_NSTMT];
+/* Compiles every statement of sq_sql on s->db; sq_finalize_all frees them. */
+int sq_prepare_all(struct sq_queue *s, char *err, size_t err_len);
+void sq_finalize_all(struct sq_queue *s);
 /* Maps an SQLite result code to a cl_err. */
 int sq_err(int rc);
 /* Runs a statement that returns no rows (or ignores them) and resets it. */
@@ -142,6 +166,12 @@ int sq_query_int64s(struct sq_queue *s, enum sq_stmt id, int64_t bind1, int64_t 
 int sq_step_row(struct sq_queue *s, enum sq_stmt id);
 /* Resets a statement and clears its bindings; returns rc. */
 int sq_finish(struct sq_queue *s, enum sq_stmt id, int rc);
+
+/* queue_sqlite_txn.c: transactions and counters. */
+/* Recounts if another process committed since we last looked (caller holds db_mu). */
+int sq_check_data_version(struct sq_queue *s);
+/* The queue's stats() from the counters, refreshed when stale without waiting. */
+int sq_stats(void *impl, struct cl_queue_stats *st);
 /* BEGIN IMMEDIATE, noticing other processes' commits; COMMIT or ROLLBACK. */
 int sq_begin(struct sq_queue *s);
 int sq_commit(struct sq_queue *s);
@@ -169,6 +199,11 @@ int sq_send(void *impl, const struct cl_msg_out *msgs, size_t n);
 
 int sq_send_keyed(void *impl, const struct cl_msg_out *msgs, size_t n, const struct cl_idem *idem);
 
+/* queue_sqlite_checkpoint.c: WAL checkpoints off the queue connection. Start after
+ * the schema is open; stop before the final checkpoint and close (no-op if not started). */
+int sq_checkpointer_start(struct sq_queue *s, const char *path, char *err, size_t err_len);
+void sq_checkpointer_stop(struct sq_queue *s);
+
 /* queue_sqlite_idem.c: idempotency records. */
 /* Stores idem unless its key exists (caller's txn): CL_OK, CL_ERR_EXISTS, or failure. */
 int sq_idem_put(struct sq_queue *s, const struct cl_idem *idem, int64_t now);
@@ -180,7 +215,19 @@ int sq_idem_get(void *impl, const char *key, struct cl_idem_answer *out);
 int sq_claim_ownership(struct sq_queue *s, const char *path, char *err, size_t err_len);
 void sq_drop_ownership(struct sq_queue *s);
 
-/* queue_sqlite_ops.c: receive, delete, visibility, DLQ, retention. */
+/* queue_sqlite_receive.c: receive and delete, and helpers the other operations share. */
+/* Parses a non-negative decimal integer that spans [p, end); returns 0 or -1. */
+int sq_parse_u63(const char *p, const char *end, int64_t *v);
+/* Splits a receipt "<id>:<receive_count>"; returns 0 or -1 if malformed. */
+int sq_parse_receipt(const char *r, int64_t *id, int64_t *count);
+/* The decimal form of id, heap-allocated (caller frees). */
+char *sq_fmt_id(int64_t id);
+/* A text column as a heap string or NULL (caller frees). */
+char *sq_column_strdup(sqlite3_stmt *st, int col);
+/* Copies a blob column into a new heap buffer (caller frees). */
+void *sq_column_blob_dup(sqlite3_stmt *st, int col, size_t *len);
+/* Moves one message (row and lease) to the DLQ inside the caller's transaction. */
+int sq_move_to_dlq(struct sq_queue *s, int64_t id, int64_t now, struct sq_delta *d);
 int sq_receive(void *impl, size_t max, int visibility_s, int wait_ms, struct cl_msg **out,
                size_t *n);
 int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);

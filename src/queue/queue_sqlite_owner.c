@@ -1,6 +1,6 @@
 /* queue_sqlite_owner.c - one owner per queue file, and what a dead owner held.
  *
- * A receive stores the receiving process's owner epoch in the message's holder column;
+ * A receive stores the receiving process's owner epoch in the message's lease (holder);
  * a give-back (change_visibility to 0 or with an error, release, delete) clears it. The
  * owner (cloudlog serve) holds an exclusive flock on "<queue file>-owner" for its life;
  * the kernel drops it when the process dies, kill -9 included. So when an owner opens

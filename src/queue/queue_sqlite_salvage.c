@@ -65,7 +65,7 @@ struct salvage_src {
 struct salvage_dst {
     struct sq_queue *s;
     const char *name; /* basename of the source file: the meta keys' middle part */
-    sqlite3_stmt *ins_msg, *del_msg, *ins_dlq, *ins_progress, *meta_get, *meta_set;
+    sqlite3_stmt *ins_msg, *del_msg, *ins_dlq, *ins_progress, *meta_get, *meta_set, *ins_lease;
 };
 
 static int64_t first_int(sqlite3 *db, const char *sql, int64_t dflt)
@@ -136,9 +136,14 @@ static int prepare_src(struct salvage_src *src)
     char sql[4][256];
     snprintf(sql[0], sizeof sql[0], "SELECT id FROM %s WHERE id >= ?1 ORDER BY id", src->table);
     snprintf(sql[1], sizeof sql[1], "SELECT 1 FROM %s WHERE id = ?1", src->table);
+    /* A salvaged main-queue message starts over (never received), so its delivery state
+     * is not read: the same statement reads schema 3 (delivery columns in messages) and
+     * 4 (in leases), and a damaged leases table loses nothing. */
+    int main_queue = strcmp(src->table, "messages") == 0;
     snprintf(sql[2], sizeof sql[2],
-             "SELECT body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,"
-             " receive_count, first_receive_at, last_error FROM %s WHERE id = ?1",
+             "SELECT body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at, %s"
+             " FROM %s WHERE id = ?1",
+             main_queue ? "0, NULL, NULL" : "receive_count, first_receive_at, last_error",
              src->table);
     snprintf(sql[3], sizeof sql[3], "SELECT partition FROM progress WHERE msg_id = ?1");
     sqlite3_stmt **st[4] = {&src->range, &src->point, &src->row, &src->progress};
@@ -174,9 +179,9 @@ static int open_src(const char *path, sqlite3 **db, char *err, size_t err_len)
     return CL_ERR_IO;
 }
 
-static const char *const dst_sql[6] = {
-    "INSERT INTO messages (body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,"
-    " visible_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+static const char *const dst_sql[7] = {
+    "INSERT INTO messages (body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     "DELETE FROM messages WHERE id = ?1",
     "INSERT INTO dlq (id, body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,"
     " receive_count, first_receive_at, last_error, moved_at)"
@@ -185,13 +190,14 @@ static const char *const dst_sql[6] = {
     "SELECT value FROM meta WHERE key = ?1",
     "INSERT INTO meta (key, value) VALUES (?1, ?2)"
     " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    "INSERT INTO leases (msg_id, visible_at) VALUES (?1, ?2)",
 };
 
 static int prepare_dst(struct salvage_dst *d, char *err, size_t err_len)
 {
-    sqlite3_stmt **st[6] = {&d->ins_msg,      &d->del_msg,  &d->ins_dlq,
-                            &d->ins_progress, &d->meta_get, &d->meta_set};
-    for (int i = 0; i < 6; i++)
+    sqlite3_stmt **st[7] = {&d->ins_msg,  &d->del_msg,  &d->ins_dlq,  &d->ins_progress,
+                            &d->meta_get, &d->meta_set, &d->ins_lease};
+    for (int i = 0; i < 7; i++)
         if (sqlite3_prepare_v2(d->s->db, dst_sql[i], -1, st[i], NULL) != SQLITE_OK) {
             snprintf(err, err_len, "salvage: %s", sqlite3_errmsg(d->s->db));
             return CL_ERR_IO;
@@ -207,6 +213,7 @@ static void finalize_dst(struct salvage_dst *d)
     sqlite3_finalize(d->ins_progress);
     sqlite3_finalize(d->meta_get);
     sqlite3_finalize(d->meta_set);
+    sqlite3_finalize(d->ins_lease);
 }
 
 /* Steps a write statement once and resets it: CL_OK or the mapped SQLite error. */
@@ -277,8 +284,13 @@ static int insert_msg(struct salvage_dst *d, const struct cl_msg *m, int to_dlq,
     sqlite3_bind_int64(d->ins_msg, 7, now);
     int rc = step_write(d->ins_msg);
     *new_id = sqlite3_last_insert_rowid(d->s->db);
-    if (rc != CL_OK || !to_dlq)
+    if (rc != CL_OK)
         return rc;
+    if (!to_dlq) {
+        sqlite3_bind_int64(d->ins_lease, 1, *new_id);
+        sqlite3_bind_int64(d->ins_lease, 2, now);
+        return step_write(d->ins_lease);
+    }
     sqlite3_bind_int64(d->del_msg, 1, *new_id);
     rc = step_write(d->del_msg);
     if (rc != CL_OK)

@@ -453,13 +453,38 @@ def open_db(path, copy=False):
 
 MESSAGE_COLUMNS = ("id", "body", "record_count", "raw_bytes", "min_ts", "max_ts", "encoding",
                    "sent_at", "visible_at", "receive_count", "first_receive_at", "last_error")
+# Queue schema 4: a message's delivery state is its row in leases (msg_id = messages.id).
+LEASE_COLUMNS = ("visible_at", "receive_count", "first_receive_at", "last_error", "holder")
+MESSAGES_FROM = "messages m LEFT JOIN leases l ON l.msg_id = m.id"
+
+
+def message_select(columns):
+    """The select list of columns over MESSAGES_FROM (lease columns from l)."""
+    return ", ".join(("l." if c in LEASE_COLUMNS else "m.") + c for c in columns)
+
+
+def insert_message(db, body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at,
+                   visible_at, receive_count=0, msg_id=None):
+    """Plants one message (its messages row and its lease) in an open transaction of db;
+    returns its id."""
+    cur = db.execute("INSERT INTO messages (id, body, record_count, raw_bytes, min_ts, max_ts,"
+                     " encoding, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     (msg_id, body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at))
+    db.execute("INSERT INTO leases (msg_id, visible_at, receive_count) VALUES (?, ?, ?)",
+               (cur.lastrowid, visible_at, receive_count))
+    return cur.lastrowid
 
 
 def read_messages(path, table="messages", copy=False):
     """Returns the rows of `table` as dicts, oldest id first, with 'lines' decoded."""
     db = open_db(path, copy=copy)
     try:
-        cur = db.execute("SELECT %s FROM %s ORDER BY id" % (", ".join(MESSAGE_COLUMNS), table))
+        if table == "messages":
+            cur = db.execute("SELECT %s FROM %s ORDER BY m.id"
+                             % (message_select(MESSAGE_COLUMNS), MESSAGES_FROM))
+        else:
+            cur = db.execute("SELECT %s FROM %s ORDER BY id"
+                             % (", ".join(MESSAGE_COLUMNS), table))
         rows = []
         for row in cur.fetchall():
             m = dict(zip(MESSAGE_COLUMNS, row))
@@ -704,7 +729,11 @@ def table_rows(db_path, table):
         if not db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
                           (table,)).fetchone():
             return []
-        cur = db.execute("SELECT * FROM %s" % table)
+        if table == "messages":  # with each message's lease (schema 4)
+            cur = db.execute("SELECT m.*, %s FROM %s"
+                             % (", ".join("l." + c for c in LEASE_COLUMNS), MESSAGES_FROM))
+        else:
+            cur = db.execute("SELECT * FROM %s" % table)
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, r)) for r in cur.fetchall()]
     finally:
@@ -790,10 +819,9 @@ def dlq_redrive(data_dir):
     db = sqlite3.connect(os.path.join(data_dir, "queue.db"), timeout=30)
     try:
         db.execute("BEGIN IMMEDIATE")
-        db.execute("INSERT INTO messages (id, body, record_count, raw_bytes, min_ts, max_ts,"
-                   " encoding, sent_at, visible_at, receive_count, first_receive_at, last_error)"
-                   " SELECT id, body, record_count, raw_bytes, min_ts, max_ts, encoding,"
-                   " ?, ?, 0, NULL, NULL FROM dlq", (now, now))
+        for row in db.execute("SELECT id, body, record_count, raw_bytes, min_ts, max_ts,"
+                              " encoding FROM dlq").fetchall():
+            insert_message(db, *row[1:], sent_at=now, visible_at=now, msg_id=row[0])
         db.execute("DELETE FROM dlq")
         db.commit()
     finally:

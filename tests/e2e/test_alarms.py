@@ -83,12 +83,8 @@ def insert_messages(db_path, n, encoding):
             lines = [cltest.norm_line(cltest.ms_text(BASE_MS + i), "error", "alarms",
                                       "poison %d %d" % (k, i)) for i in range(5)]
             raw = "".join(l + "\n" for l in lines).encode()
-            cur = db.execute(
-                "INSERT INTO messages (body, record_count, raw_bytes, min_ts, max_ts, encoding,"
-                " sent_at, visible_at, receive_count) VALUES (?, 5, ?, ?, ?, ?, ?, ?, 0)",
-                (sqlite3.Binary(gzip.compress(raw)), len(raw), BASE_MS, BASE_MS + 4, encoding,
-                 now, now))
-            ids.append(cur.lastrowid)
+            ids.append(cltest.insert_message(db, sqlite3.Binary(gzip.compress(raw)), 5, len(raw),
+                                             BASE_MS, BASE_MS + 4, encoding, now, now))
         db.commit()
     finally:
         db.close()

@@ -197,8 +197,10 @@ class Signals(cltest.DaemonTestCase):
         db = cltest.open_db(d.db_path)
         try:
             self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0].lower(), "wal")
+            # Schema 4: the delivery state of each message is its row in leases.
             cols = [r[1] for r in db.execute("PRAGMA table_info(messages)")]
-            for c in cltest.MESSAGE_COLUMNS:
+            cols += [r[1] for r in db.execute("PRAGMA table_info(leases)")]
+            for c in cltest.MESSAGE_COLUMNS + ("msg_id", "holder"):
                 self.assertIn(c, cols)
             # dlq: the same columns plus moved_at; visible_at is meaningless for
             # dead letters (they are never received), so it is not required there.

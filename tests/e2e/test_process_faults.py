@@ -141,12 +141,8 @@ class ProcessFaults(cltest.DaemonTestCase):
             db.execute("PRAGMA busy_timeout = 30000")
             db.execute("BEGIN IMMEDIATE")
             for name, (body, count, raw, mn, mx) in rows:
-                cur = db.execute(
-                    "INSERT INTO messages (body, record_count, raw_bytes, min_ts, max_ts,"
-                    " encoding, sent_at, visible_at, receive_count, first_receive_at, last_error)"
-                    " VALUES (?, ?, ?, ?, ?, 'gzip', ?, ?, 0, NULL, NULL)",
-                    (sqlite3.Binary(body), count, raw, mn, mx, now, now))
-                ids.setdefault(name, []).append(cur.lastrowid)
+                ids.setdefault(name, []).append(cltest.insert_message(
+                    db, sqlite3.Binary(body), count, raw, mn, mx, "gzip", now, now))
             db.commit()
         finally:
             db.close()

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -105,4 +106,14 @@ void cl_qt_assert_stats(struct cl_queue *q, uint64_t visible, uint64_t inflight,
     assert_int_equal(st.visible, visible);
     assert_int_equal(st.inflight, inflight);
     assert_int_equal(st.dlq_depth, dlq);
+}
+
+void cl_qt_exec_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
 }

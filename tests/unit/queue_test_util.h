@@ -31,6 +31,9 @@ struct cl_msg_out cl_qt_make_msg(char *body, int seq);
 /* Sends messages first .. first+n-1, one per call. */
 void cl_qt_send_n(struct cl_queue *q, int first, int n);
 struct cl_queue_stats cl_qt_stats_of(struct cl_queue *q);
+/* Runs sql on the database file at path on a connection of its own (fails the test on
+ * an error). */
+void cl_qt_exec_sql(const char *path, const char *sql);
 void cl_qt_assert_stats(struct cl_queue *q, uint64_t visible, uint64_t inflight, uint64_t dlq);
 
 #endif

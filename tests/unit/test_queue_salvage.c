@@ -3,6 +3,7 @@
 #include "common.h"
 #include "queue.h"
 #include "queue_repair.h"
+#include "queue_test_util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,16 +50,6 @@ static int check_ok(void *arg, const struct cl_msg *m, char *why, size_t why_len
     return -1;
 }
 
-static void exec_sql(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(db);
-}
-
 static int64_t query_int(const char *path, const char *sql)
 {
     sqlite3 *db;
@@ -92,8 +83,8 @@ static void make_source(const char *path)
     assert_int_equal(cl_queue_receive(&q, 20, 30, 0, &m, &n), CL_OK);
     cl_msgs_free(m, n);
     cl_queue_close(&q);
-    exec_sql(path, "INSERT INTO progress VALUES (3, 'service=a/dt=2026-01-01/hour=00');"
-                   "UPDATE messages SET visible_at = 0, receive_count = 0");
+    cl_qt_exec_sql(path, "INSERT INTO progress VALUES (3, 'service=a/dt=2026-01-01/hour=00');"
+                         "UPDATE leases SET visible_at = 0, receive_count = 0");
 }
 
 static void test_salvage_copies_and_never_twice(void **state)
