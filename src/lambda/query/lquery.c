@@ -47,8 +47,9 @@ static int read_limits(struct cl_query *q, char *err, size_t err_len)
     return 0;
 }
 
-int cl_lquery_init(struct cl_lquery *lq, char *err, size_t err_len)
+int cl_lquery_init(void *ctx, char *err, size_t err_len)
 {
+    struct cl_lquery *lq = ctx;
     memset(lq, 0, sizeof *lq);
     if (cl_lambda_log_init(err, err_len) != 0 || read_limits(&lq->limits, err, err_len) != 0)
         return -1;
@@ -59,8 +60,9 @@ int cl_lquery_init(struct cl_lquery *lq, char *err, size_t err_len)
     return cl_lambda_read_keys(&lq->keys, err, err_len);
 }
 
-void cl_lquery_free(struct cl_lquery *lq)
+void cl_lquery_free(void *ctx)
 {
+    struct cl_lquery *lq = ctx;
     if (lq->store_open)
         cl_store_close(&lq->store);
     cl_api_keys_free(lq->keys);
