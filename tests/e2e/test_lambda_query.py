@@ -74,31 +74,30 @@ def comparable(data):
     return js
 
 
-class LambdaQueryTest(cltest.DaemonTestCase):
+class LambdaQueryTest(awstest.S3Moto, awstest.FunctionCase, cltest.DaemonTestCase):
+    BUCKET = BUCKET
+    FUNCTION = "log_query"
+
     @classmethod
     def setUpClass(cls):
-        cls.moto = cls.d = None
-        if not awstest.have_moto():
+        super().setUpClass()
+        cls.d = None
+        if not cls.s3_moto:
             return
         recs = test_loki_api.make_records(__import__("random").Random(16))
         big = '"' * BIG_QUOTES
         recs += [{"timestamp": cltest.ms_text(NOW_MS - 120000 - i), "service": "big",
                   "level": "info", "message": big} for i in range(BIG_RECORDS)]
-        cls.d = cltest.Daemon(args=["--flush-age", "500ms", "--flush-size", "16KiB"]).start()
         try:
+            cls.d = cltest.Daemon(args=["--flush-age", "500ms", "--flush-size", "16KiB"]).start()
             for i in range(0, len(recs), 50):
                 st, _, js = cls.d.post_logs(recs[i:i + 50])
                 assert st == 202, (st, js)
             cltest.wait_drained(cls.d.data_dir, timeout=120, dlq=0, daemon=cls.d)
-            # moto checks S3 signatures against a re-quoted path, which rejects keys with
-            # '=' (awstest.py), so this S3 runs without signature verification.
-            cls.moto = awstest.Moto(verify=False).start()
-            s3 = cls.moto.client("s3")
-            s3.create_bucket(Bucket=BUCKET)
             objects, _, _ = cltest.store_scan(cls.d.data_dir)
             for o in objects:
                 with open(o["path"], "rb") as f:
-                    s3.put_object(Bucket=BUCKET, Key="logs/" + o["key"], Body=f.read())
+                    cls.s3.put_object(Bucket=BUCKET, Key="logs/" + o["key"], Body=f.read())
             cls.n_objects = len(objects)
         except BaseException:
             cls.tearDownClass()
@@ -108,30 +107,15 @@ class LambdaQueryTest(cltest.DaemonTestCase):
     def tearDownClass(cls):
         if cls.d:
             cls.d.stop()
-        if cls.moto:
-            cls.moto.stop()
+        super().tearDownClass()
 
-    def setUp(self):
-        super().setUp()
-        awstest.require_moto(self)
-        awstest.require_binary(self, "log_query")
-        self.rt = lambda_runtime.RuntimeAPI()
-        self.funcs = []
-
-    def tearDown(self):
-        for f in self.funcs:
-            f.kill()
-        self.rt.close()
-        super().tearDown()
+    def store_env(self):
+        return self.s3_moto.s3_store_env("s3://%s/logs" % BUCKET)
 
     def start(self, **extra):
-        env = self.moto.env()
-        env.update({"AWS_ENDPOINT_URL_S3": self.moto.url, "CLOUDLOG_STORE": "s3://%s/logs" % BUCKET,
-                    "CLOUDLOG_API_KEYS": KEY})
+        env = dict(self.store_env(), CLOUDLOG_API_KEYS=KEY)
         env.update(extra)
-        f = awstest.Function("log_query", self.rt, env).start()
-        self.funcs.append(f)
-        return f
+        return self.start_function(env)
 
     def call(self, method, path, params=None, headers=None, auth=True, timeout_s=30.0):
         """(status, headers, body bytes) of the function's answer to one request."""
@@ -289,12 +273,7 @@ class LambdaQueryTest(cltest.DaemonTestCase):
             with self.subTest(word=word):
                 rt = lambda_runtime.RuntimeAPI()
                 try:
-                    e = self.moto.env()
-                    e.update({"AWS_ENDPOINT_URL_S3": self.moto.url,
-                              "CLOUDLOG_STORE": "s3://%s/logs" % BUCKET})
-                    e.update(env)
-                    f = awstest.Function("log_query", rt, e).start()
-                    self.funcs.append(f)
+                    f = self.start_function(dict(self.store_env(), **env), rt=rt)
                     self.assertNotEqual(f.wait_exit(timeout=30), 0)
                     self.assertEqual(len(rt.init_errors), 1)
                     self.assertIn(word, rt.init_errors[0][1].decode())
