@@ -21,6 +21,7 @@
 #include "http_loki.h"
 #include "http_metrics.h"
 #include "http_query.h"
+#include "http_queue.h"
 #include "http_tail.h"
 #include "log.h"
 #include "retention_thread.h"
@@ -112,7 +113,8 @@ static enum route route_of(const char *url, const char *es_prefix, enum cl_inges
 }
 
 /* Builds a response; takes ownership of body (malloc'd by a cl_buf). A body whose sticky
- * buffer failed is never sent half-written: *status becomes 500. */
+ * buffer failed is never sent half-written: *status becomes 500. NULL when libmicrohttpd
+ * cannot allocate the response (body freed; cl_http_queue answers 500). */
 static struct MHD_Response *new_response(int *status, struct cl_buf *body, const char *content_type,
                                          int retry_after_s, const char *allow)
 {
@@ -126,6 +128,10 @@ static struct MHD_Response *new_response(int *status, struct cl_buf *body, const
     char *data = cl_buf_take(body, &len);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) { /* libmicrohttpd frees a MUST_FREE buffer only with its response */
+        free(data);
+        return NULL;
+    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     if (retry_after_s > 0) {
         char v[16];
@@ -144,9 +150,7 @@ static struct MHD_Response *new_response(int *status, struct cl_buf *body, const
 static enum MHD_Result queue_response(struct MHD_Connection *c, int status,
                                       struct MHD_Response *resp)
 {
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    return cl_http_queue(c, (unsigned)status, resp);
 }
 
 /* Queues a response; takes ownership of body (malloc'd by a cl_buf). es_product adds the
@@ -156,7 +160,7 @@ static enum MHD_Result respond_product(struct MHD_Connection *c, int status, str
                                        const char *allow, int es_product)
 {
     struct MHD_Response *resp = new_response(&status, body, content_type, retry_after_s, allow);
-    if (es_product)
+    if (es_product && resp)
         MHD_add_response_header(resp, CL_ES_PRODUCT_HEADER, CL_ES_PRODUCT);
     return queue_response(c, status, resp);
 }
@@ -171,7 +175,8 @@ enum MHD_Result cl_http_respond_no_store(struct MHD_Connection *c, int status, s
                                          const char *content_type)
 {
     struct MHD_Response *resp = new_response(&status, body, content_type, 0, NULL);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (resp)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     return queue_response(c, status, resp);
 }
 
@@ -618,6 +623,7 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
     socklen_t len;
     if (cl_listen_parse(d->cfg->listen, &ss, &len, err, err_len) != 0)
         return -1;
+    cl_http_queue_init(); /* the out-of-memory 500, made while memory is available */
     d->tls = cl_tls_load(d->cfg, err, err_len);
     if (!d->tls && err[0])
         return -1;
