@@ -26,7 +26,7 @@ static const struct cl_option alarms_options[] = {
     CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"json", "CLOUDLOG_JSON", CL_OPT_FLAG, "0", OFF(json), NULL,
      "print the state document as JSON (as GET /v1/alarms)", NULL, 0, 0},
-    {"history", NULL, CL_OPT_FLAG, "0", OFF(history), NULL,
+    {"history", "CLOUDLOG_ALARMS_HISTORY", CL_OPT_FLAG, "0", OFF(history), NULL,
      "print the recent transitions (newest first) instead of the states", NULL, 0, 0},
 };
 
