@@ -223,6 +223,11 @@ class IngestorTest(awstest.SqsAndS3, awstest.FunctionCase, cltest.DaemonTestCase
         self.assertEqual(resp["headers"]["x-elastic-product"], "Elasticsearch")
         resp = self.post(http_event(b"", {}, method="GET", path="/services/collector/health"))
         self.assertEqual((resp["statusCode"], json.loads(resp["body"])["code"]), (200, 17))
+        # HEAD as GET (its own route on API Gateway), as the daemon: the clients' ping
+        for path in ("/es/", "/es", "/services/collector/health"):
+            resp = self.post(http_event(b"", {"authorization": "Bearer k1"}, method="HEAD",
+                                        path=path))
+            self.assertEqual(resp["statusCode"], 200, (path, resp))
         lines = self.lines_of(self.receive_all(5))  # one message per accepted request
         self.assertEqual(sorted(json.loads(line)["message"] for line in lines),
                          sorted(["hec one", "hec two", "raw line", "hello from otlp", "map body",

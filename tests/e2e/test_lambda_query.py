@@ -189,6 +189,16 @@ class LambdaQueryTest(awstest.S3Moto, awstest.FunctionCase, cltest.DaemonTestCas
         self.assertEqual((st, data), (200, b"ready\n"))
         self.assertTrue(hd["content-type"].startswith("text/plain"))
 
+    def test_head_answered_as_get(self):
+        """HEAD (its own route on API Gateway: deploy/aws/template.yaml) gets GET's status
+        and headers, as from the daemon."""
+        self.start()
+        for path in ("/loki/api/v1/labels", "/loki/api/v1/status/buildinfo"):
+            st, hd, _ = self.call("HEAD", path)
+            dst, dhd, _ = self.d.request("HEAD", path)
+            self.assertEqual((st, dst), (200, 200), path)
+            self.assertEqual(hd["content-type"], dhd["content-type"], path)
+
     def test_refusals_in_lokis_shape(self):
         self.start()
         q = {"query": '{service="api"}', "start": START_NS, "end": END_NS}
