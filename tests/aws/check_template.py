@@ -395,9 +395,8 @@ def emf_config(t):
     return first
 
 
-# Which stage of the code a function runs, from the package its CodeUri names (log_query,
-# Loki's read API, writes no EMF metrics).
-STAGE_OF_PACKAGE = {"log_ingestor": "ingest", "log_processor": "process", "log_query": None}
+# Which stage of the code a function runs, from the package its CodeUri names.
+STAGE_OF_PACKAGE = {"log_ingestor": "ingest", "log_processor": "process", "log_query": "query"}
 
 
 def function_stages(t):

@@ -199,6 +199,29 @@ class LambdaQueryTest(awstest.S3Moto, awstest.FunctionCase, cltest.DaemonTestCas
             self.assertEqual((st, dst), (200, 200), path)
             self.assertEqual(hd["content-type"], dhd["content-type"], path)
 
+    def test_emf_metrics(self):
+        """After each invocation the function prints EMF lines, as the other functions do:
+        QueryRequests per StatusClass, QueryLatency (2xx only) and QueryErrors (5xx and
+        408: failures on the function's side), with the configured dimensions."""
+        f = self.start(CLOUDLOG_EMF_DIMENSIONS="Stack=cl-test")
+        q = {"query": '{service="api"}', "start": START_NS, "end": END_NS}
+        self.assertEqual(self.call("GET", "/loki/api/v1/labels", q)[0], 200)
+        self.assertEqual(self.call("GET", "/loki/api/v1/labels", q, auth=False)[0], 401)
+        self.assertEqual(self.call("GET", "/loki/api/v1/query_range", {"query": "{"})[0], 400)
+        self.assertEqual(f.metric_sum("QueryRequests", "StatusClass", "2xx"), 1)
+        self.assertEqual(f.metric_sum("QueryRequests", "StatusClass", "4xx"), 2)
+        self.assertEqual(f.metric_sum("QueryErrors"), 0)
+        latency = [d for d in f.emf() if "QueryLatency" in d]
+        self.assertEqual(sum(len(d["QueryLatency"]) for d in latency), 1)
+        self.assertTrue(all(d["Stack"] == "cl-test" for d in latency))
+        f.kill()  # one function on the Runtime API at a time
+        g = self.start(CLOUDLOG_QUERY_TIMEOUT="1ms")  # a query cut by its deadline: 408
+        params = {"query": 'count_over_time({service=~".+"} |~ "t.*o" [1h])', "step": "60",
+                  "start": START_NS, "end": END_NS}
+        self.assertEqual(self.call("GET", "/loki/api/v1/query_range", params)[0], 408)
+        self.assertEqual(g.metric_sum("QueryErrors"), 1)
+        self.assertEqual(g.metric_sum("QueryRequests", "StatusClass", "4xx"), 1)
+
     def test_refusals_in_lokis_shape(self):
         self.start()
         q = {"query": '{service="api"}', "start": START_NS, "end": END_NS}

@@ -4,6 +4,7 @@
 #ifndef CL_LAMBDA_LQUERY_H
 #define CL_LAMBDA_LQUERY_H
 
+#include "lambda_env.h"
 #include "query.h"
 #include "runtime.h"
 #include "store.h"
@@ -25,8 +26,10 @@ struct cl_api_keys;
 struct cl_lquery {
     struct cl_store store;
     int store_open;
-    struct cl_api_keys *keys; /* NULL: no key check (CLOUDLOG_AUTH=iam or none) */
-    struct cl_query limits;   /* timeout_ms, max_bytes, regex limits (CLOUDLOG_QUERY_*) */
+    struct cl_api_keys *keys;    /* NULL: no key check (CLOUDLOG_AUTH=iam or none) */
+    struct cl_query limits;      /* timeout_ms, max_bytes, regex limits (CLOUDLOG_QUERY_*) */
+    struct cl_lambda_metrics lm; /* QueryRequests, QueryLatency, QueryErrors (EMF) */
+    int metrics_ready;
 };
 
 /* Reads the environment (CLOUDLOG_STORE, CLOUDLOG_AUTH, CLOUDLOG_API_KEYS, the query
