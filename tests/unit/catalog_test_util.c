@@ -107,3 +107,11 @@ int64_t commit_progress(struct cl_queue *q, const struct cl_catalog_object *obj,
     assert_true(object_id > 0);
     return object_id;
 }
+
+void copy_ids(const struct cl_msg *m, size_t n, char (*idb)[24], const char **ids)
+{
+    for (size_t i = 0; i < n; i++) {
+        snprintf(idb[i], sizeof idb[i], "%s", m[i].id);
+        ids[i] = idb[i];
+    }
+}

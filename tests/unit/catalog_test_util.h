@@ -28,6 +28,8 @@ int64_t count_rows(struct cl_queue *q, const char *sql);
 int done_of(struct cl_queue *q, const char *msg_id, const char *partition);
 /* cl_catalog_staging_referenced's answer (asserted CL_OK). */
 int referenced(struct cl_queue *q, const char *staging_key);
+/* Copies the ids of m[0..n) into idb (they outlive the messages) and points ids[i] at them. */
+void copy_ids(const struct cl_msg *m, size_t n, char (*idb)[24], const char **ids);
 /* Commits obj with progress for the n msg ids and no deletes; returns the object's id. */
 int64_t commit_progress(struct cl_queue *q, const struct cl_catalog_object *obj,
                         const char *const *ids, size_t n);

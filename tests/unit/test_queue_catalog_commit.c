@@ -90,10 +90,9 @@ static void test_commit_flush(void **state)
     open_fresh(&q, "flush.db", 5);
     send_n(&q, 3);
     struct cl_msg *m = receive_exactly(&q, 3);
-    char idb[3][24]; /* the ids outlive the received messages */
-    for (int i = 0; i < 3; i++)
-        snprintf(idb[i], sizeof idb[i], "%s", m[i].id);
-    const char *ids[3] = {idb[0], idb[1], idb[2]};
+    char idb[3][24];
+    const char *ids[3];
+    copy_ids(m, 3, idb, ids);
     const char *receipts[2] = {m[0].receipt, m[1].receipt};
     struct cl_catalog_object obj = make_obj(PART "/a.ndjson.gz", "_staging/a");
     int64_t object_id = 0;

@@ -62,10 +62,9 @@ static void test_retention_purges_progress(void **state)
     open_fresh(&q, "retention.db", 1);
     send_n(&q, 2);
     struct cl_msg *m = receive_exactly(&q, 2);
-    char idb[2][24]; /* the ids outlive the received messages */
-    for (int i = 0; i < 2; i++)
-        snprintf(idb[i], sizeof idb[i], "%s", m[i].id);
-    const char *ids[2] = {idb[0], idb[1]};
+    char idb[2][24];
+    const char *ids[2];
+    copy_ids(m, 2, idb, ids);
     struct cl_catalog_object obj = make_obj(PART "/a.ndjson.gz", "_staging/a");
     commit_progress(&q, &obj, ids, 2);
     fail_to_dlq(&q, &m[0]); /* ids[0] to the DLQ; ids[1] stays in flight */
