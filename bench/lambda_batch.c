@@ -9,8 +9,9 @@
  * "embedded ms=<median> objects=<n>" (the embedded time covers receive, decode, flush
  * with its catalog transaction and fsync, publish, delete; the send is not timed). */
 #include "batch_process.h"
+#include "cl_limits.h"
 #include "common.h"
-#include "files.h"
+#include "readfile.h"
 #include "process.h"
 #include "queue.h"
 #include "store.h"
@@ -23,6 +24,7 @@
 #include <time.h>
 
 #define MAX_MSGS 64
+#define MSG_FILE_MAX CL_LAMBDA_MAX_EVENT /* one SQS message is far smaller */
 
 struct msgs {
     struct cl_msg_out out[MAX_MSGS];
@@ -36,8 +38,8 @@ static int load(const char *dir, struct msgs *m)
     for (m->n = 0; m->n < MAX_MSGS; m->n++) {
         size_t i = m->n, len;
         snprintf(path, sizeof path, "%s/%03zu.gz", dir, i);
-        void *body = cl_bench_read_file(path, &len);
-        if (!body)
+        char *body;
+        if (cl_read_file(path, MSG_FILE_MAX, &body, &len) != CL_OK)
             break;
         snprintf(path, sizeof path, "%s/%03zu.attrs", dir, i);
         FILE *f = fopen(path, "r");

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "json.h"
+#include "readfile.h"
 #include "url.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #define MIN_MS (60 * 1000)
+#define ALARM_CONFIG_MAX ((size_t)1 << 20) /* a larger --alarms-config file is refused */
 
 /* The fields of a rule on one-minute periods, enabled, that breaches when the statistic is
  * above threshold in datapoints of the last eval_periods minutes. */
@@ -370,23 +372,15 @@ int cl_alarm_config_parse(struct cl_alarm_config *c, const char *text, size_t le
 
 int cl_alarm_config_load(struct cl_alarm_config *c, const char *path, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_len, "cannot open alarms config %s: %s", path, strerror(errno));
-        return -1;
-    }
-    /* One byte past the limit tells a file of exactly 1 MiB from a larger one. */
-    char *buf = cl_malloc((1 << 20) + 1);
-    size_t n = fread(buf, 1, (1 << 20) + 1, f);
-    int too_big = n > (1 << 20), rd_err = ferror(f);
-    fclose(f);
-    int rc = -1;
-    char inner[400];
-    if (too_big || rd_err)
-        snprintf(err, err_len, "alarms config %s: %s", path,
-                 too_big ? "larger than 1 MiB" : "read error");
+    char *buf = NULL, inner[400];
+    size_t n = 0;
+    int rc = cl_read_file(path, ALARM_CONFIG_MAX, &buf, &n);
+    if (rc == CL_ERR_TOO_LARGE)
+        snprintf(err, err_len, "alarms config %s: larger than 1 MiB", path);
+    else if (rc != CL_OK)
+        snprintf(err, err_len, "cannot read alarms config %s: %s", path, strerror(errno));
     else if ((rc = cl_alarm_config_parse(c, buf, n, inner, sizeof inner)) != 0)
         snprintf(err, err_len, "alarms config %s: %s", path, inner);
     free(buf);
-    return rc;
+    return rc == CL_OK ? 0 : -1;
 }

@@ -8,13 +8,12 @@
 #include "common.h"
 #include "json.h"
 #include "log.h"
+#include "readfile.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define STATE_FILE_MAX CL_MAX_ALARM_STATE
 
 /* The fields of one "alarms" or "history" element the restore needs. */
 struct entry {
@@ -116,33 +115,16 @@ static void restore_history(struct cl_alarm_engine *e, const struct cl_json_valu
     free(h.t);
 }
 
-/* Reads the whole file into *out (caller frees); returns 0, 1 when absent, -1 on error. */
-static int read_file(const char *path, char **out, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return errno == ENOENT ? 1 : -1;
-    char *buf = cl_malloc(STATE_FILE_MAX);
-    *len = fread(buf, 1, STATE_FILE_MAX, f);
-    int bad = ferror(f) || *len == STATE_FILE_MAX;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return -1;
-    }
-    *out = buf;
-    return 0;
-}
-
 size_t cl_alarm_restore_file(struct cl_alarm_engine *e, const char *path)
 {
     char *doc = NULL;
     size_t len = 0;
-    int rc = read_file(path, &doc, &len);
-    if (rc != 0) {
-        if (rc < 0)
+    /* The runner writes at most CL_MAX_ALARM_STATE bytes: a file of exactly that restores. */
+    int rc = cl_read_file(path, CL_MAX_ALARM_STATE, &doc, &len);
+    if (rc != CL_OK) {
+        if (rc != CL_ERR_NOT_FOUND)
             cl_log(CL_LOG_WARN, "alarms: cannot read %s (%s); starting without its states", path,
-                   strerror(errno));
+                   rc == CL_ERR_TOO_LARGE ? "larger than its 16 MiB limit" : strerror(errno));
         return 0;
     }
     struct restore rs = {e, 0};

@@ -3,8 +3,10 @@
 #include "cli_common.h"
 #include "commands.h"
 
+#include "cl_limits.h"
 #include "common.h"
 #include "json.h"
+#include "readfile.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -24,7 +26,7 @@ static const struct cl_option alarms_options[] = {
     CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"json", "CLOUDLOG_JSON", CL_OPT_FLAG, "0", OFF(json), NULL,
      "print the state document as JSON (as GET /v1/alarms)", NULL, 0, 0},
-    {"history", NULL, CL_OPT_FLAG, "0", OFF(history), NULL,
+    {"history", "CLOUDLOG_ALARMS_HISTORY", CL_OPT_FLAG, "0", OFF(history), NULL,
      "print the recent transitions (newest first) instead of the states", NULL, 0, 0},
 };
 
@@ -118,21 +120,21 @@ static void free_table(struct table *t)
     free(t->rows);
 }
 
-/* Reads DATA/alarms.json into an owned buffer; NULL after printing why. */
+/* Reads DATA/alarms.json (at most CL_MAX_ALARM_STATE, the daemon's limit for it) into an
+ * owned buffer; NULL after printing why. */
 static char *read_state(const char *cmd, const char *data_dir, size_t *len)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/alarms.json", data_dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    char *buf = NULL;
+    int rc = cl_read_file(path, CL_MAX_ALARM_STATE, &buf, len);
+    if (rc == CL_ERR_NOT_FOUND)
         fprintf(stderr, "%s: cannot read %s: %s (the daemon writes it when it starts)\n", cmd, path,
                 strerror(errno));
-        return NULL;
-    }
-    size_t max = 16u << 20;
-    char *buf = cl_malloc(max);
-    *len = fread(buf, 1, max, f);
-    fclose(f);
+    else if (rc == CL_ERR_TOO_LARGE)
+        fprintf(stderr, "%s: %s is larger than %zu bytes\n", cmd, path, CL_MAX_ALARM_STATE);
+    else if (rc != CL_OK)
+        fprintf(stderr, "%s: cannot read %s: %s\n", cmd, path, strerror(errno));
     return buf;
 }
 

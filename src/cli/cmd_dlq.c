@@ -51,8 +51,8 @@ static const struct cl_option redrive_options[] = {
     CL_OPT_INCLUDE_ROWS(cl_cli_data_options, OFF(data_dir)),
     {"queue", "CLOUDLOG_QUEUE", CL_OPT_STR, NULL, OFF(queue_url), "URL", CL_CLI_QUEUE_HELP, NULL, 0,
      0},
-    {"all", NULL, CL_OPT_FLAG, "0", OFF(all), NULL, "redrive every dead-letter message", NULL, 0,
-     0},
+    {"all", "CLOUDLOG_REDRIVE_ALL", CL_OPT_FLAG, "0", OFF(all), NULL,
+     "redrive every dead-letter message", NULL, 0, 0},
 };
 
 /* Terminal width for one-line rows: the tty's, else $COLUMNS, else 120. */

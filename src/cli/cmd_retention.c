@@ -27,7 +27,7 @@ static const struct cl_option retention_options[] = {
     {"retention-quiet", "CLOUDLOG_RETENTION_QUIET", CL_OPT_DURATION, "1h", OFF(quiet_ms),
      "DURATION", "keep a partition that got an object within this time (still receiving)", NULL, 0,
      0},
-    {"dry-run", NULL, CL_OPT_FLAG, "0", OFF(dry_run), NULL,
+    {"dry-run", "CLOUDLOG_RETENTION_DRY_RUN", CL_OPT_FLAG, "0", OFF(dry_run), NULL,
      "list what would be deleted, delete nothing", NULL, 0, 0},
 };
 

@@ -4,6 +4,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "common.h"
+#include "readfile.h"
 
 #include <errno.h>
 #include <libfyaml.h>
@@ -109,25 +110,12 @@ static void yaml_error(const char *path, struct fy_diag *diag, char *err, size_t
  * Returns 0, or -1 with err set. */
 static int read_file(const char *path, char **out, size_t *len, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, err_len, "cannot read config file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *buf = cl_malloc(CL_CONFIG_MAX_BYTES + 1);
-    size_t n = fread(buf, 1, CL_CONFIG_MAX_BYTES + 1, f);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed || n > CL_CONFIG_MAX_BYTES) {
-        snprintf(err, err_len, "cannot read config file %s: %s", path,
-                 failed ? "read error" : "larger than 1 MiB");
-        free(buf);
-        return -1;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return 0;
+    int rc = cl_read_file(path, CL_CONFIG_MAX_BYTES, out, len);
+    if (rc == CL_OK)
+        return 0;
+    snprintf(err, err_len, "cannot read config file %s: %s", path,
+             rc == CL_ERR_TOO_LARGE ? "larger than 1 MiB" : strerror(errno));
+    return -1;
 }
 
 int cl_config_load(const char *path, struct cl_conf **out, char *err, size_t err_len)

@@ -49,8 +49,9 @@ static int open_idem_store(struct cl_ingestor *ing, char *err, size_t err_len)
     return 0;
 }
 
-int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
+int cl_ingestor_init(void *ctx, char *err, size_t err_len)
 {
+    struct cl_ingestor *ing = ctx;
     memset(ing, 0, sizeof *ing);
     ing->key_usage = cl_key_usage_new();
     if (cl_lambda_metrics_init(&ing->lm, CL_LAMBDA_INGEST, err, err_len) != 0)
@@ -73,8 +74,9 @@ int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len)
     return open_idem_store(ing, err, err_len);
 }
 
-void cl_ingestor_free(struct cl_ingestor *ing)
+void cl_ingestor_free(void *ctx)
 {
+    struct cl_ingestor *ing = ctx;
     if (ing->queue_open)
         cl_queue_close(&ing->queue);
     if (ing->idem_store_open)

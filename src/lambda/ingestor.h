@@ -27,10 +27,11 @@ struct cl_ingestor {
     struct cl_key_usage *key_usage;
 };
 
-/* Reads the environment (docs/lambda.md) and opens the queue. Returns 0, or -1 with err
- * set (an init error). Caller frees with cl_ingestor_free, also after a failure. */
-int cl_ingestor_init(struct cl_ingestor *ing, char *err, size_t err_len);
-void cl_ingestor_free(struct cl_ingestor *ing);
+/* Reads the environment (docs/lambda.md) and opens the queue; ctx is a struct cl_ingestor
+ * (void * so that cl_lambda_main takes it). Returns 0, or -1 with err set (an init error).
+ * Caller frees with cl_ingestor_free, also after a failure. */
+int cl_ingestor_init(void *ctx, char *err, size_t err_len);
+void cl_ingestor_free(void *ctx);
 
 /* cl_lambda_handler: ctx is a struct cl_ingestor. */
 void cl_ingestor_handle(void *ctx, const struct cl_lambda_invocation *inv,

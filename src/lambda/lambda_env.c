@@ -42,10 +42,21 @@ static int read_telemetry(struct cl_telemetry_opts *t, char *err, size_t err_len
     return 0;
 }
 
-int cl_lambda_log_init(char *err, size_t err_len)
+static const char *const status_classes[] = {"2xx", "4xx", "5xx", NULL};
+
+/* log_query's metrics, named and shaped as the ingestor's IngestRequests/IngestLatency. */
+static void register_query(struct cl_metrics *r, struct cl_lambda_query_metrics *q)
 {
-    struct cl_telemetry_opts t = {0};
-    return read_telemetry(&t, err, err_len);
+    q->requests = cl_metrics_counter(r, "QueryRequests", CL_UNIT_COUNT,
+                                     "Answered Loki read API requests, by status class.",
+                                     "status_class", status_classes);
+    q->latency =
+        cl_metrics_histogram(r, "QueryLatency", CL_UNIT_MICROSECONDS,
+                             "From the invocation's start to its answer; 2xx answers only.");
+    q->errors = cl_metrics_counter(r, "QueryErrors", CL_UNIT_COUNT,
+                                   "Answers that failed on the function's side: 5xx (store "
+                                   "errors, an answer over 6 MB) and 408 (the deadline).",
+                                   NULL, NULL);
 }
 
 int cl_lambda_metrics_init(struct cl_lambda_metrics *lm, enum cl_lambda_stage stage, char *err,
@@ -55,10 +66,14 @@ int cl_lambda_metrics_init(struct cl_lambda_metrics *lm, enum cl_lambda_stage st
     if (read_telemetry(&t, err, err_len) != 0)
         return -1;
     lm->reg = cl_metrics_new();
+    lm->m = cl_std_metrics_none;
+    lm->q = (struct cl_lambda_query_metrics){0};
     if (stage == CL_LAMBDA_INGEST)
         cl_std_metrics_register_ingest(lm->reg, &lm->m);
-    else
+    else if (stage == CL_LAMBDA_PROCESS)
         cl_std_metrics_register_process(lm->reg, &lm->m);
+    else
+        register_query(lm->reg, &lm->q);
     char why[256];
     lm->emf = cl_emf_writer_new(lm->reg, t.emf_namespace, t.emf_dimensions, why, sizeof why);
     if (!lm->emf) {
@@ -80,6 +95,15 @@ void cl_lambda_metrics_emit(struct cl_lambda_metrics *lm)
 {
     if (cl_emf_write(lm->emf, stdout, cl_now_ms()) != 0)
         cl_log(CL_LOG_WARN, "lambda: cannot write EMF metrics to stdout");
+}
+
+void cl_lambda_query_count(struct cl_lambda_metrics *lm, int status, int64_t started_us)
+{
+    cl_counter_add_at(lm->q.requests, cl_status_class_of(status), 1);
+    if (status >= 200 && status < 300)
+        cl_histogram_observe(lm->q.latency, (uint64_t)(cl_mono_us() - started_us));
+    if (status >= 500 || status == 408)
+        cl_counter_add(lm->q.errors, 1);
 }
 
 /* CLOUDLOG_AUTH says whether keys are required, so that an empty CLOUDLOG_API_KEYS can

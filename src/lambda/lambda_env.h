@@ -1,4 +1,4 @@
-/* lambda_env.h - what both Lambda functions read from the environment (they take no
+/* lambda_env.h - what the Lambda functions read from the environment (they take no
  * arguments) and their shared metrics set-up: log level, EMF writer on stdout. */
 #ifndef CL_LAMBDA_ENV_H
 #define CL_LAMBDA_ENV_H
@@ -19,19 +19,23 @@ const char *cl_env_required(const char *name, char *err, size_t err_len);
 int cl_env_options(const struct cl_option *rows, size_t n, void *cfg, enum cl_opt_origin *origins,
                    char *err, size_t err_len);
 
-/* The metrics of one function: a registry with one stage's standard metrics and an EMF
- * writer (CLOUDLOG_EMF_NAMESPACE, default "cloudlog"; CLOUDLOG_EMF_DIMENSIONS). */
+/* log_query's metrics: the Loki read API's answers. */
+struct cl_lambda_query_metrics {
+    struct cl_metric *requests; /* QueryRequests, series: enum cl_status_class */
+    struct cl_metric *latency;  /* QueryLatency, microseconds, 2xx answers only */
+    struct cl_metric *errors;   /* QueryErrors: 5xx and 408, failures on the function's side */
+};
+
+/* The metrics of one function: a registry with one stage's metrics and an EMF writer
+ * (CLOUDLOG_EMF_NAMESPACE, default "cloudlog"; CLOUDLOG_EMF_DIMENSIONS). */
 struct cl_lambda_metrics {
     struct cl_metrics *reg;
-    struct cl_std_metrics m;
+    struct cl_std_metrics m;          /* CL_LAMBDA_INGEST, CL_LAMBDA_PROCESS */
+    struct cl_lambda_query_metrics q; /* CL_LAMBDA_QUERY */
     struct cl_emf_writer *emf;
 };
 
-/* Applies CLOUDLOG_LOG_LEVEL (a function without metrics: log_query). Returns 0, or -1
- * with err set. */
-int cl_lambda_log_init(char *err, size_t err_len);
-
-enum cl_lambda_stage { CL_LAMBDA_INGEST, CL_LAMBDA_PROCESS };
+enum cl_lambda_stage { CL_LAMBDA_INGEST, CL_LAMBDA_PROCESS, CL_LAMBDA_QUERY };
 
 /* Applies CLOUDLOG_LOG_LEVEL and sets up lm for stage. Returns 0, or -1 with err set.
  * Caller frees with cl_lambda_metrics_free. */
@@ -41,6 +45,10 @@ void cl_lambda_metrics_free(struct cl_lambda_metrics *lm);
 
 /* Writes the interval's EMF documents to stdout (after each invocation). */
 void cl_lambda_metrics_emit(struct cl_lambda_metrics *lm);
+
+/* Counts one answer of log_query with its HTTP status, and its latency (from started_us,
+ * cl_mono_us) when it is a 2xx. */
+void cl_lambda_query_count(struct cl_lambda_metrics *lm, int status, int64_t started_us);
 
 struct cl_api_keys;
 struct cl_store;

@@ -34,8 +34,9 @@ static int read_level(int *level, char *err, size_t err_len)
     return 0;
 }
 
-int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
+int cl_lprocessor_init(void *ctx, char *err, size_t err_len)
 {
+    struct cl_lprocessor *p = ctx;
     memset(p, 0, sizeof *p);
     if (cl_lambda_metrics_init(&p->lm, CL_LAMBDA_PROCESS, err, err_len) != 0)
         return -1;
@@ -50,8 +51,9 @@ int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len)
     return cl_lp_analytics_init(p, err, err_len);
 }
 
-void cl_lprocessor_free(struct cl_lprocessor *p)
+void cl_lprocessor_free(void *ctx)
 {
+    struct cl_lprocessor *p = ctx;
     if (p->store_open)
         cl_store_close(&p->store);
     if (p->metrics_ready)

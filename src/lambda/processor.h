@@ -27,10 +27,11 @@ void cl_lp_analytics_after(struct cl_lprocessor *p);
  * PatternCount of its top patterns (dimensions: CLOUDLOG_EMF_DIMENSIONS, Service, Pattern). */
 void cl_lp_analytics_emit(const struct cl_analytics_batch *a, int64_t now);
 
-/* Reads the environment (docs/lambda.md) and opens the store. Returns 0, or -1 with err
- * set (an init error). Caller frees with cl_lprocessor_free, also after a failure. */
-int cl_lprocessor_init(struct cl_lprocessor *p, char *err, size_t err_len);
-void cl_lprocessor_free(struct cl_lprocessor *p);
+/* Reads the environment (docs/lambda.md) and opens the store; ctx is a struct cl_lprocessor
+ * (void * so that cl_lambda_main takes it). Returns 0, or -1 with err set (an init error).
+ * Caller frees with cl_lprocessor_free, also after a failure. */
+int cl_lprocessor_init(void *ctx, char *err, size_t err_len);
+void cl_lprocessor_free(void *ctx);
 
 /* cl_lambda_handler: ctx is a struct cl_lprocessor. */
 void cl_lprocessor_handle(void *ctx, const struct cl_lambda_invocation *inv,

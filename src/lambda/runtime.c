@@ -311,3 +311,24 @@ int cl_lambda_init_failed(const char *type, const char *message)
     cl_lambda_runtime_free(rt);
     return 1;
 }
+
+int cl_lambda_main(const char *name, void *ctx, cl_lambda_init_fn init,
+                   cl_lambda_release_fn release, cl_lambda_handler handle)
+{
+    char err[1024];
+    if (init(ctx, err, sizeof err) != 0) {
+        release(ctx);
+        return cl_lambda_init_failed("Runtime.InitError", err);
+    }
+    struct cl_lambda_runtime *rt =
+        cl_lambda_runtime_new(getenv("AWS_LAMBDA_RUNTIME_API"), err, sizeof err);
+    if (!rt) {
+        release(ctx);
+        fprintf(stderr, "%s: %s\n", name, err);
+        return 1;
+    }
+    int rc = cl_lambda_run(rt, handle, ctx, 0);
+    cl_lambda_runtime_free(rt);
+    release(ctx);
+    return rc;
+}

@@ -77,4 +77,15 @@ int cl_lambda_run(struct cl_lambda_runtime *rt, cl_lambda_handler handler, void 
  * AWS_LAMBDA_RUNTIME_API is usable. Returns the exit status to use (1). */
 int cl_lambda_init_failed(const char *type, const char *message);
 
+/* One function's context lifecycle: init fills ctx from the environment (0, or -1 with err
+ * set); release frees what init allocated, also after a failed init. */
+typedef int (*cl_lambda_init_fn)(void *ctx, char *err, size_t err_len);
+typedef void (*cl_lambda_release_fn)(void *ctx);
+
+/* The whole life of a function's process (each function's main): init ctx (an init error
+ * goes to /init/error), then the Runtime API loop with handle, then release. name prefixes
+ * stderr messages. Returns the process's exit status. */
+int cl_lambda_main(const char *name, void *ctx, cl_lambda_init_fn init,
+                   cl_lambda_release_fn release, cl_lambda_handler handle);
+
 #endif

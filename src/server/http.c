@@ -21,6 +21,7 @@
 #include "http_loki.h"
 #include "http_metrics.h"
 #include "http_query.h"
+#include "http_queue.h"
 #include "http_tail.h"
 #include "log.h"
 #include "retention_thread.h"
@@ -112,7 +113,8 @@ static enum route route_of(const char *url, const char *es_prefix, enum cl_inges
 }
 
 /* Builds a response; takes ownership of body (malloc'd by a cl_buf). A body whose sticky
- * buffer failed is never sent half-written: *status becomes 500. */
+ * buffer failed is never sent half-written: *status becomes 500. NULL when libmicrohttpd
+ * cannot allocate the response (body freed; cl_http_queue answers 500). */
 static struct MHD_Response *new_response(int *status, struct cl_buf *body, const char *content_type,
                                          int retry_after_s, const char *allow)
 {
@@ -126,6 +128,10 @@ static struct MHD_Response *new_response(int *status, struct cl_buf *body, const
     char *data = cl_buf_take(body, &len);
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) { /* libmicrohttpd frees a MUST_FREE buffer only with its response */
+        free(data);
+        return NULL;
+    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     if (retry_after_s > 0) {
         char v[16];
@@ -144,9 +150,7 @@ static struct MHD_Response *new_response(int *status, struct cl_buf *body, const
 static enum MHD_Result queue_response(struct MHD_Connection *c, int status,
                                       struct MHD_Response *resp)
 {
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    return cl_http_queue(c, (unsigned)status, resp);
 }
 
 /* Queues a response; takes ownership of body (malloc'd by a cl_buf). es_product adds the
@@ -156,7 +160,7 @@ static enum MHD_Result respond_product(struct MHD_Connection *c, int status, str
                                        const char *allow, int es_product)
 {
     struct MHD_Response *resp = new_response(&status, body, content_type, retry_after_s, allow);
-    if (es_product)
+    if (es_product && resp)
         MHD_add_response_header(resp, CL_ES_PRODUCT_HEADER, CL_ES_PRODUCT);
     return queue_response(c, status, resp);
 }
@@ -171,7 +175,8 @@ enum MHD_Result cl_http_respond_no_store(struct MHD_Connection *c, int status, s
                                          const char *content_type)
 {
     struct MHD_Response *resp = new_response(&status, body, content_type, 0, NULL);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (resp)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     return queue_response(c, status, resp);
 }
 
@@ -515,6 +520,74 @@ static int cross_site_untyped(struct MHD_Connection *c)
            !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 }
 
+/* A request's state, made at its first call (freed by on_completed). */
+static struct request *new_request(struct cl_daemon *d, struct MHD_Connection *c, const char *url)
+{
+    struct request *r = cl_calloc(1, sizeof *r);
+    r->received_ms = cl_now_ms();
+    r->started_us = cl_mono_us();
+    r->route = route_of(url, d->limits.es_prefix, &r->ingest_route);
+    r->path = cl_strdup(url);
+    r->d = d;
+    r->conn = c;
+    r->key = -1;
+    cl_buf_init(&r->body, d->limits.max_body_bytes);
+    atomic_fetch_add(&d->active_requests, 1);
+    return r;
+}
+
+/* The first call of an ingest request: method, headers and cross-site checks before any
+ * body byte is read. */
+static enum MHD_Result begin_ingest(struct cl_daemon *d, struct MHD_Connection *c,
+                                    struct request *r, const char *method)
+{
+    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+        return ingest_error(d, r, 405, "method not allowed; use POST", 0, "POST");
+    check_ingest_headers(d, c, r);
+    if (!r->status && cross_site_untyped(c)) {
+        r->status = 415;
+        snprintf(r->message, sizeof r->message,
+                 "a cross-site request (Origin) needs Content-Type application/json or "
+                 "application/x-ndjson");
+    }
+    if (r->status == 401 || r->status == 413 || r->status == 415 || r->status == 429 ||
+        r->status == 503)
+        return ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
+    return MHD_YES;
+}
+
+/* The first call of a request: every route but ingest's is answered from here. */
+static enum MHD_Result begin_request(struct cl_daemon *d, struct MHD_Connection *c,
+                                     struct request *r, const char *url, const char *method,
+                                     const char *upload, size_t *upload_size)
+{
+    int host_rc = refuse_host(d, c);
+    if (host_rc >= 0)
+        return (enum MHD_Result)host_rc;
+    switch (r->route) {
+    case ROUTE_NONE:
+        return respond_error(c, 404, "not found", 0, NULL);
+    case ROUTE_QUERY:
+        return answer_query(d, c, method, r);
+    case ROUTE_LOKI:
+        return cl_http_loki(d, c, url, method, upload, upload_size, &r->loki);
+    case ROUTE_METRICS:
+        return answer_metrics(d, c, method);
+    case ROUTE_ALARMS:
+        return answer_alarms(d, c, method);
+    case ROUTE_ES_INFO:
+        return answer_es_info(d, c, method);
+    case ROUTE_ANALYTICS:
+        return answer_analytics(d, c, method, url);
+    case ROUTE_TAIL:
+        return cl_http_tail(d, c, method, &r->tail);
+    case ROUTE_LOGS:
+        return begin_ingest(d, c, r, method);
+    default:
+        return answer_status_route(d, c, r->route, method);
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -522,51 +595,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct cl_daemon *d = cls;
     struct request *r = *con_cls;
     if (!r) {
-        r = cl_calloc(1, sizeof *r);
-        r->received_ms = cl_now_ms();
-        r->started_us = cl_mono_us();
-        r->route = route_of(url, d->limits.es_prefix, &r->ingest_route);
-        r->path = cl_strdup(url);
-        r->d = d;
-        r->conn = c;
-        r->key = -1;
-        cl_buf_init(&r->body, d->limits.max_body_bytes);
-        *con_cls = r;
-        atomic_fetch_add(&d->active_requests, 1);
-        int host_rc = refuse_host(d, c);
-        if (host_rc >= 0)
-            return (enum MHD_Result)host_rc;
-        if (r->route == ROUTE_NONE)
-            return respond_error(c, 404, "not found", 0, NULL);
-        if (r->route == ROUTE_QUERY)
-            return answer_query(d, c, method, r);
-        if (r->route == ROUTE_LOKI)
-            return cl_http_loki(d, c, url, method, upload, upload_size, &r->loki);
-        if (r->route == ROUTE_METRICS)
-            return answer_metrics(d, c, method);
-        if (r->route == ROUTE_ALARMS)
-            return answer_alarms(d, c, method);
-        if (r->route == ROUTE_ES_INFO)
-            return answer_es_info(d, c, method);
-        if (r->route == ROUTE_ANALYTICS)
-            return answer_analytics(d, c, method, url);
-        if (r->route == ROUTE_TAIL)
-            return cl_http_tail(d, c, method, &r->tail);
-        if (r->route != ROUTE_LOGS)
-            return answer_status_route(d, c, r->route, method);
-        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-            return ingest_error(d, r, 405, "method not allowed; use POST", 0, "POST");
-        check_ingest_headers(d, c, r);
-        if (!r->status && cross_site_untyped(c)) {
-            r->status = 415;
-            snprintf(r->message, sizeof r->message,
-                     "a cross-site request (Origin) needs Content-Type application/json or "
-                     "application/x-ndjson");
-        }
-        if (r->status == 401 || r->status == 413 || r->status == 415 || r->status == 429 ||
-            r->status == 503)
-            return ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
-        return MHD_YES;
+        *con_cls = r = new_request(d, c, url);
+        return begin_request(d, c, r, url, method, upload, upload_size);
     }
     if (r->route == ROUTE_QUERY)
         return answer_query(d, c, method, r);
@@ -618,6 +648,7 @@ int cl_http_start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len
     socklen_t len;
     if (cl_listen_parse(d->cfg->listen, &ss, &len, err, err_len) != 0)
         return -1;
+    cl_http_queue_init(); /* the out-of-memory 500, made while memory is available */
     d->tls = cl_tls_load(d->cfg, err, err_len);
     if (!d->tls && err[0])
         return -1;

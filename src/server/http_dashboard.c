@@ -1,6 +1,7 @@
 /* http_dashboard.c - GET / and GET /explore: serve the embedded pages (the dashboard and
  * the query page) with a strict CSP each. */
 #include "http_dashboard.h"
+#include "http_queue.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -89,15 +90,16 @@ static enum MHD_Result serve_page(struct MHD_Connection *c, const struct page *p
     } else {
         resp =
             MHD_create_response_from_buffer(*p->html_len, (void *)p->html, MHD_RESPMEM_PERSISTENT);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+        if (resp)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
     }
-    add_common_headers(resp, p);
-    MHD_add_response_header(resp, "Content-Security-Policy", p->csp);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    enum MHD_Result rc = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    if (resp) {
+        add_common_headers(resp, p);
+        MHD_add_response_header(resp, "Content-Security-Policy", p->csp);
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    }
+    return cl_http_queue(c, status, resp);
 }
 
 enum MHD_Result cl_http_dashboard(struct MHD_Connection *c)

@@ -16,6 +16,7 @@
 #include "http_query.h"
 
 #include "common.h"
+#include "http_queue.h"
 #include "json_write.h"
 #include "log.h"
 #include "query_params.h"
@@ -380,10 +381,11 @@ enum MHD_Result cl_http_query_answer(struct MHD_Connection *c, void *state,
         return respond_error(c, status, s->err, retry);
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, read_stream, s, free_stream);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
-    enum MHD_Result r = MHD_queue_response(c, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    return r;
+    if (resp)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
+    else
+        free_stream(s); /* no response to drop its reference: cancel the scan here */
+    return cl_http_queue(c, MHD_HTTP_OK, resp);
 }
 
 void cl_http_query_done(void *state)

@@ -12,6 +12,7 @@
 #include "http_loki.h"
 
 #include "common.h"
+#include "http_queue.h"
 #include "log.h"
 #include "loki_int.h" /* lk_parse_time: the Loki routes' time forms */
 #include "loki_read.h"
@@ -321,14 +322,14 @@ static enum MHD_Result switch_protocols(struct MHD_Connection *c, struct tail *t
     char accept[CL_WS_ACCEPT_LEN + 1];
     cl_ws_accept_key(header(c, "Sec-WebSocket-Key"), accept);
     struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, t);
+    if (!resp) /* the request's reference to t is dropped when it completes */
+        return cl_http_queue(c, MHD_HTTP_SWITCHING_PROTOCOLS, NULL);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
     MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
     /* A client that offers protocols (a browser sending its key) needs one chosen. */
     if (has_token(header(c, "Sec-WebSocket-Protocol"), "cloudlog"))
         MHD_add_response_header(resp, "Sec-WebSocket-Protocol", "cloudlog");
-    enum MHD_Result r = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return cl_http_queue(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 }
 
 enum MHD_Result cl_http_tail(struct cl_daemon *d, struct MHD_Connection *c, const char *method,

@@ -265,6 +265,51 @@ static int start(struct cl_daemon *d, unsigned *port, char *err, size_t err_len)
     return 0;
 }
 
+/* The start-up line: where the daemon listens and with what. */
+static void log_listening(const struct cl_daemon *d, unsigned port)
+{
+    char host[256];
+    snprintf(host, sizeof host, "%s", d->cfg->listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    cl_log(CL_LOG_INFO, "listening on %s://%s:%u (data %s, queue %s, durability %s, api keys %zu)",
+           d->tls ? "https" : "http", *host ? host : "0.0.0.0", port, d->cfg->data_dir,
+           d->queue.ops->name, d->remote_queue ? "the queue's" : d->cfg->durability,
+           cl_api_keys_count(d->keys));
+}
+
+/* After SIGTERM/SIGINT: intake stops, in-flight work finishes, then everything is closed
+ * in dependency order. */
+static void shut_down(struct cl_daemon *d, int sig)
+{
+    cl_log(CL_LOG_INFO, "received %s: stopping intake, finishing in-flight requests",
+           sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    cl_notify_stopping();
+    /* From here every new request is answered 503 (http.c). The listen socket stays open
+     * until cl_http_stop: MHD_quiesce_daemon on an epoll daemon with worker threads races
+     * the workers' own removal of the listen socket from their epoll sets and can abort
+     * the process ("Failed to remove listen FD from epoll set", an open libmicrohttpd
+     * defect; seen once in CI on SIGTERM 20 ms after start). */
+    atomic_store(&d->shutting_down, 1);
+    drain_requests(d);
+    cl_syslog_stop(d->syslog); /* commits what connections have read, while the queue is open */
+    /* Jobs still running finish (their time is bounded by the queue) and resume their
+     * connections, so none is suspended when the HTTP server stops. */
+    cl_workers_stop(d->workers);
+    cl_workers_stop(d->query_workers); /* queries see shutting_down and end their streams */
+    cl_http_stop(d);
+    cl_workers_free(d->workers);
+    cl_workers_free(d->query_workers);
+    cl_processors_stop(d->processors); /* flushes what the processors hold */
+    cl_daemon_analytics_stop(d);       /* writes what they handed over last */
+    cl_retention_thread_stop(d->retention);
+    cl_alarm_runner_stop(d->alarms); /* before the registry it reads is freed */
+    cl_daemon_metrics_stop(d);       /* last EMF write, while the queue is open */
+    cl_queue_close(&d->queue);
+    cl_store_close(&d->store);
+}
+
 int cl_server_run(const struct cl_server_config *cfg)
 {
     enum cl_log_level lvl;
@@ -285,44 +330,11 @@ int cl_server_run(const struct cl_server_config *cfg)
         cl_key_usage_free(d.key_usage);
         return 1;
     }
-    char host[256];
-    snprintf(host, sizeof host, "%s", cfg->listen);
-    char *colon = strrchr(host, ':');
-    if (colon)
-        *colon = '\0';
-    cl_log(CL_LOG_INFO, "listening on %s://%s:%u (data %s, queue %s, durability %s, api keys %zu)",
-           d.tls ? "https" : "http", *host ? host : "0.0.0.0", port, cfg->data_dir,
-           d.queue.ops->name, d.remote_queue ? "the queue's" : cfg->durability,
-           cl_api_keys_count(d.keys));
+    log_listening(&d, port);
     cl_pid_file_write(cfg->data_dir);
     cl_notify_ready("listening");
 
-    int sig = wait_for_signal(&d);
-    cl_log(CL_LOG_INFO, "received %s: stopping intake, finishing in-flight requests",
-           sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    cl_notify_stopping();
-    /* From here every new request is answered 503 (http.c). The listen socket stays open
-     * until cl_http_stop: MHD_quiesce_daemon on an epoll daemon with worker threads races
-     * the workers' own removal of the listen socket from their epoll sets and can abort
-     * the process ("Failed to remove listen FD from epoll set", an open libmicrohttpd
-     * defect; seen once in CI on SIGTERM 20 ms after start). */
-    atomic_store(&d.shutting_down, 1);
-    drain_requests(&d);
-    cl_syslog_stop(d.syslog); /* commits what connections have read, while the queue is open */
-    /* Jobs still running finish (their time is bounded by the queue) and resume their
-     * connections, so none is suspended when the HTTP server stops. */
-    cl_workers_stop(d.workers);
-    cl_workers_stop(d.query_workers); /* queries see shutting_down and end their streams */
-    cl_http_stop(&d);
-    cl_workers_free(d.workers);
-    cl_workers_free(d.query_workers);
-    cl_processors_stop(d.processors); /* flushes what the processors hold */
-    cl_daemon_analytics_stop(&d);     /* writes what they handed over last */
-    cl_retention_thread_stop(d.retention);
-    cl_alarm_runner_stop(d.alarms); /* before the registry it reads is freed */
-    cl_daemon_metrics_stop(&d);     /* last EMF write, while the queue is open */
-    cl_queue_close(&d.queue);
-    cl_store_close(&d.store);
+    shut_down(&d, wait_for_signal(&d));
     cl_api_keys_free(d.keys);
     cl_key_usage_free(d.key_usage);
     pthread_mutex_destroy(&d.keys_mu);

@@ -13,6 +13,7 @@
 #include "cl_limits.h"
 #include "common.h"
 #include "log.h"
+#include "readfile.h"
 #include "server.h"
 
 #include <errno.h>
@@ -54,23 +55,16 @@ static const struct MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, NULL}};
 /* The loaded state the certificate callback serves (see tls.h: one per process). */
 static struct cl_tls *active;
 
-/* Reads path whole into a NUL-terminated heap string (caller frees). NULL with err set. */
+/* Reads path whole into a NUL-terminated heap string (caller frees). NULL with err set:
+ * missing, unreadable (a read error too, e.g. a directory) or over CL_TLS_MAX_PEM. */
 static char *read_pem(const char *what, const char *path, size_t *len, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_len, "cannot read %s %s: %s", what, path, strerror(errno));
-        return NULL;
-    }
-    char *buf = cl_malloc(CL_TLS_MAX_PEM + 1);
-    *len = fread(buf, 1, CL_TLS_MAX_PEM + 1, f);
-    fclose(f);
-    if (*len > CL_TLS_MAX_PEM) {
+    char *buf = NULL;
+    int rc = cl_read_file(path, CL_TLS_MAX_PEM, &buf, len);
+    if (rc == CL_ERR_TOO_LARGE)
         snprintf(err, err_len, "%s %s is larger than %d bytes", what, path, CL_TLS_MAX_PEM);
-        free(buf);
-        return NULL;
-    }
-    buf[*len] = '\0';
+    else if (rc != CL_OK)
+        snprintf(err, err_len, "cannot read %s %s: %s", what, path, strerror(errno));
     return buf;
 }
 

@@ -26,6 +26,10 @@
   8. Every function given a queue (CLOUDLOG_QUEUE_URL) states the queue's size in the
      URL (max_message_size=BYTES, so its init makes no call to SQS), and that queue
      states the same MaximumMessageSize explicitly.
+  9. Every GET route of the HTTP API has a HEAD route (or an ANY route) for the same path,
+     with the same target and authorization: an HTTP API matches a route by its method
+     (HEAD is not GET), and the daemon and the functions answer HEAD wherever they answer
+     GET (Elasticsearch clients ping with HEAD).
 
 Then every check is shown to fail: each of several mutated copies of the template must
 produce a finding.
@@ -286,6 +290,25 @@ def check_auth(doc, findings, log):
                 log(f"ok: {where} -> route {route}, CLOUDLOG_AUTH={auth}")
 
 
+# ---------------------------------------------------------------- check 9
+
+
+def check_head_routes(t, findings, log):
+    routes = []
+    for name, r in t.of_type({"AWS::ApiGatewayV2::Route"}).items():
+        props = r.get("Properties", {})
+        method, _, path = (t.canon(props.get("RouteKey")) or "").partition(" ")
+        same = (json.dumps(props.get("Target"), sort_keys=True),
+                json.dumps(props.get("AuthorizationType"), sort_keys=True))
+        routes.append((name, method, path, same))
+    gets = [r for r in routes if r[1] == "GET"]
+    for name, _, path, same in gets:
+        if not any(m in ("HEAD", "ANY") and p == path and s == same for _, m, p, s in routes):
+            findings.append(f"{name}: GET {path} has no HEAD (or ANY) route with the same "
+                            "target and authorization")
+    log(f"ok: checked {len(gets)} GET route(s) for their HEAD routes")
+
+
 # ---------------------------------------------------------------- check 7
 
 SQS_MAX_RETENTION = 1209600  # 14 days
@@ -372,9 +395,8 @@ def emf_config(t):
     return first
 
 
-# Which stage of the code a function runs, from the package its CodeUri names (log_query,
-# Loki's read API, writes no EMF metrics).
-STAGE_OF_PACKAGE = {"log_ingestor": "ingest", "log_processor": "process", "log_query": None}
+# Which stage of the code a function runs, from the package its CodeUri names.
+STAGE_OF_PACKAGE = {"log_ingestor": "ingest", "log_processor": "process", "log_query": "query"}
 
 
 def function_stages(t):
@@ -552,6 +574,7 @@ def run_checks(doc, catalog_bin, samconfig=None, log=print):
     check_auth(doc, findings, log)
     check_dead_letters(t, findings, log)
     check_queue_sizes(t, findings, log)
+    check_head_routes(t, findings, log)
     if samconfig:
         check_samconfig(doc, samconfig, findings, log)
     ns, dims = emf_config(t)
@@ -677,6 +700,8 @@ def mutations(doc):
         mutate("ingestor queue URL without max_message_size",
                lambda r: r["IngestorFunction"]["Properties"]["Environment"]["Variables"]
                .update(CLOUDLOG_QUEUE_URL={"Ref": "IngestQueue"})),
+        mutate("no HEAD route for the Loki read API",
+               lambda r: r.pop("QueryRouteHead")),
         mutate("dashboard dimension set the code does not emit",
                lambda r: body_replace(r, '"IngestLatency", "Stack", "${AWS::StackName}",',
                                       '"IngestLatency", "Stack", "${AWS::StackName}", '

@@ -8,7 +8,7 @@
  * The processor's analytics documents (ErrorLogCount, AnomaliesDetected, PatternCount) come
  * from its own writer too (cl_lp_analytics_emit).
  *
- * Usage: CLOUDLOG_EMF_NAMESPACE=ns CLOUDLOG_EMF_DIMENSIONS=k=v emf_catalog ingest|process
+ * Usage: CLOUDLOG_EMF_NAMESPACE=ns CLOUDLOG_EMF_DIMENSIONS=k=v emf_catalog ingest|process|query
  */
 #include "lambda_env.h"
 #include "processor.h"
@@ -44,8 +44,10 @@ int main(int argc, char **argv)
         stage = CL_LAMBDA_INGEST;
     } else if (argc == 2 && strcmp(argv[1], "process") == 0) {
         stage = CL_LAMBDA_PROCESS;
+    } else if (argc == 2 && strcmp(argv[1], "query") == 0) {
+        stage = CL_LAMBDA_QUERY;
     } else {
-        fprintf(stderr, "usage: %s ingest|process\n", argv[0]);
+        fprintf(stderr, "usage: %s ingest|process|query\n", argv[0]);
         return 2;
     }
     struct cl_lambda_metrics lm;

@@ -24,6 +24,7 @@ import sys
 import time
 
 import cltest
+import lambda_runtime
 
 REGION = "us-east-1"
 START_TIMEOUT = 60
@@ -116,6 +117,10 @@ class Moto:
         return {"AWS_ACCESS_KEY_ID": self.key_id, "AWS_SECRET_ACCESS_KEY": self.secret,
                 "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
 
+    def s3_store_env(self, store):
+        """env() plus this moto as the S3 endpoint and CLOUDLOG_STORE=store (s3://...)."""
+        return dict(self.env(), AWS_ENDPOINT_URL_S3=self.url, CLOUDLOG_STORE=store)
+
     def stop(self):
         if not self.proc or self.proc.poll() is not None:
             return
@@ -130,31 +135,76 @@ class Moto:
             self.proc.wait(timeout=10)
 
 
-class SqsAndS3:
-    """Test case mixin: an SQS moto with signature verification (cls.sqs_moto) and an S3
-    moto without it (cls.s3_moto; moto rejects S3 signatures of keys with '='), started once
-    per class, with bucket cls.BUCKET created; both None when moto is missing (tests call
-    require_moto)."""
+class S3Moto:
+    """Test case mixin: an S3 moto without signature verification (cls.s3_moto; moto rejects
+    S3 signatures of keys with '='), started once per class, with bucket cls.BUCKET created
+    and cls.s3 its boto3 client; both None when moto is missing (tests call require_moto)."""
 
     BUCKET = None
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sqs_moto = cls.s3_moto = None
+        cls.s3_moto = cls.s3 = None
         if not have_moto():
             return
-        cls.sqs_moto = Moto(verify=True).start()
         cls.s3_moto = Moto(verify=False).start()
+        cls.s3 = cls.s3_moto.client("s3")
         if cls.BUCKET:
-            cls.s3_moto.client("s3").create_bucket(Bucket=cls.BUCKET)
+            cls.s3.create_bucket(Bucket=cls.BUCKET)
 
     @classmethod
     def tearDownClass(cls):
-        for m in (cls.sqs_moto, cls.s3_moto):
-            if m:
-                m.stop()
+        if cls.s3_moto:
+            cls.s3_moto.stop()
         super().tearDownClass()
+
+
+class SqsAndS3(S3Moto):
+    """S3Moto plus an SQS moto with signature verification (cls.sqs_moto, cls.sqs its boto3
+    client), started once per class; None when moto is missing."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sqs_moto = cls.sqs = None
+        super().setUpClass()
+        if not have_moto():
+            return
+        cls.sqs_moto = Moto(verify=True).start()
+        cls.sqs = cls.sqs_moto.client("sqs")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.sqs_moto:
+            cls.sqs_moto.stop()
+        super().tearDownClass()
+
+
+class FunctionCase:
+    """Test case mixin for a Lambda function's tests: each test gets a loopback Runtime API
+    (self.rt) and the functions it starts (start_function) are killed after it. Skips
+    without moto; fails when the binary self.FUNCTION is not built."""
+
+    FUNCTION = None
+
+    def setUp(self):
+        super().setUp()
+        require_moto(self)
+        require_binary(self, self.FUNCTION)
+        self.rt = lambda_runtime.RuntimeAPI()
+        self.funcs = []
+
+    def tearDown(self):
+        for f in self.funcs:
+            f.kill()
+        self.rt.close()
+        super().tearDown()
+
+    def start_function(self, env, name=None, rt=None):
+        """Starts function `name` (default self.FUNCTION) against rt (default self.rt)."""
+        f = Function(name or self.FUNCTION, rt or self.rt, env).start()
+        self.funcs.append(f)
+        return f
 
 
 def queue_with_dlq(sqs, name, max_receive, visibility_s=30):

@@ -230,6 +230,23 @@ class Alarms(cltest.DaemonTestCase):
         self.assertEqual(rc, 1)
         self.assertIn("alarms.json", err)
 
+    def test_cli_unreadable_state(self):
+        """DATA/alarms.json that opens but cannot be read (a directory) is a read error,
+        not an empty state printed with exit status 0."""
+        data = cltest.mkdtemp("cl-data-")
+        os.mkdir(os.path.join(data, "alarms.json"))
+        for extra in ([], ["--json"]):
+            rc, out, err = cltest.run_cli(["alarms", "--data", data] + extra)
+            self.assertEqual((rc, out), (1, ""), err)
+            self.assertIn("cannot read %s/alarms.json: Is a directory" % data, err)
+        # over the daemon's 16 MiB limit for the file: refused, not cut short
+        os.rmdir(os.path.join(data, "alarms.json"))
+        with open(os.path.join(data, "alarms.json"), "wb") as f:
+            f.write(b'{"alarms":[]}' + b" " * (16 << 20))
+        rc, out, err = cltest.run_cli(["alarms", "--data", data, "--json"])
+        self.assertEqual((rc, out), (1, ""), err)
+        self.assertIn("alarms.json is larger than 16777216 bytes", err)
+
 
 if __name__ == "__main__":
     cltest.main()

@@ -101,6 +101,22 @@ class HelpAndUsage(cltest.DaemonTestCase):
             _, err = cli(self, args, expect_rc=2)
             self.assertTrue(err.strip(), args)
 
+    def test_every_option_reads_an_environment_variable(self):
+        """Every option of every command names its CLOUDLOG_* variable (the man page lists
+        each option's), and the one-off flags of alarms, retention and dlq redrive read
+        theirs."""
+        out, _ = cli(self, ["help", "--man"])
+        self.assertEqual(out.count("Environment: none"), 0)
+        d = fresh_data_dir(self)  # the daemon wrote DATA/alarms.json at start
+        out, _ = cli(self, ["alarms", "--data", d], env={"CLOUDLOG_ALARMS_HISTORY": "1"})
+        self.assertEqual(out, "no transitions yet\n")
+        out, _ = cli(self, ["retention", "--data", d, "--retention", "1d"],
+                     env={"CLOUDLOG_RETENTION_DRY_RUN": "yes"})
+        self.assertTrue(out.startswith("would delete "), out)
+        plant_dlq(os.path.join(d, "queue.db"), 2, "env")
+        out, _ = cli(self, ["dlq", "redrive", "--data", d], env={"CLOUDLOG_REDRIVE_ALL": "1"})
+        self.assertEqual(out, "redrove 2 message(s)\n")
+
     def test_missing_data_dir(self):
         parent = cltest.mkdtemp("cl-cli-")
         missing = os.path.join(parent, "no-such-dir")

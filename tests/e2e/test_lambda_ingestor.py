@@ -65,30 +65,14 @@ def lambda_sqs_record(m):
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
 
 
-class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
+class IngestorTest(awstest.SqsAndS3, awstest.FunctionCase, cltest.DaemonTestCase):
     BUCKET = BUCKET
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if cls.sqs_moto:
-            cls.sqs = cls.sqs_moto.client("sqs")
-            cls.s3 = cls.s3_moto.client("s3")
+    FUNCTION = "log_ingestor"
 
     def setUp(self):
         super().setUp()
-        awstest.require_moto(self)
-        awstest.require_binary(self, "log_ingestor")
-        self.rt = lambda_runtime.RuntimeAPI()
-        self.funcs = []
         self.queue_url = self.sqs.create_queue(
             QueueName="cl-%s" % uuid.uuid4().hex[:10])["QueueUrl"]
-
-    def tearDown(self):
-        for f in self.funcs:
-            f.kill()
-        self.rt.close()
-        super().tearDown()
 
     def start(self, name="log_ingestor", rt=None, extra=None):
         env = dict(self.sqs_moto.env(), CLOUDLOG_QUEUE_URL=self.queue_url,
@@ -96,9 +80,7 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
                    CLOUDLOG_EMF_DIMENSIONS="Stack=cl-test", CLOUDLOG_AUTH="none")
         env.update(cltest.DEFAULT_ENV)  # the fixtures' fixed dates: timestamp window off
         env.update(extra or {})
-        f = awstest.Function(name, rt or self.rt, env).start()
-        self.funcs.append(f)
-        return f
+        return self.start_function(env, name, rt)
 
     def post(self, event, content_type="application/json"):
         kind, resp, _ = self.rt.call(event)
@@ -241,6 +223,11 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
         self.assertEqual(resp["headers"]["x-elastic-product"], "Elasticsearch")
         resp = self.post(http_event(b"", {}, method="GET", path="/services/collector/health"))
         self.assertEqual((resp["statusCode"], json.loads(resp["body"])["code"]), (200, 17))
+        # HEAD as GET (its own route on API Gateway), as the daemon: the clients' ping
+        for path in ("/es/", "/es", "/services/collector/health"):
+            resp = self.post(http_event(b"", {"authorization": "Bearer k1"}, method="HEAD",
+                                        path=path))
+            self.assertEqual(resp["statusCode"], 200, (path, resp))
         lines = self.lines_of(self.receive_all(5))  # one message per accepted request
         self.assertEqual(sorted(json.loads(line)["message"] for line in lines),
                          sorted(["hec one", "hec two", "raw line", "hello from otlp", "map body",
@@ -473,9 +460,8 @@ class IngestorTest(awstest.SqsAndS3, cltest.DaemonTestCase):
         prefix = "p-%s" % uuid.uuid4().hex[:6]
         prt = lambda_runtime.RuntimeAPI()
         try:
-            env = dict(self.s3_moto.env(), AWS_ENDPOINT_URL_S3=self.s3_moto.url,
-                       CLOUDLOG_STORE="s3://%s/%s" % (BUCKET, prefix))
-            self.funcs.append(awstest.Function("log_processor", prt, env).start())
+            env = self.s3_moto.s3_store_env("s3://%s/%s" % (BUCKET, prefix))
+            self.start_function(env, "log_processor", prt)
             queued = []
             for requests in (1, 10):
                 msgs, lines = self.ingest_and_receive(requests)

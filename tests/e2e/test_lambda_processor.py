@@ -16,7 +16,6 @@ import uuid
 
 import awstest
 import cltest
-import lambda_runtime
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import faultproxy  # noqa: E402
@@ -60,44 +59,20 @@ def sqs_record(lines, encoding="gzip", body=None, receive_count=1):
     }
 
 
-class ProcessorTest(cltest.DaemonTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.moto = None
-        if not awstest.have_moto():
-            return
-        cls.moto = awstest.Moto(verify=False).start()
-        cls.s3 = cls.moto.client("s3")
-        cls.s3.create_bucket(Bucket=BUCKET)
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.moto:
-            cls.moto.stop()
+class ProcessorTest(awstest.S3Moto, awstest.FunctionCase, cltest.DaemonTestCase):
+    BUCKET = BUCKET
+    FUNCTION = "log_processor"
 
     def setUp(self):
         super().setUp()
-        awstest.require_moto(self)
-        awstest.require_binary(self, "log_processor")
-        self.rt = lambda_runtime.RuntimeAPI()
-        self.funcs = []
         self.prefix = "logs-%s" % uuid.uuid4().hex[:8]
 
-    def tearDown(self):
-        for f in self.funcs:
-            f.kill()
-        self.rt.close()
-        super().tearDown()
-
     def start(self, endpoint=None, store=None, extra=None):
-        env = self.moto.env()
-        env["AWS_ENDPOINT_URL_S3"] = endpoint or self.moto.url
-        env["CLOUDLOG_STORE"] = store or "s3://%s/%s" % (BUCKET, self.prefix)
+        env = self.s3_moto.s3_store_env(store or "s3://%s/%s" % (BUCKET, self.prefix))
+        env["AWS_ENDPOINT_URL_S3"] = endpoint or self.s3_moto.url
         env["CLOUDLOG_EMF_DIMENSIONS"] = "Stack=cl-test"
         env.update(extra or {})
-        f = awstest.Function("log_processor", self.rt, env).start()
-        self.funcs.append(f)
-        return f
+        return self.start_function(env)
 
     def objects(self, analytics=False):
         """The data objects, or (analytics=True) the patterns summaries under _analytics/."""
@@ -192,13 +167,13 @@ class ProcessorTest(cltest.DaemonTestCase):
         self.assertEqual(self.stored_lines(), sorted(want))
         # query reads what the processor wrote, like an embedded store.
         rc, out, err = cltest.run_cli(["query", "--store", "s3://%s/%s?endpoint=%s" % (
-            BUCKET, self.prefix, self.moto.url), "--since", "6h", "--limit", "0"],
-            env=dict(os.environ, **self.moto.env()))
+            BUCKET, self.prefix, self.s3_moto.url), "--since", "6h", "--limit", "0"],
+            env=dict(os.environ, **self.s3_moto.env()))
         self.assertEqual(rc, 0, err)
         self.assertEqual(len(out.splitlines()), 60)
 
     def test_failing_put_reports_exactly_its_messages(self):
-        with faultproxy.FaultProxy.start_thread(self.moto.url) as fp:
+        with faultproxy.FaultProxy.start_thread(self.s3_moto.url) as fp:
             fp.add({"method": "PUT", "path": "service%3Dbad", "action": "status", "status": 500,
                     "times": None})
             f = self.start(endpoint=fp.url)
@@ -229,7 +204,7 @@ class ProcessorTest(cltest.DaemonTestCase):
                                ("api", "web")]) for i in range(10)]
         want = sorted(l for r in records for l in
                       gzip.decompress(base64.b64decode(r["body"])).decode().splitlines())
-        with faultproxy.FaultProxy.start_thread(self.moto.url) as fp:
+        with faultproxy.FaultProxy.start_thread(self.s3_moto.url) as fp:
             # api's put goes through; web's stalls: kill the process while it waits.
             fp.add({"method": "PUT", "path": "service%3Dweb", "action": "stall", "seconds": 60})
             f = self.start(endpoint=fp.url)

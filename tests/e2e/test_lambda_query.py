@@ -74,31 +74,30 @@ def comparable(data):
     return js
 
 
-class LambdaQueryTest(cltest.DaemonTestCase):
+class LambdaQueryTest(awstest.S3Moto, awstest.FunctionCase, cltest.DaemonTestCase):
+    BUCKET = BUCKET
+    FUNCTION = "log_query"
+
     @classmethod
     def setUpClass(cls):
-        cls.moto = cls.d = None
-        if not awstest.have_moto():
+        super().setUpClass()
+        cls.d = None
+        if not cls.s3_moto:
             return
         recs = test_loki_api.make_records(__import__("random").Random(16))
         big = '"' * BIG_QUOTES
         recs += [{"timestamp": cltest.ms_text(NOW_MS - 120000 - i), "service": "big",
                   "level": "info", "message": big} for i in range(BIG_RECORDS)]
-        cls.d = cltest.Daemon(args=["--flush-age", "500ms", "--flush-size", "16KiB"]).start()
         try:
+            cls.d = cltest.Daemon(args=["--flush-age", "500ms", "--flush-size", "16KiB"]).start()
             for i in range(0, len(recs), 50):
                 st, _, js = cls.d.post_logs(recs[i:i + 50])
                 assert st == 202, (st, js)
             cltest.wait_drained(cls.d.data_dir, timeout=120, dlq=0, daemon=cls.d)
-            # moto checks S3 signatures against a re-quoted path, which rejects keys with
-            # '=' (awstest.py), so this S3 runs without signature verification.
-            cls.moto = awstest.Moto(verify=False).start()
-            s3 = cls.moto.client("s3")
-            s3.create_bucket(Bucket=BUCKET)
             objects, _, _ = cltest.store_scan(cls.d.data_dir)
             for o in objects:
                 with open(o["path"], "rb") as f:
-                    s3.put_object(Bucket=BUCKET, Key="logs/" + o["key"], Body=f.read())
+                    cls.s3.put_object(Bucket=BUCKET, Key="logs/" + o["key"], Body=f.read())
             cls.n_objects = len(objects)
         except BaseException:
             cls.tearDownClass()
@@ -108,30 +107,15 @@ class LambdaQueryTest(cltest.DaemonTestCase):
     def tearDownClass(cls):
         if cls.d:
             cls.d.stop()
-        if cls.moto:
-            cls.moto.stop()
+        super().tearDownClass()
 
-    def setUp(self):
-        super().setUp()
-        awstest.require_moto(self)
-        awstest.require_binary(self, "log_query")
-        self.rt = lambda_runtime.RuntimeAPI()
-        self.funcs = []
-
-    def tearDown(self):
-        for f in self.funcs:
-            f.kill()
-        self.rt.close()
-        super().tearDown()
+    def store_env(self):
+        return self.s3_moto.s3_store_env("s3://%s/logs" % BUCKET)
 
     def start(self, **extra):
-        env = self.moto.env()
-        env.update({"AWS_ENDPOINT_URL_S3": self.moto.url, "CLOUDLOG_STORE": "s3://%s/logs" % BUCKET,
-                    "CLOUDLOG_API_KEYS": KEY})
+        env = dict(self.store_env(), CLOUDLOG_API_KEYS=KEY)
         env.update(extra)
-        f = awstest.Function("log_query", self.rt, env).start()
-        self.funcs.append(f)
-        return f
+        return self.start_function(env)
 
     def call(self, method, path, params=None, headers=None, auth=True, timeout_s=30.0):
         """(status, headers, body bytes) of the function's answer to one request."""
@@ -204,6 +188,39 @@ class LambdaQueryTest(cltest.DaemonTestCase):
         st, hd, data = self.call("GET", "/loki/api/v1/ready", auth=False)
         self.assertEqual((st, data), (200, b"ready\n"))
         self.assertTrue(hd["content-type"].startswith("text/plain"))
+
+    def test_head_answered_as_get(self):
+        """HEAD (its own route on API Gateway: deploy/aws/template.yaml) gets GET's status
+        and headers, as from the daemon."""
+        self.start()
+        for path in ("/loki/api/v1/labels", "/loki/api/v1/status/buildinfo"):
+            st, hd, _ = self.call("HEAD", path)
+            dst, dhd, _ = self.d.request("HEAD", path)
+            self.assertEqual((st, dst), (200, 200), path)
+            self.assertEqual(hd["content-type"], dhd["content-type"], path)
+
+    def test_emf_metrics(self):
+        """After each invocation the function prints EMF lines, as the other functions do:
+        QueryRequests per StatusClass, QueryLatency (2xx only) and QueryErrors (5xx and
+        408: failures on the function's side), with the configured dimensions."""
+        f = self.start(CLOUDLOG_EMF_DIMENSIONS="Stack=cl-test")
+        q = {"query": '{service="api"}', "start": START_NS, "end": END_NS}
+        self.assertEqual(self.call("GET", "/loki/api/v1/labels", q)[0], 200)
+        self.assertEqual(self.call("GET", "/loki/api/v1/labels", q, auth=False)[0], 401)
+        self.assertEqual(self.call("GET", "/loki/api/v1/query_range", {"query": "{"})[0], 400)
+        self.assertEqual(f.metric_sum("QueryRequests", "StatusClass", "2xx"), 1)
+        self.assertEqual(f.metric_sum("QueryRequests", "StatusClass", "4xx"), 2)
+        self.assertEqual(f.metric_sum("QueryErrors"), 0)
+        latency = [d for d in f.emf() if "QueryLatency" in d]
+        self.assertEqual(sum(len(d["QueryLatency"]) for d in latency), 1)
+        self.assertTrue(all(d["Stack"] == "cl-test" for d in latency))
+        f.kill()  # one function on the Runtime API at a time
+        g = self.start(CLOUDLOG_QUERY_TIMEOUT="1ms")  # a query cut by its deadline: 408
+        params = {"query": 'count_over_time({service=~".+"} |~ "t.*o" [1h])', "step": "60",
+                  "start": START_NS, "end": END_NS}
+        self.assertEqual(self.call("GET", "/loki/api/v1/query_range", params)[0], 408)
+        self.assertEqual(g.metric_sum("QueryErrors"), 1)
+        self.assertEqual(g.metric_sum("QueryRequests", "StatusClass", "4xx"), 1)
 
     def test_refusals_in_lokis_shape(self):
         self.start()
@@ -289,12 +306,7 @@ class LambdaQueryTest(cltest.DaemonTestCase):
             with self.subTest(word=word):
                 rt = lambda_runtime.RuntimeAPI()
                 try:
-                    e = self.moto.env()
-                    e.update({"AWS_ENDPOINT_URL_S3": self.moto.url,
-                              "CLOUDLOG_STORE": "s3://%s/logs" % BUCKET})
-                    e.update(env)
-                    f = awstest.Function("log_query", rt, e).start()
-                    self.funcs.append(f)
+                    f = self.start_function(dict(self.store_env(), **env), rt=rt)
                     self.assertNotEqual(f.wait_exit(timeout=30), 0)
                     self.assertEqual(len(rt.init_errors), 1)
                     self.assertIn(word, rt.init_errors[0][1].decode())

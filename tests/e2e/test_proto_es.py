@@ -18,26 +18,41 @@ EXPECTED = {
 }
 
 
-class BulkClients(shippers.ClientTestCase):
+NDJSON = {"Content-Type": "application/x-ndjson"}
+
+
+def post_bulk(d, path, body):
+    """POSTs an NDJSON _bulk body without auth; returns (status, headers, body)."""
+    return d.request("POST", path, body=body, headers=NDJSON)
+
+
+class EsClientCase(shippers.ClientTestCase):
+    """Runs tests/clients/es_send.js against a daemon and checks what it stored."""
     MODULE = "@elastic/elasticsearch"
 
-    def send(self, d, flavour, key=shippers.KEY, big=None):
-        args = [flavour, self.url(d, "/es"), key] + ([big] if big else [])
+    def send(self, d, flavour, key=shippers.KEY, big=None, prefix="/es"):
+        args = [flavour, self.url(d, prefix), key] + ([big] if big else [])
         return shippers.run_node("es_send.js", *args)
 
+    def assert_sent_stored(self, d, out):
+        """The client saw the handshake, and the two EXPECTED documents are stored."""
+        self.assertEqual(out["info"]["tagline"], "You Know, for Search", out)
+        records = shippers.stored_records(d)
+        self.assertEqual(len(records), 2, records)
+        for rec in records:
+            self.assertEqual(rec, dict(EXPECTED[rec["message"]], message=rec["message"]))
+
+
+class BulkClients(EsClientCase):
     def check(self, flavour):
         d = self.start_daemon()
         out = self.send(d, flavour, big=8000)
-        self.assertEqual(out["info"]["tagline"], "You Know, for Search", out)
         stats = out["stats"]
         self.assertEqual((stats["total"], stats["successful"], stats["failed"]), (3, 2, 1), out)
         self.assertEqual(len(out["dropped"]), 1, out)
         self.assertEqual(out["dropped"][0]["status"], 400)
         self.assertIn("record too large", out["dropped"][0]["error"]["reason"])
-        records = shippers.stored_records(d)
-        self.assertEqual(len(records), 2, records)
-        for rec in records:
-            self.assertEqual(rec, dict(EXPECTED[rec["message"]], message=rec["message"]))
+        self.assert_sent_stored(d, out)
 
     def test_elasticsearch_client(self):
         self.check("elastic")
@@ -49,28 +64,21 @@ class BulkClients(shippers.ClientTestCase):
         d = self.start_daemon()
         out = self.send(d, "opensearch", key="wrong")
         self.assertIn("error", out["info"])
-        st, hd, body = d.request("POST", "/es/_bulk", body=b'{"index":{}}\n{"message":"x"}\n',
-                                 headers={"Content-Type": "application/x-ndjson"})
+        st, hd, body = post_bulk(d, "/es/_bulk", b'{"index":{}}\n{"message":"x"}\n')
         self.assertEqual(st, 401, body)
         self.assertEqual(json.loads(body)["error"]["type"], "security_exception")
         self.assertEqual(cltest.count_rows(d.db_path), 0)
 
 
-class BulkPrefix(shippers.ClientTestCase):
+class BulkPrefix(EsClientCase):
     """--es-prefix moves the API: the real client works under the new prefix (handshake
     and _bulk), /es is then 404, and a prefix on cloudlog's own routes is refused."""
-    MODULE = "@elastic/elasticsearch"
 
     def test_client_under_configured_prefix(self):
         d = self.start_daemon(["--es-prefix", "/search/elastic"])
-        out = shippers.run_node("es_send.js", "elastic", self.url(d, "/search/elastic"),
-                                shippers.KEY)
-        self.assertEqual(out["info"]["tagline"], "You Know, for Search", out)
+        out = self.send(d, "elastic", prefix="/search/elastic")
         self.assertEqual((out["stats"]["total"], out["stats"]["successful"]), (2, 2), out)
-        records = shippers.stored_records(d)
-        self.assertEqual(len(records), 2, records)
-        for rec in records:
-            self.assertEqual(rec, dict(EXPECTED[rec["message"]], message=rec["message"]))
+        self.assert_sent_stored(d, out)
         auth = {"Authorization": "Bearer " + shippers.KEY}
         for path in ("/es", "/es/_bulk"):
             st, _, _ = d.request("POST", path, body=b'{"index":{}}\n{"message":"x"}\n',
@@ -81,9 +89,8 @@ class BulkPrefix(shippers.ClientTestCase):
         d = self.daemon(args=["--flush-age", "1s"], env={"CLOUDLOG_ES_PREFIX": "/opensearch"})
         st, hd, out = d.request("GET", "/opensearch/")
         self.assertEqual((st, hd.get("x-elastic-product")), (200, "Elasticsearch"), out)
-        st, _, out = d.request("POST", "/opensearch/app-x/_bulk",
-                               body=b'{"create":{}}\n{"message":"under env prefix"}\n',
-                               headers={"Content-Type": "application/x-ndjson"})
+        st, _, out = post_bulk(d, "/opensearch/app-x/_bulk",
+                               b'{"create":{}}\n{"message":"under env prefix"}\n')
         self.assertEqual(st, 200, out)
         self.assertEqual(json.loads(out)["items"][0]["create"]["status"], 201, out)
         rec = shippers.stored_records(d)
@@ -104,8 +111,7 @@ class BulkAnswers(cltest.DaemonTestCase):
                 b'{"index":{"_index":"a","_id":"7"}}\n{"message":"kept"}\n'
                 b'{"update":{"_id":"2"}}\n{"doc":{"x":1}}\n'
                 b'{"create":{}}\n[1]\n')
-        st, hd, out = d.request("POST", "/es/logs-x/_bulk", body=body,
-                                headers={"Content-Type": "application/x-ndjson"})
+        st, hd, out = post_bulk(d, "/es/logs-x/_bulk", body)
         self.assertEqual((st, hd.get("x-elastic-product")), (200, "Elasticsearch"), out)
         js = json.loads(out)
         self.assertTrue(js["errors"])
@@ -116,8 +122,7 @@ class BulkAnswers(cltest.DaemonTestCase):
         self.assertEqual(items[3]["create"]["_index"], "logs-x")
         self.assertIn("append-only", items[0]["delete"]["error"]["reason"])
         self.assertIn("not a JSON object", items[3]["create"]["error"]["reason"])
-        st, hd, out = d.request("POST", "/es/_bulk", body=b'{"index":{}}\n',
-                                headers={"Content-Type": "application/x-ndjson"})
+        st, hd, out = post_bulk(d, "/es/_bulk", b'{"index":{}}\n')
         self.assertEqual(st, 400, out)
         self.assertEqual(json.loads(out)["error"]["type"], "illegal_argument_exception")
         st, _, out = d.request("POST", "/es/_bulk", body=b'{"frobnicate":{}}\n{}\n')
@@ -135,8 +140,7 @@ class BulkAnswers(cltest.DaemonTestCase):
                 b'{"message":"first","n":1,"n":2,"message":"second"}\n'
                 b'{"create":{}}\n{"ts":"2026-12-06T12:40:30Z","k":"no message"}\n'
                 b'{"index":{"_index":"idx-b"}}\n{"msg":"own app","app":"web", "o": { "a" : [1, 2] }}\n')
-        st, _, out = d.request("POST", "/es/logs-x/_bulk", body=body,
-                               headers={"Content-Type": "application/x-ndjson"})
+        st, _, out = post_bulk(d, "/es/logs-x/_bulk", body)
         self.assertEqual(st, 200, out)
         self.assertFalse(json.loads(out)["errors"], out)
         recs = shippers.stored_records(d)

@@ -27,8 +27,6 @@ class ServeOnAws(awstest.SqsAndS3, cltest.DaemonTestCase):
     def setUp(self):
         super().setUp()
         awstest.require_moto(self)
-        self.sqs = self.sqs_moto.client("sqs")
-        self.s3 = self.s3_moto.client("s3")
 
     def make_queue(self, name, max_receive=2):
         return awstest.queue_with_dlq(self.sqs, name, max_receive)

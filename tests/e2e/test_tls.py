@@ -163,6 +163,17 @@ class BadConfiguration(TlsTestCase):
         self.refused(["--tls-client-ca", self.path("clientca.crt")],
                      "--tls-client-ca needs --tls-cert")
 
+    def test_unreadable_file_is_a_read_error(self):
+        """A path that opens but cannot be read (a directory: EISDIR) is a read error
+        naming the file, not an empty certificate."""
+        crt, key = self.path("server.crt"), self.path("server.key")
+        self.refused(["--tls-cert", self.dir, "--tls-key", key],
+                     "cannot read TLS certificate %s: Is a directory" % self.dir)
+        self.refused(["--tls-cert", crt, "--tls-key", self.dir],
+                     "cannot read TLS key %s: Is a directory" % self.dir)
+        self.refused(["--tls-cert", crt, "--tls-key", key, "--tls-client-ca", self.dir],
+                     "cannot read TLS client CA %s: Is a directory" % self.dir)
+
     def test_env_variables(self):
         d = self.daemon(env={"CLOUDLOG_TLS_CERT": self.path("server.crt"),
                              "CLOUDLOG_TLS_KEY": self.path("server.key")}, start=False)

@@ -11,6 +11,7 @@
 #include "alarm.h"
 #include "alarm_config.h"
 #include "alarm_notify.h"
+#include "cl_limits.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -272,6 +273,34 @@ static void test_engine_restore(void **state)
     cl_buf_free(&before);
     cl_buf_free(&after);
     fx_free(&a);
+}
+
+/* DATA/alarms.json may be as large as the runner writes it (CL_MAX_ALARM_STATE bytes, its
+ * buffer's limit): a file of exactly that size restores; one byte more does not. */
+static void test_engine_restore_size_limit(void **state)
+{
+    (void)state;
+    struct cl_alarm_rule r = rule(1, 1, CL_CMP_GT, 0, CL_MISSING_NOT_BREACHING);
+    snprintf(r.metric, sizeof r.metric, "DLQDepth");
+    const char doc[] = "{\"alarms\":[{\"name\":\"T\",\"state\":\"ALARM\"}]}";
+    size_t size = CL_MAX_ALARM_STATE;
+    char *text = malloc(size + 1);
+    memset(text, ' ', size + 1);
+    memcpy(text, doc, strlen(doc));
+    char path[512];
+    const char *dir = getenv("CL_TMPDIR");
+    snprintf(path, sizeof path, "%s/alarms_state_size_%d.json", dir ? dir : "/tmp", (int)getpid());
+    struct fixture f;
+    write_text(path, text, size);
+    fx_init(&f, &r, 1);
+    assert_int_equal(cl_alarm_restore_file(f.e, path), 1);
+    fx_free(&f);
+    write_text(path, text, size + 1);
+    fx_init(&f, &r, 1);
+    assert_int_equal(cl_alarm_restore_file(f.e, path), 0);
+    fx_free(&f);
+    unlink(path);
+    free(text);
 }
 
 static void test_engine_counter_delta_and_skipped(void **state)
@@ -566,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_missing_modes),
         cmocka_unit_test(test_engine_gauge_transitions),
         cmocka_unit_test(test_engine_restore),
+        cmocka_unit_test(test_engine_restore_size_limit),
         cmocka_unit_test(test_engine_counter_delta_and_skipped),
         cmocka_unit_test(test_engine_ratio),
         cmocka_unit_test(test_engine_histogram_quantile_and_label),

@@ -5,7 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "common.h"
 #include "json.h"
+#include "readfile.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -468,21 +470,6 @@ static void test_split_array_errors(void **state)
 
 /* ---- JSONTestSuite conformance ---- */
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(n > 0 ? (size_t)n : 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    *len = got;
-    return buf;
-}
-
 static int split_elem_valid(void *arg, const char *elem, size_t len)
 {
     (void)arg;
@@ -544,8 +531,8 @@ static void test_jsontestsuite(void **state)
         char path[8192];
         size_t len = 0;
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        char *buf = read_file(path, &len);
-        assert_non_null(buf);
+        char *buf = NULL;
+        assert_int_equal(cl_read_file(path, 1 << 20, &buf, &len), CL_OK);
         int ok = accepts_n(buf, len, 1024);
         char kind = names[i][0];
         if (kind == 'i') {

@@ -47,10 +47,14 @@ static int read_limits(struct cl_query *q, char *err, size_t err_len)
     return 0;
 }
 
-int cl_lquery_init(struct cl_lquery *lq, char *err, size_t err_len)
+int cl_lquery_init(void *ctx, char *err, size_t err_len)
 {
+    struct cl_lquery *lq = ctx;
     memset(lq, 0, sizeof *lq);
-    if (cl_lambda_log_init(err, err_len) != 0 || read_limits(&lq->limits, err, err_len) != 0)
+    if (cl_lambda_metrics_init(&lq->lm, CL_LAMBDA_QUERY, err, err_len) != 0)
+        return -1;
+    lq->metrics_ready = 1;
+    if (read_limits(&lq->limits, err, err_len) != 0)
         return -1;
     /* The required variable first: a bare environment names it, as the other functions do. */
     if (cl_lambda_open_store(&lq->store, err, err_len) != 0)
@@ -59,11 +63,14 @@ int cl_lquery_init(struct cl_lquery *lq, char *err, size_t err_len)
     return cl_lambda_read_keys(&lq->keys, err, err_len);
 }
 
-void cl_lquery_free(struct cl_lquery *lq)
+void cl_lquery_free(void *ctx)
 {
+    struct cl_lquery *lq = ctx;
     if (lq->store_open)
         cl_store_close(&lq->store);
     cl_api_keys_free(lq->keys);
+    if (lq->metrics_ready)
+        cl_lambda_metrics_free(&lq->lm);
     memset(lq, 0, sizeof *lq);
 }
 
@@ -143,9 +150,10 @@ static void encode(const struct cl_loki_response *r, int gzip_ok, struct cl_buf 
 
 /* r as an HTTP API 2.0 response into out, or a Loki-shaped 500 when it would pass
  * the 6 MB a synchronous Lambda may answer (escaping can double a JSON body, base64
- * adds a third to a gzip one). */
-static void respond(const struct cl_loki_response *r, int gzip_ok, struct cl_buf *out)
+ * adds a third to a gzip one). Returns the status sent. */
+static int respond(const struct cl_loki_response *r, int gzip_ok, struct cl_buf *out)
 {
+    int status = r->status;
     struct cl_buf event;
     cl_buf_init(&event, 2 * (size_t)CL_LQ_MAX_PAYLOAD + 65536);
     encode(r, gzip_ok, &event);
@@ -159,6 +167,7 @@ static void respond(const struct cl_loki_response *r, int gzip_ok, struct cl_buf
                  "larger step)",
                  r->body.len, gzip_ok ? ", gzip-compressed" : "; send Accept-Encoding: gzip");
         cl_loki_error(&e, 500, msg);
+        status = e.status;
         cl_buf_reset(&event);
         cl_apigw_response(&event, e.status, e.body.data, e.body.len,
                           &(struct cl_apigw_headers){.content_type = e.content_type});
@@ -166,11 +175,13 @@ static void respond(const struct cl_loki_response *r, int gzip_ok, struct cl_buf
     }
     cl_buf_append(out, event.data, event.len);
     cl_buf_free(&event);
+    return status;
 }
 
-/* Route: only /loki/api/v1/... (and not its WebSocket tail) reaches the handlers. */
-static void answer(struct cl_lquery *lq, const struct cl_apigw_request *req,
-                   const struct cl_lambda_invocation *inv, struct cl_buf *out)
+/* Route: only /loki/api/v1/... (and not its WebSocket tail) reaches the handlers.
+ * Returns the status sent. */
+static int answer(struct cl_lquery *lq, const struct cl_apigw_request *req,
+                  const struct cl_lambda_invocation *inv, struct cl_buf *out)
 {
     struct cl_loki_response r = {0};
     cl_buf_init(&r.body, 4096);
@@ -185,8 +196,9 @@ static void answer(struct cl_lquery *lq, const struct cl_apigw_request *req,
         cl_buf_free(&r.body); /* cl_loki_serve initializes its own */
         serve(lq, req, inv, &r);
     }
-    respond(&r, cl_apigw_accepts_gzip(req->accept_encoding), out);
+    int status = respond(&r, cl_apigw_accepts_gzip(req->accept_encoding), out);
     cl_buf_free(&r.body);
+    return status;
 }
 
 void cl_lquery_handle(void *ctx, const struct cl_lambda_invocation *inv,
@@ -200,9 +212,11 @@ void cl_lquery_handle(void *ctx, const struct cl_lambda_invocation *inv,
         cl_lambda_result_fail(res, "Function.InvalidEvent", "%s", err);
         return;
     }
-    int64_t started = cl_mono_ms();
-    answer(lq, &req, inv, &res->body);
-    cl_log(CL_LOG_DEBUG, "log_query: %s %s: %lld ms", req.method, req.path,
-           (long long)(cl_mono_ms() - started));
+    int64_t started_us = cl_mono_us();
+    int status = answer(lq, &req, inv, &res->body);
+    cl_lambda_query_count(&lq->lm, status, started_us);
+    cl_log(CL_LOG_DEBUG, "log_query: %s %s: %d in %lld ms", req.method, req.path, status,
+           (long long)((cl_mono_us() - started_us) / 1000));
     cl_apigw_request_free(&req);
+    cl_lambda_metrics_emit(&lq->lm);
 }

@@ -4,6 +4,7 @@
 #ifndef CL_LAMBDA_LQUERY_H
 #define CL_LAMBDA_LQUERY_H
 
+#include "lambda_env.h"
 #include "query.h"
 #include "runtime.h"
 #include "store.h"
@@ -25,15 +26,18 @@ struct cl_api_keys;
 struct cl_lquery {
     struct cl_store store;
     int store_open;
-    struct cl_api_keys *keys; /* NULL: no key check (CLOUDLOG_AUTH=iam or none) */
-    struct cl_query limits;   /* timeout_ms, max_bytes, regex limits (CLOUDLOG_QUERY_*) */
+    struct cl_api_keys *keys;    /* NULL: no key check (CLOUDLOG_AUTH=iam or none) */
+    struct cl_query limits;      /* timeout_ms, max_bytes, regex limits (CLOUDLOG_QUERY_*) */
+    struct cl_lambda_metrics lm; /* QueryRequests, QueryLatency, QueryErrors (EMF) */
+    int metrics_ready;
 };
 
 /* Reads the environment (CLOUDLOG_STORE, CLOUDLOG_AUTH, CLOUDLOG_API_KEYS, the query
- * limits) and opens the store. Returns 0, or -1 with err set (an init error). Caller frees
- * with cl_lquery_free, also after a failure. */
-int cl_lquery_init(struct cl_lquery *lq, char *err, size_t err_len);
-void cl_lquery_free(struct cl_lquery *lq);
+ * limits) and opens the store; ctx is a struct cl_lquery (void * so that cl_lambda_main
+ * takes it). Returns 0, or -1 with err set (an init error). Caller frees with
+ * cl_lquery_free, also after a failure. */
+int cl_lquery_init(void *ctx, char *err, size_t err_len);
+void cl_lquery_free(void *ctx);
 
 /* cl_lambda_handler: ctx is a struct cl_lquery. */
 void cl_lquery_handle(void *ctx, const struct cl_lambda_invocation *inv,
