@@ -305,17 +305,78 @@ void cl_jw_members(const struct cl_json_value *v, const char *const *names, size
             }
 }
 
-int cl_jw_body_array(const char *body, size_t len, int depth, const char *name, const char *what,
-                     struct cl_jw_array *it, char *err, size_t err_len)
+void cl_jw_cursor_at(struct cl_jw_cursor *c, const struct cl_json_value *v)
+{
+    c->p = v->ptr;
+    c->end = v->ptr + v->len;
+}
+
+enum cl_json_type cl_jw_cursor_type(const struct cl_jw_cursor *c)
+{
+    return c->p < c->end ? type_at(*c->p) : CL_JSON_INVALID;
+}
+
+void cl_jw_cursor_take(struct cl_jw_cursor *c, struct cl_json_value *v)
+{
+    if (c->p >= c->end) {
+        memset(v, 0, sizeof *v);
+        return;
+    }
+    c->p = take_value(c->p, c->end, v);
+}
+
+void cl_jw_cursor_enter(struct cl_jw_cursor *c)
+{
+    c->p++;
+}
+
+int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key)
+{
+    const char *p = c->p, *end = c->end;
+    while (p < end && (cl_jw_is_space(*p) || *p == ','))
+        p++;
+    if (p >= end || *p != '"') {
+        c->p = p < end ? p + 1 : end; /* past '}' */
+        return 0;
+    }
+    p = take_value(p, end, key);
+    p = skip_space(p, end);
+    c->p = skip_space(p + 1, end); /* ':' */
+    return 1;
+}
+
+int cl_jw_cursor_element(struct cl_jw_cursor *c)
+{
+    const char *p = c->p, *end = c->end;
+    while (p < end && (cl_jw_is_space(*p) || *p == ','))
+        p++;
+    if (p >= end || *p == ']') {
+        c->p = p < end ? p + 1 : end;
+        return 0;
+    }
+    c->p = p;
+    return 1;
+}
+
+int cl_jw_body_object(const char *body, size_t len, int depth, const char *what,
+                      struct cl_json_value *top, char *err, size_t err_len)
 {
     struct cl_json_reader r;
-    struct cl_json_value top;
     cl_json_reader_init(&r, body, len, depth);
-    if (cl_json_scan_value(&r, &top) != 0 || !cl_json_at_end(&r) || top.type != CL_JSON_OBJECT) {
+    if (cl_json_scan_value(&r, top) != 0 || !cl_json_at_end(&r) || top->type != CL_JSON_OBJECT) {
         snprintf(err, err_len, "invalid %s: %s at byte %zu", what,
                  r.err.msg ? r.err.msg : "not one JSON object", r.err.offset);
         return -1;
     }
+    return 0;
+}
+
+int cl_jw_body_array(const char *body, size_t len, int depth, const char *name, const char *what,
+                     struct cl_jw_array *it, char *err, size_t err_len)
+{
+    struct cl_json_value top;
+    if (cl_jw_body_object(body, len, depth, what, &top, err, err_len) != 0)
+        return -1;
     index_free(&tls_ix);
     if (len < UINT32_MAX)
         index_build(&tls_ix, body, len);

@@ -67,6 +67,30 @@ void cl_jw_pairs_push(struct cl_jw_pairs *m, const struct cl_json_value *key,
  * CL_JW_PAIRS_* it saw. */
 unsigned cl_jw_pairs_add(struct cl_jw_pairs *m, const struct cl_json_value *v);
 void cl_jw_pairs_free(struct cl_jw_pairs *m);
+/* A cursor over validated JSON (as every walker here): a decoder descends into the value
+ * at the cursor instead of skipping it and walking it again, so each byte of a nested
+ * body is visited once (OTLP JSON: record, attributes, attribute, AnyValue). */
+struct cl_jw_cursor {
+    const char *p, *end;
+};
+/* A cursor at the start of the validated value v. */
+void cl_jw_cursor_at(struct cl_jw_cursor *c, const struct cl_json_value *v);
+/* The type of the value at the cursor (CL_JSON_INVALID at the end). */
+enum cl_json_type cl_jw_cursor_type(const struct cl_jw_cursor *c);
+/* Takes the value at the cursor into *v (skipped whole) and moves past it. */
+void cl_jw_cursor_take(struct cl_jw_cursor *c, struct cl_json_value *v);
+/* Enters the object or array at the cursor (the caller checked its type). */
+void cl_jw_cursor_enter(struct cl_jw_cursor *c);
+/* In an entered object: 1 with the next key in *key and the cursor at its value (which
+ * the caller takes or enters), 0 past the closing '}'. */
+int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key);
+/* In an entered array: 1 with the cursor at the next element, 0 past the closing ']'. */
+int cl_jw_cursor_element(struct cl_jw_cursor *c);
+/* Validates a body that must be one JSON object (no index is built); 0, or -1 with err
+ * ("invalid <what>: ...") set. *top gets the object. */
+int cl_jw_body_object(const char *body, size_t len, int depth, const char *what,
+                      struct cl_json_value *top, char *err, size_t err_len);
+
 /* Validates a body that must be one JSON object whose member `name` is an array, and
  * starts iterating that array. Returns 0, or -1 with err ("invalid <what>: ...") set.
  * On 0 the body's containers are indexed for this thread (walks inside the body find a
