@@ -4,6 +4,9 @@
 #include "common.h"
 
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,19 @@ static const char *skip_space(const char *p, const char *end)
  * flag bytes above a true hit, so the lowest flag is exact). */
 static const char *quote_or_backslash(const char *p, const char *end)
 {
+#ifdef __SSE2__
+    /* Sixteen bytes at a time where SSE2 is there (every x86-64): strings are most of
+     * what a walk over OTLP JSON skips. */
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        int m =
+            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)));
+        if (m)
+            return p + __builtin_ctz((unsigned)m);
+        p += 16;
+    }
+#endif
     while (end - p >= 8) {
         uint64_t x;
         memcpy(&x, p, 8);

@@ -290,23 +290,32 @@ struct service_ref {
 };
 
 /* One attribute ({"key":..., "value":{AnyValue}}) at the cursor into ps; svc (resource
- * attributes) leaves service.name out and notes its value. */
+ * attributes) leaves service.name out and notes its value. A log record's attribute
+ * value is read where it is, whatever the order of key and value. */
 static void attribute(struct walk *w, struct cl_jw_cursor *c, struct pairs *ps,
                       struct service_ref *svc)
 {
     struct cl_json_value mk, key = {0}, val = {0}, skip;
+    struct pair p = {.val = NULL_VALUE};
+    int have_value = 0;
     if (cl_jw_cursor_type(c) != CL_JSON_OBJECT) {
         cl_jw_cursor_take(c, &skip);
         return;
     }
     cl_jw_cursor_enter(c);
+    w->nest = w->max_nest = w->reread = 0;
     while (cl_jw_cursor_key(c, &mk))
-        if (key.type == CL_JSON_INVALID && KEY_IS(&mk, "key"))
+        if (key.type == CL_JSON_INVALID && KEY_IS(&mk, "key")) {
             cl_jw_cursor_take(c, &key);
-        else if (val.type == CL_JSON_INVALID && KEY_IS(&mk, "value"))
-            cl_jw_cursor_take(c, &val);
-        else
+        } else if (!have_value && KEY_IS(&mk, "value")) {
+            have_value = 1;
+            if (svc)
+                cl_jw_cursor_take(c, &val); /* read below, once service.name is ruled out */
+            else
+                any_value(w, c, &p);
+        } else {
             cl_jw_cursor_take(c, &skip);
+        }
     if (key.type != CL_JSON_STRING)
         return;
     if (svc && cl_json_key_is(&key, "service.name", 0)) {
@@ -315,11 +324,12 @@ static void attribute(struct walk *w, struct cl_jw_cursor *c, struct pairs *ps,
         svc->seen = 1;
         return;
     }
-    struct pair p = {.key = key};
-    struct cl_jw_cursor vc;
-    cl_jw_cursor_at(&vc, &val);
-    w->nest = w->max_nest = w->reread = 0;
-    any_value(w, &vc, &p);
+    if (svc) {
+        struct cl_jw_cursor vc;
+        cl_jw_cursor_at(&vc, &val);
+        any_value(w, &vc, &p);
+    }
+    p.key = key;
     ps->max_nest = CL_MAX(ps->max_nest, w->max_nest);
     ps->seen |= w->reread ? CL_JW_PAIRS_SPACE : 0u; /* read by the normalizer, as whitespace is */
     pairs_push(ps, &p);
