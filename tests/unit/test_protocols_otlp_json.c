@@ -1,0 +1,242 @@
+/* test_protocols_otlp_json.c - OTLP JSON's one-pass cursor walk (otlp_json.c, the cursor
+ * of json_walk.h): members in any order, attribute values read in place, the members
+ * handed to the normalizer giving the records of the checked copy. (The older OTLP JSON
+ * cases are in test_protocols_decode.c; the real exporters' bodies in
+ * tests/e2e/test_proto_otlp.py.) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "json_walk.h"
+#include "otlp_common.h"
+#include "proto.h"
+#include "record.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Normalized lines ("!why" for a rejection) of one decode. */
+struct lines {
+    struct cl_buf out;
+    struct cl_norm_opts opts;
+};
+
+static void normalize(struct lines *l, const struct cl_slice *parts, size_t n,
+                      const struct cl_norm_opts *o)
+{
+    struct cl_record_meta meta;
+    char err[256];
+    if (cl_record_normalize_parts(parts, n, o, &l->out, &meta, err, sizeof err) != CL_OK)
+        cl_buf_printf(&l->out, "!%s\n", err);
+}
+
+static void on_record(void *arg, const char *json, size_t len)
+{
+    struct lines *l = arg;
+    struct cl_slice whole = {json, len};
+    normalize(l, &whole, 1, &l->opts);
+}
+
+static void on_document(void *arg, const struct cl_proto_doc *d)
+{
+    struct lines *l = arg;
+    struct cl_norm_opts o = l->opts;
+    o.keep_first_duplicate = o.empty_message_ok = 1;
+    o.members = d->members;
+    o.n_members = d->n_members;
+    normalize(l, d->parts, d->n_parts, &o);
+}
+
+static void on_reject(void *arg, const char *why)
+{
+    cl_buf_printf(&((struct lines *)arg)->out, "!%s\n", why);
+}
+
+/* Decodes body through the document path and the checked copy; both must give the same
+ * lines, which must be `expect`. */
+static void check(const char *body, const char *expect)
+{
+    struct lines a = {.opts = {.received_ms = 1796560800000,
+                               .default_service = CL_SLICE_LIT("default"),
+                               .max_record_bytes = 256 * 1024,
+                               .max_depth = 64}},
+                 b = a;
+    struct cl_proto_sink copy = {on_record, on_reject, &a, NULL};
+    struct cl_proto_sink doc = {on_record, on_reject, &b, on_document};
+    struct cl_proto_opts o = {64, 256 * 1024, "", 1 << 20, NULL};
+    char err[200];
+    cl_buf_init(&a.out, 1 << 20);
+    cl_buf_init(&b.out, 1 << 20);
+    assert_int_equal(cl_otlp_json_decode(body, strlen(body), &o, &copy, err, sizeof err), 0);
+    assert_int_equal(cl_otlp_json_decode(body, strlen(body), &o, &doc, err, sizeof err), 0);
+    assert_string_equal(a.out.data, expect);
+    assert_string_equal(b.out.data, expect);
+    cl_buf_free(&a.out);
+    cl_buf_free(&b.out);
+}
+
+/* The usual order (resource before scopeLogs, scope before logRecords, key before value)
+ * is read in one pass; any other order gives the same records. */
+static void test_member_order(void **state)
+{
+    (void)state;
+    static const char expect[] =
+        "{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"level\":\"warn\",\"service\":\"svc_1\","
+        "\"message\":\"m\",\"a\":\"x\",\"b\":7,\"host\":\"h\",\"scope\":\"lib\"}\n";
+    check("{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+          "\"value\":{\"stringValue\":\"svc 1\"}},{\"key\":\"host\",\"value\":{\"stringValue\":"
+          "\"h\"}}]},\"scopeLogs\":[{\"scope\":{\"name\":\"lib\"},\"logRecords\":[{"
+          "\"timeUnixNano\":\"1796560830123000000\",\"severityNumber\":13,\"body\":{"
+          "\"stringValue\":\"m\"},\"attributes\":[{\"key\":\"a\",\"value\":{\"stringValue\":"
+          "\"x\"}},{\"key\":\"b\",\"value\":{\"intValue\":\"7\"}}]}]}]}]}",
+          expect);
+    check("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"attributes\":[{\"value\":{"
+          "\"stringValue\":\"x\"},\"key\":\"a\"},{\"value\":{\"intValue\":7},\"key\":\"b\"}],"
+          "\"body\":{\"stringValue\":\"m\"},\"severityNumber\":13,\"timeUnixNano\":"
+          "\"1796560830123000000\"}],\"scope\":{\"name\":\"lib\"}}],\"resource\":{\"attributes\":"
+          "[{\"value\":{\"stringValue\":\"h\"},\"key\":\"host\"},{\"value\":{\"stringValue\":"
+          "\"svc 1\"},\"key\":\"service.name\"}]}}]}",
+          expect);
+}
+
+/* The first of a member name counts (as cl_jw_member would find it); a second
+ * attributes, body, resource or scopeLogs is skipped. */
+static void test_first_member_wins(void **state)
+{
+    (void)state;
+    check("{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"r\",\"value\":{"
+          "\"boolValue\":true}}]},\"resource\":{\"attributes\":[{\"key\":\"r2\",\"value\":{}}]},"
+          "\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"one\"},\"body\":{"
+          "\"stringValue\":\"two\"},\"attributes\":[{\"key\":\"k\",\"key\":\"k2\",\"value\":{"
+          "\"doubleValue\":1.5,\"stringValue\":\"no\"}}],\"attributes\":[{\"key\":\"z\"}]}]}],"
+          "\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"other\"}}]}]}]}",
+          "{\"timestamp\":\"2026-12-06T12:40:00.000Z\",\"level\":\"info\",\"service\":"
+          "\"default\",\"message\":\"one\",\"k\":1.5,\"r\":true}\n");
+}
+
+/* Attribute values: scalars as they are, intValue strings as numbers when they are JSON
+ * integers (else kept as the string), arrays and maps made, unknown ones null. */
+static void test_values(void **state)
+{
+    (void)state;
+    check("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":"
+          "\"v\"},\"traceId\":\"0AF7\",\"spanId\":\"ab12\",\"attributes\":["
+          "{\"key\":\"i\",\"value\":{\"intValue\":\"-12\"}},"
+          "{\"key\":\"z\",\"value\":{\"intValue\":\"007\"}},"
+          "{\"key\":\"s\",\"value\":{\"stringValue\":{\"x\":1}}},"
+          "{\"key\":\"a\",\"value\":{\"arrayValue\":{\"values\":[{\"intValue\":\"1\"},"
+          "{\"kvlistValue\":{\"values\":[{\"key\":\"q\",\"value\":{\"boolValue\":false}}]}}]}}},"
+          "{\"key\":\"n\",\"value\":{\"nothing\":1}},{\"key\":\"e\"}]}]}]}]}",
+          "{\"timestamp\":\"2026-12-06T12:40:00.000Z\",\"level\":\"info\",\"service\":"
+          "\"default\",\"message\":\"v\",\"trace_id\":\"0af7\",\"span_id\":\"ab12\",\"i\":-12,"
+          "\"z\":\"007\",\"s\":null,\"a\":[1,{\"q\":false}],\"n\":null,\"e\":null}\n");
+}
+
+/* An intValue holding a container with whitespace is copied as sent: the normalizer
+ * reads that copy (it is not handed as members) and gives the checked copy's record. */
+static void test_int_container_is_read(void **state)
+{
+    (void)state;
+    check("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":"
+          "\"v\"},\"attributes\":[{\"key\":\"c\",\"value\":{\"intValue\":[1, 2]}}]}]}]}]}",
+          "{\"timestamp\":\"2026-12-06T12:40:00.000Z\",\"level\":\"info\",\"service\":"
+          "\"default\",\"message\":\"v\",\"c\":[1,2]}\n");
+}
+
+/* The cursor reports what the validating reader reports for each member. */
+static void test_cursor(void **state)
+{
+    (void)state;
+    static const char json[] = "{ \"a\" : [1, {\"b\":\"x\\\"y\"}] , \"c\":{ } ,\"d\":-1.5e3}";
+    struct cl_json_reader r;
+    struct cl_json_value top, k1, v1, k2, v2;
+    struct cl_jw_cursor c;
+    cl_json_reader_init(&r, json, strlen(json), 64);
+    assert_int_equal(cl_json_scan_value(&r, &top), 0);
+    assert_int_equal(cl_json_object_enter(&r, &top, 64), 0);
+    cl_jw_cursor_at(&c, &top);
+    assert_int_equal(cl_jw_cursor_type(&c), CL_JSON_OBJECT);
+    cl_jw_cursor_enter(&c);
+    for (;;) {
+        int a = cl_json_object_next(&r, &k1, &v1), b = cl_jw_cursor_key(&c, &k2);
+        assert_int_equal(a, b);
+        if (!a)
+            break;
+        cl_jw_cursor_take(&c, &v2);
+        assert_int_equal(k1.len, k2.len);
+        assert_ptr_equal(v1.ptr, v2.ptr);
+        assert_int_equal(v1.len, v2.len);
+        assert_int_equal(v1.type, v2.type);
+        assert_int_equal(v1.flags, v2.flags);
+    }
+    /* entering the array instead of taking it */
+    cl_jw_cursor_at(&c, &top);
+    cl_jw_cursor_enter(&c);
+    assert_int_equal(cl_jw_cursor_key(&c, &k2), 1);
+    assert_int_equal(cl_jw_cursor_type(&c), CL_JSON_ARRAY);
+    cl_jw_cursor_enter(&c);
+    assert_int_equal(cl_jw_cursor_element(&c), 1);
+    cl_jw_cursor_take(&c, &v2);
+    assert_int_equal(v2.type, CL_JSON_NUMBER);
+    assert_int_equal(cl_jw_cursor_element(&c), 1);
+    cl_jw_cursor_take(&c, &v2);
+    assert_int_equal(v2.flags, CL_JSON_F_ESCAPED);
+    assert_int_equal(cl_jw_cursor_element(&c), 0);
+    assert_int_equal(cl_jw_cursor_key(&c, &k2), 1);
+    assert_memory_equal(k2.ptr, "\"c\"", 3);
+}
+
+/* Strings are skipped 16 bytes at a time: a quote or backslash at every offset of a long
+ * string is found. */
+static void test_cursor_long_strings(void **state)
+{
+    (void)state;
+    char json[128];
+    for (int at = 0; at < 39; at++) {
+        char s[48];
+        memset(s, 'x', 40);
+        s[40] = '\0';
+        s[at] = '\\';
+        s[at + 1] = 'n';
+        snprintf(json, sizeof json, "{\"k\":\"%s\",\"z\":1}", s);
+        struct cl_json_reader r;
+        struct cl_json_value top, key, v;
+        struct cl_jw_cursor c;
+        cl_json_reader_init(&r, json, strlen(json), 64);
+        assert_int_equal(cl_json_scan_value(&r, &top), 0);
+        cl_jw_cursor_at(&c, &top);
+        cl_jw_cursor_enter(&c);
+        assert_int_equal(cl_jw_cursor_key(&c, &key), 1);
+        cl_jw_cursor_take(&c, &v);
+        assert_int_equal(v.len, 42);
+        assert_int_equal(v.flags, CL_JSON_F_ESCAPED);
+        assert_int_equal(cl_jw_cursor_key(&c, &key), 1);
+        assert_memory_equal(key.ptr, "\"z\"", 3);
+    }
+}
+
+static void test_parse_u64(void **state)
+{
+    (void)state;
+    uint64_t v;
+    assert_int_equal(cl_otlp_parse_u64("18446744073709551615", 20, &v), 0);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(cl_otlp_parse_u64("18446744073709551616", 20, &v), -1);
+    assert_int_equal(cl_otlp_parse_u64("99999999999999999999", 20, &v), -1);
+    assert_int_equal(cl_otlp_parse_u64("9999999999999999999", 19, &v), 0);
+    assert_true(v == 9999999999999999999ull);
+    assert_int_equal(cl_otlp_parse_u64("12a", 3, &v), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_member_order), cmocka_unit_test(test_first_member_wins),
+        cmocka_unit_test(test_values),       cmocka_unit_test(test_int_container_is_read),
+        cmocka_unit_test(test_cursor),       cmocka_unit_test(test_cursor_long_strings),
+        cmocka_unit_test(test_parse_u64),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
