@@ -10,11 +10,15 @@
 #include <cmocka.h>
 
 #include "json_walk.h"
+#include "json_write.h"
 #include "otlp_common.h"
+#include "otlp_logs.pb-c.h"
+#include "proto_record.h"
 #include "proto.h"
 #include "record.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Normalized lines ("!why" for a rejection) of one decode. */
@@ -217,6 +221,107 @@ static void test_cursor_long_strings(void **state)
     }
 }
 
+/* The record builder writes a key needing no escapes as it is (tested eight bytes at a
+ * time) and escapes every other: a byte needing it at every offset is found. */
+static void test_key_escaping_every_offset(void **state)
+{
+    (void)state;
+    static const unsigned char bad[] = {0x01, 0x1f, '"', '\\', 0x7f, 0x80, 0xff};
+    struct cl_buf out, want;
+    struct cl_proto_rec r;
+    struct cl_proto_sink sink = {on_record, on_reject, NULL, on_document};
+    cl_buf_init(&out, 1 << 20);
+    cl_buf_init(&want, 1 << 20);
+    cl_proto_rec_init(&r, &out);
+    cl_proto_rec_set_sink(&r, &sink); /* unchecked: the short-key path */
+    for (size_t len = 1; len <= 20; len++)
+        for (size_t at = 0; at < len; at++)
+            for (size_t b = 0; b < sizeof bad; b++) {
+                char key[24];
+                memset(key, 'k', len);
+                key[at] = (char)bad[b];
+                cl_proto_rec_begin(&r);
+                assert_int_equal(cl_proto_rec_key(&r, key, len), 1);
+                cl_buf_reset(&want);
+                cl_buf_append_char(&want, '{');
+                cl_json_write_string(&want, key, len);
+                cl_buf_append_char(&want, ':');
+                assert_string_equal(out.data, want.data);
+            }
+    cl_proto_rec_free(&r);
+    cl_buf_free(&out);
+    cl_buf_free(&want);
+}
+
+/* OTLP protobuf hands the normalizer the members it wrote, except for a record nested as
+ * deep as the normalizer's limit: that one it reads itself (and rejects past the limit),
+ * as for the checked copy. */
+static void test_pb_members_depth(void **state)
+{
+    (void)state;
+    for (int depth = 62; depth <= 64; depth++) {
+        Cloudlog__Otlp__AnyValue vals[64], leaf = CLOUDLOG__OTLP__ANY_VALUE__INIT;
+        Cloudlog__Otlp__ArrayValue arrs[64];
+        Cloudlog__Otlp__AnyValue *ptrs[64];
+        leaf.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_INT_VALUE;
+        leaf.int_value = 7;
+        for (int i = depth - 1; i >= 0; i--) { /* vals[0] = [[...[7]...]], depth arrays */
+            cloudlog__otlp__any_value__init(&vals[i]);
+            cloudlog__otlp__array_value__init(&arrs[i]);
+            ptrs[i] = i == depth - 1 ? &leaf : &vals[i + 1];
+            arrs[i].n_values = 1;
+            arrs[i].values = &ptrs[i];
+            vals[i].value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_ARRAY_VALUE;
+            vals[i].array_value = &arrs[i];
+        }
+        Cloudlog__Otlp__AnyValue body = CLOUDLOG__OTLP__ANY_VALUE__INIT;
+        body.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+        body.string_value = "m";
+        Cloudlog__Otlp__KeyValue kv = CLOUDLOG__OTLP__KEY_VALUE__INIT, *kvp = &kv;
+        kv.key = "a";
+        kv.value = &vals[0];
+        Cloudlog__Otlp__LogRecord lr = CLOUDLOG__OTLP__LOG_RECORD__INIT, *lrp = &lr;
+        lr.time_unix_nano = 1796560830123000000ull;
+        lr.body = &body;
+        lr.n_attributes = 1;
+        lr.attributes = &kvp;
+        Cloudlog__Otlp__ScopeLogs sl = CLOUDLOG__OTLP__SCOPE_LOGS__INIT, *slp = &sl;
+        sl.n_log_records = 1;
+        sl.log_records = &lrp;
+        Cloudlog__Otlp__ResourceLogs rl = CLOUDLOG__OTLP__RESOURCE_LOGS__INIT, *rlp = &rl;
+        rl.n_scope_logs = 1;
+        rl.scope_logs = &slp;
+        Cloudlog__Otlp__ExportLogsServiceRequest req =
+            CLOUDLOG__OTLP__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+        req.n_resource_logs = 1;
+        req.resource_logs = &rlp;
+        size_t len = cloudlog__otlp__export_logs_service_request__get_packed_size(&req);
+        uint8_t *buf = malloc(len);
+        cloudlog__otlp__export_logs_service_request__pack(&req, buf);
+        struct lines a = {.opts = {.received_ms = 1796560800000,
+                                   .default_service = CL_SLICE_LIT("default"),
+                                   .max_record_bytes = 256 * 1024,
+                                   .max_depth = 64}},
+                     b = a;
+        struct cl_proto_sink copy = {on_record, on_reject, &a, NULL};
+        struct cl_proto_sink doc = {on_record, on_reject, &b, on_document};
+        struct cl_proto_opts o = {64, 256 * 1024, "", 1 << 20, NULL};
+        char err[200];
+        cl_buf_init(&a.out, 1 << 20);
+        cl_buf_init(&b.out, 1 << 20);
+        assert_int_equal(cl_otlp_pb_decode((const char *)buf, len, &o, &copy, err, sizeof err), 0);
+        assert_int_equal(cl_otlp_pb_decode((const char *)buf, len, &o, &doc, err, sizeof err), 0);
+        assert_string_equal(b.out.data, a.out.data);
+        if (depth < 64)
+            assert_non_null(strstr(a.out.data, "\"message\":\"m\",\"a\":[[[["));
+        else
+            assert_non_null(strstr(a.out.data, "!invalid JSON: nesting too deep"));
+        cl_buf_free(&a.out);
+        cl_buf_free(&b.out);
+        free(buf);
+    }
+}
+
 static void test_parse_u64(void **state)
 {
     (void)state;
@@ -233,10 +338,11 @@ static void test_parse_u64(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_member_order), cmocka_unit_test(test_first_member_wins),
-        cmocka_unit_test(test_values),       cmocka_unit_test(test_int_container_is_read),
-        cmocka_unit_test(test_cursor),       cmocka_unit_test(test_cursor_long_strings),
-        cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_member_order),     cmocka_unit_test(test_first_member_wins),
+        cmocka_unit_test(test_values),           cmocka_unit_test(test_int_container_is_read),
+        cmocka_unit_test(test_cursor),           cmocka_unit_test(test_cursor_long_strings),
+        cmocka_unit_test(test_parse_u64),        cmocka_unit_test(test_key_escaping_every_offset),
+        cmocka_unit_test(test_pb_members_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
