@@ -250,37 +250,26 @@ int cl_proto_rec_key_json(struct cl_proto_rec *r, const char *tok, size_t len)
 
 /* The JSON form of a key that needs no escaping (printable ASCII, no '"' or '\\') into
  * out[cap]; its length, or 0 when the key needs cl_json_write_string. */
-static int is_plain(const char *text, size_t len);
-
 static size_t plain_key(const char *text, size_t len, char *out, size_t cap)
 {
-    if (len + 2 > cap || !is_plain(text, len))
+    if (len + 2 > cap)
         return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+            return 0;
+    }
     out[0] = '"';
     memcpy(out + 1, text, len);
     out[len + 1] = '"';
     return len + 2;
 }
 
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-/* Nonzero if a byte of x is zero / below n (n <= 0x80): exact as a yes or no. */
-#define HAS_ZERO(x) (((x)-ONES) & ~(x)&HIGHS)
-#define HAS_LESS(x, n) (((x)-ONES * (n)) & ~(x)&HIGHS)
-
 /* 1 if text[0..len) is written as a JSON string as it is (printable ASCII, no '"' or
  * '\\'). */
 static int is_plain(const char *text, size_t len)
 {
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) { /* eight bytes at a time: every attribute key passes */
-        uint64_t x;
-        memcpy(&x, text + i, 8);
-        if (HAS_LESS(x, 0x20) | (x & HIGHS) | HAS_ZERO(x ^ (ONES * 0x7F)) |
-            HAS_ZERO(x ^ (ONES * '"')) | HAS_ZERO(x ^ (ONES * '\\')))
-            return 0;
-    }
-    for (; i < len; i++) {
+    for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
             return 0;
