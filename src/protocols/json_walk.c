@@ -321,57 +321,14 @@ void cl_jw_members(const struct cl_json_value *v, const char *const *names, size
             }
 }
 
-void cl_jw_cursor_at(struct cl_jw_cursor *c, const struct cl_json_value *v)
+const char *cl_jw_skip_string(const char *p, const char *end, unsigned *flags)
 {
-    c->p = v->ptr;
-    c->end = v->ptr + v->len;
+    return skip_string(p, end, flags);
 }
 
-enum cl_json_type cl_jw_cursor_type(const struct cl_jw_cursor *c)
+const char *cl_jw_take_value(const char *p, const char *end, struct cl_json_value *v)
 {
-    return c->p < c->end ? type_at(*c->p) : CL_JSON_INVALID;
-}
-
-void cl_jw_cursor_take(struct cl_jw_cursor *c, struct cl_json_value *v)
-{
-    if (c->p >= c->end) {
-        memset(v, 0, sizeof *v);
-        return;
-    }
-    c->p = take_value(c->p, c->end, v);
-}
-
-void cl_jw_cursor_enter(struct cl_jw_cursor *c)
-{
-    c->p++;
-}
-
-int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key)
-{
-    const char *p = c->p, *end = c->end;
-    while (p < end && (cl_jw_is_space(*p) || *p == ','))
-        p++;
-    if (p >= end || *p != '"') {
-        c->p = p < end ? p + 1 : end; /* past '}' */
-        return 0;
-    }
-    p = take_value(p, end, key);
-    p = skip_space(p, end);
-    c->p = skip_space(p + 1, end); /* ':' */
-    return 1;
-}
-
-int cl_jw_cursor_element(struct cl_jw_cursor *c)
-{
-    const char *p = c->p, *end = c->end;
-    while (p < end && (cl_jw_is_space(*p) || *p == ','))
-        p++;
-    if (p >= end || *p == ']') {
-        c->p = p < end ? p + 1 : end;
-        return 0;
-    }
-    c->p = p;
-    return 1;
+    return take_value(p, end, v);
 }
 
 int cl_jw_body_object(const char *body, size_t len, int depth, const char *what,

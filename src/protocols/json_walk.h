@@ -73,19 +73,97 @@ void cl_jw_pairs_free(struct cl_jw_pairs *m);
 struct cl_jw_cursor {
     const char *p, *end;
 };
+/* What the inline cursor calls (json_walk.c): past the validated string at p (its
+ * CL_JSON_F_ESCAPED into *flags); the validated value at p into *v, returning its end. */
+const char *cl_jw_skip_string(const char *p, const char *end, unsigned *flags);
+const char *cl_jw_take_value(const char *p, const char *end, struct cl_json_value *v);
+
+/* The cursor runs for every member of every record (OTLP JSON): inline, so a member
+ * costs no call but the skip of its bytes. */
+static inline int cl_jw_space_(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* A cursor at the start of the validated value v. */
-void cl_jw_cursor_at(struct cl_jw_cursor *c, const struct cl_json_value *v);
+static inline void cl_jw_cursor_at(struct cl_jw_cursor *c, const struct cl_json_value *v)
+{
+    c->p = v->ptr;
+    c->end = v->ptr + v->len;
+}
+
 /* The type of the value at the cursor (CL_JSON_INVALID at the end). */
-enum cl_json_type cl_jw_cursor_type(const struct cl_jw_cursor *c);
+static inline enum cl_json_type cl_jw_cursor_type(const struct cl_jw_cursor *c)
+{
+    if (c->p >= c->end)
+        return CL_JSON_INVALID;
+    switch (*c->p) {
+    case '{':
+        return CL_JSON_OBJECT;
+    case '[':
+        return CL_JSON_ARRAY;
+    case '"':
+        return CL_JSON_STRING;
+    case 't':
+        return CL_JSON_TRUE;
+    case 'f':
+        return CL_JSON_FALSE;
+    case 'n':
+        return CL_JSON_NULL;
+    default:
+        return CL_JSON_NUMBER;
+    }
+}
+
 /* Takes the value at the cursor into *v (skipped whole) and moves past it. */
-void cl_jw_cursor_take(struct cl_jw_cursor *c, struct cl_json_value *v);
+static inline void cl_jw_cursor_take(struct cl_jw_cursor *c, struct cl_json_value *v)
+{
+    if (c->p >= c->end) {
+        *v = (struct cl_json_value){CL_JSON_INVALID, 0, NULL, 0};
+        return;
+    }
+    c->p = cl_jw_take_value(c->p, c->end, v);
+}
+
 /* Enters the object or array at the cursor (the caller checked its type). */
-void cl_jw_cursor_enter(struct cl_jw_cursor *c);
+static inline void cl_jw_cursor_enter(struct cl_jw_cursor *c)
+{
+    c->p++;
+}
+
 /* In an entered object: 1 with the next key in *key and the cursor at its value (which
  * the caller takes or enters), 0 past the closing '}'. */
-int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key);
+static inline int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key)
+{
+    const char *p = c->p, *end = c->end;
+    unsigned flags = 0;
+    while (p < end && (*p == ',' || cl_jw_space_(*p)))
+        p++;
+    if (p >= end || *p != '"') {
+        c->p = p < end ? p + 1 : end; /* past '}' */
+        return 0;
+    }
+    const char *e = cl_jw_skip_string(p, end, &flags);
+    *key = (struct cl_json_value){CL_JSON_STRING, flags, p, (size_t)(e - p)};
+    while (e < end && cl_jw_space_(*e))
+        e++;
+    e += e < end; /* ':' */
+    while (e < end && cl_jw_space_(*e))
+        e++;
+    c->p = e;
+    return 1;
+}
+
 /* In an entered array: 1 with the cursor at the next element, 0 past the closing ']'. */
-int cl_jw_cursor_element(struct cl_jw_cursor *c);
+static inline int cl_jw_cursor_element(struct cl_jw_cursor *c)
+{
+    const char *p = c->p, *end = c->end;
+    while (p < end && (*p == ',' || cl_jw_space_(*p)))
+        p++;
+    c->p = p < end && *p == ']' ? p + 1 : p;
+    return p < end && *p != ']';
+}
+
 /* Validates a body that must be one JSON object (no index is built); 0, or -1 with err
  * ("invalid <what>: ...") set. *top gets the object. */
 int cl_jw_body_object(const char *body, size_t len, int depth, const char *what,
