@@ -197,16 +197,6 @@ static const char *index_end(struct bracket_index *ix, const char *p, unsigned *
     return ix->base + ix->close[i] + 1;
 }
 
-/* A validated value's type from its first byte ('-' and digits: a number). */
-static enum cl_json_type type_at(char c)
-{
-    static const unsigned char types[256] = {
-        ['{'] = CL_JSON_OBJECT, ['['] = CL_JSON_ARRAY, ['"'] = CL_JSON_STRING,
-        ['t'] = CL_JSON_TRUE,   ['f'] = CL_JSON_FALSE, ['n'] = CL_JSON_NULL};
-    unsigned char t = types[(unsigned char)c];
-    return t ? (enum cl_json_type)t : CL_JSON_NUMBER;
-}
-
 /* Past the container at p: from the index when it has p, else by skipping. */
 static const char *container_end(const char *p, const char *end, unsigned *flags)
 {
@@ -219,7 +209,7 @@ static const char *take_value(const char *p, const char *end, struct cl_json_val
 {
     unsigned flags = 0;
     const char *e;
-    v->type = type_at(*p);
+    v->type = cl_jw_type_at(*p);
     if (v->type == CL_JSON_STRING)
         e = skip_string(p, end, &flags);
     else if (v->type == CL_JSON_OBJECT || v->type == CL_JSON_ARRAY)

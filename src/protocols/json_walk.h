@@ -92,27 +92,20 @@ static inline void cl_jw_cursor_at(struct cl_jw_cursor *c, const struct cl_json_
     c->end = v->ptr + v->len;
 }
 
+/* A validated value's type from its first byte ('-' and digits: a number). */
+static inline enum cl_json_type cl_jw_type_at(char c)
+{
+    static const unsigned char types[256] = {
+        ['{'] = CL_JSON_OBJECT, ['['] = CL_JSON_ARRAY, ['"'] = CL_JSON_STRING,
+        ['t'] = CL_JSON_TRUE,   ['f'] = CL_JSON_FALSE, ['n'] = CL_JSON_NULL};
+    unsigned char t = types[(unsigned char)c];
+    return t ? (enum cl_json_type)t : CL_JSON_NUMBER;
+}
+
 /* The type of the value at the cursor (CL_JSON_INVALID at the end). */
 static inline enum cl_json_type cl_jw_cursor_type(const struct cl_jw_cursor *c)
 {
-    if (c->p >= c->end)
-        return CL_JSON_INVALID;
-    switch (*c->p) {
-    case '{':
-        return CL_JSON_OBJECT;
-    case '[':
-        return CL_JSON_ARRAY;
-    case '"':
-        return CL_JSON_STRING;
-    case 't':
-        return CL_JSON_TRUE;
-    case 'f':
-        return CL_JSON_FALSE;
-    case 'n':
-        return CL_JSON_NULL;
-    default:
-        return CL_JSON_NUMBER;
-    }
+    return c->p < c->end ? cl_jw_type_at(*c->p) : CL_JSON_INVALID;
 }
 
 /* Takes the value at the cursor into *v (skipped whole) and moves past it. */

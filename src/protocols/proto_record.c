@@ -55,27 +55,6 @@ static void span_add(struct cl_proto_rec *r, size_t key, size_t key_len, size_t 
     r->spans[r->n_spans++] = (struct cl_proto_span){key, key_len, val};
 }
 
-/* A written value's type from its first byte (what the validating reader would say). */
-static enum cl_json_type written_type(char c)
-{
-    switch (c) {
-    case '"':
-        return CL_JSON_STRING;
-    case '{':
-        return CL_JSON_OBJECT;
-    case '[':
-        return CL_JSON_ARRAY;
-    case 't':
-        return CL_JSON_TRUE;
-    case 'f':
-        return CL_JSON_FALSE;
-    case 'n':
-        return CL_JSON_NULL;
-    default:
-        return CL_JSON_NUMBER;
-    }
-}
-
 /* The members of the record in out as key, value pairs (r->members), from the spans. */
 static void spans_to_members(const struct cl_proto_rec *r)
 {
@@ -85,7 +64,7 @@ static void spans_to_members(const struct cl_proto_rec *r)
         const struct cl_proto_span *s = &r->spans[i];
         size_t end = i + 1 < r->n_spans ? r->spans[i + 1].key - 1 : r->out->len - 1; /* ',' '}' */
         struct cl_json_value k = {CL_JSON_STRING, 0, d + s->key, s->key_len};
-        struct cl_json_value v = {written_type(d[s->val]), 0, d + s->val, end - s->val};
+        struct cl_json_value v = {cl_jw_type_at(d[s->val]), 0, d + s->val, end - s->val};
         if (memchr(k.ptr, '\\', k.len))
             k.flags = CL_JSON_F_ESCAPED;
         if (v.type == CL_JSON_STRING && memchr(v.ptr, '\\', v.len))
