@@ -315,6 +315,125 @@ static void test_pb_members_depth(void **state)
     }
 }
 
+/* ---- OTLP protobuf frames read by hand, messages by protobuf-c ---- */
+
+static void put_varint(struct cl_buf *b, uint64_t v)
+{
+    do {
+        cl_buf_append_char(b, (char)((v & 0x7F) | (v >= 0x80 ? 0x80 : 0)));
+        v >>= 7;
+    } while (v);
+}
+
+/* A length-delimited field: tag, length, bytes. */
+static void put_bytes(struct cl_buf *b, unsigned num, const void *p, size_t n)
+{
+    put_varint(b, (uint64_t)num << 3 | 2);
+    put_varint(b, n);
+    cl_buf_append(b, p, n);
+}
+
+/* A packed Resource with one string attribute. */
+static void put_resource(struct cl_buf *b, unsigned num, const char *key, const char *val)
+{
+    Cloudlog__Otlp__AnyValue v = CLOUDLOG__OTLP__ANY_VALUE__INIT;
+    v.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+    v.string_value = (char *)val;
+    Cloudlog__Otlp__KeyValue kv = CLOUDLOG__OTLP__KEY_VALUE__INIT, *kvp = &kv;
+    kv.key = (char *)key;
+    kv.value = &v;
+    Cloudlog__Otlp__Resource res = CLOUDLOG__OTLP__RESOURCE__INIT;
+    res.n_attributes = 1;
+    res.attributes = &kvp;
+    uint8_t tmp[256];
+    put_bytes(b, num, tmp, cloudlog__otlp__resource__pack(&res, tmp));
+}
+
+/* A packed ScopeLogs with one record whose body is msg. */
+static void put_scope_logs(struct cl_buf *b, const char *msg)
+{
+    Cloudlog__Otlp__AnyValue body = CLOUDLOG__OTLP__ANY_VALUE__INIT;
+    body.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+    body.string_value = (char *)msg;
+    Cloudlog__Otlp__LogRecord lr = CLOUDLOG__OTLP__LOG_RECORD__INIT;
+    lr.time_unix_nano = 1796560830123000000ull;
+    lr.body = &body;
+    uint8_t tmp[256];
+    struct cl_buf sl;
+    cl_buf_init(&sl, 1 << 16);
+    put_bytes(&sl, 3, "https://schema", 14); /* schema_url: not read */
+    put_bytes(&sl, 2, tmp, cloudlog__otlp__log_record__pack(&lr, tmp));
+    put_bytes(&sl, 1, "\x0a\x03lib", 5); /* the scope after its record: {name: "lib"} */
+    put_bytes(b, 2, sl.data, sl.len);
+    cl_buf_free(&sl);
+}
+
+/* The frames in any order, a singular message sent in two pieces (merged, as protobuf
+ * says), unknown fields skipped: the records of protobuf-c's whole-request unpack. */
+static void test_pb_frames(void **state)
+{
+    (void)state;
+    struct cl_buf rl, req;
+    cl_buf_init(&rl, 1 << 16);
+    cl_buf_init(&req, 1 << 16);
+    put_scope_logs(&rl, "one"); /* records before their resource */
+    put_resource(&rl, 1, "service.name", "svc");
+    put_varint(&rl, 9 << 3 | 0); /* an unknown varint field */
+    put_varint(&rl, 300);
+    put_resource(&rl, 1, "host", "h"); /* the resource's second piece */
+    put_scope_logs(&rl, "two");
+    put_bytes(&req, 1, rl.data, rl.len);
+    char *got = decode_both(cl_otlp_pb_decode, req.data, req.len);
+    assert_string_equal(got, "{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"level\":\"info\","
+                             "\"service\":\"svc\",\"message\":\"one\",\"host\":\"h\","
+                             "\"scope\":\"lib\"}\n"
+                             "{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"level\":\"info\","
+                             "\"service\":\"svc\",\"message\":\"two\",\"host\":\"h\","
+                             "\"scope\":\"lib\"}\n");
+    free(got);
+    cl_buf_free(&rl);
+    cl_buf_free(&req);
+}
+
+/* A malformed frame or record anywhere fails the whole body, also after records were
+ * handed on (the caller drops them): a known field with another wire type, a length
+ * past the end, a group, a broken record. */
+static void test_pb_frames_malformed(void **state)
+{
+    (void)state;
+    struct cl_proto_sink sink = {on_record, on_reject, NULL, NULL};
+    struct lines l = {.opts = {.received_ms = 1796560800000,
+                               .default_service = CL_SLICE_LIT("default"),
+                               .max_record_bytes = 1 << 20,
+                               .max_depth = 64}};
+    struct cl_proto_opts o = {64, 256 * 1024, "", 1 << 20, NULL};
+    char err[200];
+    sink.arg = &l;
+    cl_buf_init(&l.out, 1 << 20);
+    for (int bad = 0; bad < 5; bad++) {
+        struct cl_buf rl, req;
+        cl_buf_init(&rl, 1 << 16);
+        cl_buf_init(&req, 1 << 16);
+        put_scope_logs(&rl, "fine");
+        if (bad == 0)
+            put_varint(&rl, 2 << 3 | 0), put_varint(&rl, 1); /* scope_logs as a varint */
+        if (bad == 1)
+            put_varint(&rl, 2 << 3 | 2), put_varint(&rl, 50); /* past the end */
+        if (bad == 2)
+            put_varint(&rl, 7 << 3 | 3); /* a group */
+        if (bad == 3)
+            put_bytes(&rl, 2, "\x12\x02\x0a", 3); /* a record cut inside */
+        put_bytes(&req, 1, rl.data, rl.len);
+        if (bad == 4)
+            put_varint(&req, 1 << 3 | 5), cl_buf_append(&req, "abcd", 4); /* fixed32 */
+        assert_int_equal(cl_otlp_pb_decode(req.data, req.len, &o, &sink, err, sizeof err), -1);
+        assert_non_null(strstr(err, "ExportLogsServiceRequest"));
+        cl_buf_free(&rl);
+        cl_buf_free(&req);
+    }
+    cl_buf_free(&l.out);
+}
+
 static void test_parse_u64(void **state)
 {
     (void)state;
@@ -331,11 +450,17 @@ static void test_parse_u64(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_member_order),     cmocka_unit_test(test_first_member_wins),
-        cmocka_unit_test(test_values),           cmocka_unit_test(test_int_container_is_read),
-        cmocka_unit_test(test_cursor),           cmocka_unit_test(test_cursor_long_strings),
-        cmocka_unit_test(test_parse_u64),        cmocka_unit_test(test_key_escaping_every_offset),
+        cmocka_unit_test(test_member_order),
+        cmocka_unit_test(test_first_member_wins),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_int_container_is_read),
+        cmocka_unit_test(test_cursor),
+        cmocka_unit_test(test_cursor_long_strings),
+        cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_key_escaping_every_offset),
         cmocka_unit_test(test_pb_members_depth),
+        cmocka_unit_test(test_pb_frames),
+        cmocka_unit_test(test_pb_frames_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
