@@ -269,7 +269,7 @@ static void service_of(const Cloudlog__Otlp__Resource *res, struct service *svc)
 /* Writes one record; returns how deep its members' values nest. */
 static int write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr,
                      const Cloudlog__Otlp__Resource *res, const struct service *svc,
-                     const Cloudlog__Otlp__InstrumentationScope *scope)
+                     const Cloudlog__Otlp__ScopeLogs *sl)
 {
     int nest;
     cl_proto_rec_begin(r);
@@ -287,160 +287,11 @@ static int write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr
         cl_proto_rec_string(r, "severity_text", lr->severity_text, strlen(lr->severity_text));
     if (res)
         nest = deeper(nest, write_attrs(r, res->attributes, res->n_attributes, 1));
-    if (scope && *scope->name)
-        cl_proto_rec_string(r, "scope", scope->name, strlen(scope->name));
+    if (sl->scope && *sl->scope->name)
+        cl_proto_rec_string(r, "scope", sl->scope->name, strlen(sl->scope->name));
     cl_proto_rec_ensure_message(r);
     cl_proto_rec_end(r);
     return nest;
-}
-
-/* ---- the outer messages ----
- *
- * The request, its ResourceLogs and their ScopeLogs are only frames around the records:
- * they are read here field by field, and protobuf-c unpacks each Resource,
- * InstrumentationScope and LogRecord on its own, a LogRecord into an arena emptied after
- * it. Unpacking the whole request at once wrote every record's messages (about 1.5 KB
- * each) before any was read back, a megabyte per request out of the caches; one record's
- * stay in the L1 cache. The framing is checked as protobuf-c checks it: a known field
- * with another wire type, a group, a truncated varint or length is a malformed body. */
-
-/* One field of a message: its number, wire type and, for a length-delimited one, bytes. */
-struct field {
-    uint64_t num;
-    int wire;
-    const uint8_t *p;
-    size_t len;
-};
-
-/* The next field of the message at *p: 1 with it in *f, 0 at the end, -1 if malformed. */
-static int next_field(const uint8_t **p, const uint8_t *end, struct field *f)
-{
-    uint64_t tag, v;
-    if (*p >= end)
-        return 0;
-    if (read_varint(p, end, &tag) != 0 || (tag >> 3) == 0)
-        return -1;
-    f->num = tag >> 3;
-    f->wire = (int)(tag & 7);
-    switch (f->wire) {
-    case 0:
-        return read_varint(p, end, &v) == 0 ? 1 : -1;
-    case 1:
-    case 5: {
-        size_t n = f->wire == 1 ? 8 : 4;
-        if ((size_t)(end - *p) < n)
-            return -1;
-        *p += n;
-        return 1;
-    }
-    case 2:
-        if (read_varint(p, end, &v) != 0 || v > (uint64_t)(end - *p))
-            return -1;
-        f->p = *p;
-        f->len = (size_t)v;
-        *p += v;
-        return 1;
-    default:
-        return -1; /* groups (3, 4) are not in OTLP; 6, 7 are no wire types */
-    }
-}
-
-/* Checks the fields of the message p[0..n) whose message fields are numbered 1 (`one`,
- * singular) and 2 (repeated): both must be length-delimited. Gathers every occurrence of
- * field 1 into *one (protobuf merges repeated occurrences of a singular message, i.e.
- * parses their bytes one after the other), or leaves one->len 0 with one->p NULL. */
-static int frame_check(const uint8_t *p, size_t n, struct cl_buf *merged, struct field *one)
-{
-    const uint8_t *end = p + n;
-    struct field f;
-    int rc, count = 0;
-    one->p = NULL;
-    one->len = 0;
-    while ((rc = next_field(&p, end, &f)) == 1) {
-        if ((f.num == 1 || f.num == 2) && f.wire != 2)
-            return -1;
-        if (f.num != 1)
-            continue;
-        if (count++ == 0) {
-            *one = f;
-            continue;
-        }
-        if (count == 2) {
-            cl_buf_reset(merged);
-            cl_buf_append(merged, one->p, one->len);
-        }
-        cl_buf_append(merged, f.p, f.len);
-        one->p = (const uint8_t *)merged->data;
-        one->len = merged->len;
-    }
-    return rc;
-}
-
-struct pb_decode {
-    const struct cl_proto_sink *sink;
-    struct cl_proto_rec r;
-    int norm_depth;
-    struct cl_pb_arena frame, record; /* resource and scope; one log record */
-    struct cl_buf merged;             /* a singular message sent in several pieces */
-};
-
-static int scope_logs(struct pb_decode *d, const struct field *sl,
-                      const Cloudlog__Otlp__Resource *res, const struct service *svc)
-{
-    struct field one, f;
-    const Cloudlog__Otlp__InstrumentationScope *scope = NULL;
-    if (frame_check(sl->p, sl->len, &d->merged, &one) != 0)
-        return -1;
-    if (one.p &&
-        !(scope = cloudlog__otlp__instrumentation_scope__unpack(&d->frame.alloc, one.len, one.p)))
-        return -1;
-    const uint8_t *p = sl->p, *end = sl->p + sl->len;
-    while (next_field(&p, end, &f) == 1) {
-        if (f.num != 2)
-            continue;
-        Cloudlog__Otlp__LogRecord *lr =
-            cloudlog__otlp__log_record__unpack(&d->record.alloc, f.len, f.p);
-        if (!lr)
-            return -1;
-        int nest = write_log(&d->r, lr, res, svc, scope);
-        d->r.reread = nest + 1 >= d->norm_depth; /* the normalizer's reading rejects it */
-        cl_proto_rec_emit(&d->r, d->sink);
-        cl_pb_arena_reset(&d->record);
-    }
-    return 0;
-}
-
-static int resource_logs(struct pb_decode *d, const struct field *rl)
-{
-    struct field one, f;
-    const Cloudlog__Otlp__Resource *res = NULL;
-    struct service svc;
-    cl_pb_arena_reset(&d->frame);
-    if (frame_check(rl->p, rl->len, &d->merged, &one) != 0)
-        return -1;
-    if (one.p && !(res = cloudlog__otlp__resource__unpack(&d->frame.alloc, one.len, one.p)))
-        return -1;
-    service_of(res, &svc);
-    const uint8_t *p = rl->p, *end = rl->p + rl->len;
-    while (next_field(&p, end, &f) == 1)
-        if (f.num == 2 && scope_logs(d, &f, res, &svc) != 0)
-            return -1;
-    return 0;
-}
-
-/* The ResourceLogs of the request body[0..len) (its field 1), in order. */
-static int request(struct pb_decode *d, const uint8_t *body, size_t len)
-{
-    const uint8_t *p = body, *end = body + len;
-    struct field f;
-    int rc;
-    while ((rc = next_field(&p, end, &f)) == 1) {
-        if (f.num == 1 && f.wire != 2)
-            return -1;
-        if (f.num == 1 && resource_logs(d, &f) != 0)
-            return -1;
-    }
-    return rc;
 }
 
 int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *o,
@@ -454,28 +305,41 @@ int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
         snprintf(err, err_len, "OTLP request nested deeper than the %d-level limit", o->max_depth);
         return -1;
     }
-    struct pb_decode d = {.sink = sink};
-    struct cl_buf out;
-    d.norm_depth = o->max_depth > 0 ? CL_MIN(o->max_depth, CL_JSON_MAX_DEPTH_LIMIT)
-                                    : CL_JSON_DEFAULT_MAX_DEPTH; /* as the reader clamps */
-    cl_buf_init(&out, SIZE_MAX / 2);                             /* bounded by the decoded body */
-    cl_buf_init(&d.merged, SIZE_MAX / 2);
-    cl_pb_arena_init(&d.frame);
-    cl_pb_arena_init(&d.record);
-    cl_proto_rec_init(&d.r, &out);
-    cl_proto_rec_set_sink(&d.r, sink);
-    cl_proto_rec_track_members(&d.r); /* the normalizer takes the members we write */
-    /* A malformed part is found after the records before it were handed on: the caller
-     * drops them all (proto.h), as when the whole request was unpacked first. */
-    int rc = request(&d, (const uint8_t *)body, len);
-    cl_proto_rec_free(&d.r);
-    cl_buf_free(&out);
-    cl_buf_free(&d.merged);
-    cl_pb_arena_free(&d.frame);
-    cl_pb_arena_free(&d.record);
-    if (rc != 0)
+    struct cl_pb_arena arena;
+    cl_pb_arena_init(&arena);
+    Cloudlog__Otlp__ExportLogsServiceRequest *req =
+        cloudlog__otlp__export_logs_service_request__unpack(&arena.alloc, len,
+                                                            (const uint8_t *)body);
+    if (!req) {
+        cl_pb_arena_free(&arena);
         snprintf(err, err_len, "body is not a protobuf ExportLogsServiceRequest");
-    return rc;
+        return -1;
+    }
+    struct cl_buf out;
+    struct cl_proto_rec r;
+    cl_buf_init(&out, SIZE_MAX / 2); /* bounded by the decoded body */
+    cl_proto_rec_init(&r, &out);
+    cl_proto_rec_set_sink(&r, sink);
+    cl_proto_rec_track_members(&r); /* the normalizer takes the members we write */
+    int norm_depth = o->max_depth > 0 ? CL_MIN(o->max_depth, CL_JSON_MAX_DEPTH_LIMIT)
+                                      : CL_JSON_DEFAULT_MAX_DEPTH; /* as the reader clamps */
+    for (size_t i = 0; i < req->n_resource_logs; i++) {
+        const Cloudlog__Otlp__ResourceLogs *rl = req->resource_logs[i];
+        struct service svc;
+        service_of(rl->resource, &svc);
+        for (size_t j = 0; j < rl->n_scope_logs; j++) {
+            const Cloudlog__Otlp__ScopeLogs *sl = rl->scope_logs[j];
+            for (size_t k = 0; k < sl->n_log_records; k++) {
+                int nest = write_log(&r, sl->log_records[k], rl->resource, &svc, sl);
+                r.reread = nest + 1 >= norm_depth; /* the normalizer's reading rejects it */
+                cl_proto_rec_emit(&r, sink);
+            }
+        }
+    }
+    cl_proto_rec_free(&r);
+    cl_buf_free(&out);
+    cl_pb_arena_free(&arena); /* req and everything in it */
+    return 0;
 }
 
 /* Appends a packed message to out through protobuf-c's buffer interface. */

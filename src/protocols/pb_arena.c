@@ -49,20 +49,6 @@ void cl_pb_arena_init(struct cl_pb_arena *a)
     a->head = NULL;
 }
 
-void cl_pb_arena_reset(struct cl_pb_arena *a)
-{
-    if (!a->head)
-        return;
-    struct cl_pb_chunk *keep = a->head, *c = keep->prev;
-    while (c) {
-        struct cl_pb_chunk *prev = c->prev;
-        free(c);
-        c = prev;
-    }
-    keep->prev = NULL;
-    keep->used = 0;
-}
-
 void cl_pb_arena_free(struct cl_pb_arena *a)
 {
     while (a->head) {

@@ -16,9 +16,6 @@ struct cl_pb_arena {
 };
 
 void cl_pb_arena_init(struct cl_pb_arena *a);
-/* Forgets every allocation made through a->alloc, keeping the newest chunk for the next
- * ones (an arena reused per message stays in the caches). */
-void cl_pb_arena_reset(struct cl_pb_arena *a);
 /* Releases every allocation made through a->alloc (the unpacked message with them). */
 void cl_pb_arena_free(struct cl_pb_arena *a);
 
