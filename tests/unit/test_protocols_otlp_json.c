@@ -156,6 +156,51 @@ static void test_int_container_is_read(void **state)
           "\"default\",\"message\":\"v\",\"c\":[1,2]}\n");
 }
 
+/* The body is validated a ResourceLogs at a time: it refuses what validating the whole
+ * body refuses (cl_jw_body_object), nesting limit included, and accepts the rest. */
+static void test_piecewise_validation(void **state)
+{
+    (void)state;
+    static const char *const bodies[] = {
+        "", "[1]", "{", "{}", "{\"a\":{}", "{\"resourceLogs\":[]} x", "{\"resourceLogs\":[{}],}",
+        "{\"resourceLogs\":[{},]}", "{\"resourceLogs\":[{} {}]}", "{1:2}", "{\"resourceLogs\" []}",
+        "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":"
+        "\"\xff\"}}]}]}]}",
+        "{\"resourceLogs\":5,\"resourceLogs\":[]}", "{\"x\":[1,],\"resourceLogs\":[]}",
+        "{\"resourceLogs\":[{\"resource\":{}}],\"x\":tru}",
+        /* accepted: */
+        " {\"x\":1, \"resourceLogs\" : [ ] ,\"y\":[1]} ", "{\"resourceLogs\":[{},{\"z\":[]}]}"};
+    struct cl_proto_sink sink = {on_record, on_reject, NULL, NULL};
+    struct lines l = {.opts = {.received_ms = 1796560800000,
+                               .default_service = CL_SLICE_LIT("default"),
+                               .max_record_bytes = 1 << 20,
+                               .max_depth = 64}};
+    struct cl_proto_opts o = {1, 256 * 1024, "", 1 << 20, NULL}; /* body depth 8 + 4 = 12 */
+    char err[200], err2[200], deep[256];
+    sink.arg = &l;
+    cl_buf_init(&l.out, 1 << 20);
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies + 2; i++) {
+        const char *body = i < sizeof bodies / sizeof *bodies ? bodies[i] : deep;
+        if (body == deep) { /* 3 containers around the element, then 9 or 10 arrays */
+            int k = (int)(i - sizeof bodies / sizeof *bodies) + 9;
+            snprintf(deep, sizeof deep, "{\"resourceLogs\":[{\"a\":%.*s%.*s}]}", k, "[[[[[[[[[[[[",
+                     k, "]]]]]]]]]]]]");
+        }
+        struct cl_json_value top;
+        int whole = cl_jw_body_object(body, strlen(body), 12, "x", &top, err2, sizeof err2);
+        int rc = cl_otlp_json_decode(body, strlen(body), &o, &sink, err, sizeof err);
+        int accepted =
+            i >= sizeof bodies / sizeof *bodies - 2 && i < sizeof bodies / sizeof *bodies + 1;
+        assert_int_equal(rc, accepted ? 0 : -1);
+        if (whole != 0)
+            assert_int_equal(rc, -1); /* refused as the whole body's validation refuses */
+        if (rc != 0)
+            assert_non_null(strstr(err, "invalid OTLP JSON"));
+    }
+    assert_int_equal(l.out.len, 0); /* no record in any of them */
+    cl_buf_free(&l.out);
+}
+
 /* The cursor reports what the validating reader reports for each member. */
 static void test_cursor(void **state)
 {
@@ -451,6 +496,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_member_order),
+        cmocka_unit_test(test_piecewise_validation),
         cmocka_unit_test(test_first_member_wins),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_int_container_is_read),
