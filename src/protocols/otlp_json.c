@@ -707,134 +707,36 @@ static void walk_free(struct walk *w)
     cl_jw_pairs_free(&w->mem);
 }
 
-/* ---- the body: each ResourceLogs validated just before it is walked ----
- *
- * The body is validated as the validating reader (json.c) validates it, with the same
- * depth limit, but piecewise: the top object's members by the reader, and the elements
- * of resourceLogs one at a time, each walked right after. The walk then reads bytes the
- * validation has just brought into the caches, instead of a body of hundreds of
- * kilobytes read again from memory. A malformed part found after records were handed on
- * fails the body: the caller drops them all (proto.h). */
-
-struct body_reader {
-    struct cl_json_reader r;
-    int depth; /* the whole body's nesting limit */
-    char *err;
-    size_t err_len;
-};
-
-static void skip_ws(struct cl_json_reader *r)
-{
-    while (r->pos < r->len && cl_jw_is_space(r->buf[r->pos]))
-        r->pos++;
-}
-
-/* Consumes c after whitespace: 1, or 0 if something else is there. */
-static int consume(struct body_reader *b, char c)
-{
-    skip_ws(&b->r);
-    if (b->r.pos < b->r.len && b->r.buf[b->r.pos] == c) {
-        b->r.pos++;
-        return 1;
-    }
-    return 0;
-}
-
-static int malformed(struct body_reader *b, const char *what)
-{
-    snprintf(b->err, b->err_len, "invalid OTLP JSON: expected %s at byte %zu", what, b->r.pos);
-    return -1;
-}
-
-/* Validates the value at the reader's position, inside `parents` containers of the body,
- * into *v; -1 with the reader's reason. */
-static int value_at(struct body_reader *b, int parents, struct cl_json_value *v)
-{
-    struct cl_json_reader sub;
-    cl_json_reader_init(&sub, b->r.buf, b->r.len, b->depth - parents);
-    sub.pos = b->r.pos;
-    if (cl_json_scan_value(&sub, v) != 0) {
-        snprintf(b->err, b->err_len, "invalid OTLP JSON: %s at byte %zu", sub.err.msg,
-                 sub.err.offset);
-        return -1;
-    }
-    b->r.pos = sub.pos;
-    return 0;
-}
-
-/* The resourceLogs array at the reader's position ('['): each element validated, then
- * walked. */
-static int resource_logs_array(struct walk *w, struct body_reader *b)
-{
-    struct cl_json_value e;
-    struct cl_jw_cursor c;
-    b->r.pos++; /* '[' */
-    if (consume(b, ']'))
-        return 0;
-    do {
-        if (value_at(b, 2, &e) != 0)
-            return -1;
-        cl_jw_cursor_at(&c, &e);
-        resource_logs(w, &c);
-    } while (consume(b, ','));
-    return consume(b, ']') ? 0 : malformed(b, "',' or ']'");
-}
-
-/* The top object: its first resourceLogs member walked as it is validated, the other
- * members validated. */
-static int walk_body(struct walk *w, struct body_reader *b)
-{
-    struct cl_json_value key, v;
-    int found = 0, walked = 0;
-    if (!consume(b, '{'))
-        return malformed(b, "one JSON object");
-    if (!consume(b, '}')) {
-        do {
-            if (value_at(b, 1, &key) != 0)
-                return -1;
-            if (key.type != CL_JSON_STRING)
-                return malformed(b, "a member name");
-            if (!consume(b, ':'))
-                return malformed(b, "':'");
-            skip_ws(&b->r);
-            if (!found && KEY_IS(&key, "resourceLogs") && b->r.pos < b->r.len &&
-                b->r.buf[b->r.pos] == '[') {
-                walked = found = 1;
-                if (resource_logs_array(w, b) != 0)
-                    return -1;
-            } else {
-                found |= KEY_IS(&key, "resourceLogs");
-                if (value_at(b, 1, &v) != 0)
-                    return -1;
-            }
-        } while (consume(b, ','));
-        if (!consume(b, '}'))
-            return malformed(b, "',' or '}'");
-    }
-    if (!cl_json_at_end(&b->r))
-        return malformed(b, "the end of the body");
-    if (!walked) {
-        snprintf(b->err, b->err_len, "invalid OTLP JSON: resourceLogs is not an array");
-        return -1;
-    }
-    return 0;
-}
-
 int cl_otlp_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,
                         const struct cl_proto_sink *sink, char *err, size_t err_len)
 {
     struct walk w = {.depth = 8 + 4 * CL_MIN(o->max_depth, 128), .sink = sink};
-    struct body_reader b = {.depth = w.depth, .err = err, .err_len = err_len};
     w.norm_depth = o->max_depth > 0 ? CL_MIN(o->max_depth, CL_JSON_MAX_DEPTH_LIMIT)
                                     : CL_JSON_DEFAULT_MAX_DEPTH; /* as the reader clamps */
-    cl_json_reader_init(&b.r, body, len, w.depth);
+    struct cl_json_value top, key = {0}, skip;
+    struct cl_jw_cursor c;
+    if (cl_jw_body_object(body, len, w.depth, "OTLP JSON", &top, err, err_len))
+        return -1;
+    cl_jw_cursor_at(&c, &top);
+    cl_jw_cursor_enter(&c);
+    while (cl_jw_cursor_key(&c, &key)) {
+        if (KEY_IS(&key, "resourceLogs"))
+            break;
+        cl_jw_cursor_take(&c, &skip);
+    }
+    if (!KEY_IS(&key, "resourceLogs") || cl_jw_cursor_type(&c) != CL_JSON_ARRAY) {
+        snprintf(err, err_len, "invalid OTLP JSON: resourceLogs is not an array");
+        return -1;
+    }
     for (int i = 0; i < N_WHERE; i++)
         cl_buf_init(&w.made[i], SIZE_MAX / 2); /* bounded by the decoded body */
     cl_buf_init(&w.out, SIZE_MAX / 2);
     cl_proto_rec_init(&w.rec, &w.out);
-    int rc = walk_body(&w, &b);
+    cl_jw_cursor_enter(&c);
+    while (cl_jw_cursor_element(&c))
+        resource_logs(&w, &c);
     walk_free(&w);
-    return rc;
+    return 0;
 }
 
 int cl_otlp_json_detect(const char *body, size_t len)

@@ -156,9 +156,9 @@ static void test_int_container_is_read(void **state)
           "\"default\",\"message\":\"v\",\"c\":[1,2]}\n");
 }
 
-/* The body is validated a ResourceLogs at a time: it refuses what validating the whole
- * body refuses (cl_jw_body_object), nesting limit included, and accepts the rest. */
-static void test_piecewise_validation(void **state)
+/* The body is validated before it is walked: malformed bodies, and nesting one past the
+ * limit, are refused as validating the whole body (cl_jw_body_object) refuses them. */
+static void test_validation(void **state)
 {
     (void)state;
     static const char *const bodies[] = {
@@ -496,7 +496,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_member_order),
-        cmocka_unit_test(test_piecewise_validation),
+        cmocka_unit_test(test_validation),
         cmocka_unit_test(test_first_member_wins),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_int_container_is_read),
