@@ -67,6 +67,101 @@ void cl_jw_pairs_push(struct cl_jw_pairs *m, const struct cl_json_value *key,
  * CL_JW_PAIRS_* it saw. */
 unsigned cl_jw_pairs_add(struct cl_jw_pairs *m, const struct cl_json_value *v);
 void cl_jw_pairs_free(struct cl_jw_pairs *m);
+/* A cursor over validated JSON (as every walker here): a decoder descends into the value
+ * at the cursor instead of skipping it and walking it again, so each byte of a nested
+ * body is visited once (OTLP JSON: record, attributes, attribute, AnyValue). */
+struct cl_jw_cursor {
+    const char *p, *end;
+};
+/* What the inline cursor calls (json_walk.c): past the validated string at p (its
+ * CL_JSON_F_ESCAPED into *flags); the validated value at p into *v, returning its end. */
+const char *cl_jw_skip_string(const char *p, const char *end, unsigned *flags);
+const char *cl_jw_take_value(const char *p, const char *end, struct cl_json_value *v);
+
+/* The cursor runs for every member of every record (OTLP JSON): inline, so a member
+ * costs no call but the skip of its bytes. */
+static inline int cl_jw_space_(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* A cursor at the start of the validated value v. */
+static inline void cl_jw_cursor_at(struct cl_jw_cursor *c, const struct cl_json_value *v)
+{
+    c->p = v->ptr;
+    c->end = v->ptr + v->len;
+}
+
+/* A validated value's type from its first byte ('-' and digits: a number). */
+static inline enum cl_json_type cl_jw_type_at(char c)
+{
+    static const unsigned char types[256] = {
+        ['{'] = CL_JSON_OBJECT, ['['] = CL_JSON_ARRAY, ['"'] = CL_JSON_STRING,
+        ['t'] = CL_JSON_TRUE,   ['f'] = CL_JSON_FALSE, ['n'] = CL_JSON_NULL};
+    unsigned char t = types[(unsigned char)c];
+    return t ? (enum cl_json_type)t : CL_JSON_NUMBER;
+}
+
+/* The type of the value at the cursor (CL_JSON_INVALID at the end). */
+static inline enum cl_json_type cl_jw_cursor_type(const struct cl_jw_cursor *c)
+{
+    return c->p < c->end ? cl_jw_type_at(*c->p) : CL_JSON_INVALID;
+}
+
+/* Takes the value at the cursor into *v (skipped whole) and moves past it. */
+static inline void cl_jw_cursor_take(struct cl_jw_cursor *c, struct cl_json_value *v)
+{
+    if (c->p >= c->end) {
+        *v = (struct cl_json_value){CL_JSON_INVALID, 0, NULL, 0};
+        return;
+    }
+    c->p = cl_jw_take_value(c->p, c->end, v);
+}
+
+/* Enters the object or array at the cursor (the caller checked its type). */
+static inline void cl_jw_cursor_enter(struct cl_jw_cursor *c)
+{
+    c->p++;
+}
+
+/* In an entered object: 1 with the next key in *key and the cursor at its value (which
+ * the caller takes or enters), 0 past the closing '}'. */
+static inline int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key)
+{
+    const char *p = c->p, *end = c->end;
+    unsigned flags = 0;
+    while (p < end && (*p == ',' || cl_jw_space_(*p)))
+        p++;
+    if (p >= end || *p != '"') {
+        c->p = p < end ? p + 1 : end; /* past '}' */
+        return 0;
+    }
+    const char *e = cl_jw_skip_string(p, end, &flags);
+    *key = (struct cl_json_value){CL_JSON_STRING, flags, p, (size_t)(e - p)};
+    while (e < end && cl_jw_space_(*e))
+        e++;
+    e += e < end; /* ':' */
+    while (e < end && cl_jw_space_(*e))
+        e++;
+    c->p = e;
+    return 1;
+}
+
+/* In an entered array: 1 with the cursor at the next element, 0 past the closing ']'. */
+static inline int cl_jw_cursor_element(struct cl_jw_cursor *c)
+{
+    const char *p = c->p, *end = c->end;
+    while (p < end && (*p == ',' || cl_jw_space_(*p)))
+        p++;
+    c->p = p < end && *p == ']' ? p + 1 : p;
+    return p < end && *p != ']';
+}
+
+/* Validates a body that must be one JSON object (no index is built); 0, or -1 with err
+ * ("invalid <what>: ...") set. *top gets the object. */
+int cl_jw_body_object(const char *body, size_t len, int depth, const char *what,
+                      struct cl_json_value *top, char *err, size_t err_len);
+
 /* Validates a body that must be one JSON object whose member `name` is an array, and
  * starts iterating that array. Returns 0, or -1 with err ("invalid <what>: ...") set.
  * On 0 the body's containers are indexed for this thread (walks inside the body find a

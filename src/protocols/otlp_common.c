@@ -56,7 +56,8 @@ int cl_otlp_parse_u64(const char *s, size_t n, uint64_t *v)
         if (s[i] < '0' || s[i] > '9')
             return -1;
         uint64_t d = (uint64_t)(s[i] - '0');
-        if (x > (UINT64_MAX - d) / 10)
+        /* 19 digits never overflow: only the 20th needs the (dividing) check */
+        if (i == 19 && x > (UINT64_MAX - d) / 10)
             return -1;
         x = x * 10 + d;
     }

@@ -9,6 +9,7 @@
 #include "proto.h"
 
 #include "common.h"
+#include "json.h"
 #include "json_write.h"
 #include "otlp_common.h"
 #include "otlp_logs.pb-c.h"
@@ -117,7 +118,14 @@ static int depth_ok(const uint8_t *p, size_t n, enum kind k, int left)
 
 /* ---- AnyValue -> JSON ---- */
 
-static void write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v);
+/* The writers of values return how deep the containers they wrote nest (0: a scalar). */
+static int write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v);
+
+/* max(a, b) for values computed once (CL_MAX evaluates its arguments twice). */
+static int deeper(int a, int b)
+{
+    return a > b ? a : b;
+}
 
 static void write_double(struct cl_buf *out, double d)
 {
@@ -129,21 +137,24 @@ static void write_double(struct cl_buf *out, double d)
         cl_buf_printf(out, "%.17g", d);
 }
 
-static void write_kvlist(struct cl_buf *out, const Cloudlog__Otlp__KeyValueList *l)
+static int write_kvlist(struct cl_buf *out, const Cloudlog__Otlp__KeyValueList *l)
 {
+    int nest = 0;
     cl_buf_append_char(out, '{');
     for (size_t i = 0; l && i < l->n_values; i++) {
         if (i)
             cl_buf_append_char(out, ',');
         cl_json_write_string(out, l->values[i]->key, strlen(l->values[i]->key));
         cl_buf_append_char(out, ':');
-        write_any(out, l->values[i]->value);
+        nest = deeper(nest, write_any(out, l->values[i]->value));
     }
     cl_buf_append_char(out, '}');
+    return nest + 1;
 }
 
-static void write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v)
+static int write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v)
 {
+    int nest = 0;
     switch (v ? v->value_case : CLOUDLOG__OTLP__ANY_VALUE__VALUE__NOT_SET) {
     case CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE:
         cl_json_write_string(out, v->string_value, strlen(v->string_value));
@@ -162,13 +173,12 @@ static void write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v)
         for (size_t i = 0; v->array_value && i < v->array_value->n_values; i++) {
             if (i)
                 cl_buf_append_char(out, ',');
-            write_any(out, v->array_value->values[i]);
+            nest = deeper(nest, write_any(out, v->array_value->values[i]));
         }
         cl_buf_append_char(out, ']');
-        break;
+        return nest + 1;
     case CLOUDLOG__OTLP__ANY_VALUE__VALUE_KVLIST_VALUE:
-        write_kvlist(out, v->kvlist_value);
-        break;
+        return write_kvlist(out, v->kvlist_value);
     case CLOUDLOG__OTLP__ANY_VALUE__VALUE_BYTES_VALUE:
         cl_buf_append_char(out, '"');
         cl_proto_base64(out, v->bytes_value.data, v->bytes_value.len);
@@ -177,30 +187,35 @@ static void write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v)
     default:
         cl_buf_append_str(out, "null");
     }
+    return 0;
 }
 
 /* ---- one log record ---- */
 
-static void write_attrs(struct cl_proto_rec *r, Cloudlog__Otlp__KeyValue **kv, size_t n,
-                        int skip_service_name)
+/* Returns how deep the values written nest. */
+static int write_attrs(struct cl_proto_rec *r, Cloudlog__Otlp__KeyValue **kv, size_t n,
+                       int skip_service_name)
 {
+    int nest = 0;
     for (size_t i = 0; i < n; i++) {
         if (skip_service_name && strcmp(kv[i]->key, "service.name") == 0)
             continue;
         if (cl_proto_rec_key(r, kv[i]->key, strlen(kv[i]->key)))
-            write_any(r->out, kv[i]->value);
+            nest = deeper(nest, write_any(r->out, kv[i]->value));
     }
+    return nest;
 }
 
-static void write_body(struct cl_proto_rec *r, const Cloudlog__Otlp__AnyValue *b)
+/* Returns how deep the members written nest (a body written as text: not at all). */
+static int write_body(struct cl_proto_rec *r, const Cloudlog__Otlp__AnyValue *b)
 {
     if (!b || b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE__NOT_SET)
-        return;
+        return 0;
     if (b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE) {
         cl_proto_rec_string(r, "message", b->string_value, strlen(b->string_value));
     } else if (b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE_KVLIST_VALUE) {
         if (b->kvlist_value)
-            write_attrs(r, b->kvlist_value->values, b->kvlist_value->n_values, 0);
+            return write_attrs(r, b->kvlist_value->values, b->kvlist_value->n_values, 0);
     } else if (cl_proto_rec_key(r, "message", 7)) {
         struct cl_buf text;
         cl_buf_init(&text, SIZE_MAX / 2);
@@ -208,6 +223,7 @@ static void write_body(struct cl_proto_rec *r, const Cloudlog__Otlp__AnyValue *b
         cl_json_write_string(r->out, text.data, text.len);
         cl_buf_free(&text);
     }
+    return 0;
 }
 
 static void write_ids(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr)
@@ -250,29 +266,32 @@ static void service_of(const Cloudlog__Otlp__Resource *res, struct service *svc)
     svc->len = cl_proto_service_clean(svc->name, svc->len);
 }
 
-static void write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr,
-                      const Cloudlog__Otlp__Resource *res, const struct service *svc,
-                      const Cloudlog__Otlp__ScopeLogs *sl)
+/* Writes one record; returns how deep its members' values nest. */
+static int write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr,
+                     const Cloudlog__Otlp__Resource *res, const struct service *svc,
+                     const Cloudlog__Otlp__ScopeLogs *sl)
 {
+    int nest;
     cl_proto_rec_begin(r);
     cl_otlp_write_time(r, lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano);
     int level_known =
         cl_otlp_write_level(r, lr->severity_number, lr->severity_text, strlen(lr->severity_text));
     if (svc->len)
         cl_proto_rec_string(r, "service", svc->name, svc->len);
-    write_body(r, lr->body);
+    nest = write_body(r, lr->body);
     if (*lr->event_name)
         cl_proto_rec_string(r, "event_name", lr->event_name, strlen(lr->event_name));
     write_ids(r, lr);
-    write_attrs(r, lr->attributes, lr->n_attributes, 0);
+    nest = deeper(nest, write_attrs(r, lr->attributes, lr->n_attributes, 0));
     if (!level_known)
         cl_proto_rec_string(r, "severity_text", lr->severity_text, strlen(lr->severity_text));
     if (res)
-        write_attrs(r, res->attributes, res->n_attributes, 1);
+        nest = deeper(nest, write_attrs(r, res->attributes, res->n_attributes, 1));
     if (sl->scope && *sl->scope->name)
         cl_proto_rec_string(r, "scope", sl->scope->name, strlen(sl->scope->name));
     cl_proto_rec_ensure_message(r);
     cl_proto_rec_end(r);
+    return nest;
 }
 
 int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *o,
@@ -301,6 +320,9 @@ int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
     cl_buf_init(&out, SIZE_MAX / 2); /* bounded by the decoded body */
     cl_proto_rec_init(&r, &out);
     cl_proto_rec_set_sink(&r, sink);
+    cl_proto_rec_track_members(&r); /* the normalizer takes the members we write */
+    int norm_depth = o->max_depth > 0 ? CL_MIN(o->max_depth, CL_JSON_MAX_DEPTH_LIMIT)
+                                      : CL_JSON_DEFAULT_MAX_DEPTH; /* as the reader clamps */
     for (size_t i = 0; i < req->n_resource_logs; i++) {
         const Cloudlog__Otlp__ResourceLogs *rl = req->resource_logs[i];
         struct service svc;
@@ -308,7 +330,8 @@ int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
         for (size_t j = 0; j < rl->n_scope_logs; j++) {
             const Cloudlog__Otlp__ScopeLogs *sl = rl->scope_logs[j];
             for (size_t k = 0; k < sl->n_log_records; k++) {
-                write_log(&r, sl->log_records[k], rl->resource, &svc, sl);
+                int nest = write_log(&r, sl->log_records[k], rl->resource, &svc, sl);
+                r.reread = nest + 1 >= norm_depth; /* the normalizer's reading rejects it */
                 cl_proto_rec_emit(&r, sink);
             }
         }

@@ -20,6 +20,13 @@ void cl_proto_rec_init(struct cl_proto_rec *r, struct cl_buf *out)
 
 void cl_proto_rec_free(struct cl_proto_rec *r)
 {
+    free(r->spans);
+    r->spans = NULL;
+    if (r->members) {
+        cl_jw_pairs_free(r->members);
+        free(r->members);
+        r->members = NULL;
+    }
     cl_buf_free(&r->keys);
     free(r->slots);
     r->slots = NULL;
@@ -31,6 +38,41 @@ void cl_proto_rec_set_sink(struct cl_proto_rec *r, const struct cl_proto_sink *s
     r->unchecked = sink->document != NULL;
 }
 
+void cl_proto_rec_track_members(struct cl_proto_rec *r)
+{
+    r->track = r->unchecked;
+    if (r->track && !r->members)
+        r->members = cl_calloc(1, sizeof *r->members);
+}
+
+/* Notes a member whose key is out[key..key + key_len) and whose value starts at val. */
+static void span_add(struct cl_proto_rec *r, size_t key, size_t key_len, size_t val)
+{
+    if (r->n_spans == r->spans_cap) {
+        r->spans_cap = r->spans_cap ? r->spans_cap * 2 : 32;
+        r->spans = cl_realloc(r->spans, r->spans_cap * sizeof *r->spans);
+    }
+    r->spans[r->n_spans++] = (struct cl_proto_span){key, key_len, val};
+}
+
+/* The members of the record in out as key, value pairs (r->members), from the spans. */
+static void spans_to_members(const struct cl_proto_rec *r)
+{
+    const char *d = r->out->data;
+    r->members->n = 0;
+    for (size_t i = 0; i < r->n_spans; i++) {
+        const struct cl_proto_span *s = &r->spans[i];
+        size_t end = i + 1 < r->n_spans ? r->spans[i + 1].key - 1 : r->out->len - 1; /* ',' '}' */
+        struct cl_json_value k = {CL_JSON_STRING, 0, d + s->key, s->key_len};
+        struct cl_json_value v = {cl_jw_type_at(d[s->val]), 0, d + s->val, end - s->val};
+        if (memchr(k.ptr, '\\', k.len))
+            k.flags = CL_JSON_F_ESCAPED;
+        if (v.type == CL_JSON_STRING && memchr(v.ptr, '\\', v.len))
+            v.flags = CL_JSON_F_ESCAPED;
+        cl_jw_pairs_push(r->members, &k, &v);
+    }
+}
+
 void cl_proto_rec_emit(const struct cl_proto_rec *r, const struct cl_proto_sink *sink)
 {
     if (!r->unchecked) {
@@ -38,7 +80,12 @@ void cl_proto_rec_emit(const struct cl_proto_rec *r, const struct cl_proto_sink 
         return;
     }
     struct cl_slice whole = {r->out->data, r->out->len};
-    struct cl_proto_doc doc = {.parts = &whole, .n_parts = 1}; /* no service, members */
+    struct cl_proto_doc doc = {.parts = &whole, .n_parts = 1}; /* no service */
+    if (r->track && !r->reread && !cl_buf_failed(r->out)) {
+        spans_to_members(r); /* into *r->members, the builder's scratch */
+        doc.members = r->members->kv;
+        doc.n_members = r->members->n;
+    }
     sink->document(sink->arg, &doc);
 }
 
@@ -47,6 +94,8 @@ void cl_proto_rec_begin(struct cl_proto_rec *r)
     cl_buf_reset(r->out);
     r->n_keys = 0;
     r->has_message = 0;
+    r->n_spans = 0;
+    r->reread = 0;
     cl_buf_append_char(r->out, '{');
     if (r->unchecked)
         return;
@@ -151,6 +200,8 @@ static int keep_unchecked(struct cl_proto_rec *r, size_t sep_mark, size_t mark)
         return 0;
     }
     r->n_keys++;
+    if (r->track)
+        span_add(r, mark, r->out->len - mark, r->out->len + 1);
     cl_buf_append_char(r->out, ':');
     return 1;
 }
@@ -214,6 +265,8 @@ static int plain_key_unchecked(struct cl_proto_rec *r, const char *text, size_t 
     char *p = r->out->data + r->out->len;
     if (r->n_keys++)
         *p++ = ',';
+    if (r->track)
+        span_add(r, (size_t)(p - r->out->data), len + 2, (size_t)(p - r->out->data) + len + 3);
     *p++ = '"';
     memcpy(p, text, len);
     p += len;

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cl_jw_pairs;
+struct cl_proto_span;
+
 struct cl_proto_rec {
     struct cl_buf *out; /* the record's JSON is appended here */
     struct cl_buf keys; /* JSON-encoded keys written so far, back to back */
@@ -28,6 +31,18 @@ struct cl_proto_rec {
      * (the same normalized record as the checked copy, for less work per key). */
     int unchecked;
     int has_message; /* a message, msg or log member was written (checked mode) */
+    /* Opt-in (cl_proto_rec_track_members; unchecked mode only): where each member's key
+     * and value were written, so cl_proto_rec_emit hands the normalizer the members
+     * (cl_proto_doc.members) and it does not read the record again. */
+    int track;
+    int reread;                  /* this record: let the normalizer read it (set by the decoder) */
+    struct cl_proto_span *spans; /* one per member written */
+    size_t n_spans, spans_cap;
+    struct cl_jw_pairs *members; /* built from spans by cl_proto_rec_emit */
+};
+
+struct cl_proto_span {
+    size_t key, key_len, val; /* offsets into out: the key token, the value's start */
 };
 
 /* Initializes an empty builder writing into out. Free with cl_proto_rec_free. */
@@ -36,6 +51,10 @@ void cl_proto_rec_free(struct cl_proto_rec *r);
 /* Picks how records are handed on: to sink->document when the sink has one (keys not
  * tracked, see `unchecked`; cl_proto_rec_has must not be used then), else to sink->record. */
 void cl_proto_rec_set_sink(struct cl_proto_rec *r, const struct cl_proto_sink *sink);
+/* Unchecked mode: records the members as they are written and hands them on with the
+ * record. The caller writes values that hold no whitespace, and sets r->reread for a
+ * record nested as deep as the normalizer's limit (it is then read and checked there). */
+void cl_proto_rec_track_members(struct cl_proto_rec *r);
 /* Hands the finished record to the sink as cl_proto_rec_set_sink chose. */
 void cl_proto_rec_emit(const struct cl_proto_rec *r, const struct cl_proto_sink *sink);
 /* Starts a new record: resets out and the key set and writes '{'. */
