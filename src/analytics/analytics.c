@@ -231,7 +231,7 @@ static void set_example(struct pat *p, const char *line, size_t len)
     size_t n = CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX);
     if (p->example_cap < n + 1) {
         free(p->example);
-        p->example_cap = CL_MAX(n + 1, (size_t)256);
+        p->example_cap = (n + 1 + 63) & ~(size_t)63; /* kept with the slot: 64-byte steps */
         p->example = cl_malloc(p->example_cap);
     }
     memcpy(p->example, line, n);

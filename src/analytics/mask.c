@@ -120,7 +120,7 @@ static int is_digit(char c)
 static int is_date_word(const char *s, size_t n)
 {
     static const char names[] = "MonTueWedThuFriSatSunJanFebMarAprMayJunJulAugSepOctNovDec";
-    if (n != 3)
+    if (n != 3 || s[0] < 'A' || s[0] > 'W') /* every name starts with one of A..W */
         return 0;
     for (size_t i = 0; i + 3 <= sizeof names - 1; i += 3)
         if (memcmp(names + i, s, 3) == 0)
