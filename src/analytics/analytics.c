@@ -80,6 +80,9 @@ void cl_analytics_free(struct cl_analytics *a)
     free(a->infos);
     free(a->events);
     free(a->orphans);
+    for (size_t i = 0; i < a->n_orphan_names; i++)
+        free(a->orphan_names[i]);
+    free(a->orphan_names);
     free(a->svcs);
     free(a->buckets);
     free(a->known);
@@ -125,10 +128,15 @@ static size_t evict_service(struct cl_analytics *a)
         if (a->svcs[i]->used_ms < a->svcs[victim]->used_ms)
             victim = i;
     struct svc *s = a->svcs[victim];
-    size_t before = a->n_orphans, cap = a->n_orphans;
-    cl_an_rows_take(s, &a->orphans, &a->n_orphans, &cap);
-    a->orphans = cl_realloc(a->orphans, CL_MAX(a->n_orphans, (size_t)1) * sizeof *a->orphans);
-    a->pending_rows -= a->n_orphans - before;
+    if (s->n_rows) { /* its pending counts wait for the next drain, with its name */
+        char *name = cl_strdup(s->name);
+        a->orphan_names =
+            cl_realloc(a->orphan_names, (a->n_orphan_names + 1) * sizeof *a->orphan_names);
+        a->orphan_names[a->n_orphan_names++] = name;
+        a->orphans = cl_realloc(a->orphans, (a->n_orphans + s->n_rows) * sizeof *a->orphans);
+        a->pending_rows -= s->n_rows;
+        cl_an_rows_take(s, a->orphans, &a->n_orphans, name);
+    }
     bucket_unlink(a, (int32_t)victim);
     svc_free(a, s);
     a->svcs[victim] = NULL;
@@ -403,14 +411,24 @@ void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
         return;
     cl_an_async_flush(a);
     lock(a);
-    size_t cap = a->n_orphans;
-    out->counts = a->orphans;
+    /* One block for every row (the pending count is exact), names once per service. */
     out->n_counts = a->n_orphans;
+    out->counts = cl_realloc(a->orphans, CL_MAX(a->n_orphans + a->pending_rows, (size_t)1) *
+                                             sizeof *out->counts);
+    out->services =
+        cl_realloc(a->orphan_names, (a->n_orphan_names + a->n_svcs + 1) * sizeof *out->services);
+    out->n_services = a->n_orphan_names;
     a->orphans = NULL;
     a->n_orphans = 0;
+    a->orphan_names = NULL;
+    a->n_orphan_names = 0;
     for (size_t i = 0; i < a->o.max_services; i++)
         if (a->svcs[i]) {
-            cl_an_rows_take(a->svcs[i], &out->counts, &out->n_counts, &cap);
+            if (a->svcs[i]->n_rows) {
+                char *name = cl_strdup(a->svcs[i]->name);
+                out->services[out->n_services++] = name;
+                cl_an_rows_take(a->svcs[i], out->counts, &out->n_counts, name);
+            }
             push_upserts(a, a->svcs[i]);
         }
     a->pending_rows = 0;
@@ -433,6 +451,9 @@ void cl_analytics_batch_free(struct cl_analytics_batch *b)
         info_free(&b->patterns[i]);
     free(b->patterns);
     free(b->counts);
+    for (size_t i = 0; i < b->n_services; i++)
+        free(b->services[i]);
+    free(b->services);
     free(b->anomalies);
     memset(b, 0, sizeof *b);
 }

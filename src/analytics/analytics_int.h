@@ -83,6 +83,8 @@ struct cl_analytics {
     size_t pending_rows;              /* over every service */
     struct cl_pattern_count *orphans; /* counts of evicted services, awaiting a drain */
     size_t n_orphans;
+    char **orphan_names; /* owned: their services' names, which the orphans point to */
+    size_t n_orphan_names;
     struct cl_pattern_info *infos; /* renames (in order), then upserts at drain */
     size_t n_infos, cap_infos;
     struct cl_anomaly_event *events; /* pending for the drain */
@@ -129,7 +131,8 @@ void cl_an_emit(struct cl_analytics *a, const struct cl_anomaly_event *e);
 
 /* analytics_rows.c */
 void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level);
-void cl_an_rows_take(struct svc *s, struct cl_pattern_count **out, size_t *n, size_t *cap);
+/* Moves s's pending rows to out[*n...] (room for them: the caller's), naming name. */
+void cl_an_rows_take(struct svc *s, struct cl_pattern_count *out, size_t *n, const char *name);
 struct cl_pattern_info *cl_an_info_push(struct cl_analytics *a);
 /* Adds key to the known set; returns whether it was there already. */
 int cl_an_known_add(struct cl_analytics *a, uint64_t key);
