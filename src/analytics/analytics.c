@@ -272,11 +272,13 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
         return;
     struct cl_pattern_match m;
     mine(s, msg, msg_len, &m);
-    struct pat *p = pat_of(s, &m);
-    int fresh = p->example_len == 0;
+    int64_t minute = h.ts_ms / 60000;
+    struct pat *p = &s->pats[m.cluster];
+    int fresh = !p->used || p->generation != m.generation || p->example_len == 0;
+    cl_an_prefetch(a, s, m.id, minute, (int)h.level, fresh ? cl_an_known_key(s, m.id) : 0);
+    p = pat_of(s, &m);
     if (p->id != m.id)
         rename_pattern(a, s, p, m.id);
-    int64_t minute = h.ts_ms / 60000;
     if (s->minute == 0)
         s->minute = minute;
     if (minute > s->minute)

@@ -37,11 +37,11 @@ struct pat {
 };
 
 /* One pending count row: (id, minute, level) of one service. */
-struct count_row {
+struct count_row { /* 24 bytes */
     uint64_t id;
     int64_t minute;
-    int level; /* -1: empty */
-    uint64_t count;
+    int32_t level;  /* -1: empty */
+    uint32_t count; /* rows are emptied at every drain (a second), far below 2^32 */
 };
 
 /* A message shape the miner has placed (analytics.c, "shape cache"). */
@@ -131,6 +131,10 @@ void cl_an_emit(struct cl_analytics *a, const struct cl_anomaly_event *e);
 
 /* analytics_rows.c */
 void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level);
+/* Starts loading the cache lines cl_an_count and cl_an_known_add will touch for these
+ * keys (both are random probes into tables of megabytes: cache misses). */
+void cl_an_prefetch(const struct cl_analytics *a, const struct svc *s, uint64_t id, int64_t minute,
+                    int level, uint64_t known_key);
 /* Moves s's pending rows to out[*n...] (room for them: the caller's), naming name. */
 void cl_an_rows_take(struct svc *s, struct cl_pattern_count *out, size_t *n, const char *name);
 struct cl_pattern_info *cl_an_info_push(struct cl_analytics *a);

@@ -40,6 +40,15 @@ static void rows_grow(struct svc *s)
     s->cap_rows = cap;
 }
 
+void cl_an_prefetch(const struct cl_analytics *a, const struct svc *s, uint64_t id, int64_t minute,
+                    int level, uint64_t known_key)
+{
+    if (s->cap_rows)
+        __builtin_prefetch(&s->rows[row_hash(id, minute, level) & (s->cap_rows - 1)], 1);
+    if (known_key)
+        __builtin_prefetch(&a->known[known_key & (a->known_cap - 1)], 1);
+}
+
 void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level)
 {
     if (s->n_rows * 2 >= s->cap_rows) {
