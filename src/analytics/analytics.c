@@ -197,8 +197,13 @@ void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id
 /* ---- records ---- */
 
 /* cl_miner_add through the shape cache: a shape seen before goes to its cluster while that
- * cluster lives (a hit neither creates nor generalizes a cluster: the cluster already
- * covers this masked message). */
+ * cluster lives (a hit neither creates nor generalizes a cluster). Why that is within the
+ * miner's contract: both messages mask to the same tokens (cl_an_shape_key), the message
+ * that made the entry left the cluster's template covering those tokens, and templates
+ * only generalize, so the template still covers this message. It is also the miner's own
+ * choice unless the cluster has since generalized a position where the message has a
+ * constant token: until then the cluster agrees with it everywhere, and a cluster that
+ * ties has the same template, so the same id (test_analytics_cache.c checks both). */
 static void mine(struct svc *s, const char *msg, size_t len, struct cl_pattern_match *m)
 {
     uint64_t key = cl_an_shape_key(msg, len);
