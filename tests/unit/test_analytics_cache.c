@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "analytics_int.h"
+#include "analytics_test_line.h"
 #include "buf.h"
 #include "common.h"
 #include "mask.h"
@@ -25,16 +26,6 @@
 #define BASE_MS 1767268800000LL /* 2026-01-01T12:00:00Z */
 #define MIN_MS 60000LL
 #define MAX_RECORDS 4000
-
-static void line(struct cl_buf *b, int64_t ts, const char *level, const char *service,
-                 const char *msg)
-{
-    char t[25];
-    cl_format_timestamp(ts, t);
-    cl_buf_printf(b,
-                  "{\"timestamp\":\"%s\",\"level\":\"%s\",\"service\":\"%s\",\"message\":\"%s\"}\n",
-                  t, level, service, msg);
-}
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -79,7 +70,7 @@ static void test_line_fast_path_matches_head_parse(void **state)
         if (i % 5 == 0)
             ts = ts / 86400000 * 86400000 + (i % 2 ? 0 : 86400000 - 1);
         cl_buf_reset(&b);
-        line(&b, ts, levels[i % 6], i % 3 ? "api" : "svc.Other-1", "m 1");
+        cl_test_line(&b, ts, levels[i % 6], i % 3 ? "api" : "svc.Other-1", "m 1");
         b.data[b.len - 1] = '\0';
         expect_same_head(a, b.data);
         if (i % 4 == 0) /* the same day again: the fast path */
@@ -113,8 +104,8 @@ static void test_line_fast_path_matches_head_parse(void **state)
         expect_same_head(a, odd[i]);
     /* a line of an invalid service is not counted, as before the fast path */
     cl_buf_reset(&b);
-    line(&b, BASE_MS, "info", "b c", "dropped");
-    line(&b, BASE_MS, "info", "ok", "kept");
+    cl_test_line(&b, BASE_MS, "info", "b c", "dropped");
+    cl_test_line(&b, BASE_MS, "info", "ok", "kept");
     cl_analytics_observe(a, b.data, b.len);
     struct cl_analytics_stats st;
     cl_analytics_stats(a, &st);
@@ -195,27 +186,33 @@ static void corpus_message(uint64_t *seed, char *out, size_t n)
 }
 
 /* Feeds msgs to an analytics object, one record a minute (so each count row is one
- * record), and returns each record's pattern id in ids. */
-static void analytics_ids(const struct cl_analytics_opts *o, char (*msgs)[128], size_t n,
-                          uint64_t *ids)
+ * record), drains it into d (the caller frees it) and puts each record's id in ids. */
+static void observe_minutes(const struct cl_analytics_opts *o, char (*msgs)[128], size_t n,
+                            uint64_t *ids, struct cl_analytics_batch *d)
 {
     struct cl_analytics *a = cl_analytics_new(o);
     struct cl_buf b;
     cl_buf_init(&b, SIZE_MAX);
     for (size_t i = 0; i < n; i++)
-        line(&b, BASE_MS + (int64_t)i * MIN_MS, "info", "svc", msgs[i]);
+        cl_test_line(&b, BASE_MS + (int64_t)i * MIN_MS, "info", "svc", msgs[i]);
     cl_analytics_observe(a, b.data, b.len);
-    struct cl_analytics_batch d;
-    cl_analytics_drain(a, &d);
-    assert_int_equal(d.n_counts, n);
-    for (size_t i = 0; i < d.n_counts; i++) {
-        size_t k = (size_t)(d.counts[i].minute - BASE_MS / MIN_MS);
+    cl_analytics_drain(a, d);
+    assert_int_equal(d->n_counts, n);
+    for (size_t i = 0; i < d->n_counts; i++) {
+        size_t k = (size_t)(d->counts[i].minute - BASE_MS / MIN_MS);
         assert_true(k < n);
-        ids[k] = d.counts[i].id;
+        ids[k] = d->counts[i].id;
     }
-    cl_analytics_batch_free(&d);
     cl_buf_free(&b);
     cl_analytics_free(a);
+}
+
+static void analytics_ids(const struct cl_analytics_opts *o, char (*msgs)[128], size_t n,
+                          uint64_t *ids)
+{
+    struct cl_analytics_batch d;
+    observe_minutes(o, msgs, n, ids, &d);
+    cl_analytics_batch_free(&d);
 }
 
 static void check_equivalent(size_t max_patterns, size_t n)
@@ -299,16 +296,8 @@ static void test_cache_result_covers_record(void **state)
                  words[(r >> 3) % 6], r % 5 ? words[(r >> 6) % 6] : "7", r % 1000,
                  words[(r >> 9) % 6], r % 10);
     }
-    struct cl_analytics *a = cl_analytics_new(NULL);
-    struct cl_buf b;
-    cl_buf_init(&b, SIZE_MAX);
-    for (size_t i = 0; i < n; i++)
-        line(&b, BASE_MS + (int64_t)i * MIN_MS, "info", "svc", msgs[i]);
-    cl_analytics_observe(a, b.data, b.len);
     struct cl_analytics_batch d;
-    cl_analytics_drain(a, &d);
-    for (size_t i = 0; i < d.n_counts; i++)
-        ids[d.counts[i].minute - BASE_MS / MIN_MS] = d.counts[i].id;
+    observe_minutes(NULL, msgs, n, ids, &d);
     /* follow the renames (in order) to the final id, then find its template */
     for (size_t i = 0; i < n; i++) {
         uint64_t id = ids[i];
@@ -325,8 +314,6 @@ static void test_cache_result_covers_record(void **state)
             fail_msg("record %zu \"%s\" not covered by \"%s\"", i, msgs[i], t);
     }
     cl_analytics_batch_free(&d);
-    cl_buf_free(&b);
-    cl_analytics_free(a);
 }
 
 /* Ids are the hash of the template: a new object (a restart) fed the same records reports
