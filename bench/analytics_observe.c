@@ -5,7 +5,8 @@
  * drain every DRAIN_EVERY records (as the daemon's analytics thread does every second).
  * Usage: bench_analytics_observe [RECORDS [BATCH]] (default 1,000,000 and 1,000). The
  * thread CPU time per record does not depend on the machine's load; for instruction
- * counts run it under valgrind --tool=callgrind. */
+ * counts run it under valgrind --tool=callgrind. It also prints the miners' bytes and what the
+ * process's RSS grew by from before cl_analytics_new (now and at its peak). */
 #include "analytics.h"
 #include "gen.h"
 #include "record.h"
@@ -16,6 +17,20 @@
 #include <time.h>
 
 #define DRAIN_EVERY 100000 /* records between two drains (the daemon: one a second) */
+
+/* A field of /proc/self/status in KiB ("VmRSS:", "VmHWM:"), 0 when unreadable. */
+static long status_kib(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char l[256];
+    long v = 0;
+    while (f && fgets(l, sizeof l, f))
+        if (strncmp(l, field, strlen(field)) == 0)
+            v = atol(l + strlen(field));
+    if (f)
+        fclose(f);
+    return v;
+}
 
 static double cpu_s(void)
 {
@@ -58,6 +73,7 @@ int main(int argc, char **argv)
     long batch = argc > 2 ? atol(argv[2]) : 1000L;
     int64_t now_ms = 1796000000000LL;
     struct cl_buf in = normalized(records, now_ms);
+    long rss0 = status_kib("VmRSS:");
     struct cl_analytics *a = cl_analytics_new(NULL);
     double t0 = cpu_s();
     const char *p = in.data, *end = in.data + in.len;
@@ -79,9 +95,11 @@ int main(int argc, char **argv)
     struct cl_analytics_stats st;
     cl_analytics_stats(a, &st);
     printf("records=%ld batch=%ld cpu_s=%.3f us_per_record=%.3f services=%zu patterns=%zu "
-           "evicted=%llu\n",
+           "evicted=%llu miner_mib=%.1f rss_mib=+%.1f peak_mib=+%.1f\n",
            records, batch, t, t * 1e6 / (double)records, st.services, st.patterns,
-           (unsigned long long)st.patterns_evicted);
+           (unsigned long long)st.patterns_evicted, (double)st.miner_bytes / 1048576.0,
+           (double)(status_kib("VmRSS:") - rss0) / 1024.0,
+           (double)(status_kib("VmHWM:") - rss0) / 1024.0);
     cl_analytics_free(a);
     cl_buf_free(&in);
     return 0;

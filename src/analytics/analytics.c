@@ -80,6 +80,9 @@ void cl_analytics_free(struct cl_analytics *a)
     free(a->infos);
     free(a->events);
     free(a->orphans);
+    for (size_t i = 0; i < a->n_orphan_names; i++)
+        free(a->orphan_names[i]);
+    free(a->orphan_names);
     free(a->svcs);
     free(a->buckets);
     free(a->known);
@@ -100,10 +103,11 @@ static void lock(struct cl_analytics *a)
 
 /* ---- services ---- */
 
-static struct svc *svc_find(struct cl_analytics *a, const char *name, uint64_t h)
+static struct svc *svc_find(struct cl_analytics *a, const char *name, size_t len, uint64_t h)
 {
     for (int32_t i = a->buckets[h & (a->n_buckets - 1)]; i >= 0; i = a->svcs[i]->next)
-        if (a->svcs[i]->name_hash == h && strcmp(a->svcs[i]->name, name) == 0)
+        if (a->svcs[i]->name_hash == h && memcmp(a->svcs[i]->name, name, len) == 0 &&
+            a->svcs[i]->name[len] == '\0')
             return a->svcs[i];
     return NULL;
 }
@@ -124,10 +128,15 @@ static size_t evict_service(struct cl_analytics *a)
         if (a->svcs[i]->used_ms < a->svcs[victim]->used_ms)
             victim = i;
     struct svc *s = a->svcs[victim];
-    size_t before = a->n_orphans, cap = a->n_orphans;
-    cl_an_rows_take(s, &a->orphans, &a->n_orphans, &cap);
-    a->orphans = cl_realloc(a->orphans, CL_MAX(a->n_orphans, (size_t)1) * sizeof *a->orphans);
-    a->pending_rows -= a->n_orphans - before;
+    if (s->n_rows) { /* its pending counts wait for the next drain, with its name */
+        char *name = cl_strdup(s->name);
+        a->orphan_names =
+            cl_realloc(a->orphan_names, (a->n_orphan_names + 1) * sizeof *a->orphan_names);
+        a->orphan_names[a->n_orphan_names++] = name;
+        a->orphans = cl_realloc(a->orphans, (a->n_orphans + s->n_rows) * sizeof *a->orphans);
+        a->pending_rows -= s->n_rows;
+        cl_an_rows_take(s, a->orphans, &a->n_orphans, name);
+    }
     bucket_unlink(a, (int32_t)victim);
     svc_free(a, s);
     a->svcs[victim] = NULL;
@@ -136,14 +145,20 @@ static size_t evict_service(struct cl_analytics *a)
     return victim;
 }
 
-static struct svc *svc_get(struct cl_analytics *a, const char *name, int64_t now_wall)
+/* The service of a line (len 1 to 64), created on first sight; NULL when checked is 0
+ * and the name is not a valid service (what cl_line_head_parse refuses: a known name was
+ * valid when it was created, so the check runs once per service). */
+static struct svc *svc_get(struct cl_analytics *a, const char *name, size_t len, int checked,
+                           int64_t now_wall)
 {
-    uint64_t h = cl_mask_hash(name, strlen(name));
-    struct svc *s = svc_find(a, name, h);
+    uint64_t h = cl_mask_hash(name, len);
+    struct svc *s = svc_find(a, name, len, h);
     if (s) {
         s->used_ms = now_wall;
         return s;
     }
+    if (!checked && !cl_service_valid(name, len))
+        return NULL;
     size_t idx = 0;
     if (a->n_svcs == a->o.max_services)
         idx = evict_service(a);
@@ -151,7 +166,7 @@ static struct svc *svc_get(struct cl_analytics *a, const char *name, int64_t now
         while (a->svcs[idx])
             idx++;
     s = cl_calloc(1, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%s", name);
+    memcpy(s->name, name, len); /* len <= 64; calloc wrote the NUL */
     s->name_hash = h;
     struct cl_miner_config mc = {.max_clusters = a->o.max_patterns};
     s->miner = cl_miner_new(&mc);
@@ -181,94 +196,17 @@ void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id
 
 /* ---- records ---- */
 
-/* Where "message":" should start in a line of cl_record_normalize's fixed head
- * {"timestamp":"<24>","level":"L","service":"S","message":"... (found by memmem when the
- * line is not laid out so). */
-static const char *message_key(const char *line, size_t len, const struct cl_line_head *h)
-{
-    static const char key[] = "\"message\":\"";
-    size_t at = sizeof "{\"timestamp\":\"" - 1 + 24 + sizeof "\",\"level\":\"" - 1 +
-                strlen(cl_level_name(h->level)) + sizeof "\",\"service\":\"" - 1 +
-                strlen(h->service) + 2;
-    if (at + sizeof key - 1 <= len && memcmp(line + at, key, sizeof key - 1) == 0)
-        return line + at;
-    return memmem(line, len, key, sizeof key - 1);
-}
-
-/* The message of a normalized line: the JSON string after "message": (the fourth key,
- * cl_record_normalize's order), unescaped into the scratch buffer when it has escapes. */
-static int line_message(struct cl_analytics *a, const char *line, size_t len,
-                        const struct cl_line_head *h, const char **msg, size_t *msg_len)
-{
-    static const char key[] = "\"message\":\"";
-    const char *p = message_key(line, len, h);
-    if (!p)
-        return -1;
-    const char *s = p + sizeof key - 1, *end = line + len, *q = memchr(s, '"', (size_t)(end - s));
-    if (q && !memchr(s, '\\', (size_t)(q - s))) { /* no escape: the message is in place */
-        *msg = s;
-        *msg_len = (size_t)(q - s);
-        return 0;
-    }
-    q = s;
-    int escaped = 0;
-    while (q < end && *q != '"') {
-        if (*q == '\\') {
-            escaped = 1;
-            q++;
-        }
-        q++;
-    }
-    if (q >= end)
-        return -1;
-    if (!escaped) {
-        *msg = s;
-        *msg_len = (size_t)(q - s);
-        return 0;
-    }
-    struct cl_json_value v = {CL_JSON_STRING, CL_JSON_F_ESCAPED, s - 1, (size_t)(q - s) + 2};
-    if (a->scratch_cap < v.len) {
-        a->scratch_cap = v.len * 2;
-        a->scratch = cl_realloc(a->scratch, a->scratch_cap);
-    }
-    *msg_len = cl_json_unescape(&v, a->scratch);
-    *msg = a->scratch;
-    return 0;
-}
-
-/* The shape of a message: its bytes with each digit run replaced by its length. The
- * masking scanner (mask.c) tells digits from other bytes but never one digit from another,
- * and masks every digit, so two messages of one shape mask to the same tokens; the second
- * then goes to the cluster the first went to without being masked again (the scanner is
- * most of the cost per record, docs/analytics.md "Cost inline"). 0: not cached (messages
- * the scanner would cut at CL_MASK_MAX_BYTES). */
-static uint64_t shape_key(const char *s, size_t n)
-{
-    if (n > CL_MASK_MAX_BYTES - 8)
-        return 0;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i++];
-        if (c >= '0' && c <= '9') {
-            size_t run = 1;
-            while (i < n && s[i] >= '0' && s[i] <= '9')
-                i++, run++;
-            if (run > 255)
-                return 0;
-            h = (h ^ 0xff) * 0x100000001b3ULL; /* a digit-run marker: 0xff is never UTF-8 */
-            c = (unsigned char)run;
-        }
-        h = (h ^ c) * 0x100000001b3ULL;
-    }
-    return h ? h : 1;
-}
-
 /* cl_miner_add through the shape cache: a shape seen before goes to its cluster while that
- * cluster lives (a hit neither creates nor generalizes a cluster: the cluster already
- * covers this masked message). */
+ * cluster lives (a hit neither creates nor generalizes a cluster). Why that is within the
+ * miner's contract: both messages mask to the same tokens (cl_an_shape_key), the message
+ * that made the entry left the cluster's template covering those tokens, and templates
+ * only generalize, so the template still covers this message. It is also the miner's own
+ * choice unless the cluster has since generalized a position where the message has a
+ * constant token: until then the cluster agrees with it everywhere, and a cluster that
+ * ties has the same template, so the same id (test_analytics_cache.c checks both). */
 static void mine(struct svc *s, const char *msg, size_t len, struct cl_pattern_match *m)
 {
-    uint64_t key = shape_key(msg, len);
+    uint64_t key = cl_an_shape_key(msg, len);
     struct shape *sh = &s->shapes[key & (SHAPES - 1)];
     if (key && sh->key == key && cl_miner_alive(s->miner, sh->cluster, sh->generation)) {
         memset(m, 0, sizeof *m);
@@ -306,7 +244,7 @@ static void set_example(struct pat *p, const char *line, size_t len)
     size_t n = CL_MIN(len, (size_t)CL_ANALYTICS_EXAMPLE_MAX);
     if (p->example_cap < n + 1) {
         free(p->example);
-        p->example_cap = CL_MAX(n + 1, (size_t)256);
+        p->example_cap = (n + 1 + 63) & ~(size_t)63; /* kept with the slot: 64-byte steps */
         p->example = cl_malloc(p->example_cap);
     }
     memcpy(p->example, line, n);
@@ -328,20 +266,24 @@ static void rename_pattern(struct cl_analytics *a, struct svc *s, struct pat *p,
 
 static void observe_line(struct cl_analytics *a, const char *line, size_t len, int64_t now_wall)
 {
-    struct cl_line_head h;
+    struct cl_an_line h;
     const char *msg;
     size_t msg_len;
-    if (cl_line_head_parse(line, len, &h) != 0 ||
-        line_message(a, line, len, &h, &msg, &msg_len) != 0)
+    if (cl_an_line_head(a, line, len, &h) != 0 ||
+        cl_an_line_message(a, line, len, &h, &msg, &msg_len) != 0)
         return;
-    struct svc *s = svc_get(a, h.service, now_wall);
+    struct svc *s = svc_get(a, h.service, h.service_len, h.service_checked, now_wall);
+    if (!s)
+        return;
     struct cl_pattern_match m;
     mine(s, msg, msg_len, &m);
-    struct pat *p = pat_of(s, &m);
-    int fresh = p->example_len == 0;
+    int64_t minute = h.ts_ms / 60000;
+    struct pat *p = &s->pats[m.cluster];
+    int fresh = !p->used || p->generation != m.generation || p->example_len == 0;
+    cl_an_prefetch(a, s, m.id, minute, (int)h.level, fresh ? cl_an_known_key(s, m.id) : 0);
+    p = pat_of(s, &m);
     if (p->id != m.id)
         rename_pattern(a, s, p, m.id);
-    int64_t minute = h.ts_ms / 60000;
     if (s->minute == 0)
         s->minute = minute;
     if (minute > s->minute)
@@ -476,14 +418,24 @@ void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
         return;
     cl_an_async_flush(a);
     lock(a);
-    size_t cap = a->n_orphans;
-    out->counts = a->orphans;
+    /* One block for every row (the pending count is exact), names once per service. */
     out->n_counts = a->n_orphans;
+    out->counts = cl_realloc(a->orphans, CL_MAX(a->n_orphans + a->pending_rows, (size_t)1) *
+                                             sizeof *out->counts);
+    out->services =
+        cl_realloc(a->orphan_names, (a->n_orphan_names + a->n_svcs + 1) * sizeof *out->services);
+    out->n_services = a->n_orphan_names;
     a->orphans = NULL;
     a->n_orphans = 0;
+    a->orphan_names = NULL;
+    a->n_orphan_names = 0;
     for (size_t i = 0; i < a->o.max_services; i++)
         if (a->svcs[i]) {
-            cl_an_rows_take(a->svcs[i], &out->counts, &out->n_counts, &cap);
+            if (a->svcs[i]->n_rows) {
+                char *name = cl_strdup(a->svcs[i]->name);
+                out->services[out->n_services++] = name;
+                cl_an_rows_take(a->svcs[i], out->counts, &out->n_counts, name);
+            }
             push_upserts(a, a->svcs[i]);
         }
     a->pending_rows = 0;
@@ -506,6 +458,9 @@ void cl_analytics_batch_free(struct cl_analytics_batch *b)
         info_free(&b->patterns[i]);
     free(b->patterns);
     free(b->counts);
+    for (size_t i = 0; i < b->n_services; i++)
+        free(b->services[i]);
+    free(b->services);
     free(b->anomalies);
     memset(b, 0, sizeof *b);
 }

@@ -79,7 +79,7 @@ struct cl_anomaly_event {
 
 /* Records of one minute of one pattern and level. */
 struct cl_pattern_count {
-    char service[65];
+    const char *service; /* owned by the batch (its services) */
     uint64_t id;
     int64_t minute; /* Unix minute (ms / 60000) */
     int level;
@@ -105,6 +105,8 @@ struct cl_analytics_batch {
     struct cl_anomaly_event *anomalies;
     size_t n_anomalies;
     uint64_t dropped; /* count rows dropped since the last drain (CL_ANALYTICS_MAX_PENDING) */
+    char **services;  /* owned: the names the counts point to (one per service, not per row) */
+    size_t n_services;
 };
 
 struct cl_analytics;

@@ -5,10 +5,23 @@
 #include "analytics.h"
 #include "anomaly.h"
 #include "miner.h"
+#include "partition.h"
+#include "record.h"
 
 #include <pthread.h>
 
 struct cl_an_async; /* analytics_async.c */
+
+/* What analytics reads from one normalized line (analytics_line.c). */
+struct cl_an_line {
+    int64_t ts_ms;
+    enum cl_level level;
+    const char *service; /* in the line (not NUL-terminated) or in head.service */
+    size_t service_len;
+    int service_checked;      /* 0: cl_service_valid still to run (on a new service) */
+    const char *rest;         /* the line after the service, NULL: not the normalized layout */
+    struct cl_line_head head; /* the general parse's storage */
+};
 
 /* Per miner slot: what the catalog and the detectors know of the cluster in it. */
 struct pat {
@@ -24,11 +37,11 @@ struct pat {
 };
 
 /* One pending count row: (id, minute, level) of one service. */
-struct count_row {
+struct count_row { /* 24 bytes */
     uint64_t id;
     int64_t minute;
-    int level; /* -1: empty */
-    uint64_t count;
+    int32_t level;  /* -1: empty */
+    uint32_t count; /* rows are emptied at every drain (a second), far below 2^32 */
 };
 
 /* A message shape the miner has placed (analytics.c, "shape cache"). */
@@ -70,6 +83,8 @@ struct cl_analytics {
     size_t pending_rows;              /* over every service */
     struct cl_pattern_count *orphans; /* counts of evicted services, awaiting a drain */
     size_t n_orphans;
+    char **orphan_names; /* owned: their services' names, which the orphans point to */
+    size_t n_orphan_names;
     struct cl_pattern_info *infos; /* renames (in order), then upserts at drain */
     size_t n_infos, cap_infos;
     struct cl_anomaly_event *events; /* pending for the drain */
@@ -80,6 +95,9 @@ struct cl_analytics {
     int64_t watermark_wall; /* wall clock when it last advanced */
     int64_t consolidated_ms;
     uint64_t dropped, services_evicted, records, contended;
+    char ts_day[10]; /* the day of the last full timestamp parse (analytics_line.c) */
+    int64_t ts_day_ms;
+    int ts_day_ms_valid;
     char *scratch; /* one unescaped message */
     size_t scratch_cap;
     struct cl_an_async *async; /* the observer thread, NULL: observe in the caller */
@@ -87,6 +105,13 @@ struct cl_analytics {
 
 /* analytics.c: learns the lines of data under the lock, in the calling thread. */
 void cl_an_observe_now(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
+
+/* analytics_line.c: the head of a normalized line (0, or -1: not one), its message (in
+ * place, or unescaped into a->scratch), and a message's shape key (0: not cached). */
+int cl_an_line_head(struct cl_analytics *a, const char *line, size_t len, struct cl_an_line *o);
+int cl_an_line_message(struct cl_analytics *a, const char *line, size_t len,
+                       const struct cl_an_line *h, const char **msg, size_t *msg_len);
+uint64_t cl_an_shape_key(const char *s, size_t n);
 
 /* analytics_async.c */
 int cl_an_async_start(struct cl_analytics *a, size_t bytes);
@@ -106,7 +131,12 @@ void cl_an_emit(struct cl_analytics *a, const struct cl_anomaly_event *e);
 
 /* analytics_rows.c */
 void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level);
-void cl_an_rows_take(struct svc *s, struct cl_pattern_count **out, size_t *n, size_t *cap);
+/* Starts loading the cache lines cl_an_count and cl_an_known_add will touch for these
+ * keys (both are random probes into tables of megabytes: cache misses). */
+void cl_an_prefetch(const struct cl_analytics *a, const struct svc *s, uint64_t id, int64_t minute,
+                    int level, uint64_t known_key);
+/* Moves s's pending rows to out[*n...] (room for them: the caller's), naming name. */
+void cl_an_rows_take(struct svc *s, struct cl_pattern_count *out, size_t *n, const char *name);
 struct cl_pattern_info *cl_an_info_push(struct cl_analytics *a);
 /* Adds key to the known set; returns whether it was there already. */
 int cl_an_known_add(struct cl_analytics *a, uint64_t key);

@@ -40,6 +40,15 @@ static void rows_grow(struct svc *s)
     s->cap_rows = cap;
 }
 
+void cl_an_prefetch(const struct cl_analytics *a, const struct svc *s, uint64_t id, int64_t minute,
+                    int level, uint64_t known_key)
+{
+    if (s->cap_rows)
+        __builtin_prefetch(&s->rows[row_hash(id, minute, level) & (s->cap_rows - 1)], 1);
+    if (known_key)
+        __builtin_prefetch(&a->known[known_key & (a->known_cap - 1)], 1);
+}
+
 void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level)
 {
     if (s->n_rows * 2 >= s->cap_rows) {
@@ -62,22 +71,13 @@ void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t min
     r->count++;
 }
 
-void cl_an_rows_take(struct svc *s, struct cl_pattern_count **out, size_t *n, size_t *cap)
+void cl_an_rows_take(struct svc *s, struct cl_pattern_count *out, size_t *n, const char *name)
 {
-    for (size_t i = 0; i < s->cap_rows; i++) {
+    for (size_t i = 0; s->n_rows && i < s->cap_rows; i++) {
         struct count_row *r = &s->rows[i];
         if (r->level < 0)
             continue;
-        if (*n == *cap) {
-            *cap = *cap ? *cap * 2 : 256;
-            *out = cl_realloc(*out, *cap * sizeof **out);
-        }
-        struct cl_pattern_count *c = &(*out)[(*n)++];
-        memcpy(c->service, s->name, sizeof c->service);
-        c->id = r->id;
-        c->minute = r->minute;
-        c->level = r->level;
-        c->count = r->count;
+        out[(*n)++] = (struct cl_pattern_count){name, r->id, r->minute, r->level, r->count};
         r->level = -1;
     }
     s->n_rows = 0;

@@ -120,7 +120,7 @@ static int is_digit(char c)
 static int is_date_word(const char *s, size_t n)
 {
     static const char names[] = "MonTueWedThuFriSatSunJanFebMarAprMayJunJulAugSepOctNovDec";
-    if (n != 3)
+    if (n != 3 || s[0] < 'A' || s[0] > 'W') /* every name starts with one of A..W */
         return 0;
     for (size_t i = 0; i + 3 <= sizeof names - 1; i += 3)
         if (memcmp(names + i, s, 3) == 0)
@@ -283,7 +283,7 @@ static void emit(struct emitter *e, const char *pre, size_t npre, const char *co
 
 /* Appends a plain word as a constant token: what emit does for (CONSTANT, no
  * punctuation), without its general steps. */
-static void emit_plain(struct emitter *e, const char *s, size_t n)
+static void emit_plain(struct emitter *e, const char *s, size_t n, uint64_t hash)
 {
     struct cl_masked *o = e->out;
     if (o->n > 0)
@@ -295,7 +295,7 @@ static void emit_plain(struct emitter *e, const char *s, size_t n)
     t->len = (uint32_t)n;
     t->masked = 0;
     t->word = 1;
-    t->hash = cl_mask_hash(s, n);
+    t->hash = hash; /* cl_mask_hash(s, n), computed by the scan loop */
     if (t->hash == CL_MASK_WILD)
         t->hash = 1;
     e->last_wild = 0;
@@ -342,13 +342,13 @@ static void emit_general(struct emitter *e, const char *s, size_t n)
  * a short path; it gives what the general one gives such a core: no punctuation, path,
  * URL or key=value applies, and only a day or month name or 8 hex letters or more
  * ("deadbeef") is a value. */
-static void emit_word(struct emitter *e, const char *s, size_t n, unsigned classes)
+static void emit_word(struct emitter *e, const char *s, size_t n, unsigned classes, uint64_t hash)
 {
     if (classes & C_LETTER) {
         if ((classes & C_HEX && n >= 8) || is_date_word(s, n))
             emit(e, NULL, 0, NULL, 0, WHOLE, NULL, 0);
         else if (!e->last_wild && e->out->n < CL_MASK_MAX_TOKENS)
-            emit_plain(e, s, n);
+            emit_plain(e, s, n, hash);
         else
             emit_general(e, s, n); /* a unit after a number, or the token limit */
         return;
@@ -403,9 +403,12 @@ void cl_mask_message(const char *msg, size_t len, struct cl_masked *out)
         }
         size_t j = i;
         unsigned classes = C_LETTER | C_HEX;
-        for (unsigned c; j < len && !((c = byte_class[(unsigned char)msg[j]]) & C_BLANK); j++)
+        uint64_t h = FNV_OFFSET; /* the token's cl_mask_hash, for the plain-word path */
+        for (unsigned c; j < len && !((c = byte_class[(unsigned char)msg[j]]) & C_BLANK); j++) {
             classes &= c;
-        emit_word(&e, msg + i, j - i, classes);
+            h = (h ^ (unsigned char)msg[j]) * FNV_PRIME;
+        }
+        emit_word(&e, msg + i, j - i, classes, h);
         i = j;
     }
 }

@@ -29,6 +29,8 @@ struct cluster {
     uint64_t *hash;      /* n token hashes; CL_MASK_WILD = "<*>" */
     uint32_t *off, *len; /* each token's text in text */
     char *text;          /* token text, in the block that hash starts (owned via hash) */
+    size_t text_len;     /* the masked message the cluster was made from */
+    int fresh;           /* no position generalized yet: the template is text itself */
     size_t bytes;        /* size of that block */
     char *tmpl;          /* rendered template (owned), valid unless dirty */
     size_t tmpl_len, tmpl_cap;
@@ -200,9 +202,18 @@ static void evict_lru(struct cl_miner *m)
 
 /* ---- clusters ---- */
 
+/* Blocks are kept by their slot and only grow, so sizes rounded up to 64 bytes let the
+ * next clusters in a slot reuse its blocks sooner (fewer mallocs per new cluster). */
+static size_t block_size(size_t need)
+{
+    return (need + 63) & ~(size_t)63;
+}
+
 static void render(struct cl_miner *m, struct cluster *c)
 {
-    size_t need = c->n * 4 + c->bytes; /* every token as long as "<*>" or longer, spaces */
+    /* A token (1 byte or more) becomes at most "<*>", so the template is at most the
+     * masked text plus 2 bytes a token. */
+    size_t need = block_size(c->text_len + 2 * (size_t)c->n + 1);
     if (c->tmpl_cap < need) {
         m->bytes += need - c->tmpl_cap;
         free(c->tmpl);
@@ -210,7 +221,11 @@ static void render(struct cl_miner *m, struct cluster *c)
         c->tmpl_cap = need;
     }
     size_t p = 0;
-    for (uint32_t i = 0; i < c->n; i++) {
+    if (c->fresh) { /* the masked text is the template (mask.h: one space between tokens) */
+        memcpy(c->tmpl, c->text, c->text_len);
+        p = c->text_len;
+    }
+    for (uint32_t i = 0; !c->fresh && i < c->n; i++) {
         if (i)
             c->tmpl[p++] = ' ';
         if (c->hash[i] == CL_MASK_WILD) {
@@ -237,7 +252,7 @@ static uint32_t cluster_create(struct cl_miner *m, const struct cl_masked *k, ui
     size_t n = k->n;
     c->n = (uint32_t)n;
     c->key = key;
-    size_t need = n * (8 + 4 + 4) + k->text_len + 1;
+    size_t need = block_size(n * (8 + 4 + 4) + k->text_len + 1);
     if (c->bytes < need) { /* the slot's block from an evicted cluster is too small */
         m->bytes += need - c->bytes;
         free(c->hash);
@@ -255,6 +270,8 @@ static uint32_t cluster_create(struct cl_miner *m, const struct cl_masked *k, ui
         c->len[i] = k->tok[i].len;
     }
     c->text = text;
+    c->text_len = k->text_len;
+    c->fresh = 1;
     c->dirty = 1;
     c->live = 1;
     uint32_t *head = &m->bucket[key & (m->nbuckets - 1)];
@@ -272,6 +289,7 @@ static int generalize(struct cluster *c, const struct cl_masked *k)
     for (uint32_t i = 0; i < c->n; i++)
         if (c->hash[i] != CL_MASK_WILD && c->hash[i] != k->tok[i].hash) {
             c->hash[i] = CL_MASK_WILD;
+            c->fresh = 0;
             changed = 1;
         }
     return changed;
@@ -422,6 +440,7 @@ static size_t merge_run(struct cl_miner *m, const struct sig *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct cluster *c = &m->slot[v[i].slot];
         c->hash[pos] = CL_MASK_WILD;
+        c->fresh = 0;
         c->dirty = 1;
         changed++;
     }

@@ -10,6 +10,7 @@
 
 #include "analytics.h"
 #include "analytics_db.h"
+#include "analytics_test_line.h"
 #include "buf.h"
 #include "common.h"
 #include "miner.h"
@@ -22,17 +23,6 @@
 
 #define BASE_MS 1767268800000LL /* 2026-01-01T12:00:00Z */
 #define MIN_MS 60000LL
-
-/* Appends one normalized line (cl_record_normalize's shape) to b. */
-static void line(struct cl_buf *b, int64_t ts, const char *level, const char *service,
-                 const char *msg)
-{
-    char t[25];
-    cl_format_timestamp(ts, t);
-    cl_buf_printf(b,
-                  "{\"timestamp\":\"%s\",\"level\":\"%s\",\"service\":\"%s\",\"message\":\"%s\"}\n",
-                  t, level, service, msg);
-}
 
 static void observe(struct cl_analytics *a, struct cl_buf *b)
 {
@@ -68,10 +58,10 @@ static void test_counts_per_minute_and_level(void **state)
     for (int m = 0; m < 3; m++)
         for (int i = 0; i < 10; i++) {
             snprintf(msg, sizeof msg, "GET /item/%d took %d ms", i, m);
-            line(&b, BASE_MS + m * MIN_MS + i * 1000, i < 2 ? "error" : "info", "api", msg);
+            cl_test_line(&b, BASE_MS + m * MIN_MS + i * 1000, i < 2 ? "error" : "info", "api", msg);
         }
-    line(&b, BASE_MS, "info", "db", "checkpoint done");
-    line(&b, BASE_MS, "no-such-level-line", "db", "skipped: not a normalized line");
+    cl_test_line(&b, BASE_MS, "info", "db", "checkpoint done");
+    cl_test_line(&b, BASE_MS, "no-such-level-line", "db", "skipped: not a normalized line");
     observe(a, &b);
     struct cl_analytics_batch d;
     cl_analytics_drain(a, &d);
@@ -131,9 +121,9 @@ static void test_ids_stable_across_restart(void **state)
             char msg[96];
             snprintf(msg, sizeof msg, "connection %d from 10.0.%d.%d closed after %d s", i, run, i,
                      i * 3);
-            line(&b, BASE_MS + (run * 100 + i) * 1000, "info", "edge", msg);
+            cl_test_line(&b, BASE_MS + (run * 100 + i) * 1000, "info", "edge", msg);
             snprintf(msg, sizeof msg, "user u%d logged in", i + run);
-            line(&b, BASE_MS + (run * 100 + i) * 1000, "info", "auth", msg);
+            cl_test_line(&b, BASE_MS + (run * 100 + i) * 1000, "info", "auth", msg);
         }
         observe(a, &b);
         ids_of(a, run ? second : first, run ? &n2 : &n1);
@@ -168,7 +158,7 @@ static void test_caps_on_patterns_and_services(void **state)
                                     "foxtrot", "golf",  "hotel",   "india", "juliet"};
     for (int i = 0; i < 1000; i++) {
         snprintf(msg, sizeof msg, "%s %s %s step done", w[i % 10], w[i / 10 % 10], w[i / 100]);
-        line(&b, BASE_MS + i, "info", "busy", msg);
+        cl_test_line(&b, BASE_MS + i, "info", "busy", msg);
     }
     observe(a, &b);
     struct cl_analytics_stats st;
@@ -179,7 +169,7 @@ static void test_caps_on_patterns_and_services(void **state)
     /* 10 services, one record each, with 4 kept: the 6 evicted still have their counts */
     for (int i = 0; i < 10; i++) {
         snprintf(svc, sizeof svc, "svc%d", i);
-        line(&b, BASE_MS + 5000 + i, "warn", svc, "disk almost full");
+        cl_test_line(&b, BASE_MS + 5000 + i, "warn", svc, "disk almost full");
     }
     observe(a, &b);
     cl_analytics_stats(a, &st);
@@ -230,13 +220,13 @@ static void test_catalog_folds_generalized_template(void **state)
     char err[256];
     cl_buf_init(&b, SIZE_MAX);
     for (int i = 0; i < 3; i++)
-        line(&b, BASE_MS + i, "info", "jobs", "worker started job pool_a now");
+        cl_test_line(&b, BASE_MS + i, "info", "jobs", "worker started job pool_a now");
     observe(a, &b);
     cl_analytics_drain(a, &d);
     assert_int_equal(cl_analytics_db_apply(db, &d, BASE_MS, err, sizeof err), 0);
     cl_analytics_batch_free(&d);
     for (int i = 0; i < 2; i++)
-        line(&b, BASE_MS + MIN_MS + i, "error", "jobs", "worker started job pool_b now");
+        cl_test_line(&b, BASE_MS + MIN_MS + i, "error", "jobs", "worker started job pool_b now");
     observe(a, &b);
     cl_analytics_drain(a, &d);
     size_t renames = 0;
@@ -280,8 +270,8 @@ static void test_detectors_on_minute_series(void **state)
     for (int m = 0; m < 90; m++) {
         for (int i = 0; i < 30; i++) {
             snprintf(msg, sizeof msg, "served request %d in %d ms", m * 30 + i, i);
-            line(&b, BASE_MS + m * MIN_MS + i * 2000, i ? "info" : "error", "shop",
-                 i ? msg : "cache miss for key k0");
+            cl_test_line(&b, BASE_MS + m * MIN_MS + i * 2000, i ? "info" : "error", "shop",
+                         i ? msg : "cache miss for key k0");
         }
         observe(a, &b);
     }
@@ -290,9 +280,10 @@ static void test_detectors_on_minute_series(void **state)
     for (int i = 0; i < 30; i++) {
         snprintf(msg, sizeof msg,
                  i < 20 ? "payment refused for card %d" : "served request %d in 1 ms", i);
-        line(&b, BASE_MS + 90 * MIN_MS + i * 2000, i < 20 ? "error" : "info", "shop", msg);
+        cl_test_line(&b, BASE_MS + 90 * MIN_MS + i * 2000, i < 20 ? "error" : "info", "shop", msg);
     }
-    line(&b, BASE_MS + 91 * MIN_MS, "info", "shop", "served request 1 in 1 ms"); /* closes it */
+    cl_test_line(&b, BASE_MS + 91 * MIN_MS, "info", "shop",
+                 "served request 1 in 1 ms"); /* closes it */
     observe(a, &b);
     size_t n = cl_analytics_recent(a, ev, 8);
     assert_int_equal(n, 2);
@@ -348,7 +339,7 @@ static void test_shape_cache_matches_miner(void **state)
         for (size_t i = 0; i < sizeof msgs / sizeof *msgs; i++) {
             struct cl_pattern_match pm;
             cl_miner_add(m, msgs[i], strlen(msgs[i]), &pm);
-            line(&b, BASE_MS + (int64_t)i, "info", "svc", msgs[i]);
+            cl_test_line(&b, BASE_MS + (int64_t)i, "info", "svc", msgs[i]);
         }
     observe(a, &b);
     struct cl_analytics_batch d;
@@ -388,7 +379,7 @@ static void test_async_observer_learns_everything(void **state)
         for (int i = 0; i < 400; i++) {
             char msg[96];
             snprintf(msg, sizeof msg, "job %d of chunk %d took %d ms", i, chunk, i * 7);
-            line(&b, BASE_MS + chunk * 100 + i, i % 10 ? "info" : "error", "jobs", msg);
+            cl_test_line(&b, BASE_MS + chunk * 100 + i, i % 10 ? "info" : "error", "jobs", msg);
         }
         cl_analytics_observe(sync, b.data, b.len);
         observe(async, &b);
