@@ -16,9 +16,13 @@ struct cl_an_async {
     pthread_cond_t more, room; /* more: data or stop for the worker; room: for producers */
     char *in, *work;           /* producers append to in; the worker swaps and learns work */
     size_t in_len, cap;
-    int64_t in_wall;    /* the newest producer's wall clock */
-    int busy, stopping; /* busy: the worker holds a swapped buffer */
-    uint64_t waits;     /* producers that found the buffer full */
+    int64_t in_wall; /* the newest producer's wall clock */
+    int stopping;
+    /* Puts so far, and how many of them are learned: a flush waits for the puts made
+     * before it only (waiting for an empty, idle buffer starves under steady puts, as
+     * the worker swaps in the next buffer without letting go of the lock). */
+    uint64_t put_seq, learned_seq;
+    uint64_t waits; /* producers that found the buffer full */
 };
 
 static void *worker_main(void *arg)
@@ -34,15 +38,15 @@ static void *worker_main(void *arg)
         char *buf = q->in;
         size_t len = q->in_len;
         int64_t wall = q->in_wall;
+        uint64_t upto = q->put_seq;
         q->in = q->work;
         q->work = buf;
         q->in_len = 0;
-        q->busy = 1;
         pthread_cond_broadcast(&q->room);
         pthread_mutex_unlock(&q->mu);
         cl_an_observe_now(a, buf, len, wall);
         pthread_mutex_lock(&q->mu);
-        q->busy = 0;
+        q->learned_seq = upto;
         pthread_cond_broadcast(&q->room); /* also wakes cl_an_async_flush */
     }
     pthread_mutex_unlock(&q->mu);
@@ -83,6 +87,7 @@ void cl_an_async_put(struct cl_analytics *a, const char *data, size_t len, int64
     memcpy(q->in + q->in_len, data, len);
     q->in[q->in_len + len] = '\n';
     q->in_len += len + 1;
+    q->put_seq++;
     q->in_wall = CL_MAX(q->in_wall, now_wall);
     pthread_cond_signal(&q->more);
     pthread_mutex_unlock(&q->mu);
@@ -94,7 +99,8 @@ void cl_an_async_flush(struct cl_analytics *a)
     if (!q)
         return;
     pthread_mutex_lock(&q->mu);
-    while (q->in_len > 0 || q->busy)
+    uint64_t target = q->put_seq;
+    while (q->learned_seq < target)
         pthread_cond_wait(&q->room, &q->mu);
     pthread_mutex_unlock(&q->mu);
 }

@@ -16,6 +16,8 @@
 #include "miner.h"
 #include "record.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +403,56 @@ static void test_async_observer_learns_everything(void **state)
     cl_analytics_free(async);
 }
 
+struct steady_producer {
+    struct cl_analytics *a;
+    struct cl_buf *b;
+    atomic_int stop;
+    int puts;
+};
+
+static void *produce_until_stopped(void *arg)
+{
+    struct steady_producer *p = arg;
+    for (int i = 0; i < 2000000 && !atomic_load(&p->stop); i++, p->puts++)
+        cl_analytics_observe(p->a, p->b->data, p->b->len);
+    return NULL;
+}
+
+/* A drain under a steady stream of observes returns: it waits for what was handed over
+ * before it, not for a moment with nothing pending (which may never come). */
+static void test_async_drain_under_steady_observes(void **state)
+{
+    (void)state;
+    struct cl_analytics_opts o;
+    cl_analytics_opts_default(&o);
+    o.async_bytes = 65536;
+    struct cl_analytics *a = cl_analytics_new(&o);
+    struct cl_buf b;
+    cl_buf_init(&b, SIZE_MAX);
+    for (int i = 0; i < 40; i++)
+        cl_test_line(&b, BASE_MS + i, "info", "jobs", "job done in 12 ms");
+    struct steady_producer p = {.a = a, .b = &b};
+    atomic_init(&p.stop, 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, produce_until_stopped, &p), 0);
+    int64_t records = 0;
+    for (int k = 0; k < 20; k++) { /* each drain returns though the producer never pauses */
+        struct cl_analytics_batch d;
+        cl_analytics_drain(a, &d);
+        records += total(&d);
+        cl_analytics_batch_free(&d);
+    }
+    atomic_store(&p.stop, 1);
+    pthread_join(t, NULL);
+    struct cl_analytics_batch d;
+    cl_analytics_drain(a, &d);
+    records += total(&d);
+    cl_analytics_batch_free(&d);
+    assert_int_equal(records, (int64_t)p.puts * 40);
+    cl_buf_free(&b);
+    cl_analytics_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_detectors_on_minute_series),
         cmocka_unit_test(test_shape_cache_matches_miner),
         cmocka_unit_test(test_async_observer_learns_everything),
+        cmocka_unit_test(test_async_drain_under_steady_observes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
