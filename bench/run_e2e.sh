@@ -40,6 +40,7 @@
 #   SYSCALLS [0] 1: count the drain daemon's pwrite64/fsync/fdatasync calls (perf stat on the
 #           syscall tracepoints) and bytes written (/proc/PID/io wchar), per 1 M records
 #   BUILD_DIR [build-release]   SERVE_ARGS (extra `cloudlog serve` options, every daemon)
+#   LOADGEN_ARGS (extra bench_loadgen options, e.g. --templated: messages from templates)
 #   READY_TIMEOUT [30]   STOP_TIMEOUT [60] s before SIGKILL   SKIP_BUILD [0]   KEEP_LOGS [0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +66,7 @@ PERF_SECONDS=${PERF_SECONDS:-8}
 SYSCALLS=${SYSCALLS:-0}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-release}
 SERVE_ARGS=${SERVE_ARGS:-}
+LOADGEN_ARGS=${LOADGEN_ARGS:-}
 READY_TIMEOUT=${READY_TIMEOUT:-30}
 STOP_TIMEOUT=${STOP_TIMEOUT:-60}
 SKIP_BUILD=${SKIP_BUILD:-0}
@@ -94,7 +96,7 @@ run_loadgen() {
     local out=$1
     shift
     "$LOADGEN" --url "http://$addr/v1/logs" --connections "$CONNECTIONS" --batch "$BATCH" \
-        --seed "$SEED" --server-pid "$server_pid" --json "$@" > "$out" &
+        --seed "$SEED" --server-pid "$server_pid" --json $LOADGEN_ARGS "$@" > "$out" &
     loadgen_pid=$!
 }
 wait_loadgen() {

@@ -71,8 +71,108 @@ static int gen_timestamp(struct cl_buf *b, int64_t ms)
                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
+/* Application-log templates; each % directive is a variable field (gen_field). */
+static const char *const TEMPLATES[] = {
+    "Connection to %i:%d timed out after %m ms",
+    "Connection to %i:%d established",
+    "Connection from %i closed by peer",
+    "User %u logged in from %i",
+    "User %u logged out",
+    "Failed password for %u from %i port %d",
+    "GET %p returned %s in %m ms",
+    "POST %p returned %s in %m ms",
+    "PUT %p returned %s in %m ms",
+    "DELETE %p returned %s in %m ms",
+    "Cache miss for key session:%h",
+    "Cache hit for key user:%d",
+    "Evicted %d entries from cache in %m ms",
+    "Order %d placed by %u total %d.%d USD",
+    "Order %d shipped to warehouse %d",
+    "Payment %h authorized for order %d",
+    "Payment %h declined for order %d: insufficient funds",
+    "Refund %h issued for order %d",
+    "Query on table orders took %m ms rows=%d",
+    "Query on table users took %m ms rows=%d",
+    "Slow query detected: %m ms on shard %d",
+    "Transaction %h committed in %m ms",
+    "Transaction %h rolled back after %m ms",
+    "Retrying request %h attempt %d of 5",
+    "Upstream %i:%d returned %s",
+    "Circuit breaker opened for upstream %i after %d failures",
+    "Circuit breaker closed for upstream %i",
+    "Worker %d started processing batch %h",
+    "Worker %d finished batch %h with %d records in %m ms",
+    "Queue depth is %d messages on partition %d",
+    "Message %h acknowledged after %m ms",
+    "Message %h moved to dead letter queue after %d attempts",
+    "Token for %u expired at %d",
+    "Token refreshed for %u",
+    "Session %h created for %u",
+    "Session %h expired after %d s idle",
+    "Config reloaded from %p in %m ms",
+    "Health check passed in %m ms",
+    "Health check failed for %i: connection refused",
+    "Disk usage at %d percent on volume %p",
+    "Memory usage %d MiB of %d MiB",
+    "GC pause of %m ms freed %d MiB",
+    "Rate limit exceeded for client %i: %d requests in 60 s",
+    "Webhook delivered to %p in %m ms status %s",
+    "Webhook delivery to %p failed: timeout after %m ms",
+    "Inventory for item %d reserved quantity %d",
+    "Inventory for item %d released quantity %d",
+    "Email sent to %u@example.com in %m ms",
+};
+
+static const char *const USERS[] = {"alice", "bob",    "carol", "dave", "erin",    "frank",
+                                    "grace", "heidi",  "ivan",  "judy", "mallory", "oscar",
+                                    "peggy", "rupert", "sybil", "trent"};
+
+/* Appends one variable field of a template: %d number, %i IPv4, %h hex id, %u user, %p
+ * path, %m duration in ms, %s HTTP status. */
+static int gen_field(struct cl_gen *g, struct cl_buf *b, char kind)
+{
+    switch (kind) {
+    case 'd':
+        return cl_buf_printf(b, "%u", cl_gen_below(g, 100000));
+    case 'i':
+        return cl_buf_printf(b, "10.%u.%u.%u", cl_gen_below(g, 256), cl_gen_below(g, 256),
+                             cl_gen_below(g, 256));
+    case 'h':
+        return cl_buf_printf(b, "%08" PRIx64, cl_gen_next(g) >> 32);
+    case 'u':
+        return cl_buf_append_str(b, USERS[cl_gen_below(g, CL_ARRAY_LEN(USERS))]);
+    case 'p':
+        return cl_buf_printf(b, "/api/v%u/items/%u", 1 + cl_gen_below(g, 3),
+                             cl_gen_below(g, 10000));
+    case 'm': {
+        uint32_t us = cl_gen_below(g, 2000000);
+        return cl_buf_printf(b, "%u.%03u", us / 1000, us % 1000);
+    }
+    default:
+        return cl_buf_printf(b, "%d", STATUSES[cl_gen_below(g, CL_ARRAY_LEN(STATUSES))]);
+    }
+}
+
+static int gen_templated_message(struct cl_gen *g, struct cl_buf *b)
+{
+    const char *t = TEMPLATES[cl_gen_below(g, CL_ARRAY_LEN(TEMPLATES))];
+    int rc = CL_OK;
+    for (const char *p = t; *p && rc == CL_OK; p++) {
+        const char *pct = strchr(p, '%');
+        size_t n = pct ? (size_t)(pct - p) : strlen(p);
+        rc = cl_buf_append(b, p, n);
+        if (!pct || rc != CL_OK)
+            break;
+        rc = gen_field(g, b, pct[1]);
+        p = pct + 1;
+    }
+    return rc;
+}
+
 static int gen_message(struct cl_gen *g, struct cl_buf *b)
 {
+    if (g->templated)
+        return gen_templated_message(g, b);
     int rc = CL_OK;
     uint32_t words = 5 + cl_gen_below(g, 10);
     for (uint32_t i = 0; i < words && rc == CL_OK; i++) {

@@ -15,6 +15,10 @@
 struct cl_gen {
     uint64_t state;        /* splitmix64 state */
     unsigned quote_one_in; /* 0: plain words; N: about one message word in N is \"quoted\" */
+    /* 0: the message is 5-14 random words (almost every message a pattern of its own, the
+     * worst case for pattern mining); 1: one of 48 application-log templates with variable
+     * fields (numbers, IPs, hex ids, users, paths, durations), as real services log. */
+    unsigned templated;
 };
 
 void cl_gen_init(struct cl_gen *g, uint64_t seed);

@@ -131,6 +131,7 @@ struct body *build_pool(struct opts *o)
     struct body *pool = cl_calloc((size_t)o->pool, sizeof(*pool));
     struct cl_gen g;
     cl_gen_init(&g, o->seed);
+    g.templated = o->templated;
     int64_t now_ms = cl_now_ms();
     for (int i = 0; i < o->pool; i++)
         build_body(o, &pool[i], &g, now_ms);

@@ -69,6 +69,7 @@ struct opts {
     double rate; /* requests/s over all connections; 0: as fast as responses come */
     int server_pid;
     bool json;
+    bool templated; /* --templated: messages from templates (gen.h) */
     bool verbose;
 };
 

@@ -26,6 +26,8 @@ static void usage(FILE *f)
           "                    (sorted by name; --gzip compresses them; --pool is their count)\n"
           "  --content-type T  Content-Type of the bodies (default application/x-ndjson)\n"
           "  --seed N          PRNG seed (default 1)\n"
+          "  --templated       messages from 48 application-log templates with variable\n"
+          "                    fields (default: 5-14 random words, nearly all distinct)\n"
           "  --pool N          distinct pre-built bodies (default 64, bounded to 512 MiB)\n"
           "  --rate R          offer at most R requests/s in all (default: closed loop, no limit)\n"
           "  --timeout S       per-request/connect timeout (default 10)\n"
@@ -163,6 +165,7 @@ static const struct optdef OPTS[] = {
     {"body-dir", K_STR, F(body_dir), 0, 0},
     {"content-type", K_STR, F(content_type), 0, 0},
     {"seed", K_U64, F(seed), 0, 0},
+    {"templated", K_FLAG, F(templated), 0, 0},
     {"pool", K_INT, F(pool), 1, 4096},
     {"rate", K_DOUBLE, F(rate), 0.001, 1e7},
     {"timeout", K_DOUBLE, F(timeout), 0.01, 3600},
