@@ -174,16 +174,23 @@ static void test_size_hint_and_age(void **state)
     env_close(&e);
 }
 
+/* A processor on a new env whose buffers wait an hour, or flush_idle_ms with nothing
+ * received. Caller frees with cl_processor_free (then env_close). */
+static struct cl_processor *idle_processor(struct env *e, int64_t flush_idle_ms)
+{
+    env_open(e, 5);
+    e->o.flush_age_ms = 3600 * 1000;
+    e->o.flush_idle_ms = flush_idle_ms;
+    return cl_processor_new(&e->q, &e->st, &e->o, NULL);
+}
+
 /* A backlog drained: with nothing left to receive, the buffers are stored without waiting
  * their age (before: held for the whole flush age, here an hour). */
 static void test_idle_queue_flushes_before_the_age(void **state)
 {
     (void)state;
     struct env e;
-    env_open(&e, 5);
-    e.o.flush_age_ms = 3600 * 1000;
-    e.o.flush_idle_ms = 1;
-    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
+    struct cl_processor *p = idle_processor(&e, 1);
     post(&e, "{\"msg\":\"a\",\"service\":\"api\",\"ts\":1800000000000}\n"
              "{\"msg\":\"b\",\"service\":\"web\",\"ts\":1800000000000}\n");
     assert_int_equal(cl_processor_step(p, 0), 1);
@@ -209,10 +216,7 @@ static void test_backlog_end_flushes_sooner(void **state)
 {
     (void)state;
     struct env e;
-    env_open(&e, 5);
-    e.o.flush_age_ms = 3600 * 1000;
-    e.o.flush_idle_ms = 2000;
-    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
+    struct cl_processor *p = idle_processor(&e, 2000);
     for (size_t i = 0; i < e.o.receive_batch; i++)
         post(&e, "{\"msg\":\"a\",\"service\":\"api\",\"ts\":1800000000000}\n");
     assert_int_equal(cl_processor_step(p, 0), e.o.receive_batch); /* a full receive */
