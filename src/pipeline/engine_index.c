@@ -80,7 +80,9 @@ static int buffer_members(struct cl_engine *e, const struct cl_engine_in *in,
 int cl_engine_take_indexed(struct cl_engine *e, const struct cl_engine_in *in)
 {
     struct cl_msg_member *mm;
-    size_t n = in->body ? cl_msg_index_read(&in->attrs, in->body, in->len, &mm) : 0;
+    /* over the bound on a decoded message: the inflate path refuses it, with its reason */
+    int usable = in->body && in->attrs.raw_bytes <= e->o.max_message_raw;
+    size_t n = usable ? cl_msg_index_read(&in->attrs, in->body, in->len, &mm) : 0;
     if (n == 0)
         return CL_ENGINE_NO_INDEX;
     size_t *raw = e->o.analytics ? cl_malloc(n * sizeof *raw) : NULL;

@@ -90,6 +90,8 @@ static void on_failed(void *arg, const struct cl_engine_msg *m, enum cl_engine_o
     ((struct recorder *)arg)->poison++;
 }
 
+static size_t max_message_raw = 1u << 20; /* the engines' bound on a decoded message */
+
 /* Takes msgs into a new engine and commits everything; r gets the objects. */
 static void run(struct recorder *r, const struct cl_engine_in *msgs, size_t n,
                 struct cl_analytics *analytics)
@@ -99,7 +101,7 @@ static void run(struct recorder *r, const struct cl_engine_in *msgs, size_t n,
                                .flush_age_ms = 3600000,
                                .buffer_max = 32u << 20,
                                .compression_level = 1,
-                               .max_message_raw = 1u << 20,
+                               .max_message_raw = max_message_raw,
                                .analytics = analytics};
     struct cl_engine_sink sink = {.arg = r, .stored = on_stored, .failed = on_failed};
     struct cl_engine *e = cl_engine_new(&o, &commit, &sink);
@@ -224,6 +226,22 @@ static void test_damaged_member_is_poison(void **state)
     cl_ingest_batch_free(&b2);
 }
 
+/* A message above the bound on a decoded message is refused with the inflate path's
+ * reason, index or not. */
+static void test_bound_on_decoded_size_holds(void **state)
+{
+    (void)state;
+    struct cl_ingest_batch b;
+    struct cl_engine_in in = message(&b, "m1");
+    struct recorder r = {0};
+    max_message_raw = in.attrs.raw_bytes - 1;
+    run(&r, &in, 1, NULL);
+    max_message_raw = 1u << 20;
+    assert_int_equal(r.poison, 1);
+    assert_int_equal(r.n, 0);
+    cl_ingest_batch_free(&b);
+}
+
 static uint64_t observed(struct cl_analytics *a)
 {
     struct cl_analytics_stats st;
@@ -262,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_same_objects_as_from_lines),
         cmocka_unit_test(test_stored_partitions_skipped),
         cmocka_unit_test(test_damaged_member_is_poison),
+        cmocka_unit_test(test_bound_on_decoded_size_holds),
         cmocka_unit_test(test_analytics_sees_indexed_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
