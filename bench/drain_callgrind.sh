@@ -70,7 +70,9 @@ for BUILD_DIR in "${@:-$ROOT/build-release}"; do
     out=$tmp/callgrind.out
     rm -f "$out"
     # shellcheck disable=SC2086
-    valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=cl_processor_step \
+    # --trace-children: a lean `cloudlog` binary may exec the full one for `serve`
+    valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$out" \
+        --toggle-collect=cl_processor_step \
         "$CLOUDLOG" serve --listen 127.0.0.1:0 --data "$data" $SERVE_ARGS 2> "$tmp/drain.log" &
     server_pid=$!
     wait_ready "$tmp/drain.log"
@@ -82,6 +84,7 @@ for BUILD_DIR in "${@:-$ROOT/build-release}"; do
     ((depth == 0 && unpub == 0 && stored >= RECORDS)) || die "drain not finished: $depth queued, $stored stored"
     stop_server
     objects=$(sql "$data" "SELECT count(*) FROM objects")
+    [[ -s "$out" ]] || die "callgrind wrote no profile to $out"
     total=$(callgrind_annotate "$out" 2> /dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
     echo "build $BUILD_DIR ($(git -C "$BUILD_DIR/.." rev-parse --short HEAD 2> /dev/null || echo '?')):" \
         "$RECORDS records in $msgs messages -> $objects objects;" \
