@@ -71,16 +71,43 @@ static void gzip_or_abort(const char *data, size_t len, int level, struct cl_buf
     }
 }
 
+/* The member of each partition of the first n lines: records, raw bytes, time span,
+ * levels and service (gz_len is set once it is compressed). Caller frees. */
+static struct cl_msg_member *member_stats(const struct cl_batch *b, uint32_t n)
+{
+    struct cl_msg_member *mm = cl_calloc(b->n_parts, sizeof *mm);
+    for (size_t p = 0; p < b->n_parts; p++) {
+        memcpy(mm[p].service, b->parts[p].service, b->parts[p].service_len);
+        mm[p].min_ts_ms = INT64_MAX;
+        mm[p].max_ts_ms = INT64_MIN;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct cl_batch_line *l = &b->idx[i];
+        struct cl_msg_member *m = &mm[l->part];
+        m->raw_len += l->end - (i ? b->idx[i - 1].end : 0);
+        m->records++;
+        m->min_ts_ms = CL_MIN(m->min_ts_ms, l->ts_ms);
+        m->max_ts_ms = CL_MAX(m->max_ts_ms, l->ts_ms);
+        m->levels[l->level]++;
+    }
+    return mm;
+}
+
 /* One gzip member per partition of the first n lines (each partition's lines in their
  * order), so the processor can append a member to its partition's object as it is,
- * without recompressing (docs/pipeline.md, "Queue messages"). */
-static void compress_grouped(const struct cl_batch *b, uint32_t n, struct cl_buf *gz)
+ * without recompressing (docs/pipeline.md, "Queue messages"). Sets mm[p].gz_len. */
+static void compress_grouped(const struct cl_batch *b, uint32_t n, struct cl_msg_member *mm,
+                             struct cl_buf *gz)
 {
-    size_t np = b->n_parts, *at = cl_calloc(np + 1, sizeof *at);
-    for (uint32_t i = 0; i < n; i++) /* bytes per partition, then where each starts */
-        at[b->idx[i].part + 1] += b->idx[i].end - (i ? b->idx[i - 1].end : 0);
-    for (size_t p = 0; p < np; p++)
-        at[p + 1] += at[p];
+    size_t np = b->n_parts, before = gz->len;
+    if (np == 1) { /* the lines are that partition's already: no regrouping copy */
+        gzip_or_abort(b->lines.data, b->idx[n - 1].end, b->level, gz);
+        mm[0].gz_len = gz->len - before;
+        return;
+    }
+    size_t *at = cl_calloc(np + 1, sizeof *at);
+    for (size_t p = 0; p < np; p++) /* where each partition's lines start */
+        at[p + 1] = at[p] + mm[p].raw_len;
     char *grouped = cl_malloc(at[np] ? at[np] : 1);
     size_t *fill = cl_malloc(np * sizeof *fill);
     memcpy(fill, at, np * sizeof *fill);
@@ -89,12 +116,35 @@ static void compress_grouped(const struct cl_batch *b, uint32_t n, struct cl_buf
         memcpy(grouped + fill[b->idx[i].part], b->lines.data + from, len);
         fill[b->idx[i].part] += len;
     }
-    for (size_t p = 0; p < np; p++)
+    for (size_t p = 0; p < np; p++) {
+        before = gz->len;
         if (at[p + 1] > at[p])
             gzip_or_abort(grouped + at[p], at[p + 1] - at[p], b->level, gz);
+        mm[p].gz_len = gz->len - before;
+    }
     free(grouped);
     free(fill);
     free(at);
+}
+
+/* The body of a batch with partitions tracked: the member index, then one member per
+ * partition (message.h, "MEMBER INDEX"). A partition left without lines by a partial seal
+ * has no member and no entry. Without an index (too many partitions for one) the members
+ * alone, which the processor inflates. */
+static void compress_indexed(const struct cl_batch *b, uint32_t n, struct cl_buf *body)
+{
+    struct cl_msg_member *mm = member_stats(b, n);
+    struct cl_buf gz;
+    cl_buf_init(&gz, SIZE_MAX / 2);
+    compress_grouped(b, n, mm, &gz);
+    size_t used = 0;
+    for (size_t p = 0; p < b->n_parts; p++)
+        if (mm[p].records)
+            mm[used++] = mm[p];
+    cl_msg_index_write(mm, used, gz.data, gz.len, body); /* nothing when it does not fit */
+    cl_buf_append(body, gz.data, gz.len);
+    cl_buf_free(&gz);
+    free(mm);
 }
 
 /* Compresses the first n pending lines into *s (counters and time bounds included). */
@@ -103,8 +153,8 @@ static void compress_lines(const struct cl_batch *b, uint32_t n, struct cl_batch
     size_t bytes = b->idx[n - 1].end;
     struct cl_buf gz;
     cl_buf_init(&gz, SIZE_MAX / 2);
-    if (b->n_parts > 1)
-        compress_grouped(b, n, &gz);
+    if (b->n_parts > 0)
+        compress_indexed(b, n, &gz);
     else
         gzip_or_abort(b->lines.data, bytes, b->level, &gz);
     s->gz = cl_buf_take(&gz, &s->gz_len);
@@ -170,13 +220,13 @@ static void seal(struct cl_batch *b, uint32_t n, struct cl_batch_sealed *s)
 }
 
 /* Appends the line that ends at the buffer's end to the index. */
-static void index_line(struct cl_batch *b, int64_t ts_ms, uint32_t part)
+static void index_line(struct cl_batch *b, int64_t ts_ms, uint32_t part, int level)
 {
     if (b->count == b->idx_cap) {
         b->idx_cap = b->idx_cap ? 2 * b->idx_cap : 256;
         b->idx = cl_realloc(b->idx, b->idx_cap * sizeof *b->idx);
     }
-    b->idx[b->count++] = (struct cl_batch_line){b->lines.len, ts_ms, part};
+    b->idx[b->count++] = (struct cl_batch_line){b->lines.len, ts_ms, part, (uint8_t)level};
 }
 
 int cl_batch_add(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_batch_sealed *sealed)
@@ -187,7 +237,7 @@ int cl_batch_add(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_batch
         seal(b, b->count, sealed);
         did = 1;
     }
-    index_line(b, ts_ms, 0);
+    index_line(b, ts_ms, 0, 0);
     return did;
 }
 
@@ -210,8 +260,8 @@ static size_t part_find(const struct cl_batch *b, const struct cl_batch_part *ke
     return b->n_parts;
 }
 
-int cl_batch_add_record(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_slice service,
-                        struct cl_batch_sealed *sealed)
+int cl_batch_add_record(struct cl_batch *b, size_t mark, int64_t ts_ms, int level,
+                        struct cl_slice service, struct cl_batch_sealed *sealed)
 {
     if (b->max_parts == 0)
         return cl_batch_add(b, mark, ts_ms, sealed);
@@ -220,6 +270,7 @@ int cl_batch_add_record(struct cl_batch *b, size_t mark, int64_t ts_ms, struct c
         b->add_key.service_len = CL_MIN(service.len, sizeof b->add_key.service);
         memcpy(b->add_key.service, service.ptr, b->add_key.service_len);
         b->add_ts_ms = ts_ms;
+        b->add_level = level;
         b->adding = 1;
     }
     size_t i = part_find(b, &b->add_key);
@@ -231,7 +282,7 @@ int cl_batch_add_record(struct cl_batch *b, size_t mark, int64_t ts_ms, struct c
     if (i == b->n_parts)
         b->parts[b->n_parts++] = b->add_key;
     b->last_part = i;
-    index_line(b, b->add_ts_ms, (uint32_t)i);
+    index_line(b, b->add_ts_ms, (uint32_t)i, b->add_level);
     b->adding = 0;
     return 0;
 }

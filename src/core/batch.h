@@ -17,11 +17,11 @@
  * be partial, the line may still not fit after one seal: call cl_batch_add_record with
  * the same line until it returns 0 (each 1 hands over one sealed batch).
  *
- * With partitions tracked (max_parts > 0) a batch of several partitions is sealed as one
- * gzip member per partition, in order of first appearance, each holding that
- * partition's lines in their order: still one valid gzip stream (RFC 1952 allows
- * concatenated members), and the processor appends each member to its partition's
- * object without recompressing it.
+ * With partitions tracked (max_parts > 0) a batch is sealed as one gzip member per
+ * partition, in order of first appearance, each holding that partition's lines in their
+ * order, after a member index (message.h, "MEMBER INDEX"): still one valid gzip stream
+ * (RFC 1952 allows concatenated members), and the processor appends each member to its
+ * partition's object without inflating or recompressing it.
  */
 #ifndef CL_BATCH_H
 #define CL_BATCH_H
@@ -32,12 +32,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One pending line: where it ends in lines, its timestamp and its partition (an index
- * into parts; 0 when partitions are not bounded). */
+/* One pending line: where it ends in lines, its timestamp, its partition (an index
+ * into parts; 0 when partitions are not bounded) and its level (enum cl_level). */
 struct cl_batch_line {
     size_t end;
     int64_t ts_ms;
     uint32_t part;
+    uint8_t level;
 };
 
 /* One partition of the pending lines: service and hour since the epoch. */
@@ -62,6 +63,7 @@ struct cl_batch {
     int adding;                  /* a cl_batch_add_record line waits for room */
     struct cl_batch_part add_key;
     int64_t add_ts_ms;
+    int add_level;
 };
 
 /* A compressed batch. gz is heap memory owned by the receiver (free()). */
@@ -91,12 +93,13 @@ int cl_batch_add(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_batch
 /* Sets the distinct partitions allowed per batch (0: no limit); call before adding. */
 void cl_batch_set_max_parts(struct cl_batch *b, size_t max_parts);
 
-/* cl_batch_add for a line of `service` (at most 64 bytes are compared) that also keeps
- * the batch within max_parts partitions. Returns 1 if lines before it were sealed into
- * *sealed (caller owns sealed->gz): then call again with the same arguments, until 0
- * says the line is pending. */
-int cl_batch_add_record(struct cl_batch *b, size_t mark, int64_t ts_ms, struct cl_slice service,
-                        struct cl_batch_sealed *sealed);
+/* cl_batch_add for a line of `service` (at most 64 bytes are compared) and level (enum
+ * cl_level, counted in the member index) that also keeps the batch within max_parts
+ * partitions. Returns 1 if lines before it were sealed into *sealed (caller owns
+ * sealed->gz): then call again with the same arguments, until 0 says the line is
+ * pending. */
+int cl_batch_add_record(struct cl_batch *b, size_t mark, int64_t ts_ms, int level,
+                        struct cl_slice service, struct cl_batch_sealed *sealed);
 
 /* Seals pending lines (all of them, or the first part that fits max_sent). Returns 1 if
  * *sealed was filled, 0 if nothing was pending. */

@@ -81,6 +81,51 @@ int cl_msg_lines(const struct cl_buf *decoded,
                  int (*fn)(void *arg, const char *line, size_t len, const struct cl_line_head *h),
                  void *arg, char *err, size_t err_len);
 
+/* MEMBER INDEX: what the processor needs of each gzip member without inflating it.
+ *
+ * Ingest packs one gzip member per partition (batch.h) and puts an index of them first in
+ * the body, as a gzip member of its own with no content: its header's extra field (RFC
+ * 1952 2.3.1.1, subfield 'C','L') holds, per data member, its compressed length, raw
+ * bytes, records, time span, level counts and service; the partition is (service, UTC
+ * hour of its records). Every gzip reader skips the extra field and the empty member, so
+ * the body is still plain multi-member gzip NDJSON (docs/pipeline.md, "Queue messages").
+ * With the index the processor appends each member to its partition's object as it is
+ * and counts it from the index, without inflating; without one (messages of an earlier
+ * version, a body too large for an index) it inflates and reads every line. */
+
+#define CL_MSG_INDEX_VERSION 1
+#define CL_MSG_PARTITIONING_HOUR 1 /* service + UTC hour: the processor's (partition.h) */
+
+/* One data member of a message. */
+struct cl_msg_member {
+    size_t gz_off, gz_len; /* its compressed bytes in the body (gz_off set by read) */
+    uint64_t raw_len;      /* its NDJSON bytes, every line with its '\n' */
+    uint32_t records;
+    int64_t min_ts_ms, max_ts_ms;
+    uint32_t levels[CL_LEVEL_COUNT]; /* records per level */
+    char service[65];
+};
+
+/* Appends to out the index member of members[0..n), whose compressed bytes (in this
+ * order) are data[0..len). Returns CL_OK, or CL_ERR_TOO_LARGE when the index does not fit
+ * a gzip extra field (too many members): then nothing is appended and the message goes
+ * without (the processor inflates it). */
+int cl_msg_index_write(const struct cl_msg_member *members, size_t n, const void *data, size_t len,
+                       struct cl_buf *out);
+
+/* Reads the index at the start of body. Returns the number of data members and sets
+ * *members (caller frees) when the body carries an index this processor can use: a known
+ * version and partitioning, intact (CRC-32 of the index and of the members' compressed
+ * bytes), members that tile the rest of the body, each a gzip member whose trailer's
+ * size is its raw_len, and totals that match attrs. Returns 0 (*members NULL) otherwise:
+ * the caller then decodes the body, which accepts or rejects the message on its own. */
+size_t cl_msg_index_read(const struct cl_msg_attrs *attrs, const void *body, size_t len,
+                         struct cl_msg_member **members);
+
+/* The partition fields (service, dt, hour; ts_ms = min_ts_ms) of a member, as
+ * cl_line_head_parse reads them from any of its lines. */
+void cl_msg_member_head(const struct cl_msg_member *m, struct cl_line_head *h);
+
 /* ATTRIBUTES as name/value text (SQS message attributes, DataType Number except
  * encoding, which is String). */
 #define CL_MSG_ATTR_COUNT "count"         /* record_count */

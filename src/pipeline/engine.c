@@ -153,12 +153,6 @@ static int decode(struct cl_engine *e, const struct cl_engine_in *m, struct deco
     return 0;
 }
 
-/* A message's distinct partitions, so each is looked up once per message. */
-struct route {
-    const struct cl_line_head *head; /* of its first line */
-    struct cl_part *part;            /* NULL: stored by an earlier delivery */
-};
-
 /* 1 if a and b name the same partition. Compared field by field: formatting the key of
  * every line (snprintf) was 4.6% of a drain's CPU. */
 static int same_partition(const struct cl_line_head *a, const struct cl_line_head *b)
@@ -167,9 +161,9 @@ static int same_partition(const struct cl_line_head *a, const struct cl_line_hea
            strcmp(a->service, b->service) == 0;
 }
 
-static struct cl_part *route_of(struct cl_engine *e, const char *msg_id, int has_progress,
-                                const struct cl_line_head *h, struct route *routes, size_t *n,
-                                int *err)
+struct cl_part *cl_engine_route(struct cl_engine *e, const char *msg_id, int has_progress,
+                                const struct cl_line_head *h, struct cl_engine_route *routes,
+                                size_t *n, int *err)
 {
     for (size_t i = *n; i-- > 0;)
         if (same_partition(routes[i].head, h))
@@ -191,21 +185,30 @@ static struct cl_part *route_of(struct cl_engine *e, const char *msg_id, int has
 /* Decides each line's partition, or none when the strategy's progress says this
  * message's records for it are stored already. Returns 0, or -1 if progress cannot
  * be read. */
+int cl_engine_has_progress(struct cl_engine *e, const char *msg_id, int *has_progress)
+{
+    const struct cl_commit_ops *ops = e->commit->ops;
+    *has_progress = 0;
+    if (ops->has_progress && ops->has_progress(e->commit->impl, msg_id, has_progress) != CL_OK)
+        return -1;
+    return 0;
+}
+
 static int route_lines(struct cl_engine *e, const char *msg_id, struct line *lines, size_t n)
 {
-    int has_progress = 0, err = 0;
-    const struct cl_commit_ops *ops = e->commit->ops;
-    if (ops->has_progress && ops->has_progress(e->commit->impl, msg_id, &has_progress) != CL_OK)
+    int has_progress, err = 0;
+    if (cl_engine_has_progress(e, msg_id, &has_progress) != 0)
         return -1;
-    struct route *routes = cl_malloc(CL_MAX(n, 1) * sizeof *routes);
+    struct cl_engine_route *routes = cl_malloc(CL_MAX(n, 1) * sizeof *routes);
     size_t n_routes = 0;
     for (size_t i = 0; i < n && !err; i++)
-        lines[i].part = route_of(e, msg_id, has_progress, &lines[i].head, routes, &n_routes, &err);
+        lines[i].part =
+            cl_engine_route(e, msg_id, has_progress, &lines[i].head, routes, &n_routes, &err);
     free(routes);
     return err ? -1 : 0;
 }
 
-static struct cl_engine_msg *hold(struct cl_engine *e, const struct cl_engine_in *in)
+struct cl_engine_msg *cl_engine_hold(struct cl_engine *e, const struct cl_engine_in *in)
 {
     struct cl_engine_msg *m = cl_calloc(1, sizeof *m);
     m->id = cl_strdup(in->id);
@@ -223,8 +226,8 @@ static struct cl_engine_msg *hold(struct cl_engine *e, const struct cl_engine_in
 }
 
 /* Tells the sink about a message the engine does not hold. */
-static void fail_unheld(struct cl_engine *e, const struct cl_engine_in *in,
-                        enum cl_engine_outcome why, const char *error)
+void cl_engine_fail_unheld(struct cl_engine *e, const struct cl_engine_in *in,
+                           enum cl_engine_outcome why, const char *error)
 {
     struct cl_engine_msg m = {.id = (char *)in->id,
                               .receipt = (char *)in->receipt,
@@ -251,25 +254,18 @@ static int member_whole(const struct cl_engine *e, const struct cl_gzip_member *
     return 1;
 }
 
-/* Patterns and anomalies (analytics.h) see the records that enter a partition: runs of
- * consecutive lines go in one call, so the analytics lock is taken once per message (twice
- * or more only around lines an earlier delivery stored, which are not seen again). */
-struct observed_run {
-    const char *start, *end; /* start == NULL: no run open */
-};
-
-static void observe_line(struct cl_engine *e, struct observed_run *r, const struct line *l)
+void cl_engine_observe(struct cl_engine *e, struct cl_observed_run *r, const char *ptr, size_t len)
 {
-    if (r->start && l->ptr == r->end + 1) { /* the next line: extend the run */
-        r->end = l->ptr + l->len;
+    if (r->start && ptr == r->end + 1) { /* the next line: extend the run */
+        r->end = ptr + len;
         return;
     }
     if (r->start)
         cl_analytics_observe(e->o.analytics, r->start, (size_t)(r->end - r->start));
-    *r = (struct observed_run){l->ptr, l->ptr + l->len};
+    *r = (struct cl_observed_run){ptr, ptr + len};
 }
 
-static void observe_end(struct cl_engine *e, struct observed_run *r)
+void cl_engine_observe_end(struct cl_engine *e, struct cl_observed_run *r)
 {
     if (r->start)
         cl_analytics_observe(e->o.analytics, r->start, (size_t)(r->end - r->start));
@@ -281,7 +277,7 @@ static void buffer_lines(struct cl_engine *e, const struct cl_engine_in *in, str
                          struct cl_engine_msg *m)
 {
     const struct line *v = d->lv.v;
-    struct observed_run run = {NULL, NULL};
+    struct cl_observed_run run = {NULL, NULL};
     size_t li = 0;
     for (size_t k = 0; k < d->n_members; k++) {
         const struct cl_gzip_member *mb = &d->members[k];
@@ -298,18 +294,38 @@ static void buffer_lines(struct cl_engine *e, const struct cl_engine_in *in, str
             /* Every record enters a partition here and only here: analytics observes it
              * here, for the daemon and the Lambda alike. */
             if (e->o.analytics)
-                observe_line(e, &run, &v[j]);
+                cl_engine_observe(e, &run, v[j].ptr, v[j].len);
             if (whole)
                 cl_part_acc_count(&e->acc, v[j].part, v[j].len, &v[j].head, &m->acc);
             else
                 cl_part_acc_append(&e->acc, v[j].part, v[j].ptr, v[j].len, &v[j].head, &m->acc);
         }
     }
-    observe_end(e, &run);
+    cl_engine_observe_end(e, &run);
 }
 
-/* Buffers one message's records. Returns CL_OK, or an error after a systemic failure. */
-static int take_one(struct cl_engine *e, const struct cl_engine_in *in)
+void cl_engine_taken(struct cl_engine *e, struct cl_engine_msg *m)
+{
+    cl_engine_charge(e);
+    if (m->acc.pending == 0) { /* empty, or every partition stored before */
+        e->sink.stored(e->sink.arg, &m, 1, 0);
+        cl_engine_msg_free(e, m);
+    }
+}
+
+int cl_engine_progress_failed(struct cl_engine *e, const struct cl_engine_in *in)
+{
+    /* The catalog failed, not the message: give everything back uncounted. */
+    cl_counter_add_at(e->o.metrics->processing_errors, CL_PERR_CATALOG, 1);
+    cl_engine_fail_unheld(e, in, CL_ENGINE_GIVEN_BACK, "cannot read the progress table");
+    cl_engine_fail_all(e, "cannot read the progress table");
+    return CL_ERR_IO;
+}
+
+/* Buffers one message's records from its lines (a message without a usable member
+ * index, or whose index analytics could not use). Returns CL_OK, or an error after a
+ * systemic failure. */
+static int take_lines(struct cl_engine *e, const struct cl_engine_in *in)
 {
     char err[200];
     struct decoded d;
@@ -317,28 +333,26 @@ static int take_one(struct cl_engine *e, const struct cl_engine_in *in)
         cl_log(CL_LOG_WARN, "processor: message %s: %s", in->id, err);
         e->c.failures++;
         cl_counter_add_at(e->o.metrics->processing_errors, CL_PERR_DECODE, 1);
-        fail_unheld(e, in, CL_ENGINE_POISON, err);
+        cl_engine_fail_unheld(e, in, CL_ENGINE_POISON, err);
         return CL_OK;
     }
     int rc = route_lines(e, in->id, d.lv.v, d.lv.n);
     if (rc == 0) {
-        struct cl_engine_msg *m = hold(e, in);
+        struct cl_engine_msg *m = cl_engine_hold(e, in);
         buffer_lines(e, in, &d, m);
-        cl_engine_charge(e);
-        if (m->acc.pending == 0) { /* empty, or every partition stored before */
-            e->sink.stored(e->sink.arg, &m, 1, 0);
-            cl_engine_msg_free(e, m);
-        }
+        cl_engine_taken(e, m);
     }
     free(d.lv.v);
     free(d.members);
-    if (rc == 0)
-        return CL_OK;
-    /* The catalog failed, not the message: give everything back uncounted. */
-    cl_counter_add_at(e->o.metrics->processing_errors, CL_PERR_CATALOG, 1);
-    fail_unheld(e, in, CL_ENGINE_GIVEN_BACK, "cannot read the progress table");
-    cl_engine_fail_all(e, "cannot read the progress table");
-    return CL_ERR_IO;
+    return rc == 0 ? CL_OK : cl_engine_progress_failed(e, in);
+}
+
+/* Buffers one message's records: by its member index when it has a usable one
+ * (engine_index.c), else from its lines. */
+static int take_one(struct cl_engine *e, const struct cl_engine_in *in)
+{
+    int rc = cl_engine_take_indexed(e, in);
+    return rc == CL_ENGINE_NO_INDEX ? take_lines(e, in) : rc;
 }
 
 /* Message indexes ordered by message id. Caller frees. */
@@ -366,7 +380,7 @@ int cl_engine_take(struct cl_engine *e, const struct cl_engine_in *msgs, size_t 
         rc = take_one(e, &msgs[order[k]]);
     /* After a systemic failure the rest of the batch goes back untouched. */
     for (; k < n; k++)
-        fail_unheld(e, &msgs[order[k]], CL_ENGINE_GIVEN_BACK, "a systemic failure");
+        cl_engine_fail_unheld(e, &msgs[order[k]], CL_ENGINE_GIVEN_BACK, "a systemic failure");
     free(order);
     return rc;
 }

@@ -169,7 +169,7 @@ static void process_parts(struct parse_ctx *c, const struct cl_slice *parts, siz
     c->res->accepted_bytes += lines->len - mark;
     cl_buf_append_char(&c->res->outcomes, 0);
     struct cl_batch_sealed s;
-    while (cl_batch_add_record(c->batch, mark, meta.ts_ms, meta.service, &s))
+    while (cl_batch_add_record(c->batch, mark, meta.ts_ms, (int)meta.level, meta.service, &s))
         push_message(c, &s); /* more than once when a seal had to be halved */
 }
 

@@ -75,6 +75,19 @@ void cl_part_acc_count(struct cl_part_acc *a, struct cl_part *pt, size_t len,
     add_member(pt, m);
 }
 
+void cl_part_acc_count_member(struct cl_part_acc *a, struct cl_part *pt,
+                              const struct cl_msg_member *mb, struct cl_acc_member *m)
+{
+    (void)a;
+    pt->raw_len += mb->raw_len;
+    pt->records += mb->records;
+    pt->min_ts = CL_MIN(pt->min_ts, mb->min_ts_ms);
+    pt->max_ts = CL_MAX(pt->max_ts, mb->max_ts_ms);
+    for (int l = 0; l < CL_LEVEL_COUNT; l++)
+        pt->levels[l] += mb->levels[l];
+    add_member(pt, m);
+}
+
 void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *line, size_t len,
                         const struct cl_line_head *h, struct cl_acc_member *m)
 {

@@ -13,6 +13,7 @@
 #define CL_PART_ACC_H
 
 #include "buf.h"
+#include "message.h"
 #include "part_map.h"
 #include "partition.h"
 
@@ -63,6 +64,10 @@ void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *l
  * member (cl_part_acc_append_gz). */
 void cl_part_acc_count(struct cl_part_acc *a, struct cl_part *pt, size_t len,
                        const struct cl_line_head *h, struct cl_acc_member *m);
+/* Counts a gzip member's records of member m from its index entry (message.h) instead of
+ * its lines; its bytes join pt with cl_part_acc_append_gz. */
+void cl_part_acc_count_member(struct cl_part_acc *a, struct cl_part *pt,
+                              const struct cl_msg_member *mb, struct cl_acc_member *m);
 /* Appends a gzip member holding whole lines of pt, as it is. */
 void cl_part_acc_append_gz(struct cl_part_acc *a, struct cl_part *pt, const void *gz, size_t len);
 

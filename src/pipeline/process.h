@@ -24,8 +24,9 @@ struct cl_buffer_budget;
 struct cl_process_opts {
     size_t flush_size;    /* raw NDJSON bytes per partition buffer (default 8 MiB) */
     int64_t flush_age_ms; /* oldest buffered record's age before a flush (10 s) */
-    /* Every buffer flushes once receives have found nothing for this long (1 s): a
-     * drained backlog is stored at once instead of after flush_age_ms. 0: off. */
+    /* Every buffer flushes once receives have found nothing for this long (1 s), or a
+     * tenth of it right after full receives (a backlog ran out): a drained backlog is
+     * stored at once instead of after flush_age_ms. 0: off. */
     int64_t flush_idle_ms;
     size_t buffer_max; /* all partitions of all workers sharing budget (32 MiB) */
     /* Borrowed; shared by the workers of one process (engine.h). NULL (default): this

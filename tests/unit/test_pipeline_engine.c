@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "held_set.h"
 #include "ingest.h"
+#include "message.h"
 #include "msg_fixture.h"
 #include "store.h"
 
@@ -213,7 +214,10 @@ static void test_shared_budget(void **state)
         .arg = &f.seen, .stored = on_stored, .failed = on_failed, .committed = on_committed};
     struct cl_engine_sink sg = {
         .arg = &g.seen, .stored = on_stored, .failed = on_failed, .committed = on_committed};
-    budget.max = a.in.len + 64; /* room for a's records, not for b's as well */
+    struct cl_msg_member *am;
+    assert_int_equal(cl_msg_index_read(&a.in.attrs, a.in.body, a.in.len, &am), 1);
+    budget.max = am[0].gz_len + 16; /* room for a's member, not for b's as well */
+    free(am);
     f.e = cl_engine_new(&o, f.commit, &sf);
     g.e = cl_engine_new(&o, g.commit, &sg);
     assert_int_equal(cl_engine_take(f.e, &a.in, 1), CL_OK);
@@ -296,8 +300,9 @@ static void test_members_pass_through(void **state)
     cl_buf_init(&raw, 1 << 20);
     assert_int_equal(cl_gzip_decompress_members(packed.in.body, packed.in.len, &raw, &mb, &n),
                      CL_OK);
-    assert_int_equal(n, 2); /* api (2 records), web (1) */
-    assert_int_equal(mb[0].raw_len + mb[1].raw_len, raw.len);
+    assert_int_equal(n, 3); /* the member index (empty), api (2 records), web (1) */
+    assert_int_equal(mb[0].raw_len, 0);
+    assert_int_equal(mb[1].raw_len + mb[2].raw_len, raw.len);
     free(mb);
     cl_buf_init(&mixed, 1 << 20);
     /* the same normalized lines in one member, as messages were packed before */

@@ -174,16 +174,23 @@ static void test_size_hint_and_age(void **state)
     env_close(&e);
 }
 
+/* A processor on a new env whose buffers wait an hour, or flush_idle_ms with nothing
+ * received. Caller frees with cl_processor_free (then env_close). */
+static struct cl_processor *idle_processor(struct env *e, int64_t flush_idle_ms)
+{
+    env_open(e, 5);
+    e->o.flush_age_ms = 3600 * 1000;
+    e->o.flush_idle_ms = flush_idle_ms;
+    return cl_processor_new(&e->q, &e->st, &e->o, NULL);
+}
+
 /* A backlog drained: with nothing left to receive, the buffers are stored without waiting
  * their age (before: held for the whole flush age, here an hour). */
 static void test_idle_queue_flushes_before_the_age(void **state)
 {
     (void)state;
     struct env e;
-    env_open(&e, 5);
-    e.o.flush_age_ms = 3600 * 1000;
-    e.o.flush_idle_ms = 1;
-    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
+    struct cl_processor *p = idle_processor(&e, 1);
     post(&e, "{\"msg\":\"a\",\"service\":\"api\",\"ts\":1800000000000}\n"
              "{\"msg\":\"b\",\"service\":\"web\",\"ts\":1800000000000}\n");
     assert_int_equal(cl_processor_step(p, 0), 1);
@@ -199,6 +206,30 @@ static void test_idle_queue_flushes_before_the_age(void **state)
     size_t lines;
     assert_int_equal(stored(&e, "service=api/", &lines), 1);
     assert_int_equal(lines, 1);
+    cl_processor_free(p);
+    env_close(&e);
+}
+
+/* The end of a backlog (the last receive was full) flushes after a tenth of the idle
+ * time: here within 1 s of a 2 s flush_idle_ms (before: only after the whole 2 s). */
+static void test_backlog_end_flushes_sooner(void **state)
+{
+    (void)state;
+    struct env e;
+    struct cl_processor *p = idle_processor(&e, 2000);
+    for (size_t i = 0; i < e.o.receive_batch; i++)
+        post(&e, "{\"msg\":\"a\",\"service\":\"api\",\"ts\":1800000000000}\n");
+    assert_int_equal(cl_processor_step(p, 0), e.o.receive_batch); /* a full receive */
+    struct cl_process_counters c;
+    cl_processor_counters(p, &c);
+    assert_int_equal(c.objects_written, 0);
+    int64_t start = cl_now_ms();
+    for (int i = 0; i < 400 && c.objects_written == 0 && cl_now_ms() - start < 1000; i++) {
+        assert_int_equal(cl_processor_step(p, 5), 0);
+        cl_processor_counters(p, &c);
+    }
+    assert_int_equal(c.objects_written, 1);
+    assert_int_equal(c.messages_deleted, e.o.receive_batch);
     cl_processor_free(p);
     env_close(&e);
 }
@@ -546,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_messages_become_partitioned_objects),
         cmocka_unit_test(test_size_hint_and_age),
         cmocka_unit_test(test_idle_queue_flushes_before_the_age),
+        cmocka_unit_test(test_backlog_end_flushes_sooner),
         cmocka_unit_test(test_poisoned_message_goes_alone_to_dlq),
         cmocka_unit_test(test_store_failure_opens_breaker_then_recovers),
         cmocka_unit_test(test_partial_flush_then_redelivery_is_exactly_once),
