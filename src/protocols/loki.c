@@ -17,6 +17,7 @@
 #include "proto_record.h"
 #include "record.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,16 +200,6 @@ static const struct cl_json_value *line_object(struct cl_loki *l, const struct c
     return text && object_text(l, text, n, obj) ? obj : NULL;
 }
 
-/* As line_object for the document path (*kind as line_kind says). */
-static const struct cl_json_value *line_doc(struct cl_loki *l, const struct cl_json_value *line,
-                                            struct cl_json_value *obj, enum line_kind *kind)
-{
-    size_t n;
-    const char *text = unescaped(l, line, &n);
-    *kind = text ? line_kind(l, text, n, obj) : LINE_TEXT;
-    return *kind != LINE_TEXT ? obj : NULL;
-}
-
 /* A JSON object line gives its members; any other line is the message. */
 static void write_line(struct cl_loki *l, const struct cl_json_value *line)
 {
@@ -250,19 +241,30 @@ struct head_span {
     size_t key, val, end;
 };
 
-/* Appends "key":"text", to out (text needs no escaping) and notes where it lies. */
-static void head_string(struct cl_buf *out, const char *key, const char *text, size_t n,
-                        struct head_span *s)
+/* Appends "key":"text", to out (text needs no escaping) and notes where it lies: one
+ * reservation, no append per piece. On a poisoned buffer nothing is written (the caller
+ * then hands no members). */
+static void head_string(struct cl_buf *out, const char *key, size_t key_len, const char *text,
+                        size_t n, struct head_span *s)
 {
+    memset(s, 0, sizeof *s);
+    if (cl_buf_reserve(out, key_len + n + 6) != CL_OK)
+        return;
+    char *p = out->data + out->len;
     s->key = out->len;
-    cl_buf_append_char(out, '"');
-    cl_buf_append(out, key, strlen(key));
-    cl_buf_append(out, "\":\"", 3);
-    s->val = out->len - 1;
-    cl_buf_append(out, text, n);
-    cl_buf_append_char(out, '"');
-    s->end = out->len;
-    cl_buf_append_char(out, ',');
+    *p++ = '"';
+    memcpy(p, key, key_len);
+    p += key_len;
+    memcpy(p, "\":\"", 3);
+    p += 3;
+    s->val = (size_t)(p - out->data) - 1;
+    memcpy(p, text, n);
+    p += n;
+    *p++ = '"';
+    s->end = (size_t)(p - out->data);
+    *p++ = ',';
+    *p = '\0';
+    out->len = (size_t)(p - out->data);
 }
 
 /* The entry's message member (when its line is no object) into out. */
@@ -327,12 +329,12 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
     cl_buf_append_char(out, '{');
     if (ns) {
         cl_format_timestamp((int64_t)(ns / 1000000u), ts);
-        head_string(out, "timestamp", ts, strlen(ts), &head[h++]);
+        head_string(out, "timestamp", 9, ts, strlen(ts), &head[h++]);
     }
     if (level)
-        head_string(out, "level", level, strlen(level), &head[h++]);
+        head_string(out, "level", 5, level, strlen(level), &head[h++]);
     if (svc) /* cleaned: nothing to escape */
-        head_string(out, "service", name, svc, &head[h++]);
+        head_string(out, "service", 7, name, svc, &head[h++]);
     if (!lp->obj)
         append_message(out, lp, &head[h++]);
     if (out->len > 1)
@@ -346,7 +348,7 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
     if (meta && meta->type == CL_JSON_OBJECT)
         parts[n++] = (struct cl_slice){meta->ptr, meta->len};
     struct cl_proto_doc doc = {parts, n, NULL, 0, NULL, 0};
-    if (record_members(l, head, h, lp, meta)) {
+    if (!cl_buf_failed(out) && record_members(l, head, h, lp, meta)) {
         doc.members = l->mem.kv;
         doc.n_members = l->mem.n;
     }
@@ -374,15 +376,25 @@ static void finish_record(struct cl_loki *l, const struct cl_json_value *labels,
     l->sink->record(l->sink->arg, l->out.data, l->out.len);
 }
 
+/* The document path's entry whose line (the JSON string token line) is unescaped in
+ * text[0..n) already. */
+static void write_doc_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                            const struct cl_json_value *line, const char *text, size_t n,
+                            const struct cl_json_value *meta)
+{
+    struct cl_json_value obj;
+    enum line_kind kind = text ? line_kind(l, text, n, &obj) : LINE_TEXT;
+    struct line_part lp = {kind != LINE_TEXT ? &obj : NULL, line->ptr, NULL, line->len, kind};
+    send_parts(l, labels, ns, &lp, meta);
+}
+
 void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
                          const struct cl_json_value *line, const struct cl_json_value *meta)
 {
     if (l->sink->document) {
-        struct cl_json_value obj;
-        enum line_kind kind;
-        const struct cl_json_value *o = line_doc(l, line, &obj, &kind);
-        struct line_part lp = {o, line->ptr, NULL, line->len, kind};
-        send_parts(l, labels, ns, &lp, meta);
+        size_t n = 0;
+        const char *text = unescaped(l, line, &n);
+        write_doc_entry(l, labels, ns, line, text, n, meta);
         return;
     }
     begin_record(l, labels, ns);
@@ -414,12 +426,103 @@ int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labe
     return 0;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Unescapes the validated JSON string whose text starts at s (after its opening quote)
+ * into out, which has room for its length + 8 (whole words are stored); bound: a limit
+ * past its closing quote. Returns the position past the closing quote with the text's
+ * length in *n, or NULL for a \u escape (cl_json_unescape decodes those). Eight bytes at
+ * a time: a line's run between escapes is copied as words, not by a memchr and a memcpy
+ * per run (pino's lines are objects: two escapes per key and per string value). */
+static const char *unescape_line(const char *s, const char *bound, char *out, size_t *n)
+{
+    char *o = out;
+    for (;;) {
+        while (bound - s >= 8) {
+            uint64_t x;
+            memcpy(&x, s, 8);
+            memcpy(o, &x, 8);
+            uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+            uint64_t m = ((q - ONES) & ~q & HIGHS) | ((b - ONES) & ~b & HIGHS);
+            if (m) {
+                size_t k = (size_t)__builtin_ctzll(m) >> 3; /* the lowest flag is exact */
+                s += k, o += k;
+                break;
+            }
+            s += 8, o += 8;
+        }
+        while (s < bound && *s != '"' && *s != '\\')
+            *o++ = *s++;
+        if (s >= bound || *s == '"')
+            break;
+        static const char simple[256] = {['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+                                         ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t'};
+        char c = simple[(unsigned char)s[1]];
+        if (!c)
+            return NULL; /* \u */
+        *o++ = c;
+        s += 2;
+    }
+    *n = (size_t)(o - out);
+    return s + 1;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && cl_jw_is_space(*p))
+        p++;
+    return p;
+}
+
+/* The document path's entry [ts, line(, meta)] read in one sweep: the line unescaped as
+ * its end is found (no walk over it first). Returns 0 when written, -1 for anything
+ * unusual (escapes in the time, a \u in the line, not 2 or 3 elements): the caller then
+ * reads the entry element by element, with the same result. */
+static int entry_fast(struct cl_loki *l, const struct cl_json_value *labels,
+                      const struct cl_json_value *e)
+{
+    const char *p = e->ptr + 1, *end = e->ptr + e->len, *q;
+    uint64_t ns;
+    size_t n;
+    p = skip_space(p, end);
+    if (p >= end || *p != '"' || !(q = memchr(p + 1, '"', (size_t)(end - p - 1))) ||
+        cl_otlp_parse_u64(p + 1, (size_t)(q - p - 1), &ns) != 0)
+        return -1; /* an escaped quote in the time fails the digits too */
+    p = skip_space(q + 1, end);
+    if (p >= end || *p != ',')
+        return -1;
+    p = skip_space(p + 1, end);
+    if (p >= end || *p != '"')
+        return -1;
+    cl_buf_reset(&l->line);
+    if (cl_buf_reserve(&l->line, (size_t)(end - p) + 8) != CL_OK)
+        return -1;
+    const char *after = unescape_line(p + 1, end, l->line.data, &n);
+    if (!after)
+        return -1;
+    struct cl_json_value line = {CL_JSON_STRING, 0, p, (size_t)(after - p)}, meta = {0}, more;
+    l->line.len = n;
+    l->line.data[n] = '\0';
+    /* the rest, (, meta) ], by the array walker from where the line ends (its reader's
+     * pos is an offset into the array value, json_walk.h) */
+    struct cl_jw_array it;
+    cl_jw_array_begin(&it, e, l->depth);
+    it.r.pos = (size_t)(after - e->ptr);
+    if (cl_jw_array_next(&it, &meta) && cl_jw_array_next(&it, &more))
+        return -1; /* four or more elements */
+    write_doc_entry(l, labels, ns, &line, l->line.data, n, &meta);
+    return 0;
+}
+
 static void entry(struct cl_loki *l, const struct cl_json_value *labels,
                   const struct cl_json_value *e)
 {
     struct cl_jw_array it;
     struct cl_json_value ts = {0}, line = {0}, meta = {0}, v;
     int i = 0;
+    if (l->sink->document && e->type == CL_JSON_ARRAY && entry_fast(l, labels, e) == 0)
+        return;
     if (cl_jw_array_begin(&it, e, l->depth) == 0)
         for (; cl_jw_array_next(&it, &v); i++)
             *(i == 0 ? &ts : i == 1 ? &line : &meta) = v;
