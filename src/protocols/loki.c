@@ -112,21 +112,6 @@ static size_t label_service(struct cl_loki *l, const struct cl_json_value *label
     return 0;
 }
 
-static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
-{
-    const char *name = label_level(l, labels);
-    if (name)
-        cl_proto_rec_string(&l->rec, "level", name, strlen(name));
-}
-
-static void write_service(struct cl_loki *l, const struct cl_json_value *labels)
-{
-    char name[65];
-    size_t n = label_service(l, labels, name);
-    if (n)
-        cl_proto_rec_string(&l->rec, "service", name, n);
-}
-
 /* 1 if text[0..n) is one JSON object as it is (*obj then points into text). */
 static int object_text(const struct cl_loki *l, const char *text, size_t n,
                        struct cl_json_value *obj)
@@ -210,8 +195,63 @@ static void write_line(struct cl_loki *l, const struct cl_json_value *line)
         cl_buf_append(l->rec.out, line->ptr, line->len);
 }
 
-/* Level and service of labels: looked up once per distinct labels (a stream's entries
- * share them), remembered in l. */
+/* 1 if key names what the normalizer reads as the level (level, severity, lvl). */
+static int level_alias(const struct cl_json_value *key)
+{
+    char name[16];
+    size_t n = cl_jw_text(key, name, sizeof name);
+    return (n == 5 && memcmp(name, "level", 5) == 0) ||
+           (n == 8 && memcmp(name, "severity", 8) == 0) || (n == 3 && memcmp(name, "lvl", 3) == 0);
+}
+
+/* 1 if the value v names a level as the normalizer reads one (a level word, or a number
+ * as text or not). */
+static int names_level(const struct cl_json_value *v)
+{
+    enum cl_level lv;
+    if (v->type == CL_JSON_NUMBER)
+        return cl_parse_level_number(v->ptr, v->len, &lv) == 0;
+    if (v->type != CL_JSON_STRING)
+        return 0;
+    char text[128]; /* longer texts name no level */
+    size_t n = cl_jw_text(v, text, sizeof text), digits = 0;
+    while (digits < n && text[digits] >= '0' && text[digits] <= '9')
+        digits++;
+    return n < sizeof text - 1 && (cl_parse_level_text(text, n, &lv) == 0 ||
+                                   (n && digits == n && cl_parse_level_number(text, n, &lv) == 0));
+}
+
+/* The labels as the record holds them, into l->labels_part: as sent, except that when
+ * no level or detected_level label names a level (l->level NULL), a label the normalizer
+ * would read as the level but that names none is left out, so the record's level is the
+ * line's, else info (docs/shippers.md), instead of the entry being rejected for it. */
+static void labels_part(struct cl_loki *l, const struct cl_json_value *labels)
+{
+    struct cl_buf *out = &l->labels_part;
+    struct cl_jw_object it;
+    struct cl_json_value key, val;
+    int first = 1;
+    cl_buf_reset(out);
+    if (l->level || cl_jw_object_begin(&it, labels) != 0) {
+        cl_buf_append(out, labels->ptr, labels->len);
+        return;
+    }
+    cl_buf_append_char(out, '{');
+    while (cl_jw_object_next(&it, &key, &val) == 1) {
+        if (level_alias(&key) && !names_level(&val))
+            continue;
+        if (!first)
+            cl_buf_append_char(out, ',');
+        first = 0;
+        cl_buf_append(out, key.ptr, key.len);
+        cl_buf_append_char(out, ':');
+        cl_buf_append(out, val.ptr, val.len);
+    }
+    cl_buf_append_char(out, '}');
+}
+
+/* Level, service and the labels part of labels: worked out once per distinct labels (a
+ * stream's entries share them), remembered in l; l->labels_value is the part. */
 static void labels_info(struct cl_loki *l, const struct cl_json_value *labels)
 {
     if (l->labels.data && labels->len == l->labels.len &&
@@ -221,9 +261,12 @@ static void labels_info(struct cl_loki *l, const struct cl_json_value *labels)
     cl_buf_append(&l->labels, labels->ptr, labels->len);
     l->level = label_level(l, labels);
     l->service_len = label_service(l, labels, l->service);
-    struct cl_json_value copy = {CL_JSON_OBJECT, labels->flags, l->labels.data, l->labels.len};
+    labels_part(l, labels);
+    /* a copy of validated labels, or of members of them: walkable as they are */
+    l->labels_value = (struct cl_json_value){CL_JSON_OBJECT, labels->flags, l->labels_part.data,
+                                             l->labels_part.len};
     l->label_mem.n = 0;
-    l->labels_plain = walk_members(&l->label_mem, &copy); /* pointing into the copy */
+    l->labels_plain = walk_members(&l->label_mem, &l->labels_value); /* into the copy */
 }
 
 /* How an entry's line goes into its record: as a JSON object's members (obj), else as the
@@ -344,7 +387,7 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
     parts[n++] = (struct cl_slice){out->data, out->len};
     if (lp->obj)
         parts[n++] = (struct cl_slice){lp->obj->ptr, lp->obj->len};
-    parts[n++] = (struct cl_slice){labels->ptr, labels->len};
+    parts[n++] = (struct cl_slice){l->labels_value.ptr, l->labels_value.len};
     if (meta && meta->type == CL_JSON_OBJECT)
         parts[n++] = (struct cl_slice){meta->ptr, meta->len};
     struct cl_proto_doc doc = {parts, n, NULL, 0, NULL, 0};
@@ -358,17 +401,19 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
 /* Without a document callback: the record built member by member, up to its line. */
 static void begin_record(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns)
 {
+    labels_info(l, labels);
     cl_proto_rec_begin(&l->rec);
     cl_otlp_write_time(&l->rec, ns);
-    write_level(l, labels);
-    write_service(l, labels);
+    if (l->level)
+        cl_proto_rec_string(&l->rec, "level", l->level, strlen(l->level));
+    if (l->service_len)
+        cl_proto_rec_string(&l->rec, "service", l->service, l->service_len);
 }
 
 /* The record's members after its line: labels, then structured metadata; hands it on. */
-static void finish_record(struct cl_loki *l, const struct cl_json_value *labels,
-                          const struct cl_json_value *meta)
+static void finish_record(struct cl_loki *l, const struct cl_json_value *meta)
 {
-    cl_proto_rec_merge(&l->rec, labels, l->depth);
+    cl_proto_rec_merge(&l->rec, &l->labels_value, l->depth); /* begin_record set it */
     if (meta && meta->type == CL_JSON_OBJECT)
         cl_proto_rec_merge(&l->rec, meta, l->depth);
     cl_proto_rec_ensure_message(&l->rec);
@@ -399,7 +444,7 @@ void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, 
     }
     begin_record(l, labels, ns);
     write_line(l, line);
-    finish_record(l, labels, meta);
+    finish_record(l, meta);
 }
 
 int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
@@ -422,7 +467,7 @@ int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labe
         cl_proto_rec_merge(&l->rec, &obj, l->depth);
     else if (cl_proto_rec_key(&l->rec, "message", 7))
         cl_json_write_string(l->rec.out, line, n);
-    finish_record(l, labels, meta);
+    finish_record(l, meta);
     return 0;
 }
 
@@ -544,9 +589,10 @@ void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
     l->depth = o->max_depth + 4;
     l->norm_depth = o->max_depth;
     split_service_labels(l, o);
-    cl_buf_init(&l->out, SIZE_MAX / 2);    /* bounded by the decoded body */
-    cl_buf_init(&l->line, SIZE_MAX / 2);   /* one line of it */
-    cl_buf_init(&l->labels, SIZE_MAX / 2); /* one stream's labels of it */
+    cl_buf_init(&l->out, SIZE_MAX / 2);         /* bounded by the decoded body */
+    cl_buf_init(&l->line, SIZE_MAX / 2);        /* one line of it */
+    cl_buf_init(&l->labels, SIZE_MAX / 2);      /* one stream's labels of it */
+    cl_buf_init(&l->labels_part, SIZE_MAX / 2); /* the same, or fewer */
     cl_proto_rec_init(&l->rec, &l->out);
 }
 
@@ -556,6 +602,7 @@ void cl_loki_free(struct cl_loki *l)
     cl_buf_free(&l->out);
     cl_buf_free(&l->line);
     cl_buf_free(&l->labels);
+    cl_buf_free(&l->labels_part);
     cl_jw_pairs_free(&l->label_mem);
     cl_jw_pairs_free(&l->line_mem);
     cl_jw_pairs_free(&l->mem);

@@ -377,6 +377,45 @@ static void test_loki_pb_entries(void **state)
     free(body);
 }
 
+/* A label the normalizer reads as the level (level, lvl, severity) that names no level
+ * does not decide the record's level (docs/shippers.md: the labels level/detected_level
+ * when they name a level, else the line's own level): it is left out, so the line's
+ * level, else info, is the record's; before, such a label rejected every entry of its
+ * stream ("unknown level") or overrode the line's lvl/severity. Both encodings, every
+ * path; labels that name a level stay. */
+static void test_loki_level_labels(void **state)
+{
+    (void)state;
+    const char *json =
+        "{\"streams\":[{\"stream\":{\"app\":\"a\",\"level\":\"unknown\",\"lvl\":\"x\","
+        "\"k\":\"v\"},\"values\":[[\"1796560830000000000\",\"text\"],"
+        "[\"1796560831000000000\",\"{\\\"msg\\\":\\\"m\\\",\\\"lvl\\\":\\\"error\\\"}\"]]},"
+        "{\"stream\":{\"app\":\"b\",\"sev\\u0065rity\":\"odd\",\"level\":\"30\"},"
+        "\"values\":[[\"1796560832000000000\",\"pino number\"]]},"
+        "{\"stream\":{\"app\":\"c\",\"level\":\"unknown\",\"detected_level\":\"warn\"},"
+        "\"values\":[[\"1796560833000000000\",\"detected\"]]}]}";
+    const char *expect[] = {
+        "{\"timestamp\":\"2026-12-06T12:40:30.000Z\",\"level\":\"info\",\"service\":\"a\","
+        "\"message\":\"text\",\"app\":\"a\",\"k\":\"v\"}",
+        "{\"timestamp\":\"2026-12-06T12:40:31.000Z\",\"level\":\"error\",\"service\":\"a\","
+        "\"message\":\"m\",\"app\":\"a\",\"k\":\"v\"}",
+        "{\"timestamp\":\"2026-12-06T12:40:32.000Z\",\"level\":\"info\",\"service\":\"b\","
+        "\"message\":\"pino number\",\"app\":\"b\"}",
+        "{\"timestamp\":\"2026-12-06T12:40:33.000Z\",\"level\":\"warn\",\"service\":\"c\","
+        "\"message\":\"detected\",\"app\":\"c\",\"detected_level\":\"warn\"}"};
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
+        check_agree(cl_loki_json_decode, json, expect[i]);
+    static const char *const lines[] = {"text", "{\"msg\":\"m\",\"severity\":\"error\"}"};
+    static const char *const meta[] = {NULL, NULL, NULL, NULL};
+    size_t len;
+    char *body = pack_push("{app=\"a\", level=\"unknown\"}", lines, meta, 2, &len);
+    check_agree_depth(cl_loki_pb_decode, body, len, 64,
+                      "\"level\":\"info\",\"service\":\"a\",\"message\":\"text\",\"app\":\"a\"}");
+    check_agree_depth(cl_loki_pb_decode, body, len, 64,
+                      "\"level\":\"error\",\"service\":\"a\",\"message\":\"m\",\"app\":\"a\"}");
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_hec_members),
         cmocka_unit_test(test_loki_json_entries),
         cmocka_unit_test(test_loki_pb_entries),
+        cmocka_unit_test(test_loki_level_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
