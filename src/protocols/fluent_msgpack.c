@@ -333,24 +333,14 @@ static void doc_map(struct doc *d, const msgpack_object *m)
     }
 }
 
+/* The JSON type of a value write_value wrote, from its first byte. */
 static enum cl_json_type type_of(char first)
 {
-    switch (first) {
-    case '"':
-        return CL_JSON_STRING;
-    case '{':
-        return CL_JSON_OBJECT;
-    case '[':
-        return CL_JSON_ARRAY;
-    case 't':
-        return CL_JSON_TRUE;
-    case 'f':
-        return CL_JSON_FALSE;
-    case 'n':
-        return CL_JSON_NULL;
-    default:
-        return CL_JSON_NUMBER;
-    }
+    static const char firsts[] = "\"{[tfn";
+    static const enum cl_json_type types[] = {CL_JSON_STRING, CL_JSON_OBJECT, CL_JSON_ARRAY,
+                                              CL_JSON_TRUE,   CL_JSON_FALSE,  CL_JSON_NULL};
+    const char *at = first ? strchr(firsts, first) : NULL;
+    return at ? types[at - firsts] : CL_JSON_NUMBER;
 }
 
 /* Hands the written record on, with its members unless one is nested deeper than the

@@ -230,23 +230,20 @@ static void labels_part(struct cl_loki *l, const struct cl_json_value *labels)
     struct cl_buf *out = &l->labels_part;
     struct cl_jw_object it;
     struct cl_json_value key, val;
-    int first = 1;
     cl_buf_reset(out);
     if (l->level || cl_jw_object_begin(&it, labels) != 0) {
         cl_buf_append(out, labels->ptr, labels->len);
         return;
     }
-    cl_buf_append_char(out, '{');
-    while (cl_jw_object_next(&it, &key, &val) == 1) {
-        if (level_alias(&key) && !names_level(&val))
-            continue;
-        if (!first)
-            cl_buf_append_char(out, ',');
-        first = 0;
-        cl_buf_append(out, key.ptr, key.len);
-        cl_buf_append_char(out, ':');
-        cl_buf_append(out, val.ptr, val.len);
-    }
+    while (cl_jw_object_next(&it, &key, &val) == 1)
+        if (!level_alias(&key) || names_level(&val)) { /* "{" before the first kept */
+            cl_buf_append_char(out, out->len ? ',' : '{');
+            cl_buf_append(out, key.ptr, key.len);
+            cl_buf_append_char(out, ':');
+            cl_buf_append(out, val.ptr, val.len);
+        }
+    if (!out->len)
+        cl_buf_append_char(out, '{');
     cl_buf_append_char(out, '}');
 }
 
