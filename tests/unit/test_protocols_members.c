@@ -416,14 +416,56 @@ static void test_loki_level_labels(void **state)
     free(body);
 }
 
+/* ---- Elasticsearch _bulk ---- */
+
+static void note_action(void *arg, const struct cl_es_action *a)
+{
+    cl_buf_printf(arg, "%.*s|%.*s|%.*s\n", (int)a->name_len, a->name, (int)a->index_len, a->index,
+                  (int)a->id_len, a->id);
+}
+
+/* An action line's metadata is read in one pass: the same actions, _index/_id (strings
+ * only, the last of a name) and errors whatever the spacing, nesting or malformation. */
+static void test_es_action_lines(void **state)
+{
+    (void)state;
+    const char *body = "{ \"create\" :\t{ \"_index\" : \"a\", \"_id\":\"1\", \"_index\":\"b\","
+                       "\"_id\":2, \"x\":{\"y\":[1, {}]} } , \"ignored\":1}\n{}\n"
+                       "{\"index\":{}}\n{}\n{\"delete\":{\"_id\":\"d\"}}\n";
+    struct cl_buf l;
+    cl_buf_init(&l, 4096);
+    assert_int_equal(cl_es_bulk_actions(body, strlen(body), note_action, &l), 0);
+    assert_string_equal(l.data, "create|\"b\"|\"1\"\nindex||\ndelete||\"d\"\n");
+    cl_buf_free(&l);
+    static const char *const bad[][2] = {
+        {"{\"create\" {}}\n{}\n", "line [1], expected an object"},
+        {"{\"create\":}\n{}\n", "line [1], expected an object"},
+        {"{\"create\":null}\n{}\n", "line [1], expected an object"},
+        {"{}\n{}\n", "line [1], expected an object"},
+        {"{1:{}}\n{}\n", "line [1], expected an object"},
+        {"{\"create\":{\"_index\":\"\xff\"}}\n{}\n", "line [1], expected an object"},
+        {"{\"create\":{\"a\":[[[[[[[]]]]]]]}}\n{}\n", "line [1], expected an object"},
+        {"{\"index\":{}}\n{}\n{\"upsert\":{}}\n", "line [3], expected field [create, delete, "
+                                                  "index, update] but found [\"upsert\"]"},
+        {"{\"upsert\":7}\n", "line [1], expected an object"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct cl_buf out;
+        run_mode(cl_es_bulk_decode, bad[i][0], strlen(bad[i][0]), MEMBERS, 64, &out);
+        if (!strstr(out.data, "rc=-1 Malformed action/metadata ") || !strstr(out.data, bad[i][1]))
+            fail_msg("%s: %s", bad[i][0], out.data);
+        cl_buf_free(&out);
+    }
+    /* six levels inside the metadata are still read */
+    const char *deep = "{\"create\":{\"a\":[[[[[]]]]]}}\n{\"msg\":\"m\"}\n";
+    check_agree(cl_es_bulk_decode, deep, "\"message\":\"m\"}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_msgpack_members),
-        cmocka_unit_test(test_hec_members),
-        cmocka_unit_test(test_loki_json_entries),
-        cmocka_unit_test(test_loki_pb_entries),
-        cmocka_unit_test(test_loki_level_labels),
+        cmocka_unit_test(test_msgpack_members),   cmocka_unit_test(test_hec_members),
+        cmocka_unit_test(test_loki_json_entries), cmocka_unit_test(test_loki_pb_entries),
+        cmocka_unit_test(test_loki_level_labels), cmocka_unit_test(test_es_action_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
