@@ -335,6 +335,19 @@ static void head_members(struct cl_loki *l, const struct head_span *spans, size_
     }
 }
 
+/* Appends src's pairs to dst in one copy (grown as cl_jw_pairs_push grows it). */
+static void append_pairs(struct cl_jw_pairs *dst, const struct cl_jw_pairs *src)
+{
+    if (dst->n + src->n > dst->cap) {
+        while (dst->n + src->n > dst->cap)
+            dst->cap = dst->cap ? dst->cap * 2 : 32;
+        dst->kv = cl_realloc(dst->kv, dst->cap * 2 * sizeof *dst->kv);
+    }
+    if (src->n)
+        memcpy(dst->kv + 2 * dst->n, src->kv, src->n * 2 * sizeof *src->kv);
+    dst->n += src->n;
+}
+
 /* The record's members in the parts' order (head, line, labels, metadata) into l->mem;
  * 0 when one part's are not known (the normalizer then reads the parts). */
 static int record_members(struct cl_loki *l, const struct head_span *head, size_t n_head,
@@ -344,10 +357,9 @@ static int record_members(struct cl_loki *l, const struct head_span *head, size_
     if ((lp->obj && lp->kind != LINE_MEMBERS) || !l->labels_plain)
         return 0;
     head_members(l, head, n_head);
-    for (size_t i = 0; lp->obj && i < l->line_mem.n; i++) /* none for a text line */
-        cl_jw_pairs_push(&l->mem, &l->line_mem.kv[2 * i], &l->line_mem.kv[2 * i + 1]);
-    for (size_t i = 0; i < l->label_mem.n; i++)
-        cl_jw_pairs_push(&l->mem, &l->label_mem.kv[2 * i], &l->label_mem.kv[2 * i + 1]);
+    if (lp->obj) /* none for a text line */
+        append_pairs(&l->mem, &l->line_mem);
+    append_pairs(&l->mem, &l->label_mem);
     return !meta || meta->type != CL_JSON_OBJECT || walk_members(&l->mem, meta);
 }
 
@@ -510,6 +522,23 @@ static const char *unescape_line(const char *s, const char *bound, char *out, si
     return s + 1;
 }
 
+/* The decimal s[0..n) into *v; 0, or -1. Up to 19 digits cannot overflow, so they are
+ * read without cl_otlp_parse_u64's division per digit (Loki's times have 19). */
+static int parse_ns(const char *s, size_t n, uint64_t *v)
+{
+    if (n == 0 || n > 19)
+        return cl_otlp_parse_u64(s, n, v);
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - (unsigned)'0';
+        if (d > 9)
+            return -1;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 0;
+}
+
 static const char *skip_space(const char *p, const char *end)
 {
     while (p < end && cl_jw_is_space(*p))
@@ -529,7 +558,7 @@ static int entry_fast(struct cl_loki *l, const struct cl_json_value *labels,
     size_t n;
     p = skip_space(p, end);
     if (p >= end || *p != '"' || !(q = memchr(p + 1, '"', (size_t)(end - p - 1))) ||
-        cl_otlp_parse_u64(p + 1, (size_t)(q - p - 1), &ns) != 0)
+        parse_ns(p + 1, (size_t)(q - p - 1), &ns) != 0)
         return -1; /* an escaped quote in the time fails the digits too */
     p = skip_space(q + 1, end);
     if (p >= end || *p != ',')
