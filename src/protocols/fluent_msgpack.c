@@ -336,11 +336,13 @@ static void doc_map(struct doc *d, const msgpack_object *m)
 /* The JSON type of a value write_value wrote, from its first byte. */
 static enum cl_json_type type_of(char first)
 {
-    static const char firsts[] = "\"{[tfn";
-    static const enum cl_json_type types[] = {CL_JSON_STRING, CL_JSON_OBJECT, CL_JSON_ARRAY,
-                                              CL_JSON_TRUE,   CL_JSON_FALSE,  CL_JSON_NULL};
-    const char *at = first ? strchr(firsts, first) : NULL;
-    return at ? types[at - firsts] : CL_JSON_NUMBER;
+    if (first == '"')
+        return CL_JSON_STRING;
+    if (first == '{' || first == '[')
+        return first == '{' ? CL_JSON_OBJECT : CL_JSON_ARRAY;
+    if (first == 't' || first == 'f')
+        return first == 't' ? CL_JSON_TRUE : CL_JSON_FALSE;
+    return first == 'n' ? CL_JSON_NULL : CL_JSON_NUMBER;
 }
 
 /* Hands the written record on, with its members unless one is nested deeper than the
