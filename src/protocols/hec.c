@@ -237,13 +237,25 @@ static void string_member(struct hec *h, const char *name, const struct cl_json_
 }
 
 /* Appends ,"name":value (or the first member without the comma) to an object being
- * written into out; *first tracks it. */
+ * written into out; *first tracks it. One reservation (nothing written on a poisoned
+ * buffer, which send_parts then hands without members). */
 static void add_member(struct cl_buf *out, int *first, const char *name, const char *v, size_t n)
 {
-    cl_buf_append_str(out, *first ? "\"" : ",\"");
-    cl_buf_append_str(out, name);
-    cl_buf_append(out, "\":", 2);
-    cl_buf_append(out, v, n);
+    size_t k = strlen(name);
+    if (cl_buf_reserve(out, k + n + 4) != CL_OK)
+        return;
+    char *p = out->data + out->len;
+    if (!*first)
+        *p++ = ',';
+    *p++ = '"';
+    memcpy(p, name, k);
+    p += k;
+    *p++ = '"';
+    *p++ = ':';
+    memcpy(p, v, n);
+    p += n;
+    *p = '\0';
+    out->len = (size_t)(p - out->data);
     *first = 0;
 }
 
