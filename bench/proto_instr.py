@@ -31,6 +31,9 @@ PROTOCOLS = {
     "msgpack": ("logs", "application/msgpack"),
     "otlp_json": ("logs", "application/json"),
     "loki_json": ("loki", "application/json"),
+    "es_bulk": ("es", "application/x-ndjson"),
+    "hec": ("hec", "application/json"),
+    "json_stream": ("logs", "application/json"),
 }
 
 

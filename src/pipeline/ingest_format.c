@@ -355,43 +355,57 @@ struct items {
     size_t i;           /* item index */
     size_t rejected;    /* rejected items so far: the index of the next reason */
     const char *reason; /* the next reason in pr->reasons */
-    unsigned long long id_base;
+    char id_prefix[40]; /* ,"_id":"cl<hex of the answer's time>- : made-up ids before i */
+    size_t id_prefix_len;
 };
+
+/* Appends a string literal without measuring it (the answer writes ~10 per item). */
+#define APPEND_LIT(b, lit) cl_buf_append((b), (lit), sizeof(lit) - 1)
+
+/* Appends the answer of an accepted item (no printf: one per item of every _bulk answer). */
+static void es_created(struct cl_buf *b, size_t i)
+{
+    APPEND_LIT(b, ",\"_version\":1,\"result\":\"created\",\"_shards\":{\"total\":1,"
+                  "\"successful\":1,\"failed\":0},\"_seq_no\":");
+    cl_json_write_uint(b, i);
+    APPEND_LIT(b, ",\"_primary_term\":1,\"status\":201}}");
+}
 
 static void es_item(void *arg, const struct cl_es_action *a)
 {
     struct items *it = arg;
     struct cl_buf *b = it->b;
     int bad = it->i >= it->pr->outcomes.len || it->pr->outcomes.data[it->i];
-    cl_buf_append_str(b, it->i ? ",{" : "{");
-    cl_json_write_string(b, a->name, a->name_len);
-    cl_buf_append_str(b, ":{\"_index\":");
+    /* the name is index, create, update or delete (es_bulk.c checked it): no escapes */
+    if (it->i)
+        cl_buf_append_char(b, ',');
+    APPEND_LIT(b, "{\"");
+    cl_buf_append(b, a->name, a->name_len);
+    APPEND_LIT(b, "\":{\"_index\":");
     if (a->index_len)
         cl_buf_append(b, a->index, a->index_len);
     else
         cl_json_write_string(b, it->pr->target, strlen(it->pr->target));
     if (a->id_len) {
-        cl_buf_append_str(b, ",\"_id\":");
+        APPEND_LIT(b, ",\"_id\":");
         cl_buf_append(b, a->id, a->id_len);
     } else { /* Elasticsearch answers with the id it made up; so do we */
-        cl_buf_printf(b, ",\"_id\":\"cl%llx-%zu\"", it->id_base, it->i);
+        cl_buf_append(b, it->id_prefix, it->id_prefix_len);
+        cl_json_write_uint(b, it->i);
+        cl_buf_append_char(b, '"');
     }
     if (!bad) {
-        cl_buf_printf(b,
-                      ",\"_version\":1,\"result\":\"created\",\"_shards\":{\"total\":1,"
-                      "\"successful\":1,\"failed\":0},\"_seq_no\":%zu,\"_primary_term\":1,"
-                      "\"status\":201}}",
-                      it->i);
+        es_created(b, it->i);
     } else {
         const char *why = "record rejected (reasons are listed for the first --max-errors)";
         if (it->reason < it->pr->reasons.data + it->pr->reasons.len) {
             why = it->reason;
             it->reason += strlen(it->reason) + 1;
         }
-        cl_buf_append_str(b, ",\"status\":400,\"error\":{\"type\":\"document_parsing_exception\","
-                             "\"reason\":");
+        APPEND_LIT(b, ",\"status\":400,\"error\":{\"type\":\"document_parsing_exception\","
+                      "\"reason\":");
         cl_json_write_string(b, why, strlen(why));
-        cl_buf_append_str(b, "}}}");
+        APPEND_LIT(b, "}}}");
         it->rejected++;
     }
     it->i++;
@@ -420,7 +434,10 @@ static void render_es(struct cl_ingest_response *resp, int status, const char *m
         es_error(resp, status, msg ? msg : "error");
         return;
     }
-    struct items it = {&resp->body, pr, 0, 0, pr->reasons.data, (unsigned long long)cl_now_ms()};
+    struct items it = {&resp->body, pr, 0, 0, pr->reasons.data, "", 0};
+    int n = snprintf(it.id_prefix, sizeof it.id_prefix, ",\"_id\":\"cl%llx-",
+                     (unsigned long long)cl_now_ms());
+    it.id_prefix_len = (size_t)CL_MAX(n, 0);
     resp->status = 200;
     cl_buf_printf(&resp->body, "{\"took\":0,\"errors\":%s,\"items\":[",
                   pr->rejected ? "true" : "false");

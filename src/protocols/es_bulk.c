@@ -40,16 +40,51 @@ static int kind_of(const struct cl_json_value *key, enum kind *k)
     return -1;
 }
 
-/* Parses one action line; 0, or -1 with err set. */
+/* Past the JSON whitespace at line[pos] (a line holds no '\n'). */
+static size_t skip_space(const char *line, size_t n, size_t pos)
+{
+    while (pos < n && (line[pos] == ' ' || line[pos] == '\t' || line[pos] == '\r'))
+        pos++;
+    return pos;
+}
+
+/* The action's object value at r->pos (after the key), validated as object_next would
+ * validate it (one level below the line's object) with its _index and _id noted in the
+ * same pass; 0, or -1. */
+static int action_meta(const struct cl_json_reader *r, struct cl_es_action *a)
+{
+    struct cl_json_reader m;
+    struct cl_json_value mk, mv;
+    int rc;
+    cl_json_reader_init(&m, r->buf, r->len, r->max_depth - 1);
+    m.pos = r->pos;
+    if (cl_json_object_open(&m) != 0)
+        return -1;
+    while ((rc = cl_json_object_next(&m, &mk, &mv)) == 1) {
+        if (mv.type != CL_JSON_STRING)
+            continue;
+        if (cl_json_key_is(&mk, "_index", 0))
+            a->index = mv.ptr, a->index_len = mv.len;
+        else if (cl_json_key_is(&mk, "_id", 0))
+            a->id = mv.ptr, a->id_len = mv.len;
+    }
+    return rc;
+}
+
+/* Parses one action line, {"<action>":{metadata}...}, reading the metadata once (what
+ * follows it on the line is not read); 0, or -1 with err set. */
 static int parse_action(const char *line, size_t n, size_t lineno, struct cl_es_action *a,
                         enum kind *k, char *err, size_t err_len)
 {
-    struct cl_json_reader r, m;
-    struct cl_json_value key, meta, mk, mv;
+    struct cl_json_reader r;
+    struct cl_json_value key;
     memset(a, 0, sizeof *a);
     cl_json_reader_init(&r, line, n, 8);
-    if (cl_json_object_open(&r) != 0 || cl_json_object_next(&r, &key, &meta) != 1 ||
-        meta.type != CL_JSON_OBJECT) {
+    int ok = cl_json_object_open(&r) == 0 && cl_json_scan_value(&r, &key) == 0 &&
+             key.type == CL_JSON_STRING;
+    r.pos = skip_space(line, n, r.pos);
+    ok = ok && r.pos < n && line[r.pos++] == ':';
+    if (!ok || action_meta(&r, a) != 0) {
         snprintf(err, err_len, "Malformed action/metadata line [%zu], expected an object", lineno);
         return -1;
     }
@@ -62,16 +97,6 @@ static int parse_action(const char *line, size_t n, size_t lineno, struct cl_es_
     }
     a->name = key.ptr + 1;
     a->name_len = key.len - 2;
-    if (cl_json_object_enter(&m, &meta, 8) != 0)
-        return -1;
-    while (cl_json_object_next(&m, &mk, &mv) == 1) {
-        if (mv.type != CL_JSON_STRING)
-            continue;
-        if (cl_json_key_is(&mk, "_index", 0))
-            a->index = mv.ptr, a->index_len = mv.len;
-        else if (cl_json_key_is(&mk, "_id", 0))
-            a->id = mv.ptr, a->id_len = mv.len;
-    }
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "proto.h"
 
 #include "common.h"
+#include "json.h"
 #include "json_write.h"
 #include "proto_record.h"
 #include "record.h"
@@ -116,7 +117,18 @@ static int counts_fit(const uint8_t *p, size_t len)
     return 0;
 }
 
-static void write_value(struct cl_buf *out, const msgpack_object *o, int in_key);
+static unsigned write_value(struct cl_buf *out, const msgpack_object *o, int in_key,
+                            unsigned *flags);
+
+/* s[0..n) as a JSON string; CL_JSON_F_ESCAPED into *flags when it needed escapes (the
+ * written form is then longer than the text and its quotes). */
+static void write_string(struct cl_buf *out, const char *s, size_t n, unsigned *flags)
+{
+    size_t before = out->len;
+    cl_json_write_string(out, s, n);
+    if (out->len - before != n + 2)
+        *flags |= CL_JSON_F_ESCAPED;
+}
 
 static void write_double(struct cl_buf *out, double d)
 {
@@ -131,16 +143,17 @@ static void write_double(struct cl_buf *out, double d)
  * text (write_value's in_key), not escaped again at each level, which doubled the
  * backslashes per level and made a body of a few hundred bytes of maps keyed by maps
  * grow exponentially (fuzz_proto_msgpack timeout). */
-static void write_key_text(struct cl_buf *out, const msgpack_object *k)
+static void write_key_text(struct cl_buf *out, const msgpack_object *k, unsigned *flags)
 {
     if (k->type == MSGPACK_OBJECT_STR || k->type == MSGPACK_OBJECT_BIN) {
-        cl_json_write_string(out, k->via.str.ptr, k->via.str.size);
+        write_string(out, k->via.str.ptr, k->via.str.size, flags);
         return;
     }
     struct cl_buf tmp;
+    unsigned inner = 0;
     cl_buf_init(&tmp, SIZE_MAX / 2); /* bounded by the body: each byte is written once */
-    write_value(&tmp, k, 1);
-    cl_json_write_string(out, tmp.data, tmp.len);
+    write_value(&tmp, k, 1, &inner);
+    write_string(out, tmp.data, tmp.len, flags);
     cl_buf_free(&tmp);
 }
 
@@ -159,9 +172,13 @@ static int64_t event_time_ms(const msgpack_object *o)
     return -1;
 }
 
-/* o as JSON text into out; in_key: inside a key's text, where map keys are not escaped. */
-static void write_value(struct cl_buf *out, const msgpack_object *o, int in_key)
+/* o as JSON text into out; in_key: inside a key's text, where map keys are not escaped.
+ * Returns o's nesting (0 for a scalar, 1 for a container of scalars, ...); strings that
+ * needed escapes set CL_JSON_F_ESCAPED in *flags. */
+static unsigned write_value(struct cl_buf *out, const msgpack_object *o, int in_key,
+                            unsigned *flags)
 {
+    unsigned depth = 0;
     switch (o->type) {
     case MSGPACK_OBJECT_BOOLEAN:
         cl_buf_append_str(out, o->via.boolean ? "true" : "false");
@@ -178,31 +195,33 @@ static void write_value(struct cl_buf *out, const msgpack_object *o, int in_key)
         break;
     case MSGPACK_OBJECT_STR:
     case MSGPACK_OBJECT_BIN: /* Fluent Bit sends some text as bin */
-        cl_json_write_string(out, o->via.str.ptr, o->via.str.size);
+        write_string(out, o->via.str.ptr, o->via.str.size, flags);
         break;
     case MSGPACK_OBJECT_ARRAY:
         cl_buf_append_char(out, '[');
         for (uint32_t i = 0; i < o->via.array.size; i++) {
             if (i)
                 cl_buf_append_char(out, ',');
-            write_value(out, &o->via.array.ptr[i], in_key);
+            unsigned d = write_value(out, &o->via.array.ptr[i], in_key, flags);
+            depth = CL_MAX(depth, d);
         }
         cl_buf_append_char(out, ']');
-        break;
+        return depth + 1;
     case MSGPACK_OBJECT_MAP:
         cl_buf_append_char(out, '{');
         for (uint32_t i = 0; i < o->via.map.size; i++) {
             if (i)
                 cl_buf_append_char(out, ',');
             if (in_key)
-                write_value(out, &o->via.map.ptr[i].key, 1);
+                write_value(out, &o->via.map.ptr[i].key, 1, flags);
             else
-                write_key_text(out, &o->via.map.ptr[i].key);
+                write_key_text(out, &o->via.map.ptr[i].key, flags);
             cl_buf_append_char(out, ':');
-            write_value(out, &o->via.map.ptr[i].val, in_key);
+            unsigned d = write_value(out, &o->via.map.ptr[i].val, in_key, flags);
+            depth = CL_MAX(depth, d);
         }
         cl_buf_append_char(out, '}');
-        break;
+        return depth + 1;
     case MSGPACK_OBJECT_EXT: {
         char ts[25];
         int64_t ms = event_time_ms(o);
@@ -217,6 +236,7 @@ static void write_value(struct cl_buf *out, const msgpack_object *o, int in_key)
     default:
         cl_buf_append_str(out, "null");
     }
+    return depth;
 }
 
 /* key_text: scratch for keys that are not strings (their JSON text is the name). */
@@ -228,12 +248,14 @@ static void merge_map(struct cl_proto_rec *r, const msgpack_object *m, struct cl
         if (k->type == MSGPACK_OBJECT_STR || k->type == MSGPACK_OBJECT_BIN) {
             fresh = cl_proto_rec_key(r, k->via.str.ptr, k->via.str.size);
         } else {
+            unsigned flags = 0;
             cl_buf_reset(key_text);
-            write_key_text(key_text, k);
+            write_key_text(key_text, k, &flags);
             fresh = cl_proto_rec_key_json(r, key_text->data, key_text->len);
         }
+        unsigned flags = 0;
         if (fresh)
-            write_value(r->out, &m->via.map.ptr[i].val, 0);
+            write_value(r->out, &m->via.map.ptr[i].val, 0, &flags);
     }
 }
 
@@ -256,13 +278,127 @@ static int event_parts(const msgpack_object *ev, const msgpack_object **time,
     return (*rec)->type == MSGPACK_OBJECT_MAP && event_time_ms(*time) >= 0 ? 0 : -1;
 }
 
-static void event(struct cl_proto_rec *r, const msgpack_object *ev, const struct cl_proto_sink *s,
-                  struct cl_buf *key_text)
+/* Where one member of a record written for the document callback lies in its buffer:
+ * offsets, as the buffer may move while the record is written. */
+struct span {
+    size_t key, val, end;
+    unsigned key_flags, val_flags;
+};
+
+/* The record written for the sink's document callback, with its members noted as they
+ * are written, so the normalizer takes them without reading the record again. */
+struct doc {
+    struct cl_buf *out;
+    struct span *spans;
+    size_t n, cap;
+    struct cl_json_value *kv; /* the pairs handed on, 2 * cap */
+    int max_depth;            /* the normalizer's: a deeper record goes without members */
+    int too_deep;
+};
+
+/* Notes the member whose key starts at key; its value runs from val to the end of out. */
+static void doc_note(struct doc *d, size_t key, size_t val, unsigned key_flags, unsigned val_flags)
+{
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 32;
+        d->spans = cl_realloc(d->spans, d->cap * sizeof *d->spans);
+        d->kv = cl_realloc(d->kv, 2 * d->cap * sizeof *d->kv);
+    }
+    d->spans[d->n++] = (struct span){key, val, d->out->len, key_flags, val_flags};
+}
+
+/* The members of map m, as merge_map writes them for a record without tracked keys (the
+ * normalizer keeps the first of a name). A key of 16 MiB or more is left out with its
+ * value, as the checked record builder leaves it out. */
+static void doc_map(struct doc *d, const msgpack_object *m)
+{
+    struct cl_buf *out = d->out;
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        size_t sep = out->len;
+        unsigned key_flags = 0, val_flags = 0;
+        if (d->n)
+            cl_buf_append_char(out, ',');
+        size_t key = out->len;
+        write_key_text(out, &m->via.map.ptr[i].key, &key_flags);
+        if (out->len - key >= (1u << 24)) {
+            cl_buf_truncate(out, sep);
+            continue;
+        }
+        cl_buf_append_char(out, ':');
+        size_t val = out->len;
+        unsigned depth = write_value(out, &m->via.map.ptr[i].val, 0, &val_flags);
+        if (depth + 1 > (unsigned)d->max_depth) /* the record is depth 1 */
+            d->too_deep = 1;
+        doc_note(d, key, val, key_flags, val_flags);
+    }
+}
+
+/* The JSON type of a value write_value wrote, from its first byte. */
+static enum cl_json_type type_of(char first)
+{
+    if (first == '"')
+        return CL_JSON_STRING;
+    if (first == '{' || first == '[')
+        return first == '{' ? CL_JSON_OBJECT : CL_JSON_ARRAY;
+    if (first == 't' || first == 'f')
+        return first == 't' ? CL_JSON_TRUE : CL_JSON_FALSE;
+    return first == 'n' ? CL_JSON_NULL : CL_JSON_NUMBER;
+}
+
+/* Hands the written record on, with its members unless one is nested deeper than the
+ * normalizer reads (it then reads the record itself and rejects it as before). */
+static void doc_emit(struct doc *d, const struct cl_proto_sink *s)
+{
+    struct cl_buf *out = d->out;
+    struct cl_slice whole = {out->data, out->len};
+    struct cl_proto_doc pd = {.parts = &whole, .n_parts = 1};
+    if (!d->too_deep && !cl_buf_failed(out)) {
+        for (size_t i = 0; i < d->n; i++) {
+            const struct span *sp = &d->spans[i];
+            d->kv[2 * i] = (struct cl_json_value){CL_JSON_STRING, sp->key_flags,
+                                                  out->data + sp->key, sp->val - 1 - sp->key};
+            d->kv[2 * i + 1] = (struct cl_json_value){type_of(out->data[sp->val]), sp->val_flags,
+                                                      out->data + sp->val, sp->end - sp->val};
+        }
+        pd.members = d->kv;
+        pd.n_members = d->n;
+    }
+    s->document(s->arg, &pd);
+}
+
+/* The event for the sink's document callback: timestamp, the record's members, the
+ * metadata's, as event() writes them. */
+static void event_doc(struct doc *d, const msgpack_object *time, const msgpack_object *meta,
+                      const msgpack_object *rec, const struct cl_proto_sink *s)
+{
+    char ts[25];
+    struct cl_buf *out = d->out;
+    d->n = 0;
+    d->too_deep = 0;
+    cl_buf_reset(out);
+    cl_buf_append_str(out, "{\"timestamp\":\"");
+    cl_format_timestamp(event_time_ms(time), ts);
+    cl_buf_append(out, ts, strlen(ts));
+    cl_buf_append_char(out, '"');
+    doc_note(d, 1, 13, 0, 0);
+    doc_map(d, rec);
+    if (meta)
+        doc_map(d, meta);
+    cl_buf_append_char(out, '}');
+    doc_emit(d, s);
+}
+
+static void event(struct cl_proto_rec *r, struct doc *d, const msgpack_object *ev,
+                  const struct cl_proto_sink *s, struct cl_buf *key_text)
 {
     const msgpack_object *time, *meta, *rec;
     if (event_parts(ev, &time, &meta, &rec) != 0) {
         s->reject(s->arg, "not a Fluent Bit event ([time, record] or [[time, metadata], record] "
                           "with a map record)");
+        return;
+    }
+    if (s->document) {
+        event_doc(d, time, meta, rec, s);
         return;
     }
     char ts[25];
@@ -298,6 +434,7 @@ int cl_fluent_msgpack_decode(const char *body, size_t len, const struct cl_proto
     cl_buf_init(&key_text, SIZE_MAX / 2); /* bounded by the body: each byte is written once */
     cl_proto_rec_init(&r, &out);
     cl_proto_rec_set_sink(&r, sink);
+    struct doc d = {.out = &out, .max_depth = o->max_depth}; /* spans, kv: freed below */
     size_t off = 0;
     int rc = 0;
     while (off < len) {
@@ -308,8 +445,10 @@ int cl_fluent_msgpack_decode(const char *body, size_t len, const struct cl_proto
             rc = -1;
             break;
         }
-        event(&r, &ev, sink, &key_text);
+        event(&r, &d, &ev, sink, &key_text);
     }
+    free(d.spans);
+    free(d.kv);
     cl_proto_rec_free(&r);
     cl_buf_free(&out);
     cl_buf_free(&key_text);

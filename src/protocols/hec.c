@@ -12,6 +12,7 @@
 #include "proto.h"
 
 #include "json.h"
+#include "json_walk.h"
 #include "json_write.h"
 #include "proto_record.h"
 
@@ -24,6 +25,8 @@ struct hec {
     int depth;
     struct cl_buf out;
     struct cl_proto_rec rec;
+    struct cl_jw_pairs mem;                   /* the record's members, handed to the sink */
+    struct cl_jw_pairs event_mem, fields_mem; /* the event's and fields' (collect) */
 };
 
 static int digit(char c)
@@ -100,35 +103,131 @@ static void write_event(struct hec *h, const struct cl_json_value *ev)
 
 struct members {
     struct cl_json_value time, event, host, source, sourcetype, index, fields;
+    /* 1: event (fields) is an object whose members collect read into h->event_mem
+     * (h->fields_mem) as it validated it. */
+    int event_read, fields_read;
 };
 
+/* The slot of an envelope key (as sent: a key with escapes names none, as
+ * cl_json_key_is), told by its length and first letter before one comparison. */
 static struct cl_json_value *slot_of(struct members *m, const struct cl_json_value *key)
 {
-    return cl_json_key_is(key, "time", 0)         ? &m->time
-           : cl_json_key_is(key, "event", 0)      ? &m->event
-           : cl_json_key_is(key, "host", 0)       ? &m->host
-           : cl_json_key_is(key, "source", 0)     ? &m->source
-           : cl_json_key_is(key, "sourcetype", 0) ? &m->sourcetype
-           : cl_json_key_is(key, "index", 0)      ? &m->index
-           : cl_json_key_is(key, "fields", 0)     ? &m->fields
-                                                  : NULL;
+    const char *k = key->ptr + 1;
+    switch (key->len) {
+    case 6:
+        return memcmp(k, "time", 4) == 0 ? &m->time : memcmp(k, "host", 4) == 0 ? &m->host : NULL;
+    case 7:
+        return memcmp(k, "event", 5) == 0   ? &m->event
+               : memcmp(k, "index", 5) == 0 ? &m->index
+                                            : NULL;
+    case 8:
+        return memcmp(k, "source", 6) == 0   ? &m->source
+               : memcmp(k, "fields", 6) == 0 ? &m->fields
+                                             : NULL;
+    case 12:
+        return memcmp(k, "sourcetype", 10) == 0 ? &m->sourcetype : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static size_t skip_ws(const char *b, size_t p, size_t n)
+{
+    while (p < n && cl_jw_is_space(b[p]))
+        p++;
+    return p;
+}
+
+/* The document path's lookahead: when the envelope's next member (first: no ',' before
+ * it) is "event" or "fields" with an object value, its pairs buffer, with *at the
+ * object's '{' and *slot, *read the member's; else NULL (object_next reads it). */
+static struct cl_jw_pairs *object_ahead(struct hec *h, const struct cl_json_reader *r, int first,
+                                        struct members *m, size_t *at, struct cl_json_value **slot,
+                                        int **read)
+{
+    const char *b = r->buf;
+    size_t p = skip_ws(b, r->pos, r->len), n = r->len;
+    struct cl_jw_pairs *pairs;
+    if (!first) {
+        if (p >= n || b[p] != ',')
+            return NULL;
+        p = skip_ws(b, p + 1, n);
+    }
+    if (n - p > 7 && memcmp(b + p, "\"event\"", 7) == 0) {
+        pairs = &h->event_mem, *slot = &m->event, *read = &m->event_read, p += 7;
+    } else if (n - p > 8 && memcmp(b + p, "\"fields\"", 8) == 0) {
+        pairs = &h->fields_mem, *slot = &m->fields, *read = &m->fields_read, p += 8;
+    } else {
+        return NULL;
+    }
+    p = skip_ws(b, p, n);
+    if (p >= n || b[p] != ':')
+        return NULL;
+    p = skip_ws(b, p + 1, n);
+    if (p >= n || b[p] != '{')
+        return NULL;
+    *at = p;
+    return pairs;
+}
+
+/* Validates the object at b[at] as object_next validates a member's value (one level
+ * below the envelope), its members into pairs; r->pos then past it. 0, or -1. */
+static int read_object(struct cl_json_reader *r, size_t at, struct cl_jw_pairs *pairs,
+                       struct cl_json_value *v)
+{
+    struct cl_json_reader sub;
+    struct cl_json_value key, val;
+    int rc;
+    cl_json_reader_init(&sub, r->buf, r->len, r->max_depth - 1); /* max_depth >= 2 here */
+    sub.pos = at;
+    pairs->n = 0;
+    if (cl_json_object_open(&sub) != 0)
+        return -1;
+    while ((rc = cl_json_object_next(&sub, &key, &val)) == 1)
+        cl_jw_pairs_push(pairs, &key, &val);
+    if (rc < 0)
+        return -1;
+    *v = (struct cl_json_value){CL_JSON_OBJECT, 0, r->buf + at, sub.pos - at};
+    r->pos = sub.pos;
+    return 0;
 }
 
 /* Validates the object at r->pos and collects its members in the same pass (the last of a
- * name wins); 0, or -1 (r->pos then somewhere inside). */
-static int collect(struct cl_json_reader *r, struct members *m)
+ * name wins); 0, or -1 (r->pos then somewhere inside). With members (the document path)
+ * the event and fields objects' members are kept as they are validated. */
+static int collect(struct hec *h, struct cl_json_reader *r, struct members *m, int members)
 {
     struct cl_json_value key, val;
-    int rc;
+    int rc, first = 1;
     memset(m, 0, sizeof *m);
+    /* object_next reads a value with max_depth - 1; the lookahead's reader needs >= 1
+     * (0 would select the default) and the same clamp */
+    members = members && r->max_depth >= 2 && r->max_depth <= CL_JSON_MAX_DEPTH_LIMIT;
     if (cl_json_object_open(r) != 0)
         return -1;
-    while ((rc = cl_json_object_next(r, &key, &val)) == 1) {
-        struct cl_json_value *slot = slot_of(m, &key);
-        if (slot)
+    for (;; first = 0) {
+        struct cl_json_value *slot;
+        int *read;
+        size_t at;
+        struct cl_jw_pairs *pairs =
+            members ? object_ahead(h, r, first, m, &at, &slot, &read) : NULL;
+        if (pairs) {
+            if (read_object(r, at, pairs, slot) != 0)
+                return -1;
+            *read = 1;
+            continue;
+        }
+        if ((rc = cl_json_object_next(r, &key, &val)) != 1)
+            return rc;
+        slot = slot_of(m, &key);
+        if (slot) {
             *slot = val;
+            if (slot == &m->event)
+                m->event_read = 0;
+            else if (slot == &m->fields)
+                m->fields_read = 0;
+        }
     }
-    return rc;
 }
 
 static void string_member(struct hec *h, const char *name, const struct cl_json_value *v)
@@ -138,13 +237,25 @@ static void string_member(struct hec *h, const char *name, const struct cl_json_
 }
 
 /* Appends ,"name":value (or the first member without the comma) to an object being
- * written into out; *first tracks it. */
+ * written into out; *first tracks it. One reservation (nothing written on a poisoned
+ * buffer, which send_parts then hands without members). */
 static void add_member(struct cl_buf *out, int *first, const char *name, const char *v, size_t n)
 {
-    cl_buf_append_str(out, *first ? "\"" : ",\"");
-    cl_buf_append_str(out, name);
-    cl_buf_append(out, "\":", 2);
-    cl_buf_append(out, v, n);
+    size_t k = strlen(name);
+    if (cl_buf_reserve(out, k + n + 4) != CL_OK)
+        return;
+    char *p = out->data + out->len;
+    if (!*first)
+        *p++ = ',';
+    *p++ = '"';
+    memcpy(p, name, k);
+    p += k;
+    *p++ = '"';
+    *p++ = ':';
+    memcpy(p, v, n);
+    p += n;
+    *p = '\0';
+    out->len = (size_t)(p - out->data);
     *first = 0;
 }
 
@@ -155,23 +266,85 @@ static void add_string(struct cl_buf *out, int *first, const char *name,
         add_member(out, first, name, v->ptr, v->len);
 }
 
+/* Where the head part's members lie in h->out (offsets: the buffer may move). */
+struct head {
+    size_t ts, ts_len, msg, msg_len;
+    const char *ts_ptr; /* the time's number text in the body, or NULL */
+};
+
+#define KEY(name) ((struct cl_json_value){CL_JSON_STRING, 0, "\"" name "\"", sizeof name + 1})
+
+static void push_string(struct cl_jw_pairs *mem, struct cl_json_value key,
+                        const struct cl_json_value *v)
+{
+    if (v->type == CL_JSON_STRING)
+        cl_jw_pairs_push(mem, &key, v);
+}
+
+/* The members of the object v: those collect read (read), else walked. */
+static void add_object(struct cl_jw_pairs *mem, const struct cl_json_value *v,
+                       const struct cl_jw_pairs *read)
+{
+    if (!read) {
+        cl_jw_pairs_add(mem, v);
+        return;
+    }
+    for (size_t i = 0; i < read->n; i++)
+        cl_jw_pairs_push(mem, &read->kv[2 * i], &read->kv[2 * i + 1]);
+}
+
+/* The record's members in the parts' order into h->mem: what the head part holds, the
+ * event object's members, host/source/sourcetype/index, the fields object's members.
+ * Every value was validated by collect at the body's max_depth with the event and fields
+ * one level down, so each is within the normalizer's depth: it takes them as they are. */
+static void record_members(struct hec *h, const struct members *m, const struct head *hd)
+{
+    struct cl_jw_pairs *mem = &h->mem;
+    mem->n = 0;
+    if (hd->ts_ptr) {
+        struct cl_json_value v = {CL_JSON_NUMBER, 0, hd->ts_ptr, hd->ts_len};
+        cl_jw_pairs_push(mem, &KEY("timestamp"), &v);
+    }
+    if (m->event.type == CL_JSON_STRING) {
+        cl_jw_pairs_push(mem, &KEY("message"), &m->event);
+    } else if (m->event.type != CL_JSON_OBJECT) { /* written as JSON text into the head */
+        const char *p = h->out.data + hd->msg;
+        struct cl_json_value v = {CL_JSON_STRING, 0, p, hd->msg_len};
+        if (memchr(p, '\\', hd->msg_len))
+            v.flags = CL_JSON_F_ESCAPED;
+        cl_jw_pairs_push(mem, &KEY("message"), &v);
+    } else {
+        add_object(mem, &m->event, m->event_read ? &h->event_mem : NULL);
+    }
+    push_string(mem, KEY("host"), &m->host);
+    push_string(mem, KEY("source"), &m->source);
+    push_string(mem, KEY("sourcetype"), &m->sourcetype);
+    push_string(mem, KEY("index"), &m->index);
+    if (m->fields.type == CL_JSON_OBJECT)
+        add_object(mem, &m->fields, m->fields_read ? &h->fields_mem : NULL);
+}
+
 /* The event as parts for the sink's document callback (proto.h), in the order the
  * record is written: timestamp and a message that is not an object's members, the event
- * object, host/source/sourcetype/index, fields. No copy of the event or fields. */
+ * object, host/source/sourcetype/index, fields. No copy of the event or fields; their
+ * members go along (record_members), so the normalizer does not read them again. */
 static void send_parts(struct hec *h, const struct members *m)
 {
     struct cl_buf *out = &h->out;
     struct cl_slice parts[4];
-    size_t n = 0, head_end, tail_start, len;
+    struct head hd = {0};
+    size_t n = 0, head_end, tail_start;
     int first = 1;
     cl_buf_reset(out);
     cl_buf_append_char(out, '{');
-    const char *t = m->time.ptr ? time_number(&m->time, &len) : NULL;
-    if (t)
-        add_member(out, &first, "timestamp", t, len);
+    hd.ts_ptr = m->time.ptr ? time_number(&m->time, &hd.ts_len) : NULL;
+    if (hd.ts_ptr)
+        add_member(out, &first, "timestamp", hd.ts_ptr, hd.ts_len);
     if (m->event.type != CL_JSON_OBJECT) {
         add_member(out, &first, "message", "", 0);
+        hd.msg = out->len;
         write_event_text(out, &m->event);
+        hd.msg_len = out->len - hd.msg;
     }
     cl_buf_append_char(out, '}');
     head_end = out->len;
@@ -192,6 +365,11 @@ static void send_parts(struct hec *h, const struct members *m)
     if (m->fields.type == CL_JSON_OBJECT)
         parts[n++] = (struct cl_slice){m->fields.ptr, m->fields.len};
     struct cl_proto_doc doc = {parts, n, NULL, 0, NULL, 0};
+    if (!cl_buf_failed(out)) {
+        record_members(h, m, &hd);
+        doc.members = h->mem.kv;
+        doc.n_members = h->mem.n;
+    }
     h->sink->document(h->sink->arg, &doc);
 }
 
@@ -236,7 +414,7 @@ static int each_event(struct hec *h, const char *body, size_t len, int max_depth
     cl_json_reader_init(&r, body, len, max_depth);
     while (!cl_json_at_end(&r)) {
         size_t start = r.pos;
-        if (collect(&r, &m) == 0) {
+        if (collect(h, &r, &m, h->sink->document != NULL) == 0) {
             hec_event(h, &m);
             continue;
         }
@@ -260,6 +438,9 @@ int cl_hec_event_decode(const char *body, size_t len, const struct cl_proto_opts
     int rc = each_event(&h, body, len, o->max_depth, err, err_len);
     cl_proto_rec_free(&h.rec);
     cl_buf_free(&h.out);
+    cl_jw_pairs_free(&h.mem);
+    cl_jw_pairs_free(&h.event_mem);
+    cl_jw_pairs_free(&h.fields_mem);
     return rc;
 }
 

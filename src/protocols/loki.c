@@ -17,6 +17,7 @@
 #include "proto_record.h"
 #include "record.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,21 +112,6 @@ static size_t label_service(struct cl_loki *l, const struct cl_json_value *label
     return 0;
 }
 
-static void write_level(struct cl_loki *l, const struct cl_json_value *labels)
-{
-    const char *name = label_level(l, labels);
-    if (name)
-        cl_proto_rec_string(&l->rec, "level", name, strlen(name));
-}
-
-static void write_service(struct cl_loki *l, const struct cl_json_value *labels)
-{
-    char name[65];
-    size_t n = label_service(l, labels, name);
-    if (n)
-        cl_proto_rec_string(&l->rec, "service", name, n);
-}
-
 /* 1 if text[0..n) is one JSON object as it is (*obj then points into text). */
 static int object_text(const struct cl_loki *l, const char *text, size_t n,
                        struct cl_json_value *obj)
@@ -199,16 +185,6 @@ static const struct cl_json_value *line_object(struct cl_loki *l, const struct c
     return text && object_text(l, text, n, obj) ? obj : NULL;
 }
 
-/* As line_object for the document path (*kind as line_kind says). */
-static const struct cl_json_value *line_doc(struct cl_loki *l, const struct cl_json_value *line,
-                                            struct cl_json_value *obj, enum line_kind *kind)
-{
-    size_t n;
-    const char *text = unescaped(l, line, &n);
-    *kind = text ? line_kind(l, text, n, obj) : LINE_TEXT;
-    return *kind != LINE_TEXT ? obj : NULL;
-}
-
 /* A JSON object line gives its members; any other line is the message. */
 static void write_line(struct cl_loki *l, const struct cl_json_value *line)
 {
@@ -219,8 +195,60 @@ static void write_line(struct cl_loki *l, const struct cl_json_value *line)
         cl_buf_append(l->rec.out, line->ptr, line->len);
 }
 
-/* Level and service of labels: looked up once per distinct labels (a stream's entries
- * share them), remembered in l. */
+/* 1 if key names what the normalizer reads as the level (level, severity, lvl). */
+static int level_alias(const struct cl_json_value *key)
+{
+    char name[16];
+    size_t n = cl_jw_text(key, name, sizeof name);
+    return (n == 5 && memcmp(name, "level", 5) == 0) ||
+           (n == 8 && memcmp(name, "severity", 8) == 0) || (n == 3 && memcmp(name, "lvl", 3) == 0);
+}
+
+/* 1 if the value v names a level as the normalizer reads one (a level word, or a number
+ * as text or not). */
+static int names_level(const struct cl_json_value *v)
+{
+    enum cl_level lv;
+    if (v->type == CL_JSON_NUMBER)
+        return cl_parse_level_number(v->ptr, v->len, &lv) == 0;
+    if (v->type != CL_JSON_STRING)
+        return 0;
+    char text[128]; /* longer texts name no level */
+    size_t n = cl_jw_text(v, text, sizeof text), digits = 0;
+    while (digits < n && text[digits] >= '0' && text[digits] <= '9')
+        digits++;
+    return n < sizeof text - 1 && (cl_parse_level_text(text, n, &lv) == 0 ||
+                                   (n && digits == n && cl_parse_level_number(text, n, &lv) == 0));
+}
+
+/* The labels as the record holds them, into l->labels_part: as sent, except that when
+ * no level or detected_level label names a level (l->level NULL), a label the normalizer
+ * would read as the level but that names none is left out, so the record's level is the
+ * line's, else info (docs/shippers.md), instead of the entry being rejected for it. */
+static void labels_part(struct cl_loki *l, const struct cl_json_value *labels)
+{
+    struct cl_buf *out = &l->labels_part;
+    struct cl_jw_object it;
+    struct cl_json_value key, val;
+    cl_buf_reset(out);
+    if (l->level || cl_jw_object_begin(&it, labels) != 0) {
+        cl_buf_append(out, labels->ptr, labels->len);
+        return;
+    }
+    while (cl_jw_object_next(&it, &key, &val) == 1)
+        if (!level_alias(&key) || names_level(&val)) { /* "{" before the first kept */
+            cl_buf_append_char(out, out->len ? ',' : '{');
+            cl_buf_append(out, key.ptr, key.len);
+            cl_buf_append_char(out, ':');
+            cl_buf_append(out, val.ptr, val.len);
+        }
+    if (!out->len)
+        cl_buf_append_char(out, '{');
+    cl_buf_append_char(out, '}');
+}
+
+/* Level, service and the labels part of labels: worked out once per distinct labels (a
+ * stream's entries share them), remembered in l; l->labels_value is the part. */
 static void labels_info(struct cl_loki *l, const struct cl_json_value *labels)
 {
     if (l->labels.data && labels->len == l->labels.len &&
@@ -230,9 +258,12 @@ static void labels_info(struct cl_loki *l, const struct cl_json_value *labels)
     cl_buf_append(&l->labels, labels->ptr, labels->len);
     l->level = label_level(l, labels);
     l->service_len = label_service(l, labels, l->service);
-    struct cl_json_value copy = {CL_JSON_OBJECT, labels->flags, l->labels.data, l->labels.len};
+    labels_part(l, labels);
+    /* a copy of validated labels, or of members of them: walkable as they are */
+    l->labels_value = (struct cl_json_value){CL_JSON_OBJECT, labels->flags, l->labels_part.data,
+                                             l->labels_part.len};
     l->label_mem.n = 0;
-    l->labels_plain = walk_members(&l->label_mem, &copy); /* pointing into the copy */
+    l->labels_plain = walk_members(&l->label_mem, &l->labels_value); /* into the copy */
 }
 
 /* How an entry's line goes into its record: as a JSON object's members (obj), else as the
@@ -250,19 +281,30 @@ struct head_span {
     size_t key, val, end;
 };
 
-/* Appends "key":"text", to out (text needs no escaping) and notes where it lies. */
-static void head_string(struct cl_buf *out, const char *key, const char *text, size_t n,
-                        struct head_span *s)
+/* Appends "key":"text", to out (text needs no escaping) and notes where it lies: one
+ * reservation, no append per piece. On a poisoned buffer nothing is written (the caller
+ * then hands no members). */
+static void head_string(struct cl_buf *out, const char *key, size_t key_len, const char *text,
+                        size_t n, struct head_span *s)
 {
+    memset(s, 0, sizeof *s);
+    if (cl_buf_reserve(out, key_len + n + 6) != CL_OK)
+        return;
+    char *p = out->data + out->len;
     s->key = out->len;
-    cl_buf_append_char(out, '"');
-    cl_buf_append(out, key, strlen(key));
-    cl_buf_append(out, "\":\"", 3);
-    s->val = out->len - 1;
-    cl_buf_append(out, text, n);
-    cl_buf_append_char(out, '"');
-    s->end = out->len;
-    cl_buf_append_char(out, ',');
+    *p++ = '"';
+    memcpy(p, key, key_len);
+    p += key_len;
+    memcpy(p, "\":\"", 3);
+    p += 3;
+    s->val = (size_t)(p - out->data) - 1;
+    memcpy(p, text, n);
+    p += n;
+    *p++ = '"';
+    s->end = (size_t)(p - out->data);
+    *p++ = ',';
+    *p = '\0';
+    out->len = (size_t)(p - out->data);
 }
 
 /* The entry's message member (when its line is no object) into out. */
@@ -293,6 +335,19 @@ static void head_members(struct cl_loki *l, const struct head_span *spans, size_
     }
 }
 
+/* Appends src's pairs to dst in one copy (grown as cl_jw_pairs_push grows it). */
+static void append_pairs(struct cl_jw_pairs *dst, const struct cl_jw_pairs *src)
+{
+    if (dst->n + src->n > dst->cap) {
+        while (dst->n + src->n > dst->cap)
+            dst->cap = dst->cap ? dst->cap * 2 : 32;
+        dst->kv = cl_realloc(dst->kv, dst->cap * 2 * sizeof *dst->kv);
+    }
+    if (src->n)
+        memcpy(dst->kv + 2 * dst->n, src->kv, src->n * 2 * sizeof *src->kv);
+    dst->n += src->n;
+}
+
 /* The record's members in the parts' order (head, line, labels, metadata) into l->mem;
  * 0 when one part's are not known (the normalizer then reads the parts). */
 static int record_members(struct cl_loki *l, const struct head_span *head, size_t n_head,
@@ -302,10 +357,9 @@ static int record_members(struct cl_loki *l, const struct head_span *head, size_
     if ((lp->obj && lp->kind != LINE_MEMBERS) || !l->labels_plain)
         return 0;
     head_members(l, head, n_head);
-    for (size_t i = 0; lp->obj && i < l->line_mem.n; i++) /* none for a text line */
-        cl_jw_pairs_push(&l->mem, &l->line_mem.kv[2 * i], &l->line_mem.kv[2 * i + 1]);
-    for (size_t i = 0; i < l->label_mem.n; i++)
-        cl_jw_pairs_push(&l->mem, &l->label_mem.kv[2 * i], &l->label_mem.kv[2 * i + 1]);
+    if (lp->obj) /* none for a text line */
+        append_pairs(&l->mem, &l->line_mem);
+    append_pairs(&l->mem, &l->label_mem);
     return !meta || meta->type != CL_JSON_OBJECT || walk_members(&l->mem, meta);
 }
 
@@ -327,12 +381,12 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
     cl_buf_append_char(out, '{');
     if (ns) {
         cl_format_timestamp((int64_t)(ns / 1000000u), ts);
-        head_string(out, "timestamp", ts, strlen(ts), &head[h++]);
+        head_string(out, "timestamp", 9, ts, strlen(ts), &head[h++]);
     }
     if (level)
-        head_string(out, "level", level, strlen(level), &head[h++]);
+        head_string(out, "level", 5, level, strlen(level), &head[h++]);
     if (svc) /* cleaned: nothing to escape */
-        head_string(out, "service", name, svc, &head[h++]);
+        head_string(out, "service", 7, name, svc, &head[h++]);
     if (!lp->obj)
         append_message(out, lp, &head[h++]);
     if (out->len > 1)
@@ -342,11 +396,11 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
     parts[n++] = (struct cl_slice){out->data, out->len};
     if (lp->obj)
         parts[n++] = (struct cl_slice){lp->obj->ptr, lp->obj->len};
-    parts[n++] = (struct cl_slice){labels->ptr, labels->len};
+    parts[n++] = (struct cl_slice){l->labels_value.ptr, l->labels_value.len};
     if (meta && meta->type == CL_JSON_OBJECT)
         parts[n++] = (struct cl_slice){meta->ptr, meta->len};
     struct cl_proto_doc doc = {parts, n, NULL, 0, NULL, 0};
-    if (record_members(l, head, h, lp, meta)) {
+    if (!cl_buf_failed(out) && record_members(l, head, h, lp, meta)) {
         doc.members = l->mem.kv;
         doc.n_members = l->mem.n;
     }
@@ -356,17 +410,19 @@ static void send_parts(struct cl_loki *l, const struct cl_json_value *labels, ui
 /* Without a document callback: the record built member by member, up to its line. */
 static void begin_record(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns)
 {
+    labels_info(l, labels);
     cl_proto_rec_begin(&l->rec);
     cl_otlp_write_time(&l->rec, ns);
-    write_level(l, labels);
-    write_service(l, labels);
+    if (l->level)
+        cl_proto_rec_string(&l->rec, "level", l->level, strlen(l->level));
+    if (l->service_len)
+        cl_proto_rec_string(&l->rec, "service", l->service, l->service_len);
 }
 
 /* The record's members after its line: labels, then structured metadata; hands it on. */
-static void finish_record(struct cl_loki *l, const struct cl_json_value *labels,
-                          const struct cl_json_value *meta)
+static void finish_record(struct cl_loki *l, const struct cl_json_value *meta)
 {
-    cl_proto_rec_merge(&l->rec, labels, l->depth);
+    cl_proto_rec_merge(&l->rec, &l->labels_value, l->depth); /* begin_record set it */
     if (meta && meta->type == CL_JSON_OBJECT)
         cl_proto_rec_merge(&l->rec, meta, l->depth);
     cl_proto_rec_ensure_message(&l->rec);
@@ -374,20 +430,30 @@ static void finish_record(struct cl_loki *l, const struct cl_json_value *labels,
     l->sink->record(l->sink->arg, l->out.data, l->out.len);
 }
 
+/* The document path's entry whose line (the JSON string token line) is unescaped in
+ * text[0..n) already. */
+static void write_doc_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                            const struct cl_json_value *line, const char *text, size_t n,
+                            const struct cl_json_value *meta)
+{
+    struct cl_json_value obj;
+    enum line_kind kind = text ? line_kind(l, text, n, &obj) : LINE_TEXT;
+    struct line_part lp = {kind != LINE_TEXT ? &obj : NULL, line->ptr, NULL, line->len, kind};
+    send_parts(l, labels, ns, &lp, meta);
+}
+
 void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
                          const struct cl_json_value *line, const struct cl_json_value *meta)
 {
     if (l->sink->document) {
-        struct cl_json_value obj;
-        enum line_kind kind;
-        const struct cl_json_value *o = line_doc(l, line, &obj, &kind);
-        struct line_part lp = {o, line->ptr, NULL, line->len, kind};
-        send_parts(l, labels, ns, &lp, meta);
+        size_t n = 0;
+        const char *text = unescaped(l, line, &n);
+        write_doc_entry(l, labels, ns, line, text, n, meta);
         return;
     }
     begin_record(l, labels, ns);
     write_line(l, line);
-    finish_record(l, labels, meta);
+    finish_record(l, meta);
 }
 
 int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
@@ -410,7 +476,113 @@ int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labe
         cl_proto_rec_merge(&l->rec, &obj, l->depth);
     else if (cl_proto_rec_key(&l->rec, "message", 7))
         cl_json_write_string(l->rec.out, line, n);
-    finish_record(l, labels, meta);
+    finish_record(l, meta);
+    return 0;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Unescapes the validated JSON string whose text starts at s (after its opening quote)
+ * into out, which has room for its length + 8 (whole words are stored); bound: a limit
+ * past its closing quote. Returns the position past the closing quote with the text's
+ * length in *n, or NULL for a \u escape (cl_json_unescape decodes those). Eight bytes at
+ * a time: a line's run between escapes is copied as words, not by a memchr and a memcpy
+ * per run (pino's lines are objects: two escapes per key and per string value). */
+static const char *unescape_line(const char *s, const char *bound, char *out, size_t *n)
+{
+    char *o = out;
+    for (;;) {
+        while (bound - s >= 8) {
+            uint64_t x;
+            memcpy(&x, s, 8);
+            memcpy(o, &x, 8);
+            uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+            uint64_t m = ((q - ONES) & ~q & HIGHS) | ((b - ONES) & ~b & HIGHS);
+            if (m) {
+                size_t k = (size_t)__builtin_ctzll(m) >> 3; /* the lowest flag is exact */
+                s += k, o += k;
+                break;
+            }
+            s += 8, o += 8;
+        }
+        while (s < bound && *s != '"' && *s != '\\')
+            *o++ = *s++;
+        if (s >= bound || *s == '"')
+            break;
+        static const char simple[256] = {['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+                                         ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t'};
+        char c = simple[(unsigned char)s[1]];
+        if (!c)
+            return NULL; /* \u */
+        *o++ = c;
+        s += 2;
+    }
+    *n = (size_t)(o - out);
+    return s + 1;
+}
+
+/* The decimal s[0..n) into *v; 0, or -1. Up to 19 digits cannot overflow, so they are
+ * read without cl_otlp_parse_u64's division per digit (Loki's times have 19). */
+static int parse_ns(const char *s, size_t n, uint64_t *v)
+{
+    if (n == 0 || n > 19)
+        return cl_otlp_parse_u64(s, n, v);
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned char)s[i] - (unsigned)'0';
+        if (d > 9)
+            return -1;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 0;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && cl_jw_is_space(*p))
+        p++;
+    return p;
+}
+
+/* The document path's entry [ts, line(, meta)] read in one sweep: the line unescaped as
+ * its end is found (no walk over it first). Returns 0 when written, -1 for anything
+ * unusual (escapes in the time, a \u in the line, not 2 or 3 elements): the caller then
+ * reads the entry element by element, with the same result. */
+static int entry_fast(struct cl_loki *l, const struct cl_json_value *labels,
+                      const struct cl_json_value *e)
+{
+    const char *p = e->ptr + 1, *end = e->ptr + e->len, *q;
+    uint64_t ns;
+    size_t n;
+    p = skip_space(p, end);
+    if (p >= end || *p != '"' || !(q = memchr(p + 1, '"', (size_t)(end - p - 1))) ||
+        parse_ns(p + 1, (size_t)(q - p - 1), &ns) != 0)
+        return -1; /* an escaped quote in the time fails the digits too */
+    p = skip_space(q + 1, end);
+    if (p >= end || *p != ',')
+        return -1;
+    p = skip_space(p + 1, end);
+    if (p >= end || *p != '"')
+        return -1;
+    cl_buf_reset(&l->line);
+    if (cl_buf_reserve(&l->line, (size_t)(end - p) + 8) != CL_OK)
+        return -1;
+    const char *after = unescape_line(p + 1, end, l->line.data, &n);
+    if (!after)
+        return -1;
+    struct cl_json_value line = {CL_JSON_STRING, 0, p, (size_t)(after - p)}, meta = {0}, more;
+    l->line.len = n;
+    l->line.data[n] = '\0';
+    /* the rest, (, meta) ], by the array walker from where the line ends (its reader's
+     * pos is an offset into the array value, json_walk.h) */
+    struct cl_jw_array it;
+    cl_jw_array_begin(&it, e, l->depth);
+    it.r.pos = (size_t)(after - e->ptr);
+    if (cl_jw_array_next(&it, &meta) && cl_jw_array_next(&it, &more))
+        return -1; /* four or more elements */
+    write_doc_entry(l, labels, ns, &line, l->line.data, n, &meta);
     return 0;
 }
 
@@ -420,6 +592,8 @@ static void entry(struct cl_loki *l, const struct cl_json_value *labels,
     struct cl_jw_array it;
     struct cl_json_value ts = {0}, line = {0}, meta = {0}, v;
     int i = 0;
+    if (l->sink->document && e->type == CL_JSON_ARRAY && entry_fast(l, labels, e) == 0)
+        return;
     if (cl_jw_array_begin(&it, e, l->depth) == 0)
         for (; cl_jw_array_next(&it, &v); i++)
             *(i == 0 ? &ts : i == 1 ? &line : &meta) = v;
@@ -441,9 +615,10 @@ void cl_loki_init(struct cl_loki *l, const struct cl_proto_sink *sink,
     l->depth = o->max_depth + 4;
     l->norm_depth = o->max_depth;
     split_service_labels(l, o);
-    cl_buf_init(&l->out, SIZE_MAX / 2);    /* bounded by the decoded body */
-    cl_buf_init(&l->line, SIZE_MAX / 2);   /* one line of it */
-    cl_buf_init(&l->labels, SIZE_MAX / 2); /* one stream's labels of it */
+    cl_buf_init(&l->out, SIZE_MAX / 2);         /* bounded by the decoded body */
+    cl_buf_init(&l->line, SIZE_MAX / 2);        /* one line of it */
+    cl_buf_init(&l->labels, SIZE_MAX / 2);      /* one stream's labels of it */
+    cl_buf_init(&l->labels_part, SIZE_MAX / 2); /* the same, or fewer */
     cl_proto_rec_init(&l->rec, &l->out);
 }
 
@@ -453,6 +628,7 @@ void cl_loki_free(struct cl_loki *l)
     cl_buf_free(&l->out);
     cl_buf_free(&l->line);
     cl_buf_free(&l->labels);
+    cl_buf_free(&l->labels_part);
     cl_jw_pairs_free(&l->label_mem);
     cl_jw_pairs_free(&l->line_mem);
     cl_jw_pairs_free(&l->mem);

@@ -25,6 +25,10 @@ struct cl_loki {
     const char *level;
     char service[65];
     size_t service_len;
+    /* The last labels as records hold them (a level label naming none left out, loki.c),
+     * and as a value (into labels_part). */
+    struct cl_buf labels_part;
+    struct cl_json_value labels_value;
     /* The last labels' members (into labels.data); plain: no value is a container, so
      * they are within any depth the normalizer reads at. */
     struct cl_jw_pairs label_mem;
