@@ -2,89 +2,42 @@
  * from name/value text, for transports that carry text only (SQS, Lambda events). */
 #include "message.h"
 
+#include "base64.h"
 #include "common.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
 size_t cl_msg_text_len(size_t len)
 {
-    return 4 * ((len + 2) / 3);
+    return cl_base64_encoded_len(len);
 }
 
 char *cl_msg_body_to_text(const void *body, size_t len, size_t *out_len)
 {
-    /* EVP_EncodeBlock takes an int length: encode in chunks that are multiples of 3 so
-     * the concatenated output is one padded base64 string. */
-    enum { CHUNK = 3 * (1 << 20) };
-    size_t total = cl_msg_text_len(len);
-    char *out = malloc(total + 1);
+    char *out = malloc(cl_base64_encoded_len(len) + 1);
     if (!out)
         return NULL;
-    const unsigned char *src = body;
-    size_t done = 0, w = 0;
-    while (done < len) {
-        size_t n = CL_MIN(len - done, (size_t)CHUNK);
-        w += (size_t)EVP_EncodeBlock((unsigned char *)out + w, src + done, (int)n);
-        done += n;
-    }
-    out[w] = '\0';
+    size_t w = cl_base64_encode(out, body, len);
     if (out_len)
         *out_len = w;
     return out;
 }
 
-static int is_b64_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
-}
-
-/* Strict check of the standard padded form: length a multiple of 4, alphabet only, '='
- * only as the last one or two characters. EVP_DecodeBlock itself skips leading and
- * trailing whitespace and accepts some malformed input, so validate first. */
-static int b64_valid(const char *text, size_t len, size_t *pad)
-{
-    if (len % 4 != 0)
-        return 0;
-    *pad = 0;
-    if (len >= 1 && text[len - 1] == '=')
-        *pad = 1;
-    if (len >= 2 && text[len - 2] == '=')
-        *pad = 2;
-    for (size_t i = 0; i < len - *pad; i++)
-        if (!is_b64_char((unsigned char)text[i]))
-            return 0;
-    return 1;
-}
-
 int cl_msg_body_from_text(const char *text, size_t len, void **out, size_t *out_len)
 {
-    size_t pad;
     *out = NULL;
     *out_len = 0;
-    if (!b64_valid(text, len, &pad))
-        return CL_ERR_INVAL;
-    enum { CHUNK = 4 * (1 << 20) }; /* multiple of 4: chunks decode independently */
     unsigned char *buf = cl_malloc(len / 4 * 3 + 1);
-    size_t done = 0, w = 0;
-    while (done < len) {
-        size_t n = CL_MIN(len - done, (size_t)CHUNK);
-        int got = EVP_DecodeBlock(buf + w, (const unsigned char *)text + done, (int)n);
-        if (got < 0) {
-            free(buf);
-            return CL_ERR_INVAL;
-        }
-        w += (size_t)got;
-        done += n;
+    long got = cl_base64_decode(buf, text, len);
+    if (got < 0) {
+        free(buf);
+        return CL_ERR_INVAL;
     }
-    /* EVP_DecodeBlock's quirk: it returns 3 bytes per 4 characters including the zero
-     * bytes the padding stands for; drop them. */
     *out = buf;
-    *out_len = w - pad;
+    *out_len = (size_t)got;
     return CL_OK;
 }
 
