@@ -164,8 +164,8 @@ static void test_validation(void **state)
     static const char *const bodies[] = {
         "", "[1]", "{", "{}", "{\"a\":{}", "{\"resourceLogs\":[]} x", "{\"resourceLogs\":[{}],}",
         "{\"resourceLogs\":[{},]}", "{\"resourceLogs\":[{} {}]}", "{1:2}", "{\"resourceLogs\" []}",
-        "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":"
-        "\"\xff\"}}]}]}]}",
+        ("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":"
+         "\"\xff\"}}]}]}]}"),
         "{\"resourceLogs\":5,\"resourceLogs\":[]}", "{\"x\":[1,],\"resourceLogs\":[]}",
         "{\"resourceLogs\":[{\"resource\":{}}],\"x\":tru}",
         /* accepted: */
