@@ -89,7 +89,7 @@ static inline int cl_jw_space_(char c)
 static inline void cl_jw_cursor_at(struct cl_jw_cursor *c, const struct cl_json_value *v)
 {
     c->p = v->ptr;
-    c->end = v->ptr + v->len;
+    c->end = v->len ? v->ptr + v->len : v->ptr; /* an absent value: NULL, no arithmetic */
 }
 
 /* A validated value's type from its first byte ('-' and digits: a number). */
