@@ -148,7 +148,9 @@ static int get_member(struct rd *r, struct cl_msg_member *m)
     memcpy(m->service, r->p, sl);
     m->service[sl] = '\0';
     r->p += sl;
-    return records > 0 && records <= UINT32_MAX && sum == records &&
+    /* every record is a line ending in '\n': fewer raw bytes than records is no member of
+     * ours (the processor hands a member's lines to analytics without their last '\n') */
+    return records > 0 && records <= UINT32_MAX && sum == records && m->raw_len >= records &&
            hour_of(m->min_ts_ms) == hour_of(m->max_ts_ms) && cl_service_valid(m->service, sl);
 }
 

@@ -251,6 +251,48 @@ static void test_too_many_members_for_an_index(void **state)
     free(sm.s.gz);
 }
 
+/* An index entry with fewer raw bytes than records (here an empty member said to hold one
+ * record) is refused, though its CRCs and gzip trailer agree: it would give analytics a
+ * line of -1 bytes. */
+static void test_fewer_bytes_than_records(void **state)
+{
+    (void)state;
+    struct cl_buf gz, body;
+    cl_buf_init(&gz, 1 << 20);
+    cl_buf_init(&body, 1 << 20);
+    assert_int_equal(cl_gzip_compress("", 0, 1, &gz), CL_OK);
+    struct cl_msg_member m = {.gz_len = gz.len,
+                              .raw_len = 0,
+                              .records = 1,
+                              .min_ts_ms = 1795619045123LL,
+                              .max_ts_ms = 1795619045123LL};
+    m.levels[CL_LEVEL_INFO] = 1;
+    strcpy(m.service, "api");
+    assert_int_equal(cl_msg_index_write(&m, 1, gz.data, gz.len, &body), CL_OK);
+    assert_int_equal(cl_buf_append(&body, gz.data, gz.len), CL_OK);
+    struct cl_msg_attrs a;
+    memset(&a, 0, sizeof a);
+    a.record_count = 1;
+    a.raw_bytes = 0;
+    a.min_ts_ms = a.max_ts_ms = m.min_ts_ms;
+    memcpy(a.encoding, "gzip", 5);
+    struct cl_msg_member *mm = NULL;
+    assert_int_equal(cl_msg_index_read(&a, body.data, body.len, &mm), 0);
+    assert_null(mm);
+    m.raw_len = 1; /* one byte per record: the bound itself is accepted */
+    cl_buf_truncate(&body, 0);
+    cl_buf_truncate(&gz, 0);
+    assert_int_equal(cl_gzip_compress("\n", 1, 1, &gz), CL_OK);
+    m.gz_len = gz.len;
+    assert_int_equal(cl_msg_index_write(&m, 1, gz.data, gz.len, &body), CL_OK);
+    assert_int_equal(cl_buf_append(&body, gz.data, gz.len), CL_OK);
+    a.raw_bytes = 1;
+    assert_int_equal(cl_msg_index_read(&a, body.data, body.len, &mm), 1);
+    free(mm);
+    cl_buf_free(&gz);
+    cl_buf_free(&body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_zlib_reads_the_body),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_too_many_members_for_an_index),
+        cmocka_unit_test(test_fewer_bytes_than_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
