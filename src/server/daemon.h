@@ -81,7 +81,7 @@ void cl_http_stop(struct cl_daemon *d);
 
 /* Queues a response with status, taking body (a cl_buf's memory): Content-Type, Retry-After
  * when retry_after_s > 0, Allow when allow is set, WWW-Authenticate on 401, Connection:
- * close on 408; a body whose buffer failed becomes a 500 (http.c). Every route answers
+ * close on 408; a body whose buffer failed becomes a 500 (http_respond.c). Every route answers
  * through it. */
 struct MHD_Connection;
 struct cl_buf;

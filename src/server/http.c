@@ -1,5 +1,6 @@
-/* http.c - the daemon's HTTP routes on libmicrohttpd: POST /v1/logs, /healthz, /readyz,
- * GET /metrics (rendered by http_metrics.c).
+/* http.c - the daemon's HTTP server on libmicrohttpd: routing, the read routes' checks,
+ * /healthz, /readyz and the request lifecycle. The POST routes are in http_ingest.c, the
+ * response builder in http_respond.c, each other route in its http_*.c.
  *
  * libmicrohttpd calls on_request several times per request: once after the headers
  * (we decide early answers there: 401, 404, 405, 413 by Content-Length, 503), once per
@@ -8,11 +9,9 @@
  * queue's group commit and resumes the connection; the next call sends the answer.
  * So a few HTTP threads serve any number of connections without blocking on fsync,
  * and per-thread parse buffers exist once per worker, not once per connection. */
-#include "daemon.h"
+#include "http_int.h"
 
 #include "common.h"
-#include "json_write.h"
-#include "cl_limits.h"
 #include "host_check.h"
 #include "listen.h"
 #include "http_analytics.h"
@@ -26,7 +25,6 @@
 #include "log.h"
 #include "retention_thread.h"
 #include "tls.h"
-#include "workers.h"
 
 #include <microhttpd.h>
 #include <stdarg.h>
@@ -34,48 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum route {
-    ROUTE_NONE,
-    ROUTE_LOGS,
-    ROUTE_QUERY,
-    ROUTE_HEALTH,
-    ROUTE_READY,
-    ROUTE_INDEX,
-    ROUTE_METRICS,
-    ROUTE_ALARMS,
-    ROUTE_HEC_HEALTH,
-    ROUTE_ES_INFO,
-    ROUTE_ANALYTICS, /* /v1/patterns, /v1/anomalies, /loki/api/v1/patterns */
-    ROUTE_LOKI,      /* /loki/api/v1/...: http_loki.c */
-    ROUTE_TAIL,
-    ROUTE_EXPLORE
-};
-enum job_state { JOB_NONE, JOB_RUNNING, JOB_DONE };
-
-struct request {
-    enum route route;
-    enum cl_ingest_route ingest_route; /* for ROUTE_LOGS: the protocol's route */
-    char *path;                        /* the URL, for routes that read it (/es/{index}/_bulk) */
-    int status; /* non-zero: answer decided early; the body is read and dropped */
-    char message[200];
-    int retry_after_s;
-    struct cl_buf body;
-    size_t reserved;  /* bytes counted in d->inflight_bytes for this request */
-    size_t discarded; /* body bytes dropped after an early answer */
-    int64_t received_ms;
-    int64_t started_us; /* monotonic, for IngestLatency */
-    struct cl_daemon *d;
-    struct MHD_Connection *conn;
-    enum job_state job;
-    struct cl_ingest_request ingest;
-    struct cl_ingest_response resp;
-    void *query;              /* GET /v1/query's stream (http_query.c), NULL before it starts */
-    void *loki;               /* a /loki/api/v1/ request (http_loki.c) */
-    void *tail;               /* GET /loki/api/v1/tail's tail (http_tail.c), NULL unless accepted */
-    struct cl_api_keys *keys; /* ingest: the keys it was checked against, held to the end */
-    int key;                  /* ... and the index of its key, -1 if none */
-};
 
 static enum route route_of(const char *url, const char *es_prefix, enum cl_ingest_route *ingest)
 {
@@ -112,94 +68,6 @@ static enum route route_of(const char *url, const char *es_prefix, enum cl_inges
     return ROUTE_NONE;
 }
 
-/* Builds a response; takes ownership of body (malloc'd by a cl_buf). A body whose sticky
- * buffer failed is never sent half-written: *status becomes 500. NULL when libmicrohttpd
- * cannot allocate the response (body freed; cl_http_queue answers 500). */
-static struct MHD_Response *new_response(int *status, struct cl_buf *body, const char *content_type,
-                                         int retry_after_s, const char *allow)
-{
-    if (cl_buf_failed(body)) {
-        cl_buf_reset(body);
-        cl_buf_append_str(body, "{\"error\":\"internal error: the response exceeded its size "
-                                "limit\"}\n");
-        *status = 500, content_type = "application/json", retry_after_s = 0;
-    }
-    size_t len;
-    char *data = cl_buf_take(body, &len);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        len, data ? data : (char *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (!resp) { /* libmicrohttpd frees a MUST_FREE buffer only with its response */
-        free(data);
-        return NULL;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    if (retry_after_s > 0) {
-        char v[16];
-        snprintf(v, sizeof v, "%d", retry_after_s);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
-    }
-    if (allow)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    if (*status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (*status == MHD_HTTP_REQUEST_TIMEOUT) /* RFC 9110: the server closes after a 408 */
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    return resp;
-}
-
-static enum MHD_Result queue_response(struct MHD_Connection *c, int status,
-                                      struct MHD_Response *resp)
-{
-    return cl_http_queue(c, (unsigned)status, resp);
-}
-
-/* Queues a response; takes ownership of body (malloc'd by a cl_buf). es_product adds the
- * header Elasticsearch's clients check on the /es routes. */
-static enum MHD_Result respond_product(struct MHD_Connection *c, int status, struct cl_buf *body,
-                                       const char *content_type, int retry_after_s,
-                                       const char *allow, int es_product)
-{
-    struct MHD_Response *resp = new_response(&status, body, content_type, retry_after_s, allow);
-    if (es_product && resp)
-        MHD_add_response_header(resp, CL_ES_PRODUCT_HEADER, CL_ES_PRODUCT);
-    return queue_response(c, status, resp);
-}
-
-enum MHD_Result cl_http_respond(struct MHD_Connection *c, int status, struct cl_buf *body,
-                                const char *content_type, int retry_after_s, const char *allow)
-{
-    return respond_product(c, status, body, content_type, retry_after_s, allow, 0);
-}
-
-enum MHD_Result cl_http_respond_no_store(struct MHD_Connection *c, int status, struct cl_buf *body,
-                                         const char *content_type)
-{
-    struct MHD_Response *resp = new_response(&status, body, content_type, 0, NULL);
-    if (resp)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    return queue_response(c, status, resp);
-}
-
-/* Answers {"error": msg} with status. */
-static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const char *msg,
-                                     int retry_after_s, const char *allow)
-{
-    struct cl_buf b;
-    cl_buf_init(&b, CL_MAX_ERROR_RESPONSE);
-    cl_buf_append_str(&b, "{\"error\":");
-    cl_json_write_string(&b, msg, strlen(msg));
-    cl_buf_append_str(&b, "}\n");
-    return cl_http_respond(c, status, &b, "application/json", retry_after_s, allow);
-}
-
-static enum MHD_Result respond_text(struct MHD_Connection *c, int status, const char *text)
-{
-    struct cl_buf b;
-    cl_buf_init(&b, CL_MAX_ERROR_RESPONSE);
-    cl_buf_append_str(&b, text);
-    return cl_http_respond(c, status, &b, "application/json", 0, NULL);
-}
-
 static int is_get(const char *method)
 {
     return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
@@ -209,33 +77,34 @@ static enum MHD_Result answer_status_route(struct cl_daemon *d, struct MHD_Conne
                                            enum route route, const char *method)
 {
     if (!is_get(method))
-        return respond_error(c, 405, "method not allowed", 0, "GET, HEAD");
+        return cl_http_respond_error(c, 405, "method not allowed", 0, "GET, HEAD");
     if (route == ROUTE_HEALTH)
-        return respond_text(c, 200, "{\"status\":\"ok\"}\n");
+        return cl_http_respond_text(c, 200, "{\"status\":\"ok\"}\n");
     if (route == ROUTE_HEC_HEALTH)
-        return respond_text(c, 200, CL_HEC_HEALTH_BODY);
+        return cl_http_respond_text(c, 200, CL_HEC_HEALTH_BODY);
     if (route == ROUTE_INDEX && cl_http_dashboard_wanted(c))
         return cl_http_dashboard(c);
     if (route == ROUTE_EXPLORE)
         return cl_http_explore(c);
     if (route == ROUTE_INDEX)
-        return respond_text(
+        return cl_http_respond_text(
             c, 200,
             "{\"service\":\"cloudlog\",\"endpoints\":[\"POST /v1/logs\",\"GET /v1/query\","
             "\"GET /healthz\",\"GET /readyz\",\"GET /metrics\"]}\n");
     if (atomic_load(&d->shutting_down))
-        return respond_error(c, 503, "shutting down", 1, NULL);
+        return cl_http_respond_error(c, 503, "shutting down", 1, NULL);
     if (cl_queue_ping(&d->queue) != CL_OK)
-        return respond_error(c, 503, "queue is not writable", 1, NULL);
+        return cl_http_respond_error(c, 503, "queue is not writable", 1, NULL);
     char why[400];
     if (!cl_store_ready(d->retention, why, sizeof why))
-        return respond_error(c, 503, why, 5, NULL);
+        return cl_http_respond_error(c, 503, why, 5, NULL);
     /* Still ready (ingest works on the fresh queue), but say what waits for a salvage. */
     if (cl_gauge_get(d->m.queue_quarantine_pending) > 0)
-        return respond_text(c, 200,
-                            "{\"status\":\"ready\",\"queue_quarantined\":\"a damaged queue file "
-                            "waits in DATA/quarantine: run 'cloudlog verify --repair'\"}\n");
-    return respond_text(c, 200, "{\"status\":\"ready\"}\n");
+        return cl_http_respond_text(
+            c, 200,
+            "{\"status\":\"ready\",\"queue_quarantined\":\"a damaged queue file "
+            "waits in DATA/quarantine: run 'cloudlog verify --repair'\"}\n");
+    return cl_http_respond_text(c, 200, "{\"status\":\"ready\"}\n");
 }
 
 /* 1 if the daemon has keys and auth names none of them. */
@@ -256,9 +125,9 @@ static int refuse_read(struct cl_daemon *d, struct MHD_Connection *c, const char
 {
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!is_get(method))
-        *res = respond_error(c, 405, "method not allowed; use GET", 0, "GET, HEAD");
+        *res = cl_http_respond_error(c, 405, "method not allowed; use GET", 0, "GET, HEAD");
     else if (key_refused(d, auth))
-        *res = respond_error(
+        *res = cl_http_respond_error(
             c, 401, "missing or invalid API key (send Authorization: Bearer <key>)", 0, NULL);
     else
         return 0;
@@ -268,7 +137,7 @@ static int refuse_read(struct cl_daemon *d, struct MHD_Connection *c, const char
 static enum MHD_Result query_error(struct MHD_Connection *c, int status, const char *msg,
                                    int retry_after_s)
 {
-    return respond_error(c, status, msg, retry_after_s, NULL);
+    return cl_http_respond_error(c, status, msg, retry_after_s, NULL);
 }
 
 static enum MHD_Result answer_query(struct cl_daemon *d, struct MHD_Connection *c,
@@ -280,7 +149,7 @@ static enum MHD_Result answer_query(struct cl_daemon *d, struct MHD_Connection *
     if (refuse_read(d, c, method, &refused))
         return refused;
     if (atomic_load(&d->shutting_down))
-        return respond_error(c, 503, "shutting down", 1, NULL);
+        return cl_http_respond_error(c, 503, "shutting down", 1, NULL);
     return cl_http_query_start(d, c, &r->query, query_error);
 }
 
@@ -304,7 +173,7 @@ static enum MHD_Result answer_es_info(struct cl_daemon *d, struct MHD_Connection
     struct cl_buf b;
     cl_buf_init(&b, 4096);
     cl_buf_append_str(&b, CL_ES_INFO_BODY);
-    return respond_product(c, 200, &b, "application/json", 0, NULL, 1);
+    return cl_http_respond_product(c, 200, &b, "application/json", 0, NULL, 1);
 }
 
 /* GET /v1/alarms: alarm states and transitions (http_alarms.c), behind the API keys. */
@@ -330,172 +199,6 @@ static enum MHD_Result answer_analytics(struct cl_daemon *d, struct MHD_Connecti
     return which == 2 ? cl_http_anomalies(d, c) : cl_http_loki_patterns(d, c);
 }
 
-/* Counts an answered POST /v1/logs: IngestRequests by status class, the records of a
- * parsed body (resp, NULL for answers given before parsing) and, for a 2xx, the
- * latency from arrival to durable acknowledgement. */
-static void count_ingest(struct cl_daemon *d, struct request *r, int status,
-                         const struct cl_ingest_response *resp)
-{
-    cl_counter_add_at(d->m.ingest_requests, cl_status_class_of(status), 1);
-    if (r->key >= 0)
-        cl_key_usage_record(d->key_usage, cl_api_keys_at(r->keys, (size_t)r->key), status,
-                            resp ? resp->accepted : 0, resp ? r->ingest.body_len : 0, cl_mono_ms());
-    if (resp) {
-        cl_counter_add(d->m.ingested_log_count, resp->accepted);
-        cl_counter_add(d->m.rejected_log_count, resp->rejected);
-        cl_counter_add(d->m.ingested_bytes, resp->accepted_bytes);
-    }
-    if (status >= 200 && status < 300)
-        cl_histogram_observe(d->m.ingest_latency, (uint64_t)(cl_mono_us() - r->started_us));
-}
-
-/* Answers a POST /v1/logs with an error decided before parsing. */
-static enum MHD_Result ingest_error(struct cl_daemon *d, struct request *r, int status,
-                                    const char *msg, int retry_after_s, const char *allow)
-{
-    count_ingest(d, r, status, NULL);
-    if (r->ingest_route == CL_ROUTE_LOGS)
-        return respond_error(r->conn, status, msg, retry_after_s, allow);
-    /* HEC's clients expect HEC's {"text":...,"code":N} answers. */
-    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
-    cl_ingest_early_answer(r->ingest_route, status, msg, auth != NULL, &r->resp);
-    return respond_product(r->conn, r->resp.status, &r->resp.body, r->resp.content_type,
-                           retry_after_s, allow, r->resp.es_product);
-}
-
-/* Adds n bytes to the global in-memory budget; returns 0, or -1 if over it. */
-static int reserve(struct cl_daemon *d, struct request *r, size_t n)
-{
-    size_t before = atomic_fetch_add(&d->inflight_bytes, n);
-    if (before + n > d->cfg->max_inflight && before > 0) {
-        atomic_fetch_sub(&d->inflight_bytes, n);
-        return -1;
-    }
-    r->reserved += n;
-    return 0;
-}
-
-/* Decides, from the headers alone, whether a POST /v1/logs is answered early. */
-static void check_ingest_headers(struct cl_daemon *d, struct MHD_Connection *c, struct request *r)
-{
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-    unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
-    struct cl_queue_stats st;
-
-    int wait_s = 0;
-    if (d->keyed) {
-        r->keys = cl_daemon_keys(d);
-        r->key = cl_api_keys_match(r->keys, auth);
-    }
-    if (d->keyed && r->key < 0) {
-        r->status = 401;
-        snprintf(r->message, sizeof r->message,
-                 "missing or invalid API key "
-                 "(send Authorization: Bearer <key>)");
-    } else if (atomic_load(&d->shutting_down)) {
-        r->status = 503, r->retry_after_s = 1;
-        snprintf(r->message, sizeof r->message, "shutting down");
-    } else if (cl && len > d->limits.max_body_bytes) {
-        r->status = 413;
-        snprintf(r->message, sizeof r->message, "body of %llu bytes exceeds the %zu-byte limit",
-                 len, d->limits.max_body_bytes);
-    } else if (r->key >= 0 &&
-               (wait_s = cl_key_usage_admit(d->key_usage, cl_api_keys_at(r->keys, (size_t)r->key),
-                                            cl_mono_ms())) > 0) {
-        r->status = 429, r->retry_after_s = wait_s;
-        snprintf(r->message, sizeof r->message,
-                 "API key '%s' is over its rate limit; retry in %d s",
-                 cl_api_keys_at(r->keys, (size_t)r->key)->name, wait_s);
-    } else if (cl_daemon_queue_stats(d, &st) == CL_OK &&
-               (st.visible + st.inflight >= (uint64_t)d->cfg->queue_max_depth ||
-                st.bytes >= d->cfg->queue_max_bytes)) {
-        r->status = 503, r->retry_after_s = 5;
-        snprintf(r->message, sizeof r->message,
-                 "queue is over capacity (%llu messages, %llu bytes); retry later",
-                 (unsigned long long)(st.visible + st.inflight), (unsigned long long)st.bytes);
-    } else if (reserve(d, r,
-                       cl ? CL_MIN((size_t)len, CL_INFLIGHT_RESERVE_STEP)
-                          : CL_INFLIGHT_RESERVE_STEP) != 0) {
-        /* Only a first step is reserved: a Content-Length is a promise, not bytes, and
-         * idle connections announcing large bodies must not exhaust --max-inflight.
-         * take_body reserves the rest as the bytes arrive. */
-        r->status = 503, r->retry_after_s = 1;
-        snprintf(r->message, sizeof r->message, "server busy: too many request bytes in memory");
-    }
-}
-
-/* Takes one chunk of body. Returns MHD_NO to drop a connection that keeps sending
- * far past an early answer. */
-static enum MHD_Result take_body(struct cl_daemon *d, struct request *r, const char *data, size_t n)
-{
-    if (!r->status && r->body.len + n > d->limits.max_body_bytes) {
-        r->status = 413;
-        snprintf(r->message, sizeof r->message, "body exceeds the %zu-byte limit",
-                 d->limits.max_body_bytes);
-        cl_buf_free(&r->body);
-    }
-    if (!r->status && r->body.len + n > r->reserved &&
-        reserve(d, r, CL_MAX(n, CL_INFLIGHT_RESERVE_STEP)) != 0) {
-        r->status = 503, r->retry_after_s = 1;
-        snprintf(r->message, sizeof r->message, "server busy: too many request bytes in memory");
-        cl_buf_free(&r->body);
-    }
-    if (r->status) {
-        r->discarded += n;
-        return r->discarded > 4 * d->limits.max_body_bytes + (1u << 20) ? MHD_NO : MHD_YES;
-    }
-    cl_buf_append(&r->body, data, n);
-    return MHD_YES;
-}
-
-/* Runs on an ingest worker while the connection is suspended. */
-static void run_ingest_job(void *arg)
-{
-    struct request *r = arg;
-    cl_ingest_handle(&r->ingest, &r->d->limits, &r->d->queue, &r->resp);
-    /* The body is no longer needed (the answer is built): its memory and its share of
-     * --max-inflight go back now, before the answer is sent, so a client that posts again
-     * right after its 202 finds the budget free. The connection is suspended, so no other
-     * thread touches r->reserved until the resume. */
-    cl_buf_free(&r->body);
-    atomic_fetch_sub(&r->d->inflight_bytes, r->reserved);
-    r->reserved = 0;
-    r->job = JOB_DONE; /* published to the HTTP thread by resume's lock */
-    MHD_resume_connection(r->conn);
-}
-
-static enum MHD_Result finish_ingest(struct cl_daemon *d, struct MHD_Connection *c,
-                                     struct request *r)
-{
-    if (r->job == JOB_DONE) {
-        count_ingest(d, r, r->resp.status, &r->resp);
-        struct MHD_Response *resp = new_response(&r->resp.status, &r->resp.body,
-                                                 r->resp.content_type, r->resp.retry_after_s, NULL);
-        if (r->resp.es_product)
-            MHD_add_response_header(resp, CL_ES_PRODUCT_HEADER, CL_ES_PRODUCT);
-        if (r->resp.replayed) /* as Stripe: says the answer is the stored one */
-            MHD_add_response_header(resp, "Idempotent-Replayed", "true");
-        return queue_response(c, r->resp.status, resp);
-    }
-    r->ingest = (struct cl_ingest_request){
-        .route = r->ingest_route,
-        .path = r->path,
-        .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
-        .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
-        .service_header = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Cloudlog-Service"),
-        .idempotency_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key"),
-        .has_credentials = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization") != NULL,
-        .body = r->body.data ? r->body.data : "",
-        .body_len = r->body.len,
-        .received_ms = r->received_ms,
-    };
-    r->job = JOB_RUNNING;
-    MHD_suspend_connection(c);
-    cl_workers_submit(d->workers, run_ingest_job, r);
-    return MHD_YES;
-}
-
 /* A daemon without API keys answers only Host names a web page cannot rebind to it
  * (host_check.h). Returns MHD_YES/MHD_NO after queueing a 421, or -1 to go on. */
 static int refuse_host(struct cl_daemon *d, struct MHD_Connection *c)
@@ -509,15 +212,7 @@ static int refuse_host(struct cl_daemon *d, struct MHD_Connection *c)
              "loopback addresses and its --listen host (a defense against DNS rebinding); "
              "configure --api-key-file to serve other names",
              host);
-    return respond_error(c, 421, msg, 0, NULL);
-}
-
-/* A browser's cross-site write with no Content-Type (a no-cors fetch of an untyped
- * body) carries Origin; shippers and the CLI send neither Origin nor a form type. */
-static int cross_site_untyped(struct MHD_Connection *c)
-{
-    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin") &&
-           !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    return cl_http_respond_error(c, 421, msg, 0, NULL);
 }
 
 /* A request's state, made at its first call (freed by on_completed). */
@@ -536,26 +231,6 @@ static struct request *new_request(struct cl_daemon *d, struct MHD_Connection *c
     return r;
 }
 
-/* The first call of an ingest request: method, headers and cross-site checks before any
- * body byte is read. */
-static enum MHD_Result begin_ingest(struct cl_daemon *d, struct MHD_Connection *c,
-                                    struct request *r, const char *method)
-{
-    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-        return ingest_error(d, r, 405, "method not allowed; use POST", 0, "POST");
-    check_ingest_headers(d, c, r);
-    if (!r->status && cross_site_untyped(c)) {
-        r->status = 415;
-        snprintf(r->message, sizeof r->message,
-                 "a cross-site request (Origin) needs Content-Type application/json or "
-                 "application/x-ndjson");
-    }
-    if (r->status == 401 || r->status == 413 || r->status == 415 || r->status == 429 ||
-        r->status == 503)
-        return ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
-    return MHD_YES;
-}
-
 /* The first call of a request: every route but ingest's is answered from here. */
 static enum MHD_Result begin_request(struct cl_daemon *d, struct MHD_Connection *c,
                                      struct request *r, const char *url, const char *method,
@@ -566,7 +241,7 @@ static enum MHD_Result begin_request(struct cl_daemon *d, struct MHD_Connection 
         return (enum MHD_Result)host_rc;
     switch (r->route) {
     case ROUTE_NONE:
-        return respond_error(c, 404, "not found", 0, NULL);
+        return cl_http_respond_error(c, 404, "not found", 0, NULL);
     case ROUTE_QUERY:
         return answer_query(d, c, method, r);
     case ROUTE_LOKI:
@@ -582,7 +257,7 @@ static enum MHD_Result begin_request(struct cl_daemon *d, struct MHD_Connection 
     case ROUTE_TAIL:
         return cl_http_tail(d, c, method, &r->tail);
     case ROUTE_LOGS:
-        return begin_ingest(d, c, r, method);
+        return cl_http_ingest_begin(d, c, r, method);
     default:
         return answer_status_route(d, c, r->route, method);
     }
@@ -605,11 +280,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
-        return take_body(d, r, upload, n);
+        return cl_http_ingest_body(d, r, upload, n);
     }
     if (r->status)
-        return ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
-    return finish_ingest(d, c, r);
+        return cl_http_ingest_error(d, r, r->status, r->message, r->retry_after_s, NULL);
+    return cl_http_ingest_finish(d, c, r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
