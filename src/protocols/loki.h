@@ -1,4 +1,4 @@
-/* loki.h - the Loki entry mapping shared by the JSON (loki.c) and protobuf (loki_pb.c)
+/* loki.h - the Loki entry mapping shared by the JSON (loki_json.c) and protobuf (loki_pb.c)
  * push decoders: an entry is written from its labels, time, line and structured metadata,
  * each given as JSON values (the protobuf decoder renders its labels and metadata as JSON
  * objects first, so both encodings map alike). */
@@ -54,5 +54,21 @@ void cl_loki_write_entry(struct cl_loki *l, const struct cl_json_value *labels, 
  * invalid UTF-8 is replaced first), so both give the same record. */
 int cl_loki_write_entry_text(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
                              const char *line, size_t n, const struct cl_json_value *meta);
+
+/* Between loki.c, loki_labels.c and loki_json.c. */
+/* Splits o's service label list into l->names; a list that fails the check (callers
+ * check it at start-up) is cut at its first bad name. */
+void cl_loki_split_service_labels(struct cl_loki *l, const struct cl_proto_opts *o);
+/* Level, service and the labels part of labels: worked out once per distinct labels (a
+ * stream's entries share them), remembered in l; l->labels_value is the part. */
+void cl_loki_labels_info(struct cl_loki *l, const struct cl_json_value *labels);
+/* Appends the members of the walkable object v to m; 0 if one of its values is a
+ * container (then its depth is not known here: the normalizer reads the part itself). */
+int cl_loki_walk_members(struct cl_jw_pairs *m, const struct cl_json_value *v);
+/* The document path's entry whose line (the JSON string token line) is unescaped in
+ * text[0..n) already (NULL: not unescaped). */
+void cl_loki_write_doc_entry(struct cl_loki *l, const struct cl_json_value *labels, uint64_t ns,
+                             const struct cl_json_value *line, const char *text, size_t n,
+                             const struct cl_json_value *meta);
 
 #endif
