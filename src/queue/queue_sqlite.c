@@ -50,8 +50,9 @@
  * One connection, guarded by db_mu, does all reads and writes of this process (SQLite
  * serializes writers anyway, and one connection keeps the prepared-statement cache
  * simple), except the catalog reads of queries: each opens a connection of its own
- * (catalog_read.c), so a long read never holds db_mu. Other processes (the CLI's "dlq
- * list" while the daemon runs) open the same file; busy_timeout makes them wait for the
+ * (catalog_read.c), so a long read never holds db_mu; and the checkpointer thread, whose
+ * own connection copies the WAL into the file (queue_sqlite_checkpoint.c). Other processes (the
+ * CLI's "dlq list" while the daemon runs) open the same file; busy_timeout makes them wait for the
  * write lock instead of failing, and every write transaction checks PRAGMA data_version
  * to notice their commits and recount.
  *
@@ -212,7 +213,7 @@ static int open_db(struct sq_queue *s, const char *path, char *err, size_t err_l
         return sq_err(rc);
     }
     sqlite3_extended_result_codes(s->db, 1);
-    int crc = sq_schema_open(s, err, err_len);
+    int crc = sq_schema_open(s, path, err, err_len);
     if (crc == CL_OK)
         crc = sq_prepare_all(s, err, err_len);
     if (crc == CL_OK && (crc = sq_check_data_version(s)) != CL_OK)
@@ -230,9 +231,14 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
     struct sq_queue *s = sq_new(opts);
     s->catalog = (struct cl_catalog){&sq_catalog_ops, s};
     s->data_version = -1; /* forces the first check to load the totals */
-    rc = open_db(s, path, err, err_len);
+    /* The owner lock first: opening may migrate the schema, which must not happen under
+     * a running daemon of an older build (its statements would fail until restarted). */
+    if (opts->owner)
+        rc = sq_lock_owner(s, path, err, err_len);
+    if (rc == CL_OK)
+        rc = open_db(s, path, err, err_len);
     if (rc == CL_OK && opts->owner)
-        rc = sq_claim_ownership(s, path, err, err_len);
+        rc = sq_claim_ownership(s, err, err_len);
     if (rc == CL_OK && (rc = sq_committer_start(s)) != CL_OK)
         snprintf(err, err_len, "cannot start the queue committer thread");
     if (rc == CL_OK)

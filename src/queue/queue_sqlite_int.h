@@ -148,7 +148,8 @@ int sqc_lost_count(void *impl, uint64_t *n);
 int64_t sq_now(struct sq_queue *s);
 
 /* queue_sqlite_schema.c: connection settings, then creates or migrates the schema. */
-int sq_schema_open(struct sq_queue *s, char *err, size_t err_len);
+/* path: the queue file, for the upgrade lock of a non-owner open. */
+int sq_schema_open(struct sq_queue *s, const char *path, char *err, size_t err_len);
 
 /* queue_sqlite_sql.c: the statements (sq_sql) and the helpers that run them. */
 extern const char *const sq_sql[SQ_NSTMT];
@@ -210,9 +211,17 @@ int sq_idem_put(struct sq_queue *s, const struct cl_idem *idem, int64_t now);
 int sq_idem_get(void *impl, const char *key, struct cl_idem_answer *out);
 
 /* queue_sqlite_owner.c: single ownership of the queue file. */
-/* Takes the owner lock next to path, bumps the owner epoch and releases what a dead
- * owner held. Returns CL_OK, or an error with err set (another owner is running). */
-int sq_claim_ownership(struct sq_queue *s, const char *path, char *err, size_t err_len);
+/* Takes the owner lock next to path (into s->lock_fd), before the schema is opened: a
+ * migration must never run under another daemon's feet. CL_OK, or CL_ERR_FULL with err
+ * set (another owner is running). */
+int sq_lock_owner(struct sq_queue *s, const char *path, char *err, size_t err_len);
+/* For a non-owner open (the CLI) that finds an older schema: the owner lock without the
+ * pid, held while it migrates; returns the fd to close after the commit, or -1 with err
+ * set (a daemon, necessarily an older build, runs on the file). */
+int sq_lock_for_upgrade(const char *path, char *err, size_t err_len);
+/* With the owner lock held: bumps the owner epoch and releases what a dead owner held.
+ * Returns CL_OK, or an error with err set (the lock is then dropped). */
+int sq_claim_ownership(struct sq_queue *s, char *err, size_t err_len);
 void sq_drop_ownership(struct sq_queue *s);
 
 /* queue_sqlite_receive.c: receive and delete, and helpers the other operations share. */

@@ -20,8 +20,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-/* Opens and locks the owner file; returns the fd or -1 with err set. */
-static int lock_owner_file(const char *path, char *err, size_t err_len)
+/* Opens and locks the owner file; returns the fd or -1 with err set. write_pid: the
+ * owner notes its pid there (a schema upgrade by the CLI does not). */
+static int lock_owner_file(const char *path, int write_pid, char *err, size_t err_len)
 {
     char lock_path[4200];
     snprintf(lock_path, sizeof lock_path, "%s-owner", path);
@@ -46,6 +47,8 @@ static int lock_owner_file(const char *path, char *err, size_t err_len)
         close(fd);
         return -1;
     }
+    if (!write_pid)
+        return fd;
     char pid[32];
     int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
@@ -76,11 +79,19 @@ static int release_dead_holders(struct sq_queue *s, int64_t *released)
     return rc;
 }
 
-int sq_claim_ownership(struct sq_queue *s, const char *path, char *err, size_t err_len)
+int sq_lock_owner(struct sq_queue *s, const char *path, char *err, size_t err_len)
 {
-    s->lock_fd = lock_owner_file(path, err, err_len);
-    if (s->lock_fd < 0)
-        return CL_ERR_FULL;
+    s->lock_fd = lock_owner_file(path, 1, err, err_len);
+    return s->lock_fd < 0 ? CL_ERR_FULL : CL_OK;
+}
+
+int sq_lock_for_upgrade(const char *path, char *err, size_t err_len)
+{
+    return lock_owner_file(path, 0, err, err_len);
+}
+
+int sq_claim_ownership(struct sq_queue *s, char *err, size_t err_len)
+{
     int64_t released = 0;
     pthread_mutex_lock(&s->db_mu);
     int rc = release_dead_holders(s, &released);

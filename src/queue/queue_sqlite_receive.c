@@ -150,8 +150,12 @@ static int receive_row(struct sq_queue *s, int64_t id, int64_t now, int visibili
         int rc = sq_exec(s, SQ_LEASE_DEL);
         return rc == CL_OK ? 0 : -rc;
     }
-    if (r != 1)
+    if (r != 1) { /* a failed read after the lease: what was copied so far goes */
+        free(m->last_error);
+        free(m->body);
+        memset(m, 0, sizeof *m);
         return r;
+    }
     m->id = sq_fmt_id(id);
     char receipt[48];
     snprintf(receipt, sizeof receipt, "%lld:%u", (long long)id, m->receive_count);

@@ -66,10 +66,11 @@
  * 2 -> 3 adds messages.holder, its index and the idempotency table; 3 -> 4 moves the
  * delivery columns (visible_at, receive_count, first_receive_at, last_error, holder) out
  * of messages into leases. 3 -> 4 copies the messages table once (SQLite cannot drop
- * NOT NULL columns in place), so it needs free disk about the size of the queued
- * bodies; if it fails (full disk), the transaction rolls back, the file stays version 3
- * and the open reports why. The AUTOINCREMENT sequence is carried over, so no id is
- * ever reused.
+ * NOT NULL columns in place), so it needs free disk about twice the size of the queued
+ * bodies (the copy in the WAL, then in the file, whose old pages stay free); if it fails
+ * (full disk), the transaction rolls back, the file stays version 3 and the open reports
+ * why. A migration runs only under the owner lock (create_schema). The AUTOINCREMENT sequence is
+ * carried over, so no id is ever reused.
  *
  * Why leases (issue 14, docs/performance.md): in version 3 a receive updated the row
  * holding the body; the row grew (first_receive_at and holder from NULL to a number),
@@ -83,6 +84,8 @@
 #include "log.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
 #define WAL_SIZE_LIMIT (64 * 1024 * 1024)
@@ -214,13 +217,32 @@ static int configure(struct sq_queue *s, char *err, size_t err_len)
     return exec_sql(s->db, sql, err, err_len);
 }
 
+/* The file's schema version into *v (-1: no meta table or no version row: a new file).
+ * Returns CL_OK, or the error of reading it (a damaged page: CL_ERR_CORRUPT, which the
+ * daemon answers by quarantining the file; it must not be taken for a new file). */
+static int read_schema_version(sqlite3 *db, int64_t *v)
+{
+    static const char *const steps[] = {
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+        "SELECT value FROM meta WHERE key = 'schema_version'"};
+    *v = -1;
+    int rc = SQLITE_ROW;
+    for (size_t i = 0; i < 2 && rc == SQLITE_ROW; i++) {
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(db, steps[i], -1, &st, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && i == 1)
+            *v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CL_OK : sq_err(rc);
+}
+
 static int64_t schema_version(sqlite3 *db)
 {
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st, NULL);
-    int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return v;
+    int64_t v;
+    return read_schema_version(db, &v) == CL_OK ? v : -1;
 }
 
 /* Runs every migration from the file's version on (inside the caller's transaction).
@@ -241,16 +263,30 @@ static int migrate(sqlite3 *db, int64_t found, char *err, size_t err_len)
 }
 
 /* Creates the version 1 schema if the file is new, then migrates it to the current one
- * in the same transaction. */
-static int create_schema(struct sq_queue *s, char *err, size_t err_len)
+ * in the same transaction. An open without the owner lock (the CLI) takes it for a
+ * migration, and refuses one while a daemon (of an older build) holds it. */
+static int create_schema(struct sq_queue *s, const char *path, char *err, size_t err_len)
 {
     int rc = exec_sql(s->db, "BEGIN IMMEDIATE", err, err_len);
     if (rc != CL_OK)
         return rc;
-    int64_t found = schema_version(s->db); /* -1: a new file */
+    int64_t found; /* -1: a new file */
+    int upgrade_fd = -1;
+    if ((rc = read_schema_version(s->db, &found)) != CL_OK)
+        snprintf(err, err_len, "reading the queue schema version: %s", sqlite3_errmsg(s->db));
+    if (rc == CL_OK && found >= 1 && found < SQ_SCHEMA_VERSION && s->lock_fd < 0 &&
+        (upgrade_fd = sq_lock_for_upgrade(path, err, err_len)) < 0) {
+        size_t n = strlen(err);
+        snprintf(err + n, err_len - n,
+                 "; the file is queue schema version %lld, which this build upgrades to %d "
+                 "only while no older daemon runs on it: stop that daemon and start this "
+                 "version's cloudlog serve",
+                 (long long)found, SQ_SCHEMA_VERSION);
+        rc = CL_ERR_UNSUPPORTED;
+    }
     /* Only a file without a version gets version 1: its indexes name columns that
      * version 4 moved out of messages. */
-    if (found < 1)
+    if (rc == CL_OK && found < 1)
         rc = exec_sql(s->db, schema_sql, err, err_len);
     if (rc == CL_OK)
         rc = migrate(s->db, found, err, err_len);
@@ -265,13 +301,16 @@ static int create_schema(struct sq_queue *s, char *err, size_t err_len)
     if (rc == CL_OK)
         rc = exec_sql(s->db, indexes_sql, err, err_len);
     if (rc == CL_OK)
-        return exec_sql(s->db, "COMMIT", err, err_len);
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = exec_sql(s->db, "COMMIT", err, err_len);
+    else
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (upgrade_fd >= 0)
+        close(upgrade_fd); /* after the commit */
     return rc;
 }
 
-int sq_schema_open(struct sq_queue *s, char *err, size_t err_len)
+int sq_schema_open(struct sq_queue *s, const char *path, char *err, size_t err_len)
 {
     int rc = configure(s, err, err_len);
-    return rc == CL_OK ? create_schema(s, err, err_len) : rc;
+    return rc == CL_OK ? create_schema(s, path, err, err_len) : rc;
 }

@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The version 3 schema exactly as the previous release created it: version 1, then the
  * 1 -> 2 and 2 -> 3 migrations. */
@@ -203,6 +206,81 @@ static void test_newer_schema_refused(void **state)
     assert_non_null(strstr(err, "version 5"));
 }
 
+/* The schema version of the file at path, read beside the queue (sqlite3 directly). */
+static int64_t file_version(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* An older daemon still holding <file>-owner: neither a new serve nor the CLI migrates
+ * the file under it (its statements would fail); once it is gone the CLI may. */
+static void test_no_migration_under_a_running_owner(void **state)
+{
+    (void)state;
+    char path[600], lock[640], err[512];
+    cl_qt_db_path(path, sizeof path, "v3-owned.db");
+    make_v3_file(path, cl_now_ms());
+    snprintf(lock, sizeof lock, "%s-owner", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0); /* the "older daemon" */
+
+    struct cl_queue q;
+    struct cl_queue_opts o;
+    cl_queue_opts_default(&o);
+    o.owner = 1;
+    assert_int_equal(cl_queue_open(&q, path, &o, err, sizeof err), CL_ERR_FULL);
+    assert_int_equal(file_version(path), 3);
+    o.owner = 0;
+    assert_int_equal(cl_queue_open(&q, path, &o, err, sizeof err), CL_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err, "stop that daemon"));
+    assert_int_equal(file_version(path), 3);
+
+    close(fd); /* the older daemon stopped */
+    assert_int_equal(cl_queue_open(&q, path, &o, err, sizeof err), CL_OK);
+    cl_queue_close(&q);
+    assert_int_equal(file_version(path), 4);
+}
+
+/* A damaged meta page is a damaged file (CL_ERR_CORRUPT: the daemon quarantines it), not
+ * a new file to create the schema in. */
+static void test_damaged_meta_is_corrupt(void **state)
+{
+    (void)state;
+    char path[600], err[512];
+    cl_qt_db_path(path, sizeof path, "meta-damaged.db");
+    cl_qt_remove_db(path);
+    struct cl_queue q;
+    open_at(&q, path, 1);
+    int64_t root = query_int(&q, "SELECT rootpage FROM sqlite_master WHERE name = 'meta'");
+    int64_t page = query_int(&q, "PRAGMA page_size");
+    cl_queue_close(&q); /* checkpointed: the page is in the file */
+
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    char *junk = malloc((size_t)page);
+    memset(junk, 0xff, (size_t)page);
+    assert_int_equal(fseeko(f, (off_t)((root - 1) * page), SEEK_SET), 0);
+    assert_int_equal(fwrite(junk, 1, (size_t)page, f), (size_t)page);
+    fclose(f);
+    free(junk);
+
+    struct cl_queue_opts o;
+    cl_queue_opts_default(&o);
+    o.owner = 1;
+    assert_int_equal(cl_queue_open(&q, path, &o, err, sizeof err), CL_ERR_CORRUPT);
+}
+
 static off_t wal_size(const char *path)
 {
     char wal[640];
@@ -261,6 +339,8 @@ int main(void)
         cmocka_unit_test(test_v3_file_migrates_and_drains),
         cmocka_unit_test(test_catalog_reader_opens_v3_file),
         cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_no_migration_under_a_running_owner),
+        cmocka_unit_test(test_damaged_meta_is_corrupt),
         cmocka_unit_test(test_receive_writes_lease_not_body),
     };
     return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
