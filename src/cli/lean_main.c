@@ -6,8 +6,8 @@
  * libcurl, libmicrohttpd, GnuTLS, libsystemd, OpenSSL and their ~35 dependencies, and
  * Debian builds them with -z now, so the dynamic loader binds ~13,000 symbols across 52
  * libraries before main (~9 ms of CPU) — more than a 15-minute query's own work. This
- * front links only what a local query reads (SQLite, ISA-L, PCRE2; and OpenSSL, which
- * the SQLite queue's messages use for base64);
+ * front links only what a local query reads (SQLite, ISA-L, PCRE2; base64 is our own,
+ * core/base64.c, so no OpenSSL);
  * a configuration file (--config, CLOUDLOG_CONFIG) is the full binary's too, as its keys
  * are checked against every command's options. Both are ordinary dynamically linked Debian
  * executables, so dpkg-shlibdeps still computes the package's dependencies; the full binary lives

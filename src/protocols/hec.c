@@ -404,27 +404,36 @@ static void hec_event(struct hec *h, const struct members *mp)
 }
 
 /* The values back to back (as cl_json_values_each, with its errors): an object is
- * validated and its members collected in one pass; any other value is rejected. */
+ * validated and its members collected in one pass; any other value is rejected. The
+ * envelope {"event": …} is one level more than the record, so it is read at max_depth + 1
+ * (an event /v1/logs takes is taken here too); an event nested deeper still is rejected
+ * alone, as a too-deep line of /v1/logs is: its end is found by a scan at the scanner's
+ * own limit (iterative, no recursion), so the events after it are kept. Only a body
+ * that is not JSON fails as a whole. */
 static int each_event(struct hec *h, const char *body, size_t len, int max_depth, char *err,
                       size_t err_len)
 {
     struct cl_json_reader r;
     struct cl_json_value v;
     struct members m;
-    cl_json_reader_init(&r, body, len, max_depth);
+    cl_json_reader_init(&r, body, len, max_depth + 1);
     while (!cl_json_at_end(&r)) {
         size_t start = r.pos;
         if (collect(h, &r, &m, h->sink->document != NULL) == 0) {
             hec_event(h, &m);
             continue;
         }
-        r.pos = start; /* not an object, or malformed: the whole-value scan says which */
-        if (cl_json_scan_value(&r, &v) != 0) {
+        struct cl_json_reader whole; /* not an object, too deep or malformed: which? */
+        cl_json_reader_init(&whole, body, len, CL_JSON_MAX_DEPTH_LIMIT);
+        whole.pos = start;
+        if (cl_json_scan_value(&whole, &v) != 0) {
             snprintf(err, err_len, "invalid JSON: %s at byte %zu",
-                     r.err.msg ? r.err.msg : "malformed", r.err.offset);
+                     whole.err.msg ? whole.err.msg : "malformed", whole.err.offset);
             return -1;
         }
-        h->sink->reject(h->sink->arg, "event is not a JSON object");
+        r.pos = whole.pos;
+        h->sink->reject(h->sink->arg, v.type == CL_JSON_OBJECT ? "invalid JSON: nesting too deep"
+                                                               : "event is not a JSON object");
     }
     return 0;
 }

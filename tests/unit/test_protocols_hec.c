@@ -10,6 +10,7 @@
 #include "proto_test_util.h"
 #include "proto.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void test_hec_event(void **state)
@@ -55,11 +56,48 @@ static void test_hec_document_path(void **state)
     check_paths_agree(cl_hec_event_decode, hec, 60, "!record too large (");
 }
 
+/* An event /v1/logs takes (nested to the 64-level limit) is taken here too, though the
+ * envelope adds a level; one nested deeper is rejected alone, and the events around it
+ * are kept (the body failed as a whole before). */
+static void test_hec_event_depth(void **state)
+{
+    (void)state;
+    static char body[1024];
+    char *p = body;
+    p += sprintf(p, "{\"event\":\"before\"}");
+    for (int deep = 63; deep <= 64; deep++) {
+        p += sprintf(p, "{\"event\":{\"message\":\"deep%d\",\"a\":", deep);
+        for (int i = 0; i < deep; i++)
+            *p++ = '[';
+        for (int i = 0; i < deep; i++)
+            *p++ = ']';
+        p += sprintf(p, "}}");
+    }
+    p += sprintf(p, "{\"event\":\"after\"}");
+    struct collect c;
+    char err[200];
+    assert_int_equal(decode(cl_hec_event_decode, body, strlen(body), &c, err), 0);
+    assert_int_equal(c.records, 3);
+    assert_int_equal(c.rejects, 1);
+    assert_non_null(strstr(c.out.data, "\"message\":\"deep63\""));
+    assert_null(strstr(c.out.data, "\"message\":\"deep64\""));
+    assert_non_null(strstr(c.out.data, "!invalid JSON: nesting too deep\n"));
+    assert_non_null(strstr(c.out.data, "\"message\":\"after\""));
+    done(&c);
+    /* The normalizer (at the same 64 levels) keeps the event at the limit, both paths. */
+    check_paths_agree(cl_hec_event_decode, body, 256 * 1024, "\"message\":\"deep63\"");
+    /* Not JSON at all still fails the body. */
+    const char *broken = "{\"event\":\"ok\"}{\"event\":[1,}";
+    assert_int_equal(decode(cl_hec_event_decode, broken, strlen(broken), &c, err), -1);
+    done(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hec_event),
         cmocka_unit_test(test_hec_document_path),
+        cmocka_unit_test(test_hec_event_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
