@@ -10,25 +10,7 @@
 
 #include <pthread.h>
 
-struct cl_an_async; /* analytics.c: the tick with the pipeline's clock given (watermark_ms at wall
-                     * clock watermark_wall); returns the highest score of a's services. */
-double cl_an_tick_at(struct cl_analytics *a, int64_t now_ms, int64_t watermark_ms,
-                     int64_t watermark_wall);
-/* analytics.c: the cloudlog_anomaly_score lines of a's services (no HELP/TYPE header). */
-void cl_an_render_scores(struct cl_analytics *a, struct cl_buf *out);
-
-/* analytics_shard.c: the front over a->o.shards objects, one service always in one. */
-void cl_an_shards_start(struct cl_analytics *a);
-void cl_an_shards_free(struct cl_analytics *a);
-void cl_an_shards_observe(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
-void cl_an_shards_known(struct cl_analytics *a, const char *service, uint64_t id);
-void cl_an_shards_tick(struct cl_analytics *a, int64_t now_ms);
-void cl_an_shards_drain(struct cl_analytics *a, struct cl_analytics_batch *out);
-void cl_an_shards_render(struct cl_analytics *a, struct cl_buf *out);
-size_t cl_an_shards_recent(struct cl_analytics *a, struct cl_anomaly_event *out, size_t max);
-void cl_an_shards_stats(struct cl_analytics *a, struct cl_analytics_stats *st);
-
-/* analytics_async.c */
+struct cl_an_async; /* analytics_async.c */
 
 /* What analytics reads from one normalized line (analytics_line.c). */
 struct cl_an_line {
@@ -132,6 +114,10 @@ int cl_an_line_head(struct cl_analytics *a, const char *line, size_t len, struct
 int cl_an_line_message(struct cl_analytics *a, const char *line, size_t len,
                        const struct cl_an_line *h, const char **msg, size_t *msg_len);
 uint64_t cl_an_shape_key(const char *s, size_t n);
+/* analytics_line.c: the service of a line (*name in the line or in h), without reading
+ * its time: 0, or -1 when it has none (analytics_shard.c routes by it). */
+int cl_an_line_service(const char *line, size_t len, struct cl_line_head *h, const char **name,
+                       size_t *name_len);
 
 /* analytics.c: the tick with the pipeline's clock given (watermark_ms at wall clock
  * watermark_wall; watermark_ms < 0: a's own); returns the highest score of a's services. */

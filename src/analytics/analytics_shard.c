@@ -18,11 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char ts_prefix[] = "{\"timestamp\":\"";
-static const char level_prefix[] = "\",\"level\":\"";
-static const char service_prefix[] = "\",\"service\":\"";
-#define TS_LEN 24
-
 void cl_an_shards_start(struct cl_analytics *a)
 {
     struct cl_analytics_opts o = a->o;
@@ -50,36 +45,6 @@ static struct cl_analytics *shard_of(const struct cl_analytics *a, const char *n
     return a->shards[(cl_mask_hash(name, len) >> 40) % a->n_shards];
 }
 
-/* The service of a normalized line, found by its layout without reading the time (the
- * shard's own parse reads the rest); any other line through the general parse. 0, or -1
- * when the line has no service (the shard skips it: any shard will do). */
-static int line_service(const char *line, size_t len, struct cl_line_head *h, const char **name,
-                        size_t *name_len)
-{
-    const char *end = line + len, *p = line + sizeof ts_prefix - 1 + TS_LEN;
-    if (len > sizeof ts_prefix - 1 + TS_LEN + sizeof level_prefix - 1 &&
-        memcmp(line, ts_prefix, sizeof ts_prefix - 1) == 0 &&
-        memcmp(p, level_prefix, sizeof level_prefix - 1) == 0) {
-        p += sizeof level_prefix - 1;
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        if (q && (size_t)(end - q) > sizeof service_prefix - 1 &&
-            memcmp(q, service_prefix, sizeof service_prefix - 1) == 0) {
-            p = q + sizeof service_prefix - 1;
-            q = memchr(p, '"', (size_t)(end - p));
-            if (q && q > p && q - p <= 64) {
-                *name = p;
-                *name_len = (size_t)(q - p);
-                return 0;
-            }
-        }
-    }
-    if (cl_line_head_parse(line, len, h) != 0)
-        return -1;
-    *name = h->service;
-    *name_len = strlen(h->service);
-    return 0;
-}
-
 /* Hands each shard its services' lines, consecutive lines of one shard as one run. */
 void cl_an_shards_observe(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall)
 {
@@ -91,7 +56,7 @@ void cl_an_shards_observe(struct cl_analytics *a, const char *data, size_t len, 
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         const char *name;
         size_t name_len;
-        struct cl_analytics *s = n && line_service(p, n, &h, &name, &name_len) == 0
+        struct cl_analytics *s = n && cl_an_line_service(p, n, &h, &name, &name_len) == 0
                                      ? shard_of(a, name, name_len)
                                  : run_shard ? run_shard
                                              : a->shards[0];

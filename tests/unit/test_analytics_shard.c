@@ -252,6 +252,47 @@ static void test_shards_with_observer_threads(void **state)
     }
 }
 
+/* Lines the layout scan does not take (a level not in its canonical name: the general
+ * parse) go to their service's shard too; lines of another layout are skipped by both. */
+static void test_shards_route_other_layouts(void **state)
+{
+    (void)state;
+    struct cl_analytics *as[2] = {make(1, 0, 0), make(2, 0, 0)};
+    struct seen seen[2] = {{0}};
+    struct cl_buf b;
+    cl_buf_init(&b, SIZE_MAX);
+    for (int i = 0; i < 2000; i++) {
+        char t[25];
+        cl_format_timestamp(BASE_MS + i * 1000, t);
+        if (i % 3 == 0)
+            cl_test_line(&b, BASE_MS + i * 1000, "info", i % 2 ? "svc-01" : "svc-02", "plain");
+        else if (i % 3 == 1)
+            cl_test_line(&b, BASE_MS + i * 1000, "WARNING", i % 2 ? "svc-03" : "svc-04", "w");
+        else
+            cl_buf_printf(&b,
+                          "{\"service\":\"svc-%02d\",\"message\":\"job %d done\",\"level\":"
+                          "\"warn\",\"timestamp\":\"%s\"}\n",
+                          i % SERVICES, i, t);
+    }
+    for (size_t k = 0; k < 2; k++) {
+        cl_analytics_observe_at(as[k], b.data, b.len, BASE_MS);
+        take_drain(as[k], &seen[k], 1);
+    }
+    assert_true(seen[0].n > 20);
+    assert_same(&seen[0], &seen[1]);
+    struct cl_analytics_stats one, two;
+    cl_analytics_stats(as[0], &one);
+    cl_analytics_stats(as[1], &two);
+    assert_int_equal(one.records, 1334);
+    assert_int_equal(two.records, 1334);
+    assert_int_equal(two.services, 4);
+    for (size_t k = 0; k < 2; k++) {
+        seen_free(&seen[k]);
+        cl_analytics_free(as[k]);
+    }
+    cl_buf_free(&b);
+}
+
 /* The front's readers: the scores of every service once under one header, recent
  * anomalies newest first over the shards. */
 static void test_shards_readers(void **state)
@@ -289,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_shards_templated_as_one_object),
         cmocka_unit_test(test_shards_random_words_as_one_object),
         cmocka_unit_test(test_shards_with_observer_threads),
+        cmocka_unit_test(test_shards_route_other_layouts),
         cmocka_unit_test(test_shards_readers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
