@@ -45,21 +45,40 @@ static struct cl_analytics *shard_of(const struct cl_analytics *a, const char *n
     return a->shards[(cl_mask_hash(name, len) >> 40) % a->n_shards];
 }
 
+/* The last service routed: consecutive lines of one service (a member's) hash it once. */
+struct last_service {
+    char name[65];
+    size_t len;
+    struct cl_analytics *shard; /* NULL: none yet */
+};
+
+/* The shard of a line: its service's, else (no service: skipped there) the run's. */
+static struct cl_analytics *line_shard(const struct cl_analytics *a, const char *line, size_t n,
+                                       struct last_service *last, struct cl_analytics *run)
+{
+    struct cl_line_head h;
+    const char *name;
+    size_t len;
+    if (n == 0 || cl_an_line_service(line, n, &h, &name, &len) != 0)
+        return run ? run : a->shards[0];
+    if (!last->shard || len != last->len || memcmp(name, last->name, len) != 0) {
+        last->shard = shard_of(a, name, len);
+        memcpy(last->name, name, len); /* len <= 64 */
+        last->len = len;
+    }
+    return last->shard;
+}
+
 /* Hands each shard its services' lines, consecutive lines of one shard as one run. */
 void cl_an_shards_observe(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall)
 {
     struct cl_analytics *run_shard = NULL;
+    struct last_service last = {.shard = NULL};
     const char *run = data, *end = data + len;
-    struct cl_line_head h;
     for (const char *p = data; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        const char *name;
-        size_t name_len;
-        struct cl_analytics *s = n && cl_an_line_service(p, n, &h, &name, &name_len) == 0
-                                     ? shard_of(a, name, name_len)
-                                 : run_shard ? run_shard
-                                             : a->shards[0];
+        struct cl_analytics *s = line_shard(a, p, n, &last, run_shard);
         if (s != run_shard) {
             if (run_shard && p > run)
                 cl_analytics_observe_at(run_shard, run, (size_t)(p - 1 - run), now_wall);
