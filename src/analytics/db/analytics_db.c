@@ -92,35 +92,6 @@ sqlite3 *cl_analytics_db_handle(struct cl_analytics_db *db)
 
 /* ---- writer ---- */
 
-/* The order of pattern_counts' key (service, minute, id as SQLite's signed integer,
- * level); rows of one service share its name's pointer. */
-static int count_key_cmp(const void *x, const void *y)
-{
-    const struct cl_pattern_count *a = *(const struct cl_pattern_count *const *)x;
-    const struct cl_pattern_count *b = *(const struct cl_pattern_count *const *)y;
-    int c = a->service == b->service ? 0 : strcmp(a->service, b->service);
-    if (c)
-        return c;
-    if (a->minute != b->minute)
-        return a->minute < b->minute ? -1 : 1;
-    if (a->id != b->id)
-        return (int64_t)a->id < (int64_t)b->id ? -1 : 1;
-    return (a->level > b->level) - (a->level < b->level);
-}
-
-/* The rows in key order (caller frees): inserted so, the table's and its indexes' B-trees
- * are descended along the same few pages, and a transaction dirties fewer of them, than in
- * the miner's hash order (the writer was the largest analytics thread on random words:
- * docs/analytics.md "Cost inline, third round"). */
-static const struct cl_pattern_count **counts_in_key_order(const struct cl_analytics_batch *b)
-{
-    const struct cl_pattern_count **v = cl_malloc(CL_MAX(b->n_counts, (size_t)1) * sizeof *v);
-    for (size_t i = 0; i < b->n_counts; i++)
-        v[i] = &b->counts[i];
-    qsort(v, b->n_counts, sizeof *v, count_key_cmp);
-    return v;
-}
-
 static int exec_counts(struct cl_analytics_db *d, const struct cl_analytics_batch *b)
 {
     static const char sql[] =
@@ -130,9 +101,8 @@ static int exec_counts(struct cl_analytics_db *d, const struct cl_analytics_batc
     if (!st)
         return -1;
     int rc = 0;
-    const struct cl_pattern_count **v = counts_in_key_order(b);
     for (size_t i = 0; i < b->n_counts && !rc; i++) {
-        const struct cl_pattern_count *c = v[i];
+        const struct cl_pattern_count *c = &b->counts[i];
         sqlite3_bind_text(st, 1, c->service, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, c->minute);
         sqlite3_bind_int64(st, 3, (int64_t)c->id);
@@ -141,7 +111,6 @@ static int exec_counts(struct cl_analytics_db *d, const struct cl_analytics_batc
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
         sqlite3_reset(st);
     }
-    free(v);
     return rc;
 }
 
