@@ -3,7 +3,8 @@
  * words, so almost every message is a new pattern: the worst case) are normalized once,
  * then handed to cl_analytics_observe_at in messages of BATCH lines, with a tick and a
  * drain every DRAIN_EVERY records (as the daemon's analytics thread does every second).
- * Usage: bench_analytics_observe [RECORDS [BATCH]] (default 1,000,000 and 1,000). The
+ * Usage: bench_analytics_observe [RECORDS [BATCH [SHARDS]]] (default 1,000,000, 1,000 and 1;
+ * SHARDS > 1: the object split by service, learned synchronously, analytics.h). The
  * thread CPU time per record does not depend on the machine's load; for instruction
  * counts run it under valgrind --tool=callgrind. It also prints the miners' bytes and what the
  * process's RSS grew by from before cl_analytics_new (now and at its peak). */
@@ -74,7 +75,10 @@ int main(int argc, char **argv)
     int64_t now_ms = 1796000000000LL;
     struct cl_buf in = normalized(records, now_ms);
     long rss0 = status_kib("VmRSS:");
-    struct cl_analytics *a = cl_analytics_new(NULL);
+    struct cl_analytics_opts o;
+    cl_analytics_opts_default(&o);
+    o.shards = argc > 3 ? (size_t)atol(argv[3]) : 1;
+    struct cl_analytics *a = cl_analytics_new(&o);
     double t0 = cpu_s();
     const char *p = in.data, *end = in.data + in.len;
     for (long r = 0; p < end;) {

@@ -36,6 +36,10 @@ struct cl_analytics *cl_analytics_new(const struct cl_analytics_opts *o)
     if (!a->o.max_patterns)
         a->o.max_patterns = CL_ANALYTICS_MAX_PATTERNS;
     pthread_mutex_init(&a->mu, NULL);
+    if (a->o.shards > 1) { /* a front: the shards hold everything */
+        cl_an_shards_start(a);
+        return a;
+    }
     a->svcs = cl_calloc(a->o.max_services, sizeof *a->svcs);
     a->n_buckets = 16;
     while (a->n_buckets < 2 * a->o.max_services)
@@ -71,6 +75,12 @@ void cl_analytics_free(struct cl_analytics *a)
 {
     if (!a)
         return;
+    if (a->shards) {
+        cl_an_shards_free(a);
+        pthread_mutex_destroy(&a->mu);
+        free(a);
+        return;
+    }
     cl_an_async_stop(a);
     for (size_t i = 0; i < a->o.max_services; i++)
         if (a->svcs[i])
@@ -187,6 +197,10 @@ static struct svc *svc_get(struct cl_analytics *a, const char *name, size_t len,
 
 void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id)
 {
+    if (a->shards) {
+        cl_an_shards_known(a, service, id);
+        return;
+    }
     struct svc tmp;
     tmp.name_hash = cl_mask_hash(service, strlen(service));
     lock(a);
@@ -329,7 +343,9 @@ void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t le
 {
     if (!a)
         return;
-    if (a->async)
+    if (a->shards)
+        cl_an_shards_observe(a, data, len, now_wall);
+    else if (a->async)
         cl_an_async_put(a, data, len, now_wall);
     else
         cl_an_observe_now(a, data, len, now_wall);
@@ -370,13 +386,27 @@ void cl_analytics_tick(struct cl_analytics *a, int64_t now_ms)
 {
     if (!a)
         return;
+    if (a->shards) {
+        cl_an_shards_tick(a, now_ms);
+        return;
+    }
+    cl_an_tick_at(a, now_ms, -1, 0);
+}
+
+double cl_an_tick_at(struct cl_analytics *a, int64_t now_ms, int64_t watermark_ms,
+                     int64_t watermark_wall)
+{
     lock(a);
+    if (watermark_ms < 0) { /* its own, read under the lock */
+        watermark_ms = a->watermark_ms;
+        watermark_wall = a->watermark_wall;
+    }
     /* The pipeline's clock: event time, moving on with the wall clock while nothing comes. */
-    int64_t now_event = a->watermark_ms + CL_MAX(now_ms - a->watermark_wall, (int64_t)0);
+    int64_t now_event = watermark_ms + CL_MAX(now_ms - watermark_wall, (int64_t)0);
     int run_second_pass = now_ms - a->consolidated_ms >= 60000;
     if (run_second_pass)
         a->consolidated_ms = now_ms;
-    for (size_t i = 0; a->watermark_ms && i < a->o.max_services; i++) {
+    for (size_t i = 0; watermark_ms && i < a->o.max_services; i++) {
         struct svc *s = a->svcs[i];
         if (!s)
             continue;
@@ -387,7 +417,9 @@ void cl_analytics_tick(struct cl_analytics *a, int64_t now_ms)
         if (run_second_pass)
             consolidate(a, s);
     }
+    double top = cl_an_max_score(a);
     pthread_mutex_unlock(&a->mu);
+    return top;
 }
 
 /* ---- drain ---- */
@@ -416,6 +448,10 @@ void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
     memset(out, 0, sizeof *out);
     if (!a)
         return;
+    if (a->shards) {
+        cl_an_shards_drain(a, out);
+        return;
+    }
     cl_an_async_flush(a);
     lock(a);
     /* One block for every row (the pending count is exact), names once per service. */
@@ -476,6 +512,14 @@ void cl_analytics_render_prom(struct cl_analytics *a, struct cl_buf *out)
     cl_buf_printf(out, "# HELP cloudlog_anomaly_score Anomaly score of the last closed minute "
                        "(0 expected, 0.5 and more an anomaly) per service and series.\n"
                        "# TYPE cloudlog_anomaly_score gauge\n");
+    if (a->shards)
+        cl_an_shards_render(a, out);
+    else
+        cl_an_render_scores(a, out);
+}
+
+void cl_an_render_scores(struct cl_analytics *a, struct cl_buf *out)
+{
     lock(a);
     for (size_t i = 0; i < a->o.max_services; i++) {
         const struct svc *s = a->svcs[i];
@@ -490,6 +534,8 @@ size_t cl_analytics_recent(struct cl_analytics *a, struct cl_anomaly_event *out,
 {
     if (!a)
         return 0;
+    if (a->shards)
+        return cl_an_shards_recent(a, out, max);
     lock(a);
     size_t n = CL_MIN(max, a->recent_n);
     for (size_t i = 0; i < n; i++)
@@ -503,6 +549,10 @@ void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st)
     memset(st, 0, sizeof *st);
     if (!a)
         return;
+    if (a->shards) {
+        cl_an_shards_stats(a, st);
+        return;
+    }
     lock(a);
     st->services = a->n_svcs;
     st->services_evicted = a->services_evicted;

@@ -44,6 +44,11 @@ struct cl_analytics_opts {
      * a buffer of N bytes that one observer thread learns (the caller waits only while
      * the buffer is full); cl_analytics_drain first waits until it is learned. */
     size_t async_bytes;
+    /* 0 or 1: one object. N: N shards by service, each an object of its own (lock, observer
+     * thread with async_bytes / N of buffer, max_services / N services), so N observer
+     * threads mine different services at once (docs/analytics.md "Cost inline, third
+     * round"). A service's records are learned as by one object: same patterns and counts. */
+    size_t shards;
     /* Borrowed registry handles (NULL: none): the anomaly counter the alarm engine
      * watches and the highest current score. */
     struct cl_metric *anomalies_detected;

@@ -51,7 +51,7 @@ static int beyond_noise(double observed, double expected, double min_delta)
     return fabs(observed - expected) >= fmax(min_delta, NOISE_K * sqrt(fmax(expected, 1.0)));
 }
 
-static double max_score(const struct cl_analytics *a)
+double cl_an_max_score(const struct cl_analytics *a)
 {
     double m = 0;
     for (size_t i = 0; i < a->o.max_services; i++)
@@ -245,7 +245,7 @@ void cl_an_close_minute(struct cl_analytics *a, struct svc *s)
     s->m_records = s->m_errors = s->m_new = 0;
     for (size_t i = 0; i < a->o.max_patterns; i++)
         s->pats[i].minute_count = s->pats[i].minute_errors = 0;
-    cl_gauge_set(a->o.anomaly_score, max_score(a));
+    cl_gauge_set(a->o.anomaly_score, cl_an_max_score(a));
 }
 
 void cl_an_advance(struct cl_analytics *a, struct svc *s, int64_t minute)
@@ -294,5 +294,5 @@ void cl_an_check_silence(struct cl_analytics *a, struct svc *s, int64_t now_ms)
              "%.1f s, so silence past %.0f minutes is unusual.",
              s->name, when, quiet_min, s->silence.gap_ms / 1000.0, ev.hi);
     cl_an_emit(a, &ev);
-    cl_gauge_set(a->o.anomaly_score, max_score(a));
+    cl_gauge_set(a->o.anomaly_score, cl_an_max_score(a));
 }

@@ -100,7 +100,9 @@ struct cl_analytics {
     int ts_day_ms_valid;
     char *scratch; /* one unescaped message */
     size_t scratch_cap;
-    struct cl_an_async *async; /* the observer thread, NULL: observe in the caller */
+    struct cl_an_async *async;    /* the observer thread, NULL: observe in the caller */
+    struct cl_analytics **shards; /* != NULL: a front of n_shards objects (analytics_shard.c) */
+    size_t n_shards;
 };
 
 /* analytics.c: learns the lines of data under the lock, in the calling thread. */
@@ -112,6 +114,28 @@ int cl_an_line_head(struct cl_analytics *a, const char *line, size_t len, struct
 int cl_an_line_message(struct cl_analytics *a, const char *line, size_t len,
                        const struct cl_an_line *h, const char **msg, size_t *msg_len);
 uint64_t cl_an_shape_key(const char *s, size_t n);
+/* analytics_line.c: the service of a line (*name in the line or in h), without reading
+ * its time: 0, or -1 when it has none (analytics_shard.c routes by it). */
+int cl_an_line_service(const char *line, size_t len, struct cl_line_head *h, const char **name,
+                       size_t *name_len);
+
+/* analytics.c: the tick with the pipeline's clock given (watermark_ms at wall clock
+ * watermark_wall; watermark_ms < 0: a's own); returns the highest score of a's services. */
+double cl_an_tick_at(struct cl_analytics *a, int64_t now_ms, int64_t watermark_ms,
+                     int64_t watermark_wall);
+/* analytics.c: the cloudlog_anomaly_score lines of a's services (no HELP/TYPE header). */
+void cl_an_render_scores(struct cl_analytics *a, struct cl_buf *out);
+
+/* analytics_shard.c: the front over a->o.shards objects, one service always in one. */
+void cl_an_shards_start(struct cl_analytics *a);
+void cl_an_shards_free(struct cl_analytics *a);
+void cl_an_shards_observe(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
+void cl_an_shards_known(struct cl_analytics *a, const char *service, uint64_t id);
+void cl_an_shards_tick(struct cl_analytics *a, int64_t now_ms);
+void cl_an_shards_drain(struct cl_analytics *a, struct cl_analytics_batch *out);
+void cl_an_shards_render(struct cl_analytics *a, struct cl_buf *out);
+size_t cl_an_shards_recent(struct cl_analytics *a, struct cl_anomaly_event *out, size_t max);
+void cl_an_shards_stats(struct cl_analytics *a, struct cl_analytics_stats *st);
 
 /* analytics_async.c */
 int cl_an_async_start(struct cl_analytics *a, size_t bytes);
@@ -128,6 +152,7 @@ void cl_an_new_pattern(struct cl_analytics *a, struct svc *s, struct pat *p, con
                        int64_t ts_ms, int level);
 void cl_an_check_silence(struct cl_analytics *a, struct svc *s, int64_t now_ms);
 void cl_an_emit(struct cl_analytics *a, const struct cl_anomaly_event *e);
+double cl_an_max_score(const struct cl_analytics *a); /* over a's services, under its lock */
 
 /* analytics_rows.c */
 void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level);

@@ -125,6 +125,36 @@ int cl_an_line_head(struct cl_analytics *a, const char *line, size_t len, struct
     return 0;
 }
 
+/* The service of a normalized line, found by its layout without reading the time (the
+ * shard's own parse reads the rest); any other line through the general parse. 0, or -1
+ * when the line has no service (the shard skips it: any shard will do). */
+int cl_an_line_service(const char *line, size_t len, struct cl_line_head *h, const char **name,
+                       size_t *name_len)
+{
+    const char *end = line + len, *p = line + sizeof ts_prefix - 1 + TS_LEN;
+    if (len > sizeof ts_prefix - 1 + TS_LEN + sizeof level_prefix - 1 &&
+        memcmp(line, ts_prefix, sizeof ts_prefix - 1) == 0 &&
+        memcmp(p, level_prefix, sizeof level_prefix - 1) == 0) {
+        p += sizeof level_prefix - 1;
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (q && (size_t)(end - q) > sizeof service_prefix - 1 &&
+            memcmp(q, service_prefix, sizeof service_prefix - 1) == 0) {
+            p = q + sizeof service_prefix - 1;
+            q = memchr(p, '"', (size_t)(end - p));
+            if (q && q > p && q - p <= 64) {
+                *name = p;
+                *name_len = (size_t)(q - p);
+                return 0;
+            }
+        }
+    }
+    if (cl_line_head_parse(line, len, h) != 0)
+        return -1;
+    *name = h->service;
+    *name_len = strlen(h->service);
+    return 0;
+}
+
 /* Where "message":" starts: right after the service in the normalized layout (memmem
  * only when the line is not laid out so). */
 static const char *message_key(const char *line, size_t len, const struct cl_an_line *h)

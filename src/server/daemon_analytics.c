@@ -24,6 +24,10 @@
  * CPU per record saved; 1 MiB (3 messages of 1,000 records) cost a fifth more CPU per
  * record (producers and the observer wait on each other far more often). */
 #define CL_DAEMON_ANALYTICS_QUEUE_BYTES ((size_t)4 << 20)
+/* Observer threads, each mining its own services (analytics.h, shards): one was the
+ * drain's bottleneck while the processors left most of the second core idle
+ * (docs/analytics.md "Cost inline, third round"). Each gets half the buffer above. */
+#define CL_DAEMON_ANALYTICS_SHARDS 2
 
 struct cl_daemon_analytics {
     struct cl_analytics *a;
@@ -108,6 +112,7 @@ int cl_daemon_analytics_start(struct cl_daemon *d, char *err, size_t err_len)
     o.anomalies_detected = an->detected;
     o.anomaly_score = an->score;
     o.async_bytes = CL_DAEMON_ANALYTICS_QUEUE_BYTES;
+    o.shards = CL_DAEMON_ANALYTICS_SHARDS;
     an->a = cl_analytics_new(&o);
     long known = cl_analytics_db_load_known(an->db, an->a);
     cl_log(CL_LOG_INFO, "analytics: %s, %ld known pattern(s)", path, known);
