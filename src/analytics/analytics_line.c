@@ -232,6 +232,11 @@ static uint64_t mix(uint64_t h, uint64_t v)
  * tagged, and its length). Two shapes share a key only by a collision of the 64-bit
  * hash (as in the miner's token hashes). 0: not cached (messages the scanner would cut at
  * CL_MASK_MAX_BYTES, runs over 255). */
+/* In the values mixed one at a time: a '0' byte, which no word mixed 8 bytes at once
+ * holds (it has no digit), so the two kinds of value never coincide (without it, the
+ * word "A\x01\0\0\0\0\0\0" equalled the byte 'A' tagged 0x100). */
+#define SHAPE_TAG (0x30ULL << 56)
+
 uint64_t cl_an_shape_key(const char *s, size_t n)
 {
     if (n > CL_MASK_MAX_BYTES - 8)
@@ -255,9 +260,9 @@ uint64_t cl_an_shape_key(const char *s, size_t n)
                 i++, run++;
             if (run > 255)
                 return 0;
-            h = mix(h, 0x1ff00 | run); /* above every byte: a digit run */
+            h = mix(h, SHAPE_TAG | 0x1ff00 | run); /* above every byte: a digit run */
         } else {
-            h = mix(h, 0x100 | c); /* one byte, told apart from 8 at once */
+            h = mix(h, SHAPE_TAG | 0x100 | c); /* one byte, told apart from 8 at once */
         }
     }
     return h ? h : 1;
