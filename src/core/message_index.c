@@ -23,7 +23,9 @@
 #define SUB_HEAD 4                     /* SI1, SI2, LEN */
 #define MEMBER_TAIL 10                 /* empty deflate block (2) + CRC-32 and size (8) */
 #define PAYLOAD_MAX (65535 - SUB_HEAD) /* XLEN is 16 bits and holds the subfield header */
-#define TS_BOUND ((int64_t)1 << 50)    /* ms: beyond year 37000 either way, never a record's */
+/* What a record's timestamp can be (timestamp.c: 0001-01-01 .. 9999-12-31), in ms. */
+#define TS_MIN_MS (-62135596800000LL)
+#define TS_MAX_MS 253402300799999LL
 
 static uint32_t crc32_of(const void *p, size_t n)
 {
@@ -134,11 +136,15 @@ static int get_member(struct rd *r, struct cl_msg_member *m)
     uint64_t records = get_varint(r), zz = get_varint(r), span = get_varint(r), sum = 0;
     m->records = (uint32_t)records;
     m->min_ts_ms = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
-    if (m->min_ts_ms <= -TS_BOUND || m->min_ts_ms >= TS_BOUND || span >= TS_BOUND)
+    if (m->min_ts_ms < TS_MIN_MS || m->min_ts_ms > TS_MAX_MS ||
+        span > (uint64_t)(TS_MAX_MS - m->min_ts_ms))
         return 0;
     m->max_ts_ms = m->min_ts_ms + (int64_t)span;
+    /* each count at most records, so their sum cannot wrap into agreeing with it */
     for (int l = 0; l < CL_LEVEL_COUNT; l++) {
         uint64_t c = get_varint(r);
+        if (c > records)
+            return 0;
         m->levels[l] = (uint32_t)c;
         sum += c;
     }
@@ -195,7 +201,8 @@ static size_t get_members(const unsigned char *p, size_t n, const unsigned char 
     int64_t min = INT64_MAX, max = INT64_MIN;
     for (; i < count && get_member(&r, &v[i]); i++) {
         v[i].gz_off = at;
-        if (v[i].gz_len > len - at || !member_frame_ok(body, &v[i]))
+        if (v[i].gz_len > len - at || !member_frame_ok(body, &v[i]) ||
+            v[i].raw_len > a->raw_bytes - raw) /* the sum must not wrap into agreeing */
             break;
         at += v[i].gz_len;
         records += v[i].records;

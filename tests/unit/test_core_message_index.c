@@ -293,6 +293,53 @@ static void test_fewer_bytes_than_records(void **state)
     cl_buf_free(&body);
 }
 
+/* Raw sizes whose sum wraps around 2^64 onto attrs.raw_bytes are refused, though every
+ * CRC and gzip trailer (ISIZE is the size mod 2^32) agrees: a crafted index must not put
+ * wrong sizes in the catalog. */
+static void test_raw_sum_does_not_wrap(void **state)
+{
+    (void)state;
+    struct cl_buf gz1, gz2, body;
+    cl_buf_init(&gz1, 1 << 20);
+    cl_buf_init(&gz2, 1 << 20);
+    cl_buf_init(&body, 1 << 20);
+    assert_int_equal(cl_gzip_compress("\n", 1, 1, &gz1), CL_OK);
+    assert_int_equal(cl_gzip_compress("x\n", 2, 1, &gz2), CL_OK);
+    struct cl_msg_member m[2] = {{.gz_len = gz1.len,
+                                  .raw_len = (1ULL << 63) + 1,
+                                  .records = 1,
+                                  .min_ts_ms = 1795619045123LL,
+                                  .max_ts_ms = 1795619045123LL},
+                                 {.gz_len = gz2.len,
+                                  .raw_len = (1ULL << 63) + 2,
+                                  .records = 1,
+                                  .min_ts_ms = 1795619045123LL,
+                                  .max_ts_ms = 1795619045123LL}};
+    for (int i = 0; i < 2; i++) {
+        m[i].levels[CL_LEVEL_INFO] = 1;
+        strcpy(m[i].service, "api");
+    }
+    struct cl_buf data;
+    cl_buf_init(&data, 1 << 20);
+    cl_buf_append(&data, gz1.data, gz1.len);
+    cl_buf_append(&data, gz2.data, gz2.len);
+    assert_int_equal(cl_msg_index_write(m, 2, data.data, data.len, &body), CL_OK);
+    assert_int_equal(cl_buf_append(&body, data.data, data.len), CL_OK);
+    struct cl_msg_attrs a;
+    memset(&a, 0, sizeof a);
+    a.record_count = 2;
+    a.raw_bytes = 3; /* (2^63 + 1) + (2^63 + 2) mod 2^64 */
+    a.min_ts_ms = a.max_ts_ms = m[0].min_ts_ms;
+    memcpy(a.encoding, "gzip", 5);
+    struct cl_msg_member *mm = NULL;
+    assert_int_equal(cl_msg_index_read(&a, body.data, body.len, &mm), 0);
+    assert_null(mm);
+    cl_buf_free(&gz1);
+    cl_buf_free(&gz2);
+    cl_buf_free(&data);
+    cl_buf_free(&body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_too_many_members_for_an_index),
         cmocka_unit_test(test_fewer_bytes_than_records),
+        cmocka_unit_test(test_raw_sum_does_not_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
