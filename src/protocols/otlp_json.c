@@ -1,8 +1,8 @@
 /* otlp_json.c - OTLP/HTTP logs in JSON ({"resourceLogs":[...]}) -> input records.
  *
- * The body is validated once as a whole (json.c, with a depth limit), then walked once
- * with a cursor (json_walk.h) that descends into resource logs, scope logs, records and
- * attributes where they are, instead of skipping each value and walking it again. A
+ * The body is walked once with a validating cursor (json_walk.h) that descends into
+ * resource logs, scope logs, records and attributes where they are, checking each byte
+ * as it passes: no separate validating pass. A
  * record's members are collected as key, value pairs that point into the body (or at
  * values made here: timestamp, level, service, lowercased ids, nested values), in the
  * order otlp_common.h gives, then written out as one copy whose members the normalizer
@@ -563,6 +563,8 @@ static void log_record(struct walk *w, struct cl_jw_cursor *c, const struct cl_j
         if (i >= 0 && m[i].type == CL_JSON_INVALID)
             m[i] = v;
     }
+    if (c->failed)
+        return; /* the body is malformed: an error, not a record */
     body(w, &m[LR_BODY]);
     assemble(w, m, scope);
     hand_on(w);
@@ -707,35 +709,54 @@ static void walk_free(struct walk *w)
     cl_jw_pairs_free(&w->mem);
 }
 
+/* The error of a body the cursor stopped in (or one without a resourceLogs array):
+ * the validating reader's message for the first malformed byte, as a body validated
+ * before its walk had; -1. */
+static int body_error(const char *body, size_t len, int depth, char *err, size_t err_len)
+{
+    struct cl_json_value top;
+    if (cl_jw_body_object(body, len, depth, "OTLP JSON", &top, err, err_len) == 0)
+        snprintf(err, err_len, "invalid OTLP JSON: resourceLogs is not an array");
+    return -1;
+}
+
 int cl_otlp_json_decode(const char *body, size_t len, const struct cl_proto_opts *o,
                         const struct cl_proto_sink *sink, char *err, size_t err_len)
 {
     struct walk w = {.depth = 8 + 4 * CL_MIN(o->max_depth, 128), .sink = sink};
     w.norm_depth = o->max_depth > 0 ? CL_MIN(o->max_depth, CL_JSON_MAX_DEPTH_LIMIT)
                                     : CL_JSON_DEFAULT_MAX_DEPTH; /* as the reader clamps */
-    struct cl_json_value top, key = {0}, skip;
+    struct cl_json_value key, skip;
     struct cl_jw_cursor c;
-    if (cl_jw_body_object(body, len, w.depth, "OTLP JSON", &top, err, err_len))
-        return -1;
-    cl_jw_cursor_at(&c, &top);
-    cl_jw_cursor_enter(&c);
-    while (cl_jw_cursor_key(&c, &key)) {
-        if (KEY_IS(&key, "resourceLogs"))
-            break;
-        cl_jw_cursor_take(&c, &skip);
-    }
-    if (!KEY_IS(&key, "resourceLogs") || cl_jw_cursor_type(&c) != CL_JSON_ARRAY) {
-        snprintf(err, err_len, "invalid OTLP JSON: resourceLogs is not an array");
-        return -1;
-    }
+    int logs_seen = 0;
+    /* One pass: the cursor validates what it walks, records are handed on as they are
+     * read, and a body found malformed further on is an error all the same (the caller
+     * drops the records it received, proto.h). */
+    cl_jw_cursor_text(&c, body, len, w.depth);
+    if (cl_jw_cursor_type(&c) != CL_JSON_OBJECT)
+        return body_error(body, len, w.depth, err, err_len);
     for (int i = 0; i < N_WHERE; i++)
         cl_buf_init(&w.made[i], SIZE_MAX / 2); /* bounded by the decoded body */
     cl_buf_init(&w.out, SIZE_MAX / 2);
     cl_proto_rec_init(&w.rec, &w.out);
     cl_jw_cursor_enter(&c);
-    while (cl_jw_cursor_element(&c))
-        resource_logs(&w, &c);
+    while (cl_jw_cursor_key(&c, &key)) {
+        if (logs_seen || !KEY_IS(&key, "resourceLogs")) {
+            cl_jw_cursor_take(&c, &skip);
+            continue;
+        }
+        logs_seen = 1;
+        if (cl_jw_cursor_type(&c) != CL_JSON_ARRAY) {
+            logs_seen = -1; /* an error once the rest is known to be valid JSON */
+            break;
+        }
+        cl_jw_cursor_enter(&c);
+        while (cl_jw_cursor_element(&c))
+            resource_logs(&w, &c);
+    }
     walk_free(&w);
+    if (logs_seen != 1 || !cl_jw_cursor_done(&c))
+        return body_error(body, len, w.depth, err, err_len);
     return 0;
 }
 
