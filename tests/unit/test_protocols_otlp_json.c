@@ -13,6 +13,7 @@
 #include "json_write.h"
 #include "otlp_common.h"
 #include "otlp_logs.pb-c.h"
+#include "otlp_pb_pack.h"
 #include "proto_record.h"
 #include "proto.h"
 #include "record.h"
@@ -336,7 +337,7 @@ static void test_pb_members_depth(void **state)
         lr.time_unix_nano = 1796560830123000000ull;
         lr.body = &body;
         lr.n_attributes = 1;
-        lr.attributes = &kvp;
+        lr.attributes = attrs_pack(&kvp, 1);
         Cloudlog__Otlp__ScopeLogs sl = CLOUDLOG__OTLP__SCOPE_LOGS__INIT, *slp = &sl;
         sl.n_log_records = 1;
         sl.log_records = &lrp;
@@ -350,6 +351,7 @@ static void test_pb_members_depth(void **state)
         size_t len = cloudlog__otlp__export_logs_service_request__get_packed_size(&req);
         uint8_t *buf = malloc(len);
         cloudlog__otlp__export_logs_service_request__pack(&req, buf);
+        attrs_free(lr.attributes, lr.n_attributes);
         char *got = decode_both(cl_otlp_pb_decode, buf, len);
         if (depth < 64)
             assert_non_null(strstr(got, "\"message\":\"m\",\"a\":[[[["));

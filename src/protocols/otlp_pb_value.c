@@ -1,0 +1,232 @@
+/* otlp_pb_value.c - OTLP protobuf attribute values -> JSON (otlp_pb_value.h).
+ *
+ * A packed KeyValue of the shape every exporter sends (field 1 the key, then field 2 an
+ * AnyValue holding one string, bool, int or double) is read directly from its bytes;
+ * anything else (no value, a map or array value, fields repeated or out of order,
+ * anything malformed) goes to protobuf-c's KeyValue unpack, so protobuf-c still decides
+ * every unusual case. Strings are read up to their first NUL byte, as protobuf-c's
+ * NUL-terminated copies are read by the rest of the decoder. */
+#include "otlp_pb_value.h"
+
+#include "json_write.h"
+
+#include <endian.h>
+#include <math.h>
+#include <string.h>
+
+/* max(a, b) for values computed once (CL_MAX evaluates its arguments twice). */
+static int deeper(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+static void write_double(struct cl_buf *out, double d)
+{
+    if (isnan(d))
+        cl_buf_append_str(out, "\"NaN\"");
+    else if (isinf(d))
+        cl_buf_append_str(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    else
+        cl_buf_printf(out, "%.17g", d);
+}
+
+static int write_kvlist(struct cl_buf *out, const Cloudlog__Otlp__KeyValueList *l)
+{
+    int nest = 0;
+    cl_buf_append_char(out, '{');
+    for (size_t i = 0; l && i < l->n_values; i++) {
+        if (i)
+            cl_buf_append_char(out, ',');
+        cl_json_write_string(out, l->values[i]->key, strlen(l->values[i]->key));
+        cl_buf_append_char(out, ':');
+        nest = deeper(nest, cl_otlp_pb_write_any(out, l->values[i]->value));
+    }
+    cl_buf_append_char(out, '}');
+    return nest + 1;
+}
+
+int cl_otlp_pb_write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v)
+{
+    int nest = 0;
+    switch (v ? v->value_case : CLOUDLOG__OTLP__ANY_VALUE__VALUE__NOT_SET) {
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE:
+        cl_json_write_string(out, v->string_value, strlen(v->string_value));
+        break;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_BOOL_VALUE:
+        cl_buf_append_str(out, v->bool_value ? "true" : "false");
+        break;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_INT_VALUE:
+        cl_json_write_int(out, v->int_value);
+        break;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        write_double(out, v->double_value);
+        break;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_ARRAY_VALUE:
+        cl_buf_append_char(out, '[');
+        for (size_t i = 0; v->array_value && i < v->array_value->n_values; i++) {
+            if (i)
+                cl_buf_append_char(out, ',');
+            nest = deeper(nest, cl_otlp_pb_write_any(out, v->array_value->values[i]));
+        }
+        cl_buf_append_char(out, ']');
+        return nest + 1;
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_KVLIST_VALUE:
+        return write_kvlist(out, v->kvlist_value);
+    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_BYTES_VALUE:
+        cl_buf_append_char(out, '"');
+        cl_proto_base64(out, v->bytes_value.data, v->bytes_value.len);
+        cl_buf_append_char(out, '"');
+        break;
+    default:
+        cl_buf_append_str(out, "null");
+    }
+    return 0;
+}
+
+int cl_otlp_pb_write_attrs(struct cl_proto_rec *r, Cloudlog__Otlp__KeyValue **kv, size_t n,
+                           int skip_service_name)
+{
+    int nest = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (skip_service_name && strcmp(kv[i]->key, "service.name") == 0)
+            continue;
+        if (cl_proto_rec_key(r, kv[i]->key, strlen(kv[i]->key)))
+            nest = deeper(nest, cl_otlp_pb_write_any(r->out, kv[i]->value));
+    }
+    return nest;
+}
+
+/* ---- packed KeyValues ---- */
+
+/* A varint at *p of at most 5 bytes that fits 31 bits (lengths within a message), moved
+ * past; -1 otherwise (the unusual path decides). */
+static int64_t small_varint(const uint8_t **p, const uint8_t *end)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 35 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7F) << shift;
+        if (!(b & 0x80))
+            return x < (1u << 31) ? (int64_t)x : -1;
+    }
+    return -1;
+}
+
+/* A length-delimited field `tag` at *p: its bytes into *s, *n, *p moved past; -1 if the
+ * bytes at *p are not exactly that. */
+static int delimited(const uint8_t **p, const uint8_t *end, uint8_t tag, const uint8_t **s,
+                     size_t *n)
+{
+    if (*p >= end || **p != tag)
+        return -1;
+    (*p)++;
+    int64_t len = small_varint(p, end);
+    if (len < 0 || (uint64_t)len > (uint64_t)(end - *p))
+        return -1;
+    *s = *p;
+    *n = (size_t)len;
+    *p += len;
+    return 0;
+}
+
+/* A full 64-bit varint filling [p, end) exactly into *v; -1 otherwise. */
+static int whole_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; shift < 64 && p < end; shift += 7) {
+        uint8_t b = *p++;
+        x |= (uint64_t)(b & 0x7F) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return p == end ? 0 : -1;
+        }
+    }
+    return -1;
+}
+
+/* An AnyValue holding exactly one string, bool, int64 or double field. */
+struct scalar {
+    uint8_t tag; /* the field's tag byte: 0x0A string, 0x10 bool, 0x18 int, 0x21 double */
+    const char *s;
+    size_t len;
+    uint64_t v; /* bool, int64's bits, double's bits */
+};
+
+/* 0 with *sc when a[0..n) is such an AnyValue, else -1. */
+static int scalar_of(const uint8_t *a, size_t n, struct scalar *sc)
+{
+    const uint8_t *p = a, *end = a + n, *s;
+    if (n == 0)
+        return -1;
+    sc->tag = a[0];
+    switch (a[0]) {
+    case 0x0A: /* 1: string_value */
+        if (delimited(&p, end, 0x0A, &s, &sc->len) != 0 || p != end)
+            return -1;
+        sc->s = (const char *)s;
+        sc->len = strnlen(sc->s, sc->len);
+        return 0;
+    case 0x10: /* 2: bool_value */
+    case 0x18: /* 3: int_value */
+        return whole_varint(a + 1, end, &sc->v);
+    case 0x21: /* 4: double_value, fixed64 little-endian */
+        if (n != 9)
+            return -1;
+        memcpy(&sc->v, a + 1, 8);
+        sc->v = le64toh(sc->v);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static void write_scalar(struct cl_buf *out, const struct scalar *sc)
+{
+    double d;
+    switch (sc->tag) {
+    case 0x0A:
+        cl_json_write_string(out, sc->s, sc->len);
+        break;
+    case 0x10:
+        cl_buf_append_str(out, sc->v ? "true" : "false");
+        break;
+    case 0x18:
+        cl_json_write_int(out, (int64_t)sc->v);
+        break;
+    default:
+        memcpy(&d, &sc->v, 8);
+        write_double(out, d);
+    }
+}
+
+/* One packed KeyValue of the usual shape: 1 when written (or its key already was),
+ * 0 when it is of another shape (nothing written). */
+static int write_usual(struct cl_proto_rec *r, const uint8_t *kv, size_t n)
+{
+    const uint8_t *p = kv, *end = kv + n, *key, *val;
+    size_t key_len, val_len;
+    struct scalar sc = {0};
+    if (delimited(&p, end, 0x0A, &key, &key_len) != 0 ||
+        delimited(&p, end, 0x12, &val, &val_len) != 0 || p != end ||
+        scalar_of(val, val_len, &sc) != 0)
+        return 0;
+    if (cl_proto_rec_key(r, (const char *)key, strnlen((const char *)key, key_len)))
+        write_scalar(r->out, &sc);
+    return 1;
+}
+
+int cl_otlp_pb_write_packed_attrs(struct cl_proto_rec *r, const ProtobufCBinaryData *kv, size_t n,
+                                  ProtobufCAllocator *alloc)
+{
+    int nest = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (write_usual(r, kv[i].data, kv[i].len))
+            continue;
+        Cloudlog__Otlp__KeyValue *u =
+            cloudlog__otlp__key_value__unpack(alloc, kv[i].len, kv[i].data);
+        if (!u)
+            return -1;
+        nest = deeper(nest, cl_otlp_pb_write_attrs(r, &u, 1, 0));
+    }
+    return nest;
+}
