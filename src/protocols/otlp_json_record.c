@@ -33,12 +33,10 @@ static uint64_t u64_of(const struct cl_json_value *v)
 /* ---- log records ---- */
 
 /* A string body is the message, a map body's members are fields, any other body is
- * written as JSON text for the message. */
-static void body(struct walk *w, const struct cl_json_value *b)
+ * written as JSON text for the message. sk: the body's first stringValue and
+ * kvlistValue (absent ones: CL_JSON_INVALID). */
+static void body(struct walk *w, const struct cl_json_value *b, const struct cl_json_value *sk)
 {
-    static const char *const names[] = {"stringValue", "kvlistValue"};
-    struct cl_json_value sk[2];
-    cl_jw_members(b, names, 2, sk, w->depth);
     if (sk[0].type == CL_JSON_STRING) {
         cl_otlpj_pairs_add(&w->body, LIT("\"message\""), sk[0]);
     } else if (sk[1].type == CL_JSON_OBJECT) {
@@ -220,9 +218,27 @@ static void assemble(struct walk *w, const struct cl_json_value *m,
 
 /* The log record at the cursor: its attributes are read where they are, its other
  * members taken whole (the first of each name). */
+/* The body object at the cursor, entered rather than taken and walked again: the whole
+ * object into *b (validated, as taking it would give it), its first stringValue and
+ * kvlistValue into sk[0], sk[1]. */
+static void body_members(struct cl_jw_cursor *c, struct cl_json_value *b, struct cl_json_value *sk)
+{
+    struct cl_json_value key, v;
+    const char *start = c->p;
+    cl_jw_cursor_enter(c);
+    while (cl_jw_cursor_key(c, &key)) {
+        cl_jw_cursor_take(c, &v);
+        if (sk[0].type == CL_JSON_INVALID && KEY_IS(&key, "stringValue"))
+            sk[0] = v;
+        else if (sk[1].type == CL_JSON_INVALID && KEY_IS(&key, "kvlistValue"))
+            sk[1] = v;
+    }
+    *b = (struct cl_json_value){CL_JSON_OBJECT, 0, start, (size_t)(c->p - start)};
+}
+
 void cl_otlpj_log_record(struct walk *w, struct cl_jw_cursor *c, const struct cl_json_value *scope)
 {
-    struct cl_json_value key, v, m[LR_N] = {{0}};
+    struct cl_json_value key, v, m[LR_N] = {{0}}, sk[2] = {{0}};
     int attrs_seen = 0;
     if (cl_jw_cursor_type(c) != CL_JSON_OBJECT) {
         cl_jw_cursor_take(c, &v);
@@ -241,13 +257,18 @@ void cl_otlpj_log_record(struct walk *w, struct cl_jw_cursor *c, const struct cl
             cl_otlpj_attributes(w, c, &w->attrs, NULL);
             continue;
         }
+        if (i == LR_BODY && m[i].type == CL_JSON_INVALID &&
+            cl_jw_cursor_type(c) == CL_JSON_OBJECT) {
+            body_members(c, &m[i], sk);
+            continue;
+        }
         cl_jw_cursor_take(c, &v);
         if (i >= 0 && m[i].type == CL_JSON_INVALID)
             m[i] = v;
     }
     if (c->failed)
         return; /* the body is malformed: an error, not a record */
-    body(w, &m[LR_BODY]);
+    body(w, &m[LR_BODY], sk);
     assemble(w, m, scope);
     hand_on(w);
 }

@@ -46,13 +46,13 @@ void cl_proto_rec_track_members(struct cl_proto_rec *r)
 }
 
 /* Notes a member whose key is out[key..key + key_len) and whose value starts at val. */
-static void span_add(struct cl_proto_rec *r, size_t key, size_t key_len, size_t val)
+static void span_add(struct cl_proto_rec *r, size_t key, size_t key_len, size_t val, int plain_key)
 {
     if (r->n_spans == r->spans_cap) {
         r->spans_cap = r->spans_cap ? r->spans_cap * 2 : 32;
         r->spans = cl_realloc(r->spans, r->spans_cap * sizeof *r->spans);
     }
-    r->spans[r->n_spans++] = (struct cl_proto_span){key, key_len, val};
+    r->spans[r->n_spans++] = (struct cl_proto_span){key, key_len, val, plain_key};
 }
 
 /* The members of the record in out as key, value pairs (r->members), from the spans. */
@@ -65,7 +65,7 @@ static void spans_to_members(const struct cl_proto_rec *r)
         size_t end = i + 1 < r->n_spans ? r->spans[i + 1].key - 1 : r->out->len - 1; /* ',' '}' */
         struct cl_json_value k = {CL_JSON_STRING, 0, d + s->key, s->key_len};
         struct cl_json_value v = {cl_jw_type_at(d[s->val]), 0, d + s->val, end - s->val};
-        if (memchr(k.ptr, '\\', k.len))
+        if (!s->plain_key && memchr(k.ptr, '\\', k.len))
             k.flags = CL_JSON_F_ESCAPED;
         if (v.type == CL_JSON_STRING && memchr(v.ptr, '\\', v.len))
             v.flags = CL_JSON_F_ESCAPED;
@@ -201,7 +201,7 @@ static int keep_unchecked(struct cl_proto_rec *r, size_t sep_mark, size_t mark)
     }
     r->n_keys++;
     if (r->track)
-        span_add(r, mark, r->out->len - mark, r->out->len + 1);
+        span_add(r, mark, r->out->len - mark, r->out->len + 1, 0);
     cl_buf_append_char(r->out, ':');
     return 1;
 }
@@ -250,7 +250,7 @@ static int is_plain(const char *text, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
-        if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+        if ((unsigned char)(c - 0x20) >= 0x5F || c == '"' || c == '\\') /* 0x20..0x7E */
             return 0;
     }
     return 1;
@@ -266,7 +266,7 @@ static int plain_key_unchecked(struct cl_proto_rec *r, const char *text, size_t 
     if (r->n_keys++)
         *p++ = ',';
     if (r->track)
-        span_add(r, (size_t)(p - r->out->data), len + 2, (size_t)(p - r->out->data) + len + 3);
+        span_add(r, (size_t)(p - r->out->data), len + 2, (size_t)(p - r->out->data) + len + 3, 1);
     *p++ = '"';
     memcpy(p, text, len);
     p += len;

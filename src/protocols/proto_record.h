@@ -43,6 +43,7 @@ struct cl_proto_rec {
 
 struct cl_proto_span {
     size_t key, key_len, val; /* offsets into out: the key token, the value's start */
+    int plain_key;            /* the key was written without escapes (no look needed) */
 };
 
 /* Initializes an empty builder writing into out. Free with cl_proto_rec_free. */
