@@ -197,7 +197,7 @@ static int write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr
     int level_known =
         cl_otlp_write_level(r, lr->severity_number, lr->severity_text, strlen(lr->severity_text));
     if (svc->len)
-        cl_proto_rec_string(r, "service", svc->name, svc->len);
+        cl_proto_rec_plain(r, "service", svc->name, svc->len); /* cleaned: plain */
     nest = write_body(r, lr->body);
     if (*lr->event_name)
         cl_proto_rec_string(r, "event_name", lr->event_name, strlen(lr->event_name));
