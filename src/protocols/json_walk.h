@@ -16,6 +16,7 @@
 #include "json.h"
 
 #include <stddef.h>
+#include <string.h>
 
 struct cl_jw_array {
     struct cl_json_reader r;
@@ -118,6 +119,33 @@ void cl_jw_cursor_enter(struct cl_jw_cursor *c);
 /* In an entered object: 1 with the next key in *key and the cursor at its value, 0
  * past the closing '}' (or failed). */
 int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key);
+/* What cl_jw_cursor_key_guess calls (json_walk_cursor.c): to the next key's '"' (0 past
+ * the '}' or failed); the key at the cursor read and validated, past its ':'. */
+int cl_jw_cursor_before_key_(struct cl_jw_cursor *c);
+int cl_jw_cursor_key_rest_(struct cl_jw_cursor *c, struct cl_json_value *key);
+
+/* cl_jw_cursor_key for a key the caller expects: tok[0..n) is that key's token and the
+ * ':' after it (CL_JW_GUESS("\"key\":"), a plain name), compared as it stands before the
+ * key is scanned (OTLP's attributes: "key", "value", "stringValue" in that order); any
+ * other key is read as cl_jw_cursor_key reads it. Inline: with n known where it is
+ * called, the comparison is a load or two. */
+static inline int cl_jw_cursor_key_guess(struct cl_jw_cursor *c, struct cl_json_value *key,
+                                         const char *tok, size_t n)
+{
+    if (!cl_jw_cursor_before_key_(c))
+        return 0;
+    /* more than n bytes left: a value follows (it must: the object is not closed) */
+    if ((size_t)(c->end - c->p) > n && memcmp(c->p, tok, n) == 0) {
+        *key = (struct cl_json_value){CL_JSON_STRING, 0, c->p, n - 1};
+        c->p += n;
+        if ((unsigned char)*c->p > ' ')
+            return 1; /* no whitespace before the value (else the reader's way below) */
+        c->p -= n;
+    }
+    return cl_jw_cursor_key_rest_(c, key);
+}
+#define CL_JW_GUESS(lit) lit, sizeof(lit) - 1 /* the tok, n arguments for a string literal */
+
 /* In an entered array: 1 with the cursor at the next element, 0 past the closing ']'
  * (or failed). */
 int cl_jw_cursor_element(struct cl_jw_cursor *c);

@@ -15,6 +15,9 @@
 
 static const char *skip_ws(const char *p, const char *end)
 {
+    /* the usual case, no whitespace: whitespace bytes are all <= ' ', so one compare */
+    if (p < end && (unsigned char)*p > ' ')
+        return p;
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
         p++;
     return p;
@@ -182,7 +185,9 @@ static int separate(struct cl_jw_cursor *c)
     return 1;
 }
 
-int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key)
+/* In an entered object, before a member: 1 with the cursor at its key, 0 past the '}'
+ * (or failed). */
+static int before_key(struct cl_jw_cursor *c)
 {
     c->p = skip_ws(c->p, c->end);
     if (c->p >= c->end) {
@@ -194,13 +199,16 @@ int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key)
         return leave(c);
     if (!separate(c))
         return 0;
-    if (*c->p != '"') {
+    if (c->p >= c->end || *c->p != '"') {
         fail(c);
         return 0;
     }
-    const char *p = string_at(c, key);
-    if (!p)
-        return 0;
+    return 1;
+}
+
+/* Past the ':' after a key ending at p, at the member's value; 0 if failed. */
+static int after_key(struct cl_jw_cursor *c, const char *p)
+{
     p = skip_ws(p, c->end);
     if (p >= c->end || *p != ':') {
         fail(c);
@@ -212,6 +220,25 @@ int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key)
         return 0;
     }
     return 1;
+}
+
+int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key)
+{
+    if (!before_key(c))
+        return 0;
+    const char *p = string_at(c, key);
+    return p && after_key(c, p);
+}
+
+int cl_jw_cursor_before_key_(struct cl_jw_cursor *c)
+{
+    return before_key(c);
+}
+
+int cl_jw_cursor_key_rest_(struct cl_jw_cursor *c, struct cl_json_value *key)
+{
+    const char *p = string_at(c, key);
+    return p && after_key(c, p);
 }
 
 int cl_jw_cursor_element(struct cl_jw_cursor *c)

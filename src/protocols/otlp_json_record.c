@@ -226,7 +226,7 @@ static void body_members(struct cl_jw_cursor *c, struct cl_json_value *b, struct
     struct cl_json_value key, v;
     const char *start = c->p;
     cl_jw_cursor_enter(c);
-    while (cl_jw_cursor_key(c, &key)) {
+    while (cl_jw_cursor_key_guess(c, &key, CL_JW_GUESS("\"stringValue\":"))) {
         cl_jw_cursor_take(c, &v);
         if (sk[0].type == CL_JSON_INVALID && KEY_IS(&key, "stringValue"))
             sk[0] = v;

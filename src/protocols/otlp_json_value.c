@@ -189,7 +189,7 @@ static void any_value(struct walk *w, struct cl_jw_cursor *c, struct pair *p)
         return;
     }
     cl_jw_cursor_enter(c);
-    while (cl_jw_cursor_key(c, &key)) {
+    while (cl_jw_cursor_key_guess(c, &key, CL_JW_GUESS("\"stringValue\":"))) {
         cl_jw_cursor_take(c, &val);
         if (k != ANY_NONE || (k = any_kind(&key)) == ANY_NONE)
             continue;
@@ -223,7 +223,9 @@ static void attribute(struct walk *w, struct cl_jw_cursor *c, struct pairs *ps,
     }
     cl_jw_cursor_enter(c);
     w->nest = w->max_nest = w->reread = 0;
-    while (cl_jw_cursor_key(c, &mk))
+    /* exporters send "key" first, then "value": compared before they are scanned */
+    while (key.type == CL_JSON_INVALID ? cl_jw_cursor_key_guess(c, &mk, CL_JW_GUESS("\"key\":"))
+                                       : cl_jw_cursor_key_guess(c, &mk, CL_JW_GUESS("\"value\":")))
         if (key.type == CL_JSON_INVALID && KEY_IS(&mk, "key")) {
             cl_jw_cursor_take(c, &key);
         } else if (!have_value && KEY_IS(&mk, "value")) {
