@@ -125,9 +125,21 @@ static int deeper(int a, int b)
     return a > b ? a : b;
 }
 
-/* Returns how deep the members written nest (a body written as text: not at all). */
-static int write_body(struct cl_proto_rec *r, const Cloudlog__Otlp__AnyValue *b)
+/* Returns how deep the members written nest (a body written as text: not at all), or -1
+ * when the body is no AnyValue (alloc: the request's arena). */
+static int write_body(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr,
+                      ProtobufCAllocator *alloc)
 {
+    Cloudlog__Otlp__AnyValue *b;
+    const char *s;
+    size_t len;
+    int k = cl_otlp_pb_body(lr->body, lr->n_body, alloc, &s, &len, &b);
+    if (k < 0)
+        return -1;
+    if (k == 1) {
+        cl_proto_rec_string(r, "message", s, len);
+        return 0;
+    }
     if (!b || b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE__NOT_SET)
         return 0;
     if (b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE) {
@@ -159,10 +171,16 @@ static void write_ids(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *l
     }
 }
 
-static const char *service_name(const Cloudlog__Otlp__Resource *res)
+/* A resource's attributes, unpacked once per ResourceLogs (otlp_pb_value.h). */
+struct res_attrs {
+    Cloudlog__Otlp__KeyValue **kv;
+    size_t n;
+};
+
+static const char *service_name(const struct res_attrs *res)
 {
-    for (size_t i = 0; res && i < res->n_attributes; i++) {
-        const Cloudlog__Otlp__KeyValue *kv = res->attributes[i];
+    for (size_t i = 0; i < res->n; i++) {
+        const Cloudlog__Otlp__KeyValue *kv = res->kv[i];
         if (strcmp(kv->key, "service.name") == 0 && kv->value &&
             kv->value->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE)
             return kv->value->string_value;
@@ -177,7 +195,7 @@ struct service {
     size_t len;
 };
 
-static void service_of(const Cloudlog__Otlp__Resource *res, struct service *svc)
+static void service_of(const struct res_attrs *res, struct service *svc)
 {
     const char *name = service_name(res);
     svc->len = name ? CL_MIN(strlen(name), sizeof svc->name) : 0;
@@ -188,7 +206,7 @@ static void service_of(const Cloudlog__Otlp__Resource *res, struct service *svc)
 /* Writes one record; returns how deep its members' values nest, or -1 when one of its
  * attributes is no KeyValue (alloc: the request's arena, for unusual attributes). */
 static int write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr,
-                     const Cloudlog__Otlp__Resource *res, const struct service *svc,
+                     const struct res_attrs *res, const struct service *svc,
                      const Cloudlog__Otlp__ScopeLogs *sl, ProtobufCAllocator *alloc)
 {
     int nest, attrs;
@@ -198,7 +216,8 @@ static int write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr
         cl_otlp_write_level(r, lr->severity_number, lr->severity_text, strlen(lr->severity_text));
     if (svc->len)
         cl_proto_rec_plain(r, "service", svc->name, svc->len); /* cleaned: plain */
-    nest = write_body(r, lr->body);
+    if ((nest = write_body(r, lr, alloc)) < 0)
+        return -1;
     if (*lr->event_name)
         cl_proto_rec_string(r, "event_name", lr->event_name, strlen(lr->event_name));
     write_ids(r, lr);
@@ -207,8 +226,7 @@ static int write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr
     nest = deeper(nest, attrs);
     if (!level_known)
         cl_proto_rec_string(r, "severity_text", lr->severity_text, strlen(lr->severity_text));
-    if (res)
-        nest = deeper(nest, cl_otlp_pb_write_attrs(r, res->attributes, res->n_attributes, 1));
+    nest = deeper(nest, cl_otlp_pb_write_attrs(r, res->kv, res->n, 1));
     if (sl->scope && *sl->scope->name)
         cl_proto_rec_string(r, "scope", sl->scope->name, strlen(sl->scope->name));
     cl_proto_rec_ensure_message(r);
@@ -249,11 +267,18 @@ int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
     for (size_t i = 0; rc == 0 && i < req->n_resource_logs; i++) {
         const Cloudlog__Otlp__ResourceLogs *rl = req->resource_logs[i];
         struct service svc;
-        service_of(rl->resource, &svc);
+        struct res_attrs res = {NULL, rl->resource ? rl->resource->n_attributes : 0};
+        if (res.n &&
+            cl_otlp_pb_unpack_attrs(rl->resource->attributes, res.n, &arena.alloc, &res.kv) != 0) {
+            snprintf(err, err_len, "body is not a protobuf ExportLogsServiceRequest");
+            rc = -1;
+            break;
+        }
+        service_of(&res, &svc);
         for (size_t j = 0; rc == 0 && j < rl->n_scope_logs; j++) {
             const Cloudlog__Otlp__ScopeLogs *sl = rl->scope_logs[j];
             for (size_t k = 0; rc == 0 && k < sl->n_log_records; k++) {
-                int nest = write_log(&r, sl->log_records[k], rl->resource, &svc, sl, &arena.alloc);
+                int nest = write_log(&r, sl->log_records[k], &res, &svc, sl, &arena.alloc);
                 if (nest < 0) { /* as protobuf-c refuses the request when it unpacks it all */
                     snprintf(err, err_len, "body is not a protobuf ExportLogsServiceRequest");
                     rc = -1; /* the caller drops the records already handed on (proto.h) */

@@ -230,3 +230,100 @@ int cl_otlp_pb_write_packed_attrs(struct cl_proto_rec *r, const ProtobufCBinaryD
     }
     return nest;
 }
+
+int cl_otlp_pb_body(const ProtobufCBinaryData *parts, size_t n, ProtobufCAllocator *alloc,
+                    const char **s, size_t *len, Cloudlog__Otlp__AnyValue **any)
+{
+    struct scalar sc = {0};
+    const uint8_t *data = n ? parts[0].data : NULL;
+    size_t total = n ? parts[0].len : 0;
+    *any = NULL;
+    if (n == 0)
+        return 0;
+    if (n == 1 && scalar_of(data, total, &sc) == 0 && sc.tag == 0x0A) {
+        *s = sc.s;
+        *len = sc.len;
+        return 1;
+    }
+    if (n > 1) { /* the occurrences joined, as protobuf merges them */
+        total = 0;
+        for (size_t i = 0; i < n; i++)
+            total += parts[i].len;
+        uint8_t *joined = alloc->alloc(alloc->allocator_data, total ? total : 1);
+        if (!joined)
+            return -1;
+        for (size_t i = 0, off = 0; i < n; off += parts[i].len, i++)
+            memcpy(joined + off, parts[i].data, parts[i].len);
+        data = joined;
+    }
+    *any = cloudlog__otlp__any_value__unpack(alloc, total, data);
+    return *any ? 0 : -1;
+}
+
+/* A NUL-terminated copy of s[0..n) in alloc (NULL if it is out of memory). */
+static char *arena_str(ProtobufCAllocator *alloc, const char *s, size_t n)
+{
+    char *c = alloc->alloc(alloc->allocator_data, n + 1);
+    if (c) {
+        memcpy(c, s, n);
+        c[n] = '\0';
+    }
+    return c;
+}
+
+/* The packed KeyValue kv[0..n) of the usual shape as protobuf-c's structs in alloc; NULL
+ * if it is of another shape (or out of memory). */
+static Cloudlog__Otlp__KeyValue *usual_struct(const uint8_t *kv, size_t n,
+                                              ProtobufCAllocator *alloc)
+{
+    const uint8_t *p = kv, *end = kv + n, *key, *val;
+    size_t key_len, val_len;
+    struct scalar sc = {0};
+    if (delimited(&p, end, 0x0A, &key, &key_len) != 0 ||
+        delimited(&p, end, 0x12, &val, &val_len) != 0 || p != end ||
+        scalar_of(val, val_len, &sc) != 0)
+        return NULL;
+    Cloudlog__Otlp__KeyValue *u = alloc->alloc(alloc->allocator_data, sizeof *u);
+    Cloudlog__Otlp__AnyValue *v = alloc->alloc(alloc->allocator_data, sizeof *v);
+    if (!u || !v)
+        return NULL;
+    cloudlog__otlp__key_value__init(u);
+    cloudlog__otlp__any_value__init(v);
+    u->value = v;
+    u->key = arena_str(alloc, (const char *)key, strnlen((const char *)key, key_len));
+    switch (sc.tag) {
+    case 0x0A:
+        v->value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+        v->string_value = arena_str(alloc, sc.s, sc.len);
+        break;
+    case 0x10:
+        v->value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_BOOL_VALUE;
+        v->bool_value = sc.v != 0;
+        break;
+    case 0x18:
+        v->value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_INT_VALUE;
+        v->int_value = (int64_t)sc.v;
+        break;
+    default:
+        v->value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE;
+        memcpy(&v->double_value, &sc.v, 8);
+    }
+    return u->key && (sc.tag != 0x0A || v->string_value) ? u : NULL;
+}
+
+int cl_otlp_pb_unpack_attrs(const ProtobufCBinaryData *kv, size_t n, ProtobufCAllocator *alloc,
+                            Cloudlog__Otlp__KeyValue ***out)
+{
+    *out = alloc->alloc(alloc->allocator_data, (n ? n : 1) * sizeof **out);
+    if (!*out)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        Cloudlog__Otlp__KeyValue *u = usual_struct(kv[i].data, kv[i].len, alloc);
+        if (!u)
+            u = cloudlog__otlp__key_value__unpack(alloc, kv[i].len, kv[i].data);
+        if (!u)
+            return -1;
+        (*out)[i] = u;
+    }
+    return 0;
+}

@@ -24,4 +24,16 @@ int cl_otlp_pb_write_attrs(struct cl_proto_rec *r, Cloudlog__Otlp__KeyValue **kv
 int cl_otlp_pb_write_packed_attrs(struct cl_proto_rec *r, const ProtobufCBinaryData *kv, size_t n,
                                   ProtobufCAllocator *alloc);
 
+/* Packed KeyValues kv[0..n) as protobuf-c would unpack them, into *out (an array of n,
+ * everything in alloc, an arena): the usual shape built from its bytes, any other by
+ * protobuf-c. 0, or -1 when one is no KeyValue (the request is malformed). */
+int cl_otlp_pb_unpack_attrs(const ProtobufCBinaryData *kv, size_t n, ProtobufCAllocator *alloc,
+                            Cloudlog__Otlp__KeyValue ***out);
+/* LogRecord.body as protobuf-c reads an AnyValue field sent parts[0..n) times: 1 with
+ * a lone string's text in *s, *len (read from its bytes, up to a NUL as everywhere); 0
+ * with any other unpacked by protobuf-c into alloc (*any; NULL when n is 0); -1 when it
+ * is no AnyValue (the request is malformed). */
+int cl_otlp_pb_body(const ProtobufCBinaryData *parts, size_t n, ProtobufCAllocator *alloc,
+                    const char **s, size_t *len, Cloudlog__Otlp__AnyValue **any);
+
 #endif
