@@ -109,23 +109,41 @@ static void put_field(struct cl_buf *b, unsigned field, const void *data, size_t
     cl_buf_append(b, data, len);
 }
 
-/* A request of one record (body "m") whose attributes are the packed KeyValues kv[0..n). */
-static void request(struct cl_buf *out, const struct cl_buf *kv, size_t n)
+/* A request of one record whose body is sent as bodies[0..nb) (AnyValues) and whose
+ * attributes are the packed KeyValues kv[0..n); the resource's one attribute is res
+ * (a packed KeyValue; NULL: no resource). */
+static void request_of(struct cl_buf *out, const char *const *bodies, const size_t *body_len,
+                       size_t nb, const struct cl_buf *kv, size_t n, const struct cl_buf *res)
 {
-    struct cl_buf lr, sl, rl;
+    struct cl_buf lr, sl, rl, r;
     cl_buf_init(&lr, 1 << 20);
     cl_buf_init(&sl, 1 << 20);
     cl_buf_init(&rl, 1 << 20);
-    put_field(&lr, 5, "\x0a\x01m", 3); /* body: AnyValue string_value "m" */
+    cl_buf_init(&r, 1 << 20);
+    for (size_t i = 0; i < nb; i++)
+        put_field(&lr, 5, bodies[i], body_len[i]);
     for (size_t i = 0; i < n; i++)
         put_field(&lr, 6, kv[i].data, kv[i].len);
     put_field(&sl, 2, lr.data, lr.len);
+    if (res) {
+        put_field(&r, 1, res->data, res->len);
+        put_field(&rl, 1, r.data, r.len);
+    }
+    cl_buf_free(&r);
     put_field(&rl, 2, sl.data, sl.len);
     cl_buf_reset(out);
     put_field(out, 1, rl.data, rl.len);
     cl_buf_free(&lr);
     cl_buf_free(&sl);
     cl_buf_free(&rl);
+}
+
+/* A request of one record (body "m") whose attributes are the packed KeyValues kv[0..n). */
+static void request(struct cl_buf *out, const struct cl_buf *kv, size_t n)
+{
+    static const char *const body[] = {"\x0a\x01m"};
+    static const size_t len[] = {3};
+    request_of(out, body, len, 1, kv, n, NULL);
 }
 
 /* KeyValues of the usual shape and of others (value first, key twice, no value, a map
@@ -198,6 +216,43 @@ static void test_pb_attribute_malformed(void **state)
     cl_buf_free(&body);
 }
 
+/* Bodies of every shape, and a resource's service.name of an unusual shape, as
+ * protobuf-c reads them: a string, an int (as text), a map (its members), sent twice (the
+ * later value wins, as protobuf merges), twice with the later one empty (the earlier
+ * stays), empty (no message). */
+static void test_pb_body_shapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *parts[2];
+        size_t len[2], n;
+        const char *want;
+    } cases[] = {
+        {{"\x0a\x03one"}, {5}, 1, "\"message\":\"one\""},
+        {{"\x18\x05"}, {2}, 1, "\"message\":\"5\""},
+        {{"\x32\x07\x0a\x05\x0a\x01k\x12\x00"}, {9}, 1, "\"k\":null"},
+        {{"\x0a\x03one", "\x0a\x03two"}, {5, 5}, 2, "\"message\":\"two\""},
+        {{"\x0a\x03one", ""}, {5, 0}, 2, "\"message\":\"one\""},
+        {{""}, {0}, 1, "{\"service\":\"pay\",\"message\":\"\"}"},
+    };
+    /* service.name with its value first: protobuf-c's unpack */
+    struct cl_buf res, body;
+    cl_buf_init(&res, 1 << 20);
+    cl_buf_init(&body, 1 << 20);
+    cl_buf_append(&res, "\x12\x05\x0a\x03pay\x0a\x0cservice.name", 21);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct collect c;
+        char err[200] = "";
+        request_of(&body, cases[i].parts, cases[i].len, cases[i].n, NULL, 0, &res);
+        if (decode(cl_otlp_pb_decode, body.data, body.len, &c, err) != 0 || c.records != 1 ||
+            !strstr(c.out.data, cases[i].want) || !strstr(c.out.data, "\"service\":\"pay\""))
+            fail_msg("case %zu: %s %s", i, err, c.out.data);
+        done(&c);
+    }
+    cl_buf_free(&res);
+    cl_buf_free(&body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_json_valid),
         cmocka_unit_test(test_pb_attribute_shapes),
         cmocka_unit_test(test_pb_attribute_malformed),
+        cmocka_unit_test(test_pb_body_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
