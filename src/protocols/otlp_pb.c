@@ -207,7 +207,7 @@ static void service_of(const struct res_attrs *res, struct service *svc)
  * attributes is no KeyValue (alloc: the request's arena, for unusual attributes). */
 static int write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr,
                      const struct res_attrs *res, const struct service *svc,
-                     const Cloudlog__Otlp__ScopeLogs *sl, ProtobufCAllocator *alloc)
+                     const struct cl_slice *scope, ProtobufCAllocator *alloc)
 {
     int nest, attrs;
     cl_proto_rec_begin(r);
@@ -227,8 +227,8 @@ static int write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr
     if (!level_known)
         cl_proto_rec_string(r, "severity_text", lr->severity_text, strlen(lr->severity_text));
     nest = deeper(nest, cl_otlp_pb_write_attrs(r, res->kv, res->n, 1));
-    if (sl->scope && *sl->scope->name)
-        cl_proto_rec_string(r, "scope", sl->scope->name, strlen(sl->scope->name));
+    if (scope->len)
+        cl_proto_rec_string(r, "scope", scope->ptr, scope->len);
     cl_proto_rec_ensure_message(r);
     cl_proto_rec_end(r);
     return nest;
@@ -277,8 +277,15 @@ int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
         service_of(&res, &svc);
         for (size_t j = 0; rc == 0 && j < rl->n_scope_logs; j++) {
             const Cloudlog__Otlp__ScopeLogs *sl = rl->scope_logs[j];
+            struct cl_slice scope = {NULL, 0}; /* its name, read once for its records */
+            if (cl_otlp_pb_scope_name(sl->scope, sl->n_scope, &arena.alloc, &scope.ptr,
+                                      &scope.len) != 0) {
+                snprintf(err, err_len, "body is not a protobuf ExportLogsServiceRequest");
+                rc = -1;
+                break;
+            }
             for (size_t k = 0; rc == 0 && k < sl->n_log_records; k++) {
-                int nest = write_log(&r, sl->log_records[k], &res, &svc, sl, &arena.alloc);
+                int nest = write_log(&r, sl->log_records[k], &res, &svc, &scope, &arena.alloc);
                 if (nest < 0) { /* as protobuf-c refuses the request when it unpacks it all */
                     snprintf(err, err_len, "body is not a protobuf ExportLogsServiceRequest");
                     rc = -1; /* the caller drops the records already handed on (proto.h) */

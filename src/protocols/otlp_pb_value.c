@@ -231,33 +231,75 @@ int cl_otlp_pb_write_packed_attrs(struct cl_proto_rec *r, const ProtobufCBinaryD
     return nest;
 }
 
+/* A singular message field sent parts[0..n) times (n >= 1) as one message's bytes: the
+ * occurrences joined in alloc, as protobuf merges them when it parses; -1 if out of
+ * memory. */
+static int joined(const ProtobufCBinaryData *parts, size_t n, ProtobufCAllocator *alloc,
+                  const uint8_t **data, size_t *len)
+{
+    *data = parts[0].data;
+    *len = parts[0].len;
+    if (n == 1)
+        return 0;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += parts[i].len;
+    uint8_t *j = alloc->alloc(alloc->allocator_data, total ? total : 1);
+    if (!j)
+        return -1;
+    for (size_t i = 0, off = 0; i < n; off += parts[i].len, i++)
+        memcpy(j + off, parts[i].data, parts[i].len);
+    *data = j;
+    *len = total;
+    return 0;
+}
+
 int cl_otlp_pb_body(const ProtobufCBinaryData *parts, size_t n, ProtobufCAllocator *alloc,
                     const char **s, size_t *len, Cloudlog__Otlp__AnyValue **any)
 {
     struct scalar sc = {0};
-    const uint8_t *data = n ? parts[0].data : NULL;
-    size_t total = n ? parts[0].len : 0;
+    const uint8_t *data;
+    size_t total;
     *any = NULL;
     if (n == 0)
         return 0;
-    if (n == 1 && scalar_of(data, total, &sc) == 0 && sc.tag == 0x0A) {
+    if (n == 1 && scalar_of(parts[0].data, parts[0].len, &sc) == 0 && sc.tag == 0x0A) {
         *s = sc.s;
         *len = sc.len;
         return 1;
     }
-    if (n > 1) { /* the occurrences joined, as protobuf merges them */
-        total = 0;
-        for (size_t i = 0; i < n; i++)
-            total += parts[i].len;
-        uint8_t *joined = alloc->alloc(alloc->allocator_data, total ? total : 1);
-        if (!joined)
-            return -1;
-        for (size_t i = 0, off = 0; i < n; off += parts[i].len, i++)
-            memcpy(joined + off, parts[i].data, parts[i].len);
-        data = joined;
-    }
+    if (joined(parts, n, alloc, &data, &total) != 0)
+        return -1;
     *any = cloudlog__otlp__any_value__unpack(alloc, total, data);
     return *any ? 0 : -1;
+}
+
+int cl_otlp_pb_scope_name(const ProtobufCBinaryData *parts, size_t n, ProtobufCAllocator *alloc,
+                          const char **s, size_t *len)
+{
+    const uint8_t *data, *name, *version;
+    size_t total, name_len, version_len;
+    *len = 0;
+    if (n == 0)
+        return 0;
+    if (n == 1) { /* the usual shape: the name, then perhaps the version */
+        const uint8_t *p = parts[0].data, *end = p + parts[0].len;
+        if (delimited(&p, end, 0x0A, &name, &name_len) == 0 &&
+            (p == end || (delimited(&p, end, 0x12, &version, &version_len) == 0 && p == end))) {
+            *s = (const char *)name;
+            *len = strnlen(*s, name_len);
+            return 0;
+        }
+    }
+    if (joined(parts, n, alloc, &data, &total) != 0)
+        return -1;
+    Cloudlog__Otlp__InstrumentationScope *sc =
+        cloudlog__otlp__instrumentation_scope__unpack(alloc, total, data);
+    if (!sc)
+        return -1;
+    *s = sc->name;
+    *len = strlen(sc->name);
+    return 0;
 }
 
 /* A NUL-terminated copy of s[0..n) in alloc (NULL if it is out of memory). */

@@ -36,4 +36,9 @@ int cl_otlp_pb_unpack_attrs(const ProtobufCBinaryData *kv, size_t n, ProtobufCAl
 int cl_otlp_pb_body(const ProtobufCBinaryData *parts, size_t n, ProtobufCAllocator *alloc,
                     const char **s, size_t *len, Cloudlog__Otlp__AnyValue **any);
 
+/* ScopeLogs.scope (sent parts[0..n) times) as protobuf-c reads it: its name in *s, *len
+ * (len 0: none). 0, or -1 when it is no InstrumentationScope. */
+int cl_otlp_pb_scope_name(const ProtobufCBinaryData *parts, size_t n, ProtobufCAllocator *alloc,
+                          const char **s, size_t *len);
+
 #endif
