@@ -155,9 +155,9 @@ struct scalar {
 /* 0 with *sc when a[0..n) is such an AnyValue, else -1. */
 static int scalar_of(const uint8_t *a, size_t n, struct scalar *sc)
 {
-    const uint8_t *p = a, *end = a + n, *s;
     if (n == 0)
-        return -1;
+        return -1; /* before any arithmetic: empty bytes come as a NULL pointer */
+    const uint8_t *p = a, *end = a + n, *s;
     sc->tag = a[0];
     switch (a[0]) {
     case 0x0A: /* 1: string_value */
@@ -203,6 +203,8 @@ static void write_scalar(struct cl_buf *out, const struct scalar *sc)
  * 0 when it is of another shape (nothing written). */
 static int write_usual(struct cl_proto_rec *r, const uint8_t *kv, size_t n)
 {
+    if (n == 0)
+        return 0; /* empty bytes come as a NULL pointer: protobuf-c's way */
     const uint8_t *p = kv, *end = kv + n, *key, *val;
     size_t key_len, val_len;
     struct scalar sc = {0};
@@ -248,7 +250,8 @@ static int joined(const ProtobufCBinaryData *parts, size_t n, ProtobufCAllocator
     if (!j)
         return -1;
     for (size_t i = 0, off = 0; i < n; off += parts[i].len, i++)
-        memcpy(j + off, parts[i].data, parts[i].len);
+        if (parts[i].len) /* an empty occurrence has no data pointer */
+            memcpy(j + off, parts[i].data, parts[i].len);
     *data = j;
     *len = total;
     return 0;
@@ -282,7 +285,7 @@ int cl_otlp_pb_scope_name(const ProtobufCBinaryData *parts, size_t n, ProtobufCA
     *len = 0;
     if (n == 0)
         return 0;
-    if (n == 1) { /* the usual shape: the name, then perhaps the version */
+    if (n == 1 && parts[0].len) { /* the usual shape: the name, then perhaps the version */
         const uint8_t *p = parts[0].data, *end = p + parts[0].len;
         if (delimited(&p, end, 0x0A, &name, &name_len) == 0 &&
             (p == end || (delimited(&p, end, 0x12, &version, &version_len) == 0 && p == end))) {
@@ -318,6 +321,8 @@ static char *arena_str(ProtobufCAllocator *alloc, const char *s, size_t n)
 static Cloudlog__Otlp__KeyValue *usual_struct(const uint8_t *kv, size_t n,
                                               ProtobufCAllocator *alloc)
 {
+    if (n == 0)
+        return NULL; /* empty bytes come as a NULL pointer: protobuf-c's way */
     const uint8_t *p = kv, *end = kv + n, *key, *val;
     size_t key_len, val_len;
     struct scalar sc = {0};

@@ -158,11 +158,12 @@ static void test_pb_attribute_shapes(void **state)
         const char *member;
     } cases[] = {
         {"\x0a\x01k\x12\x03\x0a\x01v", 8, "\"k\":\"v\""},
-        {"\x12\x03\x0a\x01v\x0a\x01k", 8, "\"k\":\"v\""},               /* value first */
-        {"\x0a\x01x\x0a\x01k\x12\x02\x18\x07", 10, "\"k\":7"},          /* key twice: last */
-        {"\x0a\x01k", 3, "\"k\":null"},                                 /* no value */
-        {"\x0a\x01k\x12\x00", 5, "\"k\":null"},                         /* empty AnyValue */
-        {"\x0a\x03k\0z\x12\x02\x10\x01", 9, "\"k\":true"},              /* NUL: key ends */
+        {"", 0, "\"\":null"},                                  /* empty: no key, no value */
+        {"\x12\x03\x0a\x01v\x0a\x01k", 8, "\"k\":\"v\""},      /* value first */
+        {"\x0a\x01x\x0a\x01k\x12\x02\x18\x07", 10, "\"k\":7"}, /* key twice: last */
+        {"\x0a\x01k", 3, "\"k\":null"},                        /* no value */
+        {"\x0a\x01k\x12\x00", 5, "\"k\":null"},                /* empty AnyValue */
+        {"\x0a\x03k\0z\x12\x02\x10\x01", 9, "\"k\":true"},     /* NUL: key ends */
         {"\x0a\x01k\x12\x09\x21\0\0\0\0\0\0\xf8\x3f", 14, "\"k\":1.5"}, /* double */
         {"\x0a\x01k\x12\x0b\x18\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 16, "\"k\":-1"},
         {("\x0a\x01k\x12\x07\x32\x05\x0a\x03\x0a\x01"
