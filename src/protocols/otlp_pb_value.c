@@ -199,20 +199,34 @@ static void write_scalar(struct cl_buf *out, const struct scalar *sc)
     }
 }
 
+/* The packed KeyValue kv[0..n) when it is of the usual shape (field 1 the key, then
+ * field 2 an AnyValue of one scalar, nothing else): its key (up to a NUL) and value; 0,
+ * or -1 for any other shape. */
+static int usual(const uint8_t *kv, size_t n, const char **key, size_t *key_len, struct scalar *sc)
+{
+    if (n == 0)
+        return -1; /* empty bytes come as a NULL pointer: protobuf-c's way */
+    const uint8_t *p = kv, *end = kv + n, *k, *val;
+    size_t val_len;
+    if (delimited(&p, end, 0x0A, &k, key_len) != 0 ||
+        delimited(&p, end, 0x12, &val, &val_len) != 0 || p != end ||
+        scalar_of(val, val_len, sc) != 0)
+        return -1;
+    *key = (const char *)k;
+    *key_len = strnlen(*key, *key_len);
+    return 0;
+}
+
 /* One packed KeyValue of the usual shape: 1 when written (or its key already was),
  * 0 when it is of another shape (nothing written). */
 static int write_usual(struct cl_proto_rec *r, const uint8_t *kv, size_t n)
 {
-    if (n == 0)
-        return 0; /* empty bytes come as a NULL pointer: protobuf-c's way */
-    const uint8_t *p = kv, *end = kv + n, *key, *val;
-    size_t key_len, val_len;
+    const char *key;
+    size_t key_len;
     struct scalar sc = {0};
-    if (delimited(&p, end, 0x0A, &key, &key_len) != 0 ||
-        delimited(&p, end, 0x12, &val, &val_len) != 0 || p != end ||
-        scalar_of(val, val_len, &sc) != 0)
+    if (usual(kv, n, &key, &key_len, &sc) != 0)
         return 0;
-    if (cl_proto_rec_key(r, (const char *)key, strnlen((const char *)key, key_len)))
+    if (cl_proto_rec_key(r, key, key_len))
         write_scalar(r->out, &sc);
     return 1;
 }
@@ -321,14 +335,10 @@ static char *arena_str(ProtobufCAllocator *alloc, const char *s, size_t n)
 static Cloudlog__Otlp__KeyValue *usual_struct(const uint8_t *kv, size_t n,
                                               ProtobufCAllocator *alloc)
 {
-    if (n == 0)
-        return NULL; /* empty bytes come as a NULL pointer: protobuf-c's way */
-    const uint8_t *p = kv, *end = kv + n, *key, *val;
-    size_t key_len, val_len;
+    const char *key;
+    size_t key_len;
     struct scalar sc = {0};
-    if (delimited(&p, end, 0x0A, &key, &key_len) != 0 ||
-        delimited(&p, end, 0x12, &val, &val_len) != 0 || p != end ||
-        scalar_of(val, val_len, &sc) != 0)
+    if (usual(kv, n, &key, &key_len, &sc) != 0)
         return NULL;
     Cloudlog__Otlp__KeyValue *u = alloc->alloc(alloc->allocator_data, sizeof *u);
     Cloudlog__Otlp__AnyValue *v = alloc->alloc(alloc->allocator_data, sizeof *v);
@@ -337,7 +347,7 @@ static Cloudlog__Otlp__KeyValue *usual_struct(const uint8_t *kv, size_t n,
     cloudlog__otlp__key_value__init(u);
     cloudlog__otlp__any_value__init(v);
     u->value = v;
-    u->key = arena_str(alloc, (const char *)key, strnlen((const char *)key, key_len));
+    u->key = arena_str(alloc, key, key_len);
     switch (sc.tag) {
     case 0x0A:
         v->value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
