@@ -8,7 +8,9 @@
  * cl_jw_body_array, cl_json_values_each) or from a walker over such a value. Reported
  * values carry the same type and flags (CL_JSON_F_ESCAPED, CL_JSON_F_SPACE) as the
  * validating reader would give them. The depth arguments are kept for the callers and
- * unused: the validating scan already enforced the nesting limit.
+ * unused: the validating scan already enforced the nesting limit. The one exception is
+ * the cursor below (cl_jw_cursor_*), which validates as it walks (OTLP JSON's one pass),
+ * so the values it takes may be walked here.
  */
 #ifndef CL_JSON_WALK_H
 #define CL_JSON_WALK_H
