@@ -456,6 +456,18 @@ int cl_json_scan_value(struct cl_json_reader *r, struct cl_json_value *v)
     return scan_with_depth(r, v, clamp_depth(r->max_depth));
 }
 
+int cl_json_scan_string_value(struct cl_json_reader *r, struct cl_json_value *v)
+{
+    unsigned flags = 0;
+    size_t start = r->pos;
+    if (r->pos >= r->len || r->buf[r->pos] != '"')
+        return fail(r, r->pos, "expected a string");
+    if (scan_string(r, &flags))
+        return -1;
+    *v = (struct cl_json_value){CL_JSON_STRING, flags, r->buf + start, r->pos - start};
+    return 0;
+}
+
 /* ---- object iteration ---- */
 
 int cl_json_object_open(struct cl_json_reader *r)

@@ -69,6 +69,12 @@ int cl_json_scan_value(struct cl_json_reader *r, struct cl_json_value *v);
 /* Skips whitespace; returns 1 if only whitespace remains, else 0. */
 int cl_json_at_end(struct cl_json_reader *r);
 
+/* Validates the string value at r->pos (its opening quote, no whitespace before it):
+ * fills *v and leaves r->pos past it. Returns 0, or -1 with r->err set. For decoders that
+ * validate as they walk (json_walk.h's checking cursor): a string costs no more than in
+ * cl_json_scan_value, without its set-up per value. */
+int cl_json_scan_string_value(struct cl_json_reader *r, struct cl_json_value *v);
+
 /* Object iteration, validating as it goes (one pass):
  * cl_json_object_open skips whitespace and consumes '{' (-1 if absent);
  * cl_json_object_next returns 1 with the next member (key is a CL_JSON_STRING with

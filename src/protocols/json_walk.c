@@ -311,16 +311,6 @@ void cl_jw_members(const struct cl_json_value *v, const char *const *names, size
             }
 }
 
-const char *cl_jw_skip_string(const char *p, const char *end, unsigned *flags)
-{
-    return skip_string(p, end, flags);
-}
-
-const char *cl_jw_take_value(const char *p, const char *end, struct cl_json_value *v)
-{
-    return take_value(p, end, v);
-}
-
 int cl_jw_body_object(const char *body, size_t len, int depth, const char *what,
                       struct cl_json_value *top, char *err, size_t err_len)
 {

@@ -8,7 +8,9 @@
  * cl_jw_body_array, cl_json_values_each) or from a walker over such a value. Reported
  * values carry the same type and flags (CL_JSON_F_ESCAPED, CL_JSON_F_SPACE) as the
  * validating reader would give them. The depth arguments are kept for the callers and
- * unused: the validating scan already enforced the nesting limit.
+ * unused: the validating scan already enforced the nesting limit. The one exception is
+ * the cursor below (cl_jw_cursor_*), which validates as it walks (OTLP JSON's one pass),
+ * so the values it takes may be walked here.
  */
 #ifndef CL_JSON_WALK_H
 #define CL_JSON_WALK_H
@@ -16,6 +18,7 @@
 #include "json.h"
 
 #include <stddef.h>
+#include <string.h>
 
 struct cl_jw_array {
     struct cl_json_reader r;
@@ -67,32 +70,34 @@ void cl_jw_pairs_push(struct cl_jw_pairs *m, const struct cl_json_value *key,
  * CL_JW_PAIRS_* it saw. */
 unsigned cl_jw_pairs_add(struct cl_jw_pairs *m, const struct cl_json_value *v);
 void cl_jw_pairs_free(struct cl_jw_pairs *m);
-/* A cursor over validated JSON (as every walker here): a decoder descends into the value
- * at the cursor instead of skipping it and walking it again, so each byte of a nested
- * body is visited once (OTLP JSON: record, attributes, attribute, AnyValue). */
+/* A cursor that validates as it walks: a decoder descends into the value at the cursor
+ * instead of skipping it and walking it again, and every byte it passes is checked as
+ * the validating reader of json.h checks it (grammar, strings, numbers, the depth
+ * limit), so a body walked this way needs no validating pass of its own (OTLP JSON:
+ * record, attributes, attribute, AnyValue are each visited once). Values it takes are
+ * validated values: the walkers above may walk them. The first malformed byte stops
+ * the cursor (`failed`; every call then reports the end); it does not say what is
+ * wrong: the caller runs the validating reader over the text for the message (same
+ * text, same first error). Enter a container only after cl_jw_cursor_type named it;
+ * in an entered object call cl_jw_cursor_key, in an array cl_jw_cursor_element, and
+ * take or enter every value they stop at. */
 struct cl_jw_cursor {
     const char *p, *end;
+    int depth, max_depth; /* containers entered, and the most allowed (the reader's) */
+    int first;            /* just entered a container: no ',' before its first item */
+    int failed;
 };
-/* What the inline cursor calls (json_walk.c): past the validated string at p (its
- * CL_JSON_F_ESCAPED into *flags); the validated value at p into *v, returning its end. */
-const char *cl_jw_skip_string(const char *p, const char *end, unsigned *flags);
-const char *cl_jw_take_value(const char *p, const char *end, struct cl_json_value *v);
 
-/* The cursor runs for every member of every record (OTLP JSON): inline, so a member
- * costs no call but the skip of its bytes. */
-static inline int cl_jw_space_(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+/* A cursor at the start of text[0..len), which must be one value nesting at most
+ * max_depth levels (the reader's clamp applies); whitespace before it is skipped. */
+void cl_jw_cursor_text(struct cl_jw_cursor *c, const char *text, size_t len, int max_depth);
+/* A cursor at the validated value v (an absent value: at its end at once). */
+void cl_jw_cursor_at(struct cl_jw_cursor *c, const struct cl_json_value *v);
+/* 1 if only whitespace follows the value walked and nothing failed. */
+int cl_jw_cursor_done(struct cl_jw_cursor *c);
 
-/* A cursor at the start of the validated value v. */
-static inline void cl_jw_cursor_at(struct cl_jw_cursor *c, const struct cl_json_value *v)
-{
-    c->p = v->ptr;
-    c->end = v->len ? v->ptr + v->len : v->ptr; /* an absent value: NULL, no arithmetic */
-}
-
-/* A validated value's type from its first byte ('-' and digits: a number). */
+/* A value's type from its first byte ('-', digits and anything else: a number, which
+ * taking it then validates). */
 static inline enum cl_json_type cl_jw_type_at(char c)
 {
     static const unsigned char types[256] = {
@@ -108,54 +113,44 @@ static inline enum cl_json_type cl_jw_cursor_type(const struct cl_jw_cursor *c)
     return c->p < c->end ? cl_jw_type_at(*c->p) : CL_JSON_INVALID;
 }
 
-/* Takes the value at the cursor into *v (skipped whole) and moves past it. */
-static inline void cl_jw_cursor_take(struct cl_jw_cursor *c, struct cl_json_value *v)
-{
-    if (c->p >= c->end) {
-        *v = (struct cl_json_value){CL_JSON_INVALID, 0, NULL, 0};
-        return;
-    }
-    c->p = cl_jw_take_value(c->p, c->end, v);
-}
-
+/* Takes the value at the cursor into *v (validated whole) and moves past it; at the
+ * end, an absent value. */
+void cl_jw_cursor_take(struct cl_jw_cursor *c, struct cl_json_value *v);
 /* Enters the object or array at the cursor (the caller checked its type). */
-static inline void cl_jw_cursor_enter(struct cl_jw_cursor *c)
-{
-    c->p++;
-}
+void cl_jw_cursor_enter(struct cl_jw_cursor *c);
+/* In an entered object: 1 with the next key in *key and the cursor at its value, 0
+ * past the closing '}' (or failed). */
+int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key);
+/* What cl_jw_cursor_key_guess calls (json_walk_cursor.c): to the next key's '"' (0 past
+ * the '}' or failed); the key at the cursor read and validated, past its ':'. */
+int cl_jw_cursor_before_key_(struct cl_jw_cursor *c);
+int cl_jw_cursor_key_rest_(struct cl_jw_cursor *c, struct cl_json_value *key);
 
-/* In an entered object: 1 with the next key in *key and the cursor at its value (which
- * the caller takes or enters), 0 past the closing '}'. */
-static inline int cl_jw_cursor_key(struct cl_jw_cursor *c, struct cl_json_value *key)
+/* cl_jw_cursor_key for a key the caller expects: tok[0..n) is that key's token and the
+ * ':' after it (CL_JW_GUESS("\"key\":"), a plain name), compared as it stands before the
+ * key is scanned (OTLP's attributes: "key", "value", "stringValue" in that order); any
+ * other key is read as cl_jw_cursor_key reads it. Inline: with n known where it is
+ * called, the comparison is a load or two. */
+static inline int cl_jw_cursor_key_guess(struct cl_jw_cursor *c, struct cl_json_value *key,
+                                         const char *tok, size_t n)
 {
-    const char *p = c->p, *end = c->end;
-    unsigned flags = 0;
-    while (p < end && (*p == ',' || cl_jw_space_(*p)))
-        p++;
-    if (p >= end || *p != '"') {
-        c->p = p < end ? p + 1 : end; /* past '}' */
+    if (!cl_jw_cursor_before_key_(c))
         return 0;
+    /* more than n bytes left: a value follows (it must: the object is not closed) */
+    if ((size_t)(c->end - c->p) > n && memcmp(c->p, tok, n) == 0) {
+        *key = (struct cl_json_value){CL_JSON_STRING, 0, c->p, n - 1};
+        c->p += n;
+        if ((unsigned char)*c->p > ' ')
+            return 1; /* no whitespace before the value (else the reader's way below) */
+        c->p -= n;
     }
-    const char *e = cl_jw_skip_string(p, end, &flags);
-    *key = (struct cl_json_value){CL_JSON_STRING, flags, p, (size_t)(e - p)};
-    while (e < end && cl_jw_space_(*e))
-        e++;
-    e += e < end; /* ':' */
-    while (e < end && cl_jw_space_(*e))
-        e++;
-    c->p = e;
-    return 1;
+    return cl_jw_cursor_key_rest_(c, key);
 }
+#define CL_JW_GUESS(lit) lit, sizeof(lit) - 1 /* the tok, n arguments for a string literal */
 
-/* In an entered array: 1 with the cursor at the next element, 0 past the closing ']'. */
-static inline int cl_jw_cursor_element(struct cl_jw_cursor *c)
-{
-    const char *p = c->p, *end = c->end;
-    while (p < end && (*p == ',' || cl_jw_space_(*p)))
-        p++;
-    c->p = p < end && *p == ']' ? p + 1 : p;
-    return p < end && *p != ']';
-}
+/* In an entered array: 1 with the cursor at the next element, 0 past the closing ']'
+ * (or failed). */
+int cl_jw_cursor_element(struct cl_jw_cursor *c);
 
 /* Validates a body that must be one JSON object (no index is built); 0, or -1 with err
  * ("invalid <what>: ...") set. *top gets the object. */

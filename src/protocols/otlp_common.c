@@ -19,11 +19,11 @@ const char *cl_otlp_level_of(int64_t n)
 
 void cl_otlp_write_time(struct cl_proto_rec *r, uint64_t ns)
 {
-    if (ns == 0 || !cl_proto_rec_key(r, "timestamp", 9))
-        return;
     char ts[25];
+    if (ns == 0)
+        return;
     cl_format_timestamp((int64_t)(ns / 1000000u), ts);
-    cl_json_write_string(r->out, ts, strlen(ts));
+    cl_proto_rec_plain(r, "timestamp", ts, strlen(ts)); /* digits and "-:.TZ" */
 }
 
 int cl_otlp_write_level(struct cl_proto_rec *r, int64_t number, const char *text, size_t len)
@@ -33,7 +33,7 @@ int cl_otlp_write_level(struct cl_proto_rec *r, int64_t number, const char *text
     if (!name && len && cl_parse_level_text(text, len, &l) == 0)
         name = cl_level_name(l);
     if (name)
-        cl_proto_rec_string(r, "level", name, strlen(name));
+        cl_proto_rec_plain(r, "level", name, strlen(name));
     return name || len == 0;
 }
 
@@ -44,7 +44,7 @@ void cl_otlp_write_service(struct cl_proto_rec *r, const char *name, size_t len)
     memcpy(clean, name, len);
     len = cl_proto_service_clean(clean, len);
     if (len)
-        cl_proto_rec_string(r, "service", clean, len);
+        cl_proto_rec_plain(r, "service", clean, len); /* [A-Za-z0-9._-] once cleaned */
 }
 
 int cl_otlp_parse_u64(const char *s, size_t n, uint64_t *v)

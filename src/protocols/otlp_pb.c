@@ -13,6 +13,7 @@
 #include "json_write.h"
 #include "otlp_common.h"
 #include "otlp_logs.pb-c.h"
+#include "otlp_pb_value.h"
 #include "pb_arena.h"
 
 #include <math.h>
@@ -116,10 +117,7 @@ static int depth_ok(const uint8_t *p, size_t n, enum kind k, int left)
     return 0;
 }
 
-/* ---- AnyValue -> JSON ---- */
-
-/* The writers of values return how deep the containers they wrote nest (0: a scalar). */
-static int write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v);
+/* ---- one log record ---- */
 
 /* max(a, b) for values computed once (CL_MAX evaluates its arguments twice). */
 static int deeper(int a, int b)
@@ -127,99 +125,32 @@ static int deeper(int a, int b)
     return a > b ? a : b;
 }
 
-static void write_double(struct cl_buf *out, double d)
+/* Returns how deep the members written nest (a body written as text: not at all), or -1
+ * when the body is no AnyValue (alloc: the request's arena). */
+static int write_body(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr,
+                      ProtobufCAllocator *alloc)
 {
-    if (isnan(d))
-        cl_buf_append_str(out, "\"NaN\"");
-    else if (isinf(d))
-        cl_buf_append_str(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-    else
-        cl_buf_printf(out, "%.17g", d);
-}
-
-static int write_kvlist(struct cl_buf *out, const Cloudlog__Otlp__KeyValueList *l)
-{
-    int nest = 0;
-    cl_buf_append_char(out, '{');
-    for (size_t i = 0; l && i < l->n_values; i++) {
-        if (i)
-            cl_buf_append_char(out, ',');
-        cl_json_write_string(out, l->values[i]->key, strlen(l->values[i]->key));
-        cl_buf_append_char(out, ':');
-        nest = deeper(nest, write_any(out, l->values[i]->value));
+    Cloudlog__Otlp__AnyValue *b;
+    const char *s;
+    size_t len;
+    int k = cl_otlp_pb_body(lr->body, lr->n_body, alloc, &s, &len, &b);
+    if (k < 0)
+        return -1;
+    if (k == 1) {
+        cl_proto_rec_string(r, "message", s, len);
+        return 0;
     }
-    cl_buf_append_char(out, '}');
-    return nest + 1;
-}
-
-static int write_any(struct cl_buf *out, const Cloudlog__Otlp__AnyValue *v)
-{
-    int nest = 0;
-    switch (v ? v->value_case : CLOUDLOG__OTLP__ANY_VALUE__VALUE__NOT_SET) {
-    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE:
-        cl_json_write_string(out, v->string_value, strlen(v->string_value));
-        break;
-    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_BOOL_VALUE:
-        cl_buf_append_str(out, v->bool_value ? "true" : "false");
-        break;
-    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_INT_VALUE:
-        cl_json_write_int(out, v->int_value);
-        break;
-    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE:
-        write_double(out, v->double_value);
-        break;
-    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_ARRAY_VALUE:
-        cl_buf_append_char(out, '[');
-        for (size_t i = 0; v->array_value && i < v->array_value->n_values; i++) {
-            if (i)
-                cl_buf_append_char(out, ',');
-            nest = deeper(nest, write_any(out, v->array_value->values[i]));
-        }
-        cl_buf_append_char(out, ']');
-        return nest + 1;
-    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_KVLIST_VALUE:
-        return write_kvlist(out, v->kvlist_value);
-    case CLOUDLOG__OTLP__ANY_VALUE__VALUE_BYTES_VALUE:
-        cl_buf_append_char(out, '"');
-        cl_proto_base64(out, v->bytes_value.data, v->bytes_value.len);
-        cl_buf_append_char(out, '"');
-        break;
-    default:
-        cl_buf_append_str(out, "null");
-    }
-    return 0;
-}
-
-/* ---- one log record ---- */
-
-/* Returns how deep the values written nest. */
-static int write_attrs(struct cl_proto_rec *r, Cloudlog__Otlp__KeyValue **kv, size_t n,
-                       int skip_service_name)
-{
-    int nest = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (skip_service_name && strcmp(kv[i]->key, "service.name") == 0)
-            continue;
-        if (cl_proto_rec_key(r, kv[i]->key, strlen(kv[i]->key)))
-            nest = deeper(nest, write_any(r->out, kv[i]->value));
-    }
-    return nest;
-}
-
-/* Returns how deep the members written nest (a body written as text: not at all). */
-static int write_body(struct cl_proto_rec *r, const Cloudlog__Otlp__AnyValue *b)
-{
     if (!b || b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE__NOT_SET)
         return 0;
     if (b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE) {
         cl_proto_rec_string(r, "message", b->string_value, strlen(b->string_value));
     } else if (b->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE_KVLIST_VALUE) {
         if (b->kvlist_value)
-            return write_attrs(r, b->kvlist_value->values, b->kvlist_value->n_values, 0);
+            return cl_otlp_pb_write_attrs(r, b->kvlist_value->values, b->kvlist_value->n_values, 0);
     } else if (cl_proto_rec_key(r, "message", 7)) {
         struct cl_buf text;
         cl_buf_init(&text, SIZE_MAX / 2);
-        write_any(&text, b);
+        cl_otlp_pb_write_any(&text, b);
         cl_json_write_string(r->out, text.data, text.len);
         cl_buf_free(&text);
     }
@@ -240,10 +171,16 @@ static void write_ids(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *l
     }
 }
 
-static const char *service_name(const Cloudlog__Otlp__Resource *res)
+/* A resource's attributes, unpacked once per ResourceLogs (otlp_pb_value.h). */
+struct res_attrs {
+    Cloudlog__Otlp__KeyValue **kv;
+    size_t n;
+};
+
+static const char *service_name(const struct res_attrs *res)
 {
-    for (size_t i = 0; res && i < res->n_attributes; i++) {
-        const Cloudlog__Otlp__KeyValue *kv = res->attributes[i];
+    for (size_t i = 0; i < res->n; i++) {
+        const Cloudlog__Otlp__KeyValue *kv = res->kv[i];
         if (strcmp(kv->key, "service.name") == 0 && kv->value &&
             kv->value->value_case == CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE)
             return kv->value->string_value;
@@ -258,7 +195,7 @@ struct service {
     size_t len;
 };
 
-static void service_of(const Cloudlog__Otlp__Resource *res, struct service *svc)
+static void service_of(const struct res_attrs *res, struct service *svc)
 {
     const char *name = service_name(res);
     svc->len = name ? CL_MIN(strlen(name), sizeof svc->name) : 0;
@@ -266,29 +203,32 @@ static void service_of(const Cloudlog__Otlp__Resource *res, struct service *svc)
     svc->len = cl_proto_service_clean(svc->name, svc->len);
 }
 
-/* Writes one record; returns how deep its members' values nest. */
+/* Writes one record; returns how deep its members' values nest, or -1 when one of its
+ * attributes is no KeyValue (alloc: the request's arena, for unusual attributes). */
 static int write_log(struct cl_proto_rec *r, const Cloudlog__Otlp__LogRecord *lr,
-                     const Cloudlog__Otlp__Resource *res, const struct service *svc,
-                     const Cloudlog__Otlp__ScopeLogs *sl)
+                     const struct res_attrs *res, const struct service *svc,
+                     const struct cl_slice *scope, ProtobufCAllocator *alloc)
 {
-    int nest;
+    int nest, attrs;
     cl_proto_rec_begin(r);
     cl_otlp_write_time(r, lr->time_unix_nano ? lr->time_unix_nano : lr->observed_time_unix_nano);
     int level_known =
         cl_otlp_write_level(r, lr->severity_number, lr->severity_text, strlen(lr->severity_text));
     if (svc->len)
-        cl_proto_rec_string(r, "service", svc->name, svc->len);
-    nest = write_body(r, lr->body);
+        cl_proto_rec_plain(r, "service", svc->name, svc->len); /* cleaned: plain */
+    if ((nest = write_body(r, lr, alloc)) < 0)
+        return -1;
     if (*lr->event_name)
         cl_proto_rec_string(r, "event_name", lr->event_name, strlen(lr->event_name));
     write_ids(r, lr);
-    nest = deeper(nest, write_attrs(r, lr->attributes, lr->n_attributes, 0));
+    if ((attrs = cl_otlp_pb_write_packed_attrs(r, lr->attributes, lr->n_attributes, alloc)) < 0)
+        return -1;
+    nest = deeper(nest, attrs);
     if (!level_known)
         cl_proto_rec_string(r, "severity_text", lr->severity_text, strlen(lr->severity_text));
-    if (res)
-        nest = deeper(nest, write_attrs(r, res->attributes, res->n_attributes, 1));
-    if (sl->scope && *sl->scope->name)
-        cl_proto_rec_string(r, "scope", sl->scope->name, strlen(sl->scope->name));
+    nest = deeper(nest, cl_otlp_pb_write_attrs(r, res->kv, res->n, 1));
+    if (scope->len)
+        cl_proto_rec_string(r, "scope", scope->ptr, scope->len);
     cl_proto_rec_ensure_message(r);
     cl_proto_rec_end(r);
     return nest;
@@ -323,14 +263,34 @@ int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
     cl_proto_rec_track_members(&r); /* the normalizer takes the members we write */
     int norm_depth = o->max_depth > 0 ? CL_MIN(o->max_depth, CL_JSON_MAX_DEPTH_LIMIT)
                                       : CL_JSON_DEFAULT_MAX_DEPTH; /* as the reader clamps */
-    for (size_t i = 0; i < req->n_resource_logs; i++) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < req->n_resource_logs; i++) {
         const Cloudlog__Otlp__ResourceLogs *rl = req->resource_logs[i];
         struct service svc;
-        service_of(rl->resource, &svc);
-        for (size_t j = 0; j < rl->n_scope_logs; j++) {
+        struct res_attrs res = {NULL, rl->resource ? rl->resource->n_attributes : 0};
+        if (res.n &&
+            cl_otlp_pb_unpack_attrs(rl->resource->attributes, res.n, &arena.alloc, &res.kv) != 0) {
+            snprintf(err, err_len, "body is not a protobuf ExportLogsServiceRequest");
+            rc = -1;
+            break;
+        }
+        service_of(&res, &svc);
+        for (size_t j = 0; rc == 0 && j < rl->n_scope_logs; j++) {
             const Cloudlog__Otlp__ScopeLogs *sl = rl->scope_logs[j];
-            for (size_t k = 0; k < sl->n_log_records; k++) {
-                int nest = write_log(&r, sl->log_records[k], rl->resource, &svc, sl);
+            struct cl_slice scope = {NULL, 0}; /* its name, read once for its records */
+            if (cl_otlp_pb_scope_name(sl->scope, sl->n_scope, &arena.alloc, &scope.ptr,
+                                      &scope.len) != 0) {
+                snprintf(err, err_len, "body is not a protobuf ExportLogsServiceRequest");
+                rc = -1;
+                break;
+            }
+            for (size_t k = 0; rc == 0 && k < sl->n_log_records; k++) {
+                int nest = write_log(&r, sl->log_records[k], &res, &svc, &scope, &arena.alloc);
+                if (nest < 0) { /* as protobuf-c refuses the request when it unpacks it all */
+                    snprintf(err, err_len, "body is not a protobuf ExportLogsServiceRequest");
+                    rc = -1; /* the caller drops the records already handed on (proto.h) */
+                    break;
+                }
                 r.reread = nest + 1 >= norm_depth; /* the normalizer's reading rejects it */
                 cl_proto_rec_emit(&r, sink);
             }
@@ -339,7 +299,7 @@ int cl_otlp_pb_decode(const char *body, size_t len, const struct cl_proto_opts *
     cl_proto_rec_free(&r);
     cl_buf_free(&out);
     cl_pb_arena_free(&arena); /* req and everything in it */
-    return 0;
+    return rc;
 }
 
 /* Appends a packed message to out through protobuf-c's buffer interface. */

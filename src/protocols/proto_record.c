@@ -46,30 +46,36 @@ void cl_proto_rec_track_members(struct cl_proto_rec *r)
 }
 
 /* Notes a member whose key is out[key..key + key_len) and whose value starts at val. */
-static void span_add(struct cl_proto_rec *r, size_t key, size_t key_len, size_t val)
+static void span_add(struct cl_proto_rec *r, size_t key, size_t key_len, size_t val, int plain_key)
 {
     if (r->n_spans == r->spans_cap) {
         r->spans_cap = r->spans_cap ? r->spans_cap * 2 : 32;
         r->spans = cl_realloc(r->spans, r->spans_cap * sizeof *r->spans);
     }
-    r->spans[r->n_spans++] = (struct cl_proto_span){key, key_len, val};
+    r->spans[r->n_spans++] = (struct cl_proto_span){key, key_len, val, plain_key};
 }
 
 /* The members of the record in out as key, value pairs (r->members), from the spans. */
 static void spans_to_members(const struct cl_proto_rec *r)
 {
     const char *d = r->out->data;
-    r->members->n = 0;
+    struct cl_jw_pairs *m = r->members;
+    if (m->cap < r->n_spans) { /* room for all at once: no check per member */
+        m->cap = r->n_spans;
+        m->kv = cl_realloc(m->kv, m->cap * 2 * sizeof *m->kv);
+    }
+    m->n = r->n_spans;
     for (size_t i = 0; i < r->n_spans; i++) {
         const struct cl_proto_span *s = &r->spans[i];
         size_t end = i + 1 < r->n_spans ? r->spans[i + 1].key - 1 : r->out->len - 1; /* ',' '}' */
         struct cl_json_value k = {CL_JSON_STRING, 0, d + s->key, s->key_len};
         struct cl_json_value v = {cl_jw_type_at(d[s->val]), 0, d + s->val, end - s->val};
-        if (memchr(k.ptr, '\\', k.len))
+        if (!s->plain_key && memchr(k.ptr, '\\', k.len))
             k.flags = CL_JSON_F_ESCAPED;
         if (v.type == CL_JSON_STRING && memchr(v.ptr, '\\', v.len))
             v.flags = CL_JSON_F_ESCAPED;
-        cl_jw_pairs_push(r->members, &k, &v);
+        m->kv[2 * i] = k;
+        m->kv[2 * i + 1] = v;
     }
 }
 
@@ -201,7 +207,7 @@ static int keep_unchecked(struct cl_proto_rec *r, size_t sep_mark, size_t mark)
     }
     r->n_keys++;
     if (r->track)
-        span_add(r, mark, r->out->len - mark, r->out->len + 1);
+        span_add(r, mark, r->out->len - mark, r->out->len + 1, 0);
     cl_buf_append_char(r->out, ':');
     return 1;
 }
@@ -248,11 +254,21 @@ static size_t plain_key(const char *text, size_t len, char *out, size_t cap)
  * '\\'). */
 static int is_plain(const char *text, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+    /* 1 for 0x20..0x7E but '"' and '\\': one lookup per byte of every key written */
+    static const unsigned char plain[256] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    };
+    for (size_t i = 0; i < len; i++)
+        if (!plain[(unsigned char)text[i]])
             return 0;
-    }
     return 1;
 }
 
@@ -266,7 +282,7 @@ static int plain_key_unchecked(struct cl_proto_rec *r, const char *text, size_t 
     if (r->n_keys++)
         *p++ = ',';
     if (r->track)
-        span_add(r, (size_t)(p - r->out->data), len + 2, (size_t)(p - r->out->data) + len + 3);
+        span_add(r, (size_t)(p - r->out->data), len + 2, (size_t)(p - r->out->data) + len + 3, 1);
     *p++ = '"';
     memcpy(p, text, len);
     p += len;
@@ -319,8 +335,28 @@ void cl_proto_rec_end(struct cl_proto_rec *r)
 
 void cl_proto_rec_string(struct cl_proto_rec *r, const char *key, const char *s, size_t len)
 {
-    if (cl_proto_rec_key(r, key, strlen(key)))
+    size_t n = strlen(key);
+    /* decoders' own names: plain by the contract (proto_record.h), no look at them */
+    if (r->unchecked && n <= 64 ? plain_key_unchecked(r, key, n) : cl_proto_rec_key(r, key, n))
         cl_json_write_string(r->out, s, len);
+}
+
+void cl_proto_rec_plain(struct cl_proto_rec *r, const char *key, const char *s, size_t len)
+{
+    size_t n = strlen(key);
+    if (!r->unchecked || n > 64) {
+        cl_proto_rec_string(r, key, s, len);
+        return;
+    }
+    if (!plain_key_unchecked(r, key, n) || cl_buf_reserve(r->out, len + 2) != CL_OK)
+        return; /* the buffer is poisoned: the record is cut short and rejected */
+    char *p = r->out->data + r->out->len;
+    *p++ = '"';
+    memcpy(p, s, len);
+    p += len;
+    *p++ = '"';
+    *p = '\0';
+    r->out->len = (size_t)(p - r->out->data);
 }
 
 void cl_proto_rec_merge(struct cl_proto_rec *r, const struct cl_json_value *obj, int depth)

@@ -43,6 +43,7 @@ struct cl_proto_rec {
 
 struct cl_proto_span {
     size_t key, key_len, val; /* offsets into out: the key token, the value's start */
+    int plain_key;            /* the key was written without escapes (no look needed) */
 };
 
 /* Initializes an empty builder writing into out. Free with cl_proto_rec_free. */
@@ -69,8 +70,12 @@ int cl_proto_rec_key_json(struct cl_proto_rec *r, const char *tok, size_t len);
 int cl_proto_rec_has(const struct cl_proto_rec *r, const char *text, size_t len);
 /* Writes '}'. The record is out->data[0..out->len). */
 void cl_proto_rec_end(struct cl_proto_rec *r);
-/* Convenience: a string member (skipped when the name exists). */
+/* Convenience: a string member (skipped when the name exists). key is a decoder's own
+ * name: printable ASCII without '"' or '\\' (not checked). */
 void cl_proto_rec_string(struct cl_proto_rec *r, const char *key, const char *s, size_t len);
+/* As cl_proto_rec_string for a value the caller knows is plain as well (a timestamp, a
+ * level name, a cleaned service name): copied without an escaping pass. */
+void cl_proto_rec_plain(struct cl_proto_rec *r, const char *key, const char *s, size_t len);
 
 /* Appends the members of the JSON object obj (first of a name wins), values compacted.
  * obj must have been validated (json_walk.h: it is walked without validating again);

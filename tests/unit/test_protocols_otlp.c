@@ -9,6 +9,7 @@
 
 #include "proto_test_util.h"
 #include "otlp_logs.pb-c.h"
+#include "otlp_pb_pack.h"
 #include "proto.h"
 
 #include <stdio.h>
@@ -167,16 +168,20 @@ static uint8_t *pack_request(const char *body, size_t *len)
     Cloudlog__Otlp__LogRecord lr = CLOUDLOG__OTLP__LOG_RECORD__INIT;
     lr.time_unix_nano = 1796560830123000000ull;
     lr.severity_number = 21;
-    lr.body = &b;
+    body_pack(&lr, &b);
     lr.n_attributes = 1;
-    lr.attributes = attrs;
+    lr.attributes = attrs_pack(attrs, 1);
     lr.span_id.data = (uint8_t *)"\xb7\xad\x6b\x71\x69\x20\x33\x31";
     lr.span_id.len = 8;
     Cloudlog__Otlp__LogRecord *lrs[] = {&lr, &lr};
     Cloudlog__Otlp__Resource res = CLOUDLOG__OTLP__RESOURCE__INIT;
     res.n_attributes = 1;
-    res.attributes = res_attrs;
-    return pack_one_resource(&res, lrs, 2, len);
+    res.attributes = attrs_pack(res_attrs, 1);
+    uint8_t *buf = pack_one_resource(&res, lrs, 2, len);
+    attrs_free(lr.attributes, lr.n_attributes);
+    attrs_free(lr.body, lr.n_body);
+    attrs_free(res.attributes, res.n_attributes);
+    return buf;
 }
 
 static void test_otlp_pb(void **state)
@@ -296,13 +301,17 @@ static uint8_t *pack_colliding_names(size_t *len)
         lr[i].time_unix_nano = 1796560830123000000ull;
         lr[i].severity_text = "Chatty";
     }
-    lr[0].body = &body;
+    body_pack(&lr[0], &body);
     lr[0].n_attributes = 2; /* msg: "dup", service: "dup" */
-    lr[0].attributes = kvp + 1;
+    lr[0].attributes = attrs_pack(kvp + 1, 2);
     Cloudlog__Otlp__Resource res = CLOUDLOG__OTLP__RESOURCE__INIT;
     res.n_attributes = 2; /* service.name: "pay api", msg: "res" */
-    res.attributes = kvp + 3;
-    return pack_one_resource(&res, lrp, 2, len);
+    res.attributes = attrs_pack(kvp + 3, 2);
+    uint8_t *buf = pack_one_resource(&res, lrp, 2, len);
+    attrs_free(lr[0].attributes, lr[0].n_attributes);
+    attrs_free(lr[0].body, lr[0].n_body);
+    attrs_free(res.attributes, res.n_attributes);
+    return buf;
 }
 
 /* OTLP protobuf records written for the document path (keys not tracked, proto_record.h

@@ -13,6 +13,7 @@
 #include "json_write.h"
 #include "otlp_common.h"
 #include "otlp_logs.pb-c.h"
+#include "otlp_pb_pack.h"
 #include "proto_record.h"
 #include "proto.h"
 #include "record.h"
@@ -334,9 +335,9 @@ static void test_pb_members_depth(void **state)
         kv.value = &vals[0];
         Cloudlog__Otlp__LogRecord lr = CLOUDLOG__OTLP__LOG_RECORD__INIT, *lrp = &lr;
         lr.time_unix_nano = 1796560830123000000ull;
-        lr.body = &body;
+        body_pack(&lr, &body);
         lr.n_attributes = 1;
-        lr.attributes = &kvp;
+        lr.attributes = attrs_pack(&kvp, 1);
         Cloudlog__Otlp__ScopeLogs sl = CLOUDLOG__OTLP__SCOPE_LOGS__INIT, *slp = &sl;
         sl.n_log_records = 1;
         sl.log_records = &lrp;
@@ -350,6 +351,8 @@ static void test_pb_members_depth(void **state)
         size_t len = cloudlog__otlp__export_logs_service_request__get_packed_size(&req);
         uint8_t *buf = malloc(len);
         cloudlog__otlp__export_logs_service_request__pack(&req, buf);
+        attrs_free(lr.attributes, lr.n_attributes);
+        attrs_free(lr.body, lr.n_body);
         char *got = decode_both(cl_otlp_pb_decode, buf, len);
         if (depth < 64)
             assert_non_null(strstr(got, "\"message\":\"m\",\"a\":[[[["));
@@ -389,9 +392,10 @@ static void put_resource(struct cl_buf *b, unsigned num, const char *key, const 
     kv.value = &v;
     Cloudlog__Otlp__Resource res = CLOUDLOG__OTLP__RESOURCE__INIT;
     res.n_attributes = 1;
-    res.attributes = &kvp;
+    res.attributes = attrs_pack(&kvp, 1);
     uint8_t tmp[256];
     put_bytes(b, num, tmp, cloudlog__otlp__resource__pack(&res, tmp));
+    attrs_free(res.attributes, res.n_attributes);
 }
 
 /* A packed ScopeLogs with one record whose body is msg. */
@@ -402,12 +406,13 @@ static void put_scope_logs(struct cl_buf *b, const char *msg)
     body.string_value = (char *)msg;
     Cloudlog__Otlp__LogRecord lr = CLOUDLOG__OTLP__LOG_RECORD__INIT;
     lr.time_unix_nano = 1796560830123000000ull;
-    lr.body = &body;
+    body_pack(&lr, &body);
     uint8_t tmp[256];
     struct cl_buf sl;
     cl_buf_init(&sl, 1 << 16);
     put_bytes(&sl, 3, "https://schema", 14); /* schema_url: not read */
     put_bytes(&sl, 2, tmp, cloudlog__otlp__log_record__pack(&lr, tmp));
+    attrs_free(lr.body, lr.n_body);
     put_bytes(&sl, 1, "\x0a\x03lib", 5); /* the scope after its record: {name: "lib"} */
     put_bytes(b, 2, sl.data, sl.len);
     cl_buf_free(&sl);

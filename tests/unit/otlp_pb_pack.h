@@ -1,0 +1,41 @@
+/* otlp_pb_pack.h - packing test bodies' log record attributes and bodies as
+ * otlp_logs.proto declares them (LogRecord.attributes, LogRecord.body: packed KeyValue and
+ * AnyValue messages, the same bytes on the wire). */
+#ifndef CL_TEST_OTLP_PB_PACK_H
+#define CL_TEST_OTLP_PB_PACK_H
+
+#include "otlp_logs.pb-c.h"
+
+#include <stdlib.h>
+
+/* kv[0..n) packed, one element each. Free with attrs_free. */
+static inline ProtobufCBinaryData *attrs_pack(Cloudlog__Otlp__KeyValue *const *kv, size_t n)
+{
+    ProtobufCBinaryData *a = calloc(n ? n : 1, sizeof *a);
+    for (size_t i = 0; i < n; i++) {
+        a[i].len = cloudlog__otlp__key_value__get_packed_size(kv[i]);
+        a[i].data = malloc(a[i].len ? a[i].len : 1);
+        cloudlog__otlp__key_value__pack(kv[i], a[i].data);
+    }
+    return a;
+}
+
+/* LogRecord.body as otlp_logs.proto declares it (the AnyValue packed, one occurrence):
+ * set lr->n_body, lr->body; free with attrs_free(lr->body, lr->n_body). */
+static inline void body_pack(Cloudlog__Otlp__LogRecord *lr, const Cloudlog__Otlp__AnyValue *v)
+{
+    lr->n_body = 1;
+    lr->body = calloc(1, sizeof *lr->body);
+    lr->body[0].len = cloudlog__otlp__any_value__get_packed_size(v);
+    lr->body[0].data = malloc(lr->body[0].len ? lr->body[0].len : 1);
+    cloudlog__otlp__any_value__pack(v, lr->body[0].data);
+}
+
+static inline void attrs_free(ProtobufCBinaryData *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(a[i].data);
+    free(a);
+}
+
+#endif
