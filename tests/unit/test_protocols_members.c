@@ -231,19 +231,21 @@ static void test_hec_members(void **state)
     check_agree(cl_hec_event_decode, body, "\"message\":\"[1,{\\\"a\\\":\\\"b\\\"}]\"}");
     check_agree(cl_hec_event_decode, body, "\"message\":\"12.5\"}");
     check_agree(cl_hec_event_decode, body, "!Event field is required\n!event is not");
-    static const char *const bad[] = {"{\"event\":{\"a\":1},}",
-                                      "{,\"event\":{\"a\":1}}",
-                                      "{\"event\":{\"a\":1 \"b\":2}}",
-                                      "{\"event\":{\"a\":[1}}",
-                                      "{\"event\" {\"a\":1}}",
-                                      "{\"x\":1 \"event\":{\"a\":1}}",
-                                      "{\"event\":{\"a\":\"\xff\"}}",
-                                      "{\"event\":{\"a\":{\"b\":{\"c\":[]}}}}",
-                                      "{\"fields\":{\"a\":{\"b\":[[]]}}}"};
+    static const char *const bad[] = {
+        "{\"event\":{\"a\":1},}",      "{,\"event\":{\"a\":1}}", "{\"event\":{\"a\":1 \"b\":2}}",
+        "{\"event\":{\"a\":[1}}",      "{\"event\" {\"a\":1}}",  "{\"x\":1 \"event\":{\"a\":1}}",
+        "{\"event\":{\"a\":\"\xff\"}}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         check_agree_depth(cl_hec_event_decode, bad[i], strlen(bad[i]), 4, "rc=-1 invalid JSON");
     check_agree_depth(cl_hec_event_decode, "{\"event\":{\"a\":{\"b\":[]}}}", 25, 4,
                       "\"a\":{\"b\":[]}");
+    /* The envelope is a level more than the record: an event at the limit is a record,
+     * one deeper is rejected alone (as a too-deep line of /v1/logs), the body goes on. */
+    const char *limit = "{\"event\":{\"a\":{\"b\":{\"c\":[]}}}}{\"fields\":{\"a\":{\"b\":[[]]}}}"
+                        "{\"event\":{\"a\":{\"b\":{\"c\":[[]]}}}}{\"event\":\"after\"}";
+    check_agree_depth(cl_hec_event_decode, limit, strlen(limit), 4,
+                      "\"c\":[]}}}\n!Event field is required\n!invalid JSON: nesting too "
+                      "deep\n{\"timestamp\"");
 }
 
 /* ---- Loki ---- */
