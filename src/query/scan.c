@@ -1,7 +1,16 @@
-/* scan.c - reads one object, decompresses it whole with ISA-L and filters its lines. */
+/* scan.c - reads one object, decompresses it with ISA-L and filters its lines.
+ *
+ * An object with a member index (object_index.h) is read segment by segment: segments
+ * outside the query's time range or levels are skipped by their offset, and each one read
+ * is inflated into a buffer of its exact size and filtered at once, while its output is
+ * still in the core's cache. A count takes the records scanned from the index instead of
+ * counting lines. Any failure of an indexed read (an index that does not check out, a
+ * segment that does not inflate to what the index says) falls back to reading the object
+ * whole, as an object without an index is: a damaged index never gives a wrong answer. */
 #include "query_int.h"
 
 #include "common.h"
+#include "object_index.h"
 
 #include <isa-l/igzip_lib.h>
 #include <stdint.h>
@@ -24,6 +33,7 @@ struct cq_scanner {
     struct cl_buf in; /* compressed object, reused across objects */
     char *out;        /* decompressed object, reused; grows as needed */
     size_t out_cap;
+    unsigned tick; /* lines since the last look at the budget */
 };
 
 struct cq_scanner *cq_scanner_new(const struct cq_filter *f, struct cq_budget *b)
@@ -97,13 +107,6 @@ static int gunzip_all(struct cq_scanner *s, const struct cq_object *o, size_t *o
     size_t in_len = s->in.len, in_off = 0, out_off = 0;
     if (in_len == 0)
         return snprintf(reason, reason_len, "empty object (not gzip)"), -1;
-    /* An object is several gzip members: one cut at a member boundary is still valid
-     * gzip, so the size the catalog recorded is what shows it. */
-    if (o->from_catalog && o->size && in_len != o->size)
-        return snprintf(reason, reason_len,
-                        "truncated or changed: %zu bytes, the catalog says %llu", in_len,
-                        (unsigned long long)o->size),
-               -1;
     if (grow_out(s, size_hint(o, in, in_len)))
         return snprintf(reason, reason_len, "too large to scan"), -1;
     while (in_off < in_len) {
@@ -151,33 +154,37 @@ static uint64_t count_lines(const char *p, const char *end)
 }
 
 /* Looks at the budget every CQ_CHECK_EVERY calls; non-zero (and r->stopped) to stop. */
-static int must_stop(struct cq_scanner *s, unsigned *tick, struct cq_result *r)
+static int must_stop(struct cq_scanner *s, struct cq_result *r)
 {
     unsigned every = s->m.f->re ? 1 : CQ_CHECK_EVERY;
-    if (++*tick % every != 0 || !cq_budget_check(s->budget))
+    if (++s->tick % every != 0 || !cq_budget_check(s->budget))
         return 0;
     r->stopped = 1;
     return 1;
 }
 
-/* Filters the lines of buf. With a case-sensitive grep, cq_find over the whole buffer skips
- * straight to the next line that can match; the skipped lines are only counted. A failed
- * regex match stops the whole run (cq_budget_stop): it is never counted as no match. */
-static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, struct cq_result *r)
+/* Filters the lines of buf; *line_no numbers them on from earlier buffers of the object.
+ * With a case-sensitive grep, cq_find over the whole buffer skips straight to the next
+ * line that can match; the skipped lines are only counted, and not even that when
+ * counted is set (a count that takes the records from the index: line numbers are then
+ * not kept either). A failed regex match stops the whole run (cq_budget_stop): it is
+ * never counted as no match. */
+static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, int counted,
+                       uint32_t *line_no, struct cq_result *r)
 {
     const struct cq_filter *f = s->m.f;
     const char *end = p + n;
     int skip = f->grep_len && !f->grep_lower;
-    uint32_t line_no = 0;
-    unsigned tick = 0;
-    while (p < end && !must_stop(s, &tick, r)) {
+    while (p < end && !must_stop(s, r)) {
         if (skip) {
             const char *hit = cq_find(p, (size_t)(end - p), f->q->grep, f->grep_len);
             const char *ls = hit ? memrchr(p, '\n', (size_t)(hit - p)) : NULL;
             const char *to = hit ? (ls ? ls + 1 : p) : end;
-            uint64_t k = count_lines(p, to);
-            r->records_scanned += k + (!hit && to > p && end[-1] != '\n');
-            line_no += (uint32_t)k;
+            if (!counted) {
+                uint64_t k = count_lines(p, to);
+                r->records_scanned += k + (!hit && to > p && end[-1] != '\n');
+                *line_no += (uint32_t)k;
+            }
             if (!hit)
                 break;
             p = to;
@@ -185,7 +192,7 @@ static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, 
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
         struct cl_line_head h;
-        r->records_scanned++;
+        r->records_scanned += !counted;
         int hit = len ? cq_match_line(&s->m, p, len, &h) : 0;
         if (hit < 0) {
             cq_budget_stop(s->budget, CL_QUERY_REGEX, s->m.match_error);
@@ -195,11 +202,83 @@ static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, 
         if (hit) {
             r->records_matched++;
             if (keep)
-                keep_match(r, p, len, line_no, h.ts_ms);
+                keep_match(r, p, len, *line_no, h.ts_ms);
         }
-        line_no++;
+        ++*line_no;
         p = nl ? nl + 1 : end;
     }
+}
+
+/* Inflates the segment g (one or more whole gzip members of s->in) into s->out, which
+ * must hold g->raw_len bytes. Returns 0 when it is exactly what the index says. */
+static int inflate_segment(struct cq_scanner *s, const struct cl_obj_seg *g)
+{
+    const unsigned char *in = (const unsigned char *)s->in.data + g->gz_off;
+    size_t in_off = 0, out_off = 0;
+    while (in_off < g->gz_len) {
+        size_t used_in = 0, used_out = 0;
+        int r = inflate_member(s->d, in + in_off, (size_t)g->gz_len - in_off, s->out + out_off,
+                               s->out_cap - out_off, &used_in, &used_out);
+        if (r != ISAL_DECOMP_OK || used_in == 0)
+            return -1;
+        in_off += used_in;
+        out_off += used_out;
+    }
+    return out_off == g->raw_len && (out_off == 0 || s->out[out_off - 1] == '\n') ? 0 : -1;
+}
+
+/* Forgets what an indexed read found before it failed midway. */
+static void reset_result(struct cq_result *r)
+{
+    cl_buf_reset(&r->lines);
+    r->n = 0;
+    r->bytes_scanned = r->records_scanned = r->records_matched = 0;
+}
+
+/* Scans the segments of o that its query needs. Returns 0 when done (or r->stopped), -1
+ * when the index does not hold up: then nothing of it is kept in r. */
+static int scan_indexed(struct cq_scanner *s, const struct cl_obj_seg *g, size_t n, int keep,
+                        struct cq_result *r)
+{
+    const struct cl_query *q = s->m.f->q;
+    int counted = !keep; /* a count: records from the index, no line numbers needed */
+    uint32_t line_no = 0;
+    for (size_t i = 0; i < n && !r->stopped; i++) {
+        if (!cl_obj_seg_wanted(&g[i], q->from_ms, q->to_ms, q->level_mask))
+            continue;
+        /* exact size, plus room ISA-L may look at past the end */
+        if (g[i].raw_len > CQ_RAW_MAX || grow_out(s, (size_t)g[i].raw_len + 64))
+            return reset_result(r), -1;
+        if (inflate_segment(s, &g[i]) != 0)
+            return reset_result(r), -1;
+        if (cq_budget_take(s->budget, g[i].raw_len)) {
+            r->stopped = 1;
+            break;
+        }
+        r->bytes_scanned += g[i].raw_len;
+        if (counted)
+            r->records_scanned += g[i].records;
+        scan_lines(s, s->out, (size_t)g[i].raw_len, keep, counted, &line_no, r);
+    }
+    return 0;
+}
+
+/* Scans the object in s->in whole (no usable index). */
+static void scan_whole(struct cq_scanner *s, const struct cq_object *o, int keep,
+                       struct cq_result *r)
+{
+    size_t raw = 0;
+    if (gunzip_all(s, o, &raw, r->reason, sizeof r->reason)) {
+        r->failed = 1;
+        return;
+    }
+    if (cq_budget_take(s->budget, raw)) {
+        r->stopped = 1;
+        return;
+    }
+    r->bytes_scanned = raw;
+    uint32_t line_no = 0;
+    scan_lines(s, s->out, raw, keep, 0, &line_no, r);
 }
 
 void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_object *o, int keep,
@@ -219,17 +298,26 @@ void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_o
         return;
     }
     r->bytes_compressed = s->in.len;
-    size_t raw = 0;
-    if (gunzip_all(s, o, &raw, r->reason, sizeof r->reason)) {
+    /* An object is several gzip members: one cut at a member boundary is still valid
+     * gzip, so the size the catalog recorded is what shows it. */
+    if (o->from_catalog && o->size && s->in.len != o->size) {
         r->failed = 1;
+        snprintf(r->reason, sizeof r->reason,
+                 "truncated or changed: %zu bytes, the catalog says %llu", s->in.len,
+                 (unsigned long long)o->size);
         return;
     }
-    if (cq_budget_take(s->budget, raw)) {
-        r->stopped = 1;
-        return;
+    struct cl_obj_seg *g;
+    size_t n, data_off;
+    /* The data CRC is left to verify: every segment read is checked by inflating it (its
+     * gzip CRC, its exact compressed and raw lengths), one skipped is not used. */
+    if (cl_obj_index_read(s->in.data, s->in.len, 0, &g, &n, &data_off) == CL_OBJ_INDEX_OK) {
+        rc = scan_indexed(s, g, n, keep, r);
+        free(g);
+        if (rc == 0)
+            return;
     }
-    r->bytes_scanned = raw;
-    scan_lines(s, s->out, raw, keep, r);
+    scan_whole(s, o, keep, r);
 }
 
 void cq_result_free(struct cq_result *r)

@@ -1,0 +1,344 @@
+/* object_index.c - the member index of a stored object (object_index.h): built by the
+ * processor as it appends members, put first in the object at the flush, read by the
+ * query to inflate only the segments a query needs, and checked by `cloudlog verify`. */
+#include "object_index.h"
+
+#include "common.h"
+
+#include <isa-l/crc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GZ_FIXED 10                    /* magic, method, flags, mtime, xfl, os */
+#define SUB_HEAD 4                     /* SI1, SI2, LEN */
+#define TAIL 10                        /* empty final block (2) + CRC-32 0 and size 0 */
+#define HEAD (GZ_FIXED + 2 + SUB_HEAD) /* up to the payload */
+#define PAYLOAD_MAX (65535 - SUB_HEAD) /* XLEN is 16 bits and holds the subfield head */
+#define MIN_MEMBER 18                  /* the smallest gzip member */
+#define TS_BOUND ((int64_t)1 << 50)    /* ms: beyond year 37000, never a record's */
+#define PAYLOAD_MIN (2 + 4 + 1 + 4)    /* version, flags, data CRC, n, payload CRC */
+
+static uint32_t crc_of(const void *p, size_t n)
+{
+    return crc32_gzip_refl(0, (const unsigned char *)p, (uint64_t)n);
+}
+
+void cl_obj_index_init(struct cl_obj_index *x)
+{
+    memset(x, 0, sizeof *x);
+}
+
+void cl_obj_index_free(struct cl_obj_index *x)
+{
+    free(x->v);
+    memset(x, 0, sizeof *x);
+}
+
+void cl_obj_seg_init(struct cl_obj_seg *s)
+{
+    memset(s, 0, sizeof *s);
+    s->known = 1;
+    s->min_ts_ms = INT64_MAX;
+    s->max_ts_ms = INT64_MIN;
+}
+
+struct cl_obj_seg *cl_obj_index_member(struct cl_obj_index *x, uint64_t gz_len)
+{
+    if (x->n == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 16;
+        x->v = cl_realloc(x->v, x->cap * sizeof *x->v);
+    }
+    struct cl_obj_seg *s = &x->v[x->n++];
+    cl_obj_seg_init(s);
+    s->gz_len = gz_len;
+    return s;
+}
+
+struct cl_obj_seg *cl_obj_index_last(struct cl_obj_index *x)
+{
+    if (x->n == 0)
+        x->broken = 1;
+    return x->n ? &x->v[x->n - 1] : NULL;
+}
+
+void cl_obj_seg_line(struct cl_obj_seg *s, uint64_t raw_len, int64_t ts_ms, enum cl_level level)
+{
+    if (!s)
+        return;
+    s->raw_len += raw_len;
+    s->records++;
+    s->min_ts_ms = CL_MIN(s->min_ts_ms, ts_ms);
+    s->max_ts_ms = CL_MAX(s->max_ts_ms, ts_ms);
+    if ((int)level >= 0 && level < CL_LEVEL_COUNT)
+        s->levels[level]++;
+    else
+        s->known = 0;
+}
+
+void cl_obj_seg_add(struct cl_obj_seg *s, uint64_t raw_len, uint64_t records, int64_t min_ts_ms,
+                    int64_t max_ts_ms, const uint32_t *levels)
+{
+    if (!s)
+        return;
+    s->raw_len += raw_len;
+    s->records += records;
+    s->min_ts_ms = CL_MIN(s->min_ts_ms, min_ts_ms);
+    s->max_ts_ms = CL_MAX(s->max_ts_ms, max_ts_ms);
+    for (int l = 0; levels && l < CL_LEVEL_COUNT; l++)
+        s->levels[l] += levels[l];
+    s->known &= levels != NULL;
+}
+
+/* ---- writing ---- */
+
+static void put_le32(struct cl_buf *b, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        cl_buf_append_char(b, (char)(unsigned char)(v >> (8 * i)));
+}
+
+static void put_uv(struct cl_buf *b, uint64_t v)
+{
+    while (v >= 0x80) {
+        cl_buf_append_char(b, (char)(unsigned char)(v | 0x80));
+        v >>= 7;
+    }
+    cl_buf_append_char(b, (char)(unsigned char)v);
+}
+
+/* A segment's span and levels are written only when they say something. */
+static int seg_known(const struct cl_obj_seg *s)
+{
+    uint64_t sum = 0;
+    for (int l = 0; l < CL_LEVEL_COUNT; l++)
+        sum += s->levels[l];
+    return s->known && s->records > 0 && sum == s->records && s->min_ts_ms <= s->max_ts_ms &&
+           s->min_ts_ms > -TS_BOUND && s->max_ts_ms < TS_BOUND;
+}
+
+static void put_seg(struct cl_buf *p, const struct cl_obj_seg *s)
+{
+    int known = seg_known(s);
+    put_uv(p, s->gz_len);
+    put_uv(p, s->raw_len);
+    put_uv(p, s->records);
+    cl_buf_append_char(p, (char)known);
+    if (!known)
+        return;
+    put_uv(p, ((uint64_t)s->min_ts_ms << 1) ^ (uint64_t)(s->min_ts_ms >> 63));
+    put_uv(p, (uint64_t)(s->max_ts_ms - s->min_ts_ms));
+    for (int l = 0; l < CL_LEVEL_COUNT; l++)
+        put_uv(p, s->levels[l]);
+}
+
+/* The payload of v[0..n) into p (bounded by PAYLOAD_MAX: check cl_buf_failed). */
+static void put_payload(struct cl_buf *p, const struct cl_obj_seg *v, size_t n, uint32_t data_crc)
+{
+    cl_buf_append_char(p, CL_OBJ_INDEX_VERSION);
+    cl_buf_append_char(p, 0);
+    put_le32(p, data_crc);
+    put_uv(p, n);
+    for (size_t i = 0; i < n; i++)
+        put_seg(p, &v[i]);
+    put_le32(p, crc_of(p->data, p->len));
+}
+
+/* Merges neighbours pairwise in place: half as many segments, each the union of two. */
+static size_t halve(struct cl_obj_seg *v, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i += 2, k++) {
+        struct cl_obj_seg s = v[i];
+        if (i + 1 < n) {
+            const struct cl_obj_seg *b = &v[i + 1];
+            s.gz_len += b->gz_len;
+            s.raw_len += b->raw_len;
+            s.records += b->records;
+            s.min_ts_ms = CL_MIN(s.min_ts_ms, b->min_ts_ms);
+            s.max_ts_ms = CL_MAX(s.max_ts_ms, b->max_ts_ms);
+            for (int l = 0; l < CL_LEVEL_COUNT; l++)
+                s.levels[l] += b->levels[l];
+            s.known = seg_known(&s) && seg_known(b);
+        }
+        v[k] = s;
+    }
+    return k;
+}
+
+int cl_obj_index_prepend(const struct cl_obj_index *x, struct cl_buf *body)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < x->n; i++)
+        total += x->v[i].gz_len;
+    if (x->broken || x->n == 0 || total != body->len)
+        return CL_ERR_INVAL;
+    struct cl_obj_seg *v = cl_malloc(x->n * sizeof *v);
+    memcpy(v, x->v, x->n * sizeof *v);
+    uint32_t data_crc = crc_of(body->data, body->len);
+    struct cl_buf p;
+    size_t n = x->n;
+    for (;;) { /* too many segments for 64 KiB: merge neighbours until they fit */
+        cl_buf_init(&p, PAYLOAD_MAX);
+        put_payload(&p, v, n, data_crc);
+        if (!cl_buf_failed(&p) || n == 1)
+            break;
+        cl_buf_free(&p);
+        n = halve(v, n);
+    }
+    free(v);
+    int rc = cl_buf_failed(&p) ? CL_ERR_INVAL : CL_OK;
+    struct cl_buf out;
+    cl_buf_init(&out, body->max);
+    size_t xlen = p.len + SUB_HEAD;
+    const unsigned char head[HEAD] = {0x1f,
+                                      0x8b,
+                                      8,
+                                      4 /* FEXTRA */,
+                                      0,
+                                      0,
+                                      0,
+                                      0,
+                                      0,
+                                      255,
+                                      (unsigned char)xlen,
+                                      (unsigned char)(xlen >> 8),
+                                      'C',
+                                      'O',
+                                      (unsigned char)p.len,
+                                      (unsigned char)(p.len >> 8)};
+    static const unsigned char tail[TAIL] = {0x03, 0x00}; /* then CRC-32 0 and size 0 */
+    if (rc == CL_OK && cl_buf_reserve(&out, HEAD + p.len + TAIL + body->len) == CL_OK) {
+        cl_buf_append(&out, head, sizeof head);
+        cl_buf_append(&out, p.data, p.len);
+        cl_buf_append(&out, tail, sizeof tail);
+        cl_buf_append(&out, body->data, body->len);
+    }
+    rc = rc == CL_OK && !cl_buf_failed(&out) ? CL_OK : CL_ERR_INVAL;
+    cl_buf_free(&p);
+    if (rc == CL_OK) {
+        cl_buf_free(body);
+        *body = out;
+    } else {
+        cl_buf_free(&out);
+    }
+    return rc;
+}
+
+/* ---- reading ---- */
+
+struct rd {
+    const unsigned char *p, *end;
+    int bad;
+};
+
+static uint64_t get_uv(struct rd *r)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+        unsigned char c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (c < 0x80)
+            return v;
+    }
+    r->bad = 1;
+    return 0;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* One entry into s; 0 if it is malformed. */
+static int get_seg(struct rd *r, struct cl_obj_seg *s)
+{
+    cl_obj_seg_init(s);
+    s->gz_len = get_uv(r);
+    s->raw_len = get_uv(r);
+    s->records = get_uv(r);
+    s->known = r->p < r->end ? *r->p++ : 2;
+    if (r->bad || s->known > 1 || s->gz_len < MIN_MEMBER || s->raw_len < s->records)
+        return 0;
+    if (!s->known)
+        return 1;
+    uint64_t zz = get_uv(r), span = get_uv(r), sum = 0;
+    s->min_ts_ms = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+    if (s->min_ts_ms <= -TS_BOUND || s->min_ts_ms >= TS_BOUND || span >= (uint64_t)TS_BOUND)
+        return 0;
+    s->max_ts_ms = s->min_ts_ms + (int64_t)span;
+    for (int l = 0; l < CL_LEVEL_COUNT; l++) {
+        s->levels[l] = get_uv(r);
+        sum += s->levels[l];
+    }
+    return !r->bad && s->records > 0 && sum == s->records;
+}
+
+/* The entries of a payload whose CRC checked: segments tiling obj[start, len), each
+ * starting with a gzip header. */
+static enum cl_obj_index_state get_segs(const unsigned char *p, size_t plen,
+                                        const unsigned char *obj, size_t start, size_t len,
+                                        struct cl_obj_seg **segs, size_t *n)
+{
+    struct rd r = {p + 6, p + plen - 4, 0};
+    uint64_t count = get_uv(&r);
+    if (r.bad || count == 0 || count > (len - start) / MIN_MEMBER)
+        return CL_OBJ_INDEX_DAMAGED;
+    struct cl_obj_seg *v = cl_calloc((size_t)count, sizeof *v);
+    size_t at = start, i = 0;
+    for (; i < count && get_seg(&r, &v[i]); i++) {
+        const unsigned char *m = obj + at;
+        if (v[i].gz_len > len - at || m[0] != 0x1f || m[1] != 0x8b || m[2] != 8)
+            break;
+        v[i].gz_off = at;
+        at += v[i].gz_len;
+    }
+    if (i < count || r.p != r.end || at != len) {
+        free(v);
+        return CL_OBJ_INDEX_DAMAGED;
+    }
+    *segs = v;
+    *n = (size_t)count;
+    return CL_OBJ_INDEX_OK;
+}
+
+enum cl_obj_index_state cl_obj_index_read(const void *obj, size_t len, int check_data,
+                                          struct cl_obj_seg **segs, size_t *n, size_t *data_off)
+{
+    const unsigned char *b = obj;
+    *segs = NULL;
+    *n = 0;
+    /* Ours: a gzip header with only FEXTRA whose first subfield is 'C','O'. */
+    if (len < HEAD || b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 || b[3] != 4 || b[12] != 'C' ||
+        b[13] != 'O')
+        return CL_OBJ_INDEX_NONE;
+    size_t xlen = (size_t)b[10] | (size_t)b[11] << 8, plen = (size_t)b[14] | (size_t)b[15] << 8;
+    size_t start = GZ_FIXED + 2 + xlen + TAIL;
+    static const unsigned char tail[TAIL] = {0x03, 0x00};
+    if (plen + SUB_HEAD != xlen || start > len || plen < PAYLOAD_MIN ||
+        memcmp(b + start - TAIL, tail, TAIL) != 0)
+        return CL_OBJ_INDEX_DAMAGED; /* cut short, or not the member we write */
+    const unsigned char *p = b + HEAD;
+    if (le32(p + plen - 4) != crc_of(p, plen - 4))
+        return CL_OBJ_INDEX_DAMAGED;
+    if (p[0] != CL_OBJ_INDEX_VERSION)
+        return CL_OBJ_INDEX_NONE; /* a later version's: read whole, as an older object */
+    if (start >= len || (check_data && le32(p + 2) != crc_of(b + start, len - start)))
+        return CL_OBJ_INDEX_DAMAGED;
+    *data_off = start;
+    return get_segs(p, plen, b, start, len, segs, n);
+}
+
+int cl_obj_seg_wanted(const struct cl_obj_seg *s, int64_t from_ms, int64_t to_ms,
+                      unsigned level_mask)
+{
+    if (!s->known)
+        return 1;
+    if (s->max_ts_ms < from_ms || s->min_ts_ms >= to_ms)
+        return 0;
+    if (!level_mask)
+        return 1;
+    for (int l = 0; l < CL_LEVEL_COUNT; l++)
+        if ((level_mask & (1u << l)) && s->levels[l])
+            return 1;
+    return 0;
+}
