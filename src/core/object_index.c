@@ -3,9 +3,12 @@
  * query to inflate only the segments a query needs, and checked by `cloudlog verify`. */
 #include "object_index.h"
 
+#include "codec.h"
 #include "common.h"
+#include "message.h"
 
 #include <isa-l/crc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -341,4 +344,68 @@ int cl_obj_seg_wanted(const struct cl_obj_seg *s, int64_t from_ms, int64_t to_ms
         if ((level_mask & (1u << l)) && s->levels[l])
             return 1;
     return 0;
+}
+
+/* ---- checking against the members (cloudlog verify) ---- */
+
+static int count_record(void *arg, const char *line, size_t len, const struct cl_line_head *h)
+{
+    (void)line;
+    cl_obj_seg_line(arg, len + 1, h->ts_ms, h->level);
+    return 0;
+}
+
+/* 0 if the records of segment g (inflated into raw) are what g says, else -1 with why. */
+static int check_seg(const struct cl_obj_seg *g, size_t i, struct cl_buf *raw, char *err,
+                     size_t err_len)
+{
+    struct cl_obj_seg c;
+    cl_obj_seg_init(&c);
+    if (cl_msg_lines(raw, count_record, &c, err, err_len) != 0)
+        return -1;
+    int ok = c.raw_len == g->raw_len && c.records == g->records;
+    if (ok && g->known) {
+        ok = c.min_ts_ms == g->min_ts_ms && c.max_ts_ms == g->max_ts_ms;
+        for (int l = 0; l < CL_LEVEL_COUNT; l++)
+            ok &= c.levels[l] == g->levels[l];
+    }
+    if (!ok)
+        snprintf(err, err_len,
+                 "member index entry %zu says %llu records in %llu bytes, the members hold "
+                 "%llu in %llu%s",
+                 i, (unsigned long long)g->records, (unsigned long long)g->raw_len,
+                 (unsigned long long)c.records, (unsigned long long)c.raw_len,
+                 c.records == g->records && c.raw_len == g->raw_len
+                     ? " (time span or levels differ)"
+                     : "");
+    return ok ? 0 : -1;
+}
+
+int cl_obj_index_check(const void *obj, size_t len, size_t max_raw, char *err, size_t err_len)
+{
+    struct cl_obj_seg *g;
+    size_t n, off;
+    enum cl_obj_index_state st = cl_obj_index_read(obj, len, 1, &g, &n, &off);
+    if (st == CL_OBJ_INDEX_NONE)
+        return 0;
+    if (st == CL_OBJ_INDEX_DAMAGED) {
+        snprintf(err, err_len, "member index damaged (CRC, framing or sizes)");
+        return -1;
+    }
+    int rc = 0;
+    struct cl_buf raw;
+    cl_buf_init(&raw, max_raw);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        cl_buf_reset(&raw);
+        if (cl_gzip_decompress((const char *)obj + g[i].gz_off, (size_t)g[i].gz_len, &raw) !=
+            CL_OK) {
+            snprintf(err, err_len, "member index entry %zu is not whole gzip members", i);
+            rc = -1;
+        } else {
+            rc = check_seg(&g[i], i, &raw, err, err_len);
+        }
+    }
+    cl_buf_free(&raw);
+    free(g);
+    return rc;
 }

@@ -85,6 +85,12 @@ enum cl_obj_index_state {
 enum cl_obj_index_state cl_obj_index_read(const void *obj, size_t len, int check_data,
                                           struct cl_obj_seg **segs, size_t *n, size_t *data_off);
 
+/* Checks obj's index against its members (cloudlog verify): each segment inflated (up to
+ * max_raw bytes) holds the records, raw bytes, time span and level counts its entry says,
+ * and the data CRC matches. Returns 0 when it does or obj has no index (older objects),
+ * -1 with the first difference in err. */
+int cl_obj_index_check(const void *obj, size_t len, size_t max_raw, char *err, size_t err_len);
+
 /* 1 if a reader of [from_ms, to_ms) and level_mask (0: every level) must read s. */
 int cl_obj_seg_wanted(const struct cl_obj_seg *s, int64_t from_ms, int64_t to_ms,
                       unsigned level_mask);

@@ -390,6 +390,44 @@ static void test_unknown_and_merged(void **state)
     cl_buf_free(&gz);
 }
 
+/* cloudlog verify's check: the entries against the members they describe. */
+static void test_check_against_members(void **state)
+{
+    (void)state;
+    char err[256];
+    struct cl_buf gz;
+    struct cl_obj_index x;
+    build_members(&gz, &x, RECS_PER_MEMBER);
+    assert_int_equal(cl_obj_index_check(gz.data, gz.len, 1 << 20, err, sizeof err), 0); /* none */
+    assert_int_equal(cl_obj_index_prepend(&x, &gz), CL_OK);
+    assert_int_equal(cl_obj_index_check(gz.data, gz.len, 1 << 20, err, sizeof err), 0);
+    cl_obj_index_free(&x);
+    cl_buf_free(&gz);
+    static const struct {
+        int field;
+        const char *why;
+    } lies[] = {{0, "records"}, {1, "time span"}, {2, "time span"}};
+    for (size_t k = 0; k < sizeof lies / sizeof lies[0]; k++) {
+        build_members(&gz, &x, RECS_PER_MEMBER);
+        if (lies[k].field == 0)
+            x.v[2].records++, x.v[2].levels[CL_LEVEL_INFO]++;
+        else if (lies[k].field == 1)
+            x.v[2].min_ts_ms--;
+        else
+            x.v[2].levels[CL_LEVEL_INFO]--, x.v[2].levels[CL_LEVEL_WARN]++;
+        assert_int_equal(cl_obj_index_prepend(&x, &gz), CL_OK);
+        assert_int_equal(cl_obj_index_check(gz.data, gz.len, 1 << 20, err, sizeof err), -1);
+        assert_non_null(strstr(err, lies[k].why));
+        cl_obj_index_free(&x);
+        cl_buf_free(&gz);
+    }
+    indexed_object(&gz);
+    gz.data[gz.len - 20] ^= 1; /* the data CRC */
+    assert_int_equal(cl_obj_index_check(gz.data, gz.len, 1 << 20, err, sizeof err), -1);
+    assert_non_null(strstr(err, "damaged"));
+    cl_buf_free(&gz);
+}
+
 /* A builder that counted a record outside any member writes no index. */
 static void test_broken_builder(void **state)
 {
@@ -428,10 +466,15 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_written_and_read),   cmocka_unit_test(test_query_skips_segments),
-        cmocka_unit_test(test_missing_index),      cmocka_unit_test(test_damaged_index),
-        cmocka_unit_test(test_truncated),          cmocka_unit_test(test_lying_index),
-        cmocka_unit_test(test_unknown_and_merged), cmocka_unit_test(test_broken_builder),
+        cmocka_unit_test(test_written_and_read),
+        cmocka_unit_test(test_query_skips_segments),
+        cmocka_unit_test(test_missing_index),
+        cmocka_unit_test(test_damaged_index),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_lying_index),
+        cmocka_unit_test(test_unknown_and_merged),
+        cmocka_unit_test(test_broken_builder),
+        cmocka_unit_test(test_check_against_members),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
