@@ -123,6 +123,7 @@ static void put_seg(struct cl_buf *p, const struct cl_obj_seg *s)
 {
     int known = seg_known(s);
     put_uv(p, s->gz_len);
+    put_le32(p, s->crc);
     put_uv(p, s->raw_len);
     put_uv(p, s->records);
     cl_buf_append_char(p, (char)known);
@@ -135,11 +136,10 @@ static void put_seg(struct cl_buf *p, const struct cl_obj_seg *s)
 }
 
 /* The payload of v[0..n) into p (bounded by PAYLOAD_MAX: check cl_buf_failed). */
-static void put_payload(struct cl_buf *p, const struct cl_obj_seg *v, size_t n, uint32_t data_crc)
+static void put_payload(struct cl_buf *p, const struct cl_obj_seg *v, size_t n)
 {
     cl_buf_append_char(p, CL_OBJ_INDEX_VERSION);
     cl_buf_append_char(p, 0);
-    put_le32(p, data_crc);
     put_uv(p, n);
     for (size_t i = 0; i < n; i++)
         put_seg(p, &v[i]);
@@ -168,6 +168,16 @@ static size_t halve(struct cl_obj_seg *v, size_t n)
     return k;
 }
 
+/* Each segment's CRC-32 of its bytes in body. */
+static void set_crcs(struct cl_obj_seg *v, size_t n, const char *body)
+{
+    uint64_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        v[i].crc = crc_of(body + at, (size_t)v[i].gz_len);
+        at += v[i].gz_len;
+    }
+}
+
 int cl_obj_index_prepend(const struct cl_obj_index *x, struct cl_buf *body)
 {
     uint64_t total = 0;
@@ -177,12 +187,12 @@ int cl_obj_index_prepend(const struct cl_obj_index *x, struct cl_buf *body)
         return CL_ERR_INVAL;
     struct cl_obj_seg *v = cl_malloc(x->n * sizeof *v);
     memcpy(v, x->v, x->n * sizeof *v);
-    uint32_t data_crc = crc_of(body->data, body->len);
     struct cl_buf p;
     size_t n = x->n;
     for (;;) { /* too many segments for 64 KiB: merge neighbours until they fit */
+        set_crcs(v, n, body->data);
         cl_buf_init(&p, PAYLOAD_MAX);
-        put_payload(&p, v, n, data_crc);
+        put_payload(&p, v, n);
         if (!cl_buf_failed(&p) || n == 1)
             break;
         cl_buf_free(&p);
@@ -257,6 +267,10 @@ static int get_seg(struct rd *r, struct cl_obj_seg *s)
 {
     cl_obj_seg_init(s);
     s->gz_len = get_uv(r);
+    if (r->end - r->p < 4)
+        return 0;
+    s->crc = le32(r->p);
+    r->p += 4;
     s->raw_len = get_uv(r);
     s->records = get_uv(r);
     s->known = r->p < r->end ? *r->p++ : 2;
@@ -280,9 +294,9 @@ static int get_seg(struct rd *r, struct cl_obj_seg *s)
  * starting with a gzip header. */
 static enum cl_obj_index_state get_segs(const unsigned char *p, size_t plen,
                                         const unsigned char *obj, size_t start, size_t len,
-                                        struct cl_obj_seg **segs, size_t *n)
+                                        int check_data, struct cl_obj_seg **segs, size_t *n)
 {
-    struct rd r = {p + 6, p + plen - 4, 0};
+    struct rd r = {p + 2, p + plen - 4, 0};
     uint64_t count = get_uv(&r);
     if (r.bad || count == 0 || count > (len - start) / MIN_MEMBER)
         return CL_OBJ_INDEX_DAMAGED;
@@ -290,7 +304,8 @@ static enum cl_obj_index_state get_segs(const unsigned char *p, size_t plen,
     size_t at = start, i = 0;
     for (; i < count && get_seg(&r, &v[i]); i++) {
         const unsigned char *m = obj + at;
-        if (v[i].gz_len > len - at || m[0] != 0x1f || m[1] != 0x8b || m[2] != 8)
+        if (v[i].gz_len > len - at || m[0] != 0x1f || m[1] != 0x8b || m[2] != 8 ||
+            (check_data && crc_of(m, (size_t)v[i].gz_len) != v[i].crc))
             break;
         v[i].gz_off = at;
         at += v[i].gz_len;
@@ -325,10 +340,10 @@ enum cl_obj_index_state cl_obj_index_read(const void *obj, size_t len, int check
         return CL_OBJ_INDEX_DAMAGED;
     if (p[0] != CL_OBJ_INDEX_VERSION)
         return CL_OBJ_INDEX_NONE; /* a later version's: read whole, as an older object */
-    if (start >= len || (check_data && le32(p + 2) != crc_of(b + start, len - start)))
+    if (start >= len)
         return CL_OBJ_INDEX_DAMAGED;
     *data_off = start;
-    return get_segs(p, plen, b, start, len, segs, n);
+    return get_segs(p, plen, b, start, len, check_data, segs, n);
 }
 
 int cl_obj_seg_wanted(const struct cl_obj_seg *s, int64_t from_ms, int64_t to_ms,
@@ -389,7 +404,7 @@ int cl_obj_index_check(const void *obj, size_t len, size_t max_raw, char *err, s
     if (st == CL_OBJ_INDEX_NONE)
         return 0;
     if (st == CL_OBJ_INDEX_DAMAGED) {
-        snprintf(err, err_len, "member index damaged (CRC, framing or sizes)");
+        snprintf(err, err_len, "member index damaged (its CRC, a segment's CRC, framing or sizes)");
         return -1;
     }
     int rc = 0;

@@ -11,15 +11,14 @@
  * still plain gzip NDJSON (zcat, gzip -t, Python's gzip, DuckDB read it unchanged).
  *
  * The index lists segments: runs of one or more whole consecutive data members, in
- * order, tiling the rest of the object. Each has its compressed length, raw bytes and
- * records, and, when known, its min/max timestamp and records per level; a segment whose
- * span is unknown is always read. When the entries do not fit the extra field (64 KiB),
- * neighbouring segments are merged until they do. Payload (integers LEB128 varints
- * unless said otherwise):
- *   u8 version (1), u8 flags (0), u32 LE CRC-32 of the data members' bytes, n,
- *   n x { gz_len, raw_len, records, u8 known (0/1),
- *         if known: zigzag min_ts_ms, max_ts_ms - min_ts_ms, CL_LEVEL_COUNT x records },
- *   u32 LE CRC-32 of the payload before it.
+ * order, tiling the rest of the object. Each has its compressed length and the CRC-32 of
+ * those compressed bytes, its raw bytes and records, and, when known, its min/max
+ * timestamp and records per level; a segment whose span is unknown is always read. When the entries
+ * do not fit the extra field (64 KiB), neighbouring segments are merged until they do. Payload
+ * (integers LEB128 varints unless said otherwise): u8 version (1), u8 flags (0), n, n x { gz_len,
+ * u32 LE CRC-32 of the segment's bytes, raw_len, records, u8 known (0/1), if known: zigzag
+ * min_ts_ms, max_ts_ms - min_ts_ms, CL_LEVEL_COUNT x records }, u32 LE CRC-32 of the payload before
+ * it.
  */
 #ifndef CL_OBJECT_INDEX_H
 #define CL_OBJECT_INDEX_H
@@ -36,7 +35,8 @@
 struct cl_obj_seg {
     uint64_t gz_off; /* set by cl_obj_index_read */
     uint64_t gz_len, raw_len, records;
-    int known; /* 1: min/max and levels are exact; 0: unknown, the segment is always read */
+    uint32_t crc; /* CRC-32 of the compressed bytes (set by prepend and read) */
+    int known;    /* 1: min/max and levels are exact; 0: unknown, the segment is always read */
     int64_t min_ts_ms, max_ts_ms;
     uint64_t levels[CL_LEVEL_COUNT];
 };
@@ -80,14 +80,14 @@ enum cl_obj_index_state {
 
 /* Reads the index at the start of obj[0..len). With CL_OBJ_INDEX_OK *segs (caller frees)
  * gets *n segments tiling obj after the index (*data_off = where they start), each
- * starting with a gzip header; check_data also compares the CRC-32 of those bytes. Any
+ * starting with a gzip header; check_data also compares each segment's CRC-32. Any
  * other state leaves *segs NULL and *n 0. Unknown versions are CL_OBJ_INDEX_NONE. */
 enum cl_obj_index_state cl_obj_index_read(const void *obj, size_t len, int check_data,
                                           struct cl_obj_seg **segs, size_t *n, size_t *data_off);
 
 /* Checks obj's index against its members (cloudlog verify): each segment inflated (up to
  * max_raw bytes) holds the records, raw bytes, time span and level counts its entry says,
- * and the data CRC matches. Returns 0 when it does or obj has no index (older objects),
+ * and every segment's CRC matches. Returns 0 when it does or obj has no index (older objects),
  * -1 with the first difference in err. */
 int cl_obj_index_check(const void *obj, size_t len, size_t max_raw, char *err, size_t err_len);
 

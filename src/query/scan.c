@@ -12,6 +12,7 @@
 #include "common.h"
 #include "object_index.h"
 
+#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -209,17 +210,67 @@ static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, 
     }
 }
 
+/* Length of the gzip member header at p[0..n) (RFC 1952 2.3, trailer room included),
+ * or 0 if there is none. */
+static size_t gzip_header_len(const unsigned char *p, size_t n)
+{
+    if (n < 18 || p[0] != 0x1f || p[1] != 0x8b || p[2] != 8 || (p[3] & 0xe0))
+        return 0;
+    size_t at = 10;
+    if (p[3] & 4) /* FEXTRA */
+        at += 2 + ((size_t)p[10] | (size_t)p[11] << 8);
+    for (unsigned flag = 8; flag <= 16; flag <<= 1) { /* FNAME, FCOMMENT: NUL-terminated */
+        const unsigned char *z = (p[3] & flag) && at < n ? memchr(p + at, 0, n - at) : NULL;
+        if ((p[3] & flag) && !z)
+            return 0;
+        at = z ? (size_t)(z - p) + 1 : at;
+    }
+    at += (p[3] & 2) ? 2 : 0; /* FHCRC */
+    return at + 8 <= n ? at : 0;
+}
+
+/* Inflates the gzip member at in[0..n) as raw deflate into out: its content's CRC is not
+ * computed, the caller checked the CRC-32 of its compressed bytes instead; its trailer's
+ * size is checked. Returns 0 with the member's length and its output in *used_in,
+ * *used_out, or -1. */
+static int inflate_member_raw(struct inflate_state *st, const unsigned char *in, size_t n,
+                              char *out, size_t cap, size_t *used_in, size_t *used_out)
+{
+    size_t h = gzip_header_len(in, n);
+    if (!h)
+        return -1;
+    isal_inflate_init(st);
+    st->crc_flag = ISAL_DEFLATE;
+    st->next_in = (uint8_t *)in + h;
+    st->avail_in = (uint32_t)CL_MIN(n - h, (size_t)UINT32_MAX);
+    st->next_out = (uint8_t *)out;
+    st->avail_out = (uint32_t)CL_MIN(cap, (size_t)UINT32_MAX);
+    if (isal_inflate_stateless(st) != ISAL_DECOMP_OK)
+        return -1;
+    size_t end = (size_t)(st->next_in - in);
+    const unsigned char *t = in + end + 4; /* ISIZE: the content's length mod 2^32 */
+    if (n - end < 8 || ((uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 |
+                        (uint32_t)t[3] << 24) != (uint32_t)st->total_out)
+        return -1;
+    *used_in = end + 8;
+    *used_out = st->total_out;
+    return 0;
+}
+
 /* Inflates the segment g (one or more whole gzip members of s->in) into s->out, which
- * must hold g->raw_len bytes. Returns 0 when it is exactly what the index says. */
+ * must hold g->raw_len bytes. Integrity: the CRC-32 of its compressed bytes, from the
+ * index, instead of each member's CRC-32 of its content (a quarter of the bytes to
+ * checksum at the objects' ratio). Returns 0 when it is exactly what the index says. */
 static int inflate_segment(struct cq_scanner *s, const struct cl_obj_seg *g)
 {
     const unsigned char *in = (const unsigned char *)s->in.data + g->gz_off;
+    if (crc32_gzip_refl(0, in, g->gz_len) != g->crc)
+        return -1;
     size_t in_off = 0, out_off = 0;
     while (in_off < g->gz_len) {
         size_t used_in = 0, used_out = 0;
-        int r = inflate_member(s->d, in + in_off, (size_t)g->gz_len - in_off, s->out + out_off,
-                               s->out_cap - out_off, &used_in, &used_out);
-        if (r != ISAL_DECOMP_OK || used_in == 0)
+        if (inflate_member_raw(s->d, in + in_off, (size_t)g->gz_len - in_off, s->out + out_off,
+                               s->out_cap - out_off, &used_in, &used_out) != 0)
             return -1;
         in_off += used_in;
         out_off += used_out;

@@ -5,7 +5,7 @@ two hours posted in time order in many small requests, so each object holds many
 members); then:
 
 - every object starts with an index that checks out when parsed here independently
-  (CRC-32 of the payload and of the data, segments tiling the object, each segment's
+  (CRC-32 of the payload and of each segment's bytes, segments tiling the object, each segment's
   records, raw bytes, time span and levels as zlib finds them);
 - every gzip reader still reads the object unchanged: `gzip -t`, `zcat`, Python's gzip
   module, and DuckDB's read_json over the store (tools/duckdb/query.mjs; skipped without
@@ -61,12 +61,14 @@ def parse_index(data):
     assert data[start - 10:start] == b"\x03\x00" + b"\x00" * 8
     assert struct.unpack_from("<I", p, plen - 4)[0] == zlib.crc32(p[:-4]), "payload CRC"
     assert p[0] == 1, "version"
-    assert struct.unpack_from("<I", p, 2)[0] == zlib.crc32(data[start:]), "data CRC"
-    n, i = uvarint(p, 6)
+    n, i = uvarint(p, 2)
     segs, at = [], start
     for _ in range(n):
         s = {"off": at}
         s["gz_len"], i = uvarint(p, i)
+        s["crc"], = struct.unpack_from("<I", p, i)
+        i += 4
+        assert s["crc"] == zlib.crc32(data[at:at + s["gz_len"]]), "segment CRC"
         s["raw_len"], i = uvarint(p, i)
         s["records"], i = uvarint(p, i)
         s["known"] = p[i]
