@@ -286,32 +286,125 @@ static void reset_result(struct cq_result *r)
     r->bytes_scanned = r->records_scanned = r->records_matched = 0;
 }
 
+/* The order segments are read in, and where a limited, ordered query may stop. */
+struct seg_plan {
+    size_t *v;       /* wanted segments' indexes, in reading order (owned) */
+    uint32_t *line0; /* line number of each segment's first record in the object */
+    size_t n;
+    int bounded; /* ordered with a limit: read by bound, stop once the limit is met */
+    enum cl_query_order order;
+    const struct cl_obj_seg *g;
+};
+
+/* A segment's bound for the order: the newest record it may hold (newest first) or the
+ * oldest (oldest first); an unknown span bounds nothing. */
+static int64_t seg_bound(const struct seg_plan *p, size_t i)
+{
+    const struct cl_obj_seg *x = &p->g[i];
+    if (p->order == CL_ORDER_OLDEST)
+        return x->known ? x->min_ts_ms : INT64_MIN;
+    return x->known ? x->max_ts_ms : INT64_MAX;
+}
+
+/* A wanted segment and its place in the reading order (ascending key). */
+struct seg_key {
+    int64_t key; /* its bound, negated for newest first; unknown spans first */
+    size_t i;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+    const struct seg_key *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->i < y->i ? -1 : 1;
+}
+
+/* Sorts p->v by bound: the newest (oldest) records first. Spans are within +-2^50 ms
+ * (object_index.c), so negating one cannot overflow. */
+static void sort_by_bound(struct seg_plan *p)
+{
+    struct seg_key *k = cl_malloc(p->n * sizeof *k);
+    for (size_t j = 0; j < p->n; j++) {
+        int64_t b = seg_bound(p, p->v[j]);
+        k[j].i = p->v[j];
+        k[j].key = !p->g[p->v[j]].known ? INT64_MIN : p->order == CL_ORDER_OLDEST ? b : -b;
+    }
+    qsort(k, p->n, sizeof *k, cmp_key);
+    for (size_t j = 0; j < p->n; j++)
+        p->v[j] = k[j].i;
+    free(k);
+}
+
+/* Plans the reading of g[0..n) for q (free p->v and p->line0). A limited, ordered query
+ * reads the most promising segments first: the object's best k records are usually in
+ * one or two of them. */
+static void plan_segments(const struct cl_obj_seg *g, size_t n, const struct cl_query *q, int keep,
+                          struct seg_plan *p)
+{
+    *p = (struct seg_plan){.v = cl_malloc(n * sizeof *p->v),
+                           .line0 = cl_malloc(n * sizeof *p->line0),
+                           .bounded = keep && q->limit && !q->unordered,
+                           .order = q->order,
+                           .g = g};
+    uint64_t line = 0;
+    for (size_t i = 0; i < n; i++) {
+        p->line0[i] = (uint32_t)line;
+        line += g[i].records;
+        if (cl_obj_seg_wanted(&g[i], q->from_ms, q->to_ms, q->level_mask))
+            p->v[p->n++] = i;
+    }
+    if (p->bounded && p->n > 1)
+        sort_by_bound(p);
+}
+
+/* 1 once r holds limit matches that every record of an unread segment bounded by b must
+ * follow (strictly: a tie's order depends on line numbers). */
+static int limit_met(const struct seg_plan *p, const struct cq_result *r, size_t limit, int64_t b)
+{
+    size_t better = 0;
+    for (size_t i = 0; i < r->n && better < limit; i++)
+        better += p->order == CL_ORDER_OLDEST ? r->m[i].ts < b : r->m[i].ts > b;
+    return better >= limit;
+}
+
 /* Scans the segments of o that its query needs. Returns 0 when done (or r->stopped), -1
  * when the index does not hold up: then nothing of it is kept in r. */
 static int scan_indexed(struct cq_scanner *s, const struct cl_obj_seg *g, size_t n, int keep,
                         struct cq_result *r)
 {
     const struct cl_query *q = s->m.f->q;
-    int counted = !keep; /* a count: records from the index, no line numbers needed */
-    uint32_t line_no = 0;
-    for (size_t i = 0; i < n && !r->stopped; i++) {
-        if (!cl_obj_seg_wanted(&g[i], q->from_ms, q->to_ms, q->level_mask))
-            continue;
+    int counted = !keep, rc = 0; /* a count: records from the index, no line numbers */
+    struct seg_plan p;
+    plan_segments(g, n, q, keep, &p);
+    for (size_t j = 0; j < p.n && !r->stopped && rc == 0; j++) {
+        const struct cl_obj_seg *x = &g[p.v[j]];
         /* exact size, plus room ISA-L may look at past the end */
-        if (g[i].raw_len > CQ_RAW_MAX || grow_out(s, (size_t)g[i].raw_len + 64))
-            return reset_result(r), -1;
-        if (inflate_segment(s, &g[i]) != 0)
-            return reset_result(r), -1;
-        if (cq_budget_take(s->budget, g[i].raw_len)) {
+        if (x->raw_len > CQ_RAW_MAX || grow_out(s, (size_t)x->raw_len + 64) ||
+            inflate_segment(s, x) != 0) {
+            rc = -1;
+            break;
+        }
+        if (cq_budget_take(s->budget, x->raw_len)) {
             r->stopped = 1;
             break;
         }
-        r->bytes_scanned += g[i].raw_len;
-        if (counted)
-            r->records_scanned += g[i].records;
-        scan_lines(s, s->out, (size_t)g[i].raw_len, keep, counted, &line_no, r);
+        r->bytes_scanned += x->raw_len;
+        r->records_scanned += counted ? x->records : 0;
+        uint64_t before = r->records_scanned;
+        uint32_t line_no = p.line0[p.v[j]];
+        scan_lines(s, s->out, (size_t)x->raw_len, keep, counted, &line_no, r);
+        /* line numbers come from the index's record counts: they must hold */
+        if (!counted && !r->stopped && r->records_scanned - before != x->records)
+            rc = -1;
+        else if (p.bounded && j + 1 < p.n && limit_met(&p, r, q->limit, seg_bound(&p, p.v[j + 1])))
+            break;
     }
-    return 0;
+    free(p.v);
+    free(p.line0);
+    if (rc != 0)
+        reset_result(r);
+    return rc;
 }
 
 /* Scans the object in s->in whole (no usable index). */

@@ -390,6 +390,86 @@ static void test_unknown_and_merged(void **state)
     cl_buf_free(&gz);
 }
 
+/* Runs t with order and limit over st; checks the records against the reference (ties in
+ * line order) and returns the bytes scanned. */
+static uint64_t check_limited(struct cl_store *st, const struct tq *t, enum cl_query_order order,
+                              size_t limit, const struct rec *v, size_t n)
+{
+    struct cl_query q = {.from_ms = t0 + t->from,
+                         .to_ms = t0 + t->to,
+                         .level_mask = t->mask,
+                         .order = order,
+                         .limit = limit,
+                         .threads = 1};
+    struct cl_query_source src = {st, NULL};
+    struct got g = {0};
+    struct cl_query_stats s;
+    char err[256];
+    assert_int_equal(cl_query_run(&src, &q, on_emit, on_warn, &g, &s, err, sizeof err), CL_OK);
+    size_t *idx = cl_malloc(n * sizeof *idx), k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ref_match(t, &v[i]))
+            idx[k++] = i;
+    for (size_t a = 1; a < k; a++) /* stable insertion sort by the order */
+        for (size_t b = a; b > 0; b--) {
+            int64_t x = v[idx[b - 1]].ts, y = v[idx[b]].ts;
+            if (order == CL_ORDER_OLDEST ? x <= y : x >= y)
+                break;
+            size_t tmp = idx[b];
+            idx[b] = idx[b - 1];
+            idx[b - 1] = tmp;
+        }
+    assert_int_equal(g.n, k < limit ? k : limit);
+    for (size_t i = 0; i < g.n; i++)
+        assert_string_equal(g.lines[i], v[idx[i]].line);
+    free(idx);
+    got_free(&g);
+    return s.bytes_scanned;
+}
+
+/* A query for the newest (oldest) k reads the segments by their bounds and stops once
+ * its k best records beat every unread segment; ties keep the whole object's line order. */
+static void test_limit_reads_best_segments(void **state)
+{
+    (void)state;
+    struct cl_buf gz;
+    indexed_object(&gz);
+    struct cl_store st;
+    store_with(&st, "limited", gz.data, gz.len);
+    assert_int_equal(check_limited(&st, &fifteen, CL_ORDER_NEWEST, 5, recs, N_RECS),
+                     members_raw(6, 7));
+    assert_int_equal(check_limited(&st, &fifteen, CL_ORDER_OLDEST, 5, recs, N_RECS),
+                     members_raw(4, 5));
+    assert_int_equal(check_limited(&st, &whole_hour, CL_ORDER_NEWEST, 45, recs, N_RECS),
+                     members_raw(10, 12));
+    check_limited(&st, &errors, CL_ORDER_NEWEST, 3, recs, N_RECS);
+    check_limited(&st, &fifteen, CL_ORDER_NEWEST, 1000, recs, N_RECS);
+    cl_store_close(&st);
+    cl_buf_free(&gz);
+
+    /* ties: every record at one of two times, spread over all members */
+    static struct rec tied[N_RECS];
+    memcpy(tied, recs, sizeof tied);
+    for (size_t i = 0; i < N_RECS; i++) {
+        char ts[25];
+        tied[i].ts = t0 + (i % 2 ? 20 : 21) * MIN_MS;
+        cl_format_timestamp(tied[i].ts, ts);
+        memcpy(tied[i].line + 14, ts, 24);
+    }
+    struct rec saved[N_RECS];
+    memcpy(saved, recs, sizeof saved);
+    memcpy(recs, tied, sizeof recs);
+    indexed_object(&gz);
+    store_with(&st, "tied", gz.data, gz.len);
+    for (size_t k = 1; k < 80; k += 13) {
+        check_limited(&st, &fifteen, CL_ORDER_NEWEST, k, recs, N_RECS);
+        check_limited(&st, &fifteen, CL_ORDER_OLDEST, k, recs, N_RECS);
+    }
+    cl_store_close(&st);
+    cl_buf_free(&gz);
+    memcpy(recs, saved, sizeof recs);
+}
+
 /* cloudlog verify's check: the entries against the members they describe. */
 static void test_check_against_members(void **state)
 {
@@ -474,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_lying_index),
         cmocka_unit_test(test_unknown_and_merged),
         cmocka_unit_test(test_broken_builder),
+        cmocka_unit_test(test_limit_reads_best_segments),
         cmocka_unit_test(test_check_against_members),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
