@@ -347,6 +347,22 @@ static void test_lying_index(void **state)
     cl_obj_index_free(&x);
     check_read_whole("lying", gz.data, gz.len);
     cl_buf_free(&gz);
+    /* Records that lie (the line numbers a limited query orders ties by come from them):
+     * the lines read disagree, and the object is read whole for the records it returns. */
+    build_members(&gz, &x, RECS_PER_MEMBER);
+    x.v[5].records++;
+    x.v[5].levels[CL_LEVEL_INFO]++;
+    assert_int_equal(cl_obj_index_prepend(&x, &gz), CL_OK);
+    cl_obj_index_free(&x);
+    struct cl_store st;
+    store_with(&st, "lying_records", gz.data, gz.len);
+    struct cl_query_stats s;
+    check(&st, &whole_hour, 0, 0, N_RECS, &s);
+    assert_int_equal(s.records_scanned, N_RECS);
+    check(&st, &fifteen, 0, 0, N_RECS, &s);
+    assert_int_equal(s.bytes_scanned, raw_total(N_RECS));
+    cl_store_close(&st);
+    cl_buf_free(&gz);
 }
 
 /* A segment without a known span is always read; an index of more members than 64 KiB
