@@ -168,6 +168,47 @@ static size_t halve(struct cl_obj_seg *v, size_t n)
     return k;
 }
 
+/* DuckDB's gzip reader (1.5, CompressedFile::ReadData in compressed_file_system.cpp)
+ * reads in 32 KiB buffers and, at the end of each member, refills its full buffer from
+ * that member's trailer on; when that refill reads nothing it stops, even though the
+ * buffer still holds later members. That happens when the bytes from a member's trailer
+ * to the end of the file are a multiple of 32 KiB (seen: 1 object of 2,040 lost its last
+ * 2 members, with or without this index). An empty member (20 bytes) appended moves the
+ * end of the file until no member but the last one ends so. */
+#define DUCKDB_BUFFER 32768u
+#define DUCKDB_PAD_MAX 8
+#define EMPTY_MEMBER 20
+
+/* 1 if a member other than the last of v[0..n) (or the index member before them) ends
+ * a multiple of DUCKDB_BUFFER before the end of the len data bytes, counted from its
+ * trailer. */
+static int duckdb_stops_early(const struct cl_obj_seg *v, size_t n, uint64_t len)
+{
+    uint64_t end = 0; /* where the index member ends, relative to the data */
+    for (size_t i = 0; i <= n; i++) {
+        if (i > 0)
+            end += v[i - 1].gz_len;
+        if (i < n && (len - end + 8) % DUCKDB_BUFFER == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Appends empty members to body (and their segments to v) while DuckDB would stop early.
+ * Returns the new number of segments (v has room for DUCKDB_PAD_MAX more). */
+static size_t pad_for_duckdb(struct cl_obj_seg *v, size_t n, struct cl_buf *body)
+{
+    static const unsigned char empty[EMPTY_MEMBER] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255, 3, 0};
+    for (int k = 0; k < DUCKDB_PAD_MAX && duckdb_stops_early(v, n, body->len); k++) {
+        if (cl_buf_append(body, empty, sizeof empty) != CL_OK)
+            break;
+        cl_obj_seg_init(&v[n]);
+        v[n].known = 0; /* no records, no span: read (for nothing) by every query */
+        v[n++].gz_len = EMPTY_MEMBER;
+    }
+    return n;
+}
+
 /* Each segment's CRC-32 of its bytes in body. */
 static void set_crcs(struct cl_obj_seg *v, size_t n, const char *body)
 {
@@ -185,10 +226,11 @@ int cl_obj_index_prepend(const struct cl_obj_index *x, struct cl_buf *body)
         total += x->v[i].gz_len;
     if (x->broken || x->n == 0 || total != body->len)
         return CL_ERR_INVAL;
-    struct cl_obj_seg *v = cl_malloc(x->n * sizeof *v);
+    struct cl_obj_seg *v = cl_malloc((x->n + DUCKDB_PAD_MAX) * sizeof *v);
     memcpy(v, x->v, x->n * sizeof *v);
     struct cl_buf p;
     size_t n = x->n;
+    n = pad_for_duckdb(v, n, body);
     for (;;) { /* too many segments for 64 KiB: merge neighbours until they fit */
         set_crcs(v, n, body->data);
         cl_buf_init(&p, PAYLOAD_MAX);

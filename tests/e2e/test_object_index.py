@@ -155,6 +155,9 @@ class ObjectIndex(unittest.TestCase):
                 lines = raw.decode().splitlines()
                 self.assertEqual(len(raw), s["raw_len"])
                 self.assertEqual(len(lines), s["records"])
+                if s["raw_len"] == 0:  # an empty member appended for DuckDB's reader
+                    self.assertEqual((s["records"], s["known"]), (0, 0))
+                    continue
                 self.assertEqual(s["known"], 1, "the daemon knows every member's span")
                 ts = [cltest.ts_ms(json.loads(l)["timestamp"]) for l in lines]
                 self.assertEqual((min(ts), max(ts)), (s["min"], s["max"]))

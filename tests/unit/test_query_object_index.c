@@ -33,6 +33,13 @@ struct rec {
 static char test_dir[512];
 static struct rec recs[N_RECS];
 static int64_t t0; /* 2026-11-25T10:00:00Z */
+static uint32_t noise_state = 2026;
+
+static uint32_t next_noise(void)
+{
+    noise_state = noise_state * 1103515245u + 12345u;
+    return noise_state >> 8;
+}
 
 /* Member i holds records in [t0 + 5i min, t0 + 5(i+1) min), levels by record. */
 static void make_records(void)
@@ -486,6 +493,59 @@ static void test_limit_reads_best_segments(void **state)
     memcpy(recs, saved, sizeof recs);
 }
 
+/* DuckDB 1.5 stops reading at a member whose trailer starts a multiple of its 32 KiB
+ * buffer before the end of the file (object_index.c): prepend appends empty members
+ * until no member but the last ends so, and lists them. */
+static void test_duckdb_padding(void **state)
+{
+    (void)state;
+    unsigned char *noise = cl_malloc(40000);
+    for (size_t i = 0; i < 40000; i++)
+        noise[i] = (unsigned char)(next_noise() >> 3);
+    struct cl_buf gz;
+    struct cl_obj_index x;
+    cl_buf_init(&gz, SIZE_MAX);
+    cl_obj_index_init(&x);
+    assert_int_equal(cl_gzip_compress("a\n", 2, 1, &gz), CL_OK);
+    cl_obj_index_member(&x, gz.len)->records = 0;
+    /* a second member of exactly 32768 - 8 compressed bytes: the first one's trailer
+     * is then 32 KiB from the end */
+    size_t want = 32768 - 8, raw = want;
+    for (int tries = 0; tries < 400; tries++) {
+        struct cl_buf m;
+        cl_buf_init(&m, SIZE_MAX);
+        assert_int_equal(cl_gzip_compress(noise, raw, 1, &m), CL_OK);
+        size_t got = m.len;
+        if (got == want) {
+            cl_buf_append(&gz, m.data, m.len);
+            cl_obj_index_member(&x, m.len);
+            cl_buf_free(&m);
+            break;
+        }
+        cl_buf_free(&m);
+        raw = got > want ? raw - 1 : raw + 1;
+    }
+    assert_int_equal(x.n, 2);
+    assert_int_equal(cl_obj_index_prepend(&x, &gz), CL_OK);
+    struct cl_obj_seg *g;
+    size_t n, off;
+    assert_int_equal(cl_obj_index_read(gz.data, gz.len, 1, &g, &n, &off), CL_OBJ_INDEX_OK);
+    assert_true(n >= 3);
+    assert_int_equal(g[2].gz_len, 20);
+    assert_int_equal(g[2].raw_len, 0);
+    assert_int_equal((gz.len - (g[0].gz_off + g[0].gz_len - 8)) % 32768 != 0, 1);
+    assert_int_equal((gz.len - (off - 8)) % 32768 != 0, 1);
+    free(g);
+    struct cl_buf out;
+    cl_buf_init(&out, SIZE_MAX);
+    assert_int_equal(cl_gzip_decompress(gz.data, gz.len, &out), CL_OK);
+    assert_int_equal(out.len, 2 + raw);
+    cl_buf_free(&out);
+    cl_buf_free(&gz);
+    cl_obj_index_free(&x);
+    free(noise);
+}
+
 /* cloudlog verify's check: the entries against the members they describe. */
 static void test_check_against_members(void **state)
 {
@@ -571,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_unknown_and_merged),
         cmocka_unit_test(test_broken_builder),
         cmocka_unit_test(test_limit_reads_best_segments),
+        cmocka_unit_test(test_duckdb_padding),
         cmocka_unit_test(test_check_against_members),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
