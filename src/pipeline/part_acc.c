@@ -38,6 +38,8 @@ struct cl_part *cl_part_acc_add(struct cl_part_acc *a, const char *key,
     pt->min_ts = INT64_MAX;
     pt->max_ts = INT64_MIN;
     pt->first_ms = now_ms;
+    cl_obj_index_init(&pt->index);
+    cl_obj_seg_init(&pt->copied);
     if (a->n == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 16;
         a->parts = cl_realloc(a->parts, a->cap * sizeof *a->parts);
@@ -63,16 +65,23 @@ static void add_member(struct cl_part *pt, struct cl_acc_member *m)
     m->pending++;
 }
 
-void cl_part_acc_count(struct cl_part_acc *a, struct cl_part *pt, size_t len,
-                       const struct cl_line_head *h, struct cl_acc_member *m)
+static void count_line(struct cl_part *pt, size_t len, const struct cl_line_head *h,
+                       struct cl_acc_member *m)
 {
-    (void)a;
     pt->raw_len += len + 1;
     pt->records++;
     pt->min_ts = CL_MIN(pt->min_ts, h->ts_ms);
     pt->max_ts = CL_MAX(pt->max_ts, h->ts_ms);
     pt->levels[h->level]++;
     add_member(pt, m);
+}
+
+void cl_part_acc_count(struct cl_part_acc *a, struct cl_part *pt, size_t len,
+                       const struct cl_line_head *h, struct cl_acc_member *m)
+{
+    (void)a;
+    count_line(pt, len, h, m);
+    cl_obj_seg_line(cl_obj_index_last(&pt->index), len + 1, h->ts_ms, h->level);
 }
 
 void cl_part_acc_count_member(struct cl_part_acc *a, struct cl_part *pt,
@@ -86,6 +95,8 @@ void cl_part_acc_count_member(struct cl_part_acc *a, struct cl_part *pt,
     for (int l = 0; l < CL_LEVEL_COUNT; l++)
         pt->levels[l] += mb->levels[l];
     add_member(pt, m);
+    cl_obj_seg_add(cl_obj_index_last(&pt->index), mb->raw_len, mb->records, mb->min_ts_ms,
+                   mb->max_ts_ms, mb->levels);
 }
 
 void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *line, size_t len,
@@ -94,27 +105,35 @@ void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *l
     cl_buf_append(&pt->data, line, len);
     cl_buf_append_char(&pt->data, '\n');
     a->buffered += len + 1;
-    cl_part_acc_count(a, pt, len, h, m);
+    count_line(pt, len, h, m);
+    cl_obj_seg_line(&pt->copied, len + 1, h->ts_ms, h->level);
 }
 
 void cl_part_acc_append_gz(struct cl_part_acc *a, struct cl_part *pt, const void *gz, size_t len)
 {
     cl_buf_append(&pt->gz, gz, len);
     a->buffered += len;
+    cl_obj_index_member(&pt->index, len);
 }
 
 int cl_part_acc_seal(struct cl_part_acc *a, struct cl_part *pt, int level)
 {
-    if (pt->data.len == 0)
+    if (pt->sealed)
         return CL_OK;
-    size_t before = pt->gz.len;
-    int rc = cl_gzip_compress(pt->data.data, pt->data.len, level, &pt->gz);
-    if (rc != CL_OK)
-        return rc;
-    a->buffered += pt->gz.len - before;
-    a->buffered -= pt->data.len;
-    cl_buf_free(&pt->data);
-    cl_buf_init(&pt->data, SIZE_MAX);
+    size_t held = pt->data.len + pt->gz.len, gz_before = pt->gz.len;
+    if (pt->data.len) {
+        int rc = cl_gzip_compress(pt->data.data, pt->data.len, level, &pt->gz);
+        if (rc != CL_OK)
+            return rc;
+        pt->copied.gz_len = pt->gz.len - gz_before;
+        *cl_obj_index_member(&pt->index, 0) = pt->copied;
+        cl_buf_free(&pt->data);
+        cl_buf_init(&pt->data, SIZE_MAX);
+    }
+    /* Without an index (it could not be built) the object is still read whole. */
+    (void)cl_obj_index_prepend(&pt->index, &pt->gz);
+    a->buffered = a->buffered - held + pt->gz.len;
+    pt->sealed = 1;
     return CL_OK;
 }
 
@@ -134,6 +153,7 @@ void cl_part_acc_remove(struct cl_part_acc *a, size_t index)
     cl_buf_free(&pt->data);
     cl_buf_free(&pt->gz);
     free(pt->members);
+    cl_obj_index_free(&pt->index);
     free(pt);
     /* order kept: a batch commits its partitions in key order (cl_part_acc_sort) */
     memmove(&a->parts[index], &a->parts[index + 1], (--a->n - index) * sizeof *a->parts);

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "message.h"
+#include "object_index.h"
 #include "part_map.h"
 #include "partition.h"
 
@@ -38,6 +39,9 @@ struct cl_part {
     int64_t first_ms;               /* when its oldest record was buffered */
     struct cl_acc_member **members; /* each once, in order of arrival */
     size_t n_members, cap_members;
+    struct cl_obj_index index; /* gz's members, put first in the object by the seal */
+    struct cl_obj_seg copied;  /* what data's lines hold, for the member the seal adds */
+    int sealed;
 };
 
 struct cl_part_acc {
@@ -72,7 +76,9 @@ void cl_part_acc_count_member(struct cl_part_acc *a, struct cl_part *pt,
 void cl_part_acc_append_gz(struct cl_part_acc *a, struct cl_part *pt, const void *gz, size_t len);
 
 /* Compresses pt's copied lines (data) at level as one more gzip member after its
- * members (gz), so gz alone is the object. Returns CL_OK or the compressor's error. */
+ * members (gz) and puts the object's member index (object_index.h) in front, so gz alone
+ * is the object. Once sealed, a partition is not sealed again. Returns CL_OK or the
+ * compressor's error. */
 int cl_part_acc_seal(struct cl_part_acc *a, struct cl_part *pt, int level);
 
 /* Index of pt in a (it must be there). */

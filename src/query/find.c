@@ -4,7 +4,9 @@
  * scan, callgrind). This compares 32 bytes at a time (two 16-byte vectors: GCC vector
  * extensions, so SSE2 on x86-64 and NEON on arm64, no intrinsics) against the needle's
  * first and last byte, and only where both agree looks at the rest: rare in text for a
- * needle of 2 or more bytes. */
+ * needle of 2 or more bytes. On x86-64 CPUs with AVX2 the same loop runs on 32-byte
+ * vectors (GCC's and clang's target attribute, chosen at run time): half the
+ * instructions per byte. */
 #include "query_int.h"
 
 #include <stdint.h>
@@ -48,10 +50,43 @@ static const char *confirm(const char *p, cq_v16 eq, const char *needle, size_t 
     return NULL;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CQ_FIND_AVX2 1
+typedef char cq_v32 __attribute__((vector_size(32)));
+
+/* The loop of cq_find on 32-byte vectors; a block's candidates as a bit mask
+ * (vpmovmskb), each bit confirmed in turn. */
+__attribute__((target("avx2"))) static const char *find_avx2(const char *hay, size_t n,
+                                                             const char *needle, size_t m)
+{
+    cq_v32 first, last;
+    memset(&first, needle[0], sizeof first);
+    memset(&last, needle[m - 1], sizeof last);
+    const char *p = hay, *stop = hay + n - (m - 1) - 32;
+    for (; p <= stop; p += 32) {
+        cq_v32 a, b;
+        memcpy(&a, p, sizeof a);
+        memcpy(&b, p + m - 1, sizeof b);
+        uint32_t mask =
+            (uint32_t)__builtin_ia32_pmovmskb256((cq_v32)(a == first) & (cq_v32)(b == last));
+        for (; mask; mask &= mask - 1) {
+            int i = __builtin_ctz(mask);
+            if (memcmp(p + i + 1, needle + 1, m - 2) == 0)
+                return p + i;
+        }
+    }
+    return memmem(p, (size_t)(hay + n - p), needle, m);
+}
+#endif
+
 const char *cq_find(const char *hay, size_t n, const char *needle, size_t m)
 {
     if (m < 2 || n < m - 1 + 32)
         return memmem(hay, n, needle, m);
+#ifdef CQ_FIND_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        return find_avx2(hay, n, needle, m);
+#endif
     const cq_v16 first = splat16((unsigned char)needle[0]);
     const cq_v16 last = splat16((unsigned char)needle[m - 1]);
     const char *p = hay, *stop = hay + n - (m - 1) - 32; /* the last 32-byte block's start */

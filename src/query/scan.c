@@ -1,8 +1,18 @@
-/* scan.c - reads one object, decompresses it whole with ISA-L and filters its lines. */
+/* scan.c - reads one object, decompresses it with ISA-L and filters its lines.
+ *
+ * An object with a member index (object_index.h) is read segment by segment: segments
+ * outside the query's time range or levels are skipped by their offset, and each one read
+ * is inflated into a buffer of its exact size and filtered at once, while its output is
+ * still in the core's cache. A count takes the records scanned from the index instead of
+ * counting lines. Any failure of an indexed read (an index that does not check out, a
+ * segment that does not inflate to what the index says) falls back to reading the object
+ * whole, as an object without an index is: a damaged index never gives a wrong answer. */
 #include "query_int.h"
 
 #include "common.h"
+#include "object_index.h"
 
+#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +34,7 @@ struct cq_scanner {
     struct cl_buf in; /* compressed object, reused across objects */
     char *out;        /* decompressed object, reused; grows as needed */
     size_t out_cap;
+    unsigned tick; /* lines since the last look at the budget */
 };
 
 struct cq_scanner *cq_scanner_new(const struct cq_filter *f, struct cq_budget *b)
@@ -97,13 +108,6 @@ static int gunzip_all(struct cq_scanner *s, const struct cq_object *o, size_t *o
     size_t in_len = s->in.len, in_off = 0, out_off = 0;
     if (in_len == 0)
         return snprintf(reason, reason_len, "empty object (not gzip)"), -1;
-    /* An object is several gzip members: one cut at a member boundary is still valid
-     * gzip, so the size the catalog recorded is what shows it. */
-    if (o->from_catalog && o->size && in_len != o->size)
-        return snprintf(reason, reason_len,
-                        "truncated or changed: %zu bytes, the catalog says %llu", in_len,
-                        (unsigned long long)o->size),
-               -1;
     if (grow_out(s, size_hint(o, in, in_len)))
         return snprintf(reason, reason_len, "too large to scan"), -1;
     while (in_off < in_len) {
@@ -151,33 +155,37 @@ static uint64_t count_lines(const char *p, const char *end)
 }
 
 /* Looks at the budget every CQ_CHECK_EVERY calls; non-zero (and r->stopped) to stop. */
-static int must_stop(struct cq_scanner *s, unsigned *tick, struct cq_result *r)
+static int must_stop(struct cq_scanner *s, struct cq_result *r)
 {
     unsigned every = s->m.f->re ? 1 : CQ_CHECK_EVERY;
-    if (++*tick % every != 0 || !cq_budget_check(s->budget))
+    if (++s->tick % every != 0 || !cq_budget_check(s->budget))
         return 0;
     r->stopped = 1;
     return 1;
 }
 
-/* Filters the lines of buf. With a case-sensitive grep, cq_find over the whole buffer skips
- * straight to the next line that can match; the skipped lines are only counted. A failed
- * regex match stops the whole run (cq_budget_stop): it is never counted as no match. */
-static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, struct cq_result *r)
+/* Filters the lines of buf; *line_no numbers them on from earlier buffers of the object.
+ * With a case-sensitive grep, cq_find over the whole buffer skips straight to the next
+ * line that can match; the skipped lines are only counted, and not even that when
+ * counted is set (a count that takes the records from the index: line numbers are then
+ * not kept either). A failed regex match stops the whole run (cq_budget_stop): it is
+ * never counted as no match. */
+static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, int counted,
+                       uint32_t *line_no, struct cq_result *r)
 {
     const struct cq_filter *f = s->m.f;
     const char *end = p + n;
     int skip = f->grep_len && !f->grep_lower;
-    uint32_t line_no = 0;
-    unsigned tick = 0;
-    while (p < end && !must_stop(s, &tick, r)) {
+    while (p < end && !must_stop(s, r)) {
         if (skip) {
             const char *hit = cq_find(p, (size_t)(end - p), f->q->grep, f->grep_len);
             const char *ls = hit ? memrchr(p, '\n', (size_t)(hit - p)) : NULL;
             const char *to = hit ? (ls ? ls + 1 : p) : end;
-            uint64_t k = count_lines(p, to);
-            r->records_scanned += k + (!hit && to > p && end[-1] != '\n');
-            line_no += (uint32_t)k;
+            if (!counted) {
+                uint64_t k = count_lines(p, to);
+                r->records_scanned += k + (!hit && to > p && end[-1] != '\n');
+                *line_no += (uint32_t)k;
+            }
             if (!hit)
                 break;
             p = to;
@@ -185,7 +193,7 @@ static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, 
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
         struct cl_line_head h;
-        r->records_scanned++;
+        r->records_scanned += !counted;
         int hit = len ? cq_match_line(&s->m, p, len, &h) : 0;
         if (hit < 0) {
             cq_budget_stop(s->budget, CL_QUERY_REGEX, s->m.match_error);
@@ -195,11 +203,226 @@ static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, 
         if (hit) {
             r->records_matched++;
             if (keep)
-                keep_match(r, p, len, line_no, h.ts_ms);
+                keep_match(r, p, len, *line_no, h.ts_ms);
         }
-        line_no++;
+        ++*line_no;
         p = nl ? nl + 1 : end;
     }
+}
+
+/* Length of the gzip member header at p[0..n) (RFC 1952 2.3, trailer room included),
+ * or 0 if there is none. */
+static size_t gzip_header_len(const unsigned char *p, size_t n)
+{
+    if (n < 18 || p[0] != 0x1f || p[1] != 0x8b || p[2] != 8 || (p[3] & 0xe0))
+        return 0;
+    size_t at = 10;
+    if (p[3] & 4) /* FEXTRA */
+        at += 2 + ((size_t)p[10] | (size_t)p[11] << 8);
+    for (unsigned flag = 8; flag <= 16; flag <<= 1) { /* FNAME, FCOMMENT: NUL-terminated */
+        const unsigned char *z = (p[3] & flag) && at < n ? memchr(p + at, 0, n - at) : NULL;
+        if ((p[3] & flag) && !z)
+            return 0;
+        at = z ? (size_t)(z - p) + 1 : at;
+    }
+    at += (p[3] & 2) ? 2 : 0; /* FHCRC */
+    return at + 8 <= n ? at : 0;
+}
+
+/* Inflates the gzip member at in[0..n) as raw deflate into out: its content's CRC is not
+ * computed, the caller checked the CRC-32 of its compressed bytes instead; its trailer's
+ * size is checked. Returns 0 with the member's length and its output in *used_in,
+ * *used_out, or -1. */
+static int inflate_member_raw(struct inflate_state *st, const unsigned char *in, size_t n,
+                              char *out, size_t cap, size_t *used_in, size_t *used_out)
+{
+    size_t h = gzip_header_len(in, n);
+    if (!h)
+        return -1;
+    isal_inflate_init(st);
+    st->crc_flag = ISAL_DEFLATE;
+    st->next_in = (uint8_t *)in + h;
+    st->avail_in = (uint32_t)CL_MIN(n - h, (size_t)UINT32_MAX);
+    st->next_out = (uint8_t *)out;
+    st->avail_out = (uint32_t)CL_MIN(cap, (size_t)UINT32_MAX);
+    if (isal_inflate_stateless(st) != ISAL_DECOMP_OK)
+        return -1;
+    size_t end = (size_t)(st->next_in - in);
+    const unsigned char *t = in + end + 4; /* ISIZE: the content's length mod 2^32 */
+    if (n - end < 8 || ((uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 |
+                        (uint32_t)t[3] << 24) != (uint32_t)st->total_out)
+        return -1;
+    *used_in = end + 8;
+    *used_out = st->total_out;
+    return 0;
+}
+
+/* Inflates the segment g (one or more whole gzip members of s->in) into s->out, which
+ * must hold g->raw_len bytes. Integrity: the CRC-32 of its compressed bytes, from the
+ * index, instead of each member's CRC-32 of its content (a quarter of the bytes to
+ * checksum at the objects' ratio). Returns 0 when it is exactly what the index says. */
+static int inflate_segment(struct cq_scanner *s, const struct cl_obj_seg *g)
+{
+    const unsigned char *in = (const unsigned char *)s->in.data + g->gz_off;
+    if (crc32_gzip_refl(0, in, g->gz_len) != g->crc)
+        return -1;
+    size_t in_off = 0, out_off = 0;
+    while (in_off < g->gz_len) {
+        size_t used_in = 0, used_out = 0;
+        if (inflate_member_raw(s->d, in + in_off, (size_t)g->gz_len - in_off, s->out + out_off,
+                               s->out_cap - out_off, &used_in, &used_out) != 0)
+            return -1;
+        in_off += used_in;
+        out_off += used_out;
+    }
+    return out_off == g->raw_len && (out_off == 0 || s->out[out_off - 1] == '\n') ? 0 : -1;
+}
+
+/* Forgets what an indexed read found before it failed midway. */
+static void reset_result(struct cq_result *r)
+{
+    cl_buf_reset(&r->lines);
+    r->n = 0;
+    r->bytes_scanned = r->records_scanned = r->records_matched = 0;
+}
+
+/* The order segments are read in, and where a limited, ordered query may stop. */
+struct seg_plan {
+    size_t *v;       /* wanted segments' indexes, in reading order (owned) */
+    uint32_t *line0; /* line number of each segment's first record in the object */
+    size_t n;
+    int bounded; /* ordered with a limit: read by bound, stop once the limit is met */
+    enum cl_query_order order;
+    const struct cl_obj_seg *g;
+};
+
+/* A segment's bound for the order: the newest record it may hold (newest first) or the
+ * oldest (oldest first); an unknown span bounds nothing. */
+static int64_t seg_bound(const struct seg_plan *p, size_t i)
+{
+    const struct cl_obj_seg *x = &p->g[i];
+    if (p->order == CL_ORDER_OLDEST)
+        return x->known ? x->min_ts_ms : INT64_MIN;
+    return x->known ? x->max_ts_ms : INT64_MAX;
+}
+
+/* A wanted segment and its place in the reading order (ascending key). */
+struct seg_key {
+    int64_t key; /* its bound, negated for newest first; unknown spans first */
+    size_t i;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+    const struct seg_key *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->i < y->i ? -1 : 1;
+}
+
+/* Sorts p->v by bound: the newest (oldest) records first. Spans are within +-2^50 ms
+ * (object_index.c), so negating one cannot overflow. */
+static void sort_by_bound(struct seg_plan *p)
+{
+    struct seg_key *k = cl_malloc(p->n * sizeof *k);
+    for (size_t j = 0; j < p->n; j++) {
+        int64_t b = seg_bound(p, p->v[j]);
+        k[j].i = p->v[j];
+        k[j].key = !p->g[p->v[j]].known ? INT64_MIN : p->order == CL_ORDER_OLDEST ? b : -b;
+    }
+    qsort(k, p->n, sizeof *k, cmp_key);
+    for (size_t j = 0; j < p->n; j++)
+        p->v[j] = k[j].i;
+    free(k);
+}
+
+/* Plans the reading of g[0..n) for q (free p->v and p->line0). A limited, ordered query
+ * reads the most promising segments first: the object's best k records are usually in
+ * one or two of them. */
+static void plan_segments(const struct cl_obj_seg *g, size_t n, const struct cl_query *q, int keep,
+                          struct seg_plan *p)
+{
+    *p = (struct seg_plan){.v = cl_malloc(n * sizeof *p->v),
+                           .line0 = cl_malloc(n * sizeof *p->line0),
+                           .bounded = keep && q->limit && !q->unordered,
+                           .order = q->order,
+                           .g = g};
+    uint64_t line = 0;
+    for (size_t i = 0; i < n; i++) {
+        p->line0[i] = (uint32_t)line;
+        line += g[i].records;
+        if (cl_obj_seg_wanted(&g[i], q->from_ms, q->to_ms, q->level_mask))
+            p->v[p->n++] = i;
+    }
+    if (p->bounded && p->n > 1)
+        sort_by_bound(p);
+}
+
+/* 1 once r holds limit matches that every record of an unread segment bounded by b must
+ * follow (strictly: a tie's order depends on line numbers). */
+static int limit_met(const struct seg_plan *p, const struct cq_result *r, size_t limit, int64_t b)
+{
+    size_t better = 0;
+    for (size_t i = 0; i < r->n && better < limit; i++)
+        better += p->order == CL_ORDER_OLDEST ? r->m[i].ts < b : r->m[i].ts > b;
+    return better >= limit;
+}
+
+/* Scans the segments of o that its query needs. Returns 0 when done (or r->stopped), -1
+ * when the index does not hold up: then nothing of it is kept in r. */
+static int scan_indexed(struct cq_scanner *s, const struct cl_obj_seg *g, size_t n, int keep,
+                        struct cq_result *r)
+{
+    const struct cl_query *q = s->m.f->q;
+    int counted = !keep, rc = 0; /* a count: records from the index, no line numbers */
+    struct seg_plan p;
+    plan_segments(g, n, q, keep, &p);
+    for (size_t j = 0; j < p.n && !r->stopped && rc == 0; j++) {
+        const struct cl_obj_seg *x = &g[p.v[j]];
+        /* exact size, plus room ISA-L may look at past the end */
+        if (x->raw_len > CQ_RAW_MAX || grow_out(s, (size_t)x->raw_len + 64) ||
+            inflate_segment(s, x) != 0) {
+            rc = -1;
+            break;
+        }
+        if (cq_budget_take(s->budget, x->raw_len)) {
+            r->stopped = 1;
+            break;
+        }
+        r->bytes_scanned += x->raw_len;
+        r->records_scanned += counted ? x->records : 0;
+        uint64_t before = r->records_scanned;
+        uint32_t line_no = p.line0[p.v[j]];
+        scan_lines(s, s->out, (size_t)x->raw_len, keep, counted, &line_no, r);
+        /* line numbers come from the index's record counts: they must hold */
+        if (!counted && !r->stopped && r->records_scanned - before != x->records)
+            rc = -1;
+        else if (p.bounded && j + 1 < p.n && limit_met(&p, r, q->limit, seg_bound(&p, p.v[j + 1])))
+            break;
+    }
+    free(p.v);
+    free(p.line0);
+    if (rc != 0)
+        reset_result(r);
+    return rc;
+}
+
+/* Scans the object in s->in whole (no usable index). */
+static void scan_whole(struct cq_scanner *s, const struct cq_object *o, int keep,
+                       struct cq_result *r)
+{
+    size_t raw = 0;
+    if (gunzip_all(s, o, &raw, r->reason, sizeof r->reason)) {
+        r->failed = 1;
+        return;
+    }
+    if (cq_budget_take(s->budget, raw)) {
+        r->stopped = 1;
+        return;
+    }
+    r->bytes_scanned = raw;
+    uint32_t line_no = 0;
+    scan_lines(s, s->out, raw, keep, 0, &line_no, r);
 }
 
 void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_object *o, int keep,
@@ -219,17 +442,26 @@ void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_o
         return;
     }
     r->bytes_compressed = s->in.len;
-    size_t raw = 0;
-    if (gunzip_all(s, o, &raw, r->reason, sizeof r->reason)) {
+    /* An object is several gzip members: one cut at a member boundary is still valid
+     * gzip, so the size the catalog recorded is what shows it. */
+    if (o->from_catalog && o->size && s->in.len != o->size) {
         r->failed = 1;
+        snprintf(r->reason, sizeof r->reason,
+                 "truncated or changed: %zu bytes, the catalog says %llu", s->in.len,
+                 (unsigned long long)o->size);
         return;
     }
-    if (cq_budget_take(s->budget, raw)) {
-        r->stopped = 1;
-        return;
+    struct cl_obj_seg *g;
+    size_t n, data_off;
+    /* The data CRC is left to verify: every segment read is checked by inflating it (its
+     * gzip CRC, its exact compressed and raw lengths), one skipped is not used. */
+    if (cl_obj_index_read(s->in.data, s->in.len, 0, &g, &n, &data_off) == CL_OBJ_INDEX_OK) {
+        rc = scan_indexed(s, g, n, keep, r);
+        free(g);
+        if (rc == 0)
+            return;
     }
-    r->bytes_scanned = raw;
-    scan_lines(s, s->out, raw, keep, r);
+    scan_whole(s, o, keep, r);
 }
 
 void cq_result_free(struct cq_result *r)
