@@ -3,6 +3,7 @@
 
 #include "codec.h"
 #include "common.h"
+#include "map_buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +34,9 @@ struct cl_part *cl_part_acc_add(struct cl_part_acc *a, const char *key,
     struct cl_part *pt = cl_calloc(1, sizeof *pt);
     snprintf(pt->key, sizeof pt->key, "%s", key);
     pt->head = *h;
-    cl_buf_init(&pt->data, SIZE_MAX);
-    cl_buf_init(&pt->gz, SIZE_MAX);
+    /* mapped, not malloc'ed: map_buf.h says why */
+    cl_map_buf_init(&pt->data);
+    cl_map_buf_init(&pt->gz);
     pt->min_ts = INT64_MAX;
     pt->max_ts = INT64_MIN;
     pt->first_ms = now_ms;
@@ -91,15 +93,15 @@ void cl_part_acc_count_member(struct cl_part_acc *a, struct cl_part *pt,
 void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *line, size_t len,
                         const struct cl_line_head *h, struct cl_acc_member *m)
 {
-    cl_buf_append(&pt->data, line, len);
-    cl_buf_append_char(&pt->data, '\n');
+    cl_map_buf_append(&pt->data, line, len);
+    cl_map_buf_append(&pt->data, "\n", 1);
     a->buffered += len + 1;
     cl_part_acc_count(a, pt, len, h, m);
 }
 
 void cl_part_acc_append_gz(struct cl_part_acc *a, struct cl_part *pt, const void *gz, size_t len)
 {
-    cl_buf_append(&pt->gz, gz, len);
+    cl_map_buf_append(&pt->gz, gz, len);
     a->buffered += len;
 }
 
@@ -107,15 +109,18 @@ int cl_part_acc_seal(struct cl_part_acc *a, struct cl_part *pt, int level)
 {
     if (pt->data.len == 0)
         return CL_OK;
-    size_t before = pt->gz.len;
-    int rc = cl_gzip_compress(pt->data.data, pt->data.len, level, &pt->gz);
-    if (rc != CL_OK)
-        return rc;
-    a->buffered += pt->gz.len - before;
-    a->buffered -= pt->data.len;
-    cl_buf_free(&pt->data);
-    cl_buf_init(&pt->data, SIZE_MAX);
-    return CL_OK;
+    /* compressed into the heap, then appended: the codec grows a cl_buf with realloc */
+    struct cl_buf z;
+    cl_buf_init(&z, SIZE_MAX);
+    int rc = cl_gzip_compress(pt->data.data, pt->data.len, level, &z);
+    if (rc == CL_OK) {
+        cl_map_buf_append(&pt->gz, z.data, z.len);
+        a->buffered += z.len;
+        a->buffered -= pt->data.len;
+        cl_map_buf_free(&pt->data);
+    }
+    cl_buf_free(&z);
+    return rc;
 }
 
 size_t cl_part_acc_index(const struct cl_part_acc *a, const struct cl_part *pt)
@@ -131,8 +136,8 @@ void cl_part_acc_remove(struct cl_part_acc *a, size_t index)
     struct cl_part *pt = a->parts[index];
     cl_part_map_del(&a->index, pt->key);
     a->buffered -= pt->data.len + pt->gz.len;
-    cl_buf_free(&pt->data);
-    cl_buf_free(&pt->gz);
+    cl_map_buf_free(&pt->data);
+    cl_map_buf_free(&pt->gz);
     free(pt->members);
     free(pt);
     /* order kept: a batch commits its partitions in key order (cl_part_acc_sort) */

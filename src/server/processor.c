@@ -9,7 +9,6 @@
 #include "held_set.h"
 #include "log.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -43,17 +42,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Partition buffers grow to megabytes and are freed at every flush. glibc raises its mmap
- * threshold each time such a block is freed (up to 32 MiB), after which they come from
- * the heap and the freed space stays resident: a 5 M-record drain peaked at 104 MiB RSS
- * with the default and at 56 MiB with this fixed threshold, at the same speed
- * (docs/performance.md). */
-#define PROCESSOR_MMAP_THRESHOLD (128 * 1024)
-
+/* Starts n processor threads (caller stops them with cl_processors_stop). glibc's malloc
+ * keeps its default, dynamic mmap threshold: the partition buffers, which grow to megabytes
+ * and are freed at every flush, are mappings of their own (map_buf.h), so they do not stay
+ * resident in the heap, and ingest's buffers are not made mappings (page faults, munmap)
+ * as a fixed threshold for the whole process did. */
 struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *st,
                                           const struct cl_process_opts *o, size_t n, int batch_mode)
 {
-    mallopt(M_MMAP_THRESHOLD, PROCESSOR_MMAP_THRESHOLD);
     struct cl_processors *ps = cl_calloc(1, sizeof *ps + n * sizeof(struct worker));
     atomic_init(&ps->stopping, 0);
     ps->n = n;
