@@ -9,6 +9,7 @@
 #include "held_set.h"
 #include "log.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -42,14 +43,20 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Starts n processor threads (caller stops them with cl_processors_stop). glibc's malloc
- * keeps its default, dynamic mmap threshold: the partition buffers, which grow to megabytes
- * and are freed at every flush, are mappings of their own (map_buf.h), so they do not stay
- * resident in the heap, and ingest's buffers are not made mappings (page faults, munmap)
- * as a fixed threshold for the whole process did. */
+/* glibc's malloc keeps its default, dynamic mmap threshold: the partition buffers, which
+ * grow to megabytes and are freed at every flush, are mappings of their own (map_buf.h),
+ * so they do not stay resident in the heap, and ingest's per-request buffers are not made
+ * mappings (page faults, munmap) as a threshold fixed for the whole process did. Those
+ * then live in the heap, where each of the 8 ingest workers' own arena kept its peak: at
+ * most PROCESSOR_ARENAS arenas, shared, hold ~4 MiB less at the same CPU per record
+ * (docs/performance.md, "The processor's memory apart from ingest's"). */
+#define PROCESSOR_ARENAS 2
+
+/* Starts n processor threads (caller stops them with cl_processors_stop). */
 struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *st,
                                           const struct cl_process_opts *o, size_t n, int batch_mode)
 {
+    mallopt(M_ARENA_MAX, PROCESSOR_ARENAS);
     struct cl_processors *ps = cl_calloc(1, sizeof *ps + n * sizeof(struct worker));
     atomic_init(&ps->stopping, 0);
     ps->n = n;
