@@ -24,8 +24,9 @@ struct worker {
 struct cl_processors {
     atomic_int stopping;
     struct cl_held_set *held;
-    struct cl_breaker *breaker;     /* one for all workers: the store is shared */
-    struct cl_buffer_budget budget; /* one --buffer-max for all workers */
+    struct cl_breaker *breaker;          /* one for all workers: the store is shared */
+    struct cl_buffer_budget budget;      /* one --buffer-max for all workers */
+    atomic_int_fast64_t any_received_ms; /* when any worker last received (idle flush) */
     size_t n;
     struct worker w[];
 };
@@ -69,6 +70,8 @@ struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *s
     atomic_init(&ps->budget.used, 0);
     ps->budget.max = o->buffer_max;
     po.budget = &ps->budget;
+    atomic_init(&ps->any_received_ms, 0);
+    po.any_received_ms = &ps->any_received_ms;
     for (size_t i = 0; i < n; i++) {
         struct worker *w = &ps->w[i];
         w->proc = cl_processor_new(q, st, &po, ps->held);
