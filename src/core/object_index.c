@@ -194,13 +194,14 @@ static int duckdb_stops_early(const struct cl_obj_seg *v, size_t n, uint64_t len
     return 0;
 }
 
-/* Appends empty members to body (and their segments to v) while DuckDB would stop early.
- * Returns the new number of segments (v has room for DUCKDB_PAD_MAX more). */
-static size_t pad_for_duckdb(struct cl_obj_seg *v, size_t n, struct cl_buf *body)
+/* Appends empty members to pad (and their segments to v) while DuckDB would stop early
+ * on the len body bytes followed by pad. Returns the new number of segments (v has room
+ * for DUCKDB_PAD_MAX more). */
+static size_t pad_for_duckdb(struct cl_obj_seg *v, size_t n, size_t len, struct cl_buf *pad)
 {
     static const unsigned char empty[EMPTY_MEMBER] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255, 3, 0};
-    for (int k = 0; k < DUCKDB_PAD_MAX && duckdb_stops_early(v, n, body->len); k++) {
-        if (cl_buf_append(body, empty, sizeof empty) != CL_OK)
+    for (int k = 0; k < DUCKDB_PAD_MAX && duckdb_stops_early(v, n, len + pad->len); k++) {
+        if (cl_buf_append(pad, empty, sizeof empty) != CL_OK)
             break;
         cl_obj_seg_init(&v[n]);
         v[n].known = 0; /* no records, no span: read (for nothing) by every query */
@@ -209,30 +210,70 @@ static size_t pad_for_duckdb(struct cl_obj_seg *v, size_t n, struct cl_buf *body
     return n;
 }
 
-/* Each segment's CRC-32 of its bytes in body. */
-static void set_crcs(struct cl_obj_seg *v, size_t n, const char *body)
+/* Each segment's CRC-32 of its bytes in the object's data: body[0..len), then pad (a
+ * merged segment may span both). */
+static void set_crcs(struct cl_obj_seg *v, size_t n, const char *body, size_t len,
+                     const struct cl_buf *pad)
 {
     uint64_t at = 0;
     for (size_t i = 0; i < n; i++) {
-        v[i].crc = crc_of(body + at, (size_t)v[i].gz_len);
-        at += v[i].gz_len;
+        uint64_t left = v[i].gz_len;
+        uint32_t c = 0;
+        if (at < len) {
+            uint64_t k = CL_MIN(left, len - at);
+            c = crc32_gzip_refl(c, (const unsigned char *)body + at, k);
+            at += k, left -= k;
+        }
+        if (left)
+            c = crc32_gzip_refl(c, (const unsigned char *)pad->data + (at - len), left);
+        at += left;
+        v[i].crc = c;
     }
 }
 
-int cl_obj_index_prepend(const struct cl_obj_index *x, struct cl_buf *body)
+/* The index member of payload p into head. */
+static int put_member(const struct cl_buf *p, struct cl_buf *head)
 {
+    size_t xlen = p->len + SUB_HEAD;
+    const unsigned char fixed[HEAD] = {0x1f,
+                                       0x8b,
+                                       8,
+                                       4 /* FEXTRA */,
+                                       0,
+                                       0,
+                                       0,
+                                       0,
+                                       0,
+                                       255,
+                                       (unsigned char)xlen,
+                                       (unsigned char)(xlen >> 8),
+                                       'C',
+                                       'O',
+                                       (unsigned char)p->len,
+                                       (unsigned char)(p->len >> 8)};
+    static const unsigned char tail[TAIL] = {0x03, 0x00}; /* then CRC-32 0 and size 0 */
+    cl_buf_append(head, fixed, sizeof fixed);
+    cl_buf_append(head, p->data, p->len);
+    cl_buf_append(head, tail, sizeof tail);
+    return cl_buf_failed(head) ? CL_ERR_INVAL : CL_OK;
+}
+
+int cl_obj_index_frame(const struct cl_obj_index *x, const char *body, size_t len,
+                       struct cl_buf *head, struct cl_buf *pad)
+{
+    cl_buf_init(head, HEAD + PAYLOAD_MAX + TAIL);
+    cl_buf_init(pad, DUCKDB_PAD_MAX * EMPTY_MEMBER);
     uint64_t total = 0;
     for (size_t i = 0; i < x->n; i++)
         total += x->v[i].gz_len;
-    if (x->broken || x->n == 0 || total != body->len)
+    if (x->broken || x->n == 0 || total != len)
         return CL_ERR_INVAL;
     struct cl_obj_seg *v = cl_malloc((x->n + DUCKDB_PAD_MAX) * sizeof *v);
     memcpy(v, x->v, x->n * sizeof *v);
     struct cl_buf p;
-    size_t n = x->n;
-    n = pad_for_duckdb(v, n, body);
+    size_t n = pad_for_duckdb(v, x->n, len, pad);
     for (;;) { /* too many segments for 64 KiB: merge neighbours until they fit */
-        set_crcs(v, n, body->data);
+        set_crcs(v, n, body, len, pad);
         cl_buf_init(&p, PAYLOAD_MAX);
         put_payload(&p, v, n);
         if (!cl_buf_failed(&p) || n == 1)
@@ -241,35 +282,28 @@ int cl_obj_index_prepend(const struct cl_obj_index *x, struct cl_buf *body)
         n = halve(v, n);
     }
     free(v);
-    int rc = cl_buf_failed(&p) ? CL_ERR_INVAL : CL_OK;
-    struct cl_buf out;
+    int rc = cl_buf_failed(&p) ? CL_ERR_INVAL : put_member(&p, head);
+    cl_buf_free(&p);
+    if (rc != CL_OK) {
+        cl_buf_truncate(head, 0);
+        cl_buf_truncate(pad, 0);
+    }
+    return rc;
+}
+
+int cl_obj_index_prepend(const struct cl_obj_index *x, struct cl_buf *body)
+{
+    struct cl_buf head, pad, out;
+    int rc = cl_obj_index_frame(x, body->data, body->len, &head, &pad);
     cl_buf_init(&out, body->max);
-    size_t xlen = p.len + SUB_HEAD;
-    const unsigned char head[HEAD] = {0x1f,
-                                      0x8b,
-                                      8,
-                                      4 /* FEXTRA */,
-                                      0,
-                                      0,
-                                      0,
-                                      0,
-                                      0,
-                                      255,
-                                      (unsigned char)xlen,
-                                      (unsigned char)(xlen >> 8),
-                                      'C',
-                                      'O',
-                                      (unsigned char)p.len,
-                                      (unsigned char)(p.len >> 8)};
-    static const unsigned char tail[TAIL] = {0x03, 0x00}; /* then CRC-32 0 and size 0 */
-    if (rc == CL_OK && cl_buf_reserve(&out, HEAD + p.len + TAIL + body->len) == CL_OK) {
-        cl_buf_append(&out, head, sizeof head);
-        cl_buf_append(&out, p.data, p.len);
-        cl_buf_append(&out, tail, sizeof tail);
+    if (rc == CL_OK && cl_buf_reserve(&out, head.len + body->len + pad.len) == CL_OK) {
+        cl_buf_append(&out, head.data, head.len);
         cl_buf_append(&out, body->data, body->len);
+        cl_buf_append(&out, pad.data, pad.len);
     }
     rc = rc == CL_OK && !cl_buf_failed(&out) ? CL_OK : CL_ERR_INVAL;
-    cl_buf_free(&p);
+    cl_buf_free(&head);
+    cl_buf_free(&pad);
     if (rc == CL_OK) {
         cl_buf_free(body);
         *body = out;

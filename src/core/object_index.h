@@ -70,6 +70,12 @@ void cl_obj_seg_add(struct cl_obj_seg *s, uint64_t raw_len, uint64_t records, in
  * members, is broken or does not tile body; body unchanged: the object goes without an
  * index and is read whole). */
 int cl_obj_index_prepend(const struct cl_obj_index *x, struct cl_buf *body);
+/* The same without touching the body: the index member into head and the empty members
+ * the body must be followed by (DuckDB's reader, object_index.c) into pad, both
+ * initialized here (caller frees). The object is head + body[0..len) + pad. Returns
+ * CL_OK, or CL_ERR_INVAL as cl_obj_index_prepend (head and pad then empty). */
+int cl_obj_index_frame(const struct cl_obj_index *x, const char *body, size_t len,
+                       struct cl_buf *head, struct cl_buf *pad);
 
 /* What cl_obj_index_read found. */
 enum cl_obj_index_state {

@@ -43,6 +43,9 @@ struct cl_commit_ops {
     /* Progress of earlier deliveries. NULL: none is kept (every record is buffered). */
     int (*has_progress)(void *impl, const char *msg_id, int *has);
     int (*partition_done)(void *impl, const char *msg_id, const char *partition, int *done);
+    /* Optional: has_progress for n messages at once (has[i] for msg_ids[i]), asked once
+     * per cl_engine_take. NULL: has_progress per message. */
+    int (*has_progress_many)(void *impl, const char *const *msg_ids, size_t n, int *has);
     /* Makes o durable; writes its final key into key (key_len bytes). Returns CL_OK (with
      * *published 0 when the object is committed but not yet visible: retried by tick),
      * or an error: nothing was committed. */

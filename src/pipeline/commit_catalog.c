@@ -46,6 +46,12 @@ static int has_progress(void *impl, const char *msg_id, int *has)
     return cl_catalog_message_has_progress(c->cat, msg_id, has);
 }
 
+static int has_progress_many(void *impl, const char *const *msg_ids, size_t n, int *has)
+{
+    struct catalog_commit *c = impl;
+    return cl_catalog_messages_have_progress(c->cat, msg_ids, n, has);
+}
+
 static int partition_done(void *impl, const char *msg_id, const char *partition, int *done)
 {
     struct catalog_commit *c = impl;
@@ -255,6 +261,7 @@ static const struct cl_commit_ops catalog_ops = {
     .name = "catalog",
     .acks_in_commit = 1,
     .has_progress = has_progress,
+    .has_progress_many = has_progress_many,
     .partition_done = partition_done,
     .commit = commit,
     .commit_batch = commit_batch,

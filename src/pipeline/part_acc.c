@@ -3,6 +3,7 @@
 
 #include "codec.h"
 #include "common.h"
+#include "map_buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +34,9 @@ struct cl_part *cl_part_acc_add(struct cl_part_acc *a, const char *key,
     struct cl_part *pt = cl_calloc(1, sizeof *pt);
     snprintf(pt->key, sizeof pt->key, "%s", key);
     pt->head = *h;
-    cl_buf_init(&pt->data, SIZE_MAX);
-    cl_buf_init(&pt->gz, SIZE_MAX);
+    /* mapped, not malloc'ed: map_buf.h says why */
+    cl_map_buf_init(&pt->data);
+    cl_map_buf_init(&pt->gz);
     pt->min_ts = INT64_MAX;
     pt->max_ts = INT64_MIN;
     pt->first_ms = now_ms;
@@ -102,8 +104,8 @@ void cl_part_acc_count_member(struct cl_part_acc *a, struct cl_part *pt,
 void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *line, size_t len,
                         const struct cl_line_head *h, struct cl_acc_member *m)
 {
-    cl_buf_append(&pt->data, line, len);
-    cl_buf_append_char(&pt->data, '\n');
+    cl_map_buf_append(&pt->data, line, len);
+    cl_map_buf_append(&pt->data, "\n", 1);
     a->buffered += len + 1;
     count_line(pt, len, h, m);
     cl_obj_seg_line(&pt->copied, len + 1, h->ts_ms, h->level);
@@ -111,27 +113,49 @@ void cl_part_acc_append(struct cl_part_acc *a, struct cl_part *pt, const char *l
 
 void cl_part_acc_append_gz(struct cl_part_acc *a, struct cl_part *pt, const void *gz, size_t len)
 {
-    cl_buf_append(&pt->gz, gz, len);
+    cl_map_buf_append(&pt->gz, gz, len);
     a->buffered += len;
     cl_obj_index_member(&pt->index, len);
+}
+
+/* Puts the index member in front of pt->gz (a mapping: grown in place, the data moved
+ * up, no second copy of the object) and DuckDB's padding after it. Without an index (it
+ * could not be built) the object is still read whole. */
+static void prepend_index(struct cl_part *pt)
+{
+    struct cl_buf head, pad;
+    if (cl_obj_index_frame(&pt->index, pt->gz.data, pt->gz.len, &head, &pad) == CL_OK) {
+        size_t body = pt->gz.len;
+        cl_map_buf_append(&pt->gz, pad.data, pad.len);
+        cl_map_buf_append(&pt->gz, head.data, head.len); /* room, moved to the front */
+        memmove(pt->gz.data + head.len, pt->gz.data, body + pad.len);
+        memcpy(pt->gz.data, head.data, head.len);
+    }
+    cl_buf_free(&head);
+    cl_buf_free(&pad);
 }
 
 int cl_part_acc_seal(struct cl_part_acc *a, struct cl_part *pt, int level)
 {
     if (pt->sealed)
         return CL_OK;
-    size_t held = pt->data.len + pt->gz.len, gz_before = pt->gz.len;
+    size_t held = pt->data.len + pt->gz.len;
     if (pt->data.len) {
-        int rc = cl_gzip_compress(pt->data.data, pt->data.len, level, &pt->gz);
-        if (rc != CL_OK)
+        /* compressed into the heap, then appended: the codec grows a cl_buf with realloc */
+        struct cl_buf z;
+        cl_buf_init(&z, SIZE_MAX);
+        int rc = cl_gzip_compress(pt->data.data, pt->data.len, level, &z);
+        if (rc != CL_OK) {
+            cl_buf_free(&z);
             return rc;
-        pt->copied.gz_len = pt->gz.len - gz_before;
+        }
+        cl_map_buf_append(&pt->gz, z.data, z.len);
+        pt->copied.gz_len = z.len;
         *cl_obj_index_member(&pt->index, 0) = pt->copied;
-        cl_buf_free(&pt->data);
-        cl_buf_init(&pt->data, SIZE_MAX);
+        cl_buf_free(&z);
+        cl_map_buf_free(&pt->data);
     }
-    /* Without an index (it could not be built) the object is still read whole. */
-    (void)cl_obj_index_prepend(&pt->index, &pt->gz);
+    prepend_index(pt);
     a->buffered = a->buffered - held + pt->gz.len;
     pt->sealed = 1;
     return CL_OK;
@@ -150,8 +174,8 @@ void cl_part_acc_remove(struct cl_part_acc *a, size_t index)
     struct cl_part *pt = a->parts[index];
     cl_part_map_del(&a->index, pt->key);
     a->buffered -= pt->data.len + pt->gz.len;
-    cl_buf_free(&pt->data);
-    cl_buf_free(&pt->gz);
+    cl_map_buf_free(&pt->data);
+    cl_map_buf_free(&pt->gz);
     free(pt->members);
     cl_obj_index_free(&pt->index);
     free(pt);

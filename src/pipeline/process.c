@@ -48,6 +48,7 @@ void cl_process_opts_default(struct cl_process_opts *o)
     o->metrics = NULL;
     o->breaker = NULL;
     o->analytics = NULL;
+    o->any_received_ms = NULL;
 }
 
 /* Sink: the messages are stored; delete them unless the commit did. */
@@ -183,6 +184,16 @@ static int64_t idle_after_ms(const struct cl_processor *p)
     return p->o.flush_idle_ms;
 }
 
+/* Since when receives have found nothing: this worker's, or, with workers sharing a
+ * clock, the later of its own and the last message any of them received. */
+static int64_t empty_since(const struct cl_processor *p, int64_t now)
+{
+    int64_t since = p->empty_since_ms ? p->empty_since_ms : now;
+    if (p->o.any_received_ms)
+        since = CL_MAX(since, (int64_t)atomic_load(p->o.any_received_ms));
+    return since;
+}
+
 int64_t cl_processor_idle_ms(const struct cl_processor *p)
 {
     int64_t now = cl_now_ms(), wait = cl_engine_due_in_ms(p->engine, now);
@@ -193,7 +204,7 @@ int64_t cl_processor_idle_ms(const struct cl_processor *p)
     for (size_t i = 0; i < n; i++)
         wait = CL_MIN(wait, held[i]->visible_until_ms - half - now);
     if (n && p->o.flush_idle_ms > 0) /* wake up when the idle flush is due */
-        wait = CL_MIN(wait, (p->empty_since_ms ? p->empty_since_ms : now) + idle_after_ms(p) - now);
+        wait = CL_MIN(wait, empty_since(p, now) + idle_after_ms(p) - now);
     return CL_MAX(wait, 0);
 }
 
@@ -268,6 +279,8 @@ static void flush_if_idle(struct cl_processor *p, int64_t receive_start, size_t 
 {
     if (got) {
         p->empty_since_ms = 0;
+        if (p->o.any_received_ms)
+            atomic_store(p->o.any_received_ms, now);
         if (got == p->o.receive_batch)
             p->full_at_ms = now;
         return;
@@ -276,7 +289,7 @@ static void flush_if_idle(struct cl_processor *p, int64_t receive_start, size_t 
         p->empty_since_ms = receive_start;
     size_t held;
     cl_engine_held(p->engine, &held);
-    if (p->o.flush_idle_ms > 0 && held && now - p->empty_since_ms >= idle_after_ms(p))
+    if (p->o.flush_idle_ms > 0 && held && now - empty_since(p, now) >= idle_after_ms(p))
         cl_engine_flush_all(p->engine);
 }
 

@@ -16,6 +16,7 @@
 #include "queue.h"
 #include "store.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,11 @@ struct cl_process_opts {
     struct cl_breaker *breaker;
     /* Borrowed; shared by the workers (analytics.h, thread-safe). NULL (default): off. */
     struct cl_analytics *analytics;
+    /* Borrowed; shared by the workers of one process: when any of them last received a
+     * message (cl_now_ms). The idle flush waits until none has for flush_idle_ms, so a
+     * worker that lost the race for a few messages does not flush a partial buffer while
+     * the others still receive. NULL (default): this worker's own receives. */
+    atomic_int_fast64_t *any_received_ms;
 };
 
 /* Longest wait between two probes of a failing store (the breaker's max delay). */

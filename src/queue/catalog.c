@@ -54,6 +54,19 @@ int cl_catalog_message_has_progress(struct cl_catalog *c, const char *msg_id, in
     return c ? c->ops->message_has_progress(c->impl, msg_id, has) : CL_ERR_UNSUPPORTED;
 }
 
+int cl_catalog_messages_have_progress(struct cl_catalog *c, const char *const *msg_ids, size_t n,
+                                      int *has)
+{
+    if (!c)
+        return CL_ERR_UNSUPPORTED;
+    if (c->ops->messages_have_progress)
+        return c->ops->messages_have_progress(c->impl, msg_ids, n, has);
+    int rc = CL_OK;
+    for (size_t i = 0; rc == CL_OK && i < n; i++)
+        rc = c->ops->message_has_progress(c->impl, msg_ids[i], &has[i]);
+    return rc;
+}
+
 int cl_catalog_unpublished(struct cl_catalog *c,
                            int (*fn)(void *arg, int64_t object_id, const char *staging_key,
                                      const char *key),

@@ -91,6 +91,10 @@ int cl_catalog_partition_done(struct cl_catalog *c, const char *msg_id, const ch
  * does a processor need cl_catalog_partition_done per partition (after a crash, a
  * failed flush or a redrive), so the common case costs one lookup per message. */
 int cl_catalog_message_has_progress(struct cl_catalog *c, const char *msg_id, int *has);
+/* The same for n messages at once (has[i] for msg_ids[i]): one call for a whole receive,
+ * so a processor takes the queue's lock once instead of once per message. */
+int cl_catalog_messages_have_progress(struct cl_catalog *c, const char *const *msg_ids, size_t n,
+                                      int *has);
 
 /* Calls fn for each committed but unpublished object (start-up recovery). */
 int cl_catalog_unpublished(struct cl_catalog *c,
@@ -162,6 +166,8 @@ struct cl_catalog_ops {
                           int *const *delete_results);
     int (*partition_done)(void *impl, const char *msg_id, const char *partition, int *done);
     int (*message_has_progress)(void *impl, const char *msg_id, int *has);
+    /* Optional (NULL: message_has_progress per message). */
+    int (*messages_have_progress)(void *impl, const char *const *msg_ids, size_t n, int *has);
     int (*unpublished)(void *impl,
                        int (*fn)(void *arg, int64_t object_id, const char *staging_key,
                                  const char *key),

@@ -168,6 +168,27 @@ static int sqc_message_has_progress(void *impl, const char *msg_id, int *has)
     return r < 0 ? -r : CL_OK;
 }
 
+static int sqc_messages_have_progress(void *impl, const char *const *msg_ids, size_t n, int *has)
+{
+    struct sq_queue *s = impl;
+    int64_t *ids = cl_malloc((n ? n : 1) * sizeof *ids);
+    int rc = has ? CL_OK : CL_ERR_INVAL;
+    for (size_t i = 0; rc == CL_OK && i < n; i++)
+        rc = msg_rowid(msg_ids[i], &ids[i]);
+    if (rc == CL_OK) {
+        pthread_mutex_lock(&s->db_mu); /* once for all: receives hold up to 10 messages */
+        for (size_t i = 0; rc == CL_OK && i < n; i++) {
+            sqlite3_bind_int64(s->st[SQ_PROGRESS_ANY], 1, ids[i]);
+            int r = sq_finish(s, SQ_PROGRESS_ANY, sq_step_row(s, SQ_PROGRESS_ANY));
+            has[i] = r == 1;
+            rc = r < 0 ? -r : CL_OK;
+        }
+        pthread_mutex_unlock(&s->db_mu);
+    }
+    free(ids);
+    return rc;
+}
+
 struct unpublished_row {
     int64_t id;
     char *staging_key; /* NULL if the row has none */
@@ -284,6 +305,7 @@ const struct cl_catalog_ops sq_catalog_ops = {
     .commit_flushes = sqc_commit_flushes,
     .partition_done = sqc_partition_done,
     .message_has_progress = sqc_message_has_progress,
+    .messages_have_progress = sqc_messages_have_progress,
     .unpublished = sqc_unpublished,
     .mark_published = sqc_mark_published,
     .staging_referenced = sqc_staging_referenced,

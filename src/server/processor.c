@@ -24,8 +24,9 @@ struct worker {
 struct cl_processors {
     atomic_int stopping;
     struct cl_held_set *held;
-    struct cl_breaker *breaker;     /* one for all workers: the store is shared */
-    struct cl_buffer_budget budget; /* one --buffer-max for all workers */
+    struct cl_breaker *breaker;          /* one for all workers: the store is shared */
+    struct cl_buffer_budget budget;      /* one --buffer-max for all workers */
+    atomic_int_fast64_t any_received_ms; /* when any worker last received (idle flush) */
     size_t n;
     struct worker w[];
 };
@@ -43,17 +44,20 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Partition buffers grow to megabytes and are freed at every flush. glibc raises its mmap
- * threshold each time such a block is freed (up to 32 MiB), after which they come from
- * the heap and the freed space stays resident: a 5 M-record drain peaked at 104 MiB RSS
- * with the default and at 56 MiB with this fixed threshold, at the same speed
- * (docs/performance.md). */
-#define PROCESSOR_MMAP_THRESHOLD (128 * 1024)
+/* glibc's malloc keeps its default, dynamic mmap threshold: the partition buffers, which
+ * grow to megabytes and are freed at every flush, are mappings of their own (map_buf.h),
+ * so they do not stay resident in the heap, and ingest's per-request buffers are not made
+ * mappings (page faults, munmap) as a threshold fixed for the whole process did. Those
+ * then live in the heap, where each of the 8 ingest workers' own arena kept its peak: at
+ * most PROCESSOR_ARENAS arenas, shared, hold ~4 MiB less at the same CPU per record
+ * (docs/performance.md, "The processor's memory apart from ingest's"). */
+#define PROCESSOR_ARENAS 2
 
+/* Starts n processor threads (caller stops them with cl_processors_stop). */
 struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *st,
                                           const struct cl_process_opts *o, size_t n, int batch_mode)
 {
-    mallopt(M_MMAP_THRESHOLD, PROCESSOR_MMAP_THRESHOLD);
+    mallopt(M_ARENA_MAX, PROCESSOR_ARENAS);
     struct cl_processors *ps = cl_calloc(1, sizeof *ps + n * sizeof(struct worker));
     atomic_init(&ps->stopping, 0);
     ps->n = n;
@@ -66,6 +70,8 @@ struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *s
     atomic_init(&ps->budget.used, 0);
     ps->budget.max = o->buffer_max;
     po.budget = &ps->budget;
+    atomic_init(&ps->any_received_ms, 0);
+    po.any_received_ms = &ps->any_received_ms;
     for (size_t i = 0; i < n; i++) {
         struct worker *w = &ps->w[i];
         w->proc = cl_processor_new(q, st, &po, ps->held);
