@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "record.h"
+#include "wire.h"
 
 #include <isa-l/crc.h>
 #include <stdio.h>
@@ -34,51 +35,27 @@ static uint32_t crc32_of(const void *p, size_t n)
     return crc32_gzip_refl(0, (const unsigned char *)p, (uint64_t)n);
 }
 
-static void put_u32(struct cl_buf *b, uint32_t v)
-{
-    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    cl_buf_append(b, x, 4);
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_varint(struct cl_buf *b, uint64_t v)
-{
-    unsigned char x[10];
-    size_t n = 0;
-    do {
-        x[n] = (unsigned char)(v & 0x7f);
-        v >>= 7;
-        x[n++] |= v ? 0x80 : 0;
-    } while (v);
-    cl_buf_append(b, x, n);
-}
-
 static void put_payload(struct cl_buf *p, const struct cl_msg_member *members, size_t n,
                         uint32_t data_crc)
 {
     cl_buf_append_char(p, CL_MSG_INDEX_VERSION);
     cl_buf_append_char(p, CL_MSG_PARTITIONING_HOUR);
-    put_u32(p, data_crc);
-    put_varint(p, n);
+    cl_wire_put_le32(p, data_crc);
+    cl_wire_put_uv(p, n);
     for (size_t i = 0; i < n; i++) {
         const struct cl_msg_member *m = &members[i];
-        put_varint(p, m->gz_len);
-        put_varint(p, m->raw_len);
-        put_varint(p, m->records);
-        put_varint(p, ((uint64_t)m->min_ts_ms << 1) ^ (uint64_t)(m->min_ts_ms >> 63));
-        put_varint(p, (uint64_t)(m->max_ts_ms - m->min_ts_ms));
+        cl_wire_put_uv(p, m->gz_len);
+        cl_wire_put_uv(p, m->raw_len);
+        cl_wire_put_uv(p, m->records);
+        cl_wire_put_uv(p, ((uint64_t)m->min_ts_ms << 1) ^ (uint64_t)(m->min_ts_ms >> 63));
+        cl_wire_put_uv(p, (uint64_t)(m->max_ts_ms - m->min_ts_ms));
         for (int l = 0; l < CL_LEVEL_COUNT; l++)
-            put_varint(p, m->levels[l]);
+            cl_wire_put_uv(p, m->levels[l]);
         size_t sl = strnlen(m->service, 64);
         cl_buf_append_char(p, (char)sl);
         cl_buf_append(p, m->service, sl);
     }
-    put_u32(p, crc32_of(p->data, p->len));
+    cl_wire_put_le32(p, crc32_of(p->data, p->len));
 }
 
 int cl_msg_index_write(const struct cl_msg_member *members, size_t n, const void *data, size_t len,
@@ -104,36 +81,17 @@ int cl_msg_index_write(const struct cl_msg_member *members, size_t n, const void
     return CL_OK;
 }
 
-/* A bounded reader of the payload. */
-struct rd {
-    const unsigned char *p, *end;
-    int bad;
-};
-
-static uint64_t get_varint(struct rd *r)
-{
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64 && r->p < r->end; shift += 7) {
-        unsigned char c = *r->p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80))
-            return v;
-    }
-    r->bad = 1;
-    return 0;
-}
-
 static int64_t hour_of(int64_t ms)
 {
     return ms / 3600000 - (ms % 3600000 < 0);
 }
 
 /* One entry; 0 if it is malformed or not a member this partitioning can hold. */
-static int get_member(struct rd *r, struct cl_msg_member *m)
+static int get_member(struct cl_wire_rd *r, struct cl_msg_member *m)
 {
-    m->gz_len = (size_t)get_varint(r);
-    m->raw_len = get_varint(r);
-    uint64_t records = get_varint(r), zz = get_varint(r), span = get_varint(r), sum = 0;
+    m->gz_len = (size_t)cl_wire_get_uv(r);
+    m->raw_len = cl_wire_get_uv(r);
+    uint64_t records = cl_wire_get_uv(r), zz = cl_wire_get_uv(r), span = cl_wire_get_uv(r), sum = 0;
     m->records = (uint32_t)records;
     m->min_ts_ms = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
     if (m->min_ts_ms < TS_MIN_MS || m->min_ts_ms > TS_MAX_MS ||
@@ -142,7 +100,7 @@ static int get_member(struct rd *r, struct cl_msg_member *m)
     m->max_ts_ms = m->min_ts_ms + (int64_t)span;
     /* each count at most records, so their sum cannot wrap into agreeing with it */
     for (int l = 0; l < CL_LEVEL_COUNT; l++) {
-        uint64_t c = get_varint(r);
+        uint64_t c = cl_wire_get_uv(r);
         if (c > records)
             return 0;
         m->levels[l] = (uint32_t)c;
@@ -184,7 +142,7 @@ static int member_frame_ok(const unsigned char *b, const struct cl_msg_member *m
 {
     const unsigned char *p = b + m->gz_off;
     return m->gz_len >= 18 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8 &&
-           get_u32(p + m->gz_len - 4) == (uint32_t)m->raw_len;
+           cl_wire_le32(p + m->gz_len - 4) == (uint32_t)m->raw_len;
 }
 
 /* The entries of a checked payload [p, p + n): 0 if any is malformed or they do not tile
@@ -192,8 +150,8 @@ static int member_frame_ok(const unsigned char *b, const struct cl_msg_member *m
 static size_t get_members(const unsigned char *p, size_t n, const unsigned char *body, size_t start,
                           size_t len, const struct cl_msg_attrs *a, struct cl_msg_member **out)
 {
-    struct rd r = {p + 6, p + n - 4, 0};
-    uint64_t count = get_varint(&r), records = 0, raw = 0;
+    struct cl_wire_rd r = {p + 6, p + n - 4, 0};
+    uint64_t count = cl_wire_get_uv(&r), records = 0, raw = 0;
     if (r.bad || count == 0 || count > (len - start) / 18)
         return 0;
     struct cl_msg_member *v = cl_calloc((size_t)count, sizeof *v);
@@ -228,11 +186,11 @@ size_t cl_msg_index_read(const struct cl_msg_attrs *attrs, const void *body, siz
     if (strcmp(attrs->encoding, "gzip") != 0)
         return 0;
     size_t n = find_payload(b, len, &p, &start);
-    if (n < 2 + 4 + 1 + 4 || get_u32(p + n - 4) != crc32_of(p, n - 4))
+    if (n < 2 + 4 + 1 + 4 || cl_wire_le32(p + n - 4) != crc32_of(p, n - 4))
         return 0; /* no index, or a damaged one */
     if (p[0] != CL_MSG_INDEX_VERSION || p[1] != CL_MSG_PARTITIONING_HOUR)
         return 0; /* another version's, or another partitioning's */
-    if (start >= len || get_u32(p + 2) != crc32_of(b + start, len - start))
+    if (start >= len || cl_wire_le32(p + 2) != crc32_of(b + start, len - start))
         return 0; /* the members' bytes changed: inflating will say how */
     return get_members(p, n, b, start, len, attrs, members);
 }

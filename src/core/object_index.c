@@ -6,6 +6,7 @@
 #include "codec.h"
 #include "common.h"
 #include "message.h"
+#include "wire.h"
 
 #include <isa-l/crc.h>
 #include <stdio.h>
@@ -94,21 +95,6 @@ void cl_obj_seg_add(struct cl_obj_seg *s, uint64_t raw_len, uint64_t records, in
 
 /* ---- writing ---- */
 
-static void put_le32(struct cl_buf *b, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        cl_buf_append_char(b, (char)(unsigned char)(v >> (8 * i)));
-}
-
-static void put_uv(struct cl_buf *b, uint64_t v)
-{
-    while (v >= 0x80) {
-        cl_buf_append_char(b, (char)(unsigned char)(v | 0x80));
-        v >>= 7;
-    }
-    cl_buf_append_char(b, (char)(unsigned char)v);
-}
-
 /* A segment's span and levels are written only when they say something. */
 static int seg_known(const struct cl_obj_seg *s)
 {
@@ -122,17 +108,17 @@ static int seg_known(const struct cl_obj_seg *s)
 static void put_seg(struct cl_buf *p, const struct cl_obj_seg *s)
 {
     int known = seg_known(s);
-    put_uv(p, s->gz_len);
-    put_le32(p, s->crc);
-    put_uv(p, s->raw_len);
-    put_uv(p, s->records);
+    cl_wire_put_uv(p, s->gz_len);
+    cl_wire_put_le32(p, s->crc);
+    cl_wire_put_uv(p, s->raw_len);
+    cl_wire_put_uv(p, s->records);
     cl_buf_append_char(p, (char)known);
     if (!known)
         return;
-    put_uv(p, ((uint64_t)s->min_ts_ms << 1) ^ (uint64_t)(s->min_ts_ms >> 63));
-    put_uv(p, (uint64_t)(s->max_ts_ms - s->min_ts_ms));
+    cl_wire_put_uv(p, ((uint64_t)s->min_ts_ms << 1) ^ (uint64_t)(s->min_ts_ms >> 63));
+    cl_wire_put_uv(p, (uint64_t)(s->max_ts_ms - s->min_ts_ms));
     for (int l = 0; l < CL_LEVEL_COUNT; l++)
-        put_uv(p, s->levels[l]);
+        cl_wire_put_uv(p, s->levels[l]);
 }
 
 /* The payload of v[0..n) into p (bounded by PAYLOAD_MAX: check cl_buf_failed). */
@@ -140,10 +126,10 @@ static void put_payload(struct cl_buf *p, const struct cl_obj_seg *v, size_t n)
 {
     cl_buf_append_char(p, CL_OBJ_INDEX_VERSION);
     cl_buf_append_char(p, 0);
-    put_uv(p, n);
+    cl_wire_put_uv(p, n);
     for (size_t i = 0; i < n; i++)
         put_seg(p, &v[i]);
-    put_le32(p, crc_of(p->data, p->len));
+    cl_wire_put_le32(p, crc_of(p->data, p->len));
 }
 
 /* Merges neighbours pairwise in place: half as many segments, each the union of two. */
@@ -315,52 +301,29 @@ int cl_obj_index_prepend(const struct cl_obj_index *x, struct cl_buf *body)
 
 /* ---- reading ---- */
 
-struct rd {
-    const unsigned char *p, *end;
-    int bad;
-};
-
-static uint64_t get_uv(struct rd *r)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64 && r->p < r->end; shift += 7) {
-        unsigned char c = *r->p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (c < 0x80)
-            return v;
-    }
-    r->bad = 1;
-    return 0;
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* One entry into s; 0 if it is malformed. */
-static int get_seg(struct rd *r, struct cl_obj_seg *s)
+static int get_seg(struct cl_wire_rd *r, struct cl_obj_seg *s)
 {
     cl_obj_seg_init(s);
-    s->gz_len = get_uv(r);
+    s->gz_len = cl_wire_get_uv(r);
     if (r->end - r->p < 4)
         return 0;
-    s->crc = le32(r->p);
+    s->crc = cl_wire_le32(r->p);
     r->p += 4;
-    s->raw_len = get_uv(r);
-    s->records = get_uv(r);
+    s->raw_len = cl_wire_get_uv(r);
+    s->records = cl_wire_get_uv(r);
     s->known = r->p < r->end ? *r->p++ : 2;
     if (r->bad || s->known > 1 || s->gz_len < MIN_MEMBER || s->raw_len < s->records)
         return 0;
     if (!s->known)
         return 1;
-    uint64_t zz = get_uv(r), span = get_uv(r), sum = 0;
+    uint64_t zz = cl_wire_get_uv(r), span = cl_wire_get_uv(r), sum = 0;
     s->min_ts_ms = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
     if (s->min_ts_ms <= -TS_BOUND || s->min_ts_ms >= TS_BOUND || span >= (uint64_t)TS_BOUND)
         return 0;
     s->max_ts_ms = s->min_ts_ms + (int64_t)span;
     for (int l = 0; l < CL_LEVEL_COUNT; l++) {
-        s->levels[l] = get_uv(r);
+        s->levels[l] = cl_wire_get_uv(r);
         sum += s->levels[l];
     }
     return !r->bad && s->records > 0 && sum == s->records;
@@ -372,8 +335,8 @@ static enum cl_obj_index_state get_segs(const unsigned char *p, size_t plen,
                                         const unsigned char *obj, size_t start, size_t len,
                                         int check_data, struct cl_obj_seg **segs, size_t *n)
 {
-    struct rd r = {p + 2, p + plen - 4, 0};
-    uint64_t count = get_uv(&r);
+    struct cl_wire_rd r = {p + 2, p + plen - 4, 0};
+    uint64_t count = cl_wire_get_uv(&r);
     if (r.bad || count == 0 || count > (len - start) / MIN_MEMBER)
         return CL_OBJ_INDEX_DAMAGED;
     struct cl_obj_seg *v = cl_calloc((size_t)count, sizeof *v);
@@ -412,7 +375,7 @@ enum cl_obj_index_state cl_obj_index_read(const void *obj, size_t len, int check
         memcmp(b + start - TAIL, tail, TAIL) != 0)
         return CL_OBJ_INDEX_DAMAGED; /* cut short, or not the member we write */
     const unsigned char *p = b + HEAD;
-    if (le32(p + plen - 4) != crc_of(p, plen - 4))
+    if (cl_wire_le32(p + plen - 4) != crc_of(p, plen - 4))
         return CL_OBJ_INDEX_DAMAGED;
     if (p[0] != CL_OBJ_INDEX_VERSION)
         return CL_OBJ_INDEX_NONE; /* a later version's: read whole, as an older object */
