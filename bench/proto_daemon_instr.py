@@ -12,7 +12,7 @@ once posting SMALL bodies, once LARGE bodies (bench/proto_encode.js's, 1,000 rec
 each, one request at a time, each answered 2xx after its commit); the difference of the
 two runs' totals divided by the records of the extra bodies is the cost per record
 without start-up and shutdown. Needs valgrind, node (tests/clients/node_modules) and
-BUILD_DIR/cloudlog. Every daemon started here is stopped before the next.
+BUILD_DIR/libexec/cloudlog/cloudlog (or BUILD_DIR/cloudlog before the front). Every daemon started here is stopped before the next.
 """
 
 import argparse
@@ -31,6 +31,13 @@ sys.path.insert(0, HERE)
 from proto_bench import HTTP  # noqa: E402  (protocol -> path, Content-Type)
 
 
+
+def daemon_binary(build):
+    """The full binary: BUILD/cloudlog is a lean front that execs it for serve, and
+    callgrind (without --trace-children) would measure only the front."""
+    full = os.path.join(build, "libexec", "cloudlog", "cloudlog")
+    return full if os.path.exists(full) else os.path.join(build, "cloudlog")
+
 def post_all(port, proto, body_dir, n):
     path, ctype = HTTP[proto]
     for name in sorted(os.listdir(body_dir))[:n]:
@@ -47,7 +54,7 @@ def total_instructions(build, proto, body_dir, n, tmp):
     shutil.rmtree(data, ignore_errors=True)
     with open(log, "wb") as lf:
         p = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-                              os.path.join(build, "cloudlog"), "serve", "--listen", "127.0.0.1:0",
+                              daemon_binary(build), "serve", "--listen", "127.0.0.1:0",
                               "--data", data, "--no-processor"], stdout=lf, stderr=lf)
     try:
         port = None
