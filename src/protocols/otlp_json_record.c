@@ -48,6 +48,11 @@ static void body(struct walk *w, const struct cl_json_value *b, const struct cl_
         struct cl_buf text;
         cl_buf_init(&text, SIZE_MAX / 2);
         cl_otlpj_write_any(w, &text, b); /* inside a string: its nesting counts for nothing */
+        if (text.len == 4 && memcmp(text.data, "null", 4) == 0) {
+            /* an AnyValue with no value: no message, as from protobuf (value not set) */
+            cl_buf_free(&text);
+            return;
+        }
         struct cl_buf *m = &w->made[IN_RECORD];
         size_t start = m->len;
         cl_json_write_string(m, text.data, text.len);
@@ -204,7 +209,7 @@ static void assemble(struct walk *w, const struct cl_json_value *m,
         cl_otlpj_pairs_add(&w->all, LIT("\"service\""),
                            (struct cl_json_value){CL_JSON_STRING, 0, w->svc, w->svc_len});
     cl_otlpj_pairs_append(&w->all, &w->body);
-    if (m[LR_EVENT].type == CL_JSON_STRING)
+    if (m[LR_EVENT].type == CL_JSON_STRING && m[LR_EVENT].len > 2) /* "" is proto3's unset */
         cl_otlpj_pairs_add(&w->all, LIT("\"event_name\""), m[LR_EVENT]);
     hex_id(w, LIT("\"trace_id\""), &m[LR_TRACE]);
     hex_id(w, LIT("\"span_id\""), &m[LR_SPAN]);

@@ -497,6 +497,41 @@ static void test_parse_u64(void **state)
     assert_int_equal(cl_otlp_parse_u64("12a", 3, &v), -1);
 }
 
+/* An empty eventName and a body with no value give the same record from OTLP JSON as
+ * from OTLP protobuf, where both are proto3's unset (no event_name, no message). */
+static void test_unset_values_agree_with_pb(void **state)
+{
+    (void)state;
+    Cloudlog__Otlp__AnyValue body = CLOUDLOG__OTLP__ANY_VALUE__INIT; /* value not set */
+    Cloudlog__Otlp__LogRecord lr = CLOUDLOG__OTLP__LOG_RECORD__INIT, *lrp = &lr;
+    lr.time_unix_nano = 1796560830123000000ull;
+    lr.event_name = "";
+    body_pack(&lr, &body);
+    Cloudlog__Otlp__ScopeLogs sl = CLOUDLOG__OTLP__SCOPE_LOGS__INIT, *slp = &sl;
+    sl.n_log_records = 1;
+    sl.log_records = &lrp;
+    Cloudlog__Otlp__ResourceLogs rl = CLOUDLOG__OTLP__RESOURCE_LOGS__INIT, *rlp = &rl;
+    rl.n_scope_logs = 1;
+    rl.scope_logs = &slp;
+    Cloudlog__Otlp__ExportLogsServiceRequest req =
+        CLOUDLOG__OTLP__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    req.n_resource_logs = 1;
+    req.resource_logs = &rlp;
+    size_t len = cloudlog__otlp__export_logs_service_request__get_packed_size(&req);
+    uint8_t *buf = malloc(len);
+    cloudlog__otlp__export_logs_service_request__pack(&req, buf);
+    attrs_free(lr.body, lr.n_body);
+    char *pb = decode_both(cl_otlp_pb_decode, buf, len);
+    free(buf);
+    static const char expect[] = "{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"level\":\"info\","
+                                 "\"service\":\"default\",\"message\":\"\"}\n";
+    assert_string_equal(pb, expect);
+    check("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":"
+          "\"1796560830123000000\",\"eventName\":\"\",\"body\":{}}]}]}]}",
+          expect);
+    free(pb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_key_escaping_every_offset),
         cmocka_unit_test(test_pb_members_depth),
         cmocka_unit_test(test_pb_frames),
+        cmocka_unit_test(test_unset_values_agree_with_pb),
         cmocka_unit_test(test_pb_frames_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
