@@ -19,9 +19,6 @@ void cl_batch_init(struct cl_batch *b, size_t max_raw, size_t max_sent, int leve
     b->max_parts = 0;
     b->parts = NULL;
     b->remap = NULL;
-    cl_buf_init(&b->grouped, SIZE_MAX / 2); /* bounded by lines, as above */
-    cl_buf_init(&b->members, SIZE_MAX / 2);
-    cl_buf_init(&b->body, SIZE_MAX / 2);
     cl_batch_reset(b, max_raw, max_sent, level);
 }
 
@@ -49,9 +46,6 @@ void cl_batch_free(struct cl_batch *b)
     b->parts = NULL;
     b->remap = NULL;
     b->max_parts = b->n_parts = 0;
-    cl_buf_free(&b->grouped);
-    cl_buf_free(&b->members);
-    cl_buf_free(&b->body);
 }
 
 void cl_batch_set_max_parts(struct cl_batch *b, size_t max_parts)
@@ -102,7 +96,7 @@ static struct cl_msg_member *member_stats(const struct cl_batch *b, uint32_t n)
 /* One gzip member per partition of the first n lines (each partition's lines in their
  * order), so the processor can append a member to its partition's object as it is,
  * without recompressing (docs/pipeline.md, "Queue messages"). Sets mm[p].gz_len. */
-static void compress_grouped(struct cl_batch *b, uint32_t n, struct cl_msg_member *mm,
+static void compress_grouped(const struct cl_batch *b, uint32_t n, struct cl_msg_member *mm,
                              struct cl_buf *gz)
 {
     size_t np = b->n_parts, before = gz->len;
@@ -114,10 +108,7 @@ static void compress_grouped(struct cl_batch *b, uint32_t n, struct cl_msg_membe
     size_t *at = cl_calloc(np + 1, sizeof *at);
     for (size_t p = 0; p < np; p++) /* where each partition's lines start */
         at[p + 1] = at[p] + mm[p].raw_len;
-    cl_buf_reset(&b->grouped);
-    if (cl_buf_reserve(&b->grouped, at[np]) != CL_OK)
-        abort(); /* unbounded buffer: only an allocation failure, which aborts anyway */
-    char *grouped = b->grouped.data;
+    char *grouped = cl_malloc(at[np] ? at[np] : 1);
     size_t *fill = cl_malloc(np * sizeof *fill);
     memcpy(fill, at, np * sizeof *fill);
     for (uint32_t i = 0; i < n; i++) {
@@ -131,6 +122,7 @@ static void compress_grouped(struct cl_batch *b, uint32_t n, struct cl_msg_membe
             gzip_or_abort(grouped + at[p], at[p + 1] - at[p], b->level, gz);
         mm[p].gz_len = gz->len - before;
     }
+    free(grouped);
     free(fill);
     free(at);
 }
@@ -139,37 +131,34 @@ static void compress_grouped(struct cl_batch *b, uint32_t n, struct cl_msg_membe
  * partition (message.h, "MEMBER INDEX"). A partition left without lines by a partial seal
  * has no member and no entry. Without an index (too many partitions for one) the members
  * alone, which the processor inflates. */
-static void compress_indexed(struct cl_batch *b, uint32_t n, struct cl_buf *body)
+static void compress_indexed(const struct cl_batch *b, uint32_t n, struct cl_buf *body)
 {
     struct cl_msg_member *mm = member_stats(b, n);
-    struct cl_buf *gz = &b->members;
-    cl_buf_reset(gz);
-    compress_grouped(b, n, mm, gz);
+    struct cl_buf gz;
+    cl_buf_init(&gz, SIZE_MAX / 2);
+    compress_grouped(b, n, mm, &gz);
     size_t used = 0;
     for (size_t p = 0; p < b->n_parts; p++)
         if (mm[p].records)
             mm[used++] = mm[p];
-    cl_msg_index_write(mm, used, gz->data, gz->len, body); /* nothing when it does not fit */
-    cl_buf_append(body, gz->data, gz->len);
+    cl_msg_index_write(mm, used, gz.data, gz.len, body); /* nothing when it does not fit */
+    cl_buf_append(body, gz.data, gz.len);
+    cl_buf_free(&gz);
     free(mm);
 }
 
-/* Compresses the first n pending lines into *s (counters and time bounds included).
- * Allocates s->gz (the receiver's): an exact-size copy of the body scratch. */
-static void compress_lines(struct cl_batch *b, uint32_t n, struct cl_batch_sealed *s)
+/* Compresses the first n pending lines into *s (counters and time bounds included). */
+static void compress_lines(const struct cl_batch *b, uint32_t n, struct cl_batch_sealed *s)
 {
     size_t bytes = b->idx[n - 1].end;
-    struct cl_buf *gz = &b->body;
-    cl_buf_reset(gz);
+    struct cl_buf gz;
+    cl_buf_init(&gz, SIZE_MAX / 2);
     if (b->n_parts > 0)
-        compress_indexed(b, n, gz);
+        compress_indexed(b, n, &gz);
     else
-        gzip_or_abort(b->lines.data, bytes, b->level, gz);
-    /* Copied out rather than taken: the worst-case reservation stays for the next seal
-     * instead of being allocated, faulted in and shrunk per message. */
-    s->gz_len = gz->len;
-    s->gz = cl_malloc(gz->len ? gz->len : 1);
-    memcpy(s->gz, gz->data, gz->len);
+        gzip_or_abort(b->lines.data, bytes, b->level, &gz);
+    s->gz = cl_buf_take(&gz, &s->gz_len);
+    s->gz = cl_realloc(s->gz, s->gz_len); /* give back the worst-case reservation */
     s->count = n;
     s->raw_bytes = bytes;
     s->min_ts_ms = INT64_MAX;
@@ -215,17 +204,6 @@ static void compact_parts(struct cl_batch *b)
     b->last_part = 0;
 }
 
-/* What a worker keeps of a seal scratch buffer: the default limits (1 MiB raw per
- * message) need ~1-2 MiB each; a batch configured far larger, or one huge line, grows
- * them past this once and gives the memory back (as record.c's scratch does). */
-#define CL_BATCH_KEEP_SCRATCH ((size_t)4 << 20)
-
-static void scratch_trim(struct cl_buf *buf)
-{
-    if (buf->cap > CL_BATCH_KEEP_SCRATCH)
-        cl_buf_free(buf); /* empty and reusable (buf.h) */
-}
-
 /* Seals the first n pending lines, or the first half of them, and so on, until what is
  * sealed fits max_sent or is one line. Each try compresses anew: what does not fit is
  * freed, so a seal costs at most ~2x the compression of what it keeps. */
@@ -239,9 +217,6 @@ static void seal(struct cl_batch *b, uint32_t n, struct cl_batch_sealed *s)
     }
     drop_lines(b, n);
     compact_parts(b);
-    scratch_trim(&b->grouped);
-    scratch_trim(&b->members);
-    scratch_trim(&b->body);
 }
 
 /* Appends the line that ends at the buffer's end to the index. */

@@ -64,11 +64,6 @@ struct cl_batch {
     struct cl_batch_part add_key;
     int64_t add_ts_ms;
     int add_level;
-    /* Seal scratch, kept across seals and resets so a worker's batch does not allocate
-     * (and fault in) ~3 MiB of fresh heap per request; freed past CL_BATCH_KEEP_SCRATCH. */
-    struct cl_buf grouped; /* the lines regrouped by partition */
-    struct cl_buf members; /* their gzip members */
-    struct cl_buf body;    /* the message body: member index, then the members */
 };
 
 /* A compressed batch. gz is heap memory owned by the receiver (free()). */
