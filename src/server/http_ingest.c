@@ -108,6 +108,19 @@ static void check_ingest_headers(struct cl_daemon *d, struct MHD_Connection *c, 
     }
 }
 
+/* Sizes the body buffer once for the whole announced body (Content-Length, at most
+ * max_body_bytes, the buffer's bound) instead of doubling it from 256 bytes: each doubling
+ * allocates, faults in and copies a buffer and leaves the old one free in the malloc
+ * arena (docs/performance.md, "The processor's memory apart from ingest's"). Only the
+ * pages written become resident. */
+static void presize_body(struct request *r, size_t first_chunk)
+{
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+    if (len > first_chunk && len <= r->body.max)
+        (void)cl_buf_reserve(&r->body, (size_t)len); /* on failure, append fails the same */
+}
+
 /* Takes one chunk of body. Returns MHD_NO to drop a connection that keeps sending
  * far past an early answer. */
 enum MHD_Result cl_http_ingest_body(struct cl_daemon *d, struct request *r, const char *data,
@@ -129,6 +142,8 @@ enum MHD_Result cl_http_ingest_body(struct cl_daemon *d, struct request *r, cons
         r->discarded += n;
         return r->discarded > 4 * d->limits.max_body_bytes + (1u << 20) ? MHD_NO : MHD_YES;
     }
+    if (r->body.cap == 0)
+        presize_body(r, n);
     cl_buf_append(&r->body, data, n);
     return MHD_YES;
 }
