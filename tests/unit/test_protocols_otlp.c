@@ -127,30 +127,6 @@ static void key_value(Cloudlog__Otlp__KeyValue *kv, const char *key, Cloudlog__O
     kv->value = v;
 }
 
-/* Packs an ExportLogsServiceRequest of one resource with one scope that holds the n
- * records. Caller frees. */
-static uint8_t *pack_one_resource(Cloudlog__Otlp__Resource *res, Cloudlog__Otlp__LogRecord **lrs,
-                                  size_t n, size_t *len)
-{
-    Cloudlog__Otlp__ScopeLogs sl = CLOUDLOG__OTLP__SCOPE_LOGS__INIT;
-    Cloudlog__Otlp__ScopeLogs *slp = &sl;
-    sl.n_log_records = n;
-    sl.log_records = lrs;
-    Cloudlog__Otlp__ResourceLogs rl = CLOUDLOG__OTLP__RESOURCE_LOGS__INIT;
-    Cloudlog__Otlp__ResourceLogs *rlp = &rl;
-    rl.resource = res;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = &slp;
-    Cloudlog__Otlp__ExportLogsServiceRequest req =
-        CLOUDLOG__OTLP__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = &rlp;
-    *len = cloudlog__otlp__export_logs_service_request__get_packed_size(&req);
-    uint8_t *buf = malloc(*len);
-    cloudlog__otlp__export_logs_service_request__pack(&req, buf);
-    return buf;
-}
-
 /* Two copies of one fatal record (body, a bytes attribute, a span id) of service "pay".
  * Caller frees. */
 static uint8_t *pack_request(const char *body, size_t *len)

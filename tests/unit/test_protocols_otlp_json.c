@@ -338,19 +338,8 @@ static void test_pb_members_depth(void **state)
         body_pack(&lr, &body);
         lr.n_attributes = 1;
         lr.attributes = attrs_pack(&kvp, 1);
-        Cloudlog__Otlp__ScopeLogs sl = CLOUDLOG__OTLP__SCOPE_LOGS__INIT, *slp = &sl;
-        sl.n_log_records = 1;
-        sl.log_records = &lrp;
-        Cloudlog__Otlp__ResourceLogs rl = CLOUDLOG__OTLP__RESOURCE_LOGS__INIT, *rlp = &rl;
-        rl.n_scope_logs = 1;
-        rl.scope_logs = &slp;
-        Cloudlog__Otlp__ExportLogsServiceRequest req =
-            CLOUDLOG__OTLP__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-        req.n_resource_logs = 1;
-        req.resource_logs = &rlp;
-        size_t len = cloudlog__otlp__export_logs_service_request__get_packed_size(&req);
-        uint8_t *buf = malloc(len);
-        cloudlog__otlp__export_logs_service_request__pack(&req, buf);
+        size_t len;
+        uint8_t *buf = pack_one_resource(NULL, &lrp, 1, &len);
         attrs_free(lr.attributes, lr.n_attributes);
         attrs_free(lr.body, lr.n_body);
         char *got = decode_both(cl_otlp_pb_decode, buf, len);
@@ -507,19 +496,8 @@ static void test_unset_values_agree_with_pb(void **state)
     lr.time_unix_nano = 1796560830123000000ull;
     lr.event_name = "";
     body_pack(&lr, &body);
-    Cloudlog__Otlp__ScopeLogs sl = CLOUDLOG__OTLP__SCOPE_LOGS__INIT, *slp = &sl;
-    sl.n_log_records = 1;
-    sl.log_records = &lrp;
-    Cloudlog__Otlp__ResourceLogs rl = CLOUDLOG__OTLP__RESOURCE_LOGS__INIT, *rlp = &rl;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = &slp;
-    Cloudlog__Otlp__ExportLogsServiceRequest req =
-        CLOUDLOG__OTLP__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = &rlp;
-    size_t len = cloudlog__otlp__export_logs_service_request__get_packed_size(&req);
-    uint8_t *buf = malloc(len);
-    cloudlog__otlp__export_logs_service_request__pack(&req, buf);
+    size_t len;
+    uint8_t *buf = pack_one_resource(NULL, &lrp, 1, &len);
     attrs_free(lr.body, lr.n_body);
     char *pb = decode_both(cl_otlp_pb_decode, buf, len);
     free(buf);
