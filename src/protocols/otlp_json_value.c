@@ -240,7 +240,8 @@ static void attribute(struct walk *w, struct cl_jw_cursor *c, struct pairs *ps,
     if (key.type != CL_JSON_STRING)
         return;
     if (svc && cl_json_key_is(&key, "service.name", 0)) {
-        if (!svc->seen)
+        /* the first service.name with a string value, as otlp_pb.c's service_name */
+        if (svc->value.type != CL_JSON_STRING)
             svc->value = cl_jw_member(&val, "stringValue", w->depth);
         svc->seen = 1;
         return;

@@ -510,6 +510,55 @@ static void test_unset_values_agree_with_pb(void **state)
     free(pb);
 }
 
+/* The first service.name holding a string names the service in both encodings: one
+ * without a stringValue (an intValue, an empty AnyValue) before it does not hide it. */
+static void test_service_name_first_string(void **state)
+{
+    (void)state;
+    Cloudlog__Otlp__AnyValue v_int = CLOUDLOG__OTLP__ANY_VALUE__INIT,
+                             v_none = CLOUDLOG__OTLP__ANY_VALUE__INIT,
+                             v_str = CLOUDLOG__OTLP__ANY_VALUE__INIT;
+    v_int.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_INT_VALUE;
+    v_int.int_value = 3;
+    v_str.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+    v_str.string_value = "svc2";
+    Cloudlog__Otlp__KeyValue kv[3] = {CLOUDLOG__OTLP__KEY_VALUE__INIT,
+                                      CLOUDLOG__OTLP__KEY_VALUE__INIT,
+                                      CLOUDLOG__OTLP__KEY_VALUE__INIT};
+    Cloudlog__Otlp__AnyValue *vals[3] = {&v_int, &v_none, &v_str};
+    Cloudlog__Otlp__KeyValue *kvp[3];
+    for (size_t i = 0; i < 3; i++) {
+        kv[i].key = "service.name";
+        kv[i].value = vals[i];
+        kvp[i] = &kv[i];
+    }
+    Cloudlog__Otlp__Resource res = CLOUDLOG__OTLP__RESOURCE__INIT;
+    res.n_attributes = 3;
+    res.attributes = attrs_pack(kvp, 3);
+    Cloudlog__Otlp__AnyValue body = CLOUDLOG__OTLP__ANY_VALUE__INIT;
+    body.value_case = CLOUDLOG__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+    body.string_value = "m";
+    Cloudlog__Otlp__LogRecord lr = CLOUDLOG__OTLP__LOG_RECORD__INIT, *lrp = &lr;
+    lr.time_unix_nano = 1796560830123000000ull;
+    body_pack(&lr, &body);
+    size_t len;
+    uint8_t *buf = pack_one_resource(&res, &lrp, 1, &len);
+    attrs_free(lr.body, lr.n_body);
+    attrs_free(res.attributes, res.n_attributes);
+    char *pb = decode_both(cl_otlp_pb_decode, buf, len);
+    free(buf);
+    static const char expect[] = "{\"timestamp\":\"2026-12-06T12:40:30.123Z\",\"level\":\"info\","
+                                 "\"service\":\"svc2\",\"message\":\"m\"}\n";
+    assert_string_equal(pb, expect);
+    check("{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+          "\"value\":{\"intValue\":\"3\"}},{\"key\":\"service.name\",\"value\":{}},{\"key\":"
+          "\"service.name\",\"value\":{\"stringValue\":\"svc2\"}}]},\"scopeLogs\":[{"
+          "\"logRecords\":[{\"timeUnixNano\":\"1796560830123000000\",\"body\":{"
+          "\"stringValue\":\"m\"}}]}]}]}",
+          expect);
+    free(pb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -525,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_pb_members_depth),
         cmocka_unit_test(test_pb_frames),
         cmocka_unit_test(test_unset_values_agree_with_pb),
+        cmocka_unit_test(test_service_name_first_string),
         cmocka_unit_test(test_pb_frames_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
