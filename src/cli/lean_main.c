@@ -27,27 +27,39 @@
 
 static char **saved_argv;
 
-/* Writes the full binary's path for this executable's location into out: first
+/* Writes into out the full binary's path beside the executable at exe: first
  * DIR/libexec/cloudlog/cloudlog (a build tree), then DIR/../libexec/cloudlog/cloudlog (an
  * installation). Returns 0, or -1 when neither is executable. */
+static int full_binary_beside(const char *exe, char *out, size_t len)
+{
+    const char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    int dir = (int)(slash - exe);
+    static const char *const rel[] = {"/libexec/cloudlog/cloudlog",
+                                      "/../libexec/cloudlog/cloudlog"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        int w = snprintf(out, len, "%.*s%s", dir, exe, rel[i]);
+        if (w > 0 && (size_t)w < len && access(out, X_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* The full binary's path for this executable (see full_binary_beside), found from
+ * /proc/self/exe, else from argv[0]: started through the dynamic loader explicitly
+ * (`ld.so cloudlog ...`), /proc/self/exe is the loader and argv[0] the program. */
 static int full_binary_path(char *out, size_t len)
 {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return -1;
-    *slash = '\0';
-    static const char *const rel[] = {"/libexec/cloudlog/cloudlog",
-                                      "/../libexec/cloudlog/cloudlog"};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        int w = snprintf(out, len, "%s%s", self, rel[i]);
-        if (w > 0 && (size_t)w < len && access(out, X_OK) == 0)
+    if (n > 0) {
+        self[n] = '\0';
+        if (full_binary_beside(self, out, len) == 0)
             return 0;
     }
+    if (saved_argv && saved_argv[0] && strchr(saved_argv[0], '/') && realpath(saved_argv[0], self))
+        return full_binary_beside(self, out, len);
     return -1;
 }
 

@@ -7,6 +7,7 @@ the same output. Which binary ran is read from the dynamic loader's own report
 
 import os
 import shutil
+import subprocess
 
 import cltest
 
@@ -76,6 +77,19 @@ class Front(cltest.ClassDaemonTestCase):
             cltest.BIN = orig_bin
         self.assertEqual(rc, 127)
         self.assertIn("cannot run the full cloudlog binary", err)
+
+
+    def test_front_started_through_the_dynamic_loader_finds_the_full_binary(self):
+        # `ld.so cloudlog ...`: /proc/self/exe is the loader, argv[0] the program
+        loader = "/lib64/ld-linux-x86-64.so.2"
+        if not os.access(loader, os.X_OK):
+            self.skipTest("no x86-64 dynamic loader at " + loader)
+        p = subprocess.run([loader, cltest.BIN, "status", "--data", self.d.data_dir],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rc, out, _ = cltest.run_cli(["status", "--data", self.d.data_dir])
+        self.assertEqual(rc, 0)
+        self.assertEqual(p.stdout.splitlines()[0], out.splitlines()[0])
 
 
 if __name__ == "__main__":
