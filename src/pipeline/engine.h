@@ -56,9 +56,12 @@ struct cl_engine_sink {
 
 /* One buffer budget for all the engines of a process: the bytes their partitions hold
  * together. An engine whose take pushes the total over max commits its own largest
- * partitions until the total is under max again. */
+ * partitions until the total is under max again. flushing: bytes an engine has picked
+ * to commit and not yet let go of; the others count them as freed already, so two
+ * engines over the budget at once do not both flush the same excess. */
 struct cl_buffer_budget {
     atomic_size_t used;
+    atomic_size_t flushing;
     size_t max;
 };
 
