@@ -51,18 +51,10 @@ void cl_engine_charge(struct cl_engine *e)
     e->charged = now;
 }
 
-size_t cl_budget_unreserved(struct cl_buffer_budget *b)
-{
-    /* what an engine is flushing is as good as freed; used can fall below it for a
-     * moment, between a partition's settle and the end of its engine's flush */
-    size_t used = atomic_load(&b->used), flushing = atomic_load(&b->flushing);
-    return used > flushing ? used - flushing : 0;
-}
-
 int cl_engine_over_budget(const struct cl_engine *e)
 {
     if (e->o.budget)
-        return cl_budget_unreserved(e->o.budget) > e->o.budget->max;
+        return atomic_load(&e->o.budget->used) > e->o.budget->max;
     return e->acc.buffered > e->o.buffer_max;
 }
 

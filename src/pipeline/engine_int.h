@@ -73,8 +73,6 @@ void cl_engine_observe_end(struct cl_engine *e, struct cl_observed_run *r);
 int cl_engine_take_indexed(struct cl_engine *e, const struct cl_engine_in *in);
 /* Brings the shared budget up to date with what this engine holds. */
 void cl_engine_charge(struct cl_engine *e);
-/* The bytes b holds, less those an engine is already flushing (b->flushing). */
-size_t cl_budget_unreserved(struct cl_buffer_budget *b);
 /* 1 when the budget (or buffer_max alone) is exceeded. */
 int cl_engine_over_budget(const struct cl_engine *e);
 
