@@ -164,15 +164,9 @@ static struct cl_engine_in message(struct cl_ingest_batch *batch, const char *id
         len += (size_t)sprintf(
             body + len, "{\"timestamp\":\"" TS "\",\"service\":\"%s\",\"message\":\"%d %x\"}\n",
             service, i, (unsigned)(i * 2654435761u));
-    const struct cl_msg_out *mo = cl_test_message(batch, body);
+    struct cl_engine_in in = cl_test_engine_in(batch, id, body);
     free(body);
-    return (struct cl_engine_in){.id = id,
-                                 .receipt = id,
-                                 .body = mo->body,
-                                 .len = mo->len,
-                                 .attrs = mo->attrs,
-                                 .receive_count = 1,
-                                 .sent_ms = 1};
+    return in;
 }
 
 /* Over a shared budget whose whole excess another engine is already flushing: the
@@ -192,12 +186,7 @@ static void test_flushing_counts_as_freed(void **state)
     struct cl_buffer_budget budget = {.max = 1}; /* low mark 0: the excess is all it holds */
     atomic_init(&budget.used, 0);
     atomic_init(&budget.flushing, 0);
-    struct cl_engine_opts o = {.flush_size = 8u << 20,
-                               .flush_age_ms = 3600000,
-                               .buffer_max = SIZE_MAX,
-                               .budget = &budget,
-                               .compression_level = 1,
-                               .max_message_raw = 1u << 20};
+    struct cl_engine_opts o = cl_test_engine_opts(SIZE_MAX, &budget);
     size_t stored = 0;
     struct cl_engine_sink sink = {.arg = &stored, .stored = on_stored, .failed = on_failed};
     struct cl_engine *e = cl_engine_new(&o, commit, &sink);
