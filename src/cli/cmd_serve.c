@@ -133,7 +133,7 @@ static const struct cl_option serve_options[] = {
      "raw NDJSON bytes buffered per partition before it is written as one object", NULL, 0, 0},
     {"flush-age", "CLOUDLOG_FLUSH_AGE", CL_OPT_DURATION, "10s", OFF(flush_age_ms), "DURATION",
      "longest a buffered record waits before its partition is written", NULL, 0, 0},
-    {"buffer-max", "CLOUDLOG_BUFFER_MAX", CL_OPT_SIZE, "32MiB", OFF(buffer_max), "SIZE",
+    {"buffer-max", "CLOUDLOG_BUFFER_MAX", CL_OPT_SIZE, "20MiB", OFF(buffer_max), "SIZE",
      "buffered bytes of all processor threads together (the largest partitions flush first)", NULL,
      0, 0},
     CL_OPT_INCLUDE_ROWS(cl_object_options, offsetof(struct serve_args, object)),

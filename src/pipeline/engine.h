@@ -55,10 +55,14 @@ struct cl_engine_sink {
 };
 
 /* One buffer budget for all the engines of a process: the bytes their partitions hold
- * together. An engine whose take pushes the total over max commits its own largest
- * partitions until the total is under max again. */
+ * together (used). An engine whose take pushes the total over max commits its own largest
+ * partitions until the total would be under 3/4 of max. flushing: the part of used that
+ * engines have picked to commit and not yet settled; it stays in used (resident until
+ * committed), but another engine over max meanwhile frees only the excess it does not
+ * cover (at least its own largest partition), so two engines do not both free it. */
 struct cl_buffer_budget {
     atomic_size_t used;
+    atomic_size_t flushing;
     size_t max;
 };
 

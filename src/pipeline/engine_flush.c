@@ -286,10 +286,27 @@ static int by_size_desc(const void *x, const void *y)
     return sa < sb ? 1 : sa > sb ? -1 : 0;
 }
 
-/* The partitions to flush at now (caller frees): those due by size or age, then, if the
- * budget is exceeded, the largest others until what stays would be under 3/4 of it, so
- * that one batch makes room for a while instead of one partition per step. */
-static struct cl_part **pick_due(struct cl_engine *e, int64_t now, size_t *n)
+/* The bytes over the low mark (3/4 of the budget) that no flush under way is freeing
+ * already. With a shared budget another engine's flush counts: without that, two engines
+ * over the budget at once each freed the whole excess, the buffers fell to half the
+ * budget, and the objects were smaller for the same peak (docs/performance.md, "What the
+ * buffer budget holds"). Those bytes still count towards the budget itself, as they stay
+ * resident until committed. */
+static size_t excess_to_free(const struct cl_engine *e)
+{
+    size_t max = e->o.budget ? e->o.budget->max : e->o.buffer_max;
+    size_t used = e->o.budget ? atomic_load(&e->o.budget->used) : e->acc.buffered;
+    size_t busy = e->o.budget ? atomic_load(&e->o.budget->flushing) : 0;
+    size_t low = max / 4 * 3;
+    return used > low + busy ? used - low - busy : 0;
+}
+
+/* The partitions to flush at now (caller frees); *reserved: the bytes they hold, counted
+ * in the shared budget's flushing until flush_due has committed them. Those due by size
+ * or age, then, if the budget is exceeded, the largest others until what stays would be
+ * under 3/4 of it (less what other flushes free), so that one batch makes room for a
+ * while instead of one partition per step; at least one when over the budget. */
+static struct cl_part **pick_due(struct cl_engine *e, int64_t now, size_t *n, size_t *reserved)
 {
     struct cl_part **out = cl_malloc(CL_MAX(e->acc.n, 1) * sizeof *out);
     struct cl_part **rest = cl_malloc(CL_MAX(e->acc.n, 1) * sizeof *rest);
@@ -305,9 +322,7 @@ static struct cl_part **pick_due(struct cl_engine *e, int64_t now, size_t *n)
         }
     }
     if (cl_engine_over_budget(e)) {
-        size_t max = e->o.budget ? e->o.budget->max : e->o.buffer_max;
-        size_t used = e->o.budget ? atomic_load(&e->o.budget->used) : e->acc.buffered;
-        size_t low = max / 4 * 3, excess = used > low ? used - low : 0;
+        size_t excess = CL_MAX(excess_to_free(e), 1);
         qsort(rest, n_rest, sizeof *rest, by_size_desc);
         for (size_t i = 0; i < n_rest && freed < excess; i++) {
             out[(*n)++] = rest[i];
@@ -315,15 +330,20 @@ static struct cl_part **pick_due(struct cl_engine *e, int64_t now, size_t *n)
         }
     }
     free(rest);
+    *reserved = e->o.budget ? freed : 0;
+    if (*reserved)
+        atomic_fetch_add(&e->o.budget->flushing, *reserved);
     return out;
 }
 
 int cl_engine_flush_due(struct cl_engine *e, int64_t now)
 {
     e->pass_failed = 0;
-    size_t n;
-    struct cl_part **due = pick_due(e, now, &n);
+    size_t n, reserved;
+    struct cl_part **due = pick_due(e, now, &n, &reserved);
     int rc = n ? flush_parts(e, due, n) : CL_OK;
+    if (reserved) /* committed or failed: settled and charged either way */
+        atomic_fetch_sub(&e->o.budget->flushing, reserved);
     free(due);
     cl_engine_emit_done(e);
     return rc;

@@ -35,6 +35,12 @@ static void grow(struct cl_buf *b, size_t need)
     void *p = b->cap ? mremap(b->data, b->cap, cap, MREMAP_MAYMOVE)
                      : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     b->data = map_or_die(p, cap);
+    /* Resident = the pages written, which the buffer budget counts: with transparent huge
+     * pages set to "always" (some distributions' default) a touch could make a whole
+     * 2 MiB page of a grown mapping resident. The flag moves with mremap; set it once.
+     * Best effort: a kernel built without THP refuses it, and has no huge pages anyway. */
+    if (!b->cap)
+        madvise(b->data, cap, MADV_NOHUGEPAGE);
     b->cap = cap;
 }
 

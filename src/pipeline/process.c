@@ -36,7 +36,7 @@ void cl_process_opts_default(struct cl_process_opts *o)
     o->flush_size = 8u << 20;
     o->flush_age_ms = 10000;
     o->flush_idle_ms = 1000;
-    o->buffer_max = 32u << 20;
+    o->buffer_max = 20u << 20; /* docs/performance.md, "What the buffer budget holds" */
     o->compression_level = 1;
     o->visibility_s = 60;
     o->retry_base_ms = 1000;

@@ -29,7 +29,7 @@ struct cl_process_opts {
      * tenth of it right after full receives (a backlog ran out): a drained backlog is
      * stored at once instead of after flush_age_ms. 0: off. */
     int64_t flush_idle_ms;
-    size_t buffer_max; /* all partitions of all workers sharing budget (32 MiB) */
+    size_t buffer_max; /* all partitions of all workers sharing budget (20 MiB) */
     /* Borrowed; shared by the workers of one process (engine.h). NULL (default): this
      * worker alone is bounded by buffer_max. */
     struct cl_buffer_budget *budget;

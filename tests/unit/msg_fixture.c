@@ -25,3 +25,25 @@ const struct cl_msg_out *cl_test_message(struct cl_ingest_batch *b, const char *
     cl_ingest_parse_result_free(&pr);
     return &b->msgs[0];
 }
+
+struct cl_engine_in cl_test_engine_in(struct cl_ingest_batch *b, const char *id, const char *ndjson)
+{
+    const struct cl_msg_out *mo = cl_test_message(b, ndjson);
+    return (struct cl_engine_in){.id = id,
+                                 .receipt = id,
+                                 .body = mo->body,
+                                 .len = mo->len,
+                                 .attrs = mo->attrs,
+                                 .receive_count = 1,
+                                 .sent_ms = 1};
+}
+
+struct cl_engine_opts cl_test_engine_opts(size_t buffer_max, struct cl_buffer_budget *budget)
+{
+    return (struct cl_engine_opts){.flush_size = 8u << 20,
+                                   .flush_age_ms = 3600000,
+                                   .buffer_max = buffer_max,
+                                   .budget = budget,
+                                   .compression_level = 1,
+                                   .max_message_raw = 1u << 20};
+}

@@ -30,14 +30,7 @@ struct msg {
 /* One queue message (as the ingest stage builds it) from an NDJSON body. */
 static void make_msg(struct msg *out, const char *id, const char *ndjson)
 {
-    const struct cl_msg_out *mo = cl_test_message(&out->batch, ndjson);
-    out->in = (struct cl_engine_in){.id = id,
-                                    .receipt = id,
-                                    .body = mo->body,
-                                    .len = mo->len,
-                                    .attrs = mo->attrs,
-                                    .receive_count = 1,
-                                    .sent_ms = 1};
+    out->in = cl_test_engine_in(&out->batch, id, ndjson);
 }
 
 /* What the sink saw. */
@@ -204,12 +197,7 @@ static void test_shared_budget(void **state)
     make_msg(&b, "b", WEB);
     cl_engine_free(f.e); /* again, on the shared budget */
     cl_engine_free(g.e);
-    struct cl_engine_opts o = {.flush_size = 8u << 20,
-                               .flush_age_ms = 3600000,
-                               .buffer_max = SIZE_MAX,
-                               .budget = &budget,
-                               .compression_level = 1,
-                               .max_message_raw = 1u << 20};
+    struct cl_engine_opts o = cl_test_engine_opts(SIZE_MAX, &budget);
     struct cl_engine_sink sf = {
         .arg = &f.seen, .stored = on_stored, .failed = on_failed, .committed = on_committed};
     struct cl_engine_sink sg = {
