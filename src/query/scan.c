@@ -25,6 +25,10 @@
 #define CQ_CHECK_EVERY 4096
 
 struct cq_scanner {
+    /* The run's scanners are allocated one after another: a cache line of padding at each
+     * end keeps this thread's per-line writes (tick, the matcher) off the lines another
+     * thread's scanner uses. */
+    char pad_front[64];
     struct cq_budget *budget;
     /* ISA-L rather than libdeflate: objects are concatenated gzip members (one per queue
      * message), and ISA-L's one-shot inflate is 8-10% faster per byte over them here
@@ -35,6 +39,7 @@ struct cq_scanner {
     char *out;        /* decompressed object, reused; grows as needed */
     size_t out_cap;
     unsigned tick; /* lines since the last look at the budget */
+    char pad_back[64];
 };
 
 struct cq_scanner *cq_scanner_new(const struct cq_filter *f, struct cq_budget *b)
