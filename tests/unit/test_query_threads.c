@@ -1,6 +1,7 @@
 /* test_query_threads.c - the same query over the same store gives the same answer with
  * any number of scan threads: a count's sums, its failures (warned in plan order) and
- * progress reports (from the calling thread), and an ordered or unordered run's records. */
+ * progress reports (from the calling thread), and an ordered or unordered run's records;
+ * and objects mapped give what objects read give. */
 #include "codec.h"
 #include "common.h"
 #include "record.h"
@@ -27,7 +28,10 @@ static const char *const services[N_SVC] = {"api", "db", "web"};
 static const char *const bad_keys[] = {
     "service=db/dt=2026-11-25/hour=22/20261125T220000Z-00000000000000ff.ndjson.gz",
     "service=api/dt=2026-11-25/hour=23/20261125T230000Z-00000000000000fe.ndjson.gz",
-    "service=web/dt=2026-11-25/hour=23/20261125T230000Z-00000000000000fd.ndjson.gz"};
+    "service=web/dt=2026-11-25/hour=23/20261125T230000Z-00000000000000fd.ndjson.gz",
+    "service=web/dt=2026-11-25/hour=22/20261125T220000Z-00000000000000fc.ndjson.gz"};
+/* The first three are not gzip, the last is empty (a mapping of nothing). */
+static const size_t bad_len[] = {15, 15, 15, 0};
 static char test_dir[512];
 static struct cl_store store;
 static int64_t t_base; /* 2026-11-25T22:00:00Z */
@@ -233,6 +237,36 @@ static void test_records_same_for_any_threads(void **state)
     check_same_records(0, 1, CL_ORDER_NEWEST);
 }
 
+/* Objects mapped (map_objects) or read: the same counts, stats, failures and records. */
+static void test_mapped_same_as_read(void **state)
+{
+    (void)state;
+    for (int count = 0; count < 2; count++) {
+        struct got a = {0}, b = {0};
+        struct cl_query_stats sa, sb;
+        struct cl_query q = base_query(2);
+        q.count_only = count;
+        q.limit = count ? 0 : 40;
+        assert_int_equal(run(&q, &a, &sa), CL_OK);
+        q.map_objects = 1;
+        assert_int_equal(run(&q, &b, &sb), CL_OK);
+        assert_int_equal(sb.records_matched, sa.records_matched);
+        assert_int_equal(sb.records_scanned, sa.records_scanned);
+        assert_int_equal(sb.bytes_compressed, sa.bytes_compressed);
+        assert_int_equal(sb.bytes_scanned, sa.bytes_scanned);
+        assert_int_equal(sb.objects_opened, sa.objects_opened);
+        assert_int_equal(sb.objects_failed, sa.objects_failed);
+        assert_int_equal(b.n_warned, a.n_warned);
+        for (size_t i = 0; i < a.n_warned && i < 8; i++)
+            assert_string_equal(b.warned[i], a.warned[i]);
+        assert_int_equal(b.n_lines, a.n_lines);
+        for (size_t i = 0; i < a.n_lines; i++)
+            assert_string_equal(b.lines[i], a.lines[i]);
+        got_free(&a);
+        got_free(&b);
+    }
+}
+
 /* A count cancelled midway fails as a whole, whatever the threads. */
 static void test_count_cancelled(void **state)
 {
@@ -268,7 +302,7 @@ static int setup(void **state)
             for (int j = 0; j < OBJS; j++)
                 add_object(s, h, j);
     for (size_t i = 0; i < CL_ARRAY_LEN(bad_keys); i++)
-        if (cl_store_put(&store, bad_keys[i], "not gzip at all", 15) != CL_OK)
+        if (cl_store_put(&store, bad_keys[i], "not gzip at all", bad_len[i]) != CL_OK)
             return -1;
     return 0;
 }
@@ -285,6 +319,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_count_same_for_any_threads),
         cmocka_unit_test(test_records_same_for_any_threads),
+        cmocka_unit_test(test_mapped_same_as_read),
         cmocka_unit_test(test_count_cancelled),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
