@@ -63,10 +63,11 @@ def run_once(argv):
         raise SystemExit("command failed: %s" % " ".join(argv))
     wall = (time.perf_counter() - t0) * 1000
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000
+    sys_ms = (r1.ru_stime - r0.ru_stime) * 1000
+    cpu = (r1.ru_utime - r0.ru_utime) * 1000 + sys_ms
     helpers = [v[0] / 1e6 for tid, v in seen.items() if tid != p.pid]
     run, wait = seen.get(p.pid, (0, 0))
-    return wall, cpu, helpers, wall - (run + wait) / 1e6
+    return wall, cpu, helpers, wall - (run + wait) / 1e6, sys_ms
 
 
 def main():
@@ -84,8 +85,8 @@ def main():
         for b in order:
             walls = {}
             for t in (1, 2):
-                w, c, h, blocked = run_once([b, "query"] + args + ["--threads", str(t)])
-                res[(b, t)].append((w, c, h, blocked))
+                w, c, h, blocked, sys_ms = run_once([b, "query"] + args + ["--threads", str(t)])
+                res[(b, t)].append((w, c, h, blocked, sys_ms))
                 walls[t] = w
             ratio[b].append(walls[2] / walls[1])
     med = statistics.median
@@ -98,12 +99,14 @@ def main():
             cpus = [x[1] for x in v]
             helper = [sum(x[2]) for x in v]
             n_help = med([len(x[2]) for x in v])
+            sys_ms = [x[4] for x in v]
+            main_ms = [c - h for c, h in zip(cpus, helper)]
             print("%-40s t=%d wall min %7.1f med %7.1f ms (%6.1f MB/s best) | cpu med %7.1f ms "
-                  "(%.3f ms/MB) | main %6.1f, helpers %6.1f ms in %g threads; main blocked "
-                  "%5.1f ms" % (
+                  "(%.3f ms/MB; sys %5.1f) | main %6.1f, helpers %6.1f ms in %g threads; "
+                  "main blocked %5.1f ms" % (
                       b, t, min(walls), med(walls), mb / min(walls) * 1000, med(cpus),
-                      med(cpus) / mb, med([c - h for c, h in zip(cpus, helper)]), med(helper),
-                      n_help, med([x[3] for x in v])))
+                      med(cpus) / mb, med(sys_ms), med(main_ms), med(helper), n_help,
+                      med([x[3] for x in v])))
         print("%-40s 2-thread / 1-thread wall, per round: %s (median %.3f)" % (
             b, " ".join("%.3f" % x for x in ratio[b]), med(ratio[b])))
     return 0

@@ -156,6 +156,21 @@ static int run(struct cl_query *q, struct got *g, struct cl_query_stats *st)
     return cl_query_run_progress(&src, q, on_emit, on_warn, on_progress, g, st, err, sizeof err);
 }
 
+/* b's run gave what a's did: the same sums and the same warnings, in the same order. */
+static void assert_same_run(const struct cl_query_stats *sa, const struct got *a,
+                            const struct cl_query_stats *sb, const struct got *b)
+{
+    assert_int_equal(sb->records_matched, sa->records_matched);
+    assert_int_equal(sb->records_scanned, sa->records_scanned);
+    assert_int_equal(sb->bytes_scanned, sa->bytes_scanned);
+    assert_int_equal(sb->bytes_compressed, sa->bytes_compressed);
+    assert_int_equal(sb->objects_opened, sa->objects_opened);
+    assert_int_equal(sb->objects_failed, sa->objects_failed);
+    assert_int_equal(b->n_warned, a->n_warned);
+    for (size_t i = 0; i < a->n_warned && i < 8; i++)
+        assert_string_equal(b->warned[i], a->warned[i]);
+}
+
 static void test_count_same_for_any_threads(void **state)
 {
     (void)state;
@@ -175,17 +190,9 @@ static void test_count_same_for_any_threads(void **state)
         struct cl_query_stats st;
         q.threads = threads[k];
         assert_int_equal(run(&q, &g, &st), CL_OK);
-        assert_int_equal(st.records_matched, st1.records_matched);
-        assert_int_equal(st.records_scanned, st1.records_scanned);
-        assert_int_equal(st.bytes_scanned, st1.bytes_scanned);
-        assert_int_equal(st.bytes_compressed, st1.bytes_compressed);
-        assert_int_equal(st.objects_opened, st1.objects_opened);
-        assert_int_equal(st.objects_failed, st1.objects_failed);
-        assert_int_equal(g.n_lines, 0);
         /* the failures, warned in the plan's order whichever thread met them */
-        assert_int_equal(g.n_warned, one.n_warned);
-        for (size_t i = 0; i < g.n_warned; i++)
-            assert_string_equal(g.warned[i], one.warned[i]);
+        assert_same_run(&st1, &one, &st, &g);
+        assert_int_equal(g.n_lines, 0);
         /* progress from the calling thread only, never backwards, ending at all done */
         assert_true(g.progress_calls >= 1);
         assert_false(g.progress_went_back);
@@ -250,15 +257,7 @@ static void test_mapped_same_as_read(void **state)
         assert_int_equal(run(&q, &a, &sa), CL_OK);
         q.map_objects = 1;
         assert_int_equal(run(&q, &b, &sb), CL_OK);
-        assert_int_equal(sb.records_matched, sa.records_matched);
-        assert_int_equal(sb.records_scanned, sa.records_scanned);
-        assert_int_equal(sb.bytes_compressed, sa.bytes_compressed);
-        assert_int_equal(sb.bytes_scanned, sa.bytes_scanned);
-        assert_int_equal(sb.objects_opened, sa.objects_opened);
-        assert_int_equal(sb.objects_failed, sa.objects_failed);
-        assert_int_equal(b.n_warned, a.n_warned);
-        for (size_t i = 0; i < a.n_warned && i < 8; i++)
-            assert_string_equal(b.warned[i], a.warned[i]);
+        assert_same_run(&sa, &a, &sb, &b);
         assert_int_equal(b.n_lines, a.n_lines);
         for (size_t i = 0; i < a.n_lines; i++)
             assert_string_equal(b.lines[i], a.lines[i]);
