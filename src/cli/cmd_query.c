@@ -295,6 +295,7 @@ static int run(const struct query_cfg *c, struct query_args *a)
         return 1;
     struct query_out o = {.progress_tty = isatty(STDERR_FILENO)};
     struct cl_query q = a->q;
+    q.map_objects = 1;    /* a one-shot process: no copy of each object (query.h) */
     if (a->eval_needed) { /* count and limit apply after the pipeline */
         o.eval = a->eval;
         o.formats_line = a->formats_line;

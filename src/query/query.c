@@ -1,68 +1,39 @@
-/* query.c - cl_query_run: validate, plan, scan batches of objects in parallel, merge. */
+/* query.c - cl_query_run: validate, plan, scan objects in parallel (a count all at once,
+ * anything else in batches), merge. */
 #include "query_int.h"
 
 #include "common.h"
 #include "units.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define CQ_MAX_THREADS 256
-
-/* One batch of consecutive plan objects, scanned by up to n_threads workers. */
+/* One batch of consecutive plan objects, scanned by the pool's threads. */
 struct batch {
     struct cl_store *store;
     struct cq_budget *budget;
+    struct cq_scanner *const *sc; /* one per thread of the pool */
     const struct cq_object *objs;
     struct cq_result **res; /* res[i] for objs[i], allocated by the worker */
     size_t n;
-    size_t next; /* next object to take; guarded by mu */
+    atomic_size_t next; /* next object to take */
     int keep;
-    pthread_mutex_t mu;
 };
 
-struct worker {
-    struct batch *b;
-    struct cq_scanner *s;
-};
-
-static void *worker_main(void *arg)
+static void batch_worker(void *arg, size_t t)
 {
-    struct worker *w = arg;
-    struct batch *b = w->b;
+    struct batch *b = arg;
     for (;;) {
-        pthread_mutex_lock(&b->mu);
-        size_t i = b->next < b->n ? b->next++ : b->n;
-        pthread_mutex_unlock(&b->mu);
-        if (i == b->n)
-            return NULL;
+        size_t i = atomic_fetch_add_explicit(&b->next, 1, memory_order_relaxed);
+        if (i >= b->n)
+            return;
         if (cq_budget_check(b->budget))
             continue; /* res[i] stays NULL: not scanned */
         b->res[i] = cl_calloc(1, sizeof *b->res[i]);
-        cq_scan_object(w->s, b->store, &b->objs[i], b->keep, b->res[i]);
+        cq_scan_object(b->sc[t], b->store, &b->objs[i], b->keep, b->res[i]);
     }
-}
-
-/* Scans b's objects with the given scanners, one thread each (inline for one). */
-static void run_batch(struct batch *b, struct cq_scanner **sc, size_t n_threads)
-{
-    size_t t = CL_MIN(n_threads, b->n);
-    struct worker w[CQ_MAX_THREADS];
-    pthread_t tid[CQ_MAX_THREADS];
-    size_t started = 0;
-    for (size_t i = 0; i < t; i++)
-        w[i] = (struct worker){.b = b, .s = sc[i]};
-    for (size_t i = 1; i < t; i++)
-        if (pthread_create(&tid[i], NULL, worker_main, &w[i]) == 0)
-            started = i;
-        else
-            break;
-    worker_main(&w[0]);
-    for (size_t i = 1; i <= started; i++)
-        pthread_join(tid[i], NULL);
 }
 
 struct run {
@@ -76,6 +47,8 @@ struct run {
     struct cq_plan plan;
     struct cq_scanner *sc[CQ_MAX_THREADS];
     size_t n_threads;
+    struct cq_pool *pool;
+    int64_t t0;
     struct cq_merge merge;
     struct cq_budget budget;
 };
@@ -120,17 +93,60 @@ static int64_t next_bound(const struct run *x, size_t i)
     return x->q->order == CL_ORDER_OLDEST ? o->min_ts : o->max_ts;
 }
 
-/* Scans the plan batch by batch; returns once everything is scanned, the limit is met or
- * emit asked to stop. */
-static void scan_all(struct run *x, int64_t t0)
+/* Objects per thread between two progress reports of a count. */
+#define COUNT_PROGRESS_PER_THREAD 64
+
+/* A count's progress: the run's stats with what the scan has summed so far. */
+static void count_progress(void *arg, const struct cl_query_stats *scanned, size_t done)
 {
+    struct run *x = arg;
+    struct cl_query_stats s = *x->st;
+    s.objects_opened += scanned->objects_opened;
+    s.bytes_compressed += scanned->bytes_compressed;
+    s.bytes_scanned += scanned->bytes_scanned;
+    s.records_scanned += scanned->records_scanned;
+    s.records_matched += scanned->records_matched;
+    s.elapsed_ms = cl_mono_ms() - x->t0;
+    x->progress(x->arg, &s, done, x->plan.n);
+}
+
+/* Scans the plan for a count: every thread takes objects until none is left, then the
+ * failures are reported in plan order. */
+static void scan_count(struct run *x)
+{
+    struct cq_result **failed = cl_calloc(CL_MAX(x->plan.n, 1), sizeof *failed);
+    struct cq_count_job j = {.store = x->src->store,
+                             .budget = &x->budget,
+                             .objs = x->plan.v,
+                             .n = x->plan.n,
+                             .sc = x->sc,
+                             .progress = x->progress ? count_progress : NULL,
+                             .progress_arg = x,
+                             .progress_every = x->n_threads * COUNT_PROGRESS_PER_THREAD};
+    size_t done = cq_count_scan(&j, x->pool, x->st, failed);
+    for (size_t i = 0; i < x->plan.n; i++)
+        collect(x, failed[i], 0);
+    free(failed);
+    x->st->elapsed_ms = cl_mono_ms() - x->t0;
+    if (x->progress)
+        x->progress(x->arg, x->st, done, x->plan.n);
+}
+
+/* Scans the plan batch by batch (a count: all at once); returns once everything is
+ * scanned, the limit is met or emit asked to stop. */
+static void scan_all(struct run *x)
+{
+    if (x->q->count_only) {
+        scan_count(x);
+        return;
+    }
     /* Objects per thread and batch: a batch ends in a join (its slowest object sets the
-     * pace), so a count, which orders nothing, takes many more at a time, and an unordered
-     * run (nothing waits in the merge between batches) more than an ordered one. */
-    size_t per = x->q->count_only ? 64 : x->q->unordered ? 8 : 2, bsize = x->n_threads * per;
+     * pace) and keeps its matches until then, so an unordered run (nothing waits in the
+     * merge between batches) takes more at a time than an ordered one. */
+    size_t per = x->q->unordered ? 8 : 2, bsize = x->n_threads * per;
     /* An ordered run with a limit starts with one object per thread: the newest (oldest)
      * objects often hold the whole limit, and the merge then stops before the rest. */
-    int ordered = !x->q->count_only && !x->q->unordered;
+    int ordered = !x->q->unordered;
     size_t first = ordered && x->q->limit ? x->n_threads : bsize;
     struct cq_result **res = cl_calloc(bsize, sizeof *res);
     int stop = 0;
@@ -138,13 +154,13 @@ static void scan_all(struct run *x, int64_t t0)
         n = CL_MIN(i == 0 ? first : bsize, x->plan.n - i);
         struct batch b = {.store = x->src->store,
                           .budget = &x->budget,
+                          .sc = x->sc,
                           .objs = &x->plan.v[i],
                           .res = res,
                           .n = n,
-                          .keep = !x->q->count_only};
-        pthread_mutex_init(&b.mu, NULL);
-        run_batch(&b, x->sc, x->n_threads);
-        pthread_mutex_destroy(&b.mu);
+                          .keep = 1};
+        atomic_init(&b.next, 0);
+        cq_pool_run(x->pool, batch_worker, &b);
         for (size_t j = 0; j < b.n; j++) {
             /* after a stop the rest is only accounted for and freed */
             stop |= collect(x, res[j], stop);
@@ -154,7 +170,7 @@ static void scan_all(struct run *x, int64_t t0)
         if (!stop && ordered && !cq_budget_check(&x->budget))
             stop = cq_merge_emit(&x->merge, next < x->plan.n,
                                  next < x->plan.n ? next_bound(x, next) : 0, x->emit, x->arg);
-        x->st->elapsed_ms = cl_mono_ms() - t0;
+        x->st->elapsed_ms = cl_mono_ms() - x->t0;
         if (x->progress)
             x->progress(x->arg, x->st, next, x->plan.n);
     }
@@ -229,7 +245,8 @@ int cl_query_run_progress(const struct cl_query_source *src, const struct cl_que
                     .warn = warn,
                     .progress = progress,
                     .arg = arg,
-                    .st = stats};
+                    .st = stats,
+                    .t0 = t0};
     memset(stats, 0, sizeof *stats);
     cq_budget_init(&x.budget, q, t0);
     struct cq_filter f;
@@ -247,9 +264,11 @@ int cl_query_run_progress(const struct cl_query_source *src, const struct cl_que
         x.n_threads = CL_MAX(1, CL_MIN(thread_count(q), x.plan.n));
         for (size_t i = 0; i < x.n_threads; i++)
             x.sc[i] = cq_scanner_new(&f, &x.budget);
+        x.pool = cq_pool_new(x.n_threads);
         cq_merge_init(&x.merge, q->order, q->limit);
-        scan_all(&x, t0);
+        scan_all(&x);
         cq_merge_free(&x.merge);
+        cq_pool_free(x.pool);
         for (size_t i = 0; i < x.n_threads; i++)
             cq_scanner_free(x.sc[i]);
     }

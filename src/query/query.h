@@ -43,6 +43,10 @@ struct cl_query {
     int unordered;  /* emit each scanned batch's matches at once, in no order (sums and
                      * counts need none): no sort, no ordered merge; limit still applies */
     int threads;    /* scan threads; 0: one per core */
+    /* Read objects through the store's map (mmap(2) for a local store) rather than copying
+     * them, where it has one. Only for a process an object truncated in place by hand
+     * may end with SIGBUS (`cloudlog query`); the daemon reads. */
+    int map_objects;
     /* Budgets (docs/query.md "Query budgets"); 0 means none, or PCRE2's own default. */
     int64_t timeout_ms;         /* wall-clock time from the start of the run */
     uint64_t max_bytes;         /* decompressed bytes scanned */

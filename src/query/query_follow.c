@@ -400,9 +400,13 @@ static void view_close(void *impl)
     (void)impl;
 }
 
-static const struct cl_store_ops view_ops = {
-    "tail-view", view_put, view_get, view_list, view_del, view_move, NULL, view_close, NULL, NULL,
-};
+static const struct cl_store_ops view_ops = {.name = "tail-view",
+                                             .put = view_put,
+                                             .get = view_get,
+                                             .list = view_list,
+                                             .del = view_del,
+                                             .move = view_move,
+                                             .close = view_close};
 
 /* -- following ---------------------------------------------------------------------- */
 

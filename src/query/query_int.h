@@ -140,6 +140,43 @@ void cq_scanner_free(struct cq_scanner *s);
 void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_object *o, int keep,
                     struct cq_result *r);
 
+/* The scan threads of one run (scan_pool.c): created once, used for every round of work.
+ * The caller is thread 0 and works too. */
+#define CQ_MAX_THREADS 256
+struct cq_pool;
+typedef void (*cq_pool_fn)(void *arg, size_t thread);
+/* Starts n - 1 helper threads (fewer if one cannot be started). Free with cq_pool_free. */
+struct cq_pool *cq_pool_new(size_t n);
+/* Threads in the pool, the caller included (1..n). */
+size_t cq_pool_size(const struct cq_pool *p);
+/* Runs fn(arg, t) on every thread t of p at once, the caller as t = 0; returns when each
+ * call has returned. */
+void cq_pool_run(struct cq_pool *p, cq_pool_fn fn, void *arg);
+void cq_pool_free(struct cq_pool *p);
+
+/* A count's scan of objs[0..n) (scan_count.c). progress (may be NULL) is called from
+ * thread 0 every progress_every objects with the scan's sums so far (objects opened,
+ * bytes, records) and the objects finished. */
+typedef void (*cq_count_progress_fn)(void *arg, const struct cl_query_stats *scanned, size_t done);
+struct cq_count_job {
+    struct cl_store *store;
+    struct cq_budget *budget;
+    const struct cq_object *objs;
+    size_t n;
+    struct cq_scanner *const *sc; /* one per thread of the pool */
+    cq_count_progress_fn progress;
+    void *progress_arg;
+    size_t progress_every;
+};
+
+/* Scans job's objects with every thread of pool, each taking the next object not yet
+ * taken until none is left or the budget stops. Adds the scanned objects' counts to st
+ * (objects_opened, bytes_compressed, bytes_scanned, records_scanned, records_matched);
+ * failed[i] (n slots, zeroed by the caller) gets object i's result if it failed (owned
+ * by the caller, not yet in st). Returns how many objects were finished. */
+size_t cq_count_scan(const struct cq_count_job *job, struct cq_pool *pool,
+                     struct cl_query_stats *st, struct cq_result **failed);
+
 /* The ordered k-way merge of scanned objects' matches (see order.c). */
 struct cq_merge {
     enum cl_query_order order;

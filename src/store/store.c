@@ -71,6 +71,17 @@ int cl_store_get(struct cl_store *s, const char *key, struct cl_buf *out)
     return s->ops->get(s->impl, key, out);
 }
 
+int cl_store_map(struct cl_store *s, const char *key, const void **data, size_t *len)
+{
+    return s->ops->map ? s->ops->map(s->impl, key, data, len) : CL_ERR_UNSUPPORTED;
+}
+
+void cl_store_unmap(struct cl_store *s, const void *data, size_t len)
+{
+    if (s->ops->unmap)
+        s->ops->unmap(s->impl, data, len);
+}
+
 int cl_store_list(struct cl_store *s, const char *prefix,
                   int (*fn)(void *arg, const char *key, uint64_t size), void *arg)
 {

@@ -41,6 +41,12 @@ struct cl_store_ops {
                     const size_t *lens, size_t n);
     int (*move_many)(void *impl, const char *const *from, const char *const *to, size_t n,
                      int *results);
+    /* Optional (NULL: none): maps the object read-only instead of copying it (*data NULL
+     * for an empty one), released with unmap. An object is never changed in place (put
+     * writes a new file and renames it) and a mapping outlives a delete, but one truncated
+     * in place by hand while mapped raises SIGBUS in the reader. */
+    int (*map)(void *impl, const char *key, const void **data, size_t *len);
+    void (*unmap)(void *impl, const void *data, size_t len);
 };
 
 struct cl_store {
@@ -84,6 +90,9 @@ int cl_store_put_many(struct cl_store *s, const char *const *keys, const void *c
 int cl_store_move_many(struct cl_store *s, const char *const *from, const char *const *to, size_t n,
                        int *results);
 int cl_store_sweep(struct cl_store *s, const char *prefix);
+/* The backend's map (CL_ERR_UNSUPPORTED without one) and unmap. */
+int cl_store_map(struct cl_store *s, const char *key, const void **data, size_t *len);
+void cl_store_unmap(struct cl_store *s, const void *data, size_t len);
 void cl_store_close(struct cl_store *s);
 
 /* Returns 1 if key is a safe relative key: non-empty, no leading '/', no "." or ".."

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -248,25 +249,71 @@ static int fs_read_fd(int fd, size_t size_hint, struct cl_buf *out, const char *
     return rc;
 }
 
+/* Opens key's regular file for reading: *fd (close it) and *size, or an error
+ * (CL_ERR_NOT_FOUND when absent or not a regular file). *path is key's path (free it). */
+static int fs_open_object(struct cl_store_fs *fs, const char *key, int *fd, size_t *size,
+                          char **path)
+{
+    *fd = -1;
+    if (!(*path = fs_path(fs, key)))
+        return CL_ERR_INVAL;
+    struct stat st;
+    int f = open(*path, O_RDONLY | O_CLOEXEC), rc = CL_ERR_NOT_FOUND;
+    if (f < 0 && errno != ENOENT && errno != ENOTDIR)
+        rc = fs_fail(errno, "open", *path);
+    else if (f >= 0 && fstat(f, &st) != 0)
+        rc = fs_fail(errno, "fstat", *path);
+    else if (f >= 0 && S_ISREG(st.st_mode))
+        rc = CL_OK;
+    if (rc == CL_OK) {
+        *fd = f;
+        *size = (size_t)st.st_size;
+    } else if (f >= 0) {
+        close(f);
+    }
+    return rc;
+}
+
 static int fs_get(void *impl, const char *key, struct cl_buf *out)
 {
-    struct cl_store_fs *fs = impl;
-    char *path = fs_path(fs, key);
-    if (!path)
-        return CL_ERR_INVAL;
-    int rc = CL_ERR_NOT_FOUND;
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
-        rc = fs_fail(errno, "open", path);
-    else if (fd >= 0 && fstat(fd, &st) != 0)
-        rc = fs_fail(errno, "fstat", path);
-    else if (fd >= 0 && S_ISREG(st.st_mode))
-        rc = fs_read_fd(fd, (size_t)st.st_size, out, path);
-    if (fd >= 0)
+    char *path;
+    int fd;
+    size_t size;
+    int rc = fs_open_object(impl, key, &fd, &size, &path);
+    if (rc == CL_OK) {
+        rc = fs_read_fd(fd, size, out, path);
         close(fd);
+    }
     free(path);
     return rc;
+}
+
+/* A private read-only mapping shares the page cache's pages: nothing is copied. */
+static int fs_map(void *impl, const char *key, const void **data, size_t *len)
+{
+    char *path;
+    int fd;
+    size_t size = 0;
+    int rc = fs_open_object(impl, key, &fd, &size, &path);
+    void *p = NULL;
+    if (rc == CL_OK && size > 0 &&
+        (p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+        rc = fs_fail(errno, "mmap", path);
+        p = NULL;
+    }
+    if (fd >= 0)
+        close(fd); /* the mapping holds the file */
+    free(path);
+    *data = rc == CL_OK ? p : NULL;
+    *len = rc == CL_OK ? size : 0;
+    return rc;
+}
+
+static void fs_unmap(void *impl, const void *data, size_t len)
+{
+    (void)impl;
+    if (data)
+        munmap((void *)data, len);
 }
 
 static int fs_del(void *impl, const char *key)
@@ -584,6 +631,8 @@ static const struct cl_store_ops fs_ops = {
     .move_many = fs_move_many,
     .sweep = fs_sweep,
     .close = fs_close,
+    .map = fs_map,
+    .unmap = fs_unmap,
 };
 
 /* Creates dir (mkdir -p) and opens it as a store; the root is kept as an absolute path
