@@ -12,6 +12,7 @@
 #include "queue_sqlite.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -94,6 +95,7 @@ struct sq_queue {
 
     /* The one connection, used by one thread at a time. Lock order: db_mu, then mu. */
     pthread_mutex_t db_mu;
+    atomic_int send_waiting; /* the committer waits for db_mu (sq_yield_to_send) */
     sqlite3 *db;
     sqlite3_stmt *st[SQ_NSTMT];
     int64_t data_version; /* last seen PRAGMA data_version (other processes' commits) */
@@ -240,6 +242,17 @@ int sq_move_to_dlq(struct sq_queue *s, int64_t id, int64_t now, struct sq_delta 
 int sq_receive(void *impl, size_t max, int visibility_s, int wait_ms, struct cl_msg **out,
                size_t *n);
 int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);
+/* Messages deleted per transaction after a catalog commit (catalog_sqlite.c). */
+#define SQ_DELETE_CHUNK 8
+/* Deletes n (at most a few SQ_DELETE_CHUNK) messages whose every partition is stored, in
+ * one transaction that is not synced by itself (sq_lazy_sync: a delete lost on power
+ * loss leaves a message whose progress rows make its next receive delete it), after
+ * letting a waiting ingest commit go first. results as sq_delete_receipts. */
+int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results);
+/* A processor's short transactions call this before taking db_mu: while the ingest
+ * committer waits for it, gives the CPU away (a bounded number of times) so the group
+ * commit, on which acknowledgements wait, goes first. */
+void sq_yield_to_send(struct sq_queue *s);
 /* Deletes messages by receipt, and their progress rows, inside the caller's
  * transaction. results[i] (results may be NULL) gets CL_OK or CL_ERR_STALE; returns
  * CL_OK or the SQLite failure that must abort the transaction. */
