@@ -243,7 +243,7 @@ int sq_receive(void *impl, size_t max, int visibility_s, int wait_ms, struct cl_
                size_t *n);
 int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);
 /* Messages deleted per transaction after a catalog commit (catalog_sqlite.c). */
-#define SQ_DELETE_CHUNK 8
+#define SQ_DELETE_CHUNK 4
 /* Deletes n (at most a few SQ_DELETE_CHUNK) messages whose every partition is stored, in
  * one transaction that is not synced by itself (sq_lazy_sync: a delete lost on power
  * loss leaves a message whose progress rows make its next receive delete it), after

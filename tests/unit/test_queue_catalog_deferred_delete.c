@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_MSGS 21 /* more than two delete chunks (SQ_DELETE_CHUNK 8), the last one short */
+#define N_MSGS 21 /* more than five delete chunks (SQ_DELETE_CHUNK 4), the last one short */
 
 static void test_deletes_follow_commit_in_chunks(void **state)
 {
