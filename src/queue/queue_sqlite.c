@@ -61,9 +61,10 @@
  * durability_full: synchronous=FULL, the WAL is fsync'd at every commit, so a commit
  * survives power loss. Otherwise synchronous=NORMAL: in WAL mode a commit survives a
  * crash or kill -9 of the process (the WAL is in the OS page cache), but the last
- * transactions may be lost, never corrupted, on power loss or kernel crash. Receives and
- * published marks never wait for the disk (sq_lazy_sync): start-up recovery undoes their
- * loss (docs/pipeline.md, "Exactly-once output").
+ * transactions may be lost, never corrupted, on power loss or kernel crash. Receives,
+ * published marks and the deletes that follow a catalog commit never wait for the disk
+ * (sq_lazy_sync): start-up recovery or the next receive undoes their loss
+ * (docs/pipeline.md, "Exactly-once output").
  *
  * COUNTERS
  *
