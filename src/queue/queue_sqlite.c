@@ -122,6 +122,7 @@ static void sq_free(struct sq_queue *s)
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->done_cv);
     pthread_cond_destroy(&s->arrival_cv);
+    pthread_cond_destroy(&s->send_got_cv);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->db_mu);
     pthread_cond_destroy(&s->ck_cv);
@@ -198,6 +199,7 @@ static struct sq_queue *sq_new(const struct cl_queue_opts *opts)
     pthread_cond_init(&s->work_cv, &ca);
     pthread_cond_init(&s->done_cv, &ca);
     pthread_cond_init(&s->arrival_cv, &ca);
+    pthread_cond_init(&s->send_got_cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->ck_mu, NULL);
     pthread_cond_init(&s->ck_cv, NULL);

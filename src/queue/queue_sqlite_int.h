@@ -105,9 +105,11 @@ struct sq_queue {
 
     /* Everything below is guarded by mu. */
     pthread_mutex_t mu;
-    pthread_cond_t work_cv;    /* committer: pending sends or stop */
-    pthread_cond_t done_cv;    /* senders: a commit finished */
-    pthread_cond_t arrival_cv; /* receivers: messages may have become visible */
+    pthread_cond_t work_cv;     /* committer: pending sends or stop */
+    pthread_cond_t done_cv;     /* senders: a commit finished */
+    pthread_cond_t arrival_cv;  /* receivers: messages may have become visible */
+    pthread_cond_t send_got_cv; /* sq_yield_to_send: the committer has db_mu */
+    int send_yielders;          /* threads waiting on send_got_cv */
     struct sq_send_req *head, *tail;
     size_t npending;
     size_t last_group; /* senders in the previous commit: expected concurrency */
@@ -250,9 +252,11 @@ int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);
  * letting a waiting ingest commit go first. results as sq_delete_receipts. */
 int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results);
 /* A processor's short transactions call this before taking db_mu: while the ingest
- * committer waits for it, gives the CPU away (a bounded number of times) so the group
- * commit, on which acknowledgements wait, goes first. */
+ * committer waits for it, waits (at most SQ_YIELD_MAX_MS) until the committer has it, so
+ * the group commit, on which acknowledgements wait, goes first. */
 void sq_yield_to_send(struct sq_queue *s);
+/* The committer, once it holds db_mu: wakes the threads sq_yield_to_send holds back. */
+void sq_send_got_lock(struct sq_queue *s);
 /* Deletes messages by receipt, and their progress rows, inside the caller's
  * transaction. results[i] (results may be NULL) gets CL_OK or CL_ERR_STALE; returns
  * CL_OK or the SQLite failure that must abort the transaction. */

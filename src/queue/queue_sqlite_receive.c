@@ -6,7 +6,6 @@
 #include "log.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,7 @@
 
 #define RECEIVE_MAX 1000 /* messages per receive call (SQS allows 10) */
 #define WAIT_POLL_MS 100 /* receive re-checks this often for expired timeouts */
-#define YIELD_MAX 50     /* sched_yield calls sq_yield_to_send makes at most */
+#define YIELD_MAX_MS 5   /* sq_yield_to_send waits at most this long for the committer */
 
 int sq_parse_u63(const char *p, const char *end, int64_t *v)
 {
@@ -386,8 +385,25 @@ int sq_delete_receipts(struct sq_queue *s, const char *const *receipts, size_t n
 
 void sq_yield_to_send(struct sq_queue *s)
 {
-    for (int i = 0; i < YIELD_MAX && atomic_load(&s->send_waiting); i++)
-        sched_yield();
+    if (!atomic_load(&s->send_waiting))
+        return;
+    struct timespec until = mono_after(YIELD_MAX_MS);
+    pthread_mutex_lock(&s->mu);
+    s->send_yielders++;
+    while (atomic_load(&s->send_waiting) && !s->stopping)
+        if (pthread_cond_timedwait(&s->send_got_cv, &s->mu, &until) == ETIMEDOUT)
+            break;
+    s->send_yielders--;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sq_send_got_lock(struct sq_queue *s)
+{
+    pthread_mutex_lock(&s->mu);
+    atomic_store(&s->send_waiting, 0); /* under mu: no yielder misses the wake-up */
+    if (s->send_yielders)
+        pthread_cond_broadcast(&s->send_got_cv);
+    pthread_mutex_unlock(&s->mu);
 }
 
 int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results)
