@@ -146,7 +146,7 @@ static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size
     pthread_mutex_unlock(&s->db_mu);
     /* The deletes follow the synced commit instead of riding in it: each frees its body's
      * overflow pages, reading them one by one, and ~100 of them in the flush's transaction
-     * held the queue's lock for 40 ms on average, during which no ingest group commit
+     * held the queue's lock for 40-90 ms on average, during which no ingest group commit
      * could start (docs/performance.md, "Deletes after the catalog commit"). The progress
      * rows just committed already record every partition of these messages as stored. */
     if (rc == CL_OK)

@@ -252,8 +252,9 @@ int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);
  * letting a waiting ingest commit go first. results as sq_delete_receipts. */
 int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results);
 /* A processor's short transactions call this before taking db_mu: while the ingest
- * committer waits for it, waits (at most SQ_YIELD_MAX_MS) until the committer has it, so
- * the group commit, on which acknowledgements wait, goes first. */
+ * committer waits for it, waits until the committer has it (at most YIELD_MAX_MS,
+ * queue_sqlite_receive.c), so the group commit, on which acknowledgements wait, goes
+ * first. */
 void sq_yield_to_send(struct sq_queue *s);
 /* The committer, once it holds db_mu: wakes the threads sq_yield_to_send holds back. */
 void sq_send_got_lock(struct sq_queue *s);
