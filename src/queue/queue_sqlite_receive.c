@@ -153,40 +153,42 @@ static int receive_row(struct sq_queue *s, int64_t id, int64_t now, int visibili
 }
 
 /* Drops the lease of a message whose row is gone (a hand-edited file, or expired and
- * purged since the lease was taken): nothing to deliver, and it would be picked forever.
- * Not synced: a lost drop is made again at the next receive. */
+ * purged since the lease was taken; caller holds db_mu): nothing to deliver, and it would
+ * be picked forever. Not synced: a lost drop is made again at the next receive. */
 static void drop_orphan_lease(struct sq_queue *s, int64_t id)
 {
     cl_log(CL_LOG_ERROR, "queue: lease %lld has no message: dropped", (long long)id);
-    pthread_mutex_lock(&s->db_mu);
     sq_lazy_sync(s, 1);
     sqlite3_bind_int64(s->st[SQ_LEASE_DEL], 1, id);
     if (sq_exec(s, SQ_LEASE_DEL) != CL_OK)
         cl_log(CL_LOG_WARN, "queue: dropping lease %lld: %s", (long long)id, sqlite3_errmsg(s->db));
     sq_lazy_sync(s, 0);
-    pthread_mutex_unlock(&s->db_mu);
-    sq_invalidate_stats(s);
 }
 
-/* Reads the bodies of the n messages just leased, each in a hold of db_mu of its own, and
- * lets a waiting ingest commit go first each time: a body spans ~19 pages read one by one,
- * and ten of them read inside the receive's transaction held the lock for ~1 ms while
- * ingest's group commit waited (docs/performance.md, "Deletes after the catalog commit").
- * A message's row is written once by its send and deleted only by its lease's holder, so
- * reading it after the lease committed reads the same bytes. Compacts msgs over messages
- * found gone; returns CL_OK, or the read's error (then every message is freed and *n is
- * 0: the leases run out and the messages are received again). */
+/* Reads the bodies of the n messages just leased, outside the receive's transaction,
+ * giving db_mu up between two messages whenever ingest's committer waits for it: a body
+ * spans ~19 pages read one by one, and ten of them read inside the receive's transaction
+ * held the lock for ~1 ms while ingest's group commit waited (docs/performance.md,
+ * "Deletes after the catalog commit"). A message's row is written once by its send and
+ * deleted only by its lease's holder, so reading it after the lease committed reads the
+ * same bytes. Compacts msgs over messages found gone; returns CL_OK, or the read's error
+ * (then every message is freed and *n is 0: the leases run out and the messages are
+ * received again). */
 static int read_bodies(struct sq_queue *s, struct cl_msg *msgs, size_t *n)
 {
     size_t kept = 0;
     int rc = CL_OK;
+    sq_yield_to_send(s);
+    pthread_mutex_lock(&s->db_mu);
     for (size_t i = 0; i < *n; i++) {
         int64_t id = 0;
         sq_parse_u63(msgs[i].id, msgs[i].id + strlen(msgs[i].id), &id);
-        sq_yield_to_send(s);
-        pthread_mutex_lock(&s->db_mu);
+        if (i > 0 && atomic_load(&s->send_waiting)) {
+            pthread_mutex_unlock(&s->db_mu);
+            sq_yield_to_send(s);
+            pthread_mutex_lock(&s->db_mu);
+        }
         int r = rc == CL_OK ? read_message(s, id, &msgs[i]) : 0;
-        pthread_mutex_unlock(&s->db_mu);
         if (r < 0 && rc == CL_OK)
             rc = -r;
         if (r == 0 && rc == CL_OK)
@@ -202,6 +204,9 @@ static int read_bodies(struct sq_queue *s, struct cl_msg *msgs, size_t *n)
             free(m.last_error);
         }
     }
+    pthread_mutex_unlock(&s->db_mu);
+    if (kept < *n)
+        sq_invalidate_stats(s); /* takes mu: after db_mu is given up, as everywhere */
     *n = kept;
     return rc;
 }
