@@ -102,27 +102,22 @@ static int flush_txn(struct sq_queue *s, const struct cl_catalog_flush *f, const
     return rc == CL_OK ? add_progress(s, f, partition) : rc;
 }
 
-/* Deletes the messages the committed flushes finished, at most SQ_DELETE_CHUNK per
- * transaction (sq_delete_stored): results[k][i] (each may be NULL) gets CL_OK,
- * CL_ERR_STALE, or the failure of its chunk. A failed chunk leaves its messages with
- * every partition's progress row, so their next receive deletes them (logged). */
+/* Deletes the messages the committed flushes finished (sq_delete_stored): results[k][i]
+ * (each may be NULL) gets CL_OK, CL_ERR_STALE, or the failure of its transaction. A
+ * failed delete leaves its messages with every partition's progress row, so their next
+ * receive deletes them (logged). */
 static void delete_finished(struct sq_queue *s, const struct cl_catalog_flush *f, size_t n,
                             int *const *results)
 {
-    for (size_t k = 0; k < n; k++)
-        for (size_t i = 0; i < f[k].n_delete; i += SQ_DELETE_CHUNK) {
-            size_t m = CL_MIN((size_t)SQ_DELETE_CHUNK, f[k].n_delete - i);
-            int *res = results && results[k] ? results[k] + i : NULL;
-            int rc = sq_delete_stored(s, f[k].delete_receipts + i, m, res);
-            if (rc == CL_OK)
-                continue;
+    for (size_t k = 0; k < n; k++) {
+        int rc =
+            sq_delete_stored(s, f[k].delete_receipts, f[k].n_delete, results ? results[k] : NULL);
+        if (rc != CL_OK)
             cl_log(CL_LOG_WARN,
-                   "catalog: deleting %zu stored message(s) failed (%s); their next receive "
-                   "deletes them",
-                   m, cl_strerror(rc));
-            for (size_t j = 0; res && j < m; j++)
-                res[j] = rc;
-        }
+                   "catalog: deleting stored messages failed (%s); their next receive deletes "
+                   "them",
+                   cl_strerror(rc));
+    }
 }
 
 static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size_t n,

@@ -244,12 +244,15 @@ int sq_move_to_dlq(struct sq_queue *s, int64_t id, int64_t now, struct sq_delta 
 int sq_receive(void *impl, size_t max, int visibility_s, int wait_ms, struct cl_msg **out,
                size_t *n);
 int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);
-/* Messages deleted per transaction after a catalog commit (catalog_sqlite.c). */
-#define SQ_DELETE_CHUNK 4
-/* Deletes n (at most a few SQ_DELETE_CHUNK) messages whose every partition is stored, in
- * one transaction that is not synced by itself (sq_lazy_sync: a delete lost on power
- * loss leaves a message whose progress rows make its next receive delete it), after
- * letting a waiting ingest commit go first. results as sq_delete_receipts. */
+/* Messages deleted per transaction at most by sq_delete_stored. */
+#define SQ_DELETE_MAX 32
+/* Deletes n messages whose every partition is stored (after a catalog commit), in
+ * transactions that are not synced by themselves (sq_lazy_sync: a delete lost on power
+ * loss leaves a message whose progress rows make its next receive delete it). Each
+ * transaction lets a waiting ingest commit go first, and ends early, after any message,
+ * once the committer waits again, or after SQ_DELETE_MAX messages. results as
+ * sq_delete_receipts, or a failed transaction's error for its messages and the rest;
+ * returns CL_OK or that error. */
 int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results);
 /* A processor's short transactions call this before taking db_mu: while the ingest
  * committer waits for it, waits until the committer has it (at most YIELD_MAX_MS,

@@ -411,18 +411,37 @@ void sq_send_got_lock(struct sq_queue *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results)
+/* One transaction of sq_delete_stored: deletes receipts from *done on, at least one and
+ * at most SQ_DELETE_MAX, stopping early once ingest's committer waits for db_mu. On
+ * failure nothing of it is deleted and the rest's results get the error. */
+static int delete_stored_txn(struct sq_queue *s, const char *const *receipts, size_t n,
+                             int *results, size_t *done)
 {
     struct sq_delta d = {0};
+    size_t start = *done;
     sq_yield_to_send(s);
     pthread_mutex_lock(&s->db_mu);
     sq_lazy_sync(s, 1);
     int rc = sq_begin(s);
-    if (rc == CL_OK)
-        rc = sq_delete_receipts(s, receipts, n, sq_now(s), results, &d);
+    int64_t now = sq_now(s);
+    while (rc == CL_OK && *done < n && *done - start < SQ_DELETE_MAX &&
+           (*done == start || !atomic_load(&s->send_waiting))) {
+        rc = sq_delete_receipts(s, receipts + *done, 1, now, results ? results + *done : NULL, &d);
+        ++*done;
+    }
     rc = sq_end(s, rc, &d);
     sq_lazy_sync(s, 0);
     pthread_mutex_unlock(&s->db_mu);
+    for (size_t i = start; rc != CL_OK && results && i < n; i++)
+        results[i] = rc;
+    return rc;
+}
+
+int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results)
+{
+    int rc = CL_OK;
+    for (size_t done = 0; rc == CL_OK && done < n;)
+        rc = delete_stored_txn(s, receipts, n, results, &done);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* test_queue_catalog_deferred_delete.c - the SQLite queue's processor paths that stay off
- * ingest's group commit (issue 14): a flush's deletes follow its catalog commit in chunks
- * (every receipt answered, a stale one alone), a delete that never happened is done by
+ * ingest's group commit (issue 14): a flush's deletes follow its catalog commit in
+ * transactions of their own (every receipt answered, a stale one alone), a delete that
+ * never happened is done by
  * the message's next holder from the committed progress rows, and a receive reads the
  * bodies after its lease commit, dropping the lease of a message that is gone while the
  * others of the receive are delivered whole. */
@@ -21,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_MSGS 21 /* more than five delete chunks (SQ_DELETE_CHUNK 4), the last one short */
+#define N_MSGS 70 /* more than two delete transactions (SQ_DELETE_MAX 32), the last one short */
 
 static void test_deletes_follow_commit_in_chunks(void **state)
 {
@@ -57,8 +58,8 @@ static void test_deletes_follow_commit_in_chunks(void **state)
     cl_queue_close(&q);
 }
 
-/* The state a delete lost after the catalog commit leaves (a power loss, a failed chunk):
- * the message queued with every partition's progress row. Its next receive sees it
+/* The state a delete lost after the catalog commit leaves (a power loss, a failed delete
+ * transaction): the message queued with every partition's progress row. Its next receive sees it
  * stored, and its holder's delete removes it and its progress. */
 static void test_lost_delete_done_by_next_holder(void **state)
 {
