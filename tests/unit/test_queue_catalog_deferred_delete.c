@@ -1,10 +1,9 @@
 /* test_queue_catalog_deferred_delete.c - the SQLite queue's processor paths that stay off
  * ingest's group commit (issue 14): a flush's deletes follow its catalog commit in
  * transactions of their own (every receipt answered, a stale one alone), a delete that
- * never happened is done by
- * the message's next holder from the committed progress rows, and a receive reads the
- * bodies after its lease commit, dropping the lease of a message that is gone while the
- * others of the receive are delivered whole. */
+ * never happened is done by the message's next holder from the committed progress rows,
+ * and a receive reads the bodies after its lease commit, dropping the lease of a message
+ * that is gone while the others of the receive are delivered whole. */
 #include "catalog.h"
 #include "catalog_test_util.h"
 #include "common.h"
