@@ -66,9 +66,10 @@ struct cl_catalog_flush {
     int64_t *object_id; /* out (may be NULL): the new catalog row's id */
 };
 
-/* Commits a flush in one transaction. delete_results[i] (n_delete entries, may be NULL)
- * gets CL_OK or CL_ERR_STALE per receipt; a stale receipt does not fail the flush (the
- * message's next holder will find every partition stored and delete it).
+/* Commits a flush in one transaction, then deletes the messages it finishes
+ * (cl_catalog_commit_flushes says how). delete_results[i] (n_delete entries, may be NULL)
+ * gets CL_OK or CL_ERR_STALE per receipt, or the failure of its delete; neither fails
+ * the flush (the message's next holder will find every partition stored and delete it).
  * Returns CL_OK, CL_ERR_FULL (disk full / busy) or CL_ERR_IO; on error nothing changed.
  * Message ids are the queue's own strings (cl_msg.id): only the catalog's backend reads
  * them (SQLite's are row ids); one it cannot read is CL_ERR_INVAL.
@@ -76,9 +77,11 @@ struct cl_catalog_flush {
 int cl_catalog_commit_flush(struct cl_catalog *c, const struct cl_catalog_flush *f,
                             int *delete_results);
 /* Commits n flushes in ONE transaction, one sync of the queue file for all: all or
- * nothing. delete_results (may be NULL) holds flush k's results array at k (each may be
- * NULL). A receipt must be deleted by the last of the flushes naming its message: a
- * progress row of a deleted message would stay behind. */
+ * nothing. Then deletes the messages they finish (delete_receipts) in short transactions
+ * of their own, not synced by themselves: the committed progress rows already mark every
+ * partition of those messages stored, so a delete lost to a failure or a power loss is
+ * done by the message's next receive. delete_results (may be NULL) holds flush k's
+ * results array at k (each may be NULL). */
 int cl_catalog_commit_flushes(struct cl_catalog *c, const struct cl_catalog_flush *f, size_t n,
                               int *const *delete_results);
 

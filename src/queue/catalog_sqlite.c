@@ -3,6 +3,7 @@
 #include "queue_sqlite_int.h"
 
 #include "common.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <errno.h>
@@ -95,15 +96,28 @@ static int add_progress(struct sq_queue *s, const struct cl_catalog_flush *f, co
 }
 
 static int flush_txn(struct sq_queue *s, const struct cl_catalog_flush *f, const char *partition,
-                     int64_t *object_id, int *delete_results, struct sq_delta *d)
+                     int64_t *object_id)
 {
-    int64_t now = sq_now(s);
-    int rc = insert_object(s, f->obj, now, object_id);
-    if (rc == CL_OK)
-        rc = add_progress(s, f, partition);
-    if (rc == CL_OK)
-        rc = sq_delete_receipts(s, f->delete_receipts, f->n_delete, now, delete_results, d);
-    return rc;
+    int rc = insert_object(s, f->obj, sq_now(s), object_id);
+    return rc == CL_OK ? add_progress(s, f, partition) : rc;
+}
+
+/* Deletes the messages the committed flushes finished (sq_delete_stored): results[k][i]
+ * (each may be NULL) gets CL_OK, CL_ERR_STALE, or the failure of its transaction. A
+ * failed delete leaves its messages with every partition's progress row, so their next
+ * receive deletes them (logged). */
+static void delete_finished(struct sq_queue *s, const struct cl_catalog_flush *f, size_t n,
+                            int *const *results)
+{
+    for (size_t k = 0; k < n; k++) {
+        int rc =
+            sq_delete_stored(s, f[k].delete_receipts, f[k].n_delete, results ? results[k] : NULL);
+        if (rc != CL_OK)
+            cl_log(CL_LOG_WARN,
+                   "catalog: deleting stored messages failed (%s); their next receive deletes "
+                   "them",
+                   cl_strerror(rc));
+    }
 }
 
 static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size_t n,
@@ -116,16 +130,22 @@ static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size
     if (rc != CL_OK)
         return rc;
     int64_t *ids = cl_calloc(n, sizeof *ids);
-    struct sq_delta d = {0};
     pthread_mutex_lock(&s->db_mu);
     rc = sq_begin(s);
     for (size_t k = 0; rc == CL_OK && k < n; k++) {
         char *partition = partition_of(f[k].obj);
-        rc = flush_txn(s, &f[k], partition, &ids[k], delete_results ? delete_results[k] : NULL, &d);
+        rc = flush_txn(s, &f[k], partition, &ids[k]);
         free(partition);
     }
-    rc = sq_end(s, rc, &d);
+    rc = sq_end(s, rc, NULL);
     pthread_mutex_unlock(&s->db_mu);
+    /* The deletes follow the synced commit instead of riding in it: each frees its body's
+     * overflow pages, reading them one by one, and ~100 of them in the flush's transaction
+     * held the queue's lock for 40-90 ms on average, during which no ingest group commit
+     * could start (docs/performance.md, "Deletes after the catalog commit"). The progress
+     * rows just committed already record every partition of these messages as stored. */
+    if (rc == CL_OK)
+        delete_finished(s, f, n, delete_results);
     for (size_t k = 0; k < n; k++) {
         if (rc == CL_OK && f[k].object_id)
             *f[k].object_id = ids[k];

@@ -61,9 +61,10 @@
  * durability_full: synchronous=FULL, the WAL is fsync'd at every commit, so a commit
  * survives power loss. Otherwise synchronous=NORMAL: in WAL mode a commit survives a
  * crash or kill -9 of the process (the WAL is in the OS page cache), but the last
- * transactions may be lost, never corrupted, on power loss or kernel crash. Receives and
- * published marks never wait for the disk (sq_lazy_sync): start-up recovery undoes their
- * loss (docs/pipeline.md, "Exactly-once output").
+ * transactions may be lost, never corrupted, on power loss or kernel crash. Receives,
+ * published marks and the deletes that follow a catalog commit never wait for the disk
+ * (sq_lazy_sync): start-up recovery or the next receive undoes their loss
+ * (docs/pipeline.md, "Exactly-once output").
  *
  * COUNTERS
  *
@@ -121,6 +122,7 @@ static void sq_free(struct sq_queue *s)
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->done_cv);
     pthread_cond_destroy(&s->arrival_cv);
+    pthread_cond_destroy(&s->send_got_cv);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->db_mu);
     pthread_cond_destroy(&s->ck_cv);
@@ -197,6 +199,7 @@ static struct sq_queue *sq_new(const struct cl_queue_opts *opts)
     pthread_cond_init(&s->work_cv, &ca);
     pthread_cond_init(&s->done_cv, &ca);
     pthread_cond_init(&s->arrival_cv, &ca);
+    pthread_cond_init(&s->send_got_cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->ck_mu, NULL);
     pthread_cond_init(&s->ck_cv, NULL);

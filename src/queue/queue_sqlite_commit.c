@@ -70,7 +70,9 @@ static int insert_request(struct sq_queue *s, struct sq_send_req *r, int64_t now
 static int commit_group(struct sq_queue *s, struct sq_send_req *group)
 {
     struct sq_delta d = {0};
+    atomic_store(&s->send_waiting, 1);
     pthread_mutex_lock(&s->db_mu);
+    sq_send_got_lock(s);
     int64_t now = sq_now(s);
     int rc = sq_begin(s);
     for (struct sq_send_req *r = group; rc == CL_OK && r; r = r->next)

@@ -12,6 +12,7 @@
 #include "queue_sqlite.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdint.h>
 
@@ -94,6 +95,7 @@ struct sq_queue {
 
     /* The one connection, used by one thread at a time. Lock order: db_mu, then mu. */
     pthread_mutex_t db_mu;
+    atomic_int send_waiting; /* the committer waits for db_mu (sq_yield_to_send) */
     sqlite3 *db;
     sqlite3_stmt *st[SQ_NSTMT];
     int64_t data_version; /* last seen PRAGMA data_version (other processes' commits) */
@@ -103,9 +105,11 @@ struct sq_queue {
 
     /* Everything below is guarded by mu. */
     pthread_mutex_t mu;
-    pthread_cond_t work_cv;    /* committer: pending sends or stop */
-    pthread_cond_t done_cv;    /* senders: a commit finished */
-    pthread_cond_t arrival_cv; /* receivers: messages may have become visible */
+    pthread_cond_t work_cv;     /* committer: pending sends or stop */
+    pthread_cond_t done_cv;     /* senders: a commit finished */
+    pthread_cond_t arrival_cv;  /* receivers: messages may have become visible */
+    pthread_cond_t send_got_cv; /* sq_yield_to_send: the committer has db_mu */
+    int send_yielders;          /* threads waiting on send_got_cv */
     struct sq_send_req *head, *tail;
     size_t npending;
     size_t last_group; /* senders in the previous commit: expected concurrency */
@@ -240,6 +244,23 @@ int sq_move_to_dlq(struct sq_queue *s, int64_t id, int64_t now, struct sq_delta 
 int sq_receive(void *impl, size_t max, int visibility_s, int wait_ms, struct cl_msg **out,
                size_t *n);
 int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);
+/* Messages deleted per transaction at most by sq_delete_stored. */
+#define SQ_DELETE_MAX 32
+/* Deletes n messages whose every partition is stored (after a catalog commit), in
+ * transactions that are not synced by themselves (sq_lazy_sync: a delete lost on power
+ * loss leaves a message whose progress rows make its next receive delete it). Each
+ * transaction lets a waiting ingest commit go first, and ends early, after any message,
+ * once the committer waits again, or after SQ_DELETE_MAX messages. results as
+ * sq_delete_receipts, or a failed transaction's error for its messages and the rest;
+ * returns CL_OK or that error. */
+int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results);
+/* A processor's short transactions call this before taking db_mu: while the ingest
+ * committer waits for it, waits until the committer has it (at most YIELD_MAX_MS,
+ * queue_sqlite_receive.c), so the group commit, on which acknowledgements wait, goes
+ * first. */
+void sq_yield_to_send(struct sq_queue *s);
+/* The committer, once it holds db_mu: wakes the threads sq_yield_to_send holds back. */
+void sq_send_got_lock(struct sq_queue *s);
 /* Deletes messages by receipt, and their progress rows, inside the caller's
  * transaction. results[i] (results may be NULL) gets CL_OK or CL_ERR_STALE; returns
  * CL_OK or the SQLite failure that must abort the transaction. */

@@ -13,6 +13,7 @@
 
 #define RECEIVE_MAX 1000 /* messages per receive call (SQS allows 10) */
 #define WAIT_POLL_MS 100 /* receive re-checks this often for expired timeouts */
+#define YIELD_MAX_MS 5   /* sq_yield_to_send waits at most this long for the committer */
 
 int sq_parse_u63(const char *p, const char *end, int64_t *v)
 {
@@ -134,34 +135,80 @@ static int take_lease(struct sq_queue *s, int64_t id, int64_t now, int visibilit
     return sq_finish(s, SQ_RECEIVE, r);
 }
 
-/* Hides one visible message and fills m from it (inside the caller's transaction):
- * 1 if received, 0 if it was not there, or -cl_err. */
+/* Hides one visible message and fills m's delivery fields, id and receipt (inside the
+ * caller's transaction); its body is read after the commit (read_bodies). Returns 1 if
+ * received, 0 if it was not there, or -cl_err. */
 static int receive_row(struct sq_queue *s, int64_t id, int64_t now, int visibility_s,
                        struct cl_msg *m, struct sq_delta *d)
 {
     int r = take_lease(s, id, now, visibility_s, m);
-    if (r == 1 && (r = read_message(s, id, m)) == 0) {
-        /* A lease without its message: nothing to deliver, and it would be picked
-         * forever. Only a hand-edited file has one. */
-        cl_log(CL_LOG_ERROR, "queue: lease %lld has no message: dropped", (long long)id);
-        free(m->last_error);
-        memset(m, 0, sizeof *m);
-        sqlite3_bind_int64(s->st[SQ_LEASE_DEL], 1, id);
-        int rc = sq_exec(s, SQ_LEASE_DEL);
-        return rc == CL_OK ? 0 : -rc;
-    }
-    if (r != 1) { /* a failed read after the lease: what was copied so far goes */
-        free(m->last_error);
-        free(m->body);
-        memset(m, 0, sizeof *m);
+    if (r != 1)
         return r;
-    }
     m->id = sq_fmt_id(id);
     char receipt[48];
     snprintf(receipt, sizeof receipt, "%lld:%u", (long long)id, m->receive_count);
     m->receipt = cl_strdup(receipt);
     d->inflight += visibility_s > 0;
     return 1;
+}
+
+/* Drops the lease of a message whose row is gone (a hand-edited file, or expired and
+ * purged since the lease was taken; caller holds db_mu): nothing to deliver, and it would
+ * be picked forever. Not synced: a lost drop is made again at the next receive. */
+static void drop_orphan_lease(struct sq_queue *s, int64_t id)
+{
+    cl_log(CL_LOG_ERROR, "queue: lease %lld has no message: dropped", (long long)id);
+    sq_lazy_sync(s, 1);
+    sqlite3_bind_int64(s->st[SQ_LEASE_DEL], 1, id);
+    if (sq_exec(s, SQ_LEASE_DEL) != CL_OK)
+        cl_log(CL_LOG_WARN, "queue: dropping lease %lld: %s", (long long)id, sqlite3_errmsg(s->db));
+    sq_lazy_sync(s, 0);
+}
+
+/* Reads the bodies of the n messages just leased, outside the receive's transaction,
+ * giving db_mu up between two messages whenever ingest's committer waits for it: a body
+ * spans ~19 pages read one by one, and ten of them read inside the receive's transaction
+ * held the lock for ~1 ms while ingest's group commit waited (docs/performance.md,
+ * "Deletes after the catalog commit"). A message's row is written once by its send and
+ * deleted only by its lease's holder, so reading it after the lease committed reads the
+ * same bytes. Compacts msgs over messages found gone; returns CL_OK, or the read's error
+ * (then every message is freed and *n is 0: the leases run out and the messages are
+ * received again). */
+static int read_bodies(struct sq_queue *s, struct cl_msg *msgs, size_t *n)
+{
+    size_t kept = 0;
+    int rc = CL_OK;
+    sq_yield_to_send(s);
+    pthread_mutex_lock(&s->db_mu);
+    for (size_t i = 0; i < *n; i++) {
+        int64_t id = 0;
+        sq_parse_u63(msgs[i].id, msgs[i].id + strlen(msgs[i].id), &id);
+        if (i > 0 && atomic_load(&s->send_waiting)) {
+            pthread_mutex_unlock(&s->db_mu);
+            sq_yield_to_send(s);
+            pthread_mutex_lock(&s->db_mu);
+        }
+        int r = rc == CL_OK ? read_message(s, id, &msgs[i]) : 0;
+        if (r < 0 && rc == CL_OK)
+            rc = -r;
+        if (r == 0 && rc == CL_OK)
+            drop_orphan_lease(s, id);
+        struct cl_msg m = msgs[i];
+        memset(&msgs[i], 0, sizeof msgs[i]);
+        if (r == 1) {
+            msgs[kept++] = m;
+        } else {
+            free(m.id);
+            free(m.receipt);
+            free(m.body);
+            free(m.last_error);
+        }
+    }
+    pthread_mutex_unlock(&s->db_mu);
+    if (kept < *n)
+        sq_invalidate_stats(s); /* takes mu: after db_mu is given up, as everywhere */
+    *n = kept;
+    return rc;
 }
 
 static int already_received(const struct cl_msg *msgs, size_t n, int64_t id)
@@ -226,6 +273,7 @@ static int receive_once(struct sq_queue *s, size_t max, int visibility_s, struct
 {
     struct cl_msg *msgs = cl_calloc(max, sizeof *msgs);
     struct sq_delta d = {0};
+    sq_yield_to_send(s);
     pthread_mutex_lock(&s->db_mu);
     sq_purge_expired(s);
     /* Not synced: a receive lost on power loss is one start-up recovery takes back anyway
@@ -237,6 +285,8 @@ static int receive_once(struct sq_queue *s, size_t max, int visibility_s, struct
     rc = sq_end(s, rc, &d);
     sq_lazy_sync(s, 0);
     pthread_mutex_unlock(&s->db_mu);
+    if (rc == CL_OK && *n)
+        rc = read_bodies(s, msgs, n);
     if (rc != CL_OK || *n == 0) {
         cl_msgs_free(msgs, *n);
         *n = 0;
@@ -336,6 +386,63 @@ int sq_delete_receipts(struct sq_queue *s, const char *const *receipts, size_t n
             results[i] = r;
     }
     return CL_OK;
+}
+
+void sq_yield_to_send(struct sq_queue *s)
+{
+    if (!atomic_load(&s->send_waiting))
+        return;
+    struct timespec until = mono_after(YIELD_MAX_MS);
+    pthread_mutex_lock(&s->mu);
+    s->send_yielders++;
+    while (atomic_load(&s->send_waiting) && !s->stopping)
+        if (pthread_cond_timedwait(&s->send_got_cv, &s->mu, &until) == ETIMEDOUT)
+            break;
+    s->send_yielders--;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sq_send_got_lock(struct sq_queue *s)
+{
+    pthread_mutex_lock(&s->mu);
+    atomic_store(&s->send_waiting, 0); /* under mu: no yielder misses the wake-up */
+    if (s->send_yielders)
+        pthread_cond_broadcast(&s->send_got_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* One transaction of sq_delete_stored: deletes receipts from *done on, at least one and
+ * at most SQ_DELETE_MAX, stopping early once ingest's committer waits for db_mu. On
+ * failure nothing of it is deleted and the rest's results get the error. */
+static int delete_stored_txn(struct sq_queue *s, const char *const *receipts, size_t n,
+                             int *results, size_t *done)
+{
+    struct sq_delta d = {0};
+    size_t start = *done;
+    sq_yield_to_send(s);
+    pthread_mutex_lock(&s->db_mu);
+    sq_lazy_sync(s, 1);
+    int rc = sq_begin(s);
+    int64_t now = sq_now(s);
+    while (rc == CL_OK && *done < n && *done - start < SQ_DELETE_MAX &&
+           (*done == start || !atomic_load(&s->send_waiting))) {
+        rc = sq_delete_receipts(s, receipts + *done, 1, now, results ? results + *done : NULL, &d);
+        ++*done;
+    }
+    rc = sq_end(s, rc, &d);
+    sq_lazy_sync(s, 0);
+    pthread_mutex_unlock(&s->db_mu);
+    for (size_t i = start; rc != CL_OK && results && i < n; i++)
+        results[i] = rc;
+    return rc;
+}
+
+int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results)
+{
+    int rc = CL_OK;
+    for (size_t done = 0; rc == CL_OK && done < n;)
+        rc = delete_stored_txn(s, receipts, n, results, &done);
+    return rc;
 }
 
 int sq_delete(void *impl, const char *const *receipts, size_t n, int *results)
