@@ -439,11 +439,31 @@ static uint64_t digit_bytes(uint64_t x)
     return (ONES * (127 + ('9' + 1)) - low7) & ~x & (low7 + ONES * (127 - ('0' - 1))) & HIGHS;
 }
 
+/* The high bit of each byte of x that is a blank (' ', '\t' to '\r': C_BLANK), exactly. */
+static uint64_t blank_bytes(uint64_t x)
+{
+    uint64_t low7 = x & LOW7;
+    uint64_t ctl = (ONES * (127 + 0x0e) - low7) & ~x & (low7 + ONES * (127 - 0x08)) & HIGHS;
+    uint64_t t = x ^ (ONES * ' ');
+    return ctl | ~(((t & LOW7) + LOW7) | t | LOW7);
+}
+
 /* The high bit of each byte of x equal to c, exactly. */
 static uint64_t bytes_equal(uint64_t x, unsigned char c)
 {
     uint64_t t = x ^ (ONES * c);
     return ~(((t & LOW7) + LOW7) | t | LOW7);
+}
+
+/* 8 bytes of the message, the first in the low byte (what the masks above assume). */
+static uint64_t load8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
 }
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -504,8 +524,22 @@ static uint64_t special_token(const char *s, size_t len, size_t i, size_t *end)
             return token_item(NULL, 0, NULL, 0, WHOLE, s + i + q, j - i - q);
         }
     }
-    int eq = 0;
-    for (j = st; j < len && !is_blank(s[j]); j++)
+    int eq = 0, found = 0;
+    for (j = st; j < i; j++) /* the token's bytes before the special one */
+        eq |= s[j] == '=';
+    while (!found && len - j >= 8) { /* its end and any '=', 8 bytes at a time */
+        uint64_t w = load8(s + j), blanks = blank_bytes(w), eqs = bytes_equal(w, '=');
+        if (blanks) {
+            unsigned at = (unsigned)__builtin_ctzll(blanks); /* the blank's high bit */
+            eq |= (eqs & ((1ULL << at) - 1)) != 0;
+            j += at / 8;
+            found = 1;
+        } else {
+            eq |= eqs != 0;
+            j += 8;
+        }
+    }
+    for (; !found && j < len && !is_blank(s[j]); j++)
         eq |= s[j] == '=';
     *end = j;
     const char *t = s + st;
@@ -525,11 +559,13 @@ static uint64_t special_token(const char *s, size_t len, size_t i, size_t *end)
     return token_item(t, jd.npre, jd.core, jd.ncore, jd.how, t + jd.suf, n - jd.suf);
 }
 
-/* The first byte of w (little-endian order of the message) that is a digit or a quote,
- * 0 to 7, or 8 when none is. */
-static unsigned first_special(uint64_t w)
+/* The first byte of w (the message's order) that is a digit, or a quote when the message
+ * holds one, 0 to 7, or 8 when none is. */
+static unsigned first_special(uint64_t w, int quotes)
 {
-    uint64_t m = digit_bytes(w) | bytes_equal(w, '"') | bytes_equal(w, '\'');
+    uint64_t m = digit_bytes(w);
+    if (quotes)
+        m |= bytes_equal(w, '"') | bytes_equal(w, '\'');
     return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
 }
 
@@ -539,11 +575,22 @@ uint64_t cl_mask_shape_key(const char *s, size_t len)
         return 0; /* the mask reads the first CL_MASK_MAX_BYTES: lengths would matter */
     uint64_t h = FNV_OFFSET;
     size_t i = 0;
+    int quotes = memchr(s, '"', len) || memchr(s, '\'', len);
     while (i < len) {
-        uint64_t w = 0;
-        size_t avail = len - i < 8 ? len - i : 8;
-        memcpy(&w, s + i, avail);
-        unsigned k = first_special(w);
+        uint64_t w;
+        size_t avail = 8;
+        if (len - i >= 8) {
+            w = load8(s + i);
+        } else if (len >= 8) { /* the tail: the message's last 8 bytes, moved down */
+            avail = len - i;
+            w = load8(s + len - 8) >> (8 * (8 - avail));
+        } else {
+            avail = len - i;
+            w = 0;
+            for (size_t b = 0; b < avail; b++)
+                w |= (uint64_t)(unsigned char)s[i + b] << (8 * b);
+        }
+        unsigned k = first_special(w, quotes);
         if (k >= avail) { /* no digit or quote in these bytes */
             h = mix(h, avail == 8 ? w : TAG_PIECE(avail) | w);
             i += avail;
