@@ -8,7 +8,10 @@
  *  - a core is a value as a whole when it is a number, size, duration, date or time
  *    (starts with a digit), a hex id, UUID, MAC or IPv6 address, host:port, or a day or
  *    month name; other cores with digits keep their letters ("blk_<*>", "en<*>");
- *  - a unit word after a number joins it; runs of same-shape values collapse. */
+ *  - a unit word after a number joins it; runs of same-shape values collapse.
+ * Also cl_mask_shape_key, the miner's shape cache key: the message's bytes 8 at a time
+ * where they hold no digit or quote, and a token that holds one by what judge_token (the
+ * same rules) makes of it, so that it says which messages mask alike without masking. */
 #include "mask.h"
 
 #include <string.h>

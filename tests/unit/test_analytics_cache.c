@@ -1,8 +1,8 @@
 /* test_analytics_cache.c - the inline analytics' shortcuts (analytics_line.c, the miner's
  * shape cache): the line-head fast path gives what cl_line_head_parse gives; records mined
- * through the shape cache (its key: test_miner_shape_cache.c) get the uncached miner's pattern on a corpus (also with evictions), and on a
- * corpus where the miner's choice can move, a template that covers the record; ids are
- * the hash of the template, the same in a new object (a restart). */
+ * through the shape cache (its key: test_miner_shape_cache.c) get the uncached miner's pattern on a
+ * corpus (also with evictions), and on a corpus where the miner's choice can move, a template that
+ * covers the record; ids are the hash of the template, the same in a new object (a restart). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
