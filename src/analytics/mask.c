@@ -580,20 +580,28 @@ uint64_t cl_mask_shape_key(const char *s, size_t len)
     size_t i = 0;
     int quotes = memchr(s, '"', len) || memchr(s, '\'', len);
     while (i < len) {
-        uint64_t w;
+        uint64_t w = 0;
         size_t avail = 8;
-        if (len - i >= 8) {
+        unsigned k = 8;
+        while (len - i >= 8) { /* the usual case first: 8 bytes without a digit or quote */
             w = load8(s + i);
-        } else if (len >= 8) { /* the tail: the message's last 8 bytes, moved down */
-            avail = len - i;
-            w = load8(s + len - 8) >> (8 * (8 - avail));
-        } else {
-            avail = len - i;
-            w = 0;
-            for (size_t b = 0; b < avail; b++)
-                w |= (uint64_t)(unsigned char)s[i + b] << (8 * b);
+            if ((k = first_special(w, quotes)) < 8)
+                break;
+            h = mix(h, w);
+            i += 8;
         }
-        unsigned k = first_special(w, quotes);
+        if (i == len)
+            break;
+        if (len - i < 8) {
+            avail = len - i;
+            if (len >= 8) { /* the tail: the message's last 8 bytes, moved down */
+                w = load8(s + len - 8) >> (8 * (8 - avail));
+            } else {
+                for (size_t b = 0; b < avail; b++)
+                    w |= (uint64_t)(unsigned char)s[i + b] << (8 * b);
+            }
+            k = first_special(w, quotes);
+        }
         if (k >= avail) { /* no digit or quote in these bytes */
             h = mix(h, avail == 8 ? w : TAG_PIECE(avail) | w);
             i += avail;
