@@ -2,7 +2,8 @@
 """analytics_digest_eval.py - would a per-member digest of shape keys pay? (docs/analytics.md
 "Cost inline, third round"). Counts, per queue-message member (the records of one service
 in one message), the distinct message shapes (a message with each digit run replaced by its
-length: what cl_an_shape_key tells apart), how many members exceed a digest cap, and how
+length: what the first shape key, cl_an_shape_key, told apart; the miner's
+cl_mask_shape_key of the fourth round tells fewer apart), how many members exceed a digest cap, and how
 many records' shapes their service saw before:
 
   1. bench/analytics_cost.py's records (same generator and seed): 200 messages of 1,000

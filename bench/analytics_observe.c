@@ -3,8 +3,10 @@
  * words, so almost every message is a new pattern: the worst case) are normalized once,
  * then handed to cl_analytics_observe_at in messages of BATCH lines, with a tick and a
  * drain every DRAIN_EVERY records (as the daemon's analytics thread does every second).
- * Usage: bench_analytics_observe [RECORDS [BATCH [SHARDS]]] (default 1,000,000, 1,000 and 1;
- * SHARDS > 1: the object split by service, learned synchronously, analytics.h). The
+ * Usage: bench_analytics_observe [RECORDS [BATCH [SHARDS [MESSAGES]]]] (default 1,000,000,
+ * 1,000, 1 and words; SHARDS > 1: the object split by service, learned synchronously,
+ * analytics.h; MESSAGES templated: the loadgen's --templated messages, 48 application-log
+ * templates with numbers, IPs, hex ids, paths and durations, as services log). The
  * thread CPU time per record does not depend on the machine's load; for instruction
  * counts run it under valgrind --tool=callgrind. It also prints the miners' bytes and what the
  * process's RSS grew by from before cl_analytics_new (now and at its peak). */
@@ -41,10 +43,11 @@ static double cpu_s(void)
 }
 
 /* Returns the normalized NDJSON of n generated records (owned by the caller). */
-static struct cl_buf normalized(long n, int64_t now_ms)
+static struct cl_buf normalized(long n, int64_t now_ms, unsigned templated)
 {
     struct cl_gen g;
     cl_gen_init(&g, 1);
+    g.templated = templated;
     struct cl_buf raw, out;
     cl_buf_init(&raw, 1 << 20);
     cl_buf_init(&out, (size_t)1 << 34);
@@ -72,8 +75,9 @@ int main(int argc, char **argv)
 {
     long records = argc > 1 ? atol(argv[1]) : 1000000L;
     long batch = argc > 2 ? atol(argv[2]) : 1000L;
+    int templated = argc > 4 && strcmp(argv[4], "templated") == 0;
     int64_t now_ms = 1796000000000LL;
-    struct cl_buf in = normalized(records, now_ms);
+    struct cl_buf in = normalized(records, now_ms, (unsigned)templated);
     long rss0 = status_kib("VmRSS:");
     struct cl_analytics_opts o;
     cl_analytics_opts_default(&o);
@@ -98,12 +102,13 @@ int main(int argc, char **argv)
     double t = cpu_s() - t0;
     struct cl_analytics_stats st;
     cl_analytics_stats(a, &st);
-    printf("records=%ld batch=%ld cpu_s=%.3f us_per_record=%.3f services=%zu patterns=%zu "
-           "evicted=%llu miner_mib=%.1f rss_mib=+%.1f peak_mib=+%.1f\n",
-           records, batch, t, t * 1e6 / (double)records, st.services, st.patterns,
-           (unsigned long long)st.patterns_evicted, (double)st.miner_bytes / 1048576.0,
-           (double)(status_kib("VmRSS:") - rss0) / 1024.0,
-           (double)(status_kib("VmHWM:") - rss0) / 1024.0);
+    printf(
+        "messages=%s records=%ld batch=%ld cpu_s=%.3f us_per_record=%.3f services=%zu patterns=%zu "
+        "evicted=%llu miner_mib=%.1f rss_mib=+%.1f peak_mib=+%.1f\n",
+        templated ? "templated" : "words", records, batch, t, t * 1e6 / (double)records,
+        st.services, st.patterns, (unsigned long long)st.patterns_evicted,
+        (double)st.miner_bytes / 1048576.0, (double)(status_kib("VmRSS:") - rss0) / 1024.0,
+        (double)(status_kib("VmHWM:") - rss0) / 1024.0);
     cl_analytics_free(a);
     cl_buf_free(&in);
     return 0;

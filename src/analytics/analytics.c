@@ -65,7 +65,6 @@ static void svc_free(struct cl_analytics *a, struct svc *s)
     for (size_t i = 0; i < a->o.max_patterns; i++)
         free(s->pats[i].example);
     free(s->pats);
-    free(s->shapes);
     free(s->rows);
     cl_miner_free(s->miner);
     free(s);
@@ -181,7 +180,6 @@ static struct svc *svc_get(struct cl_analytics *a, const char *name, size_t len,
     struct cl_miner_config mc = {.max_clusters = a->o.max_patterns};
     s->miner = cl_miner_new(&mc);
     s->pats = cl_calloc(a->o.max_patterns, sizeof *s->pats);
-    s->shapes = cl_calloc(SHAPES, sizeof *s->shapes);
     cl_anomaly_series_init(&s->rate);
     cl_anomaly_series_init(&s->errors);
     s->novelty.warmup_ms = a->o.warmup_ms;
@@ -209,31 +207,6 @@ void cl_analytics_known(struct cl_analytics *a, const char *service, uint64_t id
 }
 
 /* ---- records ---- */
-
-/* cl_miner_add through the shape cache: a shape seen before goes to its cluster while that
- * cluster lives (a hit neither creates nor generalizes a cluster). Why that is within the
- * miner's contract: both messages mask to the same tokens (cl_an_shape_key), the message
- * that made the entry left the cluster's template covering those tokens, and templates
- * only generalize, so the template still covers this message. It is also the miner's own
- * choice unless the cluster has since generalized a position where the message has a
- * constant token: until then the cluster agrees with it everywhere, and a cluster that
- * ties has the same template, so the same id (test_analytics_cache.c checks both). */
-static void mine(struct svc *s, const char *msg, size_t len, struct cl_pattern_match *m)
-{
-    uint64_t key = cl_an_shape_key(msg, len);
-    struct shape *sh = &s->shapes[key & (SHAPES - 1)];
-    if (key && sh->key == key && cl_miner_alive(s->miner, sh->cluster, sh->generation)) {
-        memset(m, 0, sizeof *m);
-        m->cluster = sh->cluster;
-        m->generation = sh->generation;
-        cl_miner_template(s->miner, sh->cluster, NULL, &m->id);
-        cl_miner_touch(s->miner, sh->cluster);
-        return;
-    }
-    cl_miner_add(s->miner, msg, len, m);
-    if (key)
-        *sh = (struct shape){key, m->cluster, m->generation};
-}
 
 /* A slot's state belongs to the cluster now in it; a reused slot starts over. */
 static struct pat *pat_of(struct svc *s, const struct cl_pattern_match *m)
@@ -290,7 +263,7 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
     if (!s)
         return;
     struct cl_pattern_match m;
-    mine(s, msg, msg_len, &m);
+    cl_miner_add(s->miner, msg, msg_len, &m); /* its shape cache skips the mask on a hit */
     int64_t minute = h.ts_ms / 60000;
     struct pat *p = &s->pats[m.cluster];
     int fresh = !p->used || p->generation != m.generation || p->example_len == 0;

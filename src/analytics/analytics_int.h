@@ -44,17 +44,8 @@ struct count_row { /* 24 bytes */
     uint32_t count; /* rows are emptied at every drain (a second), far below 2^32 */
 };
 
-/* A message shape the miner has placed (analytics.c, "shape cache"). */
-struct shape {
-    uint64_t key;
-    uint32_t cluster, generation;
-};
-
-#define SHAPES 1024 /* per service: 16 KiB */
-
 struct svc {
     char name[65];
-    struct shape *shapes; /* SHAPES entries, allocated with the service */
     uint64_t name_hash;
     int32_t next; /* bucket chain */
     struct cl_miner *miner;
@@ -108,12 +99,11 @@ struct cl_analytics {
 /* analytics.c: learns the lines of data under the lock, in the calling thread. */
 void cl_an_observe_now(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
 
-/* analytics_line.c: the head of a normalized line (0, or -1: not one), its message (in
- * place, or unescaped into a->scratch), and a message's shape key (0: not cached). */
+/* analytics_line.c: the head of a normalized line (0, or -1: not one) and its message (in
+ * place, or unescaped into a->scratch). */
 int cl_an_line_head(struct cl_analytics *a, const char *line, size_t len, struct cl_an_line *o);
 int cl_an_line_message(struct cl_analytics *a, const char *line, size_t len,
                        const struct cl_an_line *h, const char **msg, size_t *msg_len);
-uint64_t cl_an_shape_key(const char *s, size_t n);
 /* analytics_line.c: the service of a line (*name in the line or in h), without reading
  * its time: 0, or -1 when it has none (analytics_shard.c routes by it). */
 int cl_an_line_service(const char *line, size_t len, struct cl_line_head *h, const char **name,

@@ -1,5 +1,5 @@
 /* analytics_line.c - reads what analytics needs from one normalized line (time, level,
- * service, message) and the shape key of a message (the shape cache's key).
+ * service, message).
  *
  * The processor has parsed every line's head already; the hook's interface takes the
  * lines only, so analytics parses them again, on a fast path for the layout
@@ -204,66 +204,4 @@ int cl_an_line_message(struct cl_analytics *a, const char *line, size_t len,
     *msg_len = cl_json_unescape(&v, a->scratch);
     *msg = a->scratch;
     return 0;
-}
-
-/* ---- the shape key ---- */
-
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
-/* Whether any of the 8 bytes in x is an ASCII digit (bytes of 128 and up never count):
- * "determine if a word has a byte between m and n", for m = '0' - 1, n = '9' + 1. */
-static uint64_t has_digit(uint64_t x)
-{
-    uint64_t low7 = x & (ONES * 127);
-    return (ONES * (127 + ('9' + 1)) - low7) & ~x & (low7 + ONES * (127 - ('0' - 1))) & HIGHS;
-}
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
-    return h ^ (h >> 32);
-}
-
-/* The shape of a message: its bytes with each digit run replaced by its length. The
- * masking scanner (mask.c) tells digits from other bytes but never one digit from another,
- * and masks every digit, so two messages of one shape mask to the same tokens. Eight bytes
- * without a digit are mixed in at once; the bytes around digits one at a time (a digit run
- * tagged, and its length). Two shapes share a key only by a collision of the 64-bit
- * hash (as in the miner's token hashes). 0: not cached (messages the scanner would cut at
- * CL_MASK_MAX_BYTES, runs over 255). */
-/* In the values mixed one at a time: a '0' byte, which no word mixed 8 bytes at once
- * holds (it has no digit), so the two kinds of value never coincide (without it, the
- * word "A\x01\0\0\0\0\0\0" equalled the byte 'A' tagged 0x100). */
-#define SHAPE_TAG (0x30ULL << 56)
-
-uint64_t cl_an_shape_key(const char *s, size_t n)
-{
-    if (n > CL_MASK_MAX_BYTES - 8)
-        return 0;
-    uint64_t h = 0xcbf29ce484222325ULL ^ n;
-    size_t i = 0;
-    while (i < n) {
-        uint64_t w;
-        if (n - i >= 8) {
-            memcpy(&w, s + i, 8);
-            if (!has_digit(w)) {
-                h = mix(h, w);
-                i += 8;
-                continue;
-            }
-        }
-        unsigned char c = (unsigned char)s[i++];
-        if (c >= '0' && c <= '9') {
-            size_t run = 1;
-            while (i < n && s[i] >= '0' && s[i] <= '9')
-                i++, run++;
-            if (run > 255)
-                return 0;
-            h = mix(h, SHAPE_TAG | 0x1ff00 | run); /* above every byte: a digit run */
-        } else {
-            h = mix(h, SHAPE_TAG | 0x100 | c); /* one byte, told apart from 8 at once */
-        }
-    }
-    return h ? h : 1;
 }

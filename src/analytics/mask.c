@@ -8,7 +8,10 @@
  *  - a core is a value as a whole when it is a number, size, duration, date or time
  *    (starts with a digit), a hex id, UUID, MAC or IPv6 address, host:port, or a day or
  *    month name; other cores with digits keep their letters ("blk_<*>", "en<*>");
- *  - a unit word after a number joins it; runs of same-shape values collapse. */
+ *  - a unit word after a number joins it; runs of same-shape values collapse.
+ * Also cl_mask_shape_key, the miner's shape cache key: the message's bytes 8 at a time
+ * where they hold no digit or quote, and a token that holds one by what judge_token (the
+ * same rules) makes of it, so that it says which messages mask alike without masking. */
 #include "mask.h"
 
 #include <string.h>
@@ -301,8 +304,15 @@ static void emit_plain(struct emitter *e, const char *s, size_t n, uint64_t hash
     e->last_wild = 0;
 }
 
-/* Judges one blank-free token s[0..n) by the general rules and emits it. */
-static void emit_general(struct emitter *e, const char *s, size_t n)
+/* How the general rules mask one blank-free token s[0..n): it becomes s[0..npre), then
+ * core[0..ncore) masked by how, then s[suf..n). */
+struct judged {
+    size_t npre, ncore, suf;
+    const char *core;
+    enum judgement how;
+};
+
+static void judge_token(const char *s, size_t n, struct judged *j)
 {
     size_t a = 0, b = n;
     while (a < b && is_open_punct(s[a]))
@@ -311,30 +321,35 @@ static void emit_general(struct emitter *e, const char *s, size_t n)
         b--;
     const char *core = s + a;
     size_t ncore = b - a;
-    if (ncore > 0 && (is_path(core, ncore) || has_scheme(core, ncore))) {
-        emit(e, s, a, core, ncore, WHOLE, s + b, n - b); /* before key=value: "?a=b" */
-        return;
-    }
+    *j = (struct judged){a, 0, b, NULL, WHOLE};
+    if (ncore > 0 && (is_path(core, ncore) || has_scheme(core, ncore)))
+        return; /* before key=value: "?a=b" */
     const char *eq = ncore > 1 ? memchr(core + 1, '=', ncore - 1) : NULL;
     if (eq && eq + 1 < core + ncore) { /* key=value: keep "key=" as prefix */
-        size_t nkey = (size_t)(eq + 1 - s);
-        emit(e, s, nkey, NULL, 0, WHOLE, s + b, n - b);
+        j->npre = (size_t)(eq + 1 - s);
         return;
     }
-    if (ncore == 0 && a > 0 && b < n) { /* "()", "[]", "''": an empty value */
-        emit(e, s, a, NULL, 0, WHOLE, s + b, n - b);
+    if (ncore == 0 && a > 0 && b < n) /* "()", "[]", "''": an empty value */
         return;
-    }
-    enum judgement how = ncore ? judge_core(core, ncore) : CONSTANT;
-    if (how == CONSTANT && a == 0 && e->last_wild && is_unit_word(core, ncore)) {
+    j->core = core;
+    j->ncore = ncore;
+    j->how = ncore ? judge_core(core, ncore) : CONSTANT;
+}
+
+/* Judges one blank-free token s[0..n) by the general rules and emits it. */
+static void emit_general(struct emitter *e, const char *s, size_t n)
+{
+    struct judged j;
+    judge_token(s, n, &j);
+    if (j.how == CONSTANT && j.npre == 0 && e->last_wild && is_unit_word(j.core, j.ncore)) {
         /* The unit of the number before it joins it: "5.2 KB," and "93 B," agree. */
         struct cl_masked *o = e->out;
         o->n--;
         o->text_len = o->n ? o->tok[o->n].off - 1 : 0;
         e->last_wild = o->n && o->tok[o->n - 1].hash == CL_MASK_WILD;
-        how = WHOLE;
+        j.how = WHOLE;
     }
-    emit(e, s, a, core, ncore, how, s + b, n - b);
+    emit(e, s, j.npre, j.core, j.ncore, j.how, s + j.suf, n - j.suf);
 }
 
 /* Judges one blank-free token s[0..n) and emits it. classes: the AND of its bytes'
@@ -411,4 +426,206 @@ void cl_mask_message(const char *msg, size_t len, struct cl_masked *out)
         emit_word(&e, msg + i, j - i, classes, h);
         i = j;
     }
+}
+
+/* ---- the shape key (mask.h) ---- */
+
+#define ONES 0x0101010101010101ULL
+#define LOW7 0x7f7f7f7f7f7f7f7fULL
+#define HIGHS 0x8080808080808080ULL
+
+/* The high bit of each byte of x that is an ASCII digit, exactly (no carries between
+ * bytes: "determine if a word has a byte between m and n"). */
+static uint64_t digit_bytes(uint64_t x)
+{
+    uint64_t low7 = x & LOW7;
+    return (ONES * (127 + ('9' + 1)) - low7) & ~x & (low7 + ONES * (127 - ('0' - 1))) & HIGHS;
+}
+
+/* The high bit of each byte of x that is a blank (' ', '\t' to '\r': C_BLANK), exactly. */
+static uint64_t blank_bytes(uint64_t x)
+{
+    uint64_t low7 = x & LOW7;
+    uint64_t ctl = (ONES * (127 + 0x0e) - low7) & ~x & (low7 + ONES * (127 - 0x08)) & HIGHS;
+    uint64_t t = x ^ (ONES * ' ');
+    return ctl | ~(((t & LOW7) + LOW7) | t | LOW7);
+}
+
+/* The high bit of each byte of x equal to c, exactly. */
+static uint64_t bytes_equal(uint64_t x, unsigned char c)
+{
+    uint64_t t = x ^ (ONES * c);
+    return ~(((t & LOW7) + LOW7) | t | LOW7);
+}
+
+/* 8 bytes of the message, the first in the low byte (what the masks above assume). */
+static uint64_t load8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 32);
+}
+
+/* Items of the key are 8 bytes: a word of the message without a digit (so no byte of it
+ * is '0'..'9'), or a tagged value whose top byte is a digit, so the two never coincide:
+ * '1'..'7' a piece of that many message bytes, '8' a token's masked text. */
+#define TAG_PIECE(k) ((uint64_t)('0' + (k)) << 56)
+#define TAG_TOKEN ((uint64_t)'8' << 56)
+#define LOW56 ((1ULL << 56) - 1)
+
+/* The item of one token by what the mask makes of it: how, and its masked text. */
+static uint64_t token_item(const char *pre, size_t npre, const char *core, size_t ncore,
+                           enum judgement how, const char *suf, size_t nsuf)
+{
+    uint64_t h = FNV_OFFSET ^ (uint64_t)how;
+    for (size_t i = 0; i < npre; i++)
+        h = (h ^ (unsigned char)pre[i]) * FNV_PRIME;
+    if (how == WHOLE) {
+        h = (h ^ 0x101) * FNV_PRIME; /* the text "<*>" (no byte is 0x101) */
+    } else {                         /* put_digit_runs's text, each run a 0x101 */
+        for (size_t i = 0; i < ncore;) {
+            int sign = core[i] == '-' && i + 1 < ncore && is_digit(core[i + 1]) &&
+                       (i == 0 || !is_alnum(core[i - 1]));
+            if (!sign && !is_digit(core[i])) {
+                h = (h ^ (unsigned char)core[i++]) * FNV_PRIME;
+                continue;
+            }
+            i += (size_t)sign;
+            while (i < ncore && is_digit(core[i]))
+                i++;
+            h = (h ^ 0x101) * FNV_PRIME;
+        }
+    }
+    h = (h ^ 0x100) * FNV_PRIME; /* where the suffix starts (no byte is 0x100) */
+    for (size_t i = 0; i < nsuf; i++)
+        h = (h ^ (unsigned char)suf[i]) * FNV_PRIME;
+    return TAG_TOKEN | ((h ^ (h >> 40)) & LOW56);
+}
+
+/* The item of the token that holds s[i] (a digit, or a quote that starts a token), and
+ * where the token ends (*end). The token is judged as cl_mask_message judges it. */
+static uint64_t special_token(const char *s, size_t len, size_t i, size_t *end)
+{
+    size_t st = i, j = i;
+    while (st > 0 && !is_blank(s[st - 1]))
+        st--;
+    if (st == i && (s[i] == '"' || s[i] == '\'')) {
+        size_t q = quoted_len(s + i, len - i);
+        if (q > 2 && quoted_is_value(s + i + 1, q - 2)) { /* as cl_mask_message */
+            for (j = i + q; j < len && !is_blank(s[j]);)
+                j++;
+            *end = j;
+            return token_item(NULL, 0, NULL, 0, WHOLE, s + i + q, j - i - q);
+        }
+    }
+    int eq = 0, found = 0;
+    for (j = st; j < i; j++) /* the token's bytes before the special one */
+        eq |= s[j] == '=';
+    while (!found && len - j >= 8) { /* its end and any '=', 8 bytes at a time */
+        uint64_t w = load8(s + j), blanks = blank_bytes(w), eqs = bytes_equal(w, '=');
+        if (blanks) {
+            unsigned at = (unsigned)__builtin_ctzll(blanks); /* the blank's high bit */
+            eq |= (eqs & ((1ULL << at) - 1)) != 0;
+            j += at / 8;
+            found = 1;
+        } else {
+            eq |= eqs != 0;
+            j += 8;
+        }
+    }
+    for (; !found && j < len && !is_blank(s[j]); j++)
+        eq |= s[j] == '=';
+    *end = j;
+    const char *t = s + st;
+    size_t n = j - st, a = 0, b = n;
+    while (a < b && is_open_punct(t[a]))
+        a++;
+    while (b > a && is_close_punct(t[b - 1]))
+        b--;
+    /* A core that starts with a digit and holds no '=' is a value as a whole by whichever
+     * rule takes it (path, URL, or judge_core): judge_token's answer, sooner. */
+    if (!eq && a < b && is_digit(t[a]))
+        return token_item(t, a, NULL, 0, WHOLE, t + b, n - b);
+    struct judged jd;
+    judge_token(t, n, &jd);
+    if (jd.how == CONSTANT) /* no digit (a token that starts with a quote): its bytes */
+        return token_item(t, n, NULL, 0, CONSTANT, NULL, 0);
+    return token_item(t, jd.npre, jd.core, jd.ncore, jd.how, t + jd.suf, n - jd.suf);
+}
+
+/* The first byte of w (the message's order) that is a digit, or a quote when the message
+ * holds one, 0 to 7, or 8 when none is. */
+static unsigned first_special(uint64_t w, int quotes)
+{
+    uint64_t m = digit_bytes(w);
+    if (quotes)
+        m |= bytes_equal(w, '"') | bytes_equal(w, '\'');
+    return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
+}
+
+uint64_t cl_mask_shape_key(const char *s, size_t len)
+{
+    if (len > CL_MASK_MAX_BYTES)
+        return 0; /* the mask reads the first CL_MASK_MAX_BYTES: lengths would matter */
+    uint64_t h = FNV_OFFSET;
+    size_t i = 0;
+    int quotes = memchr(s, '"', len) || memchr(s, '\'', len);
+    while (i < len) {
+        uint64_t w = 0;
+        size_t avail = 8;
+        unsigned k = 8;
+        while (len - i >= 8) { /* the usual case first: 8 bytes without a digit or quote */
+            w = load8(s + i);
+            if ((k = first_special(w, quotes)) < 8)
+                break;
+            h = mix(h, w);
+            i += 8;
+        }
+        if (i == len)
+            break;
+        if (len - i < 8) {
+            avail = len - i;
+            if (len >= 8) { /* the tail: the message's last 8 bytes, moved down */
+                w = load8(s + len - 8) >> (8 * (8 - avail));
+            } else {
+                for (size_t b = 0; b < avail; b++)
+                    w |= (uint64_t)(unsigned char)s[i + b] << (8 * b);
+            }
+            k = first_special(w, quotes);
+        }
+        if (k >= avail) { /* no digit or quote in these bytes */
+            h = mix(h, avail == 8 ? w : TAG_PIECE(avail) | w);
+            i += avail;
+            continue;
+        }
+        /* The bytes before the token of the special byte, as they are (the token's own
+         * bytes count by its masked text, unless an earlier word took its start). */
+        unsigned st = k;
+        while (st > 0 && !is_blank(s[i + st - 1]))
+            st--;
+        if (st > 0) {
+            h = mix(h, TAG_PIECE(st) | (w & ((1ULL << (8 * st)) - 1)));
+            i += st;
+        }
+        if (!is_digit(s[i + k - st]) && i + k - st > 0 && !is_blank(s[i + k - st - 1])) {
+            /* a quote inside a token: as it is, with the bytes before it */
+            size_t n = k - st + 1; /* 8 only from st 0: then w itself, which has no digit */
+            h = mix(h, n == 8 ? w : TAG_PIECE(n) | (w >> (8 * st) & ((1ULL << (8 * n)) - 1)));
+            i += n;
+            continue;
+        }
+        size_t end;
+        h = mix(h, special_token(s, len, i + k - st, &end));
+        i = end;
+    }
+    return h ? h : 1;
 }

@@ -9,7 +9,19 @@
  * used one, so memory stays below max_clusters * (sizeof(struct cluster) + template).
  * A slot keeps its two blocks (tokens, template) when its cluster is evicted, and the next
  * cluster in it reuses them when they are large enough: a stream of messages that each
- * create a cluster (every one new) then allocates nothing per message. */
+ * create a cluster (every one new) then allocates nothing per message.
+ *
+ * The shape cache: a message's shape key (cl_mask_shape_key: equal keys, equal masked
+ * tokens) names the cluster the last message of that key went to, with the stamp of that
+ * cluster's bucket. Every change to a bucket's clusters (a cluster created, evicted,
+ * generalized, or changed by the second pass) gives the bucket a new stamp from one
+ * counter, so an entry whose stamp is still its bucket's was made with the clusters the
+ * message could join exactly as they are now. Then the miner would choose that cluster
+ * again, and it would not change: after a message joins a cluster, the cluster's template
+ * covers it, its similarity to the message only rose and the others' did not move, so
+ * best_cluster picks it; a new cluster's template is the message. The hit then does what
+ * a match does without a change (the LRU touch) and skips the mask and the search: the
+ * same result as without the cache (test_analytics_shape_cache.c). */
 #include "miner.h"
 
 #include "common.h"
@@ -39,10 +51,22 @@ struct cluster {
     uint32_t bucket_next, lru_prev, lru_next;
 };
 
+/* One entry of the shape cache: 24 bytes. */
+struct shape {
+    uint64_t key;   /* cl_mask_shape_key; 0: empty */
+    uint64_t stamp; /* the stamp of the cluster's bucket when the entry was made */
+    uint32_t cluster;
+};
+
 struct cl_miner {
     struct cl_miner_config cfg;
     struct cluster *slot;
     uint32_t *bucket; /* heads of the chains; nbuckets is a power of two */
+    uint64_t *stamp;  /* per bucket: the clock when its clusters last changed */
+    uint64_t clock;
+    struct shape *shapes; /* n_shapes entries (a power of two), NULL: off */
+    size_t n_shapes;
+    uint64_t shape_hits;
     uint32_t nbuckets, free_head, lru_head, lru_tail;
     size_t live, bytes;
     uint64_t evictions;
@@ -67,12 +91,40 @@ struct cl_miner *cl_miner_new(const struct cl_miner_config *cfg)
     m->bucket = cl_malloc(m->nbuckets * sizeof *m->bucket);
     for (uint32_t i = 0; i < m->nbuckets; i++)
         m->bucket[i] = NIL;
+    m->stamp = cl_calloc(m->nbuckets, sizeof *m->stamp);
     for (size_t i = 0; i < m->cfg.max_clusters; i++)
         m->slot[i].bucket_next = i + 1 < m->cfg.max_clusters ? (uint32_t)i + 1 : NIL;
     m->free_head = 0;
     m->lru_head = m->lru_tail = NIL;
-    m->bytes = sizeof *m + m->cfg.max_clusters * sizeof *m->slot + m->nbuckets * 4;
+    m->bytes = sizeof *m + m->cfg.max_clusters * sizeof *m->slot + m->nbuckets * 12;
+    cl_miner_set_shape_cache(m, 1);
     return m;
+}
+
+void cl_miner_set_shape_cache(struct cl_miner *m, int on)
+{
+    if (on && !m->shapes) { /* two entries a cluster, at most CL_MINER_SHAPE_CACHE */
+        m->n_shapes = 8;
+        while (m->n_shapes < CL_MINER_SHAPE_CACHE && m->n_shapes < 2 * m->cfg.max_clusters)
+            m->n_shapes *= 2;
+        m->shapes = cl_calloc(m->n_shapes, sizeof *m->shapes);
+        m->bytes += m->n_shapes * sizeof *m->shapes;
+    } else if (!on && m->shapes) {
+        free(m->shapes);
+        m->shapes = NULL;
+        m->bytes -= m->n_shapes * sizeof *m->shapes;
+    }
+}
+
+uint64_t cl_miner_shape_hits(const struct cl_miner *m)
+{
+    return m->shape_hits;
+}
+
+/* The clusters of the bucket of routing key key changed (shape cache entries expire). */
+static void bump(struct cl_miner *m, uint64_t key)
+{
+    m->stamp[key & (m->nbuckets - 1)] = ++m->clock;
 }
 
 /* The cluster leaves its slot; the slot keeps its blocks for the next one. */
@@ -92,6 +144,8 @@ void cl_miner_free(struct cl_miner *m)
     }
     free(m->slot);
     free(m->bucket);
+    free(m->stamp);
+    free(m->shapes);
     free(m);
 }
 
@@ -193,6 +247,7 @@ static void evict_lru(struct cl_miner *m)
     uint32_t s = m->lru_tail;
     lru_unlink(m, s);
     bucket_unlink(m, s);
+    bump(m, m->slot[s].key);
     cluster_release(&m->slot[s]);
     m->slot[s].bucket_next = m->free_head;
     m->free_head = s;
@@ -277,6 +332,7 @@ static uint32_t cluster_create(struct cl_miner *m, const struct cl_masked *k, ui
     uint32_t *head = &m->bucket[key & (m->nbuckets - 1)];
     c->bucket_next = *head;
     *head = s;
+    bump(m, key);
     lru_push_front(m, s);
     m->live++;
     return s;
@@ -305,8 +361,27 @@ static void fill_match(struct cl_miner *m, uint32_t s, struct cl_pattern_match *
     out->generation = c->generation;
 }
 
+/* The cluster of the cache entry for skey when the entry still holds (file comment). */
+static struct shape *shape_hit(struct cl_miner *m, uint64_t skey)
+{
+    struct shape *e = &m->shapes[skey & (m->n_shapes - 1)];
+    if (e->key == skey && m->stamp[m->slot[e->cluster].key & (m->nbuckets - 1)] == e->stamp)
+        return e;
+    return NULL;
+}
+
 void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out)
 {
+    uint64_t skey = m->shapes ? cl_mask_shape_key(msg, len) : 0;
+    struct shape *e = skey ? shape_hit(m, skey) : NULL;
+    if (e) { /* what a match that changes nothing does */
+        memset(out, 0, sizeof *out);
+        lru_unlink(m, e->cluster);
+        lru_push_front(m, e->cluster);
+        fill_match(m, e->cluster, out);
+        m->shape_hits++;
+        return;
+    }
     struct cl_masked *k = &m->scratch;
     cl_mask_message(msg, len, k);
     uint64_t key = route_key(k);
@@ -323,11 +398,16 @@ void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pat
         if (generalize(c, k)) {
             c->dirty = 1;
             out->prev_id = before;
+            bump(m, c->key);
         }
         lru_unlink(m, s);
         lru_push_front(m, s);
     }
     fill_match(m, s, out);
+    if (skey) {
+        e = &m->shapes[skey & (m->n_shapes - 1)];
+        *e = (struct shape){skey, m->stamp[key & (m->nbuckets - 1)], s};
+    }
 }
 
 int cl_miner_match(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out)
@@ -442,6 +522,7 @@ static size_t merge_run(struct cl_miner *m, const struct sig *v, size_t n)
         c->hash[pos] = CL_MASK_WILD;
         c->fresh = 0;
         c->dirty = 1;
+        bump(m, c->key);
         changed++;
     }
     return changed;

@@ -11,6 +11,9 @@
 #define CL_MINER_DEFAULT_MAX_CLUSTERS 1024
 #define CL_MINER_DEFAULT_SIMILARITY 0.7
 
+/* Entries of the shape cache (miner.c) at most: 24 bytes each, two per cluster up to this. */
+#define CL_MINER_SHAPE_CACHE 1024
+
 struct cl_miner_config {
     size_t max_clusters; /* cap; the least recently used cluster is evicted beyond it */
     double similarity;   /* join a cluster when this share of tokens agree (0..1] */
@@ -32,7 +35,13 @@ struct cl_miner;
 struct cl_miner *cl_miner_new(const struct cl_miner_config *cfg);
 void cl_miner_free(struct cl_miner *m);
 
-/* Learns one message and reports its pattern in *out. */
+/* Turns the shape cache (on in a new miner) off or on; it never changes a result
+ * (unit test test_analytics_shape_cache.c compares every record's match with it on and off). */
+void cl_miner_set_shape_cache(struct cl_miner *m, int on);
+
+/* Learns one message and reports its pattern in *out. A message whose shape key
+ * (cl_mask_shape_key) the miner placed before, with nothing changed since among the
+ * clusters it could join, goes to the same cluster without masking (the shape cache). */
 void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out);
 
 /* Finds the pattern of msg without learning; returns 0, or -1 when no cluster matches. */
@@ -62,6 +71,7 @@ const char *cl_miner_template(struct cl_miner *m, uint32_t cluster, size_t *len,
 /* Live clusters, clusters evicted so far, and bytes held by the miner. */
 size_t cl_miner_count(const struct cl_miner *m);
 uint64_t cl_miner_evictions(const struct cl_miner *m);
+uint64_t cl_miner_shape_hits(const struct cl_miner *m); /* messages placed by the cache */
 size_t cl_miner_memory(const struct cl_miner *m);
 
 /* Formats a pattern id as 16 lower-case hex digits plus NUL. */

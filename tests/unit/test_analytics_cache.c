@@ -1,9 +1,8 @@
-/* test_analytics_cache.c - the inline analytics' shortcuts (analytics_line.c, the shape
- * cache in analytics.c): the line-head fast path gives what cl_line_head_parse gives; the
- * shape key tells shapes apart and ignores digit values; records mined through the shape
- * cache get the uncached miner's pattern on a corpus (also with evictions), and on a
- * corpus where the miner's choice can move, a template that covers the record; ids are
- * the hash of the template, the same in a new object (a restart). */
+/* test_analytics_cache.c - the inline analytics' shortcuts (analytics_line.c, the miner's
+ * shape cache): the line-head fast path gives what cl_line_head_parse gives; records mined
+ * through the shape cache (its key: test_miner_shape_cache.c) get the uncached miner's pattern on a
+ * corpus (also with evictions), and on a corpus where the miner's choice can move, a template that
+ * covers the record; ids are the hash of the template, the same in a new object (a restart). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,42 +114,6 @@ static void test_line_fast_path_matches_head_parse(void **state)
     cl_analytics_free(a);
 }
 
-/* ---- the shape key ---- */
-
-static void test_shape_key(void **state)
-{
-    (void)state;
-    /* digit values do not matter, run lengths and every other byte do, at every position
-     * (the 8-byte path and the byte path), also bytes of 128 and up */
-    assert_int_equal(cl_an_shape_key("took 12 ms on node-7 at 0x1f", 28),
-                     cl_an_shape_key("took 98 ms on node-3 at 0x9f", 28));
-    assert_int_not_equal(cl_an_shape_key("took 12 ms", 10), cl_an_shape_key("took 123 ms", 11));
-    assert_int_not_equal(cl_an_shape_key("a1b", 3), cl_an_shape_key("a11", 3));
-    /* a byte mixed alone never equals a digit-free word mixed 8 at once (this pair, found
-     * by search, shared a key when they could) */
-    assert_int_not_equal(cl_an_shape_key("A1A\x01\0\0\0\0\0\0", 10),
-                         cl_an_shape_key("A\x01\0\0\0\0\0\0"
-                                         "1A",
-                                         10));
-    char x[40], y[40];
-    for (size_t len = 1; len < sizeof x; len++)
-        for (size_t pos = 0; pos < len; pos++) {
-            memset(x, 'q', len);
-            memcpy(y, x, len);
-            y[pos] = 'r';
-            assert_int_not_equal(cl_an_shape_key(x, len), cl_an_shape_key(y, len));
-            x[pos] = (char)0xb1; /* low 7 bits are '1': not a digit */
-            y[pos] = (char)0xb2;
-            assert_int_not_equal(cl_an_shape_key(x, len), cl_an_shape_key(y, len));
-            x[pos] = '1';
-            y[pos] = '7';
-            assert_int_equal(cl_an_shape_key(x, len), cl_an_shape_key(y, len));
-            y[pos] = '/';
-            assert_int_not_equal(cl_an_shape_key(x, len), cl_an_shape_key(y, len));
-        }
-    assert_int_equal(cl_an_shape_key(x, CL_MASK_MAX_BYTES), 0); /* too long: not cached */
-}
-
 /* ---- the shape cache against the uncached miner ---- */
 
 /* Templated messages: numbers, hex ids and sizes of several lengths, and a token that
@@ -234,6 +197,7 @@ static void check_equivalent(size_t max_patterns, size_t n)
     analytics_ids(&o, msgs, n, cached);
     struct cl_miner_config mc = {.max_clusters = max_patterns};
     struct cl_miner *m = cl_miner_new(&mc);
+    cl_miner_set_shape_cache(m, 0);
     for (size_t i = 0; i < n; i++) {
         struct cl_pattern_match pm;
         cl_miner_add(m, msgs[i], strlen(msgs[i]), &pm);
@@ -341,7 +305,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_fast_path_matches_head_parse),
-        cmocka_unit_test(test_shape_key),
         cmocka_unit_test(test_cache_matches_miner_on_corpus),
         cmocka_unit_test(test_cache_with_evictions_matches_miner),
         cmocka_unit_test(test_cache_result_covers_record),
