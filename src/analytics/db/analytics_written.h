@@ -1,0 +1,30 @@
+/* analytics_written.h - what the writer last wrote of each pattern row (first seen and the
+ * minute of last seen), so a drain's upsert of a pattern whose row would not change is
+ * skipped (docs/analytics.md "Cost inline: the catalog writer"). A cache: a pattern not
+ * found is written, so a miss costs an upsert, never a wrong row. */
+#ifndef CL_ANALYTICS_WRITTEN_H
+#define CL_ANALYTICS_WRITTEN_H
+
+#include <stdint.h>
+
+#define CL_ANALYTICS_WRITTEN_SLOTS 65536 /* 24 bytes each: 1.5 MiB per writer */
+
+struct cl_an_written;
+
+/* Returns an empty cache (owned by the caller: cl_an_written_free). */
+struct cl_an_written *cl_an_written_new(void);
+void cl_an_written_free(struct cl_an_written *w);
+
+/* Whether the row of (service, id) as last written already holds first_ms and the minute
+ * of last_ms (an upsert would change nothing the readers show). */
+int cl_an_written_covers(const struct cl_an_written *w, const char *service, uint64_t id,
+                         int64_t first_ms, int64_t last_ms);
+/* Remembers a row written (clear the cache when its transaction rolls back). */
+void cl_an_written_note(struct cl_an_written *w, const char *service, uint64_t id, int64_t first_ms,
+                        int64_t last_ms);
+/* Forgets (service, id): a rename changed or deleted its row. */
+void cl_an_written_forget(struct cl_an_written *w, const char *service, uint64_t id);
+/* Forgets everything (a transaction rolled back, or the prune deleted rows). */
+void cl_an_written_clear(struct cl_an_written *w);
+
+#endif
