@@ -215,7 +215,8 @@ static int prune(struct cl_analytics_db *d, int64_t now_ms)
     if (now_ms - d->pruned_ms < PRUNE_EVERY_MS)
         return 0;
     d->pruned_ms = now_ms;
-    cl_an_written_clear(d->written); /* rows it names may go */
+    /* The cache is kept: a row it names that goes here has a last seen past retention, and
+     * a pattern it covers has no later record (else it would not be covered). */
     char sql[256];
     snprintf(sql, sizeof sql,
              "DELETE FROM patterns WHERE last_ms < %lld;"

@@ -24,7 +24,7 @@ void cl_an_written_note(struct cl_an_written *w, const char *service, uint64_t i
                         int64_t last_ms);
 /* Forgets (service, id): a rename changed or deleted its row. */
 void cl_an_written_forget(struct cl_an_written *w, const char *service, uint64_t id);
-/* Forgets everything (a transaction rolled back, or the prune deleted rows). */
+/* Forgets everything (a transaction rolled back). */
 void cl_an_written_clear(struct cl_an_written *w);
 
 #endif
