@@ -101,6 +101,8 @@ int main(int argc, char **argv)
         write_batch(a, db, now_ms, &t);
         p = q;
     }
+    cl_analytics_free(a);
+    cl_analytics_db_close(db); /* checkpoints the WAL into the file */
     struct stat st;
     long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
     printf("messages=%s records=%ld drain_every=%ld count_rows=%llu upserts=%llu renames=%llu "
@@ -109,8 +111,6 @@ int main(int argc, char **argv)
            templated ? "templated" : "words", records, every, t.counts, t.upserts, t.renames,
            t.anomalies, t.dropped, t.cpu, t.cpu * 1e6 / (double)records,
            t.counts ? t.cpu * 1e6 / (double)t.counts : 0.0, bytes);
-    cl_analytics_free(a);
-    cl_analytics_db_close(db);
     static const char *const files[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char f[80];
