@@ -2,6 +2,7 @@
  * is in analytics_schema.c). Pattern ids are stored as SQLite integers (the 64-bit id's
  * bits, signed). */
 #include "analytics_db_int.h"
+#include "analytics_rare.h"
 #include "analytics_written.h"
 
 #include "common.h"
@@ -23,6 +24,7 @@ enum stmt {
     ST_UPSERT,
     ST_ANOMALY,
     ST_PRUNE_COUNTS,
+    ST_EXISTS,
     ST_N
 };
 
@@ -49,6 +51,20 @@ static int fail(sqlite3 *db, const char *what, char *err, size_t err_len)
     return -1;
 }
 
+/* Fills the writer's filter of pattern rows from the catalog. */
+static int load_rows(struct cl_analytics_db *d)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->db, "SELECT service, id FROM patterns", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        cl_an_rows_add(d->written, (const char *)sqlite3_column_text(st, 0),
+                       (uint64_t)sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int cl_analytics_db_open(const char *path, int readonly, struct cl_analytics_db **out, char *err,
                          size_t err_len)
 {
@@ -67,6 +83,12 @@ int cl_analytics_db_open(const char *path, int readonly, struct cl_analytics_db 
     *out = cl_calloc(1, sizeof **out);
     (*out)->db = db;
     (*out)->written = readonly ? NULL : cl_an_written_new();
+    if (!readonly && load_rows(*out) != 0) {
+        fail(db, "patterns", err, err_len);
+        cl_analytics_db_close(*out);
+        *out = NULL;
+        return -1;
+    }
     return 0;
 }
 
@@ -88,6 +110,35 @@ sqlite3 *cl_analytics_db_handle(struct cl_analytics_db *db)
 
 /* ---- writer ---- */
 
+static int exec_count(sqlite3_stmt *st, const struct cl_pattern_count *c)
+{
+    sqlite3_bind_text(st, 1, c->service, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, c->minute);
+    sqlite3_bind_int64(st, 3, (int64_t)c->id);
+    sqlite3_bind_int(st, 4, c->level);
+    sqlite3_bind_int64(st, 5, (int64_t)c->count);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* 1 when (service, id) has a pattern row, 0 when not, -1 on an error. */
+static int pattern_exists(struct cl_analytics_db *d, const char *service, uint64_t id)
+{
+    sqlite3_stmt *st = stmt(d, ST_EXISTS, "SELECT 1 FROM patterns WHERE service = ? AND id = ?");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int exec_upsert(struct cl_analytics_db *d, const struct cl_pattern_info *p);
+
+/* Writes b's counts; those of a pattern with no row and none in b go to its service's
+ * "<rare>" pattern (analytics_rare.h), which gets its row here. */
 static int exec_counts(struct cl_analytics_db *d, const struct cl_analytics_batch *b)
 {
     static const char sql[] =
@@ -96,17 +147,31 @@ static int exec_counts(struct cl_analytics_db *d, const struct cl_analytics_batc
     sqlite3_stmt *st = stmt(d, ST_COUNT, sql);
     if (!st)
         return -1;
+    struct cl_an_rare r;
+    cl_an_rare_init(&r, b);
     int rc = 0;
     for (size_t i = 0; i < b->n_counts && !rc; i++) {
         const struct cl_pattern_count *c = &b->counts[i];
-        sqlite3_bind_text(st, 1, c->service, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, c->minute);
-        sqlite3_bind_int64(st, 3, (int64_t)c->id);
-        sqlite3_bind_int(st, 4, c->level);
-        sqlite3_bind_int64(st, 5, (int64_t)c->count);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-        sqlite3_reset(st);
+        if (!cl_an_rare_kept(&r, c->service, c->id) &&
+            !cl_an_written_has(d->written, c->service, c->id)) {
+            int has = cl_an_rows_may_have(d->written, c->service, c->id)
+                          ? pattern_exists(d, c->service, c->id)
+                          : 0;
+            if (has == 0) {
+                cl_an_rare_fold(&r, c);
+                continue;
+            }
+            rc = has < 0 ? -1 : 0;
+        }
+        if (!rc)
+            rc = exec_count(st, c);
     }
+    for (size_t i = 0; i < r.n_rows && !rc; i++)
+        rc = exec_count(st, &r.rows[i]);
+    cl_an_rare_finish(&r);
+    for (size_t i = 0; i < r.n_infos && !rc; i++)
+        rc = exec_upsert(d, &r.infos[i]);
+    cl_an_rare_free(&r);
     return rc;
 }
 
@@ -129,6 +194,7 @@ static int exec_rename(struct cl_analytics_db *d, const struct cl_pattern_info *
         "DELETE FROM patterns WHERE service = ?1 AND id = ?2"};
     cl_an_written_forget(d->written, p->service, p->prev_id);
     cl_an_written_forget(d->written, p->service, p->id);
+    cl_an_rows_add(d->written, p->service, p->id);
     for (size_t i = 0; i < CL_ARRAY_LEN(sql); i++) {
         sqlite3_stmt *st = stmt(d, ST_RENAME0 + (enum stmt)i, sql[i]);
         if (!st)
@@ -167,6 +233,8 @@ static int exec_upsert(struct cl_analytics_db *d, const struct cl_pattern_info *
     sqlite3_bind_int64(st, 6, p->last_ms);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_reset(st);
+    if (rc == 0)
+        cl_an_rows_add(d->written, p->service, p->id);
     if (rc == 0 && p->example) /* a row without example is written again until it has one */
         cl_an_written_note(d->written, p->service, p->id, p->first_ms, p->last_ms);
     return rc;
