@@ -48,27 +48,7 @@ static struct cl_buf normalized(long n, int64_t now_ms, unsigned templated)
     struct cl_gen g;
     cl_gen_init(&g, 1);
     g.templated = templated;
-    struct cl_buf raw, out;
-    cl_buf_init(&raw, 1 << 20);
-    cl_buf_init(&out, (size_t)1 << 34);
-    struct cl_norm_opts no = {.received_ms = now_ms,
-                              .default_service = {"default", 7},
-                              .max_record_bytes = 262144,
-                              .max_depth = 32};
-    for (long i = 0; i < n; i++) {
-        cl_buf_truncate(&raw, 0);
-        if (cl_gen_record(&g, &raw, now_ms) != CL_OK)
-            exit(1);
-        struct cl_record_meta meta;
-        char err[128];
-        if (cl_record_normalize(raw.data, raw.len - 1, &no, &out, &meta, err, sizeof err) !=
-            CL_OK) {
-            fprintf(stderr, "normalize: %s\n", err);
-            exit(1);
-        }
-    }
-    cl_buf_free(&raw);
-    return out;
+    return cl_gen_normalized(&g, n, now_ms, 0);
 }
 
 int main(int argc, char **argv)

@@ -2,9 +2,12 @@
 #include "gen.h"
 
 #include "common.h"
+#include "record.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -216,4 +219,30 @@ int cl_gen_record(struct cl_gen *g, struct cl_buf *b, int64_t now_ms)
     if (rc != CL_OK)
         cl_buf_truncate(b, start);
     return rc;
+}
+
+struct cl_buf cl_gen_normalized(struct cl_gen *g, long n, int64_t now_ms, int64_t step_ms)
+{
+    struct cl_buf raw, out;
+    cl_buf_init(&raw, 1 << 20);
+    cl_buf_init(&out, (size_t)1 << 34);
+    for (long i = 0; i < n; i++) {
+        int64_t t = now_ms + i * step_ms;
+        struct cl_norm_opts no = {.received_ms = t,
+                                  .default_service = {"default", 7},
+                                  .max_record_bytes = 262144,
+                                  .max_depth = 32};
+        cl_buf_truncate(&raw, 0);
+        if (cl_gen_record(g, &raw, t) != CL_OK)
+            exit(1);
+        struct cl_record_meta meta;
+        char err[128];
+        if (cl_record_normalize(raw.data, raw.len - 1, &no, &out, &meta, err, sizeof err) !=
+            CL_OK) {
+            fprintf(stderr, "normalize: %s\n", err);
+            exit(1);
+        }
+    }
+    cl_buf_free(&raw);
+    return out;
 }

@@ -29,4 +29,9 @@ uint32_t cl_gen_below(struct cl_gen *g, uint32_t n);
  * Returns CL_OK, or CL_ERR_TOO_LARGE with b unchanged when b's limit would be exceeded. */
 int cl_gen_record(struct cl_gen *g, struct cl_buf *b, int64_t now_ms);
 
+/* Returns the normalized NDJSON (cl_record_normalize) of n records of g, the i-th stamped
+ * within the minute before now_ms + i * step_ms (owned by the caller: cl_buf_free); exits
+ * on an error. For the analytics benchmarks, which take what the processor hands over. */
+struct cl_buf cl_gen_normalized(struct cl_gen *g, long n, int64_t now_ms, int64_t step_ms);
+
 #endif

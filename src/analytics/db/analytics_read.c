@@ -15,12 +15,14 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return t ? cl_strdup((const char *)t) : NULL;
 }
 
-static const char patterns_sql[] =
+/* One range of pattern_counts' primary key per service (svc: analytics_db_int.h). */
+static const char patterns_sql[] = CL_ANALYTICS_SERVICES_CTE
     "SELECT c.service, c.id, SUM(c.count), SUM(CASE WHEN c.minute >= ?5 THEN c.count ELSE 0 END),"
     " SUM(CASE WHEN c.level >= 4 THEN c.count ELSE 0 END),"
     " p.template, p.example, p.first_ms, p.last_ms"
-    " FROM pattern_counts c JOIN patterns p ON p.service = c.service AND p.id = c.id"
-    " WHERE c.minute >= ?1 AND c.minute < ?2 AND (?3 IS NULL OR c.service = ?3)"
+    " FROM svc CROSS JOIN pattern_counts c ON c.service = svc.name"
+    " JOIN patterns p ON p.service = c.service AND p.id = c.id"
+    " WHERE c.minute >= ?1 AND c.minute < ?2"
     " AND c.level BETWEEN ?6 AND ?7 AND (?8 = 0 OR p.first_ms >= ?9)"
     " GROUP BY c.service, c.id ORDER BY %s LIMIT ?4";
 
@@ -123,12 +125,16 @@ int cl_analytics_db_anomalies(struct cl_analytics_db *d, int64_t since_ms, const
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* By the (service, id) index: the rows of this pattern in the window only, where the
+ * primary key (the planner's choice without INDEXED BY) reads every pattern of the service
+ * in the window, once per pattern of a Loki answer. */
 int cl_analytics_db_samples(struct cl_analytics_db *d, const char *service, uint64_t id,
                             int level_min, int64_t from_ms, int64_t to_ms, int64_t step_ms,
                             void (*fn)(void *arg, int64_t ts_ms, uint64_t count), void *arg)
 {
     static const char sql[] =
-        "SELECT (minute - ?4) / ?5, SUM(count) FROM pattern_counts WHERE service = ?1 AND id = ?2"
+        "SELECT (minute - ?4) / ?5, SUM(count) FROM pattern_counts INDEXED BY pattern_counts_id"
+        " WHERE service = ?1 AND id = ?2"
         " AND level >= ?6 AND minute >= ?3 AND minute < ?7 GROUP BY 1 ORDER BY 1";
     int64_t step_min = CL_MAX(step_ms / 60000, (int64_t)1);
     int64_t from = from_ms / 60000;
