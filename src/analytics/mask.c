@@ -14,7 +14,12 @@
  * same rules) makes of it, so that it says which messages mask alike without masking. */
 #include "mask.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -469,10 +474,46 @@ static uint64_t load8(const char *p)
     return w;
 }
 
-static uint64_t mix(uint64_t h, uint64_t v)
+/* The shape key is keyed by a secret drawn once per process, and has two independent
+ * 64-bit lanes (the key and its check, both compared by the miner's cache): with a fixed
+ * seed a writer of log lines could compute two messages that mask differently but share
+ * a key, and hide one in the other's cluster. The cache lives in memory only, so the key
+ * need not be stable across processes (pattern ids are cl_mask_hash of templates). */
+static uint64_t shape_secret[4];
+static pthread_once_t shape_secret_once = PTHREAD_ONCE_INIT;
+
+static uint64_t splitmix(uint64_t *x)
 {
-    h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
-    return h ^ (h >> 32);
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void shape_secret_draw(void)
+{
+    if (getrandom(shape_secret, sizeof shape_secret, 0) == (ssize_t)sizeof shape_secret)
+        return;
+    /* no getrandom (old kernel, seccomp): weaker, but still differs per process */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 16) ^
+                 (uint64_t)(uintptr_t)&ts;
+    for (int i = 0; i < 4; i++)
+        shape_secret[i] = splitmix(&x);
+}
+
+/* The key's two lanes: different multipliers, shifts and combining steps. */
+struct lanes {
+    uint64_t a, b;
+};
+
+static void mix(struct lanes *l, uint64_t va, uint64_t vb)
+{
+    uint64_t a = (l->a ^ va) * 0x9e3779b97f4a7c15ULL;
+    uint64_t b = (l->b + vb) * 0xd6e8feb86659fd93ULL;
+    l->a = a ^ (a >> 32);
+    l->b = b ^ (b >> 29);
 }
 
 /* Items of the key are 8 bytes: a word of the message without a digit (so no byte of it
@@ -482,38 +523,47 @@ static uint64_t mix(uint64_t h, uint64_t v)
 #define TAG_TOKEN ((uint64_t)'8' << 56)
 #define LOW56 ((1ULL << 56) - 1)
 
-/* The item of one token by what the mask makes of it: how, and its masked text. */
-static uint64_t token_item(const char *pre, size_t npre, const char *core, size_t ncore,
-                           enum judgement how, const char *suf, size_t nsuf)
+/* The items of one token by what the mask makes of it: how, and its masked text (one per
+ * lane, each keyed by the secret). */
+static void token_item(const char *pre, size_t npre, const char *core, size_t ncore,
+                       enum judgement how, const char *suf, size_t nsuf, struct lanes *it)
 {
-    uint64_t h = FNV_OFFSET ^ (uint64_t)how;
+    uint64_t h = shape_secret[2] ^ (uint64_t)how, g = shape_secret[3] ^ (uint64_t)how;
+#define TOKEN_BYTE(c)                                                                              \
+    do {                                                                                           \
+        h = (h ^ (c)) * FNV_PRIME;                                                                 \
+        g = (g + (c)) * 0xff51afd7ed558ccdULL;                                                     \
+        g ^= g >> 33;                                                                              \
+    } while (0)
     for (size_t i = 0; i < npre; i++)
-        h = (h ^ (unsigned char)pre[i]) * FNV_PRIME;
+        TOKEN_BYTE((unsigned char)pre[i]);
     if (how == WHOLE) {
-        h = (h ^ 0x101) * FNV_PRIME; /* the text "<*>" (no byte is 0x101) */
-    } else {                         /* put_digit_runs's text, each run a 0x101 */
+        TOKEN_BYTE(0x101u); /* the text "<*>" (no byte is 0x101) */
+    } else {                /* put_digit_runs's text, each run a 0x101 */
         for (size_t i = 0; i < ncore;) {
             int sign = core[i] == '-' && i + 1 < ncore && is_digit(core[i + 1]) &&
                        (i == 0 || !is_alnum(core[i - 1]));
             if (!sign && !is_digit(core[i])) {
-                h = (h ^ (unsigned char)core[i++]) * FNV_PRIME;
+                TOKEN_BYTE((unsigned char)core[i++]);
                 continue;
             }
             i += (size_t)sign;
             while (i < ncore && is_digit(core[i]))
                 i++;
-            h = (h ^ 0x101) * FNV_PRIME;
+            TOKEN_BYTE(0x101u);
         }
     }
-    h = (h ^ 0x100) * FNV_PRIME; /* where the suffix starts (no byte is 0x100) */
+    TOKEN_BYTE(0x100u); /* where the suffix starts (no byte is 0x100) */
     for (size_t i = 0; i < nsuf; i++)
-        h = (h ^ (unsigned char)suf[i]) * FNV_PRIME;
-    return TAG_TOKEN | ((h ^ (h >> 40)) & LOW56);
+        TOKEN_BYTE((unsigned char)suf[i]);
+#undef TOKEN_BYTE
+    it->a = TAG_TOKEN | ((h ^ (h >> 40)) & LOW56);
+    it->b = TAG_TOKEN | ((g ^ (g >> 40)) & LOW56);
 }
 
-/* The item of the token that holds s[i] (a digit, or a quote that starts a token), and
+/* The items of the token that holds s[i] (a digit, or a quote that starts a token), and
  * where the token ends (*end). The token is judged as cl_mask_message judges it. */
-static uint64_t special_token(const char *s, size_t len, size_t i, size_t *end)
+static void special_token(const char *s, size_t len, size_t i, size_t *end, struct lanes *it)
 {
     size_t st = i, j = i;
     while (st > 0 && !is_blank(s[st - 1]))
@@ -524,7 +574,8 @@ static uint64_t special_token(const char *s, size_t len, size_t i, size_t *end)
             for (j = i + q; j < len && !is_blank(s[j]);)
                 j++;
             *end = j;
-            return token_item(NULL, 0, NULL, 0, WHOLE, s + i + q, j - i - q);
+            token_item(NULL, 0, NULL, 0, WHOLE, s + i + q, j - i - q, it);
+            return;
         }
     }
     int eq = 0, found = 0;
@@ -553,13 +604,16 @@ static uint64_t special_token(const char *s, size_t len, size_t i, size_t *end)
         b--;
     /* A core that starts with a digit and holds no '=' is a value as a whole by whichever
      * rule takes it (path, URL, or judge_core): judge_token's answer, sooner. */
-    if (!eq && a < b && is_digit(t[a]))
-        return token_item(t, a, NULL, 0, WHOLE, t + b, n - b);
+    if (!eq && a < b && is_digit(t[a])) {
+        token_item(t, a, NULL, 0, WHOLE, t + b, n - b, it);
+        return;
+    }
     struct judged jd;
     judge_token(t, n, &jd);
     if (jd.how == CONSTANT) /* no digit (a token that starts with a quote): its bytes */
-        return token_item(t, n, NULL, 0, CONSTANT, NULL, 0);
-    return token_item(t, jd.npre, jd.core, jd.ncore, jd.how, t + jd.suf, n - jd.suf);
+        token_item(t, n, NULL, 0, CONSTANT, NULL, 0, it);
+    else
+        token_item(t, jd.npre, jd.core, jd.ncore, jd.how, t + jd.suf, n - jd.suf, it);
 }
 
 /* The first byte of w (the message's order) that is a digit, or a quote when the message
@@ -572,11 +626,13 @@ static unsigned first_special(uint64_t w, int quotes)
     return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
 }
 
-uint64_t cl_mask_shape_key(const char *s, size_t len)
+uint64_t cl_mask_shape_key(const char *s, size_t len, uint64_t *check)
 {
+    *check = 0;
     if (len > CL_MASK_MAX_BYTES)
         return 0; /* the mask reads the first CL_MASK_MAX_BYTES: lengths would matter */
-    uint64_t h = FNV_OFFSET;
+    pthread_once(&shape_secret_once, shape_secret_draw);
+    struct lanes h = {shape_secret[0], shape_secret[1]};
     size_t i = 0;
     int quotes = memchr(s, '"', len) || memchr(s, '\'', len);
     while (i < len) {
@@ -587,7 +643,7 @@ uint64_t cl_mask_shape_key(const char *s, size_t len)
             w = load8(s + i);
             if ((k = first_special(w, quotes)) < 8)
                 break;
-            h = mix(h, w);
+            mix(&h, w, w);
             i += 8;
         }
         if (i == len)
@@ -603,7 +659,8 @@ uint64_t cl_mask_shape_key(const char *s, size_t len)
             k = first_special(w, quotes);
         }
         if (k >= avail) { /* no digit or quote in these bytes */
-            h = mix(h, avail == 8 ? w : TAG_PIECE(avail) | w);
+            uint64_t v = avail == 8 ? w : TAG_PIECE(avail) | w;
+            mix(&h, v, v);
             i += avail;
             continue;
         }
@@ -613,19 +670,24 @@ uint64_t cl_mask_shape_key(const char *s, size_t len)
         while (st > 0 && !is_blank(s[i + st - 1]))
             st--;
         if (st > 0) {
-            h = mix(h, TAG_PIECE(st) | (w & ((1ULL << (8 * st)) - 1)));
+            uint64_t v = TAG_PIECE(st) | (w & ((1ULL << (8 * st)) - 1));
+            mix(&h, v, v);
             i += st;
         }
         if (!is_digit(s[i + k - st]) && i + k - st > 0 && !is_blank(s[i + k - st - 1])) {
             /* a quote inside a token: as it is, with the bytes before it */
             size_t n = k - st + 1; /* 8 only from st 0: then w itself, which has no digit */
-            h = mix(h, n == 8 ? w : TAG_PIECE(n) | (w >> (8 * st) & ((1ULL << (8 * n)) - 1)));
+            uint64_t v = n == 8 ? w : TAG_PIECE(n) | (w >> (8 * st) & ((1ULL << (8 * n)) - 1));
+            mix(&h, v, v);
             i += n;
             continue;
         }
         size_t end;
-        h = mix(h, special_token(s, len, i + k - st, &end));
+        struct lanes it;
+        special_token(s, len, i + k - st, &end, &it);
+        mix(&h, it.a, it.b);
         i = end;
     }
-    return h ? h : 1;
+    *check = h.b;
+    return h.a ? h.a : 1;
 }

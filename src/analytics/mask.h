@@ -36,11 +36,12 @@ struct cl_masked {
 void cl_mask_message(const char *msg, size_t len, struct cl_masked *out);
 
 /* A key of what cl_mask_message makes of msg, in one pass without masking: two messages
- * with one key mask to the same tokens (but by a collision of the 64-bit hash). Bytes
+ * with one key and one *check mask to the same tokens (but by a collision of both 64-bit
+ * lanes, keyed by a secret drawn per process, so keys differ between processes). Bytes
  * outside tokens that hold a digit or start with a quote count as they are; such a token
  * counts by its masked text, so the values of numbers, ids, addresses and durations do not
  * matter. 0: not keyed (longer than CL_MASK_MAX_BYTES). The miner's shape cache (miner.c). */
-uint64_t cl_mask_shape_key(const char *msg, size_t len);
+uint64_t cl_mask_shape_key(const char *msg, size_t len, uint64_t *check);
 
 /* 64-bit FNV-1a of bytes: pattern ids and token hashes. */
 uint64_t cl_mask_hash(const char *s, size_t len);

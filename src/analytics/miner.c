@@ -51,9 +51,10 @@ struct cluster {
     uint32_t bucket_next, lru_prev, lru_next;
 };
 
-/* One entry of the shape cache: 24 bytes. */
+/* One entry of the shape cache: 32 bytes. */
 struct shape {
     uint64_t key;   /* cl_mask_shape_key; 0: empty */
+    uint64_t check; /* its second lane, also compared: a hit needs both (mask.c) */
     uint64_t stamp; /* the stamp of the cluster's bucket when the entry was made */
     uint32_t cluster;
 };
@@ -362,18 +363,19 @@ static void fill_match(struct cl_miner *m, uint32_t s, struct cl_pattern_match *
 }
 
 /* The cluster of the cache entry for skey when the entry still holds (file comment). */
-static struct shape *shape_hit(struct cl_miner *m, uint64_t skey)
+static struct shape *shape_hit(struct cl_miner *m, uint64_t skey, uint64_t check)
 {
     struct shape *e = &m->shapes[skey & (m->n_shapes - 1)];
-    if (e->key == skey && m->stamp[m->slot[e->cluster].key & (m->nbuckets - 1)] == e->stamp)
+    if (e->key == skey && e->check == check &&
+        m->stamp[m->slot[e->cluster].key & (m->nbuckets - 1)] == e->stamp)
         return e;
     return NULL;
 }
 
 void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out)
 {
-    uint64_t skey = m->shapes ? cl_mask_shape_key(msg, len) : 0;
-    struct shape *e = skey ? shape_hit(m, skey) : NULL;
+    uint64_t check = 0, skey = m->shapes ? cl_mask_shape_key(msg, len, &check) : 0;
+    struct shape *e = skey ? shape_hit(m, skey, check) : NULL;
     if (e) { /* what a match that changes nothing does */
         memset(out, 0, sizeof *out);
         lru_unlink(m, e->cluster);
@@ -406,7 +408,7 @@ void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pat
     fill_match(m, s, out);
     if (skey) {
         e = &m->shapes[skey & (m->n_shapes - 1)];
-        *e = (struct shape){skey, m->stamp[key & (m->nbuckets - 1)], s};
+        *e = (struct shape){skey, check, m->stamp[key & (m->nbuckets - 1)], s};
     }
 }
 

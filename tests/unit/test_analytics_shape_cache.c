@@ -182,7 +182,7 @@ static int same_mask(const struct cl_masked *a, const struct cl_masked *b)
 }
 
 struct keyed {
-    uint64_t key;
+    uint64_t key, check;
     size_t i;
 };
 
@@ -191,6 +191,8 @@ static int keyed_cmp(const void *x, const void *y)
     const struct keyed *a = x, *b = y;
     if (a->key != b->key)
         return a->key < b->key ? -1 : 1;
+    if (a->check != b->check)
+        return a->check < b->check ? -1 : 1;
     return a->i < b->i ? -1 : a->i > b->i;
 }
 
@@ -199,8 +201,10 @@ static void test_one_key_one_mask(void **state)
     (void)state;
     struct corpus *c = corpus_new();
     struct keyed *k = calloc(c->n, sizeof *k);
-    for (size_t i = 0; i < c->n; i++)
-        k[i] = (struct keyed){cl_mask_shape_key(c->msg[i], strlen(c->msg[i])), i};
+    for (size_t i = 0; i < c->n; i++) {
+        k[i].i = i;
+        k[i].key = cl_mask_shape_key(c->msg[i], strlen(c->msg[i]), &k[i].check);
+    }
     qsort(k, c->n, sizeof *k, keyed_cmp);
     static struct cl_masked first, other;
     size_t groups = 0, shared = 0;
@@ -208,7 +212,7 @@ static void test_one_key_one_mask(void **state)
         assert_true(k[a].key != 0);
         const char *m0 = c->msg[k[a].i];
         cl_mask_message(m0, strlen(m0), &first);
-        for (b = a + 1; b < c->n && k[b].key == k[a].key; b++) {
+        for (b = a + 1; b < c->n && k[b].key == k[a].key && k[b].check == k[a].check; b++) {
             const char *m = c->msg[k[b].i];
             cl_mask_message(m, strlen(m), &other);
             if (!same_mask(&first, &other))
@@ -225,7 +229,13 @@ static void test_one_key_one_mask(void **state)
     corpus_free(c);
 }
 
-#define KEY(s) cl_mask_shape_key(s, strlen(s))
+/* Both lanes of s's shape key in one value (0: not keyed). */
+static uint64_t full_key(const char *s)
+{
+    uint64_t check, key = cl_mask_shape_key(s, strlen(s), &check);
+    return key ? key ^ (check * 0x9e3779b97f4a7c15ULL) : 0;
+}
+#define KEY(s) full_key(s)
 
 static void test_key_ignores_values_only(void **state)
 {
@@ -250,6 +260,35 @@ static void test_key_ignores_values_only(void **state)
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     assert_int_equal(KEY(big), 0); /* longer than the mask reads: not keyed */
+}
+
+/* The reviewer's pair: with the former unkeyed, fixed-seed key (invertible mix) B was
+ * computed to share A's key though they mask differently, so with the cache on, A joined
+ * B's cluster. Keyed by a per-process secret and checked by a second lane, it does not. */
+static void test_crafted_collision(void **state)
+{
+    (void)state;
+    const char *a = "CRITICAL disk failure on sda, data lost";
+    const char *b = "GQEbMikGImkAVFjfilure on sda, data lost";
+    static struct cl_masked ma, mb;
+    cl_mask_message(a, strlen(a), &ma);
+    cl_mask_message(b, strlen(b), &mb);
+    assert_false(same_mask(&ma, &mb));
+    assert_int_not_equal(KEY(a), KEY(b));
+    struct cl_pattern_match ra[2], rb[2];
+    for (int on = 0; on < 2; on++) {
+        struct cl_miner_config cfg = {.max_clusters = 64};
+        struct cl_miner *m = cl_miner_new(&cfg);
+        cl_miner_set_shape_cache(m, on);
+        cl_miner_add(m, b, strlen(b), &rb[on]);
+        cl_miner_add(m, a, strlen(a), &ra[on]);
+        assert_int_equal(cl_miner_shape_hits(m), 0);
+        cl_miner_free(m);
+    }
+    assert_int_equal(ra[0].cluster, ra[1].cluster);
+    assert_int_equal(ra[0].id, ra[1].id);
+    assert_int_equal(ra[0].is_new, ra[1].is_new);
+    assert_int_not_equal(ra[1].cluster, rb[1].cluster); /* A is not hidden in B's cluster */
 }
 
 /* ---- the cache against no cache ---- */
@@ -305,6 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_key_one_mask),
         cmocka_unit_test(test_key_ignores_values_only),
+        cmocka_unit_test(test_crafted_collision),
         cmocka_unit_test(test_cache_same_result),
         cmocka_unit_test(test_cache_same_result_with_evictions),
     };
