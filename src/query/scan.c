@@ -14,6 +14,9 @@
 
 #include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,14 +44,21 @@ struct cq_scanner {
     const unsigned char *obj;
     size_t obj_len;
     int mapped;
+    /* What the scan of a mapped object allocated (the segment table, the reading plan):
+     * freed by the recovery from a SIGBUS (scan_mapped), which skips the usual frees. */
+    void *held[3];
     char *out; /* decompressed object, reused; grows as needed */
     size_t out_cap;
     unsigned tick; /* lines since the last look at the budget */
     char pad_back[64];
 };
 
+static void bus_install(void);
+
 struct cq_scanner *cq_scanner_new(const struct cq_filter *f, struct cq_budget *b)
 {
+    if (f->q->map_objects)
+        bus_install();
     struct cq_scanner *s = cl_calloc(1, sizeof *s);
     s->budget = b;
     s->d = cl_malloc(sizeof *s->d);
@@ -387,6 +397,8 @@ static int scan_indexed(struct cq_scanner *s, const struct cl_obj_seg *g, size_t
     int counted = !keep, rc = 0; /* a count: records from the index, no line numbers */
     struct seg_plan p;
     plan_segments(g, n, q, keep, &p);
+    s->held[1] = p.v;
+    s->held[2] = p.line0;
     for (size_t j = 0; j < p.n && !r->stopped && rc == 0; j++) {
         const struct cl_obj_seg *x = &g[p.v[j]];
         /* exact size, plus room ISA-L may look at past the end */
@@ -412,6 +424,7 @@ static int scan_indexed(struct cq_scanner *s, const struct cl_obj_seg *g, size_t
     }
     free(p.v);
     free(p.line0);
+    s->held[1] = s->held[2] = NULL;
     if (rc != 0)
         reset_result(r);
     return rc;
@@ -452,7 +465,9 @@ static int load_object(struct cq_scanner *s, struct cl_store *st, const struct c
         s->mapped = p != NULL;
         return CL_OK;
     }
-    if (rc != CL_ERR_UNSUPPORTED)
+    /* A file system that cannot map (ENODEV, EINVAL) or no address space (ENOMEM): the
+     * read may still work, so only an answer about the object itself is final. */
+    if (rc == CL_ERR_NOT_FOUND || rc == CL_ERR_TOO_LARGE)
         return rc;
     cl_buf_reset(&s->in);
     rc = cl_store_get(st, o->key, &s->in);
@@ -490,12 +505,72 @@ static void scan_loaded(struct cq_scanner *s, const struct cq_object *o, int kee
      * gzip CRC, its exact compressed and raw lengths), one skipped is not used. */
     if (cl_obj_index_read((const char *)s->obj, s->obj_len, 0, &g, &n, &data_off) ==
         CL_OBJ_INDEX_OK) {
+        s->held[0] = g;
         int rc = scan_indexed(s, g, n, keep, r);
         free(g);
+        s->held[0] = NULL;
         if (rc == 0)
             return;
     }
     scan_whole(s, o, keep, r);
+}
+
+/* A page of a mapped object that cannot be read (a disk or network file system's I/O
+ * error, a file cut short under the mapping) raises SIGBUS at the access, where read(2)
+ * would have returned an error. The thread scanning a mapped object sets bus_jmp; the
+ * handler jumps back there, and the object fails as one that cannot be read. A SIGBUS
+ * anywhere else is not ours: the handler puts back the previous action and raises it. */
+static _Thread_local sigjmp_buf *bus_jmp;
+static struct sigaction bus_prev;
+static pthread_mutex_t bus_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    (void)si, (void)ctx;
+    sigjmp_buf *j = bus_jmp;
+    if (j) {
+        bus_jmp = NULL;
+        siglongjmp(*j, 1);
+    }
+    sigaction(sig, &bus_prev, NULL);
+    raise(sig); /* delivered when the handler returns (SIGBUS is blocked until then) */
+}
+
+/* Makes on_sigbus SIGBUS's handler, unless it is already (each scanner of a mapped run
+ * asks: someone may have set another since, as a test harness does per test). */
+static void bus_install(void)
+{
+    struct sigaction cur, sa = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO};
+    sigemptyset(&sa.sa_mask);
+    pthread_mutex_lock(&bus_mu);
+    if (sigaction(SIGBUS, NULL, &cur) == 0 &&
+        (!(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_sigbus))
+        sigaction(SIGBUS, &sa, &bus_prev);
+    pthread_mutex_unlock(&bus_mu);
+}
+
+/* scan_loaded for a mapped object. After a SIGBUS nothing of the object is kept: its
+ * result r is per object (the count sums it, the ordered output merges it, only when it
+ * did not fail), so clearing r and failing it undoes what the scan had found. */
+static void scan_mapped(struct cq_scanner *s, const struct cq_object *o, int keep,
+                        struct cq_result *r)
+{
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 1) == 0) {
+        bus_jmp = &jb;
+        scan_loaded(s, o, keep, r);
+        bus_jmp = NULL;
+        return;
+    }
+    for (size_t i = 0; i < CL_ARRAY_LEN(s->held); i++) {
+        free(s->held[i]);
+        s->held[i] = NULL;
+    }
+    reset_result(r);
+    r->stopped = 0;
+    r->failed = 1;
+    snprintf(r->reason, sizeof r->reason, "cannot read: %s (the mapping raised SIGBUS)",
+             cl_strerror(CL_ERR_IO));
 }
 
 void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_object *o, int keep,
@@ -511,6 +586,8 @@ void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_o
     if (rc != CL_OK) {
         r->failed = 1;
         snprintf(r->reason, sizeof r->reason, "cannot read: %s", cl_strerror(rc));
+    } else if (s->mapped) {
+        scan_mapped(s, o, keep, r);
     } else {
         scan_loaded(s, o, keep, r);
     }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HOUR (3600LL * 1000)
 #define N_SVC 3
@@ -34,7 +35,8 @@ static const char *const bad_keys[] = {
 static const size_t bad_len[] = {15, 15, 15, 0};
 static char test_dir[512];
 static struct cl_store store;
-static int64_t t_base; /* 2026-11-25T22:00:00Z */
+static struct cl_store *run_store = &store; /* the store run() queries */
+static int64_t t_base;                      /* 2026-11-25T22:00:00Z */
 static uint64_t n_needles;
 static uint32_t rng = 777;
 
@@ -76,6 +78,7 @@ static void add_object(int svc, int h, int j)
 struct got {
     char warned[8][160];
     size_t n_warned;
+    char victim_reason[160]; /* the warning's reason for victim_key */
     char **lines;
     size_t n_lines, cap;
     size_t progress_calls, last_done, last_total;
@@ -99,10 +102,14 @@ static int on_emit(void *arg, const char *line, size_t len, const struct cl_line
     return 0;
 }
 
+static const char victim_key[] =
+    "service=api/dt=2026-11-25/hour=22/20261125T220000Z-0000000000000099.ndjson.gz";
+
 static void on_warn(void *arg, const char *key, const char *reason)
 {
-    (void)reason;
     struct got *g = arg;
+    if (strcmp(key, victim_key) == 0)
+        snprintf(g->victim_reason, sizeof g->victim_reason, "%s", reason);
     if (g->n_warned < 8)
         snprintf(g->warned[g->n_warned], sizeof g->warned[0], "%s", key);
     g->n_warned++;
@@ -148,7 +155,7 @@ static struct cl_query base_query(int threads)
 
 static int run(struct cl_query *q, struct got *g, struct cl_query_stats *st)
 {
-    struct cl_query_source src = {&store, NULL};
+    struct cl_query_source src = {run_store, NULL};
     char err[256] = "";
     g->caller = pthread_self();
     q->cancelled = cancelled;
@@ -283,6 +290,78 @@ static void test_count_cancelled(void **state)
     }
 }
 
+/* ---- a store whose map of victim_key goes wrong ---- */
+
+enum { MAP_CUT, MAP_FAILS };
+static int victim_mode;
+static struct cl_store_ops victim_ops;
+static struct cl_store victim_store;
+
+/* Maps as the fs store does, then: MAP_CUT truncates the mapped file to 0 (its pages
+ * raise SIGBUS when read, as a disk's I/O error does), MAP_FAILS unmaps and fails the
+ * way an mmap on a file system that cannot map does. */
+static int victim_map(void *impl, const char *key, const void **data, size_t *len)
+{
+    int rc = store.ops->map(impl, key, data, len);
+    if (rc != CL_OK || strcmp(key, victim_key) != 0)
+        return rc;
+    if (victim_mode == MAP_FAILS) {
+        store.ops->unmap(impl, *data, *len);
+        return CL_ERR_IO;
+    }
+    char path[800];
+    snprintf(path, sizeof path, "%s/logs/%s", test_dir, victim_key);
+    assert_int_equal(truncate(path, 0), 0);
+    return rc;
+}
+
+/* A mapped object whose pages cannot be read (SIGBUS) fails as "cannot read" and gives
+ * nothing (no counts, no records), and the run goes on: the same as without it but for
+ * its warning. A map that fails falls back to reading: the object counts as read. */
+static void test_mapped_unreadable(void **state)
+{
+    (void)state;
+    victim_ops = *store.ops;
+    victim_ops.map = victim_map;
+    victim_store = (struct cl_store){&victim_ops, store.impl};
+    for (int mode = MAP_CUT; mode <= MAP_FAILS; mode++)
+        for (int count = 0; count < 2; count++) {
+            struct got a = {0}, b = {0}, c = {0};
+            struct cl_query_stats sa, sb, sc;
+            struct cl_query q = base_query(2);
+            q.count_only = count; /* records: all of them, so that every object is read */
+            q.map_objects = 1;
+            assert_int_equal(run(&q, &a, &sa), CL_OK); /* without the victim */
+            add_object(0, 0, 99);
+            assert_int_equal(run(&q, &c, &sc), CL_OK); /* with it, readable */
+            run_store = &victim_store;
+            victim_mode = mode;
+            int rc = run(&q, &b, &sb);
+            run_store = &store;
+            assert_int_equal(cl_store_delete(&store, victim_key), CL_OK);
+            assert_int_equal(rc, CL_OK);
+            if (mode == MAP_FAILS) {
+                assert_same_run(&sc, &c, &sb, &b);
+                assert_int_equal(b.n_lines, c.n_lines);
+            } else {
+                assert_int_equal(sb.objects_failed, sa.objects_failed + 1);
+                assert_non_null(strstr(b.victim_reason, "cannot read"));
+                sb.objects_failed--;
+                assert_int_equal(sb.records_matched, sa.records_matched);
+                assert_int_equal(sb.records_scanned, sa.records_scanned);
+                assert_int_equal(sb.bytes_scanned, sa.bytes_scanned);
+                assert_int_equal(sb.objects_opened, sa.objects_opened);
+                assert_int_equal(b.n_warned, a.n_warned + 1);
+                assert_int_equal(b.n_lines, a.n_lines);
+                for (size_t i = 0; i < a.n_lines; i++)
+                    assert_string_equal(b.lines[i], a.lines[i]);
+            }
+            got_free(&a);
+            got_free(&b);
+            got_free(&c);
+        }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -320,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_records_same_for_any_threads),
         cmocka_unit_test(test_mapped_same_as_read),
         cmocka_unit_test(test_count_cancelled),
+        cmocka_unit_test(test_mapped_unreadable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
