@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,8 @@ static int fs_open_object(struct cl_store_fs *fs, const char *key, int *fd, size
         rc = fs_fail(errno, "open", *path);
     else if (f >= 0 && fstat(f, &st) != 0)
         rc = fs_fail(errno, "fstat", *path);
+    else if (f >= 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > (uintmax_t)SIZE_MAX)
+        rc = CL_ERR_TOO_LARGE; /* 32-bit: the size would wrap (and no buffer could hold it) */
     else if (f >= 0 && S_ISREG(st.st_mode))
         rc = CL_OK;
     if (rc == CL_OK) {
