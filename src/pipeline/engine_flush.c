@@ -31,6 +31,18 @@ void cl_engine_emit_done(struct cl_engine *e)
     e->n_done = 0;
 }
 
+/* pt's bytes leave the shared budget's flushing as it settles (or fails), when they also
+ * leave used: a flush counting them there until its end had another engine subtract them
+ * twice (from used, and as busy) and flush one partition per step while it lasted. */
+static void release_reserved(struct cl_engine *e, struct cl_part *pt)
+{
+    if (!pt->reserved)
+        return;
+    atomic_fetch_sub(&e->o.budget->flushing, pt->reserved);
+    e->reserved -= pt->reserved;
+    pt->reserved = 0;
+}
+
 /* The partition at index is settled (committed or failed): each member loses one
  * pending partition; one with none left is stored, or failed with its outcome. */
 static void settle(struct cl_engine *e, size_t index, const char *error)
@@ -49,6 +61,7 @@ static void settle(struct cl_engine *e, size_t index, const char *error)
             cl_engine_msg_free(e, m);
         }
     }
+    release_reserved(e, pt);
     cl_part_acc_remove(&e->acc, index);
     cl_engine_charge(e);
 }
@@ -62,8 +75,10 @@ void cl_engine_fail_all(struct cl_engine *e, const char *error)
     e->pass_failed = 1;
     cl_counter_add_at(e->o.metrics->processing_errors, CL_PERR_STORE, 1);
     cl_engine_emit_done(e); /* committed before the failure */
-    while (e->acc.n)
+    while (e->acc.n) {
+        release_reserved(e, e->acc.parts[e->acc.n - 1]);
         cl_part_acc_remove(&e->acc, e->acc.n - 1);
+    }
     cl_engine_charge(e);
     while (e->n_held) {
         struct cl_engine_msg *m = e->held[e->n_held - 1];
@@ -301,12 +316,12 @@ static size_t excess_to_free(const struct cl_engine *e)
     return used > low + busy ? used - low - busy : 0;
 }
 
-/* The partitions to flush at now (caller frees); *reserved: the bytes they hold, counted
- * in the shared budget's flushing until flush_due has committed them. Those due by size
+/* The partitions to flush at now (caller frees); the bytes each holds are counted in the
+ * shared budget's flushing (its reserved) until it settles. Those due by size
  * or age, then, if the budget is exceeded, the largest others until what stays would be
  * under 3/4 of it (less what other flushes free), so that one batch makes room for a
  * while instead of one partition per step; at least one when over the budget. */
-static struct cl_part **pick_due(struct cl_engine *e, int64_t now, size_t *n, size_t *reserved)
+static struct cl_part **pick_due(struct cl_engine *e, int64_t now, size_t *n)
 {
     struct cl_part **out = cl_malloc(CL_MAX(e->acc.n, 1) * sizeof *out);
     struct cl_part **rest = cl_malloc(CL_MAX(e->acc.n, 1) * sizeof *rest);
@@ -330,20 +345,23 @@ static struct cl_part **pick_due(struct cl_engine *e, int64_t now, size_t *n, si
         }
     }
     free(rest);
-    *reserved = e->o.budget ? freed : 0;
-    if (*reserved)
-        atomic_fetch_add(&e->o.budget->flushing, *reserved);
+    for (size_t i = 0; e->o.budget && i < *n; i++) {
+        out[i]->reserved = out[i]->data.len + out[i]->gz.len;
+        e->reserved += out[i]->reserved;
+    }
+    if (e->o.budget && freed)
+        atomic_fetch_add(&e->o.budget->flushing, freed);
     return out;
 }
 
 int cl_engine_flush_due(struct cl_engine *e, int64_t now)
 {
     e->pass_failed = 0;
-    size_t n, reserved;
-    struct cl_part **due = pick_due(e, now, &n, &reserved);
+    size_t n;
+    struct cl_part **due = pick_due(e, now, &n);
     int rc = n ? flush_parts(e, due, n) : CL_OK;
-    if (reserved) /* committed or failed: settled and charged either way */
-        atomic_fetch_sub(&e->o.budget->flushing, reserved);
+    for (size_t i = 0; e->reserved && i < e->acc.n; i++) /* due but not flushed (an error) */
+        release_reserved(e, e->acc.parts[i]);
     free(due);
     cl_engine_emit_done(e);
     return rc;

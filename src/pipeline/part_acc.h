@@ -42,6 +42,7 @@ struct cl_part {
     struct cl_obj_index index; /* gz's members, put first in the object by the seal */
     struct cl_obj_seg copied;  /* what data's lines hold, for the member the seal adds */
     int sealed;
+    size_t reserved; /* its bytes in the shared budget's flushing while a flush has it due */
 };
 
 struct cl_part_acc {

@@ -215,12 +215,73 @@ static void test_flushing_counts_as_freed(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A store that notes, at each put, whether the budget's flushing covers more than used:
+ * bytes of a settled partition still counted as being freed. */
+static const struct cl_store_ops *watched_ops;
+static struct cl_store_ops watching_ops;
+static struct cl_buffer_budget *watched_budget;
+static size_t n_puts, n_puts_over;
+
+static int watching_put(void *impl, const char *key, const void *data, size_t len)
+{
+    n_puts++;
+    n_puts_over += atomic_load(&watched_budget->flushing) > atomic_load(&watched_budget->used);
+    return watched_ops->put(impl, key, data, len);
+}
+
+/* Each partition of a flush leaves flushing as it settles (when it leaves used), not
+ * at the end of the whole flush: while the second partition is put, flushing holds only
+ * its bytes, so another engine does not subtract the first's twice. */
+static void test_flushing_released_per_partition(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("CL_TMPDIR") ? getenv("CL_TMPDIR") : "/tmp";
+    char dir[256], err[256];
+    snprintf(dir, sizeof dir, "%s/cl-budget-XXXXXX", tmp);
+    assert_non_null(mkdtemp(dir));
+    struct cl_store st;
+    assert_int_equal(cl_store_open(&st, dir, err, sizeof err), CL_OK);
+    watched_ops = st.ops;
+    watching_ops = *st.ops;
+    watching_ops.put = watching_put;
+    st.ops = &watching_ops;
+    struct cl_commit *commit = cl_commit_conditional_new(&st);
+    struct cl_buffer_budget budget = {.max = 1}; /* low mark 0: both partitions are due */
+    atomic_init(&budget.used, 0);
+    atomic_init(&budget.flushing, 0);
+    watched_budget = &budget;
+    struct cl_engine_opts o = cl_test_engine_opts(SIZE_MAX, &budget);
+    size_t stored = 0;
+    struct cl_engine_sink sink = {.arg = &stored, .stored = on_stored, .failed = on_failed};
+    struct cl_engine *e = cl_engine_new(&o, commit, &sink);
+    struct cl_ingest_batch ba, bw;
+    struct cl_engine_in in[2] = {message(&ba, "api", "api", 200), message(&bw, "web", "web", 2)};
+    assert_int_equal(cl_engine_take(e, in, 2), CL_OK);
+    n_puts = n_puts_over = 0;
+    assert_int_equal(cl_engine_flush_due(e, cl_now_ms()), CL_OK);
+    assert_int_equal(stored, 2);
+    assert_int_equal(n_puts, 2);
+    assert_int_equal(n_puts_over, 0);
+    assert_int_equal(atomic_load(&budget.used), 0);
+    assert_int_equal(atomic_load(&budget.flushing), 0);
+    cl_engine_free(e);
+    cl_ingest_batch_free(&ba);
+    cl_ingest_batch_free(&bw);
+    cl_commit_free(commit);
+    st.ops = watched_ops;
+    cl_store_close(&st);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resident_is_pages_written),
         cmocka_unit_test(test_buffered_bounds_resident),
         cmocka_unit_test(test_flushing_counts_as_freed),
+        cmocka_unit_test(test_flushing_released_per_partition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
