@@ -169,6 +169,61 @@ static struct cl_engine_in message(struct cl_ingest_batch *batch, const char *id
     return in;
 }
 
+/* One engine over a shared budget of 1 byte (low mark 0: the excess is all it holds)
+ * that has taken two messages, api's (200 records) and web's (2), each its own partition;
+ * committed to a fs store in a temporary directory, whose ops put_ops replaces if set. */
+struct budget_run {
+    char dir[256];
+    struct cl_store st;
+    const struct cl_store_ops *fs_ops;
+    struct cl_store_ops ops;
+    struct cl_commit *commit;
+    struct cl_buffer_budget budget;
+    size_t stored;
+    struct cl_engine *e;
+    struct cl_ingest_batch ba, bw;
+};
+
+static void budget_run_open(struct budget_run *r,
+                            int (*put)(void *impl, const char *key, const void *data, size_t len))
+{
+    const char *tmp = getenv("CL_TMPDIR") ? getenv("CL_TMPDIR") : "/tmp";
+    char err[256];
+    snprintf(r->dir, sizeof r->dir, "%s/cl-budget-XXXXXX", tmp);
+    assert_non_null(mkdtemp(r->dir));
+    assert_int_equal(cl_store_open(&r->st, r->dir, err, sizeof err), CL_OK);
+    r->fs_ops = r->st.ops;
+    r->ops = *r->st.ops;
+    if (put) {
+        r->ops.put = put;
+        r->st.ops = &r->ops;
+    }
+    r->commit = cl_commit_conditional_new(&r->st);
+    r->budget.max = 1;
+    atomic_init(&r->budget.used, 0);
+    atomic_init(&r->budget.flushing, 0);
+    struct cl_engine_opts o = cl_test_engine_opts(SIZE_MAX, &r->budget);
+    struct cl_engine_sink sink = {.arg = &r->stored, .stored = on_stored, .failed = on_failed};
+    r->e = cl_engine_new(&o, r->commit, &sink);
+    struct cl_engine_in in[2] = {message(&r->ba, "api", "api", 200),
+                                 message(&r->bw, "web", "web", 2)};
+    assert_int_equal(cl_engine_take(r->e, in, 2), CL_OK);
+    assert_true(atomic_load(&r->budget.used) > r->budget.max);
+}
+
+static void budget_run_close(struct budget_run *r)
+{
+    cl_engine_free(r->e);
+    cl_ingest_batch_free(&r->ba);
+    cl_ingest_batch_free(&r->bw);
+    cl_commit_free(r->commit);
+    r->st.ops = r->fs_ops;
+    cl_store_close(&r->st);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* Over a shared budget whose whole excess another engine is already flushing: the
  * engine commits only its largest partition (the at-least-one that keeps what it holds
  * moving), not every partition the excess alone would ask for. Once that flush is over
@@ -176,57 +231,32 @@ static struct cl_engine_in message(struct cl_ingest_batch *batch, const char *id
 static void test_flushing_counts_as_freed(void **state)
 {
     (void)state;
-    const char *tmp = getenv("CL_TMPDIR") ? getenv("CL_TMPDIR") : "/tmp";
-    char dir[256], err[256];
-    snprintf(dir, sizeof dir, "%s/cl-budget-XXXXXX", tmp);
-    assert_non_null(mkdtemp(dir));
-    struct cl_store st;
-    assert_int_equal(cl_store_open(&st, dir, err, sizeof err), CL_OK);
-    struct cl_commit *commit = cl_commit_conditional_new(&st);
-    struct cl_buffer_budget budget = {.max = 1}; /* low mark 0: the excess is all it holds */
-    atomic_init(&budget.used, 0);
-    atomic_init(&budget.flushing, 0);
-    struct cl_engine_opts o = cl_test_engine_opts(SIZE_MAX, &budget);
-    size_t stored = 0;
-    struct cl_engine_sink sink = {.arg = &stored, .stored = on_stored, .failed = on_failed};
-    struct cl_engine *e = cl_engine_new(&o, commit, &sink);
-    struct cl_ingest_batch ba, bw;
-    struct cl_engine_in in[2] = {message(&ba, "api", "api", 200), message(&bw, "web", "web", 2)};
-    assert_int_equal(cl_engine_take(e, in, 2), CL_OK);
-    size_t used = atomic_load(&budget.used);
-    assert_true(used > budget.max);
-    atomic_store(&budget.flushing, used); /* another engine's flush frees as much */
-    assert_int_equal(cl_engine_flush_due(e, cl_now_ms()), CL_OK);
-    assert_int_equal(stored, 1); /* api, the largest; web waits */
-    assert_true(atomic_load(&budget.used) > 0);
-    assert_int_equal(atomic_load(&budget.flushing), used); /* e's reservation let go */
-    atomic_store(&budget.flushing, 0);                     /* that flush is over */
-    assert_int_equal(cl_engine_flush_due(e, cl_now_ms()), CL_OK);
-    assert_int_equal(stored, 2);
-    assert_int_equal(atomic_load(&budget.used), 0);
-    assert_int_equal(atomic_load(&budget.flushing), 0);
-    cl_engine_free(e);
-    cl_ingest_batch_free(&ba);
-    cl_ingest_batch_free(&bw);
-    cl_commit_free(commit);
-    cl_store_close(&st);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    static struct budget_run r;
+    budget_run_open(&r, NULL);
+    size_t used = atomic_load(&r.budget.used);
+    atomic_store(&r.budget.flushing, used); /* another engine's flush frees as much */
+    assert_int_equal(cl_engine_flush_due(r.e, cl_now_ms()), CL_OK);
+    assert_int_equal(r.stored, 1); /* api, the largest; web waits */
+    assert_true(atomic_load(&r.budget.used) > 0);
+    assert_int_equal(atomic_load(&r.budget.flushing), used); /* e's reservation let go */
+    atomic_store(&r.budget.flushing, 0);                     /* that flush is over */
+    assert_int_equal(cl_engine_flush_due(r.e, cl_now_ms()), CL_OK);
+    assert_int_equal(r.stored, 2);
+    assert_int_equal(atomic_load(&r.budget.used), 0);
+    assert_int_equal(atomic_load(&r.budget.flushing), 0);
+    budget_run_close(&r);
 }
 
-/* A store that notes, at each put, whether the budget's flushing covers more than used:
- * bytes of a settled partition still counted as being freed. */
-static const struct cl_store_ops *watched_ops;
-static struct cl_store_ops watching_ops;
-static struct cl_buffer_budget *watched_budget;
+/* A put that notes whether the budget's flushing covers more than used: bytes of a
+ * settled partition still counted as being freed. */
+static struct budget_run watched;
 static size_t n_puts, n_puts_over;
 
 static int watching_put(void *impl, const char *key, const void *data, size_t len)
 {
     n_puts++;
-    n_puts_over += atomic_load(&watched_budget->flushing) > atomic_load(&watched_budget->used);
-    return watched_ops->put(impl, key, data, len);
+    n_puts_over += atomic_load(&watched.budget.flushing) > atomic_load(&watched.budget.used);
+    return watched.fs_ops->put(impl, key, data, len);
 }
 
 /* Each partition of a flush leaves flushing as it settles (when it leaves used), not
@@ -235,44 +265,15 @@ static int watching_put(void *impl, const char *key, const void *data, size_t le
 static void test_flushing_released_per_partition(void **state)
 {
     (void)state;
-    const char *tmp = getenv("CL_TMPDIR") ? getenv("CL_TMPDIR") : "/tmp";
-    char dir[256], err[256];
-    snprintf(dir, sizeof dir, "%s/cl-budget-XXXXXX", tmp);
-    assert_non_null(mkdtemp(dir));
-    struct cl_store st;
-    assert_int_equal(cl_store_open(&st, dir, err, sizeof err), CL_OK);
-    watched_ops = st.ops;
-    watching_ops = *st.ops;
-    watching_ops.put = watching_put;
-    st.ops = &watching_ops;
-    struct cl_commit *commit = cl_commit_conditional_new(&st);
-    struct cl_buffer_budget budget = {.max = 1}; /* low mark 0: both partitions are due */
-    atomic_init(&budget.used, 0);
-    atomic_init(&budget.flushing, 0);
-    watched_budget = &budget;
-    struct cl_engine_opts o = cl_test_engine_opts(SIZE_MAX, &budget);
-    size_t stored = 0;
-    struct cl_engine_sink sink = {.arg = &stored, .stored = on_stored, .failed = on_failed};
-    struct cl_engine *e = cl_engine_new(&o, commit, &sink);
-    struct cl_ingest_batch ba, bw;
-    struct cl_engine_in in[2] = {message(&ba, "api", "api", 200), message(&bw, "web", "web", 2)};
-    assert_int_equal(cl_engine_take(e, in, 2), CL_OK);
+    budget_run_open(&watched, watching_put);
     n_puts = n_puts_over = 0;
-    assert_int_equal(cl_engine_flush_due(e, cl_now_ms()), CL_OK);
-    assert_int_equal(stored, 2);
+    assert_int_equal(cl_engine_flush_due(watched.e, cl_now_ms()), CL_OK);
+    assert_int_equal(watched.stored, 2);
     assert_int_equal(n_puts, 2);
     assert_int_equal(n_puts_over, 0);
-    assert_int_equal(atomic_load(&budget.used), 0);
-    assert_int_equal(atomic_load(&budget.flushing), 0);
-    cl_engine_free(e);
-    cl_ingest_batch_free(&ba);
-    cl_ingest_batch_free(&bw);
-    cl_commit_free(commit);
-    st.ops = watched_ops;
-    cl_store_close(&st);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(atomic_load(&watched.budget.used), 0);
+    assert_int_equal(atomic_load(&watched.budget.flushing), 0);
+    budget_run_close(&watched);
 }
 
 int main(void)
