@@ -551,7 +551,10 @@ static void bus_install(void)
 
 /* scan_loaded for a mapped object. After a SIGBUS nothing of the object is kept: its
  * result r is per object (the count sums it, the ordered output merges it, only when it
- * did not fail), so clearing r and failing it undoes what the scan had found. */
+ * did not fail), so clearing r and failing it undoes what the scan had found. ISA-L's
+ * stateless inflate keeps no state between calls, so jumping out of it is safe; a fault
+ * inside cl_obj_index_read after it allocated the segment table leaks that table (once
+ * per failed object, in a one-shot process). */
 static void scan_mapped(struct cq_scanner *s, const struct cq_object *o, int keep,
                         struct cq_result *r)
 {
