@@ -79,6 +79,54 @@ static void test_failed_body_read_gives_back_uncounted(void **state)
     cl_queue_close(&q);
 }
 
+/* Interrupts the body read whose SQL, expanded, ends with arg[1] (progress handler): a read that
+ * fails for one message of a receive. */
+static int interrupt_body_of(void *arg)
+{
+    sqlite3 *db = ((void **)arg)[0];
+    const char *want = ((void **)arg)[1];
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st)) {
+        if (!sqlite3_stmt_busy(st) || !strstr(sqlite3_sql(st), "SELECT body,"))
+            continue;
+        char *sql = sqlite3_expanded_sql(st);
+        size_t len = sql ? strlen(sql) : 0, wl = strlen(want);
+        int hit = len >= wl && strcmp(sql + len - wl, want) == 0;
+        sqlite3_free(sql);
+        return hit;
+    }
+    return 0;
+}
+
+/* The second body of three fails to read: the first is delivered, the second and third
+ * given back uncounted and visible at once. */
+static void test_failed_body_read_delivers_those_read(void **state)
+{
+    (void)state;
+    struct cl_queue q;
+    open_fresh(&q, "bodyone.db", 2);
+    send_n(&q, 3);
+    sqlite3 *db = cl_queue_sqlite_db(&q);
+    char want[40];
+    snprintf(want, sizeof want, "WHERE id = %lld",
+             (long long)count_rows(&q, "SELECT min(id) + 1 FROM messages"));
+    void *arg[2] = {db, want};
+    sqlite3_progress_handler(db, 1, interrupt_body_of, arg);
+    struct cl_msg *m = NULL;
+    size_t n = 0;
+    assert_int_equal(cl_queue_receive(&q, 10, 30, 0, &m, &n), CL_OK);
+    sqlite3_progress_handler(db, 0, NULL, NULL);
+    assert_int_equal(n, 1);
+    assert_non_null(m[0].body);
+    assert_int_equal(count_rows(&q, "SELECT total(receive_count) FROM leases"), 1);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM leases WHERE receive_count = 0"), 2);
+    cl_msgs_free(m, n);
+    struct cl_msg *again = receive_exactly(&q, 2); /* no clock move: visible at once */
+    assert_int_equal(again[0].receive_count, 1);
+    assert_int_equal(again[1].receive_count, 1);
+    cl_msgs_free(again, 2);
+    cl_queue_close(&q);
+}
+
 /* A stored message on its last allowed receive whose deferred delete fails: given back
  * uncounted, so it is received (and can be deleted) instead of going to the DLQ. */
 static void test_failed_deferred_delete_gives_back_uncounted(void **state)
@@ -179,6 +227,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failed_body_read_gives_back_uncounted),
+        cmocka_unit_test(test_failed_body_read_delivers_those_read),
         cmocka_unit_test(test_failed_deferred_delete_gives_back_uncounted),
         cmocka_unit_test(test_two_flushes_delete_results),
         cmocka_unit_test(test_orphan_lease_dropped),
