@@ -41,12 +41,14 @@ struct cl_engine_msg {
     size_t index;                   /* the caller's position of the message */
     size_t slot;                    /* in the engine's held array */
     enum cl_engine_outcome outcome; /* not STORED once a partition holding it failed */
+    int deleted; /* acks_in_commit: the commit deleted it (its delete may fail) */
 };
 
 /* What settling a message means: the caller's. m is valid only during the call. */
 struct cl_engine_sink {
     void *arg;
-    /* Messages whose every record is stored; acked: the commit deleted them already. */
+    /* Messages whose every record is stored; acked: the commit deleted them already, those
+     * with m[i]->deleted set (a failed delete leaves the rest to their next receive). */
     void (*stored)(void *arg, struct cl_engine_msg *const *m, size_t n, int acked);
     void (*failed)(void *arg, const struct cl_engine_msg *m, enum cl_engine_outcome why,
                    const char *error);

@@ -146,6 +146,14 @@ static void count_object(struct cl_engine *e, const struct cl_part *pt, const ch
     }
 }
 
+/* After a commit that deletes (acks_in_commit): which finished messages it deleted. */
+static void mark_deleted(struct cl_engine *e, struct cl_engine_msg *const *m, const int *results,
+                         size_t n)
+{
+    for (size_t i = 0; e->commit->ops->acks_in_commit && i < n; i++)
+        m[i]->deleted = results[i] == CL_OK;
+}
+
 /* Compresses and commits the partition at index. */
 static int commit_part(struct cl_engine *e, size_t index)
 {
@@ -153,12 +161,15 @@ static int commit_part(struct cl_engine *e, size_t index)
     const char **ids = cl_malloc(pt->n_members * sizeof *ids);
     const char **finished = cl_malloc(pt->n_members * sizeof *finished);
     int *results = cl_malloc(pt->n_members * sizeof *results);
+    struct cl_engine_msg **fin_msgs = cl_malloc(pt->n_members * sizeof *fin_msgs);
     size_t n_finished = 0;
     for (size_t i = 0; i < pt->n_members; i++) {
-        const struct cl_engine_msg *m = (const struct cl_engine_msg *)pt->members[i];
+        struct cl_engine_msg *m = (struct cl_engine_msg *)pt->members[i];
         ids[i] = m->id;
-        if (m->acc.pending == 1)
+        if (m->acc.pending == 1) {
+            fin_msgs[n_finished] = m;
             finished[n_finished++] = m->receipt;
+        }
     }
     /* The object: the gzip members as they came, then the copied lines compressed as one
      * more member (a multi-member gzip file, RFC 1952 2.2). */
@@ -170,9 +181,12 @@ static int commit_part(struct cl_engine *e, size_t index)
                                      finished, n_finished,  results};
         rc = e->commit->ops->commit(e->commit->impl, &o, key, sizeof key, &published);
     }
+    if (rc == CL_OK)
+        mark_deleted(e, fin_msgs, results, n_finished);
     free(ids);
     free(finished);
     free(results);
+    free(fin_msgs);
     if (rc != CL_OK)
         return commit_failed(e, index, rc);
     if (!e->pass_failed && e->o.breaker)
@@ -199,8 +213,10 @@ static int flush_part(struct cl_engine *e, size_t index)
 /* The arrays of one batch commit (batch_objects fills them, batch_free frees them). */
 struct batch {
     struct cl_commit_object *objs;
-    const char **ids, **finished; /* slices per object */
+    const char **ids, **finished;    /* slices per object */
+    struct cl_engine_msg **fin_msgs; /* finished[i]'s message */
     int *results;
+    size_t n_finished;
 };
 
 /* Describes each partition as an object of one batch. A message is finished by the last
@@ -214,6 +230,7 @@ static void batch_objects(struct cl_part *const *parts, size_t n, struct batch *
     b->ids = cl_malloc(CL_MAX(total, 1) * sizeof *b->ids);
     b->finished = cl_malloc(CL_MAX(total, 1) * sizeof *b->finished);
     b->results = cl_malloc(CL_MAX(total, 1) * sizeof *b->results);
+    b->fin_msgs = cl_malloc(CL_MAX(total, 1) * sizeof *b->fin_msgs);
     size_t at = 0, fin = 0;
     for (size_t j = 0; j < n; j++) {
         const struct cl_part *pt = parts[j];
@@ -221,13 +238,16 @@ static void batch_objects(struct cl_part *const *parts, size_t n, struct batch *
         for (size_t i = 0; i < pt->n_members; i++) {
             struct cl_engine_msg *m = (struct cl_engine_msg *)pt->members[i];
             b->ids[at++] = m->id;
-            if (++m->acc.batch_hits == m->acc.pending)
+            if (++m->acc.batch_hits == m->acc.pending) {
+                b->fin_msgs[fin] = m;
                 b->finished[fin++] = m->receipt;
+            }
         }
         b->objs[j] =
             (struct cl_commit_object){pt,       pt->gz.data,        pt->gz.len, b->ids + at0,
                                       at - at0, b->finished + fin0, fin - fin0, b->results + fin0};
     }
+    b->n_finished = fin;
     for (size_t j = 0; j < n; j++)
         for (size_t i = 0; i < parts[j]->n_members; i++)
             ((struct cl_engine_msg *)parts[j]->members[i])->acc.batch_hits = 0;
@@ -239,6 +259,7 @@ static void batch_free(struct batch *b)
     free(b->ids);
     free(b->finished);
     free(b->results);
+    free(b->fin_msgs);
 }
 
 /* Commits parts (none empty) through the strategy's commit_batch: one catalog transaction
@@ -254,6 +275,8 @@ static int commit_batch(struct cl_engine *e, struct cl_part *const *parts, size_
         struct batch b;
         batch_objects(parts, n, &b);
         rc = e->commit->ops->commit_batch(e->commit->impl, b.objs, n, keys, published);
+        if (rc == CL_OK)
+            mark_deleted(e, b.fin_msgs, b.results, b.n_finished);
         batch_free(&b);
     }
     for (size_t j = 0; j < n; j++) {

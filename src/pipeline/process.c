@@ -51,12 +51,14 @@ void cl_process_opts_default(struct cl_process_opts *o)
     o->any_received_ms = NULL;
 }
 
-/* Sink: the messages are stored; delete them unless the commit did. */
+/* Sink: the messages are stored; delete them unless the commit did (counting only those
+ * it deleted: one whose delete failed is deleted, and counted, at its next receive). */
 static void on_stored(void *arg, struct cl_engine_msg *const *m, size_t n, int acked)
 {
     struct cl_processor *p = arg;
     if (acked) {
-        p->c.messages_deleted += n;
+        for (size_t i = 0; i < n; i++)
+            p->c.messages_deleted += m[i]->deleted != 0;
     } else {
         const char **receipts = cl_malloc(n * sizeof *receipts);
         int *results = cl_malloc(n * sizeof *results);

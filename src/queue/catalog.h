@@ -69,7 +69,8 @@ struct cl_catalog_flush {
 /* Commits a flush in one transaction, then deletes the messages it finishes
  * (cl_catalog_commit_flushes says how). delete_results[i] (n_delete entries, may be NULL)
  * gets CL_OK or CL_ERR_STALE per receipt, or the failure of its delete; neither fails
- * the flush (the message's next holder will find every partition stored and delete it).
+ * the flush (a message whose delete failed is given back uncounted and visible; its next
+ * receive finds every partition stored and deletes it).
  * Returns CL_OK, CL_ERR_FULL (disk full / busy) or CL_ERR_IO; on error nothing changed.
  * Message ids are the queue's own strings (cl_msg.id): only the catalog's backend reads
  * them (SQLite's are row ids); one it cannot read is CL_ERR_INVAL.
@@ -77,11 +78,16 @@ struct cl_catalog_flush {
 int cl_catalog_commit_flush(struct cl_catalog *c, const struct cl_catalog_flush *f,
                             int *delete_results);
 /* Commits n flushes in ONE transaction, one sync of the queue file for all: all or
- * nothing. Then deletes the messages they finish (delete_receipts) in short transactions
- * of their own, not synced by themselves: the committed progress rows already mark every
- * partition of those messages stored, so a delete lost to a failure or a power loss is
- * done by the message's next receive. delete_results (may be NULL) holds flush k's
- * results array at k (each may be NULL). */
+ * nothing. That commit is what finishes the messages: their progress rows cover every
+ * partition, and no processor stores a finished message's records again. Then deletes
+ * the messages all n flushes finish (delete_receipts) in short transactions of their
+ * own, not synced by themselves; a delete lost to a power loss or a crash is done by the
+ * message's next receive (a crash's held messages are given back uncounted at start-up).
+ * When a delete transaction fails, the messages left undeleted are given back in one
+ * small transaction: visible now, their receive uncounted (so one on its last allowed
+ * receive does not go to the DLQ), deleted at their next receive; if that fails too it
+ * is logged and they come back after their visibility timeout, counted.
+ * delete_results (may be NULL) holds flush k's results array at k (each may be NULL). */
 int cl_catalog_commit_flushes(struct cl_catalog *c, const struct cl_catalog_flush *f, size_t n,
                               int *const *delete_results);
 

@@ -102,22 +102,33 @@ static int flush_txn(struct sq_queue *s, const struct cl_catalog_flush *f, const
     return rc == CL_OK ? add_progress(s, f, partition) : rc;
 }
 
-/* Deletes the messages the committed flushes finished (sq_delete_stored): results[k][i]
- * (each may be NULL) gets CL_OK, CL_ERR_STALE, or the failure of its transaction. A
- * failed delete leaves its messages with every partition's progress row, so their next
- * receive deletes them (logged). */
+/* Deletes the messages the committed flushes finished, all flushes' receipts in one
+ * sq_delete_stored call: results[k][i] (each may be NULL) gets CL_OK, CL_ERR_STALE, or
+ * the failure of its transaction. Messages whose delete failed are given back uncounted
+ * with every partition's progress row, so their next receive deletes them (logged). */
 static void delete_finished(struct sq_queue *s, const struct cl_catalog_flush *f, size_t n,
                             int *const *results)
 {
-    for (size_t k = 0; k < n; k++) {
-        int rc =
-            sq_delete_stored(s, f[k].delete_receipts, f[k].n_delete, results ? results[k] : NULL);
-        if (rc != CL_OK)
-            cl_log(CL_LOG_WARN,
-                   "catalog: deleting stored messages failed (%s); their next receive deletes "
-                   "them",
-                   cl_strerror(rc));
-    }
+    size_t total = 0;
+    for (size_t k = 0; k < n; k++)
+        total += f[k].n_delete;
+    if (total == 0)
+        return;
+    const char **receipts = cl_malloc(total * sizeof *receipts);
+    int *res = cl_malloc(total * sizeof *res);
+    for (size_t k = 0, at = 0; k < n; at += f[k++].n_delete)
+        memcpy(receipts + at, f[k].delete_receipts, f[k].n_delete * sizeof *receipts);
+    int rc = sq_delete_stored(s, receipts, total, res);
+    if (rc != CL_OK)
+        cl_log(CL_LOG_WARN,
+               "catalog: deleting stored messages failed (%s); given back uncounted, their "
+               "next receive deletes them",
+               cl_strerror(rc));
+    for (size_t k = 0, at = 0; k < n; at += f[k++].n_delete)
+        if (results && results[k])
+            memcpy(results[k], res + at, f[k].n_delete * sizeof *res);
+    free(receipts);
+    free(res);
 }
 
 static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size_t n,

@@ -65,6 +65,8 @@ enum sq_stmt {
     SQ_SET_ERROR,
     SQ_EPOCH_NEXT,
     SQ_OWNER_RELEASE,
+    SQ_GIVE_BACK,
+    SQ_LEASE_ORPHAN_DEL,
     SQ_IDEM_PUT,
     SQ_IDEM_GET,
     SQ_IDEM_PURGE,
@@ -254,6 +256,17 @@ int sq_delete(void *impl, const char *const *receipts, size_t n, int *results);
  * sq_delete_receipts, or a failed transaction's error for its messages and the rest;
  * returns CL_OK or that error. */
 int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results);
+/* Undoes the receives (ids[i], counts[i]: the receipt's message and receive count) the
+ * queue could not complete (why, for the log): each message visible now, its receive
+ * uncounted, held by no one, in one unsynced transaction (queue_sqlite_give_back.c).
+ * A lease received again since is left alone. Takes db_mu. On failure logs it (the
+ * messages then come back after their visibility timeout, counted) and returns the
+ * error. */
+int sq_give_back(struct sq_queue *s, const int64_t *ids, const int64_t *counts, size_t n,
+                 const char *why);
+/* sq_give_back by receipts (a malformed one is skipped). */
+int sq_give_back_receipts(struct sq_queue *s, const char *const *receipts, size_t n,
+                          const char *why);
 /* A processor's short transactions call this before taking db_mu: while the ingest
  * committer waits for it, waits until the committer has it (at most YIELD_MAX_MS,
  * queue_sqlite_receive.c), so the group commit, on which acknowledgements wait, goes

@@ -152,17 +152,45 @@ static int receive_row(struct sq_queue *s, int64_t id, int64_t now, int visibili
     return 1;
 }
 
-/* Drops the lease of a message whose row is gone (a hand-edited file, or expired and
- * purged since the lease was taken; caller holds db_mu): nothing to deliver, and it would
- * be picked forever. Not synced: a lost drop is made again at the next receive. */
-static void drop_orphan_lease(struct sq_queue *s, int64_t id)
+/* Drops the lease of a message whose row is gone (a retention purge since the lease was
+ * taken, or a hand-edited file; caller holds db_mu): nothing to deliver, and it would be
+ * picked forever. One statement that checks the row is still gone and the lease still
+ * this receive's. Not synced: a lost drop is made again at the next receive. */
+static void drop_orphan_lease(struct sq_queue *s, int64_t id, int64_t count)
 {
-    cl_log(CL_LOG_ERROR, "queue: lease %lld has no message: dropped", (long long)id);
     sq_lazy_sync(s, 1);
-    sqlite3_bind_int64(s->st[SQ_LEASE_DEL], 1, id);
-    if (sq_exec(s, SQ_LEASE_DEL) != CL_OK)
+    sqlite3_bind_int64(s->st[SQ_LEASE_ORPHAN_DEL], 1, id);
+    sqlite3_bind_int64(s->st[SQ_LEASE_ORPHAN_DEL], 2, count);
+    if (sq_exec(s, SQ_LEASE_ORPHAN_DEL) != CL_OK)
         cl_log(CL_LOG_WARN, "queue: dropping lease %lld: %s", (long long)id, sqlite3_errmsg(s->db));
+    else if (sqlite3_changes(s->db) > 0)
+        cl_log(CL_LOG_WARN, "queue: lease %lld has no message (purged): dropped", (long long)id);
     sq_lazy_sync(s, 0);
+}
+
+static void free_msg_fields(struct cl_msg *m)
+{
+    free(m->id);
+    free(m->receipt);
+    free(m->body);
+    free(m->last_error);
+    memset(m, 0, sizeof *m);
+}
+
+/* The messages from msgs[from] on, whose bodies were not read: their receives undone
+ * (sq_give_back) and their fields freed. */
+static void give_back_unread(struct sq_queue *s, struct cl_msg *msgs, size_t from, size_t n)
+{
+    int64_t *ids = cl_malloc((n - from) * sizeof *ids);
+    int64_t *counts = cl_malloc((n - from) * sizeof *counts);
+    for (size_t i = from; i < n; i++) {
+        sq_parse_u63(msgs[i].id, msgs[i].id + strlen(msgs[i].id), &ids[i - from]);
+        counts[i - from] = msgs[i].receive_count;
+        free_msg_fields(&msgs[i]);
+    }
+    sq_give_back(s, ids, counts, n - from, "a failed body read");
+    free(ids);
+    free(counts);
 }
 
 /* Reads the bodies of the n messages just leased, outside the receive's transaction,
@@ -170,17 +198,19 @@ static void drop_orphan_lease(struct sq_queue *s, int64_t id)
  * spans ~19 pages read one by one, and ten of them read inside the receive's transaction
  * held the lock for ~1 ms while ingest's group commit waited (docs/performance.md,
  * "Deletes after the catalog commit"). A message's row is written once by its send and
- * deleted only by its lease's holder, so reading it after the lease committed reads the
- * same bytes. Compacts msgs over messages found gone; returns CL_OK, or the read's error
- * (then every message is freed and *n is 0: the leases run out and the messages are
- * received again). */
+ * deleted only by a delete with its lease's receipt, a DLQ move or a retention purge
+ * (then its lease is an orphan, dropped here), so reading it after the lease committed
+ * reads the same bytes. Compacts msgs over messages found gone. A read that fails stops
+ * the reads: the messages read are delivered, the failing one and the rest are given back
+ * (sq_give_back: visible, uncounted), as the failure is the queue's, not theirs. Returns
+ * CL_OK, or the read's error when no message was read (then *n is 0). */
 static int read_bodies(struct sq_queue *s, struct cl_msg *msgs, size_t *n)
 {
-    size_t kept = 0;
-    int rc = CL_OK;
+    size_t kept = 0, i = 0;
+    int rc = CL_OK, gone = 0;
     sq_yield_to_send(s);
     pthread_mutex_lock(&s->db_mu);
-    for (size_t i = 0; i < *n; i++) {
+    for (; i < *n; i++) {
         int64_t id = 0;
         sq_parse_u63(msgs[i].id, msgs[i].id + strlen(msgs[i].id), &id);
         if (i > 0 && atomic_load(&s->send_waiting)) {
@@ -188,27 +218,32 @@ static int read_bodies(struct sq_queue *s, struct cl_msg *msgs, size_t *n)
             sq_yield_to_send(s);
             pthread_mutex_lock(&s->db_mu);
         }
-        int r = rc == CL_OK ? read_message(s, id, &msgs[i]) : 0;
-        if (r < 0 && rc == CL_OK)
+        int r = read_message(s, id, &msgs[i]);
+        if (r < 0) {
             rc = -r;
-        if (r == 0 && rc == CL_OK)
-            drop_orphan_lease(s, id);
+            break;
+        }
+        if (r == 0) {
+            drop_orphan_lease(s, id, msgs[i].receive_count);
+            free_msg_fields(&msgs[i]);
+            gone = 1;
+            continue;
+        }
         struct cl_msg m = msgs[i];
         memset(&msgs[i], 0, sizeof msgs[i]);
-        if (r == 1) {
-            msgs[kept++] = m;
-        } else {
-            free(m.id);
-            free(m.receipt);
-            free(m.body);
-            free(m.last_error);
-        }
+        msgs[kept++] = m;
     }
     pthread_mutex_unlock(&s->db_mu);
-    if (kept < *n)
+    if (rc != CL_OK) {
+        cl_log(CL_LOG_WARN,
+               "queue: reading a received message failed (%s): %zu delivered, %zu given back",
+               cl_strerror(rc), kept, *n - i);
+        give_back_unread(s, msgs, i, *n);
+    }
+    if (gone)
         sq_invalidate_stats(s); /* takes mu: after db_mu is given up, as everywhere */
     *n = kept;
-    return rc;
+    return kept ? CL_OK : rc;
 }
 
 static int already_received(const struct cl_msg *msgs, size_t n, int64_t id)
@@ -440,8 +475,16 @@ static int delete_stored_txn(struct sq_queue *s, const char *const *receipts, si
 int sq_delete_stored(struct sq_queue *s, const char *const *receipts, size_t n, int *results)
 {
     int rc = CL_OK;
-    for (size_t done = 0; rc == CL_OK && done < n;)
+    size_t done = 0, start = 0;
+    while (rc == CL_OK && done < n) {
+        start = done;
         rc = delete_stored_txn(s, receipts, n, results, &done);
+    }
+    /* Stored but not deleted: given back uncounted, so a message on its last allowed
+     * receive is not moved to the DLQ; its next receive finds every partition stored and
+     * deletes it. */
+    if (rc != CL_OK)
+        sq_give_back_receipts(s, receipts + start, n - start, "a failed delete of stored messages");
     return rc;
 }
 

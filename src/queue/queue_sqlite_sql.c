@@ -46,6 +46,15 @@ const char *const sq_sql[SQ_NSTMT] = {
     [SQ_OWNER_RELEASE] = "UPDATE leases SET visible_at = min(visible_at, ?1),"
                          " receive_count = max(receive_count - 1, 0), holder = NULL"
                          " WHERE holder IS NOT NULL",
+    /* A receive undone (its holder could not use it): visible now, uncounted, held by no
+     * one; ?2 is the receive count of the holder's receipt. */
+    [SQ_GIVE_BACK] = "UPDATE leases SET visible_at = min(visible_at, ?3),"
+                     " receive_count = max(receive_count - 1, 0), holder = NULL"
+                     " WHERE msg_id = ?1 AND receive_count = ?2",
+    /* One statement: the lease goes only if it is still this receive's and the message's
+     * row is still gone. */
+    [SQ_LEASE_ORPHAN_DEL] = "DELETE FROM leases WHERE msg_id = ?1 AND receive_count = ?2"
+                            " AND NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1)",
     /* A row older than the window (?6) is replaced: expired keys may wait for the purge. */
     [SQ_IDEM_PUT] = "INSERT INTO idempotency (key, fingerprint, status, answer, created_at)"
                     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET"
