@@ -19,21 +19,23 @@
 
 #include <stdio.h>
 
-#define CKPT_FRAMES 1000         /* SQLite's own autocheckpoint threshold, pages */
-#define CKPT_INLINE_FRAMES 16384 /* 64 MiB of 4 KiB pages: WAL_SIZE_LIMIT */
+/* In bytes of pages, turned into frames by the file's page size (16 KiB for new files,
+ * 4 KiB for older ones: queue_sqlite_schema.c). */
+#define CKPT_BYTES (1000 * 4096)         /* SQLite's own autocheckpoint: 1000 4 KiB pages */
+#define CKPT_INLINE_BYTES (16384 * 4096) /* 64 MiB: WAL_SIZE_LIMIT */
 
 /* The queue connection's WAL hook, after each commit, with db_mu held. */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct sq_queue *s = arg;
-    if (frames >= CKPT_INLINE_FRAMES) {
+    if (frames >= s->ck_inline_frames) {
         int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_lock(&s->mu);
         s->counters.inline_checkpoints += rc == SQLITE_OK;
         pthread_mutex_unlock(&s->mu);
         return SQLITE_OK;
     }
-    if (frames >= CKPT_FRAMES) {
+    if (frames >= s->ck_frames) {
         pthread_mutex_lock(&s->ck_mu);
         s->ck_wanted = 1;
         pthread_cond_signal(&s->ck_cv);
@@ -69,6 +71,19 @@ static void *checkpointer(void *arg)
     return NULL;
 }
 
+/* The page size of db's main file (4096 if it cannot be read). */
+static int page_size(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int page = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            page = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return page >= 512 ? page : 4096;
+}
+
 /* Opens the checkpointer's connection; reading the journal mode opens the WAL. */
 static int open_ck_db(struct sq_queue *s, const char *path, char *err, size_t err_len)
 {
@@ -97,6 +112,9 @@ int sq_checkpointer_start(struct sq_queue *s, const char *path, char *err, size_
         return CL_ERR_NOMEM;
     }
     s->ck_started = 1;
+    int page = page_size(s->db);
+    s->ck_frames = CKPT_BYTES / page;
+    s->ck_inline_frames = CKPT_INLINE_BYTES / page;
     sqlite3_wal_hook(s->db, on_wal_commit, s); /* replaces SQLite's autocheckpoint */
     return CL_OK;
 }

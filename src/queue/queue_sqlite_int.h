@@ -133,6 +133,7 @@ struct sq_queue {
     sqlite3 *ck_db;
     pthread_t ck_thread;
     int ck_started, ck_wanted, ck_stop;
+    int ck_frames, ck_inline_frames; /* WAL frames that wake it, that checkpoint inline */
 };
 
 /* The backend behind q, or NULL if q is not an SQLite queue. */

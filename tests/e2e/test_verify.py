@@ -70,13 +70,16 @@ def metric(d, name):
 def corrupt_queue(db_path, rng):
     """Overwrites b-tree pages in the second half of the file with garbage until SQLite
     reports the file damaged when the queue totals are read (as the daemon does)."""
-    size = os.path.getsize(db_path)
-    pages = size // 4096
+    with open(db_path, "rb") as f:
+        header = f.read(100)
+    page = int.from_bytes(header[16:18], "big")  # the file's page size (1 means 65536)
+    page = 65536 if page == 1 else page
+    pages = os.path.getsize(db_path) // page
     for _ in range(20):
         with open(db_path, "r+b") as f:
             p = rng.randrange(pages // 2, pages)
-            f.seek(p * 4096)
-            f.write(bytes(rng.randrange(256) for _ in range(4096)))
+            f.seek(p * page)
+            f.write(bytes(rng.randrange(256) for _ in range(page)))
         try:
             db = sqlite3.connect(db_path)
             db.execute("SELECT count(*), total(length(body)) FROM messages").fetchall()

@@ -127,7 +127,14 @@ static void test_disk_full(void **state)
     cl_qt_send_n(&q, 0, 1);
     sqlite3 *db = cl_queue_sqlite_db(&q);
     assert_non_null(db);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA max_page_count=64", NULL, NULL, NULL), SQLITE_OK);
+    /* 256 KiB of pages, whatever the page size: less than one 400 KB send */
+    sqlite3_stmt *ps;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &ps, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(ps), SQLITE_ROW);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count=%d", 256 * 1024 / sqlite3_column_int(ps, 0));
+    sqlite3_finalize(ps);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     pthread_t th[THREADS];
     struct big_sender args[THREADS];
     for (int t = 0; t < THREADS; t++) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,14 +106,20 @@ static void test_kill9(void **state)
             crash_child(path, fds[1], round * 10000000);
         }
         close(fds[1]);
+        /* The kill lands while sends are under way: after the child's first acknowledged
+         * send (its open can take longer than the delay on a loaded machine under ASan),
+         * waited for up to 30 s, then 100-500 ms later. */
+        size_t before = total;
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        int32_t seq;
+        if (poll(&pfd, 1, 30000) == 1 && read(fds[0], &seq, sizeof seq) == sizeof seq)
+            acked[total++] = seq;
         usleep((useconds_t)(100000 + rand() % 400000));
         kill(pid, SIGKILL);
         int status;
         waitpid(pid, &status, 0);
         assert_true(WIFSIGNALED(status));
-        size_t before = total;
         ssize_t r;
-        int32_t seq;
         while ((r = read(fds[0], &seq, sizeof seq)) == sizeof seq && total < cap)
             acked[total++] = seq;
         close(fds[0]);
