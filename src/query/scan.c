@@ -230,6 +230,44 @@ static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, 
     }
 }
 
+/* 1 when every record of segment x passes q's time range and levels: its span and level
+ * counts are exact (the processor took them from each record's parsed head, as
+ * cq_match_line parses it), so a record's head need not be parsed to know it. */
+static int seg_inside(const struct cl_obj_seg *x, const struct cl_query *q)
+{
+    if (!x->known || x->min_ts_ms < q->from_ms || x->max_ts_ms >= q->to_ms)
+        return 0;
+    for (int l = 0; q->level_mask && l < CL_LEVEL_COUNT; l++)
+        if (x->levels[l] && !(q->level_mask & (1u << l)))
+            return 0;
+    return 1;
+}
+
+/* 1 when a line of a seg_inside segment matches by its content alone, found without
+ * looking at it whole: no filter, or a case-sensitive grep, and nothing else. */
+static int content_only(const struct cq_filter *f)
+{
+    return !f->re && !f->q->n_where && !f->grep_lower;
+}
+
+/* A count's filter of a segment whose every record passes the time range and levels
+ * (seg_inside) under a content_only filter: a line matches when it holds the text (or
+ * is not empty, without a grep), so from each hit the scan only skips to the line's end.
+ * Counts what scan_lines would. */
+static void count_inside(struct cq_scanner *s, const char *p, size_t n, struct cq_result *r)
+{
+    const struct cq_filter *f = s->m.f;
+    const char *end = p + n;
+    while (p < end && !must_stop(s, r)) {
+        const char *hit = f->grep_len ? cq_find(p, (size_t)(end - p), f->q->grep, f->grep_len) : p;
+        if (!hit)
+            break;
+        const char *nl = memchr(hit, '\n', (size_t)(end - hit));
+        r->records_matched += f->grep_len || nl != p;
+        p = nl ? nl + 1 : end;
+    }
+}
+
 /* Length of the gzip member header at p[0..n) (RFC 1952 2.3, trailer room included),
  * or 0 if there is none. */
 static size_t gzip_header_len(const unsigned char *p, size_t n)
@@ -415,7 +453,10 @@ static int scan_indexed(struct cq_scanner *s, const struct cl_obj_seg *g, size_t
         r->records_scanned += counted ? x->records : 0;
         uint64_t before = r->records_scanned;
         uint32_t line_no = p.line0[p.v[j]];
-        scan_lines(s, s->out, (size_t)x->raw_len, keep, counted, &line_no, r);
+        if (counted && content_only(s->m.f) && seg_inside(x, q))
+            count_inside(s, s->out, (size_t)x->raw_len, r);
+        else
+            scan_lines(s, s->out, (size_t)x->raw_len, keep, counted, &line_no, r);
         /* line numbers come from the index's record counts: they must hold */
         if (!counted && !r->stopped && r->records_scanned - before != x->records)
             rc = -1;
