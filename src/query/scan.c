@@ -489,13 +489,17 @@ static void scan_whole(struct cq_scanner *s, const struct cq_object *o, int keep
     scan_lines(s, s->out, raw, keep, 0, &line_no, r);
 }
 
-/* Reads o into s->obj: mapped when the query allows it and the store can, else copied
- * into s->in. Returns CL_OK or the store's error; release with release_object. */
+size_t cq_map_min = CQ_MAP_MIN;
+
+/* Reads o into s->obj: mapped when the query allows it, the store can and the object is
+ * at least cq_map_min bytes, else copied into s->in. Returns CL_OK or the store's error;
+ * release with release_object. */
 static int load_object(struct cq_scanner *s, struct cl_store *st, const struct cq_object *o)
 {
     const void *p = NULL;
     size_t n = 0;
-    int rc = s->m.f->q->map_objects ? cl_store_map(st, o->key, &p, &n) : CL_ERR_UNSUPPORTED;
+    int map = s->m.f->q->map_objects && o->size >= cq_map_min;
+    int rc = map ? cl_store_map(st, o->key, &p, &n) : CL_ERR_UNSUPPORTED;
     if (rc == CL_OK && n > CQ_OBJECT_MAX) {
         cl_store_unmap(st, p, n);
         return CL_ERR_TOO_LARGE; /* as a read bounded by CQ_OBJECT_MAX says */
