@@ -119,38 +119,6 @@ static int inflate_member(struct inflate_state *st, const unsigned char *in, siz
     return r;
 }
 
-/* Decompresses every concatenated gzip member of s->obj into s->out; *out_len gets the
- * total. Returns 0 or -1 with reason set. */
-static int gunzip_all(struct cq_scanner *s, const struct cq_object *o, size_t *out_len,
-                      char *reason, size_t reason_len)
-{
-    const unsigned char *in = s->obj;
-    size_t in_len = s->obj_len, in_off = 0, out_off = 0;
-    if (in_len == 0)
-        return snprintf(reason, reason_len, "empty object (not gzip)"), -1;
-    if (grow_out(s, size_hint(o, in, in_len)))
-        return snprintf(reason, reason_len, "too large to scan"), -1;
-    while (in_off < in_len) {
-        size_t used_in = 0, used_out = 0;
-        int r = inflate_member(s->d, in + in_off, in_len - in_off, s->out + out_off,
-                               s->out_cap - out_off, &used_in, &used_out);
-        if (r == ISAL_OUT_OVERFLOW) {
-            if (grow_out(s, s->out_cap * 2))
-                return snprintf(reason, reason_len, "decompresses beyond %llu bytes",
-                                (unsigned long long)CQ_RAW_MAX),
-                       -1;
-            continue;
-        }
-        if (r != ISAL_DECOMP_OK || used_in == 0)
-            return snprintf(reason, reason_len, "corrupt or truncated gzip at byte %zu", in_off),
-                   -1;
-        in_off += used_in;
-        out_off += used_out;
-    }
-    *out_len = out_off;
-    return 0;
-}
-
 static void keep_match(struct cq_result *r, const char *line, size_t len, uint32_t line_no,
                        int64_t ts)
 {
@@ -471,22 +439,71 @@ static int scan_indexed(struct cq_scanner *s, const struct cl_obj_seg *g, size_t
     return rc;
 }
 
-/* Scans the object in s->obj whole (no usable index). */
+/* Fails r with reason: nothing found before the failure is kept. */
+static void fail_whole(struct cq_result *r, const char *reason)
+{
+    reset_result(r);
+    r->stopped = 0;
+    r->failed = 1;
+    snprintf(r->reason, sizeof r->reason, "%s", reason);
+}
+
+/* Filters the complete lines of s->out[0..have) (taking them from the budget) and moves
+ * the partial line after them to the front; returns its length. At the object's end
+ * (last) the partial line is filtered too. */
+static size_t scan_complete(struct cq_scanner *s, size_t have, int last, int keep,
+                            uint32_t *line_no, struct cq_result *r)
+{
+    const char *nl = have ? memrchr(s->out, '\n', have) : NULL;
+    size_t done = last ? have : nl ? (size_t)(nl - s->out) + 1 : 0;
+    if (done && cq_budget_take(s->budget, done)) {
+        r->stopped = 1;
+        return 0;
+    }
+    if (done)
+        scan_lines(s, s->out, done, keep, 0, line_no, r);
+    memmove(s->out, s->out + done, have - done);
+    return have - done;
+}
+
+/* Scans the object in s->obj whole (no usable index), member by member: each member is
+ * inflated after the partial line the one before ended with (a line may span members in
+ * gzip written elsewhere) and its complete lines are filtered at once, while its output
+ * is still in the core's cache, instead of inflating the whole object first. A damaged
+ * or truncated member fails the object with nothing of it kept, as before. */
 static void scan_whole(struct cq_scanner *s, const struct cq_object *o, int keep,
                        struct cq_result *r)
 {
-    size_t raw = 0;
-    if (gunzip_all(s, o, &raw, r->reason, sizeof r->reason)) {
-        r->failed = 1;
-        return;
-    }
-    if (cq_budget_take(s->budget, raw)) {
-        r->stopped = 1;
-        return;
-    }
-    r->bytes_scanned = raw;
+    const unsigned char *in = s->obj;
+    size_t in_off = 0, carry = 0;
+    uint64_t raw = 0;
     uint32_t line_no = 0;
-    scan_lines(s, s->out, raw, keep, 0, &line_no, r);
+    char why[sizeof r->reason];
+    if (s->obj_len == 0)
+        return fail_whole(r, "empty object (not gzip)");
+    if (grow_out(s, size_hint(o, in, s->obj_len)))
+        return fail_whole(r, "too large to scan");
+    while (in_off < s->obj_len && !r->stopped) {
+        size_t used_in = 0, used_out = 0;
+        int rc = inflate_member(s->d, in + in_off, s->obj_len - in_off, s->out + carry,
+                                s->out_cap - carry, &used_in, &used_out);
+        if (rc == ISAL_OUT_OVERFLOW && grow_out(s, s->out_cap * 2) == 0)
+            continue;
+        if (rc == ISAL_OUT_OVERFLOW || raw + used_out > CQ_RAW_MAX) {
+            snprintf(why, sizeof why, "decompresses beyond %llu bytes",
+                     (unsigned long long)CQ_RAW_MAX);
+            return fail_whole(r, why);
+        }
+        if (rc != ISAL_DECOMP_OK || used_in == 0) {
+            snprintf(why, sizeof why, "corrupt or truncated gzip at byte %zu", in_off);
+            return fail_whole(r, why);
+        }
+        in_off += used_in;
+        raw += used_out;
+        carry = scan_complete(s, carry + used_out, in_off == s->obj_len, keep, &line_no, r);
+    }
+    if (!r->stopped)
+        r->bytes_scanned = raw;
 }
 
 size_t cq_map_min = CQ_MAP_MIN;

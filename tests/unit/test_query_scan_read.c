@@ -2,7 +2,8 @@
  * with map_objects, objects under cq_map_min bytes are read (copied) and larger ones
  * mapped, with the same answers, failures and reasons either way; a count over segments
  * wholly inside the range and levels matches lines by their content alone and gives
- * what matching every line gives. */
+ * what matching every line gives; an object without an index is filtered member by
+ * member, lines cut across members included. */
 #include "codec.h"
 #include "common.h"
 #include "object_index.h"
@@ -47,6 +48,7 @@ static struct rec recs[N_RECS];
 static int64_t t0; /* 2026-11-25T10:00:00Z */
 static struct cl_store fs;
 static size_t obj_size[N_OBJS];
+static size_t bad_at[N_OBJS]; /* where objects 1 and 2 go wrong: their failing member */
 
 /* What the wrapped store was asked: maps and copies. */
 static struct cl_store_ops counting_ops;
@@ -133,12 +135,23 @@ struct got {
     char reasons[MAX_WARN][200];
     int warned;
     size_t emitted;
+    uint64_t sum; /* of the emitted lines' hashes: the lines, in any order */
 };
+
+static uint64_t line_hash(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
 
 static int on_emit(void *arg, const char *line, size_t len, const struct cl_line_head *h)
 {
-    (void)line, (void)len, (void)h;
-    ((struct got *)arg)->emitted++;
+    (void)h;
+    struct got *g = arg;
+    g->emitted++;
+    g->sum += line_hash(line, len);
     return 0;
 }
 
@@ -166,6 +179,7 @@ static void assert_same(const struct got *a, const struct cl_query_stats *sa, co
     for (int i = 0; i < a->warned && i < MAX_WARN; i++)
         assert_string_equal(b->reasons[i], a->reasons[i]);
     assert_int_equal(b->emitted, a->emitted);
+    assert_true(b->sum == a->sum);
     assert_int_equal(sb->records_matched, sa->records_matched);
     assert_int_equal(sb->records_scanned, sa->records_scanned);
     assert_int_equal(sb->bytes_scanned, sa->bytes_scanned);
@@ -201,10 +215,13 @@ static void test_small_read_large_mapped(void **state)
         struct cl_query q = whole_range(count);
         run(&fs, &q, &a, &sa); /* never mapped */
         assert_int_equal(a.warned, 2);
-        assert_non_null(strstr(a.reasons[0], keys[1]));
-        assert_non_null(strstr(a.reasons[0], "corrupt or truncated gzip"));
-        assert_non_null(strstr(a.reasons[1], keys[2]));
-        assert_non_null(strstr(a.reasons[1], "corrupt or truncated gzip"));
+        for (int i = 1; i <= 2; i++) { /* read whole: the failing member's offset */
+            char want[300];
+            snprintf(want, sizeof want, "%s: corrupt or truncated gzip at byte %zu", keys[i],
+                     bad_at[i]);
+            assert_string_equal(a.reasons[i - 1], want);
+        }
+        assert_int_equal(sa.records_matched, 2 * (N_RECS / 4)); /* objects 0 and 3 */
         q.map_objects = 1;
         size_t thresholds[] = {CQ_MAP_MIN, largest, 0};
         int maps[] = {0, n_large, N_OBJS};
@@ -284,6 +301,70 @@ static void test_count_by_content(void **state)
     cl_store_close(&st);
 }
 
+/* An object without an index is filtered member by member: lines cut across members at
+ * any byte, members with no line end, empty members and a last line without '\n' give
+ * the same lines, numbers and counts as the text read at once; a damaged member after
+ * matches were found fails the object with none of them kept. */
+static void test_whole_members_cut_lines(void **state)
+{
+    (void)state;
+    struct cl_buf raw, gz;
+    cl_buf_init(&raw, SIZE_MAX);
+    cl_buf_init(&gz, SIZE_MAX);
+    for (int i = 0; i < N_RECS; i++) {
+        cl_buf_append_str(&raw, recs[i].line);
+        if (i + 1 < N_RECS)
+            cl_buf_append_char(&raw, '\n');
+    }
+    static const size_t cuts[] = {1, 0, 777, 90, 0, 5000, 13, 2048, 150};
+    size_t at = 0, damage_at = 0;
+    for (size_t k = 0; at < raw.len; k++) {
+        size_t n = CL_MIN(cuts[k % CL_ARRAY_LEN(cuts)], raw.len - at);
+        if (k == 40)
+            damage_at = gz.len; /* a member well after the first matches */
+        assert_int_equal(cl_gzip_compress(raw.data + at, n, 1, &gz), CL_OK);
+        at += n;
+    }
+    assert_true(damage_at > 0);
+    uint64_t want_sum = 0;
+    for (int i = 0; i < N_RECS; i++)
+        want_sum +=
+            strstr(recs[i].line, "timeout") ? line_hash(recs[i].line, strlen(recs[i].line)) : 0;
+    struct cl_store st;
+    char url[700], err[256];
+    snprintf(url, sizeof url, "%s/cut_lines", test_dir);
+    assert_int_equal(cl_store_open(&st, url, err, sizeof err), CL_OK);
+    assert_int_equal(cl_store_put(&st, keys[3], gz.data, gz.len), CL_OK);
+    for (int count = 0; count < 2; count++) {
+        struct got g;
+        struct cl_query_stats s;
+        struct cl_query q = whole_range(count);
+        run(&st, &q, &g, &s);
+        assert_int_equal(g.warned, 0);
+        assert_int_equal(s.records_matched, N_RECS / 4);
+        assert_int_equal(s.records_scanned, N_RECS);
+        assert_int_equal(s.bytes_scanned, raw.len);
+        assert_int_equal(g.emitted, count ? 0 : N_RECS / 4);
+        assert_true(g.sum == (count ? 0 : want_sum));
+    }
+    gz.data[damage_at + 12] ^= 0x04;
+    assert_int_equal(cl_store_put(&st, keys[3], gz.data, gz.len), CL_OK);
+    for (int count = 0; count < 2; count++) {
+        struct got g;
+        struct cl_query_stats s;
+        struct cl_query q = whole_range(count);
+        run(&st, &q, &g, &s);
+        assert_int_equal(g.warned, 1);
+        assert_non_null(strstr(g.reasons[0], "corrupt or truncated gzip at byte"));
+        assert_int_equal(s.records_matched, 0);
+        assert_int_equal(s.records_scanned, 0);
+        assert_int_equal(g.emitted, 0);
+    }
+    cl_store_close(&st);
+    cl_buf_free(&raw);
+    cl_buf_free(&gz);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -303,10 +384,12 @@ static int setup(void **state)
     struct cl_buf gz;
     build_object(&gz, 1);
     put(0, &gz, gz.len);
-    gz.data[member_off(&gz, 4) + 40] ^= 0x10; /* a data byte of member 4 */
+    bad_at[1] = member_off(&gz, 4);
+    bad_at[2] = member_off(&gz, 6);
+    gz.data[bad_at[1] + 40] ^= 0x10; /* a data byte of member 4 */
     put(1, &gz, gz.len);
-    gz.data[member_off(&gz, 4) + 40] ^= 0x10;
-    put(2, &gz, member_off(&gz, 6) + 25); /* cut inside member 6 */
+    gz.data[bad_at[1] + 40] ^= 0x10;
+    put(2, &gz, bad_at[2] + 25); /* cut inside member 6 */
     cl_buf_free(&gz);
     build_object(&gz, 0);
     put(3, &gz, gz.len);
@@ -328,6 +411,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_read_large_mapped),
         cmocka_unit_test(test_count_by_content),
+        cmocka_unit_test(test_whole_members_cut_lines),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
