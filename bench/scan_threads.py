@@ -11,7 +11,8 @@ shared machine (docs/performance.md "Full scan: objects taken one at a time").
 Usage: ROUNDS=5 bench/scan_threads.py BIN_A,BIN_B --data STORE [QUERY ARGS...]
 e.g.   bench/scan_threads.py /tmp/main/cloudlog,build-release/cloudlog --data STORE \\
            --since 48h --count --grep contention
-MB is the store's raw bytes (the catalog's sum of raw_bytes of published objects).
+MB is the store's raw bytes (the catalog's sum of raw_bytes of published objects), or
+RAW_MB for a store without a catalog.
 """
 import os
 import resource
@@ -23,6 +24,8 @@ import time
 
 
 def raw_mb(argv):
+    if os.environ.get("RAW_MB"):  # a store without a catalog (objects listed)
+        return float(os.environ["RAW_MB"])
     data = argv[argv.index("--data") + 1]
     db = sqlite3.connect("file:%s/queue.db?mode=ro" % data, uri=True)
     (raw,) = db.execute("SELECT sum(raw_bytes) FROM objects WHERE published = 1").fetchone()

@@ -128,6 +128,15 @@ struct cq_result {
 
 void cq_result_free(struct cq_result *r);
 
+/* With cl_query.map_objects, objects of at least cq_map_min bytes (the plan's size) are
+ * mapped and smaller ones copied into the scanner's reused buffer: mapping sets up and
+ * tears down page-table entries for every page, which on some VMs (paravirtualized
+ * page tables) cost more than the copy (a full scan here: 19% more CPU mapped,
+ * docs/performance.md "Full scan: objects read again"); for a large object the copy's
+ * buffer would be resident. Tests set it to 0 to map everything. */
+#define CQ_MAP_MIN (16u << 20)
+extern size_t cq_map_min;
+
 /* Per-thread scanning state: decompressor, matcher and reusable buffers. */
 struct cq_scanner;
 

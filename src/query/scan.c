@@ -119,38 +119,6 @@ static int inflate_member(struct inflate_state *st, const unsigned char *in, siz
     return r;
 }
 
-/* Decompresses every concatenated gzip member of s->obj into s->out; *out_len gets the
- * total. Returns 0 or -1 with reason set. */
-static int gunzip_all(struct cq_scanner *s, const struct cq_object *o, size_t *out_len,
-                      char *reason, size_t reason_len)
-{
-    const unsigned char *in = s->obj;
-    size_t in_len = s->obj_len, in_off = 0, out_off = 0;
-    if (in_len == 0)
-        return snprintf(reason, reason_len, "empty object (not gzip)"), -1;
-    if (grow_out(s, size_hint(o, in, in_len)))
-        return snprintf(reason, reason_len, "too large to scan"), -1;
-    while (in_off < in_len) {
-        size_t used_in = 0, used_out = 0;
-        int r = inflate_member(s->d, in + in_off, in_len - in_off, s->out + out_off,
-                               s->out_cap - out_off, &used_in, &used_out);
-        if (r == ISAL_OUT_OVERFLOW) {
-            if (grow_out(s, s->out_cap * 2))
-                return snprintf(reason, reason_len, "decompresses beyond %llu bytes",
-                                (unsigned long long)CQ_RAW_MAX),
-                       -1;
-            continue;
-        }
-        if (r != ISAL_DECOMP_OK || used_in == 0)
-            return snprintf(reason, reason_len, "corrupt or truncated gzip at byte %zu", in_off),
-                   -1;
-        in_off += used_in;
-        out_off += used_out;
-    }
-    *out_len = out_off;
-    return 0;
-}
-
 static void keep_match(struct cq_result *r, const char *line, size_t len, uint32_t line_no,
                        int64_t ts)
 {
@@ -226,6 +194,44 @@ static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, 
                 keep_match(r, p, len, *line_no, h.ts_ms);
         }
         ++*line_no;
+        p = nl ? nl + 1 : end;
+    }
+}
+
+/* 1 when every record of segment x passes q's time range and levels: its span and level
+ * counts are exact (the processor took them from each record's parsed head, as
+ * cq_match_line parses it), so a record's head need not be parsed to know it. */
+static int seg_inside(const struct cl_obj_seg *x, const struct cl_query *q)
+{
+    if (!x->known || x->min_ts_ms < q->from_ms || x->max_ts_ms >= q->to_ms)
+        return 0;
+    for (int l = 0; q->level_mask && l < CL_LEVEL_COUNT; l++)
+        if (x->levels[l] && !(q->level_mask & (1u << l)))
+            return 0;
+    return 1;
+}
+
+/* 1 when a line of a seg_inside segment matches by its content alone, found without
+ * looking at it whole: no filter, or a case-sensitive grep, and nothing else. */
+static int content_only(const struct cq_filter *f)
+{
+    return !f->re && !f->q->n_where && !f->grep_lower;
+}
+
+/* A count's filter of a segment whose every record passes the time range and levels
+ * (seg_inside) under a content_only filter: a line matches when it holds the text (or
+ * is not empty, without a grep), so from each hit the scan only skips to the line's end.
+ * Counts what scan_lines would. */
+static void count_inside(struct cq_scanner *s, const char *p, size_t n, struct cq_result *r)
+{
+    const struct cq_filter *f = s->m.f;
+    const char *end = p + n;
+    while (p < end && !must_stop(s, r)) {
+        const char *hit = f->grep_len ? cq_find(p, (size_t)(end - p), f->q->grep, f->grep_len) : p;
+        if (!hit)
+            break;
+        const char *nl = memchr(hit, '\n', (size_t)(end - hit));
+        r->records_matched += f->grep_len || nl != p;
         p = nl ? nl + 1 : end;
     }
 }
@@ -415,7 +421,10 @@ static int scan_indexed(struct cq_scanner *s, const struct cl_obj_seg *g, size_t
         r->records_scanned += counted ? x->records : 0;
         uint64_t before = r->records_scanned;
         uint32_t line_no = p.line0[p.v[j]];
-        scan_lines(s, s->out, (size_t)x->raw_len, keep, counted, &line_no, r);
+        if (counted && content_only(s->m.f) && seg_inside(x, q))
+            count_inside(s, s->out, (size_t)x->raw_len, r);
+        else
+            scan_lines(s, s->out, (size_t)x->raw_len, keep, counted, &line_no, r);
         /* line numbers come from the index's record counts: they must hold */
         if (!counted && !r->stopped && r->records_scanned - before != x->records)
             rc = -1;
@@ -430,31 +439,84 @@ static int scan_indexed(struct cq_scanner *s, const struct cl_obj_seg *g, size_t
     return rc;
 }
 
-/* Scans the object in s->obj whole (no usable index). */
+/* Fails r with reason: nothing found before the failure is kept. */
+static void fail_whole(struct cq_result *r, const char *reason)
+{
+    reset_result(r);
+    r->stopped = 0;
+    r->failed = 1;
+    snprintf(r->reason, sizeof r->reason, "%s", reason);
+}
+
+/* Filters the complete lines of s->out[0..have) (taking them from the budget) and moves
+ * the partial line after them to the front; returns its length. At the object's end
+ * (last) the partial line is filtered too. */
+static size_t scan_complete(struct cq_scanner *s, size_t have, int last, int keep,
+                            uint32_t *line_no, struct cq_result *r)
+{
+    const char *nl = have ? memrchr(s->out, '\n', have) : NULL;
+    size_t done = last ? have : nl ? (size_t)(nl - s->out) + 1 : 0;
+    if (done && cq_budget_take(s->budget, done)) {
+        r->stopped = 1;
+        return 0;
+    }
+    if (done)
+        scan_lines(s, s->out, done, keep, 0, line_no, r);
+    memmove(s->out, s->out + done, have - done);
+    return have - done;
+}
+
+/* Scans the object in s->obj whole (no usable index), member by member: each member is
+ * inflated after the partial line the one before ended with (a line may span members in
+ * gzip written elsewhere) and its complete lines are filtered at once, while its output
+ * is still in the core's cache, instead of inflating the whole object first. A damaged
+ * or truncated member fails the object with nothing of it kept, as before. */
 static void scan_whole(struct cq_scanner *s, const struct cq_object *o, int keep,
                        struct cq_result *r)
 {
-    size_t raw = 0;
-    if (gunzip_all(s, o, &raw, r->reason, sizeof r->reason)) {
-        r->failed = 1;
-        return;
-    }
-    if (cq_budget_take(s->budget, raw)) {
-        r->stopped = 1;
-        return;
-    }
-    r->bytes_scanned = raw;
+    const unsigned char *in = s->obj;
+    size_t in_off = 0, carry = 0;
+    uint64_t raw = 0;
     uint32_t line_no = 0;
-    scan_lines(s, s->out, raw, keep, 0, &line_no, r);
+    char why[sizeof r->reason];
+    if (s->obj_len == 0)
+        return fail_whole(r, "empty object (not gzip)");
+    if (grow_out(s, size_hint(o, in, s->obj_len)))
+        return fail_whole(r, "too large to scan");
+    while (in_off < s->obj_len && !r->stopped) {
+        size_t used_in = 0, used_out = 0;
+        int rc = inflate_member(s->d, in + in_off, s->obj_len - in_off, s->out + carry,
+                                s->out_cap - carry, &used_in, &used_out);
+        if (rc == ISAL_OUT_OVERFLOW && grow_out(s, s->out_cap * 2) == 0)
+            continue;
+        if (rc == ISAL_OUT_OVERFLOW || raw + used_out > CQ_RAW_MAX) {
+            snprintf(why, sizeof why, "decompresses beyond %llu bytes",
+                     (unsigned long long)CQ_RAW_MAX);
+            return fail_whole(r, why);
+        }
+        if (rc != ISAL_DECOMP_OK || used_in == 0) {
+            snprintf(why, sizeof why, "corrupt or truncated gzip at byte %zu", in_off);
+            return fail_whole(r, why);
+        }
+        in_off += used_in;
+        raw += used_out;
+        carry = scan_complete(s, carry + used_out, in_off == s->obj_len, keep, &line_no, r);
+    }
+    if (!r->stopped)
+        r->bytes_scanned = raw;
 }
 
-/* Reads o into s->obj: mapped when the query allows it and the store can, else copied
- * into s->in. Returns CL_OK or the store's error; release with release_object. */
+size_t cq_map_min = CQ_MAP_MIN;
+
+/* Reads o into s->obj: mapped when the query allows it, the store can and the object is
+ * at least cq_map_min bytes, else copied into s->in. Returns CL_OK or the store's error;
+ * release with release_object. */
 static int load_object(struct cq_scanner *s, struct cl_store *st, const struct cq_object *o)
 {
     const void *p = NULL;
     size_t n = 0;
-    int rc = s->m.f->q->map_objects ? cl_store_map(st, o->key, &p, &n) : CL_ERR_UNSUPPORTED;
+    int map = s->m.f->q->map_objects && o->size >= cq_map_min;
+    int rc = map ? cl_store_map(st, o->key, &p, &n) : CL_ERR_UNSUPPORTED;
     if (rc == CL_OK && n > CQ_OBJECT_MAX) {
         cl_store_unmap(st, p, n);
         return CL_ERR_TOO_LARGE; /* as a read bounded by CQ_OBJECT_MAX says */

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "record.h"
 #include "query.h"
+#include "query_int.h" /* cq_map_min */
 #include "store.h"
 
 #include <setjmp.h>
@@ -263,7 +264,9 @@ static void test_mapped_same_as_read(void **state)
         q.limit = count ? 0 : 40;
         assert_int_equal(run(&q, &a, &sa), CL_OK);
         q.map_objects = 1;
+        cq_map_min = 0; /* map every object, however small */
         assert_int_equal(run(&q, &b, &sb), CL_OK);
+        cq_map_min = CQ_MAP_MIN;
         assert_same_run(&sa, &a, &sb, &b);
         assert_int_equal(b.n_lines, a.n_lines);
         for (size_t i = 0; i < a.n_lines; i++)
@@ -331,6 +334,7 @@ static void test_mapped_unreadable(void **state)
             struct cl_query q = base_query(2);
             q.count_only = count; /* records: all of them, so that every object is read */
             q.map_objects = 1;
+            cq_map_min = 0;
             assert_int_equal(run(&q, &a, &sa), CL_OK); /* without the victim */
             add_object(0, 0, 99);
             assert_int_equal(run(&q, &c, &sc), CL_OK); /* with it, readable */
@@ -360,6 +364,7 @@ static void test_mapped_unreadable(void **state)
             got_free(&b);
             got_free(&c);
         }
+    cq_map_min = CQ_MAP_MIN;
 }
 
 static int setup(void **state)
