@@ -43,6 +43,7 @@ struct cluster {
     char *text;          /* token text, in the block that hash starts (owned via hash) */
     size_t text_len;     /* the masked message the cluster was made from */
     int fresh;           /* no position generalized yet: the template is text itself */
+    uint64_t text_id;    /* cl_mask_hash of text, 0: not known (rendered when needed) */
     size_t bytes;        /* size of that block */
     char *tmpl;          /* rendered template (owned), valid unless dirty */
     size_t tmpl_len, tmpl_cap;
@@ -297,7 +298,7 @@ static void render(struct cl_miner *m, struct cluster *c)
     }
     c->tmpl[p] = '\0';
     c->tmpl_len = p;
-    c->id = cl_mask_hash(c->tmpl, p);
+    c->id = c->fresh && c->text_id ? c->text_id : cl_mask_hash(c->tmpl, p);
     c->dirty = 0;
 }
 
@@ -331,6 +332,7 @@ static uint32_t cluster_create(struct cl_miner *m, const struct cl_masked *k, ui
     c->text = text;
     c->text_len = k->text_len;
     c->fresh = 1;
+    c->text_id = k->text_hash_ok ? k->text_hash : 0;
     c->dirty = 1;
     c->live = 1;
     uint32_t *head = &m->bucket[key & (m->nbuckets - 1)];
