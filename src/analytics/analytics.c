@@ -11,6 +11,7 @@
 #include "mask.h"
 #include "partition.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,13 +216,12 @@ static struct pat *pat_of(struct svc *s, const struct cl_pattern_match *m)
     if (!p->used || p->generation != m->generation) {
         char *example = p->example; /* its buffer is reused (no allocation per pattern) */
         size_t cap = p->example_cap;
-        memset(p, 0, sizeof *p);
+        memset(p, 0, offsetof(struct pat, rate)); /* rate: at its first minute (rate_ready) */
         p->example = example;
         p->example_cap = cap;
         p->example_len = 0;
         p->used = 1;
         p->generation = m->generation;
-        cl_anomaly_series_init(&p->rate);
     }
     return p;
 }

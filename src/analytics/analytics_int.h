@@ -35,8 +35,12 @@ struct pat {
     uint32_t records;              /* since the state was made (saturates) */
     uint8_t handed, held, renamed; /* handed: a drain took its row; held: the last drain
                                     * held it back (hold_singletons); renamed: its id moved */
-    struct cl_anomaly_series rate; /* records per minute */
+    uint8_t rate_ready;            /* rate is initialized (at its first closed minute) */
     double score;                  /* last closed minute's score */
+    /* Records per minute. Last, and initialized only when a minute closes on the pattern:
+     * a pattern evicted within its first minute (one-off messages) never touches these
+     * 480 bytes (docs/analytics.md "Cost inline, fifth round"). */
+    struct cl_anomaly_series rate;
 };
 
 /* One pending count row: (id, minute, level) of one service. */
