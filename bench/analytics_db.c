@@ -4,7 +4,9 @@
  * 20 services; "words": 5-14 random words, every record a pattern of its own, the worst
  * case; "templated": 48 application-log templates) are normalized with timestamps STEP_MS
  * apart, learned by one analytics object in the calling thread, and every DRAIN_EVERY
- * records ticked, drained and written into a new catalog in a temporary directory.
+ * records ticked, drained and written into a new catalog in a temporary directory. As in
+ * the daemon, a drain holds back one-record patterns for one drain (hold_singletons,
+ * analytics.h; HOLD=0 in the environment: not), and the last drain holds nothing back.
  *
  * Usage: bench_analytics_db [words|templated [RECORDS [DRAIN_EVERY [STEP_MS]]]]
  *        (defaults: words, 200,000, 20,000 and 10 ms, as bench/analytics_cost.py stamps)
@@ -49,12 +51,15 @@ struct totals {
 
 /* Drains a and writes the batch into db, adding to t. */
 static void write_batch(struct cl_analytics *a, struct cl_analytics_db *db, int64_t now_ms,
-                        struct totals *t)
+                        int final, struct totals *t)
 {
     struct cl_analytics_batch b;
     char err[256];
     cl_analytics_tick(a, now_ms);
-    cl_analytics_drain(a, &b);
+    if (final)
+        cl_analytics_drain_final(a, &b);
+    else
+        cl_analytics_drain(a, &b);
     t->counts += b.n_counts;
     for (size_t i = 0; i < b.n_patterns; i++)
         *(b.patterns[i].tmpl ? &t->upserts : &t->renames) += 1;
@@ -89,7 +94,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    struct cl_analytics *a = cl_analytics_new(NULL);
+    struct cl_analytics_opts o;
+    cl_analytics_opts_default(&o);
+    const char *hold = getenv("HOLD");
+    o.hold_singletons = !hold || strcmp(hold, "0") != 0;
+    struct cl_analytics *a = cl_analytics_new(&o);
     struct totals t = {0};
     const char *p = in.data, *end = in.data + in.len;
     for (long r = 0; p < end; r += every) {
@@ -98,7 +107,7 @@ int main(int argc, char **argv)
             q = memchr(q, '\n', (size_t)(end - q)) + 1;
         int64_t now_ms = BASE_MS + (r + every) * step_ms;
         cl_analytics_observe_at(a, p, (size_t)(q - p), now_ms);
-        write_batch(a, db, now_ms, &t);
+        write_batch(a, db, now_ms, q == end, &t);
         p = q;
     }
     cl_analytics_free(a);

@@ -11,6 +11,7 @@
 #include "mask.h"
 #include "partition.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,7 @@ static size_t evict_service(struct cl_analytics *a)
         a->orphan_names[a->n_orphan_names++] = name;
         a->orphans = cl_realloc(a->orphans, (a->n_orphans + s->n_rows) * sizeof *a->orphans);
         a->pending_rows -= s->n_rows;
-        cl_an_rows_take(s, a->orphans, &a->n_orphans, name);
+        cl_an_rows_take(s, a->orphans, &a->n_orphans, name, 0);
     }
     bucket_unlink(a, (int32_t)victim);
     svc_free(a, s);
@@ -215,13 +216,12 @@ static struct pat *pat_of(struct svc *s, const struct cl_pattern_match *m)
     if (!p->used || p->generation != m->generation) {
         char *example = p->example; /* its buffer is reused (no allocation per pattern) */
         size_t cap = p->example_cap;
-        memset(p, 0, sizeof *p);
+        memset(p, 0, offsetof(struct pat, rate)); /* rate: at its first minute (rate_ready) */
         p->example = example;
         p->example_cap = cap;
         p->example_len = 0;
         p->used = 1;
         p->generation = m->generation;
-        cl_anomaly_series_init(&p->rate);
     }
     return p;
 }
@@ -246,6 +246,7 @@ static void rename_pattern(struct cl_analytics *a, struct svc *s, struct pat *p,
         memcpy(r->service, s->name, sizeof r->service);
         r->prev_id = p->id;
         r->id = id;
+        p->renamed = 1;
     }
     p->id = id;
     p->dirty = 1;
@@ -283,7 +284,8 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
             p->minute_errors++;
         }
     }
-    cl_an_count(a, s, m.id, minute, (int)h.level);
+    cl_an_count(a, s, m.id, minute, (int)h.level, m.cluster);
+    p->records += p->records != UINT32_MAX;
     if (fresh) {
         p->first_ms = h.ts_ms;
         set_example(p, line, len);
@@ -397,12 +399,31 @@ double cl_an_tick_at(struct cl_analytics *a, int64_t now_ms, int64_t watermark_m
 
 /* ---- drain ---- */
 
-static void push_upserts(struct cl_analytics *a, struct svc *s)
+/* Whether a drain may hold back a pattern's first row (hold_singletons, analytics.h): one
+ * record, never handed over, its id never moved (so its one count row has its id). */
+static int hold_back(const struct pat *p)
+{
+    return !p->held && !p->handed && !p->renamed && p->records == 1;
+}
+
+/* Hands over the rows of s's live patterns that changed, and those held back by the last
+ * drain; with hold, holds back the singletons (their count rows stay: cl_an_rows_take). */
+static void push_upserts(struct cl_analytics *a, struct svc *s, int hold)
 {
     for (uint32_t i = 0; i < a->o.max_patterns; i++) {
         struct pat *p = &s->pats[i];
-        if (!p->used || !p->dirty || !cl_miner_alive(s->miner, i, p->generation))
+        if (!p->used)
             continue;
+        if (!cl_miner_alive(s->miner, i, p->generation)) {
+            p->held = 0; /* evicted: its count goes with this drain */
+            continue;
+        }
+        if (!p->dirty && !p->held)
+            continue;
+        if (hold && hold_back(p)) {
+            p->held = 1;
+            continue;
+        }
         size_t len;
         const char *t = cl_miner_template(s->miner, i, &len, NULL);
         struct cl_pattern_info *u = cl_an_info_push(a);
@@ -413,18 +434,23 @@ static void push_upserts(struct cl_analytics *a, struct svc *s)
         u->first_ms = p->first_ms;
         u->last_ms = p->last_ms;
         p->dirty = 0;
+        p->held = 0;
+        p->handed = 1;
     }
 }
 
-void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
+static void drain(struct cl_analytics *a, struct cl_analytics_batch *out, int final)
 {
     memset(out, 0, sizeof *out);
     if (!a)
         return;
     if (a->shards) {
-        cl_an_shards_drain(a, out);
+        cl_an_shards_drain(a, out, final);
         return;
     }
+    /* A row's slot is 16 bits (the daemon's cap is 65,536 patterns). */
+    int hold = a->o.hold_singletons && !final && a->o.max_patterns <= 65536;
+    size_t kept = 0;
     cl_an_async_flush(a);
     lock(a);
     /* One block for every row (the pending count is exact), names once per service. */
@@ -440,14 +466,14 @@ void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
     a->n_orphan_names = 0;
     for (size_t i = 0; i < a->o.max_services; i++)
         if (a->svcs[i]) {
+            push_upserts(a, a->svcs[i], hold); /* first: it decides what is held */
             if (a->svcs[i]->n_rows) {
                 char *name = cl_strdup(a->svcs[i]->name);
                 out->services[out->n_services++] = name;
-                cl_an_rows_take(a->svcs[i], out->counts, &out->n_counts, name);
+                kept += cl_an_rows_take(a->svcs[i], out->counts, &out->n_counts, name, hold);
             }
-            push_upserts(a, a->svcs[i]);
         }
-    a->pending_rows = 0;
+    a->pending_rows = kept;
     out->patterns = a->infos;
     out->n_patterns = a->n_infos;
     a->infos = NULL;
@@ -459,6 +485,16 @@ void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
     out->dropped = a->dropped;
     a->dropped = 0;
     pthread_mutex_unlock(&a->mu);
+}
+
+void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
+{
+    drain(a, out, 0);
+}
+
+void cl_analytics_drain_final(struct cl_analytics *a, struct cl_analytics_batch *out)
+{
+    drain(a, out, 1);
 }
 
 void cl_analytics_batch_free(struct cl_analytics_batch *b)

@@ -49,6 +49,15 @@ struct cl_analytics_opts {
      * threads mine different services at once (docs/analytics.md "Cost inline, third
      * round"). A service's records are learned as by one object: same patterns and counts. */
     size_t shards;
+    /* 1: a drain holds back, for one drain, the catalog row and count of a pattern that has
+     * had one record and was never handed over (no rename either): if it is still alive at
+     * the next drain it goes then, with its count; if its cluster was evicted meanwhile its
+     * count goes with that drain (to "<rare>" in the catalog, like any pattern evicted
+     * before its first write). The daemon's drains are a second apart, so a stream of
+     * one-off messages (every record a new cluster, evicted within a second) no longer
+     * writes a pattern row each (docs/analytics.md "Cost inline, fifth round"). Nothing is
+     * held by cl_analytics_drain_final. 0 (the default, the Lambda): nothing is held. */
+    int hold_singletons;
     /* Borrowed registry handles (NULL: none): the anomaly counter the alarm engine
      * watches and the highest current score. */
     struct cl_metric *anomalies_detected;
@@ -138,8 +147,10 @@ void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t le
  * reports silences, and runs the miners' second pass every minute. now_ms: wall clock. */
 void cl_analytics_tick(struct cl_analytics *a, int64_t now_ms);
 
-/* Moves everything pending into *out. */
+/* Moves everything pending into *out (but what hold_singletons holds back). */
 void cl_analytics_drain(struct cl_analytics *a, struct cl_analytics_batch *out);
+/* The same, holding nothing back: the last drain before the object is freed. */
+void cl_analytics_drain_final(struct cl_analytics *a, struct cl_analytics_batch *out);
 void cl_analytics_batch_free(struct cl_analytics_batch *b);
 
 /* Prometheus lines of the per-series anomaly scores:

@@ -150,6 +150,10 @@ static int64_t score_patterns(struct cl_analytics *a, struct svc *s, int64_t ts,
         struct pat *p = &s->pats[i];
         if (!p->used || !cl_miner_alive(s->miner, i, p->generation))
             continue;
+        if (!p->rate_ready) {
+            cl_anomaly_series_init(&p->rate);
+            p->rate_ready = 1;
+        }
         double e = 0, sc = cl_anomaly_score(&p->rate, ts, p->minute_count, &e);
         p->score = sc;
         s->score[2] = fmax(s->score[2], sc);

@@ -32,15 +32,23 @@ struct pat {
     char *example;                   /* owned; kept (with its capacity) when the slot is reused */
     size_t example_cap, example_len; /* example_len 0: no record seen yet */
     uint32_t minute_count, minute_errors;
-    struct cl_anomaly_series rate; /* records per minute */
+    uint32_t records;              /* since the state was made (saturates) */
+    uint8_t handed, held, renamed; /* handed: a drain took its row; held: the last drain
+                                    * held it back (hold_singletons); renamed: its id moved */
+    uint8_t rate_ready;            /* rate is initialized (at its first closed minute) */
     double score;                  /* last closed minute's score */
+    /* Records per minute. Last, and initialized only when a minute closes on the pattern:
+     * a pattern evicted within its first minute (one-off messages) never touches these
+     * 480 bytes (docs/analytics.md "Cost inline, fifth round"). */
+    struct cl_anomaly_series rate;
 };
 
 /* One pending count row: (id, minute, level) of one service. */
 struct count_row { /* 24 bytes */
     uint64_t id;
     int64_t minute;
-    int32_t level;  /* -1: empty */
+    int16_t level;  /* -1: empty */
+    uint16_t slot;  /* the miner slot of the pattern counted (hold_singletons) */
     uint32_t count; /* rows are emptied at every drain (a second), far below 2^32 */
 };
 
@@ -122,7 +130,7 @@ void cl_an_shards_free(struct cl_analytics *a);
 void cl_an_shards_observe(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
 void cl_an_shards_known(struct cl_analytics *a, const char *service, uint64_t id);
 void cl_an_shards_tick(struct cl_analytics *a, int64_t now_ms);
-void cl_an_shards_drain(struct cl_analytics *a, struct cl_analytics_batch *out);
+void cl_an_shards_drain(struct cl_analytics *a, struct cl_analytics_batch *out, int final);
 void cl_an_shards_render(struct cl_analytics *a, struct cl_buf *out);
 size_t cl_an_shards_recent(struct cl_analytics *a, struct cl_anomaly_event *out, size_t max);
 void cl_an_shards_stats(struct cl_analytics *a, struct cl_analytics_stats *st);
@@ -145,13 +153,17 @@ void cl_an_emit(struct cl_analytics *a, const struct cl_anomaly_event *e);
 double cl_an_max_score(const struct cl_analytics *a); /* over a's services, under its lock */
 
 /* analytics_rows.c */
-void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level);
+void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level,
+                 uint32_t slot);
 /* Starts loading the cache lines cl_an_count and cl_an_known_add will touch for these
  * keys (both are random probes into tables of megabytes: cache misses). */
 void cl_an_prefetch(const struct cl_analytics *a, const struct svc *s, uint64_t id, int64_t minute,
                     int level, uint64_t known_key);
-/* Moves s's pending rows to out[*n...] (room for them: the caller's), naming name. */
-void cl_an_rows_take(struct svc *s, struct cl_pattern_count *out, size_t *n, const char *name);
+/* Moves s's pending rows to out[*n...] (room for them: the caller's), naming name; with
+ * keep_held, the rows of patterns a drain holds back (struct pat.held) stay. Returns the
+ * rows that stayed. */
+size_t cl_an_rows_take(struct svc *s, struct cl_pattern_count *out, size_t *n, const char *name,
+                       int keep_held);
 struct cl_pattern_info *cl_an_info_push(struct cl_analytics *a);
 /* Adds key to the known set; returns whether it was there already. */
 int cl_an_known_add(struct cl_analytics *a, uint64_t key);

@@ -49,7 +49,8 @@ void cl_an_prefetch(const struct cl_analytics *a, const struct svc *s, uint64_t 
         __builtin_prefetch(&a->known[known_key & (a->known_cap - 1)], 1);
 }
 
-void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level)
+void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t minute, int level,
+                 uint32_t slot)
 {
     if (s->n_rows * 2 >= s->cap_rows) {
         if (a->pending_rows >= CL_ANALYTICS_MAX_PENDING) {
@@ -64,23 +65,48 @@ void cl_an_count(struct cl_analytics *a, struct svc *s, uint64_t id, int64_t min
             a->dropped++;
             return;
         }
-        *r = (struct count_row){id, minute, level, 0};
+        *r = (struct count_row){id, minute, (int16_t)level, (uint16_t)slot, 0};
         s->n_rows++;
         a->pending_rows++;
     }
     r->count++;
 }
 
-void cl_an_rows_take(struct svc *s, struct cl_pattern_count *out, size_t *n, const char *name)
+/* Whether r counts a pattern the drain holds back (its slot's state says held, same id). */
+static int row_held(const struct svc *s, const struct count_row *r)
 {
+    const struct pat *p = &s->pats[r->slot];
+    return p->held && p->id == r->id;
+}
+
+/* Held rows are set aside while the table empties, then put back at their hashed places
+ * (left where they were, the emptied slots around them would break their probe chains).
+ * The buffer is allocated only when a row is held (owned here, freed before returning). */
+size_t cl_an_rows_take(struct svc *s, struct cl_pattern_count *out, size_t *n, const char *name,
+                       int keep_held)
+{
+    struct count_row *held = NULL;
+    size_t kept = 0, cap = 0;
     for (size_t i = 0; s->n_rows && i < s->cap_rows; i++) {
         struct count_row *r = &s->rows[i];
         if (r->level < 0)
             continue;
-        out[(*n)++] = (struct cl_pattern_count){name, r->id, r->minute, r->level, r->count};
+        if (keep_held && row_held(s, r)) {
+            if (kept == cap) {
+                cap = cap ? 2 * cap : 64;
+                held = cl_realloc(held, cap * sizeof *held);
+            }
+            held[kept++] = *r;
+        } else {
+            out[(*n)++] = (struct cl_pattern_count){name, r->id, r->minute, r->level, r->count};
+        }
         r->level = -1;
     }
-    s->n_rows = 0;
+    for (size_t i = 0; i < kept; i++)
+        *row_slot(s->rows, s->cap_rows, held[i].id, held[i].minute, held[i].level) = held[i];
+    s->n_rows = kept;
+    free(held);
+    return kept;
 }
 
 struct cl_pattern_info *cl_an_info_push(struct cl_analytics *a)

@@ -132,12 +132,15 @@ static void *append(void *dst, size_t *dn, void *src, size_t n, size_t sz)
     return dst;
 }
 
-void cl_an_shards_drain(struct cl_analytics *a, struct cl_analytics_batch *out)
+void cl_an_shards_drain(struct cl_analytics *a, struct cl_analytics_batch *out, int final)
 {
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < a->n_shards; i++) {
         struct cl_analytics_batch b;
-        cl_analytics_drain(a->shards[i], &b);
+        if (final)
+            cl_analytics_drain_final(a->shards[i], &b);
+        else
+            cl_analytics_drain(a->shards[i], &b);
         /* the rows point to names the services array owns: moving the pointers keeps them */
         out->counts = append(out->counts, &out->n_counts, b.counts, b.n_counts, sizeof *b.counts);
         out->services =

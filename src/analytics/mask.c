@@ -195,6 +195,10 @@ static enum judgement judge_core(const char *s, size_t n)
 struct emitter {
     struct cl_masked *out;
     int last_wild; /* the previous token was a bare wildcard */
+    /* cl_mask_hash of out->text so far while whole_ok; any token that is not a plain word
+     * (emit's general steps may rewrite the text) clears whole_ok. */
+    uint64_t whole;
+    int whole_ok;
 };
 
 static void put(struct cl_masked *o, const char *s, size_t n)
@@ -243,6 +247,7 @@ static void emit(struct emitter *e, const char *pre, size_t npre, const char *co
     int wild = how == WHOLE;
     struct cl_masked *o = e->out;
     int bare = wild && npre == 0 && nsuf == 0;
+    e->whole_ok = 0;
     if (bare && e->last_wild)
         return; /* adjacent wildcards collapse into one */
     if (o->n == CL_MASK_MAX_TOKENS) {
@@ -291,8 +296,9 @@ static void emit(struct emitter *e, const char *pre, size_t npre, const char *co
 
 /* Appends a plain word as a constant token: what emit does for (CONSTANT, no
  * punctuation), without its general steps. */
-static void emit_plain(struct emitter *e, const char *s, size_t n, uint64_t hash)
+static void emit_plain(struct emitter *e, const char *s, size_t n, uint64_t hash, uint64_t whole)
 {
+    e->whole = whole; /* the text's hash with this token, computed by the scan loop too */
     struct cl_masked *o = e->out;
     if (o->n > 0)
         o->text[o->text_len++] = ' ';
@@ -362,13 +368,14 @@ static void emit_general(struct emitter *e, const char *s, size_t n)
  * a short path; it gives what the general one gives such a core: no punctuation, path,
  * URL or key=value applies, and only a day or month name or 8 hex letters or more
  * ("deadbeef") is a value. */
-static void emit_word(struct emitter *e, const char *s, size_t n, unsigned classes, uint64_t hash)
+static void emit_word(struct emitter *e, const char *s, size_t n, unsigned classes, uint64_t hash,
+                      uint64_t whole)
 {
     if (classes & C_LETTER) {
         if ((classes & C_HEX && n >= 8) || is_date_word(s, n))
             emit(e, NULL, 0, NULL, 0, WHOLE, NULL, 0);
         else if (!e->last_wild && e->out->n < CL_MASK_MAX_TOKENS)
-            emit_plain(e, s, n, hash);
+            emit_plain(e, s, n, hash, whole);
         else
             emit_general(e, s, n); /* a unit after a number, or the token limit */
         return;
@@ -401,7 +408,7 @@ static int quoted_is_value(const char *s, size_t n)
 
 void cl_mask_message(const char *msg, size_t len, struct cl_masked *out)
 {
-    struct emitter e = {out, 0};
+    struct emitter e = {out, 0, FNV_OFFSET, 1};
     out->n = 0;
     out->text_len = 0;
     if (len > CL_MASK_MAX_BYTES)
@@ -424,13 +431,19 @@ void cl_mask_message(const char *msg, size_t len, struct cl_masked *out)
         size_t j = i;
         unsigned classes = C_LETTER | C_HEX;
         uint64_t h = FNV_OFFSET; /* the token's cl_mask_hash, for the plain-word path */
+        /* ... and the text's, should the token be emitted as it is after one blank (a
+         * second, independent multiply chain: it costs the loop no latency) */
+        uint64_t w = out->n ? (e.whole ^ ' ') * FNV_PRIME : e.whole;
         for (unsigned c; j < len && !((c = byte_class[(unsigned char)msg[j]]) & C_BLANK); j++) {
             classes &= c;
             h = (h ^ (unsigned char)msg[j]) * FNV_PRIME;
+            w = (w ^ (unsigned char)msg[j]) * FNV_PRIME;
         }
-        emit_word(&e, msg + i, j - i, classes, h);
+        emit_word(&e, msg + i, j - i, classes, h, w);
         i = j;
     }
+    out->text_hash = e.whole;
+    out->text_hash_ok = e.whole_ok;
 }
 
 /* ---- the shape key (mask.h) ---- */

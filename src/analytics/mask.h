@@ -28,6 +28,10 @@ struct cl_masked {
     struct cl_mask_token tok[CL_MASK_MAX_TOKENS];
     char text[CL_MASK_MAX_BYTES * 2 + 16]; /* masked text may grow: "1" becomes "<*>" */
     size_t text_len;
+    /* cl_mask_hash(text, text_len) when text_hash_ok (a message of plain words only: the
+     * scan computes it beside the tokens' hashes, so a new cluster's id costs no pass). */
+    uint64_t text_hash;
+    int text_hash_ok;
 };
 
 /* Tokenizes msg on blanks and masks variable tokens into out (overwritten). A run of

@@ -43,6 +43,7 @@ struct cluster {
     char *text;          /* token text, in the block that hash starts (owned via hash) */
     size_t text_len;     /* the masked message the cluster was made from */
     int fresh;           /* no position generalized yet: the template is text itself */
+    uint64_t text_id;    /* cl_mask_hash of text, 0: not known (rendered when needed) */
     size_t bytes;        /* size of that block */
     char *tmpl;          /* rendered template (owned), valid unless dirty */
     size_t tmpl_len, tmpl_cap;
@@ -68,6 +69,9 @@ struct cl_miner {
     struct shape *shapes; /* n_shapes entries (a power of two), NULL: off */
     size_t n_shapes;
     uint64_t shape_hits;
+    /* How often the key pays (shape_use): lookups and hits in the current window, and
+     * while sparse the messages left before the next keyed one. */
+    uint32_t win_tries, win_hits, sparse, skip;
     uint32_t nbuckets, free_head, lru_head, lru_tail;
     size_t live, bytes;
     uint64_t evictions;
@@ -294,7 +298,7 @@ static void render(struct cl_miner *m, struct cluster *c)
     }
     c->tmpl[p] = '\0';
     c->tmpl_len = p;
-    c->id = cl_mask_hash(c->tmpl, p);
+    c->id = c->fresh && c->text_id ? c->text_id : cl_mask_hash(c->tmpl, p);
     c->dirty = 0;
 }
 
@@ -328,6 +332,7 @@ static uint32_t cluster_create(struct cl_miner *m, const struct cl_masked *k, ui
     c->text = text;
     c->text_len = k->text_len;
     c->fresh = 1;
+    c->text_id = k->text_hash_ok ? k->text_hash : 0;
     c->dirty = 1;
     c->live = 1;
     uint32_t *head = &m->bucket[key & (m->nbuckets - 1)];
@@ -362,6 +367,38 @@ static void fill_match(struct cl_miner *m, uint32_t s, struct cl_pattern_match *
     out->generation = c->generation;
 }
 
+/* Whether to key this message. The key costs about 340 instructions a message, wasted when
+ * the cache never hits (a stream of one-off messages: every message masked anyway). So
+ * after a window of SHAPE_WINDOW keyed messages with fewer than SHAPE_MIN_HITS hits only
+ * every SHAPE_SPARSE-th message is keyed, until a window of those hits again. A message
+ * not keyed is mined in full, as without the cache: results never depend on it. */
+#define SHAPE_WINDOW 256
+#define SHAPE_MIN_HITS 8
+#define SHAPE_SPARSE 16
+
+static int shape_use(struct cl_miner *m)
+{
+    if (m->skip) {
+        m->skip--;
+        return 0;
+    }
+    if (m->sparse)
+        m->skip = SHAPE_SPARSE - 1;
+    return 1;
+}
+
+/* Counts one keyed message (hit or not) in the window; decides at the window's end. */
+static void shape_note(struct cl_miner *m, int hit)
+{
+    m->win_hits += (uint32_t)hit;
+    if (++m->win_tries < SHAPE_WINDOW)
+        return;
+    m->sparse = m->win_hits < SHAPE_MIN_HITS;
+    if (!m->sparse)
+        m->skip = 0;
+    m->win_tries = m->win_hits = 0;
+}
+
 /* The cluster of the cache entry for skey when the entry still holds (file comment). */
 static struct shape *shape_hit(struct cl_miner *m, uint64_t skey, uint64_t check)
 {
@@ -374,8 +411,10 @@ static struct shape *shape_hit(struct cl_miner *m, uint64_t skey, uint64_t check
 
 void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out)
 {
-    uint64_t check = 0, skey = m->shapes ? cl_mask_shape_key(msg, len, &check) : 0;
+    uint64_t check = 0, skey = m->shapes && shape_use(m) ? cl_mask_shape_key(msg, len, &check) : 0;
     struct shape *e = skey ? shape_hit(m, skey, check) : NULL;
+    if (skey)
+        shape_note(m, e != NULL);
     if (e) { /* what a match that changes nothing does */
         memset(out, 0, sizeof *out);
         lru_unlink(m, e->cluster);

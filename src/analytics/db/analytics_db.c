@@ -150,13 +150,18 @@ static int exec_counts(struct cl_analytics_db *d, const struct cl_analytics_batc
     struct cl_an_rare r;
     cl_an_rare_init(&r, b);
     int rc = 0;
+    const char *svc = NULL; /* a service's rows share one name pointer: hashed once a run */
+    uint64_t svc_hash = 0;
     for (size_t i = 0; i < b->n_counts && !rc; i++) {
         const struct cl_pattern_count *c = &b->counts[i];
-        if (!cl_an_rare_kept(&r, c->service, c->id) &&
-            !cl_an_written_has(d->written, c->service, c->id)) {
-            int has = cl_an_rows_may_have(d->written, c->service, c->id)
-                          ? pattern_exists(d, c->service, c->id)
-                          : 0;
+        if (c->service != svc) {
+            svc = c->service;
+            svc_hash = cl_an_service_hash(svc);
+        }
+        uint64_t key = cl_an_written_key_h(svc_hash, c->id);
+        if (!cl_an_rare_kept_key(&r, key) && !cl_an_written_has_key(d->written, key)) {
+            int has =
+                cl_an_rows_may_have_key(d->written, key) ? pattern_exists(d, c->service, c->id) : 0;
             if (has == 0) {
                 cl_an_rare_fold(&r, c);
                 continue;

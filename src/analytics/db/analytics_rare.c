@@ -41,7 +41,11 @@ void cl_an_rare_init(struct cl_an_rare *r, const struct cl_analytics_batch *b)
 
 int cl_an_rare_kept(const struct cl_an_rare *r, const char *service, uint64_t id)
 {
-    uint64_t key = cl_an_written_key(service, id);
+    return cl_an_rare_kept_key(r, cl_an_written_key(service, id));
+}
+
+int cl_an_rare_kept_key(const struct cl_an_rare *r, uint64_t key)
+{
     for (size_t i = key & (r->kept_cap - 1); r->kept[i]; i = (i + 1) & (r->kept_cap - 1))
         if (r->kept[i] == key)
             return 1;

@@ -30,8 +30,9 @@ struct cl_an_rare {
 
 /* Starts a split of b: the (service, id) of b's pattern rows and renames are kept. */
 void cl_an_rare_init(struct cl_an_rare *r, const struct cl_analytics_batch *b);
-/* Whether (service, id) has a row coming in this batch. */
+/* Whether (service, id) has a row coming in this batch; _key: by cl_an_written_key. */
 int cl_an_rare_kept(const struct cl_an_rare *r, const char *service, uint64_t id);
+int cl_an_rare_kept_key(const struct cl_an_rare *r, uint64_t key);
 /* Adds c's count to its service's rare row of its minute and level. */
 void cl_an_rare_fold(struct cl_an_rare *r, const struct cl_pattern_count *c);
 /* Builds r->infos: per service folded into, its rare row (first and last seen: the

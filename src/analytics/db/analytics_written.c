@@ -18,15 +18,25 @@ struct cl_an_written {
     uint64_t rows[CL_ANALYTICS_ROWS_BITS / 64]; /* Bloom filter of pattern rows */
 };
 
-/* FNV-1a of the service mixed with the id; never 0. */
-uint64_t cl_an_written_key(const char *service, uint64_t id)
+uint64_t cl_an_service_hash(const char *service)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (const unsigned char *p = (const unsigned char *)service; *p; p++)
         h = (h ^ *p) * 0x100000001b3ULL;
-    h ^= id * 0x9e3779b97f4a7c15ULL;
+    return h;
+}
+
+uint64_t cl_an_written_key_h(uint64_t service_hash, uint64_t id)
+{
+    uint64_t h = service_hash ^ id * 0x9e3779b97f4a7c15ULL;
     h ^= h >> 29;
     return h ? h : 1;
+}
+
+/* FNV-1a of the service mixed with the id; never 0. */
+uint64_t cl_an_written_key(const char *service, uint64_t id)
+{
+    return cl_an_written_key_h(cl_an_service_hash(service), id);
 }
 
 static struct slot *slot_of(struct cl_an_written *w, uint64_t key)
@@ -52,10 +62,14 @@ int cl_an_written_covers(const struct cl_an_written *w, const char *service, uin
     return s->key == key && s->first_ms <= first_ms && s->last_minute >= last_ms / 60000;
 }
 
+int cl_an_written_has_key(const struct cl_an_written *w, uint64_t key)
+{
+    return w->s[key & (CL_ANALYTICS_WRITTEN_SLOTS - 1)].key == key;
+}
+
 int cl_an_written_has(const struct cl_an_written *w, const char *service, uint64_t id)
 {
-    uint64_t key = cl_an_written_key(service, id);
-    return w->s[key & (CL_ANALYTICS_WRITTEN_SLOTS - 1)].key == key;
+    return cl_an_written_has_key(w, cl_an_written_key(service, id));
 }
 
 void cl_an_written_note(struct cl_an_written *w, const char *service, uint64_t id, int64_t first_ms,
@@ -97,7 +111,11 @@ void cl_an_rows_add(struct cl_an_written *w, const char *service, uint64_t id)
 
 int cl_an_rows_may_have(const struct cl_an_written *w, const char *service, uint64_t id)
 {
-    uint64_t key = cl_an_written_key(service, id);
+    return cl_an_rows_may_have_key(w, cl_an_written_key(service, id));
+}
+
+int cl_an_rows_may_have_key(const struct cl_an_written *w, uint64_t key)
+{
     for (int k = 0; k < 4; k++) {
         uint32_t b = probe(key, k);
         if (!(w->rows[b / 64] & (1ULL << (b % 64))))

@@ -17,6 +17,13 @@ struct cl_an_written;
 
 /* The key of (service, id) in the cache (also analytics_rare.c's set): never 0. */
 uint64_t cl_an_written_key(const char *service, uint64_t id);
+/* The same key in two steps, for a run of one service's rows (the name hashed once):
+ * cl_an_written_key(s, id) == cl_an_written_key_h(cl_an_service_hash(s), id). */
+uint64_t cl_an_service_hash(const char *service);
+uint64_t cl_an_written_key_h(uint64_t service_hash, uint64_t id);
+/* cl_an_written_has and cl_an_rows_may_have by key. */
+int cl_an_written_has_key(const struct cl_an_written *w, uint64_t key);
+int cl_an_rows_may_have_key(const struct cl_an_written *w, uint64_t key);
 /* Whether the cache holds a row of (service, id) written by this writer. */
 int cl_an_written_has(const struct cl_an_written *w, const char *service, uint64_t id);
 
