@@ -127,9 +127,7 @@ static void salvage_once_each(const char *src, const char *dst_path, struct cl_s
     char err[256];
     assert_int_equal(cl_queue_salvage(&dst, src, check_ok, NULL, r, err, sizeof err), CL_OK);
     cl_queue_close(&dst);
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM messages");
-    assert_int_equal(query_int(dst_path, sql), (int64_t)r->messages);
+    assert_int_equal(query_int(dst_path, "SELECT count(*) FROM messages"), (int64_t)r->messages);
     assert_int_equal(query_int(dst_path, "SELECT count(DISTINCT body) FROM messages"),
                      (int64_t)r->messages);
     assert_true(r->messages < N_MSGS); /* the forged cell's own row is gone */
