@@ -14,18 +14,33 @@
  *      it probes the following ids one at a time ("WHERE id = ?") until one reads
  *      again, then walks on from there. Probing stops at the largest id the file knows
  *      (sqlite_sequence, else max(id); a window past the last good id if neither reads).
- *   2. rows: each id is read on its own, so a damaged overflow page loses one message,
- *      not its neighbours; the caller's check then refuses bodies that do not decode
- *      into record_count records (a damaged page can also return wrong bytes).
+ *      The ids are then sorted and each kept once: a partly damaged leaf (a torn or
+ *      partly overwritten page whose header survived) reads without an error, and its
+ *      garbage cells carry arbitrary ids, often small ones that rows on other pages
+ *      hold. Ids past the largest one are dropped. Dropped ids count as unreadable.
+ *   2. rows: each id is read on its own (a point read by key: an id a damaged cell
+ *      repeats reads its own row, or that cell's garbage), so a damaged overflow page
+ *      loses one message, not its neighbours; the caller's check
+ *      then refuses bodies that do not decode into record_count records (a damaged page
+ *      can also return wrong bytes). An id the walk saw that does not read back (a
+ *      search misled by a page's out-of-order keys) counts as unreadable.
+ *   3. an id in both tables (a message moves between them in one transaction, so one
+ *      of the two cells is damaged or stale) is copied from the main table only.
  *
  * Rows behind a damaged interior page cannot be reached this way (counted unreadable).
+ * Not detectable: a damaged cell pointer that lands exactly on a stale but intact cell
+ * of a message deleted before the damage (already stored) brings that message back,
+ * and its records are stored again; a body hash would not see it either (the original
+ * is no longer in the file), and two messages with equal bodies are legitimate.
  *
  * WRITING
  *
  * Batches of at most SALVAGE_BATCH messages go into the live queue in one transaction
  * each, which also stores the last source id done in meta ('salvage:<file>:<table>'),
- * so an interrupted salvage resumes where it stopped and never copies a message twice,
- * and short transactions let a running daemon keep committing in between.
+ * so an interrupted salvage resumes where it stopped and never copies a message twice
+ * (each batch reads that point under the write lock: two salvages of one file at once
+ * share the work), and short transactions let a running daemon keep committing in
+ * between.
  */
 #include "queue_sqlite_quarantine.h"
 #include "queue_sqlite_int.h"
@@ -79,13 +94,44 @@ static int64_t first_int(sqlite3 *db, const char *sql, int64_t dflt)
     return v;
 }
 
-/* The largest id the file can hold: AUTOINCREMENT's sequence, else what max() reads. */
+/* The largest id the file can hold: AUTOINCREMENT's sequence (every id of both tables was
+ * handed out by it), else what max() reads. The sequence wins over max(): max() reads the
+ * last cell of the rightmost leaf, and a damaged cell there can carry any id. */
 static int64_t highest_id(sqlite3 *db)
 {
     int64_t seq = first_int(db, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'", -1);
+    if (seq > 0)
+        return seq;
     int64_t a = first_int(db, "SELECT max(id) FROM messages", 0);
     int64_t b = first_int(db, "SELECT max(id) FROM dlq", 0);
-    return CL_MAX(seq, CL_MAX(a, b));
+    return CL_MAX(a, b);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts l and drops repeated ids; returns how many were dropped. */
+static uint64_t sort_unique(struct id_list *l)
+{
+    if (l->n == 0)
+        return 0;
+    qsort(l->v, l->n, sizeof *l->v, cmp_id);
+    size_t w = 1;
+    for (size_t i = 1; i < l->n; i++)
+        if (l->v[i] != l->v[w - 1])
+            l->v[w++] = l->v[i];
+    uint64_t dropped = l->n - w;
+    l->n = w;
+    return dropped;
+}
+
+/* Whether id is in the sorted list l. */
+static int id_in(const struct id_list *l, int64_t id)
+{
+    return l->n && bsearch(&id, l->v, l->n, sizeof *l->v, cmp_id) != NULL;
 }
 
 /* Probes ids from *next on until one reads; returns 1 if one did (pushed, *next after
@@ -107,28 +153,39 @@ static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next, str
     return 0;
 }
 
-/* Collects the readable ids of src->table after `after` into ids. Probing past a damaged
- * page stops at hi, the largest id the file knows, or SALVAGE_PROBE_WINDOW ids past the
- * last readable one when hi itself could not be read (0). */
-static void scan_ids(struct salvage_src *src, int64_t after, int64_t hi, struct id_list *ids,
-                     uint64_t *unreadable)
+/* Collects the readable ids of src->table into ids, sorted, each once.
+ * Probing past a damaged page stops at hi, the largest id the file knows, or
+ * SALVAGE_PROBE_WINDOW ids past the last readable one when hi itself could not be read (0).
+ *
+ * A partly damaged leaf (a torn write, garbage over some of its cells but not its header)
+ * reads without an error, but its damaged cells carry arbitrary ids, out of order: past
+ * hi (dropped), or the id of a row on another page, which the walk also finds there and
+ * whose point read returns that row, valid. Each id is therefore kept once (a row is
+ * copied at most once), the walk's resume point never moves back or past hi, and every
+ * dropped id counts as unreadable: it stands for a damaged cell whose own row is lost. */
+static void scan_ids(struct salvage_src *src, int64_t hi, struct id_list *ids, uint64_t *unreadable)
 {
-    int64_t next = after + 1;
+    int64_t next = 1; /* AUTOINCREMENT's first id */
     for (;;) {
         sqlite3_bind_int64(src->range, 1, next);
         int rc;
         while ((rc = sqlite3_step(src->range)) == SQLITE_ROW) {
             int64_t id = sqlite3_column_int64(src->range, 0);
+            if (id < 1 || (hi > 0 && id > hi)) {
+                (*unreadable)++;
+                continue;
+            }
             id_push(ids, id);
-            next = id + 1;
+            next = CL_MAX(next, id + 1);
         }
         sqlite3_reset(src->range);
         if (rc == SQLITE_DONE)
-            return;
+            break;
         int64_t limit = hi > 0 ? hi : next + SALVAGE_PROBE_WINDOW;
         if (!probe_forward(src, limit, &next, ids, unreadable))
-            return;
+            break;
     }
+    *unreadable += sort_unique(ids);
 }
 
 static int prepare_src(struct salvage_src *src)
@@ -349,7 +406,7 @@ static int salvage_one(struct salvage_job *j, int64_t old_id, int64_t now, size_
         row_to_msg(st, &m);
     int rc = CL_OK;
     if (step != SQLITE_ROW) {
-        j->r->unreadable += step != SQLITE_DONE;
+        j->r->unreadable++; /* also DONE: the walk saw this id, its page misleads a search */
     } else if (!m.body || j->check(j->check_arg, &m, why, sizeof why) != 0) {
         cl_log(CL_LOG_WARN, "salvage: %s id %lld skipped: %s", j->src->table, (long long)old_id,
                m.body ? why : "empty body");
@@ -373,7 +430,8 @@ static int salvage_one(struct salvage_job *j, int64_t old_id, int64_t now, size_
     return rc;
 }
 
-/* One transaction: ids[*pos..] up to a batch's size, and the resume point. */
+/* One transaction: ids[*pos..] past the resume point, up to a batch's size, and the new
+ * resume point. */
 static int salvage_batch(struct salvage_job *j, const struct id_list *ids, size_t *pos,
                          const char *suffix)
 {
@@ -383,11 +441,18 @@ static int salvage_batch(struct salvage_job *j, const struct id_list *ids, size_
     int rc = sq_begin(s), began = rc == CL_OK;
     struct sq_delta delta = {0};
     size_t bytes = 0, i = *pos;
+    /* The resume point again, under the write lock (BEGIN IMMEDIATE): a second salvage of
+     * the same file running beside this one (two `verify --repair`) may have copied these
+     * ids since this one read it. */
+    int64_t done = rc == CL_OK ? meta_get(j->dst, suffix, 0) : 0;
+    while (i < ids->n && ids->v[i] <= done)
+        i++;
+    size_t first = i;
     int64_t now = sq_now(s);
-    for (; rc == CL_OK && i < ids->n && i - *pos < SALVAGE_BATCH && bytes < SALVAGE_BATCH_BYTES;
+    for (; rc == CL_OK && i < ids->n && i - first < SALVAGE_BATCH && bytes < SALVAGE_BATCH_BYTES;
          i++)
         rc = salvage_one(j, ids->v[i], now, &bytes, &delta);
-    if (rc == CL_OK)
+    if (rc == CL_OK && i > first)
         rc = meta_set(j->dst, suffix, ids->v[i - 1]);
     if (began)
         rc = sq_end(s, rc, &delta);
@@ -400,23 +465,39 @@ static int salvage_batch(struct salvage_job *j, const struct id_list *ids, size_
     return rc;
 }
 
-/* Salvages one table of the source into the live queue. */
-static int salvage_table(struct salvage_job *j, int64_t hi, char *err, size_t err_len)
+/* Drops from dlq_ids the ids main_ids also holds (both sorted). An id is in one table
+ * only (moves between them are single transactions), so one of its two cells is damaged
+ * or stale; copying both would store its records twice. The main-queue copy is kept (it
+ * is delivered again either way; a failing one returns to the DLQ). */
+static void drop_main_ids(struct id_list *dlq_ids, const struct id_list *main_ids,
+                          uint64_t *invalid)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < dlq_ids->n; i++) {
+        if (!id_in(main_ids, dlq_ids->v[i])) {
+            dlq_ids->v[w++] = dlq_ids->v[i];
+            continue;
+        }
+        cl_log(CL_LOG_WARN, "salvage: dlq id %lld skipped: also in messages",
+               (long long)dlq_ids->v[i]);
+        (*invalid)++;
+    }
+    dlq_ids->n = w;
+}
+
+/* Copies the ids of one table (sorted, each once) into the live queue; each batch skips
+ * those up to the resume point an earlier or concurrent run recorded. */
+static int salvage_table(struct salvage_job *j, const struct id_list *ids, char *err,
+                         size_t err_len)
 {
     char suffix[16];
     snprintf(suffix, sizeof suffix, ":%s", j->src->table);
-    pthread_mutex_lock(&j->dst->s->db_mu);
-    int64_t after = meta_get(j->dst, suffix, 0);
-    pthread_mutex_unlock(&j->dst->s->db_mu);
-    struct id_list ids = {0};
-    scan_ids(j->src, after, hi, &ids, &j->r->unreadable);
     int rc = CL_OK;
-    for (size_t pos = 0; rc == CL_OK && pos < ids.n;)
-        rc = salvage_batch(j, &ids, &pos, suffix);
+    for (size_t pos = 0; rc == CL_OK && pos < ids->n;)
+        rc = salvage_batch(j, ids, &pos, suffix);
     if (rc != CL_OK)
         snprintf(err, err_len, "writing salvaged %s into the live queue: %s", j->src->table,
                  cl_strerror(rc));
-    free(ids.v);
     return rc;
 }
 
@@ -425,6 +506,9 @@ static int salvage_tables(struct salvage_src *src, struct salvage_dst *dst, stru
 {
     int64_t hi = highest_id(src->db);
     static const char *const tables[2] = {"messages", "dlq"};
+    /* Every readable id of each table, from 1 on even when resuming: the DLQ's are checked
+     * against all of the main table's. */
+    struct id_list ids[2] = {{0}, {0}};
     int rc = CL_OK;
     for (int t = 0; rc == CL_OK && t < 2; t++) {
         src->table = tables[t];
@@ -434,10 +518,15 @@ static int salvage_tables(struct salvage_src *src, struct salvage_dst *dst, stru
                    sqlite3_errmsg(src->db));
             j->r->unreadable++;
         } else {
-            rc = salvage_table(j, hi, err, err_len);
+            scan_ids(src, hi, &ids[t], &j->r->unreadable);
+            if (t == 1)
+                drop_main_ids(&ids[1], &ids[0], &j->r->invalid);
+            rc = salvage_table(j, &ids[t], err, err_len);
         }
         finalize_src(src);
     }
+    free(ids[0].v);
+    free(ids[1].v);
     if (rc == CL_OK) {
         pthread_mutex_lock(&dst->s->db_mu);
         int brc = sq_begin(dst->s);
