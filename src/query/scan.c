@@ -215,7 +215,10 @@ static int seg_inside(const struct cl_obj_seg *x, const struct cl_query *q)
  * looking at it whole: no filter, or a case-sensitive grep, and nothing else. */
 static int content_only(const struct cq_filter *f)
 {
-    return !f->re && !f->q->n_where && !f->grep_lower;
+    /* a grep holding '\n' never matches one line (cq_match_line), but a search over the
+     * segment would find it across a line's end */
+    return !f->re && !f->q->n_where && !f->grep_lower &&
+           !(f->grep_len && memchr(f->q->grep, '\n', f->grep_len));
 }
 
 /* A count's filter of a segment whose every record passes the time range and levels
@@ -450,11 +453,13 @@ static void fail_whole(struct cq_result *r, const char *reason)
 
 /* Filters the complete lines of s->out[0..have) (taking them from the budget) and moves
  * the partial line after them to the front; returns its length. At the object's end
- * (last) the partial line is filtered too. */
-static size_t scan_complete(struct cq_scanner *s, size_t have, int last, int keep,
+ * (last) the partial line is filtered too. The first carry bytes are the partial line
+ * moved to the front last time, which holds no '\n': only the new bytes are searched, or
+ * a line running across many members would be searched again after each (quadratic). */
+static size_t scan_complete(struct cq_scanner *s, size_t carry, size_t have, int last, int keep,
                             uint32_t *line_no, struct cq_result *r)
 {
-    const char *nl = have ? memrchr(s->out, '\n', have) : NULL;
+    const char *nl = have > carry ? memrchr(s->out + carry, '\n', have - carry) : NULL;
     size_t done = last ? have : nl ? (size_t)(nl - s->out) + 1 : 0;
     if (done && cq_budget_take(s->budget, done)) {
         r->stopped = 1;
@@ -500,7 +505,10 @@ static void scan_whole(struct cq_scanner *s, const struct cq_object *o, int keep
         }
         in_off += used_in;
         raw += used_out;
-        carry = scan_complete(s, carry + used_out, in_off == s->obj_len, keep, &line_no, r);
+        carry = scan_complete(s, carry, carry + used_out, in_off == s->obj_len, keep, &line_no, r);
+        /* the deadline and cancellation, also while no line has ended yet */
+        if (!r->stopped && cq_budget_check(s->budget))
+            r->stopped = 1;
     }
     if (!r->stopped)
         r->bytes_scanned = raw;

@@ -264,7 +264,10 @@ static void test_count_by_content(void **state)
     const unsigned masks[] = {0, 1u << CL_LEVEL_INFO, 1u << CL_LEVEL_INFO | 1u << CL_LEVEL_WARN,
                               1u << CL_LEVEL_INFO | 1u << CL_LEVEL_WARN | 1u << CL_LEVEL_ERROR,
                               1u << CL_LEVEL_ERROR};
-    const char *greps[] = {"timeout", NULL, "time", "record 1", "\"}", "absent"};
+    /* the last three hold a '\n': no single line matches them, however the count runs */
+    const char *greps[] = {"timeout",  NULL,   "time",
+                           "record 1", "\"}",  "absent",
+                           "\n",       "}\n{", "timeout\"}\n{\"timestamp"};
     for (size_t r = 0; r < CL_ARRAY_LEN(ranges); r++)
         for (size_t m = 0; m < CL_ARRAY_LEN(masks); m++)
             for (size_t k = 0; k < CL_ARRAY_LEN(greps) + 2; k++) {
@@ -365,6 +368,46 @@ static void test_whole_members_cut_lines(void **state)
     cl_buf_free(&gz);
 }
 
+static int cancel_calls;
+
+static int cancel_after_8(void *arg)
+{
+    (void)arg;
+    return ++cancel_calls > 8;
+}
+
+/* A line running across many members of an object without an index: the scan still
+ * asks for cancellation (and the deadline) after every member, not only when a line
+ * ends (64 members, one line). */
+static void test_whole_long_line_cancelled(void **state)
+{
+    (void)state;
+    struct cl_buf gz;
+    cl_buf_init(&gz, SIZE_MAX);
+    char part[4096];
+    memset(part, 'a', sizeof part);
+    for (int k = 0; k < 64; k++)
+        assert_int_equal(cl_gzip_compress(part, sizeof part, 1, &gz), CL_OK);
+    assert_int_equal(cl_gzip_compress("\"}\n", 3, 1, &gz), CL_OK);
+    struct cl_store st;
+    char url[700], err[256];
+    snprintf(url, sizeof url, "%s/long_line", test_dir);
+    assert_int_equal(cl_store_open(&st, url, err, sizeof err), CL_OK);
+    assert_int_equal(cl_store_put(&st, keys[3], gz.data, gz.len), CL_OK);
+    struct cl_query q = whole_range(1);
+    q.cancelled = cancel_after_8;
+    cancel_calls = 0;
+    struct got g;
+    struct cl_query_stats s;
+    struct cl_query_source src = {&st, NULL};
+    memset(&g, 0, sizeof g);
+    assert_int_equal(cl_query_run(&src, &q, on_emit, on_warn, &g, &s, err, sizeof err),
+                     CL_ERR_CLOSED);
+    assert_true(cancel_calls > 8);
+    cl_store_close(&st);
+    cl_buf_free(&gz);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -412,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_small_read_large_mapped),
         cmocka_unit_test(test_count_by_content),
         cmocka_unit_test(test_whole_members_cut_lines),
+        cmocka_unit_test(test_whole_long_line_cancelled),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
