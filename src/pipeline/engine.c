@@ -14,6 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Resident bytes one engine keeps in released partition mappings (part_acc.h), so that the
+ * next partitions write into pages already faulted in: the processor's buffers hold at
+ * most this much per engine beyond the buffer budget (docs/performance.md, "Partition
+ * buffers reused"). */
+#define CL_ENGINE_POOL_MAX (2u << 20)
+
 struct cl_engine *cl_engine_new(const struct cl_engine_opts *o, struct cl_commit *commit,
                                 const struct cl_engine_sink *sink)
 {
@@ -24,6 +30,7 @@ struct cl_engine *cl_engine_new(const struct cl_engine_opts *o, struct cl_commit
     e->commit = commit;
     e->sink = *sink;
     cl_part_acc_init(&e->acc);
+    cl_part_acc_set_pool(&e->acc, CL_ENGINE_POOL_MAX);
     cl_buf_init(&e->decoded, o->max_message_raw);
     return e;
 }

@@ -13,6 +13,7 @@
 #define CL_PART_ACC_H
 
 #include "buf.h"
+#include "map_buf.h"
 #include "message.h"
 #include "object_index.h"
 #include "part_map.h"
@@ -30,8 +31,8 @@ struct cl_acc_member {
 struct cl_part {
     char key[CL_PARTITION_MAX];
     struct cl_line_head head; /* service, dt, hour of the partition */
-    struct cl_buf data;       /* NDJSON lines, compressed at the flush */
-    struct cl_buf gz;         /* gzip members, each a whole number of this part's lines */
+    struct cl_map_buf data;   /* NDJSON lines, compressed at the flush */
+    struct cl_map_buf gz;     /* gzip members, each a whole number of this part's lines */
     size_t raw_len;           /* NDJSON bytes of all its records (data and gz) */
     uint64_t records;
     int64_t min_ts, max_ts;
@@ -50,10 +51,20 @@ struct cl_part_acc {
     size_t n, cap;
     size_t buffered;          /* raw bytes in all partitions */
     struct cl_part_map index; /* key -> struct cl_part * */
+    struct cl_map_pool pool;  /* the partitions' released mappings (map_buf.h) */
+    size_t pool_max;          /* bound on the pool's slack; 0: every mapping is unmapped */
 };
 
+/* No pool: a partition's mappings are unmapped when it is removed. */
 void cl_part_acc_init(struct cl_part_acc *a);
-/* Frees every partition (members are borrowed and not freed). */
+/* Keeps released mappings for the next partitions, with at most max resident bytes
+ * beyond what the partitions hold (the pool's idle mappings plus the pages of lent ones
+ * not written again, map_buf.h): the bytes a accounts in buffered bound its buffers'
+ * resident bytes to buffered + max (+ a partly written page per buffer). */
+void cl_part_acc_set_pool(struct cl_part_acc *a, size_t max);
+/* Resident bytes of a's buffers beyond what buffered counts (at most the pool's max). */
+size_t cl_part_acc_slack(const struct cl_part_acc *a);
+/* Frees every partition and the pool (members are borrowed and not freed). */
 void cl_part_acc_free(struct cl_part_acc *a);
 
 /* The partition of key, or NULL. */

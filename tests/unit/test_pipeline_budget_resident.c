@@ -60,8 +60,8 @@ static void test_resident_is_pages_written(void **state)
 {
     (void)state;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    struct cl_buf b;
-    cl_map_buf_init(&b);
+    struct cl_map_buf b;
+    cl_map_buf_init(&b, NULL);
     char chunk[1000];
     memset(chunk, 'x', sizeof chunk);
     for (int i = 0; i < 2100; i++) /* 2.1 MB: grown 64 KiB -> 4 MiB */
