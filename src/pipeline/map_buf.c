@@ -165,6 +165,32 @@ size_t cl_map_buf_slack(const struct cl_map_buf *b)
     return slack;
 }
 
+size_t cl_map_buf_trim(struct cl_map_buf *b)
+{
+    size_t slack = cl_map_buf_slack(b);
+    if (!slack)
+        return 0;
+    size_t end = page_up(b->off + b->len + 1), front = page_down(b->off);
+    if (b->res_hi > end)
+        madvise(b->base + end, b->res_hi - end, MADV_DONTNEED);
+    if (front > b->res_lo)
+        madvise(b->base + b->res_lo, front - b->res_lo, MADV_DONTNEED);
+    b->res_lo = b->res_hi = 0; /* resident now: what it wrote, as a new mapping */
+    return slack;
+}
+
+size_t cl_map_pool_drop(struct cl_map_pool *p)
+{
+    if (!p->n)
+        return 0;
+    struct cl_map_idle m = p->idle[0];
+    memmove(&p->idle[0], &p->idle[1], --p->n * sizeof *p->idle);
+    munmap(m.base, m.map_len);
+    p->kept -= m.hi - m.lo;
+    p->unmapped++;
+    return m.hi - m.lo;
+}
+
 /* Leaves b's mapping idle in its pool, resident in [lo, lo + room) at most (the pages
  * over it given back). 0 when it is not kept (the caller unmaps it). */
 static int keep_idle(struct cl_map_buf *b, size_t room)
@@ -172,7 +198,10 @@ static int keep_idle(struct cl_map_buf *b, size_t room)
     struct cl_map_pool *p = b->pool;
     size_t lo, hi;
     extent(b, &lo, &hi);
-    room = page_down(room);
+    /* Several small idle mappings serve more new buffers than one large one: a new
+     * partition writes its lent pages only as fast as it grows, and until then they count
+     * in the slack its pool may hold. */
+    room = page_down(p && p->keep_each ? CL_MIN(room, p->keep_each) : room);
     if (!p || p->n == CL_MAP_POOL_SLOTS || room < MAP_KEEP_MIN)
         return 0;
     if (hi - lo > room) {

@@ -46,7 +46,8 @@ struct cl_map_idle {
 struct cl_map_pool {
     struct cl_map_idle idle[CL_MAP_POOL_SLOTS]; /* a stack: the last released is lent first */
     size_t n;
-    size_t kept; /* resident bytes of the idle mappings (sum of hi - lo) */
+    size_t kept;      /* resident bytes of the idle mappings (sum of hi - lo) */
+    size_t keep_each; /* resident bytes one idle mapping keeps at most (0: no bound) */
     /* counters for tests and measurement */
     size_t lent, released, trimmed, unmapped;
 };
@@ -83,6 +84,10 @@ void cl_map_buf_prepend(struct cl_map_buf *b, const void *p, size_t n);
 /* Resident bytes of b's mapping that its data does not hold (pages of an earlier use of
  * a lent mapping, not yet written again). */
 size_t cl_map_buf_slack(const struct cl_map_buf *b);
+/* Gives back the pages of b's slack (MADV_DONTNEED); returns the slack dropped. */
+size_t cl_map_buf_trim(struct cl_map_buf *b);
+/* Unmaps the pool's oldest idle mapping; returns its resident bytes (0: none idle). */
+size_t cl_map_pool_drop(struct cl_map_pool *p);
 /* Unmaps the buffer (or, with a pool, leaves its mapping idle there keeping at most room
  * resident bytes) and leaves it empty. */
 void cl_map_buf_release(struct cl_map_buf *b, size_t room);

@@ -13,21 +13,38 @@ void cl_part_acc_init(struct cl_part_acc *a)
     cl_map_pool_init(&a->pool);
 }
 
-void cl_part_acc_set_pool(struct cl_part_acc *a, size_t max)
+/* An idle mapping keeps at most this share of the pool's cap (map_buf.c keep_idle). */
+#define POOL_SHARES 8
+
+void cl_part_acc_set_pool(struct cl_part_acc *a, size_t cap)
 {
-    a->pool_max = max;
+    a->pool_cap = cap;
+    a->pool.keep_each = cap / POOL_SHARES;
+    cl_part_acc_pool_room(a, 0);
 }
 
 /* The pool's slack but that of skip (the buffer being released). */
 static size_t slack_but(const struct cl_part_acc *a, const struct cl_map_buf *skip)
 {
     size_t slack = a->pool.kept;
-    for (size_t i = 0; i < a->n && slack < a->pool_max; i++) {
+    for (size_t i = 0; i < a->n; i++) {
         const struct cl_part *pt = a->parts[i];
         slack += &pt->data == skip ? 0 : cl_map_buf_slack(&pt->data);
         slack += &pt->gz == skip ? 0 : cl_map_buf_slack(&pt->gz);
     }
     return slack;
+}
+
+void cl_part_acc_pool_room(struct cl_part_acc *a, size_t room)
+{
+    a->pool_max = CL_MIN(room, a->pool_cap);
+    size_t slack = slack_but(a, NULL);
+    while (slack > a->pool_max && a->pool.n)
+        slack -= cl_map_pool_drop(&a->pool);
+    for (size_t i = 0; i < a->n && slack > a->pool_max; i++) {
+        slack -= cl_map_buf_trim(&a->parts[i]->gz);
+        slack -= cl_map_buf_trim(&a->parts[i]->data);
+    }
 }
 
 size_t cl_part_acc_slack(const struct cl_part_acc *a)
@@ -201,6 +218,8 @@ void cl_part_acc_remove(struct cl_part_acc *a, size_t index)
     struct cl_part *pt = a->parts[index];
     cl_part_map_del(&a->index, pt->key);
     a->buffered -= pt->data.len + pt->gz.len;
+    /* its bytes leave the budget: room for its pages until the engine says otherwise */
+    a->pool_max = CL_MIN(a->pool_max + pt->data.len + pt->gz.len, a->pool_cap);
     release(a, &pt->data);
     release(a, &pt->gz);
     free(pt->members);
