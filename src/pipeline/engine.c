@@ -18,6 +18,11 @@
  * (part_acc.h), so that the next partitions write into pages already faulted in; within
  * that, only the room the buffer budget leaves (cl_engine_charge). */
 #define CL_ENGINE_POOL_MAX (8u << 20)
+/* ... plus this much whatever the budget leaves: while the budget binds (end to end under
+ * load: the partitions at 3/4 to all of it) it leaves nearly none, and the pages a flush
+ * releases would all be given back (docs/performance.md, "Partition buffers reused"). The
+ * buffers then hold at most the budget plus this much per engine. */
+#define CL_ENGINE_POOL_FREE (1u << 20)
 
 struct cl_engine *cl_engine_new(const struct cl_engine_opts *o, struct cl_commit *commit,
                                 const struct cl_engine_sink *sink)
@@ -63,7 +68,8 @@ static void charge_slack(struct cl_engine *e)
     size_t used = b ? atomic_load(&b->used) : e->acc.buffered;
     size_t all = b ? atomic_load(&b->slack) : 0;
     size_t others = all > e->slack_charged ? all - e->slack_charged : 0;
-    cl_part_acc_pool_room(&e->acc, max > used + others ? max - used - others : 0);
+    size_t room = max > used + others ? max - used - others : 0;
+    cl_part_acc_pool_room(&e->acc, room + CL_ENGINE_POOL_FREE);
     size_t now = cl_part_acc_slack(&e->acc);
     if (b)
         charge_delta(&b->slack, e->slack_charged, now);
