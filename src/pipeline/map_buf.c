@@ -70,6 +70,7 @@ static int lend(struct cl_map_buf *b)
     struct cl_map_idle *m = &p->idle[--p->n];
     p->kept -= m->hi - m->lo;
     p->lent++;
+    p->lent_live++;
     b->base = m->base;
     b->map_len = m->map_len;
     b->res_lo = m->lo;
@@ -176,6 +177,7 @@ size_t cl_map_buf_trim(struct cl_map_buf *b)
     if (front > b->res_lo)
         madvise(b->base + b->res_lo, front - b->res_lo, MADV_DONTNEED);
     b->res_lo = b->res_hi = 0; /* resident now: what it wrote, as a new mapping */
+    b->pool->lent_live--;
     return slack;
 }
 
@@ -218,6 +220,8 @@ static int keep_idle(struct cl_map_buf *b, size_t room)
 void cl_map_buf_release(struct cl_map_buf *b, size_t room)
 {
     struct cl_map_pool *pool = b->pool;
+    if (pool && b->res_hi > b->res_lo)
+        pool->lent_live--;
     if (b->base && !keep_idle(b, room)) {
         munmap(b->base, b->map_len);
         if (pool)

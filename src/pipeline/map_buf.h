@@ -48,6 +48,7 @@ struct cl_map_pool {
     size_t n;
     size_t kept;      /* resident bytes of the idle mappings (sum of hi - lo) */
     size_t keep_each; /* resident bytes one idle mapping keeps at most (0: no bound) */
+    size_t lent_live; /* buffers started in an idle mapping and not trimmed nor released */
     /* counters for tests and measurement */
     size_t lent, released, trimmed, unmapped;
 };

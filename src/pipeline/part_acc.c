@@ -3,6 +3,7 @@
 
 #include "codec.h"
 #include "common.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@ void cl_part_acc_set_pool(struct cl_part_acc *a, size_t cap)
 static size_t slack_but(const struct cl_part_acc *a, const struct cl_map_buf *skip)
 {
     size_t slack = a->pool.kept;
-    for (size_t i = 0; i < a->n; i++) {
+    for (size_t i = 0; a->pool.lent_live && i < a->n; i++) { /* only lent buffers have any */
         const struct cl_part *pt = a->parts[i];
         slack += &pt->data == skip ? 0 : cl_map_buf_slack(&pt->data);
         slack += &pt->gz == skip ? 0 : cl_map_buf_slack(&pt->gz);

@@ -128,6 +128,7 @@ static void test_released_mapping_is_lent_resident(void **state)
     assert_int_equal(pool.n, 0);
     assert_int_equal(pool.kept, 0);
     assert_int_equal(pool.lent, 1);
+    assert_int_equal(pool.lent_live, 1);
     assert_true(resident(b.data, 1u << 20) >= (1u << 20) - page()); /* faulted in already */
     assert_true(cl_map_buf_slack(&b) >= (1u << 20) - page());
     fill(&b, (1u << 20) + 10, 'b');
@@ -135,6 +136,7 @@ static void test_released_mapping_is_lent_resident(void **state)
     assert_int_equal(b.data[0], 'b');
     assert_int_equal(b.data[b.len], '\0');
     cl_map_buf_release(&b, 0); /* no room: unmapped */
+    assert_int_equal(pool.lent_live, 0);
     assert_false(mapped(base));
     assert_int_equal(pool.unmapped, 1);
     cl_map_pool_free(&pool);
@@ -264,6 +266,7 @@ static void test_acc_pool_bounds_resident(void **state)
     cl_part_acc_pool_room(&a, 0);
     assert_int_equal(cl_part_acc_slack(&a), 0);
     assert_int_equal(a.pool.n, 0);
+    assert_int_equal(a.pool.lent_live, 0);
     assert_true(acc_resident(&a) <= a.buffered + 2 * 16 * page());
     cl_part_acc_free(&a);
     cl_buf_free(&member);
