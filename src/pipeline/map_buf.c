@@ -9,9 +9,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The first mapping's data capacity; later ones double. A partition buffer usually holds
- * several 3-4 KB members, and only the pages written become resident. */
-#define MAP_BUF_MIN (64u * 1024)
+/* The first mapping's data capacity; later ones double. Only the pages written become
+ * resident, so a larger start costs address space only, and saves the mremap calls of
+ * growing from 64 KiB (5.4-11.6% of a processor thread's samples end to end, moving the
+ * written pages each time). */
+#define MAP_BUF_MIN (1024u * 1024)
 /* Below this a released mapping is not worth keeping idle: unmapped instead. */
 #define MAP_KEEP_MIN (64u * 1024)
 

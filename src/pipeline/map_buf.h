@@ -15,7 +15,7 @@
  *
  * The pool: a buffer freed into a pool (struct cl_map_pool) leaves its mapping there with
  * its pages resident, and the next buffer of the pool starts in it, so its writes do not
- * fault pages in again (nor unmap, nor regrow from 64 KiB). The resident bytes a pool
+ * fault pages in again (nor unmap, nor regrow). The resident bytes a pool
  * holds beyond what its buffers have written (the slack: its idle mappings, and the pages
  * of a lent mapping not yet written again) are bounded by the caller: a release gets the
  * room left (cl_map_buf_release), and the pages over it are given back (MADV_DONTNEED) or
