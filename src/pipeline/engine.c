@@ -14,6 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* At most this many resident bytes one engine keeps in released partition mappings
+ * (part_acc.h), so that the next partitions write into pages already faulted in; within
+ * that, only the room the buffer budget leaves (cl_engine_charge). */
+#define CL_ENGINE_POOL_MAX (8u << 20)
+/* ... plus this much whatever the budget leaves: while the budget binds (end to end under
+ * load: the partitions at 3/4 to all of it) it leaves nearly none, and the pages a flush
+ * releases would all be given back (docs/performance.md, "Partition buffers reused"). The
+ * buffers then hold at most the budget plus this much per engine. */
+#define CL_ENGINE_POOL_FREE (1u << 20)
+
 struct cl_engine *cl_engine_new(const struct cl_engine_opts *o, struct cl_commit *commit,
                                 const struct cl_engine_sink *sink)
 {
@@ -24,6 +34,7 @@ struct cl_engine *cl_engine_new(const struct cl_engine_opts *o, struct cl_commit
     e->commit = commit;
     e->sink = *sink;
     cl_part_acc_init(&e->acc);
+    cl_part_acc_set_pool(&e->acc, CL_ENGINE_POOL_MAX);
     cl_buf_init(&e->decoded, o->max_message_raw);
     return e;
 }
@@ -39,16 +50,40 @@ void cl_engine_msg_free(struct cl_engine *e, struct cl_engine_msg *m)
     free(m);
 }
 
+static void charge_delta(atomic_size_t *v, size_t was, size_t now)
+{
+    if (now > was)
+        atomic_fetch_add(v, now - was);
+    else if (now < was)
+        atomic_fetch_sub(v, was - now);
+}
+
+/* The pool's slack lives in what the budget leaves: max less the partitions' bytes and
+ * the other engines' slack. Released pages then cost no resident memory the budget
+ * would not have allowed the partitions themselves, and the peak stays where it was. */
+static void charge_slack(struct cl_engine *e)
+{
+    struct cl_buffer_budget *b = e->o.budget;
+    size_t max = b ? b->max : e->o.buffer_max;
+    size_t used = b ? atomic_load(&b->used) : e->acc.buffered;
+    size_t all = b ? atomic_load(&b->slack) : 0;
+    size_t others = all > e->slack_charged ? all - e->slack_charged : 0;
+    size_t room = max > used + others ? max - used - others : 0;
+    cl_part_acc_pool_room(&e->acc, room + CL_ENGINE_POOL_FREE);
+    size_t now = cl_part_acc_slack(&e->acc);
+    if (b)
+        charge_delta(&b->slack, e->slack_charged, now);
+    e->slack_charged = now;
+}
+
 void cl_engine_charge(struct cl_engine *e)
 {
     size_t now = e->acc.buffered;
-    if (!e->o.budget || now == e->charged)
-        return;
-    if (now > e->charged)
-        atomic_fetch_add(&e->o.budget->used, now - e->charged);
-    else
-        atomic_fetch_sub(&e->o.budget->used, e->charged - now);
-    e->charged = now;
+    if (e->o.budget && now != e->charged) {
+        charge_delta(&e->o.budget->used, e->charged, now);
+        e->charged = now;
+    }
+    charge_slack(e);
 }
 
 int cl_engine_over_budget(const struct cl_engine *e)

@@ -65,6 +65,10 @@ struct cl_engine_sink {
 struct cl_buffer_budget {
     atomic_size_t used;
     atomic_size_t flushing;
+    /* Resident bytes the engines' partition pools hold beyond used (part_acc.h): each keeps
+     * its slack within what max leaves over used and the others' slack, so the buffers'
+     * resident bytes stay within max (or used, when over it). Zero-initialized. */
+    atomic_size_t slack;
     size_t max;
 };
 

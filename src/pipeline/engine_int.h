@@ -16,9 +16,10 @@ struct cl_engine {
     size_t n_done, cap_done;
     struct cl_buf decoded; /* scratch: one decompressed message */
     int64_t deadline_ms, reserve_ms;
-    int pass_failed; /* a commit of the current flush pass failed */
-    size_t charged;  /* bytes of acc.buffered counted in o.budget */
-    size_t reserved; /* bytes of o.budget's flushing this engine's flush still holds */
+    int pass_failed;      /* a commit of the current flush pass failed */
+    size_t charged;       /* bytes of acc.buffered counted in o.budget */
+    size_t reserved;      /* bytes of o.budget's flushing this engine's flush still holds */
+    size_t slack_charged; /* bytes of acc's pool slack counted in o.budget's slack */
     /* Progress of the messages of the current cl_engine_take, asked at once
      * (has_progress_many); pf_n 0: none asked, ask per message. Owned. */
     const char **pf_ids;

@@ -3,7 +3,6 @@
 
 #include "codec.h"
 #include "common.h"
-#include "map_buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,54 @@
 void cl_part_acc_init(struct cl_part_acc *a)
 {
     memset(a, 0, sizeof *a);
+    cl_map_pool_init(&a->pool);
+}
+
+/* An idle mapping keeps at most this share of the pool's cap (map_buf.c keep_idle). */
+#define POOL_SHARES 8
+
+void cl_part_acc_set_pool(struct cl_part_acc *a, size_t cap)
+{
+    a->pool_cap = cap;
+    a->pool.keep_each = cap / POOL_SHARES;
+    cl_part_acc_pool_room(a, 0);
+}
+
+/* The pool's slack but that of skip (the buffer being released). */
+static size_t slack_but(const struct cl_part_acc *a, const struct cl_map_buf *skip)
+{
+    size_t slack = a->pool.kept;
+    for (size_t i = 0; a->pool.lent_live && i < a->n; i++) { /* only lent buffers have any */
+        const struct cl_part *pt = a->parts[i];
+        slack += &pt->data == skip ? 0 : cl_map_buf_slack(&pt->data);
+        slack += &pt->gz == skip ? 0 : cl_map_buf_slack(&pt->gz);
+    }
+    return slack;
+}
+
+void cl_part_acc_pool_room(struct cl_part_acc *a, size_t room)
+{
+    a->pool_max = CL_MIN(room, a->pool_cap);
+    size_t slack = slack_but(a, NULL);
+    while (slack > a->pool_max && a->pool.n)
+        slack -= cl_map_pool_drop(&a->pool);
+    for (size_t i = 0; i < a->n && slack > a->pool_max; i++) {
+        slack -= cl_map_buf_trim(&a->parts[i]->gz);
+        slack -= cl_map_buf_trim(&a->parts[i]->data);
+    }
+}
+
+size_t cl_part_acc_slack(const struct cl_part_acc *a)
+{
+    return slack_but(a, NULL);
+}
+
+/* Frees b of a partition of a: its mapping idle in the pool as far as the pool's bound
+ * leaves room, so the next partition writes into resident pages (map_buf.h). */
+static void release(struct cl_part_acc *a, struct cl_map_buf *b)
+{
+    size_t slack = a->pool_max ? slack_but(a, b) : 0;
+    cl_map_buf_release(b, a->pool_max > slack ? a->pool_max - slack : 0);
 }
 
 void cl_part_acc_free(struct cl_part_acc *a)
@@ -20,6 +67,7 @@ void cl_part_acc_free(struct cl_part_acc *a)
         cl_part_acc_remove(a, a->n - 1);
     free(a->parts);
     cl_part_map_free(&a->index);
+    cl_map_pool_free(&a->pool);
     memset(a, 0, sizeof *a);
 }
 
@@ -35,8 +83,8 @@ struct cl_part *cl_part_acc_add(struct cl_part_acc *a, const char *key,
     snprintf(pt->key, sizeof pt->key, "%s", key);
     pt->head = *h;
     /* mapped, not malloc'ed: map_buf.h says why */
-    cl_map_buf_init(&pt->data);
-    cl_map_buf_init(&pt->gz);
+    cl_map_buf_init(&pt->data, &a->pool);
+    cl_map_buf_init(&pt->gz, &a->pool);
     pt->min_ts = INT64_MAX;
     pt->max_ts = INT64_MIN;
     pt->first_ms = now_ms;
@@ -118,18 +166,15 @@ void cl_part_acc_append_gz(struct cl_part_acc *a, struct cl_part *pt, const void
     cl_obj_index_member(&pt->index, len);
 }
 
-/* Puts the index member in front of pt->gz (a mapping: grown in place, the data moved
- * up, no second copy of the object) and DuckDB's padding after it. Without an index (it
- * could not be built) the object is still read whole. */
+/* Puts the index member in front of pt->gz, into the mapping's front room (the body does
+ * not move), and DuckDB's padding after it. Without an index (it could not be built) the
+ * object is still read whole. */
 static void prepend_index(struct cl_part *pt)
 {
     struct cl_buf head, pad;
     if (cl_obj_index_frame(&pt->index, pt->gz.data, pt->gz.len, &head, &pad) == CL_OK) {
-        size_t body = pt->gz.len;
         cl_map_buf_append(&pt->gz, pad.data, pad.len);
-        cl_map_buf_append(&pt->gz, head.data, head.len); /* room, moved to the front */
-        memmove(pt->gz.data + head.len, pt->gz.data, body + pad.len);
-        memcpy(pt->gz.data, head.data, head.len);
+        cl_map_buf_prepend(&pt->gz, head.data, head.len);
     }
     cl_buf_free(&head);
     cl_buf_free(&pad);
@@ -153,7 +198,7 @@ int cl_part_acc_seal(struct cl_part_acc *a, struct cl_part *pt, int level)
         pt->copied.gz_len = z.len;
         *cl_obj_index_member(&pt->index, 0) = pt->copied;
         cl_buf_free(&z);
-        cl_map_buf_free(&pt->data);
+        release(a, &pt->data);
     }
     prepend_index(pt);
     a->buffered = a->buffered - held + pt->gz.len;
@@ -174,8 +219,10 @@ void cl_part_acc_remove(struct cl_part_acc *a, size_t index)
     struct cl_part *pt = a->parts[index];
     cl_part_map_del(&a->index, pt->key);
     a->buffered -= pt->data.len + pt->gz.len;
-    cl_map_buf_free(&pt->data);
-    cl_map_buf_free(&pt->gz);
+    /* its bytes leave the budget: room for its pages until the engine says otherwise */
+    a->pool_max = CL_MIN(a->pool_max + pt->data.len + pt->gz.len, a->pool_cap);
+    release(a, &pt->data);
+    release(a, &pt->gz);
     free(pt->members);
     cl_obj_index_free(&pt->index);
     free(pt);

@@ -13,6 +13,7 @@
 #define CL_PART_ACC_H
 
 #include "buf.h"
+#include "map_buf.h"
 #include "message.h"
 #include "object_index.h"
 #include "part_map.h"
@@ -30,8 +31,8 @@ struct cl_acc_member {
 struct cl_part {
     char key[CL_PARTITION_MAX];
     struct cl_line_head head; /* service, dt, hour of the partition */
-    struct cl_buf data;       /* NDJSON lines, compressed at the flush */
-    struct cl_buf gz;         /* gzip members, each a whole number of this part's lines */
+    struct cl_map_buf data;   /* NDJSON lines, compressed at the flush */
+    struct cl_map_buf gz;     /* gzip members, each a whole number of this part's lines */
     size_t raw_len;           /* NDJSON bytes of all its records (data and gz) */
     uint64_t records;
     int64_t min_ts, max_ts;
@@ -50,10 +51,26 @@ struct cl_part_acc {
     size_t n, cap;
     size_t buffered;          /* raw bytes in all partitions */
     struct cl_part_map index; /* key -> struct cl_part * */
+    struct cl_map_pool pool;  /* the partitions' released mappings (map_buf.h) */
+    size_t pool_cap;          /* bound on pool_max; 0: every mapping is unmapped */
+    size_t pool_max;          /* bound on the pool's slack now (cl_part_acc_pool_room) */
 };
 
+/* No pool: a partition's mappings are unmapped when it is removed. */
 void cl_part_acc_init(struct cl_part_acc *a);
-/* Frees every partition (members are borrowed and not freed). */
+/* Keeps released mappings for the next partitions, with at most cap resident bytes
+ * beyond what the partitions hold (the slack: the pool's idle mappings plus the pages of
+ * lent ones not written again, map_buf.h), and at most the room given by
+ * cl_part_acc_pool_room (none until then). So a's buffers hold at most buffered + that
+ * room resident bytes (+ a partly written page per buffer). */
+void cl_part_acc_set_pool(struct cl_part_acc *a, size_t cap);
+/* The slack a may hold from now on (at most its cap): its slack over it is given back at
+ * once (idle mappings unmapped, oldest first, then lent pages not written again). A
+ * partition removed adds its bytes to the room until the next call. */
+void cl_part_acc_pool_room(struct cl_part_acc *a, size_t room);
+/* Resident bytes of a's buffers beyond what buffered counts. */
+size_t cl_part_acc_slack(const struct cl_part_acc *a);
+/* Frees every partition and the pool (members are borrowed and not freed). */
 void cl_part_acc_free(struct cl_part_acc *a);
 
 /* The partition of key, or NULL. */

@@ -60,11 +60,11 @@ static void test_resident_is_pages_written(void **state)
 {
     (void)state;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    struct cl_buf b;
-    cl_map_buf_init(&b);
+    struct cl_map_buf b;
+    cl_map_buf_init(&b, NULL);
     char chunk[1000];
     memset(chunk, 'x', sizeof chunk);
-    for (int i = 0; i < 2100; i++) /* 2.1 MB: grown 64 KiB -> 4 MiB */
+    for (int i = 0; i < 2100; i++) /* 2.1 MB: grown 1 MiB -> 4 MiB */
         cl_map_buf_append(&b, chunk, sizeof chunk);
     assert_int_equal(b.cap, 4u << 20);
     size_t written = (b.len + 1 + page - 1) / page * page; /* with its NUL */

@@ -21,11 +21,11 @@
 static void test_grows_in_order(void **state)
 {
     (void)state;
-    struct cl_buf b;
-    cl_map_buf_init(&b);
+    struct cl_map_buf b;
+    cl_map_buf_init(&b, NULL);
     assert_int_equal(b.len, 0);
     assert_int_equal(b.cap, 0);
-    /* 40,000 appends of 97 bytes: ~3.9 MB, through six doublings from 64 KiB */
+    /* 40,000 appends of 97 bytes: ~3.9 MB, through two doublings from 1 MiB */
     char chunk[97];
     for (size_t i = 0; i < 40000; i++) {
         memset(chunk, 'a' + (int)(i % 26), sizeof chunk);
