@@ -45,8 +45,9 @@ static void *worker_main(void *arg)
 }
 
 /* glibc's malloc keeps its default, dynamic mmap threshold: the partition buffers, which
- * grow to megabytes and are freed at every flush, are mappings of their own (map_buf.h),
- * so they do not stay resident in the heap, and ingest's per-request buffers are not made
+ * grow to megabytes and are released at every flush, are mappings of their own
+ * (map_buf.h; a bounded pool keeps a few for the next partitions, the rest unmapped), so
+ * they do not stay resident in the heap, and ingest's per-request buffers are not made
  * mappings (page faults, munmap) as a threshold fixed for the whole process did. Those
  * then live in the heap, where each of the 8 ingest workers' own arena kept its peak: at
  * most PROCESSOR_ARENAS arenas, shared, hold ~4 MiB less at the same CPU per record
