@@ -117,6 +117,12 @@ void cl_engine_tick(struct cl_engine *e, int64_t now_ms)
 {
     if (e->commit->ops->tick)
         e->commit->ops->tick(e->commit->impl, now_ms);
+    /* An engine with nothing buffered gives its pool back, and a busy one re-reads the
+     * room the budget leaves: an idle engine charges nothing else, and its pool would
+     * otherwise keep up to the cap while another engine fills the budget (review). */
+    if (e->acc.n == 0)
+        cl_part_acc_pool_room(&e->acc, 0);
+    charge_slack(e);
 }
 
 int64_t cl_engine_due_in_ms(const struct cl_engine *e, int64_t now_ms)

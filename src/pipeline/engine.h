@@ -66,8 +66,12 @@ struct cl_buffer_budget {
     atomic_size_t used;
     atomic_size_t flushing;
     /* Resident bytes the engines' partition pools hold beyond used (part_acc.h): each keeps
-     * its slack within what max leaves over used and the others' slack, so the buffers'
-     * resident bytes stay within max (or used, when over it). Zero-initialized. */
+     * its slack within what max leaves over used and the others' slack, plus
+     * CL_ENGINE_POOL_FREE, re-read at every charge and tick (an idle engine's pool is given
+     * back), so the buffers' resident bytes stay within max (or used, when over it) plus
+     * that much per engine. Two engines charging at the same moment may both count the
+     * same room until their next charge: a transient overshoot of at most one pool's cap.
+     * Zero-initialized. */
     atomic_size_t slack;
     size_t max;
 };

@@ -104,6 +104,7 @@ static void grow(struct cl_map_buf *b, size_t need)
         b->off = CL_MAP_BUF_FRONT;
         b->data = b->base + b->off;
         b->cap = b->map_len - b->off;
+        b->data[0] = '\0'; /* a lent mapping holds an earlier object's bytes */
     }
     if (need <= b->cap)
         return;

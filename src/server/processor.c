@@ -70,6 +70,7 @@ struct cl_processors *cl_processors_start(struct cl_queue *q, struct cl_store *s
     po.conditional_commit = batch_mode;
     atomic_init(&ps->budget.used, 0);
     atomic_init(&ps->budget.flushing, 0);
+    atomic_init(&ps->budget.slack, 0);
     ps->budget.max = o->buffer_max;
     po.budget = &ps->budget;
     atomic_init(&ps->any_received_ms, 0);

@@ -226,6 +226,36 @@ static void test_shared_budget(void **state)
     close_fixture(&g);
 }
 
+/* An engine whose partitions were all committed gives its pool of released mappings
+ * back at its next tick, so an idle engine holds no slack while another engine fills
+ * the shared budget (review of the pool). */
+static void test_idle_engine_gives_pool_back(void **state)
+{
+    (void)state;
+    struct fixture f;
+    open_fixture(&f, SIZE_MAX);
+    cl_engine_free(f.e);
+    struct cl_buffer_budget budget = {.max = 8u << 20};
+    atomic_init(&budget.used, 0);
+    atomic_init(&budget.flushing, 0);
+    atomic_init(&budget.slack, 0);
+    struct cl_engine_opts o = cl_test_engine_opts(SIZE_MAX, &budget);
+    struct cl_engine_sink sf = {
+        .arg = &f.seen, .stored = on_stored, .failed = on_failed, .committed = on_committed};
+    f.e = cl_engine_new(&o, f.commit, &sf);
+    struct msg a;
+    make_msg(&a, "a", API WEB);
+    assert_int_equal(cl_engine_take(f.e, &a.in, 1), CL_OK);
+    assert_int_equal(cl_engine_flush_all(f.e), CL_OK);
+    assert_int_equal(f.seen.n_keys, 2);
+    assert_int_equal(atomic_load(&budget.used), 0);
+    assert_true(atomic_load(&budget.slack) > 0); /* the released mappings, kept */
+    cl_engine_tick(f.e, cl_now_ms());
+    assert_int_equal(atomic_load(&budget.slack), 0);
+    cl_ingest_batch_free(&a.batch);
+    close_fixture(&f);
+}
+
 /* A message that cannot be decoded fails alone as poison; the rest is stored. */
 static void test_poison_alone(void **state)
 {
@@ -458,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_string_ids_across_takes),
         cmocka_unit_test(test_budget_commits_largest),
         cmocka_unit_test(test_shared_budget),
+        cmocka_unit_test(test_idle_engine_gives_pool_back),
         cmocka_unit_test(test_poison_alone),
         cmocka_unit_test(test_members_pass_through),
         cmocka_unit_test(test_failed_then_committed),
