@@ -87,9 +87,9 @@ static int keep_renamed(struct cl_an_rare *r, const struct cl_analytics_batch *b
     int rc = 0;
     const struct cl_pattern_info *p = b->patterns;
     for (size_t i = 0; i < b->n_patterns && !rc; i++) /* the ids renames name: rows before b */
-        if (!p[i].tmpl)
-            rc = node_add(&t, p[i].service, p[i].id, has_row, ctx) ||
-                 node_add(&t, p[i].service, p[i].prev_id, has_row, ctx);
+        if (!p[i].tmpl && (node_add(&t, p[i].service, p[i].id, has_row, ctx) ||
+                           node_add(&t, p[i].service, p[i].prev_id, has_row, ctx)))
+            rc = -1;
     for (size_t i = 0; i < b->n_patterns && !rc; i++) { /* the rows as the writer goes */
         struct node *to = node_of(&t, p[i].service, p[i].id);
         if (p[i].tmpl) {
