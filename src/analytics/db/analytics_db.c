@@ -135,10 +135,25 @@ static int pattern_exists(struct cl_analytics_db *d, const char *service, uint64
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* 1 when (service, id), whose catalog key is key, has a pattern row, 0 when not, -1 on an
+ * error: the rows this writer wrote (cache), then the Bloom filter, then the catalog. */
+static int has_row_key(struct cl_analytics_db *d, const char *service, uint64_t id, uint64_t key)
+{
+    if (cl_an_written_has_key(d->written, key))
+        return 1;
+    return cl_an_rows_may_have_key(d->written, key) ? pattern_exists(d, service, id) : 0;
+}
+
+static int has_row(void *ctx, const char *service, uint64_t id)
+{
+    return has_row_key(ctx, service, id, cl_an_written_key(service, id));
+}
+
 static int exec_upsert(struct cl_analytics_db *d, const struct cl_pattern_info *p);
 
-/* Writes b's counts; those of a pattern with no row and none in b go to its service's
- * "<rare>" pattern (analytics_rare.h), which gets its row here. */
+/* Writes b's counts; those of a pattern with no row and none in b (a rename's: none where
+ * its counts end, cl_an_rare_init) go to its service's "<rare>" pattern (analytics_rare.h),
+ * which gets its row here. */
 static int exec_counts(struct cl_analytics_db *d, const struct cl_analytics_batch *b)
 {
     static const char sql[] =
@@ -148,8 +163,7 @@ static int exec_counts(struct cl_analytics_db *d, const struct cl_analytics_batc
     if (!st)
         return -1;
     struct cl_an_rare r;
-    cl_an_rare_init(&r, b);
-    int rc = 0;
+    int rc = cl_an_rare_init(&r, b, has_row, d);
     const char *svc = NULL; /* a service's rows share one name pointer: hashed once a run */
     uint64_t svc_hash = 0;
     for (size_t i = 0; i < b->n_counts && !rc; i++) {
@@ -159,9 +173,8 @@ static int exec_counts(struct cl_analytics_db *d, const struct cl_analytics_batc
             svc_hash = cl_an_service_hash(svc);
         }
         uint64_t key = cl_an_written_key_h(svc_hash, c->id);
-        if (!cl_an_rare_kept_key(&r, key) && !cl_an_written_has_key(d->written, key)) {
-            int has =
-                cl_an_rows_may_have_key(d->written, key) ? pattern_exists(d, c->service, c->id) : 0;
+        if (!cl_an_rare_kept_key(&r, key)) {
+            int has = has_row_key(d, c->service, c->id, key);
             if (has == 0) {
                 cl_an_rare_fold(&r, c);
                 continue;

@@ -28,8 +28,16 @@ struct cl_an_rare {
     size_t n_infos;
 };
 
-/* Starts a split of b: the (service, id) of b's pattern rows and renames are kept. */
-void cl_an_rare_init(struct cl_an_rare *r, const struct cl_analytics_batch *b);
+/* 1 when (service, id) has a pattern row in the catalog (before the batch), 0 when not, -1
+ * on an error. */
+typedef int (*cl_an_has_row_fn)(void *ctx, const char *service, uint64_t id);
+
+/* Starts a split of b (r is freed by cl_an_rare_free even on an error): kept are the
+ * (service, id) of b's pattern rows, and those of b's renames whose counts end under an id
+ * with a row once b is applied (has_row is asked, only when b has renames, for the rows
+ * before b of the ids they name). Returns 0, or -1 when has_row failed. */
+int cl_an_rare_init(struct cl_an_rare *r, const struct cl_analytics_batch *b,
+                    cl_an_has_row_fn has_row, void *ctx);
 /* Whether (service, id) has a row coming in this batch; _key: by cl_an_written_key. */
 int cl_an_rare_kept(const struct cl_an_rare *r, const char *service, uint64_t id);
 int cl_an_rare_kept_key(const struct cl_an_rare *r, uint64_t key);
