@@ -74,6 +74,7 @@ struct salvage_src {
     sqlite3 *db;
     const char *table; /* "messages" or "dlq" */
     sqlite3_stmt *range, *point, *row, *progress;
+    sqlite3_stmt *main_row; /* the DLQ's pass only: the same row of the messages table */
 };
 
 /* Statements on the live queue's connection, prepared for this salvage only. */
@@ -158,29 +159,37 @@ static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next, str
  * SALVAGE_PROBE_WINDOW ids past the last readable one when hi itself could not be read (0).
  *
  * A partly damaged leaf (a torn write, garbage over some of its cells but not its header)
- * reads without an error, but its damaged cells carry arbitrary ids, out of order: past
- * hi (dropped), or the id of a row on another page, which the walk also finds there and
- * whose point read returns that row, valid. Each id is therefore kept once (a row is
- * copied at most once), the walk's resume point never moves back or past hi, and every
- * dropped id counts as unreadable: it stands for a damaged cell whose own row is lost. */
+ * reads without an error, but its damaged cells carry arbitrary ids, out of order: the id
+ * of a row on another page (which the walk also finds there, and whose point read returns
+ * that row, valid), or past hi. Each id is therefore kept once (a row is copied at most
+ * once), and a repeated id counts as unreadable: it stands for a damaged cell whose own
+ * row is lost. Ids past hi are kept (hi, read from a page of its own, may be damaged too:
+ * the point read and the caller's check decide), but only ids the walk read in order move
+ * its resume point (walk_resume): a garbage id must not make the probe skip rows. */
 static void scan_ids(struct salvage_src *src, int64_t hi, struct id_list *ids, uint64_t *unreadable)
 {
     int64_t next = 1; /* AUTOINCREMENT's first id */
     for (;;) {
         sqlite3_bind_int64(src->range, 1, next);
+        /* The last id this walk read that is in its range [next, hi]. A garbage id
+         * is followed by the smaller real ones after it, which replace it here; below
+         * next or past hi it is ignored. */
+        int64_t last = next - 1;
         int rc;
         while ((rc = sqlite3_step(src->range)) == SQLITE_ROW) {
             int64_t id = sqlite3_column_int64(src->range, 0);
-            if (id < 1 || (hi > 0 && id > hi)) {
+            if (id < 1) {
                 (*unreadable)++;
                 continue;
             }
             id_push(ids, id);
-            next = CL_MAX(next, id + 1);
+            if (id >= next && (hi <= 0 || id <= hi))
+                last = id;
         }
         sqlite3_reset(src->range);
         if (rc == SQLITE_DONE)
             break;
+        next = last + 1;
         int64_t limit = hi > 0 ? hi : next + SALVAGE_PROBE_WINDOW;
         if (!probe_forward(src, limit, &next, ids, unreadable))
             break;
@@ -188,25 +197,36 @@ static void scan_ids(struct salvage_src *src, int64_t hi, struct id_list *ids, u
     *unreadable += sort_unique(ids);
 }
 
-static int prepare_src(struct salvage_src *src)
+/* The point read of a whole row of table into sql. A salvaged main-queue message starts
+ * over (never received), so its delivery state is not read: the same statement reads
+ * schema 3 (delivery columns in messages) and 4 (in leases), and a damaged leases table
+ * loses nothing. */
+static void row_sql(char *sql, size_t len, const char *table)
 {
-    char sql[4][256];
-    snprintf(sql[0], sizeof sql[0], "SELECT id FROM %s WHERE id >= ?1 ORDER BY id", src->table);
-    snprintf(sql[1], sizeof sql[1], "SELECT 1 FROM %s WHERE id = ?1", src->table);
-    /* A salvaged main-queue message starts over (never received), so its delivery state
-     * is not read: the same statement reads schema 3 (delivery columns in messages) and
-     * 4 (in leases), and a damaged leases table loses nothing. */
-    int main_queue = strcmp(src->table, "messages") == 0;
-    snprintf(sql[2], sizeof sql[2],
+    int main_queue = strcmp(table, "messages") == 0;
+    snprintf(sql, len,
              "SELECT body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at, %s"
              " FROM %s WHERE id = ?1",
-             main_queue ? "0, NULL, NULL" : "receive_count, first_receive_at, last_error",
-             src->table);
-    snprintf(sql[3], sizeof sql[3], "SELECT partition FROM progress WHERE msg_id = ?1");
-    sqlite3_stmt **st[4] = {&src->range, &src->point, &src->row, &src->progress};
-    for (int i = 0; i < 4; i++)
+             main_queue ? "0, NULL, NULL" : "receive_count, first_receive_at, last_error", table);
+}
+
+static int prepare_src(struct salvage_src *src)
+{
+    char sql[5][256];
+    snprintf(sql[0], sizeof sql[0], "SELECT id FROM %s WHERE id >= ?1 ORDER BY id", src->table);
+    snprintf(sql[1], sizeof sql[1], "SELECT 1 FROM %s WHERE id = ?1", src->table);
+    row_sql(sql[2], sizeof sql[2], src->table);
+    row_sql(sql[3], sizeof sql[3], "messages");
+    snprintf(sql[4], sizeof sql[4], "SELECT partition FROM progress WHERE msg_id = ?1");
+    sqlite3_stmt **st[5] = {&src->range, &src->point, &src->row, &src->main_row, &src->progress};
+    for (int i = 0; i < 5; i++) {
+        if (i == 3 && strcmp(src->table, "dlq") != 0)
+            continue; /* main_row: the DLQ's pass only */
+        /* progress may be missing (schema 1) or unreadable: optional; main_row too (the
+         * messages pass then copied nothing) */
         if (sqlite3_prepare_v2(src->db, sql[i], -1, st[i], NULL) != SQLITE_OK && i < 3)
-            return -1; /* progress may be missing (schema 1) or unreadable: optional */
+            return -1;
+    }
     return 0;
 }
 
@@ -216,7 +236,8 @@ static void finalize_src(struct salvage_src *src)
     sqlite3_finalize(src->point);
     sqlite3_finalize(src->row);
     sqlite3_finalize(src->progress);
-    src->range = src->point = src->row = src->progress = NULL;
+    sqlite3_finalize(src->main_row);
+    src->range = src->point = src->row = src->progress = src->main_row = NULL;
 }
 
 /* Opens the quarantined file without changing it: read-write only because a WAL
@@ -390,13 +411,45 @@ struct salvage_job {
     void *check_arg;
     struct cl_salvage_result *r;
     int to_dlq;
+    const struct id_list *main_ids; /* the DLQ's pass: the ids the messages walk saw */
 };
+
+/* Whether the messages pass copied id (the DLQ's pass): the messages walk saw it, and its
+ * row reads back whole and passes the check, as it did then. An id is in one table only
+ * (moves between them are single transactions), so one of its two cells is damaged or
+ * stale; copying both would store its records twice. The main-queue copy is kept (it is
+ * delivered again either way; a failing one returns to the DLQ). A garbage cell carrying
+ * the id does not read back (or fails the check): the DLQ's row is then the only copy. */
+static int copied_from_main(struct salvage_job *j, int64_t id)
+{
+    if (!j->to_dlq || !j->main_ids || !id_in(j->main_ids, id))
+        return 0;
+    sqlite3_stmt *st = j->src->main_row;
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, id);
+    int copied = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        struct cl_msg m;
+        char why[200] = "";
+        row_to_msg(st, &m);
+        copied = m.body && j->check(j->check_arg, &m, why, sizeof why) == 0;
+    }
+    sqlite3_reset(st);
+    return copied;
+}
 
 /* Reads source row old_id and, if it is whole and valid, copies it; adds to *bytes and d.
  * Returns CL_OK (also when the row is skipped) or the live queue's error. */
 static int salvage_one(struct salvage_job *j, int64_t old_id, int64_t now, size_t *bytes,
                        struct sq_delta *delta)
 {
+    if (copied_from_main(j, old_id)) {
+        cl_log(CL_LOG_WARN, "salvage: dlq id %lld skipped: copied from messages",
+               (long long)old_id);
+        j->r->invalid++;
+        return CL_OK;
+    }
     sqlite3_stmt *st = j->src->row;
     sqlite3_bind_int64(st, 1, old_id);
     int step = sqlite3_step(st);
@@ -465,26 +518,6 @@ static int salvage_batch(struct salvage_job *j, const struct id_list *ids, size_
     return rc;
 }
 
-/* Drops from dlq_ids the ids main_ids also holds (both sorted). An id is in one table
- * only (moves between them are single transactions), so one of its two cells is damaged
- * or stale; copying both would store its records twice. The main-queue copy is kept (it
- * is delivered again either way; a failing one returns to the DLQ). */
-static void drop_main_ids(struct id_list *dlq_ids, const struct id_list *main_ids,
-                          uint64_t *invalid)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < dlq_ids->n; i++) {
-        if (!id_in(main_ids, dlq_ids->v[i])) {
-            dlq_ids->v[w++] = dlq_ids->v[i];
-            continue;
-        }
-        cl_log(CL_LOG_WARN, "salvage: dlq id %lld skipped: also in messages",
-               (long long)dlq_ids->v[i]);
-        (*invalid)++;
-    }
-    dlq_ids->n = w;
-}
-
 /* Copies the ids of one table (sorted, each once) into the live queue; each batch skips
  * those up to the resume point an earlier or concurrent run recorded. */
 static int salvage_table(struct salvage_job *j, const struct id_list *ids, char *err,
@@ -519,8 +552,7 @@ static int salvage_tables(struct salvage_src *src, struct salvage_dst *dst, stru
             j->r->unreadable++;
         } else {
             scan_ids(src, hi, &ids[t], &j->r->unreadable);
-            if (t == 1)
-                drop_main_ids(&ids[1], &ids[0], &j->r->invalid);
+            j->main_ids = t == 1 ? &ids[0] : NULL;
             rc = salvage_table(j, &ids[t], err, err_len);
         }
         finalize_src(src);
@@ -553,7 +585,8 @@ int sq_salvage(void *impl, const char *src_path, cl_salvage_check_fn check, void
     if (rc == CL_OK && !r->already_done)
         rc = open_src(src_path, &src.db, err, err_len);
     if (rc == CL_OK && !r->already_done) {
-        struct salvage_job j = {&src, &dst, check, check_arg, r, 0};
+        struct salvage_job j = {
+            .src = &src, .dst = &dst, .check = check, .check_arg = check_arg, .r = r};
         rc = salvage_tables(&src, &dst, &j, err, err_len);
     }
     sqlite3_close(src.db);
