@@ -303,17 +303,19 @@ static int step_write(sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? CL_OK : sq_err(rc);
 }
 
-/* meta value of 'salvage:<name><suffix>' as an integer (dflt if absent). */
-static int64_t meta_get(struct salvage_dst *d, const char *suffix, int64_t dflt)
+/* meta value of 'salvage:<name><suffix>' as an integer into *v (0 if absent): CL_OK or
+ * the read's error (a resume point taken as 0 would copy its ids again). */
+static int meta_get(struct salvage_dst *d, const char *suffix, int64_t *v)
 {
     char key[512];
     snprintf(key, sizeof key, "salvage:%s%s", d->name, suffix);
     sqlite3_bind_text(d->meta_get, 1, key, -1, SQLITE_TRANSIENT);
-    int64_t v = dflt;
-    if (sqlite3_step(d->meta_get) == SQLITE_ROW)
-        v = sqlite3_column_int64(d->meta_get, 0);
+    *v = 0;
+    int rc = sqlite3_step(d->meta_get);
+    if (rc == SQLITE_ROW)
+        *v = sqlite3_column_int64(d->meta_get, 0);
     sqlite3_reset(d->meta_get);
-    return v;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CL_OK : sq_err(rc);
 }
 
 static int meta_set(struct salvage_dst *d, const char *suffix, int64_t v)
@@ -497,7 +499,9 @@ static int salvage_batch(struct salvage_job *j, const struct id_list *ids, size_
     /* The resume point again, under the write lock (BEGIN IMMEDIATE): a second salvage of
      * the same file running beside this one (two `verify --repair`) may have copied these
      * ids since this one read it. */
-    int64_t done = rc == CL_OK ? meta_get(j->dst, suffix, 0) : 0;
+    int64_t done = 0;
+    if (rc == CL_OK)
+        rc = meta_get(j->dst, suffix, &done);
     while (i < ids->n && ids->v[i] <= done)
         i++;
     size_t first = i;
@@ -579,7 +583,10 @@ int sq_salvage(void *impl, const char *src_path, cl_salvage_check_fn check, void
     dst.name = slash ? slash + 1 : src_path;
     pthread_mutex_lock(&dst.s->db_mu);
     int rc = prepare_dst(&dst, err, err_len);
-    r->already_done = rc == CL_OK && meta_get(&dst, "", 0) == 1;
+    int64_t done = 0;
+    if (rc == CL_OK && (rc = meta_get(&dst, "", &done)) != CL_OK)
+        snprintf(err, err_len, "reading the salvage's state: %s", cl_strerror(rc));
+    r->already_done = rc == CL_OK && done == 1;
     pthread_mutex_unlock(&dst.s->db_mu);
     struct salvage_src src = {0};
     if (rc == CL_OK && !r->already_done)
