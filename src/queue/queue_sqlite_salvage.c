@@ -11,13 +11,17 @@
  *
  *   1. ids: "SELECT id ... WHERE id >= ?next ORDER BY id" walks the table's b-tree
  *      (rowids only: leaf pages, no overflow pages). When a step fails (a damaged page),
- *      it probes the following ids one at a time ("WHERE id = ?") until one reads
- *      again, then walks on from there. Probing stops at the largest id the file knows
- *      (sqlite_sequence, else max(id); a window past the last good id if neither reads).
- *      The ids are then sorted and each kept once: a partly damaged leaf (a torn or
- *      partly overwritten page whose header survived) reads without an error, and its
- *      garbage cells carry arbitrary ids, often small ones that rows on other pages
- *      hold. Ids past the largest one are dropped. Dropped ids count as unreadable.
+ *      it probes the ids after the last one this walk read in its range one at a time
+ *      ("WHERE id = ?") until one reads again, then walks on from there. Probing stops
+ *      at the largest id the file knows (sqlite_sequence, else max(id); a window past
+ *      the last good id if neither reads). The ids are then sorted and each kept once: a
+ *      partly damaged leaf (a torn or partly overwritten page whose header survived)
+ *      reads without an error, and its garbage cells carry arbitrary ids, often ones
+ *      that rows on other pages hold; a repeated id counts as unreadable (its cell's own
+ *      row is lost). Ids past the largest one are kept (sqlite_sequence can be damaged
+ *      too), and neither they nor an id larger than one read after it (garbage) move
+ *      the probe's start: rows after them would be skipped; when the last id jumps past
+ *      the one before it, the probe starts after that one.
  *   2. rows: each id is read on its own (a point read by key: an id a damaged cell
  *      repeats reads its own row, or that cell's garbage), so a damaged overflow page
  *      loses one message, not its neighbours; the caller's check
@@ -25,7 +29,9 @@
  *      can also return wrong bytes). An id the walk saw that does not read back (a
  *      search misled by a page's out-of-order keys) counts as unreadable.
  *   3. an id in both tables (a message moves between them in one transaction, so one
- *      of the two cells is damaged or stale) is copied from the main table only.
+ *      of the two cells is damaged or stale) is copied from the DLQ only if the main
+ *      table's row of that id does not read back whole and valid (then it was not
+ *      copied: a garbage cell of the main table carried the id).
  *
  * Rows behind a damaged interior page cannot be reached this way (counted unreadable).
  * Not detectable: a damaged cell pointer that lands exactly on a stale but intact cell
@@ -95,9 +101,9 @@ static int64_t first_int(sqlite3 *db, const char *sql, int64_t dflt)
     return v;
 }
 
-/* The largest id the file can hold: AUTOINCREMENT's sequence (every id of both tables was
- * handed out by it), else what max() reads. The sequence wins over max(): max() reads the
- * last cell of the rightmost leaf, and a damaged cell there can carry any id. */
+/* The probe's limit, the largest id the file can hold: AUTOINCREMENT's sequence (every
+ * id of both tables was handed out by it), else what max() reads. The sequence wins over max():
+ * max() reads the last cell of the rightmost leaf, and a damaged cell there can carry any id. */
 static int64_t highest_id(sqlite3 *db)
 {
     int64_t seq = first_int(db, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'", -1);
@@ -135,20 +141,20 @@ static int id_in(const struct id_list *l, int64_t id)
     return l->n && bsearch(&id, l->v, l->n, sizeof *l->v, cmp_id) != NULL;
 }
 
-/* Probes ids from *next on until one reads; returns 1 if one did (pushed, *next after
- * it), 0 when hi is passed. */
-static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next, struct id_list *ids,
-                         uint64_t *unreadable)
+/* Probes ids from *next on until one reads that is not in seen (sorted: ids the walk
+ * read already); returns 1 if one did (pushed, *next after it), 0 when hi is passed. */
+static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next,
+                         const struct id_list *seen, struct id_list *ids, uint64_t *unreadable)
 {
     for (; *next <= hi; (*next)++) {
         sqlite3_bind_int64(src->point, 1, *next);
         int rc = sqlite3_step(src->point);
         sqlite3_reset(src->point);
-        if (rc == SQLITE_ROW) {
-            id_push(ids, (*next)++);
+        if (rc == SQLITE_ROW && !id_in(seen, *next)) {
+            id_push(ids, (*next)++); /* seen may point into ids: not used after this */
             return 1;
         }
-        if (rc != SQLITE_DONE)
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             (*unreadable)++;
     }
     return 0;
@@ -165,16 +171,18 @@ static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next, str
  * once), and a repeated id counts as unreadable: it stands for a damaged cell whose own
  * row is lost. Ids past hi are kept (hi, read from a page of its own, may be damaged too:
  * the point read and the caller's check decide), but only ids the walk read in order move
- * its resume point (walk_resume): a garbage id must not make the probe skip rows. */
+ * the probe's start (last, below): a garbage id must not make the probe skip rows. */
 static void scan_ids(struct salvage_src *src, int64_t hi, struct id_list *ids, uint64_t *unreadable)
 {
     int64_t next = 1; /* AUTOINCREMENT's first id */
     for (;;) {
         sqlite3_bind_int64(src->range, 1, next);
-        /* The last id this walk read that is in its range [next, hi]. A garbage id
-         * is followed by the smaller real ones after it, which replace it here; below
-         * next or past hi it is ignored. */
-        int64_t last = next - 1;
+        /* The last id this walk read in its range [next, hi], and the one before it
+         * (id - 1 when it came out of order). A garbage id is followed by the smaller
+         * real ones after it, which replace it here; below next or past hi it is
+         * ignored. */
+        int64_t last = next - 1, prev = next - 1;
+        size_t walk_from = ids->n;
         int rc;
         while ((rc = sqlite3_step(src->range)) == SQLITE_ROW) {
             int64_t id = sqlite3_column_int64(src->range, 0);
@@ -183,15 +191,27 @@ static void scan_ids(struct salvage_src *src, int64_t hi, struct id_list *ids, u
                 continue;
             }
             id_push(ids, id);
-            if (id >= next && (hi <= 0 || id <= hi))
+            if (id >= next && (hi <= 0 || id <= hi)) {
+                prev = id > last ? last : id - 1;
                 last = id;
+            }
         }
         sqlite3_reset(src->range);
         if (rc == SQLITE_DONE)
             break;
-        next = last + 1;
-        int64_t limit = hi > 0 ? hi : next + SALVAGE_PROBE_WINDOW;
-        if (!probe_forward(src, limit, &next, ids, unreadable))
+        /* The last id can itself be garbage: larger (the last cell before the damaged
+         * page; after a jump the probe starts after the id before it) or smaller than
+         * ids read before it. The probe passes over the ids this walk read (a walk again
+         * would read them twice), sorted in place (the list is sorted at the end
+         * anyway); a range of deleted ids costs point reads, not rows. */
+        next = prev + 1 < last ? prev + 1 : last + 1;
+        struct id_list seen = {0};
+        if (ids->n > walk_from) {
+            seen = (struct id_list){ids->v + walk_from, ids->n - walk_from, 0};
+            qsort(seen.v, seen.n, sizeof *seen.v, cmp_id);
+        }
+        int64_t limit = hi > 0 ? hi : last + 1 + SALVAGE_PROBE_WINDOW;
+        if (!probe_forward(src, limit, &next, &seen, ids, unreadable))
             break;
     }
     *unreadable += sort_unique(ids);

@@ -212,6 +212,55 @@ static void test_garbage_larger_id_before_damaged_leaf(void **state)
     assert_true(r.unreadable > 0);
 }
 
+/* The id of the first cell of leaf pageno (its smallest). */
+static int64_t first_id_on_page(const char *path, int64_t pageno)
+{
+    unsigned char page[PAGE_SIZE];
+    page_io(path, pageno, page, 0);
+    int off = page[8] << 8 | page[9], n1, n2;
+    get_varint(page + off, &n1);
+    return (int64_t)get_varint(page + off + n1, &n2);
+}
+
+/* As above, but the garbage cell is the last one the walk reads before the damaged leaf
+ * (the last cell of the leaf before it), carrying id `to`. A larger id: the probe starts
+ * after the id read before it. A smaller one: the probe passes over the ids read already
+ * instead of walking them again (each would count as a damaged cell). */
+static void garbage_id_last_before_damaged_leaf(const char *name, int64_t to)
+{
+    char src[600], dst[600];
+    paths(name, src, dst, sizeof src);
+    make_source(src);
+    int64_t pg200, pg_before;
+    int off;
+    int n200 = find_cell(src, 200, &pg200, &off);
+    int64_t before = first_id_on_page(src, pg200) - 1;
+    int n_before = find_cell(src, before, &pg_before, &off);
+    assert_true(before >= 128 && pg_before != pg200);
+    forge_rowid(src, before, to);
+    unsigned char page[PAGE_SIZE];
+    page_io(src, pg200, page, 0);
+    page[0] = 0x55;
+    page_io(src, pg200, page, 1);
+    struct cl_salvage_result r;
+    salvage(src, dst, &r);
+    assert_true((int64_t)r.messages >= N_MSGS - n_before - n200);
+    assert_true(r.messages < N_MSGS);
+    assert_true(r.unreadable <= (uint64_t)(n_before + n200));
+}
+
+static void test_garbage_larger_id_last_before_damaged_leaf(void **state)
+{
+    (void)state;
+    garbage_id_last_before_damaged_leaf("larger-last", 280);
+}
+
+static void test_garbage_smaller_id_last_before_damaged_leaf(void **state)
+{
+    (void)state;
+    garbage_id_last_before_damaged_leaf("smaller-last", 130);
+}
+
 /* Message 150 was moved to the DLQ; a garbage cell of the messages table (message 250's,
  * its rowid rewritten) now carries id 150. The messages row 150 does not read back, so the
  * DLQ's copy is the only one and is salvaged. */
@@ -261,6 +310,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_garbage_larger_id_before_damaged_leaf),
+        cmocka_unit_test(test_garbage_larger_id_last_before_damaged_leaf),
+        cmocka_unit_test(test_garbage_smaller_id_last_before_damaged_leaf),
         cmocka_unit_test(test_dlq_id_on_garbage_cell),
         cmocka_unit_test(test_sequence_too_small),
     };
