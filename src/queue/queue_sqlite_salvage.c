@@ -11,13 +11,17 @@
  *
  *   1. ids: "SELECT id ... WHERE id >= ?next ORDER BY id" walks the table's b-tree
  *      (rowids only: leaf pages, no overflow pages). When a step fails (a damaged page),
- *      it probes the following ids one at a time ("WHERE id = ?") until one reads
- *      again, then walks on from there. Probing stops at the largest id the file knows
- *      (sqlite_sequence, else max(id); a window past the last good id if neither reads).
- *      The ids are then sorted and each kept once: a partly damaged leaf (a torn or
- *      partly overwritten page whose header survived) reads without an error, and its
- *      garbage cells carry arbitrary ids, often small ones that rows on other pages
- *      hold. Ids past the largest one are dropped. Dropped ids count as unreadable.
+ *      it probes the ids after the last one this walk read in its range one at a time
+ *      ("WHERE id = ?") until one reads again, then walks on from there. Probing stops
+ *      at the largest id the file knows (sqlite_sequence, else max(id); a window past
+ *      the last good id if neither reads). The ids are then sorted and each kept once: a
+ *      partly damaged leaf (a torn or partly overwritten page whose header survived)
+ *      reads without an error, and its garbage cells carry arbitrary ids, often ones
+ *      that rows on other pages hold; a repeated id counts as unreadable (its cell's own
+ *      row is lost). Ids past the largest one are kept (sqlite_sequence can be damaged
+ *      too), and neither they nor an id larger than one read after it (garbage) move
+ *      the probe's start: rows after them would be skipped; when the last id jumps past
+ *      the one before it, the probe starts after that one.
  *   2. rows: each id is read on its own (a point read by key: an id a damaged cell
  *      repeats reads its own row, or that cell's garbage), so a damaged overflow page
  *      loses one message, not its neighbours; the caller's check
@@ -25,7 +29,9 @@
  *      can also return wrong bytes). An id the walk saw that does not read back (a
  *      search misled by a page's out-of-order keys) counts as unreadable.
  *   3. an id in both tables (a message moves between them in one transaction, so one
- *      of the two cells is damaged or stale) is copied from the main table only.
+ *      of the two cells is damaged or stale) is copied from the DLQ only if the main
+ *      table's row of that id does not read back whole and valid (then it was not
+ *      copied: a garbage cell of the main table carried the id).
  *
  * Rows behind a damaged interior page cannot be reached this way (counted unreadable).
  * Not detectable: a damaged cell pointer that lands exactly on a stale but intact cell
@@ -74,6 +80,7 @@ struct salvage_src {
     sqlite3 *db;
     const char *table; /* "messages" or "dlq" */
     sqlite3_stmt *range, *point, *row, *progress;
+    sqlite3_stmt *main_row; /* the DLQ's pass only: the same row of the messages table */
 };
 
 /* Statements on the live queue's connection, prepared for this salvage only. */
@@ -94,9 +101,9 @@ static int64_t first_int(sqlite3 *db, const char *sql, int64_t dflt)
     return v;
 }
 
-/* The largest id the file can hold: AUTOINCREMENT's sequence (every id of both tables was
- * handed out by it), else what max() reads. The sequence wins over max(): max() reads the
- * last cell of the rightmost leaf, and a damaged cell there can carry any id. */
+/* The probe's limit, the largest id the file can hold: AUTOINCREMENT's sequence (every
+ * id of both tables was handed out by it), else what max() reads. The sequence wins over max():
+ * max() reads the last cell of the rightmost leaf, and a damaged cell there can carry any id. */
 static int64_t highest_id(sqlite3 *db)
 {
     int64_t seq = first_int(db, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'", -1);
@@ -134,20 +141,20 @@ static int id_in(const struct id_list *l, int64_t id)
     return l->n && bsearch(&id, l->v, l->n, sizeof *l->v, cmp_id) != NULL;
 }
 
-/* Probes ids from *next on until one reads; returns 1 if one did (pushed, *next after
- * it), 0 when hi is passed. */
-static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next, struct id_list *ids,
-                         uint64_t *unreadable)
+/* Probes ids from *next on until one reads that is not in seen (sorted: ids the walk
+ * read already); returns 1 if one did (pushed, *next after it), 0 when hi is passed. */
+static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next,
+                         const struct id_list *seen, struct id_list *ids, uint64_t *unreadable)
 {
     for (; *next <= hi; (*next)++) {
         sqlite3_bind_int64(src->point, 1, *next);
         int rc = sqlite3_step(src->point);
         sqlite3_reset(src->point);
-        if (rc == SQLITE_ROW) {
-            id_push(ids, (*next)++);
+        if (rc == SQLITE_ROW && !id_in(seen, *next)) {
+            id_push(ids, (*next)++); /* seen may point into ids: not used after this */
             return 1;
         }
-        if (rc != SQLITE_DONE)
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             (*unreadable)++;
     }
     return 0;
@@ -158,55 +165,88 @@ static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next, str
  * SALVAGE_PROBE_WINDOW ids past the last readable one when hi itself could not be read (0).
  *
  * A partly damaged leaf (a torn write, garbage over some of its cells but not its header)
- * reads without an error, but its damaged cells carry arbitrary ids, out of order: past
- * hi (dropped), or the id of a row on another page, which the walk also finds there and
- * whose point read returns that row, valid. Each id is therefore kept once (a row is
- * copied at most once), the walk's resume point never moves back or past hi, and every
- * dropped id counts as unreadable: it stands for a damaged cell whose own row is lost. */
+ * reads without an error, but its damaged cells carry arbitrary ids, out of order: the id
+ * of a row on another page (which the walk also finds there, and whose point read returns
+ * that row, valid), or past hi. Each id is therefore kept once (a row is copied at most
+ * once), and a repeated id counts as unreadable: it stands for a damaged cell whose own
+ * row is lost. Ids past hi are kept (hi, read from a page of its own, may be damaged too:
+ * the point read and the caller's check decide), but only ids the walk read in order move
+ * the probe's start (last, below): a garbage id must not make the probe skip rows. */
 static void scan_ids(struct salvage_src *src, int64_t hi, struct id_list *ids, uint64_t *unreadable)
 {
     int64_t next = 1; /* AUTOINCREMENT's first id */
     for (;;) {
         sqlite3_bind_int64(src->range, 1, next);
+        /* The last id this walk read in its range [next, hi], and the one before it
+         * (id - 1 when it came out of order). A garbage id is followed by the smaller
+         * real ones after it, which replace it here; below next or past hi it is
+         * ignored. */
+        int64_t last = next - 1, prev = next - 1;
+        size_t walk_from = ids->n;
         int rc;
         while ((rc = sqlite3_step(src->range)) == SQLITE_ROW) {
             int64_t id = sqlite3_column_int64(src->range, 0);
-            if (id < 1 || (hi > 0 && id > hi)) {
+            if (id < 1) {
                 (*unreadable)++;
                 continue;
             }
             id_push(ids, id);
-            next = CL_MAX(next, id + 1);
+            if (id >= next && (hi <= 0 || id <= hi)) {
+                prev = id > last ? last : id - 1;
+                last = id;
+            }
         }
         sqlite3_reset(src->range);
         if (rc == SQLITE_DONE)
             break;
-        int64_t limit = hi > 0 ? hi : next + SALVAGE_PROBE_WINDOW;
-        if (!probe_forward(src, limit, &next, ids, unreadable))
+        /* The last id can itself be garbage: larger (the last cell before the damaged
+         * page; after a jump the probe starts after the id before it) or smaller than
+         * ids read before it. The probe passes over the ids this walk read (a walk again
+         * would read them twice), sorted in place (the list is sorted at the end
+         * anyway); a range of deleted ids costs point reads, not rows. */
+        next = prev + 1 < last ? prev + 1 : last + 1;
+        struct id_list seen = {0};
+        if (ids->n > walk_from) {
+            seen = (struct id_list){ids->v + walk_from, ids->n - walk_from, 0};
+            qsort(seen.v, seen.n, sizeof *seen.v, cmp_id);
+        }
+        int64_t limit = hi > 0 ? hi : last + 1 + SALVAGE_PROBE_WINDOW;
+        if (!probe_forward(src, limit, &next, &seen, ids, unreadable))
             break;
     }
     *unreadable += sort_unique(ids);
 }
 
-static int prepare_src(struct salvage_src *src)
+/* The point read of a whole row of table into sql. A salvaged main-queue message starts
+ * over (never received), so its delivery state is not read: the same statement reads
+ * schema 3 (delivery columns in messages) and 4 (in leases), and a damaged leases table
+ * loses nothing. */
+static void row_sql(char *sql, size_t len, const char *table)
 {
-    char sql[4][256];
-    snprintf(sql[0], sizeof sql[0], "SELECT id FROM %s WHERE id >= ?1 ORDER BY id", src->table);
-    snprintf(sql[1], sizeof sql[1], "SELECT 1 FROM %s WHERE id = ?1", src->table);
-    /* A salvaged main-queue message starts over (never received), so its delivery state
-     * is not read: the same statement reads schema 3 (delivery columns in messages) and
-     * 4 (in leases), and a damaged leases table loses nothing. */
-    int main_queue = strcmp(src->table, "messages") == 0;
-    snprintf(sql[2], sizeof sql[2],
+    int main_queue = strcmp(table, "messages") == 0;
+    snprintf(sql, len,
              "SELECT body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at, %s"
              " FROM %s WHERE id = ?1",
-             main_queue ? "0, NULL, NULL" : "receive_count, first_receive_at, last_error",
-             src->table);
-    snprintf(sql[3], sizeof sql[3], "SELECT partition FROM progress WHERE msg_id = ?1");
-    sqlite3_stmt **st[4] = {&src->range, &src->point, &src->row, &src->progress};
-    for (int i = 0; i < 4; i++)
+             main_queue ? "0, NULL, NULL" : "receive_count, first_receive_at, last_error", table);
+}
+
+static int prepare_src(struct salvage_src *src)
+{
+    char sql[5][256];
+    snprintf(sql[0], sizeof sql[0], "SELECT id FROM %s WHERE id >= ?1 ORDER BY id", src->table);
+    snprintf(sql[1], sizeof sql[1], "SELECT 1 FROM %s WHERE id = ?1", src->table);
+    row_sql(sql[2], sizeof sql[2], src->table);
+    row_sql(sql[3], sizeof sql[3], "messages");
+    snprintf(sql[4], sizeof sql[4], "SELECT partition FROM progress WHERE msg_id = ?1");
+    sqlite3_stmt **st[5] = {&src->range, &src->point, &src->row, &src->main_row, &src->progress};
+    for (int i = 0; i < 5; i++) {
+        if (i == 3 && strcmp(src->table, "dlq") != 0)
+            continue; /* main_row: the DLQ's pass only */
+        /* progress may be missing (schema 1) or unreadable: optional; main_row too (the
+         * messages pass then copied nothing) */
         if (sqlite3_prepare_v2(src->db, sql[i], -1, st[i], NULL) != SQLITE_OK && i < 3)
-            return -1; /* progress may be missing (schema 1) or unreadable: optional */
+            return -1;
+    }
     return 0;
 }
 
@@ -216,7 +256,8 @@ static void finalize_src(struct salvage_src *src)
     sqlite3_finalize(src->point);
     sqlite3_finalize(src->row);
     sqlite3_finalize(src->progress);
-    src->range = src->point = src->row = src->progress = NULL;
+    sqlite3_finalize(src->main_row);
+    src->range = src->point = src->row = src->progress = src->main_row = NULL;
 }
 
 /* Opens the quarantined file without changing it: read-write only because a WAL
@@ -282,17 +323,19 @@ static int step_write(sqlite3_stmt *st)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? CL_OK : sq_err(rc);
 }
 
-/* meta value of 'salvage:<name><suffix>' as an integer (dflt if absent). */
-static int64_t meta_get(struct salvage_dst *d, const char *suffix, int64_t dflt)
+/* meta value of 'salvage:<name><suffix>' as an integer into *v (0 if absent): CL_OK or
+ * the read's error (a resume point taken as 0 would copy its ids again). */
+static int meta_get(struct salvage_dst *d, const char *suffix, int64_t *v)
 {
     char key[512];
     snprintf(key, sizeof key, "salvage:%s%s", d->name, suffix);
     sqlite3_bind_text(d->meta_get, 1, key, -1, SQLITE_TRANSIENT);
-    int64_t v = dflt;
-    if (sqlite3_step(d->meta_get) == SQLITE_ROW)
-        v = sqlite3_column_int64(d->meta_get, 0);
+    *v = 0;
+    int rc = sqlite3_step(d->meta_get);
+    if (rc == SQLITE_ROW)
+        *v = sqlite3_column_int64(d->meta_get, 0);
     sqlite3_reset(d->meta_get);
-    return v;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? CL_OK : sq_err(rc);
 }
 
 static int meta_set(struct salvage_dst *d, const char *suffix, int64_t v)
@@ -390,13 +433,45 @@ struct salvage_job {
     void *check_arg;
     struct cl_salvage_result *r;
     int to_dlq;
+    const struct id_list *main_ids; /* the DLQ's pass: the ids the messages walk saw */
 };
+
+/* Whether the messages pass copied id (the DLQ's pass): the messages walk saw it, and its
+ * row reads back whole and passes the check, as it did then. An id is in one table only
+ * (moves between them are single transactions), so one of its two cells is damaged or
+ * stale; copying both would store its records twice. The main-queue copy is kept (it is
+ * delivered again either way; a failing one returns to the DLQ). A garbage cell carrying
+ * the id does not read back (or fails the check): the DLQ's row is then the only copy. */
+static int copied_from_main(struct salvage_job *j, int64_t id)
+{
+    if (!j->to_dlq || !j->main_ids || !id_in(j->main_ids, id))
+        return 0;
+    sqlite3_stmt *st = j->src->main_row;
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, id);
+    int copied = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        struct cl_msg m;
+        char why[200] = "";
+        row_to_msg(st, &m);
+        copied = m.body && j->check(j->check_arg, &m, why, sizeof why) == 0;
+    }
+    sqlite3_reset(st);
+    return copied;
+}
 
 /* Reads source row old_id and, if it is whole and valid, copies it; adds to *bytes and d.
  * Returns CL_OK (also when the row is skipped) or the live queue's error. */
 static int salvage_one(struct salvage_job *j, int64_t old_id, int64_t now, size_t *bytes,
                        struct sq_delta *delta)
 {
+    if (copied_from_main(j, old_id)) {
+        cl_log(CL_LOG_WARN, "salvage: dlq id %lld skipped: copied from messages",
+               (long long)old_id);
+        j->r->invalid++;
+        return CL_OK;
+    }
     sqlite3_stmt *st = j->src->row;
     sqlite3_bind_int64(st, 1, old_id);
     int step = sqlite3_step(st);
@@ -444,7 +519,9 @@ static int salvage_batch(struct salvage_job *j, const struct id_list *ids, size_
     /* The resume point again, under the write lock (BEGIN IMMEDIATE): a second salvage of
      * the same file running beside this one (two `verify --repair`) may have copied these
      * ids since this one read it. */
-    int64_t done = rc == CL_OK ? meta_get(j->dst, suffix, 0) : 0;
+    int64_t done = 0;
+    if (rc == CL_OK)
+        rc = meta_get(j->dst, suffix, &done);
     while (i < ids->n && ids->v[i] <= done)
         i++;
     size_t first = i;
@@ -463,26 +540,6 @@ static int salvage_batch(struct salvage_job *j, const struct id_list *ids, size_
         sq_notify_arrival(s);
     *pos = i;
     return rc;
-}
-
-/* Drops from dlq_ids the ids main_ids also holds (both sorted). An id is in one table
- * only (moves between them are single transactions), so one of its two cells is damaged
- * or stale; copying both would store its records twice. The main-queue copy is kept (it
- * is delivered again either way; a failing one returns to the DLQ). */
-static void drop_main_ids(struct id_list *dlq_ids, const struct id_list *main_ids,
-                          uint64_t *invalid)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < dlq_ids->n; i++) {
-        if (!id_in(main_ids, dlq_ids->v[i])) {
-            dlq_ids->v[w++] = dlq_ids->v[i];
-            continue;
-        }
-        cl_log(CL_LOG_WARN, "salvage: dlq id %lld skipped: also in messages",
-               (long long)dlq_ids->v[i]);
-        (*invalid)++;
-    }
-    dlq_ids->n = w;
 }
 
 /* Copies the ids of one table (sorted, each once) into the live queue; each batch skips
@@ -519,8 +576,7 @@ static int salvage_tables(struct salvage_src *src, struct salvage_dst *dst, stru
             j->r->unreadable++;
         } else {
             scan_ids(src, hi, &ids[t], &j->r->unreadable);
-            if (t == 1)
-                drop_main_ids(&ids[1], &ids[0], &j->r->invalid);
+            j->main_ids = t == 1 ? &ids[0] : NULL;
             rc = salvage_table(j, &ids[t], err, err_len);
         }
         finalize_src(src);
@@ -547,13 +603,17 @@ int sq_salvage(void *impl, const char *src_path, cl_salvage_check_fn check, void
     dst.name = slash ? slash + 1 : src_path;
     pthread_mutex_lock(&dst.s->db_mu);
     int rc = prepare_dst(&dst, err, err_len);
-    r->already_done = rc == CL_OK && meta_get(&dst, "", 0) == 1;
+    int64_t done = 0;
+    if (rc == CL_OK && (rc = meta_get(&dst, "", &done)) != CL_OK)
+        snprintf(err, err_len, "reading the salvage's state: %s", cl_strerror(rc));
+    r->already_done = rc == CL_OK && done == 1;
     pthread_mutex_unlock(&dst.s->db_mu);
     struct salvage_src src = {0};
     if (rc == CL_OK && !r->already_done)
         rc = open_src(src_path, &src.db, err, err_len);
     if (rc == CL_OK && !r->already_done) {
-        struct salvage_job j = {&src, &dst, check, check_arg, r, 0};
+        struct salvage_job j = {
+            .src = &src, .dst = &dst, .check = check, .check_arg = check_arg, .r = r};
         rc = salvage_tables(&src, &dst, &j, err, err_len);
     }
     sqlite3_close(src.db);
