@@ -34,6 +34,9 @@ struct cl_queue_stats cl_qt_stats_of(struct cl_queue *q);
 /* Runs sql on the database file at path on a connection of its own (fails the test on
  * an error). */
 void cl_qt_exec_sql(const char *path, const char *sql);
+/* The first column of the first row of sql on the database file at path, on a
+ * connection of its own (fails the test when there is no row). */
+int64_t cl_qt_query_int(const char *path, const char *sql);
 void cl_qt_assert_stats(struct cl_queue *q, uint64_t visible, uint64_t inflight, uint64_t dlq);
 
 #endif

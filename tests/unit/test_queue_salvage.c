@@ -50,19 +50,6 @@ static int check_ok(void *arg, const struct cl_msg *m, char *why, size_t why_len
     return -1;
 }
 
-static int64_t query_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 /* A source file: 10 messages, one of them invalid, one in the DLQ, one with progress. */
 static void make_source(const char *path)
 {
@@ -116,24 +103,25 @@ static void test_salvage_copies_and_never_twice(void **state)
     assert_int_equal(cl_queue_stats(&dst, &st), CL_OK);
     assert_int_equal(st.visible, 11);
     cl_queue_close(&dst);
-    assert_int_equal(query_int(dst_path, "SELECT count(*) FROM dlq WHERE last_error = 'boom'"), 1);
-    assert_int_equal(query_int(dst_path, "SELECT count(*) FROM progress"), 1);
+    assert_int_equal(
+        cl_qt_query_int(dst_path, "SELECT count(*) FROM dlq WHERE last_error = 'boom'"), 1);
+    assert_int_equal(cl_qt_query_int(dst_path, "SELECT count(*) FROM progress"), 1);
     /* The source was only read: its messages are all still there. */
-    assert_int_equal(query_int(src, "SELECT count(*) FROM messages"), 10);
+    assert_int_equal(cl_qt_query_int(src, "SELECT count(*) FROM messages"), 10);
 }
 
 /* Overwrites one leaf page of the messages table in the middle with garbage. Returns the
  * number of rows that page held. */
 static int64_t damage_middle_leaf(const char *path)
 {
-    int64_t page = query_int(path, "SELECT pageno FROM dbstat WHERE name = 'messages' AND"
-                                   " pagetype = 'leaf' ORDER BY pageno LIMIT 1 OFFSET"
-                                   " (SELECT count(*) / 2 FROM dbstat WHERE name = 'messages'"
-                                   " AND pagetype = 'leaf')");
+    int64_t page = cl_qt_query_int(path, "SELECT pageno FROM dbstat WHERE name = 'messages' AND"
+                                         " pagetype = 'leaf' ORDER BY pageno LIMIT 1 OFFSET"
+                                         " (SELECT count(*) / 2 FROM dbstat WHERE name = 'messages'"
+                                         " AND pagetype = 'leaf')");
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT ncell FROM dbstat WHERE pageno = %lld", (long long)page);
-    int64_t rows = query_int(path, sql);
-    int64_t size = query_int(path, "PRAGMA page_size"); /* the whole page */
+    int64_t rows = cl_qt_query_int(path, sql);
+    int64_t size = cl_qt_query_int(path, "PRAGMA page_size"); /* the whole page */
     FILE *f = fopen(path, "r+b");
     assert_non_null(f);
     char *junk = malloc((size_t)size);
@@ -170,7 +158,8 @@ static void test_salvage_skips_damaged_pages(void **state)
     assert_true((int64_t)r.messages >= 400 - lost);
     assert_true(r.unreadable > 0);
     assert_int_equal(r.invalid, 0);
-    assert_int_equal(query_int(dst_path, "SELECT max(id) FROM messages"), (int64_t)r.messages);
+    assert_int_equal(cl_qt_query_int(dst_path, "SELECT max(id) FROM messages"),
+                     (int64_t)r.messages);
     cl_queue_close(&dst);
 }
 

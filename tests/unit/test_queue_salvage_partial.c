@@ -5,6 +5,7 @@
 #include "common.h"
 #include "queue.h"
 #include "queue_repair.h"
+#include "queue_test_util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,19 +32,6 @@ static void open_queue(struct cl_queue *q, const char *path)
         fail_msg("open %s: %s", path, err);
 }
 
-static int64_t query_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 /* A queue file of page_size-byte pages holding N_MSGS messages "ok <i> <padding>" (the
  * file is made before the queue opens it, so the queue keeps its page size). */
 static void make_source(const char *path, int page_size)
@@ -64,16 +52,16 @@ static void make_source(const char *path, int page_size)
         assert_int_equal(cl_queue_send(&q, &m, 1), CL_OK);
     }
     cl_queue_close(&q); /* checkpoints: every page is in the main file */
-    assert_int_equal(query_int(path, "PRAGMA page_size"), page_size);
+    assert_int_equal(cl_qt_query_int(path, "PRAGMA page_size"), page_size);
 }
 
 /* The page number of a leaf of the messages table in the middle of it (not the first). */
 static int64_t middle_leaf(const char *path)
 {
-    return query_int(path, "SELECT pageno FROM dbstat WHERE name = 'messages' AND"
-                           " pagetype = 'leaf' ORDER BY pageno LIMIT 1 OFFSET"
-                           " (SELECT count(*) / 2 FROM dbstat WHERE name = 'messages'"
-                           " AND pagetype = 'leaf')");
+    return cl_qt_query_int(path, "SELECT pageno FROM dbstat WHERE name = 'messages' AND"
+                                 " pagetype = 'leaf' ORDER BY pageno LIMIT 1 OFFSET"
+                                 " (SELECT count(*) / 2 FROM dbstat WHERE name = 'messages'"
+                                 " AND pagetype = 'leaf')");
 }
 
 /* Reads or writes page pageno (1-based) of path. */
@@ -127,8 +115,9 @@ static void salvage_once_each(const char *src, const char *dst_path, struct cl_s
     char err[256];
     assert_int_equal(cl_queue_salvage(&dst, src, check_ok, NULL, r, err, sizeof err), CL_OK);
     cl_queue_close(&dst);
-    assert_int_equal(query_int(dst_path, "SELECT count(*) FROM messages"), (int64_t)r->messages);
-    assert_int_equal(query_int(dst_path, "SELECT count(DISTINCT body) FROM messages"),
+    assert_int_equal(cl_qt_query_int(dst_path, "SELECT count(*) FROM messages"),
+                     (int64_t)r->messages);
+    assert_int_equal(cl_qt_query_int(dst_path, "SELECT count(DISTINCT body) FROM messages"),
                      (int64_t)r->messages);
     assert_true(r->messages < N_MSGS); /* the forged cell's own row is gone */
     assert_true(r->unreadable > 0);    /* and counted */
@@ -189,7 +178,7 @@ static void test_garbage_quarter_page(void **state)
         char err[256];
         assert_int_equal(cl_queue_salvage(&q, src, check_ok, NULL, &r, err, sizeof err), CL_OK);
         cl_queue_close(&q);
-        assert_int_equal(query_int(dst, "SELECT count(DISTINCT body) FROM messages"),
+        assert_int_equal(cl_qt_query_int(dst, "SELECT count(DISTINCT body) FROM messages"),
                          (int64_t)r.messages);
         assert_true(r.messages <= N_MSGS);
     }
@@ -224,7 +213,7 @@ static void test_dlq_id_also_in_messages(void **state)
     assert_int_equal(r.messages, N_MSGS);
     assert_int_equal(r.dlq, 0);
     assert_int_equal(r.invalid, 1);
-    assert_int_equal(query_int(dst, "SELECT count(*) FROM dlq"), 0);
+    assert_int_equal(cl_qt_query_int(dst, "SELECT count(*) FROM dlq"), 0);
 }
 
 static int setup_dir(void **state)

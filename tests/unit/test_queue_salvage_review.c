@@ -8,6 +8,7 @@
 #include "common.h"
 #include "queue.h"
 #include "queue_repair.h"
+#include "queue_test_util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,19 +34,6 @@ static void open_queue(struct cl_queue *q, const char *path)
     char err[256];
     if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
         fail_msg("open %s: %s", path, err);
-}
-
-static int64_t query_int(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
 }
 
 static void exec_sql(const char *path, const char *sql)
@@ -74,7 +62,7 @@ static void make_source(const char *path)
     }
     cl_queue_close(&q);
     exec_sql(path, "PRAGMA journal_mode=DELETE;");
-    assert_int_equal(query_int(path, "SELECT max(id) FROM messages"), N_MSGS);
+    assert_int_equal(cl_qt_query_int(path, "SELECT max(id) FROM messages"), N_MSGS);
 }
 
 static void page_io(const char *path, int64_t pageno, unsigned char *buf, int write)
@@ -171,10 +159,11 @@ static void salvage(const char *src, const char *dst, struct cl_salvage_result *
     char err[256];
     assert_int_equal(cl_queue_salvage(&q, src, check_ok, NULL, r, err, sizeof err), CL_OK);
     cl_queue_close(&q);
-    assert_int_equal(query_int(dst, "SELECT count(*) FROM messages"), (int64_t)r->messages);
-    assert_int_equal(query_int(dst, "SELECT count(*) FROM dlq"), (int64_t)r->dlq);
-    assert_int_equal(query_int(dst, "SELECT count(DISTINCT body) FROM"
-                                    " (SELECT body FROM messages UNION ALL SELECT body FROM dlq)"),
+    assert_int_equal(cl_qt_query_int(dst, "SELECT count(*) FROM messages"), (int64_t)r->messages);
+    assert_int_equal(cl_qt_query_int(dst, "SELECT count(*) FROM dlq"), (int64_t)r->dlq);
+    assert_int_equal(cl_qt_query_int(dst,
+                                     "SELECT count(DISTINCT body) FROM"
+                                     " (SELECT body FROM messages UNION ALL SELECT body FROM dlq)"),
                      (int64_t)(r->messages + r->dlq));
 }
 
@@ -279,7 +268,8 @@ static void test_dlq_id_on_garbage_cell(void **state)
     salvage(src, dst, &r);
     assert_int_equal(r.dlq, 1);
     assert_int_equal(
-        query_int(dst, "SELECT count(*) FROM dlq WHERE CAST(body AS TEXT) LIKE 'ok 149 %'"), 1);
+        cl_qt_query_int(dst, "SELECT count(*) FROM dlq WHERE CAST(body AS TEXT) LIKE 'ok 149 %'"),
+        1);
     assert_true(r.messages >= N_MSGS - 2); /* 150 (moved) and 250 (its cell is garbage) */
 }
 
