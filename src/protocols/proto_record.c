@@ -135,7 +135,7 @@ static size_t find_slot(const struct cl_proto_rec *r, const char *p, size_t n)
         if (s == 0)
             return i;
         size_t off = (size_t)((s - 1) >> KEY_LEN_BITS), len = (size_t)((s - 1) & 0xFFFFFF);
-        if (len == n && memcmp(r->keys.data + off, p, n) == 0)
+        if (len == n && (n == 0 || memcmp(r->keys.data + off, p, n) == 0))
             return i;
         i = (i + 1) & mask;
     }
@@ -245,7 +245,8 @@ static size_t plain_key(const char *text, size_t len, char *out, size_t cap)
             return 0;
     }
     out[0] = '"';
-    memcpy(out + 1, text, len);
+    if (len) /* an empty key may come with a NULL text (msgpack's zero-length str) */
+        memcpy(out + 1, text, len);
     out[len + 1] = '"';
     return len + 2;
 }
@@ -284,7 +285,8 @@ static int plain_key_unchecked(struct cl_proto_rec *r, const char *text, size_t 
     if (r->track)
         span_add(r, (size_t)(p - r->out->data), len + 2, (size_t)(p - r->out->data) + len + 3, 1);
     *p++ = '"';
-    memcpy(p, text, len);
+    if (len) /* text may be NULL when empty */
+        memcpy(p, text, len);
     p += len;
     *p++ = '"';
     *p++ = ':';
@@ -352,7 +354,8 @@ void cl_proto_rec_plain(struct cl_proto_rec *r, const char *key, const char *s, 
         return; /* the buffer is poisoned: the record is cut short and rejected */
     char *p = r->out->data + r->out->len;
     *p++ = '"';
-    memcpy(p, s, len);
+    if (len) /* s may be NULL when empty */
+        memcpy(p, s, len);
     p += len;
     *p++ = '"';
     *p = '\0';
