@@ -17,8 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char test_dir[512];
-
 static void open_queue(struct cl_queue *q, const char *path, int max_receive)
 {
     struct cl_queue_opts o;
@@ -78,8 +76,8 @@ static void test_salvage_copies_and_never_twice(void **state)
 {
     (void)state;
     char src[600], dst_path[600], err[256];
-    snprintf(src, sizeof src, "%s/src.db", test_dir);
-    snprintf(dst_path, sizeof dst_path, "%s/live.db", test_dir);
+    snprintf(src, sizeof src, "%s/src.db", cl_qt_dir);
+    snprintf(dst_path, sizeof dst_path, "%s/live.db", cl_qt_dir);
     make_source(src);
     unlink(dst_path);
     struct cl_queue dst;
@@ -139,8 +137,8 @@ static void test_salvage_skips_damaged_pages(void **state)
 {
     (void)state;
     char src[600], dst_path[600], err[256];
-    snprintf(src, sizeof src, "%s/damaged.db", test_dir);
-    snprintf(dst_path, sizeof dst_path, "%s/live2.db", test_dir);
+    snprintf(src, sizeof src, "%s/damaged.db", cl_qt_dir);
+    snprintf(dst_path, sizeof dst_path, "%s/live2.db", cl_qt_dir);
     unlink(src);
     struct cl_queue q;
     open_queue(&q, src, 5);
@@ -180,9 +178,9 @@ static void test_quarantine_move_and_pending(void **state)
 {
     (void)state;
     char db[600], wal[620], qdir[600], moved[700], err[256];
-    snprintf(db, sizeof db, "%s/queue.db", test_dir);
+    snprintf(db, sizeof db, "%s/queue.db", cl_qt_dir);
     snprintf(wal, sizeof wal, "%s-wal", db);
-    snprintf(qdir, sizeof qdir, "%s/quarantine", test_dir);
+    snprintf(qdir, sizeof qdir, "%s/quarantine", cl_qt_dir);
     fclose(fopen(db, "w"));
     fclose(fopen(wal, "w"));
     int64_t t = 1767225600000; /* 2026-01-01T00:00:00Z */
@@ -208,14 +206,6 @@ static void test_quarantine_move_and_pending(void **state)
     assert_true(exists(moved)); /* kept */
 }
 
-static int setup_dir(void **state)
-{
-    (void)state;
-    const char *base = getenv("CL_TMPDIR");
-    snprintf(test_dir, sizeof test_dir, "%s/salvage-XXXXXX", base ? base : "/tmp");
-    return mkdtemp(test_dir) ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,5 +213,5 @@ int main(void)
         cmocka_unit_test(test_salvage_skips_damaged_pages),
         cmocka_unit_test(test_quarantine_move_and_pending),
     };
-    return cmocka_run_group_tests(tests, setup_dir, NULL);
+    return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
 }

@@ -9,6 +9,7 @@
 #include "queue.h"
 #include "queue_repair.h"
 #include "queue_test_util.h"
+#include "salvage_test_util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,55 +25,13 @@
 #define N_MSGS 300
 #define PAGE_SIZE 4096
 
-static char test_dir[512];
-
-static void open_queue(struct cl_queue *q, const char *path)
-{
-    struct cl_queue_opts o;
-    cl_queue_opts_default(&o);
-    o.durability_full = 0;
-    char err[256];
-    if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
-        fail_msg("open %s: %s", path, err);
-}
-
-static void exec_sql(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
 /* A queue file of 4 KiB pages holding N_MSGS messages "ok <i> <padding>" (ids 1..N_MSGS),
  * checkpointed, in rollback-journal mode so that the tests' own SQL writes land in it. */
 static void make_source(const char *path)
 {
-    unlink(path);
-    char sql[96];
-    snprintf(sql, sizeof sql, "PRAGMA page_size=%d; PRAGMA journal_mode=WAL;", PAGE_SIZE);
-    exec_sql(path, sql);
-    struct cl_queue q;
-    open_queue(&q, path);
-    for (int i = 0; i < N_MSGS; i++) {
-        char body[400];
-        int len = snprintf(body, sizeof body, "ok %d %*s", i, 200, "p");
-        struct cl_msg_out m = {body, (size_t)len, {.record_count = 1, .encoding = "gzip"}};
-        assert_int_equal(cl_queue_send(&q, &m, 1), CL_OK);
-    }
-    cl_queue_close(&q);
-    exec_sql(path, "PRAGMA journal_mode=DELETE;");
+    cl_sv_make_source(path, PAGE_SIZE, N_MSGS);
+    cl_qt_exec_sql(path, "PRAGMA journal_mode=DELETE;");
     assert_int_equal(cl_qt_query_int(path, "SELECT max(id) FROM messages"), N_MSGS);
-}
-
-static void page_io(const char *path, int64_t pageno, unsigned char *buf, int write)
-{
-    FILE *f = fopen(path, "r+b");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, (long)((pageno - 1) * PAGE_SIZE), SEEK_SET), 0);
-    size_t n = write ? fwrite(buf, 1, PAGE_SIZE, f) : fread(buf, 1, PAGE_SIZE, f);
-    assert_int_equal(n, PAGE_SIZE);
-    fclose(f);
 }
 
 /* SQLite's varint at p: its value, and its length in *len. */
@@ -106,7 +65,7 @@ static int find_cell(const char *path, int64_t id, int64_t *pageno, int *rowid_o
     int found = 0;
     while (!found && sqlite3_step(st) == SQLITE_ROW) {
         *pageno = sqlite3_column_int64(st, 0);
-        page_io(path, *pageno, page, 0);
+        cl_sv_page_io(path, *pageno, page, PAGE_SIZE, 0);
         assert_int_equal(page[0], 0x0d);
         int ncell = page[3] << 8 | page[4];
         for (int k = 0; k < ncell; k++) {
@@ -134,43 +93,17 @@ static int forge_rowid(const char *path, int64_t from, int64_t to)
     int off;
     int ncell = find_cell(path, from, &pageno, &off);
     unsigned char page[PAGE_SIZE];
-    page_io(path, pageno, page, 0);
+    cl_sv_page_io(path, pageno, page, PAGE_SIZE, 0);
     page[off] = (unsigned char)(0x80 | to >> 7);
     page[off + 1] = (unsigned char)(to & 0x7f);
-    page_io(path, pageno, page, 1);
+    cl_sv_page_io(path, pageno, page, PAGE_SIZE, 1);
     return ncell;
-}
-
-static int check_ok(void *arg, const struct cl_msg *m, char *why, size_t why_len)
-{
-    (void)arg;
-    if (m->len >= 3 && memcmp(m->body, "ok ", 3) == 0)
-        return 0;
-    snprintf(why, why_len, "not ok");
-    return -1;
-}
-
-/* Salvages src into a fresh live queue dst; asserts that no body was copied twice. */
-static void salvage(const char *src, const char *dst, struct cl_salvage_result *r)
-{
-    unlink(dst);
-    struct cl_queue q;
-    open_queue(&q, dst);
-    char err[256];
-    assert_int_equal(cl_queue_salvage(&q, src, check_ok, NULL, r, err, sizeof err), CL_OK);
-    cl_queue_close(&q);
-    assert_int_equal(cl_qt_query_int(dst, "SELECT count(*) FROM messages"), (int64_t)r->messages);
-    assert_int_equal(cl_qt_query_int(dst, "SELECT count(*) FROM dlq"), (int64_t)r->dlq);
-    assert_int_equal(cl_qt_query_int(dst,
-                                     "SELECT count(DISTINCT body) FROM"
-                                     " (SELECT body FROM messages UNION ALL SELECT body FROM dlq)"),
-                     (int64_t)(r->messages + r->dlq));
 }
 
 static void paths(const char *name, char *src, char *dst, size_t len)
 {
-    snprintf(src, len, "%s/%s.db", test_dir, name);
-    snprintf(dst, len, "%s/%s-live.db", test_dir, name);
+    snprintf(src, len, "%s/%s.db", cl_qt_dir, name);
+    snprintf(dst, len, "%s/%s-live.db", cl_qt_dir, name);
 }
 
 /* The cell of id 140 now carries id 280 (a few leaves on), and the leaf holding id 200 has
@@ -191,11 +124,11 @@ static void test_garbage_larger_id_before_damaged_leaf(void **state)
     assert_true(pg140 != pg200 && pg200 != pg280);
     int n140 = forge_rowid(src, 140, 280);
     unsigned char page[PAGE_SIZE];
-    page_io(src, pg200, page, 0);
+    cl_sv_page_io(src, pg200, page, PAGE_SIZE, 0);
     page[0] = 0x55; /* not a page type: reading the leaf fails (SQLITE_CORRUPT) */
-    page_io(src, pg200, page, 1);
+    cl_sv_page_io(src, pg200, page, PAGE_SIZE, 1);
     struct cl_salvage_result r;
-    salvage(src, dst, &r);
+    cl_sv_salvage(src, dst, &r);
     assert_true((int64_t)r.messages >= N_MSGS - n140 - n200);
     assert_true(r.messages < N_MSGS);
     assert_true(r.unreadable > 0);
@@ -205,7 +138,7 @@ static void test_garbage_larger_id_before_damaged_leaf(void **state)
 static int64_t first_id_on_page(const char *path, int64_t pageno)
 {
     unsigned char page[PAGE_SIZE];
-    page_io(path, pageno, page, 0);
+    cl_sv_page_io(path, pageno, page, PAGE_SIZE, 0);
     int off = page[8] << 8 | page[9], n1, n2;
     get_varint(page + off, &n1);
     return (int64_t)get_varint(page + off + n1, &n2);
@@ -228,11 +161,11 @@ static void garbage_id_last_before_damaged_leaf(const char *name, int64_t to)
     assert_true(before >= 128 && pg_before != pg200);
     forge_rowid(src, before, to);
     unsigned char page[PAGE_SIZE];
-    page_io(src, pg200, page, 0);
+    cl_sv_page_io(src, pg200, page, PAGE_SIZE, 0);
     page[0] = 0x55;
-    page_io(src, pg200, page, 1);
+    cl_sv_page_io(src, pg200, page, PAGE_SIZE, 1);
     struct cl_salvage_result r;
-    salvage(src, dst, &r);
+    cl_sv_salvage(src, dst, &r);
     assert_true((int64_t)r.messages >= N_MSGS - n_before - n200);
     assert_true(r.messages < N_MSGS);
     assert_true(r.unreadable <= (uint64_t)(n_before + n200));
@@ -259,13 +192,14 @@ static void test_dlq_id_on_garbage_cell(void **state)
     char src[600], dst[600];
     paths("dlqgarbage", src, dst, sizeof src);
     make_source(src);
-    exec_sql(src, "BEGIN; INSERT INTO dlq (id, body, record_count, raw_bytes, min_ts, max_ts,"
-                  " encoding, sent_at, receive_count, moved_at) SELECT id, body, record_count,"
-                  " raw_bytes, min_ts, max_ts, encoding, sent_at, 1, 0 FROM messages WHERE"
-                  " id = 150; DELETE FROM messages WHERE id = 150; COMMIT;");
+    cl_qt_exec_sql(src,
+                   "BEGIN; INSERT INTO dlq (id, body, record_count, raw_bytes, min_ts, max_ts,"
+                   " encoding, sent_at, receive_count, moved_at) SELECT id, body, record_count,"
+                   " raw_bytes, min_ts, max_ts, encoding, sent_at, 1, 0 FROM messages WHERE"
+                   " id = 150; DELETE FROM messages WHERE id = 150; COMMIT;");
     forge_rowid(src, 250, 150);
     struct cl_salvage_result r;
-    salvage(src, dst, &r);
+    cl_sv_salvage(src, dst, &r);
     assert_int_equal(r.dlq, 1);
     assert_int_equal(
         cl_qt_query_int(dst, "SELECT count(*) FROM dlq WHERE CAST(body AS TEXT) LIKE 'ok 149 %'"),
@@ -281,19 +215,11 @@ static void test_sequence_too_small(void **state)
     char src[600], dst[600];
     paths("seq", src, dst, sizeof src);
     make_source(src);
-    exec_sql(src, "UPDATE sqlite_sequence SET seq = 100 WHERE name = 'messages'");
+    cl_qt_exec_sql(src, "UPDATE sqlite_sequence SET seq = 100 WHERE name = 'messages'");
     struct cl_salvage_result r;
-    salvage(src, dst, &r);
+    cl_sv_salvage(src, dst, &r);
     assert_int_equal(r.messages, N_MSGS);
     assert_int_equal(r.unreadable, 0);
-}
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    const char *base = getenv("CL_TMPDIR");
-    snprintf(test_dir, sizeof test_dir, "%s/salvage-review-XXXXXX", base ? base : "/tmp");
-    return mkdtemp(test_dir) ? 0 : -1;
 }
 
 int main(void)
@@ -305,5 +231,5 @@ int main(void)
         cmocka_unit_test(test_dlq_id_on_garbage_cell),
         cmocka_unit_test(test_sequence_too_small),
     };
-    return cmocka_run_group_tests(tests, setup_dir, NULL);
+    return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
 }
