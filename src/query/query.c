@@ -261,7 +261,10 @@ int cl_query_run_progress(const struct cl_query_source *src, const struct cl_que
     if (rc == CL_OK) {
         stats->objects_considered = x.plan.considered;
         stats->objects_pruned = x.plan.pruned;
-        x.n_threads = CL_MAX(1, CL_MIN(thread_count(q), x.plan.n));
+        /* Once: CL_MIN and CL_MAX evaluate their arguments more than once, and each
+         * thread_count may read /sys (sysconf's count of online CPUs). */
+        size_t threads = thread_count(q);
+        x.n_threads = CL_MAX(1, CL_MIN(threads, x.plan.n));
         for (size_t i = 0; i < x.n_threads; i++)
             x.sc[i] = cq_scanner_new(&f, &x.budget);
         x.pool = cq_pool_new(x.n_threads);
