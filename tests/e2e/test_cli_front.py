@@ -28,9 +28,11 @@ class Front(cltest.ClassDaemonTestCase):
             st, _, js = cls.d.post_logs({"message": "front test %d" % i, "service": "web",
                                          "level": "error" if i % 3 == 0 else "info"})
             assert st == 202, js
-        cltest.wait_for(lambda: cltest.store_scan(cls.d.data_dir)[0], 60, "a published object",
-                        cls.d)
         cls.query = ["query", "--data", cls.d.data_dir, "--since", "48h", "--service", "web"]
+        # All 20 stored: they may land in more than one object (one flush by age may take
+        # only the messages received so far).
+        cltest.wait_for(lambda: cltest.run_cli(cls.query + ["--count"])[1].strip() == "20", 60,
+                        "all 20 records stored", cls.d)
 
     def run_traced(self, args, env=None):
         env = dict(env or {}, LD_DEBUG="libs")
