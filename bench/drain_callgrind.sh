@@ -14,6 +14,9 @@
 # share of the top functions (inclusive) of the processor's instructions.
 #
 # Environment: RECORDS [300000]  SERVE_ARGS ["--analytics off"]  TOP [12]  KEEP_LOGS [0]
+#   LOADGEN_ARGS (extra bench_loadgen options, e.g. --templated)
+#   CALLGRIND_ARGS ["--toggle-collect=cl_processor_step"]; set empty to count every thread
+#   of the daemon (with analytics on: its observer and writer threads too)
 #   DRAIN_TIMEOUT [600] s   READY_TIMEOUT [60]   STOP_TIMEOUT [120]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +24,8 @@ ROOT=$PWD
 RECORDS=${RECORDS:-300000}
 SERVE_ARGS=${SERVE_ARGS:---analytics off}
 TOP=${TOP:-12}
+LOADGEN_ARGS=${LOADGEN_ARGS:-}
+CALLGRIND_ARGS=${CALLGRIND_ARGS---toggle-collect=cl_processor_step}
 KEEP_LOGS=${KEEP_LOGS:-0}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-600}
 READY_TIMEOUT=${READY_TIMEOUT:-60}
@@ -49,7 +54,7 @@ prefill() {
         SERVE_ARGS="" start_server "$tmp/prefill.log" "$data" --no-processor
         "$BUILD_DIR/bench/bench_loadgen" --url "http://$addr/v1/logs" --connections 4 \
             --batch 1000 --seed 1 --requests $((RECORDS / 1000)) --duration 600 --json \
-            > "$tmp/prefill.json" &
+            $LOADGEN_ARGS > "$tmp/prefill.json" &
         loadgen_pid=$!
         wait "$loadgen_pid"
         loadgen_pid=""
@@ -71,8 +76,7 @@ for BUILD_DIR in "${@:-$ROOT/build-release}"; do
     rm -f "$out"
     # shellcheck disable=SC2086
     # --trace-children: a lean `cloudlog` binary may exec the full one for `serve`
-    valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$out" \
-        --toggle-collect=cl_processor_step \
+    valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$out" $CALLGRIND_ARGS \
         "$CLOUDLOG" serve --listen 127.0.0.1:0 --data "$data" $SERVE_ARGS 2> "$tmp/drain.log" &
     server_pid=$!
     wait_ready "$tmp/drain.log"
@@ -88,7 +92,7 @@ for BUILD_DIR in "${@:-$ROOT/build-release}"; do
     total=$(callgrind_annotate "$out" 2> /dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
     echo "build $BUILD_DIR ($(git -C "$BUILD_DIR/.." rev-parse --short HEAD 2> /dev/null || echo '?')):" \
         "$RECORDS records in $msgs messages -> $objects objects;" \
-        "processor instructions $total, per record $(calc "$total / $RECORDS" 0)"
+        "instructions ($CALLGRIND_ARGS) $total, per record $(calc "$total / $RECORDS" 0)"
     callgrind_annotate --inclusive=yes "$out" 2> /dev/null |
         awk -v t="$total" -v top="$TOP" '/^ *[0-9,]+ .*:/ { n = $1; gsub(",", "", n);
             if (n + 0 > 0 && shown < top) { sub(/^ *[0-9,]+ +(\([^)]*\) +)?/, ""); printf "  %5.1f%%  %s\n", 100 * n / t, $0; shown++ } }'

@@ -14,6 +14,7 @@
 #
 # Environment: RATE [300] requests/s   WARMUP [5]   DURATION [12] s   ROUNDS [2]
 #   MODES ["ingest e2e"]   SERVE_ARGS (extra `cloudlog serve` options)
+#   LOADGEN_ARGS (extra bench_loadgen options, e.g. --templated)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -23,6 +24,7 @@ DURATION=${DURATION:-12}
 ROUNDS=${ROUNDS:-2}
 MODES=${MODES:-ingest e2e}
 SERVE_ARGS=${SERVE_ARGS:-}
+LOADGEN_ARGS=${LOADGEN_ARGS:-}
 READY_TIMEOUT=${READY_TIMEOUT:-30}
 STOP_TIMEOUT=${STOP_TIMEOUT:-60}
 SKIP_BUILD=1
@@ -49,7 +51,7 @@ run_one() {
     start_server "$tmp/serve.log" "$data" --analytics off "${extra[@]}"
     "$b/bench/bench_loadgen" --url "http://$addr/v1/logs" --connections 16 --batch 1000 --seed 1 \
         --server-pid "$server_pid" --json --rate "$RATE" --warmup "$WARMUP" \
-        --duration "$DURATION" > "$tmp/lg.json" &
+        --duration "$DURATION" $LOADGEN_ARGS > "$tmp/lg.json" &
     loadgen_pid=$!
     sleep "$WARMUP"
     perf stat -x, -o "$tmp/stat.csv" -p "$server_pid" -e page-faults,context-switches \

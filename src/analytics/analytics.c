@@ -6,6 +6,8 @@
  * is counted but not fed to the detectors. */
 #include "analytics_int.h"
 
+#include "buf.h"
+#include "codec.h"
 #include "common.h"
 #include "json.h"
 #include "mask.h"
@@ -17,6 +19,9 @@
 #include <string.h>
 
 #define KNOWN_CAP (1u << 18) /* 2 MiB: 131072 remembered patterns */
+/* The set starts at 32 KiB and doubles up to KNOWN_CAP as it fills (analytics_rows.c):
+ * a fixed 2 MiB table had every page written by a few thousand keys spread over it. */
+#define KNOWN_START (1u << 12)
 
 void cl_analytics_opts_default(struct cl_analytics_opts *o)
 {
@@ -48,7 +53,8 @@ struct cl_analytics *cl_analytics_new(const struct cl_analytics_opts *o)
     a->buckets = cl_malloc(a->n_buckets * sizeof *a->buckets);
     for (size_t i = 0; i < a->n_buckets; i++)
         a->buckets[i] = -1;
-    a->known_cap = KNOWN_CAP;
+    a->known_cap = KNOWN_START;
+    a->known_max = KNOWN_CAP;
     a->known = cl_calloc(a->known_cap, sizeof *a->known);
     if (a->o.async_bytes && cl_an_async_start(a, a->o.async_bytes) != 0)
         a->async = NULL; /* no thread: observe in the caller */
@@ -321,9 +327,52 @@ void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t le
     if (a->shards)
         cl_an_shards_observe(a, data, len, now_wall);
     else if (a->async)
-        cl_an_async_put(a, data, len, now_wall);
+        cl_an_async_put(a, data, len, 0, now_wall);
     else
         cl_an_observe_now(a, data, len, now_wall);
+}
+
+void cl_an_observe_gz_now(struct cl_analytics *a, const void *gz, size_t len, uint64_t raw_len,
+                          int64_t now_wall, struct cl_buf *text)
+{
+    cl_buf_reset(text);
+    if (cl_gzip_decompress(gz, len, text) != CL_OK || text->len != raw_len) {
+        lock(a);
+        a->gz_failed++;
+        pthread_mutex_unlock(&a->mu);
+        return;
+    }
+    cl_an_observe_now(a, text->data, text->len, now_wall);
+}
+
+void cl_an_member_at(struct cl_analytics *a, const void *gz, size_t len, uint64_t raw_len,
+                     int64_t now_wall)
+{
+    if (a->async) {
+        cl_an_async_put(a, gz, len, raw_len, now_wall);
+        return;
+    }
+    struct cl_buf text; /* synchronous: inflated here, freed before returning */
+    cl_buf_init(&text, SIZE_MAX);
+    cl_an_observe_gz_now(a, gz, len, raw_len, now_wall, &text);
+    cl_buf_free(&text);
+}
+
+void cl_analytics_observe_member(struct cl_analytics *a, const char *service, const void *gz,
+                                 size_t len, uint64_t raw_len)
+{
+    cl_analytics_observe_member_at(a, service, gz, len, raw_len, cl_now_ms());
+}
+
+void cl_analytics_observe_member_at(struct cl_analytics *a, const char *service, const void *gz,
+                                    size_t len, uint64_t raw_len, int64_t now_wall)
+{
+    if (!a)
+        return;
+    if (a->shards)
+        cl_an_shards_member(a, service, gz, len, raw_len, now_wall);
+    else
+        cl_an_member_at(a, gz, len, raw_len, now_wall);
 }
 
 void cl_an_observe_now(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall)
@@ -568,6 +617,7 @@ void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st)
     st->records = a->records;
     st->lock_contended = a->contended;
     st->queue_waits = cl_an_async_waits(a);
+    st->gz_failed = a->gz_failed;
     for (size_t i = 0; i < a->o.max_services; i++)
         if (a->svcs[i]) {
             st->patterns += cl_miner_count(a->svcs[i]->miner);

@@ -143,6 +143,17 @@ void cl_analytics_observe(struct cl_analytics *a, const char *data, size_t len);
 void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t len,
                              int64_t now_wall);
 
+/* Learns the records of one gzip member (RFC 1952) whose content is raw_len bytes of
+ * normalized NDJSON lines, every one of them of service (a member of a message's member
+ * index, message.h). The same as cl_analytics_observe on the inflated text, but with
+ * async_bytes the member is copied compressed and the observer thread inflates it (the
+ * caller does neither). A member that does not inflate to raw_len bytes is skipped
+ * (cl_analytics_stats' gz_failed). NULL a does nothing. */
+void cl_analytics_observe_member(struct cl_analytics *a, const char *service, const void *gz,
+                                 size_t len, uint64_t raw_len);
+void cl_analytics_observe_member_at(struct cl_analytics *a, const char *service, const void *gz,
+                                    size_t len, uint64_t raw_len, int64_t now_wall);
+
 /* Periodic (about once a second): closes the minutes of services that went quiet,
  * reports silences, and runs the miners' second pass every minute. now_ms: wall clock. */
 void cl_analytics_tick(struct cl_analytics *a, int64_t now_ms);
@@ -166,6 +177,7 @@ struct cl_analytics_stats {
     size_t services, patterns, miner_bytes;
     uint64_t services_evicted, patterns_evicted, records, lock_contended;
     uint64_t queue_waits; /* observe calls that found the observer thread's buffer full */
+    uint64_t gz_failed;   /* members (cl_analytics_observe_member) that did not inflate */
 };
 void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st);
 

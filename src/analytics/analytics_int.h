@@ -79,6 +79,7 @@ struct cl_analytics {
     size_t n_buckets;
     uint64_t *known; /* open-addressing set of service hash ^ id; 0 = empty */
     size_t known_cap, known_n;
+    size_t known_max;                 /* known_cap doubles up to this as the set fills */
     size_t pending_rows;              /* over every service */
     struct cl_pattern_count *orphans; /* counts of evicted services, awaiting a drain */
     size_t n_orphans;
@@ -94,7 +95,8 @@ struct cl_analytics {
     int64_t watermark_wall; /* wall clock when it last advanced */
     int64_t consolidated_ms;
     uint64_t dropped, services_evicted, records, contended;
-    char ts_day[10]; /* the day of the last full timestamp parse (analytics_line.c) */
+    uint64_t gz_failed; /* members that did not inflate (cl_an_observe_gz_now) */
+    char ts_day[10];    /* the day of the last full timestamp parse (analytics_line.c) */
     int64_t ts_day_ms;
     int ts_day_ms_valid;
     char *scratch; /* one unescaped message */
@@ -106,6 +108,14 @@ struct cl_analytics {
 
 /* analytics.c: learns the lines of data under the lock, in the calling thread. */
 void cl_an_observe_now(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
+/* analytics.c: inflates one gzip member of raw_len bytes of lines into text (the caller's
+ * buffer, reset first), then learns them as cl_an_observe_now; a member that does not
+ * inflate to raw_len bytes is counted in a->gz_failed and skipped. */
+void cl_an_observe_gz_now(struct cl_analytics *a, const void *gz, size_t len, uint64_t raw_len,
+                          int64_t now_wall, struct cl_buf *text);
+/* analytics.c: hands one member to a (one object: its observer thread, or learned here). */
+void cl_an_member_at(struct cl_analytics *a, const void *gz, size_t len, uint64_t raw_len,
+                     int64_t now_wall);
 
 /* analytics_line.c: the head of a normalized line (0, or -1: not one) and its message (in
  * place, or unescaped into a->scratch). */
@@ -128,6 +138,8 @@ void cl_an_render_scores(struct cl_analytics *a, struct cl_buf *out);
 void cl_an_shards_start(struct cl_analytics *a);
 void cl_an_shards_free(struct cl_analytics *a);
 void cl_an_shards_observe(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
+void cl_an_shards_member(struct cl_analytics *a, const char *service, const void *gz, size_t len,
+                         uint64_t raw_len, int64_t now_wall);
 void cl_an_shards_known(struct cl_analytics *a, const char *service, uint64_t id);
 void cl_an_shards_tick(struct cl_analytics *a, int64_t now_ms);
 void cl_an_shards_drain(struct cl_analytics *a, struct cl_analytics_batch *out, int final);
@@ -137,7 +149,9 @@ void cl_an_shards_stats(struct cl_analytics *a, struct cl_analytics_stats *st);
 
 /* analytics_async.c */
 int cl_an_async_start(struct cl_analytics *a, size_t bytes);
-void cl_an_async_put(struct cl_analytics *a, const char *data, size_t len, int64_t now_wall);
+/* raw_len 0: data is lines; else one gzip member of raw_len bytes of lines */
+void cl_an_async_put(struct cl_analytics *a, const char *data, size_t len, uint64_t raw_len,
+                     int64_t now_wall);
 void cl_an_async_flush(struct cl_analytics *a); /* returns once every put is learned */
 uint64_t cl_an_async_waits(const struct cl_analytics *a);
 void cl_an_async_stop(struct cl_analytics *a); /* learns what is left, joins, frees */

@@ -126,17 +126,43 @@ uint64_t cl_an_known_key(const struct svc *s, uint64_t id)
     return k ? k : 1;
 }
 
+/* Doubles the known set (rehashing every key): what it would hold stays the same. */
+static void known_grow(struct cl_analytics *a)
+{
+    size_t cap = a->known_cap * 2;
+    uint64_t *t = cl_calloc(cap, sizeof *t);
+    for (size_t i = 0; i < a->known_cap; i++) {
+        uint64_t k = a->known[i];
+        if (!k)
+            continue;
+        size_t j = k & (cap - 1);
+        while (t[j])
+            j = (j + 1) & (cap - 1);
+        t[j] = k;
+    }
+    free(a->known);
+    a->known = t;
+    a->known_cap = cap;
+}
+
 /* One probe sequence finds the key or the empty slot it goes to. The set stops growing at
- * half its fixed capacity: a pattern not remembered is at worst reported as new once more. */
+ * half its largest capacity (known_max): a pattern not remembered is at worst reported as
+ * new once more. Below that the table doubles when half full, so a few thousand keys
+ * touch a few pages, not all of known_max's. */
 int cl_an_known_add(struct cl_analytics *a, uint64_t key)
 {
     size_t i = key & (a->known_cap - 1);
     for (; a->known[i]; i = (i + 1) & (a->known_cap - 1))
         if (a->known[i] == key)
             return 1;
-    if (a->known_n * 2 < a->known_cap) {
-        a->known[i] = key;
-        a->known_n++;
+    if (a->known_n * 2 >= a->known_max)
+        return 0;
+    if ((a->known_n + 1) * 2 > a->known_cap) {
+        known_grow(a);
+        for (i = key & (a->known_cap - 1); a->known[i]; i = (i + 1) & (a->known_cap - 1))
+            ;
     }
+    a->known[i] = key;
+    a->known_n++;
     return 0;
 }

@@ -91,6 +91,15 @@ void cl_an_shards_observe(struct cl_analytics *a, const char *data, size_t len, 
         cl_analytics_observe_at(run_shard, run, (size_t)(end - run), now_wall);
 }
 
+/* A member's lines are all of its service (the message's member index: ingest splits a
+ * message by service and hour), so its service's shard learns it whole, as it would
+ * learn those lines routed one by one. */
+void cl_an_shards_member(struct cl_analytics *a, const char *service, const void *gz, size_t len,
+                         uint64_t raw_len, int64_t now_wall)
+{
+    cl_an_member_at(shard_of(a, service, strlen(service)), gz, len, raw_len, now_wall);
+}
+
 void cl_an_shards_known(struct cl_analytics *a, const char *service, uint64_t id)
 {
     cl_analytics_known(shard_of(a, service, strlen(service)), service, id);
@@ -191,5 +200,6 @@ void cl_an_shards_stats(struct cl_analytics *a, struct cl_analytics_stats *st)
         st->records += s.records;
         st->lock_contended += s.lock_contended;
         st->queue_waits += s.queue_waits;
+        st->gz_failed += s.gz_failed;
     }
 }

@@ -19,11 +19,13 @@
 
 #define TICK_MS 1000
 /* The processors hand records to the analytics observer thread through a buffer of this
- * size, twice (the one filled, the one learned; docs/analytics.md "Cost inline"): 4 MiB,
- * about 12,000 records. Measured on the drain: 16 MiB cost 23 MiB more peak RSS for no
- * CPU per record saved; 1 MiB (3 messages of 1,000 records) cost a fifth more CPU per
- * record (producers and the observer wait on each other far more often). */
-#define CL_DAEMON_ANALYTICS_QUEUE_BYTES ((size_t)4 << 20)
+ * size, twice (the one filled, the one learned; docs/analytics.md "Cost inline"). Records
+ * of indexed messages go compressed (cl_analytics_observe_member, about 3.6 times
+ * smaller), so 1 MiB holds about the 12,000 records that 4 MiB of text held ("Cost
+ * inline, sixth round"). Measured on text: 16 MiB cost 23 MiB more peak RSS for no CPU per
+ * record saved; 3 messages of 1,000 records cost a fifth more CPU per record (producers
+ * and the observer wait on each other far more often). */
+#define CL_DAEMON_ANALYTICS_QUEUE_BYTES ((size_t)1 << 20)
 /* Observer threads, each mining its own services (analytics.h, shards): one was the
  * drain's bottleneck while the processors left most of the second core idle
  * (docs/analytics.md "Cost inline, third round"). Each gets half the buffer above. */
