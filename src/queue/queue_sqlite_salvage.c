@@ -11,17 +11,19 @@
  *
  *   1. ids: "SELECT id ... WHERE id >= ?next ORDER BY id" walks the table's b-tree
  *      (rowids only: leaf pages, no overflow pages). When a step fails (a damaged page),
- *      it probes the ids after the last one this walk read in its range one at a time
- *      ("WHERE id = ?") until one reads again, then walks on from there. Probing stops
- *      at the largest id the file knows (sqlite_sequence, else max(id); a window past
- *      the last good id if neither reads). The ids are then sorted and each kept once: a
- *      partly damaged leaf (a torn or partly overwritten page whose header survived)
- *      reads without an error, and its garbage cells carry arbitrary ids, often ones
- *      that rows on other pages hold; a repeated id counts as unreadable (its cell's own
- *      row is lost). Ids past the largest one are kept (sqlite_sequence can be damaged
- *      too), and neither they nor an id larger than one read after it (garbage) move
- *      the probe's start: rows after them would be skipped; when the last id jumps past
- *      the one before it, the probe starts after that one.
+ *      a search finds the first id from which a walk gets past the damage: galloped
+ *      forward from where the damage begins, then bisected (about 2 * log2 of the
+ *      damaged range's width in ids, at most ~126 walks, whatever the id values: no
+ *      upper bound is needed, and sqlite_sequence, on a page of its own, can be damaged
+ *      too). Each damaged range counts one unreadable (its rows' ids are not known).
+ *      Where the damage begins is the last id the walk read (in reading order) from
+ *      which a walk fails again, and the search's walks pass over the ids the failed
+ *      walk read: its last ids can be garbage (larger or smaller than the real ones),
+ *      and must not make the search skip intact rows. The ids are then sorted and each
+ *      kept once: a partly damaged leaf (a torn or partly overwritten page whose header
+ *      survived) reads without an error, and its garbage cells carry arbitrary ids,
+ *      often ones that rows on other pages hold; a repeated id counts as unreadable (its
+ *      cell's own row is lost).
  *   2. rows: each id is read on its own (a point read by key: an id a damaged cell
  *      repeats reads its own row, or that cell's garbage), so a damaged overflow page
  *      loses one message, not its neighbours; the caller's check
@@ -33,7 +35,9 @@
  *      table's row of that id does not read back whole and valid (then it was not
  *      copied: a garbage cell of the main table carried the id).
  *
- * Rows behind a damaged interior page cannot be reached this way (counted unreadable).
+ * Rows behind a damaged interior page cannot be reached this way (one damaged range).
+ * Nor, at times, an intact leaf between two damaged ones narrower (in ids) than the
+ * first damaged range: the gallop can step over it (its rows count in that range).
  * Not detectable: a damaged cell pointer that lands exactly on a stale but intact cell
  * of a message deleted before the damage (already stored) brings that message back,
  * and its records are stored again; a body hash would not see it either (the original
@@ -81,6 +85,7 @@ struct salvage_src {
     const char *table; /* "messages" or "dlq" */
     sqlite3_stmt *range, *row, *progress;
     sqlite3_stmt *main_row; /* the DLQ's pass only: the same row of the messages table */
+    uint64_t seeks;         /* walks the search past damaged ranges started (logged) */
 };
 
 /* Statements on the live queue's connection, prepared for this salvage only. */
@@ -130,6 +135,7 @@ struct walk_seen {
  * passed over: those of the last walk after x (a leaf's worth when x is near its end). */
 static int walk_gets_past(struct salvage_src *src, int64_t x, const struct walk_seen *seen)
 {
+    src->seeks++;
     sqlite3_bind_int64(src->range, 1, x);
     int rc;
     while ((rc = sqlite3_step(src->range)) == SQLITE_ROW) {
@@ -161,12 +167,12 @@ static int64_t damage_start(struct salvage_src *src, const int64_t *walked, size
 
 /* The smallest x > fail (a walk from fail fails) from which a walk gets past the damage,
  * or 0 if none up to INT64_MAX: x galloped forward (steps of 1, 2, 4, ... from the last
- * x that failed) until a walk from it gets past, then bisected below that. Ids route through the
- * b-tree's interior pages in order, so the x whose walks fail form one interval after fail: about
- * 2 * log2(gap) walks per damaged range, whatever the id values (a range of ids
- * deleted or never used costs nothing). Two damaged ranges closer than the first one is
- * wide can hide the intact leaves between them from the gallop (their messages are
- * lost); the walk from x finds the rest. */
+ * x that failed) until a walk from it gets past, then bisected below that. Ids route
+ * through the b-tree's interior pages in order, so the x whose walks fail form one
+ * interval after fail (up to the next intact leaf): about 2 * log2(gap) walks per
+ * damaged range, whatever the id values (a range of ids deleted or never used costs
+ * nothing). Two damaged ranges closer together than the first one is wide can hide the
+ * intact leaves between them from the gallop (their rows are lost with the range). */
 static int64_t damage_end(struct salvage_src *src, int64_t fail, const struct walk_seen *seen)
 {
     int64_t ok = 0;
@@ -188,6 +194,7 @@ static int64_t damage_end(struct salvage_src *src, int64_t fail, const struct wa
     }
     return ok;
 }
+
 /* Walks src->table from id `from` on, pushing every id it reads onto ids (an id below 1
  * is a garbage cell's: counted unreadable instead); returns 1 if it reached the table's
  * end, 0 if a step failed (a damaged page). */
@@ -223,11 +230,13 @@ static int walk(struct salvage_src *src, int64_t from, struct id_list *ids, uint
 static void scan_ids(struct salvage_src *src, struct id_list *ids, uint64_t *unreadable)
 {
     int64_t next = 1; /* AUTOINCREMENT's first id */
+    uint64_t ranges = 0;
+    src->seeks = 0;
     for (;;) {
         size_t walk_from = ids->n;
         if (walk(src, next, ids, unreadable))
             break;
-        (*unreadable)++;
+        ranges++;
         /* The walk's last ids in reading order, then all of them sorted in place for the
          * search (the list is sorted at the end anyway). */
         int64_t tail[SALVAGE_PROBE_TRIES];
@@ -241,7 +250,10 @@ static void scan_ids(struct salvage_src *src, struct id_list *ids, uint64_t *unr
         if (next == 0)
             break; /* damaged up to the end of the table */
     }
-    *unreadable += sort_unique(ids);
+    if (ranges)
+        cl_log(CL_LOG_DEBUG, "salvage: %s: %llu damaged range(s) passed with %llu seeks",
+               src->table, (unsigned long long)ranges, (unsigned long long)src->seeks);
+    *unreadable += ranges + sort_unique(ids);
 }
 
 /* The point read of a whole row of table into sql. A salvaged main-queue message starts
