@@ -241,9 +241,12 @@ static void scan_ids(struct salvage_src *src, struct id_list *ids, uint64_t *unr
          * search (the list is sorted at the end anyway). */
         int64_t tail[SALVAGE_PROBE_TRIES];
         size_t n_tail = CL_MIN(ids->n - walk_from, (size_t)SALVAGE_PROBE_TRIES);
-        memcpy(tail, ids->v + ids->n - n_tail, n_tail * sizeof *tail);
-        struct id_list walked = {ids->v + walk_from, ids->n - walk_from, 0};
-        qsort(walked.v, walked.n, sizeof *walked.v, cmp_id);
+        struct id_list walked = {0};
+        if (ids->n > walk_from) { /* ids->v may still be NULL otherwise */
+            memcpy(tail, ids->v + ids->n - n_tail, n_tail * sizeof *tail);
+            walked = (struct id_list){ids->v + walk_from, ids->n - walk_from, 0};
+            qsort(walked.v, walked.n, sizeof *walked.v, cmp_id);
+        }
         struct walk_seen seen = {&walked, next};
         /* > next: every turn of this loop starts further on */
         next = damage_end(src, damage_start(src, tail, n_tail, &seen), &seen);
