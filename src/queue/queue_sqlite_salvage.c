@@ -248,10 +248,10 @@ static void scan_ids(struct salvage_src *src, struct id_list *ids, uint64_t *unr
             qsort(walked.v, walked.n, sizeof *walked.v, cmp_id);
         }
         struct walk_seen seen = {&walked, next};
-        /* > next: every turn of this loop starts further on */
-        next = damage_end(src, damage_start(src, tail, n_tail, &seen), &seen);
-        if (next == 0)
-            break; /* damaged up to the end of the table */
+        int64_t past = damage_end(src, damage_start(src, tail, n_tail, &seen), &seen);
+        if (past <= next)
+            break; /* 0: damaged up to the end of the table; each turn starts further on */
+        next = past;
     }
     if (ranges)
         cl_log(CL_LOG_DEBUG, "salvage: %s: %llu damaged range(s) passed with %llu seeks",
