@@ -11,17 +11,19 @@
  *
  *   1. ids: "SELECT id ... WHERE id >= ?next ORDER BY id" walks the table's b-tree
  *      (rowids only: leaf pages, no overflow pages). When a step fails (a damaged page),
- *      it probes the ids after the last one this walk read in its range one at a time
- *      ("WHERE id = ?") until one reads again, then walks on from there. Probing stops
- *      at the largest id the file knows (sqlite_sequence, else max(id); a window past
- *      the last good id if neither reads). The ids are then sorted and each kept once: a
- *      partly damaged leaf (a torn or partly overwritten page whose header survived)
- *      reads without an error, and its garbage cells carry arbitrary ids, often ones
- *      that rows on other pages hold; a repeated id counts as unreadable (its cell's own
- *      row is lost). Ids past the largest one are kept (sqlite_sequence can be damaged
- *      too), and neither they nor an id larger than one read after it (garbage) move
- *      the probe's start: rows after them would be skipped; when the last id jumps past
- *      the one before it, the probe starts after that one.
+ *      a search finds the first id from which a walk gets past the damage: galloped
+ *      forward from where the damage begins, then bisected (about 2 * log2 of the
+ *      damaged range's width in ids, at most ~126 walks, whatever the id values: no
+ *      upper bound is needed, and sqlite_sequence, on a page of its own, can be damaged
+ *      too). Each damaged range counts one unreadable (its rows' ids are not known).
+ *      Where the damage begins is the last id the walk read (in reading order) from
+ *      which a walk fails again, and the search's walks pass over the ids the failed
+ *      walk read: its last ids can be garbage (larger or smaller than the real ones),
+ *      and must not make the search skip intact rows. The ids are then sorted and each
+ *      kept once: a partly damaged leaf (a torn or partly overwritten page whose header
+ *      survived) reads without an error, and its garbage cells carry arbitrary ids,
+ *      often ones that rows on other pages hold; a repeated id counts as unreadable (its
+ *      cell's own row is lost).
  *   2. rows: each id is read on its own (a point read by key: an id a damaged cell
  *      repeats reads its own row, or that cell's garbage), so a damaged overflow page
  *      loses one message, not its neighbours; the caller's check
@@ -33,7 +35,9 @@
  *      table's row of that id does not read back whole and valid (then it was not
  *      copied: a garbage cell of the main table carried the id).
  *
- * Rows behind a damaged interior page cannot be reached this way (counted unreadable).
+ * Rows behind a damaged interior page cannot be reached this way (one damaged range).
+ * Nor, at times, an intact leaf between two damaged ones narrower (in ids) than the
+ * first damaged range: the gallop can step over it (its rows count in that range).
  * Not detectable: a damaged cell pointer that lands exactly on a stale but intact cell
  * of a message deleted before the damage (already stored) brings that message back,
  * and its records are stored again; a body hash would not see it either (the original
@@ -61,7 +65,7 @@
 #define SALVAGE_BATCH 256
 #define SALVAGE_BATCH_BYTES (64u * 1024 * 1024)
 #define SALVAGE_BUSY_MS 5000
-#define SALVAGE_PROBE_WINDOW 1000000
+#define SALVAGE_PROBE_TRIES 256 /* ids tried for where a walk's damage begins */
 
 struct id_list {
     int64_t *v;
@@ -79,8 +83,9 @@ static void id_push(struct id_list *l, int64_t id)
 struct salvage_src {
     sqlite3 *db;
     const char *table; /* "messages" or "dlq" */
-    sqlite3_stmt *range, *point, *row, *progress;
+    sqlite3_stmt *range, *row, *progress;
     sqlite3_stmt *main_row; /* the DLQ's pass only: the same row of the messages table */
+    uint64_t seeks;         /* walks the search past damaged ranges started (logged) */
 };
 
 /* Statements on the live queue's connection, prepared for this salvage only. */
@@ -89,30 +94,6 @@ struct salvage_dst {
     const char *name; /* basename of the source file: the meta keys' middle part */
     sqlite3_stmt *ins_msg, *del_msg, *ins_dlq, *ins_progress, *meta_get, *meta_set, *ins_lease;
 };
-
-static int64_t first_int(sqlite3 *db, const char *sql, int64_t dflt)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t v = dflt;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* The probe's limit, the largest id the file can hold: AUTOINCREMENT's sequence (every
- * id of both tables was handed out by it), else what max() reads. The sequence wins over max():
- * max() reads the last cell of the rightmost leaf, and a damaged cell there can carry any id. */
-static int64_t highest_id(sqlite3 *db)
-{
-    int64_t seq = first_int(db, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'", -1);
-    if (seq > 0)
-        return seq;
-    int64_t a = first_int(db, "SELECT max(id) FROM messages", 0);
-    int64_t b = first_int(db, "SELECT max(id) FROM dlq", 0);
-    return CL_MAX(a, b);
-}
 
 static int cmp_id(const void *a, const void *b)
 {
@@ -141,80 +122,141 @@ static int id_in(const struct id_list *l, int64_t id)
     return l->n && bsearch(&id, l->v, l->n, sizeof *l->v, cmp_id) != NULL;
 }
 
-/* Probes ids from *next on until one reads that is not in seen (sorted: ids the walk
- * read already); returns 1 if one did (pushed, *next after it), 0 when hi is passed. */
-static int probe_forward(struct salvage_src *src, int64_t hi, int64_t *next,
-                         const struct id_list *seen, struct id_list *ids, uint64_t *unreadable)
+/* What failed walks leave to the probe: the ids the last walk read (sorted), and its start. */
+struct walk_seen {
+    const struct id_list *ids;
+    int64_t from;
+};
+
+/* Whether a walk from x gets past what the last walk read: it reads an id that walk did
+ * not read (nor one below that walk's start: out of order, a garbage cell's), or reaches
+ * the table's end, before a step fails. The ids that walk read are passed over, so a
+ * walk from inside its range fails where it failed. Costs one seek and one step per id
+ * passed over: those of the last walk after x (a leaf's worth when x is near its end). */
+static int walk_gets_past(struct salvage_src *src, int64_t x, const struct walk_seen *seen)
 {
-    for (; *next <= hi; (*next)++) {
-        sqlite3_bind_int64(src->point, 1, *next);
-        int rc = sqlite3_step(src->point);
-        sqlite3_reset(src->point);
-        if (rc == SQLITE_ROW && !id_in(seen, *next)) {
-            id_push(ids, (*next)++); /* seen may point into ids: not used after this */
-            return 1;
-        }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            (*unreadable)++;
+    src->seeks++;
+    sqlite3_bind_int64(src->range, 1, x);
+    int rc;
+    while ((rc = sqlite3_step(src->range)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(src->range, 0);
+        if (id >= seen->from && !id_in(seen->ids, id))
+            break;
     }
-    return 0;
+    sqlite3_reset(src->range);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE;
+}
+
+/* Where the damage the last walk failed at begins: an x from which a walk fails, as near
+ * the damage as the walk's ids tell. The walk failed after its last id in b-tree order,
+ * but the last ids it read can be garbage (any values, larger or smaller than the real
+ * ones): the last id read, in reading order, from which a walk fails again is taken
+ * (a garbage id leads elsewhere, and a walk from there reads past it). Only the last
+ * SALVAGE_PROBE_TRIES ids are tried (each try passes over a few ids); else the walk's
+ * start, from which a walk fails as it did. */
+static int64_t damage_start(struct salvage_src *src, const int64_t *walked, size_t n,
+                            const struct walk_seen *seen)
+{
+    for (size_t k = 0; k < n && k < SALVAGE_PROBE_TRIES; k++) {
+        int64_t id = walked[n - 1 - k];
+        if (id >= seen->from && !walk_gets_past(src, id, seen))
+            return id;
+    }
+    return seen->from;
+}
+
+/* The smallest x > fail (a walk from fail fails) from which a walk gets past the damage,
+ * or 0 if none up to INT64_MAX: x galloped forward (steps of 1, 2, 4, ... from the last
+ * x that failed) until a walk from it gets past, then bisected below that. Ids route
+ * through the b-tree's interior pages in order, so the x whose walks fail form one
+ * interval after fail (up to the next intact leaf): about 2 * log2(gap) walks per
+ * damaged range, whatever the id values (a range of ids deleted or never used costs
+ * nothing). Two damaged ranges closer together than the first one is wide can hide the
+ * intact leaves between them from the gallop (their rows are lost with the range). */
+static int64_t damage_end(struct salvage_src *src, int64_t fail, const struct walk_seen *seen)
+{
+    int64_t ok = 0;
+    for (int64_t step = 1; !ok; step = step > INT64_MAX / 2 ? INT64_MAX : step * 2) {
+        int64_t x = step > INT64_MAX - fail ? INT64_MAX : fail + step; /* saturates */
+        if (walk_gets_past(src, x, seen))
+            ok = x;
+        else if (x == INT64_MAX)
+            return 0;
+        else
+            fail = x;
+    }
+    while (ok - fail > 1) {
+        int64_t mid = fail + (ok - fail) / 2;
+        if (walk_gets_past(src, mid, seen))
+            ok = mid;
+        else
+            fail = mid;
+    }
+    return ok;
+}
+
+/* Walks src->table from id `from` on, pushing every id it reads onto ids (an id below 1
+ * is a garbage cell's: counted unreadable instead); returns 1 if it reached the table's
+ * end, 0 if a step failed (a damaged page). */
+static int walk(struct salvage_src *src, int64_t from, struct id_list *ids, uint64_t *unreadable)
+{
+    sqlite3_bind_int64(src->range, 1, from);
+    int rc;
+    while ((rc = sqlite3_step(src->range)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(src->range, 0);
+        if (id < 1)
+            (*unreadable)++;
+        else
+            id_push(ids, id);
+    }
+    sqlite3_reset(src->range);
+    return rc == SQLITE_DONE;
 }
 
 /* Collects the readable ids of src->table into ids, sorted, each once.
- * Probing past a damaged page stops at hi, the largest id the file knows, or
- * SALVAGE_PROBE_WINDOW ids past the last readable one when hi itself could not be read (0).
+ *
+ * A walk that fails (a damaged page) goes on after the damage: from where the damage
+ * begins (damage_start) a search finds the first id from which a walk gets past it
+ * (damage_end); its cost depends on the damage, not on the id values, and it needs no
+ * upper bound (sqlite_sequence and max(id) can be damaged too). Each damaged range
+ * counts one unreadable: the ids of its rows are not known.
  *
  * A partly damaged leaf (a torn write, garbage over some of its cells but not its header)
  * reads without an error, but its damaged cells carry arbitrary ids, out of order: the id
  * of a row on another page (which the walk also finds there, and whose point read returns
- * that row, valid), or past hi. Each id is therefore kept once (a row is copied at most
- * once), and a repeated id counts as unreadable: it stands for a damaged cell whose own
- * row is lost. Ids past hi are kept (hi, read from a page of its own, may be damaged too:
- * the point read and the caller's check decide), but only ids the walk read in order move
- * the probe's start (last, below): a garbage id must not make the probe skip rows. */
-static void scan_ids(struct salvage_src *src, int64_t hi, struct id_list *ids, uint64_t *unreadable)
+ * that row, valid), or ids no row has. Each id is therefore kept once (a row is copied at
+ * most once), and a repeated id counts as unreadable: it stands for a damaged cell whose
+ * own row is lost. */
+static void scan_ids(struct salvage_src *src, struct id_list *ids, uint64_t *unreadable)
 {
     int64_t next = 1; /* AUTOINCREMENT's first id */
+    uint64_t ranges = 0;
+    src->seeks = 0;
     for (;;) {
-        sqlite3_bind_int64(src->range, 1, next);
-        /* The last id this walk read in its range [next, hi], and the one before it
-         * (id - 1 when it came out of order). A garbage id is followed by the smaller
-         * real ones after it, which replace it here; below next or past hi it is
-         * ignored. */
-        int64_t last = next - 1, prev = next - 1;
         size_t walk_from = ids->n;
-        int rc;
-        while ((rc = sqlite3_step(src->range)) == SQLITE_ROW) {
-            int64_t id = sqlite3_column_int64(src->range, 0);
-            if (id < 1) {
-                (*unreadable)++;
-                continue;
-            }
-            id_push(ids, id);
-            if (id >= next && (hi <= 0 || id <= hi)) {
-                prev = id > last ? last : id - 1;
-                last = id;
-            }
-        }
-        sqlite3_reset(src->range);
-        if (rc == SQLITE_DONE)
+        if (walk(src, next, ids, unreadable))
             break;
-        /* The last id can itself be garbage: larger (the last cell before the damaged
-         * page; after a jump the probe starts after the id before it) or smaller than
-         * ids read before it. The probe passes over the ids this walk read (a walk again
-         * would read them twice), sorted in place (the list is sorted at the end
-         * anyway); a range of deleted ids costs point reads, not rows. */
-        next = prev + 1 < last ? prev + 1 : last + 1;
-        struct id_list seen = {0};
-        if (ids->n > walk_from) {
-            seen = (struct id_list){ids->v + walk_from, ids->n - walk_from, 0};
-            qsort(seen.v, seen.n, sizeof *seen.v, cmp_id);
+        ranges++;
+        /* The walk's last ids in reading order, then all of them sorted in place for the
+         * search (the list is sorted at the end anyway). */
+        int64_t tail[SALVAGE_PROBE_TRIES];
+        size_t n_tail = CL_MIN(ids->n - walk_from, (size_t)SALVAGE_PROBE_TRIES);
+        struct id_list walked = {0};
+        if (ids->n > walk_from) { /* ids->v may still be NULL otherwise */
+            memcpy(tail, ids->v + ids->n - n_tail, n_tail * sizeof *tail);
+            walked = (struct id_list){ids->v + walk_from, ids->n - walk_from, 0};
+            qsort(walked.v, walked.n, sizeof *walked.v, cmp_id);
         }
-        int64_t limit = hi > 0 ? hi : last + 1 + SALVAGE_PROBE_WINDOW;
-        if (!probe_forward(src, limit, &next, &seen, ids, unreadable))
-            break;
+        struct walk_seen seen = {&walked, next};
+        int64_t past = damage_end(src, damage_start(src, tail, n_tail, &seen), &seen);
+        if (past <= next)
+            break; /* 0: damaged up to the end of the table; each turn starts further on */
+        next = past;
     }
-    *unreadable += sort_unique(ids);
+    if (ranges)
+        cl_log(CL_LOG_DEBUG, "salvage: %s: %llu damaged range(s) passed with %llu seeks",
+               src->table, (unsigned long long)ranges, (unsigned long long)src->seeks);
+    *unreadable += ranges + sort_unique(ids);
 }
 
 /* The point read of a whole row of table into sql. A salvaged main-queue message starts
@@ -232,19 +274,18 @@ static void row_sql(char *sql, size_t len, const char *table)
 
 static int prepare_src(struct salvage_src *src)
 {
-    char sql[5][256];
+    char sql[4][256];
     snprintf(sql[0], sizeof sql[0], "SELECT id FROM %s WHERE id >= ?1 ORDER BY id", src->table);
-    snprintf(sql[1], sizeof sql[1], "SELECT 1 FROM %s WHERE id = ?1", src->table);
-    row_sql(sql[2], sizeof sql[2], src->table);
-    row_sql(sql[3], sizeof sql[3], "messages");
-    snprintf(sql[4], sizeof sql[4], "SELECT partition FROM progress WHERE msg_id = ?1");
-    sqlite3_stmt **st[5] = {&src->range, &src->point, &src->row, &src->main_row, &src->progress};
-    for (int i = 0; i < 5; i++) {
-        if (i == 3 && strcmp(src->table, "dlq") != 0)
+    row_sql(sql[1], sizeof sql[1], src->table);
+    row_sql(sql[2], sizeof sql[2], "messages");
+    snprintf(sql[3], sizeof sql[3], "SELECT partition FROM progress WHERE msg_id = ?1");
+    sqlite3_stmt **st[4] = {&src->range, &src->row, &src->main_row, &src->progress};
+    for (int i = 0; i < 4; i++) {
+        if (i == 2 && strcmp(src->table, "dlq") != 0)
             continue; /* main_row: the DLQ's pass only */
         /* progress may be missing (schema 1) or unreadable: optional; main_row too (the
          * messages pass then copied nothing) */
-        if (sqlite3_prepare_v2(src->db, sql[i], -1, st[i], NULL) != SQLITE_OK && i < 3)
+        if (sqlite3_prepare_v2(src->db, sql[i], -1, st[i], NULL) != SQLITE_OK && i < 2)
             return -1;
     }
     return 0;
@@ -253,11 +294,10 @@ static int prepare_src(struct salvage_src *src)
 static void finalize_src(struct salvage_src *src)
 {
     sqlite3_finalize(src->range);
-    sqlite3_finalize(src->point);
     sqlite3_finalize(src->row);
     sqlite3_finalize(src->progress);
     sqlite3_finalize(src->main_row);
-    src->range = src->point = src->row = src->progress = src->main_row = NULL;
+    src->range = src->row = src->progress = src->main_row = NULL;
 }
 
 /* Opens the quarantined file without changing it: read-write only because a WAL
@@ -561,7 +601,6 @@ static int salvage_table(struct salvage_job *j, const struct id_list *ids, char 
 static int salvage_tables(struct salvage_src *src, struct salvage_dst *dst, struct salvage_job *j,
                           char *err, size_t err_len)
 {
-    int64_t hi = highest_id(src->db);
     static const char *const tables[2] = {"messages", "dlq"};
     /* Every readable id of each table, from 1 on even when resuming: the DLQ's are checked
      * against all of the main table's. */
@@ -575,7 +614,7 @@ static int salvage_tables(struct salvage_src *src, struct salvage_dst *dst, stru
                    sqlite3_errmsg(src->db));
             j->r->unreadable++;
         } else {
-            scan_ids(src, hi, &ids[t], &j->r->unreadable);
+            scan_ids(src, &ids[t], &j->r->unreadable);
             j->main_ids = t == 1 ? &ids[0] : NULL;
             rc = salvage_table(j, &ids[t], err, err_len);
         }
