@@ -118,6 +118,7 @@ static void sq_free(struct sq_queue *s)
     sq_committer_stop(s); /* both no-ops when not started */
     sq_checkpointer_stop(s);
     free_db(s);
+    sq_walsync_close(s);
     sq_drop_ownership(s); /* after the close: no other owner may open it before */
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->done_cv);
@@ -191,6 +192,7 @@ static struct sq_queue *sq_new(const struct cl_queue_opts *opts)
     s->opts = *opts;
     s->now_fn = default_clock;
     s->lock_fd = -1;
+    s->wal_fd = -1;
     pthread_mutex_init(&s->db_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_t ca;
@@ -240,6 +242,7 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
         rc = sq_lock_owner(s, path, err, err_len);
     if (rc == CL_OK)
         rc = open_db(s, path, err, err_len);
+    sq_walsync_open(s, path); /* closed by sq_free, opened or not */
     if (rc == CL_OK && opts->owner)
         rc = sq_claim_ownership(s, err, err_len);
     if (rc == CL_OK && (rc = sq_committer_start(s)) != CL_OK)
