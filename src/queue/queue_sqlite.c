@@ -274,6 +274,10 @@ int cl_queue_sqlite_counters(struct cl_queue *q, struct cl_queue_sqlite_counters
     pthread_mutex_lock(&s->mu);
     *c = s->counters;
     pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->sync_mu);
+    c->wal_syncs = s->wal_syncs;
+    c->wal_syncs_shared = s->wal_sync_shared;
+    pthread_mutex_unlock(&s->sync_mu);
     return CL_OK;
 }
 
