@@ -64,7 +64,9 @@
  * transactions may be lost, never corrupted, on power loss or kernel crash. Receives,
  * published marks and the deletes that follow a catalog commit never wait for the disk
  * (sq_lazy_sync): start-up recovery or the next receive undoes their loss
- * (docs/pipeline.md, "Exactly-once output").
+ * (docs/pipeline.md, "Exactly-once output"). Ingest's group commit and the catalog
+ * commit write their frames under db_mu and fdatasync the WAL after giving it up, before
+ * anything depends on them (queue_sqlite_walsync.c).
  *
  * COUNTERS
  *
