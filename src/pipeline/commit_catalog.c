@@ -14,6 +14,7 @@
 #include "common.h"
 #include "log.h"
 #include "metrics.h"
+#include "phase_clock.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -114,9 +115,12 @@ static int commit(void *impl, const struct cl_commit_object *o, char *key, size_
     cl_object_id_new(cl_now_ms(), id);
     snprintf(staging, sizeof staging, CL_STAGING_PREFIX "%s.ndjson.gz", id);
     snprintf(key, key_len, "%s/%s.ndjson.gz", o->part->key, id);
+    int prev = cl_phase_enter(CL_PHASE_PUT);
     int rc = cl_store_put(c->st, staging, o->gz, o->gz_len);
-    if (rc != CL_OK)
+    if (rc != CL_OK) {
+        cl_phase_enter(prev);
         return rc;
+    }
     struct cl_catalog_object row;
     fill_row(o, &row, key, staging);
     int64_t object_id = 0;
@@ -125,10 +129,13 @@ static int commit(void *impl, const struct cl_commit_object *o, char *key, size_
     rc = cl_catalog_commit_flush(c->cat, &f, o->finished_results);
     if (rc != CL_OK) {
         cl_store_delete(c->st, staging);
+        cl_phase_enter(prev);
         return rc;
     }
     /* Committed: its records must become visible without a restart. */
+    cl_phase_enter(CL_PHASE_MOVE);
     *published = move_and_mark(c, staging, key, object_id) == CL_OK;
+    cl_phase_enter(prev);
     if (!*published) {
         cl_log(CL_LOG_ERROR, "processor: cannot publish %s (retried)", key);
         cl_counter_add_at(c->m->processing_errors, CL_PERR_PUBLISH, 1);
@@ -163,6 +170,7 @@ static void publish_batch(struct catalog_commit *c, struct batch_item *it, size_
         from[i] = it[i].staging_key;
         to[i] = it[i].key;
     }
+    cl_phase_enter(CL_PHASE_MOVE);
     cl_store_move_many(c->st, from, to, n, rcs);
     for (size_t i = 0; i < n; i++)
         if (rcs[i] == CL_OK)
@@ -206,6 +214,7 @@ static int commit_batch(void *impl, const struct cl_commit_object *o, size_t n,
                                                o[i].finished, o[i].n_finished, &it[i].object_id};
         results[i] = o[i].finished_results;
     }
+    int prev = cl_phase_enter(CL_PHASE_PUT);
     int rc = cl_store_put_many(c->st, skeys, data, lens, n);
     if (rc == CL_OK)
         rc = cl_catalog_commit_flushes(c->cat, flushes, n, results);
@@ -213,6 +222,7 @@ static int commit_batch(void *impl, const struct cl_commit_object *o, size_t n,
         discard_staging(c, it, n);
     else /* Committed: its records must become visible without a restart. */
         publish_batch(c, it, n, published);
+    cl_phase_enter(prev);
     free(it);
     free(skeys);
     free(data);

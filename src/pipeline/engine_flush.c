@@ -7,6 +7,7 @@
 #include "codec.h"
 #include "common.h"
 #include "log.h"
+#include "phase_clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,7 +174,9 @@ static int commit_part(struct cl_engine *e, size_t index)
     }
     /* The object: the gzip members as they came, then the copied lines compressed as one
      * more member (a multi-member gzip file, RFC 1952 2.2). */
+    int prev = cl_phase_enter(CL_PHASE_SEAL);
     int rc = cl_part_acc_seal(&e->acc, pt, e->o.compression_level);
+    cl_phase_enter(prev);
     char key[CL_COMMIT_KEY_MAX];
     int published = 0;
     if (rc == CL_OK) {
@@ -267,8 +270,10 @@ static void batch_free(struct batch *b)
 static int commit_batch(struct cl_engine *e, struct cl_part *const *parts, size_t n)
 {
     int rc = CL_OK;
+    int prev = cl_phase_enter(CL_PHASE_SEAL);
     for (size_t j = 0; j < n && rc == CL_OK; j++)
         rc = cl_part_acc_seal(&e->acc, parts[j], e->o.compression_level);
+    cl_phase_enter(prev);
     char(*keys)[CL_COMMIT_KEY_MAX] = cl_malloc(n * sizeof *keys);
     int *published = cl_calloc(n, sizeof *published);
     if (rc == CL_OK) {

@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "held_set.h"
 #include "log.h"
+#include "phase_clock.h"
 #include "retry.h"
 
 #include <stdio.h>
@@ -29,6 +30,8 @@ struct cl_processor {
     int own_breaker;
     int64_t empty_since_ms; /* start of the receives that found nothing; 0: the last had some */
     int64_t full_at_ms;     /* when a receive last came back full (a backlog); 0: never */
+    struct cl_phase_clock clock; /* bound to the stepping thread when CLOUDLOG_PHASES is set */
+    int clock_bound;
 };
 
 void cl_process_opts_default(struct cl_process_opts *o)
@@ -148,6 +151,10 @@ void cl_processor_free(struct cl_processor *p)
 {
     if (!p)
         return;
+    if (p->clock_bound) {
+        cl_phase_unbind(&p->clock);
+        cl_phase_report(&p->clock, "processor");
+    }
     size_t n;
     struct cl_engine_msg *const *held = cl_engine_held(p->engine, &n);
     for (size_t i = 0; i < n; i++)
@@ -299,13 +306,20 @@ size_t cl_processor_step(struct cl_processor *p, int wait_ms)
 {
     struct cl_msg *msgs = NULL;
     size_t n = 0;
+    if (!p->clock_bound && cl_phase_enabled()) {
+        cl_phase_bind(&p->clock);
+        p->clock_bound = 1;
+    }
+    cl_phase_enter(CL_PHASE_SETTLE);
     int64_t receive_start = cl_now_ms();
     cl_engine_tick(p->engine, receive_start);
     if (cl_breaker_gate(p->breaker, p->st, p->q, &p->rng, wait_ms)) {
         extend_visibility(p, cl_now_ms());
         return 0;
     }
+    cl_phase_enter(CL_PHASE_RECEIVE);
     int rc = cl_queue_receive(p->q, p->o.receive_batch, p->o.visibility_s, wait_ms, &msgs, &n);
+    cl_phase_enter(CL_PHASE_TAKE);
     if (rc != CL_OK && rc != CL_ERR_NOT_FOUND) {
         cl_log(CL_LOG_WARN, "processor: receive failed: %s", cl_strerror(rc));
         cl_counter_add_at(p->o.metrics->processing_errors, CL_PERR_RECEIVE, 1);
@@ -317,12 +331,14 @@ size_t cl_processor_step(struct cl_processor *p, int wait_ms)
     p->c.messages_received += n;
     take(p, msgs, n);
     cl_msgs_free(msgs, n);
+    cl_phase_enter(CL_PHASE_SETTLE);
     int64_t now = cl_now_ms();
     extend_visibility(p, now); /* stamps the new messages' visibility */
     cl_engine_flush_due(p->engine, now);
     if (rc == CL_OK || rc == CL_ERR_NOT_FOUND)
         flush_if_idle(p, receive_start, n, now);
     extend_visibility(p, now);
+    cl_phase_enter(CL_PHASE_OTHER);
     return n;
 }
 

@@ -141,7 +141,9 @@ static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size
     if (rc != CL_OK)
         return rc;
     int64_t *ids = cl_calloc(n, sizeof *ids);
-    pthread_mutex_lock(&s->db_mu);
+    int prev = cl_phase_enter(CL_PHASE_CATALOG);
+    sq_lock(s);
+    int deferred = sq_durable_begin(s);
     rc = sq_begin(s);
     for (size_t k = 0; rc == CL_OK && k < n; k++) {
         char *partition = partition_of(f[k].obj);
@@ -149,14 +151,27 @@ static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size
         free(partition);
     }
     rc = sq_end(s, rc, NULL);
+    uint64_t seq = sq_durable_end(s, deferred);
     pthread_mutex_unlock(&s->db_mu);
+    /* Durable before anything depends on it (the deletes, the moves into place), synced
+     * after the lock is given up (queue_sqlite_walsync.c). A failed sync cannot undo the
+     * commit, which this connection already reads: its progress rows make the messages'
+     * next receives skip what it stored, so its objects must be kept and published as
+     * committed ones (discarding them would lose their records). Their durability is
+     * then the disk's; the error is logged. */
+    cl_phase_enter(CL_PHASE_WAL_SYNC);
+    if (rc == CL_OK && sq_wal_sync(s, seq) != CL_OK)
+        cl_log(CL_LOG_ERROR, "catalog: a flush's commit could not be synced; its objects are "
+                             "kept as committed");
     /* The deletes follow the synced commit instead of riding in it: each frees its body's
      * overflow pages, reading them one by one, and ~100 of them in the flush's transaction
      * held the queue's lock for 40-90 ms on average, during which no ingest group commit
      * could start (docs/performance.md, "Deletes after the catalog commit"). The progress
      * rows just committed already record every partition of these messages as stored. */
+    cl_phase_enter(CL_PHASE_DELETE);
     if (rc == CL_OK)
         delete_finished(s, f, n, delete_results);
+    cl_phase_enter(prev);
     for (size_t k = 0; k < n; k++) {
         if (rc == CL_OK && f[k].object_id)
             *f[k].object_id = ids[k];
@@ -175,7 +190,7 @@ static int sqc_partition_done(void *impl, const char *msg_id, const char *partit
     int64_t id;
     if (!partition || !done || msg_rowid(msg_id, &id) != CL_OK)
         return CL_ERR_INVAL;
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     sqlite3_stmt *st = s->st[SQ_PROGRESS_GET];
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, partition, -1, SQLITE_STATIC);
@@ -191,7 +206,7 @@ static int sqc_message_has_progress(void *impl, const char *msg_id, int *has)
     int64_t id;
     if (!has || msg_rowid(msg_id, &id) != CL_OK)
         return CL_ERR_INVAL;
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     sqlite3_bind_int64(s->st[SQ_PROGRESS_ANY], 1, id);
     int r = sq_finish(s, SQ_PROGRESS_ANY, sq_step_row(s, SQ_PROGRESS_ANY));
     pthread_mutex_unlock(&s->db_mu);
@@ -207,7 +222,8 @@ static int sqc_messages_have_progress(void *impl, const char *const *msg_ids, si
     for (size_t i = 0; rc == CL_OK && i < n; i++)
         rc = msg_rowid(msg_ids[i], &ids[i]);
     if (rc == CL_OK) {
-        pthread_mutex_lock(&s->db_mu); /* once for all: receives hold up to 10 messages */
+        int prev = cl_phase_enter(CL_PHASE_PROGRESS);
+        sq_lock(s); /* once for all: receives hold up to 10 messages */
         for (size_t i = 0; rc == CL_OK && i < n; i++) {
             sqlite3_bind_int64(s->st[SQ_PROGRESS_ANY], 1, ids[i]);
             int r = sq_finish(s, SQ_PROGRESS_ANY, sq_step_row(s, SQ_PROGRESS_ANY));
@@ -215,6 +231,7 @@ static int sqc_messages_have_progress(void *impl, const char *const *msg_ids, si
             rc = r < 0 ? -r : CL_OK;
         }
         pthread_mutex_unlock(&s->db_mu);
+        cl_phase_enter(prev);
     }
     free(ids);
     return rc;
@@ -264,7 +281,7 @@ static int sqc_unpublished(void *impl,
         return CL_ERR_INVAL;
     struct unpublished_row *rows;
     size_t n;
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     int rc = list_unpublished(s, &rows, &n);
     pthread_mutex_unlock(&s->db_mu);
     for (size_t i = 0; i < n; i++) {
@@ -283,7 +300,8 @@ static int sqc_mark_published(void *impl, const int64_t *ids, size_t n)
 {
     struct sq_queue *s = impl;
     int missing = 0;
-    pthread_mutex_lock(&s->db_mu);
+    int prev = cl_phase_enter(CL_PHASE_PUBLISH);
+    sq_lock(s);
     sq_lazy_sync(s, 1);
     int rc = sq_begin(s);
     for (size_t i = 0; rc == CL_OK && i < n; i++) {
@@ -294,6 +312,7 @@ static int sqc_mark_published(void *impl, const int64_t *ids, size_t n)
     rc = sq_end(s, rc, NULL);
     sq_lazy_sync(s, 0);
     pthread_mutex_unlock(&s->db_mu);
+    cl_phase_enter(prev);
     return rc == CL_OK && missing ? CL_ERR_NOT_FOUND : rc;
 }
 
@@ -302,7 +321,7 @@ static int sqc_staging_referenced(void *impl, const char *staging_key, int *refe
     struct sq_queue *s = impl;
     if (!staging_key || !referenced)
         return CL_ERR_INVAL;
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     sqlite3_bind_text(s->st[SQ_OBJ_STAGING], 1, staging_key, -1, SQLITE_STATIC);
     int r = sq_finish(s, SQ_OBJ_STAGING, sq_step_row(s, SQ_OBJ_STAGING));
     pthread_mutex_unlock(&s->db_mu);
@@ -316,7 +335,7 @@ static int sqc_stats(void *impl, struct cl_catalog_stats *st)
     if (!st)
         return CL_ERR_INVAL;
     memset(st, 0, sizeof *st);
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     sqlite3_stmt *stmt = s->st[SQ_OBJ_STATS];
     int r = sq_step_row(s, SQ_OBJ_STATS);
     if (r == 1) {

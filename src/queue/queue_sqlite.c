@@ -64,7 +64,9 @@
  * transactions may be lost, never corrupted, on power loss or kernel crash. Receives,
  * published marks and the deletes that follow a catalog commit never wait for the disk
  * (sq_lazy_sync): start-up recovery or the next receive undoes their loss
- * (docs/pipeline.md, "Exactly-once output").
+ * (docs/pipeline.md, "Exactly-once output"). Ingest's group commit and the catalog
+ * commit write their frames under db_mu and fdatasync the WAL after giving it up, before
+ * anything depends on them (queue_sqlite_walsync.c).
  *
  * COUNTERS
  *
@@ -118,6 +120,7 @@ static void sq_free(struct sq_queue *s)
     sq_committer_stop(s); /* both no-ops when not started */
     sq_checkpointer_stop(s);
     free_db(s);
+    sq_walsync_close(s);
     sq_drop_ownership(s); /* after the close: no other owner may open it before */
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->done_cv);
@@ -191,6 +194,7 @@ static struct sq_queue *sq_new(const struct cl_queue_opts *opts)
     s->opts = *opts;
     s->now_fn = default_clock;
     s->lock_fd = -1;
+    s->wal_fd = -1;
     pthread_mutex_init(&s->db_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_t ca;
@@ -240,6 +244,7 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
         rc = sq_lock_owner(s, path, err, err_len);
     if (rc == CL_OK)
         rc = open_db(s, path, err, err_len);
+    sq_walsync_open(s, path); /* closed by sq_free, opened or not */
     if (rc == CL_OK && opts->owner)
         rc = sq_claim_ownership(s, err, err_len);
     if (rc == CL_OK && (rc = sq_committer_start(s)) != CL_OK)
@@ -271,6 +276,10 @@ int cl_queue_sqlite_counters(struct cl_queue *q, struct cl_queue_sqlite_counters
     pthread_mutex_lock(&s->mu);
     *c = s->counters;
     pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->sync_mu);
+    c->wal_syncs = s->wal_syncs;
+    c->wal_syncs_shared = s->wal_sync_shared;
+    pthread_mutex_unlock(&s->sync_mu);
     return CL_OK;
 }
 

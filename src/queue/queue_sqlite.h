@@ -20,6 +20,10 @@ struct cl_queue_sqlite_counters {
     uint64_t send_commits;
     uint64_t checkpoints;
     uint64_t inline_checkpoints;
+    /* Durable commits synced after the queue's lock (queue_sqlite_walsync.c): WAL
+     * fdatasyncs made, and commits a sync made for another covered. */
+    uint64_t wal_syncs;
+    uint64_t wal_syncs_shared;
 };
 
 /* Returns CL_ERR_INVAL if q is not an SQLite queue. */

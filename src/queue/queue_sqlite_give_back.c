@@ -27,7 +27,7 @@ int sq_give_back(struct sq_queue *s, const int64_t *ids, const int64_t *counts, 
     if (n == 0)
         return CL_OK;
     sq_yield_to_send(s);
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     /* Not synced: a give-back lost on power loss is the receive of a dead holder, which
      * start-up recovery gives back the same way (SQ_OWNER_RELEASE). */
     sq_lazy_sync(s, 1);

@@ -55,8 +55,16 @@ int sq_idem_get(void *impl, const char *key, struct cl_idem_answer *out)
     if (r == 1)
         read_answer(st, out);
     sq_finish(s, SQ_IDEM_GET, r);
+    uint64_t seq = atomic_load(&s->wal_seq); /* the commits this read may have seen */
     pthread_mutex_unlock(&s->db_mu);
     if (r < 0)
         return -r;
+    /* A record read between its group's commit and that commit's WAL sync must not
+     * answer a retry before the first request could be (queue_sqlite_walsync.c). */
+    if (r == 1 && sq_wal_sync(s, seq) != CL_OK) {
+        free(out->answer);
+        memset(out, 0, sizeof *out);
+        return CL_ERR_IO;
+    }
     return r == 1 ? CL_OK : CL_ERR_NOT_FOUND;
 }

@@ -11,6 +11,8 @@
 #include "queue.h"
 #include "queue_sqlite.h"
 
+#include "phase_clock.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sqlite3.h>
@@ -119,6 +121,7 @@ struct sq_queue {
     int committer_started;
     pthread_t committer;
     uint64_t arrival_gen;
+    struct cl_phase_clock send_clock; /* the committer's, when CLOUDLOG_PHASES is set */
 
     struct sq_delta c; /* msgs, bytes, records, dlq, dlq_bytes exact; inflight approx. */
     int64_t oldest_ms;
@@ -134,7 +137,27 @@ struct sq_queue {
     pthread_t ck_thread;
     int ck_started, ck_wanted, ck_stop;
     int ck_frames, ck_inline_frames; /* WAL frames that wake it, that checkpoint inline */
+
+    /* Durable commits synced after db_mu (queue_sqlite_walsync.c). wal_fd: the WAL, -1
+     * when commits sync inside; wal_seq: durable commits made so far (bumped under db_mu
+     * after each). The rest is guarded by sync_mu (taken alone). */
+    int wal_fd;
+    char wal_path[4096];
+    atomic_uint_fast64_t wal_seq;
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    uint64_t synced_seq, failed_seq; /* every commit up to: synced; whose sync failed */
+    int syncing;
+    uint64_t wal_syncs, wal_sync_shared; /* fdatasyncs made; commits covered by another's */
 };
+
+/* Takes db_mu, the wait charged to the calling thread's phase clock (phase_clock.h). */
+static inline void sq_lock(struct sq_queue *s)
+{
+    int prev = cl_phase_enter(CL_PHASE_LOCK_WAIT);
+    pthread_mutex_lock(&s->db_mu);
+    cl_phase_enter(prev);
+}
 
 /* The backend behind q, or NULL if q is not an SQLite queue. */
 struct sq_queue *sq_from_queue(struct cl_queue *q);
@@ -211,6 +234,21 @@ int sq_send_keyed(void *impl, const struct cl_msg_out *msgs, size_t n, const str
  * the schema is open; stop before the final checkpoint and close (no-op if not started). */
 int sq_checkpointer_start(struct sq_queue *s, const char *path, char *err, size_t err_len);
 void sq_checkpointer_stop(struct sq_queue *s);
+
+/* queue_sqlite_walsync.c: durable commits synced after db_mu is given up. */
+/* After the schema is open: opens path's WAL when durability_full (else, or if it cannot
+ * be opened, commits sync inside as SQLite does). sq_walsync_close closes it. */
+void sq_walsync_open(struct sq_queue *s, const char *path);
+void sq_walsync_close(struct sq_queue *s);
+/* Under db_mu, around a transaction that must be durable before anything depends on it:
+ * sq_durable_begin before sq_begin returns whether its sync is deferred (the commit then
+ * runs unsynced); sq_durable_end after sq_end returns its sequence number (0: synced
+ * inside, nothing deferred). After db_mu is given up, sq_wal_sync(seq) returns once the
+ * commit is durable: CL_OK, or CL_ERR_IO if the sync failed (the commit is then of
+ * unknown durability: fail what depended on it). */
+int sq_durable_begin(struct sq_queue *s);
+uint64_t sq_durable_end(struct sq_queue *s, int deferred);
+int sq_wal_sync(struct sq_queue *s, uint64_t seq);
 
 /* queue_sqlite_idem.c: idempotency records. */
 /* Stores idem unless its key exists (caller's txn): CL_OK, CL_ERR_EXISTS, or failure. */

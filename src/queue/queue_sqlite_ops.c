@@ -73,7 +73,7 @@ static int visibility_call(struct sq_queue *s, const char *receipt, int visibili
     if (sq_parse_receipt(receipt, &id, &count) != 0)
         return CL_ERR_STALE;
     struct sq_delta d = {0};
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     int64_t now = sq_now(s);
     int rc = sq_begin(s);
     if (rc == CL_OK)
@@ -120,7 +120,7 @@ int sq_dead_letter(void *impl, const char *receipt, const char *error)
     if (sq_parse_receipt(receipt, &id, &count) != 0)
         return CL_ERR_STALE;
     struct sq_delta d = {0};
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     int rc = sq_begin(s);
     if (rc == CL_OK)
         rc = dead_letter_txn(s, id, count, sq_now(s), error, &d);
@@ -155,7 +155,7 @@ int sq_dlq_list(void *impl, const char *after, size_t max, int with_bodies, stru
     size_t cap = CL_MIN(max, (size_t)64);
     struct cl_msg *msgs = cl_calloc(cap, sizeof *msgs);
     sqlite3_stmt *st = s->st[SQ_DLQ_LIST];
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     sqlite3_bind_int64(st, 1, after_id);
     sqlite3_bind_int64(st, 2, max > INT64_MAX ? INT64_MAX : (int64_t)max);
     sqlite3_bind_int(st, 3, with_bodies != 0);
@@ -245,7 +245,7 @@ int sq_dlq_redrive(void *impl, const char *const *ids, size_t n, size_t *moved)
     struct sq_delta d = {0};
     *moved = 0;
     int rc = n ? parse_ids(ids, n, &list) : CL_OK;
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     int64_t now = sq_now(s);
     if (rc == CL_OK)
         rc = sq_begin(s);

@@ -208,15 +208,16 @@ static int read_bodies(struct sq_queue *s, struct cl_msg *msgs, size_t *n)
 {
     size_t kept = 0, i = 0;
     int rc = CL_OK, gone = 0;
+    int prev = cl_phase_enter(CL_PHASE_BODIES);
     sq_yield_to_send(s);
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     for (; i < *n; i++) {
         int64_t id = 0;
         sq_parse_u63(msgs[i].id, msgs[i].id + strlen(msgs[i].id), &id);
         if (i > 0 && atomic_load(&s->send_waiting)) {
             pthread_mutex_unlock(&s->db_mu);
             sq_yield_to_send(s);
-            pthread_mutex_lock(&s->db_mu);
+            sq_lock(s);
         }
         int r = read_message(s, id, &msgs[i]);
         if (r < 0) {
@@ -242,6 +243,7 @@ static int read_bodies(struct sq_queue *s, struct cl_msg *msgs, size_t *n)
     }
     if (gone)
         sq_invalidate_stats(s); /* takes mu: after db_mu is given up, as everywhere */
+    cl_phase_enter(prev);
     *n = kept;
     return kept ? CL_OK : rc;
 }
@@ -309,7 +311,7 @@ static int receive_once(struct sq_queue *s, size_t max, int visibility_s, struct
     struct cl_msg *msgs = cl_calloc(max, sizeof *msgs);
     struct sq_delta d = {0};
     sq_yield_to_send(s);
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     sq_purge_expired(s);
     /* Not synced: a receive lost on power loss is one start-up recovery takes back anyway
      * (the receive of a dead holder), and a DLQ move it made leaves the message queued. */
@@ -349,12 +351,14 @@ static struct timespec mono_after(int64_t ms)
 static int wait_arrival(struct sq_queue *s, uint64_t gen, int64_t ms)
 {
     struct timespec until = mono_after(CL_MIN(ms, WAIT_POLL_MS));
+    int prev = cl_phase_enter(CL_PHASE_IDLE);
     pthread_mutex_lock(&s->mu);
     while (gen == s->arrival_gen && !s->stopping)
         if (pthread_cond_timedwait(&s->arrival_cv, &s->mu, &until) == ETIMEDOUT)
             break;
     int rc = s->stopping ? CL_ERR_CLOSED : CL_OK;
     pthread_mutex_unlock(&s->mu);
+    cl_phase_enter(prev);
     return rc;
 }
 
@@ -428,6 +432,7 @@ void sq_yield_to_send(struct sq_queue *s)
     if (!atomic_load(&s->send_waiting))
         return;
     struct timespec until = mono_after(YIELD_MAX_MS);
+    int prev = cl_phase_enter(CL_PHASE_LOCK_WAIT);
     pthread_mutex_lock(&s->mu);
     s->send_yielders++;
     while (atomic_load(&s->send_waiting) && !s->stopping)
@@ -435,6 +440,7 @@ void sq_yield_to_send(struct sq_queue *s)
             break;
     s->send_yielders--;
     pthread_mutex_unlock(&s->mu);
+    cl_phase_enter(prev);
 }
 
 void sq_send_got_lock(struct sq_queue *s)
@@ -455,7 +461,7 @@ static int delete_stored_txn(struct sq_queue *s, const char *const *receipts, si
     struct sq_delta d = {0};
     size_t start = *done;
     sq_yield_to_send(s);
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     sq_lazy_sync(s, 1);
     int rc = sq_begin(s);
     int64_t now = sq_now(s);
@@ -494,7 +500,7 @@ int sq_delete(void *impl, const char *const *receipts, size_t n, int *results)
     if (n == 0)
         return CL_OK;
     struct sq_delta d = {0};
-    pthread_mutex_lock(&s->db_mu);
+    sq_lock(s);
     int64_t now = sq_now(s);
     int rc = sq_begin(s);
     if (rc == CL_OK)
