@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "common.h"
 #include "json.h"
+#include "log.h"
 #include "mask.h"
 #include "partition.h"
 
@@ -332,17 +333,38 @@ void cl_analytics_observe_at(struct cl_analytics *a, const char *data, size_t le
         cl_an_observe_now(a, data, len, now_wall);
 }
 
+/* A text buffer larger than this is given back after its member (an observer keeps one). */
+#define GZ_TEXT_KEEP ((size_t)4 << 20)
+
+/* Counts a member that did not inflate to its indexed length; warns at the 1st, 2nd, 4th,
+ * 8th ... so that a stream of them cannot flood the log. */
+static void gz_failed(struct cl_analytics *a, uint64_t raw_len)
+{
+    lock(a);
+    uint64_t n = ++a->gz_failed;
+    pthread_mutex_unlock(&a->mu);
+    if ((n & (n - 1)) == 0)
+        cl_log(CL_LOG_WARN,
+               "analytics: a stored gzip member did not inflate to its indexed %llu bytes "
+               "(%llu such member(s) so far): its records are not in patterns, and its "
+               "message was not written by cloudlog's ingest",
+               (unsigned long long)raw_len, (unsigned long long)n);
+}
+
 void cl_an_observe_gz_now(struct cl_analytics *a, const void *gz, size_t len, uint64_t raw_len,
                           int64_t now_wall, struct cl_buf *text)
 {
     cl_buf_reset(text);
-    if (cl_gzip_decompress(gz, len, text) != CL_OK || text->len != raw_len) {
-        lock(a);
-        a->gz_failed++;
-        pthread_mutex_unlock(&a->mu);
-        return;
-    }
-    cl_an_observe_now(a, text->data, text->len, now_wall);
+    /* Bounded by the index's length, one byte over: a member that inflates beyond it (a
+     * forged message's "bomb") stops there instead of growing the buffer without end, and
+     * the extra byte lets a good member's inflate reach its trailer. */
+    text->max = raw_len < SIZE_MAX - 1 ? (size_t)raw_len + 1 : SIZE_MAX;
+    if (cl_gzip_decompress(gz, len, text) != CL_OK || text->len != raw_len)
+        gz_failed(a, raw_len);
+    else
+        cl_an_observe_now(a, text->data, text->len, now_wall);
+    if (text->cap > GZ_TEXT_KEEP)
+        cl_buf_free(text);
 }
 
 void cl_an_member_at(struct cl_analytics *a, const void *gz, size_t len, uint64_t raw_len,

@@ -113,7 +113,7 @@ static int get_member(struct cl_wire_rd *r, struct cl_msg_member *m)
     m->service[sl] = '\0';
     r->p += sl;
     /* every record is a line ending in '\n': fewer raw bytes than records is no member of
-     * ours (the processor hands a member's lines to analytics without their last '\n') */
+     * ours (and analytics, which inflates a member to raw_len bytes, needs raw_len >= 1) */
     return records > 0 && records <= UINT32_MAX && sum == records && m->raw_len >= records &&
            hour_of(m->min_ts_ms) == hour_of(m->max_ts_ms) && cl_service_valid(m->service, sl);
 }

@@ -3,8 +3,9 @@
  * be: the same count rows and patterns, synchronously and with an observer thread per
  * shard (which inflates them), also when a member is larger than the thread's buffer; a
  * member that does not inflate to its length is skipped and counted (gz_failed), the
- * others still learned. And the known set, which now starts small and doubles, remembers
- * every key it took (cl_an_known_add) up to the same bound as the fixed table did. */
+ * others still learned, and one that inflates beyond its length stops there. And the known set,
+ * which now starts small and doubles, remembers every key it took (cl_an_known_add) up to the same
+ * bound as the fixed table did. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -302,6 +303,59 @@ static void test_member_damaged(void **state)
     }
 }
 
+/* Resets the process's peak resident set to its current one (/proc/self/clear_refs). */
+static void reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    assert_non_null(f);
+    assert_true(fputs("5", f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The process's peak resident set since the last reset_peak_rss (VmHWM), in bytes. */
+static size_t peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    char line[256];
+    size_t kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %zu kB", &kb) == 1)
+            break;
+    fclose(f);
+    assert_true(kb > 0);
+    return kb << 10;
+}
+
+/* A member that inflates far beyond the length its index gives (a forged message's
+ * "bomb": 256 MiB of zeros, ~250 KiB compressed) stops at that length plus one byte and is
+ * counted: the process's peak does not grow by the bomb's size. (The zeros are calloc'd
+ * and only read, so they are the kernel's zero page, not resident.) */
+static void test_member_bomb_bounded(void **state)
+{
+    (void)state;
+    const size_t big = (size_t)256 << 20;
+    char *zeros = calloc(1, big);
+    assert_non_null(zeros);
+    struct cl_buf gz, text;
+    cl_buf_init(&gz, SIZE_MAX);
+    assert_int_equal(cl_gzip_compress(zeros, big, 1, &gz), CL_OK);
+    free(zeros);
+    struct cl_analytics *a = make(1, 0);
+    cl_buf_init(&text, SIZE_MAX);
+    reset_peak_rss(); /* the compression above had its own peak */
+    size_t before = peak_rss();
+    cl_an_observe_gz_now(a, gz.data, gz.len, 84, BASE_MS, &text);
+    assert_true(peak_rss() - before < (size_t)64 << 20);
+    struct cl_analytics_stats st;
+    cl_analytics_stats(a, &st);
+    assert_int_equal(st.gz_failed, 1);
+    assert_int_equal(st.records, 0);
+    cl_buf_free(&text);
+    cl_buf_free(&gz);
+    cl_analytics_free(a);
+}
+
 /* The known set doubles from its small start and keeps every key, up to half its largest
  * capacity (as the fixed table), then takes no more. */
 static void test_known_set_grows(void **state)
@@ -337,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_member_async_small),
         cmocka_unit_test(test_member_larger_than_buffer),
         cmocka_unit_test(test_member_damaged),
+        cmocka_unit_test(test_member_bomb_bounded),
         cmocka_unit_test(test_known_set_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
