@@ -60,9 +60,11 @@ static int skip_to(struct lit_scan *s, char close)
 }
 
 /* Skips the argument of an escape whose letter was e (s->i just past it): \cX takes one
- * byte, the letters below a delimited {..}, <..>, '..' or a run of letters, digits and
- * signs (more than PCRE2 reads as the argument at times: the bytes after are then only
- * not read as literals). Returns -1 to give up, on an escape not known here. */
+ * byte, the letters below a delimited {..} (<..>, '..' after \g and \k) or else a run of
+ * digits (a back reference, an octal code), of signed digits (\g), of hex digits (\x)
+ * or of letters and digits (\p, \N, ...): at times more than PCRE2 reads as the
+ * argument, and the bytes after are then only not read as literals. Returns -1 to give
+ * up, on an escape not known here. */
 static int skip_escape_arg(struct lit_scan *s, unsigned char e)
 {
     if (strchr("dDhHsSvVwWRXbBAZzGKCaefnrt", e))
@@ -80,8 +82,12 @@ static int skip_escape_arg(struct lit_scan *s, unsigned char e)
         s->i++;
         return skip_to(s, c == '{' ? '}' : c == '<' ? '>' : '\'');
     }
+    const char *arg = e >= '0' && e <= '9' ? "0123456789"
+                      : e == 'g'           ? "+-0123456789"
+                      : e == 'x'           ? "0123456789abcdefABCDEF"
+                                           : NULL; /* any letter or digit */
     while (s->i < s->n &&
-           (is_alnum((unsigned char)s->re[s->i]) || s->re[s->i] == '+' || s->re[s->i] == '-'))
+           (arg ? strchr(arg, s->re[s->i]) != NULL : is_alnum((unsigned char)s->re[s->i])))
         s->i++;
     return 0;
 }
