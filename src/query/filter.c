@@ -21,7 +21,7 @@ static int compile_regex(struct cq_filter *f, const char *re, char *err, size_t 
         snprintf(err, err_len, "bad regex at offset %zu: %s", (size_t)off, (const char *)msg);
         return CL_ERR_INVAL;
     }
-    (void)pcre2_jit_compile(f->re, PCRE2_JIT_COMPLETE); /* optional: interpreted otherwise */
+    f->jit = pcre2_jit_compile(f->re, PCRE2_JIT_COMPLETE) == 0; /* else interpreted */
     return CL_OK;
 }
 
@@ -152,14 +152,21 @@ void cq_matcher_free(struct cq_matcher *m)
  * overflow is retried by the interpreter, bounded by the depth and heap limits. */
 static int regex_match(struct cq_matcher *m, const char *line, size_t len)
 {
-    /* PCRE2 checks the subject is valid UTF-8 on every call, byte by byte: 36% of a
-     * checkout `--count --regex` scan's instructions (callgrind), the lines being mostly
-     * ASCII. An all-ASCII line is valid UTF-8, found at a fraction of that cost; any other
-     * is left to PCRE2's check (an invalid one is then a match error, as before). */
-    uint32_t opt = cq_is_ascii(line, len) ? PCRE2_NO_UTF_CHECK : 0;
-    int rc = pcre2_match(m->f->re, (PCRE2_SPTR)line, len, 0, opt, m->md, m->mctx);
+    /* pcre2_match checks the subject is valid UTF-8 on every call, byte by byte: 36% of
+     * a checkout `--count --regex` scan's instructions (callgrind), the lines being
+     * mostly ASCII. An all-ASCII line is valid UTF-8, found at a fraction of that cost,
+     * and goes to the JIT's fast path, which skips pcre2_match's checks of its arguments
+     * (and must only be given valid UTF-8); any other line is left to pcre2_match's
+     * check (an invalid one is then a match error, as before). */
+    int ascii = cq_is_ascii(line, len), rc;
+    if (ascii && m->f->jit)
+        rc = pcre2_jit_match(m->f->re, (PCRE2_SPTR)line, len, 0, 0, m->md, m->mctx);
+    else
+        rc = pcre2_match(m->f->re, (PCRE2_SPTR)line, len, 0, ascii ? PCRE2_NO_UTF_CHECK : 0, m->md,
+                         m->mctx);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
-        rc = pcre2_match(m->f->re, (PCRE2_SPTR)line, len, 0, opt | PCRE2_NO_JIT, m->md, m->mctx);
+        rc = pcre2_match(m->f->re, (PCRE2_SPTR)line, len, 0,
+                         PCRE2_NO_JIT | (ascii ? PCRE2_NO_UTF_CHECK : 0), m->md, m->mctx);
     if (rc >= 0)
         return 1;
     if (rc == PCRE2_ERROR_NOMATCH)

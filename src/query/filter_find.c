@@ -135,13 +135,13 @@ const char *cq_find_icase(const char *hay, size_t n, const char *lower, size_t m
 int cq_is_ascii(const char *p, size_t n)
 {
     size_t i = 0;
-    uint64_t acc = 0;
-    for (; i + 32 <= n; i += 32) { /* OR of 32 bytes, 8 at a time: the compiler vectorizes */
-        uint64_t w[4];
-        memcpy(w, p + i, sizeof w);
-        acc |= w[0] | w[1] | w[2] | w[3];
-    }
+    cq_u16 acc = splat_u16(0);
+    for (; i + 32 <= n; i += 32) /* the OR of every 32 bytes, two vectors at a time */
+        acc |= load_u16(p + i) | load_u16(p + i + 16);
+    uint64_t w[2];
+    memcpy(w, &acc, sizeof w);
+    uint64_t high = w[0] | w[1];
     for (; i < n; i++)
-        acc |= (unsigned char)p[i];
-    return (acc & 0x8080808080808080ull) == 0;
+        high |= (unsigned char)p[i];
+    return (high & 0x8080808080808080ull) == 0;
 }

@@ -74,6 +74,7 @@ struct cq_filter {
     const struct cl_query *q;
     pcre2_code *re;            /* NULL without --regex */
     pcre2_match_context *mctx; /* the regex limits; NULL without --regex */
+    int jit;                   /* re was JIT-compiled: ASCII lines take pcre2_jit_match */
     size_t grep_len;
     char *grep_lower; /* grep lowercased for -i (owned), else NULL */
     char *re_lit;     /* the regex's required literal (cq_regex_literal; owned), else NULL */
