@@ -78,6 +78,26 @@ void cq_scanner_free(struct cq_scanner *s)
     free(s);
 }
 
+/* Buffers are kept between objects, but one a large object grew is released when the next
+ * object needs under a quarter of it: a thread's scan would otherwise hold the largest
+ * object's bytes (compressed and raw) to its end. */
+#define CQ_KEEP_BYTES (16u << 20) /* always kept: the common objects' sizes */
+
+/* Releases s's buffers that are over CQ_KEEP_BYTES and over 4x what o needs (its
+ * compressed size; its raw size, when known). */
+static void trim_buffers(struct cq_scanner *s, const struct cq_object *o)
+{
+    if (o->size && s->in.cap > CQ_KEEP_BYTES && o->size < s->in.cap / 4) {
+        cl_buf_free(&s->in);
+        cl_buf_init(&s->in, CQ_OBJECT_MAX);
+    }
+    if (o->raw_bytes && s->out_cap > CQ_KEEP_BYTES && o->raw_bytes < s->out_cap / 4) {
+        free(s->out);
+        s->out = NULL;
+        s->out_cap = 0;
+    }
+}
+
 static int grow_out(struct cq_scanner *s, size_t need)
 {
     if (need > CQ_RAW_MAX)
@@ -655,6 +675,7 @@ void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_o
         r->stopped = 1;
         return;
     }
+    trim_buffers(s, o);
     int rc = load_object(s, st, o);
     if (rc != CL_OK) {
         r->failed = 1;
