@@ -74,8 +74,18 @@ struct cq_filter {
     const struct cl_query *q;
     pcre2_code *re;            /* NULL without --regex */
     pcre2_match_context *mctx; /* the regex limits; NULL without --regex */
+    int jit;                   /* re was JIT-compiled: ASCII lines take pcre2_jit_match */
     size_t grep_len;
     char *grep_lower; /* grep lowercased for -i (owned), else NULL */
+    char *re_lit;     /* the regex's required literal (cq_regex_literal; owned), else NULL */
+    /* Text every matching line holds, searched for over a whole buffer to skip the lines
+     * without it: the grep (need_icase: lowercased, found by cq_find_icase) or the regex's
+     * literal, the longer of the two; NULL if none. need_alone: holding it is the whole
+     * content filter (a grep with no '\n', nothing else), so a line holding it matches
+     * without a second look once its time and level are known. */
+    const char *need;
+    size_t need_len;
+    int need_icase, need_alone;
     /* q's range as stored timestamps spell it (YYYY-MM-DDTHH:MM:SS.mmmZ), "" when out of
      * that form's years: a line whose text is outside is dropped without parsing. */
     char from_text[CQ_TS_TEXT_LEN + 1], to_text[CQ_TS_TEXT_LEN + 1];
@@ -101,8 +111,22 @@ void cq_matcher_free(struct cq_matcher *m);
 /* 1 if the line passes every filter (h gets its parsed head), 0 if not, -1 if the regex
  * match failed (a PCRE2 limit or error, kept in m->match_error): never "no match". */
 int cq_match_line(struct cq_matcher *m, const char *line, size_t len, struct cl_line_head *h);
+/* 1 if the line passes q's content filters (grep, where, regex), its time and level not
+ * looked at: for a line known to be inside them (a segment wholly inside, scan.c). 0 if
+ * not, -1 if the regex match failed, as cq_match_line. */
+int cq_match_content(struct cq_matcher *m, const char *line, size_t len);
+/* The first occurrence of f->need in hay[0..n) (folded for -i), or NULL; f->need set. */
+const char *cq_filter_find(const struct cq_filter *f, const char *hay, size_t n);
 /* memmem(hay, n, needle, m), faster for the scan's long buffers (find.c). */
 const char *cq_find(const char *hay, size_t n, const char *needle, size_t m);
+/* cq_find ignoring ASCII case: lower is the needle folded to lowercase (filter_find.c). */
+const char *cq_find_icase(const char *hay, size_t n, const char *lower, size_t m);
+/* 1 if p[0..n) has no byte >= 0x80 (so it is valid UTF-8). */
+int cq_is_ascii(const char *p, size_t n);
+/* Writes the longest literal every match of the compiled PCRE2 pattern re must contain
+ * into out (strlen(re) + 1 bytes) and returns its length: 0 (out "") when none is found
+ * or the pattern uses what filter_lit.c does not read. */
+size_t cq_regex_literal(const char *re, char *out);
 /* The message for a failed regex match (PCRE2 error code) of q. */
 void cq_regex_error(int code, const struct cl_query *q, char *out, size_t out_len);
 

@@ -78,6 +78,26 @@ void cq_scanner_free(struct cq_scanner *s)
     free(s);
 }
 
+/* Buffers are kept between objects, but one a large object grew is released when the next
+ * object needs under a quarter of it: a thread's scan would otherwise hold the largest
+ * object's bytes (compressed and raw) to its end. */
+#define CQ_KEEP_BYTES (16u << 20) /* always kept: the common objects' sizes */
+
+/* Releases s's buffers that are over CQ_KEEP_BYTES and over 4x what o needs (its
+ * compressed size; its raw size, when known). */
+static void trim_buffers(struct cq_scanner *s, const struct cq_object *o)
+{
+    if (o->size && s->in.cap > CQ_KEEP_BYTES && o->size < s->in.cap / 4) {
+        cl_buf_free(&s->in);
+        cl_buf_init(&s->in, CQ_OBJECT_MAX);
+    }
+    if (o->raw_bytes && s->out_cap > CQ_KEEP_BYTES && o->raw_bytes < s->out_cap / 4) {
+        free(s->out);
+        s->out = NULL;
+        s->out_cap = 0;
+    }
+}
+
 static int grow_out(struct cq_scanner *s, size_t need)
 {
     if (need > CQ_RAW_MAX)
@@ -153,20 +173,20 @@ static int must_stop(struct cq_scanner *s, struct cq_result *r)
 }
 
 /* Filters the lines of buf; *line_no numbers them on from earlier buffers of the object.
- * With a case-sensitive grep, cq_find over the whole buffer skips straight to the next
- * line that can match; the skipped lines are only counted, and not even that when
- * counted is set (a count that takes the records from the index: line numbers are then
- * not kept either). A failed regex match stops the whole run (cq_budget_stop): it is
- * never counted as no match. */
+ * With a text every match holds (f->need: the grep, also with -i, or the regex's
+ * literal), a search over the whole buffer skips straight to the next line that can match; the
+ * skipped lines are only counted, and not even that when counted is set (a count that takes the
+ * records from the index: line numbers are then not kept either). A failed regex match stops the
+ * whole run (cq_budget_stop): it is never counted as no match. */
 static void scan_lines(struct cq_scanner *s, const char *p, size_t n, int keep, int counted,
                        uint32_t *line_no, struct cq_result *r)
 {
     const struct cq_filter *f = s->m.f;
     const char *end = p + n;
-    int skip = f->grep_len && !f->grep_lower;
+    int skip = f->need != NULL;
     while (p < end && !must_stop(s, r)) {
         if (skip) {
-            const char *hit = cq_find(p, (size_t)(end - p), f->q->grep, f->grep_len);
+            const char *hit = cq_filter_find(f, p, (size_t)(end - p));
             const char *ls = hit ? memrchr(p, '\n', (size_t)(hit - p)) : NULL;
             const char *to = hit ? (ls ? ls + 1 : p) : end;
             if (!counted) {
@@ -211,30 +231,30 @@ static int seg_inside(const struct cl_obj_seg *x, const struct cl_query *q)
     return 1;
 }
 
-/* 1 when a line of a seg_inside segment matches by its content alone, found without
- * looking at it whole: no filter, or a case-sensitive grep, and nothing else. */
-static int content_only(const struct cq_filter *f)
-{
-    /* a grep holding '\n' never matches one line (cq_match_line), but a search over the
-     * segment would find it across a line's end */
-    return !f->re && !f->q->n_where && !f->grep_lower &&
-           !(f->grep_len && memchr(f->q->grep, '\n', f->grep_len));
-}
-
 /* A count's filter of a segment whose every record passes the time range and levels
- * (seg_inside) under a content_only filter: a line matches when it holds the text (or
- * is not empty, without a grep), so from each hit the scan only skips to the line's end.
- * Counts what scan_lines would. */
+ * (seg_inside): a line matches by its content alone (cq_match_content), its head not
+ * parsed. With f->need, a search over the segment skips to the next line holding it;
+ * when holding it is the whole filter (need_alone) the line matches without another look
+ * and the scan only skips to its end. Counts what scan_lines would. */
 static void count_inside(struct cq_scanner *s, const char *p, size_t n, struct cq_result *r)
 {
     const struct cq_filter *f = s->m.f;
     const char *end = p + n;
     while (p < end && !must_stop(s, r)) {
-        const char *hit = f->grep_len ? cq_find(p, (size_t)(end - p), f->q->grep, f->grep_len) : p;
+        const char *hit = f->need ? cq_filter_find(f, p, (size_t)(end - p)) : p;
         if (!hit)
             break;
+        const char *ls = hit > p ? memrchr(p, '\n', (size_t)(hit - p)) : NULL;
+        ls = ls ? ls + 1 : p;
         const char *nl = memchr(hit, '\n', (size_t)(end - hit));
-        r->records_matched += f->grep_len || nl != p;
+        size_t len = (size_t)((nl ? nl : end) - ls);
+        int match = f->need_alone ? 1 : len ? cq_match_content(&s->m, ls, len) : 0;
+        if (match < 0) {
+            cq_budget_stop(s->budget, CL_QUERY_REGEX, s->m.match_error);
+            r->stopped = 1;
+            return;
+        }
+        r->records_matched += (uint64_t)match;
         p = nl ? nl + 1 : end;
     }
 }
@@ -424,7 +444,7 @@ static int scan_indexed(struct cq_scanner *s, const struct cl_obj_seg *g, size_t
         r->records_scanned += counted ? x->records : 0;
         uint64_t before = r->records_scanned;
         uint32_t line_no = p.line0[p.v[j]];
-        if (counted && content_only(s->m.f) && seg_inside(x, q))
+        if (counted && seg_inside(x, q))
             count_inside(s, s->out, (size_t)x->raw_len, r);
         else
             scan_lines(s, s->out, (size_t)x->raw_len, keep, counted, &line_no, r);
@@ -655,6 +675,7 @@ void cq_scan_object(struct cq_scanner *s, struct cl_store *st, const struct cq_o
         r->stopped = 1;
         return;
     }
+    trim_buffers(s, o);
     int rc = load_object(s, st, o);
     if (rc != CL_OK) {
         r->failed = 1;
