@@ -244,7 +244,7 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
         rc = sq_lock_owner(s, path, err, err_len);
     if (rc == CL_OK)
         rc = open_db(s, path, err, err_len);
-    sq_walsync_open(s, path); /* closed by sq_free, opened or not */
+    sq_walsync_open(s); /* closed by sq_free, opened or not */
     if (rc == CL_OK && opts->owner)
         rc = sq_claim_ownership(s, err, err_len);
     if (rc == CL_OK && (rc = sq_committer_start(s)) != CL_OK)

@@ -28,6 +28,9 @@ struct cl_queue_sqlite_counters {
 
 /* Returns CL_ERR_INVAL if q is not an SQLite queue. */
 int cl_queue_sqlite_counters(struct cl_queue *q, struct cl_queue_sqlite_counters *c);
+/* Fault tests: what the queue calls to sync its WAL after a durable commit
+ * (queue_sqlite_walsync.c), for every queue of the process; NULL: fdatasync. */
+void cl_queue_sqlite_set_wal_sync_fn(int (*fn)(int fd));
 
 /* For tests: replaces the wall clock (ms since the epoch) used for visibility,
  * retention and timestamps; now == NULL restores cl_now_ms. Call before other threads

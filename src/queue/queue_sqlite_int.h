@@ -236,9 +236,9 @@ int sq_checkpointer_start(struct sq_queue *s, const char *path, char *err, size_
 void sq_checkpointer_stop(struct sq_queue *s);
 
 /* queue_sqlite_walsync.c: durable commits synced after db_mu is given up. */
-/* After the schema is open: opens path's WAL when durability_full (else, or if it cannot
+/* After the schema is open: opens the database's WAL when durability_full (else, or if it cannot
  * be opened, commits sync inside as SQLite does). sq_walsync_close closes it. */
-void sq_walsync_open(struct sq_queue *s, const char *path);
+void sq_walsync_open(struct sq_queue *s);
 void sq_walsync_close(struct sq_queue *s);
 /* Under db_mu, around a transaction that must be durable before anything depends on it:
  * sq_durable_begin before sq_begin returns whether its sync is deferred (the commit then

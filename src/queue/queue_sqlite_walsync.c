@@ -25,7 +25,11 @@
  *
  * Syncs are shared: a commit whose sequence number a finished sync covered needs none,
  * and one that finds a sync running waits for it first (it may cover it). A failed sync
- * fails every commit it was to cover, as a failed COMMIT did. Without the descriptor
+ * fails every durable commit from then on, not only those it was to cover: Linux reports
+ * a write-back error once, so a later fdatasync would return 0 over the lost pages, and
+ * recovery keeps only the WAL's frames before such a hole, so no later commit could be
+ * called durable either (review). The queue then refuses sends and flushes until the
+ * daemon is restarted, which recovers what the file holds. Without the descriptor
  * (not durability_full, or the WAL cannot be opened) commits sync inside as before. */
 #include "queue_sqlite_int.h"
 
@@ -38,14 +42,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void sq_walsync_open(struct sq_queue *s, const char *path)
+/* What syncs the WAL: fdatasync, or a fault test's stand-in. */
+static int (*wal_fdatasync)(int fd) = fdatasync;
+
+void cl_queue_sqlite_set_wal_sync_fn(int (*fn)(int fd))
+{
+    wal_fdatasync = fn ? fn : fdatasync;
+}
+
+void sq_walsync_open(struct sq_queue *s)
 {
     s->wal_fd = -1;
     pthread_mutex_init(&s->sync_mu, NULL);
     pthread_cond_init(&s->sync_cv, NULL);
-    if (!s->opts.durability_full)
+    if (!s->opts.durability_full || !s->db)
         return;
-    snprintf(s->wal_path, sizeof s->wal_path, "%s-wal", path);
+    /* SQLite's own name for the WAL, not "<path>-wal": SQLite resolves a symlinked
+     * database file and keeps the WAL beside its target (review). */
+    const char *db_file = sqlite3_db_filename(s->db, "main");
+    const char *wal = db_file ? sqlite3_filename_wal(db_file) : NULL;
+    if (!wal || !*wal || strlen(wal) >= sizeof s->wal_path)
+        return;
+    snprintf(s->wal_path, sizeof s->wal_path, "%s", wal);
     s->wal_fd = open(s->wal_path, O_RDONLY | O_CLOEXEC);
     if (s->wal_fd < 0)
         cl_log(CL_LOG_INFO, "queue: %s: %s; commits sync the WAL under the lock", s->wal_path,
@@ -92,19 +110,23 @@ static int wal_fd_checked(struct sq_queue *s)
 }
 
 /* One fdatasync covering every commit numbered up to the wal_seq read before it (on
- * failure those are marked failed). Called with sync_mu held and syncing set; returns
- * with sync_mu held. */
+ * failure every commit, those to come included, is marked failed). Called with sync_mu held and
+ * syncing set; returns with sync_mu held. */
 static void sync_once(struct sq_queue *s)
 {
     uint64_t target = atomic_load(&s->wal_seq);
     int fd = wal_fd_checked(s);
     pthread_mutex_unlock(&s->sync_mu);
-    int r = fd >= 0 ? fdatasync(fd) : -1;
+    int r = fd >= 0 ? wal_fdatasync(fd) : -1;
     int err = errno;
     pthread_mutex_lock(&s->sync_mu);
     if (r != 0) {
-        cl_log(CL_LOG_ERROR, "queue: fdatasync %s: %s", s->wal_path, strerror(err));
-        s->failed_seq = CL_MAX(s->failed_seq, target);
+        if (s->failed_seq != UINT64_MAX)
+            cl_log(CL_LOG_ERROR,
+                   "queue: fdatasync %s: %s; the queue accepts no more writes that must be "
+                   "durable: restart the daemon",
+                   s->wal_path, strerror(err));
+        s->failed_seq = UINT64_MAX; /* every commit from now on, see the top */
         return;
     }
     s->synced_seq = CL_MAX(s->synced_seq, target);
