@@ -140,8 +140,10 @@ static int skip_class(struct lit_scan *s)
     return -1;
 }
 
-/* 1 if s->re[i..) starts a {..} of digits, commas and spaces (a quantifier in some PCRE2
- * version, or a literal read as one: that only loses a literal); its end in *end. */
+/* 1 if s->re[i..) starts a {..} of digits, commas and white space (a quantifier in some
+ * PCRE2 version: 10.43 reads spaces in one; or a literal read as one, which only loses a
+ * literal); its end in *end. Any white space, not only ' ', in case a later PCRE2 reads
+ * tabs there too (review). */
 static int is_brace_quant(const struct lit_scan *s, size_t i, size_t *end)
 {
     if (i >= s->n || s->re[i] != '{')
@@ -152,7 +154,8 @@ static int is_brace_quant(const struct lit_scan *s, size_t i, size_t *end)
             *end = j + 1;
             return 1;
         }
-        if (!(c >= '0' && c <= '9') && c != ',' && c != ' ')
+        int space = c == ' ' || (c >= '\t' && c <= '\r'); /* \t \n \v \f \r */
+        if (!(c >= '0' && c <= '9') && c != ',' && !space)
             return 0;
     }
     return 0;

@@ -59,9 +59,10 @@ static void test_known_patterns(void **state)
     expect("abc*de", "ab");
     expect("xa{2}bcd", "bcd");
     expect("xa{2,}bcd", "bcd");
-    expect("abc{,3}d", "ab");  /* a quantifier in newer PCRE2, literal in older: left out */
-    expect("abc{ 2 }d", "ab"); /* the same */
-    expect("ab{x}c", "ab");    /* literal in any version, but '{' and '}' end runs */
+    expect("abc{,3}d", "ab");    /* a quantifier in newer PCRE2, literal in older: left out */
+    expect("abc{ 2 }d", "ab");   /* the same */
+    expect("abc{0,\t2}d", "ab"); /* any white space, in case a later PCRE2 reads tabs */
+    expect("ab{x}c", "ab");      /* literal in any version, but '{' and '}' end runs */
     expect("\\.json\\b", ".json");
     expect("\\d+ms", "ms");
     expect("\\x41bc\\x{42}de", "de"); /* an escape's argument is not read as literals */
