@@ -66,16 +66,22 @@ void *sq_column_blob_dup(sqlite3_stmt *st, int col, size_t *len)
  * *len gets its body's length. Returns 1 if it was there, 0 if not, or -cl_err. */
 static int delete_message_row(struct sq_queue *s, int64_t id, struct sq_delta *d, int64_t *len)
 {
-    sqlite3_stmt *st = s->st[SQ_DEL_ID];
+    sqlite3_stmt *st = s->st[SQ_ROW_SIZE];
     sqlite3_bind_int64(st, 1, id);
-    int r = sq_step_row(s, SQ_DEL_ID);
+    int r = sq_step_row(s, SQ_ROW_SIZE);
     *len = r == 1 ? sqlite3_column_int64(st, 0) : 0;
-    if (r == 1) {
-        d->msgs--;
-        d->bytes -= *len;
-        d->records -= sqlite3_column_int64(st, 1);
-    }
-    return sq_finish(s, SQ_DEL_ID, r);
+    int64_t records = r == 1 ? sqlite3_column_int64(st, 1) : 0;
+    sq_finish(s, SQ_ROW_SIZE, r);
+    if (r != 1)
+        return r;
+    sqlite3_bind_int64(s->st[SQ_DEL_ID], 1, id);
+    int rc = sq_exec(s, SQ_DEL_ID);
+    if (rc != CL_OK)
+        return -rc;
+    d->msgs--;
+    d->bytes -= *len;
+    d->records -= records;
+    return 1;
 }
 
 int sq_move_to_dlq(struct sq_queue *s, int64_t id, int64_t now, struct sq_delta *d)
@@ -126,13 +132,18 @@ static int take_lease(struct sq_queue *s, int64_t id, int64_t now, int visibilit
     sqlite3_bind_int64(st, 3, now);
     if (s->epoch > 0)
         sqlite3_bind_int64(st, 4, s->epoch);
-    int r = sq_step_row(s, SQ_RECEIVE);
+    int r = sq_finish(s, SQ_RECEIVE, sq_step_row(s, SQ_RECEIVE));
+    if (r < 0 || sqlite3_changes(s->db) != 1)
+        return r;
+    st = s->st[SQ_LEASE_GET];
+    sqlite3_bind_int64(st, 1, id);
+    r = sq_step_row(s, SQ_LEASE_GET);
     if (r == 1) {
         m->receive_count = (uint32_t)sqlite3_column_int64(st, 0);
         m->first_receive_ms = sqlite3_column_int64(st, 1);
         m->last_error = sq_column_strdup(st, 2);
     }
-    return sq_finish(s, SQ_RECEIVE, r);
+    return sq_finish(s, SQ_LEASE_GET, r);
 }
 
 /* Hides one visible message and fills m's delivery fields, id and receipt (inside the
@@ -395,14 +406,17 @@ static int delete_one(struct sq_queue *s, const char *receipt, int64_t now, stru
     int64_t id, count;
     if (sq_parse_receipt(receipt, &id, &count) != 0)
         return CL_ERR_STALE; /* malformed: matches no message */
-    sqlite3_stmt *st = s->st[SQ_DELETE];
+    sqlite3_stmt *st = s->st[SQ_VIS_GET];
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, count);
-    int r = sq_step_row(s, SQ_DELETE);
+    int r = sq_step_row(s, SQ_VIS_GET);
     int64_t visible_at = r == 1 ? sqlite3_column_int64(st, 0) : 0;
-    sq_finish(s, SQ_DELETE, r);
+    sq_finish(s, SQ_VIS_GET, r);
     if (r != 1)
         return r < 0 ? r : CL_ERR_STALE;
+    sqlite3_bind_int64(s->st[SQ_LEASE_DEL], 1, id);
+    if ((r = sq_exec(s, SQ_LEASE_DEL)) != CL_OK)
+        return -r;
     int64_t len;
     r = delete_message_row(s, id, d, &len);
     if (r < 0)

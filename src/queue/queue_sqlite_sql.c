@@ -24,15 +24,21 @@ const char *const sq_sql[SQ_NSTMT] = {
                   " SELECT m.id, m.body, m.record_count, m.raw_bytes, m.min_ts, m.max_ts,"
                   " m.encoding, m.sent_at, l.receive_count, l.first_receive_at, l.last_error, ?2"
                   " FROM messages m JOIN leases l ON l.msg_id = m.id WHERE m.id = ?1",
-    [SQ_DEL_ID] = "DELETE FROM messages WHERE id = ?1 RETURNING length(body), record_count",
+    /* No RETURNING on the statements a receive and a delete run for every message:
+     * SQLite codes RETURNING as a trigger, which makes the statement keep a statement
+     * journal of every page it changes, and inside a transaction that journal spilled
+     * past 64 KiB to a temporary file: 130 KB written per message drained, half the
+     * drain's writes (docs/performance.md, "Statement journals"). */
+    [SQ_ROW_SIZE] = "SELECT length(body), record_count FROM messages WHERE id = ?1",
+    [SQ_DEL_ID] = "DELETE FROM messages WHERE id = ?1",
     /* The lease only: the message's row, body included, is read and left alone. */
     [SQ_RECEIVE] = "UPDATE leases SET visible_at = ?2, receive_count = receive_count + 1,"
                    " first_receive_at = coalesce(first_receive_at, ?3), holder = ?4"
-                   " WHERE msg_id = ?1 RETURNING receive_count, first_receive_at, last_error",
+                   " WHERE msg_id = ?1",
+    [SQ_LEASE_GET] = "SELECT receive_count, first_receive_at, last_error FROM leases"
+                     " WHERE msg_id = ?1",
     [SQ_BODY] = "SELECT body, record_count, raw_bytes, min_ts, max_ts, encoding, sent_at"
                 " FROM messages WHERE id = ?1",
-    [SQ_DELETE] = "DELETE FROM leases WHERE msg_id = ?1 AND receive_count = ?2"
-                  " RETURNING visible_at",
     [SQ_VIS_GET] = "SELECT visible_at FROM leases WHERE msg_id = ?1 AND receive_count = ?2",
     /* ?4 = 1: the holder gives the message back (it holds it no more). */
     [SQ_VIS_SET] = "UPDATE leases SET visible_at = ?2, last_error = coalesce(?3, last_error),"
