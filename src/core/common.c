@@ -34,6 +34,8 @@ const char *cl_strerror(int err)
         return "unsupported";
     case CL_ERR_EXISTS:
         return "already exists";
+    case CL_ERR_NOT_DURABLE:
+        return "committed but not synced";
     }
     return "unknown error";
 }

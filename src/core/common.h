@@ -19,7 +19,8 @@ enum cl_err {
     CL_ERR_CORRUPT,   /* stored data failed an integrity check */
     CL_ERR_CLOSED,    /* the object is shutting down */
     CL_ERR_UNSUPPORTED,
-    CL_ERR_EXISTS /* a conditional create found the item already there (S3 If-None-Match) */
+    CL_ERR_EXISTS,     /* a conditional create found the item already there (S3 If-None-Match) */
+    CL_ERR_NOT_DURABLE /* committed (readable) but its sync failed: not known to be on disk */
 };
 
 /* Returns a static, human-readable description of err. */

@@ -128,7 +128,8 @@ static int commit(void *impl, const struct cl_commit_object *o, char *key, size_
                                  o->finished, o->n_finished, &object_id};
     rc = cl_catalog_commit_flush(c->cat, &f, o->finished_results);
     if (rc != CL_OK) {
-        cl_store_delete(c->st, staging);
+        if (rc != CL_ERR_NOT_DURABLE) /* else staged for start-up recovery (catalog.h) */
+            cl_store_delete(c->st, staging);
         cl_phase_enter(prev);
         return rc;
     }
@@ -218,10 +219,10 @@ static int commit_batch(void *impl, const struct cl_commit_object *o, size_t n,
     int rc = cl_store_put_many(c->st, skeys, data, lens, n);
     if (rc == CL_OK)
         rc = cl_catalog_commit_flushes(c->cat, flushes, n, results);
-    if (rc != CL_OK)
-        discard_staging(c, it, n);
-    else /* Committed: its records must become visible without a restart. */
+    if (rc == CL_OK) /* Committed: its records must become visible without a restart. */
         publish_batch(c, it, n, published);
+    else if (rc != CL_ERR_NOT_DURABLE) /* that one stays staged for start-up recovery */
+        discard_staging(c, it, n);
     cl_phase_enter(prev);
     free(it);
     free(skeys);

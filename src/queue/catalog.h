@@ -71,7 +71,14 @@ struct cl_catalog_flush {
  * gets CL_OK or CL_ERR_STALE per receipt, or the failure of its delete; neither fails
  * the flush (a message whose delete failed is given back uncounted and visible; its next
  * receive finds every partition stored and deletes it).
- * Returns CL_OK, CL_ERR_FULL (disk full / busy) or CL_ERR_IO; on error nothing changed.
+ * Returns CL_OK, CL_ERR_FULL (disk full / busy) or CL_ERR_IO; on those errors nothing
+ * changed. CL_ERR_NOT_DURABLE: committed (this process reads its rows: the messages'
+ * next receives skip what it stored) but its sync failed, so its rows may not survive a
+ * power loss; no message was deleted, and its objects must stay staged and unpublished
+ * (never moved into place, where a power loss would leave them beside the same records
+ * stored again): start-up recovery publishes them if their rows survived, and drops
+ * them if not. After a failed sync every later flush fails with CL_ERR_IO, committing
+ * nothing, until a restart.
  * Message ids are the queue's own strings (cl_msg.id): only the catalog's backend reads
  * them (SQLite's are row ids); one it cannot read is CL_ERR_INVAL.
  * Every cl_catalog_* call returns CL_ERR_UNSUPPORTED for a NULL catalog. */

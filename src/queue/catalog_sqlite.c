@@ -138,6 +138,8 @@ static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size
     int rc = n && f ? CL_OK : CL_ERR_INVAL;
     for (size_t k = 0; rc == CL_OK && k < n; k++)
         rc = check_flush(&f[k]);
+    if (rc == CL_OK && sq_wal_failed(s))
+        rc = CL_ERR_IO; /* nothing committed after a failed sync (queue_sqlite_walsync.c) */
     if (rc != CL_OK)
         return rc;
     int64_t *ids = cl_calloc(n, sizeof *ids);
@@ -156,13 +158,16 @@ static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size
     /* Durable before anything depends on it (the deletes, the moves into place), synced
      * after the lock is given up (queue_sqlite_walsync.c). A failed sync cannot undo the
      * commit, which this connection already reads: its progress rows make the messages'
-     * next receives skip what it stored, so its objects must be kept and published as
-     * committed ones (discarding them would lose their records). Their durability is
-     * then the disk's; the error is logged. */
+     * next receives skip what it stored, so its objects must be kept (discarding them
+     * would lose their records), but only staged: moved into place, a power loss that
+     * took its rows would leave them beside the same records stored again. Start-up
+     * recovery settles them either way (catalog.h); nothing is deleted. */
     cl_phase_enter(CL_PHASE_WAL_SYNC);
-    if (rc == CL_OK && sq_wal_sync(s, seq) != CL_OK)
-        cl_log(CL_LOG_ERROR, "catalog: a flush's commit could not be synced; its objects are "
-                             "kept as committed");
+    if (rc == CL_OK && sq_wal_sync(s, seq) != CL_OK) {
+        cl_log(CL_LOG_ERROR, "catalog: a flush's commit could not be synced; its objects stay "
+                             "staged until a restart");
+        rc = CL_ERR_NOT_DURABLE;
+    }
     /* The deletes follow the synced commit instead of riding in it: each frees its body's
      * overflow pages, reading them one by one, and ~100 of them in the flush's transaction
      * held the queue's lock for 40-90 ms on average, during which no ingest group commit
@@ -173,10 +178,10 @@ static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size
         delete_finished(s, f, n, delete_results);
     cl_phase_enter(prev);
     for (size_t k = 0; k < n; k++) {
-        if (rc == CL_OK && f[k].object_id)
+        if ((rc == CL_OK || rc == CL_ERR_NOT_DURABLE) && f[k].object_id)
             *f[k].object_id = ids[k];
         int *res = delete_results ? delete_results[k] : NULL;
-        /* Rolled back: no delete happened, whatever the per-receipt results said. */
+        /* Rolled back or not synced: no delete happened. */
         for (size_t i = 0; rc != CL_OK && res && i < f[k].n_delete; i++)
             res[i] = rc;
     }

@@ -141,9 +141,15 @@ static void sq_close(void *impl)
     sq_committer_stop(s);
     sq_checkpointer_stop(s);
     pthread_mutex_lock(&s->db_mu);
-    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        cl_log(CL_LOG_WARN, "queue: checkpoint at close: %s", sqlite3_errmsg(s->db));
+    if (sq_wal_failed(s)) {
+        /* No checkpoint after a failed sync, not even SQLite's own when the last
+         * connection closes: the next open recovers the WAL (queue_sqlite_walsync.c). */
+        sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    } else {
+        int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            cl_log(CL_LOG_WARN, "queue: checkpoint at close: %s", sqlite3_errmsg(s->db));
+    }
     pthread_mutex_unlock(&s->db_mu);
     sq_free(s);
 }

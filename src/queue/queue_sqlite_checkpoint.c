@@ -28,6 +28,8 @@
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
     struct sq_queue *s = arg;
+    if (sq_wal_failed(s))
+        return SQLITE_OK; /* no checkpoint after a failed sync (queue_sqlite_walsync.c) */
     if (frames >= s->ck_inline_frames) {
         int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_lock(&s->mu);
@@ -56,6 +58,10 @@ static void *checkpointer(void *arg)
             break;
         s->ck_wanted = 0;
         pthread_mutex_unlock(&s->ck_mu);
+        if (sq_wal_failed(s)) { /* none after a failed sync (queue_sqlite_walsync.c) */
+            pthread_mutex_lock(&s->ck_mu);
+            continue;
+        }
         int rc = sqlite3_wal_checkpoint_v2(s->ck_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         /* Once per failure streak: a full disk fails every checkpoint until it clears,
          * and the WAL keeps the transactions meanwhile. */

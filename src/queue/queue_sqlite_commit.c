@@ -72,6 +72,8 @@ static int insert_request(struct sq_queue *s, struct sq_send_req *r, int64_t now
 static int commit_group(struct sq_queue *s, struct sq_send_req *group)
 {
     struct sq_delta d = {0};
+    if (sq_wal_failed(s))
+        return CL_ERR_IO; /* nothing committed: the client's retry adds no copy */
     atomic_store(&s->send_waiting, 1);
     sq_lock(s);
     sq_send_got_lock(s);

@@ -150,6 +150,9 @@ struct sq_queue {
     uint64_t synced_seq, failed_seq; /* every commit up to: synced; whose sync failed */
     int syncing;
     uint64_t wal_syncs, wal_sync_shared; /* fdatasyncs made; commits covered by another's */
+    /* Set for good by the first failed sync (read without a lock): no durable commit
+     * starts and no checkpoint runs after it (queue_sqlite_walsync.c). */
+    atomic_int wal_failed;
 };
 
 /* Takes db_mu, the wait charged to the calling thread's phase clock (phase_clock.h). */
@@ -250,6 +253,9 @@ void sq_walsync_close(struct sq_queue *s);
 int sq_durable_begin(struct sq_queue *s);
 uint64_t sq_durable_end(struct sq_queue *s, int deferred);
 int sq_wal_sync(struct sq_queue *s, uint64_t seq);
+/* Whether a WAL sync has failed since the queue was opened: then every durable commit
+ * fails before it starts (CL_ERR_IO) and checkpoints stop, until a restart. */
+int sq_wal_failed(struct sq_queue *s);
 
 /* queue_sqlite_idem.c: idempotency records. */
 /* Stores idem unless its key exists (caller's txn): CL_OK, CL_ERR_EXISTS, or failure. */

@@ -127,6 +127,7 @@ static void sync_once(struct sq_queue *s)
                    "durable: restart the daemon",
                    s->wal_path, strerror(err));
         s->failed_seq = UINT64_MAX; /* every commit from now on, see the top */
+        atomic_store(&s->wal_failed, 1);
         return;
     }
     s->synced_seq = CL_MAX(s->synced_seq, target);
@@ -161,4 +162,16 @@ int sq_wal_sync(struct sq_queue *s, uint64_t seq)
     s->wal_sync_shared += rc == CL_OK && !own;
     pthread_mutex_unlock(&s->sync_mu);
     return rc;
+}
+
+/* After a failed sync a later durable commit must not even be made, not only be
+ * reported failed: a send answered 503 whose messages were committed anyway would be
+ * delivered, and its client's retry would store its records twice; a flush committed
+ * after the hole could not be durable, and its objects moved into place would be stored
+ * again after a power loss took its catalog rows (review). And no checkpoint: it copies
+ * WAL frames into the database without checking them, and the frames of a failed
+ * write-back may no longer be what was written. */
+int sq_wal_failed(struct sq_queue *s)
+{
+    return atomic_load(&s->wal_failed);
 }

@@ -1,0 +1,127 @@
+/* test_queue_catalog_walsync_fail.c - after a failed WAL sync nothing durable is
+ * committed any more (queue_sqlite_walsync.c, review of session 10): a send answers an
+ * error and queues nothing (so its client's retry adds no copy), a flush answers an error
+ * and commits nothing, and the flush whose own sync failed deletes no message and says
+ * it is not durable (its objects stay staged: catalog.h). A restart takes writes again. */
+#include "catalog_test_util.h"
+#include "common.h"
+#include "queue.h"
+#include "queue_sqlite.h"
+#include "queue_test_util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static int failures_left; /* fail_some: how many more syncs fail */
+
+static int fail_some(int fd)
+{
+    if (failures_left > 0) {
+        failures_left--;
+        errno = EIO;
+        return -1;
+    }
+    return fdatasync(fd);
+}
+
+static void open_durable(struct cl_queue *q, const char *path)
+{
+    struct cl_queue_opts o;
+    cl_queue_opts_default(&o);
+    o.durability_full = 1;
+    char err[256];
+    if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
+        fail_msg("open %s: %s", path, err);
+}
+
+static int send_one(struct cl_queue *q, int seq)
+{
+    char body[32];
+    struct cl_msg_out m = cl_qt_make_msg(body, seq);
+    return cl_queue_send(q, &m, 1);
+}
+
+/* A send whose sync failed may be queued (its commit was made); the sends after it are
+ * not: they fail before committing. */
+static void test_sends_after_a_failed_sync_queue_nothing(void **state)
+{
+    (void)state;
+    char path[600];
+    cl_qt_db_path(path, sizeof path, "sends.db");
+    cl_qt_remove_db(path);
+    cl_queue_sqlite_set_wal_sync_fn(fail_some);
+    struct cl_queue q;
+    open_durable(&q, path);
+    failures_left = 0;
+    assert_int_equal(send_one(&q, 1), CL_OK);
+    failures_left = 1;
+    assert_int_equal(send_one(&q, 2), CL_ERR_IO);
+    int64_t queued = count_rows(&q, "SELECT count(*) FROM messages");
+    assert_true(queued == 1 || queued == 2);
+    for (int i = 3; i < 6; i++)
+        assert_int_equal(send_one(&q, i), CL_ERR_IO);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), queued);
+    cl_queue_close(&q);
+    open_durable(&q, path); /* a restart */
+    assert_int_equal(send_one(&q, 6), CL_OK);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), queued + 1);
+    cl_queue_close(&q);
+    cl_queue_sqlite_set_wal_sync_fn(NULL);
+}
+
+/* The flush whose sync fails: CL_ERR_NOT_DURABLE, its row committed (unpublished), its
+ * message not deleted. The next flush: CL_ERR_IO, no row, no delete. */
+static void test_flushes_after_a_failed_sync(void **state)
+{
+    (void)state;
+    char path[600];
+    cl_qt_db_path(path, sizeof path, "flushes.db");
+    cl_qt_remove_db(path);
+    cl_queue_sqlite_set_wal_sync_fn(fail_some);
+    struct cl_queue q;
+    open_durable(&q, path);
+    failures_left = 0;
+    send_n(&q, 2);
+    struct cl_msg *m = receive_exactly(&q, 2);
+    char idb[2][24];
+    const char *ids[2];
+    copy_ids(m, 2, idb, ids);
+
+    failures_left = 1;
+    struct cl_catalog_object obj = make_obj("k1", "_staging/k1");
+    const char *r0 = m[0].receipt;
+    int res[1] = {-99};
+    int64_t object_id = 0;
+    struct cl_catalog_flush f = {&obj, ids, 1, &r0, 1, &object_id};
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f, res), CL_ERR_NOT_DURABLE);
+    assert_int_equal(res[0], CL_ERR_NOT_DURABLE); /* not deleted */
+    assert_true(object_id > 0);                   /* its row, for start-up recovery */
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), 2);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects WHERE published = 0"), 1);
+
+    struct cl_catalog_object obj2 = make_obj("k2", "_staging/k2");
+    const char *r1 = m[1].receipt;
+    res[0] = -99;
+    struct cl_catalog_flush f2 = {&obj2, ids + 1, 1, &r1, 1, NULL};
+    assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f2, res), CL_ERR_IO);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 1);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), 2);
+    cl_msgs_free(m, 2);
+    cl_queue_close(&q);
+    cl_queue_sqlite_set_wal_sync_fn(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sends_after_a_failed_sync_queue_nothing),
+        cmocka_unit_test(test_flushes_after_a_failed_sync),
+    };
+    return cmocka_run_group_tests(tests, cl_qt_setup_dir, NULL);
+}
