@@ -101,6 +101,8 @@ int64_t sq_now(struct sq_queue *s)
 static int sq_ping(void *impl)
 {
     struct sq_queue *s = impl;
+    if (sq_wal_failed(s))
+        return CL_ERR_IO; /* it takes no durable write until a restart (walsync.c) */
     pthread_mutex_lock(&s->db_mu);
     int rc = sq_exec(s, SQ_BEGIN);
     if (rc == CL_OK)

@@ -66,9 +66,11 @@ static void test_sends_after_a_failed_sync_queue_nothing(void **state)
     assert_true(queued == 1 || queued == 2);
     for (int i = 3; i < 6; i++)
         assert_int_equal(send_one(&q, i), CL_ERR_IO);
+    assert_int_equal(cl_queue_ping(&q), CL_ERR_IO); /* /readyz answers 503 */
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), queued);
     cl_queue_close(&q);
     open_durable(&q, path); /* a restart */
+    assert_int_equal(cl_queue_ping(&q), CL_OK);
     assert_int_equal(send_one(&q, 6), CL_OK);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), queued + 1);
     cl_queue_close(&q);
