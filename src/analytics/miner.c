@@ -411,6 +411,12 @@ static struct shape *shape_hit(struct cl_miner *m, uint64_t skey, uint64_t check
 
 void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out)
 {
+    cl_miner_add_or_skip(m, msg, len, 1, out);
+}
+
+int cl_miner_add_or_skip(struct cl_miner *m, const char *msg, size_t len, int create,
+                         struct cl_pattern_match *out)
+{
     uint64_t check = 0, skey = m->shapes && shape_use(m) ? cl_mask_shape_key(msg, len, &check) : 0;
     struct shape *e = skey ? shape_hit(m, skey, check) : NULL;
     if (skey)
@@ -421,13 +427,15 @@ void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pat
         lru_push_front(m, e->cluster);
         fill_match(m, e->cluster, out);
         m->shape_hits++;
-        return;
+        return 0;
     }
     struct cl_masked *k = &m->scratch;
     cl_mask_message(msg, len, k);
     uint64_t key = route_key(k);
     uint32_t s = best_cluster(m, k, key);
     memset(out, 0, sizeof *out);
+    if (s == NIL && !create)
+        return -1; /* nothing learned: the miner is as it was (no cache entry either) */
     if (s == NIL) {
         s = cluster_create(m, k, key);
         out->is_new = 1;
@@ -449,6 +457,7 @@ void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pat
         e = &m->shapes[skey & (m->n_shapes - 1)];
         *e = (struct shape){skey, check, m->stamp[key & (m->nbuckets - 1)], s};
     }
+    return 0;
 }
 
 int cl_miner_match(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out)
