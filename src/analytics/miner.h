@@ -78,6 +78,8 @@ const char *cl_miner_template(struct cl_miner *m, uint32_t cluster, size_t *len,
 size_t cl_miner_count(const struct cl_miner *m);
 uint64_t cl_miner_evictions(const struct cl_miner *m);
 uint64_t cl_miner_shape_hits(const struct cl_miner *m); /* messages placed by the cache */
+/* messages cl_miner_add_or_skip skipped without masking (no cluster routes by their head) */
+uint64_t cl_miner_head_skips(const struct cl_miner *m);
 size_t cl_miner_memory(const struct cl_miner *m);
 
 /* Formats a pattern id as 16 lower-case hex digits plus NUL. */

@@ -17,6 +17,7 @@
 #include "analytics_test_line.h"
 #include "buf.h"
 #include "common.h"
+#include "mask.h"
 #include "miner.h"
 
 #include <sqlite3.h>
@@ -117,6 +118,74 @@ static void test_miner_skip_learns_nothing(void **state)
     assert_int_equal(cl_miner_evictions(m), cl_miner_evictions(ref));
     cl_miner_free(m);
     cl_miner_free(ref);
+}
+
+/* A message of 1 to 6 tokens drawn from words, day names, hex words, numbers, quotes,
+ * punctuation and key=value, with blanks of several kinds. */
+static void odd_msg(char *out, size_t cap, uint64_t *seed)
+{
+    static const char *const tok[] = {
+        "alpha", "bravo", "Fri",      "Jun",     "deadbeef", "abcdef", "ABCDEFAB", "cafe", "x",
+        "42",    "3.5ms", "'Active'", "\"a b\"", "(0x0)",    "uid=0",  "/var/log", "en0",  "done,",
+        "KB",    "<*>",   "alpha:",   "[x]",     "Mon",      "Monday", "abcdefgh", "bravo"};
+    static const char *const gap[] = {" ", "  ", "\t", " \t "};
+    size_t n = 1 + (*seed >> 33) % 6, p = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        const char *g = i || (*seed >> 20) % 5 == 0 ? gap[(*seed >> 40) % 4] : "";
+        p += (size_t)snprintf(out + p, cap - p, "%s%s", g,
+                              tok[(*seed >> 33) % (sizeof tok / sizeof *tok)]);
+    }
+}
+
+/* cl_mask_plain_head says what cl_mask_message makes of the first two tokens, or nothing. */
+static void test_plain_head_agrees_with_mask(void **state)
+{
+    (void)state;
+    static struct cl_masked k;
+    char msg[256];
+    uint64_t seed = 7, said = 0;
+    for (int i = 0; i < 200000; i++) {
+        odd_msg(msg, sizeof msg, &seed);
+        uint64_t h[2];
+        if (!cl_mask_plain_head(msg, strlen(msg), h))
+            continue;
+        said++;
+        cl_mask_message(msg, strlen(msg), &k);
+        assert_true(k.n >= 2);
+        assert_false(k.tok[0].masked || k.tok[1].masked);
+        assert_true(k.tok[0].hash == h[0] && k.tok[1].hash == h[1]);
+    }
+    assert_true(said > 1000);
+}
+
+/* With create 0 the miner answers as a search without learning would (cl_miner_match),
+ * skipping the mask for messages whose first two tokens route to no cluster. */
+static void test_skip_without_mask_agrees(void **state)
+{
+    (void)state;
+    struct cl_miner_config mc = {.max_clusters = 64};
+    struct cl_miner *m = cl_miner_new(&mc);
+    struct cl_pattern_match x, y;
+    char msg[256];
+    uint64_t seed = 11;
+    for (int i = 0; i < 20000; i++) {
+        odd_msg(msg, sizeof msg, &seed);
+        size_t len = strlen(msg);
+        if (i % 3 == 0) { /* learn some, with evictions */
+            cl_miner_add(m, msg, len, &x);
+            continue;
+        }
+        int found = cl_miner_match(m, msg, len, &y) == 0;
+        int placed = cl_miner_add_or_skip(m, msg, len, 0, &x) == 0;
+        assert_int_equal(placed, found);
+        if (placed)
+            assert_true(x.cluster == y.cluster);
+    }
+    assert_true(cl_miner_evictions(m) > 0);
+    assert_true(cl_miner_head_skips(m) > 100);
+    cl_miner_free(m);
 }
 
 static struct cl_analytics *new_object(size_t budget, int hold)
@@ -259,6 +328,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_miner_skip_learns_nothing),
+        cmocka_unit_test(test_plain_head_agrees_with_mask),
+        cmocka_unit_test(test_skip_without_mask_agrees),
         cmocka_unit_test(test_budget_counts_under_rare),
         cmocka_unit_test(test_budget_in_catalog),
     };
