@@ -42,6 +42,9 @@ struct cl_analytics *cl_analytics_new(const struct cl_analytics_opts *o)
         a->o.max_services = CL_ANALYTICS_MAX_SERVICES;
     if (!a->o.max_patterns)
         a->o.max_patterns = CL_ANALYTICS_MAX_PATTERNS;
+    if (!a->o.max_new_per_minute)
+        a->o.max_new_per_minute = a->o.max_patterns;
+    a->rare_id = cl_mask_hash(CL_ANALYTICS_RARE_TEMPLATE, strlen(CL_ANALYTICS_RARE_TEMPLATE));
     pthread_mutex_init(&a->mu, NULL);
     if (a->o.shards > 1) { /* a front: the shards hold everything */
         cl_an_shards_start(a);
@@ -259,6 +262,62 @@ static void rename_pattern(struct cl_analytics *a, struct svc *s, struct pat *p,
     p->dirty = 1;
 }
 
+/* What every record of s does after its pattern is known (p NULL: over the budget, counted
+ * under "<rare>"): the minute, the service's counts and detectors, the count row. */
+static void observe_tail(struct cl_analytics *a, struct svc *s, const struct cl_an_line *h,
+                         int64_t minute, struct pat *p, uint64_t id, uint32_t slot)
+{
+    if (s->minute == 0)
+        s->minute = minute;
+    if (minute > s->minute)
+        cl_an_advance(a, s, minute);
+    if (minute == s->minute) {
+        s->m_records++;
+        if (p)
+            p->minute_count++;
+        if (h->level >= CL_LEVEL_ERROR) {
+            s->m_errors++;
+            if (p)
+                p->minute_errors++;
+        }
+    }
+    cl_an_count(a, s, id, minute, (int)h->level, slot);
+    if (p)
+        p->records += p->records != UINT32_MAX;
+}
+
+static void observe_done(struct cl_analytics *a, struct svc *s, const struct cl_an_line *h,
+                         int64_t now_wall)
+{
+    cl_anomaly_silence_record(&s->silence, h->ts_ms);
+    s->silent = 0;
+    s->score[3] = 0;
+    if (h->ts_ms > a->watermark_ms) {
+        a->watermark_ms = h->ts_ms;
+        a->watermark_wall = now_wall;
+    }
+    a->records++;
+}
+
+/* A record over its service's budget of new clusters: no cluster, no pattern state, no
+ * example, no known-set entry; one count row per minute and level under "<rare>", and
+ * that pattern's row (first and last seen) at the next drain. */
+static void observe_over_budget(struct cl_analytics *a, struct svc *s, const struct cl_an_line *h,
+                                int64_t minute, int64_t now_wall)
+{
+    /* slot 0: a count row names a slot for hold_singletons; no pattern state has the rare
+     * id unless its template is "<rare>" itself, and then the row is that pattern's */
+    observe_tail(a, s, h, minute, NULL, a->rare_id, 0);
+    cl_anomaly_novelty_check(&s->novelty, h->ts_ms, 0);
+    if (!s->rare_pending || h->ts_ms < s->rare_first)
+        s->rare_first = h->ts_ms;
+    if (!s->rare_pending || h->ts_ms > s->rare_last)
+        s->rare_last = h->ts_ms;
+    s->rare_pending = 1;
+    a->over_budget++;
+    observe_done(a, s, h, now_wall);
+}
+
 static void observe_line(struct cl_analytics *a, const char *line, size_t len, int64_t now_wall)
 {
     struct cl_an_line h;
@@ -270,29 +329,22 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
     struct svc *s = svc_get(a, h.service, h.service_len, h.service_checked, now_wall);
     if (!s)
         return;
-    struct cl_pattern_match m;
-    cl_miner_add(s->miner, msg, msg_len, &m); /* its shape cache skips the mask on a hit */
     int64_t minute = h.ts_ms / 60000;
+    /* A record of a later minute opens a new budget (cl_an_advance resets m_created). */
+    int may_create = s->m_created < a->o.max_new_per_minute || minute > s->minute;
+    struct cl_pattern_match m; /* the miner's shape cache skips the mask on a hit */
+    if (cl_miner_add_or_skip(s->miner, msg, msg_len, may_create, &m) != 0) {
+        observe_over_budget(a, s, &h, minute, now_wall);
+        return;
+    }
     struct pat *p = &s->pats[m.cluster];
     int fresh = !p->used || p->generation != m.generation || p->example_len == 0;
     cl_an_prefetch(a, s, m.id, minute, (int)h.level, fresh ? cl_an_known_key(s, m.id) : 0);
     p = pat_of(s, &m);
     if (p->id != m.id)
         rename_pattern(a, s, p, m.id);
-    if (s->minute == 0)
-        s->minute = minute;
-    if (minute > s->minute)
-        cl_an_advance(a, s, minute);
-    if (minute == s->minute) {
-        s->m_records++;
-        p->minute_count++;
-        if (h.level >= CL_LEVEL_ERROR) {
-            s->m_errors++;
-            p->minute_errors++;
-        }
-    }
-    cl_an_count(a, s, m.id, minute, (int)h.level, m.cluster);
-    p->records += p->records != UINT32_MAX;
+    observe_tail(a, s, &h, minute, p, m.id, m.cluster);
+    s->m_created += (uint32_t)m.is_new; /* after the minute's advance: counts in its minute */
     if (fresh) {
         p->first_ms = h.ts_ms;
         set_example(p, line, len);
@@ -306,14 +358,7 @@ static void observe_line(struct cl_analytics *a, const char *line, size_t len, i
     }
     p->last_ms = CL_MAX(p->last_ms, h.ts_ms);
     p->dirty = 1;
-    cl_anomaly_silence_record(&s->silence, h.ts_ms);
-    s->silent = 0;
-    s->score[3] = 0;
-    if (h.ts_ms > a->watermark_ms) {
-        a->watermark_ms = h.ts_ms;
-        a->watermark_wall = now_wall;
-    }
-    a->records++;
+    observe_done(a, s, &h, now_wall);
 }
 
 void cl_analytics_observe(struct cl_analytics *a, const char *data, size_t len)
@@ -481,6 +526,15 @@ static int hold_back(const struct pat *p)
  * drain; with hold, holds back the singletons (their count rows stay: cl_an_rows_take). */
 static void push_upserts(struct cl_analytics *a, struct svc *s, int hold)
 {
+    if (s->rare_pending) { /* the budget's "<rare>" row: its counts are in s's rows */
+        struct cl_pattern_info *u = cl_an_info_push(a);
+        memcpy(u->service, s->name, sizeof u->service);
+        u->id = a->rare_id;
+        u->tmpl = cl_strdup(CL_ANALYTICS_RARE_TEMPLATE);
+        u->first_ms = s->rare_first;
+        u->last_ms = s->rare_last;
+        s->rare_pending = 0;
+    }
     for (uint32_t i = 0; i < a->o.max_patterns; i++) {
         struct pat *p = &s->pats[i];
         if (!p->used)
@@ -640,6 +694,7 @@ void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st)
     st->lock_contended = a->contended;
     st->queue_waits = cl_an_async_waits(a);
     st->gz_failed = a->gz_failed;
+    st->over_budget = a->over_budget;
     for (size_t i = 0; i < a->o.max_services; i++)
         if (a->svcs[i]) {
             st->patterns += cl_miner_count(a->svcs[i]->miner);

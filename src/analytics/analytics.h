@@ -36,6 +36,11 @@
 #define CL_ANALYTICS_NEW_PER_MINUTE 5  /* new-pattern reports per service and minute */
 #define CL_ANALYTICS_SILENCE_FLOOR_MS 300000 /* never silent for less than 5 minutes */
 
+/* The pattern that counts one-off messages: those of a service's new patterns beyond its
+ * budget (cl_analytics_opts.max_new_per_minute) and, in the catalog, patterns evicted
+ * before their first write. Its id is the FNV-1a hash of the template, as every id. */
+#define CL_ANALYTICS_RARE_TEMPLATE "<rare>"
+
 struct cl_analytics_opts {
     size_t max_services;
     size_t max_patterns;
@@ -58,6 +63,15 @@ struct cl_analytics_opts {
      * writes a pattern row each (docs/analytics.md "Cost inline, fifth round"). Nothing is
      * held by cl_analytics_drain_final. 0 (the default, the Lambda): nothing is held. */
     int hold_singletons;
+    /* New clusters a service may create per minute (event time), 0: max_patterns (the
+     * default everywhere). Beyond it, until the service's next minute, a record that
+     * matches none of its clusters creates none: it is counted (records, levels, error
+     * ratio) under the service's CL_ANALYTICS_RARE_TEMPLATE pattern, as the catalog counts
+     * one-off patterns evicted before their first write, and is not reported as a new
+     * pattern (docs/analytics.md "Cost inline, seventh round"). A service that creates
+     * more clusters in a minute than its cap holds turns its whole cluster set over within
+     * that minute; the budget keeps the clusters it has instead. */
+    size_t max_new_per_minute;
     /* Borrowed registry handles (NULL: none): the anomaly counter the alarm engine
      * watches and the highest current score. */
     struct cl_metric *anomalies_detected;
@@ -178,6 +192,7 @@ struct cl_analytics_stats {
     uint64_t services_evicted, patterns_evicted, records, lock_contended;
     uint64_t queue_waits; /* observe calls that found the observer thread's buffer full */
     uint64_t gz_failed;   /* members (cl_analytics_observe_member) that did not inflate */
+    uint64_t over_budget; /* records counted under "<rare>" by the new-cluster budget */
 };
 void cl_analytics_stats(struct cl_analytics *a, struct cl_analytics_stats *st);
 

@@ -246,7 +246,7 @@ void cl_an_close_minute(struct cl_analytics *a, struct svc *s)
     reported |= error_anomaly(a, s, ts, &errs);
     if (worst >= 0 && !reported)
         pattern_anomaly(a, s, ts, (uint32_t)worst, pe);
-    s->m_records = s->m_errors = s->m_new = 0;
+    s->m_records = s->m_errors = s->m_new = s->m_created = 0;
     for (size_t i = 0; i < a->o.max_patterns; i++)
         s->pats[i].minute_count = s->pats[i].minute_errors = 0;
     cl_gauge_set(a->o.anomaly_score, cl_an_max_score(a));

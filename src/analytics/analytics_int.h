@@ -60,6 +60,9 @@ struct svc {
     struct pat *pats; /* max_patterns, indexed by miner slot */
     int64_t minute;   /* the open minute (Unix minute), 0: none yet */
     uint32_t m_records, m_errors, m_new;
+    uint32_t m_created;            /* clusters created in the open minute (the budget) */
+    int rare_pending;              /* over-budget records since the last drain: */
+    int64_t rare_first, rare_last; /* their first and last record times */
     struct cl_anomaly_series rate, errors;
     struct cl_anomaly_silence silence;
     struct cl_anomaly_novelty novelty;
@@ -95,8 +98,10 @@ struct cl_analytics {
     int64_t watermark_wall; /* wall clock when it last advanced */
     int64_t consolidated_ms;
     uint64_t dropped, services_evicted, records, contended;
-    uint64_t gz_failed; /* members that did not inflate (cl_an_observe_gz_now) */
-    char ts_day[10];    /* the day of the last full timestamp parse (analytics_line.c) */
+    uint64_t gz_failed;   /* members that did not inflate (cl_an_observe_gz_now) */
+    uint64_t over_budget; /* records counted under "<rare>" by the new-cluster budget */
+    uint64_t rare_id;     /* the id of CL_ANALYTICS_RARE_TEMPLATE */
+    char ts_day[10];      /* the day of the last full timestamp parse (analytics_line.c) */
     int64_t ts_day_ms;
     int ts_day_ms_valid;
     char *scratch; /* one unescaped message */

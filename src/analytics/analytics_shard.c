@@ -201,5 +201,6 @@ void cl_an_shards_stats(struct cl_analytics *a, struct cl_analytics_stats *st)
         st->lock_contended += s.lock_contended;
         st->queue_waits += s.queue_waits;
         st->gz_failed += s.gz_failed;
+        st->over_budget += s.over_budget;
     }
 }

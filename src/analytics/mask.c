@@ -446,6 +446,34 @@ void cl_mask_message(const char *msg, size_t len, struct cl_masked *out)
     out->text_hash_ok = e.whole_ok;
 }
 
+int cl_mask_plain_head(const char *msg, size_t len, uint64_t hash[2])
+{
+    if (len > CL_MASK_MAX_BYTES)
+        len = CL_MASK_MAX_BYTES;
+    size_t i = 0;
+    for (int t = 0; t < 2; t++) {
+        while (i < len && is_blank(msg[i]))
+            i++;
+        if (i == len)
+            return 0;
+        size_t j = i;
+        unsigned classes = C_LETTER | C_HEX;
+        uint64_t h = FNV_OFFSET;
+        for (unsigned c; j < len && !((c = byte_class[(unsigned char)msg[j]]) & C_BLANK); j++) {
+            classes &= c;
+            h = (h ^ (unsigned char)msg[j]) * FNV_PRIME;
+        }
+        /* what emit_word sends to emit_plain for the first two tokens (no wildcard before
+         * them, far from the token limit); a quote or any other byte is not a letter */
+        if (!(classes & C_LETTER) || (classes & C_HEX && j - i >= 8) ||
+            is_date_word(msg + i, j - i))
+            return 0;
+        hash[t] = h == CL_MASK_WILD ? 1 : h;
+        i = j;
+    }
+    return 1;
+}
+
 /* ---- the shape key (mask.h) ---- */
 
 #define ONES 0x0101010101010101ULL

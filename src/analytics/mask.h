@@ -47,6 +47,13 @@ void cl_mask_message(const char *msg, size_t len, struct cl_masked *out);
  * matter. 0: not keyed (longer than CL_MASK_MAX_BYTES). The miner's shape cache (miner.c). */
 uint64_t cl_mask_shape_key(const char *msg, size_t len, uint64_t *check);
 
+/* 1 when the first two tokens of msg are plain words that cl_mask_message keeps as they
+ * are (letters only, not a day or month name, not 8 hex letters or more), with their
+ * token hashes in hash[0..1] (what cl_mask_message gives tok[0..1].hash); 0 when not, and
+ * then nothing is said. Later tokens never change the first two of such a message. A
+ * scan of two tokens, without masking: the miner routes by them (miner.c). */
+int cl_mask_plain_head(const char *msg, size_t len, uint64_t hash[2]);
+
 /* 64-bit FNV-1a of bytes: pattern ids and token hashes. */
 uint64_t cl_mask_hash(const char *s, size_t len);
 

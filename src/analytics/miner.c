@@ -50,6 +50,7 @@ struct cluster {
     uint64_t id;
     int dirty, live;
     uint32_t bucket_next, lru_prev, lru_next;
+    uint32_t head; /* its entry in heads (routed by two tokens), NIL: fewer tokens */
 };
 
 /* One entry of the shape cache: 32 bytes. */
@@ -75,6 +76,12 @@ struct cl_miner {
     uint32_t nbuckets, free_head, lru_head, lru_tail;
     size_t live, bytes;
     uint64_t evictions;
+    /* Live clusters per hash of their first two routing tokens (n_heads entries, a power of
+     * two; collisions only add): a message with no cluster there has none of its key, so
+     * when it may not create one (cl_miner_add_or_skip) it is not masked. */
+    uint32_t *heads;
+    size_t n_heads;
+    uint64_t head_skips;
     struct cl_masked scratch; /* the message being mined (large: kept off the stack) */
 };
 
@@ -101,7 +108,10 @@ struct cl_miner *cl_miner_new(const struct cl_miner_config *cfg)
         m->slot[i].bucket_next = i + 1 < m->cfg.max_clusters ? (uint32_t)i + 1 : NIL;
     m->free_head = 0;
     m->lru_head = m->lru_tail = NIL;
-    m->bytes = sizeof *m + m->cfg.max_clusters * sizeof *m->slot + m->nbuckets * 12;
+    m->n_heads = 4 * (size_t)m->nbuckets;
+    m->heads = cl_calloc(m->n_heads, sizeof *m->heads);
+    m->bytes = sizeof *m + m->cfg.max_clusters * sizeof *m->slot + m->nbuckets * 12 +
+               m->n_heads * sizeof *m->heads;
     cl_miner_set_shape_cache(m, 1);
     return m;
 }
@@ -124,6 +134,11 @@ void cl_miner_set_shape_cache(struct cl_miner *m, int on)
 uint64_t cl_miner_shape_hits(const struct cl_miner *m)
 {
     return m->shape_hits;
+}
+
+uint64_t cl_miner_head_skips(const struct cl_miner *m)
+{
+    return m->head_skips;
 }
 
 /* The clusters of the bucket of routing key key changed (shape cache entries expire). */
@@ -151,10 +166,26 @@ void cl_miner_free(struct cl_miner *m)
     free(m->bucket);
     free(m->stamp);
     free(m->shapes);
+    free(m->heads);
     free(m);
 }
 
 /* ---- routing ---- */
+
+/* The heads entry of two routing tokens (route_key's values: CL_MASK_WILD when masked). */
+static uint32_t head_of(const struct cl_miner *m, uint64_t t0, uint64_t t1)
+{
+    uint64_t x = t0 * 0x9e3779b97f4a7c15ULL ^ (t1 + 0x632be59bd9b4e019ULL);
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 29;
+    return (uint32_t)(x & (m->n_heads - 1));
+}
+
+static uint64_t route_tok(const struct cl_masked *k, size_t i)
+{
+    return k->tok[i].masked ? CL_MASK_WILD : k->tok[i].hash;
+}
 
 static uint64_t route_key(const struct cl_masked *k)
 {
@@ -253,6 +284,8 @@ static void evict_lru(struct cl_miner *m)
     lru_unlink(m, s);
     bucket_unlink(m, s);
     bump(m, m->slot[s].key);
+    if (m->slot[s].head != NIL)
+        m->heads[m->slot[s].head]--;
     cluster_release(&m->slot[s]);
     m->slot[s].bucket_next = m->free_head;
     m->free_head = s;
@@ -331,6 +364,9 @@ static uint32_t cluster_create(struct cl_miner *m, const struct cl_masked *k, ui
     }
     c->text = text;
     c->text_len = k->text_len;
+    c->head = n >= 2 ? head_of(m, route_tok(k, 0), route_tok(k, 1)) : NIL;
+    if (c->head != NIL)
+        m->heads[c->head]++;
     c->fresh = 1;
     c->text_id = k->text_hash_ok ? k->text_hash : 0;
     c->dirty = 1;
@@ -411,6 +447,12 @@ static struct shape *shape_hit(struct cl_miner *m, uint64_t skey, uint64_t check
 
 void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out)
 {
+    cl_miner_add_or_skip(m, msg, len, 1, out);
+}
+
+int cl_miner_add_or_skip(struct cl_miner *m, const char *msg, size_t len, int create,
+                         struct cl_pattern_match *out)
+{
     uint64_t check = 0, skey = m->shapes && shape_use(m) ? cl_mask_shape_key(msg, len, &check) : 0;
     struct shape *e = skey ? shape_hit(m, skey, check) : NULL;
     if (skey)
@@ -421,13 +463,22 @@ void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pat
         lru_push_front(m, e->cluster);
         fill_match(m, e->cluster, out);
         m->shape_hits++;
-        return;
+        return 0;
+    }
+    uint64_t head[2];
+    if (!create && cl_mask_plain_head(msg, len, head) && !m->heads[head_of(m, head[0], head[1])]) {
+        /* no live cluster routes by these two tokens: mask and search would find none */
+        memset(out, 0, sizeof *out);
+        m->head_skips++;
+        return -1;
     }
     struct cl_masked *k = &m->scratch;
     cl_mask_message(msg, len, k);
     uint64_t key = route_key(k);
     uint32_t s = best_cluster(m, k, key);
     memset(out, 0, sizeof *out);
+    if (s == NIL && !create)
+        return -1; /* nothing learned: the miner is as it was (no cache entry either) */
     if (s == NIL) {
         s = cluster_create(m, k, key);
         out->is_new = 1;
@@ -449,6 +500,7 @@ void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pat
         e = &m->shapes[skey & (m->n_shapes - 1)];
         *e = (struct shape){skey, check, m->stamp[key & (m->nbuckets - 1)], s};
     }
+    return 0;
 }
 
 int cl_miner_match(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out)

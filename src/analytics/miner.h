@@ -43,6 +43,12 @@ void cl_miner_set_shape_cache(struct cl_miner *m, int on);
  * (cl_mask_shape_key) the miner placed before, with nothing changed since among the
  * clusters it could join, goes to the same cluster without masking (the shape cache). */
 void cl_miner_add(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out);
+/* As cl_miner_add, but with create 0 a message that matches no cluster creates none:
+ * returns -1 and the miner is left exactly as it was (no eviction, no LRU move); else 0
+ * (out as cl_miner_add's). The analytics' budget of new clusters per service and minute
+ * (docs/analytics.md "Cost inline, seventh round"). */
+int cl_miner_add_or_skip(struct cl_miner *m, const char *msg, size_t len, int create,
+                         struct cl_pattern_match *out);
 
 /* Finds the pattern of msg without learning; returns 0, or -1 when no cluster matches. */
 int cl_miner_match(struct cl_miner *m, const char *msg, size_t len, struct cl_pattern_match *out);
@@ -72,6 +78,8 @@ const char *cl_miner_template(struct cl_miner *m, uint32_t cluster, size_t *len,
 size_t cl_miner_count(const struct cl_miner *m);
 uint64_t cl_miner_evictions(const struct cl_miner *m);
 uint64_t cl_miner_shape_hits(const struct cl_miner *m); /* messages placed by the cache */
+/* messages cl_miner_add_or_skip skipped without masking (no cluster routes by their head) */
+uint64_t cl_miner_head_skips(const struct cl_miner *m);
 size_t cl_miner_memory(const struct cl_miner *m);
 
 /* Formats a pattern id as 16 lower-case hex digits plus NUL. */

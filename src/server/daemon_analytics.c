@@ -158,10 +158,11 @@ void cl_daemon_analytics_stop(struct cl_daemon *d)
         cl_analytics_stats(an->a, &st);
         cl_log(CL_LOG_INFO,
                "analytics: %llu record(s), %zu service(s), %zu pattern(s) in %zu bytes, "
-               "%llu lock wait(s), %llu full-buffer wait(s), %llu member(s) not inflated",
+               "%llu lock wait(s), %llu full-buffer wait(s), %llu member(s) not inflated, "
+               "%llu record(s) over the new-pattern budget (in <rare>)",
                (unsigned long long)st.records, st.services, st.patterns, st.miner_bytes,
                (unsigned long long)st.lock_contended, (unsigned long long)st.queue_waits,
-               (unsigned long long)st.gz_failed);
+               (unsigned long long)st.gz_failed, (unsigned long long)st.over_budget);
     }
     cl_analytics_free(an->a);
     cl_analytics_db_close(an->db);

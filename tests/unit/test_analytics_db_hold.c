@@ -31,6 +31,7 @@ static struct cl_analytics *new_object(int hold, size_t shards)
     struct cl_analytics_opts o;
     cl_analytics_opts_default(&o);
     o.max_patterns = CAP;
+    o.max_new_per_minute = 1u << 20; /* evictions: no budget of new clusters per minute */
     o.hold_singletons = hold;
     o.shards = shards;
     return cl_analytics_new(&o);

@@ -464,6 +464,7 @@ static void test_evicted_unwritten_patterns_fold_into_rare(void **state)
     struct cl_analytics_opts o;
     cl_analytics_opts_default(&o);
     o.max_patterns = 4;
+    o.max_new_per_minute = 1u << 20; /* evictions: no budget of new clusters per minute */
     struct cl_analytics *a = cl_analytics_new(&o);
     struct cl_buf b;
     char msg[96], err[256];

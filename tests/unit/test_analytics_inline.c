@@ -150,6 +150,7 @@ static void test_caps_on_patterns_and_services(void **state)
     struct cl_analytics_opts o;
     cl_analytics_opts_default(&o);
     o.max_patterns = 16;
+    o.max_new_per_minute = 1u << 20; /* evictions: no budget of new clusters per minute */
     o.max_services = 4;
     struct cl_analytics *a = cl_analytics_new(&o);
     struct cl_buf b;

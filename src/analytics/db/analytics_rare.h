@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CL_ANALYTICS_RARE_TEMPLATE "<rare>"
+/* CL_ANALYTICS_RARE_TEMPLATE: analytics.h (the budget's records count under it too). */
 
 /* The rare pattern's id: the FNV-1a hash of its template, as every pattern id. */
 uint64_t cl_an_rare_id(void);
