@@ -130,3 +130,33 @@ int64_t cl_qt_query_int(const char *path, const char *sql)
     sqlite3_close(db);
     return v;
 }
+
+void cl_qt_open_durable(struct cl_queue *q, const char *path)
+{
+    struct cl_queue_opts o;
+    cl_queue_opts_default(&o);
+    o.durability_full = 1;
+    char err[256];
+    if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
+        fail_msg("open %s: %s", path, err);
+}
+
+int cl_qt_send_one(struct cl_queue *q, int seq)
+{
+    char body[32];
+    struct cl_msg_out m = cl_qt_make_msg(body, seq);
+    return cl_queue_send(q, &m, 1);
+}
+
+int cl_qt_syncs_to_fail, cl_qt_syncs_seen;
+
+int cl_qt_failing_sync(int fd)
+{
+    cl_qt_syncs_seen++;
+    if (cl_qt_syncs_to_fail > 0) {
+        cl_qt_syncs_to_fail--;
+        errno = EIO;
+        return -1;
+    }
+    return fdatasync(fd);
+}

@@ -39,4 +39,13 @@ void cl_qt_exec_sql(const char *path, const char *sql);
 int64_t cl_qt_query_int(const char *path, const char *sql);
 void cl_qt_assert_stats(struct cl_queue *q, uint64_t visible, uint64_t inflight, uint64_t dlq);
 
+/* Opens the queue file at path with durability_full (fails the test on an error). */
+void cl_qt_open_durable(struct cl_queue *q, const char *path);
+/* Sends message seq alone (cl_qt_make_msg); returns cl_queue_send's answer. */
+int cl_qt_send_one(struct cl_queue *q, int seq);
+/* A WAL sync for cl_queue_sqlite_set_wal_sync_fn: fails the next cl_qt_syncs_to_fail
+ * syncs with EIO, then fdatasyncs; counts every call in cl_qt_syncs_seen. */
+extern int cl_qt_syncs_to_fail, cl_qt_syncs_seen;
+int cl_qt_failing_sync(int fd);
+
 #endif

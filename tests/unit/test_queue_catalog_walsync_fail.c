@@ -14,38 +14,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <stdio.h>
-#include <unistd.h>
-
-static int failures_left; /* fail_some: how many more syncs fail */
-
-static int fail_some(int fd)
-{
-    if (failures_left > 0) {
-        failures_left--;
-        errno = EIO;
-        return -1;
-    }
-    return fdatasync(fd);
-}
-
-static void open_durable(struct cl_queue *q, const char *path)
-{
-    struct cl_queue_opts o;
-    cl_queue_opts_default(&o);
-    o.durability_full = 1;
-    char err[256];
-    if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
-        fail_msg("open %s: %s", path, err);
-}
-
-static int send_one(struct cl_queue *q, int seq)
-{
-    char body[32];
-    struct cl_msg_out m = cl_qt_make_msg(body, seq);
-    return cl_queue_send(q, &m, 1);
-}
 
 /* A send whose sync failed may be queued (its commit was made); the sends after it are
  * not: they fail before committing. */
@@ -55,23 +24,23 @@ static void test_sends_after_a_failed_sync_queue_nothing(void **state)
     char path[600];
     cl_qt_db_path(path, sizeof path, "sends.db");
     cl_qt_remove_db(path);
-    cl_queue_sqlite_set_wal_sync_fn(fail_some);
+    cl_queue_sqlite_set_wal_sync_fn(cl_qt_failing_sync);
     struct cl_queue q;
-    open_durable(&q, path);
-    failures_left = 0;
-    assert_int_equal(send_one(&q, 1), CL_OK);
-    failures_left = 1;
-    assert_int_equal(send_one(&q, 2), CL_ERR_IO);
+    cl_qt_open_durable(&q, path);
+    cl_qt_syncs_to_fail = 0;
+    assert_int_equal(cl_qt_send_one(&q, 1), CL_OK);
+    cl_qt_syncs_to_fail = 1;
+    assert_int_equal(cl_qt_send_one(&q, 2), CL_ERR_IO);
     int64_t queued = count_rows(&q, "SELECT count(*) FROM messages");
     assert_true(queued == 1 || queued == 2);
     for (int i = 3; i < 6; i++)
-        assert_int_equal(send_one(&q, i), CL_ERR_IO);
+        assert_int_equal(cl_qt_send_one(&q, i), CL_ERR_IO);
     assert_int_equal(cl_queue_ping(&q), CL_ERR_IO); /* /readyz answers 503 */
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), queued);
     cl_queue_close(&q);
-    open_durable(&q, path); /* a restart */
+    cl_qt_open_durable(&q, path); /* a restart */
     assert_int_equal(cl_queue_ping(&q), CL_OK);
-    assert_int_equal(send_one(&q, 6), CL_OK);
+    assert_int_equal(cl_qt_send_one(&q, 6), CL_OK);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), queued + 1);
     cl_queue_close(&q);
     cl_queue_sqlite_set_wal_sync_fn(NULL);
@@ -85,17 +54,17 @@ static void test_flushes_after_a_failed_sync(void **state)
     char path[600];
     cl_qt_db_path(path, sizeof path, "flushes.db");
     cl_qt_remove_db(path);
-    cl_queue_sqlite_set_wal_sync_fn(fail_some);
+    cl_queue_sqlite_set_wal_sync_fn(cl_qt_failing_sync);
     struct cl_queue q;
-    open_durable(&q, path);
-    failures_left = 0;
+    cl_qt_open_durable(&q, path);
+    cl_qt_syncs_to_fail = 0;
     send_n(&q, 2);
     struct cl_msg *m = receive_exactly(&q, 2);
     char idb[2][24];
     const char *ids[2];
     copy_ids(m, 2, idb, ids);
 
-    failures_left = 1;
+    cl_qt_syncs_to_fail = 1;
     struct cl_catalog_object obj = make_obj("k1", "_staging/k1");
     const char *r0 = m[0].receipt;
     int res[1] = {-99};

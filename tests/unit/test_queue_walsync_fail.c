@@ -13,17 +13,14 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures_left; /* fail_some: how many more syncs fail */
-static int syncs_seen;
 static dev_t synced_dev;
 static ino_t synced_ino;
 
-/* Fails the next failures_left syncs with EIO, then syncs; notes the file synced. */
+/* cl_qt_failing_sync, noting the file synced. */
 static int fail_some(int fd)
 {
     struct stat st;
@@ -31,30 +28,7 @@ static int fail_some(int fd)
         synced_dev = st.st_dev;
         synced_ino = st.st_ino;
     }
-    syncs_seen++;
-    if (failures_left > 0) {
-        failures_left--;
-        errno = EIO;
-        return -1;
-    }
-    return fdatasync(fd);
-}
-
-static void open_durable_at(struct cl_queue *q, const char *path)
-{
-    struct cl_queue_opts o;
-    cl_queue_opts_default(&o);
-    o.durability_full = 1;
-    char err[256];
-    if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
-        fail_msg("open %s: %s", path, err);
-}
-
-static int send_one(struct cl_queue *q, int seq)
-{
-    char body[32];
-    struct cl_msg_out m = cl_qt_make_msg(body, seq);
-    return cl_queue_send(q, &m, 1);
+    return cl_qt_failing_sync(fd);
 }
 
 /* One failed sync: that send fails, and so does every later one, though the syncs
@@ -67,19 +41,19 @@ static void test_failed_sync_is_sticky(void **state)
     cl_qt_remove_db(path);
     cl_queue_sqlite_set_wal_sync_fn(fail_some);
     struct cl_queue q;
-    open_durable_at(&q, path);
-    failures_left = 0;
-    syncs_seen = 0;
-    assert_int_equal(send_one(&q, 1), CL_OK);
-    assert_true(syncs_seen > 0); /* the sync after the lock is in use */
-    failures_left = 1;
-    assert_int_not_equal(send_one(&q, 2), CL_OK);
-    assert_int_equal(failures_left, 0);
+    cl_qt_open_durable(&q, path);
+    cl_qt_syncs_to_fail = 0;
+    cl_qt_syncs_seen = 0;
+    assert_int_equal(cl_qt_send_one(&q, 1), CL_OK);
+    assert_true(cl_qt_syncs_seen > 0); /* the sync after the lock is in use */
+    cl_qt_syncs_to_fail = 1;
+    assert_int_not_equal(cl_qt_send_one(&q, 2), CL_OK);
+    assert_int_equal(cl_qt_syncs_to_fail, 0);
     for (int i = 3; i < 6; i++)
-        assert_int_not_equal(send_one(&q, i), CL_OK);
+        assert_int_not_equal(cl_qt_send_one(&q, i), CL_OK);
     cl_queue_close(&q);
-    open_durable_at(&q, path);
-    assert_int_equal(send_one(&q, 6), CL_OK);
+    cl_qt_open_durable(&q, path);
+    assert_int_equal(cl_qt_send_one(&q, 6), CL_OK);
     cl_queue_close(&q);
     cl_queue_sqlite_set_wal_sync_fn(NULL);
 }
@@ -103,11 +77,11 @@ static void test_symlinked_database_syncs_its_wal(void **state)
     fclose(f);
     cl_queue_sqlite_set_wal_sync_fn(fail_some);
     struct cl_queue q;
-    open_durable_at(&q, link);
-    failures_left = 0;
-    syncs_seen = 0;
-    assert_int_equal(send_one(&q, 1), CL_OK);
-    assert_true(syncs_seen > 0);
+    cl_qt_open_durable(&q, link);
+    cl_qt_syncs_to_fail = 0;
+    cl_qt_syncs_seen = 0;
+    assert_int_equal(cl_qt_send_one(&q, 1), CL_OK);
+    assert_true(cl_qt_syncs_seen > 0);
     snprintf(wal, sizeof wal, "%s-wal", target);
     struct stat st;
     assert_int_equal(stat(wal, &st), 0);
