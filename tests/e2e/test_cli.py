@@ -109,7 +109,10 @@ class HelpAndUsage(cltest.DaemonTestCase):
         self.assertEqual(out.count("Environment: none"), 0)
         d = fresh_data_dir(self)  # the daemon wrote DATA/alarms.json at start
         out, _ = cli(self, ["alarms", "--data", d], env={"CLOUDLOG_ALARMS_HISTORY": "1"})
-        self.assertEqual(out, "no transitions yet\n")
+        # the history, not the table of states ("NAME  STATE ..."): empty, or with the
+        # transitions of an evaluation the daemon made if its short life spanned one
+        # (seen under ASan, CI at 02:40 UTC)
+        self.assertTrue(out == "no transitions yet\n" or out.startswith("TIME "), out)
         out, _ = cli(self, ["retention", "--data", d, "--retention", "1d"],
                      env={"CLOUDLOG_RETENTION_DRY_RUN": "yes"})
         self.assertTrue(out.startswith("would delete "), out)
