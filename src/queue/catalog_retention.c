@@ -148,6 +148,10 @@ int cl_catalog_delete_partition(struct cl_queue *q, const struct cl_catalog_part
     int cmp = strcmp(p->dt, dt);
     if (cmp > 0 || (cmp == 0 && p->hour > hour))
         return CL_OK; /* not expired */
+    /* After a failed WAL sync this commit could not be durable, and the objects are
+     * deleted after it for good: a power loss would bring back rows naming nothing. */
+    if (sq_wal_failed(s))
+        return CL_ERR_IO;
     pthread_mutex_lock(&s->db_mu);
     int rc = sq_begin(s);
     int src = rc == CL_OK ? partition_keys(s, p, quiet_ms, keys, n, bytes) : SQLITE_OK;

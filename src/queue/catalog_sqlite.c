@@ -145,6 +145,12 @@ static int sqc_commit_flushes(void *impl, const struct cl_catalog_flush *f, size
     int64_t *ids = cl_calloc(n, sizeof *ids);
     int prev = cl_phase_enter(CL_PHASE_CATALOG);
     sq_lock(s);
+    if (sq_wal_failed(s)) { /* again under the lock: a sync may have failed meanwhile */
+        pthread_mutex_unlock(&s->db_mu);
+        cl_phase_enter(prev);
+        free(ids);
+        return CL_ERR_IO;
+    }
     int deferred = sq_durable_begin(s);
     rc = sq_begin(s);
     for (size_t k = 0; rc == CL_OK && k < n; k++) {

@@ -77,6 +77,10 @@ static int commit_group(struct sq_queue *s, struct sq_send_req *group)
     atomic_store(&s->send_waiting, 1);
     sq_lock(s);
     sq_send_got_lock(s);
+    if (sq_wal_failed(s)) { /* again under the lock: a sync may have failed meanwhile */
+        pthread_mutex_unlock(&s->db_mu);
+        return CL_ERR_IO;
+    }
     cl_phase_enter(CL_PHASE_SEND_INSERT);
     int64_t now = sq_now(s);
     int deferred = sq_durable_begin(s);

@@ -3,6 +3,7 @@
  * error and queues nothing (so its client's retry adds no copy), a flush answers an error
  * and commits nothing, and the flush whose own sync failed deletes no message and says
  * it is not durable (its objects stay staged: catalog.h). A restart takes writes again. */
+#include "catalog_retention.h"
 #include "catalog_test_util.h"
 #include "common.h"
 #include "queue.h"
@@ -83,6 +84,17 @@ static void test_flushes_after_a_failed_sync(void **state)
     assert_int_equal(cl_catalog_commit_flush(cl_queue_catalog(&q), &f2, res), CL_ERR_IO);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 1);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), 2);
+
+    /* Retention deletes objects after its commit: it refuses too (rows would come back
+     * naming deleted objects), even for a long-expired partition. */
+    struct cl_catalog_partition part = {.service = obj.service, .dt = obj.dt, .hour = obj.hour};
+    char **keys = NULL;
+    size_t nkeys = 0;
+    uint64_t bytes = 0;
+    assert_int_equal(cl_catalog_delete_partition(&q, &part, cl_now_ms(), 0, &keys, &nkeys, &bytes),
+                     CL_ERR_IO);
+    assert_int_equal(nkeys, 0);
+    assert_int_equal(count_rows(&q, "SELECT count(*) FROM objects"), 1);
     cl_msgs_free(m, 2);
     cl_queue_close(&q);
     cl_queue_sqlite_set_wal_sync_fn(NULL);
