@@ -15,6 +15,7 @@
 #include "queue_sqlite.h"
 #include "store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ struct env {
     struct cl_process_opts o;
 };
 
-static void env_open(struct env *e, int max_receive_count)
+static void env_open_durable(struct env *e, int max_receive_count, int durable)
 {
     const char *tmp = getenv("CL_TMPDIR") ? getenv("CL_TMPDIR") : "/tmp";
     snprintf(e->dir, sizeof e->dir, "%s/cl-process-XXXXXX", tmp);
@@ -48,7 +49,7 @@ static void env_open(struct env *e, int max_receive_count)
     struct cl_queue_opts qo;
     cl_queue_opts_default(&qo);
     qo.max_receive_count = max_receive_count;
-    qo.durability_full = 0;
+    qo.durability_full = durable;
     assert_int_equal(cl_queue_open(&e->q, path, &qo, err, sizeof err), CL_OK);
     cl_queue_sqlite_set_clock(&e->q, fake_clock, NULL);
     assert_int_equal(cl_store_open(&e->st, e->logs, err, sizeof err), CL_OK);
@@ -56,6 +57,11 @@ static void env_open(struct env *e, int max_receive_count)
     e->o.flush_age_ms = 0;  /* flush at every step unless a test says otherwise */
     e->o.flush_idle_ms = 0; /* no flush by real time unless a test says so */
     e->o.retry_base_ms = 1000;
+}
+
+static void env_open(struct env *e, int max_receive_count)
+{
+    env_open_durable(e, max_receive_count, 0);
 }
 
 static void env_close(struct env *e)
@@ -408,6 +414,76 @@ static void test_recovery(void **state)
     env_close(&e);
 }
 
+static int syncs_to_fail; /* failing_sync: how many more WAL syncs fail */
+
+static int failing_sync(int fd)
+{
+    if (syncs_to_fail > 0) {
+        syncs_to_fail--;
+        errno = EIO;
+        return -1;
+    }
+    return fdatasync(fd);
+}
+
+/* The flush whose WAL sync fails (--durability full): its object stays staged, nothing
+ * is published or deleted, and no later flush commits; after a restart, recovery
+ * publishes the object (its row is in the file) and the message's next receive finds
+ * its records stored: each record once. */
+static void test_failed_sync_keeps_the_flush_staged(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open_durable(&e, 5, 1);
+    cl_queue_sqlite_set_wal_sync_fn(failing_sync);
+    post(&e, "{\"msg\":\"a1\",\"service\":\"api\",\"ts\":1800000000000}\n"
+             "{\"msg\":\"a2\",\"service\":\"api\",\"ts\":1800000000001}\n");
+    struct cl_processor *p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
+    syncs_to_fail = 1;
+    cl_processor_step(p, 0);
+    assert_int_equal(syncs_to_fail, 0);
+    size_t lines;
+    assert_int_equal(stored(&e, CL_STAGING_PREFIX, &lines), 1);
+    assert_int_equal(lines, 2);
+    assert_int_equal(stored(&e, "service=api/", &lines), 0); /* not moved into place */
+    struct cl_process_counters c;
+    cl_processor_counters(p, &c);
+    assert_int_equal(c.objects_written, 0);
+    assert_int_equal(c.messages_deleted, 0);
+    cl_processor_step(p, 0); /* later steps commit nothing */
+    cl_processor_flush_all(p);
+    assert_int_equal(stored(&e, CL_STAGING_PREFIX, &lines), 1);
+    assert_int_equal(stored(&e, "service=api/", &lines), 0);
+    cl_processor_free(p);
+    cl_queue_close(&e.q); /* a restart: the failure is the process's */
+    cl_queue_sqlite_set_wal_sync_fn(NULL);
+    char path[400], err[256];
+    snprintf(path, sizeof path, "sqlite:%s/queue.db", e.dir);
+    struct cl_queue_opts qo;
+    cl_queue_opts_default(&qo);
+    qo.durability_full = 1;
+    assert_int_equal(cl_queue_open(&e.q, path, &qo, err, sizeof err), CL_OK);
+    cl_queue_sqlite_set_clock(&e.q, fake_clock, NULL);
+    struct cl_recover_report rep;
+    assert_int_equal(cl_process_recover(&e.q, &e.st, &rep, err, sizeof err), CL_OK);
+    assert_int_equal(rep.published, 1);
+    assert_int_equal(stored(&e, CL_STAGING_PREFIX, &lines), 0);
+    assert_int_equal(stored(&e, "service=api/", &lines), 1);
+    assert_int_equal(lines, 2);
+    fake_now_ms += 600 * 1000; /* past the visibility timeout of the receive before */
+    p = cl_processor_new(&e.q, &e.st, &e.o, NULL);
+    for (int i = 0; i < 5; i++)
+        cl_processor_step(p, 0);
+    cl_processor_flush_all(p);
+    assert_int_equal(stored(&e, "service=api/", &lines), 1); /* not stored twice */
+    assert_int_equal(lines, 2);
+    struct cl_queue_stats qs;
+    assert_int_equal(cl_queue_stats(&e.q, &qs), CL_OK);
+    assert_int_equal(qs.visible + qs.inflight, 0);
+    cl_processor_free(p);
+    env_close(&e);
+}
+
 /* Makes the directory of service's partitions impossible to create (a file in its place)
  * and retries publications at once; blocker gets the file's path. */
 static void block_service(struct env *e, const char *service, char *blocker, size_t len)
@@ -585,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_publish_failure_retried_at_run_time),
         cmocka_unit_test(test_due_partitions_commit_as_one_batch),
         cmocka_unit_test(test_batch_publishes_the_movable_ones),
+        cmocka_unit_test(test_failed_sync_keeps_the_flush_staged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
