@@ -253,6 +253,8 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
     if (rc == CL_OK)
         rc = open_db(s, path, err, err_len);
     sq_walsync_open(s); /* closed by sq_free, opened or not */
+    if (rc == CL_OK)
+        sq_walsync_check_marker(s, opts->owner);
     if (rc == CL_OK && opts->owner)
         rc = sq_claim_ownership(s, err, err_len);
     if (rc == CL_OK && (rc = sq_committer_start(s)) != CL_OK)
@@ -264,7 +266,8 @@ int cl_queue_sqlite_open(struct cl_queue *q, const char *path, const struct cl_q
         return rc;
     }
     pthread_mutex_lock(&s->db_mu);
-    sq_purge_expired(s);
+    if (!sq_wal_failed(s)) /* it commits: not behind a failed sync's hole */
+        sq_purge_expired(s);
     pthread_mutex_unlock(&s->db_mu);
     q->ops = &sq_ops;
     q->impl = s;

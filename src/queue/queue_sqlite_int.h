@@ -256,6 +256,9 @@ int sq_wal_sync(struct sq_queue *s, uint64_t seq);
 /* Whether a WAL sync has failed since the queue was opened: then every durable commit
  * fails before it starts (CL_ERR_IO) and checkpoints stop, until a restart. */
 int sq_wal_failed(struct sq_queue *s);
+/* At open, after the database is: an owner removes the marker a failed sync left
+ * ("<file>-walfailed"); another process that finds it takes the failure as its own. */
+void sq_walsync_check_marker(struct sq_queue *s, int owner);
 
 /* queue_sqlite_idem.c: idempotency records. */
 /* Stores idem unless its key exists (caller's txn): CL_OK, CL_ERR_EXISTS, or failure. */

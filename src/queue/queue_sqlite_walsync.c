@@ -70,6 +70,50 @@ void sq_walsync_open(struct sq_queue *s)
                strerror(errno));
 }
 
+/* "<database file>-walfailed" (SQLite's name for the file, a symlink resolved): a failed
+ * sync, for every process that opens the file until its owner's next open. */
+static int marker_path(struct sq_queue *s, char *out, size_t len)
+{
+    const char *db_file = s->db ? sqlite3_db_filename(s->db, "main") : NULL;
+    if (!db_file || !*db_file)
+        return -1;
+    int n = snprintf(out, len, "%s-walfailed", db_file);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* The failure lives in the failing process, but a `cloudlog` command opening the same
+ * file meanwhile (status, dlq, verify) would checkpoint at its close and could commit
+ * behind the hole: the marker tells it (review). */
+static void leave_marker(struct sq_queue *s)
+{
+    char m[4200];
+    int fd = marker_path(s, m, sizeof m) == 0 ? open(m, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0)
+        close(fd);
+}
+
+void sq_walsync_check_marker(struct sq_queue *s, int owner)
+{
+    char m[4200];
+    if (marker_path(s, m, sizeof m) != 0)
+        return;
+    if (owner) { /* the restart the failure asked for */
+        if (unlink(m) == 0)
+            cl_log(CL_LOG_INFO,
+                   "queue: %s removed: the failed WAL sync it recorded was "
+                   "before this restart",
+                   m);
+        return;
+    }
+    if (access(m, F_OK) == 0) {
+        atomic_store(&s->wal_failed, 1);
+        cl_log(CL_LOG_WARN,
+               "queue: %s: the daemon's WAL sync failed; this process commits "
+               "and checkpoints nothing until the daemon is restarted",
+               m);
+    }
+}
+
 void sq_walsync_close(struct sq_queue *s)
 {
     if (s->wal_fd >= 0)
@@ -126,6 +170,8 @@ static void sync_once(struct sq_queue *s)
                    "queue: fdatasync %s: %s; the queue accepts no more writes that must be "
                    "durable: restart the daemon",
                    s->wal_path, strerror(err));
+        if (s->failed_seq != UINT64_MAX)
+            leave_marker(s);
         s->failed_seq = UINT64_MAX; /* every commit from now on, see the top */
         atomic_store(&s->wal_failed, 1);
         return;

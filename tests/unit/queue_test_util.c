@@ -136,6 +136,7 @@ void cl_qt_open_durable(struct cl_queue *q, const char *path)
     struct cl_queue_opts o;
     cl_queue_opts_default(&o);
     o.durability_full = 1;
+    o.owner = 1; /* as the daemon: a reopen is its restart */
     char err[256];
     if (cl_queue_open(q, path, &o, err, sizeof err) != CL_OK)
         fail_msg("open %s: %s", path, err);

@@ -39,7 +39,8 @@ void cl_qt_exec_sql(const char *path, const char *sql);
 int64_t cl_qt_query_int(const char *path, const char *sql);
 void cl_qt_assert_stats(struct cl_queue *q, uint64_t visible, uint64_t inflight, uint64_t dlq);
 
-/* Opens the queue file at path with durability_full (fails the test on an error). */
+/* Opens the queue file at path with durability_full, as its owner (the daemon); fails the
+ * test on an error. */
 void cl_qt_open_durable(struct cl_queue *q, const char *path);
 /* Sends message seq alone (cl_qt_make_msg); returns cl_queue_send's answer. */
 int cl_qt_send_one(struct cl_queue *q, int seq);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <unistd.h>
 
 /* A send whose sync failed may be queued (its commit was made); the sends after it are
  * not: they fail before committing. */
@@ -38,8 +39,22 @@ static void test_sends_after_a_failed_sync_queue_nothing(void **state)
         assert_int_equal(cl_qt_send_one(&q, i), CL_ERR_IO);
     assert_int_equal(cl_queue_ping(&q), CL_ERR_IO); /* /readyz answers 503 */
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), queued);
+    /* A command opening the file meanwhile (not its owner) learns of the failure from
+     * the marker: it commits and checkpoints nothing either. */
+    char marker[700];
+    snprintf(marker, sizeof marker, "%s-walfailed", path);
+    assert_int_equal(access(marker, F_OK), 0);
+    struct cl_queue cli;
+    struct cl_queue_opts o;
+    cl_queue_opts_default(&o);
+    char err[256];
+    assert_int_equal(cl_queue_open(&cli, path, &o, err, sizeof err), CL_OK);
+    assert_int_equal(cl_queue_ping(&cli), CL_ERR_IO);
+    assert_int_equal(cl_qt_send_one(&cli, 7), CL_ERR_IO);
+    cl_queue_close(&cli);
     cl_queue_close(&q);
-    cl_qt_open_durable(&q, path); /* a restart */
+    cl_qt_open_durable(&q, path); /* a restart: its owner's open removes the marker */
+    assert_int_equal(access(marker, F_OK), -1);
     assert_int_equal(cl_queue_ping(&q), CL_OK);
     assert_int_equal(cl_qt_send_one(&q, 6), CL_OK);
     assert_int_equal(count_rows(&q, "SELECT count(*) FROM messages"), queued + 1);
