@@ -148,11 +148,15 @@ int cl_catalog_delete_partition(struct cl_queue *q, const struct cl_catalog_part
     int cmp = strcmp(p->dt, dt);
     if (cmp > 0 || (cmp == 0 && p->hour > hour))
         return CL_OK; /* not expired */
-    /* After a failed WAL sync this commit could not be durable, and the objects are
-     * deleted after it for good: a power loss would bring back rows naming nothing. */
-    if (sq_wal_failed(s))
-        return CL_ERR_IO;
+    /* The objects are deleted after this commit, for good: it must be durable first, or a
+     * power loss would bring back rows naming nothing. So it is a durable commit, synced
+     * after the lock (queue_sqlite_walsync.c), and none is made after a failed sync. */
     pthread_mutex_lock(&s->db_mu);
+    if (sq_wal_failed(s)) {
+        pthread_mutex_unlock(&s->db_mu);
+        return CL_ERR_IO;
+    }
+    int deferred = sq_durable_begin(s);
     int rc = sq_begin(s);
     int src = rc == CL_OK ? partition_keys(s, p, quiet_ms, keys, n, bytes) : SQLITE_OK;
     if (rc == CL_OK && src == SQLITE_OK && *n) {
@@ -164,7 +168,10 @@ int cl_catalog_delete_partition(struct cl_queue *q, const struct cl_catalog_part
     if (rc == CL_OK && src != SQLITE_OK)
         rc = sq_err(src);
     rc = sq_end(s, rc, NULL);
+    uint64_t seq = sq_durable_end(s, deferred);
     pthread_mutex_unlock(&s->db_mu);
+    if (rc == CL_OK && sq_wal_sync(s, seq) != CL_OK)
+        rc = CL_ERR_IO; /* its objects stay: rows may come back, never without them */
     if (rc != CL_OK) {
         for (size_t i = 0; i < *n; i++)
             free((*keys)[i]);
